@@ -1,0 +1,21 @@
+//! MHP's domain vocabulary: typed ids, roles, validated values, the access policy and the
+//! organisation scope that every tenant-data access must carry.
+//!
+//! This crate is pure: no I/O, no async, no serde. Storage, HTTP and the command line depend on
+//! it; it depends on nothing of theirs.
+
+mod ids;
+mod policy;
+mod role;
+mod scope;
+mod secret;
+mod time;
+mod values;
+
+pub use ids::{IdError, OrgId, SubjectId, TeamId, UserId};
+pub use policy::{Permission, role_allows};
+pub use role::{PlatformRole, Role, RoleError};
+pub use scope::OrgScope;
+pub use secret::{SealedBytes, Secret};
+pub use time::{Clock, FixedClock, SystemClock, Timestamp};
+pub use values::{DisplayName, Email, NameError, OrgName, Sex, TeamName, ValueError};

@@ -1,0 +1,232 @@
+use std::time::{Duration, Instant};
+
+use mhp_domain::OrgScope;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, Connection as _};
+
+use crate::error::{StorageError, is_transient_sqlx};
+use crate::tx::{Access, OperatorTx, TenantTx};
+
+/// Which database holds the system of record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite file: the embedded default.
+    Sqlite,
+    /// PostgreSQL 15 or later: several instances, row-level security.
+    Postgres,
+}
+
+impl Backend {
+    /// Picks the backend from a database URL's scheme.
+    pub fn from_url(url: &str) -> Result<Self, StorageError> {
+        if url.starts_with("sqlite:") {
+            Ok(Backend::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Backend::Postgres)
+        } else {
+            Err(StorageError::UnsupportedUrl)
+        }
+    }
+
+    /// A stable lower-case name for logs and metrics.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+/// Pool and start-up settings.
+#[derive(Debug, Clone)]
+pub struct DbOptions {
+    /// Most connections the pool opens.
+    pub max_connections: u32,
+    /// How long a request waits for a free connection.
+    pub acquire_timeout: Duration,
+    /// How long start-up keeps retrying an unreachable database.
+    pub startup_timeout: Duration,
+    /// Longest a single statement may run (PostgreSQL `statement_timeout`).
+    pub statement_timeout: Duration,
+}
+
+impl Default for DbOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(5),
+            startup_timeout: Duration::from_secs(30),
+            statement_timeout: Duration::from_secs(30),
+        }
+    }
+}
+
+/// Connection pool figures, for `/metrics`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolStats {
+    /// Open connections.
+    pub size: u32,
+    /// Open connections not in use.
+    pub idle: u32,
+    /// The pool's limit.
+    pub max: u32,
+}
+
+/// The system of record: a pool over SQLite or PostgreSQL.
+#[derive(Debug, Clone)]
+pub struct Db {
+    pool: AnyPool,
+    backend: Backend,
+    max_connections: u32,
+}
+
+impl Db {
+    /// Connects, retrying with exponential back-off (250 ms doubling to 5 s) while the database
+    /// is unreachable, for at most `options.startup_timeout`.
+    pub async fn connect(url: &str, options: &DbOptions) -> Result<Self, StorageError> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::from_url(url)?;
+        let connect_options: AnyConnectOptions = url.parse().map_err(StorageError::Database)?;
+        let statement_timeout_ms = options.statement_timeout.as_millis();
+        let max_connections = match backend {
+            // SQLite allows one writer at a time; a handful of readers is plenty.
+            Backend::Sqlite => options.max_connections.min(8),
+            Backend::Postgres => options.max_connections,
+        };
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(options.acquire_timeout)
+            .after_connect(move |conn, _meta| {
+                Box::pin(async move {
+                    match backend {
+                        Backend::Sqlite => {
+                            sqlx::raw_sql(
+                                "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
+                                 PRAGMA synchronous = NORMAL;",
+                            )
+                            .execute(&mut *conn)
+                            .await?;
+                        }
+                        Backend::Postgres => {
+                            sqlx::query("SELECT set_config('statement_timeout', $1, false)")
+                                .bind(format!("{statement_timeout_ms}ms"))
+                                .execute(&mut *conn)
+                                .await?;
+                        }
+                    }
+                    Ok(())
+                })
+            })
+            .connect_lazy_with(connect_options);
+        let db = Db {
+            pool,
+            backend,
+            max_connections,
+        };
+        db.wait_until_reachable(options.startup_timeout).await?;
+        if backend == Backend::Sqlite {
+            // WAL lets readers run beside the writer; the mode is stored in the file.
+            sqlx::raw_sql("PRAGMA journal_mode = WAL")
+                .execute(&db.pool)
+                .await?;
+        }
+        Ok(db)
+    }
+
+    async fn wait_until_reachable(&self, limit: Duration) -> Result<(), StorageError> {
+        let started = Instant::now();
+        let mut delay = Duration::from_millis(250);
+        loop {
+            let attempt = async {
+                let mut conn = self.pool.acquire().await?;
+                conn.ping().await
+            };
+            match attempt.await {
+                Ok(()) => return Ok(()),
+                Err(e) if is_transient_sqlx(&e) && started.elapsed() + delay < limit => {
+                    tracing::warn!(
+                        backend = self.backend.as_str(),
+                        retry_in_ms = delay.as_millis() as u64,
+                        error = %e,
+                        "database not reachable yet"
+                    );
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(e) if is_transient_sqlx(&e) => {
+                    return Err(StorageError::Unreachable {
+                        waited_s: started.elapsed().as_secs(),
+                        last_error: e.to_string(),
+                    });
+                }
+                Err(e) => return Err(StorageError::Database(e)),
+            }
+        }
+    }
+
+    /// The backend in use.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Checks that a connection answers.
+    pub async fn ping(&self) -> Result<(), StorageError> {
+        let mut conn = self.pool.acquire().await?;
+        conn.ping().await?;
+        Ok(())
+    }
+
+    /// The pool's current figures.
+    pub fn pool_stats(&self) -> PoolStats {
+        let size = self.pool.size();
+        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        PoolStats {
+            size,
+            idle,
+            max: self.max_connections,
+        }
+    }
+
+    /// Opens a transaction that serves one organisation. Every tenant query runs in one.
+    pub async fn tenant(&self, scope: &OrgScope, access: Access) -> Result<TenantTx, StorageError> {
+        TenantTx::begin(&self.pool, self.backend, *scope, access).await
+    }
+
+    /// Opens a transaction for a named cross-organisation operator function (bootstrap,
+    /// organisation listing). It never reaches subject data.
+    pub async fn operator(&self, access: Access) -> Result<OperatorTx, StorageError> {
+        OperatorTx::begin(&self.pool, self.backend, access).await
+    }
+
+    /// Runs `work` and runs it again, with back-off, while it fails with a transient error
+    /// (at most 5 attempts). `work` must own what it captures and be safe to repeat: it
+    /// should open and commit its own transaction.
+    pub async fn retry<T, F, Fut>(&self, mut work: F) -> Result<T, StorageError>
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = Result<T, StorageError>>,
+    {
+        let mut delay = Duration::from_millis(20);
+        let mut attempt = 1;
+        loop {
+            match work().await {
+                Err(e) if e.is_transient() && attempt < 5 => {
+                    tracing::debug!(attempt, error = %e, "transient storage error, retrying");
+                    tokio::time::sleep(delay).await;
+                    delay *= 2;
+                    attempt += 1;
+                }
+                other => return other,
+            }
+        }
+    }
+
+    /// Closes the pool, waiting for connections in use to come back.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+}

@@ -1,0 +1,21 @@
+//! MHP's system of record.
+//!
+//! One set of queries serves SQLite (the embedded default) and PostgreSQL (scale-out), through
+//! sqlx's `Any` driver: the backends share SQL and differ only in migrations, in how a
+//! transaction starts, and in PostgreSQL's row-level security, which is set here and nowhere else.
+//!
+//! Tenant rows are reachable only through a [`TenantTx`], which is opened from an
+//! [`OrgScope`](mhp_domain::OrgScope) and filters by its organisation; named cross-organisation
+//! functions take an [`OperatorTx`] instead.
+
+mod db;
+mod error;
+pub mod migrate;
+pub mod object_store;
+pub mod repo;
+mod tx;
+
+pub use db::{Backend, Db, DbOptions, PoolStats};
+pub use error::StorageError;
+pub use object_store::{ObjectKey, ObjectStore};
+pub use tx::{Access, OperatorTx, TenantTx};

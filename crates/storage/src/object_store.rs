@@ -1,0 +1,194 @@
+//! The object store: raw signals, model artifacts and backups. The embedded default is a local
+//! directory; S3 joins behind a cargo feature. Objects are written atomically (temporary file,
+//! fsync, rename), so a reader never sees half an object.
+
+use std::io;
+use std::path::{Path, PathBuf};
+
+use tokio::io::AsyncWriteExt as _;
+
+use crate::StorageError;
+
+/// A validated object key: 1 to 512 characters of `[A-Za-z0-9._-]` in `/`-separated segments,
+/// none of them empty, `.` or `..`. Keys carry ids, never PHI.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ObjectKey(String);
+
+impl ObjectKey {
+    /// Checks the key rules.
+    pub fn parse(key: &str) -> Result<Self, StorageError> {
+        let ok = !key.is_empty()
+            && key.len() <= 512
+            && key.split('/').all(|seg| {
+                !seg.is_empty()
+                    && seg != "."
+                    && seg != ".."
+                    && !seg.starts_with(".tmp-")
+                    && seg
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+            });
+        if ok {
+            Ok(Self(key.to_owned()))
+        } else {
+            Err(StorageError::InvalidObjectKey)
+        }
+    }
+
+    /// The key.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// Where objects live.
+#[derive(Debug, Clone)]
+pub enum ObjectStore {
+    /// A directory on the local file system.
+    Local(LocalDir),
+}
+
+impl ObjectStore {
+    /// A store in a local directory, created (mode 0700) if missing.
+    pub async fn local(root: impl Into<PathBuf>) -> Result<Self, StorageError> {
+        Ok(ObjectStore::Local(LocalDir::open(root.into()).await?))
+    }
+
+    /// Stores an object, replacing any object with the same key.
+    pub async fn put(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), StorageError> {
+        match self {
+            ObjectStore::Local(dir) => dir.put(key, bytes).await,
+        }
+    }
+
+    /// Reads an object; `NotFound` when absent.
+    pub async fn get(&self, key: &ObjectKey) -> Result<Vec<u8>, StorageError> {
+        match self {
+            ObjectStore::Local(dir) => dir.get(key).await,
+        }
+    }
+
+    /// Removes an object; removing an absent object is not an error.
+    pub async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
+        match self {
+            ObjectStore::Local(dir) => dir.delete(key).await,
+        }
+    }
+
+    /// Checks that the store answers (for readiness).
+    pub async fn check(&self) -> Result<(), StorageError> {
+        match self {
+            ObjectStore::Local(dir) => dir.check().await,
+        }
+    }
+}
+
+/// A local directory holding objects as files.
+#[derive(Debug, Clone)]
+pub struct LocalDir {
+    root: PathBuf,
+}
+
+impl LocalDir {
+    async fn open(root: PathBuf) -> Result<Self, StorageError> {
+        create_private_dir(&root).await?;
+        Ok(Self { root })
+    }
+
+    fn path(&self, key: &ObjectKey) -> PathBuf {
+        self.root.join(key.as_str())
+    }
+
+    async fn put(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), StorageError> {
+        let path = self.path(key);
+        let parent = path.parent().unwrap_or(&self.root).to_path_buf();
+        create_private_dir(&parent).await?;
+        let tmp = parent.join(format!(".tmp-{}", uuid::Uuid::new_v4().simple()));
+        let write = async {
+            let mut file = tokio::fs::File::create(&tmp).await?;
+            file.write_all(bytes).await?;
+            file.sync_all().await?;
+            tokio::fs::rename(&tmp, &path).await
+        };
+        if let Err(e) = write.await {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(StorageError::ObjectStore(e));
+        }
+        Ok(())
+    }
+
+    async fn get(&self, key: &ObjectKey) -> Result<Vec<u8>, StorageError> {
+        match tokio::fs::read(self.path(key)).await {
+            Ok(b) => Ok(b),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StorageError::NotFound { entity: "object" })
+            }
+            Err(e) => Err(StorageError::ObjectStore(e)),
+        }
+    }
+
+    async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
+        match tokio::fs::remove_file(self.path(key)).await {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+            Err(e) => Err(StorageError::ObjectStore(e)),
+        }
+    }
+
+    async fn check(&self) -> Result<(), StorageError> {
+        let meta = tokio::fs::metadata(&self.root)
+            .await
+            .map_err(StorageError::ObjectStore)?;
+        if meta.is_dir() {
+            Ok(())
+        } else {
+            Err(StorageError::ObjectStore(io::Error::other(
+                "object store root is not a directory",
+            )))
+        }
+    }
+}
+
+async fn create_private_dir(path: &Path) -> Result<(), StorageError> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        use std::os::unix::fs::DirBuilderExt as _;
+        std::fs::DirBuilder::new()
+            .recursive(true)
+            .mode(0o700)
+            .create(&path)
+    })
+    .await
+    .map_err(|e| StorageError::ObjectStore(io::Error::other(e)))?
+    .map_err(StorageError::ObjectStore)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_cannot_escape_the_store() {
+        for bad in ["", "../etc/passwd", "a//b", "/abs", "a/./b", "a/..", "sp ace", "a/.tmp-x"] {
+            assert!(ObjectKey::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(ObjectKey::parse("orgs/0192/raw/abc.csv.enc").is_ok());
+    }
+
+    #[tokio::test]
+    async fn objects_round_trip_and_delete() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::local(dir.path().join("objects")).await.unwrap();
+        let key = ObjectKey::parse("a/b/c.bin").unwrap();
+        store.put(&key, b"first").await.unwrap();
+        store.put(&key, b"second").await.unwrap();
+        assert_eq!(store.get(&key).await.unwrap(), b"second");
+        store.delete(&key).await.unwrap();
+        store.delete(&key).await.unwrap();
+        assert!(matches!(
+            store.get(&key).await,
+            Err(StorageError::NotFound { .. })
+        ));
+        store.check().await.unwrap();
+    }
+}

@@ -1,0 +1,76 @@
+//! Organisations.
+
+use mhp_domain::{OrgId, OrgName, Timestamp};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::{conflict_if_none, parse_id};
+use crate::{OperatorTx, StorageError, TenantTx};
+
+/// An organisation (tenant).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Organization {
+    /// Its id.
+    pub id: OrgId,
+    /// Its name.
+    pub name: OrgName,
+    /// When it was created.
+    pub created_at: Timestamp,
+}
+
+fn from_row(row: &AnyRow) -> Result<Organization, StorageError> {
+    let id: String = row.try_get("id")?;
+    let name: String = row.try_get("name")?;
+    Ok(Organization {
+        id: parse_id(&id, "organisation id", OrgId::parse)?,
+        name: OrgName::parse(&name).map_err(|_| StorageError::Corrupt {
+            what: "organisation name",
+        })?,
+        created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+    })
+}
+
+/// Creates an organisation (operator function).
+pub async fn create(
+    tx: &mut OperatorTx,
+    name: &OrgName,
+    now: Timestamp,
+) -> Result<Organization, StorageError> {
+    let org = Organization {
+        id: OrgId::new(),
+        name: name.clone(),
+        created_at: now,
+    };
+    let inserted = sqlx::query(
+        "INSERT INTO organizations (id, name, created_at_ms) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(org.id.to_string())
+    .bind(org.name.as_str())
+    .bind(now.as_millis())
+    .fetch_optional(tx.conn())
+    .await?;
+    conflict_if_none(inserted, "organisation")?;
+    Ok(org)
+}
+
+/// Every organisation that is not archived, oldest first (operator function).
+pub async fn list_all(tx: &mut OperatorTx) -> Result<Vec<Organization>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT id, name, created_at_ms FROM organizations \
+         WHERE archived_at_ms IS NULL ORDER BY id",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The organisation the transaction serves.
+pub async fn current(tx: &mut TenantTx) -> Result<Organization, StorageError> {
+    let row = sqlx::query("SELECT id, name, created_at_ms FROM organizations WHERE id = $1")
+        .bind(tx.org_key())
+        .fetch_one(tx.conn())
+        .await
+        .map_err(StorageError::from_sqlx_as("organisation"))?;
+    from_row(&row)
+}

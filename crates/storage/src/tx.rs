@@ -1,0 +1,125 @@
+use mhp_domain::{OrgId, OrgScope};
+use sqlx::{Any, AnyConnection, AnyPool, Transaction};
+
+use crate::db::Backend;
+use crate::error::StorageError;
+
+/// Whether a transaction will write.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Reads only. PostgreSQL enforces it (`READ ONLY`); on SQLite it lets readers run beside
+    /// the writer.
+    Read,
+    /// Reads and writes. On SQLite it takes the write lock up front (`BEGIN IMMEDIATE`), so two
+    /// writers queue instead of failing with "database is locked" half-way.
+    Write,
+}
+
+async fn begin(
+    pool: &AnyPool,
+    backend: Backend,
+    access: Access,
+) -> Result<Transaction<'static, Any>, StorageError> {
+    let statement = match (backend, access) {
+        (Backend::Sqlite, Access::Read) => "BEGIN",
+        (Backend::Sqlite, Access::Write) => "BEGIN IMMEDIATE",
+        (Backend::Postgres, Access::Read) => "BEGIN READ ONLY",
+        (Backend::Postgres, Access::Write) => "BEGIN",
+    };
+    Ok(pool.begin_with(statement).await?)
+}
+
+/// Commits, refusing a PostgreSQL transaction that an earlier statement aborted: there, COMMIT
+/// would quietly roll back and the caller would believe its change was saved.
+async fn commit(mut tx: Transaction<'static, Any>, backend: Backend) -> Result<(), StorageError> {
+    if backend == Backend::Postgres {
+        if let Err(e) = sqlx::query("SELECT 1").execute(&mut *tx).await {
+            return Err(StorageError::Aborted(e));
+        }
+    }
+    Ok(tx.commit().await?)
+}
+
+/// A transaction serving one organisation. Tenant repositories take it and filter by its
+/// organisation; on PostgreSQL it also sets `mhp.org_id` for row-level security.
+#[derive(Debug)]
+pub struct TenantTx {
+    tx: Transaction<'static, Any>,
+    scope: OrgScope,
+    backend: Backend,
+}
+
+impl TenantTx {
+    pub(crate) async fn begin(
+        pool: &AnyPool,
+        backend: Backend,
+        scope: OrgScope,
+        access: Access,
+    ) -> Result<Self, StorageError> {
+        let mut tx = begin(pool, backend, access).await?;
+        if backend == Backend::Postgres {
+            sqlx::query("SELECT set_config('mhp.org_id', $1, true)")
+                .bind(scope.org().to_string())
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(Self {
+            tx,
+            scope,
+            backend,
+        })
+    }
+
+    /// The organisation this transaction serves.
+    pub fn org(&self) -> OrgId {
+        self.scope.org()
+    }
+
+    /// The organisation id as stored.
+    pub(crate) fn org_key(&self) -> String {
+        self.scope.org().to_string()
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Makes the transaction's changes permanent. Dropping it instead rolls them back.
+    pub async fn commit(self) -> Result<(), StorageError> {
+        commit(self.tx, self.backend).await
+    }
+}
+
+/// A transaction for named cross-organisation operator functions. On PostgreSQL it sets
+/// `mhp.operator`, which row-level security honours for organisations, users, memberships and
+/// audit events only.
+#[derive(Debug)]
+pub struct OperatorTx {
+    tx: Transaction<'static, Any>,
+    backend: Backend,
+}
+
+impl OperatorTx {
+    pub(crate) async fn begin(
+        pool: &AnyPool,
+        backend: Backend,
+        access: Access,
+    ) -> Result<Self, StorageError> {
+        let mut tx = begin(pool, backend, access).await?;
+        if backend == Backend::Postgres {
+            sqlx::query("SELECT set_config('mhp.operator', 'on', true)")
+                .execute(&mut *tx)
+                .await?;
+        }
+        Ok(Self { tx, backend })
+    }
+
+    pub(crate) fn conn(&mut self) -> &mut AnyConnection {
+        &mut self.tx
+    }
+
+    /// Makes the transaction's changes permanent. Dropping it instead rolls them back.
+    pub async fn commit(self) -> Result<(), StorageError> {
+        commit(self.tx, self.backend).await
+    }
+}

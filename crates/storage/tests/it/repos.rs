@@ -1,0 +1,226 @@
+use mhp_domain::{
+    DisplayName, Email, OrgName, PlatformRole, Role, SealedBytes, Sex, SubjectId, TeamName,
+};
+use mhp_storage::repo::audit::{AuditEvent, Outcome};
+use mhp_storage::repo::subjects::NewSubject;
+use mhp_storage::repo::users::NewUser;
+use mhp_storage::repo::{Page, audit, orgs, subjects, teams, users};
+use mhp_storage::{Access, Db, StorageError};
+use sqlx::Connection as _;
+
+use crate::{NOW, new_org};
+
+fn sealed(s: &str) -> SealedBytes {
+    SealedBytes::from_ciphertext(s.as_bytes().iter().map(|b| b ^ 0x5a).collect())
+}
+
+fn new_subject(name: &str) -> NewSubject {
+    NewSubject {
+        name: sealed(name),
+        birth_date: Some(sealed("1999-04-01")),
+        external_id: None,
+        sex: Some(Sex::Female),
+        user: None,
+    }
+}
+
+async fn organisations_are_created_listed_and_unique(db: Db, _: String) {
+    let a = new_org(&db, "Alpha Rugby").await;
+    let _b = new_org(&db, "Bravo Company").await;
+
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let all = orgs::list_all(&mut tx).await.unwrap();
+    assert_eq!(
+        all.iter().map(|o| o.name.as_str()).collect::<Vec<_>>(),
+        ["Alpha Rugby", "Bravo Company"]
+    );
+    let dup = orgs::create(&mut tx, &OrgName::parse("Alpha Rugby").unwrap(), NOW).await;
+    assert!(matches!(dup, Err(StorageError::Conflict { entity: "organisation" })));
+    drop(tx);
+
+    let mut tx = db.tenant(&a, Access::Read).await.unwrap();
+    assert_eq!(orgs::current(&mut tx).await.unwrap().name.as_str(), "Alpha Rugby");
+}
+
+async fn users_and_memberships(db: Db, _: String) {
+    let org = new_org(&db, "Alpha Rugby").await;
+    let email = Email::parse("Coach@Example.org").unwrap();
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let user = users::create(
+        &mut tx,
+        &NewUser {
+            email: &email,
+            display_name: &DisplayName::parse("Coach One").unwrap(),
+            password_hash: Some("$argon2id$v=19$stub"),
+            password_change_required: true,
+            platform_role: Some(PlatformRole::Operator),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    users::grant_as_operator(&mut tx, org.org(), user.id, Role::Coach, NOW)
+        .await
+        .unwrap();
+    assert_eq!(users::count_platform_operators(&mut tx).await.unwrap(), 1);
+    let (found, hash) = users::find_by_email(&mut tx, &email).await.unwrap().unwrap();
+    assert_eq!(found, user);
+    assert_eq!(found.password_change_required_at, Some(NOW));
+    assert_eq!(hash.as_deref(), Some("$argon2id$v=19$stub"));
+    let dup = users::create(
+        &mut tx,
+        &NewUser {
+            email: &email,
+            display_name: &DisplayName::parse("Other").unwrap(),
+            password_hash: None,
+            password_change_required: false,
+            platform_role: None,
+        },
+        NOW,
+    )
+    .await;
+    assert!(matches!(dup, Err(StorageError::Conflict { entity: "user" })));
+    tx.commit().await.unwrap();
+
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    users::grant(&mut tx, user.id, Role::Clinician, NOW).await.unwrap();
+    users::grant(&mut tx, user.id, Role::Clinician, NOW).await.unwrap();
+    assert_eq!(
+        users::roles(&mut tx, user.id).await.unwrap(),
+        vec![Role::Clinician, Role::Coach]
+    );
+    let members = users::members(&mut tx).await.unwrap();
+    assert_eq!(members.len(), 1);
+    assert_eq!(members[0].roles, vec![Role::Clinician, Role::Coach]);
+    tx.commit().await.unwrap();
+}
+
+async fn teams_and_subjects(db: Db, _: String) {
+    let org = new_org(&db, "Alpha Rugby").await;
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    let forwards = teams::create(&mut tx, &TeamName::parse("Forwards").unwrap(), NOW)
+        .await
+        .unwrap();
+    let backs = teams::create(&mut tx, &TeamName::parse("Backs").unwrap(), NOW)
+        .await
+        .unwrap();
+    let dup = teams::create(&mut tx, &TeamName::parse("Backs").unwrap(), NOW).await;
+    assert!(matches!(dup, Err(StorageError::Conflict { entity: "team" })));
+    tx.commit().await.unwrap();
+
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    let mut created = Vec::new();
+    for i in 0..5 {
+        let s = subjects::create(&mut tx, new_subject(&format!("Player {i}")), NOW)
+            .await
+            .unwrap();
+        subjects::add_to_team(&mut tx, forwards.id, s.id, NOW)
+            .await
+            .unwrap();
+        created.push(s);
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = db.tenant(&org, Access::Read).await.unwrap();
+    let got = subjects::get(&mut tx, created[0].id).await.unwrap();
+    assert_eq!(got, created[0]);
+    assert_eq!(got.name, sealed("Player 0"));
+    assert!(got.pseudonym.starts_with('S') && got.pseudonym.len() == 13);
+
+    // Keyset pagination walks every subject once, in creation order.
+    let first = subjects::list(&mut tx, Page::first(2)).await.unwrap();
+    let second = subjects::list(
+        &mut tx,
+        Page {
+            after: Some(first[1].id),
+            limit: 10,
+        },
+    )
+    .await
+    .unwrap();
+    let ids: Vec<SubjectId> = first.iter().chain(&second).map(|s| s.id).collect();
+    assert_eq!(ids, created.iter().map(|s| s.id).collect::<Vec<_>>());
+
+    let in_forwards = subjects::list_in_team(&mut tx, forwards.id, Page::first(50))
+        .await
+        .unwrap();
+    assert_eq!(in_forwards.len(), 5);
+    assert!(
+        subjects::list_in_team(&mut tx, backs.id, Page::first(50))
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    let all_teams = teams::list(&mut tx, Page::first(10)).await.unwrap();
+    assert_eq!(all_teams.len(), 2);
+    drop(tx);
+
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    subjects::archive(&mut tx, created[0].id, NOW).await.unwrap();
+    assert!(matches!(
+        subjects::archive(&mut tx, created[0].id, NOW).await,
+        Err(StorageError::NotFound { .. })
+    ));
+    teams::archive(&mut tx, backs.id, NOW).await.unwrap();
+    tx.commit().await.unwrap();
+
+    let mut tx = db.tenant(&org, Access::Read).await.unwrap();
+    assert!(matches!(
+        subjects::get(&mut tx, created[0].id).await,
+        Err(StorageError::NotFound { entity: "subject" })
+    ));
+    assert_eq!(subjects::list(&mut tx, Page::first(50)).await.unwrap().len(), 4);
+    assert_eq!(teams::list(&mut tx, Page::first(50)).await.unwrap().len(), 1);
+}
+
+async fn a_rolled_back_transaction_leaves_nothing(db: Db, _: String) {
+    let org = new_org(&db, "Alpha Rugby").await;
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    subjects::create(&mut tx, new_subject("Ghost"), NOW).await.unwrap();
+    audit::append(&mut tx, &event("subject.create"), NOW).await.unwrap();
+    drop(tx); // no commit
+
+    let mut tx = db.tenant(&org, Access::Read).await.unwrap();
+    assert!(subjects::list(&mut tx, Page::first(10)).await.unwrap().is_empty());
+    assert_eq!(audit::count(&mut tx).await.unwrap(), 0);
+}
+
+async fn audit_events_cannot_be_changed_or_removed(db: Db, url: String) {
+    let org = new_org(&db, "Alpha Rugby").await;
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    audit::append(&mut tx, &event("team.create"), NOW).await.unwrap();
+    tx.commit().await.unwrap();
+
+    // Even the application's own database role may not rewrite history.
+    let mut raw = sqlx::AnyConnection::connect(&url).await.unwrap();
+    for statement in [
+        "UPDATE audit_events SET action = 'nothing.happened'",
+        "DELETE FROM audit_events",
+    ] {
+        let err = sqlx::query(statement).execute(&mut raw).await.unwrap_err();
+        assert!(err.to_string().contains("append-only"), "{statement}: {err}");
+    }
+    let mut tx = db.tenant(&org, Access::Read).await.unwrap();
+    assert_eq!(audit::count(&mut tx).await.unwrap(), 1);
+}
+
+pub fn event(action: &'static str) -> AuditEvent {
+    AuditEvent {
+        actor: "cli".into(),
+        action,
+        resource_type: "test",
+        resource_id: None,
+        outcome: Outcome::Success,
+        request_id: Some("req-1".into()),
+        source_ip: None,
+        user_agent: Some("x".repeat(1000)),
+    }
+}
+
+crate::on_both_backends!(
+    organisations_are_created_listed_and_unique,
+    users_and_memberships,
+    teams_and_subjects,
+    a_rolled_back_transaction_leaves_nothing,
+    audit_events_cannot_be_changed_or_removed,
+);

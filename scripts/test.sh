@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# The test command: format check, clippy with warnings denied, then every test of the workspace
+# against SQLite and a throwaway PostgreSQL cluster (scripts/with-postgres.sh).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> cargo fmt --check"
+cargo fmt --all -- --check
+
+echo "==> cargo clippy --all-targets -- -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> tests (SQLite and PostgreSQL)"
+# MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.
+export MHP_TEST_REQUIRE_PG=1
+scripts/with-postgres.sh cargo test --workspace --locked
