@@ -1,0 +1,215 @@
+//! Key material. For now: the local master key file, the embedded default key provider.
+//! Envelope encryption (data keys per organisation and subject, wrapped by the master key),
+//! rotation and KMS or Vault providers build on it.
+
+use std::fs::{self, OpenOptions};
+use std::io::{self, Write as _};
+use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+use std::path::{Path, PathBuf};
+
+use mhp_domain::Secret;
+use rand::TryRngCore as _;
+
+/// Length of a master key in bytes (AES-256).
+pub const MASTER_KEY_LEN: usize = 32;
+
+const HEADER: &str = "mhp-master-key-v1:";
+
+/// Why a master key file could not be used. The key itself is never part of a message.
+#[derive(Debug, thiserror::Error)]
+pub enum KeyFileError {
+    /// Group or others may read or write the file.
+    #[error(
+        "master key file {path} is accessible by group or others (mode {mode:04o}); \
+         run `chmod 600 {path}`"
+    )]
+    TooOpen {
+        /// The file.
+        path: PathBuf,
+        /// Its permission bits.
+        mode: u32,
+    },
+    /// The file is not a master key file of this format.
+    #[error("master key file {path} is malformed")]
+    Malformed {
+        /// The file.
+        path: PathBuf,
+    },
+    /// The file could not be read or created.
+    #[error("master key file {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// What the system said.
+        source: io::Error,
+    },
+}
+
+/// The master key: wraps every data key. Printing it shows `[redacted]`; it is wiped on drop.
+#[derive(Debug)]
+pub struct MasterKey {
+    bytes: Secret<[u8; MASTER_KEY_LEN]>,
+    created: bool,
+}
+
+impl MasterKey {
+    /// Loads the key from `path`, or creates it there (mode 0600, fresh random bytes from the
+    /// operating system) when the file does not exist. A file that group or others can access
+    /// is refused.
+    pub fn load_or_create(path: &Path) -> Result<Self, KeyFileError> {
+        match fs::metadata(path) {
+            Ok(_) => Self::load(path),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Self::create(path),
+            Err(source) => Err(KeyFileError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// Whether this call created the file.
+    pub fn was_created(&self) -> bool {
+        self.created
+    }
+
+    /// The key bytes, for the crypto layer only.
+    pub fn expose(&self) -> &[u8; MASTER_KEY_LEN] {
+        self.bytes.expose()
+    }
+
+    fn load(path: &Path) -> Result<Self, KeyFileError> {
+        let io_err = |source| KeyFileError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let meta = fs::metadata(path).map_err(io_err)?;
+        let mode = meta.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(KeyFileError::TooOpen {
+                path: path.to_owned(),
+                mode,
+            });
+        }
+        let text = Secret::new(fs::read_to_string(path).map_err(io_err)?);
+        let malformed = || KeyFileError::Malformed {
+            path: path.to_owned(),
+        };
+        let hex = text
+            .expose()
+            .trim_end()
+            .strip_prefix(HEADER)
+            .ok_or_else(malformed)?;
+        let bytes = decode_hex(hex).ok_or_else(malformed)?;
+        Ok(Self {
+            bytes: Secret::new(bytes),
+            created: false,
+        })
+    }
+
+    fn create(path: &Path) -> Result<Self, KeyFileError> {
+        let io_err = |source| KeyFileError::Io {
+            path: path.to_owned(),
+            source,
+        };
+        let mut bytes = [0u8; MASTER_KEY_LEN];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| io_err(io::Error::other(e)))?;
+        let key = Secret::new(bytes);
+        let text = Secret::new(format!("{HEADER}{}\n", encode_hex(key.expose())));
+        // create_new: never overwrite a key that appeared meanwhile.
+        let mut file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(io_err)?;
+        file.write_all(text.expose().as_bytes()).map_err(io_err)?;
+        file.sync_all().map_err(io_err)?;
+        Ok(Self {
+            bytes: key,
+            created: true,
+        })
+    }
+}
+
+fn encode_hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        s.push(char::from(DIGITS[usize::from(b >> 4)]));
+        s.push(char::from(DIGITS[usize::from(b & 0x0f)]));
+    }
+    s
+}
+
+fn decode_hex(s: &str) -> Option<[u8; MASTER_KEY_LEN]> {
+    let s = s.as_bytes();
+    if s.len() != MASTER_KEY_LEN * 2 {
+        return None;
+    }
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        _ => None,
+    };
+    let mut out = [0u8; MASTER_KEY_LEN];
+    for (i, pair) in s.chunks_exact(2).enumerate() {
+        out[i] = (nibble(pair[0])? << 4) | nibble(pair[1])?;
+    }
+    Some(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_new_key_is_created_private_and_loads_back() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let created = MasterKey::load_or_create(&path).unwrap();
+        assert!(created.was_created());
+        let mode = fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+        let loaded = MasterKey::load_or_create(&path).unwrap();
+        assert!(!loaded.was_created());
+        assert_eq!(created.expose(), loaded.expose());
+        assert_ne!(created.expose(), &[0u8; MASTER_KEY_LEN]);
+    }
+
+    #[test]
+    fn a_key_readable_by_others_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        MasterKey::load_or_create(&path).unwrap();
+        fs::set_permissions(&path, fs::Permissions::from_mode(0o644)).unwrap();
+        let err = MasterKey::load_or_create(&path).unwrap_err();
+        assert!(matches!(err, KeyFileError::TooOpen { mode: 0o644, .. }));
+        assert!(err.to_string().contains("chmod 600"), "{err}");
+    }
+
+    #[test]
+    fn a_malformed_key_file_is_refused_without_echoing_it() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("master.key");
+        let mut f = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&path)
+            .unwrap();
+        f.write_all(b"mhp-master-key-v1:deadbeef-secretish\n").unwrap();
+        let err = MasterKey::load_or_create(&path).unwrap_err();
+        assert!(matches!(err, KeyFileError::Malformed { .. }));
+        assert!(!err.to_string().contains("deadbeef"));
+    }
+
+    #[test]
+    fn the_key_never_prints() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::load_or_create(&dir.path().join("k")).unwrap();
+        let shown = format!("{key:?}");
+        assert!(!shown.contains(&encode_hex(key.expose())), "{shown}");
+    }
+}

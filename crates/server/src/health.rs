@@ -1,0 +1,83 @@
+//! Liveness, readiness and metrics endpoints.
+
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde_json::json;
+
+use crate::AppState;
+use crate::metrics::Snapshot;
+use crate::problem::Problem;
+
+/// How long a readiness dependency may take before it counts as down.
+const CHECK_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Liveness: the process serves HTTP. Touches nothing else, so a slow database never gets a
+/// healthy instance restarted.
+pub async fn healthz() -> Response {
+    Json(json!({ "status": "ok" })).into_response()
+}
+
+/// Readiness: not shutting down, the database answers, its migrations are current, the object
+/// store is there. A load balancer sends traffic only while this says 200.
+pub async fn readyz(State(state): State<AppState>) -> Response {
+    if state.readiness.is_draining() {
+        return Problem::for_status(StatusCode::SERVICE_UNAVAILABLE)
+            .with_detail("shutting down")
+            .into_response();
+    }
+    let migrations = tokio::time::timeout(CHECK_TIMEOUT, mhp_storage::migrate::status(&state.db));
+    let objects = tokio::time::timeout(CHECK_TIMEOUT, state.objects.check());
+    let (migrations, objects) = tokio::join!(migrations, objects);
+    let database = match migrations {
+        Ok(Ok(status)) if status.is_current() => "ok".to_owned(),
+        Ok(Ok(status)) => format!(
+            "migrations pending: {} of {} applied",
+            status.applied, status.expected
+        ),
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: database check failed");
+            "unreachable or failing".to_owned()
+        }
+        Err(_) => "timed out".to_owned(),
+    };
+    let object_store = match objects {
+        Ok(Ok(())) => "ok",
+        Ok(Err(e)) => {
+            tracing::warn!(error = %e, "readiness: object store check failed");
+            "failing"
+        }
+        Err(_) => "timed out",
+    };
+    let checks = json!({
+        "database": database,
+        "backend": state.db.backend().as_str(),
+        "object_store": object_store,
+    });
+    if database == "ok" && object_store == "ok" {
+        Json(json!({ "status": "ready", "checks": checks })).into_response()
+    } else {
+        Problem::for_status(StatusCode::SERVICE_UNAVAILABLE)
+            .with_detail("a dependency is not ready")
+            .with_checks(checks)
+            .into_response()
+    }
+}
+
+/// Prometheus metrics.
+pub async fn metrics(State(state): State<AppState>) -> Response {
+    let body = state.metrics.render(&Snapshot {
+        pool: state.db.pool_stats(),
+        backend: state.db.backend().as_str(),
+        version: state.build.version,
+        ready: !state.readiness.is_draining(),
+    });
+    (
+        [(header::CONTENT_TYPE, "text/plain; version=0.0.4; charset=utf-8")],
+        body,
+    )
+        .into_response()
+}

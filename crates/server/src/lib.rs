@@ -1,0 +1,184 @@
+//! MHP's HTTP server: the router, the middleware every request passes through, problem details,
+//! and a serve loop that shuts down gracefully (readiness turns off first, then in-flight
+//! requests finish).
+//!
+//! The binary builds an [`AppState`] from its settings and calls [`serve`]; tests do the same on
+//! a random port.
+
+mod extract;
+mod health;
+mod metrics;
+mod middleware;
+mod problem;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use axum::Router;
+use axum::http::StatusCode;
+use axum::routing::get;
+use mhp_domain::Clock;
+use mhp_storage::{Db, ObjectStore};
+use tokio::net::TcpListener;
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::timeout::TimeoutLayer;
+
+pub use extract::ApiJson;
+pub use metrics::HttpMetrics;
+pub use middleware::{REQUEST_ID, RequestId};
+pub use problem::{ApiError, PROBLEM_JSON, Problem};
+
+/// What the build says about itself.
+#[derive(Debug, Clone, Copy)]
+pub struct BuildInfo {
+    /// The version.
+    pub version: &'static str,
+}
+
+/// Whether the instance should receive traffic.
+#[derive(Debug, Default)]
+pub struct Readiness {
+    draining: AtomicBool,
+}
+
+impl Readiness {
+    /// From now on `/readyz` answers 503.
+    pub fn start_draining(&self) {
+        self.draining.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether shutdown has begun.
+    pub fn is_draining(&self) -> bool {
+        self.draining.load(Ordering::SeqCst)
+    }
+}
+
+/// Everything handlers share.
+#[derive(Debug, Clone)]
+pub struct AppState {
+    /// The system of record.
+    pub db: Db,
+    /// Raw signals, artifacts, backups.
+    pub objects: ObjectStore,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// Readiness, flipped at shutdown.
+    pub readiness: Arc<Readiness>,
+    /// Request metrics.
+    pub metrics: Arc<HttpMetrics>,
+    /// Build information.
+    pub build: BuildInfo,
+}
+
+impl AppState {
+    /// A state with fresh readiness and metrics.
+    pub fn new(db: Db, objects: ObjectStore, clock: Arc<dyn Clock>, build: BuildInfo) -> Self {
+        Self {
+            db,
+            objects,
+            clock,
+            readiness: Arc::default(),
+            metrics: Arc::default(),
+            build,
+        }
+    }
+}
+
+/// HTTP settings.
+#[derive(Debug, Clone)]
+pub struct HttpConfig {
+    /// Largest request body accepted; larger ones get 413.
+    pub body_limit_bytes: usize,
+    /// Longest a request may take; slower ones get 408.
+    pub request_timeout: Duration,
+    /// At shutdown, how long readiness stays off before the listener closes, so load balancers
+    /// stop sending traffic first.
+    pub drain_delay: Duration,
+    /// At shutdown, how long in-flight requests get to finish.
+    pub shutdown_grace: Duration,
+}
+
+impl Default for HttpConfig {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 1024 * 1024,
+            request_timeout: Duration::from_secs(30),
+            drain_delay: Duration::from_secs(2),
+            shutdown_grace: Duration::from_secs(20),
+        }
+    }
+}
+
+/// The application's routes with every layer applied.
+pub fn router(state: AppState, config: &HttpConfig) -> Router {
+    with_layers(routes().with_state(state.clone()), state, config)
+}
+
+/// Routes without state, so tests can add their own before the layers.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(health::metrics))
+        .fallback(|| async { ApiError::NotFound("route") })
+}
+
+/// Wraps every route of `router` (and its fallback) in the middleware, outermost first: request
+/// id, observation, security headers, problem details, time-out, body limit.
+pub fn with_layers(router: Router, state: AppState, config: &HttpConfig) -> Router {
+    use axum::middleware::{from_fn, from_fn_with_state};
+    // Router::layer wraps the routes as they are; the last layer added runs first.
+    router
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        .layer(from_fn(middleware::problem_details))
+        .layer(from_fn(middleware::security_headers))
+        .layer(from_fn_with_state(state, middleware::observe))
+        .layer(from_fn(middleware::request_id))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then: readiness off, wait
+/// `drain_delay`, stop accepting, let in-flight requests finish for up to `shutdown_grace`.
+pub async fn serve(
+    listener: TcpListener,
+    router: Router,
+    readiness: Arc<Readiness>,
+    config: &HttpConfig,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    let drain_delay = config.drain_delay;
+    let grace = config.shutdown_grace;
+    let stopping = Arc::new(tokio::sync::Notify::new());
+    let stop_signal = stopping.clone();
+    let graceful = async move {
+        shutdown.await;
+        readiness.start_draining();
+        tracing::info!(
+            drain_ms = drain_delay.as_millis() as u64,
+            "shutdown requested: readiness off"
+        );
+        tokio::time::sleep(drain_delay).await;
+        tracing::info!("no longer accepting connections; finishing in-flight requests");
+        stop_signal.notify_one();
+    };
+    let server = axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(graceful);
+    tokio::select! {
+        result = async { server.await } => {
+            tracing::info!("server stopped");
+            result
+        }
+        () = async { stopping.notified().await; tokio::time::sleep(grace).await } => {
+            tracing::warn!(grace_s = grace.as_secs(), "grace period over; dropping open connections");
+            Ok(())
+        }
+    }
+}

@@ -1,0 +1,179 @@
+//! Prometheus text exposition (format 0.0.4) of request counts, latency histograms, pool gauges
+//! and build information. Labels are route templates, methods and status codes: bounded sets
+//! that never hold an id or a value from a request.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use mhp_storage::PoolStats;
+
+/// Upper bounds of the latency buckets, in seconds.
+const BUCKETS: [f64; 14] = [
+    0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Debug, Default)]
+struct Histogram {
+    counts: [u64; BUCKETS.len()],
+    count: u64,
+    sum: f64,
+}
+
+#[derive(Debug, Default)]
+struct Series {
+    requests: BTreeMap<(&'static str, String, u16), u64>,
+    latency: BTreeMap<(&'static str, String), Histogram>,
+}
+
+/// HTTP request metrics, recorded by the observing middleware.
+#[derive(Debug, Default)]
+pub struct HttpMetrics {
+    series: Mutex<Series>,
+}
+
+/// What the exposition reports beside the request series.
+#[derive(Debug, Clone)]
+pub struct Snapshot<'a> {
+    /// The pool's figures.
+    pub pool: PoolStats,
+    /// "sqlite" or "postgres".
+    pub backend: &'static str,
+    /// The build's version.
+    pub version: &'a str,
+    /// Whether the instance accepts traffic.
+    pub ready: bool,
+}
+
+impl HttpMetrics {
+    /// Records one finished request.
+    pub fn record(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
+        let Ok(mut s) = self.series.lock() else { return };
+        *s.requests
+            .entry((method, route.to_owned(), status))
+            .or_default() += 1;
+        let h = s.latency.entry((method, route.to_owned())).or_default();
+        let secs = elapsed.as_secs_f64();
+        for (i, bound) in BUCKETS.iter().enumerate() {
+            if secs <= *bound {
+                h.counts[i] += 1;
+            }
+        }
+        h.count += 1;
+        h.sum += secs;
+    }
+
+    /// Renders every series in the Prometheus text format.
+    pub fn render(&self, snap: &Snapshot<'_>) -> String {
+        let mut out = String::with_capacity(4096);
+        let _ = self.write(&mut out, snap);
+        out
+    }
+
+    fn write(&self, out: &mut String, snap: &Snapshot<'_>) -> std::fmt::Result {
+        writeln!(out, "# HELP mhp_build_info Build information; always 1.")?;
+        writeln!(out, "# TYPE mhp_build_info gauge")?;
+        writeln!(
+            out,
+            "mhp_build_info{{version=\"{}\",backend=\"{}\"}} 1",
+            escape(snap.version),
+            snap.backend
+        )?;
+        writeln!(out, "# HELP mhp_ready Whether the instance accepts traffic.")?;
+        writeln!(out, "# TYPE mhp_ready gauge")?;
+        writeln!(out, "mhp_ready {}", u8::from(snap.ready))?;
+
+        writeln!(out, "# HELP mhp_db_pool_connections Open database connections by state.")?;
+        writeln!(out, "# TYPE mhp_db_pool_connections gauge")?;
+        let PoolStats { size, idle, max } = snap.pool;
+        writeln!(out, "mhp_db_pool_connections{{state=\"idle\"}} {idle}")?;
+        writeln!(out, "mhp_db_pool_connections{{state=\"in_use\"}} {}", size - idle)?;
+        writeln!(out, "# HELP mhp_db_pool_max_connections The pool's limit.")?;
+        writeln!(out, "# TYPE mhp_db_pool_max_connections gauge")?;
+        writeln!(out, "mhp_db_pool_max_connections {max}")?;
+
+        let Ok(s) = self.series.lock() else {
+            return Ok(());
+        };
+        writeln!(out, "# HELP mhp_http_requests_total HTTP requests by route and status.")?;
+        writeln!(out, "# TYPE mhp_http_requests_total counter")?;
+        for ((method, route, status), n) in &s.requests {
+            writeln!(
+                out,
+                "mhp_http_requests_total{{method=\"{method}\",route=\"{}\",status=\"{status}\"}} {n}",
+                escape(route)
+            )?;
+        }
+        writeln!(
+            out,
+            "# HELP mhp_http_request_duration_seconds HTTP request latency by route."
+        )?;
+        writeln!(out, "# TYPE mhp_http_request_duration_seconds histogram")?;
+        for ((method, route), h) in &s.latency {
+            let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
+            for (bound, count) in BUCKETS.iter().zip(h.counts) {
+                writeln!(
+                    out,
+                    "mhp_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
+                )?;
+            }
+            writeln!(
+                out,
+                "mhp_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
+                h.count
+            )?;
+            writeln!(out, "mhp_http_request_duration_seconds_sum{{{labels}}} {}", h.sum)?;
+            writeln!(out, "mhp_http_request_duration_seconds_count{{{labels}}} {}", h.count)?;
+        }
+        Ok(())
+    }
+}
+
+fn escape(label: &str) -> String {
+    label
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_land_in_cumulative_buckets() {
+        let m = HttpMetrics::default();
+        m.record("GET", "/healthz", 200, Duration::from_micros(300));
+        m.record("GET", "/healthz", 200, Duration::from_millis(30));
+        m.record("GET", "/healthz", 503, Duration::from_secs(20));
+        let text = m.render(&Snapshot {
+            pool: PoolStats {
+                size: 3,
+                idle: 1,
+                max: 10,
+            },
+            backend: "sqlite",
+            version: "0.1.0",
+            ready: true,
+        });
+        for line in [
+            r#"mhp_http_requests_total{method="GET",route="/healthz",status="200"} 2"#,
+            r#"mhp_http_requests_total{method="GET",route="/healthz",status="503"} 1"#,
+            r#"mhp_http_request_duration_seconds_bucket{method="GET",route="/healthz",le="0.0005"} 1"#,
+            r#"mhp_http_request_duration_seconds_bucket{method="GET",route="/healthz",le="0.05"} 2"#,
+            r#"mhp_http_request_duration_seconds_bucket{method="GET",route="/healthz",le="10"} 2"#,
+            r#"mhp_http_request_duration_seconds_bucket{method="GET",route="/healthz",le="+Inf"} 3"#,
+            r#"mhp_http_request_duration_seconds_count{method="GET",route="/healthz"} 3"#,
+            r#"mhp_db_pool_connections{state="in_use"} 2"#,
+            r#"mhp_build_info{version="0.1.0",backend="sqlite"} 1"#,
+        ] {
+            assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+    }
+
+    #[test]
+    fn label_values_are_escaped() {
+        assert_eq!(escape("a\"b\\c\nd"), "a\\\"b\\\\c\\nd");
+    }
+}

@@ -1,0 +1,166 @@
+//! Errors at the edge, as RFC 9457 problem details. This is the one place where errors turn into
+//! HTTP responses: every handler returns [`ApiError`], and the normalising middleware turns any
+//! other error response (an unknown route, a refused method, a body over the limit) into the
+//! same shape. Details name what was wrong with the request and never echo its content.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use serde::Serialize;
+
+/// The media type of problem details.
+pub const PROBLEM_JSON: &str = "application/problem+json";
+
+/// A problem-details body. `code` is a stable machine-readable name; `type` is derived from it.
+#[derive(Debug, Clone, Serialize)]
+pub struct Problem {
+    #[serde(rename = "type")]
+    type_uri: String,
+    title: &'static str,
+    status: u16,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    detail: Option<String>,
+    code: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    request_id: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    checks: Option<serde_json::Value>,
+}
+
+impl Problem {
+    /// A problem with a stable code and a title that does not change between occurrences.
+    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+        Self {
+            type_uri: format!("urn:mhp:problem:{code}"),
+            title,
+            status: status.as_u16(),
+            detail: None,
+            code,
+            request_id: None,
+            checks: None,
+        }
+    }
+
+    /// The generic problem for a status code, used when no handler said more.
+    pub fn for_status(status: StatusCode) -> Self {
+        let (code, title) = match status {
+            StatusCode::BAD_REQUEST => ("bad-request", "The request is malformed"),
+            StatusCode::UNAUTHORIZED => ("unauthenticated", "Authentication is required"),
+            StatusCode::FORBIDDEN => ("forbidden", "Not allowed"),
+            StatusCode::NOT_FOUND => ("not-found", "Not found"),
+            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
+            StatusCode::NOT_ACCEPTABLE => ("not-acceptable", "Not acceptable"),
+            StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long"),
+            StatusCode::CONFLICT => ("conflict", "Conflict"),
+            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "The request body is too large"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                ("unsupported-media-type", "Unsupported media type")
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => ("invalid", "The request is not valid"),
+            StatusCode::TOO_MANY_REQUESTS => ("rate-limited", "Too many requests"),
+            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "Service unavailable"),
+            s if s.is_server_error() => ("internal", "Internal error"),
+            _ => ("error", "Request failed"),
+        };
+        Self::new(status, code, title)
+    }
+
+    /// Adds a human-readable explanation specific to this occurrence.
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
+    }
+
+    /// Adds the request id, so a user can quote it to support.
+    pub fn with_request_id(mut self, id: Option<String>) -> Self {
+        self.request_id = id;
+        self
+    }
+
+    /// Adds the readiness checks.
+    pub fn with_checks(mut self, checks: serde_json::Value) -> Self {
+        self.checks = Some(checks);
+        self
+    }
+
+    /// The HTTP status.
+    pub fn status(&self) -> StatusCode {
+        StatusCode::from_u16(self.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR)
+    }
+}
+
+impl IntoResponse for Problem {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        let body = serde_json::to_vec(&self).unwrap_or_else(|_| b"{}".to_vec());
+        let mut res = (status, body).into_response();
+        res.headers_mut()
+            .insert(header::CONTENT_TYPE, HeaderValue::from_static(PROBLEM_JSON));
+        // Kept beside the body so the middleware can add the request id without parsing.
+        res.extensions_mut().insert(self);
+        res
+    }
+}
+
+/// What a handler can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is malformed; the detail says how, without echoing content.
+    #[error("bad request: {0}")]
+    BadRequest(String),
+    /// The body is not of a media type the route takes.
+    #[error("unsupported media type")]
+    UnsupportedMediaType,
+    /// The body is over the size limit.
+    #[error("payload too large")]
+    PayloadTooLarge,
+    /// No such resource in the caller's scope.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A unique value is taken.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A dependency is down; try again later.
+    #[error("service unavailable")]
+    Unavailable,
+    /// A fault of ours. The cause is logged, never sent.
+    #[error("internal error")]
+    Internal(#[source] Box<dyn std::error::Error + Send + Sync>),
+}
+
+impl From<mhp_storage::StorageError> for ApiError {
+    fn from(e: mhp_storage::StorageError) -> Self {
+        use mhp_storage::StorageError as S;
+        match e {
+            S::NotFound { entity } => ApiError::NotFound(entity),
+            S::Conflict { entity } => ApiError::Conflict(entity),
+            e if e.is_transient() => ApiError::Unavailable,
+            e => ApiError::Internal(Box::new(e)),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let problem = match &self {
+            ApiError::BadRequest(detail) => {
+                Problem::for_status(StatusCode::BAD_REQUEST).with_detail(detail.clone())
+            }
+            ApiError::UnsupportedMediaType => {
+                Problem::for_status(StatusCode::UNSUPPORTED_MEDIA_TYPE)
+                    .with_detail("send the body as application/json")
+            }
+            ApiError::PayloadTooLarge => Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::NotFound(what) => {
+                Problem::for_status(StatusCode::NOT_FOUND).with_detail(format!("{what} not found"))
+            }
+            ApiError::Conflict(what) => Problem::for_status(StatusCode::CONFLICT)
+                .with_detail(format!("{what} already exists")),
+            ApiError::Unavailable => Problem::for_status(StatusCode::SERVICE_UNAVAILABLE),
+            ApiError::Internal(cause) => {
+                tracing::error!(error = %cause, "internal error");
+                Problem::for_status(StatusCode::INTERNAL_SERVER_ERROR)
+            }
+        };
+        problem.into_response()
+    }
+}

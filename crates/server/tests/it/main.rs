@@ -1,0 +1,320 @@
+//! The server's router and middleware, served on a random port over a real SQLite database.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::routing::{get, post};
+use mhp_domain::{OrgName, OrgScope, SystemClock, TeamName};
+use mhp_server::{ApiError, ApiJson, AppState, BuildInfo, HttpConfig, Readiness};
+use mhp_storage::repo::{Page, orgs, teams};
+use mhp_storage::{Access, Db, DbOptions, ObjectStore, migrate};
+use reqwest::StatusCode;
+use serde_json::Value;
+use tokio::sync::oneshot;
+
+struct Server {
+    base: String,
+    state: AppState,
+    org: OrgScope,
+    stop: Option<oneshot::Sender<()>>,
+    done: tokio::task::JoinHandle<std::io::Result<()>>,
+    _dir: mhp_test_support::SqliteDb,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NewTeam {
+    name: String,
+}
+
+/// A route that writes, to show that refused requests write nothing.
+async fn create_team(
+    State((state, org)): State<(AppState, OrgScope)>,
+    ApiJson(body): ApiJson<NewTeam>,
+) -> Result<StatusCode, ApiError> {
+    let name = TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
+    let mut tx = state.db.tenant(&org, Access::Write).await?;
+    teams::create(&mut tx, &name, state.clock.now()).await?;
+    tx.commit().await?;
+    Ok(StatusCode::CREATED)
+}
+
+async fn slow() -> &'static str {
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    "done"
+}
+
+async fn spawn(config: HttpConfig) -> Server {
+    let fresh = mhp_test_support::fresh_sqlite();
+    let db = Db::connect(&fresh.url, &DbOptions::default()).await.unwrap();
+    migrate::run(&db).await.unwrap();
+    let objects = ObjectStore::local(fresh.dir.path().join("objects")).await.unwrap();
+    let state = AppState::new(db.clone(), objects, Arc::new(SystemClock), BuildInfo {
+        version: "test",
+    });
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let org = orgs::create(&mut tx, &OrgName::parse("Test org").unwrap(), state.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let org = OrgScope::for_org(org.id);
+
+    let test_routes = Router::new()
+        .route("/test/teams", post(create_team))
+        .with_state((state.clone(), org));
+    let app = mhp_server::routes()
+        .route("/test/slow", get(slow))
+        .with_state(state.clone())
+        .merge(test_routes);
+    let app = mhp_server::with_layers(app, state.clone(), &config);
+
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let (stop, stopped) = oneshot::channel::<()>();
+    let readiness: Arc<Readiness> = state.readiness.clone();
+    let done = tokio::spawn(async move {
+        mhp_server::serve(listener, app, readiness, &config, async {
+            let _ = stopped.await;
+        })
+        .await
+    });
+    Server {
+        base,
+        state,
+        org,
+        stop: Some(stop),
+        done,
+        _dir: fresh,
+    }
+}
+
+async fn team_count(s: &Server) -> usize {
+    let mut tx = s.state.db.tenant(&s.org, Access::Read).await.unwrap();
+    teams::list(&mut tx, Page::first(500)).await.unwrap().len()
+}
+
+fn quick() -> HttpConfig {
+    HttpConfig {
+        body_limit_bytes: 1024,
+        request_timeout: Duration::from_secs(5),
+        drain_delay: Duration::from_millis(300),
+        shutdown_grace: Duration::from_secs(5),
+    }
+}
+
+async fn problem(res: reqwest::Response, status: StatusCode) -> Value {
+    assert_eq!(res.status(), status);
+    assert_eq!(
+        res.headers()["content-type"].to_str().unwrap(),
+        "application/problem+json"
+    );
+    let request_id = res.headers()["x-request-id"].to_str().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["status"], status.as_u16());
+    assert_eq!(body["request_id"], request_id.as_str(), "{body}");
+    assert!(body["type"].as_str().unwrap().starts_with("urn:mhp:problem:"));
+    body
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer_with_security_headers() {
+    let s = spawn(quick()).await;
+    let c = reqwest::Client::new();
+    let res = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    for (h, v) in [
+        ("x-content-type-options", "nosniff"),
+        ("x-frame-options", "DENY"),
+        ("referrer-policy", "no-referrer"),
+        ("cache-control", "no-store"),
+    ] {
+        assert_eq!(res.headers()[h], v, "{h}");
+    }
+    assert!(res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .contains("default-src 'none'"));
+    let ready: Value = c
+        .get(format!("{}/readyz", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(ready["status"], "ready");
+    assert_eq!(ready["checks"]["database"], "ok");
+    assert_eq!(ready["checks"]["backend"], "sqlite");
+}
+
+#[tokio::test]
+async fn request_ids_are_echoed_when_plain_and_minted_otherwise() {
+    let s = spawn(quick()).await;
+    let c = reqwest::Client::new();
+    let get = |id: &'static str| {
+        c.get(format!("{}/healthz", s.base))
+            .header("x-request-id", id)
+            .send()
+    };
+    let res = get("abc-123_x.y").await.unwrap();
+    assert_eq!(res.headers()["x-request-id"], "abc-123_x.y");
+    let res = get("evil\"id with spaces").await.unwrap();
+    let minted = res.headers()["x-request-id"].to_str().unwrap();
+    assert_ne!(minted, "evil\"id with spaces");
+    assert_eq!(minted.len(), 36, "{minted}");
+}
+
+#[tokio::test]
+async fn unknown_routes_and_methods_get_problem_details() {
+    let s = spawn(quick()).await;
+    let c = reqwest::Client::new();
+    let res = c.get(format!("{}/nope?name=Jane", s.base)).send().await.unwrap();
+    let body = problem(res, StatusCode::NOT_FOUND).await;
+    assert_eq!(body["code"], "not-found");
+    assert!(!body.to_string().contains("Jane"));
+
+    let res = c.delete(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert!(res.headers()["allow"].to_str().unwrap().contains("GET"));
+    let body = problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
+    assert_eq!(body["code"], "method-not-allowed");
+}
+
+#[tokio::test]
+async fn bad_bodies_are_refused_and_write_nothing() {
+    let s = spawn(quick()).await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/test/teams", s.base);
+
+    // Over the limit, announced by Content-Length.
+    let big = format!(r#"{{"name": "{}"}}"#, "x".repeat(4096));
+    let res = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(big.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(problem(res, StatusCode::PAYLOAD_TOO_LARGE).await["code"], "payload-too-large");
+
+    // Over the limit, streamed without a length.
+    let chunks = futures_stream(big);
+    let res = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(reqwest::Body::wrap_stream(chunks))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+
+    // Malformed JSON: the position, never the content.
+    let res = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(r#"{"name": "Jane Doe""#)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::BAD_REQUEST).await;
+    assert!(!body.to_string().contains("Jane"), "{body}");
+
+    let res = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(r#"{"name": 12}"#)
+        .send()
+        .await
+        .unwrap();
+    let body = problem(res, StatusCode::BAD_REQUEST).await;
+    assert!(body["detail"].as_str().unwrap().contains("wrong type"), "{body}");
+
+    let res = c.post(&url).header("content-type", "text/plain").body("x").send().await.unwrap();
+    problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
+
+    assert_eq!(team_count(&s).await, 0);
+
+    // A good body writes once; the same name again is a conflict.
+    let good = || {
+        c.post(&url)
+            .header("content-type", "application/json")
+            .body(r#"{"name": "Forwards"}"#)
+            .send()
+    };
+    assert_eq!(good().await.unwrap().status(), StatusCode::CREATED);
+    let body = problem(good().await.unwrap(), StatusCode::CONFLICT).await;
+    assert_eq!(body["detail"], "team already exists");
+    assert_eq!(team_count(&s).await, 1);
+}
+
+fn futures_stream(
+    body: String,
+) -> impl futures_core::Stream<Item = Result<Vec<u8>, std::io::Error>> + Send + 'static {
+    let chunks: Vec<Result<Vec<u8>, std::io::Error>> = body
+        .into_bytes()
+        .chunks(256)
+        .map(|c| Ok(c.to_vec()))
+        .collect();
+    tokio_stream::iter(chunks)
+}
+
+#[tokio::test]
+async fn metrics_count_requests_by_route_template() {
+    let s = spawn(quick()).await;
+    let c = reqwest::Client::new();
+    for _ in 0..3 {
+        c.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    }
+    c.get(format!("{}/no/such/route", s.base)).send().await.unwrap();
+    let text = c
+        .get(format!("{}/metrics", s.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(text.contains(r#"mhp_http_requests_total{method="GET",route="/healthz",status="200"} 3"#), "{text}");
+    assert!(text.contains(r#"mhp_http_requests_total{method="GET",route="unmatched",status="404"} 1"#), "{text}");
+    assert!(text.contains("mhp_db_pool_max_connections"), "{text}");
+    assert!(!text.contains("/no/such/route"));
+}
+
+#[tokio::test]
+async fn shutdown_turns_readiness_off_first_and_lets_requests_finish() {
+    let mut s = spawn(quick()).await;
+    let c = reqwest::Client::new();
+    let slow = tokio::spawn({
+        let c = c.clone();
+        let url = format!("{}/test/slow", s.base);
+        async move { c.get(url).send().await.unwrap().text().await.unwrap() }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    s.stop.take().unwrap().send(()).unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+
+    // Draining: readiness says no, liveness still yes.
+    let res = c.get(format!("{}/readyz", s.base)).send().await.unwrap();
+    let body = problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
+    assert_eq!(body["detail"], "shutting down");
+
+    assert_eq!(slow.await.unwrap(), "done");
+    tokio::time::timeout(Duration::from_secs(5), s.done)
+        .await
+        .expect("server stops after the grace period at the latest")
+        .unwrap()
+        .unwrap();
+}
+
+#[tokio::test]
+async fn slow_requests_time_out_with_problem_details() {
+    let s = spawn(HttpConfig {
+        request_timeout: Duration::from_millis(100),
+        ..quick()
+    })
+    .await;
+    let res = reqwest::get(format!("{}/test/slow", s.base)).await.unwrap();
+    assert_eq!(problem(res, StatusCode::REQUEST_TIMEOUT).await["code"], "timeout");
+}
