@@ -96,7 +96,10 @@ mod tests {
         let h = hash(&pw).unwrap();
         assert!(h.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{h}");
         assert!(verify(&pw, &h));
-        assert!(!verify(&Secret::new("correct horse battery!".to_owned()), &h));
+        assert!(!verify(
+            &Secret::new("correct horse battery!".to_owned()),
+            &h
+        ));
         assert!(!verify(&pw, "not a hash"));
         assert_ne!(h, hash(&pw).unwrap(), "salts must differ");
     }

@@ -199,7 +199,8 @@ mod tests {
             .mode(0o600)
             .open(&path)
             .unwrap();
-        f.write_all(b"mhp-master-key-v1:deadbeef-secretish\n").unwrap();
+        f.write_all(b"mhp-master-key-v1:deadbeef-secretish\n")
+            .unwrap();
         let err = MasterKey::load_or_create(&path).unwrap_err();
         assert!(matches!(err, KeyFileError::Malformed { .. }));
         assert!(!err.to_string().contains("deadbeef"));

@@ -28,9 +28,9 @@ macro_rules! id_type {
 
             /// Parses the canonical hyphenated form.
             pub fn parse(s: &str) -> Result<Self, IdError> {
-                Uuid::try_parse(s)
-                    .map(Self)
-                    .map_err(|_| IdError { kind: concat!($kind, " id") })
+                Uuid::try_parse(s).map(Self).map_err(|_| IdError {
+                    kind: concat!($kind, " id"),
+                })
             }
 
             /// Wraps an existing UUID.

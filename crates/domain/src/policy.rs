@@ -73,7 +73,12 @@ mod tests {
     #[test]
     fn devices_may_only_upload() {
         assert!(role_allows(Role::Device, P::UploadAssessments));
-        for p in [P::ReadClinical, P::ReadTeamReadiness, P::ReadOwnRecord, P::ReadAudit] {
+        for p in [
+            P::ReadClinical,
+            P::ReadTeamReadiness,
+            P::ReadOwnRecord,
+            P::ReadAudit,
+        ] {
             assert!(!role_allows(Role::Device, p), "{p:?}");
         }
     }

@@ -54,7 +54,11 @@ impl Email {
                 }
                 None => false,
             };
-        if ok { Ok(Self(s)) } else { Err(ValueError::Email) }
+        if ok {
+            Ok(Self(s))
+        } else {
+            Err(ValueError::Email)
+        }
     }
 
     /// The address.
@@ -109,9 +113,17 @@ macro_rules! name_type {
     };
 }
 
-name_type!(OrgName, 100, "An organisation's name (1 to 100 characters).");
+name_type!(
+    OrgName,
+    100,
+    "An organisation's name (1 to 100 characters)."
+);
 name_type!(TeamName, 100, "A team's name (1 to 100 characters).");
-name_type!(DisplayName, 200, "A user's display name (1 to 200 characters).");
+name_type!(
+    DisplayName,
+    200,
+    "A user's display name (1 to 200 characters)."
+);
 
 /// Sex as recorded for reference norms (not gender identity).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -176,16 +188,16 @@ mod tests {
 
     #[test]
     fn names_are_trimmed_and_checked() {
-        assert_eq!(OrgName::parse("  Navy SEALs ").unwrap().as_str(), "Navy SEALs");
+        assert_eq!(
+            OrgName::parse("  Navy SEALs ").unwrap().as_str(),
+            "Navy SEALs"
+        );
         assert_eq!(OrgName::parse("   "), Err(NameError::Empty));
         assert_eq!(
             TeamName::parse(&"x".repeat(101)),
             Err(NameError::TooLong { max: 100 })
         );
-        assert_eq!(
-            OrgName::parse("a\nb"),
-            Err(NameError::ControlCharacter)
-        );
+        assert_eq!(OrgName::parse("a\nb"), Err(NameError::ControlCharacter));
     }
 
     #[test]

@@ -94,7 +94,10 @@ mod tests {
 
     #[test]
     fn field_errors_name_the_field() {
-        assert_eq!(err(r#"{"age": 3}"#), "missing field `name` (at line 1, column 10)");
+        assert_eq!(
+            err(r#"{"age": 3}"#),
+            "missing field `name` (at line 1, column 10)"
+        );
         assert!(err(r#"{"name": "x", "age": 3, "nick": 1}"#).starts_with("unknown field `nick`"));
         assert_eq!(err(r#"{"name": "#), "the JSON body ends too early");
         assert_eq!(err("{nope}"), "malformed JSON at line 1, column 2");

@@ -49,7 +49,9 @@ pub struct Snapshot<'a> {
 impl HttpMetrics {
     /// Records one finished request.
     pub fn record(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
-        let Ok(mut s) = self.series.lock() else { return };
+        let Ok(mut s) = self.series.lock() else {
+            return;
+        };
         *s.requests
             .entry((method, route.to_owned(), status))
             .or_default() += 1;
@@ -80,15 +82,25 @@ impl HttpMetrics {
             escape(snap.version),
             snap.backend
         )?;
-        writeln!(out, "# HELP mhp_ready Whether the instance accepts traffic.")?;
+        writeln!(
+            out,
+            "# HELP mhp_ready Whether the instance accepts traffic."
+        )?;
         writeln!(out, "# TYPE mhp_ready gauge")?;
         writeln!(out, "mhp_ready {}", u8::from(snap.ready))?;
 
-        writeln!(out, "# HELP mhp_db_pool_connections Open database connections by state.")?;
+        writeln!(
+            out,
+            "# HELP mhp_db_pool_connections Open database connections by state."
+        )?;
         writeln!(out, "# TYPE mhp_db_pool_connections gauge")?;
         let PoolStats { size, idle, max } = snap.pool;
         writeln!(out, "mhp_db_pool_connections{{state=\"idle\"}} {idle}")?;
-        writeln!(out, "mhp_db_pool_connections{{state=\"in_use\"}} {}", size - idle)?;
+        writeln!(
+            out,
+            "mhp_db_pool_connections{{state=\"in_use\"}} {}",
+            size - idle
+        )?;
         writeln!(out, "# HELP mhp_db_pool_max_connections The pool's limit.")?;
         writeln!(out, "# TYPE mhp_db_pool_max_connections gauge")?;
         writeln!(out, "mhp_db_pool_max_connections {max}")?;
@@ -96,7 +108,10 @@ impl HttpMetrics {
         let Ok(s) = self.series.lock() else {
             return Ok(());
         };
-        writeln!(out, "# HELP mhp_http_requests_total HTTP requests by route and status.")?;
+        writeln!(
+            out,
+            "# HELP mhp_http_requests_total HTTP requests by route and status."
+        )?;
         writeln!(out, "# TYPE mhp_http_requests_total counter")?;
         for ((method, route, status), n) in &s.requests {
             writeln!(
@@ -123,8 +138,16 @@ impl HttpMetrics {
                 "mhp_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
                 h.count
             )?;
-            writeln!(out, "mhp_http_request_duration_seconds_sum{{{labels}}} {}", h.sum)?;
-            writeln!(out, "mhp_http_request_duration_seconds_count{{{labels}}} {}", h.count)?;
+            writeln!(
+                out,
+                "mhp_http_request_duration_seconds_sum{{{labels}}} {}",
+                h.sum
+            )?;
+            writeln!(
+                out,
+                "mhp_http_request_duration_seconds_count{{{labels}}} {}",
+                h.count
+            )?;
         }
         Ok(())
     }

@@ -5,7 +5,7 @@
 use std::time::Instant;
 
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use tracing::Instrument as _;
@@ -122,11 +122,21 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    let mut res = render_problem(res, request_id);
+    if status == StatusCode::PAYLOAD_TOO_LARGE {
+        // The body was refused unread: the connection cannot carry another request.
+        res.headers_mut()
+            .insert(header::CONNECTION, HeaderValue::from_static("close"));
+    }
+    res
+}
+
+fn render_problem(res: Response, request_id: Option<String>) -> Response {
     if let Some(problem) = res.extensions().get::<Problem>() {
         // A handler's problem: render it again with the request id.
         return problem.clone().with_request_id(request_id).into_response();
     }
-    let mut out = Problem::for_status(status)
+    let mut out = Problem::for_status(res.status())
         .with_request_id(request_id)
         .into_response();
     for keep in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {

@@ -117,13 +117,14 @@ impl Db {
                     Ok(())
                 })
             })
-            .connect_lazy_with(connect_options);
+            .connect_lazy_with(connect_options.clone());
         let db = Db {
             pool,
             backend,
             max_connections,
         };
-        db.wait_until_reachable(options.startup_timeout).await?;
+        db.wait_until_reachable(&connect_options, options.startup_timeout)
+            .await?;
         if backend == Backend::Sqlite {
             // WAL lets readers run beside the writer; the mode is stored in the file.
             sqlx::raw_sql("PRAGMA journal_mode = WAL")
@@ -133,13 +134,19 @@ impl Db {
         Ok(db)
     }
 
-    async fn wait_until_reachable(&self, limit: Duration) -> Result<(), StorageError> {
+    /// Probes with one direct connection (not the pool, whose own time-out would hide the
+    /// cause) until the database answers.
+    async fn wait_until_reachable(
+        &self,
+        options: &AnyConnectOptions,
+        limit: Duration,
+    ) -> Result<(), StorageError> {
         let started = Instant::now();
         let mut delay = Duration::from_millis(250);
         loop {
             let attempt = async {
-                let mut conn = self.pool.acquire().await?;
-                conn.ping().await
+                let conn = sqlx::AnyConnection::connect_with(options).await?;
+                conn.close().await
             };
             match attempt.await {
                 Ok(()) => return Ok(()),
@@ -179,7 +186,9 @@ impl Db {
     /// The pool's current figures.
     pub fn pool_stats(&self) -> PoolStats {
         let size = self.pool.size();
-        let idle = u32::try_from(self.pool.num_idle()).unwrap_or(u32::MAX).min(size);
+        let idle = u32::try_from(self.pool.num_idle())
+            .unwrap_or(u32::MAX)
+            .min(size);
         PoolStats {
             size,
             idle,

@@ -96,14 +96,15 @@ pub(crate) fn is_transient_sqlx(e: &sqlx::Error) -> bool {
             let Some(code) = db.code() else { return false };
             // PostgreSQL SQLSTATE: serialization failure, deadlock, connection exceptions,
             // too many connections, shutting down.
-            if matches!(code.as_ref(), "40001" | "40P01" | "53300" | "57P01" | "57P03")
-                || code.starts_with("08")
+            if matches!(
+                code.as_ref(),
+                "40001" | "40P01" | "53300" | "57P01" | "57P03"
+            ) || code.starts_with("08")
             {
                 return true;
             }
             // SQLite result codes (primary code in the low byte): BUSY and LOCKED.
-            code.parse::<i64>()
-                .is_ok_and(|c| matches!(c & 0xff, 5 | 6))
+            code.parse::<i64>().is_ok_and(|c| matches!(c & 0xff, 5 | 6))
         }
         _ => false,
     }

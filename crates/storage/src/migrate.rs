@@ -105,7 +105,11 @@ pub async fn run(db: &Db) -> Result<Vec<i64>, StorageError> {
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;
-        tracing::info!(version = migration.version, name = migration.name, "migration applied");
+        tracing::info!(
+            version = migration.version,
+            name = migration.name,
+            "migration applied"
+        );
         applied_now.push(migration.version);
     }
     Ok(applied_now)
@@ -125,7 +129,9 @@ pub async fn status(db: &Db) -> Result<Status, StorageError> {
         }
     };
     let mut conn = db.pool().acquire().await?;
-    let exists: i64 = sqlx::query_scalar(exists_query).fetch_one(&mut *conn).await?;
+    let exists: i64 = sqlx::query_scalar(exists_query)
+        .fetch_one(&mut *conn)
+        .await?;
     if exists == 0 {
         return Ok(Status {
             applied: 0,
@@ -191,9 +197,8 @@ mod tests {
 
     #[test]
     fn both_backends_have_the_same_migration_list() {
-        let names = |b| -> Vec<(i64, &str)> {
-            migrations(b).iter().map(|m| (m.version, m.name)).collect()
-        };
+        let names =
+            |b| -> Vec<(i64, &str)> { migrations(b).iter().map(|m| (m.version, m.name)).collect() };
         assert_eq!(names(Backend::Sqlite), names(Backend::Postgres));
     }
 

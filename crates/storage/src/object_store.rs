@@ -169,7 +169,16 @@ mod tests {
 
     #[test]
     fn keys_cannot_escape_the_store() {
-        for bad in ["", "../etc/passwd", "a//b", "/abs", "a/./b", "a/..", "sp ace", "a/.tmp-x"] {
+        for bad in [
+            "",
+            "../etc/passwd",
+            "a//b",
+            "/abs",
+            "a/./b",
+            "a/..",
+            "sp ace",
+            "a/.tmp-x",
+        ] {
             assert!(ObjectKey::parse(bad).is_err(), "{bad:?}");
         }
         assert!(ObjectKey::parse("orgs/0192/raw/abc.csv.enc").is_ok());
@@ -178,7 +187,9 @@ mod tests {
     #[tokio::test]
     async fn objects_round_trip_and_delete() {
         let dir = tempfile::tempdir().unwrap();
-        let store = ObjectStore::local(dir.path().join("objects")).await.unwrap();
+        let store = ObjectStore::local(dir.path().join("objects"))
+            .await
+            .unwrap();
         let key = ObjectKey::parse("a/b/c.bin").unwrap();
         store.put(&key, b"first").await.unwrap();
         store.put(&key, b"second").await.unwrap();

@@ -32,10 +32,10 @@ async fn begin(
 /// Commits, refusing a PostgreSQL transaction that an earlier statement aborted: there, COMMIT
 /// would quietly roll back and the caller would believe its change was saved.
 async fn commit(mut tx: Transaction<'static, Any>, backend: Backend) -> Result<(), StorageError> {
-    if backend == Backend::Postgres {
-        if let Err(e) = sqlx::query("SELECT 1").execute(&mut *tx).await {
-            return Err(StorageError::Aborted(e));
-        }
+    if backend == Backend::Postgres
+        && let Err(e) = sqlx::query("SELECT 1").execute(&mut *tx).await
+    {
+        return Err(StorageError::Aborted(e));
     }
     Ok(tx.commit().await?)
 }
@@ -63,11 +63,7 @@ impl TenantTx {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(Self {
-            tx,
-            scope,
-            backend,
-        })
+        Ok(Self { tx, scope, backend })
     }
 
     /// The organisation this transaction serves.

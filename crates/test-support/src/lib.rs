@@ -72,3 +72,122 @@ pub fn replace_database(url: &str, database: &str) -> String {
     }
     out
 }
+
+/// A running `mhp` process whose standard error (the log) is collected line by line.
+#[derive(Debug)]
+pub struct MhpProcess {
+    child: std::process::Child,
+    lines: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    /// `http://ADDR` once the process logged that it listens.
+    pub base: String,
+}
+
+impl MhpProcess {
+    /// Starts `binary serve --listen 127.0.0.1:0` with the given arguments and environment
+    /// (the test's own `MHP_*` and `DATABASE_URL` variables are removed first) and waits up to
+    /// 60 s for its "listening" log line.
+    pub fn serve(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        use std::io::BufRead as _;
+        let mut cmd = std::process::Command::new(binary);
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .args(args);
+        clean_env(&mut cmd);
+        cmd.envs(env.iter().copied())
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped());
+        let mut child = cmd.spawn().expect("start mhp");
+        let stderr = child.stderr.take().expect("stderr");
+        let lines = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (tx, rx) = std::sync::mpsc::channel::<String>();
+        let sink = lines.clone();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stderr)
+                .lines()
+                .map_while(Result::ok)
+            {
+                sink.lock().unwrap().push(line.clone());
+                let _ = tx.send(line);
+            }
+        });
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+        loop {
+            let left = deadline.saturating_duration_since(std::time::Instant::now());
+            match rx.recv_timeout(left) {
+                Ok(line) if line.contains("\"message\":\"listening\"") => {
+                    let addr = line
+                        .split("\"addr\":\"")
+                        .nth(1)
+                        .and_then(|rest| rest.split('"').next())
+                        .expect("addr in the listening line")
+                        .to_owned();
+                    return Self {
+                        child,
+                        lines,
+                        base: format!("http://{addr}"),
+                    };
+                }
+                Ok(_) => {}
+                Err(_) => {
+                    let _ = child.kill();
+                    let out = child.wait_with_output().ok();
+                    panic!(
+                        "mhp did not start listening; log:\n{}\nstdout: {:?}",
+                        lines.lock().unwrap().join("\n"),
+                        out.map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sends SIGTERM.
+    pub fn terminate(&self) {
+        let status = std::process::Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(status.success(), "kill -TERM failed");
+    }
+
+    /// Waits for the process to exit (at most `limit`) and returns its exit code.
+    pub fn wait(&mut self, limit: std::time::Duration) -> Option<i32> {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status.code();
+            }
+            if std::time::Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("mhp did not exit within {limit:?}");
+            }
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        }
+    }
+
+    /// Every log line so far.
+    pub fn log(&self) -> Vec<String> {
+        self.lines.lock().unwrap().clone()
+    }
+}
+
+impl Drop for MhpProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Removes the caller's MHP settings from a command's environment, so a developer's shell
+/// cannot change what a test runs against.
+pub fn clean_env(cmd: &mut std::process::Command) {
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if (k.starts_with("MHP_") && !k.starts_with("MHP_TEST_")) || k == "DATABASE_URL" {
+            cmd.env_remove(k.as_ref());
+        }
+    }
+}

@@ -35,7 +35,8 @@ async fn create_team(
     State((state, org)): State<(AppState, OrgScope)>,
     ApiJson(body): ApiJson<NewTeam>,
 ) -> Result<StatusCode, ApiError> {
-    let name = TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
+    let name =
+        TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
     let mut tx = state.db.tenant(&org, Access::Write).await?;
     teams::create(&mut tx, &name, state.clock.now()).await?;
     tx.commit().await?;
@@ -49,16 +50,27 @@ async fn slow() -> &'static str {
 
 async fn spawn(config: HttpConfig) -> Server {
     let fresh = mhp_test_support::fresh_sqlite();
-    let db = Db::connect(&fresh.url, &DbOptions::default()).await.unwrap();
-    migrate::run(&db).await.unwrap();
-    let objects = ObjectStore::local(fresh.dir.path().join("objects")).await.unwrap();
-    let state = AppState::new(db.clone(), objects, Arc::new(SystemClock), BuildInfo {
-        version: "test",
-    });
-    let mut tx = db.operator(Access::Write).await.unwrap();
-    let org = orgs::create(&mut tx, &OrgName::parse("Test org").unwrap(), state.clock.now())
+    let db = Db::connect(&fresh.url, &DbOptions::default())
         .await
         .unwrap();
+    migrate::run(&db).await.unwrap();
+    let objects = ObjectStore::local(fresh.dir.path().join("objects"))
+        .await
+        .unwrap();
+    let state = AppState::new(
+        db.clone(),
+        objects,
+        Arc::new(SystemClock),
+        BuildInfo { version: "test" },
+    );
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let org = orgs::create(
+        &mut tx,
+        &OrgName::parse("Test org").unwrap(),
+        state.clock.now(),
+    )
+    .await
+    .unwrap();
     tx.commit().await.unwrap();
     let org = OrgScope::for_org(org.id);
 
@@ -115,7 +127,12 @@ async fn problem(res: reqwest::Response, status: StatusCode) -> Value {
     let body: Value = res.json().await.unwrap();
     assert_eq!(body["status"], status.as_u16());
     assert_eq!(body["request_id"], request_id.as_str(), "{body}");
-    assert!(body["type"].as_str().unwrap().starts_with("urn:mhp:problem:"));
+    assert!(
+        body["type"]
+            .as_str()
+            .unwrap()
+            .starts_with("urn:mhp:problem:")
+    );
     body
 }
 
@@ -133,10 +150,12 @@ async fn health_and_readiness_answer_with_security_headers() {
     ] {
         assert_eq!(res.headers()[h], v, "{h}");
     }
-    assert!(res.headers()["content-security-policy"]
-        .to_str()
-        .unwrap()
-        .contains("default-src 'none'"));
+    assert!(
+        res.headers()["content-security-policy"]
+            .to_str()
+            .unwrap()
+            .contains("default-src 'none'")
+    );
     let ready: Value = c
         .get(format!("{}/readyz", s.base))
         .send()
@@ -171,12 +190,20 @@ async fn request_ids_are_echoed_when_plain_and_minted_otherwise() {
 async fn unknown_routes_and_methods_get_problem_details() {
     let s = spawn(quick()).await;
     let c = reqwest::Client::new();
-    let res = c.get(format!("{}/nope?name=Jane", s.base)).send().await.unwrap();
+    let res = c
+        .get(format!("{}/nope?name=Jane", s.base))
+        .send()
+        .await
+        .unwrap();
     let body = problem(res, StatusCode::NOT_FOUND).await;
     assert_eq!(body["code"], "not-found");
     assert!(!body.to_string().contains("Jane"));
 
-    let res = c.delete(format!("{}/healthz", s.base)).send().await.unwrap();
+    let res = c
+        .delete(format!("{}/healthz", s.base))
+        .send()
+        .await
+        .unwrap();
     assert!(res.headers()["allow"].to_str().unwrap().contains("GET"));
     let body = problem(res, StatusCode::METHOD_NOT_ALLOWED).await;
     assert_eq!(body["code"], "method-not-allowed");
@@ -197,7 +224,11 @@ async fn bad_bodies_are_refused_and_write_nothing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(problem(res, StatusCode::PAYLOAD_TOO_LARGE).await["code"], "payload-too-large");
+    assert_eq!(res.headers()["connection"], "close");
+    assert_eq!(
+        problem(res, StatusCode::PAYLOAD_TOO_LARGE).await["code"],
+        "payload-too-large"
+    );
 
     // Over the limit, streamed without a length.
     let chunks = futures_stream(big);
@@ -229,9 +260,18 @@ async fn bad_bodies_are_refused_and_write_nothing() {
         .await
         .unwrap();
     let body = problem(res, StatusCode::BAD_REQUEST).await;
-    assert!(body["detail"].as_str().unwrap().contains("wrong type"), "{body}");
+    assert!(
+        body["detail"].as_str().unwrap().contains("wrong type"),
+        "{body}"
+    );
 
-    let res = c.post(&url).header("content-type", "text/plain").body("x").send().await.unwrap();
+    let res = c
+        .post(&url)
+        .header("content-type", "text/plain")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
     problem(res, StatusCode::UNSUPPORTED_MEDIA_TYPE).await;
 
     assert_eq!(team_count(&s).await, 0);
@@ -267,7 +307,10 @@ async fn metrics_count_requests_by_route_template() {
     for _ in 0..3 {
         c.get(format!("{}/healthz", s.base)).send().await.unwrap();
     }
-    c.get(format!("{}/no/such/route", s.base)).send().await.unwrap();
+    c.get(format!("{}/no/such/route", s.base))
+        .send()
+        .await
+        .unwrap();
     let text = c
         .get(format!("{}/metrics", s.base))
         .send()
@@ -276,8 +319,14 @@ async fn metrics_count_requests_by_route_template() {
         .text()
         .await
         .unwrap();
-    assert!(text.contains(r#"mhp_http_requests_total{method="GET",route="/healthz",status="200"} 3"#), "{text}");
-    assert!(text.contains(r#"mhp_http_requests_total{method="GET",route="unmatched",status="404"} 1"#), "{text}");
+    assert!(
+        text.contains(r#"mhp_http_requests_total{method="GET",route="/healthz",status="200"} 3"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"mhp_http_requests_total{method="GET",route="unmatched",status="404"} 1"#),
+        "{text}"
+    );
     assert!(text.contains("mhp_db_pool_max_connections"), "{text}");
     assert!(!text.contains("/no/such/route"));
 }
@@ -316,5 +365,8 @@ async fn slow_requests_time_out_with_problem_details() {
     })
     .await;
     let res = reqwest::get(format!("{}/test/slow", s.base)).await.unwrap();
-    assert_eq!(problem(res, StatusCode::REQUEST_TIMEOUT).await["code"], "timeout");
+    assert_eq!(
+        problem(res, StatusCode::REQUEST_TIMEOUT).await["code"],
+        "timeout"
+    );
 }

@@ -141,10 +141,7 @@ pub async fn get(tx: &mut TenantTx, id: SubjectId) -> Result<Subject, StorageErr
 }
 
 /// The organisation's subjects that are not archived, oldest first.
-pub async fn list(
-    tx: &mut TenantTx,
-    page: Page<SubjectId>,
-) -> Result<Vec<Subject>, StorageError> {
+pub async fn list(tx: &mut TenantTx, page: Page<SubjectId>) -> Result<Vec<Subject>, StorageError> {
     let sql = const_format_select(
         "WHERE org_id = $1 AND archived_at_ms IS NULL AND id > $2 ORDER BY id LIMIT $3",
     );
@@ -159,11 +156,7 @@ pub async fn list(
 
 /// Archives a subject: gone from listings, history kept (deletion with crypto-shredding is a
 /// separate, audited operation).
-pub async fn archive(
-    tx: &mut TenantTx,
-    id: SubjectId,
-    now: Timestamp,
-) -> Result<(), StorageError> {
+pub async fn archive(tx: &mut TenantTx, id: SubjectId, now: Timestamp) -> Result<(), StorageError> {
     let done = sqlx::query(
         "UPDATE subjects SET archived_at_ms = $1, updated_at_ms = $2 \
          WHERE org_id = $3 AND id = $4 AND archived_at_ms IS NULL",

@@ -57,8 +57,9 @@ fn from_row(row: &AnyRow) -> Result<User, StorageError> {
     Ok(User {
         id: parse_id(&id, "user id", UserId::parse)?,
         email: Email::parse(&email).map_err(|_| StorageError::Corrupt { what: "e-mail" })?,
-        display_name: DisplayName::parse(&display_name)
-            .map_err(|_| StorageError::Corrupt { what: "display name" })?,
+        display_name: DisplayName::parse(&display_name).map_err(|_| StorageError::Corrupt {
+            what: "display name",
+        })?,
         platform_role: platform_role
             .map(|r| PlatformRole::parse(&r))
             .transpose()

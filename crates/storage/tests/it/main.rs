@@ -34,7 +34,9 @@ macro_rules! on_both_backends {
 
 pub async fn sqlite_db() -> (Db, mhp_test_support::SqliteDb) {
     let fresh = mhp_test_support::fresh_sqlite();
-    let db = Db::connect(&fresh.url, &DbOptions::default()).await.unwrap();
+    let db = Db::connect(&fresh.url, &DbOptions::default())
+        .await
+        .unwrap();
     migrate::run(&db).await.unwrap();
     (db, fresh)
 }

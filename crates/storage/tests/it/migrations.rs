@@ -35,7 +35,10 @@ async fn an_edited_or_unknown_migration_is_refused() {
         .await
         .unwrap();
     let err = migrate::status(&db).await.unwrap_err();
-    assert!(matches!(err, StorageError::MigrationChanged { version: 1, .. }), "{err}");
+    assert!(
+        matches!(err, StorageError::MigrationChanged { version: 1, .. }),
+        "{err}"
+    );
     assert!(migrate::run(&db).await.is_err());
 
     let real = migrate::migrations(db.backend())[0].checksum();
@@ -52,7 +55,10 @@ async fn an_edited_or_unknown_migration_is_refused() {
     .await
     .unwrap();
     let err = migrate::status(&db).await.unwrap_err();
-    assert!(matches!(err, StorageError::UnknownMigration { version: 999 }), "{err}");
+    assert!(
+        matches!(err, StorageError::UnknownMigration { version: 999 }),
+        "{err}"
+    );
 }
 
 /// The two backends' schemas must hold the same tables with the same columns.
@@ -89,7 +95,11 @@ async fn sqlite_and_postgres_schemas_have_the_same_tables_and_columns() {
     .map(|r| (r.get(0), r.get(1)))
     .collect();
 
-    assert!(lite_cols.len() > 40, "too few columns found: {}", lite_cols.len());
+    assert!(
+        lite_cols.len() > 40,
+        "too few columns found: {}",
+        lite_cols.len()
+    );
     let only_lite: Vec<_> = lite_cols.difference(&pg_cols).collect();
     let only_pg: Vec<_> = pg_cols.difference(&lite_cols).collect();
     assert!(

@@ -35,11 +35,19 @@ async fn organisations_are_created_listed_and_unique(db: Db, _: String) {
         ["Alpha Rugby", "Bravo Company"]
     );
     let dup = orgs::create(&mut tx, &OrgName::parse("Alpha Rugby").unwrap(), NOW).await;
-    assert!(matches!(dup, Err(StorageError::Conflict { entity: "organisation" })));
+    assert!(matches!(
+        dup,
+        Err(StorageError::Conflict {
+            entity: "organisation"
+        })
+    ));
     drop(tx);
 
     let mut tx = db.tenant(&a, Access::Read).await.unwrap();
-    assert_eq!(orgs::current(&mut tx).await.unwrap().name.as_str(), "Alpha Rugby");
+    assert_eq!(
+        orgs::current(&mut tx).await.unwrap().name.as_str(),
+        "Alpha Rugby"
+    );
 }
 
 async fn users_and_memberships(db: Db, _: String) {
@@ -63,7 +71,10 @@ async fn users_and_memberships(db: Db, _: String) {
         .await
         .unwrap();
     assert_eq!(users::count_platform_operators(&mut tx).await.unwrap(), 1);
-    let (found, hash) = users::find_by_email(&mut tx, &email).await.unwrap().unwrap();
+    let (found, hash) = users::find_by_email(&mut tx, &email)
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(found, user);
     assert_eq!(found.password_change_required_at, Some(NOW));
     assert_eq!(hash.as_deref(), Some("$argon2id$v=19$stub"));
@@ -79,12 +90,19 @@ async fn users_and_memberships(db: Db, _: String) {
         NOW,
     )
     .await;
-    assert!(matches!(dup, Err(StorageError::Conflict { entity: "user" })));
+    assert!(matches!(
+        dup,
+        Err(StorageError::Conflict { entity: "user" })
+    ));
     tx.commit().await.unwrap();
 
     let mut tx = db.tenant(&org, Access::Write).await.unwrap();
-    users::grant(&mut tx, user.id, Role::Clinician, NOW).await.unwrap();
-    users::grant(&mut tx, user.id, Role::Clinician, NOW).await.unwrap();
+    users::grant(&mut tx, user.id, Role::Clinician, NOW)
+        .await
+        .unwrap();
+    users::grant(&mut tx, user.id, Role::Clinician, NOW)
+        .await
+        .unwrap();
     assert_eq!(
         users::roles(&mut tx, user.id).await.unwrap(),
         vec![Role::Clinician, Role::Coach]
@@ -105,7 +123,10 @@ async fn teams_and_subjects(db: Db, _: String) {
         .await
         .unwrap();
     let dup = teams::create(&mut tx, &TeamName::parse("Backs").unwrap(), NOW).await;
-    assert!(matches!(dup, Err(StorageError::Conflict { entity: "team" })));
+    assert!(matches!(
+        dup,
+        Err(StorageError::Conflict { entity: "team" })
+    ));
     tx.commit().await.unwrap();
 
     let mut tx = db.tenant(&org, Access::Write).await.unwrap();
@@ -156,7 +177,9 @@ async fn teams_and_subjects(db: Db, _: String) {
     drop(tx);
 
     let mut tx = db.tenant(&org, Access::Write).await.unwrap();
-    subjects::archive(&mut tx, created[0].id, NOW).await.unwrap();
+    subjects::archive(&mut tx, created[0].id, NOW)
+        .await
+        .unwrap();
     assert!(matches!(
         subjects::archive(&mut tx, created[0].id, NOW).await,
         Err(StorageError::NotFound { .. })
@@ -169,26 +192,46 @@ async fn teams_and_subjects(db: Db, _: String) {
         subjects::get(&mut tx, created[0].id).await,
         Err(StorageError::NotFound { entity: "subject" })
     ));
-    assert_eq!(subjects::list(&mut tx, Page::first(50)).await.unwrap().len(), 4);
-    assert_eq!(teams::list(&mut tx, Page::first(50)).await.unwrap().len(), 1);
+    assert_eq!(
+        subjects::list(&mut tx, Page::first(50))
+            .await
+            .unwrap()
+            .len(),
+        4
+    );
+    assert_eq!(
+        teams::list(&mut tx, Page::first(50)).await.unwrap().len(),
+        1
+    );
 }
 
 async fn a_rolled_back_transaction_leaves_nothing(db: Db, _: String) {
     let org = new_org(&db, "Alpha Rugby").await;
     let mut tx = db.tenant(&org, Access::Write).await.unwrap();
-    subjects::create(&mut tx, new_subject("Ghost"), NOW).await.unwrap();
-    audit::append(&mut tx, &event("subject.create"), NOW).await.unwrap();
+    subjects::create(&mut tx, new_subject("Ghost"), NOW)
+        .await
+        .unwrap();
+    audit::append(&mut tx, &event("subject.create"), NOW)
+        .await
+        .unwrap();
     drop(tx); // no commit
 
     let mut tx = db.tenant(&org, Access::Read).await.unwrap();
-    assert!(subjects::list(&mut tx, Page::first(10)).await.unwrap().is_empty());
+    assert!(
+        subjects::list(&mut tx, Page::first(10))
+            .await
+            .unwrap()
+            .is_empty()
+    );
     assert_eq!(audit::count(&mut tx).await.unwrap(), 0);
 }
 
 async fn audit_events_cannot_be_changed_or_removed(db: Db, url: String) {
     let org = new_org(&db, "Alpha Rugby").await;
     let mut tx = db.tenant(&org, Access::Write).await.unwrap();
-    audit::append(&mut tx, &event("team.create"), NOW).await.unwrap();
+    audit::append(&mut tx, &event("team.create"), NOW)
+        .await
+        .unwrap();
     tx.commit().await.unwrap();
 
     // Even the application's own database role may not rewrite history.
@@ -198,7 +241,10 @@ async fn audit_events_cannot_be_changed_or_removed(db: Db, url: String) {
         "DELETE FROM audit_events",
     ] {
         let err = sqlx::query(statement).execute(&mut raw).await.unwrap_err();
-        assert!(err.to_string().contains("append-only"), "{statement}: {err}");
+        assert!(
+            err.to_string().contains("append-only"),
+            "{statement}: {err}"
+        );
     }
     let mut tx = db.tenant(&org, Access::Read).await.unwrap();
     assert_eq!(audit::count(&mut tx).await.unwrap(), 1);

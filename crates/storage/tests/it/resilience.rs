@@ -51,7 +51,12 @@ async fn concurrent_writers_all_succeed(db: Db, _: String) {
         let db = db.clone();
         tasks.push(tokio::spawn(async move {
             let mut tx = db.tenant(&org, Access::Write).await?;
-            teams::create(&mut tx, &TeamName::parse(&format!("Team {i}")).unwrap(), NOW).await?;
+            teams::create(
+                &mut tx,
+                &TeamName::parse(&format!("Team {i}")).unwrap(),
+                NOW,
+            )
+            .await?;
             tx.commit().await
         }));
     }
@@ -59,7 +64,10 @@ async fn concurrent_writers_all_succeed(db: Db, _: String) {
         t.await.unwrap().unwrap();
     }
     let mut tx = db.tenant(&org, Access::Read).await.unwrap();
-    assert_eq!(teams::list(&mut tx, Page::first(100)).await.unwrap().len(), 16);
+    assert_eq!(
+        teams::list(&mut tx, Page::first(100)).await.unwrap().len(),
+        16
+    );
 }
 
 crate::on_both_backends!(concurrent_writers_all_succeed);
@@ -80,8 +88,14 @@ async fn an_unreachable_database_is_retried_then_reported() {
     let err = Db::connect(&url, &options).await.unwrap_err();
     let waited = started.elapsed();
     assert!(matches!(err, StorageError::Unreachable { .. }), "{err}");
-    assert!(waited >= Duration::from_millis(700), "gave up too early: {waited:?}");
-    assert!(waited < Duration::from_secs(10), "took too long: {waited:?}");
+    assert!(
+        waited >= Duration::from_millis(700),
+        "gave up too early: {waited:?}"
+    );
+    assert!(
+        waited < Duration::from_secs(10),
+        "took too long: {waited:?}"
+    );
     assert!(!err.to_string().contains("secret-pw"), "{err}");
 }
 

@@ -44,7 +44,13 @@ async fn one_organisation_never_reaches_anothers_rows(db: Db, _: String) {
     tx.commit().await.unwrap();
 
     let mut tx = db.tenant(&b, Access::Write).await.unwrap();
-    assert_eq!(subjects::list(&mut tx, Page::first(100)).await.unwrap().len(), 2);
+    assert_eq!(
+        subjects::list(&mut tx, Page::first(100))
+            .await
+            .unwrap()
+            .len(),
+        2
+    );
     assert!(matches!(
         subjects::get(&mut tx, a_subjects[0]).await,
         Err(StorageError::NotFound { .. })
@@ -74,7 +80,13 @@ async fn one_organisation_never_reaches_anothers_rows(db: Db, _: String) {
     }
 
     let mut tx = db.tenant(&a, Access::Read).await.unwrap();
-    assert_eq!(subjects::list(&mut tx, Page::first(100)).await.unwrap().len(), 3);
+    assert_eq!(
+        subjects::list(&mut tx, Page::first(100))
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
 }
 
 crate::on_both_backends!(one_organisation_never_reaches_anothers_rows);
@@ -92,11 +104,16 @@ async fn postgres_row_level_security_blocks_a_query_that_forgot_its_filter() {
     seed(&db, &b, 2).await;
 
     let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
-    let is_super: bool = sqlx::query_scalar("SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user")
-        .fetch_one(&mut conn)
-        .await
-        .unwrap();
-    assert!(!is_super, "the test role must be subject to row-level security");
+    let is_super: bool = sqlx::query_scalar(
+        "SELECT rolsuper OR rolbypassrls FROM pg_roles WHERE rolname = current_user",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(
+        !is_super,
+        "the test role must be subject to row-level security"
+    );
 
     // No organisation set: a query without a filter sees nothing.
     let count: i64 = sqlx::query_scalar("SELECT count(*) FROM subjects")
@@ -117,7 +134,10 @@ async fn postgres_row_level_security_blocks_a_query_that_forgot_its_filter() {
         .await
         .unwrap();
     assert_eq!(rows.len(), 3);
-    assert!(rows.iter().all(|r| r.get::<String, _>(0) == a.org().to_string()));
+    assert!(
+        rows.iter()
+            .all(|r| r.get::<String, _>(0) == a.org().to_string())
+    );
 
     // ...cannot change B's rows, and cannot write a row into B.
     let touched = sqlx::query("UPDATE subjects SET sex = 'other' WHERE org_id = $1")
@@ -134,7 +154,10 @@ async fn postgres_row_level_security_blocks_a_query_that_forgot_its_filter() {
     .execute(&mut *tx)
     .await
     .unwrap_err();
-    assert!(insert.to_string().contains("row-level security"), "{insert}");
+    assert!(
+        insert.to_string().contains("row-level security"),
+        "{insert}"
+    );
     tx.rollback().await.unwrap();
 
     // The operator setting opens organisations but never subject data.

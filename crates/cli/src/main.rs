@@ -1,0 +1,156 @@
+//! `mhp`: the Movement Health Platform in one binary.
+//!
+//! Exit codes: 0 success, 1 failure while running, 2 invalid configuration or input.
+#![allow(clippy::print_stdout, clippy::print_stderr)]
+
+mod admin;
+mod logging;
+mod serve;
+mod settings;
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::settings::{ConfigError, LoadNotes, Overrides, Settings};
+
+/// Movement Health Platform: force-plate assessments, biomechanics, injury-risk models.
+#[derive(Debug, Parser)]
+#[command(name = "mhp", version, propagate_version = true)]
+struct Cli {
+    #[command(flatten)]
+    common: Common,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// Flags that every command touching data takes.
+#[derive(Debug, Args)]
+struct Common {
+    /// Directory of the embedded defaults (SQLite file, objects, master key) [env: MHP_DATA_DIR].
+    #[arg(long, global = true, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Settings file (TOML).
+    #[arg(long, global = true, env = "MHP_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (creates the data directory, database and master key on first start).
+    Serve {
+        /// Listen address [env: MHP_LISTEN].
+        #[arg(long, value_name = "ADDR")]
+        listen: Option<String>,
+    },
+    /// Apply pending database migrations.
+    Migrate,
+    /// Inspect the configuration.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+    /// Administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration, secrets redacted; exit 2 if it is invalid.
+    Check,
+}
+
+#[derive(Debug, Subcommand)]
+enum AdminCommand {
+    /// Create the first platform operator and organisation.
+    Bootstrap(admin::BootstrapArgs),
+}
+
+/// Why a command failed, and so its exit code.
+#[derive(Debug)]
+enum Failure {
+    /// Invalid configuration or input: exit 2.
+    Invalid(String),
+    /// Failed while running: exit 1.
+    Runtime(anyhow::Error),
+}
+
+impl From<ConfigError> for Failure {
+    fn from(e: ConfigError) -> Self {
+        Failure::Invalid(e.to_string())
+    }
+}
+
+impl From<anyhow::Error> for Failure {
+    fn from(e: anyhow::Error) -> Self {
+        Failure::Runtime(e)
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(Failure::Invalid(msg)) => {
+            eprintln!("mhp: {msg}");
+            ExitCode::from(2)
+        }
+        Err(Failure::Runtime(e)) => {
+            eprintln!("mhp: error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), Failure> {
+    let listen = match &cli.command {
+        Command::Serve { listen } => listen.clone(),
+        _ => None,
+    };
+    let (settings, notes) = load_settings(&cli.common, listen)?;
+    match cli.command {
+        Command::Config {
+            command: ConfigCommand::Check,
+        } => {
+            print!("{}", settings.to_redacted_toml());
+            for var in &notes.unknown_env {
+                eprintln!("mhp: warning: unknown environment variable {var} ignored");
+            }
+            Ok(())
+        }
+        Command::Serve { .. } => runtime()?.block_on(serve::run(settings, notes)),
+        Command::Migrate => runtime()?.block_on(admin::migrate(settings, notes)),
+        Command::Admin {
+            command: AdminCommand::Bootstrap(args),
+        } => runtime()?.block_on(admin::bootstrap(settings, notes, args)),
+    }
+}
+
+fn load_settings(
+    common: &Common,
+    listen: Option<String>,
+) -> Result<(Settings, LoadNotes), ConfigError> {
+    let env: BTreeMap<String, String> = std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect();
+    Settings::load(
+        common.config.as_deref(),
+        &env,
+        &Overrides {
+            data_dir: common.data_dir.clone(),
+            listen,
+        },
+    )
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::Runtime(e.into()))
+}

@@ -1,0 +1,125 @@
+//! `mhp serve`: opens everything the settings name and serves HTTP until SIGTERM or Ctrl-C.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use mhp_domain::SystemClock;
+use mhp_server::{AppState, BuildInfo};
+use mhp_storage::{Db, ObjectStore, migrate};
+
+use crate::Failure;
+use crate::logging;
+use crate::settings::{LoadNotes, Settings};
+
+pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
+    logging::init(&settings.log, &notes);
+    let listen = settings.listen_addr()?;
+
+    create_private_dir(&settings.data_dir)?;
+    let key_path = settings.master_key_path();
+    let key = mhp_crypto::MasterKey::load_or_create(&key_path)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    if key.was_created() {
+        tracing::info!(path = %key_path.display(), "created a new master key file (mode 0600)");
+    }
+    let objects = ObjectStore::local(settings.object_store_path())
+        .await
+        .context("cannot open the object store")?;
+    let db = open_database(&settings).await?;
+
+    let state = AppState::new(
+        db.clone(),
+        objects,
+        Arc::new(SystemClock),
+        BuildInfo {
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    );
+    let config = settings.http_config();
+    let router = mhp_server::router(state.clone(), &config);
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr().context("listener address")?;
+    tracing::info!(
+        addr = %addr,
+        backend = db.backend().as_str(),
+        version = env!("CARGO_PKG_VERSION"),
+        "listening"
+    );
+    mhp_server::serve(
+        listener,
+        router,
+        state.readiness.clone(),
+        &config,
+        shutdown_signal(),
+    )
+    .await
+    .context("server failed")?;
+    db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Connects to the database (with start-up retries) and brings its schema up to date, or checks
+/// that it is, when automatic migration is off.
+pub async fn open_database(settings: &Settings) -> Result<Db, Failure> {
+    let url = settings.database_url();
+    let db = Db::connect(&url, &settings.db_options())
+        .await
+        .context("cannot open the database")?;
+    if settings.database.auto_migrate {
+        migrate::run(&db)
+            .await
+            .context("cannot migrate the database")?;
+    } else {
+        let status = migrate::status(&db)
+            .await
+            .context("cannot read the schema version")?;
+        if !status.is_current() {
+            return Err(Failure::Runtime(anyhow::anyhow!(
+                "the database needs migrations ({} of {} applied): run `mhp migrate`",
+                status.applied,
+                status.expected
+            )));
+        }
+    }
+    Ok(db)
+}
+
+/// Creates the data directory with mode 0700 when missing.
+pub fn create_private_dir(dir: &Path) -> Result<(), Failure> {
+    use std::os::unix::fs::DirBuilderExt as _;
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+        .with_context(|| format!("cannot create the data directory {}", dir.display()))
+        .map_err(Failure::Runtime)
+}
+
+/// Resolves on SIGTERM (orchestrators) or SIGINT (Ctrl-C).
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cannot listen for SIGTERM");
+                std::future::pending::<()>().await;
+            }
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => tracing::info!(signal = "SIGINT", "signal received"),
+        () = term => tracing::info!(signal = "SIGTERM", "signal received"),
+    }
+}

@@ -1,0 +1,649 @@
+//! Typed settings, read once: built-in defaults, then the TOML file (`--config` / `MHP_CONFIG`),
+//! then `MHP_*` environment variables (and `DATABASE_URL`), then command-line flags. Every
+//! problem is reported as one line naming the key.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// A setting that is wrong: which key, and what is wrong with it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("invalid configuration: {key}: {problem}")]
+pub struct ConfigError {
+    /// The key (`database.max_connections`) or variable (`MHP_LISTEN`) at fault.
+    pub key: String,
+    /// What is wrong, without repeating secret values.
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn new(key: impl Into<String>, problem: impl Into<String>) -> Self {
+        Self {
+            key: key.into(),
+            problem: problem.into(),
+        }
+    }
+}
+
+/// Everything MHP can be configured with.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Settings {
+    /// Where the embedded defaults keep their files.
+    pub data_dir: PathBuf,
+    /// The HTTP listen address.
+    pub listen: String,
+    /// The system of record.
+    pub database: DatabaseSettings,
+    /// HTTP limits and shutdown.
+    pub http: HttpSettings,
+    /// Logging.
+    pub log: LogSettings,
+    /// The object store.
+    pub object_store: ObjectStoreSettings,
+    /// Key providers.
+    pub keys: KeySettings,
+}
+
+/// `[database]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseSettings {
+    /// `sqlite://...` or `postgres://...`; unset means a SQLite file in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+    /// Most pooled connections.
+    pub max_connections: u32,
+    /// How long a request waits for a connection, in milliseconds.
+    pub acquire_timeout_ms: u64,
+    /// How long start-up keeps retrying an unreachable database, in seconds.
+    pub startup_timeout_s: u64,
+    /// Longest a statement may run (PostgreSQL), in seconds.
+    pub statement_timeout_s: u64,
+    /// Whether `serve` and `admin` apply pending migrations at start.
+    pub auto_migrate: bool,
+}
+
+/// `[http]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct HttpSettings {
+    /// Largest request body, in bytes.
+    pub body_limit_bytes: u64,
+    /// Longest a request may take, in seconds.
+    pub request_timeout_s: u64,
+    /// How long readiness is off before the listener closes at shutdown, in milliseconds.
+    pub drain_delay_ms: u64,
+    /// How long in-flight requests get at shutdown, in seconds.
+    pub shutdown_grace_s: u64,
+}
+
+/// `[log]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSettings {
+    /// A tracing filter: `info`, `debug`, `info,mhp=debug`.
+    pub level: String,
+    /// `json` (one object a line) or `pretty`.
+    pub format: LogFormat,
+}
+
+/// How log lines look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// One JSON object a line, for machines.
+    Json,
+    /// Human-readable.
+    Pretty,
+}
+
+/// `[object_store]`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ObjectStoreSettings {
+    /// The local directory; unset means `objects` in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub path: Option<PathBuf>,
+}
+
+/// `[keys]`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeySettings {
+    /// The local master key file; unset means `master.key` in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub master_key_file: Option<PathBuf>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            data_dir: PathBuf::from("./mhp-data"),
+            listen: "127.0.0.1:8080".to_owned(),
+            database: DatabaseSettings::default(),
+            http: HttpSettings::default(),
+            log: LogSettings::default(),
+            object_store: ObjectStoreSettings::default(),
+            keys: KeySettings::default(),
+        }
+    }
+}
+
+impl Default for DatabaseSettings {
+    fn default() -> Self {
+        Self {
+            url: None,
+            max_connections: 10,
+            acquire_timeout_ms: 5_000,
+            startup_timeout_s: 30,
+            statement_timeout_s: 30,
+            auto_migrate: true,
+        }
+    }
+}
+
+impl Default for HttpSettings {
+    fn default() -> Self {
+        Self {
+            body_limit_bytes: 64 * 1024 * 1024,
+            request_timeout_s: 60,
+            drain_delay_ms: 2_000,
+            shutdown_grace_s: 20,
+        }
+    }
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        Self {
+            level: "info,sqlx=warn".to_owned(),
+            format: LogFormat::Json,
+        }
+    }
+}
+
+/// How a variable's text becomes a TOML value.
+#[derive(Debug, Clone, Copy)]
+enum Kind {
+    Text,
+    Integer,
+    Boolean,
+}
+
+/// The environment variables MHP reads, and the key each one sets. `MHP_CONFIG` names the file.
+const ENV: &[(&str, &str, Kind)] = &[
+    ("MHP_DATA_DIR", "data_dir", Kind::Text),
+    ("MHP_LISTEN", "listen", Kind::Text),
+    ("DATABASE_URL", "database.url", Kind::Text),
+    ("MHP_DATABASE_URL", "database.url", Kind::Text),
+    (
+        "MHP_DATABASE_MAX_CONNECTIONS",
+        "database.max_connections",
+        Kind::Integer,
+    ),
+    (
+        "MHP_DATABASE_ACQUIRE_TIMEOUT_MS",
+        "database.acquire_timeout_ms",
+        Kind::Integer,
+    ),
+    (
+        "MHP_DATABASE_STARTUP_TIMEOUT_S",
+        "database.startup_timeout_s",
+        Kind::Integer,
+    ),
+    (
+        "MHP_DATABASE_STATEMENT_TIMEOUT_S",
+        "database.statement_timeout_s",
+        Kind::Integer,
+    ),
+    (
+        "MHP_DATABASE_AUTO_MIGRATE",
+        "database.auto_migrate",
+        Kind::Boolean,
+    ),
+    (
+        "MHP_HTTP_BODY_LIMIT_BYTES",
+        "http.body_limit_bytes",
+        Kind::Integer,
+    ),
+    (
+        "MHP_HTTP_REQUEST_TIMEOUT_S",
+        "http.request_timeout_s",
+        Kind::Integer,
+    ),
+    (
+        "MHP_HTTP_DRAIN_DELAY_MS",
+        "http.drain_delay_ms",
+        Kind::Integer,
+    ),
+    (
+        "MHP_HTTP_SHUTDOWN_GRACE_S",
+        "http.shutdown_grace_s",
+        Kind::Integer,
+    ),
+    ("MHP_LOG_LEVEL", "log.level", Kind::Text),
+    ("MHP_LOG_FORMAT", "log.format", Kind::Text),
+    ("MHP_OBJECT_STORE_PATH", "object_store.path", Kind::Text),
+    (
+        "MHP_KEYS_MASTER_KEY_FILE",
+        "keys.master_key_file",
+        Kind::Text,
+    ),
+];
+
+/// Variables with the `MHP_` prefix that are not settings but are known.
+const OTHER_KNOWN: &[&str] = &["MHP_CONFIG"];
+
+/// Flags given on the command line; they win over everything else.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// `--data-dir`
+    pub data_dir: Option<PathBuf>,
+    /// `--listen`
+    pub listen: Option<String>,
+}
+
+/// What loading produced besides the settings: warnings to show once logging is up.
+#[derive(Debug, Clone, Default)]
+pub struct LoadNotes {
+    /// Unknown `MHP_*` variables, probably typos.
+    pub unknown_env: Vec<String>,
+}
+
+impl Settings {
+    /// Loads and validates the settings from a file (if any), an environment and flags.
+    pub fn load(
+        file: Option<&Path>,
+        env: &BTreeMap<String, String>,
+        flags: &Overrides,
+    ) -> Result<(Self, LoadNotes), ConfigError> {
+        let mut table = match file {
+            Some(path) => read_file(path)?,
+            None => toml::Table::new(),
+        };
+        let mut notes = LoadNotes::default();
+        // DATABASE_URL comes before MHP_DATABASE_URL in ENV, so the latter wins.
+        for (var, key, kind) in ENV {
+            if let Some(text) = env.get(*var) {
+                set_key(&mut table, key, to_value(var, text, *kind)?);
+            }
+        }
+        for var in env.keys() {
+            let known = ENV.iter().any(|(v, _, _)| v == var) || OTHER_KNOWN.contains(&var.as_str());
+            if var.starts_with("MHP_") && !var.starts_with("MHP_TEST_") && !known {
+                notes.unknown_env.push(var.clone());
+            }
+        }
+        if let Some(dir) = &flags.data_dir {
+            set_key(
+                &mut table,
+                "data_dir",
+                toml::Value::String(dir.display().to_string()),
+            );
+        }
+        if let Some(listen) = &flags.listen {
+            set_key(&mut table, "listen", toml::Value::String(listen.clone()));
+        }
+        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+            .map_err(|e| {
+                let key = e.path().to_string();
+                // serde's message may quote the value; never do so for a key that can hold a
+                // secret. Keep the first line (toml appends the key path on a second one).
+                let problem = if key.contains("url") {
+                    "has the wrong type (expected a URL string)".to_owned()
+                } else {
+                    let full = e.into_inner().to_string();
+                    full.lines().next().unwrap_or_default().to_owned()
+                };
+                ConfigError::new(
+                    if key == "." {
+                        "(top level)".into()
+                    } else {
+                        key
+                    },
+                    problem,
+                )
+            })?;
+        settings.validate()?;
+        Ok((settings, notes))
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        if self.data_dir.as_os_str().is_empty() {
+            return Err(ConfigError::new("data_dir", "must not be empty"));
+        }
+        self.listen_addr()?;
+        if let Some(url) = &self.database.url
+            && mhp_storage::Backend::from_url(url).is_err()
+        {
+            return Err(ConfigError::new(
+                "database.url",
+                "must start with sqlite:, postgres: or postgresql:",
+            ));
+        }
+        let d = &self.database;
+        if !(1..=1000).contains(&d.max_connections) {
+            return Err(ConfigError::new(
+                "database.max_connections",
+                "must be between 1 and 1000",
+            ));
+        }
+        for (key, v) in [
+            ("database.acquire_timeout_ms", d.acquire_timeout_ms),
+            ("database.statement_timeout_s", d.statement_timeout_s),
+            ("http.request_timeout_s", self.http.request_timeout_s),
+            ("http.body_limit_bytes", self.http.body_limit_bytes),
+        ] {
+            if v == 0 {
+                return Err(ConfigError::new(key, "must be greater than 0"));
+            }
+        }
+        if self.http.body_limit_bytes > 4 * 1024 * 1024 * 1024 {
+            return Err(ConfigError::new(
+                "http.body_limit_bytes",
+                "must be at most 4 GiB",
+            ));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return Err(ConfigError::new(
+                "log.level",
+                "is not a valid filter (for example: info, debug, info,mhp=debug)",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The listen address, parsed.
+    pub fn listen_addr(&self) -> Result<SocketAddr, ConfigError> {
+        self.listen.parse().map_err(|_| {
+            ConfigError::new("listen", "must be an address and port, like 127.0.0.1:8080")
+        })
+    }
+
+    /// The database URL in effect: the configured one, or a SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database.url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("mhp.sqlite").display()
+            ),
+        }
+    }
+
+    /// The object store directory in effect.
+    pub fn object_store_path(&self) -> PathBuf {
+        self.object_store
+            .path
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("objects"))
+    }
+
+    /// The master key file in effect.
+    pub fn master_key_path(&self) -> PathBuf {
+        self.keys
+            .master_key_file
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("master.key"))
+    }
+
+    /// Pool settings for storage.
+    pub fn db_options(&self) -> mhp_storage::DbOptions {
+        let d = &self.database;
+        mhp_storage::DbOptions {
+            max_connections: d.max_connections,
+            acquire_timeout: Duration::from_millis(d.acquire_timeout_ms),
+            startup_timeout: Duration::from_secs(d.startup_timeout_s),
+            statement_timeout: Duration::from_secs(d.statement_timeout_s),
+        }
+    }
+
+    /// HTTP settings for the server.
+    pub fn http_config(&self) -> mhp_server::HttpConfig {
+        let h = &self.http;
+        mhp_server::HttpConfig {
+            body_limit_bytes: usize::try_from(h.body_limit_bytes).unwrap_or(usize::MAX),
+            request_timeout: Duration::from_secs(h.request_timeout_s),
+            drain_delay: Duration::from_millis(h.drain_delay_ms),
+            shutdown_grace: Duration::from_secs(h.shutdown_grace_s),
+        }
+    }
+
+    /// The effective settings as TOML, with every default filled in and secrets redacted.
+    pub fn to_redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = Some(redact_url(&self.database_url()));
+        shown.object_store.path = Some(self.object_store_path());
+        shown.keys.master_key_file = Some(self.master_key_path());
+        toml::to_string(&shown).unwrap_or_else(|e| format!("# could not render: {e}\n"))
+    }
+}
+
+fn read_file(path: &Path) -> Result<toml::Table, ConfigError> {
+    let key = format!("config file {}", path.display());
+    let text = std::fs::read_to_string(path).map_err(|e| ConfigError::new(&key, e.to_string()))?;
+    text.parse::<toml::Table>().map_err(|e| {
+        let line = e
+            .span()
+            .map(|s| text[..s.start.min(text.len())].lines().count().max(1));
+        let problem = e.message().to_owned();
+        match line {
+            Some(l) => ConfigError::new(format!("{key}, line {l}"), problem),
+            None => ConfigError::new(key, problem),
+        }
+    })
+}
+
+fn to_value(var: &str, text: &str, kind: Kind) -> Result<toml::Value, ConfigError> {
+    match kind {
+        Kind::Text => Ok(toml::Value::String(text.to_owned())),
+        Kind::Integer => text
+            .trim()
+            .parse::<i64>()
+            .map(toml::Value::Integer)
+            .map_err(|_| ConfigError::new(var, "must be a whole number")),
+        Kind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
+            "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),
+            _ => Err(ConfigError::new(var, "must be true or false")),
+        },
+    }
+}
+
+fn set_key(table: &mut toml::Table, dotted: &str, value: toml::Value) {
+    let mut parts: Vec<&str> = dotted.split('.').collect();
+    let Some(last) = parts.pop() else { return };
+    let mut t = table;
+    for p in parts {
+        let entry = t
+            .entry(p.to_owned())
+            .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        if !entry.is_table() {
+            *entry = toml::Value::Table(toml::Table::new());
+        }
+        let toml::Value::Table(inner) = entry else {
+            return;
+        };
+        t = inner;
+    }
+    t.insert(last.to_owned(), value);
+}
+
+/// Hides the password of a URL: `postgres://mhp:secret@db/mhp` → `postgres://mhp:***@db/mhp`.
+/// Query parameters that carry secrets (`password=`, `sslpassword=`) are hidden too.
+pub fn redact_url(url: &str) -> String {
+    let mut out = url.to_owned();
+    if let Some(scheme_end) = out.find("://") {
+        let rest_start = scheme_end + 3;
+        let authority_end = out[rest_start..]
+            .find('/')
+            .map_or(out.len(), |i| rest_start + i);
+        if let Some(at) = out[rest_start..authority_end].rfind('@') {
+            let userinfo = &out[rest_start..rest_start + at];
+            if let Some(colon) = userinfo.find(':') {
+                let start = rest_start + colon + 1;
+                out.replace_range(start..rest_start + at, "***");
+            }
+        }
+    }
+    if let Some(q) = out.find('?') {
+        let (base, query) = out.split_at(q + 1);
+        let query: Vec<String> = query
+            .split('&')
+            .map(|kv| match kv.split_once('=') {
+                Some((k, _)) if k.to_ascii_lowercase().contains("password") => format!("{k}=***"),
+                _ => kv.to_owned(),
+            })
+            .collect();
+        out = format!("{base}{}", query.join("&"));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    fn load(file: Option<&str>, e: &[(&str, &str)]) -> Result<Settings, ConfigError> {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("mhp.toml");
+        if let Some(text) = file {
+            std::fs::write(&path, text).unwrap();
+        }
+        Settings::load(file.map(|_| path.as_path()), &env(e), &Overrides::default()).map(|(s, _)| s)
+    }
+
+    #[test]
+    fn no_configuration_means_embedded_defaults() {
+        let s = load(None, &[]).unwrap();
+        assert_eq!(s, Settings::default());
+        assert_eq!(s.database_url(), "sqlite://./mhp-data/mhp.sqlite?mode=rwc");
+        assert_eq!(s.listen_addr().unwrap().to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn file_then_environment_then_flags() {
+        let file = "listen = \"127.0.0.1:9000\"\n[database]\nmax_connections = 20\n";
+        let s = load(Some(file), &[]).unwrap();
+        assert_eq!(s.listen, "127.0.0.1:9000");
+        assert_eq!(s.database.max_connections, 20);
+
+        let s = load(
+            Some(file),
+            &[
+                ("MHP_LISTEN", "0.0.0.0:9100"),
+                ("MHP_DATABASE_MAX_CONNECTIONS", "30"),
+                ("DATABASE_URL", "postgres://a@h/x"),
+                ("MHP_DATABASE_AUTO_MIGRATE", "false"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.listen, "0.0.0.0:9100");
+        assert_eq!(s.database.max_connections, 30);
+        assert_eq!(s.database_url(), "postgres://a@h/x");
+        assert!(!s.database.auto_migrate);
+
+        let (s, _) = Settings::load(
+            None,
+            &env(&[("MHP_LISTEN", "0.0.0.0:9100")]),
+            &Overrides {
+                data_dir: Some("/srv/mhp".into()),
+                listen: Some("127.0.0.1:1".into()),
+            },
+        )
+        .unwrap();
+        assert_eq!(s.listen, "127.0.0.1:1");
+        assert_eq!(s.data_dir, PathBuf::from("/srv/mhp"));
+    }
+
+    #[test]
+    fn mhp_database_url_wins_over_database_url() {
+        let s = load(
+            None,
+            &[
+                ("DATABASE_URL", "postgres://a@h/one"),
+                ("MHP_DATABASE_URL", "postgres://a@h/two"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.database_url(), "postgres://a@h/two");
+    }
+
+    #[test]
+    fn every_error_names_its_key() {
+        type Case<'a> = (Option<&'a str>, &'a [(&'a str, &'a str)], &'a str);
+        let cases: &[Case<'_>] = &[
+            (
+                Some("[database]\nmax_connections = 0\n"),
+                &[],
+                "database.max_connections",
+            ),
+            (
+                Some("[database]\nmax_connections = \"many\"\n"),
+                &[],
+                "database.max_connections",
+            ),
+            (Some("[database]\nmax_conections = 3\n"), &[], "database"),
+            (Some("listen = \"localhost\"\n"), &[], "listen"),
+            (Some("[log]\nformat = \"xml\"\n"), &[], "log.format"),
+            (Some("listen = \n"), &[], "line 1"),
+            (
+                None,
+                &[("MHP_DATABASE_MAX_CONNECTIONS", "lots")],
+                "MHP_DATABASE_MAX_CONNECTIONS",
+            ),
+            (
+                None,
+                &[("MHP_DATABASE_AUTO_MIGRATE", "perhaps")],
+                "MHP_DATABASE_AUTO_MIGRATE",
+            ),
+            (None, &[("DATABASE_URL", "mysql://x")], "database.url"),
+            (None, &[("MHP_LOG_LEVEL", "info,[")], "log.level"),
+        ];
+        for (file, e, key) in cases {
+            let err = load(*file, e).unwrap_err();
+            let line = err.to_string();
+            assert!(err.key.contains(key), "{line} should name {key}");
+            assert!(!line.contains('\n'), "one line: {line:?}");
+        }
+    }
+
+    #[test]
+    fn unknown_mhp_variables_are_reported() {
+        let (_, notes) = Settings::load(
+            None,
+            &env(&[
+                ("MHP_LISTN", "x"),
+                ("MHP_CONFIG", "f"),
+                ("MHP_TEST_PG_URL", "y"),
+            ]),
+            &Overrides::default(),
+        )
+        .unwrap();
+        assert_eq!(notes.unknown_env, vec!["MHP_LISTN".to_owned()]);
+    }
+
+    #[test]
+    fn secrets_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://mhp:s3cr3t@db:5432/mhp?sslmode=require&password=x"),
+            "postgres://mhp:***@db:5432/mhp?sslmode=require&password=***"
+        );
+        assert_eq!(redact_url("postgres://mhp@db/mhp"), "postgres://mhp@db/mhp");
+        let s = load(None, &[("DATABASE_URL", "postgres://mhp:s3cr3t@db/mhp")]).unwrap();
+        let shown = s.to_redacted_toml();
+        assert!(!shown.contains("s3cr3t"), "{shown}");
+        assert!(shown.contains("postgres://mhp:***@db/mhp"), "{shown}");
+    }
+}

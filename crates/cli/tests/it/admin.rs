@@ -1,0 +1,125 @@
+use crate::{mhp, stderr, stdout};
+
+fn data_dir_args(dir: &tempfile::TempDir) -> Vec<String> {
+    vec![
+        "--data-dir".into(),
+        dir.path().join("data").display().to_string(),
+    ]
+}
+
+fn bootstrap(
+    dir: &tempfile::TempDir,
+    extra: &[&str],
+    env: &[(&str, &str)],
+    stdin: Option<&str>,
+) -> std::process::Output {
+    let base = data_dir_args(dir);
+    let mut args: Vec<&str> = vec!["admin", "bootstrap"];
+    args.extend(base.iter().map(String::as_str));
+    args.extend_from_slice(extra);
+    mhp(&args, env, stdin)
+}
+
+fn bootstraps_once(env: &[(&str, &str)]) {
+    let dir = tempfile::tempdir().unwrap();
+    let out = bootstrap(
+        &dir,
+        &["--org", "Alpha Rugby", "--email", "Ops@Example.org"],
+        env,
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("organisation: Alpha Rugby ("), "{text}");
+    assert!(
+        text.contains("platform operator: ops@example.org"),
+        "{text}"
+    );
+    let secret = text
+        .lines()
+        .find_map(|l| l.split("first sign-in): ").nth(1))
+        .expect("a one-time password is printed");
+    assert_eq!(secret.len(), 24);
+    assert!(
+        !stderr(&out).contains(secret),
+        "the secret is printed once, not logged"
+    );
+
+    // A second bootstrap changes nothing.
+    let again = bootstrap(
+        &dir,
+        &["--org", "Bravo", "--email", "b@example.org"],
+        env,
+        None,
+    );
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stderr(&again).contains("already bootstrapped"),
+        "{}",
+        stderr(&again)
+    );
+}
+
+#[test]
+fn bootstrap_on_embedded_defaults() {
+    bootstraps_once(&[]);
+}
+
+#[tokio::test]
+async fn bootstrap_on_postgres() {
+    let Some(url) = mhp_test_support::fresh_postgres().await else {
+        return;
+    };
+    tokio::task::spawn_blocking(move || bootstraps_once(&[("DATABASE_URL", &url)]))
+        .await
+        .unwrap();
+}
+
+#[test]
+fn bootstrap_reads_the_password_from_stdin_and_checks_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "--org",
+        "Alpha",
+        "--email",
+        "ops@example.org",
+        "--password-stdin",
+    ];
+    let short = bootstrap(&dir, &args, &[], Some("too-short\n"));
+    assert_eq!(short.status.code(), Some(2));
+    assert!(stderr(&short).contains("at least 12 characters"));
+    assert!(
+        !dir.path().join("data").exists(),
+        "a refused password creates nothing"
+    );
+
+    let bad_email = bootstrap(&dir, &["--org", "Alpha", "--email", "nope"], &[], None);
+    assert_eq!(bad_email.status.code(), Some(2));
+    assert!(stderr(&bad_email).contains("--email is not a valid e-mail address"));
+
+    let ok = bootstrap(&dir, &args, &[], Some("a long enough passphrase\n"));
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+    assert!(!stdout(&ok).contains("one-time password"));
+    assert!(!stdout(&ok).contains("passphrase") && !stderr(&ok).contains("passphrase"));
+}
+
+#[test]
+fn migrate_applies_then_reports_up_to_date() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = data_dir_args(&dir);
+    let args: Vec<&str> = std::iter::once("migrate")
+        .chain(base.iter().map(String::as_str))
+        .collect();
+    let first = mhp(&args, &[], None);
+    assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
+    assert!(
+        stdout(&first).starts_with("applied 1 migration(s): 1;"),
+        "{}",
+        stdout(&first)
+    );
+    let second = mhp(&args, &[], None);
+    assert_eq!(
+        stdout(&second).trim(),
+        "database is up to date (1 migrations)"
+    );
+}
