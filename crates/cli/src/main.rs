@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod admin;
+mod healthcheck;
 mod logging;
 mod serve;
 mod settings;
@@ -51,6 +52,15 @@ enum Command {
     Config {
         #[command(subcommand)]
         command: ConfigCommand,
+    },
+    /// Check that a running instance is ready (for container health checks; no curl needed).
+    Healthcheck {
+        /// What to ask; default: /readyz on the configured listen address.
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// Give up after this many seconds.
+        #[arg(long, value_name = "S", default_value_t = 3)]
+        timeout_s: u64,
     },
     /// Administration.
     Admin {
@@ -125,6 +135,11 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Serve { .. } => runtime()?.block_on(serve::run(settings, notes)),
         Command::Migrate => runtime()?.block_on(admin::migrate(settings, notes)),
+        Command::Healthcheck { url, timeout_s } => healthcheck::run(
+            &settings,
+            url.as_deref(),
+            std::time::Duration::from_secs(timeout_s.max(1)),
+        ),
         Command::Admin {
             command: AdminCommand::Bootstrap(args),
         } => runtime()?.block_on(admin::bootstrap(settings, notes, args)),

@@ -18,9 +18,18 @@ async fn serves_until_sigterm(env: &[(&str, &str)], backend: &str) {
     let data = dir.path().join("data");
     let mut p = MhpProcess::serve(MHP, &["--data-dir", data.to_str().unwrap()], env);
     let c = reqwest::Client::new();
+    wait_ready(&c, &p.base).await;
 
     let res = c.get(format!("{}/healthz", p.base)).send().await.unwrap();
     assert_eq!(res.status(), 200);
+
+    // The container health check reaches readiness through the binary itself.
+    let check = mhp(
+        &["healthcheck", "--url", &format!("{}/readyz", p.base)],
+        &[],
+        None,
+    );
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
     assert_eq!(res.headers()["x-content-type-options"], "nosniff");
 
     let ready: Value = c
@@ -75,6 +84,13 @@ async fn serves_until_sigterm(env: &[(&str, &str)], backend: &str) {
     tokio::time::sleep(Duration::from_millis(200)).await;
     let res = c.get(format!("{}/readyz", p.base)).send().await.unwrap();
     assert_eq!(res.status(), 503);
+    let check = mhp(
+        &["healthcheck", "--url", &format!("{}/readyz", p.base)],
+        &[],
+        None,
+    );
+    assert_eq!(check.status.code(), Some(1), "draining is not healthy");
+    assert!(stderr(&check).contains("status 503"), "{}", stderr(&check));
     assert_eq!(p.wait(Duration::from_secs(20)), Some(0));
 
     // Every log line is one JSON object, and none holds a request body.
@@ -85,6 +101,40 @@ async fn serves_until_sigterm(env: &[(&str, &str)], backend: &str) {
         assert!(v["level"].is_string());
         assert!(!line.contains("xxxxxxxx"), "{line}");
     }
+}
+
+/// Polls `/readyz` until it answers 200 (at most 30 s).
+async fn wait_ready(c: &reqwest::Client, base: &str) {
+    for _ in 0..300 {
+        if let Ok(res) = c.get(format!("{base}/readyz")).send().await
+            && res.status() == 200
+        {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("{base} never became ready");
+}
+
+#[test]
+fn healthcheck_fails_when_nothing_answers() {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let out = mhp(
+        &[
+            "healthcheck",
+            "--url",
+            &format!("http://127.0.0.1:{port}/readyz"),
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let bad = mhp(&["healthcheck", "--url", "ftp://x"], &[], None);
+    assert_eq!(bad.status.code(), Some(2));
 }
 
 #[tokio::test]
