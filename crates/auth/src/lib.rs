@@ -1,4 +1,6 @@
-//! Identity: passwords for now (hashing and policy). MFA, sessions, tokens, API keys and SSO
-//! federation build on this crate.
+//! Identity: passwords, API keys and the security events they raise. MFA, sessions, tokens and
+//! SSO federation build on this crate.
 
+pub mod api_key;
+pub mod events;
 pub mod password;

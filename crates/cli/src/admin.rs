@@ -34,6 +34,184 @@ pub struct BootstrapArgs {
     password_stdin: bool,
 }
 
+/// `mhp admin org-create --name NAME`
+pub async fn org_create(settings: Settings, notes: LoadNotes, name: &str) -> Result<(), Failure> {
+    let name = OrgName::parse(name).map_err(|e| Failure::Invalid(format!("--name {e}")))?;
+    logging::init(&settings.log, &notes);
+    let db = crate::serve::open_database(&settings).await?;
+    let now = SystemClock.now();
+    let mut tx = db
+        .operator(Access::Write)
+        .await
+        .context("cannot start a transaction")?;
+    let org = orgs::create(&mut tx, &name, now)
+        .await
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot create the organisation: {e}")))?;
+    let event = AuditEvent {
+        actor: "cli".to_owned(),
+        action: "organisation.create",
+        resource_type: "organisation",
+        resource_id: Some(org.id.to_string()),
+        outcome: Outcome::Success,
+        request_id: None,
+        source_ip: None,
+        user_agent: None,
+    };
+    audit::append_as_operator(&mut tx, Some(org.id), &event, now)
+        .await
+        .context("cannot write the audit event")?;
+    tx.commit().await.context("cannot commit")?;
+    db.close().await;
+    println!("organisation: {} ({})", org.name, org.id);
+    Ok(())
+}
+
+/// `mhp admin api-key`
+#[derive(Debug, clap::Subcommand)]
+pub enum ApiKeyCommand {
+    /// Issue a key; its token is printed once.
+    Create {
+        /// The organisation's id.
+        #[arg(long, value_name = "ORG_ID")]
+        org: String,
+        /// The role the key acts with (device for force plates).
+        #[arg(long, value_name = "ROLE")]
+        role: String,
+        /// What the key is for.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+        /// Days until it expires (1 to 730).
+        #[arg(long, value_name = "DAYS", default_value_t = 90)]
+        expires_days: u32,
+    },
+    /// Revoke a key by its public id.
+    Revoke {
+        /// The organisation's id.
+        #[arg(long, value_name = "ORG_ID")]
+        org: String,
+        /// The key's public id.
+        #[arg(long, value_name = "KEY_ID")]
+        id: String,
+    },
+}
+
+pub async fn api_key(
+    settings: Settings,
+    notes: LoadNotes,
+    command: ApiKeyCommand,
+) -> Result<(), Failure> {
+    use mhp_auth::events::{Actor, AuthEvent};
+    use mhp_server::authn::RequestMeta;
+    use mhp_server::security;
+    use mhp_storage::repo::api_keys::{self, NewApiKey};
+
+    // Validate everything before touching the database.
+    enum Plan {
+        Create { role: Role, name: String, days: u32 },
+        Revoke { id: String },
+    }
+    let (org_arg, plan) = match command {
+        ApiKeyCommand::Create {
+            org,
+            role,
+            name,
+            expires_days,
+        } => {
+            let role = Role::parse(&role).map_err(|e| Failure::Invalid(format!("--role: {e}")))?;
+            let name = name.trim().to_owned();
+            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+                return Err(Failure::Invalid(
+                    "--name must be 1 to 100 characters without control characters".into(),
+                ));
+            }
+            if !(1..=730).contains(&expires_days) {
+                return Err(Failure::Invalid(
+                    "--expires-days must be between 1 and 730".into(),
+                ));
+            }
+            let plan = Plan::Create {
+                role,
+                name,
+                days: expires_days,
+            };
+            (org, plan)
+        }
+        ApiKeyCommand::Revoke { org, id } => (org, Plan::Revoke { id }),
+    };
+    let org =
+        mhp_domain::OrgId::parse(&org_arg).map_err(|e| Failure::Invalid(format!("--org: {e}")))?;
+    let scope = mhp_domain::OrgScope::for_org(org);
+
+    logging::init(&settings.log, &notes);
+    let db = crate::serve::open_database(&settings).await?;
+    let now = SystemClock.now();
+    let meta = RequestMeta::default();
+    let mut op = db
+        .operator(Access::Read)
+        .await
+        .context("cannot start a transaction")?;
+    let known = orgs::list_all(&mut op)
+        .await
+        .context("cannot read organisations")?;
+    drop(op);
+    if !known.iter().any(|o| o.id == org) {
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "no organisation with id {org}"
+        )));
+    }
+    let mut tx = db
+        .tenant(&scope, Access::Write)
+        .await
+        .context("cannot start a transaction")?;
+    match plan {
+        Plan::Create { role, name, days } => {
+            let minted = mhp_auth::api_key::mint();
+            let expires_at =
+                mhp_domain::Timestamp::from_millis(now.as_millis() + i64::from(days) * 86_400_000);
+            let key = api_keys::create(
+                &mut tx,
+                &NewApiKey {
+                    id: &minted.id,
+                    name: &name,
+                    role,
+                    secret_sha256: &minted.secret_sha256,
+                    created_by: "cli",
+                    expires_at,
+                },
+                now,
+            )
+            .await
+            .context("cannot store the key")?;
+            let event = AuthEvent::ApiKeyIssued {
+                key_id: key.id.clone(),
+                role,
+            };
+            security::record_in(&mut tx, &Actor::Cli, &event, &meta, now)
+                .await
+                .context("cannot write the audit event")?;
+            tx.commit().await.context("cannot commit")?;
+            println!(
+                "api key {} ({}), role {}, expires in {days} days",
+                key.id, key.name, role
+            );
+            println!("token (shown once): {}", minted.token.expose());
+        }
+        Plan::Revoke { id } => {
+            api_keys::revoke(&mut tx, &id, now)
+                .await
+                .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot revoke {id}: {e}")))?;
+            let event = AuthEvent::ApiKeyRevoked { key_id: id.clone() };
+            security::record_in(&mut tx, &Actor::Cli, &event, &meta, now)
+                .await
+                .context("cannot write the audit event")?;
+            tx.commit().await.context("cannot commit")?;
+            println!("api key {id} revoked");
+        }
+    }
+    db.close().await;
+    Ok(())
+}
+
 pub async fn migrate(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     logging::init(&settings.log, &notes);
     if settings.database.url.is_none() {

@@ -79,6 +79,17 @@ enum ConfigCommand {
 enum AdminCommand {
     /// Create the first platform operator and organisation.
     Bootstrap(admin::BootstrapArgs),
+    /// Create an organisation (platform operator task).
+    OrgCreate {
+        /// Its name.
+        #[arg(long, value_name = "NAME")]
+        name: String,
+    },
+    /// Issue or revoke API keys for devices and integrations.
+    ApiKey {
+        #[command(subcommand)]
+        command: admin::ApiKeyCommand,
+    },
 }
 
 /// Why a command failed, and so its exit code.
@@ -143,6 +154,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Admin {
             command: AdminCommand::Bootstrap(args),
         } => runtime()?.block_on(admin::bootstrap(settings, notes, args)),
+        Command::Admin {
+            command: AdminCommand::OrgCreate { name },
+        } => runtime()?.block_on(admin::org_create(settings, notes, &name)),
+        Command::Admin {
+            command: AdminCommand::ApiKey { command },
+        } => runtime()?.block_on(admin::api_key(settings, notes, command)),
     }
 }
 

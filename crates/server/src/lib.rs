@@ -5,11 +5,14 @@
 //! The binary builds an [`AppState`] from its settings and calls [`serve`]; tests do the same on
 //! a random port.
 
+pub mod api;
+pub mod authn;
 mod extract;
 mod health;
 mod metrics;
 mod middleware;
 mod problem;
+pub mod security;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -113,12 +116,13 @@ impl Default for HttpConfig {
 
 /// The application's routes with every layer applied.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
-    with_layers(routes().with_state(state.clone()), state, config)
+    with_layers(routes(&state).with_state(state.clone()), state, config)
 }
 
 /// Routes without state, so tests can add their own before the layers.
-pub fn routes() -> Router<AppState> {
+pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
+        .merge(api::routes(state.clone()))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

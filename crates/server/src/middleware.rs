@@ -132,13 +132,14 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
 }
 
 fn render_problem(res: Response, request_id: Option<String>) -> Response {
-    if let Some(problem) = res.extensions().get::<Problem>() {
-        // A handler's problem: render it again with the request id.
-        return problem.clone().with_request_id(request_id).into_response();
-    }
-    let mut out = Problem::for_status(res.status())
-        .with_request_id(request_id)
-        .into_response();
+    // A handler's problem is rendered again with the request id; anything else becomes the
+    // generic problem for its status.
+    let problem = res
+        .extensions()
+        .get::<Problem>()
+        .cloned()
+        .unwrap_or_else(|| Problem::for_status(res.status()));
+    let mut out = problem.with_request_id(request_id).into_response();
     for keep in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
         if let Some(v) = res.headers().get(&keep) {
             out.headers_mut().insert(keep, v.clone());

@@ -113,6 +113,12 @@ pub enum ApiError {
     /// The body is over the size limit.
     #[error("payload too large")]
     PayloadTooLarge,
+    /// No credentials, or credentials that do not authenticate. Deliberately uninformative.
+    #[error("unauthenticated")]
+    Unauthenticated,
+    /// Authenticated, but the role does not allow this.
+    #[error("forbidden")]
+    Forbidden,
     /// No such resource in the caller's scope.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -150,6 +156,16 @@ impl IntoResponse for ApiError {
                     .with_detail("send the body as application/json")
             }
             ApiError::PayloadTooLarge => Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::Unauthenticated => {
+                let mut res = Problem::for_status(StatusCode::UNAUTHORIZED).into_response();
+                res.headers_mut().insert(
+                    header::WWW_AUTHENTICATE,
+                    HeaderValue::from_static("Bearer realm=\"mhp\""),
+                );
+                return res;
+            }
+            ApiError::Forbidden => Problem::for_status(StatusCode::FORBIDDEN)
+                .with_detail("your role does not allow this"),
             ApiError::NotFound(what) => {
                 Problem::for_status(StatusCode::NOT_FOUND).with_detail(format!("{what} not found"))
             }

@@ -29,17 +29,31 @@ impl Migration {
     }
 }
 
-const SQLITE: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/sqlite/0001_initial.sql"),
-}];
+const SQLITE: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/sqlite/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "api_keys",
+        sql: include_str!("../migrations/sqlite/0002_api_keys.sql"),
+    },
+];
 
-const POSTGRES: &[Migration] = &[Migration {
-    version: 1,
-    name: "initial",
-    sql: include_str!("../migrations/postgres/0001_initial.sql"),
-}];
+const POSTGRES: &[Migration] = &[
+    Migration {
+        version: 1,
+        name: "initial",
+        sql: include_str!("../migrations/postgres/0001_initial.sql"),
+    },
+    Migration {
+        version: 2,
+        name: "api_keys",
+        sql: include_str!("../migrations/postgres/0002_api_keys.sql"),
+    },
+];
 
 /// The migrations built in for a backend.
 pub fn migrations(backend: Backend) -> &'static [Migration] {

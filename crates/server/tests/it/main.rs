@@ -1,6 +1,8 @@
 //! The server's router and middleware, served on a random port over a real SQLite database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod matrix;
+
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,10 +17,11 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-struct Server {
-    base: String,
-    state: AppState,
-    org: OrgScope,
+#[allow(missing_debug_implementations)]
+pub struct Server {
+    pub base: String,
+    pub state: AppState,
+    pub org: OrgScope,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: mhp_test_support::SqliteDb,
@@ -48,7 +51,7 @@ async fn slow() -> &'static str {
     "done"
 }
 
-async fn spawn(config: HttpConfig) -> Server {
+pub async fn spawn(config: HttpConfig) -> Server {
     let fresh = mhp_test_support::fresh_sqlite();
     let db = Db::connect(&fresh.url, &DbOptions::default())
         .await
@@ -77,7 +80,7 @@ async fn spawn(config: HttpConfig) -> Server {
     let test_routes = Router::new()
         .route("/test/teams", post(create_team))
         .with_state((state.clone(), org));
-    let app = mhp_server::routes()
+    let app = mhp_server::routes(&state)
         .route("/test/slow", get(slow))
         .with_state(state.clone())
         .merge(test_routes);
@@ -108,7 +111,7 @@ async fn team_count(s: &Server) -> usize {
     teams::list(&mut tx, Page::first(500)).await.unwrap().len()
 }
 
-fn quick() -> HttpConfig {
+pub fn quick() -> HttpConfig {
     HttpConfig {
         body_limit_bytes: 1024,
         request_timeout: Duration::from_secs(5),
@@ -117,7 +120,7 @@ fn quick() -> HttpConfig {
     }
 }
 
-async fn problem(res: reqwest::Response, status: StatusCode) -> Value {
+pub async fn problem(res: reqwest::Response, status: StatusCode) -> Value {
     assert_eq!(res.status(), status);
     assert_eq!(
         res.headers()["content-type"].to_str().unwrap(),

@@ -3,6 +3,7 @@
 //! Tenant functions take a [`TenantTx`](crate::TenantTx) and filter by its organisation;
 //! operator functions take an [`OperatorTx`](crate::OperatorTx). Times come in as arguments.
 
+pub mod api_keys;
 pub mod audit;
 pub mod orgs;
 pub mod subjects;

@@ -250,6 +250,77 @@ async fn audit_events_cannot_be_changed_or_removed(db: Db, url: String) {
     assert_eq!(audit::count(&mut tx).await.unwrap(), 1);
 }
 
+async fn api_keys_are_stored_hashed_found_touched_and_revoked(db: Db, _: String) {
+    use mhp_domain::Timestamp;
+    use mhp_storage::repo::api_keys::{self, NewApiKey};
+
+    let org = new_org(&db, "Alpha Rugby").await;
+    let other = new_org(&db, "Bravo").await;
+    let hash = [7u8; 32];
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    let key = api_keys::create(
+        &mut tx,
+        &NewApiKey {
+            id: "abcdefghjkmn",
+            name: "Force plate, gym 2",
+            role: Role::Device,
+            secret_sha256: &hash,
+            created_by: "cli",
+            expires_at: Timestamp::from_millis(NOW.as_millis() + 86_400_000),
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    assert!(key.is_active(NOW));
+    assert!(!key.is_active(key.expires_at));
+
+    let mut op = db.operator(Access::Write).await.unwrap();
+    let (found, stored) = api_keys::find_for_authentication(&mut op, "abcdefghjkmn")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found, key);
+    assert_eq!(stored, hash.to_vec());
+    assert!(
+        api_keys::find_for_authentication(&mut op, "nope")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    // Use is recorded at most once a minute.
+    api_keys::touch(&mut op, &key.id, NOW).await.unwrap();
+    let later = Timestamp::from_millis(NOW.as_millis() + 30_000);
+    api_keys::touch(&mut op, &key.id, later).await.unwrap();
+    op.commit().await.unwrap();
+
+    let mut tx = db.tenant(&org, Access::Read).await.unwrap();
+    let listed = api_keys::list(&mut tx).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].last_used_at, Some(NOW));
+    drop(tx);
+
+    // Another organisation can neither see nor revoke it.
+    let mut tx = db.tenant(&other, Access::Write).await.unwrap();
+    assert!(api_keys::list(&mut tx).await.unwrap().is_empty());
+    assert!(matches!(
+        api_keys::revoke(&mut tx, &key.id, NOW).await,
+        Err(StorageError::NotFound { .. })
+    ));
+    drop(tx);
+
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    api_keys::revoke(&mut tx, &key.id, NOW).await.unwrap();
+    tx.commit().await.unwrap();
+    let mut op = db.operator(Access::Read).await.unwrap();
+    let (found, _) = api_keys::find_for_authentication(&mut op, &key.id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!found.is_active(NOW));
+}
+
 pub fn event(action: &'static str) -> AuditEvent {
     AuditEvent {
         actor: "cli".into(),
@@ -269,4 +340,5 @@ crate::on_both_backends!(
     teams_and_subjects,
     a_rolled_back_transaction_leaves_nothing,
     audit_events_cannot_be_changed_or_removed,
+    api_keys_are_stored_hashed_found_touched_and_revoked,
 );

@@ -1,0 +1,103 @@
+//! Authentication and authorization events. Every sign-in, key issue or revocation and denied
+//! access is described by one [`AuthEvent`]; the server writes each into the audit log (in the
+//! transaction of the change) and onto the security-event stream that monitoring reads.
+
+use mhp_domain::{OrgId, Permission, Role};
+
+/// Who acted.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    /// A signed-in user, by id.
+    User(String),
+    /// An API key, by its public id.
+    ApiKey(String),
+    /// The command line on the server.
+    Cli,
+    /// Nobody identified (a failed authentication).
+    Anonymous,
+}
+
+impl Actor {
+    /// The audit log's actor string: `user:<id>`, `apikey:<id>`, `cli`, `anonymous`.
+    pub fn audit_name(&self) -> String {
+        match self {
+            Actor::User(id) => format!("user:{id}"),
+            Actor::ApiKey(id) => format!("apikey:{id}"),
+            Actor::Cli => "cli".to_owned(),
+            Actor::Anonymous => "anonymous".to_owned(),
+        }
+    }
+}
+
+/// Why an authentication failed. Deliberately coarse: the caller never learns which.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthFailure {
+    /// No credentials, or credentials in an unknown form.
+    Missing,
+    /// Unknown key, wrong secret.
+    Invalid,
+    /// Expired or revoked.
+    Expired,
+}
+
+impl AuthFailure {
+    /// A stable code for logs and the audit log.
+    pub const fn code(self) -> &'static str {
+        match self {
+            AuthFailure::Missing => "missing",
+            AuthFailure::Invalid => "invalid",
+            AuthFailure::Expired => "expired_or_revoked",
+        }
+    }
+}
+
+/// One authentication or authorization event.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum AuthEvent {
+    /// A request presented credentials that did not authenticate.
+    AuthenticationFailed {
+        /// Why.
+        failure: AuthFailure,
+        /// The key id presented, if any.
+        key_id: Option<String>,
+    },
+    /// An authenticated caller was refused.
+    AccessDenied {
+        /// The organisation asked for.
+        org: OrgId,
+        /// What was asked.
+        permission: Permission,
+    },
+    /// An API key was created.
+    ApiKeyIssued {
+        /// Its public id.
+        key_id: String,
+        /// Its role.
+        role: Role,
+    },
+    /// An API key was revoked.
+    ApiKeyRevoked {
+        /// Its public id.
+        key_id: String,
+    },
+}
+
+impl AuthEvent {
+    /// The audit action name.
+    pub const fn action(&self) -> &'static str {
+        match self {
+            AuthEvent::AuthenticationFailed { .. } => "auth.authenticate",
+            AuthEvent::AccessDenied { .. } => "auth.authorize",
+            AuthEvent::ApiKeyIssued { .. } => "apikey.issue",
+            AuthEvent::ApiKeyRevoked { .. } => "apikey.revoke",
+        }
+    }
+
+    /// Whether the event records a refusal.
+    pub const fn is_refusal(&self) -> bool {
+        matches!(
+            self,
+            AuthEvent::AuthenticationFailed { .. } | AuthEvent::AccessDenied { .. }
+        )
+    }
+}

@@ -1,0 +1,125 @@
+//! API keys of an organisation: issue (the token is shown once), list, revoke.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use mhp_auth::api_key;
+use mhp_auth::events::AuthEvent;
+use mhp_domain::{Role, Timestamp};
+use mhp_storage::Access;
+use mhp_storage::repo::api_keys::{self, ApiKey, NewApiKey};
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+
+use super::Grant;
+use crate::{ApiError, ApiJson, AppState, security};
+
+/// Longest lifetime a key may be given.
+const MAX_DAYS: u32 = 730;
+
+#[derive(Debug, Serialize)]
+pub struct KeyOut {
+    id: String,
+    name: String,
+    role: &'static str,
+    created_by: String,
+    created_at_ms: i64,
+    expires_at_ms: i64,
+    revoked_at_ms: Option<i64>,
+    last_used_at_ms: Option<i64>,
+}
+
+impl From<ApiKey> for KeyOut {
+    fn from(k: ApiKey) -> Self {
+        Self {
+            id: k.id,
+            name: k.name,
+            role: k.role.as_str(),
+            created_by: k.created_by,
+            created_at_ms: k.created_at.as_millis(),
+            expires_at_ms: k.expires_at.as_millis(),
+            revoked_at_ms: k.revoked_at.map(Timestamp::as_millis),
+            last_used_at_ms: k.last_used_at.map(Timestamp::as_millis),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewKey {
+    name: String,
+    role: String,
+    expires_in_days: Option<u32>,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<Vec<KeyOut>>, ApiError> {
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let keys = api_keys::list(&mut tx).await?;
+    Ok(Json(keys.into_iter().map(KeyOut::from).collect()))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    grant: Grant,
+    ApiJson(body): ApiJson<NewKey>,
+) -> Result<(StatusCode, Json<Value>), ApiError> {
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+        return Err(ApiError::BadRequest(
+            "name must be 1 to 100 characters without control characters".into(),
+        ));
+    }
+    let role = Role::parse(&body.role).map_err(|e| ApiError::BadRequest(format!("role: {e}")))?;
+    let days = body.expires_in_days.unwrap_or(90);
+    if !(1..=MAX_DAYS).contains(&days) {
+        return Err(ApiError::BadRequest(format!(
+            "expires_in_days must be between 1 and {MAX_DAYS}"
+        )));
+    }
+    let now = state.clock.now();
+    let expires_at = Timestamp::from_millis(now.as_millis() + i64::from(days) * 86_400_000);
+    let minted = api_key::mint();
+    let actor = grant.principal.actor();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let key = api_keys::create(
+        &mut tx,
+        &NewApiKey {
+            id: &minted.id,
+            name,
+            role,
+            secret_sha256: &minted.secret_sha256,
+            created_by: &actor.audit_name(),
+            expires_at,
+        },
+        now,
+    )
+    .await?;
+    let event = AuthEvent::ApiKeyIssued {
+        key_id: key.id.clone(),
+        role,
+    };
+    security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
+    tx.commit().await?;
+    let mut out =
+        serde_json::to_value(KeyOut::from(key)).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    out["token"] = json!(minted.token.expose());
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+pub async fn revoke(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, key_id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let now = state.clock.now();
+    let actor = grant.principal.actor();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    api_keys::revoke(&mut tx, &key_id, now).await?;
+    let event = AuthEvent::ApiKeyRevoked { key_id };
+    security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

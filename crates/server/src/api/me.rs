@@ -1,0 +1,19 @@
+//! `GET /api/v1/me`: who the caller is.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+use super::Grant;
+use crate::authn::Principal;
+
+pub async fn get(grant: Grant) -> Json<Value> {
+    match &grant.principal {
+        Principal::ApiKey(k) => Json(json!({
+            "kind": "api_key",
+            "key_id": k.id,
+            "org": k.org.to_string(),
+            "role": k.role.as_str(),
+            "expires_at_ms": k.expires_at.as_millis(),
+        })),
+    }
+}

@@ -1,0 +1,99 @@
+//! The versioned API, `/api/v1`. Every route is declared in [`ROUTES`] with the permission it
+//! needs; the router is built from that table and the authorization middleware enforces it
+//! before any handler runs, so a handler cannot forget its check. The authorization-matrix test
+//! reads the same table and fails when a route has no matrix entry.
+
+mod authz;
+mod keys;
+mod me;
+mod members;
+mod teams;
+
+use axum::Router;
+use axum::routing::{MethodRouter, delete, get, post};
+use mhp_domain::Permission;
+
+pub use authz::Grant;
+
+use crate::AppState;
+
+/// What a route demands of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Requirement {
+    /// Any authenticated caller.
+    Authenticated,
+    /// A permission in the organisation named by the path's `{org}`.
+    InOrg(Permission),
+}
+
+/// One API route.
+#[derive(Debug, Clone, Copy)]
+pub struct RouteSpec {
+    /// The HTTP method.
+    pub method: &'static str,
+    /// The path template.
+    pub path: &'static str,
+    /// What the caller needs.
+    pub requirement: Requirement,
+    handler: fn() -> MethodRouter<AppState>,
+}
+
+use Permission as P;
+use Requirement::{Authenticated, InOrg};
+
+/// Every API route.
+pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/me",
+        requirement: Authenticated,
+        handler: || get(me::get),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/teams",
+        requirement: InOrg(P::ReadTeamReadiness),
+        handler: || get(teams::list),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/teams",
+        requirement: InOrg(P::ManageTeams),
+        handler: || post(teams::create),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/members",
+        requirement: InOrg(P::ManageMembers),
+        handler: || get(members::list),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/api-keys",
+        requirement: InOrg(P::ManageMembers),
+        handler: || get(keys::list),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/api-keys",
+        requirement: InOrg(P::ManageMembers),
+        handler: || post(keys::create),
+    },
+    RouteSpec {
+        method: "DELETE",
+        path: "/api/v1/orgs/{org}/api-keys/{key}",
+        requirement: InOrg(P::ManageMembers),
+        handler: || delete(keys::revoke),
+    },
+];
+
+/// The API router: every route of [`ROUTES`], behind the authorization middleware.
+pub fn routes(state: AppState) -> Router<AppState> {
+    let router = ROUTES.iter().fold(Router::new(), |r, spec| {
+        r.route(spec.path, (spec.handler)())
+    });
+    router.route_layer(axum::middleware::from_fn_with_state(
+        state,
+        authz::authorize,
+    ))
+}

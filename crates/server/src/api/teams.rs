@@ -1,0 +1,88 @@
+//! Teams of an organisation.
+
+use axum::Json;
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use mhp_domain::{TeamId, TeamName};
+use mhp_storage::Access;
+use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
+use mhp_storage::repo::{Page, teams};
+use serde::{Deserialize, Serialize};
+
+use super::Grant;
+use crate::{ApiError, ApiJson, AppState};
+
+#[derive(Debug, Serialize)]
+pub struct TeamOut {
+    id: String,
+    name: String,
+    created_at_ms: i64,
+}
+
+impl From<teams::Team> for TeamOut {
+    fn from(t: teams::Team) -> Self {
+        Self {
+            id: t.id.to_string(),
+            name: t.name.to_string(),
+            created_at_ms: t.created_at.as_millis(),
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    after: Option<String>,
+    limit: Option<u32>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewTeam {
+    name: String,
+}
+
+pub async fn list(
+    State(state): State<AppState>,
+    grant: Grant,
+    Query(q): Query<ListQuery>,
+) -> Result<Json<Vec<TeamOut>>, ApiError> {
+    let after = q
+        .after
+        .as_deref()
+        .map(TeamId::parse)
+        .transpose()
+        .map_err(|e| ApiError::BadRequest(format!("after: {e}")))?;
+    let page = Page {
+        after,
+        limit: q.limit.unwrap_or(100),
+    };
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let list = teams::list(&mut tx, page).await?;
+    Ok(Json(list.into_iter().map(TeamOut::from).collect()))
+}
+
+pub async fn create(
+    State(state): State<AppState>,
+    grant: Grant,
+    ApiJson(body): ApiJson<NewTeam>,
+) -> Result<(StatusCode, Json<TeamOut>), ApiError> {
+    let name =
+        TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let team = teams::create(&mut tx, &name, now).await?;
+    let event = AuditEvent {
+        actor: grant.principal.actor().audit_name(),
+        action: "team.create",
+        resource_type: "team",
+        resource_id: Some(team.id.to_string()),
+        outcome: Outcome::Success,
+        request_id: grant.meta.request_id.clone(),
+        source_ip: grant.meta.source_ip.clone(),
+        user_agent: grant.meta.user_agent.clone(),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(team.into())))
+}

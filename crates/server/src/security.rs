@@ -1,0 +1,91 @@
+//! The one interface for authentication and authorization events: each goes to the security
+//! stream (log target `mhp::security`, which monitoring ships to the SIEM) and to the audit log.
+
+use mhp_auth::events::{Actor, AuthEvent};
+use mhp_domain::OrgId;
+use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
+use mhp_storage::{Access, OperatorTx, StorageError, TenantTx};
+
+use crate::AppState;
+use crate::authn::RequestMeta;
+
+/// The audit record of an event.
+pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> AuditEvent {
+    let (resource_type, resource_id) = match event {
+        AuthEvent::AuthenticationFailed { key_id, .. } => ("api_key", key_id.clone()),
+        AuthEvent::AccessDenied { org, .. } => ("organisation", Some(org.to_string())),
+        AuthEvent::ApiKeyIssued { key_id, .. } | AuthEvent::ApiKeyRevoked { key_id } => {
+            ("api_key", Some(key_id.clone()))
+        }
+    };
+    AuditEvent {
+        actor: actor.audit_name(),
+        action: event.action(),
+        resource_type,
+        resource_id,
+        outcome: if event.is_refusal() {
+            Outcome::Denied
+        } else {
+            Outcome::Success
+        },
+        request_id: meta.request_id.clone(),
+        source_ip: meta.source_ip.clone(),
+        user_agent: meta.user_agent.clone(),
+    }
+}
+
+fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta) {
+    let detail = match event {
+        AuthEvent::AuthenticationFailed { failure, .. } => failure.code().to_owned(),
+        AuthEvent::AccessDenied { permission, .. } => format!("{permission:?}"),
+        AuthEvent::ApiKeyIssued { role, .. } => role.as_str().to_owned(),
+        AuthEvent::ApiKeyRevoked { .. } => String::new(),
+    };
+    tracing::warn!(
+        target: "mhp::security",
+        action = event.action(),
+        actor = %actor.audit_name(),
+        org = org.map(|o| o.to_string()).unwrap_or_default(),
+        detail,
+        request_id = meta.request_id.as_deref().unwrap_or_default(),
+        source_ip = meta.source_ip.as_deref().unwrap_or_default(),
+        "security event"
+    );
+}
+
+/// Records an event that accompanies a change, in the change's transaction: if the audit write
+/// fails, the change fails with it.
+pub async fn record_in(
+    tx: &mut TenantTx,
+    actor: &Actor,
+    event: &AuthEvent,
+    meta: &RequestMeta,
+    now: mhp_domain::Timestamp,
+) -> Result<(), StorageError> {
+    audit::append(tx, &audit_event(actor, event, meta), now).await?;
+    emit(actor, Some(tx.org()), event, meta);
+    Ok(())
+}
+
+/// Records an event that changes nothing else (a refusal) in a transaction of its own. A failed
+/// audit write is logged; the request is refused either way.
+pub async fn record_standalone(
+    state: &AppState,
+    actor: &Actor,
+    org: Option<OrgId>,
+    event: &AuthEvent,
+    meta: &RequestMeta,
+) {
+    emit(actor, org, event, meta);
+    let Some(org) = org else { return };
+    let now = state.clock.now();
+    let write = async {
+        let mut tx: OperatorTx = state.db.operator(Access::Write).await?;
+        audit::append_as_operator(&mut tx, Some(org), &audit_event(actor, event, meta), now)
+            .await?;
+        tx.commit().await
+    };
+    if let Err(e) = write.await {
+        tracing::error!(target: "mhp::security", error = %e, "could not audit a security event");
+    }
+}
