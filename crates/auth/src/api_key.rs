@@ -76,7 +76,8 @@ pub fn mint() -> NewApiKey {
     }
 }
 
-fn base64url(bytes: &[u8]) -> String {
+/// Unpadded base64url (RFC 4648 §5).
+pub(crate) fn base64url(bytes: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {

@@ -68,6 +68,18 @@ pub enum AuthEvent {
         /// What was asked.
         permission: Permission,
     },
+    /// A user signed in with a password.
+    SignInSucceeded,
+    /// A sign-in was refused: wrong credentials, or throttled.
+    SignInFailed {
+        /// Whether it was refused unchecked because the account or address was locked.
+        throttled: bool,
+    },
+    /// A user signed out, here or everywhere.
+    SignedOut {
+        /// Whether every session of the user ended.
+        everywhere: bool,
+    },
     /// An API key was created.
     ApiKeyIssued {
         /// Its public id.
@@ -88,6 +100,8 @@ impl AuthEvent {
         match self {
             AuthEvent::AuthenticationFailed { .. } => "auth.authenticate",
             AuthEvent::AccessDenied { .. } => "auth.authorize",
+            AuthEvent::SignInSucceeded | AuthEvent::SignInFailed { .. } => "auth.sign_in",
+            AuthEvent::SignedOut { .. } => "auth.sign_out",
             AuthEvent::ApiKeyIssued { .. } => "apikey.issue",
             AuthEvent::ApiKeyRevoked { .. } => "apikey.revoke",
         }
@@ -97,7 +111,9 @@ impl AuthEvent {
     pub const fn is_refusal(&self) -> bool {
         matches!(
             self,
-            AuthEvent::AuthenticationFailed { .. } | AuthEvent::AccessDenied { .. }
+            AuthEvent::AuthenticationFailed { .. }
+                | AuthEvent::AccessDenied { .. }
+                | AuthEvent::SignInFailed { .. }
         )
     }
 }

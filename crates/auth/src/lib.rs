@@ -4,3 +4,5 @@
 pub mod api_key;
 pub mod events;
 pub mod password;
+pub mod session;
+pub mod throttle;

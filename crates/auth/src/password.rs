@@ -75,6 +75,35 @@ pub fn verify(password: &Secret<String>, stored: &str) -> bool {
         .is_ok()
 }
 
+/// Whether a stored hash was made with other parameters than today's and should be replaced
+/// at the next successful sign-in.
+pub fn needs_rehash(stored: &str) -> bool {
+    let Ok(parsed) = PasswordHash::new(stored) else {
+        return true;
+    };
+    let Ok(current) = argon2() else { return false };
+    let params = current.params();
+    parsed.algorithm.as_str() != "argon2id"
+        || Params::try_from(&parsed).map_or(true, |p| {
+            p.m_cost() != params.m_cost()
+                || p.t_cost() != params.t_cost()
+                || p.p_cost() != params.p_cost()
+        })
+}
+
+/// A hash to verify against when the account does not exist, so that an unknown e-mail takes
+/// as long as a wrong password.
+pub fn dummy_hash() -> &'static str {
+    static DUMMY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    DUMMY.get_or_init(|| {
+        hash(&one_time_secret()).unwrap_or_else(|_| {
+            "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$\
+             aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+                .to_owned()
+        })
+    })
+}
+
 /// A one-time secret for a first sign-in: 24 characters from a 56-letter alphabet without
 /// look-alikes (about 139 bits), to be replaced by the user.
 pub fn one_time_secret() -> Secret<String> {
@@ -102,6 +131,26 @@ mod tests {
         ));
         assert!(!verify(&pw, "not a hash"));
         assert_ne!(h, hash(&pw).unwrap(), "salts must differ");
+    }
+
+    #[test]
+    fn hashes_with_old_parameters_need_rehashing() {
+        let pw = Secret::new("correct horse battery".to_owned());
+        assert!(!needs_rehash(&hash(&pw).unwrap()));
+        let weak = Argon2::new(
+            Algorithm::Argon2id,
+            Version::V0x13,
+            Params::new(8192, 1, 1, None).unwrap(),
+        );
+        let salt = SaltString::encode_b64(b"0123456789abcdef").unwrap();
+        let old = weak
+            .hash_password(b"correct horse battery", &salt)
+            .unwrap()
+            .to_string();
+        assert!(verify(&pw, &old), "old hashes still verify");
+        assert!(needs_rehash(&old));
+        assert!(needs_rehash("garbage"));
+        assert!(!verify(&pw, dummy_hash()));
     }
 
     #[test]

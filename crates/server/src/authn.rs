@@ -6,9 +6,12 @@ use axum::extract::ConnectInfo;
 use axum::http::{HeaderMap, header, request::Parts};
 use mhp_auth::api_key::PresentedKey;
 use mhp_auth::events::{Actor, AuthEvent, AuthFailure};
+use mhp_auth::session;
 use mhp_domain::OrgId;
 use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, ApiKey};
+use mhp_storage::repo::sessions::{self, Session};
+use mhp_storage::repo::users::{self, User};
 
 use crate::{ApiError, AppState, RequestId, security};
 
@@ -20,6 +23,13 @@ const MAX_CREDENTIAL_LEN: usize = 512;
 pub enum Principal {
     /// A device or integration, through an API key bound to one organisation and one role.
     ApiKey(ApiKey),
+    /// A person, through a web session. Their roles depend on the organisation.
+    User {
+        /// The account.
+        user: User,
+        /// The session that authenticated the request.
+        session: Session,
+    },
 }
 
 impl Principal {
@@ -27,13 +37,16 @@ impl Principal {
     pub fn actor(&self) -> Actor {
         match self {
             Principal::ApiKey(k) => Actor::ApiKey(k.id.clone()),
+            Principal::User { user, .. } => Actor::User(user.id.to_string()),
         }
     }
 
-    /// The organisation the principal belongs to, for attributing its events.
-    pub fn home_org(&self) -> OrgId {
+    /// The organisation the principal belongs to, for attributing its events; people may
+    /// belong to several, so theirs go to the organisation they acted in.
+    pub fn home_org(&self) -> Option<OrgId> {
         match self {
-            Principal::ApiKey(k) => k.org,
+            Principal::ApiKey(k) => Some(k.org),
+            Principal::User { .. } => None,
         }
     }
 }
@@ -67,22 +80,52 @@ impl RequestMeta {
     }
 }
 
-/// Authenticates the request's `Authorization: Bearer` credential. Every failure is the same
-/// 401 to the caller; the reason goes to the security events.
+impl<S: Send + Sync> axum::extract::FromRequestParts<S> for RequestMeta {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(Self::from_parts(parts))
+    }
+}
+
+/// Authenticates the request: an `Authorization: Bearer` API key, or else the session cookie.
+/// Every failure is the same 401 to the caller; the reason goes to the security events.
 pub async fn authenticate(
     state: &AppState,
     headers: &HeaderMap,
     meta: &RequestMeta,
 ) -> Result<Principal, ApiError> {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .filter(|v| v.len() <= MAX_CREDENTIAL_LEN)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
-    let Some(token) = token else {
-        return Err(ApiError::Unauthenticated);
-    };
+    if let Some(auth) = headers.get(header::AUTHORIZATION) {
+        let token = Some(auth)
+            .filter(|v| v.len() <= MAX_CREDENTIAL_LEN)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .map(str::trim);
+        return match token {
+            Some(token) => api_key_principal(state, token, meta).await,
+            None => {
+                refuse(state, meta, AuthFailure::Invalid, None).await;
+                Err(ApiError::Unauthenticated)
+            }
+        };
+    }
+    let cookie = headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter(|v| v.len() <= 4096)
+        .filter_map(|v| v.to_str().ok())
+        .find_map(session::cookie_value);
+    match cookie {
+        Some(value) => session_principal(state, value, meta).await,
+        None => Err(ApiError::Unauthenticated),
+    }
+}
+
+async fn api_key_principal(
+    state: &AppState,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<Principal, ApiError> {
     let Some(presented) = PresentedKey::parse(token) else {
         refuse(state, meta, AuthFailure::Invalid, None).await;
         return Err(ApiError::Unauthenticated);
@@ -112,6 +155,50 @@ pub async fn authenticate(
         tx.commit().await?;
     }
     Ok(Principal::ApiKey(key))
+}
+
+async fn session_principal(
+    state: &AppState,
+    cookie: &str,
+    meta: &RequestMeta,
+) -> Result<Principal, ApiError> {
+    let Some(id_sha256) = session::presented_id_hash(cookie) else {
+        refuse(state, meta, AuthFailure::Invalid, None).await;
+        return Err(ApiError::Unauthenticated);
+    };
+    let now = state.clock.now();
+    let mut tx = state.db.operator(Access::Read).await?;
+    let found = sessions::find(&mut tx, &id_sha256).await?;
+    let Some(found) = found else {
+        drop(tx);
+        refuse(state, meta, AuthFailure::Invalid, None).await;
+        return Err(ApiError::Unauthenticated);
+    };
+    let expired = now >= session::expires_at(found.created_at, found.last_seen_at);
+    if found.revoked_at.is_some() || expired {
+        drop(tx);
+        refuse(state, meta, AuthFailure::Expired, None).await;
+        return Err(ApiError::Unauthenticated);
+    }
+    let user = match users::get_as_operator(&mut tx, found.user).await {
+        Ok(u) => u,
+        Err(mhp_storage::StorageError::NotFound { .. }) => {
+            drop(tx);
+            refuse(state, meta, AuthFailure::Expired, None).await;
+            return Err(ApiError::Unauthenticated);
+        }
+        Err(e) => return Err(e.into()),
+    };
+    drop(tx);
+    if now.as_millis() - found.last_seen_at.as_millis() > 60_000 {
+        let mut tx = state.db.operator(Access::Write).await?;
+        sessions::touch(&mut tx, &found.id_sha256, now).await?;
+        tx.commit().await?;
+    }
+    Ok(Principal::User {
+        user,
+        session: found,
+    })
 }
 
 async fn refuse(state: &AppState, meta: &RequestMeta, failure: AuthFailure, key: Option<&ApiKey>) {

@@ -116,6 +116,12 @@ pub enum ApiError {
     /// No credentials, or credentials that do not authenticate. Deliberately uninformative.
     #[error("unauthenticated")]
     Unauthenticated,
+    /// A cookie-authenticated write without the session's CSRF token.
+    #[error("csrf token missing or wrong")]
+    CsrfRejected,
+    /// Too many attempts; try again after the given number of seconds.
+    #[error("too many attempts")]
+    TooManyAttempts(u64),
     /// Authenticated, but the role does not allow this.
     #[error("forbidden")]
     Forbidden,
@@ -162,6 +168,17 @@ impl IntoResponse for ApiError {
                     header::WWW_AUTHENTICATE,
                     HeaderValue::from_static("Bearer realm=\"mhp\""),
                 );
+                return res;
+            }
+            ApiError::CsrfRejected => {
+                Problem::new(StatusCode::FORBIDDEN, "csrf", "CSRF token missing or wrong")
+                    .with_detail("send the session's token in the X-CSRF-Token header")
+            }
+            ApiError::TooManyAttempts(secs) => {
+                let mut res = Problem::for_status(StatusCode::TOO_MANY_REQUESTS).into_response();
+                if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
+                    res.headers_mut().insert(header::RETRY_AFTER, v);
+                }
                 return res;
             }
             ApiError::Forbidden => Problem::for_status(StatusCode::FORBIDDEN)

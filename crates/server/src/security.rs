@@ -17,6 +17,9 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         AuthEvent::ApiKeyIssued { key_id, .. } | AuthEvent::ApiKeyRevoked { key_id } => {
             ("api_key", Some(key_id.clone()))
         }
+        AuthEvent::SignInSucceeded
+        | AuthEvent::SignInFailed { .. }
+        | AuthEvent::SignedOut { .. } => ("user", None),
     };
     AuditEvent {
         actor: actor.audit_name(),
@@ -39,7 +42,19 @@ fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta
         AuthEvent::AuthenticationFailed { failure, .. } => failure.code().to_owned(),
         AuthEvent::AccessDenied { permission, .. } => format!("{permission:?}"),
         AuthEvent::ApiKeyIssued { role, .. } => role.as_str().to_owned(),
-        AuthEvent::ApiKeyRevoked { .. } => String::new(),
+        AuthEvent::ApiKeyRevoked { .. } | AuthEvent::SignInSucceeded => String::new(),
+        AuthEvent::SignInFailed { throttled } => if *throttled {
+            "throttled"
+        } else {
+            "bad_credentials"
+        }
+        .to_owned(),
+        AuthEvent::SignedOut { everywhere } => if *everywhere {
+            "everywhere"
+        } else {
+            "this_session"
+        }
+        .to_owned(),
     };
     tracing::warn!(
         target: "mhp::security",
@@ -64,6 +79,23 @@ pub async fn record_in(
 ) -> Result<(), StorageError> {
     audit::append(tx, &audit_event(actor, event, meta), now).await?;
     emit(actor, Some(tx.org()), event, meta);
+    Ok(())
+}
+
+/// Records a platform-level event of a user (sign-in, sign-out) in an operator transaction,
+/// with the user as the resource.
+pub async fn record_user_event(
+    tx: &mut OperatorTx,
+    actor: &Actor,
+    user: Option<mhp_domain::UserId>,
+    event: &AuthEvent,
+    meta: &RequestMeta,
+    now: mhp_domain::Timestamp,
+) -> Result<(), StorageError> {
+    let mut record = audit_event(actor, event, meta);
+    record.resource_id = user.map(|u| u.to_string());
+    audit::append_as_operator(tx, None, &record, now).await?;
+    emit(actor, None, event, meta);
     Ok(())
 }
 

@@ -40,6 +40,11 @@ const SQLITE: &[Migration] = &[
         name: "api_keys",
         sql: include_str!("../migrations/sqlite/0002_api_keys.sql"),
     },
+    Migration {
+        version: 3,
+        name: "sessions",
+        sql: include_str!("../migrations/sqlite/0003_sessions.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -52,6 +57,11 @@ const POSTGRES: &[Migration] = &[
         version: 2,
         name: "api_keys",
         sql: include_str!("../migrations/postgres/0002_api_keys.sql"),
+    },
+    Migration {
+        version: 3,
+        name: "sessions",
+        sql: include_str!("../migrations/postgres/0003_sessions.sql"),
     },
 ];
 

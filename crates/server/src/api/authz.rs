@@ -8,7 +8,10 @@ use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use mhp_auth::events::AuthEvent;
+use mhp_auth::session;
 use mhp_domain::{OrgId, OrgScope, Permission, Role, role_allows};
+use mhp_storage::Access;
+use mhp_storage::repo::users;
 
 use super::{ROUTES, Requirement};
 use crate::authn::{self, Principal, RequestMeta};
@@ -50,14 +53,19 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
     let (mut parts, body) = req.into_parts();
     match gate(&state, &mut parts).await {
         Ok(grant) => {
-            parts.extensions.insert(grant);
+            if let Some(grant) = grant {
+                parts.extensions.insert(grant);
+            }
             next.run(Request::from_parts(parts, body)).await
         }
         Err(e) => e.into_response(),
     }
 }
 
-async fn gate(state: &AppState, parts: &mut Parts) -> Result<Grant, ApiError> {
+/// The header that carries the CSRF token on cookie-authenticated writes.
+pub const CSRF_HEADER: &str = "x-csrf-token";
+
+async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiError> {
     let meta = RequestMeta::from_parts(parts);
     let path = parts
         .extensions
@@ -71,14 +79,29 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Grant, ApiError> {
             "route missing from the route table".into(),
         ));
     };
+    if spec.requirement == Requirement::Public {
+        return Ok(None);
+    }
     let principal = authn::authenticate(state, &parts.headers, &meta).await?;
+    check_csrf(&principal, parts)?;
     let permission = match spec.requirement {
+        Requirement::Public => return Ok(None),
         Requirement::Authenticated => {
-            return Ok(Grant {
+            return Ok(Some(Grant {
                 principal,
                 scope: None,
                 meta,
-            });
+            }));
+        }
+        Requirement::Session => {
+            if !matches!(principal, Principal::User { .. }) {
+                return Err(ApiError::Forbidden);
+            }
+            return Ok(Some(Grant {
+                principal,
+                scope: None,
+                meta,
+            }));
         }
         Requirement::InOrg(p) => p,
     };
@@ -90,16 +113,20 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Grant, ApiError> {
         .find(|(k, _)| *k == "org")
         .and_then(|(_, v)| OrgId::parse(v).ok())
         .ok_or(ApiError::NotFound("organisation"))?;
-    match decide(&principal, org, permission) {
-        Decision::Allow => Ok(Grant {
+    match decide(state, &principal, org, permission).await? {
+        Decision::Allow => Ok(Some(Grant {
             principal,
             scope: Some(OrgScope::for_org(org)),
             meta,
-        }),
+        })),
         decision => {
             let event = AuthEvent::AccessDenied { org, permission };
-            let home = principal.home_org();
-            security::record_standalone(state, &principal.actor(), Some(home), &event, &meta).await;
+            // Attributed to the caller's own organisation for keys; for people, to the one they
+            // tried when they are a member there, else only to the security stream.
+            let audit_org = principal
+                .home_org()
+                .or((decision == Decision::NotPermitted).then_some(org));
+            security::record_standalone(state, &principal.actor(), audit_org, &event, &meta).await;
             Err(if decision == Decision::OtherOrg {
                 ApiError::NotFound("organisation")
             } else {
@@ -116,14 +143,51 @@ enum Decision {
     NotPermitted,
 }
 
-fn decide(principal: &Principal, org: OrgId, permission: Permission) -> Decision {
-    let roles: &[Role] = match principal {
-        Principal::ApiKey(k) if k.org == org => std::slice::from_ref(&k.role),
-        Principal::ApiKey(_) => return Decision::OtherOrg,
+async fn decide(
+    state: &AppState,
+    principal: &Principal,
+    org: OrgId,
+    permission: Permission,
+) -> Result<Decision, ApiError> {
+    let roles: Vec<Role> = match principal {
+        Principal::ApiKey(k) if k.org == org => vec![k.role],
+        Principal::ApiKey(_) => return Ok(Decision::OtherOrg),
+        Principal::User { user, .. } => {
+            let mut tx = state
+                .db
+                .tenant(&OrgScope::for_org(org), Access::Read)
+                .await?;
+            users::roles(&mut tx, user.id).await?
+        }
     };
-    if roles.iter().any(|r| role_allows(*r, permission)) {
+    if roles.is_empty() {
+        return Ok(Decision::OtherOrg);
+    }
+    Ok(if roles.iter().any(|r| role_allows(*r, permission)) {
         Decision::Allow
     } else {
         Decision::NotPermitted
+    })
+}
+
+/// Cookies travel with cross-site requests; bearer tokens do not. So a state-changing request
+/// authenticated by the session cookie must echo the session's CSRF token in a header that a
+/// cross-site form cannot set.
+fn check_csrf(principal: &Principal, parts: &Parts) -> Result<(), ApiError> {
+    let Principal::User { session: s, .. } = principal else {
+        return Ok(());
+    };
+    if parts.method.is_safe() {
+        return Ok(());
+    }
+    let presented = parts
+        .headers
+        .get(CSRF_HEADER)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default();
+    if session::csrf_matches(presented, &s.csrf_token) {
+        Ok(())
+    } else {
+        Err(ApiError::CsrfRejected)
     }
 }

@@ -15,5 +15,12 @@ pub async fn get(grant: Grant) -> Json<Value> {
             "role": k.role.as_str(),
             "expires_at_ms": k.expires_at.as_millis(),
         })),
+        Principal::User { user, .. } => Json(json!({
+            "kind": "user",
+            "user_id": user.id.to_string(),
+            "email": user.email.as_str(),
+            "display_name": user.display_name.as_str(),
+            "platform_role": user.platform_role.map(|r| r.as_str()),
+        })),
     }
 }

@@ -3,6 +3,7 @@
 //! before any handler runs, so a handler cannot forget its check. The authorization-matrix test
 //! reads the same table and fails when a route has no matrix entry.
 
+mod auth;
 mod authz;
 mod keys;
 mod me;
@@ -13,15 +14,19 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post};
 use mhp_domain::Permission;
 
-pub use authz::Grant;
+pub use authz::{CSRF_HEADER, Grant};
 
 use crate::AppState;
 
 /// What a route demands of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Requirement {
+    /// Anyone; the handler authenticates if it must (sign-in).
+    Public,
     /// Any authenticated caller.
     Authenticated,
+    /// A person signed in with a web session (not an API key).
+    Session,
     /// A permission in the organisation named by the path's `{org}`.
     InOrg(Permission),
 }
@@ -39,10 +44,34 @@ pub struct RouteSpec {
 }
 
 use Permission as P;
-use Requirement::{Authenticated, InOrg};
+use Requirement::{Authenticated, InOrg, Public, Session};
 
 /// Every API route.
 pub const ROUTES: &[RouteSpec] = &[
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/login",
+        requirement: Public,
+        handler: || post(auth::login),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/auth/session",
+        requirement: Session,
+        handler: || get(auth::session),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/logout",
+        requirement: Session,
+        handler: || post(auth::logout),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/logout-all",
+        requirement: Session,
+        handler: || post(auth::logout_all),
+    },
     RouteSpec {
         method: "GET",
         path: "/api/v1/me",

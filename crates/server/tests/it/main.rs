@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod matrix;
+mod sign_in;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -22,6 +23,7 @@ pub struct Server {
     pub base: String,
     pub state: AppState,
     pub org: OrgScope,
+    pub url: String,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: mhp_test_support::SqliteDb,
@@ -52,6 +54,10 @@ async fn slow() -> &'static str {
 }
 
 pub async fn spawn(config: HttpConfig) -> Server {
+    spawn_with_clock(config, Arc::new(SystemClock)).await
+}
+
+pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clock>) -> Server {
     let fresh = mhp_test_support::fresh_sqlite();
     let db = Db::connect(&fresh.url, &DbOptions::default())
         .await
@@ -60,12 +66,7 @@ pub async fn spawn(config: HttpConfig) -> Server {
     let objects = ObjectStore::local(fresh.dir.path().join("objects"))
         .await
         .unwrap();
-    let state = AppState::new(
-        db.clone(),
-        objects,
-        Arc::new(SystemClock),
-        BuildInfo { version: "test" },
-    );
+    let state = AppState::new(db.clone(), objects, clock, BuildInfo { version: "test" });
     let mut tx = db.operator(Access::Write).await.unwrap();
     let org = orgs::create(
         &mut tx,
@@ -100,6 +101,7 @@ pub async fn spawn(config: HttpConfig) -> Server {
         base,
         state,
         org,
+        url: fresh.url.clone(),
         stop: Some(stop),
         done,
         _dir: fresh,

@@ -1,46 +1,92 @@
-//! The authorization matrix: every API route × every role × the caller's own organisation and
-//! another one, with the expected answer written out by hand. Adding a route to the server
-//! without adding it here fails `the_matrix_covers_every_route`.
+//! The authorization matrix: every API route × every role × both kinds of caller (API key,
+//! signed-in user) × the caller's own organisation and another one, with the expected answer
+//! written out by hand. Adding a route without a row here fails `the_matrix_covers_every_route`.
 
 use std::collections::BTreeSet;
 
-use mhp_auth::api_key;
-use mhp_domain::{OrgName, OrgScope, Role, Timestamp};
+use mhp_auth::{api_key, session};
+use mhp_domain::{DisplayName, Email, OrgName, OrgScope, Role, Timestamp};
 use mhp_server::api::ROUTES;
 use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, NewApiKey};
+use mhp_storage::repo::sessions::{self, NewSession};
+use mhp_storage::repo::users::{self, NewUser};
 use mhp_storage::repo::{Page, audit, orgs, teams};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
 use crate::{Server, quick, spawn};
 
-const ALL: &[Role] = &Role::ALL;
+/// Who may call a route.
+#[derive(Debug, Clone, Copy)]
+enum Allowed {
+    /// Anyone, without credentials (tested on its own).
+    Public,
+    /// Every authenticated caller.
+    Anyone,
+    /// Signed-in people only, not API keys.
+    People,
+    /// These roles, in their own organisation only.
+    Roles(&'static [Role]),
+}
 
-/// (method, path, roles allowed in their own organisation). Other organisations: never.
-const MATRIX: &[(&str, &str, &[Role])] = &[
-    ("GET", "/api/v1/me", ALL),
+use Allowed::{Anyone, People, Public, Roles};
+
+const MATRIX: &[(&str, &str, Allowed)] = &[
+    ("POST", "/api/v1/auth/login", Public),
+    ("GET", "/api/v1/auth/session", People),
+    ("POST", "/api/v1/auth/logout", People),
+    ("POST", "/api/v1/auth/logout-all", People),
+    ("GET", "/api/v1/me", Anyone),
     (
         "GET",
         "/api/v1/orgs/{org}/teams",
-        &[Role::OrgAdmin, Role::Clinician, Role::Coach],
+        Roles(&[Role::OrgAdmin, Role::Clinician, Role::Coach]),
     ),
-    ("POST", "/api/v1/orgs/{org}/teams", &[Role::OrgAdmin]),
-    ("GET", "/api/v1/orgs/{org}/members", &[Role::OrgAdmin]),
-    ("GET", "/api/v1/orgs/{org}/api-keys", &[Role::OrgAdmin]),
-    ("POST", "/api/v1/orgs/{org}/api-keys", &[Role::OrgAdmin]),
+    ("POST", "/api/v1/orgs/{org}/teams", Roles(&[Role::OrgAdmin])),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/members",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/api-keys",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/api-keys",
+        Roles(&[Role::OrgAdmin]),
+    ),
     (
         "DELETE",
         "/api/v1/orgs/{org}/api-keys/{key}",
-        &[Role::OrgAdmin],
+        Roles(&[Role::OrgAdmin]),
     ),
 ];
 
-/// Routes anyone may call.
+/// Routes outside the API that anyone may call.
 const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics"];
 
-/// Stores a key directly and returns (id, token).
-async fn key(s: &Server, org: &OrgScope, role: Role, expires_at: Timestamp) -> (String, String) {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Key,
+    Person,
+}
+
+/// Credentials for one request.
+enum Credentials {
+    Bearer(String),
+    Cookie { id: String, csrf: String },
+}
+
+pub async fn key(
+    s: &Server,
+    org: &OrgScope,
+    role: Role,
+    expires_at: Timestamp,
+) -> (String, String) {
     let minted = api_key::mint();
     let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
     api_keys::create(
@@ -61,7 +107,56 @@ async fn key(s: &Server, org: &OrgScope, role: Role, expires_at: Timestamp) -> (
     (minted.id, minted.token.expose().clone())
 }
 
-fn far_future(s: &Server) -> Timestamp {
+/// A user holding `role` in `org`.
+async fn person(s: &Server, org: &OrgScope, role: Role, n: usize) -> mhp_domain::UserId {
+    let now = s.state.clock.now();
+    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let email = Email::parse(&format!("person{n}@example.org")).unwrap();
+    let user = users::create(
+        &mut tx,
+        &NewUser {
+            email: &email,
+            display_name: &DisplayName::parse("Person").unwrap(),
+            password_hash: None,
+            password_change_required: false,
+            platform_role: None,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    users::grant_as_operator(&mut tx, org.org(), user.id, role, now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    user.id
+}
+
+/// A fresh session for a user, stored directly (no password hashing in the matrix).
+async fn signed_in(s: &Server, user: mhp_domain::UserId) -> Credentials {
+    let minted = session::mint();
+    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    sessions::create(
+        &mut tx,
+        &NewSession {
+            id_sha256: &minted.id_sha256,
+            user,
+            csrf_token: &minted.csrf_token,
+            source_ip: None,
+            user_agent: None,
+        },
+        s.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    Credentials::Cookie {
+        id: minted.id.expose().clone(),
+        csrf: minted.csrf_token,
+    }
+}
+
+pub fn far_future(s: &Server) -> Timestamp {
     Timestamp::from_millis(s.state.clock.now().as_millis() + 86_400_000)
 }
 
@@ -82,7 +177,7 @@ async fn call(
     s: &Server,
     method: &str,
     path: &str,
-    token: Option<&str>,
+    creds: Option<&Credentials>,
     n: usize,
 ) -> reqwest::Response {
     let c = reqwest::Client::new();
@@ -90,14 +185,22 @@ async fn call(
         Method::from_bytes(method.as_bytes()).unwrap(),
         format!("{}{path}", s.base),
     );
-    if let Some(t) = token {
-        req = req.bearer_auth(t);
+    match creds {
+        Some(Credentials::Bearer(t)) => req = req.bearer_auth(t),
+        Some(Credentials::Cookie { id, csrf }) => {
+            req = req
+                .header("cookie", format!("{}={id}", session::COOKIE))
+                .header(mhp_server::api::CSRF_HEADER, csrf);
+        }
+        None => {}
     }
     if method == "POST" {
         let body = if path.ends_with("/teams") {
             json!({ "name": format!("Team {n}") })
-        } else {
+        } else if path.ends_with("/api-keys") {
             json!({ "name": format!("Key {n}"), "role": "device" })
+        } else {
+            json!({})
         };
         req = req.json(&body);
     }
@@ -121,45 +224,61 @@ fn the_matrix_covers_every_route() {
 }
 
 #[tokio::test]
-async fn every_route_every_role_own_and_other_organisation() {
+async fn every_route_every_role_both_callers_own_and_other_organisation() {
     let s = spawn(quick()).await;
     let own = s.org;
     let other = second_org(&s).await;
     let mut n = 0;
     let mut team_creations = 0;
     for (method, template, allowed) in MATRIX {
+        if matches!(allowed, Public) {
+            continue;
+        }
         let org_route = template.contains("{org}");
         for role in Role::ALL {
-            for (caller_org, is_own) in [(own, true), (other, false)] {
-                if !org_route && !is_own {
-                    continue;
-                }
-                let (_, token) = key(&s, &caller_org, role, far_future(&s)).await;
-                let path = concrete(&s, template, &own).await;
-                n += 1;
-                let res = call(&s, method, &path, Some(&token), n).await;
-                let status = res.status();
-                let expected_ok = is_own && allowed.contains(&role);
-                let case = format!(
-                    "{method} {template} as {role} of {}",
-                    if is_own { "own org" } else { "other org" }
-                );
-                if expected_ok {
-                    assert!(
-                        status.is_success(),
-                        "{case}: expected success, got {status}"
-                    );
-                    if *method == "POST" && template.ends_with("/teams") {
-                        team_creations += 1;
+            for kind in [Kind::Key, Kind::Person] {
+                for (caller_org, is_own) in [(own, true), (other, false)] {
+                    if !org_route && !is_own {
+                        continue;
                     }
-                } else if !is_own {
-                    assert_eq!(status, StatusCode::NOT_FOUND, "{case}");
-                } else {
-                    assert_eq!(status, StatusCode::FORBIDDEN, "{case}");
+                    n += 1;
+                    let creds = match kind {
+                        Kind::Key => {
+                            Credentials::Bearer(key(&s, &caller_org, role, far_future(&s)).await.1)
+                        }
+                        Kind::Person => signed_in(&s, person(&s, &caller_org, role, n).await).await,
+                    };
+                    let path = concrete(&s, template, &own).await;
+                    let status = call(&s, method, &path, Some(&creds), n).await.status();
+                    let case = format!(
+                        "{method} {template} as {role} {kind:?} of {}",
+                        if is_own { "own org" } else { "other org" }
+                    );
+                    let expected = match allowed {
+                        Public => unreachable!(),
+                        Anyone => None,
+                        People if kind == Kind::Person => None,
+                        People => Some(StatusCode::FORBIDDEN),
+                        Roles(_) if !is_own => Some(StatusCode::NOT_FOUND),
+                        Roles(roles) if roles.contains(&role) => None,
+                        Roles(_) => Some(StatusCode::FORBIDDEN),
+                    };
+                    match expected {
+                        None => {
+                            assert!(
+                                status.is_success(),
+                                "{case}: expected success, got {status}"
+                            );
+                            if *method == "POST" && template.ends_with("/teams") {
+                                team_creations += 1;
+                            }
+                        }
+                        Some(want) => assert_eq!(status, want, "{case}"),
+                    }
                 }
             }
         }
-        // No credentials, and a forged secret, are refused the same way.
+        // No credentials, a forged key and a forged session are refused alike.
         let path = concrete(&s, template, &own).await;
         let res = call(&s, method, &path, None, 0).await;
         assert_eq!(
@@ -169,12 +288,22 @@ async fn every_route_every_role_own_and_other_organisation() {
         );
         assert!(res.headers().contains_key("www-authenticate"));
         let (_, token) = key(&s, &own, Role::OrgAdmin, far_future(&s)).await;
-        let forged = format!("{}AAAA", &token[..token.len() - 4]);
+        let forged = Credentials::Bearer(format!("{}AAAA", &token[..token.len() - 4]));
         let res = call(&s, method, &path, Some(&forged), 0).await;
         assert_eq!(
             res.status(),
             StatusCode::UNAUTHORIZED,
-            "{method} {template} forged"
+            "{method} {template} forged key"
+        );
+        let forged = Credentials::Cookie {
+            id: "A".repeat(43),
+            csrf: "x".into(),
+        };
+        let res = call(&s, method, &path, Some(&forged), 0).await;
+        assert_eq!(
+            res.status(),
+            StatusCode::UNAUTHORIZED,
+            "{method} {template} forged session"
         );
     }
 
@@ -202,9 +331,47 @@ async fn every_route_every_role_own_and_other_organisation() {
 }
 
 #[tokio::test]
+async fn cookie_writes_need_the_csrf_token() {
+    let s = spawn(quick()).await;
+    let user = person(&s, &s.org, Role::OrgAdmin, 1).await;
+    let Credentials::Cookie { id, csrf } = signed_in(&s, user).await else {
+        unreachable!()
+    };
+    let url = format!("{}/api/v1/orgs/{}/teams", s.base, s.org.org());
+    let c = reqwest::Client::new();
+    let cookie = format!("{}={id}", session::COOKIE);
+    // Reads need no token; a write without it, or with another, is refused and writes nothing.
+    let res = c.get(&url).header("cookie", &cookie).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    for token in [None, Some("wrong")] {
+        let mut req = c
+            .post(&url)
+            .header("cookie", &cookie)
+            .json(&json!({ "name": "T" }));
+        if let Some(t) = token {
+            req = req.header(mhp_server::api::CSRF_HEADER, t);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::FORBIDDEN);
+        let body: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(body["code"], "csrf");
+    }
+    let res = c
+        .post(&url)
+        .header("cookie", &cookie)
+        .header(mhp_server::api::CSRF_HEADER, &csrf)
+        .json(&json!({ "name": "T" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+#[tokio::test]
 async fn revoked_and_expired_keys_stop_working() {
     let s = spawn(quick()).await;
     let (admin_id, admin) = key(&s, &s.org, Role::OrgAdmin, far_future(&s)).await;
+    let admin = Credentials::Bearer(admin);
     let me = call(&s, "GET", "/api/v1/me", Some(&admin), 0).await;
     assert_eq!(me.status(), StatusCode::OK);
     let body: serde_json::Value = me.json().await.unwrap();
@@ -212,33 +379,22 @@ async fn revoked_and_expired_keys_stop_working() {
     assert_eq!(body["key_id"], admin_id.as_str());
 
     // Issue a device key through the API: the token comes back once, then only metadata.
-    let res = call(
-        &s,
-        "POST",
-        &format!("/api/v1/orgs/{}/api-keys", s.org.org()),
-        Some(&admin),
-        1,
-    )
-    .await;
+    let keys = format!("/api/v1/orgs/{}/api-keys", s.org.org());
+    let res = call(&s, "POST", &keys, Some(&admin), 1).await;
     assert_eq!(res.status(), StatusCode::CREATED);
     let issued: serde_json::Value = res.json().await.unwrap();
-    let device = issued["token"].as_str().unwrap().to_owned();
+    let device_token = issued["token"].as_str().unwrap().to_owned();
     let device_id = issued["id"].as_str().unwrap().to_owned();
-    let listed = call(
-        &s,
-        "GET",
-        &format!("/api/v1/orgs/{}/api-keys", s.org.org()),
-        Some(&admin),
-        0,
-    )
-    .await
-    .text()
-    .await
-    .unwrap();
+    let listed = call(&s, "GET", &keys, Some(&admin), 0)
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
-        listed.contains(&device_id) && !listed.contains(&device),
+        listed.contains(&device_id) && !listed.contains(&device_token),
         "{listed}"
     );
+    let device = Credentials::Bearer(device_token);
     assert_eq!(
         call(&s, "GET", "/api/v1/me", Some(&device), 0)
             .await
@@ -249,7 +405,7 @@ async fn revoked_and_expired_keys_stop_working() {
     let res = call(
         &s,
         "DELETE",
-        &format!("/api/v1/orgs/{}/api-keys/{device_id}", s.org.org()),
+        &format!("{keys}/{device_id}"),
         Some(&admin),
         0,
     )
@@ -260,9 +416,16 @@ async fn revoked_and_expired_keys_stop_working() {
 
     let past = Timestamp::from_millis(s.state.clock.now().as_millis() - 1);
     let (_, expired) = key(&s, &s.org, Role::OrgAdmin, past).await;
-    let res = call(&s, "GET", "/api/v1/me", Some(&expired), 0).await;
+    let res = call(
+        &s,
+        "GET",
+        "/api/v1/me",
+        Some(&Credentials::Bearer(expired)),
+        0,
+    )
+    .await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-    // The two responses are indistinguishable from an unknown key.
+    // Indistinguishable from an unknown key.
     let body = res.text().await.unwrap();
     assert!(
         !body.contains("expired") && !body.contains("revoked"),

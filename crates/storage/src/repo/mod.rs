@@ -6,6 +6,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod orgs;
+pub mod sessions;
 pub mod subjects;
 pub mod teams;
 pub mod users;

@@ -129,6 +129,34 @@ pub async fn find_by_email(
         .transpose()
 }
 
+/// An enabled user by id (operator function, for sessions).
+pub async fn get_as_operator(tx: &mut OperatorTx, id: UserId) -> Result<User, StorageError> {
+    let row = sqlx::query(
+        "SELECT id, email, display_name, platform_role, password_change_required_at_ms, \
+         created_at_ms FROM users WHERE id = $1 AND disabled_at_ms IS NULL",
+    )
+    .bind(id.to_string())
+    .fetch_one(tx.conn())
+    .await
+    .map_err(StorageError::from_sqlx_as("user"))?;
+    from_row(&row)
+}
+
+/// Replaces a user's password hash, e.g. when sign-in finds it hashed with older parameters
+/// (operator function).
+pub async fn set_password_hash(
+    tx: &mut OperatorTx,
+    id: UserId,
+    hash: &str,
+) -> Result<(), StorageError> {
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Grants a role in an organisation (operator function, for bootstrap and provisioning).
 pub async fn grant_as_operator(
     tx: &mut OperatorTx,

@@ -321,6 +321,99 @@ async fn api_keys_are_stored_hashed_found_touched_and_revoked(db: Db, _: String)
     assert!(!found.is_active(NOW));
 }
 
+async fn sessions_and_sign_in_throttling(db: Db, _: String) {
+    use mhp_domain::Timestamp;
+    use mhp_storage::repo::sessions::{self, NewSession};
+
+    let email = Email::parse("jane@example.org").unwrap();
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let user = users::create(
+        &mut tx,
+        &NewUser {
+            email: &email,
+            display_name: &DisplayName::parse("Jane").unwrap(),
+            password_hash: None,
+            password_change_required: false,
+            platform_role: None,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    for id in ["s1", "s2"] {
+        sessions::create(
+            &mut tx,
+            &NewSession {
+                id_sha256: id,
+                user: user.id,
+                csrf_token: "csrf",
+                source_ip: Some("127.0.0.1"),
+                user_agent: None,
+            },
+            NOW,
+        )
+        .await
+        .unwrap();
+    }
+    let later = Timestamp::from_millis(NOW.as_millis() + 90_000);
+    sessions::touch(&mut tx, "s1", later).await.unwrap();
+    let s1 = sessions::find(&mut tx, "s1").await.unwrap().unwrap();
+    assert_eq!(
+        (s1.user, s1.last_seen_at, s1.revoked_at),
+        (user.id, later, None)
+    );
+    assert!(sessions::find(&mut tx, "nope").await.unwrap().is_none());
+    sessions::revoke(&mut tx, "s1", later).await.unwrap();
+    assert_eq!(
+        sessions::revoke_all(&mut tx, user.id, later).await.unwrap(),
+        1
+    );
+    assert!(
+        sessions::find(&mut tx, "s2")
+            .await
+            .unwrap()
+            .unwrap()
+            .revoked_at
+            .is_some()
+    );
+
+    // Throttling: counts within the window, restarts after it, locks and clears.
+    let k = "acct:x@127.0.0.1";
+    for expected in 1..=3 {
+        assert_eq!(
+            sessions::record_failure(&mut tx, k, NOW, 60_000)
+                .await
+                .unwrap(),
+            expected
+        );
+    }
+    let much_later = Timestamp::from_millis(NOW.as_millis() + 120_000);
+    assert_eq!(
+        sessions::record_failure(&mut tx, k, much_later, 60_000)
+            .await
+            .unwrap(),
+        1
+    );
+    assert_eq!(sessions::locked_until(&mut tx, k, NOW).await.unwrap(), None);
+    sessions::lock(&mut tx, k, later).await.unwrap();
+    assert_eq!(
+        sessions::locked_until(&mut tx, k, NOW).await.unwrap(),
+        Some(later)
+    );
+    assert_eq!(
+        sessions::locked_until(&mut tx, k, later).await.unwrap(),
+        None
+    );
+    sessions::clear(&mut tx, k).await.unwrap();
+    assert_eq!(
+        sessions::record_failure(&mut tx, k, NOW, 60_000)
+            .await
+            .unwrap(),
+        1
+    );
+    tx.commit().await.unwrap();
+}
+
 pub fn event(action: &'static str) -> AuditEvent {
     AuditEvent {
         actor: "cli".into(),
@@ -341,4 +434,5 @@ crate::on_both_backends!(
     a_rolled_back_transaction_leaves_nothing,
     audit_events_cannot_be_changed_or_removed,
     api_keys_are_stored_hashed_found_touched_and_revoked,
+    sessions_and_sign_in_throttling,
 );

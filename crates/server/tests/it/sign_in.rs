@@ -1,0 +1,306 @@
+//! Signing in with a password: sessions, cookies, sign-out, time-outs and throttling.
+
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use mhp_auth::password;
+use mhp_domain::{Clock, DisplayName, Email, Role, Secret, SystemClock, Timestamp};
+use mhp_storage::Access;
+use mhp_storage::repo::users::{self, NewUser};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{Server, quick, spawn_with_clock};
+
+/// A clock the test moves forward.
+#[derive(Debug, Default)]
+struct TestClock {
+    offset_ms: AtomicI64,
+}
+
+impl TestClock {
+    fn advance_minutes(&self, m: i64) {
+        self.offset_ms.fetch_add(m * 60_000, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        Timestamp::from_millis(
+            SystemClock.now().as_millis() + self.offset_ms.load(Ordering::SeqCst),
+        )
+    }
+}
+
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn setup() -> (Server, Arc<TestClock>) {
+    let clock = Arc::new(TestClock::default());
+    let s = spawn_with_clock(quick(), clock.clone()).await;
+    let hash = password::hash(&Secret::new(PASSWORD.to_owned())).unwrap();
+    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let user = users::create(
+        &mut tx,
+        &NewUser {
+            email: &Email::parse("jane@example.org").unwrap(),
+            display_name: &DisplayName::parse("Jane").unwrap(),
+            password_hash: Some(&hash),
+            password_change_required: false,
+            platform_role: None,
+        },
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    users::grant_as_operator(&mut tx, s.org.org(), user.id, Role::OrgAdmin, clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    (s, clock)
+}
+
+fn client_from(addr: &str) -> reqwest::Client {
+    reqwest::Client::builder()
+        .local_address(addr.parse::<IpAddr>().unwrap())
+        .build()
+        .unwrap()
+}
+
+async fn login(s: &Server, c: &reqwest::Client, email: &str, pw: &str) -> reqwest::Response {
+    c.post(format!("{}/api/v1/auth/login", s.base))
+        .json(&json!({ "email": email, "password": pw }))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Signs in and returns (cookie header value, csrf token).
+async fn session(s: &Server, c: &reqwest::Client) -> (String, String) {
+    let res = login(s, c, "jane@example.org", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let set_cookie = res.headers()["set-cookie"].to_str().unwrap().to_owned();
+    for attr in ["HttpOnly", "Secure", "SameSite=Strict", "Path=/"] {
+        assert!(set_cookie.contains(attr), "{attr} missing: {set_cookie}");
+    }
+    let cookie = set_cookie.split(';').next().unwrap().to_owned();
+    let body: Value = res.json().await.unwrap();
+    (cookie, body["csrf_token"].as_str().unwrap().to_owned())
+}
+
+async fn me(s: &Server, cookie: &str) -> StatusCode {
+    reqwest::Client::new()
+        .get(format!("{}/api/v1/me", s.base))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
+}
+
+#[tokio::test]
+async fn wrong_password_and_unknown_account_look_the_same() {
+    let (s, _) = setup().await;
+    let c = reqwest::Client::new();
+    let wrong = login(&s, &c, "jane@example.org", "not the password at all").await;
+    let unknown = login(&s, &c, "nobody@example.org", "not the password at all").await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
+    assert!(wrong.headers().get("set-cookie").is_none());
+    let strip = |v: Value| {
+        let mut v = v;
+        v.as_object_mut().unwrap().remove("request_id");
+        v
+    };
+    assert_eq!(
+        strip(wrong.json().await.unwrap()),
+        strip(unknown.json().await.unwrap())
+    );
+}
+
+#[tokio::test]
+async fn a_session_works_until_signed_out() {
+    let (s, _) = setup().await;
+    let c = reqwest::Client::new();
+    let (cookie, csrf) = session(&s, &c).await;
+    assert_eq!(me(&s, &cookie).await, StatusCode::OK);
+    let teams = format!("{}/api/v1/orgs/{}/teams", s.base, s.org.org());
+    let res = c
+        .post(&teams)
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "name": "Forwards" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    let res = c
+        .post(format!("{}/api/v1/auth/logout", s.base))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert!(
+        res.headers()["set-cookie"]
+            .to_str()
+            .unwrap()
+            .contains("Max-Age=0")
+    );
+    assert_eq!(me(&s, &cookie).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_ends_every_session() {
+    let (s, _) = setup().await;
+    let c = reqwest::Client::new();
+    let (laptop, csrf) = session(&s, &c).await;
+    let (phone, _) = session(&s, &c).await;
+    assert_eq!(me(&s, &phone).await, StatusCode::OK);
+    let res = c
+        .post(format!("{}/api/v1/auth/logout-all", s.base))
+        .header("cookie", &laptop)
+        .header("x-csrf-token", &csrf)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    assert_eq!(me(&s, &laptop).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&s, &phone).await, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn signing_in_again_replaces_the_presented_session() {
+    let (s, _) = setup().await;
+    let c = reqwest::Client::new();
+    let (old, _) = session(&s, &c).await;
+    let res = c
+        .post(format!("{}/api/v1/auth/login", s.base))
+        .header("cookie", &old)
+        .json(&json!({ "email": "jane@example.org", "password": PASSWORD }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let new = res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned();
+    assert_ne!(new, old);
+    assert_eq!(me(&s, &old).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(&s, &new).await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn idle_sessions_expire() {
+    let (s, clock) = setup().await;
+    let (cookie, _) = session(&s, &reqwest::Client::new()).await;
+    clock.advance_minutes(20);
+    assert_eq!(
+        me(&s, &cookie).await,
+        StatusCode::OK,
+        "activity keeps it alive"
+    );
+    clock.advance_minutes(20);
+    assert_eq!(me(&s, &cookie).await, StatusCode::OK);
+    clock.advance_minutes(31);
+    assert_eq!(
+        me(&s, &cookie).await,
+        StatusCode::UNAUTHORIZED,
+        "31 idle minutes end it"
+    );
+}
+
+#[tokio::test]
+async fn failures_lock_the_address_not_the_owner() {
+    let (s, clock) = setup().await;
+    let attacker = client_from("127.0.0.1");
+    for _ in 0..5 {
+        let res = login(&s, &attacker, "jane@example.org", "guess guess guess").await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    // Locked from that address: even the right password is refused, with a time to wait.
+    let res = login(&s, &attacker, "jane@example.org", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((1..=30).contains(&wait), "{wait}");
+
+    // The owner, from their own address, is not locked out.
+    let owner = client_from("127.0.0.2");
+    assert_eq!(
+        login(&s, &owner, "jane@example.org", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // The lock passes; the next failure locks for twice as long.
+    clock.advance_minutes(1);
+    assert_eq!(
+        login(&s, &attacker, "jane@example.org", "guess again!")
+            .await
+            .status(),
+        StatusCode::UNAUTHORIZED
+    );
+    let res = login(&s, &attacker, "jane@example.org", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::TOO_MANY_REQUESTS);
+    let wait: u64 = res.headers()["retry-after"]
+        .to_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!((31..=60).contains(&wait), "{wait}");
+    clock.advance_minutes(2);
+    assert_eq!(
+        login(&s, &attacker, "jane@example.org", PASSWORD)
+            .await
+            .status(),
+        StatusCode::OK
+    );
+}
+
+#[tokio::test]
+async fn sign_in_events_are_audited_without_secrets() {
+    let (s, _) = setup().await;
+    let c = reqwest::Client::new();
+    login(&s, &c, "jane@example.org", "wrong wrong wrong").await;
+    session(&s, &c).await;
+    // The audit rows are platform-level (no organisation); read them raw.
+    let url = s.url.clone();
+    let mut conn = <sqlx::SqliteConnection as sqlx::Connection>::connect(&url)
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, String)> = sqlx::query_as(
+        "SELECT action, outcome, actor FROM audit_events WHERE action = 'auth.sign_in' ORDER BY seq",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    assert_eq!(
+        (rows[0].0.as_str(), rows[0].1.as_str()),
+        ("auth.sign_in", "denied")
+    );
+    assert_eq!(rows[1].1, "success");
+    let all: Vec<(String,)> = sqlx::query_as(
+        "SELECT coalesce(resource_id,'') || actor || coalesce(user_agent,'') FROM audit_events",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    for (text,) in all {
+        assert!(
+            !text.contains("wrong") && !text.contains(PASSWORD) && !text.contains("jane"),
+            "{text}"
+        );
+    }
+}
