@@ -80,6 +80,18 @@ pub enum AuthEvent {
         /// Whether every session of the user ended.
         everywhere: bool,
     },
+    /// A user turned on a TOTP authenticator.
+    MfaEnrolled,
+    /// A second factor was checked at sign-in.
+    MfaChecked {
+        /// Whether it matched.
+        passed: bool,
+    },
+    /// An organisation changed its MFA policy.
+    MfaPolicyChanged {
+        /// The new policy's name.
+        policy: &'static str,
+    },
     /// An API key was created.
     ApiKeyIssued {
         /// Its public id.
@@ -102,6 +114,9 @@ impl AuthEvent {
             AuthEvent::AccessDenied { .. } => "auth.authorize",
             AuthEvent::SignInSucceeded | AuthEvent::SignInFailed { .. } => "auth.sign_in",
             AuthEvent::SignedOut { .. } => "auth.sign_out",
+            AuthEvent::MfaEnrolled => "mfa.enrol",
+            AuthEvent::MfaChecked { .. } => "mfa.verify",
+            AuthEvent::MfaPolicyChanged { .. } => "organisation.mfa_policy",
             AuthEvent::ApiKeyIssued { .. } => "apikey.issue",
             AuthEvent::ApiKeyRevoked { .. } => "apikey.revoke",
         }
@@ -114,6 +129,7 @@ impl AuthEvent {
             AuthEvent::AuthenticationFailed { .. }
                 | AuthEvent::AccessDenied { .. }
                 | AuthEvent::SignInFailed { .. }
+                | AuthEvent::MfaChecked { passed: false }
         )
     }
 }

@@ -32,6 +32,7 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         db.clone(),
         objects,
         Arc::new(SystemClock),
+        &key,
         BuildInfo {
             version: env!("CARGO_PKG_VERSION"),
         },

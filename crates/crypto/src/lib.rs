@@ -1,6 +1,9 @@
-//! Key material. For now: the local master key file, the embedded default key provider.
-//! Envelope encryption (data keys per organisation and subject, wrapped by the master key),
-//! rotation and KMS or Vault providers build on it.
+//! Key material and sealing. The local master key file is the embedded default key provider;
+//! [`seal`] encrypts values with keys derived from it. Envelope encryption (data keys per
+//! organisation and subject, wrapped by the master key), rotation and KMS or Vault providers
+//! build on it.
+
+pub mod seal;
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};

@@ -14,7 +14,7 @@ mod values;
 
 pub use ids::{IdError, OrgId, SubjectId, TeamId, UserId};
 pub use policy::{Permission, role_allows};
-pub use role::{PlatformRole, Role, RoleError};
+pub use role::{MfaPolicy, PlatformRole, Role, RoleError};
 pub use scope::OrgScope;
 pub use secret::{SealedBytes, Secret};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};

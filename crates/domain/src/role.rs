@@ -72,6 +72,55 @@ impl Role {
     }
 }
 
+impl Role {
+    /// Roles whose holders reach PHI or security data, for the "privileged" MFA policy.
+    pub const fn is_privileged(self) -> bool {
+        matches!(self, Role::OrgAdmin | Role::Clinician | Role::Auditor)
+    }
+}
+
+/// An organisation's demand for a second factor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MfaPolicy {
+    /// Each user decides.
+    Optional,
+    /// Org admins, clinicians and auditors must use one.
+    Privileged,
+    /// Everyone must.
+    Everyone,
+}
+
+impl MfaPolicy {
+    /// The stored name.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            MfaPolicy::Optional => "optional",
+            MfaPolicy::Privileged => "privileged",
+            MfaPolicy::Everyone => "everyone",
+        }
+    }
+
+    /// Parses a stored name.
+    pub fn parse(s: &str) -> Option<Self> {
+        [
+            MfaPolicy::Optional,
+            MfaPolicy::Privileged,
+            MfaPolicy::Everyone,
+        ]
+        .into_iter()
+        .find(|p| p.as_str() == s)
+    }
+
+    /// Whether someone holding `roles` must have passed a second factor.
+    pub fn requires_mfa(self, roles: &[Role]) -> bool {
+        match self {
+            MfaPolicy::Optional => false,
+            MfaPolicy::Privileged => roles.iter().any(|r| r.is_privileged()),
+            MfaPolicy::Everyone => true,
+        }
+    }
+}
+
 impl PlatformRole {
     /// The stable name stored in the database.
     pub const fn as_str(self) -> &'static str {
@@ -110,6 +159,21 @@ mod tests {
             PlatformRole::parse(PlatformRole::Operator.as_str()),
             Ok(PlatformRole::Operator)
         );
+    }
+
+    #[test]
+    fn mfa_policies() {
+        assert!(!MfaPolicy::Optional.requires_mfa(&[Role::OrgAdmin]));
+        assert!(MfaPolicy::Privileged.requires_mfa(&[Role::Coach, Role::Clinician]));
+        assert!(!MfaPolicy::Privileged.requires_mfa(&[Role::Coach, Role::Athlete]));
+        assert!(MfaPolicy::Everyone.requires_mfa(&[Role::Athlete]));
+        for p in [
+            MfaPolicy::Optional,
+            MfaPolicy::Privileged,
+            MfaPolicy::Everyone,
+        ] {
+            assert_eq!(MfaPolicy::parse(p.as_str()), Some(p));
+        }
     }
 
     #[test]

@@ -73,11 +73,19 @@ pub struct AppState {
     pub metrics: Arc<HttpMetrics>,
     /// Build information.
     pub build: BuildInfo,
+    /// Seals TOTP secrets.
+    pub totp_sealer: Arc<mhp_crypto::seal::Sealer>,
 }
 
 impl AppState {
-    /// A state with fresh readiness and metrics.
-    pub fn new(db: Db, objects: ObjectStore, clock: Arc<dyn Clock>, build: BuildInfo) -> Self {
+    /// A state with fresh readiness and metrics; sealing keys are derived from the master key.
+    pub fn new(
+        db: Db,
+        objects: ObjectStore,
+        clock: Arc<dyn Clock>,
+        master: &mhp_crypto::MasterKey,
+        build: BuildInfo,
+    ) -> Self {
         Self {
             db,
             objects,
@@ -85,6 +93,10 @@ impl AppState {
             readiness: Arc::default(),
             metrics: Arc::default(),
             build,
+            totp_sealer: Arc::new(mhp_crypto::seal::Sealer::derive(
+                master,
+                "users.totp_secret",
+            )),
         }
     }
 }

@@ -116,6 +116,9 @@ pub enum ApiError {
     /// No credentials, or credentials that do not authenticate. Deliberately uninformative.
     #[error("unauthenticated")]
     Unauthenticated,
+    /// A second factor is due: verify it, or enrol one if the organisation demands it.
+    #[error("second factor required")]
+    MfaRequired,
     /// A cookie-authenticated write without the session's CSRF token.
     #[error("csrf token missing or wrong")]
     CsrfRejected,
@@ -170,6 +173,15 @@ impl IntoResponse for ApiError {
                 );
                 return res;
             }
+            ApiError::MfaRequired => Problem::new(
+                StatusCode::FORBIDDEN,
+                "mfa-required",
+                "A second factor is required",
+            )
+            .with_detail(
+                "verify your authenticator code at /api/v1/auth/mfa/verify, or enrol one at \
+                 /api/v1/auth/mfa/totp",
+            ),
             ApiError::CsrfRejected => {
                 Problem::new(StatusCode::FORBIDDEN, "csrf", "CSRF token missing or wrong")
                     .with_detail("send the session's token in the X-CSRF-Token header")

@@ -19,7 +19,10 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         }
         AuthEvent::SignInSucceeded
         | AuthEvent::SignInFailed { .. }
-        | AuthEvent::SignedOut { .. } => ("user", None),
+        | AuthEvent::SignedOut { .. }
+        | AuthEvent::MfaEnrolled
+        | AuthEvent::MfaChecked { .. } => ("user", None),
+        AuthEvent::MfaPolicyChanged { .. } => ("organisation", None),
     };
     AuditEvent {
         actor: actor.audit_name(),
@@ -42,7 +45,11 @@ fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta
         AuthEvent::AuthenticationFailed { failure, .. } => failure.code().to_owned(),
         AuthEvent::AccessDenied { permission, .. } => format!("{permission:?}"),
         AuthEvent::ApiKeyIssued { role, .. } => role.as_str().to_owned(),
-        AuthEvent::ApiKeyRevoked { .. } | AuthEvent::SignInSucceeded => String::new(),
+        AuthEvent::ApiKeyRevoked { .. } | AuthEvent::SignInSucceeded | AuthEvent::MfaEnrolled => {
+            String::new()
+        }
+        AuthEvent::MfaChecked { passed } => if *passed { "passed" } else { "failed" }.to_owned(),
+        AuthEvent::MfaPolicyChanged { policy } => (*policy).to_owned(),
         AuthEvent::SignInFailed { throttled } => if *throttled {
             "throttled"
         } else {

@@ -45,6 +45,11 @@ const SQLITE: &[Migration] = &[
         name: "sessions",
         sql: include_str!("../migrations/sqlite/0003_sessions.sql"),
     },
+    Migration {
+        version: 4,
+        name: "mfa",
+        sql: include_str!("../migrations/sqlite/0004_mfa.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -62,6 +67,11 @@ const POSTGRES: &[Migration] = &[
         version: 3,
         name: "sessions",
         sql: include_str!("../migrations/postgres/0003_sessions.sql"),
+    },
+    Migration {
+        version: 4,
+        name: "mfa",
+        sql: include_str!("../migrations/postgres/0004_mfa.sql"),
     },
 ];
 

@@ -14,7 +14,7 @@ use mhp_auth::{password, session, throttle};
 use mhp_domain::{Email, Secret, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::sessions::{self, NewSession};
-use mhp_storage::repo::users;
+use mhp_storage::repo::{mfa, users};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -112,7 +112,6 @@ pub async fn login(
         }
     };
 
-    let minted = session::mint();
     let rehash = if password::needs_rehash(&stored) {
         Some(password::hash(&secret).map_err(|e| ApiError::Internal(Box::new(e)))?)
     } else {
@@ -120,24 +119,17 @@ pub async fn login(
     };
     let mut tx = state.db.operator(Access::Write).await?;
     sessions::clear(&mut tx, &account_key).await?;
-    // A session cookie presented at sign-in is ended: the new session gets a new id.
-    if let Some(old) = headers
-        .get(header::COOKIE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(session::cookie_value)
-        .and_then(session::presented_id_hash)
-    {
-        sessions::revoke(&mut tx, &old, now).await?;
-    }
-    sessions::create(
+    let totp_on = mfa::totp(&mut tx, user.id)
+        .await?
+        .is_some_and(|t| t.enabled_at.is_some());
+    let previous = presented_session(&headers);
+    let started = start_session(
         &mut tx,
-        &NewSession {
-            id_sha256: &minted.id_sha256,
-            user: user.id,
-            csrf_token: &minted.csrf_token,
-            source_ip: meta.source_ip.as_deref(),
-            user_agent: meta.user_agent.as_deref(),
-        },
+        &user,
+        &meta,
+        totp_on,
+        None,
+        previous.as_deref(),
         now,
     )
     .await?;
@@ -162,12 +154,61 @@ pub async fn login(
             "email": user.email.as_str(),
             "display_name": user.display_name.as_str(),
         },
-        "csrf_token": minted.csrf_token,
+        "csrf_token": started.csrf_token,
+        "mfa_required": totp_on,
         "password_change_required": user.password_change_required_at.is_some(),
         "expires_at_ms": session::expires_at(now, now).as_millis(),
     });
-    let mut res = (StatusCode::OK, Json(body)).into_response();
-    let cookie = session::set_cookie(&minted.id);
+    with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+}
+
+/// The hash of the session cookie a request presents, if any.
+pub(super) fn presented_session(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get(header::COOKIE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(session::cookie_value)
+        .and_then(session::presented_id_hash)
+}
+
+/// Starts a session with a fresh id, ending `previous` (no fixation: a session's id changes
+/// whenever its privileges do).
+pub(super) async fn start_session(
+    tx: &mut mhp_storage::OperatorTx,
+    user: &users::User,
+    meta: &RequestMeta,
+    mfa_pending: bool,
+    mfa_verified_at: Option<Timestamp>,
+    previous: Option<&str>,
+    now: Timestamp,
+) -> Result<session::NewSession, ApiError> {
+    if let Some(old) = previous {
+        sessions::revoke(tx, old, now).await?;
+    }
+    let minted = session::mint();
+    sessions::create(
+        tx,
+        &NewSession {
+            id_sha256: &minted.id_sha256,
+            user: user.id,
+            csrf_token: &minted.csrf_token,
+            source_ip: meta.source_ip.as_deref(),
+            user_agent: meta.user_agent.as_deref(),
+            mfa_pending,
+            mfa_verified_at,
+        },
+        now,
+    )
+    .await?;
+    Ok(minted)
+}
+
+/// Adds the session cookie to a response.
+pub(super) fn with_cookie(
+    mut res: Response,
+    started: &session::NewSession,
+) -> Result<Response, ApiError> {
+    let cookie = session::set_cookie(&started.id);
     let value =
         HeaderValue::from_str(cookie.expose()).map_err(|e| ApiError::Internal(Box::new(e)))?;
     res.headers_mut().insert(header::SET_COOKIE, value);

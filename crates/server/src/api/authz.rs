@@ -11,7 +11,7 @@ use mhp_auth::events::AuthEvent;
 use mhp_auth::session;
 use mhp_domain::{OrgId, OrgScope, Permission, Role, role_allows};
 use mhp_storage::Access;
-use mhp_storage::repo::users;
+use mhp_storage::repo::{mfa, users};
 
 use super::{ROUTES, Requirement};
 use crate::authn::{self, Principal, RequestMeta};
@@ -84,6 +84,13 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
     }
     let principal = authn::authenticate(state, &parts.headers, &meta).await?;
     check_csrf(&principal, parts)?;
+    // A session whose second factor is due reaches only the routes that finish or end it.
+    if let Principal::User { session: s, .. } = &principal
+        && s.mfa_pending
+        && spec.requirement != Requirement::PendingSession
+    {
+        return Err(ApiError::MfaRequired);
+    }
     let permission = match spec.requirement {
         Requirement::Public => return Ok(None),
         Requirement::Authenticated => {
@@ -93,7 +100,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
                 meta,
             }));
         }
-        Requirement::Session => {
+        Requirement::Session | Requirement::PendingSession => {
             if !matches!(principal, Principal::User { .. }) {
                 return Err(ApiError::Forbidden);
             }
@@ -113,7 +120,11 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
         .find(|(k, _)| *k == "org")
         .and_then(|(_, v)| OrgId::parse(v).ok())
         .ok_or(ApiError::NotFound("organisation"))?;
-    match decide(state, &principal, org, permission).await? {
+    let decision = decide(state, &principal, org, permission).await?;
+    if decision == Decision::Allow {
+        check_mfa_policy(state, &principal, org).await?;
+    }
+    match decision {
         Decision::Allow => Ok(Some(Grant {
             principal,
             scope: Some(OrgScope::for_org(org)),
@@ -168,6 +179,31 @@ async fn decide(
     } else {
         Decision::NotPermitted
     })
+}
+
+/// A person whose organisation demands a second factor for their roles must have passed one in
+/// this session. API keys are exempt: they are not people and carry no session.
+async fn check_mfa_policy(
+    state: &AppState,
+    principal: &Principal,
+    org: OrgId,
+) -> Result<(), ApiError> {
+    let Principal::User { user, session: s } = principal else {
+        return Ok(());
+    };
+    if s.mfa_verified_at.is_some() {
+        return Ok(());
+    }
+    let mut tx = state
+        .db
+        .tenant(&OrgScope::for_org(org), Access::Read)
+        .await?;
+    let policy = mfa::policy(&mut tx).await?;
+    let roles = users::roles(&mut tx, user.id).await?;
+    if policy.requires_mfa(&roles) {
+        return Err(ApiError::MfaRequired);
+    }
+    Ok(())
 }
 
 /// Cookies travel with cross-site requests; bearer tokens do not. So a state-changing request

@@ -8,6 +8,7 @@ mod authz;
 mod keys;
 mod me;
 mod members;
+mod mfa;
 mod teams;
 
 use axum::Router;
@@ -25,8 +26,10 @@ pub enum Requirement {
     Public,
     /// Any authenticated caller.
     Authenticated,
-    /// A person signed in with a web session (not an API key).
+    /// A person signed in with a web session (not an API key), second factor done if due.
     Session,
+    /// A person with a session, even one whose second factor is still due (verify, sign out).
+    PendingSession,
     /// A permission in the organisation named by the path's `{org}`.
     InOrg(Permission),
 }
@@ -44,7 +47,7 @@ pub struct RouteSpec {
 }
 
 use Permission as P;
-use Requirement::{Authenticated, InOrg, Public, Session};
+use Requirement::{Authenticated, InOrg, PendingSession, Public, Session};
 
 /// Every API route.
 pub const ROUTES: &[RouteSpec] = &[
@@ -63,7 +66,7 @@ pub const ROUTES: &[RouteSpec] = &[
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/logout",
-        requirement: Session,
+        requirement: PendingSession,
         handler: || post(auth::logout),
     },
     RouteSpec {
@@ -71,6 +74,36 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/auth/logout-all",
         requirement: Session,
         handler: || post(auth::logout_all),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/mfa/verify",
+        requirement: PendingSession,
+        handler: || post(mfa::verify),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/mfa/totp",
+        requirement: Session,
+        handler: || post(mfa::begin),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/mfa/totp/confirm",
+        requirement: Session,
+        handler: || post(mfa::confirm),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/mfa-policy",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || get(mfa::get_policy),
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/orgs/{org}/mfa-policy",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || axum::routing::put(mfa::set_policy),
     },
     RouteSpec {
         method: "GET",

@@ -66,7 +66,15 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
     let objects = ObjectStore::local(fresh.dir.path().join("objects"))
         .await
         .unwrap();
-    let state = AppState::new(db.clone(), objects, clock, BuildInfo { version: "test" });
+    let master =
+        mhp_crypto::MasterKey::load_or_create(&fresh.dir.path().join("master.key")).unwrap();
+    let state = AppState::new(
+        db.clone(),
+        objects,
+        clock,
+        &master,
+        BuildInfo { version: "test" },
+    );
     let mut tx = db.operator(Access::Write).await.unwrap();
     let org = orgs::create(
         &mut tx,

@@ -304,3 +304,224 @@ async fn sign_in_events_are_audited_without_secrets() {
         );
     }
 }
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits = 0u64;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes() {
+        let v = A.iter().position(|a| *a == c).unwrap() as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
+fn code_now(secret: &[u8], clock: &TestClock) -> String {
+    let step = mhp_auth::totp::step_of(clock.now());
+    format!("{:06}", mhp_auth::totp::code_at(secret, step))
+}
+
+fn cookie_of(res: &reqwest::Response) -> String {
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn post(s: &Server, path: &str, cookie: &str, csrf: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{}{path}", s.base))
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Enrols Jane's authenticator; returns (secret, recovery codes, cookie, csrf).
+async fn enrol(s: &Server, clock: &TestClock) -> (Vec<u8>, Vec<String>, String, String) {
+    let (cookie, csrf) = session(s, &reqwest::Client::new()).await;
+    let res = post(s, "/api/v1/auth/mfa/totp", &cookie, &csrf, json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let begun: Value = res.json().await.unwrap();
+    assert!(
+        begun["otpauth_uri"]
+            .as_str()
+            .unwrap()
+            .starts_with("otpauth://totp/MHP:")
+    );
+    let secret = base32_decode(begun["secret_base32"].as_str().unwrap());
+    let bad = post(
+        s,
+        "/api/v1/auth/mfa/totp/confirm",
+        &cookie,
+        &csrf,
+        json!({ "code": "000000" }),
+    )
+    .await;
+    assert_eq!(bad.status(), StatusCode::BAD_REQUEST);
+    let res = post(
+        s,
+        "/api/v1/auth/mfa/totp/confirm",
+        &cookie,
+        &csrf,
+        json!({ "code": code_now(&secret, clock) }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let new_cookie = cookie_of(&res);
+    let body: Value = res.json().await.unwrap();
+    let codes: Vec<String> = body["recovery_codes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(codes.len(), 10);
+    // Privilege went up: the old session id is dead, the new one works.
+    assert_eq!(me(s, &cookie).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(me(s, &new_cookie).await, StatusCode::OK);
+    (
+        secret,
+        codes,
+        new_cookie,
+        body["csrf_token"].as_str().unwrap().to_owned(),
+    )
+}
+
+#[tokio::test]
+async fn totp_enrolment_then_sign_in_needs_the_second_factor() {
+    let (s, clock) = setup().await;
+    let (secret, _, _, _) = enrol(&s, &clock).await;
+    clock.advance_minutes(1);
+
+    let res = login(&s, &reqwest::Client::new(), "jane@example.org", PASSWORD).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let pending = cookie_of(&res);
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["mfa_required"], true);
+    let csrf = body["csrf_token"].as_str().unwrap().to_owned();
+
+    // The password alone opens nothing.
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", s.base))
+        .header("cookie", &pending)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "mfa-required");
+
+    let wrong = post(
+        &s,
+        "/api/v1/auth/mfa/verify",
+        &pending,
+        &csrf,
+        json!({ "code": "123456" }),
+    )
+    .await;
+    assert_eq!(wrong.status(), StatusCode::UNAUTHORIZED);
+    let code = code_now(&secret, &clock);
+    let res = post(
+        &s,
+        "/api/v1/auth/mfa/verify",
+        &pending,
+        &csrf,
+        json!({ "code": code }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let full = cookie_of(&res);
+    assert_ne!(full, pending);
+    assert_eq!(me(&s, &full).await, StatusCode::OK);
+    assert_eq!(me(&s, &pending).await, StatusCode::UNAUTHORIZED);
+
+    // The same code cannot be used again.
+    let res = login(&s, &reqwest::Client::new(), "jane@example.org", PASSWORD).await;
+    let pending = cookie_of(&res);
+    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let replay = post(
+        &s,
+        "/api/v1/auth/mfa/verify",
+        &pending,
+        &csrf,
+        json!({ "code": code }),
+    )
+    .await;
+    assert_eq!(replay.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_recovery_code_works_once() {
+    let (s, clock) = setup().await;
+    let (_, codes, _, _) = enrol(&s, &clock).await;
+    for expected in [StatusCode::OK, StatusCode::UNAUTHORIZED] {
+        let res = login(&s, &reqwest::Client::new(), "jane@example.org", PASSWORD).await;
+        let pending = cookie_of(&res);
+        let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let res = post(
+            &s,
+            "/api/v1/auth/mfa/verify",
+            &pending,
+            &csrf,
+            json!({ "recovery_code": codes[3].to_lowercase() }),
+        )
+        .await;
+        assert_eq!(res.status(), expected);
+        if expected == StatusCode::OK {
+            assert_eq!(res.json::<Value>().await.unwrap()["recovery_codes_left"], 9);
+        }
+    }
+}
+
+#[tokio::test]
+async fn the_organisation_policy_demands_a_second_factor_of_privileged_roles() {
+    let (s, clock) = setup().await;
+    let teams = format!("/api/v1/orgs/{}/teams", s.org.org());
+    let policy = format!("/api/v1/orgs/{}/mfa-policy", s.org.org());
+    let (cookie, csrf) = session(&s, &reqwest::Client::new()).await;
+    let res = reqwest::Client::new()
+        .put(format!("{}{policy}", s.base))
+        .header("cookie", &cookie)
+        .header("x-csrf-token", &csrf)
+        .json(&json!({ "policy": "privileged" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
+    // Jane is an org admin without a second factor: the organisation's routes are closed...
+    let get = |cookie: String| {
+        let url = format!("{}{teams}", s.base);
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(get(cookie.clone()).await, StatusCode::FORBIDDEN);
+    // ...until she enrols, which lifts this session.
+    let (_, _, lifted, _) = enrol(&s, &clock).await;
+    assert_eq!(get(lifted).await, StatusCode::OK);
+}

@@ -22,6 +22,10 @@ pub struct Session {
     pub last_seen_at: Timestamp,
     /// Set when signed out.
     pub revoked_at: Option<Timestamp>,
+    /// The password was checked; the second factor is still due.
+    pub mfa_pending: bool,
+    /// When the second factor was checked in this session.
+    pub mfa_verified_at: Option<Timestamp>,
 }
 
 /// What it takes to store a session.
@@ -37,6 +41,10 @@ pub struct NewSession<'a> {
     pub source_ip: Option<&'a str>,
     /// The client's user agent.
     pub user_agent: Option<&'a str>,
+    /// Whether the second factor is still due.
+    pub mfa_pending: bool,
+    /// When the second factor was checked (a session carried over after verification).
+    pub mfa_verified_at: Option<Timestamp>,
 }
 
 /// Stores a new session.
@@ -47,7 +55,8 @@ pub async fn create(
 ) -> Result<(), StorageError> {
     sqlx::query(
         "INSERT INTO sessions (id_sha256, user_id, csrf_token, created_at_ms, last_seen_at_ms, \
-         source_ip, user_agent) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+         source_ip, user_agent, mfa_pending, mfa_verified_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
     )
     .bind(new.id_sha256)
     .bind(new.user.to_string())
@@ -59,6 +68,8 @@ pub async fn create(
         new.user_agent
             .map(|ua| ua.chars().take(256).collect::<String>()),
     )
+    .bind(i64::from(new.mfa_pending))
+    .bind(new.mfa_verified_at.map(Timestamp::as_millis))
     .execute(tx.conn())
     .await?;
     Ok(())
@@ -67,8 +78,8 @@ pub async fn create(
 /// A session by its id's hash, revoked or not.
 pub async fn find(tx: &mut OperatorTx, id_sha256: &str) -> Result<Option<Session>, StorageError> {
     let row = sqlx::query(
-        "SELECT id_sha256, user_id, csrf_token, created_at_ms, last_seen_at_ms, revoked_at_ms \
-         FROM sessions WHERE id_sha256 = $1",
+        "SELECT id_sha256, user_id, csrf_token, created_at_ms, last_seen_at_ms, revoked_at_ms, \
+         mfa_pending, mfa_verified_at_ms FROM sessions WHERE id_sha256 = $1",
     )
     .bind(id_sha256)
     .fetch_optional(tx.conn())
@@ -83,6 +94,10 @@ pub async fn find(tx: &mut OperatorTx, id_sha256: &str) -> Result<Option<Session
         last_seen_at: Timestamp::from_millis(row.try_get("last_seen_at_ms")?),
         revoked_at: row
             .try_get::<Option<i64>, _>("revoked_at_ms")?
+            .map(Timestamp::from_millis),
+        mfa_pending: row.try_get::<i64, _>("mfa_pending")? != 0,
+        mfa_verified_at: row
+            .try_get::<Option<i64>, _>("mfa_verified_at_ms")?
             .map(Timestamp::from_millis),
     }))
 }

@@ -349,6 +349,8 @@ async fn sessions_and_sign_in_throttling(db: Db, _: String) {
                 csrf_token: "csrf",
                 source_ip: Some("127.0.0.1"),
                 user_agent: None,
+                mfa_pending: false,
+                mfa_verified_at: None,
             },
             NOW,
         )
@@ -414,6 +416,86 @@ async fn sessions_and_sign_in_throttling(db: Db, _: String) {
     tx.commit().await.unwrap();
 }
 
+async fn second_factors_and_policies(db: Db, _: String) {
+    use mhp_domain::MfaPolicy;
+    use mhp_storage::repo::mfa;
+
+    let org = new_org(&db, "Alpha").await;
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let user = users::create(
+        &mut tx,
+        &NewUser {
+            email: &Email::parse("jane@example.org").unwrap(),
+            display_name: &DisplayName::parse("Jane").unwrap(),
+            password_hash: None,
+            password_change_required: false,
+            platform_role: None,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    assert_eq!(mfa::totp(&mut tx, user.id).await.unwrap(), None);
+    mfa::begin_totp(&mut tx, user.id, &sealed("secret"))
+        .await
+        .unwrap();
+    let t = mfa::totp(&mut tx, user.id).await.unwrap().unwrap();
+    assert_eq!(
+        (t.secret, t.enabled_at, t.last_step),
+        (sealed("secret"), None, None)
+    );
+    assert!(mfa::accept_step(&mut tx, user.id, 100, NOW).await.unwrap());
+    assert!(
+        !mfa::accept_step(&mut tx, user.id, 100, NOW).await.unwrap(),
+        "replay"
+    );
+    assert!(
+        !mfa::accept_step(&mut tx, user.id, 99, NOW).await.unwrap(),
+        "older step"
+    );
+    let t = mfa::totp(&mut tx, user.id).await.unwrap().unwrap();
+    assert_eq!((t.enabled_at, t.last_step), (Some(NOW), Some(100)));
+
+    mfa::replace_recovery_codes(&mut tx, user.id, &["a".into(), "b".into()])
+        .await
+        .unwrap();
+    assert!(
+        mfa::use_recovery_code(&mut tx, user.id, "a", NOW)
+            .await
+            .unwrap()
+    );
+    assert!(
+        !mfa::use_recovery_code(&mut tx, user.id, "a", NOW)
+            .await
+            .unwrap(),
+        "used once"
+    );
+    assert!(
+        !mfa::use_recovery_code(&mut tx, user.id, "zz", NOW)
+            .await
+            .unwrap()
+    );
+    assert_eq!(mfa::recovery_codes_left(&mut tx, user.id).await.unwrap(), 1);
+    mfa::replace_recovery_codes(&mut tx, user.id, &["c".into()])
+        .await
+        .unwrap();
+    assert!(
+        !mfa::use_recovery_code(&mut tx, user.id, "b", NOW)
+            .await
+            .unwrap(),
+        "replaced"
+    );
+    tx.commit().await.unwrap();
+
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    assert_eq!(mfa::policy(&mut tx).await.unwrap(), MfaPolicy::Optional);
+    mfa::set_policy(&mut tx, MfaPolicy::Privileged)
+        .await
+        .unwrap();
+    assert_eq!(mfa::policy(&mut tx).await.unwrap(), MfaPolicy::Privileged);
+    tx.commit().await.unwrap();
+}
+
 pub fn event(action: &'static str) -> AuditEvent {
     AuditEvent {
         actor: "cli".into(),
@@ -435,4 +517,5 @@ crate::on_both_backends!(
     audit_events_cannot_be_changed_or_removed,
     api_keys_are_stored_hashed_found_touched_and_revoked,
     sessions_and_sign_in_throttling,
+    second_factors_and_policies,
 );

@@ -1,0 +1,206 @@
+//! Sealing: AES-256-GCM with a random 96-bit nonce and associated data that binds each
+//! ciphertext to where it lives (organisation, table, column, row), so a ciphertext copied to
+//! another row or tenant does not open.
+//!
+//! Format: `0x01 | key version (u32, big-endian) | nonce (12) | ciphertext and tag`.
+//! Today one key per purpose is derived from the master key with HKDF-SHA256; envelope
+//! encryption with per-organisation and per-subject data keys replaces the derivation later
+//! without changing the format (the key version names the key).
+
+use aes_gcm::aead::{Aead as _, KeyInit as _, Payload};
+use aes_gcm::{Aes256Gcm, Key, Nonce};
+use hkdf::Hkdf;
+use mhp_domain::{OrgId, SealedBytes, Secret};
+use rand::TryRngCore as _;
+use sha2::Sha256;
+use zeroize::Zeroize as _;
+
+use crate::MasterKey;
+
+const FORMAT: u8 = 1;
+const KEY_VERSION: u32 = 1;
+const HEADER_LEN: usize = 1 + 4 + 12;
+
+/// Why sealing or opening failed. Never says more: a wrong key, a moved ciphertext and a
+/// tampered one look the same.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum SealError {
+    /// The ciphertext does not open with this key and this associated data.
+    #[error("sealed value does not open here (wrong key, wrong place, or altered)")]
+    Open,
+    /// The ciphertext is not in a format this build knows.
+    #[error("sealed value has an unknown format or key version")]
+    Format,
+    /// The system's random source failed.
+    #[error("random source unavailable")]
+    Random,
+}
+
+/// Where a sealed value lives. Part of the authenticated data of its ciphertext.
+#[derive(Debug, Clone, Copy)]
+pub struct Place<'a> {
+    /// The organisation, for tenant data.
+    pub org: Option<OrgId>,
+    /// The table.
+    pub table: &'a str,
+    /// The column.
+    pub column: &'a str,
+    /// The row's id.
+    pub row: &'a str,
+}
+
+impl Place<'_> {
+    /// Length-prefixed fields, so no two places encode alike.
+    fn encode(&self) -> Vec<u8> {
+        let org = self.org.map(|o| o.to_string()).unwrap_or_default();
+        let mut out = Vec::with_capacity(64);
+        for field in [org.as_str(), self.table, self.column, self.row] {
+            out.extend_from_slice(&u32::try_from(field.len()).unwrap_or(u32::MAX).to_be_bytes());
+            out.extend_from_slice(field.as_bytes());
+        }
+        out
+    }
+}
+
+/// Seals and opens values for one purpose.
+pub struct Sealer {
+    cipher: Aes256Gcm,
+}
+
+impl std::fmt::Debug for Sealer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Sealer([redacted])")
+    }
+}
+
+impl Sealer {
+    /// The sealer for `purpose` ("users.totp", ...), derived from the master key.
+    pub fn derive(master: &MasterKey, purpose: &str) -> Self {
+        let hk = Hkdf::<Sha256>::new(Some(b"mhp seal v1"), master.expose());
+        let mut key = [0u8; 32];
+        // 32 bytes is far below HKDF-SHA256's output limit, so expand cannot fail.
+        let _ = hk.expand(purpose.as_bytes(), &mut key);
+        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key));
+        key.zeroize();
+        Self { cipher }
+    }
+
+    /// Seals `plaintext` for `place`.
+    pub fn seal(&self, plaintext: &[u8], place: &Place<'_>) -> Result<SealedBytes, SealError> {
+        let mut nonce = [0u8; 12];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut nonce)
+            .map_err(|_| SealError::Random)?;
+        let aad = place.encode();
+        let ct = self
+            .cipher
+            .encrypt(
+                Nonce::from_slice(&nonce),
+                Payload {
+                    msg: plaintext,
+                    aad: &aad,
+                },
+            )
+            .map_err(|_| SealError::Open)?;
+        let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
+        out.push(FORMAT);
+        out.extend_from_slice(&KEY_VERSION.to_be_bytes());
+        out.extend_from_slice(&nonce);
+        out.extend_from_slice(&ct);
+        Ok(SealedBytes::from_ciphertext(out))
+    }
+
+    /// Opens a value sealed for `place`.
+    pub fn open(
+        &self,
+        sealed: &SealedBytes,
+        place: &Place<'_>,
+    ) -> Result<Secret<Vec<u8>>, SealError> {
+        let b = sealed.as_bytes();
+        if b.len() < HEADER_LEN + 16 || b[0] != FORMAT || b[1..5] != KEY_VERSION.to_be_bytes() {
+            return Err(SealError::Format);
+        }
+        let aad = place.encode();
+        self.cipher
+            .decrypt(
+                Nonce::from_slice(&b[5..17]),
+                Payload {
+                    msg: &b[17..],
+                    aad: &aad,
+                },
+            )
+            .map(Secret::new)
+            .map_err(|_| SealError::Open)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sealer(purpose: &str) -> (tempfile::TempDir, Sealer) {
+        let dir = tempfile::tempdir().unwrap();
+        let key = MasterKey::load_or_create(&dir.path().join("k")).unwrap();
+        (dir, Sealer::derive(&key, purpose))
+    }
+
+    fn place(row: &str) -> Place<'_> {
+        Place {
+            org: None,
+            table: "users",
+            column: "totp_secret_sealed",
+            row,
+        }
+    }
+
+    #[test]
+    fn sealed_values_open_only_in_their_place() {
+        let (_d, s) = sealer("users.totp");
+        let sealed = s.seal(b"JBSWY3DPEHPK3PXP", &place("u1")).unwrap();
+        assert_eq!(
+            s.open(&sealed, &place("u1")).unwrap().expose(),
+            b"JBSWY3DPEHPK3PXP"
+        );
+        assert_eq!(s.open(&sealed, &place("u2")), Err(SealError::Open));
+        let other_org = Place {
+            org: Some(OrgId::new()),
+            ..place("u1")
+        };
+        assert_eq!(s.open(&sealed, &other_org), Err(SealError::Open));
+        assert!(
+            !sealed
+                .as_bytes()
+                .windows(16)
+                .any(|w| w == b"JBSWY3DPEHPK3PXP")
+        );
+    }
+
+    #[test]
+    fn other_purposes_and_tampering_do_not_open() {
+        let (dir, s) = sealer("users.totp");
+        let key = MasterKey::load_or_create(&dir.path().join("k")).unwrap();
+        let other = Sealer::derive(&key, "subjects.name");
+        let sealed = s.seal(b"secret", &place("u1")).unwrap();
+        assert_eq!(other.open(&sealed, &place("u1")), Err(SealError::Open));
+        let mut bytes = sealed.into_bytes();
+        let last = bytes.len() - 1;
+        bytes[last] ^= 1;
+        assert_eq!(
+            s.open(&SealedBytes::from_ciphertext(bytes), &place("u1")),
+            Err(SealError::Open)
+        );
+        assert_eq!(
+            s.open(&SealedBytes::from_ciphertext(vec![9; 40]), &place("u1")),
+            Err(SealError::Format)
+        );
+    }
+
+    #[test]
+    fn sealing_twice_gives_different_ciphertexts() {
+        let (_d, s) = sealer("x");
+        assert_ne!(
+            s.seal(b"a", &place("r")).unwrap(),
+            s.seal(b"a", &place("r")).unwrap()
+        );
+    }
+}

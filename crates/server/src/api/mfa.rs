@@ -1,0 +1,274 @@
+//! Second factors: TOTP enrolment and confirmation, verification at sign-in (with a TOTP code
+//! or a recovery code), and the organisation's MFA policy.
+//!
+//! Passing the second factor rotates the session id, as any gain of privilege does. Wrong codes
+//! are throttled per user like passwords (the attacker has the password already).
+
+use axum::Json;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::response::{IntoResponse as _, Response};
+use mhp_auth::events::AuthEvent;
+use mhp_auth::{throttle, totp};
+use mhp_crypto::seal::Place;
+use mhp_domain::{MfaPolicy, Timestamp};
+use mhp_storage::Access;
+use mhp_storage::repo::{mfa, sessions};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::Grant;
+use super::auth::{presented_session, start_session, with_cookie};
+use crate::authn::Principal;
+use crate::{ApiError, ApiJson, AppState, security};
+
+const ISSUER: &str = "MHP";
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Code {
+    code: Option<String>,
+    recovery_code: Option<String>,
+}
+
+impl std::fmt::Debug for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Code { .. }")
+    }
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PolicyBody {
+    policy: String,
+}
+
+fn place(user: &str) -> Place<'_> {
+    Place {
+        org: None,
+        table: "users",
+        column: "totp_secret_sealed",
+        row: user,
+    }
+}
+
+fn person(
+    grant: &Grant,
+) -> Result<(&mhp_storage::repo::users::User, &sessions::Session), ApiError> {
+    match &grant.principal {
+        Principal::User { user, session } => Ok((user, session)),
+        Principal::ApiKey(_) => Err(ApiError::Forbidden),
+    }
+}
+
+/// `POST /api/v1/auth/mfa/totp`: a new secret, pending until a first code confirms it.
+pub async fn begin(State(state): State<AppState>, grant: Grant) -> Result<Json<Value>, ApiError> {
+    let (user, _) = person(&grant)?;
+    let id = user.id.to_string();
+    let mut tx = state.db.operator(Access::Write).await?;
+    if mfa::totp(&mut tx, user.id)
+        .await?
+        .is_some_and(|t| t.enabled_at.is_some())
+    {
+        return Err(ApiError::Conflict("an authenticator"));
+    }
+    let secret = totp::new_secret();
+    let sealed = state
+        .totp_sealer
+        .seal(secret.expose(), &place(&id))
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    mfa::begin_totp(&mut tx, user.id, &sealed).await?;
+    tx.commit().await?;
+    Ok(Json(json!({
+        "secret_base32": totp::base32(secret.expose()),
+        "otpauth_uri": totp::otpauth_uri(secret.expose(), ISSUER, user.email.as_str()),
+    })))
+}
+
+/// `POST /api/v1/auth/mfa/totp/confirm`: the first code turns TOTP on, issues recovery codes
+/// (shown once) and lifts this session to second-factor strength under a new id.
+pub async fn confirm(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    grant: Grant,
+    ApiJson(body): ApiJson<Code>,
+) -> Result<Response, ApiError> {
+    let (user, _) = person(&grant)?;
+    let now = state.clock.now();
+    let code = body
+        .code
+        .ok_or_else(|| ApiError::BadRequest("code is required".into()))?;
+    let mut tx = state.db.operator(Access::Write).await?;
+    let Some(t) = mfa::totp(&mut tx, user.id).await? else {
+        return Err(ApiError::BadRequest("begin enrolment first".into()));
+    };
+    if t.enabled_at.is_some() {
+        return Err(ApiError::Conflict("an authenticator"));
+    }
+    let id = user.id.to_string();
+    let secret = state
+        .totp_sealer
+        .open(&t.secret, &place(&id))
+        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let step = totp::verify(secret.expose(), &code, now, t.last_step).ok_or_else(|| {
+        ApiError::BadRequest("the code does not match; check the device's clock".into())
+    })?;
+    if !mfa::accept_step(&mut tx, user.id, step, now).await? {
+        return Err(ApiError::BadRequest("that code was used already".into()));
+    }
+    let codes = totp::recovery_codes();
+    let hashes: Vec<String> = codes
+        .iter()
+        .filter_map(|c| totp::recovery_code_hash(c.expose()))
+        .collect();
+    mfa::replace_recovery_codes(&mut tx, user.id, &hashes).await?;
+    let started = start_session(
+        &mut tx,
+        user,
+        &grant.meta,
+        false,
+        Some(now),
+        presented_session(&headers).as_deref(),
+        now,
+    )
+    .await?;
+    record(&mut tx, &grant, user.id, AuthEvent::MfaEnrolled, now).await?;
+    tx.commit().await?;
+    let body = json!({
+        "recovery_codes": codes.iter().map(|c| c.expose().clone()).collect::<Vec<_>>(),
+        "csrf_token": started.csrf_token,
+    });
+    with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+}
+
+/// `POST /api/v1/auth/mfa/verify`: finishes a sign-in whose second factor is due, with a TOTP
+/// code or a recovery code.
+pub async fn verify(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    grant: Grant,
+    ApiJson(body): ApiJson<Code>,
+) -> Result<Response, ApiError> {
+    let (user, session) = person(&grant)?;
+    if !session.mfa_pending {
+        return Err(ApiError::BadRequest(
+            "no second factor is due in this session".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let key = format!("mfa:{}", user.id);
+    let mut tx = state.db.operator(Access::Write).await?;
+    if let Some(until) = sessions::locked_until(&mut tx, &key, now).await? {
+        let secs = ((until.as_millis() - now.as_millis() + 999) / 1000).max(1);
+        return Err(ApiError::TooManyAttempts(u64::try_from(secs).unwrap_or(1)));
+    }
+    let accepted = match (body.code, body.recovery_code) {
+        (Some(code), None) => match mfa::totp(&mut tx, user.id).await? {
+            Some(t) if t.enabled_at.is_some() => {
+                let id = user.id.to_string();
+                let secret = state
+                    .totp_sealer
+                    .open(&t.secret, &place(&id))
+                    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+                match totp::verify(secret.expose(), &code, now, t.last_step) {
+                    Some(step) => mfa::accept_step(&mut tx, user.id, step, now).await?,
+                    None => false,
+                }
+            }
+            _ => false,
+        },
+        (None, Some(recovery)) => match totp::recovery_code_hash(&recovery) {
+            Some(h) => mfa::use_recovery_code(&mut tx, user.id, &h, now).await?,
+            None => false,
+        },
+        _ => {
+            return Err(ApiError::BadRequest(
+                "send either code or recovery_code".into(),
+            ));
+        }
+    };
+    if !accepted {
+        let failures = sessions::record_failure(&mut tx, &key, now, throttle::WINDOW_MS).await?;
+        if let Some(ms) = throttle::lock_after(failures, throttle::FREE_FAILURES) {
+            sessions::lock(&mut tx, &key, Timestamp::from_millis(now.as_millis() + ms)).await?;
+        }
+        record(
+            &mut tx,
+            &grant,
+            user.id,
+            AuthEvent::MfaChecked { passed: false },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
+        return Err(ApiError::Unauthenticated);
+    }
+    sessions::clear(&mut tx, &key).await?;
+    let started = start_session(
+        &mut tx,
+        user,
+        &grant.meta,
+        false,
+        Some(now),
+        presented_session(&headers).as_deref(),
+        now,
+    )
+    .await?;
+    record(
+        &mut tx,
+        &grant,
+        user.id,
+        AuthEvent::MfaChecked { passed: true },
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let left = {
+        let mut tx = state.db.operator(Access::Read).await?;
+        mfa::recovery_codes_left(&mut tx, user.id).await?
+    };
+    let body = json!({ "csrf_token": started.csrf_token, "recovery_codes_left": left });
+    with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+}
+
+async fn record(
+    tx: &mut mhp_storage::OperatorTx,
+    grant: &Grant,
+    user: mhp_domain::UserId,
+    event: AuthEvent,
+    now: Timestamp,
+) -> Result<(), ApiError> {
+    let actor = grant.principal.actor();
+    security::record_user_event(tx, &actor, Some(user), &event, &grant.meta, now).await?;
+    Ok(())
+}
+
+/// `GET /api/v1/orgs/{org}/mfa-policy`
+pub async fn get_policy(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<Value>, ApiError> {
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let policy = mfa::policy(&mut tx).await?;
+    Ok(Json(json!({ "policy": policy.as_str() })))
+}
+
+/// `PUT /api/v1/orgs/{org}/mfa-policy`
+pub async fn set_policy(
+    State(state): State<AppState>,
+    grant: Grant,
+    ApiJson(body): ApiJson<PolicyBody>,
+) -> Result<Json<Value>, ApiError> {
+    let policy = MfaPolicy::parse(&body.policy).ok_or_else(|| {
+        ApiError::BadRequest("policy must be optional, privileged or everyone".into())
+    })?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    mfa::set_policy(&mut tx, policy).await?;
+    let event = AuthEvent::MfaPolicyChanged {
+        policy: policy.as_str(),
+    };
+    security::record_in(&mut tx, &grant.principal.actor(), &event, &grant.meta, now).await?;
+    tx.commit().await?;
+    Ok(Json(json!({ "policy": policy.as_str() })))
+}
