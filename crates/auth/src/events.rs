@@ -92,6 +92,13 @@ pub enum AuthEvent {
         /// The new policy's name.
         policy: &'static str,
     },
+    /// An access token (and refresh token) was issued.
+    TokenIssued {
+        /// Whether it replaced a refresh token rather than coming from a session.
+        refreshed: bool,
+    },
+    /// A refresh token was presented a second time: its whole family was revoked.
+    TokenReuseDetected,
     /// An API key was created.
     ApiKeyIssued {
         /// Its public id.
@@ -115,6 +122,8 @@ impl AuthEvent {
             AuthEvent::SignInSucceeded | AuthEvent::SignInFailed { .. } => "auth.sign_in",
             AuthEvent::SignedOut { .. } => "auth.sign_out",
             AuthEvent::MfaEnrolled => "mfa.enrol",
+            AuthEvent::TokenIssued { .. } => "token.issue",
+            AuthEvent::TokenReuseDetected => "token.revoke",
             AuthEvent::MfaChecked { .. } => "mfa.verify",
             AuthEvent::MfaPolicyChanged { .. } => "organisation.mfa_policy",
             AuthEvent::ApiKeyIssued { .. } => "apikey.issue",
@@ -130,6 +139,7 @@ impl AuthEvent {
                 | AuthEvent::AccessDenied { .. }
                 | AuthEvent::SignInFailed { .. }
                 | AuthEvent::MfaChecked { passed: false }
+                | AuthEvent::TokenReuseDetected
         )
     }
 }

@@ -6,4 +6,5 @@ pub mod events;
 pub mod password;
 pub mod session;
 pub mod throttle;
+pub mod token;
 pub mod totp;

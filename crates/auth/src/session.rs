@@ -39,6 +39,14 @@ pub fn mint() -> NewSession {
     }
 }
 
+/// A fresh opaque secret (256 bits, base64url) and the hex SHA-256 under which to store it; for
+/// refresh tokens and other bearer secrets that live server-side.
+pub fn new_opaque() -> (Secret<String>, String) {
+    let secret = Secret::new(random_token());
+    let hash = hash_id(secret.expose());
+    (secret, hash)
+}
+
 /// The stored key of a presented cookie value, or `None` when it cannot be one of ours.
 pub fn presented_id_hash(cookie_value: &str) -> Option<String> {
     let ok = cookie_value.len() == 43

@@ -23,13 +23,53 @@ const MAX_CREDENTIAL_LEN: usize = 512;
 pub enum Principal {
     /// A device or integration, through an API key bound to one organisation and one role.
     ApiKey(ApiKey),
-    /// A person, through a web session. Their roles depend on the organisation.
+    /// A person. Their roles depend on the organisation.
     User {
         /// The account.
         user: User,
-        /// The session that authenticated the request.
-        session: Session,
+        /// How they authenticated this request.
+        auth: UserAuth,
     },
+}
+
+/// How a person authenticated a request.
+#[derive(Debug, Clone)]
+pub enum UserAuth {
+    /// A web session cookie.
+    Session(Session),
+    /// An access token.
+    Token {
+        /// Whether the sign-in behind the token passed a second factor.
+        mfa: bool,
+    },
+}
+
+impl Principal {
+    /// The web session behind the request, if that is how it authenticated.
+    pub fn session(&self) -> Option<&Session> {
+        match self {
+            Principal::User {
+                auth: UserAuth::Session(s),
+                ..
+            } => Some(s),
+            _ => None,
+        }
+    }
+
+    /// Whether the request's authentication included a second factor.
+    pub fn passed_mfa(&self) -> bool {
+        match self {
+            Principal::User {
+                auth: UserAuth::Session(s),
+                ..
+            } => s.mfa_verified_at.is_some(),
+            Principal::User {
+                auth: UserAuth::Token { mfa },
+                ..
+            } => *mfa,
+            Principal::ApiKey(_) => false,
+        }
+    }
 }
 
 impl Principal {
@@ -102,7 +142,8 @@ pub async fn authenticate(
             .and_then(|v| v.strip_prefix("Bearer "))
             .map(str::trim);
         return match token {
-            Some(token) => api_key_principal(state, token, meta).await,
+            Some(token) if token.starts_with("mhp_") => api_key_principal(state, token, meta).await,
+            Some(token) => access_token_principal(state, token, meta).await,
             None => {
                 refuse(state, meta, AuthFailure::Invalid, None).await;
                 Err(ApiError::Unauthenticated)
@@ -157,6 +198,44 @@ async fn api_key_principal(
     Ok(Principal::ApiKey(key))
 }
 
+async fn access_token_principal(
+    state: &AppState,
+    token: &str,
+    meta: &RequestMeta,
+) -> Result<Principal, ApiError> {
+    let now = state.clock.now();
+    let refused = || async {
+        refuse(state, meta, AuthFailure::Invalid, None).await;
+        Err(ApiError::Unauthenticated)
+    };
+    let Ok(kid) = mhp_auth::token::key_id(token) else {
+        return refused().await;
+    };
+    let Some(public) = state.token_keys.public_key(&state.db, &kid, now).await? else {
+        return refused().await;
+    };
+    let issuer = &state.token_keys.issuer;
+    let claims = match mhp_auth::token::verify(token, &public, issuer, now.as_millis() / 1000) {
+        Ok(c) => c,
+        Err(_) => return refused().await,
+    };
+    let Ok(user_id) = mhp_domain::UserId::parse(&claims.sub) else {
+        return refused().await;
+    };
+    let mut tx = state.db.operator(Access::Read).await?;
+    let user = match users::get_as_operator(&mut tx, user_id).await {
+        Ok(u) => u,
+        Err(mhp_storage::StorageError::NotFound { .. }) => return refused().await,
+        Err(e) => return Err(e.into()),
+    };
+    Ok(Principal::User {
+        user,
+        auth: UserAuth::Token {
+            mfa: claims.amr.iter().any(|m| m == "otp"),
+        },
+    })
+}
+
 async fn session_principal(
     state: &AppState,
     cookie: &str,
@@ -197,7 +276,7 @@ async fn session_principal(
     }
     Ok(Principal::User {
         user,
-        session: found,
+        auth: UserAuth::Session(found),
     })
 }
 

@@ -84,3 +84,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     )
         .into_response()
 }
+
+/// The public keys that verify access tokens (RFC 7517).
+pub async fn jwks(State(state): State<AppState>) -> Result<Response, crate::ApiError> {
+    let set = state.token_keys.jwks(&state.db, state.clock.now()).await?;
+    Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(set)).into_response())
+}

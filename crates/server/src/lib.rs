@@ -13,6 +13,7 @@ mod metrics;
 mod middleware;
 mod problem;
 pub mod security;
+pub mod tokens;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -75,6 +76,8 @@ pub struct AppState {
     pub build: BuildInfo,
     /// Seals TOTP secrets.
     pub totp_sealer: Arc<mhp_crypto::seal::Sealer>,
+    /// Access-token signing keys.
+    pub token_keys: Arc<tokens::TokenKeys>,
 }
 
 impl AppState {
@@ -96,6 +99,10 @@ impl AppState {
             totp_sealer: Arc::new(mhp_crypto::seal::Sealer::derive(
                 master,
                 "users.totp_secret",
+            )),
+            token_keys: Arc::new(tokens::TokenKeys::new(
+                "urn:mhp".to_owned(),
+                mhp_crypto::seal::Sealer::derive(master, "signing_keys.private"),
             )),
         }
     }
@@ -138,6 +145,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
+        .route("/.well-known/jwks.json", get(health::jwks))
         .fallback(|| async { ApiError::NotFound("route") })
 }
 

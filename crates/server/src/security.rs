@@ -21,7 +21,9 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         | AuthEvent::SignInFailed { .. }
         | AuthEvent::SignedOut { .. }
         | AuthEvent::MfaEnrolled
-        | AuthEvent::MfaChecked { .. } => ("user", None),
+        | AuthEvent::MfaChecked { .. }
+        | AuthEvent::TokenIssued { .. }
+        | AuthEvent::TokenReuseDetected => ("user", None),
         AuthEvent::MfaPolicyChanged { .. } => ("organisation", None),
     };
     AuditEvent {
@@ -50,6 +52,10 @@ fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta
         }
         AuthEvent::MfaChecked { passed } => if *passed { "passed" } else { "failed" }.to_owned(),
         AuthEvent::MfaPolicyChanged { policy } => (*policy).to_owned(),
+        AuthEvent::TokenIssued { refreshed } => {
+            if *refreshed { "refresh" } else { "session" }.to_owned()
+        }
+        AuthEvent::TokenReuseDetected => "refresh_token_reused".to_owned(),
         AuthEvent::SignInFailed { throttled } => if *throttled {
             "throttled"
         } else {

@@ -50,6 +50,11 @@ const SQLITE: &[Migration] = &[
         name: "mfa",
         sql: include_str!("../migrations/sqlite/0004_mfa.sql"),
     },
+    Migration {
+        version: 5,
+        name: "tokens",
+        sql: include_str!("../migrations/sqlite/0005_tokens.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -72,6 +77,11 @@ const POSTGRES: &[Migration] = &[
         version: 4,
         name: "mfa",
         sql: include_str!("../migrations/postgres/0004_mfa.sql"),
+    },
+    Migration {
+        version: 5,
+        name: "tokens",
+        sql: include_str!("../migrations/postgres/0005_tokens.sql"),
     },
 ];
 

@@ -14,7 +14,7 @@ use mhp_auth::{password, session, throttle};
 use mhp_domain::{Email, Secret, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::sessions::{self, NewSession};
-use mhp_storage::repo::{mfa, users};
+use mhp_storage::repo::{mfa, tokens, users};
 use serde::Deserialize;
 use serde_json::json;
 
@@ -216,7 +216,8 @@ pub(super) fn with_cookie(
 }
 
 pub async fn session(grant: Grant) -> Result<Json<serde_json::Value>, ApiError> {
-    let Principal::User { user, session: s } = &grant.principal else {
+    let (Principal::User { user, .. }, Some(s)) = (&grant.principal, grant.principal.session())
+    else {
         return Err(ApiError::Forbidden);
     };
     Ok(Json(json!({
@@ -240,13 +241,15 @@ pub async fn logout_all(State(state): State<AppState>, grant: Grant) -> Result<R
 }
 
 async fn sign_out(state: &AppState, grant: &Grant, everywhere: bool) -> Result<Response, ApiError> {
-    let Principal::User { user, session: s } = &grant.principal else {
+    let (Principal::User { user, .. }, Some(s)) = (&grant.principal, grant.principal.session())
+    else {
         return Err(ApiError::Forbidden);
     };
     let now = state.clock.now();
     let mut tx = state.db.operator(Access::Write).await?;
     if everywhere {
         sessions::revoke_all(&mut tx, user.id, now).await?;
+        tokens::revoke_user_refresh(&mut tx, user.id, now).await?;
     } else {
         sessions::revoke(&mut tx, &s.id_sha256, now).await?;
     }
@@ -259,4 +262,139 @@ async fn sign_out(state: &AppState, grant: &Grant, everywhere: bool) -> Result<R
         res.headers_mut().insert(header::SET_COOKIE, v);
     }
     Ok(res)
+}
+
+/// Refresh tokens live this long.
+const REFRESH_TTL_MS: i64 = 30 * 86_400_000;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Refresh {
+    refresh_token: String,
+}
+
+impl std::fmt::Debug for Refresh {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Refresh { .. }")
+    }
+}
+
+/// `POST /api/v1/auth/token`: an access token and a refresh token for the signed-in person.
+pub async fn issue_token(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let (Principal::User { user, .. }, Some(s)) = (&grant.principal, grant.principal.session())
+    else {
+        return Err(ApiError::Forbidden);
+    };
+    let amr = if s.mfa_verified_at.is_some() {
+        "pwd otp"
+    } else {
+        "pwd"
+    };
+    let now = state.clock.now();
+    let family = mhp_auth::token::random_id();
+    // The key first: making one needs a write transaction of its own.
+    let key = state.token_keys.signing_key(&state.db, now).await?;
+    let mut tx = state.db.operator(Access::Write).await?;
+    let pair = issue_pair(&state, &mut tx, &key, user.id, amr, &family, now).await?;
+    let event = AuthEvent::TokenIssued { refreshed: false };
+    let actor = grant.principal.actor();
+    security::record_user_event(&mut tx, &actor, Some(user.id), &event, &grant.meta, now).await?;
+    tx.commit().await?;
+    Ok(Json(pair))
+}
+
+/// `POST /api/v1/auth/token/refresh`: exchanges a refresh token for a new pair. A refresh token
+/// works once; presenting it again revokes every token descended from the same sign-in (the
+/// sign of a stolen token, RFC 6819 §5.2.2.3).
+pub async fn refresh_token(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    ApiJson(body): ApiJson<Refresh>,
+) -> Result<Json<serde_json::Value>, ApiError> {
+    let now = state.clock.now();
+    let Some(hash) = session::presented_id_hash(&body.refresh_token) else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let key = state.token_keys.signing_key(&state.db, now).await?;
+    let mut tx = state.db.operator(Access::Write).await?;
+    let Some(stored) = tokens::find_refresh(&mut tx, &hash).await? else {
+        return Err(ApiError::Unauthenticated);
+    };
+    let actor = Actor::User(stored.user.to_string());
+    if stored.revoked_at.is_some() || now >= stored.expires_at {
+        return Err(ApiError::Unauthenticated);
+    }
+    if !tokens::use_refresh(&mut tx, &hash, now).await? {
+        tokens::revoke_family(&mut tx, &stored.family, now).await?;
+        let event = AuthEvent::TokenReuseDetected;
+        security::record_user_event(&mut tx, &actor, Some(stored.user), &event, &meta, now).await?;
+        tx.commit().await?;
+        return Err(ApiError::Unauthenticated);
+    }
+    if users::get_as_operator(&mut tx, stored.user).await.is_err() {
+        return Err(ApiError::Unauthenticated);
+    }
+    let pair = issue_pair(
+        &state,
+        &mut tx,
+        &key,
+        stored.user,
+        &stored.amr,
+        &stored.family,
+        now,
+    )
+    .await?;
+    let event = AuthEvent::TokenIssued { refreshed: true };
+    security::record_user_event(&mut tx, &actor, Some(stored.user), &event, &meta, now).await?;
+    tx.commit().await?;
+    Ok(Json(pair))
+}
+
+async fn issue_pair(
+    state: &AppState,
+    tx: &mut mhp_storage::OperatorTx,
+    (kid, seed): &(String, Secret<[u8; 32]>),
+    user: mhp_domain::UserId,
+    amr: &str,
+    family: &str,
+    now: Timestamp,
+) -> Result<serde_json::Value, ApiError> {
+    use mhp_auth::token::{self, Claims};
+    let now_s = now.as_millis() / 1000;
+    let claims = Claims {
+        iss: state.token_keys.issuer.clone(),
+        aud: token::AUDIENCE.to_owned(),
+        sub: user.to_string(),
+        exp: now_s + token::ACCESS_TTL_S,
+        nbf: now_s,
+        iat: now_s,
+        jti: token::random_id(),
+        amr: amr.split(' ').map(str::to_owned).collect(),
+    };
+    let access =
+        token::sign(&claims, kid, seed.expose()).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let (refresh, refresh_hash) = session::new_opaque();
+    tokens::add_refresh(
+        tx,
+        &tokens::RefreshToken {
+            id_sha256: refresh_hash,
+            family: family.to_owned(),
+            user,
+            amr: amr.to_owned(),
+            expires_at: Timestamp::from_millis(now.as_millis() + REFRESH_TTL_MS),
+            used_at: None,
+            revoked_at: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(json!({
+        "access_token": access,
+        "token_type": "Bearer",
+        "expires_in": token::ACCESS_TTL_S,
+        "refresh_token": refresh.expose(),
+    }))
 }

@@ -85,7 +85,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
     let principal = authn::authenticate(state, &parts.headers, &meta).await?;
     check_csrf(&principal, parts)?;
     // A session whose second factor is due reaches only the routes that finish or end it.
-    if let Principal::User { session: s, .. } = &principal
+    if let Some(s) = principal.session()
         && s.mfa_pending
         && spec.requirement != Requirement::PendingSession
     {
@@ -101,7 +101,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             }));
         }
         Requirement::Session | Requirement::PendingSession => {
-            if !matches!(principal, Principal::User { .. }) {
+            if principal.session().is_none() {
                 return Err(ApiError::Forbidden);
             }
             return Ok(Some(Grant {
@@ -188,10 +188,10 @@ async fn check_mfa_policy(
     principal: &Principal,
     org: OrgId,
 ) -> Result<(), ApiError> {
-    let Principal::User { user, session: s } = principal else {
+    let Principal::User { user, .. } = principal else {
         return Ok(());
     };
-    if s.mfa_verified_at.is_some() {
+    if principal.passed_mfa() {
         return Ok(());
     }
     let mut tx = state
@@ -210,7 +210,7 @@ async fn check_mfa_policy(
 /// authenticated by the session cookie must echo the session's CSRF token in a header that a
 /// cross-site form cannot set.
 fn check_csrf(principal: &Principal, parts: &Parts) -> Result<(), ApiError> {
-    let Principal::User { session: s, .. } = principal else {
+    let Some(s) = principal.session() else {
         return Ok(());
     };
     if parts.method.is_safe() {

@@ -55,9 +55,9 @@ fn place(user: &str) -> Place<'_> {
 fn person(
     grant: &Grant,
 ) -> Result<(&mhp_storage::repo::users::User, &sessions::Session), ApiError> {
-    match &grant.principal {
-        Principal::User { user, session } => Ok((user, session)),
-        Principal::ApiKey(_) => Err(ApiError::Forbidden),
+    match (&grant.principal, grant.principal.session()) {
+        (Principal::User { user, .. }, Some(session)) => Ok((user, session)),
+        _ => Err(ApiError::Forbidden),
     }
 }
 

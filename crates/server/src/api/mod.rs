@@ -77,6 +77,18 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/api/v1/auth/token",
+        requirement: Session,
+        handler: || post(auth::issue_token),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/token/refresh",
+        requirement: Public,
+        handler: || post(auth::refresh_token),
+    },
+    RouteSpec {
+        method: "POST",
         path: "/api/v1/auth/mfa/verify",
         requirement: PendingSession,
         handler: || post(mfa::verify),

@@ -34,6 +34,8 @@ use Allowed::{Anyone, People, Public, Roles};
 
 const MATRIX: &[(&str, &str, Allowed)] = &[
     ("POST", "/api/v1/auth/login", Public),
+    ("POST", "/api/v1/auth/token/refresh", Public),
+    ("POST", "/api/v1/auth/token", People),
     ("GET", "/api/v1/auth/session", People),
     ("POST", "/api/v1/auth/logout", People),
     ("POST", "/api/v1/auth/logout-all", People),
@@ -80,12 +82,16 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
 ];
 
 /// Routes outside the API that anyone may call.
-const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics"];
+const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
+    /// An API key.
     Key,
+    /// A person with a session cookie.
     Person,
+    /// A person with an access token.
+    PersonToken,
 }
 
 /// Credentials for one request.
@@ -256,7 +262,7 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
         }
         let org_route = template.contains("{org}");
         for role in Role::ALL {
-            for kind in [Kind::Key, Kind::Person] {
+            for kind in [Kind::Key, Kind::Person, Kind::PersonToken] {
                 for (caller_org, is_own) in [(own, true), (other, false)] {
                     if !org_route && !is_own {
                         continue;
@@ -267,6 +273,15 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
                             Credentials::Bearer(key(&s, &caller_org, role, far_future(&s)).await.1)
                         }
                         Kind::Person => signed_in(&s, person(&s, &caller_org, role, n).await).await,
+                        Kind::PersonToken => {
+                            let cookie =
+                                signed_in(&s, person(&s, &caller_org, role, n).await).await;
+                            let res =
+                                call(&s, "POST", "/api/v1/auth/token", Some(&cookie), n).await;
+                            assert_eq!(res.status(), StatusCode::OK);
+                            let pair: serde_json::Value = res.json().await.unwrap();
+                            Credentials::Bearer(pair["access_token"].as_str().unwrap().to_owned())
+                        }
                     };
                     let path = concrete(&s, template, &own).await;
                     let status = call(&s, method, &path, Some(&creds), n).await.status();
@@ -278,6 +293,7 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
                         Public => unreachable!(),
                         Anyone => None,
                         People if kind == Kind::Person => None,
+                        People if kind == Kind::PersonToken => Some(StatusCode::FORBIDDEN),
                         People => Some(StatusCode::FORBIDDEN),
                         Roles(_) if !is_own => Some(StatusCode::NOT_FOUND),
                         Roles(roles) if roles.contains(&role) => None,

@@ -525,3 +525,113 @@ async fn the_organisation_policy_demands_a_second_factor_of_privileged_roles() {
     let (_, _, lifted, _) = enrol(&s, &clock).await;
     assert_eq!(get(lifted).await, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn access_tokens_refresh_once_and_expire() {
+    let (s, clock) = setup().await;
+    let c = reqwest::Client::new();
+    let (cookie, csrf) = session(&s, &c).await;
+    let res = post(&s, "/api/v1/auth/token", &cookie, &csrf, json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let pair: Value = res.json().await.unwrap();
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(pair["expires_in"], 900);
+
+    // A bearer token needs no CSRF token: it does not travel by itself.
+    let teams = format!("{}/api/v1/orgs/{}/teams", s.base, s.org.org());
+    let res = c
+        .post(&teams)
+        .bearer_auth(&access)
+        .json(&json!({ "name": "T" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let me: Value = c
+        .get(format!("{}/api/v1/me", s.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(me["kind"], "user");
+
+    // The published key verifies the token.
+    let jwks: Value = c
+        .get(format!("{}/.well-known/jwks.json", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let kid = mhp_auth::token::key_id(&access).unwrap();
+    let jwk = jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|k| k["kid"] == kid.as_str())
+        .unwrap();
+    use base64::Engine as _;
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(jwk["x"].as_str().unwrap())
+        .unwrap();
+    let public: [u8; 32] = x.try_into().unwrap();
+    let now_s = clock.now().as_millis() / 1000;
+    assert!(mhp_auth::token::verify(&access, &public, "urn:mhp", now_s).is_ok());
+
+    // Refresh works once; a second use revokes the whole family, the new token too.
+    let refreshed = |t: String| {
+        let url = format!("{}/api/v1/auth/token/refresh", s.base);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "refresh_token": t }))
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let res = refreshed(refresh.clone()).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let second: Value = res.json().await.unwrap();
+    let next_refresh = second["refresh_token"].as_str().unwrap().to_owned();
+    assert_eq!(refreshed(refresh).await.status(), StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        refreshed(next_refresh).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+
+    // Access tokens are short-lived.
+    clock.advance_minutes(16);
+    let res = c
+        .get(format!("{}/api/v1/me", s.base))
+        .bearer_auth(&access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn signing_out_everywhere_revokes_refresh_tokens() {
+    let (s, _) = setup().await;
+    let (cookie, csrf) = session(&s, &reqwest::Client::new()).await;
+    let pair: Value = post(&s, "/api/v1/auth/token", &cookie, &csrf, json!({}))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let res = post(&s, "/api/v1/auth/logout-all", &cookie, &csrf, json!({})).await;
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/auth/token/refresh", s.base))
+        .json(&json!({ "refresh_token": pair["refresh_token"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

@@ -10,6 +10,7 @@ pub mod orgs;
 pub mod sessions;
 pub mod subjects;
 pub mod teams;
+pub mod tokens;
 pub mod users;
 
 use mhp_domain::IdError;

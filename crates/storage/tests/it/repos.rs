@@ -496,6 +496,69 @@ async fn second_factors_and_policies(db: Db, _: String) {
     tx.commit().await.unwrap();
 }
 
+async fn signing_keys_and_refresh_tokens(db: Db, _: String) {
+    use mhp_domain::Timestamp;
+    use mhp_storage::repo::tokens::{self, RefreshToken, SigningKey};
+
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let user = users::create(
+        &mut tx,
+        &NewUser {
+            email: &Email::parse("jane@example.org").unwrap(),
+            display_name: &DisplayName::parse("Jane").unwrap(),
+            password_hash: None,
+            password_change_required: false,
+            platform_role: None,
+        },
+        NOW,
+    )
+    .await
+    .unwrap();
+    for (kid, at) in [("old", NOW.as_millis() - 100_000), ("new", NOW.as_millis())] {
+        tokens::add_signing_key(
+            &mut tx,
+            &SigningKey {
+                kid: kid.into(),
+                private: sealed(kid),
+                public: vec![1; 32],
+                created_at: Timestamp::from_millis(at),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    let since = Timestamp::from_millis(NOW.as_millis() - 50_000);
+    let keys = tokens::signing_keys_since(&mut tx, since).await.unwrap();
+    assert_eq!(
+        keys.iter().map(|k| k.kid.as_str()).collect::<Vec<_>>(),
+        ["new"]
+    );
+
+    let t = RefreshToken {
+        id_sha256: "r1".into(),
+        family: "f1".into(),
+        user: user.id,
+        amr: "pwd otp".into(),
+        expires_at: Timestamp::from_millis(NOW.as_millis() + 1000),
+        used_at: None,
+        revoked_at: None,
+    };
+    tokens::add_refresh(&mut tx, &t, NOW).await.unwrap();
+    assert_eq!(
+        tokens::find_refresh(&mut tx, "r1").await.unwrap(),
+        Some(t.clone())
+    );
+    assert!(tokens::use_refresh(&mut tx, "r1", NOW).await.unwrap());
+    assert!(
+        !tokens::use_refresh(&mut tx, "r1", NOW).await.unwrap(),
+        "second use refused"
+    );
+    tokens::revoke_family(&mut tx, "f1", NOW).await.unwrap();
+    let after = tokens::find_refresh(&mut tx, "r1").await.unwrap().unwrap();
+    assert_eq!((after.used_at, after.revoked_at), (Some(NOW), Some(NOW)));
+    tx.commit().await.unwrap();
+}
+
 pub fn event(action: &'static str) -> AuditEvent {
     AuditEvent {
         actor: "cli".into(),
@@ -518,4 +581,5 @@ crate::on_both_backends!(
     api_keys_are_stored_hashed_found_touched_and_revoked,
     sessions_and_sign_in_throttling,
     second_factors_and_policies,
+    signing_keys_and_refresh_tokens,
 );
