@@ -69,16 +69,18 @@ fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta
         }
         .to_owned(),
     };
-    tracing::warn!(
-        target: "mhp::security",
-        action = event.action(),
-        actor = %actor.audit_name(),
-        org = org.map(|o| o.to_string()).unwrap_or_default(),
-        detail,
-        request_id = meta.request_id.as_deref().unwrap_or_default(),
-        source_ip = meta.source_ip.as_deref().unwrap_or_default(),
-        "security event"
-    );
+    let org = org.map(|o| o.to_string()).unwrap_or_default();
+    let request_id = meta.request_id.as_deref().unwrap_or_default();
+    let source_ip = meta.source_ip.as_deref().unwrap_or_default();
+    let actor = actor.audit_name();
+    // Refusals are what monitoring alerts on; the rest is the record of normal use.
+    if event.is_refusal() {
+        tracing::warn!(target: "mhp::security", action = event.action(), actor, org, detail,
+            request_id, source_ip, outcome = "denied", "security event");
+    } else {
+        tracing::info!(target: "mhp::security", action = event.action(), actor, org, detail,
+            request_id, source_ip, outcome = "success", "security event");
+    }
 }
 
 /// Records an event that accompanies a change, in the change's transaction: if the audit write
