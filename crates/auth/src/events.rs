@@ -99,6 +99,17 @@ pub enum AuthEvent {
     },
     /// A refresh token was presented a second time: its whole family was revoked.
     TokenReuseDetected,
+    /// Someone was invited into an organisation.
+    InvitationSent {
+        /// The role offered.
+        role: Role,
+    },
+    /// An invitation was used.
+    InvitationAccepted,
+    /// A password reset was asked for an existing account.
+    PasswordResetRequested,
+    /// A password was replaced through a reset token.
+    PasswordReset,
     /// An API key was created.
     ApiKeyIssued {
         /// Its public id.
@@ -123,6 +134,10 @@ impl AuthEvent {
             AuthEvent::SignedOut { .. } => "auth.sign_out",
             AuthEvent::MfaEnrolled => "mfa.enrol",
             AuthEvent::TokenIssued { .. } => "token.issue",
+            AuthEvent::InvitationSent { .. } => "invitation.send",
+            AuthEvent::InvitationAccepted => "invitation.accept",
+            AuthEvent::PasswordResetRequested => "password.reset_request",
+            AuthEvent::PasswordReset => "password.reset",
             AuthEvent::TokenReuseDetected => "token.revoke",
             AuthEvent::MfaChecked { .. } => "mfa.verify",
             AuthEvent::MfaPolicyChanged { .. } => "organisation.mfa_policy",

@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use anyhow::Context as _;
 use mhp_domain::SystemClock;
-use mhp_server::{AppState, BuildInfo};
+use mhp_server::notify::Notifier;
+use mhp_server::{AppParts, AppState, BuildInfo};
 use mhp_storage::{Db, ObjectStore, migrate};
 
 use crate::Failure;
@@ -28,15 +29,16 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         .context("cannot open the object store")?;
     let db = open_database(&settings).await?;
 
-    let state = AppState::new(
-        db.clone(),
+    let state = AppState::new(AppParts {
+        db: db.clone(),
         objects,
-        Arc::new(SystemClock),
-        &key,
-        BuildInfo {
+        clock: Arc::new(SystemClock),
+        master: &key,
+        notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
+        build: BuildInfo {
             version: env!("CARGO_PKG_VERSION"),
         },
-    );
+    });
     let config = settings.http_config();
     let router = mhp_server::router(state.clone(), &config);
     let listener = tokio::net::TcpListener::bind(listen)

@@ -11,6 +11,7 @@ mod extract;
 mod health;
 mod metrics;
 mod middleware;
+pub mod notify;
 mod problem;
 pub mod security;
 pub mod tokens;
@@ -78,17 +79,21 @@ pub struct AppState {
     pub totp_sealer: Arc<mhp_crypto::seal::Sealer>,
     /// Access-token signing keys.
     pub token_keys: Arc<tokens::TokenKeys>,
+    /// Where messages to people go.
+    pub notifier: Arc<notify::Notifier>,
 }
 
 impl AppState {
     /// A state with fresh readiness and metrics; sealing keys are derived from the master key.
-    pub fn new(
-        db: Db,
-        objects: ObjectStore,
-        clock: Arc<dyn Clock>,
-        master: &mhp_crypto::MasterKey,
-        build: BuildInfo,
-    ) -> Self {
+    pub fn new(parts: AppParts<'_>) -> Self {
+        let AppParts {
+            db,
+            objects,
+            clock,
+            master,
+            notifier,
+            build,
+        } = parts;
         Self {
             db,
             objects,
@@ -104,8 +109,26 @@ impl AppState {
                 "urn:mhp".to_owned(),
                 mhp_crypto::seal::Sealer::derive(master, "signing_keys.private"),
             )),
+            notifier: Arc::new(notifier),
         }
     }
+}
+
+/// What an [`AppState`] is made from.
+#[derive(Debug)]
+pub struct AppParts<'a> {
+    /// The system of record.
+    pub db: Db,
+    /// The object store.
+    pub objects: ObjectStore,
+    /// The time source.
+    pub clock: Arc<dyn Clock>,
+    /// The master key, from which sealing keys are derived.
+    pub master: &'a mhp_crypto::MasterKey,
+    /// Where messages to people go.
+    pub notifier: notify::Notifier,
+    /// Build information.
+    pub build: BuildInfo,
 }
 
 /// HTTP settings.

@@ -23,7 +23,11 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         | AuthEvent::MfaEnrolled
         | AuthEvent::MfaChecked { .. }
         | AuthEvent::TokenIssued { .. }
-        | AuthEvent::TokenReuseDetected => ("user", None),
+        | AuthEvent::TokenReuseDetected
+        | AuthEvent::InvitationSent { .. }
+        | AuthEvent::InvitationAccepted
+        | AuthEvent::PasswordResetRequested
+        | AuthEvent::PasswordReset => ("user", None),
         AuthEvent::MfaPolicyChanged { .. } => ("organisation", None),
     };
     AuditEvent {
@@ -56,6 +60,10 @@ fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta
             if *refreshed { "refresh" } else { "session" }.to_owned()
         }
         AuthEvent::TokenReuseDetected => "refresh_token_reused".to_owned(),
+        AuthEvent::InvitationSent { role } => role.as_str().to_owned(),
+        AuthEvent::InvitationAccepted
+        | AuthEvent::PasswordResetRequested
+        | AuthEvent::PasswordReset => String::new(),
         AuthEvent::SignInFailed { throttled } => if *throttled {
             "throttled"
         } else {

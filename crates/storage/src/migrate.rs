@@ -55,6 +55,11 @@ const SQLITE: &[Migration] = &[
         name: "tokens",
         sql: include_str!("../migrations/sqlite/0005_tokens.sql"),
     },
+    Migration {
+        version: 6,
+        name: "invitations",
+        sql: include_str!("../migrations/sqlite/0006_invitations.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -82,6 +87,11 @@ const POSTGRES: &[Migration] = &[
         version: 5,
         name: "tokens",
         sql: include_str!("../migrations/postgres/0005_tokens.sql"),
+    },
+    Migration {
+        version: 6,
+        name: "invitations",
+        sql: include_str!("../migrations/postgres/0006_invitations.sql"),
     },
 ];
 

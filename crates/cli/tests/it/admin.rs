@@ -113,13 +113,13 @@ fn migrate_applies_then_reports_up_to_date() {
     let first = mhp(&args, &[], None);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert!(
-        stdout(&first).starts_with("applied 5 migration(s): 1, 2, 3, 4, 5;"),
+        stdout(&first).starts_with("applied 6 migration(s): 1, 2, 3, 4, 5, 6;"),
         "{}",
         stdout(&first)
     );
     let second = mhp(&args, &[], None);
     assert_eq!(
         stdout(&second).trim(),
-        "database is up to date (5 migrations)"
+        "database is up to date (6 migrations)"
     );
 }

@@ -5,6 +5,7 @@
 
 mod auth;
 mod authz;
+mod invite;
 mod keys;
 mod me;
 mod members;
@@ -86,6 +87,30 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/auth/token/refresh",
         requirement: Public,
         handler: || post(auth::refresh_token),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/invitations/accept",
+        requirement: Public,
+        handler: || post(invite::accept),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/password-reset",
+        requirement: Public,
+        handler: || post(invite::request_reset),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/auth/password-reset/complete",
+        requirement: Public,
+        handler: || post(invite::complete_reset),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/invitations",
+        requirement: InOrg(P::ManageMembers),
+        handler: || post(invite::invite),
     },
     RouteSpec {
         method: "POST",

@@ -11,7 +11,8 @@ use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
 use mhp_domain::{OrgName, OrgScope, SystemClock, TeamName};
-use mhp_server::{ApiError, ApiJson, AppState, BuildInfo, HttpConfig, Readiness};
+use mhp_server::notify::Notifier;
+use mhp_server::{ApiError, ApiJson, AppParts, AppState, BuildInfo, HttpConfig, Readiness};
 use mhp_storage::repo::{Page, orgs, teams};
 use mhp_storage::{Access, Db, DbOptions, ObjectStore, migrate};
 use reqwest::StatusCode;
@@ -24,6 +25,7 @@ pub struct Server {
     pub state: AppState,
     pub org: OrgScope,
     pub url: String,
+    pub outbox: std::path::PathBuf,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: mhp_test_support::SqliteDb,
@@ -68,13 +70,14 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         .unwrap();
     let master =
         mhp_crypto::MasterKey::load_or_create(&fresh.dir.path().join("master.key")).unwrap();
-    let state = AppState::new(
-        db.clone(),
+    let state = AppState::new(AppParts {
+        db: db.clone(),
         objects,
         clock,
-        &master,
-        BuildInfo { version: "test" },
-    );
+        master: &master,
+        notifier: Notifier::Outbox(fresh.dir.path().join("outbox")),
+        build: BuildInfo { version: "test" },
+    });
     let mut tx = db.operator(Access::Write).await.unwrap();
     let org = orgs::create(
         &mut tx,
@@ -110,6 +113,7 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         state,
         org,
         url: fresh.url.clone(),
+        outbox: fresh.dir.path().join("outbox"),
         stop: Some(stop),
         done,
         _dir: fresh,

@@ -35,6 +35,14 @@ use Allowed::{Anyone, People, Public, Roles};
 const MATRIX: &[(&str, &str, Allowed)] = &[
     ("POST", "/api/v1/auth/login", Public),
     ("POST", "/api/v1/auth/token/refresh", Public),
+    ("POST", "/api/v1/auth/invitations/accept", Public),
+    ("POST", "/api/v1/auth/password-reset", Public),
+    ("POST", "/api/v1/auth/password-reset/complete", Public),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/invitations",
+        Roles(&[Role::OrgAdmin]),
+    ),
     ("POST", "/api/v1/auth/token", People),
     ("GET", "/api/v1/auth/session", People),
     ("POST", "/api/v1/auth/logout", People),
@@ -221,6 +229,8 @@ async fn call(
     if method == "POST" {
         let body = if path.ends_with("/teams") {
             json!({ "name": format!("Team {n}") })
+        } else if path.ends_with("/invitations") {
+            json!({ "email": format!("invitee{n}@example.org"), "role": "coach" })
         } else if path.ends_with("/api-keys") {
             json!({ "name": format!("Key {n}"), "role": "device" })
         } else if path.contains("/mfa/") && !path.ends_with("/totp") {

@@ -635,3 +635,187 @@ async fn signing_out_everywhere_revokes_refresh_tokens() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+/// The token in the newest outbox message to `to`, and how many messages there are for them.
+fn outbox_token(s: &Server, to: &str) -> (Option<String>, usize) {
+    let mut found: Vec<(String, Value)> = std::fs::read_dir(&s.outbox)
+        .map(|d| {
+            d.filter_map(Result::ok)
+                .map(|e| {
+                    let v: Value =
+                        serde_json::from_slice(&std::fs::read(e.path()).unwrap()).unwrap();
+                    (e.file_name().to_string_lossy().into_owned(), v)
+                })
+                .filter(|(_, v)| v["to"] == to)
+                .collect()
+        })
+        .unwrap_or_default();
+    found.sort_by(|a, b| a.0.cmp(&b.0));
+    let token = found.last().map(|(_, v)| {
+        v["body"]
+            .as_str()
+            .unwrap()
+            .lines()
+            .find(|l| l.len() == 43)
+            .unwrap()
+            .to_owned()
+    });
+    (token, found.len())
+}
+
+#[tokio::test]
+async fn an_invitation_creates_the_account_once() {
+    let (s, clock) = setup().await;
+    let c = reqwest::Client::new();
+    let (cookie, csrf) = session(&s, &c).await;
+    let invite = format!("/api/v1/orgs/{}/invitations", s.org.org());
+    let res = post(
+        &s,
+        &invite,
+        &cookie,
+        &csrf,
+        json!({ "email": "Coach@Example.org", "role": "coach" }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let (token, n) = outbox_token(&s, "coach@example.org");
+    assert_eq!(n, 1);
+    let token = token.unwrap();
+
+    let accept = |body: Value| {
+        let url = format!("{}/api/v1/auth/invitations/accept", s.base);
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let weak =
+        accept(json!({ "token": token, "display_name": "Coach", "password": "short" })).await;
+    assert_eq!(
+        weak.status(),
+        StatusCode::BAD_REQUEST,
+        "the policy applies; the token is not spent"
+    );
+    let ok = accept(
+        json!({ "token": token, "display_name": "Coach", "password": "a coach's long passphrase" }),
+    )
+    .await;
+    assert_eq!(ok.status(), StatusCode::CREATED);
+    let again = accept(
+        json!({ "token": token, "display_name": "Coach", "password": "a coach's long passphrase" }),
+    )
+    .await;
+    assert_eq!(again.status(), StatusCode::BAD_REQUEST);
+
+    // The new coach signs in and sees the teams, not the members.
+    let res = login(&s, &c, "coach@example.org", "a coach's long passphrase").await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let coach = cookie_of(&res);
+    let get = |path: String| {
+        let url = format!("{}{path}", s.base);
+        let coach = coach.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("cookie", coach)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        get(format!("/api/v1/orgs/{}/teams", s.org.org())).await,
+        StatusCode::OK
+    );
+    assert_eq!(
+        get(format!("/api/v1/orgs/{}/members", s.org.org())).await,
+        StatusCode::FORBIDDEN
+    );
+
+    // Invitations expire.
+    post(
+        &s,
+        &invite,
+        &cookie,
+        &csrf,
+        json!({ "email": "late@example.org", "role": "athlete" }),
+    )
+    .await;
+    let (late, _) = outbox_token(&s, "late@example.org");
+    clock.advance_minutes(7 * 24 * 60 + 1);
+    let res = accept(json!({ "token": late.unwrap(), "display_name": "Late", "password": "a long enough passphrase" })).await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+}
+
+#[tokio::test]
+async fn a_password_reset_replaces_the_password_and_ends_sessions() {
+    let (s, clock) = setup().await;
+    let c = reqwest::Client::new();
+    let (old_session, _) = session(&s, &c).await;
+    let ask = |email: &str| {
+        let url = format!("{}/api/v1/auth/password-reset", s.base);
+        let body = json!({ "email": email });
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // The same answer whether the account exists or not; only the real one gets a message.
+    assert_eq!(ask("nobody@example.org").await, StatusCode::ACCEPTED);
+    assert_eq!(outbox_token(&s, "nobody@example.org").1, 0);
+    assert_eq!(ask("jane@example.org").await, StatusCode::ACCEPTED);
+    let token = outbox_token(&s, "jane@example.org").0.unwrap();
+
+    let complete = |token: String, pw: &str| {
+        let url = format!("{}/api/v1/auth/password-reset/complete", s.base);
+        let body = json!({ "token": token, "password": pw });
+        async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        complete(token.clone(), "a brand new passphrase").await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(
+        complete(token, "another new passphrase").await,
+        StatusCode::BAD_REQUEST,
+        "single use"
+    );
+    assert_eq!(me(&s, &old_session).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        login(&s, &c, "jane@example.org", PASSWORD).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        login(&s, &c, "jane@example.org", "a brand new passphrase")
+            .await
+            .status(),
+        StatusCode::OK
+    );
+
+    // Reset links last an hour.
+    assert_eq!(ask("jane@example.org").await, StatusCode::ACCEPTED);
+    let token = outbox_token(&s, "jane@example.org").0.unwrap();
+    clock.advance_minutes(61);
+    assert_eq!(
+        complete(token, "yet another passphrase").await,
+        StatusCode::BAD_REQUEST
+    );
+}

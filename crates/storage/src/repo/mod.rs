@@ -5,6 +5,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod invitations;
 pub mod mfa;
 pub mod orgs;
 pub mod sessions;

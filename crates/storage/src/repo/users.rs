@@ -157,6 +157,22 @@ pub async fn set_password_hash(
     Ok(())
 }
 
+/// Sets a new password chosen by the user and lifts any demand to change it (operator function).
+pub async fn change_password(
+    tx: &mut OperatorTx,
+    id: UserId,
+    hash: &str,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE users SET password_hash = $1, password_change_required_at_ms = NULL WHERE id = $2",
+    )
+    .bind(hash)
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
 /// Grants a role in an organisation (operator function, for bootstrap and provisioning).
 pub async fn grant_as_operator(
     tx: &mut OperatorTx,
