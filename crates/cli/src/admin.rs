@@ -107,8 +107,14 @@ pub async fn api_key(
 
     // Validate everything before touching the database.
     enum Plan {
-        Create { role: Role, name: String, days: u32 },
-        Revoke { id: String },
+        Create {
+            role: Role,
+            name: mhp_domain::KeyName,
+            days: u32,
+        },
+        Revoke {
+            id: String,
+        },
     }
     let (org_arg, plan) = match command {
         ApiKeyCommand::Create {
@@ -118,12 +124,8 @@ pub async fn api_key(
             expires_days,
         } => {
             let role = Role::parse(&role).map_err(|e| Failure::Invalid(format!("--role: {e}")))?;
-            let name = name.trim().to_owned();
-            if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-                return Err(Failure::Invalid(
-                    "--name must be 1 to 100 characters without control characters".into(),
-                ));
-            }
+            let name = mhp_domain::KeyName::parse(&name)
+                .map_err(|e| Failure::Invalid(format!("--name {e}")))?;
             if !(1..=730).contains(&expires_days) {
                 return Err(Failure::Invalid(
                     "--expires-days must be between 1 and 730".into(),
@@ -172,7 +174,7 @@ pub async fn api_key(
                 &mut tx,
                 &NewApiKey {
                     id: &minted.id,
-                    name: &name,
+                    name: name.as_str(),
                     role,
                     secret_sha256: &minted.secret_sha256,
                     created_by: "cli",

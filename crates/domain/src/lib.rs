@@ -18,4 +18,4 @@ pub use role::{MfaPolicy, PlatformRole, Role, RoleError};
 pub use scope::OrgScope;
 pub use secret::{SealedBytes, Secret};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};
-pub use values::{DisplayName, Email, NameError, OrgName, Sex, TeamName, ValueError};
+pub use values::{DisplayName, Email, KeyName, NameError, OrgName, Sex, TeamName, ValueError};

@@ -118,6 +118,11 @@ name_type!(
     100,
     "An organisation's name (1 to 100 characters)."
 );
+name_type!(
+    KeyName,
+    100,
+    "What an API key is for (1 to 100 characters)."
+);
 name_type!(TeamName, 100, "A team's name (1 to 100 characters).");
 name_type!(
     DisplayName,

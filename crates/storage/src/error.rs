@@ -91,7 +91,8 @@ impl From<sqlx::Error> for StorageError {
 
 pub(crate) fn is_transient_sqlx(e: &sqlx::Error) -> bool {
     match e {
-        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::Tls(_) => true,
+        // TLS failures are configuration problems (sslmode, certificates): fail fast.
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut => true,
         sqlx::Error::Database(db) => {
             let Some(code) = db.code() else { return false };
             // PostgreSQL SQLSTATE: serialization failure, deadlock, connection exceptions,

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mhp_auth::api_key;
 use mhp_auth::events::AuthEvent;
-use mhp_domain::{Role, Timestamp};
+use mhp_domain::{KeyName, Role, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, ApiKey, NewApiKey};
 use serde::{Deserialize, Serialize};
@@ -66,12 +66,7 @@ pub async fn create(
     grant: Grant,
     ApiJson(body): ApiJson<NewKey>,
 ) -> Result<(StatusCode, Json<Value>), ApiError> {
-    let name = body.name.trim();
-    if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(
-            "name must be 1 to 100 characters without control characters".into(),
-        ));
-    }
+    let name = KeyName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
     let role = Role::parse(&body.role).map_err(|e| ApiError::BadRequest(format!("role: {e}")))?;
     let days = body.expires_in_days.unwrap_or(90);
     if !(1..=MAX_DAYS).contains(&days) {
@@ -88,7 +83,7 @@ pub async fn create(
         &mut tx,
         &NewApiKey {
             id: &minted.id,
-            name,
+            name: name.as_str(),
             role,
             secret_sha256: &minted.secret_sha256,
             created_by: &actor.audit_name(),

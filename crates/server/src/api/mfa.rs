@@ -52,6 +52,19 @@ fn place(user: &str) -> Place<'_> {
     }
 }
 
+/// Opens a user's sealed TOTP secret.
+fn open_secret(
+    state: &AppState,
+    user: mhp_domain::UserId,
+    t: &mfa::Totp,
+) -> Result<mhp_domain::Secret<Vec<u8>>, ApiError> {
+    let id = user.to_string();
+    state
+        .totp_sealer
+        .open(&t.secret, &place(&id))
+        .map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
 fn person(
     grant: &Grant,
 ) -> Result<(&mhp_storage::repo::users::User, &sessions::Session), ApiError> {
@@ -105,11 +118,7 @@ pub async fn confirm(
     if t.enabled_at.is_some() {
         return Err(ApiError::Conflict("an authenticator"));
     }
-    let id = user.id.to_string();
-    let secret = state
-        .totp_sealer
-        .open(&t.secret, &place(&id))
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let secret = open_secret(&state, user.id, &t)?;
     let step = totp::verify(secret.expose(), &code, now, t.last_step).ok_or_else(|| {
         ApiError::BadRequest("the code does not match; check the device's clock".into())
     })?;
@@ -165,11 +174,7 @@ pub async fn verify(
     let accepted = match (body.code, body.recovery_code) {
         (Some(code), None) => match mfa::totp(&mut tx, user.id).await? {
             Some(t) if t.enabled_at.is_some() => {
-                let id = user.id.to_string();
-                let secret = state
-                    .totp_sealer
-                    .open(&t.secret, &place(&id))
-                    .map_err(|e| ApiError::Internal(Box::new(e)))?;
+                let secret = open_secret(&state, user.id, &t)?;
                 match totp::verify(secret.expose(), &code, now, t.last_step) {
                     Some(step) => mfa::accept_step(&mut tx, user.id, step, now).await?,
                     None => false,

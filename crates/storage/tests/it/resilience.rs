@@ -106,3 +106,26 @@ async fn an_unknown_url_scheme_is_refused() {
         .unwrap_err();
     assert!(matches!(err, StorageError::UnsupportedUrl));
 }
+
+/// Production databases demand TLS (`sslmode=require` or `verify-full`); a server without it is a
+/// configuration error, reported at once rather than retried.
+#[tokio::test]
+async fn tls_is_available_and_a_server_without_it_is_refused_at_once() {
+    let Some(url) = mhp_test_support::fresh_postgres().await else {
+        return;
+    };
+    let options = DbOptions {
+        startup_timeout: Duration::from_secs(20),
+        ..DbOptions::default()
+    };
+    let started = Instant::now();
+    let err = Db::connect(&format!("{url}?sslmode=require"), &options)
+        .await
+        .unwrap_err();
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+    assert!(err.to_string().to_lowercase().contains("tls"), "{err}");
+}
