@@ -110,6 +110,11 @@ pub enum AuthEvent {
     PasswordResetRequested,
     /// A password was replaced through a reset token.
     PasswordReset,
+    /// A member's roles changed.
+    RolesChanged {
+        /// The member.
+        user: String,
+    },
     /// An API key was created.
     ApiKeyIssued {
         /// Its public id.
@@ -135,6 +140,7 @@ impl AuthEvent {
             AuthEvent::MfaEnrolled => "mfa.enrol",
             AuthEvent::TokenIssued { .. } => "token.issue",
             AuthEvent::InvitationSent { .. } => "invitation.send",
+            AuthEvent::RolesChanged { .. } => "membership.roles",
             AuthEvent::InvitationAccepted => "invitation.accept",
             AuthEvent::PasswordResetRequested => "password.reset_request",
             AuthEvent::PasswordReset => "password.reset",

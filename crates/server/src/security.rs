@@ -29,6 +29,7 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         | AuthEvent::PasswordResetRequested
         | AuthEvent::PasswordReset => ("user", None),
         AuthEvent::MfaPolicyChanged { .. } => ("organisation", None),
+        AuthEvent::RolesChanged { user } => ("user", Some(user.clone())),
     };
     AuditEvent {
         actor: actor.audit_name(),
@@ -61,6 +62,7 @@ fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta
         }
         AuthEvent::TokenReuseDetected => "refresh_token_reused".to_owned(),
         AuthEvent::InvitationSent { role } => role.as_str().to_owned(),
+        AuthEvent::RolesChanged { .. } => String::new(),
         AuthEvent::InvitationAccepted
         | AuthEvent::PasswordResetRequested
         | AuthEvent::PasswordReset => String::new(),

@@ -1,13 +1,22 @@
 //! Members of an organisation and their roles.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use mhp_auth::events::AuthEvent;
+use mhp_domain::{Role, UserId};
 use mhp_storage::Access;
-use mhp_storage::repo::users;
-use serde::Serialize;
+use mhp_storage::repo::{sessions, tokens, users};
+use serde::{Deserialize, Serialize};
 
 use super::Grant;
-use crate::{ApiError, AppState};
+use crate::{ApiError, ApiJson, AppState, security};
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Roles {
+    roles: Vec<String>,
+}
 
 #[derive(Debug, Serialize)]
 pub struct MemberOut {
@@ -34,4 +43,49 @@ pub async fn list(
             })
             .collect(),
     ))
+}
+
+/// `PUT /api/v1/orgs/{org}/members/{user}/roles`: replaces a member's roles (an empty list removes
+/// the member). The member's sessions and refresh tokens end, so the privileges they sign in
+/// with next are the new ones, under new session ids.
+pub async fn set_roles(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, user)): Path<(String, String)>,
+    ApiJson(body): ApiJson<Roles>,
+) -> Result<StatusCode, ApiError> {
+    let user = UserId::parse(&user).map_err(|_| ApiError::NotFound("member"))?;
+    let mut roles = body
+        .roles
+        .iter()
+        .map(|r| Role::parse(r).map_err(|e| ApiError::BadRequest(format!("roles: {e}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    roles.sort();
+    roles.dedup();
+    if roles.contains(&Role::Device) {
+        return Err(ApiError::BadRequest(
+            "devices get API keys, not roles".into(),
+        ));
+    }
+    let now = state.clock.now();
+    // Two transactions, one after the other (never nested: SQLite has one writer). Sessions end
+    // first; should the role change then fail, the member only has to sign in again.
+    let scope = grant.org()?;
+    let mut check = state.db.tenant(&scope, Access::Read).await?;
+    if users::roles(&mut check, user).await?.is_empty() {
+        return Err(ApiError::NotFound("member"));
+    }
+    drop(check);
+    let mut op = state.db.operator(Access::Write).await?;
+    sessions::revoke_all(&mut op, user, now).await?;
+    tokens::revoke_user_refresh(&mut op, user, now).await?;
+    op.commit().await?;
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    users::set_roles(&mut tx, user, &roles, now).await?;
+    let event = AuthEvent::RolesChanged {
+        user: user.to_string(),
+    };
+    security::record_in(&mut tx, &grant.principal.actor(), &event, &grant.meta, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

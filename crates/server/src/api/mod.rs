@@ -167,6 +167,12 @@ pub const ROUTES: &[RouteSpec] = &[
         handler: || get(members::list),
     },
     RouteSpec {
+        method: "PUT",
+        path: "/api/v1/orgs/{org}/members/{user}/roles",
+        requirement: InOrg(P::ManageMembers),
+        handler: || axum::routing::put(members::set_roles),
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/api-keys",
         requirement: InOrg(P::ManageMembers),

@@ -73,6 +73,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin]),
     ),
     (
+        "PUT",
+        "/api/v1/orgs/{org}/members/{user}/roles",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
         "GET",
         "/api/v1/orgs/{org}/api-keys",
         Roles(&[Role::OrgAdmin]),
@@ -138,7 +143,11 @@ pub async fn key(
 async fn person(s: &Server, org: &OrgScope, role: Role, n: usize) -> mhp_domain::UserId {
     let now = s.state.clock.now();
     let mut tx = s.state.db.operator(Access::Write).await.unwrap();
-    let email = Email::parse(&format!("person{n}@example.org")).unwrap();
+    let email = Email::parse(&format!(
+        "person{n}-{}@example.org",
+        uuid::Uuid::new_v4().simple()
+    ))
+    .unwrap();
     let user = users::create(
         &mut tx,
         &NewUser {
@@ -223,7 +232,9 @@ async fn call(
         }
         None => {}
     }
-    if method == "PUT" {
+    if method == "PUT" && path.contains("/members/") {
+        req = req.json(&json!({ "roles": ["coach"] }));
+    } else if method == "PUT" {
         req = req.json(&json!({ "policy": "optional" }));
     }
     if method == "POST" {
@@ -245,6 +256,10 @@ async fn call(
 
 async fn concrete(s: &Server, template: &str, target: &OrgScope) -> String {
     let mut path = template.replace("{org}", &target.org().to_string());
+    if path.contains("{user}") {
+        let member = person(s, target, Role::Athlete, 0).await;
+        path = path.replace("{user}", &member.to_string());
+    }
     if path.contains("{key}") {
         let (id, _) = key(s, target, Role::Device, far_future(s)).await;
         path = path.replace("{key}", &id);

@@ -819,3 +819,100 @@ async fn a_password_reset_replaces_the_password_and_ends_sessions() {
         StatusCode::BAD_REQUEST
     );
 }
+
+#[tokio::test]
+async fn a_role_change_ends_the_members_sessions() {
+    let (s, clock) = setup().await;
+    let hash = password::hash(&Secret::new("the coach's passphrase".to_owned())).unwrap();
+    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let coach = users::create(
+        &mut tx,
+        &NewUser {
+            email: &Email::parse("coach@example.org").unwrap(),
+            display_name: &DisplayName::parse("Coach").unwrap(),
+            password_hash: Some(&hash),
+            password_change_required: false,
+            platform_role: None,
+        },
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    users::grant_as_operator(&mut tx, s.org.org(), coach.id, Role::Coach, clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let c = reqwest::Client::new();
+    let res = login(&s, &c, "coach@example.org", "the coach's passphrase").await;
+    let coach_cookie = cookie_of(&res);
+    assert_eq!(me(&s, &coach_cookie).await, StatusCode::OK);
+
+    let (admin, csrf) = session(&s, &c).await;
+    let roles = format!("/api/v1/orgs/{}/members/{}/roles", s.org.org(), coach.id);
+    let put = |body: Value, path: String| {
+        let url = format!("{}{path}", s.base);
+        let (admin, csrf) = (admin.clone(), csrf.clone());
+        async move {
+            reqwest::Client::new()
+                .put(url)
+                .header("cookie", admin)
+                .header("x-csrf-token", csrf)
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    assert_eq!(
+        put(json!({ "roles": ["root"] }), roles.clone()).await,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        me(&s, &coach_cookie).await,
+        StatusCode::OK,
+        "a refused change ends nothing"
+    );
+    assert_eq!(
+        put(json!({ "roles": ["clinician"] }), roles.clone()).await,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(me(&s, &coach_cookie).await, StatusCode::UNAUTHORIZED);
+    let stranger = format!(
+        "/api/v1/orgs/{}/members/{}/roles",
+        s.org.org(),
+        mhp_domain::UserId::new()
+    );
+    assert_eq!(
+        put(json!({ "roles": ["coach"] }), stranger).await,
+        StatusCode::NOT_FOUND
+    );
+
+    let mut tx = s.state.db.tenant(&s.org, Access::Read).await.unwrap();
+    assert_eq!(
+        users::roles(&mut tx, coach.id).await.unwrap(),
+        vec![Role::Clinician]
+    );
+}
+
+#[tokio::test]
+async fn oversized_credentials_are_refused_plainly() {
+    let (s, _) = setup().await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", s.base))
+        .header(
+            "authorization",
+            format!("Bearer mhp_{}", "a".repeat(10_000)),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/me", s.base))
+        .header("cookie", format!("mhp_session={}", "a".repeat(10_000)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+}

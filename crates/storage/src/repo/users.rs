@@ -216,6 +216,29 @@ async fn insert_membership(
     Ok(())
 }
 
+/// Replaces a member's roles in the transaction's organisation; an empty list removes them.
+/// Not-found when the user is no member here.
+pub async fn set_roles(
+    tx: &mut TenantTx,
+    user: UserId,
+    new_roles: &[Role],
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    if roles(tx, user).await?.is_empty() {
+        return Err(StorageError::NotFound { entity: "member" });
+    }
+    sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+        .bind(tx.org_key())
+        .bind(user.to_string())
+        .execute(tx.conn())
+        .await?;
+    let org = tx.org();
+    for role in new_roles {
+        insert_membership(tx.conn(), org, user, *role, now).await?;
+    }
+    Ok(())
+}
+
 /// The user's roles in the transaction's organisation (empty when not a member).
 pub async fn roles(tx: &mut TenantTx, user: UserId) -> Result<Vec<Role>, StorageError> {
     let names: Vec<String> = sqlx::query_scalar(
