@@ -13,7 +13,7 @@ mod time;
 mod values;
 
 pub use ids::{IdError, OrgId, SubjectId, TeamId, UserId};
-pub use policy::{Permission, role_allows};
+pub use policy::{Permission, Reach, reach_of, role_allows, widest_reach};
 pub use role::{MfaPolicy, PlatformRole, Role, RoleError};
 pub use scope::OrgScope;
 pub use secret::{SealedBytes, Secret};

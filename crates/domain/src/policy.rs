@@ -35,6 +35,35 @@ pub enum Permission {
     ReadSecurityReports,
 }
 
+/// How far a permission granted through a role reaches inside the organisation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Reach {
+    /// The subject's own record only (athletes).
+    OwnRecord,
+    /// The teams the person is staff of (coaches, commanders).
+    OwnTeams,
+    /// The whole organisation.
+    Organisation,
+}
+
+/// The reach a role's permissions have.
+pub const fn reach_of(role: Role) -> Reach {
+    match role {
+        Role::Coach => Reach::OwnTeams,
+        Role::Athlete => Reach::OwnRecord,
+        _ => Reach::Organisation,
+    }
+}
+
+/// The widest reach with which any of `roles` grants `permission`, or `None` when none does.
+pub fn widest_reach(roles: &[Role], permission: Permission) -> Option<Reach> {
+    roles
+        .iter()
+        .filter(|r| role_allows(**r, permission))
+        .map(|r| reach_of(*r))
+        .max()
+}
+
 /// Whether a role grants a permission. Deny by default: a pair not listed here is refused.
 pub fn role_allows(role: Role, permission: Permission) -> bool {
     use Permission as P;
@@ -94,6 +123,24 @@ mod tests {
         assert!(role_allows(Role::DataScientist, P::ReadDeidentified));
         assert!(!role_allows(Role::DataScientist, P::ReadClinical));
         assert!(!role_allows(Role::DataScientist, P::ReadOwnRecord));
+    }
+
+    #[test]
+    fn coaches_reach_their_teams_unless_another_role_reaches_further() {
+        assert_eq!(
+            widest_reach(&[Role::Coach], P::ReadTeamReadiness),
+            Some(Reach::OwnTeams)
+        );
+        assert_eq!(
+            widest_reach(&[Role::Coach, Role::Clinician], P::ReadTeamReadiness),
+            Some(Reach::Organisation)
+        );
+        assert_eq!(
+            widest_reach(&[Role::Athlete], P::ReadOwnRecord),
+            Some(Reach::OwnRecord)
+        );
+        assert_eq!(widest_reach(&[Role::Coach], P::ManageTeams), None);
+        assert_eq!(widest_reach(&[], P::ReadTeamReadiness), None);
     }
 
     #[test]

@@ -9,9 +9,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use mhp_auth::events::AuthEvent;
 use mhp_auth::session;
-use mhp_domain::{OrgId, OrgScope, Permission, Role, role_allows};
+use mhp_domain::{OrgId, OrgScope, Permission, Reach, Role, TeamId, widest_reach};
 use mhp_storage::Access;
-use mhp_storage::repo::{mfa, users};
+use mhp_storage::repo::{mfa, teams, users};
 
 use super::{ROUTES, Requirement};
 use crate::authn::{self, Principal, RequestMeta};
@@ -24,8 +24,21 @@ pub struct Grant {
     pub principal: Principal,
     /// The organisation the route acts in, when it names one.
     pub scope: Option<OrgScope>,
+    /// How far inside the organisation the grant reaches (`Organisation` for routes without one).
+    pub reach: GrantReach,
     /// The facts audit events record.
     pub meta: RequestMeta,
+}
+
+/// How far a grant reaches, resolved to ids.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum GrantReach {
+    /// Everything in the organisation.
+    Organisation,
+    /// These teams only.
+    Teams(Vec<TeamId>),
+    /// The caller's own record only.
+    OwnRecord,
 }
 
 impl Grant {
@@ -97,6 +110,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             return Ok(Some(Grant {
                 principal,
                 scope: None,
+                reach: GrantReach::Organisation,
                 meta,
             }));
         }
@@ -107,6 +121,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             return Ok(Some(Grant {
                 principal,
                 scope: None,
+                reach: GrantReach::Organisation,
                 meta,
             }));
         }
@@ -121,11 +136,12 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
         .and_then(|(_, v)| OrgId::parse(v).ok())
         .ok_or(ApiError::NotFound("organisation"))?;
     let decision = decide(state, &principal, org, permission).await?;
-    if decision == Decision::Allow {
+    if let Decision::Allow(_) = decision {
         check_mfa_policy(state, &principal, org).await?;
     }
     match decision {
-        Decision::Allow => Ok(Some(Grant {
+        Decision::Allow(reach) => Ok(Some(Grant {
+            reach: resolve_reach(state, &principal, org, reach).await?,
             principal,
             scope: Some(OrgScope::for_org(org)),
             meta,
@@ -149,9 +165,30 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Decision {
-    Allow,
+    Allow(Reach),
     OtherOrg,
     NotPermitted,
+}
+
+/// Turns a reach into ids: a coach's teams are the ones they are staff of.
+async fn resolve_reach(
+    state: &AppState,
+    principal: &Principal,
+    org: OrgId,
+    reach: Reach,
+) -> Result<GrantReach, ApiError> {
+    Ok(match (reach, principal) {
+        (Reach::Organisation, _) => GrantReach::Organisation,
+        (Reach::OwnRecord, _) => GrantReach::OwnRecord,
+        (Reach::OwnTeams, Principal::User { user, .. }) => {
+            let mut tx = state
+                .db
+                .tenant(&OrgScope::for_org(org), Access::Read)
+                .await?;
+            GrantReach::Teams(teams::staffed_by(&mut tx, user.id).await?)
+        }
+        (Reach::OwnTeams, Principal::ApiKey(_)) => GrantReach::Teams(Vec::new()),
+    })
 }
 
 async fn decide(
@@ -174,10 +211,9 @@ async fn decide(
     if roles.is_empty() {
         return Ok(Decision::OtherOrg);
     }
-    Ok(if roles.iter().any(|r| role_allows(*r, permission)) {
-        Decision::Allow
-    } else {
-        Decision::NotPermitted
+    Ok(match widest_reach(&roles, permission) {
+        Some(reach) => Decision::Allow(reach),
+        None => Decision::NotPermitted,
     })
 }
 

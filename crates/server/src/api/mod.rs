@@ -16,7 +16,7 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, post};
 use mhp_domain::Permission;
 
-pub use authz::{CSRF_HEADER, Grant};
+pub use authz::{CSRF_HEADER, Grant, GrantReach};
 
 use crate::AppState;
 
@@ -159,6 +159,12 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/orgs/{org}/teams",
         requirement: InOrg(P::ManageTeams),
         handler: || post(teams::create),
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/orgs/{org}/teams/{team}/staff/{user}",
+        requirement: InOrg(P::ManageTeams),
+        handler: || axum::routing::put(teams::add_staff),
     },
     RouteSpec {
         method: "GET",

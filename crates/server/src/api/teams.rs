@@ -9,7 +9,7 @@ use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
 use mhp_storage::repo::{Page, teams};
 use serde::{Deserialize, Serialize};
 
-use super::Grant;
+use super::{Grant, GrantReach};
 use crate::{ApiError, ApiJson, AppState};
 
 #[derive(Debug, Serialize)]
@@ -58,7 +58,28 @@ pub async fn list(
         limit: q.limit.unwrap_or(100),
     };
     let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
-    let list = teams::list(&mut tx, page).await?;
+    let list = match &grant.reach {
+        GrantReach::Organisation => teams::list(&mut tx, page).await?,
+        // A coach sees the teams they coach (a handful), paged here by id like the full list.
+        GrantReach::Teams(ids) => {
+            let mut ids: Vec<TeamId> = ids
+                .iter()
+                .copied()
+                .filter(|id| page.after.is_none_or(|a| *id > a))
+                .collect();
+            ids.sort();
+            let mut out = Vec::new();
+            for id in ids.into_iter().take(page.limit.clamp(1, 500) as usize) {
+                match teams::get(&mut tx, id).await {
+                    Ok(t) => out.push(t),
+                    Err(mhp_storage::StorageError::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            out
+        }
+        GrantReach::OwnRecord => Vec::new(),
+    };
     Ok(Json(list.into_iter().map(TeamOut::from).collect()))
 }
 
@@ -85,4 +106,38 @@ pub async fn create(
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(team.into())))
+}
+
+/// `PUT /api/v1/orgs/{org}/teams/{team}/staff/{user}`: makes a member staff (coach, commander)
+/// of a team. Idempotent.
+pub async fn add_staff(
+    State(state): State<AppState>,
+    grant: Grant,
+    axum::extract::Path((_, team, user)): axum::extract::Path<(String, String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let team = TeamId::parse(&team).map_err(|_| ApiError::NotFound("team"))?;
+    let user = mhp_domain::UserId::parse(&user).map_err(|_| ApiError::NotFound("member"))?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    if mhp_storage::repo::users::roles(&mut tx, user)
+        .await?
+        .is_empty()
+    {
+        return Err(ApiError::NotFound("member"));
+    }
+    teams::get(&mut tx, team).await?;
+    teams::add_staff(&mut tx, team, user, now).await?;
+    let event = AuditEvent {
+        actor: grant.principal.actor().audit_name(),
+        action: "team.staff_add",
+        resource_type: "team",
+        resource_id: Some(team.to_string()),
+        outcome: Outcome::Success,
+        request_id: grant.meta.request_id.clone(),
+        source_ip: grant.meta.source_ip.clone(),
+        user_agent: grant.meta.user_agent.clone(),
+    };
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
 }

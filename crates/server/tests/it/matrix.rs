@@ -68,6 +68,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
     ),
     ("POST", "/api/v1/orgs/{org}/teams", Roles(&[Role::OrgAdmin])),
     (
+        "PUT",
+        "/api/v1/orgs/{org}/teams/{team}/staff/{user}",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
         "GET",
         "/api/v1/orgs/{org}/members",
         Roles(&[Role::OrgAdmin]),
@@ -93,6 +98,9 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin]),
     ),
 ];
+
+/// Teams the matrix made itself as path fixtures (not by the requests under test).
+static FIXTURE_TEAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Routes outside the API that anyone may call.
 const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
@@ -232,7 +240,9 @@ async fn call(
         }
         None => {}
     }
-    if method == "PUT" && path.contains("/members/") {
+    if method == "PUT" && path.contains("/staff/") {
+        // no body
+    } else if method == "PUT" && path.contains("/members/") {
         req = req.json(&json!({ "roles": ["coach"] }));
     } else if method == "PUT" {
         req = req.json(&json!({ "policy": "optional" }));
@@ -256,6 +266,17 @@ async fn call(
 
 async fn concrete(s: &Server, template: &str, target: &OrgScope) -> String {
     let mut path = template.replace("{org}", &target.org().to_string());
+    if path.contains("{team}") {
+        let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
+        let name =
+            mhp_domain::TeamName::parse(&format!("T{}", uuid::Uuid::new_v4().simple())).unwrap();
+        let team = teams::create(&mut tx, &name, s.state.clock.now())
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        FIXTURE_TEAMS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        path = path.replace("{team}", &team.id.to_string());
+    }
     if path.contains("{user}") {
         let member = person(s, target, Role::Athlete, 0).await;
         path = path.replace("{user}", &member.to_string());
@@ -375,9 +396,10 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
 
     // Refused writes wrote nothing: only the allowed team creations exist.
     let mut tx = s.state.db.tenant(&own, Access::Read).await.unwrap();
+    let fixtures = FIXTURE_TEAMS.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
         teams::list(&mut tx, Page::first(500)).await.unwrap().len(),
-        team_creations
+        team_creations + fixtures
     );
     drop(tx);
     let mut tx = s.state.db.tenant(&other, Access::Read).await.unwrap();

@@ -916,3 +916,77 @@ async fn oversized_credentials_are_refused_plainly() {
         .unwrap();
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn coaches_see_the_teams_they_coach() {
+    let (s, clock) = setup().await;
+    let hash = password::hash(&Secret::new("the coach's passphrase".to_owned())).unwrap();
+    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let coach = users::create(
+        &mut tx,
+        &NewUser {
+            email: &Email::parse("coach@example.org").unwrap(),
+            display_name: &DisplayName::parse("Coach").unwrap(),
+            password_hash: Some(&hash),
+            password_change_required: false,
+            platform_role: None,
+        },
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    users::grant_as_operator(&mut tx, s.org.org(), coach.id, Role::Coach, clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let c = reqwest::Client::new();
+    let (admin, csrf) = session(&s, &c).await;
+    let teams_url = format!("/api/v1/orgs/{}/teams", s.org.org());
+    let mut ids = Vec::new();
+    for name in ["Forwards", "Backs", "Academy"] {
+        let res = post(&s, &teams_url, &admin, &csrf, json!({ "name": name })).await;
+        ids.push(
+            res.json::<Value>().await.unwrap()["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
+    }
+    for team in [&ids[0], &ids[2]] {
+        let res = c
+            .put(format!("{}{teams_url}/{team}/staff/{}", s.base, coach.id))
+            .header("cookie", &admin)
+            .header("x-csrf-token", &csrf)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    }
+    let res = login(&s, &c, "coach@example.org", "the coach's passphrase").await;
+    let coach_cookie = cookie_of(&res);
+    let list = |cookie: String, query: &'static str| {
+        let url = format!("{}{teams_url}{query}", s.base);
+        async move {
+            let v: Value = reqwest::Client::new()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            v.as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["name"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        list(coach_cookie.clone(), "").await,
+        ["Forwards", "Academy"]
+    );
+    assert_eq!(list(coach_cookie, "?limit=1").await, ["Forwards"]);
+    assert_eq!(list(admin, "").await, ["Forwards", "Backs", "Academy"]);
+}
