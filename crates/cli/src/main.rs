@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod admin;
+mod audit;
 mod healthcheck;
 mod logging;
 mod serve;
@@ -61,6 +62,11 @@ enum Command {
         /// Give up after this many seconds.
         #[arg(long, value_name = "S", default_value_t = 3)]
         timeout_s: u64,
+    },
+    /// The tamper-evident audit log.
+    Audit {
+        #[command(subcommand)]
+        command: audit::AuditCommand,
     },
     /// Administration.
     Admin {
@@ -146,6 +152,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Serve { .. } => runtime()?.block_on(serve::run(settings, notes)),
         Command::Migrate => runtime()?.block_on(admin::migrate(settings, notes)),
+        Command::Audit { command } => runtime()?.block_on(audit::run(settings, notes, command)),
         Command::Healthcheck { url, timeout_s } => healthcheck::run(
             &settings,
             url.as_deref(),

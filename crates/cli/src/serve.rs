@@ -39,6 +39,10 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
             version: env!("CARGO_PKG_VERSION"),
         },
     });
+    spawn_checkpoints(
+        db.clone(),
+        mhp_crypto::checkpoint::CheckpointKey::derive(&key),
+    );
     let config = settings.http_config();
     let router = mhp_server::router(state.clone(), &config);
     let listener = tokio::net::TcpListener::bind(listen)
@@ -63,6 +67,29 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Signs the audit chains' heads every hour (and once at start), so that events cut from the end
+/// of a chain are detectable.
+fn spawn_checkpoints(db: mhp_storage::Db, key: mhp_crypto::checkpoint::CheckpointKey) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            let result = async {
+                use mhp_domain::Clock as _;
+                let mut tx = db.operator(mhp_storage::Access::Write).await?;
+                let n =
+                    mhp_storage::repo::audit::checkpoint(&mut tx, &key, SystemClock.now()).await?;
+                tx.commit().await?;
+                Ok::<_, mhp_storage::StorageError>(n)
+            };
+            match result.await {
+                Ok(n) => tracing::info!(checkpoints = n, "audit checkpoints signed"),
+                Err(e) => tracing::error!(error = %e, "audit checkpoint failed"),
+            }
+        }
+    });
 }
 
 /// Connects to the database (with start-up retries) and brings its schema up to date, or checks

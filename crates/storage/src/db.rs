@@ -230,9 +230,15 @@ impl Db {
         }
     }
 
-    /// Closes the pool, waiting for connections in use to come back.
+    /// Closes the pool, waiting up to 10 s for connections in use to come back (a transaction
+    /// still held by the caller would otherwise keep it waiting forever).
     pub async fn close(&self) {
-        self.pool.close().await;
+        if tokio::time::timeout(Duration::from_secs(10), self.pool.close())
+            .await
+            .is_err()
+        {
+            tracing::warn!("database pool closed with connections still in use");
+        }
     }
 
     pub(crate) fn pool(&self) -> &AnyPool {

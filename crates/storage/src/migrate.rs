@@ -60,6 +60,11 @@ const SQLITE: &[Migration] = &[
         name: "invitations",
         sql: include_str!("../migrations/sqlite/0006_invitations.sql"),
     },
+    Migration {
+        version: 7,
+        name: "audit_chain",
+        sql: include_str!("../migrations/sqlite/0007_audit_chain.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -92,6 +97,11 @@ const POSTGRES: &[Migration] = &[
         version: 6,
         name: "invitations",
         sql: include_str!("../migrations/postgres/0006_invitations.sql"),
+    },
+    Migration {
+        version: 7,
+        name: "audit_chain",
+        sql: include_str!("../migrations/postgres/0007_audit_chain.sql"),
     },
 ];
 

@@ -71,6 +71,10 @@ impl TenantTx {
         self.scope.org()
     }
 
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     /// The organisation id as stored.
     pub(crate) fn org_key(&self) -> String {
         self.scope.org().to_string()
@@ -96,6 +100,10 @@ pub struct OperatorTx {
 }
 
 impl OperatorTx {
+    pub(crate) fn backend(&self) -> Backend {
+        self.backend
+    }
+
     pub(crate) async fn begin(
         pool: &AnyPool,
         backend: Backend,

@@ -113,13 +113,80 @@ fn migrate_applies_then_reports_up_to_date() {
     let first = mhp(&args, &[], None);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert!(
-        stdout(&first).starts_with("applied 6 migration(s): 1, 2, 3, 4, 5, 6;"),
+        stdout(&first).starts_with("applied 7 migration(s): 1, 2, 3, 4, 5, 6, 7;"),
         "{}",
         stdout(&first)
     );
     let second = mhp(&args, &[], None);
     assert_eq!(
         stdout(&second).trim(),
-        "database is up to date (6 migrations)"
+        "database is up to date (7 migrations)"
     );
+}
+
+#[test]
+fn audit_verify_passes_then_names_an_edited_event() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap();
+    let boot = mhp(
+        &[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Alpha",
+            "--email",
+            "ops@example.org",
+            "--data-dir",
+            d,
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(boot.status.code(), Some(0), "{}", stderr(&boot));
+    let cp = mhp(&["audit", "checkpoint", "--data-dir", d], &[], None);
+    assert_eq!(
+        stdout(&cp).trim(),
+        "2 checkpoint(s) written",
+        "{}",
+        stderr(&cp)
+    );
+    let ok = mhp(&["audit", "verify", "--data-dir", d], &[], None);
+    assert_eq!(ok.status.code(), Some(0), "{}{}", stdout(&ok), stderr(&ok));
+    assert!(
+        stdout(&ok).contains("2 chain(s), 3 event(s), 2 checkpoint(s)"),
+        "{}",
+        stdout(&ok)
+    );
+
+    // Offline, with the public key alone.
+    let pk = stdout(&mhp(&["audit", "public-key", "--data-dir", d], &[], None))
+        .trim()
+        .to_owned();
+    assert_eq!(pk.len(), 64);
+    let ok = mhp(
+        &["audit", "verify", "--data-dir", d, "--public-key", &pk],
+        &[],
+        None,
+    );
+    assert_eq!(ok.status.code(), Some(0));
+
+    // Someone with the database file edits history.
+    let db = data.join("mhp.sqlite");
+    let status = std::process::Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import sqlite3,sys; c=sqlite3.connect(sys.argv[1]); \
+             c.execute('DROP TRIGGER audit_events_no_update'); \
+             c.execute(\"UPDATE audit_events SET actor='nobody' WHERE action='membership.grant'\"); \
+             c.commit()",
+        )
+        .arg(&db)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let bad = mhp(&["audit", "verify", "--data-dir", d], &[], None);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(stdout(&bad).contains("FAIL chain"), "{}", stdout(&bad));
+    assert!(stdout(&bad).contains("was altered"), "{}", stdout(&bad));
 }

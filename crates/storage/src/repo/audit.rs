@@ -1,11 +1,23 @@
 //! Audit events, written in the same transaction as the change they describe, so that a change
 //! without its audit record cannot be committed. The table is append-only (database triggers).
-//! Hash chaining and signed checkpoints build on this table.
+//!
+//! Every event belongs to a chain (its organisation's, or the platform's) and commits to the
+//! previous event of that chain: `hash = SHA-256(prev_hash ‖ fields)`, with a gap-free
+//! `chain_index`. Checkpoints sign the head of each chain with an Ed25519 key derived from the
+//! master key. [`verify`] recomputes every chain and names the first event that was altered,
+//! removed or reordered, and any checkpoint that no longer matches.
 
+use mhp_crypto::checkpoint::{self, CheckpointKey};
 use mhp_domain::{OrgId, Timestamp};
+use sha2::{Digest as _, Sha256};
+use sqlx::Row as _;
 use uuid::Uuid;
 
+use crate::db::Backend;
 use crate::{OperatorTx, StorageError, TenantTx};
+
+/// The chain of events that belong to no organisation.
+pub const PLATFORM_CHAIN: &str = "platform";
 
 /// How the audited action ended.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -57,7 +69,8 @@ pub async fn append(
     now: Timestamp,
 ) -> Result<(), StorageError> {
     let org = Some(tx.org());
-    insert(tx.conn(), org, event, now).await
+    let backend = tx.backend();
+    insert(tx.conn(), backend, org, event, now).await
 }
 
 /// Appends an event from an operator function, for one organisation or for the platform.
@@ -67,7 +80,8 @@ pub async fn append_as_operator(
     event: &AuditEvent,
     now: Timestamp,
 ) -> Result<(), StorageError> {
-    insert(tx.conn(), org, event, now).await
+    let backend = tx.backend();
+    insert(tx.conn(), backend, org, event, now).await
 }
 
 /// The number of audit events visible to the transaction (its organisation's).
@@ -82,6 +96,7 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64, StorageError> {
 
 async fn insert(
     conn: &mut sqlx::AnyConnection,
+    backend: Backend,
     org: Option<OrgId>,
     event: &AuditEvent,
     now: Timestamp,
@@ -90,23 +105,366 @@ async fn insert(
         .user_agent
         .as_deref()
         .map(|ua| ua.chars().take(256).collect::<String>());
+    let chain = org.map_or_else(|| PLATFORM_CHAIN.to_owned(), |o| o.to_string());
+    if backend == Backend::Postgres {
+        // Appends to one chain queue; other chains go on (SQLite has one writer anyway).
+        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7240531))")
+            .bind(chain.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    let head = sqlx::query(
+        "SELECT chain_index, hash FROM audit_events WHERE chain = $1 \
+         ORDER BY chain_index DESC LIMIT 1",
+    )
+    .bind(chain.as_str())
+    .fetch_optional(&mut *conn)
+    .await?;
+    let (index, prev) = match head {
+        Some(row) => (row.try_get::<i64, _>(0)? + 1, row.try_get::<Vec<u8>, _>(1)?),
+        None => (0, vec![0u8; 32]),
+    };
+    let record = Record {
+        id: Uuid::now_v7().to_string(),
+        at_ms: now.as_millis(),
+        org: org.map(|o| o.to_string()),
+        actor: event.actor.clone(),
+        action: event.action.to_owned(),
+        resource_type: event.resource_type.to_owned(),
+        resource_id: event.resource_id.clone(),
+        outcome: event.outcome.as_str().to_owned(),
+        request_id: event.request_id.clone(),
+        source_ip: event.source_ip.clone(),
+        user_agent,
+        chain,
+        chain_index: index,
+    };
+    let hash = record.hash(&prev);
     sqlx::query(
         "INSERT INTO audit_events (id, at_ms, org_id, actor, action, resource_type, \
-         resource_id, outcome, request_id, source_ip, user_agent) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+         resource_id, outcome, request_id, source_ip, user_agent, chain, chain_index, \
+         prev_hash, hash) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
     )
-    .bind(Uuid::now_v7().to_string())
-    .bind(now.as_millis())
-    .bind(org.map(|o| o.to_string()))
-    .bind(event.actor.as_str())
-    .bind(event.action)
-    .bind(event.resource_type)
-    .bind(event.resource_id.as_deref())
-    .bind(event.outcome.as_str())
-    .bind(event.request_id.as_deref())
-    .bind(event.source_ip.as_deref())
-    .bind(user_agent)
+    .bind(record.id.as_str())
+    .bind(record.at_ms)
+    .bind(record.org.as_deref())
+    .bind(record.actor.as_str())
+    .bind(record.action.as_str())
+    .bind(record.resource_type.as_str())
+    .bind(record.resource_id.as_deref())
+    .bind(record.outcome.as_str())
+    .bind(record.request_id.as_deref())
+    .bind(record.source_ip.as_deref())
+    .bind(record.user_agent.as_deref())
+    .bind(record.chain.as_str())
+    .bind(record.chain_index)
+    .bind(prev)
+    .bind(hash.to_vec())
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// An event as stored, the unit that is hashed.
+#[derive(Debug, Clone)]
+struct Record {
+    id: String,
+    at_ms: i64,
+    org: Option<String>,
+    actor: String,
+    action: String,
+    resource_type: String,
+    resource_id: Option<String>,
+    outcome: String,
+    request_id: Option<String>,
+    source_ip: Option<String>,
+    user_agent: Option<String>,
+    chain: String,
+    chain_index: i64,
+}
+
+impl Record {
+    /// SHA-256 of the previous hash and every field, each length-prefixed (absent fields are
+    /// marked apart from empty ones), so no two events encode alike.
+    fn hash(&self, prev: &[u8]) -> [u8; 32] {
+        let mut h = Sha256::new();
+        h.update(b"mhp-audit-v1");
+        h.update(prev);
+        let mut field = |v: Option<&str>| match v {
+            None => h.update([0u8]),
+            Some(s) => {
+                h.update([1u8]);
+                h.update((s.len() as u64).to_be_bytes());
+                h.update(s.as_bytes());
+            }
+        };
+        // The position is not hashed: the link to the previous hash fixes the order, so a moved
+        // event is reported as moved (its link breaks) rather than as altered.
+        field(Some(&self.chain));
+        field(Some(&self.id));
+        field(Some(&self.at_ms.to_string()));
+        field(self.org.as_deref());
+        field(Some(&self.actor));
+        field(Some(&self.action));
+        field(Some(&self.resource_type));
+        field(self.resource_id.as_deref());
+        field(Some(&self.outcome));
+        field(self.request_id.as_deref());
+        field(self.source_ip.as_deref());
+        field(self.user_agent.as_deref());
+        h.finalize().into()
+    }
+
+    fn from_row(row: &sqlx::any::AnyRow) -> Result<Self, StorageError> {
+        Ok(Self {
+            id: row.try_get("id")?,
+            at_ms: row.try_get("at_ms")?,
+            org: row.try_get("org_id")?,
+            actor: row.try_get("actor")?,
+            action: row.try_get("action")?,
+            resource_type: row.try_get("resource_type")?,
+            resource_id: row.try_get("resource_id")?,
+            outcome: row.try_get("outcome")?,
+            request_id: row.try_get("request_id")?,
+            source_ip: row.try_get("source_ip")?,
+            user_agent: row.try_get("user_agent")?,
+            chain: row.try_get("chain")?,
+            chain_index: row.try_get("chain_index")?,
+        })
+    }
+}
+
+fn checkpoint_message(chain: &str, index: i64, hash: &[u8]) -> Vec<u8> {
+    let mut m = b"mhp-audit-checkpoint-v1\0".to_vec();
+    m.extend_from_slice(chain.as_bytes());
+    m.push(0);
+    m.extend_from_slice(&index.to_be_bytes());
+    m.extend_from_slice(hash);
+    m
+}
+
+/// Signs the head of every chain that moved since its last checkpoint; returns how many
+/// checkpoints were written.
+pub async fn checkpoint(
+    tx: &mut OperatorTx,
+    key: &CheckpointKey,
+    now: Timestamp,
+) -> Result<usize, StorageError> {
+    let heads = sqlx::query(
+        "SELECT e.chain, e.chain_index, e.hash FROM audit_events e \
+         WHERE e.hash IS NOT NULL AND e.chain_index = \
+           (SELECT max(chain_index) FROM audit_events WHERE chain = e.chain) \
+         AND NOT EXISTS (SELECT 1 FROM audit_checkpoints c \
+           WHERE c.chain = e.chain AND c.chain_index = e.chain_index) \
+         ORDER BY e.chain",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    for row in &heads {
+        let chain: String = row.try_get(0)?;
+        let index: i64 = row.try_get(1)?;
+        let hash: Vec<u8> = row.try_get(2)?;
+        let signature = key.sign(&checkpoint_message(&chain, index, &hash));
+        sqlx::query(
+            "INSERT INTO audit_checkpoints (chain, chain_index, hash, signed_at_ms, public_key, \
+             signature) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(chain.as_str())
+        .bind(index)
+        .bind(hash)
+        .bind(now.as_millis())
+        .bind(key.public().to_vec())
+        .bind(signature.to_vec())
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(heads.len())
+}
+
+/// What is wrong with a chain, at its first bad place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Finding {
+    /// The event's content no longer matches its hash.
+    Altered {
+        /// Chain.
+        chain: String,
+        /// Position in the chain.
+        index: i64,
+        /// The event's id.
+        id: String,
+    },
+    /// Events are missing before this position (a gap), or after the last checkpoint.
+    Removed {
+        /// Chain.
+        chain: String,
+        /// The first position missing.
+        index: i64,
+    },
+    /// The event sits at a position that is not its own (its link to the previous one breaks).
+    Reordered {
+        /// Chain.
+        chain: String,
+        /// Position in the chain.
+        index: i64,
+        /// The event's id.
+        id: String,
+    },
+    /// A checkpoint's signature does not verify with the expected key, or its hash differs from
+    /// the event it names.
+    BadCheckpoint {
+        /// Chain.
+        chain: String,
+        /// The position it signs.
+        index: i64,
+    },
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Finding::Altered { chain, index, id } => {
+                write!(f, "chain {chain}: event {index} ({id}) was altered")
+            }
+            Finding::Removed { chain, index } => {
+                write!(
+                    f,
+                    "chain {chain}: event {index} and perhaps more were removed"
+                )
+            }
+            Finding::Reordered { chain, index, id } => {
+                write!(f, "chain {chain}: event {index} ({id}) is out of order")
+            }
+            Finding::BadCheckpoint { chain, index } => {
+                write!(
+                    f,
+                    "chain {chain}: the checkpoint at event {index} does not verify"
+                )
+            }
+        }
+    }
+}
+
+/// The outcome of [`verify`].
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Report {
+    /// Chains checked.
+    pub chains: usize,
+    /// Chained events checked.
+    pub events: usize,
+    /// Checkpoints checked.
+    pub checkpoints: usize,
+    /// Events from before chaining began.
+    pub unchained: usize,
+    /// The first problem of each damaged chain, and every bad checkpoint.
+    pub findings: Vec<Finding>,
+}
+
+/// Recomputes every chain and checks every checkpoint against `public_key`.
+pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report, StorageError> {
+    let mut report = Report {
+        unchained: usize::try_from(
+            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_events WHERE hash IS NULL")
+                .fetch_one(tx.conn())
+                .await?,
+        )
+        .unwrap_or(0),
+        ..Report::default()
+    };
+    let rows = sqlx::query(
+        "SELECT id, at_ms, org_id, actor, action, resource_type, resource_id, outcome, \
+         request_id, source_ip, user_agent, chain, chain_index, prev_hash, hash \
+         FROM audit_events WHERE hash IS NOT NULL ORDER BY chain, chain_index",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    let mut heads: std::collections::BTreeMap<String, (i64, Vec<u8>)> = Default::default();
+    let mut damaged: std::collections::BTreeSet<String> = Default::default();
+    let mut current: Option<(String, i64, Vec<u8>)> = None;
+    for row in &rows {
+        report.events += 1;
+        let rec = Record::from_row(row)?;
+        let stored: Vec<u8> = row.try_get("hash")?;
+        let stored_prev: Vec<u8> = row.try_get("prev_hash")?;
+        let (expected_index, prev) = match &current {
+            Some((chain, index, hash)) if *chain == rec.chain => (index + 1, hash.clone()),
+            _ => {
+                report.chains += 1;
+                (0, vec![0u8; 32])
+            }
+        };
+        current = Some((rec.chain.clone(), rec.chain_index, stored.clone()));
+        heads.insert(rec.chain.clone(), (rec.chain_index, stored.clone()));
+        if damaged.contains(&rec.chain) {
+            continue;
+        }
+        let finding = if rec.chain_index != expected_index {
+            Some(Finding::Removed {
+                chain: rec.chain.clone(),
+                index: expected_index,
+            })
+        } else if rec.hash(&stored_prev).as_slice() != stored.as_slice() {
+            Some(Finding::Altered {
+                chain: rec.chain.clone(),
+                index: rec.chain_index,
+                id: rec.id.clone(),
+            })
+        } else if stored_prev != prev {
+            Some(Finding::Reordered {
+                chain: rec.chain.clone(),
+                index: rec.chain_index,
+                id: rec.id.clone(),
+            })
+        } else {
+            None
+        };
+        if let Some(f) = finding {
+            damaged.insert(rec.chain.clone());
+            report.findings.push(f);
+        }
+    }
+    let checkpoints = sqlx::query(
+        "SELECT chain, chain_index, hash, signature FROM audit_checkpoints ORDER BY seq",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    for row in &checkpoints {
+        report.checkpoints += 1;
+        let chain: String = row.try_get(0)?;
+        let index: i64 = row.try_get(1)?;
+        let hash: Vec<u8> = row.try_get(2)?;
+        let signature: Vec<u8> = row.try_get(3)?;
+        let signed = checkpoint::verify(
+            public_key,
+            &checkpoint_message(&chain, index, &hash),
+            &signature,
+        );
+        let event_hash = rows
+            .iter()
+            .find(|r| {
+                r.try_get::<String, _>("chain").is_ok_and(|c| c == chain)
+                    && r.try_get::<i64, _>("chain_index").is_ok_and(|i| i == index)
+            })
+            .and_then(|r| r.try_get::<Vec<u8>, _>("hash").ok());
+        let head = heads.get(&chain).map_or(-1, |(i, _)| *i);
+        if !signed {
+            report
+                .findings
+                .push(Finding::BadCheckpoint { chain, index });
+        } else if head < index {
+            // Events the checkpoint vouched for are gone from the end of the chain.
+            if !damaged.contains(&chain) {
+                report.findings.push(Finding::Removed {
+                    chain: chain.clone(),
+                    index: head + 1,
+                });
+                damaged.insert(chain);
+            }
+        } else if event_hash.as_deref() != Some(hash.as_slice()) && !damaged.contains(&chain) {
+            report
+                .findings
+                .push(Finding::BadCheckpoint { chain, index });
+        }
+    }
+    Ok(report)
 }

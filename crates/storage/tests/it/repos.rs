@@ -583,3 +583,168 @@ crate::on_both_backends!(
     second_factors_and_policies,
     signing_keys_and_refresh_tokens,
 );
+
+mod audit_chain {
+    //! Tampering with the audit log is found: an edited, a deleted and a moved event, and events
+    //! cut from the end after a checkpoint. Each test removes the append-only guard first, as an
+    //! attacker with the database owner's rights could.
+    use mhp_crypto::MasterKey;
+    use mhp_crypto::checkpoint::CheckpointKey;
+    use mhp_storage::repo::audit::{self, Finding};
+    use mhp_storage::{Access, Backend, Db};
+    use sqlx::Connection as _;
+
+    use crate::{NOW, new_org};
+
+    async fn seed(db: &Db) -> (CheckpointKey, tempfile::TempDir) {
+        let org = new_org(db, "Alpha").await;
+        let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+        for action in ["a.one", "a.two", "a.three", "a.four"] {
+            audit::append(&mut tx, &super::event(action), NOW)
+                .await
+                .unwrap();
+        }
+        tx.commit().await.unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let key = CheckpointKey::derive(&MasterKey::load_or_create(&dir.path().join("k")).unwrap());
+        (key, dir)
+    }
+
+    async fn tamper(db: &Db, url: &str, statements: &[&str]) {
+        let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+        let (unguard, guard) = match db.backend() {
+            Backend::Sqlite => (
+                vec![
+                    "DROP TRIGGER audit_events_no_update",
+                    "DROP TRIGGER audit_events_no_delete",
+                ],
+                vec![],
+            ),
+            Backend::Postgres => (
+                vec![
+                    "ALTER TABLE audit_events DISABLE TRIGGER audit_events_append_only",
+                    "SELECT set_config('mhp.operator', 'on', false)",
+                ],
+                vec!["ALTER TABLE audit_events ENABLE TRIGGER audit_events_append_only"],
+            ),
+        };
+        for s in unguard.iter().chain(statements).chain(&guard) {
+            sqlx::raw_sql(sqlx::AssertSqlSafe(s.to_string()))
+                .execute(&mut conn)
+                .await
+                .unwrap();
+        }
+    }
+
+    async fn findings(db: &Db, key: &CheckpointKey) -> Vec<Finding> {
+        let mut tx = db.operator(Access::Read).await.unwrap();
+        audit::verify(&mut tx, &key.public())
+            .await
+            .unwrap()
+            .findings
+    }
+
+    async fn an_intact_log_verifies(db: Db, _: String) {
+        let (key, _d) = seed(&db).await;
+        let mut tx = db.operator(Access::Write).await.unwrap();
+        assert!(audit::checkpoint(&mut tx, &key, NOW).await.unwrap() >= 1);
+        assert_eq!(
+            audit::checkpoint(&mut tx, &key, NOW).await.unwrap(),
+            0,
+            "nothing new"
+        );
+        tx.commit().await.unwrap();
+        let mut tx = db.operator(Access::Read).await.unwrap();
+        let report = audit::verify(&mut tx, &key.public()).await.unwrap();
+        assert!(report.findings.is_empty(), "{:?}", report.findings);
+        assert_eq!(
+            (report.chains, report.events, report.checkpoints),
+            (1, 4, 1),
+            "{report:?}"
+        );
+        // Another key does not vouch for these checkpoints.
+        let dir = tempfile::tempdir().unwrap();
+        let other =
+            CheckpointKey::derive(&MasterKey::load_or_create(&dir.path().join("o")).unwrap());
+        let report = audit::verify(&mut tx, &other.public()).await.unwrap();
+        assert!(
+            matches!(report.findings[0], Finding::BadCheckpoint { .. }),
+            "{report:?}"
+        );
+    }
+
+    async fn an_edited_event_is_named(db: Db, url: String) {
+        let (key, _d) = seed(&db).await;
+        tamper(
+            &db,
+            &url,
+            &["UPDATE audit_events SET actor = 'someone else' WHERE action = 'a.two'"],
+        )
+        .await;
+        let f = findings(&db, &key).await;
+        assert!(
+            matches!(&f[..], [Finding::Altered { index: 1, .. }]),
+            "{f:?}"
+        );
+    }
+
+    async fn a_deleted_event_is_named(db: Db, url: String) {
+        let (key, _d) = seed(&db).await;
+        tamper(
+            &db,
+            &url,
+            &["DELETE FROM audit_events WHERE action = 'a.two'"],
+        )
+        .await;
+        let f = findings(&db, &key).await;
+        assert!(
+            matches!(&f[..], [Finding::Removed { index: 1, .. }]),
+            "{f:?}"
+        );
+    }
+
+    async fn a_moved_event_is_named(db: Db, url: String) {
+        let (key, _d) = seed(&db).await;
+        tamper(
+            &db,
+            &url,
+            &[
+                "UPDATE audit_events SET chain_index = 100 WHERE action = 'a.two'",
+                "UPDATE audit_events SET chain_index = 1 WHERE action = 'a.three'",
+                "UPDATE audit_events SET chain_index = 2 WHERE action = 'a.two'",
+            ],
+        )
+        .await;
+        let f = findings(&db, &key).await;
+        assert!(
+            matches!(&f[..], [Finding::Reordered { index: 1, .. }]),
+            "{f:?}"
+        );
+    }
+
+    async fn events_cut_after_a_checkpoint_are_found(db: Db, url: String) {
+        let (key, _d) = seed(&db).await;
+        let mut tx = db.operator(Access::Write).await.unwrap();
+        audit::checkpoint(&mut tx, &key, NOW).await.unwrap();
+        tx.commit().await.unwrap();
+        tamper(
+            &db,
+            &url,
+            &["DELETE FROM audit_events WHERE action IN ('a.three', 'a.four')"],
+        )
+        .await;
+        let f = findings(&db, &key).await;
+        assert!(
+            matches!(&f[..], [Finding::Removed { index: 2, .. }]),
+            "{f:?}"
+        );
+    }
+
+    crate::on_both_backends!(
+        an_intact_log_verifies,
+        an_edited_event_is_named,
+        a_deleted_event_is_named,
+        a_moved_event_is_named,
+        events_cut_after_a_checkpoint_are_found,
+    );
+}
