@@ -46,6 +46,9 @@ pub struct Settings {
     pub object_store: ObjectStoreSettings,
     /// Key providers.
     pub keys: KeySettings,
+    /// `database.url` resolved, when it is a `secret://` reference.
+    #[serde(skip)]
+    pub resolved_database_url: Option<mhp_domain::Secret<String>>,
 }
 
 /// `[database]`
@@ -129,6 +132,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             object_store: ObjectStoreSettings::default(),
             keys: KeySettings::default(),
+            resolved_database_url: None,
         }
     }
 }
@@ -288,7 +292,7 @@ impl Settings {
         if let Some(listen) = &flags.listen {
             set_key(&mut table, "listen", toml::Value::String(listen.clone()));
         }
-        let settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
+        let mut settings: Settings = serde_path_to_error::deserialize(toml::Value::Table(table))
             .map_err(|e| {
                 let key = e.path().to_string();
                 // serde's message may quote the value; never do so for a key that can hold a
@@ -308,6 +312,19 @@ impl Settings {
                     problem,
                 )
             })?;
+        if let Some(url) = settings.database.url.as_deref()
+            && mhp_crypto::secrets::SecretRef::is_reference(url)
+        {
+            let lookup = env.clone();
+            let secrets =
+                mhp_crypto::secrets::Secrets::with_env(std::time::Duration::ZERO, move |n| {
+                    lookup.get(n).cloned().or_else(|| std::env::var(n).ok())
+                });
+            let value = secrets
+                .resolve(url)
+                .map_err(|e| ConfigError::new("database.url", e.to_string()))?;
+            settings.resolved_database_url = Some(value);
+        }
         settings.validate()?;
         Ok((settings, notes))
     }
@@ -317,8 +334,8 @@ impl Settings {
             return Err(ConfigError::new("data_dir", "must not be empty"));
         }
         self.listen_addr()?;
-        if let Some(url) = &self.database.url
-            && mhp_storage::Backend::from_url(url).is_err()
+        if self.database.url.is_some()
+            && mhp_storage::Backend::from_url(&self.database_url()).is_err()
         {
             return Err(ConfigError::new(
                 "database.url",
@@ -366,6 +383,9 @@ impl Settings {
 
     /// The database URL in effect: the configured one, or a SQLite file in the data directory.
     pub fn database_url(&self) -> String {
+        if let Some(resolved) = &self.resolved_database_url {
+            return resolved.expose().clone();
+        }
         match &self.database.url {
             Some(url) => url.clone(),
             None => format!(
@@ -416,7 +436,11 @@ impl Settings {
     /// The effective settings as TOML, with every default filled in and secrets redacted.
     pub fn to_redacted_toml(&self) -> String {
         let mut shown = self.clone();
-        shown.database.url = Some(redact_url(&self.database_url()));
+        shown.database.url = Some(match &self.resolved_database_url {
+            // A reference is shown as written: it names the secret, not its value.
+            Some(_) => self.database.url.clone().unwrap_or_default(),
+            None => redact_url(&self.database_url()),
+        });
         shown.object_store.path = Some(self.object_store_path());
         shown.keys.master_key_file = Some(self.master_key_path());
         toml::to_string(&shown).unwrap_or_else(|e| format!("# could not render: {e}\n"))
@@ -632,6 +656,35 @@ mod tests {
         )
         .unwrap();
         assert_eq!(notes.unknown_env, vec!["MHP_LISTN".to_owned()]);
+    }
+
+    #[test]
+    fn the_database_url_may_come_from_a_secret_provider() {
+        let s = load(
+            None,
+            &[
+                ("DATABASE_URL", "secret://env/PG_URL"),
+                ("PG_URL", "postgres://mhp:pw9@db/mhp"),
+            ],
+        )
+        .unwrap();
+        assert_eq!(s.database_url(), "postgres://mhp:pw9@db/mhp");
+        let shown = s.to_redacted_toml();
+        assert!(shown.contains("url = \"secret://env/PG_URL\""), "{shown}");
+        assert!(!shown.contains("pw9"), "{shown}");
+        assert!(!format!("{s:?}").contains("pw9"));
+
+        let err = load(None, &[("DATABASE_URL", "secret://env/NOPE")]).unwrap_err();
+        assert_eq!(err.key, "database.url");
+        assert!(err.problem.contains("not found"), "{err}");
+        let err = load(None, &[("DATABASE_URL", "secret://aws-sm/mhp/prod#url")]).unwrap_err();
+        assert!(err.problem.contains("cargo feature"), "{err}");
+        let err = load(
+            None,
+            &[("DATABASE_URL", "secret://env/BAD"), ("BAD", "mysql://x")],
+        )
+        .unwrap_err();
+        assert_eq!(err.key, "database.url");
     }
 
     #[test]

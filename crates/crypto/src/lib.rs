@@ -5,6 +5,7 @@
 
 pub mod checkpoint;
 pub mod seal;
+pub mod secrets;
 
 use std::fs::{self, OpenOptions};
 use std::io::{self, Write as _};
