@@ -104,10 +104,13 @@ impl SecretRef {
     }
 }
 
+/// Reads an environment variable by name.
+type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
 /// Resolves references, with a cache.
 pub struct Secrets {
     ttl: Duration,
-    env: Box<dyn Fn(&str) -> Option<String> + Send + Sync>,
+    env: EnvLookup,
     cache: Mutex<HashMap<SecretRef, (Instant, Secret<String>)>>,
 }
 
