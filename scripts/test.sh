@@ -14,3 +14,8 @@ echo "==> tests (SQLite and PostgreSQL)"
 # MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.
 export MHP_TEST_REQUIRE_PG=1
 scripts/with-postgres.sh cargo test --workspace --locked
+
+echo "==> deploy checks (scripts/check-deploy.sh --image)"
+# The image test runs the release binary; build it so the check never uses a stale one.
+cargo build --release --locked -p mhp-cli
+scripts/check-deploy.sh --image

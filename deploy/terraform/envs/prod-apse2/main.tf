@@ -1,0 +1,27 @@
+locals {
+  environment = "prod-apse2"
+  tags = {
+    "mhp:managed-by" = "terraform"
+    "mhp:root"       = "deploy/terraform/envs/prod-apse2"
+  }
+}
+
+module "platform" {
+  source = "../../modules/platform"
+  providers = {
+    aws      = aws
+    aws.copy = aws.copy
+  }
+
+  environment                = local.environment
+  flavour                    = "production"
+  image                      = var.image
+  public_host                = var.public_host
+  certificate_arn            = var.certificate_arn
+  vpc_cidr                   = "10.32.0.0/16"
+  alarm_emails               = var.alarm_emails
+  security_alert_emails      = var.security_alert_emails
+  security_baseline          = var.security_baseline
+  hipaa_pack_template_s3_uri = var.hipaa_pack_template_s3_uri
+  tags                       = local.tags
+}

@@ -1,0 +1,46 @@
+# Given by the deploy workflow (GitHub environment variables) or a local *.auto.tfvars file that
+# is never committed. None of them is a secret.
+
+variable "allowed_account_ids" {
+  description = "The AWS account of this environment: a guard against applying to the wrong one."
+  type        = list(string)
+}
+
+variable "image" {
+  description = "MHP image pinned by digest, as promoted by the deploy workflow."
+  type        = string
+}
+
+variable "public_host" {
+  description = "Host name of this environment."
+  type        = string
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for public_host in this region."
+  type        = string
+}
+
+variable "alarm_emails" {
+  description = "Operators notified of alarms."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_alert_emails" {
+  description = "Security team notified of security alerts."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_baseline" {
+  description = "Account controls (CloudTrail, Config, Security Hub, GuardDuty): off only if another root owns them in this account and region."
+  type        = bool
+  default     = true
+}
+
+variable "hipaa_pack_template_s3_uri" {
+  description = "s3:// URI of AWS's HIPAA Security conformance pack template (first-deployment runbook)."
+  type        = string
+  default     = null
+}

@@ -1,0 +1,83 @@
+variable "name" {
+  description = "Cluster identifier and name prefix."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "VPC of the cluster."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Isolated data subnets, one per zone (at least two)."
+  type        = list(string)
+  validation {
+    condition     = length(var.subnet_ids) >= 2
+    error_message = "Aurora needs subnets in at least two zones."
+  }
+}
+
+variable "client_security_group_ids" {
+  description = "Security groups allowed to connect on 5432, by name (app, worker, scheduler)."
+  type        = map(string)
+}
+
+variable "kms_key_arn" {
+  description = "Customer key for storage and Performance Insights."
+  type        = string
+}
+
+variable "secrets_kms_key_arn" {
+  description = "Customer key of the RDS-managed master user secret."
+  type        = string
+}
+
+variable "engine_version" {
+  description = "Aurora PostgreSQL version (MHP needs PostgreSQL 15+)."
+  type        = string
+  default     = "16.6"
+}
+
+variable "instance_class" {
+  description = "Instance class of writer and readers."
+  type        = string
+  default     = "db.r6g.large"
+}
+
+variable "instance_count" {
+  description = "Writer plus readers; two or more puts a reader in another zone for failover."
+  type        = number
+  default     = 2
+  validation {
+    condition     = var.instance_count >= 2
+    error_message = "Every environment is multi-AZ: at least a writer and one reader."
+  }
+}
+
+variable "backup_retention_days" {
+  description = "Automated backup (point-in-time recovery) window in days: 35 in production."
+  type        = number
+  default     = 35
+  validation {
+    condition     = var.backup_retention_days >= 7 && var.backup_retention_days <= 35
+    error_message = "backup_retention_days must be between 7 and 35."
+  }
+}
+
+variable "deletion_protection" {
+  description = "Refuse deletion of the cluster (on everywhere but demo environments)."
+  type        = bool
+  default     = true
+}
+
+variable "final_snapshot" {
+  description = "Take a final snapshot when the cluster is destroyed."
+  type        = bool
+  default     = true
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

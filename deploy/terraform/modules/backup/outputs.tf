@@ -1,0 +1,19 @@
+output "vault_name" {
+  description = "Backup vault in the environment's region."
+  value       = aws_backup_vault.this.name
+}
+
+output "copy_vault_arn" {
+  description = "Backup vault in the copy region."
+  value       = aws_backup_vault.copy.arn
+}
+
+output "vault_locked" {
+  description = "Whether the vaults are locked."
+  value       = length(aws_backup_vault_lock_configuration.this) > 0
+}
+
+output "monthly_retention_days" {
+  description = "Retention of monthly recovery points."
+  value       = var.monthly_retention_days
+}

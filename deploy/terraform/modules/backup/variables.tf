@@ -1,0 +1,49 @@
+variable "name" {
+  description = "Vault and plan name."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Customer key of the vault."
+  type        = string
+}
+
+variable "copy_kms_key_arn" {
+  description = "Customer key of the copy vault, in the copy region."
+  type        = string
+}
+
+variable "resource_arns" {
+  description = "What to back up: the Aurora cluster and the S3 buckets."
+  type        = list(string)
+}
+
+variable "daily_retention_days" {
+  description = "Retention of daily recovery points (35 in production)."
+  type        = number
+  default     = 35
+}
+
+variable "monthly_retention_days" {
+  description = "Retention of monthly recovery points (HIPAA: six years, 2190 days, in production)."
+  type        = number
+  default     = 2190
+}
+
+variable "vault_lock" {
+  description = "Lock the vaults so recovery points cannot be deleted early (production)."
+  type        = bool
+  default     = true
+}
+
+variable "force_destroy" {
+  description = "Delete recovery points when the vault is destroyed (demo environments only)."
+  type        = bool
+  default     = false
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,552 @@
+# The MHP application: `mhp serve` on ECS with an EC2 autoscaling group (capacity provider with
+# managed scaling), behind an internet-facing application load balancer that terminates TLS
+# (TLS 1.2+/1.3 policy, invalid headers dropped, access logs, WAF from modules/waf).
+# Tasks run in private subnets (awsvpc, no public IP) as uid 10001 with a read-only root file
+# system, are pinned to an image digest, answer the ECS health check with `mhp healthcheck`, and
+# are replaced by rolling deployments whose circuit breaker rolls back a failing release.
+# Roles: the execution role may pull the image, read the app's secrets and write its logs; the
+# task role (app) may use the data bucket, the app key and the OpenSearch domains - nothing else.
+
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  port              = 8080
+  partition         = data.aws_partition.current.partition
+  container_secrets = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
+  container_env = [for k, v in merge({
+    MHP_LISTEN                = "0.0.0.0:${local.port}"
+    MHP_DATA_DIR              = "/data"
+    MHP_LOG_FORMAT            = "json"
+    MHP_DATABASE_AUTO_MIGRATE = "false" # the deploy workflow runs `mhp migrate` as a one-off task first
+  }, var.environment_variables) : { name = k, value = v }]
+}
+
+# --- Cluster and EC2 capacity -------------------------------------------------------------------
+
+resource "aws_ecs_cluster" "this" {
+  name = var.name
+  tags = var.tags
+  setting {
+    name  = "containerInsights"
+    value = "enhanced"
+  }
+}
+
+data "aws_ssm_parameter" "ecs_ami" {
+  name = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+}
+
+data "aws_iam_policy_document" "ec2_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ec2.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "instance" {
+  name               = "${var.name}-ecs-instance"
+  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "instance" {
+  for_each = toset([
+    "arn:${local.partition}:iam::aws:policy/service-role/AmazonEC2ContainerServiceforEC2Role",
+    "arn:${local.partition}:iam::aws:policy/AmazonSSMManagedInstanceCore",
+  ])
+  role       = aws_iam_role.instance.name
+  policy_arn = each.value
+}
+
+resource "aws_iam_instance_profile" "instance" {
+  name = "${var.name}-ecs-instance"
+  role = aws_iam_role.instance.name
+  tags = var.tags
+}
+
+resource "aws_security_group" "instances" {
+  name        = "${var.name}-ecs-instances"
+  description = "ECS container instances: outbound HTTPS only (agent, SSM, image pulls)"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "instances_https" {
+  security_group_id = aws_security_group.instances.id
+  description       = "HTTPS to AWS APIs (VPC endpoints, NAT)"
+  cidr_ipv4         = "0.0.0.0/0"
+  from_port         = 443
+  to_port           = 443
+  ip_protocol       = "tcp"
+}
+
+resource "aws_launch_template" "this" {
+  name_prefix            = "${var.name}-ecs-"
+  image_id               = data.aws_ssm_parameter.ecs_ami.value
+  instance_type          = var.instance_type
+  update_default_version = true
+  vpc_security_group_ids = [aws_security_group.instances.id]
+  tags                   = var.tags
+
+  iam_instance_profile {
+    arn = aws_iam_instance_profile.instance.arn
+  }
+
+  metadata_options {
+    http_endpoint               = "enabled"
+    http_tokens                 = "required"
+    http_put_response_hop_limit = 1
+  }
+
+  monitoring {
+    enabled = true
+  }
+
+  block_device_mappings {
+    device_name = "/dev/xvda"
+    ebs {
+      volume_size           = 40
+      volume_type           = "gp3"
+      encrypted             = true
+      kms_key_id            = var.kms_key_arn
+      delete_on_termination = true
+    }
+  }
+
+  user_data = base64encode(<<-EOT
+    #!/bin/bash
+    cat >>/etc/ecs/ecs.config <<'CFG'
+    ECS_CLUSTER=${var.name}
+    ECS_AWSVPC_BLOCK_IMDS=true
+    ECS_ENABLE_TASK_IAM_ROLE=true
+    ECS_DISABLE_PRIVILEGED=true
+    ECS_ENABLE_CONTAINER_METADATA=true
+    CFG
+  EOT
+  )
+
+  tag_specifications {
+    resource_type = "instance"
+    tags          = merge(var.tags, { Name = "${var.name}-ecs" })
+  }
+}
+
+resource "aws_autoscaling_group" "this" {
+  name_prefix           = "${var.name}-ecs-"
+  vpc_zone_identifier   = var.private_subnet_ids
+  min_size              = var.asg_min_size
+  max_size              = var.asg_max_size
+  protect_from_scale_in = true
+  health_check_type     = "EC2"
+
+  launch_template {
+    id      = aws_launch_template.this.id
+    version = "$Latest"
+  }
+
+  instance_refresh {
+    strategy = "Rolling"
+    preferences {
+      min_healthy_percentage = 90
+    }
+  }
+
+  tag {
+    key                 = "AmazonECSManaged"
+    value               = "true"
+    propagate_at_launch = true
+  }
+
+  lifecycle {
+    ignore_changes = [desired_capacity]
+  }
+}
+
+resource "aws_ecs_capacity_provider" "this" {
+  name = "${var.name}-ec2"
+  tags = var.tags
+  auto_scaling_group_provider {
+    auto_scaling_group_arn         = aws_autoscaling_group.this.arn
+    managed_termination_protection = "ENABLED"
+    managed_draining               = "ENABLED"
+    managed_scaling {
+      status          = "ENABLED"
+      target_capacity = 90
+    }
+  }
+}
+
+resource "aws_ecs_cluster_capacity_providers" "this" {
+  cluster_name       = aws_ecs_cluster.this.name
+  capacity_providers = [aws_ecs_capacity_provider.this.name, "FARGATE"]
+  default_capacity_provider_strategy {
+    capacity_provider = aws_ecs_capacity_provider.this.name
+    weight            = 1
+  }
+}
+
+# --- Load balancer --------------------------------------------------------------------------------
+
+resource "aws_security_group" "alb" {
+  name        = "${var.name}-alb"
+  description = "HTTPS from the internet to the load balancer"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "alb_https" {
+  #checkov:skip=CKV_AWS_260:Not port 80: this is the public HTTPS listener (443) behind WAF; there is no HTTP listener.
+  security_group_id = aws_security_group.alb.id
+  description       = "HTTPS from anywhere (WAF filters)"
+  cidr_ipv4         = var.ingress_cidr
+  from_port         = 443
+  to_port           = 443
+  ip_protocol       = "tcp"
+}
+
+resource "aws_vpc_security_group_egress_rule" "alb_to_tasks" {
+  security_group_id            = aws_security_group.alb.id
+  description                  = "To the MHP tasks"
+  referenced_security_group_id = aws_security_group.app.id
+  from_port                    = local.port
+  to_port                      = local.port
+  ip_protocol                  = "tcp"
+}
+
+resource "aws_lb" "this" {
+  #checkov:skip=CKV2_AWS_28:The web ACL is associated in modules/waf (aws_wafv2_web_acl_association), which the platform module always instantiates.
+  name                       = var.name
+  load_balancer_type         = "application"
+  internal                   = false
+  subnets                    = var.public_subnet_ids
+  security_groups            = [aws_security_group.alb.id]
+  drop_invalid_header_fields = true
+  enable_deletion_protection = var.deletion_protection
+  idle_timeout               = 60
+  tags                       = var.tags
+
+  access_logs {
+    bucket  = var.access_log_bucket
+    prefix  = "alb"
+    enabled = true
+  }
+}
+
+resource "aws_lb_target_group" "app" {
+  #checkov:skip=CKV_AWS_378:TLS ends at the load balancer; the hop to the task stays inside private subnets and MHP serves plain HTTP on 8080.
+  name                 = var.name
+  port                 = local.port
+  protocol             = "HTTP"
+  target_type          = "ip"
+  vpc_id               = var.vpc_id
+  deregistration_delay = 30
+  tags                 = var.tags
+
+  health_check {
+    path                = "/readyz"
+    matcher             = "200"
+    interval            = 10
+    timeout             = 5
+    healthy_threshold   = 2
+    unhealthy_threshold = 3
+  }
+}
+
+resource "aws_lb_listener" "https" {
+  load_balancer_arn = aws_lb.this.arn
+  port              = 443
+  protocol          = "HTTPS"
+  ssl_policy        = "ELBSecurityPolicy-TLS13-1-2-Res-2021-06"
+  certificate_arn   = var.certificate_arn
+  tags              = var.tags
+
+  default_action {
+    type             = "forward"
+    target_group_arn = aws_lb_target_group.app.arn
+  }
+}
+
+# --- Roles -------------------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-app-execution"
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+data "aws_iam_policy_document" "execution_secrets" {
+  statement {
+    sid       = "ReadAppSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = values(var.secret_env)
+  }
+  statement {
+    sid       = "DecryptAppSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = [var.secrets_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  name   = "read-app-secrets"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_secrets.json
+}
+
+resource "aws_iam_role" "app" {
+  name               = "${var.name}-app"
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "app" {
+  statement {
+    sid       = "DataBucketObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = ["${var.data_bucket_arn}/*"]
+  }
+  statement {
+    sid       = "DataBucketList"
+    actions   = ["s3:ListBucket"]
+    resources = [var.data_bucket_arn]
+  }
+  statement {
+    sid       = "AuditExportsWriteOnly"
+    actions   = ["s3:PutObject"]
+    resources = ["${var.audit_exports_bucket_arn}/*"]
+  }
+  statement {
+    sid       = "EnvelopeKeys"
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [var.app_kms_key_arn, var.kms_key_arn]
+  }
+  statement {
+    sid       = "OpenSearch"
+    actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
+    resources = [for d in var.opensearch_domain_arns : "${d}/*"]
+  }
+  statement {
+    sid       = "MetricsSidecar"
+    actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
+    resources = ["${var.collector_log_group_arn}:*"]
+  }
+  dynamic "statement" {
+    for_each = length(var.pipeline_task_definition_arns) > 0 ? [1] : []
+    content {
+      sid       = "OnDemandPipelines"
+      actions   = ["ecs:RunTask"]
+      resources = var.pipeline_task_definition_arns
+      condition {
+        test     = "ArnEquals"
+        variable = "ecs:cluster"
+        values   = [aws_ecs_cluster.this.arn]
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = length(var.pipeline_pass_role_arns) > 0 ? [1] : []
+    content {
+      sid       = "PassPipelineRoles"
+      actions   = ["iam:PassRole"]
+      resources = var.pipeline_pass_role_arns
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "app" {
+  name   = "mhp-app"
+  role   = aws_iam_role.app.id
+  policy = data.aws_iam_policy_document.app.json
+}
+
+# --- Task definition and service -------------------------------------------------------------
+
+resource "aws_security_group" "app" {
+  name        = "${var.name}-app"
+  description = "MHP app tasks: 8080 from the load balancer only"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_ingress_rule" "app_from_alb" {
+  security_group_id            = aws_security_group.app.id
+  description                  = "HTTP from the load balancer"
+  referenced_security_group_id = aws_security_group.alb.id
+  from_port                    = local.port
+  to_port                      = local.port
+  ip_protocol                  = "tcp"
+}
+
+resource "aws_vpc_security_group_egress_rule" "app_https" {
+  security_group_id = aws_security_group.app.id
+  description       = "HTTPS to AWS APIs and OpenSearch"
+  cidr_ipv4         = "0.0.0.0/0"
+  from_port         = 443
+  to_port           = 443
+  ip_protocol       = "tcp"
+}
+
+resource "aws_vpc_security_group_egress_rule" "app_postgres" {
+  security_group_id = aws_security_group.app.id
+  description       = "PostgreSQL inside the VPC"
+  cidr_ipv4         = var.vpc_cidr
+  from_port         = 5432
+  to_port           = 5432
+  ip_protocol       = "tcp"
+}
+
+resource "aws_ecs_task_definition" "app" {
+  family                   = "${var.name}-app"
+  network_mode             = "awsvpc"
+  requires_compatibilities = ["EC2"]
+  cpu                      = var.cpu
+  memory                   = var.memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.app.arn
+  tags                     = var.tags
+
+  volume {
+    name = "data"
+  }
+
+  container_definitions = jsonencode([
+    {
+      name                   = "mhp"
+      image                  = var.image
+      essential              = true
+      command                = ["serve"]
+      user                   = "10001:10001"
+      readonlyRootFilesystem = true
+      privileged             = false
+      stopTimeout            = 30
+      portMappings           = [{ containerPort = local.port, protocol = "tcp" }]
+      environment            = local.container_env
+      secrets                = local.container_secrets
+      mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
+      linuxParameters        = { capabilities = { drop = ["ALL"] }, initProcessEnabled = false }
+      healthCheck = {
+        command     = ["CMD", "/usr/local/bin/mhp", "healthcheck"]
+        interval    = 15
+        timeout     = 5
+        retries     = 3
+        startPeriod = 30
+      }
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = var.log_group_name
+          awslogs-region        = data.aws_region.current.name
+          awslogs-stream-prefix = "mhp"
+        }
+      }
+    },
+    {
+      name                   = "metrics"
+      image                  = var.collector_image
+      essential              = false
+      readonlyRootFilesystem = true
+      user                   = "10001:10001"
+      environment            = [{ name = "AOT_CONFIG_CONTENT", value = var.collector_config }]
+      linuxParameters        = { capabilities = { drop = ["ALL"] } }
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = var.log_group_name
+          awslogs-region        = data.aws_region.current.name
+          awslogs-stream-prefix = "metrics"
+        }
+      }
+    },
+  ])
+}
+
+resource "aws_ecs_service" "app" {
+  name                               = "mhp-app"
+  cluster                            = aws_ecs_cluster.this.id
+  task_definition                    = aws_ecs_task_definition.app.arn
+  desired_count                      = var.desired_count
+  deployment_minimum_healthy_percent = 100
+  deployment_maximum_percent         = 200
+  health_check_grace_period_seconds  = 60
+  enable_execute_command             = false
+  propagate_tags                     = "SERVICE"
+  tags                               = var.tags
+
+  capacity_provider_strategy {
+    capacity_provider = aws_ecs_capacity_provider.this.name
+    weight            = 1
+  }
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  deployment_controller {
+    type = "ECS"
+  }
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.app.id]
+    assign_public_ip = false
+  }
+
+  load_balancer {
+    target_group_arn = aws_lb_target_group.app.arn
+    container_name   = "mhp"
+    container_port   = local.port
+  }
+
+  ordered_placement_strategy {
+    type  = "spread"
+    field = "attribute:ecs.availability-zone"
+  }
+
+  lifecycle {
+    ignore_changes = [desired_count] # owned by application auto scaling
+  }
+
+  depends_on = [aws_lb_listener.https, aws_ecs_cluster_capacity_providers.this]
+}
+
+resource "aws_appautoscaling_target" "app" {
+  service_namespace  = "ecs"
+  resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.app.name}"
+  scalable_dimension = "ecs:service:DesiredCount"
+  min_capacity       = var.desired_count
+  max_capacity       = var.max_count
+}
+
+resource "aws_appautoscaling_policy" "cpu" {
+  name               = "${var.name}-app-cpu"
+  service_namespace  = aws_appautoscaling_target.app.service_namespace
+  resource_id        = aws_appautoscaling_target.app.resource_id
+  scalable_dimension = aws_appautoscaling_target.app.scalable_dimension
+  policy_type        = "TargetTrackingScaling"
+  target_tracking_scaling_policy_configuration {
+    target_value = 60
+    predefined_metric_specification {
+      predefined_metric_type = "ECSServiceAverageCPUUtilization"
+    }
+  }
+}

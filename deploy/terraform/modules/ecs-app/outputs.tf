@@ -1,0 +1,64 @@
+output "cluster_name" {
+  description = "ECS cluster."
+  value       = aws_ecs_cluster.this.name
+}
+
+output "cluster_arn" {
+  description = "ECS cluster ARN."
+  value       = aws_ecs_cluster.this.arn
+}
+
+output "service_name" {
+  description = "ECS service of the app."
+  value       = aws_ecs_service.app.name
+}
+
+output "task_definition_family" {
+  description = "Task definition family (the deploy workflow runs `mhp migrate` from it)."
+  value       = aws_ecs_task_definition.app.family
+}
+
+output "load_balancer_arn" {
+  description = "Load balancer ARN (WAF association)."
+  value       = aws_lb.this.arn
+}
+
+output "load_balancer_arn_suffix" {
+  description = "Load balancer ARN suffix (CloudWatch dimension)."
+  value       = aws_lb.this.arn_suffix
+}
+
+output "target_group_arn_suffix" {
+  description = "Target group ARN suffix (CloudWatch dimension)."
+  value       = aws_lb_target_group.app.arn_suffix
+}
+
+output "load_balancer_dns_name" {
+  description = "DNS name of the load balancer (point the environment's host name at it)."
+  value       = aws_lb.this.dns_name
+}
+
+output "app_security_group_id" {
+  description = "Security group of the app tasks."
+  value       = aws_security_group.app.id
+}
+
+output "app_role_arn" {
+  description = "Task role of the app."
+  value       = aws_iam_role.app.arn
+}
+
+output "execution_role_arn" {
+  description = "Execution role of the app tasks."
+  value       = aws_iam_role.execution.arn
+}
+
+output "private_subnet_ids" {
+  description = "Subnets of the tasks (for one-off tasks such as migrate)."
+  value       = var.private_subnet_ids
+}
+
+output "load_balancer_deletion_protection" {
+  description = "Whether the load balancer refuses deletion."
+  value       = aws_lb.this.enable_deletion_protection
+}

@@ -1,0 +1,89 @@
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_ssm_parameter" {
+    defaults = { value = "ami-0123456789abcdef0" }
+  }
+}
+
+variables {
+  name                     = "mhp-test"
+  image                    = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mhp@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  collector_config         = "receivers: {}"
+  vpc_id                   = "vpc-0123456789abcdef0"
+  vpc_cidr                 = "10.40.0.0/16"
+  public_subnet_ids        = ["subnet-p1", "subnet-p2", "subnet-p3"]
+  private_subnet_ids       = ["subnet-a", "subnet-b", "subnet-c"]
+  certificate_arn          = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  access_log_bucket        = "mhp-test-123456789012-logs"
+  kms_key_arn              = "arn:aws:kms:us-east-1:123456789012:key/data"
+  app_kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/app"
+  secrets_kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/secrets"
+  secret_env               = { DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/database-url" }
+  data_bucket_arn          = "arn:aws:s3:::mhp-test-123456789012-data"
+  audit_exports_bucket_arn = "arn:aws:s3:::mhp-test-123456789012-audit-exports"
+  opensearch_domain_arns   = ["arn:aws:es:us-east-1:123456789012:domain/mhp-test-docs"]
+  log_group_name           = "/mhp/mhp-test/app"
+  collector_log_group_arn  = "arn:aws:logs:us-east-1:123456789012:log-group:/mhp/mhp-test/collector"
+}
+
+run "hardened_task_and_service" {
+  command = plan
+
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.app.container_definitions)[0].readonlyRootFilesystem && jsondecode(aws_ecs_task_definition.app.container_definitions)[0].user == "10001:10001"
+    error_message = "mhp runs as uid 10001 on a read-only root file system"
+  }
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.app.container_definitions)[0].healthCheck.command == ["CMD", "/usr/local/bin/mhp", "healthcheck"]
+    error_message = "the container health check is the binary itself"
+  }
+  assert {
+    condition     = aws_ecs_service.app.deployment_circuit_breaker[0].enable && aws_ecs_service.app.deployment_circuit_breaker[0].rollback
+    error_message = "a failing deployment rolls back automatically"
+  }
+  assert {
+    condition     = !aws_ecs_service.app.network_configuration[0].assign_public_ip
+    error_message = "tasks have no public IP"
+  }
+  assert {
+    condition     = aws_ecs_service.app.network_configuration[0].subnets == toset(var.private_subnet_ids)
+    error_message = "tasks run in private subnets"
+  }
+  assert {
+    condition     = aws_launch_template.this.metadata_options[0].http_tokens == "required" && aws_launch_template.this.block_device_mappings[0].ebs[0].encrypted == "true"
+    error_message = "IMDSv2 only, encrypted volumes"
+  }
+  assert {
+    condition     = aws_lb.this.drop_invalid_header_fields && aws_lb.this.enable_deletion_protection
+    error_message = "the load balancer drops invalid headers and is deletion-protected by default"
+  }
+  assert {
+    condition     = aws_lb_listener.https.protocol == "HTTPS" && startswith(aws_lb_listener.https.ssl_policy, "ELBSecurityPolicy-TLS13")
+    error_message = "TLS 1.2+ listener only"
+  }
+  assert {
+    condition     = aws_lb_target_group.app.health_check[0].path == "/readyz"
+    error_message = "the load balancer asks /readyz"
+  }
+  assert {
+    condition     = aws_iam_role.app.name != aws_iam_role.execution.name
+    error_message = "task and execution roles are separate"
+  }
+}
+
+run "tags_are_refused" {
+  command = plan
+  variables {
+    image = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mhp:latest"
+  }
+  expect_failures = [var.image]
+}

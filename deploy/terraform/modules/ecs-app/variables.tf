@@ -1,0 +1,185 @@
+variable "name" {
+  description = "Prefix of every name (at most 32 characters for the load balancer)."
+  type        = string
+  validation {
+    condition     = length(var.name) <= 32
+    error_message = "Load balancer and target group names have at most 32 characters."
+  }
+}
+
+variable "image" {
+  description = "MHP image, pinned by digest: <registry>/<repository>@sha256:<64 hex>."
+  type        = string
+  validation {
+    condition     = can(regex("^[^@]+@sha256:[0-9a-f]{64}$", var.image))
+    error_message = "The image must be pinned by digest (repository@sha256:...), never by a tag."
+  }
+}
+
+variable "collector_image" {
+  description = "AWS Distro for OpenTelemetry collector image (metrics sidecar)."
+  type        = string
+  default     = "public.ecr.aws/aws-observability/aws-otel-collector:v0.43.3"
+}
+
+variable "collector_config" {
+  description = "Collector configuration (from modules/observability)."
+  type        = string
+}
+
+variable "vpc_id" {
+  description = "VPC."
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "VPC CIDR (PostgreSQL egress stays inside it)."
+  type        = string
+}
+
+variable "public_subnet_ids" {
+  description = "Subnets of the load balancer."
+  type        = list(string)
+}
+
+variable "private_subnet_ids" {
+  description = "Subnets of the tasks and container instances."
+  type        = list(string)
+}
+
+variable "ingress_cidr" {
+  description = "Who may reach the load balancer."
+  type        = string
+  default     = "0.0.0.0/0"
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate of the HTTPS listener."
+  type        = string
+}
+
+variable "access_log_bucket" {
+  description = "Bucket of load-balancer access logs."
+  type        = string
+}
+
+variable "deletion_protection" {
+  description = "Load balancer deletion protection."
+  type        = bool
+  default     = true
+}
+
+variable "kms_key_arn" {
+  description = "Customer data key (EBS volumes, data bucket)."
+  type        = string
+}
+
+variable "app_kms_key_arn" {
+  description = "MHP's envelope-encryption key (planned key keys.kms_key_id)."
+  type        = string
+}
+
+variable "secrets_kms_key_arn" {
+  description = "Key of the secrets the tasks read."
+  type        = string
+}
+
+variable "secret_env" {
+  description = "Environment variables filled from Secrets Manager (name => secret ARN), e.g. DATABASE_URL."
+  type        = map(string)
+}
+
+variable "environment_variables" {
+  description = "Further plain environment variables of the mhp container."
+  type        = map(string)
+  default     = {}
+}
+
+variable "data_bucket_arn" {
+  description = "Data bucket."
+  type        = string
+}
+
+variable "audit_exports_bucket_arn" {
+  description = "Audit-export bucket (write only)."
+  type        = string
+}
+
+variable "opensearch_domain_arns" {
+  description = "OpenSearch domains the app may call (documents, SIEM)."
+  type        = list(string)
+}
+
+variable "log_group_name" {
+  description = "Log group of the app."
+  type        = string
+}
+
+variable "collector_log_group_arn" {
+  description = "Log group the metrics sidecar writes embedded metrics into."
+  type        = string
+}
+
+variable "pipeline_task_definition_arns" {
+  description = "Pipeline task definitions the app may start on demand."
+  type        = list(string)
+  default     = []
+}
+
+variable "pipeline_pass_role_arns" {
+  description = "Roles the app passes when it starts a pipeline task."
+  type        = list(string)
+  default     = []
+}
+
+variable "instance_type" {
+  description = "Container instance type."
+  type        = string
+  default     = "m7g.large"
+}
+
+variable "asg_min_size" {
+  description = "Minimum container instances (at least one per zone in production)."
+  type        = number
+  default     = 3
+}
+
+variable "asg_max_size" {
+  description = "Maximum container instances."
+  type        = number
+  default     = 9
+}
+
+variable "cpu" {
+  description = "Task CPU units."
+  type        = number
+  default     = 1024
+}
+
+variable "memory" {
+  description = "Task memory, MiB."
+  type        = number
+  default     = 2048
+}
+
+variable "desired_count" {
+  description = "Minimum running app tasks (two or more: several stateless instances)."
+  type        = number
+  default     = 3
+  validation {
+    condition     = var.desired_count >= 2
+    error_message = "At least two app tasks, in different zones."
+  }
+}
+
+variable "max_count" {
+  description = "Maximum app tasks under auto scaling."
+  type        = number
+  default     = 12
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,259 @@
+# Pipelines (C4) as ECS Fargate tasks in the app's cluster: a worker service that takes
+# on-demand runs from the PostgreSQL queue, and scheduled runs started by EventBridge Scheduler.
+#
+# PLANNED: `mhp worker` does not exist in the binary yet (DESIGN.md: pipelines run inside
+# `mhp serve` until then). The worker service therefore defaults to 0 tasks and the schedules
+# to DISABLED; switch them on once the subcommand ships.
+#
+# Roles, each its own: worker (task role: data bucket read/write on pipeline prefixes, the app
+# key), worker execution (image, secrets, logs), scheduler (EventBridge Scheduler may run
+# only this task definition in this cluster and pass only the worker's roles).
+
+data "aws_region" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  partition = data.aws_partition.current.partition
+}
+
+data "aws_iam_policy_document" "tasks_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["ecs-tasks.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "execution" {
+  name               = "${var.name}-worker-execution"
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  tags               = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "execution" {
+  role       = aws_iam_role.execution.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy"
+}
+
+data "aws_iam_policy_document" "execution_secrets" {
+  statement {
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = values(var.secret_env)
+  }
+  statement {
+    actions   = ["kms:Decrypt"]
+    resources = [var.secrets_kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "execution_secrets" {
+  name   = "read-worker-secrets"
+  role   = aws_iam_role.execution.id
+  policy = data.aws_iam_policy_document.execution_secrets.json
+}
+
+resource "aws_iam_role" "worker" {
+  name               = "${var.name}-worker"
+  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "worker" {
+  statement {
+    sid       = "PipelineObjects"
+    actions   = ["s3:GetObject", "s3:PutObject"]
+    resources = ["${var.data_bucket_arn}/*"]
+  }
+  statement {
+    sid       = "EnvelopeKeys"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    resources = [var.app_kms_key_arn, var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "worker" {
+  name   = "mhp-worker"
+  role   = aws_iam_role.worker.id
+  policy = data.aws_iam_policy_document.worker.json
+}
+
+resource "aws_security_group" "worker" {
+  name        = "${var.name}-worker"
+  description = "MHP workers: no inbound; HTTPS and PostgreSQL out"
+  vpc_id      = var.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_vpc_security_group_egress_rule" "worker_https" {
+  security_group_id = aws_security_group.worker.id
+  description       = "HTTPS to AWS APIs"
+  cidr_ipv4         = "0.0.0.0/0"
+  from_port         = 443
+  to_port           = 443
+  ip_protocol       = "tcp"
+}
+
+resource "aws_vpc_security_group_egress_rule" "worker_postgres" {
+  security_group_id = aws_security_group.worker.id
+  description       = "PostgreSQL inside the VPC"
+  cidr_ipv4         = var.vpc_cidr
+  from_port         = 5432
+  to_port           = 5432
+  ip_protocol       = "tcp"
+}
+
+resource "aws_ecs_task_definition" "worker" {
+  family                   = "${var.name}-worker"
+  network_mode             = "awsvpc"
+  requires_compatibilities = ["FARGATE"]
+  cpu                      = var.cpu
+  memory                   = var.memory
+  execution_role_arn       = aws_iam_role.execution.arn
+  task_role_arn            = aws_iam_role.worker.arn
+  tags                     = var.tags
+
+  runtime_platform {
+    operating_system_family = "LINUX"
+    cpu_architecture        = var.cpu_architecture
+  }
+
+  ephemeral_storage {
+    size_in_gib = 21
+  }
+
+  volume {
+    name = "data"
+  }
+
+  container_definitions = jsonencode([{
+    name                   = "worker"
+    image                  = var.image
+    essential              = true
+    command                = ["worker"]
+    user                   = "10001:10001"
+    readonlyRootFilesystem = true
+    environment = [for k, v in merge({
+      MHP_DATA_DIR   = "/data"
+      MHP_LOG_FORMAT = "json"
+    }, var.environment_variables) : { name = k, value = v }]
+    secrets         = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
+    mountPoints     = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
+    linuxParameters = { capabilities = { drop = ["ALL"] } }
+    logConfiguration = {
+      logDriver = "awslogs"
+      options = {
+        awslogs-group         = var.log_group_name
+        awslogs-region        = data.aws_region.current.name
+        awslogs-stream-prefix = "worker"
+      }
+    }
+  }])
+}
+
+resource "aws_ecs_service" "worker" {
+  name                   = "mhp-worker"
+  cluster                = var.cluster_arn
+  task_definition        = aws_ecs_task_definition.worker.arn
+  desired_count          = var.worker_count
+  launch_type            = "FARGATE"
+  platform_version       = "LATEST"
+  enable_execute_command = false
+  propagate_tags         = "SERVICE"
+  tags                   = var.tags
+
+  deployment_circuit_breaker {
+    enable   = true
+    rollback = true
+  }
+
+  network_configuration {
+    subnets          = var.private_subnet_ids
+    security_groups  = [aws_security_group.worker.id]
+    assign_public_ip = false
+  }
+}
+
+# --- Scheduled pipelines ------------------------------------------------------------------------
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${var.name}-scheduler"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+  tags               = var.tags
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "RunPipelineTask"
+    actions   = ["ecs:RunTask"]
+    resources = ["${trimsuffix(aws_ecs_task_definition.worker.arn_without_revision, ":")}:*"]
+    condition {
+      test     = "ArnEquals"
+      variable = "ecs:cluster"
+      values   = [var.cluster_arn]
+    }
+  }
+  statement {
+    sid       = "PassWorkerRoles"
+    actions   = ["iam:PassRole"]
+    resources = [aws_iam_role.worker.arn, aws_iam_role.execution.arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "run-pipelines"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+resource "aws_scheduler_schedule_group" "this" {
+  name = var.name
+  tags = var.tags
+}
+
+resource "aws_scheduler_schedule" "pipeline" {
+  for_each = var.schedules
+
+  name                         = each.key
+  group_name                   = aws_scheduler_schedule_group.this.name
+  schedule_expression          = each.value
+  schedule_expression_timezone = "UTC"
+  state                        = var.schedules_enabled ? "ENABLED" : "DISABLED"
+  kms_key_arn                  = var.kms_key_arn
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = var.cluster_arn
+    role_arn = aws_iam_role.scheduler.arn
+    input = jsonencode({
+      containerOverrides = [{ name = "worker", command = ["worker", "--once", "--pipeline", each.key] }]
+    })
+    retry_policy {
+      maximum_retry_attempts       = 2
+      maximum_event_age_in_seconds = 3600
+    }
+    ecs_parameters {
+      task_definition_arn = aws_ecs_task_definition.worker.arn
+      launch_type         = "FARGATE"
+      network_configuration {
+        subnets          = var.private_subnet_ids
+        security_groups  = [aws_security_group.worker.id]
+        assign_public_ip = false
+      }
+    }
+  }
+}

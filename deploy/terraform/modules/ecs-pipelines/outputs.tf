@@ -1,0 +1,24 @@
+output "task_definition_arn" {
+  description = "Worker task definition (the app may run it on demand)."
+  value       = aws_ecs_task_definition.worker.arn
+}
+
+output "worker_role_arn" {
+  description = "Worker task role."
+  value       = aws_iam_role.worker.arn
+}
+
+output "execution_role_arn" {
+  description = "Worker execution role."
+  value       = aws_iam_role.execution.arn
+}
+
+output "scheduler_role_arn" {
+  description = "Role of EventBridge Scheduler."
+  value       = aws_iam_role.scheduler.arn
+}
+
+output "security_group_id" {
+  description = "Security group of the workers."
+  value       = aws_security_group.worker.id
+}

@@ -1,0 +1,66 @@
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_resource "aws_ecs_task_definition" {
+    defaults = {
+      arn                  = "arn:aws:ecs:us-east-1:123456789012:task-definition/mhp-test-worker:1"
+      arn_without_revision = "arn:aws:ecs:us-east-1:123456789012:task-definition/mhp-test-worker"
+    }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mhp-test-role" }
+  }
+}
+
+variables {
+  name                = "mhp-test"
+  image               = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mhp@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  cluster_arn         = "arn:aws:ecs:us-east-1:123456789012:cluster/mhp-test"
+  vpc_id              = "vpc-0123456789abcdef0"
+  vpc_cidr            = "10.40.0.0/16"
+  private_subnet_ids  = ["subnet-a", "subnet-b"]
+  kms_key_arn         = "arn:aws:kms:us-east-1:123456789012:key/data"
+  app_kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/app"
+  secrets_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/secrets"
+  secret_env          = { DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/database-url" }
+  data_bucket_arn     = "arn:aws:s3:::mhp-test-123456789012-data"
+  log_group_name      = "/mhp/mhp-test/worker"
+  schedules           = { nightly-risk = "cron(0 2 * * ? *)" }
+}
+
+run "fargate_private_planned_off" {
+  command = plan
+
+  assert {
+    condition     = aws_ecs_task_definition.worker.requires_compatibilities == toset(["FARGATE"])
+    error_message = "pipelines run on Fargate"
+  }
+  assert {
+    condition     = jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].readonlyRootFilesystem && jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].user == "10001:10001"
+    error_message = "workers run as uid 10001 on a read-only root file system"
+  }
+  assert {
+    condition     = !aws_ecs_service.worker.network_configuration[0].assign_public_ip
+    error_message = "no public IP"
+  }
+  assert {
+    condition     = aws_ecs_service.worker.desired_count == 0 && aws_scheduler_schedule.pipeline["nightly-risk"].state == "DISABLED"
+    error_message = "off until `mhp worker` exists"
+  }
+  assert {
+    condition     = length(toset([aws_iam_role.worker.name, aws_iam_role.execution.name, aws_iam_role.scheduler.name])) == 3
+    error_message = "worker, worker execution and scheduler have their own roles"
+  }
+  assert {
+    condition     = one([for s in data.aws_iam_policy_document.scheduler.statement : s.actions if s.sid == "PassWorkerRoles"]) == toset(["iam:PassRole"])
+    error_message = "the scheduler passes only the worker's roles"
+  }
+}

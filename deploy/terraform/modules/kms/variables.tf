@@ -1,0 +1,26 @@
+variable "name" {
+  description = "Prefix of every name, for example mhp-prod-use1."
+  type        = string
+}
+
+variable "deletion_window_in_days" {
+  description = "Waiting period before a scheduled key deletion takes effect (7 to 30)."
+  type        = number
+  default     = 30
+  validation {
+    condition     = var.deletion_window_in_days >= 7 && var.deletion_window_in_days <= 30
+    error_message = "deletion_window_in_days must be between 7 and 30."
+  }
+}
+
+variable "rotation_period_in_days" {
+  description = "Automatic rotation period of the key material."
+  type        = number
+  default     = 365
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,72 @@
+# MHP's buckets:
+#   data          raw signals, model artifacts, application backups (planned key object_store.s3_bucket)
+#   audit-exports audit-log exports under S3 object lock (COMPLIANCE in production)
+#   logs          S3 server access logs and load-balancer access logs (SSE-S3: the only
+#                 encryption AWS log delivery accepts), expiring after log_retention_days
+
+data "aws_caller_identity" "current" {}
+data "aws_elb_service_account" "current" {}
+
+locals {
+  prefix = "${var.name}-${data.aws_caller_identity.current.account_id}"
+}
+
+data "aws_iam_policy_document" "log_delivery" {
+  statement {
+    sid       = "LoadBalancerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:aws:s3:::${local.prefix}-logs/alb/AWSLogs/${data.aws_caller_identity.current.account_id}/*"]
+    principals {
+      type        = "AWS"
+      identifiers = [data.aws_elb_service_account.current.arn]
+    }
+  }
+  statement {
+    sid       = "S3ServerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:aws:s3:::${local.prefix}-logs/s3/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["logging.s3.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+module "logs" {
+  source = "../s3-bucket"
+
+  name              = "${local.prefix}-logs"
+  kms_key_arn       = null
+  access_logging    = false
+  expiration_days   = var.log_retention_days
+  force_destroy     = var.force_destroy
+  extra_policy_json = data.aws_iam_policy_document.log_delivery.json
+  tags              = var.tags
+}
+
+module "data" {
+  source = "../s3-bucket"
+
+  name              = "${local.prefix}-data"
+  kms_key_arn       = var.kms_key_arn
+  access_log_bucket = module.logs.id
+  force_destroy     = var.force_destroy
+  tags              = merge(var.tags, { "mhp:backup" = "true" })
+}
+
+module "audit_exports" {
+  source = "../s3-bucket"
+
+  name              = "${local.prefix}-audit-exports"
+  kms_key_arn       = var.kms_key_arn
+  access_log_bucket = module.logs.id
+  object_lock_mode  = var.audit_lock_mode
+  object_lock_days  = var.audit_lock_days
+  force_destroy     = var.force_destroy
+  tags              = merge(var.tags, { "mhp:backup" = "true" })
+}

@@ -1,0 +1,279 @@
+# CloudWatch: KMS-encrypted log groups for every MHP process, the collector configuration that
+# turns MHP's Prometheus /metrics into CloudWatch metrics (namespace MHP, dimension Environment),
+# alarms on those metrics and on the AWS services under MHP, and the SNS topic they notify.
+
+data "aws_region" "current" {}
+
+locals {
+  namespace  = "MHP"
+  log_groups = toset(["app", "worker", "scheduler", "collector"])
+
+  # AWS Distro for OpenTelemetry, as a sidecar of each app task (AOT_CONFIG_CONTENT): scrapes
+  # http://127.0.0.1:8080/metrics and writes embedded-metric-format logs into CloudWatch.
+  collector_config = yamlencode({
+    receivers = {
+      prometheus = {
+        config = {
+          scrape_configs = [{
+            job_name        = "mhp"
+            scrape_interval = "30s"
+            metrics_path    = "/metrics"
+            static_configs  = [{ targets = ["127.0.0.1:8080"] }]
+          }]
+        }
+      }
+    }
+    processors = {
+      "resource/environment" = {
+        attributes = [{ key = "Environment", value = var.environment, action = "upsert" }]
+      }
+      batch = {}
+    }
+    exporters = {
+      awsemf = {
+        namespace                        = local.namespace
+        log_group_name                   = aws_cloudwatch_log_group.this["collector"].name
+        region                           = data.aws_region.current.name
+        resource_to_telemetry_conversion = { enabled = true }
+        dimension_rollup_option          = "NoDimensionRollup"
+        metric_declarations = [
+          {
+            dimensions            = [["Environment"]]
+            metric_name_selectors = ["^mhp_ready$", "^mhp_db_pool_max_connections$"]
+          },
+          {
+            dimensions            = [["Environment", "state"]]
+            metric_name_selectors = ["^mhp_db_pool_connections$"]
+          },
+          {
+            dimensions            = [["Environment", "status"]]
+            metric_name_selectors = ["^mhp_http_requests_total$"]
+          },
+        ]
+      }
+    }
+    service = {
+      pipelines = {
+        metrics = {
+          receivers  = ["prometheus"]
+          processors = ["resource/environment", "batch"]
+          exporters  = ["awsemf"]
+        }
+      }
+    }
+  })
+}
+
+resource "aws_cloudwatch_log_group" "this" {
+  for_each = local.log_groups
+
+  name              = "/mhp/${var.name}/${each.key}"
+  retention_in_days = var.log_retention_days
+  kms_key_id        = var.logs_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic" "alarms" {
+  name              = "${var.name}-alarms"
+  kms_master_key_id = var.logs_kms_key_arn
+  tags              = var.tags
+}
+
+resource "aws_sns_topic_subscription" "email" {
+  for_each = toset(var.alarm_emails)
+
+  topic_arn = aws_sns_topic.alarms.arn
+  protocol  = "email"
+  endpoint  = each.value
+}
+
+locals {
+  actions = [aws_sns_topic.alarms.arn]
+}
+
+# --- MHP's own metrics (from /metrics through the collector) -----------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "not_ready" {
+  alarm_name          = "${var.name}-mhp-not-ready"
+  alarm_description   = "An MHP instance reported mhp_ready = 0 (or none reported) for 3 minutes: database, migrations or object store unavailable."
+  namespace           = local.namespace
+  metric_name         = "mhp_ready"
+  dimensions          = { Environment = var.environment }
+  statistic           = "Minimum"
+  period              = 60
+  evaluation_periods  = 3
+  threshold           = 1
+  comparison_operator = "LessThanThreshold"
+  treat_missing_data  = "breaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "db_pool_saturated" {
+  alarm_name          = "${var.name}-mhp-db-pool-saturated"
+  alarm_description   = "mhp_db_pool_connections{state=in_use} above 90% of mhp_db_pool_max_connections for 5 minutes."
+  evaluation_periods  = 5
+  threshold           = 90
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+
+  metric_query {
+    id          = "saturation"
+    expression  = "100 * in_use / max_conn"
+    label       = "pool in use (%)"
+    return_data = true
+  }
+  metric_query {
+    id = "in_use"
+    metric {
+      namespace   = local.namespace
+      metric_name = "mhp_db_pool_connections"
+      dimensions  = { Environment = var.environment, state = "in_use" }
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+  metric_query {
+    id = "max_conn"
+    metric {
+      namespace   = local.namespace
+      metric_name = "mhp_db_pool_max_connections"
+      dimensions  = { Environment = var.environment }
+      stat        = "Maximum"
+      period      = 60
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "http_5xx" {
+  alarm_name          = "${var.name}-mhp-http-500"
+  alarm_description   = "mhp_http_requests_total{status=500} rising: internal errors in MHP."
+  namespace           = local.namespace
+  metric_name         = "mhp_http_requests_total"
+  dimensions          = { Environment = var.environment, status = "500" }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.http_500_per_5min
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+# --- Load balancer, ECS, Aurora, OpenSearch ----------------------------------------------------
+
+resource "aws_cloudwatch_metric_alarm" "alb_target_5xx" {
+  alarm_name          = "${var.name}-alb-target-5xx"
+  alarm_description   = "Targets answered 5xx through the load balancer."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "HTTPCode_Target_5XX_Count"
+  dimensions          = { LoadBalancer = var.alb_arn_suffix }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = var.http_500_per_5min
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "alb_latency_p99" {
+  alarm_name          = "${var.name}-alb-latency-p99"
+  alarm_description   = "p99 target response time above ${var.latency_p99_seconds} s for 10 minutes."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "TargetResponseTime"
+  dimensions          = { LoadBalancer = var.alb_arn_suffix }
+  extended_statistic  = "p99"
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = var.latency_p99_seconds
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "alb_unhealthy" {
+  alarm_name          = "${var.name}-alb-unhealthy-targets"
+  alarm_description   = "A target failed the /readyz health check."
+  namespace           = "AWS/ApplicationELB"
+  metric_name         = "UnHealthyHostCount"
+  dimensions          = { LoadBalancer = var.alb_arn_suffix, TargetGroup = var.target_group_arn_suffix }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "ecs_cpu" {
+  alarm_name          = "${var.name}-ecs-app-cpu"
+  alarm_description   = "App service CPU above 80% for 15 minutes (scaling is not keeping up)."
+  namespace           = "AWS/ECS"
+  metric_name         = "CPUUtilization"
+  dimensions          = { ClusterName = var.ecs_cluster_name, ServiceName = var.ecs_service_name }
+  statistic           = "Average"
+  period              = 300
+  evaluation_periods  = 3
+  threshold           = 80
+  comparison_operator = "GreaterThanThreshold"
+  alarm_actions       = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "aurora_cpu" {
+  alarm_name          = "${var.name}-aurora-cpu"
+  alarm_description   = "Aurora CPU above 80% for 15 minutes."
+  namespace           = "AWS/RDS"
+  metric_name         = "CPUUtilization"
+  dimensions          = { DBClusterIdentifier = var.db_cluster_identifier }
+  statistic           = "Average"
+  period              = 300
+  evaluation_periods  = 3
+  threshold           = 80
+  comparison_operator = "GreaterThanThreshold"
+  alarm_actions       = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "aurora_memory" {
+  alarm_name          = "${var.name}-aurora-freeable-memory"
+  alarm_description   = "Aurora freeable memory below 256 MiB."
+  namespace           = "AWS/RDS"
+  metric_name         = "FreeableMemory"
+  dimensions          = { DBClusterIdentifier = var.db_cluster_identifier }
+  statistic           = "Minimum"
+  period              = 300
+  evaluation_periods  = 2
+  threshold           = 268435456
+  comparison_operator = "LessThanThreshold"
+  alarm_actions       = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "opensearch_red" {
+  for_each = toset(var.opensearch_domain_names)
+
+  alarm_name          = "${var.name}-opensearch-${each.key}-red"
+  alarm_description   = "OpenSearch domain ${each.key}: a primary shard is unassigned."
+  namespace           = "AWS/ES"
+  metric_name         = "ClusterStatus.red"
+  dimensions          = { DomainName = each.key, ClientId = var.account_id }
+  statistic           = "Maximum"
+  period              = 60
+  evaluation_periods  = 5
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  alarm_actions       = local.actions
+  tags                = var.tags
+}

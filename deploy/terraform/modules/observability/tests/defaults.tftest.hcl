@@ -1,0 +1,52 @@
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+}
+
+variables {
+  name                    = "mhp-test"
+  environment             = "test"
+  account_id              = "123456789012"
+  logs_kms_key_arn        = "arn:aws:kms:us-east-1:123456789012:key/logs"
+  alb_arn_suffix          = "app/mhp-test/0123456789abcdef"
+  target_group_arn_suffix = "targetgroup/mhp-test/0123456789abcdef"
+  ecs_cluster_name        = "mhp-test"
+  ecs_service_name        = "mhp-app"
+  db_cluster_identifier   = "mhp-test"
+  opensearch_domain_names = ["mhp-test-docs", "mhp-test-siem"]
+}
+
+run "alarms_on_mhp_metrics_and_encrypted_logs" {
+  command = plan
+
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.not_ready.metric_name == "mhp_ready" && aws_cloudwatch_metric_alarm.not_ready.treat_missing_data == "breaching"
+    error_message = "an alarm watches mhp_ready, and silence counts as not ready"
+  }
+  assert {
+    condition     = length([for q in aws_cloudwatch_metric_alarm.db_pool_saturated.metric_query : q if try(q.metric[0].metric_name, "") == "mhp_db_pool_connections"]) == 1
+    error_message = "an alarm watches the database pool"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.http_5xx.metric_name == "mhp_http_requests_total"
+    error_message = "an alarm watches MHP's request counter"
+  }
+  assert {
+    condition     = alltrue([for g in aws_cloudwatch_log_group.this : g.kms_key_id == var.logs_kms_key_arn && g.retention_in_days >= 365])
+    error_message = "log groups are encrypted and kept at least a year"
+  }
+  assert {
+    condition     = aws_sns_topic.alarms.kms_master_key_id == var.logs_kms_key_arn
+    error_message = "the alarm topic is encrypted"
+  }
+  assert {
+    condition     = strcontains(output.collector_config, "127.0.0.1:8080") && strcontains(output.collector_config, "mhp_ready")
+    error_message = "the collector scrapes MHP's /metrics"
+  }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.opensearch_red) == 2
+    error_message = "both OpenSearch domains are watched"
+  }
+}

@@ -1,0 +1,89 @@
+variable "name" {
+  description = "Domain name (at most 28 characters)."
+  type        = string
+  validation {
+    condition     = length(var.name) <= 28
+    error_message = "OpenSearch domain names have at most 28 characters."
+  }
+}
+
+variable "vpc_id" {
+  description = "VPC of the domain."
+  type        = string
+}
+
+variable "subnet_ids" {
+  description = "Isolated data subnets, one per zone (two or three)."
+  type        = list(string)
+  validation {
+    condition     = length(var.subnet_ids) >= 2
+    error_message = "OpenSearch spans at least two zones."
+  }
+}
+
+variable "client_security_group_ids" {
+  description = "Security groups allowed to reach the domain on 443, by name."
+  type        = map(string)
+}
+
+variable "client_role_arns" {
+  description = "IAM roles allowed to call the domain (task roles)."
+  type        = list(string)
+}
+
+variable "master_role_arn" {
+  description = "IAM role mapped to the OpenSearch security plugin's all_access role (operators, break-glass)."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Customer key for encryption at rest."
+  type        = string
+}
+
+variable "logs_kms_key_arn" {
+  description = "Customer key of the log groups."
+  type        = string
+}
+
+variable "log_retention_days" {
+  description = "Retention of the domain's log groups."
+  type        = number
+  default     = 365
+}
+
+variable "engine_version" {
+  description = "OpenSearch engine version."
+  type        = string
+  default     = "OpenSearch_2.17"
+}
+
+variable "instance_type" {
+  description = "Data node instance type."
+  type        = string
+  default     = "r6g.large.search"
+}
+
+variable "instance_count" {
+  description = "Data nodes (a multiple of the zone count)."
+  type        = number
+  default     = 3
+}
+
+variable "dedicated_master" {
+  description = "Three dedicated master nodes (production)."
+  type        = bool
+  default     = true
+}
+
+variable "volume_size_gb" {
+  description = "EBS volume per data node, GiB."
+  type        = number
+  default     = 100
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

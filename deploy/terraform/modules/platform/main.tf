@@ -1,0 +1,309 @@
+# One MHP environment: every module wired together. The environment roots (envs/<env>) and the
+# demo template (templates/demo) call this module with their region, flavour and sizes; the
+# flavour decides the secure defaults that differ between production and the rest.
+
+data "aws_caller_identity" "current" {}
+
+locals {
+  name       = "mhp-${var.environment}"
+  production = var.flavour == "production"
+  demo       = var.flavour == "demo"
+  tags = merge(var.tags, {
+    "mhp:environment" = var.environment
+    "mhp:flavour"     = var.flavour
+  })
+
+  sizes = merge({
+    production = {
+      azs      = 3, single_nat = false, aurora_class = "db.r6g.large", aurora_instances = 2
+      os_type  = "r6g.large.search", os_count = 3, os_masters = true, os_volume = 100
+      ec2_type = "m7g.large", asg_min = 3, asg_max = 9, app_min = 3, app_max = 12
+    }
+    non-production = {
+      azs      = 3, single_nat = true, aurora_class = "db.r6g.large", aurora_instances = 2
+      os_type  = "m6g.large.search", os_count = 2, os_masters = false, os_volume = 50
+      ec2_type = "m7g.large", asg_min = 2, asg_max = 4, app_min = 2, app_max = 4
+    }
+    demo = {
+      azs      = 2, single_nat = true, aurora_class = "db.t4g.medium", aurora_instances = 2
+      os_type  = "t3.medium.search", os_count = 2, os_masters = false, os_volume = 20
+      ec2_type = "t3.large", asg_min = 2, asg_max = 2, app_min = 2, app_max = 2
+    }
+  }, {})[var.flavour]
+
+  retention = {
+    aurora_days     = local.production ? 35 : (local.demo ? 7 : 14)
+    backup_daily    = local.production ? 35 : 7
+    backup_monthly  = local.production ? 2190 : (local.demo ? 30 : 90)
+    logs_days       = local.production ? 2192 : 365
+    audit_lock_days = local.production ? 2190 : (local.demo ? 1 : 30)
+  }
+}
+
+module "kms" {
+  source = "../kms"
+
+  name                    = local.name
+  deletion_window_in_days = local.demo ? 7 : 30
+  tags                    = local.tags
+}
+
+# The copy region's key for the backup copy vault.
+resource "aws_kms_key" "copy" {
+  provider = aws.copy
+
+  #checkov:skip=CKV2_AWS_64:The default key policy (account root administers, IAM decides) is the policy; AWS Backup uses the key through grants.
+  description             = "${local.name} backup copies"
+  enable_key_rotation     = true
+  deletion_window_in_days = local.demo ? 7 : 30
+  tags                    = local.tags
+}
+
+module "network" {
+  source = "../network"
+
+  name               = local.name
+  cidr               = var.vpc_cidr
+  max_azs            = local.sizes.azs
+  single_nat_gateway = local.sizes.single_nat
+  logs_kms_key_arn   = module.kms.key_arns["logs"]
+  log_retention_days = local.retention.logs_days
+  tags               = local.tags
+}
+
+module "object_store" {
+  source = "../object-store"
+
+  name            = local.name
+  kms_key_arn     = module.kms.key_arns["data"]
+  audit_lock_mode = local.production ? "COMPLIANCE" : "GOVERNANCE"
+  audit_lock_days = local.retention.audit_lock_days
+  force_destroy   = local.demo
+  tags            = local.tags
+}
+
+module "observability" {
+  source = "../observability"
+
+  name                    = local.name
+  environment             = var.environment
+  account_id              = data.aws_caller_identity.current.account_id
+  logs_kms_key_arn        = module.kms.key_arns["logs"]
+  log_retention_days      = local.retention.logs_days
+  alarm_emails            = var.alarm_emails
+  alb_arn_suffix          = module.app.load_balancer_arn_suffix
+  target_group_arn_suffix = module.app.target_group_arn_suffix
+  ecs_cluster_name        = module.app.cluster_name
+  ecs_service_name        = module.app.service_name
+  db_cluster_identifier   = module.aurora.cluster_identifier
+  opensearch_domain_names = ["${local.name}-docs", "${local.name}-siem"]
+  tags                    = local.tags
+}
+
+module "secrets" {
+  source = "../secrets"
+
+  prefix                  = "mhp/${var.environment}"
+  kms_key_arn             = module.kms.key_arns["secrets"]
+  recovery_window_in_days = local.demo ? 0 : 30
+  parameters = {
+    "object_store.s3_bucket" = module.object_store.data_bucket
+    "search.opensearch_url"  = module.documents.endpoint
+    "siem.opensearch_url"    = module.siem.endpoint
+    "keys.kms_key_id"        = module.kms.key_arns["app"]
+  }
+  tags = local.tags
+}
+
+module "app" {
+  source = "../ecs-app"
+
+  name                          = local.name
+  image                         = var.image
+  collector_config              = module.observability.collector_config
+  vpc_id                        = module.network.vpc_id
+  vpc_cidr                      = module.network.vpc_cidr
+  public_subnet_ids             = module.network.public_subnet_ids
+  private_subnet_ids            = module.network.private_subnet_ids
+  certificate_arn               = var.certificate_arn
+  access_log_bucket             = module.object_store.logs_bucket
+  deletion_protection           = !local.demo
+  kms_key_arn                   = module.kms.key_arns["data"]
+  app_kms_key_arn               = module.kms.key_arns["app"]
+  secrets_kms_key_arn           = module.kms.key_arns["secrets"]
+  secret_env                    = { DATABASE_URL = module.secrets.secret_arns["database-url"] }
+  environment_variables         = var.app_environment
+  data_bucket_arn               = module.object_store.data_bucket_arn
+  audit_exports_bucket_arn      = module.object_store.audit_exports_bucket_arn
+  opensearch_domain_arns        = [module.documents.arn, module.siem.arn]
+  log_group_name                = module.observability.log_group_names["app"]
+  collector_log_group_arn       = module.observability.log_group_arns["collector"]
+  pipeline_task_definition_arns = [module.pipelines.task_definition_arn]
+  pipeline_pass_role_arns       = [module.pipelines.worker_role_arn, module.pipelines.execution_role_arn]
+  instance_type                 = local.sizes.ec2_type
+  asg_min_size                  = local.sizes.asg_min
+  asg_max_size                  = local.sizes.asg_max
+  desired_count                 = local.sizes.app_min
+  max_count                     = local.sizes.app_max
+  tags                          = local.tags
+}
+
+module "pipelines" {
+  source = "../ecs-pipelines"
+
+  name                = local.name
+  image               = var.image
+  cluster_arn         = module.app.cluster_arn
+  vpc_id              = module.network.vpc_id
+  vpc_cidr            = module.network.vpc_cidr
+  private_subnet_ids  = module.network.private_subnet_ids
+  kms_key_arn         = module.kms.key_arns["data"]
+  app_kms_key_arn     = module.kms.key_arns["app"]
+  secrets_kms_key_arn = module.kms.key_arns["secrets"]
+  secret_env          = { DATABASE_URL = module.secrets.secret_arns["database-url"] }
+  data_bucket_arn     = module.object_store.data_bucket_arn
+  log_group_name      = module.observability.log_group_names["worker"]
+  worker_count        = var.worker_count
+  schedules           = var.pipeline_schedules
+  schedules_enabled   = var.pipeline_schedules_enabled
+  tags                = local.tags
+}
+
+module "aurora" {
+  source = "../aurora"
+
+  name       = local.name
+  vpc_id     = module.network.vpc_id
+  subnet_ids = module.network.data_subnet_ids
+  client_security_group_ids = {
+    app    = module.app.app_security_group_id
+    worker = module.pipelines.security_group_id
+  }
+  kms_key_arn           = module.kms.key_arns["data"]
+  secrets_kms_key_arn   = module.kms.key_arns["secrets"]
+  instance_class        = local.sizes.aurora_class
+  instance_count        = local.sizes.aurora_instances
+  backup_retention_days = local.retention.aurora_days
+  deletion_protection   = !local.demo
+  final_snapshot        = !local.demo
+  tags                  = local.tags
+}
+
+resource "aws_iam_role" "opensearch_admin" {
+  name               = "${local.name}-opensearch-admin"
+  description        = "Break-glass administration of the OpenSearch security plugin (assumed by operators)"
+  assume_role_policy = data.aws_iam_policy_document.operators.json
+  tags               = local.tags
+}
+
+data "aws_iam_policy_document" "operators" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:aws:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+    condition {
+      test     = "Bool"
+      variable = "aws:MultiFactorAuthPresent"
+      values   = ["true"]
+    }
+  }
+}
+
+module "documents" {
+  source = "../opensearch"
+
+  name                      = "${local.name}-docs"
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.data_subnet_ids
+  client_security_group_ids = { app = module.app.app_security_group_id, worker = module.pipelines.security_group_id }
+  client_role_arns          = [module.app.app_role_arn, module.pipelines.worker_role_arn]
+  master_role_arn           = aws_iam_role.opensearch_admin.arn
+  kms_key_arn               = module.kms.key_arns["search"]
+  logs_kms_key_arn          = module.kms.key_arns["logs"]
+  log_retention_days        = local.retention.logs_days
+  instance_type             = local.sizes.os_type
+  instance_count            = local.sizes.os_count
+  dedicated_master          = local.sizes.os_masters
+  volume_size_gb            = local.sizes.os_volume
+  tags                      = local.tags
+}
+
+module "siem" {
+  source = "../siem"
+
+  name                      = "${local.name}-siem"
+  vpc_id                    = module.network.vpc_id
+  subnet_ids                = module.network.data_subnet_ids
+  client_security_group_ids = { app = module.app.app_security_group_id }
+  client_role_arns          = [module.app.app_role_arn]
+  master_role_arn           = aws_iam_role.opensearch_admin.arn
+  kms_key_arn               = module.kms.key_arns["search"]
+  logs_kms_key_arn          = module.kms.key_arns["logs"]
+  log_retention_days        = local.retention.logs_days
+  instance_type             = local.sizes.os_type
+  instance_count            = local.sizes.os_count
+  dedicated_master          = local.sizes.os_masters
+  volume_size_gb            = local.sizes.os_volume
+  alert_emails              = var.security_alert_emails
+  tags                      = local.tags
+}
+
+module "identity" {
+  source = "../identity"
+
+  name                = local.name
+  domain_prefix       = "${local.name}-${data.aws_caller_identity.current.account_id}"
+  callback_urls       = ["https://${var.public_host}/auth/oidc/cognito/callback"]
+  logout_urls         = ["https://${var.public_host}/"]
+  mfa_required        = local.production
+  deletion_protection = !local.demo
+  tags                = local.tags
+}
+
+module "waf" {
+  source = "../waf"
+
+  name               = local.name
+  load_balancer_arn  = module.app.load_balancer_arn
+  logs_kms_key_arn   = module.kms.key_arns["logs"]
+  log_retention_days = local.retention.logs_days
+  tags               = local.tags
+}
+
+module "backup" {
+  source = "../backup"
+  providers = {
+    aws      = aws
+    aws.copy = aws.copy
+  }
+
+  name                   = local.name
+  kms_key_arn            = module.kms.key_arns["data"]
+  copy_kms_key_arn       = aws_kms_key.copy.arn
+  resource_arns          = [module.aurora.cluster_arn, module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn]
+  daily_retention_days   = local.retention.backup_daily
+  monthly_retention_days = local.retention.backup_monthly
+  vault_lock             = local.production
+  force_destroy          = local.demo
+  tags                   = local.tags
+}
+
+module "security_baseline" {
+  source = "../security-baseline"
+  count  = var.security_baseline ? 1 : 0
+
+  name                       = local.name
+  kms_key_arn                = module.kms.key_arns["data"]
+  logs_kms_key_arn           = module.kms.key_arns["logs"]
+  access_log_bucket          = module.object_store.logs_bucket
+  data_event_bucket_arns     = [module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn]
+  trail_lock_mode            = local.production ? "COMPLIANCE" : "GOVERNANCE"
+  trail_retention_days       = local.production ? 2190 : 365
+  log_retention_days         = local.retention.logs_days
+  record_global_resources    = var.record_global_resources
+  hipaa_pack_template_s3_uri = var.hipaa_pack_template_s3_uri
+  force_destroy              = local.demo
+  tags                       = local.tags
+}

@@ -1,0 +1,110 @@
+# What MHP's configuration points at (see the table in deploy/README.md).
+
+output "load_balancer_dns_name" {
+  description = "Point public_host (CNAME) here."
+  value       = module.app.load_balancer_dns_name
+}
+
+output "database_endpoint" {
+  description = "Host of DATABASE_URL (the value itself is the Secrets Manager secret database-url)."
+  value       = module.aurora.endpoint
+}
+
+output "database_url_secret_arn" {
+  description = "Secret holding DATABASE_URL of the mhp_app role; its value is put by the first-deployment runbook."
+  value       = module.secrets.secret_arns["database-url"]
+}
+
+output "database_master_secret_arn" {
+  description = "RDS-managed master user secret (break-glass only; never given to the app)."
+  value       = module.aurora.master_user_secret_arn
+}
+
+output "data_bucket" {
+  description = "Planned key object_store.s3_bucket / MHP_OBJECT_STORE_S3_BUCKET."
+  value       = module.object_store.data_bucket
+}
+
+output "audit_exports_bucket" {
+  description = "Object-locked bucket for audit exports."
+  value       = module.object_store.audit_exports_bucket
+}
+
+output "documents_opensearch_url" {
+  description = "Planned key search.opensearch_url / MHP_SEARCH_OPENSEARCH_URL."
+  value       = module.documents.endpoint
+}
+
+output "siem_opensearch_url" {
+  description = "Planned key siem.opensearch_url / MHP_SIEM_OPENSEARCH_URL."
+  value       = module.siem.endpoint
+}
+
+output "app_kms_key_arn" {
+  description = "Planned key keys.kms_key_id / MHP_KEYS_KMS_KEY_ID."
+  value       = module.kms.key_arns["app"]
+}
+
+output "oidc_issuer" {
+  description = "Planned key auth.oidc.cognito.issuer."
+  value       = module.identity.issuer
+}
+
+output "oidc_client_id" {
+  description = "Planned key auth.oidc.cognito.client_id."
+  value       = module.identity.client_id
+}
+
+output "ecs_cluster" {
+  description = "ECS cluster."
+  value       = module.app.cluster_name
+}
+
+output "ecs_service" {
+  description = "ECS app service."
+  value       = module.app.service_name
+}
+
+output "ecs_task_family" {
+  description = "App task definition family (one-off `mhp migrate`)."
+  value       = module.app.task_definition_family
+}
+
+output "ecs_private_subnets" {
+  description = "Subnets for one-off tasks."
+  value       = module.app.private_subnet_ids
+}
+
+output "ecs_app_security_group" {
+  description = "Security group for one-off tasks."
+  value       = module.app.app_security_group_id
+}
+
+output "alarm_topic_arn" {
+  description = "SNS topic of alarms."
+  value       = module.observability.alarm_topic_arn
+}
+
+output "security_alert_topic_arn" {
+  description = "SNS topic of security alerts."
+  value       = module.siem.security_alert_topic_arn
+}
+
+output "backup_vault" {
+  description = "AWS Backup vault."
+  value       = module.backup.vault_name
+}
+
+output "controls" {
+  description = "The secure defaults of this environment, as planned (asserted by the tests)."
+  value = {
+    zones                      = length(module.network.azs)
+    aurora_deletion_protection = module.aurora.deletion_protection
+    aurora_backup_days         = module.aurora.backup_retention_days
+    lb_deletion_protection     = module.app.load_balancer_deletion_protection
+    backup_vault_locked        = module.backup.vault_locked
+    backup_monthly_days        = module.backup.monthly_retention_days
+    audit_exports_lock         = module.object_store.audit_exports_lock
+    security_baseline          = length(module.security_baseline) == 1
+  }
+}

@@ -1,0 +1,99 @@
+# The whole environment planned against a mock AWS: production keeps its data (deletion
+# protection, long retention, locked vaults, COMPLIANCE-mode audit exports); the demo flavour
+# can be torn down.
+
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_ssm_parameter" {
+    defaults = { value = "ami-0123456789abcdef0" }
+  }
+  mock_data "aws_elb_service_account" {
+    defaults = { arn = "arn:aws:iam::127311923021:root" }
+  }
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["us-east-1a", "us-east-1b", "us-east-1c"] }
+  }
+}
+
+mock_provider "aws" {
+  alias           = "copy"
+  override_during = plan
+}
+
+variables {
+  image           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mhp@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  public_host     = "mhp.example.org"
+  certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  vpc_cidr        = "10.40.0.0/16"
+}
+
+run "production_keeps_its_data" {
+  command = plan
+  variables {
+    environment = "prod-use1"
+    flavour     = "production"
+  }
+
+  assert {
+    condition     = output.controls.aurora_deletion_protection && output.controls.lb_deletion_protection
+    error_message = "production has deletion protection"
+  }
+  assert {
+    condition     = output.controls.aurora_backup_days == 35 && output.controls.backup_monthly_days >= 2190
+    error_message = "production keeps 35 days of point-in-time recovery and six years of monthly backups"
+  }
+  assert {
+    condition     = output.controls.backup_vault_locked
+    error_message = "production backup vaults are locked"
+  }
+  assert {
+    condition     = output.controls.audit_exports_lock.mode == "COMPLIANCE"
+    error_message = "production audit exports are locked in COMPLIANCE mode"
+  }
+  assert {
+    condition     = output.controls.zones == 3 && output.controls.security_baseline
+    error_message = "three zones and the security baseline"
+  }
+}
+
+run "demo_can_be_torn_down" {
+  command = plan
+  variables {
+    environment = "demo-acme"
+    flavour     = "demo"
+  }
+
+  assert {
+    condition     = !output.controls.aurora_deletion_protection && !output.controls.lb_deletion_protection
+    error_message = "demo environments have no deletion protection"
+  }
+  assert {
+    condition     = !output.controls.backup_vault_locked && output.controls.audit_exports_lock.mode == "GOVERNANCE"
+    error_message = "nothing in a demo environment is locked beyond teardown"
+  }
+  assert {
+    condition     = output.controls.zones == 2
+    error_message = "demo environments are smaller but still multi-AZ"
+  }
+}
+
+run "flavour_is_validated" {
+  command = plan
+  variables {
+    environment = "x-test"
+    flavour     = "bigger"
+  }
+  expect_failures = [var.flavour]
+}

@@ -1,0 +1,97 @@
+variable "environment" {
+  description = "Environment name: dev, staging, prod-use1, prod-usw1, prod-apse2, or a demo name."
+  type        = string
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{1,15}$", var.environment))
+    error_message = "environment: 2-16 characters, lower-case letters, digits and dashes, starting with a letter."
+  }
+}
+
+variable "flavour" {
+  description = "production, non-production or demo (no deletion protection, smaller, short retention)."
+  type        = string
+  validation {
+    condition     = contains(["production", "non-production", "demo"], var.flavour)
+    error_message = "flavour must be production, non-production or demo."
+  }
+}
+
+variable "image" {
+  description = "MHP image pinned by digest (the one digest promoted through every environment)."
+  type        = string
+}
+
+variable "public_host" {
+  description = "Host name users reach (DNS CNAME to the load balancer)."
+  type        = string
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for public_host, in the environment's region."
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "VPC CIDR (distinct per environment so that VPCs can be peered later)."
+  type        = string
+}
+
+variable "alarm_emails" {
+  description = "Operators notified of alarms."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_alert_emails" {
+  description = "Security team notified of security alerts."
+  type        = list(string)
+  default     = []
+}
+
+variable "app_environment" {
+  description = "Further plain MHP settings for the app (MHP_* variables)."
+  type        = map(string)
+  default     = {}
+}
+
+variable "worker_count" {
+  description = "Pipeline workers (0 until `mhp worker` exists)."
+  type        = number
+  default     = 0
+}
+
+variable "pipeline_schedules" {
+  description = "Scheduled pipelines: name => schedule expression."
+  type        = map(string)
+  default     = {}
+}
+
+variable "pipeline_schedules_enabled" {
+  description = "Enable the pipeline schedules (false until `mhp worker` exists)."
+  type        = bool
+  default     = false
+}
+
+variable "security_baseline" {
+  description = "Account and region controls (CloudTrail, Config, Security Hub, GuardDuty); off only where another root already owns them in this account and region."
+  type        = bool
+  default     = true
+}
+
+variable "record_global_resources" {
+  description = "AWS Config records global resources (IAM) from this region."
+  type        = bool
+  default     = true
+}
+
+variable "hipaa_pack_template_s3_uri" {
+  description = "s3:// URI of AWS's HIPAA Security conformance pack template (null: MHP's subset)."
+  type        = string
+  default     = null
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

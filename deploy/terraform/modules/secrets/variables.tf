@@ -1,0 +1,36 @@
+variable "prefix" {
+  description = "Path prefix of every secret and parameter, for example mhp/prod-use1."
+  type        = string
+}
+
+variable "kms_key_arn" {
+  description = "Customer key of secrets and SecureString parameters."
+  type        = string
+}
+
+variable "secrets" {
+  description = "Secrets to create (name => description); their values are put out of band."
+  type        = map(string)
+  default = {
+    "database-url"       = "DATABASE_URL of the mhp_app role (NOSUPERUSER NOBYPASSRLS), with sslmode=require"
+    "oidc-client-secret" = "Client secret of the Cognito app client (planned key auth.oidc.<name>.client_secret)"
+  }
+}
+
+variable "parameters" {
+  description = "Non-secret settings (name => value) stored as SecureString parameters for the tasks."
+  type        = map(string)
+  default     = {}
+}
+
+variable "recovery_window_in_days" {
+  description = "Days a deleted secret can still be restored (0 deletes at once: demo only)."
+  type        = number
+  default     = 30
+}
+
+variable "tags" {
+  description = "Tags added to every resource."
+  type        = map(string)
+  default     = {}
+}

@@ -1,0 +1,19 @@
+output "trail_arn" {
+  description = "CloudTrail trail ARN."
+  value       = aws_cloudtrail.this.arn
+}
+
+output "guardduty_detector_id" {
+  description = "GuardDuty detector id."
+  value       = aws_guardduty_detector.this.id
+}
+
+output "hipaa_conformance_pack" {
+  description = "Name of the HIPAA conformance pack."
+  value       = aws_config_conformance_pack.hipaa.name
+}
+
+output "security_hub_standards" {
+  description = "Enabled Security Hub standards."
+  value       = keys(aws_securityhub_standards_subscription.this)
+}

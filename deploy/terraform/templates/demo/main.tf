@@ -1,0 +1,19 @@
+module "platform" {
+  source = "../../modules/platform"
+  providers = {
+    aws      = aws
+    aws.copy = aws.copy
+  }
+
+  environment     = var.name
+  flavour         = var.flavour
+  image           = var.image
+  public_host     = var.public_host
+  certificate_arn = var.certificate_arn
+  vpc_cidr        = var.vpc_cidr
+  alarm_emails    = var.alarm_emails
+  # A demonstration account usually already has its baseline (from a first demo or its landing
+  # zone); set true for the first environment of an account and region.
+  security_baseline = var.security_baseline
+  tags              = local.tags
+}

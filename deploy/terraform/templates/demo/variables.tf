@@ -1,0 +1,57 @@
+variable "name" {
+  description = "Environment name, e.g. demo-acme (2-16 characters)."
+  type        = string
+}
+
+variable "region" {
+  description = "us-east-1, us-west-1 or ap-southeast-2."
+  type        = string
+  validation {
+    condition     = contains(["us-east-1", "us-west-1", "ap-southeast-2"], var.region)
+    error_message = "region must be one of us-east-1, us-west-1, ap-southeast-2."
+  }
+}
+
+variable "flavour" {
+  description = "demo (default: no deletion protection, small, short retention) or production (a new production environment from the same template)."
+  type        = string
+  default     = "demo"
+}
+
+variable "allowed_account_ids" {
+  description = "The AWS account to create the environment in."
+  type        = list(string)
+}
+
+variable "image" {
+  description = "MHP image pinned by digest."
+  type        = string
+}
+
+variable "public_host" {
+  description = "Host name of the environment."
+  type        = string
+}
+
+variable "certificate_arn" {
+  description = "ACM certificate for public_host in the region."
+  type        = string
+}
+
+variable "vpc_cidr" {
+  description = "VPC CIDR."
+  type        = string
+  default     = "10.100.0.0/16"
+}
+
+variable "alarm_emails" {
+  description = "Operators notified of alarms."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_baseline" {
+  description = "Create the account's baseline controls in this region (see main.tf)."
+  type        = bool
+  default     = false
+}

@@ -1,0 +1,247 @@
+#!/usr/bin/env bash
+# Offline checks of deploy/ and .github/ (capability C11): Dockerfile lint, Terraform
+# fmt/init/validate for every root, `terraform test` (mock_provider) for every module, checkov,
+# the GitHub workflows (actionlint, zizmor, the workflow JSON schema), the compose file against
+# the compose specification, and - with --image - the engine-less image build and a run of the
+# binary from the unpacked image (scripts/build-image.sh --test).
+#
+#   scripts/check-deploy.sh            static checks (no cargo)
+#   scripts/check-deploy.sh --image    also build the OCI image and run it (needs the release build)
+#   scripts/check-deploy.sh --only terraform,checkov   a subset (names as in the summary)
+#
+# Needs: python3 with venv and pip (PyPI reachable on first run), the terraform CLI and the
+# filesystem mirror of the AWS provider (a directory named tf-plugins, or TF_PLUGIN_MIRROR).
+# Tools and Terraform working data go to target/deploy-tools/ (ignored by git); the run is
+# idempotent and leaves nothing in the source tree that git would pick up (a module's
+# .terraform.lock.hcl from `terraform test` is ignored by deploy/.gitignore).
+set -uo pipefail
+cd "$(dirname "$0")/.." || exit 1
+ROOT=$PWD
+
+WITH_IMAGE=0
+ONLY=""
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --image) WITH_IMAGE=1 ;;
+    --only) ONLY=",$2,"; shift ;;
+    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    *) echo "check-deploy: unknown argument $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+TOOLS="$ROOT/target/deploy-tools"
+VENV="$TOOLS/venv"
+mkdir -p "$TOOLS"
+declare -a RESULTS=()
+FAILED=0
+
+want() { [ -z "$ONLY" ] || [[ "$ONLY" == *",$1,"* ]]; }
+
+# run_check NAME COMMAND...: runs a check, keeps its output in target/deploy-tools/logs/NAME.log,
+# prints it on failure, records the result and the time taken.
+mkdir -p "$TOOLS/logs"
+run_check() {
+  local name=$1; shift
+  local log="$TOOLS/logs/$name.log" start end rc
+  start=$(date +%s)
+  echo "==> $name"
+  "$@" >"$log" 2>&1
+  rc=$?
+  end=$(date +%s)
+  if [ $rc -eq 0 ]; then
+    RESULTS+=("PASS  $name ($((end - start)) s)")
+  else
+    FAILED=1
+    RESULTS+=("FAIL  $name ($((end - start)) s) - see $log")
+    sed 's/^/    /' "$log" | tail -n 80
+  fi
+  return $rc
+}
+
+# ---------------------------------------------------------------------------------------------
+# Python tools (pinned in deploy/requirements-checks.txt)
+install_tools() {
+  local req="$ROOT/deploy/requirements-checks.txt" stamp="$VENV/.requirements.sha256"
+  local want_sum
+  want_sum=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ -x "$VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want_sum" ]; then
+    return 0
+  fi
+  python3 -m venv "$VENV" || { echo "python3 -m venv failed (Debian: apt-get install python3-venv)"; return 1; }
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req" || return 1
+  echo "$want_sum" >"$stamp"
+}
+
+# ---------------------------------------------------------------------------------------------
+# Terraform: CLI configuration of our own, pointing at the provider mirror; shared plugin cache.
+TF_WORK="$TOOLS/terraform"
+setup_terraform() {
+  if ! command -v terraform >/dev/null 2>&1; then
+    echo "terraform CLI not found on PATH: install Terraform >= 1.10 (this check cannot run without it)"
+    return 1
+  fi
+  local mirror="${TF_PLUGIN_MIRROR:-}"
+  if [ -z "$mirror" ]; then
+    mirror=$(find / -maxdepth 3 -type d -name tf-plugins 2>/dev/null | head -n 1)
+  fi
+  if [ -z "$mirror" ] || [ ! -d "$mirror/registry.terraform.io/hashicorp/aws" ]; then
+    echo "no filesystem mirror of the AWS provider (a directory named tf-plugins holding"
+    echo "registry.terraform.io/hashicorp/aws/5.100.x); set TF_PLUGIN_MIRROR to it"
+    return 1
+  fi
+  mkdir -p "$TF_WORK/plugin-cache" "$TF_WORK/data"
+  cat >"$TF_WORK/cli.tfrc" <<EOF
+provider_installation {
+  filesystem_mirror {
+    path    = "$mirror"
+    include = ["registry.terraform.io/*/*"]
+  }
+  direct {
+    exclude = ["registry.terraform.io/*/*"]
+  }
+}
+plugin_cache_dir = "$TF_WORK/plugin-cache"
+disable_checkpoint = true
+EOF
+  export TF_CLI_CONFIG_FILE="$TF_WORK/cli.tfrc"
+  export TF_IN_AUTOMATION=1 TF_INPUT=0 CHECKPOINT_DISABLE=1
+  echo "terraform: $(terraform version | head -n 1); AWS provider in the mirror: $(find "$mirror/registry.terraform.io/hashicorp/aws" -mindepth 1 -maxdepth 1 -printf '%f ')"
+}
+
+TF_DIR="$ROOT/deploy/terraform"
+tf_roots() { # directories that are applied: bootstrap, envs/*, templates/*
+  for d in "$TF_DIR/bootstrap" "$TF_DIR"/envs/* "$TF_DIR"/templates/*; do
+    [ -f "$d/main.tf" ] && echo "$d"
+  done
+}
+tf_modules() {
+  for d in "$TF_DIR"/modules/*; do
+    [ -f "$d/main.tf" ] && echo "$d"
+  done
+}
+# terraform working data goes to target/ (TF_DATA_DIR), never into the source tree.
+tf_in() {
+  local dir=$1; shift
+  local id=${dir#"$TF_DIR"/}
+  TF_DATA_DIR="$TF_WORK/data/${id//\//_}" terraform -chdir="$dir" "$@"
+}
+
+check_tf_fmt() { terraform fmt -check -recursive -diff "$TF_DIR"; }
+
+check_tf_validate() {
+  local d rc=0
+  [ "$(tf_roots | wc -l)" -ge 7 ] || { echo "expected bootstrap, 5 environments and the demo template"; return 1; }
+  for d in $(tf_roots); do
+    echo "--- ${d#"$ROOT"/}"
+    # -lockfile=readonly: the committed .terraform.lock.hcl must already name the provider.
+    tf_in "$d" init -backend=false -input=false -no-color -lockfile=readonly >/dev/null || { rc=1; continue; }
+    tf_in "$d" validate -no-color || rc=1
+  done
+  return $rc
+}
+
+check_tf_test() {
+  local d rc=0 out
+  for d in $(tf_modules); do
+    echo "--- ${d#"$ROOT"/}"
+    if ! ls "$d"/tests/*.tftest.hcl >/dev/null 2>&1; then
+      echo "no tests in ${d#"$ROOT"/}/tests"; rc=1; continue
+    fi
+    tf_in "$d" init -backend=false -input=false -no-color >/dev/null || { rc=1; continue; }
+    # terraform test would leave a lock file in the module; modules take the root's lock.
+    out=$(tf_in "$d" test -no-color 2>&1); local trc=$?
+    echo "$out" | grep -E "^(  run |Success|Failure|Error)" || true
+    [ $trc -eq 0 ] || { echo "$out"; rc=1; }
+  done
+  return $rc
+}
+
+# ---------------------------------------------------------------------------------------------
+check_hadolint() {
+  "$VENV/bin/hadolint" --config "$ROOT/deploy/docker/hadolint.yaml" "$ROOT/deploy/docker/Dockerfile"
+}
+
+check_checkov() {
+  # No unexplained skip: every inline skip must carry a reason after its id.
+  local bad
+  bad=$(grep -rnE '#[[:space:]]*checkov:skip=[A-Z0-9_]+[[:space:]]*(:[[:space:]]*.{0,19})?$' "$ROOT/deploy" "$ROOT/.github" || true)
+  if [ -n "$bad" ]; then
+    echo "checkov skips without a reason (write #checkov:skip=ID:why):"; echo "$bad"; return 1
+  fi
+  echo "checkov skips (each with its reason):"
+  grep -rhoE 'checkov:skip=[A-Z0-9_]+' "$ROOT/deploy" "$ROOT/.github" | sort | uniq -c
+  # --skip-download: no calls to Bridgecrew/Prisma; every skip is inline with its reason, or in
+  # deploy/checkov.yaml with a comment.
+  "$VENV/bin/checkov" --config-file "$ROOT/deploy/checkov.yaml" --skip-download --quiet --compact \
+    --directory "$ROOT/deploy" --directory "$ROOT/.github"
+}
+
+check_actionlint() {
+  # actionlint also runs ShellCheck on run: blocks when it is installed (Debian: shellcheck).
+  "$VENV/bin/actionlint" -no-color "$ROOT"/.github/workflows/*.yml
+}
+
+check_zizmor() {
+  "$VENV/bin/zizmor" --offline --no-progress --config "$ROOT/.github/zizmor.yml" "$ROOT/.github/workflows"
+}
+
+check_workflow_schema() {
+  "$VENV/bin/check-jsonschema" --builtin-schema vendor.github-workflows "$ROOT"/.github/workflows/*.yml &&
+    "$VENV/bin/check-jsonschema" --builtin-schema vendor.dependabot "$ROOT/.github/dependabot.yml"
+}
+
+check_compose() {
+  "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$ROOT/deploy/compose/compose.yaml" &&
+    "$VENV/bin/python" "$ROOT/deploy/compose/check_compose.py" "$ROOT/deploy/compose/compose.yaml"
+}
+
+SHELL_SCRIPTS=(scripts/check-deploy.sh scripts/build-image.sh deploy/bin/mhp-env
+  deploy/compose/make-dev-cert.sh deploy/compose/postgres-init/01-mhp-app-role.sh)
+check_scripts() {
+  local f rc=0
+  for f in "${SHELL_SCRIPTS[@]}"; do bash -n "$ROOT/$f" || rc=1; done
+  if command -v shellcheck >/dev/null 2>&1; then
+    (cd "$ROOT" && shellcheck "${SHELL_SCRIPTS[@]}") || rc=1
+  else
+    echo "shellcheck not installed (Debian: apt-get install shellcheck): syntax checked only"
+  fi
+  python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
+    "$ROOT/deploy/image/sbom.py" "$ROOT/deploy/compose/check_compose.py" || rc=1
+  return $rc
+}
+
+check_image() { "$ROOT/scripts/build-image.sh" --test; }
+
+# ---------------------------------------------------------------------------------------------
+T0=$(date +%s)
+if want tools || want hadolint || want checkov || want actionlint || want zizmor || want workflow-schema || want compose; then
+  run_check tools install_tools || { echo "cannot install the Python tools"; }
+fi
+want scripts && run_check scripts check_scripts
+want hadolint && run_check hadolint check_hadolint
+if want terraform; then
+  if run_check terraform-setup setup_terraform; then
+    setup_terraform >/dev/null
+    run_check terraform-fmt check_tf_fmt
+    run_check terraform-validate check_tf_validate
+    run_check terraform-test check_tf_test
+  fi
+fi
+want checkov && run_check checkov check_checkov
+want actionlint && run_check actionlint check_actionlint
+want zizmor && run_check zizmor check_zizmor
+want workflow-schema && run_check workflow-schema check_workflow_schema
+want compose && run_check compose check_compose
+if [ $WITH_IMAGE -eq 1 ] && want image; then
+  run_check image check_image
+fi
+T1=$(date +%s)
+
+echo
+echo "check-deploy summary ($((T1 - T0)) s):"
+printf '  %s\n' "${RESULTS[@]}"
+npass=$(printf '%s\n' "${RESULTS[@]}" | grep -c '^PASS' || true)
+nfail=$(printf '%s\n' "${RESULTS[@]}" | grep -c '^FAIL' || true)
+echo "deploy: $npass passed, $nfail failed"
+[ $FAILED -eq 0 ] || exit 1
