@@ -1,0 +1,221 @@
+//! Parse errors: what went wrong and where, fit to show a user.
+//!
+//! No variant carries a sample value or any header value: a file's `subject`
+//! line is PHI, and values are raw signal. Errors name the line number and
+//! the column (from the file's own header row) instead.
+
+/// Why a file could not be read as a recording.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ParseError {
+    /// The reader failed.
+    #[error("cannot read input: {kind}")]
+    Io {
+        /// The I/O error kind (its message is not kept: it could quote paths).
+        kind: std::io::ErrorKind,
+    },
+    /// The input is larger than the caller's limit.
+    #[error("input exceeds the size limit of {limit_bytes} bytes")]
+    TooLarge {
+        /// The limit in force.
+        limit_bytes: u64,
+    },
+    /// The input holds nothing but blank lines or metadata.
+    #[error("input is empty: no samples found")]
+    Empty,
+    /// A line is not UTF-8 text (a binary file, or a wrong encoding).
+    #[error("line {line}: not text (binary data or an encoding other than UTF-8)")]
+    NotText {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// A line is longer than any force-plate export writes (binary data, or
+    /// a file without line breaks).
+    #[error("line {line}: line too long (over 64 KiB)")]
+    LineTooLong {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The first non-metadata line is numbers, but there is more than one
+    /// column, so the columns cannot be told apart.
+    #[error(
+        "line {line}: no header row; add one naming the columns (e.g. time_s,fz_left_n,fz_right_n)"
+    )]
+    MissingHeader {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// The header row names no column that holds vertical force.
+    #[error(
+        "line {line}: cannot tell which columns hold vertical force; name them fz_n, or fz_left_n and fz_right_n"
+    )]
+    NoForceColumn {
+        /// 1-based line number of the header row.
+        line: usize,
+    },
+    /// Two header columns map to the same channel.
+    #[error("line {line}: column '{column}' duplicates another column for the same channel")]
+    DuplicateColumn {
+        /// 1-based line number of the header row.
+        line: usize,
+        /// The offending column name, as the header spelled it.
+        column: String,
+    },
+    /// Only one of left and right force is present, or only one CoP axis.
+    #[error(
+        "line {line}: column '{column}' has no partner (need both left and right, or both cop_x and cop_y)"
+    )]
+    UnpairedColumn {
+        /// 1-based line number of the header row.
+        line: usize,
+        /// The column that lacks its partner.
+        column: String,
+    },
+    /// A data row has the wrong number of fields.
+    #[error("line {line}: expected {expected} fields, found {found}")]
+    FieldCount {
+        /// 1-based line number.
+        line: usize,
+        /// Fields in the header row.
+        expected: usize,
+        /// Fields in this row.
+        found: usize,
+    },
+    /// A field that should hold a number does not.
+    #[error("line {line}: column '{column}' is not a number")]
+    InvalidNumber {
+        /// 1-based line number.
+        line: usize,
+        /// Column name from the header row.
+        column: String,
+    },
+    /// A metadata line has a value this crate cannot use.
+    #[error("line {line}: metadata '{key}' has an invalid value")]
+    InvalidMetadata {
+        /// 1-based line number.
+        line: usize,
+        /// The metadata key (e.g. `sample_rate_hz`, `units`).
+        key: String,
+    },
+    /// The force unit declared in a column name disagrees with the `units` line.
+    #[error("line {line}: column '{column}' declares a unit that contradicts the 'units' metadata")]
+    UnitConflict {
+        /// 1-based line number of the header row.
+        line: usize,
+        /// The column name.
+        column: String,
+    },
+    /// Timestamps do not increase.
+    #[error("line {line}: time does not increase")]
+    TimeNotIncreasing {
+        /// 1-based line number.
+        line: usize,
+    },
+    /// No sample rate in the file, the timestamps, or the caller's options.
+    #[error(
+        "no sample rate: the file has no time column and no sample_rate_hz line; pass the rate (e.g. --sample-rate 1000)"
+    )]
+    MissingSampleRate,
+    /// A sample rate was given but is out of range.
+    #[error(
+        "sample rate from {source_name} is outside 50..=100000 Hz (a time column in ms? name it time_ms)"
+    )]
+    InvalidSampleRate {
+        /// Where the rate came from: `options`, `header`, `timestamps`.
+        source_name: &'static str,
+    },
+    /// The sample-rate header and the timestamps disagree by more than 1 %.
+    #[error("the sample_rate_hz header and the time column disagree by more than 1 %")]
+    SampleRateMismatch,
+    /// JSON that is not well formed, or has a value of the wrong type.
+    #[error("line {line}: {problem}")]
+    Json {
+        /// 1-based line number where the JSON parser stopped.
+        line: usize,
+        /// What is wrong, without quoting the input.
+        problem: &'static str,
+    },
+    /// A JSON field MHP requires is missing, or channels are inconsistent.
+    #[error("{problem}")]
+    JsonShape {
+        /// What is missing or inconsistent.
+        problem: &'static str,
+    },
+    /// Too few samples to analyse anything.
+    #[error("too few samples ({found}); at least {needed} are needed")]
+    TooFewSamples {
+        /// Samples found.
+        found: usize,
+        /// Samples needed.
+        needed: usize,
+    },
+}
+
+impl ParseError {
+    /// The 1-based line the error refers to, when it refers to one, so a
+    /// command line can print `FILE:LINE: message`.
+    pub fn line(&self) -> Option<usize> {
+        match self {
+            ParseError::NotText { line }
+            | ParseError::MissingHeader { line }
+            | ParseError::LineTooLong { line }
+            | ParseError::NoForceColumn { line }
+            | ParseError::DuplicateColumn { line, .. }
+            | ParseError::UnpairedColumn { line, .. }
+            | ParseError::FieldCount { line, .. }
+            | ParseError::InvalidNumber { line, .. }
+            | ParseError::InvalidMetadata { line, .. }
+            | ParseError::UnitConflict { line, .. }
+            | ParseError::TimeNotIncreasing { line }
+            | ParseError::Json { line, .. } => Some(*line),
+            ParseError::Io { .. }
+            | ParseError::TooLarge { .. }
+            | ParseError::Empty
+            | ParseError::MissingSampleRate
+            | ParseError::InvalidSampleRate { .. }
+            | ParseError::SampleRateMismatch
+            | ParseError::JsonShape { .. }
+            | ParseError::TooFewSamples { .. } => None,
+        }
+    }
+
+    /// The message without its `line N: ` prefix, for callers that print
+    /// the location themselves: `eprintln!("{file}:{line}: {}", err.detail())`.
+    pub fn detail(&self) -> String {
+        let text = self.to_string();
+        match self.line() {
+            Some(line) => {
+                let prefix = format!("line {line}: ");
+                text.strip_prefix(&prefix)
+                    .map_or_else(|| text.clone(), str::to_owned)
+            }
+            None => text,
+        }
+    }
+
+    /// A stable snake_case code for the error, for APIs (problem+json).
+    pub fn code(&self) -> &'static str {
+        match self {
+            ParseError::Io { .. } => "io",
+            ParseError::TooLarge { .. } => "too_large",
+            ParseError::Empty => "empty",
+            ParseError::NotText { .. } => "not_text",
+            ParseError::MissingHeader { .. } => "missing_header",
+            ParseError::LineTooLong { .. } => "line_too_long",
+            ParseError::NoForceColumn { .. } => "no_force_column",
+            ParseError::DuplicateColumn { .. } => "duplicate_column",
+            ParseError::UnpairedColumn { .. } => "unpaired_column",
+            ParseError::FieldCount { .. } => "field_count",
+            ParseError::InvalidNumber { .. } => "invalid_number",
+            ParseError::InvalidMetadata { .. } => "invalid_metadata",
+            ParseError::UnitConflict { .. } => "unit_conflict",
+            ParseError::TimeNotIncreasing { .. } => "time_not_increasing",
+            ParseError::MissingSampleRate => "missing_sample_rate",
+            ParseError::InvalidSampleRate { .. } => "invalid_sample_rate",
+            ParseError::SampleRateMismatch => "sample_rate_mismatch",
+            ParseError::Json { .. } => "invalid_json",
+            ParseError::JsonShape { .. } => "invalid_json_shape",
+            ParseError::TooFewSamples { .. } => "too_few_samples",
+        }
+    }
+}

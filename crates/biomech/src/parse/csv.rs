@@ -1,0 +1,890 @@
+//! Delimited-text exports: MHP's CSV form and other systems' dialects.
+//!
+//! The parser is a small state machine over lines: preamble (metadata and
+//! comments), one header row, then data rows. Data rows are split in place
+//! and each wanted field is parsed straight into its channel vector; no row
+//! is allocated.
+
+use std::fmt::Write as _;
+use std::io::BufRead;
+
+use super::number::parse_field;
+use super::{
+    LimitedReader, ParseOptions, parse_rate_value, parse_unit_value, resolve_sample_rate,
+    sanitize_name,
+};
+use crate::error::ParseError;
+use crate::recording::{
+    CentreOfPressure, ForceUnit, Metadata, Plates, Recording, Subject, Timing, TrialKind,
+};
+
+/// Longest line accepted, bytes. A longer "line" is binary data or a file
+/// without line breaks; refusing it keeps memory bounded by one line.
+const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Writes a recording in MHP's CSV form (see the crate docs). Time is
+/// written as `index / rate`, forces in newtons with 3 decimals, the
+/// centre of pressure in metres with 6 decimals.
+pub fn to_mhp_csv(recording: &Recording) -> String {
+    let rate = recording.sample_rate;
+    let mut out = String::with_capacity(recording.len() * 32 + 128);
+    // Writing to a String cannot fail; the results are ignored on purpose.
+    let _ = writeln!(out, "# sample_rate_hz: {}", rate.hz());
+    let _ = writeln!(out, "# units: N");
+    if let Some(test) = recording.metadata.test {
+        let _ = writeln!(out, "# test: {}", test.code());
+    }
+    if let Some(device) = &recording.metadata.device {
+        let _ = writeln!(out, "# device: {device}");
+    }
+    if let Some(subject) = &recording.metadata.subject {
+        let _ = writeln!(out, "# subject: {}", subject.expose());
+    }
+    out.push_str(match recording.plates {
+        Plates::Single { .. } => "time_s,fz_n",
+        Plates::Dual { .. } => "time_s,fz_left_n,fz_right_n",
+    });
+    if recording.cop.is_some() {
+        out.push_str(",cop_x_m,cop_y_m");
+    }
+    out.push('\n');
+    for i in 0..recording.len() {
+        let t = i as f64 * rate.dt();
+        let _ = write!(out, "{t:.6}");
+        match &recording.plates {
+            Plates::Single { fz } => {
+                let _ = write!(out, ",{:.3}", fz.get(i).copied().unwrap_or(f64::NAN));
+            }
+            Plates::Dual { left, right } => {
+                let l = left.get(i).copied().unwrap_or(f64::NAN);
+                let r = right.get(i).copied().unwrap_or(f64::NAN);
+                let _ = write!(out, ",{l:.3},{r:.3}");
+            }
+        }
+        if let Some(cop) = &recording.cop {
+            let x = cop.x.get(i).copied().unwrap_or(f64::NAN);
+            let y = cop.y.get(i).copied().unwrap_or(f64::NAN);
+            let _ = write!(out, ",{x:.6},{y:.6}");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Parses delimited text into a recording.
+pub(crate) fn parse_csv<R: BufRead>(
+    reader: &mut LimitedReader<R>,
+    opts: &ParseOptions,
+) -> Result<Recording, ParseError> {
+    let mut preamble = Preamble::default();
+    let mut line = Vec::with_capacity(256);
+    let mut line_no = 0usize;
+    let mut body: Option<Body> = None;
+
+    while read_line(reader, &mut line, line_no + 1)? {
+        line_no += 1;
+        let text = strip_line(&line, line_no == 1);
+        if let Some(body) = body.as_mut() {
+            body.push_row(text, line_no)?;
+            continue;
+        }
+        match classify_preamble(text, line_no)? {
+            PreambleLine::Skip => {}
+            PreambleLine::Meta(key, value) => preamble.apply(key, value, line_no)?,
+            PreambleLine::Header(header) => {
+                let layout = Layout::from_header(header, line_no, preamble.unit)?;
+                let mut new_body = Body::new(layout);
+                if new_body.layout.headerless {
+                    new_body.push_row(text, line_no)?;
+                }
+                body = Some(new_body);
+            }
+        }
+    }
+    let Some(body) = body else {
+        return Err(ParseError::Empty);
+    };
+    body.finish(preamble, opts)
+}
+
+/// Reads one line (without its `\n`) into `line`. False at end of input.
+fn read_line<R: BufRead>(
+    reader: &mut LimitedReader<R>,
+    line: &mut Vec<u8>,
+    line_no: usize,
+) -> Result<bool, ParseError> {
+    line.clear();
+    let mut read_any = false;
+    loop {
+        let available = match reader.inner_mut().fill_buf() {
+            Ok(available) => available,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(reader.io_error(&err)),
+        };
+        if available.is_empty() {
+            if reader.exceeded() {
+                return Err(reader.too_large());
+            }
+            return Ok(read_any);
+        }
+        read_any = true;
+        let (chunk, used, done) = match available.iter().position(|&b| b == b'\n') {
+            Some(end) => (&available[..end], end + 1, true),
+            None => (available, available.len(), false),
+        };
+        if line.len() + chunk.len() > MAX_LINE_BYTES {
+            if reader.exceeded() {
+                return Err(reader.too_large());
+            }
+            return Err(ParseError::LineTooLong { line: line_no });
+        }
+        line.extend_from_slice(chunk);
+        reader.inner_mut().consume(used);
+        if done {
+            if reader.exceeded() {
+                return Err(reader.too_large());
+            }
+            return Ok(true);
+        }
+    }
+}
+
+/// Drops the trailing `\r` and, on the first line, a UTF-8 byte-order mark.
+fn strip_line(line: &[u8], first: bool) -> &[u8] {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if first {
+        line.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(line)
+    } else {
+        line
+    }
+}
+
+/// Metadata collected before the header row.
+#[derive(Default)]
+struct Preamble {
+    rate_hz: Option<f64>,
+    unit: Option<ForceUnit>,
+    metadata: Metadata,
+}
+
+/// A metadata key this crate understands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum MetaKey {
+    SampleRate,
+    Units,
+    Subject,
+    Test,
+    Device,
+}
+
+impl MetaKey {
+    /// Recognises a key after normalisation (lowercase, runs of
+    /// non-alphanumerics as one `_`).
+    fn parse(raw: &str) -> Option<Self> {
+        match normalize_name(raw).as_str() {
+            "sample_rate_hz"
+            | "sample_rate"
+            | "sampling_rate"
+            | "sampling_rate_hz"
+            | "sample_frequency"
+            | "sampling_frequency"
+            | "sampling_frequency_hz"
+            | "frequency"
+            | "frequency_hz"
+            | "rate"
+            | "rate_hz"
+            | "fs"
+            | "samplerate"
+            | "sample_rate_in_hz" => Some(MetaKey::SampleRate),
+            "units" | "unit" | "force_units" | "force_unit" | "unit_of_force" => {
+                Some(MetaKey::Units)
+            }
+            "subject" | "subject_id" | "subject_name" | "athlete" | "athlete_name"
+            | "participant" | "patient" | "name" => Some(MetaKey::Subject),
+            "test" | "test_type" | "protocol" | "trial_type" => Some(MetaKey::Test),
+            "device" | "plate" | "system" | "device_model" | "instrument" => Some(MetaKey::Device),
+            _ => None,
+        }
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            MetaKey::SampleRate => "sample_rate_hz",
+            MetaKey::Units => "units",
+            MetaKey::Subject => "subject",
+            MetaKey::Test => "test",
+            MetaKey::Device => "device",
+        }
+    }
+}
+
+impl Preamble {
+    fn apply(&mut self, key: MetaKey, value: &str, line: usize) -> Result<(), ParseError> {
+        let invalid = || ParseError::InvalidMetadata {
+            line,
+            key: key.name().to_owned(),
+        };
+        let value = value.trim().trim_matches('"').trim();
+        match key {
+            MetaKey::SampleRate => {
+                self.rate_hz = Some(parse_rate_value(value).ok_or_else(invalid)?)
+            }
+            MetaKey::Units => {
+                let unit = parse_unit_value(value).ok_or_else(invalid)?;
+                self.unit = Some(unit);
+                self.metadata.declared_unit = Some(unit);
+            }
+            MetaKey::Subject => self.metadata.subject = Some(Subject::new(value)),
+            // An unknown test name is not fatal: the analysis then guesses
+            // the kind from the signal.
+            MetaKey::Test => self.metadata.test = TrialKind::parse(value),
+            MetaKey::Device => self.metadata.device = Some(value.chars().take(128).collect()),
+        }
+        Ok(())
+    }
+}
+
+/// What a line before the header row is.
+enum PreambleLine<'a> {
+    /// Blank, or a comment.
+    Skip,
+    /// A metadata line.
+    Meta(MetaKey, &'a str),
+    /// The header row (or the first data row of a headerless file).
+    Header(&'a str),
+}
+
+/// Sorts a preamble line into metadata, comment or header.
+fn classify_preamble(line: &[u8], line_no: usize) -> Result<PreambleLine<'_>, ParseError> {
+    let text = std::str::from_utf8(line).map_err(|_| ParseError::NotText { line: line_no })?;
+    if text.contains('\0') {
+        return Err(ParseError::NotText { line: line_no });
+    }
+    let trimmed = text.trim();
+    if trimmed.is_empty() || trimmed.chars().all(|c| matches!(c, ',' | ';' | '\t')) {
+        return Ok(PreambleLine::Skip);
+    }
+    if let Some(comment) = trimmed.strip_prefix('#') {
+        return Ok(match split_meta(comment) {
+            Some((key, value)) => PreambleLine::Meta(key, value),
+            None => PreambleLine::Skip,
+        });
+    }
+    Ok(match split_meta(trimmed) {
+        Some((key, value)) => PreambleLine::Meta(key, value),
+        None => PreambleLine::Header(trimmed),
+    })
+}
+
+/// Splits `key: value`, `key = value` or `key<delimiter>value` when the key
+/// is one MHP knows.
+fn split_meta(text: &str) -> Option<(MetaKey, &str)> {
+    if let Some(pos) = text.find([':', '=']) {
+        let (key, value) = (&text[..pos], &text[pos + 1..]);
+        if let Some(key) = MetaKey::parse(key) {
+            return Some((key, value));
+        }
+    }
+    let mut fields = text
+        .split([',', ';', '\t'])
+        .filter(|f| !f.trim().is_empty());
+    let key = MetaKey::parse(fields.next()?)?;
+    let value = fields.next()?;
+    if fields.next().is_some() {
+        return None;
+    }
+    Some((key, value))
+}
+
+/// Lowercases and turns every run of non-alphanumerics into one `_`.
+fn normalize_name(raw: &str) -> String {
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.trim().chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.is_empty() && !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    while out.ends_with('_') {
+        out.pop();
+    }
+    out
+}
+
+/// Where one field of a row goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Channel {
+    Skip,
+    Time,
+    Total,
+    Left,
+    Right,
+    CopX,
+    CopY,
+}
+
+/// What a header column was recognised as.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum ColumnClass {
+    Time {
+        scale: f64,
+    },
+    Force {
+        side: Channel,
+        unit: Option<ForceUnit>,
+    },
+    Cop {
+        axis: Channel,
+        scale: f64,
+    },
+    Ignored,
+    Unknown,
+}
+
+/// The column layout decided from the header row.
+struct Layout {
+    channels: Vec<Channel>,
+    names: Vec<String>,
+    delimiter: Option<u8>,
+    decimal_comma: bool,
+    time_scale: f64,
+    cop_scale: f64,
+    force_scale: f64,
+    header_trailing_delimiter: bool,
+    headerless: bool,
+}
+
+impl Layout {
+    fn from_header(
+        header: &str,
+        line: usize,
+        declared: Option<ForceUnit>,
+    ) -> Result<Self, ParseError> {
+        let delimiter = detect_delimiter(header);
+        let fields: Vec<&str> = match delimiter {
+            Some(d) => header.split(char::from(d)).collect(),
+            None => vec![header],
+        };
+        // A comma can be the decimal mark only when it is not the delimiter.
+        let decimal_comma = delimiter != Some(b',');
+        let all_numbers = fields
+            .iter()
+            .all(|f| parse_field(f.as_bytes(), decimal_comma).is_some());
+        if all_numbers {
+            return Self::headerless(fields.len(), delimiter, line, declared);
+        }
+        let classes: Vec<ColumnClass> = fields.iter().map(|f| classify_column(f)).collect();
+        let mut layout = Self {
+            channels: vec![Channel::Skip; fields.len()],
+            names: fields
+                .iter()
+                .map(|f| sanitize_name(f.trim().trim_matches('"')))
+                .collect(),
+            delimiter,
+            decimal_comma,
+            time_scale: 1.0,
+            cop_scale: 1.0,
+            force_scale: declared.unwrap_or(ForceUnit::Newton).to_newtons(),
+            header_trailing_delimiter: delimiter.is_some_and(|d| header.ends_with(char::from(d))),
+            headerless: false,
+        };
+        layout.assign(&classes, line, declared)?;
+        Ok(layout)
+    }
+
+    /// A file whose first row is numbers: one column is force; more cannot
+    /// be told apart.
+    fn headerless(
+        count: usize,
+        delimiter: Option<u8>,
+        line: usize,
+        declared: Option<ForceUnit>,
+    ) -> Result<Self, ParseError> {
+        if count != 1 {
+            return Err(ParseError::MissingHeader { line });
+        }
+        Ok(Self {
+            channels: vec![Channel::Total],
+            names: vec!["column 1".to_owned()],
+            delimiter,
+            decimal_comma: true,
+            time_scale: 1.0,
+            cop_scale: 1.0,
+            force_scale: declared.unwrap_or(ForceUnit::Newton).to_newtons(),
+            header_trailing_delimiter: false,
+            headerless: true,
+        })
+    }
+
+    /// Maps classified columns to channels, checking pairs and duplicates.
+    fn assign(
+        &mut self,
+        classes: &[ColumnClass],
+        line: usize,
+        declared: Option<ForceUnit>,
+    ) -> Result<(), ParseError> {
+        let has_force = classes
+            .iter()
+            .any(|c| matches!(c, ColumnClass::Force { .. }));
+        let unknown: Vec<usize> = (0..classes.len())
+            .filter(|&i| classes.get(i) == Some(&ColumnClass::Unknown))
+            .collect();
+        let mut column_unit: Option<ForceUnit> = None;
+        for (i, class) in classes.iter().enumerate() {
+            let channel = match *class {
+                ColumnClass::Time { scale } => {
+                    self.time_scale = scale;
+                    Channel::Time
+                }
+                ColumnClass::Force { side, unit } => {
+                    if let Some(unit) = unit {
+                        if declared.is_some_and(|d| d != unit) {
+                            return Err(ParseError::UnitConflict {
+                                line,
+                                column: self.name(i),
+                            });
+                        }
+                        column_unit = Some(unit);
+                    }
+                    side
+                }
+                ColumnClass::Cop { axis, scale } => {
+                    self.cop_scale = scale;
+                    axis
+                }
+                ColumnClass::Ignored | ColumnClass::Unknown => Channel::Skip,
+            };
+            self.set(i, channel, line)?;
+        }
+        if !has_force {
+            // Other systems' exports with arbitrary names: one unnamed
+            // column is the total force, two are left then right.
+            match unknown.as_slice() {
+                [only] => self.set(*only, Channel::Total, line)?,
+                [first, second] => {
+                    self.set(*first, Channel::Left, line)?;
+                    self.set(*second, Channel::Right, line)?;
+                }
+                _ => return Err(ParseError::NoForceColumn { line }),
+            }
+        }
+        if let Some(unit) = column_unit {
+            self.force_scale = unit.to_newtons();
+        }
+        self.check_pairs(line)
+    }
+
+    fn set(&mut self, i: usize, channel: Channel, line: usize) -> Result<(), ParseError> {
+        if channel != Channel::Skip && self.channels.contains(&channel) {
+            return Err(ParseError::DuplicateColumn {
+                line,
+                column: self.name(i),
+            });
+        }
+        if let Some(slot) = self.channels.get_mut(i) {
+            *slot = channel;
+        }
+        Ok(())
+    }
+
+    /// Left needs right, x needs y; with both sides present a total column
+    /// is redundant and skipped.
+    fn check_pairs(&mut self, line: usize) -> Result<(), ParseError> {
+        for (a, b) in [
+            (Channel::Left, Channel::Right),
+            (Channel::CopX, Channel::CopY),
+        ] {
+            let pos_a = self.channels.iter().position(|&c| c == a);
+            let pos_b = self.channels.iter().position(|&c| c == b);
+            if let (Some(i), None) | (None, Some(i)) = (pos_a, pos_b) {
+                return Err(ParseError::UnpairedColumn {
+                    line,
+                    column: self.name(i),
+                });
+            }
+        }
+        let dual = self.channels.contains(&Channel::Left);
+        if dual {
+            for c in &mut self.channels {
+                if *c == Channel::Total {
+                    *c = Channel::Skip;
+                }
+            }
+        }
+        if !dual && !self.channels.contains(&Channel::Total) {
+            return Err(ParseError::NoForceColumn { line });
+        }
+        Ok(())
+    }
+
+    fn name(&self, i: usize) -> String {
+        self.names.get(i).cloned().unwrap_or_default()
+    }
+
+    fn has(&self, channel: Channel) -> bool {
+        self.channels.contains(&channel)
+    }
+}
+
+/// Tab if the header has one, else semicolon, else comma, else none (one
+/// column).
+fn detect_delimiter(header: &str) -> Option<u8> {
+    [b'\t', b';', b',']
+        .into_iter()
+        .find(|&d| header.as_bytes().contains(&d))
+}
+
+/// Recognises a header column by the words in its name.
+fn classify_column(raw: &str) -> ColumnClass {
+    let name = normalize_name(raw.trim().trim_matches('"'));
+    if name.is_empty() {
+        return ColumnClass::Ignored;
+    }
+    let words: Vec<&str> = name.split('_').collect();
+    let has = |w: &str| words.contains(&w);
+
+    if has("time") || has("timestamp") || (has("t") && words.len() <= 2) {
+        let scale = if has("ms") || has("msec") { 0.001 } else { 1.0 };
+        return ColumnClass::Time { scale };
+    }
+    if has("cop") || has("copx") || has("copy") || has("cp") {
+        let axis = if has("x") || has("copx") || has("ml") {
+            Channel::CopX
+        } else if has("y") || has("copy") || has("ap") {
+            Channel::CopY
+        } else {
+            return ColumnClass::Ignored;
+        };
+        let scale = if has("mm") {
+            0.001
+        } else if has("cm") {
+            0.01
+        } else {
+            1.0
+        };
+        return ColumnClass::Cop { axis, scale };
+    }
+    let horizontal = has("x") || has("y") || has("fx") || has("fy");
+    let moment = words
+        .iter()
+        .any(|w| matches!(*w, "mx" | "my" | "mz" | "tz" | "moment" | "torque"));
+    if horizontal || moment {
+        return ColumnClass::Ignored;
+    }
+    let vertical = words.iter().any(|w| {
+        matches!(
+            *w,
+            "fz" | "force" | "z" | "vgrf" | "grf" | "load" | "fzl" | "fzr" | "lfz" | "rfz"
+        )
+    });
+    if !vertical {
+        return ColumnClass::Unknown;
+    }
+    let side = if words
+        .iter()
+        .any(|w| matches!(*w, "left" | "l" | "fzl" | "lfz" | "lt"))
+    {
+        Channel::Left
+    } else if words
+        .iter()
+        .any(|w| matches!(*w, "right" | "r" | "fzr" | "rfz" | "rt"))
+    {
+        Channel::Right
+    } else {
+        Channel::Total
+    };
+    let unit = if has("kgf") || has("kg") || has("kp") {
+        Some(ForceUnit::KilogramForce)
+    } else if has("lbf") || has("lb") || has("lbs") {
+        Some(ForceUnit::PoundForce)
+    } else if has("n") || has("newton") || has("newtons") {
+        Some(ForceUnit::Newton)
+    } else {
+        None
+    };
+    ColumnClass::Force { side, unit }
+}
+
+/// Data rows accumulated so far.
+struct Body {
+    layout: Layout,
+    expected_fields: usize,
+    total: Vec<f64>,
+    left: Vec<f64>,
+    right: Vec<f64>,
+    cop_x: Vec<f64>,
+    cop_y: Vec<f64>,
+    time: TimeTrack,
+}
+
+/// Running statistics of the time column; the timestamps themselves are not
+/// kept.
+#[derive(Default)]
+struct TimeTrack {
+    first: Option<f64>,
+    last: f64,
+    min_step: f64,
+    max_step: f64,
+    count: usize,
+}
+
+impl TimeTrack {
+    fn push(&mut self, t: f64, line: usize) -> Result<(), ParseError> {
+        if self.first.is_none() {
+            self.first = Some(t);
+            self.min_step = f64::INFINITY;
+            self.max_step = 0.0;
+        } else {
+            let step = t - self.last;
+            if step.is_nan() || step <= 0.0 {
+                return Err(ParseError::TimeNotIncreasing { line });
+            }
+            self.min_step = self.min_step.min(step);
+            self.max_step = self.max_step.max(step);
+        }
+        self.last = t;
+        self.count += 1;
+        Ok(())
+    }
+
+    /// Timing statistics and the rate they imply, with two or more stamps.
+    fn summary(&self) -> Option<(Timing, f64)> {
+        let first = self.first?;
+        if self.count < 2 {
+            return None;
+        }
+        let mean_step = (self.last - first) / (self.count - 1) as f64;
+        let timing = Timing {
+            min_step_s: self.min_step,
+            max_step_s: self.max_step,
+            mean_step_s: mean_step,
+        };
+        Some((timing, 1.0 / mean_step))
+    }
+}
+
+impl Body {
+    fn new(layout: Layout) -> Self {
+        let expected_fields = layout.channels.len();
+        Self {
+            layout,
+            expected_fields,
+            total: Vec::new(),
+            left: Vec::new(),
+            right: Vec::new(),
+            cop_x: Vec::new(),
+            cop_y: Vec::new(),
+            time: TimeTrack::default(),
+        }
+    }
+
+    /// Parses one data row into the channel vectors.
+    fn push_row(&mut self, row: &[u8], line: usize) -> Result<(), ParseError> {
+        if is_blank_row(row, self.layout.delimiter) || row.first() == Some(&b'#') {
+            return Ok(());
+        }
+        let row = match self.layout.delimiter {
+            Some(d) if !self.layout.header_trailing_delimiter => {
+                row.strip_suffix(&[d]).unwrap_or(row)
+            }
+            _ => row,
+        };
+        let mut found = 0usize;
+        match self.layout.delimiter {
+            Some(d) => {
+                for field in row.split(|&b| b == d) {
+                    self.push_field(found, field, line)?;
+                    found += 1;
+                }
+            }
+            None => {
+                self.push_field(0, row, line)?;
+                found = 1;
+            }
+        }
+        if found != self.expected_fields {
+            return Err(ParseError::FieldCount {
+                line,
+                expected: self.expected_fields,
+                found,
+            });
+        }
+        Ok(())
+    }
+
+    fn push_field(&mut self, index: usize, field: &[u8], line: usize) -> Result<(), ParseError> {
+        let channel = match self.layout.channels.get(index) {
+            Some(Channel::Skip) | None => return Ok(()),
+            Some(&channel) => channel,
+        };
+        let invalid = || ParseError::InvalidNumber {
+            line,
+            column: self.layout.name(index),
+        };
+        let value = parse_field(field, self.layout.decimal_comma).ok_or_else(invalid)?;
+        match channel {
+            Channel::Time => {
+                let t = value * self.layout.time_scale;
+                if !t.is_finite() {
+                    return Err(invalid());
+                }
+                self.time.push(t, line)?;
+            }
+            Channel::Total => self.total.push(value * self.layout.force_scale),
+            Channel::Left => self.left.push(value * self.layout.force_scale),
+            Channel::Right => self.right.push(value * self.layout.force_scale),
+            Channel::CopX => self.cop_x.push(value * self.layout.cop_scale),
+            Channel::CopY => self.cop_y.push(value * self.layout.cop_scale),
+            Channel::Skip => {}
+        }
+        Ok(())
+    }
+
+    /// Builds the recording once all rows are in.
+    fn finish(self, preamble: Preamble, opts: &ParseOptions) -> Result<Recording, ParseError> {
+        let dual = self.layout.has(Channel::Left);
+        let samples = if dual {
+            self.left.len()
+        } else {
+            self.total.len()
+        };
+        if samples == 0 {
+            return Err(ParseError::Empty);
+        }
+        if samples < 2 {
+            return Err(ParseError::TooFewSamples {
+                found: samples,
+                needed: 2,
+            });
+        }
+        let summary = self.time.summary();
+        let sample_rate = resolve_sample_rate(
+            opts.sample_rate_hz,
+            preamble.rate_hz,
+            summary.map(|(_, hz)| hz),
+        )?;
+        let plates = if dual {
+            Plates::Dual {
+                left: self.left,
+                right: self.right,
+            }
+        } else {
+            Plates::Single { fz: self.total }
+        };
+        let cop = self.layout.has(Channel::CopX).then_some(CentreOfPressure {
+            x: self.cop_x,
+            y: self.cop_y,
+        });
+        Ok(Recording {
+            sample_rate,
+            plates,
+            cop,
+            timing: summary.map(|(timing, _)| timing),
+            metadata: preamble.metadata,
+        })
+    }
+}
+
+/// A row of only whitespace and delimiters (spreadsheets pad with these).
+fn is_blank_row(row: &[u8], delimiter: Option<u8>) -> bool {
+    match row.first() {
+        None => true,
+        Some(&b) if b.is_ascii_whitespace() || Some(b) == delimiter => row
+            .iter()
+            .all(|&b| b.is_ascii_whitespace() || Some(b) == delimiter),
+        Some(_) => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::parse::parse_recording;
+
+    fn parse(text: &str) -> Result<Recording, ParseError> {
+        parse_recording("x.csv", text.as_bytes(), &ParseOptions::default())
+    }
+
+    #[test]
+    fn mhp_single_plate() {
+        let r = parse("# sample_rate_hz: 1000\ntime_s,fz_n\n0.000,800.5\n0.001,801\n").unwrap();
+        assert_eq!(r.sample_rate.hz(), 1000.0);
+        assert_eq!(
+            r.plates,
+            Plates::Single {
+                fz: vec![800.5, 801.0]
+            }
+        );
+    }
+
+    #[test]
+    fn mhp_dual_plate_kgf_with_cop() {
+        let r = parse(
+            "# units: kgf\n# subject: A\ntime_s,fz_left_kgf,fz_right_kgf,cop_x_m,cop_y_m\n0,40,41,0.01,0.02\n0.002,40,41,0.01,0.02\n",
+        )
+        .unwrap();
+        assert_eq!(r.sample_rate.hz(), 500.0);
+        let Plates::Dual { left, .. } = &r.plates else {
+            panic!("not dual")
+        };
+        assert!((left[0] - 40.0 * 9.806_65).abs() < 1e-9);
+        assert!(r.cop.is_some());
+        assert_eq!(r.metadata.subject.as_ref().map(Subject::expose), Some("A"));
+    }
+
+    #[test]
+    fn semicolon_decimal_comma_no_time() {
+        let r = parse("Sample Rate: 500 Hz\nLinks;Rechts\n400,5;399,5\n401,0;398,0\n").unwrap();
+        assert_eq!(r.sample_rate.hz(), 500.0);
+        assert_eq!(
+            r.plates,
+            Plates::Dual {
+                left: vec![400.5, 401.0],
+                right: vec![399.5, 398.0]
+            }
+        );
+    }
+
+    #[test]
+    fn tab_separated_named_sides_time_in_ms() {
+        let r =
+            parse("Time (ms)\tFz Left (N)\tFz Right (N)\tFx\n0\t1\t2\t9\n1\t1\t2\t9\n2\t1\t2\t9\n")
+                .unwrap();
+        assert!((r.sample_rate.hz() - 1000.0).abs() < 1e-9);
+        assert_eq!(r.plates.len(), 3);
+    }
+
+    #[test]
+    fn single_column_without_header_needs_rate() {
+        let err = parse("800\n801\n").unwrap_err();
+        assert!(matches!(err, ParseError::MissingSampleRate), "{err}");
+        let r = parse_recording(
+            "x.txt",
+            "800\n801\n".as_bytes(),
+            &ParseOptions::default().with_sample_rate(1000.0),
+        )
+        .unwrap();
+        assert_eq!(r.len(), 2);
+    }
+
+    #[test]
+    fn errors_name_line_and_column() {
+        let err = parse("time_s,fz_n\n0,1\n0.001,abc\n").unwrap_err();
+        assert_eq!(err.to_string(), "line 3: column 'fz_n' is not a number");
+        let err = parse("time_s,fz_n\n0,1\n0.001\n").unwrap_err();
+        assert_eq!(err.line(), Some(3));
+        let err = parse("time_s,fz_left_n\n0,1\n").unwrap_err();
+        assert!(matches!(err, ParseError::UnpairedColumn { .. }), "{err}");
+    }
+
+    #[test]
+    fn round_trip_through_mhp_csv() {
+        let r = parse("# sample_rate_hz: 1000\n# test: cmj\ntime_s,fz_n\n0,800.5\n0.001,801\n")
+            .unwrap();
+        let again = parse(&to_mhp_csv(&r)).unwrap();
+        assert_eq!(r.plates, again.plates);
+        assert_eq!(r.sample_rate, again.sample_rate);
+        assert_eq!(r.metadata.test, again.metadata.test);
+    }
+}

@@ -1,0 +1,322 @@
+//! A parsed force-plate recording: the signal in SI units plus its metadata.
+
+use std::fmt;
+
+/// Standard gravity, m/s² (CGPM 1901). Used for body mass, acceleration and
+/// every jump-height formula, so synthetic truth and analysis agree.
+pub const GRAVITY: f64 = 9.806_65;
+
+/// Newtons per kilogram-force (by definition, standard gravity).
+pub const NEWTONS_PER_KGF: f64 = GRAVITY;
+
+/// Newtons per pound-force (0.453 592 37 kg × standard gravity).
+pub const NEWTONS_PER_LBF: f64 = 4.448_221_615_260_5;
+
+/// Highest sample rate accepted, Hz. Force plates sample at 50 Hz to 10 kHz;
+/// anything far above is a typo (ms read as s) rather than a plate.
+pub const MAX_SAMPLE_RATE_HZ: f64 = 100_000.0;
+
+/// Lowest sample rate accepted, Hz. Below this, flight time and impulse
+/// cannot be resolved.
+pub const MIN_SAMPLE_RATE_HZ: f64 = 50.0;
+
+/// A sample rate in hertz, validated to be finite and within
+/// [`MIN_SAMPLE_RATE_HZ`, `MAX_SAMPLE_RATE_HZ`].
+///
+/// A newtype so that a rate is never confused with a period, and never zero.
+#[derive(Debug, Clone, Copy, PartialEq, PartialOrd)]
+pub struct SampleRate(f64);
+
+impl SampleRate {
+    /// Validates a rate in hertz; `None` when it is not finite or out of range.
+    pub fn new(hz: f64) -> Option<Self> {
+        if hz.is_finite() && (MIN_SAMPLE_RATE_HZ..=MAX_SAMPLE_RATE_HZ).contains(&hz) {
+            Some(Self(hz))
+        } else {
+            None
+        }
+    }
+
+    /// The rate in hertz.
+    pub fn hz(self) -> f64 {
+        self.0
+    }
+
+    /// The sample period in seconds.
+    pub fn dt(self) -> f64 {
+        1.0 / self.0
+    }
+
+    /// Number of whole samples in `seconds` (rounded to nearest).
+    pub fn samples(self, seconds: f64) -> usize {
+        // Callers pass small positive durations; negative or NaN become 0.
+        let n = (seconds * self.0).round();
+        if n.is_finite() && n > 0.0 {
+            n as usize
+        } else {
+            0
+        }
+    }
+}
+
+/// Force unit a file declares. Everything is converted to newtons on parse.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ForceUnit {
+    /// Newtons (the default).
+    Newton,
+    /// Kilogram-force.
+    KilogramForce,
+    /// Pound-force.
+    PoundForce,
+}
+
+impl ForceUnit {
+    /// Newtons per one of this unit.
+    pub fn to_newtons(self) -> f64 {
+        match self {
+            ForceUnit::Newton => 1.0,
+            ForceUnit::KilogramForce => NEWTONS_PER_KGF,
+            ForceUnit::PoundForce => NEWTONS_PER_LBF,
+        }
+    }
+
+    /// Parses `N`, `kgf` or `lbf` (case-insensitive, a few common spellings).
+    pub fn parse(text: &str) -> Option<Self> {
+        match text.trim().to_ascii_lowercase().as_str() {
+            "n" | "newton" | "newtons" => Some(ForceUnit::Newton),
+            "kgf" | "kg" | "kp" | "kilogram-force" => Some(ForceUnit::KilogramForce),
+            "lbf" | "lb" | "lbs" | "pound-force" => Some(ForceUnit::PoundForce),
+            _ => None,
+        }
+    }
+
+    /// The suffix MHP's CSV form uses in column names (`fz_n`, `fz_kgf`, `fz_lbf`).
+    pub fn suffix(self) -> &'static str {
+        match self {
+            ForceUnit::Newton => "n",
+            ForceUnit::KilogramForce => "kgf",
+            ForceUnit::PoundForce => "lbf",
+        }
+    }
+}
+
+/// What a trial is: decides which analysis runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TrialKind {
+    /// Countermovement jump.
+    Cmj,
+    /// Quiet standing balance, single or double leg.
+    Balance,
+    /// A plank hold on the plate (forearms or feet on it).
+    Plank,
+}
+
+impl TrialKind {
+    /// Parses the `test` metadata value (`cmj`, `balance`, `plank`, with a few
+    /// common spellings).
+    pub fn parse(text: &str) -> Option<Self> {
+        let t = text.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+        match t.as_str() {
+            "cmj" | "countermovement_jump" | "counter_movement_jump" | "jump" => {
+                Some(TrialKind::Cmj)
+            }
+            "balance" | "balance_single_leg" | "balance_double_leg" | "single_leg_balance"
+            | "double_leg_balance" | "sway" | "quiet_standing" => Some(TrialKind::Balance),
+            "plank" | "plank_hold" => Some(TrialKind::Plank),
+            _ => None,
+        }
+    }
+
+    /// The stable snake_case code used in reports.
+    pub fn code(self) -> &'static str {
+        match self {
+            TrialKind::Cmj => "cmj",
+            TrialKind::Balance => "balance",
+            TrialKind::Plank => "plank",
+        }
+    }
+}
+
+/// The subject named in a file's header: protected health information.
+///
+/// Kept so the caller can match the recording to a person, but its `Debug`
+/// never shows the name, and no error or report of this crate contains it.
+#[derive(Clone, PartialEq, Eq, Default)]
+pub struct Subject(String);
+
+impl Subject {
+    /// Wraps a subject identifier read from a file.
+    pub fn new(value: impl Into<String>) -> Self {
+        Self(value.into())
+    }
+
+    /// The identifier itself. Callers must treat it as PHI.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Debug for Subject {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Subject(<redacted>)")
+    }
+}
+
+/// Metadata read from header lines. All optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Metadata {
+    /// The `subject` header (PHI, redacted in `Debug`).
+    pub subject: Option<Subject>,
+    /// The `test` header, when it named a known kind.
+    pub test: Option<TrialKind>,
+    /// The `device` header.
+    pub device: Option<String>,
+    /// The force unit the file declared (values are already in newtons).
+    pub declared_unit: Option<ForceUnit>,
+}
+
+/// Vertical force channels, in newtons.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Plates {
+    /// One plate: total vertical force.
+    Single {
+        /// Vertical force, N.
+        fz: Vec<f64>,
+    },
+    /// Two plates, one under each foot.
+    Dual {
+        /// Left plate vertical force, N.
+        left: Vec<f64>,
+        /// Right plate vertical force, N.
+        right: Vec<f64>,
+    },
+}
+
+impl Plates {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        match self {
+            Plates::Single { fz } => fz.len(),
+            Plates::Dual { left, .. } => left.len(),
+        }
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Total vertical force (sum of plates), N.
+    pub fn total(&self) -> Vec<f64> {
+        match self {
+            Plates::Single { fz } => fz.clone(),
+            Plates::Dual { left, right } => left.iter().zip(right).map(|(l, r)| l + r).collect(),
+        }
+    }
+
+    /// `"single"` or `"dual"`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Plates::Single { .. } => "single",
+            Plates::Dual { .. } => "dual",
+        }
+    }
+}
+
+/// Centre-of-pressure coordinates in metres: `x` medial-lateral, `y`
+/// anterior-posterior (plate axes as exported).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CentreOfPressure {
+    /// Medial-lateral coordinate, m.
+    pub x: Vec<f64>,
+    /// Anterior-posterior coordinate, m.
+    pub y: Vec<f64>,
+}
+
+/// How regular the time column was, when the file had one.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Timing {
+    /// Smallest step between consecutive timestamps, s.
+    pub min_step_s: f64,
+    /// Largest step between consecutive timestamps, s.
+    pub max_step_s: f64,
+    /// Mean step, s.
+    pub mean_step_s: f64,
+}
+
+impl Timing {
+    /// True when some step is more than half a period away from the mean
+    /// (a dropped or duplicated sample), which would bias flight time and
+    /// impulse.
+    pub fn is_irregular(&self) -> bool {
+        let tolerance = 0.5 * self.mean_step_s;
+        self.max_step_s - self.mean_step_s > tolerance
+            || self.mean_step_s - self.min_step_s > tolerance
+    }
+}
+
+/// A parsed recording. Forces are in newtons whatever the file declared.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Recording {
+    /// Sample rate.
+    pub sample_rate: SampleRate,
+    /// Vertical force channels.
+    pub plates: Plates,
+    /// Centre of pressure, when the file had it.
+    pub cop: Option<CentreOfPressure>,
+    /// Timestamp regularity, when the file had a time column.
+    pub timing: Option<Timing>,
+    /// Header metadata.
+    pub metadata: Metadata,
+}
+
+impl Recording {
+    /// Number of samples.
+    pub fn len(&self) -> usize {
+        self.plates.len()
+    }
+
+    /// True when there are no samples.
+    pub fn is_empty(&self) -> bool {
+        self.plates.is_empty()
+    }
+
+    /// Duration in seconds.
+    pub fn duration_s(&self) -> f64 {
+        self.len() as f64 * self.sample_rate.dt()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_debug_is_redacted() {
+        let m = Metadata {
+            subject: Some(Subject::new("Jane Roe")),
+            ..Metadata::default()
+        };
+        let text = format!("{m:?}");
+        assert!(!text.contains("Jane"), "{text}");
+    }
+
+    #[test]
+    fn sample_rate_rejects_nonsense() {
+        assert!(SampleRate::new(0.0).is_none());
+        assert!(SampleRate::new(f64::NAN).is_none());
+        assert!(SampleRate::new(1e9).is_none());
+        assert!(SampleRate::new(1000.0).is_some());
+    }
+
+    #[test]
+    fn timing_detects_a_dropped_sample() {
+        let t = Timing {
+            min_step_s: 0.001,
+            max_step_s: 0.002,
+            mean_step_s: 0.001,
+        };
+        assert!(t.is_irregular());
+    }
+}

@@ -1,0 +1,8 @@
+//! The crate's one integration-test binary (one binary links faster on 2 cores).
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
+mod balance;
+mod corpus;
+mod jumps;
+mod properties;
+mod report;
