@@ -823,25 +823,7 @@ async fn a_password_reset_replaces_the_password_and_ends_sessions() {
 #[tokio::test]
 async fn a_role_change_ends_the_members_sessions() {
     let (s, clock) = setup().await;
-    let hash = password::hash(&Secret::new("the coach's passphrase".to_owned())).unwrap();
-    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
-    let coach = users::create(
-        &mut tx,
-        &NewUser {
-            email: &Email::parse("coach@example.org").unwrap(),
-            display_name: &DisplayName::parse("Coach").unwrap(),
-            password_hash: Some(&hash),
-            password_change_required: false,
-            platform_role: None,
-        },
-        clock.now(),
-    )
-    .await
-    .unwrap();
-    users::grant_as_operator(&mut tx, s.org.org(), coach.id, Role::Coach, clock.now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let coach = coach_with_password(&s, &clock).await;
     let c = reqwest::Client::new();
     let res = login(&s, &c, "coach@example.org", "the coach's passphrase").await;
     let coach_cookie = cookie_of(&res);
@@ -920,25 +902,7 @@ async fn oversized_credentials_are_refused_plainly() {
 #[tokio::test]
 async fn coaches_see_the_teams_they_coach() {
     let (s, clock) = setup().await;
-    let hash = password::hash(&Secret::new("the coach's passphrase".to_owned())).unwrap();
-    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
-    let coach = users::create(
-        &mut tx,
-        &NewUser {
-            email: &Email::parse("coach@example.org").unwrap(),
-            display_name: &DisplayName::parse("Coach").unwrap(),
-            password_hash: Some(&hash),
-            password_change_required: false,
-            platform_role: None,
-        },
-        clock.now(),
-    )
-    .await
-    .unwrap();
-    users::grant_as_operator(&mut tx, s.org.org(), coach.id, Role::Coach, clock.now())
-        .await
-        .unwrap();
-    tx.commit().await.unwrap();
+    let coach = coach_with_password(&s, &clock).await;
     let c = reqwest::Client::new();
     let (admin, csrf) = session(&s, &c).await;
     let teams_url = format!("/api/v1/orgs/{}/teams", s.org.org());
@@ -989,4 +953,28 @@ async fn coaches_see_the_teams_they_coach() {
     );
     assert_eq!(list(coach_cookie, "?limit=1").await, ["Forwards"]);
     assert_eq!(list(admin, "").await, ["Forwards", "Backs", "Academy"]);
+}
+
+/// coach@example.org, a coach of the test organisation, password "the coach's passphrase".
+async fn coach_with_password(s: &Server, clock: &TestClock) -> users::User {
+    let hash = password::hash(&Secret::new("the coach's passphrase".to_owned())).unwrap();
+    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let coach = users::create(
+        &mut tx,
+        &NewUser {
+            email: &Email::parse("coach@example.org").unwrap(),
+            display_name: &DisplayName::parse("Coach").unwrap(),
+            password_hash: Some(&hash),
+            password_change_required: false,
+            platform_role: None,
+        },
+        clock.now(),
+    )
+    .await
+    .unwrap();
+    users::grant_as_operator(&mut tx, s.org.org(), coach.id, Role::Coach, clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    coach
 }
