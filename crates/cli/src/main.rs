@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod admin;
+mod analyze;
 mod audit;
 mod healthcheck;
 mod logging;
@@ -47,6 +48,8 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
+    /// Analyse a force-plate export (CMJ, balance, plank) and print every trial's metrics and flags.
+    Analyze(analyze::AnalyzeArgs),
     /// Apply pending database migrations.
     Migrate,
     /// Inspect the configuration.
@@ -135,6 +138,10 @@ fn main() -> ExitCode {
 }
 
 fn run(cli: Cli) -> Result<(), Failure> {
+    // Analysis reads one file and touches no data directory: no settings needed.
+    if let Command::Analyze(args) = &cli.command {
+        return analyze::run(args);
+    }
     let listen = match &cli.command {
         Command::Serve { listen } => listen.clone(),
         _ => None,
@@ -151,6 +158,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             Ok(())
         }
         Command::Serve { .. } => runtime()?.block_on(serve::run(settings, notes)),
+        Command::Analyze(args) => analyze::run(&args),
         Command::Migrate => runtime()?.block_on(admin::migrate(settings, notes)),
         Command::Audit { command } => runtime()?.block_on(audit::run(settings, notes, command)),
         Command::Healthcheck { url, timeout_s } => healthcheck::run(
