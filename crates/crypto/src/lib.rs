@@ -3,6 +3,7 @@
 //! organisation and subject, wrapped by the master key), rotation and KMS or Vault providers
 //! build on it.
 
+pub mod blind;
 pub mod checkpoint;
 pub mod seal;
 pub mod secrets;

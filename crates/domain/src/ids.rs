@@ -69,6 +69,8 @@ id_type!(OrgId, "organisation");
 id_type!(UserId, "user");
 id_type!(TeamId, "team");
 id_type!(SubjectId, "subject");
+id_type!(AssessmentId, "assessment");
+id_type!(InjuryId, "injury");
 
 #[cfg(test)]
 mod tests {

@@ -12,7 +12,7 @@ mod secret;
 mod time;
 mod values;
 
-pub use ids::{IdError, OrgId, SubjectId, TeamId, UserId};
+pub use ids::{AssessmentId, IdError, InjuryId, OrgId, SubjectId, TeamId, UserId};
 pub use policy::{Permission, Reach, reach_of, role_allows, widest_reach};
 pub use role::{MfaPolicy, PlatformRole, Role, RoleError};
 pub use scope::OrgScope;

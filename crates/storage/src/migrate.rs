@@ -65,6 +65,11 @@ const SQLITE: &[Migration] = &[
         name: "audit_chain",
         sql: include_str!("../migrations/sqlite/0007_audit_chain.sql"),
     },
+    Migration {
+        version: 8,
+        name: "main_path",
+        sql: include_str!("../migrations/sqlite/0008_main_path.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -102,6 +107,11 @@ const POSTGRES: &[Migration] = &[
         version: 7,
         name: "audit_chain",
         sql: include_str!("../migrations/postgres/0007_audit_chain.sql"),
+    },
+    Migration {
+        version: 8,
+        name: "main_path",
+        sql: include_str!("../migrations/postgres/0008_main_path.sql"),
     },
 ];
 

@@ -4,7 +4,9 @@
 //! operator functions take an [`OperatorTx`](crate::OperatorTx). Times come in as arguments.
 
 pub mod api_keys;
+pub mod assessments;
 pub mod audit;
+pub mod injuries;
 pub mod invitations;
 pub mod mfa;
 pub mod orgs;

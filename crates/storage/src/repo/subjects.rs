@@ -25,15 +25,31 @@ pub struct Subject {
     pub external_id: Option<SealedBytes>,
     /// Sex for reference norms.
     pub sex: Option<Sex>,
+    /// Sport or unit type, for reference norms (not an identifier).
+    pub sport: Option<String>,
     /// The subject's own account, if they sign in.
     pub user: Option<UserId>,
     /// When it was created.
     pub created_at: Timestamp,
     /// When it last changed.
     pub updated_at: Timestamp,
+    /// When it was archived, if it was.
+    pub archived_at: Option<Timestamp>,
 }
 
-/// What it takes to create a subject.
+/// Blind indexes of a subject's identifiers (see `mhp_crypto::blind`): opaque strings that
+/// allow exact-match search without plaintext.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SearchKeys {
+    /// Index of the external id.
+    pub external_id: Option<String>,
+    /// Index of the whole name.
+    pub name: Option<String>,
+    /// Index of each word of the name.
+    pub name_words: Vec<String>,
+}
+
+/// What it takes to create a subject, or to replace its fields.
 #[derive(Debug, Clone)]
 pub struct NewSubject {
     /// The sealed name.
@@ -44,17 +60,49 @@ pub struct NewSubject {
     pub external_id: Option<SealedBytes>,
     /// Sex for reference norms.
     pub sex: Option<Sex>,
+    /// Sport or unit type.
+    pub sport: Option<String>,
     /// The subject's own account, if any.
     pub user: Option<UserId>,
+    /// Blind indexes of the identifiers.
+    pub search: SearchKeys,
+}
+
+/// Which subjects a listing shows.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Archived {
+    /// Only subjects in use (the default).
+    #[default]
+    Exclude,
+    /// Only archived subjects.
+    Only,
+    /// Both.
+    Include,
+}
+
+/// Filters of a subject listing; all given filters must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// Members of this team.
+    pub team: Option<TeamId>,
+    /// Blind index of a search term: matches the external id, the whole name or one word of it.
+    pub term: Option<SearchKeys>,
+    /// This sex.
+    pub sex: Option<Sex>,
+    /// This sport.
+    pub sport: Option<String>,
+    /// Archived or not.
+    pub archived: Archived,
 }
 
 const SELECT: &str = "SELECT id, pseudonym, name_sealed, birth_date_sealed, external_id_sealed, \
-                      sex, user_id, created_at_ms, updated_at_ms FROM subjects";
+                      sex, sport, user_id, created_at_ms, updated_at_ms, archived_at_ms FROM subjects";
 
 fn from_row(row: &AnyRow) -> Result<Subject, StorageError> {
     let id: String = row.try_get("id")?;
     let sex: Option<String> = row.try_get("sex")?;
     let user: Option<String> = row.try_get("user_id")?;
+    let archived: Option<i64> = row.try_get("archived_at_ms")?;
     let sealed = |col: &str| -> Result<Option<SealedBytes>, StorageError> {
         let b: Option<Vec<u8>> = row.try_get(col)?;
         Ok(b.map(SealedBytes::from_ciphertext))
@@ -70,11 +118,13 @@ fn from_row(row: &AnyRow) -> Result<Subject, StorageError> {
         sex: sex
             .map(|s| Sex::parse(&s).ok_or(StorageError::Corrupt { what: "sex" }))
             .transpose()?,
+        sport: row.try_get("sport")?,
         user: user
             .map(|u| parse_id(&u, "user id", UserId::parse))
             .transpose()?,
         created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
         updated_at: Timestamp::from_millis(row.try_get("updated_at_ms")?),
+        archived_at: archived.map(Timestamp::from_millis),
     })
 }
 
@@ -90,7 +140,7 @@ fn new_pseudonym() -> String {
     s
 }
 
-/// Creates a subject in the transaction's organisation.
+/// Creates a subject in the transaction's organisation. A taken external id is a conflict.
 pub async fn create(
     tx: &mut TenantTx,
     new: NewSubject,
@@ -103,14 +153,18 @@ pub async fn create(
         birth_date: new.birth_date,
         external_id: new.external_id,
         sex: new.sex,
+        sport: new.sport,
         user: new.user,
         created_at: now,
         updated_at: now,
+        archived_at: None,
     };
     let inserted = sqlx::query(
         "INSERT INTO subjects (id, org_id, pseudonym, name_sealed, birth_date_sealed, \
-         external_id_sealed, sex, user_id, created_at_ms, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
+         external_id_sealed, sex, user_id, created_at_ms, updated_at_ms, external_id_bidx, \
+         name_bidx, sport) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) \
+         ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(subject.id.to_string())
     .bind(tx.org_key())
@@ -122,10 +176,89 @@ pub async fn create(
     .bind(subject.user.map(|u| u.to_string()))
     .bind(now.as_millis())
     .bind(now.as_millis())
+    .bind(new.search.external_id.clone())
+    .bind(new.search.name.clone())
+    .bind(subject.sport.clone())
     .fetch_optional(tx.conn())
     .await?;
     conflict_if_none(inserted, "subject")?;
+    write_words(tx, subject.id, &new.search.name_words).await?;
     Ok(subject)
+}
+
+/// Replaces a subject's fields (the caller merges a partial update and re-seals). Archived
+/// subjects cannot change; a taken external id is a conflict.
+pub async fn update(
+    tx: &mut TenantTx,
+    id: SubjectId,
+    new: NewSubject,
+    now: Timestamp,
+) -> Result<Subject, StorageError> {
+    let current = get(tx, id).await?;
+    if let Some(ext) = &new.search.external_id {
+        let taken = sqlx::query(
+            "SELECT id FROM subjects WHERE org_id = $1 AND external_id_bidx = $2 AND id <> $3",
+        )
+        .bind(tx.org_key())
+        .bind(ext.as_str())
+        .bind(id.to_string())
+        .fetch_optional(tx.conn())
+        .await?;
+        if taken.is_some() {
+            return Err(StorageError::Conflict { entity: "subject" });
+        }
+    }
+    sqlx::query(
+        "UPDATE subjects SET name_sealed = $1, birth_date_sealed = $2, external_id_sealed = $3, \
+         sex = $4, sport = $5, external_id_bidx = $6, name_bidx = $7, updated_at_ms = $8 \
+         WHERE org_id = $9 AND id = $10 AND archived_at_ms IS NULL",
+    )
+    .bind(new.name.as_bytes().to_vec())
+    .bind(new.birth_date.as_ref().map(|b| b.as_bytes().to_vec()))
+    .bind(new.external_id.as_ref().map(|b| b.as_bytes().to_vec()))
+    .bind(new.sex.map(Sex::as_str))
+    .bind(new.sport.clone())
+    .bind(new.search.external_id.clone())
+    .bind(new.search.name.clone())
+    .bind(now.as_millis())
+    .bind(tx.org_key())
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("DELETE FROM subject_name_words WHERE org_id = $1 AND subject_id = $2")
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    write_words(tx, id, &new.search.name_words).await?;
+    Ok(Subject {
+        name: new.name,
+        birth_date: new.birth_date,
+        external_id: new.external_id,
+        sex: new.sex,
+        sport: new.sport,
+        updated_at: now,
+        ..current
+    })
+}
+
+async fn write_words(
+    tx: &mut TenantTx,
+    id: SubjectId,
+    words: &[String],
+) -> Result<(), StorageError> {
+    for word in words {
+        sqlx::query(
+            "INSERT INTO subject_name_words (org_id, subject_id, word_bidx) VALUES ($1, $2, $3) \
+             ON CONFLICT DO NOTHING",
+        )
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .bind(word.as_str())
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
 }
 
 /// A subject of the transaction's organisation that is not archived.
@@ -140,13 +273,69 @@ pub async fn get(tx: &mut TenantTx, id: SubjectId) -> Result<Subject, StorageErr
     from_row(&row)
 }
 
+/// A subject of the transaction's organisation, archived or not (history stays readable).
+pub async fn get_including_archived(
+    tx: &mut TenantTx,
+    id: SubjectId,
+) -> Result<Subject, StorageError> {
+    let sql = const_format_select("WHERE org_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .fetch_one(tx.conn())
+        .await
+        .map_err(StorageError::from_sqlx_as("subject"))?;
+    from_row(&row)
+}
+
 /// The organisation's subjects that are not archived, oldest first.
 pub async fn list(tx: &mut TenantTx, page: Page<SubjectId>) -> Result<Vec<Subject>, StorageError> {
-    let sql = const_format_select(
-        "WHERE org_id = $1 AND archived_at_ms IS NULL AND id > $2 ORDER BY id LIMIT $3",
-    );
+    search(tx, &Filter::default(), page, false).await
+}
+
+/// The organisation's subjects matching `filter`, by creation (newest first when
+/// `newest_first`), a page at a time.
+pub async fn search(
+    tx: &mut TenantTx,
+    filter: &Filter,
+    page: Page<SubjectId>,
+    newest_first: bool,
+) -> Result<Vec<Subject>, StorageError> {
+    const FILTERS: &str = "WHERE org_id = $1 \
+         AND (CAST($2 AS TEXT) IS NULL OR id IN \
+              (SELECT subject_id FROM team_subjects WHERE org_id = $1 AND team_id = $2)) \
+         AND (CAST($3 AS TEXT) IS NULL OR external_id_bidx = $3 OR name_bidx = $4 OR id IN \
+              (SELECT subject_id FROM subject_name_words WHERE org_id = $1 AND word_bidx = $5)) \
+         AND (CAST($6 AS TEXT) IS NULL OR sex = $6) \
+         AND (CAST($7 AS TEXT) IS NULL OR sport = $7) \
+         AND ($8 = 'include' OR ($8 = 'exclude' AND archived_at_ms IS NULL) \
+              OR ($8 = 'only' AND archived_at_ms IS NOT NULL))";
+    let sql = if newest_first {
+        format!("{SELECT} {FILTERS} AND ($9 = '' OR id < $9) ORDER BY id DESC LIMIT $10")
+    } else {
+        format!("{SELECT} {FILTERS} AND id > $9 ORDER BY id LIMIT $10")
+    };
+    let term = filter.term.clone().unwrap_or_default();
+    // A non-null $3 switches the search on; "-" (never an index, which is hex) stands for a
+    // term that has no external-id form.
+    let external = filter
+        .term
+        .as_ref()
+        .map(|t| t.external_id.clone().unwrap_or_else(|| "-".to_owned()));
+    let archived = match filter.archived {
+        Archived::Exclude => "exclude",
+        Archived::Only => "only",
+        Archived::Include => "include",
+    };
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tx.org_key())
+        .bind(filter.team.map(|t| t.to_string()))
+        .bind(external)
+        .bind(term.name.unwrap_or_default())
+        .bind(term.name_words.first().cloned().unwrap_or_default())
+        .bind(filter.sex.map(Sex::as_str))
+        .bind(filter.sport.clone())
+        .bind(archived)
         .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
         .bind(page.capped_limit())
         .fetch_all(tx.conn())

@@ -20,7 +20,9 @@ fn new_subject(name: &str) -> NewSubject {
         birth_date: Some(sealed("1999-04-01")),
         external_id: None,
         sex: Some(Sex::Female),
+        sport: None,
         user: None,
+        search: Default::default(),
     }
 }
 

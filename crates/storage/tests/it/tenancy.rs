@@ -20,7 +20,9 @@ async fn seed(db: &Db, org: &OrgScope, n: usize) -> Vec<mhp_domain::SubjectId> {
                 birth_date: None,
                 external_id: None,
                 sex: None,
+                sport: None,
                 user: None,
+                search: Default::default(),
             },
             NOW,
         )

@@ -1,0 +1,133 @@
+-- The main path: searchable subjects, assessments with their results per analysis version,
+-- injuries and return to duty. Keep in step with the other backend's 0008_main_path.sql.
+
+-- Blind indexes (keyed HMAC, see mhp_crypto::blind) make sealed identifiers searchable by
+-- exact match without storing them in plaintext.
+ALTER TABLE subjects ADD COLUMN external_id_bidx TEXT;
+ALTER TABLE subjects ADD COLUMN name_bidx TEXT;
+ALTER TABLE subjects ADD COLUMN sport TEXT;
+CREATE UNIQUE INDEX subjects_external_id ON subjects (org_id, external_id_bidx)
+    WHERE external_id_bidx IS NOT NULL;
+CREATE INDEX subjects_name ON subjects (org_id, name_bidx);
+
+CREATE TABLE subject_name_words (
+    org_id     TEXT NOT NULL,
+    subject_id TEXT NOT NULL,
+    word_bidx  TEXT NOT NULL,
+    PRIMARY KEY (org_id, word_bidx, subject_id),
+    FOREIGN KEY (org_id, subject_id) REFERENCES subjects (org_id, id)
+);
+
+CREATE TABLE assessments (
+    id                 TEXT PRIMARY KEY NOT NULL,
+    org_id             TEXT NOT NULL REFERENCES organizations (id),
+    subject_id         TEXT NOT NULL,
+    kind               TEXT NOT NULL CHECK (kind IN ('cmj', 'balance', 'plank', 'mixed', 'none')),
+    recorded_at_ms     BIGINT NOT NULL,
+    source             TEXT NOT NULL CHECK (source IN ('user', 'device')),
+    uploaded_by        TEXT NOT NULL,
+    format             TEXT NOT NULL CHECK (format IN ('csv', 'json')),
+    raw_object_key     TEXT NOT NULL,
+    raw_sha256         TEXT NOT NULL,
+    raw_bytes          BIGINT NOT NULL,
+    idempotency_key    TEXT,
+    analysis_version   TEXT NOT NULL,
+    created_at_ms      BIGINT NOT NULL,
+    UNIQUE (org_id, id),
+    UNIQUE (org_id, idempotency_key),
+    FOREIGN KEY (org_id, subject_id) REFERENCES subjects (org_id, id)
+);
+CREATE INDEX assessments_subject ON assessments (org_id, subject_id, recorded_at_ms);
+
+-- One row per assessment and analysis version: re-analysis adds a row, never overwrites.
+CREATE TABLE assessment_results (
+    org_id           TEXT NOT NULL,
+    assessment_id    TEXT NOT NULL,
+    analysis_version TEXT NOT NULL,
+    computed_at_ms   BIGINT NOT NULL,
+    trials           BIGINT NOT NULL,
+    blocked_trials   BIGINT NOT NULL,
+    report_json      TEXT NOT NULL,
+    PRIMARY KEY (org_id, assessment_id, analysis_version),
+    FOREIGN KEY (org_id, assessment_id) REFERENCES assessments (org_id, id)
+);
+
+-- The numbers of each trial, flattened for norms, trends and team aggregates in SQL.
+CREATE TABLE assessment_metrics (
+    org_id           TEXT NOT NULL,
+    assessment_id    TEXT NOT NULL,
+    analysis_version TEXT NOT NULL,
+    trial_index      BIGINT NOT NULL,
+    metric           TEXT NOT NULL,
+    value            DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (org_id, assessment_id, analysis_version, trial_index, metric),
+    FOREIGN KEY (org_id, assessment_id, analysis_version)
+        REFERENCES assessment_results (org_id, assessment_id, analysis_version)
+);
+CREATE INDEX assessment_metrics_metric ON assessment_metrics (org_id, metric, analysis_version);
+
+CREATE TABLE injuries (
+    id              TEXT PRIMARY KEY NOT NULL,
+    org_id          TEXT NOT NULL REFERENCES organizations (id),
+    subject_id      TEXT NOT NULL,
+    body_region     TEXT NOT NULL,
+    injury_type     TEXT NOT NULL,
+    side            TEXT NOT NULL CHECK (side IN ('left', 'right', 'bilateral', 'central')),
+    severity        TEXT NOT NULL CHECK (severity IN ('none', 'minimal', 'mild', 'moderate', 'severe')),
+    mechanism       TEXT NOT NULL CHECK (mechanism IN ('contact', 'non_contact', 'overuse', 'unknown')),
+    occurred_on     TEXT NOT NULL,
+    time_loss_days  BIGINT,
+    notes_sealed    BYTEA,
+    recorded_by     TEXT NOT NULL,
+    created_at_ms   BIGINT NOT NULL,
+    updated_at_ms   BIGINT NOT NULL,
+    UNIQUE (org_id, id),
+    FOREIGN KEY (org_id, subject_id) REFERENCES subjects (org_id, id)
+);
+CREATE INDEX injuries_subject ON injuries (org_id, subject_id, occurred_on);
+
+-- Return-to-duty decisions: a stage per decision; the latest decides the injury's state.
+CREATE TABLE return_to_duty (
+    id                  TEXT PRIMARY KEY NOT NULL,
+    org_id              TEXT NOT NULL,
+    injury_id           TEXT NOT NULL,
+    stage               TEXT NOT NULL CHECK (stage IN ('rest', 'rehabilitation', 'modified_duty',
+                                                       'full_training', 'cleared')),
+    restrictions_sealed BYTEA,
+    decided_on          TEXT NOT NULL,
+    decided_by          TEXT NOT NULL,
+    created_at_ms       BIGINT NOT NULL,
+    FOREIGN KEY (org_id, injury_id) REFERENCES injuries (org_id, id)
+);
+CREATE INDEX return_to_duty_injury ON return_to_duty (org_id, injury_id, decided_on, created_at_ms);
+
+-- Every table here holds subject data: tenant rows only, never the operator.
+ALTER TABLE subject_name_words ENABLE ROW LEVEL SECURITY;
+ALTER TABLE subject_name_words FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON subject_name_words
+    USING (org_id = mhp_current_org()) WITH CHECK (org_id = mhp_current_org());
+
+ALTER TABLE assessments ENABLE ROW LEVEL SECURITY;
+ALTER TABLE assessments FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON assessments
+    USING (org_id = mhp_current_org()) WITH CHECK (org_id = mhp_current_org());
+
+ALTER TABLE assessment_results ENABLE ROW LEVEL SECURITY;
+ALTER TABLE assessment_results FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON assessment_results
+    USING (org_id = mhp_current_org()) WITH CHECK (org_id = mhp_current_org());
+
+ALTER TABLE assessment_metrics ENABLE ROW LEVEL SECURITY;
+ALTER TABLE assessment_metrics FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON assessment_metrics
+    USING (org_id = mhp_current_org()) WITH CHECK (org_id = mhp_current_org());
+
+ALTER TABLE injuries ENABLE ROW LEVEL SECURITY;
+ALTER TABLE injuries FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON injuries
+    USING (org_id = mhp_current_org()) WITH CHECK (org_id = mhp_current_org());
+
+ALTER TABLE return_to_duty ENABLE ROW LEVEL SECURITY;
+ALTER TABLE return_to_duty FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON return_to_duty
+    USING (org_id = mhp_current_org()) WITH CHECK (org_id = mhp_current_org());

@@ -1,0 +1,333 @@
+//! Assessments: one uploaded force-plate file of a subject, its raw signal (sealed, in the
+//! object store) and its analysis results, one per analysis version. Re-analysis adds a result
+//! and moves the assessment's current version; older results stay.
+
+use mhp_domain::{AssessmentId, SubjectId, Timestamp};
+use sqlx::Row;
+use sqlx::any::AnyRow;
+
+use super::teams::not_found_on_fk;
+use super::{Page, conflict_if_none, parse_id};
+use crate::{StorageError, TenantTx};
+
+/// Who sent the file.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// A person, through the API or the web application.
+    User,
+    /// A device or integration, with an API key.
+    Device,
+}
+
+impl Source {
+    fn as_str(self) -> &'static str {
+        match self {
+            Source::User => "user",
+            Source::Device => "device",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        match s {
+            "user" => Some(Source::User),
+            "device" => Some(Source::Device),
+            _ => None,
+        }
+    }
+}
+
+/// An assessment as stored (without its results).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Assessment {
+    /// Its id.
+    pub id: AssessmentId,
+    /// Whose it is.
+    pub subject: SubjectId,
+    /// `cmj`, `balance`, `plank`, `mixed` (trials of several kinds) or `none` (no trial found).
+    pub kind: String,
+    /// When the recording was made (the upload time when the file does not say).
+    pub recorded_at: Timestamp,
+    /// Who sent it.
+    pub source: Source,
+    /// The audit name of the sender (`user:<id>` or `api_key:<id>`).
+    pub uploaded_by: String,
+    /// `csv` or `json`.
+    pub format: String,
+    /// Where the sealed raw file lies in the object store.
+    pub raw_object_key: String,
+    /// SHA-256 of the raw file as received, hex.
+    pub raw_sha256: String,
+    /// Size of the raw file as received.
+    pub raw_bytes: i64,
+    /// The client's `Idempotency-Key`, if it sent one.
+    pub idempotency_key: Option<String>,
+    /// The analysis version of the current result.
+    pub analysis_version: String,
+    /// When it was stored.
+    pub created_at: Timestamp,
+}
+
+/// One analysis of an assessment.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AnalysisResult {
+    /// The analysis version that computed it.
+    pub analysis_version: String,
+    /// When.
+    pub computed_at: Timestamp,
+    /// Trials found.
+    pub trials: i64,
+    /// Trials with a blocking quality flag (no metrics).
+    pub blocked_trials: i64,
+    /// The engine's report, as JSON text (trials, flags, metrics).
+    pub report_json: String,
+    /// Every metric of every trial: (trial index, metric name, value).
+    pub metrics: Vec<(i64, String, f64)>,
+}
+
+const SELECT: &str = "SELECT id, subject_id, kind, recorded_at_ms, source, uploaded_by, format, \
+                      raw_object_key, raw_sha256, raw_bytes, idempotency_key, analysis_version, \
+                      created_at_ms FROM assessments";
+
+fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
+    let id: String = row.try_get("id")?;
+    let subject: String = row.try_get("subject_id")?;
+    let source: String = row.try_get("source")?;
+    Ok(Assessment {
+        id: parse_id(&id, "assessment id", AssessmentId::parse)?,
+        subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+        kind: row.try_get("kind")?,
+        recorded_at: Timestamp::from_millis(row.try_get("recorded_at_ms")?),
+        source: Source::parse(&source).ok_or(StorageError::Corrupt {
+            what: "assessment source",
+        })?,
+        uploaded_by: row.try_get("uploaded_by")?,
+        format: row.try_get("format")?,
+        raw_object_key: row.try_get("raw_object_key")?,
+        raw_sha256: row.try_get("raw_sha256")?,
+        raw_bytes: row.try_get("raw_bytes")?,
+        idempotency_key: row.try_get("idempotency_key")?,
+        analysis_version: row.try_get("analysis_version")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+    })
+}
+
+/// Stores an assessment and its first result. A repeated idempotency key is a conflict (the
+/// caller looks it up first with [`find_by_idempotency_key`]).
+pub async fn create(
+    tx: &mut TenantTx,
+    assessment: &Assessment,
+    result: &AnalysisResult,
+) -> Result<(), StorageError> {
+    let inserted = sqlx::query(
+        "INSERT INTO assessments (id, org_id, subject_id, kind, recorded_at_ms, source, \
+         uploaded_by, format, raw_object_key, raw_sha256, raw_bytes, idempotency_key, \
+         analysis_version, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(assessment.id.to_string())
+    .bind(tx.org_key())
+    .bind(assessment.subject.to_string())
+    .bind(assessment.kind.as_str())
+    .bind(assessment.recorded_at.as_millis())
+    .bind(assessment.source.as_str())
+    .bind(assessment.uploaded_by.as_str())
+    .bind(assessment.format.as_str())
+    .bind(assessment.raw_object_key.as_str())
+    .bind(assessment.raw_sha256.as_str())
+    .bind(assessment.raw_bytes)
+    .bind(assessment.idempotency_key.clone())
+    .bind(assessment.analysis_version.as_str())
+    .bind(assessment.created_at.as_millis())
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(not_found_on_fk("subject"))?;
+    conflict_if_none(inserted, "assessment")?;
+    insert_result(tx, assessment.id, result).await
+}
+
+/// Adds a result of another analysis version and makes it current. A result of the same
+/// version already stored is a conflict.
+pub async fn add_result(
+    tx: &mut TenantTx,
+    id: AssessmentId,
+    result: &AnalysisResult,
+) -> Result<(), StorageError> {
+    insert_result(tx, id, result).await?;
+    sqlx::query("UPDATE assessments SET analysis_version = $1 WHERE org_id = $2 AND id = $3")
+        .bind(result.analysis_version.as_str())
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+async fn insert_result(
+    tx: &mut TenantTx,
+    id: AssessmentId,
+    result: &AnalysisResult,
+) -> Result<(), StorageError> {
+    let inserted = sqlx::query(
+        "INSERT INTO assessment_results (org_id, assessment_id, analysis_version, \
+         computed_at_ms, trials, blocked_trials, report_json) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7) ON CONFLICT DO NOTHING RETURNING assessment_id",
+    )
+    .bind(tx.org_key())
+    .bind(id.to_string())
+    .bind(result.analysis_version.as_str())
+    .bind(result.computed_at.as_millis())
+    .bind(result.trials)
+    .bind(result.blocked_trials)
+    .bind(result.report_json.as_str())
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(not_found_on_fk("assessment"))?;
+    conflict_if_none(inserted, "analysis result")?;
+    for (trial, metric, value) in &result.metrics {
+        if !value.is_finite() {
+            continue;
+        }
+        sqlx::query(
+            "INSERT INTO assessment_metrics (org_id, assessment_id, analysis_version, \
+             trial_index, metric, value) VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .bind(result.analysis_version.as_str())
+        .bind(*trial)
+        .bind(metric.as_str())
+        .bind(*value)
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// The assessment a client stored before under this idempotency key, if any.
+pub async fn find_by_idempotency_key(
+    tx: &mut TenantTx,
+    key: &str,
+) -> Result<Option<Assessment>, StorageError> {
+    let sql = format!("{SELECT} WHERE org_id = $1 AND idempotency_key = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(key)
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
+/// One assessment of the transaction's organisation.
+pub async fn get(tx: &mut TenantTx, id: AssessmentId) -> Result<Assessment, StorageError> {
+    let sql = format!("{SELECT} WHERE org_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .fetch_one(tx.conn())
+        .await
+        .map_err(StorageError::from_sqlx_as("assessment"))?;
+    from_row(&row)
+}
+
+/// A subject's assessments, newest id first (ids sort by creation).
+pub async fn list_for_subject(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+    page: Page<AssessmentId>,
+) -> Result<Vec<Assessment>, StorageError> {
+    let sql = format!(
+        "{SELECT} WHERE org_id = $1 AND subject_id = $2 AND ($3 = '' OR id < $3) \
+         ORDER BY id DESC LIMIT $4"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(subject.to_string())
+        .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(page.capped_limit())
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Assessments whose current result is not of `version`, oldest first: the work of
+/// `mhp reanalyze`.
+pub async fn stale(
+    tx: &mut TenantTx,
+    version: &str,
+    page: Page<AssessmentId>,
+) -> Result<Vec<Assessment>, StorageError> {
+    let sql = format!(
+        "{SELECT} WHERE org_id = $1 AND analysis_version <> $2 AND id > $3 ORDER BY id LIMIT $4"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(version)
+        .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(page.capped_limit())
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// Every result of an assessment, oldest first, with its metrics.
+pub async fn results(
+    tx: &mut TenantTx,
+    id: AssessmentId,
+) -> Result<Vec<AnalysisResult>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT analysis_version, computed_at_ms, trials, blocked_trials, report_json \
+         FROM assessment_results WHERE org_id = $1 AND assessment_id = $2 \
+         ORDER BY computed_at_ms, analysis_version",
+    )
+    .bind(tx.org_key())
+    .bind(id.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for row in &rows {
+        let version: String = row.try_get("analysis_version")?;
+        let metrics = sqlx::query(
+            "SELECT trial_index, metric, value FROM assessment_metrics \
+             WHERE org_id = $1 AND assessment_id = $2 AND analysis_version = $3 \
+             ORDER BY trial_index, metric",
+        )
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .bind(version.as_str())
+        .fetch_all(tx.conn())
+        .await?
+        .iter()
+        .map(|m| {
+            Ok((
+                m.try_get("trial_index")?,
+                m.try_get("metric")?,
+                m.try_get("value")?,
+            ))
+        })
+        .collect::<Result<Vec<_>, StorageError>>()?;
+        out.push(AnalysisResult {
+            analysis_version: version,
+            computed_at: Timestamp::from_millis(row.try_get("computed_at_ms")?),
+            trials: row.try_get("trials")?,
+            blocked_trials: row.try_get("blocked_trials")?,
+            report_json: row.try_get("report_json")?,
+            metrics,
+        });
+    }
+    Ok(out)
+}
+
+/// The current result of an assessment.
+pub async fn current_result(
+    tx: &mut TenantTx,
+    assessment: &Assessment,
+) -> Result<AnalysisResult, StorageError> {
+    results(tx, assessment.id)
+        .await?
+        .into_iter()
+        .find(|r| r.analysis_version == assessment.analysis_version)
+        .ok_or(StorageError::Corrupt {
+            what: "assessment without its current result",
+        })
+}
