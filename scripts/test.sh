@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The test command: format check, clippy with warnings denied, then every test of the workspace
-# against SQLite and a throwaway PostgreSQL cluster (scripts/with-postgres.sh).
+# against SQLite, a throwaway PostgreSQL cluster (scripts/with-postgres.sh) and a real OpenID
+# provider (tools/oidc-provider, Node.js).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,6 +10,11 @@ cargo fmt --all -- --check
 
 echo "==> cargo clippy --all-targets -- -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> node packages of the test OpenID provider (tools/oidc-provider)"
+# The SSO tests run a real OpenID provider (npm oidc-provider); without its packages they fail.
+npm ci --prefix tools/oidc-provider --no-audit --no-fund --loglevel=error
+export MHP_TEST_REQUIRE_OIDC=1
 
 echo "==> tests (SQLite and PostgreSQL)"
 # MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.

@@ -14,6 +14,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-crypto", 1),
     ("mhp-storage", 2),
     ("mhp-auth", 2),
+    ("mhp-federation", 2),
     ("mhp-server", 3),
     ("mhp-cli", 4),
     ("mhp-test-support", 5),
