@@ -4,6 +4,7 @@
 //! This crate is pure: no I/O, no async, no serde. Storage, HTTP and the command line depend on
 //! it; it depends on nothing of theirs.
 
+mod date;
 mod ids;
 mod policy;
 mod role;
@@ -12,6 +13,7 @@ mod secret;
 mod time;
 mod values;
 
+pub use date::{CalendarDate, DateError};
 pub use ids::{AssessmentId, IdError, InjuryId, OrgId, SubjectId, TeamId, UserId};
 pub use policy::{Permission, Reach, reach_of, role_allows, widest_reach};
 pub use role::{MfaPolicy, PlatformRole, Role, RoleError};

@@ -12,6 +12,7 @@ mod health;
 mod metrics;
 mod middleware;
 pub mod notify;
+pub mod phi;
 mod problem;
 pub mod security;
 pub mod tokens;
@@ -81,6 +82,8 @@ pub struct AppState {
     pub token_keys: Arc<tokens::TokenKeys>,
     /// Where messages to people go.
     pub notifier: Arc<notify::Notifier>,
+    /// Seals and opens PHI, computes blind indexes.
+    pub phi: Arc<phi::Phi>,
 }
 
 impl AppState {
@@ -110,6 +113,7 @@ impl AppState {
                 mhp_crypto::seal::Sealer::derive(master, "signing_keys.private"),
             )),
             notifier: Arc::new(notifier),
+            phi: Arc::new(phi::Phi::new(master)),
         }
     }
 }

@@ -134,6 +134,16 @@ pub enum ApiError {
     /// A unique value is taken.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The request is well-formed but its content cannot be accepted (an unreadable
+    /// force-plate file, a date that does not exist). `code` is stable; `detail` says what to
+    /// fix without echoing the content.
+    #[error("unprocessable: {code}")]
+    Invalid {
+        /// Stable machine-readable reason.
+        code: &'static str,
+        /// What was wrong.
+        detail: String,
+    },
     /// A dependency is down; try again later.
     #[error("service unavailable")]
     Unavailable,
@@ -200,6 +210,12 @@ impl IntoResponse for ApiError {
             }
             ApiError::Conflict(what) => Problem::for_status(StatusCode::CONFLICT)
                 .with_detail(format!("{what} already exists")),
+            ApiError::Invalid { code, detail } => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                code,
+                "The request's content cannot be accepted",
+            )
+            .with_detail(detail.clone()),
             ApiError::Unavailable => Problem::for_status(StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");

@@ -6,6 +6,7 @@ mod analyze;
 mod api;
 mod config;
 mod layers;
+mod main_path;
 mod serve;
 
 use std::process::{Command, Output, Stdio};

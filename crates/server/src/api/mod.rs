@@ -3,22 +3,80 @@
 //! before any handler runs, so a handler cannot forget its check. The authorization-matrix test
 //! reads the same table and fails when a route has no matrix entry.
 
+mod assessments;
 mod auth;
 mod authz;
+mod export;
+mod injuries;
 mod invite;
 mod keys;
 mod me;
 mod members;
 mod mfa;
+mod subjects;
 mod teams;
 
 use axum::Router;
-use axum::routing::{MethodRouter, delete, get, post};
+use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use mhp_domain::Permission;
 
+pub use assessments::{IDEMPOTENCY_KEY, reanalyze_one};
 pub use authz::{CSRF_HEADER, Grant, GrantReach};
 
-use crate::AppState;
+use mhp_storage::repo::audit::{AuditEvent, Outcome};
+
+use crate::{ApiError, AppState};
+
+/// The audit event of a successful action by the grant's principal.
+pub(crate) fn event(
+    grant: &Grant,
+    action: &'static str,
+    resource_type: &'static str,
+    resource_id: Option<String>,
+) -> AuditEvent {
+    AuditEvent {
+        actor: grant.principal.actor().audit_name(),
+        action,
+        resource_type,
+        resource_id,
+        outcome: Outcome::Success,
+        request_id: grant.meta.request_id.clone(),
+        source_ip: grant.meta.source_ip.clone(),
+        user_agent: grant.meta.user_agent.clone(),
+    }
+}
+
+/// Parses an id from the path; a malformed one names nothing that exists, so it is a 404.
+pub(crate) fn path_id<T>(
+    text: &str,
+    what: &'static str,
+    parse: fn(&str) -> Result<T, mhp_domain::IdError>,
+) -> Result<T, ApiError> {
+    parse(text).map_err(|_| ApiError::NotFound(what))
+}
+
+/// Parses an optional `YYYY-MM-DD` field.
+pub(crate) fn date_field(
+    field: &'static str,
+    text: Option<&str>,
+) -> Result<Option<mhp_domain::CalendarDate>, ApiError> {
+    text.map(|t| {
+        mhp_domain::CalendarDate::parse(t).map_err(|e| ApiError::Invalid {
+            code: "invalid-date",
+            detail: format!("{field} {e}"),
+        })
+    })
+    .transpose()
+}
+
+/// `Some(None)` for an explicit JSON `null`, `None` for an absent field (PATCH semantics).
+pub(crate) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    serde::Deserialize::deserialize(d).map(Some)
+}
 
 /// What a route demands of its caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -195,6 +253,96 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/orgs/{org}/api-keys/{key}",
         requirement: InOrg(P::ManageMembers),
         handler: || delete(keys::revoke),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/subjects",
+        requirement: InOrg(P::ManageSubjects),
+        handler: || post(subjects::create),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(subjects::list),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects/{subject}",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(subjects::get),
+    },
+    RouteSpec {
+        method: "PATCH",
+        path: "/api/v1/orgs/{org}/subjects/{subject}",
+        requirement: InOrg(P::ManageSubjects),
+        handler: || patch(subjects::update),
+    },
+    RouteSpec {
+        method: "DELETE",
+        path: "/api/v1/orgs/{org}/subjects/{subject}",
+        requirement: InOrg(P::ManageSubjects),
+        handler: || delete(subjects::archive),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/teams/{team}/subjects",
+        requirement: InOrg(P::ReadTeamReadiness),
+        handler: || get(subjects::list_team),
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/orgs/{org}/teams/{team}/subjects/{subject}",
+        requirement: InOrg(P::ManageSubjects),
+        handler: || put(subjects::add_to_team),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/assessments",
+        requirement: InOrg(P::UploadAssessments),
+        handler: || post(assessments::upload),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/assessments",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(assessments::list),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/assessments/{assessment}",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(assessments::get),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/injuries",
+        requirement: InOrg(P::WriteClinical),
+        handler: || post(injuries::create),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/injuries",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(injuries::list),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/injuries/{injury}/decisions",
+        requirement: InOrg(P::WriteClinical),
+        handler: || post(injuries::decide),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/export",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(export::record),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/fhir",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(export::fhir),
     },
 ];
 

@@ -11,7 +11,7 @@ use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, NewApiKey};
 use mhp_storage::repo::sessions::{self, NewSession};
 use mhp_storage::repo::users::{self, NewUser};
-use mhp_storage::repo::{Page, audit, orgs, teams};
+use mhp_storage::repo::{Page, assessments, audit, injuries, orgs, subjects, teams};
 use reqwest::{Method, StatusCode};
 use serde_json::json;
 
@@ -96,6 +96,81 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         "DELETE",
         "/api/v1/orgs/{org}/api-keys/{key}",
         Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/subjects",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "PATCH",
+        "/api/v1/orgs/{org}/subjects/{subject}",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/subjects/{subject}",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/teams/{team}/subjects",
+        Roles(&[Role::OrgAdmin, Role::Clinician, Role::Coach]),
+    ),
+    (
+        "PUT",
+        "/api/v1/orgs/{org}/teams/{team}/subjects/{subject}",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/subjects/{subject}/assessments",
+        Roles(&[Role::OrgAdmin, Role::Clinician, Role::Device]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}/assessments",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/assessments/{assessment}",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/subjects/{subject}/injuries",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}/injuries",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/injuries/{injury}/decisions",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}/export",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}/fhir",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
     ),
 ];
 
@@ -240,7 +315,9 @@ async fn call(
         }
         None => {}
     }
-    if method == "PUT" && path.contains("/staff/") {
+    if method == "PATCH" {
+        req = req.json(&json!({ "sport": "rugby" }));
+    } else if method == "PUT" && (path.contains("/staff/") || path.contains("/subjects/")) {
         // no body
     } else if method == "PUT" && path.contains("/members/") {
         req = req.json(&json!({ "roles": ["coach"] }));
@@ -252,6 +329,8 @@ async fn call(
             json!({ "name": format!("Team {n}") })
         } else if path.ends_with("/invitations") {
             json!({ "email": format!("invitee{n}@example.org"), "role": "coach" })
+        } else if path.ends_with("/subjects") {
+            json!({ "name": format!("Subject {n}") })
         } else if path.ends_with("/api-keys") {
             json!({ "name": format!("Key {n}"), "role": "device" })
         } else if path.contains("/mfa/") && !path.ends_with("/totp") {
@@ -277,6 +356,20 @@ async fn concrete(s: &Server, template: &str, target: &OrgScope) -> String {
         FIXTURE_TEAMS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         path = path.replace("{team}", &team.id.to_string());
     }
+    if path.contains("{subject}") {
+        let subject = fixture_subject(s, target).await;
+        path = path.replace("{subject}", &subject.to_string());
+    }
+    if path.contains("{assessment}") {
+        let subject = fixture_subject(s, target).await;
+        let id = fixture_assessment(s, target, subject).await;
+        path = path.replace("{assessment}", &id.to_string());
+    }
+    if path.contains("{injury}") {
+        let subject = fixture_subject(s, target).await;
+        let id = fixture_injury(s, target, subject).await;
+        path = path.replace("{injury}", &id.to_string());
+    }
     if path.contains("{user}") {
         let member = person(s, target, Role::Athlete, 0).await;
         path = path.replace("{user}", &member.to_string());
@@ -286,6 +379,95 @@ async fn concrete(s: &Server, template: &str, target: &OrgScope) -> String {
         path = path.replace("{key}", &id);
     }
     path
+}
+
+/// A subject with a sealed name, made directly in storage.
+async fn fixture_subject(s: &Server, org: &OrgScope) -> mhp_domain::SubjectId {
+    let id = mhp_domain::SubjectId::new();
+    let row = id.to_string();
+    let at = mhp_server::phi::FieldAt {
+        org: org.org(),
+        table: "subjects",
+        column: "name",
+        row: &row,
+    };
+    let new = subjects::NewSubject {
+        name: s.state.phi.seal(at, "Fixture Person").unwrap(),
+        birth_date: None,
+        external_id: None,
+        sex: None,
+        sport: None,
+        user: None,
+        search: s.state.phi.subject_keys(org.org(), "Fixture Person", None),
+    };
+    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
+    subjects::create_with_id(&mut tx, id, new, s.state.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+async fn fixture_assessment(
+    s: &Server,
+    org: &OrgScope,
+    subject: mhp_domain::SubjectId,
+) -> mhp_domain::AssessmentId {
+    let now = s.state.clock.now();
+    let a = assessments::Assessment {
+        id: mhp_domain::AssessmentId::new(),
+        subject,
+        kind: "cmj".into(),
+        recorded_at: now,
+        source: assessments::Source::Device,
+        uploaded_by: "test".into(),
+        format: "csv".into(),
+        raw_object_key: "fixtures/none".into(),
+        raw_sha256: "00".repeat(32),
+        raw_bytes: 0,
+        idempotency_key: None,
+        analysis_version: "fixture".into(),
+        created_at: now,
+    };
+    let result = assessments::AnalysisResult {
+        analysis_version: "fixture".into(),
+        computed_at: now,
+        trials: 0,
+        blocked_trials: 0,
+        report_json: "{}".into(),
+        metrics: Vec::new(),
+    };
+    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
+    assessments::create(&mut tx, &a, &result).await.unwrap();
+    tx.commit().await.unwrap();
+    a.id
+}
+
+async fn fixture_injury(
+    s: &Server,
+    org: &OrgScope,
+    subject: mhp_domain::SubjectId,
+) -> mhp_domain::InjuryId {
+    let now = s.state.clock.now();
+    let injury = injuries::Injury {
+        id: mhp_domain::InjuryId::new(),
+        subject,
+        body_region: "knee".into(),
+        injury_type: "ligament_sprain".into(),
+        side: "left".into(),
+        severity: "mild".into(),
+        mechanism: "contact".into(),
+        occurred_on: "2020-01-01".into(),
+        time_loss_days: Some(5),
+        notes: None,
+        recorded_by: "test".into(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
+    injuries::create(&mut tx, &injury).await.unwrap();
+    tx.commit().await.unwrap();
+    injury.id
 }
 
 #[test]

@@ -203,3 +203,33 @@ pub async fn decisions(tx: &mut TenantTx, injury: InjuryId) -> Result<Vec<Decisi
         })
         .collect()
 }
+
+/// The organisation's injuries that are open on `today` (`YYYY-MM-DD`): occurred by then and
+/// not cleared by their latest decision taking effect by then. Each with its subject and that
+/// latest stage (`None`: no decision yet).
+pub async fn open_states(
+    tx: &mut TenantTx,
+    today: &str,
+) -> Result<Vec<(SubjectId, Option<String>)>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT i.subject_id, \
+           (SELECT r.stage FROM return_to_duty r \
+             WHERE r.org_id = i.org_id AND r.injury_id = i.id AND r.decided_on <= $2 \
+             ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS stage \
+         FROM injuries i WHERE i.org_id = $1 AND i.occurred_on <= $2",
+    )
+    .bind(tx.org_key())
+    .bind(today)
+    .fetch_all(tx.conn())
+    .await?;
+    let mut out = Vec::new();
+    for row in &rows {
+        let stage: Option<String> = row.try_get("stage")?;
+        if stage.as_deref() == Some("cleared") {
+            continue;
+        }
+        let subject: String = row.try_get("subject_id")?;
+        out.push((parse_id(&subject, "subject id", SubjectId::parse)?, stage));
+    }
+    Ok(out)
+}

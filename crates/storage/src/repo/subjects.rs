@@ -146,8 +146,19 @@ pub async fn create(
     new: NewSubject,
     now: Timestamp,
 ) -> Result<Subject, StorageError> {
+    create_with_id(tx, SubjectId::new(), new, now).await
+}
+
+/// Creates a subject with an id chosen beforehand (sealed fields are bound to their row's id,
+/// so the caller seals before it stores).
+pub async fn create_with_id(
+    tx: &mut TenantTx,
+    id: SubjectId,
+    new: NewSubject,
+    now: Timestamp,
+) -> Result<Subject, StorageError> {
     let subject = Subject {
-        id: SubjectId::new(),
+        id,
         pseudonym: new_pseudonym(),
         name: new.name,
         birth_date: new.birth_date,

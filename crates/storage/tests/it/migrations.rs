@@ -20,7 +20,10 @@ async fn a_fresh_database_reports_pending_migrations() {
     let status = migrate::status(&db).await.unwrap();
     assert_eq!(status.applied, 0);
     assert!(!status.is_current());
-    assert_eq!(migrate::run(&db).await.unwrap(), vec![1, 2, 3, 4, 5, 6, 7, 8]);
+    assert_eq!(
+        migrate::run(&db).await.unwrap(),
+        vec![1, 2, 3, 4, 5, 6, 7, 8]
+    );
 }
 
 #[tokio::test]

@@ -1,0 +1,380 @@
+//! The main path through the real binary, on SQLite and on PostgreSQL: a team and a subject,
+//! an upload by a device key (retried with the same Idempotency-Key), metrics read back, an
+//! injury and its clearance, the FHIR export, and another organisation refused.
+
+use mhp_biomech::synth::{self, CmjSpec};
+use mhp_biomech::to_mhp_csv;
+use mhp_test_support::MhpProcess;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{MHP, mhp, stderr, stdout};
+
+fn printed_id(out: &std::process::Output, prefix: &str) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    let text = stdout(out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {text}"));
+    line.rsplit_once('(')
+        .and_then(|(_, rest)| rest.split(')').next())
+        .unwrap()
+        .to_owned()
+}
+
+fn printed_token(out: &std::process::Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    stdout(out)
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .expect("token printed")
+        .to_owned()
+}
+
+async fn json_of(res: reqwest::Response, want: StatusCode) -> Value {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, want, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
+async fn main_path(env: Vec<(&str, String)>) {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let run = |args: &[&str]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--data-dir", &data]);
+        mhp(&full, &env_ref, None)
+    };
+    let alpha = printed_id(
+        &run(&[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Alpha",
+            "--email",
+            "ops@example.org",
+        ]),
+        "organisation:",
+    );
+    let bravo = printed_id(
+        &run(&["admin", "org-create", "--name", "Bravo"]),
+        "organisation:",
+    );
+    let key = |org: &str, role: &str| {
+        printed_token(&run(&[
+            "admin", "api-key", "create", "--org", org, "--role", role, "--name", role,
+        ]))
+    };
+    let admin = key(&alpha, "org_admin");
+    let device = key(&alpha, "device");
+    let intruder = key(&bravo, "org_admin");
+
+    let p = MhpProcess::serve(MHP, &["--data-dir", &data], &env_ref);
+    let c = reqwest::Client::new();
+    let api = format!("{}/api/v1/orgs/{alpha}", p.base);
+
+    let team = json_of(
+        c.post(format!("{api}/teams"))
+            .bearer_auth(&admin)
+            .json(&json!({"name": "Forwards"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let team_id = team["id"].as_str().unwrap();
+    let subject = json_of(
+        c.post(format!("{api}/subjects"))
+            .bearer_auth(&admin)
+            .json(&json!({
+                "name": "Ada Quartermain", "external_id": "SN-4471", "birth_date": "1999-04-01",
+                "sex": "female", "sport": "Rugby", "team_ids": [team_id],
+            }))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let sid = subject["id"].as_str().unwrap().to_owned();
+    assert_eq!(subject["name"], "Ada Quartermain");
+    assert_eq!(subject["sport"], "rugby");
+    assert_eq!(subject["availability"], "available");
+
+    // Search by blind index: the external id in another spelling, a word of the name.
+    for q in ["sn4471", "quartermain", "Ada%20Quartermain"] {
+        let found = json_of(
+            c.get(format!("{api}/subjects?q={q}"))
+                .bearer_auth(&admin)
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::OK,
+        )
+        .await;
+        assert_eq!(found["items"].as_array().unwrap().len(), 1, "{q}: {found}");
+    }
+    let none = json_of(
+        c.get(format!("{api}/subjects?q=quarter"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert!(none["items"].as_array().unwrap().is_empty());
+
+    // The device uploads a session of two jumps; the retry counts once.
+    let jumps = synth::cmj(&CmjSpec {
+        body_mass_kg: 68.0,
+        takeoff_velocity_m_s: synth::takeoff_velocity_for_height(0.33),
+        left_share: Some(synth::left_share_for_asymmetry(7.0)),
+        jumps: 2,
+        seed: 11,
+        ..CmjSpec::default()
+    })
+    .unwrap();
+    let csv = to_mhp_csv(&jumps.recording);
+    let upload = |body: String, idem: &str| {
+        c.post(format!("{api}/subjects/{sid}/assessments"))
+            .bearer_auth(&device)
+            .header("content-type", "text/csv")
+            .header("idempotency-key", idem)
+            .body(body)
+            .send()
+    };
+    let first = json_of(
+        upload(csv.clone(), "plate-7-0001").await.unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(first["kind"], "cmj");
+    assert_eq!(first["source"], "device");
+    assert_eq!(first["trials"], 2);
+    assert_eq!(first["blocked_trials"], 0);
+    let height = first["summary"]["jump_height_impulse_m"].as_f64().unwrap();
+    assert!((height - 0.33).abs() < 0.01, "{height}");
+    let asym = first["summary"]["asymmetry.propulsive_impulse_pct"]
+        .as_f64()
+        .unwrap();
+    assert!((asym - 7.0).abs() < 1.0, "{asym}");
+    assert!(
+        first["report"]["trials"][1]["metrics"]["rsi_modified"].is_number(),
+        "{first}"
+    );
+    let aid = first["id"].as_str().unwrap().to_owned();
+
+    let retry = upload(csv.clone(), "plate-7-0001").await.unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    let retry = json_of(retry, StatusCode::OK).await;
+    assert_eq!(retry["id"], aid.as_str());
+    let reused = json_of(
+        upload(
+            csv.replace("# units: N", "# units: N\n# device: other"),
+            "plate-7-0001",
+        )
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(reused["code"], "idempotency-key-reused");
+
+    // An unreadable file: a clear problem, nothing stored.
+    let bad = json_of(
+        upload(
+            "# sample_rate_hz: 1000\ntime_s,fz_n\n0.000,800\n0.001,abc\n".into(),
+            "plate-7-0002",
+        )
+        .await
+        .unwrap(),
+        StatusCode::UNPROCESSABLE_ENTITY,
+    )
+    .await;
+    assert_eq!(bad["code"], "invalid-recording");
+    assert!(bad["detail"].as_str().unwrap().contains("line 4"), "{bad}");
+    // Devices upload; they do not read.
+    let res = c
+        .get(format!("{api}/subjects/{sid}/assessments"))
+        .bearer_auth(&device)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    let listed = json_of(
+        c.get(format!("{api}/subjects/{sid}/assessments"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
+    let read = json_of(
+        c.get(format!("{api}/assessments/{aid}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(read["versions"].as_array().unwrap().len(), 1);
+    assert_eq!(read["report"]["trials"].as_array().unwrap().len(), 2);
+
+    // The raw file lies sealed in the object store.
+    let mut sealed_files = Vec::new();
+    let mut stack = vec![std::path::PathBuf::from(&data).join("objects")];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let path = e.unwrap().path();
+            if path.is_dir() {
+                stack.push(path);
+            } else {
+                sealed_files.push(std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    assert_eq!(
+        sealed_files.len(),
+        1,
+        "one raw file, none from the refused uploads"
+    );
+    assert!(!sealed_files[0].windows(6).any(|w| w == b"time_s"));
+
+    // An injury makes the subject unavailable; a clearance makes them available again.
+    let injury = json_of(
+        c.post(format!("{api}/subjects/{sid}/injuries"))
+            .bearer_auth(&admin)
+            .json(&json!({
+                "body_region": "hamstring", "injury_type": "muscle_strain", "side": "left",
+                "mechanism": "non_contact", "occurred_on": "2026-01-10", "time_loss_days": 12,
+                "notes": "Felt a pull in the last sprint",
+            }))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(injury["severity"], "moderate");
+    assert_eq!(injury["stage"], "reported");
+    let iid = injury["id"].as_str().unwrap();
+    let subject_now = |c: reqwest::Client, url: String, key: String| async move {
+        json_of(
+            c.get(url).bearer_auth(key).send().await.unwrap(),
+            StatusCode::OK,
+        )
+        .await
+    };
+    let s_url = format!("{api}/subjects/{sid}");
+    assert_eq!(
+        subject_now(c.clone(), s_url.clone(), admin.clone()).await["availability"],
+        "unavailable"
+    );
+    for (stage, day) in [("modified_duty", "2026-01-15"), ("cleared", "2026-01-22")] {
+        let after = json_of(
+            c.post(format!("{api}/injuries/{iid}/decisions"))
+                .bearer_auth(&admin)
+                .json(&json!({"stage": stage, "decided_on": day, "restrictions": "No sprinting"}))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
+        assert_eq!(after["stage"], stage);
+    }
+    assert_eq!(
+        subject_now(c.clone(), s_url.clone(), admin.clone()).await["availability"],
+        "available"
+    );
+    let roster = json_of(
+        c.get(format!("{api}/teams/{team_id}/subjects"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(roster["items"][0]["id"], sid.as_str());
+
+    // FHIR R4: the patient and the jump metrics, LOINC where a code exists.
+    let res = c
+        .get(format!("{api}/subjects/{sid}/fhir"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "application/fhir+json");
+    let bundle = json_of(res, StatusCode::OK).await;
+    assert_eq!(bundle["resourceType"], "Bundle");
+    let entries = bundle["entry"].as_array().unwrap();
+    assert_eq!(entries[0]["resource"]["resourceType"], "Patient");
+    assert_eq!(entries[0]["resource"]["birthDate"], "1999-04-01");
+    let codes: Vec<&str> = entries[1..]
+        .iter()
+        .map(|e| e["resource"]["code"]["coding"][0]["code"].as_str().unwrap())
+        .collect();
+    assert!(codes.contains(&"29463-7"), "{codes:?}");
+    assert!(codes.contains(&"cmj-jump-height-impulse"), "{codes:?}");
+    let record = json_of(
+        c.get(format!("{api}/subjects/{sid}/export"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(record["assessments"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        record["injuries"][0]["notes"],
+        "Felt a pull in the last sprint"
+    );
+
+    // Another organisation: not found, whatever it asks for.
+    for url in [
+        format!("{api}/subjects/{sid}"),
+        format!("{api}/assessments/{aid}"),
+        format!("{}/api/v1/orgs/{bravo}/subjects/{sid}", p.base),
+        format!("{}/api/v1/orgs/{bravo}/assessments/{aid}", p.base),
+    ] {
+        let res = c.get(&url).bearer_auth(&intruder).send().await.unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND, "{url}");
+    }
+
+    // No identifier reaches the log.
+    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    for line in p.log() {
+        for phi in [
+            "Quartermain",
+            "SN-4471",
+            "1999-04-01",
+            "Felt a pull",
+            "No sprinting",
+        ] {
+            assert!(!line.contains(phi), "PHI logged: {line}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn main_path_on_sqlite() {
+    main_path(vec![]).await;
+}
+
+#[tokio::test]
+async fn main_path_on_postgres() {
+    let Some(url) = mhp_test_support::fresh_postgres().await else {
+        return;
+    };
+    main_path(vec![("DATABASE_URL", url)]).await;
+}

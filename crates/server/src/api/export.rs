@@ -1,0 +1,270 @@
+//! Exports of one subject's record: the whole record as JSON (the person's right of access)
+//! and jump metrics as a FHIR R4 Bundle for clinics' health records.
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::{HeaderValue, header};
+use axum::response::{IntoResponse, Response};
+use mhp_domain::{SubjectId, Timestamp};
+use mhp_storage::repo::{Page, assessments, audit, subjects};
+use mhp_storage::{Access, TenantTx};
+use serde_json::{Value, json};
+
+use super::assessments::summary;
+use super::{Grant, event, path_id};
+use crate::{ApiError, AppState};
+
+/// The FHIR code system of MHP's own metric codes (no LOINC code exists for them).
+pub const MHP_METRIC_SYSTEM: &str = "urn:mhp:fhir:CodeSystem:force-plate-metric";
+
+/// What a metric is in FHIR: its code (LOINC where one exists), display and UCUM unit.
+struct Coding {
+    system: &'static str,
+    code: &'static str,
+    display: &'static str,
+    unit: &'static str,
+}
+
+fn coding(metric: &str) -> Option<Coding> {
+    let mhp = |code, display, unit| Coding {
+        system: MHP_METRIC_SYSTEM,
+        code,
+        display,
+        unit,
+    };
+    Some(match metric {
+        // LOINC 29463-7 Body weight (measured on the plate's quiet standing).
+        "body_mass_kg" => Coding {
+            system: "http://loinc.org",
+            code: "29463-7",
+            display: "Body weight",
+            unit: "kg",
+        },
+        "jump_height_impulse_m" => mhp(
+            "cmj-jump-height-impulse",
+            "Countermovement jump height (impulse-momentum)",
+            "m",
+        ),
+        "jump_height_flight_m" => mhp(
+            "cmj-jump-height-flight",
+            "Countermovement jump height (flight time)",
+            "m",
+        ),
+        "rsi_modified" => mhp(
+            "cmj-rsi-modified",
+            "Reactive strength index modified",
+            "m/s",
+        ),
+        "braking_rfd_n_s" => mhp(
+            "cmj-braking-rfd",
+            "Braking rate of force development",
+            "N/s",
+        ),
+        "mean_propulsive_force_n_per_kg" => mhp(
+            "cmj-mean-concentric-force",
+            "Mean concentric (propulsive) force per body mass",
+            "N/kg",
+        ),
+        "concentric_impulse_n_s" => mhp("cmj-concentric-impulse", "Concentric impulse", "N.s"),
+        "peak_propulsive_power_w_per_kg" => mhp(
+            "cmj-peak-power",
+            "Peak propulsive power per body mass",
+            "W/kg",
+        ),
+        "asymmetry.propulsive_impulse_pct" => mhp(
+            "cmj-propulsive-impulse-asymmetry",
+            "Left/right propulsive impulse asymmetry",
+            "%",
+        ),
+        _ => return None,
+    })
+}
+
+async fn all_assessments(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+) -> Result<Vec<assessments::Assessment>, ApiError> {
+    let mut out = Vec::new();
+    let mut after = None;
+    loop {
+        let page = assessments::list_for_subject(tx, subject, Page { after, limit: 500 }).await?;
+        let done = page.len() < 500;
+        after = page.last().map(|a| a.id);
+        out.extend(page);
+        if done {
+            return Ok(out);
+        }
+    }
+}
+
+fn iso_instant(t: Timestamp) -> String {
+    let ms = t.as_millis();
+    let date = mhp_domain::CalendarDate::from_unix_millis(ms);
+    let in_day = ms.rem_euclid(86_400_000);
+    format!(
+        "{date}T{:02}:{:02}:{:02}.{:03}Z",
+        in_day / 3_600_000,
+        in_day / 60_000 % 60,
+        in_day / 1000 % 60,
+        in_day % 1000
+    )
+}
+
+/// `GET /api/v1/orgs/{org}/subjects/{subject}/export`: everything MHP holds about a subject.
+pub async fn record(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id, "subject", SubjectId::parse)?;
+    let scope = grant.org()?;
+    let org = scope.org();
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let s = subjects::get_including_archived(&mut tx, id).await?;
+    let availability = super::subjects::availability_map(&mut tx, &state).await?;
+    let subject = super::subjects::open(
+        &state.phi,
+        org,
+        &s,
+        availability.get(&id).copied().unwrap_or("available"),
+    )?;
+    let mut list = Vec::new();
+    for a in all_assessments(&mut tx, id).await? {
+        let results: Vec<Value> = assessments::results(&mut tx, a.id)
+            .await?
+            .into_iter()
+            .map(|r| {
+                json!({
+                    "analysis_version": r.analysis_version,
+                    "computed_at_ms": r.computed_at.as_millis(),
+                    "report": serde_json::from_str::<Value>(&r.report_json).unwrap_or(Value::Null),
+                })
+            })
+            .collect();
+        list.push(json!({
+            "id": a.id.to_string(),
+            "kind": a.kind,
+            "recorded_at_ms": a.recorded_at.as_millis(),
+            "source": a.uploaded_by.split(':').next().unwrap_or(""),
+            "current_analysis_version": a.analysis_version,
+            "raw": {"format": a.format, "bytes": a.raw_bytes, "sha256": a.raw_sha256},
+            "results": results,
+        }));
+    }
+    let injuries = super::injuries::list_for(&mut tx, &state, org, id).await?;
+    audit::append(
+        &mut tx,
+        &event(&grant, "subject.export", "subject", Some(id.to_string())),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let body = json!({
+        "format": "mhp-subject-record/1",
+        "exported_at_ms": now.as_millis(),
+        "subject": subject,
+        "assessments": list,
+        "injuries": injuries,
+    });
+    let mut res = Json(body).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_DISPOSITION,
+        HeaderValue::from_static("attachment; filename=\"subject-record.json\""),
+    );
+    Ok(res)
+}
+
+/// `GET /api/v1/orgs/{org}/subjects/{subject}/fhir`: a FHIR R4 `collection` Bundle with the
+/// Patient and one Observation per key jump metric of each assessment (mean of its trials).
+pub async fn fhir(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let id = path_id(&id, "subject", SubjectId::parse)?;
+    let scope = grant.org()?;
+    let org = scope.org();
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let s = subjects::get_including_archived(&mut tx, id).await?;
+    let subject = super::subjects::open(&state.phi, org, &s, "available")?;
+    let patient_url = format!("urn:uuid:{id}");
+    let mut patient = json!({
+        "resourceType": "Patient",
+        "id": id.to_string(),
+        "name": [{"text": subject.name}],
+        "gender": match s.sex {
+            Some(mhp_domain::Sex::Female) => "female",
+            Some(mhp_domain::Sex::Male) => "male",
+            Some(mhp_domain::Sex::Other) => "other",
+            _ => "unknown",
+        },
+    });
+    if let Some(b) = &subject.birth_date {
+        patient["birthDate"] = Value::String(b.clone());
+    }
+    if let Some(e) = &subject.external_id {
+        patient["identifier"] =
+            json!([{"system": format!("urn:mhp:org:{org}:external-id"), "value": e}]);
+    }
+    let mut entries = vec![json!({"fullUrl": patient_url, "resource": patient})];
+    for a in all_assessments(&mut tx, id).await? {
+        let result = assessments::current_result(&mut tx, &a).await?;
+        for (metric, value) in summary(&result).into_iter().chain(
+            result
+                .metrics
+                .iter()
+                .filter(|(t, m, _)| *t == 0 && m == "body_mass_kg")
+                .map(|(_, m, v)| (m.clone(), *v)),
+        ) {
+            let Some(c) = coding(&metric) else { continue };
+            let obs_id = uuid::Uuid::new_v4();
+            entries.push(json!({
+                "fullUrl": format!("urn:uuid:{obs_id}"),
+                "resource": {
+                    "resourceType": "Observation",
+                    "id": obs_id.to_string(),
+                    "status": "final",
+                    "category": [{"coding": [{
+                        "system": "http://terminology.hl7.org/CodeSystem/observation-category",
+                        "code": "exam",
+                        "display": "Exam",
+                    }]}],
+                    "code": {"coding": [{"system": c.system, "code": c.code, "display": c.display}],
+                             "text": c.display},
+                    "subject": {"reference": patient_url},
+                    "effectiveDateTime": iso_instant(a.recorded_at),
+                    "valueQuantity": {"value": value, "unit": c.unit,
+                                      "system": "http://unitsofmeasure.org", "code": c.unit},
+                    "method": {"text": format!("MHP force-plate analysis {}", a.analysis_version)},
+                    "identifier": [{"system": "urn:mhp:assessment", "value": format!("{}#{metric}", a.id)}],
+                },
+            }));
+        }
+    }
+    audit::append(
+        &mut tx,
+        &event(
+            &grant,
+            "subject.export_fhir",
+            "subject",
+            Some(id.to_string()),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    let bundle = json!({
+        "resourceType": "Bundle",
+        "type": "collection",
+        "timestamp": iso_instant(now),
+        "entry": entries,
+    });
+    let mut res = Json(bundle).into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("application/fhir+json"),
+    );
+    Ok(res)
+}

@@ -1,0 +1,390 @@
+//! Injuries and return to duty. Coded fields are validated here and by the schema; free text
+//! (notes, restrictions) is sealed. A subject's availability is derived from their open
+//! injuries (see `subjects::availability_of`).
+
+use axum::Json;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use mhp_domain::{CalendarDate, InjuryId, OrgId, SubjectId};
+use mhp_storage::repo::injuries::{self, Decision, Injury};
+use mhp_storage::repo::{audit, subjects};
+use mhp_storage::{Access, TenantTx};
+use serde::{Deserialize, Serialize};
+
+use super::subjects::availability_of;
+use super::{Grant, date_field, event, path_id};
+use crate::phi::{FieldAt, Phi};
+use crate::{ApiError, ApiJson, AppState};
+
+const SIDES: &[&str] = &["left", "right", "bilateral", "central"];
+const SEVERITIES: &[&str] = &["none", "minimal", "mild", "moderate", "severe"];
+const MECHANISMS: &[&str] = &["contact", "non_contact", "overuse", "unknown"];
+/// Return-to-duty stages, in order.
+pub const STAGES: &[&str] = &[
+    "rest",
+    "rehabilitation",
+    "modified_duty",
+    "full_training",
+    "cleared",
+];
+
+/// Severity by days of time loss, in the bands of the IOC consensus statement on recording
+/// injuries in sport (Bahr et al., Br J Sports Med 2020;54:372–389): 0, 1–3, 4–7, 8–28, >28.
+pub fn severity_for_time_loss(days: u32) -> &'static str {
+    match days {
+        0 => "none",
+        1..=3 => "minimal",
+        4..=7 => "mild",
+        8..=28 => "moderate",
+        _ => "severe",
+    }
+}
+
+fn one_of(field: &'static str, value: &str, allowed: &[&'static str]) -> Result<String, ApiError> {
+    allowed
+        .iter()
+        .find(|a| **a == value)
+        .map(|a| (*a).to_owned())
+        .ok_or_else(|| {
+            ApiError::BadRequest(format!("{field} must be one of {}", allowed.join(", ")))
+        })
+}
+
+/// A lowercase snake_case code (`knee`, `ligament_sprain`), 1 to 40 characters.
+fn code(field: &'static str, value: &str) -> Result<String, ApiError> {
+    let ok = (1..=40).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(ApiError::BadRequest(format!(
+            "{field} must be a lowercase snake_case code of at most 40 characters"
+        )))
+    }
+}
+
+fn free_text(field: &'static str, value: &str) -> Result<(), ApiError> {
+    if value.chars().count() > 4000 {
+        return Err(ApiError::BadRequest(format!(
+            "{field} must be at most 4000 characters"
+        )));
+    }
+    Ok(())
+}
+
+fn today(state: &AppState) -> CalendarDate {
+    CalendarDate::from_unix_millis(state.clock.now().as_millis())
+}
+
+#[derive(Debug, Serialize)]
+pub struct DecisionOut {
+    id: String,
+    stage: String,
+    decided_on: String,
+    restrictions: Option<String>,
+    decided_by: String,
+    created_at_ms: i64,
+}
+
+#[derive(Debug, Serialize)]
+pub struct InjuryOut {
+    id: String,
+    subject_id: String,
+    body_region: String,
+    injury_type: String,
+    side: String,
+    severity: String,
+    mechanism: String,
+    occurred_on: String,
+    time_loss_days: Option<i64>,
+    notes: Option<String>,
+    /// The latest stage in effect today, or `reported` before any decision.
+    stage: String,
+    /// What the injury allows today.
+    availability: &'static str,
+    decisions: Vec<DecisionOut>,
+    created_at_ms: i64,
+    updated_at_ms: i64,
+}
+
+pub(crate) async fn load(
+    tx: &mut TenantTx,
+    phi: &Phi,
+    org: OrgId,
+    injury: &Injury,
+    today: CalendarDate,
+) -> Result<InjuryOut, ApiError> {
+    let decisions = injuries::decisions(tx, injury.id).await?;
+    let today = today.to_string();
+    let current = decisions
+        .iter()
+        .rfind(|d| d.decided_on <= today)
+        .map(|d| d.stage.clone());
+    let row = injury.id.to_string();
+    let mut out_decisions = Vec::with_capacity(decisions.len());
+    for d in decisions {
+        out_decisions.push(DecisionOut {
+            restrictions: phi.open_opt(
+                FieldAt {
+                    org,
+                    table: "return_to_duty",
+                    column: "restrictions",
+                    row: &d.id,
+                },
+                d.restrictions.as_ref(),
+            )?,
+            id: d.id,
+            stage: d.stage,
+            decided_on: d.decided_on,
+            decided_by: d.decided_by,
+            created_at_ms: d.created_at.as_millis(),
+        });
+    }
+    let started = injury.occurred_on <= today;
+    Ok(InjuryOut {
+        id: row.clone(),
+        subject_id: injury.subject.to_string(),
+        body_region: injury.body_region.clone(),
+        injury_type: injury.injury_type.clone(),
+        side: injury.side.clone(),
+        severity: injury.severity.clone(),
+        mechanism: injury.mechanism.clone(),
+        occurred_on: injury.occurred_on.clone(),
+        time_loss_days: injury.time_loss_days,
+        notes: phi.open_opt(
+            FieldAt {
+                org,
+                table: "injuries",
+                column: "notes",
+                row: &row,
+            },
+            injury.notes.as_ref(),
+        )?,
+        availability: if started {
+            availability_of(current.as_deref())
+        } else {
+            "available"
+        },
+        stage: current.unwrap_or_else(|| "reported".to_owned()),
+        decisions: out_decisions,
+        created_at_ms: injury.created_at.as_millis(),
+        updated_at_ms: injury.updated_at.as_millis(),
+    })
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewInjury {
+    body_region: String,
+    injury_type: String,
+    side: String,
+    severity: Option<String>,
+    mechanism: String,
+    occurred_on: String,
+    time_loss_days: Option<u32>,
+    notes: Option<String>,
+}
+
+/// `POST /api/v1/orgs/{org}/subjects/{subject}/injuries`
+pub async fn create(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, subject)): Path<(String, String)>,
+    ApiJson(body): ApiJson<NewInjury>,
+) -> Result<(StatusCode, Json<InjuryOut>), ApiError> {
+    let subject = path_id(&subject, "subject", SubjectId::parse)?;
+    let occurred = date_field("occurred_on", Some(&body.occurred_on))?
+        .ok_or_else(|| ApiError::BadRequest("occurred_on is required".into()))?;
+    let today = today(&state);
+    if occurred > today {
+        return Err(ApiError::Invalid {
+            code: "invalid-date",
+            detail: "occurred_on is in the future".into(),
+        });
+    }
+    if body.time_loss_days.is_some_and(|d| d > 3650) {
+        return Err(ApiError::BadRequest(
+            "time_loss_days must be at most 3650".into(),
+        ));
+    }
+    let severity = match (&body.severity, body.time_loss_days) {
+        (Some(s), _) => one_of("severity", s, SEVERITIES)?,
+        (None, Some(days)) => severity_for_time_loss(days).to_owned(),
+        (None, None) => {
+            return Err(ApiError::BadRequest(
+                "give severity or time_loss_days (severity is then derived)".into(),
+            ));
+        }
+    };
+    if let Some(n) = &body.notes {
+        free_text("notes", n)?;
+    }
+    let scope = grant.org()?;
+    let org = scope.org();
+    let id = InjuryId::new();
+    let row = id.to_string();
+    let now = state.clock.now();
+    let injury = Injury {
+        id,
+        subject,
+        body_region: code("body_region", &body.body_region)?,
+        injury_type: code("injury_type", &body.injury_type)?,
+        side: one_of("side", &body.side, SIDES)?,
+        severity,
+        mechanism: one_of("mechanism", &body.mechanism, MECHANISMS)?,
+        occurred_on: occurred.to_string(),
+        time_loss_days: body.time_loss_days.map(i64::from),
+        notes: body
+            .notes
+            .as_deref()
+            .map(|n| {
+                state.phi.seal(
+                    FieldAt {
+                        org,
+                        table: "injuries",
+                        column: "notes",
+                        row: &row,
+                    },
+                    n,
+                )
+            })
+            .transpose()?,
+        recorded_by: grant.principal.actor().audit_name(),
+        created_at: now,
+        updated_at: now,
+    };
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    subjects::get(&mut tx, subject).await?;
+    injuries::create(&mut tx, &injury).await?;
+    audit::append(
+        &mut tx,
+        &event(&grant, "injury.create", "injury", Some(row)),
+        now,
+    )
+    .await?;
+    let out = load(&mut tx, &state.phi, org, &injury, today).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
+
+/// `GET /api/v1/orgs/{org}/subjects/{subject}/injuries`: most recent first, with decisions.
+pub async fn list(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, subject)): Path<(String, String)>,
+) -> Result<Json<Vec<InjuryOut>>, ApiError> {
+    let subject = path_id(&subject, "subject", SubjectId::parse)?;
+    let scope = grant.org()?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    subjects::get_including_archived(&mut tx, subject).await?;
+    let out = list_for(&mut tx, &state, scope.org(), subject).await?;
+    audit::append(
+        &mut tx,
+        &event(&grant, "injury.list", "subject", Some(subject.to_string())),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(out))
+}
+
+pub(crate) async fn list_for(
+    tx: &mut TenantTx,
+    state: &AppState,
+    org: OrgId,
+    subject: SubjectId,
+) -> Result<Vec<InjuryOut>, ApiError> {
+    let today = today(state);
+    let mut out = Vec::new();
+    for injury in injuries::list_for_subject(tx, subject).await? {
+        out.push(load(tx, &state.phi, org, &injury, today).await?);
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NewDecision {
+    stage: String,
+    decided_on: String,
+    restrictions: Option<String>,
+}
+
+/// `POST /api/v1/orgs/{org}/injuries/{injury}/decisions`: a return-to-duty decision
+/// (`cleared` ends the injury's time loss).
+pub async fn decide(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, injury)): Path<(String, String)>,
+    ApiJson(body): ApiJson<NewDecision>,
+) -> Result<(StatusCode, Json<InjuryOut>), ApiError> {
+    let injury_id = path_id(&injury, "injury", InjuryId::parse)?;
+    let stage = one_of("stage", &body.stage, STAGES)?;
+    let decided = date_field("decided_on", Some(&body.decided_on))?
+        .ok_or_else(|| ApiError::BadRequest("decided_on is required".into()))?;
+    let today = today(&state);
+    if decided > today {
+        return Err(ApiError::Invalid {
+            code: "invalid-date",
+            detail: "decided_on is in the future".into(),
+        });
+    }
+    if let Some(r) = &body.restrictions {
+        free_text("restrictions", r)?;
+    }
+    let scope = grant.org()?;
+    let org = scope.org();
+    let now = state.clock.now();
+    let id = uuid::Uuid::now_v7().to_string();
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let injury = injuries::get(&mut tx, injury_id).await?;
+    if decided.to_string() < injury.occurred_on {
+        return Err(ApiError::Invalid {
+            code: "invalid-date",
+            detail: "decided_on is before the injury occurred".into(),
+        });
+    }
+    let decision = Decision {
+        restrictions: body
+            .restrictions
+            .as_deref()
+            .map(|r| {
+                state.phi.seal(
+                    FieldAt {
+                        org,
+                        table: "return_to_duty",
+                        column: "restrictions",
+                        row: &id,
+                    },
+                    r,
+                )
+            })
+            .transpose()?,
+        id,
+        injury: injury_id,
+        stage,
+        decided_on: decided.to_string(),
+        decided_by: grant.principal.actor().audit_name(),
+        created_at: now,
+    };
+    injuries::add_decision(&mut tx, &decision).await?;
+    audit::append(
+        &mut tx,
+        &event(
+            &grant,
+            "injury.decision",
+            "injury",
+            Some(injury_id.to_string()),
+        ),
+        now,
+    )
+    .await?;
+    let injury = injuries::get(&mut tx, injury_id).await?;
+    let out = load(&mut tx, &state.phi, org, &injury, today).await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(out)))
+}
