@@ -8,6 +8,7 @@ mod analyze;
 mod audit;
 mod healthcheck;
 mod logging;
+mod reanalyze;
 mod serve;
 mod settings;
 
@@ -52,6 +53,13 @@ enum Command {
     Analyze(analyze::AnalyzeArgs),
     /// Apply pending database migrations.
     Migrate,
+    /// Recompute stored assessments whose analysis version differs from this build's (earlier
+    /// results are kept).
+    Reanalyze {
+        /// Only count what would be recomputed.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -160,6 +168,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve { .. } => runtime()?.block_on(serve::run(settings, notes)),
         Command::Analyze(args) => analyze::run(&args),
         Command::Migrate => runtime()?.block_on(admin::migrate(settings, notes)),
+        Command::Reanalyze { dry_run } => {
+            runtime()?.block_on(reanalyze::run(settings, notes, dry_run))
+        }
         Command::Audit { command } => runtime()?.block_on(audit::run(settings, notes, command)),
         Command::Healthcheck { url, timeout_s } => healthcheck::run(
             &settings,

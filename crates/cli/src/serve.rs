@@ -29,16 +29,7 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         .context("cannot open the object store")?;
     let db = open_database(&settings).await?;
 
-    let state = AppState::new(AppParts {
-        db: db.clone(),
-        objects,
-        clock: Arc::new(SystemClock),
-        master: &key,
-        notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
-        build: BuildInfo {
-            version: env!("CARGO_PKG_VERSION"),
-        },
-    });
+    let state = app_state(&settings, db.clone(), objects, &key);
     spawn_checkpoints(
         db.clone(),
         mhp_crypto::checkpoint::CheckpointKey::derive(&key),
@@ -90,6 +81,44 @@ fn spawn_checkpoints(db: mhp_storage::Db, key: mhp_crypto::checkpoint::Checkpoin
             }
         }
     });
+}
+
+/// The application state over an open database, object store and master key.
+pub fn app_state(
+    settings: &Settings,
+    db: Db,
+    objects: ObjectStore,
+    key: &mhp_crypto::MasterKey,
+) -> AppState {
+    AppState::new(AppParts {
+        db,
+        objects,
+        clock: Arc::new(SystemClock),
+        master: key,
+        notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
+        build: BuildInfo {
+            version: env!("CARGO_PKG_VERSION"),
+        },
+    })
+}
+
+/// Opens everything a command that works on the data needs, without serving: the master key
+/// (which must exist: such commands never create one), the object store and the database.
+pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
+    let key_path = settings.master_key_path();
+    if !key_path.exists() {
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "no master key at {}: run `mhp serve` or `mhp migrate` on this data directory first",
+            key_path.display()
+        )));
+    }
+    let key = mhp_crypto::MasterKey::load_or_create(&key_path)
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    let objects = ObjectStore::local(settings.object_store_path())
+        .await
+        .context("cannot open the object store")?;
+    let db = open_database(settings).await?;
+    Ok(app_state(settings, db, objects, &key))
 }
 
 /// Connects to the database (with start-up retries) and brings its schema up to date, or checks

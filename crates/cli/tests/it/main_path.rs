@@ -340,6 +340,53 @@ async fn main_path(env: Vec<(&str, String)>) {
         "Felt a pull in the last sprint"
     );
 
+    // An assessment computed by an older engine is recomputed from its sealed raw file; both
+    // results stay.
+    let db_url = env
+        .iter()
+        .find(|(k, _)| *k == "DATABASE_URL")
+        .map(|(_, v)| v.clone())
+        .unwrap_or_else(|| format!("sqlite://{data}/mhp.sqlite"));
+    age_assessment(&db_url, &alpha, &aid).await;
+    let dry = run(&["reanalyze", "--dry-run"]);
+    assert!(
+        stdout(&dry).starts_with("1 assessment(s) not at analysis version"),
+        "{}",
+        stdout(&dry)
+    );
+    let again = run(&["reanalyze"]);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stdout(&again).starts_with("re-analysed 1 assessment(s)"),
+        "{}",
+        stdout(&again)
+    );
+    let read = json_of(
+        c.get(format!("{api}/assessments/{aid}"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let versions: Vec<&str> = read["versions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v["analysis_version"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        versions,
+        vec!["cmj-0.9.0/balance-0.9.0", mhp_biomech::ANALYSIS_VERSION]
+    );
+    assert_eq!(read["analysis_version"], mhp_biomech::ANALYSIS_VERSION);
+    assert_eq!(
+        read["summary"]["jump_height_impulse_m"].as_f64().unwrap(),
+        height
+    );
+    assert!(stdout(&run(&["reanalyze", "--dry-run"])).starts_with("0 assessment(s)"));
+
     // Another organisation: not found, whatever it asks for.
     for url in [
         format!("{api}/subjects/{sid}"),
@@ -364,6 +411,34 @@ async fn main_path(env: Vec<(&str, String)>) {
             assert!(!line.contains(phi), "PHI logged: {line}");
         }
     }
+}
+
+/// Rewrites an assessment as if an older engine had computed it (its metrics dropped).
+async fn age_assessment(url: &str, org: &str, id: &str) {
+    use sqlx::Connection as _;
+    sqlx::any::install_default_drivers();
+    let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();
+    let mut tx = conn.begin().await.unwrap();
+    if url.starts_with("postgres") {
+        sqlx::query("SELECT set_config('mhp.org_id', $1, true)")
+            .bind(org)
+            .execute(&mut *tx)
+            .await
+            .unwrap();
+    }
+    for sql in [
+        "DELETE FROM assessment_metrics WHERE assessment_id = $1",
+        "UPDATE assessment_results SET analysis_version = 'cmj-0.9.0/balance-0.9.0', \
+         computed_at_ms = computed_at_ms - 1000 WHERE assessment_id = $1",
+        "UPDATE assessments SET analysis_version = 'cmj-0.9.0/balance-0.9.0' WHERE id = $1",
+    ] {
+        let done = sqlx::query(sql).bind(id).execute(&mut *tx).await.unwrap();
+        assert!(
+            done.rows_affected() > 0 || sql.starts_with("DELETE"),
+            "{sql}"
+        );
+    }
+    tx.commit().await.unwrap();
 }
 
 #[tokio::test]

@@ -1,0 +1,73 @@
+//! `mhp reanalyze`: recomputes stored assessments from their sealed raw files when this build's
+//! analysis version differs from the one that computed them. The earlier result stays (history
+//! of both versions); each new result is written with its audit event.
+
+use anyhow::Context as _;
+use mhp_domain::OrgScope;
+use mhp_storage::Access;
+use mhp_storage::repo::{Page, assessments, orgs};
+
+use crate::Failure;
+use crate::logging;
+use crate::settings::{LoadNotes, Settings};
+
+pub async fn run(settings: Settings, notes: LoadNotes, dry_run: bool) -> Result<(), Failure> {
+    logging::init(&settings.log, &notes);
+    let state = crate::serve::open_state(&settings).await?;
+    let version = mhp_biomech::ANALYSIS_VERSION;
+    let orgs = {
+        let mut tx = state
+            .db
+            .operator(Access::Read)
+            .await
+            .context("cannot start a transaction")?;
+        orgs::list_all(&mut tx)
+            .await
+            .context("cannot list organisations")?
+    };
+    let (mut done, mut failed, mut stale_total) = (0u64, 0u64, 0u64);
+    for org in orgs {
+        let scope = OrgScope::for_org(org.id);
+        let mut after = None;
+        loop {
+            let page = {
+                let mut tx = state
+                    .db
+                    .tenant(&scope, Access::Read)
+                    .await
+                    .context("cannot start a transaction")?;
+                assessments::stale(&mut tx, version, Page { after, limit: 200 })
+                    .await
+                    .context("cannot list assessments")?
+            };
+            let Some(last) = page.last() else { break };
+            after = Some(last.id);
+            for a in &page {
+                stale_total += 1;
+                if dry_run {
+                    continue;
+                }
+                match mhp_server::api::reanalyze_one(&state, &scope, a).await {
+                    Ok(_) => done += 1,
+                    Err(e) => {
+                        failed += 1;
+                        // The id only: never the content.
+                        tracing::error!(assessment = %a.id, error = %e, "re-analysis failed");
+                    }
+                }
+            }
+        }
+    }
+    state.db.close().await;
+    if dry_run {
+        println!("{stale_total} assessment(s) not at analysis version {version}");
+    } else {
+        println!("re-analysed {done} assessment(s) to analysis version {version}; {failed} failed");
+    }
+    if failed > 0 {
+        return Err(Failure::Runtime(anyhow::anyhow!(
+            "{failed} assessment(s) could not be re-analysed; see the log"
+        )));
+    }
+    Ok(())
+}
