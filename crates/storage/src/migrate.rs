@@ -70,6 +70,11 @@ const SQLITE: &[Migration] = &[
         name: "main_path",
         sql: include_str!("../migrations/sqlite/0008_main_path.sql"),
     },
+    Migration {
+        version: 9,
+        name: "training_load",
+        sql: include_str!("../migrations/sqlite/0009_training_load.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -112,6 +117,11 @@ const POSTGRES: &[Migration] = &[
         version: 8,
         name: "main_path",
         sql: include_str!("../migrations/postgres/0008_main_path.sql"),
+    },
+    Migration {
+        version: 9,
+        name: "training_load",
+        sql: include_str!("../migrations/postgres/0009_training_load.sql"),
     },
 ];
 

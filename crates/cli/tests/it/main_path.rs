@@ -306,6 +306,69 @@ async fn main_path(env: Vec<(&str, String)>) {
     .await;
     assert_eq!(roster["items"][0]["id"], sid.as_str());
 
+    // Training load, norms and the team's metrics as CSV.
+    for (day, minutes, rpe) in [("2026-01-20", 60, 5), ("2026-01-21", 90, 7)] {
+        let res = c
+            .post(format!("{api}/subjects/{sid}/loads"))
+            .bearer_auth(&admin)
+            .json(&json!({"session_date": day, "session_type": "training", "duration_min": minutes, "rpe": rpe}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::CREATED);
+    }
+    let loads = json_of(
+        c.get(format!("{api}/subjects/{sid}/loads?to=2026-01-21"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(loads["entries"].as_array().unwrap().len(), 2);
+    assert_eq!(loads["acwr"]["acute_7d_au"], 300 + 630);
+    let norms = json_of(
+        c.get(format!("{api}/subjects/{sid}/norms"))
+            .bearer_auth(&admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let jump = norms["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "jump_height_impulse_m")
+        .unwrap();
+    assert_eq!(jump["value"].as_f64().unwrap(), height);
+    assert_eq!(jump["population_size"], 1);
+    assert!(
+        jump["percentile"].is_null(),
+        "too few for a percentile: {jump}"
+    );
+    let res = c
+        .get(format!("{api}/teams/{team_id}/metrics.csv"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csv = res.text().await.unwrap();
+    let mut lines = csv.lines();
+    assert!(
+        lines.next().unwrap().starts_with(
+            "subject_id,pseudonym,name,assessment_id,recorded_at,jump_height_impulse_m"
+        )
+    );
+    let row = lines.next().unwrap();
+    assert!(
+        row.contains("Ada Quartermain") && row.contains(&aid),
+        "{row}"
+    );
+
     // FHIR R4: the patient and the jump metrics, LOINC where a code exists.
     let res = c
         .get(format!("{api}/subjects/{sid}/fhir"))

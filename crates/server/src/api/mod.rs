@@ -13,6 +13,7 @@ mod keys;
 mod me;
 mod members;
 mod mfa;
+mod monitoring;
 mod subjects;
 mod teams;
 
@@ -343,6 +344,30 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/orgs/{org}/subjects/{subject}/fhir",
         requirement: InOrg(P::ReadClinical),
         handler: || get(export::fhir),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/loads",
+        requirement: InOrg(P::WriteClinical),
+        handler: || post(monitoring::add_load),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/loads",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(monitoring::list_loads),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/norms",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(monitoring::norms),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/teams/{team}/metrics.csv",
+        requirement: InOrg(P::ReadTeamReadiness),
+        handler: || get(monitoring::team_csv),
     },
 ];
 

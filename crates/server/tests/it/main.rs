@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod matrix;
+mod norms;
 mod sign_in;
 
 use std::sync::Arc;

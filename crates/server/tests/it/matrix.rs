@@ -172,6 +172,26 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         "/api/v1/orgs/{org}/subjects/{subject}/fhir",
         Roles(&[Role::OrgAdmin, Role::Clinician]),
     ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/subjects/{subject}/loads",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}/loads",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}/norms",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/teams/{team}/metrics.csv",
+        Roles(&[Role::OrgAdmin, Role::Clinician, Role::Coach]),
+    ),
 ];
 
 /// Teams the matrix made itself as path fixtures (not by the requests under test).

@@ -331,3 +331,102 @@ pub async fn current_result(
             what: "assessment without its current result",
         })
 }
+
+/// One assessment's value of a metric: the mean over its trials, in its current result.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricValue {
+    /// Whose.
+    pub subject: SubjectId,
+    /// Which assessment.
+    pub assessment: AssessmentId,
+    /// When it was recorded.
+    pub recorded_at: Timestamp,
+    /// The metric.
+    pub metric: String,
+    /// Mean over the assessment's trials that have it.
+    pub value: f64,
+}
+
+fn metric_value(row: &AnyRow) -> Result<MetricValue, StorageError> {
+    let subject: String = row.try_get("subject_id")?;
+    let assessment: String = row.try_get("id")?;
+    Ok(MetricValue {
+        subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+        assessment: parse_id(&assessment, "assessment id", AssessmentId::parse)?,
+        recorded_at: Timestamp::from_millis(row.try_get("recorded_at_ms")?),
+        metric: row.try_get("metric")?,
+        value: row.try_get("v")?,
+    })
+}
+
+/// Every current value of `metric` in the organisation, of subjects in use and (when given)
+/// of one sex and sport: the reference population of norms. Oldest first.
+pub async fn metric_values(
+    tx: &mut TenantTx,
+    metric: &str,
+    sex: Option<&str>,
+    sport: Option<&str>,
+) -> Result<Vec<MetricValue>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT a.subject_id, a.id, a.recorded_at_ms, m.metric, AVG(m.value) AS v \
+         FROM assessment_metrics m \
+         JOIN assessments a ON a.org_id = m.org_id AND a.id = m.assessment_id \
+              AND a.analysis_version = m.analysis_version \
+         JOIN subjects s ON s.org_id = a.org_id AND s.id = a.subject_id \
+         WHERE m.org_id = $1 AND m.metric = $2 AND s.archived_at_ms IS NULL \
+           AND (CAST($3 AS TEXT) IS NULL OR s.sex = $3) \
+           AND (CAST($4 AS TEXT) IS NULL OR s.sport = $4) \
+         GROUP BY a.subject_id, a.id, a.recorded_at_ms, m.metric \
+         ORDER BY a.recorded_at_ms, a.id",
+    )
+    .bind(tx.org_key())
+    .bind(metric)
+    .bind(sex)
+    .bind(sport)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(metric_value).collect()
+}
+
+/// A subject's current values of the given metrics, oldest first.
+pub async fn subject_metric_values(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+) -> Result<Vec<MetricValue>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT a.subject_id, a.id, a.recorded_at_ms, m.metric, AVG(m.value) AS v \
+         FROM assessment_metrics m \
+         JOIN assessments a ON a.org_id = m.org_id AND a.id = m.assessment_id \
+              AND a.analysis_version = m.analysis_version \
+         WHERE m.org_id = $1 AND a.subject_id = $2 \
+         GROUP BY a.subject_id, a.id, a.recorded_at_ms, m.metric \
+         ORDER BY a.recorded_at_ms, a.id, m.metric",
+    )
+    .bind(tx.org_key())
+    .bind(subject.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(metric_value).collect()
+}
+
+/// Current values of every metric of every assessment of a team's subjects, by assessment.
+pub async fn team_metric_values(
+    tx: &mut TenantTx,
+    team: mhp_domain::TeamId,
+) -> Result<Vec<MetricValue>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT a.subject_id, a.id, a.recorded_at_ms, m.metric, AVG(m.value) AS v \
+         FROM assessment_metrics m \
+         JOIN assessments a ON a.org_id = m.org_id AND a.id = m.assessment_id \
+              AND a.analysis_version = m.analysis_version \
+         JOIN team_subjects t ON t.org_id = a.org_id AND t.subject_id = a.subject_id \
+         WHERE m.org_id = $1 AND t.team_id = $2 \
+         GROUP BY a.subject_id, a.id, a.recorded_at_ms, m.metric \
+         ORDER BY a.recorded_at_ms, a.id, m.metric",
+    )
+    .bind(tx.org_key())
+    .bind(team.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(metric_value).collect()
+}

@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod audit;
 pub mod injuries;
 pub mod invitations;
+pub mod loads;
 pub mod mfa;
 pub mod orgs;
 pub mod sessions;

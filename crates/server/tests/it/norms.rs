@@ -1,0 +1,143 @@
+//! Norms over a reference population built in storage: percentiles, T-scores, baselines and
+//! the smallest worthwhile change, as the API reports them.
+
+use mhp_domain::{AssessmentId, Role, Sex, SubjectId, Timestamp};
+use mhp_storage::Access;
+use mhp_storage::repo::assessments::{self, AnalysisResult, Assessment, Source};
+use mhp_storage::repo::subjects::{self, NewSubject};
+use reqwest::StatusCode;
+use serde_json::Value;
+
+use crate::matrix::{far_future, key};
+use crate::{Server, quick, spawn};
+
+async fn subject(s: &Server, sex: Sex) -> SubjectId {
+    let id = SubjectId::new();
+    let row = id.to_string();
+    let at = mhp_server::phi::FieldAt {
+        org: s.org.org(),
+        table: "subjects",
+        column: "name",
+        row: &row,
+    };
+    let new = NewSubject {
+        name: s.state.phi.seal(at, "Person").unwrap(),
+        birth_date: None,
+        external_id: None,
+        sex: Some(sex),
+        sport: Some("rugby".into()),
+        user: None,
+        search: Default::default(),
+    };
+    let mut tx = s.state.db.tenant(&s.org, Access::Write).await.unwrap();
+    subjects::create_with_id(&mut tx, id, new, s.state.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+/// An assessment of two trials whose jump heights average `height`.
+async fn assessment(s: &Server, subject: SubjectId, day: i64, height: f64) {
+    let at = Timestamp::from_millis(1_760_000_000_000 + day * 86_400_000);
+    let a = Assessment {
+        id: AssessmentId::new(),
+        subject,
+        kind: "cmj".into(),
+        recorded_at: at,
+        source: Source::User,
+        uploaded_by: "test".into(),
+        format: "csv".into(),
+        raw_object_key: "x".into(),
+        raw_sha256: "00".into(),
+        raw_bytes: 1,
+        idempotency_key: None,
+        analysis_version: "v".into(),
+        created_at: at,
+    };
+    let r = AnalysisResult {
+        analysis_version: "v".into(),
+        computed_at: at,
+        trials: 2,
+        blocked_trials: 0,
+        report_json: "{}".into(),
+        metrics: vec![
+            (0, "jump_height_impulse_m".into(), height - 0.01),
+            (1, "jump_height_impulse_m".into(), height + 0.01),
+        ],
+    };
+    let mut tx = s.state.db.tenant(&s.org, Access::Write).await.unwrap();
+    assessments::create(&mut tx, &a, &r).await.unwrap();
+    tx.commit().await.unwrap();
+}
+
+#[tokio::test]
+async fn percentiles_t_scores_and_change_from_baseline() {
+    let s = spawn(quick()).await;
+    let (_, admin) = key(&s, &s.org, Role::Clinician, far_future(&s)).await;
+    // Five others at 0.30, 0.32, 0.34, 0.36, 0.38 (their latest; earlier values do not count).
+    for (i, h) in [0.30, 0.32, 0.34, 0.36, 0.38].into_iter().enumerate() {
+        let other = subject(&s, if i % 2 == 0 { Sex::Male } else { Sex::Female }).await;
+        assessment(&s, other, 0, 0.10).await;
+        assessment(&s, other, 1, h).await;
+    }
+    // The subject: a baseline of 0.40 over three sessions, then 0.35.
+    let me = subject(&s, Sex::Female).await;
+    for day in 0..3 {
+        assessment(&s, me, day, 0.40).await;
+    }
+    assessment(&s, me, 5, 0.35).await;
+
+    let url = format!("{}/api/v1/orgs/{}/subjects/{me}/norms", s.base, s.org.org());
+    let res = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body: Value = res.json().await.unwrap();
+    let m = body["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "jump_height_impulse_m")
+        .unwrap()
+        .clone();
+    // Population: 0.30 0.32 0.34 0.35 0.36 0.38 → mean 0.341667, sample SD 0.028577.
+    assert_eq!(m["population_size"], 6, "{m}");
+    assert!((m["value"].as_f64().unwrap() - 0.35).abs() < 1e-9);
+    assert!(
+        (m["percentile"].as_f64().unwrap() - 58.3).abs() < 1e-9,
+        "{m}"
+    );
+    assert!((m["t_score"].as_f64().unwrap() - 52.9).abs() < 1e-9, "{m}");
+    assert!((m["baseline"].as_f64().unwrap() - 0.40).abs() < 1e-9);
+    assert_eq!(m["baseline_assessments"], 3);
+    assert!((m["change"].as_f64().unwrap() + 0.05).abs() < 1e-9);
+    assert!((m["change_pct"].as_f64().unwrap() + 12.5).abs() < 1e-9);
+    assert!(
+        (m["smallest_worthwhile_change"].as_f64().unwrap() - 0.005715).abs() < 1e-6,
+        "{m}"
+    );
+    assert_eq!(m["meaningful_change"], true);
+
+    // Against women only: the subject and two others — too few for percentiles.
+    let body: Value = reqwest::Client::new()
+        .get(format!("{url}?population=sex"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let m = &body["metrics"][0];
+    assert_eq!(body["population"], "sex");
+    assert_eq!(m["population_size"], 3, "{body}");
+    assert!(m["percentile"].is_null() && m["t_score"].is_null());
+    assert!(
+        m["baseline"].as_f64().is_some(),
+        "the baseline does not depend on the population"
+    );
+}

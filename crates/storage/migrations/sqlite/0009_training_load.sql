@@ -1,0 +1,16 @@
+-- Training load by session: session-RPE (Foster et al. 2001), load = duration × RPE in
+-- arbitrary units. Keep in step with the other backend's 0009_training_load.sql.
+CREATE TABLE training_loads (
+    id            TEXT PRIMARY KEY NOT NULL,
+    org_id        TEXT NOT NULL REFERENCES organizations (id),
+    subject_id    TEXT NOT NULL,
+    session_date  TEXT NOT NULL,
+    session_type  TEXT NOT NULL,
+    duration_min  INTEGER NOT NULL CHECK (duration_min BETWEEN 1 AND 600),
+    rpe           INTEGER NOT NULL CHECK (rpe BETWEEN 0 AND 10),
+    load_au       INTEGER NOT NULL,
+    recorded_by   TEXT NOT NULL,
+    created_at_ms INTEGER NOT NULL,
+    FOREIGN KEY (org_id, subject_id) REFERENCES subjects (org_id, id)
+) STRICT;
+CREATE INDEX training_loads_subject ON training_loads (org_id, subject_id, session_date);

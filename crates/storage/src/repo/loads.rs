@@ -1,0 +1,91 @@
+//! Training load entries (session-RPE), the input of load ratios.
+
+use mhp_domain::{SubjectId, Timestamp};
+use sqlx::Row;
+
+use super::teams::not_found_on_fk;
+use super::{conflict_if_none, parse_id};
+use crate::{StorageError, TenantTx};
+
+/// One training session's load.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadEntry {
+    /// Its id (UUIDv7 text).
+    pub id: String,
+    /// Whose it is.
+    pub subject: SubjectId,
+    /// The day, `YYYY-MM-DD`.
+    pub session_date: String,
+    /// A lowercase code: `training`, `match`, `conditioning`, `march`, ...
+    pub session_type: String,
+    /// Minutes, 1 to 600.
+    pub duration_min: i64,
+    /// Session rating of perceived exertion, 0 to 10 (CR-10).
+    pub rpe: i64,
+    /// duration × RPE, arbitrary units.
+    pub load_au: i64,
+    /// Audit name of who recorded it.
+    pub recorded_by: String,
+    /// When it was recorded.
+    pub created_at: Timestamp,
+}
+
+/// Records a session.
+pub async fn create(tx: &mut TenantTx, e: &LoadEntry) -> Result<(), StorageError> {
+    let inserted = sqlx::query(
+        "INSERT INTO training_loads (id, org_id, subject_id, session_date, session_type, \
+         duration_min, rpe, load_au, recorded_by, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) ON CONFLICT DO NOTHING RETURNING id",
+    )
+    .bind(e.id.as_str())
+    .bind(tx.org_key())
+    .bind(e.subject.to_string())
+    .bind(e.session_date.as_str())
+    .bind(e.session_type.as_str())
+    .bind(e.duration_min)
+    .bind(e.rpe)
+    .bind(e.load_au)
+    .bind(e.recorded_by.as_str())
+    .bind(e.created_at.as_millis())
+    .fetch_optional(tx.conn())
+    .await
+    .map_err(not_found_on_fk("subject"))?;
+    conflict_if_none(inserted, "training load entry")
+}
+
+/// A subject's sessions from `from` to `to` (inclusive, `YYYY-MM-DD`), in date order.
+pub async fn list_for_subject(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+    from: &str,
+    to: &str,
+) -> Result<Vec<LoadEntry>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT id, subject_id, session_date, session_type, duration_min, rpe, load_au, \
+         recorded_by, created_at_ms FROM training_loads \
+         WHERE org_id = $1 AND subject_id = $2 AND session_date >= $3 AND session_date <= $4 \
+         ORDER BY session_date, id LIMIT 5000",
+    )
+    .bind(tx.org_key())
+    .bind(subject.to_string())
+    .bind(from)
+    .bind(to)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let subject: String = row.try_get("subject_id")?;
+            Ok(LoadEntry {
+                id: row.try_get("id")?,
+                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+                session_date: row.try_get("session_date")?,
+                session_type: row.try_get("session_type")?,
+                duration_min: row.try_get("duration_min")?,
+                rpe: row.try_get("rpe")?,
+                load_au: row.try_get("load_au")?,
+                recorded_by: row.try_get("recorded_by")?,
+                created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+            })
+        })
+        .collect()
+}
