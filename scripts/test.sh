@@ -25,3 +25,6 @@ echo "==> deploy checks (scripts/check-deploy.sh --image)"
 # The image test runs the release binary; build it so the check never uses a stale one.
 cargo build --release --locked -p mhp-cli
 scripts/check-deploy.sh --image
+
+echo "==> schemathesis against the live server (scripts/schemathesis.sh)"
+scripts/schemathesis.sh target/release/mhp

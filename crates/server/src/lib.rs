@@ -12,6 +12,7 @@ mod health;
 mod metrics;
 mod middleware;
 pub mod notify;
+pub mod openapi;
 pub mod phi;
 mod problem;
 pub mod security;
@@ -169,6 +170,8 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(api::routes(state.clone()))
+        .route("/api/v1/openapi.json", get(openapi::serve_document))
+        .route("/api/v1/docs", get(openapi::docs_page))
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))

@@ -107,6 +107,9 @@ pub enum ApiError {
     /// The request is malformed; the detail says how, without echoing content.
     #[error("bad request: {0}")]
     BadRequest(String),
+    /// The path exists, but not with this method.
+    #[error("method not allowed")]
+    MethodNotAllowed,
     /// The body is not of a media type the route takes.
     #[error("unsupported media type")]
     UnsupportedMediaType,
@@ -175,6 +178,7 @@ impl IntoResponse for ApiError {
                     .with_detail("send the body as application/json")
             }
             ApiError::PayloadTooLarge => Problem::for_status(StatusCode::PAYLOAD_TOO_LARGE),
+            ApiError::MethodNotAllowed => Problem::for_status(StatusCode::METHOD_NOT_ALLOWED),
             ApiError::Unauthenticated => {
                 let mut res = Problem::for_status(StatusCode::UNAUTHORIZED).into_response();
                 res.headers_mut().insert(

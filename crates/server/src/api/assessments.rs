@@ -41,7 +41,7 @@ pub const KEY_METRICS: &[&str] = &[
 ];
 
 /// An assessment as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct AssessmentOut {
     id: String,
     subject_id: String,
@@ -60,14 +60,14 @@ pub struct AssessmentOut {
     versions: Option<Vec<VersionOut>>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct RawOut {
     format: String,
     bytes: i64,
     sha256: String,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 struct VersionOut {
     analysis_version: String,
     computed_at_ms: i64,
@@ -188,7 +188,7 @@ fn flatten(
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     sample_rate_hz: Option<f64>,
@@ -458,7 +458,7 @@ pub async fn upload(
         .into_response())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     after: Option<String>,

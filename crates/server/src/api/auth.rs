@@ -22,7 +22,7 @@ use super::Grant;
 use crate::authn::{Principal, RequestMeta};
 use crate::{ApiError, ApiJson, AppState, security};
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Login {
     email: String,
@@ -267,7 +267,7 @@ async fn sign_out(state: &AppState, grant: &Grant, everywhere: bool) -> Result<R
 /// Refresh tokens live this long.
 const REFRESH_TTL_MS: i64 = 30 * 86_400_000;
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Refresh {
     refresh_token: String,

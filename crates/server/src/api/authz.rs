@@ -85,8 +85,16 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    let method = parts.method.as_str();
+    // axum answers HEAD with the GET handler.
+    let method = match parts.method.as_str() {
+        "HEAD" => "GET",
+        m => m,
+    };
     let Some(spec) = ROUTES.iter().find(|r| r.path == path && r.method == method) else {
+        if ROUTES.iter().any(|r| r.path == path) {
+            // The path exists with other methods: the router would answer 405 after us.
+            return Err(ApiError::MethodNotAllowed);
+        }
         // Every route comes from ROUTES; reaching here means the table and router disagree.
         return Err(ApiError::Internal(
             "route missing from the route table".into(),

@@ -79,7 +79,7 @@ fn today(state: &AppState) -> CalendarDate {
     CalendarDate::from_unix_millis(state.clock.now().as_millis())
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DecisionOut {
     id: String,
     stage: String,
@@ -89,7 +89,7 @@ pub struct DecisionOut {
     created_at_ms: i64,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct InjuryOut {
     id: String,
     subject_id: String,
@@ -175,7 +175,7 @@ pub(crate) async fn load(
     })
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInjury {
     body_region: String,
@@ -306,7 +306,7 @@ pub(crate) async fn list_for(
     Ok(out)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDecision {
     stage: String,

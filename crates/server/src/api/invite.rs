@@ -22,14 +22,14 @@ use crate::{ApiError, ApiJson, AppState, security};
 const INVITATION_TTL_MS: i64 = 7 * 86_400_000;
 const RESET_TTL_MS: i64 = 60 * 60 * 1000;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
     email: String,
     role: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Accept {
     token: String,
@@ -37,13 +37,13 @@ pub struct Accept {
     password: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetRequest {
     email: String,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ResetComplete {
     token: String,

@@ -17,7 +17,7 @@ use crate::{ApiError, ApiJson, AppState, security};
 /// Longest lifetime a key may be given.
 const MAX_DAYS: u32 = 730;
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct KeyOut {
     id: String,
     name: String,
@@ -44,7 +44,7 @@ impl From<ApiKey> for KeyOut {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     name: String,

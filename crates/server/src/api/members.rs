@@ -12,13 +12,13 @@ use serde::{Deserialize, Serialize};
 use super::Grant;
 use crate::{ApiError, ApiJson, AppState, security};
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Roles {
     roles: Vec<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MemberOut {
     id: String,
     email: String,

@@ -24,7 +24,7 @@ use crate::{ApiError, ApiJson, AppState, security};
 
 const ISSUER: &str = "MHP";
 
-#[derive(Deserialize)]
+#[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Code {
     code: Option<String>,
@@ -37,7 +37,7 @@ impl std::fmt::Debug for Code {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
     policy: String,

@@ -3,19 +3,19 @@
 //! before any handler runs, so a handler cannot forget its check. The authorization-matrix test
 //! reads the same table and fails when a route has no matrix entry.
 
-mod assessments;
-mod auth;
-mod authz;
-mod export;
-mod injuries;
-mod invite;
-mod keys;
-mod me;
-mod members;
-mod mfa;
-mod monitoring;
-mod subjects;
-mod teams;
+pub(crate) mod assessments;
+pub(crate) mod auth;
+pub(crate) mod authz;
+pub(crate) mod export;
+pub(crate) mod injuries;
+pub(crate) mod invite;
+pub(crate) mod keys;
+pub(crate) mod me;
+pub(crate) mod members;
+pub(crate) mod mfa;
+pub(crate) mod monitoring;
+pub(crate) mod subjects;
+pub(crate) mod teams;
 
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -23,6 +23,7 @@ use mhp_domain::Permission;
 
 pub use assessments::{IDEMPOTENCY_KEY, reanalyze_one};
 pub use authz::{CSRF_HEADER, Grant, GrantReach};
+pub(crate) use subjects::PageOut;
 
 use mhp_storage::repo::audit::{AuditEvent, Outcome};
 

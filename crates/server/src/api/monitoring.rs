@@ -29,7 +29,7 @@ fn today(state: &AppState) -> CalendarDate {
     CalendarDate::from_unix_millis(state.clock.now().as_millis())
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewLoad {
     session_date: String,
@@ -38,7 +38,7 @@ pub struct NewLoad {
     rpe: u8,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LoadOut {
     id: String,
     session_date: String,
@@ -126,7 +126,7 @@ pub async fn add_load(
 /// the last 28 (rolling averages, Gabbett 2016, Br J Sports Med 50:273). Reported as a
 /// monitoring figure only: its use to predict injury is disputed (Impellizzeri et al. 2020,
 /// Int J Sports Physiol Perform 15:907), which is why the risk models learn from raw loads.
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, schemars::JsonSchema)]
 pub struct Acwr {
     as_of: String,
     acute_7d_au: i64,
@@ -162,14 +162,14 @@ pub(crate) fn acwr(entries: &[LoadEntry], as_of: CalendarDate) -> Acwr {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoadQuery {
     from: Option<String>,
     to: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LoadsOut {
     entries: Vec<LoadOut>,
     acwr: Acwr,
@@ -240,13 +240,13 @@ fn round(x: f64, places: i32) -> Option<f64> {
     x.is_finite().then(|| (x * f).round() / f)
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NormsQuery {
     population: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct MetricNorm {
     metric: &'static str,
     value: Option<f64>,
@@ -262,7 +262,7 @@ pub struct MetricNorm {
     meaningful_change: Option<bool>,
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct NormsOut {
     population: &'static str,
     assessment_id: Option<String>,

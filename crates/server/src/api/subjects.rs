@@ -16,7 +16,7 @@ use crate::phi::{FieldAt, Phi};
 use crate::{ApiError, ApiJson, AppState};
 
 /// A subject as the API shows it.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct SubjectOut {
     pub(crate) id: String,
     pub(crate) pseudonym: String,
@@ -32,7 +32,7 @@ pub struct SubjectOut {
 }
 
 /// A page of a listing and the cursor of the next one.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PageOut<T> {
     pub items: Vec<T>,
     pub next: Option<String>,
@@ -200,7 +200,7 @@ fn severity(status: &str) -> u8 {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewSubjectIn {
     name: String,
@@ -261,7 +261,7 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     after: Option<String>,
@@ -430,7 +430,7 @@ pub async fn get(
     Ok(Json(out))
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubjectPatch {
     name: Option<String>,

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::{Grant, GrantReach};
 use crate::{ApiError, ApiJson, AppState};
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct TeamOut {
     id: String,
     name: String,
@@ -29,14 +29,14 @@ impl From<teams::Team> for TeamOut {
     }
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ListQuery {
     after: Option<String>,
     limit: Option<u32>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewTeam {
     name: String,

@@ -198,7 +198,14 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
 static FIXTURE_TEAMS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
 
 /// Routes outside the API that anyone may call.
-const PUBLIC: &[&str] = &["/healthz", "/readyz", "/metrics", "/.well-known/jwks.json"];
+const PUBLIC: &[&str] = &[
+    "/healthz",
+    "/readyz",
+    "/metrics",
+    "/.well-known/jwks.json",
+    "/api/v1/openapi.json",
+    "/api/v1/docs",
+];
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {

@@ -141,3 +141,36 @@ async fn percentiles_t_scores_and_change_from_baseline() {
         "the baseline does not depend on the population"
     );
 }
+
+#[tokio::test]
+async fn the_openapi_document_and_its_page_are_served() {
+    let s = spawn(quick()).await;
+    let res = reqwest::get(format!("{}/api/v1/openapi.json", s.base))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let doc: Value = res.json().await.unwrap();
+    assert_eq!(doc["openapi"], "3.1.0");
+    for r in mhp_server::api::ROUTES {
+        assert!(
+            doc["paths"][r.path][r.method.to_ascii_lowercase()].is_object(),
+            "{} {} missing from the document",
+            r.method,
+            r.path
+        );
+    }
+    let res = reqwest::get(format!("{}/api/v1/docs", s.base))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let csp = res.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
+    assert!(
+        csp.contains("script-src 'sha256-") && !csp.contains("unsafe-inline"),
+        "{csp}"
+    );
+    let page = res.text().await.unwrap();
+    assert!(page.contains("/api/v1/openapi.json"));
+}
