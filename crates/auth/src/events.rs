@@ -127,6 +127,23 @@ pub enum AuthEvent {
         /// Its public id.
         key_id: String,
     },
+    /// An organisation set or changed its single sign-on configuration.
+    SsoConfigured {
+        /// Whether members must sign in through it (local passwords refused).
+        required: bool,
+    },
+    /// A user signed in through their organisation's identity provider.
+    SsoSignInSucceeded {
+        /// Whether the account was created by this sign-in (just-in-time provisioning).
+        provisioned: bool,
+    },
+    /// A single sign-on attempt was refused.
+    SsoSignInFailed {
+        /// A stable reason code (`sso_state_mismatch`, `sso_domain_not_allowed`, ...).
+        reason: &'static str,
+    },
+    /// A password sign-in was refused because the user's organisation requires single sign-on.
+    PasswordSignInRefused,
 }
 
 impl AuthEvent {
@@ -149,6 +166,10 @@ impl AuthEvent {
             AuthEvent::MfaPolicyChanged { .. } => "organisation.mfa_policy",
             AuthEvent::ApiKeyIssued { .. } => "apikey.issue",
             AuthEvent::ApiKeyRevoked { .. } => "apikey.revoke",
+            AuthEvent::SsoConfigured { .. } => "organisation.sso",
+            AuthEvent::SsoSignInSucceeded { .. }
+            | AuthEvent::SsoSignInFailed { .. }
+            | AuthEvent::PasswordSignInRefused => "auth.sign_in",
         }
     }
 
@@ -161,6 +182,8 @@ impl AuthEvent {
                 | AuthEvent::SignInFailed { .. }
                 | AuthEvent::MfaChecked { passed: false }
                 | AuthEvent::TokenReuseDetected
+                | AuthEvent::SsoSignInFailed { .. }
+                | AuthEvent::PasswordSignInRefused
         )
     }
 }

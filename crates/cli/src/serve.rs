@@ -29,6 +29,15 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         .context("cannot open the object store")?;
     let db = open_database(&settings).await?;
 
+    let listener = tokio::net::TcpListener::bind(listen)
+        .await
+        .with_context(|| format!("cannot listen on {listen}"))?;
+    let addr = listener.local_addr().context("listener address")?;
+    let mut settings = settings;
+    if settings.http.public_url.is_none() {
+        // The address actually bound (a port of 0 becomes the real one).
+        settings.http.public_url = Some(format!("http://{addr}"));
+    }
     let state = app_state(&settings, db.clone(), objects, &key);
     spawn_checkpoints(
         db.clone(),
@@ -36,10 +45,6 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     );
     let config = settings.http_config();
     let router = mhp_server::router(state.clone(), &config);
-    let listener = tokio::net::TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
-    let addr = listener.local_addr().context("listener address")?;
     tracing::info!(
         addr = %addr,
         backend = db.backend().as_str(),
@@ -98,6 +103,10 @@ pub fn app_state(
         notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
         build: BuildInfo {
             version: env!("CARGO_PKG_VERSION"),
+        },
+        sso: mhp_server::SsoOptions {
+            public_url: settings.public_url(),
+            allow_loopback_http: settings.auth.sso_allow_loopback_http,
         },
     })
 }

@@ -46,6 +46,8 @@ pub struct Settings {
     pub object_store: ObjectStoreSettings,
     /// Key providers.
     pub keys: KeySettings,
+    /// Sign-in.
+    pub auth: AuthSettings,
     /// `database.url` resolved, when it is a `secret://` reference.
     #[serde(skip)]
     pub resolved_database_url: Option<mhp_domain::Secret<String>>,
@@ -82,6 +84,19 @@ pub struct HttpSettings {
     pub drain_delay_ms: u64,
     /// How long in-flight requests get at shutdown, in seconds.
     pub shutdown_grace_s: u64,
+    /// The address people and identity providers reach MHP at (`https://mhp.example.org`);
+    /// unset means `http://` and the listen address. SSO redirect URIs are built from it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub public_url: Option<String>,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthSettings {
+    /// Let SSO talk plain http to identity providers on loopback addresses (local development
+    /// and tests only; never on a deployed instance).
+    pub sso_allow_loopback_http: bool,
 }
 
 /// `[log]`
@@ -132,6 +147,7 @@ impl Default for Settings {
             log: LogSettings::default(),
             object_store: ObjectStoreSettings::default(),
             keys: KeySettings::default(),
+            auth: AuthSettings::default(),
             resolved_database_url: None,
         }
     }
@@ -157,6 +173,7 @@ impl Default for HttpSettings {
             request_timeout_s: 60,
             drain_delay_ms: 2_000,
             shutdown_grace_s: 20,
+            public_url: None,
         }
     }
 }
@@ -218,6 +235,12 @@ const ENV: &[(&str, &str, Kind)] = &[
         "MHP_HTTP_REQUEST_TIMEOUT_S",
         "http.request_timeout_s",
         Kind::Integer,
+    ),
+    ("MHP_HTTP_PUBLIC_URL", "http.public_url", Kind::Text),
+    (
+        "MHP_AUTH_SSO_ALLOW_LOOPBACK_HTTP",
+        "auth.sso_allow_loopback_http",
+        Kind::Boolean,
     ),
     (
         "MHP_HTTP_DRAIN_DELAY_MS",
@@ -359,6 +382,17 @@ impl Settings {
                 return Err(ConfigError::new(key, "must be greater than 0"));
             }
         }
+        if let Some(url) = &self.http.public_url {
+            let ok = (url.starts_with("https://") || url.starts_with("http://"))
+                && !url.ends_with('/')
+                && !url.contains(['?', '#', ' ']);
+            if !ok {
+                return Err(ConfigError::new(
+                    "http.public_url",
+                    "must be an http(s) URL without a trailing slash, query or fragment",
+                ));
+            }
+        }
         if self.http.body_limit_bytes > 4 * 1024 * 1024 * 1024 {
             return Err(ConfigError::new(
                 "http.body_limit_bytes",
@@ -372,6 +406,14 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    /// The address MHP is reached at, without a trailing slash.
+    pub fn public_url(&self) -> String {
+        self.http
+            .public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.listen))
     }
 
     /// The listen address, parsed.

@@ -85,6 +85,24 @@ pub struct AppState {
     pub notifier: Arc<notify::Notifier>,
     /// Seals and opens PHI, computes blind indexes.
     pub phi: Arc<phi::Phi>,
+    /// The OpenID Connect relying party for organisations' single sign-on (`None` when its
+    /// HTTP client could not be built; SSO then answers 503).
+    pub federation: Option<Arc<mhp_federation::Federation>>,
+    /// Seals sign-ins in flight.
+    pub sso_sealer: Arc<mhp_crypto::seal::Sealer>,
+    /// Resolves `secret://` references (SSO client secrets).
+    pub secrets: Arc<mhp_crypto::secrets::Secrets>,
+    /// Where MHP is reached, without a trailing slash.
+    pub public_url: String,
+}
+
+/// Single sign-on settings.
+#[derive(Debug, Clone)]
+pub struct SsoOptions {
+    /// The address people and identity providers reach MHP at, without a trailing slash.
+    pub public_url: String,
+    /// Allow plain http to identity providers on loopback addresses (tests, local development).
+    pub allow_loopback_http: bool,
 }
 
 impl AppState {
@@ -97,7 +115,17 @@ impl AppState {
             master,
             notifier,
             build,
+            sso,
         } = parts;
+        let federation =
+            match mhp_federation::Federation::new(Duration::from_secs(10), clock.clone()) {
+                Ok(f) if sso.allow_loopback_http => Some(Arc::new(f.allow_loopback_http())),
+                Ok(f) => Some(Arc::new(f)),
+                Err(e) => {
+                    tracing::error!(error = %e, "single sign-on is unavailable");
+                    None
+                }
+            };
         Self {
             db,
             objects,
@@ -115,6 +143,13 @@ impl AppState {
             )),
             notifier: Arc::new(notifier),
             phi: Arc::new(phi::Phi::new(master)),
+            federation,
+            sso_sealer: Arc::new(mhp_crypto::seal::Sealer::derive(
+                master,
+                "sso_pending.login",
+            )),
+            secrets: Arc::new(mhp_crypto::secrets::Secrets::new(Duration::from_secs(300))),
+            public_url: sso.public_url,
         }
     }
 }
@@ -134,6 +169,8 @@ pub struct AppParts<'a> {
     pub notifier: notify::Notifier,
     /// Build information.
     pub build: BuildInfo,
+    /// Single sign-on settings.
+    pub sso: SsoOptions,
 }
 
 /// HTTP settings.

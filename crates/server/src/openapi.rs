@@ -590,6 +590,48 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
         "/api/v1/orgs/{org}/teams/{team}/metrics.csv",
         doc("A team's metrics per assessment, as CSV", &[200], Csv),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/sso",
+        doc(
+            "The organisation's single sign-on provider (null when none)",
+            &[200],
+            Json(s::<Option<api::sso::SsoSettings>>),
+        ),
+    ),
+    (
+        "PUT",
+        "/api/v1/orgs/{org}/sso",
+        with_body(
+            doc(
+                "Set the organisation's single sign-on provider",
+                &[200],
+                Json(s::<api::sso::SsoSettings>),
+            ),
+            Body::Json(s::<api::sso::SsoSettings>),
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/auth/sso/{org}/start",
+        doc(
+            "Start single sign-on: redirects to the provider",
+            &[303],
+            Empty,
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/auth/sso/callback",
+        with_query(
+            doc(
+                "Finish single sign-on (the provider redirects here)",
+                &[200],
+                Json(signed_in),
+            ),
+            s::<api::sso::CallbackQuery>,
+        ),
+    ),
 ];
 
 fn any(_: &mut SchemaGenerator) -> Schema {

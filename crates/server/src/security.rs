@@ -27,8 +27,13 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         | AuthEvent::InvitationSent { .. }
         | AuthEvent::InvitationAccepted
         | AuthEvent::PasswordResetRequested
-        | AuthEvent::PasswordReset => ("user", None),
-        AuthEvent::MfaPolicyChanged { .. } => ("organisation", None),
+        | AuthEvent::PasswordReset
+        | AuthEvent::SsoSignInSucceeded { .. }
+        | AuthEvent::SsoSignInFailed { .. }
+        | AuthEvent::PasswordSignInRefused => ("user", None),
+        AuthEvent::MfaPolicyChanged { .. } | AuthEvent::SsoConfigured { .. } => {
+            ("organisation", None)
+        }
         AuthEvent::RolesChanged { user } => ("user", Some(user.clone())),
     };
     AuditEvent {
@@ -72,6 +77,20 @@ fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta
             "bad_credentials"
         }
         .to_owned(),
+        AuthEvent::SsoConfigured { required } => if *required {
+            "sso_required"
+        } else {
+            "sso_optional"
+        }
+        .to_owned(),
+        AuthEvent::SsoSignInSucceeded { provisioned } => if *provisioned {
+            "sso_provisioned"
+        } else {
+            "sso"
+        }
+        .to_owned(),
+        AuthEvent::SsoSignInFailed { reason } => (*reason).to_owned(),
+        AuthEvent::PasswordSignInRefused => "sso_required".to_owned(),
         AuthEvent::SignedOut { everywhere } => if *everywhere {
             "everywhere"
         } else {

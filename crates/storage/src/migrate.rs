@@ -75,6 +75,11 @@ const SQLITE: &[Migration] = &[
         name: "training_load",
         sql: include_str!("../migrations/sqlite/0009_training_load.sql"),
     },
+    Migration {
+        version: 10,
+        name: "sso",
+        sql: include_str!("../migrations/sqlite/0010_sso.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -122,6 +127,11 @@ const POSTGRES: &[Migration] = &[
         version: 9,
         name: "training_load",
         sql: include_str!("../migrations/postgres/0009_training_load.sql"),
+    },
+    Migration {
+        version: 10,
+        name: "sso",
+        sql: include_str!("../migrations/postgres/0010_sso.sql"),
     },
 ];
 

@@ -8,6 +8,7 @@ mod config;
 mod layers;
 mod main_path;
 mod serve;
+mod sso;
 
 use std::process::{Command, Output, Stdio};
 

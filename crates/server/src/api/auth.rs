@@ -119,6 +119,20 @@ pub async fn login(
     };
     let mut tx = state.db.operator(Access::Write).await?;
     sessions::clear(&mut tx, &account_key).await?;
+    if mhp_storage::repo::sso::required_for_user(&mut tx, user.id).await? {
+        // Checked after the password, so that the answer tells nothing to who lacks it.
+        let actor = Actor::User(user.id.to_string());
+        let event = AuthEvent::PasswordSignInRefused;
+        security::record_user_event(&mut tx, &actor, Some(user.id), &event, &meta, now).await?;
+        tx.commit().await?;
+        return Ok(crate::Problem::new(
+            StatusCode::FORBIDDEN,
+            "sso-required",
+            "Sign in through your organisation",
+        )
+        .with_detail("your organisation requires single sign-on: use /api/v1/auth/sso/{org}/start")
+        .into_response());
+    }
     let totp_on = mfa::totp(&mut tx, user.id)
         .await?
         .is_some_and(|t| t.enabled_at.is_some());

@@ -14,6 +14,7 @@ pub(crate) mod me;
 pub(crate) mod members;
 pub(crate) mod mfa;
 pub(crate) mod monitoring;
+pub(crate) mod sso;
 pub(crate) mod subjects;
 pub(crate) mod teams;
 
@@ -369,6 +370,30 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/orgs/{org}/teams/{team}/metrics.csv",
         requirement: InOrg(P::ReadTeamReadiness),
         handler: || get(monitoring::team_csv),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/sso",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || get(sso::get),
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/orgs/{org}/sso",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || put(sso::put),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/auth/sso/{org}/start",
+        requirement: Public,
+        handler: || get(sso::start),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/auth/sso/callback",
+        requirement: Public,
+        handler: || get(sso::callback),
     },
 ];
 

@@ -78,6 +78,10 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         master: &master,
         notifier: Notifier::Outbox(fresh.dir.path().join("outbox")),
         build: BuildInfo { version: "test" },
+        sso: mhp_server::SsoOptions {
+            public_url: "http://127.0.0.1:9".into(),
+            allow_loopback_http: true,
+        },
     });
     let mut tx = db.operator(Access::Write).await.unwrap();
     let org = orgs::create(

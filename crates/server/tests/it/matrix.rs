@@ -38,6 +38,10 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
     ("POST", "/api/v1/auth/invitations/accept", Public),
     ("POST", "/api/v1/auth/password-reset", Public),
     ("POST", "/api/v1/auth/password-reset/complete", Public),
+    ("GET", "/api/v1/auth/sso/{org}/start", Public),
+    ("GET", "/api/v1/auth/sso/callback", Public),
+    ("GET", "/api/v1/orgs/{org}/sso", Roles(&[Role::OrgAdmin])),
+    ("PUT", "/api/v1/orgs/{org}/sso", Roles(&[Role::OrgAdmin])),
     (
         "POST",
         "/api/v1/orgs/{org}/invitations",
@@ -346,6 +350,9 @@ async fn call(
         req = req.json(&json!({ "sport": "rugby" }));
     } else if method == "PUT" && (path.contains("/staff/") || path.contains("/subjects/")) {
         // no body
+    } else if method == "PUT" && path.ends_with("/sso") {
+        req = req.json(&json!({ "issuer": "https://idp.invalid", "client_id": "x",
+            "client_secret": "secret://env/MHP_MATRIX_NO_SUCH_SECRET", "allowed_domains": ["example.org"] }));
     } else if method == "PUT" && path.contains("/members/") {
         req = req.json(&json!({ "roles": ["coach"] }));
     } else if method == "PUT" {

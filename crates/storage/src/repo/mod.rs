@@ -12,6 +12,7 @@ pub mod loads;
 pub mod mfa;
 pub mod orgs;
 pub mod sessions;
+pub mod sso;
 pub mod subjects;
 pub mod teams;
 pub mod tokens;

@@ -239,6 +239,26 @@ pub async fn set_roles(
     Ok(())
 }
 
+/// Replaces a user's roles in an organisation (operator function, for single sign-on, whose
+/// provider decides the roles); the user becomes a member if they were not one.
+pub async fn set_roles_as_operator(
+    tx: &mut OperatorTx,
+    org: OrgId,
+    user: UserId,
+    new_roles: &[Role],
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    sqlx::query("DELETE FROM memberships WHERE org_id = $1 AND user_id = $2")
+        .bind(org.to_string())
+        .bind(user.to_string())
+        .execute(tx.conn())
+        .await?;
+    for role in new_roles {
+        insert_membership(tx.conn(), org, user, *role, now).await?;
+    }
+    Ok(())
+}
+
 /// The user's roles in the transaction's organisation (empty when not a member).
 pub async fn roles(tx: &mut TenantTx, user: UserId) -> Result<Vec<Role>, StorageError> {
     let names: Vec<String> = sqlx::query_scalar(

@@ -1,0 +1,269 @@
+//! Single sign-on end to end: the real binary, a real OpenID provider (panva's oidc-provider
+//! under Node, `tools/oidc-provider`), the browser played with plain HTTP. Just-in-time
+//! provisioning, role mapping, refusals, and an organisation that requires SSO refusing
+//! password sign-in.
+
+use mhp_test_support::MhpProcess;
+use mhp_test_support::oidc::{CLIENT_ID, OidcProvider, authorize};
+use reqwest::StatusCode;
+use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use serde_json::{Value, json};
+
+use crate::{MHP, mhp, stderr, stdout};
+
+const CLIENT_SECRET: &str = "a-client-secret-for-tests-only";
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn cookie(res: &reqwest::Response, name: &str) -> Option<String> {
+    res.headers().get_all(SET_COOKIE).iter().find_map(|v| {
+        let pair = v.to_str().ok()?.split(';').next()?;
+        let (n, value) = pair.split_once('=')?;
+        (n == name && !value.is_empty()).then(|| value.to_owned())
+    })
+}
+
+struct Sso<'a> {
+    base: &'a str,
+    org: &'a str,
+    callback: &'a str,
+}
+
+impl Sso<'_> {
+    /// Starts at MHP, signs in at the provider as `who`, comes back: MHP's answer.
+    async fn sign_in(&self, who: &str, p: &MhpProcess) -> (reqwest::Response, String) {
+        let http = reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .unwrap();
+        let start = http
+            .get(format!("{}/api/v1/auth/sso/{}/start", self.base, self.org))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(start.status(), StatusCode::SEE_OTHER);
+        let flight = cookie(&start, "mhp_sso").expect("sign-in cookie");
+        let to = start.headers()[LOCATION].to_str().unwrap().to_owned();
+        let back = authorize(&to, who, self.callback).await;
+        let url = format!(
+            "{}/api/v1/auth/sso/callback?code={}&state={}",
+            self.base, back.code, back.state
+        );
+        let res = http
+            .get(&url)
+            .header(COOKIE, format!("mhp_sso={flight}"))
+            .send()
+            .await
+            .unwrap_or_else(|e| panic!("{e}; server log:\n{}", p.log().join("\n")));
+        (res, format!("{url}|{flight}"))
+    }
+}
+
+#[tokio::test]
+async fn sso_provisions_maps_roles_and_can_be_required() {
+    // The address MHP says it is reached at (its redirect URI); the test intercepts the
+    // provider's redirect there and calls the running server itself.
+    let public = format!("http://127.0.0.1:{}", free_port());
+    let callback = format!("{public}/api/v1/auth/sso/callback");
+    let Some(provider) = OidcProvider::start(0, "ES256", CLIENT_SECRET, &callback) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let boot = mhp(
+        &[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Clinic",
+            "--email",
+            "ops@example.org",
+            "--password-stdin",
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        Some("correct horse battery staple\n"),
+    );
+    assert_eq!(boot.status.code(), Some(0), "{}", stderr(&boot));
+    let org = stdout(&boot)
+        .lines()
+        .find_map(|l| l.strip_prefix("organisation: "))
+        .and_then(|l| {
+            l.rsplit_once('(')
+                .map(|(_, r)| r.trim_end_matches(')').to_owned())
+        })
+        .unwrap();
+    let key_out = mhp(
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--org",
+            &org,
+            "--role",
+            "org_admin",
+            "--name",
+            "it",
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        None,
+    );
+    let admin = stdout(&key_out)
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .unwrap()
+        .to_owned();
+    let p = MhpProcess::serve(
+        MHP,
+        &["--data-dir", &data],
+        &[
+            ("MHP_HTTP_PUBLIC_URL", public.as_str()),
+            ("MHP_AUTH_SSO_ALLOW_LOOPBACK_HTTP", "true"),
+            ("CLINIC_SSO_CLIENT_SECRET", CLIENT_SECRET),
+        ],
+    );
+    let base = p.base.clone();
+    let c = reqwest::Client::new();
+    let config = json!({
+        "issuer": provider.issuer, "client_id": CLIENT_ID,
+        "client_secret": "secret://env/CLINIC_SSO_CLIENT_SECRET",
+        "allowed_domains": ["clinic.example"], "role_claim": "groups",
+        "role_map": {"mhp-clinicians": "clinician", "mhp-admins": "org_admin"},
+        "required": false,
+    });
+    // A secret given as a value, not a reference, is refused.
+    let mut bad = config.clone();
+    bad["client_secret"] = json!(CLIENT_SECRET);
+    let res = c
+        .put(format!("{base}/api/v1/orgs/{org}/sso"))
+        .bearer_auth(&admin)
+        .json(&bad)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let res = c
+        .put(format!("{base}/api/v1/orgs/{org}/sso"))
+        .bearer_auth(&admin)
+        .json(&config)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+
+    let sso = Sso {
+        base: &base,
+        org: &org,
+        callback: &callback,
+    };
+    // Alice: provisioned just in time with her mapped roles; a session that works.
+    let (res, replay) = sso.sign_in("alice", &p).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let session = cookie(&res, mhp_auth::session::COOKIE).expect("session cookie");
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(body["provisioned"], true);
+    assert_eq!(body["user"]["email"], "alice@clinic.example");
+    assert_eq!(body["roles"], json!(["org_admin", "clinician"]));
+    let me = c
+        .get(format!("{base}/api/v1/auth/session"))
+        .header(COOKIE, format!("{}={session}", mhp_auth::session::COOKIE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), StatusCode::OK);
+    let members: Value = c
+        .get(format!("{base}/api/v1/orgs/{org}/members"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(
+        members.to_string().contains("alice@clinic.example"),
+        "{members}"
+    );
+
+    // The same person again: linked, not provisioned twice.
+    let (res, _) = sso.sign_in("alice", &p).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    assert_eq!(res.json::<Value>().await.unwrap()["provisioned"], false);
+
+    // Refusals: another domain, an unverified address, a replayed callback.
+    for (who, reason) in [
+        ("bob", "sso_domain_not_allowed"),
+        ("carol", "sso_email_unverified"),
+    ] {
+        let (res, _) = sso.sign_in(who, &p).await;
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED, "{who}");
+        assert!(cookie(&res, mhp_auth::session::COOKIE).is_none());
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], "sso-failed");
+        assert!(
+            problem["detail"].as_str().unwrap().contains(reason),
+            "{problem}"
+        );
+    }
+    let (url, flight) = replay.split_once('|').unwrap();
+    let res = c
+        .get(url)
+        .header(COOKIE, format!("mhp_sso={flight}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+
+    // Required SSO: the operator's password no longer signs in (to this organisation's members).
+    let login_url = format!("{base}/api/v1/auth/login");
+    let login = |c: reqwest::Client| {
+        let url = login_url.clone();
+        async move {
+            c.post(url)
+            .json(&json!({"email": "ops@example.org", "password": "correct horse battery staple"}))
+            .send()
+            .await
+            .unwrap()
+        }
+    };
+    assert_eq!(login(c.clone()).await.status(), StatusCode::OK);
+    let mut required = config.clone();
+    required["required"] = json!(true);
+    let res = c
+        .put(format!("{base}/api/v1/orgs/{org}/sso"))
+        .bearer_auth(&admin)
+        .json(&required)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = login(c.clone()).await;
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+    assert_eq!(res.json::<Value>().await.unwrap()["code"], "sso-required");
+
+    // Nothing secret in the log.
+    for line in p.log() {
+        assert!(
+            !line.contains(CLIENT_SECRET),
+            "client secret logged: {line}"
+        );
+        assert!(
+            !line.contains("alice@clinic.example"),
+            "e-mail logged: {line}"
+        );
+    }
+}

@@ -1,0 +1,397 @@
+//! Single sign-on per organisation (OpenID Connect, through `mhp_federation`): an org admin
+//! sets the provider; people start at `/api/v1/auth/sso/{org}/start`, sign in at their
+//! provider and come back to `/api/v1/auth/sso/callback`, where MHP links or provisions their
+//! account (just in time), sets their roles from the provider's claims and starts a session.
+//! The organisation can require SSO, which refuses password sign-in to its members.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use mhp_auth::events::{Actor, AuthEvent};
+use mhp_auth::session;
+use mhp_crypto::seal::Place;
+use mhp_crypto::secrets::SecretRef;
+use mhp_domain::{DisplayName, OrgId, Role, Secret, Timestamp};
+use mhp_federation::{FederationError, PendingLogin, ProviderConfig};
+use mhp_storage::Access;
+use mhp_storage::repo::{sso, users};
+use serde::{Deserialize, Serialize};
+
+use super::auth::{presented_session, start_session, with_cookie};
+use super::{Grant, path_id};
+use crate::authn::RequestMeta;
+use crate::{ApiError, ApiJson, AppState, Problem, security};
+
+/// The cookie that ties a browser to its sign-in in flight.
+pub const SSO_COOKIE: &str = "mhp_sso";
+const CALLBACK: &str = "/api/v1/auth/sso/callback";
+
+/// An organisation's provider, as set and shown through the API. The client secret is only
+/// ever a `secret://` reference.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SsoSettings {
+    /// The provider's issuer identifier (`https://login.example.com/tenant/v2.0`).
+    pub issuer: String,
+    /// MHP's client id at the provider.
+    pub client_id: String,
+    /// Where the client secret is: `secret://env/NAME`, `secret://file/path`, ...
+    pub client_secret: String,
+    /// Scopes asked for (`openid` is always sent).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// E-mail domains whose people may sign in (exact, case-insensitive).
+    pub allowed_domains: Vec<String>,
+    /// The claim holding group or role names (`groups`, `roles`, `realm_access.roles`).
+    #[serde(default)]
+    pub role_claim: Option<String>,
+    /// Claim value → MHP role (`org_admin`, `clinician`, `coach`, `athlete`, ...).
+    #[serde(default)]
+    pub role_map: std::collections::BTreeMap<String, String>,
+    /// The role of people with no mapped claim value; none refuses them.
+    #[serde(default)]
+    pub default_role: Option<String>,
+    /// Whether members must sign in through the provider (passwords refused).
+    #[serde(default)]
+    pub required: bool,
+}
+
+fn invalid(detail: impl Into<String>) -> ApiError {
+    ApiError::Invalid {
+        code: "invalid-sso-config",
+        detail: detail.into(),
+    }
+}
+
+fn role(name: &str, field: &str) -> Result<Role, ApiError> {
+    match Role::parse(name) {
+        Ok(Role::Device) | Err(_) => Err(invalid(format!(
+            "{field}: {name:?} is not a role a person can hold"
+        ))),
+        Ok(r) => Ok(r),
+    }
+}
+
+/// The provider configuration of stored settings, its secret resolved.
+fn provider(state: &AppState, s: &SsoSettings) -> Result<ProviderConfig, ApiError> {
+    let reference = SecretRef::parse(&s.client_secret)
+        .map_err(|_| invalid("client_secret must be a secret:// reference"))?;
+    let secret = state
+        .secrets
+        .get(&reference)
+        .map_err(|_| invalid("client_secret: the reference does not resolve here"))?;
+    let mut cfg = ProviderConfig::new(
+        s.issuer.clone(),
+        s.client_id.clone(),
+        Secret::new(secret.expose().clone()),
+        format!("{}{CALLBACK}", state.public_url),
+    );
+    if !s.scopes.is_empty() {
+        cfg.scopes.clone_from(&s.scopes);
+    }
+    cfg.allowed_domains = s.allowed_domains.iter().map(|d| d.to_lowercase()).collect();
+    cfg.role_claim.clone_from(&s.role_claim);
+    cfg.role_map = s
+        .role_map
+        .iter()
+        .map(|(k, v)| Ok((k.clone(), role(v, "role_map")?)))
+        .collect::<Result<_, ApiError>>()?;
+    cfg.default_role = s
+        .default_role
+        .as_deref()
+        .map(|r| role(r, "default_role"))
+        .transpose()?;
+    cfg.validate()
+        .map_err(|e| invalid(format!("the configuration is not usable ({})", e.code())))?;
+    Ok(cfg)
+}
+
+/// `PUT /api/v1/orgs/{org}/sso`
+pub async fn put(
+    State(state): State<AppState>,
+    grant: Grant,
+    ApiJson(body): ApiJson<SsoSettings>,
+) -> Result<Json<SsoSettings>, ApiError> {
+    if body.allowed_domains.is_empty() {
+        return Err(invalid("allowed_domains must name at least one domain"));
+    }
+    provider(&state, &body)?;
+    let json = serde_json::to_string(&body).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let now = state.clock.now();
+    let actor = grant.principal.actor();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    sso::put_config(&mut tx, &json, body.required, &actor.audit_name(), now).await?;
+    let event = AuthEvent::SsoConfigured {
+        required: body.required,
+    };
+    security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
+    tx.commit().await?;
+    Ok(Json(body))
+}
+
+/// `GET /api/v1/orgs/{org}/sso`: the provider, or `null` when none is set.
+pub async fn get(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<Option<SsoSettings>>, ApiError> {
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let Some(stored) = sso::config(&mut tx).await? else {
+        return Ok(Json(None));
+    };
+    serde_json::from_str(&stored.config_json)
+        .map(|s| Json(Some(s)))
+        .map_err(|e| ApiError::Internal(Box::new(e)))
+}
+
+fn federation(state: &AppState) -> Result<&mhp_federation::Federation, ApiError> {
+    state.federation.as_deref().ok_or(ApiError::Unavailable)
+}
+
+fn pending_place(org: OrgId, id_sha256: &str) -> Place<'_> {
+    Place {
+        org: Some(org),
+        table: "sso_pending",
+        column: "pending_sealed",
+        row: id_sha256,
+    }
+}
+
+/// A refused sign-in: recorded, and answered alike whatever the reason (the reason code is
+/// safe to show and helps people tell their administrator what went wrong).
+async fn refuse(
+    state: &AppState,
+    meta: &RequestMeta,
+    org: Option<OrgId>,
+    reason: &'static str,
+) -> Response {
+    let event = AuthEvent::SsoSignInFailed { reason };
+    security::record_standalone(state, &Actor::Anonymous, org, &event, meta).await;
+    Problem::new(
+        StatusCode::UNAUTHORIZED,
+        "sso-failed",
+        "Single sign-on failed",
+    )
+    .with_detail(format!("reason: {reason}"))
+    .with_request_id(meta.request_id.clone())
+    .into_response()
+}
+
+/// `GET /api/v1/auth/sso/{org}/start`: redirects the browser to the organisation's provider.
+pub async fn start(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    Path(org): Path<String>,
+) -> Result<Response, ApiError> {
+    let org = path_id(&org, "organisation", OrgId::parse)?;
+    let federation = federation(&state)?;
+    let stored = {
+        let mut tx = state.db.operator(Access::Read).await?;
+        sso::config_as_operator(&mut tx, org).await?
+    }
+    .ok_or(ApiError::NotFound("single sign-on configuration"))?;
+    let settings: SsoSettings =
+        serde_json::from_str(&stored.config_json).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let cfg = provider(&state, &settings)?;
+    let (url, pending) = match federation.begin(&cfg).await {
+        Ok(v) => v,
+        Err(e) => return Ok(refuse(&state, &meta, Some(org), e.code()).await),
+    };
+    let (cookie, id_sha256) = session::new_opaque();
+    let json =
+        Secret::new(serde_json::to_vec(&pending).map_err(|e| ApiError::Internal(Box::new(e)))?);
+    let sealed = state
+        .sso_sealer
+        .seal(json.expose(), &pending_place(org, &id_sha256))
+        .map_err(|_| ApiError::Internal("sealing failed".into()))?;
+    let now = state.clock.now();
+    let mut tx = state.db.operator(Access::Write).await?;
+    sso::put_pending(&mut tx, &id_sha256, org, &sealed, now, pending.expires_at()).await?;
+    tx.commit().await?;
+    let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response();
+    let set = format!(
+        "{SSO_COOKIE}={}; Path=/api/v1/auth/sso; Max-Age={}; HttpOnly; Secure; SameSite=Lax",
+        cookie.expose(),
+        mhp_federation::LOGIN_TTL_S
+    );
+    res.headers_mut().insert(
+        header::SET_COOKIE,
+        HeaderValue::from_str(&set).map_err(|e| ApiError::Internal(Box::new(e)))?,
+    );
+    Ok(res)
+}
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+}
+
+fn sso_cookie(headers: &HeaderMap) -> Option<String> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .find_map(|pair| {
+            let (name, value) = pair.trim().split_once('=')?;
+            (name == SSO_COOKIE && !value.is_empty() && value.len() <= 128)
+                .then(|| value.to_owned())
+        })
+}
+
+/// `GET /api/v1/auth/sso/callback`: completes the sign-in the provider sends the browser back
+/// with.
+pub async fn callback(
+    State(state): State<AppState>,
+    meta: RequestMeta,
+    headers: HeaderMap,
+    Query(q): Query<CallbackQuery>,
+) -> Result<Response, ApiError> {
+    let now = state.clock.now();
+    let Some(cookie) = sso_cookie(&headers) else {
+        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight").await);
+    };
+    let Some(id_sha256) = session::presented_id_hash(&cookie) else {
+        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight").await);
+    };
+    let taken = {
+        let mut tx = state.db.operator(Access::Write).await?;
+        let taken = sso::take_pending(&mut tx, &id_sha256, now).await?;
+        tx.commit().await?;
+        taken
+    };
+    let Some((org, sealed)) = taken else {
+        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight").await);
+    };
+    if q.error.is_some() {
+        return Ok(refuse(&state, &meta, Some(org), "sso_provider_refused").await);
+    }
+    let (Some(code), Some(returned_state)) = (q.code, q.state) else {
+        return Ok(refuse(&state, &meta, Some(org), "sso_callback_incomplete").await);
+    };
+    let opened = state
+        .sso_sealer
+        .open(&sealed, &pending_place(org, &id_sha256))
+        .map_err(|_| ApiError::Internal("a sign-in in flight did not open".into()))?;
+    let pending: PendingLogin =
+        serde_json::from_slice(opened.expose()).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let stored = {
+        let mut tx = state.db.operator(Access::Read).await?;
+        sso::config_as_operator(&mut tx, org).await?
+    };
+    let Some(stored) = stored else {
+        return Ok(refuse(&state, &meta, Some(org), "sso_not_configured").await);
+    };
+    let settings: SsoSettings =
+        serde_json::from_str(&stored.config_json).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let cfg = provider(&state, &settings)?;
+    let identity = match federation(&state)?
+        .complete(&cfg, &pending, &code, &returned_state)
+        .await
+    {
+        Ok(id) => id,
+        Err(e) => {
+            let reason = match e {
+                FederationError::Internal(_) => {
+                    return Err(ApiError::Internal("federation".into()));
+                }
+                e => e.code(),
+            };
+            return Ok(refuse(&state, &meta, Some(org), reason).await);
+        }
+    };
+    sign_in(&state, &meta, &headers, org, &identity, now).await
+}
+
+async fn sign_in(
+    state: &AppState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    org: OrgId,
+    identity: &mhp_federation::FederatedIdentity,
+    now: Timestamp,
+) -> Result<Response, ApiError> {
+    let mut tx = state.db.operator(Access::Write).await?;
+    let linked = sso::identity(&mut tx, org, &identity.issuer, &identity.subject).await?;
+    let (user, provisioned) = match linked {
+        Some(user) => (users::get_as_operator(&mut tx, user).await?, false),
+        None => {
+            let (user, provisioned) = match users::find_by_email(&mut tx, &identity.email).await? {
+                Some((user, _)) => (user, false),
+                None => {
+                    let fallback = identity.email.as_str().split('@').next().unwrap_or("User");
+                    let name = identity
+                        .name
+                        .as_deref()
+                        .and_then(|n| DisplayName::parse(n).ok())
+                        .or_else(|| DisplayName::parse(fallback).ok())
+                        .ok_or_else(|| ApiError::Internal("no usable display name".into()))?;
+                    let user = users::create(
+                        &mut tx,
+                        &users::NewUser {
+                            email: &identity.email,
+                            display_name: &name,
+                            password_hash: None,
+                            password_change_required: false,
+                            platform_role: None,
+                        },
+                        now,
+                    )
+                    .await?;
+                    (user, true)
+                }
+            };
+            sso::link_identity(
+                &mut tx,
+                org,
+                &identity.issuer,
+                &identity.subject,
+                user.id,
+                now,
+            )
+            .await?;
+            (user, provisioned)
+        }
+    };
+    // The provider is the source of truth for the roles of its people in this organisation.
+    users::set_roles_as_operator(&mut tx, org, user.id, &identity.roles, now).await?;
+    let previous = presented_session(headers);
+    // The provider authenticated the person, with its own second factor where its policy asks.
+    let started = start_session(
+        &mut tx,
+        &user,
+        meta,
+        false,
+        Some(now),
+        previous.as_deref(),
+        now,
+    )
+    .await?;
+    let actor = Actor::User(user.id.to_string());
+    let event = AuthEvent::SsoSignInSucceeded { provisioned };
+    security::record_user_event(&mut tx, &actor, Some(user.id), &event, meta, now).await?;
+    tx.commit().await?;
+    let body = serde_json::json!({
+        "user": {
+            "id": user.id.to_string(),
+            "email": user.email.as_str(),
+            "display_name": user.display_name.as_str(),
+        },
+        "csrf_token": started.csrf_token,
+        "mfa_required": false,
+        "password_change_required": false,
+        "provisioned": provisioned,
+        "roles": identity.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
+    });
+    let mut res = with_cookie((StatusCode::OK, Json(body)).into_response(), &started)?;
+    // The sign-in in flight is over: clear its cookie.
+    res.headers_mut().append(
+        header::SET_COOKIE,
+        HeaderValue::from_static(
+            "mhp_sso=; Path=/api/v1/auth/sso; Max-Age=0; HttpOnly; Secure; SameSite=Lax",
+        ),
+    );
+    Ok(res)
+}

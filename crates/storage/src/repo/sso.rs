@@ -1,0 +1,194 @@
+//! Single sign-on: an organisation's provider configuration (its client secret only as a
+//! `secret://` reference), sign-ins in flight, and links from a provider's subject to a user.
+
+use mhp_domain::{OrgId, SealedBytes, Timestamp, UserId};
+use sqlx::Row;
+
+use super::{conflict_if_none, parse_id};
+use crate::{OperatorTx, StorageError, TenantTx};
+
+/// An organisation's SSO configuration as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SsoConfig {
+    /// The organisation.
+    pub org: OrgId,
+    /// The provider settings, JSON (the server owns their shape).
+    pub config_json: String,
+    /// Whether members must sign in through the provider.
+    pub required: bool,
+    /// Who set it.
+    pub updated_by: String,
+    /// When.
+    pub updated_at: Timestamp,
+}
+
+fn config_from(row: &sqlx::any::AnyRow) -> Result<SsoConfig, StorageError> {
+    let org: String = row.try_get("org_id")?;
+    let required: i64 = row.try_get("sso_required")?;
+    Ok(SsoConfig {
+        org: parse_id(&org, "organisation id", OrgId::parse)?,
+        config_json: row.try_get("config_json")?,
+        required: required != 0,
+        updated_by: row.try_get("updated_by")?,
+        updated_at: Timestamp::from_millis(row.try_get("updated_at_ms")?),
+    })
+}
+
+const SELECT: &str =
+    "SELECT org_id, config_json, sso_required, updated_by, updated_at_ms FROM org_sso";
+
+/// Sets the organisation's configuration (replacing any).
+pub async fn put_config(
+    tx: &mut TenantTx,
+    config_json: &str,
+    required: bool,
+    updated_by: &str,
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "INSERT INTO org_sso (org_id, config_json, sso_required, updated_by, updated_at_ms) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET \
+         config_json = excluded.config_json, sso_required = excluded.sso_required, \
+         updated_by = excluded.updated_by, updated_at_ms = excluded.updated_at_ms",
+    )
+    .bind(tx.org_key())
+    .bind(config_json)
+    .bind(i64::from(required))
+    .bind(updated_by)
+    .bind(now.as_millis())
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// The transaction's organisation's configuration, if it has one.
+pub async fn config(tx: &mut TenantTx) -> Result<Option<SsoConfig>, StorageError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE org_id = $1")))
+        .bind(tx.org_key())
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(config_from).transpose()
+}
+
+/// An organisation's configuration, for sign-in (before any scope exists).
+pub async fn config_as_operator(
+    tx: &mut OperatorTx,
+    org: OrgId,
+) -> Result<Option<SsoConfig>, StorageError> {
+    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} WHERE org_id = $1")))
+        .bind(org.to_string())
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(config_from).transpose()
+}
+
+/// Whether any organisation the user belongs to requires single sign-on.
+pub async fn required_for_user(tx: &mut OperatorTx, user: UserId) -> Result<bool, StorageError> {
+    let row = sqlx::query(
+        "SELECT COUNT(*) AS n FROM org_sso s JOIN memberships m ON m.org_id = s.org_id \
+         WHERE m.user_id = $1 AND s.sso_required = 1",
+    )
+    .bind(user.to_string())
+    .fetch_one(tx.conn())
+    .await?;
+    let n: i64 = row.try_get("n")?;
+    Ok(n > 0)
+}
+
+/// Keeps a sign-in in flight.
+pub async fn put_pending(
+    tx: &mut OperatorTx,
+    id_sha256: &str,
+    org: OrgId,
+    sealed: &SealedBytes,
+    now: Timestamp,
+    expires_at: Timestamp,
+) -> Result<(), StorageError> {
+    // Expired sign-ins go as new ones come.
+    sqlx::query("DELETE FROM sso_pending WHERE expires_at_ms < $1")
+        .bind(now.as_millis())
+        .execute(tx.conn())
+        .await?;
+    let inserted = sqlx::query(
+        "INSERT INTO sso_pending (id_sha256, org_id, pending_sealed, created_at_ms, \
+         expires_at_ms) VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING id_sha256",
+    )
+    .bind(id_sha256)
+    .bind(org.to_string())
+    .bind(sealed.as_bytes().to_vec())
+    .bind(now.as_millis())
+    .bind(expires_at.as_millis())
+    .fetch_optional(tx.conn())
+    .await?;
+    conflict_if_none(inserted, "sign-in")
+}
+
+/// Takes a sign-in in flight (it can be used once), if it exists and has not expired.
+pub async fn take_pending(
+    tx: &mut OperatorTx,
+    id_sha256: &str,
+    now: Timestamp,
+) -> Result<Option<(OrgId, SealedBytes)>, StorageError> {
+    let row = sqlx::query(
+        "DELETE FROM sso_pending WHERE id_sha256 = $1 RETURNING org_id, pending_sealed, \
+         expires_at_ms",
+    )
+    .bind(id_sha256)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let expires: i64 = row.try_get("expires_at_ms")?;
+    if expires < now.as_millis() {
+        return Ok(None);
+    }
+    let org: String = row.try_get("org_id")?;
+    let sealed: Vec<u8> = row.try_get("pending_sealed")?;
+    Ok(Some((
+        parse_id(&org, "organisation id", OrgId::parse)?,
+        SealedBytes::from_ciphertext(sealed),
+    )))
+}
+
+/// The user a provider's subject is linked to in an organisation (two organisations may share
+/// one provider tenant; each links on its own).
+pub async fn identity(
+    tx: &mut OperatorTx,
+    org: OrgId,
+    issuer: &str,
+    subject: &str,
+) -> Result<Option<UserId>, StorageError> {
+    let row = sqlx::query(
+        "SELECT user_id FROM user_identities WHERE org_id = $1 AND issuer = $2 AND subject = $3",
+    )
+    .bind(org.to_string())
+    .bind(issuer)
+    .bind(subject)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(row) = row else { return Ok(None) };
+    let user: String = row.try_get("user_id")?;
+    Ok(Some(parse_id(&user, "user id", UserId::parse)?))
+}
+
+/// Links a provider's subject to a user.
+pub async fn link_identity(
+    tx: &mut OperatorTx,
+    org: OrgId,
+    issuer: &str,
+    subject: &str,
+    user: UserId,
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    let inserted = sqlx::query(
+        "INSERT INTO user_identities (issuer, subject, user_id, org_id, created_at_ms) \
+         VALUES ($1, $2, $3, $4, $5) ON CONFLICT DO NOTHING RETURNING user_id",
+    )
+    .bind(issuer)
+    .bind(subject)
+    .bind(user.to_string())
+    .bind(org.to_string())
+    .bind(now.as_millis())
+    .fetch_optional(tx.conn())
+    .await?;
+    conflict_if_none(inserted, "identity")
+}
