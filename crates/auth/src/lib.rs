@@ -2,6 +2,7 @@
 //! SSO federation build on this crate.
 
 pub mod api_key;
+mod common;
 pub mod events;
 pub mod password;
 pub mod session;

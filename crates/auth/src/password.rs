@@ -26,6 +26,10 @@ pub enum PolicyError {
     /// Contains control characters.
     #[error("password must not contain control characters")]
     ControlCharacter,
+    /// A common or easily guessed password (a well-known word or keyboard run, however
+    /// decorated with digits and symbols).
+    #[error("password is too common or too easy to guess; a passphrase of several words works")]
+    Common,
 }
 
 /// Hashing failed (only on a broken random source or impossible parameters).
@@ -44,6 +48,9 @@ pub fn check_policy(password: &str) -> Result<(), PolicyError> {
     }
     if password.chars().any(char::is_control) {
         return Err(PolicyError::ControlCharacter);
+    }
+    if crate::common::is_common(password) {
+        return Err(PolicyError::Common);
     }
     Ok(())
 }
@@ -156,7 +163,9 @@ mod tests {
     #[test]
     fn the_policy_counts_characters() {
         assert_eq!(check_policy("short"), Err(PolicyError::TooShort));
-        assert_eq!(check_policy(&"é".repeat(12)), Ok(()));
+        assert_eq!(check_policy("éàüöçñéàüöçñ"), Ok(()));
+        assert_eq!(check_policy(&"é".repeat(12)), Err(PolicyError::Common));
+        assert_eq!(check_policy("Password2024!"), Err(PolicyError::Common));
         assert_eq!(check_policy(&"x".repeat(129)), Err(PolicyError::TooLong));
         assert_eq!(
             check_policy("twelve chars\n"),
