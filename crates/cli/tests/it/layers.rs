@@ -12,16 +12,18 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-domain", 0),
     ("mhp-biomech", 0),
     ("mhp-crypto", 1),
+    ("mhp-demo", 1),
     ("mhp-storage", 2),
     ("mhp-auth", 2),
     ("mhp-federation", 2),
+    ("mhp-index", 2),
     ("mhp-server", 3),
     ("mhp-cli", 4),
     ("mhp-test-support", 5),
 ];
 
 /// Crates that must stay pure: no async runtime, database, HTTP or serialisation framework.
-const PURE: &[&str] = &["mhp-domain", "mhp-biomech"];
+const PURE: &[&str] = &["mhp-domain", "mhp-biomech", "mhp-demo"];
 const IMPURE: &[&str] = &["tokio", "sqlx", "axum", "hyper", "reqwest", "tower"];
 
 #[test]
