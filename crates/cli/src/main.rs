@@ -6,7 +6,9 @@
 mod admin;
 mod analyze;
 mod audit;
+mod demo;
 mod healthcheck;
+mod index_cmd;
 mod logging;
 mod reanalyze;
 mod serve;
@@ -51,6 +53,14 @@ enum Command {
     },
     /// Analyse a force-plate export (CMJ, balance, plank) and print every trial's metrics and flags.
     Analyze(analyze::AnalyzeArgs),
+    /// Create a realistic synthetic organisation through the API (teams, subjects, a season of
+    /// jump sessions, training load, injuries from the documented hazard model).
+    Demo(demo::DemoArgs),
+    /// The document index (search and analytics).
+    Index {
+        #[command(subcommand)]
+        command: IndexCommand,
+    },
     /// Apply pending database migrations.
     Migrate,
     /// Recompute stored assessments whose analysis version differs from this build's (earlier
@@ -84,6 +94,12 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+}
+
+#[derive(Debug, Subcommand)]
+enum IndexCommand {
+    /// Reindex every assessment from SQL.
+    Rebuild,
 }
 
 #[derive(Debug, Subcommand)]
@@ -168,6 +184,10 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Serve { .. } => runtime()?.block_on(serve::run(settings, notes)),
         Command::Analyze(args) => analyze::run(&args),
         Command::Migrate => runtime()?.block_on(admin::migrate(settings, notes)),
+        Command::Demo(args) => runtime()?.block_on(demo::run(settings, notes, args)),
+        Command::Index {
+            command: IndexCommand::Rebuild,
+        } => runtime()?.block_on(index_cmd::rebuild(settings, notes)),
         Command::Reanalyze { dry_run } => {
             runtime()?.block_on(reanalyze::run(settings, notes, dry_run))
         }

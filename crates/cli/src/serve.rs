@@ -38,7 +38,7 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         // The address actually bound (a port of 0 becomes the real one).
         settings.http.public_url = Some(format!("http://{addr}"));
     }
-    let state = app_state(&settings, db.clone(), objects, &key);
+    let state = app_state(&settings, db.clone(), objects, &key).await?;
     spawn_checkpoints(
         db.clone(),
         mhp_crypto::checkpoint::CheckpointKey::derive(&key),
@@ -88,14 +88,54 @@ fn spawn_checkpoints(db: mhp_storage::Db, key: mhp_crypto::checkpoint::Checkpoin
     });
 }
 
+/// Opens the document index the settings name and makes sure its schema is there.
+pub async fn open_index(settings: &Settings) -> Result<mhp_index::DocumentIndex, Failure> {
+    let index = match settings.index.backend.as_str() {
+        "opensearch" => {
+            let url = settings.index.opensearch_url.clone().unwrap_or_default();
+            let credentials = match (
+                &settings.index.opensearch_username,
+                &settings.index.opensearch_password,
+            ) {
+                (Some(user), Some(reference)) => {
+                    let secret = mhp_crypto::secrets::Secrets::new(std::time::Duration::ZERO)
+                        .resolve(reference)
+                        .map_err(|e| Failure::Invalid(format!("index.opensearch_password: {e}")))?;
+                    Some((user.clone(), secret))
+                }
+                _ => None,
+            };
+            mhp_index::DocumentIndex::OpenSearch(
+                mhp_index::OpenSearchIndex::new(
+                    &url,
+                    &settings.index.opensearch_prefix,
+                    credentials,
+                )
+                .map_err(|e| Failure::Invalid(format!("index: {e}")))?,
+            )
+        }
+        _ => mhp_index::DocumentIndex::Embedded(
+            mhp_index::EmbeddedIndex::open(settings.data_dir.join("index.sqlite"))
+                .await
+                .context("cannot open the document index")?,
+        ),
+    };
+    index
+        .ensure_schema()
+        .await
+        .context("cannot prepare the document index")?;
+    Ok(index)
+}
+
 /// The application state over an open database, object store and master key.
-pub fn app_state(
+pub async fn app_state(
     settings: &Settings,
     db: Db,
     objects: ObjectStore,
     key: &mhp_crypto::MasterKey,
-) -> AppState {
-    AppState::new(AppParts {
+) -> Result<AppState, Failure> {
+    let index = open_index(settings).await?;
+    Ok(AppState::new(AppParts {
         db,
         objects,
         clock: Arc::new(SystemClock),
@@ -108,7 +148,8 @@ pub fn app_state(
             public_url: settings.public_url(),
             allow_loopback_http: settings.auth.sso_allow_loopback_http,
         },
-    })
+        index,
+    }))
 }
 
 /// Opens everything a command that works on the data needs, without serving: the master key
@@ -127,7 +168,7 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
         .await
         .context("cannot open the object store")?;
     let db = open_database(settings).await?;
-    Ok(app_state(settings, db, objects, &key))
+    app_state(settings, db, objects, &key).await
 }
 
 /// Connects to the database (with start-up retries) and brings its schema up to date, or checks

@@ -48,6 +48,8 @@ pub struct Settings {
     pub keys: KeySettings,
     /// Sign-in.
     pub auth: AuthSettings,
+    /// The document index.
+    pub index: IndexSettings,
     /// `database.url` resolved, when it is a `secret://` reference.
     #[serde(skip)]
     pub resolved_database_url: Option<mhp_domain::Secret<String>>,
@@ -88,6 +90,37 @@ pub struct HttpSettings {
     /// unset means `http://` and the listen address. SSO redirect URIs are built from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+}
+
+/// `[index]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexSettings {
+    /// `embedded` (a SQLite file in the data directory) or `opensearch`.
+    pub backend: String,
+    /// OpenSearch's address (`https://search.internal:9200`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opensearch_url: Option<String>,
+    /// Prefix of the index name (`<prefix>-assessments`).
+    pub opensearch_prefix: String,
+    /// OpenSearch user, when it asks for basic authentication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opensearch_username: Option<String>,
+    /// Its password, as a `secret://` reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opensearch_password: Option<String>,
+}
+
+impl Default for IndexSettings {
+    fn default() -> Self {
+        Self {
+            backend: "embedded".to_owned(),
+            opensearch_url: None,
+            opensearch_prefix: "mhp".to_owned(),
+            opensearch_username: None,
+            opensearch_password: None,
+        }
+    }
 }
 
 /// `[auth]`
@@ -148,6 +181,7 @@ impl Default for Settings {
             object_store: ObjectStoreSettings::default(),
             keys: KeySettings::default(),
             auth: AuthSettings::default(),
+            index: IndexSettings::default(),
             resolved_database_url: None,
         }
     }
@@ -237,6 +271,12 @@ const ENV: &[(&str, &str, Kind)] = &[
         Kind::Integer,
     ),
     ("MHP_HTTP_PUBLIC_URL", "http.public_url", Kind::Text),
+    ("MHP_INDEX_BACKEND", "index.backend", Kind::Text),
+    (
+        "MHP_INDEX_OPENSEARCH_URL",
+        "index.opensearch_url",
+        Kind::Text,
+    ),
     (
         "MHP_AUTH_SSO_ALLOW_LOOPBACK_HTTP",
         "auth.sso_allow_loopback_http",
@@ -380,6 +420,21 @@ impl Settings {
         ] {
             if v == 0 {
                 return Err(ConfigError::new(key, "must be greater than 0"));
+            }
+        }
+        match (self.index.backend.as_str(), &self.index.opensearch_url) {
+            ("embedded", _) | ("opensearch", Some(_)) => {}
+            ("opensearch", None) => {
+                return Err(ConfigError::new(
+                    "index.opensearch_url",
+                    "is required when index.backend is opensearch",
+                ));
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    "index.backend",
+                    "must be embedded or opensearch",
+                ));
             }
         }
         if let Some(url) = &self.http.public_url {

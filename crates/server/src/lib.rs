@@ -9,6 +9,7 @@ pub mod api;
 pub mod authn;
 mod extract;
 mod health;
+pub mod indexing;
 mod metrics;
 mod middleware;
 pub mod notify;
@@ -94,6 +95,8 @@ pub struct AppState {
     pub secrets: Arc<mhp_crypto::secrets::Secrets>,
     /// Where MHP is reached, without a trailing slash.
     pub public_url: String,
+    /// The assessment document index (search, analytics).
+    pub index: Arc<mhp_index::DocumentIndex>,
 }
 
 /// Single sign-on settings.
@@ -116,6 +119,7 @@ impl AppState {
             notifier,
             build,
             sso,
+            index,
         } = parts;
         let federation =
             match mhp_federation::Federation::new(Duration::from_secs(10), clock.clone()) {
@@ -150,6 +154,7 @@ impl AppState {
             )),
             secrets: Arc::new(mhp_crypto::secrets::Secrets::new(Duration::from_secs(300))),
             public_url: sso.public_url,
+            index: Arc::new(index),
         }
     }
 }
@@ -171,6 +176,8 @@ pub struct AppParts<'a> {
     pub build: BuildInfo,
     /// Single sign-on settings.
     pub sso: SsoOptions,
+    /// The document index.
+    pub index: mhp_index::DocumentIndex,
 }
 
 /// HTTP settings.

@@ -632,6 +632,30 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
             s::<api::sso::CallbackQuery>,
         ),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/analytics/assessments",
+        with_query(
+            doc(
+                "Search assessments in the document index (pseudonyms only)",
+                &[200],
+                Json(list::<api::analytics::DocOut>),
+            ),
+            s::<api::analytics::SearchQuery>,
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/analytics/weekly",
+        with_query(
+            doc(
+                "A metric's mean and percentiles per week",
+                &[200],
+                Json(list::<api::analytics::WeekOut>),
+            ),
+            s::<api::analytics::SearchQuery>,
+        ),
+    ),
 ];
 
 fn any(_: &mut SchemaGenerator) -> Schema {

@@ -5,6 +5,7 @@ mod admin;
 mod analyze;
 mod api;
 mod config;
+mod demo;
 mod layers;
 mod main_path;
 mod serve;

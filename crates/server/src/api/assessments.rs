@@ -451,6 +451,7 @@ pub async fn upload(
         }
         return Err(e.into());
     }
+    crate::indexing::index_one(&state, &scope, &assessment, &result).await;
     Ok((
         StatusCode::CREATED,
         Json(out(&assessment, &result, true, None)),
@@ -604,5 +605,10 @@ pub async fn reanalyze_one(
     )
     .await?;
     tx.commit().await?;
+    let mut current = a.clone();
+    current
+        .analysis_version
+        .clone_from(&result.analysis_version);
+    crate::indexing::index_one(state, scope, &current, &result).await;
     Ok(true)
 }

@@ -3,6 +3,7 @@
 //! before any handler runs, so a handler cannot forget its check. The authorization-matrix test
 //! reads the same table and fails when a route has no matrix entry.
 
+pub(crate) mod analytics;
 pub(crate) mod assessments;
 pub(crate) mod auth;
 pub(crate) mod authz;
@@ -394,6 +395,18 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/auth/sso/callback",
         requirement: Public,
         handler: || get(sso::callback),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/analytics/assessments",
+        requirement: InOrg(P::ReadTeamReadiness),
+        handler: || get(analytics::search),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/analytics/weekly",
+        requirement: InOrg(P::ReadTeamReadiness),
+        handler: || get(analytics::weekly),
     },
 ];
 

@@ -78,6 +78,11 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         master: &master,
         notifier: Notifier::Outbox(fresh.dir.path().join("outbox")),
         build: BuildInfo { version: "test" },
+        index: mhp_index::DocumentIndex::Embedded(
+            mhp_index::EmbeddedIndex::open(fresh.dir.path().join("index.sqlite"))
+                .await
+                .unwrap(),
+        ),
         sso: mhp_server::SsoOptions {
             public_url: "http://127.0.0.1:9".into(),
             allow_loopback_http: true,

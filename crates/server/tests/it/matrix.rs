@@ -41,6 +41,16 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
     ("GET", "/api/v1/auth/sso/{org}/start", Public),
     ("GET", "/api/v1/auth/sso/callback", Public),
     ("GET", "/api/v1/orgs/{org}/sso", Roles(&[Role::OrgAdmin])),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/analytics/assessments",
+        Roles(&[Role::OrgAdmin, Role::Clinician, Role::Coach]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/analytics/weekly",
+        Roles(&[Role::OrgAdmin, Role::Clinician, Role::Coach]),
+    ),
     ("PUT", "/api/v1/orgs/{org}/sso", Roles(&[Role::OrgAdmin])),
     (
         "POST",

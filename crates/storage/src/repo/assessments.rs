@@ -250,6 +250,21 @@ pub async fn list_for_subject(
     rows.iter().map(from_row).collect()
 }
 
+/// Every assessment of the organisation, oldest first, a page at a time (index rebuilds).
+pub async fn list_all(
+    tx: &mut TenantTx,
+    page: Page<AssessmentId>,
+) -> Result<Vec<Assessment>, StorageError> {
+    let sql = format!("{SELECT} WHERE org_id = $1 AND id > $2 ORDER BY id LIMIT $3");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
+        .bind(page.capped_limit())
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// Assessments whose current result is not of `version`, oldest first: the work of
 /// `mhp reanalyze`.
 pub async fn stale(

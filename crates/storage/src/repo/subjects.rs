@@ -419,3 +419,17 @@ pub async fn list_in_team(
 fn const_format_select(tail: &'static str) -> String {
     format!("{SELECT} {tail}")
 }
+
+/// The teams a subject is on.
+pub async fn teams_of(tx: &mut TenantTx, subject: SubjectId) -> Result<Vec<TeamId>, StorageError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT team_id FROM team_subjects WHERE org_id = $1 AND subject_id = $2 ORDER BY team_id",
+    )
+    .bind(tx.org_key())
+    .bind(subject.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    ids.iter()
+        .map(|t| parse_id(t, "team id", TeamId::parse))
+        .collect()
+}

@@ -1,0 +1,276 @@
+//! `mhp demo`: creates a realistic synthetic organisation (teams, subjects, a season of weekly
+//! jump sessions as real force traces, training load, injuries and return to duty from the
+//! documented hazard model in `docs/design/hazard-model.md`) and sends all of it through the
+//! API's own router, as a device and an administrator would: the same validation, analysis,
+//! sealing, audit and indexing as real uploads.
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use clap::Args;
+use mhp_auth::events::{Actor, AuthEvent};
+use mhp_domain::{Clock as _, OrgName, OrgScope, Role, SystemClock, Timestamp};
+use mhp_server::authn::RequestMeta;
+use mhp_server::security;
+use mhp_storage::Access;
+use mhp_storage::repo::api_keys::{self, NewApiKey};
+use mhp_storage::repo::orgs;
+use serde_json::{Value, json};
+use tower::ServiceExt as _;
+
+use crate::Failure;
+use crate::logging;
+use crate::settings::{LoadNotes, Settings};
+
+#[derive(Debug, Args)]
+pub struct DemoArgs {
+    /// The organisation's name.
+    #[arg(long, default_value = "Demo Performance Unit")]
+    pub name: String,
+    /// Seed of the generator (the same seed gives the same organisation).
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Teams.
+    #[arg(long, default_value_t = 3)]
+    pub teams: usize,
+    /// Subjects per team.
+    #[arg(long, default_value_t = 50)]
+    pub subjects_per_team: usize,
+    /// Weeks of the season.
+    #[arg(long, default_value_t = 16)]
+    pub weeks: usize,
+}
+
+async fn key(
+    state: &mhp_server::AppState,
+    scope: &OrgScope,
+    role: Role,
+    name: &str,
+) -> Result<String, Failure> {
+    let now = SystemClock.now();
+    let minted = mhp_auth::api_key::mint();
+    let mut tx = state
+        .db
+        .tenant(scope, Access::Write)
+        .await
+        .context("cannot start a transaction")?;
+    let stored = api_keys::create(
+        &mut tx,
+        &NewApiKey {
+            id: &minted.id,
+            name,
+            role,
+            secret_sha256: &minted.secret_sha256,
+            created_by: "cli",
+            expires_at: Timestamp::from_millis(now.as_millis() + 30 * 86_400_000),
+        },
+        now,
+    )
+    .await
+    .context("cannot store a key")?;
+    let event = AuthEvent::ApiKeyIssued {
+        key_id: stored.id.clone(),
+        role,
+    };
+    security::record_in(&mut tx, &Actor::Cli, &event, &RequestMeta::default(), now)
+        .await
+        .context("cannot write the audit event")?;
+    tx.commit().await.context("cannot commit")?;
+    Ok(minted.token.expose().clone())
+}
+
+/// One request through the router; its JSON answer, or an error naming the request.
+struct Api {
+    router: axum::Router,
+    prefix: String,
+}
+
+impl Api {
+    async fn call(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        content_type: &str,
+        body: Vec<u8>,
+        extra: Option<(&str, String)>,
+    ) -> Result<Value, Failure> {
+        let mut req = Request::builder()
+            .method(method)
+            .uri(format!("{}{path}", self.prefix))
+            .header("authorization", format!("Bearer {token}"))
+            .header("content-type", content_type);
+        if let Some((name, value)) = extra {
+            req = req.header(name, value);
+        }
+        let req = req
+            .body(Body::from(body))
+            .map_err(|e| Failure::Runtime(e.into()))?;
+        let res = self
+            .router
+            .clone()
+            .oneshot(req)
+            .await
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+        let status = res.status();
+        let bytes = axum::body::to_bytes(res.into_body(), 16 * 1024 * 1024)
+            .await
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+        if !(status.is_success() || status == StatusCode::OK) {
+            return Err(Failure::Runtime(anyhow::anyhow!(
+                "{method} {path} answered {status}: {}",
+                String::from_utf8_lossy(&bytes)
+            )));
+        }
+        Ok(serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+    }
+
+    async fn json(
+        &self,
+        method: &str,
+        path: &str,
+        token: &str,
+        body: &Value,
+    ) -> Result<Value, Failure> {
+        self.call(
+            method,
+            path,
+            token,
+            "application/json",
+            body.to_string().into_bytes(),
+            None,
+        )
+        .await
+    }
+}
+
+fn id(v: &Value) -> Result<String, Failure> {
+    v["id"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| Failure::Runtime(anyhow::anyhow!("an answer without an id")))
+}
+
+pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result<(), Failure> {
+    logging::init(&settings.log, &notes);
+    let spec = mhp_demo::DemoSpec {
+        seed: args.seed,
+        teams: args.teams,
+        subjects_per_team: args.subjects_per_team,
+        weeks: args.weeks,
+        ..mhp_demo::DemoSpec::default()
+    };
+    let plan = mhp_demo::plan(&spec).map_err(|e| Failure::Invalid(format!("demo: {e}")))?;
+    let name = OrgName::parse(&args.name).map_err(|e| Failure::Invalid(format!("--name {e}")))?;
+
+    crate::serve::create_private_dir(&settings.data_dir)?;
+    let master = mhp_crypto::MasterKey::load_or_create(&settings.master_key_path())
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    drop(master);
+    let state = crate::serve::open_state(&settings).await?;
+    let started = Instant::now();
+    let org = {
+        let mut tx = state
+            .db
+            .operator(Access::Write)
+            .await
+            .context("cannot start a transaction")?;
+        let org = orgs::create(&mut tx, &name, SystemClock.now())
+            .await
+            .context("cannot create the organisation")?;
+        tx.commit().await.context("cannot commit")?;
+        org
+    };
+    let scope = OrgScope::for_org(org.id);
+    let admin = key(&state, &scope, Role::OrgAdmin, "demo administrator").await?;
+    let device = key(&state, &scope, Role::Device, "demo force plate").await?;
+    let api = Api {
+        router: mhp_server::router(state.clone(), &settings.http_config()),
+        prefix: format!("/api/v1/orgs/{}", org.id),
+    };
+
+    let mut teams = Vec::new();
+    for t in &plan.teams {
+        teams.push(id(&api
+            .json("POST", "/teams", &admin, &json!({"name": t.name}))
+            .await?)?);
+    }
+    let mut subjects = Vec::new();
+    for s in &plan.subjects {
+        let body = json!({
+            "name": s.name, "external_id": s.external_id, "sex": s.sex.as_str(),
+            "birth_date": mhp_demo::iso_date(s.birth_day), "sport": s.sport,
+            "team_ids": [teams[s.team]],
+        });
+        subjects.push(id(&api.json("POST", "/subjects", &admin, &body).await?)?);
+    }
+    let plan = Arc::new(plan);
+    let mut uploaded = 0usize;
+    for (i, a) in plan.assessments.iter().enumerate() {
+        let p = plan.clone();
+        let csv = tokio::task::spawn_blocking(move || mhp_demo::recording_csv(&p, i))
+            .await
+            .map_err(|e| Failure::Runtime(e.into()))?
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+        let path = format!(
+            "/subjects/{}/assessments?recorded_at_ms={}",
+            subjects[a.subject], a.recorded_at_ms
+        );
+        let idem = Some(("idempotency-key", format!("demo-{}-{i}", args.seed)));
+        api.call("POST", &path, &device, "text/csv", csv.into_bytes(), idem)
+            .await?;
+        uploaded += 1;
+        if uploaded.is_multiple_of(250) {
+            tracing::info!(uploaded, total = plan.assessments.len(), "demo uploads");
+        }
+    }
+    for l in &plan.loads {
+        let body = json!({
+            "session_date": mhp_demo::iso_date(l.day), "session_type": l.session_type,
+            "duration_min": l.duration_min, "rpe": l.rpe,
+        });
+        api.json(
+            "POST",
+            &format!("/subjects/{}/loads", subjects[l.subject]),
+            &admin,
+            &body,
+        )
+        .await?;
+    }
+    for inj in &plan.injuries {
+        let body = json!({
+            "body_region": inj.body_region, "injury_type": inj.injury_type, "side": inj.side,
+            "severity": inj.severity, "mechanism": inj.mechanism,
+            "occurred_on": mhp_demo::iso_date(inj.occurred_day),
+            "time_loss_days": inj.time_loss_days,
+        });
+        let path = format!("/subjects/{}/injuries", subjects[inj.subject]);
+        let injury = id(&api.json("POST", &path, &admin, &body).await?)?;
+        for (stage, day) in &inj.return_to_duty {
+            let body = json!({"stage": stage, "decided_on": mhp_demo::iso_date(*day)});
+            api.json(
+                "POST",
+                &format!("/injuries/{injury}/decisions"),
+                &admin,
+                &body,
+            )
+            .await?;
+        }
+    }
+    state.db.close().await;
+    println!("organisation: {} ({})", org.name, org.id);
+    println!(
+        "{} teams, {} subjects, {} assessments, {} training sessions, {} injuries in {:.1} s",
+        teams.len(),
+        subjects.len(),
+        uploaded,
+        plan.loads.len(),
+        plan.injuries.len(),
+        started.elapsed().as_secs_f64()
+    );
+    println!("administrator api key (shown once, expires in 30 days): {admin}");
+    Ok(())
+}
