@@ -656,6 +656,36 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
             s::<api::analytics::SearchQuery>,
         ),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}",
+        doc("The organisation", &[200], Json(s::<api::orgs::OrgOut>)),
+    ),
+    (
+        "PATCH",
+        "/api/v1/orgs/{org}",
+        with_body(
+            doc(
+                "Rename the organisation",
+                &[200],
+                Json(s::<api::orgs::OrgOut>),
+            ),
+            Body::Json(s::<api::orgs::OrgPatch>),
+        ),
+    ),
+    (
+        "PATCH",
+        "/api/v1/orgs/{org}/teams/{team}",
+        with_body(
+            doc("Rename a team", &[200], Json(s::<api::teams::TeamOut>)),
+            Body::Json(s::<api::teams::TeamPatch>),
+        ),
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/teams/{team}",
+        doc("Archive a team", &[204], Empty),
+    ),
 ];
 
 fn any(_: &mut SchemaGenerator) -> Schema {

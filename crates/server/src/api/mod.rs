@@ -15,6 +15,7 @@ pub(crate) mod me;
 pub(crate) mod members;
 pub(crate) mod mfa;
 pub(crate) mod monitoring;
+pub(crate) mod orgs;
 pub(crate) mod sso;
 pub(crate) mod subjects;
 pub(crate) mod teams;
@@ -407,6 +408,30 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/orgs/{org}/analytics/weekly",
         requirement: InOrg(P::ReadTeamReadiness),
         handler: || get(analytics::weekly),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || get(orgs::get),
+    },
+    RouteSpec {
+        method: "PATCH",
+        path: "/api/v1/orgs/{org}",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || patch(orgs::rename),
+    },
+    RouteSpec {
+        method: "PATCH",
+        path: "/api/v1/orgs/{org}/teams/{team}",
+        requirement: InOrg(P::ManageTeams),
+        handler: || patch(teams::rename),
+    },
+    RouteSpec {
+        method: "DELETE",
+        path: "/api/v1/orgs/{org}/teams/{team}",
+        requirement: InOrg(P::ManageTeams),
+        handler: || delete(teams::archive),
     },
 ];
 

@@ -141,3 +141,44 @@ pub async fn add_staff(
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TeamPatch {
+    name: String,
+}
+
+/// `PATCH /api/v1/orgs/{org}/teams/{team}`: renames a team.
+pub async fn rename(
+    State(state): State<AppState>,
+    grant: Grant,
+    axum::extract::Path((_, team)): axum::extract::Path<(String, String)>,
+    ApiJson(body): ApiJson<TeamPatch>,
+) -> Result<Json<TeamOut>, ApiError> {
+    let team = super::path_id(&team, "team", TeamId::parse)?;
+    let name =
+        TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let renamed = teams::rename(&mut tx, team, &name).await?;
+    let event = super::event(&grant, "team.rename", "team", Some(team.to_string()));
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(Json(renamed.into()))
+}
+
+/// `DELETE /api/v1/orgs/{org}/teams/{team}`: archives a team (its history stays).
+pub async fn archive(
+    State(state): State<AppState>,
+    grant: Grant,
+    axum::extract::Path((_, team)): axum::extract::Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let team = super::path_id(&team, "team", TeamId::parse)?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    teams::archive(&mut tx, team, now).await?;
+    let event = super::event(&grant, "team.archive", "team", Some(team.to_string()));
+    audit::append(&mut tx, &event, now).await?;
+    tx.commit().await?;
+    Ok(StatusCode::NO_CONTENT)
+}

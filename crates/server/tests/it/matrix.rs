@@ -206,6 +206,18 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         "/api/v1/orgs/{org}/teams/{team}/metrics.csv",
         Roles(&[Role::OrgAdmin, Role::Clinician, Role::Coach]),
     ),
+    ("GET", "/api/v1/orgs/{org}", Roles(&[Role::OrgAdmin])),
+    ("PATCH", "/api/v1/orgs/{org}", Roles(&[Role::OrgAdmin])),
+    (
+        "PATCH",
+        "/api/v1/orgs/{org}/teams/{team}",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/teams/{team}",
+        Roles(&[Role::OrgAdmin]),
+    ),
 ];
 
 /// Teams the matrix made itself as path fixtures (not by the requests under test).
@@ -356,8 +368,11 @@ async fn call(
         }
         None => {}
     }
-    if method == "PATCH" {
+    if method == "PATCH" && path.contains("/subjects/") {
         req = req.json(&json!({ "sport": "rugby" }));
+    } else if method == "PATCH" {
+        req =
+            req.json(&json!({ "name": format!("Renamed {n} {}", uuid::Uuid::new_v4().simple()) }));
     } else if method == "PUT" && (path.contains("/staff/") || path.contains("/subjects/")) {
         // no body
     } else if method == "PUT" && path.ends_with("/sso") {
@@ -528,6 +543,7 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
     let other = second_org(&s).await;
     let mut n = 0;
     let mut team_creations = 0;
+    let mut team_archives = 0;
     for (method, template, allowed) in MATRIX {
         if matches!(allowed, Public) {
             continue;
@@ -585,6 +601,9 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
                             if *method == "POST" && template.ends_with("/teams") {
                                 team_creations += 1;
                             }
+                            if *method == "DELETE" && template.ends_with("/teams/{team}") {
+                                team_archives += 1;
+                            }
                         }
                         Some(want) => assert_eq!(status, want, "{case}"),
                     }
@@ -625,7 +644,7 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
     let fixtures = FIXTURE_TEAMS.load(std::sync::atomic::Ordering::SeqCst);
     assert_eq!(
         teams::list(&mut tx, Page::first(500)).await.unwrap().len(),
-        team_creations + fixtures
+        team_creations + fixtures - team_archives
     );
     drop(tx);
     let mut tx = s.state.db.tenant(&other, Access::Read).await.unwrap();

@@ -74,3 +74,27 @@ pub async fn current(tx: &mut TenantTx) -> Result<Organization, StorageError> {
         .map_err(StorageError::from_sqlx_as("organisation"))?;
     from_row(&row)
 }
+
+/// Renames the transaction's organisation; a name another organisation holds is a conflict.
+pub async fn rename(tx: &mut TenantTx, name: &OrgName) -> Result<Organization, StorageError> {
+    let current = current(tx).await?;
+    let done = sqlx::query(
+        "UPDATE organizations SET name = $1 WHERE id = $2 \
+         AND NOT EXISTS (SELECT 1 FROM organizations o WHERE o.name = $1 AND o.id <> $2)",
+    )
+    .bind(name.as_str())
+    .bind(tx.org_key())
+    .execute(tx.conn())
+    .await
+    // Row-level security hides other organisations from the check: the unique index decides.
+    .map_err(StorageError::from_sqlx_as("organisation"))?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::Conflict {
+            entity: "organisation",
+        });
+    }
+    Ok(Organization {
+        name: name.clone(),
+        ..current
+    })
+}

@@ -81,6 +81,30 @@ pub async fn list(tx: &mut TenantTx, page: Page<TeamId>) -> Result<Vec<Team>, St
     rows.iter().map(from_row).collect()
 }
 
+/// Renames a team; a name taken in the organisation is a conflict.
+pub async fn rename(tx: &mut TenantTx, id: TeamId, name: &TeamName) -> Result<Team, StorageError> {
+    let current = get(tx, id).await?;
+    let taken = sqlx::query("SELECT id FROM teams WHERE org_id = $1 AND name = $2 AND id <> $3")
+        .bind(tx.org_key())
+        .bind(name.as_str())
+        .bind(id.to_string())
+        .fetch_optional(tx.conn())
+        .await?;
+    if taken.is_some() {
+        return Err(StorageError::Conflict { entity: "team" });
+    }
+    sqlx::query("UPDATE teams SET name = $1 WHERE org_id = $2 AND id = $3")
+        .bind(name.as_str())
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(Team {
+        name: name.clone(),
+        ..current
+    })
+}
+
 /// Archives a team: it disappears from listings, its history stays.
 pub async fn archive(tx: &mut TenantTx, id: TeamId, now: Timestamp) -> Result<(), StorageError> {
     let done = sqlx::query(

@@ -419,3 +419,38 @@ crate::on_both_backends!(
     assessments_keep_every_analysis_version,
     injuries_and_decisions,
 );
+
+async fn organisations_and_teams_are_renamed(db: Db, _: String) {
+    let a = new_org(&db, "Alpha Rugby").await;
+    let _b = new_org(&db, "Bravo Company").await;
+    let mut tx = db.tenant(&a, Access::Write).await.unwrap();
+    let taken = mhp_domain::OrgName::parse("Bravo Company").unwrap();
+    assert!(matches!(
+        mhp_storage::repo::orgs::rename(&mut tx, &taken).await,
+        Err(StorageError::Conflict { .. })
+    ));
+    drop(tx);
+    let mut tx = db.tenant(&a, Access::Write).await.unwrap();
+    let new = mhp_domain::OrgName::parse("Alpha Rugby Club").unwrap();
+    let org = mhp_storage::repo::orgs::rename(&mut tx, &new)
+        .await
+        .unwrap();
+    assert_eq!(org.name.to_string(), "Alpha Rugby Club");
+    let forwards = teams::create(&mut tx, &TeamName::parse("Forwards").unwrap(), NOW)
+        .await
+        .unwrap();
+    teams::create(&mut tx, &TeamName::parse("Backs").unwrap(), NOW)
+        .await
+        .unwrap();
+    assert!(matches!(
+        teams::rename(&mut tx, forwards.id, &TeamName::parse("Backs").unwrap()).await,
+        Err(StorageError::Conflict { .. })
+    ));
+    let renamed = teams::rename(&mut tx, forwards.id, &TeamName::parse("Pack").unwrap())
+        .await
+        .unwrap();
+    assert_eq!(renamed.name.as_str(), "Pack");
+    tx.commit().await.unwrap();
+}
+
+crate::on_both_backends!(organisations_and_teams_are_renamed);
