@@ -78,6 +78,9 @@ pub struct Db {
     pool: AnyPool,
     backend: Backend,
     max_connections: u32,
+    /// SQLite has one writer: writes of this process queue here, in order, instead of
+    /// polling the file lock (whose back-off sleeps made long latency tails under load).
+    writer: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
 impl Db {
@@ -122,6 +125,7 @@ impl Db {
             pool,
             backend,
             max_connections,
+            writer: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
         };
         db.wait_until_reachable(&connect_options, options.startup_timeout)
             .await?;
@@ -198,13 +202,36 @@ impl Db {
 
     /// Opens a transaction that serves one organisation. Every tenant query runs in one.
     pub async fn tenant(&self, scope: &OrgScope, access: Access) -> Result<TenantTx, StorageError> {
-        TenantTx::begin(&self.pool, self.backend, *scope, access).await
+        let permit = self.write_permit(access).await?;
+        TenantTx::begin(&self.pool, self.backend, *scope, access, permit).await
+    }
+
+    /// On SQLite, a write waits its turn here before it takes a connection. The wait is bounded
+    /// like SQLite's own busy timeout, so a write opened while holding another fails (as a
+    /// transient error) instead of waiting forever.
+    async fn write_permit(
+        &self,
+        access: Access,
+    ) -> Result<Option<tokio::sync::OwnedSemaphorePermit>, StorageError> {
+        if self.backend != Backend::Sqlite || access != Access::Write {
+            return Ok(None);
+        }
+        match tokio::time::timeout(
+            Duration::from_secs(5),
+            self.writer.clone().acquire_owned(),
+        )
+        .await
+        {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            Ok(Err(_)) | Err(_) => Err(StorageError::Database(sqlx::Error::PoolTimedOut)),
+        }
     }
 
     /// Opens a transaction for a named cross-organisation operator function (bootstrap,
     /// organisation listing). It never reaches subject data.
     pub async fn operator(&self, access: Access) -> Result<OperatorTx, StorageError> {
-        OperatorTx::begin(&self.pool, self.backend, access).await
+        let permit = self.write_permit(access).await?;
+        OperatorTx::begin(&self.pool, self.backend, access, permit).await
     }
 
     /// Runs `work` and runs it again, with back-off, while it fails with a transient error

@@ -47,6 +47,8 @@ pub struct TenantTx {
     tx: Transaction<'static, Any>,
     scope: OrgScope,
     backend: Backend,
+    // Held until the transaction ends (SQLite writes only); dropped after `tx`.
+    _writer: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl TenantTx {
@@ -55,6 +57,7 @@ impl TenantTx {
         backend: Backend,
         scope: OrgScope,
         access: Access,
+        writer: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<Self, StorageError> {
         let mut tx = begin(pool, backend, access).await?;
         if backend == Backend::Postgres {
@@ -63,7 +66,12 @@ impl TenantTx {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(Self { tx, scope, backend })
+        Ok(Self {
+            tx,
+            scope,
+            backend,
+            _writer: writer,
+        })
     }
 
     /// The organisation this transaction serves.
@@ -97,6 +105,7 @@ impl TenantTx {
 pub struct OperatorTx {
     tx: Transaction<'static, Any>,
     backend: Backend,
+    _writer: Option<tokio::sync::OwnedSemaphorePermit>,
 }
 
 impl OperatorTx {
@@ -108,6 +117,7 @@ impl OperatorTx {
         pool: &AnyPool,
         backend: Backend,
         access: Access,
+        writer: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<Self, StorageError> {
         let mut tx = begin(pool, backend, access).await?;
         if backend == Backend::Postgres {
@@ -115,7 +125,11 @@ impl OperatorTx {
                 .execute(&mut *tx)
                 .await?;
         }
-        Ok(Self { tx, backend })
+        Ok(Self {
+            tx,
+            backend,
+            _writer: writer,
+        })
     }
 
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
