@@ -49,6 +49,8 @@ pub enum Reply {
     Json(SchemaFn),
     /// CSV text.
     Csv,
+    /// JSON lines.
+    JsonLines,
     /// A FHIR R4 resource.
     Fhir,
 }
@@ -208,7 +210,7 @@ fn new_key(_: &mut SchemaGenerator) -> Schema {
     })
 }
 
-use Reply::{Csv, Empty, Fhir, Json};
+use Reply::{Csv, Empty, Fhir, Json, JsonLines};
 
 /// The description of every API route, by method and path template.
 pub const DOCS: &[(&str, &str, Doc)] = &[
@@ -686,6 +688,26 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
         "/api/v1/orgs/{org}/teams/{team}",
         doc("Archive a team", &[204], Empty),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/audit",
+        with_query(
+            doc(
+                "The organisation's audit events, oldest first",
+                &[200],
+                Json(s::<api::audit_log::EventsOut>),
+            ),
+            s::<api::audit_log::AuditQuery>,
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/audit/export",
+        with_query(
+            doc("The audit events as JSON lines", &[200], JsonLines),
+            s::<api::audit_log::AuditQuery>,
+        ),
+    ),
 ];
 
 fn any(_: &mut SchemaGenerator) -> Schema {
@@ -803,6 +825,9 @@ fn build(version: &str) -> Value {
                     Some(json!({"application/json": {"schema": f(&mut outg).to_value()}}))
                 }
                 Reply::Csv => Some(json!({"text/csv": {"schema": {"type": "string"}}})),
+                Reply::JsonLines => {
+                    Some(json!({"application/x-ndjson": {"schema": {"type": "string"}}}))
+                }
                 Reply::Fhir => Some(
                     json!({"application/fhir+json": {"schema": {"type": "object",
                     "required": ["resourceType"], "properties": {"resourceType": {"const": "Bundle"}}}}}),

@@ -216,11 +216,8 @@ impl Db {
         if self.backend != Backend::Sqlite || access != Access::Write {
             return Ok(None);
         }
-        match tokio::time::timeout(
-            Duration::from_secs(5),
-            self.writer.clone().acquire_owned(),
-        )
-        .await
+        match tokio::time::timeout(Duration::from_secs(5), self.writer.clone().acquire_owned())
+            .await
         {
             Ok(Ok(permit)) => Ok(Some(permit)),
             Ok(Err(_)) | Err(_) => Err(StorageError::Database(sqlx::Error::PoolTimedOut)),

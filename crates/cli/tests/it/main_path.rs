@@ -71,6 +71,7 @@ async fn main_path(env: Vec<(&str, String)>) {
     let admin = key(&alpha, "org_admin");
     let device = key(&alpha, "device");
     let intruder = key(&bravo, "org_admin");
+    let auditor = key(&alpha, "auditor");
 
     let p = MhpProcess::serve(MHP, &["--data-dir", &data], &env_ref);
     let c = reqwest::Client::new();
@@ -450,12 +451,66 @@ async fn main_path(env: Vec<(&str, String)>) {
     );
     assert!(stdout(&run(&["reanalyze", "--dry-run"])).starts_with("0 assessment(s)"));
 
+    // The auditor's view: who touched this subject, as a page and as JSON lines.
+    let events = json_of(
+        c.get(format!("{api}/audit?resource_id={sid}&action=subject."))
+            .bearer_auth(&auditor)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let actions: Vec<&str> = events["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for want in [
+        "subject.create",
+        "subject.read",
+        "subject.export",
+        "subject.export_fhir",
+    ] {
+        assert!(actions.contains(&want), "{want} missing from {actions:?}");
+    }
+    assert!(actions.iter().all(|a| a.starts_with("subject.")));
+    let res = c
+        .get(format!("{api}/audit/export?action=assessment.create"))
+        .bearer_auth(&auditor)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.headers()["content-type"], "application/x-ndjson");
+    let lines = res.text().await.unwrap();
+    let exported: Vec<Value> = lines
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(
+        exported.len(),
+        1,
+        "one stored upload, the replay and refusals wrote none"
+    );
+    assert_eq!(exported[0]["resource_id"], aid.as_str());
+    assert!(exported[0]["hash"].as_str().unwrap().len() == 64);
+    assert!(!lines.contains("Quartermain"));
+    let res = c
+        .get(format!("{api}/audit"))
+        .bearer_auth(&device)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
     // Another organisation: not found, whatever it asks for.
     for url in [
         format!("{api}/subjects/{sid}"),
         format!("{api}/assessments/{aid}"),
         format!("{}/api/v1/orgs/{bravo}/subjects/{sid}", p.base),
         format!("{}/api/v1/orgs/{bravo}/assessments/{aid}", p.base),
+        format!("{api}/audit"),
     ] {
         let res = c.get(&url).bearer_auth(&intruder).send().await.unwrap();
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{url}");

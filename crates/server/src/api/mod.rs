@@ -5,6 +5,7 @@
 
 pub(crate) mod analytics;
 pub(crate) mod assessments;
+pub(crate) mod audit_log;
 pub(crate) mod auth;
 pub(crate) mod authz;
 pub(crate) mod export;
@@ -432,6 +433,18 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/orgs/{org}/teams/{team}",
         requirement: InOrg(P::ManageTeams),
         handler: || delete(teams::archive),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/audit",
+        requirement: InOrg(P::ReadAudit),
+        handler: || get(audit_log::list),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/audit/export",
+        requirement: InOrg(P::ReadAudit),
+        handler: || get(audit_log::export),
     },
 ];
 

@@ -218,6 +218,16 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         "/api/v1/orgs/{org}/teams/{team}",
         Roles(&[Role::OrgAdmin]),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/audit",
+        Roles(&[Role::OrgAdmin, Role::Auditor]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/audit/export",
+        Roles(&[Role::OrgAdmin, Role::Auditor]),
+    ),
 ];
 
 /// Teams the matrix made itself as path fixtures (not by the requests under test).

@@ -94,6 +94,113 @@ pub async fn count(tx: &mut TenantTx) -> Result<i64, StorageError> {
     )
 }
 
+/// Filters of an auditor's query; all given ones must hold.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    /// The actor, exactly (`user:<id>`, `apikey:<id>`, `cli`).
+    pub actor: Option<String>,
+    /// The action, exactly (`subject.read`), or a family when it ends with a dot (`subject.`).
+    pub action: Option<String>,
+    /// The kind of resource.
+    pub resource_type: Option<String>,
+    /// The resource's id (a subject, an assessment, a user).
+    pub resource_id: Option<String>,
+    /// From this time (inclusive), ms since the epoch.
+    pub from_ms: Option<i64>,
+    /// Before this time (exclusive).
+    pub to_ms: Option<i64>,
+}
+
+/// An audit event as stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredEvent {
+    /// Position in the log (cursor of pages).
+    pub seq: i64,
+    /// Its id.
+    pub id: String,
+    /// When.
+    pub at_ms: i64,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// On what kind of resource.
+    pub resource_type: String,
+    /// Which one.
+    pub resource_id: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// The request.
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub source_ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+    /// Position in the organisation's hash chain.
+    pub chain_index: Option<i64>,
+    /// The event's chain hash, hex.
+    pub hash: Option<String>,
+}
+
+/// The organisation's events matching `filter`, oldest first, after `after_seq`, at most
+/// `limit` (capped at 1000).
+pub async fn search(
+    tx: &mut TenantTx,
+    filter: &Filter,
+    after_seq: Option<i64>,
+    limit: u32,
+) -> Result<Vec<StoredEvent>, StorageError> {
+    let (action_exact, action_prefix) = match filter.action.as_deref() {
+        Some(a) if a.ends_with('.') => (None, Some(format!("{a}%"))),
+        Some(a) => (Some(a.to_owned()), None),
+        None => (None, None),
+    };
+    let rows = sqlx::query(
+        "SELECT seq, id, at_ms, actor, action, resource_type, resource_id, outcome, request_id, \
+         source_ip, user_agent, chain_index, hash FROM audit_events \
+         WHERE org_id = $1 AND seq > $2 \
+           AND (CAST($3 AS TEXT) IS NULL OR actor = $3) \
+           AND (CAST($4 AS TEXT) IS NULL OR action = $4) \
+           AND (CAST($5 AS TEXT) IS NULL OR action LIKE $5) \
+           AND (CAST($6 AS TEXT) IS NULL OR resource_type = $6) \
+           AND (CAST($7 AS TEXT) IS NULL OR resource_id = $7) \
+           AND at_ms >= $8 AND at_ms < $9 \
+         ORDER BY seq LIMIT $10",
+    )
+    .bind(tx.org_key())
+    .bind(after_seq.unwrap_or(0))
+    .bind(filter.actor.clone())
+    .bind(action_exact)
+    .bind(action_prefix)
+    .bind(filter.resource_type.clone())
+    .bind(filter.resource_id.clone())
+    .bind(filter.from_ms.unwrap_or(i64::MIN))
+    .bind(filter.to_ms.unwrap_or(i64::MAX))
+    .bind(i64::from(limit.clamp(1, 1000)))
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let hash: Option<Vec<u8>> = row.try_get("hash")?;
+            Ok(StoredEvent {
+                seq: row.try_get("seq")?,
+                id: row.try_get("id")?,
+                at_ms: row.try_get("at_ms")?,
+                actor: row.try_get("actor")?,
+                action: row.try_get("action")?,
+                resource_type: row.try_get("resource_type")?,
+                resource_id: row.try_get("resource_id")?,
+                outcome: row.try_get("outcome")?,
+                request_id: row.try_get("request_id")?,
+                source_ip: row.try_get("source_ip")?,
+                user_agent: row.try_get("user_agent")?,
+                chain_index: row.try_get("chain_index")?,
+                hash: hash.map(|h| h.iter().map(|b| format!("{b:02x}")).collect()),
+            })
+        })
+        .collect()
+}
+
 async fn insert(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
