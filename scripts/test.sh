@@ -28,3 +28,6 @@ scripts/check-deploy.sh --image
 
 echo "==> schemathesis against the live server (scripts/schemathesis.sh)"
 scripts/schemathesis.sh target/release/mhp
+
+echo "==> pages in a real browser (scripts/check-pages.sh)"
+scripts/check-pages.sh target/release/mhp
