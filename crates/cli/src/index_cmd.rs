@@ -1,10 +1,7 @@
 //! `mhp index rebuild`: reindexes every organisation's assessments from SQL, the system of
 //! record (after a lost or changed index, or a new backend).
 
-use anyhow::Context as _;
 use mhp_domain::OrgScope;
-use mhp_storage::Access;
-use mhp_storage::repo::orgs;
 
 use crate::Failure;
 use crate::logging;
@@ -13,16 +10,7 @@ use crate::settings::{LoadNotes, Settings};
 pub async fn rebuild(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     logging::init(&settings.log, &notes);
     let state = crate::serve::open_state(&settings).await?;
-    let all = {
-        let mut tx = state
-            .db
-            .operator(Access::Read)
-            .await
-            .context("cannot start a transaction")?;
-        orgs::list_all(&mut tx)
-            .await
-            .context("cannot list organisations")?
-    };
+    let all = crate::serve::organisations(&state).await?;
     let mut total = 0;
     for org in &all {
         let n = mhp_server::indexing::rebuild_org(&state, &OrgScope::for_org(org.id))

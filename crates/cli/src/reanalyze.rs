@@ -5,7 +5,7 @@
 use anyhow::Context as _;
 use mhp_domain::OrgScope;
 use mhp_storage::Access;
-use mhp_storage::repo::{Page, assessments, orgs};
+use mhp_storage::repo::{Page, assessments};
 
 use crate::Failure;
 use crate::logging;
@@ -15,16 +15,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, dry_run: bool) -> Result<
     logging::init(&settings.log, &notes);
     let state = crate::serve::open_state(&settings).await?;
     let version = mhp_biomech::ANALYSIS_VERSION;
-    let orgs = {
-        let mut tx = state
-            .db
-            .operator(Access::Read)
-            .await
-            .context("cannot start a transaction")?;
-        orgs::list_all(&mut tx)
-            .await
-            .context("cannot list organisations")?
-    };
+    let orgs = crate::serve::organisations(&state).await?;
     let (mut done, mut failed, mut stale_total) = (0u64, 0u64, 0u64);
     for org in orgs {
         let scope = OrgScope::for_org(org.id);

@@ -171,6 +171,20 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
     app_state(settings, db, objects, &key).await
 }
 
+/// Every organisation in use (for commands that work across them).
+pub async fn organisations(
+    state: &AppState,
+) -> Result<Vec<mhp_storage::repo::orgs::Organization>, Failure> {
+    let mut tx = state
+        .db
+        .operator(mhp_storage::Access::Read)
+        .await
+        .context("cannot start a transaction")?;
+    Ok(mhp_storage::repo::orgs::list_all(&mut tx)
+        .await
+        .context("cannot list organisations")?)
+}
+
 /// Connects to the database (with start-up retries) and brings its schema up to date, or checks
 /// that it is, when automatic migration is off.
 pub async fn open_database(settings: &Settings) -> Result<Db, Failure> {

@@ -6,28 +6,7 @@ use std::time::Duration;
 use mhp_test_support::MhpProcess;
 use serde_json::{Value, json};
 
-use crate::{MHP, mhp, stderr, stdout};
-
-fn id_from(out: &std::process::Output, prefix: &str) -> String {
-    let text = stdout(out);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix:?} in {text}"));
-    line.rsplit_once('(')
-        .and_then(|(_, rest)| rest.split(')').next())
-        .unwrap()
-        .to_owned()
-}
-
-fn token_from(out: &std::process::Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
-    stdout(out)
-        .lines()
-        .find_map(|l| l.strip_prefix("token (shown once): "))
-        .expect("token printed")
-        .to_owned()
-}
+use crate::{MHP, mhp, printed_id, printed_token, stderr};
 
 async fn keys_teams_and_tenant_isolation(env: Vec<(&str, String)>) {
     let dir = tempfile::tempdir().unwrap();
@@ -48,12 +27,12 @@ async fn keys_teams_and_tenant_isolation(env: Vec<(&str, String)>) {
         "ops@example.org",
     ]);
     assert_eq!(boot.status.code(), Some(0), "{}", stderr(&boot));
-    let alpha = id_from(&boot, "organisation:");
+    let alpha = printed_id(&boot, "organisation:");
     let bravo_out = run(&["admin", "org-create", "--name", "Bravo"]);
     assert_eq!(bravo_out.status.code(), Some(0), "{}", stderr(&bravo_out));
-    let bravo = id_from(&bravo_out, "organisation:");
+    let bravo = printed_id(&bravo_out, "organisation:");
 
-    let alpha_admin = token_from(&run(&[
+    let alpha_admin = printed_token(&run(&[
         "admin",
         "api-key",
         "create",
@@ -64,7 +43,7 @@ async fn keys_teams_and_tenant_isolation(env: Vec<(&str, String)>) {
         "--name",
         "admin tool",
     ]));
-    let bravo_admin = token_from(&run(&[
+    let bravo_admin = printed_token(&run(&[
         "admin",
         "api-key",
         "create",
@@ -131,7 +110,7 @@ async fn keys_teams_and_tenant_isolation(env: Vec<(&str, String)>) {
     assert_eq!(listed.as_array().unwrap().len(), 1);
 
     // A device key may not list teams.
-    let device = token_from(&run(&[
+    let device = printed_token(&run(&[
         "admin", "api-key", "create", "--org", &alpha, "--role", "device", "--name", "plate 1",
     ]));
     let res = c.get(&teams).bearer_auth(&device).send().await.unwrap();

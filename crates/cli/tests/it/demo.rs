@@ -4,7 +4,7 @@
 use mhp_test_support::MhpProcess;
 use serde_json::Value;
 
-use crate::{MHP, mhp, stderr, stdout};
+use crate::{MHP, mhp, printed_id, stderr, stdout};
 
 #[tokio::test]
 async fn the_demo_organisation_is_searchable_and_the_index_rebuilds() {
@@ -25,16 +25,8 @@ async fn the_demo_organisation_is_searchable_and_the_index_rebuilds() {
         &[],
         None,
     );
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let org = printed_id(&out, "organisation:");
     let text = stdout(&out);
-    let org = text
-        .lines()
-        .find_map(|l| l.strip_prefix("organisation: "))
-        .and_then(|l| {
-            l.rsplit_once('(')
-                .map(|(_, r)| r.trim_end_matches(')').to_owned())
-        })
-        .unwrap();
     let key = text
         .lines()
         .find_map(|l| {

@@ -48,3 +48,28 @@ pub fn stdout(o: &Output) -> String {
 pub fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
+
+/// The id in parentheses on the line of a command's output that starts with `prefix`
+/// (`organisation: Alpha (0192…)`); the command must have succeeded.
+pub fn printed_id(out: &Output, prefix: &str) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    let text = stdout(out);
+    let line = text
+        .lines()
+        .find(|l| l.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no {prefix:?} in {text}"));
+    line.rsplit_once('(')
+        .and_then(|(_, rest)| rest.split(')').next())
+        .unwrap()
+        .to_owned()
+}
+
+/// The API key token `mhp admin api-key create` printed once.
+pub fn printed_token(out: &Output) -> String {
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
+    stdout(out)
+        .lines()
+        .find_map(|l| l.strip_prefix("token (shown once): "))
+        .expect("token printed")
+        .to_owned()
+}

@@ -8,29 +8,7 @@ use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, mhp, stderr, stdout};
-
-fn printed_id(out: &std::process::Output, prefix: &str) -> String {
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
-    let text = stdout(out);
-    let line = text
-        .lines()
-        .find(|l| l.starts_with(prefix))
-        .unwrap_or_else(|| panic!("no {prefix:?} in {text}"));
-    line.rsplit_once('(')
-        .and_then(|(_, rest)| rest.split(')').next())
-        .unwrap()
-        .to_owned()
-}
-
-fn printed_token(out: &std::process::Output) -> String {
-    assert_eq!(out.status.code(), Some(0), "{}", stderr(out));
-    stdout(out)
-        .lines()
-        .find_map(|l| l.strip_prefix("token (shown once): "))
-        .expect("token printed")
-        .to_owned()
-}
+use crate::{MHP, mhp, printed_id, printed_token, stderr, stdout};
 
 async fn json_of(res: reqwest::Response, want: StatusCode) -> Value {
     let status = res.status();

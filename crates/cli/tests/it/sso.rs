@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::{MHP, mhp, stderr, stdout};
+use crate::{MHP, mhp, printed_id, printed_token};
 
 const CLIENT_SECRET: &str = "a-client-secret-for-tests-only";
 
@@ -91,15 +91,7 @@ async fn sso_provisions_maps_roles_and_can_be_required() {
         &[],
         Some("correct horse battery staple\n"),
     );
-    assert_eq!(boot.status.code(), Some(0), "{}", stderr(&boot));
-    let org = stdout(&boot)
-        .lines()
-        .find_map(|l| l.strip_prefix("organisation: "))
-        .and_then(|l| {
-            l.rsplit_once('(')
-                .map(|(_, r)| r.trim_end_matches(')').to_owned())
-        })
-        .unwrap();
+    let org = printed_id(&boot, "organisation:");
     let key_out = mhp(
         &[
             "admin",
@@ -117,11 +109,7 @@ async fn sso_provisions_maps_roles_and_can_be_required() {
         &[],
         None,
     );
-    let admin = stdout(&key_out)
-        .lines()
-        .find_map(|l| l.strip_prefix("token (shown once): "))
-        .unwrap()
-        .to_owned();
+    let admin = printed_token(&key_out);
     let p = MhpProcess::serve(
         MHP,
         &["--data-dir", &data],
