@@ -98,13 +98,7 @@ fn random_token() -> String {
 }
 
 fn hash_id(id: &str) -> String {
-    use std::fmt::Write as _;
-    Sha256::digest(id.as_bytes())
-        .iter()
-        .fold(String::with_capacity(64), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
+    mhp_domain::to_hex(&Sha256::digest(id.as_bytes()))
 }
 
 #[cfg(test)]

@@ -33,12 +33,8 @@ pub fn lock_after(failures: i64, free: i64) -> Option<i64> {
 /// no e-mail in clear.
 pub fn account_key(email: &str, source: &str) -> String {
     use sha2::{Digest as _, Sha256};
-    use std::fmt::Write as _;
     let digest = Sha256::digest(email.as_bytes());
-    let mut s = String::from("acct:");
-    for b in &digest[..16] {
-        let _ = write!(s, "{b:02x}");
-    }
+    let mut s = format!("acct:{}", mhp_domain::to_hex(&digest[..16]));
     s.push('@');
     s.push_str(source);
     s

@@ -131,7 +131,6 @@ pub fn recovery_codes() -> Vec<Secret<String>> {
 /// The stored form of a recovery code (hex SHA-256 of its normalised text), or `None` when the
 /// text cannot be a recovery code. 80-bit codes make a fast hash safe here.
 pub fn recovery_code_hash(code: &str) -> Option<String> {
-    use std::fmt::Write as _;
     let normal: String = code
         .chars()
         .filter(|c| !matches!(c, '-' | ' '))
@@ -140,14 +139,7 @@ pub fn recovery_code_hash(code: &str) -> Option<String> {
     if normal.len() != 16 || !normal.bytes().all(|b| BASE32.contains(&b)) {
         return None;
     }
-    Some(
-        Sha256::digest(normal.as_bytes())
-            .iter()
-            .fold(String::new(), |mut s, b| {
-                let _ = write!(s, "{b:02x}");
-                s
-            }),
-    )
+    Some(mhp_domain::to_hex(&Sha256::digest(normal.as_bytes())))
 }
 
 #[cfg(test)]

@@ -100,7 +100,7 @@ pub async fn run(
 }
 
 fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    mhp_domain::to_hex(bytes)
 }
 
 fn parse_hex(s: &str) -> Option<[u8; 32]> {

@@ -82,7 +82,7 @@ impl BlindIndexer {
             mac.update(part);
         }
         let tag = mac.finalize().into_bytes();
-        Some(tag[..16].iter().map(|b| format!("{b:02x}")).collect())
+        Some(mhp_domain::to_hex(&tag[..16]))
     }
 
     /// Indexes of each distinct word of a name (for search by first or last name).

@@ -21,3 +21,14 @@ pub use scope::OrgScope;
 pub use secret::{SealedBytes, Secret};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};
 pub use values::{DisplayName, Email, KeyName, NameError, OrgName, Sex, TeamName, ValueError};
+
+/// Lower-case hexadecimal of bytes (hashes, digests, key fingerprints).
+pub fn to_hex(bytes: &[u8]) -> String {
+    use std::fmt::Write as _;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}

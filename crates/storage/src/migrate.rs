@@ -278,11 +278,7 @@ fn now_ms() -> i64 {
 }
 
 fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    bytes.iter().fold(String::new(), |mut s, b| {
-        let _ = write!(s, "{b:02x}");
-        s
-    })
+    mhp_domain::to_hex(bytes)
 }
 
 #[cfg(test)]

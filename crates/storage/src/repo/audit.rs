@@ -195,7 +195,7 @@ pub async fn search(
                 source_ip: row.try_get("source_ip")?,
                 user_agent: row.try_get("user_agent")?,
                 chain_index: row.try_get("chain_index")?,
-                hash: hash.map(|h| h.iter().map(|b| format!("{b:02x}")).collect()),
+                hash: hash.as_deref().map(mhp_domain::to_hex),
             })
         })
         .collect()
