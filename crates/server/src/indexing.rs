@@ -3,8 +3,6 @@
 //! repaired by `mhp index rebuild`, never fails the upload), and a rebuild reindexes an
 //! organisation from SQL. Documents carry the subject's pseudonym, never identifiers.
 
-use std::collections::BTreeMap;
-
 use mhp_domain::OrgScope;
 use mhp_index::AssessmentDoc;
 use mhp_storage::repo::assessments::{self, AnalysisResult, Assessment};
@@ -21,16 +19,7 @@ pub async fn document(
 ) -> Result<AssessmentDoc, ApiError> {
     let subject = subjects::get_including_archived(tx, a.subject).await?;
     let teams = subjects::teams_of(tx, a.subject).await?;
-    let mut sums: BTreeMap<String, (f64, u32)> = BTreeMap::new();
-    for (_, metric, value) in &result.metrics {
-        let e = sums.entry(metric.clone()).or_insert((0.0, 0));
-        e.0 += value;
-        e.1 += 1;
-    }
-    let metrics = sums
-        .into_iter()
-        .map(|(k, (sum, n))| (k, sum / f64::from(n)))
-        .collect();
+    let metrics = crate::api::assessments::metric_means(result);
     let report: serde_json::Value = serde_json::from_str(&result.report_json).unwrap_or_default();
     let mut flags: Vec<String> = report["trials"]
         .as_array()

@@ -109,10 +109,12 @@ fn query(
         .map(TeamId::parse)
         .transpose()
         .map_err(|_| ApiError::BadRequest("team is not a team id".into()))?;
-    match (&grant.reach, team) {
-        (GrantReach::Organisation, _) => {}
-        (GrantReach::Teams(mine), Some(t)) if mine.contains(&t) => {}
-        (GrantReach::Teams(_), _) | (GrantReach::OwnRecord, _) => return Ok(None),
+    let in_reach = match team {
+        Some(t) => grant.reach.reaches_team(t),
+        None => grant.reach == GrantReach::Organisation,
+    };
+    if !in_reach {
+        return Ok(None);
     }
     let mut metric = q.metric.as_deref().map(|m| code("metric", m)).transpose()?;
     if metric_needed && metric.is_none() {

@@ -82,18 +82,25 @@ fn source_name(s: Source) -> &'static str {
     }
 }
 
-/// Mean of each key metric over the trials that have it.
-pub(crate) fn summary(result: &AnalysisResult) -> BTreeMap<String, f64> {
+/// Mean of every metric over the trials that have it (the stored values are per trial).
+pub(crate) fn metric_means(result: &AnalysisResult) -> BTreeMap<String, f64> {
     let mut sums: BTreeMap<&str, (f64, u32)> = BTreeMap::new();
     for (_, metric, value) in &result.metrics {
-        if let Some(key) = KEY_METRICS.iter().find(|k| **k == metric.as_str()) {
-            let e = sums.entry(key).or_insert((0.0, 0));
-            e.0 += value;
-            e.1 += 1;
-        }
+        let e = sums.entry(metric.as_str()).or_insert((0.0, 0));
+        e.0 += value;
+        e.1 += 1;
     }
     sums.into_iter()
-        .map(|(k, (sum, n))| (k.to_owned(), (sum / f64::from(n) * 1e6).round() / 1e6))
+        .map(|(k, (sum, n))| (k.to_owned(), sum / f64::from(n)))
+        .collect()
+}
+
+/// The key metrics' means, rounded to 6 decimals.
+pub(crate) fn summary(result: &AnalysisResult) -> BTreeMap<String, f64> {
+    metric_means(result)
+        .into_iter()
+        .filter(|(k, _)| KEY_METRICS.contains(&k.as_str()))
+        .map(|(k, v)| (k, (v * 1e6).round() / 1e6))
         .collect()
 }
 
@@ -320,6 +327,25 @@ async fn earlier(
     Ok(Some(replay(&a, &result)))
 }
 
+/// Largest recording analysed (the HTTP body limit may be lower).
+const MAX_RECORDING_BYTES: u64 = 64 * 1024 * 1024;
+
+/// Runs the engine on a blocking thread; an unreadable file is the caller's `invalid-recording`.
+async fn analyse(
+    hint: &'static str,
+    bytes: impl AsRef<[u8]> + Send + 'static,
+    opts: ParseOptions,
+) -> Result<mhp_biomech::Report, ApiError> {
+    let opts = opts.with_max_input_bytes(MAX_RECORDING_BYTES);
+    tokio::task::spawn_blocking(move || analyze_bytes(hint, bytes.as_ref(), &opts))
+        .await
+        .map_err(|e| ApiError::Internal(Box::new(e)))?
+        .map_err(|e| ApiError::Invalid {
+            code: "invalid-recording",
+            detail: e.to_string(),
+        })
+}
+
 /// `POST /api/v1/orgs/{org}/subjects/{subject}/assessments`: the body is the file (CSV or
 /// JSON; or a multipart form with a `file` field). Query: `sample_rate_hz` for files without
 /// one, `kind` (`cmj`, `balance`, `plank`) when the file does not say, `recorded_at_ms`.
@@ -335,7 +361,7 @@ pub async fn upload(
     let scope = grant.org()?;
     let org = scope.org();
     let now = state.clock.now();
-    let mut opts = ParseOptions::default().with_max_input_bytes(64 * 1024 * 1024);
+    let mut opts = ParseOptions::default();
     if let Some(hz) = q.sample_rate_hz {
         opts = opts.with_sample_rate(hz);
     }
@@ -362,10 +388,7 @@ pub async fn upload(
             detail: "the file is empty".into(),
         });
     }
-    let sha: String = Sha256::digest(&body)
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect();
+    let sha = mhp_domain::to_hex(&Sha256::digest(&body));
     if let Some(k) = &key
         && let Some(res) = earlier(&state, &grant, k, subject, &sha).await?
     {
@@ -381,14 +404,7 @@ pub async fn upload(
         Some(_) => "upload.csv",
         None => "upload",
     };
-    let analysed = body.clone();
-    let report = tokio::task::spawn_blocking(move || analyze_bytes(hint, &analysed[..], &opts))
-        .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?
-        .map_err(|e| ApiError::Invalid {
-            code: "invalid-recording",
-            detail: e.to_string(),
-        })?;
+    let report = analyse(hint, body.clone(), opts).await?;
     let format = if hint == "upload.json" || (hint == "upload" && body.first() == Some(&b'{')) {
         "json"
     } else {
@@ -572,19 +588,7 @@ pub async fn reanalyze_one(
     } else {
         "upload.csv"
     };
-    let report = tokio::task::spawn_blocking(move || {
-        analyze_bytes(
-            hint,
-            &raw[..],
-            &ParseOptions::default().with_max_input_bytes(64 * 1024 * 1024),
-        )
-    })
-    .await
-    .map_err(|e| ApiError::Internal(Box::new(e)))?
-    .map_err(|e| ApiError::Invalid {
-        code: "invalid-recording",
-        detail: e.to_string(),
-    })?;
+    let report = analyse(hint, raw, ParseOptions::default()).await?;
     let now = state.clock.now();
     let (_, result) = result_of(&report, now);
     let mut tx = state.db.tenant(scope, Access::Write).await?;
@@ -592,7 +596,7 @@ pub async fn reanalyze_one(
     audit::append(
         &mut tx,
         &mhp_storage::repo::audit::AuditEvent {
-            actor: "cli".to_owned(),
+            actor: mhp_auth::events::Actor::Cli.audit_name(),
             action: "assessment.reanalyze",
             resource_type: "assessment",
             resource_id: Some(a.id.to_string()),

@@ -41,6 +41,18 @@ pub enum GrantReach {
     OwnRecord,
 }
 
+impl GrantReach {
+    /// Whether the grant reaches a team: the whole organisation does, staff reach their own
+    /// teams, a person's own record reaches none.
+    pub fn reaches_team(&self, team: TeamId) -> bool {
+        match self {
+            GrantReach::Organisation => true,
+            GrantReach::Teams(mine) => mine.contains(&team),
+            GrantReach::OwnRecord => false,
+        }
+    }
+}
+
 impl Grant {
     /// The organisation scope; routes with `{org}` always have one.
     pub fn org(&self) -> Result<OrgScope, ApiError> {

@@ -16,7 +16,7 @@ use mhp_storage::repo::{audit, subjects, teams};
 use serde::{Deserialize, Serialize};
 
 use super::assessments::KEY_METRICS;
-use super::{Grant, GrantReach, date_field, event, path_id};
+use super::{Grant, date_field, event, path_id};
 use crate::phi::FieldAt;
 use crate::{ApiError, ApiJson, AppState};
 
@@ -373,11 +373,7 @@ pub async fn team_csv(
     Path((_, team)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let team = path_id(&team, "team", TeamId::parse)?;
-    let in_reach = match &grant.reach {
-        GrantReach::Organisation => true,
-        GrantReach::Teams(mine) => mine.contains(&team),
-        GrantReach::OwnRecord => false,
-    };
+    let in_reach = grant.reach.reaches_team(team);
     let scope = grant.org()?;
     let org = scope.org();
     let now = state.clock.now();

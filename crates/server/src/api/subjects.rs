@@ -11,7 +11,7 @@ use mhp_storage::repo::{Page, audit, injuries, teams};
 use mhp_storage::{Access, TenantTx};
 use serde::{Deserialize, Serialize};
 
-use super::{Grant, GrantReach, date_field, double_option, event, path_id};
+use super::{Grant, date_field, double_option, event, path_id};
 use crate::phi::{FieldAt, Phi};
 use crate::{ApiError, ApiJson, AppState};
 
@@ -342,11 +342,7 @@ pub async fn list_team(
     Query(q): Query<ListQuery>,
 ) -> Result<Json<PageOut<SubjectOut>>, ApiError> {
     let team = path_id(&team, "team", TeamId::parse)?;
-    let in_reach = match &grant.reach {
-        GrantReach::Organisation => true,
-        GrantReach::Teams(mine) => mine.contains(&team),
-        GrantReach::OwnRecord => false,
-    };
+    let in_reach = grant.reach.reaches_team(team);
     if !in_reach {
         // Staff of other teams see nothing of this one, whether it exists or not.
         return Ok(Json(PageOut {

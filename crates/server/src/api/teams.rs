@@ -5,7 +5,7 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use mhp_domain::{TeamId, TeamName};
 use mhp_storage::Access;
-use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
+use mhp_storage::repo::audit;
 use mhp_storage::repo::{Page, teams};
 use serde::{Deserialize, Serialize};
 
@@ -93,16 +93,7 @@ pub async fn create(
     let now = state.clock.now();
     let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
     let team = teams::create(&mut tx, &name, now).await?;
-    let event = AuditEvent {
-        actor: grant.principal.actor().audit_name(),
-        action: "team.create",
-        resource_type: "team",
-        resource_id: Some(team.id.to_string()),
-        outcome: Outcome::Success,
-        request_id: grant.meta.request_id.clone(),
-        source_ip: grant.meta.source_ip.clone(),
-        user_agent: grant.meta.user_agent.clone(),
-    };
+    let event = super::event(&grant, "team.create", "team", Some(team.id.to_string()));
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(team.into())))
@@ -127,16 +118,7 @@ pub async fn add_staff(
     }
     teams::get(&mut tx, team).await?;
     teams::add_staff(&mut tx, team, user, now).await?;
-    let event = AuditEvent {
-        actor: grant.principal.actor().audit_name(),
-        action: "team.staff_add",
-        resource_type: "team",
-        resource_id: Some(team.to_string()),
-        outcome: Outcome::Success,
-        request_id: grant.meta.request_id.clone(),
-        source_ip: grant.meta.source_ip.clone(),
-        user_agent: grant.meta.user_agent.clone(),
-    };
+    let event = super::event(&grant, "team.staff_add", "team", Some(team.to_string()));
     audit::append(&mut tx, &event, now).await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)

@@ -347,6 +347,14 @@ pub async fn current_result(
         })
 }
 
+/// Each assessment's current metric values, averaged over its trials (completed by a join, a
+/// filter, then [`PER_ASSESSMENT`] and an order).
+const CURRENT_METRICS: &str = "SELECT a.subject_id, a.id, a.recorded_at_ms, m.metric, \
+    AVG(m.value) AS v FROM assessment_metrics m \
+    JOIN assessments a ON a.org_id = m.org_id AND a.id = m.assessment_id \
+    AND a.analysis_version = m.analysis_version";
+const PER_ASSESSMENT: &str = "GROUP BY a.subject_id, a.id, a.recorded_at_ms, m.metric";
+
 /// One assessment's value of a metric: the mean over its trials, in its current result.
 #[derive(Debug, Clone, PartialEq)]
 pub struct MetricValue {
@@ -382,24 +390,20 @@ pub async fn metric_values(
     sex: Option<&str>,
     sport: Option<&str>,
 ) -> Result<Vec<MetricValue>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT a.subject_id, a.id, a.recorded_at_ms, m.metric, AVG(m.value) AS v \
-         FROM assessment_metrics m \
-         JOIN assessments a ON a.org_id = m.org_id AND a.id = m.assessment_id \
-              AND a.analysis_version = m.analysis_version \
-         JOIN subjects s ON s.org_id = a.org_id AND s.id = a.subject_id \
+    let sql = format!(
+        "{CURRENT_METRICS} JOIN subjects s ON s.org_id = a.org_id AND s.id = a.subject_id \
          WHERE m.org_id = $1 AND m.metric = $2 AND s.archived_at_ms IS NULL \
            AND (CAST($3 AS TEXT) IS NULL OR s.sex = $3) \
            AND (CAST($4 AS TEXT) IS NULL OR s.sport = $4) \
-         GROUP BY a.subject_id, a.id, a.recorded_at_ms, m.metric \
-         ORDER BY a.recorded_at_ms, a.id",
-    )
-    .bind(tx.org_key())
-    .bind(metric)
-    .bind(sex)
-    .bind(sport)
-    .fetch_all(tx.conn())
-    .await?;
+         {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(metric)
+        .bind(sex)
+        .bind(sport)
+        .fetch_all(tx.conn())
+        .await?;
     rows.iter().map(metric_value).collect()
 }
 
@@ -408,19 +412,15 @@ pub async fn subject_metric_values(
     tx: &mut TenantTx,
     subject: SubjectId,
 ) -> Result<Vec<MetricValue>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT a.subject_id, a.id, a.recorded_at_ms, m.metric, AVG(m.value) AS v \
-         FROM assessment_metrics m \
-         JOIN assessments a ON a.org_id = m.org_id AND a.id = m.assessment_id \
-              AND a.analysis_version = m.analysis_version \
-         WHERE m.org_id = $1 AND a.subject_id = $2 \
-         GROUP BY a.subject_id, a.id, a.recorded_at_ms, m.metric \
-         ORDER BY a.recorded_at_ms, a.id, m.metric",
-    )
-    .bind(tx.org_key())
-    .bind(subject.to_string())
-    .fetch_all(tx.conn())
-    .await?;
+    let sql = format!(
+        "{CURRENT_METRICS} WHERE m.org_id = $1 AND a.subject_id = $2 \
+         {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id, m.metric"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(subject.to_string())
+        .fetch_all(tx.conn())
+        .await?;
     rows.iter().map(metric_value).collect()
 }
 
@@ -429,19 +429,16 @@ pub async fn team_metric_values(
     tx: &mut TenantTx,
     team: mhp_domain::TeamId,
 ) -> Result<Vec<MetricValue>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT a.subject_id, a.id, a.recorded_at_ms, m.metric, AVG(m.value) AS v \
-         FROM assessment_metrics m \
-         JOIN assessments a ON a.org_id = m.org_id AND a.id = m.assessment_id \
-              AND a.analysis_version = m.analysis_version \
+    let sql = format!(
+        "{CURRENT_METRICS} \
          JOIN team_subjects t ON t.org_id = a.org_id AND t.subject_id = a.subject_id \
          WHERE m.org_id = $1 AND t.team_id = $2 \
-         GROUP BY a.subject_id, a.id, a.recorded_at_ms, m.metric \
-         ORDER BY a.recorded_at_ms, a.id, m.metric",
-    )
-    .bind(tx.org_key())
-    .bind(team.to_string())
-    .fetch_all(tx.conn())
-    .await?;
+         {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id, m.metric"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(team.to_string())
+        .fetch_all(tx.conn())
+        .await?;
     rows.iter().map(metric_value).collect()
 }
