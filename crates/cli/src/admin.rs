@@ -95,6 +95,54 @@ pub enum ApiKeyCommand {
     },
 }
 
+/// Issues an API key from the command line, with its audit event, in the caller's
+/// transaction; returns the stored key and its token (to be shown once).
+pub async fn issue_api_key(
+    tx: &mut mhp_storage::TenantTx,
+    role: Role,
+    name: &str,
+    expires_at: mhp_domain::Timestamp,
+    now: mhp_domain::Timestamp,
+) -> Result<
+    (
+        mhp_storage::repo::api_keys::ApiKey,
+        mhp_domain::Secret<String>,
+    ),
+    Failure,
+> {
+    use mhp_auth::events::{Actor, AuthEvent};
+    use mhp_storage::repo::api_keys::{self, NewApiKey};
+    let minted = mhp_auth::api_key::mint();
+    let key = api_keys::create(
+        tx,
+        &NewApiKey {
+            id: &minted.id,
+            name,
+            role,
+            secret_sha256: &minted.secret_sha256,
+            created_by: "cli",
+            expires_at,
+        },
+        now,
+    )
+    .await
+    .context("cannot store the key")?;
+    let event = AuthEvent::ApiKeyIssued {
+        key_id: key.id.clone(),
+        role,
+    };
+    mhp_server::security::record_in(
+        tx,
+        &Actor::Cli,
+        &event,
+        &mhp_server::authn::RequestMeta::default(),
+        now,
+    )
+    .await
+    .context("cannot write the audit event")?;
+    Ok((key, minted.token))
+}
+
 pub async fn api_key(
     settings: Settings,
     notes: LoadNotes,
@@ -103,7 +151,7 @@ pub async fn api_key(
     use mhp_auth::events::{Actor, AuthEvent};
     use mhp_server::authn::RequestMeta;
     use mhp_server::security;
-    use mhp_storage::repo::api_keys::{self, NewApiKey};
+    use mhp_storage::repo::api_keys;
 
     // Validate everything before touching the database.
     enum Plan {
@@ -167,36 +215,15 @@ pub async fn api_key(
         .context("cannot start a transaction")?;
     match plan {
         Plan::Create { role, name, days } => {
-            let minted = mhp_auth::api_key::mint();
             let expires_at =
                 mhp_domain::Timestamp::from_millis(now.as_millis() + i64::from(days) * 86_400_000);
-            let key = api_keys::create(
-                &mut tx,
-                &NewApiKey {
-                    id: &minted.id,
-                    name: name.as_str(),
-                    role,
-                    secret_sha256: &minted.secret_sha256,
-                    created_by: "cli",
-                    expires_at,
-                },
-                now,
-            )
-            .await
-            .context("cannot store the key")?;
-            let event = AuthEvent::ApiKeyIssued {
-                key_id: key.id.clone(),
-                role,
-            };
-            security::record_in(&mut tx, &Actor::Cli, &event, &meta, now)
-                .await
-                .context("cannot write the audit event")?;
+            let (key, token) = issue_api_key(&mut tx, role, name.as_str(), expires_at, now).await?;
             tx.commit().await.context("cannot commit")?;
             println!(
                 "api key {} ({}), role {}, expires in {days} days",
                 key.id, key.name, role
             );
-            println!("token (shown once): {}", minted.token.expose());
+            println!("token (shown once): {}", token.expose());
         }
         Plan::Revoke { id } => {
             api_keys::revoke(&mut tx, &id, now)

@@ -11,12 +11,8 @@ use anyhow::Context as _;
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
 use clap::Args;
-use mhp_auth::events::{Actor, AuthEvent};
 use mhp_domain::{Clock as _, OrgName, OrgScope, Role, SystemClock, Timestamp};
-use mhp_server::authn::RequestMeta;
-use mhp_server::security;
 use mhp_storage::Access;
-use mhp_storage::repo::api_keys::{self, NewApiKey};
 use mhp_storage::repo::orgs;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
@@ -51,35 +47,15 @@ async fn key(
     name: &str,
 ) -> Result<String, Failure> {
     let now = SystemClock.now();
-    let minted = mhp_auth::api_key::mint();
     let mut tx = state
         .db
         .tenant(scope, Access::Write)
         .await
         .context("cannot start a transaction")?;
-    let stored = api_keys::create(
-        &mut tx,
-        &NewApiKey {
-            id: &minted.id,
-            name,
-            role,
-            secret_sha256: &minted.secret_sha256,
-            created_by: "cli",
-            expires_at: Timestamp::from_millis(now.as_millis() + 30 * 86_400_000),
-        },
-        now,
-    )
-    .await
-    .context("cannot store a key")?;
-    let event = AuthEvent::ApiKeyIssued {
-        key_id: stored.id.clone(),
-        role,
-    };
-    security::record_in(&mut tx, &Actor::Cli, &event, &RequestMeta::default(), now)
-        .await
-        .context("cannot write the audit event")?;
+    let expires_at = Timestamp::from_millis(now.as_millis() + 30 * 86_400_000);
+    let (_, token) = crate::admin::issue_api_key(&mut tx, role, name, expires_at, now).await?;
     tx.commit().await.context("cannot commit")?;
-    Ok(minted.token.expose().clone())
+    Ok(token.expose().clone())
 }
 
 /// One request through the router; its JSON answer, or an error naming the request.

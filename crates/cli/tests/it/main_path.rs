@@ -17,6 +17,15 @@ async fn json_of(res: reqwest::Response, want: StatusCode) -> Value {
     serde_json::from_str(&text).unwrap()
 }
 
+/// GETs `url` with `key` and expects 200 with JSON.
+async fn get_ok(c: &reqwest::Client, url: impl reqwest::IntoUrl, key: &str) -> Value {
+    json_of(
+        c.get(url).bearer_auth(key).send().await.unwrap(),
+        StatusCode::OK,
+    )
+    .await
+}
+
 async fn main_path(env: Vec<(&str, String)>) {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data").display().to_string();
@@ -86,26 +95,10 @@ async fn main_path(env: Vec<(&str, String)>) {
 
     // Search by blind index: the external id in another spelling, a word of the name.
     for q in ["sn4471", "quartermain", "Ada%20Quartermain"] {
-        let found = json_of(
-            c.get(format!("{api}/subjects?q={q}"))
-                .bearer_auth(&admin)
-                .send()
-                .await
-                .unwrap(),
-            StatusCode::OK,
-        )
-        .await;
+        let found = get_ok(&c, format!("{api}/subjects?q={q}"), &admin).await;
         assert_eq!(found["items"].as_array().unwrap().len(), 1, "{q}: {found}");
     }
-    let none = json_of(
-        c.get(format!("{api}/subjects?q=quarter"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let none = get_ok(&c, format!("{api}/subjects?q=quarter"), &admin).await;
     assert!(none["items"].as_array().unwrap().is_empty());
 
     // The device uploads a session of two jumps; the retry counts once.
@@ -185,25 +178,9 @@ async fn main_path(env: Vec<(&str, String)>) {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::FORBIDDEN);
-    let listed = json_of(
-        c.get(format!("{api}/subjects/{sid}/assessments"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let listed = get_ok(&c, format!("{api}/subjects/{sid}/assessments"), &admin).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 1, "{listed}");
-    let read = json_of(
-        c.get(format!("{api}/assessments/{aid}"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let read = get_ok(&c, format!("{api}/assessments/{aid}"), &admin).await;
     assert_eq!(read["versions"].as_array().unwrap().len(), 1);
     assert_eq!(read["report"]["trials"].as_array().unwrap().len(), 2);
 
@@ -245,16 +222,9 @@ async fn main_path(env: Vec<(&str, String)>) {
     assert_eq!(injury["severity"], "moderate");
     assert_eq!(injury["stage"], "reported");
     let iid = injury["id"].as_str().unwrap();
-    let subject_now = |c: reqwest::Client, url: String, key: String| async move {
-        json_of(
-            c.get(url).bearer_auth(key).send().await.unwrap(),
-            StatusCode::OK,
-        )
-        .await
-    };
     let s_url = format!("{api}/subjects/{sid}");
     assert_eq!(
-        subject_now(c.clone(), s_url.clone(), admin.clone()).await["availability"],
+        get_ok(&c, &s_url, &admin).await["availability"],
         "unavailable"
     );
     for (stage, day) in [("modified_duty", "2026-01-15"), ("cleared", "2026-01-22")] {
@@ -271,18 +241,10 @@ async fn main_path(env: Vec<(&str, String)>) {
         assert_eq!(after["stage"], stage);
     }
     assert_eq!(
-        subject_now(c.clone(), s_url.clone(), admin.clone()).await["availability"],
+        get_ok(&c, &s_url, &admin).await["availability"],
         "available"
     );
-    let roster = json_of(
-        c.get(format!("{api}/teams/{team_id}/subjects"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let roster = get_ok(&c, format!("{api}/teams/{team_id}/subjects"), &admin).await;
     assert_eq!(roster["items"][0]["id"], sid.as_str());
 
     // Training load, norms and the team's metrics as CSV.
@@ -296,26 +258,15 @@ async fn main_path(env: Vec<(&str, String)>) {
             .unwrap();
         assert_eq!(res.status(), StatusCode::CREATED);
     }
-    let loads = json_of(
-        c.get(format!("{api}/subjects/{sid}/loads?to=2026-01-21"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
+    let loads = get_ok(
+        &c,
+        format!("{api}/subjects/{sid}/loads?to=2026-01-21"),
+        &admin,
     )
     .await;
     assert_eq!(loads["entries"].as_array().unwrap().len(), 2);
     assert_eq!(loads["acwr"]["acute_7d_au"], 300 + 630);
-    let norms = json_of(
-        c.get(format!("{api}/subjects/{sid}/norms"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let norms = get_ok(&c, format!("{api}/subjects/{sid}/norms"), &admin).await;
     let jump = norms["metrics"]
         .as_array()
         .unwrap()
@@ -367,15 +318,7 @@ async fn main_path(env: Vec<(&str, String)>) {
         .collect();
     assert!(codes.contains(&"29463-7"), "{codes:?}");
     assert!(codes.contains(&"cmj-jump-height-impulse"), "{codes:?}");
-    let record = json_of(
-        c.get(format!("{api}/subjects/{sid}/export"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let record = get_ok(&c, format!("{api}/subjects/{sid}/export"), &admin).await;
     assert_eq!(record["assessments"].as_array().unwrap().len(), 1);
     assert_eq!(
         record["injuries"][0]["notes"],
@@ -403,15 +346,7 @@ async fn main_path(env: Vec<(&str, String)>) {
         "{}",
         stdout(&again)
     );
-    let read = json_of(
-        c.get(format!("{api}/assessments/{aid}"))
-            .bearer_auth(&admin)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
-    )
-    .await;
+    let read = get_ok(&c, format!("{api}/assessments/{aid}"), &admin).await;
     let versions: Vec<&str> = read["versions"]
         .as_array()
         .unwrap()
@@ -430,13 +365,10 @@ async fn main_path(env: Vec<(&str, String)>) {
     assert!(stdout(&run(&["reanalyze", "--dry-run"])).starts_with("0 assessment(s)"));
 
     // The auditor's view: who touched this subject, as a page and as JSON lines.
-    let events = json_of(
-        c.get(format!("{api}/audit?resource_id={sid}&action=subject."))
-            .bearer_auth(&auditor)
-            .send()
-            .await
-            .unwrap(),
-        StatusCode::OK,
+    let events = get_ok(
+        &c,
+        format!("{api}/audit?resource_id={sid}&action=subject."),
+        &auditor,
     )
     .await;
     let actions: Vec<&str> = events["items"]
