@@ -39,6 +39,11 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         settings.http.public_url = Some(format!("http://{addr}"));
     }
     let state = app_state(&settings, db.clone(), objects, &key).await?;
+    tokio::spawn(mhp_server::keys::run_upkeep(
+        state.clone(),
+        std::time::Duration::from_secs(settings.keys.rewrap_interval_s),
+        std::future::pending(),
+    ));
     spawn_checkpoints(
         db.clone(),
         mhp_crypto::checkpoint::CheckpointKey::derive(&key),
@@ -135,6 +140,7 @@ pub async fn app_state(
     key: &mhp_crypto::MasterKey,
 ) -> Result<AppState, Failure> {
     let index = open_index(settings).await?;
+    let keys = open_keys(settings).await?;
     Ok(AppState::new(AppParts {
         db,
         objects,
@@ -149,7 +155,47 @@ pub async fn app_state(
             allow_loopback_http: settings.auth.sso_allow_loopback_http,
         },
         index,
+        keys,
     }))
+}
+
+/// The master-key provider the settings name.
+pub fn master_provider(
+    settings: &Settings,
+) -> Result<Arc<dyn mhp_crypto::envelope::MasterKeyProvider>, Failure> {
+    match settings.keys.provider.as_str() {
+        "local" => {
+            let ring = mhp_crypto::envelope::LocalKeyring::open(&settings.keyring_dir())
+                .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+            Ok(Arc::new(ring))
+        }
+        other => Err(Failure::Invalid(format!(
+            "keys.provider: {other} is not built into this binary (build with its cargo feature)"
+        ))),
+    }
+}
+
+/// Opens the key store and the master-key provider.
+pub async fn open_keys(settings: &Settings) -> Result<Arc<mhp_server::keys::Keys>, Failure> {
+    let master = master_provider(settings)?;
+    let url = mhp_crypto::secrets::Secrets::new(std::time::Duration::ZERO)
+        .resolve(&settings.key_store_url())
+        .map_err(|e| Failure::Invalid(format!("keys.store_url: {e}")))?;
+    let store = mhp_storage::keystore::KeyStore::open(url.expose())
+        .await
+        .context("cannot open the key store")?;
+    if settings.keys.store_url.is_none() && settings.database.url.is_some() {
+        tracing::warn!(
+            "keys.store_url is not set: wrapped keys are kept in the data directory; several \
+             instances must share one key store (a database of its own)"
+        );
+    }
+    Ok(Arc::new(mhp_server::keys::Keys::new(
+        store,
+        master,
+        Arc::new(SystemClock),
+        std::time::Duration::from_secs(settings.keys.cache_ttl_s),
+    )))
 }
 
 /// Opens everything a command that works on the data needs, without serving: the master key

@@ -162,12 +162,66 @@ pub struct ObjectStoreSettings {
 }
 
 /// `[keys]`
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct KeySettings {
-    /// The local master key file; unset means `master.key` in the data directory.
+    /// The local master key file (root of keys derived per purpose); unset means `master.key`
+    /// in the data directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub master_key_file: Option<PathBuf>,
+    /// Who holds the master key that wraps organisation keys: `local` (key files in
+    /// `keyring_dir`), `aws-kms` or `vault-transit` (builds with those cargo features).
+    pub provider: String,
+    /// The local key ring's directory; unset means `keyring` in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keyring_dir: Option<PathBuf>,
+    /// The key store (wrapped data keys), kept apart from the system of record so its
+    /// backups never carry keys; unset means `keys.sqlite` in the data directory. Several
+    /// instances on PostgreSQL must share one: point it at a database of its own.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store_url: Option<String>,
+    /// How long unwrapped data keys stay in memory, in seconds (also how long a key destroyed
+    /// by another instance may still open on this one).
+    pub cache_ttl_s: u64,
+    /// How often the background job re-wraps keys onto the newest versions, in seconds.
+    pub rewrap_interval_s: u64,
+    /// AWS KMS key (id, ARN or alias) for `aws-kms`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_kms_key_id: Option<String>,
+    /// AWS region for `aws-kms` (else `AWS_REGION`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_region: Option<String>,
+    /// Endpoint override for AWS services (VPC endpoints, tests).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub aws_endpoint: Option<String>,
+    /// Vault's address for `vault-transit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_addr: Option<String>,
+    /// Vault token, as a `secret://` reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_token: Option<String>,
+    /// Transit key name for `vault-transit`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub vault_transit_key: Option<String>,
+}
+
+impl Default for KeySettings {
+    fn default() -> Self {
+        Self {
+            master_key_file: None,
+            provider: "local".to_owned(),
+            keyring_dir: None,
+            store_url: None,
+            cache_ttl_s: 300,
+            rewrap_interval_s: 600,
+            aws_kms_key_id: None,
+            aws_region: None,
+            aws_endpoint: None,
+            vault_addr: None,
+            vault_token: None,
+            vault_transit_key: None,
+        }
+    }
 }
 
 impl Default for Settings {
@@ -295,6 +349,25 @@ const ENV: &[(&str, &str, Kind)] = &[
     ("MHP_LOG_LEVEL", "log.level", Kind::Text),
     ("MHP_LOG_FORMAT", "log.format", Kind::Text),
     ("MHP_OBJECT_STORE_PATH", "object_store.path", Kind::Text),
+    ("MHP_KEYS_PROVIDER", "keys.provider", Kind::Text),
+    ("MHP_KEYS_STORE_URL", "keys.store_url", Kind::Text),
+    ("MHP_KEYS_KEYRING_DIR", "keys.keyring_dir", Kind::Text),
+    ("MHP_KEYS_CACHE_TTL_S", "keys.cache_ttl_s", Kind::Integer),
+    (
+        "MHP_KEYS_REWRAP_INTERVAL_S",
+        "keys.rewrap_interval_s",
+        Kind::Integer,
+    ),
+    ("MHP_KEYS_AWS_KMS_KEY_ID", "keys.aws_kms_key_id", Kind::Text),
+    ("MHP_KEYS_AWS_REGION", "keys.aws_region", Kind::Text),
+    ("MHP_KEYS_AWS_ENDPOINT", "keys.aws_endpoint", Kind::Text),
+    ("MHP_KEYS_VAULT_ADDR", "keys.vault_addr", Kind::Text),
+    ("MHP_KEYS_VAULT_TOKEN", "keys.vault_token", Kind::Text),
+    (
+        "MHP_KEYS_VAULT_TRANSIT_KEY",
+        "keys.vault_transit_key",
+        Kind::Text,
+    ),
     (
         "MHP_KEYS_MASTER_KEY_FILE",
         "keys.master_key_file",
@@ -437,6 +510,7 @@ impl Settings {
                 ));
             }
         }
+        self.validate_keys()?;
         if let Some(url) = &self.http.public_url {
             let ok = (url.starts_with("https://") || url.starts_with("http://"))
                 && !url.ends_with('/')
@@ -461,6 +535,83 @@ impl Settings {
             ));
         }
         Ok(())
+    }
+
+    fn validate_keys(&self) -> Result<(), ConfigError> {
+        let k = &self.keys;
+        let need = |key: &str, value: &Option<String>| match value {
+            Some(v) if !v.is_empty() => Ok(()),
+            _ => Err(ConfigError::new(
+                key,
+                format!("is required when keys.provider is {}", k.provider),
+            )),
+        };
+        match k.provider.as_str() {
+            "local" => {}
+            "aws-kms" => need("keys.aws_kms_key_id", &k.aws_kms_key_id)?,
+            "vault-transit" => {
+                need("keys.vault_addr", &k.vault_addr)?;
+                need("keys.vault_token", &k.vault_token)?;
+                need("keys.vault_transit_key", &k.vault_transit_key)?;
+            }
+            _ => {
+                return Err(ConfigError::new(
+                    "keys.provider",
+                    "must be local, aws-kms or vault-transit",
+                ));
+            }
+        }
+        if let Some(t) = &k.vault_token
+            && !mhp_crypto::secrets::SecretRef::is_reference(t)
+        {
+            return Err(ConfigError::new(
+                "keys.vault_token",
+                "must be a secret:// reference, never the token itself",
+            ));
+        }
+        if let Some(url) = &k.store_url
+            && !mhp_crypto::secrets::SecretRef::is_reference(url)
+            && mhp_storage::Backend::from_url(url).is_err()
+        {
+            return Err(ConfigError::new(
+                "keys.store_url",
+                "must start with sqlite:, postgres: or postgresql:",
+            ));
+        }
+        if k.store_url.is_some() && k.store_url.as_deref() == self.database.url.as_deref() {
+            return Err(ConfigError::new(
+                "keys.store_url",
+                "must name a database apart from database.url (backups of the system of \
+                 record must not carry the keys)",
+            ));
+        }
+        for (key, v) in [
+            ("keys.cache_ttl_s", k.cache_ttl_s),
+            ("keys.rewrap_interval_s", k.rewrap_interval_s),
+        ] {
+            if v == 0 || v > 86_400 {
+                return Err(ConfigError::new(key, "must be between 1 and 86400"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The key store URL in effect.
+    pub fn key_store_url(&self) -> String {
+        self.keys.store_url.clone().unwrap_or_else(|| {
+            format!(
+                "sqlite://{}?mode=rwc",
+                self.data_dir.join("keys.sqlite").display()
+            )
+        })
+    }
+
+    /// The local key ring directory in effect.
+    pub fn keyring_dir(&self) -> PathBuf {
+        self.keys
+            .keyring_dir
+            .clone()
+            .unwrap_or_else(|| self.data_dir.join("keyring"))
     }
 
     /// The address MHP is reached at, without a trailing slash.
@@ -540,6 +691,8 @@ impl Settings {
         });
         shown.object_store.path = Some(self.object_store_path());
         shown.keys.master_key_file = Some(self.master_key_path());
+        shown.keys.keyring_dir = Some(self.keyring_dir());
+        shown.keys.store_url = Some(redact_url(&self.key_store_url()));
         toml::to_string(&shown).unwrap_or_else(|e| format!("# could not render: {e}\n"))
     }
 }

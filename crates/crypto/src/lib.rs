@@ -1,10 +1,10 @@
-//! Key material and sealing. The local master key file is the embedded default key provider;
-//! [`seal`] encrypts values with keys derived from it. Envelope encryption (data keys per
-//! organisation and subject, wrapped by the master key), rotation and KMS or Vault providers
-//! build on it.
+//! Key material and sealing. The local master key file is the root of keys derived per
+//! purpose; [`envelope`] holds the data keys of organisations and subjects and the master-key
+//! providers that wrap them; [`seal`] encrypts values with either.
 
 pub mod blind;
 pub mod checkpoint;
+pub mod envelope;
 pub mod seal;
 pub mod secrets;
 

@@ -2,10 +2,11 @@
 //! ciphertext to where it lives (organisation, table, column, row), so a ciphertext copied to
 //! another row or tenant does not open.
 //!
-//! Format: `0x01 | key version (u32, big-endian) | nonce (12) | ciphertext and tag`.
-//! Today one key per purpose is derived from the master key with HKDF-SHA256; envelope
-//! encryption with per-organisation and per-subject data keys replaces the derivation later
-//! without changing the format (the key version names the key).
+//! Format: `FORMAT | key version (u32, big-endian) | nonce (12) | ciphertext and tag`, where
+//! FORMAT is `0x01` for keys derived from the master key per purpose (HKDF-SHA256; system
+//! secrets, and PHI written before envelope encryption) and `0x02` for data keys of the
+//! envelope ([`crate::envelope`]): then the version names the data key version, and the owner
+//! of the key (organisation or subject) follows from the place.
 
 use aes_gcm::aead::{Aead as _, KeyInit as _, Payload};
 use aes_gcm::{Aes256Gcm, Key, Nonce};
@@ -16,10 +17,23 @@ use sha2::Sha256;
 use zeroize::Zeroize as _;
 
 use crate::MasterKey;
+use crate::envelope::DataKey;
 
-const FORMAT: u8 = 1;
-const KEY_VERSION: u32 = 1;
+/// Format byte of values sealed with a key derived from the master key.
+pub const FORMAT_DERIVED: u8 = 1;
+/// Format byte of values sealed with an envelope data key.
+pub const FORMAT_DATA_KEY: u8 = 2;
+const DERIVED_VERSION: u32 = 1;
 const HEADER_LEN: usize = 1 + 4 + 12;
+
+/// The format byte and key version of a sealed value, if it has a header at all.
+pub fn header(sealed: &SealedBytes) -> Option<(u8, u32)> {
+    let b = sealed.as_bytes();
+    if b.len() < HEADER_LEN + 16 {
+        return None;
+    }
+    Some((b[0], u32::from_be_bytes([b[1], b[2], b[3], b[4]])))
+}
 
 /// Why sealing or opening failed. Never says more: a wrong key, a moved ciphertext and a
 /// tampered one look the same.
@@ -65,6 +79,8 @@ impl Place<'_> {
 /// Seals and opens values for one purpose.
 pub struct Sealer {
     cipher: Aes256Gcm,
+    format: u8,
+    version: u32,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -82,7 +98,20 @@ impl Sealer {
         let _ = hk.expand(purpose.as_bytes(), &mut key);
         let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key));
         key.zeroize();
-        Self { cipher }
+        Self {
+            cipher,
+            format: FORMAT_DERIVED,
+            version: DERIVED_VERSION,
+        }
+    }
+
+    /// The sealer of version `version` of an envelope data key.
+    pub fn with_data_key(key: &DataKey, version: u32) -> Self {
+        Self {
+            cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.expose())),
+            format: FORMAT_DATA_KEY,
+            version,
+        }
     }
 
     /// Seals `plaintext` for `place`.
@@ -103,8 +132,8 @@ impl Sealer {
             )
             .map_err(|_| SealError::Open)?;
         let mut out = Vec::with_capacity(HEADER_LEN + ct.len());
-        out.push(FORMAT);
-        out.extend_from_slice(&KEY_VERSION.to_be_bytes());
+        out.push(self.format);
+        out.extend_from_slice(&self.version.to_be_bytes());
         out.extend_from_slice(&nonce);
         out.extend_from_slice(&ct);
         Ok(SealedBytes::from_ciphertext(out))
@@ -117,7 +146,7 @@ impl Sealer {
         place: &Place<'_>,
     ) -> Result<Secret<Vec<u8>>, SealError> {
         let b = sealed.as_bytes();
-        if b.len() < HEADER_LEN + 16 || b[0] != FORMAT || b[1..5] != KEY_VERSION.to_be_bytes() {
+        if header(sealed) != Some((self.format, self.version)) {
             return Err(SealError::Format);
         }
         let aad = place.encode();
@@ -193,6 +222,21 @@ mod tests {
             s.open(&SealedBytes::from_ciphertext(vec![9; 40]), &place("u1")),
             Err(SealError::Format)
         );
+    }
+
+    #[test]
+    fn data_key_sealers_name_their_version_and_open_only_their_own() {
+        let key = DataKey::generate().unwrap();
+        let v3 = Sealer::with_data_key(&key, 3);
+        let sealed = v3.seal(b"Ada", &place("s1")).unwrap();
+        assert_eq!(header(&sealed), Some((FORMAT_DATA_KEY, 3)));
+        assert_eq!(v3.open(&sealed, &place("s1")).unwrap().expose(), b"Ada");
+        let v4 = Sealer::with_data_key(&key, 4);
+        assert_eq!(v4.open(&sealed, &place("s1")), Err(SealError::Format));
+        let other = Sealer::with_data_key(&DataKey::generate().unwrap(), 3);
+        assert_eq!(other.open(&sealed, &place("s1")), Err(SealError::Open));
+        let (_d, derived) = sealer("x");
+        assert_eq!(derived.open(&sealed, &place("s1")), Err(SealError::Format));
     }
 
     #[test]

@@ -10,6 +10,7 @@ pub mod authn;
 mod extract;
 mod health;
 pub mod indexing;
+pub mod keys;
 mod metrics;
 mod middleware;
 pub mod notify;
@@ -120,6 +121,7 @@ impl AppState {
             build,
             sso,
             index,
+            keys,
         } = parts;
         let federation =
             match mhp_federation::Federation::new(Duration::from_secs(10), clock.clone()) {
@@ -146,7 +148,7 @@ impl AppState {
                 mhp_crypto::seal::Sealer::derive(master, "signing_keys.private"),
             )),
             notifier: Arc::new(notifier),
-            phi: Arc::new(phi::Phi::new(master)),
+            phi: Arc::new(phi::Phi::new(master, keys)),
             federation,
             sso_sealer: Arc::new(mhp_crypto::seal::Sealer::derive(
                 master,
@@ -178,6 +180,8 @@ pub struct AppParts<'a> {
     pub sso: SsoOptions,
     /// The document index.
     pub index: mhp_index::DocumentIndex,
+    /// The data keys of organisations and subjects.
+    pub keys: Arc<keys::Keys>,
 }
 
 /// HTTP settings.

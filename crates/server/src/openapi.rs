@@ -452,6 +452,16 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
         doc("Archive a subject", &[204], Empty),
     ),
     (
+        "POST",
+        "/api/v1/orgs/{org}/subjects/{subject}/erase",
+        doc(
+            "Erase a subject for good: its key is destroyed (crypto-shredding), so its \
+             identifiers, notes and raw signals are unreadable everywhere, backups included",
+            &[200],
+            Json(s::<api::subjects::ErasureOut>),
+        ),
+    ),
+    (
         "GET",
         "/api/v1/orgs/{org}/teams/{team}/subjects",
         with_query(

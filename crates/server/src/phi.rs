@@ -2,24 +2,29 @@
 //! signals, and the blind indexes that make sealed identifiers searchable. Handlers go through
 //! here so that every ciphertext is bound to its organisation, table, column and row.
 //!
-//! The keys are derived from the master key per purpose today; per-organisation and
-//! per-subject data keys (envelope encryption, crypto-shredding) replace them behind this
-//! same interface.
+//! PHI is sealed with its subject's data key ([`crate::keys`]): a handler first takes the
+//! subject's [`SubjectPhi`] (one key store lookup, usually from memory), then seals and opens
+//! synchronously. Values written before envelope encryption (format 1, keys derived from the
+//! master key) still open, and are re-sealed under the subject key when next written.
+
+use std::sync::Arc;
 
 use mhp_crypto::MasterKey;
 use mhp_crypto::blind::{BlindIndexer, Field};
-use mhp_crypto::seal::{Place, Sealer};
-use mhp_domain::{OrgId, SealedBytes};
+use mhp_crypto::seal::{self, FORMAT_DATA_KEY, FORMAT_DERIVED, Place, Sealer};
+use mhp_domain::{OrgId, SealedBytes, SubjectId};
 use mhp_storage::repo::subjects::SearchKeys;
 
 use crate::ApiError;
+use crate::keys::{Keys, KeysError};
 
 /// Seals and opens PHI; computes blind indexes.
 #[derive(Debug)]
 pub struct Phi {
-    fields: Sealer,
-    raw: Sealer,
+    legacy_fields: Sealer,
+    legacy_raw: Sealer,
     blind: BlindIndexer,
+    keys: Arc<Keys>,
 }
 
 /// Where a sealed field lives.
@@ -50,79 +55,65 @@ fn sealing_failed() -> ApiError {
     ApiError::Internal("sealing failed".into())
 }
 
+impl From<KeysError> for ApiError {
+    fn from(e: KeysError) -> Self {
+        match e {
+            KeysError::Shredded => ApiError::Gone("subject"),
+            KeysError::Store(e) => e.into(),
+            e @ KeysError::Provider(_) => ApiError::Internal(Box::new(e)),
+        }
+    }
+}
+
+/// One subject's PHI: seals with the subject's key, opens what it (or the legacy derived key)
+/// sealed.
+#[derive(Debug)]
+pub struct SubjectPhi<'p> {
+    phi: &'p Phi,
+    key: Option<(u32, Sealer)>,
+}
+
 impl Phi {
-    /// Derives the keys from the master key.
-    pub fn new(master: &MasterKey) -> Self {
+    /// PHI sealing with keys from `keys`; legacy values open with keys derived from the master.
+    pub fn new(master: &MasterKey, keys: Arc<Keys>) -> Self {
         Self {
-            fields: Sealer::derive(master, "phi.fields"),
-            raw: Sealer::derive(master, "phi.raw_signals"),
+            legacy_fields: Sealer::derive(master, "phi.fields"),
+            legacy_raw: Sealer::derive(master, "phi.raw_signals"),
             blind: BlindIndexer::derive(master),
+            keys,
         }
     }
 
-    /// Seals a text field.
-    pub fn seal(&self, at: FieldAt<'_>, text: &str) -> Result<SealedBytes, ApiError> {
-        self.fields
-            .seal(text.as_bytes(), &at.place())
-            .map_err(|_| sealing_failed())
+    /// The data keys.
+    pub fn keys(&self) -> &Arc<Keys> {
+        &self.keys
     }
 
-    /// Opens a text field. A value that does not open is a fault of ours (wrong key, moved or
-    /// altered row), never shown.
-    pub fn open(&self, at: FieldAt<'_>, sealed: &SealedBytes) -> Result<String, ApiError> {
-        let plain = self
-            .fields
-            .open(sealed, &at.place())
-            .map_err(|_| ApiError::Internal("a sealed field did not open".into()))?;
-        String::from_utf8(plain.expose().clone())
-            .map_err(|_| ApiError::Internal("a sealed field is not text".into()))
-    }
-
-    /// Opens an optional text field.
-    pub fn open_opt(
-        &self,
-        at: FieldAt<'_>,
-        sealed: Option<&SealedBytes>,
-    ) -> Result<Option<String>, ApiError> {
-        sealed.map(|s| self.open(at, s)).transpose()
-    }
-
-    /// Seals a raw force-plate file for the object store.
-    pub fn seal_raw(
+    /// A subject's PHI for writing (and reading): its key is made if it has none yet.
+    pub async fn for_write(
         &self,
         org: OrgId,
-        assessment: &str,
-        bytes: &[u8],
-    ) -> Result<Vec<u8>, ApiError> {
-        let at = FieldAt {
-            org,
-            table: "assessments",
-            column: "raw",
-            row: assessment,
-        };
-        self.raw
-            .seal(bytes, &at.place())
-            .map(|s| s.as_bytes().to_vec())
-            .map_err(|_| sealing_failed())
+        subject: SubjectId,
+    ) -> Result<SubjectPhi<'_>, ApiError> {
+        let (version, key) = self.keys.subject_for_write(org, subject).await?;
+        Ok(SubjectPhi {
+            phi: self,
+            key: Some((version, Sealer::with_data_key(&key, version))),
+        })
     }
 
-    /// Opens a raw force-plate file read back from the object store.
-    pub fn open_raw(
+    /// A subject's PHI for reading. Without a key (destroyed), only legacy values open.
+    pub async fn for_read(
         &self,
         org: OrgId,
-        assessment: &str,
-        sealed: Vec<u8>,
-    ) -> Result<Vec<u8>, ApiError> {
-        let at = FieldAt {
-            org,
-            table: "assessments",
-            column: "raw",
-            row: assessment,
-        };
-        self.raw
-            .open(&SealedBytes::from_ciphertext(sealed), &at.place())
-            .map(|p| p.expose().clone())
-            .map_err(|_| ApiError::Internal("a raw signal did not open".into()))
+        subject: SubjectId,
+    ) -> Result<SubjectPhi<'_>, ApiError> {
+        let key = self
+            .keys
+            .subject_for_read(org, subject)
+            .await?
+            .map(|(v, k)| (v, Sealer::with_data_key(&k, v)));
+        Ok(SubjectPhi { phi: self, key })
     }
 
     /// The blind indexes of a subject's name and external id.
@@ -147,5 +138,94 @@ impl Phi {
                 .into_iter()
                 .collect(),
         })
+    }
+}
+
+fn raw_at(org: OrgId, assessment: &str) -> FieldAt<'_> {
+    FieldAt {
+        org,
+        table: "assessments",
+        column: "raw",
+        row: assessment,
+    }
+}
+
+impl SubjectPhi<'_> {
+    fn sealer(&self) -> Result<&Sealer, ApiError> {
+        self.key
+            .as_ref()
+            .map(|(_, s)| s)
+            .ok_or(ApiError::Gone("subject"))
+    }
+
+    fn open_bytes(
+        &self,
+        legacy: &Sealer,
+        sealed: &SealedBytes,
+        place: &Place<'_>,
+    ) -> Result<Vec<u8>, ApiError> {
+        let opened = match seal::header(sealed) {
+            Some((FORMAT_DERIVED, _)) => legacy.open(sealed, place),
+            Some((FORMAT_DATA_KEY, v)) => match &self.key {
+                Some((current, sealer)) if *current == v => sealer.open(sealed, place),
+                // Subject keys are not rotated, so another version means a destroyed key.
+                _ => return Err(ApiError::Gone("subject")),
+            },
+            _ => return Err(ApiError::Internal("a sealed value has no header".into())),
+        };
+        opened
+            .map(|p| p.expose().clone())
+            .map_err(|_| ApiError::Internal("a sealed value did not open".into()))
+    }
+
+    /// Seals a text field.
+    pub fn seal(&self, at: FieldAt<'_>, text: &str) -> Result<SealedBytes, ApiError> {
+        self.sealer()?
+            .seal(text.as_bytes(), &at.place())
+            .map_err(|_| sealing_failed())
+    }
+
+    /// Opens a text field. A value that does not open is a fault of ours (wrong key, moved or
+    /// altered row), never shown; one whose key was destroyed is gone.
+    pub fn open(&self, at: FieldAt<'_>, sealed: &SealedBytes) -> Result<String, ApiError> {
+        let plain = self.open_bytes(&self.phi.legacy_fields, sealed, &at.place())?;
+        String::from_utf8(plain)
+            .map_err(|_| ApiError::Internal("a sealed field is not text".into()))
+    }
+
+    /// Opens an optional text field.
+    pub fn open_opt(
+        &self,
+        at: FieldAt<'_>,
+        sealed: Option<&SealedBytes>,
+    ) -> Result<Option<String>, ApiError> {
+        sealed.map(|s| self.open(at, s)).transpose()
+    }
+
+    /// Seals a raw force-plate file for the object store.
+    pub fn seal_raw(
+        &self,
+        org: OrgId,
+        assessment: &str,
+        bytes: &[u8],
+    ) -> Result<Vec<u8>, ApiError> {
+        self.sealer()?
+            .seal(bytes, &raw_at(org, assessment).place())
+            .map(SealedBytes::into_bytes)
+            .map_err(|_| sealing_failed())
+    }
+
+    /// Opens a raw force-plate file read back from the object store.
+    pub fn open_raw(
+        &self,
+        org: OrgId,
+        assessment: &str,
+        sealed: Vec<u8>,
+    ) -> Result<Vec<u8>, ApiError> {
+        self.open_bytes(
+            &self.phi.legacy_raw,
+            &SealedBytes::from_ciphertext(sealed),
+            &raw_at(org, assessment).place(),
+        )
     }
 }

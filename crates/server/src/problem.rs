@@ -137,6 +137,9 @@ pub enum ApiError {
     /// A unique value is taken.
     #[error("{0} already exists")]
     Conflict(&'static str),
+    /// The resource was erased (its keys destroyed); it will not come back.
+    #[error("{0} erased")]
+    Gone(&'static str),
     /// The request is well-formed but its content cannot be accepted (an unreadable
     /// force-plate file, a date that does not exist). `code` is stable; `detail` says what to
     /// fix without echoing the content.
@@ -212,6 +215,9 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(what) => {
                 Problem::for_status(StatusCode::NOT_FOUND).with_detail(format!("{what} not found"))
             }
+            ApiError::Gone(what) => Problem::new(StatusCode::GONE, "erased", "Erased").with_detail(
+                format!("the {what} was erased and its data can no longer be read"),
+            ),
             ApiError::Conflict(what) => Problem::for_status(StatusCode::CONFLICT)
                 .with_detail(format!("{what} already exists")),
             ApiError::Invalid { code, detail } => Problem::new(

@@ -10,6 +10,7 @@
 
 mod db;
 mod error;
+pub mod keystore;
 pub mod migrate;
 pub mod object_store;
 pub mod repo;

@@ -80,6 +80,11 @@ const SQLITE: &[Migration] = &[
         name: "sso",
         sql: include_str!("../migrations/sqlite/0010_sso.sql"),
     },
+    Migration {
+        version: 11,
+        name: "erasure",
+        sql: include_str!("../migrations/sqlite/0011_erasure.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -132,6 +137,11 @@ const POSTGRES: &[Migration] = &[
         version: 10,
         name: "sso",
         sql: include_str!("../migrations/postgres/0010_sso.sql"),
+    },
+    Migration {
+        version: 11,
+        name: "erasure",
+        sql: include_str!("../migrations/postgres/0011_erasure.sql"),
     },
 ];
 

@@ -113,14 +113,14 @@ fn migrate_applies_then_reports_up_to_date() {
     let first = mhp(&args, &[], None);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert!(
-        stdout(&first).starts_with("applied 10 migration(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10;"),
+        stdout(&first).starts_with("applied 11 migration(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;"),
         "{}",
         stdout(&first)
     );
     let second = mhp(&args, &[], None);
     assert_eq!(
         stdout(&second).trim(),
-        "database is up to date (10 migrations)"
+        "database is up to date (11 migrations)"
     );
 }
 

@@ -414,7 +414,11 @@ pub async fn upload(
 
     let id = AssessmentId::new();
     let object = raw_key(org, id)?;
-    let sealed = state.phi.seal_raw(org, &id.to_string(), &body)?;
+    let sealed = state
+        .phi
+        .for_write(org, subject)
+        .await?
+        .seal_raw(org, &id.to_string(), &body)?;
     state.objects.put(&object, &sealed).await?;
     let assessment = Assessment {
         id,
@@ -582,7 +586,11 @@ pub async fn reanalyze_one(
     let object =
         ObjectKey::parse(&a.raw_object_key).map_err(|e| ApiError::Internal(Box::new(e)))?;
     let sealed = state.objects.get(&object).await?;
-    let raw = state.phi.open_raw(org, &a.id.to_string(), sealed)?;
+    let raw = state
+        .phi
+        .for_read(org, a.subject)
+        .await?
+        .open_raw(org, &a.id.to_string(), sealed)?;
     let hint = if a.format == "json" {
         "upload.json"
     } else {

@@ -80,7 +80,7 @@ fn coding(metric: &str) -> Option<Coding> {
     })
 }
 
-async fn all_assessments(
+pub(crate) async fn all_assessments(
     tx: &mut TenantTx,
     subject: SubjectId,
 ) -> Result<Vec<assessments::Assessment>, ApiError> {
@@ -128,7 +128,8 @@ pub async fn record(
         org,
         &s,
         availability.get(&id).copied().unwrap_or("available"),
-    )?;
+    )
+    .await?;
     let mut list = Vec::new();
     for a in all_assessments(&mut tx, id).await? {
         let results: Vec<Value> = assessments::results(&mut tx, a.id)
@@ -188,7 +189,7 @@ pub async fn fhir(
     let now = state.clock.now();
     let mut tx = state.db.tenant(&scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
-    let subject = super::subjects::open(&state.phi, org, &s, "available")?;
+    let subject = super::subjects::open(&state.phi, org, &s, "available").await?;
     let patient_url = format!("urn:uuid:{id}");
     let mut patient = json!({
         "resourceType": "Patient",

@@ -118,6 +118,7 @@ pub(crate) async fn load(
     today: CalendarDate,
 ) -> Result<InjuryOut, ApiError> {
     let decisions = injuries::decisions(tx, injury.id).await?;
+    let phi = phi.for_read(org, injury.subject).await?;
     let today = today.to_string();
     let current = decisions
         .iter()
@@ -227,6 +228,9 @@ pub async fn create(
     let id = InjuryId::new();
     let row = id.to_string();
     let now = state.clock.now();
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    subjects::get(&mut tx, subject).await?;
+    let sealer = state.phi.for_write(org, subject).await?;
     let injury = Injury {
         id,
         subject,
@@ -241,7 +245,7 @@ pub async fn create(
             .notes
             .as_deref()
             .map(|n| {
-                state.phi.seal(
+                sealer.seal(
                     FieldAt {
                         org,
                         table: "injuries",
@@ -256,8 +260,6 @@ pub async fn create(
         created_at: now,
         updated_at: now,
     };
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
-    subjects::get(&mut tx, subject).await?;
     injuries::create(&mut tx, &injury).await?;
     audit::append(
         &mut tx,
@@ -348,12 +350,13 @@ pub async fn decide(
             detail: "decided_on is before the injury occurred".into(),
         });
     }
+    let sealer = state.phi.for_write(org, injury.subject).await?;
     let decision = Decision {
         restrictions: body
             .restrictions
             .as_deref()
             .map(|r| {
-                state.phi.seal(
+                sealer.seal(
                     FieldAt {
                         org,
                         table: "return_to_duty",

@@ -291,6 +291,12 @@ pub const ROUTES: &[RouteSpec] = &[
         handler: || delete(subjects::archive),
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/erase",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || post(subjects::erase),
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/teams/{team}/subjects",
         requirement: InOrg(P::ReadTeamReadiness),

@@ -394,7 +394,7 @@ pub async fn team_csv(
                 .insert(v.metric, v.value);
         }
     }
-    let mut names: BTreeMap<SubjectId, (String, String)> = BTreeMap::new();
+    let mut names: BTreeMap<SubjectId, Option<(String, String)>> = BTreeMap::new();
     let mut csv = String::from("subject_id,pseudonym,name,assessment_id,recorded_at");
     for m in KEY_METRICS {
         csv.push(',');
@@ -404,8 +404,12 @@ pub async fn team_csv(
     for ((at, assessment), (subject, metrics)) in rows {
         if let std::collections::btree_map::Entry::Vacant(slot) = names.entry(subject) {
             let s = subjects::get_including_archived(&mut tx, subject).await?;
+            if s.erased_at.is_some() {
+                slot.insert(None);
+                continue;
+            }
             let row = subject.to_string();
-            let name = state.phi.open(
+            let name = state.phi.for_read(org, subject).await?.open(
                 FieldAt {
                     org,
                     table: "subjects",
@@ -414,9 +418,12 @@ pub async fn team_csv(
                 },
                 &s.name,
             )?;
-            slot.insert((s.pseudonym, name));
+            slot.insert(Some((s.pseudonym, name)));
         }
-        let (pseudonym, name) = names.get(&subject).cloned().unwrap_or_default();
+        // Erased subjects leave the export with their key.
+        let Some((pseudonym, name)) = names.get(&subject).cloned().flatten() else {
+            continue;
+        };
         let day = CalendarDate::from_unix_millis(at);
         let mut line = format!(
             "{subject},{pseudonym},{},{assessment},{day}",

@@ -12,7 +12,7 @@ use mhp_storage::{Access, TenantTx};
 use serde::{Deserialize, Serialize};
 
 use super::{Grant, date_field, double_option, event, path_id};
-use crate::phi::{FieldAt, Phi};
+use crate::phi::{FieldAt, Phi, SubjectPhi};
 use crate::{ApiError, ApiJson, AppState};
 
 /// A subject as the API shows it.
@@ -48,13 +48,17 @@ fn at<'a>(org: OrgId, column: &'a str, row: &'a str) -> FieldAt<'a> {
 }
 
 /// Opens a stored subject for the API.
-pub(crate) fn open(
+pub(crate) async fn open(
     phi: &Phi,
     org: OrgId,
     s: &Subject,
     availability: &'static str,
 ) -> Result<SubjectOut, ApiError> {
+    if s.erased_at.is_some() {
+        return Err(ApiError::Gone("subject"));
+    }
     let row = s.id.to_string();
+    let phi = phi.for_read(org, s.id).await?;
     Ok(SubjectOut {
         name: phi.open(at(org, "name", &row), &s.name)?,
         birth_date: phi.open_opt(at(org, "birth_date", &row), s.birth_date.as_ref())?,
@@ -130,18 +134,24 @@ fn check_birth_date(
 }
 
 /// Seals checked fields for storage.
-fn seal(phi: &Phi, org: OrgId, id: SubjectId, f: &Fields) -> Result<NewSubject, ApiError> {
+fn seal(
+    phi: &Phi,
+    sealer: &SubjectPhi<'_>,
+    org: OrgId,
+    id: SubjectId,
+    f: &Fields,
+) -> Result<NewSubject, ApiError> {
     let row = id.to_string();
     Ok(NewSubject {
-        name: phi.seal(at(org, "name", &row), &f.name)?,
+        name: sealer.seal(at(org, "name", &row), &f.name)?,
         birth_date: f
             .birth_date
-            .map(|d| phi.seal(at(org, "birth_date", &row), &d.to_string()))
+            .map(|d| sealer.seal(at(org, "birth_date", &row), &d.to_string()))
             .transpose()?,
         external_id: f
             .external_id
             .as_deref()
-            .map(|e| phi.seal(at(org, "external_id", &row), e))
+            .map(|e| sealer.seal(at(org, "external_id", &row), e))
             .transpose()?,
         sex: f.sex,
         sport: f.sport.clone(),
@@ -240,7 +250,10 @@ pub async fn create(
     let scope = grant.org()?;
     let org = scope.org();
     let id = SubjectId::new();
-    let new = seal(&state.phi, org, id, &fields)?;
+    // The subject's key is made first, in the key store: a failed insert below leaves only an
+    // unused key behind.
+    let sealer = state.phi.for_write(org, id).await?;
+    let new = seal(&state.phi, &sealer, org, id, &fields)?;
     let now = state.clock.now();
     let mut tx = state.db.tenant(&scope, Access::Write).await?;
     let subject = subjects::create_with_id(&mut tx, id, new, now)
@@ -256,7 +269,7 @@ pub async fn create(
         now,
     )
     .await?;
-    let out = open(&state.phi, org, &subject, "available")?;
+    let out = open(&state.phi, org, &subject, "available").await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -387,7 +400,7 @@ async fn list_page(
     let mut items = Vec::with_capacity(found.len());
     for s in &found {
         let a = availability.get(&s.id).copied().unwrap_or("available");
-        items.push(open(&state.phi, org, s, a)?);
+        items.push(open(&state.phi, org, s, a).await?);
     }
     let next = (found.len() == page.limit.clamp(1, 500) as usize)
         .then(|| found.last().map(|s| s.id.to_string()))
@@ -415,7 +428,8 @@ pub async fn get(
         scope.org(),
         &s,
         availability.get(&id).copied().unwrap_or("available"),
-    )?;
+    )
+    .await?;
     audit::append(
         &mut tx,
         &event(&grant, "subject.read", "subject", Some(id.to_string())),
@@ -454,7 +468,7 @@ pub async fn update(
     let mut tx = state.db.tenant(&scope, Access::Write).await?;
     let current = subjects::get(&mut tx, id).await?;
     let row = id.to_string();
-    let phi = &state.phi;
+    let phi = state.phi.for_write(org, id).await?;
     let fields = Fields {
         name: match &patch.name {
             Some(n) => check_name(n)?,
@@ -481,17 +495,18 @@ pub async fn update(
             None => current.sport.clone(),
         },
     };
-    let new = seal(phi, org, id, &fields)?;
+    let new = seal(&state.phi, &phi, org, id, &fields)?;
     let updated = subjects::update(&mut tx, id, new, now)
         .await
         .map_err(conflict_on_external_id)?;
     let availability = availability_map(&mut tx, &state).await?;
     let out = open(
-        phi,
+        &state.phi,
         org,
         &updated,
         availability.get(&id).copied().unwrap_or("available"),
-    )?;
+    )
+    .await?;
     audit::append(
         &mut tx,
         &event(&grant, "subject.update", "subject", Some(row)),
@@ -544,4 +559,64 @@ pub async fn add_to_team(
     .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
+}
+
+/// What an erasure did.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ErasureOut {
+    /// The erased subject.
+    pub subject_id: String,
+    /// Key versions destroyed in the key store (0 when a background sweep finishes the job).
+    pub keys_destroyed: u64,
+    /// Raw recordings removed from the object store.
+    pub raw_objects_deleted: u64,
+}
+
+/// `POST /api/v1/orgs/{org}/subjects/{subject}/erase`: erases a subject for good. The row is
+/// marked erased (out of every listing, team and search) with its audit event in one
+/// transaction; then the subject's key is destroyed, so its identifiers, notes and raw signals
+/// can never be read again, in this database or in any backup of it; then the raw files go.
+pub async fn erase(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, id)): Path<(String, String)>,
+) -> Result<Json<ErasureOut>, ApiError> {
+    let id = path_id(&id, "subject", SubjectId::parse)?;
+    let scope = grant.org()?;
+    let org = scope.org();
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let raw: Vec<String> = super::export::all_assessments(&mut tx, id)
+        .await?
+        .into_iter()
+        .map(|a| a.raw_object_key)
+        .collect();
+    subjects::erase(&mut tx, id, now).await?;
+    audit::append(
+        &mut tx,
+        &event(&grant, "subject.erase", "subject", Some(id.to_string())),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    // Committed: from here the subject reads as erased. Should destroying the key fail, the
+    // background sweep ([`crate::keys::sweep_erased`]) destroys it on its next pass.
+    let keys_destroyed = state.phi.keys().shred_subject(org, id).await?;
+    let mut raw_objects_deleted = 0;
+    for key in raw {
+        let deleted = match mhp_storage::ObjectKey::parse(&key) {
+            Ok(k) => state.objects.delete(&k).await,
+            Err(e) => Err(e),
+        };
+        match deleted {
+            Ok(()) => raw_objects_deleted += 1,
+            // Unreadable already (its key is gone); logged without the key's path.
+            Err(e) => tracing::warn!(error = %e, "a raw file of an erased subject stays"),
+        }
+    }
+    Ok(Json(ErasureOut {
+        subject_id: id.to_string(),
+        keys_destroyed,
+        raw_objects_deleted,
+    }))
 }

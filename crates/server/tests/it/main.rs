@@ -1,6 +1,7 @@
 //! The server's router and middleware, served on a random port over a real SQLite database.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod keys;
 mod matrix;
 mod norms;
 mod sign_in;
@@ -71,7 +72,21 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         .unwrap();
     let master =
         mhp_crypto::MasterKey::load_or_create(&fresh.dir.path().join("master.key")).unwrap();
+    let ring = mhp_crypto::envelope::LocalKeyring::open(&fresh.dir.path().join("keyring")).unwrap();
+    let store = mhp_storage::keystore::KeyStore::open(&format!(
+        "sqlite://{}?mode=rwc",
+        fresh.dir.path().join("keys.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let keys = Arc::new(mhp_server::keys::Keys::new(
+        store,
+        Arc::new(ring),
+        clock.clone(),
+        Duration::from_secs(60),
+    ));
     let state = AppState::new(AppParts {
+        keys,
         db: db.clone(),
         objects,
         clock,

@@ -137,6 +137,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin, Role::Clinician]),
     ),
     (
+        "POST",
+        "/api/v1/orgs/{org}/subjects/{subject}/erase",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
         "GET",
         "/api/v1/orgs/{org}/teams/{team}/subjects",
         Roles(&[Role::OrgAdmin, Role::Clinician, Role::Coach]),
@@ -461,7 +466,14 @@ async fn fixture_subject(s: &Server, org: &OrgScope) -> mhp_domain::SubjectId {
         row: &row,
     };
     let new = subjects::NewSubject {
-        name: s.state.phi.seal(at, "Fixture Person").unwrap(),
+        name: s
+            .state
+            .phi
+            .for_write(at.org, id)
+            .await
+            .unwrap()
+            .seal(at, "Fixture Person")
+            .unwrap(),
         birth_date: None,
         external_id: None,
         sex: None,

@@ -21,7 +21,14 @@ async fn subject(s: &Server, sex: Sex) -> SubjectId {
         row: &row,
     };
     let new = NewSubject {
-        name: s.state.phi.seal(at, "Person").unwrap(),
+        name: s
+            .state
+            .phi
+            .for_write(at.org, id)
+            .await
+            .unwrap()
+            .seal(at, "Person")
+            .unwrap(),
         birth_date: None,
         external_id: None,
         sex: Some(sex),

@@ -35,6 +35,8 @@ pub struct Subject {
     pub updated_at: Timestamp,
     /// When it was archived, if it was.
     pub archived_at: Option<Timestamp>,
+    /// When it was erased (its key destroyed), if it was.
+    pub erased_at: Option<Timestamp>,
 }
 
 /// Blind indexes of a subject's identifiers (see `mhp_crypto::blind`): opaque strings that
@@ -96,13 +98,15 @@ pub struct Filter {
 }
 
 const SELECT: &str = "SELECT id, pseudonym, name_sealed, birth_date_sealed, external_id_sealed, \
-                      sex, sport, user_id, created_at_ms, updated_at_ms, archived_at_ms FROM subjects";
+                      sex, sport, user_id, created_at_ms, updated_at_ms, archived_at_ms, erased_at_ms \
+                      FROM subjects";
 
 fn from_row(row: &AnyRow) -> Result<Subject, StorageError> {
     let id: String = row.try_get("id")?;
     let sex: Option<String> = row.try_get("sex")?;
     let user: Option<String> = row.try_get("user_id")?;
     let archived: Option<i64> = row.try_get("archived_at_ms")?;
+    let erased: Option<i64> = row.try_get("erased_at_ms")?;
     let sealed = |col: &str| -> Result<Option<SealedBytes>, StorageError> {
         let b: Option<Vec<u8>> = row.try_get(col)?;
         Ok(b.map(SealedBytes::from_ciphertext))
@@ -125,6 +129,7 @@ fn from_row(row: &AnyRow) -> Result<Subject, StorageError> {
         created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
         updated_at: Timestamp::from_millis(row.try_get("updated_at_ms")?),
         archived_at: archived.map(Timestamp::from_millis),
+        erased_at: erased.map(Timestamp::from_millis),
     })
 }
 
@@ -169,6 +174,7 @@ pub async fn create_with_id(
         created_at: now,
         updated_at: now,
         archived_at: None,
+        erased_at: None,
     };
     let inserted = sqlx::query(
         "INSERT INTO subjects (id, org_id, pseudonym, name_sealed, birth_date_sealed, \
@@ -319,6 +325,7 @@ pub async fn search(
               (SELECT subject_id FROM subject_name_words WHERE org_id = $1 AND word_bidx = $5)) \
          AND (CAST($6 AS TEXT) IS NULL OR sex = $6) \
          AND (CAST($7 AS TEXT) IS NULL OR sport = $7) \
+         AND erased_at_ms IS NULL \
          AND ($8 = 'include' OR ($8 = 'exclude' AND archived_at_ms IS NULL) \
               OR ($8 = 'only' AND archived_at_ms IS NOT NULL))";
     let sql = if newest_first {
@@ -354,8 +361,51 @@ pub async fn search(
     rows.iter().map(from_row).collect()
 }
 
-/// Archives a subject: gone from listings, history kept (deletion with crypto-shredding is a
-/// separate, audited operation).
+/// Erases a subject: archived, out of every listing and team, its blind indexes and account
+/// link removed, the row kept as a tombstone (its sealed fields become unreadable when the
+/// caller destroys the subject's key). Erasing twice is `NotFound`.
+pub async fn erase(tx: &mut TenantTx, id: SubjectId, now: Timestamp) -> Result<(), StorageError> {
+    let done = sqlx::query(
+        "UPDATE subjects SET erased_at_ms = $1, archived_at_ms = COALESCE(archived_at_ms, $1), \
+         updated_at_ms = $1, external_id_bidx = NULL, name_bidx = NULL, user_id = NULL \
+         WHERE org_id = $2 AND id = $3 AND erased_at_ms IS NULL",
+    )
+    .bind(now.as_millis())
+    .bind(tx.org_key())
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound { entity: "subject" });
+    }
+    for table in ["subject_name_words", "team_subjects"] {
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "DELETE FROM {table} WHERE org_id = $1 AND subject_id = $2"
+        )))
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Ids of the organisation's erased subjects (for the sweep that destroys any key an erasure
+/// left behind).
+pub async fn erased_ids(tx: &mut TenantTx) -> Result<Vec<SubjectId>, StorageError> {
+    let ids: Vec<String> = sqlx::query_scalar(
+        "SELECT id FROM subjects WHERE org_id = $1 AND erased_at_ms IS NOT NULL ORDER BY id",
+    )
+    .bind(tx.org_key())
+    .fetch_all(tx.conn())
+    .await?;
+    ids.iter()
+        .map(|i| parse_id(i, "subject id", SubjectId::parse))
+        .collect()
+}
+
+/// Archives a subject: gone from listings, history kept (erasure with crypto-shredding is
+/// [`erase`]).
 pub async fn archive(tx: &mut TenantTx, id: SubjectId, now: Timestamp) -> Result<(), StorageError> {
     let done = sqlx::query(
         "UPDATE subjects SET archived_at_ms = $1, updated_at_ms = $2 \

@@ -1,0 +1,485 @@
+//! The key hierarchy at work: organisation and subject data keys, kept wrapped in the key
+//! store (apart from the system of record), unwrapped on demand through the master-key
+//! provider and cached for a short while.
+//!
+//! ```text
+//! master key (local ring, KMS, Vault) ──wraps──▶ org/{org} v1, v2, …
+//! org/{org} vN ──wraps──▶ subject/{org}/{subject} v1 ──seals──▶ identifiers, notes, raw signals
+//! ```
+//!
+//! Rotation: `mhp keys rotate` adds a master or organisation key version; new wraps use it at
+//! once, and [`Keys::rewrap`] (run in the background by `mhp serve`, or by `mhp keys rewrap`)
+//! moves every wrapped key onto the newest versions, then retires the versions nothing uses.
+//! Shredding destroys a subject's (or an organisation's) keys in the key store.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use mhp_crypto::envelope::{
+    DataKey, KeyError, MasterKeyProvider, WrapContext, WrappedKey, unwrap_with, wrap_with,
+};
+use mhp_domain::{Clock, OrgId, SubjectId};
+use mhp_storage::StorageError;
+use mhp_storage::keystore::{KeyStore, WrappedRow};
+
+/// Why a key could not be had. Never carries key material.
+#[derive(Debug, thiserror::Error)]
+pub enum KeysError {
+    /// The key was destroyed (the subject or organisation was erased).
+    #[error("the key was destroyed")]
+    Shredded,
+    /// The master-key provider failed or refused.
+    #[error(transparent)]
+    Provider(#[from] KeyError),
+    /// The key store failed.
+    #[error("key store: {0}")]
+    Store(#[from] StorageError),
+}
+
+/// Name of an organisation's key.
+pub fn org_key_id(org: OrgId) -> String {
+    format!("org/{org}")
+}
+
+/// Name of a subject's key. The organisation is part of it, so a subject id named in another
+/// organisation's request can never reach (or make) this organisation's key.
+pub fn subject_key_id(org: OrgId, subject: SubjectId) -> String {
+    format!("subject/{org}/{subject}")
+}
+
+const MASTER: &str = "master";
+
+/// What one re-wrap pass did.
+#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RewrapReport {
+    /// Organisation key versions moved onto the current master key version.
+    pub org_keys_rewrapped: u64,
+    /// Subject keys moved onto their organisation's current key version.
+    pub subject_keys_rewrapped: u64,
+    /// Master key versions retired because nothing used them any more.
+    pub master_versions_retired: Vec<u32>,
+}
+
+/// Key counts by wrapping key, for `mhp keys status`.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct KeyStatus {
+    /// The master-key provider.
+    pub provider: &'static str,
+    /// The master key version new wraps use.
+    pub master_current: u32,
+    /// Master key versions that can still unwrap.
+    pub master_live: Vec<u32>,
+    /// `(wrapping key, version, keys wrapped)`.
+    pub wrapped: Vec<(String, u32, i64)>,
+}
+
+/// Data keys: creation, unwrapping (cached), rotation, re-wrapping and destruction.
+pub struct Keys {
+    store: KeyStore,
+    master: Arc<dyn MasterKeyProvider>,
+    clock: Arc<dyn Clock>,
+    ttl: Duration,
+    cache: Mutex<HashMap<(String, u32), (Instant, DataKey)>>,
+    /// Current version of each key, so a read needs no key store query while it is fresh.
+    current: Mutex<HashMap<String, (Instant, u32)>>,
+}
+
+impl std::fmt::Debug for Keys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Keys")
+            .field("provider", &self.master.name())
+            .field("ttl", &self.ttl)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Most unwrapped keys held at once; beyond it the cache starts afresh.
+const CACHE_LIMIT: usize = 10_000;
+
+impl Keys {
+    /// Keys in `store`, wrapped by `master`; unwrapped keys are kept in memory for `ttl` (so a
+    /// key destroyed by another instance stops opening within `ttl`).
+    pub fn new(
+        store: KeyStore,
+        master: Arc<dyn MasterKeyProvider>,
+        clock: Arc<dyn Clock>,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            store,
+            master,
+            clock,
+            ttl,
+            cache: Mutex::default(),
+            current: Mutex::default(),
+        }
+    }
+
+    /// The key store.
+    pub fn store(&self) -> &KeyStore {
+        &self.store
+    }
+
+    fn cached(&self, key_id: &str, version: u32) -> Option<DataKey> {
+        let cache = self.cache.lock().ok()?;
+        let (at, key) = cache.get(&(key_id.to_owned(), version))?;
+        (at.elapsed() < self.ttl).then(|| key.clone())
+    }
+
+    fn remember(&self, key_id: &str, version: u32, key: &DataKey) {
+        if let Ok(mut cache) = self.cache.lock() {
+            if cache.len() >= CACHE_LIMIT {
+                cache.clear();
+            }
+            cache.insert((key_id.to_owned(), version), (Instant::now(), key.clone()));
+        }
+    }
+
+    fn forget(&self, key_id: &str) {
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.retain(|(id, _), _| id != key_id);
+        }
+        if let Ok(mut current) = self.current.lock() {
+            current.remove(key_id);
+        }
+    }
+
+    /// The current version of a key: from memory while fresh, else from the store.
+    async fn current_version(&self, key_id: &str) -> Result<Option<u32>, KeysError> {
+        if let Ok(current) = self.current.lock()
+            && let Some((at, v)) = current.get(key_id)
+            && at.elapsed() < self.ttl
+        {
+            return Ok(Some(*v));
+        }
+        let row = self.store.current(key_id).await?;
+        let version = row.as_ref().map(|r| r.version);
+        if let Some(row) = row {
+            self.unwrap_row(&row).await?;
+            self.note_current(key_id, row.version);
+        }
+        Ok(version)
+    }
+
+    fn note_current(&self, key_id: &str, version: u32) {
+        if let Ok(mut current) = self.current.lock() {
+            if current.len() >= CACHE_LIMIT {
+                current.clear();
+            }
+            current.insert(key_id.to_owned(), (Instant::now(), version));
+        }
+    }
+
+    /// Unwraps a stored key version (through its organisation key for subject keys).
+    async fn unwrap_row(&self, row: &WrappedRow) -> Result<DataKey, KeysError> {
+        if let Some(k) = self.cached(&row.key_id, row.version) {
+            return Ok(k);
+        }
+        let context = WrapContext {
+            key_id: row.key_id.clone(),
+            version: row.version,
+        };
+        let key = if row.wrapped_by == MASTER {
+            let wrapped = WrappedKey {
+                wrapper_version: row.wrapper_version,
+                bytes: row.wrapped.clone(),
+            };
+            self.master.unwrap(&wrapped, &context).await?
+        } else {
+            let wrapping = self
+                .version_of(&row.wrapped_by, row.wrapper_version)
+                .await?;
+            unwrap_with(&wrapping, &row.wrapped, &context)?
+        };
+        self.remember(&row.key_id, row.version, &key);
+        Ok(key)
+    }
+
+    async fn version_of(&self, key_id: &str, version: u32) -> Result<DataKey, KeysError> {
+        if let Some(k) = self.cached(key_id, version) {
+            return Ok(k);
+        }
+        let row = match self.store.get(key_id, version).await {
+            Err(StorageError::NotFound { .. }) => return Err(KeysError::Shredded),
+            other => other?,
+        };
+        Box::pin(self.unwrap_row(&row)).await
+    }
+
+    /// Wraps a fresh key version of `key_id`: by the master key for organisation keys, by the
+    /// organisation's current key for subject keys.
+    async fn create(
+        &self,
+        key_id: &str,
+        version: u32,
+        org: OrgId,
+        parent: Option<&str>,
+    ) -> Result<(u32, DataKey), KeysError> {
+        let key = DataKey::generate()?;
+        let context = WrapContext {
+            key_id: key_id.to_owned(),
+            version,
+        };
+        let (wrapped_by, wrapper_version, wrapped) = match parent {
+            None => {
+                // Another process may have rotated the master key since we looked.
+                self.master.refresh()?;
+                let w = self.master.wrap(&key, &context).await?;
+                (MASTER.to_owned(), w.wrapper_version, w.bytes)
+            }
+            Some(parent) => {
+                let (pv, pk) = Box::pin(self.current_org(org)).await?;
+                (parent.to_owned(), pv, wrap_with(&pk, &key, &context)?)
+            }
+        };
+        let row = WrappedRow {
+            key_id: key_id.to_owned(),
+            version,
+            org_id: org.to_string(),
+            wrapped_by,
+            wrapper_version,
+            wrapped,
+            retired_at_ms: None,
+            created_at_ms: self.clock.now().as_millis(),
+        };
+        match self.store.insert(&row).await {
+            Ok(()) => {
+                self.remember(key_id, version, &key);
+                self.note_current(key_id, version);
+                Ok((version, key))
+            }
+            // Another request made the same version first: use theirs.
+            Err(StorageError::Conflict { .. }) => {
+                let theirs = self.store.get(key_id, version).await?;
+                Ok((version, self.unwrap_row(&theirs).await?))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The organisation's current key, made on first use.
+    pub async fn current_org(&self, org: OrgId) -> Result<(u32, DataKey), KeysError> {
+        let id = org_key_id(org);
+        match self.current_version(&id).await? {
+            Some(v) => Ok((v, self.version_of(&id, v).await?)),
+            None => {
+                let next = self.store.highest_version(&id).await? + 1;
+                self.create(&id, next, org, None).await
+            }
+        }
+    }
+
+    /// The subject's current key, made on first use (when the subject is created).
+    pub async fn subject_for_write(
+        &self,
+        org: OrgId,
+        subject: SubjectId,
+    ) -> Result<(u32, DataKey), KeysError> {
+        let id = subject_key_id(org, subject);
+        match self.current_version(&id).await? {
+            Some(v) => Ok((v, self.version_of(&id, v).await?)),
+            None => {
+                let parent = org_key_id(org);
+                self.create(&id, 1, org, Some(&parent)).await
+            }
+        }
+    }
+
+    /// The subject's current key, or `None` when it has none: it was destroyed, or the
+    /// subject's data predates envelope encryption.
+    pub async fn subject_for_read(
+        &self,
+        org: OrgId,
+        subject: SubjectId,
+    ) -> Result<Option<(u32, DataKey)>, KeysError> {
+        let id = subject_key_id(org, subject);
+        match self.current_version(&id).await? {
+            Some(v) => match self.version_of(&id, v).await {
+                Ok(k) => Ok(Some((v, k))),
+                Err(KeysError::Shredded) => Ok(None),
+                Err(e) => Err(e),
+            },
+            None => Ok(None),
+        }
+    }
+
+    /// One version of a subject's key, to open what it sealed.
+    /// Destroys a subject's key: everything sealed with it is unreadable from now on, in the
+    /// database and in every backup of it.
+    pub async fn shred_subject(&self, org: OrgId, subject: SubjectId) -> Result<u64, KeysError> {
+        let id = subject_key_id(org, subject);
+        let n = self.store.destroy(&id).await?;
+        self.forget(&id);
+        Ok(n)
+    }
+
+    /// Destroys every key of an organisation (the customer has left).
+    pub async fn shred_org(&self, org: OrgId) -> Result<u64, KeysError> {
+        let n = self.store.destroy_org(&org.to_string()).await?;
+        if let Ok(mut cache) = self.cache.lock() {
+            cache.clear();
+        }
+        if let Ok(mut current) = self.current.lock() {
+            current.clear();
+        }
+        Ok(n)
+    }
+
+    /// A new master key version; new organisation keys are wrapped with it at once, existing
+    /// ones by the next re-wrap pass.
+    pub async fn rotate_master(&self) -> Result<u32, KeysError> {
+        Ok(self.master.rotate().await?)
+    }
+
+    /// A new version of the organisation's key; new subject keys are wrapped with it at once,
+    /// existing ones by the next re-wrap pass. Older versions are retired (they still unwrap).
+    pub async fn rotate_org(&self, org: OrgId) -> Result<u32, KeysError> {
+        let id = org_key_id(org);
+        let next = self.store.highest_version(&id).await? + 1;
+        let (version, _) = self.create(&id, next, org, None).await?;
+        self.store
+            .retire_below(&id, version, self.clock.now().as_millis())
+            .await?;
+        self.note_current(&id, version);
+        Ok(version)
+    }
+
+    /// One re-wrap pass over at most `batch` keys of each kind: organisation keys onto the
+    /// current master version, subject keys onto their organisation's current version; then
+    /// master versions that wrap nothing are retired.
+    pub async fn rewrap(&self, batch: i64) -> Result<RewrapReport, KeysError> {
+        let mut report = RewrapReport::default();
+        self.master.refresh()?;
+        let master_now = self.master.current_version();
+        for row in self
+            .store
+            .wrapped_by_other_than(MASTER, master_now, batch)
+            .await?
+        {
+            let key = self.unwrap_row(&row).await?;
+            let context = WrapContext {
+                key_id: row.key_id.clone(),
+                version: row.version,
+            };
+            let w = self.master.wrap(&key, &context).await?;
+            if self.store.rewrap(&row, w.wrapper_version, &w.bytes).await? {
+                report.org_keys_rewrapped += 1;
+            }
+        }
+        for org_row in self.store.org_keys().await? {
+            if org_row.retired_at_ms.is_some() {
+                continue;
+            }
+            let org_key = self.unwrap_row(&org_row).await?;
+            for row in self
+                .store
+                .wrapped_by_other_than(&org_row.key_id, org_row.version, batch)
+                .await?
+            {
+                let key = self.unwrap_row(&row).await?;
+                let context = WrapContext {
+                    key_id: row.key_id.clone(),
+                    version: row.version,
+                };
+                let bytes = wrap_with(&org_key, &key, &context)?;
+                if self.store.rewrap(&row, org_row.version, &bytes).await? {
+                    report.subject_keys_rewrapped += 1;
+                }
+            }
+        }
+        let used: Vec<u32> = self
+            .store
+            .wrapper_use()
+            .await?
+            .into_iter()
+            .filter(|u| u.wrapped_by == MASTER)
+            .map(|u| u.wrapper_version)
+            .collect();
+        for v in self.master.live_versions() {
+            if v != self.master.current_version() && !used.contains(&v) {
+                match self.master.retire(v).await {
+                    Ok(()) => report.master_versions_retired.push(v),
+                    // Providers that manage their own versions (KMS) retire nothing.
+                    Err(KeyError::Unsupported(_)) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+        }
+        Ok(report)
+    }
+
+    /// Counts for `mhp keys status`.
+    pub async fn status(&self) -> Result<KeyStatus, KeysError> {
+        self.master.refresh()?;
+        Ok(KeyStatus {
+            provider: self.master.name(),
+            master_current: self.master.current_version(),
+            master_live: self.master.live_versions(),
+            wrapped: self
+                .store
+                .wrapper_use()
+                .await?
+                .into_iter()
+                .map(|u| (u.wrapped_by, u.wrapper_version, u.keys))
+                .collect(),
+        })
+    }
+}
+
+/// Destroys the keys of erased subjects that an interrupted erasure left in the key store.
+/// Returns how many key versions it destroyed.
+pub async fn sweep_erased(state: &crate::AppState) -> Result<u64, crate::ApiError> {
+    use mhp_storage::Access;
+    use mhp_storage::repo::{orgs, subjects};
+    let orgs = {
+        let mut tx = state.db.operator(Access::Read).await?;
+        orgs::list_all(&mut tx).await?
+    };
+    let mut destroyed = 0;
+    for org in orgs {
+        let scope = mhp_domain::OrgScope::for_org(org.id);
+        let erased = {
+            let mut tx = state.db.tenant(&scope, Access::Read).await?;
+            subjects::erased_ids(&mut tx).await?
+        };
+        for subject in erased {
+            destroyed += state.phi.keys().shred_subject(org.id, subject).await?;
+        }
+    }
+    Ok(destroyed)
+}
+
+/// The key upkeep of `mhp serve`: every `every`, a re-wrap pass and a sweep of erased
+/// subjects' keys, until `stop` resolves. Errors are logged (never with key material) and
+/// retried on the next tick.
+pub async fn run_upkeep(
+    state: crate::AppState,
+    every: Duration,
+    stop: impl std::future::Future<Output = ()>,
+) {
+    let mut stop = std::pin::pin!(stop);
+    let mut tick = tokio::time::interval(every);
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            () = &mut stop => return,
+            _ = tick.tick() => {}
+        }
+        match state.phi.keys().rewrap(500).await {
+            Ok(r) if r == RewrapReport::default() => {}
+            Ok(r) => tracing::info!(
+                org_keys = r.org_keys_rewrapped,
+                subject_keys = r.subject_keys_rewrapped,
+                retired = ?r.master_versions_retired,
+                "keys re-wrapped"
+            ),
+            Err(e) => tracing::warn!(error = %e, "key re-wrap pass failed"),
+        }
+        match sweep_erased(&state).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(keys = n, "keys of erased subjects destroyed"),
+            Err(e) => tracing::warn!(error = %e, "erasure sweep failed"),
+        }
+    }
+}
