@@ -9,6 +9,7 @@ mod audit;
 mod demo;
 mod healthcheck;
 mod index_cmd;
+mod keys_cmd;
 mod logging;
 mod reanalyze;
 mod serve;
@@ -88,6 +89,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Envelope-encryption keys: status, rotation, re-wrapping.
+    Keys {
+        #[command(subcommand)]
+        command: keys_cmd::KeysCommand,
     },
     /// Administration.
     Admin {
@@ -192,6 +198,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             runtime()?.block_on(reanalyze::run(settings, notes, dry_run))
         }
         Command::Audit { command } => runtime()?.block_on(audit::run(settings, notes, command)),
+        Command::Keys { command } => runtime()?.block_on(keys_cmd::run(settings, notes, command)),
         Command::Healthcheck { url, timeout_s } => healthcheck::run(
             &settings,
             url.as_deref(),

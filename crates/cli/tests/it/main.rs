@@ -6,6 +6,7 @@ mod analyze;
 mod api;
 mod config;
 mod demo;
+mod erasure;
 mod layers;
 mod main_path;
 mod serve;

@@ -1,0 +1,153 @@
+//! `mhp keys`: the state of the key hierarchy, rotation of master and organisation keys, and
+//! re-wrapping (which `mhp serve` also runs in the background). Rotations are security actions:
+//! each writes an audit event (the platform's chain for the master key, the organisation's for
+//! its key) before it is reported done.
+
+use anyhow::Context as _;
+use mhp_domain::{Clock as _, OrgId, SystemClock};
+use mhp_storage::Access;
+use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
+
+use crate::Failure;
+use crate::logging;
+use crate::settings::{LoadNotes, Settings};
+
+/// `mhp keys ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum KeysCommand {
+    /// The master-key provider, its versions, and how many keys each wrapping version wraps.
+    Status,
+    /// Create a new key version; new writes use it at once, existing keys are re-wrapped by
+    /// the background job (or `mhp keys rewrap`), and old versions retire when unused.
+    Rotate {
+        /// Rotate the master key.
+        #[arg(long, conflicts_with_all = ["org", "all_orgs"])]
+        master: bool,
+        /// Rotate this organisation's key.
+        #[arg(long, value_name = "ORG_ID", conflicts_with = "all_orgs")]
+        org: Option<String>,
+        /// Rotate every organisation's key.
+        #[arg(long)]
+        all_orgs: bool,
+    },
+    /// Re-wrap every key onto the newest versions now, and retire versions nothing uses.
+    Rewrap,
+}
+
+fn runtime_err(e: impl std::fmt::Display) -> Failure {
+    Failure::Runtime(anyhow::anyhow!("{e}"))
+}
+
+pub async fn run(
+    settings: Settings,
+    notes: LoadNotes,
+    command: KeysCommand,
+) -> Result<(), Failure> {
+    logging::init(&settings.log, &notes);
+    let state = crate::serve::open_state(&settings).await?;
+    let keys = state.phi.keys().clone();
+    match command {
+        KeysCommand::Status => {
+            let s = keys.status().await.map_err(runtime_err)?;
+            println!("provider: {}", s.provider);
+            println!(
+                "master key: version {} (live: {:?})",
+                s.master_current, s.master_live
+            );
+            for (by, version, n) in &s.wrapped {
+                println!("wrapped by {by} v{version}: {n} key version(s)");
+            }
+        }
+        KeysCommand::Rotate {
+            master,
+            org,
+            all_orgs,
+        } => {
+            let targets: Vec<OrgId> = if all_orgs {
+                crate::serve::organisations(&state)
+                    .await?
+                    .into_iter()
+                    .map(|o| o.id)
+                    .collect()
+            } else if let Some(org) = org {
+                vec![
+                    OrgId::parse(&org)
+                        .map_err(|_| Failure::Invalid(format!("--org: {org:?} is not an id")))?,
+                ]
+            } else if master {
+                Vec::new()
+            } else {
+                return Err(Failure::Invalid(
+                    "say what to rotate: --master, --org ORG_ID or --all-orgs".into(),
+                ));
+            };
+            if master {
+                let v = keys.rotate_master().await.map_err(runtime_err)?;
+                record(&state, None, "keys.rotate_master", format!("v{v}")).await?;
+                println!(
+                    "master key: now version {v}; existing keys are re-wrapped by `mhp keys rewrap` or the server's background job"
+                );
+            }
+            for org in targets {
+                let v = keys.rotate_org(org).await.map_err(runtime_err)?;
+                record(&state, Some(org), "keys.rotate_org", format!("v{v}")).await?;
+                println!("organisation {org}: key now version {v}");
+            }
+        }
+        KeysCommand::Rewrap => {
+            let mut total = mhp_server::keys::RewrapReport::default();
+            loop {
+                let r = keys.rewrap(500).await.map_err(runtime_err)?;
+                if r == mhp_server::keys::RewrapReport::default() {
+                    break;
+                }
+                total.org_keys_rewrapped += r.org_keys_rewrapped;
+                total.subject_keys_rewrapped += r.subject_keys_rewrapped;
+                total
+                    .master_versions_retired
+                    .extend(r.master_versions_retired);
+            }
+            let swept = mhp_server::keys::sweep_erased(&state)
+                .await
+                .map_err(runtime_err)?;
+            println!(
+                "re-wrapped {} organisation key(s) and {} subject key(s); retired master \
+                 version(s) {:?}; destroyed {swept} key(s) of erased subjects",
+                total.org_keys_rewrapped,
+                total.subject_keys_rewrapped,
+                total.master_versions_retired
+            );
+        }
+    }
+    state.db.close().await;
+    Ok(())
+}
+
+/// The audit event of a rotation, in the organisation's chain or the platform's.
+async fn record(
+    state: &mhp_server::AppState,
+    org: Option<OrgId>,
+    action: &'static str,
+    version: String,
+) -> Result<(), Failure> {
+    let mut tx = state
+        .db
+        .operator(Access::Write)
+        .await
+        .context("cannot start a transaction")?;
+    let event = AuditEvent {
+        actor: "cli".to_owned(),
+        action,
+        resource_type: "key",
+        resource_id: Some(version),
+        outcome: Outcome::Success,
+        request_id: None,
+        source_ip: None,
+        user_agent: None,
+    };
+    audit::append_as_operator(&mut tx, org, &event, SystemClock.now())
+        .await
+        .context("cannot write the audit event")?;
+    tx.commit().await.context("cannot commit")?;
+    Ok(())
+}
