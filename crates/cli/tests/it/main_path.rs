@@ -426,17 +426,60 @@ async fn main_path(env: Vec<(&str, String)>) {
         assert_eq!(res.status(), StatusCode::NOT_FOUND, "{url}");
     }
 
-    // No identifier reaches the log.
+    // Refusals do not echo what they refuse.
+    let refused = c
+        .post(format!("{api}/subjects"))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Ada Quartermain", "birth_date": "1999-04-01-x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let refused = refused.text().await.unwrap();
+    let metrics = c
+        .get(format!("{}/metrics", p.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+
+    // No identifier, birth date or note reaches the log, the metrics, an error response, or
+    // any file of the data directory in plain text (database, log of writes, key store, index,
+    // objects, outbox): only sealed.
     tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    for line in p.log() {
-        for phi in [
-            "Quartermain",
-            "SN-4471",
-            "1999-04-01",
-            "Felt a pull",
-            "No sprinting",
-        ] {
+    let mut files = Vec::new();
+    collect_files(std::path::Path::new(&data), &mut files);
+    assert!(files.len() > 5, "{} files", files.len());
+    for phi in [
+        "Quartermain",
+        "SN-4471",
+        "1999-04-01",
+        "Felt a pull",
+        "No sprinting",
+    ] {
+        for line in p.log() {
             assert!(!line.contains(phi), "PHI logged: {line}");
+        }
+        assert!(!metrics.contains(phi), "PHI in /metrics");
+        assert!(!refused.contains(phi), "PHI echoed: {refused}");
+        for (path, bytes) in &files {
+            assert!(
+                !bytes.windows(phi.len()).any(|w| w == phi.as_bytes()),
+                "{phi} in plain text in {}",
+                path.display()
+            );
+        }
+    }
+}
+
+fn collect_files(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, Vec<u8>)>) {
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if entry.file_type().unwrap().is_dir() {
+            collect_files(&entry.path(), out);
+        } else {
+            out.push((entry.path(), std::fs::read(entry.path()).unwrap()));
         }
     }
 }
