@@ -11,6 +11,7 @@ use serde_json::Value;
 const LAYERS: &[(&str, u8)] = &[
     ("mhp-domain", 0),
     ("mhp-biomech", 0),
+    ("mhp-ml", 0),
     ("mhp-crypto", 1),
     ("mhp-demo", 1),
     ("mhp-storage", 2),
@@ -23,7 +24,7 @@ const LAYERS: &[(&str, u8)] = &[
 ];
 
 /// Crates that must stay pure: no async runtime, database, HTTP or serialisation framework.
-const PURE: &[&str] = &["mhp-domain", "mhp-biomech", "mhp-demo"];
+const PURE: &[&str] = &["mhp-domain", "mhp-biomech", "mhp-demo", "mhp-ml"];
 const IMPURE: &[&str] = &["tokio", "sqlx", "axum", "hyper", "reqwest", "tower"];
 
 #[test]

@@ -1,0 +1,327 @@
+//! Model configuration, training, prediction, contributions and the JSON artifact.
+
+use serde::{Deserialize, Serialize};
+
+use crate::gbt::{BoostParams, BoostedTrees};
+use crate::logistic::{LogisticModel, sigmoid};
+use crate::tree::GrowParams;
+use crate::{Dataset, MlError};
+
+/// Which model to train, with its hyper-parameters; deserialisable from a settings file:
+///
+/// ```
+/// let config: mhp_ml::ModelConfig = serde_json::from_str(
+///     r#"{"model": "logistic", "l2": 1.0, "max_iter": 100, "tol": 1e-8}"#,
+/// )?;
+/// assert_eq!(config, mhp_ml::ModelConfig::logistic());
+/// # Ok::<(), serde_json::Error>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "model", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ModelConfig {
+    /// L2-regularised logistic regression on standardised features ([`LogisticModel`]).
+    Logistic {
+        /// Penalty `l2/2 · ‖w‖²` on the standardised weights (`C = 1/l2` in scikit-learn);
+        /// `>= 0`.
+        l2: f64,
+        /// Most Newton steps; `>= 1`.
+        max_iter: u32,
+        /// Stop when the largest gradient component per row is at most this; `> 0`.
+        tol: f64,
+    },
+    /// Gradient-boosted trees for log-loss ([`BoostedTrees`]).
+    GradientBoosting {
+        /// Boosting rounds; `1..=100_000`.
+        n_trees: u32,
+        /// Shrinkage of each tree's values; `> 0`.
+        learning_rate: f64,
+        /// Depth limit of a tree (a stump has depth 1); `1..=16`.
+        max_depth: u32,
+        /// Fewest (subsampled) training rows in a leaf; `>= 1`.
+        min_samples_leaf: u32,
+        /// Fraction of rows drawn, without replacement, for each tree; `(0, 1]`.
+        subsample: f64,
+        /// Most quantile bins per feature (missing values get their own); `2..=255`.
+        n_bins: u32,
+        /// Seed of the subsampling generator.
+        seed: u64,
+        /// Penalty λ on leaf values: a leaf is −G/(H+λ); `>= 0`.
+        l2: f64,
+    },
+}
+
+impl ModelConfig {
+    /// Logistic regression with `l2 = 1`, `max_iter = 100`, `tol = 1e-8`.
+    #[must_use]
+    pub fn logistic() -> Self {
+        Self::Logistic {
+            l2: 1.0,
+            max_iter: 100,
+            tol: 1e-8,
+        }
+    }
+
+    /// Boosting with 200 trees, learning rate 0.1, depth 4, 20 rows per leaf, subsample
+    /// 0.8, 64 bins, seed 0, λ = 1.
+    #[must_use]
+    pub fn gradient_boosting() -> Self {
+        Self::GradientBoosting {
+            n_trees: 200,
+            learning_rate: 0.1,
+            max_depth: 4,
+            min_samples_leaf: 20,
+            subsample: 0.8,
+            n_bins: 64,
+            seed: 0,
+            l2: 1.0,
+        }
+    }
+
+    /// Checks every hyper-parameter against its documented range.
+    ///
+    /// # Errors
+    /// [`MlError::InvalidParameter`] naming the first parameter out of range.
+    pub fn validate(&self) -> Result<(), MlError> {
+        match *self {
+            Self::Logistic { l2, max_iter, tol } => {
+                require(l2.is_finite() && l2 >= 0.0, "l2", "a finite number >= 0")?;
+                require(max_iter >= 1, "max_iter", "at least 1")?;
+                require(tol.is_finite() && tol > 0.0, "tol", "a finite number > 0")
+            }
+            Self::GradientBoosting {
+                n_trees,
+                learning_rate,
+                max_depth,
+                min_samples_leaf,
+                subsample,
+                n_bins,
+                seed: _,
+                l2,
+            } => {
+                require((1..=100_000).contains(&n_trees), "n_trees", "in 1..=100000")?;
+                require(
+                    learning_rate.is_finite() && learning_rate > 0.0,
+                    "learning_rate",
+                    "a finite number > 0",
+                )?;
+                require((1..=16).contains(&max_depth), "max_depth", "in 1..=16")?;
+                require(min_samples_leaf >= 1, "min_samples_leaf", "at least 1")?;
+                require(
+                    subsample > 0.0 && subsample <= 1.0,
+                    "subsample",
+                    "in (0, 1]",
+                )?;
+                require((2..=255).contains(&n_bins), "n_bins", "in 2..=255")?;
+                require(l2.is_finite() && l2 >= 0.0, "l2", "a finite number >= 0")
+            }
+        }
+    }
+}
+
+/// A trained model: the artifact stored in the object store (as JSON, see
+/// [`Model::to_json`]), carrying the names of the features it expects, in order.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Model {
+    /// Logistic regression.
+    Logistic(LogisticModel),
+    /// Gradient-boosted trees.
+    GradientBoosting(BoostedTrees),
+}
+
+impl Model {
+    /// Trains the configured model on `train`.
+    ///
+    /// # Errors
+    /// [`MlError::InvalidParameter`] for a bad configuration; [`MlError::EmptyDataset`] and
+    /// [`MlError::SingleClass`] for data a classifier cannot learn from;
+    /// [`MlError::SingularSystem`] if a logistic fit cannot be solved.
+    pub fn fit(config: &ModelConfig, train: &Dataset) -> Result<Model, MlError> {
+        config.validate()?;
+        train.check_trainable()?;
+        match *config {
+            ModelConfig::Logistic { l2, max_iter, tol } => {
+                LogisticModel::fit(train, l2, max_iter, tol).map(Model::Logistic)
+            }
+            ModelConfig::GradientBoosting {
+                n_trees,
+                learning_rate,
+                max_depth,
+                min_samples_leaf,
+                subsample,
+                n_bins,
+                seed,
+                l2,
+            } => {
+                let params = BoostParams {
+                    n_trees,
+                    subsample,
+                    n_bins: n_bins as usize,
+                    seed,
+                    grow: GrowParams {
+                        max_depth,
+                        min_samples_leaf,
+                        l2,
+                        learning_rate,
+                    },
+                };
+                BoostedTrees::fit(train, params).map(Model::GradientBoosting)
+            }
+        }
+    }
+
+    /// The feature names the model expects, in row order.
+    #[must_use]
+    pub fn feature_names(&self) -> &[String] {
+        match self {
+            Model::Logistic(m) => m.feature_names(),
+            Model::GradientBoosting(m) => m.feature_names(),
+        }
+    }
+
+    /// The log-odds that [`Model::contributions`] are relative to: the intercept for
+    /// logistic regression (a row at the training means), the base score plus every tree's
+    /// root value for boosting.
+    ///
+    /// # Errors
+    /// [`MlError::MalformedModel`] for an inconsistent deserialised model.
+    pub fn baseline(&self) -> Result<f64, MlError> {
+        match self {
+            Model::Logistic(m) => {
+                m.check_shape()?;
+                Ok(m.intercept())
+            }
+            Model::GradientBoosting(m) => m.baseline(),
+        }
+    }
+
+    /// The predicted log-odds of the positive class for one row (`NaN` = missing).
+    ///
+    /// # Errors
+    /// [`MlError::FeatureCountMismatch`], [`MlError::InfiniteFeature`] (with row 0),
+    /// [`MlError::MalformedModel`].
+    pub fn predict_log_odds(&self, row: &[f64]) -> Result<f64, MlError> {
+        self.check_row(row)?;
+        match self {
+            Model::Logistic(m) => m.log_odds(row),
+            Model::GradientBoosting(m) => m.log_odds(row),
+        }
+    }
+
+    /// The predicted probability of the positive class for one row (`NaN` = missing).
+    ///
+    /// # Errors
+    /// As [`Model::predict_log_odds`].
+    pub fn predict_proba(&self, row: &[f64]) -> Result<f64, MlError> {
+        self.predict_log_odds(row).map(sigmoid)
+    }
+
+    /// Probabilities for every row of `data`, whose feature names must equal the model's.
+    ///
+    /// # Errors
+    /// [`MlError::FeatureNamesMismatch`], [`MlError::MalformedModel`].
+    pub fn predict_dataset(&self, data: &Dataset) -> Result<Vec<f64>, MlError> {
+        self.check_feature_names(data.feature_names())?;
+        data.rows().map(|row| self.predict_proba(row)).collect()
+    }
+
+    /// Each feature's contribution to the row's log-odds relative to [`Model::baseline`],
+    /// as `(feature index, contribution)` for every feature in order, so that
+    /// baseline + Σ contributions = [`Model::predict_log_odds`] (exactly for logistic
+    /// regression, to rounding for boosting).
+    ///
+    /// Logistic regression: `w_j · z_j` with `z_j` the standardised value (0 when missing).
+    /// Boosting: path attribution (Saabas): along the row's path in each tree, the change of
+    /// node value at a split is credited to the split's feature.
+    ///
+    /// # Errors
+    /// As [`Model::predict_log_odds`].
+    pub fn contributions(&self, row: &[f64]) -> Result<Vec<(usize, f64)>, MlError> {
+        self.check_row(row)?;
+        let mut values = vec![0.0; row.len()];
+        match self {
+            Model::Logistic(m) => m.contributions_into(row, &mut values)?,
+            Model::GradientBoosting(m) => m.contributions_into(row, &mut values)?,
+        }
+        Ok(values.into_iter().enumerate().collect())
+    }
+
+    /// The `k` largest contributions by absolute value, largest first (ties: lower index
+    /// first); zero contributions are left out.
+    ///
+    /// # Errors
+    /// As [`Model::predict_log_odds`].
+    pub fn top_contributions(&self, row: &[f64], k: usize) -> Result<Vec<(usize, f64)>, MlError> {
+        let mut all = self.contributions(row)?;
+        all.retain(|&(_, v)| v != 0.0);
+        all.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()).then(a.0.cmp(&b.0)));
+        all.truncate(k);
+        Ok(all)
+    }
+
+    /// The artifact: compact JSON that [`Model::from_json`] turns back into an equal model
+    /// (every `f64` round-trips exactly).
+    ///
+    /// # Errors
+    /// [`MlError::Artifact`] if serialisation fails (it does not for a trained model).
+    pub fn to_json(&self) -> Result<String, MlError> {
+        serde_json::to_string(self).map_err(|e| MlError::Artifact(e.to_string()))
+    }
+
+    /// Reads an artifact and checks that it is internally consistent.
+    ///
+    /// # Errors
+    /// [`MlError::Artifact`] for invalid JSON; [`MlError::MalformedModel`] for a model whose
+    /// parts do not fit together.
+    pub fn from_json(json: &str) -> Result<Model, MlError> {
+        let model: Model =
+            serde_json::from_str(json).map_err(|e| MlError::Artifact(e.to_string()))?;
+        model.check_shape()?;
+        Ok(model)
+    }
+
+    /// Refuses a model whose parts do not fit together (only possible after deserialising).
+    ///
+    /// # Errors
+    /// [`MlError::MalformedModel`].
+    pub fn check_shape(&self) -> Result<(), MlError> {
+        match self {
+            Model::Logistic(m) => m.check_shape(),
+            Model::GradientBoosting(m) => m.check_shape(),
+        }
+    }
+
+    /// Refuses a dataset whose feature names differ from the model's.
+    pub(crate) fn check_feature_names(&self, names: &[String]) -> Result<(), MlError> {
+        let ours = self.feature_names();
+        match ours.iter().zip(names).position(|(a, b)| a != b) {
+            Some(position) => Err(MlError::FeatureNamesMismatch { position }),
+            None if ours.len() != names.len() => Err(MlError::FeatureNamesMismatch {
+                position: ours.len().min(names.len()),
+            }),
+            None => Ok(()),
+        }
+    }
+
+    fn check_row(&self, row: &[f64]) -> Result<(), MlError> {
+        let expected = self.feature_names().len();
+        if row.len() != expected {
+            return Err(MlError::FeatureCountMismatch {
+                expected,
+                found: row.len(),
+            });
+        }
+        if let Some(feature) = row.iter().position(|v| v.is_infinite()) {
+            return Err(MlError::InfiniteFeature { row: 0, feature });
+        }
+        Ok(())
+    }
+}
+
+fn require(ok: bool, name: &'static str, expected: &'static str) -> Result<(), MlError> {
+    if ok {
+        Ok(())
+    } else {
+        Err(MlError::InvalidParameter { name, expected })
+    }
+}
