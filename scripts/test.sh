@@ -8,8 +8,9 @@ cd "$(dirname "$0")/.."
 echo "==> cargo fmt --check"
 cargo fmt --all -- --check
 
-echo "==> cargo clippy --all-targets -- -D warnings"
+echo "==> cargo clippy --all-targets -- -D warnings (default features, then all: aws, vault, stand-ins)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 echo "==> node packages of the test OpenID provider (tools/oidc-provider)"
 # The SSO tests run a real OpenID provider (npm oidc-provider); without its packages they fail.
@@ -19,11 +20,13 @@ export MHP_TEST_REQUIRE_OIDC=1
 echo "==> tests (SQLite and PostgreSQL)"
 # MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.
 export MHP_TEST_REQUIRE_PG=1
-scripts/with-postgres.sh cargo test --workspace --locked
+# --all-features: the cloud providers (AWS KMS, Secrets Manager, SSM, Vault) and their test
+# stand-ins are built and tested too.
+scripts/with-postgres.sh cargo test --workspace --all-features --locked
 
 echo "==> deploy checks (scripts/check-deploy.sh --image)"
 # The image test runs the release binary; build it so the check never uses a stale one.
-cargo build --release --locked -p mhp-cli
+cargo build --release --locked -p mhp-cli --features aws,vault
 scripts/check-deploy.sh --image
 
 echo "==> schemathesis against the live server (scripts/schemathesis.sh)"

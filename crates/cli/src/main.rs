@@ -6,6 +6,7 @@
 mod admin;
 mod analyze;
 mod audit;
+mod cloud;
 mod demo;
 mod healthcheck;
 mod index_cmd;

@@ -103,9 +103,14 @@ pub async fn open_index(settings: &Settings) -> Result<mhp_index::DocumentIndex,
                 &settings.index.opensearch_password,
             ) {
                 (Some(user), Some(reference)) => {
-                    let secret = mhp_crypto::secrets::Secrets::new(std::time::Duration::ZERO)
-                        .resolve(reference)
-                        .map_err(|e| Failure::Invalid(format!("index.opensearch_password: {e}")))?;
+                    let secret = crate::cloud::secrets(
+                        settings,
+                        std::time::Duration::ZERO,
+                        crate::cloud::process_env(),
+                    )
+                    .map_err(Failure::Invalid)?
+                    .resolve(reference)
+                    .map_err(|e| Failure::Invalid(format!("index.opensearch_password: {e}")))?;
                     Some((user.clone(), secret))
                 }
                 _ => None,
@@ -156,31 +161,28 @@ pub async fn app_state(
         },
         index,
         keys,
+        secrets: Arc::new(
+            crate::cloud::secrets(
+                settings,
+                std::time::Duration::from_secs(300),
+                crate::cloud::process_env(),
+            )
+            .map_err(Failure::Invalid)?,
+        ),
     }))
-}
-
-/// The master-key provider the settings name.
-pub fn master_provider(
-    settings: &Settings,
-) -> Result<Arc<dyn mhp_crypto::envelope::MasterKeyProvider>, Failure> {
-    match settings.keys.provider.as_str() {
-        "local" => {
-            let ring = mhp_crypto::envelope::LocalKeyring::open(&settings.keyring_dir())
-                .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
-            Ok(Arc::new(ring))
-        }
-        other => Err(Failure::Invalid(format!(
-            "keys.provider: {other} is not built into this binary (build with its cargo feature)"
-        ))),
-    }
 }
 
 /// Opens the key store and the master-key provider.
 pub async fn open_keys(settings: &Settings) -> Result<Arc<mhp_server::keys::Keys>, Failure> {
-    let master = master_provider(settings)?;
-    let url = mhp_crypto::secrets::Secrets::new(std::time::Duration::ZERO)
-        .resolve(&settings.key_store_url())
-        .map_err(|e| Failure::Invalid(format!("keys.store_url: {e}")))?;
+    let master = crate::cloud::master_provider(settings, &crate::cloud::process_env())?;
+    let url = crate::cloud::secrets(
+        settings,
+        std::time::Duration::ZERO,
+        crate::cloud::process_env(),
+    )
+    .map_err(Failure::Invalid)?
+    .resolve(&settings.key_store_url())
+    .map_err(|e| Failure::Invalid(format!("keys.store_url: {e}")))?;
     let store = mhp_storage::keystore::KeyStore::open(url.expose())
         .await
         .context("cannot open the key store")?;

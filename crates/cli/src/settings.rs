@@ -46,6 +46,10 @@ pub struct Settings {
     pub object_store: ObjectStoreSettings,
     /// Key providers.
     pub keys: KeySettings,
+    /// AWS services.
+    pub aws: AwsSettings,
+    /// HashiCorp Vault.
+    pub vault: VaultSettings,
     /// Sign-in.
     pub auth: AuthSettings,
     /// The document index.
@@ -187,19 +191,7 @@ pub struct KeySettings {
     pub rewrap_interval_s: u64,
     /// AWS KMS key (id, ARN or alias) for `aws-kms`.
     #[serde(skip_serializing_if = "Option::is_none")]
-    pub aws_kms_key_id: Option<String>,
-    /// AWS region for `aws-kms` (else `AWS_REGION`).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aws_region: Option<String>,
-    /// Endpoint override for AWS services (VPC endpoints, tests).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub aws_endpoint: Option<String>,
-    /// Vault's address for `vault-transit`.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vault_addr: Option<String>,
-    /// Vault token, as a `secret://` reference.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub vault_token: Option<String>,
+    pub kms_key_id: Option<String>,
     /// Transit key name for `vault-transit`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vault_transit_key: Option<String>,
@@ -214,14 +206,38 @@ impl Default for KeySettings {
             store_url: None,
             cache_ttl_s: 300,
             rewrap_interval_s: 600,
-            aws_kms_key_id: None,
-            aws_region: None,
-            aws_endpoint: None,
-            vault_addr: None,
-            vault_token: None,
+            kms_key_id: None,
             vault_transit_key: None,
         }
     }
+}
+
+/// `[aws]`: the AWS services of builds with the `aws` feature (KMS, Secrets Manager, SSM).
+/// Credentials come from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AwsSettings {
+    /// The region (else `AWS_REGION`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    /// An endpoint for every AWS service (VPC endpoints, tests); path `/`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub endpoint: Option<String>,
+}
+
+/// `[vault]`: HashiCorp Vault for builds with the `vault` feature (Transit, KV).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct VaultSettings {
+    /// Vault's address (`https://vault.internal:8200`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub addr: Option<String>,
+    /// The token, as a `secret://env/…` or `secret://file/…` reference (never the token).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub token: Option<String>,
+    /// The namespace (Vault Enterprise, HCP).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
 }
 
 impl Default for Settings {
@@ -234,6 +250,8 @@ impl Default for Settings {
             log: LogSettings::default(),
             object_store: ObjectStoreSettings::default(),
             keys: KeySettings::default(),
+            aws: AwsSettings::default(),
+            vault: VaultSettings::default(),
             auth: AuthSettings::default(),
             index: IndexSettings::default(),
             resolved_database_url: None,
@@ -358,11 +376,12 @@ const ENV: &[(&str, &str, Kind)] = &[
         "keys.rewrap_interval_s",
         Kind::Integer,
     ),
-    ("MHP_KEYS_AWS_KMS_KEY_ID", "keys.aws_kms_key_id", Kind::Text),
-    ("MHP_KEYS_AWS_REGION", "keys.aws_region", Kind::Text),
-    ("MHP_KEYS_AWS_ENDPOINT", "keys.aws_endpoint", Kind::Text),
-    ("MHP_KEYS_VAULT_ADDR", "keys.vault_addr", Kind::Text),
-    ("MHP_KEYS_VAULT_TOKEN", "keys.vault_token", Kind::Text),
+    ("MHP_KEYS_KMS_KEY_ID", "keys.kms_key_id", Kind::Text),
+    ("MHP_AWS_REGION", "aws.region", Kind::Text),
+    ("MHP_AWS_ENDPOINT", "aws.endpoint", Kind::Text),
+    ("MHP_VAULT_ADDR", "vault.addr", Kind::Text),
+    ("MHP_VAULT_TOKEN", "vault.token", Kind::Text),
+    ("MHP_VAULT_NAMESPACE", "vault.namespace", Kind::Text),
     (
         "MHP_KEYS_VAULT_TRANSIT_KEY",
         "keys.vault_transit_key",
@@ -452,10 +471,14 @@ impl Settings {
             && mhp_crypto::secrets::SecretRef::is_reference(url)
         {
             let lookup = env.clone();
-            let secrets =
-                mhp_crypto::secrets::Secrets::with_env(std::time::Duration::ZERO, move |n| {
+            let secrets = crate::cloud::secrets(
+                &settings,
+                std::time::Duration::ZERO,
+                std::sync::Arc::new(move |n: &str| {
                     lookup.get(n).cloned().or_else(|| std::env::var(n).ok())
-                });
+                }),
+            )
+            .map_err(|e| ConfigError::new("database.url", e))?;
             let value = secrets
                 .resolve(url)
                 .map_err(|e| ConfigError::new("database.url", e.to_string()))?;
@@ -548,10 +571,10 @@ impl Settings {
         };
         match k.provider.as_str() {
             "local" => {}
-            "aws-kms" => need("keys.aws_kms_key_id", &k.aws_kms_key_id)?,
+            "aws-kms" => need("keys.kms_key_id", &k.kms_key_id)?,
             "vault-transit" => {
-                need("keys.vault_addr", &k.vault_addr)?;
-                need("keys.vault_token", &k.vault_token)?;
+                need("vault.addr", &self.vault.addr)?;
+                need("vault.token", &self.vault.token)?;
                 need("keys.vault_transit_key", &k.vault_transit_key)?;
             }
             _ => {
@@ -561,11 +584,11 @@ impl Settings {
                 ));
             }
         }
-        if let Some(t) = &k.vault_token
+        if let Some(t) = &self.vault.token
             && !mhp_crypto::secrets::SecretRef::is_reference(t)
         {
             return Err(ConfigError::new(
-                "keys.vault_token",
+                "vault.token",
                 "must be a secret:// reference, never the token itself",
             ));
         }

@@ -163,9 +163,10 @@ pub trait MasterKeyProvider: std::fmt::Debug + Send + Sync {
     /// Creates a new master key version that later wraps use; returns it.
     fn rotate(&self) -> KeyFuture<'_, u32>;
 
-    /// Notices versions created by another process (`mhp keys rotate` beside `mhp serve`).
-    fn refresh(&self) -> Result<(), KeyError> {
-        Ok(())
+    /// Notices versions created by another process (`mhp keys rotate` beside `mhp serve`, or
+    /// a rotation in the provider's own console).
+    fn refresh(&self) -> KeyFuture<'_, ()> {
+        Box::pin(async { Ok(()) })
     }
 
     /// Retires a version no wrapped key uses any more: it wraps and unwraps nothing after.
@@ -258,7 +259,7 @@ impl LocalKeyring {
             dir: dir.to_owned(),
             keys: RwLock::new(BTreeMap::new()),
         };
-        ring.refresh()?;
+        ring.reload()?;
         if ring.live_versions().is_empty() && ring.retired_versions()?.is_empty() {
             ring.create_version(1)?;
         }
@@ -349,12 +350,26 @@ impl LocalKeyring {
         Ok(())
     }
 
+    /// Reads the ring's files again (versions another process added or retired).
+    fn reload(&self) -> Result<(), KeyError> {
+        let mut found = BTreeMap::new();
+        for (version, retired) in self.scan()? {
+            if !retired {
+                found.insert(version, Self::load_file(&self.file(version))?);
+            }
+        }
+        if let Ok(mut keys) = self.keys.write() {
+            *keys = found;
+        }
+        Ok(())
+    }
+
     fn key(&self, version: u32) -> Result<DataKey, KeyError> {
         if let Some(k) = self.keys.read().ok().and_then(|k| k.get(&version).cloned()) {
             return Ok(k);
         }
         // Perhaps another process rotated since.
-        self.refresh()?;
+        self.reload()?;
         self.keys
             .read()
             .ok()
@@ -419,7 +434,7 @@ impl MasterKeyProvider for LocalKeyring {
 
     fn rotate(&self) -> KeyFuture<'_, u32> {
         Box::pin(async move {
-            self.refresh()?;
+            self.reload()?;
             let highest = self.scan()?.into_iter().map(|(v, _)| v).max().unwrap_or(0);
             let next = highest.saturating_add(1);
             self.create_version(next)?;
@@ -427,17 +442,8 @@ impl MasterKeyProvider for LocalKeyring {
         })
     }
 
-    fn refresh(&self) -> Result<(), KeyError> {
-        let mut found = BTreeMap::new();
-        for (version, retired) in self.scan()? {
-            if !retired {
-                found.insert(version, Self::load_file(&self.file(version))?);
-            }
-        }
-        if let Ok(mut keys) = self.keys.write() {
-            *keys = found;
-        }
-        Ok(())
+    fn refresh(&self) -> KeyFuture<'_, ()> {
+        Box::pin(async { self.reload() })
     }
 
     fn retire(&self, version: u32) -> KeyFuture<'_, ()> {

@@ -3,15 +3,16 @@
 //! - `secret://env/NAME`: an environment variable;
 //! - `secret://file/ABSOLUTE/PATH`: a file's content (Docker and Kubernetes secrets), trailing
 //!   line break removed; with `#FIELD`, one `FIELD=value` line of it;
-//! - `secret://aws-sm/NAME#FIELD`, `secret://ssm/NAME`, `secret://vault/PATH#FIELD`: cloud
-//!   providers, recognised but served only by builds with their cargo feature; without it the
-//!   reference fails with a clear error.
+//! - `secret://aws-sm/NAME#FIELD`, `secret://ssm/NAME`, `secret://vault/MOUNT/PATH#FIELD`:
+//!   AWS Secrets Manager, SSM Parameter Store and Vault KV, served by a [`RemoteSecrets`]
+//!   (`mhp-cloud`, in builds with its cargo features); without one the reference fails with a
+//!   clear error.
 //!
 //! Values are `Secret<String>` (redacted in Debug and Display, wiped on drop) and cached for a
 //! TTL, after which they are read again, so a rotated secret is picked up without a restart.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use mhp_domain::Secret;
@@ -104,6 +105,18 @@ impl SecretRef {
     }
 }
 
+/// Reads `secret://aws-sm/…`, `secret://ssm/…` and `secret://vault/…` references. Reads block
+/// the calling thread (they happen at start-up and when a cached value expires).
+pub trait RemoteSecrets: Send + Sync + std::fmt::Debug {
+    /// The value of `path` (and `field` of it) at `provider` (`aws-sm`, `ssm`, `vault`).
+    fn fetch(
+        &self,
+        provider: &str,
+        path: &str,
+        field: Option<&str>,
+    ) -> Result<Secret<String>, SecretError>;
+}
+
 /// Reads an environment variable by name.
 type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 
@@ -111,6 +124,7 @@ type EnvLookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
 pub struct Secrets {
     ttl: Duration,
     env: EnvLookup,
+    remote: Option<Arc<dyn RemoteSecrets>>,
     cache: Mutex<HashMap<SecretRef, (Instant, Secret<String>)>>,
 }
 
@@ -136,8 +150,15 @@ impl Secrets {
         Self {
             ttl,
             env: Box::new(env),
+            remote: None,
             cache: Mutex::default(),
         }
+    }
+
+    /// The same, with cloud providers.
+    pub fn with_remote(mut self, remote: Arc<dyn RemoteSecrets>) -> Self {
+        self.remote = Some(remote);
+        self
     }
 
     /// The value behind a reference, from the cache while it is fresh.
@@ -189,7 +210,14 @@ impl Secrets {
                 };
                 Ok(Secret::new(value))
             }
-            SecretRef::Remote { provider, .. } => Err(SecretError::Unavailable(provider.clone())),
+            SecretRef::Remote {
+                provider,
+                path,
+                field,
+            } => match &self.remote {
+                Some(remote) => remote.fetch(provider, path, field.as_deref()),
+                None => Err(SecretError::Unavailable(provider.clone())),
+            },
         }
     }
 }

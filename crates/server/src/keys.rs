@@ -224,7 +224,7 @@ impl Keys {
         let (wrapped_by, wrapper_version, wrapped) = match parent {
             None => {
                 // Another process may have rotated the master key since we looked.
-                self.master.refresh()?;
+                self.master.refresh().await?;
                 let w = self.master.wrap(&key, &context).await?;
                 (MASTER.to_owned(), w.wrapper_version, w.bytes)
             }
@@ -350,7 +350,7 @@ impl Keys {
     /// master versions that wrap nothing are retired.
     pub async fn rewrap(&self, batch: i64) -> Result<RewrapReport, KeysError> {
         let mut report = RewrapReport::default();
-        self.master.refresh()?;
+        self.master.refresh().await?;
         let master_now = self.master.current_version();
         for row in self
             .store
@@ -411,7 +411,7 @@ impl Keys {
 
     /// Counts for `mhp keys status`.
     pub async fn status(&self) -> Result<KeyStatus, KeysError> {
-        self.master.refresh()?;
+        self.master.refresh().await?;
         Ok(KeyStatus {
             provider: self.master.name(),
             master_current: self.master.current_version(),

@@ -122,6 +122,7 @@ impl AppState {
             sso,
             index,
             keys,
+            secrets,
         } = parts;
         let federation =
             match mhp_federation::Federation::new(Duration::from_secs(10), clock.clone()) {
@@ -154,7 +155,7 @@ impl AppState {
                 master,
                 "sso_pending.login",
             )),
-            secrets: Arc::new(mhp_crypto::secrets::Secrets::new(Duration::from_secs(300))),
+            secrets,
             public_url: sso.public_url,
             index: Arc::new(index),
         }
@@ -182,6 +183,8 @@ pub struct AppParts<'a> {
     pub index: mhp_index::DocumentIndex,
     /// The data keys of organisations and subjects.
     pub keys: Arc<keys::Keys>,
+    /// Resolves `secret://` references (SSO client secrets), with the providers built in.
+    pub secrets: Arc<mhp_crypto::secrets::Secrets>,
 }
 
 /// HTTP settings.

@@ -18,6 +18,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-auth", 2),
     ("mhp-federation", 2),
     ("mhp-index", 2),
+    ("mhp-cloud", 2),
     ("mhp-server", 3),
     ("mhp-cli", 4),
     ("mhp-test-support", 5),

@@ -4,6 +4,8 @@
 mod admin;
 mod analyze;
 mod api;
+#[cfg(all(feature = "aws", feature = "vault"))]
+mod cloud;
 mod config;
 mod demo;
 mod erasure;

@@ -87,6 +87,7 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
     ));
     let state = AppState::new(AppParts {
         keys,
+        secrets: Arc::new(mhp_crypto::secrets::Secrets::new(Duration::from_secs(300))),
         db: db.clone(),
         objects,
         clock,

@@ -19,6 +19,11 @@ locals {
     MHP_DATA_DIR              = "/data"
     MHP_LOG_FORMAT            = "json"
     MHP_DATABASE_AUTO_MIGRATE = "false" # the deploy workflow runs `mhp migrate` as a one-off task first
+    # Envelope encryption: organisation keys wrapped by the app's KMS key; the wrapped keys live
+    # in the key store (MHP_KEYS_STORE_URL, a database apart from the system of record).
+    MHP_KEYS_PROVIDER   = "aws-kms"
+    MHP_KEYS_KMS_KEY_ID = var.app_kms_key_arn
+    MHP_AWS_REGION      = data.aws_region.current.name
   }, var.environment_variables) : { name = k, value = v }]
 }
 

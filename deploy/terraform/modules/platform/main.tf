@@ -118,20 +118,23 @@ module "secrets" {
 module "app" {
   source = "../ecs-app"
 
-  name                          = local.name
-  image                         = var.image
-  collector_config              = module.observability.collector_config
-  vpc_id                        = module.network.vpc_id
-  vpc_cidr                      = module.network.vpc_cidr
-  public_subnet_ids             = module.network.public_subnet_ids
-  private_subnet_ids            = module.network.private_subnet_ids
-  certificate_arn               = var.certificate_arn
-  access_log_bucket             = module.object_store.logs_bucket
-  deletion_protection           = !local.demo
-  kms_key_arn                   = module.kms.key_arns["data"]
-  app_kms_key_arn               = module.kms.key_arns["app"]
-  secrets_kms_key_arn           = module.kms.key_arns["secrets"]
-  secret_env                    = { DATABASE_URL = module.secrets.secret_arns["database-url"] }
+  name                = local.name
+  image               = var.image
+  collector_config    = module.observability.collector_config
+  vpc_id              = module.network.vpc_id
+  vpc_cidr            = module.network.vpc_cidr
+  public_subnet_ids   = module.network.public_subnet_ids
+  private_subnet_ids  = module.network.private_subnet_ids
+  certificate_arn     = var.certificate_arn
+  access_log_bucket   = module.object_store.logs_bucket
+  deletion_protection = !local.demo
+  kms_key_arn         = module.kms.key_arns["data"]
+  app_kms_key_arn     = module.kms.key_arns["app"]
+  secrets_kms_key_arn = module.kms.key_arns["secrets"]
+  secret_env = {
+    DATABASE_URL       = module.secrets.secret_arns["database-url"]
+    MHP_KEYS_STORE_URL = module.secrets.secret_arns["key-store-url"]
+  }
   environment_variables         = var.app_environment
   data_bucket_arn               = module.object_store.data_bucket_arn
   audit_exports_bucket_arn      = module.object_store.audit_exports_bucket_arn

@@ -14,6 +14,7 @@ variable "secrets" {
   default = {
     "database-url"       = "DATABASE_URL of the mhp_app role (NOSUPERUSER NOBYPASSRLS), with sslmode=require"
     "oidc-client-secret" = "Client secret of the Cognito app client (planned key auth.oidc.<name>.client_secret)"
+    "key-store-url"      = "keys.store_url: the key store's own database (wrapped data keys), apart from the system of record and backed up on its own schedule"
   }
 }
 

@@ -1,0 +1,197 @@
+//! The binary with its cloud features against the stand-ins (AWS and Vault cannot run here):
+//! AWS KMS and Vault Transit as the master key, the database URL read from AWS Secrets
+//! Manager, the Vault token from the environment.
+
+use std::sync::Arc;
+
+use mhp_cloud::aws::AwsCredentials;
+use mhp_cloud::standin::{AwsStandIn, VaultStandIn};
+use mhp_domain::{Secret, SystemClock};
+use mhp_test_support::MhpProcess;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{MHP, mhp, printed_id, printed_token, stderr, stdout};
+
+const SECRET_KEY: &str = "CliStandInSecretAccessKey/0123456789abcd";
+
+async fn subject_round_trip(env: &[(&str, &str)], data: &str) -> (String, String, String) {
+    let run = |args: &[&str]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--data-dir", data]);
+        mhp(&full, env, None)
+    };
+    let org = printed_id(
+        &run(&[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Cloudy",
+            "--email",
+            "ops@example.org",
+        ]),
+        "organisation:",
+    );
+    let admin = printed_token(&run(&[
+        "admin",
+        "api-key",
+        "create",
+        "--org",
+        &org,
+        "--role",
+        "org_admin",
+        "--name",
+        "a",
+    ]));
+    let p = MhpProcess::serve(MHP, &["--data-dir", data], env);
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/orgs/{org}/subjects", p.base))
+        .bearer_auth(&admin)
+        .json(&json!({"name": "Kim Cloudwright"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let body: Value = res.json().await.unwrap();
+    (org, admin, body["id"].as_str().unwrap().to_owned())
+}
+
+async fn read_name(env: &[(&str, &str)], data: &str, org: &str, key: &str, id: &str) -> String {
+    let p = MhpProcess::serve(MHP, &["--data-dir", data], env);
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/orgs/{org}/subjects/{id}", p.base))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap();
+    let status = res.status();
+    let body: Value = res.json().await.unwrap();
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["name"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_kms_wraps_the_keys_and_secrets_manager_holds_the_database_url() {
+    let standin = AwsStandIn::start(
+        "eu-west-1",
+        AwsCredentials {
+            access_key_id: "AKIDCLI".into(),
+            secret_access_key: Secret::new(SECRET_KEY.into()),
+            session_token: None,
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    standin.create_key("mhp-master");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let db_url = format!(
+        "sqlite://{}/elsewhere.sqlite?mode=rwc",
+        dir.path().display()
+    );
+    standin.put_secret("mhp/db", &json!({ "url": db_url }).to_string());
+    let endpoint = standin.endpoint().to_string();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIDCLI"),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("MHP_AWS_REGION", "eu-west-1"),
+        ("MHP_AWS_ENDPOINT", endpoint.as_str()),
+        ("MHP_KEYS_PROVIDER", "aws-kms"),
+        ("MHP_KEYS_KMS_KEY_ID", "mhp-master"),
+        ("MHP_DATABASE_URL", "secret://aws-sm/mhp/db#url"),
+    ];
+    let (org, admin, id) = subject_round_trip(&env, &data).await;
+    assert!(
+        dir.path().join("elsewhere.sqlite").exists(),
+        "the database is where the secret said"
+    );
+    assert_eq!(
+        standin.request_count("TrentService.Encrypt"),
+        1,
+        "one org key"
+    );
+    let decrypts = standin.request_count("TrentService.Decrypt");
+    // A new process unwraps the organisation key through KMS again.
+    assert_eq!(
+        read_name(&env, &data, &org, &admin, &id).await,
+        "Kim Cloudwright"
+    );
+    assert!(standin.request_count("TrentService.Decrypt") > decrypts);
+
+    let rotate = mhp(
+        &["keys", "rotate", "--master", "--data-dir", &data],
+        &env,
+        None,
+    );
+    assert_eq!(rotate.status.code(), Some(1));
+    assert!(
+        stderr(&rotate).contains("automatic rotation"),
+        "{}",
+        stderr(&rotate)
+    );
+    let status = mhp(&["keys", "status", "--data-dir", &data], &env, None);
+    assert!(
+        stdout(&status).starts_with("provider: aws-kms"),
+        "{}",
+        stdout(&status)
+    );
+
+    // Wrong credentials: a clear start-up failure that shows no secret.
+    let mut bad = env.to_vec();
+    bad[1] = (
+        "AWS_SECRET_ACCESS_KEY",
+        "WrongSecretAccessKey/000000000000000000",
+    );
+    let out = mhp(&["keys", "status", "--data-dir", &data], &bad, None);
+    assert_ne!(out.status.code(), Some(0));
+    assert!(
+        stderr(&out).contains("InvalidSignatureException"),
+        "{}",
+        stderr(&out)
+    );
+    assert!(!stderr(&out).contains("WrongSecret"), "{}", stderr(&out));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vault_transit_wraps_the_keys_and_rotates_with_a_rewrap() {
+    let token = "hvs.cli-standin-token";
+    let standin = VaultStandIn::start(Secret::new(token.into()), None)
+        .await
+        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let addr = standin.addr().to_string();
+    let env = [
+        ("MHP_VAULT_ADDR", addr.trim_end_matches('/')),
+        ("MHP_VAULT_TOKEN", "secret://env/MHP_TEST_VAULT_TOKEN"),
+        ("MHP_TEST_VAULT_TOKEN", token),
+        ("MHP_KEYS_PROVIDER", "vault-transit"),
+        ("MHP_KEYS_VAULT_TRANSIT_KEY", "mhp-master"),
+    ];
+    let (org, admin, id) = subject_round_trip(&env, &data).await;
+    let run = |args: &[&str]| {
+        let mut full: Vec<&str> = args.to_vec();
+        full.extend(["--data-dir", &data]);
+        mhp(&full, &env, None)
+    };
+    let rotate = run(&["keys", "rotate", "--master"]);
+    assert!(
+        stdout(&rotate).starts_with("master key: now version 2"),
+        "{}{}",
+        stdout(&rotate),
+        stderr(&rotate)
+    );
+    assert_eq!(standin.latest_version("mhp-master"), Some(2));
+    let rewrap = run(&["keys", "rewrap"]);
+    assert!(
+        stdout(&rewrap).starts_with("re-wrapped 1 organisation key(s)"),
+        "{}{}",
+        stdout(&rewrap),
+        stderr(&rewrap)
+    );
+    assert_eq!(
+        read_name(&env, &data, &org, &admin, &id).await,
+        "Kim Cloudwright"
+    );
+}

@@ -1,0 +1,485 @@
+//! AWS over its JSON 1.1 protocol, signed with Signature Version 4: the transport
+//! ([`AwsClient`]) and the three services MHP uses, [`Kms`], [`SecretsManager`] and [`Ssm`].
+//!
+//! Every call is `POST /` to `https://{service}.{region}.amazonaws.com` (or the configured
+//! endpoint) with `Content-Type: application/x-amz-json-1.1` and `X-Amz-Target` naming the
+//! operation. Errors come back as a JSON body whose `__type` names the error class; that class
+//! is all this client keeps of it.
+
+pub mod sigv4;
+
+mod kms;
+mod secrets;
+
+use std::sync::Arc;
+
+use mhp_domain::{Clock, Secret, SystemClock};
+use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use serde_json::Value;
+use url::Url;
+use zeroize::Zeroizing;
+
+use crate::CloudError;
+use crate::http;
+
+pub use kms::{EncryptionContext, Kms};
+pub use secrets::{SecretsManager, Ssm};
+
+/// The content type of the AWS JSON 1.1 protocol.
+pub const JSON_1_1: &str = "application/x-amz-json-1.1";
+
+/// An access key pair, with the session token of temporary credentials.
+#[derive(Debug, Clone)]
+pub struct AwsCredentials {
+    /// The access key id (`AKIA…`, `ASIA…`); an identifier, not a secret.
+    pub access_key_id: String,
+    /// The secret access key.
+    pub secret_access_key: Secret<String>,
+    /// The session token of temporary credentials (STS, instance roles).
+    pub session_token: Option<Secret<String>>,
+}
+
+impl AwsCredentials {
+    /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (optional)
+    /// from the process environment. Meant for the binary, which reads settings once; libraries
+    /// take credentials as arguments.
+    pub fn from_env() -> Result<Self, CloudError> {
+        Self::from_lookup(|name| std::env::var(name).ok())
+    }
+
+    /// Reads the same variables through `lookup`. An empty value counts as absent.
+    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, CloudError> {
+        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
+        let access_key_id =
+            get("AWS_ACCESS_KEY_ID").ok_or(CloudError::Config("AWS_ACCESS_KEY_ID is not set"))?;
+        let secret_access_key = get("AWS_SECRET_ACCESS_KEY")
+            .map(Secret::new)
+            .ok_or(CloudError::Config("AWS_SECRET_ACCESS_KEY is not set"))?;
+        let session_token = get("AWS_SESSION_TOKEN").map(Secret::new);
+        Ok(Self {
+            access_key_id,
+            secret_access_key,
+            session_token,
+        })
+    }
+}
+
+/// Signs and sends AWS JSON 1.1 calls for one region. Cheap to clone.
+#[derive(Debug, Clone)]
+pub struct AwsClient {
+    inner: Arc<Inner>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    http: reqwest::Client,
+    region: String,
+    credentials: AwsCredentials,
+    endpoint: Option<Url>,
+    clock: Arc<dyn Clock>,
+}
+
+impl AwsClient {
+    /// A client for `region`. `endpoint` replaces `https://{service}.{region}.amazonaws.com`
+    /// for every service (a VPC endpoint, a stand-in in tests); it must be https, or http to a
+    /// loopback address, with the path `/`. Requests are signed at the machine's time; see
+    /// [`AwsClient::with_clock`].
+    pub fn new(
+        region: &str,
+        credentials: AwsCredentials,
+        endpoint: Option<Url>,
+    ) -> Result<Self, CloudError> {
+        if !is_dns_label_text(region) {
+            return Err(CloudError::Config(
+                "the AWS region must be lower-case letters, digits and dashes",
+            ));
+        }
+        if credentials.access_key_id.is_empty()
+            || !credentials
+                .access_key_id
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric())
+        {
+            return Err(CloudError::Config(
+                "the AWS access key id must be letters and digits",
+            ));
+        }
+        if let Some(url) = &endpoint {
+            http::check_endpoint(url)?;
+            if url.path() != "/" || url.query().is_some() || url.fragment().is_some() {
+                return Err(CloudError::Config(
+                    "the AWS endpoint must have the path / and no query",
+                ));
+            }
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http: http::client()?,
+                region: region.to_owned(),
+                credentials,
+                endpoint,
+                clock: Arc::new(SystemClock),
+            }),
+        })
+    }
+
+    /// The same client signing at the time `clock` tells (tests, or a clock corrected for
+    /// skew).
+    pub fn with_clock(self, clock: Arc<dyn Clock>) -> Self {
+        let inner = &self.inner;
+        Self {
+            inner: Arc::new(Inner {
+                http: inner.http.clone(),
+                region: inner.region.clone(),
+                credentials: inner.credentials.clone(),
+                endpoint: inner.endpoint.clone(),
+                clock,
+            }),
+        }
+    }
+
+    /// The region calls are signed for.
+    pub fn region(&self) -> &str {
+        &self.inner.region
+    }
+
+    /// Calls operation `target` (`TrentService.Encrypt`) of `service` (its signing name,
+    /// `kms`) with a JSON body, and returns the JSON answer. An error answer becomes
+    /// [`CloudError::Http`] with the error's class (`AccessDeniedException`), or
+    /// [`CloudError::NotFound`] for the classes that mean "no such thing".
+    pub async fn call(
+        &self,
+        service: &str,
+        target: &str,
+        body: Value,
+    ) -> Result<Value, CloudError> {
+        let body = Zeroizing::new(body.to_string().into_bytes());
+        let answer = self.call_raw(service, target, &body).await?;
+        parse_answer(service, &answer)
+    }
+
+    /// Signs and sends one call; the raw answer on success. Callers that send or receive
+    /// secrets use this directly so that their buffers are wiped.
+    pub(crate) async fn call_raw(
+        &self,
+        service: &str,
+        target: &str,
+        body: &[u8],
+    ) -> Result<Zeroizing<Vec<u8>>, CloudError> {
+        if !is_dns_label_text(service) {
+            return Err(CloudError::Config(
+                "the AWS service name must be lower-case letters, digits and dashes",
+            ));
+        }
+        let url = self.url(service)?;
+        let host = host_header(&url)?;
+        let date = sigv4::AmzDate::from_timestamp(self.inner.clock.now()).ok_or(
+            CloudError::Config("the clock is outside the years 1 to 9999"),
+        )?;
+        let payload = sigv4::payload_hash(body);
+        let credentials = &self.inner.credentials;
+
+        let mut signed: Vec<(&str, &str)> = vec![
+            ("content-type", JSON_1_1),
+            ("host", &host),
+            ("x-amz-date", date.as_str()),
+            ("x-amz-target", target),
+        ];
+        if let Some(token) = &credentials.session_token {
+            signed.push(("x-amz-security-token", token.expose()));
+        }
+        let request = sigv4::Request {
+            method: "POST",
+            path: "/",
+            query: &[],
+            headers: &signed,
+            payload_sha256: &payload,
+        };
+        let scope = sigv4::Scope {
+            date: &date,
+            region: &self.inner.region,
+            service,
+        };
+        let signature = sigv4::sign(
+            &request,
+            &scope,
+            &credentials.access_key_id,
+            &credentials.secret_access_key,
+        );
+
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_1_1));
+        headers.insert(reqwest::header::HOST, plain_header(&host)?);
+        headers.insert("x-amz-date", plain_header(date.as_str())?);
+        headers.insert("x-amz-target", plain_header(target)?);
+        if let Some(token) = &credentials.session_token {
+            headers.insert(
+                "x-amz-security-token",
+                http::secret_header(
+                    token.expose(),
+                    "the AWS session token cannot be sent in a header",
+                )?,
+            );
+        }
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            http::secret_header(
+                &signature.authorization,
+                "the AWS signature cannot be sent in a header",
+            )?,
+        );
+
+        let response = self
+            .inner
+            .http
+            .post(url)
+            .headers(headers)
+            .body(body.to_vec())
+            .send()
+            .await
+            .map_err(|e| http::transport(service, e))?;
+        let status = response.status();
+        let header_type = response
+            .headers()
+            .get("x-amzn-errortype")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned);
+        let answer = http::read_body(response, service).await?;
+        if status.is_success() {
+            return Ok(answer);
+        }
+        Err(error_from_answer(
+            service,
+            status.as_u16(),
+            &answer,
+            header_type.as_deref(),
+        ))
+    }
+
+    fn url(&self, service: &str) -> Result<Url, CloudError> {
+        match &self.inner.endpoint {
+            Some(url) => Ok(url.clone()),
+            None => Url::parse(&format!(
+                "https://{service}.{}.amazonaws.com/",
+                self.inner.region
+            ))
+            .map_err(|_| CloudError::Config("the AWS endpoint cannot be built")),
+        }
+    }
+}
+
+/// Parses a success answer; an empty body is an empty object (some operations answer so).
+pub(crate) fn parse_answer(service: &str, answer: &[u8]) -> Result<Value, CloudError> {
+    if answer.is_empty() {
+        return Ok(Value::Object(serde_json::Map::new()));
+    }
+    serde_json::from_slice(answer).map_err(|_| CloudError::Malformed {
+        service: service.to_owned(),
+        what: "the answer is not JSON",
+    })
+}
+
+/// The error classes that mean "no such key, secret or parameter".
+const NOT_FOUND: [&str; 4] = [
+    "ResourceNotFoundException",
+    "NotFoundException",
+    "ParameterNotFound",
+    "ParameterVersionNotFound",
+];
+
+/// Maps an error answer: the class from the body's `__type` (or the `x-amzn-ErrorType`
+/// header), without the namespace (`com.amazonaws.kms#`) or the documentation URL that may
+/// follow a `:`. The `message` is never read.
+fn error_from_answer(
+    service: &str,
+    status: u16,
+    answer: &[u8],
+    header_type: Option<&str>,
+) -> CloudError {
+    #[derive(serde::Deserialize)]
+    struct ErrorBody {
+        #[serde(rename = "__type")]
+        kind: Option<String>,
+    }
+    let from_body = serde_json::from_slice::<ErrorBody>(answer)
+        .ok()
+        .and_then(|b| b.kind);
+    let code = from_body
+        .as_deref()
+        .or(header_type)
+        .and_then(error_class)
+        .map(str::to_owned);
+    let service = service.to_owned();
+    match code {
+        Some(c) if NOT_FOUND.contains(&c.as_str()) => CloudError::NotFound {
+            service,
+            code: Some(c),
+        },
+        code => CloudError::Http {
+            service,
+            status,
+            code,
+        },
+    }
+}
+
+/// `com.amazonaws.kms#NotFoundException` and `NotFoundException:http://…` → `NotFoundException`;
+/// `None` unless the result is a plain identifier of at most 100 characters.
+fn error_class(raw: &str) -> Option<&str> {
+    let without_namespace = raw.rsplit('#').next().unwrap_or(raw);
+    let class = without_namespace
+        .split(':')
+        .next()
+        .unwrap_or(without_namespace)
+        .trim();
+    let plain = !class.is_empty()
+        && class.len() <= 100
+        && class
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.');
+    plain.then_some(class)
+}
+
+/// Lower-case letters, digits and inner dashes: what can stand in a host name.
+fn is_dns_label_text(text: &str) -> bool {
+    !text.is_empty()
+        && text.len() <= 63
+        && !text.starts_with('-')
+        && !text.ends_with('-')
+        && text
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// The `Host` header exactly as signed: the host, and the port when it is not the scheme's
+/// default.
+fn host_header(url: &Url) -> Result<String, CloudError> {
+    let host = url
+        .host_str()
+        .ok_or(CloudError::Config("the AWS endpoint has no host"))?;
+    Ok(match url.port() {
+        Some(port) => format!("{host}:{port}"),
+        None => host.to_owned(),
+    })
+}
+
+fn plain_header(value: &str) -> Result<HeaderValue, CloudError> {
+    HeaderValue::from_str(value)
+        .map_err(|_| CloudError::Config("a value cannot be sent in an HTTP header"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_come_from_the_lookup() {
+        let vars = |name: &str| match name {
+            "AWS_ACCESS_KEY_ID" => Some("AKIDEXAMPLE".to_owned()),
+            "AWS_SECRET_ACCESS_KEY" => Some("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_owned()),
+            "AWS_SESSION_TOKEN" => Some(String::new()),
+            _ => None,
+        };
+        let c = AwsCredentials::from_lookup(vars).unwrap();
+        assert_eq!(c.access_key_id, "AKIDEXAMPLE");
+        assert_eq!(
+            c.secret_access_key.expose(),
+            "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY"
+        );
+        assert!(c.session_token.is_none(), "empty counts as absent");
+        assert!(!format!("{c:?}").contains("EXAMPLEKEY"));
+
+        let missing = AwsCredentials::from_lookup(|name| {
+            (name == "AWS_ACCESS_KEY_ID").then(|| "AKID".to_owned())
+        })
+        .unwrap_err();
+        assert_eq!(
+            missing.to_string(),
+            "invalid cloud client configuration: AWS_SECRET_ACCESS_KEY is not set"
+        );
+    }
+
+    #[test]
+    fn session_token_is_read_when_present() {
+        let c = AwsCredentials::from_lookup(|name| Some(format!("{name}-value"))).unwrap();
+        assert_eq!(
+            c.session_token.as_ref().map(|t| t.expose().as_str()),
+            Some("AWS_SESSION_TOKEN-value")
+        );
+    }
+
+    #[test]
+    fn error_classes_lose_namespace_and_url() {
+        assert_eq!(
+            error_class("com.amazonaws.kms#NotFoundException"),
+            Some("NotFoundException")
+        );
+        assert_eq!(
+            error_class("ValidationException:http://internal.amazon.com/coral/"),
+            Some("ValidationException")
+        );
+        assert_eq!(
+            error_class("AccessDeniedException"),
+            Some("AccessDeniedException")
+        );
+        assert_eq!(error_class(""), None);
+        assert_eq!(error_class("has spaces and a secret"), None);
+    }
+
+    #[test]
+    fn error_answers_keep_the_class_and_never_the_message() {
+        let e = error_from_answer(
+            "kms",
+            400,
+            br#"{"__type":"ValidationException","message":"Value 'hunter2' at 'plaintext' failed"}"#,
+            None,
+        );
+        assert_eq!(e.code(), Some("ValidationException"));
+        assert!(!e.to_string().contains("hunter2"));
+
+        let e = error_from_answer(
+            "secretsmanager",
+            400,
+            br#"{"__type":"com.amazonaws.secretsmanager#ResourceNotFoundException"}"#,
+            None,
+        );
+        assert!(e.is_not_found());
+
+        let e = error_from_answer("ssm", 400, b"not json", Some("ParameterNotFound"));
+        assert!(e.is_not_found());
+
+        let e = error_from_answer("kms", 500, b"", None);
+        assert_eq!(e.to_string(), "kms answered HTTP 500");
+    }
+
+    #[test]
+    fn regions_and_endpoints_are_checked() {
+        let creds = || AwsCredentials {
+            access_key_id: "AKIDEXAMPLE".into(),
+            secret_access_key: Secret::new("s".into()),
+            session_token: None,
+        };
+        assert!(AwsClient::new("eu-west-1", creds(), None).is_ok());
+        assert!(AwsClient::new("eu-west-1.evil.com/", creds(), None).is_err());
+        assert!(AwsClient::new("", creds(), None).is_err());
+        let url = |s: &str| Some(Url::parse(s).unwrap());
+        assert!(AwsClient::new("eu-west-1", creds(), url("http://127.0.0.1:9/")).is_ok());
+        assert!(AwsClient::new("eu-west-1", creds(), url("http://kms.example/")).is_err());
+        assert!(AwsClient::new("eu-west-1", creds(), url("https://kms.example/x")).is_err());
+        let mut bad = creds();
+        bad.access_key_id = "AKID\n".into();
+        assert!(AwsClient::new("eu-west-1", bad, None).is_err());
+    }
+
+    #[test]
+    fn host_headers_carry_non_default_ports() {
+        let h = |s: &str| host_header(&Url::parse(s).unwrap()).unwrap();
+        assert_eq!(
+            h("https://kms.eu-west-1.amazonaws.com/"),
+            "kms.eu-west-1.amazonaws.com"
+        );
+        assert_eq!(h("https://kms.example:443/"), "kms.example");
+        assert_eq!(h("http://127.0.0.1:8080/"), "127.0.0.1:8080");
+        assert_eq!(h("http://[::1]:8080/"), "[::1]:8080");
+    }
+}
