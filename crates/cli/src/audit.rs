@@ -24,6 +24,15 @@ pub enum AuditCommand {
     Checkpoint,
     /// Print the checkpoint public key (hex), to verify elsewhere.
     PublicKey,
+    /// Archive, then remove, events older than `audit.retention_days` (never younger than six
+    /// years: the database refuses), up to the newest signed checkpoint before the first younger
+    /// event; verification resumes from there. Archives go to the object store as JSON lines
+    /// (`audit-archive/CHAIN/FIRST-LAST.jsonl`), hashes included, so they verify on their own.
+    Prune {
+        /// Only say what would be archived and removed.
+        #[arg(long)]
+        dry_run: bool,
+    },
 }
 
 pub async fn run(
@@ -93,6 +102,63 @@ pub async fn run(
             }
             println!("ok: every chain and checkpoint verifies");
         }
+        AuditCommand::Prune { dry_run } => {
+            let now = SystemClock.now();
+            let cutoff = now.as_millis()
+                - i64::try_from(settings.audit.retention_days)
+                    .unwrap_or(i64::MAX / 86_400_000)
+                    .saturating_mul(86_400_000);
+            let objects = mhp_storage::ObjectStore::local(settings.object_store_path())
+                .await
+                .context("cannot open the object store")?;
+            let mut tx = db
+                .operator(Access::Write)
+                .await
+                .context("cannot start a transaction")?;
+            let plans = audit::prune_plan(&mut tx, cutoff, now, 100_000)
+                .await
+                .context("cannot read the audit log")?;
+            let mut total = 0;
+            for plan in &plans {
+                let (Some(first), Some(last)) = (plan.events.first(), plan.events.last()) else {
+                    continue;
+                };
+                let key = mhp_storage::ObjectKey::parse(&format!(
+                    "audit-archive/{}/{}-{}.jsonl",
+                    plan.chain, first.chain_index, last.chain_index
+                ))
+                .context("archive name")?;
+                println!(
+                    "{} {} event(s) of chain {} (through event {}) to {}",
+                    if dry_run { "would archive" } else { "archived" },
+                    plan.events.len(),
+                    plan.chain,
+                    plan.through_index,
+                    key.as_str()
+                );
+                if dry_run {
+                    total += u64::try_from(plan.events.len()).unwrap_or(u64::MAX);
+                    continue;
+                }
+                objects
+                    .put(&key, archive_lines(&plan.events).as_bytes())
+                    .await
+                    .context("cannot write the archive")?;
+                total += audit::prune(&mut tx, plan, now)
+                    .await
+                    .context("cannot remove archived events")?;
+            }
+            if dry_run {
+                drop(tx);
+            } else {
+                tx.commit().await.context("cannot commit")?;
+            }
+            println!(
+                "{} {total} event(s) older than {} days",
+                if dry_run { "would remove" } else { "removed" },
+                settings.audit.retention_days
+            );
+        }
         AuditCommand::PublicKey => {}
     }
     db.close().await;
@@ -114,4 +180,31 @@ fn parse_hex(s: &str) -> Option<[u8; 32]> {
         out[i] = u8::from_str_radix(text, 16).ok()?;
     }
     Some(out)
+}
+
+/// One JSON object a line, every field of the event and its chain hashes.
+fn archive_lines(events: &[audit::ArchivedEvent]) -> String {
+    let mut out = String::new();
+    for e in events {
+        let line = serde_json::json!({
+            "id": e.id,
+            "at_ms": e.at_ms,
+            "org_id": e.org,
+            "actor": e.actor,
+            "action": e.action,
+            "resource_type": e.resource_type,
+            "resource_id": e.resource_id,
+            "outcome": e.outcome,
+            "request_id": e.request_id,
+            "source_ip": e.source_ip,
+            "user_agent": e.user_agent,
+            "chain": e.chain,
+            "chain_index": e.chain_index,
+            "prev_hash": e.prev_hash,
+            "hash": e.hash,
+        });
+        out.push_str(&line.to_string());
+        out.push('\n');
+    }
+    out
 }

@@ -745,6 +745,10 @@ const ERRORS: &[(&str, &str)] = &[
     ("405", "The path does not take this method"),
     ("408", "The request took too long"),
     ("409", "Conflict"),
+    (
+        "410",
+        "Erased: the subject's key was destroyed and its data can no longer be read",
+    ),
     ("413", "The body is too large"),
     ("415", "Unsupported media type"),
     ("422", "The content cannot be accepted"),

@@ -85,6 +85,11 @@ const SQLITE: &[Migration] = &[
         name: "erasure",
         sql: include_str!("../migrations/sqlite/0011_erasure.sql"),
     },
+    Migration {
+        version: 12,
+        name: "audit_retention",
+        sql: include_str!("../migrations/sqlite/0012_audit_retention.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -142,6 +147,11 @@ const POSTGRES: &[Migration] = &[
         version: 11,
         name: "erasure",
         sql: include_str!("../migrations/postgres/0011_erasure.sql"),
+    },
+    Migration {
+        version: 12,
+        name: "audit_retention",
+        sql: include_str!("../migrations/postgres/0012_audit_retention.sql"),
     },
 ];
 

@@ -113,14 +113,15 @@ fn migrate_applies_then_reports_up_to_date() {
     let first = mhp(&args, &[], None);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert!(
-        stdout(&first).starts_with("applied 11 migration(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11;"),
+        stdout(&first)
+            .starts_with("applied 12 migration(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12;"),
         "{}",
         stdout(&first)
     );
     let second = mhp(&args, &[], None);
     assert_eq!(
         stdout(&second).trim(),
-        "database is up to date (11 migrations)"
+        "database is up to date (12 migrations)"
     );
 }
 
@@ -189,4 +190,102 @@ fn audit_verify_passes_then_names_an_edited_event() {
     assert_eq!(bad.status.code(), Some(1));
     assert!(stdout(&bad).contains("FAIL chain"), "{}", stdout(&bad));
     assert!(stdout(&bad).contains("was altered"), "{}", stdout(&bad));
+}
+
+/// Events older than six years leave through `mhp audit prune`: archived as JSON lines in the
+/// object store, removed, and the log still verifies from the anchor.
+#[tokio::test]
+async fn audit_prune_archives_old_events_and_the_log_still_verifies() {
+    use mhp_domain::{Clock as _, OrgName, OrgScope, SystemClock, Timestamp};
+    use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data");
+    let d = data.to_str().unwrap().to_owned();
+    let run = |args: &[&str]| {
+        let mut full = args.to_vec();
+        full.extend(["--data-dir", &d]);
+        mhp(&full, &[], None)
+    };
+    assert_eq!(run(&["migrate"]).status.code(), Some(0));
+    // An organisation with seven years of history, written through the storage layer.
+    let db = mhp_storage::Db::connect(
+        &format!("sqlite://{}?mode=rwc", data.join("mhp.sqlite").display()),
+        &mhp_storage::DbOptions::default(),
+    )
+    .await
+    .unwrap();
+    let old = SystemClock.now().as_millis() - 7 * 365 * 86_400_000;
+    let mut tx = db.operator(mhp_storage::Access::Write).await.unwrap();
+    let org = mhp_storage::repo::orgs::create(
+        &mut tx,
+        &OrgName::parse("Old Org").unwrap(),
+        Timestamp::from_millis(old),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let scope = OrgScope::for_org(org.id);
+    let event = |i: i64| AuditEvent {
+        actor: "user:old".into(),
+        action: "subject.read",
+        resource_type: "subject",
+        resource_id: Some(format!("s{i}")),
+        outcome: Outcome::Success,
+        request_id: None,
+        source_ip: None,
+        user_agent: None,
+    };
+    let mut tx = db.tenant(&scope, mhp_storage::Access::Write).await.unwrap();
+    for i in 0..4 {
+        audit::append(&mut tx, &event(i), Timestamp::from_millis(old + i))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    assert_eq!(run(&["audit", "checkpoint"]).status.code(), Some(0));
+    // A young event after the checkpoint: it stays.
+    let mut tx = db.tenant(&scope, mhp_storage::Access::Write).await.unwrap();
+    audit::append(&mut tx, &event(9), SystemClock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    db.close().await;
+
+    let dry = run(&["audit", "prune", "--dry-run"]);
+    assert!(
+        stdout(&dry).contains("would remove 4 event(s) older than 2190 days"),
+        "{}{}",
+        stdout(&dry),
+        stderr(&dry)
+    );
+    let pruned = run(&["audit", "prune"]);
+    assert_eq!(pruned.status.code(), Some(0), "{}", stderr(&pruned));
+    assert!(
+        stdout(&pruned).contains("removed 4 event(s)"),
+        "{}",
+        stdout(&pruned)
+    );
+    let archive = data.join(format!("objects/audit-archive/{}/0-3.jsonl", org.id));
+    let lines = std::fs::read_to_string(&archive).unwrap();
+    assert_eq!(lines.lines().count(), 4);
+    assert!(lines.lines().all(|l| l.contains("\"hash\":")));
+    let ok = run(&["audit", "verify"]);
+    assert_eq!(ok.status.code(), Some(0), "{}{}", stdout(&ok), stderr(&ok));
+    let again = run(&["audit", "prune"]);
+    assert!(
+        stdout(&again).contains("removed 0 event(s)"),
+        "{}",
+        stdout(&again)
+    );
+    let short = mhp(
+        &["config", "check", "--data-dir", &d],
+        &[("MHP_AUDIT_RETENTION_DAYS", "30")],
+        None,
+    );
+    assert_eq!(short.status.code(), Some(2));
+    assert!(
+        stderr(&short).contains("audit.retention_days"),
+        "{}",
+        stderr(&short)
+    );
 }

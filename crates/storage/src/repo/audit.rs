@@ -389,6 +389,173 @@ pub async fn checkpoint(
     Ok(heads.len())
 }
 
+/// The minimum retention the database enforces: six years, in milliseconds (2190 days). The
+/// triggers of migration 12 use the same figure.
+pub const RETENTION_FLOOR_MS: i64 = 2190 * 86_400_000;
+
+/// An event leaving the database for an archive, with its chain hashes (hex), so the archive
+/// verifies on its own.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ArchivedEvent {
+    /// Its id.
+    pub id: String,
+    /// When.
+    pub at_ms: i64,
+    /// Its organisation, if any.
+    pub org: Option<String>,
+    /// Who.
+    pub actor: String,
+    /// What.
+    pub action: String,
+    /// On what kind of resource.
+    pub resource_type: String,
+    /// Which one.
+    pub resource_id: Option<String>,
+    /// `success`, `failure` or `denied`.
+    pub outcome: String,
+    /// The request.
+    pub request_id: Option<String>,
+    /// The client's address.
+    pub source_ip: Option<String>,
+    /// The client's user agent.
+    pub user_agent: Option<String>,
+    /// Its chain.
+    pub chain: String,
+    /// Its position in the chain.
+    pub chain_index: i64,
+    /// The previous event's hash, hex.
+    pub prev_hash: String,
+    /// Its hash, hex.
+    pub hash: String,
+}
+
+/// What pruning one chain removes: events up to `through_index`, anchored at the last one's
+/// hash, which a signed checkpoint vouches for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PrunePlan {
+    /// The chain.
+    pub chain: String,
+    /// The last position removed.
+    pub through_index: i64,
+    /// That event's hash, the anchor from which verification resumes.
+    pub anchor_hash: Vec<u8>,
+    /// The events removed, oldest first.
+    pub events: Vec<ArchivedEvent>,
+}
+
+/// The events every chain may shed: older than `cutoff_ms` (never younger than
+/// [`RETENTION_FLOOR_MS`] before `now`), up to the newest checkpointed event before the first
+/// younger one, and never a chain's newest event. At most `limit` events per chain.
+pub async fn prune_plan(
+    tx: &mut OperatorTx,
+    cutoff_ms: i64,
+    now: Timestamp,
+    limit: i64,
+) -> Result<Vec<PrunePlan>, StorageError> {
+    let cutoff = cutoff_ms.min(now.as_millis() - RETENTION_FLOOR_MS);
+    let chains = sqlx::query(
+        "SELECT chain, min(chain_index) AS first, max(chain_index) AS last FROM audit_events \
+         WHERE hash IS NOT NULL GROUP BY chain ORDER BY chain",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    let mut plans = Vec::new();
+    for row in &chains {
+        let chain: String = row.try_get("chain")?;
+        let first: i64 = row.try_get("first")?;
+        let last: i64 = row.try_get("last")?;
+        let young: Option<i64> = sqlx::query_scalar(
+            "SELECT min(chain_index) FROM audit_events WHERE chain = $1 AND at_ms >= $2",
+        )
+        .bind(chain.as_str())
+        .bind(cutoff)
+        .fetch_one(tx.conn())
+        .await?;
+        let bound = young
+            .unwrap_or(last)
+            .min(last)
+            .min(first.saturating_add(limit));
+        let anchor = sqlx::query(
+            "SELECT chain_index, hash FROM audit_checkpoints WHERE chain = $1 \
+             AND chain_index >= $2 AND chain_index < $3 ORDER BY chain_index DESC LIMIT 1",
+        )
+        .bind(chain.as_str())
+        .bind(first)
+        .bind(bound)
+        .fetch_optional(tx.conn())
+        .await?;
+        let Some(anchor) = anchor else { continue };
+        let through: i64 = anchor.try_get(0)?;
+        let anchor_hash: Vec<u8> = anchor.try_get(1)?;
+        let rows = sqlx::query(
+            "SELECT id, at_ms, org_id, actor, action, resource_type, resource_id, outcome, \
+             request_id, source_ip, user_agent, chain, chain_index, prev_hash, hash \
+             FROM audit_events WHERE chain = $1 AND chain_index <= $2 ORDER BY chain_index",
+        )
+        .bind(chain.as_str())
+        .bind(through)
+        .fetch_all(tx.conn())
+        .await?;
+        let mut events = Vec::with_capacity(rows.len());
+        for r in &rows {
+            let rec = Record::from_row(r)?;
+            let prev: Vec<u8> = r.try_get("prev_hash")?;
+            let hash: Vec<u8> = r.try_get("hash")?;
+            events.push(ArchivedEvent {
+                id: rec.id,
+                at_ms: rec.at_ms,
+                org: rec.org,
+                actor: rec.actor,
+                action: rec.action,
+                resource_type: rec.resource_type,
+                resource_id: rec.resource_id,
+                outcome: rec.outcome,
+                request_id: rec.request_id,
+                source_ip: rec.source_ip,
+                user_agent: rec.user_agent,
+                chain: rec.chain,
+                chain_index: rec.chain_index,
+                prev_hash: mhp_domain::to_hex(&prev),
+                hash: mhp_domain::to_hex(&hash),
+            });
+        }
+        plans.push(PrunePlan {
+            chain,
+            through_index: through,
+            anchor_hash,
+            events,
+        });
+    }
+    Ok(plans)
+}
+
+/// Carries out a plan (after its events were archived): records the anchor and removes the
+/// events, in the caller's transaction. The database refuses to remove anything younger than
+/// six years whatever the plan says.
+pub async fn prune(
+    tx: &mut OperatorTx,
+    plan: &PrunePlan,
+    now: Timestamp,
+) -> Result<u64, StorageError> {
+    sqlx::query(
+        "INSERT INTO audit_anchors (chain, chain_index, hash, events, pruned_at_ms) \
+         VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind(plan.chain.as_str())
+    .bind(plan.through_index)
+    .bind(plan.anchor_hash.clone())
+    .bind(i64::try_from(plan.events.len()).unwrap_or(i64::MAX))
+    .bind(now.as_millis())
+    .execute(tx.conn())
+    .await?;
+    let done = sqlx::query("DELETE FROM audit_events WHERE chain = $1 AND chain_index <= $2")
+        .bind(plan.chain.as_str())
+        .bind(plan.through_index)
+        .execute(tx.conn())
+        .await?;
+    Ok(done.rows_affected())
+}
+
 /// What is wrong with a chain, at its first bad place.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Finding {
@@ -425,6 +592,13 @@ pub enum Finding {
         /// The position it signs.
         index: i64,
     },
+    /// A pruned chain resumes from an anchor no signed checkpoint vouches for.
+    UnprovenAnchor {
+        /// Chain.
+        chain: String,
+        /// The anchor's position.
+        index: i64,
+    },
 }
 
 impl std::fmt::Display for Finding {
@@ -442,6 +616,11 @@ impl std::fmt::Display for Finding {
             Finding::Reordered { chain, index, id } => {
                 write!(f, "chain {chain}: event {index} ({id}) is out of order")
             }
+            Finding::UnprovenAnchor { chain, index } => write!(
+                f,
+                "chain {chain}: it resumes after pruning at event {index}, which no signed \
+                 checkpoint vouches for"
+            ),
             Finding::BadCheckpoint { chain, index } => {
                 write!(
                     f,
@@ -485,6 +664,15 @@ pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report
     )
     .fetch_all(tx.conn())
     .await?;
+    // Where pruned chains resume: the newest anchor of each.
+    let mut anchors: std::collections::BTreeMap<String, (i64, Vec<u8>)> = Default::default();
+    for row in
+        sqlx::query("SELECT chain, chain_index, hash FROM audit_anchors ORDER BY chain_index")
+            .fetch_all(tx.conn())
+            .await?
+    {
+        anchors.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
+    }
     let mut heads: std::collections::BTreeMap<String, (i64, Vec<u8>)> = Default::default();
     let mut damaged: std::collections::BTreeSet<String> = Default::default();
     let mut current: Option<(String, i64, Vec<u8>)> = None;
@@ -497,7 +685,10 @@ pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report
             Some((chain, index, hash)) if *chain == rec.chain => (index + 1, hash.clone()),
             _ => {
                 report.chains += 1;
-                (0, vec![0u8; 32])
+                match anchors.get(&rec.chain) {
+                    Some((index, hash)) => (index + 1, hash.clone()),
+                    None => (0, vec![0u8; 32]),
+                }
             }
         };
         current = Some((rec.chain.clone(), rec.chain_index, stored.clone()));
@@ -535,6 +726,7 @@ pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report
     )
     .fetch_all(tx.conn())
     .await?;
+    let mut proven: std::collections::BTreeSet<String> = Default::default();
     for row in &checkpoints {
         report.checkpoints += 1;
         let chain: String = row.try_get(0)?;
@@ -554,6 +746,21 @@ pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report
             })
             .and_then(|r| r.try_get::<Vec<u8>, _>("hash").ok());
         let head = heads.get(&chain).map_or(-1, |(i, _)| *i);
+        let anchor = anchors.get(&chain);
+        if signed && anchor.is_some_and(|(a, _)| index < *a) {
+            // Vouched for events that were pruned, since anchored.
+            continue;
+        }
+        if signed && let Some((a, anchor_hash)) = anchor.filter(|(a, _)| index == *a) {
+            if *anchor_hash == hash {
+                proven.insert(chain);
+            } else {
+                report
+                    .findings
+                    .push(Finding::BadCheckpoint { chain, index: *a });
+            }
+            continue;
+        }
         if !signed {
             report
                 .findings
@@ -571,6 +778,13 @@ pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report
             report
                 .findings
                 .push(Finding::BadCheckpoint { chain, index });
+        }
+    }
+    for (chain, (index, _)) in anchors {
+        if !proven.contains(&chain) {
+            report
+                .findings
+                .push(Finding::UnprovenAnchor { chain, index });
         }
     }
     Ok(report)

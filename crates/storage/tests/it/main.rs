@@ -1,6 +1,7 @@
 //! Storage tests. Every case runs on SQLite and on PostgreSQL (a fresh database each).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+mod audit_retention;
 mod keystore;
 mod main_path;
 mod migrations;
