@@ -82,13 +82,15 @@ async fn main() {
 
     let name = "Alexandra Quartermain-Smythe";
     let birth = "1999-04-01";
-    let external = "SN-44710023";
+    // External ids are unique in an organisation (their blind index is), so each gets its own.
     let store_subject = |id: SubjectId, sealed: bool| {
         let phi = &phi;
         let db = &db;
         let scope = &scope;
         async move {
             let row = id.to_string();
+            let external = format!("SN-{}", &row[row.len() - 12..]);
+            let external = external.as_str();
             let at = |column| FieldAt {
                 org,
                 table: "subjects",
