@@ -23,7 +23,10 @@
 //! * Evaluation: [`Predictions`] (ROC AUC, average precision, Brier score, log-loss, decile
 //!   calibration) and [`Evaluation`], the same overall and per group value.
 //!
-//! Not here: reading features from storage, scheduling training, storing artifacts, serving
+//! * [`features`]: one subject's de-identified history (metrics, load, injuries) to one row
+//!   of features as of a day, with the label "injured within the horizon" for training.
+//!
+//! Not here: reading histories from storage, scheduling training, storing artifacts, serving
 //! predictions; those belong to the layers that call this crate.
 //!
 //! # Use
@@ -52,6 +55,7 @@ mod binning;
 mod dataset;
 mod error;
 mod evaluation;
+pub mod features;
 mod gbt;
 mod linalg;
 mod logistic;
