@@ -105,12 +105,13 @@ pub struct Row {
     pub label: Option<bool>,
 }
 
-/// Whether the subject is out with an injury on `day` (began on or before, not cleared yet).
+/// Whether the subject starts `day` out with an injury (one that began before it and is not
+/// cleared by it). Such a day is not at risk: it gets no training row and no score.
 pub fn in_time_loss(history: &History, day: i64) -> bool {
     history
         .injuries
         .iter()
-        .any(|i| i.occurred_day <= day && i.cleared_day.is_none_or(|c| c > day))
+        .any(|i| i.occurred_day < day && i.cleared_day.is_none_or(|c| c > day))
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -297,6 +298,8 @@ mod tests {
         // The horizon reaches past what is known: no label.
         assert_eq!(build(&spec(), &h, 28, 30).label, None);
         assert!(in_time_loss(&h, 35));
+        // The day an injury begins is still a day at risk: it is the day of the event.
+        assert!(!in_time_loss(&h, 30));
         assert!(!in_time_loss(&h, 40));
         let after = build(&spec(), &h, 50, 100);
         assert_eq!(value(&after, "recent_injury"), 1.0);

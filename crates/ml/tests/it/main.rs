@@ -4,6 +4,7 @@
 mod artifact;
 mod boosting;
 mod evaluation;
+mod features;
 mod inputs;
 mod logistic;
 
