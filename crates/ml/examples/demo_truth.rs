@@ -93,7 +93,20 @@ fn main() {
     );
     for (name, config) in [
         ("logistic", ModelConfig::logistic()),
-        ("boosting", ModelConfig::gradient_boosting()),
+        ("boosting, defaults", ModelConfig::gradient_boosting()),
+        (
+            "boosting, slow and shallow",
+            ModelConfig::GradientBoosting {
+                n_trees: 300,
+                learning_rate: 0.03,
+                max_depth: 3,
+                min_samples_leaf: 100,
+                subsample: 0.8,
+                n_bins: 64,
+                seed: 0,
+                l2: 10.0,
+            },
+        ),
     ] {
         let t = Instant::now();
         let model = Model::fit(&config, &train).unwrap();
