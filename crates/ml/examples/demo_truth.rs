@@ -7,8 +7,11 @@
 
 use std::time::Instant;
 
+#[path = "../tests/it/demo_histories.rs"]
+mod demo_histories;
+
 use mhp_demo::{DemoSpec, plan};
-use mhp_ml::features::{self, FeatureSpec, History, InjurySpan, Observation};
+use mhp_ml::features;
 use mhp_ml::{Dataset, Model, ModelConfig, Predictions};
 
 fn main() {
@@ -23,33 +26,8 @@ fn main() {
     let t = Instant::now();
     let org = plan(&spec).unwrap();
     let planned = t.elapsed();
-    let fspec = FeatureSpec {
-        metrics: vec!["jump_height_m".into(), "asymmetry_pct".into()],
-        points: vec!["asymmetry_pct".into()],
-        horizon_days: 7,
-    };
-    let mut histories: Vec<History> = vec![History::default(); org.subjects.len()];
-    for a in &org.assessments {
-        histories[a.subject].observations.push(Observation {
-            day: a.recorded_at_ms.div_euclid(86_400_000),
-            metrics: [
-                ("jump_height_m".to_owned(), a.jump_height_m),
-                ("asymmetry_pct".to_owned(), a.asymmetry_pct),
-            ]
-            .into(),
-        });
-    }
-    for l in &org.loads {
-        histories[l.subject]
-            .loads
-            .push((l.day, f64::from(l.load_au())));
-    }
-    for i in &org.injuries {
-        histories[i.subject].injuries.push(InjurySpan {
-            occurred_day: i.occurred_day,
-            cleared_day: Some(i.occurred_day + i64::from(i.time_loss_days)),
-        });
-    }
+    let fspec = demo_histories::feature_spec();
+    let histories = demo_histories::histories(&org);
     let known_until = spec.start_day + 7 * spec.weeks as i64;
     let mut data = Dataset::new(fspec.names()).unwrap();
     let mut hazards = Vec::new();

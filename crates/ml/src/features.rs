@@ -139,7 +139,8 @@ pub fn build(spec: &FeatureSpec, history: &History, day: i64, known_until: i64) 
         .collect();
     observations.sort_by_key(|o| o.day);
 
-    let mut values = Vec::with_capacity(spec.names().len());
+    // At most four values per metric and five for load and injuries (see `names`).
+    let mut values = Vec::with_capacity(spec.metrics.len() * 4 + 5);
     for m in &spec.metrics {
         let series: Vec<f64> = observations
             .iter()

@@ -3,41 +3,17 @@
 //! flag and the weekly outcome that generated the injuries, week by week.
 
 use mhp_demo::{DemoSpec, plan};
-use mhp_ml::features::{self, FeatureSpec, History, InjurySpan, Observation};
+use mhp_ml::features;
+
+use crate::demo_histories;
 
 #[test]
 fn features_reproduce_the_demo_truth() {
     let org = plan(&DemoSpec::default()).unwrap();
-    let spec = FeatureSpec {
-        metrics: vec!["jump_height_m".into(), "asymmetry_pct".into()],
-        points: vec!["asymmetry_pct".into()],
-        horizon_days: 7,
-    };
+    let spec = demo_histories::feature_spec();
     let names = spec.names();
     let at = |name: &str| names.iter().position(|n| n == name).unwrap();
-
-    let mut histories: Vec<History> = vec![History::default(); org.subjects.len()];
-    for a in &org.assessments {
-        histories[a.subject].observations.push(Observation {
-            day: a.recorded_at_ms.div_euclid(86_400_000),
-            metrics: [
-                ("jump_height_m".to_owned(), a.jump_height_m),
-                ("asymmetry_pct".to_owned(), a.asymmetry_pct),
-            ]
-            .into(),
-        });
-    }
-    for l in &org.loads {
-        histories[l.subject]
-            .loads
-            .push((l.day, f64::from(l.load_au())));
-    }
-    for i in &org.injuries {
-        histories[i.subject].injuries.push(InjurySpan {
-            occurred_day: i.occurred_day,
-            cleared_day: Some(i.occurred_day + i64::from(i.time_loss_days)),
-        });
-    }
+    let histories = demo_histories::histories(&org);
 
     let known_until = org.spec.start_day + 7 * org.spec.weeks as i64;
     let (mut injured, mut recent) = (0, 0);

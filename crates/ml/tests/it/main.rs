@@ -3,6 +3,7 @@
 
 mod artifact;
 mod boosting;
+mod demo_histories;
 mod evaluation;
 mod features;
 mod inputs;
