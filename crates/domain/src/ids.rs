@@ -71,6 +71,8 @@ id_type!(TeamId, "team");
 id_type!(SubjectId, "subject");
 id_type!(AssessmentId, "assessment");
 id_type!(InjuryId, "injury");
+id_type!(RunId, "pipeline run");
+id_type!(ModelVersionId, "model version");
 
 #[cfg(test)]
 mod tests {

@@ -6,6 +6,7 @@
 
 mod date;
 mod ids;
+pub mod pipeline;
 mod policy;
 mod role;
 mod scope;
@@ -14,7 +15,9 @@ mod time;
 mod values;
 
 pub use date::{CalendarDate, DateError};
-pub use ids::{AssessmentId, IdError, InjuryId, OrgId, SubjectId, TeamId, UserId};
+pub use ids::{
+    AssessmentId, IdError, InjuryId, ModelVersionId, OrgId, RunId, SubjectId, TeamId, UserId,
+};
 pub use policy::{Permission, Reach, reach_of, role_allows, widest_reach};
 pub use role::{MfaPolicy, PlatformRole, Role, RoleError};
 pub use scope::OrgScope;

@@ -90,6 +90,11 @@ const SQLITE: &[Migration] = &[
         name: "audit_retention",
         sql: include_str!("../migrations/sqlite/0012_audit_retention.sql"),
     },
+    Migration {
+        version: 13,
+        name: "pipelines",
+        sql: include_str!("../migrations/sqlite/0013_pipelines.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -152,6 +157,11 @@ const POSTGRES: &[Migration] = &[
         version: 12,
         name: "audit_retention",
         sql: include_str!("../migrations/postgres/0012_audit_retention.sql"),
+    },
+    Migration {
+        version: 13,
+        name: "pipelines",
+        sql: include_str!("../migrations/postgres/0013_pipelines.sql"),
     },
 ];
 

@@ -442,3 +442,28 @@ pub async fn team_metric_values(
         .await?;
     rows.iter().map(metric_value).collect()
 }
+
+/// Current values of the given metrics of every assessment in the organisation, of subjects
+/// not erased, oldest first: the input of the pipelines' de-identified view.
+pub async fn org_metric_values(
+    tx: &mut TenantTx,
+    metrics: &[&str],
+) -> Result<Vec<MetricValue>, StorageError> {
+    let mut out = Vec::new();
+    for metric in metrics {
+        let sql = format!(
+            "{CURRENT_METRICS} JOIN subjects s ON s.org_id = a.org_id AND s.id = a.subject_id \
+             WHERE m.org_id = $1 AND m.metric = $2 AND s.erased_at_ms IS NULL \
+             {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id"
+        );
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tx.org_key())
+            .bind(*metric)
+            .fetch_all(tx.conn())
+            .await?;
+        for row in &rows {
+            out.push(metric_value(row)?);
+        }
+    }
+    Ok(out)
+}

@@ -233,3 +233,57 @@ pub async fn open_states(
     }
     Ok(out)
 }
+
+/// An injury as a label for the pipelines: coded fields and dates only, no notes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InjuryLabel {
+    /// Whose.
+    pub subject: SubjectId,
+    /// Body region code.
+    pub body_region: String,
+    /// Injury type code.
+    pub injury_type: String,
+    /// Severity code.
+    pub severity: String,
+    /// The day it happened, `YYYY-MM-DD`.
+    pub occurred_on: String,
+    /// Days lost, when known.
+    pub time_loss_days: Option<i64>,
+    /// The day of the latest decision clearing the subject, if the latest decision clears.
+    pub cleared_on: Option<String>,
+}
+
+/// Every injury of the organisation's subjects that are not erased, with the day they were
+/// cleared, by day: the labels of the pipelines' de-identified view.
+pub async fn org_labels(tx: &mut TenantTx) -> Result<Vec<InjuryLabel>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT i.subject_id, i.body_region, i.injury_type, i.severity, i.occurred_on, \
+           i.time_loss_days, \
+           (SELECT r.stage FROM return_to_duty r WHERE r.org_id = i.org_id AND r.injury_id = i.id \
+             ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS stage, \
+           (SELECT r.decided_on FROM return_to_duty r WHERE r.org_id = i.org_id \
+             AND r.injury_id = i.id \
+             ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS decided_on \
+         FROM injuries i JOIN subjects s ON s.org_id = i.org_id AND s.id = i.subject_id \
+         WHERE i.org_id = $1 AND s.erased_at_ms IS NULL ORDER BY i.occurred_on, i.id",
+    )
+    .bind(tx.org_key())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let subject: String = row.try_get("subject_id")?;
+            let stage: Option<String> = row.try_get("stage")?;
+            let decided_on: Option<String> = row.try_get("decided_on")?;
+            Ok(InjuryLabel {
+                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+                body_region: row.try_get("body_region")?,
+                injury_type: row.try_get("injury_type")?,
+                severity: row.try_get("severity")?,
+                occurred_on: row.try_get("occurred_on")?,
+                time_loss_days: row.try_get("time_loss_days")?,
+                cleared_on: decided_on.filter(|_| stage.as_deref() == Some("cleared")),
+            })
+        })
+        .collect()
+}

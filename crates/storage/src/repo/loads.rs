@@ -89,3 +89,26 @@ pub async fn list_for_subject(
         })
         .collect()
 }
+
+/// Every session of the organisation's subjects that are not erased, as `(subject, day,
+/// load)`, by day: the input of the pipelines' de-identified view.
+pub async fn org_loads(tx: &mut TenantTx) -> Result<Vec<(SubjectId, String, i64)>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT l.subject_id, l.session_date, l.load_au FROM training_loads l \
+         JOIN subjects s ON s.org_id = l.org_id AND s.id = l.subject_id \
+         WHERE l.org_id = $1 AND s.erased_at_ms IS NULL ORDER BY l.session_date, l.id",
+    )
+    .bind(tx.org_key())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let subject: String = row.try_get("subject_id")?;
+            Ok((
+                parse_id(&subject, "subject id", SubjectId::parse)?,
+                row.try_get("session_date")?,
+                row.try_get("load_au")?,
+            ))
+        })
+        .collect()
+}

@@ -483,3 +483,14 @@ pub async fn teams_of(tx: &mut TenantTx, subject: SubjectId) -> Result<Vec<TeamI
         .map(|t| parse_id(t, "team id", TeamId::parse))
         .collect()
 }
+
+/// Every subject of the organisation that is not erased (archived ones included, for their
+/// history), oldest first: the input of the pipelines' de-identified view.
+pub async fn all_not_erased(tx: &mut TenantTx) -> Result<Vec<Subject>, StorageError> {
+    let sql = format!("{SELECT} WHERE org_id = $1 AND erased_at_ms IS NULL ORDER BY id");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}

@@ -193,3 +193,32 @@ async fn postgres_read_transactions_are_read_only() {
         .unwrap_err();
     assert!(err.to_string().contains("read-only"), "{err}");
 }
+
+/// Every table with an organisation column has row-level security, enabled and forced: a new
+/// tenant table cannot be added without its policy.
+#[tokio::test]
+async fn postgres_every_tenant_table_has_forced_row_level_security() {
+    let Some((_db, url)) = crate::postgres_db().await else {
+        return;
+    };
+    let mut conn = sqlx::PgConnection::connect(&url).await.unwrap();
+    let unprotected: Vec<String> = sqlx::query_scalar(
+        "SELECT c.relname::text FROM pg_class c \
+         JOIN pg_namespace n ON n.oid = c.relnamespace AND n.nspname = current_schema() \
+         WHERE c.relkind = 'r' AND EXISTS (SELECT 1 FROM pg_attribute a \
+             WHERE a.attrelid = c.oid AND a.attname = 'org_id' AND NOT a.attisdropped) \
+           AND NOT (c.relrowsecurity AND c.relforcerowsecurity) ORDER BY 1",
+    )
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(unprotected, Vec::<String>::new());
+    let tenant_tables: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid \
+         WHERE a.attname = 'org_id' AND c.relkind = 'r'",
+    )
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert!(tenant_tables >= 20, "{tenant_tables}");
+}
