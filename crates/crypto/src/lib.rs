@@ -5,6 +5,7 @@
 pub mod blind;
 pub mod checkpoint;
 pub mod envelope;
+pub mod pseudonym;
 pub mod seal;
 pub mod secrets;
 

@@ -138,6 +138,9 @@ pub const SCORE_ALL: &str = "score-all";
 /// Scores one subject after a new assessment (real time).
 pub const SCORE_SUBJECT: &str = "score-subject";
 
+/// The registry name of the injury-risk model the pipelines train and score with.
+pub const RISK_MODEL: &str = "injury-risk";
+
 /// Every pipeline the platform runs.
 pub const CATALOGUE: &[PipelineDef] = &[
     PipelineDef {

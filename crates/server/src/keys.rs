@@ -270,6 +270,12 @@ impl Keys {
         }
     }
 
+    /// One version of the organisation's key, to open what it sealed (`Shredded` once the
+    /// organisation's keys were destroyed).
+    pub async fn org_version(&self, org: OrgId, version: u32) -> Result<DataKey, KeysError> {
+        self.version_of(&org_key_id(org), version).await
+    }
+
     /// The subject's current key, made on first use (when the subject is created).
     pub async fn subject_for_write(
         &self,

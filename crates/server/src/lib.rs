@@ -6,6 +6,7 @@
 //! a random port.
 
 pub mod api;
+pub mod artifacts;
 pub mod authn;
 mod extract;
 mod health;
@@ -17,6 +18,7 @@ pub mod notify;
 pub mod openapi;
 pub mod phi;
 mod problem;
+pub mod schedule;
 pub mod security;
 pub mod tokens;
 
@@ -98,6 +100,11 @@ pub struct AppState {
     pub public_url: String,
     /// The assessment document index (search, analytics).
     pub index: Arc<mhp_index::DocumentIndex>,
+    /// Keyed pseudonyms of the pipelines' de-identified view.
+    pub pseudonyms: Arc<mhp_crypto::pseudonym::Pseudonymizer>,
+    /// Notified after a pipeline run is enqueued, so workers in this process start at once
+    /// instead of at their next poll.
+    pub pipeline_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// Single sign-on settings.
@@ -158,6 +165,8 @@ impl AppState {
             secrets,
             public_url: sso.public_url,
             index: Arc::new(index),
+            pseudonyms: Arc::new(mhp_crypto::pseudonym::Pseudonymizer::derive(master)),
+            pipeline_wakeup: Arc::default(),
         }
     }
 }

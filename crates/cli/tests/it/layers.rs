@@ -20,8 +20,9 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-index", 2),
     ("mhp-cloud", 2),
     ("mhp-server", 3),
-    ("mhp-cli", 4),
-    ("mhp-test-support", 5),
+    ("mhp-pipelines", 4),
+    ("mhp-cli", 5),
+    ("mhp-test-support", 6),
 ];
 
 /// Crates that must stay pure: no async runtime, database, HTTP or serialisation framework.

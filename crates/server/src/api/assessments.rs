@@ -452,8 +452,9 @@ pub async fn upload(
             now,
         )
         .await?;
+        let scoring = enqueue_scoring(&mut tx, &assessment, now).await?;
         tx.commit().await?;
-        Ok::<_, StorageError>(())
+        Ok::<_, StorageError>(scoring)
     }
     .await;
     if let Err(e) = stored {
@@ -471,12 +472,51 @@ pub async fn upload(
         }
         return Err(e.into());
     }
+    if let Ok(true) = stored {
+        state.pipeline_wakeup.notify_one();
+    }
     crate::indexing::index_one(&state, &scope, &assessment, &result).await;
     Ok((
         StatusCode::CREATED,
         Json(out(&assessment, &result, true, None)),
     )
         .into_response())
+}
+
+/// A new jump test changes the subject's features: when the organisation has a model in
+/// production, a `score-subject` run is enqueued in the upload's own transaction, so the event
+/// is never lost (or recorded without the upload). Returns whether it was.
+pub(crate) async fn enqueue_scoring(
+    tx: &mut mhp_storage::TenantTx,
+    assessment: &Assessment,
+    now: Timestamp,
+) -> Result<bool, StorageError> {
+    use mhp_domain::pipeline::{self, Trigger};
+    use mhp_storage::repo::{models, pipelines};
+    if assessment.kind != TrialKind::Cmj.code()
+        || models::production(tx, pipeline::RISK_MODEL)
+            .await?
+            .is_none()
+    {
+        return Ok(false);
+    }
+    let Some(def) = pipeline::pipeline(pipeline::SCORE_SUBJECT) else {
+        return Ok(false);
+    };
+    let params = serde_json::json!({ "subject": assessment.subject.to_string() }).to_string();
+    pipelines::enqueue(
+        tx,
+        &pipelines::NewRun {
+            pipeline: def,
+            trigger: Trigger::Event,
+            requested_by: "event:assessment",
+            params_json: &params,
+            not_before: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

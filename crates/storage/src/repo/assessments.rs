@@ -448,17 +448,20 @@ pub async fn team_metric_values(
 pub async fn org_metric_values(
     tx: &mut TenantTx,
     metrics: &[&str],
+    only: Option<SubjectId>,
 ) -> Result<Vec<MetricValue>, StorageError> {
     let mut out = Vec::new();
     for metric in metrics {
         let sql = format!(
             "{CURRENT_METRICS} JOIN subjects s ON s.org_id = a.org_id AND s.id = a.subject_id \
              WHERE m.org_id = $1 AND m.metric = $2 AND s.erased_at_ms IS NULL \
+               AND (CAST($3 AS TEXT) IS NULL OR a.subject_id = $3) \
              {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id"
         );
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tx.org_key())
             .bind(*metric)
+            .bind(only.map(|s| s.to_string()))
             .fetch_all(tx.conn())
             .await?;
         for row in &rows {

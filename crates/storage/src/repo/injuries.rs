@@ -255,7 +255,10 @@ pub struct InjuryLabel {
 
 /// Every injury of the organisation's subjects that are not erased, with the day they were
 /// cleared, by day: the labels of the pipelines' de-identified view.
-pub async fn org_labels(tx: &mut TenantTx) -> Result<Vec<InjuryLabel>, StorageError> {
+pub async fn org_labels(
+    tx: &mut TenantTx,
+    only: Option<SubjectId>,
+) -> Result<Vec<InjuryLabel>, StorageError> {
     let rows = sqlx::query(
         "SELECT i.subject_id, i.body_region, i.injury_type, i.severity, i.occurred_on, \
            i.time_loss_days, \
@@ -265,9 +268,11 @@ pub async fn org_labels(tx: &mut TenantTx) -> Result<Vec<InjuryLabel>, StorageEr
              AND r.injury_id = i.id \
              ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS decided_on \
          FROM injuries i JOIN subjects s ON s.org_id = i.org_id AND s.id = i.subject_id \
-         WHERE i.org_id = $1 AND s.erased_at_ms IS NULL ORDER BY i.occurred_on, i.id",
+         WHERE i.org_id = $1 AND s.erased_at_ms IS NULL \
+           AND (CAST($2 AS TEXT) IS NULL OR i.subject_id = $2) ORDER BY i.occurred_on, i.id",
     )
     .bind(tx.org_key())
+    .bind(only.map(|s| s.to_string()))
     .fetch_all(tx.conn())
     .await?;
     rows.iter()

@@ -92,13 +92,18 @@ pub async fn list_for_subject(
 
 /// Every session of the organisation's subjects that are not erased, as `(subject, day,
 /// load)`, by day: the input of the pipelines' de-identified view.
-pub async fn org_loads(tx: &mut TenantTx) -> Result<Vec<(SubjectId, String, i64)>, StorageError> {
+pub async fn org_loads(
+    tx: &mut TenantTx,
+    only: Option<SubjectId>,
+) -> Result<Vec<(SubjectId, String, i64)>, StorageError> {
     let rows = sqlx::query(
         "SELECT l.subject_id, l.session_date, l.load_au FROM training_loads l \
          JOIN subjects s ON s.org_id = l.org_id AND s.id = l.subject_id \
-         WHERE l.org_id = $1 AND s.erased_at_ms IS NULL ORDER BY l.session_date, l.id",
+         WHERE l.org_id = $1 AND s.erased_at_ms IS NULL \
+           AND (CAST($2 AS TEXT) IS NULL OR l.subject_id = $2) ORDER BY l.session_date, l.id",
     )
     .bind(tx.org_key())
+    .bind(only.map(|s| s.to_string()))
     .fetch_all(tx.conn())
     .await?;
     rows.iter()

@@ -284,11 +284,11 @@ pub async fn set_stage(
         return Ok((version, None));
     }
     let mut displaced = None;
-    if stage == Stage::Production {
-        if let Some(current) = production(tx, &version.model).await? {
-            archive(tx, current.id, false, now).await?;
-            displaced = Some(get(tx, current.id).await?);
-        }
+    if stage == Stage::Production
+        && let Some(current) = production(tx, &version.model).await?
+    {
+        archive(tx, current.id, false, now).await?;
+        displaced = Some(get(tx, current.id).await?);
     }
     sqlx::query(
         "UPDATE model_versions SET stage = $3, stage_changed_at_ms = $4, \

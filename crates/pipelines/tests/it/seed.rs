@@ -1,0 +1,181 @@
+//! Writes a planned demo organisation straight into storage, as the API would store it
+//! (identifiers sealed under each subject's key, with blind indexes), but with the planned
+//! jump height and asymmetry as the assessments' metrics instead of analysed force traces:
+//! perfect measurement, fast enough for seasons of thousands of subject-weeks. The full path
+//! (`mhp demo`, recordings analysed) is exercised by the command-line tests.
+
+use mhp_demo::{DemoOrg, iso_date};
+use mhp_domain::{AssessmentId, InjuryId, SubjectId, Timestamp};
+use mhp_server::phi::FieldAt;
+use mhp_storage::Access;
+use mhp_storage::repo::assessments::{self, AnalysisResult, Assessment, Source};
+use mhp_storage::repo::injuries::{self, Decision, Injury};
+use mhp_storage::repo::loads::{self, LoadEntry};
+use mhp_storage::repo::subjects::{self, NewSubject};
+
+use crate::Env;
+
+pub const HEIGHT: &str = "jump_height_impulse_m";
+pub const ASYMMETRY: &str = "asymmetry.propulsive_impulse_pct";
+
+/// Stores the plan; returns the subject ids in the plan's order.
+pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
+    let org = env.scope.org();
+    let now = env.state.clock.now();
+    let mut ids = Vec::new();
+    let mut tx = env
+        .state
+        .db
+        .tenant(&env.scope, Access::Write)
+        .await
+        .unwrap();
+    for s in &plan.subjects {
+        let id = SubjectId::new();
+        let row = id.to_string();
+        let phi = env.state.phi.for_write(org, id).await.unwrap();
+        let at = |column| FieldAt {
+            org,
+            table: "subjects",
+            column,
+            row: &row,
+        };
+        let new = NewSubject {
+            name: phi.seal(at("name"), &s.name).unwrap(),
+            birth_date: Some(phi.seal(at("birth_date"), &iso_date(s.birth_day)).unwrap()),
+            external_id: Some(phi.seal(at("external_id"), &s.external_id).unwrap()),
+            sex: Some(s.sex),
+            sport: Some(s.sport.clone()),
+            user: None,
+            search: env
+                .state
+                .phi
+                .subject_keys(org, &s.name, Some(&s.external_id)),
+        };
+        subjects::create_with_id(&mut tx, id, new, now)
+            .await
+            .unwrap();
+        ids.push(id);
+    }
+    tx.commit().await.unwrap();
+
+    for chunk in plan.assessments.chunks(2000) {
+        let mut tx = env
+            .state
+            .db
+            .tenant(&env.scope, Access::Write)
+            .await
+            .unwrap();
+        for a in chunk {
+            let id = AssessmentId::new();
+            let at = Timestamp::from_millis(a.recorded_at_ms);
+            assessments::create(
+                &mut tx,
+                &Assessment {
+                    id,
+                    subject: ids[a.subject],
+                    kind: "cmj".into(),
+                    recorded_at: at,
+                    source: Source::Device,
+                    uploaded_by: "seed".into(),
+                    format: "csv".into(),
+                    raw_object_key: format!("seed/{id}"),
+                    raw_sha256: "00".into(),
+                    raw_bytes: 0,
+                    idempotency_key: None,
+                    analysis_version: "seed".into(),
+                    created_at: at,
+                },
+                &AnalysisResult {
+                    analysis_version: "seed".into(),
+                    computed_at: at,
+                    trials: 1,
+                    blocked_trials: 0,
+                    report_json: "{}".into(),
+                    metrics: vec![
+                        (0, HEIGHT.into(), a.jump_height_m),
+                        (0, ASYMMETRY.into(), a.asymmetry_pct),
+                    ],
+                },
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    for chunk in plan.loads.chunks(5000) {
+        let mut tx = env
+            .state
+            .db
+            .tenant(&env.scope, Access::Write)
+            .await
+            .unwrap();
+        for l in chunk {
+            loads::create(
+                &mut tx,
+                &LoadEntry {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    subject: ids[l.subject],
+                    session_date: iso_date(l.day),
+                    session_type: l.session_type.clone(),
+                    duration_min: i64::from(l.duration_min),
+                    rpe: i64::from(l.rpe),
+                    load_au: i64::from(l.load_au()),
+                    recorded_by: "seed".into(),
+                    created_at: now,
+                },
+            )
+            .await
+            .unwrap();
+        }
+        tx.commit().await.unwrap();
+    }
+
+    let mut tx = env
+        .state
+        .db
+        .tenant(&env.scope, Access::Write)
+        .await
+        .unwrap();
+    for i in &plan.injuries {
+        let id = InjuryId::new();
+        injuries::create(
+            &mut tx,
+            &Injury {
+                id,
+                subject: ids[i.subject],
+                body_region: i.body_region.clone(),
+                injury_type: i.injury_type.clone(),
+                side: i.side.clone(),
+                severity: i.severity.clone(),
+                mechanism: i.mechanism.clone(),
+                occurred_on: iso_date(i.occurred_day),
+                time_loss_days: Some(i64::from(i.time_loss_days)),
+                notes: None,
+                recorded_by: "seed".into(),
+                created_at: now,
+                updated_at: now,
+            },
+        )
+        .await
+        .unwrap();
+        for (stage, day) in &i.return_to_duty {
+            injuries::add_decision(
+                &mut tx,
+                &Decision {
+                    id: uuid::Uuid::now_v7().to_string(),
+                    injury: id,
+                    stage: stage.clone(),
+                    restrictions: None,
+                    decided_on: iso_date(*day),
+                    decided_by: "seed".into(),
+                    created_at: now,
+                },
+            )
+            .await
+            .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    ids
+}
