@@ -12,6 +12,7 @@ mod healthcheck;
 mod index_cmd;
 mod keys_cmd;
 mod logging;
+mod pipeline_cmd;
 mod reanalyze;
 mod serve;
 mod settings;
@@ -95,6 +96,17 @@ enum Command {
     Keys {
         #[command(subcommand)]
         command: keys_cmd::KeysCommand,
+    },
+    /// Run pipeline workers (and the scheduler) without serving HTTP: scale-out on PostgreSQL.
+    Worker {
+        /// Workers in this process.
+        #[arg(long, value_name = "N", default_value_t = 2)]
+        workers: u32,
+    },
+    /// Pipelines: the catalogue, starting a run, a run's status.
+    Pipeline {
+        #[command(subcommand)]
+        command: pipeline_cmd::PipelineCommand,
     },
     /// Administration.
     Admin {
@@ -200,6 +212,12 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Audit { command } => runtime()?.block_on(audit::run(settings, notes, command)),
         Command::Keys { command } => runtime()?.block_on(keys_cmd::run(settings, notes, command)),
+        Command::Worker { workers } => {
+            runtime()?.block_on(pipeline_cmd::worker(settings, notes, workers))
+        }
+        Command::Pipeline { command } => {
+            runtime()?.block_on(pipeline_cmd::run(settings, notes, command))
+        }
         Command::Healthcheck { url, timeout_s } => healthcheck::run(
             &settings,
             url.as_deref(),

@@ -48,6 +48,13 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         db.clone(),
         mhp_crypto::checkpoint::CheckpointKey::derive(&key),
     );
+    let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
+    let workers = start_workers(
+        &state,
+        &settings,
+        settings.pipelines.workers,
+        &workers_stopped,
+    )?;
     let config = settings.http_config();
     let router = mhp_server::router(state.clone(), &config);
     tracing::info!(
@@ -65,9 +72,48 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     )
     .await
     .context("server failed")?;
+    stop_pipeline_workers(&stop_workers, workers, config.shutdown_grace).await;
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Starts `count` pipeline workers and the scheduler (none when `count` is 0).
+pub fn start_workers(
+    state: &AppState,
+    settings: &Settings,
+    count: u32,
+    stop: &tokio::sync::watch::Receiver<bool>,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, Failure> {
+    if count == 0 {
+        return Ok(Vec::new());
+    }
+    let registry = mhp_pipelines::catalogue().map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
+    Ok(mhp_pipelines::start(
+        state,
+        Arc::new(registry),
+        count as usize,
+        &settings.worker_config(),
+        stop,
+    ))
+}
+
+/// Asks the workers to stop and gives the jobs in hand `grace` to finish; a job still running
+/// then is left to its lease (another worker takes it over).
+pub async fn stop_pipeline_workers(
+    stop: &tokio::sync::watch::Sender<bool>,
+    workers: Vec<tokio::task::JoinHandle<()>>,
+    grace: std::time::Duration,
+) {
+    let _ = stop.send(true);
+    let all = async {
+        for w in workers {
+            let _ = w.await;
+        }
+    };
+    if tokio::time::timeout(grace, all).await.is_err() {
+        tracing::warn!("pipeline jobs still running at shutdown; their leases will expire");
+    }
 }
 
 /// Signs the audit chains' heads every hour (and once at start), so that events cut from the end
@@ -271,7 +317,7 @@ pub fn create_private_dir(dir: &Path) -> Result<(), Failure> {
 }
 
 /// Resolves on SIGTERM (orchestrators) or SIGINT (Ctrl-C).
-async fn shutdown_signal() {
+pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
     };

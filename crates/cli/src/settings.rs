@@ -56,6 +56,8 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// The document index.
     pub index: IndexSettings,
+    /// Pipeline workers.
+    pub pipelines: PipelineSettings,
     /// `database.url` resolved, when it is a `secret://` reference.
     #[serde(skip)]
     pub resolved_database_url: Option<mhp_domain::Secret<String>>,
@@ -125,6 +127,28 @@ impl Default for IndexSettings {
             opensearch_prefix: "mhp".to_owned(),
             opensearch_username: None,
             opensearch_password: None,
+        }
+    }
+}
+
+/// `[pipelines]`
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct PipelineSettings {
+    /// Workers `mhp serve` runs in its own process (0: none; then run `mhp worker`).
+    pub workers: u32,
+    /// Lease of a claimed job, in seconds: a worker that stops beating loses its job after it.
+    pub lease_s: u64,
+    /// Poll interval of an idle worker, in milliseconds.
+    pub poll_ms: u64,
+}
+
+impl Default for PipelineSettings {
+    fn default() -> Self {
+        Self {
+            workers: 2,
+            lease_s: 30,
+            poll_ms: 1000,
         }
     }
 }
@@ -275,6 +299,7 @@ impl Default for Settings {
             vault: VaultSettings::default(),
             auth: AuthSettings::default(),
             index: IndexSettings::default(),
+            pipelines: PipelineSettings::default(),
             resolved_database_url: None,
         }
     }
@@ -365,6 +390,9 @@ const ENV: &[(&str, &str, Kind)] = &[
     ),
     ("MHP_HTTP_PUBLIC_URL", "http.public_url", Kind::Text),
     ("MHP_INDEX_BACKEND", "index.backend", Kind::Text),
+    ("MHP_PIPELINES_WORKERS", "pipelines.workers", Kind::Integer),
+    ("MHP_PIPELINES_LEASE_S", "pipelines.lease_s", Kind::Integer),
+    ("MHP_PIPELINES_POLL_MS", "pipelines.poll_ms", Kind::Integer),
     (
         "MHP_INDEX_OPENSEARCH_URL",
         "index.opensearch_url",
@@ -440,6 +468,17 @@ pub struct LoadNotes {
 }
 
 impl Settings {
+    /// The pipeline workers' behaviour (heartbeat at a third of the lease).
+    pub fn worker_config(&self) -> mhp_pipelines::WorkerConfig {
+        let lease = std::time::Duration::from_secs(self.pipelines.lease_s);
+        mhp_pipelines::WorkerConfig {
+            lease,
+            heartbeat: lease / 3,
+            poll: std::time::Duration::from_millis(self.pipelines.poll_ms),
+            ..mhp_pipelines::WorkerConfig::new(mhp_pipelines::engine::default_worker_name())
+        }
+    }
+
     /// Loads and validates the settings from a file (if any), an environment and flags.
     pub fn load(
         file: Option<&Path>,
@@ -543,6 +582,24 @@ impl Settings {
             if v == 0 {
                 return Err(ConfigError::new(key, "must be greater than 0"));
             }
+        }
+        if self.pipelines.workers > 64 {
+            return Err(ConfigError::new(
+                "pipelines.workers",
+                "must be between 0 and 64",
+            ));
+        }
+        if !(3..=3600).contains(&self.pipelines.lease_s) {
+            return Err(ConfigError::new(
+                "pipelines.lease_s",
+                "must be between 3 and 3600",
+            ));
+        }
+        if !(10..=60_000).contains(&self.pipelines.poll_ms) {
+            return Err(ConfigError::new(
+                "pipelines.poll_ms",
+                "must be between 10 and 60000",
+            ));
         }
         match (self.index.backend.as_str(), &self.index.opensearch_url) {
             ("embedded", _) | ("opensearch", Some(_)) => {}

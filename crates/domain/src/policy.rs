@@ -29,6 +29,7 @@ pub enum Permission {
     ReadDeidentified,
     /// Define and run pipelines, train and promote models.
     RunPipelines,
+    ApproveModels,
     /// The organisation's audit log.
     ReadAudit,
     /// Security alerts and compliance reports.

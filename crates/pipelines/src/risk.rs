@@ -189,7 +189,7 @@ pub fn build_rows(
             day += 1;
         }
         while day + spec.horizon_days <= known_until {
-            if !features::in_time_loss(&s.history, day) {
+            if is_monitored(&s.history, day) && !features::in_time_loss(&s.history, day) {
                 let row = features::build(spec, &s.history, day, known_until);
                 if let Some(label) = row.label {
                     rows.push(DatasetRow {
@@ -211,6 +211,23 @@ pub fn build_rows(
         }
     }
     rows
+}
+
+/// Days after the last jump test during which a subject still counts as monitored.
+pub const MONITORED_AFTER_TEST_DAYS: i64 = 28;
+/// Days after the last training session during which a subject still counts as monitored.
+pub const MONITORED_AFTER_LOAD_DAYS: i64 = 7;
+
+/// Whether the subject is being followed on `day`: a jump test in the previous 28 days or a
+/// training session in the previous 7. Weeks of subjects who left (or before they came) are
+/// neither training rows (their "no injury" label would only mean "not recorded") nor scored.
+pub fn is_monitored(h: &features::History, day: i64) -> bool {
+    h.observations
+        .iter()
+        .any(|o| o.day <= day && day - o.day <= MONITORED_AFTER_TEST_DAYS)
+        || h.loads
+            .iter()
+            .any(|(d, _)| *d < day && day - d <= MONITORED_AFTER_LOAD_DAYS)
 }
 
 fn as_of(ctx: &StepCtx) -> Result<CalendarDate, StepError> {
@@ -414,6 +431,13 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
     })
     .await
     .map_err(|_| StepError::transient("evaluation stopped"))??;
+    if cand_eval.overall.roc_auc.is_none() {
+        return Err(StepError::permanent(format!(
+            "the test weeks hold {} rows and {} injuries: both outcomes are needed to judge \
+             the model (more data, or a larger train_fraction share for the test)",
+            cand_eval.overall.rows, cand_eval.overall.positives
+        )));
+    }
     ctx.log.info(&format!(
         "test: {} rows, {} positive, ROC AUC {}, PR AUC {}, Brier {:.4}",
         cand_eval.overall.rows,
@@ -440,7 +464,7 @@ fn fmt_opt(v: Option<f64>) -> String {
 /// The gate's verdict.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum Gate {
-    /// No model in production: the first candidate goes in.
+    /// No model in production: the first candidate goes in (when better than chance).
     First,
     /// At least as good as production within the tolerance.
     AsGood {
@@ -456,7 +480,8 @@ pub enum Gate {
 /// Decides whether a candidate may replace production without a person.
 pub fn gate(candidate_auc: Option<f64>, production: Option<Option<f64>>, tolerance: f64) -> Gate {
     match (candidate_auc, production) {
-        (_, None) => Gate::First,
+        // A first model goes in only if it ranks better than chance.
+        (Some(c), None) if c > 0.5 => Gate::First,
         (Some(c), Some(Some(p))) if c >= p - tolerance => Gate::AsGood {
             candidate: c,
             production: p,
@@ -559,6 +584,10 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
         } => format!(
             "promoted: test AUC {candidate:.3} vs production {production:.3} (tolerance {tolerance})"
         ),
+        Gate::NeedsApproval if production.is_none() => format!(
+            "awaiting approval: test AUC {} is no better than chance",
+            fmt_opt(candidate_auc)
+        ),
         Gate::NeedsApproval => format!(
             "awaiting approval: test AUC {} is below production's beyond the tolerance {tolerance}",
             fmt_opt(candidate_auc)
@@ -617,7 +646,10 @@ pub async fn score_view(
     let mut pending: Vec<(SubjectId, f64, Vec<Contribution>)> = Vec::new();
     let mut skipped = 0;
     for s in view.subjects.iter().filter(|s| s.active) {
-        if s.history.observations.is_empty() || features::in_time_loss(&s.history, day) {
+        if s.history.observations.is_empty()
+            || !is_monitored(&s.history, day)
+            || features::in_time_loss(&s.history, day)
+        {
             skipped += 1;
             continue;
         }
@@ -745,4 +777,46 @@ pub async fn score_subject(ctx: StepCtx) -> Result<Value, StepError> {
         "skipped": report.skipped,
         "model_version": version.id.to_string(),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_gate_promotes_only_what_is_as_good() {
+        assert_eq!(gate(Some(0.7), None, 0.01), Gate::First);
+        assert_eq!(gate(Some(0.5), None, 0.01), Gate::NeedsApproval);
+        assert_eq!(gate(None, None, 0.01), Gate::NeedsApproval);
+        assert_eq!(
+            gate(Some(0.695), Some(Some(0.70)), 0.01),
+            Gate::AsGood {
+                candidate: 0.695,
+                production: 0.70
+            }
+        );
+        assert_eq!(
+            gate(Some(0.68), Some(Some(0.70)), 0.01),
+            Gate::NeedsApproval
+        );
+        assert_eq!(gate(Some(0.9), Some(None), 0.01), Gate::NeedsApproval);
+    }
+
+    #[test]
+    fn monitoring_ends_four_weeks_after_the_last_test_without_training() {
+        let h = features::History {
+            observations: vec![features::Observation {
+                day: 100,
+                metrics: Default::default(),
+            }],
+            loads: vec![(150, 300.0)],
+            injuries: Vec::new(),
+        };
+        assert!(!is_monitored(&h, 99));
+        assert!(is_monitored(&h, 100));
+        assert!(is_monitored(&h, 128));
+        assert!(!is_monitored(&h, 129));
+        assert!(is_monitored(&h, 151), "a session in the last week");
+        assert!(!is_monitored(&h, 158));
+    }
 }

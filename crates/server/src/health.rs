@@ -69,7 +69,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Prometheus metrics.
 pub async fn metrics(State(state): State<AppState>) -> Response {
+    let queues = queue_stats(&state).await;
     let body = state.metrics.render(&Snapshot {
+        queues,
         pool: state.db.pool_stats(),
         backend: state.db.backend().as_str(),
         version: state.build.version,
@@ -83,6 +85,27 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         body,
     )
         .into_response()
+}
+
+/// Queue figures of every catalogue pipeline (zeros for idle ones), so an autoscaler sees
+/// every series; `None` when the database did not answer.
+async fn queue_stats(state: &AppState) -> Option<Vec<mhp_storage::repo::pipelines::QueueStat>> {
+    use mhp_storage::repo::pipelines::{self as queue, QueueStat};
+    let mut tx = state.db.operator(mhp_storage::Access::Read).await.ok()?;
+    let mut stats = queue::queue_stats(&mut tx, state.clock.now()).await.ok()?;
+    for p in mhp_domain::pipeline::CATALOGUE {
+        if !stats.iter().any(|s| s.pipeline == p.name) {
+            stats.push(QueueStat {
+                pipeline: p.name.to_owned(),
+                due: 0,
+                pending: 0,
+                running: 0,
+                oldest_due_age_ms: 0,
+            });
+        }
+    }
+    stats.sort_by(|a, b| a.pipeline.cmp(&b.pipeline));
+    Some(stats)
 }
 
 /// The public keys that verify access tokens (RFC 7517).

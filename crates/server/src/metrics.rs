@@ -44,6 +44,8 @@ pub struct Snapshot<'a> {
     pub version: &'a str,
     /// Whether the instance accepts traffic.
     pub ready: bool,
+    /// The pipeline queue per pipeline (`None` when it could not be read).
+    pub queues: Option<Vec<mhp_storage::repo::pipelines::QueueStat>>,
 }
 
 impl HttpMetrics {
@@ -104,6 +106,41 @@ impl HttpMetrics {
         writeln!(out, "# HELP mhp_db_pool_max_connections The pool's limit.")?;
         writeln!(out, "# TYPE mhp_db_pool_max_connections gauge")?;
         writeln!(out, "mhp_db_pool_max_connections {max}")?;
+
+        if let Some(queues) = &snap.queues {
+            writeln!(
+                out,
+                "# HELP mhp_pipeline_jobs Pipeline jobs by state: due (waiting for a worker), \
+                 pending (backing off or waiting for earlier steps), running."
+            )?;
+            writeln!(out, "# TYPE mhp_pipeline_jobs gauge")?;
+            for q in queues {
+                let p = escape(&q.pipeline);
+                for (state, n) in [
+                    ("due", q.due),
+                    ("pending", q.pending),
+                    ("running", q.running),
+                ] {
+                    writeln!(
+                        out,
+                        "mhp_pipeline_jobs{{pipeline=\"{p}\",state=\"{state}\"}} {n}"
+                    )?;
+                }
+            }
+            writeln!(
+                out,
+                "# HELP mhp_pipeline_oldest_due_seconds Age of the oldest job waiting for a worker."
+            )?;
+            writeln!(out, "# TYPE mhp_pipeline_oldest_due_seconds gauge")?;
+            for q in queues {
+                writeln!(
+                    out,
+                    "mhp_pipeline_oldest_due_seconds{{pipeline=\"{}\"}} {}",
+                    escape(&q.pipeline),
+                    q.oldest_due_age_ms as f64 / 1000.0
+                )?;
+            }
+        }
 
         let Ok(s) = self.series.lock() else {
             return Ok(());
@@ -171,6 +208,7 @@ mod tests {
         m.record("GET", "/healthz", 200, Duration::from_millis(30));
         m.record("GET", "/healthz", 503, Duration::from_secs(20));
         let text = m.render(&Snapshot {
+            queues: None,
             pool: PoolStats {
                 size: 3,
                 idle: 1,

@@ -718,6 +718,155 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
             s::<api::audit_log::AuditQuery>,
         ),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/pipelines",
+        doc(
+            "The pipelines there are, with the organisation's schedules",
+            &[200],
+            Json(list::<api::pipelines::PipelineOut>),
+        ),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/pipelines/{pipeline}/runs",
+        with_body(
+            doc(
+                "Start a run of a pipeline (workers pick it up)",
+                &[202],
+                Json(s::<api::pipelines::RunOut>),
+            ),
+            Body::Json(s::<api::pipelines::NewRunIn>),
+        ),
+    ),
+    (
+        "PUT",
+        "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
+        with_body(
+            doc(
+                "Schedule a pipeline with a cron expression in a time zone",
+                &[200],
+                Json(s::<api::pipelines::ScheduleOut>),
+            ),
+            Body::Json(s::<api::pipelines::ScheduleIn>),
+        ),
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
+        doc("Remove a pipeline's schedule", &[204], Empty),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/pipeline-runs",
+        with_query(
+            doc(
+                "Pipeline runs, newest first",
+                &[200],
+                Json(list::<api::pipelines::RunOut>),
+            ),
+            s::<api::pipelines::RunsQuery>,
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/pipeline-runs/{run}",
+        doc(
+            "A run with its steps (attempts, outputs, errors) and log",
+            &[200],
+            Json(s::<api::pipelines::RunOut>),
+        ),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/pipeline-runs/{run}/cancel",
+        doc(
+            "Cancel a run (a running step stops at its next heartbeat)",
+            &[200],
+            Json(s::<api::pipelines::RunOut>),
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/models",
+        doc(
+            "Models and their versions, with stages, lineage and metrics",
+            &[200],
+            Json(list::<api::pipelines::ModelOut>),
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/model-versions/{version}",
+        doc(
+            "A model version: lineage, evaluation, stage",
+            &[200],
+            Json(s::<api::pipelines::VersionOut>),
+        ),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/model-versions/{version}/stage",
+        with_body(
+            doc(
+                "Move a version to staging, production (approval) or archived",
+                &[200],
+                Json(s::<api::pipelines::VersionOut>),
+            ),
+            Body::Json(s::<api::pipelines::StageIn>),
+        ),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/models/{model}/rollback",
+        doc(
+            "Roll production back to the version before it",
+            &[200],
+            Json(s::<api::pipelines::VersionOut>),
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/risk",
+        doc(
+            "Every subject's latest injury-risk score, highest first, with the bands",
+            &[200],
+            Json(s::<api::pipelines::RiskOut>),
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/risk/thresholds",
+        doc(
+            "The organisation's risk-band thresholds",
+            &[200],
+            Json(s::<api::pipelines::ThresholdsOut>),
+        ),
+    ),
+    (
+        "PUT",
+        "/api/v1/orgs/{org}/risk/thresholds",
+        with_body(
+            doc(
+                "Set the risk-band thresholds",
+                &[200],
+                Json(s::<api::pipelines::ThresholdsOut>),
+            ),
+            Body::Json(s::<api::pipelines::ThresholdsOut>),
+        ),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}/risk",
+        with_query(
+            doc(
+                "A subject's injury-risk scores with their model version and top contributions",
+                &[200],
+                Json(list::<api::pipelines::ScoreOut>),
+            ),
+            s::<api::pipelines::HistoryQuery>,
+        ),
+    ),
 ];
 
 fn any(_: &mut SchemaGenerator) -> Schema {

@@ -17,6 +17,7 @@ pub(crate) mod members;
 pub(crate) mod mfa;
 pub(crate) mod monitoring;
 pub(crate) mod orgs;
+pub(crate) mod pipelines;
 pub(crate) mod sso;
 pub(crate) mod subjects;
 pub(crate) mod teams;
@@ -451,6 +452,96 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/orgs/{org}/audit/export",
         requirement: InOrg(P::ReadAudit),
         handler: || get(audit_log::export),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/pipelines",
+        requirement: InOrg(P::RunPipelines),
+        handler: || get(pipelines::list),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/pipelines/{pipeline}/runs",
+        requirement: InOrg(P::RunPipelines),
+        handler: || post(pipelines::start),
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
+        requirement: InOrg(P::RunPipelines),
+        handler: || put(pipelines::put_schedule),
+    },
+    RouteSpec {
+        method: "DELETE",
+        path: "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
+        requirement: InOrg(P::RunPipelines),
+        handler: || delete(pipelines::delete_schedule),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/pipeline-runs",
+        requirement: InOrg(P::RunPipelines),
+        handler: || get(pipelines::runs),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/pipeline-runs/{run}",
+        requirement: InOrg(P::RunPipelines),
+        handler: || get(pipelines::run),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/pipeline-runs/{run}/cancel",
+        requirement: InOrg(P::RunPipelines),
+        handler: || post(pipelines::cancel),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/models",
+        requirement: InOrg(P::RunPipelines),
+        handler: || get(pipelines::models_list),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/model-versions/{version}",
+        requirement: InOrg(P::RunPipelines),
+        handler: || get(pipelines::version),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/model-versions/{version}/stage",
+        requirement: InOrg(P::ApproveModels),
+        handler: || post(pipelines::set_stage),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/models/{model}/rollback",
+        requirement: InOrg(P::ApproveModels),
+        handler: || post(pipelines::rollback),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/risk",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(pipelines::latest),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/risk/thresholds",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(pipelines::thresholds),
+    },
+    RouteSpec {
+        method: "PUT",
+        path: "/api/v1/orgs/{org}/risk/thresholds",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || put(pipelines::put_thresholds),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/subjects/{subject}/risk",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(pipelines::subject_risk),
     },
 ];
 

@@ -233,6 +233,81 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         "/api/v1/orgs/{org}/audit/export",
         Roles(&[Role::OrgAdmin, Role::Auditor]),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/pipelines",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/pipelines/{pipeline}/runs",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "PUT",
+        "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/pipeline-runs",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/pipeline-runs/{run}",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/pipeline-runs/{run}/cancel",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/models",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/model-versions/{version}",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/model-versions/{version}/stage",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/models/{model}/rollback",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/risk",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/risk/thresholds",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "PUT",
+        "/api/v1/orgs/{org}/risk/thresholds",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/subjects/{subject}/risk",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
 ];
 
 /// Teams the matrix made itself as path fixtures (not by the requests under test).
@@ -447,6 +522,54 @@ async fn concrete(s: &Server, template: &str, target: &OrgScope) -> String {
     if path.contains("{user}") {
         let member = person(s, target, Role::Athlete, 0).await;
         path = path.replace("{user}", &member.to_string());
+    }
+    if path.contains("{pipeline}") {
+        path = path.replace("{pipeline}", mhp_domain::pipeline::SCORE_ALL);
+    }
+    if path.contains("{model}") {
+        path = path.replace("{model}", mhp_domain::pipeline::RISK_MODEL);
+    }
+    if path.contains("{run}") {
+        let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
+        let now = s.state.clock.now();
+        let run = mhp_storage::repo::pipelines::enqueue(
+            &mut tx,
+            &mhp_storage::repo::pipelines::NewRun {
+                pipeline: mhp_domain::pipeline::pipeline(mhp_domain::pipeline::SCORE_ALL).unwrap(),
+                trigger: mhp_domain::pipeline::Trigger::Api,
+                requested_by: "test",
+                params_json: "{}",
+                not_before: now,
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        path = path.replace("{run}", &run.to_string());
+    }
+    if path.contains("{version}") {
+        let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
+        let v = mhp_storage::repo::models::register(
+            &mut tx,
+            &mhp_storage::repo::models::NewVersion {
+                id: mhp_domain::ModelVersionId::new(),
+                model: mhp_domain::pipeline::RISK_MODEL,
+                kind: "native",
+                artifact_key: "fixtures/model",
+                artifact_sha256: "00",
+                features_json: "[]",
+                lineage_json: "{}",
+                metrics_json: "{}",
+                training_run: None,
+                created_by: "test",
+            },
+            s.state.clock.now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        path = path.replace("{version}", &v.id.to_string());
     }
     if path.contains("{key}") {
         let (id, _) = key(s, target, Role::Device, far_future(s)).await;

@@ -1,0 +1,258 @@
+//! `mhp worker` (pipeline workers without HTTP, for scaling out on PostgreSQL) and `mhp pipeline`
+//! (list the catalogue, start a run, show a run).
+
+use std::time::Duration;
+
+use anyhow::Context as _;
+use mhp_domain::pipeline::{self, Trigger};
+use mhp_domain::{Clock as _, OrgId, OrgScope, RunId, SystemClock};
+use mhp_storage::Access;
+use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
+use mhp_storage::repo::pipelines::{self as queue, NewRun};
+use serde_json::Value;
+
+use crate::Failure;
+use crate::logging;
+use crate::settings::{LoadNotes, Settings};
+
+/// `mhp pipeline ...`
+#[derive(Debug, clap::Subcommand)]
+pub enum PipelineCommand {
+    /// The pipelines there are, with their steps.
+    List,
+    /// Start a run of a pipeline for an organisation (workers pick it up).
+    Run {
+        /// The pipeline, e.g. train-injury-risk.
+        name: String,
+        /// The organisation.
+        #[arg(long, value_name = "ORG_ID")]
+        org: String,
+        /// A parameter `key=value` (the value read as JSON when it parses, else as text);
+        /// repeatable.
+        #[arg(long = "param", value_name = "KEY=VALUE")]
+        params: Vec<String>,
+        /// Wait for the run to end; exit 1 unless it succeeded.
+        #[arg(long)]
+        wait: bool,
+        /// With --wait, give up after this many seconds.
+        #[arg(long, value_name = "S", default_value_t = 3600)]
+        timeout_s: u64,
+    },
+    /// A run's status and its steps.
+    Status {
+        /// The run.
+        run: String,
+    },
+}
+
+fn runtime_err(e: impl std::fmt::Display) -> Failure {
+    Failure::Runtime(anyhow::anyhow!("{e}"))
+}
+
+/// `mhp worker`: runs pipeline workers and the scheduler until SIGTERM or Ctrl-C; the jobs in
+/// hand get the HTTP shutdown grace to finish.
+pub async fn worker(settings: Settings, notes: LoadNotes, count: u32) -> Result<(), Failure> {
+    logging::init(&settings.log, &notes);
+    let state = crate::serve::open_state(&settings).await?;
+    let (stop, stopped) = tokio::sync::watch::channel(false);
+    let workers = crate::serve::start_workers(&state, &settings, count.max(1), &stopped)?;
+    tracing::info!(
+        workers = count.max(1),
+        backend = state.db.backend().as_str(),
+        "pipeline workers running"
+    );
+    crate::serve::shutdown_signal().await;
+    crate::serve::stop_pipeline_workers(&stop, workers, settings.http_config().shutdown_grace)
+        .await;
+    state.db.close().await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+fn parse_params(params: &[String]) -> Result<Value, Failure> {
+    let mut map = serde_json::Map::new();
+    for p in params {
+        let Some((k, v)) = p.split_once('=') else {
+            return Err(Failure::Invalid(format!("--param {p}: expected KEY=VALUE")));
+        };
+        if k.is_empty()
+            || !k
+                .bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
+        {
+            return Err(Failure::Invalid(format!(
+                "--param {k}: keys are lowercase letters, digits and _"
+            )));
+        }
+        let value = serde_json::from_str(v).unwrap_or_else(|_| Value::String(v.to_owned()));
+        map.insert(k.to_owned(), value);
+    }
+    Ok(Value::Object(map))
+}
+
+pub async fn run(
+    settings: Settings,
+    notes: LoadNotes,
+    command: PipelineCommand,
+) -> Result<(), Failure> {
+    logging::init(&settings.log, &notes);
+    match command {
+        PipelineCommand::List => {
+            for p in pipeline::CATALOGUE {
+                let steps: Vec<String> = p
+                    .steps
+                    .iter()
+                    .map(|s| {
+                        if s.needs.is_empty() {
+                            s.name.to_owned()
+                        } else {
+                            format!("{} (after {})", s.name, s.needs.join(", "))
+                        }
+                    })
+                    .collect();
+                println!("{}: {}", p.name, p.description);
+                println!(
+                    "  steps: {}; priority {}, at most {} running",
+                    steps.join(", "),
+                    p.priority,
+                    p.max_concurrent
+                );
+            }
+            Ok(())
+        }
+        PipelineCommand::Run {
+            name,
+            org,
+            params,
+            wait,
+            timeout_s,
+        } => {
+            let def = pipeline::pipeline(&name).ok_or_else(|| {
+                let names: Vec<&str> = pipeline::CATALOGUE.iter().map(|p| p.name).collect();
+                Failure::Invalid(format!(
+                    "unknown pipeline {name}; there are: {}",
+                    names.join(", ")
+                ))
+            })?;
+            let org = OrgId::parse(&org)
+                .map_err(|_| Failure::Invalid("--org must be an organisation id".into()))?;
+            let params = parse_params(&params)?;
+            let state = crate::serve::open_state(&settings).await?;
+            let known = crate::serve::organisations(&state).await?;
+            if !known.iter().any(|o| o.id == org) {
+                return Err(Failure::Invalid(format!("no organisation {org}")));
+            }
+            let scope = OrgScope::for_org(org);
+            let now = SystemClock.now();
+            let mut tx = state
+                .db
+                .tenant(&scope, Access::Write)
+                .await
+                .context("cannot start a transaction")?;
+            let id = queue::enqueue(
+                &mut tx,
+                &NewRun {
+                    pipeline: def,
+                    trigger: Trigger::Cli,
+                    requested_by: "cli",
+                    params_json: &params.to_string(),
+                    not_before: now,
+                },
+                now,
+            )
+            .await
+            .context("cannot enqueue the run")?;
+            audit::append(
+                &mut tx,
+                &AuditEvent {
+                    actor: "cli".into(),
+                    action: "pipeline.run",
+                    resource_type: "pipeline_run",
+                    resource_id: Some(id.to_string()),
+                    outcome: Outcome::Success,
+                    request_id: None,
+                    source_ip: None,
+                    user_agent: None,
+                },
+                now,
+            )
+            .await
+            .context("cannot write the audit event")?;
+            tx.commit().await.context("cannot commit")?;
+            println!("run {id} queued ({name})");
+            if !wait {
+                return Ok(());
+            }
+            let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_s);
+            loop {
+                let mut tx = state
+                    .db
+                    .operator(Access::Read)
+                    .await
+                    .context("cannot start a transaction")?;
+                let r = queue::get_any(&mut tx, id).await.map_err(runtime_err)?;
+                drop(tx);
+                if r.status.is_terminal() {
+                    println!("run {id} {}", r.status.as_str());
+                    if let Some(e) = r.error {
+                        println!("error: {e}");
+                    }
+                    state.db.close().await;
+                    return if r.status == queue::RunStatus::Succeeded {
+                        Ok(())
+                    } else {
+                        Err(Failure::Runtime(anyhow::anyhow!(
+                            "the run ended {}",
+                            r.status.as_str()
+                        )))
+                    };
+                }
+                if tokio::time::Instant::now() >= deadline {
+                    return Err(Failure::Runtime(anyhow::anyhow!(
+                        "run {id} still {} after {timeout_s} s",
+                        r.status.as_str()
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        PipelineCommand::Status { run } => {
+            let id = RunId::parse(&run)
+                .map_err(|_| Failure::Invalid("the run must be a run id".into()))?;
+            let state = crate::serve::open_state(&settings).await?;
+            let mut tx = state
+                .db
+                .operator(Access::Read)
+                .await
+                .context("cannot start a transaction")?;
+            let r = queue::get_any(&mut tx, id).await.map_err(runtime_err)?;
+            drop(tx);
+            println!(
+                "run {id}: {} {} ({}), organisation {}",
+                r.pipeline,
+                r.status.as_str(),
+                r.trigger.as_str(),
+                r.org
+            );
+            if let Some(e) = &r.error {
+                println!("error: {e}");
+            }
+            let mut tx = state
+                .db
+                .tenant(&OrgScope::for_org(r.org), Access::Read)
+                .await
+                .context("cannot start a transaction")?;
+            for j in queue::jobs(&mut tx, id).await.map_err(runtime_err)? {
+                println!(
+                    "  {}: {} (attempt {}/{}){}",
+                    j.step,
+                    j.status,
+                    j.attempts,
+                    j.max_attempts,
+                    j.error.map(|e| format!(": {e}")).unwrap_or_default()
+                );
+            }
+            Ok(())
+        }
+    }
+}

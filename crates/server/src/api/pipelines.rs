@@ -1,0 +1,755 @@
+//! Pipelines, the model registry and risk scores over HTTP. The server only enqueues and
+//! reads: workers (`mhp-pipelines`) run the steps.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use mhp_domain::pipeline::{self, Trigger};
+use mhp_domain::{ModelVersionId, RunId, SubjectId};
+use mhp_storage::Access;
+use mhp_storage::repo::models::{self, ModelVersion, Stage};
+use mhp_storage::repo::pipelines::{self as queue, NewRun, Run, Schedule};
+use mhp_storage::repo::risk::{self, Score, Thresholds};
+use mhp_storage::repo::{Page, audit, subjects};
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::{Grant, event, path_id};
+use crate::schedule::CronSchedule;
+use crate::{ApiError, ApiJson, AppState};
+
+fn known_pipeline(name: &str) -> Result<&'static pipeline::PipelineDef, ApiError> {
+    pipeline::pipeline(name).ok_or(ApiError::NotFound("pipeline"))
+}
+
+/// A schedule as the API shows it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ScheduleOut {
+    cron: String,
+    timezone: String,
+    params: Value,
+    enabled: bool,
+    next_fire_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_fire_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    last_run_id: Option<String>,
+}
+
+impl From<Schedule> for ScheduleOut {
+    fn from(s: Schedule) -> Self {
+        Self {
+            cron: s.cron,
+            timezone: s.timezone,
+            params: serde_json::from_str(&s.params_json).unwrap_or(Value::Null),
+            enabled: s.enabled,
+            next_fire_ms: s.next_fire.as_millis(),
+            last_fire_ms: s.last_fire.map(|t| t.as_millis()),
+            last_run_id: s.last_run,
+        }
+    }
+}
+
+/// A pipeline of the catalogue, with the organisation's schedule of it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct PipelineOut {
+    name: &'static str,
+    description: &'static str,
+    steps: Vec<StepOut>,
+    priority: i32,
+    max_concurrent: u32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    schedule: Option<ScheduleOut>,
+}
+
+/// A step of a pipeline.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct StepOut {
+    name: &'static str,
+    needs: Vec<&'static str>,
+    timeout_s: u32,
+    max_attempts: u32,
+}
+
+/// `GET /api/v1/orgs/{org}/pipelines`: the catalogue and the organisation's schedules.
+pub async fn list(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<Vec<PipelineOut>>, ApiError> {
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut schedules = queue::schedules(&mut tx).await?;
+    Ok(Json(
+        pipeline::CATALOGUE
+            .iter()
+            .map(|p| PipelineOut {
+                name: p.name,
+                description: p.description,
+                steps: p
+                    .steps
+                    .iter()
+                    .map(|s| StepOut {
+                        name: s.name,
+                        needs: s.needs.to_vec(),
+                        timeout_s: s.timeout_s,
+                        max_attempts: s.max_attempts,
+                    })
+                    .collect(),
+                priority: p.priority,
+                max_concurrent: p.max_concurrent,
+                schedule: schedules
+                    .iter()
+                    .position(|s| s.pipeline == p.name)
+                    .map(|i| schedules.swap_remove(i).into()),
+            })
+            .collect(),
+    ))
+}
+
+/// Parameters of a run.
+#[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewRunIn {
+    /// Parameters of the steps (`as_of`, `season_start`, `train_fraction`, `model`,
+    /// `tolerance`, `subject`): a JSON object of at most 8 KiB.
+    #[serde(default)]
+    params: Option<serde_json::Map<String, Value>>,
+}
+
+fn params_json(params: Option<serde_json::Map<String, Value>>) -> Result<String, ApiError> {
+    let text = Value::Object(params.unwrap_or_default()).to_string();
+    if text.len() > 8192 {
+        return Err(ApiError::BadRequest("params must be at most 8 KiB".into()));
+    }
+    Ok(text)
+}
+
+/// A run as the API shows it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RunOut {
+    id: String,
+    pipeline: String,
+    trigger: &'static str,
+    requested_by: String,
+    params: Value,
+    status: &'static str,
+    cancel_requested: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    created_at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    steps: Option<Vec<JobOut>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    logs: Option<Vec<LogOut>>,
+}
+
+impl From<Run> for RunOut {
+    fn from(r: Run) -> Self {
+        Self {
+            id: r.id.to_string(),
+            pipeline: r.pipeline,
+            trigger: r.trigger.as_str(),
+            requested_by: r.requested_by,
+            params: serde_json::from_str(&r.params_json).unwrap_or(Value::Null),
+            status: r.status.as_str(),
+            cancel_requested: r.cancel_requested,
+            error: r.error,
+            created_at_ms: r.created_at.as_millis(),
+            started_at_ms: r.started_at.map(|t| t.as_millis()),
+            finished_at_ms: r.finished_at.map(|t| t.as_millis()),
+            steps: None,
+            logs: None,
+        }
+    }
+}
+
+/// A step of a run.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct JobOut {
+    step: String,
+    status: String,
+    attempts: i64,
+    max_attempts: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    output: Option<Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    error: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    started_at_ms: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    finished_at_ms: Option<i64>,
+}
+
+/// A log line of a run.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct LogOut {
+    step: String,
+    attempt: i64,
+    at_ms: i64,
+    level: String,
+    message: String,
+}
+
+/// `POST /api/v1/orgs/{org}/pipelines/{pipeline}/runs`: starts a run (workers pick it up).
+pub async fn start(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, name)): Path<(String, String)>,
+    ApiJson(body): ApiJson<NewRunIn>,
+) -> Result<(StatusCode, Json<RunOut>), ApiError> {
+    let def = known_pipeline(&name)?;
+    let params = params_json(body.params)?;
+    let now = state.clock.now();
+    let by = grant.principal.actor().audit_name();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let id = queue::enqueue(
+        &mut tx,
+        &NewRun {
+            pipeline: def,
+            trigger: Trigger::Api,
+            requested_by: &by,
+            params_json: &params,
+            not_before: now,
+        },
+        now,
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &event(&grant, "pipeline.run", "pipeline_run", Some(id.to_string())),
+        now,
+    )
+    .await?;
+    let run = queue::get(&mut tx, id).await?;
+    tx.commit().await?;
+    state.pipeline_wakeup.notify_one();
+    Ok((StatusCode::ACCEPTED, Json(run.into())))
+}
+
+/// Paging of runs.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RunsQuery {
+    /// Only this pipeline's runs.
+    pipeline: Option<String>,
+    /// The last run id of the previous page.
+    after: Option<String>,
+    /// At most this many (1 to 500, default 50).
+    limit: Option<u32>,
+}
+
+/// `GET /api/v1/orgs/{org}/pipeline-runs`: newest first.
+pub async fn runs(
+    State(state): State<AppState>,
+    grant: Grant,
+    Query(q): Query<RunsQuery>,
+) -> Result<Json<Vec<RunOut>>, ApiError> {
+    let after = q
+        .after
+        .as_deref()
+        .map(|a| RunId::parse(a).map_err(|_| ApiError::BadRequest("after must be a run id".into())))
+        .transpose()?;
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let runs = queue::list(
+        &mut tx,
+        q.pipeline.as_deref(),
+        Page {
+            after,
+            limit: q.limit.unwrap_or(50),
+        },
+    )
+    .await?;
+    Ok(Json(runs.into_iter().map(RunOut::from).collect()))
+}
+
+/// `GET /api/v1/orgs/{org}/pipeline-runs/{run}`: the run, its steps and its log.
+pub async fn run(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, run)): Path<(String, String)>,
+) -> Result<Json<RunOut>, ApiError> {
+    let id = path_id(&run, "pipeline run", RunId::parse)?;
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let r = queue::get(&mut tx, id).await?;
+    let jobs = queue::jobs(&mut tx, id).await?;
+    let logs = queue::logs(&mut tx, id, 1000).await?;
+    let mut out = RunOut::from(r);
+    out.steps = Some(
+        jobs.into_iter()
+            .map(|j| JobOut {
+                step: j.step,
+                status: j.status,
+                attempts: j.attempts,
+                max_attempts: j.max_attempts,
+                output: j.output_json.and_then(|o| serde_json::from_str(&o).ok()),
+                error: j.error,
+                started_at_ms: j.started_at.map(|t| t.as_millis()),
+                finished_at_ms: j.finished_at.map(|t| t.as_millis()),
+            })
+            .collect(),
+    );
+    out.logs = Some(
+        logs.into_iter()
+            .map(|l| LogOut {
+                step: l.step,
+                attempt: l.attempt,
+                at_ms: l.at.as_millis(),
+                level: l.level,
+                message: l.message,
+            })
+            .collect(),
+    );
+    Ok(Json(out))
+}
+
+/// `POST /api/v1/orgs/{org}/pipeline-runs/{run}/cancel`: steps not started are cancelled at
+/// once, a running one at its worker's next heartbeat.
+pub async fn cancel(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, run)): Path<(String, String)>,
+) -> Result<Json<RunOut>, ApiError> {
+    let id = path_id(&run, "pipeline run", RunId::parse)?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    queue::cancel(&mut tx, id, now).await?;
+    audit::append(
+        &mut tx,
+        &event(
+            &grant,
+            "pipeline.cancel",
+            "pipeline_run",
+            Some(id.to_string()),
+        ),
+        now,
+    )
+    .await?;
+    let r = queue::get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(Json(r.into()))
+}
+
+/// A schedule to set.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ScheduleIn {
+    /// Five fields: minute hour day-of-month month day-of-week (`0 3 * * *`: 03:00 daily).
+    cron: String,
+    /// IANA time zone the expression is read in (`Europe/Oslo`); default `UTC`.
+    timezone: Option<String>,
+    /// Parameters of the runs it starts.
+    params: Option<serde_json::Map<String, Value>>,
+    /// Whether it fires (default true).
+    enabled: Option<bool>,
+}
+
+/// `PUT /api/v1/orgs/{org}/pipelines/{pipeline}/schedule`: creates or replaces the schedule.
+pub async fn put_schedule(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, name)): Path<(String, String)>,
+    ApiJson(body): ApiJson<ScheduleIn>,
+) -> Result<Json<ScheduleOut>, ApiError> {
+    let def = known_pipeline(&name)?;
+    let tz = body.timezone.unwrap_or_else(|| "UTC".to_owned());
+    let cron = CronSchedule::parse(&body.cron, &tz).map_err(|detail| ApiError::Invalid {
+        code: "invalid-schedule",
+        detail,
+    })?;
+    let now = state.clock.now();
+    let next = cron.next_after(now).ok_or_else(|| ApiError::Invalid {
+        code: "invalid-schedule",
+        detail: "the cron expression never fires".into(),
+    })?;
+    let params = params_json(body.params)?;
+    let scope = grant.org()?;
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let saved = queue::put_schedule(
+        &mut tx,
+        &Schedule {
+            id: uuid::Uuid::now_v7().to_string(),
+            org: scope.org(),
+            pipeline: def.name.to_owned(),
+            cron: body.cron.split_whitespace().collect::<Vec<_>>().join(" "),
+            timezone: tz,
+            params_json: params,
+            enabled: body.enabled.unwrap_or(true),
+            next_fire: next,
+            last_fire: None,
+            last_run: None,
+        },
+        now,
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &event(
+            &grant,
+            "pipeline.schedule",
+            "pipeline",
+            Some(def.name.to_owned()),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(saved.into()))
+}
+
+/// `DELETE /api/v1/orgs/{org}/pipelines/{pipeline}/schedule`: removes it (no schedule is no
+/// error).
+pub async fn delete_schedule(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, name)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    let def = known_pipeline(&name)?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    match queue::delete_schedule(&mut tx, def.name).await {
+        Ok(()) => {
+            audit::append(
+                &mut tx,
+                &event(
+                    &grant,
+                    "pipeline.unschedule",
+                    "pipeline",
+                    Some(def.name.to_owned()),
+                ),
+                now,
+            )
+            .await?;
+            tx.commit().await?;
+        }
+        Err(mhp_storage::StorageError::NotFound { .. }) => {}
+        Err(e) => return Err(e.into()),
+    }
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// A model version as the API shows it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct VersionOut {
+    id: String,
+    model: String,
+    version: i64,
+    kind: String,
+    stage: &'static str,
+    features: Value,
+    lineage: Value,
+    metrics: Value,
+    artifact_sha256: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    training_run_id: Option<String>,
+    created_by: String,
+    created_at_ms: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    promoted_at_ms: Option<i64>,
+    stage_changed_at_ms: i64,
+}
+
+impl From<ModelVersion> for VersionOut {
+    fn from(v: ModelVersion) -> Self {
+        let parse = |s: &str| serde_json::from_str(s).unwrap_or(Value::Null);
+        Self {
+            id: v.id.to_string(),
+            model: v.model,
+            version: v.version,
+            kind: v.kind,
+            stage: v.stage.as_str(),
+            features: parse(&v.features_json),
+            lineage: parse(&v.lineage_json),
+            metrics: parse(&v.metrics_json),
+            artifact_sha256: v.artifact_sha256,
+            training_run_id: v.training_run,
+            created_by: v.created_by,
+            created_at_ms: v.created_at.as_millis(),
+            promoted_at_ms: v.promoted_at.map(|t| t.as_millis()),
+            stage_changed_at_ms: v.stage_changed_at.as_millis(),
+        }
+    }
+}
+
+/// A model and its versions.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ModelOut {
+    name: String,
+    versions: Vec<VersionOut>,
+}
+
+/// `GET /api/v1/orgs/{org}/models`: every model with its versions, newest first.
+pub async fn models_list(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<Vec<ModelOut>>, ApiError> {
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut out = Vec::new();
+    for name in models::names(&mut tx).await? {
+        let versions = models::versions(&mut tx, &name).await?;
+        out.push(ModelOut {
+            name,
+            versions: versions.into_iter().map(VersionOut::from).collect(),
+        });
+    }
+    Ok(Json(out))
+}
+
+/// `GET /api/v1/orgs/{org}/model-versions/{version}`.
+pub async fn version(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, version)): Path<(String, String)>,
+) -> Result<Json<VersionOut>, ApiError> {
+    let id = path_id(&version, "model version", ModelVersionId::parse)?;
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    Ok(Json(models::get(&mut tx, id).await?.into()))
+}
+
+/// A stage to move a version to.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct StageIn {
+    /// `staging`, `production` (the approval of a candidate the gate held back) or
+    /// `archived`.
+    stage: String,
+}
+
+/// `POST /api/v1/orgs/{org}/model-versions/{version}/stage`: a person's decision; into
+/// production, the current production version is archived.
+pub async fn set_stage(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, version)): Path<(String, String)>,
+    ApiJson(body): ApiJson<StageIn>,
+) -> Result<Json<VersionOut>, ApiError> {
+    let id = path_id(&version, "model version", ModelVersionId::parse)?;
+    let stage = Stage::parse(&body.stage)
+        .filter(|s| *s != Stage::Candidate)
+        .ok_or_else(|| {
+            ApiError::BadRequest("stage must be staging, production or archived".into())
+        })?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let (v, displaced) = models::set_stage(&mut tx, id, stage, now).await?;
+    let action = match stage {
+        Stage::Production => "model.promote",
+        Stage::Staging => "model.stage",
+        _ => "model.archive",
+    };
+    audit::append(
+        &mut tx,
+        &event(&grant, action, "model_version", Some(v.id.to_string())),
+        now,
+    )
+    .await?;
+    if let Some(d) = displaced {
+        audit::append(
+            &mut tx,
+            &event(
+                &grant,
+                "model.archive",
+                "model_version",
+                Some(d.id.to_string()),
+            ),
+            now,
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(Json(v.into()))
+}
+
+/// `POST /api/v1/orgs/{org}/models/{model}/rollback`: production goes back to the version
+/// before it; the withdrawn one is archived and cannot be rolled back to.
+pub async fn rollback(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, model)): Path<(String, String)>,
+) -> Result<Json<VersionOut>, ApiError> {
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let (restored, withdrawn) = match models::rollback(&mut tx, &model, now).await {
+        Ok(pair) => pair,
+        Err(mhp_storage::StorageError::NotFound { .. }) => {
+            return Err(ApiError::Conflict("nothing to roll back to"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    audit::append(
+        &mut tx,
+        &event(
+            &grant,
+            "model.rollback",
+            "model_version",
+            Some(withdrawn.id.to_string()),
+        ),
+        now,
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &event(
+            &grant,
+            "model.promote",
+            "model_version",
+            Some(restored.id.to_string()),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(restored.into()))
+}
+
+/// A risk score as the API shows it.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct ScoreOut {
+    subject_id: String,
+    as_of: String,
+    probability: f64,
+    band: String,
+    model_version_id: String,
+    /// The features that moved this score most: `{feature, value, contribution}` (log-odds).
+    contributions: Value,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_id: Option<String>,
+    scored_at_ms: i64,
+}
+
+impl From<Score> for ScoreOut {
+    fn from(s: Score) -> Self {
+        Self {
+            subject_id: s.subject.to_string(),
+            as_of: s.as_of,
+            probability: s.probability,
+            band: s.band,
+            model_version_id: s.model_version.to_string(),
+            contributions: serde_json::from_str(&s.contributions_json).unwrap_or(Value::Null),
+            run_id: s.run.map(|r| r.to_string()),
+            scored_at_ms: s.scored_at.as_millis(),
+        }
+    }
+}
+
+/// Paging of a score history.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct HistoryQuery {
+    /// At most this many (1 to 1000, default 100).
+    limit: Option<i64>,
+}
+
+/// `GET /api/v1/orgs/{org}/subjects/{subject}/risk`: the subject's scores, newest first.
+pub async fn subject_risk(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, subject)): Path<(String, String)>,
+    Query(q): Query<HistoryQuery>,
+) -> Result<Json<Vec<ScoreOut>>, ApiError> {
+    let subject = path_id(&subject, "subject", SubjectId::parse)?;
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let s = subjects::get(&mut tx, subject).await?;
+    if s.erased_at.is_some() {
+        return Err(ApiError::Gone("subject"));
+    }
+    let history = risk::history(&mut tx, subject, q.limit.unwrap_or(100)).await?;
+    // Reading a subject's scores is a clinical read: audited in the same transaction.
+    audit::append(
+        &mut tx,
+        &event(&grant, "risk.read", "subject", Some(subject.to_string())),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(history.into_iter().map(ScoreOut::from).collect()))
+}
+
+/// The organisation's latest scores and its bands.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct RiskOut {
+    thresholds: ThresholdsOut,
+    /// Every scored subject's latest score, highest first.
+    scores: Vec<ScoreOut>,
+}
+
+/// `GET /api/v1/orgs/{org}/risk`: every subject's latest score, highest first.
+pub async fn latest(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<RiskOut>, ApiError> {
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let t = risk::thresholds(&mut tx).await?;
+    let scores = risk::latest(&mut tx).await?;
+    audit::append(
+        &mut tx,
+        &event(&grant, "risk.list", "organisation", None),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(RiskOut {
+        thresholds: t.into(),
+        scores: scores.into_iter().map(ScoreOut::from).collect(),
+    }))
+}
+
+/// Risk-band thresholds.
+#[derive(Debug, Serialize, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ThresholdsOut {
+    /// Probability from which a score is `moderate`.
+    moderate: f64,
+    /// Probability from which a score is `high`.
+    high: f64,
+}
+
+impl From<Thresholds> for ThresholdsOut {
+    fn from(t: Thresholds) -> Self {
+        Self {
+            moderate: t.moderate,
+            high: t.high,
+        }
+    }
+}
+
+/// `GET /api/v1/orgs/{org}/risk/thresholds`.
+pub async fn thresholds(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<ThresholdsOut>, ApiError> {
+    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    Ok(Json(risk::thresholds(&mut tx).await?.into()))
+}
+
+/// `PUT /api/v1/orgs/{org}/risk/thresholds`: new bands apply to scores made from now on.
+pub async fn put_thresholds(
+    State(state): State<AppState>,
+    grant: Grant,
+    ApiJson(body): ApiJson<ThresholdsOut>,
+) -> Result<Json<ThresholdsOut>, ApiError> {
+    let t = Thresholds {
+        moderate: body.moderate,
+        high: body.high,
+    };
+    if !t.is_valid() {
+        return Err(ApiError::BadRequest(
+            "thresholds must satisfy 0 < moderate < high < 1".into(),
+        ));
+    }
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    risk::set_thresholds(&mut tx, t, &grant.principal.actor().audit_name(), now).await?;
+    audit::append(
+        &mut tx,
+        &event(&grant, "risk.thresholds", "organisation", None),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(Json(t.into()))
+}
