@@ -26,9 +26,9 @@
 //! * scikit-learn `GradientBoostingClassifier`: one score column plus one base value, which
 //!   tract rejects (it wants one per class); the base value is widened to `[b, 0]`.
 //! * LightGBM (onnxmltools) and scikit-learn `RandomForestClassifier`: run as they are.
-//! * The label output of a two-class tree ensemble is wrong in tract (it takes the arg-max before
-//!   its two-class fix-up: inverted for boosting,
-//!   always 0 for forests); it is never read, only the probabilities.
+//! * The label output of a two-class tree ensemble is wrong in tract (by its source, it takes
+//!   the arg-max before its two-class fix-up: inverted for boosting, always 0 for forests); it
+//!   is never read, only the probabilities.
 //!
 //! See [`OnnxModel::rewrites`] for what was done to a given model.
 //!
