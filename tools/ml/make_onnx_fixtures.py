@@ -2,7 +2,7 @@
 """Writes the ONNX fixtures of mhp-ml's `onnx` tests into crates/ml/tests/fixtures/onnx/.
 
 Deterministic: a synthetic binary data set (fixed seed, six named features, no missing values),
-four models trained on it and exported the way a data scientist would (`zipmap=False`, default
+six models trained on it and exported the way a data scientist would (`zipmap=False`, default
 opsets), and the training libraries' own class-1 probabilities on 300 held-out rows as the
 reference the Rust tests compare against. Also writes the files MHP must refuse.
 
@@ -30,6 +30,7 @@ from skl2onnx import to_onnx
 
 import lightgbm
 import onnxmltools
+import xgboost
 from onnxmltools.convert.common.data_types import FloatTensorType
 
 SEED = 20_240_601
@@ -78,6 +79,22 @@ def lightgbm_onnx(model, width: int) -> onnx.ModelProto:
     return onnxmltools.convert_lightgbm(
         model, initial_types=[("input", FloatTensorType([None, width]))], zipmap=False
     )
+
+
+def xgboost_onnx(model, width: int) -> onnx.ModelProto:
+    return onnxmltools.convert_xgboost(
+        model, initial_types=[("input", FloatTensorType([None, width]))]
+    )
+
+
+def save(proto: onnx.ModelProto, path: pathlib.Path) -> None:
+    """Saves byte-for-byte reproducibly: the converters name graphs with random UUIDs and list
+    opsets in set order (which varies with Python's string hashing)."""
+    proto.graph.name = path.stem
+    opsets = sorted(proto.opset_import, key=lambda o: (o.domain, o.version))
+    del proto.opset_import[:]
+    proto.opset_import.extend(opsets)
+    onnx.save(proto, path)
 
 
 def external_data_model(width: int) -> onnx.ModelProto:
@@ -203,12 +220,21 @@ def main() -> int:
         n_jobs=1,
         verbose=-1,
     )
+    xgb = xgboost.XGBClassifier(
+        n_estimators=40,
+        max_depth=3,
+        learning_rate=0.1,
+        tree_method="hist",
+        random_state=SEED % 2**31,
+        n_jobs=1,
+    )
     models = {
         "logistic": lr,
         "logistic_imputed": lr_imputed,
         "sklearn_gbc": gbc,
         "random_forest": rf,
         "lightgbm": lgbm,
+        "xgboost": xgb,
     }
     for model in models.values():
         model.fit(x_train, y_train)
@@ -219,6 +245,7 @@ def main() -> int:
         "sklearn_gbc": sklearn_onnx(gbc, x_train),
         "random_forest": sklearn_onnx(rf, x_train),
         "lightgbm": lightgbm_onnx(lgbm, width),
+        "xgboost": xgboost_onnx(xgb, width),
     }
     x_ref32 = x_ref.astype(np.float32)
     reference = {
@@ -233,16 +260,15 @@ def main() -> int:
         "library_missing": {},
     }
     for name, proto in exported.items():
-        proto.graph.name = name  # onnxmltools names graphs with a random UUID
         path = out / f"{name}.onnx"
-        onnx.save(proto, path)
+        save(proto, path)
         reference["library"][name] = class1(models[name].predict_proba(x_ref))
         ort = onnxruntime_class1(path, x_ref32)
         if ort is not None:
             reference["onnxruntime"][name] = ort
             gap = np.max(np.abs(np.array(ort) - np.array(reference["library"][name])))
             print(f"{name}: onnxruntime vs library, largest gap {gap:.2e}")
-    for name in ["logistic_imputed", "lightgbm"]:
+    for name in ["logistic_imputed", "lightgbm", "xgboost"]:
         expected = class1(models[name].predict_proba(x_missing))
         reference["library_missing"][name] = expected
         ort = onnxruntime_class1(out / f"{name}.onnx", x_missing.astype(np.float32))
@@ -261,17 +287,17 @@ def main() -> int:
     good = (out / "logistic.onnx").read_bytes()
     (out / "truncated.onnx").write_bytes(good[: len(good) // 3])
     narrow = make_pipeline(StandardScaler(), LogisticRegression()).fit(x_train[:, :5], y_train)
-    onnx.save(sklearn_onnx(narrow, x_train[:, :5]), out / "wrong_width.onnx")
-    onnx.save(sklearn_onnx(lr, x_train, zipmap=True), out / "zipmap.onnx")
+    save(sklearn_onnx(narrow, x_train[:, :5]), out / "wrong_width.onnx")
+    save(sklearn_onnx(lr, x_train, zipmap=True), out / "zipmap.onnx")
     y_three = np.minimum(y_train + (x_train[:, 3] > 1.2), 2)
     three = LogisticRegression(max_iter=1_000).fit(x_train, y_three)
-    onnx.save(sklearn_onnx(three, x_train), out / "three_classes.onnx")
-    onnx.save(external_data_model(width), out / "external_data.onnx")
+    save(sklearn_onnx(three, x_train), out / "three_classes.onnx")
+    save(external_data_model(width), out / "external_data.onnx")
     branch, leaf = "BRANCH_LEQ", "LEAF"
     cycle = tree_model(width, [branch, branch, leaf], [1, 0, 0], leaves=[2], class_ids=[0])
-    onnx.save(cycle, out / "tree_cycle.onnx")
+    save(cycle, out / "tree_cycle.onnx")
     bad_class = tree_model(width, [branch, leaf, leaf], [1, 0, 0], leaves=[1, 2], class_ids=[7, 0])
-    onnx.save(bad_class, out / "tree_bad_class.onnx")
+    save(bad_class, out / "tree_bad_class.onnx")
 
     (out / "schema.json").write_text(json.dumps({"features": FEATURES}, indent=2) + "\n")
     (out / "reference.json").write_text(json.dumps(reference) + "\n")

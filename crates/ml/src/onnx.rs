@@ -23,8 +23,9 @@
 //!
 //! * scikit-learn `StandardScaler`, `SimpleImputer`, `LogisticRegression`: tract has no
 //!   `Scaler`, `Imputer` or `LinearClassifier`; each is rewritten into standard operators.
-//! * scikit-learn `GradientBoostingClassifier`: one score column plus one base value, which
-//!   tract rejects (it wants one per class); the base value is widened to `[b, 0]`.
+//! * scikit-learn `GradientBoostingClassifier` and XGBoost (onnxmltools): one score column plus
+//!   one base value, which tract rejects (it wants one per class); the base value is widened to
+//!   `[b, 0]`.
 //! * LightGBM (onnxmltools) and scikit-learn `RandomForestClassifier`: run as they are.
 //! * The label output of a two-class tree ensemble is wrong in tract (by its source, it takes
 //!   the arg-max before its two-class fix-up: inverted for boosting, always 0 for forests); it

@@ -6,9 +6,10 @@
 //! * `TreeEnsembleClassifier` runs in tract, but tract indexes its nodes without bounds checks
 //!   and walks trees without a step limit, so the structure is checked first (a malformed file
 //!   must not read out of bounds or loop forever). A two-class ensemble that scores one column
-//!   (scikit-learn's gradient boosting, LightGBM, random forests) is what tract's "binary result
-//!   layout" expects; scikit-learn's one base value is widened to one per class, which tract
-//!   requires. The label output, which tract gets wrong for these layouts, is never read.
+//!   (scikit-learn's gradient boosting, LightGBM, XGBoost, random forests) is what tract's
+//!   "binary result layout" expects; the one base value of scikit-learn's and XGBoost's exports
+//!   is widened to one per class, which tract requires. The label output, which tract gets
+//!   wrong for these layouts, is never read.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! ONNX import: models exported from scikit-learn and LightGBM (fixtures written by
+//! ONNX import: models exported from scikit-learn, LightGBM and XGBoost (fixtures written by
 //! `tools/ml/make_onnx_fixtures.py`) against the training libraries' own predictions, and the
 //! files MHP must refuse.
 
@@ -151,6 +151,17 @@ fn lightgbm_matches_lightgbm() {
     assert!(gap < TOLERANCE, "largest gap with missing values {gap:e}");
     let model = load("lightgbm").unwrap();
     assert!(model.rewrites().is_empty());
+    assert!(model.handles_missing_values());
+}
+
+#[test]
+fn xgboost_matches_xgboost() {
+    let gap = largest_gap("xgboost");
+    assert!(gap < TOLERANCE, "largest gap {gap:e}");
+    let gap = largest_gap_missing("xgboost");
+    assert!(gap < TOLERANCE, "largest gap with missing values {gap:e}");
+    let model = load("xgboost").unwrap();
+    assert_eq!(model.rewrites(), [Rewrite::TreeBaseValues]);
     assert!(model.handles_missing_values());
 }
 
