@@ -2,7 +2,7 @@
 """Writes the ONNX fixtures of mhp-ml's `onnx` tests into crates/ml/tests/fixtures/onnx/.
 
 Deterministic: a synthetic binary data set (fixed seed, six named features, no missing values),
-six models trained on it and exported the way a data scientist would (`zipmap=False`, default
+seven models trained on it and exported the way a data scientist would (`zipmap=False`, default
 opsets), and the training libraries' own class-1 probabilities on 300 held-out rows as the
 reference the Rust tests compare against. Also writes the files MHP must refuse.
 
@@ -210,6 +210,13 @@ def main() -> int:
     gbc = GradientBoostingClassifier(
         n_estimators=40, max_depth=3, learning_rate=0.1, random_state=SEED % 2**31
     )
+    # Trees behind a Scaler: the ensemble does not read the input, so tract evaluates it.
+    scaled_gbc = make_pipeline(
+        StandardScaler(),
+        GradientBoostingClassifier(
+            n_estimators=40, max_depth=3, learning_rate=0.1, random_state=SEED % 2**31
+        ),
+    )
     rf = RandomForestClassifier(n_estimators=12, max_depth=5, random_state=SEED % 2**31, n_jobs=1)
     lgbm = lightgbm.LGBMClassifier(
         n_estimators=40,
@@ -232,6 +239,7 @@ def main() -> int:
         "logistic": lr,
         "logistic_imputed": lr_imputed,
         "sklearn_gbc": gbc,
+        "scaled_gbc": scaled_gbc,
         "random_forest": rf,
         "lightgbm": lgbm,
         "xgboost": xgb,
@@ -243,6 +251,7 @@ def main() -> int:
         "logistic": sklearn_onnx(lr, x_train),
         "logistic_imputed": sklearn_onnx(lr_imputed, x_train),
         "sklearn_gbc": sklearn_onnx(gbc, x_train),
+        "scaled_gbc": sklearn_onnx(scaled_gbc, x_train),
         "random_forest": sklearn_onnx(rf, x_train),
         "lightgbm": lightgbm_onnx(lgbm, width),
         "xgboost": xgboost_onnx(xgb, width),

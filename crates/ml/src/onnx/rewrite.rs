@@ -3,20 +3,19 @@
 //! * `Scaler` and `Imputer` (scikit-learn's `StandardScaler`, `SimpleImputer`) and
 //!   `LinearClassifier` (`LogisticRegression`) have no tract implementation; each becomes the
 //!   few standard operators it stands for.
-//! * `TreeEnsembleClassifier` runs in tract, but tract indexes its nodes without bounds checks
-//!   and walks trees without a step limit, so the structure is checked first (a malformed file
-//!   must not read out of bounds or loop forever). A two-class ensemble that scores one column
-//!   (scikit-learn's gradient boosting, LightGBM, XGBoost, random forests) is what tract's
-//!   "binary result layout" expects; the one base value of scikit-learn's and XGBoost's exports
-//!   is widened to one per class, which tract requires. The label output, which tract gets
-//!   wrong for these layouts, is never read.
+//! * `TreeEnsembleClassifier` is checked ([`super::trees`]); when it is the only reader of the
+//!   input it is taken out of the graph and evaluated by mhp-ml, otherwise tract runs it, with
+//!   a single base value widened to one per class as tract requires.
 
-use std::collections::HashMap;
+use tract_onnx::pb::tensor_shape_proto::{Dimension, dimension};
+use tract_onnx::pb::{
+    AttributeProto, GraphProto, NodeProto, TensorProto, TensorShapeProto, TypeProto,
+    ValueInfoProto, type_proto,
+};
 
-use tract_onnx::pb::{AttributeProto, GraphProto, NodeProto, TensorProto};
-
-use super::graph::{ML_DOMAIN, shown};
+use super::graph::{ELEM_FLOAT, ML_DOMAIN, shown};
 use super::refuse;
+use super::trees::{Layout, TreeEnsemble, Trees, layout};
 use crate::MlError;
 
 /// One change made to the graph, reported by [`super::OnnxModel::rewrites`].
@@ -31,6 +30,9 @@ pub enum Rewrite {
     /// A two-class tree ensemble's single base value was widened to one per class (`[b, 0]`,
     /// the second column being the one tract discards in its binary layout).
     TreeBaseValues,
+    /// The tree ensemble reading the input is evaluated by mhp-ml rather than tract (whose
+    /// evaluation costs trees × leaves a row); tract runs what follows it, if anything.
+    TreesInMhp,
 }
 
 impl std::fmt::Display for Rewrite {
@@ -40,20 +42,41 @@ impl std::fmt::Display for Rewrite {
             Self::Imputer => "Imputer as Cast, IsNaN or Equal, Where",
             Self::LinearClassifier => "LinearClassifier as Cast, MatMul, Add, Sigmoid or Softmax",
             Self::TreeBaseValues => "two-class tree ensemble: base value widened to both classes",
+            Self::TreesInMhp => "tree ensemble on the input evaluated by mhp-ml, not tract",
         })
     }
 }
 
+/// What [`apply`] did.
+#[derive(Debug)]
+pub(super) struct Applied {
+    pub(super) rewrites: Vec<Rewrite>,
+    /// The tree ensemble taken out of the graph to be evaluated by mhp-ml; the graph's input is
+    /// then its probabilities, `[N, 2]` float32.
+    pub(super) trees: Option<TreeEnsemble>,
+}
+
 /// Rewrites or checks every ONNX-ML node of the (pruned) graph. `input` is the graph's input
 /// and `width` its feature count, used to check the trees' feature indices.
-pub(super) fn apply(
-    graph: &mut GraphProto,
-    input: &str,
-    width: usize,
-) -> Result<Vec<Rewrite>, MlError> {
+///
+/// A tree ensemble that is the only reader of the input, and whose label output nothing reads,
+/// is taken out: mhp-ml evaluates it, and the graph's input becomes its probability output.
+pub(super) fn apply(graph: &mut GraphProto, input: &str, width: usize) -> Result<Applied, MlError> {
     let mut done = Vec::new();
+    let mut lifted = None;
     let mut nodes = Vec::with_capacity(graph.node.len());
     let mut initializers = Vec::new();
+    let readers = graph
+        .node
+        .iter()
+        .filter(|n| n.input.iter().any(|i| i == input))
+        .count();
+    let read: std::collections::HashSet<String> = graph
+        .node
+        .iter()
+        .flat_map(|n| n.input.iter().cloned())
+        .chain(graph.output.iter().map(|o| o.name.clone()))
+        .collect();
     for (index, mut node) in std::mem::take(&mut graph.node).into_iter().enumerate() {
         if node.domain != ML_DOMAIN {
             nodes.push(node);
@@ -79,10 +102,21 @@ pub(super) fn apply(
             }
             "TreeEnsembleClassifier" => {
                 let direct = node.input.first().is_some_and(|i| i == input);
-                if tree_classifier(&mut node, direct.then_some(width))? {
-                    done.push(Rewrite::TreeBaseValues);
+                let layout = tree_classifier(&node, direct.then_some(width))?;
+                let label_read = node.output.first().is_some_and(|l| read.contains(l));
+                let probabilities = node.output.get(1).filter(|p| !p.is_empty());
+                match probabilities {
+                    Some(name) if direct && readers == 1 && !label_read => {
+                        lifted = Some((TreeEnsemble::build(&node, layout)?, name.clone()));
+                        done.push(Rewrite::TreesInMhp);
+                    }
+                    _ => {
+                        if widen_base_value(&mut node, layout) {
+                            done.push(Rewrite::TreeBaseValues);
+                        }
+                        nodes.push(node);
+                    }
                 }
-                nodes.push(node);
             }
             other => {
                 return Err(refuse(format!(
@@ -94,7 +128,43 @@ pub(super) fn apply(
     }
     graph.node = nodes;
     graph.initializer.extend(initializers);
-    Ok(done)
+    let trees = match lifted {
+        Some((trees, probabilities)) => {
+            graph.input.retain(|i| i.name != input);
+            graph.input.push(probability_input(probabilities));
+            Some(trees)
+        }
+        None => None,
+    };
+    Ok(Applied {
+        rewrites: done,
+        trees,
+    })
+}
+
+/// The graph input that replaces a lifted tree ensemble: `[N, 2]` float32.
+fn probability_input(name: String) -> ValueInfoProto {
+    let dim = |value| Dimension {
+        value: Some(value),
+        ..Dimension::default()
+    };
+    let tensor = type_proto::Tensor {
+        elem_type: ELEM_FLOAT,
+        shape: Some(TensorShapeProto {
+            dim: vec![
+                dim(dimension::Value::DimParam("N".into())),
+                dim(dimension::Value::DimValue(2)),
+            ],
+        }),
+    };
+    ValueInfoProto {
+        name,
+        r#type: Some(TypeProto {
+            value: Some(type_proto::Value::TensorType(tensor)),
+            ..TypeProto::default()
+        }),
+        ..ValueInfoProto::default()
+    }
 }
 
 /// Appends standard nodes and float initializers with names no export uses.
@@ -245,10 +315,9 @@ fn linear_classifier(node: &NodeProto, out: &mut Emitter<'_>) -> Result<(), MlEr
     Ok(())
 }
 
-/// Checks a tree ensemble's structure and two-class layout; widens a single base value to
-/// both classes. Returns whether the node was changed. `width` is the feature count when the
-/// node reads the graph's input directly.
-fn tree_classifier(node: &mut NodeProto, width: Option<usize>) -> Result<bool, MlError> {
+/// Checks a tree ensemble's structure and two-class layout. `width` is the feature count when
+/// the node reads the graph's input directly.
+fn tree_classifier(node: &NodeProto, width: Option<usize>) -> Result<Layout, MlError> {
     for name in [
         "nodes_values_as_tensor",
         "class_weights_as_tensor",
@@ -256,8 +325,8 @@ fn tree_classifier(node: &mut NodeProto, width: Option<usize>) -> Result<bool, M
     ] {
         if attribute(node, name).is_some() {
             return Err(refuse(
-                "a tree ensemble stores its values in double precision (*_as_tensor), which the \
-                 runtime does not read; export with float thresholds",
+                "a tree ensemble stores its values in double precision (*_as_tensor), which is \
+                 not supported; export with float thresholds",
             ));
         }
     }
@@ -267,255 +336,19 @@ fn tree_classifier(node: &mut NodeProto, width: Option<usize>) -> Result<bool, M
             "a tree ensemble has {classes} classes; MHP's risk models are two-class"
         )));
     }
-    let trees = Trees::read(node)?;
-    trees.check(width)?;
-
-    let class_ids = ints(node, "class_ids");
-    let one_column = class_ids.iter().all(|&c| c == 0);
-    let both_columns = class_ids.contains(&0) && class_ids.contains(&1);
-    let post = string(node, "post_transform").unwrap_or("NONE").to_owned();
-    let base = floats(node, "base_values").to_vec();
-    match (one_column, both_columns) {
-        (true, _) => {
-            if post != "LOGISTIC" && post != "NONE" {
-                return Err(refuse(format!(
-                    "a two-class tree ensemble scoring one column with post_transform {} is not \
-                     supported",
-                    shown(&post)
-                )));
-            }
-            match base.len() {
-                0 => Ok(false),
-                1 => {
-                    set_floats(node, "base_values", vec![base[0], 0.0]);
-                    Ok(true)
-                }
-                _ => Err(refuse(
-                    "a two-class tree ensemble scoring one column has several base values",
-                )),
-            }
-        }
-        (false, true) => {
-            if !matches!(post.as_str(), "LOGISTIC" | "SOFTMAX" | "NONE") {
-                return Err(refuse(format!(
-                    "a tree ensemble with post_transform {} is not supported",
-                    shown(&post)
-                )));
-            }
-            if !(base.is_empty() || base.len() == 2) {
-                return Err(refuse("a two-class tree ensemble needs 0 or 2 base values"));
-            }
-            Ok(false)
-        }
-        (false, false) => Err(refuse(
-            "a two-class tree ensemble scores only the second class; that layout is not supported",
-        )),
-    }
+    Trees::read(node)?.check(width)?;
+    layout(node, string(node, "post_transform").unwrap_or("NONE"))
 }
 
-/// The node and leaf arrays of a tree ensemble.
-struct Trees<'a> {
-    tree_ids: &'a [i64],
-    node_ids: &'a [i64],
-    feature_ids: &'a [i64],
-    modes: Vec<&'a [u8]>,
-    true_ids: &'a [i64],
-    false_ids: &'a [i64],
-    value_count: usize,
-    leaf_tree_ids: &'a [i64],
-    leaf_node_ids: &'a [i64],
-    leaf_class_ids: &'a [i64],
-    weight_count: usize,
-}
-
-impl<'a> Trees<'a> {
-    fn read(node: &'a NodeProto) -> Result<Self, MlError> {
-        Ok(Self {
-            tree_ids: ints(node, "nodes_treeids"),
-            node_ids: ints(node, "nodes_nodeids"),
-            feature_ids: ints(node, "nodes_featureids"),
-            modes: attribute(node, "nodes_modes")
-                .map(|a| a.strings.iter().map(Vec::as_slice).collect())
-                .unwrap_or_default(),
-            true_ids: ints(node, "nodes_truenodeids"),
-            false_ids: ints(node, "nodes_falsenodeids"),
-            value_count: floats(node, "nodes_values").len(),
-            leaf_tree_ids: ints(node, "class_treeids"),
-            leaf_node_ids: ints(node, "class_nodeids"),
-            leaf_class_ids: ints(node, "class_ids"),
-            weight_count: floats(node, "class_weights").len(),
-        })
-    }
-
-    /// What tract relies on without checking: arrays of one length; tree ids from 0, sorted,
-    /// increasing by at most 1; in each tree the node ids exactly `0..k`, children inside the
-    /// tree, and every node reached from node 0 at most once (no cycle, no sharing); leaf
-    /// entries on leaves of existing trees, sorted by tree like the nodes, with class 0 or 1.
-    fn check(&self, width: Option<usize>) -> Result<(), MlError> {
-        let n = self.tree_ids.len();
-        if n == 0 {
-            return Err(refuse("a tree ensemble has no nodes"));
+/// tract wants one base value per class; a one-column ensemble's single base value becomes
+/// `[b, 0]` (tract's binary layout discards the second column). Returns whether it changed.
+fn widen_base_value(node: &mut NodeProto, layout: Layout) -> bool {
+    match layout {
+        Layout::OneColumn { base, .. } if floats(node, "base_values").len() == 1 => {
+            set_floats(node, "base_values", vec![base, 0.0]);
+            true
         }
-        let lengths = [
-            self.node_ids.len(),
-            self.feature_ids.len(),
-            self.modes.len(),
-            self.true_ids.len(),
-            self.false_ids.len(),
-            self.value_count,
-        ];
-        if lengths.iter().any(|&l| l != n) {
-            return Err(refuse("a tree ensemble's node arrays differ in length"));
-        }
-        let m = self.leaf_tree_ids.len();
-        if m == 0 || self.leaf_node_ids.len() != m || self.leaf_class_ids.len() != m {
-            return Err(refuse(
-                "a tree ensemble's leaf arrays are empty or differ in length",
-            ));
-        }
-        if self.weight_count != m {
-            return Err(refuse("a tree ensemble's leaf arrays differ in length"));
-        }
-        check_tree_ids(self.tree_ids, "node")?;
-        check_tree_ids(self.leaf_tree_ids, "leaf")?;
-        let n_trees = self.tree_ids[n - 1] + 1;
-        if self.leaf_tree_ids[m - 1] + 1 != n_trees {
-            return Err(refuse(
-                "a tree ensemble's leaves and nodes disagree on the number of trees",
-            ));
-        }
-
-        // Per tree: for node id `k`, its position in the arrays and whether it is a leaf.
-        let mut start = 0;
-        let mut leaves: HashMap<(i64, i64), bool> = HashMap::new();
-        while start < n {
-            let tree = self.tree_ids[start];
-            let end = start
-                + self.tree_ids[start..]
-                    .iter()
-                    .take_while(|&&t| t == tree)
-                    .count();
-            let positions = self.positions(tree, start..end)?;
-            for &p in &positions {
-                let is_leaf = self.check_node(tree, p, positions.len(), width)?;
-                leaves.insert((tree, self.node_ids[p]), is_leaf);
-            }
-            self.check_walk(tree, &positions)?;
-            start = end;
-        }
-
-        for i in 0..m {
-            let key = (self.leaf_tree_ids[i], self.leaf_node_ids[i]);
-            if leaves.get(&key) != Some(&true) {
-                return Err(refuse(format!(
-                    "leaf entry {i} of a tree ensemble does not point to a leaf"
-                )));
-            }
-            if !(0..2).contains(&self.leaf_class_ids[i]) {
-                return Err(refuse(format!(
-                    "leaf entry {i} of a tree ensemble names a class outside the two"
-                )));
-            }
-        }
-        Ok(())
-    }
-
-    /// The array positions of one tree's nodes, indexed by node id, which must be `0..k`.
-    fn positions(&self, tree: i64, range: std::ops::Range<usize>) -> Result<Vec<usize>, MlError> {
-        let k = range.len();
-        let mut positions = vec![usize::MAX; k];
-        for p in range {
-            let id = self.node_ids[p];
-            let slot = usize::try_from(id)
-                .ok()
-                .and_then(|id| positions.get_mut(id))
-                .filter(|slot| **slot == usize::MAX);
-            match slot {
-                Some(slot) => *slot = p,
-                None => {
-                    return Err(refuse(format!(
-                        "tree {tree}: node ids must be 0..{k}, each once"
-                    )));
-                }
-            }
-        }
-        Ok(positions)
-    }
-
-    /// A node's mode, children and feature; returns whether it is a leaf.
-    fn check_node(
-        &self,
-        tree: i64,
-        p: usize,
-        k: usize,
-        width: Option<usize>,
-    ) -> Result<bool, MlError> {
-        const BRANCHES: [&[u8]; 6] = [
-            b"BRANCH_LEQ",
-            b"BRANCH_LT",
-            b"BRANCH_GTE",
-            b"BRANCH_GT",
-            b"BRANCH_EQ",
-            b"BRANCH_NEQ",
-        ];
-        let mode = self.modes[p];
-        if mode == b"LEAF" {
-            return Ok(true);
-        }
-        if !BRANCHES.contains(&mode) {
-            return Err(refuse(format!("tree {tree}: a node has an unknown mode")));
-        }
-        let inside = |id: i64| usize::try_from(id).is_ok_and(|id| id < k);
-        if !inside(self.true_ids[p]) || !inside(self.false_ids[p]) {
-            return Err(refuse(format!(
-                "tree {tree}: a branch points outside its tree"
-            )));
-        }
-        let feature = usize::try_from(self.feature_ids[p]).ok();
-        let known = match (feature, width) {
-            (None, _) => false,
-            (Some(f), Some(w)) => f < w,
-            (Some(_), None) => true,
-        };
-        if !known {
-            return Err(refuse(format!(
-                "tree {tree}: a branch reads a feature the input does not have"
-            )));
-        }
-        Ok(false)
-    }
-
-    /// From node 0, every node is reached at most once (a tree, not a cycle or a graph).
-    fn check_walk(&self, tree: i64, positions: &[usize]) -> Result<(), MlError> {
-        let mut seen = vec![false; positions.len()];
-        let mut stack = vec![0_usize];
-        while let Some(id) = stack.pop() {
-            if std::mem::replace(&mut seen[id], true) {
-                return Err(refuse(format!(
-                    "tree {tree} is not a tree: a node is reached twice"
-                )));
-            }
-            let p = positions[id];
-            if self.modes[p] != b"LEAF" {
-                // Bounds were checked by `check_node`.
-                stack.push(self.true_ids[p] as usize);
-                stack.push(self.false_ids[p] as usize);
-            }
-        }
-        Ok(())
-    }
-}
-
-/// Tree ids start at 0 and never decrease nor skip (tract's layout assumes it).
-fn check_tree_ids(ids: &[i64], what: &str) -> Result<(), MlError> {
-    let ordered =
-        ids.first() == Some(&0) && ids.windows(2).all(|w| w[1] == w[0] || w[1] == w[0] + 1);
-    if ordered {
-        Ok(())
-    } else {
-        Err(refuse(format!(
-            "a tree ensemble's {what} entries must be sorted by tree id, from 0 without gaps"
-        )))
+        _ => false,
     }
 }
 
@@ -526,7 +359,7 @@ fn single_io<'a>(node: &'a NodeProto, op: &str) -> Result<(&'a str, &'a str), Ml
     }
 }
 
-fn class_count(node: &NodeProto) -> usize {
+pub(super) fn class_count(node: &NodeProto) -> usize {
     let ints = attribute(node, "classlabels_ints")
         .or_else(|| attribute(node, "classlabels_int64s"))
         .map_or(0, |a| a.ints.len());
@@ -534,19 +367,19 @@ fn class_count(node: &NodeProto) -> usize {
     ints.max(strings)
 }
 
-fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
+pub(super) fn attribute<'a>(node: &'a NodeProto, name: &str) -> Option<&'a AttributeProto> {
     node.attribute.iter().find(|a| a.name == name)
 }
 
-fn floats<'a>(node: &'a NodeProto, name: &str) -> &'a [f32] {
+pub(super) fn floats<'a>(node: &'a NodeProto, name: &str) -> &'a [f32] {
     attribute(node, name).map_or(&[], |a| a.floats.as_slice())
 }
 
-fn ints<'a>(node: &'a NodeProto, name: &str) -> &'a [i64] {
+pub(super) fn ints<'a>(node: &'a NodeProto, name: &str) -> &'a [i64] {
     attribute(node, name).map_or(&[], |a| a.ints.as_slice())
 }
 
-fn string<'a>(node: &'a NodeProto, name: &str) -> Option<&'a str> {
+pub(super) fn string<'a>(node: &'a NodeProto, name: &str) -> Option<&'a str> {
     attribute(node, name).and_then(|a| std::str::from_utf8(&a.s).ok())
 }
 
