@@ -155,7 +155,8 @@ fn main() {
             .metrics();
         let auc = metrics.roc_auc.unwrap();
         println!(
-            "{name}: trained in {:.0} ms, test AUC {auc:.4} ({:+.4} against the truth), PR AUC {:.4}, Brier {:.5}",
+            "{name}: trained in {:.0} ms, test AUC {auc:.4} ({:+.4} against the truth), \
+             PR AUC {:.4}, Brier {:.5}",
             took.as_secs_f64() * 1e3,
             auc - truth_auc,
             metrics.pr_auc.unwrap(),

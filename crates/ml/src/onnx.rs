@@ -9,6 +9,29 @@
 //! run on sample rows, and [`OnnxModel::check_reference`] compares with the training library's
 //! own predictions when the uploader supplies them.
 //!
+//! ```
+//! use mhp_ml::onnx::OnnxModel;
+//!
+//! let bytes = include_bytes!(concat!(
+//!     env!("CARGO_MANIFEST_DIR"),
+//!     "/tests/fixtures/onnx/lightgbm.onnx"
+//! ));
+//! let schema = [
+//!     "jump_height_cm_latest", "jump_height_change_pct", "asymmetry_pct_latest",
+//!     "acwr", "sessions_last_28d", "injuries_last_365d",
+//! ];
+//! let model = OnnxModel::from_bytes(bytes, schema.map(String::from).to_vec())?;
+//!
+//! let row = [36.5, f64::NAN, 9.0, 1.6, 14.0, 1.0];
+//! let medians = [38.0, 0.0, 4.7, 1.0, 12.0, 0.0];
+//! let p = model.check_samples(&[&row, &medians])?;
+//! assert!(p[0] > p[1]);
+//!
+//! let why = model.contributions_by_substitution(&row, &medians)?;
+//! assert_eq!(why.len(), 6);
+//! # Ok::<(), mhp_ml::MlError>(())
+//! ```
+//!
 //! # What is accepted
 //!
 //! * One input, float32 or float64, shape `[batch, features]` with `features` equal to the

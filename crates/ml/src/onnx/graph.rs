@@ -136,7 +136,8 @@ pub(super) fn shown(name: &str) -> &str {
 fn check_self_contained(graph: &GraphProto) -> Result<(), MlError> {
     if graph.initializer.iter().any(is_external) {
         return Err(refuse(
-            "a weight refers to data outside the file (external data); export a single self-contained file",
+            "a weight refers to data outside the file (external data); export a single \
+             self-contained file",
         ));
     }
     if !graph.sparse_initializer.is_empty() {
@@ -159,7 +160,8 @@ fn check_self_contained(graph: &GraphProto) -> Result<(), MlError> {
                 .any(is_external)
             {
                 return Err(refuse(
-                    "a constant refers to data outside the file (external data); export a single self-contained file",
+                    "a constant refers to data outside the file (external data); export a single \
+                     self-contained file",
                 ));
             }
         }
@@ -287,7 +289,8 @@ fn probability_output(graph: &GraphProto) -> Result<String, MlError> {
         )));
     }
     Err(refuse(
-        "no output of shape [N, 2] with float probabilities; declare the probability output's shape",
+        "no output of shape [N, 2] with float probabilities; declare the probability \
+         output's shape",
     ))
 }
 
