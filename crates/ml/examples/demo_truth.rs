@@ -2,9 +2,15 @@
 //! on the same later weeks (docs/design/hazard-model.md). Uses the planned values, not
 //! measured recordings: how close can the features get when measurement is perfect?
 //!
-//!   cargo run --release -p mhp-ml --example demo_truth [TEAMS] [SUBJECTS_PER_TEAM] [WEEKS] [SEED]
-#![allow(clippy::unwrap_used, clippy::print_stdout)]
+//!   cargo run --release -p mhp-ml --example demo_truth [TEAMS] [SUBJECTS_PER_TEAM] [WEEKS] [SEED] [--export PATH]
+//!
+//! `--export PATH` also writes the rows it trains and tests on as CSV, for
+//! `tools/ml/sklearn_compare.py`: `subject,time,sex,sport,label,hazard,<features…>`, with the
+//! subject as an opaque index, the week as time, the label as 0/1, the true weekly hazard, and an
+//! empty cell for a missing value.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
+use std::io::Write;
 use std::time::Instant;
 
 #[path = "../tests/it/demo_histories.rs"]
@@ -15,12 +21,18 @@ use mhp_ml::features;
 use mhp_ml::{Dataset, Model, ModelConfig, Predictions};
 
 fn main() {
-    let arg = |i: usize, d: usize| std::env::args().nth(i).map_or(d, |a| a.parse().unwrap());
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let export = args.iter().position(|a| a == "--export").map(|i| {
+        let path = args.get(i + 1).cloned().expect("--export needs a path");
+        args.drain(i..=i + 1);
+        path
+    });
+    let arg = |i: usize, d: usize| args.get(i).map_or(d, |a| a.parse().unwrap());
     let spec = DemoSpec {
-        teams: arg(1, 12),
-        subjects_per_team: arg(2, 200),
-        weeks: arg(3, 40),
-        seed: arg(4, 1) as u64,
+        teams: arg(0, 12),
+        subjects_per_team: arg(1, 200),
+        weeks: arg(2, 40),
+        seed: arg(3, 1) as u64,
         ..DemoSpec::default()
     };
     let t = Instant::now();
@@ -31,6 +43,14 @@ fn main() {
     let known_until = spec.start_day + 7 * spec.weeks as i64;
     let mut data = Dataset::new(fspec.names()).unwrap();
     let mut hazards = Vec::new();
+    let mut csv = export.as_ref().map(|_| {
+        let mut header = String::from("subject,time,sex,sport,label,hazard");
+        for name in data.feature_names() {
+            header.push(',');
+            header.push_str(&csv_field(name));
+        }
+        vec![header]
+    });
     let t = Instant::now();
     for truth in &org.weekly_truth {
         let day = spec.start_day + 7 * truth.week as i64;
@@ -45,6 +65,32 @@ fn main() {
         )
         .unwrap();
         hazards.push((truth.week as i64, truth.hazard, truth.injured));
+        if let Some(lines) = csv.as_mut() {
+            let mut line = format!(
+                "{},{},{},{},{},{}",
+                truth.subject,
+                truth.week,
+                csv_field(&sex),
+                csv_field(&s.sport),
+                u8::from(row.label.unwrap()),
+                truth.hazard
+            );
+            for v in &row.values {
+                line.push(',');
+                if !v.is_nan() {
+                    line.push_str(&v.to_string());
+                }
+            }
+            lines.push(line);
+        }
+    }
+    if let (Some(path), Some(lines)) = (&export, &csv) {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+        for line in lines {
+            writeln!(file, "{line}").unwrap();
+        }
+        file.flush().unwrap();
+        println!("exported {} rows to {path}", lines.len() - 1);
     }
     let built = t.elapsed();
     let cutoff = data.time_cutoff(0.7).unwrap();
@@ -85,20 +131,45 @@ fn main() {
                 l2: 10.0,
             },
         ),
+        (
+            // As scikit-learn's HistGradientBoostingClassifier can (tools/ml/sklearn_compare.py).
+            "boosting, slow and shallow, no subsample",
+            ModelConfig::GradientBoosting {
+                n_trees: 300,
+                learning_rate: 0.03,
+                max_depth: 3,
+                min_samples_leaf: 100,
+                subsample: 1.0,
+                n_bins: 64,
+                seed: 0,
+                l2: 10.0,
+            },
+        ),
     ] {
         let t = Instant::now();
         let model = Model::fit(&config, &train).unwrap();
         let took = t.elapsed();
         let p = model.predict_dataset(&test).unwrap();
-        let auc = Predictions::new(test.labels().to_vec(), p)
+        let metrics = Predictions::new(test.labels().to_vec(), p)
             .unwrap()
-            .metrics()
-            .roc_auc
-            .unwrap();
+            .metrics();
+        let auc = metrics.roc_auc.unwrap();
         println!(
-            "{name}: trained in {:.0} ms, test AUC {auc:.3} ({:+.3} against the truth)",
+            "{name}: trained in {:.0} ms, test AUC {auc:.4} ({:+.4} against the truth), \
+             PR AUC {:.4}, Brier {:.5}",
             took.as_secs_f64() * 1e3,
-            auc - truth_auc
+            auc - truth_auc,
+            metrics.pr_auc.unwrap(),
+            metrics.brier
         );
+    }
+}
+
+/// A CSV cell, quoted when it holds a comma, a quote or a line break.
+fn csv_field(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_owned()
     }
 }

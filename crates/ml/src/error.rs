@@ -13,6 +13,14 @@ pub enum MlError {
     /// Two features share a name.
     #[error("feature name {0:?} appears more than once")]
     DuplicateFeature(String),
+    /// A row has a missing value and the model has no way to handle one.
+    #[error("row {row}, feature {feature}: missing value, which this model cannot handle")]
+    MissingValue {
+        /// Index of the offending row.
+        row: usize,
+        /// Index of the offending feature.
+        feature: usize,
+    },
     /// A row has a different number of values than there are features.
     #[error("row {row} has {found} values, expected {expected}")]
     RaggedRow {
@@ -101,4 +109,27 @@ pub enum MlError {
     /// A model artifact is not valid JSON for a [`crate::Model`].
     #[error("model artifact: {0}")]
     Artifact(String),
+    /// An ONNX file was refused at import: unreadable, unsupported, or not matching its schema.
+    /// The reason names counts, positions and operator types, never content of the file.
+    #[error("ONNX model refused: {reason}")]
+    InvalidOnnx {
+        /// Why, for the person who uploaded it.
+        reason: String,
+    },
+    /// The ONNX runtime failed while predicting.
+    #[error("ONNX model failed to run: {reason}")]
+    OnnxRuntime {
+        /// What failed (never a row value).
+        reason: String,
+    },
+    /// Predictions differ from the reference the training library gave for the same rows.
+    #[error(
+        "{rows} predictions differ from the reference beyond the tolerance, the first at row {first}"
+    )]
+    ReferenceMismatch {
+        /// How many rows differ.
+        rows: usize,
+        /// Index of the first row that differs.
+        first: usize,
+    },
 }

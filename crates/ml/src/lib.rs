@@ -23,6 +23,9 @@
 //! * Evaluation: [`Predictions`] (ROC AUC, average precision, Brier score, log-loss, decile
 //!   calibration) and [`Evaluation`], the same overall and per group value.
 //!
+//! * `onnx` (cargo feature `onnx`): two-class models trained elsewhere (scikit-learn,
+//!   LightGBM, XGBoost) imported as ONNX, checked against their feature schema and run by
+//!   tract, a pure-Rust runtime; explanations by substituting reference values.
 //! * [`features`]: one subject's de-identified history (metrics, load, injuries) to one row
 //!   of features as of a day, with the label "injured within the horizon" for training.
 //!
@@ -61,6 +64,8 @@ mod linalg;
 mod logistic;
 mod metrics;
 mod model;
+#[cfg(feature = "onnx")]
+pub mod onnx;
 pub mod rng;
 pub mod synth;
 mod tree;

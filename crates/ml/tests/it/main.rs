@@ -8,6 +8,8 @@ mod evaluation;
 mod features;
 mod inputs;
 mod logistic;
+#[cfg(feature = "onnx")]
+mod onnx;
 
 use mhp_ml::synth::Sample;
 use mhp_ml::{Dataset, Model, ModelConfig, Predictions};
