@@ -43,6 +43,16 @@ pub enum PipelineCommand {
         /// The run.
         run: String,
     },
+    /// Write the de-identified feature rows a training run built, as CSV (pseudonymous
+    /// subject, week, sex, sport, label, features), for tools outside MHP such as
+    /// tools/ml/sklearn_compare.py.
+    ExportDataset {
+        /// The training run.
+        run: String,
+        /// Where to write (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
 }
 
 fn runtime_err(e: impl std::fmt::Display) -> Failure {
@@ -216,6 +226,51 @@ pub async fn run(
                 tokio::time::sleep(Duration::from_millis(250)).await;
             }
         }
+        PipelineCommand::ExportDataset { run, out } => {
+            let id = RunId::parse(&run)
+                .map_err(|_| Failure::Invalid("the run must be a run id".into()))?;
+            let state = crate::serve::open_state(&settings).await?;
+            let mut tx = state
+                .db
+                .operator(Access::Read)
+                .await
+                .context("cannot start a transaction")?;
+            let r = queue::get_any(&mut tx, id).await.map_err(runtime_err)?;
+            let output = queue::step_output(&mut tx, id, "dataset")
+                .await
+                .map_err(runtime_err)?
+                .ok_or_else(|| Failure::Invalid(format!("run {id} has built no dataset")))?;
+            drop(tx);
+            let output: Value = serde_json::from_str(&output).map_err(runtime_err)?;
+            let key =
+                mhp_storage::ObjectKey::parse(output["artifact"].as_str().unwrap_or_default())
+                    .map_err(runtime_err)?;
+            let bytes = mhp_server::artifacts::get(state.phi.keys(), &state.objects, r.org, &key)
+                .await
+                .map_err(runtime_err)?;
+            let file: mhp_pipelines::risk::DatasetFile =
+                serde_json::from_slice(&bytes).map_err(runtime_err)?;
+            let csv = file.to_csv();
+            match out {
+                Some(path) => {
+                    use std::io::Write as _;
+                    use std::os::unix::fs::OpenOptionsExt as _;
+                    let mut f = std::fs::OpenOptions::new()
+                        .write(true)
+                        .create(true)
+                        .truncate(true)
+                        .mode(0o600)
+                        .open(&path)
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    f.write_all(csv.as_bytes())
+                        .with_context(|| format!("cannot write {}", path.display()))?;
+                    eprintln!("{} rows written to {}", file.rows.len(), path.display());
+                }
+                None => print!("{csv}"),
+            }
+            audit_export(&state, r.org, id).await?;
+            Ok(())
+        }
         PipelineCommand::Status { run } => {
             let id = RunId::parse(&run)
                 .map_err(|_| Failure::Invalid("the run must be a run id".into()))?;
@@ -255,4 +310,32 @@ pub async fn run(
             Ok(())
         }
     }
+}
+
+/// The export of a de-identified dataset is recorded in the organisation's audit log.
+async fn audit_export(state: &mhp_server::AppState, org: OrgId, run: RunId) -> Result<(), Failure> {
+    let now = SystemClock.now();
+    let mut tx = state
+        .db
+        .tenant(&OrgScope::for_org(org), Access::Write)
+        .await
+        .context("cannot start a transaction")?;
+    audit::append(
+        &mut tx,
+        &AuditEvent {
+            actor: "cli".into(),
+            action: "pipeline.dataset_export",
+            resource_type: "pipeline_run",
+            resource_id: Some(run.to_string()),
+            outcome: Outcome::Success,
+            request_id: None,
+            source_ip: None,
+            user_agent: None,
+        },
+        now,
+    )
+    .await
+    .context("cannot write the audit event")?;
+    tx.commit().await.context("cannot commit")?;
+    Ok(())
 }

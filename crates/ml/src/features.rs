@@ -69,6 +69,20 @@ pub struct FeatureSpec {
 }
 
 impl FeatureSpec {
+    /// The platform's injury-risk features: jump height (by impulse-momentum) and the
+    /// propulsive-impulse asymmetry (a signed percentage), time-loss injury within 7 days.
+    /// Training, scoring and the check of an imported model's schema all use this one.
+    pub fn injury_risk() -> Self {
+        Self {
+            metrics: vec![
+                "jump_height_impulse_m".into(),
+                "asymmetry.propulsive_impulse_pct".into(),
+            ],
+            points: vec!["asymmetry.propulsive_impulse_pct".into()],
+            horizon_days: 7,
+        }
+    }
+
     /// The names of the features [`build`] returns, in order.
     pub fn names(&self) -> Vec<String> {
         let mut names = Vec::new();

@@ -24,17 +24,9 @@ pub const AGE_CAP: i64 = 90;
 
 const DAY_MS: i64 = 86_400_000;
 
-/// The metrics the injury-risk features read: jump height (by impulse-momentum) and the
-/// propulsive-impulse asymmetry, a signed percentage.
+/// The injury-risk features ([`FeatureSpec::injury_risk`]).
 pub fn risk_feature_spec() -> FeatureSpec {
-    FeatureSpec {
-        metrics: vec![
-            "jump_height_impulse_m".into(),
-            "asymmetry.propulsive_impulse_pct".into(),
-        ],
-        points: vec!["asymmetry.propulsive_impulse_pct".into()],
-        horizon_days: 7,
-    }
+    FeatureSpec::injury_risk()
 }
 
 /// An injury as a label.

@@ -376,15 +376,123 @@ pub async fn train(ctx: StepCtx) -> Result<Value, StepError> {
     }))
 }
 
-/// Loads a registered native model.
-async fn load_model(state: &AppState, org: OrgId, v: &ModelVersion) -> Result<Model, StepError> {
-    if v.kind != "native" {
-        return Err(StepError::permanent(format!(
-            "model version {} is {}, which this worker cannot run",
-            v.version, v.kind
-        )));
+/// A registered model ready to score: trained here, or imported as ONNX.
+#[derive(Debug)]
+pub enum Serving {
+    /// An `mhp_ml` model (exact contributions).
+    Native(Model),
+    /// An imported ONNX model; contributions by substitution of the reference values, which
+    /// also stand in for missing values when the model cannot take them.
+    #[cfg(feature = "onnx")]
+    Onnx {
+        /// The model.
+        model: mhp_ml::onnx::OnnxModel,
+        /// Reference value of each feature.
+        reference: Vec<f64>,
+    },
+}
+
+impl Serving {
+    /// The features it reads, in order.
+    pub fn feature_names(&self) -> &[String] {
+        match self {
+            Self::Native(m) => m.feature_names(),
+            #[cfg(feature = "onnx")]
+            Self::Onnx { model, .. } => model.feature_names(),
+        }
     }
-    get_json(state, org, &v.artifact_key).await
+
+    /// Probability of the outcome for each row.
+    ///
+    /// # Errors
+    /// A permanent error when the model cannot score the rows.
+    pub fn predict(&self, rows: &[&[f64]]) -> Result<Vec<f64>, StepError> {
+        match self {
+            Self::Native(m) => rows
+                .iter()
+                .map(|r| m.predict_proba(r).map_err(ml_err))
+                .collect(),
+            #[cfg(feature = "onnx")]
+            Self::Onnx { model, reference } => {
+                let filled = fill_missing(model, reference, rows);
+                let views: Vec<&[f64]> = filled.iter().map(Vec::as_slice).collect();
+                model.predict_proba(&views).map_err(ml_err)
+            }
+        }
+    }
+
+    /// The `k` features that moved this row's log-odds most, with their share.
+    ///
+    /// # Errors
+    /// A permanent error when the model cannot score the row.
+    pub fn top_contributions(&self, row: &[f64], k: usize) -> Result<Vec<(usize, f64)>, StepError> {
+        match self {
+            Self::Native(m) => m.top_contributions(row, k).map_err(ml_err),
+            #[cfg(feature = "onnx")]
+            Self::Onnx { model, reference } => {
+                let filled = fill_missing(model, reference, &[row]);
+                let mut c = model
+                    .contributions_by_substitution(&filled[0], reference)
+                    .map_err(ml_err)?;
+                c.sort_by(|a, b| b.1.abs().total_cmp(&a.1.abs()));
+                c.truncate(k);
+                Ok(c)
+            }
+        }
+    }
+}
+
+#[cfg(feature = "onnx")]
+fn fill_missing(
+    model: &mhp_ml::onnx::OnnxModel,
+    reference: &[f64],
+    rows: &[&[f64]],
+) -> Vec<Vec<f64>> {
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .zip(reference)
+                .map(|(v, fallback)| {
+                    if v.is_nan() && !model.handles_missing_values() {
+                        *fallback
+                    } else {
+                        *v
+                    }
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Loads a registered model for scoring.
+async fn load_model(state: &AppState, org: OrgId, v: &ModelVersion) -> Result<Serving, StepError> {
+    match v.kind.as_str() {
+        "native" => Ok(Serving::Native(
+            get_json(state, org, &v.artifact_key).await?,
+        )),
+        #[cfg(feature = "onnx")]
+        "onnx" => {
+            let key = ObjectKey::parse(&v.artifact_key)
+                .map_err(|_| StepError::permanent("artifact key"))?;
+            let bytes = artifacts::get(state.phi.keys(), &state.objects, org, &key).await?;
+            let features: Vec<String> = serde_json::from_str(&v.features_json)
+                .map_err(|_| StepError::permanent("the version's features are unreadable"))?;
+            let lineage: Value = serde_json::from_str(&v.lineage_json).unwrap_or(Value::Null);
+            let reference: Vec<f64> = serde_json::from_value(lineage["reference"].clone())
+                .map_err(|_| StepError::permanent("the version has no reference values"))?;
+            let model = tokio::task::spawn_blocking(move || {
+                mhp_ml::onnx::OnnxModel::from_bytes(&bytes, features)
+            })
+            .await
+            .map_err(|_| StepError::transient("loading the model stopped"))?
+            .map_err(ml_err)?;
+            Ok(Serving::Onnx { model, reference })
+        }
+        other => Err(StepError::permanent(format!(
+            "model version {} is {other}, which this build cannot run",
+            v.version
+        ))),
+    }
 }
 
 /// Step `evaluate`: the candidate, and the production model if its features match, on the
@@ -424,7 +532,11 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         let (_, test) = data.split_by_time(cutoff);
         let cand = Evaluation::of(&candidate, &test).map_err(ml_err)?;
         let prod = match production {
-            Some((v, m)) => Some((v, Evaluation::of(&m, &test).map_err(ml_err)?)),
+            Some((v, m)) => {
+                let rows: Vec<&[f64]> = test.rows().collect();
+                let p = m.predict(&rows)?;
+                Some((v, Evaluation::from_probabilities(&test, p).map_err(ml_err)?))
+            }
             None => None,
         };
         Ok((cand, prod))
@@ -629,7 +741,7 @@ pub async fn score_view(
     state: &AppState,
     scope: &OrgScope,
     version: &ModelVersion,
-    model: &Model,
+    model: &Serving,
     view: &DeidView,
     linker: &deid::Linker,
     run: Option<RunId>,
@@ -658,10 +770,16 @@ pub async fn score_view(
             continue;
         };
         let row = features::build(&spec, &s.history, day, day + 1);
-        let p = model.predict_proba(&row.values).map_err(ml_err)?;
+        let p = model
+            .predict(&[&row.values])?
+            .first()
+            .copied()
+            .unwrap_or(f64::NAN);
+        if !p.is_finite() {
+            return Err(StepError::permanent("the model gave no probability"));
+        }
         let top = model
-            .top_contributions(&row.values, TOP_CONTRIBUTIONS)
-            .map_err(ml_err)?
+            .top_contributions(&row.values, TOP_CONTRIBUTIONS)?
             .into_iter()
             .map(|(j, c)| Contribution {
                 feature: names[j].clone(),
@@ -697,7 +815,7 @@ pub async fn score_view(
     Ok(ScoreReport { scored, skipped })
 }
 
-async fn production_model(ctx: &StepCtx) -> Result<Option<(ModelVersion, Model)>, StepError> {
+async fn production_model(ctx: &StepCtx) -> Result<Option<(ModelVersion, Serving)>, StepError> {
     let version = {
         let mut tx = ctx.state.db.tenant(&ctx.scope, Access::Read).await?;
         models::production(&mut tx, RISK_MODEL).await?

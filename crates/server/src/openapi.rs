@@ -818,6 +818,18 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
     ),
     (
         "POST",
+        "/api/v1/orgs/{org}/models/{model}/onnx",
+        with_body(
+            doc(
+                "Import an ONNX model (checked against the feature schema and sample rows)",
+                &[201],
+                Json(s::<api::pipelines::VersionOut>),
+            ),
+            Body::Json(s::<api::pipelines::OnnxUpload>),
+        ),
+    ),
+    (
+        "POST",
         "/api/v1/orgs/{org}/models/{model}/rollback",
         doc(
             "Roll production back to the version before it",

@@ -4,6 +4,8 @@
 
 mod deid;
 mod engine;
+#[cfg(feature = "onnx")]
+mod onnx;
 mod risk;
 mod seed;
 

@@ -515,6 +515,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "POST",
+        path: "/api/v1/orgs/{org}/models/{model}/onnx",
+        requirement: InOrg(P::RunPipelines),
+        handler: || post(pipelines::import_onnx),
+    },
+    RouteSpec {
+        method: "POST",
         path: "/api/v1/orgs/{org}/models/{model}/rollback",
         requirement: InOrg(P::ApproveModels),
         handler: || post(pipelines::rollback),

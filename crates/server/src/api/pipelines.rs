@@ -753,3 +753,222 @@ pub async fn put_thresholds(
     tx.commit().await?;
     Ok(Json(t.into()))
 }
+
+/// An ONNX model trained elsewhere, with what MHP checks it against.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[cfg_attr(not(feature = "onnx"), allow(dead_code))]
+pub struct OnnxUpload {
+    /// The ONNX file, base64. Export with `zipmap=False` (skl2onnx) so the probabilities are a
+    /// tensor; two classes, class 1 the injury.
+    onnx_base64: String,
+    /// The feature schema: the names of the model's input columns, in order. They must be the
+    /// platform's injury-risk features, so the model can score.
+    features: Vec<String>,
+    /// Rows (1 to 1000) the model is run on before it is accepted; `null` for a missing value.
+    samples: Vec<Vec<Option<f64>>>,
+    /// The training library's own probabilities for `samples`: when given, MHP's answers must
+    /// match them within `tolerance`.
+    expected: Option<Vec<f64>>,
+    /// Largest accepted difference from `expected` (default 1e-4).
+    tolerance: Option<f64>,
+    /// Reference values of the features (such as training medians) that explanations
+    /// compare against and that stand in for missing values when the model cannot take them;
+    /// default: the medians of `samples`.
+    reference: Option<Vec<f64>>,
+}
+
+#[cfg(feature = "onnx")]
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+/// Checks an upload and returns the sealed-artifact bytes, lineage facts and the reference.
+#[cfg(feature = "onnx")]
+async fn check_onnx(body: OnnxUpload) -> Result<(Vec<u8>, Vec<String>, Vec<f64>, Value), ApiError> {
+    use base64::Engine as _;
+    let invalid = |detail: String| ApiError::Invalid {
+        code: "invalid-model",
+        detail,
+    };
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(body.onnx_base64.as_bytes())
+        .map_err(|_| ApiError::BadRequest("onnx_base64 is not base64".into()))?;
+    let platform = mhp_ml::features::FeatureSpec::injury_risk().names();
+    if body.features != platform {
+        return Err(invalid(format!(
+            "features must be the platform's injury-risk features, in order: {}",
+            platform.join(", ")
+        )));
+    }
+    let width = platform.len();
+    if body.samples.is_empty() || body.samples.len() > 1000 {
+        return Err(ApiError::BadRequest(
+            "samples must hold 1 to 1000 rows".into(),
+        ));
+    }
+    if body.samples.iter().any(|r| r.len() != width) {
+        return Err(ApiError::BadRequest(format!(
+            "every sample row must have {width} values"
+        )));
+    }
+    if let Some(e) = &body.expected
+        && e.len() != body.samples.len()
+    {
+        return Err(ApiError::BadRequest(
+            "expected must have one probability per sample row".into(),
+        ));
+    }
+    let reference = match body.reference {
+        Some(r) if r.len() == width && r.iter().all(|x| x.is_finite()) => r,
+        Some(_) => {
+            return Err(ApiError::BadRequest(format!(
+                "reference must hold {width} finite values"
+            )));
+        }
+        None => (0..width)
+            .map(|j| median(body.samples.iter().filter_map(|r| r[j]).collect()))
+            .map(|m| if m.is_finite() { m } else { 0.0 })
+            .collect(),
+    };
+    let tolerance = body.tolerance.unwrap_or(1e-4);
+    if !(tolerance > 0.0 && tolerance <= 0.1) {
+        return Err(ApiError::BadRequest("tolerance must be in (0, 0.1]".into()));
+    }
+    let features = body.features.clone();
+    let fallback = reference.clone();
+    let (report, bytes) = tokio::task::spawn_blocking(move || -> Result<_, ApiError> {
+        let model = mhp_ml::onnx::OnnxModel::from_bytes(&bytes, features)
+            .map_err(|e| invalid(e.to_string()))?;
+        let rows: Vec<Vec<f64>> = body
+            .samples
+            .iter()
+            .map(|r| {
+                r.iter()
+                    .enumerate()
+                    .map(|(j, v)| match v {
+                        Some(v) => *v,
+                        None if model.handles_missing_values() => f64::NAN,
+                        None => fallback[j],
+                    })
+                    .collect()
+            })
+            .collect();
+        let views: Vec<&[f64]> = rows.iter().map(Vec::as_slice).collect();
+        let probabilities = match &body.expected {
+            Some(expected) => model.check_reference(&views, expected, tolerance),
+            None => model.check_samples(&views),
+        }
+        .map_err(|e| invalid(e.to_string()))?;
+        let report = serde_json::json!({
+            "sample_rows": probabilities.len(),
+            "checked_against_expected": body.expected.is_some(),
+            "tolerance": tolerance,
+            "handles_missing_values": model.handles_missing_values(),
+            "rewrites": model.rewrites().iter().map(|r| format!("{r:?}")).collect::<Vec<_>>(),
+        });
+        Ok((report, bytes))
+    })
+    .await
+    .map_err(|_| ApiError::Internal("the model check stopped".into()))??;
+    Ok((bytes, platform, reference, report))
+}
+
+/// `POST /api/v1/orgs/{org}/models/{model}/onnx`: imports an ONNX model. It is checked (inputs
+/// against the schema, the platform's features, a run on the sample rows, the expected
+/// probabilities when given), sealed into the object store and registered as a candidate;
+/// a person moves it to production.
+pub async fn import_onnx(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, model)): Path<(String, String)>,
+    ApiJson(body): ApiJson<OnnxUpload>,
+) -> Result<(StatusCode, Json<VersionOut>), ApiError> {
+    if model.is_empty()
+        || model.len() > 64
+        || !model
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+    {
+        return Err(ApiError::BadRequest(
+            "a model name is lowercase letters, digits and -".into(),
+        ));
+    }
+    import(&state, &grant, &model, body).await
+}
+
+#[cfg(not(feature = "onnx"))]
+async fn import(
+    _: &AppState,
+    _: &Grant,
+    _: &str,
+    body: OnnxUpload,
+) -> Result<(StatusCode, Json<VersionOut>), ApiError> {
+    drop(body);
+    Err(ApiError::Invalid {
+        code: "onnx-unavailable",
+        detail: "this build has no ONNX runtime (cargo feature onnx)".into(),
+    })
+}
+
+#[cfg(feature = "onnx")]
+async fn import(
+    state: &AppState,
+    grant: &Grant,
+    model: &str,
+    body: OnnxUpload,
+) -> Result<(StatusCode, Json<VersionOut>), ApiError> {
+    use sha2::Digest as _;
+    let (bytes, features, reference, report) = check_onnx(body).await?;
+    let scope = grant.org()?;
+    let id = ModelVersionId::new();
+    let key = mhp_storage::ObjectKey::parse(&format!("models/{}/{id}/model.onnx", scope.org()))?;
+    crate::artifacts::put(state.phi.keys(), &state.objects, scope.org(), &key, &bytes).await?;
+    let sha = mhp_domain::to_hex(&sha2::Sha256::digest(&bytes));
+    let by = grant.principal.actor().audit_name();
+    let lineage = serde_json::json!({
+        "source": "onnx-upload",
+        "uploaded_by": by,
+        "features": features,
+        "reference": reference,
+        "check": report,
+        "code_version": state.build.version,
+    });
+    let now = state.clock.now();
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let v = models::register(
+        &mut tx,
+        &models::NewVersion {
+            id,
+            model,
+            kind: "onnx",
+            artifact_key: key.as_str(),
+            artifact_sha256: &sha,
+            features_json: &Value::from(features.clone()).to_string(),
+            lineage_json: &lineage.to_string(),
+            metrics_json: "{}",
+            training_run: None,
+            created_by: &by,
+        },
+        now,
+    )
+    .await?;
+    audit::append(
+        &mut tx,
+        &event(
+            grant,
+            "model.import",
+            "model_version",
+            Some(v.id.to_string()),
+        ),
+        now,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((StatusCode::CREATED, Json(v.into())))
+}

@@ -285,6 +285,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
     ),
     (
         "POST",
+        "/api/v1/orgs/{org}/models/{model}/onnx",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "POST",
         "/api/v1/orgs/{org}/models/{model}/rollback",
         Roles(&[Role::OrgAdmin]),
     ),
