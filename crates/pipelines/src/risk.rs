@@ -3,6 +3,8 @@
 //! run, registry rows unique per training run, scores unique per (subject, day, model
 //! version) — so a step repeated after a lost lease rewrites the same result.
 
+use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::Instant;
 
 use mhp_domain::pipeline::RISK_MODEL;
@@ -815,14 +817,51 @@ pub async fn score_view(
     Ok(ScoreReport { scored, skipped })
 }
 
-async fn production_model(ctx: &StepCtx) -> Result<Option<(ModelVersion, Serving)>, StepError> {
+/// Loaded models by version: artifacts never change, so a worker loads each once. Entries
+/// expire after [`MODEL_CACHE_TTL`] (a destroyed organisation key stops them within it), and
+/// the cache holds at most [`MODEL_CACHE_SIZE`] models.
+type ModelCache = std::sync::Mutex<HashMap<ModelVersionId, (Instant, Arc<Serving>)>>;
+static MODELS: std::sync::OnceLock<ModelCache> = std::sync::OnceLock::new();
+/// How long a loaded model is kept.
+pub const MODEL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(600);
+/// Most models kept loaded.
+pub const MODEL_CACHE_SIZE: usize = 8;
+
+async fn cached_model(
+    state: &AppState,
+    org: OrgId,
+    v: &ModelVersion,
+) -> Result<Arc<Serving>, StepError> {
+    let cache = MODELS.get_or_init(Default::default);
+    if let Ok(map) = cache.lock()
+        && let Some((at, m)) = map.get(&v.id)
+        && at.elapsed() < MODEL_CACHE_TTL
+    {
+        return Ok(m.clone());
+    }
+    let model = Arc::new(load_model(state, org, v).await?);
+    if let Ok(mut map) = cache.lock() {
+        map.retain(|_, (at, _)| at.elapsed() < MODEL_CACHE_TTL);
+        if map.len() >= MODEL_CACHE_SIZE
+            && let Some(oldest) = map.iter().min_by_key(|(_, (at, _))| *at).map(|(k, _)| *k)
+        {
+            map.remove(&oldest);
+        }
+        map.insert(v.id, (Instant::now(), model.clone()));
+    }
+    Ok(model)
+}
+
+async fn production_model(
+    ctx: &StepCtx,
+) -> Result<Option<(ModelVersion, Arc<Serving>)>, StepError> {
     let version = {
         let mut tx = ctx.state.db.tenant(&ctx.scope, Access::Read).await?;
         models::production(&mut tx, RISK_MODEL).await?
     };
     match version {
         Some(v) => {
-            let m = load_model(&ctx.state, ctx.scope.org(), &v).await?;
+            let m = cached_model(&ctx.state, ctx.scope.org(), &v).await?;
             Ok(Some((v, m)))
         }
         None => Ok(None),

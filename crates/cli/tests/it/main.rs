@@ -11,6 +11,7 @@ mod demo;
 mod erasure;
 mod layers;
 mod main_path;
+mod pipelines;
 mod serve;
 mod sso;
 

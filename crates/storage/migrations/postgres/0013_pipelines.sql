@@ -49,8 +49,14 @@ CREATE TABLE pipeline_jobs (
     UNIQUE (run_id, step),
     FOREIGN KEY (org_id, run_id) REFERENCES pipeline_runs (org_id, id)
 );
-CREATE INDEX pipeline_jobs_due ON pipeline_jobs (status, priority, not_before_ms);
-CREATE INDEX pipeline_jobs_running ON pipeline_jobs (pipeline, status);
+-- Claiming reads the queued jobs in claim order and stops at the first it may take.
+CREATE INDEX pipeline_jobs_queue ON pipeline_jobs (priority DESC, not_before_ms, id)
+    WHERE status = 'queued';
+-- Running jobs: per pipeline (concurrency limits) and by lease end (takeover).
+CREATE INDEX pipeline_jobs_running ON pipeline_jobs (pipeline, lease_expires_ms)
+    WHERE status = 'running';
+CREATE INDEX pipeline_jobs_leases ON pipeline_jobs (lease_expires_ms) WHERE status = 'running';
+CREATE INDEX pipeline_jobs_pipeline ON pipeline_jobs (pipeline, status);
 CREATE INDEX pipeline_jobs_run ON pipeline_jobs (org_id, run_id);
 
 -- The graph: a job becomes due when every step it needs, in the same run, has succeeded.

@@ -339,26 +339,53 @@ pub async fn claim(
 ) -> Result<Option<Claimed>, StorageError> {
     let backend = tx.backend();
     reap_expired(tx.conn(), now).await?;
+    // Pipelines at their concurrency limit: their jobs are passed over.
+    let running = sqlx::query(
+        "SELECT pipeline, COUNT(*) AS n, MAX(max_concurrent) AS max FROM pipeline_jobs \
+         WHERE status = 'running' AND lease_expires_ms >= $1 GROUP BY pipeline",
+    )
+    .bind(now.as_millis())
+    .fetch_all(tx.conn())
+    .await?;
+    let mut full = String::from(",");
+    for row in &running {
+        let (n, max): (i64, i64) = (row.try_get("n")?, row.try_get("max")?);
+        if n >= max {
+            full.push_str(&row.try_get::<String, _>("pipeline")?);
+            full.push(',');
+        }
+    }
     let lock = match backend {
         Backend::Postgres => "FOR UPDATE OF j SKIP LOCKED",
         Backend::Sqlite => "",
     };
-    let sql = format!(
+    let eligible = "AND $2 NOT LIKE '%,' || j.pipeline || ',%' \
+         AND NOT EXISTS (SELECT 1 FROM pipeline_runs r WHERE r.id = j.run_id \
+             AND r.cancel_requested = 1)";
+    // A job whose worker vanished first (its lease expired), then the queue in claim order.
+    let takeover = format!(
         "SELECT j.id, j.pipeline, j.max_concurrent FROM pipeline_jobs j \
-         JOIN pipeline_runs r ON r.id = j.run_id \
-         WHERE ((j.status = 'queued' AND j.not_before_ms <= $1) \
-             OR (j.status = 'running' AND j.lease_expires_ms < $1 \
-                 AND j.attempts < j.max_attempts)) \
-           AND r.cancel_requested = 0 \
-           AND (SELECT COUNT(*) FROM pipeline_jobs o WHERE o.pipeline = j.pipeline \
-                AND o.status = 'running' AND o.lease_expires_ms >= $1) < j.max_concurrent \
+         WHERE j.status = 'running' AND j.lease_expires_ms < $1 \
+           AND j.attempts < j.max_attempts {eligible} \
+         ORDER BY j.lease_expires_ms, j.id LIMIT 1 {lock}"
+    );
+    let queued = format!(
+        "SELECT j.id, j.pipeline, j.max_concurrent FROM pipeline_jobs j \
+         WHERE j.status = 'queued' AND j.not_before_ms <= $1 {eligible} \
          ORDER BY j.priority DESC, j.not_before_ms, j.id LIMIT 1 {lock}"
     );
-    let Some(candidate) = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(now.as_millis())
-        .fetch_optional(tx.conn())
-        .await?
-    else {
+    let mut candidate = None;
+    for sql in [takeover, queued] {
+        candidate = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(now.as_millis())
+            .bind(full.as_str())
+            .fetch_optional(tx.conn())
+            .await?;
+        if candidate.is_some() {
+            break;
+        }
+    }
+    let Some(candidate) = candidate else {
         return Ok(None);
     };
     let job_id: String = candidate.try_get("id")?;

@@ -1,0 +1,277 @@
+//! Pipelines with the real binary on PostgreSQL: `mhp worker` processes share the queue; one is
+//! killed (SIGKILL) in the middle of training and another takes the step over when its lease
+//! expires, with nothing done twice. Then `mhp serve` (embedded workers) scores a new upload
+//! in real time.
+
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use mhp_test_support::MhpProcess;
+use serde_json::{Value, json};
+use sqlx::{Connection as _, PgConnection, Row as _};
+
+use crate::{MHP, mhp, printed_id, stdout};
+
+/// A worker process, killed when dropped (a failing test leaves none behind).
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn worker(data: &str, env: &[(&str, &str)]) -> Worker {
+    let mut cmd = Command::new(MHP);
+    cmd.args(["worker", "--workers", "1", "--data-dir", data]);
+    mhp_test_support::clean_env(&mut cmd);
+    cmd.envs(env.iter().copied())
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    Worker(cmd.spawn().unwrap())
+}
+
+/// A connection that sees the queue (operator) and the organisation's registry (tenant).
+async fn observer(url: &str, org: &str) -> PgConnection {
+    let mut conn = PgConnection::connect(url).await.unwrap();
+    sqlx::query(
+        "SELECT set_config('mhp.operator', 'on', false), set_config('mhp.org_id', $1, false)",
+    )
+    .bind(org)
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    conn
+}
+
+/// `(status, attempts, lease owner)` of a run's step.
+async fn job(conn: &mut PgConnection, run: &str, step: &str) -> (String, i64, Option<String>) {
+    let row = sqlx::query(
+        "SELECT status, attempts, lease_owner FROM pipeline_jobs WHERE run_id = $1 AND step = $2",
+    )
+    .bind(run)
+    .bind(step)
+    .fetch_one(conn)
+    .await
+    .unwrap();
+    (row.get(0), row.get(1), row.get(2))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_killed_worker_is_taken_over_and_serve_scores_uploads_in_real_time() {
+    let Some(url) = mhp_test_support::fresh_postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("MHP_PIPELINES_LEASE_S", "3"),
+        ("MHP_PIPELINES_POLL_MS", "100"),
+    ];
+    let out = mhp(
+        &[
+            "demo",
+            "--data-dir",
+            &data,
+            "--teams",
+            "2",
+            "--subjects-per-team",
+            "15",
+            "--weeks",
+            "12",
+        ],
+        &env,
+        None,
+    );
+    let org = printed_id(&out, "organisation:");
+    let key = stdout(&out)
+        .lines()
+        .find_map(|l| {
+            l.split_once("(shown once, expires in 30 days): ")
+                .map(|(_, k)| k.to_owned())
+        })
+        .unwrap();
+
+    // Training long enough to be caught in the act: many small trees.
+    let mut a = worker(&data, &env);
+    let model = json!({"model": "gradient_boosting", "n_trees": 30000, "learning_rate": 0.001,
+        "max_depth": 3, "min_samples_leaf": 5, "subsample": 0.8, "n_bins": 32, "seed": 0,
+        "l2": 1.0});
+    let out = mhp(
+        &[
+            "pipeline",
+            "run",
+            "train-injury-risk",
+            "--org",
+            &org,
+            "--data-dir",
+            &data,
+            "--param",
+            "season_start=2025-09-01",
+            "--param",
+            &format!("model={model}"),
+        ],
+        &env,
+        None,
+    );
+    let run = stdout(&out)
+        .split_whitespace()
+        .nth(1)
+        .unwrap_or_else(|| panic!("{}", crate::stderr(&out)))
+        .to_owned();
+    let mut conn = observer(&url, &org).await;
+    let started = Instant::now();
+    let owner = loop {
+        let (status, _, owner) = job(&mut conn, &run, "train").await;
+        if status == "running" {
+            break owner.unwrap();
+        }
+        assert!(
+            status != "succeeded",
+            "training ended before the kill: make it longer"
+        );
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "train never started"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    a.0.kill().unwrap(); // SIGKILL: no goodbye, the lease stays until it expires
+    a.0.wait().unwrap();
+
+    let b = worker(&data, &env);
+    let started = Instant::now();
+    loop {
+        let status: String = sqlx::query_scalar("SELECT status FROM pipeline_runs WHERE id = $1")
+            .bind(&run)
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+        if status == "succeeded" {
+            break;
+        }
+        assert!(status != "failed", "the run failed");
+        assert!(
+            started.elapsed() < Duration::from_secs(180),
+            "the run never ended"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let (_, attempts, _) = job(&mut conn, &run, "train").await;
+    assert_eq!(attempts, 2, "the killed attempt and the takeover");
+    let (_, attempts, _) = job(&mut conn, &run, "dataset").await;
+    assert_eq!(attempts, 1, "finished steps are not repeated");
+    let logs: Vec<String> = sqlx::query_scalar(
+        "SELECT message FROM pipeline_logs WHERE run_id = $1 AND step = 'train' ORDER BY at_ms",
+    )
+    .bind(&run)
+    .fetch_all(&mut conn)
+    .await
+    .unwrap();
+    assert!(logs.iter().any(|l| l.starts_with("trained on")), "{logs:?}");
+    // Registered once, audited once.
+    let versions: Vec<String> =
+        sqlx::query_scalar("SELECT id FROM model_versions WHERE training_run_id = $1")
+            .bind(&run)
+            .fetch_all(&mut conn)
+            .await
+            .unwrap();
+    assert_eq!(versions.len(), 1);
+    let registered: i64 = sqlx::query_scalar(
+        "SELECT count(*) FROM audit_events WHERE action = 'model.register' AND resource_id = $1",
+    )
+    .bind(&versions[0])
+    .fetch_one(&mut conn)
+    .await
+    .unwrap();
+    assert_eq!(registered, 1);
+    assert!(!owner.is_empty());
+    drop(b);
+
+    // `mhp serve` with its embedded workers: approve the model, upload a jump test, and the
+    // subject's score follows without anyone asking.
+    let p = MhpProcess::serve(MHP, &["--data-dir", &data], &env);
+    let c = reqwest::Client::new();
+    let api = format!("{}/api/v1/orgs/{org}", p.base);
+    let res = c
+        .post(format!("{api}/model-versions/{}/stage", versions[0]))
+        .bearer_auth(&key)
+        .json(&json!({"stage": "production"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let subjects: Value = c
+        .get(format!("{api}/subjects?limit=1"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let subject = subjects["items"][0]["id"].as_str().unwrap().to_owned();
+    let spec = mhp_demo::DemoSpec {
+        teams: 1,
+        subjects_per_team: 1,
+        weeks: 1,
+        ..mhp_demo::DemoSpec::default()
+    };
+    let csv = mhp_demo::recording_csv(&mhp_demo::plan(&spec).unwrap(), 0).unwrap();
+    let uploaded = Instant::now();
+    let res = c
+        .post(format!("{api}/subjects/{subject}/assessments"))
+        .bearer_auth(&key)
+        .header("content-type", "text/csv")
+        .body(csv)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 201);
+    let scores = loop {
+        let scores: Value = c
+            .get(format!("{api}/subjects/{subject}/risk"))
+            .bearer_auth(&key)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        if !scores.as_array().unwrap().is_empty() {
+            break scores;
+        }
+        assert!(
+            uploaded.elapsed() < Duration::from_secs(30),
+            "no real-time score"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    eprintln!("upload to score: {} ms", uploaded.elapsed().as_millis());
+    assert_eq!(scores[0]["model_version_id"], versions[0].as_str());
+    assert!(["low", "moderate", "high"].contains(&scores[0]["band"].as_str().unwrap()));
+    assert_eq!(scores[0]["contributions"].as_array().unwrap().len(), 3);
+    let runs: Value = c
+        .get(format!("{api}/pipeline-runs?pipeline=score-subject"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(runs[0]["trigger"], "event");
+    // Queue figures for an autoscaler.
+    let metrics = reqwest::get(format!("{}/metrics", p.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(metrics.contains("mhp_pipeline_jobs{pipeline=\"train-injury-risk\",state=\"due\"}"));
+    assert!(metrics.contains("mhp_pipeline_oldest_due_seconds{pipeline=\"score-subject\"}"));
+    p.terminate();
+}

@@ -1,0 +1,119 @@
+//! The test environment, shared by the tests and the benchmarks in `examples/`: a state over a
+//! fresh database, object store and keys, with one organisation and a clock the caller moves.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::{Duration, Instant};
+
+use mhp_domain::{Clock, OrgName, OrgScope, Timestamp};
+use mhp_server::notify::Notifier;
+use mhp_server::{AppParts, AppState, BuildInfo};
+use mhp_storage::repo::orgs;
+use mhp_storage::{Access, Db, DbOptions, ObjectStore, migrate};
+
+/// A clock that runs with real time from a chosen start, and that the test can move on.
+#[derive(Debug)]
+pub struct TestClock {
+    base: AtomicI64,
+    started: Instant,
+}
+
+impl TestClock {
+    fn new(now: Timestamp) -> Self {
+        Self {
+            base: AtomicI64::new(now.as_millis()),
+            started: Instant::now(),
+        }
+    }
+
+    pub fn advance(&self, ms: i64) {
+        self.base.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl Clock for TestClock {
+    fn now(&self) -> Timestamp {
+        let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap();
+        Timestamp::from_millis(self.base.load(Ordering::SeqCst) + elapsed)
+    }
+}
+
+/// A state with a fresh database, object store and keys, and one organisation.
+#[allow(missing_debug_implementations)]
+pub struct Env {
+    pub state: AppState,
+    pub scope: OrgScope,
+    pub clock: Arc<TestClock>,
+    _dir: tempfile::TempDir,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub async fn env(backend: Backend, now: Timestamp) -> Option<Env> {
+    let dir = tempfile::tempdir().unwrap();
+    let url = match backend {
+        Backend::Sqlite => format!(
+            "sqlite://{}?mode=rwc",
+            dir.path().join("mhp.sqlite").display()
+        ),
+        Backend::Postgres => mhp_test_support::fresh_postgres().await?,
+    };
+    let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
+    migrate::run(&db).await.unwrap();
+    Some(env_on(db, dir, now).await)
+}
+
+pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
+    let clock = Arc::new(TestClock::new(now));
+    let objects = ObjectStore::local(dir.path().join("objects"))
+        .await
+        .unwrap();
+    let master = mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+    let ring = mhp_crypto::envelope::LocalKeyring::open(&dir.path().join("keyring")).unwrap();
+    let store = mhp_storage::keystore::KeyStore::open(&format!(
+        "sqlite://{}?mode=rwc",
+        dir.path().join("keys.sqlite").display()
+    ))
+    .await
+    .unwrap();
+    let keys = Arc::new(mhp_server::keys::Keys::new(
+        store,
+        Arc::new(ring),
+        clock.clone(),
+        Duration::from_secs(60),
+    ));
+    let state = AppState::new(AppParts {
+        keys,
+        secrets: Arc::new(mhp_crypto::secrets::Secrets::new(Duration::from_secs(300))),
+        db: db.clone(),
+        objects,
+        clock: clock.clone(),
+        master: &master,
+        notifier: Notifier::Outbox(dir.path().join("outbox")),
+        build: BuildInfo { version: "test" },
+        index: mhp_index::DocumentIndex::Embedded(
+            mhp_index::EmbeddedIndex::open(dir.path().join("index.sqlite"))
+                .await
+                .unwrap(),
+        ),
+        sso: mhp_server::SsoOptions {
+            public_url: "http://127.0.0.1:9".into(),
+            allow_loopback_http: true,
+        },
+    });
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let org = orgs::create(&mut tx, &OrgName::parse("Test org").unwrap(), now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    Env {
+        state,
+        scope: OrgScope::for_org(org.id),
+        clock,
+        _dir: dir,
+    }
+}
