@@ -10,7 +10,7 @@
 #                                    mount), wait for /readyz = 200, run `mhp healthcheck`
 #                                    inside it, then SIGTERM and expect a clean exit
 #
-# Uses target/release/mhp, building it (cargo build --release --locked -p mhp-cli --features aws,vault) if absent.
+# Uses target/release/mhp, building it (cargo build --release --locked -p mhp-cli --features aws,vault,onnx) if absent.
 # Writes: target/image/oci/ (OCI layout), target/image/mhp.sbom.cdx.json (CycloneDX),
 # target/image/mhp.tar (docker-archive, for `docker load`), target/image/summary.txt.
 set -euo pipefail
@@ -45,8 +45,8 @@ need_tools() {
 need_tools
 
 if [ ! -x "$BIN" ]; then
-  echo "build-image: $BIN missing; cargo build --release --locked -p mhp-cli --features aws,vault"
-  cargo build --release --locked -p mhp-cli --features aws,vault
+  echo "build-image: $BIN missing; cargo build --release --locked -p mhp-cli --features aws,vault,onnx"
+  cargo build --release --locked -p mhp-cli --features aws,vault,onnx
 fi
 
 VERSION=$("$BIN" --version | awk '{print $2}')

@@ -26,7 +26,7 @@ scripts/with-postgres.sh cargo test --workspace --all-features --locked
 
 echo "==> deploy checks (scripts/check-deploy.sh --image)"
 # The image test runs the release binary; build it so the check never uses a stale one.
-cargo build --release --locked -p mhp-cli --features aws,vault
+cargo build --release --locked -p mhp-cli --features aws,vault,onnx
 scripts/check-deploy.sh --image
 
 echo "==> schemathesis against the live server (scripts/schemathesis.sh)"
