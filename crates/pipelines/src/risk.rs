@@ -679,6 +679,9 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
     let promoted = match verdict {
         Gate::First | Gate::AsGood { .. } if version.stage == Stage::Candidate => {
             models::set_stage(&mut tx, version.id, Stage::Production, now).await?;
+            if mhp_server::api::pipelines::ensure_nightly_scoring(&mut tx, now).await? {
+                ctx.log.info("score-all scheduled nightly at 03:00 UTC");
+            }
             audit::append(
                 &mut tx,
                 &system_event("model.promote", "model_version", version.id.to_string()),

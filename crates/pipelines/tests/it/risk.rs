@@ -212,6 +212,13 @@ async fn the_trained_model_comes_within_003_auc_of_the_true_hazard() {
     assert_eq!(lineage["training_run"], id.to_string());
     assert_eq!(lineage["features"], ds["features"]);
     assert_eq!(lineage["parameters"]["model"], "gradient_boosting");
+    // A model in production brings the nightly batch with it.
+    let schedules = queue::schedules(&mut tx).await.unwrap();
+    assert_eq!(schedules.len(), 1);
+    assert_eq!(
+        (schedules[0].pipeline.as_str(), schedules[0].cron.as_str()),
+        (SCORE_ALL, "0 3 * * *")
+    );
     let _ = d.stop.send(true);
 }
 

@@ -17,7 +17,7 @@ pub(crate) mod members;
 pub(crate) mod mfa;
 pub(crate) mod monitoring;
 pub(crate) mod orgs;
-pub(crate) mod pipelines;
+pub mod pipelines;
 pub(crate) mod sso;
 pub(crate) mod subjects;
 pub(crate) mod teams;

@@ -399,6 +399,52 @@ pub async fn put_schedule(
     Ok(Json(saved.into()))
 }
 
+/// The nightly batch that a model in production implies: 03:00 UTC.
+pub const NIGHTLY_SCORING: &str = "0 3 * * *";
+
+/// Schedules `score-all` nightly when the organisation has no schedule of it yet (a schedule
+/// someone set, or removed and re-set, is left alone). Called in the transaction that puts a
+/// model into production. Returns whether it created one.
+///
+/// # Errors
+/// Storage errors.
+pub async fn ensure_nightly_scoring(
+    tx: &mut mhp_storage::TenantTx,
+    now: mhp_domain::Timestamp,
+) -> Result<bool, mhp_storage::StorageError> {
+    if queue::schedules(tx)
+        .await?
+        .iter()
+        .any(|s| s.pipeline == pipeline::SCORE_ALL)
+    {
+        return Ok(false);
+    }
+    let Some(next) = CronSchedule::parse(NIGHTLY_SCORING, "UTC")
+        .ok()
+        .and_then(|c| c.next_after(now))
+    else {
+        return Ok(false);
+    };
+    queue::put_schedule(
+        tx,
+        &Schedule {
+            id: uuid::Uuid::now_v7().to_string(),
+            org: tx.org(),
+            pipeline: pipeline::SCORE_ALL.to_owned(),
+            cron: NIGHTLY_SCORING.to_owned(),
+            timezone: "UTC".to_owned(),
+            params_json: "{}".to_owned(),
+            enabled: true,
+            next_fire: next,
+            last_fire: None,
+            last_run: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// `DELETE /api/v1/orgs/{org}/pipelines/{pipeline}/schedule`: removes it (no schedule is no
 /// error).
 pub async fn delete_schedule(
@@ -534,6 +580,9 @@ pub async fn set_stage(
     let now = state.clock.now();
     let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
     let (v, displaced) = models::set_stage(&mut tx, id, stage, now).await?;
+    if stage == Stage::Production {
+        ensure_nightly_scoring(&mut tx, now).await?;
+    }
     let action = match stage {
         Stage::Production => "model.promote",
         Stage::Staging => "model.stage",
