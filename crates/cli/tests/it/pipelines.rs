@@ -275,3 +275,65 @@ async fn a_killed_worker_is_taken_over_and_serve_scores_uploads_in_real_time() {
     assert!(metrics.contains("mhp_pipeline_oldest_due_seconds{pipeline=\"score-subject\"}"));
     p.terminate();
 }
+
+/// A run that fails for good (an organisation without data cannot be trained on) ends failed
+/// with its step's error, `mhp pipeline run --wait` exits 1 saying so, and the worker raises
+/// the alert that monitoring pages on.
+#[tokio::test]
+async fn a_run_that_fails_for_good_is_reported_and_alerts() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let boot = mhp(
+        &[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Empty",
+            "--email",
+            "ops@example.org",
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        None,
+    );
+    let org = printed_id(&boot, "organisation:");
+    let env = [("MHP_PIPELINES_POLL_MS", "50")];
+    let p = MhpProcess::serve(MHP, &["--data-dir", &data], &env);
+    let out = mhp(
+        &[
+            "pipeline",
+            "run",
+            "train-injury-risk",
+            "--org",
+            &org,
+            "--wait",
+            "--timeout-s",
+            "60",
+            "--data-dir",
+            &data,
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", crate::stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("failed"), "{text}");
+    assert!(
+        text.contains("error: step dataset: the dataset has 0 rows and 0 injuries"),
+        "{text}"
+    );
+    let started = Instant::now();
+    while !p
+        .log()
+        .iter()
+        .any(|l| l.contains("\"alert\":\"pipeline_run_failed\""))
+    {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "no alert in the log"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    p.terminate();
+}
