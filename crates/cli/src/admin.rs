@@ -8,7 +8,7 @@ use mhp_auth::password;
 use mhp_domain::{
     Clock as _, DisplayName, Email, OrgName, PlatformRole, Role, Secret, SystemClock,
 };
-use mhp_storage::repo::audit::{AuditEvent, Outcome};
+use mhp_storage::repo::audit::AuditEvent;
 use mhp_storage::repo::users::NewUser;
 use mhp_storage::repo::{audit, orgs, users};
 use mhp_storage::{Access, Db, migrate};
@@ -47,16 +47,12 @@ pub async fn org_create(settings: Settings, notes: LoadNotes, name: &str) -> Res
     let org = orgs::create(&mut tx, &name, now)
         .await
         .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot create the organisation: {e}")))?;
-    let event = AuditEvent {
-        actor: "cli".to_owned(),
-        action: "organisation.create",
-        resource_type: "organisation",
-        resource_id: Some(org.id.to_string()),
-        outcome: Outcome::Success,
-        request_id: None,
-        source_ip: None,
-        user_agent: None,
-    };
+    let event = AuditEvent::outside_request(
+        "cli",
+        "organisation.create",
+        "organisation",
+        Some(org.id.to_string()),
+    );
     audit::append_as_operator(&mut tx, Some(org.id), &event, now)
         .await
         .context("cannot write the audit event")?;
@@ -342,16 +338,7 @@ pub async fn bootstrap(
             user.id.to_string(),
         ),
     ] {
-        let event = AuditEvent {
-            actor: "cli".to_owned(),
-            action,
-            resource_type,
-            resource_id: Some(resource_id),
-            outcome: Outcome::Success,
-            request_id: None,
-            source_ip: None,
-            user_agent: None,
-        };
+        let event = AuditEvent::outside_request("cli", action, resource_type, Some(resource_id));
         audit::append_as_operator(&mut tx, org_id, &event, now)
             .await
             .context("cannot write the audit event")?;

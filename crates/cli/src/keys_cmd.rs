@@ -6,7 +6,7 @@
 use anyhow::Context as _;
 use mhp_domain::{Clock as _, OrgId, SystemClock};
 use mhp_storage::Access;
-use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
+use mhp_storage::repo::audit::{self, AuditEvent};
 
 use crate::Failure;
 use crate::logging;
@@ -135,16 +135,7 @@ async fn record(
         .operator(Access::Write)
         .await
         .context("cannot start a transaction")?;
-    let event = AuditEvent {
-        actor: "cli".to_owned(),
-        action,
-        resource_type: "key",
-        resource_id: Some(version),
-        outcome: Outcome::Success,
-        request_id: None,
-        source_ip: None,
-        user_agent: None,
-    };
+    let event = AuditEvent::outside_request("cli", action, "key", Some(version));
     audit::append_as_operator(&mut tx, org, &event, SystemClock.now())
         .await
         .context("cannot write the audit event")?;

@@ -7,7 +7,7 @@ use anyhow::Context as _;
 use mhp_domain::pipeline::{self, Trigger};
 use mhp_domain::{Clock as _, OrgId, OrgScope, RunId, SystemClock};
 use mhp_storage::Access;
-use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
+use mhp_storage::repo::audit::{self, AuditEvent};
 use mhp_storage::repo::pipelines::{self as queue, NewRun};
 use serde_json::Value;
 
@@ -174,16 +174,12 @@ pub async fn run(
             .context("cannot enqueue the run")?;
             audit::append(
                 &mut tx,
-                &AuditEvent {
-                    actor: "cli".into(),
-                    action: "pipeline.run",
-                    resource_type: "pipeline_run",
-                    resource_id: Some(id.to_string()),
-                    outcome: Outcome::Success,
-                    request_id: None,
-                    source_ip: None,
-                    user_agent: None,
-                },
+                &AuditEvent::outside_request(
+                    "cli",
+                    "pipeline.run",
+                    "pipeline_run",
+                    Some(id.to_string()),
+                ),
                 now,
             )
             .await
@@ -322,16 +318,12 @@ async fn audit_export(state: &mhp_server::AppState, org: OrgId, run: RunId) -> R
         .context("cannot start a transaction")?;
     audit::append(
         &mut tx,
-        &AuditEvent {
-            actor: "cli".into(),
-            action: "pipeline.dataset_export",
-            resource_type: "pipeline_run",
-            resource_id: Some(run.to_string()),
-            outcome: Outcome::Success,
-            request_id: None,
-            source_ip: None,
-            user_agent: None,
-        },
+        &AuditEvent::outside_request(
+            "cli",
+            "pipeline.dataset_export",
+            "pipeline_run",
+            Some(run.to_string()),
+        ),
         now,
     )
     .await

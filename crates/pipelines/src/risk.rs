@@ -12,7 +12,7 @@ use mhp_domain::{CalendarDate, ModelVersionId, OrgId, OrgScope, RunId, SubjectId
 use mhp_ml::features::{self, FeatureSpec};
 use mhp_ml::{Dataset, Evaluation, Model, ModelConfig};
 use mhp_server::{AppState, artifacts};
-use mhp_storage::repo::audit::{self, AuditEvent, Outcome as AuditOutcome};
+use mhp_storage::repo::audit::{self, AuditEvent};
 use mhp_storage::repo::models::{self, ModelVersion, NewVersion, Stage};
 use mhp_storage::repo::risk::{self as scores, Score};
 use mhp_storage::{Access, ObjectKey};
@@ -604,18 +604,8 @@ pub fn gate(candidate_auc: Option<f64>, production: Option<Option<f64>>, toleran
     }
 }
 
-fn system_event(action: &'static str, resource: &'static str, id: String) -> AuditEvent {
-    AuditEvent {
-        actor: "system:pipelines".into(),
-        action,
-        resource_type: resource,
-        resource_id: Some(id),
-        outcome: AuditOutcome::Success,
-        request_id: None,
-        source_ip: None,
-        user_agent: None,
-    }
-}
+/// The audit name of the pipelines' own actions.
+const PIPELINES_ACTOR: &str = "system:pipelines";
 
 /// Step `register`: registers the candidate with its lineage and metrics, then applies the
 /// promotion gate.
@@ -662,7 +652,7 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
             lineage_json: &lineage.to_string(),
             metrics_json: &metrics.to_string(),
             training_run: Some(ctx.run),
-            created_by: "system:pipelines",
+            created_by: PIPELINES_ACTOR,
         },
         now,
     )
@@ -671,7 +661,12 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
     if first_time {
         audit::append(
             &mut tx,
-            &system_event("model.register", "model_version", version.id.to_string()),
+            &AuditEvent::outside_request(
+                PIPELINES_ACTOR,
+                "model.register",
+                "model_version",
+                Some(version.id.to_string()),
+            ),
             now,
         )
         .await?;
@@ -684,7 +679,12 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
             }
             audit::append(
                 &mut tx,
-                &system_event("model.promote", "model_version", version.id.to_string()),
+                &AuditEvent::outside_request(
+                    PIPELINES_ACTOR,
+                    "model.promote",
+                    "model_version",
+                    Some(version.id.to_string()),
+                ),
                 now,
             )
             .await?;

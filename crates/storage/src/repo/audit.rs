@@ -62,6 +62,28 @@ pub struct AuditEvent {
     pub user_agent: Option<String>,
 }
 
+impl AuditEvent {
+    /// A successful action outside any request (the command line, a background job): no
+    /// request id, address or user agent.
+    pub fn outside_request(
+        actor: &str,
+        action: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<String>,
+    ) -> Self {
+        Self {
+            actor: actor.to_owned(),
+            action,
+            resource_type,
+            resource_id,
+            outcome: Outcome::Success,
+            request_id: None,
+            source_ip: None,
+            user_agent: None,
+        }
+    }
+}
+
 /// Appends an event for the transaction's organisation.
 pub async fn append(
     tx: &mut TenantTx,
