@@ -22,13 +22,13 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use mhp_demo::{DemoSpec, iso_date, plan};
-use mhp_domain::pipeline::{self, PipelineDef, SCORE_ALL, SCORE_SUBJECT, StepDef, TRAIN, Trigger};
+use mhp_domain::pipeline::{self, PipelineDef, SCORE_ALL, SCORE_SUBJECT, StepDef, TRAIN};
 use mhp_domain::{RunId, Timestamp};
 use mhp_pipelines::{Registry, StepCtx, StepError, WorkerConfig, step};
 use mhp_storage::Access;
-use mhp_storage::repo::pipelines::{self as queue, NewRun};
+use mhp_storage::repo::pipelines as queue;
 use serde_json::{Value, json};
-pub use support::{Backend, Env, env};
+pub use support::{Backend, Env, enqueue, env, output, run_ok};
 use tokio::sync::watch;
 
 const NOOP: PipelineDef = PipelineDef {
@@ -55,26 +55,6 @@ fn config(name: &str) -> WorkerConfig {
     }
 }
 
-async fn enqueue(e: &Env, def: &PipelineDef, params: Value) -> RunId {
-    let now = e.state.clock.now();
-    let mut tx = e.state.db.tenant(&e.scope, Access::Write).await.unwrap();
-    let id = queue::enqueue(
-        &mut tx,
-        &NewRun {
-            pipeline: def,
-            trigger: Trigger::Api,
-            requested_by: "bench",
-            params_json: &params.to_string(),
-            not_before: now,
-        },
-        now,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
 async fn wait(e: &Env, run: RunId) {
     loop {
         let mut tx = e.state.db.tenant(&e.scope, Access::Read).await.unwrap();
@@ -86,17 +66,6 @@ async fn wait(e: &Env, run: RunId) {
         drop(tx);
         tokio::time::sleep(Duration::from_millis(2)).await;
     }
-}
-
-async fn output(e: &Env, run: RunId, step: &str) -> Value {
-    let mut tx = e.state.db.operator(Access::Read).await.unwrap();
-    serde_json::from_str(
-        &queue::step_output(&mut tx, run, step)
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap()
 }
 
 #[tokio::main]
@@ -117,7 +86,7 @@ async fn main() {
     r.add(NOOP, vec![("only", step(nothing))]).unwrap();
     let mut runs = Vec::with_capacity(jobs);
     for _ in 0..jobs {
-        runs.push(enqueue(&e, &NOOP, json!({})).await);
+        runs.push(enqueue(&e, &NOOP, &json!({})).await);
     }
     let (stop, stopped) = watch::channel(false);
     let t = Instant::now();
@@ -172,13 +141,12 @@ async fn main() {
     let registry = Arc::new(mhp_pipelines::catalogue().unwrap());
     let handles = mhp_pipelines::start(&e.state, registry, workers, &config("risk"), &stopped);
     let t = Instant::now();
-    let train = enqueue(
+    let train = run_ok(
         &e,
-        pipeline::pipeline(TRAIN).unwrap(),
+        TRAIN,
         json!({ "as_of": iso_date(end), "season_start": iso_date(spec.start_day) }),
     )
     .await;
-    wait(&e, train).await;
     let ds = output(&e, train, "dataset").await;
     let tr = output(&e, train, "train").await;
     let ev = output(&e, train, "evaluate").await;
@@ -197,7 +165,7 @@ async fn main() {
     let all = enqueue(
         &e,
         pipeline::pipeline(SCORE_ALL).unwrap(),
-        json!({ "as_of": iso_date(end) }),
+        &json!({ "as_of": iso_date(end) }),
     )
     .await;
     e.state.pipeline_wakeup.notify_waiters();
@@ -218,7 +186,7 @@ async fn main() {
         let run = enqueue(
             &e,
             pipeline::pipeline(SCORE_SUBJECT).unwrap(),
-            json!({ "subject": id.to_string(), "as_of": iso_date(end) }),
+            &json!({ "subject": id.to_string(), "as_of": iso_date(end) }),
         )
         .await;
         e.state.pipeline_wakeup.notify_one();

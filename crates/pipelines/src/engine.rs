@@ -425,12 +425,19 @@ pub async fn run_job(state: &AppState, registry: &Registry, config: &WorkerConfi
     let outcome = match result {
         Ok(output) => {
             log.info(&format!("succeeded in {elapsed_ms} ms"));
-            finish(state, config, &job, &log, Finish::Succeeded(output)).await
+            finish(
+                state,
+                config,
+                &job,
+                &log,
+                Finish::Succeeded(output.to_string()),
+            )
+            .await
         }
         Err(e) => {
             log.warn(&format!("attempt {} failed: {}", job.attempt, e.message));
             let retry = e.retryable.then(|| config.backoff(job.attempt));
-            finish(state, config, &job, &log, Finish::Failed(e, retry)).await
+            finish(state, config, &job, &log, Finish::Failed(e.message, retry)).await
         }
     };
     match outcome {
@@ -483,9 +490,11 @@ async fn heartbeat(
     Ok(beat)
 }
 
+/// How an attempt ended, as recorded: the output (JSON text) or the error message.
+#[derive(Clone)]
 enum Finish {
-    Succeeded(Value),
-    Failed(StepError, Option<Duration>),
+    Succeeded(String),
+    Failed(String, Option<Duration>),
     Cancelled,
 }
 
@@ -497,36 +506,25 @@ async fn finish(
     how: Finish,
 ) -> Result<Outcome, StorageError> {
     let lines = log.take();
-    let output = match &how {
-        Finish::Succeeded(v) => v.to_string(),
-        _ => String::new(),
-    };
     state
         .db
         .retry(|| {
-            let state = state.clone();
-            let lines = lines.clone();
-            let output = output.clone();
+            let (state, lines, how) = (state.clone(), lines.clone(), how.clone());
             let (job_id, worker) = (job.job_id.clone(), config.name.clone());
-            let how = match &how {
-                Finish::Succeeded(_) => Finish::Succeeded(Value::Null),
-                Finish::Failed(e, r) => Finish::Failed(e.clone(), *r),
-                Finish::Cancelled => Finish::Cancelled,
-            };
             async move {
                 let now = state.clock.now();
                 let mut tx = state.db.operator(Access::Write).await?;
                 let outcome = match how {
-                    Finish::Succeeded(_) => {
+                    Finish::Succeeded(output) => {
                         queue::complete(&mut tx, &job_id, &worker, now, &output, &lines).await?
                     }
-                    Finish::Failed(e, retry) => {
+                    Finish::Failed(error, retry) => {
                         queue::fail(
                             &mut tx,
                             &job_id,
                             &worker,
                             now,
-                            &e.message,
+                            &error,
                             retry.map(millis),
                             &lines,
                         )

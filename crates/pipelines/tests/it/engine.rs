@@ -5,14 +5,15 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
-use mhp_domain::pipeline::{PipelineDef, StepDef, Trigger};
+use mhp_domain::pipeline::{PipelineDef, StepDef};
 use mhp_domain::{RunId, Timestamp};
 use mhp_pipelines::{Registry, StepCtx, StepError, WorkerConfig, step};
 use mhp_storage::Access;
-use mhp_storage::repo::pipelines::{self as queue, NewRun, RunStatus};
+use mhp_storage::repo::pipelines::{self as queue, RunStatus};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::support::wait_for;
 use crate::{Backend, Env, env};
 
 const NOW: Timestamp = Timestamp::from_millis(1_790_000_000_000);
@@ -124,45 +125,7 @@ fn config() -> WorkerConfig {
 }
 
 async fn enqueue(env: &Env, def: &PipelineDef) -> RunId {
-    let now = env.state.clock.now();
-    let mut tx = env
-        .state
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
-    let id = queue::enqueue(
-        &mut tx,
-        &NewRun {
-            pipeline: def,
-            trigger: Trigger::Api,
-            requested_by: "test",
-            params_json: "{}",
-            not_before: now,
-        },
-        now,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    id
-}
-
-async fn wait_for(env: &Env, run: RunId, want: RunStatus) -> queue::Run {
-    for _ in 0..400 {
-        let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
-        let r = queue::get(&mut tx, run).await.unwrap();
-        if r.status == want {
-            return r;
-        }
-        drop(tx);
-        tokio::time::sleep(Duration::from_millis(25)).await;
-    }
-    let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
-    panic!(
-        "run never became {want:?}: {:?}",
-        queue::get(&mut tx, run).await
-    );
+    crate::support::enqueue(env, def, &json!({})).await
 }
 
 async fn jobs(env: &Env, run: RunId) -> Vec<queue::Job> {

@@ -8,16 +8,16 @@ use axum::body::Body;
 use axum::http::Request;
 use base64::Engine as _;
 use mhp_demo::{DemoSpec, iso_date, plan};
-use mhp_domain::pipeline::{self, RISK_MODEL, SCORE_ALL, TRAIN, Trigger};
+use mhp_domain::pipeline::{RISK_MODEL, SCORE_ALL, TRAIN};
 use mhp_domain::{Role, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, NewApiKey};
 use mhp_storage::repo::models;
-use mhp_storage::repo::pipelines::{self as queue, NewRun, RunStatus};
 use mhp_storage::repo::risk;
 use serde_json::{Value, json};
 use tower::ServiceExt as _;
 
+use crate::support::{output, run_ok as run};
 use crate::{Backend, Env, env, seed};
 
 const ONNX: &[u8] = include_bytes!("../fixtures/risk_logistic.onnx");
@@ -67,42 +67,6 @@ async fn call(env: &Env, key: &str, method: &str, path: &str, body: &Value) -> (
         status,
         serde_json::from_slice(&bytes).unwrap_or(Value::Null),
     )
-}
-
-async fn run(env: &Env, name: &str, params: Value) -> mhp_domain::RunId {
-    let now = env.state.clock.now();
-    let mut tx = env
-        .state
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
-    let id = queue::enqueue(
-        &mut tx,
-        &NewRun {
-            pipeline: pipeline::pipeline(name).unwrap(),
-            trigger: Trigger::Api,
-            requested_by: "test",
-            params_json: &params.to_string(),
-            not_before: now,
-        },
-        now,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    env.state.pipeline_wakeup.notify_waiters();
-    for _ in 0..1200 {
-        let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
-        let r = queue::get(&mut tx, id).await.unwrap();
-        if r.status.is_terminal() {
-            assert_eq!(r.status, RunStatus::Succeeded, "{:?}", r.error);
-            return id;
-        }
-        drop(tx);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{name} did not end");
 }
 
 async fn an_imported_model_is_checked_approved_and_scores(backend: Backend) {
@@ -233,14 +197,7 @@ async fn an_imported_model_is_checked_approved_and_scores(backend: Backend) {
         json!({ "as_of": iso_date(end), "season_start": iso_date(spec.start_day) }),
     )
     .await;
-    let mut tx = env.state.db.operator(Access::Read).await.unwrap();
-    let ev: Value = serde_json::from_str(
-        &queue::step_output(&mut tx, train, "evaluate")
-            .await
-            .unwrap()
-            .unwrap(),
-    )
-    .unwrap();
+    let ev = output(&env, train, "evaluate").await;
     assert_eq!(ev["production"]["version_id"].as_str(), Some(id.as_str()));
     assert!(
         ev["production"]["evaluation"]["overall"]["roc_auc"]

@@ -5,18 +5,19 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use mhp_demo::{DemoOrg, DemoSpec, iso_date, plan};
-use mhp_domain::pipeline::{self, RISK_MODEL, SCORE_ALL, SCORE_SUBJECT, TRAIN, Trigger};
+use mhp_domain::pipeline::{RISK_MODEL, SCORE_ALL, SCORE_SUBJECT, TRAIN};
 use mhp_domain::{RunId, Timestamp};
 use mhp_ml::Predictions;
 use mhp_pipelines::risk::DatasetFile;
 use mhp_server::artifacts;
 use mhp_storage::repo::models::{self, Stage};
-use mhp_storage::repo::pipelines::{self as queue, NewRun, RunStatus};
+use mhp_storage::repo::pipelines::{self as queue, RunStatus};
 use mhp_storage::repo::risk;
 use mhp_storage::{Access, ObjectKey};
 use serde_json::{Value, json};
 use tokio::sync::watch;
 
+use crate::support::{output as support_output, run_ok};
 use crate::{Backend, Env, env, seed};
 
 struct Demo {
@@ -53,52 +54,11 @@ async fn demo(backend: Backend, spec: DemoSpec) -> Option<Demo> {
 }
 
 async fn run(d: &Demo, name: &str, params: Value) -> (RunId, RunStatus) {
-    let env = &d.env;
-    let now = env.state.clock.now();
-    let mut tx = env
-        .state
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
-    let id = queue::enqueue(
-        &mut tx,
-        &NewRun {
-            pipeline: pipeline::pipeline(name).unwrap(),
-            trigger: Trigger::Api,
-            requested_by: "test",
-            params_json: &params.to_string(),
-            not_before: now,
-        },
-        now,
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
-    env.state.pipeline_wakeup.notify_waiters();
-    for _ in 0..2400 {
-        let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
-        let r = queue::get(&mut tx, id).await.unwrap();
-        if r.status.is_terminal() {
-            if r.status != RunStatus::Succeeded {
-                let logs = queue::logs(&mut tx, id, 100).await.unwrap();
-                panic!("{name} ended {:?}: {:?}\n{logs:#?}", r.status, r.error);
-            }
-            return (id, r.status);
-        }
-        drop(tx);
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    panic!("{name} did not end in 2 minutes");
+    (run_ok(&d.env, name, params).await, RunStatus::Succeeded)
 }
 
 async fn output(d: &Demo, run: RunId, step: &str) -> Value {
-    let mut tx = d.env.state.db.operator(Access::Read).await.unwrap();
-    let out = queue::step_output(&mut tx, run, step)
-        .await
-        .unwrap()
-        .unwrap();
-    serde_json::from_str(&out).unwrap()
+    support_output(&d.env, run, step).await
 }
 
 fn params(d: &Demo, model: Value) -> Value {

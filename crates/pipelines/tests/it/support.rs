@@ -117,3 +117,85 @@ pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
         _dir: dir,
     }
 }
+
+/// Enqueues a run of `def` with `params` (as the API would) and wakes the workers.
+pub async fn enqueue(
+    env: &Env,
+    def: &mhp_domain::pipeline::PipelineDef,
+    params: &serde_json::Value,
+) -> mhp_domain::RunId {
+    use mhp_storage::repo::pipelines::{self as queue, NewRun};
+    let now = env.state.clock.now();
+    let mut tx = env
+        .state
+        .db
+        .tenant(&env.scope, Access::Write)
+        .await
+        .unwrap();
+    let id = queue::enqueue(
+        &mut tx,
+        &NewRun {
+            pipeline: def,
+            trigger: mhp_domain::pipeline::Trigger::Api,
+            requested_by: "test",
+            params_json: &params.to_string(),
+            not_before: now,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    env.state.pipeline_wakeup.notify_waiters();
+    id
+}
+
+/// Waits (at most 2 minutes) until the run is `want`; panics, with its log, when it ends
+/// otherwise.
+pub async fn wait_for(
+    env: &Env,
+    run: mhp_domain::RunId,
+    want: mhp_storage::repo::pipelines::RunStatus,
+) -> mhp_storage::repo::pipelines::Run {
+    use mhp_storage::repo::pipelines as queue;
+    let started = Instant::now();
+    loop {
+        let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+        let r = queue::get(&mut tx, run).await.unwrap();
+        if r.status == want {
+            return r;
+        }
+        if r.status.is_terminal() {
+            let logs = queue::logs(&mut tx, run, 100).await.unwrap();
+            panic!(
+                "{} ended {:?}: {:?}\n{logs:#?}",
+                r.pipeline, r.status, r.error
+            );
+        }
+        drop(tx);
+        assert!(
+            started.elapsed() < Duration::from_secs(120),
+            "{} never became {want:?}",
+            r.pipeline
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Runs the catalogue pipeline `name` to success.
+pub async fn run_ok(env: &Env, name: &str, params: serde_json::Value) -> mhp_domain::RunId {
+    let def = mhp_domain::pipeline::pipeline(name).unwrap();
+    let id = enqueue(env, def, &params).await;
+    wait_for(env, id, mhp_storage::repo::pipelines::RunStatus::Succeeded).await;
+    id
+}
+
+/// The output of a step of a run.
+pub async fn output(env: &Env, run: mhp_domain::RunId, step: &str) -> serde_json::Value {
+    let mut tx = env.state.db.operator(Access::Read).await.unwrap();
+    let out = mhp_storage::repo::pipelines::step_output(&mut tx, run, step)
+        .await
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(&out).unwrap()
+}

@@ -692,28 +692,18 @@ async fn settle_run(
         .await?;
     let current = RunStatus::parse(&header.try_get::<String, _>("status")?)?;
     let cancel = header.try_get::<i64, _>("cancel_requested")? != 0;
-    let count = |s: &str| -> Result<i64, StorageError> {
-        let mut n = 0;
-        for row in &rows {
-            if row.try_get::<String, _>("status")? == s {
-                n += row.try_get::<i64, _>("n")?;
-            }
+    let (mut running, mut failed, mut succeeded, mut cancelled, mut total) = (0, 0, 0, 0, 0);
+    for row in &rows {
+        let n: i64 = row.try_get("n")?;
+        total += n;
+        match row.try_get::<String, _>("status")?.as_str() {
+            "running" => running += n,
+            "failed" => failed += n,
+            "succeeded" => succeeded += n,
+            "cancelled" => cancelled += n,
+            _ => {}
         }
-        Ok(n)
-    };
-    let (running, failed, succeeded, cancelled) = (
-        count("running")?,
-        count("failed")?,
-        count("succeeded")?,
-        count("cancelled")?,
-    );
-    let total: i64 = {
-        let mut n = 0;
-        for row in &rows {
-            n += row.try_get::<i64, _>("n")?;
-        }
-        n
-    };
+    }
     let next = if running > 0 {
         current
     } else if failed > 0 {
