@@ -75,6 +75,12 @@ pub enum AuthEvent {
         /// Whether it was refused unchecked because the account or address was locked.
         throttled: bool,
     },
+    /// An account was locked for every source address after too many failed sign-ins (the
+    /// account-wide cap; see `throttle`).
+    AccountLocked {
+        /// How long the lock lasts.
+        seconds: u64,
+    },
     /// A user signed out, here or everywhere.
     SignedOut {
         /// Whether every session of the user ended.
@@ -153,6 +159,7 @@ impl AuthEvent {
             AuthEvent::AuthenticationFailed { .. } => "auth.authenticate",
             AuthEvent::AccessDenied { .. } => "auth.authorize",
             AuthEvent::SignInSucceeded | AuthEvent::SignInFailed { .. } => "auth.sign_in",
+            AuthEvent::AccountLocked { .. } => "auth.account_lock",
             AuthEvent::SignedOut { .. } => "auth.sign_out",
             AuthEvent::MfaEnrolled => "mfa.enrol",
             AuthEvent::TokenIssued { .. } => "token.issue",
@@ -180,6 +187,7 @@ impl AuthEvent {
             AuthEvent::AuthenticationFailed { .. }
                 | AuthEvent::AccessDenied { .. }
                 | AuthEvent::SignInFailed { .. }
+                | AuthEvent::AccountLocked { .. }
                 | AuthEvent::MfaChecked { passed: false }
                 | AuthEvent::TokenReuseDetected
                 | AuthEvent::SsoSignInFailed { .. }

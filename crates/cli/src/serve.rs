@@ -203,18 +203,15 @@ pub async fn app_state(
         },
         sso: mhp_server::SsoOptions {
             public_url: settings.public_url(),
-            allow_loopback_http: settings.auth.sso_allow_loopback_http,
         },
         index,
         keys,
-        secrets: Arc::new(
-            crate::cloud::secrets(
-                settings,
-                std::time::Duration::from_secs(300),
-                crate::cloud::process_env(),
-            )
-            .map_err(Failure::Invalid)?,
-        ),
+        egress: mhp_server::egress_client(settings.egress.policy()?)
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("egress client: {e}")))?,
+        mail_limits: mhp_server::api::MailLimits {
+            per_address_per_hour: i64::from(settings.auth.mail_per_address_per_hour),
+            invitations_per_org_per_hour: i64::from(settings.auth.invitations_per_org_per_hour),
+        },
     }))
 }
 

@@ -54,6 +54,8 @@ pub struct Settings {
     pub vault: VaultSettings,
     /// Sign-in.
     pub auth: AuthSettings,
+    /// Requests to addresses tenants choose.
+    pub egress: EgressSettings,
     /// The document index.
     pub index: IndexSettings,
     /// Pipeline workers.
@@ -154,12 +156,44 @@ impl Default for PipelineSettings {
 }
 
 /// `[auth]`
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthSettings {
-    /// Let SSO talk plain http to identity providers on loopback addresses (local development
-    /// and tests only; never on a deployed instance).
-    pub sso_allow_loopback_http: bool,
+    /// Password-reset and invitation messages to one address per hour; past it, 429.
+    pub mail_per_address_per_hour: u32,
+    /// Invitations one organisation sends per hour; past it, 429.
+    pub invitations_per_org_per_hour: u32,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        Self {
+            mail_per_address_per_hour: 5,
+            invitations_per_org_per_hour: 100,
+        }
+    }
+}
+
+/// `[egress]`: requests to addresses a tenant chooses (single sign-on providers). Every such
+/// request goes through `mhp_egress`, which refuses loopback, private, link-local,
+/// unique-local, multicast and other internal addresses, and plain http.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EgressSettings {
+    /// Internal ranges MHP may connect to all the same, as CIDRs (`10.20.0.0/16` for an
+    /// on-premises identity provider). None by default.
+    pub allow_cidrs: Vec<String>,
+    /// Allow plain http (tests and local development only; never on a deployed instance).
+    pub allow_http: bool,
+}
+
+impl EgressSettings {
+    /// The policy these settings describe.
+    pub fn policy(&self) -> Result<mhp_egress::EgressPolicy, ConfigError> {
+        let allowed = mhp_egress::parse_cidrs(&self.allow_cidrs.join(","))
+            .map_err(|e| ConfigError::new("egress.allow_cidrs", e.to_string()))?;
+        Ok(mhp_egress::EgressPolicy::new(allowed, self.allow_http))
+    }
 }
 
 /// `[log]`
@@ -298,6 +332,7 @@ impl Default for Settings {
             aws: AwsSettings::default(),
             vault: VaultSettings::default(),
             auth: AuthSettings::default(),
+            egress: EgressSettings::default(),
             index: IndexSettings::default(),
             pipelines: PipelineSettings::default(),
             resolved_database_url: None,
@@ -345,6 +380,8 @@ enum Kind {
     Text,
     Integer,
     Boolean,
+    /// Comma-separated values.
+    List,
 }
 
 /// The environment variables MHP reads, and the key each one sets. `MHP_CONFIG` names the file.
@@ -399,10 +436,17 @@ const ENV: &[(&str, &str, Kind)] = &[
         Kind::Text,
     ),
     (
-        "MHP_AUTH_SSO_ALLOW_LOOPBACK_HTTP",
-        "auth.sso_allow_loopback_http",
-        Kind::Boolean,
+        "MHP_AUTH_MAIL_PER_ADDRESS_PER_HOUR",
+        "auth.mail_per_address_per_hour",
+        Kind::Integer,
     ),
+    (
+        "MHP_AUTH_INVITATIONS_PER_ORG_PER_HOUR",
+        "auth.invitations_per_org_per_hour",
+        Kind::Integer,
+    ),
+    ("MHP_EGRESS_ALLOW_CIDRS", "egress.allow_cidrs", Kind::List),
+    ("MHP_EGRESS_ALLOW_HTTP", "egress.allow_http", Kind::Boolean),
     (
         "MHP_HTTP_DRAIN_DELAY_MS",
         "http.drain_delay_ms",
@@ -617,6 +661,21 @@ impl Settings {
             }
         }
         self.validate_keys()?;
+        self.egress.policy()?;
+        for (key, v) in [
+            (
+                "auth.mail_per_address_per_hour",
+                self.auth.mail_per_address_per_hour,
+            ),
+            (
+                "auth.invitations_per_org_per_hour",
+                self.auth.invitations_per_org_per_hour,
+            ),
+        ] {
+            if !(1..=10_000).contains(&v) {
+                return Err(ConfigError::new(key, "must be between 1 and 10000"));
+            }
+        }
         if !(2190..=36_500).contains(&self.audit.retention_days) {
             return Err(ConfigError::new(
                 "audit.retention_days",
@@ -832,6 +891,13 @@ fn to_value(var: &str, text: &str, kind: Kind) -> Result<toml::Value, ConfigErro
             .parse::<i64>()
             .map(toml::Value::Integer)
             .map_err(|_| ConfigError::new(var, "must be a whole number")),
+        Kind::List => Ok(toml::Value::Array(
+            text.split(',')
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| toml::Value::String(v.to_owned()))
+                .collect(),
+        )),
         Kind::Boolean => match text.trim().to_ascii_lowercase().as_str() {
             "true" | "1" | "yes" | "on" => Ok(toml::Value::Boolean(true)),
             "false" | "0" | "no" | "off" => Ok(toml::Value::Boolean(false)),

@@ -11,6 +11,11 @@ pub enum FederationError {
     /// A provider URL is not https (http is allowed for loopback hosts only) or not a URL.
     #[error("insecure or invalid identity provider URL: {0}")]
     InsecureUrl(&'static str),
+    /// The provider's address is one MHP does not connect to (loopback, private, link-local and
+    /// other internal ranges, plain http), by the egress rules of `mhp_egress`; the rule is
+    /// named.
+    #[error("identity provider address refused ({0})")]
+    EgressRefused(&'static str),
     /// The provider could not be reached, timed out or answered with an error status.
     #[error("identity provider unreachable ({0})")]
     Unreachable(&'static str),
@@ -100,6 +105,7 @@ impl FederationError {
         match self {
             FederationError::InvalidConfig(_) => "sso_config_invalid",
             FederationError::InsecureUrl(_) => "sso_insecure_url",
+            FederationError::EgressRefused(_) => "sso_egress_refused",
             FederationError::Unreachable(_) => "idp_unreachable",
             FederationError::BadMetadata(_) => "idp_metadata_invalid",
             FederationError::IssuerMismatch => "idp_issuer_mismatch",
@@ -122,6 +128,7 @@ impl FederationError {
             self,
             FederationError::InvalidConfig(_)
                 | FederationError::InsecureUrl(_)
+                | FederationError::EgressRefused(_)
                 | FederationError::Unreachable(_)
                 | FederationError::BadMetadata(_)
                 | FederationError::IssuerMismatch
@@ -153,6 +160,7 @@ mod tests {
             FederationError::InvalidConfig("issuer"),
             FederationError::InsecureUrl("issuer"),
             FederationError::Unreachable("timeout"),
+            FederationError::EgressRefused("loopback"),
             FederationError::BadMetadata("jwks"),
             FederationError::IssuerMismatch,
             FederationError::LoginExpired,

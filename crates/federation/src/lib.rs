@@ -5,11 +5,16 @@
 //! # Use
 //!
 //! ```no_run
-//! # use std::{sync::Arc, time::Duration};
+//! # use std::sync::Arc;
 //! # use mhp_domain::{Role, Secret, SystemClock};
 //! # use mhp_federation::{Federation, FederationError, ProviderConfig};
 //! # async fn demo() -> Result<(), FederationError> {
-//! let federation = Federation::new(Duration::from_secs(10), Arc::new(SystemClock))?;
+//! let egress = mhp_egress::Egress::new(
+//!     mhp_egress::EgressPolicy::strict(),
+//!     mhp_egress::EgressOptions::default(),
+//! )
+//! .map_err(|_| FederationError::Internal("egress client"))?;
+//! let federation = Federation::new(egress, Arc::new(SystemClock))?;
 //! let mut cfg = ProviderConfig::new(
 //!     "https://idp.example.com",
 //!     "mhp",
@@ -43,9 +48,11 @@
 //!
 //! # What is checked
 //!
-//! * Provider URLs (issuer, and every endpoint discovery names) must be https; http is accepted
-//!   only for loopback hosts, and only by a [`Federation`] built with
-//!   [`Federation::allow_loopback_http`] (tests). Redirects are not followed.
+//! * Every request to the provider (discovery, key set, token endpoint) goes through the
+//!   [`mhp_egress::Egress`] it is given: https only, no loopback, private, link-local or other
+//!   internal address unless the operator allowed that range, the address checked being the one
+//!   connected to, bounded time and size. The issuer is set by an org admin, so this is what
+//!   keeps a tenant from making MHP connect inside its network. Redirects are not followed.
 //! * Discovery (`{issuer}/.well-known/openid-configuration`) must name exactly the configured
 //!   issuer. Discovery and the key set are cached per issuer for [`METADATA_TTL_S`] (1 h).
 //!   A token signed with a `kid` missing from the cached set causes one refetch of the set, at
@@ -72,9 +79,9 @@
 //! Errors ([`FederationError`]) carry a stable [`FederationError::code`] for problem+json; their
 //! messages never contain tokens, codes, secrets or e-mail addresses.
 //!
-//! Layer 2 (beside storage and auth): depends on `mhp-domain` only among MHP crates, does HTTP
-//! (reqwest with rustls and ring, Mozilla's root certificates), never reads the environment or
-//! the system time (a [`mhp_domain::Clock`] comes in).
+//! Layer 2 (beside storage and auth): depends on `mhp-domain` and `mhp-egress` among MHP
+//! crates, does HTTP only through the egress guard, never reads the environment or the system
+//! time (a [`mhp_domain::Clock`] comes in).
 
 mod config;
 mod error;
@@ -85,7 +92,6 @@ mod pkce;
 mod provider;
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use mhp_domain::Clock;
 use ring::rand::SystemRandom;
@@ -109,21 +115,14 @@ pub struct Federation {
 }
 
 impl Federation {
-    /// A relying party whose requests to providers time out after `http_timeout`, and which
-    /// reads the time from `clock` (pending-login expiry, token times, cache ages).
-    pub fn new(http_timeout: Duration, clock: Arc<dyn Clock>) -> Result<Self, FederationError> {
+    /// A relying party whose requests to providers all go through `egress` (its policy, time
+    /// and size limits), and which reads the time from `clock` (pending-login expiry, token
+    /// times, cache ages).
+    pub fn new(egress: mhp_egress::Egress, clock: Arc<dyn Clock>) -> Result<Self, FederationError> {
         Ok(Self {
-            providers: provider::Providers::new(http_timeout, clock)?,
+            providers: provider::Providers::new(egress, clock),
             rng: SystemRandom::new(),
         })
-    }
-
-    /// Also accept http to loopback hosts (`localhost`, 127.0.0.0/8, ::1). For tests and local
-    /// development only: in production it would let an organisation admin point MHP at
-    /// services on its own host.
-    pub fn allow_loopback_http(mut self) -> Self {
-        self.providers.allow_loopback_http = true;
-        self
     }
 
     /// Starts a sign-in: returns the provider URL to redirect the browser to, and the
@@ -223,8 +222,12 @@ mod tests {
     fn futures_are_send_and_the_federation_is_shareable() {
         assert_send_sync::<Federation>();
         assert_send_sync::<PendingLogin>();
-        let federation =
-            Federation::new(Duration::from_secs(1), Arc::new(mhp_domain::SystemClock)).unwrap();
+        let egress = mhp_egress::Egress::new(
+            mhp_egress::EgressPolicy::strict(),
+            mhp_egress::EgressOptions::default(),
+        )
+        .unwrap();
+        let federation = Federation::new(egress, Arc::new(mhp_domain::SystemClock)).unwrap();
         let cfg = ProviderConfig::new(
             "https://idp.example.com",
             "mhp",

@@ -2,7 +2,6 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
-use std::time::Duration;
 
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD as B64_STD;
@@ -13,6 +12,8 @@ use serde::de::DeserializeOwned;
 use url::form_urlencoded;
 use zeroize::Zeroizing;
 
+use mhp_egress::{Egress, EgressError};
+
 use crate::config::secure_url;
 use crate::error::sanitize_oauth_error;
 use crate::jws::{Jwk, JwkSet};
@@ -22,8 +23,6 @@ use crate::{FederationError, PendingLogin, ProviderConfig};
 pub const METADATA_TTL_S: i64 = 60 * 60;
 /// Least time between two fetches of one issuer's key set caused by an unknown `kid`.
 pub const JWKS_REFETCH_MIN_S: i64 = 30;
-/// Largest response body read from a provider.
-const MAX_BODY: usize = 1024 * 1024;
 
 /// How the client authenticates at the token endpoint.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -77,34 +76,21 @@ struct Cached {
     keys_fetched_at: Timestamp,
 }
 
-/// HTTP client and per-issuer cache.
+/// The egress client and the per-issuer cache.
 #[derive(Debug)]
 pub(crate) struct Providers {
-    http: reqwest::Client,
+    egress: Egress,
     clock: Arc<dyn Clock>,
     cache: Mutex<HashMap<String, Cached>>,
-    /// Whether http is accepted for loopback hosts (tests only).
-    pub(crate) allow_loopback_http: bool,
 }
 
 impl Providers {
-    pub(crate) fn new(timeout: Duration, clock: Arc<dyn Clock>) -> Result<Self, FederationError> {
-        let http = reqwest::Client::builder()
-            .timeout(timeout)
-            .connect_timeout(timeout)
-            // Providers' endpoints are used as discovered; a redirect would lead elsewhere.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("mhp-federation/", env!("CARGO_PKG_VERSION")))
-            // Checked per URL by `secure_url`, which may allow loopback http.
-            .https_only(false)
-            .build()
-            .map_err(|_| FederationError::Internal("HTTP client"))?;
-        Ok(Self {
-            http,
+    pub(crate) fn new(egress: Egress, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            egress,
             clock,
             cache: Mutex::new(HashMap::new()),
-            allow_loopback_http: false,
-        })
+        }
     }
 
     pub(crate) fn now(&self) -> Timestamp {
@@ -218,21 +204,25 @@ impl Providers {
     ) -> Result<Zeroizing<String>, FederationError> {
         let (body, authorization) = token_request(metadata.client_auth, cfg, pending, code)?;
         let mut request = self
-            .http
+            .egress
             .post(metadata.token_endpoint.clone())
-            .header(ACCEPT, "application/json")
-            .header(CONTENT_TYPE, "application/x-www-form-urlencoded");
+            .map_err(|e| egress_error(&e))?
+            .header(ACCEPT, HeaderValue::from_static("application/json"))
+            .header(
+                CONTENT_TYPE,
+                HeaderValue::from_static("application/x-www-form-urlencoded"),
+            );
         if let Some(value) = authorization {
             request = request.header(AUTHORIZATION, value);
         }
-        let response = request
-            .body(body.as_str().to_owned())
-            .send()
+        let response = self
+            .egress
+            .send(request.body(body.as_str().to_owned()))
             .await
-            .map_err(|e| transport_error(&e))?;
+            .map_err(|e| egress_error(&e))?;
         let status = response.status();
         if status.is_success() {
-            let tokens: TokenResponse = read_json(response, "token response").await?;
+            let tokens: TokenResponse = self.read_json(response, "token response").await?;
             return tokens
                 .id_token
                 .map(Zeroizing::new)
@@ -241,7 +231,8 @@ impl Providers {
                 ));
         }
         if status.is_client_error() {
-            let error = read_json::<OAuthError>(response, "token error")
+            let error = self
+                .read_json::<OAuthError>(response, "token error")
                 .await
                 .ok()
                 .and_then(|e| e.error);
@@ -257,21 +248,40 @@ impl Providers {
         url: url::Url,
         what: &'static str,
     ) -> Result<T, FederationError> {
-        let response = self
-            .http
+        let request = self
+            .egress
             .get(url)
-            .header(ACCEPT, "application/json")
-            .send()
+            .map_err(|e| egress_error(&e))?
+            .header(ACCEPT, HeaderValue::from_static("application/json"));
+        let response = self
+            .egress
+            .send(request)
             .await
-            .map_err(|e| transport_error(&e))?;
+            .map_err(|e| egress_error(&e))?;
         if !response.status().is_success() {
             return Err(FederationError::Unreachable("error status"));
         }
-        read_json(response, what).await
+        self.read_json(response, what).await
+    }
+
+    /// Reads a JSON body of at most the egress client's size limit.
+    async fn read_json<T: DeserializeOwned>(
+        &self,
+        response: reqwest::Response,
+        what: &'static str,
+    ) -> Result<T, FederationError> {
+        let mut body = self
+            .egress
+            .read_body(response)
+            .await
+            .map_err(|e| egress_error(&e))?;
+        let parsed = serde_json::from_slice(&body).map_err(|_| FederationError::BadMetadata(what));
+        zeroize::Zeroize::zeroize(&mut body);
+        parsed
     }
 
     fn secure_url(&self, s: &str, what: &'static str) -> Result<url::Url, FederationError> {
-        secure_url(s, what, self.allow_loopback_http)
+        secure_url(s, what)
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Cached>> {
@@ -317,31 +327,18 @@ fn token_request(
     Ok((Zeroizing::new(form.finish()), authorization))
 }
 
-/// Reads a JSON body of at most [`MAX_BODY`] bytes.
-async fn read_json<T: DeserializeOwned>(
-    mut response: reqwest::Response,
-    what: &'static str,
-) -> Result<T, FederationError> {
-    let mut body = Vec::new();
-    while let Some(chunk) = response.chunk().await.map_err(|e| transport_error(&e))? {
-        if body.len() + chunk.len() > MAX_BODY {
-            return Err(FederationError::BadMetadata("response too large"));
+/// Names the kind of failure only: the egress guard's refusal names its rule, never an address
+/// or the URL.
+fn egress_error(e: &EgressError) -> FederationError {
+    match e {
+        EgressError::Refused(r) => FederationError::EgressRefused(r.rule.as_str()),
+        EgressError::Timeout => FederationError::Unreachable("timeout"),
+        EgressError::Connect | EgressError::Unresolvable => {
+            FederationError::Unreachable("connection failed")
         }
-        body.extend_from_slice(&chunk);
-    }
-    let parsed = serde_json::from_slice(&body).map_err(|_| FederationError::BadMetadata(what));
-    zeroize::Zeroize::zeroize(&mut body);
-    parsed
-}
-
-/// Names the kind of transport failure only: reqwest's messages carry the URL.
-fn transport_error(e: &reqwest::Error) -> FederationError {
-    if e.is_timeout() {
-        FederationError::Unreachable("timeout")
-    } else if e.is_connect() {
-        FederationError::Unreachable("connection failed")
-    } else {
-        FederationError::Unreachable("transport error")
+        EgressError::TooLarge { .. } => FederationError::BadMetadata("response too large"),
+        EgressError::InvalidUrl(_) => FederationError::InsecureUrl("endpoint"),
+        _ => FederationError::Unreachable("transport error"),
     }
 }
 

@@ -3,7 +3,7 @@
 //! copied to another key or organisation does not open. Destroying the organisation's keys
 //! makes every artifact unreadable, in backups too.
 
-use mhp_crypto::seal::{self, FORMAT_DATA_KEY, Place, Sealer};
+use mhp_crypto::seal::Place;
 use mhp_domain::{OrgId, SealedBytes};
 use mhp_storage::{ObjectKey, ObjectStore};
 
@@ -28,10 +28,7 @@ pub async fn put(
     key: &ObjectKey,
     bytes: &[u8],
 ) -> Result<(), ApiError> {
-    let (version, data_key) = keys.current_org(org).await?;
-    let sealed = Sealer::with_data_key(&data_key, version)
-        .seal(bytes, &place(org, key))
-        .map_err(|_| ApiError::Internal("sealing failed".into()))?;
+    let sealed = keys.seal_for_org(bytes, &place(org, key)).await?;
     objects.put(key, sealed.as_bytes()).await?;
     Ok(())
 }
@@ -44,12 +41,6 @@ pub async fn get(
     key: &ObjectKey,
 ) -> Result<Vec<u8>, ApiError> {
     let sealed = SealedBytes::from_ciphertext(objects.get(key).await?);
-    let Some((FORMAT_DATA_KEY, version)) = seal::header(&sealed) else {
-        return Err(ApiError::Internal("an artifact has no key header".into()));
-    };
-    let data_key = keys.org_version(org, version).await?;
-    Sealer::with_data_key(&data_key, version)
-        .open(&sealed, &place(org, key))
-        .map(|p| p.expose().clone())
-        .map_err(|_| ApiError::Internal("an artifact did not open".into()))
+    let opened = keys.open_for_org(&sealed, &place(org, key)).await?;
+    Ok(opened.expose().clone())
 }

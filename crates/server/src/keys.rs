@@ -19,7 +19,8 @@ use std::time::{Duration, Instant};
 use mhp_crypto::envelope::{
     DataKey, KeyError, MasterKeyProvider, WrapContext, WrappedKey, unwrap_with, wrap_with,
 };
-use mhp_domain::{Clock, OrgId, SubjectId};
+use mhp_crypto::seal::{self, Place, Sealer};
+use mhp_domain::{Clock, OrgId, SealedBytes, Secret, SubjectId};
 use mhp_storage::StorageError;
 use mhp_storage::keystore::{KeyStore, WrappedRow};
 
@@ -35,6 +36,10 @@ pub enum KeysError {
     /// The key store failed.
     #[error("key store: {0}")]
     Store(#[from] StorageError),
+    /// A value could not be sealed, or did not open under the key its header names (altered,
+    /// moved to another place, or not sealed by an organisation key).
+    #[error("a value sealed with an organisation key did not seal or open")]
+    Seal,
 }
 
 /// Name of an organisation's key.
@@ -274,6 +279,36 @@ impl Keys {
     /// organisation's keys were destroyed).
     pub async fn org_version(&self, org: OrgId, version: u32) -> Result<DataKey, KeysError> {
         self.version_of(&org_key_id(org), version).await
+    }
+
+    /// Seals `bytes` for `place` with the organisation's current key; the sealed value's header
+    /// names the key version, so it opens after rotation (artifacts, tenant-supplied secrets).
+    pub async fn seal_for_org(
+        &self,
+        bytes: &[u8],
+        place: &Place<'_>,
+    ) -> Result<SealedBytes, KeysError> {
+        let org = place.org.ok_or(KeysError::Seal)?;
+        let (version, data_key) = self.current_org(org).await?;
+        Sealer::with_data_key(&data_key, version)
+            .seal(bytes, place)
+            .map_err(|_| KeysError::Seal)
+    }
+
+    /// Opens what [`Keys::seal_for_org`] sealed for `place`.
+    pub async fn open_for_org(
+        &self,
+        sealed: &SealedBytes,
+        place: &Place<'_>,
+    ) -> Result<Secret<Vec<u8>>, KeysError> {
+        let org = place.org.ok_or(KeysError::Seal)?;
+        let Some((seal::FORMAT_DATA_KEY, version)) = seal::header(sealed) else {
+            return Err(KeysError::Seal);
+        };
+        let data_key = self.org_version(org, version).await?;
+        Sealer::with_data_key(&data_key, version)
+            .open(sealed, place)
+            .map_err(|_| KeysError::Seal)
     }
 
     /// The subject's current key, made on first use (when the subject is created).

@@ -94,8 +94,11 @@ pub struct AppState {
     pub federation: Option<Arc<mhp_federation::Federation>>,
     /// Seals sign-ins in flight.
     pub sso_sealer: Arc<mhp_crypto::seal::Sealer>,
-    /// Resolves `secret://` references (SSO client secrets).
-    pub secrets: Arc<mhp_crypto::secrets::Secrets>,
+    /// The one way out to addresses a tenant chooses (SSO providers): refuses internal
+    /// addresses and plain http unless the operator allowed them.
+    pub egress: Arc<mhp_egress::Egress>,
+    /// Limits on password-reset and invitation messages.
+    pub mail_limits: api::invite::MailLimits,
     /// Where MHP is reached, without a trailing slash.
     pub public_url: String,
     /// The assessment document index (search, analytics).
@@ -112,9 +115,12 @@ pub struct AppState {
 pub struct SsoOptions {
     /// The address people and identity providers reach MHP at, without a trailing slash.
     pub public_url: String,
-    /// Allow plain http to identity providers on loopback addresses (tests, local development).
-    pub allow_loopback_http: bool,
 }
+
+/// Time limit of a request to a tenant-chosen address.
+const EGRESS_TIMEOUT: Duration = Duration::from_secs(10);
+/// Largest answer read from a tenant-chosen address.
+const EGRESS_MAX_BODY: usize = 1024 * 1024;
 
 impl AppState {
     /// A state with fresh readiness and metrics; sealing keys are derived from the master key.
@@ -129,17 +135,17 @@ impl AppState {
             sso,
             index,
             keys,
-            secrets,
+            egress,
+            mail_limits,
         } = parts;
-        let federation =
-            match mhp_federation::Federation::new(Duration::from_secs(10), clock.clone()) {
-                Ok(f) if sso.allow_loopback_http => Some(Arc::new(f.allow_loopback_http())),
-                Ok(f) => Some(Arc::new(f)),
-                Err(e) => {
-                    tracing::error!(error = %e, "single sign-on is unavailable");
-                    None
-                }
-            };
+        let egress = Arc::new(egress);
+        let federation = match mhp_federation::Federation::new((*egress).clone(), clock.clone()) {
+            Ok(f) => Some(Arc::new(f)),
+            Err(e) => {
+                tracing::error!(error = %e, "single sign-on is unavailable");
+                None
+            }
+        };
         Self {
             db,
             objects,
@@ -162,7 +168,8 @@ impl AppState {
                 master,
                 "sso_pending.login",
             )),
-            secrets,
+            egress,
+            mail_limits,
             public_url: sso.public_url,
             index: Arc::new(index),
             pseudonyms: Arc::new(mhp_crypto::pseudonym::Pseudonymizer::derive(master)),
@@ -192,8 +199,25 @@ pub struct AppParts<'a> {
     pub index: mhp_index::DocumentIndex,
     /// The data keys of organisations and subjects.
     pub keys: Arc<keys::Keys>,
-    /// Resolves `secret://` references (SSO client secrets), with the providers built in.
-    pub secrets: Arc<mhp_crypto::secrets::Secrets>,
+    /// Requests to tenant-chosen addresses (build it with [`egress_client`]).
+    pub egress: mhp_egress::Egress,
+    /// Limits on password-reset and invitation messages.
+    pub mail_limits: api::invite::MailLimits,
+}
+
+/// The egress client for tenant-chosen addresses under `policy`: bounded time and size, no
+/// redirects (providers' endpoints are used as discovered).
+pub fn egress_client(
+    policy: mhp_egress::EgressPolicy,
+) -> Result<mhp_egress::Egress, mhp_egress::EgressError> {
+    mhp_egress::Egress::new(
+        policy,
+        mhp_egress::EgressOptions {
+            timeout: EGRESS_TIMEOUT,
+            max_body: EGRESS_MAX_BODY,
+            redirects: mhp_egress::Redirects::None,
+        },
+    )
 }
 
 /// HTTP settings.

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use mhp_storage::PoolStats;
@@ -27,10 +28,13 @@ struct Series {
     latency: BTreeMap<(&'static str, String), Histogram>,
 }
 
-/// HTTP request metrics, recorded by the observing middleware.
+/// HTTP request metrics, recorded by the observing middleware, and counters of the work that
+/// requests leave for after their answer.
 #[derive(Debug, Default)]
 pub struct HttpMetrics {
     series: Mutex<Series>,
+    resets_processed: AtomicU64,
+    mail_limited: AtomicU64,
 }
 
 /// What the exposition reports beside the request series.
@@ -49,6 +53,22 @@ pub struct Snapshot<'a> {
 }
 
 impl HttpMetrics {
+    /// Counts a password-reset request whose work (after the answer) is done, whether or not
+    /// the address had an account.
+    pub fn reset_processed(&self) {
+        self.resets_processed.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Password-reset requests whose work is done since start.
+    pub fn resets_processed(&self) -> u64 {
+        self.resets_processed.load(Ordering::Relaxed)
+    }
+
+    /// Counts a message refused by the limits on mail.
+    pub fn mail_limited(&self) {
+        self.mail_limited.fetch_add(1, Ordering::Relaxed);
+    }
+
     /// Records one finished request.
     pub fn record(&self, method: &'static str, route: &str, status: u16, elapsed: Duration) {
         let Ok(mut s) = self.series.lock() else {
@@ -90,6 +110,32 @@ impl HttpMetrics {
         )?;
         writeln!(out, "# TYPE mhp_ready gauge")?;
         writeln!(out, "mhp_ready {}", u8::from(snap.ready))?;
+
+        writeln!(
+            out,
+            "# HELP mhp_password_reset_requests_processed_total Password-reset requests whose \
+             work after the answer is done (known and unknown addresses alike)."
+        )?;
+        writeln!(
+            out,
+            "# TYPE mhp_password_reset_requests_processed_total counter"
+        )?;
+        writeln!(
+            out,
+            "mhp_password_reset_requests_processed_total {}",
+            self.resets_processed()
+        )?;
+        writeln!(
+            out,
+            "# HELP mhp_mail_rate_limited_total Password-reset and invitation messages refused \
+             by the limits per address and organisation."
+        )?;
+        writeln!(out, "# TYPE mhp_mail_rate_limited_total counter")?;
+        writeln!(
+            out,
+            "mhp_mail_rate_limited_total {}",
+            self.mail_limited.load(Ordering::Relaxed)
+        )?;
 
         writeln!(
             out,

@@ -608,7 +608,7 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
         doc(
             "The organisation's single sign-on provider (null when none)",
             &[200],
-            Json(s::<Option<api::sso::SsoSettings>>),
+            Json(s::<Option<api::sso::SsoView>>),
         ),
     ),
     (
@@ -618,7 +618,7 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
             doc(
                 "Set the organisation's single sign-on provider",
                 &[200],
-                Json(s::<api::sso::SsoSettings>),
+                Json(s::<api::sso::SsoView>),
             ),
             Body::Json(s::<api::sso::SsoSettings>),
         ),

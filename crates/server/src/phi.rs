@@ -60,7 +60,7 @@ impl From<KeysError> for ApiError {
         match e {
             KeysError::Shredded => ApiError::Gone("subject"),
             KeysError::Store(e) => e.into(),
-            e @ KeysError::Provider(_) => ApiError::Internal(Box::new(e)),
+            e @ (KeysError::Provider(_) | KeysError::Seal) => ApiError::Internal(Box::new(e)),
         }
     }
 }

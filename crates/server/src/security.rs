@@ -19,6 +19,7 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         }
         AuthEvent::SignInSucceeded
         | AuthEvent::SignInFailed { .. }
+        | AuthEvent::AccountLocked { .. }
         | AuthEvent::SignedOut { .. }
         | AuthEvent::MfaEnrolled
         | AuthEvent::MfaChecked { .. }
@@ -91,6 +92,7 @@ fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta
         .to_owned(),
         AuthEvent::SsoSignInFailed { reason } => (*reason).to_owned(),
         AuthEvent::PasswordSignInRefused => "sso_required".to_owned(),
+        AuthEvent::AccountLocked { seconds } => format!("locked_{seconds}s"),
         AuthEvent::SignedOut { everywhere } => if *everywhere {
             "everywhere"
         } else {

@@ -95,6 +95,11 @@ const SQLITE: &[Migration] = &[
         name: "pipelines",
         sql: include_str!("../migrations/sqlite/0013_pipelines.sql"),
     },
+    Migration {
+        version: 14,
+        name: "tenant_secrets_and_mail_limits",
+        sql: include_str!("../migrations/sqlite/0014_tenant_secrets_and_mail_limits.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -162,6 +167,11 @@ const POSTGRES: &[Migration] = &[
         version: 13,
         name: "pipelines",
         sql: include_str!("../migrations/postgres/0013_pipelines.sql"),
+    },
+    Migration {
+        version: 14,
+        name: "tenant_secrets_and_mail_limits",
+        sql: include_str!("../migrations/postgres/0014_tenant_secrets_and_mail_limits.sql"),
     },
 ];
 

@@ -14,6 +14,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-ml", 0),
     ("mhp-crypto", 1),
     ("mhp-demo", 1),
+    // The egress guard: I/O, but beneath every crate that talks to tenant-chosen addresses.
+    ("mhp-egress", 1),
     ("mhp-storage", 2),
     ("mhp-auth", 2),
     ("mhp-federation", 2),

@@ -8,6 +8,7 @@ mod api;
 mod cloud;
 mod config;
 mod demo;
+mod edges;
 mod erasure;
 mod layers;
 mod main_path;

@@ -115,7 +115,9 @@ async fn sso_provisions_maps_roles_and_can_be_required() {
         &["--data-dir", &data],
         &[
             ("MHP_HTTP_PUBLIC_URL", public.as_str()),
-            ("MHP_AUTH_SSO_ALLOW_LOOPBACK_HTTP", "true"),
+            // The provider runs on this machine, over plain http.
+            ("MHP_EGRESS_ALLOW_CIDRS", "127.0.0.0/8"),
+            ("MHP_EGRESS_ALLOW_HTTP", "true"),
             ("CLINIC_SSO_CLIENT_SECRET", CLIENT_SECRET),
         ],
     );
@@ -123,14 +125,14 @@ async fn sso_provisions_maps_roles_and_can_be_required() {
     let c = reqwest::Client::new();
     let config = json!({
         "issuer": provider.issuer, "client_id": CLIENT_ID,
-        "client_secret": "secret://env/CLINIC_SSO_CLIENT_SECRET",
+        "client_secret": CLIENT_SECRET,
         "allowed_domains": ["clinic.example"], "role_claim": "groups",
         "role_map": {"mhp-clinicians": "clinician", "mhp-admins": "org_admin"},
         "required": false,
     });
-    // A secret given as a value, not a reference, is refused.
+    // A reference into the platform's secrets is refused: the secret is given by value.
     let mut bad = config.clone();
-    bad["client_secret"] = json!(CLIENT_SECRET);
+    bad["client_secret"] = json!("secret://env/CLINIC_SSO_CLIENT_SECRET");
     let res = c
         .put(format!("{base}/api/v1/orgs/{org}/sso"))
         .bearer_auth(&admin)

@@ -4,6 +4,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use mhp_domain::{Role, Secret};
+use mhp_egress::{Egress, EgressOptions, EgressPolicy, Redirects, parse_cidrs};
 use mhp_federation::{Federation, FederationError, ProviderConfig, TokenProblem};
 
 use crate::oidc_provider::{CLIENT_ID, OidcProvider, REDIRECT_URI, TestClock, authorize};
@@ -26,11 +27,25 @@ fn config(issuer: &str) -> ProviderConfig {
     cfg
 }
 
+/// An egress client under `policy`, as the server builds it.
+fn egress(policy: EgressPolicy) -> Egress {
+    Egress::new(
+        policy,
+        EgressOptions {
+            timeout: Duration::from_secs(10),
+            max_body: 1024 * 1024,
+            redirects: Redirects::None,
+        },
+    )
+    .unwrap()
+}
+
+/// The test provider listens on loopback over plain http: allowed here, as an operator would
+/// allow an on-premises provider.
 fn federation() -> (Federation, Arc<TestClock>) {
     let clock = Arc::new(TestClock::default());
-    let federation = Federation::new(Duration::from_secs(10), clock.clone())
-        .unwrap()
-        .allow_loopback_http();
+    let policy = EgressPolicy::new(parse_cidrs("127.0.0.0/8").unwrap(), true);
+    let federation = Federation::new(egress(policy), clock.clone()).unwrap();
     (federation, clock)
 }
 
@@ -230,16 +245,24 @@ async fn a_rotated_signing_key_is_fetched_on_an_unknown_kid() {
 }
 
 #[tokio::test]
-async fn loopback_http_is_refused_unless_allowed() {
+async fn a_provider_on_an_address_the_operator_did_not_allow_is_refused() {
     let Some(op) = OidcProvider::start(0, "RS256", SECRET) else {
         return;
     };
-    let federation =
-        Federation::new(Duration::from_secs(10), Arc::new(TestClock::default())).unwrap();
-    let result = federation.begin(&config(&op.issuer)).await;
+    let clock: Arc<TestClock> = Arc::new(TestClock::default());
+    // Plain http refused by default...
+    let strict = Federation::new(egress(EgressPolicy::strict()), clock.clone()).unwrap();
+    let result = strict.begin(&config(&op.issuer)).await;
     assert_eq!(
         result.map(|_| ()),
-        Err(FederationError::InsecureUrl("issuer"))
+        Err(FederationError::EgressRefused("scheme"))
+    );
+    // ...and loopback even where http is allowed.
+    let http_only = Federation::new(egress(EgressPolicy::new(Vec::new(), true)), clock).unwrap();
+    let result = http_only.begin(&config(&op.issuer)).await;
+    assert_eq!(
+        result.map(|_| ()),
+        Err(FederationError::EgressRefused("loopback"))
     );
 }
 

@@ -88,7 +88,6 @@ pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
     ));
     let state = AppState::new(AppParts {
         keys,
-        secrets: Arc::new(mhp_crypto::secrets::Secrets::new(Duration::from_secs(300))),
         db: db.clone(),
         objects,
         clock: clock.clone(),
@@ -100,9 +99,14 @@ pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
                 .await
                 .unwrap(),
         ),
+        egress: mhp_server::egress_client(mhp_egress::EgressPolicy::new(
+            mhp_egress::parse_cidrs("127.0.0.0/8, ::1/128").unwrap(),
+            true,
+        ))
+        .unwrap(),
+        mail_limits: Default::default(),
         sso: mhp_server::SsoOptions {
             public_url: "http://127.0.0.1:9".into(),
-            allow_loopback_http: true,
         },
     });
     let mut tx = db.operator(Access::Write).await.unwrap();

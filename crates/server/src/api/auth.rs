@@ -1,7 +1,7 @@
 //! Sign-in with a password, the current session, sign-out and sign-out everywhere.
 //!
-//! Sign-in is throttled per (account, address) and per address (see `mhp_auth::throttle`),
-//! answers an unknown e-mail exactly like a wrong password (same status, same body, a dummy
+//! Sign-in is throttled per (account, address), per address and per account across addresses
+//! (see `mhp_auth::throttle`), answers an unknown e-mail exactly like a wrong password (same status, same body, a dummy
 //! Argon2 run for the same time), always mints a fresh session id (no fixation), and upgrades
 //! password hashes made with older parameters.
 
@@ -54,11 +54,12 @@ pub async fn login(
         .unwrap_or_else(|| "unknown".to_owned());
     let account_key = throttle::account_key(email.as_str(), &source);
     let address_key = throttle::address_key(&source);
+    let account_wide_key = throttle::account_wide_key(email.as_str());
     let now = state.clock.now();
 
     // Read, then verify outside any transaction (Argon2 takes tens of milliseconds), then write.
     let mut tx = state.db.operator(Access::Read).await?;
-    let locked = [&account_key, &address_key];
+    let locked = [&account_key, &address_key, &account_wide_key];
     let mut locked_until: Option<Timestamp> = None;
     for key in locked {
         if let Some(t) = sessions::locked_until(&mut tx, key, now).await? {
@@ -93,20 +94,42 @@ pub async fn login(
         (found, _) => {
             let user = found.map(|(u, _)| u.id);
             let mut tx = state.db.operator(Access::Write).await?;
+            let mut account_locked_ms = None;
             for (key, free) in [
                 (&account_key, throttle::FREE_FAILURES),
                 (&address_key, throttle::FREE_FAILURES_PER_ADDRESS),
+                (&account_wide_key, throttle::FREE_FAILURES_PER_ACCOUNT),
             ] {
                 let failures =
                     sessions::record_failure(&mut tx, key, now, throttle::WINDOW_MS).await?;
                 if let Some(ms) = throttle::lock_after(failures, free) {
                     sessions::lock(&mut tx, key, Timestamp::from_millis(now.as_millis() + ms))
                         .await?;
+                    if key == &account_wide_key {
+                        account_locked_ms = Some(ms);
+                    }
                 }
             }
             let event = AuthEvent::SignInFailed { throttled: false };
             security::record_user_event(&mut tx, &Actor::Anonymous, user, &event, &meta, now)
                 .await?;
+            if let Some(ms) = account_locked_ms {
+                // Unknown addresses are locked alike, but only an account's lock is an event.
+                if user.is_some() {
+                    let event = AuthEvent::AccountLocked {
+                        seconds: u64::try_from(ms / 1000).unwrap_or(0),
+                    };
+                    security::record_user_event(
+                        &mut tx,
+                        &Actor::Anonymous,
+                        user,
+                        &event,
+                        &meta,
+                        now,
+                    )
+                    .await?;
+                }
+            }
             tx.commit().await?;
             return Err(ApiError::Unauthenticated);
         }
@@ -119,6 +142,7 @@ pub async fn login(
     };
     let mut tx = state.db.operator(Access::Write).await?;
     sessions::clear(&mut tx, &account_key).await?;
+    sessions::clear(&mut tx, &account_wide_key).await?;
     if mhp_storage::repo::sso::required_for_user(&mut tx, user.id).await? {
         // Checked after the password, so that the answer tells nothing to who lacks it.
         let actor = Actor::User(user.id.to_string());

@@ -1,16 +1,22 @@
 //! Invitations into an organisation and password resets, through single-use tokens that expire
-//! (7 days and 1 hour) and travel only in the message to the person. Asking for a reset answers
-//! the same whether the account exists or not.
+//! (7 days and 1 hour) and travel only in the message to the person.
+//!
+//! Asking for a reset answers the same, in the same time, whether the account exists or not:
+//! the answer comes after work that does not depend on the account (parsing, the limit on mail
+//! per address), and the lookup, the token and the message follow the answer in a task of their
+//! own. Messages are limited per address and, for invitations, per organisation, per hour,
+//! counted in the system of record so that every instance counts together; past the limit the
+//! answer is 429 with `Retry-After`, for unknown addresses too.
 
 use axum::Json;
 use axum::extract::State;
 use axum::http::StatusCode;
 use mhp_auth::events::{Actor, AuthEvent};
-use mhp_auth::{password, session};
+use mhp_auth::{password, session, throttle};
 use mhp_domain::{DisplayName, Email, Role, Secret, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::users::NewUser;
-use mhp_storage::repo::{invitations, sessions, tokens, users};
+use mhp_storage::repo::{invitations, mail, sessions, tokens, users};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
@@ -62,6 +68,52 @@ macro_rules! redacted_debug {
 redacted_debug!(Accept);
 redacted_debug!(ResetComplete);
 
+/// How many messages MHP sends per hour (`auth.mail_per_address_per_hour`,
+/// `auth.invitations_per_org_per_hour`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MailLimits {
+    /// Password-reset and invitation messages to one address.
+    pub per_address_per_hour: i64,
+    /// Invitations sent by one organisation.
+    pub invitations_per_org_per_hour: i64,
+}
+
+impl Default for MailLimits {
+    fn default() -> Self {
+        Self {
+            per_address_per_hour: 5,
+            invitations_per_org_per_hour: 100,
+        }
+    }
+}
+
+/// Counts a message against each `(key, limit)`; `TooManyAttempts` with the seconds until the
+/// fullest window ends when any limit is passed. Counted in a transaction of its own, before
+/// the change it guards, so a refused message changes nothing else.
+async fn within_mail_limits(state: &AppState, limits: &[(String, i64)]) -> Result<(), ApiError> {
+    let now = state.clock.now();
+    let mut tx = state.db.operator(Access::Write).await?;
+    let mut retry_after_ms = None;
+    for (key, limit) in limits {
+        let counted = mail::count(&mut tx, key, now, throttle::MAIL_WINDOW_MS).await?;
+        if counted.sent > *limit {
+            let ends = counted.window_start.as_millis() + throttle::MAIL_WINDOW_MS;
+            let wait = (ends - now.as_millis()).max(1000);
+            retry_after_ms = Some(retry_after_ms.map_or(wait, |w: i64| w.max(wait)));
+        }
+    }
+    tx.commit().await?;
+    match retry_after_ms {
+        None => Ok(()),
+        Some(ms) => {
+            state.metrics.mail_limited();
+            Err(ApiError::TooManyAttempts(
+                u64::try_from((ms + 999) / 1000).unwrap_or(1),
+            ))
+        }
+    }
+}
+
 fn bad_token() -> ApiError {
     ApiError::BadRequest("the link is invalid, used or expired".into())
 }
@@ -87,11 +139,38 @@ pub async fn invite(
             "devices get API keys, not invitations".into(),
         ));
     }
+    let org = grant.org()?;
+    within_mail_limits(
+        &state,
+        &[
+            (
+                throttle::mail_address_key(email.as_str()),
+                state.mail_limits.per_address_per_hour,
+            ),
+            (
+                throttle::mail_org_key(&org.org().to_string()),
+                state.mail_limits.invitations_per_org_per_hour,
+            ),
+        ],
+    )
+    .await?;
     let now = state.clock.now();
     let expires_at = Timestamp::from_millis(now.as_millis() + INVITATION_TTL_MS);
     let (token, hash) = session::new_opaque();
     let actor = grant.principal.actor();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.db.tenant(&org, Access::Write).await?;
+    let members = users::members(&mut tx).await?;
+    if members
+        .iter()
+        .any(|m| email.is_confusable_with(&m.user.email))
+    {
+        return Err(ApiError::Invalid {
+            code: "email-confusable",
+            detail: "email looks like the address of an existing member (characters that \
+                     look alike): check the address"
+                .into(),
+        });
+    }
     invitations::invite(
         &mut tx,
         &hash,
@@ -200,8 +279,8 @@ pub async fn accept(
     ))
 }
 
-/// `POST /api/v1/auth/password-reset`: always 202, so the answer does not tell whether the
-/// address has an account.
+/// `POST /api/v1/auth/password-reset`: always 202 within the limit on mail, so the answer does
+/// not tell whether the address has an account; the message is prepared after the answer.
 pub async fn request_reset(
     State(state): State<AppState>,
     meta: RequestMeta,
@@ -210,10 +289,30 @@ pub async fn request_reset(
     let Ok(email) = Email::parse(&body.email) else {
         return Ok(StatusCode::ACCEPTED);
     };
+    within_mail_limits(
+        &state,
+        &[(
+            throttle::mail_address_key(email.as_str()),
+            state.mail_limits.per_address_per_hour,
+        )],
+    )
+    .await?;
+    tokio::spawn(async move {
+        if let Err(e) = send_reset(&state, &meta, email).await {
+            tracing::error!(error = %e, "a password reset could not be prepared");
+        }
+        state.metrics.reset_processed();
+    });
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// The work of a reset request after its answer: the lookup, the token, the audit event and
+/// the message, for an existing account with a password.
+async fn send_reset(state: &AppState, meta: &RequestMeta, email: Email) -> Result<(), ApiError> {
     let now = state.clock.now();
     let mut tx = state.db.operator(Access::Write).await?;
     let Some((user, Some(_))) = users::find_by_email(&mut tx, &email).await? else {
-        return Ok(StatusCode::ACCEPTED);
+        return Ok(());
     };
     let (token, hash) = session::new_opaque();
     let expires_at = Timestamp::from_millis(now.as_millis() + RESET_TTL_MS);
@@ -224,7 +323,7 @@ pub async fn request_reset(
         &actor,
         Some(user.id),
         &AuthEvent::PasswordResetRequested,
-        &meta,
+        meta,
         now,
     )
     .await?;
@@ -244,7 +343,7 @@ pub async fn request_reset(
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     tx.commit().await?;
-    Ok(StatusCode::ACCEPTED)
+    Ok(())
 }
 
 /// `POST /api/v1/auth/password-reset/complete`: sets the new password and ends every session and
@@ -262,6 +361,9 @@ pub async fn complete_reset(
         .await?
         .ok_or_else(bad_token)?;
     users::change_password(&mut tx, user, &password_hash).await?;
+    // The owner proved control of the address: the account's sign-in locks end.
+    let account = users::get_as_operator(&mut tx, user).await?;
+    sessions::clear_account(&mut tx, &throttle::account_wide_key(account.email.as_str())).await?;
     sessions::revoke_all(&mut tx, user, now).await?;
     tokens::revoke_user_refresh(&mut tx, user, now).await?;
     let actor = Actor::User(user.to_string());

@@ -28,6 +28,7 @@ use mhp_domain::Permission;
 
 pub use assessments::{IDEMPOTENCY_KEY, reanalyze_one};
 pub use authz::{CSRF_HEADER, Grant, GrantReach};
+pub use invite::MailLimits;
 pub(crate) use subjects::PageOut;
 
 use mhp_storage::repo::audit::{AuditEvent, Outcome};

@@ -12,7 +12,7 @@ use mhp_auth::events::{Actor, AuthEvent};
 use mhp_auth::session;
 use mhp_crypto::seal::Place;
 use mhp_crypto::secrets::SecretRef;
-use mhp_domain::{DisplayName, OrgId, Role, Secret, Timestamp};
+use mhp_domain::{DisplayName, OrgId, Role, SealedBytes, Secret, Timestamp};
 use mhp_federation::{FederationError, PendingLogin, ProviderConfig};
 use mhp_storage::Access;
 use mhp_storage::repo::{sso, users};
@@ -27,17 +27,22 @@ use crate::{ApiError, ApiJson, AppState, Problem, security};
 pub const SSO_COOKIE: &str = "mhp_sso";
 const CALLBACK: &str = "/api/v1/auth/sso/callback";
 
-/// An organisation's provider, as set and shown through the API. The client secret is only
-/// ever a `secret://` reference.
-#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+/// An organisation's provider, as an org admin sets it (`PUT`). The client secret is given by
+/// value and is write-only: it is sealed with the organisation's key and never returned.
+#[derive(Clone, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SsoSettings {
-    /// The provider's issuer identifier (`https://login.example.com/tenant/v2.0`).
+    /// The provider's issuer identifier (`https://login.example.com/tenant/v2.0`). It must be
+    /// https and must not resolve to a loopback, private, link-local or other internal address
+    /// unless the operator allowed that range (`egress.allow_cidrs`).
     pub issuer: String,
     /// MHP's client id at the provider.
     pub client_id: String,
-    /// Where the client secret is: `secret://env/NAME`, `secret://file/path`, ...
-    pub client_secret: String,
+    /// MHP's client secret at the provider: the value itself (write-only). Omit it to keep the
+    /// secret set before; required the first time. `secret://` references are refused: a tenant
+    /// never names the platform's secrets.
+    #[serde(default)]
+    pub client_secret: Option<String>,
     /// Scopes asked for (`openid` is always sent).
     #[serde(default)]
     pub scopes: Vec<String>,
@@ -57,6 +62,76 @@ pub struct SsoSettings {
     pub required: bool,
 }
 
+impl std::fmt::Debug for SsoSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SsoSettings")
+            .field("issuer", &self.issuer)
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .finish_non_exhaustive()
+    }
+}
+
+/// The provider settings as stored (in `org_sso.config_json`) and shown: everything but the
+/// secret, which is kept sealed beside them.
+#[derive(Debug, Clone, Serialize, Deserialize, schemars::JsonSchema)]
+pub struct SsoProvider {
+    /// The provider's issuer identifier.
+    pub issuer: String,
+    /// MHP's client id at the provider.
+    pub client_id: String,
+    /// Scopes asked for (`openid` is always sent).
+    #[serde(default)]
+    pub scopes: Vec<String>,
+    /// E-mail domains whose people may sign in.
+    pub allowed_domains: Vec<String>,
+    /// The claim holding group or role names.
+    #[serde(default)]
+    pub role_claim: Option<String>,
+    /// Claim value → MHP role.
+    #[serde(default)]
+    pub role_map: std::collections::BTreeMap<String, String>,
+    /// The role of people with no mapped claim value.
+    #[serde(default)]
+    pub default_role: Option<String>,
+    /// Whether members must sign in through the provider.
+    #[serde(default)]
+    pub required: bool,
+}
+
+/// An organisation's provider as shown: the settings, and whether (and when) a client secret
+/// is set; the secret itself is never returned.
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct SsoView {
+    /// The settings.
+    #[serde(flatten)]
+    pub provider: SsoProvider,
+    /// Whether a client secret is set.
+    pub client_secret_set: bool,
+    /// When the client secret was last set (ms since the Unix epoch).
+    pub client_secret_set_at_ms: Option<i64>,
+}
+
+impl SsoSettings {
+    fn split(self) -> (SsoProvider, Option<Secret<String>>) {
+        let secret = self.client_secret.map(Secret::new);
+        let provider = SsoProvider {
+            issuer: self.issuer,
+            client_id: self.client_id,
+            scopes: self.scopes,
+            allowed_domains: self.allowed_domains,
+            role_claim: self.role_claim,
+            role_map: self.role_map,
+            default_role: self.default_role,
+            required: self.required,
+        };
+        (provider, secret)
+    }
+}
+
 fn invalid(detail: impl Into<String>) -> ApiError {
     ApiError::Invalid {
         code: "invalid-sso-config",
@@ -73,18 +148,27 @@ fn role(name: &str, field: &str) -> Result<Role, ApiError> {
     }
 }
 
-/// The provider configuration of stored settings, its secret resolved.
-fn provider(state: &AppState, s: &SsoSettings) -> Result<ProviderConfig, ApiError> {
-    let reference = SecretRef::parse(&s.client_secret)
-        .map_err(|_| invalid("client_secret must be a secret:// reference"))?;
-    let secret = state
-        .secrets
-        .get(&reference)
-        .map_err(|_| invalid("client_secret: the reference does not resolve here"))?;
+/// Where an organisation's client secret is sealed: bound to the organisation, so a sealed
+/// value copied to another organisation's row does not open.
+fn secret_place(org: OrgId, row: &str) -> Place<'_> {
+    Place {
+        org: Some(org),
+        table: "org_sso",
+        column: "client_secret_sealed",
+        row,
+    }
+}
+
+/// The provider configuration of stored settings with their secret.
+fn provider(
+    state: &AppState,
+    s: &SsoProvider,
+    secret: Secret<String>,
+) -> Result<ProviderConfig, ApiError> {
     let mut cfg = ProviderConfig::new(
         s.issuer.clone(),
         s.client_id.clone(),
-        Secret::new(secret.expose().clone()),
+        secret,
         format!("{}{CALLBACK}", state.public_url),
     );
     if !s.scopes.is_empty() {
@@ -107,41 +191,158 @@ fn provider(state: &AppState, s: &SsoSettings) -> Result<ProviderConfig, ApiErro
     Ok(cfg)
 }
 
+/// A stored configuration: its settings and sealed secret, as kept.
+struct Stored {
+    provider: SsoProvider,
+    secret: Option<SealedBytes>,
+    secret_set_at: Option<Timestamp>,
+}
+
+fn stored(config: sso::SsoConfig) -> Result<Stored, ApiError> {
+    // A configuration of an earlier version may still hold a `client_secret` reference in its
+    // JSON: it is ignored (never resolved), and sign-in waits for a secret set by value.
+    let provider: SsoProvider =
+        serde_json::from_str(&config.config_json).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    Ok(Stored {
+        provider,
+        secret: config.client_secret_sealed,
+        secret_set_at: config.client_secret_set_at,
+    })
+}
+
+impl Stored {
+    fn view(self) -> SsoView {
+        SsoView {
+            provider: self.provider,
+            client_secret_set: self.secret.is_some(),
+            client_secret_set_at_ms: self.secret_set_at.map(Timestamp::as_millis),
+        }
+    }
+}
+
+/// Refuses an issuer MHP must not connect to (the same egress rules every connection to it
+/// passes again).
+async fn check_issuer(state: &AppState, issuer: &str) -> Result<(), ApiError> {
+    let url = url::Url::parse(issuer).map_err(|_| invalid("issuer: not a URL"))?;
+    state
+        .egress
+        .policy()
+        .check_url_resolved(&url)
+        .await
+        .map_err(|e| ApiError::Invalid {
+            code: "egress-refused",
+            detail: format!("issuer: {e}"),
+        })
+}
+
 /// `PUT /api/v1/orgs/{org}/sso`
 pub async fn put(
     State(state): State<AppState>,
     grant: Grant,
     ApiJson(body): ApiJson<SsoSettings>,
-) -> Result<Json<SsoSettings>, ApiError> {
+) -> Result<Json<SsoView>, ApiError> {
     if body.allowed_domains.is_empty() {
         return Err(invalid("allowed_domains must name at least one domain"));
     }
-    provider(&state, &body)?;
-    let json = serde_json::to_string(&body).map_err(|e| ApiError::Internal(Box::new(e)))?;
+    let (settings, secret) = body.split();
+    if let Some(secret) = &secret {
+        if secret.expose().is_empty() {
+            return Err(invalid("client_secret must not be empty"));
+        }
+        if SecretRef::is_reference(secret.expose()) {
+            return Err(invalid(
+                "client_secret takes the secret's value: references into the platform's \
+                 secrets are not accepted",
+            ));
+        }
+    }
+    // Checked with a stand-in secret when none is given (the stored one is kept).
+    let check = secret
+        .clone()
+        .unwrap_or_else(|| Secret::new("kept".to_owned()));
+    provider(&state, &settings, check)?;
+    check_issuer(&state, &settings.issuer).await?;
+    let org = grant.org()?;
+    let org_text = org.org().to_string();
+    let place = secret_place(org.org(), &org_text);
+    let sealed = match &secret {
+        Some(s) => Some(
+            state
+                .phi
+                .keys()
+                .seal_for_org(s.expose().as_bytes(), &place)
+                .await?,
+        ),
+        None => None,
+    };
+    let json = serde_json::to_string(&settings).map_err(|e| ApiError::Internal(Box::new(e)))?;
     let now = state.clock.now();
     let actor = grant.principal.actor();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
-    sso::put_config(&mut tx, &json, body.required, &actor.audit_name(), now).await?;
+    let mut tx = state.db.tenant(&org, Access::Write).await?;
+    let had_secret = sso::config(&mut tx)
+        .await?
+        .is_some_and(|c| c.client_secret_sealed.is_some());
+    if sealed.is_none() && !had_secret {
+        return Err(invalid("client_secret is required when none is set yet"));
+    }
+    sso::put_config(
+        &mut tx,
+        &json,
+        settings.required,
+        sealed.as_ref(),
+        &actor.audit_name(),
+        now,
+    )
+    .await?;
     let event = AuthEvent::SsoConfigured {
-        required: body.required,
+        required: settings.required,
     };
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
+    let saved = sso::config(&mut tx)
+        .await?
+        .ok_or_else(|| ApiError::Internal("the configuration just saved is missing".into()))?;
     tx.commit().await?;
-    Ok(Json(body))
+    Ok(Json(stored(saved)?.view()))
 }
 
 /// `GET /api/v1/orgs/{org}/sso`: the provider, or `null` when none is set.
 pub async fn get(
     State(state): State<AppState>,
     grant: Grant,
-) -> Result<Json<Option<SsoSettings>>, ApiError> {
+) -> Result<Json<Option<SsoView>>, ApiError> {
     let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
-    let Some(stored) = sso::config(&mut tx).await? else {
+    let Some(config) = sso::config(&mut tx).await? else {
         return Ok(Json(None));
     };
-    serde_json::from_str(&stored.config_json)
-        .map(|s| Json(Some(s)))
-        .map_err(|e| ApiError::Internal(Box::new(e)))
+    Ok(Json(Some(stored(config)?.view())))
+}
+
+/// The provider configuration of an organisation, its secret opened; `Err(reason)` when it
+/// cannot be used for sign-in.
+async fn sign_in_config(
+    state: &AppState,
+    org: OrgId,
+) -> Result<Result<ProviderConfig, &'static str>, ApiError> {
+    let config = {
+        let mut tx = state.db.operator(Access::Read).await?;
+        sso::config_as_operator(&mut tx, org).await?
+    };
+    let Some(config) = config else {
+        return Ok(Err("sso_not_configured"));
+    };
+    let stored = stored(config)?;
+    let Some(sealed) = &stored.secret else {
+        return Ok(Err("sso_client_secret_not_set"));
+    };
+    let org_text = org.to_string();
+    let opened = state
+        .phi
+        .keys()
+        .open_for_org(sealed, &secret_place(org, &org_text))
+        .await?;
+    let secret = String::from_utf8(opened.expose().clone())
+        .map_err(|_| ApiError::Internal("a client secret is not text".into()))?;
+    Ok(Ok(provider(state, &stored.provider, Secret::new(secret))?))
 }
 
 fn federation(state: &AppState) -> Result<&mhp_federation::Federation, ApiError> {
@@ -185,14 +386,13 @@ pub async fn start(
 ) -> Result<Response, ApiError> {
     let org = path_id(&org, "organisation", OrgId::parse)?;
     let federation = federation(&state)?;
-    let stored = {
-        let mut tx = state.db.operator(Access::Read).await?;
-        sso::config_as_operator(&mut tx, org).await?
-    }
-    .ok_or(ApiError::NotFound("single sign-on configuration"))?;
-    let settings: SsoSettings =
-        serde_json::from_str(&stored.config_json).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let cfg = provider(&state, &settings)?;
+    let cfg = match sign_in_config(&state, org).await? {
+        Ok(cfg) => cfg,
+        Err("sso_not_configured") => {
+            return Err(ApiError::NotFound("single sign-on configuration"));
+        }
+        Err(reason) => return Ok(refuse(&state, &meta, Some(org), reason).await),
+    };
     let (url, pending) = match federation.begin(&cfg).await {
         Ok(v) => v,
         Err(e) => return Ok(refuse(&state, &meta, Some(org), e.code()).await),
@@ -277,16 +477,10 @@ pub async fn callback(
         .map_err(|_| ApiError::Internal("a sign-in in flight did not open".into()))?;
     let pending: PendingLogin =
         serde_json::from_slice(opened.expose()).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let stored = {
-        let mut tx = state.db.operator(Access::Read).await?;
-        sso::config_as_operator(&mut tx, org).await?
+    let cfg = match sign_in_config(&state, org).await? {
+        Ok(cfg) => cfg,
+        Err(reason) => return Ok(refuse(&state, &meta, Some(org), reason).await),
     };
-    let Some(stored) = stored else {
-        return Ok(refuse(&state, &meta, Some(org), "sso_not_configured").await);
-    };
-    let settings: SsoSettings =
-        serde_json::from_str(&stored.config_json).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let cfg = provider(&state, &settings)?;
     let identity = match federation(&state)?
         .complete(&cfg, &pending, &code, &returned_state)
         .await
@@ -321,6 +515,12 @@ async fn sign_in(
             let (user, provisioned) = match users::find_by_email(&mut tx, &identity.email).await? {
                 Some((user, _)) => (user, false),
                 None => {
+                    // A new account must not look like an existing member's address.
+                    let members = users::member_emails_as_operator(&mut tx, org).await?;
+                    if members.iter().any(|m| identity.email.is_confusable_with(m)) {
+                        drop(tx);
+                        return Ok(refuse(state, meta, Some(org), "sso_email_confusable").await);
+                    }
                     let fallback = identity.email.as_str().split('@').next().unwrap_or("User");
                     let name = identity
                         .name

@@ -87,7 +87,6 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
     ));
     let state = AppState::new(AppParts {
         keys,
-        secrets: Arc::new(mhp_crypto::secrets::Secrets::new(Duration::from_secs(300))),
         db: db.clone(),
         objects,
         clock,
@@ -99,9 +98,14 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
                 .await
                 .unwrap(),
         ),
+        egress: mhp_server::egress_client(mhp_egress::EgressPolicy::new(
+            mhp_egress::parse_cidrs("127.0.0.0/8, ::1/128").unwrap(),
+            true,
+        ))
+        .unwrap(),
+        mail_limits: Default::default(),
         sso: mhp_server::SsoOptions {
             public_url: "http://127.0.0.1:9".into(),
-            allow_loopback_http: true,
         },
     });
     let mut tx = db.operator(Access::Write).await.unwrap();

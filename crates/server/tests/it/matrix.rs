@@ -472,7 +472,7 @@ async fn call(
         // no body
     } else if method == "PUT" && path.ends_with("/sso") {
         req = req.json(&json!({ "issuer": "https://idp.invalid", "client_id": "x",
-            "client_secret": "secret://env/MHP_MATRIX_NO_SUCH_SECRET", "allowed_domains": ["example.org"] }));
+            "client_secret": "a-client-secret", "allowed_domains": ["example.org"] }));
     } else if method == "PUT" && path.contains("/members/") {
         req = req.json(&json!({ "roles": ["coach"] }));
     } else if method == "PUT" {

@@ -636,6 +636,19 @@ async fn signing_out_everywhere_revokes_refresh_tokens() {
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 }
 
+/// Waits until `n` password-reset requests have done their work after the answer.
+async fn resets_processed(s: &Server, n: u64) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while s.state.metrics.resets_processed() < n {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "reset requests processed: {} of {n}",
+            s.state.metrics.resets_processed()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    }
+}
+
 /// The token in the newest outbox message to `to`, and how many messages there are for them.
 fn outbox_token(s: &Server, to: &str) -> (Option<String>, usize) {
     let mut found: Vec<(String, Value)> = std::fs::read_dir(&s.outbox)
@@ -770,10 +783,13 @@ async fn a_password_reset_replaces_the_password_and_ends_sessions() {
                 .status()
         }
     };
-    // The same answer whether the account exists or not; only the real one gets a message.
+    // The same answer whether the account exists or not; only the real one gets a message,
+    // prepared after the answer.
     assert_eq!(ask("nobody@example.org").await, StatusCode::ACCEPTED);
+    resets_processed(&s, 1).await;
     assert_eq!(outbox_token(&s, "nobody@example.org").1, 0);
     assert_eq!(ask("jane@example.org").await, StatusCode::ACCEPTED);
+    resets_processed(&s, 2).await;
     let token = outbox_token(&s, "jane@example.org").0.unwrap();
 
     let complete = |token: String, pw: &str| {
@@ -812,6 +828,7 @@ async fn a_password_reset_replaces_the_password_and_ends_sessions() {
 
     // Reset links last an hour.
     assert_eq!(ask("jane@example.org").await, StatusCode::ACCEPTED);
+    resets_processed(&s, 3).await;
     let token = outbox_token(&s, "jane@example.org").0.unwrap();
     clock.advance_minutes(61);
     assert_eq!(

@@ -69,7 +69,7 @@ pub async fn find(
     Ok(Some(Invitation {
         id_sha256: r.try_get("id_sha256")?,
         org: parse_id(&org, "organisation id", OrgId::parse)?,
-        email: Email::parse(&email).map_err(|_| StorageError::Corrupt { what: "e-mail" })?,
+        email: Email::from_stored(email),
         role: Role::parse(&role).map_err(|_| StorageError::Corrupt { what: "role" })?,
         expires_at: Timestamp::from_millis(r.try_get("expires_at_ms")?),
         accepted_at: r

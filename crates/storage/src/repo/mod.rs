@@ -9,6 +9,7 @@ pub mod audit;
 pub mod injuries;
 pub mod invitations;
 pub mod loads;
+pub mod mail;
 pub mod mfa;
 pub mod models;
 pub mod orgs;

@@ -200,6 +200,17 @@ pub async fn lock(tx: &mut OperatorTx, key: &str, until: Timestamp) -> Result<()
     Ok(())
 }
 
+/// Forgets an account's failures and locks from every address: the account-wide key and the
+/// keys made of it and an address (`{key}@{address}`), after a password reset.
+pub async fn clear_account(tx: &mut OperatorTx, account_key: &str) -> Result<(), StorageError> {
+    sqlx::query("DELETE FROM sign_in_throttle WHERE key = $1 OR key LIKE $2")
+        .bind(account_key)
+        .bind(format!("{account_key}@%"))
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
 /// Forgets a key's failures (after a success).
 pub async fn clear(tx: &mut OperatorTx, key: &str) -> Result<(), StorageError> {
     sqlx::query("DELETE FROM sign_in_throttle WHERE key = $1")

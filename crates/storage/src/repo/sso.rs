@@ -1,5 +1,6 @@
-//! Single sign-on: an organisation's provider configuration (its client secret only as a
-//! `secret://` reference), sign-ins in flight, and links from a provider's subject to a user.
+//! Single sign-on: an organisation's provider configuration (its client secret sealed with the
+//! organisation's key, apart from the settings), sign-ins in flight, and links from a provider's
+//! subject to a user.
 
 use mhp_domain::{OrgId, SealedBytes, Timestamp, UserId};
 use sqlx::Row;
@@ -20,6 +21,11 @@ pub struct SsoConfig {
     pub updated_by: String,
     /// When.
     pub updated_at: Timestamp,
+    /// The client secret, sealed by the server with the organisation's key; `None` when none
+    /// was given (or only an earlier version's `secret://` reference, no longer resolved).
+    pub client_secret_sealed: Option<SealedBytes>,
+    /// When the client secret was last set.
+    pub client_secret_set_at: Option<Timestamp>,
 }
 
 fn config_from(row: &sqlx::any::AnyRow) -> Result<SsoConfig, StorageError> {
@@ -31,31 +37,47 @@ fn config_from(row: &sqlx::any::AnyRow) -> Result<SsoConfig, StorageError> {
         required: required != 0,
         updated_by: row.try_get("updated_by")?,
         updated_at: Timestamp::from_millis(row.try_get("updated_at_ms")?),
+        client_secret_sealed: row
+            .try_get::<Option<Vec<u8>>, _>("client_secret_sealed")?
+            .map(SealedBytes::from_ciphertext),
+        client_secret_set_at: row
+            .try_get::<Option<i64>, _>("client_secret_set_at_ms")?
+            .map(Timestamp::from_millis),
     })
 }
 
-const SELECT: &str =
-    "SELECT org_id, config_json, sso_required, updated_by, updated_at_ms FROM org_sso";
+const SELECT: &str = "SELECT org_id, config_json, sso_required, updated_by, updated_at_ms, \
+     client_secret_sealed, client_secret_set_at_ms FROM org_sso";
 
-/// Sets the organisation's configuration (replacing any).
+/// Sets the organisation's configuration (replacing any). `client_secret` replaces the stored
+/// secret when given and keeps it when `None`.
 pub async fn put_config(
     tx: &mut TenantTx,
     config_json: &str,
     required: bool,
+    client_secret: Option<&SealedBytes>,
     updated_by: &str,
     now: Timestamp,
 ) -> Result<(), StorageError> {
+    let set_at = client_secret.map(|_| now.as_millis());
     sqlx::query(
-        "INSERT INTO org_sso (org_id, config_json, sso_required, updated_by, updated_at_ms) \
-         VALUES ($1, $2, $3, $4, $5) ON CONFLICT (org_id) DO UPDATE SET \
+        "INSERT INTO org_sso (org_id, config_json, sso_required, updated_by, updated_at_ms, \
+         client_secret_sealed, client_secret_set_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7) \
+         ON CONFLICT (org_id) DO UPDATE SET \
          config_json = excluded.config_json, sso_required = excluded.sso_required, \
-         updated_by = excluded.updated_by, updated_at_ms = excluded.updated_at_ms",
+         updated_by = excluded.updated_by, updated_at_ms = excluded.updated_at_ms, \
+         client_secret_sealed = COALESCE(excluded.client_secret_sealed, \
+                                         org_sso.client_secret_sealed), \
+         client_secret_set_at_ms = COALESCE(excluded.client_secret_set_at_ms, \
+                                            org_sso.client_secret_set_at_ms)",
     )
     .bind(tx.org_key())
     .bind(config_json)
     .bind(i64::from(required))
     .bind(updated_by)
     .bind(now.as_millis())
+    .bind(client_secret.map(|s| s.as_bytes().to_vec()))
+    .bind(set_at)
     .execute(tx.conn())
     .await?;
     Ok(())

@@ -56,7 +56,7 @@ fn from_row(row: &AnyRow) -> Result<User, StorageError> {
     let change: Option<i64> = row.try_get("password_change_required_at_ms")?;
     Ok(User {
         id: parse_id(&id, "user id", UserId::parse)?,
-        email: Email::parse(&email).map_err(|_| StorageError::Corrupt { what: "e-mail" })?,
+        email: Email::from_stored(email),
         display_name: DisplayName::parse(&display_name).map_err(|_| StorageError::Corrupt {
             what: "display name",
         })?,
@@ -274,6 +274,22 @@ pub async fn roles(tx: &mut TenantTx, user: UserId) -> Result<Vec<Role>, Storage
         .collect::<Result<Vec<_>, _>>()?;
     roles.sort();
     Ok(roles)
+}
+
+/// The e-mail addresses of an organisation's members, for sign-in before any scope exists
+/// (single sign-on compares a new address with them).
+pub async fn member_emails_as_operator(
+    tx: &mut OperatorTx,
+    org: OrgId,
+) -> Result<Vec<Email>, StorageError> {
+    let emails: Vec<String> = sqlx::query_scalar(
+        "SELECT DISTINCT u.email FROM memberships m JOIN users u ON u.id = m.user_id \
+         WHERE m.org_id = $1 AND u.disabled_at_ms IS NULL ORDER BY u.email",
+    )
+    .bind(org.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(emails.into_iter().map(Email::from_stored).collect())
 }
 
 /// The organisation's members with their roles, by user id.

@@ -582,6 +582,37 @@ pub fn event(action: &'static str) -> AuditEvent {
     }
 }
 
+async fn mail_is_counted_per_key_in_windows(db: Db, _: String) {
+    use mhp_domain::Timestamp;
+    use mhp_storage::repo::mail;
+
+    const HOUR: i64 = 3_600_000;
+    let at = |ms: i64| Timestamp::from_millis(NOW.as_millis() + ms);
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    for n in 1..=3 {
+        let c = mail::count(&mut tx, "addr:a", at(n * 1000), HOUR)
+            .await
+            .unwrap();
+        assert_eq!((c.sent, c.window_start), (n, at(1000)));
+    }
+    // Another key counts on its own.
+    let other = mail::count(&mut tx, "addr:b", at(5000), HOUR)
+        .await
+        .unwrap();
+    assert_eq!((other.sent, other.window_start), (1, at(5000)));
+    // Still inside the first window at its last millisecond...
+    let c = mail::count(&mut tx, "addr:a", at(1000 + HOUR - 1), HOUR)
+        .await
+        .unwrap();
+    assert_eq!((c.sent, c.window_start), (4, at(1000)));
+    // ...and a new window once it ended.
+    let c = mail::count(&mut tx, "addr:a", at(1000 + HOUR), HOUR)
+        .await
+        .unwrap();
+    assert_eq!((c.sent, c.window_start), (1, at(1000 + HOUR)));
+    tx.commit().await.unwrap();
+}
+
 crate::on_both_backends!(
     organisations_are_created_listed_and_unique,
     users_and_memberships,
@@ -592,6 +623,7 @@ crate::on_both_backends!(
     sessions_and_sign_in_throttling,
     second_factors_and_policies,
     signing_keys_and_refresh_tokens,
+    mail_is_counted_per_key_in_windows,
 );
 
 mod audit_chain {
