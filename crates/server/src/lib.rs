@@ -269,6 +269,11 @@ pub fn with_layers(router: Router, state: AppState, config: &HttpConfig) -> Rout
     use axum::middleware::{from_fn, from_fn_with_state};
     // Router::layer wraps the routes as they are; the last layer added runs first.
     router
+        // axum's body extractors (JSON, bytes, multipart) stop at 2 MiB by default; the
+        // configured limit is the limit, enforced once by the layer below.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            config.body_limit_bytes,
+        ))
         .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
         .layer(TimeoutLayer::with_status_code(
             StatusCode::REQUEST_TIMEOUT,

@@ -390,14 +390,51 @@ fn outbox_tokens(data: &str, to: &str) -> Vec<String> {
         .collect()
 }
 
+/// Pairs timed per kind of request.
+const TRIES: usize = 15;
+/// Pairs measured first and not counted (connections, caches and the dummy hash warm up).
+const WARM_UP: usize = 3;
+
+/// Times [`TRIES`] pairs (after [`WARM_UP`] uncounted ones) of a request for an existing
+/// account (`member{n}@example.org`) and one for no account (`nobody{n}@`), alternating which
+/// goes first so that neither always follows the other's work. `call(email, pair, calls)`
+/// makes one request (the `calls`-th) and returns its time.
+async fn time_pairs<F, Fut>(mut call: F) -> (Vec<Duration>, Vec<Duration>)
+where
+    F: FnMut(String, usize, u64) -> Fut,
+    Fut: std::future::Future<Output = Duration>,
+{
+    let (mut existing, mut unknown) = (Vec::new(), Vec::new());
+    let mut calls = 0;
+    for pair in 0..WARM_UP + TRIES {
+        let order = if pair % 2 == 0 {
+            [true, false]
+        } else {
+            [false, true]
+        };
+        for known in order {
+            let email = if known {
+                format!("member{}@example.org", pair % TRIES)
+            } else {
+                format!("nobody{pair}@example.org")
+            };
+            calls += 1;
+            let took = call(email, pair, calls).await;
+            match (pair >= WARM_UP, known) {
+                (false, _) => {}
+                (true, true) => existing.push(took),
+                (true, false) => unknown.push(took),
+            }
+        }
+    }
+    (existing, unknown)
+}
+
 /// Timing is measured alone: `scripts/test.sh` runs the ignored tests after the others, one at
 /// a time, so that no other test's server competes for the two cores while it measures.
 #[tokio::test]
 #[ignore = "timing: run alone by scripts/test.sh (cargo test -- --ignored --test-threads=1)"]
 async fn known_and_unknown_accounts_take_the_same_time() {
-    const TRIES: usize = 15;
-    /// Pairs measured first and not counted (connections, caches and the dummy hash warm up).
-    const WARM_UP: usize = 3;
     let dir = tempfile::tempdir().unwrap();
     let o = bootstrap(dir.path(), &[]);
     let serve = MhpProcess::serve(
@@ -456,34 +493,13 @@ async fn known_and_unknown_accounts_take_the_same_time() {
             .post(format!("{base}/api/v1/auth/password-reset"))
             .json(&json!({ "email": email }))
     };
-    let (mut existing, mut unknown) = (Vec::new(), Vec::new());
-    let mut done = 0;
-    for i in 0..WARM_UP + TRIES {
-        // Which goes first alternates, so neither always follows the other's work.
-        let order = if i % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for known in order {
-            let email = if known {
-                format!("member{}@example.org", i % TRIES)
-            } else {
-                format!("nobody{i}@example.org")
-            };
-            let (status, took) = timed(reset(&email)).await;
-            assert_eq!(status, StatusCode::ACCEPTED);
-            done += 1;
-            resets_done(base, done).await;
-            if i >= WARM_UP {
-                if known {
-                    existing.push(took);
-                } else {
-                    unknown.push(took);
-                }
-            }
-        }
-    }
+    let (existing, unknown) = time_pairs(|email, _, calls| async move {
+        let (status, took) = timed(reset(&email)).await;
+        assert_eq!(status, StatusCode::ACCEPTED);
+        resets_done(base, calls).await;
+        took
+    })
+    .await;
     let reset_ratio = ratio(&existing, &unknown);
     assert_eq!(outbox_tokens(&o.data, "nobody0@example.org").len(), 0);
     assert_eq!(outbox_tokens(&o.data, "member0@example.org").len(), 4);
@@ -496,30 +512,12 @@ async fn known_and_unknown_accounts_take_the_same_time() {
             .post(format!("{base}/api/v1/auth/login"))
             .json(&json!({ "email": email, "password": "not the password at all" }))
     };
-    let (mut existing, mut unknown) = (Vec::new(), Vec::new());
-    for i in 0..WARM_UP + TRIES {
-        let order = if i % 2 == 0 {
-            [true, false]
-        } else {
-            [false, true]
-        };
-        for known in order {
-            let email = if known {
-                format!("member{}@example.org", i % TRIES)
-            } else {
-                format!("nobody{i}@example.org")
-            };
-            let (status, took) = timed(login(email, i)).await;
-            assert_eq!(status, StatusCode::UNAUTHORIZED);
-            if i >= WARM_UP {
-                if known {
-                    existing.push(took);
-                } else {
-                    unknown.push(took);
-                }
-            }
-        }
-    }
+    let (existing, unknown) = time_pairs(|email, pair, _| async move {
+        let (status, took) = timed(login(email, pair)).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        took
+    })
+    .await;
     let login_ratio = ratio(&existing, &unknown);
     println!(
         "median-time ratios, existing vs unknown account over {TRIES} tries each: \

@@ -405,6 +405,41 @@ async fn shutdown_turns_readiness_off_first_and_lets_requests_finish() {
 }
 
 #[tokio::test]
+async fn the_configured_body_limit_is_the_limit() {
+    // axum's extractors stop at 2 MiB of their own accord; the setting must decide instead, or
+    // a 60 s dual-plate recording (2.4 MB) is refused whatever the operator configured.
+    const MIB: usize = 1024 * 1024;
+    let s = spawn(HttpConfig {
+        body_limit_bytes: 8 * MIB,
+        ..quick()
+    })
+    .await;
+    let c = reqwest::Client::new();
+    let url = format!("{}/test/teams", s.base);
+    let body = |size: usize| format!(r#"{{"name": "{}"}}"#, "x".repeat(size));
+    // 3 MiB reaches the handler, which refuses the name for its own reason.
+    let res = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body(3 * MIB))
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert!(res.status().is_client_error(), "{}", res.status());
+    // 9 MiB is over the setting.
+    let res = c
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(body(9 * MIB))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(team_count(&s).await, 0);
+}
+
+#[tokio::test]
 async fn slow_requests_time_out_with_problem_details() {
     let s = spawn(HttpConfig {
         request_timeout: Duration::from_millis(100),
