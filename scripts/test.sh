@@ -25,7 +25,7 @@ export MHP_TEST_REQUIRE_PG=1
 scripts/with-postgres.sh cargo test --workspace --all-features --locked
 
 echo "==> timing tests, alone (the ignored ones: nothing else may compete for the cores)"
-scripts/with-postgres.sh cargo test --workspace --all-features --locked -- --ignored --test-threads=1
+scripts/with-postgres.sh cargo test --workspace --all-features --locked --test it -- --ignored --test-threads=1
 
 echo "==> deploy checks (scripts/check-deploy.sh --image)"
 # The image test runs the release binary; build it so the check never uses a stale one.
