@@ -2,7 +2,9 @@
 //!
 //! No variant carries a sample value or any header value: a file's `subject`
 //! line is PHI, and values are raw signal. Errors name the line number and
-//! the column (from the file's own header row) instead.
+//! the column instead: by its header name when the parser recognised it
+//! (so the name is one of its own words), by position (`column 2`) when it
+//! did not, or when a [`crate::ColumnMap`] gave the columns.
 
 /// Why a file could not be read as a recording.
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +54,32 @@ pub enum ParseError {
     NoForceColumn {
         /// 1-based line number of the header row.
         line: usize,
+    },
+    /// No header column is recognised as vertical force, and some columns
+    /// are not recognised at all: the parser will not guess which of them
+    /// is force (pass a [`crate::ColumnMap`] to say).
+    #[error(
+        "line {line}: no column is recognised as vertical force ({} not recognised); expected {}; or give a column map saying which column holds what",
+        describe_positions(.columns),
+        EXPECTED_COLUMNS
+    )]
+    UnknownColumns {
+        /// 1-based line number of the header row.
+        line: usize,
+        /// 1-based positions of the unrecognised columns (their names are
+        /// the file's own words and are not repeated).
+        columns: Vec<usize>,
+    },
+    /// A [`crate::ColumnMap`] was given for a different number of columns
+    /// than the file has.
+    #[error("line {line}: {found} column(s) in the file but {expected} in the column map")]
+    ColumnCountMismatch {
+        /// 1-based line number of the header (or first) row.
+        line: usize,
+        /// Columns in the map.
+        expected: usize,
+        /// Columns in the file.
+        found: usize,
     },
     /// Two header columns map to the same channel.
     #[error("line {line}: column '{column}' duplicates another column for the same channel")]
@@ -141,6 +169,13 @@ pub enum ParseError {
         /// What is missing or inconsistent.
         problem: &'static str,
     },
+    /// No force sample can be analysed: every one is missing (NaN), infinite
+    /// or beyond ±[`crate::MAX_PLAUSIBLE_FORCE_N`].
+    #[error(
+        "no usable force values: every force sample is missing, not finite or beyond ±{} N",
+        crate::MAX_PLAUSIBLE_FORCE_N
+    )]
+    NoUsableForce,
     /// Too few samples to analyse anything.
     #[error("too few samples ({found}); at least {needed} are needed")]
     TooFewSamples {
@@ -160,6 +195,8 @@ impl ParseError {
             | ParseError::MissingHeader { line }
             | ParseError::LineTooLong { line }
             | ParseError::NoForceColumn { line }
+            | ParseError::UnknownColumns { line, .. }
+            | ParseError::ColumnCountMismatch { line, .. }
             | ParseError::DuplicateColumn { line, .. }
             | ParseError::UnpairedColumn { line, .. }
             | ParseError::FieldCount { line, .. }
@@ -175,6 +212,7 @@ impl ParseError {
             | ParseError::InvalidSampleRate { .. }
             | ParseError::SampleRateMismatch
             | ParseError::JsonShape { .. }
+            | ParseError::NoUsableForce
             | ParseError::TooFewSamples { .. } => None,
         }
     }
@@ -203,6 +241,8 @@ impl ParseError {
             ParseError::MissingHeader { .. } => "missing_header",
             ParseError::LineTooLong { .. } => "line_too_long",
             ParseError::NoForceColumn { .. } => "no_force_column",
+            ParseError::UnknownColumns { .. } => "unknown_columns",
+            ParseError::ColumnCountMismatch { .. } => "column_count_mismatch",
             ParseError::DuplicateColumn { .. } => "duplicate_column",
             ParseError::UnpairedColumn { .. } => "unpaired_column",
             ParseError::FieldCount { .. } => "field_count",
@@ -215,7 +255,35 @@ impl ParseError {
             ParseError::SampleRateMismatch => "sample_rate_mismatch",
             ParseError::Json { .. } => "invalid_json",
             ParseError::JsonShape { .. } => "invalid_json_shape",
+            ParseError::NoUsableForce => "no_usable_force",
             ParseError::TooFewSamples { .. } => "too_few_samples",
         }
+    }
+}
+
+/// The column names the CSV parser recognises, for error messages. Keep in
+/// step with `classify_column` in `parse/csv.rs`.
+const EXPECTED_COLUMNS: &str = "time_s or time_ms (or a name with time, t or timestamp), \
+fz_n for one plate (or a name with fz, force, z, grf, vgrf or load), \
+fz_left_n and fz_right_n for two (such names with left, l or lt and right, r or rt; fzl/lfz and fzr/rfz; \
+or left and right, links and rechts, alone), \
+optionally cop_x_m and cop_y_m (cop or cp with x or ml and with y or ap; copx and copy)";
+
+/// Most column positions an error lists before summarising the rest.
+const MAX_LISTED_POSITIONS: usize = 8;
+
+/// `column 2`, `columns 1 and 2`, `columns 1, 2 and 3`, `columns 1, 2, …, 8 and 4 more`.
+fn describe_positions(columns: &[usize]) -> String {
+    let shown: Vec<String> = columns
+        .iter()
+        .take(MAX_LISTED_POSITIONS)
+        .map(ToString::to_string)
+        .collect();
+    let rest = columns.len().saturating_sub(shown.len());
+    match (shown.as_slice(), rest) {
+        ([], _) => "no column".to_owned(),
+        ([one], 0) => format!("column {one}"),
+        ([init @ .., last], 0) => format!("columns {} and {last}", init.join(", ")),
+        (all, more) => format!("columns {} and {more} more", all.join(", ")),
     }
 }

@@ -69,10 +69,21 @@
 //! `fz` replaces `fz_left`/`fz_right` for a single plate; all but
 //! `channels` are optional.
 //!
+//! ## Format detection
+//!
+//! [`detect_format`] is the one rule: the name's extension (`.json`; `.csv`,
+//! `.tsv`, `.txt`), else the content (after a byte-order mark and blank
+//! space, `{` is JSON, anything else CSV). [`parse_recording`] applies it
+//! unless [`ParseOptions::format`] is set, and the report says what was read
+//! (`recording.format`).
+//!
 //! ## Limits and errors
 //!
 //! Input larger than [`ParseOptions::max_input_bytes`] (default 256 MiB)
-//! is refused with [`ParseError::TooLarge`]. Errors carry the line
+//! is refused with [`ParseError::TooLarge`]. A file without one usable force
+//! sample (all missing, infinite, or beyond ±[`MAX_PLAUSIBLE_FORCE_N`],
+//! 100 kN) is refused with [`ParseError::NoUsableForce`]; a file with only
+//! some such samples is read and its trials flagged. Errors carry the line
 //! ([`ParseError::line`]) and column name where relevant, never a sample
 //! value or the subject.
 //!
@@ -98,7 +109,10 @@ use std::io::BufRead;
 pub use analysis::analyze_recording;
 pub use error::ParseError;
 pub use flags::{Flag, FlagCode};
-pub use parse::{DEFAULT_MAX_INPUT_BYTES, Format, ParseOptions, parse_recording, to_mhp_csv};
+pub use parse::{
+    ColumnMap, ColumnRole, DEFAULT_MAX_INPUT_BYTES, Format, MAX_PLAUSIBLE_FORCE_N, ParseOptions,
+    SNIFF_BYTES, detect_format, parse_recording, to_mhp_csv,
+};
 pub use recording::{Plates, Recording, SampleRate, TrialKind};
 pub use report::{Metrics, Report, TrialResult};
 
@@ -108,9 +122,10 @@ pub use report::{Metrics, Report, TrialResult};
 pub const ANALYSIS_VERSION: &str = "cmj-1.0.0/balance-1.0.0";
 
 /// Parses and analyses one file: the command line's and the server's entry
-/// point. `name_hint` (the file name) picks the format by extension and
-/// becomes the report's `file`; the content decides when the extension
-/// does not.
+/// point. `name_hint` (the file name) becomes the report's `file`; the
+/// format is [`detect_format`]'s (extension, else content) unless
+/// [`ParseOptions::format`] fixes it, and is reported in
+/// `report.recording.format`.
 pub fn analyze_bytes(
     name_hint: &str,
     input: impl BufRead,

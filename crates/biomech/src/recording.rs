@@ -163,7 +163,8 @@ impl fmt::Debug for Subject {
     }
 }
 
-/// Metadata read from header lines. All optional.
+/// Metadata read from header lines, and the format the file was read in.
+/// All optional.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Metadata {
     /// The `subject` header (PHI, redacted in `Debug`).
@@ -174,6 +175,9 @@ pub struct Metadata {
     pub device: Option<String>,
     /// The force unit the file declared (values are already in newtons).
     pub declared_unit: Option<ForceUnit>,
+    /// The format the recording was parsed from (set by
+    /// [`crate::parse_recording`]); `None` for a recording built in memory.
+    pub format: Option<crate::parse::Format>,
 }
 
 /// Vertical force channels, in newtons.

@@ -2,8 +2,8 @@
 //!
 //! ```text
 //! {"file": "...", "analysis_version": "...",
-//!  "recording": {"sample_rate_hz": 1000.0, "samples": 10000, "duration_s": 10.0,
-//!                "plates": "dual", "centre_of_pressure": false},
+//!  "recording": {"format": "csv", "sample_rate_hz": 1000.0, "samples": 10000,
+//!                "duration_s": 10.0, "plates": "dual", "centre_of_pressure": false},
 //!  "trials": [{"index": 0, "kind": "cmj", "start_s": 0.0, "end_s": 10.0,
 //!              "flags": [{"code": "double_bounce", "blocking": false, "message": "..."}],
 //!              "metrics": {"body_mass_kg": 80.1, "jump_height_impulse_m": 0.352, ...,
@@ -23,6 +23,7 @@ use serde_json::Value;
 use crate::balance::BalanceMetrics;
 use crate::cmj::CmjMetrics;
 use crate::flags::Flag;
+use crate::parse::Format;
 use crate::recording::{Recording, TrialKind};
 
 /// Decimals kept in JSON numbers.
@@ -44,6 +45,10 @@ pub struct Report {
 /// A summary of the recording (no PHI).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct RecordingSummary {
+    /// The format the file was read in (`"csv"` or `"json"`, as
+    /// [`crate::detect_format`] decided or [`crate::ParseOptions::format`]
+    /// fixed); `null` for a recording analysed from memory.
+    pub format: Option<Format>,
     /// Sample rate, Hz.
     pub sample_rate_hz: f64,
     /// Number of samples.
@@ -59,6 +64,7 @@ pub struct RecordingSummary {
 impl RecordingSummary {
     pub(crate) fn of(recording: &Recording) -> Self {
         Self {
+            format: recording.metadata.format,
             sample_rate_hz: recording.sample_rate.hz(),
             samples: recording.len(),
             duration_s: recording.duration_s(),

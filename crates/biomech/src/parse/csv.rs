@@ -10,8 +10,8 @@ use std::io::BufRead;
 
 use super::number::parse_field;
 use super::{
-    LimitedReader, ParseOptions, parse_rate_value, parse_unit_value, resolve_sample_rate,
-    sanitize_name,
+    ColumnMap, ColumnRole, LimitedReader, ParseOptions, parse_rate_value, parse_unit_value,
+    resolve_sample_rate, sanitize_name,
 };
 use crate::error::ParseError;
 use crate::recording::{
@@ -92,7 +92,8 @@ pub(crate) fn parse_csv<R: BufRead>(
             PreambleLine::Skip => {}
             PreambleLine::Meta(key, value) => preamble.apply(key, value, line_no)?,
             PreambleLine::Header(header) => {
-                let layout = Layout::from_header(header, line_no, preamble.unit)?;
+                let layout =
+                    Layout::from_header(header, line_no, preamble.unit, opts.columns.as_ref())?;
                 let mut new_body = Body::new(layout);
                 if new_body.layout.headerless {
                     new_body.push_row(text, line_no)?;
@@ -360,6 +361,7 @@ impl Layout {
         header: &str,
         line: usize,
         declared: Option<ForceUnit>,
+        columns: Option<&ColumnMap>,
     ) -> Result<Self, ParseError> {
         let delimiter = detect_delimiter(header);
         let fields: Vec<&str> = match delimiter {
@@ -371,6 +373,9 @@ impl Layout {
         let all_numbers = fields
             .iter()
             .all(|f| parse_field(f.as_bytes(), decimal_comma).is_some());
+        if let Some(map) = columns {
+            return Self::mapped(map, header, &fields, delimiter, line, declared);
+        }
         if all_numbers {
             return Self::headerless(fields.len(), delimiter, line, declared);
         }
@@ -379,7 +384,14 @@ impl Layout {
             channels: vec![Channel::Skip; fields.len()],
             names: fields
                 .iter()
-                .map(|f| sanitize_name(f.trim().trim_matches('"')))
+                .zip(&classes)
+                .enumerate()
+                .map(|(i, (f, class))| match class {
+                    // An unrecognised "header" may be anything, even a
+                    // line naming the subject: refer to it by position.
+                    ColumnClass::Unknown => position_name(i),
+                    _ => sanitize_name(f.trim().trim_matches('"')),
+                })
                 .collect(),
             delimiter,
             decimal_comma,
@@ -390,6 +402,68 @@ impl Layout {
             headerless: false,
         };
         layout.assign(&classes, line, declared)?;
+        Ok(layout)
+    }
+
+    /// Columns by the caller's [`ColumnMap`]: the header's names are not
+    /// read, a first row of numbers is data, columns are named by position.
+    fn mapped(
+        map: &ColumnMap,
+        header: &str,
+        fields: &[&str],
+        delimiter: Option<u8>,
+        line: usize,
+        declared: Option<ForceUnit>,
+    ) -> Result<Self, ParseError> {
+        let trailing_delimiter = delimiter.is_some_and(|d| header.ends_with(char::from(d)));
+        // A trailing delimiter adds an empty last field, not a column.
+        let columns = fields
+            .get(..fields.len() - usize::from(trailing_delimiter && fields.len() > 1))
+            .unwrap_or(fields);
+        let found = columns.len();
+        let decimal_comma = delimiter != Some(b',');
+        let headerless = columns
+            .iter()
+            .all(|f| parse_field(f.as_bytes(), decimal_comma).is_some());
+        // Data rows keep a trailing delimiter only when the header row had
+        // one; a first row that is data is split like every other row.
+        let width = if headerless { found } else { fields.len() };
+        let roles = map.roles();
+        if roles.len() != found {
+            return Err(ParseError::ColumnCountMismatch {
+                line,
+                expected: roles.len(),
+                found,
+            });
+        }
+        let mut layout = Self {
+            channels: vec![Channel::Skip; width],
+            names: (0..width).map(position_name).collect(),
+            delimiter,
+            decimal_comma,
+            time_scale: 1.0,
+            cop_scale: 1.0,
+            force_scale: declared.unwrap_or(ForceUnit::Newton).to_newtons(),
+            header_trailing_delimiter: trailing_delimiter && !headerless,
+            headerless,
+        };
+        for (i, role) in roles.iter().enumerate() {
+            let channel = match role {
+                ColumnRole::TimeSeconds => Channel::Time,
+                ColumnRole::TimeMilliseconds => {
+                    layout.time_scale = 0.001;
+                    Channel::Time
+                }
+                ColumnRole::Force => Channel::Total,
+                ColumnRole::ForceLeft => Channel::Left,
+                ColumnRole::ForceRight => Channel::Right,
+                ColumnRole::CopX => Channel::CopX,
+                ColumnRole::CopY => Channel::CopY,
+                ColumnRole::Ignore => Channel::Skip,
+            };
+            layout.set(i, channel, line)?;
+        }
+        layout.check_pairs(line)?;
         Ok(layout)
     }
 
@@ -406,7 +480,7 @@ impl Layout {
         }
         Ok(Self {
             channels: vec![Channel::Total],
-            names: vec!["column 1".to_owned()],
+            names: vec![position_name(0)],
             delimiter,
             decimal_comma: true,
             time_scale: 1.0,
@@ -457,17 +531,14 @@ impl Layout {
             };
             self.set(i, channel, line)?;
         }
-        if !has_force {
-            // Other systems' exports with arbitrary names: one unnamed
-            // column is the total force, two are left then right.
-            match unknown.as_slice() {
-                [only] => self.set(*only, Channel::Total, line)?,
-                [first, second] => {
-                    self.set(*first, Channel::Left, line)?;
-                    self.set(*second, Channel::Right, line)?;
-                }
-                _ => return Err(ParseError::NoForceColumn { line }),
-            }
+        if !has_force && !unknown.is_empty() {
+            // Columns with names the parser does not know are not guessed
+            // to be force (`foo,bar` is not a pair of plates): the caller
+            // names them, or passes a column map.
+            return Err(ParseError::UnknownColumns {
+                line,
+                columns: unknown.iter().map(|i| i + 1).collect(),
+            });
         }
         if let Some(unit) = column_unit {
             self.force_scale = unit.to_newtons();
@@ -579,6 +650,19 @@ fn classify_column(raw: &str) -> ColumnClass {
         )
     });
     if !vertical {
+        // A name that is only a side (`Left`, `Rechts (N)`) is that plate's
+        // force; single letters are not enough.
+        let side = match words.first() {
+            Some(&("left" | "links")) => Channel::Left,
+            Some(&("right" | "rechts")) => Channel::Right,
+            _ => return ColumnClass::Unknown,
+        };
+        if words.iter().skip(1).all(|w| is_unit_word(w)) {
+            return ColumnClass::Force {
+                side,
+                unit: unit_in(&words),
+            };
+        }
         return ColumnClass::Unknown;
     }
     let side = if words
@@ -594,7 +678,24 @@ fn classify_column(raw: &str) -> ColumnClass {
     } else {
         Channel::Total
     };
-    let unit = if has("kgf") || has("kg") || has("kp") {
+    ColumnClass::Force {
+        side,
+        unit: unit_in(&words),
+    }
+}
+
+/// A word of a column name that names a force unit.
+fn is_unit_word(word: &str) -> bool {
+    matches!(
+        word,
+        "kgf" | "kg" | "kp" | "lbf" | "lb" | "lbs" | "n" | "newton" | "newtons"
+    )
+}
+
+/// The force unit a column name's words declare, if any.
+fn unit_in(words: &[&str]) -> Option<ForceUnit> {
+    let has = |w: &str| words.contains(&w);
+    if has("kgf") || has("kg") || has("kp") {
         Some(ForceUnit::KilogramForce)
     } else if has("lbf") || has("lb") || has("lbs") {
         Some(ForceUnit::PoundForce)
@@ -602,8 +703,13 @@ fn classify_column(raw: &str) -> ColumnClass {
         Some(ForceUnit::Newton)
     } else {
         None
-    };
-    ColumnClass::Force { side, unit }
+    }
+}
+
+/// How errors name a column the parser did not recognise: by its 1-based
+/// position, never by the file's text.
+fn position_name(index: usize) -> String {
+    format!("column {}", index + 1)
 }
 
 /// Data rows accumulated so far.
@@ -876,6 +982,180 @@ mod tests {
         assert_eq!(err.line(), Some(3));
         let err = parse("time_s,fz_left_n\n0,1\n").unwrap_err();
         assert!(matches!(err, ParseError::UnpairedColumn { .. }), "{err}");
+    }
+
+    /// The refusal every unrecognised header gets: by position, with the
+    /// names the parser accepts, never the file's own words.
+    fn assert_unknown_columns(text: &str, positions: &str, hidden: &[&str]) {
+        let err = parse(text).unwrap_err();
+        assert_eq!(err.code(), "unknown_columns", "{err}");
+        assert_eq!(err.line(), Some(1));
+        let message = err.to_string();
+        for expected in [
+            "line 1: no column is recognised as vertical force",
+            positions,
+            "time_s or time_ms",
+            "fz_n for one plate",
+            "fz_left_n and fz_right_n for two",
+            "cop_x_m and cop_y_m",
+            "column map",
+        ] {
+            assert!(message.contains(expected), "{expected:?} not in {message}");
+        }
+        for word in hidden {
+            assert!(!format!("{err} {err:?}").contains(word), "{word} echoed");
+        }
+    }
+
+    #[test]
+    fn unknown_columns_are_refused_not_guessed() {
+        assert_unknown_columns(
+            "foo,bar\n400,400\n401,399\n",
+            "(columns 1 and 2 not recognised)",
+            &["foo", "bar"],
+        );
+        assert_unknown_columns(
+            "sec,reading\n0.000,800\n0.001,801\n",
+            "(columns 1 and 2 not recognised)",
+            &["sec,", "reading"],
+        );
+        assert_unknown_columns("kraft\n800\n801\n", "(column 1 not recognised)", &["kraft"]);
+        // A recognised time column does not make an unknown one force.
+        assert_unknown_columns(
+            "time_s;Jane Roe\n0;800\n0,001;801\n",
+            "(column 2 not recognised)",
+            &["Jane"],
+        );
+    }
+
+    #[test]
+    fn headers_without_force_or_unknown_columns_keep_their_error() {
+        let err = parse("time_s,cop_x_m,cop_y_m\n0,0,0\n0.001,0,0\n").unwrap_err();
+        assert!(
+            matches!(err, ParseError::NoForceColumn { line: 1 }),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn unknown_columns_beside_a_recognised_force_are_ignored() {
+        let r = parse("time_s,fz_n,marker\n0,800,a\n0.001,801,b\n").unwrap();
+        assert_eq!(
+            r.plates,
+            Plates::Single {
+                fz: vec![800.0, 801.0]
+            }
+        );
+    }
+
+    #[test]
+    fn bare_side_names_are_plates_in_either_order() {
+        let r = parse("Sample Rate: 500 Hz\nRechts;Links\n400,5;399,5\n401,0;398,0\n").unwrap();
+        assert_eq!(
+            r.plates,
+            Plates::Dual {
+                left: vec![399.5, 398.0],
+                right: vec![400.5, 401.0]
+            }
+        );
+        let r = parse("time_s,Left (kgf),Right (kgf)\n0,40,41\n0.001,40,41\n").unwrap();
+        let Plates::Dual { left, .. } = &r.plates else {
+            panic!("not dual")
+        };
+        assert!((left[0] - 40.0 * 9.806_65).abs() < 1e-9);
+        // A side word with other words is not a force name.
+        assert!(matches!(
+            parse("left foot,right foot\n1,2\n3,4\n"),
+            Err(ParseError::UnknownColumns { .. })
+        ));
+    }
+
+    fn parse_mapped(text: &str, roles: &[ColumnRole]) -> Result<Recording, ParseError> {
+        let opts = ParseOptions::default()
+            .with_sample_rate(1000.0)
+            .with_columns(ColumnMap::new(roles.iter().copied()));
+        parse_recording("x.csv", text.as_bytes(), &opts)
+    }
+
+    #[test]
+    fn a_column_map_reads_unknown_columns() {
+        let opts = ParseOptions::default()
+            .with_columns(ColumnMap::new([ColumnRole::TimeSeconds, ColumnRole::Force]));
+        let r = parse_recording(
+            "x.csv",
+            "sec,reading\n0.000,800\n0.001,801\n".as_bytes(),
+            &opts,
+        )
+        .unwrap();
+        assert!((r.sample_rate.hz() - 1000.0).abs() < 1e-6);
+        assert_eq!(
+            r.plates,
+            Plates::Single {
+                fz: vec![800.0, 801.0]
+            }
+        );
+        let r = parse_mapped(
+            "foo,bar\n400,399\n401,398\n",
+            &[ColumnRole::ForceLeft, ColumnRole::ForceRight],
+        )
+        .unwrap();
+        assert_eq!(
+            r.plates,
+            Plates::Dual {
+                left: vec![400.0, 401.0],
+                right: vec![399.0, 398.0]
+            }
+        );
+    }
+
+    #[test]
+    fn a_column_map_overrides_names_and_reads_headerless_rows() {
+        // The header's own names are not interpreted.
+        let r = parse_mapped(
+            "fz_left_n,fz_right_n\n400,399\n401,398\n",
+            &[ColumnRole::Ignore, ColumnRole::Force],
+        )
+        .unwrap();
+        assert_eq!(
+            r.plates,
+            Plates::Single {
+                fz: vec![399.0, 398.0]
+            }
+        );
+        // A first row of numbers is data; ms time is scaled.
+        let opts = ParseOptions::default().with_columns(ColumnMap::new([
+            ColumnRole::TimeMilliseconds,
+            ColumnRole::ForceLeft,
+            ColumnRole::ForceRight,
+        ]));
+        let r = parse_recording("x.csv", "0;400,5;399\n2;401;398\n".as_bytes(), &opts).unwrap();
+        assert!((r.sample_rate.hz() - 500.0).abs() < 1e-6);
+        assert_eq!(r.len(), 2);
+        // Trailing delimiters, on a header or on headerless rows.
+        let roles = [ColumnRole::ForceLeft, ColumnRole::ForceRight];
+        assert_eq!(parse_mapped("a,b,\n1,2,\n3,4,\n", &roles).unwrap().len(), 2);
+        assert_eq!(parse_mapped("1,2,\n3,4,\n", &roles).unwrap().len(), 2);
+    }
+
+    #[test]
+    fn column_map_errors_name_positions() {
+        let err = parse_mapped("a,b,c\n1,2,3\n", &[ColumnRole::Force]).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "line 1: 3 column(s) in the file but 1 in the column map"
+        );
+        assert_eq!(err.code(), "column_count_mismatch");
+        let err = parse_mapped(
+            "Jane,Roe\n1,2\n3,x\n",
+            &[ColumnRole::Ignore, ColumnRole::Force],
+        )
+        .unwrap_err();
+        assert_eq!(err.to_string(), "line 3: column 'column 2' is not a number");
+        let err =
+            parse_mapped("a,b\n1,2\n", &[ColumnRole::ForceLeft, ColumnRole::Ignore]).unwrap_err();
+        assert!(matches!(err, ParseError::UnpairedColumn { .. }), "{err}");
+        let err = parse_mapped("a,b\n1,2\n", &[ColumnRole::Force, ColumnRole::Force]).unwrap_err();
+        assert!(matches!(err, ParseError::DuplicateColumn { .. }), "{err}");
     }
 
     #[test]

@@ -12,7 +12,7 @@ use std::io::BufRead;
 
 use serde::Deserialize;
 
-use super::{LimitedReader, ParseOptions, resolve_sample_rate};
+use super::{Format, LimitedReader, ParseOptions, resolve_sample_rate};
 use crate::error::ParseError;
 use crate::recording::{
     CentreOfPressure, ForceUnit, Metadata, Plates, Recording, Subject, TrialKind,
@@ -43,12 +43,41 @@ pub(crate) fn parse_json<R: BufRead>(
     reader: &mut LimitedReader<R>,
     opts: &ParseOptions,
 ) -> Result<Recording, ParseError> {
+    skip_bom(reader)?;
     let parsed: Result<JsonRecording, serde_json::Error> = serde_json::from_reader(&mut *reader);
     if reader.exceeded() {
         return Err(reader.too_large());
     }
     let doc = parsed.map_err(|err| describe(&err))?;
     build(doc, opts)
+}
+
+/// Consumes a leading UTF-8 byte-order mark, which serde_json does not
+/// accept (editors on Windows write one). Byte by byte, so a mark split
+/// across the reader's buffers is still found.
+fn skip_bom<R: BufRead>(reader: &mut LimitedReader<R>) -> Result<(), ParseError> {
+    for (matched, &expected) in super::BOM.iter().enumerate() {
+        let next = loop {
+            match reader.inner_mut().fill_buf() {
+                Ok(available) => break available.first().copied(),
+                Err(err) if err.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(err) => return Err(reader.io_error(&err)),
+            }
+        };
+        if next != Some(expected) {
+            // Part of a mark is not one: bytes that are not text.
+            return if matched == 0 {
+                Ok(())
+            } else {
+                Err(ParseError::Json {
+                    line: 1,
+                    problem: "malformed JSON",
+                })
+            };
+        }
+        reader.inner_mut().consume(1);
+    }
+    Ok(())
 }
 
 /// serde_json's messages quote the offending input (which may be a subject
@@ -109,6 +138,7 @@ fn build(doc: JsonRecording, opts: &ParseOptions) -> Result<Recording, ParseErro
             test: doc.test.as_deref().and_then(TrialKind::parse),
             device: doc.device,
             declared_unit: unit,
+            format: Some(Format::Json),
         },
     })
 }

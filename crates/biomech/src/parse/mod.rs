@@ -10,10 +10,11 @@ mod csv;
 mod json;
 pub(crate) mod number;
 
-use std::io::{BufRead, Read, Take};
+use std::fmt;
+use std::io::{BufRead, Cursor, Read, Take};
 
 use crate::error::ParseError;
-use crate::recording::{ForceUnit, Recording, SampleRate, TrialKind};
+use crate::recording::{ForceUnit, Plates, Recording, SampleRate, TrialKind};
 
 pub use csv::to_mhp_csv;
 
@@ -21,12 +22,176 @@ pub use csv::to_mhp_csv;
 pub const DEFAULT_MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Input format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+///
+/// Serialised (in [`crate::report::RecordingSummary`]) as `"csv"` or
+/// `"json"`, the same text as [`Format::as_str`] and [`Format::parse`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Format {
     /// Delimited text: MHP's CSV form or another system's export.
     Csv,
     /// MHP's JSON form.
     Json,
+}
+
+impl Format {
+    /// The stable lowercase code: `"csv"` or `"json"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Format::Csv => "csv",
+            Format::Json => "json",
+        }
+    }
+
+    /// Parses a code written by [`Format::as_str`] (case-insensitive,
+    /// surrounding space ignored); `None` for anything else.
+    pub fn parse(text: &str) -> Option<Self> {
+        let text = text.trim();
+        if text.eq_ignore_ascii_case("csv") {
+            Some(Format::Csv)
+        } else if text.eq_ignore_ascii_case("json") {
+            Some(Format::Json)
+        } else {
+            None
+        }
+    }
+
+    /// The format a file name's extension implies: `.json` is JSON; `.csv`,
+    /// `.tsv` and `.txt` are CSV (case-insensitive); anything else says
+    /// nothing.
+    pub fn from_name(name_hint: &str) -> Option<Self> {
+        let lower = name_hint.to_ascii_lowercase();
+        if lower.ends_with(".json") {
+            Some(Format::Json)
+        } else if lower.ends_with(".csv") || lower.ends_with(".tsv") || lower.ends_with(".txt") {
+            Some(Format::Csv)
+        } else {
+            None
+        }
+    }
+}
+
+impl fmt::Display for Format {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// How many leading bytes format detection looks at: a byte-order mark and
+/// blank space longer than this before JSON's `{` is not JSON MHP accepts.
+pub const SNIFF_BYTES: usize = 64 * 1024;
+
+/// Decides the format of a file, the one rule every caller (the parser, the
+/// CLI, the server storing what it received) shares.
+///
+/// The name's extension decides first (see [`Format::from_name`]). Otherwise
+/// the content does: after an optional UTF-8 byte-order mark and any ASCII
+/// blank space, a `{` means JSON and anything else CSV. Only the first
+/// [`SNIFF_BYTES`] of `head` are looked at; `head` may be the whole file or
+/// any prefix of it at least that long. Content that is empty, blank or
+/// longer than that in blank space is CSV (whose parser then says what is
+/// wrong with it).
+///
+/// [`parse_recording`] applies exactly this rule to its stream, so
+/// `detect_format(name, bytes)` is the format `parse_recording(name, bytes,
+/// ..)` reads and reports (unless [`ParseOptions::format`] fixes it).
+pub fn detect_format(name_hint: &str, head: &[u8]) -> Format {
+    Format::from_name(name_hint)
+        .or_else(|| sniff(head.get(..SNIFF_BYTES).unwrap_or(head)))
+        .unwrap_or(Format::Csv)
+}
+
+/// UTF-8 byte-order mark.
+pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The format the first non-blank byte (after a byte-order mark) implies;
+/// `None` while the bytes seen are all blank, or a proper prefix of the
+/// byte-order mark, so more input is needed.
+fn sniff(head: &[u8]) -> Option<Format> {
+    if head.len() < BOM.len() && BOM.starts_with(head) {
+        return None;
+    }
+    first_non_blank(head.strip_prefix(BOM).unwrap_or(head))
+}
+
+/// The format the first non-blank byte of `bytes` implies, if any.
+fn first_non_blank(bytes: &[u8]) -> Option<Format> {
+    let first = bytes.iter().find(|b| !b.is_ascii_whitespace())?;
+    Some(if *first == b'{' {
+        Format::Json
+    } else {
+        Format::Csv
+    })
+}
+
+/// Largest vertical force magnitude accepted as a measurement, newtons
+/// (100 kN). Force plates are built for 10–50 kN and landings reach a few
+/// kilonewtons, so anything beyond is not a force but a sentinel, an
+/// overflow or a unit error (e.g. 1e308). A file none of whose samples is
+/// finite and within ±this bound holds no analysable force and is refused
+/// ([`ParseError::NoUsableForce`]); a file where only some samples are bad
+/// is read, and the analysis flags it.
+pub const MAX_PLAUSIBLE_FORCE_N: f64 = 100_000.0;
+
+/// What one column of a delimited file holds, for [`ColumnMap`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ColumnRole {
+    /// Time in seconds.
+    TimeSeconds,
+    /// Time in milliseconds.
+    TimeMilliseconds,
+    /// Vertical force of a single plate (the file's `units`, else newtons).
+    Force,
+    /// Vertical force of the left plate (needs [`ColumnRole::ForceRight`]).
+    ForceLeft,
+    /// Vertical force of the right plate (needs [`ColumnRole::ForceLeft`]).
+    ForceRight,
+    /// Centre of pressure, medial-lateral, metres (needs [`ColumnRole::CopY`]).
+    CopX,
+    /// Centre of pressure, anterior-posterior, metres (needs [`ColumnRole::CopX`]).
+    CopY,
+    /// Not read.
+    Ignore,
+}
+
+/// The columns of a delimited file by position, for files whose header
+/// names columns the parser does not recognise, or that have no header.
+///
+/// With a map, the header row's names are not interpreted: column *i* of
+/// every row holds `roles[i]`, and the header must have exactly as many
+/// columns ([`ParseError::ColumnCountMismatch`] otherwise). A first row of
+/// numbers is then data, not a header. Errors name columns by position
+/// (`column 2`). Force columns are in the file's declared `units` (newtons
+/// when none). JSON input ignores the map.
+///
+/// ```
+/// use mhp_biomech::{ColumnMap, ColumnRole, ParseOptions};
+///
+/// // `sec,reading`: time in seconds, then single-plate force.
+/// let opts = ParseOptions::default()
+///     .with_columns(ColumnMap::new([ColumnRole::TimeSeconds, ColumnRole::Force]));
+/// let r = mhp_biomech::parse_recording("a.csv", "sec,reading\n0,800\n0.001,801\n".as_bytes(), &opts)?;
+/// assert_eq!(r.len(), 2);
+/// # Ok::<(), mhp_biomech::ParseError>(())
+/// ```
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct ColumnMap {
+    roles: Vec<ColumnRole>,
+}
+
+impl ColumnMap {
+    /// A map from each column position (first column first) to its role.
+    pub fn new(roles: impl IntoIterator<Item = ColumnRole>) -> Self {
+        Self {
+            roles: roles.into_iter().collect(),
+        }
+    }
+
+    /// The roles, first column first.
+    pub fn roles(&self) -> &[ColumnRole] {
+        &self.roles
+    }
 }
 
 /// How to read an input, and what to assume where the file is silent.
@@ -38,11 +203,15 @@ pub struct ParseOptions {
     pub sample_rate_hz: Option<f64>,
     /// Largest input accepted, bytes.
     pub max_input_bytes: u64,
-    /// The format, when known; `None` detects it from the name and content.
+    /// The format, when known; `None` applies [`detect_format`].
     pub format: Option<Format>,
     /// What test the file holds, overriding its `test` header; `None` uses
     /// the header, or guesses (see [`crate::analyze_recording`]).
     pub kind: Option<TrialKind>,
+    /// The CSV columns by position, overriding the header's names; `None`
+    /// recognises columns by name and refuses a header whose force columns
+    /// it cannot recognise ([`ParseError::UnknownColumns`]).
+    pub columns: Option<ColumnMap>,
 }
 
 impl Default for ParseOptions {
@@ -52,6 +221,7 @@ impl Default for ParseOptions {
             max_input_bytes: DEFAULT_MAX_INPUT_BYTES,
             format: None,
             kind: None,
+            columns: None,
         }
     }
 }
@@ -80,30 +250,124 @@ impl ParseOptions {
         self.format = Some(format);
         self
     }
+
+    /// Options with the CSV columns given by position (see [`ColumnMap`]).
+    pub fn with_columns(mut self, columns: ColumnMap) -> Self {
+        self.columns = Some(columns);
+        self
+    }
 }
 
-/// Parses a recording. `name_hint` is the file name, used only for its
-/// extension (`.json`; anything else is sniffed: a leading `{` means JSON).
+/// Parses a recording. The format is [`ParseOptions::format`] when set,
+/// else [`detect_format`] of `name_hint` (used only for its extension) and
+/// the first bytes; it is kept in the recording's
+/// [`Metadata::format`](crate::recording::Metadata::format).
+///
+/// A recording without one analysable force sample (every sample missing,
+/// not finite, or beyond ±[`MAX_PLAUSIBLE_FORCE_N`]) is refused with
+/// [`ParseError::NoUsableForce`].
 pub fn parse_recording(
     name_hint: &str,
-    input: impl BufRead,
+    mut input: impl BufRead,
+    opts: &ParseOptions,
+) -> Result<Recording, ParseError> {
+    let (format, head) = match opts.format.or_else(|| Format::from_name(name_hint)) {
+        Some(format) => (format, Vec::new()),
+        None => sniff_stream(&mut input)?,
+    };
+    // The bytes sniffing consumed (rarely any) are put back in front, so the
+    // parsers see the input unchanged (line numbers, byte-order mark, size
+    // limit). Without any, the input is read directly: the JSON parser
+    // reads byte by byte, and a chain would cost on every byte.
+    let mut recording = if head.is_empty() {
+        parse_as(format, input, opts)?
+    } else {
+        parse_as(format, Cursor::new(head).chain(input), opts)?
+    };
+    check_usable_force(&recording.plates)?;
+    recording.metadata.format = Some(format);
+    if opts.kind.is_some() {
+        recording.metadata.test = opts.kind;
+    }
+    Ok(recording)
+}
+
+/// Parses the whole input in a known format, within the size limit.
+fn parse_as<R: BufRead>(
+    format: Format,
+    input: R,
     opts: &ParseOptions,
 ) -> Result<Recording, ParseError> {
     // One byte over the limit is read so that "exactly at the limit" passes
     // and "over" is detected.
     let mut reader = LimitedReader::new(input, opts.max_input_bytes);
-    let format = match opts.format {
-        Some(format) => format,
-        None => detect_format(name_hint, &mut reader)?,
-    };
-    let mut recording = match format {
-        Format::Csv => csv::parse_csv(&mut reader, opts)?,
-        Format::Json => json::parse_json(&mut reader, opts)?,
-    };
-    if opts.kind.is_some() {
-        recording.metadata.test = opts.kind;
+    match format {
+        Format::Csv => csv::parse_csv(&mut reader, opts),
+        Format::Json => json::parse_json(&mut reader, opts),
     }
-    Ok(recording)
+}
+
+/// Applies [`detect_format`]'s content rule to a stream without losing
+/// bytes: returns the format and the bytes consumed to decide it. Nothing
+/// is consumed when the reader's first buffer decides (the usual case);
+/// otherwise at most [`SNIFF_BYTES`] are taken.
+fn sniff_stream<R: BufRead>(input: &mut R) -> Result<(Format, Vec<u8>), ParseError> {
+    let mut head: Vec<u8> = Vec::new();
+    loop {
+        let available = match input.fill_buf() {
+            Ok(available) => available,
+            Err(err) if err.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(err) => return Err(ParseError::Io { kind: err.kind() }),
+        };
+        if available.is_empty() {
+            return Ok((Format::Csv, head));
+        }
+        if head.is_empty()
+            && let Some(format) = sniff(available.get(..SNIFF_BYTES).unwrap_or(available))
+        {
+            return Ok((format, head));
+        }
+        let before = head.len();
+        let take = available.len().min(SNIFF_BYTES - before);
+        head.extend_from_slice(available.get(..take).unwrap_or(available));
+        input.consume(take);
+        // Once past a possible byte-order mark, only the new bytes need a
+        // look: everything before them was blank.
+        let decided = if before < BOM.len() {
+            sniff(&head)
+        } else {
+            first_non_blank(head.get(before..).unwrap_or_default())
+        };
+        if let Some(format) = decided {
+            return Ok((format, head));
+        }
+        if head.len() >= SNIFF_BYTES {
+            return Ok((Format::Csv, head));
+        }
+    }
+}
+
+/// True for a force value that can be a measurement.
+fn is_usable_force(newtons: f64) -> bool {
+    newtons.is_finite() && newtons.abs() <= MAX_PLAUSIBLE_FORCE_N
+}
+
+/// Refuses a recording in which no sample is analysable: with two plates a
+/// sample counts when both sides are usable (their sum is what the analysis
+/// reads).
+fn check_usable_force(plates: &Plates) -> Result<(), ParseError> {
+    let any_usable = match plates {
+        Plates::Single { fz } => fz.iter().any(|&f| is_usable_force(f)),
+        Plates::Dual { left, right } => left
+            .iter()
+            .zip(right)
+            .any(|(&l, &r)| is_usable_force(l) && is_usable_force(r)),
+    };
+    if any_usable {
+        Ok(())
+    } else {
+        Err(ParseError::NoUsableForce)
+    }
 }
 
 /// A reader that stops one byte past the caller's limit and remembers that
@@ -145,32 +409,6 @@ impl<R: BufRead> LimitedReader<R> {
     pub(crate) fn inner_mut(&mut self) -> &mut Take<R> {
         &mut self.inner
     }
-}
-
-/// Picks the format from the name's extension, else from the first
-/// non-blank byte.
-fn detect_format<R: BufRead>(
-    name_hint: &str,
-    reader: &mut LimitedReader<R>,
-) -> Result<Format, ParseError> {
-    let lower = name_hint.to_ascii_lowercase();
-    if lower.ends_with(".json") {
-        return Ok(Format::Json);
-    }
-    if lower.ends_with(".csv") || lower.ends_with(".tsv") || lower.ends_with(".txt") {
-        return Ok(Format::Csv);
-    }
-    let head = match reader.inner_mut().fill_buf() {
-        Ok(head) => head,
-        Err(err) => return Err(ParseError::Io { kind: err.kind() }),
-    };
-    let head = head.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(head);
-    let first = head.iter().find(|b| !b.is_ascii_whitespace());
-    Ok(if first == Some(&b'{') {
-        Format::Json
-    } else {
-        Format::Csv
-    })
 }
 
 /// Resolves the sample rate: the caller's option first, then the file's
@@ -247,6 +485,107 @@ mod tests {
             Err(ParseError::SampleRateMismatch)
         ));
         assert!(resolve_sample_rate(None, Some(1000.0), Some(1000.2)).is_ok());
+    }
+
+    #[test]
+    fn format_codes_round_trip() {
+        for format in [Format::Csv, Format::Json] {
+            assert_eq!(Format::parse(format.as_str()), Some(format));
+            assert_eq!(format.to_string(), format.as_str());
+            assert_eq!(
+                serde_json::to_value(format).unwrap(),
+                serde_json::Value::from(format.as_str())
+            );
+        }
+        assert_eq!(Format::parse(" JSON "), Some(Format::Json));
+        assert_eq!(Format::parse("xml"), None);
+    }
+
+    #[test]
+    fn detection_rule() {
+        let long_blank = [vec![b' '; SNIFF_BYTES], b"{}".to_vec()].concat();
+        let cases: [(&str, &[u8], Format); 14] = [
+            ("a.json", b"time_s,fz_n", Format::Json),
+            ("A.JSON", b"", Format::Json),
+            ("a.csv", b"{\"channels\": {}}", Format::Csv),
+            ("a.tsv", b"{", Format::Csv),
+            ("a.txt", b"{", Format::Csv),
+            ("upload", b"{}", Format::Json),
+            ("upload", b"\xEF\xBB\xBF{}", Format::Json),
+            ("upload", b" \r\n\t\n{}", Format::Json),
+            ("upload", b"\xEF\xBB\xBF\r\n  {}", Format::Json),
+            ("upload", b"\xEF\xBB\xBFtime_s,fz_n", Format::Csv),
+            ("upload", b"", Format::Csv),
+            ("upload", b"\xEF\xBB", Format::Csv),
+            ("upload", b"\xEF\xBB\xBF\xEF\xBB\xBF{}", Format::Csv),
+            ("upload", &long_blank, Format::Csv),
+        ];
+        for (name, head, expected) in cases {
+            assert_eq!(detect_format(name, head), expected, "{name} {head:?}");
+        }
+        let just_blank = [vec![b' '; SNIFF_BYTES - 1], b"{}".to_vec()].concat();
+        assert_eq!(detect_format("upload", &just_blank), Format::Json);
+    }
+
+    /// The stream sniffer decides as [`detect_format`] does on the whole
+    /// input and loses no byte, whatever the reader's buffer size.
+    #[test]
+    fn stream_sniffing_agrees_with_detect_format() {
+        let long_blank = [vec![b'\n'; SNIFF_BYTES + 10], b"{}".to_vec()].concat();
+        let almost = [vec![b' '; SNIFF_BYTES - 1], b"{}".to_vec()].concat();
+        let inputs: [&[u8]; 9] = [
+            b"{}",
+            b"\xEF\xBB\xBF{}",
+            b"\xEF\xBB\xBF \r\n\t{}",
+            b"   \n\n time_s,fz_n\n",
+            b"\xEF\xBBx",
+            b"\xEF",
+            b"",
+            &long_blank,
+            &almost,
+        ];
+        for input in inputs {
+            for capacity in [1, 2, 3, 5, 8192] {
+                let mut reader = std::io::BufReader::with_capacity(capacity, input);
+                let (format, head) = sniff_stream(&mut reader).unwrap();
+                assert_eq!(format, detect_format("upload", input), "{capacity}");
+                let mut rest = Vec::new();
+                reader.read_to_end(&mut rest).unwrap();
+                assert_eq!([head, rest].concat(), input, "{capacity}");
+            }
+        }
+    }
+
+    #[test]
+    fn force_must_be_usable_somewhere() {
+        let single = |fz: Vec<f64>| check_usable_force(&Plates::Single { fz });
+        assert!(single(vec![f64::NAN, 800.0, f64::INFINITY]).is_ok());
+        assert!(single(vec![MAX_PLAUSIBLE_FORCE_N, f64::NAN]).is_ok());
+        assert!(single(vec![-MAX_PLAUSIBLE_FORCE_N, 1e308]).is_ok());
+        for bad in [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            1e308,
+            -1e308,
+            100_000.5,
+        ] {
+            assert!(
+                matches!(single(vec![bad, bad]), Err(ParseError::NoUsableForce)),
+                "{bad}"
+            );
+        }
+        let dual =
+            |left: Vec<f64>, right: Vec<f64>| check_usable_force(&Plates::Dual { left, right });
+        assert!(dual(vec![f64::NAN, 400.0], vec![400.0, 400.0]).is_ok());
+        assert!(matches!(
+            dual(vec![f64::NAN, 400.0], vec![400.0, 1e308]),
+            Err(ParseError::NoUsableForce)
+        ));
+        assert_eq!(
+            ParseError::NoUsableForce.to_string(),
+            "no usable force values: every force sample is missing, not finite or beyond ±100000 N"
+        );
     }
 
     #[test]

@@ -1,13 +1,15 @@
 //! Data-driven test over tests/corpus/: each input file sits beside a
 //! `.expected` file holding its outcome, an error (code, line, message) or
-//! the trials and their flags. Run with `UPDATE_EXPECT=1` to rewrite the
+//! the format read and the trials and their flags. The file name is the
+//! name hint, so names without a known extension (`.upload`) exercise
+//! format detection from the content. Run with `UPDATE_EXPECT=1` to rewrite the
 //! expectations after a deliberate change, then review the diff.
 
 use std::fs;
 use std::io::{BufReader, Read};
 use std::path::{Path, PathBuf};
 
-use mhp_biomech::{ParseError, ParseOptions, analyze_bytes};
+use mhp_biomech::{Format, ParseError, ParseOptions, analyze_bytes};
 
 fn corpus_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus")
@@ -34,7 +36,8 @@ fn outcome(name: &str, input: impl std::io::BufRead, opts: &ParseOptions) -> Str
                     format!("{} [{}] {metrics}", t.kind.code(), flags.join(","))
                 })
                 .collect();
-            format!("ok: {}", trials.join("; "))
+            let format = report.recording.format.map_or("none", Format::as_str);
+            format!("ok {format}: {}", trials.join("; "))
         }
     }
 }

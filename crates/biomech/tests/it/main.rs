@@ -3,6 +3,7 @@
 
 mod balance;
 mod corpus;
+mod inputs;
 mod jumps;
 mod properties;
 mod report;

@@ -28,6 +28,7 @@ fn json_report_snapshot() {
           "recording": {
             "centre_of_pressure": false,
             "duration_s": 5.864,
+            "format": "csv",
             "plates": "dual",
             "sample_rate_hz": 1000.0,
             "samples": 5864
