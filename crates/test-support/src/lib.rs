@@ -174,6 +174,31 @@ impl MhpProcess {
     pub fn log(&self) -> Vec<String> {
         self.lines.lock().unwrap().clone()
     }
+
+    /// Waits (at most `limit`) until a log line contains every one of `needles` and returns it;
+    /// panics with the whole log otherwise. The process writes its log in order and the lines
+    /// are collected in order, so once a line is here every line written before it is too: wait
+    /// for the line that marks a step as done before asserting what the log does not hold.
+    pub async fn wait_for_log(&self, needles: &[&str], limit: std::time::Duration) -> String {
+        let deadline = std::time::Instant::now() + limit;
+        loop {
+            if let Some(line) = self
+                .lines
+                .lock()
+                .unwrap()
+                .iter()
+                .find(|l| needles.iter().all(|n| l.contains(n)))
+            {
+                return line.clone();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no log line with {needles:?} within {limit:?}; log:\n{}",
+                self.log().join("\n")
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    }
 }
 
 impl Drop for MhpProcess {

@@ -436,19 +436,31 @@ async fn main_path(env: Vec<(&str, String)>) {
         .unwrap();
     assert_eq!(refused.status(), StatusCode::UNPROCESSABLE_ENTITY);
     let refused = refused.text().await.unwrap();
+    let last_request = "main-path-last-request";
     let metrics = c
         .get(format!("{}/metrics", p.base))
+        .header("x-request-id", last_request)
         .send()
         .await
         .unwrap()
         .text()
         .await
         .unwrap();
+    // Every request above was answered, so what it wrote is on disk; the last one's log line
+    // (written when it was answered, after everything the requests before it logged) is in, so
+    // the log of them all is complete.
+    p.wait_for_log(
+        &[
+            "\"message\":\"request\"",
+            &format!("\"request_id\":\"{last_request}\""),
+        ],
+        std::time::Duration::from_secs(10),
+    )
+    .await;
 
     // No identifier, birth date or note reaches the log, the metrics, an error response, or
     // any file of the data directory in plain text (database, log of writes, key store, index,
     // objects, outbox): only sealed.
-    tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     let mut files = Vec::new();
     collect_files(std::path::Path::new(&data), &mut files);
     assert!(files.len() > 5, "{} files", files.len());
@@ -485,7 +497,7 @@ fn collect_files(dir: &std::path::Path, out: &mut Vec<(std::path::PathBuf, Vec<u
 }
 
 /// Rewrites an assessment as if an older engine had computed it (its metrics dropped).
-async fn age_assessment(url: &str, org: &str, id: &str) {
+pub(crate) async fn age_assessment(url: &str, org: &str, id: &str) {
     use sqlx::Connection as _;
     sqlx::any::install_default_drivers();
     let mut conn = sqlx::AnyConnection::connect(url).await.unwrap();

@@ -79,9 +79,14 @@ async fn serves_until_sigterm(env: &[(&str, &str)], backend: &str) {
         assert!(data.join("mhp.sqlite").is_file());
     }
 
-    // SIGTERM: readiness turns off first, then the process exits cleanly.
+    // SIGTERM: readiness turns off first (the server logs it once it has), while the listener
+    // still accepts for the drain delay (700 ms); then the process exits cleanly.
     p.terminate();
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    p.wait_for_log(
+        &["\"message\":\"shutdown requested: readiness off\""],
+        Duration::from_secs(10),
+    )
+    .await;
     let res = c.get(format!("{}/readyz", p.base)).send().await.unwrap();
     assert_eq!(res.status(), 503);
     let check = mhp(
@@ -93,9 +98,26 @@ async fn serves_until_sigterm(env: &[(&str, &str)], backend: &str) {
     assert!(stderr(&check).contains("status 503"), "{}", stderr(&check));
     assert_eq!(p.wait(Duration::from_secs(20)), Some(0));
 
-    // Every log line is one JSON object, and none holds a request body.
+    // "stopped" is the last line the process writes: once it is in, the log is complete. The
+    // phases came in order.
+    p.wait_for_log(&["\"message\":\"stopped\""], Duration::from_secs(10))
+        .await;
     let log = p.log();
-    assert!(log.iter().any(|l| l.contains("\"message\":\"stopped\"")));
+    let at = |message: &str| {
+        let needle = format!("\"message\":\"{message}\"");
+        log.iter()
+            .position(|l| l.contains(&needle))
+            .unwrap_or_else(|| panic!("no {message:?} in the log:\n{}", log.join("\n")))
+    };
+    let phases = [
+        at("shutdown requested: readiness off"),
+        at("no longer accepting connections; finishing in-flight requests"),
+        at("server stopped"),
+        at("stopped"),
+    ];
+    assert!(phases.is_sorted(), "{phases:?}:\n{}", log.join("\n"));
+
+    // Every log line is one JSON object, and none holds a request body.
     for line in &log {
         let v: Value = serde_json::from_str(line).unwrap_or_else(|e| panic!("{e}: {line}"));
         assert!(v["level"].is_string());

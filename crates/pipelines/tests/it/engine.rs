@@ -235,11 +235,16 @@ async fn a_vanished_workers_job_is_taken_over_after_its_lease(backend: Backend) 
     assert_eq!(claimed.attempt, 1);
     let before = ONCE_RUNS.load(Ordering::SeqCst);
     let (stop, handles) = start(&env, 1);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert_eq!(
-        jobs(&env, run).await[0].lease_owner.as_deref(),
-        Some("dead")
-    );
+    // While the lease holds, the live worker leaves the job alone. A claim looks for a job to
+    // take over before it looks at the queue, so once the worker has claimed (and finished) both
+    // steps of a run queued after it started, it has looked at the dead worker's job and passed
+    // it over.
+    let marker = enqueue(&env, &CHAIN).await;
+    wait_for(&env, marker, RunStatus::Succeeded).await;
+    let js = jobs(&env, run).await;
+    assert_eq!(js[0].status, "running");
+    assert_eq!(js[0].lease_owner.as_deref(), Some("dead"));
+    assert_eq!(js[0].attempts, 1);
     // A minute later its lease has expired: a live worker takes the job over.
     env.clock.advance(61_000);
     let done = wait_for(&env, run, RunStatus::Succeeded).await;

@@ -28,9 +28,42 @@ pub struct Server {
     pub org: OrgScope,
     pub url: String,
     pub outbox: std::path::PathBuf,
+    /// Holds `/test/held` requests open until the test lets them go.
+    pub held: Held,
     stop: Option<oneshot::Sender<()>>,
     done: tokio::task::JoinHandle<std::io::Result<()>>,
     _dir: mhp_test_support::SqliteDb,
+}
+
+/// The gate of `/test/held`: the handler counts itself in, then waits for the release, so a
+/// test knows when a request is in flight and decides when it ends.
+#[derive(Clone, Debug)]
+pub struct Held {
+    started: Arc<tokio::sync::watch::Sender<u32>>,
+    release: Arc<tokio::sync::watch::Sender<bool>>,
+}
+
+impl Held {
+    fn new() -> Self {
+        Self {
+            started: Arc::new(tokio::sync::watch::Sender::new(0)),
+            release: Arc::new(tokio::sync::watch::Sender::new(false)),
+        }
+    }
+
+    /// Waits (at most 10 s) until `n` held requests have reached their handler.
+    pub async fn wait_started(&self, n: u32) {
+        let mut started = self.started.subscribe();
+        tokio::time::timeout(Duration::from_secs(10), started.wait_for(|s| *s >= n))
+            .await
+            .unwrap_or_else(|_| panic!("{n} held request(s) never reached the handler"))
+            .unwrap();
+    }
+
+    /// Lets every held request (and any later one) answer.
+    pub fn release(&self) {
+        self.release.send_replace(true);
+    }
 }
 
 #[derive(serde::Deserialize)]
@@ -52,8 +85,17 @@ async fn create_team(
     Ok(StatusCode::CREATED)
 }
 
+/// Slower than a request time-out a test sets.
 async fn slow() -> &'static str {
     tokio::time::sleep(Duration::from_millis(600)).await;
+    "done"
+}
+
+/// In flight until the test releases it.
+async fn held(State(gate): State<Held>) -> &'static str {
+    let mut release = gate.release.subscribe();
+    gate.started.send_modify(|n| *n += 1);
+    let _ = release.wait_for(|go| *go).await;
     "done"
 }
 
@@ -122,10 +164,15 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
     let test_routes = Router::new()
         .route("/test/teams", post(create_team))
         .with_state((state.clone(), org));
+    let gate = Held::new();
+    let held_route = Router::new()
+        .route("/test/held", get(held))
+        .with_state(gate.clone());
     let app = mhp_server::routes(&state)
         .route("/test/slow", get(slow))
         .with_state(state.clone())
-        .merge(test_routes);
+        .merge(test_routes)
+        .merge(held_route);
     let app = mhp_server::with_layers(app, state.clone(), &config);
 
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -144,6 +191,7 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         org,
         url: fresh.url.clone(),
         outbox: fresh.dir.path().join("outbox"),
+        held: gate,
         stop: Some(stop),
         done,
         _dir: fresh,
@@ -382,21 +430,45 @@ async fn metrics_count_requests_by_route_template() {
 async fn shutdown_turns_readiness_off_first_and_lets_requests_finish() {
     let mut s = spawn(quick()).await;
     let c = reqwest::Client::new();
-    let slow = tokio::spawn({
+    let in_flight = tokio::spawn({
         let c = c.clone();
-        let url = format!("{}/test/slow", s.base);
+        let url = format!("{}/test/held", s.base);
         async move { c.get(url).send().await.unwrap().text().await.unwrap() }
     });
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The request is in flight once its handler has begun; it stays so until released.
+    s.held.wait_started(1).await;
     s.stop.take().unwrap().send(()).unwrap();
-    tokio::time::sleep(Duration::from_millis(50)).await;
 
-    // Draining: readiness says no, liveness still yes.
+    // Draining (the server has turned readiness off; the listener stays open for the drain
+    // delay, 300 ms): readiness says no, liveness still yes.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !s.state.readiness.is_draining() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "shutdown never turned readiness off"
+        );
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
     let res = c.get(format!("{}/readyz", s.base)).send().await.unwrap();
     let body = problem(res, StatusCode::SERVICE_UNAVAILABLE).await;
     assert_eq!(body["detail"], "shutting down");
+    let res = c.get(format!("{}/healthz", s.base)).send().await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
 
-    assert_eq!(slow.await.unwrap(), "done");
+    // After the drain delay the listener closes while the request is still in flight ...
+    let addr = s.base.trim_start_matches("http://").to_owned();
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while tokio::net::TcpStream::connect(&addr).await.is_ok() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the listener never closed"
+        );
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+
+    // ... and it is still answered.
+    s.held.release();
+    assert_eq!(in_flight.await.unwrap(), "done");
     tokio::time::timeout(Duration::from_secs(5), s.done)
         .await
         .expect("server stops after the grace period at the latest")
