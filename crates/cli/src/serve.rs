@@ -44,6 +44,11 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),
         std::future::pending(),
     ));
+    tokio::spawn(mhp_server::sweep::run_sweeps(
+        state.clone(),
+        std::time::Duration::from_secs(3600),
+        std::future::pending(),
+    ));
     spawn_checkpoints(
         db.clone(),
         mhp_crypto::checkpoint::CheckpointKey::derive(&key),

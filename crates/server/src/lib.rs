@@ -20,6 +20,7 @@ pub mod phi;
 mod problem;
 pub mod schedule;
 pub mod security;
+pub mod sweep;
 pub mod tokens;
 
 use std::net::SocketAddr;

@@ -89,6 +89,9 @@ impl Db {
     pub async fn connect(url: &str, options: &DbOptions) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            private_sqlite_file(url)?;
+        }
         let connect_options: AnyConnectOptions = url.parse().map_err(StorageError::Database)?;
         let statement_timeout_ms = options.statement_timeout.as_millis();
         let max_connections = match backend {
@@ -267,5 +270,41 @@ impl Db {
 
     pub(crate) fn pool(&self) -> &AnyPool {
         &self.pool
+    }
+}
+
+/// Creates the SQLite file of `url` readable and writable by its owner only (0600) before
+/// SQLite opens it, and tightens an existing one to 0600. SQLite creates the `-wal` and `-shm`
+/// files with the database file's permissions, so they follow. In-memory databases are left
+/// alone.
+pub(crate) fn private_sqlite_file(url: &str) -> Result<(), StorageError> {
+    use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
+    use std::str::FromStr as _;
+    let options =
+        sqlx::sqlite::SqliteConnectOptions::from_str(url).map_err(StorageError::Database)?;
+    let path = options.get_filename();
+    if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || url.contains("mode=memory")
+    {
+        return Ok(());
+    }
+    let io = StorageError::DatabaseFile;
+    match std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+    {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+            let meta = std::fs::metadata(path).map_err(io)?;
+            if meta.permissions().mode() & 0o077 != 0 {
+                std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                    .map_err(io)?;
+            }
+            Ok(())
+        }
+        // A directory that does not exist: SQLite reports it as it always did.
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(io(e)),
     }
 }

@@ -57,6 +57,9 @@ pub enum StorageError {
     /// The object store failed.
     #[error("object store: {0}")]
     ObjectStore(#[source] io::Error),
+    /// The SQLite database file could not be created or made private.
+    #[error("database file: {0}")]
+    DatabaseFile(#[source] io::Error),
     /// An object key that breaks the key rules.
     #[error("invalid object key")]
     InvalidObjectKey,

@@ -105,6 +105,9 @@ impl KeyStore {
     pub async fn open(url: &str) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
+        if backend == Backend::Sqlite {
+            crate::db::private_sqlite_file(url)?;
+        }
         let options: AnyConnectOptions = url.parse().map_err(StorageError::Database)?;
         let pool = AnyPoolOptions::new()
             .max_connections(4)

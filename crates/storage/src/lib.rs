@@ -18,5 +18,5 @@ mod tx;
 
 pub use db::{Backend, Db, DbOptions, PoolStats};
 pub use error::StorageError;
-pub use object_store::{ObjectKey, ObjectStore};
+pub use object_store::{ObjectInfo, ObjectKey, ObjectStore};
 pub use tx::{Access, OperatorTx, TenantTx};

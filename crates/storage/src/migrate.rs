@@ -100,6 +100,11 @@ const SQLITE: &[Migration] = &[
         name: "tenant_secrets_and_mail_limits",
         sql: include_str!("../migrations/sqlite/0014_tenant_secrets_and_mail_limits.sql"),
     },
+    Migration {
+        version: 15,
+        name: "upload_options",
+        sql: include_str!("../migrations/sqlite/0015_upload_options.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -172,6 +177,11 @@ const POSTGRES: &[Migration] = &[
         version: 14,
         name: "tenant_secrets_and_mail_limits",
         sql: include_str!("../migrations/postgres/0014_tenant_secrets_and_mail_limits.sql"),
+    },
+    Migration {
+        version: 15,
+        name: "upload_options",
+        sql: include_str!("../migrations/postgres/0015_upload_options.sql"),
     },
 ];
 

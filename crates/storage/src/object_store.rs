@@ -81,6 +81,24 @@ impl ObjectStore {
             ObjectStore::Local(dir) => dir.check().await,
         }
     }
+
+    /// The objects whose keys start with `prefix` (a folder such as `orgs/{org}/raw/`), with
+    /// when each was last written. Files that are not objects (temporaries of a write in
+    /// progress) are left out.
+    pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+        match self {
+            ObjectStore::Local(dir) => dir.list(prefix).await,
+        }
+    }
+}
+
+/// An object as [`ObjectStore::list`] finds it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// Its key.
+    pub key: ObjectKey,
+    /// When it was last written.
+    pub modified: std::time::SystemTime,
 }
 
 /// A local directory holding objects as files.
@@ -135,6 +153,45 @@ impl LocalDir {
         }
     }
 
+    async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
+        let root = self.root.clone();
+        let start = root.join(prefix.trim_end_matches('/'));
+        tokio::task::spawn_blocking(move || {
+            let mut found = Vec::new();
+            let mut pending = vec![start];
+            while let Some(dir) = pending.pop() {
+                let entries = match std::fs::read_dir(&dir) {
+                    Ok(e) => e,
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => continue,
+                    Err(e) => return Err(StorageError::ObjectStore(e)),
+                };
+                for entry in entries {
+                    let entry = entry.map_err(StorageError::ObjectStore)?;
+                    let meta = entry.metadata().map_err(StorageError::ObjectStore)?;
+                    let path = entry.path();
+                    if meta.is_dir() {
+                        pending.push(path);
+                        continue;
+                    }
+                    let Some(key) = path
+                        .strip_prefix(&root)
+                        .ok()
+                        .and_then(|p| p.to_str())
+                        .and_then(|k| ObjectKey::parse(k).ok())
+                    else {
+                        continue;
+                    };
+                    let modified = meta.modified().map_err(StorageError::ObjectStore)?;
+                    found.push(ObjectInfo { key, modified });
+                }
+            }
+            found.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+            Ok(found)
+        })
+        .await
+        .map_err(|e| StorageError::ObjectStore(io::Error::other(e)))?
+    }
+
     async fn check(&self) -> Result<(), StorageError> {
         let meta = tokio::fs::metadata(&self.root)
             .await
@@ -182,6 +239,36 @@ mod tests {
             assert!(ObjectKey::parse(bad).is_err(), "{bad:?}");
         }
         assert!(ObjectKey::parse("orgs/0192/raw/abc.csv.enc").is_ok());
+    }
+
+    #[tokio::test]
+    async fn objects_are_listed_by_prefix_without_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ObjectStore::local(dir.path().join("objects"))
+            .await
+            .unwrap();
+        for k in [
+            "orgs/a/raw/1.sealed",
+            "orgs/a/raw/2.sealed",
+            "orgs/b/raw/3.sealed",
+        ] {
+            store
+                .put(&ObjectKey::parse(k).unwrap(), b"x")
+                .await
+                .unwrap();
+        }
+        std::fs::write(dir.path().join("objects/orgs/a/raw/.tmp-half"), b"x").unwrap();
+        let keys = |v: Vec<ObjectInfo>| {
+            v.into_iter()
+                .map(|o| o.key.as_str().to_owned())
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(
+            keys(store.list("orgs/a/raw/").await.unwrap()),
+            ["orgs/a/raw/1.sealed", "orgs/a/raw/2.sealed"]
+        );
+        assert_eq!(keys(store.list("orgs/").await.unwrap()).len(), 3);
+        assert!(store.list("orgs/none/raw/").await.unwrap().is_empty());
     }
 
     #[tokio::test]

@@ -113,15 +113,16 @@ fn migrate_applies_then_reports_up_to_date() {
     let first = mhp(&args, &[], None);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert!(
-        stdout(&first)
-            .starts_with("applied 14 migration(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14;"),
+        stdout(&first).starts_with(
+            "applied 15 migration(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15;"
+        ),
         "{}",
         stdout(&first)
     );
     let second = mhp(&args, &[], None);
     assert_eq!(
         stdout(&second).trim(),
-        "database is up to date (14 migrations)"
+        "database is up to date (15 migrations)"
     );
 }
 

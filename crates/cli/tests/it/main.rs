@@ -15,6 +15,7 @@ mod main_path;
 mod pipelines;
 mod serve;
 mod sso;
+mod uploads;
 
 use std::process::{Command, Output, Stdio};
 

@@ -84,6 +84,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
                     idempotency_key: None,
                     analysis_version: "seed".into(),
                     created_at: at,
+                    options: Default::default(),
                 },
                 &AnalysisResult {
                     analysis_version: "seed".into(),

@@ -10,9 +10,9 @@ use axum::body::Bytes;
 use axum::extract::{FromRequest, Multipart, Path, Query, Request, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
-use mhp_biomech::{ANALYSIS_VERSION, ParseOptions, TrialKind, analyze_bytes};
+use mhp_biomech::{ANALYSIS_VERSION, Format, ParseOptions, TrialKind, analyze_bytes};
 use mhp_domain::{AssessmentId, OrgId, SubjectId, Timestamp};
-use mhp_storage::repo::assessments::{self, AnalysisResult, Assessment, Source};
+use mhp_storage::repo::assessments::{self, AnalysisResult, Assessment, Source, UploadOptions};
 use mhp_storage::repo::{Page, audit, subjects};
 use mhp_storage::{Access, ObjectKey, StorageError};
 use serde::{Deserialize, Serialize};
@@ -203,6 +203,21 @@ pub struct UploadQuery {
     recorded_at_ms: Option<i64>,
 }
 
+/// The engine's options for what an upload said about its file.
+fn parse_options(options: &UploadOptions) -> Result<ParseOptions, ApiError> {
+    let mut opts = ParseOptions::default();
+    if let Some(hz) = options.sample_rate_hz {
+        opts = opts.with_sample_rate(hz);
+    }
+    if let Some(kind) = options.kind.as_deref() {
+        opts = opts
+            .with_kind(TrialKind::parse(kind).ok_or_else(|| {
+                ApiError::BadRequest("kind must be cmj, balance or plank".into())
+            })?);
+    }
+    Ok(opts)
+}
+
 /// The file's format as the request declares it: `Some("csv" | "json")`, or `None` to let
 /// the content decide.
 fn declared_format(content_type: Option<&str>) -> Result<Option<&'static str>, ApiError> {
@@ -361,16 +376,11 @@ pub async fn upload(
     let scope = grant.org()?;
     let org = scope.org();
     let now = state.clock.now();
-    let mut opts = ParseOptions::default();
-    if let Some(hz) = q.sample_rate_hz {
-        opts = opts.with_sample_rate(hz);
-    }
-    if let Some(kind) = q.kind.as_deref() {
-        opts = opts
-            .with_kind(TrialKind::parse(kind).ok_or_else(|| {
-                ApiError::BadRequest("kind must be cmj, balance or plank".into())
-            })?);
-    }
+    let options = UploadOptions {
+        sample_rate_hz: q.sample_rate_hz,
+        kind: q.kind.clone(),
+    };
+    let opts = parse_options(&options)?;
     let recorded_at = match q.recorded_at_ms {
         Some(ms) if ms < 946_684_800_000 || ms > now.as_millis() + 86_400_000 => {
             return Err(ApiError::BadRequest(
@@ -399,17 +409,14 @@ pub async fn upload(
         subjects::get(&mut tx, subject).await?;
     }
 
-    let hint = match declared {
-        Some("json") => "upload.json",
-        Some(_) => "upload.csv",
-        None => "upload",
+    // The engine decides the format (a declared one, else by content: a BOM and blank space
+    // before `{` still make JSON) and says which it read; that is what is stored.
+    let opts = match declared.and_then(Format::parse) {
+        Some(format) => opts.with_format(format),
+        None => opts,
     };
-    let report = analyse(hint, body.clone(), opts).await?;
-    let format = if hint == "upload.json" || (hint == "upload" && body.first() == Some(&b'{')) {
-        "json"
-    } else {
-        "csv"
-    };
+    let report = analyse("upload", body.clone(), opts).await?;
+    let format = report.recording.format.map_or("csv", Format::as_str);
     let (kind, result) = result_of(&report, now);
 
     let id = AssessmentId::new();
@@ -437,6 +444,7 @@ pub async fn upload(
         idempotency_key: key.clone(),
         analysis_version: result.analysis_version.clone(),
         created_at: now,
+        options,
     };
     let stored = async {
         let mut tx = state.db.tenant(&scope, Access::Write).await?;
@@ -631,12 +639,10 @@ pub async fn reanalyze_one(
         .for_read(org, a.subject)
         .await?
         .open_raw(org, &a.id.to_string(), sealed)?;
-    let hint = if a.format == "json" {
-        "upload.json"
-    } else {
-        "upload.csv"
-    };
-    let report = analyse(hint, raw, ParseOptions::default()).await?;
+    // Read as the upload was: its sampling rate and kind. The format is detected again, by the
+    // same rule as at upload (a row stored as `csv` by an earlier version for a JSON file with
+    // a byte-order mark is read right this time).
+    let report = analyse("upload", raw, parse_options(&a.options)?).await?;
     let now = state.clock.now();
     let (_, result) = result_of(&report, now);
     let mut tx = state.db.tenant(scope, Access::Write).await?;

@@ -9,9 +9,9 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse as _, Response};
 use mhp_auth::events::AuthEvent;
 use mhp_auth::session;
-use mhp_domain::{OrgId, OrgScope, Permission, Reach, Role, TeamId, widest_reach};
+use mhp_domain::{OrgId, OrgScope, Permission, Reach, Role, SubjectId, TeamId, widest_reach};
 use mhp_storage::Access;
-use mhp_storage::repo::{mfa, teams, users};
+use mhp_storage::repo::{mfa, subjects, teams, users};
 
 use super::{ROUTES, Requirement};
 use crate::authn::{self, Principal, RequestMeta};
@@ -160,12 +160,21 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
         check_mfa_policy(state, &principal, org).await?;
     }
     match decision {
-        Decision::Allow(reach) => Ok(Some(Grant {
-            reach: resolve_reach(state, &principal, org, reach).await?,
-            principal,
-            scope: Some(OrgScope::for_org(org)),
-            meta,
-        })),
+        Decision::Allow(reach) => {
+            let reach = resolve_reach(state, &principal, org, reach).await?;
+            if let Err(e) = check_path_reach(state, &principal, org, &reach, &params).await {
+                let event = AuthEvent::AccessDenied { org, permission };
+                security::record_standalone(state, &principal.actor(), Some(org), &event, &meta)
+                    .await;
+                return Err(e);
+            }
+            Ok(Some(Grant {
+                reach,
+                principal,
+                scope: Some(OrgScope::for_org(org)),
+                meta,
+            }))
+        }
         decision => {
             let event = AuthEvent::AccessDenied { org, permission };
             // Attributed to the caller's own organisation for keys; for people, to the one they
@@ -181,6 +190,57 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             })
         }
     }
+}
+
+/// The team and subject a route names must lie within the grant's reach: a coach reaches the
+/// teams they are staff of and the subjects on them, a person their own record. Anything else
+/// answers 404, as if it did not exist, so no handler has to filter by hand and nothing tells
+/// staff of one team what another holds.
+async fn check_path_reach(
+    state: &AppState,
+    principal: &Principal,
+    org: OrgId,
+    reach: &GrantReach,
+    params: &RawPathParams,
+) -> Result<(), ApiError> {
+    if *reach == GrantReach::Organisation {
+        return Ok(());
+    }
+    let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| v);
+    if let Some(team) = param("team") {
+        let team = TeamId::parse(team).map_err(|_| ApiError::NotFound("team"))?;
+        if !reach.reaches_team(team) {
+            return Err(ApiError::NotFound("team"));
+        }
+    }
+    if let Some(subject) = param("subject") {
+        let subject = SubjectId::parse(subject).map_err(|_| ApiError::NotFound("subject"))?;
+        let mut tx = state
+            .db
+            .tenant(&OrgScope::for_org(org), Access::Read)
+            .await?;
+        let reached = match reach {
+            GrantReach::Organisation => true,
+            GrantReach::Teams(mine) => subjects::teams_of(&mut tx, subject)
+                .await?
+                .iter()
+                .any(|t| mine.contains(t)),
+            GrantReach::OwnRecord => match principal {
+                Principal::User { user, .. } => {
+                    match subjects::get_including_archived(&mut tx, subject).await {
+                        Ok(s) => s.user == Some(user.id),
+                        Err(mhp_storage::StorageError::NotFound { .. }) => false,
+                        Err(e) => return Err(e.into()),
+                    }
+                }
+                Principal::ApiKey(_) => false,
+            },
+        };
+        if !reached {
+            return Err(ApiError::NotFound("subject"));
+        }
+    }
+    Ok(())
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

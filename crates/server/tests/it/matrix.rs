@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 
 use mhp_auth::{api_key, session};
-use mhp_domain::{DisplayName, Email, OrgName, OrgScope, Role, Timestamp};
+use mhp_domain::{DisplayName, Email, OrgName, OrgScope, Reach, Role, Timestamp, reach_of};
 use mhp_server::api::ROUTES;
 use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, NewApiKey};
@@ -328,6 +328,15 @@ const PUBLIC: &[&str] = &[
     "/api/v1/docs",
 ];
 
+/// Where the team or subject a route names lies for the caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum TeamReach {
+    /// On a team the caller is staff of.
+    Within,
+    /// On a team the caller has nothing to do with.
+    Outside,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Kind {
     /// An API key.
@@ -497,21 +506,40 @@ async fn call(
     req.send().await.unwrap()
 }
 
-async fn concrete(s: &Server, template: &str, target: &OrgScope) -> String {
+/// `template` with fixtures of `target` for its parameters. With `staff`, the team is one that
+/// person is staff of, and the subject is on it.
+async fn concrete(
+    s: &Server,
+    template: &str,
+    target: &OrgScope,
+    staff: Option<mhp_domain::UserId>,
+) -> String {
     let mut path = template.replace("{org}", &target.org().to_string());
-    if path.contains("{team}") {
+    let team = if path.contains("{team}") || path.contains("{subject}") {
         let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
         let name =
             mhp_domain::TeamName::parse(&format!("T{}", uuid::Uuid::new_v4().simple())).unwrap();
-        let team = teams::create(&mut tx, &name, s.state.clock.now())
-            .await
-            .unwrap();
+        let now = s.state.clock.now();
+        let team = teams::create(&mut tx, &name, now).await.unwrap();
+        if let Some(user) = staff {
+            teams::add_staff(&mut tx, team.id, user, now).await.unwrap();
+        }
         tx.commit().await.unwrap();
         FIXTURE_TEAMS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         path = path.replace("{team}", &team.id.to_string());
-    }
+        Some(team.id)
+    } else {
+        None
+    };
     if path.contains("{subject}") {
         let subject = fixture_subject(s, target).await;
+        if let Some(team) = team {
+            let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
+            subjects::add_to_team(&mut tx, team, subject, s.state.clock.now())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
         path = path.replace("{subject}", &subject.to_string());
     }
     if path.contains("{assessment}") {
@@ -637,6 +665,7 @@ async fn fixture_assessment(
         idempotency_key: None,
         analysis_version: "fixture".into(),
         created_at: now,
+        options: Default::default(),
     };
     let result = assessments::AnalysisResult {
         analysis_version: "fixture".into(),
@@ -699,69 +728,107 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
             continue;
         }
         let org_route = template.contains("{org}");
+        // Routes naming a team or a subject run twice: on one within the caller's teams and on
+        // one outside them.
+        let reaches: &[Option<TeamReach>] =
+            if template.contains("{team}") || template.contains("{subject}") {
+                &[Some(TeamReach::Within), Some(TeamReach::Outside)]
+            } else {
+                &[None]
+            };
         for role in Role::ALL {
             for kind in [Kind::Key, Kind::Person, Kind::PersonToken] {
                 for (caller_org, is_own) in [(own, true), (other, false)] {
-                    if !org_route && !is_own {
-                        continue;
-                    }
-                    n += 1;
-                    let creds = match kind {
-                        Kind::Key => {
-                            Credentials::Bearer(key(&s, &caller_org, role, far_future(&s)).await.1)
+                    for team_reach in reaches {
+                        if !org_route && !is_own {
+                            continue;
                         }
-                        Kind::Person => signed_in(&s, person(&s, &caller_org, role, n).await).await,
-                        Kind::PersonToken => {
-                            let cookie =
-                                signed_in(&s, person(&s, &caller_org, role, n).await).await;
-                            let res =
-                                call(&s, "POST", "/api/v1/auth/token", Some(&cookie), n).await;
-                            assert_eq!(res.status(), StatusCode::OK);
-                            let pair: serde_json::Value = res.json().await.unwrap();
-                            Credentials::Bearer(pair["access_token"].as_str().unwrap().to_owned())
+                        n += 1;
+                        let (creds, user) = match kind {
+                            Kind::Key => (
+                                Credentials::Bearer(
+                                    key(&s, &caller_org, role, far_future(&s)).await.1,
+                                ),
+                                None,
+                            ),
+                            Kind::Person => {
+                                let user = person(&s, &caller_org, role, n).await;
+                                (signed_in(&s, user).await, Some(user))
+                            }
+                            Kind::PersonToken => {
+                                let user = person(&s, &caller_org, role, n).await;
+                                let cookie = signed_in(&s, user).await;
+                                let res =
+                                    call(&s, "POST", "/api/v1/auth/token", Some(&cookie), n).await;
+                                assert_eq!(res.status(), StatusCode::OK);
+                                let pair: serde_json::Value = res.json().await.unwrap();
+                                (
+                                    Credentials::Bearer(
+                                        pair["access_token"].as_str().unwrap().to_owned(),
+                                    ),
+                                    Some(user),
+                                )
+                            }
+                        };
+                        // Within: the caller is staff of the team (and the subject is on it).
+                        let staff = match team_reach {
+                            Some(TeamReach::Within) if is_own => user,
+                            _ => None,
+                        };
+                        let path = concrete(&s, template, &own, staff).await;
+                        let status = call(&s, method, &path, Some(&creds), n).await.status();
+                        let case = format!(
+                            "{method} {template} as {role} {kind:?} of {}{}",
+                            if is_own { "own org" } else { "other org" },
+                            match team_reach {
+                                Some(TeamReach::Within) => ", within their teams",
+                                Some(TeamReach::Outside) => ", outside their teams",
+                                None => "",
+                            }
+                        );
+                        // Staff reach their own teams only: anything else is not there for them.
+                        let out_of_reach = team_reach.is_some()
+                            && reach_of(role) == Reach::OwnTeams
+                            && (team_reach == &Some(TeamReach::Outside) || user.is_none());
+                        let expected = match allowed {
+                            Public => unreachable!(),
+                            Anyone => None,
+                            People if kind == Kind::Person => None,
+                            People if kind == Kind::PersonToken => Some(StatusCode::FORBIDDEN),
+                            People => Some(StatusCode::FORBIDDEN),
+                            Roles(_) if !is_own => Some(StatusCode::NOT_FOUND),
+                            Roles(roles) if roles.contains(&role) && out_of_reach => {
+                                Some(StatusCode::NOT_FOUND)
+                            }
+                            Roles(roles) if roles.contains(&role) => None,
+                            Roles(_) => Some(StatusCode::FORBIDDEN),
+                        };
+                        match expected {
+                            None => {
+                                // Allowed means the gate let it through; a handler may still turn
+                                // the body down (a wrong MFA code is a 400 of its own).
+                                assert!(
+                                    !matches!(status.as_u16(), 401 | 403 | 404),
+                                    "{case}: expected to pass the gate, got {status}"
+                                );
+                                if *method == "GET" {
+                                    assert!(status.is_success(), "{case}: got {status}");
+                                }
+                                if *method == "POST" && template.ends_with("/teams") {
+                                    team_creations += 1;
+                                }
+                                if *method == "DELETE" && template.ends_with("/teams/{team}") {
+                                    team_archives += 1;
+                                }
+                            }
+                            Some(want) => assert_eq!(status, want, "{case}"),
                         }
-                    };
-                    let path = concrete(&s, template, &own).await;
-                    let status = call(&s, method, &path, Some(&creds), n).await.status();
-                    let case = format!(
-                        "{method} {template} as {role} {kind:?} of {}",
-                        if is_own { "own org" } else { "other org" }
-                    );
-                    let expected = match allowed {
-                        Public => unreachable!(),
-                        Anyone => None,
-                        People if kind == Kind::Person => None,
-                        People if kind == Kind::PersonToken => Some(StatusCode::FORBIDDEN),
-                        People => Some(StatusCode::FORBIDDEN),
-                        Roles(_) if !is_own => Some(StatusCode::NOT_FOUND),
-                        Roles(roles) if roles.contains(&role) => None,
-                        Roles(_) => Some(StatusCode::FORBIDDEN),
-                    };
-                    match expected {
-                        None => {
-                            // Allowed means the gate let it through; a handler may still turn
-                            // the body down (a wrong MFA code is a 400 of its own).
-                            assert!(
-                                !matches!(status.as_u16(), 401 | 403 | 404),
-                                "{case}: expected to pass the gate, got {status}"
-                            );
-                            if *method == "GET" {
-                                assert!(status.is_success(), "{case}: got {status}");
-                            }
-                            if *method == "POST" && template.ends_with("/teams") {
-                                team_creations += 1;
-                            }
-                            if *method == "DELETE" && template.ends_with("/teams/{team}") {
-                                team_archives += 1;
-                            }
-                        }
-                        Some(want) => assert_eq!(status, want, "{case}"),
                     }
                 }
             }
         }
         // No credentials, a forged key and a forged session are refused alike.
-        let path = concrete(&s, template, &own).await;
+        let path = concrete(&s, template, &own, None).await;
         let res = call(&s, method, &path, None, 0).await;
         assert_eq!(
             res.status(),
@@ -792,10 +859,17 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
     // Refused writes wrote nothing: only the allowed team creations exist.
     let mut tx = s.state.db.tenant(&own, Access::Read).await.unwrap();
     let fixtures = FIXTURE_TEAMS.load(std::sync::atomic::Ordering::SeqCst);
-    assert_eq!(
-        teams::list(&mut tx, Page::first(500)).await.unwrap().len(),
-        team_creations + fixtures - team_archives
-    );
+    let mut existing = 0;
+    let mut page = Page::first(500);
+    loop {
+        let found = teams::list(&mut tx, page).await.unwrap();
+        existing += found.len();
+        match found.last() {
+            Some(last) if found.len() == 500 => page.after = Some(last.id),
+            _ => break,
+        }
+    }
+    assert_eq!(existing, team_creations + fixtures - team_archives);
     drop(tx);
     let mut tx = s.state.db.tenant(&other, Access::Read).await.unwrap();
     assert!(

@@ -61,6 +61,7 @@ async fn assessment(s: &Server, subject: SubjectId, day: i64, height: f64) {
         idempotency_key: None,
         analysis_version: "v".into(),
         created_at: at,
+        options: Default::default(),
     };
     let r = AnalysisResult {
         analysis_version: "v".into(),

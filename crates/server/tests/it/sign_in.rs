@@ -968,8 +968,34 @@ async fn coaches_see_the_teams_they_coach() {
         list(coach_cookie.clone(), "").await,
         ["Forwards", "Academy"]
     );
-    assert_eq!(list(coach_cookie, "?limit=1").await, ["Forwards"]);
+    assert_eq!(list(coach_cookie.clone(), "?limit=1").await, ["Forwards"]);
     assert_eq!(list(admin, "").await, ["Forwards", "Backs", "Academy"]);
+    // A team they do not coach is not there for them: the gate answers 404, like for a team
+    // that does not exist; their own team's roster and metrics are there.
+    let status = |path: String| {
+        let url = format!("{}{teams_url}/{path}", s.base);
+        let cookie = coach_cookie.clone();
+        async move {
+            reqwest::Client::new()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    for path in ["subjects", "metrics.csv"] {
+        assert_eq!(status(format!("{}/{path}", ids[0])).await, StatusCode::OK);
+        assert_eq!(
+            status(format!("{}/{path}", ids[1])).await,
+            StatusCode::NOT_FOUND
+        );
+        assert_eq!(
+            status(format!("{}/{path}", mhp_domain::TeamId::new())).await,
+            StatusCode::NOT_FOUND
+        );
+    }
 }
 
 /// coach@example.org, a coach of the test organisation, password "the coach's passphrase".

@@ -37,7 +37,7 @@ impl Source {
 }
 
 /// An assessment as stored (without its results).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Assessment {
     /// Its id.
     pub id: AssessmentId,
@@ -65,6 +65,17 @@ pub struct Assessment {
     pub analysis_version: String,
     /// When it was stored.
     pub created_at: Timestamp,
+    /// How the sender asked the file to be read, so that a reanalysis reads it alike.
+    pub options: UploadOptions,
+}
+
+/// What an upload said about reading its file, beyond the file itself.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct UploadOptions {
+    /// The sampling rate given for a file without a time column or rate header.
+    pub sample_rate_hz: Option<f64>,
+    /// The test kind given when the file does not say (`cmj`, `balance`, `plank`).
+    pub kind: Option<String>,
 }
 
 /// One analysis of an assessment.
@@ -86,7 +97,7 @@ pub struct AnalysisResult {
 
 const SELECT: &str = "SELECT id, subject_id, kind, recorded_at_ms, source, uploaded_by, format, \
                       raw_object_key, raw_sha256, raw_bytes, idempotency_key, analysis_version, \
-                      created_at_ms FROM assessments";
+                      created_at_ms, declared_sample_rate_hz, declared_kind FROM assessments";
 
 fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
     let id: String = row.try_get("id")?;
@@ -108,7 +119,21 @@ fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
         idempotency_key: row.try_get("idempotency_key")?,
         analysis_version: row.try_get("analysis_version")?,
         created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+        options: UploadOptions {
+            sample_rate_hz: row.try_get("declared_sample_rate_hz")?,
+            kind: row.try_get("declared_kind")?,
+        },
     })
+}
+
+/// The object keys of the organisation's raw files that assessments refer to (for the sweep
+/// that removes raw files no row refers to).
+pub async fn raw_object_keys(tx: &mut TenantTx) -> Result<Vec<String>, StorageError> {
+    let keys = sqlx::query_scalar("SELECT raw_object_key FROM assessments WHERE org_id = $1")
+        .bind(tx.org_key())
+        .fetch_all(tx.conn())
+        .await?;
+    Ok(keys)
 }
 
 /// Stores an assessment and its first result. A repeated idempotency key is a conflict (the
@@ -121,8 +146,8 @@ pub async fn create(
     let inserted = sqlx::query(
         "INSERT INTO assessments (id, org_id, subject_id, kind, recorded_at_ms, source, \
          uploaded_by, format, raw_object_key, raw_sha256, raw_bytes, idempotency_key, \
-         analysis_version, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) \
+         analysis_version, created_at_ms, declared_sample_rate_hz, declared_kind) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(assessment.id.to_string())
@@ -139,6 +164,8 @@ pub async fn create(
     .bind(assessment.idempotency_key.clone())
     .bind(assessment.analysis_version.as_str())
     .bind(assessment.created_at.as_millis())
+    .bind(assessment.options.sample_rate_hz)
+    .bind(assessment.options.kind.clone())
     .fetch_optional(tx.conn())
     .await
     .map_err(not_found_on_fk("subject"))?;

@@ -197,6 +197,7 @@ fn assessment(subject: SubjectId, key: Option<&str>) -> Assessment {
         idempotency_key: key.map(str::to_owned),
         analysis_version: "cmj-1/balance-1".into(),
         created_at: NOW,
+        options: Default::default(),
     }
 }
 

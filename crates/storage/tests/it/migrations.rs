@@ -1,6 +1,6 @@
 use std::collections::BTreeSet;
 
-use mhp_storage::{Db, StorageError, migrate};
+use mhp_storage::{Db, DbOptions, StorageError, migrate};
 use sqlx::{Connection as _, Row as _};
 
 async fn migrations_apply_once(db: Db, _: String) {
@@ -22,7 +22,7 @@ async fn a_fresh_database_reports_pending_migrations() {
     assert!(!status.is_current());
     assert_eq!(
         migrate::run(&db).await.unwrap(),
-        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14]
+        vec![1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15]
     );
 }
 
@@ -109,4 +109,38 @@ async fn sqlite_and_postgres_schemas_have_the_same_tables_and_columns() {
         only_lite.is_empty() && only_pg.is_empty(),
         "schemas differ\n  only in SQLite: {only_lite:?}\n  only in PostgreSQL: {only_pg:?}"
     );
+}
+
+/// The SQLite files (database, key store, their write-ahead logs) are the owner's alone, also
+/// when a file already existed with wider permissions.
+#[tokio::test]
+async fn sqlite_files_are_created_private() {
+    use std::os::unix::fs::PermissionsExt as _;
+    let dir = tempfile::tempdir().unwrap();
+    let db_path = dir.path().join("mhp.sqlite");
+    let db = Db::connect(
+        &format!("sqlite://{}?mode=rwc", db_path.display()),
+        &DbOptions::default(),
+    )
+    .await
+    .unwrap();
+    migrate::run(&db).await.unwrap();
+    let keys_path = dir.path().join("keys.sqlite");
+    std::fs::write(&keys_path, b"").unwrap();
+    std::fs::set_permissions(&keys_path, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let _store = mhp_storage::keystore::KeyStore::open(&format!(
+        "sqlite://{}?mode=rwc",
+        keys_path.display()
+    ))
+    .await
+    .unwrap();
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(dir.path()).unwrap() {
+        let entry = entry.unwrap();
+        let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+        seen.push(entry.file_name().to_string_lossy().into_owned());
+        assert_eq!(mode, 0o600, "{:?}", entry.file_name());
+    }
+    assert!(seen.contains(&"mhp.sqlite".to_owned()), "{seen:?}");
+    assert!(seen.contains(&"keys.sqlite".to_owned()), "{seen:?}");
 }

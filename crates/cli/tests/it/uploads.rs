@@ -1,0 +1,322 @@
+//! Uploads as practitioners send them, through the real binary: recordings past axum's 2 MiB
+//! default (raw and multipart), files that needed options at upload and are reanalysed with
+//! them, refused files that write nothing, the sweep of raw files no row refers to, and the
+//! database files' permissions.
+
+use std::os::unix::fs::PermissionsExt as _;
+use std::time::{Duration, SystemTime};
+
+use mhp_biomech::synth::{self, BalanceSpec, CmjSpec};
+use mhp_biomech::to_mhp_csv;
+use mhp_test_support::MhpProcess;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{MHP, mhp, printed_id, printed_token, stderr, stdout};
+
+struct Org {
+    data: String,
+    org: String,
+    admin: String,
+}
+
+fn org(dir: &std::path::Path) -> Org {
+    let data = dir.join("data").display().to_string();
+    let boot = mhp(
+        &[
+            "admin",
+            "bootstrap",
+            "--org",
+            "Lab",
+            "--email",
+            "ops@example.org",
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        None,
+    );
+    let org = printed_id(&boot, "organisation:");
+    let key = mhp(
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--org",
+            &org,
+            "--role",
+            "org_admin",
+            "--name",
+            "it",
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        None,
+    );
+    Org {
+        data,
+        org,
+        admin: printed_token(&key),
+    }
+}
+
+/// A 90 s single-plate balance recording at 1000 Hz with centre of pressure: about 3.5 MB.
+fn long_balance() -> String {
+    to_mhp_csv(
+        &synth::balance(&BalanceSpec {
+            sample_rate_hz: 1000.0,
+            duration_s: 90.0,
+            ..BalanceSpec::default()
+        })
+        .unwrap(),
+    )
+}
+
+/// A dual-plate jump without a time column or rate header: readable only with `sample_rate_hz`.
+fn jump_without_rate() -> String {
+    let jump = synth::cmj(&CmjSpec {
+        left_share: Some(synth::left_share_for_asymmetry(4.0)),
+        ..CmjSpec::default()
+    })
+    .unwrap();
+    to_mhp_csv(&jump.recording)
+        .lines()
+        .filter(|l| !l.starts_with('#'))
+        .map(|l| l.split_once(',').map_or(l, |(_, rest)| rest))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn multipart(name: &str, content: &str) -> (String, Vec<u8>) {
+    let boundary = "mhp-test-boundary-7d1c";
+    let mut body = Vec::new();
+    body.extend_from_slice(
+        format!(
+            "--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\n\
+             Content-Type: text/csv\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    body.extend_from_slice(content.as_bytes());
+    body.extend_from_slice(format!("\r\n--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+fn set_age(path: &std::path::Path, age: Duration) {
+    let file = std::fs::File::options().write(true).open(path).unwrap();
+    file.set_modified(SystemTime::now() - age).unwrap();
+}
+
+#[tokio::test]
+async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = org(dir.path());
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    let api = format!("{}/api/v1/orgs/{}", p.base, o.org);
+    let c = reqwest::Client::new();
+    let res = c
+        .post(format!("{api}/subjects"))
+        .bearer_auth(&o.admin)
+        .json(&json!({ "name": "Pat Example" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let subject = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uploads = format!("{api}/subjects/{subject}/assessments");
+
+    // Past 2 MiB, as the body and as a form: the configured limit (64 MiB) is the limit.
+    let balance = long_balance();
+    assert!(balance.len() > 3 * 1024 * 1024, "{}", balance.len());
+    let res = c
+        .post(&uploads)
+        .bearer_auth(&o.admin)
+        .header("content-type", "text/csv")
+        .body(balance.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let (content_type, form) = multipart("balance.csv", &balance);
+    let res = c
+        .post(&uploads)
+        .bearer_auth(&o.admin)
+        .header("content-type", content_type)
+        .body(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+
+    // A file that needs its sampling rate from the query; the stored assessment keeps it.
+    let res = c
+        .post(format!("{uploads}?sample_rate_hz=1000&kind=cmj"))
+        .bearer_auth(&o.admin)
+        .header("content-type", "text/csv")
+        .body(jump_without_rate())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let jump: Value = res.json().await.unwrap();
+    let jump_id = jump["id"].as_str().unwrap().to_owned();
+
+    // JSON behind a byte-order mark and blank lines is read, and stored, as JSON.
+    let recording = synth::cmj(&CmjSpec::default()).unwrap().recording;
+    let fz = match &recording.plates {
+        mhp_biomech::Plates::Single { fz } => fz.clone(),
+        mhp_biomech::Plates::Dual { left, right } => {
+            left.iter().zip(right).map(|(l, r)| l + r).collect()
+        }
+    };
+    let body = format!(
+        "\u{feff}\n  {}",
+        json!({ "sample_rate_hz": recording.sample_rate.hz(), "test": "cmj",
+                "channels": { "fz": fz } })
+    );
+    let res = c
+        .post(&uploads)
+        .bearer_auth(&o.admin)
+        .body(body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::CREATED,
+        "{}",
+        res.text().await.unwrap()
+    );
+    assert_eq!(res.json::<Value>().await.unwrap()["raw"]["format"], "json");
+
+    // Refused with the reason, and nothing written: no assessment, no raw file.
+    let raw = std::path::Path::new(&o.data).join(format!("objects/orgs/{}/raw", o.org));
+    let files = || std::fs::read_dir(&raw).unwrap().count();
+    let before = files();
+    let nan_rows = "time_s,fz_n\n".to_owned()
+        + &(0..3000)
+            .map(|i| format!("{:.3},NaN\n", f64::from(i) / 1000.0))
+            .collect::<String>();
+    let huge_rows = "time_s,fz_n\n".to_owned()
+        + &(0..3000)
+            .map(|i| format!("{:.3},1e308\n", f64::from(i) / 1000.0))
+            .collect::<String>();
+    for (file, code, says) in [
+        (
+            "foo,bar\n1,2\n3,4\n".to_owned(),
+            "invalid-recording",
+            "expected time_s",
+        ),
+        (
+            "sec,reading\n0.001,700\n0.002,701\n".to_owned(),
+            "invalid-recording",
+            "fz_n",
+        ),
+        (nan_rows, "invalid-recording", "no usable force"),
+        (huge_rows, "invalid-recording", "no usable force"),
+    ] {
+        let res = c
+            .post(&uploads)
+            .bearer_auth(&o.admin)
+            .header("content-type", "text/csv")
+            .body(file)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+        let problem: Value = res.json().await.unwrap();
+        assert_eq!(problem["code"], code);
+        assert!(
+            problem["detail"].as_str().unwrap().contains(says),
+            "{problem}"
+        );
+    }
+    assert_eq!(files(), before, "a refused file leaves no raw file");
+    let listed: Value = c
+        .get(&uploads)
+        .bearer_auth(&o.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        listed["items"].as_array().map(Vec::len),
+        Some(4),
+        "{listed}"
+    );
+    drop(p);
+
+    // An older engine's result is recomputed from the raw file, read as the upload read it.
+    let db = format!("sqlite://{}/mhp.sqlite", o.data);
+    crate::main_path::age_assessment(&db, &o.org, &jump_id).await;
+    let again = mhp(&["reanalyze", "--data-dir", &o.data], &[], None);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    assert!(
+        stdout(&again).starts_with("re-analysed 1 assessment(s)"),
+        "{}",
+        stdout(&again)
+    );
+
+    // Raw files: the four uploads' (made old), an old one no row refers to, a fresh one.
+    let referenced: Vec<_> = std::fs::read_dir(&raw)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(referenced.len(), 4);
+    for f in &referenced {
+        set_age(f, Duration::from_secs(3 * 3600));
+    }
+    let orphan = raw.join("0192aaaa-0000-7000-8000-000000000001.sealed");
+    std::fs::write(&orphan, b"sealed bytes of a crashed upload").unwrap();
+    set_age(&orphan, Duration::from_secs(2 * 3600));
+    let in_flight = raw.join("0192aaaa-0000-7000-8000-000000000002.sealed");
+    std::fs::write(&in_flight, b"an upload whose row is not committed yet").unwrap();
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    p.wait_for_log(
+        &[
+            "swept raw files that no assessment refers to",
+            "\"removed\":1",
+        ],
+        Duration::from_secs(30),
+    )
+    .await;
+    assert!(!orphan.exists());
+    assert!(in_flight.exists(), "younger than the grace period");
+    assert!(referenced.iter().all(|f| f.exists()));
+
+    // The database files are the owner's alone.
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(&o.data).unwrap() {
+        let entry = entry.unwrap();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.contains(".sqlite") {
+            let mode = entry.metadata().unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name}");
+            files.push(name);
+        }
+    }
+    for name in ["mhp.sqlite", "keys.sqlite", "index.sqlite"] {
+        assert!(files.iter().any(|f| f == name), "{name} in {files:?}");
+    }
+}
