@@ -558,6 +558,15 @@ pub const DOCS: &[(&str, &str, Doc)] = &[
     ),
     (
         "GET",
+        "/api/v1/orgs/{org}/me/record",
+        doc(
+            "The caller's own record (an athlete's right of access); 404 when none is linked",
+            &[200],
+            Json(any),
+        ),
+    ),
+    (
+        "GET",
         "/api/v1/orgs/{org}/subjects/{subject}/fhir",
         doc("Jump metrics as a FHIR R4 Bundle", &[200], Fhir),
     ),

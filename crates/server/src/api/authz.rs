@@ -28,6 +28,9 @@ pub struct Grant {
     pub reach: GrantReach,
     /// The facts audit events record.
     pub meta: RequestMeta,
+    /// The caller's roles in the organisation (empty for routes without one), for
+    /// [`Grant::allows`].
+    roles: Vec<Role>,
 }
 
 /// How far a grant reaches, resolved to ids.
@@ -54,6 +57,13 @@ impl GrantReach {
 }
 
 impl Grant {
+    /// Whether the caller's roles also grant `permission` (beyond the one the route needed), by
+    /// the access policy: a roster shows birth dates and external ids only to callers who may
+    /// read clinical records.
+    pub fn allows(&self, permission: Permission) -> bool {
+        widest_reach(&self.roles, permission).is_some()
+    }
+
     /// The organisation scope; routes with `{org}` always have one.
     pub fn org(&self) -> Result<OrgScope, ApiError> {
         self.scope
@@ -132,6 +142,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
                 scope: None,
                 reach: GrantReach::Organisation,
                 meta,
+                roles: Vec::new(),
             }));
         }
         Requirement::Session | Requirement::PendingSession => {
@@ -143,6 +154,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
                 scope: None,
                 reach: GrantReach::Organisation,
                 meta,
+                roles: Vec::new(),
             }));
         }
         Requirement::InOrg(p) => p,
@@ -155,7 +167,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
         .find(|(k, _)| *k == "org")
         .and_then(|(_, v)| OrgId::parse(v).ok())
         .ok_or(ApiError::NotFound("organisation"))?;
-    let decision = decide(state, &principal, org, permission).await?;
+    let (decision, roles) = decide(state, &principal, org, permission).await?;
     if let Decision::Allow(_) = decision {
         check_mfa_policy(state, &principal, org).await?;
     }
@@ -173,6 +185,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
                 principal,
                 scope: Some(OrgScope::for_org(org)),
                 meta,
+                roles,
             }))
         }
         decision => {
@@ -276,10 +289,10 @@ async fn decide(
     principal: &Principal,
     org: OrgId,
     permission: Permission,
-) -> Result<Decision, ApiError> {
+) -> Result<(Decision, Vec<Role>), ApiError> {
     let roles: Vec<Role> = match principal {
         Principal::ApiKey(k) if k.org == org => vec![k.role],
-        Principal::ApiKey(_) => return Ok(Decision::OtherOrg),
+        Principal::ApiKey(_) => return Ok((Decision::OtherOrg, Vec::new())),
         Principal::User { user, .. } => {
             let mut tx = state
                 .db
@@ -289,12 +302,13 @@ async fn decide(
         }
     };
     if roles.is_empty() {
-        return Ok(Decision::OtherOrg);
+        return Ok((Decision::OtherOrg, roles));
     }
-    Ok(match widest_reach(&roles, permission) {
+    let decision = match widest_reach(&roles, permission) {
         Some(reach) => Decision::Allow(reach),
         None => Decision::NotPermitted,
-    })
+    };
+    Ok((decision, roles))
 }
 
 /// A person whose organisation demands a second factor for their roles must have passed one in

@@ -117,12 +117,33 @@ pub async fn record(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = path_id(&id, "subject", SubjectId::parse)?;
+    record_of(&state, &grant, id).await
+}
+
+/// `GET /api/v1/orgs/{org}/me/record`: the caller's own record (an athlete's or service
+/// member's), the same export as their clinician's; 404 when no record is linked to them.
+pub async fn own_record(State(state): State<AppState>, grant: Grant) -> Result<Response, ApiError> {
+    let crate::authn::Principal::User { user, .. } = &grant.principal else {
+        return Err(ApiError::NotFound("record"));
+    };
+    let id = {
+        let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+        subjects::of_user(&mut tx, user.id)
+            .await?
+            .ok_or(ApiError::NotFound("record"))?
+            .id
+    };
+    record_of(&state, &grant, id).await
+}
+
+/// The export of one subject's record, audited as `subject.export`.
+async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Response, ApiError> {
     let scope = grant.org()?;
     let org = scope.org();
     let now = state.clock.now();
     let mut tx = state.db.tenant(&scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
-    let availability = super::subjects::availability_map(&mut tx, &state).await?;
+    let availability = super::subjects::availability_map(&mut tx, state).await?;
     let subject = super::subjects::open(
         &state.phi,
         org,
@@ -153,10 +174,10 @@ pub async fn record(
             "results": results,
         }));
     }
-    let injuries = super::injuries::list_for(&mut tx, &state, org, id).await?;
+    let injuries = super::injuries::list_for(&mut tx, state, org, id).await?;
     audit::append(
         &mut tx,
-        &event(&grant, "subject.export", "subject", Some(id.to_string())),
+        &event(grant, "subject.export", "subject", Some(id.to_string())),
         now,
     )
     .await?;

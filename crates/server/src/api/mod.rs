@@ -354,6 +354,12 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/orgs/{org}/me/record",
+        requirement: InOrg(P::ReadOwnRecord),
+        handler: || get(export::own_record),
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/fhir",
         requirement: InOrg(P::ReadClinical),
         handler: || get(export::fhir),

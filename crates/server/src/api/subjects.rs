@@ -2,12 +2,14 @@
 //! the way in and opened on the way out; every read of them is audited in the transaction that
 //! reads them; search goes through blind indexes.
 
+use std::collections::HashMap;
+
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use mhp_domain::{CalendarDate, DisplayName, OrgId, Sex, SubjectId, TeamId};
 use mhp_storage::repo::subjects::{self, Archived, Filter, NewSubject, Subject};
-use mhp_storage::repo::{Page, audit, injuries, teams};
+use mhp_storage::repo::{Page, audit, injuries, risk, teams};
 use mhp_storage::{Access, TenantTx};
 use serde::{Deserialize, Serialize};
 
@@ -29,6 +31,9 @@ pub struct SubjectOut {
     pub(crate) created_at_ms: i64,
     pub(crate) updated_at_ms: i64,
     pub(crate) archived_at_ms: Option<i64>,
+    /// The latest injury-risk band (`low`, `moderate`, `high`), on team rosters; `null` when
+    /// the subject has no score yet or elsewhere.
+    pub(crate) risk_band: Option<String>,
 }
 
 /// A page of a listing and the cursor of the next one.
@@ -47,22 +52,62 @@ fn at<'a>(org: OrgId, column: &'a str, row: &'a str) -> FieldAt<'a> {
     }
 }
 
-/// Opens a stored subject for the API.
+/// Which identifiers of a subject a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Identifiers {
+    /// Name, birth date and external id (callers who may read clinical records).
+    All,
+    /// The name only: staff who see readiness, not records (coaches, commanders).
+    NameOnly,
+}
+
+impl Identifiers {
+    /// What `grant` may see.
+    pub(crate) fn for_grant(grant: &Grant) -> Self {
+        if grant.allows(mhp_domain::Permission::ReadClinical) {
+            Identifiers::All
+        } else {
+            Identifiers::NameOnly
+        }
+    }
+}
+
+/// Opens a stored subject for the API (all identifiers).
 pub(crate) async fn open(
     phi: &Phi,
     org: OrgId,
     s: &Subject,
     availability: &'static str,
 ) -> Result<SubjectOut, ApiError> {
+    open_as(phi, org, s, availability, Identifiers::All).await
+}
+
+/// Opens a stored subject with the identifiers `shown`; the others are not even unsealed.
+pub(crate) async fn open_as(
+    phi: &Phi,
+    org: OrgId,
+    s: &Subject,
+    availability: &'static str,
+    shown: Identifiers,
+) -> Result<SubjectOut, ApiError> {
     if s.erased_at.is_some() {
         return Err(ApiError::Gone("subject"));
     }
     let row = s.id.to_string();
     let phi = phi.for_read(org, s.id).await?;
+    let all = shown == Identifiers::All;
     Ok(SubjectOut {
         name: phi.open(at(org, "name", &row), &s.name)?,
-        birth_date: phi.open_opt(at(org, "birth_date", &row), s.birth_date.as_ref())?,
-        external_id: phi.open_opt(at(org, "external_id", &row), s.external_id.as_ref())?,
+        birth_date: if all {
+            phi.open_opt(at(org, "birth_date", &row), s.birth_date.as_ref())?
+        } else {
+            None
+        },
+        external_id: if all {
+            phi.open_opt(at(org, "external_id", &row), s.external_id.as_ref())?
+        } else {
+            None
+        },
         id: row,
         pseudonym: s.pseudonym.clone(),
         sex: s.sex.map(Sex::as_str),
@@ -71,6 +116,7 @@ pub(crate) async fn open(
         created_at_ms: s.created_at.as_millis(),
         updated_at_ms: s.updated_at.as_millis(),
         archived_at_ms: s.archived_at.map(|t| t.as_millis()),
+        risk_band: None,
     })
 }
 
@@ -390,10 +436,23 @@ async fn list_page(
     let mut tx = state.db.tenant(&scope, Access::Write).await?;
     let found = subjects::search(&mut tx, &filter, page, newest_first).await?;
     let availability = availability_map(&mut tx, state).await?;
+    let shown = Identifiers::for_grant(grant);
+    // A team roster carries each athlete's latest risk band: what staff act on.
+    let bands: HashMap<SubjectId, String> = if filter.team.is_some() {
+        risk::latest(&mut tx)
+            .await?
+            .into_iter()
+            .map(|score| (score.subject, score.band))
+            .collect()
+    } else {
+        HashMap::new()
+    };
     let mut items = Vec::with_capacity(found.len());
     for s in &found {
         let a = availability.get(&s.id).copied().unwrap_or("available");
-        items.push(open(&state.phi, org, s, a).await?);
+        let mut out = open_as(&state.phi, org, s, a, shown).await?;
+        out.risk_band = bands.get(&s.id).cloned();
+        items.push(out);
     }
     let next = (found.len() == page.limit.clamp(1, 500) as usize)
         .then(|| found.last().map(|s| s.id.to_string()))

@@ -28,9 +28,12 @@ enum Allowed {
     People,
     /// These roles, in their own organisation only.
     Roles(&'static [Role]),
+    /// People with these roles, about the record linked to their own account (an API key has
+    /// none: 404).
+    OwnRecord(&'static [Role]),
 }
 
-use Allowed::{Anyone, People, Public, Roles};
+use Allowed::{Anyone, OwnRecord, People, Public, Roles};
 
 const MATRIX: &[(&str, &str, Allowed)] = &[
     ("POST", "/api/v1/auth/login", Public),
@@ -185,6 +188,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         "GET",
         "/api/v1/orgs/{org}/subjects/{subject}/export",
         Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/me/record",
+        OwnRecord(&[Role::Athlete]),
     ),
     (
         "GET",
@@ -613,6 +621,15 @@ async fn concrete(
 
 /// A subject with a sealed name, made directly in storage.
 async fn fixture_subject(s: &Server, org: &OrgScope) -> mhp_domain::SubjectId {
+    fixture_subject_of(s, org, None).await
+}
+
+/// A subject with a sealed name, linked to `user`'s account when given (their own record).
+async fn fixture_subject_of(
+    s: &Server,
+    org: &OrgScope,
+    user: Option<mhp_domain::UserId>,
+) -> mhp_domain::SubjectId {
     let id = mhp_domain::SubjectId::new();
     let row = id.to_string();
     let at = mhp_server::phi::FieldAt {
@@ -634,7 +651,7 @@ async fn fixture_subject(s: &Server, org: &OrgScope) -> mhp_domain::SubjectId {
         external_id: None,
         sex: None,
         sport: None,
-        user: None,
+        user,
         search: s.state.phi.subject_keys(org.org(), "Fixture Person", None),
     };
     let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
@@ -775,6 +792,12 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
                             Some(TeamReach::Within) if is_own => user,
                             _ => None,
                         };
+                        if template.ends_with("/me/record")
+                            && is_own
+                            && let Some(user) = user
+                        {
+                            fixture_subject_of(&s, &own, Some(user)).await;
+                        }
                         let path = concrete(&s, template, &own, staff).await;
                         let status = call(&s, method, &path, Some(&creds), n).await.status();
                         let case = format!(
@@ -796,7 +819,12 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
                             People if kind == Kind::Person => None,
                             People if kind == Kind::PersonToken => Some(StatusCode::FORBIDDEN),
                             People => Some(StatusCode::FORBIDDEN),
-                            Roles(_) if !is_own => Some(StatusCode::NOT_FOUND),
+                            Roles(_) | OwnRecord(_) if !is_own => Some(StatusCode::NOT_FOUND),
+                            OwnRecord(roles) if roles.contains(&role) && user.is_none() => {
+                                Some(StatusCode::NOT_FOUND)
+                            }
+                            OwnRecord(roles) if roles.contains(&role) => None,
+                            OwnRecord(_) => Some(StatusCode::FORBIDDEN),
                             Roles(roles) if roles.contains(&role) && out_of_reach => {
                                 Some(StatusCode::NOT_FOUND)
                             }

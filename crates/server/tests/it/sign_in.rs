@@ -943,8 +943,92 @@ async fn coaches_see_the_teams_they_coach() {
             .unwrap();
         assert_eq!(res.status(), StatusCode::NO_CONTENT);
     }
+    let res = post(
+        &s,
+        &format!("/api/v1/orgs/{}/subjects", s.org.org()),
+        &admin,
+        &csrf,
+        json!({ "name": "Ada Quartermain", "birth_date": "1999-04-01",
+                "external_id": "SN-4471", "team_ids": [ids[0]] }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let ada =
+        mhp_domain::SubjectId::parse(res.json::<Value>().await.unwrap()["id"].as_str().unwrap())
+            .unwrap();
+    // A score of a production model, as the pipeline writes it.
+    {
+        use mhp_storage::repo::{models, risk};
+        let mut tx = s.state.db.tenant(&s.org, Access::Write).await.unwrap();
+        let version = models::register(
+            &mut tx,
+            &models::NewVersion {
+                id: mhp_domain::ModelVersionId::new(),
+                model: mhp_domain::pipeline::RISK_MODEL,
+                kind: "native",
+                artifact_key: "fixtures/model",
+                artifact_sha256: "00",
+                features_json: "[]",
+                lineage_json: "{}",
+                metrics_json: "{}",
+                training_run: None,
+                created_by: "test",
+            },
+            clock.now(),
+        )
+        .await
+        .unwrap();
+        risk::put(
+            &mut tx,
+            &risk::Score {
+                subject: ada,
+                as_of: "2026-03-02".into(),
+                model_version: version.id,
+                probability: 0.31,
+                band: "high".into(),
+                contributions_json: "[]".into(),
+                run: None,
+                scored_at: clock.now(),
+            },
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+    }
     let res = login(&s, &c, "coach@example.org", "the coach's passphrase").await;
     let coach_cookie = cookie_of(&res);
+    // Least privilege: the roster names the coach's athletes, without birth dates or external
+    // ids; who may read records sees them.
+    let roster = |cookie: String| {
+        let url = format!("{}{teams_url}/{}/subjects", s.base, ids[0]);
+        async move {
+            let page: Value = reqwest::Client::new()
+                .get(url)
+                .header("cookie", cookie)
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            page["items"][0].clone()
+        }
+    };
+    let seen = roster(coach_cookie.clone()).await;
+    assert_eq!(seen["name"], "Ada Quartermain");
+    assert_eq!(
+        seen["risk_band"], "high",
+        "coaches see their teams' risk bands"
+    );
+    assert!(
+        seen["birth_date"].is_null() && seen["external_id"].is_null(),
+        "{seen}"
+    );
+    let seen = roster(admin.clone()).await;
+    assert_eq!(
+        (seen["birth_date"].as_str(), seen["external_id"].as_str()),
+        (Some("1999-04-01"), Some("SN-4471"))
+    );
     let list = |cookie: String, query: &'static str| {
         let url = format!("{}{teams_url}{query}", s.base);
         async move {

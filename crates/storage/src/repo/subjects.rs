@@ -484,6 +484,20 @@ pub async fn teams_of(tx: &mut TenantTx, subject: SubjectId) -> Result<Vec<TeamI
         .collect()
 }
 
+/// The subject record linked to a person's account in this organisation, if any: an athlete's
+/// own record.
+pub async fn of_user(tx: &mut TenantTx, user: UserId) -> Result<Option<Subject>, StorageError> {
+    let sql = format!(
+        "{SELECT} WHERE org_id = $1 AND user_id = $2 AND erased_at_ms IS NULL ORDER BY id LIMIT 1"
+    );
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(user.to_string())
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// Every subject of the organisation that is not erased (archived ones included, for their
 /// history), oldest first: the input of the pipelines' de-identified view.
 pub async fn all_not_erased(tx: &mut TenantTx) -> Result<Vec<Subject>, StorageError> {
