@@ -1,6 +1,7 @@
 //! Subjects: the athletes and service members of an organisation. Identifiers are sealed on
-//! the way in and opened on the way out; every read of them is audited in the transaction that
-//! reads them; search goes through blind indexes.
+//! the way in and opened on the way out; every read of them is audited before it is answered
+//! (a roster reads in a read transaction and records the read in a short write transaction
+//! that commits before the answer); search goes through blind indexes.
 
 use std::collections::HashMap;
 
@@ -433,20 +434,27 @@ async fn list_page(
     let scope = grant.org()?;
     let org = scope.org();
     let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
-    let found = subjects::search(&mut tx, &filter, page, newest_first).await?;
-    let availability = availability_map(&mut tx, state).await?;
-    let shown = Identifiers::for_grant(grant);
-    // A team roster carries each athlete's latest risk band: what staff act on.
-    let bands: HashMap<SubjectId, String> = if filter.team.is_some() {
-        risk::latest(&mut tx)
-            .await?
-            .into_iter()
-            .map(|score| (score.subject, score.band))
-            .collect()
-    } else {
-        HashMap::new()
+    // Read (concurrently with other readers), open the identifiers, then record the read in a
+    // short write transaction of its own that commits before anything is answered: every
+    // answer that carries identifiers has its audit event, and a failed audit write fails the
+    // request, without holding the single writer's lock while rows are read and opened.
+    let (found, availability, bands) = {
+        let mut tx = state.db.tenant(&scope, Access::Read).await?;
+        let found = subjects::search(&mut tx, &filter, page, newest_first).await?;
+        let availability = availability_map(&mut tx, state).await?;
+        // A team roster carries each athlete's latest risk band: what staff act on.
+        let bands: HashMap<SubjectId, String> = if filter.team.is_some() {
+            risk::latest(&mut tx)
+                .await?
+                .into_iter()
+                .map(|score| (score.subject, score.band))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        (found, availability, bands)
     };
+    let shown = Identifiers::for_grant(grant);
     let mut items = Vec::with_capacity(found.len());
     for s in &found {
         let a = availability.get(&s.id).copied().unwrap_or("available");
@@ -457,7 +465,8 @@ async fn list_page(
     let next = (found.len() == page.limit.clamp(1, 500) as usize)
         .then(|| found.last().map(|s| s.id.to_string()))
         .flatten();
-    // Opening identifiers is a PHI read: audited with the read, one event per listing.
+    // Opening identifiers is a PHI read: one event per listing.
+    let mut tx = state.db.tenant(&scope, Access::Write).await?;
     audit::append(&mut tx, &event(grant, "subject.list", "subject", None), now).await?;
     tx.commit().await?;
     Ok(Json(PageOut { items, next }))

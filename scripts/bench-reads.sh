@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# The read path under a loopback load (wrk), as ratios to a bare axum handler measured in the
+# same run (crates/server/examples/baseline.rs): /healthz, /api/v1/me with an API key, a roster
+# of 50 subjects with their names (…/subjects?limit=50), and uploads of a 10 s dual-plate
+# jump recording at 1000 Hz. SQLite (the embedded default), release build. Prints the figures.
+#
+#   scripts/bench-reads.sh [DURATION_S] [CONNECTIONS]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-10}
+CONNS=${2:-32}
+command -v wrk >/dev/null || { echo "bench-reads: wrk not found (apt-get install wrk)" >&2; exit 1; }
+cargo build --release --locked -p mhp-cli >&2
+cargo build --release --locked -p mhp-server --example baseline >&2
+BIN=$PWD/target/release/mhp
+BASELINE=$PWD/target/release/examples/baseline
+DIR=$(mktemp -d)
+PIDS=()
+trap 'for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$DIR"' EXIT
+export MHP_DATA_DIR=$DIR/data MHP_LOG_LEVEL=warn
+
+"$BASELINE" 127.0.0.1:0 > "$DIR/baseline.out" &
+PIDS+=($!)
+for _ in $(seq 1 100); do grep -q listening "$DIR/baseline.out" 2>/dev/null && break; sleep 0.05; done
+BASE_ADDR=$(sed -n 's/^listening //p' "$DIR/baseline.out")
+
+ORG=$("$BIN" admin bootstrap --org Bench --email bench@example.org \
+  | sed -n 's/^organisation: .*(\(.*\))$/\1/p')
+KEY=$("$BIN" admin api-key create --org "$ORG" --role org_admin --name bench | sed -n 's/^token (shown once): //p')
+"$BIN" serve --listen 127.0.0.1:0 2>"$DIR/log" &
+PID=$!
+PIDS+=("$PID")
+ADDR=""
+for _ in $(seq 1 100); do
+  ADDR=$(ss -ltnp 2>/dev/null | awk -v p="pid=$PID," '$0 ~ p {print $4; exit}')
+  [ -n "$ADDR" ] && curl -sf "http://$ADDR/readyz" >/dev/null && break
+  sleep 0.1
+done
+API=http://$ADDR/api/v1/orgs/$ORG
+
+# 50 subjects with names, birth dates and external ids; one receives the uploads.
+for i in $(seq 1 50); do
+  curl -sf -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
+    -d "{\"name\":\"Bench Athlete $i\",\"birth_date\":\"1999-04-01\",\"external_id\":\"B-$i\"}" \
+    "$API/subjects" > "$DIR/subject.json"
+done
+SUBJECT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$DIR/subject.json")
+python3 - "$DIR/jump.csv" <<'PY'
+# A 10 s dual-plate recording at 1000 Hz: quiet standing, a countermovement, flight, landing.
+import math, sys
+rate, bw = 1000, 75 * 9.81
+rows = ["time_s,fz_left_n,fz_right_n"]
+for i in range(10 * rate):
+    t = i / rate
+    if 4.0 <= t < 4.5:
+        f = bw * (1 - 0.6 * math.sin(math.pi * (t - 4.0) / 0.5))
+    elif 4.5 <= t < 4.8:
+        f = bw * (1 + 1.4 * math.sin(math.pi * (t - 4.5) / 0.3))
+    elif 4.8 <= t < 5.3:
+        f = 0.0
+    elif 5.3 <= t < 5.5:
+        f = bw * (1 + 2.5 * math.sin(math.pi * (t - 5.3) / 0.2))
+    else:
+        f = bw
+    rows.append(f"{t:.3f},{f * 0.51:.2f},{f * 0.49:.2f}")
+open(sys.argv[1], "w").write("\n".join(rows) + "\n")
+PY
+curl -sf -o /dev/null -H "Authorization: Bearer $KEY" -H 'content-type: text/csv' \
+  --data-binary "@$DIR/jump.csv" "$API/subjects/$SUBJECT/assessments" \
+  || { echo "bench-reads: the jump recording was refused"; exit 1; }
+cat > "$DIR/upload.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Authorization"] = "Bearer $KEY"
+wrk.headers["Content-Type"] = "text/csv"
+local f = io.open("$DIR/jump.csv", "rb")
+wrk.body = f:read("*a")
+f:close()
+LUA
+
+rate() { # URL [wrk args...] -> requests per second, and non-2xx count on stderr
+  local url=$1; shift
+  local out
+  out=$(wrk -t2 -c"$CONNS" -d"${DURATION}s" "$@" "$url")
+  echo "$out" | grep -E "Non-2xx|Socket errors" >&2 || true
+  echo "$out" | awk '/Requests\/sec/ {print $2}'
+}
+
+echo "== wrk -t2 -c$CONNS -d${DURATION}s on $(nproc) cores, SQLite, release build"
+B=$(rate "http://$BASE_ADDR/")
+H=$(rate "http://$ADDR/healthz")
+M=$(rate "http://$ADDR/api/v1/me" -H "Authorization: Bearer $KEY")
+L=$(rate "$API/subjects?limit=50" -H "Authorization: Bearer $KEY")
+U=$(wrk -t2 -c4 -d"${DURATION}s" -s "$DIR/upload.lua" "$API/subjects/$SUBJECT/assessments" \
+  | awk '/Requests\/sec/ {print $2}')
+python3 - "$B" "$H" "$M" "$L" "$U" <<'PY'
+import sys
+b, h, m, l, u = map(float, sys.argv[1:])
+print(f"{'':40} {'req/s':>10} {'of bare axum':>13} {'target':>8}")
+print(f"{'bare axum GET / (baseline)':40} {b:10.0f} {'100 %':>13}")
+for name, v, target in [("GET /healthz", h, "70 %"), ("GET /api/v1/me (API key)", m, "40 %"),
+                        ("GET …/subjects?limit=50 (names)", l, "15 %")]:
+    print(f"{name:40} {v:10.0f} {100 * v / b:12.1f} % {target:>8}")
+print(f"{'POST …/assessments (10 s dual plate, -c4)':40} {u:10.0f} {'':>13} {'300/s':>8}")
+PY
