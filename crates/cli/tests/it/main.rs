@@ -79,3 +79,61 @@ pub fn printed_token(out: &Output) -> String {
         .expect("token printed")
         .to_owned()
 }
+
+/// The password `bootstrap_org` gives its operator.
+pub const OPS_PASSWORD: &str = "correct horse battery staple";
+
+/// A bootstrapped installation in `DIR/data`: an organisation whose operator
+/// (`ops@example.org`, [`OPS_PASSWORD`]) is its admin, and an org-admin API key.
+#[derive(Debug)]
+pub struct BootstrappedOrg {
+    /// The data directory.
+    pub data: String,
+    /// The organisation's id.
+    pub org: String,
+    /// An org-admin API key.
+    pub admin: String,
+}
+
+/// Bootstraps an organisation named `name` under `dir` with `env` (e.g. a `DATABASE_URL`).
+pub fn bootstrap_org(dir: &std::path::Path, name: &str, env: &[(&str, &str)]) -> BootstrappedOrg {
+    let data = dir.join("data").display().to_string();
+    let boot = mhp(
+        &[
+            "admin",
+            "bootstrap",
+            "--org",
+            name,
+            "--email",
+            "ops@example.org",
+            "--password-stdin",
+            "--data-dir",
+            &data,
+        ],
+        env,
+        Some(&format!("{OPS_PASSWORD}\n")),
+    );
+    let org = printed_id(&boot, "organisation:");
+    let key = mhp(
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--org",
+            &org,
+            "--role",
+            "org_admin",
+            "--name",
+            "it",
+            "--data-dir",
+            &data,
+        ],
+        env,
+        None,
+    );
+    BootstrappedOrg {
+        data,
+        org,
+        admin: printed_token(&key),
+    }
+}

@@ -12,54 +12,7 @@ use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, mhp, printed_id, printed_token, stderr, stdout};
-
-struct Org {
-    data: String,
-    org: String,
-    admin: String,
-}
-
-fn org(dir: &std::path::Path) -> Org {
-    let data = dir.join("data").display().to_string();
-    let boot = mhp(
-        &[
-            "admin",
-            "bootstrap",
-            "--org",
-            "Lab",
-            "--email",
-            "ops@example.org",
-            "--data-dir",
-            &data,
-        ],
-        &[],
-        None,
-    );
-    let org = printed_id(&boot, "organisation:");
-    let key = mhp(
-        &[
-            "admin",
-            "api-key",
-            "create",
-            "--org",
-            &org,
-            "--role",
-            "org_admin",
-            "--name",
-            "it",
-            "--data-dir",
-            &data,
-        ],
-        &[],
-        None,
-    );
-    Org {
-        data,
-        org,
-        admin: printed_token(&key),
-    }
-}
+use crate::{MHP, bootstrap_org, mhp, stderr, stdout};
 
 /// A 90 s single-plate balance recording at 1000 Hz with centre of pressure: about 3.5 MB.
 fn long_balance() -> String {
@@ -111,7 +64,7 @@ fn set_age(path: &std::path::Path, age: Duration) {
 #[tokio::test]
 async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
     let dir = tempfile::tempdir().unwrap();
-    let o = org(dir.path());
+    let o = bootstrap_org(dir.path(), "Lab", &[]);
     let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
     let api = format!("{}/api/v1/orgs/{}", p.base, o.org);
     let c = reqwest::Client::new();
