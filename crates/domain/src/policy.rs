@@ -36,6 +36,29 @@ pub enum Permission {
     ReadSecurityReports,
 }
 
+impl Permission {
+    /// The permission's stable name, in snake case (`read_clinical`), as problem details name
+    /// a missing one.
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            Permission::ManageOrganisation => "manage_organisation",
+            Permission::ManageMembers => "manage_members",
+            Permission::ManageTeams => "manage_teams",
+            Permission::ManageSubjects => "manage_subjects",
+            Permission::ReadClinical => "read_clinical",
+            Permission::WriteClinical => "write_clinical",
+            Permission::UploadAssessments => "upload_assessments",
+            Permission::ReadTeamReadiness => "read_team_readiness",
+            Permission::ReadOwnRecord => "read_own_record",
+            Permission::ReadDeidentified => "read_deidentified",
+            Permission::RunPipelines => "run_pipelines",
+            Permission::ApproveModels => "approve_models",
+            Permission::ReadAudit => "read_audit",
+            Permission::ReadSecurityReports => "read_security_reports",
+        }
+    }
+}
+
 /// How far a permission granted through a role reaches inside the organisation.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Reach {

@@ -131,6 +131,10 @@ pub enum ApiError {
     /// Authenticated, but the role does not allow this.
     #[error("forbidden")]
     Forbidden,
+    /// Authenticated in the organisation, but no role of the caller grants the permission the
+    /// route needs (named in the problem's detail, so a client knows what to ask for).
+    #[error("forbidden: {0:?} missing")]
+    MissingPermission(mhp_domain::Permission),
     /// No such resource in the caller's scope.
     #[error("{0} not found")]
     NotFound(&'static str),
@@ -212,6 +216,11 @@ impl IntoResponse for ApiError {
             }
             ApiError::Forbidden => Problem::for_status(StatusCode::FORBIDDEN)
                 .with_detail("your role does not allow this"),
+            ApiError::MissingPermission(p) => Problem::for_status(StatusCode::FORBIDDEN)
+                .with_detail(format!(
+                    "your roles in this organisation do not grant the permission {}",
+                    p.as_str()
+                )),
             ApiError::NotFound(what) => {
                 Problem::for_status(StatusCode::NOT_FOUND).with_detail(format!("{what} not found"))
             }

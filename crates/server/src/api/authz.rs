@@ -199,7 +199,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             Err(if decision == Decision::OtherOrg {
                 ApiError::NotFound("organisation")
             } else {
-                ApiError::Forbidden
+                ApiError::MissingPermission(permission)
             })
         }
     }

@@ -916,6 +916,23 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
 }
 
 #[tokio::test]
+async fn a_refusal_names_the_missing_permission() {
+    let s = spawn(quick()).await;
+    let (_, coach) = key(&s, &s.org, Role::Coach, far_future(&s)).await;
+    let res = reqwest::Client::new()
+        .get(format!("{}/api/v1/orgs/{}/subjects", s.base, s.org.org()))
+        .bearer_auth(coach)
+        .send()
+        .await
+        .unwrap();
+    let body = crate::problem(res, StatusCode::FORBIDDEN).await;
+    assert_eq!(
+        body["detail"],
+        "your roles in this organisation do not grant the permission read_clinical"
+    );
+}
+
+#[tokio::test]
 async fn cookie_writes_need_the_csrf_token() {
     let s = spawn(quick()).await;
     let user = person(&s, &s.org, Role::OrgAdmin, 1).await;
