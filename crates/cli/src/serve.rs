@@ -214,8 +214,8 @@ pub async fn app_state(
         egress: mhp_server::egress_client(settings.egress.policy()?)
             .map_err(|e| Failure::Runtime(anyhow::anyhow!("egress client: {e}")))?,
         mail_limits: mhp_server::api::MailLimits {
-            per_address_per_hour: i64::from(settings.auth.mail_per_address_per_hour),
-            invitations_per_org_per_hour: i64::from(settings.auth.invitations_per_org_per_hour),
+            per_address_per_hour: settings.auth.mail_per_address_per_hour,
+            invitations_per_org_per_hour: settings.auth.invitations_per_org_per_hour,
         },
     }))
 }

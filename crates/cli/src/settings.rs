@@ -167,9 +167,10 @@ pub struct AuthSettings {
 
 impl Default for AuthSettings {
     fn default() -> Self {
+        let limits = mhp_server::api::MailLimits::default();
         Self {
-            mail_per_address_per_hour: 5,
-            invitations_per_org_per_hour: 100,
+            mail_per_address_per_hour: limits.per_address_per_hour,
+            invitations_per_org_per_hour: limits.invitations_per_org_per_hour,
         }
     }
 }

@@ -96,8 +96,8 @@ pub struct AppState {
     /// Seals sign-ins in flight.
     pub sso_sealer: Arc<mhp_crypto::seal::Sealer>,
     /// The one way out to addresses a tenant chooses (SSO providers): refuses internal
-    /// addresses and plain http unless the operator allowed them.
-    pub egress: Arc<mhp_egress::Egress>,
+    /// addresses and plain http unless the operator allowed them. Cheap to clone.
+    pub egress: mhp_egress::Egress,
     /// Limits on password-reset and invitation messages.
     pub mail_limits: api::invite::MailLimits,
     /// Where MHP is reached, without a trailing slash.
@@ -139,8 +139,7 @@ impl AppState {
             egress,
             mail_limits,
         } = parts;
-        let egress = Arc::new(egress);
-        let federation = match mhp_federation::Federation::new((*egress).clone(), clock.clone()) {
+        let federation = match mhp_federation::Federation::new(egress.clone(), clock.clone()) {
             Ok(f) => Some(Arc::new(f)),
             Err(e) => {
                 tracing::error!(error = %e, "single sign-on is unavailable");

@@ -60,14 +60,21 @@ async fn listeners() -> Listeners {
     Listeners { port, accepted }
 }
 
+/// Sets the organisation's provider with `issuer` and a client secret.
 async fn put_sso(base: &str, o: &Org, issuer: &str) -> (StatusCode, Value) {
+    let body = json!({
+        "issuer": issuer, "client_id": "mhp", "client_secret": "a-client-secret",
+        "allowed_domains": ["example.org"], "default_role": "athlete",
+    });
+    put_sso_body(base, o, &body).await
+}
+
+/// `PUT …/sso` with `body`, as the org admin: the status and the JSON answer.
+async fn put_sso_body(base: &str, o: &Org, body: &Value) -> (StatusCode, Value) {
     let res = reqwest::Client::new()
         .put(format!("{base}/api/v1/orgs/{}/sso", o.org))
         .bearer_auth(&o.admin)
-        .json(&json!({
-            "issuer": issuer, "client_id": "mhp", "client_secret": "a-client-secret",
-            "allowed_domains": ["example.org"], "default_role": "athlete",
-        }))
+        .json(body)
         .send()
         .await
         .unwrap();
@@ -217,22 +224,12 @@ async fn a_tenant_cannot_make_the_server_read_its_secrets() {
         "secret://aws-sm/other-org/sso#client_secret".to_owned(),
         "secret://vault/secret/mhp/sso#client_secret".to_owned(),
     ] {
-        let res = reqwest::Client::new()
-            .put(format!("{}/api/v1/orgs/{}/sso", serve.base, o.org))
-            .bearer_auth(&o.admin)
-            .json(&json!({
-                "issuer": "https://127.0.0.1:9", "client_id": "mhp", "client_secret": reference,
-                "allowed_domains": ["example.org"],
-            }))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(
-            res.status(),
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "{reference}"
-        );
-        let body: Value = res.json().await.unwrap();
+        let config = json!({
+            "issuer": "https://127.0.0.1:9", "client_id": "mhp", "client_secret": reference,
+            "allowed_domains": ["example.org"],
+        });
+        let (status, body) = put_sso_body(&serve.base, &o, &config).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{reference}");
         let detail = body["detail"].as_str().unwrap();
         assert!(detail.contains("references"), "{detail}");
         // Nothing tells whether such a secret, file or variable exists.
@@ -256,15 +253,8 @@ async fn a_tenant_cannot_make_the_server_read_its_secrets() {
     let mut without = json!({
         "issuer": "https://127.0.0.1:9", "client_id": "mhp-2", "allowed_domains": ["example.org"],
     });
-    let res = reqwest::Client::new()
-        .put(format!("{}/api/v1/orgs/{}/sso", serve.base, o.org))
-        .bearer_auth(&o.admin)
-        .json(&without)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::OK);
-    let shown: Value = res.json().await.unwrap();
+    let (status, shown) = put_sso_body(&serve.base, &o, &without).await;
+    assert_eq!(status, StatusCode::OK);
     assert_eq!(shown["client_id"], "mhp-2");
     assert_eq!(shown["client_secret_set"], true);
     assert!(!shown.to_string().contains("a-client-secret"), "{shown}");
@@ -277,14 +267,8 @@ async fn a_tenant_cannot_make_the_server_read_its_secrets() {
     }
     // Unknown fields are refused (no other way to smuggle a reference in).
     without["client_secret_ref"] = json!("secret://env/MHP_TEST_PLATFORM_SECRET");
-    let res = reqwest::Client::new()
-        .put(format!("{}/api/v1/orgs/{}/sso", serve.base, o.org))
-        .bearer_auth(&o.admin)
-        .json(&without)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let (status, _) = put_sso_body(&serve.base, &o, &without).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
 }
 
 /// Median of durations, in seconds.

@@ -9,7 +9,7 @@ use reqwest::StatusCode;
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
-use crate::{MHP, mhp, printed_id, printed_token};
+use crate::{MHP, OPS_PASSWORD, bootstrap_org};
 
 const CLIENT_SECRET: &str = "a-client-secret-for-tests-only";
 
@@ -75,41 +75,7 @@ async fn sso_provisions_maps_roles_and_can_be_required() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let data = dir.path().join("data").display().to_string();
-    let boot = mhp(
-        &[
-            "admin",
-            "bootstrap",
-            "--org",
-            "Clinic",
-            "--email",
-            "ops@example.org",
-            "--password-stdin",
-            "--data-dir",
-            &data,
-        ],
-        &[],
-        Some("correct horse battery staple\n"),
-    );
-    let org = printed_id(&boot, "organisation:");
-    let key_out = mhp(
-        &[
-            "admin",
-            "api-key",
-            "create",
-            "--org",
-            &org,
-            "--role",
-            "org_admin",
-            "--name",
-            "it",
-            "--data-dir",
-            &data,
-        ],
-        &[],
-        None,
-    );
-    let admin = printed_token(&key_out);
+    let crate::BootstrappedOrg { data, org, admin } = bootstrap_org(dir.path(), "Clinic", &[]);
     let p = MhpProcess::serve(
         MHP,
         &["--data-dir", &data],
@@ -224,10 +190,10 @@ async fn sso_provisions_maps_roles_and_can_be_required() {
         let url = login_url.clone();
         async move {
             c.post(url)
-            .json(&json!({"email": "ops@example.org", "password": "correct horse battery staple"}))
-            .send()
-            .await
-            .unwrap()
+                .json(&json!({"email": "ops@example.org", "password": OPS_PASSWORD}))
+                .send()
+                .await
+                .unwrap()
         }
     };
     assert_eq!(login(c.clone()).await.status(), StatusCode::OK);

@@ -56,6 +56,14 @@ fn multipart(name: &str, content: &str) -> (String, Vec<u8>) {
     (format!("multipart/form-data; boundary={boundary}"), body)
 }
 
+/// The body of a 201 answer (the problem's text in the failure message otherwise).
+async fn created(res: reqwest::Response) -> Value {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, StatusCode::CREATED, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
 fn set_age(path: &std::path::Path, age: Duration) {
     let file = std::fs::File::options().write(true).open(path).unwrap();
     file.set_modified(SystemTime::now() - age).unwrap();
@@ -85,52 +93,28 @@ async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
     // Past 2 MiB, as the body and as a form: the configured limit (64 MiB) is the limit.
     let balance = long_balance();
     assert!(balance.len() > 3 * 1024 * 1024, "{}", balance.len());
-    let res = c
-        .post(&uploads)
-        .bearer_auth(&o.admin)
-        .header("content-type", "text/csv")
-        .body(balance.clone())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::CREATED,
-        "{}",
-        res.text().await.unwrap()
-    );
+    let post = |url: String, content_type: Option<String>, body: Vec<u8>| {
+        let mut req = c.post(url).bearer_auth(&o.admin).body(body);
+        if let Some(ct) = content_type {
+            req = req.header("content-type", ct);
+        }
+        async move { req.send().await.unwrap() }
+    };
+    let csv = || Some("text/csv".to_owned());
+    created(post(uploads.clone(), csv(), balance.clone().into_bytes()).await).await;
     let (content_type, form) = multipart("balance.csv", &balance);
-    let res = c
-        .post(&uploads)
-        .bearer_auth(&o.admin)
-        .header("content-type", content_type)
-        .body(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::CREATED,
-        "{}",
-        res.text().await.unwrap()
-    );
+    created(post(uploads.clone(), Some(content_type), form).await).await;
 
     // A file that needs its sampling rate from the query; the stored assessment keeps it.
-    let res = c
-        .post(format!("{uploads}?sample_rate_hz=1000&kind=cmj"))
-        .bearer_auth(&o.admin)
-        .header("content-type", "text/csv")
-        .body(jump_without_rate())
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::CREATED,
-        "{}",
-        res.text().await.unwrap()
-    );
-    let jump: Value = res.json().await.unwrap();
+    let jump = created(
+        post(
+            format!("{uploads}?sample_rate_hz=1000&kind=cmj"),
+            csv(),
+            jump_without_rate().into_bytes(),
+        )
+        .await,
+    )
+    .await;
     let jump_id = jump["id"].as_str().unwrap().to_owned();
 
     // JSON behind a byte-order mark and blank lines is read, and stored, as JSON.
@@ -146,20 +130,8 @@ async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
         json!({ "sample_rate_hz": recording.sample_rate.hz(), "test": "cmj",
                 "channels": { "fz": fz } })
     );
-    let res = c
-        .post(&uploads)
-        .bearer_auth(&o.admin)
-        .body(body)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(
-        res.status(),
-        StatusCode::CREATED,
-        "{}",
-        res.text().await.unwrap()
-    );
-    assert_eq!(res.json::<Value>().await.unwrap()["raw"]["format"], "json");
+    let stored = created(post(uploads.clone(), None, body.into_bytes()).await).await;
+    assert_eq!(stored["raw"]["format"], "json");
 
     // Refused with the reason, and nothing written: no assessment, no raw file.
     let raw = std::path::Path::new(&o.data).join(format!("objects/orgs/{}/raw", o.org));
@@ -187,14 +159,7 @@ async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
         (nan_rows, "invalid-recording", "no usable force"),
         (huge_rows, "invalid-recording", "no usable force"),
     ] {
-        let res = c
-            .post(&uploads)
-            .bearer_auth(&o.admin)
-            .header("content-type", "text/csv")
-            .body(file)
-            .send()
-            .await
-            .unwrap();
+        let res = post(uploads.clone(), csv(), file.into_bytes()).await;
         assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
         let problem: Value = res.json().await.unwrap();
         assert_eq!(problem["code"], code);

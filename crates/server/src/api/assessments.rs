@@ -218,9 +218,8 @@ fn parse_options(options: &UploadOptions) -> Result<ParseOptions, ApiError> {
     Ok(opts)
 }
 
-/// The file's format as the request declares it: `Some("csv" | "json")`, or `None` to let
-/// the content decide.
-fn declared_format(content_type: Option<&str>) -> Result<Option<&'static str>, ApiError> {
+/// The file's format as the request declares it, or `None` to let the content decide.
+fn declared_format(content_type: Option<&str>) -> Result<Option<Format>, ApiError> {
     let Some(ct) = content_type else {
         return Ok(None);
     };
@@ -232,18 +231,15 @@ fn declared_format(content_type: Option<&str>) -> Result<Option<&'static str>, A
         .to_ascii_lowercase();
     match media.as_str() {
         "text/csv" | "application/csv" | "text/plain" | "text/tab-separated-values" => {
-            Ok(Some("csv"))
+            Ok(Some(Format::Csv))
         }
-        "application/json" => Ok(Some("json")),
+        "application/json" => Ok(Some(Format::Json)),
         "application/octet-stream" | "" => Ok(None),
         _ => Err(ApiError::UnsupportedMediaType),
     }
 }
 
-async fn read_upload(
-    state: &AppState,
-    req: Request,
-) -> Result<(Option<&'static str>, Bytes), ApiError> {
+async fn read_upload(state: &AppState, req: Request) -> Result<(Option<Format>, Bytes), ApiError> {
     let ct = req
         .headers()
         .get(header::CONTENT_TYPE)
@@ -267,16 +263,7 @@ async fn read_upload(
             if field.name() != Some("file") {
                 continue;
             }
-            let by_name = field.file_name().and_then(|n| {
-                let n = n.to_ascii_lowercase();
-                if n.ends_with(".json") {
-                    Some("json")
-                } else if n.ends_with(".csv") || n.ends_with(".txt") || n.ends_with(".tsv") {
-                    Some("csv")
-                } else {
-                    None
-                }
-            });
+            let by_name = field.file_name().and_then(Format::from_name);
             let declared = declared_format(field.content_type())?.or(by_name);
             let bytes = field.bytes().await.map_err(|e| too_large(e.status()))?;
             return Ok((declared, bytes));
@@ -411,7 +398,7 @@ pub async fn upload(
 
     // The engine decides the format (a declared one, else by content: a BOM and blank space
     // before `{` still make JSON) and says which it read; that is what is stored.
-    let opts = match declared.and_then(Format::parse) {
+    let opts = match declared {
         Some(format) => opts.with_format(format),
         None => opts,
     };

@@ -1,9 +1,9 @@
 //! Sign-in with a password, the current session, sign-out and sign-out everywhere.
 //!
 //! Sign-in is throttled per (account, address), per address and per account across addresses
-//! (see `mhp_auth::throttle`), answers an unknown e-mail exactly like a wrong password (same status, same body, a dummy
-//! Argon2 run for the same time), always mints a fresh session id (no fixation), and upgrades
-//! password hashes made with older parameters.
+//! (see `mhp_auth::throttle`), answers an unknown e-mail exactly like a wrong password (same
+//! status, same body, a dummy Argon2 run for the same time), always mints a fresh session id
+//! (no fixation), and upgrades password hashes made with older parameters.
 
 use axum::Json;
 use axum::extract::State;

@@ -169,7 +169,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
         .ok_or(ApiError::NotFound("organisation"))?;
     let (decision, roles) = decide(state, &principal, org, permission).await?;
     if let Decision::Allow(_) = decision {
-        check_mfa_policy(state, &principal, org).await?;
+        check_mfa_policy(state, &principal, org, &roles).await?;
     }
     match decision {
         Decision::Allow(reach) => {
@@ -317,11 +317,9 @@ async fn check_mfa_policy(
     state: &AppState,
     principal: &Principal,
     org: OrgId,
+    roles: &[Role],
 ) -> Result<(), ApiError> {
-    let Principal::User { user, .. } = principal else {
-        return Ok(());
-    };
-    if principal.passed_mfa() {
+    if !matches!(principal, Principal::User { .. }) || principal.passed_mfa() {
         return Ok(());
     }
     let mut tx = state
@@ -329,8 +327,7 @@ async fn check_mfa_policy(
         .tenant(&OrgScope::for_org(org), Access::Read)
         .await?;
     let policy = mfa::policy(&mut tx).await?;
-    let roles = users::roles(&mut tx, user.id).await?;
-    if policy.requires_mfa(&roles) {
+    if policy.requires_mfa(roles) {
         return Err(ApiError::MfaRequired);
     }
     Ok(())

@@ -73,9 +73,9 @@ redacted_debug!(ResetComplete);
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct MailLimits {
     /// Password-reset and invitation messages to one address.
-    pub per_address_per_hour: i64,
+    pub per_address_per_hour: u32,
     /// Invitations sent by one organisation.
-    pub invitations_per_org_per_hour: i64,
+    pub invitations_per_org_per_hour: u32,
 }
 
 impl Default for MailLimits {
@@ -90,13 +90,13 @@ impl Default for MailLimits {
 /// Counts a message against each `(key, limit)`; `TooManyAttempts` with the seconds until the
 /// fullest window ends when any limit is passed. Counted in a transaction of its own, before
 /// the change it guards, so a refused message changes nothing else.
-async fn within_mail_limits(state: &AppState, limits: &[(String, i64)]) -> Result<(), ApiError> {
+async fn within_mail_limits(state: &AppState, limits: &[(String, u32)]) -> Result<(), ApiError> {
     let now = state.clock.now();
     let mut tx = state.db.operator(Access::Write).await?;
     let mut retry_after_ms = None;
     for (key, limit) in limits {
         let counted = mail::count(&mut tx, key, now, throttle::MAIL_WINDOW_MS).await?;
-        if counted.sent > *limit {
+        if counted.sent > i64::from(*limit) {
             let ends = counted.window_start.as_millis() + throttle::MAIL_WINDOW_MS;
             let wait = (ends - now.as_millis()).max(1000);
             retry_after_ms = Some(retry_after_ms.map_or(wait, |w: i64| w.max(wait)));

@@ -279,10 +279,15 @@ pub async fn put(
     let now = state.clock.now();
     let actor = grant.principal.actor();
     let mut tx = state.db.tenant(&org, Access::Write).await?;
-    let had_secret = sso::config(&mut tx)
-        .await?
-        .is_some_and(|c| c.client_secret_sealed.is_some());
-    if sealed.is_none() && !had_secret {
+    // The secret shown as set: the one just given, else the one kept.
+    let secret_set_at = match &sealed {
+        Some(_) => Some(now),
+        None => sso::config(&mut tx)
+            .await?
+            .filter(|c| c.client_secret_sealed.is_some())
+            .and_then(|c| c.client_secret_set_at),
+    };
+    if secret_set_at.is_none() {
         return Err(invalid("client_secret is required when none is set yet"));
     }
     sso::put_config(
@@ -298,11 +303,12 @@ pub async fn put(
         required: settings.required,
     };
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
-    let saved = sso::config(&mut tx)
-        .await?
-        .ok_or_else(|| ApiError::Internal("the configuration just saved is missing".into()))?;
     tx.commit().await?;
-    Ok(Json(stored(saved)?.view()))
+    Ok(Json(SsoView {
+        provider: settings,
+        client_secret_set: true,
+        client_secret_set_at_ms: secret_set_at.map(Timestamp::as_millis),
+    }))
 }
 
 /// `GET /api/v1/orgs/{org}/sso`: the provider, or `null` when none is set.

@@ -590,33 +590,42 @@ async fn concrete(
         path = path.replace("{run}", &run.to_string());
     }
     if path.contains("{version}") {
-        let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
-        let v = mhp_storage::repo::models::register(
-            &mut tx,
-            &mhp_storage::repo::models::NewVersion {
-                id: mhp_domain::ModelVersionId::new(),
-                model: mhp_domain::pipeline::RISK_MODEL,
-                kind: "native",
-                artifact_key: "fixtures/model",
-                artifact_sha256: "00",
-                features_json: "[]",
-                lineage_json: "{}",
-                metrics_json: "{}",
-                training_run: None,
-                created_by: "test",
-            },
-            s.state.clock.now(),
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
-        path = path.replace("{version}", &v.id.to_string());
+        let v = fixture_model_version(s, target).await;
+        path = path.replace("{version}", &v.to_string());
     }
     if path.contains("{key}") {
         let (id, _) = key(s, target, Role::Device, far_future(s)).await;
         path = path.replace("{key}", &id);
     }
     path
+}
+
+/// A version of the injury-risk model (a candidate), registered directly in storage.
+pub(crate) async fn fixture_model_version(
+    s: &Server,
+    org: &OrgScope,
+) -> mhp_domain::ModelVersionId {
+    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
+    let v = mhp_storage::repo::models::register(
+        &mut tx,
+        &mhp_storage::repo::models::NewVersion {
+            id: mhp_domain::ModelVersionId::new(),
+            model: mhp_domain::pipeline::RISK_MODEL,
+            kind: "native",
+            artifact_key: "fixtures/model",
+            artifact_sha256: "00",
+            features_json: "[]",
+            lineage_json: "{}",
+            metrics_json: "{}",
+            training_run: None,
+            created_by: "test",
+        },
+        s.state.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    v.id
 }
 
 /// A subject with a sealed name, made directly in storage.

@@ -728,19 +728,7 @@ async fn an_invitation_creates_the_account_once() {
     let res = login(&s, &c, "coach@example.org", "a coach's long passphrase").await;
     assert_eq!(res.status(), StatusCode::OK);
     let coach = cookie_of(&res);
-    let get = |path: String| {
-        let url = format!("{}{path}", s.base);
-        let coach = coach.clone();
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .header("cookie", coach)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
-    };
+    let get = |path: String| status_of(format!("{}{path}", s.base), coach.clone());
     assert_eq!(
         get(format!("/api/v1/orgs/{}/teams", s.org.org())).await,
         StatusCode::OK
@@ -956,34 +944,17 @@ async fn coaches_see_the_teams_they_coach() {
     let ada =
         mhp_domain::SubjectId::parse(res.json::<Value>().await.unwrap()["id"].as_str().unwrap())
             .unwrap();
-    // A score of a production model, as the pipeline writes it.
+    // A score of a model, as the pipeline writes it.
     {
-        use mhp_storage::repo::{models, risk};
+        use mhp_storage::repo::risk;
+        let version = crate::matrix::fixture_model_version(&s, &s.org).await;
         let mut tx = s.state.db.tenant(&s.org, Access::Write).await.unwrap();
-        let version = models::register(
-            &mut tx,
-            &models::NewVersion {
-                id: mhp_domain::ModelVersionId::new(),
-                model: mhp_domain::pipeline::RISK_MODEL,
-                kind: "native",
-                artifact_key: "fixtures/model",
-                artifact_sha256: "00",
-                features_json: "[]",
-                lineage_json: "{}",
-                metrics_json: "{}",
-                training_run: None,
-                created_by: "test",
-            },
-            clock.now(),
-        )
-        .await
-        .unwrap();
         risk::put(
             &mut tx,
             &risk::Score {
                 subject: ada,
                 as_of: "2026-03-02".into(),
-                model_version: version.id,
+                model_version: version,
                 probability: 0.31,
                 band: "high".into(),
                 contributions_json: "[]".into(),
@@ -1057,17 +1028,10 @@ async fn coaches_see_the_teams_they_coach() {
     // A team they do not coach is not there for them: the gate answers 404, like for a team
     // that does not exist; their own team's roster and metrics are there.
     let status = |path: String| {
-        let url = format!("{}{teams_url}/{path}", s.base);
-        let cookie = coach_cookie.clone();
-        async move {
-            reqwest::Client::new()
-                .get(url)
-                .header("cookie", cookie)
-                .send()
-                .await
-                .unwrap()
-                .status()
-        }
+        status_of(
+            format!("{}{teams_url}/{path}", s.base),
+            coach_cookie.clone(),
+        )
     };
     for path in ["subjects", "metrics.csv"] {
         assert_eq!(status(format!("{}/{path}", ids[0])).await, StatusCode::OK);
@@ -1080,6 +1044,17 @@ async fn coaches_see_the_teams_they_coach() {
             StatusCode::NOT_FOUND
         );
     }
+}
+
+/// The status of a GET with a session cookie.
+async fn status_of(url: String, cookie: String) -> StatusCode {
+    reqwest::Client::new()
+        .get(url)
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap()
+        .status()
 }
 
 /// coach@example.org, a coach of the test organisation, password "the coach's passphrase".
