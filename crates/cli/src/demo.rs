@@ -48,6 +48,7 @@ async fn key(
 ) -> Result<String, Failure> {
     let now = SystemClock.now();
     let mut tx = state
+        .app
         .db
         .tenant(scope, Access::Write)
         .await
@@ -150,6 +151,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
     let started = Instant::now();
     let org = {
         let mut tx = state
+            .app
             .db
             .operator(Access::Write)
             .await
@@ -236,7 +238,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
             .await?;
         }
     }
-    state.db.close().await;
+    state.app.db.close().await;
     println!("organisation: {} ({})", org.name, org.id);
     println!(
         "{} teams, {} subjects, {} assessments, {} training sessions, {} injuries in {:.1} s",

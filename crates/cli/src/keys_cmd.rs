@@ -45,7 +45,7 @@ pub async fn run(
 ) -> Result<(), Failure> {
     logging::init(&settings.log, &notes);
     let state = crate::serve::open_state(&settings).await?;
-    let keys = state.phi.keys().clone();
+    let keys = state.app.phi.keys().clone();
     match command {
         KeysCommand::Status => {
             let s = keys.status().await.map_err(runtime_err)?;
@@ -95,10 +95,10 @@ pub async fn run(
             }
         }
         KeysCommand::Rewrap => {
-            let mut total = mhp_server::keys::RewrapReport::default();
+            let mut total = mhp_app::keys::RewrapReport::default();
             loop {
                 let r = keys.rewrap(500).await.map_err(runtime_err)?;
-                if r == mhp_server::keys::RewrapReport::default() {
+                if r == mhp_app::keys::RewrapReport::default() {
                     break;
                 }
                 total.org_keys_rewrapped += r.org_keys_rewrapped;
@@ -107,7 +107,7 @@ pub async fn run(
                     .master_versions_retired
                     .extend(r.master_versions_retired);
             }
-            let swept = mhp_server::keys::sweep_erased(&state)
+            let swept = mhp_app::keys::sweep_erased(&state.app)
                 .await
                 .map_err(runtime_err)?;
             println!(
@@ -119,7 +119,7 @@ pub async fn run(
             );
         }
     }
-    state.db.close().await;
+    state.app.db.close().await;
     Ok(())
 }
 
@@ -131,6 +131,7 @@ async fn record(
     version: String,
 ) -> Result<(), Failure> {
     let mut tx = state
+        .app
         .db
         .operator(Access::Write)
         .await

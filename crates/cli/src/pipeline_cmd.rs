@@ -68,13 +68,13 @@ pub async fn worker(settings: Settings, notes: LoadNotes, count: u32) -> Result<
     let workers = crate::serve::start_workers(&state, &settings, count.max(1), &stopped)?;
     tracing::info!(
         workers = count.max(1),
-        backend = state.db.backend().as_str(),
+        backend = state.app.db.backend().as_str(),
         "pipeline workers running"
     );
     crate::serve::shutdown_signal().await;
     crate::serve::stop_pipeline_workers(&stop, workers, settings.http_config().shutdown_grace)
         .await;
-    state.db.close().await;
+    state.app.db.close().await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -155,6 +155,7 @@ pub async fn run(
             let scope = OrgScope::for_org(org);
             let now = SystemClock.now();
             let mut tx = state
+                .app
                 .db
                 .tenant(&scope, Access::Write)
                 .await
@@ -192,6 +193,7 @@ pub async fn run(
             let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_s);
             loop {
                 let mut tx = state
+                    .app
                     .db
                     .operator(Access::Read)
                     .await
@@ -203,7 +205,7 @@ pub async fn run(
                     if let Some(e) = r.error {
                         println!("error: {e}");
                     }
-                    state.db.close().await;
+                    state.app.db.close().await;
                     return if r.status == queue::RunStatus::Succeeded {
                         Ok(())
                     } else {
@@ -227,6 +229,7 @@ pub async fn run(
                 .map_err(|_| Failure::Invalid("the run must be a run id".into()))?;
             let state = crate::serve::open_state(&settings).await?;
             let mut tx = state
+                .app
                 .db
                 .operator(Access::Read)
                 .await
@@ -241,9 +244,10 @@ pub async fn run(
             let key =
                 mhp_storage::ObjectKey::parse(output["artifact"].as_str().unwrap_or_default())
                     .map_err(runtime_err)?;
-            let bytes = mhp_server::artifacts::get(state.phi.keys(), &state.objects, r.org, &key)
-                .await
-                .map_err(runtime_err)?;
+            let bytes =
+                mhp_app::artifacts::get(state.app.phi.keys(), &state.app.objects, r.org, &key)
+                    .await
+                    .map_err(runtime_err)?;
             let file: mhp_pipelines::risk::DatasetFile =
                 serde_json::from_slice(&bytes).map_err(runtime_err)?;
             let csv = file.to_csv();
@@ -272,6 +276,7 @@ pub async fn run(
                 .map_err(|_| Failure::Invalid("the run must be a run id".into()))?;
             let state = crate::serve::open_state(&settings).await?;
             let mut tx = state
+                .app
                 .db
                 .operator(Access::Read)
                 .await
@@ -289,6 +294,7 @@ pub async fn run(
                 println!("error: {e}");
             }
             let mut tx = state
+                .app
                 .db
                 .tenant(&OrgScope::for_org(r.org), Access::Read)
                 .await
@@ -312,6 +318,7 @@ pub async fn run(
 async fn audit_export(state: &mhp_server::AppState, org: OrgId, run: RunId) -> Result<(), Failure> {
     let now = SystemClock.now();
     let mut tx = state
+        .app
         .db
         .tenant(&OrgScope::for_org(org), Access::Write)
         .await

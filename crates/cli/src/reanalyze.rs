@@ -23,6 +23,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, dry_run: bool) -> Result<
         loop {
             let page = {
                 let mut tx = state
+                    .app
                     .db
                     .tenant(&scope, Access::Read)
                     .await
@@ -38,7 +39,14 @@ pub async fn run(settings: Settings, notes: LoadNotes, dry_run: bool) -> Result<
                 if dry_run {
                     continue;
                 }
-                match mhp_server::api::reanalyze_one(&state, &scope, a).await {
+                match mhp_app::assessments::reanalyse(
+                    &state.app,
+                    &scope,
+                    &mhp_app::Caller::cli(),
+                    a,
+                )
+                .await
+                {
                     Ok(_) => done += 1,
                     Err(e) => {
                         failed += 1;
@@ -49,7 +57,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, dry_run: bool) -> Result<
             }
         }
     }
-    state.db.close().await;
+    state.app.db.close().await;
     if dry_run {
         println!("{stale_total} assessment(s) not at analysis version {version}");
     } else {

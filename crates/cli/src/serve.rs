@@ -4,8 +4,8 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
+use mhp_app::notify::Notifier;
 use mhp_domain::SystemClock;
-use mhp_server::notify::Notifier;
 use mhp_server::{AppParts, AppState, BuildInfo};
 use mhp_storage::{Db, ObjectStore, migrate};
 
@@ -39,13 +39,13 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         settings.http.public_url = Some(format!("http://{addr}"));
     }
     let state = app_state(&settings, db.clone(), objects, &key).await?;
-    tokio::spawn(mhp_server::keys::run_upkeep(
-        state.clone(),
+    tokio::spawn(mhp_app::keys::run_upkeep(
+        state.app.clone(),
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),
         std::future::pending(),
     ));
-    tokio::spawn(mhp_server::sweep::run_sweeps(
-        state.clone(),
+    tokio::spawn(mhp_app::sweep::run_sweeps(
+        state.app.clone(),
         std::time::Duration::from_secs(3600),
         std::future::pending(),
     ));
@@ -95,7 +95,7 @@ pub fn start_workers(
     }
     let registry = mhp_pipelines::catalogue().map_err(|e| Failure::Runtime(anyhow::anyhow!(e)))?;
     Ok(mhp_pipelines::start(
-        state,
+        &state.app,
         Arc::new(registry),
         count as usize,
         &settings.worker_config(),
@@ -221,7 +221,7 @@ pub async fn app_state(
 }
 
 /// Opens the key store and the master-key provider.
-pub async fn open_keys(settings: &Settings) -> Result<Arc<mhp_server::keys::Keys>, Failure> {
+pub async fn open_keys(settings: &Settings) -> Result<Arc<mhp_app::keys::Keys>, Failure> {
     let master = crate::cloud::master_provider(settings, &crate::cloud::process_env())?;
     let url = crate::cloud::secrets(
         settings,
@@ -240,7 +240,7 @@ pub async fn open_keys(settings: &Settings) -> Result<Arc<mhp_server::keys::Keys
              instances must share one key store (a database of its own)"
         );
     }
-    Ok(Arc::new(mhp_server::keys::Keys::new(
+    Ok(Arc::new(mhp_app::keys::Keys::new(
         store,
         master,
         Arc::new(SystemClock),
@@ -272,6 +272,7 @@ pub async fn organisations(
     state: &AppState,
 ) -> Result<Vec<mhp_storage::repo::orgs::Organization>, Failure> {
     let mut tx = state
+        .app
         .db
         .operator(mhp_storage::Access::Read)
         .await

@@ -57,7 +57,7 @@ fn config(name: &str) -> WorkerConfig {
 
 async fn wait(e: &Env, run: RunId) {
     loop {
-        let mut tx = e.state.db.tenant(&e.scope, Access::Read).await.unwrap();
+        let mut tx = e.state.app.db.tenant(&e.scope, Access::Read).await.unwrap();
         let r = queue::get(&mut tx, run).await.unwrap();
         if r.status.is_terminal() {
             assert_eq!(r.status.as_str(), "succeeded", "{:?}", r.error);
@@ -90,10 +90,16 @@ async fn main() {
     }
     let (stop, stopped) = watch::channel(false);
     let t = Instant::now();
-    let handles = mhp_pipelines::start(&e.state, Arc::new(r), workers, &config("noop"), &stopped);
+    let handles = mhp_pipelines::start(
+        &e.state.app,
+        Arc::new(r),
+        workers,
+        &config("noop"),
+        &stopped,
+    );
     loop {
-        let mut tx = e.state.db.operator(Access::Read).await.unwrap();
-        let stats = queue::queue_stats(&mut tx, e.state.clock.now())
+        let mut tx = e.state.app.db.operator(Access::Read).await.unwrap();
+        let stats = queue::queue_stats(&mut tx, e.state.app.clock.now())
             .await
             .unwrap();
         if stats.is_empty() {
@@ -139,7 +145,7 @@ async fn main() {
     );
     let (stop, stopped) = watch::channel(false);
     let registry = Arc::new(mhp_pipelines::catalogue().unwrap());
-    let handles = mhp_pipelines::start(&e.state, registry, workers, &config("risk"), &stopped);
+    let handles = mhp_pipelines::start(&e.state.app, registry, workers, &config("risk"), &stopped);
     let t = Instant::now();
     let train = run_ok(
         &e,
@@ -168,7 +174,7 @@ async fn main() {
         &json!({ "as_of": iso_date(end) }),
     )
     .await;
-    e.state.pipeline_wakeup.notify_waiters();
+    e.state.app.pipeline_wakeup.notify_waiters();
     wait(&e, all).await;
     let secs = t.elapsed().as_secs_f64();
     let out = output(&e, all, "score").await;
@@ -189,7 +195,7 @@ async fn main() {
             &json!({ "subject": id.to_string(), "as_of": iso_date(end) }),
         )
         .await;
-        e.state.pipeline_wakeup.notify_one();
+        e.state.app.pipeline_wakeup.notify_one();
         wait(&e, run).await;
         latencies.push(t.elapsed().as_secs_f64() * 1000.0);
     }

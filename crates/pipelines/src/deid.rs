@@ -9,10 +9,10 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use mhp_app::App;
+use mhp_app::phi::FieldAt;
 use mhp_domain::{CalendarDate, OrgScope, SubjectId};
 use mhp_ml::features::{FeatureSpec, History, InjurySpan, Observation};
-use mhp_server::AppState;
-use mhp_server::phi::FieldAt;
 use mhp_storage::Access;
 use mhp_storage::repo::{assessments, injuries, loads, subjects};
 use serde::Serialize;
@@ -119,7 +119,7 @@ fn day_of(date: &str) -> Option<i64> {
 /// # Errors
 /// Storage and key errors (transient).
 pub async fn load(
-    state: &AppState,
+    state: &App,
     scope: &OrgScope,
     only: Option<SubjectId>,
     as_of: CalendarDate,

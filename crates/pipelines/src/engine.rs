@@ -10,9 +10,9 @@ use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use mhp_app::App;
 use mhp_domain::pipeline::PipelineDef;
 use mhp_domain::{OrgScope, RunId, Timestamp};
-use mhp_server::AppState;
 use mhp_storage::repo::pipelines::{self as queue, Beat, Claimed, LogLine, Outcome, RunStatus};
 use mhp_storage::{Access, StorageError};
 use rand::Rng as _;
@@ -60,9 +60,12 @@ impl From<StorageError> for StepError {
     }
 }
 
-impl From<mhp_server::ApiError> for StepError {
-    fn from(e: mhp_server::ApiError) -> Self {
-        Self::transient(e.to_string())
+impl From<mhp_app::AppError> for StepError {
+    fn from(e: mhp_app::AppError) -> Self {
+        Self {
+            retryable: e.is_transient(),
+            message: e.to_string(),
+        }
     }
 }
 
@@ -146,7 +149,7 @@ pub struct StepCtx {
     /// The run's parameters (a JSON object).
     pub params: Value,
     /// The services (database, object store, keys, clock).
-    pub state: AppState,
+    pub state: App,
     /// The step's log.
     pub log: StepLog,
 }
@@ -301,7 +304,7 @@ fn millis(d: Duration) -> i64 {
 /// One worker: runs one job at a time until `shutdown` turns true (the job in hand is
 /// finished first). Start several for parallelism.
 pub async fn run_worker(
-    state: AppState,
+    state: App,
     registry: Arc<Registry>,
     config: WorkerConfig,
     mut shutdown: watch::Receiver<bool>,
@@ -332,10 +335,7 @@ pub async fn run_worker(
     tracing::info!(worker = %config.name, "pipeline worker stopped");
 }
 
-async fn claim_one(
-    state: &AppState,
-    config: &WorkerConfig,
-) -> Result<Option<Claimed>, StorageError> {
+async fn claim_one(state: &App, config: &WorkerConfig) -> Result<Option<Claimed>, StorageError> {
     let lease = millis(config.lease);
     state
         .db
@@ -353,7 +353,7 @@ async fn claim_one(
 }
 
 /// Runs one claimed job to its end (or until its lease is lost).
-pub async fn run_job(state: &AppState, registry: &Registry, config: &WorkerConfig, job: Claimed) {
+pub async fn run_job(state: &App, registry: &Registry, config: &WorkerConfig, job: Claimed) {
     let log = StepLog::new(state.clock.clone());
     let Some(step) = registry.step(&job.pipeline, &job.step) else {
         // A newer version enqueued a pipeline this worker does not know: leave the job to a
@@ -470,7 +470,7 @@ pub async fn run_job(state: &AppState, registry: &Registry, config: &WorkerConfi
 }
 
 async fn heartbeat(
-    state: &AppState,
+    state: &App,
     config: &WorkerConfig,
     job: &Claimed,
     log: &StepLog,
@@ -499,7 +499,7 @@ enum Finish {
 }
 
 async fn finish(
-    state: &AppState,
+    state: &App,
     config: &WorkerConfig,
     job: &Claimed,
     log: &StepLog,

@@ -18,8 +18,8 @@ pub mod scheduler;
 use std::sync::Arc;
 use std::time::Duration;
 
+use mhp_app::App;
 use mhp_domain::pipeline::{self, SCORE_ALL, SCORE_SUBJECT, TRAIN};
-use mhp_server::AppState;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -61,7 +61,7 @@ pub fn catalogue() -> Result<Registry, String> {
 /// Starts `workers` workers and the scheduler; they stop when `shutdown` turns true (each
 /// finishes the job in hand).
 pub fn start(
-    state: &AppState,
+    state: &App,
     registry: Arc<Registry>,
     workers: usize,
     base: &WorkerConfig,

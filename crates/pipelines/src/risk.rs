@@ -7,12 +7,11 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
+use mhp_app::{App, Caller, artifacts};
 use mhp_domain::pipeline::RISK_MODEL;
 use mhp_domain::{CalendarDate, ModelVersionId, OrgId, OrgScope, RunId, SubjectId};
 use mhp_ml::features::{self, FeatureSpec};
 use mhp_ml::{Dataset, Evaluation, Model, ModelConfig};
-use mhp_server::{AppState, artifacts};
-use mhp_storage::repo::audit::{self, AuditEvent};
 use mhp_storage::repo::models::{self, ModelVersion, NewVersion, Stage};
 use mhp_storage::repo::risk::{self as scores, Score};
 use mhp_storage::{Access, ObjectKey};
@@ -257,7 +256,7 @@ async fn put_json<T: Serialize>(
 }
 
 async fn get_json<T: for<'de> Deserialize<'de>>(
-    state: &AppState,
+    state: &App,
     org: OrgId,
     key: &str,
 ) -> Result<T, StepError> {
@@ -467,7 +466,7 @@ fn fill_missing(
 }
 
 /// Loads a registered model for scoring.
-async fn load_model(state: &AppState, org: OrgId, v: &ModelVersion) -> Result<Serving, StepError> {
+async fn load_model(state: &App, org: OrgId, v: &ModelVersion) -> Result<Serving, StepError> {
     match v.kind.as_str() {
         "native" => Ok(Serving::Native(
             get_json(state, org, &v.artifact_key).await?,
@@ -658,36 +657,26 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
     )
     .await?;
     let first_time = version.stage == Stage::Candidate && version.promoted_at.is_none();
+    let caller = Caller::system(PIPELINES_ACTOR);
     if first_time {
-        audit::append(
-            &mut tx,
-            &AuditEvent::outside_request(
-                PIPELINES_ACTOR,
+        caller
+            .record(
+                &mut tx,
                 "model.register",
                 "model_version",
                 Some(version.id.to_string()),
-            ),
-            now,
-        )
-        .await?;
-    }
-    let promoted = match verdict {
-        Gate::First | Gate::AsGood { .. } if version.stage == Stage::Candidate => {
-            models::set_stage(&mut tx, version.id, Stage::Production, now).await?;
-            if mhp_server::api::pipelines::ensure_nightly_scoring(&mut tx, now).await? {
-                ctx.log.info("score-all scheduled nightly at 03:00 UTC");
-            }
-            audit::append(
-                &mut tx,
-                &AuditEvent::outside_request(
-                    PIPELINES_ACTOR,
-                    "model.promote",
-                    "model_version",
-                    Some(version.id.to_string()),
-                ),
                 now,
             )
             .await?;
+    }
+    let promoted = match verdict {
+        Gate::First | Gate::AsGood { .. } if version.stage == Stage::Candidate => {
+            let change =
+                mhp_app::scoring::set_stage(&mut tx, &caller, version.id, Stage::Production, now)
+                    .await?;
+            if change.nightly_scheduled {
+                ctx.log.info("score-all scheduled nightly at 03:00 UTC");
+            }
             true
         }
         _ => version.stage == Stage::Production,
@@ -743,7 +732,7 @@ pub struct ScoreReport {
 /// Scores every active subject of the view (or one) with `model` as of the view's date, and
 /// writes the scores (replacing those of the same day and model version).
 pub async fn score_view(
-    state: &AppState,
+    state: &App,
     scope: &OrgScope,
     version: &ModelVersion,
     model: &Serving,
@@ -831,7 +820,7 @@ pub const MODEL_CACHE_TTL: std::time::Duration = std::time::Duration::from_secs(
 pub const MODEL_CACHE_SIZE: usize = 8;
 
 async fn cached_model(
-    state: &AppState,
+    state: &App,
     org: OrgId,
     v: &ModelVersion,
 ) -> Result<Arc<Serving>, StepError> {

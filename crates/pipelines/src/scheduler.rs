@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
+use mhp_app::App;
+use mhp_app::schedule::CronSchedule;
 use mhp_domain::pipeline::{self, Trigger};
-use mhp_server::AppState;
-use mhp_server::schedule::CronSchedule;
 use mhp_storage::repo::pipelines::{self as queue, NewRun};
 use mhp_storage::{Access, StorageError};
 use tokio::sync::watch;
@@ -16,7 +16,7 @@ use tokio::sync::watch;
 ///
 /// # Errors
 /// Storage errors; nothing is fired then.
-pub async fn fire_due(state: &AppState) -> Result<usize, StorageError> {
+pub async fn fire_due(state: &App) -> Result<usize, StorageError> {
     let now = state.clock.now();
     let mut tx = state.db.operator(Access::Write).await?;
     let due = queue::due_schedules(&mut tx, now, 100).await?;
@@ -55,7 +55,7 @@ pub async fn fire_due(state: &AppState) -> Result<usize, StorageError> {
 }
 
 /// Fires due schedules every `every` until `shutdown`.
-pub async fn run_scheduler(state: AppState, every: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run_scheduler(state: App, every: Duration, mut shutdown: watch::Receiver<bool>) {
     loop {
         if *shutdown.borrow() {
             break;

@@ -14,11 +14,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use mhp_app::keys::Keys;
+use mhp_app::phi::{FieldAt, Phi};
 use mhp_biomech::synth::{self, CmjSpec};
 use mhp_crypto::envelope::LocalKeyring;
 use mhp_domain::{Clock as _, OrgName, OrgScope, SealedBytes, SubjectId, SystemClock};
-use mhp_server::keys::Keys;
-use mhp_server::phi::{FieldAt, Phi};
 use mhp_storage::keystore::KeyStore;
 use mhp_storage::repo::orgs;
 use mhp_storage::repo::subjects::{self, NewSubject, SearchKeys};

@@ -171,8 +171,8 @@ async fn api_key_principal(
         refuse(state, meta, AuthFailure::Invalid, None).await;
         return Err(ApiError::Unauthenticated);
     };
-    let now = state.clock.now();
-    let mut tx = state.db.operator(Access::Read).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Read).await?;
     let found = api_keys::find_for_authentication(&mut tx, &presented.id).await?;
     drop(tx);
     let Some((key, stored_hash)) = found else {
@@ -191,7 +191,7 @@ async fn api_key_principal(
         .last_used_at
         .is_none_or(|t| t.as_millis() < now.as_millis() - 60_000);
     if stale {
-        let mut tx = state.db.operator(Access::Write).await?;
+        let mut tx = state.app.db.operator(Access::Write).await?;
         api_keys::touch(&mut tx, &key.id, now).await?;
         tx.commit().await?;
     }
@@ -203,7 +203,7 @@ async fn access_token_principal(
     token: &str,
     meta: &RequestMeta,
 ) -> Result<Principal, ApiError> {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let refused = || async {
         refuse(state, meta, AuthFailure::Invalid, None).await;
         Err(ApiError::Unauthenticated)
@@ -211,10 +211,15 @@ async fn access_token_principal(
     let Ok(kid) = mhp_auth::token::key_id(token) else {
         return refused().await;
     };
-    let Some(public) = state.token_keys.public_key(&state.db, &kid, now).await? else {
+    let Some(public) = state
+        .identity
+        .token_keys
+        .public_key(&state.app.db, &kid, now)
+        .await?
+    else {
         return refused().await;
     };
-    let issuer = &state.token_keys.issuer;
+    let issuer = &state.identity.token_keys.issuer;
     let claims = match mhp_auth::token::verify(token, &public, issuer, now.as_millis() / 1000) {
         Ok(c) => c,
         Err(_) => return refused().await,
@@ -222,7 +227,7 @@ async fn access_token_principal(
     let Ok(user_id) = mhp_domain::UserId::parse(&claims.sub) else {
         return refused().await;
     };
-    let mut tx = state.db.operator(Access::Read).await?;
+    let mut tx = state.app.db.operator(Access::Read).await?;
     let user = match users::get_as_operator(&mut tx, user_id).await {
         Ok(u) => u,
         Err(mhp_storage::StorageError::NotFound { .. }) => return refused().await,
@@ -245,8 +250,8 @@ async fn session_principal(
         refuse(state, meta, AuthFailure::Invalid, None).await;
         return Err(ApiError::Unauthenticated);
     };
-    let now = state.clock.now();
-    let mut tx = state.db.operator(Access::Read).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Read).await?;
     let found = sessions::find(&mut tx, &id_sha256).await?;
     let Some(found) = found else {
         drop(tx);
@@ -270,7 +275,7 @@ async fn session_principal(
     };
     drop(tx);
     if now.as_millis() - found.last_seen_at.as_millis() > 60_000 {
-        let mut tx = state.db.operator(Access::Write).await?;
+        let mut tx = state.app.db.operator(Access::Write).await?;
         sessions::touch(&mut tx, &found.id_sha256, now).await?;
         tx.commit().await?;
     }

@@ -29,8 +29,9 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
             .with_detail("shutting down")
             .into_response();
     }
-    let migrations = tokio::time::timeout(CHECK_TIMEOUT, mhp_storage::migrate::status(&state.db));
-    let objects = tokio::time::timeout(CHECK_TIMEOUT, state.objects.check());
+    let migrations =
+        tokio::time::timeout(CHECK_TIMEOUT, mhp_storage::migrate::status(&state.app.db));
+    let objects = tokio::time::timeout(CHECK_TIMEOUT, state.app.objects.check());
     let (migrations, objects) = tokio::join!(migrations, objects);
     let database = match migrations {
         Ok(Ok(status)) if status.is_current() => "ok".to_owned(),
@@ -54,7 +55,7 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
     };
     let checks = json!({
         "database": database,
-        "backend": state.db.backend().as_str(),
+        "backend": state.app.db.backend().as_str(),
         "object_store": object_store,
     });
     if database == "ok" && object_store == "ok" {
@@ -72,9 +73,9 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
     let queues = queue_stats(&state).await;
     let body = state.metrics.render(&Snapshot {
         queues,
-        pool: state.db.pool_stats(),
-        backend: state.db.backend().as_str(),
-        version: state.build.version,
+        pool: state.app.db.pool_stats(),
+        backend: state.app.db.backend().as_str(),
+        version: state.app.build.version,
         ready: !state.readiness.is_draining(),
     });
     (
@@ -91,8 +92,15 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
 /// every series; `None` when the database did not answer.
 async fn queue_stats(state: &AppState) -> Option<Vec<mhp_storage::repo::pipelines::QueueStat>> {
     use mhp_storage::repo::pipelines::{self as queue, QueueStat};
-    let mut tx = state.db.operator(mhp_storage::Access::Read).await.ok()?;
-    let mut stats = queue::queue_stats(&mut tx, state.clock.now()).await.ok()?;
+    let mut tx = state
+        .app
+        .db
+        .operator(mhp_storage::Access::Read)
+        .await
+        .ok()?;
+    let mut stats = queue::queue_stats(&mut tx, state.app.clock.now())
+        .await
+        .ok()?;
     for p in mhp_domain::pipeline::CATALOGUE {
         if !stats.iter().any(|s| s.pipeline == p.name) {
             stats.push(QueueStat {
@@ -110,6 +118,10 @@ async fn queue_stats(state: &AppState) -> Option<Vec<mhp_storage::repo::pipeline
 
 /// The public keys that verify access tokens (RFC 7517).
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, crate::ApiError> {
-    let set = state.token_keys.jwks(&state.db, state.clock.now()).await?;
+    let set = state
+        .identity
+        .token_keys
+        .jwks(&state.app.db, state.app.clock.now())
+        .await?;
     Ok(([(header::CACHE_CONTROL, "public, max-age=300")], Json(set)).into_response())
 }

@@ -6,21 +6,14 @@
 //! a random port.
 
 pub mod api;
-pub mod artifacts;
 pub mod authn;
 mod extract;
 mod health;
-pub mod indexing;
-pub mod keys;
 mod metrics;
 mod middleware;
-pub mod notify;
 pub mod openapi;
-pub mod phi;
 mod problem;
-pub mod schedule;
 pub mod security;
-pub mod sweep;
 pub mod tokens;
 
 use std::net::SocketAddr;
@@ -31,6 +24,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
+use mhp_app::App;
 use mhp_domain::Clock;
 use mhp_storage::{Db, ObjectStore};
 use tokio::net::TcpListener;
@@ -39,15 +33,9 @@ use tower_http::timeout::TimeoutLayer;
 
 pub use extract::ApiJson;
 pub use metrics::HttpMetrics;
+pub use mhp_app::BuildInfo;
 pub use middleware::{REQUEST_ID, RequestId};
 pub use problem::{ApiError, PROBLEM_JSON, Problem};
-
-/// What the build says about itself.
-#[derive(Debug, Clone, Copy)]
-pub struct BuildInfo {
-    /// The version.
-    pub version: &'static str,
-}
 
 /// Whether the instance should receive traffic.
 #[derive(Debug, Default)]
@@ -67,34 +55,33 @@ impl Readiness {
     }
 }
 
-/// Everything handlers share.
+/// Everything handlers share, by concern: the application (storage, keys, index: the same
+/// [`App`] the workers and the command line use), identity (sign-in, tokens, federation), and
+/// the instance's own serving state.
 #[derive(Debug, Clone)]
 pub struct AppState {
-    /// The system of record.
-    pub db: Db,
-    /// Raw signals, artifacts, backups.
-    pub objects: ObjectStore,
-    /// The time source.
-    pub clock: Arc<dyn Clock>,
+    /// The application layer.
+    pub app: App,
+    /// Sign-in, sessions, tokens and single sign-on.
+    pub identity: Arc<Identity>,
     /// Readiness, flipped at shutdown.
     pub readiness: Arc<Readiness>,
     /// Request metrics.
     pub metrics: Arc<HttpMetrics>,
-    /// Build information.
-    pub build: BuildInfo,
+}
+
+/// What sign-in, tokens and single sign-on need.
+#[derive(Debug)]
+pub struct Identity {
     /// Seals TOTP secrets.
-    pub totp_sealer: Arc<mhp_crypto::seal::Sealer>,
+    pub totp_sealer: mhp_crypto::seal::Sealer,
     /// Access-token signing keys.
-    pub token_keys: Arc<tokens::TokenKeys>,
-    /// Where messages to people go.
-    pub notifier: Arc<notify::Notifier>,
-    /// Seals and opens PHI, computes blind indexes.
-    pub phi: Arc<phi::Phi>,
+    pub token_keys: tokens::TokenKeys,
     /// The OpenID Connect relying party for organisations' single sign-on (`None` when its
     /// HTTP client could not be built; SSO then answers 503).
-    pub federation: Option<Arc<mhp_federation::Federation>>,
+    pub federation: Option<mhp_federation::Federation>,
     /// Seals sign-ins in flight.
-    pub sso_sealer: Arc<mhp_crypto::seal::Sealer>,
+    pub sso_sealer: mhp_crypto::seal::Sealer,
     /// The one way out to addresses a tenant chooses (SSO providers): refuses internal
     /// addresses and plain http unless the operator allowed them. Cheap to clone.
     pub egress: mhp_egress::Egress,
@@ -102,13 +89,6 @@ pub struct AppState {
     pub mail_limits: api::invite::MailLimits,
     /// Where MHP is reached, without a trailing slash.
     pub public_url: String,
-    /// The assessment document index (search, analytics).
-    pub index: Arc<mhp_index::DocumentIndex>,
-    /// Keyed pseudonyms of the pipelines' de-identified view.
-    pub pseudonyms: Arc<mhp_crypto::pseudonym::Pseudonymizer>,
-    /// Notified after a pipeline run is enqueued, so workers in this process start at once
-    /// instead of at their next poll.
-    pub pipeline_wakeup: Arc<tokio::sync::Notify>,
 }
 
 /// Single sign-on settings.
@@ -140,40 +120,39 @@ impl AppState {
             mail_limits,
         } = parts;
         let federation = match mhp_federation::Federation::new(egress.clone(), clock.clone()) {
-            Ok(f) => Some(Arc::new(f)),
+            Ok(f) => Some(f),
             Err(e) => {
                 tracing::error!(error = %e, "single sign-on is unavailable");
                 None
             }
         };
-        Self {
-            db,
-            objects,
-            clock,
-            readiness: Arc::default(),
-            metrics: Arc::default(),
-            build,
-            totp_sealer: Arc::new(mhp_crypto::seal::Sealer::derive(
-                master,
-                "users.totp_secret",
-            )),
-            token_keys: Arc::new(tokens::TokenKeys::new(
+        let identity = Identity {
+            totp_sealer: mhp_crypto::seal::Sealer::derive(master, "users.totp_secret"),
+            token_keys: tokens::TokenKeys::new(
                 "urn:mhp".to_owned(),
                 mhp_crypto::seal::Sealer::derive(master, "signing_keys.private"),
-            )),
-            notifier: Arc::new(notifier),
-            phi: Arc::new(phi::Phi::new(master, keys)),
+            ),
             federation,
-            sso_sealer: Arc::new(mhp_crypto::seal::Sealer::derive(
-                master,
-                "sso_pending.login",
-            )),
+            sso_sealer: mhp_crypto::seal::Sealer::derive(master, "sso_pending.login"),
             egress,
             mail_limits,
             public_url: sso.public_url,
-            index: Arc::new(index),
-            pseudonyms: Arc::new(mhp_crypto::pseudonym::Pseudonymizer::derive(master)),
-            pipeline_wakeup: Arc::default(),
+        };
+        let app = App::new(mhp_app::AppParts {
+            db,
+            objects,
+            clock,
+            master,
+            notifier,
+            build,
+            index,
+            keys,
+        });
+        Self {
+            app,
+            identity: Arc::new(identity),
+            readiness: Arc::default(),
+            metrics: Arc::default(),
         }
     }
 }
@@ -190,7 +169,7 @@ pub struct AppParts<'a> {
     /// The master key, from which sealing keys are derived.
     pub master: &'a mhp_crypto::MasterKey,
     /// Where messages to people go.
-    pub notifier: notify::Notifier,
+    pub notifier: mhp_app::notify::Notifier,
     /// Build information.
     pub build: BuildInfo,
     /// Single sign-on settings.
@@ -198,7 +177,7 @@ pub struct AppParts<'a> {
     /// The document index.
     pub index: mhp_index::DocumentIndex,
     /// The data keys of organisations and subjects.
-    pub keys: Arc<keys::Keys>,
+    pub keys: Arc<mhp_app::keys::Keys>,
     /// Requests to tenant-chosen addresses (build it with [`egress_client`]).
     pub egress: mhp_egress::Egress,
     /// Limits on password-reset and invitation messages.

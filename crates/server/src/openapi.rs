@@ -1098,7 +1098,7 @@ pub fn document(version: &str) -> &'static Value {
 pub async fn serve_document(
     axum::extract::State(state): axum::extract::State<crate::AppState>,
 ) -> Response {
-    let mut res = axum::Json(document(state.build.version)).into_response();
+    let mut res = axum::Json(document(state.app.build.version)).into_response();
     res.headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
     res

@@ -174,6 +174,26 @@ impl From<mhp_storage::StorageError> for ApiError {
     }
 }
 
+impl From<mhp_app::AppError> for ApiError {
+    fn from(e: mhp_app::AppError) -> Self {
+        use mhp_app::AppError as A;
+        match e {
+            A::NotFound(what) => ApiError::NotFound(what),
+            A::Conflict(what) => ApiError::Conflict(what),
+            A::Gone(what) => ApiError::Gone(what),
+            A::Invalid { code, detail } => ApiError::Invalid { code, detail },
+            A::Unavailable(_) => ApiError::Unavailable,
+            A::Internal(cause) => ApiError::Internal(cause),
+        }
+    }
+}
+
+impl From<mhp_app::keys::KeysError> for ApiError {
+    fn from(e: mhp_app::keys::KeysError) -> Self {
+        mhp_app::AppError::from(e).into()
+    }
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let problem = match &self {

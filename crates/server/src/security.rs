@@ -156,9 +156,9 @@ pub async fn record_standalone(
 ) {
     emit(actor, org, event, meta);
     let Some(org) = org else { return };
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let write = async {
-        let mut tx: OperatorTx = state.db.operator(Access::Write).await?;
+        let mut tx: OperatorTx = state.app.db.operator(Access::Write).await?;
         audit::append_as_operator(&mut tx, Some(org), &audit_event(actor, event, meta), now)
             .await?;
         tx.commit().await

@@ -21,7 +21,10 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-federation", 2),
     ("mhp-index", 2),
     ("mhp-cloud", 2),
-    ("mhp-server", 3),
+    // The application layer: use cases every edge calls.
+    ("mhp-app", 3),
+    // The edges: HTTP and the workers, side by side (neither depends on the other).
+    ("mhp-server", 4),
     ("mhp-pipelines", 4),
     ("mhp-cli", 5),
     ("mhp-test-support", 6),

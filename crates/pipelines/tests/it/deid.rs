@@ -23,13 +23,19 @@ async fn the_view_holds_no_identifier(backend: Backend) {
     };
     let ids = seed::store(&env, &org).await;
     let as_of = CalendarDate::from_unix_millis(end * 86_400_000);
-    let (view, linker) = deid::load(&env.state, &env.scope, None, as_of)
+    let (view, linker) = deid::load(&env.state.app, &env.scope, None, as_of)
         .await
         .unwrap();
     assert_eq!(view.subjects.len(), ids.len());
     let text = serde_json::to_string(&view).unwrap();
 
-    let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+    let mut tx = env
+        .state
+        .app
+        .db
+        .tenant(&env.scope, Access::Read)
+        .await
+        .unwrap();
     for (i, s) in org.subjects.iter().enumerate() {
         let stored = subjects::get(&mut tx, ids[i]).await.unwrap();
         for word in s.name.split_whitespace() {
@@ -47,7 +53,7 @@ async fn the_view_holds_no_identifier(backend: Backend) {
         );
         // What the view does say: the keyed pseudonym (linked back only by the linker), age,
         // sex and sport.
-        let pseudonym = env.state.pseudonyms.of(env.scope.org(), ids[i]);
+        let pseudonym = env.state.app.pseudonyms.of(env.scope.org(), ids[i]);
         assert_eq!(linker.subject(&pseudonym), Some(ids[i]));
         let v = view.subjects.iter().find(|v| v.id == pseudonym).unwrap();
         let age = CalendarDate::from_unix_millis(s.birth_day * 86_400_000).years_until(as_of);
@@ -69,7 +75,7 @@ async fn the_view_holds_no_identifier(backend: Backend) {
 
     // As of an earlier day, later data is left out.
     let early = CalendarDate::from_unix_millis((spec.start_day + 14) * 86_400_000);
-    let (view, _) = deid::load(&env.state, &env.scope, None, early)
+    let (view, _) = deid::load(&env.state.app, &env.scope, None, early)
         .await
         .unwrap();
     assert!(

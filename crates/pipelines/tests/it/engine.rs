@@ -129,13 +129,19 @@ async fn enqueue(env: &Env, def: &PipelineDef) -> RunId {
 }
 
 async fn jobs(env: &Env, run: RunId) -> Vec<queue::Job> {
-    let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+    let mut tx = env
+        .state
+        .app
+        .db
+        .tenant(&env.scope, Access::Read)
+        .await
+        .unwrap();
     queue::jobs(&mut tx, run).await.unwrap()
 }
 
 fn start(env: &Env, workers: usize) -> (watch::Sender<bool>, Vec<tokio::task::JoinHandle<()>>) {
     let (stop, stopped) = watch::channel(false);
-    let handles = mhp_pipelines::start(&env.state, registry(), workers, &config(), &stopped);
+    let handles = mhp_pipelines::start(&env.state.app, registry(), workers, &config(), &stopped);
     (stop, handles)
 }
 
@@ -151,7 +157,13 @@ async fn steps_run_in_order_and_retries_back_off(backend: Backend) {
     wait_for(&env, chain, RunStatus::Succeeded).await;
     let js = jobs(&env, chain).await;
     assert_eq!(js[1].output_json.as_deref(), Some("{\"n\":42}"));
-    let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+    let mut tx = env
+        .state
+        .app
+        .db
+        .tenant(&env.scope, Access::Read)
+        .await
+        .unwrap();
     let logs = queue::logs(&mut tx, chain, 100).await.unwrap();
     drop(tx);
     assert!(
@@ -203,11 +215,12 @@ async fn time_outs_and_cancellation_stop_a_step(backend: Backend) {
     }
     let mut tx = env
         .state
+        .app
         .db
         .tenant(&env.scope, Access::Write)
         .await
         .unwrap();
-    let status = queue::cancel(&mut tx, endless, env.state.clock.now())
+    let status = queue::cancel(&mut tx, endless, env.state.app.clock.now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -226,8 +239,8 @@ async fn a_vanished_workers_job_is_taken_over_after_its_lease(backend: Backend) 
     };
     let run = enqueue(&env, &ONCE).await;
     // A worker claims the job and dies without a word.
-    let mut tx = env.state.db.operator(Access::Write).await.unwrap();
-    let claimed = queue::claim(&mut tx, "dead", env.state.clock.now(), 60_000)
+    let mut tx = env.state.app.db.operator(Access::Write).await.unwrap();
+    let claimed = queue::claim(&mut tx, "dead", env.state.app.clock.now(), 60_000)
         .await
         .unwrap()
         .unwrap();

@@ -27,6 +27,7 @@ async fn api_key(env: &Env, role: Role) -> String {
     let minted = mhp_auth::api_key::mint();
     let mut tx = env
         .state
+        .app
         .db
         .tenant(&env.scope, Access::Write)
         .await
@@ -39,9 +40,9 @@ async fn api_key(env: &Env, role: Role) -> String {
             role,
             secret_sha256: &minted.secret_sha256,
             created_by: "test",
-            expires_at: Timestamp::from_millis(env.state.clock.now().as_millis() + 86_400_000),
+            expires_at: Timestamp::from_millis(env.state.app.clock.now().as_millis() + 86_400_000),
         },
-        env.state.clock.now(),
+        env.state.app.clock.now(),
     )
     .await
     .unwrap();
@@ -127,7 +128,13 @@ async fn an_imported_model_is_checked_approved_and_scores(backend: Backend) {
     lying["expected"][0] = json!(0.999);
     let (status, problem) = call(&env, &scientist, "POST", &path, &lying).await;
     assert_eq!(status, 422, "{problem}");
-    let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+    let mut tx = env
+        .state
+        .app
+        .db
+        .tenant(&env.scope, Access::Read)
+        .await
+        .unwrap();
     assert!(
         models::versions(&mut tx, RISK_MODEL)
             .await
@@ -178,9 +185,15 @@ async fn an_imported_model_is_checked_approved_and_scores(backend: Backend) {
         ..mhp_pipelines::WorkerConfig::new("onnx-test")
     };
     let registry = std::sync::Arc::new(mhp_pipelines::catalogue().unwrap());
-    mhp_pipelines::start(&env.state, registry, 1, &config, &stopped);
+    mhp_pipelines::start(&env.state.app, registry, 1, &config, &stopped);
     run(&env, SCORE_ALL, json!({ "as_of": iso_date(end) })).await;
-    let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+    let mut tx = env
+        .state
+        .app
+        .db
+        .tenant(&env.scope, Access::Read)
+        .await
+        .unwrap();
     let scores = risk::latest(&mut tx).await.unwrap();
     drop(tx);
     assert!(scores.len() > 40, "{}", scores.len());

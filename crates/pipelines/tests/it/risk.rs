@@ -4,12 +4,12 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
+use mhp_app::artifacts;
 use mhp_demo::{DemoOrg, DemoSpec, iso_date, plan};
 use mhp_domain::pipeline::{RISK_MODEL, SCORE_ALL, SCORE_SUBJECT, TRAIN};
 use mhp_domain::{RunId, Timestamp};
 use mhp_ml::Predictions;
 use mhp_pipelines::risk::DatasetFile;
-use mhp_server::artifacts;
 use mhp_storage::repo::models::{self, Stage};
 use mhp_storage::repo::pipelines::{self as queue, RunStatus};
 use mhp_storage::repo::risk;
@@ -43,7 +43,7 @@ async fn demo(backend: Backend, spec: DemoSpec) -> Option<Demo> {
         ..mhp_pipelines::WorkerConfig::new("risk-test")
     };
     let registry = std::sync::Arc::new(mhp_pipelines::catalogue().unwrap());
-    mhp_pipelines::start(&env.state, registry, 2, &config, &stopped);
+    mhp_pipelines::start(&env.state.app, registry, 2, &config, &stopped);
     Some(Demo {
         env,
         org,
@@ -92,8 +92,8 @@ async fn the_trained_model_comes_within_003_auc_of_the_true_hazard() {
     // The dataset's rows are the demo's subject-weeks at risk, with their labels.
     let key = ObjectKey::parse(ds["artifact"].as_str().unwrap()).unwrap();
     let bytes = artifacts::get(
-        d.env.state.phi.keys(),
-        &d.env.state.objects,
+        d.env.state.app.phi.keys(),
+        &d.env.state.app.objects,
         d.env.scope.org(),
         &key,
     )
@@ -106,7 +106,7 @@ async fn the_trained_model_comes_within_003_auc_of_the_true_hazard() {
         .weekly_truth
         .iter()
         .map(|t| {
-            let p = d.env.state.pseudonyms.of(org, d.ids[t.subject]);
+            let p = d.env.state.app.pseudonyms.of(org, d.ids[t.subject]);
             (
                 (p, spec.start_day + 7 * t.week as i64),
                 (t.hazard, t.injured),
@@ -159,6 +159,7 @@ async fn the_trained_model_comes_within_003_auc_of_the_true_hazard() {
     let mut tx = d
         .env
         .state
+        .app
         .db
         .tenant(&d.env.scope, Access::Read)
         .await
@@ -220,6 +221,7 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     let env = &d.env;
     let mut tx = env
         .state
+        .app
         .db
         .tenant(&env.scope, Access::Write)
         .await
@@ -245,7 +247,13 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
         d.ids.len()
     );
     assert!(scored > d.ids.len() / 2, "{out}");
-    let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+    let mut tx = env
+        .state
+        .app
+        .db
+        .tenant(&env.scope, Access::Read)
+        .await
+        .unwrap();
     let latest = risk::latest(&mut tx).await.unwrap();
     assert_eq!(latest.len(), scored);
     let production = models::production(&mut tx, RISK_MODEL)
@@ -270,15 +278,21 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     // Approval moves the candidate in; rollback brings the previous version back.
     let mut tx = env
         .state
+        .app
         .db
         .tenant(&env.scope, Access::Write)
         .await
         .unwrap();
     let candidate = versions[0].id;
-    models::set_stage(&mut tx, candidate, Stage::Production, env.state.clock.now())
-        .await
-        .unwrap();
-    let (restored, _) = models::rollback(&mut tx, RISK_MODEL, env.state.clock.now())
+    models::set_stage(
+        &mut tx,
+        candidate,
+        Stage::Production,
+        env.state.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    let (restored, _) = models::rollback(&mut tx, RISK_MODEL, env.state.app.clock.now())
         .await
         .unwrap();
     assert_eq!(restored.version, 2);
@@ -293,7 +307,13 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     )
     .await;
     assert_eq!(output(&d, one, "score").await["scored"], 1);
-    let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+    let mut tx = env
+        .state
+        .app
+        .db
+        .tenant(&env.scope, Access::Read)
+        .await
+        .unwrap();
     let history = risk::history(&mut tx, subject, 10).await.unwrap();
     assert_eq!(history.len(), 2, "yesterday's batch score and today's");
     assert_eq!(history[0].as_of, iso_date(d.end_day + 1));

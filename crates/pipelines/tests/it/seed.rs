@@ -4,9 +4,9 @@
 //! perfect measurement, fast enough for seasons of thousands of subject-weeks. The full path
 //! (`mhp demo`, recordings analysed) is exercised by the command-line tests.
 
+use mhp_app::phi::FieldAt;
 use mhp_demo::{DemoOrg, iso_date};
 use mhp_domain::{AssessmentId, InjuryId, SubjectId, Timestamp};
-use mhp_server::phi::FieldAt;
 use mhp_storage::Access;
 use mhp_storage::repo::assessments::{self, AnalysisResult, Assessment, Source};
 use mhp_storage::repo::injuries::{self, Decision, Injury};
@@ -21,10 +21,11 @@ pub const ASYMMETRY: &str = "asymmetry.propulsive_impulse_pct";
 /// Stores the plan; returns the subject ids in the plan's order.
 pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
     let org = env.scope.org();
-    let now = env.state.clock.now();
+    let now = env.state.app.clock.now();
     let mut ids = Vec::new();
     let mut tx = env
         .state
+        .app
         .db
         .tenant(&env.scope, Access::Write)
         .await
@@ -32,7 +33,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
     for s in &plan.subjects {
         let id = SubjectId::new();
         let row = id.to_string();
-        let phi = env.state.phi.for_write(org, id).await.unwrap();
+        let phi = env.state.app.phi.for_write(org, id).await.unwrap();
         let at = |column| FieldAt {
             org,
             table: "subjects",
@@ -48,6 +49,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
             user: None,
             search: env
                 .state
+                .app
                 .phi
                 .subject_keys(org, &s.name, Some(&s.external_id)),
         };
@@ -61,6 +63,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
     for chunk in plan.assessments.chunks(2000) {
         let mut tx = env
             .state
+            .app
             .db
             .tenant(&env.scope, Access::Write)
             .await
@@ -107,6 +110,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
     for chunk in plan.loads.chunks(5000) {
         let mut tx = env
             .state
+            .app
             .db
             .tenant(&env.scope, Access::Write)
             .await
@@ -134,6 +138,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
 
     let mut tx = env
         .state
+        .app
         .db
         .tenant(&env.scope, Access::Write)
         .await

@@ -5,8 +5,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
+use mhp_app::notify::Notifier;
 use mhp_domain::{Clock, OrgName, OrgScope, Timestamp};
-use mhp_server::notify::Notifier;
 use mhp_server::{AppParts, AppState, BuildInfo};
 use mhp_storage::repo::orgs;
 use mhp_storage::{Access, Db, DbOptions, ObjectStore, migrate};
@@ -80,7 +80,7 @@ pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
     ))
     .await
     .unwrap();
-    let keys = Arc::new(mhp_server::keys::Keys::new(
+    let keys = Arc::new(mhp_app::keys::Keys::new(
         store,
         Arc::new(ring),
         clock.clone(),
@@ -129,9 +129,10 @@ pub async fn enqueue(
     params: &serde_json::Value,
 ) -> mhp_domain::RunId {
     use mhp_storage::repo::pipelines::{self as queue, NewRun};
-    let now = env.state.clock.now();
+    let now = env.state.app.clock.now();
     let mut tx = env
         .state
+        .app
         .db
         .tenant(&env.scope, Access::Write)
         .await
@@ -150,7 +151,7 @@ pub async fn enqueue(
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    env.state.pipeline_wakeup.notify_waiters();
+    env.state.app.pipeline_wakeup.notify_waiters();
     id
 }
 
@@ -164,7 +165,13 @@ pub async fn wait_for(
     use mhp_storage::repo::pipelines as queue;
     let started = Instant::now();
     loop {
-        let mut tx = env.state.db.tenant(&env.scope, Access::Read).await.unwrap();
+        let mut tx = env
+            .state
+            .app
+            .db
+            .tenant(&env.scope, Access::Read)
+            .await
+            .unwrap();
         let r = queue::get(&mut tx, run).await.unwrap();
         if r.status == want {
             return r;
@@ -196,7 +203,7 @@ pub async fn run_ok(env: &Env, name: &str, params: serde_json::Value) -> mhp_dom
 
 /// The output of a step of a run.
 pub async fn output(env: &Env, run: mhp_domain::RunId, step: &str) -> serde_json::Value {
-    let mut tx = env.state.db.operator(Access::Read).await.unwrap();
+    let mut tx = env.state.app.db.operator(Access::Read).await.unwrap();
     let out = mhp_storage::repo::pipelines::step_output(&mut tx, run, step)
         .await
         .unwrap()

@@ -167,6 +167,7 @@ pub async fn search(
         return Ok(Json(Vec::new()));
     };
     let docs = state
+        .app
         .index
         .search(grant.org()?.org(), &query)
         .await
@@ -189,6 +190,7 @@ pub async fn weekly(
         .clone()
         .unwrap_or_else(|| DEFAULT_METRIC.to_owned());
     let weeks = state
+        .app
         .index
         .weekly(grant.org()?.org(), &query, &metric)
         .await

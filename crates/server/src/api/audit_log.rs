@@ -9,7 +9,7 @@ use mhp_storage::Access;
 use mhp_storage::repo::audit::{self, Filter, StoredEvent};
 use serde::{Deserialize, Serialize};
 
-use super::{Grant, event};
+use super::Grant;
 use crate::{ApiError, AppState};
 
 /// Most events one export holds; narrow the time range for more.
@@ -101,15 +101,12 @@ pub async fn list(
 ) -> Result<Json<EventsOut>, ApiError> {
     let f = filter(&q)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let found = audit::search(&mut tx, &f, q.after, limit).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "audit.read", "audit_log", None),
-        now,
-    )
-    .await?;
+    grant
+        .record(&mut tx, "audit.read", "audit_log", None, now)
+        .await?;
     tx.commit().await?;
     let next = (found.len() == limit as usize)
         .then(|| found.last().map(|e| e.seq))
@@ -128,8 +125,8 @@ pub async fn export(
     Query(q): Query<AuditQuery>,
 ) -> Result<Response, ApiError> {
     let f = filter(&q)?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let mut out = String::new();
     let mut after = q.after;
     let mut n = 0usize;
@@ -149,12 +146,9 @@ pub async fn export(
             break;
         }
     }
-    audit::append(
-        &mut tx,
-        &event(&grant, "audit.export", "audit_log", None),
-        now,
-    )
-    .await?;
+    grant
+        .record(&mut tx, "audit.export", "audit_log", None, now)
+        .await?;
     tx.commit().await?;
     let mut res = out.into_response();
     res.headers_mut().insert(

@@ -55,10 +55,10 @@ pub async fn login(
     let account_key = throttle::account_key(email.as_str(), &source);
     let address_key = throttle::address_key(&source);
     let account_wide_key = throttle::account_wide_key(email.as_str());
-    let now = state.clock.now();
+    let now = state.app.clock.now();
 
     // Read, then verify outside any transaction (Argon2 takes tens of milliseconds), then write.
-    let mut tx = state.db.operator(Access::Read).await?;
+    let mut tx = state.app.db.operator(Access::Read).await?;
     let locked = [&account_key, &address_key, &account_wide_key];
     let mut locked_until: Option<Timestamp> = None;
     for key in locked {
@@ -69,7 +69,7 @@ pub async fn login(
     let found = users::find_by_email(&mut tx, &email).await?;
     drop(tx);
     if let Some(until) = locked_until {
-        let mut tx = state.db.operator(Access::Write).await?;
+        let mut tx = state.app.db.operator(Access::Write).await?;
         let event = AuthEvent::SignInFailed { throttled: true };
         let user = found.as_ref().map(|(u, _)| u.id);
         security::record_user_event(&mut tx, &Actor::Anonymous, user, &event, &meta, now).await?;
@@ -93,7 +93,7 @@ pub async fn login(
         (Some((user, Some(_))), true) => user,
         (found, _) => {
             let user = found.map(|(u, _)| u.id);
-            let mut tx = state.db.operator(Access::Write).await?;
+            let mut tx = state.app.db.operator(Access::Write).await?;
             let mut account_locked_ms = None;
             for (key, free) in [
                 (&account_key, throttle::FREE_FAILURES),
@@ -140,7 +140,7 @@ pub async fn login(
     } else {
         None
     };
-    let mut tx = state.db.operator(Access::Write).await?;
+    let mut tx = state.app.db.operator(Access::Write).await?;
     sessions::clear(&mut tx, &account_key).await?;
     sessions::clear(&mut tx, &account_wide_key).await?;
     if mhp_storage::repo::sso::required_for_user(&mut tx, user.id).await? {
@@ -283,8 +283,8 @@ async fn sign_out(state: &AppState, grant: &Grant, everywhere: bool) -> Result<R
     else {
         return Err(ApiError::Forbidden);
     };
-    let now = state.clock.now();
-    let mut tx = state.db.operator(Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Write).await?;
     if everywhere {
         sessions::revoke_all(&mut tx, user.id, now).await?;
         tokens::revoke_user_refresh(&mut tx, user.id, now).await?;
@@ -331,11 +331,15 @@ pub async fn issue_token(
     } else {
         "pwd"
     };
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let family = mhp_auth::token::random_id();
     // The key first: making one needs a write transaction of its own.
-    let key = state.token_keys.signing_key(&state.db, now).await?;
-    let mut tx = state.db.operator(Access::Write).await?;
+    let key = state
+        .identity
+        .token_keys
+        .signing_key(&state.app.db, now)
+        .await?;
+    let mut tx = state.app.db.operator(Access::Write).await?;
     let pair = issue_pair(&state, &mut tx, &key, user.id, amr, &family, now).await?;
     let event = AuthEvent::TokenIssued { refreshed: false };
     let actor = grant.principal.actor();
@@ -352,12 +356,16 @@ pub async fn refresh_token(
     meta: RequestMeta,
     ApiJson(body): ApiJson<Refresh>,
 ) -> Result<Json<serde_json::Value>, ApiError> {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let Some(hash) = session::presented_id_hash(&body.refresh_token) else {
         return Err(ApiError::Unauthenticated);
     };
-    let key = state.token_keys.signing_key(&state.db, now).await?;
-    let mut tx = state.db.operator(Access::Write).await?;
+    let key = state
+        .identity
+        .token_keys
+        .signing_key(&state.app.db, now)
+        .await?;
+    let mut tx = state.app.db.operator(Access::Write).await?;
     let Some(stored) = tokens::find_refresh(&mut tx, &hash).await? else {
         return Err(ApiError::Unauthenticated);
     };
@@ -403,7 +411,7 @@ async fn issue_pair(
     use mhp_auth::token::{self, Claims};
     let now_s = now.as_millis() / 1000;
     let claims = Claims {
-        iss: state.token_keys.issuer.clone(),
+        iss: state.identity.token_keys.issuer.clone(),
         aud: token::AUDIENCE.to_owned(),
         sub: user.to_string(),
         exp: now_s + token::ACCESS_TTL_S,

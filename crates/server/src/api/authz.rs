@@ -64,6 +64,31 @@ impl Grant {
         widest_reach(&self.roles, permission).is_some()
     }
 
+    /// Who acts, as use cases and the audit log name them.
+    pub fn caller(&self) -> mhp_app::Caller {
+        mhp_app::Caller::acting(
+            &self.principal.actor(),
+            self.meta.request_id.clone(),
+            self.meta.source_ip.clone(),
+            self.meta.user_agent.clone(),
+        )
+    }
+
+    /// Appends the audit event of the caller's successful action in `tx`, the transaction of
+    /// the change (or read) it describes.
+    pub async fn record(
+        &self,
+        tx: &mut mhp_storage::TenantTx,
+        action: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<String>,
+        now: mhp_domain::Timestamp,
+    ) -> Result<(), mhp_storage::StorageError> {
+        self.caller()
+            .record(tx, action, resource_type, resource_id, now)
+            .await
+    }
+
     /// The organisation scope; routes with `{org}` always have one.
     pub fn org(&self) -> Result<OrgScope, ApiError> {
         self.scope
@@ -229,6 +254,7 @@ async fn check_path_reach(
     if let Some(subject) = param("subject") {
         let subject = SubjectId::parse(subject).map_err(|_| ApiError::NotFound("subject"))?;
         let mut tx = state
+            .app
             .db
             .tenant(&OrgScope::for_org(org), Access::Read)
             .await?;
@@ -275,6 +301,7 @@ async fn resolve_reach(
         (Reach::OwnRecord, _) => GrantReach::OwnRecord,
         (Reach::OwnTeams, Principal::User { user, .. }) => {
             let mut tx = state
+                .app
                 .db
                 .tenant(&OrgScope::for_org(org), Access::Read)
                 .await?;
@@ -295,6 +322,7 @@ async fn decide(
         Principal::ApiKey(_) => return Ok((Decision::OtherOrg, Vec::new())),
         Principal::User { user, .. } => {
             let mut tx = state
+                .app
                 .db
                 .tenant(&OrgScope::for_org(org), Access::Read)
                 .await?;
@@ -323,6 +351,7 @@ async fn check_mfa_policy(
         return Ok(());
     }
     let mut tx = state
+        .app
         .db
         .tenant(&OrgScope::for_org(org), Access::Read)
         .await?;

@@ -6,13 +6,13 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use mhp_domain::{SubjectId, Timestamp};
-use mhp_storage::repo::{Page, assessments, audit, subjects};
+use mhp_storage::repo::{Page, assessments, subjects};
 use mhp_storage::{Access, TenantTx};
 use serde_json::{Value, json};
 
-use super::assessments::summary;
-use super::{Grant, event, path_id};
+use super::{Grant, path_id};
 use crate::{ApiError, AppState};
+use mhp_app::assessments::summary;
 
 /// The FHIR code system of MHP's own metric codes (no LOINC code exists for them).
 pub const MHP_METRIC_SYSTEM: &str = "urn:mhp:fhir:CodeSystem:force-plate-metric";
@@ -127,7 +127,7 @@ pub async fn own_record(State(state): State<AppState>, grant: Grant) -> Result<R
         return Err(ApiError::NotFound("record"));
     };
     let id = {
-        let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+        let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
         subjects::of_user(&mut tx, user.id)
             .await?
             .ok_or(ApiError::NotFound("record"))?
@@ -140,12 +140,12 @@ pub async fn own_record(State(state): State<AppState>, grant: Grant) -> Result<R
 async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Response, ApiError> {
     let scope = grant.org()?;
     let org = scope.org();
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
     let availability = super::subjects::availability_map(&mut tx, state).await?;
     let subject = super::subjects::open(
-        &state.phi,
+        &state.app.phi,
         org,
         &s,
         availability.get(&id).copied().unwrap_or("available"),
@@ -175,12 +175,15 @@ async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Res
         }));
     }
     let injuries = super::injuries::list_for(&mut tx, state, org, id).await?;
-    audit::append(
-        &mut tx,
-        &event(grant, "subject.export", "subject", Some(id.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "subject.export",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     let body = json!({
         "format": "mhp-subject-record/1",
@@ -207,10 +210,10 @@ pub async fn fhir(
     let id = path_id(&id, "subject", SubjectId::parse)?;
     let scope = grant.org()?;
     let org = scope.org();
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
-    let subject = super::subjects::open(&state.phi, org, &s, "available").await?;
+    let subject = super::subjects::open(&state.app.phi, org, &s, "available").await?;
     let patient_url = format!("urn:uuid:{id}");
     let mut patient = json!({
         "resourceType": "Patient",
@@ -265,17 +268,15 @@ pub async fn fhir(
             }));
         }
     }
-    audit::append(
-        &mut tx,
-        &event(
-            &grant,
+    grant
+        .record(
+            &mut tx,
             "subject.export_fhir",
             "subject",
             Some(id.to_string()),
-        ),
-        now,
-    )
-    .await?;
+            now,
+        )
+        .await?;
     tx.commit().await?;
     let bundle = json!({
         "resourceType": "Bundle",

@@ -7,14 +7,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mhp_domain::{CalendarDate, InjuryId, OrgId, SubjectId};
 use mhp_storage::repo::injuries::{self, Decision, Injury};
-use mhp_storage::repo::{audit, subjects};
+use mhp_storage::repo::subjects;
 use mhp_storage::{Access, TenantTx};
 use serde::{Deserialize, Serialize};
 
 use super::subjects::availability_of;
-use super::{Grant, date_field, event, path_id};
-use crate::phi::{FieldAt, Phi};
+use super::{Grant, date_field, path_id};
 use crate::{ApiError, ApiJson, AppState};
+use mhp_app::phi::{FieldAt, Phi};
 
 const SIDES: &[&str] = &["left", "right", "bilateral", "central"];
 const SEVERITIES: &[&str] = &["none", "minimal", "mild", "moderate", "severe"];
@@ -76,7 +76,7 @@ fn free_text(field: &'static str, value: &str) -> Result<(), ApiError> {
 }
 
 fn today(state: &AppState) -> CalendarDate {
-    CalendarDate::from_unix_millis(state.clock.now().as_millis())
+    CalendarDate::from_unix_millis(state.app.clock.now().as_millis())
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -227,10 +227,10 @@ pub async fn create(
     let org = scope.org();
     let id = InjuryId::new();
     let row = id.to_string();
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     subjects::get(&mut tx, subject).await?;
-    let sealer = state.phi.for_write(org, subject).await?;
+    let sealer = state.app.phi.for_write(org, subject).await?;
     let injury = Injury {
         id,
         subject,
@@ -261,13 +261,10 @@ pub async fn create(
         updated_at: now,
     };
     injuries::create(&mut tx, &injury).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "injury.create", "injury", Some(row)),
-        now,
-    )
-    .await?;
-    let out = load(&mut tx, &state.phi, org, &injury, today).await?;
+    grant
+        .record(&mut tx, "injury.create", "injury", Some(row), now)
+        .await?;
+    let out = load(&mut tx, &state.app.phi, org, &injury, today).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -280,16 +277,19 @@ pub async fn list(
 ) -> Result<Json<Vec<InjuryOut>>, ApiError> {
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
     let scope = grant.org()?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     subjects::get_including_archived(&mut tx, subject).await?;
     let out = list_for(&mut tx, &state, scope.org(), subject).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "injury.list", "subject", Some(subject.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "injury.list",
+            "subject",
+            Some(subject.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -303,7 +303,7 @@ pub(crate) async fn list_for(
     let today = today(state);
     let mut out = Vec::new();
     for injury in injuries::list_for_subject(tx, subject).await? {
-        out.push(load(tx, &state.phi, org, &injury, today).await?);
+        out.push(load(tx, &state.app.phi, org, &injury, today).await?);
     }
     Ok(out)
 }
@@ -340,9 +340,9 @@ pub async fn decide(
     }
     let scope = grant.org()?;
     let org = scope.org();
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let id = uuid::Uuid::now_v7().to_string();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let injury = injuries::get(&mut tx, injury_id).await?;
     if decided.to_string() < injury.occurred_on {
         return Err(ApiError::Invalid {
@@ -350,7 +350,7 @@ pub async fn decide(
             detail: "decided_on is before the injury occurred".into(),
         });
     }
-    let sealer = state.phi.for_write(org, injury.subject).await?;
+    let sealer = state.app.phi.for_write(org, injury.subject).await?;
     let decision = Decision {
         restrictions: body
             .restrictions
@@ -375,19 +375,17 @@ pub async fn decide(
         created_at: now,
     };
     injuries::add_decision(&mut tx, &decision).await?;
-    audit::append(
-        &mut tx,
-        &event(
-            &grant,
+    grant
+        .record(
+            &mut tx,
             "injury.decision",
             "injury",
             Some(injury_id.to_string()),
-        ),
-        now,
-    )
-    .await?;
+            now,
+        )
+        .await?;
     let injury = injuries::get(&mut tx, injury_id).await?;
-    let out = load(&mut tx, &state.phi, org, &injury, today).await?;
+    let out = load(&mut tx, &state.app.phi, org, &injury, today).await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
 }

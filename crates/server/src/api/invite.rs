@@ -22,8 +22,8 @@ use serde_json::{Value, json};
 
 use super::Grant;
 use crate::authn::RequestMeta;
-use crate::notify::Message;
 use crate::{ApiError, ApiJson, AppState, security};
+use mhp_app::notify::Message;
 
 const INVITATION_TTL_MS: i64 = 7 * 86_400_000;
 const RESET_TTL_MS: i64 = 60 * 60 * 1000;
@@ -91,8 +91,8 @@ impl Default for MailLimits {
 /// fullest window ends when any limit is passed. Counted in a transaction of its own, before
 /// the change it guards, so a refused message changes nothing else.
 async fn within_mail_limits(state: &AppState, limits: &[(String, u32)]) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    let mut tx = state.db.operator(Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Write).await?;
     let mut retry_after_ms = None;
     for (key, limit) in limits {
         let counted = mail::count(&mut tx, key, now, throttle::MAIL_WINDOW_MS).await?;
@@ -145,20 +145,20 @@ pub async fn invite(
         &[
             (
                 throttle::mail_address_key(email.as_str()),
-                state.mail_limits.per_address_per_hour,
+                state.identity.mail_limits.per_address_per_hour,
             ),
             (
                 throttle::mail_org_key(&org.org().to_string()),
-                state.mail_limits.invitations_per_org_per_hour,
+                state.identity.mail_limits.invitations_per_org_per_hour,
             ),
         ],
     )
     .await?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let expires_at = Timestamp::from_millis(now.as_millis() + INVITATION_TTL_MS);
     let (token, hash) = session::new_opaque();
     let actor = grant.principal.actor();
-    let mut tx = state.db.tenant(&org, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&org, Access::Write).await?;
     let members = users::members(&mut tx).await?;
     if members
         .iter()
@@ -200,6 +200,7 @@ pub async fn invite(
         )),
     };
     state
+        .app
         .notifier
         .send(&message)
         .await
@@ -224,8 +225,8 @@ pub async fn accept(
     let display_name = DisplayName::parse(&body.display_name)
         .map_err(|e| ApiError::BadRequest(format!("display_name {e}")))?;
     let password = body.password.map(new_password).transpose()?;
-    let now = state.clock.now();
-    let mut tx = state.db.operator(Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Write).await?;
     let invitation = invitations::find(&mut tx, &hash)
         .await?
         .ok_or_else(bad_token)?;
@@ -293,7 +294,7 @@ pub async fn request_reset(
         &state,
         &[(
             throttle::mail_address_key(email.as_str()),
-            state.mail_limits.per_address_per_hour,
+            state.identity.mail_limits.per_address_per_hour,
         )],
     )
     .await?;
@@ -309,8 +310,8 @@ pub async fn request_reset(
 /// The work of a reset request after its answer: the lookup, the token, the audit event and
 /// the message, for an existing account with a password.
 async fn send_reset(state: &AppState, meta: &RequestMeta, email: Email) -> Result<(), ApiError> {
-    let now = state.clock.now();
-    let mut tx = state.db.operator(Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Write).await?;
     let Some((user, Some(_))) = users::find_by_email(&mut tx, &email).await? else {
         return Ok(());
     };
@@ -338,6 +339,7 @@ async fn send_reset(state: &AppState, meta: &RequestMeta, email: Email) -> Resul
         )),
     };
     state
+        .app
         .notifier
         .send(&message)
         .await
@@ -355,8 +357,8 @@ pub async fn complete_reset(
 ) -> Result<StatusCode, ApiError> {
     let hash = session::presented_id_hash(&body.token).ok_or_else(bad_token)?;
     let (_, password_hash) = new_password(body.password)?;
-    let now = state.clock.now();
-    let mut tx = state.db.operator(Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Write).await?;
     let user = invitations::use_reset(&mut tx, &hash, now)
         .await?
         .ok_or_else(bad_token)?;

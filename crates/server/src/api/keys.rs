@@ -56,7 +56,7 @@ pub async fn list(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Vec<KeyOut>>, ApiError> {
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let keys = api_keys::list(&mut tx).await?;
     Ok(Json(keys.into_iter().map(KeyOut::from).collect()))
 }
@@ -74,11 +74,11 @@ pub async fn create(
             "expires_in_days must be between 1 and {MAX_DAYS}"
         )));
     }
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let expires_at = Timestamp::from_millis(now.as_millis() + i64::from(days) * 86_400_000);
     let minted = api_key::mint();
     let actor = grant.principal.actor();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let key = api_keys::create(
         &mut tx,
         &NewApiKey {
@@ -109,9 +109,9 @@ pub async fn revoke(
     grant: Grant,
     Path((_, key_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let actor = grant.principal.actor();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     api_keys::revoke(&mut tx, &key_id, now).await?;
     let event = AuthEvent::ApiKeyRevoked { key_id };
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;

@@ -30,7 +30,7 @@ pub async fn list(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Vec<MemberOut>>, ApiError> {
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let members = users::members(&mut tx).await?;
     Ok(Json(
         members
@@ -67,20 +67,20 @@ pub async fn set_roles(
             "devices get API keys, not roles".into(),
         ));
     }
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     // Two transactions, one after the other (never nested: SQLite has one writer). Sessions end
     // first; should the role change then fail, the member only has to sign in again.
     let scope = grant.org()?;
-    let mut check = state.db.tenant(&scope, Access::Read).await?;
+    let mut check = state.app.db.tenant(&scope, Access::Read).await?;
     if users::roles(&mut check, user).await?.is_empty() {
         return Err(ApiError::NotFound("member"));
     }
     drop(check);
-    let mut op = state.db.operator(Access::Write).await?;
+    let mut op = state.app.db.operator(Access::Write).await?;
     sessions::revoke_all(&mut op, user, now).await?;
     tokens::revoke_user_refresh(&mut op, user, now).await?;
     op.commit().await?;
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     users::set_roles(&mut tx, user, &roles, now).await?;
     let event = AuthEvent::RolesChanged {
         user: user.to_string(),

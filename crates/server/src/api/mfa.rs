@@ -60,6 +60,7 @@ fn open_secret(
 ) -> Result<mhp_domain::Secret<Vec<u8>>, ApiError> {
     let id = user.to_string();
     state
+        .identity
         .totp_sealer
         .open(&t.secret, &place(&id))
         .map_err(|e| ApiError::Internal(Box::new(e)))
@@ -78,7 +79,7 @@ fn person(
 pub async fn begin(State(state): State<AppState>, grant: Grant) -> Result<Json<Value>, ApiError> {
     let (user, _) = person(&grant)?;
     let id = user.id.to_string();
-    let mut tx = state.db.operator(Access::Write).await?;
+    let mut tx = state.app.db.operator(Access::Write).await?;
     if mfa::totp(&mut tx, user.id)
         .await?
         .is_some_and(|t| t.enabled_at.is_some())
@@ -87,6 +88,7 @@ pub async fn begin(State(state): State<AppState>, grant: Grant) -> Result<Json<V
     }
     let secret = totp::new_secret();
     let sealed = state
+        .identity
         .totp_sealer
         .seal(secret.expose(), &place(&id))
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
@@ -107,11 +109,11 @@ pub async fn confirm(
     ApiJson(body): ApiJson<Code>,
 ) -> Result<Response, ApiError> {
     let (user, _) = person(&grant)?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let code = body
         .code
         .ok_or_else(|| ApiError::BadRequest("code is required".into()))?;
-    let mut tx = state.db.operator(Access::Write).await?;
+    let mut tx = state.app.db.operator(Access::Write).await?;
     let Some(t) = mfa::totp(&mut tx, user.id).await? else {
         return Err(ApiError::BadRequest("begin enrolment first".into()));
     };
@@ -164,9 +166,9 @@ pub async fn verify(
             "no second factor is due in this session".into(),
         ));
     }
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let key = format!("mfa:{}", user.id);
-    let mut tx = state.db.operator(Access::Write).await?;
+    let mut tx = state.app.db.operator(Access::Write).await?;
     if let Some(until) = sessions::locked_until(&mut tx, &key, now).await? {
         let secs = ((until.as_millis() - now.as_millis() + 999) / 1000).max(1);
         return Err(ApiError::TooManyAttempts(u64::try_from(secs).unwrap_or(1)));
@@ -229,7 +231,7 @@ pub async fn verify(
     .await?;
     tx.commit().await?;
     let left = {
-        let mut tx = state.db.operator(Access::Read).await?;
+        let mut tx = state.app.db.operator(Access::Read).await?;
         mfa::recovery_codes_left(&mut tx, user.id).await?
     };
     let body = json!({ "csrf_token": started.csrf_token, "recovery_codes_left": left });
@@ -253,7 +255,7 @@ pub async fn get_policy(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Value>, ApiError> {
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let policy = mfa::policy(&mut tx).await?;
     Ok(Json(json!({ "policy": policy.as_str() })))
 }
@@ -267,8 +269,8 @@ pub async fn set_policy(
     let policy = MfaPolicy::parse(&body.policy).ok_or_else(|| {
         ApiError::BadRequest("policy must be optional, privileged or everyone".into())
     })?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     mfa::set_policy(&mut tx, policy).await?;
     let event = AuthEvent::MfaPolicyChanged {
         policy: policy.as_str(),

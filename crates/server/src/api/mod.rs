@@ -26,33 +26,12 @@ use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
 use mhp_domain::Permission;
 
-pub use assessments::{IDEMPOTENCY_KEY, reanalyze_one};
+pub use assessments::IDEMPOTENCY_KEY;
 pub use authz::{CSRF_HEADER, Grant, GrantReach};
 pub use invite::MailLimits;
 pub(crate) use subjects::PageOut;
 
-use mhp_storage::repo::audit::{AuditEvent, Outcome};
-
 use crate::{ApiError, AppState};
-
-/// The audit event of a successful action by the grant's principal.
-pub(crate) fn event(
-    grant: &Grant,
-    action: &'static str,
-    resource_type: &'static str,
-    resource_id: Option<String>,
-) -> AuditEvent {
-    AuditEvent {
-        actor: grant.principal.actor().audit_name(),
-        action,
-        resource_type,
-        resource_id,
-        outcome: Outcome::Success,
-        request_id: grant.meta.request_id.clone(),
-        source_ip: grant.meta.source_ip.clone(),
-        user_agent: grant.meta.user_agent.clone(),
-    }
-}
 
 /// Parses an id from the path; a malformed one names nothing that exists, so it is a 404.
 pub(crate) fn path_id<T>(

@@ -12,13 +12,13 @@ use mhp_domain::{CalendarDate, Sex, SubjectId, TeamId};
 use mhp_storage::Access;
 use mhp_storage::repo::assessments::{self, MetricValue};
 use mhp_storage::repo::loads::{self, LoadEntry};
-use mhp_storage::repo::{audit, subjects, teams};
+use mhp_storage::repo::{subjects, teams};
 use serde::{Deserialize, Serialize};
 
-use super::assessments::KEY_METRICS;
-use super::{Grant, date_field, event, path_id};
-use crate::phi::FieldAt;
+use super::{Grant, date_field, path_id};
 use crate::{ApiError, ApiJson, AppState};
+use mhp_app::assessments::KEY_METRICS;
+use mhp_app::phi::FieldAt;
 
 /// Fewest reference values for percentiles and T-scores to be shown.
 pub const MIN_POPULATION: usize = 5;
@@ -26,7 +26,7 @@ pub const MIN_POPULATION: usize = 5;
 pub const BASELINE_ASSESSMENTS: usize = 5;
 
 fn today(state: &AppState) -> CalendarDate {
-    CalendarDate::from_unix_millis(state.clock.now().as_millis())
+    CalendarDate::from_unix_millis(state.app.clock.now().as_millis())
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -97,7 +97,7 @@ pub async fn add_load(
             "rpe must be 0 to 10 (CR-10 scale)".into(),
         ));
     }
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let entry = LoadEntry {
         id: uuid::Uuid::now_v7().to_string(),
         subject,
@@ -109,15 +109,18 @@ pub async fn add_load(
         recorded_by: grant.principal.actor().audit_name(),
         created_at: now,
     };
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     subjects::get(&mut tx, subject).await?;
     loads::create(&mut tx, &entry).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "load.create", "subject", Some(subject.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "load.create",
+            "subject",
+            Some(subject.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(entry.into())))
 }
@@ -194,7 +197,7 @@ pub async fn list_loads(
     // The ratio needs the 28 days before `to` whatever the listing shows.
     let window =
         CalendarDate::from_unix_millis((to.days_since_epoch() - 27) * 86_400_000).min(from);
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     subjects::get_including_archived(&mut tx, subject).await?;
     let all =
         loads::list_for_subject(&mut tx, subject, &window.to_string(), &to.to_string()).await?;
@@ -283,7 +286,7 @@ pub async fn norms(
     Query(q): Query<NormsQuery>,
 ) -> Result<Json<NormsOut>, ApiError> {
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let s = subjects::get_including_archived(&mut tx, subject).await?;
     let (population, sex, sport): (&'static str, Option<&str>, Option<String>) =
         match q.population.as_deref() {
@@ -376,8 +379,8 @@ pub async fn team_csv(
     let team = path_id(&team, "team", TeamId::parse)?;
     let scope = grant.org()?;
     let org = scope.org();
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     teams::get(&mut tx, team).await?;
     let values = assessments::team_metric_values(&mut tx, team).await?;
     let mut rows: BTreeMap<(i64, String), (SubjectId, BTreeMap<String, f64>)> = BTreeMap::new();
@@ -404,7 +407,7 @@ pub async fn team_csv(
                 continue;
             }
             let row = subject.to_string();
-            let name = state.phi.for_read(org, subject).await?.open(
+            let name = state.app.phi.for_read(org, subject).await?.open(
                 FieldAt {
                     org,
                     table: "subjects",
@@ -433,17 +436,15 @@ pub async fn team_csv(
         csv.push_str(&line);
         csv.push('\n');
     }
-    audit::append(
-        &mut tx,
-        &event(
-            &grant,
+    grant
+        .record(
+            &mut tx,
             "team.export_metrics",
             "team",
             Some(team.to_string()),
-        ),
-        now,
-    )
-    .await?;
+            now,
+        )
+        .await?;
     tx.commit().await?;
     let mut res = csv.into_response();
     res.headers_mut().insert(

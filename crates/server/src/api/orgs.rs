@@ -4,10 +4,10 @@ use axum::Json;
 use axum::extract::State;
 use mhp_domain::OrgName;
 use mhp_storage::Access;
-use mhp_storage::repo::{audit, orgs};
+use mhp_storage::repo::orgs;
 use serde::{Deserialize, Serialize};
 
-use super::{Grant, event};
+use super::Grant;
 use crate::{ApiError, ApiJson, AppState};
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -35,7 +35,7 @@ pub struct OrgPatch {
 
 /// `GET /api/v1/orgs/{org}`
 pub async fn get(State(state): State<AppState>, grant: Grant) -> Result<Json<OrgOut>, ApiError> {
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     Ok(Json(orgs::current(&mut tx).await?.into()))
 }
 
@@ -46,17 +46,19 @@ pub async fn rename(
     ApiJson(body): ApiJson<OrgPatch>,
 ) -> Result<Json<OrgOut>, ApiError> {
     let name = OrgName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let scope = grant.org()?;
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let renamed = orgs::rename(&mut tx, &name).await?;
-    let e = event(
-        &grant,
-        "organisation.rename",
-        "organisation",
-        Some(scope.org().to_string()),
-    );
-    audit::append(&mut tx, &e, now).await?;
+    grant
+        .record(
+            &mut tx,
+            "organisation.rename",
+            "organisation",
+            Some(scope.org().to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(renamed.into()))
 }

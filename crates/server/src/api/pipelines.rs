@@ -10,13 +10,13 @@ use mhp_storage::Access;
 use mhp_storage::repo::models::{self, ModelVersion, Stage};
 use mhp_storage::repo::pipelines::{self as queue, NewRun, Run, Schedule};
 use mhp_storage::repo::risk::{self, Score, Thresholds};
-use mhp_storage::repo::{Page, audit, subjects};
+use mhp_storage::repo::{Page, subjects};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::{Grant, event, path_id};
-use crate::schedule::CronSchedule;
+use super::{Grant, path_id};
 use crate::{ApiError, ApiJson, AppState};
+use mhp_app::schedule::CronSchedule;
 
 fn known_pipeline(name: &str) -> Result<&'static pipeline::PipelineDef, ApiError> {
     pipeline::pipeline(name).ok_or(ApiError::NotFound("pipeline"))
@@ -76,7 +76,7 @@ pub async fn list(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Vec<PipelineOut>>, ApiError> {
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let mut schedules = queue::schedules(&mut tx).await?;
     Ok(Json(
         pipeline::CATALOGUE
@@ -202,9 +202,9 @@ pub async fn start(
 ) -> Result<(StatusCode, Json<RunOut>), ApiError> {
     let def = known_pipeline(&name)?;
     let params = params_json(body.params)?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let by = grant.principal.actor().audit_name();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let id = queue::enqueue(
         &mut tx,
         &NewRun {
@@ -217,15 +217,18 @@ pub async fn start(
         now,
     )
     .await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "pipeline.run", "pipeline_run", Some(id.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "pipeline.run",
+            "pipeline_run",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
     let run = queue::get(&mut tx, id).await?;
     tx.commit().await?;
-    state.pipeline_wakeup.notify_one();
+    state.app.pipeline_wakeup.notify_one();
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }
 
@@ -252,7 +255,7 @@ pub async fn runs(
         .as_deref()
         .map(|a| RunId::parse(a).map_err(|_| ApiError::BadRequest("after must be a run id".into())))
         .transpose()?;
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let runs = queue::list(
         &mut tx,
         q.pipeline.as_deref(),
@@ -272,7 +275,7 @@ pub async fn run(
     Path((_, run)): Path<(String, String)>,
 ) -> Result<Json<RunOut>, ApiError> {
     let id = path_id(&run, "pipeline run", RunId::parse)?;
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let r = queue::get(&mut tx, id).await?;
     let jobs = queue::jobs(&mut tx, id).await?;
     let logs = queue::logs(&mut tx, id, 1000).await?;
@@ -313,20 +316,18 @@ pub async fn cancel(
     Path((_, run)): Path<(String, String)>,
 ) -> Result<Json<RunOut>, ApiError> {
     let id = path_id(&run, "pipeline run", RunId::parse)?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     queue::cancel(&mut tx, id, now).await?;
-    audit::append(
-        &mut tx,
-        &event(
-            &grant,
+    grant
+        .record(
+            &mut tx,
             "pipeline.cancel",
             "pipeline_run",
             Some(id.to_string()),
-        ),
-        now,
-    )
-    .await?;
+            now,
+        )
+        .await?;
     let r = queue::get(&mut tx, id).await?;
     tx.commit().await?;
     Ok(Json(r.into()))
@@ -359,14 +360,14 @@ pub async fn put_schedule(
         code: "invalid-schedule",
         detail,
     })?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let next = cron.next_after(now).ok_or_else(|| ApiError::Invalid {
         code: "invalid-schedule",
         detail: "the cron expression never fires".into(),
     })?;
     let params = params_json(body.params)?;
     let scope = grant.org()?;
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let saved = queue::put_schedule(
         &mut tx,
         &Schedule {
@@ -384,65 +385,17 @@ pub async fn put_schedule(
         now,
     )
     .await?;
-    audit::append(
-        &mut tx,
-        &event(
-            &grant,
+    grant
+        .record(
+            &mut tx,
             "pipeline.schedule",
             "pipeline",
             Some(def.name.to_owned()),
-        ),
-        now,
-    )
-    .await?;
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(saved.into()))
-}
-
-/// The nightly batch that a model in production implies: 03:00 UTC.
-pub const NIGHTLY_SCORING: &str = "0 3 * * *";
-
-/// Schedules `score-all` nightly when the organisation has no schedule of it yet (a schedule
-/// someone set, or removed and re-set, is left alone). Called in the transaction that puts a
-/// model into production. Returns whether it created one.
-///
-/// # Errors
-/// Storage errors.
-pub async fn ensure_nightly_scoring(
-    tx: &mut mhp_storage::TenantTx,
-    now: mhp_domain::Timestamp,
-) -> Result<bool, mhp_storage::StorageError> {
-    if queue::schedules(tx)
-        .await?
-        .iter()
-        .any(|s| s.pipeline == pipeline::SCORE_ALL)
-    {
-        return Ok(false);
-    }
-    let Some(next) = CronSchedule::parse(NIGHTLY_SCORING, "UTC")
-        .ok()
-        .and_then(|c| c.next_after(now))
-    else {
-        return Ok(false);
-    };
-    queue::put_schedule(
-        tx,
-        &Schedule {
-            id: uuid::Uuid::now_v7().to_string(),
-            org: tx.org(),
-            pipeline: pipeline::SCORE_ALL.to_owned(),
-            cron: NIGHTLY_SCORING.to_owned(),
-            timezone: "UTC".to_owned(),
-            params_json: "{}".to_owned(),
-            enabled: true,
-            next_fire: next,
-            last_fire: None,
-            last_run: None,
-        },
-        now,
-    )
-    .await?;
-    Ok(true)
 }
 
 /// `DELETE /api/v1/orgs/{org}/pipelines/{pipeline}/schedule`: removes it (no schedule is no
@@ -453,21 +406,19 @@ pub async fn delete_schedule(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let def = known_pipeline(&name)?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     match queue::delete_schedule(&mut tx, def.name).await {
         Ok(()) => {
-            audit::append(
-                &mut tx,
-                &event(
-                    &grant,
+            grant
+                .record(
+                    &mut tx,
                     "pipeline.unschedule",
                     "pipeline",
                     Some(def.name.to_owned()),
-                ),
-                now,
-            )
-            .await?;
+                    now,
+                )
+                .await?;
             tx.commit().await?;
         }
         Err(mhp_storage::StorageError::NotFound { .. }) => {}
@@ -531,7 +482,7 @@ pub async fn models_list(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Vec<ModelOut>>, ApiError> {
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let mut out = Vec::new();
     for name in models::names(&mut tx).await? {
         let versions = models::versions(&mut tx, &name).await?;
@@ -550,7 +501,7 @@ pub async fn version(
     Path((_, version)): Path<(String, String)>,
 ) -> Result<Json<VersionOut>, ApiError> {
     let id = path_id(&version, "model version", ModelVersionId::parse)?;
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     Ok(Json(models::get(&mut tx, id).await?.into()))
 }
 
@@ -577,38 +528,11 @@ pub async fn set_stage(
         .ok_or_else(|| {
             ApiError::BadRequest("stage must be staging, production or archived".into())
         })?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
-    let (v, displaced) = models::set_stage(&mut tx, id, stage, now).await?;
-    if stage == Stage::Production {
-        ensure_nightly_scoring(&mut tx, now).await?;
-    }
-    let action = match stage {
-        Stage::Production => "model.promote",
-        Stage::Staging => "model.stage",
-        _ => "model.archive",
-    };
-    audit::append(
-        &mut tx,
-        &event(&grant, action, "model_version", Some(v.id.to_string())),
-        now,
-    )
-    .await?;
-    if let Some(d) = displaced {
-        audit::append(
-            &mut tx,
-            &event(
-                &grant,
-                "model.archive",
-                "model_version",
-                Some(d.id.to_string()),
-            ),
-            now,
-        )
-        .await?;
-    }
+    let now = state.app.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
+    let change = mhp_app::scoring::set_stage(&mut tx, &grant.caller(), id, stage, now).await?;
     tx.commit().await?;
-    Ok(Json(v.into()))
+    Ok(Json(change.version.into()))
 }
 
 /// `POST /api/v1/orgs/{org}/models/{model}/rollback`: production goes back to the version
@@ -618,8 +542,8 @@ pub async fn rollback(
     grant: Grant,
     Path((_, model)): Path<(String, String)>,
 ) -> Result<Json<VersionOut>, ApiError> {
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let (restored, withdrawn) = match models::rollback(&mut tx, &model, now).await {
         Ok(pair) => pair,
         Err(mhp_storage::StorageError::NotFound { .. }) => {
@@ -627,28 +551,24 @@ pub async fn rollback(
         }
         Err(e) => return Err(e.into()),
     };
-    audit::append(
-        &mut tx,
-        &event(
-            &grant,
+    grant
+        .record(
+            &mut tx,
             "model.rollback",
             "model_version",
             Some(withdrawn.id.to_string()),
-        ),
-        now,
-    )
-    .await?;
-    audit::append(
-        &mut tx,
-        &event(
-            &grant,
+            now,
+        )
+        .await?;
+    grant
+        .record(
+            &mut tx,
             "model.promote",
             "model_version",
             Some(restored.id.to_string()),
-        ),
-        now,
-    )
-    .await?;
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(restored.into()))
 }
@@ -699,20 +619,23 @@ pub async fn subject_risk(
     Query(q): Query<HistoryQuery>,
 ) -> Result<Json<Vec<ScoreOut>>, ApiError> {
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let s = subjects::get(&mut tx, subject).await?;
     if s.erased_at.is_some() {
         return Err(ApiError::Gone("subject"));
     }
     let history = risk::history(&mut tx, subject, q.limit.unwrap_or(100)).await?;
     // Reading a subject's scores is a clinical read: audited in the same transaction.
-    audit::append(
-        &mut tx,
-        &event(&grant, "risk.read", "subject", Some(subject.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "risk.read",
+            "subject",
+            Some(subject.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(history.into_iter().map(ScoreOut::from).collect()))
 }
@@ -730,16 +653,13 @@ pub async fn latest(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<RiskOut>, ApiError> {
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let t = risk::thresholds(&mut tx).await?;
     let scores = risk::latest(&mut tx).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "risk.list", "organisation", None),
-        now,
-    )
-    .await?;
+    grant
+        .record(&mut tx, "risk.list", "organisation", None, now)
+        .await?;
     tx.commit().await?;
     Ok(Json(RiskOut {
         thresholds: t.into(),
@@ -771,7 +691,7 @@ pub async fn thresholds(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<ThresholdsOut>, ApiError> {
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     Ok(Json(risk::thresholds(&mut tx).await?.into()))
 }
 
@@ -790,15 +710,12 @@ pub async fn put_thresholds(
             "thresholds must satisfy 0 < moderate < high < 1".into(),
         ));
     }
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     risk::set_thresholds(&mut tx, t, &grant.principal.actor().audit_name(), now).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "risk.thresholds", "organisation", None),
-        now,
-    )
-    .await?;
+    grant
+        .record(&mut tx, "risk.thresholds", "organisation", None, now)
+        .await?;
     tx.commit().await?;
     Ok(Json(t.into()))
 }
@@ -977,7 +894,14 @@ async fn import(
     let scope = grant.org()?;
     let id = ModelVersionId::new();
     let key = mhp_storage::ObjectKey::parse(&format!("models/{}/{id}/model.onnx", scope.org()))?;
-    crate::artifacts::put(state.phi.keys(), &state.objects, scope.org(), &key, &bytes).await?;
+    mhp_app::artifacts::put(
+        state.app.phi.keys(),
+        &state.app.objects,
+        scope.org(),
+        &key,
+        &bytes,
+    )
+    .await?;
     let sha = mhp_domain::to_hex(&sha2::Sha256::digest(&bytes));
     let by = grant.principal.actor().audit_name();
     let lineage = serde_json::json!({
@@ -986,10 +910,10 @@ async fn import(
         "features": features,
         "reference": reference,
         "check": report,
-        "code_version": state.build.version,
+        "code_version": state.app.build.version,
     });
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let v = models::register(
         &mut tx,
         &models::NewVersion {
@@ -1007,17 +931,15 @@ async fn import(
         now,
     )
     .await?;
-    audit::append(
-        &mut tx,
-        &event(
-            grant,
+    grant
+        .record(
+            &mut tx,
             "model.import",
             "model_version",
             Some(v.id.to_string()),
-        ),
-        now,
-    )
-    .await?;
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(v.into())))
 }

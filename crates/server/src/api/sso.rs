@@ -169,7 +169,7 @@ fn provider(
         s.issuer.clone(),
         s.client_id.clone(),
         secret,
-        format!("{}{CALLBACK}", state.public_url),
+        format!("{}{CALLBACK}", state.identity.public_url),
     );
     if !s.scopes.is_empty() {
         cfg.scopes.clone_from(&s.scopes);
@@ -225,6 +225,7 @@ impl Stored {
 async fn check_issuer(state: &AppState, issuer: &str) -> Result<(), ApiError> {
     let url = url::Url::parse(issuer).map_err(|_| invalid("issuer: not a URL"))?;
     state
+        .identity
         .egress
         .policy()
         .check_url_resolved(&url)
@@ -268,6 +269,7 @@ pub async fn put(
     let sealed = match &secret {
         Some(s) => Some(
             state
+                .app
                 .phi
                 .keys()
                 .seal_for_org(s.expose().as_bytes(), &place)
@@ -276,9 +278,9 @@ pub async fn put(
         None => None,
     };
     let json = serde_json::to_string(&settings).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let actor = grant.principal.actor();
-    let mut tx = state.db.tenant(&org, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&org, Access::Write).await?;
     // The secret shown as set: the one just given, else the one kept.
     let secret_set_at = match &sealed {
         Some(_) => Some(now),
@@ -316,7 +318,7 @@ pub async fn get(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Option<SsoView>>, ApiError> {
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let Some(config) = sso::config(&mut tx).await? else {
         return Ok(Json(None));
     };
@@ -330,7 +332,7 @@ async fn sign_in_config(
     org: OrgId,
 ) -> Result<Result<ProviderConfig, &'static str>, ApiError> {
     let config = {
-        let mut tx = state.db.operator(Access::Read).await?;
+        let mut tx = state.app.db.operator(Access::Read).await?;
         sso::config_as_operator(&mut tx, org).await?
     };
     let Some(config) = config else {
@@ -342,6 +344,7 @@ async fn sign_in_config(
     };
     let org_text = org.to_string();
     let opened = state
+        .app
         .phi
         .keys()
         .open_for_org(sealed, &secret_place(org, &org_text))
@@ -352,7 +355,11 @@ async fn sign_in_config(
 }
 
 fn federation(state: &AppState) -> Result<&mhp_federation::Federation, ApiError> {
-    state.federation.as_deref().ok_or(ApiError::Unavailable)
+    state
+        .identity
+        .federation
+        .as_ref()
+        .ok_or(ApiError::Unavailable)
 }
 
 fn pending_place(org: OrgId, id_sha256: &str) -> Place<'_> {
@@ -407,11 +414,12 @@ pub async fn start(
     let json =
         Secret::new(serde_json::to_vec(&pending).map_err(|e| ApiError::Internal(Box::new(e)))?);
     let sealed = state
+        .identity
         .sso_sealer
         .seal(json.expose(), &pending_place(org, &id_sha256))
         .map_err(|_| ApiError::Internal("sealing failed".into()))?;
-    let now = state.clock.now();
-    let mut tx = state.db.operator(Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Write).await?;
     sso::put_pending(&mut tx, &id_sha256, org, &sealed, now, pending.expires_at()).await?;
     tx.commit().await?;
     let mut res = (StatusCode::SEE_OTHER, [(header::LOCATION, url)]).into_response();
@@ -455,7 +463,7 @@ pub async fn callback(
     headers: HeaderMap,
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     let Some(cookie) = sso_cookie(&headers) else {
         return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight").await);
     };
@@ -463,7 +471,7 @@ pub async fn callback(
         return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight").await);
     };
     let taken = {
-        let mut tx = state.db.operator(Access::Write).await?;
+        let mut tx = state.app.db.operator(Access::Write).await?;
         let taken = sso::take_pending(&mut tx, &id_sha256, now).await?;
         tx.commit().await?;
         taken
@@ -478,6 +486,7 @@ pub async fn callback(
         return Ok(refuse(&state, &meta, Some(org), "sso_callback_incomplete").await);
     };
     let opened = state
+        .identity
         .sso_sealer
         .open(&sealed, &pending_place(org, &id_sha256))
         .map_err(|_| ApiError::Internal("a sign-in in flight did not open".into()))?;
@@ -513,7 +522,7 @@ async fn sign_in(
     identity: &mhp_federation::FederatedIdentity,
     now: Timestamp,
 ) -> Result<Response, ApiError> {
-    let mut tx = state.db.operator(Access::Write).await?;
+    let mut tx = state.app.db.operator(Access::Write).await?;
     let linked = sso::identity(&mut tx, org, &identity.issuer, &identity.subject).await?;
     let (user, provisioned) = match linked {
         Some(user) => (users::get_as_operator(&mut tx, user).await?, false),

@@ -10,13 +10,13 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use mhp_domain::{CalendarDate, DisplayName, OrgId, Sex, SubjectId, TeamId};
 use mhp_storage::repo::subjects::{self, Archived, Filter, NewSubject, Subject};
-use mhp_storage::repo::{Page, audit, injuries, risk, teams};
+use mhp_storage::repo::{Page, injuries, risk, teams};
 use mhp_storage::{Access, TenantTx};
 use serde::{Deserialize, Serialize};
 
-use super::{Grant, date_field, double_option, event, path_id};
-use crate::phi::{FieldAt, Phi, SubjectPhi};
+use super::{Grant, date_field, double_option, path_id};
 use crate::{ApiError, ApiJson, AppState};
+use mhp_app::phi::{FieldAt, Phi, SubjectPhi};
 
 /// A subject as the API shows it.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -170,7 +170,7 @@ fn check_birth_date(
     text: Option<&str>,
 ) -> Result<Option<CalendarDate>, ApiError> {
     let date = date_field("birth_date", text)?;
-    let today = CalendarDate::from_unix_millis(state.clock.now().as_millis());
+    let today = CalendarDate::from_unix_millis(state.app.clock.now().as_millis());
     if date.is_some_and(|d| d > today) {
         return Err(ApiError::Invalid {
             code: "invalid-date",
@@ -222,7 +222,7 @@ pub(crate) async fn availability_map(
     tx: &mut TenantTx,
     state: &AppState,
 ) -> Result<std::collections::HashMap<SubjectId, &'static str>, ApiError> {
-    let today = CalendarDate::from_unix_millis(state.clock.now().as_millis()).to_string();
+    let today = CalendarDate::from_unix_millis(state.app.clock.now().as_millis()).to_string();
     let open = injuries::open_states(tx, &today).await?;
     let mut out: std::collections::HashMap<SubjectId, &'static str> =
         std::collections::HashMap::new();
@@ -299,10 +299,10 @@ pub async fn create(
     let id = SubjectId::new();
     // The subject's key is made first, in the key store: a failed insert below leaves only an
     // unused key behind.
-    let sealer = state.phi.for_write(org, id).await?;
-    let new = seal(&state.phi, &sealer, org, id, &fields)?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let sealer = state.app.phi.for_write(org, id).await?;
+    let new = seal(&state.app.phi, &sealer, org, id, &fields)?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let subject = subjects::create_with_id(&mut tx, id, new, now)
         .await
         .map_err(conflict_on_external_id)?;
@@ -310,13 +310,16 @@ pub async fn create(
         teams::get(&mut tx, team).await?;
         subjects::add_to_team(&mut tx, team, id, now).await?;
     }
-    audit::append(
-        &mut tx,
-        &event(&grant, "subject.create", "subject", Some(id.to_string())),
-        now,
-    )
-    .await?;
-    let out = open(&state.phi, org, &subject, "available").await?;
+    grant
+        .record(
+            &mut tx,
+            "subject.create",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
+    let out = open(&state.app.phi, org, &subject, "available").await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
@@ -363,6 +366,7 @@ pub async fn list(
     let term = match q.q.as_deref() {
         Some(text) => Some(
             state
+                .app
                 .phi
                 .search_term(org, text)
                 .ok_or_else(|| ApiError::BadRequest("q must not be blank".into()))?,
@@ -418,7 +422,7 @@ pub async fn list_team(
         limit: q.limit.unwrap_or(100).clamp(1, 500),
     };
     {
-        let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+        let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
         teams::get(&mut tx, team).await?;
     }
     list_page(&state, &grant, filter, page, false).await
@@ -433,13 +437,13 @@ async fn list_page(
 ) -> Result<Json<PageOut<SubjectOut>>, ApiError> {
     let scope = grant.org()?;
     let org = scope.org();
-    let now = state.clock.now();
+    let now = state.app.clock.now();
     // Read (concurrently with other readers), open the identifiers, then record the read in a
     // short write transaction of its own that commits before anything is answered: every
-    // answer that carries identifiers has its audit event, and a failed audit write fails the
+    // answer that carries identifiers has its audit and a failed audit write fails the
     // request, without holding the single writer's lock while rows are read and opened.
     let (found, availability, bands) = {
-        let mut tx = state.db.tenant(&scope, Access::Read).await?;
+        let mut tx = state.app.db.tenant(&scope, Access::Read).await?;
         let found = subjects::search(&mut tx, &filter, page, newest_first).await?;
         let availability = availability_map(&mut tx, state).await?;
         // A team roster carries each athlete's latest risk band: what staff act on.
@@ -458,7 +462,7 @@ async fn list_page(
     let mut items = Vec::with_capacity(found.len());
     for s in &found {
         let a = availability.get(&s.id).copied().unwrap_or("available");
-        let mut out = open_as(&state.phi, org, s, a, shown).await?;
+        let mut out = open_as(&state.app.phi, org, s, a, shown).await?;
         out.risk_band = bands.get(&s.id).cloned();
         items.push(out);
     }
@@ -466,8 +470,10 @@ async fn list_page(
         .then(|| found.last().map(|s| s.id.to_string()))
         .flatten();
     // Opening identifiers is a PHI read: one event per listing.
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
-    audit::append(&mut tx, &event(grant, "subject.list", "subject", None), now).await?;
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
+    grant
+        .record(&mut tx, "subject.list", "subject", None, now)
+        .await?;
     tx.commit().await?;
     Ok(Json(PageOut { items, next }))
 }
@@ -480,23 +486,26 @@ pub async fn get(
 ) -> Result<Json<SubjectOut>, ApiError> {
     let id = path_id(&id, "subject", SubjectId::parse)?;
     let scope = grant.org()?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
     let availability = availability_map(&mut tx, &state).await?;
     let out = open(
-        &state.phi,
+        &state.app.phi,
         scope.org(),
         &s,
         availability.get(&id).copied().unwrap_or("available"),
     )
     .await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "subject.read", "subject", Some(id.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "subject.read",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -525,11 +534,11 @@ pub async fn update(
     let id = path_id(&id, "subject", SubjectId::parse)?;
     let scope = grant.org()?;
     let org = scope.org();
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let current = subjects::get(&mut tx, id).await?;
     let row = id.to_string();
-    let phi = state.phi.for_write(org, id).await?;
+    let phi = state.app.phi.for_write(org, id).await?;
     let fields = Fields {
         name: match &patch.name {
             Some(n) => check_name(n)?,
@@ -556,24 +565,21 @@ pub async fn update(
             None => current.sport.clone(),
         },
     };
-    let new = seal(&state.phi, &phi, org, id, &fields)?;
+    let new = seal(&state.app.phi, &phi, org, id, &fields)?;
     let updated = subjects::update(&mut tx, id, new, now)
         .await
         .map_err(conflict_on_external_id)?;
     let availability = availability_map(&mut tx, &state).await?;
     let out = open(
-        &state.phi,
+        &state.app.phi,
         org,
         &updated,
         availability.get(&id).copied().unwrap_or("available"),
     )
     .await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "subject.update", "subject", Some(row)),
-        now,
-    )
-    .await?;
+    grant
+        .record(&mut tx, "subject.update", "subject", Some(row), now)
+        .await?;
     tx.commit().await?;
     Ok(Json(out))
 }
@@ -585,15 +591,18 @@ pub async fn archive(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&id, "subject", SubjectId::parse)?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     subjects::archive(&mut tx, id, now).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "subject.archive", "subject", Some(id.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "subject.archive",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -607,17 +616,20 @@ pub async fn add_to_team(
 ) -> Result<StatusCode, ApiError> {
     let team = path_id(&team, "team", TeamId::parse)?;
     let id = path_id(&id, "subject", SubjectId::parse)?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     teams::get(&mut tx, team).await?;
     subjects::get(&mut tx, id).await?;
     subjects::add_to_team(&mut tx, team, id, now).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "team.subject_add", "team", Some(team.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "team.subject_add",
+            "team",
+            Some(team.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -645,28 +657,31 @@ pub async fn erase(
     let id = path_id(&id, "subject", SubjectId::parse)?;
     let scope = grant.org()?;
     let org = scope.org();
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&scope, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let raw: Vec<String> = super::export::all_assessments(&mut tx, id)
         .await?
         .into_iter()
         .map(|a| a.raw_object_key)
         .collect();
     subjects::erase(&mut tx, id, now).await?;
-    audit::append(
-        &mut tx,
-        &event(&grant, "subject.erase", "subject", Some(id.to_string())),
-        now,
-    )
-    .await?;
+    grant
+        .record(
+            &mut tx,
+            "subject.erase",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     // Committed: from here the subject reads as erased. Should destroying the key fail, the
-    // background sweep ([`crate::keys::sweep_erased`]) destroys it on its next pass.
-    let keys_destroyed = state.phi.keys().shred_subject(org, id).await?;
+    // background sweep ([`mhp_app::keys::sweep_erased`]) destroys it on its next pass.
+    let keys_destroyed = state.app.phi.keys().shred_subject(org, id).await?;
     let mut raw_objects_deleted = 0;
     for key in raw {
         let deleted = match mhp_storage::ObjectKey::parse(&key) {
-            Ok(k) => state.objects.delete(&k).await,
+            Ok(k) => state.app.objects.delete(&k).await,
             Err(e) => Err(e),
         };
         match deleted {

@@ -5,7 +5,6 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use mhp_domain::{TeamId, TeamName};
 use mhp_storage::Access;
-use mhp_storage::repo::audit;
 use mhp_storage::repo::{Page, teams};
 use serde::{Deserialize, Serialize};
 
@@ -57,7 +56,7 @@ pub async fn list(
         after,
         limit: q.limit.unwrap_or(100),
     };
-    let mut tx = state.db.tenant(&grant.org()?, Access::Read).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let list = match &grant.reach {
         GrantReach::Organisation => teams::list(&mut tx, page).await?,
         // A coach sees the teams they coach (a handful), paged here by id like the full list.
@@ -90,11 +89,18 @@ pub async fn create(
 ) -> Result<(StatusCode, Json<TeamOut>), ApiError> {
     let name =
         TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let team = teams::create(&mut tx, &name, now).await?;
-    let event = super::event(&grant, "team.create", "team", Some(team.id.to_string()));
-    audit::append(&mut tx, &event, now).await?;
+    grant
+        .record(
+            &mut tx,
+            "team.create",
+            "team",
+            Some(team.id.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok((StatusCode::CREATED, Json(team.into())))
 }
@@ -108,8 +114,8 @@ pub async fn add_staff(
 ) -> Result<StatusCode, ApiError> {
     let team = TeamId::parse(&team).map_err(|_| ApiError::NotFound("team"))?;
     let user = mhp_domain::UserId::parse(&user).map_err(|_| ApiError::NotFound("member"))?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     if mhp_storage::repo::users::roles(&mut tx, user)
         .await?
         .is_empty()
@@ -118,8 +124,15 @@ pub async fn add_staff(
     }
     teams::get(&mut tx, team).await?;
     teams::add_staff(&mut tx, team, user, now).await?;
-    let event = super::event(&grant, "team.staff_add", "team", Some(team.to_string()));
-    audit::append(&mut tx, &event, now).await?;
+    grant
+        .record(
+            &mut tx,
+            "team.staff_add",
+            "team",
+            Some(team.to_string()),
+            now,
+        )
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -140,11 +153,12 @@ pub async fn rename(
     let team = super::path_id(&team, "team", TeamId::parse)?;
     let name =
         TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     let renamed = teams::rename(&mut tx, team, &name).await?;
-    let event = super::event(&grant, "team.rename", "team", Some(team.to_string()));
-    audit::append(&mut tx, &event, now).await?;
+    grant
+        .record(&mut tx, "team.rename", "team", Some(team.to_string()), now)
+        .await?;
     tx.commit().await?;
     Ok(Json(renamed.into()))
 }
@@ -156,11 +170,12 @@ pub async fn archive(
     axum::extract::Path((_, team)): axum::extract::Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let team = super::path_id(&team, "team", TeamId::parse)?;
-    let now = state.clock.now();
-    let mut tx = state.db.tenant(&grant.org()?, Access::Write).await?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
     teams::archive(&mut tx, team, now).await?;
-    let event = super::event(&grant, "team.archive", "team", Some(team.to_string()));
-    audit::append(&mut tx, &event, now).await?;
+    grant
+        .record(&mut tx, "team.archive", "team", Some(team.to_string()), now)
+        .await?;
     tx.commit().await?;
     Ok(StatusCode::NO_CONTENT)
 }

@@ -5,12 +5,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use mhp_app::keys::{Keys, RewrapReport};
+use mhp_app::phi::{FieldAt, Phi};
 use mhp_crypto::envelope::{LocalKeyring, MasterKeyProvider as _};
 use mhp_crypto::seal::{Place, Sealer};
 use mhp_domain::{OrgId, SubjectId, SystemClock};
-use mhp_server::ApiError;
-use mhp_server::keys::{Keys, RewrapReport};
-use mhp_server::phi::{FieldAt, Phi};
 use mhp_storage::keystore::KeyStore;
 
 fn name_at(org: OrgId, row: &str) -> FieldAt<'_> {
@@ -76,11 +75,11 @@ async fn destroying_a_subject_key_makes_its_fields_and_raw_signals_unreadable() 
     let after = phi.for_read(org, gone).await.unwrap();
     assert!(matches!(
         after.open(name_at(org, &gone_row), &name),
-        Err(ApiError::Gone(_))
+        Err(mhp_app::AppError::Gone(_))
     ));
     assert!(matches!(
         after.open_raw(org, "a1", raw.clone()),
-        Err(ApiError::Gone(_))
+        Err(mhp_app::AppError::Gone(_))
     ));
     // A fresh process (no cache) cannot open it either; the other subject is untouched.
     let fresh = Phi::new(&master, keys_in(dir.path(), Duration::from_secs(60)).await);
@@ -90,7 +89,7 @@ async fn destroying_a_subject_key_makes_its_fields_and_raw_signals_unreadable() 
             .await
             .unwrap()
             .open_raw(org, "a1", raw),
-        Err(ApiError::Gone(_))
+        Err(mhp_app::AppError::Gone(_))
     ));
     assert_eq!(
         fresh
@@ -129,7 +128,7 @@ async fn values_sealed_before_envelope_encryption_still_open() {
     );
     assert!(matches!(
         reader.seal(name_at(org, &row), "x"),
-        Err(ApiError::Gone(_))
+        Err(mhp_app::AppError::Gone(_))
     ));
 }
 

@@ -12,8 +12,8 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
+use mhp_app::notify::Notifier;
 use mhp_domain::{OrgName, OrgScope, SystemClock, TeamName};
-use mhp_server::notify::Notifier;
 use mhp_server::{ApiError, ApiJson, AppParts, AppState, BuildInfo, HttpConfig, Readiness};
 use mhp_storage::repo::{Page, orgs, teams};
 use mhp_storage::{Access, Db, DbOptions, ObjectStore, migrate};
@@ -79,8 +79,8 @@ async fn create_team(
 ) -> Result<StatusCode, ApiError> {
     let name =
         TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
-    let mut tx = state.db.tenant(&org, Access::Write).await?;
-    teams::create(&mut tx, &name, state.clock.now()).await?;
+    let mut tx = state.app.db.tenant(&org, Access::Write).await?;
+    teams::create(&mut tx, &name, state.app.clock.now()).await?;
     tx.commit().await?;
     Ok(StatusCode::CREATED)
 }
@@ -121,7 +121,7 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
     ))
     .await
     .unwrap();
-    let keys = Arc::new(mhp_server::keys::Keys::new(
+    let keys = Arc::new(mhp_app::keys::Keys::new(
         store,
         Arc::new(ring),
         clock.clone(),
@@ -154,7 +154,7 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
     let org = orgs::create(
         &mut tx,
         &OrgName::parse("Test org").unwrap(),
-        state.clock.now(),
+        state.app.clock.now(),
     )
     .await
     .unwrap();
@@ -199,7 +199,7 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
 }
 
 async fn team_count(s: &Server) -> usize {
-    let mut tx = s.state.db.tenant(&s.org, Access::Read).await.unwrap();
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Read).await.unwrap();
     teams::list(&mut tx, Page::first(500)).await.unwrap().len()
 }
 

@@ -368,7 +368,7 @@ pub async fn key(
     expires_at: Timestamp,
 ) -> (String, String) {
     let minted = api_key::mint();
-    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.tenant(org, Access::Write).await.unwrap();
     api_keys::create(
         &mut tx,
         &NewApiKey {
@@ -379,7 +379,7 @@ pub async fn key(
             created_by: "test",
             expires_at,
         },
-        s.state.clock.now(),
+        s.state.app.clock.now(),
     )
     .await
     .unwrap();
@@ -389,8 +389,8 @@ pub async fn key(
 
 /// A user holding `role` in `org`.
 async fn person(s: &Server, org: &OrgScope, role: Role, n: usize) -> mhp_domain::UserId {
-    let now = s.state.clock.now();
-    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let now = s.state.app.clock.now();
+    let mut tx = s.state.app.db.operator(Access::Write).await.unwrap();
     let email = Email::parse(&format!(
         "person{n}-{}@example.org",
         uuid::Uuid::new_v4().simple()
@@ -419,7 +419,7 @@ async fn person(s: &Server, org: &OrgScope, role: Role, n: usize) -> mhp_domain:
 /// A fresh session for a user, stored directly (no password hashing in the matrix).
 async fn signed_in(s: &Server, user: mhp_domain::UserId) -> Credentials {
     let minted = session::mint();
-    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.operator(Access::Write).await.unwrap();
     sessions::create(
         &mut tx,
         &NewSession {
@@ -431,7 +431,7 @@ async fn signed_in(s: &Server, user: mhp_domain::UserId) -> Credentials {
             mfa_pending: false,
             mfa_verified_at: None,
         },
-        s.state.clock.now(),
+        s.state.app.clock.now(),
     )
     .await
     .unwrap();
@@ -443,15 +443,15 @@ async fn signed_in(s: &Server, user: mhp_domain::UserId) -> Credentials {
 }
 
 pub fn far_future(s: &Server) -> Timestamp {
-    Timestamp::from_millis(s.state.clock.now().as_millis() + 86_400_000)
+    Timestamp::from_millis(s.state.app.clock.now().as_millis() + 86_400_000)
 }
 
 async fn second_org(s: &Server) -> OrgScope {
-    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.operator(Access::Write).await.unwrap();
     let org = orgs::create(
         &mut tx,
         &OrgName::parse("Other org").unwrap(),
-        s.state.clock.now(),
+        s.state.app.clock.now(),
     )
     .await
     .unwrap();
@@ -524,10 +524,10 @@ async fn concrete(
 ) -> String {
     let mut path = template.replace("{org}", &target.org().to_string());
     let team = if path.contains("{team}") || path.contains("{subject}") {
-        let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
+        let mut tx = s.state.app.db.tenant(target, Access::Write).await.unwrap();
         let name =
             mhp_domain::TeamName::parse(&format!("T{}", uuid::Uuid::new_v4().simple())).unwrap();
-        let now = s.state.clock.now();
+        let now = s.state.app.clock.now();
         let team = teams::create(&mut tx, &name, now).await.unwrap();
         if let Some(user) = staff {
             teams::add_staff(&mut tx, team.id, user, now).await.unwrap();
@@ -542,8 +542,8 @@ async fn concrete(
     if path.contains("{subject}") {
         let subject = fixture_subject(s, target).await;
         if let Some(team) = team {
-            let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
-            subjects::add_to_team(&mut tx, team, subject, s.state.clock.now())
+            let mut tx = s.state.app.db.tenant(target, Access::Write).await.unwrap();
+            subjects::add_to_team(&mut tx, team, subject, s.state.app.clock.now())
                 .await
                 .unwrap();
             tx.commit().await.unwrap();
@@ -571,8 +571,8 @@ async fn concrete(
         path = path.replace("{model}", mhp_domain::pipeline::RISK_MODEL);
     }
     if path.contains("{run}") {
-        let mut tx = s.state.db.tenant(target, Access::Write).await.unwrap();
-        let now = s.state.clock.now();
+        let mut tx = s.state.app.db.tenant(target, Access::Write).await.unwrap();
+        let now = s.state.app.clock.now();
         let run = mhp_storage::repo::pipelines::enqueue(
             &mut tx,
             &mhp_storage::repo::pipelines::NewRun {
@@ -605,7 +605,7 @@ pub(crate) async fn fixture_model_version(
     s: &Server,
     org: &OrgScope,
 ) -> mhp_domain::ModelVersionId {
-    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.tenant(org, Access::Write).await.unwrap();
     let v = mhp_storage::repo::models::register(
         &mut tx,
         &mhp_storage::repo::models::NewVersion {
@@ -620,7 +620,7 @@ pub(crate) async fn fixture_model_version(
             training_run: None,
             created_by: "test",
         },
-        s.state.clock.now(),
+        s.state.app.clock.now(),
     )
     .await
     .unwrap();
@@ -641,7 +641,7 @@ async fn fixture_subject_of(
 ) -> mhp_domain::SubjectId {
     let id = mhp_domain::SubjectId::new();
     let row = id.to_string();
-    let at = mhp_server::phi::FieldAt {
+    let at = mhp_app::phi::FieldAt {
         org: org.org(),
         table: "subjects",
         column: "name",
@@ -650,6 +650,7 @@ async fn fixture_subject_of(
     let new = subjects::NewSubject {
         name: s
             .state
+            .app
             .phi
             .for_write(at.org, id)
             .await
@@ -661,10 +662,14 @@ async fn fixture_subject_of(
         sex: None,
         sport: None,
         user,
-        search: s.state.phi.subject_keys(org.org(), "Fixture Person", None),
+        search: s
+            .state
+            .app
+            .phi
+            .subject_keys(org.org(), "Fixture Person", None),
     };
-    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
-    subjects::create_with_id(&mut tx, id, new, s.state.clock.now())
+    let mut tx = s.state.app.db.tenant(org, Access::Write).await.unwrap();
+    subjects::create_with_id(&mut tx, id, new, s.state.app.clock.now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -676,7 +681,7 @@ async fn fixture_assessment(
     org: &OrgScope,
     subject: mhp_domain::SubjectId,
 ) -> mhp_domain::AssessmentId {
-    let now = s.state.clock.now();
+    let now = s.state.app.clock.now();
     let a = assessments::Assessment {
         id: mhp_domain::AssessmentId::new(),
         subject,
@@ -701,7 +706,7 @@ async fn fixture_assessment(
         report_json: "{}".into(),
         metrics: Vec::new(),
     };
-    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.tenant(org, Access::Write).await.unwrap();
     assessments::create(&mut tx, &a, &result).await.unwrap();
     tx.commit().await.unwrap();
     a.id
@@ -712,7 +717,7 @@ async fn fixture_injury(
     org: &OrgScope,
     subject: mhp_domain::SubjectId,
 ) -> mhp_domain::InjuryId {
-    let now = s.state.clock.now();
+    let now = s.state.app.clock.now();
     let injury = injuries::Injury {
         id: mhp_domain::InjuryId::new(),
         subject,
@@ -728,7 +733,7 @@ async fn fixture_injury(
         created_at: now,
         updated_at: now,
     };
-    let mut tx = s.state.db.tenant(org, Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.tenant(org, Access::Write).await.unwrap();
     injuries::create(&mut tx, &injury).await.unwrap();
     tx.commit().await.unwrap();
     injury.id
@@ -894,7 +899,7 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
     }
 
     // Refused writes wrote nothing: only the allowed team creations exist.
-    let mut tx = s.state.db.tenant(&own, Access::Read).await.unwrap();
+    let mut tx = s.state.app.db.tenant(&own, Access::Read).await.unwrap();
     let fixtures = FIXTURE_TEAMS.load(std::sync::atomic::Ordering::SeqCst);
     let mut existing = 0;
     let mut page = Page::first(500);
@@ -908,7 +913,7 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
     }
     assert_eq!(existing, team_creations + fixtures - team_archives);
     drop(tx);
-    let mut tx = s.state.db.tenant(&other, Access::Read).await.unwrap();
+    let mut tx = s.state.app.db.tenant(&other, Access::Read).await.unwrap();
     assert!(
         teams::list(&mut tx, Page::first(500))
             .await
@@ -1025,7 +1030,7 @@ async fn revoked_and_expired_keys_stop_working() {
     let res = call(&s, "GET", "/api/v1/me", Some(&device), 0).await;
     assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
 
-    let past = Timestamp::from_millis(s.state.clock.now().as_millis() - 1);
+    let past = Timestamp::from_millis(s.state.app.clock.now().as_millis() - 1);
     let (_, expired) = key(&s, &s.org, Role::OrgAdmin, past).await;
     let res = call(
         &s,

@@ -14,7 +14,7 @@ use crate::{Server, quick, spawn};
 async fn subject(s: &Server, sex: Sex) -> SubjectId {
     let id = SubjectId::new();
     let row = id.to_string();
-    let at = mhp_server::phi::FieldAt {
+    let at = mhp_app::phi::FieldAt {
         org: s.org.org(),
         table: "subjects",
         column: "name",
@@ -23,6 +23,7 @@ async fn subject(s: &Server, sex: Sex) -> SubjectId {
     let new = NewSubject {
         name: s
             .state
+            .app
             .phi
             .for_write(at.org, id)
             .await
@@ -36,8 +37,8 @@ async fn subject(s: &Server, sex: Sex) -> SubjectId {
         user: None,
         search: Default::default(),
     };
-    let mut tx = s.state.db.tenant(&s.org, Access::Write).await.unwrap();
-    subjects::create_with_id(&mut tx, id, new, s.state.clock.now())
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Write).await.unwrap();
+    subjects::create_with_id(&mut tx, id, new, s.state.app.clock.now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -74,7 +75,7 @@ async fn assessment(s: &Server, subject: SubjectId, day: i64, height: f64) {
             (1, "jump_height_impulse_m".into(), height + 0.01),
         ],
     };
-    let mut tx = s.state.db.tenant(&s.org, Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Write).await.unwrap();
     assessments::create(&mut tx, &a, &r).await.unwrap();
     tx.commit().await.unwrap();
 }

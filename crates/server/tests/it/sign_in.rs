@@ -39,7 +39,7 @@ async fn setup() -> (Server, Arc<TestClock>) {
     let clock = Arc::new(TestClock::default());
     let s = spawn_with_clock(quick(), clock.clone()).await;
     let hash = password::hash(&Secret::new(PASSWORD.to_owned())).unwrap();
-    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.operator(Access::Write).await.unwrap();
     let user = users::create(
         &mut tx,
         &NewUser {
@@ -875,7 +875,7 @@ async fn a_role_change_ends_the_members_sessions() {
         StatusCode::NOT_FOUND
     );
 
-    let mut tx = s.state.db.tenant(&s.org, Access::Read).await.unwrap();
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Read).await.unwrap();
     assert_eq!(
         users::roles(&mut tx, coach.id).await.unwrap(),
         vec![Role::Clinician]
@@ -948,7 +948,7 @@ async fn coaches_see_the_teams_they_coach() {
     {
         use mhp_storage::repo::risk;
         let version = crate::matrix::fixture_model_version(&s, &s.org).await;
-        let mut tx = s.state.db.tenant(&s.org, Access::Write).await.unwrap();
+        let mut tx = s.state.app.db.tenant(&s.org, Access::Write).await.unwrap();
         risk::put(
             &mut tx,
             &risk::Score {
@@ -1060,7 +1060,7 @@ async fn status_of(url: String, cookie: String) -> StatusCode {
 /// coach@example.org, a coach of the test organisation, password "the coach's passphrase".
 async fn coach_with_password(s: &Server, clock: &TestClock) -> users::User {
     let hash = password::hash(&Secret::new("the coach's passphrase".to_owned())).unwrap();
-    let mut tx = s.state.db.operator(Access::Write).await.unwrap();
+    let mut tx = s.state.app.db.operator(Access::Write).await.unwrap();
     let coach = users::create(
         &mut tx,
         &NewUser {

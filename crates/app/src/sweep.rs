@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use mhp_storage::Access;
 use mhp_storage::repo::{assessments, orgs};
 
-use crate::{ApiError, AppState};
+use crate::{App, AppError};
 
 /// How old an unreferenced raw file must be before it is removed: far longer than any upload
 /// takes between writing the file and committing its row.
@@ -18,17 +18,17 @@ pub const ORPHAN_GRACE: Duration = Duration::from_secs(60 * 60);
 
 /// Removes every organisation's raw files that no assessment refers to and that were written
 /// more than `grace` ago. Returns how many it removed.
-pub async fn sweep_orphan_objects(state: &AppState, grace: Duration) -> Result<u64, ApiError> {
+pub async fn sweep_orphan_objects(app: &App, grace: Duration) -> Result<u64, AppError> {
     let cut_off = SystemTime::now()
         .checked_sub(grace)
         .unwrap_or(SystemTime::UNIX_EPOCH);
     let orgs = {
-        let mut tx = state.db.operator(Access::Read).await?;
+        let mut tx = app.db.operator(Access::Read).await?;
         orgs::list_all(&mut tx).await?
     };
     let mut removed = 0;
     for org in orgs {
-        let old: Vec<_> = state
+        let old: Vec<_> = app
             .objects
             .list(&format!("orgs/{}/raw/", org.id))
             .await?
@@ -41,7 +41,7 @@ pub async fn sweep_orphan_objects(state: &AppState, grace: Duration) -> Result<u
         // Read after listing: a row committed meanwhile is seen, so its file stays.
         let referenced: HashSet<String> = {
             let scope = mhp_domain::OrgScope::for_org(org.id);
-            let mut tx = state.db.tenant(&scope, Access::Read).await?;
+            let mut tx = app.db.tenant(&scope, Access::Read).await?;
             assessments::raw_object_keys(&mut tx)
                 .await?
                 .into_iter()
@@ -49,7 +49,7 @@ pub async fn sweep_orphan_objects(state: &AppState, grace: Duration) -> Result<u
         };
         for object in old {
             if !referenced.contains(object.key.as_str()) {
-                state.objects.delete(&object.key).await?;
+                app.objects.delete(&object.key).await?;
                 removed += 1;
             }
         }
@@ -59,16 +59,12 @@ pub async fn sweep_orphan_objects(state: &AppState, grace: Duration) -> Result<u
 
 /// The sweep of `mhp serve`: at start and every `every`, until `stop` resolves. Failures are
 /// logged and retried on the next tick.
-pub async fn run_sweeps(
-    state: AppState,
-    every: Duration,
-    stop: impl std::future::Future<Output = ()>,
-) {
+pub async fn run_sweeps(app: App, every: Duration, stop: impl std::future::Future<Output = ()>) {
     let mut ticks = tokio::time::interval(every);
     let sweeps = async {
         loop {
             ticks.tick().await;
-            match sweep_orphan_objects(&state, ORPHAN_GRACE).await {
+            match sweep_orphan_objects(&app, ORPHAN_GRACE).await {
                 Ok(removed) => {
                     tracing::info!(removed, "swept raw files that no assessment refers to");
                 }

@@ -470,22 +470,22 @@ impl Keys {
 
 /// Destroys the keys of erased subjects that an interrupted erasure left in the key store.
 /// Returns how many key versions it destroyed.
-pub async fn sweep_erased(state: &crate::AppState) -> Result<u64, crate::ApiError> {
+pub async fn sweep_erased(app: &crate::App) -> Result<u64, crate::AppError> {
     use mhp_storage::Access;
     use mhp_storage::repo::{orgs, subjects};
     let orgs = {
-        let mut tx = state.db.operator(Access::Read).await?;
+        let mut tx = app.db.operator(Access::Read).await?;
         orgs::list_all(&mut tx).await?
     };
     let mut destroyed = 0;
     for org in orgs {
         let scope = mhp_domain::OrgScope::for_org(org.id);
         let erased = {
-            let mut tx = state.db.tenant(&scope, Access::Read).await?;
+            let mut tx = app.db.tenant(&scope, Access::Read).await?;
             subjects::erased_ids(&mut tx).await?
         };
         for subject in erased {
-            destroyed += state.phi.keys().shred_subject(org.id, subject).await?;
+            destroyed += app.phi.keys().shred_subject(org.id, subject).await?;
         }
     }
     Ok(destroyed)
@@ -495,7 +495,7 @@ pub async fn sweep_erased(state: &crate::AppState) -> Result<u64, crate::ApiErro
 /// subjects' keys, until `stop` resolves. Errors are logged (never with key material) and
 /// retried on the next tick.
 pub async fn run_upkeep(
-    state: crate::AppState,
+    app: crate::App,
     every: Duration,
     stop: impl std::future::Future<Output = ()>,
 ) {
@@ -507,7 +507,7 @@ pub async fn run_upkeep(
             () = &mut stop => return,
             _ = tick.tick() => {}
         }
-        match state.phi.keys().rewrap(500).await {
+        match app.phi.keys().rewrap(500).await {
             Ok(r) if r == RewrapReport::default() => {}
             Ok(r) => tracing::info!(
                 org_keys = r.org_keys_rewrapped,
@@ -517,7 +517,7 @@ pub async fn run_upkeep(
             ),
             Err(e) => tracing::warn!(error = %e, "key re-wrap pass failed"),
         }
-        match sweep_erased(&state).await {
+        match sweep_erased(&app).await {
             Ok(0) => {}
             Ok(n) => tracing::info!(keys = n, "keys of erased subjects destroyed"),
             Err(e) => tracing::warn!(error = %e, "erasure sweep failed"),

@@ -9,17 +9,17 @@ use mhp_storage::repo::assessments::{self, AnalysisResult, Assessment};
 use mhp_storage::repo::{Page, subjects};
 use mhp_storage::{Access, TenantTx};
 
-use crate::{ApiError, AppState};
+use crate::{App, AppError};
 
 /// The document of an assessment's current result.
 pub async fn document(
     tx: &mut TenantTx,
     a: &Assessment,
     result: &AnalysisResult,
-) -> Result<AssessmentDoc, ApiError> {
+) -> Result<AssessmentDoc, AppError> {
     let subject = subjects::get_including_archived(tx, a.subject).await?;
     let teams = subjects::teams_of(tx, a.subject).await?;
-    let metrics = crate::api::assessments::metric_means(result);
+    let metrics = crate::assessments::metric_means(result);
     let report: serde_json::Value = serde_json::from_str(&result.report_json).unwrap_or_default();
     let mut flags: Vec<String> = report["trials"]
         .as_array()
@@ -49,21 +49,15 @@ pub async fn document(
 }
 
 /// Indexes one assessment after its change committed; failures are logged (ids only).
-pub async fn index_one(
-    state: &AppState,
-    scope: &OrgScope,
-    a: &Assessment,
-    result: &AnalysisResult,
-) {
+pub async fn index_one(app: &App, scope: &OrgScope, a: &Assessment, result: &AnalysisResult) {
     let outcome = async {
-        let mut tx = state.db.tenant(scope, Access::Read).await?;
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
         let doc = document(&mut tx, a, result).await?;
         drop(tx);
-        state
-            .index
+        app.index
             .upsert(&[doc])
             .await
-            .map_err(|e| ApiError::Internal(Box::new(e)))
+            .map_err(|e| AppError::Internal(Box::new(e)))
     }
     .await;
     if let Err(e) = outcome {
@@ -73,16 +67,16 @@ pub async fn index_one(
 }
 
 /// Rebuilds an organisation's documents from SQL; returns how many were indexed.
-pub async fn rebuild_org(state: &AppState, scope: &OrgScope) -> Result<u64, ApiError> {
-    let index = &state.index;
+pub async fn rebuild_org(app: &App, scope: &OrgScope) -> Result<u64, AppError> {
+    let index = &app.index;
     index
         .clear_org(scope.org())
         .await
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        .map_err(|e| AppError::Internal(Box::new(e)))?;
     let mut after = None;
     let mut n = 0u64;
     loop {
-        let mut tx = state.db.tenant(scope, Access::Read).await?;
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
         let page = assessments::list_all(&mut tx, Page { after, limit: 200 }).await?;
         let Some(last) = page.last() else { break };
         after = Some(last.id);
@@ -95,7 +89,7 @@ pub async fn rebuild_org(state: &AppState, scope: &OrgScope) -> Result<u64, ApiE
         index
             .upsert(&docs)
             .await
-            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+            .map_err(|e| AppError::Internal(Box::new(e)))?;
         n += docs.len() as u64;
     }
     Ok(n)

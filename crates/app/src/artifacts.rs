@@ -7,7 +7,7 @@ use mhp_crypto::seal::Place;
 use mhp_domain::{OrgId, SealedBytes};
 use mhp_storage::{ObjectKey, ObjectStore};
 
-use crate::ApiError;
+use crate::AppError;
 use crate::keys::Keys;
 
 fn place<'a>(org: OrgId, key: &'a ObjectKey) -> Place<'a> {
@@ -27,7 +27,7 @@ pub async fn put(
     org: OrgId,
     key: &ObjectKey,
     bytes: &[u8],
-) -> Result<(), ApiError> {
+) -> Result<(), AppError> {
     let sealed = keys.seal_for_org(bytes, &place(org, key)).await?;
     objects.put(key, sealed.as_bytes()).await?;
     Ok(())
@@ -39,7 +39,7 @@ pub async fn get(
     objects: &ObjectStore,
     org: OrgId,
     key: &ObjectKey,
-) -> Result<Vec<u8>, ApiError> {
+) -> Result<Vec<u8>, AppError> {
     let sealed = SealedBytes::from_ciphertext(objects.get(key).await?);
     let opened = keys.open_for_org(&sealed, &place(org, key)).await?;
     Ok(opened.expose().clone())

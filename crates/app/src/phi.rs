@@ -15,8 +15,8 @@ use mhp_crypto::seal::{self, FORMAT_DATA_KEY, FORMAT_DERIVED, Place, Sealer};
 use mhp_domain::{OrgId, SealedBytes, SubjectId};
 use mhp_storage::repo::subjects::SearchKeys;
 
-use crate::ApiError;
-use crate::keys::{Keys, KeysError};
+use crate::AppError;
+use crate::keys::Keys;
 
 /// Seals and opens PHI; computes blind indexes.
 #[derive(Debug)]
@@ -51,18 +51,8 @@ impl FieldAt<'_> {
     }
 }
 
-fn sealing_failed() -> ApiError {
-    ApiError::Internal("sealing failed".into())
-}
-
-impl From<KeysError> for ApiError {
-    fn from(e: KeysError) -> Self {
-        match e {
-            KeysError::Shredded => ApiError::Gone("subject"),
-            KeysError::Store(e) => e.into(),
-            e @ (KeysError::Provider(_) | KeysError::Seal) => ApiError::Internal(Box::new(e)),
-        }
-    }
+fn sealing_failed() -> AppError {
+    AppError::Internal("sealing failed".into())
 }
 
 /// One subject's PHI: seals with the subject's key, opens what it (or the legacy derived key)
@@ -94,7 +84,7 @@ impl Phi {
         &self,
         org: OrgId,
         subject: SubjectId,
-    ) -> Result<SubjectPhi<'_>, ApiError> {
+    ) -> Result<SubjectPhi<'_>, AppError> {
         let (version, key) = self.keys.subject_for_write(org, subject).await?;
         Ok(SubjectPhi {
             phi: self,
@@ -107,7 +97,7 @@ impl Phi {
         &self,
         org: OrgId,
         subject: SubjectId,
-    ) -> Result<SubjectPhi<'_>, ApiError> {
+    ) -> Result<SubjectPhi<'_>, AppError> {
         let key = self
             .keys
             .subject_for_read(org, subject)
@@ -151,11 +141,11 @@ fn raw_at(org: OrgId, assessment: &str) -> FieldAt<'_> {
 }
 
 impl SubjectPhi<'_> {
-    fn sealer(&self) -> Result<&Sealer, ApiError> {
+    fn sealer(&self) -> Result<&Sealer, AppError> {
         self.key
             .as_ref()
             .map(|(_, s)| s)
-            .ok_or(ApiError::Gone("subject"))
+            .ok_or(AppError::Gone("subject"))
     }
 
     fn open_bytes(
@@ -163,23 +153,23 @@ impl SubjectPhi<'_> {
         legacy: &Sealer,
         sealed: &SealedBytes,
         place: &Place<'_>,
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Vec<u8>, AppError> {
         let opened = match seal::header(sealed) {
             Some((FORMAT_DERIVED, _)) => legacy.open(sealed, place),
             Some((FORMAT_DATA_KEY, v)) => match &self.key {
                 Some((current, sealer)) if *current == v => sealer.open(sealed, place),
                 // Subject keys are not rotated, so another version means a destroyed key.
-                _ => return Err(ApiError::Gone("subject")),
+                _ => return Err(AppError::Gone("subject")),
             },
-            _ => return Err(ApiError::Internal("a sealed value has no header".into())),
+            _ => return Err(AppError::Internal("a sealed value has no header".into())),
         };
         opened
             .map(|p| p.expose().clone())
-            .map_err(|_| ApiError::Internal("a sealed value did not open".into()))
+            .map_err(|_| AppError::Internal("a sealed value did not open".into()))
     }
 
     /// Seals a text field.
-    pub fn seal(&self, at: FieldAt<'_>, text: &str) -> Result<SealedBytes, ApiError> {
+    pub fn seal(&self, at: FieldAt<'_>, text: &str) -> Result<SealedBytes, AppError> {
         self.sealer()?
             .seal(text.as_bytes(), &at.place())
             .map_err(|_| sealing_failed())
@@ -187,10 +177,10 @@ impl SubjectPhi<'_> {
 
     /// Opens a text field. A value that does not open is a fault of ours (wrong key, moved or
     /// altered row), never shown; one whose key was destroyed is gone.
-    pub fn open(&self, at: FieldAt<'_>, sealed: &SealedBytes) -> Result<String, ApiError> {
+    pub fn open(&self, at: FieldAt<'_>, sealed: &SealedBytes) -> Result<String, AppError> {
         let plain = self.open_bytes(&self.phi.legacy_fields, sealed, &at.place())?;
         String::from_utf8(plain)
-            .map_err(|_| ApiError::Internal("a sealed field is not text".into()))
+            .map_err(|_| AppError::Internal("a sealed field is not text".into()))
     }
 
     /// Opens an optional text field.
@@ -198,7 +188,7 @@ impl SubjectPhi<'_> {
         &self,
         at: FieldAt<'_>,
         sealed: Option<&SealedBytes>,
-    ) -> Result<Option<String>, ApiError> {
+    ) -> Result<Option<String>, AppError> {
         sealed.map(|s| self.open(at, s)).transpose()
     }
 
@@ -208,7 +198,7 @@ impl SubjectPhi<'_> {
         org: OrgId,
         assessment: &str,
         bytes: &[u8],
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Vec<u8>, AppError> {
         self.sealer()?
             .seal(bytes, &raw_at(org, assessment).place())
             .map(SealedBytes::into_bytes)
@@ -221,7 +211,7 @@ impl SubjectPhi<'_> {
         org: OrgId,
         assessment: &str,
         sealed: Vec<u8>,
-    ) -> Result<Vec<u8>, ApiError> {
+    ) -> Result<Vec<u8>, AppError> {
         self.open_bytes(
             &self.phi.legacy_raw,
             &SealedBytes::from_ciphertext(sealed),

@@ -1,0 +1,148 @@
+//! Injury-risk scoring as the rest of the platform sets it in motion: a new jump test enqueues
+//! a `score-subject` run, a model moved into production schedules the nightly `score-all`, and
+//! a person's or the promotion gate's decision moves a model version between stages. Each runs
+//! inside the caller's transaction, so the change and what it sets in motion commit together.
+
+use mhp_biomech::TrialKind;
+use mhp_domain::pipeline::{self, Trigger};
+use mhp_domain::{ModelVersionId, Timestamp};
+use mhp_storage::repo::assessments::Assessment;
+use mhp_storage::repo::models::{self, ModelVersion, Stage};
+use mhp_storage::repo::pipelines::{self as queue, Schedule};
+use mhp_storage::{StorageError, TenantTx};
+
+use crate::Caller;
+use crate::schedule::CronSchedule;
+
+/// The nightly batch that a model in production implies: 03:00 UTC.
+pub const NIGHTLY_SCORING: &str = "0 3 * * *";
+
+/// A new jump test changes the subject's features: when the organisation has a model in
+/// production, a `score-subject` run is enqueued in the upload's own transaction, so the event
+/// is never lost (or recorded without the upload). Returns whether it was.
+pub async fn enqueue_for_assessment(
+    tx: &mut TenantTx,
+    assessment: &Assessment,
+    now: Timestamp,
+) -> Result<bool, StorageError> {
+    if assessment.kind != TrialKind::Cmj.code()
+        || models::production(tx, pipeline::RISK_MODEL)
+            .await?
+            .is_none()
+    {
+        return Ok(false);
+    }
+    let Some(def) = pipeline::pipeline(pipeline::SCORE_SUBJECT) else {
+        return Ok(false);
+    };
+    let params = serde_json::json!({ "subject": assessment.subject.to_string() }).to_string();
+    queue::enqueue(
+        tx,
+        &queue::NewRun {
+            pipeline: def,
+            trigger: Trigger::Event,
+            requested_by: "event:assessment",
+            params_json: &params,
+            not_before: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// Schedules `score-all` nightly when the organisation has no schedule of it yet (a schedule
+/// someone set, or removed and re-set, is left alone). Called in the transaction that puts a
+/// model into production. Returns whether it created one.
+pub async fn ensure_nightly_scoring(
+    tx: &mut TenantTx,
+    now: Timestamp,
+) -> Result<bool, StorageError> {
+    if queue::schedules(tx)
+        .await?
+        .iter()
+        .any(|s| s.pipeline == pipeline::SCORE_ALL)
+    {
+        return Ok(false);
+    }
+    let Some(next) = CronSchedule::parse(NIGHTLY_SCORING, "UTC")
+        .ok()
+        .and_then(|c| c.next_after(now))
+    else {
+        return Ok(false);
+    };
+    queue::put_schedule(
+        tx,
+        &Schedule {
+            id: uuid::Uuid::now_v7().to_string(),
+            org: tx.org(),
+            pipeline: pipeline::SCORE_ALL.to_owned(),
+            cron: NIGHTLY_SCORING.to_owned(),
+            timezone: "UTC".to_owned(),
+            params_json: "{}".to_owned(),
+            enabled: true,
+            next_fire: next,
+            last_fire: None,
+            last_run: None,
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
+/// What moving a version between stages did.
+#[derive(Debug)]
+pub struct StageChange {
+    /// The version, in its new stage.
+    pub version: ModelVersion,
+    /// The production version it displaced (now archived), if any.
+    pub displaced: Option<ModelVersion>,
+    /// Whether the nightly `score-all` was scheduled because of it.
+    pub nightly_scheduled: bool,
+}
+
+/// Moves a model version to `stage` (a person's decision, or the promotion gate's): into
+/// production, the current production version is archived and the nightly scoring is
+/// scheduled if the organisation has none. Every change is audited in `tx`, the displaced
+/// version's archival too.
+pub async fn set_stage(
+    tx: &mut TenantTx,
+    caller: &Caller,
+    id: ModelVersionId,
+    stage: Stage,
+    now: Timestamp,
+) -> Result<StageChange, StorageError> {
+    let (version, displaced) = models::set_stage(tx, id, stage, now).await?;
+    let nightly_scheduled = stage == Stage::Production && ensure_nightly_scoring(tx, now).await?;
+    let action = match stage {
+        Stage::Production => "model.promote",
+        Stage::Staging => "model.stage",
+        _ => "model.archive",
+    };
+    caller
+        .record(
+            tx,
+            action,
+            "model_version",
+            Some(version.id.to_string()),
+            now,
+        )
+        .await?;
+    if let Some(d) = &displaced {
+        caller
+            .record(
+                tx,
+                "model.archive",
+                "model_version",
+                Some(d.id.to_string()),
+                now,
+            )
+            .await?;
+    }
+    Ok(StageChange {
+        version,
+        displaced,
+        nightly_scheduled,
+    })
+}
