@@ -26,6 +26,45 @@ pub const ACUTE_DAYS: i64 = 7;
 /// Days of the chronic load window.
 pub const CHRONIC_DAYS: i64 = 28;
 
+/// Session-RPE load in the windows before a day: the acute window ([`ACUTE_DAYS`]), the
+/// chronic window ([`CHRONIC_DAYS`]) as a weekly mean, and their coupled ratio (ACWR; Gabbett
+/// 2016, Br J Sports Med 50:273). The one definition of the platform: the risk features and
+/// the monitoring API both use it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LoadWindows {
+    /// Load of the acute window, in arbitrary units.
+    pub acute: f64,
+    /// Load of the chronic window divided by its weeks.
+    pub chronic_weekly: f64,
+}
+
+impl LoadWindows {
+    /// The windows ending just before `end_day` (days since 1970-01-01; loads on `end_day`
+    /// itself are not counted), over `(day, load)` pairs in any order.
+    pub fn before(loads: impl IntoIterator<Item = (i64, f64)>, end_day: i64) -> Self {
+        let (mut acute, mut chronic) = (0.0, 0.0);
+        for (d, load) in loads {
+            if d < end_day && d >= end_day - CHRONIC_DAYS {
+                chronic += load;
+                if d >= end_day - ACUTE_DAYS {
+                    acute += load;
+                }
+            }
+        }
+        #[allow(clippy::cast_precision_loss)]
+        let weeks = CHRONIC_DAYS as f64 / ACUTE_DAYS as f64;
+        Self {
+            acute,
+            chronic_weekly: chronic / weeks,
+        }
+    }
+
+    /// Acute over chronic weekly load; `None` without chronic load.
+    pub fn ratio(&self) -> Option<f64> {
+        (self.chronic_weekly > 0.0).then(|| self.acute / self.chronic_weekly)
+    }
+}
+
 /// One assessment's metrics.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Observation {
@@ -188,21 +227,9 @@ pub fn build(spec: &FeatureSpec, history: &History, day: i64, known_until: i64) 
         }
     }
 
-    let window = |days: i64| -> f64 {
-        history
-            .loads
-            .iter()
-            .filter(|(d, _)| *d < day && *d >= day - days)
-            .map(|(_, l)| *l)
-            .sum()
-    };
-    let acute = window(ACUTE_DAYS);
-    let chronic = window(CHRONIC_DAYS) / (CHRONIC_DAYS as f64 / ACUTE_DAYS as f64);
-    let acwr = if chronic > 0.0 {
-        acute / chronic
-    } else {
-        f64::NAN
-    };
+    let load = LoadWindows::before(history.loads.iter().copied(), day);
+    let (acute, chronic) = (load.acute, load.chronic_weekly);
+    let acwr = load.ratio().unwrap_or(f64::NAN);
     values.push(acute);
     values.push(chronic);
     values.push(acwr);

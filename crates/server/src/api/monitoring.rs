@@ -19,6 +19,7 @@ use super::{Grant, date_field, path_id};
 use crate::{ApiError, ApiJson, AppState};
 use mhp_app::assessments::KEY_METRICS;
 use mhp_app::phi::FieldAt;
+use mhp_ml::features::LoadWindows;
 
 /// Fewest reference values for percentiles and T-scores to be shown.
 pub const MIN_POPULATION: usize = 5;
@@ -137,31 +138,23 @@ pub struct Acwr {
     ratio: Option<f64>,
 }
 
+/// The ratio as of a day, that day's sessions included (`mhp_ml::features::LoadWindows`, the
+/// definition the risk features use).
 pub(crate) fn acwr(entries: &[LoadEntry], as_of: CalendarDate) -> Acwr {
-    let end = as_of.days_since_epoch();
-    let mut acute = 0;
-    let mut chronic = 0;
-    for e in entries {
-        let Ok(d) = CalendarDate::parse(&e.session_date) else {
-            continue;
-        };
-        let age = end - d.days_since_epoch();
-        if (0..7).contains(&age) {
-            acute += e.load_au;
-        }
-        if (0..28).contains(&age) {
-            chronic += e.load_au;
-        }
-    }
     #[allow(clippy::cast_precision_loss)]
-    let weekly = chronic as f64 / 4.0;
-    #[allow(clippy::cast_precision_loss)]
-    let ratio = (weekly > 0.0).then(|| (acute as f64 / weekly * 1000.0).round() / 1000.0);
+    let loads = entries.iter().filter_map(|e| {
+        CalendarDate::parse(&e.session_date)
+            .ok()
+            .map(|d| (d.days_since_epoch(), e.load_au as f64))
+    });
+    let w = LoadWindows::before(loads, as_of.days_since_epoch() + 1);
+    #[allow(clippy::cast_possible_truncation)]
     Acwr {
         as_of: as_of.to_string(),
-        acute_7d_au: acute,
-        chronic_weekly_au: weekly,
-        ratio,
+        // Sums of whole numbers of units, exact in f64.
+        acute_7d_au: w.acute.round() as i64,
+        chronic_weekly_au: w.chronic_weekly,
+        ratio: w.ratio().map(|r| (r * 1000.0).round() / 1000.0),
     }
 }
 
