@@ -479,7 +479,8 @@ pub async fn sweep_erased(app: &crate::App) -> Result<u64, crate::AppError> {
     };
     let mut destroyed = 0;
     for org in orgs {
-        let scope = mhp_domain::OrgScope::for_org(org.id);
+        let scope =
+            mhp_domain::OrgScope::for_operator(org.id, "destroying the keys of erased subjects");
         let erased = {
             let mut tx = app.db.tenant(&scope, Access::Read).await?;
             subjects::erased_ids(&mut tx).await?

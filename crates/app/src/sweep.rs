@@ -40,7 +40,7 @@ pub async fn sweep_orphan_objects(app: &App, grace: Duration) -> Result<u64, App
         }
         // Read after listing: a row committed meanwhile is seen, so its file stays.
         let referenced: HashSet<String> = {
-            let scope = mhp_domain::OrgScope::for_org(org.id);
+            let scope = mhp_domain::OrgScope::for_operator(org.id, "sweep of orphan raw files");
             let mut tx = app.db.tenant(&scope, Access::Read).await?;
             assessments::raw_object_keys(&mut tx)
                 .await?

@@ -186,7 +186,7 @@ pub async fn api_key(
     };
     let org =
         mhp_domain::OrgId::parse(&org_arg).map_err(|e| Failure::Invalid(format!("--org: {e}")))?;
-    let scope = mhp_domain::OrgScope::for_org(org);
+    let scope = mhp_domain::OrgScope::for_command_line(org);
 
     logging::init(&settings.log, &notes);
     let db = crate::serve::open_database(&settings).await?;

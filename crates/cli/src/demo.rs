@@ -162,7 +162,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
         tx.commit().await.context("cannot commit")?;
         org
     };
-    let scope = OrgScope::for_org(org.id);
+    let scope = OrgScope::for_command_line(org.id);
     let admin = key(&state, &scope, Role::OrgAdmin, "demo administrator").await?;
     let device = key(&state, &scope, Role::Device, "demo force plate").await?;
     let api = Api {

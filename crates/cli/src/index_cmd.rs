@@ -13,7 +13,7 @@ pub async fn rebuild(settings: Settings, notes: LoadNotes) -> Result<(), Failure
     let all = crate::serve::organisations(&state).await?;
     let mut total = 0;
     for org in &all {
-        let n = mhp_app::indexing::rebuild_org(&state.app, &OrgScope::for_org(org.id))
+        let n = mhp_app::indexing::rebuild_org(&state.app, &OrgScope::for_command_line(org.id))
             .await
             .map_err(|e| Failure::Runtime(anyhow::anyhow!("organisation {}: {e}", org.id)))?;
         total += n;

@@ -152,7 +152,7 @@ pub async fn run(
             if !known.iter().any(|o| o.id == org) {
                 return Err(Failure::Invalid(format!("no organisation {org}")));
             }
-            let scope = OrgScope::for_org(org);
+            let scope = OrgScope::for_command_line(org);
             let now = SystemClock.now();
             let mut tx = state
                 .app
@@ -296,7 +296,7 @@ pub async fn run(
             let mut tx = state
                 .app
                 .db
-                .tenant(&OrgScope::for_org(r.org), Access::Read)
+                .tenant(&OrgScope::for_command_line(r.org), Access::Read)
                 .await
                 .context("cannot start a transaction")?;
             for j in queue::jobs(&mut tx, id).await.map_err(runtime_err)? {
@@ -320,7 +320,7 @@ async fn audit_export(state: &mhp_server::AppState, org: OrgId, run: RunId) -> R
     let mut tx = state
         .app
         .db
-        .tenant(&OrgScope::for_org(org), Access::Write)
+        .tenant(&OrgScope::for_command_line(org), Access::Write)
         .await
         .context("cannot start a transaction")?;
     audit::append(

@@ -18,7 +18,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, dry_run: bool) -> Result<
     let orgs = crate::serve::organisations(&state).await?;
     let (mut done, mut failed, mut stale_total) = (0u64, 0u64, 0u64);
     for org in orgs {
-        let scope = OrgScope::for_org(org.id);
+        let scope = OrgScope::for_command_line(org.id);
         let mut after = None;
         loop {
             let page = {

@@ -20,7 +20,7 @@ pub use ids::{
 };
 pub use policy::{Permission, Reach, reach_of, role_allows, widest_reach};
 pub use role::{MfaPolicy, PlatformRole, Role, RoleError};
-pub use scope::OrgScope;
+pub use scope::{OrgScope, ScopeOrigin};
 pub use secret::{SealedBytes, Secret};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};
 pub use values::{DisplayName, Email, KeyName, NameError, OrgName, Sex, TeamName, ValueError};

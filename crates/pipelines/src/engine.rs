@@ -366,7 +366,7 @@ pub async fn run_job(state: &App, registry: &Registry, config: &WorkerConfig, jo
     };
     let params: Value = serde_json::from_str(&job.params_json).unwrap_or(Value::Null);
     let ctx = StepCtx {
-        scope: OrgScope::for_org(job.org),
+        scope: OrgScope::for_pipeline_run(job.org),
         run: job.run_id,
         step: job.step.clone(),
         attempt: job.attempt,

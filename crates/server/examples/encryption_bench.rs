@@ -70,7 +70,7 @@ async fn main() {
         tx.commit().await.unwrap();
         o.id
     };
-    let scope = OrgScope::for_org(org);
+    let scope = OrgScope::for_command_line(org);
 
     // Subject keys, made ahead (once per subject in real life: at creation).
     let ids: Vec<SubjectId> = (0..n).map(|_| SubjectId::new()).collect();

@@ -46,7 +46,7 @@ async fn main() {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    let scope = OrgScope::for_org(org.id);
+    let scope = OrgScope::for_command_line(org.id);
     let backend = db.backend().as_str();
 
     // Steady state: a live PostgreSQL has table statistics (autovacuum analyses a table after

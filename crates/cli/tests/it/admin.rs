@@ -225,7 +225,7 @@ async fn audit_prune_archives_old_events_and_the_log_still_verifies() {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let scope = OrgScope::for_org(org.id);
+    let scope = OrgScope::for_operator(org.id, "test");
     let event = |i: i64| AuditEvent {
         actor: "user:old".into(),
         action: "subject.read",

@@ -116,7 +116,7 @@ pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
     tx.commit().await.unwrap();
     Env {
         state,
-        scope: OrgScope::for_org(org.id),
+        scope: OrgScope::for_operator(org.id, "test"),
         clock,
         _dir: dir,
     }

@@ -208,7 +208,7 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             Ok(Some(Grant {
                 reach,
                 principal,
-                scope: Some(OrgScope::for_org(org)),
+                scope: Some(OrgScope::for_gate(org)),
                 meta,
                 roles,
             }))
@@ -256,7 +256,7 @@ async fn check_path_reach(
         let mut tx = state
             .app
             .db
-            .tenant(&OrgScope::for_org(org), Access::Read)
+            .tenant(&OrgScope::for_gate(org), Access::Read)
             .await?;
         let reached = match reach {
             GrantReach::Organisation => true,
@@ -303,7 +303,7 @@ async fn resolve_reach(
             let mut tx = state
                 .app
                 .db
-                .tenant(&OrgScope::for_org(org), Access::Read)
+                .tenant(&OrgScope::for_gate(org), Access::Read)
                 .await?;
             GrantReach::Teams(teams::staffed_by(&mut tx, user.id).await?)
         }
@@ -324,7 +324,7 @@ async fn decide(
             let mut tx = state
                 .app
                 .db
-                .tenant(&OrgScope::for_org(org), Access::Read)
+                .tenant(&OrgScope::for_gate(org), Access::Read)
                 .await?;
             users::roles(&mut tx, user.id).await?
         }
@@ -353,7 +353,7 @@ async fn check_mfa_policy(
     let mut tx = state
         .app
         .db
-        .tenant(&OrgScope::for_org(org), Access::Read)
+        .tenant(&OrgScope::for_gate(org), Access::Read)
         .await?;
     let policy = mfa::policy(&mut tx).await?;
     if policy.requires_mfa(roles) {

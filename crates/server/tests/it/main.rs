@@ -159,7 +159,7 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    let org = OrgScope::for_org(org.id);
+    let org = OrgScope::for_operator(org.id, "test");
 
     let test_routes = Router::new()
         .route("/test/teams", post(create_team))

@@ -456,7 +456,7 @@ async fn second_org(s: &Server) -> OrgScope {
     .await
     .unwrap();
     tx.commit().await.unwrap();
-    OrgScope::for_org(org.id)
+    OrgScope::for_operator(org.id, "test")
 }
 
 async fn call(

@@ -62,9 +62,9 @@ pub async fn new_org(db: &Db, name: &str) -> OrgScope {
         .await
         .unwrap();
     tx.commit().await.unwrap();
-    OrgScope::for_org(org.id)
+    OrgScope::for_operator(org.id, "test")
 }
 
 pub fn other_org() -> OrgScope {
-    OrgScope::for_org(OrgId::new())
+    OrgScope::for_operator(OrgId::new(), "test")
 }
