@@ -6,6 +6,7 @@
 //! the test script does) and are reported as skipped otherwise.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
+pub mod clock;
 pub mod oidc;
 
 use std::path::PathBuf;

@@ -5,11 +5,9 @@ use std::collections::HashMap;
 use std::io::{BufRead as _, BufReader, Read as _, Write as _};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use mhp_domain::{Clock, SystemClock, Timestamp};
 use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
 
 /// The client id the provider registers.
@@ -97,26 +95,7 @@ impl Drop for OidcProvider {
     }
 }
 
-/// The wall clock, moved forward at will.
-#[derive(Debug, Default)]
-pub struct TestClock {
-    offset_ms: AtomicI64,
-}
-
-impl TestClock {
-    pub fn advance(&self, by: Duration) {
-        self.offset_ms
-            .fetch_add(i64::try_from(by.as_millis()).unwrap(), Ordering::SeqCst);
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_millis(
-            SystemClock.now().as_millis() + self.offset_ms.load(Ordering::SeqCst),
-        )
-    }
-}
+pub use crate::clock::TestClock;
 
 /// What the provider put on the redirect URI.
 #[derive(Debug)]

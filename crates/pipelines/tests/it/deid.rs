@@ -29,13 +29,7 @@ async fn the_view_holds_no_identifier(backend: Backend) {
     assert_eq!(view.subjects.len(), ids.len());
     let text = serde_json::to_string(&view).unwrap();
 
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Read)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Read).await;
     for (i, s) in org.subjects.iter().enumerate() {
         let stored = subjects::get(&mut tx, ids[i]).await.unwrap();
         for word in s.name.split_whitespace() {

@@ -129,13 +129,7 @@ async fn enqueue(env: &Env, def: &PipelineDef) -> RunId {
 }
 
 async fn jobs(env: &Env, run: RunId) -> Vec<queue::Job> {
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Read)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Read).await;
     queue::jobs(&mut tx, run).await.unwrap()
 }
 
@@ -157,13 +151,7 @@ async fn steps_run_in_order_and_retries_back_off(backend: Backend) {
     wait_for(&env, chain, RunStatus::Succeeded).await;
     let js = jobs(&env, chain).await;
     assert_eq!(js[1].output_json.as_deref(), Some("{\"n\":42}"));
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Read)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Read).await;
     let logs = queue::logs(&mut tx, chain, 100).await.unwrap();
     drop(tx);
     assert!(
@@ -213,13 +201,7 @@ async fn time_outs_and_cancellation_stop_a_step(backend: Backend) {
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Write).await;
     let status = queue::cancel(&mut tx, endless, env.state.app.clock.now())
         .await
         .unwrap();
@@ -259,7 +241,7 @@ async fn a_vanished_workers_job_is_taken_over_after_its_lease(backend: Backend) 
     assert_eq!(js[0].lease_owner.as_deref(), Some("dead"));
     assert_eq!(js[0].attempts, 1);
     // A minute later its lease has expired: a live worker takes the job over.
-    env.clock.advance(61_000);
+    env.clock.advance_ms(61_000);
     let done = wait_for(&env, run, RunStatus::Succeeded).await;
     assert!(done.finished_at.is_some());
     let js = jobs(&env, run).await;

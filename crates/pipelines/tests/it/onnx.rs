@@ -25,13 +25,7 @@ const CHECKS: &str = include_str!("../fixtures/risk_logistic.json");
 
 async fn api_key(env: &Env, role: Role) -> String {
     let minted = mhp_auth::api_key::mint();
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Write).await;
     api_keys::create(
         &mut tx,
         &NewApiKey {
@@ -128,13 +122,7 @@ async fn an_imported_model_is_checked_approved_and_scores(backend: Backend) {
     lying["expected"][0] = json!(0.999);
     let (status, problem) = call(&env, &scientist, "POST", &path, &lying).await;
     assert_eq!(status, 422, "{problem}");
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Read)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Read).await;
     assert!(
         models::versions(&mut tx, RISK_MODEL)
             .await
@@ -187,13 +175,7 @@ async fn an_imported_model_is_checked_approved_and_scores(backend: Backend) {
     let registry = std::sync::Arc::new(mhp_pipelines::catalogue().unwrap());
     mhp_pipelines::start(&env.state.app, registry, 1, &config, &stopped);
     run(&env, SCORE_ALL, json!({ "as_of": iso_date(end) })).await;
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Read)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Read).await;
     let scores = risk::latest(&mut tx).await.unwrap();
     drop(tx);
     assert!(scores.len() > 40, "{}", scores.len());

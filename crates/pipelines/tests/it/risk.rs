@@ -219,13 +219,7 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     );
 
     let env = &d.env;
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Write).await;
     let versions = models::versions(&mut tx, RISK_MODEL).await.unwrap();
     let stages: Vec<(i64, Stage)> = versions.iter().map(|v| (v.version, v.stage)).collect();
     assert_eq!(
@@ -247,13 +241,7 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
         d.ids.len()
     );
     assert!(scored > d.ids.len() / 2, "{out}");
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Read)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Read).await;
     let latest = risk::latest(&mut tx).await.unwrap();
     assert_eq!(latest.len(), scored);
     let production = models::production(&mut tx, RISK_MODEL)
@@ -276,13 +264,7 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     drop(tx);
 
     // Approval moves the candidate in; rollback brings the previous version back.
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Write).await;
     let candidate = versions[0].id;
     models::set_stage(
         &mut tx,
@@ -307,13 +289,7 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     )
     .await;
     assert_eq!(output(&d, one, "score").await["scored"], 1);
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Read)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Read).await;
     let history = risk::history(&mut tx, subject, 10).await.unwrap();
     assert_eq!(history.len(), 2, "yesterday's batch score and today's");
     assert_eq!(history[0].as_of, iso_date(d.end_day + 1));

@@ -23,13 +23,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
     let org = env.scope.org();
     let now = env.state.app.clock.now();
     let mut ids = Vec::new();
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Write).await;
     for s in &plan.subjects {
         let id = SubjectId::new();
         let row = id.to_string();
@@ -61,13 +55,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
     tx.commit().await.unwrap();
 
     for chunk in plan.assessments.chunks(2000) {
-        let mut tx = env
-            .state
-            .app
-            .db
-            .tenant(&env.scope, Access::Write)
-            .await
-            .unwrap();
+        let mut tx = env.tx(Access::Write).await;
         for a in chunk {
             let id = AssessmentId::new();
             let at = Timestamp::from_millis(a.recorded_at_ms);
@@ -108,13 +96,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
     }
 
     for chunk in plan.loads.chunks(5000) {
-        let mut tx = env
-            .state
-            .app
-            .db
-            .tenant(&env.scope, Access::Write)
-            .await
-            .unwrap();
+        let mut tx = env.tx(Access::Write).await;
         for l in chunk {
             loads::create(
                 &mut tx,
@@ -136,13 +118,7 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
         tx.commit().await.unwrap();
     }
 
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Write).await;
     for i in &plan.injuries {
         let id = InjuryId::new();
         injuries::create(

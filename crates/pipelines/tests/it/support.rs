@@ -2,41 +2,15 @@
 //! fresh database, object store and keys, with one organisation and a clock the caller moves.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::{Duration, Instant};
 
 use mhp_app::notify::Notifier;
-use mhp_domain::{Clock, OrgName, OrgScope, Timestamp};
+use mhp_domain::{OrgName, OrgScope, Timestamp};
 use mhp_server::{AppParts, AppState, BuildInfo};
 use mhp_storage::repo::orgs;
 use mhp_storage::{Access, Db, DbOptions, ObjectStore, migrate};
 
-/// A clock that runs with real time from a chosen start, and that the test can move on.
-#[derive(Debug)]
-pub struct TestClock {
-    base: AtomicI64,
-    started: Instant,
-}
-
-impl TestClock {
-    fn new(now: Timestamp) -> Self {
-        Self {
-            base: AtomicI64::new(now.as_millis()),
-            started: Instant::now(),
-        }
-    }
-
-    pub fn advance(&self, ms: i64) {
-        self.base.fetch_add(ms, Ordering::SeqCst);
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        let elapsed = i64::try_from(self.started.elapsed().as_millis()).unwrap();
-        Timestamp::from_millis(self.base.load(Ordering::SeqCst) + elapsed)
-    }
-}
+pub use mhp_test_support::clock::TestClock;
 
 /// A state with a fresh database, object store and keys, and one organisation.
 #[allow(missing_debug_implementations)]
@@ -45,6 +19,13 @@ pub struct Env {
     pub scope: OrgScope,
     pub clock: Arc<TestClock>,
     _dir: tempfile::TempDir,
+}
+
+impl Env {
+    /// A transaction in the test organisation.
+    pub async fn tx(&self, access: Access) -> mhp_storage::TenantTx {
+        self.state.app.db.tenant(&self.scope, access).await.unwrap()
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,7 +49,7 @@ pub async fn env(backend: Backend, now: Timestamp) -> Option<Env> {
 }
 
 pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
-    let clock = Arc::new(TestClock::new(now));
+    let clock = Arc::new(TestClock::starting_at(now));
     let objects = ObjectStore::local(dir.path().join("objects"))
         .await
         .unwrap();
@@ -130,13 +111,7 @@ pub async fn enqueue(
 ) -> mhp_domain::RunId {
     use mhp_storage::repo::pipelines::{self as queue, NewRun};
     let now = env.state.app.clock.now();
-    let mut tx = env
-        .state
-        .app
-        .db
-        .tenant(&env.scope, Access::Write)
-        .await
-        .unwrap();
+    let mut tx = env.tx(Access::Write).await;
     let id = queue::enqueue(
         &mut tx,
         &NewRun {
@@ -165,13 +140,7 @@ pub async fn wait_for(
     use mhp_storage::repo::pipelines as queue;
     let started = Instant::now();
     loop {
-        let mut tx = env
-            .state
-            .app
-            .db
-            .tenant(&env.scope, Access::Read)
-            .await
-            .unwrap();
+        let mut tx = env.tx(Access::Read).await;
         let r = queue::get(&mut tx, run).await.unwrap();
         if r.status == want {
             return r;

@@ -2,10 +2,9 @@
 
 use std::net::IpAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
 
 use mhp_auth::password;
-use mhp_domain::{Clock, DisplayName, Email, Role, Secret, SystemClock, Timestamp};
+use mhp_domain::{Clock, DisplayName, Email, Role, Secret};
 use mhp_storage::Access;
 use mhp_storage::repo::users::{self, NewUser};
 use reqwest::StatusCode;
@@ -13,25 +12,7 @@ use serde_json::{Value, json};
 
 use crate::{Server, quick, spawn_with_clock};
 
-/// A clock the test moves forward.
-#[derive(Debug, Default)]
-struct TestClock {
-    offset_ms: AtomicI64,
-}
-
-impl TestClock {
-    fn advance_minutes(&self, m: i64) {
-        self.offset_ms.fetch_add(m * 60_000, Ordering::SeqCst);
-    }
-}
-
-impl Clock for TestClock {
-    fn now(&self) -> Timestamp {
-        Timestamp::from_millis(
-            SystemClock.now().as_millis() + self.offset_ms.load(Ordering::SeqCst),
-        )
-    }
-}
+use mhp_test_support::clock::TestClock;
 
 const PASSWORD: &str = "correct horse battery staple";
 
