@@ -1193,4 +1193,13 @@ mod tests {
         let login = &doc["paths"]["/api/v1/auth/login"]["post"];
         assert_eq!(login["security"], json!([]));
     }
+
+    /// The whole document, as a client generator reads it. A change to the API shows up here
+    /// as a diff to review; `UPDATE_EXPECT=1 cargo test -p mhp-server openapi` accepts it.
+    #[test]
+    fn the_document_matches_its_snapshot() {
+        let doc = build("snapshot");
+        let text = serde_json::to_string_pretty(&doc).unwrap_or_else(|_| unreachable!());
+        expect_test::expect_file!["../tests/snapshots/openapi.json"].assert_eq(&(text + "\n"));
+    }
 }

@@ -264,3 +264,71 @@ impl IntoResponse for ApiError {
         problem.into_response()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use http_body_util::BodyExt as _;
+
+    use super::*;
+
+    async fn render(e: ApiError) -> String {
+        let res = e.into_response();
+        let status = res.status().as_u16();
+        let media = res
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_owned();
+        let body = res.into_body().collect().await.unwrap().to_bytes();
+        let body = if body.is_empty() {
+            "(empty)".to_owned()
+        } else {
+            String::from_utf8(body.to_vec()).unwrap()
+        };
+        format!("{status} {media} {body}\n")
+    }
+
+    /// The bodies clients see: a change of wording or code shows up as a diff to review
+    /// (`UPDATE_EXPECT=1` accepts it). Causes of internal errors never appear.
+    #[tokio::test]
+    async fn problem_bodies_match_their_snapshot() {
+        let mut out = String::new();
+        for e in [
+            ApiError::BadRequest("after is not an assessment id".into()),
+            ApiError::Unauthenticated,
+            ApiError::MfaRequired,
+            ApiError::MissingPermission(mhp_domain::Permission::ReadClinical),
+            ApiError::NotFound("subject"),
+            ApiError::Gone("subject"),
+            ApiError::Conflict("team name"),
+            ApiError::Invalid {
+                code: "invalid-recording",
+                detail: "no column holds force".into(),
+            },
+            ApiError::TooManyAttempts(30),
+            ApiError::Unavailable,
+            ApiError::Internal("a secret cause: postgres://user:pw@db".into()),
+            mhp_app::AppError::Gone("subject").into(),
+        ] {
+            out.push_str(&render(e).await);
+        }
+        expect_test::expect![[r#"
+            400 application/problem+json {"type":"urn:mhp:problem:bad-request","title":"The request is malformed","status":400,"detail":"after is not an assessment id","code":"bad-request"}
+            401 application/problem+json {"type":"urn:mhp:problem:unauthenticated","title":"Authentication is required","status":401,"code":"unauthenticated"}
+            403 application/problem+json {"type":"urn:mhp:problem:mfa-required","title":"A second factor is required","status":403,"detail":"verify your authenticator code at /api/v1/auth/mfa/verify, or enrol one at /api/v1/auth/mfa/totp","code":"mfa-required"}
+            403 application/problem+json {"type":"urn:mhp:problem:forbidden","title":"Not allowed","status":403,"detail":"your roles in this organisation do not grant the permission read_clinical","code":"forbidden"}
+            404 application/problem+json {"type":"urn:mhp:problem:not-found","title":"Not found","status":404,"detail":"subject not found","code":"not-found"}
+            410 application/problem+json {"type":"urn:mhp:problem:erased","title":"Erased","status":410,"detail":"the subject was erased and its data can no longer be read","code":"erased"}
+            409 application/problem+json {"type":"urn:mhp:problem:conflict","title":"Conflict","status":409,"detail":"team name already exists","code":"conflict"}
+            422 application/problem+json {"type":"urn:mhp:problem:invalid-recording","title":"The request's content cannot be accepted","status":422,"detail":"no column holds force","code":"invalid-recording"}
+            429 application/problem+json {"type":"urn:mhp:problem:rate-limited","title":"Too many requests","status":429,"code":"rate-limited"}
+            503 application/problem+json {"type":"urn:mhp:problem:unavailable","title":"Service unavailable","status":503,"code":"unavailable"}
+            500 application/problem+json {"type":"urn:mhp:problem:internal","title":"Internal error","status":500,"code":"internal"}
+            410 application/problem+json {"type":"urn:mhp:problem:erased","title":"Erased","status":410,"detail":"the subject was erased and its data can no longer be read","code":"erased"}
+        "#]]
+        .assert_eq(&out);
+    }
+}

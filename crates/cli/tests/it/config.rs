@@ -72,3 +72,37 @@ fn invalid_configuration_exits_2_with_one_line_naming_the_key() {
     assert_eq!(out.status.code(), Some(2));
     assert!(!data.exists());
 }
+
+/// What an operator reads: the command list, the effective configuration of a default
+/// installation and the one-line errors. A change shows up as a diff to review
+/// (`UPDATE_EXPECT=1 cargo test -p mhp-cli --test it snapshot` accepts it).
+#[test]
+fn command_line_output_matches_its_snapshot() {
+    let help = mhp(&["--help"], &[], None);
+    assert_eq!(help.status.code(), Some(0));
+    expect_test::expect_file!["../snapshots/help.txt"].assert_eq(&stdout(&help));
+
+    let check = mhp(&["config", "check", "--data-dir", "/srv/mhp"], &[], None);
+    assert_eq!(check.status.code(), Some(0), "{}", stderr(&check));
+    expect_test::expect_file!["../snapshots/config-check.txt"].assert_eq(&stdout(&check));
+
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("mhp.toml");
+    let mut errors = String::new();
+    for text in [
+        "[database]\nmax_connections = 0\n",
+        "listen = \"nowhere\"\n",
+        "[egress]\nallow_cidrs = [\"10.0.0.0/33\"]\n",
+        "[database\n",
+    ] {
+        std::fs::write(&file, text).unwrap();
+        let out = mhp(
+            &["config", "check", "--config", file.to_str().unwrap()],
+            &[],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{text}");
+        errors.push_str(&stderr(&out).replace(file.to_str().unwrap(), "<file>"));
+    }
+    expect_test::expect_file!["../snapshots/config-errors.txt"].assert_eq(&errors);
+}
