@@ -35,5 +35,8 @@ scripts/check-deploy.sh --image
 echo "==> schemathesis against the live server (scripts/schemathesis.sh)"
 scripts/schemathesis.sh target/release/mhp
 
+echo "==> C3D against ezc3d, an independent implementation (scripts/check-c3d.sh)"
+scripts/check-c3d.sh target/release/mhp
+
 echo "==> pages in a real browser (scripts/check-pages.sh)"
 scripts/check-pages.sh target/release/mhp

@@ -117,8 +117,12 @@ fn flatten(
 
 /// An upload named a kind the engine does not know.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("kind must be cmj, balance or plank")]
+#[error("kind must be one of {}", kinds())]
 pub struct UnknownKind;
+
+fn kinds() -> String {
+    TrialKind::ALL.map(TrialKind::code).join(", ")
+}
 
 /// The engine's options for what an upload said about its file.
 pub fn parse_options(options: &UploadOptions) -> Result<ParseOptions, UnknownKind> {

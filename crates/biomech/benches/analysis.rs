@@ -1,10 +1,13 @@
 //! Benchmarks: parse and analyse a 10 s dual-plate 1000 Hz CSV, and analyse
-//! the same recording already in memory. `cargo bench -p mhp-biomech`.
+//! the same recording already in memory; ten reps with short pauses (every
+//! rep weighed on the recording's steadiest second). `cargo bench -p
+//! mhp-biomech`.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 use divan::counter::BytesCount;
 use divan::{Bencher, black_box};
 use mhp_biomech::recording::Plates;
+use mhp_biomech::synth::session::{CmjRep, Event, SessionSpec, session};
 use mhp_biomech::synth::{self, CmjSpec};
 use mhp_biomech::{
     ParseOptions, Recording, analyze_bytes, analyze_recording, parse_recording, to_mhp_csv,
@@ -49,6 +52,23 @@ fn parse_and_analyze_csv_10s_dual_1khz(bencher: Bencher) {
 fn analyze_in_memory_10s_dual_1khz(bencher: Bencher) {
     let r = recording();
     assert_eq!(analyze_recording(&r).trials.len(), 2);
+    bencher.bench(|| analyze_recording(black_box(&r)));
+}
+
+#[divan::bench]
+fn analyze_in_memory_10_reps_short_pauses_dual_1khz(bencher: Bencher) {
+    let mut events = vec![Event::Quiet { seconds: 1.5 }];
+    for i in 0..10 {
+        events.push(Event::Cmj(CmjRep::for_height(0.25 + 0.01 * f64::from(i))));
+        events.push(Event::Quiet { seconds: 0.5 });
+    }
+    let r = session(&SessionSpec {
+        events,
+        ..SessionSpec::default()
+    })
+    .unwrap()
+    .recording;
+    assert_eq!(analyze_recording(&r).trials.len(), 10);
     bencher.bench(|| analyze_recording(black_box(&r)));
 }
 

@@ -16,10 +16,9 @@
 
 use serde::Serialize;
 
-use crate::cmj::mean_sd;
 use crate::flags::{Flag, FlagCode};
 use crate::recording::{CentreOfPressure, GRAVITY, SampleRate};
-use crate::segment::Span;
+use crate::signal::mean_sd;
 
 /// Shortest balance or plank trial analysed, s.
 pub const MIN_BALANCE_S: f64 = 5.0;
@@ -69,11 +68,11 @@ fn f_quantile_2(p: f64, m: f64) -> f64 {
     (m / 2.0) * ((1.0 - p).powf(-2.0 / m) - 1.0)
 }
 
-/// Analyses one balance or plank trial.
+/// Analyses one balance or plank trial over samples `[span.0, span.1)`.
 pub(crate) fn analyze_balance(
     total: &[f64],
     cop: Option<&CentreOfPressure>,
-    span: &Span,
+    span: (usize, usize),
     rate: SampleRate,
 ) -> Result<BalanceMetrics, Flag> {
     let Some(cop) = cop else {
@@ -83,15 +82,11 @@ pub(crate) fn analyze_balance(
         ));
     };
     let trim = rate.samples(STEP_TRIM_S);
-    let start = if span.start > 0 {
-        span.start + trim
+    let start = if span.0 > 0 { span.0 + trim } else { span.0 };
+    let end = if span.1 < total.len() {
+        span.1.saturating_sub(trim)
     } else {
-        span.start
-    };
-    let end = if span.end < total.len() {
-        span.end.saturating_sub(trim)
-    } else {
-        span.end
+        span.1
     };
     if end <= start || end - start < rate.samples(MIN_BALANCE_S) {
         return Err(Flag::new(

@@ -1,26 +1,34 @@
-//! Countermovement-jump analysis of one trial.
+//! Countermovement-jump analysis of one rep.
 //!
 //! Method, step by step, with the publication each step follows:
 //!
 //! 1. **Body weight**: mean and SD of total force over the steadiest 1 s
-//!    window of quiet standing before the jump (McMahon et al. 2018,
-//!    Strength Cond J 40(4):96–106, "Understanding the key phases of the
-//!    countermovement jump force-time curve": ≥ 1 s of quiet standing).
-//! 2. **Onset of movement**: the first sample after the weighing window
-//!    where force falls below body weight − 5 SD, moved back 30 ms (Owen et
-//!    al. 2014, J Strength Cond Res 28(6):1552–1558, "Development of a
-//!    criterion method to determine peak mechanical power output in a
-//!    countermovement jump"). The 5 SD band has a 10 N floor so that a
-//!    noise-free or coarsely quantised signal still has a finite band.
-//! 3. **Take-off and landing**: the first of two consecutive samples below
+//!    of quiet standing before the movement (McMahon et al. 2018, Strength
+//!    Cond J 40(4):96–106, "Understanding the key phases of the
+//!    countermovement jump force-time curve"), else the fallbacks of
+//!    [`crate::weighing`].
+//! 2. **Take-off and landing**: the first of two consecutive samples below
 //!    the unloaded threshold, and the first of two at or above it after
 //!    take-off. The threshold is 5 SD of the unloaded plate during flight,
 //!    at least 20 N (Street et al. 2001, J Appl Biomech 17(1):43–54;
 //!    McMahon et al. 2018).
+//! 3. **Onset of movement**: the first sample of the unweighting that
+//!    precedes the push, where force falls below body weight − 5 SD, moved
+//!    back 30 ms (Owen et al. 2014, J Strength Cond Res 28(6):1552–1558,
+//!    "Development of a criterion method to determine peak mechanical power
+//!    output in a countermovement jump"). The 5 SD band has a 10 N floor so
+//!    that a noise-free or coarsely quantised signal still has a finite
+//!    band. The unweighting is found walking back from take-off (through
+//!    the push, whose force stays above the band, to the dip before it), so
+//!    that a wobble or the previous rep's landing earlier in the recording
+//!    is not taken for it; gaps of up to 10 ms above the band inside the dip
+//!    are noise.
 //! 4. **Kinematics**: acceleration (F − BW)/m integrated to velocity and
 //!    displacement with the trapezoid rule from onset, where velocity and
 //!    displacement are zero (Linthorne 2001, Am J Phys 69(11):1198–1204,
-//!    "Analysis of standing vertical jumps using a force platform").
+//!    "Analysis of standing vertical jumps using a force platform"), in one
+//!    pass that also finds the phases. Net impulses are m·Δv between phase
+//!    boundaries, which equals the trapezoid integral of F − BW exactly.
 //! 5. **Phases** (McMahon et al. 2018): unweighting from onset to peak
 //!    negative velocity; braking (eccentric) from there to zero velocity
 //!    (lowest centre-of-mass position); propulsion (concentric) from zero
@@ -31,12 +39,16 @@
 
 use serde::Serialize;
 
+use crate::analysis::{Context, Trial, loaded_side};
 use crate::flags::{Flag, FlagCode};
-use crate::recording::{GRAVITY, SampleRate};
-use crate::segment::{MIN_UNLOADED_THRESHOLD_N, Span};
+use crate::recording::{GRAVITY, Side};
+use crate::report::Metrics;
+use crate::segment::{DOUBLE_BOUNCE_GAP_S, Flight, MIN_UNLOADED_THRESHOLD_N, group_reps};
+use crate::signal::{Signal, max_at, max_of, mean_of, mean_sd_shifted, sum, sum_min_max};
+use crate::weighing::{Weighing, steadiest_reusing, window_blocks};
 
-/// Length of the weighing window, s (McMahon et al. 2018).
-pub const WEIGHING_WINDOW_S: f64 = 1.0;
+pub use crate::weighing::{MAX_WEIGHING_SD_FRACTION, MIN_BODY_WEIGHT_N, WEIGHING_WINDOW_S};
+
 /// How far onset is moved back from the 5 SD crossing, s (Owen et al. 2014).
 pub const ONSET_BACKTRACK_S: f64 = 0.030;
 /// How far before take-off the weighing window is searched for, s.
@@ -45,16 +57,28 @@ pub const WEIGHING_SEARCH_S: f64 = 10.0;
 pub const ONSET_SD: f64 = 5.0;
 /// Floor of the onset band, N.
 pub const ONSET_MIN_BAND_N: f64 = 10.0;
-/// Weighing is unstable when its SD exceeds this fraction of body weight.
-pub const MAX_WEIGHING_SD_FRACTION: f64 = 0.03;
-/// Lightest body weight accepted, N (≈ 10 kg).
-pub const MIN_BODY_WEIGHT_N: f64 = 100.0;
 /// Shortest plausible movement from onset to take-off, s; the weighing
 /// window must end at least this long before take-off.
 pub const MIN_MOVEMENT_S: f64 = 0.3;
+/// Longest braking plus propulsion phase, s: walking back from take-off
+/// further than this without meeting the unweighting means there is none.
+pub const MAX_PUSH_S: f64 = 1.5;
 /// Impulse and flight-time heights further apart than this raise a
 /// warning, m.
 pub const HEIGHT_DISAGREEMENT_M: f64 = 0.05;
+/// Longest landing phase, s: a landing that has not stopped the athlete
+/// by then ends there.
+pub const MAX_LANDING_S: f64 = 1.0;
+/// Velocity counted as standing still at the end of a landing, m/s.
+pub const STILL_M_S: f64 = 0.005;
+/// A rep's own weighing window is trusted only when its SD is at most this
+/// many times the recording's steadiest second (plus 0.5 N): a window that
+/// caught part of a wobble or a landing can pass the 3 % test and still be
+/// noisier than standing, with a biased mean. (The SD of 1 s of noise
+/// varies by a few per cent between windows.)
+pub const LOCAL_SD_FACTOR: f64 = 1.5;
+/// Gaps above the onset band inside the unweighting that are noise, s.
+const DIP_BRIDGE_S: f64 = 0.010;
 
 /// Metrics of one countermovement jump, SI units. `_per_kg` divides by body
 /// mass; `_bw` by body weight.
@@ -126,8 +150,11 @@ pub struct CmjMetrics {
     pub landing_peak_force_n: f64,
     /// `landing_peak_force_n` / body weight.
     pub landing_peak_force_bw: f64,
-    /// Left/right asymmetry, dual plates only.
+    /// Left/right asymmetry, dual plates only (not for a single-leg jump).
     pub asymmetry: Option<Asymmetry>,
+    /// The leg of a single-leg jump; absent for a jump on both legs.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub side: Option<Side>,
 }
 
 /// Left/right asymmetry indices, %. Signed, positive when the left side is
@@ -166,35 +193,214 @@ pub fn asymmetry_index(left: f64, right: f64) -> f64 {
     }
 }
 
-/// The force channels of one trial.
-pub(crate) struct CmjInput<'a> {
-    pub total: &'a [f64],
-    pub sides: Option<(&'a [f64], &'a [f64])>,
-    pub span: Span,
-    pub rate: SampleRate,
+/// One CMJ rep to analyse: where it may look, and its body weight.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Rep<'a> {
+    /// The prepared signal.
+    pub signal: &'a Signal<'a>,
+    /// The rep's first flight (as segmentation found it).
+    pub flight: Flight,
+    /// Earliest sample the movement may start at: the previous rep's
+    /// landing end, or the start of the stretch.
+    pub lo: usize,
+    /// One past the last sample the rep may use (the next rep's take-off,
+    /// or the end of the stretch).
+    pub hi: usize,
+    /// Body weight and where it came from.
+    pub weighing: Weighing,
+    /// Onset band (5 SD of the quiet force, at least 10 N), N.
+    pub band: f64,
+    /// The leg, for a single-leg jump (no asymmetry then).
+    pub side: Option<Side>,
 }
 
-/// Analyses one jump trial: metrics, or the blocking flag that prevents
-/// them, plus any warnings.
-pub(crate) fn analyze_cmj(input: &CmjInput<'_>) -> Result<(CmjMetrics, Vec<Flag>), Flag> {
-    let Some(flight) = input.span.flight else {
-        return Err(Flag::new(
+/// What a rep's analysis found.
+#[derive(Debug, Clone)]
+pub(crate) struct RepOutcome {
+    /// Metrics and warnings, or the blocking flag.
+    pub result: Result<(CmjMetrics, Vec<Flag>), Flag>,
+    /// Onset of movement, when found.
+    pub onset: Option<usize>,
+    /// End of the landing phase (velocity back to zero), when found.
+    pub landing_end: Option<usize>,
+}
+
+/// Take-off and landing of a rep, refined with this flight's own
+/// unloaded threshold.
+pub(crate) fn refine_flight(
+    signal: &Signal<'_>,
+    flight: Flight,
+    lo: usize,
+    hi: usize,
+) -> Result<Flight, Flag> {
+    let threshold = flight_threshold(signal, flight);
+    let f = &signal.total;
+    let below = |i: usize| f.get(i).is_some_and(|&x| x < threshold);
+    let above = |i: usize| f.get(i).is_some_and(|&x| x >= threshold);
+    let margin = signal.rate.samples(0.1);
+    let from = flight.takeoff.saturating_sub(margin).max(lo);
+    let takeoff = (from..hi).find(|&i| below(i) && below(i + 1));
+    let landing = takeoff.and_then(|t| {
+        let from = flight.landing.saturating_sub(margin).max(t + 1);
+        (from..hi).find(|&i| above(i) && above(i + 1))
+    });
+    match (takeoff, landing) {
+        (Some(takeoff), Some(landing)) => Ok(Flight { takeoff, landing }),
+        _ => Err(Flag::new(
             FlagCode::NoFlight,
-            "no flight phase: a step-off or a failed jump",
-        ));
+            "no complete flight phase (take-off and landing) in the trial",
+        )),
+    }
+}
+
+/// 5 SD of the unloaded plate in mid-flight (the middle 100 ms, or all of
+/// it but 10 ms at each end when shorter), at least 20 N.
+fn flight_threshold(signal: &Signal<'_>, flight: Flight) -> f64 {
+    let margin = signal.rate.samples(0.01).max(1);
+    let mut a = flight.takeoff + margin;
+    let mut b = flight.landing.saturating_sub(margin);
+    let middle = signal.rate.samples(0.1).max(3);
+    if b > a + middle {
+        a += (b - a - middle) / 2;
+        b = a + middle;
+    }
+    let sd = if b > a + 2 {
+        mean_sd_shifted(signal.total.get(a..b).unwrap_or_default()).1
+    } else {
+        0.0
     };
-    let weighing = weigh(input, flight.takeoff)?;
-    let onset = find_onset(input, &weighing, flight.takeoff)?;
-    let (takeoff, landing) = find_flight(input, onset, flight.landing)?;
-    let kin = integrate(
-        input.total,
-        input.rate,
-        weighing.mean,
-        onset,
-        input.span.end,
-    );
-    let phases = find_phases(&kin, onset, takeoff, landing)?;
-    let metrics = compute_metrics(input, &weighing, &kin, &phases);
+    (5.0 * sd).max(MIN_UNLOADED_THRESHOLD_N)
+}
+
+/// The onset band for a weighing: 5 SD, at least 10 N (Owen et al. 2014).
+pub(crate) fn onset_band(sd: f64) -> f64 {
+    (ONSET_SD * sd).max(ONSET_MIN_BAND_N)
+}
+
+/// The first sample of the unweighting before the push that ends at
+/// `takeoff`: walking back from take-off over the end of the push (force
+/// below `bw − band`), the push itself (at or above it), to a substantial
+/// dip below it (lasting 50 ms or reaching `bw − 2·band`), and back to its
+/// start, bridging noise of up to 10 ms. `Err` with the reason when the
+/// push is longer than [`MAX_PUSH_S`] (no countermovement) or the dip runs
+/// back to `lo` (the movement began before the athlete stood still).
+pub(crate) fn unweighting_start(
+    signal: &Signal<'_>,
+    bw: f64,
+    band: f64,
+    lo: usize,
+    takeoff: usize,
+) -> Result<usize, Flag> {
+    let rate = signal.rate;
+    let threshold = bw - band;
+    let deep = bw - 2.0 * band;
+    let bridge = rate.samples(DIP_BRIDGE_S).max(1);
+    let min_dip = rate.samples(0.05).max(1);
+    let max_push = rate.samples(MAX_PUSH_S);
+    let no_countermovement = || {
+        Flag::new(
+            FlagCode::PhaseDetectionFailed,
+            "no unweighting before take-off: not a countermovement jump",
+        )
+    };
+    // `f[k]` is sample `lo + k`; every index below is one past a sample.
+    let f = signal
+        .total
+        .get(lo..takeoff.min(signal.len()))
+        .unwrap_or_default();
+    let low = |x: &f64| *x < threshold;
+    let end = f.len();
+    // Back over the end of the push (below the band), then the push.
+    let mut i = f.iter().rposition(|x| !low(x)).map_or(0, |k| k + 1);
+    let push_end = i;
+    loop {
+        let high_from = f
+            .get(..i)
+            .unwrap_or_default()
+            .iter()
+            .rposition(low)
+            .map_or(0, |k| k + 1);
+        if push_end - high_from > max_push {
+            return Err(no_countermovement());
+        }
+        i = high_from;
+        if i == 0 {
+            return Err(no_countermovement());
+        }
+        // `i` is one past a dip sample: back to the dip's start, across
+        // gaps of up to 10 ms above the band.
+        let dip_end = i;
+        let mut lowest = f64::INFINITY;
+        loop {
+            let start = f
+                .get(..i)
+                .unwrap_or_default()
+                .iter()
+                .rposition(|x| !low(x))
+                .map_or(0, |k| k + 1);
+            for &x in f.get(start..i).unwrap_or_default() {
+                lowest = if x < lowest { x } else { lowest };
+            }
+            i = start;
+            let gap = f.get(i.saturating_sub(bridge)..i).unwrap_or_default();
+            match gap.iter().rposition(low) {
+                Some(k) => i = i.saturating_sub(bridge) + k + 1,
+                None => break,
+            }
+        }
+        if i == 0 {
+            return Err(Flag::new(
+                FlagCode::MovementTooEarly,
+                "the movement started before the athlete stood still on the plate",
+            ));
+        }
+        if dip_end - i >= min_dip || lowest <= deep {
+            debug_assert!(i <= end);
+            return Ok(lo + i);
+        }
+        if push_end - i > max_push {
+            return Err(no_countermovement());
+        }
+    }
+}
+
+/// Analyses one CMJ rep; `crossing` is the unweighting start when it was
+/// already found with this rep's weighing and band.
+pub(crate) fn analyze_rep(rep: &Rep<'_>, crossing: Option<Result<usize, Flag>>) -> RepOutcome {
+    let mut outcome = RepOutcome {
+        result: Err(Flag::new(FlagCode::NoFlight, "no flight")),
+        onset: None,
+        landing_end: None,
+    };
+    let flight = match refine_flight(rep.signal, rep.flight, rep.lo, rep.hi) {
+        Ok(f) => f,
+        Err(flag) => {
+            outcome.result = Err(flag);
+            return outcome;
+        }
+    };
+    let w = &rep.weighing;
+    let crossing = crossing
+        .unwrap_or_else(|| unweighting_start(rep.signal, w.mean, rep.band, rep.lo, flight.takeoff));
+    let crossing = match crossing {
+        Ok(c) => c,
+        Err(flag) => {
+            outcome.result = Err(flag);
+            return outcome;
+        }
+    };
+    let backtrack = rep.signal.rate.samples(ONSET_BACKTRACK_S);
+    let onset = crossing.saturating_sub(backtrack).max(rep.lo);
+    outcome.onset = Some(onset);
+    let pass = match integrate(rep, onset, flight) {
+        Ok(p) => p,
+        Err(flag) => {
+            outcome.result = Err(flag);
+            return outcome;
+        }
+    };
+    outcome.landing_end = Some(pass.landing_end);
+    let metrics = compute_metrics(rep, &pass);
     let mut warnings = Vec::new();
     if (metrics.jump_height_impulse_m - metrics.jump_height_flight_m).abs() > HEIGHT_DISAGREEMENT_M
     {
@@ -203,245 +409,212 @@ pub(crate) fn analyze_cmj(input: &CmjInput<'_>) -> Result<(CmjMetrics, Vec<Flag>
             "jump height by impulse and by flight time differ by more than 5 cm",
         ));
     }
-    Ok((metrics, warnings))
+    outcome.result = Ok((metrics, warnings));
+    outcome
 }
 
-/// Body weight from quiet standing.
+/// Phase boundaries (absolute sample indices) and the velocities there.
 #[derive(Debug, Clone, Copy)]
-struct Weighing {
-    start: usize,
-    end: usize,
-    mean: f64,
-    sd: f64,
-}
-
-/// Finds the steadiest 1 s window (in steps of 50 ms) between the trial
-/// start, or [`WEIGHING_SEARCH_S`] before take-off if later, and
-/// [`MIN_MOVEMENT_S`] before take-off.
-fn weigh(input: &CmjInput<'_>, takeoff: usize) -> Result<Weighing, Flag> {
-    let len = input.rate.samples(WEIGHING_WINDOW_S).max(2);
-    let limit = takeoff.saturating_sub(input.rate.samples(MIN_MOVEMENT_S));
-    // Searching only the last seconds before the jump bounds the cost on
-    // long recordings; quiet standing long before the jump says little.
-    let start = input
-        .span
-        .start
-        .max(limit.saturating_sub(input.rate.samples(WEIGHING_SEARCH_S)));
-    if start + len > limit {
-        return Err(Flag::new(
-            FlagCode::MovementTooEarly,
-            "the movement started before 1 s of quiet standing was recorded",
-        ));
-    }
-    let step = input.rate.samples(0.05).max(1);
-    let mut best: Option<Weighing> = None;
-    let mut w = start;
-    while w + len <= limit {
-        let window = input.total.get(w..w + len).unwrap_or(&[]);
-        let (mean, sd) = mean_sd(window);
-        if best.is_none_or(|b| sd < b.sd) {
-            best = Some(Weighing {
-                start: w,
-                end: w + len,
-                mean,
-                sd,
-            });
-        }
-        w += step;
-    }
-    let Some(best) = best else {
-        return Err(Flag::new(
-            FlagCode::MovementTooEarly,
-            "the movement started before 1 s of quiet standing was recorded",
-        ));
-    };
-    if best.mean < MIN_BODY_WEIGHT_N || best.sd > MAX_WEIGHING_SD_FRACTION * best.mean {
-        return Err(Flag::new(
-            FlagCode::NoStableWeighing,
-            "no 1 s of steady quiet standing to weigh the subject (SD above 3 % of body weight)",
-        ));
-    }
-    Ok(best)
-}
-
-/// Onset: 5 SD below body weight, moved back 30 ms (Owen et al. 2014).
-fn find_onset(input: &CmjInput<'_>, w: &Weighing, takeoff: usize) -> Result<usize, Flag> {
-    let band = (ONSET_SD * w.sd).max(ONSET_MIN_BAND_N);
-    let threshold = w.mean - band;
-    let crossing = (w.end..takeoff).find(|&i| input.total.get(i).is_some_and(|&f| f < threshold));
-    let Some(crossing) = crossing else {
-        return Err(Flag::new(
-            FlagCode::PhaseDetectionFailed,
-            "no unweighting before take-off: not a countermovement jump",
-        ));
-    };
-    Ok(crossing
-        .saturating_sub(input.rate.samples(ONSET_BACKTRACK_S))
-        .max(w.start))
-}
-
-/// Take-off and landing by the unloaded threshold of this trial's flight.
-fn find_flight(
-    input: &CmjInput<'_>,
-    onset: usize,
-    segment_landing: usize,
-) -> Result<(usize, usize), Flag> {
-    let threshold = flight_threshold(input, onset, segment_landing);
-    let f = input.total;
-    let below = |i: usize| f.get(i).is_some_and(|&x| x < threshold);
-    let above = |i: usize| f.get(i).is_some_and(|&x| x >= threshold);
-    let end = input.span.end;
-    let takeoff = (onset..end).find(|&i| below(i) && below(i + 1));
-    let landing = takeoff.and_then(|t| (t + 1..end).find(|&i| above(i) && above(i + 1)));
-    match (takeoff, landing) {
-        (Some(t), Some(l)) => Ok((t, l)),
-        _ => Err(Flag::new(
-            FlagCode::NoFlight,
-            "no complete flight phase (take-off and landing) in the trial",
-        )),
-    }
-}
-
-/// 5 SD of the unloaded plate in mid-flight, at least 20 N.
-fn flight_threshold(input: &CmjInput<'_>, onset: usize, landing: usize) -> f64 {
-    let margin = input.rate.samples(0.01).max(1);
-    let flight_start = input.span.flight.map_or(onset, |f| f.takeoff);
-    let a = flight_start + margin;
-    let b = landing.saturating_sub(margin);
-    let sd = if b > a + 2 {
-        input.total.get(a..b).map_or(0.0, |w| mean_sd(w).1)
-    } else {
-        0.0
-    };
-    (5.0 * sd).max(MIN_UNLOADED_THRESHOLD_N)
-}
-
-/// Velocity and displacement from onset, trapezoid rule (Linthorne 2001).
-struct Kinematics {
-    onset: usize,
-    velocity: Vec<f64>,
-    displacement: Vec<f64>,
-    mass: f64,
-}
-
-impl Kinematics {
-    fn v(&self, i: usize) -> f64 {
-        self.velocity.get(i - self.onset).copied().unwrap_or(0.0)
-    }
-}
-
-fn integrate(f: &[f64], rate: SampleRate, bw: f64, onset: usize, end: usize) -> Kinematics {
-    let mass = bw / GRAVITY;
-    let dt = rate.dt();
-    let slice = f.get(onset..end).unwrap_or(&[]);
-    let mut velocity = Vec::with_capacity(slice.len());
-    let mut displacement = Vec::with_capacity(slice.len());
-    let (mut v, mut s) = (0.0, 0.0);
-    velocity.push(v);
-    displacement.push(s);
-    for pair in slice.windows(2) {
-        let (f0, f1) = (pair[0], pair[1]);
-        let v_next = v + 0.5 * ((f0 - bw) + (f1 - bw)) / mass * dt;
-        s += 0.5 * (v + v_next) * dt;
-        v = v_next;
-        velocity.push(v);
-        displacement.push(s);
-    }
-    Kinematics {
-        onset,
-        velocity,
-        displacement,
-        mass,
-    }
-}
-
-/// Phase boundaries, absolute sample indices.
-struct Phases {
+struct Pass {
     onset: usize,
     peak_negative_velocity: usize,
     zero_velocity: usize,
     takeoff: usize,
     landing: usize,
     landing_end: usize,
+    v_peak_negative: f64,
+    v_zero: f64,
+    v_takeoff: f64,
+    lowest_displacement: f64,
+    mass: f64,
 }
 
-fn find_phases(
-    kin: &Kinematics,
-    onset: usize,
-    takeoff: usize,
-    landing: usize,
-) -> Result<Phases, Flag> {
+/// Integrates (F − BW)/m from onset (trapezoid rule, v = s = 0 at onset)
+/// through take-off to the end of the landing, finding the phases on the
+/// way.
+fn integrate(rep: &Rep<'_>, onset: usize, flight: Flight) -> Result<Pass, Flag> {
     let failed = |why: &'static str| Flag::new(FlagCode::PhaseDetectionFailed, why);
-    let last = onset + kin.velocity.len().saturating_sub(1);
-    if takeoff > last || landing > last {
+    let f = &rep.signal.total;
+    let bw = rep.weighing.mean;
+    let mass = bw / GRAVITY;
+    let dt = rep.signal.rate.dt();
+    let c = 0.5 * dt / mass;
+    let last = rep.hi.min(f.len()).saturating_sub(1);
+    let (takeoff, landing) = (flight.takeoff, flight.landing);
+    if takeoff > last || landing > last || onset >= takeoff {
         return Err(failed("the trial ends before the landing"));
     }
-    let peak_negative_velocity = (onset..=takeoff)
-        .min_by(|&a, &b| kin.v(a).total_cmp(&kin.v(b)))
-        .unwrap_or(onset);
-    if kin.v(peak_negative_velocity) >= 0.0 {
+    let movement = f.get(onset..=takeoff).unwrap_or_default();
+    let (mut v, mut s) = (0.0_f64, 0.0_f64);
+    let mut a_prev = movement.first().map_or(0.0, |x| x - bw);
+    let (mut v_min, mut i_min) = (0.0_f64, onset);
+    let mut zero: Option<(usize, f64)> = None;
+    let mut s_min = 0.0_f64;
+    let h = 0.5 * dt;
+    let mut track = |i: usize, v: f64, s: f64| {
+        s_min = if s < s_min { s } else { s_min };
+        if v < v_min {
+            v_min = v;
+            i_min = i;
+            zero = None;
+        } else if zero.is_none() && v >= 0.0 {
+            zero = Some((i, v));
+        }
+    };
+    // Two samples per step: v₂ = v₀ + c(a₀ + 2a₁ + a₂) depends on v₀ only,
+    // which halves the chain of dependent additions (the same trapezoid
+    // rule, summed in another order).
+    let body = movement.get(1..).unwrap_or_default();
+    let pairs = body.chunks_exact(2);
+    let odd = pairs.remainder();
+    let mut i = onset;
+    for pair in pairs {
+        let (Some(&x1), Some(&x2)) = (pair.first(), pair.get(1)) else {
+            continue;
+        };
+        let (a1, a2) = (x1 - bw, x2 - bw);
+        let v1 = v + c * (a_prev + a1);
+        let v2 = v + c * ((a_prev + a1) + (a1 + a2));
+        let s1 = s + h * (v + v1);
+        s = s1 + h * (v1 + v2);
+        track(i + 1, v1, s1);
+        track(i + 2, v2, s);
+        v = v2;
+        a_prev = a2;
+        i += 2;
+    }
+    for &x in odd {
+        let a = x - bw;
+        let v_next = v + c * (a_prev + a);
+        s += h * (v + v_next);
+        v = v_next;
+        a_prev = a;
+        i += 1;
+        track(i, v, s);
+    }
+    let v_takeoff = v;
+    if v_min >= 0.0 {
         return Err(failed(
             "no downward movement before take-off: not a countermovement jump",
         ));
     }
-    let zero_velocity = (peak_negative_velocity..=takeoff)
-        .find(|&i| kin.v(i) >= 0.0)
-        .ok_or_else(|| failed("the centre of mass never stops moving down before take-off"))?;
-    if zero_velocity >= takeoff || kin.v(takeoff) <= 0.0 {
+    let Some((zero_velocity, v_zero)) = zero else {
+        return Err(failed(
+            "the centre of mass never stops moving down before take-off",
+        ));
+    };
+    if zero_velocity >= takeoff || v_takeoff <= 0.0 {
         return Err(failed(
             "no propulsion phase: take-off velocity is not upward",
         ));
     }
-    // McMahon et al. 2018: landing ends when velocity returns to zero; when
-    // the recording stops first, the trial's end bounds it.
-    let landing_end = (landing + 1..=last)
-        .find(|&i| kin.v(i) >= 0.0)
-        .unwrap_or(last);
-    Ok(Phases {
+    // Through the flight at once: the velocity change is the trapezoid sum
+    // of the (nearly zero) flight force.
+    let flight_samples = f.get(takeoff..=landing).unwrap_or_default();
+    let (first, edge) = (
+        flight_samples.first().copied().unwrap_or(0.0),
+        flight_samples.last().copied().unwrap_or(0.0),
+    );
+    let steps = flight_samples.len().saturating_sub(1) as f64;
+    v += c * (2.0 * sum(flight_samples) - first - edge - 2.0 * bw * steps);
+    // McMahon et al. 2018: landing ends when velocity returns to zero. A
+    // landing that stops the athlete exactly, integrated with a body weight
+    // a hair off, may level out a few mm/s short of zero: then it ends
+    // where velocity comes within 5 mm/s of the highest it reaches in the
+    // [`MAX_LANDING_S`] after landing. The trial's end bounds it.
+    let cap = (landing + rep.signal.rate.samples(MAX_LANDING_S)).min(last);
+    let after = f.get(landing + 1..=cap).unwrap_or_default();
+    let v_landing = v;
+    let first_at = |floor: f64| {
+        let (mut v, mut a_prev) = (v_landing, edge - bw);
+        let mut highest = f64::NEG_INFINITY;
+        for (k, &x) in after.iter().enumerate() {
+            let a = x - bw;
+            v += c * (a_prev + a);
+            a_prev = a;
+            if v >= floor {
+                return (Some(landing + 1 + k), highest);
+            }
+            highest = if v > highest { v } else { highest };
+        }
+        (None, highest)
+    };
+    let landing_end = match first_at(-STILL_M_S) {
+        (Some(i), _) => i,
+        (None, highest) if highest.is_finite() => first_at(highest - STILL_M_S).0.unwrap_or(cap),
+        (None, _) => cap,
+    };
+    Ok(Pass {
         onset,
-        peak_negative_velocity,
+        peak_negative_velocity: i_min,
         zero_velocity,
         takeoff,
         landing,
         landing_end,
+        v_peak_negative: v_min,
+        v_zero,
+        v_takeoff,
+        lowest_displacement: s_min,
+        mass,
     })
 }
 
-fn compute_metrics(input: &CmjInput<'_>, w: &Weighing, kin: &Kinematics, p: &Phases) -> CmjMetrics {
-    let f = input.total;
-    let dt = input.rate.dt();
-    let mass = kin.mass;
-    let bw = w.mean;
-    let takeoff_velocity = kin.v(p.takeoff);
+/// Peak and mean force × velocity over the propulsion phase, continuing
+/// the integration from zero velocity (the same arithmetic as the first
+/// pass's odd steps; the same velocities to the last bits).
+fn propulsive_power(rep: &Rep<'_>, p: &Pass) -> (f64, f64) {
+    let f = &rep.signal.total;
+    let bw = rep.weighing.mean;
+    let c = 0.5 * rep.signal.rate.dt() / p.mass;
+    let slice = f.get(p.zero_velocity..p.takeoff).unwrap_or_default();
+    let mut v = p.v_zero;
+    let mut a_prev = slice.first().map_or(0.0, |x| x - bw);
+    let (mut peak, mut total) = (f64::NEG_INFINITY, 0.0);
+    for (k, &x) in slice.iter().enumerate() {
+        if k > 0 {
+            let a = x - bw;
+            v += c * (a_prev + a);
+            a_prev = a;
+        }
+        let power = x * v;
+        peak = if power > peak { power } else { peak };
+        total += power;
+    }
+    let mean = total / slice.len().max(1) as f64;
+    (if peak.is_finite() { peak } else { 0.0 }, mean)
+}
+
+fn compute_metrics(rep: &Rep<'_>, p: &Pass) -> CmjMetrics {
+    let f = &rep.signal.total;
+    let dt = rep.signal.rate.dt();
+    let mass = p.mass;
+    let bw = rep.weighing.mean;
     let flight_time = (p.landing - p.takeoff) as f64 * dt;
-    let jump_height_impulse = takeoff_velocity * takeoff_velocity / (2.0 * GRAVITY);
+    let jump_height_impulse = p.v_takeoff * p.v_takeoff / (2.0 * GRAVITY);
     let jump_height_flight = GRAVITY * flight_time * flight_time / 8.0;
-
-    let propulsion = p.zero_velocity..p.takeoff;
-    let peak_propulsive_force = max_of(f, propulsion.clone());
-    let mean_propulsive_force = mean_of(f, propulsion.clone());
-    let powers: Vec<f64> = propulsion
-        .clone()
-        .map(|i| f.get(i).copied().unwrap_or(0.0) * kin.v(i))
-        .collect();
-    let peak_power = powers.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let mean_power = powers.iter().sum::<f64>() / powers.len().max(1) as f64;
-
+    let propulsion = f.get(p.zero_velocity..p.takeoff).unwrap_or_default();
+    let (propulsive_sum, _, peak_propulsive_force) = sum_min_max(propulsion);
+    let peak_propulsive_force = if propulsion.is_empty() {
+        0.0
+    } else {
+        peak_propulsive_force
+    };
+    let mean_propulsive_force = propulsive_sum / propulsion.len().max(1) as f64;
+    let (peak_power, mean_power) = propulsive_power(rep, p);
     let (peak_braking_force, braking_rfd) = braking_peak_and_rfd(f, p, dt);
-    let depth = (p.onset..=p.takeoff)
-        .filter_map(|i| kin.displacement.get(i - kin.onset))
-        .copied()
-        .fold(0.0_f64, f64::min);
     let time_to_takeoff = (p.takeoff - p.onset) as f64 * dt;
     let landing_peak = max_of(f, p.landing..p.landing_end + 1);
-
+    let asymmetry = match (rep.signal.sides, rep.side) {
+        (Some((l, r)), None) => Some(asymmetry(l, r, &rep.weighing, p, dt)),
+        _ => None,
+    };
     CmjMetrics {
         body_mass_kg: mass,
         body_weight_n: bw,
-        body_weight_sd_n: w.sd,
+        body_weight_sd_n: rep.weighing.sd,
         jump_height_impulse_m: jump_height_impulse,
         jump_height_flight_m: jump_height_flight,
-        takeoff_velocity_m_s: takeoff_velocity,
+        takeoff_velocity_m_s: p.v_takeoff,
         flight_time_s: flight_time,
         peak_propulsive_force_n: peak_propulsive_force,
         peak_propulsive_force_n_per_kg: peak_propulsive_force / mass,
@@ -453,10 +626,11 @@ fn compute_metrics(input: &CmjInput<'_>, w: &Weighing, kin: &Kinematics, p: &Pha
         mean_propulsive_power_w_per_kg: mean_power / mass,
         peak_braking_force_n: peak_braking_force,
         braking_rfd_n_s: braking_rfd,
-        concentric_impulse_n_s: net_impulse(f, bw, p.zero_velocity, p.takeoff, dt),
-        eccentric_impulse_n_s: net_impulse(f, bw, p.peak_negative_velocity, p.zero_velocity, dt),
-        unweighting_impulse_n_s: net_impulse(f, bw, p.onset, p.peak_negative_velocity, dt),
-        countermovement_depth_m: -depth,
+        // Net impulses are m·Δv: the trapezoid integral of F − BW.
+        concentric_impulse_n_s: mass * (p.v_takeoff - p.v_zero),
+        eccentric_impulse_n_s: mass * (p.v_zero - p.v_peak_negative),
+        unweighting_impulse_n_s: mass * p.v_peak_negative,
+        countermovement_depth_m: -p.lowest_displacement,
         unweighting_duration_s: (p.peak_negative_velocity - p.onset) as f64 * dt,
         braking_duration_s: (p.zero_velocity - p.peak_negative_velocity) as f64 * dt,
         propulsion_duration_s: (p.takeoff - p.zero_velocity) as f64 * dt,
@@ -465,93 +639,300 @@ fn compute_metrics(input: &CmjInput<'_>, w: &Weighing, kin: &Kinematics, p: &Pha
         rsi_modified: jump_height_impulse / time_to_takeoff,
         landing_peak_force_n: landing_peak,
         landing_peak_force_bw: landing_peak / bw,
-        asymmetry: input.sides.map(|(l, r)| asymmetry(l, r, w, p, dt)),
+        asymmetry,
+        side: rep.side,
     }
 }
 
 /// Peak braking force and braking RFD (Chavda et al. 2018): force change
 /// from the start of braking to its peak, over the time between.
-fn braking_peak_and_rfd(f: &[f64], p: &Phases, dt: f64) -> (f64, f64) {
+fn braking_peak_and_rfd(f: &[f64], p: &Pass, dt: f64) -> (f64, f64) {
     let start = p.peak_negative_velocity;
-    let peak_index = (start..=p.zero_velocity)
-        .max_by(|&a, &b| value(f, a).total_cmp(&value(f, b)).then(b.cmp(&a)))
-        .unwrap_or(start);
-    let peak = value(f, peak_index);
+    let Some((peak_index, peak)) = max_at(f, start..p.zero_velocity + 1) else {
+        return (0.0, 0.0);
+    };
     let rfd = if peak_index > start {
-        (peak - value(f, start)) / ((peak_index - start) as f64 * dt)
+        (peak - f.get(start).copied().unwrap_or(0.0)) / ((peak_index - start) as f64 * dt)
     } else {
         0.0
     };
     (peak, rfd)
 }
 
-fn asymmetry(left: &[f64], right: &[f64], w: &Weighing, p: &Phases, dt: f64) -> Asymmetry {
-    let share = |side: &[f64]| mean_of(side, w.start..w.end);
-    let (bw_l, bw_r) = (share(left), share(right));
-    let propulsion = p.zero_velocity..p.takeoff;
-    let braking = p.peak_negative_velocity..p.zero_velocity + 1;
-    let landing = p.landing..p.landing_end + 1;
-    let ai = |m: &dyn Fn(&[f64]) -> f64| asymmetry_index(m(left), m(right));
+fn asymmetry(left: &[f64], right: &[f64], w: &Weighing, p: &Pass, dt: f64) -> Asymmetry {
+    // A weigh-in has no window: each side's standing share is then taken
+    // from the 100 ms before onset. The right side's share is the rest of
+    // the total's.
+    let (quiet, total_mean) = if w.end > w.start {
+        (w.start..w.end, w.mean)
+    } else {
+        let q = p.onset.saturating_sub((0.1 / dt).round() as usize)..p.onset.max(1);
+        let l = mean_of(left, q.clone());
+        let r = mean_of(right, q.clone());
+        (q, l + r)
+    };
+    let bw_l = mean_of(left, quiet);
+    let bw_r = total_mean - bw_l;
+    let side = |x: &[f64], bw: f64| SidePhases::of(x, bw, p, dt);
+    let (l, r) = (side(left, bw_l), side(right, bw_r));
     Asymmetry {
         body_weight_pct: asymmetry_index(bw_l, bw_r),
-        peak_propulsive_force_pct: ai(&|s| max_of(s, propulsion.clone())),
-        mean_propulsive_force_pct: ai(&|s| mean_of(s, propulsion.clone())),
-        peak_braking_force_pct: ai(&|s| max_of(s, braking.clone())),
-        landing_peak_force_pct: ai(&|s| max_of(s, landing.clone())),
-        propulsive_impulse_pct: asymmetry_index(
-            net_impulse(left, bw_l, p.zero_velocity, p.takeoff, dt),
-            net_impulse(right, bw_r, p.zero_velocity, p.takeoff, dt),
-        ),
-        braking_impulse_pct: asymmetry_index(
-            net_impulse(left, bw_l, p.peak_negative_velocity, p.zero_velocity, dt),
-            net_impulse(right, bw_r, p.peak_negative_velocity, p.zero_velocity, dt),
-        ),
+        peak_propulsive_force_pct: asymmetry_index(l.peak_propulsive, r.peak_propulsive),
+        mean_propulsive_force_pct: asymmetry_index(l.mean_propulsive, r.mean_propulsive),
+        peak_braking_force_pct: asymmetry_index(l.peak_braking, r.peak_braking),
+        landing_peak_force_pct: asymmetry_index(l.landing_peak, r.landing_peak),
+        propulsive_impulse_pct: asymmetry_index(l.propulsive_impulse, r.propulsive_impulse),
+        braking_impulse_pct: asymmetry_index(l.braking_impulse, r.braking_impulse),
     }
 }
 
-/// ∫(F − baseline)dt from sample `a` to sample `b`, trapezoid rule.
-fn net_impulse(f: &[f64], baseline: f64, a: usize, b: usize, dt: f64) -> f64 {
-    let slice = f.get(a..=b).unwrap_or(&[]);
-    slice
-        .windows(2)
-        .map(|p| 0.5 * ((p[0] - baseline) + (p[1] - baseline)) * dt)
-        .sum()
+/// One side's figures over the phases, one pass per phase.
+struct SidePhases {
+    peak_propulsive: f64,
+    mean_propulsive: f64,
+    propulsive_impulse: f64,
+    peak_braking: f64,
+    braking_impulse: f64,
+    landing_peak: f64,
 }
 
-fn value(f: &[f64], i: usize) -> f64 {
-    f.get(i).copied().unwrap_or(0.0)
-}
-
-fn max_of(f: &[f64], range: std::ops::Range<usize>) -> f64 {
-    let m = f
-        .get(range)
-        .unwrap_or(&[])
-        .iter()
-        .copied()
-        .fold(f64::NEG_INFINITY, f64::max);
-    if m.is_finite() { m } else { 0.0 }
-}
-
-fn mean_of(f: &[f64], range: std::ops::Range<usize>) -> f64 {
-    let slice = f.get(range).unwrap_or(&[]);
-    if slice.is_empty() {
-        return 0.0;
+impl SidePhases {
+    fn of(x: &[f64], bw: f64, p: &Pass, dt: f64) -> Self {
+        // Propulsion is [zero velocity, take-off) for peak and mean force;
+        // the net impulse integrates the closed range to take-off.
+        let (prop_sum, _, prop_max) =
+            sum_min_max(x.get(p.zero_velocity..p.takeoff).unwrap_or_default());
+        let prop_n = p.takeoff.saturating_sub(p.zero_velocity);
+        let at = |i: usize| x.get(i).copied().unwrap_or(0.0);
+        let trapezoid = |a: usize, b: usize, inner_sum: f64| {
+            // Σ over [a, b) plus the last sample, less half of each end.
+            (inner_sum + 0.5 * (at(b) - at(a)) - bw * b.saturating_sub(a) as f64) * dt
+        };
+        let (brake_sum, _, brake_max) = sum_min_max(
+            x.get(p.peak_negative_velocity..p.zero_velocity + 1)
+                .unwrap_or_default(),
+        );
+        let brake_inner = brake_sum - at(p.zero_velocity);
+        let finite = |v: f64| if v.is_finite() { v } else { 0.0 };
+        Self {
+            peak_propulsive: finite(prop_max),
+            mean_propulsive: prop_sum / prop_n.max(1) as f64,
+            propulsive_impulse: trapezoid(p.zero_velocity, p.takeoff, prop_sum),
+            peak_braking: finite(brake_max),
+            braking_impulse: trapezoid(p.peak_negative_velocity, p.zero_velocity, brake_inner),
+            landing_peak: max_of(x, p.landing..p.landing_end + 1),
+        }
     }
-    slice.iter().sum::<f64>() / slice.len() as f64
 }
 
-/// Mean and sample SD (n − 1).
-pub(crate) fn mean_sd(x: &[f64]) -> (f64, f64) {
-    if x.is_empty() {
-        return (0.0, 0.0);
+/// The trials of a CMJ (or single-leg CMJ) recording: one per rep, each
+/// with its own onset and body weight.
+///
+/// A stretch without a flight (a failed jump, or standing after stepping
+/// back on) is a trial flagged `no_flight` only when the recording holds no
+/// flight at all, so that stepping off and on between reps invents no rep.
+pub(crate) fn trials(ctx: &Context<'_>, single_leg: bool) -> Vec<Trial> {
+    let signal = &ctx.signal;
+    let rate = signal.rate;
+    let any_flight = ctx.segments.any_flight();
+    let bounce_gap = rate.samples(DOUBLE_BOUNCE_GAP_S);
+    let mut out = Vec::new();
+    for stretch in &ctx.segments.stretches {
+        if stretch.flights.is_empty() {
+            if !any_flight && stretch.end - stretch.start >= rate.samples(1.0) {
+                out.push(Trial::blocked(
+                    stretch.start,
+                    stretch.end,
+                    Flag::new(
+                        FlagCode::NoFlight,
+                        "no flight phase: a step-off or a failed jump",
+                    ),
+                ));
+            }
+            continue;
+        }
+        let reps = group_reps(signal, &stretch.flights, ctx.level);
+        // The earliest sample a rep's movement may start at: the stretch
+        // start, then the previous rep's last landing (the walk back from
+        // take-off stops at the landing's force, so nothing of it is taken
+        // for the next unweighting).
+        let mut lo = stretch.start;
+        let mut analysed: Vec<(Trial, Option<usize>, usize)> = Vec::with_capacity(reps.len());
+        for (i, flights) in reps.iter().enumerate() {
+            let (Some(&first), Some(&last)) = (flights.first(), flights.last()) else {
+                continue;
+            };
+            let next = reps.get(i + 1).and_then(|r| r.first()).map(|f| f.takeoff);
+            let hi = next.unwrap_or(stretch.end);
+            let mut flags = Vec::new();
+            if flights.len() > 1
+                || ctx
+                    .segments
+                    .left_again(last.landing, next.unwrap_or(usize::MAX), bounce_gap)
+            {
+                flags.push(Flag::new(
+                    FlagCode::DoubleBounce,
+                    "the subject left the plate again within 1 s of landing; landing metrics include it",
+                ));
+            }
+            let side = if single_leg {
+                match leg(ctx, lo..first.takeoff) {
+                    Ok(side) => Some(side),
+                    Err(flag) => {
+                        flags.push(flag);
+                        None
+                    }
+                }
+            } else {
+                None
+            };
+            let (outcome, onset, landing_end) = match weigh_rep(ctx, lo, first) {
+                Err(flag) => (Err(flag), None, None),
+                Ok(found) => {
+                    flags.extend(found.flag);
+                    let rep = Rep {
+                        signal,
+                        flight: first,
+                        lo,
+                        hi,
+                        weighing: found.weighing,
+                        band: found.weighing.band(),
+                        side,
+                    };
+                    let outcome = analyze_rep(&rep, found.crossing);
+                    (outcome.result, outcome.onset, outcome.landing_end)
+                }
+            };
+            let settle = (last.landing + rate.samples(0.3)).min(hi);
+            let end = landing_end.unwrap_or(settle).clamp(last.landing, hi);
+            let mut trial = Trial::of(0, end, outcome.map(|(m, w)| (Metrics::Cmj(Box::new(m)), w)));
+            trial.flags.extend(flags);
+            if let (Some(a), Some(b)) = (onset, landing_end) {
+                trial.checked = Some((a, b + 1));
+            }
+            analysed.push((trial, onset, last.landing));
+            lo = last.landing;
+        }
+        // Trials tile the stretch: each ends where the next rep's movement
+        // begins if its landing had not ended by then, and the last one at
+        // the end of the stretch.
+        let mut start = stretch.start;
+        let count = analysed.len();
+        for i in 0..count {
+            let next_onset = analysed.get(i + 1).and_then(|(_, onset, _)| *onset);
+            let Some((trial, _, landing)) = analysed.get_mut(i) else {
+                continue;
+            };
+            trial.start = start;
+            if i + 1 == count {
+                trial.end = stretch.end;
+            } else if let Some(onset) = next_onset {
+                trial.end = trial.end.min(onset.max(*landing));
+            }
+            trial.end = trial.end.max(start);
+            start = trial.end;
+        }
+        out.extend(analysed.into_iter().map(|(trial, _, _)| trial));
     }
-    let n = x.len() as f64;
-    let mean = x.iter().sum::<f64>() / n;
-    if x.len() < 2 {
-        return (mean, 0.0);
+    out
+}
+
+/// The leg of a single-leg jump: on two plates the loaded one; on one
+/// plate the side the file names.
+fn leg(ctx: &Context<'_>, range: std::ops::Range<usize>) -> Result<Side, Flag> {
+    if ctx.signal.sides.is_some() {
+        return loaded_side(&ctx.signal, range).ok_or_else(|| {
+            Flag::new(
+                FlagCode::SideUnknown,
+                "both plates carried load before this jump: not on one leg, or standing across the plates",
+            )
+        });
     }
-    let ss: f64 = x.iter().map(|v| (v - mean) * (v - mean)).sum();
-    (mean, (ss / (n - 1.0)).sqrt())
+    ctx.recording.metadata.side.ok_or_else(|| {
+        Flag::new(
+            FlagCode::SideUnknown,
+            "one plate and no side in the file (test: single_leg_cmj_left or _right): no limb symmetry",
+        )
+    })
+}
+
+/// The body weight of a rep: the steadiest second of standing that ends
+/// before its onset, searched within 10 s before take-off; else a
+/// fallback ([`Context::fallback_weighing`]) with its flag.
+pub(crate) fn weigh_rep(ctx: &Context<'_>, lo: usize, flight: Flight) -> Result<RepWeighing, Flag> {
+    let backtrack = ctx.rate().samples(ONSET_BACKTRACK_S);
+    weigh_before(ctx, lo, flight.takeoff, |w| {
+        unweighting_start(&ctx.signal, w.mean, w.band(), lo, flight.takeoff)
+            .map(|c| (c.saturating_sub(backtrack), c))
+    })
+}
+
+/// A rep's body weight, the flag that says where it came from (for a
+/// fallback), and the movement already found with it.
+#[derive(Debug, Clone)]
+pub(crate) struct Weighed<T> {
+    pub weighing: Weighing,
+    pub flag: Option<Flag>,
+    /// What `movement` returned for this weighing, when it was called with
+    /// it (the caller otherwise calls it again).
+    pub crossing: Option<Result<T, Flag>>,
+}
+
+/// A CMJ rep's weighing, with the unweighting crossing.
+pub(crate) type RepWeighing = Weighed<usize>;
+
+/// The body weight for a movement that takes off at `takeoff`: the
+/// steadiest second of standing in the 10 s before it (ending at least
+/// [`MIN_MOVEMENT_S`] before take-off, and before the movement itself:
+/// `movement(w)` gives the movement's first sample and a value to keep, for
+/// weighing `w`), no noisier than 1.5 × the recording's steadiest second;
+/// else a fallback ([`Context::fallback_weighing`]) with its flag.
+pub(crate) fn weigh_before<T: Clone>(
+    ctx: &Context<'_>,
+    lo: usize,
+    takeoff: usize,
+    movement: impl Fn(&Weighing) -> Result<(usize, T), Flag>,
+) -> Result<Weighed<T>, Flag> {
+    let signal = &ctx.signal;
+    let rate = signal.rate;
+    let limit = takeoff.saturating_sub(rate.samples(MIN_MOVEMENT_S));
+    let search_lo = lo.max(limit.saturating_sub(rate.samples(WEIGHING_SEARCH_S)));
+    let len = window_blocks(signal);
+    let noise_floor = ctx
+        .recording_weighing
+        .map_or(f64::INFINITY, |r| LOCAL_SD_FACTOR * r.sd + 0.5);
+    let known = ctx.recording_weighing.as_ref();
+    let steady = |hi: usize| {
+        steadiest_reusing(signal, (search_lo, hi), len, ctx.threshold, known)
+            .filter(|w| w.is_steady() && w.sd <= noise_floor)
+    };
+    if let Some(w) = steady(limit) {
+        match movement(&w) {
+            // The window must not reach into the movement it weighs for.
+            Ok((start, _)) if w.end > start => {
+                if let Some(w) = steady(start) {
+                    return Ok(Weighed {
+                        weighing: w,
+                        flag: None,
+                        crossing: None,
+                    });
+                }
+            }
+            found => {
+                return Ok(Weighed {
+                    weighing: w,
+                    flag: None,
+                    crossing: Some(found.map(|(_, t)| t)),
+                });
+            }
+        }
+    }
+    ctx.fallback_weighing(search_lo, limit)
+        .map(|(weighing, flag)| Weighed {
+            weighing,
+            flag: Some(flag),
+            crossing: None,
+        })
 }
 
 #[cfg(test)]
@@ -563,14 +944,5 @@ mod tests {
         assert_eq!(asymmetry_index(110.0, 100.0), 100.0 * 10.0 / 110.0);
         assert_eq!(asymmetry_index(100.0, 110.0), -100.0 * 10.0 / 110.0);
         assert_eq!(asymmetry_index(0.0, 0.0), 0.0);
-    }
-
-    #[test]
-    fn net_impulse_is_trapezoid() {
-        let f = [10.0, 20.0, 30.0];
-        assert_eq!(
-            net_impulse(&f, 10.0, 0, 2, 0.5),
-            0.5 * (0.0 + 10.0) * 0.5 + 0.5 * (10.0 + 20.0) * 0.5
-        );
     }
 }

@@ -99,6 +99,16 @@ pub enum ParseError {
         /// The column that lacks its partner.
         column: String,
     },
+    /// Some of a plate's four load-cell columns are there, not all.
+    #[error(
+        "line {line}: column '{column}' is one of a plate's four load cells, but not all four are there (expected fz1, fz2, fz3 and fz4; left_fz1 to left_fz4 and right_fz1 to right_fz4 for two plates)"
+    )]
+    IncompleteLoadCells {
+        /// 1-based line number of the header row.
+        line: usize,
+        /// One of the load-cell columns present.
+        column: String,
+    },
     /// A data row has the wrong number of fields.
     #[error("line {line}: expected {expected} fields, found {found}")]
     FieldCount {
@@ -184,6 +194,28 @@ pub enum ParseError {
         /// Samples needed.
         needed: usize,
     },
+    /// A C3D file whose structure is broken (truncated, a section or
+    /// parameter out of bounds, a missing parameter the data needs).
+    #[error("not a readable C3D file: {problem}")]
+    InvalidC3d {
+        /// What is wrong, in the reader's words.
+        problem: &'static str,
+    },
+    /// A well-formed C3D file this reader does not take (the message names
+    /// what it does take).
+    #[error("unsupported C3D file: {problem}")]
+    UnsupportedC3d {
+        /// What is unsupported and what is expected.
+        problem: String,
+    },
+    /// An option the caller passed is out of range.
+    #[error("option {option} is out of range ({range})")]
+    InvalidOption {
+        /// The option.
+        option: &'static str,
+        /// Its accepted range.
+        range: &'static str,
+    },
 }
 
 impl ParseError {
@@ -199,6 +231,7 @@ impl ParseError {
             | ParseError::ColumnCountMismatch { line, .. }
             | ParseError::DuplicateColumn { line, .. }
             | ParseError::UnpairedColumn { line, .. }
+            | ParseError::IncompleteLoadCells { line, .. }
             | ParseError::FieldCount { line, .. }
             | ParseError::InvalidNumber { line, .. }
             | ParseError::InvalidMetadata { line, .. }
@@ -213,7 +246,10 @@ impl ParseError {
             | ParseError::SampleRateMismatch
             | ParseError::JsonShape { .. }
             | ParseError::NoUsableForce
-            | ParseError::TooFewSamples { .. } => None,
+            | ParseError::TooFewSamples { .. }
+            | ParseError::InvalidC3d { .. }
+            | ParseError::UnsupportedC3d { .. }
+            | ParseError::InvalidOption { .. } => None,
         }
     }
 
@@ -245,6 +281,7 @@ impl ParseError {
             ParseError::ColumnCountMismatch { .. } => "column_count_mismatch",
             ParseError::DuplicateColumn { .. } => "duplicate_column",
             ParseError::UnpairedColumn { .. } => "unpaired_column",
+            ParseError::IncompleteLoadCells { .. } => "incomplete_load_cells",
             ParseError::FieldCount { .. } => "field_count",
             ParseError::InvalidNumber { .. } => "invalid_number",
             ParseError::InvalidMetadata { .. } => "invalid_metadata",
@@ -257,6 +294,9 @@ impl ParseError {
             ParseError::JsonShape { .. } => "invalid_json_shape",
             ParseError::NoUsableForce => "no_usable_force",
             ParseError::TooFewSamples { .. } => "too_few_samples",
+            ParseError::InvalidC3d { .. } => "invalid_c3d",
+            ParseError::UnsupportedC3d { .. } => "unsupported_c3d",
+            ParseError::InvalidOption { .. } => "invalid_option",
         }
     }
 }
@@ -267,6 +307,7 @@ const EXPECTED_COLUMNS: &str = "time_s or time_ms (or a name with time, t or tim
 fz_n for one plate (or a name with fz, force, z, grf, vgrf or load), \
 fz_left_n and fz_right_n for two (such names with left, l or lt and right, r or rt; fzl/lfz and fzr/rfz; \
 or left and right, links and rechts, alone), \
+or a plate's four load cells fz1 to fz4 (left_fz1 to left_fz4 and right_fz1 to right_fz4 for two plates), \
 optionally cop_x_m and cop_y_m (cop or cp with x or ml and with y or ap; copx and copy)";
 
 /// Most column positions an error lists before summarising the rest.

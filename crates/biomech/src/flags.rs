@@ -27,8 +27,10 @@ pub enum FlagCode {
     MovementTooEarly,
     /// Blocking: no flight phase (a step-off or a failed jump).
     NoFlight,
-    /// Blocking: the force-time curve lacks a countermovement or a braking
-    /// phase, so the phases cannot be found (e.g. a squat jump).
+    /// Blocking: the phases the test needs cannot be found: a CMJ without a
+    /// countermovement or braking phase (e.g. a squat jump), a squat jump
+    /// without a push, an isometric pull without a pull, a drop jump or
+    /// landing without the drop's touchdown.
     PhaseDetectionFailed,
     /// Blocking: a balance or plank trial without centre-of-pressure data.
     NoCentreOfPressure,
@@ -40,6 +42,26 @@ pub enum FlagCode {
     /// Warning: jump height by impulse and by flight time differ by more
     /// than 5 cm (tucked legs at landing, or a weighing error).
     HeightMethodsDisagree,
+    /// Warning: no steady second before this rep; body weight is the
+    /// steadiest second elsewhere in the recording.
+    BodyWeightFromRecording,
+    /// Warning: no steady second anywhere in the recording; body weight is
+    /// the weigh-in the caller gave (or the file stated).
+    BodyWeightFromWeighIn,
+    /// Warning: the test kind was detected from the signal and another kind
+    /// fits almost as well; pass the kind to be sure.
+    KindUncertain,
+    /// Warning: a squat jump began with a dip (a countermovement).
+    Countermovement,
+    /// Warning: the drop height comes from the rebound's flight time, because
+    /// the athlete did not stand still after the landing.
+    DropHeightFromFlightTime,
+    /// Warning: after a landing the force did not settle within ±5 % of body
+    /// weight for 1 s before the trial ended: no time to stabilisation.
+    NotStabilised,
+    /// Warning: a single-leg test on one plate without the side in the file
+    /// (`test: single_leg_cmj_left`): the limb symmetry index needs it.
+    SideUnknown,
 }
 
 impl FlagCode {
@@ -47,7 +69,30 @@ impl FlagCode {
     pub fn is_blocking(self) -> bool {
         !matches!(
             self,
-            FlagCode::DoubleBounce | FlagCode::HeightMethodsDisagree
+            FlagCode::DoubleBounce
+                | FlagCode::HeightMethodsDisagree
+                | FlagCode::BodyWeightFromRecording
+                | FlagCode::BodyWeightFromWeighIn
+                | FlagCode::KindUncertain
+                | FlagCode::Countermovement
+                | FlagCode::DropHeightFromFlightTime
+                | FlagCode::NotStabilised
+                | FlagCode::SideUnknown
+        )
+    }
+
+    /// True for a warning about the metrics themselves (dropped with them
+    /// when a blocking flag removes the metrics), false for blocking flags
+    /// and warnings about the trial.
+    pub fn describes_metrics(self) -> bool {
+        matches!(
+            self,
+            FlagCode::HeightMethodsDisagree
+                | FlagCode::BodyWeightFromRecording
+                | FlagCode::BodyWeightFromWeighIn
+                | FlagCode::Countermovement
+                | FlagCode::DropHeightFromFlightTime
+                | FlagCode::NotStabilised
         )
     }
 
@@ -67,11 +112,18 @@ impl FlagCode {
             FlagCode::TrialTooShort => "trial_too_short",
             FlagCode::DoubleBounce => "double_bounce",
             FlagCode::HeightMethodsDisagree => "height_methods_disagree",
+            FlagCode::BodyWeightFromRecording => "body_weight_from_recording",
+            FlagCode::BodyWeightFromWeighIn => "body_weight_from_weigh_in",
+            FlagCode::KindUncertain => "kind_uncertain",
+            FlagCode::Countermovement => "countermovement",
+            FlagCode::DropHeightFromFlightTime => "drop_height_from_flight_time",
+            FlagCode::NotStabilised => "not_stabilised",
+            FlagCode::SideUnknown => "side_unknown",
         }
     }
 
     /// Every code, in a stable order (for documentation and tests).
-    pub const ALL: [FlagCode; 13] = [
+    pub const ALL: [FlagCode; 20] = [
         FlagCode::EmptyPlate,
         FlagCode::NonFiniteForce,
         FlagCode::NegativeForce,
@@ -85,6 +137,13 @@ impl FlagCode {
         FlagCode::TrialTooShort,
         FlagCode::DoubleBounce,
         FlagCode::HeightMethodsDisagree,
+        FlagCode::BodyWeightFromRecording,
+        FlagCode::BodyWeightFromWeighIn,
+        FlagCode::KindUncertain,
+        FlagCode::Countermovement,
+        FlagCode::DropHeightFromFlightTime,
+        FlagCode::NotStabilised,
+        FlagCode::SideUnknown,
     ];
 }
 
@@ -113,4 +172,21 @@ impl Flag {
 /// True when any flag blocks metrics.
 pub fn any_blocking(flags: &[Flag]) -> bool {
     flags.iter().any(|f| f.blocking)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn codes_are_unique_and_serialise_as_their_text() {
+        let mut seen = std::collections::BTreeSet::new();
+        for code in FlagCode::ALL {
+            assert!(seen.insert(code.as_str()), "{code:?}");
+            assert_eq!(
+                serde_json::to_value(code).ok(),
+                Some(serde_json::Value::from(code.as_str()))
+            );
+        }
+    }
 }

@@ -101,7 +101,10 @@ impl ForceUnit {
 }
 
 /// What a trial is: decides which analysis runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+///
+/// Serialised as its [`TrialKind::code`]. New kinds may be added; callers
+/// that store the code keep working.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum TrialKind {
     /// Countermovement jump.
@@ -110,20 +113,70 @@ pub enum TrialKind {
     Balance,
     /// A plank hold on the plate (forearms or feet on it).
     Plank,
+    /// Squat jump: a push from a held squat, without a countermovement.
+    SquatJump,
+    /// Drop jump: a drop from a box onto the plate and an immediate rebound.
+    DropJump,
+    /// Countermovement jump with rebound, or repeated hops: one trial per
+    /// ground contact between two flights.
+    RepeatedHops,
+    /// Countermovement jump on one leg.
+    SingleLegCmj,
+    /// Repeated hops on one leg: one trial per ground contact.
+    SingleLegHop,
+    /// Isometric mid-thigh pull.
+    Imtp,
+    /// Landing from a box without a rebound (stick landing).
+    Landing,
 }
 
 impl TrialKind {
-    /// Parses the `test` metadata value (`cmj`, `balance`, `plank`, with a few
-    /// common spellings).
+    /// Every kind, in a stable order (for documentation and tests).
+    pub const ALL: [TrialKind; 10] = [
+        TrialKind::Cmj,
+        TrialKind::Balance,
+        TrialKind::Plank,
+        TrialKind::SquatJump,
+        TrialKind::DropJump,
+        TrialKind::RepeatedHops,
+        TrialKind::SingleLegCmj,
+        TrialKind::SingleLegHop,
+        TrialKind::Imtp,
+        TrialKind::Landing,
+    ];
+
+    /// Parses the `test` metadata value or a caller's kind: the codes of
+    /// [`TrialKind::code`] and common spellings (`sj`, `dj`, `hops`,
+    /// `cmj_rebound`, `sl_cmj`, `mid_thigh_pull`, `drop_landing`, …). A
+    /// trailing side (`single_leg_cmj_left`, `sl_hop_r`) is accepted and
+    /// ignored here; [`Side::from_test`] reads it.
     pub fn parse(text: &str) -> Option<Self> {
         let t = text.trim().to_ascii_lowercase().replace(['-', ' '], "_");
-        match t.as_str() {
+        let t = strip_side_suffix(&t);
+        match t {
             "cmj" | "countermovement_jump" | "counter_movement_jump" | "jump" => {
                 Some(TrialKind::Cmj)
             }
             "balance" | "balance_single_leg" | "balance_double_leg" | "single_leg_balance"
             | "double_leg_balance" | "sway" | "quiet_standing" => Some(TrialKind::Balance),
             "plank" | "plank_hold" => Some(TrialKind::Plank),
+            "squat_jump" | "sj" | "static_jump" => Some(TrialKind::SquatJump),
+            "drop_jump" | "dj" | "depth_jump" => Some(TrialKind::DropJump),
+            "repeated_hops" | "hops" | "hop" | "rebound" | "rebound_jump" | "cmj_rebound"
+            | "cmj_with_rebound" | "repeated_jumps" | "pogo" | "pogo_jumps" => {
+                Some(TrialKind::RepeatedHops)
+            }
+            "single_leg_cmj" | "sl_cmj" | "slcmj" | "single_leg_jump" | "one_leg_cmj" => {
+                Some(TrialKind::SingleLegCmj)
+            }
+            "single_leg_hop" | "single_leg_hops" | "sl_hop" | "sl_hops" | "slhop"
+            | "one_leg_hop" => Some(TrialKind::SingleLegHop),
+            "imtp" | "isometric_mid_thigh_pull" | "mid_thigh_pull" | "isometric_pull" => {
+                Some(TrialKind::Imtp)
+            }
+            "landing" | "drop_landing" | "stick_landing" | "landing_test" => {
+                Some(TrialKind::Landing)
+            }
             _ => None,
         }
     }
@@ -134,6 +187,64 @@ impl TrialKind {
             TrialKind::Cmj => "cmj",
             TrialKind::Balance => "balance",
             TrialKind::Plank => "plank",
+            TrialKind::SquatJump => "squat_jump",
+            TrialKind::DropJump => "drop_jump",
+            TrialKind::RepeatedHops => "repeated_hops",
+            TrialKind::SingleLegCmj => "single_leg_cmj",
+            TrialKind::SingleLegHop => "single_leg_hop",
+            TrialKind::Imtp => "imtp",
+            TrialKind::Landing => "landing",
+        }
+    }
+
+    /// True for the kinds done on one leg.
+    pub fn is_single_leg(self) -> bool {
+        matches!(self, TrialKind::SingleLegCmj | TrialKind::SingleLegHop)
+    }
+}
+
+/// `single_leg_cmj_left` → `single_leg_cmj`; a text without a side is
+/// returned as it is.
+fn strip_side_suffix(text: &str) -> &str {
+    for suffix in ["_left", "_right", "_l", "_r", "_links", "_rechts"] {
+        if let Some(stem) = text.strip_suffix(suffix)
+            && !stem.is_empty()
+        {
+            return stem;
+        }
+    }
+    text
+}
+
+/// A body side: the plate under a foot, or the leg of a single-leg test.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Side {
+    /// Left.
+    Left,
+    /// Right.
+    Right,
+}
+
+impl Side {
+    /// `"left"` or `"right"`.
+    pub fn code(self) -> &'static str {
+        match self {
+            Side::Left => "left",
+            Side::Right => "right",
+        }
+    }
+
+    /// The side a `test` value names at its end (`single_leg_cmj_left`,
+    /// `sl_hop_r`), if any.
+    pub fn from_test(text: &str) -> Option<Self> {
+        let t = text.trim().to_ascii_lowercase().replace(['-', ' '], "_");
+        if ["_left", "_l", "_links"].iter().any(|s| t.ends_with(s)) {
+            Some(Side::Left)
+        } else if ["_right", "_r", "_rechts"].iter().any(|s| t.ends_with(s)) {
+            Some(Side::Right)
+        } else {
+            None
         }
     }
 }
@@ -178,6 +289,13 @@ pub struct Metadata {
     /// The format the recording was parsed from (set by
     /// [`crate::parse_recording`]); `None` for a recording built in memory.
     pub format: Option<crate::parse::Format>,
+    /// The leg of a single-leg test on a single plate, from the `test`
+    /// value (`single_leg_cmj_left`). On two plates the loaded plate says.
+    pub side: Option<Side>,
+    /// Body mass the file states (a vendor export's `Body Weight (kg)`
+    /// line), kg; used to weigh the athlete only when the recording has no
+    /// steady second and the caller gave no weigh-in.
+    pub body_mass_kg: Option<f64>,
 }
 
 /// Vertical force channels, in newtons.

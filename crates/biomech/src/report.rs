@@ -15,6 +15,7 @@
 //! does not depend on the last bits of a platform's maths library. No
 //! subject identifier appears in a report.
 
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use serde::Serialize;
@@ -40,6 +41,57 @@ pub struct Report {
     pub recording: RecordingSummary,
     /// One entry per trial, in time order.
     pub trials: Vec<TrialResult>,
+    /// Figures over several trials (limb symmetry of single-leg tests, the
+    /// hops of a hop test); absent when there are none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub summary: Option<Summary>,
+}
+
+/// Figures over several trials of one recording.
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
+pub struct Summary {
+    /// Left against right for single-leg tests: per metric, each side's
+    /// mean over its analysed reps and the limb symmetry index.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub limb_symmetry: BTreeMap<&'static str, SideComparison>,
+    /// The hops of a hop test.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hops: Option<HopSummary>,
+}
+
+/// One metric on each side of a single-leg test.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SideComparison {
+    /// Mean over the left side's analysed reps.
+    pub left: Option<f64>,
+    /// Mean over the right side's analysed reps.
+    pub right: Option<f64>,
+    /// Reps analysed on the left.
+    pub left_reps: usize,
+    /// Reps analysed on the right.
+    pub right_reps: usize,
+    /// Limb symmetry index, 100 × weaker / stronger, %: 100 is symmetric
+    /// (the involved/uninvolved ratio of return-to-sport testing, with the
+    /// weaker side standing in for the involved one).
+    pub limb_symmetry_index_pct: Option<f64>,
+    /// Signed asymmetry (L − R) / max(|L|, |R|) × 100, %, positive when the
+    /// left is larger (the convention of the two-leg asymmetry metrics).
+    pub asymmetry_pct: Option<f64>,
+}
+
+/// The hops of a hop test (every analysed contact).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HopSummary {
+    /// Analysed hops.
+    pub hops: usize,
+    /// Mean reactive strength index, m/s.
+    pub mean_rsi: f64,
+    /// Best reactive strength index, m/s.
+    pub best_rsi: f64,
+    /// Mean ground contact time, s.
+    pub mean_contact_time_s: f64,
+    /// Mean flight time, s.
+    pub mean_flight_time_s: f64,
 }
 
 /// A summary of the recording (no PHI).
@@ -59,11 +111,25 @@ pub struct RecordingSummary {
     pub plates: &'static str,
     /// Whether centre-of-pressure data was present.
     pub centre_of_pressure: bool,
+    /// Where the trials' kind came from: `"given"` (the caller's options
+    /// or the file's `test`) or `"detected"` from the signal.
+    pub kind_source: KindSource,
+}
+
+/// Where the test kind came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum KindSource {
+    /// The caller's options or the file's `test` metadata.
+    Given,
+    /// Detected from the signal.
+    Detected,
 }
 
 impl RecordingSummary {
-    pub(crate) fn of(recording: &Recording) -> Self {
+    pub(crate) fn of(recording: &Recording, kind_source: KindSource) -> Self {
         Self {
+            kind_source,
             format: recording.metadata.format,
             sample_rate_hz: recording.sample_rate.hz(),
             samples: recording.len(),
@@ -99,6 +165,16 @@ pub enum Metrics {
     Cmj(Box<CmjMetrics>),
     /// Balance or plank sway.
     Balance(BalanceMetrics),
+    /// One ground contact of a hop test.
+    Hop(Box<crate::hops::HopMetrics>),
+    /// Squat jump.
+    SquatJump(Box<crate::squat_jump::SquatJumpMetrics>),
+    /// Drop jump.
+    DropJump(Box<crate::drop_jump::DropJumpMetrics>),
+    /// Isometric mid-thigh pull.
+    Imtp(Box<crate::imtp::ImtpMetrics>),
+    /// Landing (stick landing).
+    Landing(crate::landing::LandingMetrics),
 }
 
 impl Report {
@@ -124,6 +200,11 @@ impl Report {
         for trial in &self.trials {
             render_trial(&mut out, trial);
         }
+        if let Some(summary) = &self.summary {
+            let _ = writeln!(out, "\nsummary");
+            let value = serde_json::to_value(summary).unwrap_or(Value::Null);
+            render_rows(&mut out, &value);
+        }
         out
     }
 }
@@ -146,8 +227,14 @@ fn render_trial(out: &mut String, trial: &TrialResult) {
         return;
     };
     let value = serde_json::to_value(metrics).unwrap_or(Value::Null);
+    render_rows(out, &value);
+}
+
+/// Aligned `name value` rows of a JSON object's numbers (nested objects
+/// as `prefix.name`).
+fn render_rows(out: &mut String, value: &Value) {
     let mut rows = Vec::new();
-    flatten("", &value, &mut rows);
+    flatten("", value, &mut rows);
     let width = rows.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
     for (name, text) in rows {
         let _ = writeln!(out, "  {name:<width$}  {text:>14}");

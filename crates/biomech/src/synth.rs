@@ -1,5 +1,9 @@
 //! Physics-based synthetic force-plate recordings with known truth.
 //!
+//! [`cmj`] and [`balance`] make the classic single-test recordings;
+//! [`session::session`] composes many events (reps with short or no pauses,
+//! steps off and on, wobbles, squat jumps, drops, hops, pulls) into one.
+//!
 //! Deterministic for a seed (its own SplitMix64 generator and Box-Muller
 //! normals, no external randomness), so tests, demos and benchmarks can
 //! rebuild the same signal anywhere.
@@ -24,6 +28,8 @@
 //! quarter of body weight so that no threshold between 0 and 25 % of body
 //! weight can move the take-off sample. Noise (Gaussian, SD a fraction of
 //! body weight) is added afterwards, split evenly between plates.
+
+pub mod session;
 
 use std::f64::consts::PI;
 
@@ -512,7 +518,7 @@ mod tests {
     fn normals_look_normal() {
         let mut rng = SplitMix64::new(42);
         let xs: Vec<f64> = (0..20_000).map(|_| rng.normal()).collect();
-        let (mean, sd) = crate::cmj::mean_sd(&xs);
+        let (mean, sd) = crate::signal::mean_sd(&xs);
         assert!(mean.abs() < 0.03 && (sd - 1.0).abs() < 0.03, "{mean} {sd}");
     }
 }

@@ -25,6 +25,7 @@ pub enum OutputFormat {
 
 /// What the file holds, when its metadata does not say.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+#[value(rename_all = "snake_case")]
 pub enum KindArg {
     /// Countermovement jumps.
     Cmj,
@@ -32,6 +33,20 @@ pub enum KindArg {
     Balance,
     /// A plank hold on the plate.
     Plank,
+    /// Squat jumps (from a held squat, no countermovement).
+    SquatJump,
+    /// Drop jumps from a box (give --box-height-m when known).
+    DropJump,
+    /// A countermovement jump with rebound, or repeated hops.
+    RepeatedHops,
+    /// Single-leg countermovement jumps.
+    SingleLegCmj,
+    /// Single-leg hops.
+    SingleLegHop,
+    /// Isometric mid-thigh pull.
+    Imtp,
+    /// Landings (peak force, time to stabilisation).
+    Landing,
 }
 
 impl From<KindArg> for TrialKind {
@@ -40,6 +55,13 @@ impl From<KindArg> for TrialKind {
             KindArg::Cmj => TrialKind::Cmj,
             KindArg::Balance => TrialKind::Balance,
             KindArg::Plank => TrialKind::Plank,
+            KindArg::SquatJump => TrialKind::SquatJump,
+            KindArg::DropJump => TrialKind::DropJump,
+            KindArg::RepeatedHops => TrialKind::RepeatedHops,
+            KindArg::SingleLegCmj => TrialKind::SingleLegCmj,
+            KindArg::SingleLegHop => TrialKind::SingleLegHop,
+            KindArg::Imtp => TrialKind::Imtp,
+            KindArg::Landing => TrialKind::Landing,
         }
     }
 }
@@ -57,9 +79,17 @@ pub struct AnalyzeArgs {
     /// (overrides the file's own).
     #[arg(long, value_name = "HZ")]
     pub sample_rate: Option<f64>,
-    /// The test the file records, when its metadata does not say (default: cmj).
+    /// The test the file records, when its metadata does not say (default: detected from the
+    /// signal, flagged when in doubt).
     #[arg(long, value_enum, value_name = "KIND")]
     pub kind: Option<KindArg>,
+    /// The athlete's body mass from a recent weigh-in, used when the recording has no quiet
+    /// standing to weigh them (flagged).
+    #[arg(long, value_name = "KG")]
+    pub body_mass_kg: Option<f64>,
+    /// The box height of drop jumps.
+    #[arg(long, value_name = "M")]
+    pub box_height_m: Option<f64>,
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
@@ -70,6 +100,12 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
     }
     if let Some(kind) = args.kind {
         opts = opts.with_kind(kind.into());
+    }
+    if let Some(kg) = args.body_mass_kg {
+        opts = opts.with_body_mass_kg(kg);
+    }
+    if let Some(m) = args.box_height_m {
+        opts = opts.with_box_height_m(m);
     }
     let result = if shown == "-" {
         analyze_bytes("stdin", std::io::stdin().lock(), &opts)

@@ -54,7 +54,7 @@ enum Command {
         #[arg(long, value_name = "ADDR")]
         listen: Option<String>,
     },
-    /// Analyse a force-plate export (CMJ, balance, plank) and print every trial's metrics and flags.
+    /// Analyse a force-plate recording (CSV, JSON or C3D; jumps, drop jumps, hops, IMTP, landing, balance, plank) and print every trial's metrics and flags.
     Analyze(analyze::AnalyzeArgs),
     /// Create a realistic synthetic organisation through the API (teams, subjects, a season of
     /// jump sessions, training load, injuries from the documented hazard model).

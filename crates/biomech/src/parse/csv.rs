@@ -15,7 +15,7 @@ use super::{
 };
 use crate::error::ParseError;
 use crate::recording::{
-    CentreOfPressure, ForceUnit, Metadata, Plates, Recording, Subject, Timing, TrialKind,
+    CentreOfPressure, ForceUnit, Metadata, Plates, Recording, Side, Subject, Timing, TrialKind,
 };
 
 /// Longest line accepted, bytes. A longer "line" is binary data or a file
@@ -32,7 +32,17 @@ pub fn to_mhp_csv(recording: &Recording) -> String {
     let _ = writeln!(out, "# sample_rate_hz: {}", rate.hz());
     let _ = writeln!(out, "# units: N");
     if let Some(test) = recording.metadata.test {
-        let _ = writeln!(out, "# test: {}", test.code());
+        match recording.metadata.side {
+            Some(side) => {
+                let _ = writeln!(out, "# test: {}_{}", test.code(), side.code());
+            }
+            None => {
+                let _ = writeln!(out, "# test: {}", test.code());
+            }
+        }
+    }
+    if let Some(kg) = recording.metadata.body_mass_kg {
+        let _ = writeln!(out, "# body_mass_kg: {kg}");
     }
     if let Some(device) = &recording.metadata.device {
         let _ = writeln!(out, "# device: {device}");
@@ -80,6 +90,12 @@ pub(crate) fn parse_csv<R: BufRead>(
     let mut line = Vec::with_capacity(256);
     let mut line_no = 0usize;
     let mut body: Option<Body> = None;
+    // Vendor exports put a block of metadata above the header, in lines the
+    // parser does not all know: the header is the last such line before
+    // the first row of data (a row of units under it is skipped). A row is
+    // data when it fits the candidate header (numbers where it has
+    // channels) or is all numbers.
+    let mut pending: Option<Pending> = None;
 
     while read_line(reader, &mut line, line_no + 1)? {
         line_no += 1;
@@ -92,15 +108,41 @@ pub(crate) fn parse_csv<R: BufRead>(
             PreambleLine::Skip => {}
             PreambleLine::Meta(key, value) => preamble.apply(key, value, line_no)?,
             PreambleLine::Header(header) => {
-                let layout =
-                    Layout::from_header(header, line_no, preamble.unit, opts.columns.as_ref())?;
-                let mut new_body = Body::new(layout);
-                if new_body.layout.headerless {
+                let fits = pending.as_ref().is_some_and(|p| p.fits(header));
+                if opts.columns.is_none() && !fits && !is_number_row(header) {
+                    if pending.is_some()
+                        && let Some(unit) = units_row(header)
+                    {
+                        preamble.units_row(unit, line_no)?;
+                        if let Some(p) = pending.as_mut() {
+                            p.relayout(preamble.unit);
+                        }
+                        continue;
+                    }
+                    pending = Some(Pending::new(header, line_no, preamble.unit));
+                    continue;
+                }
+                let mut new_body = match pending.take() {
+                    Some(p) => Body::new(p.layout?),
+                    None => Body::new(Layout::from_header(
+                        header,
+                        line_no,
+                        preamble.unit,
+                        opts.columns.as_ref(),
+                    )?),
+                };
+                if new_body.layout.headerless || fits || is_number_row(header) {
                     new_body.push_row(text, line_no)?;
                 }
                 body = Some(new_body);
             }
         }
+    }
+    if body.is_none()
+        && let Some(p) = pending
+    {
+        // A header and no data: its errors first, then "empty".
+        p.layout?;
     }
     let Some(body) = body else {
         return Err(ParseError::Empty);
@@ -150,6 +192,96 @@ fn read_line<R: BufRead>(
     }
 }
 
+/// A candidate header row and the layout it gives.
+struct Pending {
+    header: String,
+    line: usize,
+    layout: Result<Layout, ParseError>,
+}
+
+impl Pending {
+    fn new(header: &str, line: usize, unit: Option<ForceUnit>) -> Self {
+        Self {
+            header: header.to_owned(),
+            line,
+            layout: Layout::from_header(header, line, unit, None),
+        }
+    }
+
+    /// Rebuilds the layout once a units row has declared the force unit.
+    fn relayout(&mut self, unit: Option<ForceUnit>) {
+        self.layout = Layout::from_header(&self.header, self.line, unit, None);
+    }
+
+    /// True when `row` is data under this header: as many fields, and a
+    /// number in every field the header gives a channel.
+    fn fits(&self, row: &str) -> bool {
+        let Ok(layout) = &self.layout else {
+            return false;
+        };
+        let fields: Vec<&str> = match layout.delimiter {
+            Some(d) => row.split(char::from(d)).collect(),
+            None => vec![row],
+        };
+        let n = layout.channels.len();
+        let fields = match fields.len() {
+            k if k == n => fields,
+            k if k == n + 1 && fields.last().is_some_and(|f| f.trim().is_empty()) => {
+                fields.get(..n).unwrap_or_default().to_vec()
+            }
+            _ => return false,
+        };
+        layout
+            .channels
+            .iter()
+            .zip(&fields)
+            .filter(|(c, _)| **c != Channel::Skip)
+            .all(|(_, f)| parse_field(f.as_bytes(), layout.decimal_comma).is_some())
+    }
+}
+
+/// True for a row of numbers (data, not a header): every field parses.
+fn is_number_row(line: &str) -> bool {
+    let delimiter = detect_delimiter(line);
+    let decimal_comma = delimiter != Some(b',');
+    let fields: Vec<&str> = match delimiter {
+        Some(d) => line.split(char::from(d)).collect(),
+        None => vec![line],
+    };
+    let trailing = delimiter.is_some_and(|d| line.ends_with(char::from(d))) && fields.len() > 1;
+    fields
+        .get(..fields.len() - usize::from(trailing))
+        .unwrap_or_default()
+        .iter()
+        .all(|f| parse_field(f.as_bytes(), decimal_comma).is_some())
+}
+
+/// A row of units under a header (`s,N,N`, `ms;kgf;kgf;mm;mm`): the force
+/// unit it names for force columns, `Some(None)` when it names none.
+fn units_row(line: &str) -> Option<Option<ForceUnit>> {
+    let fields: Vec<String> = match detect_delimiter(line) {
+        Some(d) => line.split(char::from(d)).map(normalize_name).collect(),
+        None => vec![normalize_name(line)],
+    };
+    let unit_word = |w: &str| {
+        is_unit_word(w)
+            || matches!(
+                w,
+                "" | "s" | "sec" | "ms" | "msec" | "m" | "mm" | "cm" | "nm" | "n_m" | "v" | "deg"
+            )
+    };
+    if fields.iter().any(|f| !unit_word(f)) || fields.iter().all(String::is_empty) {
+        return None;
+    }
+    let forces: Vec<ForceUnit> = fields
+        .iter()
+        .filter(|f| is_unit_word(f))
+        .filter_map(|f| ForceUnit::parse(f))
+        .collect();
+    let first = forces.first().copied();
+    Some(first.filter(|u| forces.iter().all(|f| f == u)))
+}
+
 /// Drops the trailing `\r` and, on the first line, a UTF-8 byte-order mark.
 fn strip_line(line: &[u8], first: bool) -> &[u8] {
     let line = line.strip_suffix(b"\r").unwrap_or(line);
@@ -176,6 +308,7 @@ enum MetaKey {
     Subject,
     Test,
     Device,
+    BodyMass,
 }
 
 impl MetaKey {
@@ -203,7 +336,12 @@ impl MetaKey {
             "subject" | "subject_id" | "subject_name" | "athlete" | "athlete_name"
             | "participant" | "patient" | "name" => Some(MetaKey::Subject),
             "test" | "test_type" | "protocol" | "trial_type" => Some(MetaKey::Test),
-            "device" | "plate" | "system" | "device_model" | "instrument" => Some(MetaKey::Device),
+            "device" | "plate" | "system" | "device_model" | "instrument" | "force_plate"
+            | "force_platform" | "plate_type" | "plate_model" | "hardware" => Some(MetaKey::Device),
+            "body_mass" | "body_mass_kg" | "mass" | "mass_kg" | "body_weight_kg" | "weight_kg"
+            | "bodyweight_kg" | "athlete_mass" | "athlete_weight_kg" | "system_mass" => {
+                Some(MetaKey::BodyMass)
+            }
             _ => None,
         }
     }
@@ -215,11 +353,29 @@ impl MetaKey {
             MetaKey::Subject => "subject",
             MetaKey::Test => "test",
             MetaKey::Device => "device",
+            MetaKey::BodyMass => "body_mass_kg",
         }
     }
 }
 
 impl Preamble {
+    /// A row of units under the header: its force unit, unless the
+    /// metadata already declared another.
+    fn units_row(&mut self, unit: Option<ForceUnit>, line: usize) -> Result<(), ParseError> {
+        match (self.unit, unit) {
+            (Some(declared), Some(unit)) if declared != unit => Err(ParseError::InvalidMetadata {
+                line,
+                key: "units".to_owned(),
+            }),
+            (None, Some(unit)) => {
+                self.unit = Some(unit);
+                self.metadata.declared_unit = Some(unit);
+                Ok(())
+            }
+            _ => Ok(()),
+        }
+    }
+
     fn apply(&mut self, key: MetaKey, value: &str, line: usize) -> Result<(), ParseError> {
         let invalid = || ParseError::InvalidMetadata {
             line,
@@ -238,11 +394,32 @@ impl Preamble {
             MetaKey::Subject => self.metadata.subject = Some(Subject::new(value)),
             // An unknown test name is not fatal: the analysis then guesses
             // the kind from the signal.
-            MetaKey::Test => self.metadata.test = TrialKind::parse(value),
+            MetaKey::Test => {
+                self.metadata.test = TrialKind::parse(value);
+                self.metadata.side = Side::from_test(value);
+            }
             MetaKey::Device => self.metadata.device = Some(value.chars().take(128).collect()),
+            MetaKey::BodyMass => {
+                self.metadata.body_mass_kg = Some(parse_mass_value(value).ok_or_else(invalid)?)
+            }
         }
         Ok(())
     }
+}
+
+/// A body mass such as `72.5`, `72,5 kg`, `160 lb` (to kg).
+fn parse_mass_value(value: &str) -> Option<f64> {
+    let lower = value.trim().to_ascii_lowercase();
+    let (digits, scale) = if let Some(d) = lower.strip_suffix("lbs").or(lower.strip_suffix("lb")) {
+        (
+            d,
+            crate::recording::NEWTONS_PER_LBF / crate::recording::GRAVITY,
+        )
+    } else {
+        (lower.strip_suffix("kg").unwrap_or(&lower), 1.0)
+    };
+    let kg = parse_field(digits.trim().as_bytes(), true)? * scale;
+    (kg.is_finite() && kg > 0.0).then_some(kg)
 }
 
 /// What a line before the header row is.
@@ -323,6 +500,37 @@ enum Channel {
     Right,
     CopX,
     CopY,
+    /// Load cell 1–4 of the single plate (`Total`) or of a side's plate.
+    Cell(Plate, u8),
+}
+
+/// Which plate a load cell belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Plate {
+    Total,
+    Left,
+    Right,
+}
+
+impl Plate {
+    fn index(self) -> usize {
+        match self {
+            Plate::Total => 0,
+            Plate::Left => 1,
+            Plate::Right => 2,
+        }
+    }
+
+    /// The plate's own force channel.
+    fn channel(self) -> Channel {
+        match self {
+            Plate::Total => Channel::Total,
+            Plate::Left => Channel::Left,
+            Plate::Right => Channel::Right,
+        }
+    }
+
+    const ALL: [Plate; 3] = [Plate::Total, Plate::Left, Plate::Right];
 }
 
 /// What a header column was recognised as.
@@ -334,6 +542,8 @@ enum ColumnClass {
     Force {
         side: Channel,
         unit: Option<ForceUnit>,
+        /// A load cell's number (1–4), for plates that export each cell.
+        cell: Option<u8>,
     },
     Cop {
         axis: Channel,
@@ -459,6 +669,9 @@ impl Layout {
                 ColumnRole::ForceRight => Channel::Right,
                 ColumnRole::CopX => Channel::CopX,
                 ColumnRole::CopY => Channel::CopY,
+                ColumnRole::LoadCell(k) => Channel::Cell(Plate::Total, *k),
+                ColumnRole::LeftLoadCell(k) => Channel::Cell(Plate::Left, *k),
+                ColumnRole::RightLoadCell(k) => Channel::Cell(Plate::Right, *k),
                 ColumnRole::Ignore => Channel::Skip,
             };
             layout.set(i, channel, line)?;
@@ -511,7 +724,7 @@ impl Layout {
                     self.time_scale = scale;
                     Channel::Time
                 }
-                ColumnClass::Force { side, unit } => {
+                ColumnClass::Force { side, unit, cell } => {
                     if let Some(unit) = unit {
                         if declared.is_some_and(|d| d != unit) {
                             return Err(ParseError::UnitConflict {
@@ -521,7 +734,12 @@ impl Layout {
                         }
                         column_unit = Some(unit);
                     }
-                    side
+                    match (cell, side) {
+                        (Some(k), Channel::Left) => Channel::Cell(Plate::Left, k),
+                        (Some(k), Channel::Right) => Channel::Cell(Plate::Right, k),
+                        (Some(k), _) => Channel::Cell(Plate::Total, k),
+                        (None, side) => side,
+                    }
                 }
                 ColumnClass::Cop { axis, scale } => {
                     self.cop_scale = scale;
@@ -560,30 +778,78 @@ impl Layout {
     }
 
     /// Left needs right, x needs y; with both sides present a total column
-    /// is redundant and skipped.
+    /// is redundant and skipped. Load cells stand for their plate's force
+    /// when the plate has no force column of its own, and then all four
+    /// must be there.
     fn check_pairs(&mut self, line: usize) -> Result<(), ParseError> {
-        for (a, b) in [
-            (Channel::Left, Channel::Right),
-            (Channel::CopX, Channel::CopY),
-        ] {
-            let pos_a = self.channels.iter().position(|&c| c == a);
-            let pos_b = self.channels.iter().position(|&c| c == b);
-            if let (Some(i), None) | (None, Some(i)) = (pos_a, pos_b) {
-                return Err(ParseError::UnpairedColumn {
+        for plate in Plate::ALL {
+            let cells: Vec<(usize, u8)> = self
+                .channels
+                .iter()
+                .enumerate()
+                .filter_map(|(i, c)| match c {
+                    Channel::Cell(p, k) if *p == plate => Some((i, *k)),
+                    _ => None,
+                })
+                .collect();
+            let Some(&(first, _)) = cells.first() else {
+                continue;
+            };
+            if self.channels.contains(&plate.channel()) {
+                for &(i, _) in &cells {
+                    if let Some(c) = self.channels.get_mut(i) {
+                        *c = Channel::Skip;
+                    }
+                }
+                continue;
+            }
+            let mut numbers: Vec<u8> = cells.iter().map(|&(_, k)| k).collect();
+            numbers.sort_unstable();
+            if numbers != [1, 2, 3, 4] {
+                return Err(ParseError::IncompleteLoadCells {
                     line,
-                    column: self.name(i),
+                    column: self.name(first),
                 });
             }
         }
-        let dual = self.channels.contains(&Channel::Left);
+        let pos_x = self.channels.iter().position(|&c| c == Channel::CopX);
+        let pos_y = self.channels.iter().position(|&c| c == Channel::CopY);
+        if let (Some(i), None) | (None, Some(i)) = (pos_x, pos_y) {
+            return Err(ParseError::UnpairedColumn {
+                line,
+                column: self.name(i),
+            });
+        }
+        let has_plate = |channels: &[Channel], plate: Plate| {
+            channels
+                .iter()
+                .any(|c| *c == plate.channel() || matches!(c, Channel::Cell(p, _) if *p == plate))
+        };
+        let (left, right) = (
+            has_plate(&self.channels, Plate::Left),
+            has_plate(&self.channels, Plate::Right),
+        );
+        if left != right {
+            let lone = self.channels.iter().position(|c| {
+                matches!(
+                    c,
+                    Channel::Left | Channel::Right | Channel::Cell(Plate::Left | Plate::Right, _)
+                )
+            });
+            return Err(ParseError::UnpairedColumn {
+                line,
+                column: self.name(lone.unwrap_or_default()),
+            });
+        }
+        let dual = left && right;
         if dual {
             for c in &mut self.channels {
-                if *c == Channel::Total {
+                if matches!(c, Channel::Total | Channel::Cell(Plate::Total, _)) {
                     *c = Channel::Skip;
                 }
             }
         }
-        if !dual && !self.channels.contains(&Channel::Total) {
+        if !dual && !has_plate(&self.channels, Plate::Total) {
             return Err(ParseError::NoForceColumn { line });
         }
         Ok(())
@@ -595,6 +861,18 @@ impl Layout {
 
     fn has(&self, channel: Channel) -> bool {
         self.channels.contains(&channel)
+    }
+
+    /// True when the plate's force comes from its four load cells.
+    fn has_cells(&self, plate: Plate) -> bool {
+        self.channels
+            .iter()
+            .any(|c| matches!(c, Channel::Cell(p, _) if *p == plate))
+    }
+
+    /// True for two plates.
+    fn is_dual(&self) -> bool {
+        self.has(Channel::Left) || self.has_cells(Plate::Left)
     }
 }
 
@@ -643,12 +921,14 @@ fn classify_column(raw: &str) -> ColumnClass {
     if horizontal || moment {
         return ColumnClass::Ignored;
     }
-    let vertical = words.iter().any(|w| {
-        matches!(
-            *w,
-            "fz" | "force" | "z" | "vgrf" | "grf" | "load" | "fzl" | "fzr" | "lfz" | "rfz"
-        )
-    });
+    let cell = load_cell(&words);
+    let vertical = cell.is_some()
+        || words.iter().any(|w| {
+            matches!(
+                *w,
+                "fz" | "force" | "z" | "vgrf" | "grf" | "load" | "fzl" | "fzr" | "lfz" | "rfz"
+            )
+        });
     if !vertical {
         // A name that is only a side (`Left`, `Rechts (N)`) is that plate's
         // force; single letters are not enough.
@@ -661,6 +941,7 @@ fn classify_column(raw: &str) -> ColumnClass {
             return ColumnClass::Force {
                 side,
                 unit: unit_in(&words),
+                cell: None,
             };
         }
         return ColumnClass::Unknown;
@@ -681,7 +962,34 @@ fn classify_column(raw: &str) -> ColumnClass {
     ColumnClass::Force {
         side,
         unit: unit_in(&words),
+        cell,
     }
+}
+
+/// The number of a load-cell column: `fz1`…`fz4`, `fz_3`, `lc2`,
+/// `load_cell_4`, `cell1` (a bare number counts only beside `fz`, `cell`,
+/// `lc` or `load`).
+fn load_cell(words: &[&str]) -> Option<u8> {
+    let number = |t: &str| match t {
+        "1" => Some(1),
+        "2" => Some(2),
+        "3" => Some(3),
+        "4" => Some(4),
+        _ => None,
+    };
+    let joined = words.iter().find_map(|w| {
+        ["fz", "lc", "cell", "loadcell"]
+            .iter()
+            .find_map(|p| w.strip_prefix(p).and_then(number))
+    });
+    let cell_word = words
+        .iter()
+        .any(|w| matches!(*w, "fz" | "cell" | "lc" | "load" | "loadcell"));
+    joined.or_else(|| {
+        cell_word
+            .then(|| words.iter().find_map(|w| number(w)))
+            .flatten()
+    })
 }
 
 /// A word of a column name that names a force unit.
@@ -716,6 +1024,10 @@ fn position_name(index: usize) -> String {
 struct Body {
     layout: Layout,
     expected_fields: usize,
+    /// This row's running sums of load cells, per plate.
+    cells: [f64; 3],
+    /// Plates whose force is the sum of their load cells.
+    cell_plates: Vec<Plate>,
     total: Vec<f64>,
     left: Vec<f64>,
     right: Vec<f64>,
@@ -773,9 +1085,15 @@ impl TimeTrack {
 impl Body {
     fn new(layout: Layout) -> Self {
         let expected_fields = layout.channels.len();
+        let cell_plates = Plate::ALL
+            .into_iter()
+            .filter(|p| layout.has_cells(*p))
+            .collect();
         Self {
             layout,
             expected_fields,
+            cells: [0.0; 3],
+            cell_plates,
             total: Vec::new(),
             left: Vec::new(),
             right: Vec::new(),
@@ -790,17 +1108,13 @@ impl Body {
         if is_blank_row(row, self.layout.delimiter) || row.first() == Some(&b'#') {
             return Ok(());
         }
-        let row = match self.layout.delimiter {
-            Some(d) if !self.layout.header_trailing_delimiter => {
-                row.strip_suffix(&[d]).unwrap_or(row)
-            }
-            _ => row,
-        };
         let mut found = 0usize;
+        let mut last_blank = false;
         match self.layout.delimiter {
             Some(d) => {
                 for field in row.split(|&b| b == d) {
                     self.push_field(found, field, line)?;
+                    last_blank = field.iter().all(u8::is_ascii_whitespace);
                     found += 1;
                 }
             }
@@ -809,6 +1123,12 @@ impl Body {
                 found = 1;
             }
         }
+        // A trailing delimiter (an empty last field) the header does not
+        // have is not a column.
+        if found == self.expected_fields + 1 && last_blank && !self.layout.header_trailing_delimiter
+        {
+            found -= 1;
+        }
         if found != self.expected_fields {
             return Err(ParseError::FieldCount {
                 line,
@@ -816,6 +1136,15 @@ impl Body {
                 found,
             });
         }
+        for plate in &self.cell_plates {
+            let sum = self.cells.get(plate.index()).copied().unwrap_or(0.0);
+            match plate {
+                Plate::Total => self.total.push(sum),
+                Plate::Left => self.left.push(sum),
+                Plate::Right => self.right.push(sum),
+            }
+        }
+        self.cells = [0.0; 3];
         Ok(())
     }
 
@@ -842,6 +1171,11 @@ impl Body {
             Channel::Right => self.right.push(value * self.layout.force_scale),
             Channel::CopX => self.cop_x.push(value * self.layout.cop_scale),
             Channel::CopY => self.cop_y.push(value * self.layout.cop_scale),
+            Channel::Cell(plate, _) => {
+                if let Some(sum) = self.cells.get_mut(plate.index()) {
+                    *sum += value * self.layout.force_scale;
+                }
+            }
             Channel::Skip => {}
         }
         Ok(())
@@ -849,7 +1183,7 @@ impl Body {
 
     /// Builds the recording once all rows are in.
     fn finish(self, preamble: Preamble, opts: &ParseOptions) -> Result<Recording, ParseError> {
-        let dual = self.layout.has(Channel::Left);
+        let dual = self.layout.is_dual();
         let samples = if dual {
             self.left.len()
         } else {
@@ -1156,6 +1490,21 @@ mod tests {
         assert!(matches!(err, ParseError::UnpairedColumn { .. }), "{err}");
         let err = parse_mapped("a,b\n1,2\n", &[ColumnRole::Force, ColumnRole::Force]).unwrap_err();
         assert!(matches!(err, ParseError::DuplicateColumn { .. }), "{err}");
+    }
+
+    #[test]
+    fn side_and_body_mass_round_trip_through_mhp_csv() {
+        let r = parse(
+            "# sample_rate_hz: 500\n# test: single_leg_hop_right\n# body_mass_kg: 71.5\nfz_n\n700\n701\n",
+        )
+        .unwrap();
+        assert_eq!(r.metadata.test, Some(TrialKind::SingleLegHop));
+        assert_eq!(r.metadata.side, Some(Side::Right));
+        assert_eq!(r.metadata.body_mass_kg, Some(71.5));
+        let again = parse(&to_mhp_csv(&r)).unwrap();
+        assert_eq!(again.metadata.test, r.metadata.test);
+        assert_eq!(again.metadata.side, r.metadata.side);
+        assert_eq!(again.metadata.body_mass_kg, r.metadata.body_mass_kg);
     }
 
     #[test]

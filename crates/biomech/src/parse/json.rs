@@ -15,7 +15,7 @@ use serde::Deserialize;
 use super::{Format, LimitedReader, ParseOptions, resolve_sample_rate};
 use crate::error::ParseError;
 use crate::recording::{
-    CentreOfPressure, ForceUnit, Metadata, Plates, Recording, Subject, TrialKind,
+    CentreOfPressure, ForceUnit, Metadata, Plates, Recording, Side, Subject, TrialKind,
 };
 
 #[derive(Deserialize)]
@@ -25,6 +25,7 @@ struct JsonRecording {
     subject: Option<String>,
     test: Option<String>,
     device: Option<String>,
+    body_mass_kg: Option<f64>,
     channels: Option<JsonChannels>,
 }
 
@@ -136,9 +137,11 @@ fn build(doc: JsonRecording, opts: &ParseOptions) -> Result<Recording, ParseErro
         metadata: Metadata {
             subject: doc.subject.map(Subject::new),
             test: doc.test.as_deref().and_then(TrialKind::parse),
+            side: doc.test.as_deref().and_then(Side::from_test),
             device: doc.device,
             declared_unit: unit,
             format: Some(Format::Json),
+            body_mass_kg: doc.body_mass_kg.filter(|kg| kg.is_finite()),
         },
     })
 }

@@ -6,6 +6,7 @@
 //! samples themselves plus one line. The input is cut off at
 //! [`ParseOptions::max_input_bytes`].
 
+mod c3d;
 mod csv;
 mod json;
 pub(crate) mod number;
@@ -23,8 +24,9 @@ pub const DEFAULT_MAX_INPUT_BYTES: u64 = 256 * 1024 * 1024;
 
 /// Input format.
 ///
-/// Serialised (in [`crate::report::RecordingSummary`]) as `"csv"` or
-/// `"json"`, the same text as [`Format::as_str`] and [`Format::parse`].
+/// Serialised (in [`crate::report::RecordingSummary`]) as `"csv"`,
+/// `"json"` or `"c3d"`, the same text as [`Format::as_str`] and
+/// [`Format::parse`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Format {
@@ -32,14 +34,17 @@ pub enum Format {
     Csv,
     /// MHP's JSON form.
     Json,
+    /// C3D, the biomechanics standard (binary; see `parse/c3d.rs`).
+    C3d,
 }
 
 impl Format {
-    /// The stable lowercase code: `"csv"` or `"json"`.
+    /// The stable lowercase code: `"csv"`, `"json"` or `"c3d"`.
     pub fn as_str(self) -> &'static str {
         match self {
             Format::Csv => "csv",
             Format::Json => "json",
+            Format::C3d => "c3d",
         }
     }
 
@@ -51,18 +56,22 @@ impl Format {
             Some(Format::Csv)
         } else if text.eq_ignore_ascii_case("json") {
             Some(Format::Json)
+        } else if text.eq_ignore_ascii_case("c3d") {
+            Some(Format::C3d)
         } else {
             None
         }
     }
 
     /// The format a file name's extension implies: `.json` is JSON; `.csv`,
-    /// `.tsv` and `.txt` are CSV (case-insensitive); anything else says
-    /// nothing.
+    /// `.tsv` and `.txt` are CSV; `.c3d` is C3D (case-insensitive); anything
+    /// else says nothing.
     pub fn from_name(name_hint: &str) -> Option<Self> {
         let lower = name_hint.to_ascii_lowercase();
         if lower.ends_with(".json") {
             Some(Format::Json)
+        } else if lower.ends_with(".c3d") {
+            Some(Format::C3d)
         } else if lower.ends_with(".csv") || lower.ends_with(".tsv") || lower.ends_with(".txt") {
             Some(Format::Csv)
         } else {
@@ -85,8 +94,10 @@ pub const SNIFF_BYTES: usize = 64 * 1024;
 /// CLI, the server storing what it received) shares.
 ///
 /// The name's extension decides first (see [`Format::from_name`]). Otherwise
-/// the content does: after an optional UTF-8 byte-order mark and any ASCII
-/// blank space, a `{` means JSON and anything else CSV. Only the first
+/// the content does: a C3D header (a parameter block number, a control
+/// byte, then the key byte 0x50) means C3D; else, after an optional UTF-8
+/// byte-order mark and any ASCII blank space, a `{` means JSON and anything
+/// else CSV. Only the first
 /// [`SNIFF_BYTES`] of `head` are looked at; `head` may be the whole file or
 /// any prefix of it at least that long. Content that is empty, blank or
 /// longer than that in blank space is CSV (whose parser then says what is
@@ -108,6 +119,16 @@ pub(crate) const BOM: &[u8] = b"\xEF\xBB\xBF";
 /// `None` while the bytes seen are all blank, or a proper prefix of the
 /// byte-order mark, so more input is needed.
 fn sniff(head: &[u8]) -> Option<Format> {
+    if c3d::looks_like_c3d(head) {
+        return Some(Format::C3d);
+    }
+    // One byte that may begin a C3D header: wait for the key byte.
+    if let [first] = head
+        && (1..0x20).contains(first)
+        && !first.is_ascii_whitespace()
+    {
+        return None;
+    }
     if head.len() < BOM.len() && BOM.starts_with(head) {
         return None;
     }
@@ -151,6 +172,13 @@ pub enum ColumnRole {
     CopX,
     /// Centre of pressure, anterior-posterior, metres (needs [`ColumnRole::CopX`]).
     CopY,
+    /// Load cell 1–4 of a single plate whose four cells are exported
+    /// separately; the plate's force is their sum (all four needed).
+    LoadCell(u8),
+    /// Load cell 1–4 of the left plate.
+    LeftLoadCell(u8),
+    /// Load cell 1–4 of the right plate.
+    RightLoadCell(u8),
     /// Not read.
     Ignore,
 }
@@ -212,6 +240,13 @@ pub struct ParseOptions {
     /// recognises columns by name and refuses a header whose force columns
     /// it cannot recognise ([`ParseError::UnknownColumns`]).
     pub columns: Option<ColumnMap>,
+    /// The athlete's recent weigh-in, kg, for [`crate::analyze_bytes`]: the
+    /// body weight of reps with no steady second of standing anywhere in
+    /// the recording (see [`crate::AnalysisOptions::body_mass_kg`]).
+    pub body_mass_kg: Option<f64>,
+    /// Box height of a drop jump or landing test, m, for
+    /// [`crate::analyze_bytes`].
+    pub box_height_m: Option<f64>,
 }
 
 impl Default for ParseOptions {
@@ -222,6 +257,8 @@ impl Default for ParseOptions {
             format: None,
             kind: None,
             columns: None,
+            body_mass_kg: None,
+            box_height_m: None,
         }
     }
 }
@@ -255,6 +292,27 @@ impl ParseOptions {
     pub fn with_columns(mut self, columns: ColumnMap) -> Self {
         self.columns = Some(columns);
         self
+    }
+
+    /// Options with the athlete's recent weigh-in, kg (the server passes
+    /// the athlete's last recorded body mass).
+    pub fn with_body_mass_kg(mut self, kg: f64) -> Self {
+        self.body_mass_kg = Some(kg);
+        self
+    }
+
+    /// Options with the box height of a drop jump or landing test, m.
+    pub fn with_box_height_m(mut self, m: f64) -> Self {
+        self.box_height_m = Some(m);
+        self
+    }
+
+    /// The analysis half of these options.
+    pub fn analysis_options(&self) -> crate::AnalysisOptions {
+        crate::AnalysisOptions {
+            body_mass_kg: self.body_mass_kg,
+            box_height_m: self.box_height_m,
+        }
     }
 }
 
@@ -304,6 +362,16 @@ fn parse_as<R: BufRead>(
     match format {
         Format::Csv => csv::parse_csv(&mut reader, opts),
         Format::Json => json::parse_json(&mut reader, opts),
+        Format::C3d => {
+            let mut bytes = Vec::new();
+            if let Err(err) = reader.read_to_end(&mut bytes) {
+                return Err(reader.io_error(&err));
+            }
+            if reader.exceeded() {
+                return Err(reader.too_large());
+            }
+            c3d::parse_c3d(&bytes, opts)
+        }
     }
 }
 

@@ -107,21 +107,46 @@ fn negative_force_is_flagged() {
 }
 
 #[test]
-fn short_quiet_standing_is_movement_too_early() {
+fn short_quiet_standing_is_weighed_on_the_standing_after_the_landing() {
     let mut s = single(6, 0.005);
     let cut = s.truth[0].movement_start - 300;
+    fz(&mut s.recording).drain(..cut);
+    let report = analyze_recording(&s.recording);
+    assert_eq!(codes(&report, 0), vec![FlagCode::BodyWeightFromRecording]);
+    assert!((cmj_height(&report, 0) - 0.35).abs() < 0.01);
+}
+
+#[test]
+fn a_recording_that_starts_mid_movement_is_movement_too_early() {
+    let mut s = single(6, 0.005);
+    let cut = s.truth[0].movement_start + 100;
     fz(&mut s.recording).drain(..cut);
     let report = analyze_recording(&s.recording);
     assert_eq!(codes(&report, 0), vec![FlagCode::MovementTooEarly]);
 }
 
 #[test]
-fn swaying_before_the_jump_is_no_stable_weighing() {
+fn swaying_before_the_jump_is_weighed_on_the_standing_after_it() {
     let mut s = single(7, 0.005);
     let start = s.truth[0].movement_start;
     let bw = s.truth[0].body_weight_n;
     for (i, f) in fz(&mut s.recording)[..start].iter_mut().enumerate() {
         *f += 0.08 * bw * (i as f64 * 0.05).sin();
+    }
+    let report = analyze_recording(&s.recording);
+    assert_eq!(codes(&report, 0), vec![FlagCode::BodyWeightFromRecording]);
+    assert!((cmj_height(&report, 0) - 0.35).abs() < 0.02);
+}
+
+#[test]
+fn swaying_throughout_is_no_stable_weighing() {
+    let mut s = single(7, 0.005);
+    let bw = s.truth[0].body_weight_n;
+    let (start, landing) = (s.truth[0].movement_start, s.truth[0].landing);
+    for (i, f) in fz(&mut s.recording).iter_mut().enumerate() {
+        if i < start || i > landing + 400 {
+            *f += 0.08 * bw * (i as f64 * 0.05).sin();
+        }
     }
     let report = analyze_recording(&s.recording);
     assert_eq!(codes(&report, 0), vec![FlagCode::NoStableWeighing]);

@@ -319,7 +319,8 @@ pub async fn norms(
         let swc = (enough && sd.is_finite()).then_some(0.2 * sd);
         out.push(MetricNorm {
             metric,
-            value,
+            // As the assessment summary shows it.
+            value: value.and_then(|v| round(v, 6)),
             population_size: reference.len(),
             population_mean: if enough { round(mean, 6) } else { None },
             percentile: value
