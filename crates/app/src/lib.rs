@@ -15,6 +15,7 @@ pub mod notify;
 pub mod phi;
 pub mod schedule;
 pub mod scoring;
+pub mod subjects;
 pub mod sweep;
 
 use std::sync::Arc;

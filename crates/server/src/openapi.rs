@@ -1,7 +1,8 @@
 //! The OpenAPI 3.1 document of `/api/v1`, generated from the code: paths, methods, path
 //! parameters and security from [`api::ROUTES`](crate::api::ROUTES), request and response
 //! schemas derived (schemars, JSON Schema 2020-12) from the types the handlers read and write.
-//! A test fails when a route has no entry in [`DOCS`]; schemathesis, run against the live
+//! Each route's description is part of its entry in the route table the gate enforces (a route
+//! cannot be added without one); schemathesis, run against the live
 //! server by the test script, checks that answers keep to the document.
 
 use std::sync::OnceLock;
@@ -17,15 +18,15 @@ use crate::api::{self, Requirement};
 /// Makes a schema in a generator.
 pub type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
 
-fn s<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+pub(crate) fn s<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<T>()
 }
 
-fn page<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+pub(crate) fn page<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<api::PageOut<T>>()
 }
 
-fn list<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+pub(crate) fn list<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
     g.subschema_for::<Vec<T>>()
 }
 
@@ -70,7 +71,7 @@ pub struct Doc {
     pub reply: Reply,
 }
 
-const fn doc(summary: &'static str, ok: &'static [u16], reply: Reply) -> Doc {
+pub(crate) const fn doc(summary: &'static str, ok: &'static [u16], reply: Reply) -> Doc {
     Doc {
         summary,
         query: None,
@@ -80,817 +81,17 @@ const fn doc(summary: &'static str, ok: &'static [u16], reply: Reply) -> Doc {
     }
 }
 
-const fn with_body(mut d: Doc, body: Body) -> Doc {
+pub(crate) const fn with_body(mut d: Doc, body: Body) -> Doc {
     d.body = body;
     d
 }
 
-const fn with_query(mut d: Doc, q: SchemaFn) -> Doc {
+pub(crate) const fn with_query(mut d: Doc, q: SchemaFn) -> Doc {
     d.query = Some(q);
     d
 }
 
-fn user_ref(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["id", "email", "display_name"],
-        "properties": {
-            "id": {"type": "string"}, "email": {"type": "string"}, "display_name": {"type": "string"}
-        }
-    })
-}
-
-fn signed_in(g: &mut SchemaGenerator) -> Schema {
-    let user = user_ref(g);
-    json_schema!({
-        "type": "object",
-        "required": ["user", "csrf_token", "mfa_required", "password_change_required"],
-        "properties": {
-            "user": user, "csrf_token": {"type": "string"},
-            "mfa_required": {"type": "boolean"}, "password_change_required": {"type": "boolean"}
-        }
-    })
-}
-
-fn session(g: &mut SchemaGenerator) -> Schema {
-    let user = user_ref(g);
-    json_schema!({
-        "type": "object",
-        "required": ["user", "csrf_token", "created_at_ms", "expires_at_ms"],
-        "properties": {
-            "user": user, "csrf_token": {"type": "string"},
-            "created_at_ms": {"type": "integer"}, "expires_at_ms": {"type": "integer"}
-        }
-    })
-}
-
-fn token_pair(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["access_token", "token_type", "expires_in", "refresh_token"],
-        "properties": {
-            "access_token": {"type": "string"}, "token_type": {"const": "Bearer"},
-            "expires_in": {"type": "integer"}, "refresh_token": {"type": "string"}
-        }
-    })
-}
-
-fn me(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["kind"],
-        "properties": {
-            "kind": {"enum": ["api_key", "user"]},
-            "key_id": {"type": "string"}, "org": {"type": "string"}, "role": {"type": "string"},
-            "expires_at_ms": {"type": "integer"}, "user_id": {"type": "string"},
-            "email": {"type": "string"}, "display_name": {"type": "string"},
-            "platform_role": {"type": ["string", "null"]}
-        }
-    })
-}
-
-fn totp_secret(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["secret_base32", "otpauth_uri"],
-        "properties": {"secret_base32": {"type": "string"}, "otpauth_uri": {"type": "string"}}
-    })
-}
-
-fn recovery_codes(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["recovery_codes", "csrf_token"],
-        "properties": {
-            "recovery_codes": {"type": "array", "items": {"type": "string"}},
-            "csrf_token": {"type": "string"}
-        }
-    })
-}
-
-fn verified(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["csrf_token", "recovery_codes_left"],
-        "properties": {"csrf_token": {"type": "string"}, "recovery_codes_left": {"type": ["integer", "null"]}}
-    })
-}
-
-fn policy(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["policy"],
-        "properties": {"policy": {"enum": ["optional", "privileged", "everyone"]}}
-    })
-}
-
-fn invitation(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["email", "role", "expires_at_ms"],
-        "properties": {
-            "email": {"type": "string"}, "role": {"type": "string"}, "expires_at_ms": {"type": "integer"}
-        }
-    })
-}
-
-fn joined(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["user_id", "org", "role"],
-        "properties": {"user_id": {"type": "string"}, "org": {"type": "string"}, "role": {"type": "string"}}
-    })
-}
-
-fn new_key(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({
-        "type": "object",
-        "required": ["id", "token"],
-        "properties": {"id": {"type": "string"}, "token": {"type": "string"}}
-    })
-}
-
-use Reply::{Csv, Empty, Fhir, Json, JsonLines};
-
-/// The description of every API route, by method and path template.
-pub const DOCS: &[(&str, &str, Doc)] = &[
-    (
-        "POST",
-        "/api/v1/auth/login",
-        with_body(
-            doc("Sign in with e-mail and password", &[200], Json(signed_in)),
-            Body::Json(s::<api::auth::Login>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/auth/session",
-        doc("The current web session", &[200], Json(session)),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/logout",
-        doc("Sign out of this session", &[204], Empty),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/logout-all",
-        doc("Sign out everywhere", &[204], Empty),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/token",
-        doc(
-            "Issue an access and a refresh token for this session",
-            &[200],
-            Json(token_pair),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/token/refresh",
-        with_body(
-            doc(
-                "Exchange a refresh token (rotated on use)",
-                &[200],
-                Json(token_pair),
-            ),
-            Body::Json(s::<api::auth::Refresh>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/invitations/accept",
-        with_body(
-            doc("Accept an invitation", &[201], Json(joined)),
-            Body::Json(s::<api::invite::Accept>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/password-reset",
-        with_body(
-            doc("Ask for a password reset (always accepted)", &[202], Empty),
-            Body::Json(s::<api::invite::ResetRequest>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/password-reset/complete",
-        with_body(
-            doc("Set a new password with a reset token", &[204], Empty),
-            Body::Json(s::<api::invite::ResetComplete>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/invitations",
-        with_body(
-            doc(
-                "Invite a person to the organisation",
-                &[201],
-                Json(invitation),
-            ),
-            Body::Json(s::<api::invite::NewInvitation>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/mfa/verify",
-        with_body(
-            doc(
-                "Verify the second factor of a sign-in",
-                &[200],
-                Json(verified),
-            ),
-            Body::Json(s::<api::mfa::Code>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/mfa/totp",
-        doc(
-            "Begin enrolling an authenticator app",
-            &[200],
-            Json(totp_secret),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/auth/mfa/totp/confirm",
-        with_body(
-            doc(
-                "Confirm the authenticator with its first code",
-                &[200],
-                Json(recovery_codes),
-            ),
-            Body::Json(s::<api::mfa::Code>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/mfa-policy",
-        doc("The organisation's MFA policy", &[200], Json(policy)),
-    ),
-    (
-        "PUT",
-        "/api/v1/orgs/{org}/mfa-policy",
-        with_body(
-            doc("Set the organisation's MFA policy", &[200], Json(policy)),
-            Body::Json(s::<api::mfa::PolicyBody>),
-        ),
-    ),
-    ("GET", "/api/v1/me", doc("Who is calling", &[200], Json(me))),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/teams",
-        with_query(
-            doc("List teams", &[200], Json(list::<api::teams::TeamOut>)),
-            s::<api::teams::ListQuery>,
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/teams",
-        with_body(
-            doc("Create a team", &[201], Json(s::<api::teams::TeamOut>)),
-            Body::Json(s::<api::teams::NewTeam>),
-        ),
-    ),
-    (
-        "PUT",
-        "/api/v1/orgs/{org}/teams/{team}/staff/{user}",
-        doc("Make a member staff of a team", &[204], Empty),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/members",
-        doc(
-            "List members and their roles",
-            &[200],
-            Json(list::<api::members::MemberOut>),
-        ),
-    ),
-    (
-        "PUT",
-        "/api/v1/orgs/{org}/members/{user}/roles",
-        with_body(
-            doc("Set a member's roles", &[204], Empty),
-            Body::Json(s::<api::members::Roles>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/api-keys",
-        doc("List API keys", &[200], Json(list::<api::keys::KeyOut>)),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/api-keys",
-        with_body(
-            doc(
-                "Create an API key (its token is shown once)",
-                &[201],
-                Json(new_key),
-            ),
-            Body::Json(s::<api::keys::NewKey>),
-        ),
-    ),
-    (
-        "DELETE",
-        "/api/v1/orgs/{org}/api-keys/{key}",
-        doc("Revoke an API key", &[204], Empty),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/subjects",
-        with_body(
-            doc(
-                "Create a subject",
-                &[201],
-                Json(s::<api::subjects::SubjectOut>),
-            ),
-            Body::Json(s::<api::subjects::NewSubjectIn>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects",
-        with_query(
-            doc(
-                "List and search subjects",
-                &[200],
-                Json(page::<api::subjects::SubjectOut>),
-            ),
-            s::<api::subjects::ListQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects/{subject}",
-        doc(
-            "Read a subject",
-            &[200],
-            Json(s::<api::subjects::SubjectOut>),
-        ),
-    ),
-    (
-        "PATCH",
-        "/api/v1/orgs/{org}/subjects/{subject}",
-        with_body(
-            doc(
-                "Update a subject (null clears a field)",
-                &[200],
-                Json(s::<api::subjects::SubjectOut>),
-            ),
-            Body::Json(s::<api::subjects::SubjectPatch>),
-        ),
-    ),
-    (
-        "DELETE",
-        "/api/v1/orgs/{org}/subjects/{subject}",
-        doc("Archive a subject", &[204], Empty),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/subjects/{subject}/erase",
-        doc(
-            "Erase a subject for good: its key is destroyed (crypto-shredding), so its \
-             identifiers, notes and raw signals are unreadable everywhere, backups included",
-            &[200],
-            Json(s::<api::subjects::ErasureOut>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/teams/{team}/subjects",
-        with_query(
-            doc(
-                "A team's roster with availability",
-                &[200],
-                Json(page::<api::subjects::SubjectOut>),
-            ),
-            s::<api::subjects::ListQuery>,
-        ),
-    ),
-    (
-        "PUT",
-        "/api/v1/orgs/{org}/teams/{team}/subjects/{subject}",
-        doc("Put a subject on a team's roster", &[204], Empty),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/subjects/{subject}/assessments",
-        with_query(
-            with_body(
-                doc(
-                    "Upload a force-plate recording (Idempotency-Key makes a retry count once)",
-                    &[201, 200],
-                    Json(s::<api::assessments::AssessmentOut>),
-                ),
-                Body::Upload,
-            ),
-            s::<api::assessments::UploadQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects/{subject}/assessments",
-        with_query(
-            doc(
-                "A subject's assessments, newest first",
-                &[200],
-                Json(page::<api::assessments::AssessmentOut>),
-            ),
-            s::<api::assessments::ListQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/assessments/{assessment}",
-        doc(
-            "An assessment with its report and analysis versions",
-            &[200],
-            Json(s::<api::assessments::AssessmentOut>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/subjects/{subject}/injuries",
-        with_body(
-            doc(
-                "Record an injury",
-                &[201],
-                Json(s::<api::injuries::InjuryOut>),
-            ),
-            Body::Json(s::<api::injuries::NewInjury>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects/{subject}/injuries",
-        doc(
-            "A subject's injuries with their return-to-duty decisions",
-            &[200],
-            Json(list::<api::injuries::InjuryOut>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/injuries/{injury}/decisions",
-        with_body(
-            doc(
-                "Record a return-to-duty decision",
-                &[201],
-                Json(s::<api::injuries::InjuryOut>),
-            ),
-            Body::Json(s::<api::injuries::NewDecision>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects/{subject}/export",
-        doc(
-            "The subject's whole record (right of access)",
-            &[200],
-            Json(any),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/me/record",
-        doc(
-            "The caller's own record (an athlete's right of access); 404 when none is linked",
-            &[200],
-            Json(any),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects/{subject}/fhir",
-        doc("Jump metrics as a FHIR R4 Bundle", &[200], Fhir),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/subjects/{subject}/loads",
-        with_body(
-            doc(
-                "Record a training session's load (session-RPE)",
-                &[201],
-                Json(s::<api::monitoring::LoadOut>),
-            ),
-            Body::Json(s::<api::monitoring::NewLoad>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects/{subject}/loads",
-        with_query(
-            doc(
-                "Training loads and the acute:chronic ratio",
-                &[200],
-                Json(s::<api::monitoring::LoadsOut>),
-            ),
-            s::<api::monitoring::LoadQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects/{subject}/norms",
-        with_query(
-            doc(
-                "Percentiles, T-scores and change from baseline of the key metrics",
-                &[200],
-                Json(s::<api::monitoring::NormsOut>),
-            ),
-            s::<api::monitoring::NormsQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/teams/{team}/metrics.csv",
-        doc("A team's metrics per assessment, as CSV", &[200], Csv),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/sso",
-        doc(
-            "The organisation's single sign-on provider (null when none)",
-            &[200],
-            Json(s::<Option<api::sso::SsoView>>),
-        ),
-    ),
-    (
-        "PUT",
-        "/api/v1/orgs/{org}/sso",
-        with_body(
-            doc(
-                "Set the organisation's single sign-on provider",
-                &[200],
-                Json(s::<api::sso::SsoView>),
-            ),
-            Body::Json(s::<api::sso::SsoSettings>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/auth/sso/{org}/start",
-        doc(
-            "Start single sign-on: redirects to the provider",
-            &[303],
-            Empty,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/auth/sso/callback",
-        with_query(
-            doc(
-                "Finish single sign-on (the provider redirects here)",
-                &[200],
-                Json(signed_in),
-            ),
-            s::<api::sso::CallbackQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/analytics/assessments",
-        with_query(
-            doc(
-                "Search assessments in the document index (pseudonyms only)",
-                &[200],
-                Json(list::<api::analytics::DocOut>),
-            ),
-            s::<api::analytics::SearchQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/analytics/weekly",
-        with_query(
-            doc(
-                "A metric's mean and percentiles per week",
-                &[200],
-                Json(list::<api::analytics::WeekOut>),
-            ),
-            s::<api::analytics::SearchQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}",
-        doc("The organisation", &[200], Json(s::<api::orgs::OrgOut>)),
-    ),
-    (
-        "PATCH",
-        "/api/v1/orgs/{org}",
-        with_body(
-            doc(
-                "Rename the organisation",
-                &[200],
-                Json(s::<api::orgs::OrgOut>),
-            ),
-            Body::Json(s::<api::orgs::OrgPatch>),
-        ),
-    ),
-    (
-        "PATCH",
-        "/api/v1/orgs/{org}/teams/{team}",
-        with_body(
-            doc("Rename a team", &[200], Json(s::<api::teams::TeamOut>)),
-            Body::Json(s::<api::teams::TeamPatch>),
-        ),
-    ),
-    (
-        "DELETE",
-        "/api/v1/orgs/{org}/teams/{team}",
-        doc("Archive a team", &[204], Empty),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/audit",
-        with_query(
-            doc(
-                "The organisation's audit events, oldest first",
-                &[200],
-                Json(s::<api::audit_log::EventsOut>),
-            ),
-            s::<api::audit_log::AuditQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/audit/export",
-        with_query(
-            doc("The audit events as JSON lines", &[200], JsonLines),
-            s::<api::audit_log::AuditQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/pipelines",
-        doc(
-            "The pipelines there are, with the organisation's schedules",
-            &[200],
-            Json(list::<api::pipelines::PipelineOut>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/pipelines/{pipeline}/runs",
-        with_body(
-            doc(
-                "Start a run of a pipeline (workers pick it up)",
-                &[202],
-                Json(s::<api::pipelines::RunOut>),
-            ),
-            Body::Json(s::<api::pipelines::NewRunIn>),
-        ),
-    ),
-    (
-        "PUT",
-        "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
-        with_body(
-            doc(
-                "Schedule a pipeline with a cron expression in a time zone",
-                &[200],
-                Json(s::<api::pipelines::ScheduleOut>),
-            ),
-            Body::Json(s::<api::pipelines::ScheduleIn>),
-        ),
-    ),
-    (
-        "DELETE",
-        "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
-        doc("Remove a pipeline's schedule", &[204], Empty),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/pipeline-runs",
-        with_query(
-            doc(
-                "Pipeline runs, newest first",
-                &[200],
-                Json(list::<api::pipelines::RunOut>),
-            ),
-            s::<api::pipelines::RunsQuery>,
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/pipeline-runs/{run}",
-        doc(
-            "A run with its steps (attempts, outputs, errors) and log",
-            &[200],
-            Json(s::<api::pipelines::RunOut>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/pipeline-runs/{run}/cancel",
-        doc(
-            "Cancel a run (a running step stops at its next heartbeat)",
-            &[200],
-            Json(s::<api::pipelines::RunOut>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/models",
-        doc(
-            "Models and their versions, with stages, lineage and metrics",
-            &[200],
-            Json(list::<api::pipelines::ModelOut>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/model-versions/{version}",
-        doc(
-            "A model version: lineage, evaluation, stage",
-            &[200],
-            Json(s::<api::pipelines::VersionOut>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/model-versions/{version}/stage",
-        with_body(
-            doc(
-                "Move a version to staging, production (approval) or archived",
-                &[200],
-                Json(s::<api::pipelines::VersionOut>),
-            ),
-            Body::Json(s::<api::pipelines::StageIn>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/models/{model}/onnx",
-        with_body(
-            doc(
-                "Import an ONNX model (checked against the feature schema and sample rows)",
-                &[201],
-                Json(s::<api::pipelines::VersionOut>),
-            ),
-            Body::Json(s::<api::pipelines::OnnxUpload>),
-        ),
-    ),
-    (
-        "POST",
-        "/api/v1/orgs/{org}/models/{model}/rollback",
-        doc(
-            "Roll production back to the version before it",
-            &[200],
-            Json(s::<api::pipelines::VersionOut>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/risk",
-        doc(
-            "Every subject's latest injury-risk score, highest first, with the bands",
-            &[200],
-            Json(s::<api::pipelines::RiskOut>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/risk/thresholds",
-        doc(
-            "The organisation's risk-band thresholds",
-            &[200],
-            Json(s::<api::pipelines::ThresholdsOut>),
-        ),
-    ),
-    (
-        "PUT",
-        "/api/v1/orgs/{org}/risk/thresholds",
-        with_body(
-            doc(
-                "Set the risk-band thresholds",
-                &[200],
-                Json(s::<api::pipelines::ThresholdsOut>),
-            ),
-            Body::Json(s::<api::pipelines::ThresholdsOut>),
-        ),
-    ),
-    (
-        "GET",
-        "/api/v1/orgs/{org}/subjects/{subject}/risk",
-        with_query(
-            doc(
-                "A subject's injury-risk scores with their model version and top contributions",
-                &[200],
-                Json(list::<api::pipelines::ScoreOut>),
-            ),
-            s::<api::pipelines::HistoryQuery>,
-        ),
-    ),
-];
-
-fn any(_: &mut SchemaGenerator) -> Schema {
+pub(crate) fn any(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "object"})
 }
 
@@ -970,9 +171,82 @@ fn query_parameters(q: SchemaFn) -> Vec<Value> {
                     s["type"] = kept[0].clone();
                 }
             }
+            if s.get("default").is_some_and(Value::is_null)
+                && let Some(obj) = s.as_object_mut()
+            {
+                obj.remove("default");
+            }
+            if let Some(values) = s.get("enum").and_then(Value::as_array) {
+                let kept: Vec<Value> = values.iter().filter(|v| !v.is_null()).cloned().collect();
+                s["enum"] = Value::Array(kept);
+            }
             json!({"name": name, "in": "query", "required": required.contains(&name.as_str()), "schema": s})
         })
         .collect()
+}
+
+/// What a field's name says of its unit or format (the API's naming convention), for the
+/// document: `…_at_ms` are instants, `…_on` dates, `…_hz`, `…_au`, `…_days` units.
+fn unit_of(name: &str) -> Option<(&'static str, Option<&'static str>)> {
+    const INSTANT: &str = "An instant: milliseconds since 1970-01-01T00:00:00Z (UTC).";
+    const DATE: &str = "A calendar date, YYYY-MM-DD.";
+    Some(match name {
+        "at_ms" => (INSTANT, Some("int64")),
+        n if n.ends_with("_at_ms") => (INSTANT, Some("int64")),
+        n if n.ends_with("_ms") => ("A duration in milliseconds.", Some("int64")),
+        "as_of" | "birth_date" | "session_date" => (DATE, Some("date")),
+        n if n.ends_with("_on") => (DATE, Some("date")),
+        n if n.ends_with("_hz") => ("Hertz (samples per second).", None),
+        n if n.ends_with("_au") => ("Arbitrary units: session RPE × minutes.", None),
+        n if n.ends_with("_days") => ("Days.", None),
+        n if n.ends_with("_min") => ("Minutes.", None),
+        n if n.ends_with("_s") || n == "expires_in" => ("Seconds.", None),
+        n if n.ends_with("_pct") => ("Percent.", None),
+        _ => return None,
+    })
+}
+
+fn add_unit(name: &str, schema: &mut Value) {
+    let Some((text, format)) = unit_of(name) else {
+        return;
+    };
+    let Some(obj) = schema.as_object_mut() else {
+        return;
+    };
+    obj.entry("description").or_insert_with(|| text.into());
+    let is_string =
+        |t: &Value| t == "string" || t.as_array().is_some_and(|a| a.contains(&"string".into()));
+    let is_integer =
+        |t: &Value| t == "integer" || t.as_array().is_some_and(|a| a.contains(&"integer".into()));
+    if let (Some(f), Some(t)) = (format, obj.get("type").cloned())
+        && ((f == "date" && is_string(&t)) || (f == "int64" && is_integer(&t)))
+    {
+        obj.entry("format").or_insert_with(|| f.into());
+    }
+}
+
+/// States units and time formats on every property and parameter whose name carries them.
+fn annotate_units(v: &mut Value) {
+    match v {
+        Value::Object(obj) => {
+            if let Some(Value::Object(props)) = obj.get_mut("properties") {
+                for (name, schema) in props.iter_mut() {
+                    add_unit(name, schema);
+                }
+            }
+            if obj.get("in").is_some()
+                && let Some(name) = obj.get("name").and_then(Value::as_str).map(str::to_owned)
+                && let Some(schema) = obj.get_mut("schema")
+            {
+                add_unit(&name, schema);
+            }
+            for child in obj.values_mut() {
+                annotate_units(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(annotate_units),
+        _ => {}
+    }
 }
 
 fn build(version: &str) -> Value {
@@ -980,12 +254,7 @@ fn build(version: &str) -> Value {
     let mut ing = generator(Contract::Deserialize, false);
     let mut paths = Map::new();
     for route in api::ROUTES {
-        let Some((_, _, d)) = DOCS
-            .iter()
-            .find(|(m, p, _)| *m == route.method && *p == route.path)
-        else {
-            continue;
-        };
+        let d = &route.doc;
         let mut params: Vec<Value> = route
             .path
             .split('/')
@@ -1065,6 +334,10 @@ fn build(version: &str) -> Value {
     let mut schemas = outg.take_definitions(true);
     schemas.extend(ing.take_definitions(true));
     schemas.insert("Problem".into(), problem_schema());
+    let mut paths = Value::Object(paths);
+    annotate_units(&mut paths);
+    let mut schemas = Value::Object(schemas);
+    annotate_units(&mut schemas);
     json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
@@ -1160,19 +433,28 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_route_is_described_once() {
+    fn every_operation_has_a_summary_and_a_unique_id() {
+        let mut ids = std::collections::BTreeSet::new();
         for r in api::ROUTES {
-            let n = DOCS
-                .iter()
-                .filter(|(m, p, _)| *m == r.method && *p == r.path)
-                .count();
-            assert_eq!(n, 1, "{} {} needs one entry in DOCS", r.method, r.path);
+            assert!(
+                !r.doc.summary.trim().is_empty(),
+                "{} {} has no summary",
+                r.method,
+                r.path
+            );
+            assert!(
+                !r.doc.ok.is_empty(),
+                "{} {} has no success status",
+                r.method,
+                r.path
+            );
+            assert!(
+                ids.insert(operation_id(r.method, r.path)),
+                "{} {} repeats an operation id",
+                r.method,
+                r.path
+            );
         }
-        assert_eq!(
-            DOCS.len(),
-            api::ROUTES.len(),
-            "DOCS describes a route that does not exist"
-        );
     }
 
     #[test]

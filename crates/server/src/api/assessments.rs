@@ -33,6 +33,7 @@ pub struct AssessmentOut {
     subject_id: String,
     kind: String,
     recorded_at_ms: i64,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Source>")]
     source: &'static str,
     analysis_version: String,
     trials: i64,
@@ -48,6 +49,7 @@ pub struct AssessmentOut {
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 struct RawOut {
+    #[schemars(schema_with = "super::sets::one::<super::sets::RecordingFormat>")]
     format: String,
     bytes: i64,
     sha256: String,
@@ -101,6 +103,8 @@ fn out(
 #[serde(deny_unknown_fields)]
 pub struct UploadQuery {
     sample_rate_hz: Option<f64>,
+    #[serde(default)]
+    #[schemars(schema_with = "super::sets::maybe::<super::sets::UploadKind>")]
     kind: Option<String>,
     recorded_at_ms: Option<i64>,
 }

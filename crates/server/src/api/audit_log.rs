@@ -38,6 +38,7 @@ pub struct EventOut {
     action: String,
     resource_type: String,
     resource_id: Option<String>,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Outcome>")]
     outcome: String,
     request_id: Option<String>,
     source_ip: Option<String>,

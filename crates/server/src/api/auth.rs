@@ -15,12 +15,75 @@ use mhp_domain::{Email, Secret, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::sessions::{self, NewSession};
 use mhp_storage::repo::{mfa, tokens, users};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 
 use super::Grant;
 use crate::authn::{Principal, RequestMeta};
 use crate::{ApiError, ApiJson, AppState, security};
+
+impl std::fmt::Debug for TokenPair {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TokenPair { .. }")
+    }
+}
+
+/// A person as sign-in answers name them.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct UserRef {
+    id: String,
+    email: String,
+    display_name: String,
+}
+
+impl UserRef {
+    pub(super) fn of(user: &users::User) -> Self {
+        Self {
+            id: user.id.to_string(),
+            email: user.email.as_str().to_owned(),
+            display_name: user.display_name.as_str().to_owned(),
+        }
+    }
+}
+
+/// The answer to a sign-in (the session cookie comes with it).
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SignedIn {
+    user: UserRef,
+    /// Send it in `X-CSRF-Token` with every cookie-authenticated write.
+    csrf_token: String,
+    /// A second factor is due before the session reaches anything but `/auth/mfa/verify`.
+    mfa_required: bool,
+    /// The password must be changed.
+    password_change_required: bool,
+    expires_at_ms: i64,
+}
+
+/// The current web session.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct SessionOut {
+    user: UserRef,
+    csrf_token: String,
+    created_at_ms: i64,
+    expires_at_ms: i64,
+}
+
+/// How an access token is presented.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub enum TokenType {
+    /// `Authorization: Bearer <access_token>`.
+    Bearer,
+}
+
+/// An access token (a JWT, verifiable with `/.well-known/jwks.json`) and a refresh token,
+/// rotated on use.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct TokenPair {
+    access_token: String,
+    token_type: TokenType,
+    /// Lifetime of the access token.
+    expires_in: i64,
+    refresh_token: String,
+}
 
 #[derive(Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -186,17 +249,13 @@ pub async fn login(
     .await?;
     tx.commit().await?;
 
-    let body = json!({
-        "user": {
-            "id": user.id.to_string(),
-            "email": user.email.as_str(),
-            "display_name": user.display_name.as_str(),
-        },
-        "csrf_token": started.csrf_token,
-        "mfa_required": totp_on,
-        "password_change_required": user.password_change_required_at.is_some(),
-        "expires_at_ms": session::expires_at(now, now).as_millis(),
-    });
+    let body = SignedIn {
+        user: UserRef::of(&user),
+        csrf_token: started.csrf_token.clone(),
+        mfa_required: totp_on,
+        password_change_required: user.password_change_required_at.is_some(),
+        expires_at_ms: session::expires_at(now, now).as_millis(),
+    };
     with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
 }
 
@@ -253,21 +312,17 @@ pub(super) fn with_cookie(
     Ok(res)
 }
 
-pub async fn session(grant: Grant) -> Result<Json<serde_json::Value>, ApiError> {
+pub async fn session(grant: Grant) -> Result<Json<SessionOut>, ApiError> {
     let (Principal::User { user, .. }, Some(s)) = (&grant.principal, grant.principal.session())
     else {
         return Err(ApiError::Forbidden);
     };
-    Ok(Json(json!({
-        "user": {
-            "id": user.id.to_string(),
-            "email": user.email.as_str(),
-            "display_name": user.display_name.as_str(),
-        },
-        "csrf_token": s.csrf_token,
-        "created_at_ms": s.created_at.as_millis(),
-        "expires_at_ms": session::expires_at(s.created_at, s.last_seen_at).as_millis(),
-    })))
+    Ok(Json(SessionOut {
+        user: UserRef::of(user),
+        csrf_token: s.csrf_token.clone(),
+        created_at_ms: s.created_at.as_millis(),
+        expires_at_ms: session::expires_at(s.created_at, s.last_seen_at).as_millis(),
+    }))
 }
 
 pub async fn logout(State(state): State<AppState>, grant: Grant) -> Result<Response, ApiError> {
@@ -321,7 +376,7 @@ impl std::fmt::Debug for Refresh {
 pub async fn issue_token(
     State(state): State<AppState>,
     grant: Grant,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TokenPair>, ApiError> {
     let (Principal::User { user, .. }, Some(s)) = (&grant.principal, grant.principal.session())
     else {
         return Err(ApiError::Forbidden);
@@ -355,7 +410,7 @@ pub async fn refresh_token(
     State(state): State<AppState>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<Refresh>,
-) -> Result<Json<serde_json::Value>, ApiError> {
+) -> Result<Json<TokenPair>, ApiError> {
     let now = state.app.clock.now();
     let Some(hash) = session::presented_id_hash(&body.refresh_token) else {
         return Err(ApiError::Unauthenticated);
@@ -407,7 +462,7 @@ async fn issue_pair(
     amr: &str,
     family: &str,
     now: Timestamp,
-) -> Result<serde_json::Value, ApiError> {
+) -> Result<TokenPair, ApiError> {
     use mhp_auth::token::{self, Claims};
     let now_s = now.as_millis() / 1000;
     let claims = Claims {
@@ -437,10 +492,10 @@ async fn issue_pair(
         now,
     )
     .await?;
-    Ok(json!({
-        "access_token": access,
-        "token_type": "Bearer",
-        "expires_in": token::ACCESS_TTL_S,
-        "refresh_token": refresh.expose(),
-    }))
+    Ok(TokenPair {
+        access_token: access,
+        token_type: TokenType::Bearer,
+        expires_in: token::ACCESS_TTL_S,
+        refresh_token: refresh.expose().clone(),
+    })
 }

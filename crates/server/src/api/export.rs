@@ -6,8 +6,8 @@ use axum::extract::{Path, State};
 use axum::http::{HeaderValue, header};
 use axum::response::{IntoResponse, Response};
 use mhp_domain::{SubjectId, Timestamp};
-use mhp_storage::repo::{Page, assessments, subjects};
-use mhp_storage::{Access, TenantTx};
+use mhp_storage::Access;
+use mhp_storage::repo::{assessments, subjects};
 use serde_json::{Value, json};
 
 use super::{Grant, path_id};
@@ -80,23 +80,6 @@ fn coding(metric: &str) -> Option<Coding> {
     })
 }
 
-pub(crate) async fn all_assessments(
-    tx: &mut TenantTx,
-    subject: SubjectId,
-) -> Result<Vec<assessments::Assessment>, ApiError> {
-    let mut out = Vec::new();
-    let mut after = None;
-    loop {
-        let page = assessments::list_for_subject(tx, subject, Page { after, limit: 500 }).await?;
-        let done = page.len() < 500;
-        after = page.last().map(|a| a.id);
-        out.extend(page);
-        if done {
-            return Ok(out);
-        }
-    }
-}
-
 fn iso_instant(t: Timestamp) -> String {
     let ms = t.as_millis();
     let date = mhp_domain::CalendarDate::from_unix_millis(ms);
@@ -152,7 +135,7 @@ async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Res
     )
     .await?;
     let mut list = Vec::new();
-    for a in all_assessments(&mut tx, id).await? {
+    for a in mhp_app::subjects::all_assessments(&mut tx, id).await? {
         let results: Vec<Value> = assessments::results(&mut tx, a.id)
             .await?
             .into_iter()
@@ -234,7 +217,7 @@ pub async fn fhir(
             json!([{"system": format!("urn:mhp:org:{org}:external-id"), "value": e}]);
     }
     let mut entries = vec![json!({"fullUrl": patient_url, "resource": patient})];
-    for a in all_assessments(&mut tx, id).await? {
+    for a in mhp_app::subjects::all_assessments(&mut tx, id).await? {
         let result = assessments::current_result(&mut tx, &a).await?;
         for (metric, value) in summary(&result).into_iter().chain(
             result

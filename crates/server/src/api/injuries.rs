@@ -16,9 +16,9 @@ use super::{Grant, date_field, path_id};
 use crate::{ApiError, ApiJson, AppState};
 use mhp_app::phi::{FieldAt, Phi};
 
-const SIDES: &[&str] = &["left", "right", "bilateral", "central"];
-const SEVERITIES: &[&str] = &["none", "minimal", "mild", "moderate", "severe"];
-const MECHANISMS: &[&str] = &["contact", "non_contact", "overuse", "unknown"];
+pub(crate) const SIDES: &[&str] = &["left", "right", "bilateral", "central"];
+pub(crate) const SEVERITIES: &[&str] = &["none", "minimal", "mild", "moderate", "severe"];
+pub(crate) const MECHANISMS: &[&str] = &["contact", "non_contact", "overuse", "unknown"];
 /// Return-to-duty stages, in order.
 pub const STAGES: &[&str] = &[
     "rest",
@@ -82,6 +82,7 @@ fn today(state: &AppState) -> CalendarDate {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct DecisionOut {
     id: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::DecisionStage>")]
     stage: String,
     decided_on: String,
     restrictions: Option<String>,
@@ -95,15 +96,20 @@ pub struct InjuryOut {
     subject_id: String,
     body_region: String,
     injury_type: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Side>")]
     side: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Severity>")]
     severity: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Mechanism>")]
     mechanism: String,
     occurred_on: String,
     time_loss_days: Option<i64>,
     notes: Option<String>,
     /// The latest stage in effect today, or `reported` before any decision.
+    #[schemars(schema_with = "super::sets::one::<super::sets::InjuryStage>")]
     stage: String,
     /// What the injury allows today.
+    #[schemars(schema_with = "super::sets::one::<super::sets::Availability>")]
     availability: &'static str,
     decisions: Vec<DecisionOut>,
     created_at_ms: i64,
@@ -181,8 +187,12 @@ pub(crate) async fn load(
 pub struct NewInjury {
     body_region: String,
     injury_type: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Side>")]
     side: String,
+    #[serde(default)]
+    #[schemars(schema_with = "super::sets::maybe::<super::sets::Severity>")]
     severity: Option<String>,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Mechanism>")]
     mechanism: String,
     occurred_on: String,
     time_loss_days: Option<u32>,
@@ -311,6 +321,7 @@ pub(crate) async fn list_for(
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewDecision {
+    #[schemars(schema_with = "super::sets::one::<super::sets::DecisionStage>")]
     stage: String,
     decided_on: String,
     restrictions: Option<String>,

@@ -17,8 +17,7 @@ use mhp_domain::{DisplayName, Email, Role, Secret, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::users::NewUser;
 use mhp_storage::repo::{invitations, mail, sessions, tokens, users};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::Grant;
 use crate::authn::RequestMeta;
@@ -32,6 +31,7 @@ const RESET_TTL_MS: i64 = 60 * 60 * 1000;
 #[serde(deny_unknown_fields)]
 pub struct NewInvitation {
     email: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::RoleSet>")]
     role: String,
 }
 
@@ -67,6 +67,24 @@ macro_rules! redacted_debug {
 }
 redacted_debug!(Accept);
 redacted_debug!(ResetComplete);
+
+/// An invitation sent.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct InvitationOut {
+    email: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::RoleSet>")]
+    role: &'static str,
+    expires_at_ms: i64,
+}
+
+/// An invitation accepted: the account and the membership it made.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Joined {
+    user_id: String,
+    org: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::RoleSet>")]
+    role: &'static str,
+}
 
 /// How many messages MHP sends per hour (`auth.mail_per_address_per_hour`,
 /// `auth.invitations_per_org_per_hour`).
@@ -130,7 +148,7 @@ pub async fn invite(
     State(state): State<AppState>,
     grant: Grant,
     ApiJson(body): ApiJson<NewInvitation>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<InvitationOut>), ApiError> {
     let email =
         Email::parse(&body.email).map_err(|e| ApiError::BadRequest(format!("email {e}")))?;
     let role = Role::parse(&body.role).map_err(|e| ApiError::BadRequest(format!("role: {e}")))?;
@@ -208,9 +226,11 @@ pub async fn invite(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(
-            json!({ "email": email.as_str(), "role": role.as_str(), "expires_at_ms": expires_at.as_millis() }),
-        ),
+        Json(InvitationOut {
+            email: email.as_str().to_owned(),
+            role: role.as_str(),
+            expires_at_ms: expires_at.as_millis(),
+        }),
     ))
 }
 
@@ -220,7 +240,7 @@ pub async fn accept(
     State(state): State<AppState>,
     meta: RequestMeta,
     ApiJson(body): ApiJson<Accept>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<Joined>), ApiError> {
     let hash = session::presented_id_hash(&body.token).ok_or_else(bad_token)?;
     let display_name = DisplayName::parse(&body.display_name)
         .map_err(|e| ApiError::BadRequest(format!("display_name {e}")))?;
@@ -272,11 +292,11 @@ pub async fn accept(
     tx.commit().await?;
     Ok((
         StatusCode::CREATED,
-        Json(json!({
-            "user_id": user.id.to_string(),
-            "org": invitation.org.to_string(),
-            "role": invitation.role.as_str(),
-        })),
+        Json(Joined {
+            user_id: user.id.to_string(),
+            org: invitation.org.to_string(),
+            role: invitation.role.as_str(),
+        }),
     ))
 }
 

@@ -9,7 +9,6 @@ use mhp_domain::{KeyName, Role, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, ApiKey, NewApiKey};
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
 
 use super::Grant;
 use crate::{ApiError, ApiJson, AppState, security};
@@ -21,6 +20,7 @@ const MAX_DAYS: u32 = 730;
 pub struct KeyOut {
     id: String,
     name: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::RoleSet>")]
     role: &'static str,
     created_by: String,
     created_at_ms: i64,
@@ -44,10 +44,28 @@ impl From<ApiKey> for KeyOut {
     }
 }
 
+/// A key just made: its description and its token, shown this once.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct NewKeyOut {
+    #[serde(flatten)]
+    key: KeyOut,
+    /// `Authorization: Bearer <token>`; only its hash is kept.
+    token: String,
+}
+
+impl std::fmt::Debug for NewKeyOut {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewKeyOut")
+            .field("key", &self.key)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKey {
     name: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::RoleSet>")]
     role: String,
     expires_in_days: Option<u32>,
 }
@@ -65,7 +83,7 @@ pub async fn create(
     State(state): State<AppState>,
     grant: Grant,
     ApiJson(body): ApiJson<NewKey>,
-) -> Result<(StatusCode, Json<Value>), ApiError> {
+) -> Result<(StatusCode, Json<NewKeyOut>), ApiError> {
     let name = KeyName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
     let role = Role::parse(&body.role).map_err(|e| ApiError::BadRequest(format!("role: {e}")))?;
     let days = body.expires_in_days.unwrap_or(90);
@@ -98,10 +116,13 @@ pub async fn create(
     };
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
     tx.commit().await?;
-    let mut out =
-        serde_json::to_value(KeyOut::from(key)).map_err(|e| ApiError::Internal(Box::new(e)))?;
-    out["token"] = json!(minted.token.expose());
-    Ok((StatusCode::CREATED, Json(out)))
+    Ok((
+        StatusCode::CREATED,
+        Json(NewKeyOut {
+            key: KeyOut::from(key),
+            token: minted.token.expose().clone(),
+        }),
+    ))
 }
 
 pub async fn revoke(

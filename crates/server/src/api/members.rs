@@ -15,6 +15,7 @@ use crate::{ApiError, ApiJson, AppState, security};
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Roles {
+    #[schemars(schema_with = "super::sets::many::<super::sets::RoleSet>")]
     roles: Vec<String>,
 }
 
@@ -23,6 +24,7 @@ pub struct MemberOut {
     id: String,
     email: String,
     display_name: String,
+    #[schemars(schema_with = "super::sets::many::<super::sets::RoleSet>")]
     roles: Vec<&'static str>,
 }
 

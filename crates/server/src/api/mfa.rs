@@ -14,8 +14,7 @@ use mhp_crypto::seal::Place;
 use mhp_domain::{MfaPolicy, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::{mfa, sessions};
-use serde::Deserialize;
-use serde_json::{Value, json};
+use serde::{Deserialize, Serialize};
 
 use super::Grant;
 use super::auth::{presented_session, start_session, with_cookie};
@@ -40,7 +39,49 @@ impl std::fmt::Debug for Code {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicyBody {
+    #[schemars(schema_with = "super::sets::one::<super::sets::MfaPolicySet>")]
     policy: String,
+}
+
+/// A new TOTP secret, to enter into an authenticator app (shown once).
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct TotpSecret {
+    secret_base32: String,
+    otpauth_uri: String,
+}
+
+/// Recovery codes, shown once, and the new session's CSRF token.
+#[derive(Serialize, schemars::JsonSchema)]
+pub struct RecoveryCodes {
+    recovery_codes: Vec<String>,
+    csrf_token: String,
+}
+
+/// A second factor verified: the new session's CSRF token and how many recovery codes are
+/// left.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Verified {
+    csrf_token: String,
+    recovery_codes_left: i64,
+}
+
+/// An organisation's second-factor policy.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct PolicyOut {
+    #[schemars(schema_with = "super::sets::one::<super::sets::MfaPolicySet>")]
+    policy: &'static str,
+}
+
+impl std::fmt::Debug for TotpSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("TotpSecret { .. }")
+    }
+}
+
+impl std::fmt::Debug for RecoveryCodes {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("RecoveryCodes { .. }")
+    }
 }
 
 fn place(user: &str) -> Place<'_> {
@@ -76,7 +117,10 @@ fn person(
 }
 
 /// `POST /api/v1/auth/mfa/totp`: a new secret, pending until a first code confirms it.
-pub async fn begin(State(state): State<AppState>, grant: Grant) -> Result<Json<Value>, ApiError> {
+pub async fn begin(
+    State(state): State<AppState>,
+    grant: Grant,
+) -> Result<Json<TotpSecret>, ApiError> {
     let (user, _) = person(&grant)?;
     let id = user.id.to_string();
     let mut tx = state.app.db.operator(Access::Write).await?;
@@ -94,10 +138,10 @@ pub async fn begin(State(state): State<AppState>, grant: Grant) -> Result<Json<V
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     mfa::begin_totp(&mut tx, user.id, &sealed).await?;
     tx.commit().await?;
-    Ok(Json(json!({
-        "secret_base32": totp::base32(secret.expose()),
-        "otpauth_uri": totp::otpauth_uri(secret.expose(), ISSUER, user.email.as_str()),
-    })))
+    Ok(Json(TotpSecret {
+        secret_base32: totp::base32(secret.expose()),
+        otpauth_uri: totp::otpauth_uri(secret.expose(), ISSUER, user.email.as_str()),
+    }))
 }
 
 /// `POST /api/v1/auth/mfa/totp/confirm`: the first code turns TOTP on, issues recovery codes
@@ -145,10 +189,10 @@ pub async fn confirm(
     .await?;
     record(&mut tx, &grant, user.id, AuthEvent::MfaEnrolled, now).await?;
     tx.commit().await?;
-    let body = json!({
-        "recovery_codes": codes.iter().map(|c| c.expose().clone()).collect::<Vec<_>>(),
-        "csrf_token": started.csrf_token,
-    });
+    let body = RecoveryCodes {
+        recovery_codes: codes.iter().map(|c| c.expose().clone()).collect(),
+        csrf_token: started.csrf_token.clone(),
+    };
     with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
 }
 
@@ -234,7 +278,10 @@ pub async fn verify(
         let mut tx = state.app.db.operator(Access::Read).await?;
         mfa::recovery_codes_left(&mut tx, user.id).await?
     };
-    let body = json!({ "csrf_token": started.csrf_token, "recovery_codes_left": left });
+    let body = Verified {
+        csrf_token: started.csrf_token.clone(),
+        recovery_codes_left: left,
+    };
     with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
 }
 
@@ -254,10 +301,12 @@ async fn record(
 pub async fn get_policy(
     State(state): State<AppState>,
     grant: Grant,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PolicyOut>, ApiError> {
     let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let policy = mfa::policy(&mut tx).await?;
-    Ok(Json(json!({ "policy": policy.as_str() })))
+    Ok(Json(PolicyOut {
+        policy: policy.as_str(),
+    }))
 }
 
 /// `PUT /api/v1/orgs/{org}/mfa-policy`
@@ -265,7 +314,7 @@ pub async fn set_policy(
     State(state): State<AppState>,
     grant: Grant,
     ApiJson(body): ApiJson<PolicyBody>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PolicyOut>, ApiError> {
     let policy = MfaPolicy::parse(&body.policy).ok_or_else(|| {
         ApiError::BadRequest("policy must be optional, privileged or everyone".into())
     })?;
@@ -277,5 +326,7 @@ pub async fn set_policy(
     };
     security::record_in(&mut tx, &grant.principal.actor(), &event, &grant.meta, now).await?;
     tx.commit().await?;
-    Ok(Json(json!({ "policy": policy.as_str() })))
+    Ok(Json(PolicyOut {
+        policy: policy.as_str(),
+    }))
 }

@@ -1,6 +1,7 @@
-//! The versioned API, `/api/v1`. Every route is declared in [`ROUTES`] with the permission it
-//! needs; the router is built from that table and the authorization middleware enforces it
-//! before any handler runs, so a handler cannot forget its check. The authorization-matrix test
+//! The versioned API, `/api/v1`. Every route is declared once, in [`ROUTES`], with the permission
+//! it needs and its description: the router is built from that table, the authorization
+//! middleware enforces it before any handler runs (so a handler cannot forget its check), and
+//! the OpenAPI document is generated from it. The authorization-matrix test
 //! reads the same table and fails when a route has no matrix entry.
 
 pub(crate) mod analytics;
@@ -18,6 +19,7 @@ pub(crate) mod mfa;
 pub(crate) mod monitoring;
 pub(crate) mod orgs;
 pub mod pipelines;
+pub(crate) mod sets;
 pub(crate) mod sso;
 pub(crate) mod subjects;
 pub(crate) mod teams;
@@ -90,8 +92,12 @@ pub struct RouteSpec {
     /// What the caller needs.
     pub requirement: Requirement,
     handler: fn() -> MethodRouter<AppState>,
+    /// What the OpenAPI document says of it: summary, query, body, success statuses and body.
+    pub doc: Doc,
 }
 
+use crate::openapi::Reply::{Csv, Empty, Fhir, Json, JsonLines};
+use crate::openapi::{Body, Doc, any, doc, list, page, s, with_body, with_query};
 use Permission as P;
 use Requirement::{Authenticated, InOrg, PendingSession, Public, Session};
 
@@ -102,438 +108,824 @@ pub const ROUTES: &[RouteSpec] = &[
         path: "/api/v1/auth/login",
         requirement: Public,
         handler: || post(auth::login),
+        doc: with_body(
+            doc(
+                "Sign in with e-mail and password",
+                &[200],
+                Json(s::<auth::SignedIn>),
+            ),
+            Body::Json(s::<auth::Login>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/auth/session",
         requirement: Session,
         handler: || get(auth::session),
+        doc: doc(
+            "The current web session",
+            &[200],
+            Json(s::<auth::SessionOut>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/logout",
         requirement: PendingSession,
         handler: || post(auth::logout),
+        doc: doc("Sign out of this session", &[204], Empty),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/logout-all",
         requirement: Session,
         handler: || post(auth::logout_all),
+        doc: doc("Sign out everywhere", &[204], Empty),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/token",
         requirement: Session,
         handler: || post(auth::issue_token),
+        doc: doc(
+            "Issue an access and a refresh token for this session",
+            &[200],
+            Json(s::<auth::TokenPair>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/token/refresh",
         requirement: Public,
         handler: || post(auth::refresh_token),
+        doc: with_body(
+            doc(
+                "Exchange a refresh token (rotated on use)",
+                &[200],
+                Json(s::<auth::TokenPair>),
+            ),
+            Body::Json(s::<auth::Refresh>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/invitations/accept",
         requirement: Public,
         handler: || post(invite::accept),
+        doc: with_body(
+            doc("Accept an invitation", &[201], Json(s::<invite::Joined>)),
+            Body::Json(s::<invite::Accept>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/password-reset",
         requirement: Public,
         handler: || post(invite::request_reset),
+        doc: with_body(
+            doc("Ask for a password reset (always accepted)", &[202], Empty),
+            Body::Json(s::<invite::ResetRequest>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/password-reset/complete",
         requirement: Public,
         handler: || post(invite::complete_reset),
+        doc: with_body(
+            doc("Set a new password with a reset token", &[204], Empty),
+            Body::Json(s::<invite::ResetComplete>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/invitations",
         requirement: InOrg(P::ManageMembers),
         handler: || post(invite::invite),
+        doc: with_body(
+            doc(
+                "Invite a person to the organisation",
+                &[201],
+                Json(s::<invite::InvitationOut>),
+            ),
+            Body::Json(s::<invite::NewInvitation>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/mfa/verify",
         requirement: PendingSession,
         handler: || post(mfa::verify),
+        doc: with_body(
+            doc(
+                "Verify the second factor of a sign-in",
+                &[200],
+                Json(s::<mfa::Verified>),
+            ),
+            Body::Json(s::<mfa::Code>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/mfa/totp",
         requirement: Session,
         handler: || post(mfa::begin),
+        doc: doc(
+            "Begin enrolling an authenticator app",
+            &[200],
+            Json(s::<mfa::TotpSecret>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/auth/mfa/totp/confirm",
         requirement: Session,
         handler: || post(mfa::confirm),
+        doc: with_body(
+            doc(
+                "Confirm the authenticator with its first code",
+                &[200],
+                Json(s::<mfa::RecoveryCodes>),
+            ),
+            Body::Json(s::<mfa::Code>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/mfa-policy",
         requirement: InOrg(P::ManageOrganisation),
         handler: || get(mfa::get_policy),
+        doc: doc(
+            "The organisation's MFA policy",
+            &[200],
+            Json(s::<mfa::PolicyOut>),
+        ),
     },
     RouteSpec {
         method: "PUT",
         path: "/api/v1/orgs/{org}/mfa-policy",
         requirement: InOrg(P::ManageOrganisation),
         handler: || axum::routing::put(mfa::set_policy),
+        doc: with_body(
+            doc(
+                "Set the organisation's MFA policy",
+                &[200],
+                Json(s::<mfa::PolicyOut>),
+            ),
+            Body::Json(s::<mfa::PolicyBody>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/me",
         requirement: Authenticated,
         handler: || get(me::get),
+        doc: doc("Who is calling", &[200], Json(s::<me::Me>)),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/teams",
         requirement: InOrg(P::ReadTeamReadiness),
         handler: || get(teams::list),
+        doc: with_query(
+            doc("List teams", &[200], Json(list::<teams::TeamOut>)),
+            s::<teams::ListQuery>,
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/teams",
         requirement: InOrg(P::ManageTeams),
         handler: || post(teams::create),
+        doc: with_body(
+            doc("Create a team", &[201], Json(s::<teams::TeamOut>)),
+            Body::Json(s::<teams::NewTeam>),
+        ),
     },
     RouteSpec {
         method: "PUT",
         path: "/api/v1/orgs/{org}/teams/{team}/staff/{user}",
         requirement: InOrg(P::ManageTeams),
         handler: || axum::routing::put(teams::add_staff),
+        doc: doc("Make a member staff of a team", &[204], Empty),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/members",
         requirement: InOrg(P::ManageMembers),
         handler: || get(members::list),
+        doc: doc(
+            "List members and their roles",
+            &[200],
+            Json(list::<members::MemberOut>),
+        ),
     },
     RouteSpec {
         method: "PUT",
         path: "/api/v1/orgs/{org}/members/{user}/roles",
         requirement: InOrg(P::ManageMembers),
         handler: || axum::routing::put(members::set_roles),
+        doc: with_body(
+            doc("Set a member's roles", &[204], Empty),
+            Body::Json(s::<members::Roles>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/api-keys",
         requirement: InOrg(P::ManageMembers),
         handler: || get(keys::list),
+        doc: doc("List API keys", &[200], Json(list::<keys::KeyOut>)),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/api-keys",
         requirement: InOrg(P::ManageMembers),
         handler: || post(keys::create),
+        doc: with_body(
+            doc(
+                "Create an API key (its token is shown once)",
+                &[201],
+                Json(s::<keys::NewKeyOut>),
+            ),
+            Body::Json(s::<keys::NewKey>),
+        ),
     },
     RouteSpec {
         method: "DELETE",
         path: "/api/v1/orgs/{org}/api-keys/{key}",
         requirement: InOrg(P::ManageMembers),
         handler: || delete(keys::revoke),
+        doc: doc("Revoke an API key", &[204], Empty),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/subjects",
         requirement: InOrg(P::ManageSubjects),
         handler: || post(subjects::create),
+        doc: with_body(
+            doc("Create a subject", &[201], Json(s::<subjects::SubjectOut>)),
+            Body::Json(s::<subjects::NewSubjectIn>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects",
         requirement: InOrg(P::ReadClinical),
         handler: || get(subjects::list),
+        doc: with_query(
+            doc(
+                "List and search subjects",
+                &[200],
+                Json(page::<subjects::SubjectOut>),
+            ),
+            s::<subjects::ListQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}",
         requirement: InOrg(P::ReadClinical),
         handler: || get(subjects::get),
+        doc: doc("Read a subject", &[200], Json(s::<subjects::SubjectOut>)),
     },
     RouteSpec {
         method: "PATCH",
         path: "/api/v1/orgs/{org}/subjects/{subject}",
         requirement: InOrg(P::ManageSubjects),
         handler: || patch(subjects::update),
+        doc: with_body(
+            doc(
+                "Update a subject (null clears a field)",
+                &[200],
+                Json(s::<subjects::SubjectOut>),
+            ),
+            Body::Json(s::<subjects::SubjectPatch>),
+        ),
     },
     RouteSpec {
         method: "DELETE",
         path: "/api/v1/orgs/{org}/subjects/{subject}",
         requirement: InOrg(P::ManageSubjects),
         handler: || delete(subjects::archive),
+        doc: doc("Archive a subject", &[204], Empty),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/subjects/{subject}/erase",
         requirement: InOrg(P::ManageOrganisation),
         handler: || post(subjects::erase),
+        doc: doc(
+            "Erase a subject for good: its key is destroyed (crypto-shredding), so its \
+             identifiers, notes and raw signals are unreadable everywhere, backups included",
+            &[200],
+            Json(s::<subjects::ErasureOut>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/teams/{team}/subjects",
         requirement: InOrg(P::ReadTeamReadiness),
         handler: || get(subjects::list_team),
+        doc: with_query(
+            doc(
+                "A team's roster with availability",
+                &[200],
+                Json(page::<subjects::SubjectOut>),
+            ),
+            s::<subjects::ListQuery>,
+        ),
     },
     RouteSpec {
         method: "PUT",
         path: "/api/v1/orgs/{org}/teams/{team}/subjects/{subject}",
         requirement: InOrg(P::ManageSubjects),
         handler: || put(subjects::add_to_team),
+        doc: doc("Put a subject on a team's roster", &[204], Empty),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/subjects/{subject}/assessments",
         requirement: InOrg(P::UploadAssessments),
         handler: || post(assessments::upload),
+        doc: with_query(
+            with_body(
+                doc(
+                    "Upload a force-plate recording (Idempotency-Key makes a retry count once)",
+                    &[201, 200],
+                    Json(s::<assessments::AssessmentOut>),
+                ),
+                Body::Upload,
+            ),
+            s::<assessments::UploadQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/assessments",
         requirement: InOrg(P::ReadClinical),
         handler: || get(assessments::list),
+        doc: with_query(
+            doc(
+                "A subject's assessments, newest first",
+                &[200],
+                Json(page::<assessments::AssessmentOut>),
+            ),
+            s::<assessments::ListQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/assessments/{assessment}",
         requirement: InOrg(P::ReadClinical),
         handler: || get(assessments::get),
+        doc: doc(
+            "An assessment with its report and analysis versions",
+            &[200],
+            Json(s::<assessments::AssessmentOut>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/subjects/{subject}/injuries",
         requirement: InOrg(P::WriteClinical),
         handler: || post(injuries::create),
+        doc: with_body(
+            doc("Record an injury", &[201], Json(s::<injuries::InjuryOut>)),
+            Body::Json(s::<injuries::NewInjury>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/injuries",
         requirement: InOrg(P::ReadClinical),
         handler: || get(injuries::list),
+        doc: doc(
+            "A subject's injuries with their return-to-duty decisions",
+            &[200],
+            Json(list::<injuries::InjuryOut>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/injuries/{injury}/decisions",
         requirement: InOrg(P::WriteClinical),
         handler: || post(injuries::decide),
+        doc: with_body(
+            doc(
+                "Record a return-to-duty decision",
+                &[201],
+                Json(s::<injuries::InjuryOut>),
+            ),
+            Body::Json(s::<injuries::NewDecision>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/export",
         requirement: InOrg(P::ReadClinical),
         handler: || get(export::record),
+        doc: doc(
+            "The subject's whole record (right of access)",
+            &[200],
+            Json(any),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/me/record",
         requirement: InOrg(P::ReadOwnRecord),
         handler: || get(export::own_record),
+        doc: doc(
+            "The caller's own record (an athlete's right of access); 404 when none is linked",
+            &[200],
+            Json(any),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/fhir",
         requirement: InOrg(P::ReadClinical),
         handler: || get(export::fhir),
+        doc: doc("Jump metrics as a FHIR R4 Bundle", &[200], Fhir),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/subjects/{subject}/loads",
         requirement: InOrg(P::WriteClinical),
         handler: || post(monitoring::add_load),
+        doc: with_body(
+            doc(
+                "Record a training session's load (session-RPE)",
+                &[201],
+                Json(s::<monitoring::LoadOut>),
+            ),
+            Body::Json(s::<monitoring::NewLoad>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/loads",
         requirement: InOrg(P::ReadClinical),
         handler: || get(monitoring::list_loads),
+        doc: with_query(
+            doc(
+                "Training loads and the acute:chronic ratio",
+                &[200],
+                Json(s::<monitoring::LoadsOut>),
+            ),
+            s::<monitoring::LoadQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/norms",
         requirement: InOrg(P::ReadClinical),
         handler: || get(monitoring::norms),
+        doc: with_query(
+            doc(
+                "Percentiles, T-scores and change from baseline of the key metrics",
+                &[200],
+                Json(s::<monitoring::NormsOut>),
+            ),
+            s::<monitoring::NormsQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/teams/{team}/metrics.csv",
         requirement: InOrg(P::ReadTeamReadiness),
         handler: || get(monitoring::team_csv),
+        doc: doc("A team's metrics per assessment, as CSV", &[200], Csv),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/sso",
         requirement: InOrg(P::ManageOrganisation),
         handler: || get(sso::get),
+        doc: doc(
+            "The organisation's single sign-on provider (null when none)",
+            &[200],
+            Json(s::<Option<sso::SsoView>>),
+        ),
     },
     RouteSpec {
         method: "PUT",
         path: "/api/v1/orgs/{org}/sso",
         requirement: InOrg(P::ManageOrganisation),
         handler: || put(sso::put),
+        doc: with_body(
+            doc(
+                "Set the organisation's single sign-on provider",
+                &[200],
+                Json(s::<sso::SsoView>),
+            ),
+            Body::Json(s::<sso::SsoSettings>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/auth/sso/{org}/start",
         requirement: Public,
         handler: || get(sso::start),
+        doc: doc(
+            "Start single sign-on: redirects to the provider",
+            &[303],
+            Empty,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/auth/sso/callback",
         requirement: Public,
         handler: || get(sso::callback),
+        doc: with_query(
+            doc(
+                "Finish single sign-on (the provider redirects here)",
+                &[200],
+                Json(s::<sso::SsoSignedIn>),
+            ),
+            s::<sso::CallbackQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/analytics/assessments",
         requirement: InOrg(P::ReadTeamReadiness),
         handler: || get(analytics::search),
+        doc: with_query(
+            doc(
+                "Search assessments in the document index (pseudonyms only)",
+                &[200],
+                Json(list::<analytics::DocOut>),
+            ),
+            s::<analytics::SearchQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/analytics/weekly",
         requirement: InOrg(P::ReadTeamReadiness),
         handler: || get(analytics::weekly),
+        doc: with_query(
+            doc(
+                "A metric's mean and percentiles per week",
+                &[200],
+                Json(list::<analytics::WeekOut>),
+            ),
+            s::<analytics::SearchQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}",
         requirement: InOrg(P::ManageOrganisation),
         handler: || get(orgs::get),
+        doc: doc("The organisation", &[200], Json(s::<orgs::OrgOut>)),
     },
     RouteSpec {
         method: "PATCH",
         path: "/api/v1/orgs/{org}",
         requirement: InOrg(P::ManageOrganisation),
         handler: || patch(orgs::rename),
+        doc: with_body(
+            doc("Rename the organisation", &[200], Json(s::<orgs::OrgOut>)),
+            Body::Json(s::<orgs::OrgPatch>),
+        ),
     },
     RouteSpec {
         method: "PATCH",
         path: "/api/v1/orgs/{org}/teams/{team}",
         requirement: InOrg(P::ManageTeams),
         handler: || patch(teams::rename),
+        doc: with_body(
+            doc("Rename a team", &[200], Json(s::<teams::TeamOut>)),
+            Body::Json(s::<teams::TeamPatch>),
+        ),
     },
     RouteSpec {
         method: "DELETE",
         path: "/api/v1/orgs/{org}/teams/{team}",
         requirement: InOrg(P::ManageTeams),
         handler: || delete(teams::archive),
+        doc: doc("Archive a team", &[204], Empty),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/audit",
         requirement: InOrg(P::ReadAudit),
         handler: || get(audit_log::list),
+        doc: with_query(
+            doc(
+                "The organisation's audit events, oldest first",
+                &[200],
+                Json(s::<audit_log::EventsOut>),
+            ),
+            s::<audit_log::AuditQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/audit/export",
         requirement: InOrg(P::ReadAudit),
         handler: || get(audit_log::export),
+        doc: with_query(
+            doc("The audit events as JSON lines", &[200], JsonLines),
+            s::<audit_log::AuditQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/pipelines",
         requirement: InOrg(P::RunPipelines),
         handler: || get(pipelines::list),
+        doc: doc(
+            "The pipelines there are, with the organisation's schedules",
+            &[200],
+            Json(list::<pipelines::PipelineOut>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/pipelines/{pipeline}/runs",
         requirement: InOrg(P::RunPipelines),
         handler: || post(pipelines::start),
+        doc: with_body(
+            doc(
+                "Start a run of a pipeline (workers pick it up)",
+                &[202],
+                Json(s::<pipelines::RunOut>),
+            ),
+            Body::Json(s::<pipelines::NewRunIn>),
+        ),
     },
     RouteSpec {
         method: "PUT",
         path: "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
         requirement: InOrg(P::RunPipelines),
         handler: || put(pipelines::put_schedule),
+        doc: with_body(
+            doc(
+                "Schedule a pipeline with a cron expression in a time zone",
+                &[200],
+                Json(s::<pipelines::ScheduleOut>),
+            ),
+            Body::Json(s::<pipelines::ScheduleIn>),
+        ),
     },
     RouteSpec {
         method: "DELETE",
         path: "/api/v1/orgs/{org}/pipelines/{pipeline}/schedule",
         requirement: InOrg(P::RunPipelines),
         handler: || delete(pipelines::delete_schedule),
+        doc: doc("Remove a pipeline's schedule", &[204], Empty),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/pipeline-runs",
         requirement: InOrg(P::RunPipelines),
         handler: || get(pipelines::runs),
+        doc: with_query(
+            doc(
+                "Pipeline runs, newest first",
+                &[200],
+                Json(list::<pipelines::RunOut>),
+            ),
+            s::<pipelines::RunsQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/pipeline-runs/{run}",
         requirement: InOrg(P::RunPipelines),
         handler: || get(pipelines::run),
+        doc: doc(
+            "A run with its steps (attempts, outputs, errors) and log",
+            &[200],
+            Json(s::<pipelines::RunOut>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/pipeline-runs/{run}/cancel",
         requirement: InOrg(P::RunPipelines),
         handler: || post(pipelines::cancel),
+        doc: doc(
+            "Cancel a run (a running step stops at its next heartbeat)",
+            &[200],
+            Json(s::<pipelines::RunOut>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/models",
         requirement: InOrg(P::RunPipelines),
         handler: || get(pipelines::models_list),
+        doc: doc(
+            "Models and their versions, with stages, lineage and metrics",
+            &[200],
+            Json(list::<pipelines::ModelOut>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/model-versions/{version}",
         requirement: InOrg(P::RunPipelines),
         handler: || get(pipelines::version),
+        doc: doc(
+            "A model version: lineage, evaluation, stage",
+            &[200],
+            Json(s::<pipelines::VersionOut>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/model-versions/{version}/stage",
         requirement: InOrg(P::ApproveModels),
         handler: || post(pipelines::set_stage),
+        doc: with_body(
+            doc(
+                "Move a version to staging, production (approval) or archived",
+                &[200],
+                Json(s::<pipelines::VersionOut>),
+            ),
+            Body::Json(s::<pipelines::StageIn>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/models/{model}/onnx",
         requirement: InOrg(P::RunPipelines),
         handler: || post(pipelines::import_onnx),
+        doc: with_body(
+            doc(
+                "Import an ONNX model (checked against the feature schema and sample rows)",
+                &[201],
+                Json(s::<pipelines::VersionOut>),
+            ),
+            Body::Json(s::<pipelines::OnnxUpload>),
+        ),
     },
     RouteSpec {
         method: "POST",
         path: "/api/v1/orgs/{org}/models/{model}/rollback",
         requirement: InOrg(P::ApproveModels),
         handler: || post(pipelines::rollback),
+        doc: doc(
+            "Roll production back to the version before it",
+            &[200],
+            Json(s::<pipelines::VersionOut>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/risk",
         requirement: InOrg(P::ReadClinical),
         handler: || get(pipelines::latest),
+        doc: doc(
+            "Every subject's latest injury-risk score, highest first, with the bands",
+            &[200],
+            Json(s::<pipelines::RiskOut>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/risk/thresholds",
         requirement: InOrg(P::ReadClinical),
         handler: || get(pipelines::thresholds),
+        doc: doc(
+            "The organisation's risk-band thresholds",
+            &[200],
+            Json(s::<pipelines::ThresholdsOut>),
+        ),
     },
     RouteSpec {
         method: "PUT",
         path: "/api/v1/orgs/{org}/risk/thresholds",
         requirement: InOrg(P::ManageOrganisation),
         handler: || put(pipelines::put_thresholds),
+        doc: with_body(
+            doc(
+                "Set the risk-band thresholds",
+                &[200],
+                Json(s::<pipelines::ThresholdsOut>),
+            ),
+            Body::Json(s::<pipelines::ThresholdsOut>),
+        ),
     },
     RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/risk",
         requirement: InOrg(P::ReadClinical),
         handler: || get(pipelines::subject_risk),
+        doc: with_query(
+            doc(
+                "A subject's injury-risk scores with their model version and top contributions",
+                &[200],
+                Json(list::<pipelines::ScoreOut>),
+            ),
+            s::<pipelines::HistoryQuery>,
+        ),
     },
 ];
 

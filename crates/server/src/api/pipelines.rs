@@ -128,9 +128,11 @@ fn params_json(params: Option<serde_json::Map<String, Value>>) -> Result<String,
 pub struct RunOut {
     id: String,
     pipeline: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Trigger>")]
     trigger: &'static str,
     requested_by: String,
     params: Value,
+    #[schemars(schema_with = "super::sets::one::<super::sets::RunStatus>")]
     status: &'static str,
     cancel_requested: bool,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -170,6 +172,7 @@ impl From<Run> for RunOut {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct JobOut {
     step: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::RunStatus>")]
     status: String,
     attempts: i64,
     max_attempts: i64,
@@ -433,7 +436,9 @@ pub struct VersionOut {
     id: String,
     model: String,
     version: i64,
+    #[schemars(schema_with = "super::sets::one::<super::sets::ModelKind>")]
     kind: String,
+    #[schemars(schema_with = "super::sets::one::<super::sets::ModelStage>")]
     stage: &'static str,
     features: Value,
     lineage: Value,
@@ -511,6 +516,7 @@ pub async fn version(
 pub struct StageIn {
     /// `staging`, `production` (the approval of a candidate the gate held back) or
     /// `archived`.
+    #[schemars(schema_with = "super::sets::one::<super::sets::TargetStage>")]
     stage: String,
 }
 
@@ -579,6 +585,7 @@ pub struct ScoreOut {
     subject_id: String,
     as_of: String,
     probability: f64,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Band>")]
     band: String,
     model_version_id: String,
     /// The features that moved this score most: `{feature, value, contribution}` (log-odds).

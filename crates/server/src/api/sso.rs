@@ -588,18 +588,14 @@ async fn sign_in(
     let event = AuthEvent::SsoSignInSucceeded { provisioned };
     security::record_user_event(&mut tx, &actor, Some(user.id), &event, meta, now).await?;
     tx.commit().await?;
-    let body = serde_json::json!({
-        "user": {
-            "id": user.id.to_string(),
-            "email": user.email.as_str(),
-            "display_name": user.display_name.as_str(),
-        },
-        "csrf_token": started.csrf_token,
-        "mfa_required": false,
-        "password_change_required": false,
-        "provisioned": provisioned,
-        "roles": identity.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>(),
-    });
+    let body = SsoSignedIn {
+        user: super::auth::UserRef::of(&user),
+        csrf_token: started.csrf_token.clone(),
+        mfa_required: false,
+        password_change_required: false,
+        provisioned,
+        roles: identity.roles.iter().map(|r| r.as_str()).collect(),
+    };
     let mut res = with_cookie((StatusCode::OK, Json(body)).into_response(), &started)?;
     // The sign-in in flight is over: clear its cookie.
     res.headers_mut().append(
@@ -609,4 +605,21 @@ async fn sign_in(
         ),
     );
     Ok(res)
+}
+
+/// The answer to a single sign-on callback (the session cookie comes with it).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct SsoSignedIn {
+    user: super::auth::UserRef,
+    /// Send it in `X-CSRF-Token` with every cookie-authenticated write.
+    csrf_token: String,
+    /// Always false: the identity provider verified the person.
+    mfa_required: bool,
+    /// Always false: the account has no password of MHP's.
+    password_change_required: bool,
+    /// The account was made by this sign-in (just-in-time provisioning).
+    provisioned: bool,
+    /// The roles the provider's claims gave in the organisation.
+    #[schemars(schema_with = "super::sets::many::<super::sets::RoleSet>")]
+    roles: Vec<&'static str>,
 }

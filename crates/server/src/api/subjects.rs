@@ -26,14 +26,17 @@ pub struct SubjectOut {
     pub(crate) name: String,
     pub(crate) birth_date: Option<String>,
     pub(crate) external_id: Option<String>,
+    #[schemars(schema_with = "super::sets::maybe::<super::sets::SexSet>")]
     pub(crate) sex: Option<&'static str>,
     pub(crate) sport: Option<String>,
+    #[schemars(schema_with = "super::sets::one::<super::sets::Availability>")]
     pub(crate) availability: &'static str,
     pub(crate) created_at_ms: i64,
     pub(crate) updated_at_ms: i64,
     pub(crate) archived_at_ms: Option<i64>,
     /// The latest injury-risk band (`low`, `moderate`, `high`), on team rosters; `null` when
     /// the subject has no score yet or elsewhere.
+    #[schemars(schema_with = "super::sets::maybe::<super::sets::Band>")]
     pub(crate) risk_band: Option<String>,
 }
 
@@ -263,6 +266,8 @@ pub struct NewSubjectIn {
     name: String,
     birth_date: Option<String>,
     external_id: Option<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "super::sets::maybe::<super::sets::SexSet>")]
     sex: Option<String>,
     sport: Option<String>,
     #[serde(default)]
@@ -331,6 +336,8 @@ pub struct ListQuery {
     limit: Option<u32>,
     team: Option<String>,
     q: Option<String>,
+    #[serde(default)]
+    #[schemars(schema_with = "super::sets::maybe::<super::sets::SexSet>")]
     sex: Option<String>,
     sport: Option<String>,
     archived: Option<String>,
@@ -519,6 +526,7 @@ pub struct SubjectPatch {
     #[serde(default, deserialize_with = "double_option")]
     external_id: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schemars(schema_with = "super::sets::maybe::<super::sets::SexSet>")]
     sex: Option<Option<String>>,
     #[serde(default, deserialize_with = "double_option")]
     sport: Option<Option<String>>,
@@ -655,41 +663,11 @@ pub async fn erase(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<ErasureOut>, ApiError> {
     let id = path_id(&id, "subject", SubjectId::parse)?;
-    let scope = grant.org()?;
-    let org = scope.org();
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    let raw: Vec<String> = super::export::all_assessments(&mut tx, id)
-        .await?
-        .into_iter()
-        .map(|a| a.raw_object_key)
-        .collect();
-    subjects::erase(&mut tx, id, now).await?;
-    grant
-        .record(
-            &mut tx,
-            "subject.erase",
-            "subject",
-            Some(id.to_string()),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
-    // Committed: from here the subject reads as erased. Should destroying the key fail, the
-    // background sweep ([`mhp_app::keys::sweep_erased`]) destroys it on its next pass.
-    let keys_destroyed = state.app.phi.keys().shred_subject(org, id).await?;
-    let mut raw_objects_deleted = 0;
-    for key in raw {
-        let deleted = match mhp_storage::ObjectKey::parse(&key) {
-            Ok(k) => state.app.objects.delete(&k).await,
-            Err(e) => Err(e),
-        };
-        match deleted {
-            Ok(()) => raw_objects_deleted += 1,
-            // Unreadable already (its key is gone); logged without the key's path.
-            Err(e) => tracing::warn!(error = %e, "a raw file of an erased subject stays"),
-        }
-    }
+    let done = mhp_app::subjects::erase(&state.app, &grant.org()?, &grant.caller(), id).await?;
+    let mhp_app::subjects::Erasure {
+        keys_destroyed,
+        raw_objects_deleted,
+    } = done;
     Ok(Json(ErasureOut {
         subject_id: id.to_string(),
         keys_destroyed,
