@@ -10,7 +10,9 @@
 pub mod artifacts;
 pub mod assessments;
 pub mod indexing;
+pub mod injuries;
 pub mod keys;
+pub mod loads;
 pub mod notify;
 pub mod phi;
 pub mod schedule;

@@ -96,25 +96,18 @@ fn code(field: &'static str, v: &str) -> Result<String, ApiError> {
     }
 }
 
-/// The index query of a request, or `None` when the caller can see nothing of what it asks
-/// (staff asking about a team that is not theirs, or about no team at all).
-fn query(
-    grant: &Grant,
-    q: &SearchQuery,
-    metric_needed: bool,
-) -> Result<Option<IndexQuery>, ApiError> {
+/// The index query of a request.
+fn query(grant: &Grant, q: &SearchQuery, metric_needed: bool) -> Result<IndexQuery, ApiError> {
     let team = q
         .team
         .as_deref()
         .map(TeamId::parse)
         .transpose()
         .map_err(|_| ApiError::BadRequest("team is not a team id".into()))?;
-    let in_reach = match team {
-        Some(t) => grant.reach.reaches_team(t),
-        None => grant.reach == GrantReach::Organisation,
-    };
-    if !in_reach {
-        return Ok(None);
+    // The gate answered 404 for a team outside the caller's reach; staff who reach only some
+    // teams must name one (the whole organisation's figures are not theirs).
+    if team.is_none() && grant.reach != GrantReach::Organisation {
+        return Err(ApiError::NotFound("team"));
     }
     let mut metric = q.metric.as_deref().map(|m| code("metric", m)).transpose()?;
     if metric_needed && metric.is_none() {
@@ -129,7 +122,7 @@ fn query(
         }
         ranges.push((m.clone(), q.min, q.max));
     }
-    Ok(Some(IndexQuery {
+    Ok(IndexQuery {
         team,
         subject: q
             .subject
@@ -144,7 +137,7 @@ fn query(
         to_ms: q.to_ms,
         metric_ranges: ranges,
         limit: q.limit.unwrap_or(100).clamp(1, 1000) as usize,
-    }))
+    })
 }
 
 fn index_error(e: mhp_index::IndexError) -> ApiError {
@@ -163,9 +156,7 @@ pub async fn search(
     grant: Grant,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Vec<DocOut>>, ApiError> {
-    let Some(query) = query(&grant, &q, false)? else {
-        return Ok(Json(Vec::new()));
-    };
+    let query = query(&grant, &q, false)?;
     let docs = state
         .app
         .index
@@ -182,9 +173,7 @@ pub async fn weekly(
     grant: Grant,
     Query(q): Query<SearchQuery>,
 ) -> Result<Json<Vec<WeekOut>>, ApiError> {
-    let Some(query) = query(&grant, &q, true)? else {
-        return Ok(Json(Vec::new()));
-    };
+    let query = query(&grant, &q, true)?;
     let metric = q
         .metric
         .clone()

@@ -199,7 +199,8 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
     match decision {
         Decision::Allow(reach) => {
             let reach = resolve_reach(state, &principal, org, reach).await?;
-            if let Err(e) = check_path_reach(state, &principal, org, &reach, &params).await {
+            let named = named_ids(&params, parts.uri.query());
+            if let Err(e) = check_reach(state, &principal, org, &reach, &named).await {
                 let event = AuthEvent::AccessDenied { org, permission };
                 security::record_standalone(state, &principal.actor(), Some(org), &event, &meta)
                     .await;
@@ -230,56 +231,96 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
     }
 }
 
-/// The team and subject a route names must lie within the grant's reach: a coach reaches the
-/// teams they are staff of and the subjects on them, a person their own record. Anything else
-/// answers 404, as if it did not exist, so no handler has to filter by hand and nothing tells
-/// staff of one team what another holds.
-async fn check_path_reach(
+/// The team and subject a request names, in its path (`{team}`, `{subject}`) or its query
+/// (`?team=`, `?subject=`, as the analytics routes filter by them).
+fn named_ids(params: &RawPathParams, query: Option<&str>) -> Vec<(&'static str, String)> {
+    let mut named = Vec::new();
+    for (k, v) in params.iter() {
+        for name in ["team", "subject"] {
+            if k == name {
+                named.push((name, v.to_owned()));
+            }
+        }
+    }
+    for pair in query.unwrap_or("").split('&') {
+        let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+        for name in ["team", "subject"] {
+            if k == name {
+                // Ids are plain ASCII; anything percent-encoded is not one and answers 404.
+                named.push((name, v.to_owned()));
+            }
+        }
+    }
+    named
+}
+
+/// The teams and subjects a request names must lie within the grant's reach: a coach reaches
+/// the teams they are staff of and the subjects on them, a person their own record. Anything
+/// else answers 404, as if it did not exist, so no handler has to filter by hand and nothing
+/// tells staff of one team what another holds.
+async fn check_reach(
     state: &AppState,
     principal: &Principal,
     org: OrgId,
     reach: &GrantReach,
-    params: &RawPathParams,
+    named: &[(&'static str, String)],
 ) -> Result<(), ApiError> {
     if *reach == GrantReach::Organisation {
         return Ok(());
     }
-    let param = |name: &str| params.iter().find(|(k, _)| *k == name).map(|(_, v)| v);
-    if let Some(team) = param("team") {
-        let team = TeamId::parse(team).map_err(|_| ApiError::NotFound("team"))?;
-        if !reach.reaches_team(team) {
-            return Err(ApiError::NotFound("team"));
-        }
-    }
-    if let Some(subject) = param("subject") {
-        let subject = SubjectId::parse(subject).map_err(|_| ApiError::NotFound("subject"))?;
-        let mut tx = state
-            .app
-            .db
-            .tenant(&OrgScope::for_gate(org), Access::Read)
-            .await?;
-        let reached = match reach {
-            GrantReach::Organisation => true,
-            GrantReach::Teams(mine) => subjects::teams_of(&mut tx, subject)
-                .await?
-                .iter()
-                .any(|t| mine.contains(t)),
-            GrantReach::OwnRecord => match principal {
-                Principal::User { user, .. } => {
-                    match subjects::get_including_archived(&mut tx, subject).await {
-                        Ok(s) => s.user == Some(user.id),
-                        Err(mhp_storage::StorageError::NotFound { .. }) => false,
-                        Err(e) => return Err(e.into()),
-                    }
-                }
-                Principal::ApiKey(_) => false,
-            },
-        };
-        if !reached {
-            return Err(ApiError::NotFound("subject"));
+    for (name, value) in named {
+        match *name {
+            "team" => check_team(reach, value)?,
+            _ => check_subject(state, principal, org, reach, value).await?,
         }
     }
     Ok(())
+}
+
+fn check_team(reach: &GrantReach, team: &str) -> Result<(), ApiError> {
+    let team = TeamId::parse(team).map_err(|_| ApiError::NotFound("team"))?;
+    if reach.reaches_team(team) {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("team"))
+    }
+}
+
+async fn check_subject(
+    state: &AppState,
+    principal: &Principal,
+    org: OrgId,
+    reach: &GrantReach,
+    subject: &str,
+) -> Result<(), ApiError> {
+    let subject = SubjectId::parse(subject).map_err(|_| ApiError::NotFound("subject"))?;
+    let mut tx = state
+        .app
+        .db
+        .tenant(&OrgScope::for_gate(org), Access::Read)
+        .await?;
+    let reached = match reach {
+        GrantReach::Organisation => true,
+        GrantReach::Teams(mine) => subjects::teams_of(&mut tx, subject)
+            .await?
+            .iter()
+            .any(|t| mine.contains(t)),
+        GrantReach::OwnRecord => match principal {
+            Principal::User { user, .. } => {
+                match subjects::get_including_archived(&mut tx, subject).await {
+                    Ok(s) => s.user == Some(user.id),
+                    Err(mhp_storage::StorageError::NotFound { .. }) => false,
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            Principal::ApiKey(_) => false,
+        },
+    };
+    if reached {
+        Ok(())
+    } else {
+        Err(ApiError::NotFound("subject"))
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,7 +6,7 @@ use axum::Json;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mhp_domain::{CalendarDate, InjuryId, OrgId, SubjectId};
-use mhp_storage::repo::injuries::{self, Decision, Injury};
+use mhp_storage::repo::injuries::{self, Injury};
 use mhp_storage::repo::subjects;
 use mhp_storage::{Access, TenantTx};
 use serde::{Deserialize, Serialize};
@@ -233,49 +233,21 @@ pub async fn create(
     if let Some(n) = &body.notes {
         free_text("notes", n)?;
     }
-    let scope = grant.org()?;
-    let org = scope.org();
-    let id = InjuryId::new();
-    let row = id.to_string();
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    subjects::get(&mut tx, subject).await?;
-    let sealer = state.app.phi.for_write(org, subject).await?;
-    let injury = Injury {
-        id,
+    let new = mhp_app::injuries::NewInjury {
         subject,
         body_region: code("body_region", &body.body_region)?,
         injury_type: code("injury_type", &body.injury_type)?,
         side: one_of("side", &body.side, SIDES)?,
         severity,
         mechanism: one_of("mechanism", &body.mechanism, MECHANISMS)?,
-        occurred_on: occurred.to_string(),
-        time_loss_days: body.time_loss_days.map(i64::from),
-        notes: body
-            .notes
-            .as_deref()
-            .map(|n| {
-                sealer.seal(
-                    FieldAt {
-                        org,
-                        table: "injuries",
-                        column: "notes",
-                        row: &row,
-                    },
-                    n,
-                )
-            })
-            .transpose()?,
-        recorded_by: grant.principal.actor().audit_name(),
-        created_at: now,
-        updated_at: now,
+        occurred_on: occurred,
+        time_loss_days: body.time_loss_days,
+        notes: body.notes,
     };
-    injuries::create(&mut tx, &injury).await?;
-    grant
-        .record(&mut tx, "injury.create", "injury", Some(row), now)
-        .await?;
-    let out = load(&mut tx, &state.app.phi, org, &injury, today).await?;
-    tx.commit().await?;
+    let scope = grant.org()?;
+    let injury = mhp_app::injuries::record(&state.app, &scope, &grant.caller(), new).await?;
+    let mut tx = state.app.db.tenant(&scope, Access::Read).await?;
+    let out = load(&mut tx, &state.app.phi, scope.org(), &injury, today).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }
 
@@ -349,54 +321,15 @@ pub async fn decide(
     if let Some(r) = &body.restrictions {
         free_text("restrictions", r)?;
     }
-    let scope = grant.org()?;
-    let org = scope.org();
-    let now = state.app.clock.now();
-    let id = uuid::Uuid::now_v7().to_string();
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    let injury = injuries::get(&mut tx, injury_id).await?;
-    if decided.to_string() < injury.occurred_on {
-        return Err(ApiError::Invalid {
-            code: "invalid-date",
-            detail: "decided_on is before the injury occurred".into(),
-        });
-    }
-    let sealer = state.app.phi.for_write(org, injury.subject).await?;
-    let decision = Decision {
-        restrictions: body
-            .restrictions
-            .as_deref()
-            .map(|r| {
-                sealer.seal(
-                    FieldAt {
-                        org,
-                        table: "return_to_duty",
-                        column: "restrictions",
-                        row: &id,
-                    },
-                    r,
-                )
-            })
-            .transpose()?,
-        id,
+    let new = mhp_app::injuries::NewDecision {
         injury: injury_id,
         stage,
-        decided_on: decided.to_string(),
-        decided_by: grant.principal.actor().audit_name(),
-        created_at: now,
+        decided_on: decided,
+        restrictions: body.restrictions,
     };
-    injuries::add_decision(&mut tx, &decision).await?;
-    grant
-        .record(
-            &mut tx,
-            "injury.decision",
-            "injury",
-            Some(injury_id.to_string()),
-            now,
-        )
-        .await?;
-    let injury = injuries::get(&mut tx, injury_id).await?;
-    let out = load(&mut tx, &state.app.phi, org, &injury, today).await?;
-    tx.commit().await?;
+    let scope = grant.org()?;
+    let injury = mhp_app::injuries::decide(&state.app, &scope, &grant.caller(), new).await?;
+    let mut tx = state.app.db.tenant(&scope, Access::Read).await?;
+    let out = load(&mut tx, &state.app.phi, scope.org(), &injury, today).await?;
     Ok((StatusCode::CREATED, Json(out)))
 }

@@ -98,31 +98,14 @@ pub async fn add_load(
             "rpe must be 0 to 10 (CR-10 scale)".into(),
         ));
     }
-    let now = state.app.clock.now();
-    let entry = LoadEntry {
-        id: uuid::Uuid::now_v7().to_string(),
+    let new = mhp_app::loads::NewLoad {
         subject,
-        session_date: day.to_string(),
+        session_date: day,
         session_type: t.to_owned(),
-        duration_min: i64::from(body.duration_min),
-        rpe: i64::from(body.rpe),
-        load_au: i64::from(body.duration_min) * i64::from(body.rpe),
-        recorded_by: grant.principal.actor().audit_name(),
-        created_at: now,
+        duration_min: body.duration_min,
+        rpe: u32::from(body.rpe),
     };
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    subjects::get(&mut tx, subject).await?;
-    loads::create(&mut tx, &entry).await?;
-    grant
-        .record(
-            &mut tx,
-            "load.create",
-            "subject",
-            Some(subject.to_string()),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
+    let entry = mhp_app::loads::record(&state.app, &grant.org()?, &grant.caller(), new).await?;
     Ok((StatusCode::CREATED, Json(entry.into())))
 }
 

@@ -336,6 +336,13 @@ const PUBLIC: &[&str] = &[
     "/api/v1/docs",
 ];
 
+/// Routes that take the team they are about as `?team=`: the matrix runs them within and
+/// outside the caller's teams like `{team}` routes.
+const TEAM_QUERY: &[&str] = &[
+    "/api/v1/orgs/{org}/analytics/assessments",
+    "/api/v1/orgs/{org}/analytics/weekly",
+];
+
 /// Where the team or subject a route names lies for the caller.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum TeamReach {
@@ -523,7 +530,8 @@ async fn concrete(
     staff: Option<mhp_domain::UserId>,
 ) -> String {
     let mut path = template.replace("{org}", &target.org().to_string());
-    let team = if path.contains("{team}") || path.contains("{subject}") {
+    let team_query = TEAM_QUERY.contains(&template);
+    let team = if path.contains("{team}") || path.contains("{subject}") || team_query {
         let mut tx = s.state.app.db.tenant(target, Access::Write).await.unwrap();
         let name =
             mhp_domain::TeamName::parse(&format!("T{}", uuid::Uuid::new_v4().simple())).unwrap();
@@ -535,6 +543,9 @@ async fn concrete(
         tx.commit().await.unwrap();
         FIXTURE_TEAMS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
         path = path.replace("{team}", &team.id.to_string());
+        if team_query {
+            path.push_str(&format!("?team={}", team.id));
+        }
         Some(team.id)
     } else {
         None
@@ -739,6 +750,43 @@ async fn fixture_injury(
     injury.id
 }
 
+/// Staff who reach only some teams must name one of theirs on the team-filtered routes: without
+/// a team, the organisation's figures are not theirs (404), while an organisation-wide role
+/// gets them.
+#[tokio::test]
+async fn team_filtered_routes_need_a_team_from_staff() {
+    let s = spawn(quick()).await;
+    let own = s.org;
+    for (n, template) in TEAM_QUERY.iter().enumerate() {
+        let path = template.replace("{org}", &own.org().to_string());
+        let coach = signed_in(&s, person(&s, &own, Role::Coach, 9000 + n).await).await;
+        let status = call(&s, "GET", &path, Some(&coach), 9000 + n)
+            .await
+            .status();
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{template} as a coach without a team"
+        );
+        let admin = signed_in(&s, person(&s, &own, Role::OrgAdmin, 9100 + n).await).await;
+        let status = call(&s, "GET", &path, Some(&admin), 9100 + n)
+            .await
+            .status();
+        assert_eq!(
+            status,
+            StatusCode::OK,
+            "{template} as an org admin without a team"
+        );
+        let bad = format!("{path}?team=not-a-team");
+        let status = call(&s, "GET", &bad, Some(&coach), 9000 + n).await.status();
+        assert_eq!(
+            status,
+            StatusCode::NOT_FOUND,
+            "{template} with a malformed team"
+        );
+    }
+}
+
 #[test]
 fn the_matrix_covers_every_route() {
     let served: BTreeSet<(&str, &str)> = ROUTES.iter().map(|r| (r.method, r.path)).collect();
@@ -761,12 +809,14 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
         let org_route = template.contains("{org}");
         // Routes naming a team or a subject run twice: on one within the caller's teams and on
         // one outside them.
-        let reaches: &[Option<TeamReach>] =
-            if template.contains("{team}") || template.contains("{subject}") {
-                &[Some(TeamReach::Within), Some(TeamReach::Outside)]
-            } else {
-                &[None]
-            };
+        let reaches: &[Option<TeamReach>] = if template.contains("{team}")
+            || template.contains("{subject}")
+            || TEAM_QUERY.contains(template)
+        {
+            &[Some(TeamReach::Within), Some(TeamReach::Outside)]
+        } else {
+            &[None]
+        };
         for role in Role::ALL {
             for kind in [Kind::Key, Kind::Person, Kind::PersonToken] {
                 for (caller_org, is_own) in [(own, true), (other, false)] {
