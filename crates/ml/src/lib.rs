@@ -66,6 +66,7 @@ mod metrics;
 mod model;
 #[cfg(feature = "onnx")]
 pub mod onnx;
+pub mod reliability;
 pub mod rng;
 pub mod synth;
 mod tree;

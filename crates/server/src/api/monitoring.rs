@@ -20,6 +20,7 @@ use crate::{ApiError, ApiJson, AppState};
 use mhp_app::assessments::KEY_METRICS;
 use mhp_app::phi::FieldAt;
 use mhp_ml::features::LoadWindows;
+use mhp_ml::reliability::{Session, reliability};
 
 /// Fewest reference values for percentiles and T-scores to be shown.
 pub const MIN_POPULATION: usize = 5;
@@ -239,6 +240,16 @@ pub struct MetricNorm {
     change_pct: Option<f64>,
     smallest_worthwhile_change: Option<f64>,
     meaningful_change: Option<bool>,
+    /// SD of the latest assessment's reps over their mean.
+    within_session_cv_pct: Option<f64>,
+    /// Reps in the latest assessment.
+    latest_reps: Option<u32>,
+    /// Typical error between the baseline assessments (SD of consecutive differences / √2).
+    typical_error: Option<f64>,
+    /// Minimal detectable change at 95 % (1.96 × √2 × typical error).
+    mdc95: Option<f64>,
+    /// Whether the change from baseline exceeds the minimal detectable change.
+    change_exceeds_mdc95: Option<bool>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -254,7 +265,10 @@ pub struct NormsOut {
 /// (50 + 10·z) among the latest values of the reference population (the organisation, or
 /// its subjects of the same sex, or sport), and the change from the subject's baseline (mean
 /// of up to 5 earlier assessments) against the smallest worthwhile change, 0.2 × the
-/// between-subject SD (Hopkins 2004, Sportscience 8:1).
+/// between-subject SD (Hopkins 2004, Sportscience 8:1), and beside each value its reliability
+/// (`mhp_ml::reliability`): the within-session CV of the latest assessment's reps, the typical
+/// error between the baseline assessments and the minimal detectable change, with whether the
+/// change exceeds it.
 pub async fn norms(
     State(state): State<AppState>,
     grant: Grant,
@@ -288,6 +302,24 @@ pub async fn norms(
             .take(BASELINE_ASSESSMENTS)
             .map(|m| m.value)
             .collect();
+        let session = |m: &MetricValue| Session {
+            mean: m.value,
+            sd: m.sd,
+            reps: m.trials,
+        };
+        // The baseline sessions, oldest first, as the typical error compares them.
+        let baseline_sessions: Vec<Session> = series
+            .iter()
+            .rev()
+            .skip(1)
+            .take(BASELINE_ASSESSMENTS)
+            .rev()
+            .map(|m| session(m))
+            .collect();
+        let reliability = series
+            .last()
+            .map(|m| reliability(session(m), &baseline_sessions))
+            .unwrap_or_default();
         let all = assessments::metric_values(&mut tx, metric, sex, sport.as_deref()).await?;
         // The latest value of each subject: one voice per person.
         let mut last: BTreeMap<SubjectId, f64> = BTreeMap::new();
@@ -321,6 +353,11 @@ pub async fn norms(
                 .and_then(|(c, b)| round(c / b.abs() * 100.0, 2)),
             smallest_worthwhile_change: swc.and_then(|w| round(w, 6)),
             meaningful_change: change.zip(swc).map(|(c, w)| c.abs() > w),
+            within_session_cv_pct: reliability.within_session_cv_pct.and_then(|v| round(v, 2)),
+            latest_reps: series.last().map(|m| m.trials),
+            typical_error: reliability.typical_error.and_then(|v| round(v, 6)),
+            mdc95: reliability.mdc95.and_then(|v| round(v, 6)),
+            change_exceeds_mdc95: change.zip(reliability.mdc95).map(|(c, m)| c.abs() > m),
         });
     }
     Ok(Json(NormsOut {

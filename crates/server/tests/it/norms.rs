@@ -151,6 +151,44 @@ async fn percentiles_t_scores_and_change_from_baseline() {
     );
 }
 
+/// Reliability beside the value, computed by hand: the latest assessment's two reps differ by
+/// 0.02 (SD 0.014142 over 0.35: CV 4.04 %); baseline means 0.40 0.42 0.39 0.41 differ by 0.02,
+/// −0.03, 0.02 (SD 0.028868, typical error 0.020412, MDC95 0.056580); the change from the
+/// baseline mean 0.405 is −0.055, inside the MDC95.
+#[tokio::test]
+async fn reliability_beside_the_value() {
+    let s = spawn(quick()).await;
+    let (_, clinician) = key(&s, &s.org, Role::Clinician, far_future(&s)).await;
+    let me = subject(&s, Sex::Male).await;
+    for (day, h) in [0.40, 0.42, 0.39, 0.41].into_iter().enumerate() {
+        assessment(&s, me, i64::try_from(day).unwrap(), h).await;
+    }
+    assessment(&s, me, 9, 0.35).await;
+    let url = format!("{}/api/v1/orgs/{}/subjects/{me}/norms", s.base, s.org.org());
+    let body: Value = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&clinician)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let m = body["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "jump_height_impulse_m")
+        .unwrap();
+    let f = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} in {m}"));
+    assert!((f("within_session_cv_pct") - 4.04).abs() < 1e-9, "{m}");
+    assert_eq!(m["latest_reps"], 2);
+    assert!((f("typical_error") - 0.020412).abs() < 1e-6, "{m}");
+    assert!((f("mdc95") - 0.05658).abs() < 1e-6, "{m}");
+    assert!((f("change") + 0.055).abs() < 1e-9, "{m}");
+    assert_eq!(m["change_exceeds_mdc95"], false, "{m}");
+}
+
 #[tokio::test]
 async fn the_openapi_document_and_its_page_are_served() {
     let s = spawn(quick()).await;

@@ -377,7 +377,8 @@ pub async fn current_result(
 /// Each assessment's current metric values, averaged over its trials (completed by a join, a
 /// filter, then [`PER_ASSESSMENT`] and an order).
 const CURRENT_METRICS: &str = "SELECT a.subject_id, a.id, a.recorded_at_ms, m.metric, \
-    AVG(m.value) AS v FROM assessment_metrics m \
+    AVG(m.value) AS v, COUNT(m.value) AS n, SUM(m.value * m.value) AS ss \
+    FROM assessment_metrics m \
     JOIN assessments a ON a.org_id = m.org_id AND a.id = m.assessment_id \
     AND a.analysis_version = m.analysis_version";
 const PER_ASSESSMENT: &str = "GROUP BY a.subject_id, a.id, a.recorded_at_ms, m.metric";
@@ -395,17 +396,33 @@ pub struct MetricValue {
     pub metric: String,
     /// Mean over the assessment's trials that have it.
     pub value: f64,
+    /// How many trials have it.
+    pub trials: u32,
+    /// Sample SD over those trials (`None` with fewer than two).
+    pub sd: Option<f64>,
 }
 
 fn metric_value(row: &AnyRow) -> Result<MetricValue, StorageError> {
     let subject: String = row.try_get("subject_id")?;
     let assessment: String = row.try_get("id")?;
+    let value: f64 = row.try_get("v")?;
+    let n: i64 = row.try_get("n")?;
+    let ss: f64 = row.try_get("ss")?;
+    // Σx² − n·x̄² over n − 1; rounding can leave a hair below zero for identical trials.
+    #[allow(clippy::cast_precision_loss)]
+    let sd = (n >= 2).then(|| {
+        ((ss - n as f64 * value * value) / (n - 1) as f64)
+            .max(0.0)
+            .sqrt()
+    });
     Ok(MetricValue {
         subject: parse_id(&subject, "subject id", SubjectId::parse)?,
         assessment: parse_id(&assessment, "assessment id", AssessmentId::parse)?,
         recorded_at: Timestamp::from_millis(row.try_get("recorded_at_ms")?),
         metric: row.try_get("metric")?,
-        value: row.try_get("v")?,
+        value,
+        trials: u32::try_from(n).unwrap_or(0),
+        sd,
     })
 }
 
