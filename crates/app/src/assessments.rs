@@ -133,6 +133,12 @@ pub fn parse_options(options: &UploadOptions) -> Result<ParseOptions, UnknownKin
     if let Some(kind) = options.kind.as_deref() {
         opts = opts.with_kind(TrialKind::parse(kind).ok_or(UnknownKind)?);
     }
+    if let Some(kg) = options.body_mass_kg {
+        opts = opts.with_body_mass_kg(kg);
+    }
+    if let Some(m) = options.box_height_m {
+        opts = opts.with_box_height_m(m);
+    }
     Ok(opts)
 }
 

@@ -202,6 +202,8 @@ fn unit_of(name: &str) -> Option<(&'static str, Option<&'static str>)> {
         n if n.ends_with("_min") => ("Minutes.", None),
         n if n.ends_with("_s") || n == "expires_in" => ("Seconds.", None),
         n if n.ends_with("_pct") => ("Percent.", None),
+        n if n.ends_with("_kg") => ("Kilograms.", None),
+        n if n.ends_with("_m") => ("Metres.", None),
         _ => return None,
     })
 }

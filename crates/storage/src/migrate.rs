@@ -105,6 +105,11 @@ const SQLITE: &[Migration] = &[
         name: "upload_options",
         sql: include_str!("../migrations/sqlite/0015_upload_options.sql"),
     },
+    Migration {
+        version: 16,
+        name: "upload_weigh_in",
+        sql: include_str!("../migrations/sqlite/0016_upload_weigh_in.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -182,6 +187,11 @@ const POSTGRES: &[Migration] = &[
         version: 15,
         name: "upload_options",
         sql: include_str!("../migrations/postgres/0015_upload_options.sql"),
+    },
+    Migration {
+        version: 16,
+        name: "upload_weigh_in",
+        sql: include_str!("../migrations/postgres/0016_upload_weigh_in.sql"),
     },
 ];
 

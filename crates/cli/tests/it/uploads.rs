@@ -238,3 +238,118 @@ async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
         assert!(files.iter().any(|f| f == name), "{name} in {files:?}");
     }
 }
+
+/// Two jumps with sway between them and no steady second anywhere: nothing can weigh the athlete
+/// from the recording alone.
+fn jumps_without_a_steady_second() -> String {
+    use mhp_biomech::TrialKind;
+    use mhp_biomech::synth::session::{CmjRep, Event, PlateSetup, SessionSpec, session};
+    let sway = || Event::Wobble {
+        seconds: 1.6,
+        amplitude_fraction: 0.15,
+    };
+    let spec = SessionSpec {
+        test: Some(TrialKind::Cmj),
+        plates: PlateSetup::Single,
+        events: vec![
+            sway(),
+            Event::Quiet { seconds: 0.4 },
+            Event::Cmj(CmjRep::for_height(0.3)),
+            Event::Quiet { seconds: 0.4 },
+            sway(),
+            Event::Quiet { seconds: 0.4 },
+            Event::Cmj(CmjRep::for_height(0.28)),
+            Event::Quiet { seconds: 0.4 },
+        ],
+        ..SessionSpec::default()
+    };
+    to_mhp_csv(&session(&spec).unwrap().recording)
+}
+
+/// An upload's weigh-in weighs the athlete when the recording cannot (flagged), is stored with
+/// the assessment, and a reanalysis reads the file with it again; without it nothing is guessed.
+#[tokio::test]
+async fn a_weigh_in_at_upload_weighs_and_is_kept_for_reanalysis() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bootstrap_org(dir.path(), "Weigh", &[]);
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    let api = format!("{}/api/v1/orgs/{}", p.base, o.org);
+    let c = reqwest::Client::new();
+    let subject = created(
+        c.post(format!("{api}/subjects"))
+            .bearer_auth(&o.admin)
+            .json(&json!({ "name": "Sam Example" }))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let uploads = format!("{api}/subjects/{subject}/assessments");
+    let file = jumps_without_a_steady_second();
+    let upload = |query: &'static str| {
+        c.post(format!("{uploads}{query}"))
+            .bearer_auth(&o.admin)
+            .header("content-type", "text/csv")
+            .body(file.clone())
+            .send()
+    };
+    let flags = |a: &Value| -> Vec<String> {
+        a["report"]["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["flags"].as_array().cloned().unwrap_or_default())
+            .filter_map(|f| f["code"].as_str().map(str::to_owned))
+            .collect()
+    };
+
+    let unweighed = created(upload("").await.unwrap()).await;
+    assert_eq!(unweighed["blocked_trials"], 2, "{unweighed}");
+    assert!(flags(&unweighed).iter().all(|f| f == "no_stable_weighing"));
+
+    for bad in ["?body_mass_kg=5", "?body_mass_kg=NaN", "?box_height_m=9"] {
+        let res = upload(bad).await.unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+    }
+
+    let weighed = created(upload("?body_mass_kg=80").await.unwrap()).await;
+    assert_eq!(weighed["blocked_trials"], 0, "{weighed}");
+    assert!(
+        flags(&weighed)
+            .iter()
+            .any(|f| f == "body_weight_from_weigh_in"),
+        "{weighed}"
+    );
+    let height = weighed["summary"]["jump_height_impulse_m"]
+        .as_f64()
+        .unwrap();
+    assert!((height - 0.29).abs() < 0.02, "{height}");
+    let id = weighed["id"].as_str().unwrap().to_owned();
+    drop(p);
+
+    // An older engine's result is recomputed from the raw file with the stored weigh-in.
+    let db = format!("sqlite://{}/mhp.sqlite", o.data);
+    crate::main_path::age_assessment(&db, &o.org, &id).await;
+    let again = mhp(&["reanalyze", "--data-dir", &o.data], &[], None);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    let read: Value = c
+        .get(format!("{}/api/v1/orgs/{}/assessments/{id}", p.base, o.org))
+        .bearer_auth(&o.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["analysis_version"], mhp_biomech::ANALYSIS_VERSION);
+    assert_eq!(read["blocked_trials"], 0, "{read}");
+    let again_height = read["summary"]["jump_height_impulse_m"].as_f64().unwrap();
+    assert!(
+        (again_height - height).abs() < 1e-9,
+        "{again_height} against {height}"
+    );
+}

@@ -107,6 +107,11 @@ pub struct UploadQuery {
     #[schemars(schema_with = "super::sets::maybe::<super::sets::UploadKind>")]
     kind: Option<String>,
     recorded_at_ms: Option<i64>,
+    /// A recent weigh-in, used when the recording has no quiet standing to weigh the athlete
+    /// (10 to 400 kg; the result is flagged).
+    body_mass_kg: Option<f64>,
+    /// The box height of drop jumps (0 to 3 m).
+    box_height_m: Option<f64>,
 }
 
 /// The file's format as the request declares it, or `None` to let the content decide.
@@ -202,8 +207,24 @@ pub async fn upload(
     let options = UploadOptions {
         sample_rate_hz: q.sample_rate_hz,
         kind: q.kind.clone(),
+        body_mass_kg: q.body_mass_kg,
+        box_height_m: q.box_height_m,
     };
     parse_options(&options).map_err(|e| ApiError::BadRequest(e.to_string()))?;
+    if options
+        .body_mass_kg
+        .is_some_and(|kg| !(10.0..=400.0).contains(&kg))
+    {
+        return Err(ApiError::BadRequest(
+            "body_mass_kg must be 10 to 400".into(),
+        ));
+    }
+    if options
+        .box_height_m
+        .is_some_and(|m| !(0.0..=3.0).contains(&m))
+    {
+        return Err(ApiError::BadRequest("box_height_m must be 0 to 3".into()));
+    }
     let recorded_at = match q.recorded_at_ms {
         Some(ms) if ms < 946_684_800_000 || ms > now.as_millis() + 86_400_000 => {
             return Err(ApiError::BadRequest(

@@ -74,8 +74,12 @@ pub struct Assessment {
 pub struct UploadOptions {
     /// The sampling rate given for a file without a time column or rate header.
     pub sample_rate_hz: Option<f64>,
-    /// The test kind given when the file does not say (`cmj`, `balance`, `plank`).
+    /// The test kind given when the file does not say (a `TrialKind` code).
     pub kind: Option<String>,
+    /// A recent weigh-in, used when the recording has no quiet standing to weigh the athlete.
+    pub body_mass_kg: Option<f64>,
+    /// The box height of drop jumps.
+    pub box_height_m: Option<f64>,
 }
 
 /// One analysis of an assessment.
@@ -97,7 +101,8 @@ pub struct AnalysisResult {
 
 const SELECT: &str = "SELECT id, subject_id, kind, recorded_at_ms, source, uploaded_by, format, \
                       raw_object_key, raw_sha256, raw_bytes, idempotency_key, analysis_version, \
-                      created_at_ms, declared_sample_rate_hz, declared_kind FROM assessments";
+                      created_at_ms, declared_sample_rate_hz, declared_kind, \
+                      declared_body_mass_kg, declared_box_height_m FROM assessments";
 
 fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
     let id: String = row.try_get("id")?;
@@ -122,6 +127,8 @@ fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
         options: UploadOptions {
             sample_rate_hz: row.try_get("declared_sample_rate_hz")?,
             kind: row.try_get("declared_kind")?,
+            body_mass_kg: row.try_get("declared_body_mass_kg")?,
+            box_height_m: row.try_get("declared_box_height_m")?,
         },
     })
 }
@@ -146,8 +153,9 @@ pub async fn create(
     let inserted = sqlx::query(
         "INSERT INTO assessments (id, org_id, subject_id, kind, recorded_at_ms, source, \
          uploaded_by, format, raw_object_key, raw_sha256, raw_bytes, idempotency_key, \
-         analysis_version, created_at_ms, declared_sample_rate_hz, declared_kind) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16) \
+         analysis_version, created_at_ms, declared_sample_rate_hz, declared_kind, \
+         declared_body_mass_kg, declared_box_height_m) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(assessment.id.to_string())
@@ -166,6 +174,8 @@ pub async fn create(
     .bind(assessment.created_at.as_millis())
     .bind(assessment.options.sample_rate_hz)
     .bind(assessment.options.kind.clone())
+    .bind(assessment.options.body_mass_kg)
+    .bind(assessment.options.box_height_m)
     .fetch_optional(tx.conn())
     .await
     .map_err(not_found_on_fk("subject"))?;
