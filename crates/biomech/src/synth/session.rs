@@ -72,6 +72,33 @@ impl Default for SessionSpec {
     }
 }
 
+impl SessionSpec {
+    /// Two countermovement jumps (0.30 m, then 0.28 m) on one plate, with sway before each and
+    /// short pauses: no steady second anywhere, so the recording alone cannot weigh the
+    /// athlete (80 kg).
+    pub fn jumps_without_a_steady_second() -> Self {
+        let sway = || Event::Wobble {
+            seconds: 1.6,
+            amplitude_fraction: 0.15,
+        };
+        Self {
+            test: Some(TrialKind::Cmj),
+            plates: PlateSetup::Single,
+            events: vec![
+                sway(),
+                Event::Quiet { seconds: 0.4 },
+                Event::Cmj(CmjRep::for_height(0.3)),
+                Event::Quiet { seconds: 0.4 },
+                sway(),
+                Event::Quiet { seconds: 0.4 },
+                Event::Cmj(CmjRep::for_height(0.28)),
+                Event::Quiet { seconds: 0.4 },
+            ],
+            ..Self::default()
+        }
+    }
+}
+
 /// How the force is recorded.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub enum PlateSetup {

@@ -181,25 +181,7 @@ fn stepping_off_and_on_and_wobbling_invent_no_rep() {
 #[test]
 fn without_a_steady_second_the_weigh_in_weighs_and_without_it_nothing_is_guessed() {
     // Sway between reps and short pauses: no steady second anywhere.
-    let sway = || Event::Wobble {
-        seconds: 1.6,
-        amplitude_fraction: 0.15,
-    };
-    let spec = SessionSpec {
-        test: Some(TrialKind::Cmj),
-        plates: PlateSetup::Single,
-        events: vec![
-            sway(),
-            Event::Quiet { seconds: 0.4 },
-            Event::Cmj(CmjRep::for_height(0.3)),
-            Event::Quiet { seconds: 0.4 },
-            sway(),
-            Event::Quiet { seconds: 0.4 },
-            Event::Cmj(CmjRep::for_height(0.28)),
-            Event::Quiet { seconds: 0.4 },
-        ],
-        ..SessionSpec::default()
-    };
+    let spec = SessionSpec::jumps_without_a_steady_second();
     let s = session(&spec).unwrap();
     let refused = analyze_recording(&s.recording);
     assert_eq!(refused.trials.len(), 2);

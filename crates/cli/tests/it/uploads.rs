@@ -242,28 +242,12 @@ async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
 /// Two jumps with sway between them and no steady second anywhere: nothing can weigh the athlete
 /// from the recording alone.
 fn jumps_without_a_steady_second() -> String {
-    use mhp_biomech::TrialKind;
-    use mhp_biomech::synth::session::{CmjRep, Event, PlateSetup, SessionSpec, session};
-    let sway = || Event::Wobble {
-        seconds: 1.6,
-        amplitude_fraction: 0.15,
-    };
-    let spec = SessionSpec {
-        test: Some(TrialKind::Cmj),
-        plates: PlateSetup::Single,
-        events: vec![
-            sway(),
-            Event::Quiet { seconds: 0.4 },
-            Event::Cmj(CmjRep::for_height(0.3)),
-            Event::Quiet { seconds: 0.4 },
-            sway(),
-            Event::Quiet { seconds: 0.4 },
-            Event::Cmj(CmjRep::for_height(0.28)),
-            Event::Quiet { seconds: 0.4 },
-        ],
-        ..SessionSpec::default()
-    };
-    to_mhp_csv(&session(&spec).unwrap().recording)
+    use mhp_biomech::synth::session::{SessionSpec, session};
+    to_mhp_csv(
+        &session(&SessionSpec::jumps_without_a_steady_second())
+            .unwrap()
+            .recording,
+    )
 }
 
 /// An upload's weigh-in weighs the athlete when the recording cannot (flagged), is stored with
