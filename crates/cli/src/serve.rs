@@ -198,19 +198,21 @@ pub async fn app_state(
     let index = open_index(settings).await?;
     let keys = open_keys(settings).await?;
     Ok(AppState::new(AppParts {
-        db,
-        objects,
-        clock: Arc::new(SystemClock),
-        master: key,
-        notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
-        build: BuildInfo {
-            version: env!("CARGO_PKG_VERSION"),
+        app: mhp_app::AppParts {
+            db,
+            objects,
+            clock: Arc::new(SystemClock),
+            master: key,
+            notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
+            build: BuildInfo {
+                version: env!("CARGO_PKG_VERSION"),
+            },
+            index,
+            keys,
         },
         sso: mhp_server::SsoOptions {
             public_url: settings.public_url(),
         },
-        index,
-        keys,
         egress: mhp_server::egress_client(settings.egress.policy()?)
             .map_err(|e| Failure::Runtime(anyhow::anyhow!("egress client: {e}")))?,
         mail_limits: mhp_server::api::MailLimits {

@@ -25,8 +25,6 @@ use axum::Router;
 use axum::http::StatusCode;
 use axum::routing::get;
 use mhp_app::App;
-use mhp_domain::Clock;
-use mhp_storage::{Db, ObjectStore};
 use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
@@ -107,19 +105,13 @@ impl AppState {
     /// A state with fresh readiness and metrics; sealing keys are derived from the master key.
     pub fn new(parts: AppParts<'_>) -> Self {
         let AppParts {
-            db,
-            objects,
-            clock,
-            master,
-            notifier,
-            build,
+            app,
             sso,
-            index,
-            keys,
             egress,
             mail_limits,
         } = parts;
-        let federation = match mhp_federation::Federation::new(egress.clone(), clock.clone()) {
+        let master = app.master;
+        let federation = match mhp_federation::Federation::new(egress.clone(), app.clock.clone()) {
             Ok(f) => Some(f),
             Err(e) => {
                 tracing::error!(error = %e, "single sign-on is unavailable");
@@ -138,16 +130,7 @@ impl AppState {
             mail_limits,
             public_url: sso.public_url,
         };
-        let app = App::new(mhp_app::AppParts {
-            db,
-            objects,
-            clock,
-            master,
-            notifier,
-            build,
-            index,
-            keys,
-        });
+        let app = App::new(app);
         Self {
             app,
             identity: Arc::new(identity),
@@ -160,24 +143,10 @@ impl AppState {
 /// What an [`AppState`] is made from.
 #[derive(Debug)]
 pub struct AppParts<'a> {
-    /// The system of record.
-    pub db: Db,
-    /// The object store.
-    pub objects: ObjectStore,
-    /// The time source.
-    pub clock: Arc<dyn Clock>,
-    /// The master key, from which sealing keys are derived.
-    pub master: &'a mhp_crypto::MasterKey,
-    /// Where messages to people go.
-    pub notifier: mhp_app::notify::Notifier,
-    /// Build information.
-    pub build: BuildInfo,
+    /// What the application layer is made from (storage, clock, master key, keys, index).
+    pub app: mhp_app::AppParts<'a>,
     /// Single sign-on settings.
     pub sso: SsoOptions,
-    /// The document index.
-    pub index: mhp_index::DocumentIndex,
-    /// The data keys of organisations and subjects.
-    pub keys: Arc<mhp_app::keys::Keys>,
     /// Requests to tenant-chosen addresses (build it with [`egress_client`]).
     pub egress: mhp_egress::Egress,
     /// Limits on password-reset and invitation messages.

@@ -68,18 +68,20 @@ pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
         Duration::from_secs(60),
     ));
     let state = AppState::new(AppParts {
-        keys,
-        db: db.clone(),
-        objects,
-        clock: clock.clone(),
-        master: &master,
-        notifier: Notifier::Outbox(dir.path().join("outbox")),
-        build: BuildInfo { version: "test" },
-        index: mhp_index::DocumentIndex::Embedded(
-            mhp_index::EmbeddedIndex::open(dir.path().join("index.sqlite"))
-                .await
-                .unwrap(),
-        ),
+        app: mhp_app::AppParts {
+            keys,
+            db: db.clone(),
+            objects,
+            clock: clock.clone(),
+            master: &master,
+            notifier: Notifier::Outbox(dir.path().join("outbox")),
+            build: BuildInfo { version: "test" },
+            index: mhp_index::DocumentIndex::Embedded(
+                mhp_index::EmbeddedIndex::open(dir.path().join("index.sqlite"))
+                    .await
+                    .unwrap(),
+            ),
+        },
         egress: mhp_server::egress_client(mhp_egress::EgressPolicy::new(
             mhp_egress::parse_cidrs("127.0.0.0/8, ::1/128").unwrap(),
             true,

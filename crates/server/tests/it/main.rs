@@ -128,18 +128,20 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         Duration::from_secs(60),
     ));
     let state = AppState::new(AppParts {
-        keys,
-        db: db.clone(),
-        objects,
-        clock,
-        master: &master,
-        notifier: Notifier::Outbox(fresh.dir.path().join("outbox")),
-        build: BuildInfo { version: "test" },
-        index: mhp_index::DocumentIndex::Embedded(
-            mhp_index::EmbeddedIndex::open(fresh.dir.path().join("index.sqlite"))
-                .await
-                .unwrap(),
-        ),
+        app: mhp_app::AppParts {
+            keys,
+            db: db.clone(),
+            objects,
+            clock,
+            master: &master,
+            notifier: Notifier::Outbox(fresh.dir.path().join("outbox")),
+            build: BuildInfo { version: "test" },
+            index: mhp_index::DocumentIndex::Embedded(
+                mhp_index::EmbeddedIndex::open(fresh.dir.path().join("index.sqlite"))
+                    .await
+                    .unwrap(),
+            ),
+        },
         egress: mhp_server::egress_client(mhp_egress::EgressPolicy::new(
             mhp_egress::parse_cidrs("127.0.0.0/8, ::1/128").unwrap(),
             true,
