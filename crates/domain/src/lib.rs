@@ -4,6 +4,7 @@
 //! This crate is pure: no I/O, no async, no serde. Storage, HTTP and the command line depend on
 //! it; it depends on nothing of theirs.
 
+pub mod availability;
 mod date;
 mod ids;
 pub mod pipeline;

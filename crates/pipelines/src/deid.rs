@@ -34,8 +34,13 @@ pub fn risk_feature_spec() -> FeatureSpec {
 pub struct InjuryLabel {
     /// Day it began (days since 1970-01-01).
     pub occurred_day: i64,
-    /// Day the subject was cleared, if they were.
+    /// Day the injury ended (cleared, or its expected return without a decision overriding
+    /// it; `mhp_domain::availability`), if it has by the view's date.
     pub cleared_day: Option<i64>,
+    /// Open on the view's date with neither a time loss nor a decision for longer than
+    /// `mhp_domain::availability::STALE_AFTER_DAYS`: it still counts as time loss (no end is
+    /// guessed), and the dataset step reports it for a clinician to complete.
+    pub stale: bool,
     /// Body region code.
     pub body_region: String,
     /// Injury type code.
@@ -222,11 +227,14 @@ pub async fn load(
         if occurred > as_of_day {
             continue;
         }
-        let cleared = l
-            .cleared_on
-            .as_deref()
-            .and_then(day_of)
-            .filter(|d| *d <= as_of_day);
+        // The one availability rule (`mhp_domain::availability`): the injury ends with a
+        // clearance, else on its expected return; what is decided after the view's date is not
+        // known in it.
+        let course = l.course();
+        let cleared = course.as_ref().and_then(|c| c.return_day(as_of_day));
+        let stale = course
+            .as_ref()
+            .is_some_and(|c| c.state_on(as_of_day).is_stale());
         s.history.injuries.push(InjurySpan {
             occurred_day: occurred,
             cleared_day: cleared,
@@ -234,6 +242,7 @@ pub async fn load(
         s.injuries.push(InjuryLabel {
             occurred_day: occurred,
             cleared_day: cleared,
+            stale,
             body_region: l.body_region,
             injury_type: l.injury_type,
             severity: l.severity,

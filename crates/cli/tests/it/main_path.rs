@@ -223,11 +223,29 @@ async fn main_path(env: Vec<(&str, String)>) {
     assert_eq!(injury["stage"], "reported");
     let iid = injury["id"].as_str().unwrap();
     let s_url = format!("{api}/subjects/{sid}");
+    // Its time loss ended on 2026-01-22 (occurred + 12 days): without a decision saying
+    // otherwise the subject is available again (mhp_domain::availability).
+    assert_eq!(
+        get_ok(&c, &s_url, &admin).await["availability"],
+        "available"
+    );
+    // A decision after the expected return overrides it: still out.
+    let setback = json_of(
+        c.post(format!("{api}/injuries/{iid}/decisions"))
+            .bearer_auth(&admin)
+            .json(&json!({"stage": "rehabilitation", "decided_on": "2026-01-24"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(setback["availability"], "unavailable");
     assert_eq!(
         get_ok(&c, &s_url, &admin).await["availability"],
         "unavailable"
     );
-    for (stage, day) in [("modified_duty", "2026-01-15"), ("cleared", "2026-01-22")] {
+    for (stage, day) in [("modified_duty", "2026-01-26"), ("cleared", "2026-02-02")] {
         let after = json_of(
             c.post(format!("{api}/injuries/{iid}/decisions"))
                 .bearer_auth(&admin)

@@ -1,6 +1,6 @@
 //! Injuries and return to duty. Coded fields are validated here and by the schema; free text
-//! (notes, restrictions) is sealed. A subject's availability is derived from their open
-//! injuries (see `subjects::availability_of`).
+//! (notes, restrictions) is sealed. What an injury allows follows `mhp_domain::availability`:
+//! its decisions, else its expected return (occurred + time loss).
 
 use axum::Json;
 use axum::extract::{Path, State};
@@ -11,7 +11,6 @@ use mhp_storage::repo::subjects;
 use mhp_storage::{Access, TenantTx};
 use serde::{Deserialize, Serialize};
 
-use super::subjects::availability_of;
 use super::{Grant, date_field, path_id};
 use crate::{ApiError, ApiJson, AppState};
 use mhp_app::phi::{FieldAt, Phi};
@@ -125,11 +124,21 @@ pub(crate) async fn load(
 ) -> Result<InjuryOut, ApiError> {
     let decisions = injuries::decisions(tx, injury.id).await?;
     let phi = phi.for_read(org, injury.subject).await?;
+    let today_day = today.days_since_epoch();
     let today = today.to_string();
     let current = decisions
         .iter()
         .rfind(|d| d.decided_on <= today)
         .map(|d| d.stage.clone());
+    let state = injuries::course_of(
+        &injury.occurred_on,
+        injury.time_loss_days,
+        &decisions
+            .iter()
+            .map(|d| (d.decided_on.clone(), d.stage.clone()))
+            .collect::<Vec<_>>(),
+    )
+    .map(|c| c.state_on(today_day));
     let row = injury.id.to_string();
     let mut out_decisions = Vec::with_capacity(decisions.len());
     for d in decisions {
@@ -150,7 +159,6 @@ pub(crate) async fn load(
             created_at_ms: d.created_at.as_millis(),
         });
     }
-    let started = injury.occurred_on <= today;
     Ok(InjuryOut {
         id: row.clone(),
         subject_id: injury.subject.to_string(),
@@ -170,11 +178,7 @@ pub(crate) async fn load(
             },
             injury.notes.as_ref(),
         )?,
-        availability: if started {
-            availability_of(current.as_deref())
-        } else {
-            "available"
-        },
+        availability: state.map_or("available", |s| s.availability().as_str()),
         stage: current.unwrap_or_else(|| "reported".to_owned()),
         decisions: out_decisions,
         created_at_ms: injury.created_at.as_millis(),

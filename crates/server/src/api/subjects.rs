@@ -8,6 +8,7 @@ use std::collections::HashMap;
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use mhp_domain::availability::Availability;
 use mhp_domain::{CalendarDate, DisplayName, OrgId, Sex, SubjectId, TeamId};
 use mhp_storage::repo::subjects::{self, Archived, Filter, NewSubject, Subject};
 use mhp_storage::repo::{Page, injuries, risk, teams};
@@ -219,45 +220,31 @@ fn conflict_on_external_id(e: mhp_storage::StorageError) -> ApiError {
     }
 }
 
-/// Availability of subjects from their open injuries (worst first): `unavailable`,
-/// `modified_duty`, `full_training`, `available`.
+/// Availability of subjects today: the worst of what their injuries allow
+/// (`mhp_domain::availability`, the rule the risk pipelines use too): `unavailable`,
+/// `modified_duty`, `full_training`, `available`. Subjects without a restriction are left out.
 pub(crate) async fn availability_map(
     tx: &mut TenantTx,
     state: &AppState,
 ) -> Result<std::collections::HashMap<SubjectId, &'static str>, ApiError> {
-    let today = CalendarDate::from_unix_millis(state.app.clock.now().as_millis()).to_string();
-    let open = injuries::open_states(tx, &today).await?;
-    let mut out: std::collections::HashMap<SubjectId, &'static str> =
+    let today = CalendarDate::from_unix_millis(state.app.clock.now().as_millis());
+    let courses = injuries::courses_on(tx, &today.to_string()).await?;
+    let day = today.days_since_epoch();
+    let mut worst: std::collections::HashMap<SubjectId, Availability> =
         std::collections::HashMap::new();
-    for (subject, stage) in open {
-        let status = availability_of(stage.as_deref());
-        let worse = out
-            .get(&subject)
-            .is_none_or(|cur| severity(status) > severity(cur));
-        if worse {
-            out.insert(subject, status);
-        }
+    for row in &courses {
+        let Some(course) = row.course() else {
+            continue;
+        };
+        let a = course.state_on(day).availability();
+        let e = worst.entry(row.subject).or_insert(Availability::Available);
+        *e = (*e).max(a);
     }
-    Ok(out)
-}
-
-/// The availability an open injury at a stage (or without a decision yet) allows.
-pub(crate) fn availability_of(stage: Option<&str>) -> &'static str {
-    match stage {
-        None | Some("rest" | "rehabilitation") => "unavailable",
-        Some("modified_duty") => "modified_duty",
-        Some("full_training") => "full_training",
-        Some(_) => "available",
-    }
-}
-
-fn severity(status: &str) -> u8 {
-    match status {
-        "unavailable" => 3,
-        "modified_duty" => 2,
-        "full_training" => 1,
-        _ => 0,
-    }
+    Ok(worst
+        .into_iter()
+        .filter(|(_, a)| *a != Availability::Available)
+        .map(|(s, a)| (s, a.as_str()))
+        .collect())
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]

@@ -1,9 +1,12 @@
 //! Injuries and return-to-duty decisions. Coded fields (region, type, side, severity,
 //! mechanism, dates, stage) are plain so they can be counted; free text (notes, restrictions)
 //! arrives sealed. The latest decision of an injury is its state; a subject's availability is
-//! derived from the states of their injuries.
+//! derived from their courses by `mhp_domain::availability`.
 
-use mhp_domain::{InjuryId, SealedBytes, SubjectId, Timestamp};
+use std::collections::HashMap;
+
+use mhp_domain::availability::{DutyStage, InjuryCourse};
+use mhp_domain::{CalendarDate, InjuryId, SealedBytes, SubjectId, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
 
@@ -204,34 +207,105 @@ pub async fn decisions(tx: &mut TenantTx, injury: InjuryId) -> Result<Vec<Decisi
         .collect()
 }
 
-/// The organisation's injuries that are open on `today` (`YYYY-MM-DD`): occurred by then and
-/// not cleared by their latest decision taking effect by then. Each with its subject and that
-/// latest stage (`None`: no decision yet).
-pub async fn open_states(
+/// An injury's course as the availability rule reads it (`mhp_domain::availability`): when it
+/// occurred, its recorded time loss and its decisions in the order they take effect.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CourseRow {
+    /// The injury.
+    pub injury: InjuryId,
+    /// Whose.
+    pub subject: SubjectId,
+    /// The day it happened, `YYYY-MM-DD`.
+    pub occurred_on: String,
+    /// Days lost, when known.
+    pub time_loss_days: Option<i64>,
+    /// `(decided_on, stage)` in the order they take effect (day, then recording time).
+    pub decisions: Vec<(String, String)>,
+}
+
+impl CourseRow {
+    /// The course in days, for [`mhp_domain::availability`]; `None` when the stored date is
+    /// unreadable. Decisions with an unreadable date or an unknown stage are left out.
+    pub fn course(&self) -> Option<InjuryCourse> {
+        course_of(&self.occurred_on, self.time_loss_days, &self.decisions)
+    }
+}
+
+/// The course of an injury from its stored fields (see [`CourseRow::course`]).
+pub fn course_of(
+    occurred_on: &str,
+    time_loss_days: Option<i64>,
+    decisions: &[(String, String)],
+) -> Option<InjuryCourse> {
+    let day = |d: &str| {
+        CalendarDate::parse(d)
+            .ok()
+            .map(CalendarDate::days_since_epoch)
+    };
+    Some(InjuryCourse {
+        occurred_day: day(occurred_on)?,
+        time_loss_days,
+        decisions: decisions
+            .iter()
+            .filter_map(|(d, stage)| Some((day(d)?, DutyStage::parse(stage)?)))
+            .collect(),
+    })
+}
+
+/// The decisions of the organisation's injuries (or one subject's) taking effect by `until`
+/// (all when `None`), by injury in the order they take effect.
+async fn decisions_by_injury(
     tx: &mut TenantTx,
-    today: &str,
-) -> Result<Vec<(SubjectId, Option<String>)>, StorageError> {
+    until: Option<&str>,
+    only: Option<SubjectId>,
+) -> Result<HashMap<String, Vec<(String, String)>>, StorageError> {
     let rows = sqlx::query(
-        "SELECT i.subject_id, \
-           (SELECT r.stage FROM return_to_duty r \
-             WHERE r.org_id = i.org_id AND r.injury_id = i.id AND r.decided_on <= $2 \
-             ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS stage \
-         FROM injuries i WHERE i.org_id = $1 AND i.occurred_on <= $2",
+        "SELECT r.injury_id, r.decided_on, r.stage FROM return_to_duty r \
+         JOIN injuries i ON i.org_id = r.org_id AND i.id = r.injury_id \
+         WHERE r.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR r.decided_on <= $2) \
+           AND (CAST($3 AS TEXT) IS NULL OR i.subject_id = $3) \
+         ORDER BY r.injury_id, r.decided_on, r.created_at_ms, r.id",
+    )
+    .bind(tx.org_key())
+    .bind(until)
+    .bind(only.map(|s| s.to_string()))
+    .fetch_all(tx.conn())
+    .await?;
+    let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for row in &rows {
+        let injury: String = row.try_get("injury_id")?;
+        out.entry(injury)
+            .or_default()
+            .push((row.try_get("decided_on")?, row.try_get("stage")?));
+    }
+    Ok(out)
+}
+
+/// The courses of the organisation's injuries that occurred by `today` (`YYYY-MM-DD`), with
+/// the decisions taking effect by then: what a subject's availability today is derived from.
+pub async fn courses_on(tx: &mut TenantTx, today: &str) -> Result<Vec<CourseRow>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT id, subject_id, occurred_on, time_loss_days FROM injuries \
+         WHERE org_id = $1 AND occurred_on <= $2",
     )
     .bind(tx.org_key())
     .bind(today)
     .fetch_all(tx.conn())
     .await?;
-    let mut out = Vec::new();
-    for row in &rows {
-        let stage: Option<String> = row.try_get("stage")?;
-        if stage.as_deref() == Some("cleared") {
-            continue;
-        }
-        let subject: String = row.try_get("subject_id")?;
-        out.push((parse_id(&subject, "subject id", SubjectId::parse)?, stage));
-    }
-    Ok(out)
+    let mut decisions = decisions_by_injury(tx, Some(today), None).await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            let subject: String = row.try_get("subject_id")?;
+            Ok(CourseRow {
+                injury: parse_id(&id, "injury id", InjuryId::parse)?,
+                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+                occurred_on: row.try_get("occurred_on")?,
+                time_loss_days: row.try_get("time_loss_days")?,
+                decisions: decisions.remove(&id).unwrap_or_default(),
+            })
+        })
+        .collect()
 }
 
 /// An injury as a label for the pipelines: coded fields and dates only, no notes.
@@ -249,24 +323,26 @@ pub struct InjuryLabel {
     pub occurred_on: String,
     /// Days lost, when known.
     pub time_loss_days: Option<i64>,
-    /// The day of the latest decision clearing the subject, if the latest decision clears.
-    pub cleared_on: Option<String>,
+    /// `(decided_on, stage)` of every decision, in the order they take effect.
+    pub decisions: Vec<(String, String)>,
 }
 
-/// Every injury of the organisation's subjects that are not erased, with the day they were
-/// cleared, by day: the labels of the pipelines' de-identified view.
+impl InjuryLabel {
+    /// The course in days (see [`CourseRow::course`]).
+    pub fn course(&self) -> Option<InjuryCourse> {
+        course_of(&self.occurred_on, self.time_loss_days, &self.decisions)
+    }
+}
+
+/// Every injury of the organisation's subjects that are not erased, with its decisions, by
+/// day: the labels of the pipelines' de-identified view.
 pub async fn org_labels(
     tx: &mut TenantTx,
     only: Option<SubjectId>,
 ) -> Result<Vec<InjuryLabel>, StorageError> {
     let rows = sqlx::query(
-        "SELECT i.subject_id, i.body_region, i.injury_type, i.severity, i.occurred_on, \
-           i.time_loss_days, \
-           (SELECT r.stage FROM return_to_duty r WHERE r.org_id = i.org_id AND r.injury_id = i.id \
-             ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS stage, \
-           (SELECT r.decided_on FROM return_to_duty r WHERE r.org_id = i.org_id \
-             AND r.injury_id = i.id \
-             ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS decided_on \
+        "SELECT i.id, i.subject_id, i.body_region, i.injury_type, i.severity, i.occurred_on, \
+           i.time_loss_days \
          FROM injuries i JOIN subjects s ON s.org_id = i.org_id AND s.id = i.subject_id \
          WHERE i.org_id = $1 AND s.erased_at_ms IS NULL \
            AND (CAST($2 AS TEXT) IS NULL OR i.subject_id = $2) ORDER BY i.occurred_on, i.id",
@@ -275,11 +351,11 @@ pub async fn org_labels(
     .bind(only.map(|s| s.to_string()))
     .fetch_all(tx.conn())
     .await?;
+    let mut decisions = decisions_by_injury(tx, None, only).await?;
     rows.iter()
         .map(|row| {
+            let id: String = row.try_get("id")?;
             let subject: String = row.try_get("subject_id")?;
-            let stage: Option<String> = row.try_get("stage")?;
-            let decided_on: Option<String> = row.try_get("decided_on")?;
             Ok(InjuryLabel {
                 subject: parse_id(&subject, "subject id", SubjectId::parse)?,
                 body_region: row.try_get("body_region")?,
@@ -287,7 +363,7 @@ pub async fn org_labels(
                 severity: row.try_get("severity")?,
                 occurred_on: row.try_get("occurred_on")?,
                 time_loss_days: row.try_get("time_loss_days")?,
-                cleared_on: decided_on.filter(|_| stage.as_deref() == Some("cleared")),
+                decisions: decisions.remove(&id).unwrap_or_default(),
             })
         })
         .collect()
