@@ -10,7 +10,9 @@
 //! are already percentages (see [`FeatureSpec::points`]). For signed metrics (asymmetry) the
 //! absolute latest value too. Then load: acute (7 days) and chronic (28 days, weekly average)
 //! session-RPE load and their coupled ratio (ACWR, as `docs/design/hazard-model.md` defines
-//! it); and injury history: cleared from a time-loss injury within [`RECENT_INJURY_DAYS`],
+//! it), the chronic mean and the ratio missing until the load history covers the 28 days (see
+//! [`LoadWindows`]); and
+//! injury history: cleared from a time-loss injury within [`RECENT_INJURY_DAYS`],
 //! earlier injuries counted.
 
 use std::collections::BTreeMap;
@@ -30,18 +32,32 @@ pub const CHRONIC_DAYS: i64 = 28;
 /// chronic window ([`CHRONIC_DAYS`]) as a weekly mean, and their coupled ratio (ACWR; Gabbett
 /// 2016, Br J Sports Med 50:273). The one definition of the platform: the risk features and
 /// the monitoring API both use it.
+///
+/// The ratio needs history: until the subject's load history covers the chronic window, the
+/// chronic mean counts days that were never recorded as rest and the ratio is inflated (4.0
+/// in a first week of steady load), so it is missing instead. The history covers the window
+/// when their first recorded session falls in the window's first week or before it: sessions
+/// follow a weekly plan, so a first session on the Wednesday of a week means that week was
+/// recorded (its Monday and Tuesday were rest), not that the record began mid-week.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct LoadWindows {
     /// Load of the acute window, in arbitrary units.
     pub acute: f64,
     /// Load of the chronic window divided by its weeks.
     pub chronic_weekly: f64,
+    /// Whether the load history covers the chronic window.
+    pub covered: bool,
 }
 
 impl LoadWindows {
     /// The windows ending just before `end_day` (days since 1970-01-01; loads on `end_day`
-    /// itself are not counted), over `(day, load)` pairs in any order.
-    pub fn before(loads: impl IntoIterator<Item = (i64, f64)>, end_day: i64) -> Self {
+    /// itself are not counted), over `(day, load)` pairs in any order. `history_from` is the
+    /// first day of the subject's load history (their first session), `None` without one.
+    pub fn before(
+        loads: impl IntoIterator<Item = (i64, f64)>,
+        end_day: i64,
+        history_from: Option<i64>,
+    ) -> Self {
         let (mut acute, mut chronic) = (0.0, 0.0);
         for (d, load) in loads {
             if d < end_day && d >= end_day - CHRONIC_DAYS {
@@ -56,12 +72,14 @@ impl LoadWindows {
         Self {
             acute,
             chronic_weekly: chronic / weeks,
+            covered: history_from.is_some_and(|f| f < end_day - CHRONIC_DAYS + ACUTE_DAYS),
         }
     }
 
-    /// Acute over chronic weekly load; `None` without chronic load.
+    /// Acute over chronic weekly load; `None` without chronic load or before the history
+    /// covers the chronic window.
     pub fn ratio(&self) -> Option<f64> {
-        (self.chronic_weekly > 0.0).then(|| self.acute / self.chronic_weekly)
+        (self.covered && self.chronic_weekly > 0.0).then(|| self.acute / self.chronic_weekly)
     }
 }
 
@@ -158,8 +176,10 @@ pub struct Row {
     pub label: Option<bool>,
 }
 
-/// Whether the subject starts `day` out with an injury (one that began before it and is not
-/// cleared by it). Such a day is not at risk: it gets no training row and no score.
+/// Whether the subject starts `day` out with an injury (one that began before it and has not
+/// ended by it). Such a day is not at risk: it gets no training row and no score. The spans
+/// come from `mhp_domain::availability` (the pipelines' de-identified view builds them): an
+/// injury ends with a clearance, else on its expected return.
 pub fn in_time_loss(history: &History, day: i64) -> bool {
     history
         .injuries
@@ -227,8 +247,16 @@ pub fn build(spec: &FeatureSpec, history: &History, day: i64, known_until: i64) 
         }
     }
 
-    let load = LoadWindows::before(history.loads.iter().copied(), day);
-    let (acute, chronic) = (load.acute, load.chronic_weekly);
+    // Load history: from the first recorded session (whatever came after `day` is not read).
+    let first_load = history.loads.iter().map(|l| l.0).min();
+    let load = LoadWindows::before(history.loads.iter().copied(), day, first_load);
+    let acute = load.acute;
+    // Like the ratio, the chronic mean is missing until the history covers its window.
+    let chronic = if load.covered {
+        load.chronic_weekly
+    } else {
+        f64::NAN
+    };
     let acwr = load.ratio().unwrap_or(f64::NAN);
     values.push(acute);
     values.push(chronic);
@@ -330,6 +358,24 @@ mod tests {
         // (21 × 100 + 7 × 300) / 4 = 1050.
         assert_eq!(value(&row, "load_chronic_28d"), 1050.0);
         assert_eq!(value(&row, "acwr"), 2.0);
+    }
+
+    #[test]
+    fn no_ratio_until_the_load_history_covers_the_chronic_window() {
+        // Loads from day 0: on day 14 the chronic window reaches back to day −14, where nothing
+        // was recorded; the coupled ratio would be 4.0 for any steady load.
+        let h = history();
+        let early = build(&spec(), &h, 14, 100);
+        assert!(value(&early, "acwr").is_nan(), "{}", value(&early, "acwr"));
+        assert!(value(&early, "load_chronic_28d").is_nan());
+        assert_eq!(value(&early, "load_acute_7d"), 700.0);
+        // Covered from day 22, when the first session (day 0) falls in the first week of
+        // the chronic window [−6, 22).
+        assert_eq!(value(&build(&spec(), &h, 28, 100), "acwr"), 2.0);
+        assert!(!value(&build(&spec(), &h, 22, 100), "acwr").is_nan());
+        assert!(value(&build(&spec(), &h, 21, 100), "acwr").is_nan());
+        let w = LoadWindows::before([(0, 100.0)], 14, None);
+        assert_eq!(w.ratio(), None);
     }
 
     #[test]

@@ -123,15 +123,24 @@ pub struct Acwr {
 }
 
 /// The ratio as of a day, that day's sessions included (`mhp_ml::features::LoadWindows`, the
-/// definition the risk features use).
-pub(crate) fn acwr(entries: &[LoadEntry], as_of: CalendarDate) -> Acwr {
+/// definition the risk features use): `None` until the subject's load history, which begins
+/// on `first_session`, covers the 28 days (its first week at least).
+pub(crate) fn acwr(
+    entries: &[LoadEntry],
+    as_of: CalendarDate,
+    first_session: Option<CalendarDate>,
+) -> Acwr {
     #[allow(clippy::cast_precision_loss)]
     let loads = entries.iter().filter_map(|e| {
         CalendarDate::parse(&e.session_date)
             .ok()
             .map(|d| (d.days_since_epoch(), e.load_au as f64))
     });
-    let w = LoadWindows::before(loads, as_of.days_since_epoch() + 1);
+    let w = LoadWindows::before(
+        loads,
+        as_of.days_since_epoch() + 1,
+        first_session.map(CalendarDate::days_since_epoch),
+    );
     #[allow(clippy::cast_possible_truncation)]
     Acwr {
         as_of: as_of.to_string(),
@@ -178,7 +187,10 @@ pub async fn list_loads(
     subjects::get_including_archived(&mut tx, subject).await?;
     let all =
         loads::list_for_subject(&mut tx, subject, &window.to_string(), &to.to_string()).await?;
-    let ratio = acwr(&all, to);
+    let first = loads::first_session_date(&mut tx, subject)
+        .await?
+        .and_then(|d| CalendarDate::parse(&d).ok());
+    let ratio = acwr(&all, to, first);
     let from = from.to_string();
     let entries = all
         .into_iter()
@@ -500,11 +512,16 @@ mod tests {
             entry("2026-03-22", 300),  // day 6: both
             entry("2026-03-28", 500),  // today: both
         ];
-        let a = acwr(&entries, as_of);
+        let first = CalendarDate::parse("2026-02-28").ok();
+        let a = acwr(&entries, as_of, first);
         assert_eq!(a.acute_7d_au, 800);
         assert!((a.chronic_weekly_au - 400.0).abs() < 1e-9);
         assert_eq!(a.ratio, Some(2.0));
-        assert_eq!(acwr(&[], as_of).ratio, None);
+        assert_eq!(acwr(&[], as_of, None).ratio, None);
+        // A history that began inside the chronic window gives no ratio yet.
+        let short = acwr(&entries[2..], as_of, CalendarDate::parse("2026-03-21").ok());
+        assert_eq!(short.ratio, None);
+        assert_eq!(short.acute_7d_au, 800);
     }
 
     #[test]

@@ -53,6 +53,23 @@ pub async fn create(tx: &mut TenantTx, e: &LoadEntry) -> Result<(), StorageError
     conflict_if_none(inserted, "training load entry")
 }
 
+/// The day of a subject's first recorded session, `YYYY-MM-DD` (`None` without any): where
+/// their load history begins, so that a ratio is given only once its chronic window is covered.
+pub async fn first_session_date(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+) -> Result<Option<String>, StorageError> {
+    let row = sqlx::query(
+        "SELECT MIN(session_date) AS first FROM training_loads \
+         WHERE org_id = $1 AND subject_id = $2",
+    )
+    .bind(tx.org_key())
+    .bind(subject.to_string())
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(row.try_get("first")?)
+}
+
 /// A subject's sessions from `from` to `to` (inclusive, `YYYY-MM-DD`), in date order.
 pub async fn list_for_subject(
     tx: &mut TenantTx,
