@@ -15,6 +15,7 @@ pub mod keys;
 pub mod loads;
 pub mod notify;
 pub mod phi;
+pub mod runs;
 pub mod schedule;
 pub mod scoring;
 pub mod subjects;

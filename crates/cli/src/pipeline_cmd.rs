@@ -127,6 +127,20 @@ pub async fn run(
                     p.priority,
                     p.max_concurrent
                 );
+                if p.params.is_empty() {
+                    println!("  parameters: none");
+                } else {
+                    println!("  parameters:");
+                }
+                for param in p.params {
+                    println!(
+                        "    {}{}: {}; {}",
+                        param.name,
+                        if param.required { " (required)" } else { "" },
+                        param.kind.describe(),
+                        param.description
+                    );
+                }
             }
             Ok(())
         }
@@ -147,6 +161,10 @@ pub async fn run(
             let org = OrgId::parse(&org)
                 .map_err(|_| Failure::Invalid("--org must be an organisation id".into()))?;
             let params = parse_params(&params)?;
+            if let Value::Object(map) = &params {
+                mhp_app::runs::check_params(def, map)
+                    .map_err(|e| Failure::Invalid(format!("--param: {e}")))?;
+            }
             let state = crate::serve::open_state(&settings).await?;
             let known = crate::serve::organisations(&state).await?;
             if !known.iter().any(|o| o.id == org) {

@@ -17,8 +17,89 @@ pub struct StepDef {
     pub max_attempts: u32,
 }
 
+/// The type and range of a pipeline parameter.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum ParamKind {
+    /// A calendar date, `YYYY-MM-DD`.
+    Date,
+    /// A number in `[min, max]`, or `(min, max)` when `exclusive`.
+    Number {
+        /// Lower bound.
+        min: f64,
+        /// Upper bound.
+        max: f64,
+        /// Whether the bounds themselves are refused.
+        exclusive: bool,
+    },
+    /// A whole number in `[min, max]`.
+    Integer {
+        /// Lower bound.
+        min: i64,
+        /// Upper bound.
+        max: i64,
+    },
+    /// A subject id (UUID).
+    SubjectId,
+    /// A model configuration: a JSON object such as `{"model": "logistic", "l2": 1.0,
+    /// "max_iter": 100, "tol": 1e-8}`.
+    ModelConfig,
+}
+
+impl ParamKind {
+    /// What a value must be, for people: `a date YYYY-MM-DD`, `a number in (0, 1)`, ….
+    pub fn describe(&self) -> String {
+        match *self {
+            Self::Date => "a date YYYY-MM-DD".into(),
+            Self::Number {
+                min,
+                max,
+                exclusive: true,
+            } => format!("a number in ({min}, {max})"),
+            Self::Number { min, max, .. } => format!("a number in [{min}, {max}]"),
+            Self::Integer { min, max } => format!("a whole number from {min} to {max}"),
+            Self::SubjectId => "a subject id".into(),
+            Self::ModelConfig => "a model configuration (JSON object)".into(),
+        }
+    }
+
+    /// Whether a number is in range (for [`ParamKind::Number`] and [`ParamKind::Integer`]).
+    pub fn number_in_range(&self, x: f64) -> bool {
+        match *self {
+            Self::Number {
+                min,
+                max,
+                exclusive,
+            } => {
+                x.is_finite()
+                    && if exclusive {
+                        x > min && x < max
+                    } else {
+                        x >= min && x <= max
+                    }
+            }
+            #[allow(clippy::cast_precision_loss)]
+            Self::Integer { min, max } => x.fract() == 0.0 && x >= min as f64 && x <= max as f64,
+            _ => false,
+        }
+    }
+}
+
+/// A parameter a pipeline accepts: anything else is refused when a run is started or
+/// scheduled.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct ParamDef {
+    /// Its name: lowercase letters, digits and `_`.
+    pub name: &'static str,
+    /// Its type and range.
+    pub kind: ParamKind,
+    /// Whether a run must give it.
+    pub required: bool,
+    /// What it does and its default, for people.
+    pub description: &'static str,
+}
+
 /// A pipeline: a graph of steps, its priority and how many of its jobs may run at once.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PipelineDef {
     /// Its name: lowercase letters, digits and `-`.
     pub name: &'static str,
@@ -30,12 +111,31 @@ pub struct PipelineDef {
     pub priority: i32,
     /// Most jobs of this pipeline running at once, over every worker.
     pub max_concurrent: u32,
+    /// The parameters it accepts.
+    pub params: &'static [ParamDef],
 }
 
 impl PipelineDef {
     /// The step called `name`.
     pub fn step(&self, name: &str) -> Option<&'static StepDef> {
         self.steps.iter().find(|s| s.name == name)
+    }
+
+    /// The parameter called `name`.
+    pub fn param(&self, name: &str) -> Option<&'static ParamDef> {
+        self.params.iter().find(|p| p.name == name)
+    }
+
+    /// The accepted parameters as one line: `as_of (a date YYYY-MM-DD), …`, or `none`.
+    pub fn accepted_params(&self) -> String {
+        if self.params.is_empty() {
+            return "none".into();
+        }
+        self.params
+            .iter()
+            .map(|p| format!("{} ({})", p.name, p.kind.describe()))
+            .collect::<Vec<_>>()
+            .join(", ")
     }
 
     /// Checks the graph: names well formed and unique, every need an earlier step.
@@ -52,6 +152,15 @@ impl PipelineDef {
         }
         if self.max_concurrent == 0 {
             return bad("max_concurrent must be at least 1".into());
+        }
+        for (i, p) in self.params.iter().enumerate() {
+            let well_formed = !p.name.is_empty()
+                && p.name
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_');
+            if !well_formed || self.params[..i].iter().any(|q| q.name == p.name) {
+                return bad(format!("parameter {i}: malformed or repeated name"));
+            }
         }
         for (i, step) in self.steps.iter().enumerate() {
             if !is_name(step.name) {
@@ -130,6 +239,81 @@ impl Trigger {
     }
 }
 
+/// `as_of`: the day the data is read as of.
+const AS_OF: ParamDef = ParamDef {
+    name: "as_of",
+    kind: ParamKind::Date,
+    required: false,
+    description: "read the data as of this day (default: today, UTC)",
+};
+
+/// The parameters of `train-injury-risk`.
+pub const TRAIN_PARAMS: &[ParamDef] = &[
+    AS_OF,
+    ParamDef {
+        name: "season_start",
+        kind: ParamKind::Date,
+        required: false,
+        description: "count the weeks from this day, before a subject's first test too \
+                      (default: from each subject's first test)",
+    },
+    ParamDef {
+        name: "train_fraction",
+        kind: ParamKind::Number {
+            min: 0.0,
+            max: 1.0,
+            exclusive: true,
+        },
+        required: false,
+        description: "share of the weeks, oldest first, trained on; the rest are the test \
+                      (default 0.7; not with test_from)",
+    },
+    ParamDef {
+        name: "test_from",
+        kind: ParamKind::Date,
+        required: false,
+        description: "first day of the test period: weeks before it are trained on \
+                      (instead of train_fraction)",
+    },
+    ParamDef {
+        name: "model",
+        kind: ParamKind::ModelConfig,
+        required: false,
+        description: "the model to train (default: slow, shallow gradient boosting)",
+    },
+    ParamDef {
+        name: "seed",
+        kind: ParamKind::Integer {
+            min: 0,
+            max: 9_007_199_254_740_991,
+        },
+        required: false,
+        description: "seed of the model's random choices (row subsampling), recorded in the \
+                      lineage (default: the model configuration's, 0)",
+    },
+    ParamDef {
+        name: "tolerance",
+        kind: ParamKind::Number {
+            min: 0.0,
+            max: 0.5,
+            exclusive: false,
+        },
+        required: false,
+        description: "promote without a person when the candidate's AUC is at most this much \
+                      below production's on the same rows (default 0.01)",
+    },
+    ParamDef {
+        name: "gate_min_positives",
+        kind: ParamKind::Integer {
+            min: 1,
+            max: 1_000_000,
+        },
+        required: false,
+        description: "fewest injuries among the rows after both models' training cut-offs for \
+                      the gate to compare them; fewer, and a person decides (default 20)",
+    },
+];
+
 /// Trains the injury-risk model on the organisation's de-identified data, evaluates it on
 /// later weeks, registers it as a candidate and applies the promotion gate.
 pub const TRAIN: &str = "train-injury-risk";
@@ -176,6 +360,7 @@ pub const CATALOGUE: &[PipelineDef] = &[
         ],
         priority: 0,
         max_concurrent: 2,
+        params: TRAIN_PARAMS,
     },
     PipelineDef {
         name: SCORE_ALL,
@@ -188,6 +373,7 @@ pub const CATALOGUE: &[PipelineDef] = &[
         }],
         priority: 5,
         max_concurrent: 2,
+        params: &[AS_OF],
     },
     PipelineDef {
         name: SCORE_SUBJECT,
@@ -200,6 +386,15 @@ pub const CATALOGUE: &[PipelineDef] = &[
         }],
         priority: 10,
         max_concurrent: 16,
+        params: &[
+            ParamDef {
+                name: "subject",
+                kind: ParamKind::SubjectId,
+                required: true,
+                description: "the subject to score",
+            },
+            AS_OF,
+        ],
     },
 ];
 
@@ -234,6 +429,7 @@ mod tests {
             }],
             priority: 0,
             max_concurrent: 1,
+            params: &[],
         };
         let e = LOOP.validate().unwrap_err();
         assert!(e.0.contains("needs b"), "{e}");

@@ -42,6 +42,7 @@ const NOOP: PipelineDef = PipelineDef {
     }],
     priority: 0,
     max_concurrent: 1000,
+    params: &[],
 };
 
 async fn nothing(_: StepCtx) -> Result<Value, StepError> {

@@ -337,3 +337,52 @@ async fn a_run_that_fails_for_good_is_reported_and_alerts() {
     }
     p.terminate();
 }
+
+/// Every pipeline's parameters are listed with their types and ranges, and `--param` with an
+/// unknown name or a malformed value is refused (exit 2) naming the accepted parameters,
+/// before anything is queued.
+#[test]
+fn pipeline_parameters_are_listed_and_checked() {
+    let data = tempfile::tempdir().unwrap();
+    let data = data.path().to_str().unwrap();
+    let out = mhp(&["pipeline", "list", "--data-dir", data], &[], None);
+    assert!(out.status.success(), "{}", crate::stderr(&out));
+    let text = stdout(&out);
+    for line in [
+        "test_from: a date YYYY-MM-DD;",
+        "train_fraction: a number in (0, 1);",
+        "seed: a whole number from 0 to",
+        "subject (required): a subject id;",
+    ] {
+        assert!(text.contains(line), "{line} missing from:\n{text}");
+    }
+    let org = "0190b4a4-8b5e-7000-8000-000000000000";
+    for (param, says) in [
+        ("test_form=2026-01-05", "unknown parameter test_form"),
+        ("train_fraction=1.5", "train_fraction must be a number in (0, 1)"),
+        ("model={\"model\":\"forest\"}", "model must be a model configuration"),
+    ] {
+        let out = mhp(
+            &[
+                "pipeline",
+                "run",
+                "train-injury-risk",
+                "--org",
+                org,
+                "--param",
+                param,
+                "--data-dir",
+                data,
+            ],
+            &[],
+            None,
+        );
+        assert_eq!(out.status.code(), Some(2), "{param}");
+        let err = crate::stderr(&out);
+        assert!(err.contains(says), "{param}: {err}");
+        assert!(
+            err.contains("accepts: as_of (a date YYYY-MM-DD), season_start"),
+            "{err}"
+        );
+    }
+}

@@ -37,6 +37,7 @@ const CHAIN: PipelineDef = PipelineDef {
     ],
     priority: 0,
     max_concurrent: 4,
+    params: &[],
 };
 
 macro_rules! single {
@@ -52,6 +53,7 @@ macro_rules! single {
             }],
             priority: 0,
             max_concurrent: 4,
+            params: &[],
         }
     };
 }

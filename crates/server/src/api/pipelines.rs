@@ -115,11 +115,18 @@ pub struct NewRunIn {
     params: Option<serde_json::Map<String, Value>>,
 }
 
-fn params_json(params: Option<serde_json::Map<String, Value>>) -> Result<String, ApiError> {
-    let text = Value::Object(params.unwrap_or_default()).to_string();
+/// The parameters as stored, after checking them against what the pipeline declares
+/// (`mhp_app::runs::check_params`: unknown or malformed ones are refused, naming the accepted).
+fn params_json(
+    def: &pipeline::PipelineDef,
+    params: Option<serde_json::Map<String, Value>>,
+) -> Result<String, ApiError> {
+    let params = params.unwrap_or_default();
+    let text = Value::Object(params.clone()).to_string();
     if text.len() > 8192 {
         return Err(ApiError::BadRequest("params must be at most 8 KiB".into()));
     }
+    mhp_app::runs::check_params(def, &params)?;
     Ok(text)
 }
 
@@ -204,7 +211,7 @@ pub async fn start(
     ApiJson(body): ApiJson<NewRunIn>,
 ) -> Result<(StatusCode, Json<RunOut>), ApiError> {
     let def = known_pipeline(&name)?;
-    let params = params_json(body.params)?;
+    let params = params_json(def, body.params)?;
     let now = state.app.clock.now();
     let by = grant.principal.actor().audit_name();
     let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
@@ -368,7 +375,7 @@ pub async fn put_schedule(
         code: "invalid-schedule",
         detail: "the cron expression never fires".into(),
     })?;
-    let params = params_json(body.params)?;
+    let params = params_json(def, body.params)?;
     let scope = grant.org()?;
     let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let saved = queue::put_schedule(

@@ -45,6 +45,7 @@ const DIAMOND: PipelineDef = PipelineDef {
     ],
     priority: 0,
     max_concurrent: 10,
+    params: &[],
 };
 
 const ONE: PipelineDef = PipelineDef {
@@ -58,6 +59,7 @@ const ONE: PipelineDef = PipelineDef {
     }],
     priority: 5,
     max_concurrent: 1,
+    params: &[],
 };
 
 fn at(ms: i64) -> Timestamp {
@@ -284,6 +286,7 @@ async fn many_claimers_never_take_the_same_job(db: Db, _: String) {
     let org = new_org(&db, "Alpha").await;
     const WIDE: PipelineDef = PipelineDef {
         max_concurrent: 100,
+        params: &[],
         name: "wide",
         ..ONE
     };
