@@ -74,7 +74,7 @@ pub struct DatasetFile {
     pub features: Vec<String>,
     /// Days ahead the label looks.
     pub horizon_days: i64,
-    /// The rows, by subject then day.
+    /// The rows in canonical order ([`sort_rows`]: by day, then content).
     pub rows: Vec<DatasetRow>,
 }
 
@@ -161,7 +161,9 @@ fn is_monday(day: i64) -> bool {
 }
 
 /// Builds the training rows of a view: every subject-week (Mondays) whose label is known by
-/// the view's date, skipping weeks begun in time loss. A subject's weeks start at their first
+/// the view's date and in which the subject was really followed (a test, a session or an
+/// injury recorded within the label's window: a week with nothing recorded says nothing about
+/// injuries), skipping weeks begun in time loss. A subject's weeks start at their first
 /// assessment, or, when `season_start` is given, at the later of that day and their first
 /// data of any kind (assessment or training load): weeks before a first jump test then count,
 /// with their load features.
@@ -190,7 +192,10 @@ pub fn build_rows(
             day += 1;
         }
         while day + spec.horizon_days <= known_until {
-            if is_monitored(&s.history, day) && !features::in_time_loss(&s.history, day) {
+            if is_monitored(&s.history, day)
+                && is_followed_in(&s.history, day, day + spec.horizon_days)
+                && !features::in_time_loss(&s.history, day)
+            {
                 let row = features::build(spec, &s.history, day, known_until);
                 if let Some(label) = row.label {
                     rows.push(DatasetRow {
@@ -211,7 +216,52 @@ pub fn build_rows(
             day += 7;
         }
     }
+    sort_rows(&mut rows);
     rows
+}
+
+/// Puts rows in the dataset's canonical order: by day, then by content (feature values,
+/// label, sex, sport, age), then by pseudonym. The order decides the model where training
+/// draws at random (row subsampling) and where sums are rounded, so it must not follow the
+/// organisation's pseudonym key: identical data gives identical rows in the identical order in
+/// any organisation and instance (rows equal up to the pseudonym are interchangeable).
+pub fn sort_rows(rows: &mut [DatasetRow]) {
+    fn values_cmp(a: &[Option<f64>], b: &[Option<f64>]) -> std::cmp::Ordering {
+        for (x, y) in a.iter().zip(b) {
+            let o = match (x, y) {
+                (None, None) => std::cmp::Ordering::Equal,
+                (None, Some(_)) => std::cmp::Ordering::Less,
+                (Some(_), None) => std::cmp::Ordering::Greater,
+                (Some(x), Some(y)) => x.total_cmp(y),
+            };
+            if o.is_ne() {
+                return o;
+            }
+        }
+        a.len().cmp(&b.len())
+    }
+    rows.sort_by(|a, b| {
+        a.day
+            .cmp(&b.day)
+            .then_with(|| values_cmp(&a.values, &b.values))
+            .then_with(|| a.label.cmp(&b.label))
+            .then_with(|| a.sex.cmp(&b.sex))
+            .then_with(|| a.sport.cmp(&b.sport))
+            .then_with(|| a.age_years.cmp(&b.age_years))
+            .then_with(|| a.subject.cmp(&b.subject))
+    });
+}
+
+/// Whether anything of the subject was recorded in `[from, to)`: a jump test, a training
+/// session or the onset of an injury. A training row needs it for its label's window, so that
+/// "no injury" means an injury would have been seen, not that nobody was looking (with
+/// `as_of` today, [`is_monitored`] alone keeps a subject "monitored" for four weeks after
+/// their last test).
+pub fn is_followed_in(h: &features::History, from: i64, to: i64) -> bool {
+    let within = |d: i64| d >= from && d < to;
+    h.observations.iter().any(|o| within(o.day))
+        || h.loads.iter().any(|(d, _)| within(*d))
+        || h.injuries.iter().any(|i| within(i.occurred_day))
 }
 
 /// Days after the last jump test during which a subject still counts as monitored.
@@ -278,6 +328,20 @@ pub async fn dataset(ctx: StepCtx) -> Result<Value, StepError> {
         None => None,
     };
     let (view, _no_linker) = deid::load(&ctx.state, &ctx.scope, None, as_of).await?;
+    let stale = view
+        .subjects
+        .iter()
+        .flat_map(|s| &s.injuries)
+        .filter(|i| i.stale)
+        .count();
+    if stale > 0 {
+        ctx.log.warn(&format!(
+            "{stale} injuries have been open more than {} days with neither a time loss nor a \
+             return-to-duty decision: their subjects' later weeks count as time loss until a \
+             clinician records one",
+            mhp_domain::availability::STALE_AFTER_DAYS
+        ));
+    }
     let spec = risk_feature_spec();
     let rows = tokio::task::spawn_blocking({
         let spec = spec.clone();
@@ -286,11 +350,11 @@ pub async fn dataset(ctx: StepCtx) -> Result<Value, StepError> {
     .await
     .map_err(|_| StepError::transient("building rows stopped"))?;
     let positives = rows.iter().filter(|r| r.label).count();
-    let subjects = {
-        let mut s: Vec<&str> = rows.iter().map(|r| r.subject.as_str()).collect();
-        s.dedup();
-        s.len()
-    };
+    let subjects = rows
+        .iter()
+        .map(|r| r.subject.as_str())
+        .collect::<std::collections::HashSet<_>>()
+        .len();
     let file = DatasetFile {
         features: spec.names(),
         horizon_days: spec.horizon_days,
@@ -315,6 +379,7 @@ pub async fn dataset(ctx: StepCtx) -> Result<Value, StepError> {
         "rows": file.rows.len(),
         "positives": positives,
         "subjects": subjects,
+        "stale_injuries": stale,
         "features": file.features,
         "as_of": as_of.to_string(),
     }))
@@ -330,15 +395,65 @@ fn train_fraction(ctx: &StepCtx) -> Result<f64, StepError> {
     }
 }
 
-fn model_config(ctx: &StepCtx) -> Result<ModelConfig, StepError> {
-    let config = match ctx.params.get("model") {
+fn date_param(ctx: &StepCtx, name: &str) -> Result<Option<i64>, StepError> {
+    match ctx.params.get(name) {
+        None => Ok(None),
+        Some(v) => v
+            .as_str()
+            .and_then(|d| CalendarDate::parse(d).ok())
+            .map(|d| Some(d.days_since_epoch()))
+            .ok_or_else(|| StepError::permanent(format!("parameter {name} must be a date"))),
+    }
+}
+
+/// Where the test period begins: `test_from` (a date) or the `train_fraction` of the weeks.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Split {
+    From(i64),
+    Fraction(f64),
+}
+
+fn split(ctx: &StepCtx) -> Result<Split, StepError> {
+    match (
+        date_param(ctx, "test_from")?,
+        ctx.params.get("train_fraction").is_some(),
+    ) {
+        (Some(_), true) => Err(StepError::permanent(
+            "give test_from or train_fraction, not both",
+        )),
+        (Some(day), false) => Ok(Split::From(day)),
+        (None, _) => Ok(Split::Fraction(train_fraction(ctx)?)),
+    }
+}
+
+/// The model configuration, with the run's `seed` when one is given. Returns the seed the
+/// training uses (the configuration's for boosting; logistic regression draws nothing, and
+/// records the given seed or 0).
+fn model_config(ctx: &StepCtx) -> Result<(ModelConfig, u64), StepError> {
+    let mut config = match ctx.params.get("model") {
         None => default_model_config(),
         Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
             StepError::permanent(format!("parameter model is not a model configuration: {e}"))
         })?,
     };
+    let given =
+        match ctx.params.get("seed") {
+            None => None,
+            Some(v) => Some(v.as_u64().ok_or_else(|| {
+                StepError::permanent("parameter seed must be a whole number >= 0")
+            })?),
+        };
+    let seed = match &mut config {
+        ModelConfig::GradientBoosting { seed, .. } => {
+            if let Some(g) = given {
+                *seed = g;
+            }
+            *seed
+        }
+        ModelConfig::Logistic { .. } => given.unwrap_or(0),
+    };
     config.validate().map_err(ml_err)?;
-    Ok(config)
+    Ok((config, seed))
 }
 
 /// Step `train`: fits the configured model on the weeks before the cut-off.
@@ -346,14 +461,33 @@ pub async fn train(ctx: StepCtx) -> Result<Value, StepError> {
     let ds = ctx.output_of("dataset").await?;
     let key = ds["artifact"].as_str().unwrap_or_default().to_owned();
     let file: DatasetFile = get_json(&ctx.state, ctx.scope.org(), &key).await?;
-    let config = model_config(&ctx)?;
-    let fraction = train_fraction(&ctx)?;
+    let (config, seed) = model_config(&ctx)?;
+    let split = split(&ctx)?;
     let (model, cutoff, rows, positives, ms) = tokio::task::spawn_blocking({
         let config = config.clone();
         move || -> Result<_, StepError> {
             let data = file.to_dataset()?;
-            let cutoff = data.time_cutoff(fraction).map_err(ml_err)?;
-            let (train, _) = data.split_by_time(cutoff);
+            let cutoff = match split {
+                Split::Fraction(fraction) => data.time_cutoff(fraction).map_err(ml_err)?,
+                Split::From(day) => day,
+            };
+            let (train, test) = data.split_by_time(cutoff);
+            if let Split::From(day) = split {
+                let date = CalendarDate::from_unix_millis(day * 86_400_000);
+                if train.positives() == 0 || train.positives() == train.n_rows() {
+                    return Err(StepError::permanent(format!(
+                        "the weeks before test_from {date} hold {} rows and {} injuries: \
+                         both outcomes are needed to train",
+                        train.n_rows(),
+                        train.positives()
+                    )));
+                }
+                if test.n_rows() == 0 {
+                    return Err(StepError::permanent(format!(
+                        "no week from test_from {date} on: nothing to test the model on"
+                    )));
+                }
+            }
             let started = Instant::now();
             let model = Model::fit(&config, &train).map_err(ml_err)?;
             let ms = started.elapsed().as_millis();
@@ -370,6 +504,11 @@ pub async fn train(ctx: StepCtx) -> Result<Value, StepError> {
         "artifact": key.as_str(),
         "sha256": sha,
         "config": config,
+        "seed": seed,
+        "split": match split {
+            Split::From(day) => json!({ "test_from": CalendarDate::from_unix_millis(day * 86_400_000).to_string() }),
+            Split::Fraction(f) => json!({ "train_fraction": f }),
+        },
         "cutoff_day": cutoff,
         "train_rows": rows,
         "train_positives": positives,
@@ -496,8 +635,17 @@ async fn load_model(state: &App, org: OrgId, v: &ModelVersion) -> Result<Serving
     }
 }
 
-/// Step `evaluate`: the candidate, and the production model if its features match, on the
-/// same test weeks: ROC and PR AUC, Brier, calibration, overall and per sex and sport.
+/// Fewest injuries among the comparison rows for the gate to compare production with a
+/// candidate (parameter `gate_min_positives`): with fewer, an AUC difference is noise.
+pub const DEFAULT_GATE_MIN_POSITIVES: u64 = 20;
+
+/// Step `evaluate`: the candidate on its test weeks (ROC and PR AUC, Brier, calibration,
+/// overall and per sex and sport), and, when a model is in production, the two compared on the
+/// rows neither trained on: those from the later of the two training cut-offs on. The rows
+/// used (first and last day, count, injuries) are recorded; with too few injuries among them,
+/// or when production's cut-off is unknown (an imported model) or its features differ, the
+/// comparison is refused with the reason and a person decides. Production is also scored on
+/// the candidate's whole test period, for information only (it may have trained on part of it).
 pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
     let ds = ctx.output_of("dataset").await?;
     let tr = ctx.output_of("train").await?;
@@ -509,41 +657,75 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
     let cutoff = tr["cutoff_day"]
         .as_i64()
         .ok_or_else(|| StepError::permanent("train left no cut-off"))?;
+    let min_positives = match ctx.params.get("gate_min_positives") {
+        None => DEFAULT_GATE_MIN_POSITIVES,
+        Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
+            StepError::permanent("parameter gate_min_positives must be a whole number >= 1")
+        })?,
+    };
     let production = {
         let mut tx = ctx.state.db.tenant(&ctx.scope, Access::Read).await?;
         models::production(&mut tx, RISK_MODEL).await?
     };
+    // Production with the reason it cannot be compared, if it cannot.
     let production = match production {
         Some(v) => match load_model(&ctx.state, org, &v).await {
-            Ok(m) if m.feature_names() == candidate.feature_names() => Some((v, m)),
-            Ok(_) => {
-                ctx.log
-                    .warn("the production model reads other features; not compared");
-                None
+            Ok(m) if m.feature_names() == candidate.feature_names() => {
+                let lineage: Value = serde_json::from_str(&v.lineage_json).unwrap_or(Value::Null);
+                match lineage["cutoff_day"].as_i64() {
+                    Some(c) => Some((v, Some(m), Ok(c))),
+                    None => Some((
+                        v,
+                        Some(m),
+                        Err(
+                            "production's training cut-off is unknown (an imported model): \
+                             no rows are known to be unseen by it"
+                                .to_owned(),
+                        ),
+                    )),
+                }
             }
-            Err(e) => {
-                ctx.log.warn(&format!("production model not compared: {e}"));
-                None
-            }
+            Ok(_) => Some((
+                v,
+                None,
+                Err("the production model reads other features".to_owned()),
+            )),
+            Err(e) => Some((
+                v,
+                None,
+                Err(format!("the production model cannot be loaded: {e}")),
+            )),
         },
         None => None,
     };
-    let (cand_eval, prod_eval) = tokio::task::spawn_blocking(move || -> Result<_, StepError> {
-        let data = file.to_dataset()?;
-        let (_, test) = data.split_by_time(cutoff);
-        let cand = Evaluation::of(&candidate, &test).map_err(ml_err)?;
-        let prod = match production {
-            Some((v, m)) => {
-                let rows: Vec<&[f64]> = test.rows().collect();
-                let p = m.predict(&rows)?;
-                Some((v, Evaluation::from_probabilities(&test, p).map_err(ml_err)?))
-            }
-            None => None,
-        };
-        Ok((cand, prod))
-    })
-    .await
-    .map_err(|_| StepError::transient("evaluation stopped"))??;
+    let (cand_eval, prod_eval, comparison) =
+        tokio::task::spawn_blocking(move || -> Result<_, StepError> {
+            let data = file.to_dataset()?;
+            let (_, test) = data.split_by_time(cutoff);
+            let cand = Evaluation::of(&candidate, &test).map_err(ml_err)?;
+            let Some((v, model, prod_cutoff)) = production else {
+                return Ok((cand, None, None));
+            };
+            let on_test = match &model {
+                Some(m) => {
+                    let rows: Vec<&[f64]> = test.rows().collect();
+                    Some(Evaluation::from_probabilities(&test, m.predict(&rows)?).map_err(ml_err)?)
+                }
+                None => None,
+            };
+            let comparison = match (model, prod_cutoff) {
+                (Some(m), Ok(prod_cutoff)) => {
+                    compare(&candidate, &m, &test, cutoff, prod_cutoff, min_positives)?
+                }
+                (_, Err(reason)) => json!({ "refused": reason }),
+                (None, Ok(_)) => {
+                    json!({ "refused": "the production model cannot score these rows" })
+                }
+            };
+            Ok((cand, Some((v, on_test)), Some(comparison)))
+        })
+        .await
+        .map_err(|_| StepError::transient("evaluation stopped"))??;
     if cand_eval.overall.roc_auc.is_none() {
         return Err(StepError::permanent(format!(
             "the test weeks hold {} rows and {} injuries: both outcomes are needed to judge \
@@ -559,15 +741,73 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         fmt_opt(cand_eval.overall.pr_auc),
         cand_eval.overall.brier
     ));
-    let production = prod_eval.map(|(v, e)| {
-        ctx.log.info(&format!(
-            "production version {} on the same rows: ROC AUC {}",
-            v.version,
-            fmt_opt(e.overall.roc_auc)
-        ));
-        json!({ "version_id": v.id.to_string(), "version": v.version, "evaluation": e })
+    let production = prod_eval.map(
+        |(v, e)| json!({ "version_id": v.id.to_string(), "version": v.version, "evaluation": e }),
+    );
+    if let Some(c) = &comparison {
+        match c["refused"].as_str() {
+            Some(reason) => ctx
+                .log
+                .warn(&format!("production and candidate not compared: {reason}")),
+            None => ctx.log.info(&format!(
+                "compared with production on {} rows ({} injuries) from {} to {}: candidate \
+                 ROC AUC {}, production {}",
+                c["rows"],
+                c["positives"],
+                c["first_day"].as_str().unwrap_or("?"),
+                c["last_day"].as_str().unwrap_or("?"),
+                fmt_opt(c["candidate_roc_auc"].as_f64()),
+                fmt_opt(c["production_roc_auc"].as_f64()),
+            )),
+        }
+    }
+    Ok(json!({ "evaluation": cand_eval, "production": production, "comparison": comparison }))
+}
+
+fn iso(day: i64) -> String {
+    CalendarDate::from_unix_millis(day * 86_400_000).to_string()
+}
+
+/// The gate's comparison: candidate and production on the test rows from the later of the two
+/// training cut-offs on (rows neither model trained on), or the reason it is refused.
+fn compare(
+    candidate: &Model,
+    production: &Serving,
+    test: &Dataset,
+    cutoff: i64,
+    prod_cutoff: i64,
+    min_positives: u64,
+) -> Result<Value, StepError> {
+    let from = cutoff.max(prod_cutoff);
+    let (_, rows) = test.split_by_time(from);
+    let n = rows.n_rows();
+    let positives = rows.positives();
+    let first = rows.times().iter().min().copied();
+    let last = rows.times().iter().max().copied();
+    let mut out = json!({
+        "from_day": iso(from),
+        "candidate_cutoff_day": iso(cutoff),
+        "production_cutoff_day": iso(prod_cutoff),
+        "rows": n,
+        "positives": positives,
+        "first_day": first.map(iso),
+        "last_day": last.map(iso),
+        "min_positives": min_positives,
     });
-    Ok(json!({ "evaluation": cand_eval, "production": production }))
+    if (positives as u64) < min_positives || positives == n {
+        out["refused"] = json!(format!(
+            "{n} rows and {positives} injuries remain after both models' training cut-offs \
+             (from {}); at least {min_positives} injuries and some weeks without are needed",
+            iso(from)
+        ));
+        return Ok(out);
+    }
+    let cand = Evaluation::of(candidate, &rows).map_err(ml_err)?;
+    let refs: Vec<&[f64]> = rows.rows().collect();
+    let prod = Evaluation::from_probabilities(&rows, production.predict(&refs)?).map_err(ml_err)?;
+    out["candidate_roc_auc"] = json!(cand.overall.roc_auc);
+    out["production_roc_auc"] = json!(prod.overall.roc_auc);
+    Ok(out)
 }
 
 fn fmt_opt(v: Option<f64>) -> String {
@@ -575,31 +815,80 @@ fn fmt_opt(v: Option<f64>) -> String {
 }
 
 /// The gate's verdict.
-#[derive(Debug, Clone, Copy, PartialEq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Gate {
     /// No model in production: the first candidate goes in (when better than chance).
     First,
-    /// At least as good as production within the tolerance.
+    /// At least as good as production within the tolerance, on rows neither trained on.
     AsGood {
-        /// Candidate's test AUC.
+        /// Candidate's AUC on the comparison rows.
         candidate: f64,
         /// Production's AUC on the same rows.
         production: f64,
     },
-    /// Worse than production beyond the tolerance, or not comparable: a person decides.
-    NeedsApproval,
+    /// A person decides: the reason.
+    NeedsApproval(String),
 }
 
-/// Decides whether a candidate may replace production without a person.
-pub fn gate(candidate_auc: Option<f64>, production: Option<Option<f64>>, tolerance: f64) -> Gate {
-    match (candidate_auc, production) {
-        // A first model goes in only if it ranks better than chance.
-        (Some(c), None) if c > 0.5 => Gate::First,
-        (Some(c), Some(Some(p))) if c >= p - tolerance => Gate::AsGood {
-            candidate: c,
-            production: p,
+/// What the candidate is judged against.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Against {
+    /// No model in production.
+    Nothing,
+    /// Both models' AUC on the rows after both training cut-offs.
+    Compared {
+        /// The candidate's.
+        candidate: Option<f64>,
+        /// Production's.
+        production: Option<f64>,
+    },
+    /// No fair comparison: the reason.
+    Refused(String),
+}
+
+impl Against {
+    /// Reads the evaluate step's `comparison` (`null` when nothing is in production).
+    pub fn from_output(comparison: &Value) -> Self {
+        if comparison.is_null() {
+            return Self::Nothing;
+        }
+        if let Some(reason) = comparison["refused"].as_str() {
+            return Self::Refused(reason.to_owned());
+        }
+        Self::Compared {
+            candidate: comparison["candidate_roc_auc"].as_f64(),
+            production: comparison["production_roc_auc"].as_f64(),
+        }
+    }
+}
+
+/// Decides whether a candidate may replace production without a person. `candidate_auc` is
+/// its AUC on its own test weeks (a first model must beat chance there).
+pub fn gate(candidate_auc: Option<f64>, against: &Against, tolerance: f64) -> Gate {
+    let auc = |v: Option<f64>| fmt_opt(v);
+    match against {
+        Against::Nothing => match candidate_auc {
+            // A first model goes in only if it ranks better than chance.
+            Some(c) if c > 0.5 => Gate::First,
+            c => Gate::NeedsApproval(format!("test AUC {} is no better than chance", auc(c))),
         },
-        _ => Gate::NeedsApproval,
+        Against::Compared {
+            candidate: Some(c),
+            production: Some(p),
+        } if *c >= p - tolerance => Gate::AsGood {
+            candidate: *c,
+            production: *p,
+        },
+        Against::Compared {
+            candidate,
+            production,
+        } => Gate::NeedsApproval(format!(
+            "AUC {} vs production's {} on the rows neither trained on: below it beyond the \
+             tolerance {tolerance}",
+            auc(*candidate),
+            auc(*production)
+        )),
+        Against::Refused(reason) => Gate::NeedsApproval(format!("not compared: {reason}")),
     }
 }
 
@@ -627,16 +916,21 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
         "code_version": ctx.state.build.version,
         "analysis_version": mhp_biomech::ANALYSIS_VERSION,
         "parameters": tr["config"],
+        "seed": tr["seed"],
+        "split": tr["split"],
         "cutoff_day": tr["cutoff_day"],
         "training_run": ctx.run.to_string(),
         "training_ms": tr["training_ms"],
+        "gate": {
+            "comparison": ev["comparison"],
+            "production_version": ev["production"]["version"],
+            "tolerance": tolerance,
+        },
     });
     let metrics = &ev["evaluation"];
     let candidate_auc = metrics["overall"]["roc_auc"].as_f64();
-    let production = ev["production"]
-        .as_object()
-        .map(|p| p["evaluation"]["overall"]["roc_auc"].as_f64());
-    let verdict = gate(candidate_auc, production, tolerance);
+    let against = Against::from_output(&ev["comparison"]);
+    let verdict = gate(candidate_auc, &against, tolerance);
     let now = ctx.state.clock.now();
     let mut tx = ctx.state.db.tenant(&ctx.scope, Access::Write).await?;
     let version = models::register(
@@ -669,7 +963,7 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
             )
             .await?;
     }
-    let promoted = match verdict {
+    let promoted = match &verdict {
         Gate::First | Gate::AsGood { .. } if version.stage == Stage::Candidate => {
             let change =
                 mhp_app::scoring::set_stage(&mut tx, &caller, version.id, Stage::Production, now)
@@ -682,22 +976,16 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
         _ => version.stage == Stage::Production,
     };
     tx.commit().await?;
-    let decision = match verdict {
+    let decision = match &verdict {
         Gate::First => "promoted: no model was in production".to_owned(),
         Gate::AsGood {
             candidate,
             production,
         } => format!(
-            "promoted: test AUC {candidate:.3} vs production {production:.3} (tolerance {tolerance})"
+            "promoted: AUC {candidate:.3} vs production {production:.3} on the rows neither \
+             trained on (tolerance {tolerance})"
         ),
-        Gate::NeedsApproval if production.is_none() => format!(
-            "awaiting approval: test AUC {} is no better than chance",
-            fmt_opt(candidate_auc)
-        ),
-        Gate::NeedsApproval => format!(
-            "awaiting approval: test AUC {} is below production's beyond the tolerance {tolerance}",
-            fmt_opt(candidate_auc)
-        ),
+        Gate::NeedsApproval(reason) => format!("awaiting approval: {reason}"),
     };
     ctx.log
         .info(&format!("version {}: {decision}", version.version));
@@ -934,21 +1222,97 @@ mod tests {
 
     #[test]
     fn the_gate_promotes_only_what_is_as_good() {
-        assert_eq!(gate(Some(0.7), None, 0.01), Gate::First);
-        assert_eq!(gate(Some(0.5), None, 0.01), Gate::NeedsApproval);
-        assert_eq!(gate(None, None, 0.01), Gate::NeedsApproval);
+        let compared = |c: f64, p: f64| Against::Compared {
+            candidate: Some(c),
+            production: Some(p),
+        };
+        assert_eq!(gate(Some(0.7), &Against::Nothing, 0.01), Gate::First);
+        assert!(matches!(
+            gate(Some(0.5), &Against::Nothing, 0.01),
+            Gate::NeedsApproval(r) if r.contains("no better than chance")
+        ));
+        assert!(matches!(
+            gate(None, &Against::Nothing, 0.01),
+            Gate::NeedsApproval(_)
+        ));
         assert_eq!(
-            gate(Some(0.695), Some(Some(0.70)), 0.01),
+            gate(Some(0.5), &compared(0.695, 0.70), 0.01),
             Gate::AsGood {
                 candidate: 0.695,
                 production: 0.70
             }
         );
+        assert!(matches!(
+            gate(Some(0.9), &compared(0.68, 0.70), 0.01),
+            Gate::NeedsApproval(r) if r.contains("beyond the tolerance")
+        ));
+        let missing = Against::Compared {
+            candidate: Some(0.9),
+            production: None,
+        };
+        assert!(matches!(
+            gate(Some(0.9), &missing, 0.01),
+            Gate::NeedsApproval(_)
+        ));
+        // Refused: a person decides, whatever the candidate's own figure.
+        let refused = Against::from_output(&json!({ "refused": "3 injuries", "rows": 40 }));
+        assert_eq!(refused, Against::Refused("3 injuries".into()));
         assert_eq!(
-            gate(Some(0.68), Some(Some(0.70)), 0.01),
-            Gate::NeedsApproval
+            gate(Some(0.99), &refused, 0.5),
+            Gate::NeedsApproval("not compared: 3 injuries".into())
         );
-        assert_eq!(gate(Some(0.9), Some(None), 0.01), Gate::NeedsApproval);
+        assert_eq!(Against::from_output(&Value::Null), Against::Nothing);
+    }
+
+    fn subject(id: &str, history: features::History) -> deid::DeidSubject {
+        deid::DeidSubject {
+            id: id.into(),
+            age_years: None,
+            sex: None,
+            sport: None,
+            active: true,
+            history,
+            injuries: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn no_rows_for_weeks_in_which_nothing_was_recorded() {
+        // Weekly tests on Mondays from day 4 (a Monday) to day 4 + 9 weeks, then nothing; the
+        // view is as of 12 weeks later.
+        let last_test = 4 + 63;
+        let h = features::History {
+            observations: (0..10)
+                .map(|w| features::Observation {
+                    day: 4 + 7 * w,
+                    metrics: Default::default(),
+                })
+                .collect(),
+            loads: Vec::new(),
+            injuries: Vec::new(),
+        };
+        let view = DeidView {
+            as_of_day: last_test + 84,
+            subjects: vec![subject("a", h)],
+        };
+        let rows = build_rows(&FeatureSpec::injury_risk(), &view, None);
+        let days: Vec<i64> = rows.iter().map(|r| r.day).collect();
+        assert_eq!(days, (0..10).map(|w| 4 + 7 * w).collect::<Vec<_>>());
+        // An injury recorded in a week without a test keeps that week: it was seen.
+        let mut h = view.subjects[0].history.clone();
+        h.injuries.push(features::InjurySpan {
+            occurred_day: last_test + 9,
+            cleared_day: Some(last_test + 12),
+        });
+        let view = DeidView {
+            as_of_day: view.as_of_day,
+            subjects: vec![subject("a", h)],
+        };
+        let rows = build_rows(&FeatureSpec::injury_risk(), &view, None);
+        let last = rows.last().map(|r| (r.day, r.label));
+        assert_eq!(last, Some((last_test + 7, true)));
+        assert!(is_followed_in(&view.subjects[0].history, 4, 11));
+        assert!(!is_followed_in(&view.subjects[0].history, 5, 11));
     }
 
     #[test]

@@ -62,7 +62,8 @@ async fn output(d: &Demo, run: RunId, step: &str) -> Value {
 }
 
 fn params(d: &Demo, model: Value) -> Value {
-    json!({ "as_of": iso_date(d.end_day), "model": model })
+    // A small organisation: the gate compares on however few injuries its test weeks hold.
+    json!({ "as_of": iso_date(d.end_day), "model": model, "gate_min_positives": 1 })
 }
 
 /// The measure: on the demo organisation, the trained model's test AUC is within 0.03
@@ -298,3 +299,213 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
 }
 
 crate::on_both_backends!(the_gate_promotes_or_waits_and_scores_follow_production);
+
+async fn lineage(env: &Env) -> Value {
+    let mut tx = env.tx(Access::Read).await;
+    let v = models::production(&mut tx, RISK_MODEL)
+        .await
+        .unwrap()
+        .unwrap();
+    serde_json::from_str(&v.lineage_json).unwrap()
+}
+
+async fn scores(env: &Env) -> HashMap<mhp_domain::SubjectId, f64> {
+    let mut tx = env.tx(Access::Read).await;
+    risk::latest(&mut tx)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|s| (s.subject, s.probability))
+        .collect()
+}
+
+async fn stages(env: &Env) -> Vec<(i64, Stage)> {
+    let mut tx = env.tx(Access::Read).await;
+    models::versions(&mut tx, RISK_MODEL)
+        .await
+        .unwrap()
+        .iter()
+        .map(|v| (v.version, v.stage))
+        .collect()
+}
+
+/// The test period chosen by date, and a gate that compares production and candidate only on
+/// rows neither trained on: production trained up to week 14, the candidate up to week 8, so
+/// they are compared from week 14 on, and the rows used are recorded. With too few injuries
+/// left the comparison is refused and a person decides.
+async fn the_gate_compares_only_on_rows_neither_model_trained_on(backend: Backend) {
+    let spec = DemoSpec {
+        teams: 2,
+        subjects_per_team: 40,
+        weeks: 20,
+        ..DemoSpec::default()
+    };
+    let Some(d) = demo(backend, spec.clone()).await else {
+        return;
+    };
+    let week = |w: i64| spec.start_day + 7 * w;
+    let logistic = json!({ "model": "logistic", "l2": 1.0, "max_iter": 100, "tol": 1e-8 });
+    let with = |test_from: i64, extra: Value| {
+        let mut p = json!({
+            "as_of": iso_date(d.end_day), "season_start": iso_date(spec.start_day),
+            "model": logistic, "test_from": iso_date(test_from),
+        });
+        for (k, v) in extra.as_object().unwrap() {
+            p[k] = v.clone();
+        }
+        p
+    };
+
+    // Production: trained on the weeks before week 14 (split by date).
+    let (prod, _) = run(&d, TRAIN, with(week(14), json!({}))).await;
+    let tr = output(&d, prod, "train").await;
+    assert_eq!(tr["cutoff_day"], week(14));
+    assert_eq!(tr["split"]["test_from"], iso_date(week(14)));
+    assert_eq!(output(&d, prod, "register").await["promoted"], true);
+
+    // A candidate trained before week 8: judged against production from week 14 on only.
+    let (cand, _) = run(&d, TRAIN, with(week(8), json!({ "gate_min_positives": 1 }))).await;
+    let ds = output(&d, cand, "dataset").await;
+    let ev = output(&d, cand, "evaluate").await;
+    let c = &ev["comparison"];
+    assert!(c["refused"].is_null(), "{c}");
+    assert_eq!(c["from_day"], iso_date(week(14)));
+    assert_eq!(c["candidate_cutoff_day"], iso_date(week(8)));
+    assert_eq!(c["production_cutoff_day"], iso_date(week(14)));
+    let key = ObjectKey::parse(ds["artifact"].as_str().unwrap()).unwrap();
+    let bytes = artifacts::get(
+        d.env.state.app.phi.keys(),
+        &d.env.state.app.objects,
+        d.env.scope.org(),
+        &key,
+    )
+    .await
+    .unwrap();
+    let file: DatasetFile = serde_json::from_slice(&bytes).unwrap();
+    let after: Vec<_> = file.rows.iter().filter(|r| r.day >= week(14)).collect();
+    assert_eq!(c["rows"], after.len());
+    assert_eq!(c["positives"], after.iter().filter(|r| r.label).count());
+    assert!(c["first_day"].as_str().unwrap() >= iso_date(week(14)).as_str());
+    // The candidate's own evaluation still covers its whole test period (from week 8).
+    assert!(ev["evaluation"]["overall"]["rows"].as_u64().unwrap() > after.len() as u64);
+    assert!(c["candidate_roc_auc"].as_f64().is_some());
+    assert!(c["production_roc_auc"].as_f64().is_some());
+    // The rows used are in the registered version's lineage.
+    let mut tx = d.env.tx(Access::Read).await;
+    let versions = models::versions(&mut tx, RISK_MODEL).await.unwrap();
+    drop(tx);
+    let lineage: Value = serde_json::from_str(&versions[0].lineage_json).unwrap();
+    assert_eq!(lineage["gate"]["comparison"]["rows"], after.len());
+    assert_eq!(
+        lineage["gate"]["comparison"]["from_day"],
+        iso_date(week(14))
+    );
+    assert_eq!(lineage["split"]["test_from"], iso_date(week(8)));
+
+    // Too few injuries after both cut-offs: refused with the reason, a person decides.
+    let before = stages(&d.env).await;
+    let production_before = before
+        .iter()
+        .find(|(_, s)| *s == Stage::Production)
+        .copied();
+    let (refused, _) = run(
+        &d,
+        TRAIN,
+        with(week(8), json!({ "gate_min_positives": 100000 })),
+    )
+    .await;
+    let ev = output(&d, refused, "evaluate").await;
+    let reason = ev["comparison"]["refused"].as_str().unwrap();
+    assert!(reason.contains("at least 100000 injuries"), "{reason}");
+    let reg = output(&d, refused, "register").await;
+    assert_eq!(reg["promoted"], false, "{reg}");
+    assert!(
+        reg["decision"]
+            .as_str()
+            .unwrap()
+            .starts_with("awaiting approval: not compared:"),
+        "{reg}"
+    );
+    let after_stages = stages(&d.env).await;
+    assert_eq!(
+        after_stages
+            .iter()
+            .find(|(_, s)| *s == Stage::Production)
+            .copied(),
+        production_before
+    );
+
+    // test_from and train_fraction together are refused by the step.
+    let def = mhp_domain::pipeline::pipeline(TRAIN).unwrap();
+    let both = crate::support::enqueue(
+        &d.env,
+        def,
+        &with(week(8), json!({ "train_fraction": 0.5 })),
+    )
+    .await;
+    let r = crate::support::wait_for(&d.env, both, RunStatus::Failed).await;
+    assert!(
+        r.error.as_deref().unwrap_or_default().contains("not both"),
+        "{:?}",
+        r.error
+    );
+    let _ = d.stop.send(true);
+}
+
+crate::on_both_backends!(the_gate_compares_only_on_rows_neither_model_trained_on);
+
+/// Reproducible training: one cohort loaded into two organisations (different pseudonym keys,
+/// so different pseudonyms and a different order of subjects) gives the same dataset rows,
+/// the same model (byte for byte), the same figures and the same scores, with the default
+/// model (boosting, which subsamples rows at random) and a given seed, recorded in the lineage.
+async fn one_cohort_in_two_organisations_gives_the_same_model(backend: Backend) {
+    let spec = DemoSpec {
+        teams: 2,
+        subjects_per_team: 30,
+        weeks: 16,
+        ..DemoSpec::default()
+    };
+    let Some(a) = demo(backend, spec.clone()).await else {
+        return;
+    };
+    let b_env = a.env.another_org("Second org").await;
+    let b_ids = seed::store(&b_env, &a.org).await;
+    let params = json!({
+        "as_of": iso_date(a.end_day), "season_start": iso_date(spec.start_day), "seed": 7,
+        "gate_min_positives": 1,
+    });
+    let run_a = run_ok(&a.env, TRAIN, params.clone()).await;
+    let run_b = run_ok(&b_env, TRAIN, params).await;
+    let (tr_a, tr_b) = (
+        support_output(&a.env, run_a, "train").await,
+        support_output(&b_env, run_b, "train").await,
+    );
+    assert_eq!(tr_a["seed"], 7);
+    assert_eq!(tr_a["config"]["seed"], 7);
+    assert_eq!(tr_a["train_rows"], tr_b["train_rows"]);
+    assert_eq!(
+        tr_a["sha256"], tr_b["sha256"],
+        "the same model, byte for byte"
+    );
+    let (ev_a, ev_b) = (
+        support_output(&a.env, run_a, "evaluate").await,
+        support_output(&b_env, run_b, "evaluate").await,
+    );
+    assert_eq!(ev_a["evaluation"], ev_b["evaluation"]);
+    assert_eq!(lineage(&a.env).await["seed"], 7);
+    assert_eq!(lineage(&b_env).await["seed"], 7);
+
+    // The same scores for the same subjects.
+    let as_of = json!({ "as_of": iso_date(a.end_day) });
+    run_ok(&a.env, SCORE_ALL, as_of.clone()).await;
+    run_ok(&b_env, SCORE_ALL, as_of).await;
+    let (sa, sb) = (scores(&a.env).await, scores(&b_env).await);
+    assert!(sa.len() > 30, "{}", sa.len());
+    assert_eq!(sa.len(), sb.len());
+    for (i, id) in a.ids.iter().enumerate() {
+        assert_eq!(sa.get(id), sb.get(&b_ids[i]), "subject {i}");
+    }
+    let _ = a.stop.send(true);
+}
+
+crate::on_both_backends!(one_cohort_in_two_organisations_gives_the_same_model);

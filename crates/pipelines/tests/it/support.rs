@@ -18,10 +18,30 @@ pub struct Env {
     pub state: AppState,
     pub scope: OrgScope,
     pub clock: Arc<TestClock>,
-    _dir: tempfile::TempDir,
+    _dir: Arc<tempfile::TempDir>,
 }
 
 impl Env {
+    /// The same instance (state, database, keys, clock) acting in a new organisation.
+    #[allow(dead_code)] // not every user of this module needs a second organisation
+    pub async fn another_org(&self, name: &str) -> Env {
+        let mut tx = self.state.app.db.operator(Access::Write).await.unwrap();
+        let org = orgs::create(
+            &mut tx,
+            &OrgName::parse(name).unwrap(),
+            self.state.app.clock.now(),
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        Env {
+            state: self.state.clone(),
+            scope: OrgScope::for_operator(org.id, "test"),
+            clock: self.clock.clone(),
+            _dir: self._dir.clone(),
+        }
+    }
+
     /// A transaction in the test organisation.
     pub async fn tx(&self, access: Access) -> mhp_storage::TenantTx {
         self.state.app.db.tenant(&self.scope, access).await.unwrap()
@@ -101,7 +121,7 @@ pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
         state,
         scope: OrgScope::for_operator(org.id, "test"),
         clock,
-        _dir: dir,
+        _dir: Arc::new(dir),
     }
 }
 
