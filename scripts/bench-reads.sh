@@ -86,17 +86,21 @@ rate() { # URL [wrk args...] -> requests per second, and non-2xx count on stderr
 }
 
 echo "== wrk -t2 -c$CONNS -d${DURATION}s on $(nproc) cores, SQLite, release build"
-B=$(rate "http://$BASE_ADDR/")
+# The yardstick is measured before and after the others and averaged, so that a change in the
+# machine's load during the run (another build, say) moves both sides of each ratio.
+B1=$(rate "http://$BASE_ADDR/")
 H=$(rate "http://$ADDR/healthz")
 M=$(rate "http://$ADDR/api/v1/me" -H "Authorization: Bearer $KEY")
 L=$(rate "$API/subjects?limit=50" -H "Authorization: Bearer $KEY")
+B2=$(rate "http://$BASE_ADDR/")
 U=$(wrk -t2 -c4 -d"${DURATION}s" -s "$DIR/upload.lua" "$API/subjects/$SUBJECT/assessments" \
   | awk '/Requests\/sec/ {print $2}')
-python3 - "$B" "$H" "$M" "$L" "$U" <<'PY'
+python3 - "$B1" "$B2" "$H" "$M" "$L" "$U" <<'PY'
 import sys
-b, h, m, l, u = map(float, sys.argv[1:])
+b1, b2, h, m, l, u = map(float, sys.argv[1:])
+b = (b1 + b2) / 2
 print(f"{'':40} {'req/s':>10} {'of bare axum':>13} {'target':>8}")
-print(f"{'bare axum GET / (baseline)':40} {b:10.0f} {'100 %':>13}")
+print(f"{'bare axum GET / (baseline, mean)':40} {b:10.0f} {'100 %':>13}   before {b1:.0f}, after {b2:.0f}")
 for name, v, target in [("GET /healthz", h, "70 %"), ("GET /api/v1/me (API key)", m, "40 %"),
                         ("GET …/subjects?limit=50 (names)", l, "15 %")]:
     print(f"{name:40} {v:10.0f} {100 * v / b:12.1f} % {target:>8}")

@@ -25,6 +25,11 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::settings::{ConfigError, LoadNotes, Overrides, Settings};
 
+/// mimalloc: requests allocate many small values on one thread and free them on another,
+/// where it costs a fraction of glibc's allocator (docs/design/performance.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Movement Health Platform: force-plate assessments, biomechanics, injury-risk models.
 #[derive(Debug, Parser)]
 #[command(name = "mhp", version, propagate_version = true)]

@@ -172,7 +172,7 @@ async fn api_key_principal(
         return Err(ApiError::Unauthenticated);
     };
     let now = state.app.clock.now();
-    let mut tx = state.app.db.operator(Access::Read).await?;
+    let mut tx = state.app.db.operator_lookup().await?;
     let found = api_keys::find_for_authentication(&mut tx, &presented.id).await?;
     drop(tx);
     let Some((key, stored_hash)) = found else {
@@ -227,7 +227,7 @@ async fn access_token_principal(
     let Ok(user_id) = mhp_domain::UserId::parse(&claims.sub) else {
         return refused().await;
     };
-    let mut tx = state.app.db.operator(Access::Read).await?;
+    let mut tx = state.app.db.operator_lookup().await?;
     let user = match users::get_as_operator(&mut tx, user_id).await {
         Ok(u) => u,
         Err(mhp_storage::StorageError::NotFound { .. }) => return refused().await,
@@ -251,7 +251,9 @@ async fn session_principal(
         return Err(ApiError::Unauthenticated);
     };
     let now = state.app.clock.now();
-    let mut tx = state.app.db.operator(Access::Read).await?;
+    // Two lookups, each of the current state: the session, then its user. They need no
+    // common snapshot (a revocation between them is the same as one just after).
+    let mut tx = state.app.db.operator_lookup().await?;
     let found = sessions::find(&mut tx, &id_sha256).await?;
     let Some(found) = found else {
         drop(tx);

@@ -55,9 +55,22 @@ impl Readiness {
 
 /// Everything handlers share, by concern: the application (storage, keys, index: the same
 /// [`App`] the workers and the command line use), identity (sign-in, tokens, federation), and
-/// the instance's own serving state.
+/// the instance's own serving state. A handle: cloning it (as every request and extractor
+/// does) is one reference count.
 #[derive(Debug, Clone)]
-pub struct AppState {
+pub struct AppState(Arc<SharedState>);
+
+impl std::ops::Deref for AppState {
+    type Target = SharedState;
+
+    fn deref(&self) -> &SharedState {
+        &self.0
+    }
+}
+
+/// What an [`AppState`] holds.
+#[derive(Debug)]
+pub struct SharedState {
     /// The application layer.
     pub app: App,
     /// Sign-in, sessions, tokens and single sign-on.
@@ -131,12 +144,12 @@ impl AppState {
             public_url: sso.public_url,
         };
         let app = App::new(app);
-        Self {
+        Self(Arc::new(SharedState {
             app,
             identity: Arc::new(identity),
             readiness: Arc::default(),
             metrics: Arc::default(),
-        }
+        }))
     }
 }
 

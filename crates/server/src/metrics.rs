@@ -2,7 +2,7 @@
 //! and build information. Labels are route templates, methods and status codes: bounded sets
 //! that never hold an id or a value from a request.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -24,8 +24,23 @@ struct Histogram {
 
 #[derive(Debug, Default)]
 struct Series {
-    requests: BTreeMap<(&'static str, String, u16), u64>,
-    latency: BTreeMap<(&'static str, String), Histogram>,
+    requests: BTreeMap<(&'static str, &'static str, u16), u64>,
+    latency: BTreeMap<(&'static str, &'static str), Histogram>,
+    /// Route templates seen so far, each stored once for the life of the process, so that
+    /// recording a request allocates nothing. The set is bounded: templates come from the
+    /// route table (or are "unmatched"), never from a request's path.
+    routes: HashMap<String, &'static str>,
+}
+
+impl Series {
+    fn route(&mut self, template: &str) -> &'static str {
+        if let Some(r) = self.routes.get(template) {
+            return r;
+        }
+        let r: &'static str = Box::leak(template.to_owned().into_boxed_str());
+        self.routes.insert(template.to_owned(), r);
+        r
+    }
 }
 
 /// HTTP request metrics, recorded by the observing middleware, and counters of the work that
@@ -74,10 +89,9 @@ impl HttpMetrics {
         let Ok(mut s) = self.series.lock() else {
             return;
         };
-        *s.requests
-            .entry((method, route.to_owned(), status))
-            .or_default() += 1;
-        let h = s.latency.entry((method, route.to_owned())).or_default();
+        let route = s.route(route);
+        *s.requests.entry((method, route, status)).or_default() += 1;
+        let h = s.latency.entry((method, route)).or_default();
         let secs = elapsed.as_secs_f64();
         for (i, bound) in BUCKETS.iter().enumerate() {
             if secs <= *bound {

@@ -47,10 +47,8 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
 pub async fn observe(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let started = Instant::now();
     let method = method_label(req.method());
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map_or_else(|| "unmatched".to_owned(), |p| p.as_str().to_owned());
+    let matched = req.extensions().get::<MatchedPath>().cloned();
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
     let request_id = req
         .extensions()
         .get::<RequestId>()
@@ -60,7 +58,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let res = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
-    state.metrics.record(method, &route, status, elapsed);
+    state.metrics.record(method, route, status, elapsed);
     span.in_scope(|| {
         tracing::info!(
             target: "mhp::http",

@@ -102,6 +102,10 @@ impl Db {
         let pool = AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(options.acquire_timeout)
+            // A connection to a local SQLite file cannot go stale: pinging it before every
+            // use (a round trip to its worker thread) bought nothing. A PostgreSQL connection
+            // can be cut by the network, so it is still checked.
+            .test_before_acquire(backend == Backend::Postgres)
             .after_connect(move |conn, _meta| {
                 Box::pin(async move {
                     match backend {
@@ -225,6 +229,13 @@ impl Db {
             Ok(Ok(permit)) => Ok(Some(permit)),
             Ok(Err(_)) | Err(_) => Err(StorageError::Database(sqlx::Error::PoolTimedOut)),
         }
+    }
+
+    /// Opens a read for a named cross-organisation operator function that runs one statement
+    /// (a credential lookup on every request). The caller must not run a second statement
+    /// that expects the first one's snapshot: use [`Db::operator`] for that.
+    pub async fn operator_lookup(&self) -> Result<OperatorTx, StorageError> {
+        OperatorTx::single_read(&self.pool, self.backend).await
     }
 
     /// Opens a transaction for a named cross-organisation operator function (bootstrap,

@@ -103,9 +103,20 @@ impl TenantTx {
 /// audit events only.
 #[derive(Debug)]
 pub struct OperatorTx {
-    tx: Transaction<'static, Any>,
+    held: Held,
     backend: Backend,
     _writer: Option<tokio::sync::OwnedSemaphorePermit>,
+}
+
+/// What an [`OperatorTx`] runs its statements on.
+#[derive(Debug)]
+enum Held {
+    /// A transaction: everything it reads is one snapshot, its writes commit together.
+    Tx(Transaction<'static, Any>),
+    /// One SQLite connection in autocommit mode, for a lookup of a single statement: that one
+    /// statement is its own snapshot, so BEGIN and ROLLBACK (two round trips to the
+    /// connection's thread) would add nothing.
+    Single(sqlx::pool::PoolConnection<Any>),
 }
 
 impl OperatorTx {
@@ -126,18 +137,41 @@ impl OperatorTx {
                 .await?;
         }
         Ok(Self {
-            tx,
+            held: Held::Tx(tx),
             backend,
             _writer: writer,
         })
     }
 
+    /// A lookup of one statement: on SQLite, a connection in autocommit mode; on PostgreSQL,
+    /// a read-only transaction as [`OperatorTx::begin`] opens it (row-level security needs
+    /// the setting it makes).
+    pub(crate) async fn single_read(
+        pool: &AnyPool,
+        backend: Backend,
+    ) -> Result<Self, StorageError> {
+        match backend {
+            Backend::Sqlite => Ok(Self {
+                held: Held::Single(pool.acquire().await?),
+                backend,
+                _writer: None,
+            }),
+            Backend::Postgres => Self::begin(pool, backend, Access::Read, None).await,
+        }
+    }
+
     pub(crate) fn conn(&mut self) -> &mut AnyConnection {
-        &mut self.tx
+        match &mut self.held {
+            Held::Tx(tx) => tx,
+            Held::Single(conn) => conn,
+        }
     }
 
     /// Makes the transaction's changes permanent. Dropping it instead rolls them back.
     pub async fn commit(self) -> Result<(), StorageError> {
-        commit(self.tx, self.backend).await
+        match self.held {
+            Held::Tx(tx) => commit(tx, self.backend).await,
+            Held::Single(_) => Ok(()),
+        }
     }
 }

@@ -359,8 +359,14 @@ fn pipeline_parameters_are_listed_and_checked() {
     let org = "0190b4a4-8b5e-7000-8000-000000000000";
     for (param, says) in [
         ("test_form=2026-01-05", "unknown parameter test_form"),
-        ("train_fraction=1.5", "train_fraction must be a number in (0, 1)"),
-        ("model={\"model\":\"forest\"}", "model must be a model configuration"),
+        (
+            "train_fraction=1.5",
+            "train_fraction must be a number in (0, 1)",
+        ),
+        (
+            "model={\"model\":\"forest\"}",
+            "model must be a model configuration",
+        ),
     ] {
         let out = mhp(
             &[

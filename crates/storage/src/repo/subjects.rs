@@ -318,46 +318,66 @@ pub async fn search(
     page: Page<SubjectId>,
     newest_first: bool,
 ) -> Result<Vec<Subject>, StorageError> {
-    const FILTERS: &str = "WHERE org_id = $1 \
-         AND (CAST($2 AS TEXT) IS NULL OR id IN \
-              (SELECT subject_id FROM team_subjects WHERE org_id = $1 AND team_id = $2)) \
-         AND (CAST($3 AS TEXT) IS NULL OR external_id_bidx = $3 OR name_bidx = $4 OR id IN \
-              (SELECT subject_id FROM subject_name_words WHERE org_id = $1 AND word_bidx = $5)) \
-         AND (CAST($6 AS TEXT) IS NULL OR sex = $6) \
-         AND (CAST($7 AS TEXT) IS NULL OR sport = $7) \
-         AND erased_at_ms IS NULL \
-         AND ($8 = 'include' OR ($8 = 'exclude' AND archived_at_ms IS NULL) \
-              OR ($8 = 'only' AND archived_at_ms IS NOT NULL))";
-    let sql = if newest_first {
-        format!("{SELECT} {FILTERS} AND ($9 = '' OR id < $9) ORDER BY id DESC LIMIT $10")
+    // Only the conditions a filter asks for are in the statement: a condition switched off by
+    // a NULL parameter (`$2 IS NULL OR …`) makes SQLite plan the statement again for every
+    // execution, as the parameter's value could change the best plan.
+    let mut binds: Vec<String> = vec![tx.org_key()];
+    let mut param = |value: String| {
+        binds.push(value);
+        format!("${}", binds.len())
+    };
+    let mut sql = format!("{SELECT} WHERE org_id = $1 AND erased_at_ms IS NULL");
+    if let Some(team) = filter.team {
+        let p = param(team.to_string());
+        sql.push_str(&format!(
+            " AND id IN (SELECT subject_id FROM team_subjects WHERE org_id = $1 AND team_id = {p})"
+        ));
+    }
+    if let Some(term) = &filter.term {
+        // "-" (never an index, which is hex) stands for a term that has no external-id form.
+        let external = param(term.external_id.clone().unwrap_or_else(|| "-".to_owned()));
+        let name = param(term.name.clone().unwrap_or_default());
+        let word = param(term.name_words.first().cloned().unwrap_or_default());
+        sql.push_str(&format!(
+            " AND (external_id_bidx = {external} OR name_bidx = {name} OR id IN \
+             (SELECT subject_id FROM subject_name_words WHERE org_id = $1 AND word_bidx = {word}))"
+        ));
+    }
+    if let Some(sex) = filter.sex {
+        let p = param(sex.as_str().to_owned());
+        sql.push_str(&format!(" AND sex = {p}"));
+    }
+    if let Some(sport) = &filter.sport {
+        let p = param(sport.clone());
+        sql.push_str(&format!(" AND sport = {p}"));
+    }
+    match filter.archived {
+        Archived::Exclude => sql.push_str(" AND archived_at_ms IS NULL"),
+        Archived::Only => sql.push_str(" AND archived_at_ms IS NOT NULL"),
+        Archived::Include => {}
+    }
+    match (page.after, newest_first) {
+        (Some(after), true) => {
+            let p = param(after.to_string());
+            sql.push_str(&format!(" AND id < {p}"));
+        }
+        (Some(after), false) => {
+            let p = param(after.to_string());
+            sql.push_str(&format!(" AND id > {p}"));
+        }
+        (None, _) => {}
+    }
+    sql.push_str(if newest_first {
+        " ORDER BY id DESC"
     } else {
-        format!("{SELECT} {FILTERS} AND id > $9 ORDER BY id LIMIT $10")
-    };
-    let term = filter.term.clone().unwrap_or_default();
-    // A non-null $3 switches the search on; "-" (never an index, which is hex) stands for a
-    // term that has no external-id form.
-    let external = filter
-        .term
-        .as_ref()
-        .map(|t| t.external_id.clone().unwrap_or_else(|| "-".to_owned()));
-    let archived = match filter.archived {
-        Archived::Exclude => "exclude",
-        Archived::Only => "only",
-        Archived::Include => "include",
-    };
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_key())
-        .bind(filter.team.map(|t| t.to_string()))
-        .bind(external)
-        .bind(term.name.unwrap_or_default())
-        .bind(term.name_words.first().cloned().unwrap_or_default())
-        .bind(filter.sex.map(Sex::as_str))
-        .bind(filter.sport.clone())
-        .bind(archived)
-        .bind(page.after.map(|a| a.to_string()).unwrap_or_default())
-        .bind(page.capped_limit())
-        .fetch_all(tx.conn())
-        .await?;
+        " ORDER BY id"
+    });
+    sql.push_str(&format!(" LIMIT {}", page.capped_limit()));
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for b in binds {
+        query = query.bind(b);
+    }
+    let rows = query.fetch_all(tx.conn()).await?;
     rows.iter().map(from_row).collect()
 }
 
