@@ -20,6 +20,7 @@ pub mod schedule;
 pub mod scoring;
 pub mod subjects;
 pub mod sweep;
+pub mod teams;
 
 use std::sync::Arc;
 
@@ -109,6 +110,11 @@ impl App {
     /// Now, by the application's clock.
     pub fn now(&self) -> Timestamp {
         self.clock.now()
+    }
+
+    /// Today (UTC), by the application's clock.
+    pub fn today(&self) -> mhp_domain::CalendarDate {
+        mhp_domain::CalendarDate::from_unix_millis(self.clock.now().as_millis())
     }
 }
 
@@ -208,6 +214,10 @@ pub enum AppError {
     /// The resource was erased (its keys destroyed); it will not come back.
     #[error("{0} erased")]
     Gone(&'static str),
+    /// The input is malformed: a field that does not parse, out of its range, of an unknown
+    /// value. The text says which field and what it must be, without echoing the content.
+    #[error("malformed: {0}")]
+    Malformed(String),
     /// The input is well-formed but cannot be accepted. `code` is stable; `detail` says what to
     /// fix without echoing the content.
     #[error("{code}: {detail}")]
@@ -234,6 +244,11 @@ impl AppError {
     /// An internal error from any cause.
     pub fn internal(e: impl Into<Box<dyn std::error::Error + Send + Sync>>) -> Self {
         AppError::Internal(e.into())
+    }
+
+    /// Malformed input: `detail` names the field and what it must be.
+    pub fn malformed(detail: impl Into<String>) -> Self {
+        AppError::Malformed(detail.into())
     }
 
     /// Invalid input with a stable code.

@@ -1,11 +1,547 @@
-//! Subjects: the use cases that act on a person's whole record.
+//! Subjects: the athletes and service members of an organisation, and the use cases that act
+//! on a person's whole record. Identifiers are sealed on the way in and opened on the way out;
+//! every read of them is audited before it is answered (a listing reads in a read transaction
+//! and records the read in a short write transaction that commits before the caller sees
+//! anything); search goes through blind indexes.
 
-use mhp_domain::{OrgScope, SubjectId};
+use std::collections::HashMap;
+
+use mhp_domain::availability::Availability;
+use mhp_domain::{CalendarDate, DisplayName, OrgId, OrgScope, Sex, SubjectId, TeamId, Timestamp};
 use mhp_storage::repo::assessments::{self, Assessment};
-use mhp_storage::repo::{Page, subjects};
+use mhp_storage::repo::subjects::{Filter, NewSubject, Subject};
+use mhp_storage::repo::{Page, injuries, risk, subjects, teams};
 use mhp_storage::{Access, ObjectKey, StorageError, TenantTx};
 
+use crate::phi::{FieldAt, Phi, SubjectPhi};
 use crate::{App, AppError, Caller};
+
+/// A subject as a person sees it: the identifiers they may see, opened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectView {
+    /// The subject.
+    pub id: SubjectId,
+    /// The clinical pseudonym.
+    pub pseudonym: String,
+    /// The name.
+    pub name: String,
+    /// The birth date, for those who may read clinical records.
+    pub birth_date: Option<CalendarDate>,
+    /// The organisation's own identifier, for those who may read clinical records.
+    pub external_id: Option<String>,
+    /// Sex.
+    pub sex: Option<Sex>,
+    /// Sport or unit speciality.
+    pub sport: Option<String>,
+    /// What their injuries allow today.
+    pub availability: Availability,
+    /// When the record was made.
+    pub created_at: Timestamp,
+    /// When it last changed.
+    pub updated_at: Timestamp,
+    /// When it was archived.
+    pub archived_at: Option<Timestamp>,
+    /// The latest injury-risk band, on team rosters.
+    pub risk_band: Option<String>,
+}
+
+/// Which identifiers of a subject a caller sees.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Identifiers {
+    /// Name, birth date and external id (callers who may read clinical records).
+    All,
+    /// The name only: staff who see readiness, not records (coaches, commanders).
+    NameOnly,
+}
+
+fn at<'a>(org: OrgId, column: &'a str, row: &'a str) -> FieldAt<'a> {
+    FieldAt {
+        org,
+        table: "subjects",
+        column,
+        row,
+    }
+}
+
+/// Opens a stored subject with the identifiers `shown`; the others are not even unsealed. An
+/// erased subject is [`AppError::Gone`].
+pub async fn open(
+    phi: &Phi,
+    org: OrgId,
+    s: &Subject,
+    availability: Availability,
+    shown: Identifiers,
+) -> Result<SubjectView, AppError> {
+    if s.erased_at.is_some() {
+        return Err(AppError::Gone("subject"));
+    }
+    let row = s.id.to_string();
+    let phi = phi.for_read(org, s.id).await?;
+    let all = shown == Identifiers::All;
+    let birth_date = if all {
+        phi.open_opt(at(org, "birth_date", &row), s.birth_date.as_ref())?
+            .map(|d| CalendarDate::parse(&d))
+            .transpose()
+            .map_err(|_| AppError::internal("a stored birth date does not parse"))?
+    } else {
+        None
+    };
+    Ok(SubjectView {
+        name: phi.open(at(org, "name", &row), &s.name)?,
+        birth_date,
+        external_id: if all {
+            phi.open_opt(at(org, "external_id", &row), s.external_id.as_ref())?
+        } else {
+            None
+        },
+        id: s.id,
+        pseudonym: s.pseudonym.clone(),
+        sex: s.sex,
+        sport: s.sport.clone(),
+        availability,
+        created_at: s.created_at,
+        updated_at: s.updated_at,
+        archived_at: s.archived_at,
+        risk_band: None,
+    })
+}
+
+/// A subject's fields as entered (an API body, a form), before they are checked.
+#[derive(Debug, Clone, Default)]
+pub struct SubjectDraft {
+    /// The name.
+    pub name: String,
+    /// `YYYY-MM-DD`.
+    pub birth_date: Option<String>,
+    /// The organisation's own identifier.
+    pub external_id: Option<String>,
+    /// `female`, `male`, `other` or `unknown`.
+    pub sex: Option<String>,
+    /// Sport or unit speciality.
+    pub sport: Option<String>,
+}
+
+/// Changes to a subject as entered: `None` keeps a field, `Some(None)` clears it.
+#[derive(Debug, Clone, Default)]
+pub struct SubjectChanges {
+    /// A new name.
+    pub name: Option<String>,
+    /// A new birth date, or none.
+    pub birth_date: Option<Option<String>>,
+    /// A new external id, or none.
+    pub external_id: Option<Option<String>>,
+    /// A new sex, or none.
+    pub sex: Option<Option<String>>,
+    /// A new sport, or none.
+    pub sport: Option<Option<String>>,
+}
+
+/// The fields of a subject, checked.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SubjectFields {
+    name: String,
+    birth_date: Option<CalendarDate>,
+    external_id: Option<String>,
+    sex: Option<Sex>,
+    sport: Option<String>,
+}
+
+impl SubjectFields {
+    /// Checks a draft; `today` bounds the birth date.
+    pub fn check(draft: &SubjectDraft, today: CalendarDate) -> Result<Self, AppError> {
+        Ok(Self {
+            name: check_name(&draft.name)?,
+            birth_date: check_birth_date(draft.birth_date.as_deref(), today)?,
+            external_id: draft
+                .external_id
+                .as_deref()
+                .map(check_external_id)
+                .transpose()?,
+            sex: draft.sex.as_deref().map(check_sex).transpose()?,
+            sport: draft.sport.as_deref().map(check_sport).transpose()?,
+        })
+    }
+}
+
+fn check_external_id(text: &str) -> Result<String, AppError> {
+    let t = text.trim();
+    if t.is_empty() || t.chars().count() > 64 || t.chars().any(char::is_control) {
+        return Err(AppError::malformed(
+            "external_id must be 1 to 64 characters without control characters",
+        ));
+    }
+    Ok(t.to_owned())
+}
+
+/// Checks a sport: 1 to 40 letters, digits, spaces, '-' or '_', lower-cased.
+pub fn check_sport(text: &str) -> Result<String, AppError> {
+    let t = text.trim().to_lowercase();
+    let ok = !t.is_empty()
+        && t.len() <= 40
+        && t.chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' '));
+    if !ok {
+        return Err(AppError::malformed(
+            "sport must be 1 to 40 letters, digits, spaces, '-' or '_'",
+        ));
+    }
+    Ok(t)
+}
+
+/// Checks a sex.
+pub fn check_sex(text: &str) -> Result<Sex, AppError> {
+    Sex::parse(text)
+        .ok_or_else(|| AppError::malformed("sex must be female, male, other or unknown"))
+}
+
+fn check_name(text: &str) -> Result<String, AppError> {
+    DisplayName::parse(text)
+        .map(|n| n.to_string())
+        .map_err(|e| AppError::malformed(format!("name {e}")))
+}
+
+fn check_birth_date(
+    text: Option<&str>,
+    today: CalendarDate,
+) -> Result<Option<CalendarDate>, AppError> {
+    let date = text
+        .map(|t| {
+            CalendarDate::parse(t)
+                .map_err(|e| AppError::invalid("invalid-date", format!("birth_date {e}")))
+        })
+        .transpose()?;
+    if date.is_some_and(|d| d > today) {
+        return Err(AppError::invalid(
+            "invalid-date",
+            "birth_date is in the future",
+        ));
+    }
+    Ok(date)
+}
+
+/// Seals checked fields for storage.
+fn seal(
+    phi: &Phi,
+    sealer: &SubjectPhi<'_>,
+    org: OrgId,
+    id: SubjectId,
+    f: &SubjectFields,
+) -> Result<NewSubject, AppError> {
+    let row = id.to_string();
+    Ok(NewSubject {
+        name: sealer.seal(at(org, "name", &row), &f.name)?,
+        birth_date: f
+            .birth_date
+            .map(|d| sealer.seal(at(org, "birth_date", &row), &d.to_string()))
+            .transpose()?,
+        external_id: f
+            .external_id
+            .as_deref()
+            .map(|e| sealer.seal(at(org, "external_id", &row), e))
+            .transpose()?,
+        sex: f.sex,
+        sport: f.sport.clone(),
+        user: None,
+        search: phi.subject_keys(org, &f.name, f.external_id.as_deref()),
+    })
+}
+
+fn conflict_on_external_id(e: StorageError) -> AppError {
+    match e {
+        StorageError::Conflict { .. } => AppError::Conflict("a subject with this external_id"),
+        e => e.into(),
+    }
+}
+
+/// Availability of the organisation's subjects on `today`: the worst of what their injuries
+/// allow (`mhp_domain::availability`, the rule the risk pipelines use too). Subjects without
+/// a restriction are left out.
+pub async fn availability_on(
+    tx: &mut TenantTx,
+    today: CalendarDate,
+) -> Result<HashMap<SubjectId, Availability>, AppError> {
+    let courses = injuries::courses_on(tx, &today.to_string()).await?;
+    let day = today.days_since_epoch();
+    let mut worst: HashMap<SubjectId, Availability> = HashMap::new();
+    for row in &courses {
+        let Some(course) = row.course() else {
+            continue;
+        };
+        let a = course.state_on(day).availability();
+        let e = worst.entry(row.subject).or_insert(Availability::Available);
+        *e = (*e).max(a);
+    }
+    worst.retain(|_, a| *a != Availability::Available);
+    Ok(worst)
+}
+
+/// What a listing asks for.
+#[derive(Debug, Clone)]
+pub struct Listing {
+    /// Which subjects.
+    pub filter: Filter,
+    /// Where the page starts and how long it is.
+    pub page: Page<SubjectId>,
+    /// Newest first (else oldest first).
+    pub newest_first: bool,
+    /// With each subject's latest risk band (team rosters: what staff act on).
+    pub with_risk_bands: bool,
+}
+
+/// A page of subjects and the cursor of the next one.
+#[derive(Debug, Clone)]
+pub struct SubjectPage {
+    /// The subjects.
+    pub items: Vec<SubjectView>,
+    /// Where the next page starts, when there is one.
+    pub next: Option<SubjectId>,
+}
+
+/// Makes a subject, puts them on `teams`, and records it; answers the subject as stored.
+pub async fn create(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    fields: &SubjectFields,
+    teams: &[TeamId],
+) -> Result<SubjectView, AppError> {
+    let org = scope.org();
+    let id = SubjectId::new();
+    // The subject's key is made first, in the key store: a failed insert below leaves only an
+    // unused key behind.
+    let sealer = app.phi.for_write(org, id).await?;
+    let new = seal(&app.phi, &sealer, org, id, fields)?;
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let subject = subjects::create_with_id(&mut tx, id, new, now)
+        .await
+        .map_err(conflict_on_external_id)?;
+    for team in teams {
+        teams::get(&mut tx, *team).await?;
+        subjects::add_to_team(&mut tx, *team, id, now).await?;
+    }
+    caller
+        .record(
+            &mut tx,
+            "subject.create",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
+    let out = open(
+        &app.phi,
+        org,
+        &subject,
+        Availability::Available,
+        Identifiers::All,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// A page of subjects with the identifiers `shown`. The rows are read (beside other readers)
+/// and opened, then the read is recorded in a write transaction of its own that commits
+/// before anything is returned: every answer that carries identifiers has its audit event,
+/// and the single writer's lock is not held while rows are read and opened.
+pub async fn list(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    shown: Identifiers,
+    listing: &Listing,
+) -> Result<SubjectPage, AppError> {
+    let org = scope.org();
+    let now = app.now();
+    let (found, availability, bands) = {
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
+        if let Some(team) = listing.filter.team {
+            teams::get(&mut tx, team).await?;
+        }
+        let found =
+            subjects::search(&mut tx, &listing.filter, listing.page, listing.newest_first).await?;
+        let availability = availability_on(&mut tx, app.today()).await?;
+        let bands: HashMap<SubjectId, String> = if listing.with_risk_bands {
+            risk::latest(&mut tx)
+                .await?
+                .into_iter()
+                .map(|score| (score.subject, score.band))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        (found, availability, bands)
+    };
+    let mut items = Vec::with_capacity(found.len());
+    for s in &found {
+        let a = availability
+            .get(&s.id)
+            .copied()
+            .unwrap_or(Availability::Available);
+        let mut view = open(&app.phi, org, s, a, shown).await?;
+        view.risk_band = bands.get(&s.id).cloned();
+        items.push(view);
+    }
+    let full = found.len() == usize::try_from(listing.page.limit.clamp(1, 500)).unwrap_or(0);
+    let next = full.then(|| found.last().map(|s| s.id)).flatten();
+    // Opening identifiers is a PHI read: one event per listing.
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    caller
+        .record(&mut tx, "subject.list", "subject", None, now)
+        .await?;
+    tx.commit().await?;
+    Ok(SubjectPage { items, next })
+}
+
+/// One subject, archived or not (history stays readable), with every identifier; the read is
+/// recorded in the same transaction.
+pub async fn get(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    id: SubjectId,
+) -> Result<SubjectView, AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let s = subjects::get_including_archived(&mut tx, id).await?;
+    let availability = availability_on(&mut tx, app.today()).await?;
+    let out = open(
+        &app.phi,
+        scope.org(),
+        &s,
+        availability
+            .get(&id)
+            .copied()
+            .unwrap_or(Availability::Available),
+        Identifiers::All,
+    )
+    .await?;
+    caller
+        .record(
+            &mut tx,
+            "subject.read",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Changes a subject: fields given replace, cleared ones go; answers the subject as stored.
+pub async fn update(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    id: SubjectId,
+    changes: &SubjectChanges,
+) -> Result<SubjectView, AppError> {
+    let org = scope.org();
+    let now = app.now();
+    let today = app.today();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let current = subjects::get(&mut tx, id).await?;
+    let row = id.to_string();
+    let phi = app.phi.for_write(org, id).await?;
+    let fields = SubjectFields {
+        name: match &changes.name {
+            Some(n) => check_name(n)?,
+            None => phi.open(at(org, "name", &row), &current.name)?,
+        },
+        birth_date: match &changes.birth_date {
+            Some(v) => check_birth_date(v.as_deref(), today)?,
+            None => phi
+                .open_opt(at(org, "birth_date", &row), current.birth_date.as_ref())?
+                .map(|d| CalendarDate::parse(&d))
+                .transpose()
+                .map_err(|_| AppError::internal("a stored birth date does not parse"))?,
+        },
+        external_id: match &changes.external_id {
+            Some(v) => v.as_deref().map(check_external_id).transpose()?,
+            None => phi.open_opt(at(org, "external_id", &row), current.external_id.as_ref())?,
+        },
+        sex: match &changes.sex {
+            Some(v) => v.as_deref().map(check_sex).transpose()?,
+            None => current.sex,
+        },
+        sport: match &changes.sport {
+            Some(v) => v.as_deref().map(check_sport).transpose()?,
+            None => current.sport.clone(),
+        },
+    };
+    let new = seal(&app.phi, &phi, org, id, &fields)?;
+    let updated = subjects::update(&mut tx, id, new, now)
+        .await
+        .map_err(conflict_on_external_id)?;
+    let availability = availability_on(&mut tx, today).await?;
+    let out = open(
+        &app.phi,
+        org,
+        &updated,
+        availability
+            .get(&id)
+            .copied()
+            .unwrap_or(Availability::Available),
+        Identifiers::All,
+    )
+    .await?;
+    caller
+        .record(&mut tx, "subject.update", "subject", Some(row), now)
+        .await?;
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Archives a subject (history kept).
+pub async fn archive(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    id: SubjectId,
+) -> Result<(), AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    subjects::archive(&mut tx, id, now).await?;
+    caller
+        .record(
+            &mut tx,
+            "subject.archive",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Puts a subject on a team's roster. Idempotent.
+pub async fn add_to_team(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    team: TeamId,
+    id: SubjectId,
+) -> Result<(), AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    teams::get(&mut tx, team).await?;
+    subjects::get(&mut tx, id).await?;
+    subjects::add_to_team(&mut tx, team, id, now).await?;
+    caller
+        .record(
+            &mut tx,
+            "team.subject_add",
+            "team",
+            Some(team.to_string()),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}
 
 /// Every assessment of a subject, oldest page first (newest first within the listing order).
 pub async fn all_assessments(

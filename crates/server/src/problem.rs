@@ -181,6 +181,7 @@ impl From<mhp_app::AppError> for ApiError {
             A::NotFound(what) => ApiError::NotFound(what),
             A::Conflict(what) => ApiError::Conflict(what),
             A::Gone(what) => ApiError::Gone(what),
+            A::Malformed(detail) => ApiError::BadRequest(detail),
             A::Invalid { code, detail } => ApiError::Invalid { code, detail },
             A::Unavailable(_) => ApiError::Unavailable,
             A::Internal(cause) => ApiError::Internal(cause),

@@ -126,14 +126,20 @@ async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Res
     let now = state.app.clock.now();
     let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
-    let availability = super::subjects::availability_map(&mut tx, state).await?;
-    let subject = super::subjects::open(
-        &state.app.phi,
-        org,
-        &s,
-        availability.get(&id).copied().unwrap_or("available"),
-    )
-    .await?;
+    let availability = mhp_app::subjects::availability_on(&mut tx, state.app.today()).await?;
+    let subject = super::subjects::SubjectOut::from(
+        mhp_app::subjects::open(
+            &state.app.phi,
+            org,
+            &s,
+            availability
+                .get(&id)
+                .copied()
+                .unwrap_or(mhp_domain::availability::Availability::Available),
+            mhp_app::subjects::Identifiers::All,
+        )
+        .await?,
+    );
     let mut list = Vec::new();
     for a in mhp_app::subjects::all_assessments(&mut tx, id).await? {
         let results: Vec<Value> = assessments::results(&mut tx, a.id)
@@ -196,7 +202,14 @@ pub async fn fhir(
     let now = state.app.clock.now();
     let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
-    let subject = super::subjects::open(&state.app.phi, org, &s, "available").await?;
+    let subject = mhp_app::subjects::open(
+        &state.app.phi,
+        org,
+        &s,
+        mhp_domain::availability::Availability::Available,
+        mhp_app::subjects::Identifiers::All,
+    )
+    .await?;
     let patient_url = format!("urn:uuid:{id}");
     let mut patient = json!({
         "resourceType": "Patient",
@@ -210,7 +223,7 @@ pub async fn fhir(
         },
     });
     if let Some(b) = &subject.birth_date {
-        patient["birthDate"] = Value::String(b.clone());
+        patient["birthDate"] = Value::String(b.to_string());
     }
     if let Some(e) = &subject.external_id {
         patient["identifier"] =

@@ -1,23 +1,19 @@
-//! Subjects: the athletes and service members of an organisation. Identifiers are sealed on
-//! the way in and opened on the way out; every read of them is audited before it is answered
-//! (a roster reads in a read transaction and records the read in a short write transaction
-//! that commits before the answer); search goes through blind indexes.
-
-use std::collections::HashMap;
+//! Subjects: the athletes and service members of an organisation. The handlers parse, call
+//! the use cases of [`mhp_app::subjects`] (which seal, open, search and audit) and render.
 
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use mhp_domain::availability::Availability;
-use mhp_domain::{CalendarDate, DisplayName, OrgId, Sex, SubjectId, TeamId};
-use mhp_storage::repo::subjects::{self, Archived, Filter, NewSubject, Subject};
-use mhp_storage::repo::{Page, injuries, risk, teams};
-use mhp_storage::{Access, TenantTx};
+use mhp_app::subjects::{
+    self as app, Identifiers, Listing, SubjectChanges, SubjectDraft, SubjectFields, SubjectView,
+};
+use mhp_domain::{SubjectId, TeamId};
+use mhp_storage::repo::Page;
+use mhp_storage::repo::subjects::{Archived, Filter};
 use serde::{Deserialize, Serialize};
 
-use super::{Grant, date_field, double_option, path_id};
+use super::{Grant, double_option, path_id};
 use crate::{ApiError, ApiJson, AppState};
-use mhp_app::phi::{FieldAt, Phi, SubjectPhi};
 
 /// A subject as the API shows it.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
@@ -41,6 +37,25 @@ pub struct SubjectOut {
     pub(crate) risk_band: Option<String>,
 }
 
+impl From<SubjectView> for SubjectOut {
+    fn from(v: SubjectView) -> Self {
+        Self {
+            id: v.id.to_string(),
+            pseudonym: v.pseudonym,
+            name: v.name,
+            birth_date: v.birth_date.map(|d| d.to_string()),
+            external_id: v.external_id,
+            sex: v.sex.map(mhp_domain::Sex::as_str),
+            sport: v.sport,
+            availability: v.availability.as_str(),
+            created_at_ms: v.created_at.as_millis(),
+            updated_at_ms: v.updated_at.as_millis(),
+            archived_at_ms: v.archived_at.map(|t| t.as_millis()),
+            risk_band: v.risk_band,
+        }
+    }
+}
+
 /// A page of a listing and the cursor of the next one.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PageOut<T> {
@@ -48,203 +63,14 @@ pub struct PageOut<T> {
     pub next: Option<String>,
 }
 
-fn at<'a>(org: OrgId, column: &'a str, row: &'a str) -> FieldAt<'a> {
-    FieldAt {
-        org,
-        table: "subjects",
-        column,
-        row,
+/// Which identifiers `grant` may see: all of them with the clinical-read permission, the name
+/// only for staff who see readiness, not records (coaches, commanders).
+pub(crate) fn identifiers_for(grant: &Grant) -> Identifiers {
+    if grant.allows(mhp_domain::Permission::ReadClinical) {
+        Identifiers::All
+    } else {
+        Identifiers::NameOnly
     }
-}
-
-/// Which identifiers of a subject a caller sees.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Identifiers {
-    /// Name, birth date and external id (callers who may read clinical records).
-    All,
-    /// The name only: staff who see readiness, not records (coaches, commanders).
-    NameOnly,
-}
-
-impl Identifiers {
-    /// What `grant` may see.
-    pub(crate) fn for_grant(grant: &Grant) -> Self {
-        if grant.allows(mhp_domain::Permission::ReadClinical) {
-            Identifiers::All
-        } else {
-            Identifiers::NameOnly
-        }
-    }
-}
-
-/// Opens a stored subject for the API (all identifiers).
-pub(crate) async fn open(
-    phi: &Phi,
-    org: OrgId,
-    s: &Subject,
-    availability: &'static str,
-) -> Result<SubjectOut, ApiError> {
-    open_as(phi, org, s, availability, Identifiers::All).await
-}
-
-/// Opens a stored subject with the identifiers `shown`; the others are not even unsealed.
-pub(crate) async fn open_as(
-    phi: &Phi,
-    org: OrgId,
-    s: &Subject,
-    availability: &'static str,
-    shown: Identifiers,
-) -> Result<SubjectOut, ApiError> {
-    if s.erased_at.is_some() {
-        return Err(ApiError::Gone("subject"));
-    }
-    let row = s.id.to_string();
-    let phi = phi.for_read(org, s.id).await?;
-    let all = shown == Identifiers::All;
-    Ok(SubjectOut {
-        name: phi.open(at(org, "name", &row), &s.name)?,
-        birth_date: if all {
-            phi.open_opt(at(org, "birth_date", &row), s.birth_date.as_ref())?
-        } else {
-            None
-        },
-        external_id: if all {
-            phi.open_opt(at(org, "external_id", &row), s.external_id.as_ref())?
-        } else {
-            None
-        },
-        id: row,
-        pseudonym: s.pseudonym.clone(),
-        sex: s.sex.map(Sex::as_str),
-        sport: s.sport.clone(),
-        availability,
-        created_at_ms: s.created_at.as_millis(),
-        updated_at_ms: s.updated_at.as_millis(),
-        archived_at_ms: s.archived_at.map(|t| t.as_millis()),
-        risk_band: None,
-    })
-}
-
-/// The fields of a subject, checked.
-struct Fields {
-    name: String,
-    birth_date: Option<CalendarDate>,
-    external_id: Option<String>,
-    sex: Option<Sex>,
-    sport: Option<String>,
-}
-
-fn check_external_id(text: &str) -> Result<String, ApiError> {
-    let t = text.trim();
-    if t.is_empty() || t.chars().count() > 64 || t.chars().any(char::is_control) {
-        return Err(ApiError::BadRequest(
-            "external_id must be 1 to 64 characters without control characters".into(),
-        ));
-    }
-    Ok(t.to_owned())
-}
-
-fn check_sport(text: &str) -> Result<String, ApiError> {
-    let t = text.trim().to_lowercase();
-    let ok = !t.is_empty()
-        && t.len() <= 40
-        && t.chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | ' '));
-    if !ok {
-        return Err(ApiError::BadRequest(
-            "sport must be 1 to 40 letters, digits, spaces, '-' or '_'".into(),
-        ));
-    }
-    Ok(t)
-}
-
-fn check_sex(text: &str) -> Result<Sex, ApiError> {
-    Sex::parse(text)
-        .ok_or_else(|| ApiError::BadRequest("sex must be female, male, other or unknown".into()))
-}
-
-fn check_name(text: &str) -> Result<String, ApiError> {
-    DisplayName::parse(text)
-        .map(|n| n.to_string())
-        .map_err(|e| ApiError::BadRequest(format!("name {e}")))
-}
-
-fn check_birth_date(
-    state: &AppState,
-    text: Option<&str>,
-) -> Result<Option<CalendarDate>, ApiError> {
-    let date = date_field("birth_date", text)?;
-    let today = CalendarDate::from_unix_millis(state.app.clock.now().as_millis());
-    if date.is_some_and(|d| d > today) {
-        return Err(ApiError::Invalid {
-            code: "invalid-date",
-            detail: "birth_date is in the future".into(),
-        });
-    }
-    Ok(date)
-}
-
-/// Seals checked fields for storage.
-fn seal(
-    phi: &Phi,
-    sealer: &SubjectPhi<'_>,
-    org: OrgId,
-    id: SubjectId,
-    f: &Fields,
-) -> Result<NewSubject, ApiError> {
-    let row = id.to_string();
-    Ok(NewSubject {
-        name: sealer.seal(at(org, "name", &row), &f.name)?,
-        birth_date: f
-            .birth_date
-            .map(|d| sealer.seal(at(org, "birth_date", &row), &d.to_string()))
-            .transpose()?,
-        external_id: f
-            .external_id
-            .as_deref()
-            .map(|e| sealer.seal(at(org, "external_id", &row), e))
-            .transpose()?,
-        sex: f.sex,
-        sport: f.sport.clone(),
-        user: None,
-        search: phi.subject_keys(org, &f.name, f.external_id.as_deref()),
-    })
-}
-
-fn conflict_on_external_id(e: mhp_storage::StorageError) -> ApiError {
-    match e {
-        mhp_storage::StorageError::Conflict { .. } => {
-            ApiError::Conflict("a subject with this external_id")
-        }
-        e => e.into(),
-    }
-}
-
-/// Availability of subjects today: the worst of what their injuries allow
-/// (`mhp_domain::availability`, the rule the risk pipelines use too): `unavailable`,
-/// `modified_duty`, `full_training`, `available`. Subjects without a restriction are left out.
-pub(crate) async fn availability_map(
-    tx: &mut TenantTx,
-    state: &AppState,
-) -> Result<std::collections::HashMap<SubjectId, &'static str>, ApiError> {
-    let today = CalendarDate::from_unix_millis(state.app.clock.now().as_millis());
-    let courses = injuries::courses_on(tx, &today.to_string()).await?;
-    let day = today.days_since_epoch();
-    let mut worst: std::collections::HashMap<SubjectId, Availability> =
-        std::collections::HashMap::new();
-    for row in &courses {
-        let Some(course) = row.course() else {
-            continue;
-        };
-        let a = course.state_on(day).availability();
-        let e = worst.entry(row.subject).or_insert(Availability::Available);
-        *e = (*e).max(a);
-    }
-    Ok(worst
-        .into_iter()
-        .filter(|(_, a)| *a != Availability::Available)
-        .map(|(s, a)| (s, a.as_str()))
-        .collect())
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -267,17 +93,14 @@ pub async fn create(
     grant: Grant,
     ApiJson(body): ApiJson<NewSubjectIn>,
 ) -> Result<(StatusCode, Json<SubjectOut>), ApiError> {
-    let fields = Fields {
-        name: check_name(&body.name)?,
-        birth_date: check_birth_date(&state, body.birth_date.as_deref())?,
-        external_id: body
-            .external_id
-            .as_deref()
-            .map(check_external_id)
-            .transpose()?,
-        sex: body.sex.as_deref().map(check_sex).transpose()?,
-        sport: body.sport.as_deref().map(check_sport).transpose()?,
+    let draft = SubjectDraft {
+        name: body.name,
+        birth_date: body.birth_date,
+        external_id: body.external_id,
+        sex: body.sex,
+        sport: body.sport,
     };
+    let fields = SubjectFields::check(&draft, state.app.today())?;
     let team_ids = body
         .team_ids
         .iter()
@@ -286,34 +109,15 @@ pub async fn create(
                 .map_err(|_| ApiError::BadRequest("team_ids holds a malformed id".into()))
         })
         .collect::<Result<Vec<_>, _>>()?;
-    let scope = grant.org()?;
-    let org = scope.org();
-    let id = SubjectId::new();
-    // The subject's key is made first, in the key store: a failed insert below leaves only an
-    // unused key behind.
-    let sealer = state.app.phi.for_write(org, id).await?;
-    let new = seal(&state.app.phi, &sealer, org, id, &fields)?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    let subject = subjects::create_with_id(&mut tx, id, new, now)
-        .await
-        .map_err(conflict_on_external_id)?;
-    for team in team_ids {
-        teams::get(&mut tx, team).await?;
-        subjects::add_to_team(&mut tx, team, id, now).await?;
-    }
-    grant
-        .record(
-            &mut tx,
-            "subject.create",
-            "subject",
-            Some(id.to_string()),
-            now,
-        )
-        .await?;
-    let out = open(&state.app.phi, org, &subject, "available").await?;
-    tx.commit().await?;
-    Ok((StatusCode::CREATED, Json(out)))
+    let view = app::create(
+        &state.app,
+        &grant.org()?,
+        &grant.caller(),
+        &fields,
+        &team_ids,
+    )
+    .await?;
+    Ok((StatusCode::CREATED, Json(view.into())))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -331,6 +135,14 @@ pub struct ListQuery {
     sort: Option<String>,
 }
 
+fn after_of(q: &ListQuery) -> Result<Option<SubjectId>, ApiError> {
+    q.after
+        .as_deref()
+        .map(SubjectId::parse)
+        .transpose()
+        .map_err(|_| ApiError::BadRequest("after is not a subject id".into()))
+}
+
 /// `GET /api/v1/orgs/{org}/subjects`: filters `team`, `q` (exact external id, whole name or one
 /// word of it), `sex`, `sport`, `archived` (`exclude`, `only`, `include`); `sort` `created`
 /// or `-created` (default); pages by `after` and `limit` (at most 500).
@@ -341,13 +153,6 @@ pub async fn list(
 ) -> Result<Json<PageOut<SubjectOut>>, ApiError> {
     let scope = grant.org()?;
     let org = scope.org();
-    let after = q
-        .after
-        .as_deref()
-        .map(SubjectId::parse)
-        .transpose()
-        .map_err(|_| ApiError::BadRequest("after is not a subject id".into()))?;
-    let limit = q.limit.unwrap_or(100).clamp(1, 500);
     let newest_first = match q.sort.as_deref() {
         None | Some("-created") => true,
         Some("created") => false,
@@ -375,8 +180,8 @@ pub async fn list(
             .transpose()
             .map_err(|_| ApiError::BadRequest("team is not a team id".into()))?,
         term,
-        sex: q.sex.as_deref().map(check_sex).transpose()?,
-        sport: q.sport.as_deref().map(check_sport).transpose()?,
+        sex: q.sex.as_deref().map(app::check_sex).transpose()?,
+        sport: q.sport.as_deref().map(app::check_sport).transpose()?,
         archived: match q.archived.as_deref() {
             None | Some("exclude") => Archived::Exclude,
             Some("only") => Archived::Only,
@@ -388,88 +193,60 @@ pub async fn list(
             }
         },
     };
-    list_page(&state, &grant, filter, Page { after, limit }, newest_first).await
+    let listing = Listing {
+        filter,
+        page: Page {
+            after: after_of(&q)?,
+            limit: q.limit.unwrap_or(100).clamp(1, 500),
+        },
+        newest_first,
+        with_risk_bands: false,
+    };
+    render_page(&state, &grant, &listing).await
 }
 
-/// `GET /api/v1/orgs/{org}/teams/{team}/subjects`: a team's roster with availability, for
-/// its staff (coaches reach only the teams they coach: the gate answers 404 for others).
+/// `GET /api/v1/orgs/{org}/teams/{team}/subjects`: a team's roster with availability and each
+/// athlete's latest risk band, for its staff (coaches reach only the teams they coach: the
+/// gate answers 404 for others).
 pub async fn list_team(
     State(state): State<AppState>,
     grant: Grant,
     Path((_, team)): Path<(String, String)>,
     Query(q): Query<ListQuery>,
 ) -> Result<Json<PageOut<SubjectOut>>, ApiError> {
-    // The gate answered 404 for a team outside the caller's reach.
     let team = path_id(&team, "team", TeamId::parse)?;
-    let after = q
-        .after
-        .as_deref()
-        .map(SubjectId::parse)
-        .transpose()
-        .map_err(|_| ApiError::BadRequest("after is not a subject id".into()))?;
-    let filter = Filter {
-        team: Some(team),
-        ..Filter::default()
+    let listing = Listing {
+        filter: Filter {
+            team: Some(team),
+            ..Filter::default()
+        },
+        page: Page {
+            after: after_of(&q)?,
+            limit: q.limit.unwrap_or(100).clamp(1, 500),
+        },
+        newest_first: false,
+        with_risk_bands: true,
     };
-    let page = Page {
-        after,
-        limit: q.limit.unwrap_or(100).clamp(1, 500),
-    };
-    {
-        let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-        teams::get(&mut tx, team).await?;
-    }
-    list_page(&state, &grant, filter, page, false).await
+    render_page(&state, &grant, &listing).await
 }
 
-async fn list_page(
+async fn render_page(
     state: &AppState,
     grant: &Grant,
-    filter: Filter,
-    page: Page<SubjectId>,
-    newest_first: bool,
+    listing: &Listing,
 ) -> Result<Json<PageOut<SubjectOut>>, ApiError> {
-    let scope = grant.org()?;
-    let org = scope.org();
-    let now = state.app.clock.now();
-    // Read (concurrently with other readers), open the identifiers, then record the read in a
-    // short write transaction of its own that commits before anything is answered: every
-    // answer that carries identifiers has its audit and a failed audit write fails the
-    // request, without holding the single writer's lock while rows are read and opened.
-    let (found, availability, bands) = {
-        let mut tx = state.app.db.tenant(&scope, Access::Read).await?;
-        let found = subjects::search(&mut tx, &filter, page, newest_first).await?;
-        let availability = availability_map(&mut tx, state).await?;
-        // A team roster carries each athlete's latest risk band: what staff act on.
-        let bands: HashMap<SubjectId, String> = if filter.team.is_some() {
-            risk::latest(&mut tx)
-                .await?
-                .into_iter()
-                .map(|score| (score.subject, score.band))
-                .collect()
-        } else {
-            HashMap::new()
-        };
-        (found, availability, bands)
-    };
-    let shown = Identifiers::for_grant(grant);
-    let mut items = Vec::with_capacity(found.len());
-    for s in &found {
-        let a = availability.get(&s.id).copied().unwrap_or("available");
-        let mut out = open_as(&state.app.phi, org, s, a, shown).await?;
-        out.risk_band = bands.get(&s.id).cloned();
-        items.push(out);
-    }
-    let next = (found.len() == page.limit.clamp(1, 500) as usize)
-        .then(|| found.last().map(|s| s.id.to_string()))
-        .flatten();
-    // Opening identifiers is a PHI read: one event per listing.
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    grant
-        .record(&mut tx, "subject.list", "subject", None, now)
-        .await?;
-    tx.commit().await?;
-    Ok(Json(PageOut { items, next }))
+    let page = app::list(
+        &state.app,
+        &grant.org()?,
+        &grant.caller(),
+        identifiers_for(grant),
+        listing,
+    )
+    .await?;
+    Ok(Json(PageOut {
+        items: page.items.into_iter().map(SubjectOut::from).collect(),
+        next: page.next.map(|s| s.to_string()),
+    }))
 }
 
 /// `GET /api/v1/orgs/{org}/subjects/{subject}` (archived subjects too: history stays).
@@ -479,29 +256,8 @@ pub async fn get(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Json<SubjectOut>, ApiError> {
     let id = path_id(&id, "subject", SubjectId::parse)?;
-    let scope = grant.org()?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    let s = subjects::get_including_archived(&mut tx, id).await?;
-    let availability = availability_map(&mut tx, &state).await?;
-    let out = open(
-        &state.app.phi,
-        scope.org(),
-        &s,
-        availability.get(&id).copied().unwrap_or("available"),
-    )
-    .await?;
-    grant
-        .record(
-            &mut tx,
-            "subject.read",
-            "subject",
-            Some(id.to_string()),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
-    Ok(Json(out))
+    let view = app::get(&state.app, &grant.org()?, &grant.caller(), id).await?;
+    Ok(Json(view.into()))
 }
 
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
@@ -527,56 +283,15 @@ pub async fn update(
     ApiJson(patch): ApiJson<SubjectPatch>,
 ) -> Result<Json<SubjectOut>, ApiError> {
     let id = path_id(&id, "subject", SubjectId::parse)?;
-    let scope = grant.org()?;
-    let org = scope.org();
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    let current = subjects::get(&mut tx, id).await?;
-    let row = id.to_string();
-    let phi = state.app.phi.for_write(org, id).await?;
-    let fields = Fields {
-        name: match &patch.name {
-            Some(n) => check_name(n)?,
-            None => phi.open(at(org, "name", &row), &current.name)?,
-        },
-        birth_date: match &patch.birth_date {
-            Some(v) => check_birth_date(&state, v.as_deref())?,
-            None => phi
-                .open_opt(at(org, "birth_date", &row), current.birth_date.as_ref())?
-                .map(|d| CalendarDate::parse(&d))
-                .transpose()
-                .map_err(|_| ApiError::Internal("a stored birth date does not parse".into()))?,
-        },
-        external_id: match &patch.external_id {
-            Some(v) => v.as_deref().map(check_external_id).transpose()?,
-            None => phi.open_opt(at(org, "external_id", &row), current.external_id.as_ref())?,
-        },
-        sex: match &patch.sex {
-            Some(v) => v.as_deref().map(check_sex).transpose()?,
-            None => current.sex,
-        },
-        sport: match &patch.sport {
-            Some(v) => v.as_deref().map(check_sport).transpose()?,
-            None => current.sport.clone(),
-        },
+    let changes = SubjectChanges {
+        name: patch.name,
+        birth_date: patch.birth_date,
+        external_id: patch.external_id,
+        sex: patch.sex,
+        sport: patch.sport,
     };
-    let new = seal(&state.app.phi, &phi, org, id, &fields)?;
-    let updated = subjects::update(&mut tx, id, new, now)
-        .await
-        .map_err(conflict_on_external_id)?;
-    let availability = availability_map(&mut tx, &state).await?;
-    let out = open(
-        &state.app.phi,
-        org,
-        &updated,
-        availability.get(&id).copied().unwrap_or("available"),
-    )
-    .await?;
-    grant
-        .record(&mut tx, "subject.update", "subject", Some(row), now)
-        .await?;
-    tx.commit().await?;
-    Ok(Json(out))
+    let view = app::update(&state.app, &grant.org()?, &grant.caller(), id, &changes).await?;
+    Ok(Json(view.into()))
 }
 
 /// `DELETE /api/v1/orgs/{org}/subjects/{subject}`: archives (history kept).
@@ -586,19 +301,7 @@ pub async fn archive(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let id = path_id(&id, "subject", SubjectId::parse)?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    subjects::archive(&mut tx, id, now).await?;
-    grant
-        .record(
-            &mut tx,
-            "subject.archive",
-            "subject",
-            Some(id.to_string()),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
+    app::archive(&state.app, &grant.org()?, &grant.caller(), id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -611,21 +314,7 @@ pub async fn add_to_team(
 ) -> Result<StatusCode, ApiError> {
     let team = path_id(&team, "team", TeamId::parse)?;
     let id = path_id(&id, "subject", SubjectId::parse)?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    teams::get(&mut tx, team).await?;
-    subjects::get(&mut tx, id).await?;
-    subjects::add_to_team(&mut tx, team, id, now).await?;
-    grant
-        .record(
-            &mut tx,
-            "team.subject_add",
-            "team",
-            Some(team.to_string()),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
+    app::add_to_team(&state.app, &grant.org()?, &grant.caller(), team, id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 

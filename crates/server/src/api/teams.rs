@@ -1,10 +1,10 @@
-//! Teams of an organisation.
+//! Teams of an organisation: the handlers parse, call [`mhp_app::teams`] and render.
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
+use mhp_app::teams::{self as app, TeamsShown};
 use mhp_domain::{TeamId, TeamName};
-use mhp_storage::Access;
 use mhp_storage::repo::{Page, teams};
 use serde::{Deserialize, Serialize};
 
@@ -56,30 +56,17 @@ pub async fn list(
         after,
         limit: q.limit.unwrap_or(100),
     };
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    let list = match &grant.reach {
-        GrantReach::Organisation => teams::list(&mut tx, page).await?,
-        // A coach sees the teams they coach (a handful), paged here by id like the full list.
-        GrantReach::Teams(ids) => {
-            let mut ids: Vec<TeamId> = ids
-                .iter()
-                .copied()
-                .filter(|id| page.after.is_none_or(|a| *id > a))
-                .collect();
-            ids.sort();
-            let mut out = Vec::new();
-            for id in ids.into_iter().take(page.limit.clamp(1, 500) as usize) {
-                match teams::get(&mut tx, id).await {
-                    Ok(t) => out.push(t),
-                    Err(mhp_storage::StorageError::NotFound { .. }) => {}
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            out
-        }
-        GrantReach::OwnRecord => Vec::new(),
+    let shown = match &grant.reach {
+        GrantReach::Organisation => TeamsShown::All,
+        GrantReach::Teams(ids) => TeamsShown::Only(ids),
+        GrantReach::OwnRecord => TeamsShown::None,
     };
+    let list = app::list(&state.app, &grant.org()?, shown, page).await?;
     Ok(Json(list.into_iter().map(TeamOut::from).collect()))
+}
+
+fn team_name(text: &str) -> Result<TeamName, ApiError> {
+    TeamName::parse(text).map_err(|e| ApiError::BadRequest(format!("name {e}")))
 }
 
 pub async fn create(
@@ -87,21 +74,8 @@ pub async fn create(
     grant: Grant,
     ApiJson(body): ApiJson<NewTeam>,
 ) -> Result<(StatusCode, Json<TeamOut>), ApiError> {
-    let name =
-        TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    let team = teams::create(&mut tx, &name, now).await?;
-    grant
-        .record(
-            &mut tx,
-            "team.create",
-            "team",
-            Some(team.id.to_string()),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
+    let name = team_name(&body.name)?;
+    let team = app::create(&state.app, &grant.org()?, &grant.caller(), &name).await?;
     Ok((StatusCode::CREATED, Json(team.into())))
 }
 
@@ -110,30 +84,11 @@ pub async fn create(
 pub async fn add_staff(
     State(state): State<AppState>,
     grant: Grant,
-    axum::extract::Path((_, team, user)): axum::extract::Path<(String, String, String)>,
+    Path((_, team, user)): Path<(String, String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let team = TeamId::parse(&team).map_err(|_| ApiError::NotFound("team"))?;
     let user = mhp_domain::UserId::parse(&user).map_err(|_| ApiError::NotFound("member"))?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    if mhp_storage::repo::users::roles(&mut tx, user)
-        .await?
-        .is_empty()
-    {
-        return Err(ApiError::NotFound("member"));
-    }
-    teams::get(&mut tx, team).await?;
-    teams::add_staff(&mut tx, team, user, now).await?;
-    grant
-        .record(
-            &mut tx,
-            "team.staff_add",
-            "team",
-            Some(team.to_string()),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
+    app::add_staff(&state.app, &grant.org()?, &grant.caller(), team, user).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -147,19 +102,12 @@ pub struct TeamPatch {
 pub async fn rename(
     State(state): State<AppState>,
     grant: Grant,
-    axum::extract::Path((_, team)): axum::extract::Path<(String, String)>,
+    Path((_, team)): Path<(String, String)>,
     ApiJson(body): ApiJson<TeamPatch>,
 ) -> Result<Json<TeamOut>, ApiError> {
     let team = super::path_id(&team, "team", TeamId::parse)?;
-    let name =
-        TeamName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    let renamed = teams::rename(&mut tx, team, &name).await?;
-    grant
-        .record(&mut tx, "team.rename", "team", Some(team.to_string()), now)
-        .await?;
-    tx.commit().await?;
+    let name = team_name(&body.name)?;
+    let renamed = app::rename(&state.app, &grant.org()?, &grant.caller(), team, &name).await?;
     Ok(Json(renamed.into()))
 }
 
@@ -167,15 +115,9 @@ pub async fn rename(
 pub async fn archive(
     State(state): State<AppState>,
     grant: Grant,
-    axum::extract::Path((_, team)): axum::extract::Path<(String, String)>,
+    Path((_, team)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let team = super::path_id(&team, "team", TeamId::parse)?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    teams::archive(&mut tx, team, now).await?;
-    grant
-        .record(&mut tx, "team.archive", "team", Some(team.to_string()), now)
-        .await?;
-    tx.commit().await?;
+    app::archive(&state.app, &grant.org()?, &grant.caller(), team).await?;
     Ok(StatusCode::NO_CONTENT)
 }
