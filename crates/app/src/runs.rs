@@ -3,11 +3,183 @@
 //! name, a value of the wrong type or out of range, or a missing required one is refused with
 //! a message naming the accepted parameters, instead of being ignored by the steps.
 
-use mhp_domain::pipeline::{ParamKind, PipelineDef};
-use mhp_domain::{CalendarDate, SubjectId};
+use mhp_domain::pipeline::{ParamKind, PipelineDef, Trigger};
+use mhp_domain::{CalendarDate, OrgScope, RunId, SubjectId};
+use mhp_storage::Access;
+use mhp_storage::repo::pipelines::{self as queue, NewRun, Run, Schedule};
 use serde_json::{Map, Value};
 
-use crate::AppError;
+use crate::schedule::CronSchedule;
+use crate::{App, AppError, Caller};
+
+/// Largest parameter object a run or schedule takes, as JSON text.
+pub const MAX_PARAMS_BYTES: usize = 8192;
+
+/// Checks a run's parameters and returns them as stored (JSON text).
+pub fn params_text(def: &PipelineDef, params: &Map<String, Value>) -> Result<String, AppError> {
+    let text = Value::Object(params.clone()).to_string();
+    if text.len() > MAX_PARAMS_BYTES {
+        return Err(AppError::malformed("params must be at most 8 KiB"));
+    }
+    check_params(def, params)?;
+    Ok(text)
+}
+
+/// Starts a run of `def` with `params` (checked) for the scope's organisation: the run and its
+/// audit event commit together, then this process's workers are woken. Answers the run as
+/// queued.
+pub async fn start(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    def: &PipelineDef,
+    params: &Map<String, Value>,
+    trigger: Trigger,
+) -> Result<Run, AppError> {
+    let params = params_text(def, params)?;
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let id = queue::enqueue(
+        &mut tx,
+        &NewRun {
+            pipeline: def,
+            trigger,
+            requested_by: &caller.actor,
+            params_json: &params,
+            not_before: now,
+        },
+        now,
+    )
+    .await?;
+    caller
+        .record(
+            &mut tx,
+            "pipeline.run",
+            "pipeline_run",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
+    let run = queue::get(&mut tx, id).await?;
+    tx.commit().await?;
+    app.pipeline_wakeup.notify_one();
+    Ok(run)
+}
+
+/// Cancels a run: steps not started at once, a running one at its worker's next heartbeat.
+pub async fn cancel(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    id: RunId,
+) -> Result<Run, AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    queue::cancel(&mut tx, id, now).await?;
+    caller
+        .record(
+            &mut tx,
+            "pipeline.cancel",
+            "pipeline_run",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
+    let run = queue::get(&mut tx, id).await?;
+    tx.commit().await?;
+    Ok(run)
+}
+
+/// A schedule as asked for.
+#[derive(Debug, Clone)]
+pub struct ScheduleRequest {
+    /// Five fields: minute hour day-of-month month day-of-week.
+    pub cron: String,
+    /// IANA time zone the expression is read in.
+    pub timezone: String,
+    /// Parameters of the runs it starts.
+    pub params: Map<String, Value>,
+    /// Whether it fires.
+    pub enabled: bool,
+}
+
+/// Creates or replaces the schedule of `def` for the scope's organisation.
+pub async fn put_schedule(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    def: &PipelineDef,
+    request: &ScheduleRequest,
+) -> Result<Schedule, AppError> {
+    let cron = CronSchedule::parse(&request.cron, &request.timezone)
+        .map_err(|detail| AppError::invalid("invalid-schedule", detail))?;
+    let now = app.now();
+    let next = cron
+        .next_after(now)
+        .ok_or_else(|| AppError::invalid("invalid-schedule", "the cron expression never fires"))?;
+    let params = params_text(def, &request.params)?;
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let saved = queue::put_schedule(
+        &mut tx,
+        &Schedule {
+            id: uuid::Uuid::now_v7().to_string(),
+            org: scope.org(),
+            pipeline: def.name.to_owned(),
+            cron: request
+                .cron
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            timezone: request.timezone.clone(),
+            params_json: params,
+            enabled: request.enabled,
+            next_fire: next,
+            last_fire: None,
+            last_run: None,
+        },
+        now,
+    )
+    .await?;
+    caller
+        .record(
+            &mut tx,
+            "pipeline.schedule",
+            "pipeline",
+            Some(def.name.to_owned()),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(saved)
+}
+
+/// Removes the schedule of `def`; none is no error.
+pub async fn delete_schedule(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    def: &PipelineDef,
+) -> Result<(), AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    match queue::delete_schedule(&mut tx, def.name).await {
+        Ok(()) => {
+            caller
+                .record(
+                    &mut tx,
+                    "pipeline.unschedule",
+                    "pipeline",
+                    Some(def.name.to_owned()),
+                    now,
+                )
+                .await?;
+            tx.commit().await?;
+            Ok(())
+        }
+        Err(mhp_storage::StorageError::NotFound { .. }) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
 
 /// Checks a run's parameters against its pipeline's declaration.
 ///

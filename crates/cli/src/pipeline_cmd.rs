@@ -8,7 +8,7 @@ use mhp_domain::pipeline::{self, Trigger};
 use mhp_domain::{Clock as _, OrgId, OrgScope, RunId, SystemClock};
 use mhp_storage::Access;
 use mhp_storage::repo::audit::{self, AuditEvent};
-use mhp_storage::repo::pipelines::{self as queue, NewRun};
+use mhp_storage::repo::pipelines as queue;
 use serde_json::Value;
 
 use crate::Failure;
@@ -160,50 +160,29 @@ pub async fn run(
             })?;
             let org = OrgId::parse(&org)
                 .map_err(|_| Failure::Invalid("--org must be an organisation id".into()))?;
-            let params = parse_params(&params)?;
-            if let Value::Object(map) = &params {
-                mhp_app::runs::check_params(def, map)
-                    .map_err(|e| Failure::Invalid(format!("--param: {e}")))?;
-            }
+            let params = match parse_params(&params)? {
+                Value::Object(map) => map,
+                _ => serde_json::Map::new(),
+            };
+            mhp_app::runs::check_params(def, &params)
+                .map_err(|e| Failure::Invalid(format!("--param: {e}")))?;
             let state = crate::serve::open_state(&settings).await?;
             let known = crate::serve::organisations(&state).await?;
             if !known.iter().any(|o| o.id == org) {
                 return Err(Failure::Invalid(format!("no organisation {org}")));
             }
             let scope = OrgScope::for_command_line(org);
-            let now = SystemClock.now();
-            let mut tx = state
-                .app
-                .db
-                .tenant(&scope, Access::Write)
-                .await
-                .context("cannot start a transaction")?;
-            let id = queue::enqueue(
-                &mut tx,
-                &NewRun {
-                    pipeline: def,
-                    trigger: Trigger::Cli,
-                    requested_by: "cli",
-                    params_json: &params.to_string(),
-                    not_before: now,
-                },
-                now,
+            let run = mhp_app::runs::start(
+                &state.app,
+                &scope,
+                &mhp_app::Caller::cli(),
+                def,
+                &params,
+                Trigger::Cli,
             )
             .await
             .context("cannot enqueue the run")?;
-            audit::append(
-                &mut tx,
-                &AuditEvent::outside_request(
-                    "cli",
-                    "pipeline.run",
-                    "pipeline_run",
-                    Some(id.to_string()),
-                ),
-                now,
-            )
-            .await
-            .context("cannot write the audit event")?;
-            tx.commit().await.context("cannot commit")?;
+            let id = run.id;
             println!("run {id} queued ({name})");
             if !wait {
                 return Ok(());

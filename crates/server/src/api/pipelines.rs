@@ -8,7 +8,7 @@ use mhp_domain::pipeline::{self, Trigger};
 use mhp_domain::{ModelVersionId, RunId, SubjectId};
 use mhp_storage::Access;
 use mhp_storage::repo::models::{self, ModelVersion, Stage};
-use mhp_storage::repo::pipelines::{self as queue, NewRun, Run, Schedule};
+use mhp_storage::repo::pipelines::{self as queue, Run, Schedule};
 use mhp_storage::repo::risk::{self, Score, Thresholds};
 use mhp_storage::repo::{Page, subjects};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,6 @@ use serde_json::Value;
 
 use super::{Grant, path_id};
 use crate::{ApiError, ApiJson, AppState};
-use mhp_app::schedule::CronSchedule;
 
 fn known_pipeline(name: &str) -> Result<&'static pipeline::PipelineDef, ApiError> {
     pipeline::pipeline(name).ok_or(ApiError::NotFound("pipeline"))
@@ -115,21 +114,6 @@ pub struct NewRunIn {
     params: Option<serde_json::Map<String, Value>>,
 }
 
-/// The parameters as stored, after checking them against what the pipeline declares
-/// (`mhp_app::runs::check_params`: unknown or malformed ones are refused, naming the accepted).
-fn params_json(
-    def: &pipeline::PipelineDef,
-    params: Option<serde_json::Map<String, Value>>,
-) -> Result<String, ApiError> {
-    let params = params.unwrap_or_default();
-    let text = Value::Object(params.clone()).to_string();
-    if text.len() > 8192 {
-        return Err(ApiError::BadRequest("params must be at most 8 KiB".into()));
-    }
-    mhp_app::runs::check_params(def, &params)?;
-    Ok(text)
-}
-
 /// A run as the API shows it.
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct RunOut {
@@ -211,34 +195,16 @@ pub async fn start(
     ApiJson(body): ApiJson<NewRunIn>,
 ) -> Result<(StatusCode, Json<RunOut>), ApiError> {
     let def = known_pipeline(&name)?;
-    let params = params_json(def, body.params)?;
-    let now = state.app.clock.now();
-    let by = grant.principal.actor().audit_name();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    let id = queue::enqueue(
-        &mut tx,
-        &NewRun {
-            pipeline: def,
-            trigger: Trigger::Api,
-            requested_by: &by,
-            params_json: &params,
-            not_before: now,
-        },
-        now,
+    let params = body.params.unwrap_or_default();
+    let run = mhp_app::runs::start(
+        &state.app,
+        &grant.org()?,
+        &grant.caller(),
+        def,
+        &params,
+        Trigger::Api,
     )
     .await?;
-    grant
-        .record(
-            &mut tx,
-            "pipeline.run",
-            "pipeline_run",
-            Some(id.to_string()),
-            now,
-        )
-        .await?;
-    let run = queue::get(&mut tx, id).await?;
-    tx.commit().await?;
-    state.app.pipeline_wakeup.notify_one();
     Ok((StatusCode::ACCEPTED, Json(run.into())))
 }
 
@@ -326,21 +292,8 @@ pub async fn cancel(
     Path((_, run)): Path<(String, String)>,
 ) -> Result<Json<RunOut>, ApiError> {
     let id = path_id(&run, "pipeline run", RunId::parse)?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    queue::cancel(&mut tx, id, now).await?;
-    grant
-        .record(
-            &mut tx,
-            "pipeline.cancel",
-            "pipeline_run",
-            Some(id.to_string()),
-            now,
-        )
-        .await?;
-    let r = queue::get(&mut tx, id).await?;
-    tx.commit().await?;
-    Ok(Json(r.into()))
+    let run = mhp_app::runs::cancel(&state.app, &grant.org()?, &grant.caller(), id).await?;
+    Ok(Json(run.into()))
 }
 
 /// A schedule to set.
@@ -365,46 +318,15 @@ pub async fn put_schedule(
     ApiJson(body): ApiJson<ScheduleIn>,
 ) -> Result<Json<ScheduleOut>, ApiError> {
     let def = known_pipeline(&name)?;
-    let tz = body.timezone.unwrap_or_else(|| "UTC".to_owned());
-    let cron = CronSchedule::parse(&body.cron, &tz).map_err(|detail| ApiError::Invalid {
-        code: "invalid-schedule",
-        detail,
-    })?;
-    let now = state.app.clock.now();
-    let next = cron.next_after(now).ok_or_else(|| ApiError::Invalid {
-        code: "invalid-schedule",
-        detail: "the cron expression never fires".into(),
-    })?;
-    let params = params_json(def, body.params)?;
-    let scope = grant.org()?;
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    let saved = queue::put_schedule(
-        &mut tx,
-        &Schedule {
-            id: uuid::Uuid::now_v7().to_string(),
-            org: scope.org(),
-            pipeline: def.name.to_owned(),
-            cron: body.cron.split_whitespace().collect::<Vec<_>>().join(" "),
-            timezone: tz,
-            params_json: params,
-            enabled: body.enabled.unwrap_or(true),
-            next_fire: next,
-            last_fire: None,
-            last_run: None,
-        },
-        now,
-    )
-    .await?;
-    grant
-        .record(
-            &mut tx,
-            "pipeline.schedule",
-            "pipeline",
-            Some(def.name.to_owned()),
-            now,
-        )
-        .await?;
-    tx.commit().await?;
+    let request = mhp_app::runs::ScheduleRequest {
+        cron: body.cron,
+        timezone: body.timezone.unwrap_or_else(|| "UTC".to_owned()),
+        params: body.params.unwrap_or_default(),
+        enabled: body.enabled.unwrap_or(true),
+    };
+    let saved =
+        mhp_app::runs::put_schedule(&state.app, &grant.org()?, &grant.caller(), def, &request)
+            .await?;
     Ok(Json(saved.into()))
 }
 
@@ -416,24 +338,7 @@ pub async fn delete_schedule(
     Path((_, name)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     let def = known_pipeline(&name)?;
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    match queue::delete_schedule(&mut tx, def.name).await {
-        Ok(()) => {
-            grant
-                .record(
-                    &mut tx,
-                    "pipeline.unschedule",
-                    "pipeline",
-                    Some(def.name.to_owned()),
-                    now,
-                )
-                .await?;
-            tx.commit().await?;
-        }
-        Err(mhp_storage::StorageError::NotFound { .. }) => {}
-        Err(e) => return Err(e.into()),
-    }
+    mhp_app::runs::delete_schedule(&state.app, &grant.org()?, &grant.caller(), def).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
