@@ -9,6 +9,7 @@ pub mod api;
 pub mod authn;
 mod extract;
 mod health;
+mod local;
 mod metrics;
 mod middleware;
 pub mod openapi;
@@ -30,6 +31,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use extract::ApiJson;
+pub use local::{LocalError, local_state};
 pub use metrics::HttpMetrics;
 pub use mhp_app::BuildInfo;
 pub use middleware::{REQUEST_ID, RequestId};

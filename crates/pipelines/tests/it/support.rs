@@ -4,11 +4,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use mhp_app::notify::Notifier;
 use mhp_domain::{OrgName, OrgScope, Timestamp};
-use mhp_server::{AppParts, AppState, BuildInfo};
+use mhp_server::AppState;
 use mhp_storage::repo::orgs;
-use mhp_storage::{Access, Db, DbOptions, ObjectStore, migrate};
+use mhp_storage::{Access, Db, DbOptions, migrate};
 
 pub use mhp_test_support::clock::TestClock;
 
@@ -70,48 +69,9 @@ pub async fn env(backend: Backend, now: Timestamp) -> Option<Env> {
 
 pub async fn env_on(db: Db, dir: tempfile::TempDir, now: Timestamp) -> Env {
     let clock = Arc::new(TestClock::starting_at(now));
-    let objects = ObjectStore::local(dir.path().join("objects"))
+    let state = mhp_server::local_state(dir.path(), db.clone(), clock.clone())
         .await
         .unwrap();
-    let master = mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
-    let ring = mhp_crypto::envelope::LocalKeyring::open(&dir.path().join("keyring")).unwrap();
-    let store = mhp_storage::keystore::KeyStore::open(&format!(
-        "sqlite://{}?mode=rwc",
-        dir.path().join("keys.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    let keys = Arc::new(mhp_app::keys::Keys::new(
-        store,
-        Arc::new(ring),
-        clock.clone(),
-        Duration::from_secs(60),
-    ));
-    let state = AppState::new(AppParts {
-        app: mhp_app::AppParts {
-            keys,
-            db: db.clone(),
-            objects,
-            clock: clock.clone(),
-            master: &master,
-            notifier: Notifier::Outbox(dir.path().join("outbox")),
-            build: BuildInfo { version: "test" },
-            index: mhp_index::DocumentIndex::Embedded(
-                mhp_index::EmbeddedIndex::open(dir.path().join("index.sqlite"))
-                    .await
-                    .unwrap(),
-            ),
-        },
-        egress: mhp_server::egress_client(mhp_egress::EgressPolicy::new(
-            mhp_egress::parse_cidrs("127.0.0.0/8, ::1/128").unwrap(),
-            true,
-        ))
-        .unwrap(),
-        mail_limits: Default::default(),
-        sso: mhp_server::SsoOptions {
-            public_url: "http://127.0.0.1:9".into(),
-        },
-    });
     let mut tx = db.operator(Access::Write).await.unwrap();
     let org = orgs::create(&mut tx, &OrgName::parse("Test org").unwrap(), now)
         .await

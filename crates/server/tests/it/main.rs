@@ -12,11 +12,10 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::State;
 use axum::routing::{get, post};
-use mhp_app::notify::Notifier;
 use mhp_domain::{OrgName, OrgScope, SystemClock, TeamName};
-use mhp_server::{ApiError, ApiJson, AppParts, AppState, BuildInfo, HttpConfig, Readiness};
+use mhp_server::{ApiError, ApiJson, AppState, HttpConfig, Readiness};
 use mhp_storage::repo::{Page, orgs, teams};
-use mhp_storage::{Access, Db, DbOptions, ObjectStore, migrate};
+use mhp_storage::{Access, Db, DbOptions, migrate};
 use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::oneshot;
@@ -109,49 +108,9 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         .await
         .unwrap();
     migrate::run(&db).await.unwrap();
-    let objects = ObjectStore::local(fresh.dir.path().join("objects"))
+    let state = mhp_server::local_state(fresh.dir.path(), db.clone(), clock)
         .await
         .unwrap();
-    let master =
-        mhp_crypto::MasterKey::load_or_create(&fresh.dir.path().join("master.key")).unwrap();
-    let ring = mhp_crypto::envelope::LocalKeyring::open(&fresh.dir.path().join("keyring")).unwrap();
-    let store = mhp_storage::keystore::KeyStore::open(&format!(
-        "sqlite://{}?mode=rwc",
-        fresh.dir.path().join("keys.sqlite").display()
-    ))
-    .await
-    .unwrap();
-    let keys = Arc::new(mhp_app::keys::Keys::new(
-        store,
-        Arc::new(ring),
-        clock.clone(),
-        Duration::from_secs(60),
-    ));
-    let state = AppState::new(AppParts {
-        app: mhp_app::AppParts {
-            keys,
-            db: db.clone(),
-            objects,
-            clock,
-            master: &master,
-            notifier: Notifier::Outbox(fresh.dir.path().join("outbox")),
-            build: BuildInfo { version: "test" },
-            index: mhp_index::DocumentIndex::Embedded(
-                mhp_index::EmbeddedIndex::open(fresh.dir.path().join("index.sqlite"))
-                    .await
-                    .unwrap(),
-            ),
-        },
-        egress: mhp_server::egress_client(mhp_egress::EgressPolicy::new(
-            mhp_egress::parse_cidrs("127.0.0.0/8, ::1/128").unwrap(),
-            true,
-        ))
-        .unwrap(),
-        mail_limits: Default::default(),
-        sso: mhp_server::SsoOptions {
-            public_url: "http://127.0.0.1:9".into(),
-        },
-    });
     let mut tx = db.operator(Access::Write).await.unwrap();
     let org = orgs::create(
         &mut tx,
