@@ -153,7 +153,7 @@ pub async fn analyse(
     tokio::task::spawn_blocking(move || analyze_bytes(hint, bytes.as_ref(), &opts))
         .await
         .map_err(AppError::internal)?
-        .map_err(|e| AppError::invalid("invalid-recording", e.to_string()))
+        .map_err(|e| AppError::invalid(crate::Code::InvalidRecording, e.to_string()))
 }
 
 fn raw_key(org: OrgId, id: AssessmentId) -> Result<ObjectKey, AppError> {
@@ -204,7 +204,7 @@ async fn earlier(
     };
     if a.subject != subject || a.raw_sha256 != sha {
         return Err(AppError::invalid(
-            "idempotency-key-reused",
+            crate::Code::IdempotencyKeyReused,
             "this Idempotency-Key was used for another upload",
         ));
     }
@@ -239,10 +239,13 @@ where
     } = upload;
     let org = scope.org();
     let now = app.now();
-    let opts =
-        parse_options(&options).map_err(|e| AppError::invalid("invalid-kind", e.to_string()))?;
+    let opts = parse_options(&options)
+        .map_err(|e| AppError::invalid(crate::Code::InvalidKind, e.to_string()))?;
     if body.as_ref().is_empty() {
-        return Err(AppError::invalid("invalid-recording", "the file is empty"));
+        return Err(AppError::invalid(
+            crate::Code::InvalidRecording,
+            "the file is empty",
+        ));
     }
     let sha = mhp_domain::to_hex(&Sha256::digest(body.as_ref()));
     if let Some(k) = &key

@@ -114,7 +114,7 @@ pub async fn decide(
     let injury = injuries::get(&mut tx, new.injury).await?;
     if new.decided_on.to_string() < injury.occurred_on {
         return Err(AppError::invalid(
-            "invalid-date",
+            crate::Code::InvalidDate,
             "decided_on is before the injury occurred",
         ));
     }

@@ -9,6 +9,7 @@
 
 pub mod artifacts;
 pub mod assessments;
+pub mod code;
 pub mod indexing;
 pub mod injuries;
 pub mod keys;
@@ -24,6 +25,7 @@ pub mod teams;
 
 use std::sync::Arc;
 
+pub use code::Code;
 use mhp_auth::events::Actor;
 use mhp_domain::{Clock, Timestamp};
 use mhp_storage::repo::audit::{self, AuditEvent, Outcome};
@@ -223,7 +225,7 @@ pub enum AppError {
     #[error("{code}: {detail}")]
     Invalid {
         /// Stable machine-readable reason.
-        code: &'static str,
+        code: Code,
         /// What was wrong.
         detail: String,
     },
@@ -252,7 +254,7 @@ impl AppError {
     }
 
     /// Invalid input with a stable code.
-    pub fn invalid(code: &'static str, detail: impl Into<String>) -> Self {
+    pub fn invalid(code: Code, detail: impl Into<String>) -> Self {
         AppError::Invalid {
             code,
             detail: detail.into(),

@@ -112,11 +112,14 @@ pub async fn put_schedule(
     request: &ScheduleRequest,
 ) -> Result<Schedule, AppError> {
     let cron = CronSchedule::parse(&request.cron, &request.timezone)
-        .map_err(|detail| AppError::invalid("invalid-schedule", detail))?;
+        .map_err(|detail| AppError::invalid(crate::Code::InvalidSchedule, detail))?;
     let now = app.now();
-    let next = cron
-        .next_after(now)
-        .ok_or_else(|| AppError::invalid("invalid-schedule", "the cron expression never fires"))?;
+    let next = cron.next_after(now).ok_or_else(|| {
+        AppError::invalid(
+            crate::Code::InvalidSchedule,
+            "the cron expression never fires",
+        )
+    })?;
     let params = params_text(def, &request.params)?;
     let mut tx = app.db.tenant(scope, Access::Write).await?;
     let saved = queue::put_schedule(
@@ -189,7 +192,7 @@ pub async fn delete_schedule(
 pub fn check_params(def: &PipelineDef, params: &Map<String, Value>) -> Result<(), AppError> {
     let refuse = |why: String| {
         AppError::invalid(
-            "invalid-params",
+            crate::Code::InvalidParams,
             format!("{why}; {} accepts: {}", def.name, def.accepted_params()),
         )
     };

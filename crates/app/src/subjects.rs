@@ -207,12 +207,12 @@ fn check_birth_date(
     let date = text
         .map(|t| {
             CalendarDate::parse(t)
-                .map_err(|e| AppError::invalid("invalid-date", format!("birth_date {e}")))
+                .map_err(|e| AppError::invalid(crate::Code::InvalidDate, format!("birth_date {e}")))
         })
         .transpose()?;
     if date.is_some_and(|d| d > today) {
         return Err(AppError::invalid(
-            "invalid-date",
+            crate::Code::InvalidDate,
             "birth_date is in the future",
         ));
     }

@@ -96,13 +96,16 @@ pub(crate) fn any(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn problem_schema() -> Value {
+    let codes: Vec<&str> = mhp_app::Code::ALL.iter().map(|c| c.as_str()).collect();
     json!({
         "type": "object",
         "description": "RFC 9457 problem details",
         "required": ["type", "title", "status", "code"],
         "properties": {
             "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
-            "detail": {"type": "string"}, "code": {"type": "string"},
+            "detail": {"type": "string"},
+            "code": {"type": "string", "enum": codes,
+                "description": "Why the request failed, stable: branch on this, not on the text"},
             "request_id": {"type": "string"}, "checks": {"type": "object"}
         }
     })

@@ -5,6 +5,7 @@
 
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
+use mhp_app::Code;
 use serde::Serialize;
 
 /// The media type of problem details.
@@ -19,7 +20,7 @@ pub struct Problem {
     status: u16,
     #[serde(skip_serializing_if = "Option::is_none")]
     detail: Option<String>,
-    code: &'static str,
+    code: Code,
     #[serde(skip_serializing_if = "Option::is_none")]
     request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -28,7 +29,7 @@ pub struct Problem {
 
 impl Problem {
     /// A problem with a stable code and a title that does not change between occurrences.
-    pub fn new(status: StatusCode, code: &'static str, title: &'static str) -> Self {
+    pub fn new(status: StatusCode, code: Code, title: &'static str) -> Self {
         Self {
             type_uri: format!("urn:mhp:problem:{code}"),
             title,
@@ -43,23 +44,25 @@ impl Problem {
     /// The generic problem for a status code, used when no handler said more.
     pub fn for_status(status: StatusCode) -> Self {
         let (code, title) = match status {
-            StatusCode::BAD_REQUEST => ("bad-request", "The request is malformed"),
-            StatusCode::UNAUTHORIZED => ("unauthenticated", "Authentication is required"),
-            StatusCode::FORBIDDEN => ("forbidden", "Not allowed"),
-            StatusCode::NOT_FOUND => ("not-found", "Not found"),
-            StatusCode::METHOD_NOT_ALLOWED => ("method-not-allowed", "Method not allowed"),
-            StatusCode::NOT_ACCEPTABLE => ("not-acceptable", "Not acceptable"),
-            StatusCode::REQUEST_TIMEOUT => ("timeout", "The request took too long"),
-            StatusCode::CONFLICT => ("conflict", "Conflict"),
-            StatusCode::PAYLOAD_TOO_LARGE => ("payload-too-large", "The request body is too large"),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
-                ("unsupported-media-type", "Unsupported media type")
+            StatusCode::BAD_REQUEST => (Code::BadRequest, "The request is malformed"),
+            StatusCode::UNAUTHORIZED => (Code::Unauthenticated, "Authentication is required"),
+            StatusCode::FORBIDDEN => (Code::Forbidden, "Not allowed"),
+            StatusCode::NOT_FOUND => (Code::NotFound, "Not found"),
+            StatusCode::METHOD_NOT_ALLOWED => (Code::MethodNotAllowed, "Method not allowed"),
+            StatusCode::NOT_ACCEPTABLE => (Code::NotAcceptable, "Not acceptable"),
+            StatusCode::REQUEST_TIMEOUT => (Code::Timeout, "The request took too long"),
+            StatusCode::CONFLICT => (Code::Conflict, "Conflict"),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                (Code::PayloadTooLarge, "The request body is too large")
             }
-            StatusCode::UNPROCESSABLE_ENTITY => ("invalid", "The request is not valid"),
-            StatusCode::TOO_MANY_REQUESTS => ("rate-limited", "Too many requests"),
-            StatusCode::SERVICE_UNAVAILABLE => ("unavailable", "Service unavailable"),
-            s if s.is_server_error() => ("internal", "Internal error"),
-            _ => ("error", "Request failed"),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                (Code::UnsupportedMediaType, "Unsupported media type")
+            }
+            StatusCode::UNPROCESSABLE_ENTITY => (Code::Invalid, "The request is not valid"),
+            StatusCode::TOO_MANY_REQUESTS => (Code::RateLimited, "Too many requests"),
+            StatusCode::SERVICE_UNAVAILABLE => (Code::Unavailable, "Service unavailable"),
+            s if s.is_server_error() => (Code::Internal, "Internal error"),
+            _ => (Code::Error, "Request failed"),
         };
         Self::new(status, code, title)
     }
@@ -150,7 +153,7 @@ pub enum ApiError {
     #[error("unprocessable: {code}")]
     Invalid {
         /// Stable machine-readable reason.
-        code: &'static str,
+        code: Code,
         /// What was wrong.
         detail: String,
     },
@@ -217,17 +220,19 @@ impl IntoResponse for ApiError {
             }
             ApiError::MfaRequired => Problem::new(
                 StatusCode::FORBIDDEN,
-                "mfa-required",
+                Code::MfaRequired,
                 "A second factor is required",
             )
             .with_detail(
                 "verify your authenticator code at /api/v1/auth/mfa/verify, or enrol one at \
                  /api/v1/auth/mfa/totp",
             ),
-            ApiError::CsrfRejected => {
-                Problem::new(StatusCode::FORBIDDEN, "csrf", "CSRF token missing or wrong")
-                    .with_detail("send the session's token in the X-CSRF-Token header")
-            }
+            ApiError::CsrfRejected => Problem::new(
+                StatusCode::FORBIDDEN,
+                Code::Csrf,
+                "CSRF token missing or wrong",
+            )
+            .with_detail("send the session's token in the X-CSRF-Token header"),
             ApiError::TooManyAttempts(secs) => {
                 let mut res = Problem::for_status(StatusCode::TOO_MANY_REQUESTS).into_response();
                 if let Ok(v) = HeaderValue::from_str(&secs.to_string()) {
@@ -245,14 +250,15 @@ impl IntoResponse for ApiError {
             ApiError::NotFound(what) => {
                 Problem::for_status(StatusCode::NOT_FOUND).with_detail(format!("{what} not found"))
             }
-            ApiError::Gone(what) => Problem::new(StatusCode::GONE, "erased", "Erased").with_detail(
-                format!("the {what} was erased and its data can no longer be read"),
-            ),
+            ApiError::Gone(what) => Problem::new(StatusCode::GONE, Code::Erased, "Erased")
+                .with_detail(format!(
+                    "the {what} was erased and its data can no longer be read"
+                )),
             ApiError::Conflict(what) => Problem::for_status(StatusCode::CONFLICT)
                 .with_detail(format!("{what} already exists")),
             ApiError::Invalid { code, detail } => Problem::new(
                 StatusCode::UNPROCESSABLE_ENTITY,
-                code,
+                *code,
                 "The request's content cannot be accepted",
             )
             .with_detail(detail.clone()),
@@ -306,7 +312,7 @@ mod tests {
             ApiError::Gone("subject"),
             ApiError::Conflict("team name"),
             ApiError::Invalid {
-                code: "invalid-recording",
+                code: mhp_app::Code::InvalidRecording,
                 detail: "no column holds force".into(),
             },
             ApiError::TooManyAttempts(30),

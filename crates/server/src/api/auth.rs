@@ -214,7 +214,7 @@ pub async fn login(
         tx.commit().await?;
         return Ok(crate::Problem::new(
             StatusCode::FORBIDDEN,
-            "sso-required",
+            mhp_app::Code::SsoRequired,
             "Sign in through your organisation",
         )
         .with_detail("your organisation requires single sign-on: use /api/v1/auth/sso/{org}/start")

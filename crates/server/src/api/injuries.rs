@@ -216,7 +216,7 @@ pub async fn create(
     let today = today(&state);
     if occurred > today {
         return Err(ApiError::Invalid {
-            code: "invalid-date",
+            code: mhp_app::Code::InvalidDate,
             detail: "occurred_on is in the future".into(),
         });
     }
@@ -318,7 +318,7 @@ pub async fn decide(
     let today = today(&state);
     if decided > today {
         return Err(ApiError::Invalid {
-            code: "invalid-date",
+            code: mhp_app::Code::InvalidDate,
             detail: "decided_on is in the future".into(),
         });
     }

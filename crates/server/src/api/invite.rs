@@ -183,7 +183,7 @@ pub async fn invite(
         .any(|m| email.is_confusable_with(&m.user.email))
     {
         return Err(ApiError::Invalid {
-            code: "email-confusable",
+            code: mhp_app::Code::EmailConfusable,
             detail: "email looks like the address of an existing member (characters that \
                      look alike): check the address"
                 .into(),

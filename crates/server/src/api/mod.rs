@@ -51,7 +51,7 @@ pub(crate) fn date_field(
 ) -> Result<Option<mhp_domain::CalendarDate>, ApiError> {
     text.map(|t| {
         mhp_domain::CalendarDate::parse(t).map_err(|e| ApiError::Invalid {
-            code: "invalid-date",
+            code: mhp_app::Code::InvalidDate,
             detail: format!("{field} {e}"),
         })
     })

@@ -76,7 +76,7 @@ pub async fn add_load(
         .ok_or_else(|| ApiError::BadRequest("session_date is required".into()))?;
     if day > today(&state) {
         return Err(ApiError::Invalid {
-            code: "invalid-date",
+            code: mhp_app::Code::InvalidDate,
             detail: "session_date is in the future".into(),
         });
     }

@@ -678,7 +678,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 async fn check_onnx(body: OnnxUpload) -> Result<(Vec<u8>, Vec<String>, Vec<f64>, Value), ApiError> {
     use base64::Engine as _;
     let invalid = |detail: String| ApiError::Invalid {
-        code: "invalid-model",
+        code: mhp_app::Code::InvalidModel,
         detail,
     };
     let bytes = base64::engine::general_purpose::STANDARD
@@ -796,7 +796,7 @@ async fn import(
 ) -> Result<(StatusCode, Json<VersionOut>), ApiError> {
     drop(body);
     Err(ApiError::Invalid {
-        code: "onnx-unavailable",
+        code: mhp_app::Code::OnnxUnavailable,
         detail: "this build has no ONNX runtime (cargo feature onnx)".into(),
     })
 }

@@ -134,7 +134,7 @@ impl SsoSettings {
 
 fn invalid(detail: impl Into<String>) -> ApiError {
     ApiError::Invalid {
-        code: "invalid-sso-config",
+        code: mhp_app::Code::InvalidSsoConfig,
         detail: detail.into(),
     }
 }
@@ -231,7 +231,7 @@ async fn check_issuer(state: &AppState, issuer: &str) -> Result<(), ApiError> {
         .check_url_resolved(&url)
         .await
         .map_err(|e| ApiError::Invalid {
-            code: "egress-refused",
+            code: mhp_app::Code::EgressRefused,
             detail: format!("issuer: {e}"),
         })
 }
@@ -383,7 +383,7 @@ async fn refuse(
     security::record_standalone(state, &Actor::Anonymous, org, &event, meta).await;
     Problem::new(
         StatusCode::UNAUTHORIZED,
-        "sso-failed",
+        mhp_app::Code::SsoFailed,
         "Single sign-on failed",
     )
     .with_detail(format!("reason: {reason}"))
