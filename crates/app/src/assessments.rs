@@ -115,23 +115,32 @@ fn flatten(
     }
 }
 
-/// An upload named a kind the engine does not know.
+/// What an upload said about its file that the engine cannot take.
 #[derive(Debug, Clone, Copy, thiserror::Error)]
-#[error("kind must be one of {}", kinds())]
-pub struct UnknownKind;
+pub enum UploadOptionError {
+    /// A kind the engine does not know.
+    #[error("kind must be one of {}", kinds())]
+    UnknownKind,
+    /// A column map that does not read.
+    #[error("columns: {0}")]
+    Columns(#[from] mhp_biomech::ColumnMapError),
+}
 
 fn kinds() -> String {
     TrialKind::ALL.map(TrialKind::code).join(", ")
 }
 
 /// The engine's options for what an upload said about its file.
-pub fn parse_options(options: &UploadOptions) -> Result<ParseOptions, UnknownKind> {
+pub fn parse_options(options: &UploadOptions) -> Result<ParseOptions, UploadOptionError> {
     let mut opts = ParseOptions::default();
     if let Some(hz) = options.sample_rate_hz {
         opts = opts.with_sample_rate(hz);
     }
     if let Some(kind) = options.kind.as_deref() {
-        opts = opts.with_kind(TrialKind::parse(kind).ok_or(UnknownKind)?);
+        opts = opts.with_kind(TrialKind::parse(kind).ok_or(UploadOptionError::UnknownKind)?);
+    }
+    if let Some(columns) = options.columns.as_deref() {
+        opts = opts.with_columns(mhp_biomech::ColumnMap::parse(columns)?);
     }
     if let Some(kg) = options.body_mass_kg {
         opts = opts.with_body_mass_kg(kg);
@@ -239,8 +248,12 @@ where
     } = upload;
     let org = scope.org();
     let now = app.now();
-    let opts = parse_options(&options)
-        .map_err(|e| AppError::invalid(crate::Code::InvalidKind, e.to_string()))?;
+    let opts = parse_options(&options).map_err(|e| match e {
+        UploadOptionError::UnknownKind => {
+            AppError::invalid(crate::Code::InvalidKind, e.to_string())
+        }
+        UploadOptionError::Columns(_) => AppError::malformed(e.to_string()),
+    })?;
     if body.as_ref().is_empty() {
         return Err(AppError::invalid(
             crate::Code::InvalidRecording,

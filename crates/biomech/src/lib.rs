@@ -136,8 +136,8 @@ pub use analysis::{AnalysisOptions, analyze_recording, analyze_recording_with};
 pub use error::ParseError;
 pub use flags::{Flag, FlagCode};
 pub use parse::{
-    ColumnMap, ColumnRole, DEFAULT_MAX_INPUT_BYTES, Format, MAX_PLAUSIBLE_FORCE_N, ParseOptions,
-    SNIFF_BYTES, detect_format, parse_recording, to_mhp_csv,
+    ColumnMap, ColumnMapError, ColumnRole, DEFAULT_MAX_INPUT_BYTES, Format, MAX_PLAUSIBLE_FORCE_N,
+    ParseOptions, SNIFF_BYTES, detect_format, parse_recording, to_mhp_csv,
 };
 pub use recording::{Plates, Recording, SampleRate, Side, TrialKind};
 pub use report::{KindSource, Metrics, Report, Summary, TrialResult};

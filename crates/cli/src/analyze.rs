@@ -90,6 +90,12 @@ pub struct AnalyzeArgs {
     /// The box height of drop jumps.
     #[arg(long, value_name = "M")]
     pub box_height_m: Option<f64>,
+    /// The columns of a CSV file whose header MHP does not recognise, by position:
+    /// `time_s,force`, `time_ms,left,right,cop_x,cop_y` (roles: time_s, time_ms, force, left,
+    /// right, cop_x, cop_y, cell1-cell4, left_cell1-left_cell4, right_cell1-right_cell4,
+    /// ignore).
+    #[arg(long, value_name = "ROLES")]
+    pub columns: Option<String>,
 }
 
 pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
@@ -106,6 +112,11 @@ pub fn run(args: &AnalyzeArgs) -> Result<(), Failure> {
     }
     if let Some(m) = args.box_height_m {
         opts = opts.with_box_height_m(m);
+    }
+    if let Some(columns) = args.columns.as_deref() {
+        let map = mhp_biomech::ColumnMap::parse(columns)
+            .map_err(|e| Failure::Invalid(format!("--columns: {e}")))?;
+        opts = opts.with_columns(map);
     }
     let result = if shown == "-" {
         analyze_bytes("stdin", std::io::stdin().lock(), &opts)

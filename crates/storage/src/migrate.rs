@@ -110,6 +110,11 @@ const SQLITE: &[Migration] = &[
         name: "upload_weigh_in",
         sql: include_str!("../migrations/sqlite/0016_upload_weigh_in.sql"),
     },
+    Migration {
+        version: 17,
+        name: "upload_columns",
+        sql: include_str!("../migrations/sqlite/0017_upload_columns.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -192,6 +197,11 @@ const POSTGRES: &[Migration] = &[
         version: 16,
         name: "upload_weigh_in",
         sql: include_str!("../migrations/postgres/0016_upload_weigh_in.sql"),
+    },
+    Migration {
+        version: 17,
+        name: "upload_columns",
+        sql: include_str!("../migrations/postgres/0017_upload_columns.sql"),
     },
 ];
 

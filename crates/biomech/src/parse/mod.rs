@@ -220,6 +220,125 @@ impl ColumnMap {
     pub fn roles(&self) -> &[ColumnRole] {
         &self.roles
     }
+
+    /// The names [`ColumnMap::parse`] takes, for messages.
+    pub const NAMES: &'static str = "time_s, time_ms, force, left, right, cop_x, cop_y, \
+         cell1-cell4, left_cell1-left_cell4, right_cell1-right_cell4, ignore";
+
+    /// Reads a map from its text form: one role name a column, comma-separated, first column
+    /// first (`time_s,force`; `time_ms,left,right,ignore`); names in [`ColumnMap::NAMES`].
+    /// What it refuses it names by position, never by quoting the text.
+    pub fn parse(text: &str) -> Result<Self, ColumnMapError> {
+        if text.len() > 1024 {
+            return Err(ColumnMapError::TooLong);
+        }
+        let mut roles = Vec::new();
+        for (i, name) in text.split(',').enumerate() {
+            let role = ColumnRole::from_name(name.trim())
+                .ok_or(ColumnMapError::Unknown { position: i + 1 })?;
+            roles.push(role);
+        }
+        if roles.len() > 64 {
+            return Err(ColumnMapError::TooLong);
+        }
+        if !roles.iter().any(|r| {
+            matches!(
+                r,
+                ColumnRole::Force
+                    | ColumnRole::ForceLeft
+                    | ColumnRole::LoadCell(_)
+                    | ColumnRole::LeftLoadCell(_)
+            )
+        }) {
+            return Err(ColumnMapError::NoForce);
+        }
+        Ok(Self { roles })
+    }
+}
+
+impl std::fmt::Display for ColumnMap {
+    /// The text [`ColumnMap::parse`] reads back.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for (i, role) in self.roles.iter().enumerate() {
+            if i > 0 {
+                f.write_str(",")?;
+            }
+            match role {
+                ColumnRole::LoadCell(n) => write!(f, "cell{n}")?,
+                ColumnRole::LeftLoadCell(n) => write!(f, "left_cell{n}")?,
+                ColumnRole::RightLoadCell(n) => write!(f, "right_cell{n}")?,
+                other => f.write_str(other.simple_name())?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Why a column map's text was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum ColumnMapError {
+    /// A name that is not a role.
+    #[error("column {position} names no known role (roles: {})", ColumnMap::NAMES)]
+    Unknown {
+        /// The column, from 1.
+        position: usize,
+    },
+    /// No column holds force.
+    #[error("no column holds force: name one force, left/right or load-cell column")]
+    NoForce,
+    /// More than 64 columns or 1 KiB.
+    #[error("at most 64 columns")]
+    TooLong,
+}
+
+impl ColumnRole {
+    fn from_name(name: &str) -> Option<Self> {
+        let cell = |rest: &str| match rest {
+            "1" => Some(1u8),
+            "2" => Some(2),
+            "3" => Some(3),
+            "4" => Some(4),
+            _ => None,
+        };
+        Some(match name {
+            "time_s" => ColumnRole::TimeSeconds,
+            "time_ms" => ColumnRole::TimeMilliseconds,
+            "force" => ColumnRole::Force,
+            "left" => ColumnRole::ForceLeft,
+            "right" => ColumnRole::ForceRight,
+            "cop_x" => ColumnRole::CopX,
+            "cop_y" => ColumnRole::CopY,
+            "ignore" => ColumnRole::Ignore,
+            _ => {
+                if let Some(rest) = name.strip_prefix("left_cell") {
+                    ColumnRole::LeftLoadCell(cell(rest)?)
+                } else if let Some(rest) = name.strip_prefix("right_cell") {
+                    ColumnRole::RightLoadCell(cell(rest)?)
+                } else if let Some(rest) = name.strip_prefix("cell") {
+                    ColumnRole::LoadCell(cell(rest)?)
+                } else {
+                    return None;
+                }
+            }
+        })
+    }
+
+    /// The name of a role without a cell number.
+    fn simple_name(self) -> &'static str {
+        match self {
+            ColumnRole::TimeSeconds => "time_s",
+            ColumnRole::TimeMilliseconds => "time_ms",
+            ColumnRole::Force => "force",
+            ColumnRole::ForceLeft => "left",
+            ColumnRole::ForceRight => "right",
+            ColumnRole::CopX => "cop_x",
+            ColumnRole::CopY => "cop_y",
+            ColumnRole::LoadCell(_)
+            | ColumnRole::LeftLoadCell(_)
+            | ColumnRole::RightLoadCell(_) => "cell",
+            ColumnRole::Ignore => "ignore",
+        }
+    }
 }
 
 /// How to read an input, and what to assume where the file is silent.
@@ -661,5 +780,52 @@ mod tests {
         assert_eq!(parse_rate_value("1000 Hz"), Some(1000.0));
         assert_eq!(parse_rate_value("1000,5"), Some(1000.5));
         assert_eq!(parse_rate_value("fast"), None);
+    }
+}
+
+#[cfg(test)]
+mod column_map_tests {
+    use super::*;
+
+    #[test]
+    fn a_map_reads_back_what_it_writes() {
+        for text in [
+            "time_s,force",
+            "time_ms,left,right,cop_x,cop_y,ignore",
+            "time_s,left_cell1,left_cell2,left_cell3,left_cell4,right_cell1,right_cell2,right_cell3,right_cell4",
+            "cell1,cell2,cell3,cell4",
+        ] {
+            let map = ColumnMap::parse(text).unwrap();
+            assert_eq!(map.to_string(), text);
+            assert_eq!(ColumnMap::parse(&map.to_string()).unwrap(), map);
+        }
+        assert_eq!(
+            ColumnMap::parse(" time_s , force ").unwrap().roles(),
+            &[ColumnRole::TimeSeconds, ColumnRole::Force]
+        );
+    }
+
+    #[test]
+    fn a_map_names_what_it_refuses_by_position() {
+        assert_eq!(
+            ColumnMap::parse("time_s,secret-name"),
+            Err(ColumnMapError::Unknown { position: 2 })
+        );
+        assert_eq!(
+            ColumnMap::parse("cell5"),
+            Err(ColumnMapError::Unknown { position: 1 })
+        );
+        assert_eq!(
+            ColumnMap::parse("time_s,cop_x"),
+            Err(ColumnMapError::NoForce)
+        );
+        assert_eq!(
+            ColumnMap::parse(""),
+            Err(ColumnMapError::Unknown { position: 1 })
+        );
+        let msg = ColumnMap::parse("time_s,secret-name")
+            .unwrap_err()
+            .to_string();
+        assert!(!msg.contains("secret"), "{msg}");
     }
 }

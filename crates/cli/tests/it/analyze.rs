@@ -97,6 +97,43 @@ fn a_file_without_a_rate_needs_the_sample_rate_flag() {
 }
 
 #[test]
+fn columns_no_export_names_are_read_by_the_map_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("lab.csv");
+    // A lab's own logger: time in milliseconds, then the two plates, under its own names.
+    let jumps = two_jumps();
+    let Plates::Dual { left, right } = &jumps.recording.plates else {
+        panic!("the synthetic jumps are dual-plate");
+    };
+    let mut text = String::from("ms,plate_a,plate_b\n");
+    for (i, (l, r)) in left.iter().zip(right).enumerate() {
+        text.push_str(&format!("{i},{l:.3},{r:.3}\n"));
+    }
+    std::fs::write(&path, text).unwrap();
+    let file = path.to_str().unwrap();
+
+    let out = mhp(&["analyze", file], &[], None);
+    assert_eq!(out.status.code(), Some(2), "unknown names are refused");
+    let out = mhp(
+        &["analyze", file, "--columns", "time_ms,left,bogus"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("column 3"), "{}", stderr(&out));
+    assert!(stdout(&out).is_empty());
+
+    let out = mhp(
+        &["analyze", file, "--columns", "time_ms,left,right"],
+        &[],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let report: serde_json::Value = serde_json::from_str(&stdout(&out)).unwrap();
+    assert_eq!(report["trials"].as_array().unwrap().len(), 2);
+}
+
+#[test]
 fn unreadable_input_exits_2_naming_the_file_and_the_line() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("bad.csv");

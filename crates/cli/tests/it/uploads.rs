@@ -41,6 +41,19 @@ fn jump_without_rate() -> String {
         .join("\n")
 }
 
+/// A dual-plate jump whose header names its columns as no known export does.
+fn foreign_header_jump() -> String {
+    let jump = synth::cmj(&CmjSpec::default()).unwrap();
+    let csv = to_mhp_csv(&jump.recording);
+    let mut lines = csv.lines().filter(|l| !l.starts_with('#'));
+    let header = lines.next().unwrap();
+    assert_eq!(header.split(',').count(), 3, "{header}");
+    std::iter::once("sec,plate_a,plate_b")
+        .chain(lines)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 fn multipart(name: &str, content: &str) -> (String, Vec<u8>) {
     let boundary = "mhp-test-boundary-7d1c";
     let mut body = Vec::new();
@@ -169,6 +182,35 @@ async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
         );
     }
     assert_eq!(files(), before, "a refused file leaves no raw file");
+
+    // Unless the upload says which column is which: the same kind of header, mapped.
+    let mapped_file = foreign_header_jump();
+    let res = post(
+        format!("{uploads}?columns=time_s,plate"),
+        csv(),
+        mapped_file.clone().into_bytes(),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let problem: Value = res.json().await.unwrap();
+    assert!(
+        problem["detail"].as_str().unwrap().contains("column 2"),
+        "{problem}"
+    );
+    assert_eq!(files(), before, "a refused map leaves no raw file");
+    let mapped = created(
+        post(
+            format!("{uploads}?columns=time_s,left,right"),
+            csv(),
+            mapped_file.into_bytes(),
+        )
+        .await,
+    )
+    .await;
+    let mapped_id = mapped["id"].as_str().unwrap().to_owned();
+    assert_eq!(mapped["kind"], "cmj", "{mapped}");
+    assert_eq!(mapped["trials"], 1, "{mapped}");
+    assert_eq!(mapped["blocked_trials"], 0, "{mapped}");
     let listed: Value = c
         .get(&uploads)
         .bearer_auth(&o.admin)
@@ -180,7 +222,7 @@ async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
         .unwrap();
     assert_eq!(
         listed["items"].as_array().map(Vec::len),
-        Some(4),
+        Some(5),
         "{listed}"
     );
     drop(p);
@@ -188,20 +230,21 @@ async fn large_recordings_options_for_reanalysis_and_the_orphan_sweep() {
     // An older engine's result is recomputed from the raw file, read as the upload read it.
     let db = format!("sqlite://{}/mhp.sqlite", o.data);
     crate::main_path::age_assessment(&db, &o.org, &jump_id).await;
+    crate::main_path::age_assessment(&db, &o.org, &mapped_id).await;
     let again = mhp(&["reanalyze", "--data-dir", &o.data], &[], None);
     assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
     assert!(
-        stdout(&again).starts_with("re-analysed 1 assessment(s)"),
+        stdout(&again).starts_with("re-analysed 2 assessment(s)"),
         "{}",
         stdout(&again)
     );
 
-    // Raw files: the four uploads' (made old), an old one no row refers to, a fresh one.
+    // Raw files: the five uploads' (made old), an old one no row refers to, a fresh one.
     let referenced: Vec<_> = std::fs::read_dir(&raw)
         .unwrap()
         .map(|e| e.unwrap().path())
         .collect();
-    assert_eq!(referenced.len(), 4);
+    assert_eq!(referenced.len(), 5);
     for f in &referenced {
         set_age(f, Duration::from_secs(3 * 3600));
     }

@@ -112,6 +112,11 @@ pub struct UploadQuery {
     body_mass_kg: Option<f64>,
     /// The box height of drop jumps (0 to 3 m).
     box_height_m: Option<f64>,
+    /// The columns of a CSV file whose header MHP does not recognise, by position, first
+    /// column first: `time_s,force`, `time_ms,left,right,cop_x,cop_y` (roles: time_s, time_ms,
+    /// force, left, right, cop_x, cop_y, cell1-cell4, left_cell1-left_cell4,
+    /// right_cell1-right_cell4, ignore). The header's names are then not read.
+    columns: Option<String>,
 }
 
 /// The file's format as the request declares it, or `None` to let the content decide.
@@ -209,6 +214,7 @@ pub async fn upload(
         kind: q.kind.clone(),
         body_mass_kg: q.body_mass_kg,
         box_height_m: q.box_height_m,
+        columns: q.columns.clone(),
     };
     parse_options(&options).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if options

@@ -80,6 +80,9 @@ pub struct UploadOptions {
     pub body_mass_kg: Option<f64>,
     /// The box height of drop jumps.
     pub box_height_m: Option<f64>,
+    /// The columns of a delimited file by position (`mhp_biomech::ColumnMap`'s text form),
+    /// for a header MHP does not recognise.
+    pub columns: Option<String>,
 }
 
 /// One analysis of an assessment.
@@ -102,7 +105,8 @@ pub struct AnalysisResult {
 const SELECT: &str = "SELECT id, subject_id, kind, recorded_at_ms, source, uploaded_by, format, \
                       raw_object_key, raw_sha256, raw_bytes, idempotency_key, analysis_version, \
                       created_at_ms, declared_sample_rate_hz, declared_kind, \
-                      declared_body_mass_kg, declared_box_height_m FROM assessments";
+                      declared_body_mass_kg, declared_box_height_m, declared_columns \
+                      FROM assessments";
 
 fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
     let id: String = row.try_get("id")?;
@@ -129,6 +133,7 @@ fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
             kind: row.try_get("declared_kind")?,
             body_mass_kg: row.try_get("declared_body_mass_kg")?,
             box_height_m: row.try_get("declared_box_height_m")?,
+            columns: row.try_get("declared_columns")?,
         },
     })
 }
@@ -154,8 +159,9 @@ pub async fn create(
         "INSERT INTO assessments (id, org_id, subject_id, kind, recorded_at_ms, source, \
          uploaded_by, format, raw_object_key, raw_sha256, raw_bytes, idempotency_key, \
          analysis_version, created_at_ms, declared_sample_rate_hz, declared_kind, \
-         declared_body_mass_kg, declared_box_height_m) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18) \
+         declared_body_mass_kg, declared_box_height_m, declared_columns) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
+         $19) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(assessment.id.to_string())
@@ -176,6 +182,7 @@ pub async fn create(
     .bind(assessment.options.kind.clone())
     .bind(assessment.options.body_mass_kg)
     .bind(assessment.options.box_height_m)
+    .bind(assessment.options.columns.clone())
     .fetch_optional(tx.conn())
     .await
     .map_err(not_found_on_fk("subject"))?;
