@@ -11,7 +11,8 @@ use mhp_app::{App, Caller, artifacts};
 use mhp_domain::pipeline::RISK_MODEL;
 use mhp_domain::{CalendarDate, ModelVersionId, OrgId, OrgScope, RunId, SubjectId};
 use mhp_ml::features::{self, FeatureSpec};
-use mhp_ml::{Dataset, Evaluation, Model, ModelConfig};
+use mhp_ml::search::{self, SearchSpace};
+use mhp_ml::{Dataset, Evaluation, Model, ModelConfig, Predictions};
 use mhp_storage::repo::models::{self, ModelVersion, NewVersion, Stage};
 use mhp_storage::repo::risk::{self as scores, Score};
 use mhp_storage::{Access, ObjectKey};
@@ -32,21 +33,18 @@ pub const DEFAULT_TRAIN_FRACTION: f64 = 0.7;
 /// Contributions kept with each score.
 pub const TOP_CONTRIBUTIONS: usize = 3;
 
-/// The pipeline's default model: slow, shallow boosting, which on the demo's truth comes
-/// within 0.011 AUC of the true hazard where the crate's faster defaults overfit a 2 % outcome
-/// (docs/design/pipelines.md).
-pub fn default_model_config() -> ModelConfig {
-    ModelConfig::GradientBoosting {
-        n_trees: 300,
-        learning_rate: 0.03,
-        max_depth: 3,
-        min_samples_leaf: 100,
-        subsample: 0.8,
-        n_bins: 64,
-        seed: 0,
-        l2: 10.0,
-    }
+/// The pipeline's default: no fixed model, but the search of `mhp_ml::search` over the
+/// platform's feature groups (logistic regression with its penalty, or slow and shallow
+/// boosting, whichever validates better on the latest training weeks), calibrated.
+pub fn default_search(seed: u64) -> SearchSpace {
+    SearchSpace::standard(risk_feature_spec().groups(), seed)
 }
+
+/// Bootstrap resamples of the test AUC's interval (athletes drawn with replacement).
+pub const AUC_RESAMPLES: usize = 1000;
+
+/// Below this many injuries in the test weeks the evaluation warns that its figures are rough.
+pub const FEW_POSITIVES: usize = 30;
 
 /// One training row: a subject-week, de-identified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -426,16 +424,30 @@ fn split(ctx: &StepCtx) -> Result<Split, StepError> {
     }
 }
 
-/// The model configuration, with the run's `seed` when one is given. Returns the seed the
-/// training uses (the configuration's for boosting; logistic regression draws nothing, and
-/// records the given seed or 0).
-fn model_config(ctx: &StepCtx) -> Result<(ModelConfig, u64), StepError> {
-    let mut config = match ctx.params.get("model") {
-        None => default_model_config(),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
-            StepError::permanent(format!("parameter model is not a model configuration: {e}"))
-        })?,
+/// The search space: the default search, or the run's `model` when one is given (scored and
+/// calibrated on the same folds, not searched), with the run's `seed` when one is given.
+/// Returns the seed the training uses (the given one, else a given boosting configuration's,
+/// else 0).
+fn search_space(ctx: &StepCtx) -> Result<(SearchSpace, u64), StepError> {
+    let (config, seed) = model_config(ctx)?;
+    let mut space = default_search(seed);
+    space.fixed = config;
+    Ok((space, seed))
+}
+
+fn model_config(ctx: &StepCtx) -> Result<(Option<ModelConfig>, u64), StepError> {
+    let Some(v) = ctx.params.get("model") else {
+        let seed = match ctx.params.get("seed") {
+            None => 0,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                StepError::permanent("parameter seed must be a whole number >= 0")
+            })?,
+        };
+        return Ok((None, seed));
     };
+    let mut config: ModelConfig = serde_json::from_value(v.clone()).map_err(|e| {
+        StepError::permanent(format!("parameter model is not a model configuration: {e}"))
+    })?;
     let given =
         match ctx.params.get("seed") {
             None => None,
@@ -453,7 +465,7 @@ fn model_config(ctx: &StepCtx) -> Result<(ModelConfig, u64), StepError> {
         ModelConfig::Logistic { .. } => given.unwrap_or(0),
     };
     config.validate().map_err(ml_err)?;
-    Ok((config, seed))
+    Ok((Some(config), seed))
 }
 
 /// Step `train`: fits the configured model on the weeks before the cut-off.
@@ -461,10 +473,9 @@ pub async fn train(ctx: StepCtx) -> Result<Value, StepError> {
     let ds = ctx.output_of("dataset").await?;
     let key = ds["artifact"].as_str().unwrap_or_default().to_owned();
     let file: DatasetFile = get_json(&ctx.state, ctx.scope.org(), &key).await?;
-    let (config, seed) = model_config(&ctx)?;
+    let (space, seed) = search_space(&ctx)?;
     let split = split(&ctx)?;
-    let (model, cutoff, rows, positives, ms) = tokio::task::spawn_blocking({
-        let config = config.clone();
+    let (found, cutoff, rows, positives, ms) = tokio::task::spawn_blocking({
         move || -> Result<_, StepError> {
             let data = file.to_dataset()?;
             let cutoff = match split {
@@ -489,21 +500,44 @@ pub async fn train(ctx: StepCtx) -> Result<Value, StepError> {
                 }
             }
             let started = Instant::now();
-            let model = Model::fit(&config, &train).map_err(ml_err)?;
+            let found = search::search(&space, &train).map_err(ml_err)?;
             let ms = started.elapsed().as_millis();
-            Ok((model, cutoff, train.n_rows(), train.positives(), ms))
+            Ok((found, cutoff, train.n_rows(), train.positives(), ms))
         }
     })
     .await
     .map_err(|_| StepError::transient("training stopped"))??;
+    let record = &found.record;
+    let chosen_auc = record
+        .chosen
+        .and_then(|i| record.candidates.get(i))
+        .and_then(|c| c.auc);
     ctx.log.info(&format!(
-        "trained on {rows} rows ({positives} positive) before day {cutoff} in {ms} ms"
+        "trained on {rows} rows ({positives} positive) before day {cutoff} in {ms} ms: {} on \
+         {} of {} feature groups ({}), validation AUC {} over {} blocks, {} candidates tried{}",
+        found.model.kind(),
+        record.groups.len(),
+        record.groups.len() + record.no_data.len(),
+        record.groups.join(", "),
+        fmt_opt(chosen_auc),
+        record.folds.len(),
+        record.candidates.len(),
+        if record.calibration.is_some() {
+            ", calibrated"
+        } else {
+            ""
+        },
     ));
-    let (key, sha) = put_json(&ctx, "model.json", &model).await?;
+    if let Some(reason) = &record.skipped {
+        ctx.log.warn(&format!("no model search: {reason}"));
+    }
+    let (key, sha) = put_json(&ctx, "model.json", &found.model).await?;
     Ok(json!({
         "artifact": key.as_str(),
         "sha256": sha,
-        "config": config,
+        "config": record.config,
+        "model_features": record.features,
+        "search": record,
         "seed": seed,
         "split": match split {
             Split::From(day) => json!({ "test_from": CalendarDate::from_unix_millis(day * 86_400_000).to_string() }),
@@ -670,7 +704,7 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
     // Production with the reason it cannot be compared, if it cannot.
     let production = match production {
         Some(v) => match load_model(&ctx.state, org, &v).await {
-            Ok(m) if m.feature_names() == candidate.feature_names() => {
+            Ok(m) if m.feature_names().iter().all(|f| file.features.contains(f)) => {
                 let lineage: Value = serde_json::from_str(&v.lineage_json).unwrap_or(Value::Null);
                 match lineage["cutoff_day"].as_i64() {
                     Some(c) => Some((v, Some(m), Ok(c))),
@@ -688,7 +722,7 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
             Ok(_) => Some((
                 v,
                 None,
-                Err("the production model reads other features".to_owned()),
+                Err("the production model reads features this dataset does not have".to_owned()),
             )),
             Err(e) => Some((
                 v,
@@ -698,18 +732,26 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         },
         None => None,
     };
-    let (cand_eval, prod_eval, comparison) =
+    let (cand_eval, interval, prod_eval, comparison) =
         tokio::task::spawn_blocking(move || -> Result<_, StepError> {
             let data = file.to_dataset()?;
             let (_, test) = data.split_by_time(cutoff);
-            let cand = Evaluation::of(&candidate, &test).map_err(ml_err)?;
+            let on = |names: &[String]| test.select(names).map_err(ml_err);
+            let cand_test = on(candidate.feature_names())?;
+            let probabilities = candidate.predict_dataset(&cand_test).map_err(ml_err)?;
+            let interval = auc_interval(&file, cutoff, test.labels(), &probabilities)?;
+            let cand = Evaluation::from_probabilities(&cand_test, probabilities).map_err(ml_err)?;
             let Some((v, model, prod_cutoff)) = production else {
-                return Ok((cand, None, None));
+                return Ok((cand, interval, None, None));
             };
             let on_test = match &model {
                 Some(m) => {
-                    let rows: Vec<&[f64]> = test.rows().collect();
-                    Some(Evaluation::from_probabilities(&test, m.predict(&rows)?).map_err(ml_err)?)
+                    let prod_test = on(m.feature_names())?;
+                    let rows: Vec<&[f64]> = prod_test.rows().collect();
+                    Some(
+                        Evaluation::from_probabilities(&prod_test, m.predict(&rows)?)
+                            .map_err(ml_err)?,
+                    )
                 }
                 None => None,
             };
@@ -722,10 +764,14 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
                     json!({ "refused": "the production model cannot score these rows" })
                 }
             };
-            Ok((cand, Some((v, on_test)), Some(comparison)))
+            Ok((cand, interval, Some((v, on_test)), Some(comparison)))
         })
         .await
         .map_err(|_| StepError::transient("evaluation stopped"))??;
+    let warnings = evaluation_warnings(&cand_eval, interval.as_ref());
+    for w in &warnings {
+        ctx.log.warn(w);
+    }
     if cand_eval.overall.roc_auc.is_none() {
         return Err(StepError::permanent(format!(
             "the test weeks hold {} rows and {} injuries: both outcomes are needed to judge \
@@ -734,12 +780,17 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         )));
     }
     ctx.log.info(&format!(
-        "test: {} rows, {} positive, ROC AUC {}, PR AUC {}, Brier {:.4}",
+        "test: {} rows, {} positive, ROC AUC {} (95 % interval by athlete {}), PR AUC {}, \
+         Brier {:.4}, calibration error {:.4}",
         cand_eval.overall.rows,
         cand_eval.overall.positives,
         fmt_opt(cand_eval.overall.roc_auc),
+        interval
+            .as_ref()
+            .map_or_else(|| "n/a".into(), |i| format!("{:.3}–{:.3}", i.low, i.high)),
         fmt_opt(cand_eval.overall.pr_auc),
-        cand_eval.overall.brier
+        cand_eval.overall.brier,
+        cand_eval.overall.calibration_error,
     ));
     let production = prod_eval.map(
         |(v, e)| json!({ "version_id": v.id.to_string(), "version": v.version, "evaluation": e }),
@@ -761,7 +812,55 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
             )),
         }
     }
-    Ok(json!({ "evaluation": cand_eval, "production": production, "comparison": comparison }))
+    Ok(json!({
+        "evaluation": cand_eval,
+        "roc_auc_interval": interval,
+        "warnings": warnings,
+        "production": production,
+        "comparison": comparison,
+    }))
+}
+
+/// The test AUC's 95 % bootstrap interval, resampling athletes (the rows' pseudonyms), with a
+/// fixed seed so that the figure is reproducible.
+fn auc_interval(
+    file: &DatasetFile,
+    cutoff: i64,
+    labels: &[bool],
+    probabilities: &[f64],
+) -> Result<Option<mhp_ml::AucInterval>, StepError> {
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let clusters: Vec<u32> = file
+        .rows
+        .iter()
+        .filter(|r| r.day >= cutoff)
+        .map(|r| {
+            let next = ids.len() as u32;
+            *ids.entry(r.subject.as_str()).or_insert(next)
+        })
+        .collect();
+    let p = Predictions::new(labels.to_vec(), probabilities.to_vec()).map_err(ml_err)?;
+    Ok(p.roc_auc_interval(&clusters, AUC_RESAMPLES, 0.95, 0))
+}
+
+/// What a reader of the evaluation must know before trusting its figures.
+pub fn evaluation_warnings(
+    evaluation: &Evaluation,
+    interval: Option<&mhp_ml::AucInterval>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let positives = evaluation.overall.positives;
+    if positives < FEW_POSITIVES {
+        out.push(format!(
+            "only {positives} injuries in the test weeks (fewer than {FEW_POSITIVES}): the \
+             test AUC{} is a rough guide, not a measurement",
+            interval.map_or_else(String::new, |i| format!(
+                " could lie anywhere in {:.2}–{:.2}",
+                i.low, i.high
+            ))
+        ));
+    }
+    out
 }
 
 fn iso(day: i64) -> String {
@@ -802,9 +901,12 @@ fn compare(
         ));
         return Ok(out);
     }
-    let cand = Evaluation::of(candidate, &rows).map_err(ml_err)?;
-    let refs: Vec<&[f64]> = rows.rows().collect();
-    let prod = Evaluation::from_probabilities(&rows, production.predict(&refs)?).map_err(ml_err)?;
+    let cand_rows = rows.select(candidate.feature_names()).map_err(ml_err)?;
+    let cand = Evaluation::of(candidate, &cand_rows).map_err(ml_err)?;
+    let prod_rows = rows.select(production.feature_names()).map_err(ml_err)?;
+    let refs: Vec<&[f64]> = prod_rows.rows().collect();
+    let prod =
+        Evaluation::from_probabilities(&prod_rows, production.predict(&refs)?).map_err(ml_err)?;
     out["candidate_roc_auc"] = json!(cand.overall.roc_auc);
     out["production_roc_auc"] = json!(prod.overall.roc_auc);
     Ok(out)
@@ -916,6 +1018,8 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
         "code_version": ctx.state.build.version,
         "analysis_version": mhp_biomech::ANALYSIS_VERSION,
         "parameters": tr["config"],
+        "model_features": tr["model_features"],
+        "search": tr["search"],
         "seed": tr["seed"],
         "split": tr["split"],
         "cutoff_day": tr["cutoff_day"],
@@ -1030,11 +1134,14 @@ pub async fn score_view(
 ) -> Result<ScoreReport, StepError> {
     let spec = risk_feature_spec();
     let names = model.feature_names().to_vec();
-    if names != spec.names() {
-        return Err(StepError::permanent(
-            "the production model reads features this version does not build",
-        ));
-    }
+    let built = spec.names();
+    let columns: Vec<usize> = names
+        .iter()
+        .map(|n| built.iter().position(|b| b == n))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            StepError::permanent("the production model reads features this version does not build")
+        })?;
     let day = view.as_of_day;
     let as_of = CalendarDate::from_unix_millis(day * 86_400_000).to_string();
     let mut pending: Vec<(SubjectId, f64, Vec<Contribution>)> = Vec::new();
@@ -1051,7 +1158,11 @@ pub async fn score_view(
             skipped += 1;
             continue;
         };
-        let row = features::build(&spec, &s.history, day, day + 1);
+        let full = features::build(&spec, &s.history, day, day + 1);
+        let row = features::Row {
+            values: columns.iter().map(|&j| full.values[j]).collect(),
+            ..full
+        };
         let p = model
             .predict(&[&row.values])?
             .first()
