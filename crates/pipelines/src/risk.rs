@@ -1075,6 +1075,10 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
             if change.nightly_scheduled {
                 ctx.log.info("score-all scheduled nightly at 03:00 UTC");
             }
+            if change.scoring_enqueued {
+                ctx.log
+                    .info("score-all enqueued: everyone is scored with the new model now");
+            }
             true
         }
         _ => version.stage == Stage::Production,

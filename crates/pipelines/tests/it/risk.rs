@@ -249,10 +249,26 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     let warning = ev["warnings"][0].as_str().unwrap();
     assert!(warning.contains("rough guide"), "{warning}");
     assert!(ev["roc_auc_interval"]["low"].as_f64().is_some());
+    // Entering production enqueued a score of everyone at once.
+    let scored_now = production_scoring(&d.env, 1).await;
+    let mut tx = d.env.tx(Access::Read).await;
+    let v1 = models::production(&mut tx, RISK_MODEL)
+        .await
+        .unwrap()
+        .unwrap();
+    let latest = risk::latest(&mut tx).await.unwrap();
+    drop(tx);
+    assert!(latest.len() > d.ids.len() / 2, "{scored_now:?}");
+    assert!(
+        latest
+            .iter()
+            .all(|s| s.model_version == v1.id && s.run == Some(scored_now[0]))
+    );
     // The same model again: as good on the same rows, promoted without a person.
     let (second, _) = run(&d, TRAIN, params(&d, logistic)).await;
     let reg = output(&d, second, "register").await;
     assert_eq!(reg["promoted"], true, "{reg}");
+    production_scoring(&d.env, 2).await;
     let ev = output(&d, second, "evaluate").await;
     assert_eq!(ev["production"]["version"], 1);
     // A stump is worse than production on the same rows: it waits for a person.
@@ -264,6 +280,8 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     let ev = output(&d, third, "evaluate").await;
     let reg = output(&d, third, "register").await;
     assert_eq!(reg["promoted"], false, "{ev} {reg}");
+    // A candidate that waits for a person scores no one.
+    production_scoring(&d.env, 2).await;
     assert!(
         reg["decision"]
             .as_str()
@@ -344,13 +362,40 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     assert_eq!(output(&d, one, "score").await["scored"], 1);
     let mut tx = env.tx(Access::Read).await;
     let history = risk::history(&mut tx, subject, 10).await.unwrap();
-    assert_eq!(history.len(), 2, "yesterday's batch score and today's");
+    // Yesterday's scores of versions 1 and 2 (at their promotion; the batch rewrote version
+    // 2's) and today's.
+    assert_eq!(history.len(), 3, "{history:?}");
     assert_eq!(history[0].as_of, iso_date(d.end_day + 1));
     assert_eq!(history[0].run, Some(one));
     let _ = d.stop.send(true);
 }
 
 crate::on_both_backends!(the_gate_promotes_or_waits_and_scores_follow_production);
+
+/// The `score-all` runs that models entering production enqueued: `expected` of them, each
+/// waited for until it succeeded, oldest first.
+async fn production_scoring(env: &Env, expected: usize) -> Vec<RunId> {
+    let mut tx = env.tx(Access::Read).await;
+    let runs = queue::list(
+        &mut tx,
+        Some(SCORE_ALL),
+        mhp_storage::repo::Page::first(100),
+    )
+    .await
+    .unwrap();
+    drop(tx);
+    let mut ids: Vec<RunId> = runs
+        .iter()
+        .filter(|r| r.requested_by == "event:model-production")
+        .map(|r| r.id)
+        .collect();
+    assert_eq!(ids.len(), expected, "{runs:?}");
+    ids.reverse();
+    for id in &ids {
+        crate::support::wait_for(env, *id, RunStatus::Succeeded).await;
+    }
+    ids
+}
 
 async fn lineage(env: &Env) -> Value {
     let mut tx = env.tx(Access::Read).await;

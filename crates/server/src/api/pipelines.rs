@@ -582,6 +582,8 @@ pub async fn rollback(
             now,
         )
         .await?;
+    // The restored version scores everyone at once, as a promotion does.
+    mhp_app::scoring::enqueue_score_all(&mut tx, now).await?;
     tx.commit().await?;
     Ok(Json(restored.into()))
 }
