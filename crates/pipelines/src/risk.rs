@@ -691,6 +691,10 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
     let cutoff = tr["cutoff_day"]
         .as_i64()
         .ok_or_else(|| StepError::permanent("train left no cut-off"))?;
+    let base_rate = match (tr["train_positives"].as_f64(), tr["train_rows"].as_f64()) {
+        (Some(k), Some(n)) if n > 0.0 => k / n,
+        _ => return Err(StepError::permanent("train left no base rate")),
+    };
     let min_positives = match ctx.params.get("gate_min_positives") {
         None => DEFAULT_GATE_MIN_POSITIVES,
         Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
@@ -732,7 +736,7 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         },
         None => None,
     };
-    let (cand_eval, interval, prod_eval, comparison) =
+    let (cand_eval, interval, bands, prod_eval, comparison) =
         tokio::task::spawn_blocking(move || -> Result<_, StepError> {
             let data = file.to_dataset()?;
             let (_, test) = data.split_by_time(cutoff);
@@ -740,9 +744,10 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
             let cand_test = on(candidate.feature_names())?;
             let probabilities = candidate.predict_dataset(&cand_test).map_err(ml_err)?;
             let interval = auc_interval(&file, cutoff, test.labels(), &probabilities)?;
+            let bands = risk_bands(base_rate, &probabilities, test.labels());
             let cand = Evaluation::from_probabilities(&cand_test, probabilities).map_err(ml_err)?;
             let Some((v, model, prod_cutoff)) = production else {
-                return Ok((cand, interval, None, None));
+                return Ok((cand, interval, bands, None, None));
             };
             let on_test = match &model {
                 Some(m) => {
@@ -764,7 +769,7 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
                     json!({ "refused": "the production model cannot score these rows" })
                 }
             };
-            Ok((cand, interval, Some((v, on_test)), Some(comparison)))
+            Ok((cand, interval, bands, Some((v, on_test)), Some(comparison)))
         })
         .await
         .map_err(|_| StepError::transient("evaluation stopped"))??;
@@ -815,10 +820,64 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
     Ok(json!({
         "evaluation": cand_eval,
         "roc_auc_interval": interval,
+        "bands": bands,
         "warnings": warnings,
         "production": production,
         "comparison": comparison,
     }))
+}
+
+/// Risk bands set from the calibrated model at promotion, relative to the training base rate:
+/// moderate from the base rate (average risk or more), high from twice it. Checked on the test
+/// rows: each band must hold rows and its observed injury rate must exceed the band below's;
+/// otherwise `rising` is false and `reason` says why (the gate then waits for a person).
+pub fn risk_bands(base_rate: f64, probabilities: &[f64], labels: &[bool]) -> Value {
+    let moderate = base_rate.clamp(1e-6, 0.5);
+    let high = (2.0 * base_rate).clamp(moderate * 1.000_001, 0.999);
+    let mut counts = [(0usize, 0usize); 3];
+    for (p, y) in probabilities.iter().zip(labels) {
+        let b = if *p >= high {
+            2
+        } else if *p >= moderate {
+            1
+        } else {
+            0
+        };
+        counts[b].0 += 1;
+        counts[b].1 += usize::from(*y);
+    }
+    let names = ["low", "moderate", "high"];
+    let rates: Vec<Option<f64>> = counts
+        .iter()
+        .map(|(n, k)| (*n > 0).then(|| *k as f64 / *n as f64))
+        .collect();
+    let reason = if let Some(i) = rates.iter().position(Option::is_none) {
+        Some(format!("no test row falls in the {} band", names[i]))
+    } else {
+        (0..2).find_map(|i| match (rates[i], rates[i + 1]) {
+            (Some(lo), Some(hi)) if hi <= lo => Some(format!(
+                "the observed injury rate does not rise from the {} band ({:.1} %) to the {} \
+                 band ({:.1} %) on the test rows",
+                names[i],
+                lo * 100.0,
+                names[i + 1],
+                hi * 100.0
+            )),
+            _ => None,
+        })
+    };
+    json!({
+        "method": "relative to the training base rate: moderate from 1×, high from 2×",
+        "base_rate": base_rate,
+        "moderate": moderate,
+        "high": high,
+        "test": names.iter().zip(counts).map(|(n, (rows, positives))| json!({
+            "band": n, "rows": rows, "positives": positives,
+            "rate": (rows > 0).then(|| positives as f64 / rows as f64),
+        })).collect::<Vec<_>>(),
+        "rising": reason.is_none(),
+        "reason": reason,
+    })
 }
 
 /// The test AUC's 95 % bootstrap interval, resampling athletes (the rows' pseudonyms), with a
@@ -1025,6 +1084,7 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
         "cutoff_day": tr["cutoff_day"],
         "training_run": ctx.run.to_string(),
         "training_ms": tr["training_ms"],
+        "bands": ev["bands"],
         "gate": {
             "comparison": ev["comparison"],
             "production_version": ev["production"]["version"],
@@ -1034,7 +1094,15 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
     let metrics = &ev["evaluation"];
     let candidate_auc = metrics["overall"]["roc_auc"].as_f64();
     let against = Against::from_output(&ev["comparison"]);
-    let verdict = gate(candidate_auc, &against, tolerance);
+    let verdict = match (gate(candidate_auc, &against, tolerance), &ev["bands"]) {
+        (Gate::First | Gate::AsGood { .. }, bands) if bands["rising"] == false => {
+            Gate::NeedsApproval(format!(
+                "risk bands: {}",
+                bands["reason"].as_str().unwrap_or("they do not rise")
+            ))
+        }
+        (verdict, _) => verdict,
+    };
     let now = ctx.state.clock.now();
     let mut tx = ctx.state.db.tenant(&ctx.scope, Access::Write).await?;
     let version = models::register(
@@ -1190,7 +1258,10 @@ pub async fn score_view(
     let scored = pending.len();
     for chunk in pending.chunks(500) {
         let mut tx = state.db.tenant(scope, Access::Write).await?;
-        let thresholds = scores::thresholds(&mut tx).await?;
+        let thresholds = match version_bands(version) {
+            Some(t) => t,
+            None => scores::thresholds(&mut tx).await?,
+        };
         for (subject, p, top) in chunk {
             scores::put(
                 &mut tx,
@@ -1210,6 +1281,17 @@ pub async fn score_view(
         tx.commit().await?;
     }
     Ok(ScoreReport { scored, skipped })
+}
+
+/// The bands set at the version's promotion (its lineage's `bands`), when it has valid ones;
+/// versions without (imported, older) use the organisation's thresholds.
+fn version_bands(version: &ModelVersion) -> Option<scores::Thresholds> {
+    let lineage: Value = serde_json::from_str(&version.lineage_json).ok()?;
+    let t = scores::Thresholds {
+        moderate: lineage["bands"]["moderate"].as_f64()?,
+        high: lineage["bands"]["high"].as_f64()?,
+    };
+    t.is_valid().then_some(t)
 }
 
 /// Loaded models by version: artifacts never change, so a worker loads each once. Entries
@@ -1377,6 +1459,62 @@ mod tests {
             Gate::NeedsApproval("not compared: 3 injuries".into())
         );
         assert_eq!(Against::from_output(&Value::Null), Against::Nothing);
+    }
+
+    #[test]
+    fn bands_are_relative_to_the_base_rate_and_must_rise_on_the_test_rows() {
+        // Base rate 5 %: low below 5 %, moderate from 5 %, high from 10 %.
+        let p = [0.01, 0.02, 0.06, 0.07, 0.2, 0.3];
+        let rising = risk_bands(0.05, &p, &[false, false, false, true, true, true]);
+        assert_eq!(rising["rising"], true, "{rising}");
+        assert_eq!(rising["moderate"], 0.05);
+        assert_eq!(rising["high"], 0.1);
+        assert_eq!(rising["test"][2]["positives"], 2);
+        let flat = risk_bands(0.05, &p, &[true, false, true, false, false, true]);
+        assert_eq!(flat["rising"], false);
+        assert!(
+            flat["reason"]
+                .as_str()
+                .unwrap()
+                .contains("does not rise from the low band (50.0 %) to the moderate band"),
+            "{flat}"
+        );
+        let empty = risk_bands(0.05, &[0.01, 0.2], &[false, true]);
+        assert_eq!(empty["reason"], "no test row falls in the moderate band");
+        // A version's bands are what its scores use.
+        let v = |lineage: Value| ModelVersion {
+            lineage_json: lineage.to_string(),
+            ..sample_version()
+        };
+        assert_eq!(
+            version_bands(&v(json!({ "bands": rising }))),
+            Some(scores::Thresholds {
+                moderate: 0.05,
+                high: 0.1
+            })
+        );
+        assert_eq!(version_bands(&v(json!({}))), None);
+    }
+
+    fn sample_version() -> ModelVersion {
+        let at = mhp_domain::Timestamp::from_millis(0);
+        ModelVersion {
+            id: ModelVersionId::new(),
+            model: RISK_MODEL.into(),
+            version: 1,
+            kind: "native".into(),
+            stage: Stage::Candidate,
+            artifact_key: String::new(),
+            artifact_sha256: String::new(),
+            features_json: "[]".into(),
+            lineage_json: "{}".into(),
+            metrics_json: "{}".into(),
+            training_run: None,
+            created_by: String::new(),
+            created_at: at,
+            promoted_at: None,
+            stage_changed_at: at,
+        }
     }
 
     fn subject(id: &str, history: features::History) -> deid::DeidSubject {

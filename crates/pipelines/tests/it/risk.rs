@@ -179,6 +179,10 @@ async fn the_trained_model_comes_within_003_auc_of_the_true_hazard() {
             < 0.01
     );
     assert_eq!(ev["warnings"], json!([]), "290 injuries are enough");
+    // Bands from the calibrated model, relative to the base rate, rise on the test rows.
+    let bands = &ev["bands"];
+    eprintln!("bands {bands}");
+    assert_eq!(bands["rising"], true, "{bands}");
     eprintln!(
         "test rows {}, injuries {}: model AUC {model_auc:.3}, true hazard {truth_auc:.3}",
         overall["rows"], overall["positives"]
@@ -319,7 +323,13 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
         .await
         .unwrap()
         .unwrap();
-    let t = risk::thresholds(&mut tx).await.unwrap();
+    // Bands are the production version's, set at its promotion from the base rate.
+    let bands = &serde_json::from_str::<Value>(&production.lineage_json).unwrap()["bands"];
+    let t = risk::Thresholds {
+        moderate: bands["moderate"].as_f64().unwrap(),
+        high: bands["high"].as_f64().unwrap(),
+    };
+    assert_ne!(t, risk::thresholds(&mut tx).await.unwrap());
     for s in &latest {
         assert_eq!(s.model_version, production.id);
         assert_eq!(s.band, t.band(s.probability));
