@@ -83,4 +83,4 @@ pub use logistic::LogisticModel;
 pub use metrics::{
     AucInterval, CalibrationBin, LOG_LOSS_EPS, Metrics, Predictions, expected_calibration_error,
 };
-pub use model::{Calibrated, Calibration, Model, ModelConfig};
+pub use model::{Blend, BlendPart, Calibrated, Calibration, Model, ModelConfig};

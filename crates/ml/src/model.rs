@@ -129,6 +129,102 @@ pub enum Model {
     GradientBoosting(BoostedTrees),
     /// A model whose log-odds are recalibrated (Platt scaling, [`Calibration`]).
     Calibrated(Calibrated),
+    /// A weighted sum of models' log-odds ([`Blend`]).
+    Blend(Blend),
+}
+
+/// A blend: the log-odds are `Σ weight · part's log-odds`, each part reading its own columns
+/// of the blend's features. Linear in the parts' log-odds, so each part's contributions scale
+/// by its weight and add up exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Blend {
+    /// The features the blend reads: the union of its parts', in order.
+    pub features: Vec<String>,
+    /// The parts.
+    pub parts: Vec<BlendPart>,
+}
+
+/// One part of a [`Blend`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlendPart {
+    /// Weight of its log-odds; `> 0`.
+    pub weight: f64,
+    /// For each of the part's features, its column among the blend's features.
+    pub columns: Vec<usize>,
+    /// The part (neither a blend nor calibrated).
+    pub model: Model,
+}
+
+impl Blend {
+    /// Blends `parts` (weight, model) over the union of their features (in the order first
+    /// met).
+    ///
+    /// # Errors
+    /// [`MlError::MalformedModel`] for no part, a weight that is not finite and positive, or
+    /// a part that is itself a blend or calibrated.
+    pub fn new(parts: Vec<(f64, Model)>) -> Result<Blend, MlError> {
+        let mut features: Vec<String> = Vec::new();
+        let mut out = Vec::with_capacity(parts.len());
+        for (weight, model) in parts {
+            let columns = model
+                .feature_names()
+                .iter()
+                .map(|n| match features.iter().position(|f| f == n) {
+                    Some(j) => j,
+                    None => {
+                        features.push(n.clone());
+                        features.len() - 1
+                    }
+                })
+                .collect();
+            out.push(BlendPart {
+                weight,
+                columns,
+                model,
+            });
+        }
+        let blend = Blend {
+            features,
+            parts: out,
+        };
+        blend.check_shape()?;
+        Ok(blend)
+    }
+
+    fn check_shape(&self) -> Result<(), MlError> {
+        if self.parts.is_empty() {
+            return Err(MlError::MalformedModel("a blend needs a part"));
+        }
+        for p in &self.parts {
+            if !(p.weight.is_finite() && p.weight > 0.0) {
+                return Err(MlError::MalformedModel(
+                    "a blend's weights must be finite and positive",
+                ));
+            }
+            if matches!(p.model, Model::Blend(_) | Model::Calibrated(_)) {
+                return Err(MlError::MalformedModel("a blend's parts are plain models"));
+            }
+            p.model.check_shape()?;
+            let names = p.model.feature_names();
+            if names.len() != p.columns.len()
+                || p.columns
+                    .iter()
+                    .zip(names)
+                    .any(|(&j, n)| self.features.get(j) != Some(n))
+            {
+                return Err(MlError::MalformedModel(
+                    "a blend part's columns do not name its features",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn part_row(p: &BlendPart, row: &[f64]) -> Vec<f64> {
+        p.columns.iter().map(|&j| row[j]).collect()
+    }
 }
 
 /// Platt scaling: the calibrated log-odds are `slope · z + intercept` for the base model's
@@ -254,6 +350,7 @@ impl Model {
             Model::Logistic(m) => m.feature_names(),
             Model::GradientBoosting(m) => m.feature_names(),
             Model::Calibrated(c) => c.base.feature_names(),
+            Model::Blend(b) => &b.features,
         }
     }
 
@@ -276,13 +373,14 @@ impl Model {
         }
     }
 
-    /// `logistic` or `gradient_boosting`, of the base model when calibrated.
+    /// `logistic`, `gradient_boosting` or `blend`, of the base model when calibrated.
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
             Model::Logistic(_) => "logistic",
             Model::GradientBoosting(_) => "gradient_boosting",
             Model::Calibrated(c) => c.base.kind(),
+            Model::Blend(_) => "blend",
         }
     }
 
@@ -300,6 +398,11 @@ impl Model {
             }
             Model::GradientBoosting(m) => m.baseline(),
             Model::Calibrated(c) => Ok(c.calibration.apply(c.base.baseline()?)),
+            Model::Blend(b) => b
+                .parts
+                .iter()
+                .map(|p| Ok(p.weight * p.model.baseline()?))
+                .sum(),
         }
     }
 
@@ -314,6 +417,11 @@ impl Model {
             Model::Logistic(m) => m.log_odds(row),
             Model::GradientBoosting(m) => m.log_odds(row),
             Model::Calibrated(c) => Ok(c.calibration.apply(c.base.predict_log_odds(row)?)),
+            Model::Blend(b) => b
+                .parts
+                .iter()
+                .map(|p| Ok(p.weight * p.model.predict_log_odds(&Blend::part_row(p, row))?))
+                .sum(),
         }
     }
 
@@ -359,6 +467,13 @@ impl Model {
                     .into_iter()
                     .map(|(j, v)| (j, v * c.calibration.slope))
                     .collect());
+            }
+            Model::Blend(b) => {
+                for p in &b.parts {
+                    for (k, v) in p.model.contributions(&Blend::part_row(p, row))? {
+                        values[p.columns[k]] += p.weight * v;
+                    }
+                }
             }
         }
         Ok(values.into_iter().enumerate().collect())
@@ -418,6 +533,7 @@ impl Model {
                 }
                 c.base.check_shape()
             }
+            Model::Blend(b) => b.check_shape(),
         }
     }
 

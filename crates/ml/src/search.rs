@@ -27,7 +27,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::features::FeatureGroup;
-use crate::model::Calibration;
+use crate::model::{Blend, Calibration};
 use crate::{Dataset, MlError, Model, ModelConfig, Predictions};
 
 /// What the search may try.
@@ -48,8 +48,13 @@ pub struct SearchSpace {
     pub validation_fraction: f64,
     /// Most groups kept by screening.
     pub max_groups: usize,
-    /// Smallest gain of pooled AUC that adds a group, or prefers boosting.
+    /// Smallest gain of score that adds a group.
     pub min_gain: f64,
+    /// Weights of logistic regression tried in blends with boosting.
+    pub blend_weights: Vec<f64>,
+    /// Smallest gain of score over the best logistic regression that prefers boosting or a
+    /// blend.
+    pub flexible_gain: f64,
     /// Seed of every random draw (boosting's subsampling).
     pub seed: u64,
 }
@@ -69,6 +74,8 @@ impl SearchSpace {
             validation_fraction: 0.5,
             max_groups: 10,
             min_gain: 0.002,
+            blend_weights: vec![0.25, 0.5, 0.75],
+            flexible_gain: 0.0,
             seed,
         }
     }
@@ -108,7 +115,7 @@ pub struct Fold {
 /// One candidate tried and its scores.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Candidate {
-    /// `screen`, `forward`, `l2` or `boosting` (or `fixed`).
+    /// `screen`, `forward`, `l2`, `boosting` or `blend` (or `fixed`).
     pub stage: String,
     /// The configuration.
     pub config: ModelConfig,
@@ -118,6 +125,23 @@ pub struct Candidate {
     pub fold_aucs: Vec<Option<f64>>,
     /// AUC of the pooled out-of-fold predictions.
     pub auc: Option<f64>,
+    /// What the search compares: the blocks' AUCs averaged with weights proportional to the
+    /// rows their models trained on.
+    #[serde(default)]
+    pub score: Option<f64>,
+    /// For a blend: the candidates blended (indices among the candidates) and their weights;
+    /// `config` is then the first part's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blend: Option<BlendOf>,
+}
+
+/// The parts of a blended candidate.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BlendOf {
+    /// Indices of the blended candidates.
+    pub parts: Vec<usize>,
+    /// Their weights (summing to 1).
+    pub weights: Vec<f64>,
 }
 
 /// The search, as recorded in the lineage.
@@ -162,8 +186,8 @@ struct FoldData {
 
 struct Scored {
     candidate: Candidate,
-    /// Out-of-fold (log-odds, label).
-    oof: Vec<(f64, bool)>,
+    /// Out-of-fold log-odds, per fold (the fold's validation rows in order).
+    oof: Vec<Vec<f64>>,
 }
 
 /// Runs the search on the training rows (times as in [`Dataset::split_by_time`]).
@@ -185,6 +209,16 @@ pub fn search(space: &SearchSpace, train: &Dataset) -> Result<SearchResult, MlEr
             expected: "at least one fold and a validation fraction in (0, 1)",
         });
     }
+    if space
+        .blend_weights
+        .iter()
+        .any(|w| !(w.is_finite() && *w > 0.0 && *w < 1.0))
+    {
+        return Err(MlError::InvalidParameter {
+            name: "blend_weights",
+            expected: "weights in (0, 1)",
+        });
+    }
     let (usable, no_data) = usable_groups(&space.groups, train);
     if usable.is_empty() {
         return Err(MlError::InvalidParameter {
@@ -193,7 +227,13 @@ pub fn search(space: &SearchSpace, train: &Dataset) -> Result<SearchResult, MlEr
         });
     }
     let all: Vec<&FeatureGroup> = usable.clone();
-    let folds = folds(train, space.folds, space.validation_fraction);
+    let mut folds = folds(train, space.folds, space.validation_fraction);
+    if space.fixed.is_some() {
+        // A given configuration is not compared with anything: the latest block alone
+        // calibrates it (one extra fit, not one per block).
+        let keep = folds.len().saturating_sub(1);
+        folds.drain(..keep);
+    }
     let fallback = space.fixed.clone().unwrap_or(ModelConfig::Logistic {
         l2: 1.0,
         max_iter: 100,
@@ -243,20 +283,36 @@ pub fn search(space: &SearchSpace, train: &Dataset) -> Result<SearchResult, MlEr
         None => run_search(space, &all, &folds, &mut tried)?,
     };
     let best = &tried[chosen];
-    let (z, y): (Vec<f64>, Vec<bool>) = best.oof.iter().copied().unzip();
-    let calibration = Calibration::fit(&z, &y);
-    let groups: Vec<&FeatureGroup> = all
+    let z: Vec<f64> = best.oof.iter().flatten().copied().collect();
+    let y: Vec<bool> = folds
         .iter()
-        .copied()
-        .filter(|g| best.candidate.groups.contains(&g.name))
+        .flat_map(|f| f.validate.labels().iter().copied())
         .collect();
-    let features = features_of(&groups);
-    let config = best.candidate.config.clone();
-    let mut model = Model::fit(&config, &train.select(&features)?)?;
+    let calibration = Calibration::fit(&z, &y);
+    let fit_on = |c: &Candidate| -> Result<Model, MlError> {
+        let groups: Vec<&FeatureGroup> = all
+            .iter()
+            .copied()
+            .filter(|g| c.groups.contains(&g.name))
+            .collect();
+        Model::fit(&c.config, &train.select(&features_of(&groups))?)
+    };
+    let mut model = match &best.candidate.blend {
+        None => fit_on(&best.candidate)?,
+        Some(b) => {
+            let mut parts = Vec::with_capacity(b.parts.len());
+            for (&i, &w) in b.parts.iter().zip(&b.weights) {
+                parts.push((w, fit_on(&tried[i].candidate)?));
+            }
+            Model::Blend(Blend::new(parts)?)
+        }
+    };
     if let Some(c) = calibration {
         model = model.calibrated(c);
     }
-    let calibration_rows = best.oof.len();
+    let features = model.feature_names().to_vec();
+    let config = best.candidate.config.clone();
+    let calibration_rows = z.len();
     let group_names = best.candidate.groups.clone();
     Ok(SearchResult {
         model,
@@ -286,15 +342,14 @@ fn run_search(
         max_iter: 100,
         tol: 1e-8,
     };
-    let auc = |s: &Scored| s.candidate.auc.unwrap_or(0.0);
+    let auc = |s: &Scored| s.candidate.score.unwrap_or(0.0);
 
     // Screening: each group alone.
     let mut screened: Vec<(usize, f64)> = Vec::new();
-    for (gi, g) in all.iter().enumerate() {
+    for g in all {
         let s = score("screen", &logistic(1.0), &[*g], folds)?;
         screened.push((tried.len(), auc(&s)));
         tried.push(s);
-        let _ = gi;
     }
     let mut ranked: Vec<(usize, usize, f64)> = screened
         .iter()
@@ -369,7 +424,7 @@ fn run_search(
         idx.sort_unstable();
         idx.iter().map(|&i| all[i]).collect()
     };
-    let mut best = (best_logistic, best_logistic_auc + space.min_gain);
+    let mut best_boosting: Option<(usize, f64)> = None;
     for config in &space.boosting {
         let config = with_seed(config, space.seed);
         let mut sets = vec![groups.clone()];
@@ -378,10 +433,30 @@ fn run_search(
         }
         for set in sets {
             let s = score("boosting", &config, &set, folds)?;
-            if auc(&s) > best.1 {
-                best = (tried.len(), auc(&s));
+            if best_boosting.is_none_or(|(_, a)| auc(&s) > a) {
+                best_boosting = Some((tried.len(), auc(&s)));
             }
             tried.push(s);
+        }
+    }
+
+    // Blends of the best logistic regression and the best boosting.
+    let mut best_blend: Option<(usize, f64)> = None;
+    if let Some((b, _)) = best_boosting {
+        for &w in &space.blend_weights {
+            let s = blend(tried, &[best_logistic, b], &[w, 1.0 - w], folds)?;
+            if best_blend.is_none_or(|(_, a)| auc(&s) > a) {
+                best_blend = Some((tried.len(), auc(&s)));
+            }
+            tried.push(s);
+        }
+    }
+
+    // The choice: the more flexible model needs more than `min_gain` over the simpler one.
+    let mut best = (best_logistic, best_logistic_auc);
+    for (i, a) in [best_boosting, best_blend].into_iter().flatten() {
+        if a > best.1 + space.flexible_gain {
+            best = (i, a);
         }
     }
     Ok(best.0)
@@ -395,8 +470,7 @@ fn score(
     folds: &[FoldData],
 ) -> Result<Scored, MlError> {
     let features = features_of(groups);
-    let mut fold_aucs = Vec::with_capacity(folds.len());
-    let mut oof = Vec::new();
+    let mut oof = Vec::with_capacity(folds.len());
     for f in folds {
         let model = Model::fit(config, &f.train.select(&features)?)?;
         let validate = f.validate.select(&features)?;
@@ -404,23 +478,93 @@ fn score(
         for row in validate.rows() {
             z.push(model.predict_log_odds(row)?);
         }
-        let p: Vec<f64> = z.iter().map(|v| crate::logistic::sigmoid(*v)).collect();
-        fold_aucs.push(Predictions::new(validate.labels().to_vec(), p)?.roc_auc());
-        oof.extend(z.into_iter().zip(validate.labels().iter().copied()));
+        oof.push(z);
     }
-    let (z, y): (Vec<f64>, Vec<bool>) = oof.iter().copied().unzip();
-    let p: Vec<f64> = z.iter().map(|v| crate::logistic::sigmoid(*v)).collect();
-    let auc = Predictions::new(y, p)?.roc_auc();
-    Ok(Scored {
-        candidate: Candidate {
+    scored(
+        Candidate {
             stage: stage.to_owned(),
             config: config.clone(),
             groups: groups.iter().map(|g| g.name.clone()).collect(),
-            fold_aucs,
-            auc,
+            fold_aucs: Vec::new(),
+            auc: None,
+            score: None,
+            blend: None,
         },
         oof,
-    })
+        folds,
+    )
+}
+
+/// Scores a blend of earlier candidates from their out-of-fold log-odds (nothing is fitted).
+fn blend(
+    tried: &[Scored],
+    parts: &[usize],
+    weights: &[f64],
+    folds: &[FoldData],
+) -> Result<Scored, MlError> {
+    let oof: Vec<Vec<f64>> = (0..folds.len())
+        .map(|f| {
+            let n = folds[f].validate.n_rows();
+            (0..n)
+                .map(|r| {
+                    parts
+                        .iter()
+                        .zip(weights)
+                        .map(|(&i, &w)| w * tried[i].oof[f][r])
+                        .sum()
+                })
+                .collect()
+        })
+        .collect();
+    let mut groups: Vec<String> = Vec::new();
+    for &i in parts {
+        for g in &tried[i].candidate.groups {
+            if !groups.contains(g) {
+                groups.push(g.clone());
+            }
+        }
+    }
+    scored(
+        Candidate {
+            stage: "blend".to_owned(),
+            config: tried[parts[0]].candidate.config.clone(),
+            groups,
+            fold_aucs: Vec::new(),
+            auc: None,
+            score: None,
+            blend: Some(BlendOf {
+                parts: parts.to_vec(),
+                weights: weights.to_vec(),
+            }),
+        },
+        oof,
+        folds,
+    )
+}
+
+/// Fills in a candidate's figures from its out-of-fold log-odds: each block's AUC, the pooled
+/// AUC, and the score (the blocks' AUCs averaged with weights proportional to the rows their
+/// models trained on: the later blocks' models are the closest in size to the final one).
+fn scored(mut c: Candidate, oof: Vec<Vec<f64>>, folds: &[FoldData]) -> Result<Scored, MlError> {
+    let (mut sum, mut weight) = (0.0, 0.0);
+    let mut pooled_y = Vec::new();
+    let mut pooled_p = Vec::new();
+    for (f, z) in folds.iter().zip(&oof) {
+        let y = f.validate.labels().to_vec();
+        let p: Vec<f64> = z.iter().map(|v| crate::logistic::sigmoid(*v)).collect();
+        pooled_y.extend_from_slice(&y);
+        pooled_p.extend_from_slice(&p);
+        let a = Predictions::new(y, p)?.roc_auc();
+        if let Some(a) = a {
+            let w = f.info.train_rows as f64;
+            sum += w * a;
+            weight += w;
+        }
+        c.fold_aucs.push(a);
+    }
+    c.auc = Predictions::new(pooled_y, pooled_p)?.roc_auc();
+    c.score = (weight > 0.0).then(|| sum / weight);
+    Ok(Scored { candidate: c, oof })
 }
 
 fn with_seed(config: &ModelConfig, seed: u64) -> ModelConfig {
@@ -611,7 +755,46 @@ mod tests {
         let mut s = space(1);
         s.groups = vec![group("A", &["a"]), group("C", &["c"])];
         let r = search(&s, &d).unwrap();
-        assert_eq!(r.model.kind(), "gradient_boosting", "{:?}", r.record.chosen);
+        // Boosting alone, or a blend in which boosting weighs most.
+        let chosen = &r.record.candidates[r.record.chosen.unwrap()];
+        let boosting_weight = match &chosen.blend {
+            None => f64::from(u8::from(r.model.kind() == "gradient_boosting")),
+            Some(b) => b
+                .parts
+                .iter()
+                .zip(&b.weights)
+                .filter(|(i, _)| r.record.candidates[**i].stage == "boosting")
+                .map(|(_, w)| *w)
+                .sum(),
+        };
+        assert!(boosting_weight >= 0.5, "{chosen:?}");
+        assert!(matches!(r.model.kind(), "gradient_boosting" | "blend"));
+    }
+
+    #[test]
+    fn a_blend_adds_up_its_parts_and_explains_exactly() {
+        let train = data(200, 12, 6);
+        let names = train.feature_names().to_vec();
+        let a = Model::fit(
+            &ModelConfig::logistic(),
+            &train.select(&names[..2]).unwrap(),
+        )
+        .unwrap();
+        let b = Model::fit(&space(0).boosting[0], &train.select(&names[1..4]).unwrap()).unwrap();
+        let blend = Model::Blend(Blend::new(vec![(0.25, a.clone()), (0.75, b.clone())]).unwrap());
+        assert_eq!(blend.feature_names(), &names[..4]);
+        let row = [0.3, -1.2, 0.5, f64::NAN];
+        let z = blend.predict_log_odds(&row).unwrap();
+        let za = a.predict_log_odds(&row[..2]).unwrap();
+        let zb = b.predict_log_odds(&row[1..4]).unwrap();
+        assert!((z - (0.25 * za + 0.75 * zb)).abs() < 1e-12);
+        let sum: f64 = blend.contributions(&row).unwrap().iter().map(|c| c.1).sum();
+        assert!((blend.baseline().unwrap() + sum - z).abs() < 1e-9);
+        // The artifact reads back, and a malformed blend is refused.
+        assert_eq!(Model::from_json(&blend.to_json().unwrap()).unwrap(), blend);
+        let mut bad = blend.to_json().unwrap();
+        bad = bad.replacen("\"weight\":0.25", "\"weight\":-1.0", 1);
+        assert!(Model::from_json(&bad).is_err());
     }
 
     #[test]

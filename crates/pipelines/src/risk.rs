@@ -77,6 +77,70 @@ pub struct DatasetFile {
 }
 
 impl DatasetFile {
+    /// The file of `rows` (values in the order of `features`) without the columns no row has a
+    /// value in: most of the engine's metrics are absent from an organisation's assessments
+    /// (a vendor's export, seeded data), and every step that reads the file would carry them.
+    /// A model reading a dropped column sees it missing ([`DatasetFile::to_dataset_with`]).
+    pub fn without_empty_columns(
+        features: Vec<String>,
+        horizon_days: i64,
+        mut rows: Vec<DatasetRow>,
+    ) -> Self {
+        let keep: Vec<usize> = (0..features.len())
+            .filter(|&j| {
+                rows.iter()
+                    .any(|r| r.values.get(j).is_some_and(Option::is_some))
+            })
+            .collect();
+        if keep.len() < features.len() {
+            for r in &mut rows {
+                r.values = keep
+                    .iter()
+                    .map(|&j| r.values.get(j).copied().flatten())
+                    .collect();
+            }
+        }
+        Self {
+            features: keep.iter().map(|&j| features[j].clone()).collect(),
+            horizon_days,
+            rows,
+        }
+    }
+
+    /// As [`DatasetFile::to_dataset`], with `extra` features the file lacks as missing
+    /// columns (a production model may read a feature no row of this dataset has).
+    ///
+    /// # Errors
+    /// When the file is inconsistent.
+    pub fn to_dataset_with(&self, extra: &[String]) -> Result<Dataset, StepError> {
+        let extra: Vec<&String> = extra
+            .iter()
+            .filter(|f| !self.features.contains(f))
+            .collect();
+        if extra.is_empty() {
+            return self.to_dataset();
+        }
+        let mut names = self.features.clone();
+        names.extend(extra.iter().map(|f| (*f).clone()));
+        let mut data = Dataset::new(names).map_err(ml_err)?;
+        for r in &self.rows {
+            let values: Vec<f64> = r
+                .values
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .chain(extra.iter().map(|_| f64::NAN))
+                .collect();
+            data.push(
+                &values,
+                r.label,
+                r.day,
+                &[("sex", r.sex.as_str()), ("sport", r.sport.as_str())],
+            )
+            .map_err(ml_err)?;
+        }
+        Ok(data)
+    }
+
     /// The rows as an `mhp_ml` dataset with `sex` and `sport` groups.
     ///
     /// # Errors
@@ -353,11 +417,12 @@ pub async fn dataset(ctx: StepCtx) -> Result<Value, StepError> {
         .map(|r| r.subject.as_str())
         .collect::<std::collections::HashSet<_>>()
         .len();
-    let file = DatasetFile {
-        features: spec.names(),
-        horizon_days: spec.horizon_days,
-        rows,
-    };
+    let names = spec.names();
+    let file = tokio::task::spawn_blocking(move || {
+        DatasetFile::without_empty_columns(names, spec.horizon_days, rows)
+    })
+    .await
+    .map_err(|_| StepError::transient("building rows stopped"))?;
     ctx.log.info(&format!(
         "{} rows of {} subjects, {} positive, as of {as_of}",
         file.rows.len(),
@@ -705,10 +770,11 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         let mut tx = ctx.state.db.tenant(&ctx.scope, Access::Read).await?;
         models::production(&mut tx, RISK_MODEL).await?
     };
+    let platform = risk_feature_spec().names();
     // Production with the reason it cannot be compared, if it cannot.
     let production = match production {
         Some(v) => match load_model(&ctx.state, org, &v).await {
-            Ok(m) if m.feature_names().iter().all(|f| file.features.contains(f)) => {
+            Ok(m) if m.feature_names().iter().all(|f| platform.contains(f)) => {
                 let lineage: Value = serde_json::from_str(&v.lineage_json).unwrap_or(Value::Null);
                 match lineage["cutoff_day"].as_i64() {
                     Some(c) => Some((v, Some(m), Ok(c))),
@@ -738,7 +804,12 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
     };
     let (cand_eval, interval, bands, prod_eval, comparison) =
         tokio::task::spawn_blocking(move || -> Result<_, StepError> {
-            let data = file.to_dataset()?;
+            let extra: Vec<String> = production
+                .as_ref()
+                .and_then(|(_, m, _)| m.as_ref())
+                .map(|m| m.feature_names().to_vec())
+                .unwrap_or_default();
+            let data = file.to_dataset_with(&extra)?;
             let (_, test) = data.split_by_time(cutoff);
             let on = |names: &[String]| test.select(names).map_err(ml_err);
             let cand_test = on(candidate.feature_names())?;
@@ -1113,7 +1184,7 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
             kind: "native",
             artifact_key: tr["artifact"].as_str().unwrap_or_default(),
             artifact_sha256: tr["sha256"].as_str().unwrap_or_default(),
-            features_json: &ds["features"].to_string(),
+            features_json: &tr["model_features"].to_string(),
             lineage_json: &lineage.to_string(),
             metrics_json: &metrics.to_string(),
             training_run: Some(ctx.run),
@@ -1566,6 +1637,36 @@ mod tests {
         assert_eq!(last, Some((last_test + 7, true)));
         assert!(is_followed_in(&view.subjects[0].history, 4, 11));
         assert!(!is_followed_in(&view.subjects[0].history, 5, 11));
+    }
+
+    #[test]
+    fn columns_without_a_value_are_left_out_and_read_as_missing() {
+        let row = |day: i64, values: Vec<Option<f64>>, label: bool| DatasetRow {
+            subject: "s".into(),
+            day,
+            sex: "unknown".into(),
+            sport: "unknown".into(),
+            age_years: None,
+            values,
+            label,
+        };
+        let names = vec!["a".to_owned(), "empty".to_owned(), "b".to_owned()];
+        let file = DatasetFile::without_empty_columns(
+            names,
+            7,
+            vec![
+                row(0, vec![Some(1.0), None, None], false),
+                row(7, vec![None, None, Some(2.0)], true),
+            ],
+        );
+        assert_eq!(file.features, ["a", "b"]);
+        assert_eq!(file.rows[1].values, [None, Some(2.0)]);
+        let data = file
+            .to_dataset_with(&["empty".to_owned(), "a".to_owned()])
+            .unwrap();
+        assert_eq!(data.feature_names(), ["a", "b", "empty"]);
+        assert!(data.row(0).unwrap()[2].is_nan());
+        assert_eq!(data.labels(), [false, true]);
     }
 
     #[test]

@@ -29,6 +29,11 @@ struct Demo {
 }
 
 async fn demo(backend: Backend, spec: DemoSpec) -> Option<Demo> {
+    demo_with(backend, spec, false).await
+}
+
+/// `weekly_loads`: one load entry per subject-week (`seed::store_weekly_loads`).
+async fn demo_with(backend: Backend, spec: DemoSpec, weekly_loads: bool) -> Option<Demo> {
     let org = plan(&spec).unwrap();
     let end_day = spec.start_day + 7 * spec.weeks as i64;
     let env = env(
@@ -36,7 +41,11 @@ async fn demo(backend: Backend, spec: DemoSpec) -> Option<Demo> {
         Timestamp::from_millis(end_day * 86_400_000 + 3_600_000),
     )
     .await?;
-    let ids = seed::store(&env, &org).await;
+    let ids = if weekly_loads {
+        seed::store_weekly_loads(&env, &org).await
+    } else {
+        seed::store(&env, &org).await
+    };
     let (stop, stopped) = watch::channel(false);
     let config = mhp_pipelines::WorkerConfig {
         poll: Duration::from_millis(50),
@@ -78,13 +87,19 @@ async fn the_trained_model_comes_within_003_auc_of_the_true_hazard() {
         weeks: 36,
         ..DemoSpec::default()
     };
-    let d = demo(Backend::Sqlite, spec.clone()).await.unwrap();
+    let started = std::time::Instant::now();
+    let d = demo_with(Backend::Sqlite, spec.clone(), true)
+        .await
+        .unwrap();
+    eprintln!("seeded in {:.1} s", started.elapsed().as_secs_f64());
+    let started = std::time::Instant::now();
     let (id, _) = run(
         &d,
         TRAIN,
         json!({ "as_of": iso_date(d.end_day), "season_start": iso_date(spec.start_day) }),
     )
     .await;
+    eprintln!("trained in {:.1} s", started.elapsed().as_secs_f64());
     let ds = output(&d, id, "dataset").await;
     let tr = output(&d, id, "train").await;
     let ev = output(&d, id, "evaluate").await;
