@@ -61,6 +61,7 @@ mod binning;
 mod dataset;
 mod error;
 mod evaluation;
+pub mod explain;
 pub mod features;
 mod gbt;
 mod linalg;

@@ -1244,15 +1244,24 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
     }))
 }
 
-/// A contribution as stored with a score.
+/// A reason as stored with a score: for a native model a group of features
+/// (`mhp_ml::explain`), for an imported one a feature. Scores stored before reasons carry the
+/// first three fields only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
-    /// Feature name.
+    /// Feature name (of a reason: the feature its words read).
     pub feature: String,
     /// The subject's value (`None`: missing).
     pub value: Option<f64>,
-    /// Its share of the log-odds against the model's baseline.
+    /// Its share of the log-odds against the model's baseline (of a reason: its features'
+    /// sum).
     pub contribution: f64,
+    /// The reason's group, e.g. `load`, `jump_height_impulse_m:change`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The reason in plain words, e.g. "load this week 1.6 × the last month's".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What scoring did.
@@ -1276,6 +1285,7 @@ pub async fn score_view(
     run: Option<RunId>,
 ) -> Result<ScoreReport, StepError> {
     let spec = risk_feature_spec();
+    let groups = spec.groups();
     let names = model.feature_names().to_vec();
     let built = spec.names();
     let columns: Vec<usize> = names
@@ -1314,15 +1324,33 @@ pub async fn score_view(
         if !p.is_finite() {
             return Err(StepError::permanent("the model gave no probability"));
         }
-        let top = model
-            .top_contributions(&row.values, TOP_CONTRIBUTIONS)?
-            .into_iter()
-            .map(|(j, c)| Contribution {
-                feature: names[j].clone(),
-                value: row.values.get(j).copied().filter(|v| !v.is_nan()),
-                contribution: c,
-            })
-            .collect();
+        let top = match model {
+            Serving::Native(m) => {
+                mhp_ml::explain::reasons(m, &row.values, &groups, TOP_CONTRIBUTIONS)
+                    .map_err(ml_err)?
+                    .into_iter()
+                    .map(|r| Contribution {
+                        feature: r.feature,
+                        value: r.value,
+                        contribution: r.contribution,
+                        group: Some(r.group),
+                        reason: Some(r.text),
+                    })
+                    .collect()
+            }
+            #[allow(unreachable_patterns)]
+            _ => model
+                .top_contributions(&row.values, TOP_CONTRIBUTIONS)?
+                .into_iter()
+                .map(|(j, c)| Contribution {
+                    feature: names[j].clone(),
+                    value: row.values.get(j).copied().filter(|v| !v.is_nan()),
+                    contribution: c,
+                    group: None,
+                    reason: None,
+                })
+                .collect(),
+        };
         pending.push((subject, p, top));
     }
     let now = state.clock.now();

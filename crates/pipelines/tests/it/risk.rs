@@ -351,6 +351,11 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
         assert_eq!(s.as_of, iso_date(d.end_day));
         let top: Vec<Value> = serde_json::from_str(&s.contributions_json).unwrap();
         assert_eq!(top.len(), 3);
+        // Reasons by group, in words, beside the earlier fields.
+        assert!(
+            top.iter()
+                .all(|c| c["group"].is_string() && c["reason"].is_string())
+        );
         let features: Vec<String> = serde_json::from_str(&production.features_json).unwrap();
         assert!(
             top.iter()
