@@ -1,6 +1,7 @@
 //! Injury-risk scoring as the rest of the platform sets it in motion: a new jump test enqueues
 //! a `score-subject` run, a model moved into production schedules the nightly `score-all`, and
-//! a person's or the promotion gate's decision moves a model version between stages. Each runs
+//! a person's or the promotion gate's decision moves a model version between stages (and a
+//! version entering production enqueues `score-all` at once). Each runs
 //! inside the caller's transaction, so the change and what it sets in motion commit together.
 
 use mhp_biomech::TrialKind;
@@ -91,6 +92,28 @@ pub async fn ensure_nightly_scoring(
     Ok(true)
 }
 
+/// A model entering production (promotion, approval, rollback) changes everyone's score:
+/// a `score-all` run is enqueued in the same transaction, so scores follow the new model at
+/// once rather than at the next nightly run. Returns whether it was.
+pub async fn enqueue_score_all(tx: &mut TenantTx, now: Timestamp) -> Result<bool, StorageError> {
+    let Some(def) = pipeline::pipeline(pipeline::SCORE_ALL) else {
+        return Ok(false);
+    };
+    queue::enqueue(
+        tx,
+        &queue::NewRun {
+            pipeline: def,
+            trigger: Trigger::Event,
+            requested_by: "event:model-production",
+            params_json: "{}",
+            not_before: now,
+        },
+        now,
+    )
+    .await?;
+    Ok(true)
+}
+
 /// What moving a version between stages did.
 #[derive(Debug)]
 pub struct StageChange {
@@ -100,6 +123,8 @@ pub struct StageChange {
     pub displaced: Option<ModelVersion>,
     /// Whether the nightly `score-all` was scheduled because of it.
     pub nightly_scheduled: bool,
+    /// Whether a `score-all` run was enqueued (a version entered production).
+    pub scoring_enqueued: bool,
 }
 
 /// Moves a model version to `stage` (a person's decision, or the promotion gate's): into
@@ -115,6 +140,7 @@ pub async fn set_stage(
 ) -> Result<StageChange, StorageError> {
     let (version, displaced) = models::set_stage(tx, id, stage, now).await?;
     let nightly_scheduled = stage == Stage::Production && ensure_nightly_scoring(tx, now).await?;
+    let scoring_enqueued = stage == Stage::Production && enqueue_score_all(tx, now).await?;
     let action = match stage {
         Stage::Production => "model.promote",
         Stage::Staging => "model.stage",
@@ -144,5 +170,6 @@ pub async fn set_stage(
         version,
         displaced,
         nightly_scheduled,
+        scoring_enqueued,
     })
 }

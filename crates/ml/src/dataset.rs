@@ -248,6 +248,40 @@ impl Dataset {
         distinct.get(k).copied().ok_or(MlError::TooFewTimes(m))
     }
 
+    /// The same rows with only the features `names`, in that order (a model reads the groups
+    /// its search kept; scoring rows carry every candidate feature).
+    ///
+    /// # Errors
+    /// [`MlError::UnknownFeature`] for a name the dataset does not have; as [`Dataset::new`].
+    pub fn select(&self, names: &[String]) -> Result<Dataset, MlError> {
+        let columns = self.columns_of(names)?;
+        let mut out = Dataset::new(names.to_vec())?;
+        out.values = Vec::with_capacity(self.n_rows() * columns.len());
+        for row in self.rows() {
+            out.values.extend(columns.iter().map(|&j| row[j]));
+        }
+        out.labels = self.labels.clone();
+        out.times = self.times.clone();
+        out.groups = self.groups.clone();
+        Ok(out)
+    }
+
+    /// The column of each of `names`.
+    ///
+    /// # Errors
+    /// [`MlError::UnknownFeature`] for a name the dataset does not have.
+    pub fn columns_of(&self, names: &[String]) -> Result<Vec<usize>, MlError> {
+        names
+            .iter()
+            .map(|n| {
+                self.feature_names
+                    .iter()
+                    .position(|f| f == n)
+                    .ok_or_else(|| MlError::UnknownFeature(n.clone()))
+            })
+            .collect()
+    }
+
     /// The rows at `indices` (which must be in range), with the same features and groups.
     pub(crate) fn subset(&self, indices: &[usize]) -> Dataset {
         let width = self.n_features();

@@ -13,6 +13,10 @@ pub enum MlError {
     /// Two features share a name.
     #[error("feature name {0:?} appears more than once")]
     DuplicateFeature(String),
+
+    /// A feature name the dataset does not have.
+    #[error("the dataset has no feature {0:?}")]
+    UnknownFeature(String),
     /// A row has a missing value and the model has no way to handle one.
     #[error("row {row}, feature {feature}: missing value, which this model cannot handle")]
     MissingValue {

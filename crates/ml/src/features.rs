@@ -125,19 +125,139 @@ pub struct FeatureSpec {
     pub horizon_days: i64,
 }
 
+/// Every metric the biomechanics engine reports for a countermovement jump, as it is stored
+/// with an assessment (asymmetry indices under `asymmetry.`): the candidate features of the
+/// injury-risk models. The two the first models read come first, so their feature names and
+/// positions are those of models trained and imported before the list grew (the fields of
+/// `mhp_biomech::cmj::CmjMetrics` and its `Asymmetry`).
+pub const CMJ_METRICS: [&str; 36] = [
+    "jump_height_impulse_m",
+    "asymmetry.propulsive_impulse_pct",
+    "body_mass_kg",
+    "body_weight_n",
+    "body_weight_sd_n",
+    "jump_height_flight_m",
+    "takeoff_velocity_m_s",
+    "flight_time_s",
+    "peak_propulsive_force_n",
+    "peak_propulsive_force_n_per_kg",
+    "mean_propulsive_force_n",
+    "mean_propulsive_force_n_per_kg",
+    "peak_propulsive_power_w",
+    "peak_propulsive_power_w_per_kg",
+    "mean_propulsive_power_w",
+    "mean_propulsive_power_w_per_kg",
+    "peak_braking_force_n",
+    "braking_rfd_n_s",
+    "concentric_impulse_n_s",
+    "eccentric_impulse_n_s",
+    "unweighting_impulse_n_s",
+    "countermovement_depth_m",
+    "unweighting_duration_s",
+    "braking_duration_s",
+    "propulsion_duration_s",
+    "landing_duration_s",
+    "time_to_takeoff_s",
+    "rsi_modified",
+    "landing_peak_force_n",
+    "landing_peak_force_bw",
+    "asymmetry.body_weight_pct",
+    "asymmetry.peak_propulsive_force_pct",
+    "asymmetry.mean_propulsive_force_pct",
+    "asymmetry.peak_braking_force_pct",
+    "asymmetry.landing_peak_force_pct",
+    "asymmetry.braking_impulse_pct",
+];
+
+/// A named set of related features that a model search keeps or drops together and an
+/// explanation speaks of as one reason: a metric's level, its change from the subject's own
+/// baseline, the training load, the injury history.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct FeatureGroup {
+    /// E.g. `jump_height_impulse_m:level`, `load`.
+    pub name: String,
+    /// What it is about.
+    pub kind: GroupKind,
+    /// The feature names, in the spec's order.
+    pub features: Vec<String>,
+}
+
+/// What a [`FeatureGroup`] describes.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum GroupKind {
+    /// A metric's latest and recent values (and the absolute value of a signed one).
+    Level {
+        /// The metric.
+        metric: String,
+    },
+    /// A metric's change from the subject's baseline.
+    Change {
+        /// The metric.
+        metric: String,
+    },
+    /// Session-RPE load: acute, chronic, their ratio.
+    Load,
+    /// Recent and earlier injuries.
+    InjuryHistory,
+}
+
 impl FeatureSpec {
-    /// The platform's injury-risk features: jump height (by impulse-momentum) and the
-    /// propulsive-impulse asymmetry (a signed percentage), time-loss injury within 7 days.
-    /// Training, scoring and the check of an imported model's schema all use this one.
+    /// The platform's injury-risk features: every metric the engine reports for a
+    /// countermovement jump ([`CMJ_METRICS`]; asymmetry indices are signed percentages),
+    /// training load and injury history, time-loss injury within 7 days. Training, scoring
+    /// and the check of an imported model's schema all use this one; a model reads the groups
+    /// its search kept ([`FeatureSpec::groups`]).
     pub fn injury_risk() -> Self {
+        let metrics: Vec<String> = CMJ_METRICS.iter().map(|m| (*m).to_owned()).collect();
+        let points = metrics
+            .iter()
+            .filter(|m| m.starts_with("asymmetry."))
+            .cloned()
+            .collect();
         Self {
-            metrics: vec![
-                "jump_height_impulse_m".into(),
-                "asymmetry.propulsive_impulse_pct".into(),
-            ],
-            points: vec!["asymmetry.propulsive_impulse_pct".into()],
+            metrics,
+            points,
             horizon_days: 7,
         }
+    }
+
+    /// The features by group: per metric its level (`{metric}_latest`, `_mean3`, `_abs`) and
+    /// its change from baseline, then load and injury history. Every name of
+    /// [`FeatureSpec::names`] is in exactly one group.
+    pub fn groups(&self) -> Vec<FeatureGroup> {
+        let mut out = Vec::new();
+        for m in &self.metrics {
+            let mut level = vec![format!("{m}_latest"), format!("{m}_mean{ROLLING}")];
+            if self.points.contains(m) {
+                level.push(format!("{m}_abs"));
+            }
+            out.push(FeatureGroup {
+                name: format!("{m}:level"),
+                kind: GroupKind::Level { metric: m.clone() },
+                features: level,
+            });
+            out.push(FeatureGroup {
+                name: format!("{m}:change"),
+                kind: GroupKind::Change { metric: m.clone() },
+                features: vec![format!("{m}_change_from_baseline")],
+            });
+        }
+        out.push(FeatureGroup {
+            name: "load".into(),
+            kind: GroupKind::Load,
+            features: vec![
+                "load_acute_7d".into(),
+                "load_chronic_28d".into(),
+                "acwr".into(),
+            ],
+        });
+        out.push(FeatureGroup {
+            name: "injury_history".into(),
+            kind: GroupKind::InjuryHistory,
+            features: vec!["recent_injury".into(), "previous_injuries".into()],
+        });
+        out
     }
 
     /// The names of the features [`build`] returns, in order.

@@ -26,6 +26,9 @@
 //! * `onnx` (cargo feature `onnx`): two-class models trained elsewhere (scikit-learn,
 //!   LightGBM, XGBoost) imported as ONNX, checked against their feature schema and run by
 //!   tract, a pure-Rust runtime; explanations by substituting reference values.
+//! * [`search`]: feature groups, regularisation and model kind chosen by time-ordered
+//!   cross-validation inside the training weeks, then a Platt calibration on the held-out
+//!   weeks ([`Calibration`]).
 //! * [`features`]: one subject's de-identified history (metrics, load, injuries) to one row
 //!   of features as of a day, with the label "injured within the horizon" for training.
 //!
@@ -58,6 +61,7 @@ mod binning;
 mod dataset;
 mod error;
 mod evaluation;
+pub mod explain;
 pub mod features;
 mod gbt;
 mod linalg;
@@ -68,6 +72,7 @@ mod model;
 pub mod onnx;
 pub mod reliability;
 pub mod rng;
+pub mod search;
 pub mod synth;
 mod tree;
 
@@ -76,5 +81,7 @@ pub use error::MlError;
 pub use evaluation::{Evaluation, GroupMetrics};
 pub use gbt::BoostedTrees;
 pub use logistic::LogisticModel;
-pub use metrics::{CalibrationBin, LOG_LOSS_EPS, Metrics, Predictions};
-pub use model::{Model, ModelConfig};
+pub use metrics::{
+    AucInterval, CalibrationBin, LOG_LOSS_EPS, Metrics, Predictions, expected_calibration_error,
+};
+pub use model::{Blend, BlendPart, Calibrated, Calibration, Model, ModelConfig};

@@ -34,6 +34,40 @@ pub struct Metrics {
     pub log_loss: f64,
     /// Calibration by deciles of predicted probability.
     pub calibration: Vec<CalibrationBin>,
+    /// Expected calibration error: the rows' mean of |mean predicted − observed rate| over
+    /// the bins of `calibration` (0 for a perfectly calibrated model; evaluations stored
+    /// before it was reported read as 0).
+    #[serde(default)]
+    pub calibration_error: f64,
+}
+
+/// A bootstrap interval of the ROC AUC, resampling clusters (athletes) rather than rows, so
+/// that the weeks of one athlete, which are not independent, count as one draw.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AucInterval {
+    /// Lower end (the `(1 − level)/2` quantile of the resampled AUCs).
+    pub low: f64,
+    /// Upper end.
+    pub high: f64,
+    /// Coverage, e.g. 0.95.
+    pub level: f64,
+    /// Resamples drawn.
+    pub resamples: usize,
+    /// Clusters resampled.
+    pub clusters: usize,
+}
+
+/// The rows' mean of |mean predicted − observed rate| over calibration bins (ECE).
+#[must_use]
+pub fn expected_calibration_error(bins: &[CalibrationBin]) -> f64 {
+    let n: usize = bins.iter().map(|b| b.count).sum();
+    if n == 0 {
+        return 0.0;
+    }
+    bins.iter()
+        .map(|b| b.count as f64 * (b.mean_predicted - b.observed_rate).abs())
+        .sum::<f64>()
+        / n as f64
 }
 
 /// One bin of a calibration table.
@@ -253,8 +287,97 @@ impl Predictions {
             pr_auc: self.average_precision(),
             brier: self.brier(),
             log_loss: self.log_loss(),
+            calibration_error: expected_calibration_error(&self.calibration(10)),
             calibration: self.calibration(10),
         }
+    }
+
+    /// The percentile bootstrap interval of [`Predictions::roc_auc`] when whole clusters are
+    /// resampled with replacement (`clusters[i]` is row `i`'s athlete): `resamples` draws from
+    /// a generator seeded with `seed`, so the interval is reproducible. Draws with a single
+    /// class are skipped. `None` without both classes, with fewer than two clusters, or when
+    /// `clusters` is not one per row.
+    #[must_use]
+    pub fn roc_auc_interval(
+        &self,
+        clusters: &[u32],
+        resamples: usize,
+        level: f64,
+        seed: u64,
+    ) -> Option<AucInterval> {
+        if clusters.len() != self.len() || self.roc_auc().is_none() || !(0.0..1.0).contains(&level)
+        {
+            return None;
+        }
+        // Clusters renumbered 0..k in order of appearance.
+        let mut ids = std::collections::HashMap::new();
+        let dense: Vec<usize> = clusters
+            .iter()
+            .map(|c| {
+                let next = ids.len();
+                *ids.entry(*c).or_insert(next)
+            })
+            .collect();
+        let k = ids.len();
+        if k < 2 {
+            return None;
+        }
+        let order = self.order_ascending();
+        let mut rng = crate::rng::Rng::new(seed);
+        let mut weights = vec![0u32; k];
+        let mut aucs = Vec::with_capacity(resamples);
+        for _ in 0..resamples {
+            weights.iter_mut().for_each(|w| *w = 0);
+            for _ in 0..k {
+                weights[rng.below(k as u64) as usize] += 1;
+            }
+            if let Some(auc) = self.weighted_auc(&order, |i| f64::from(weights[dense[i]])) {
+                aucs.push(auc);
+            }
+        }
+        if aucs.is_empty() {
+            return None;
+        }
+        aucs.sort_by(f64::total_cmp);
+        let at = |q: f64| {
+            let i = ((q * (aucs.len() - 1) as f64).round() as usize).min(aucs.len() - 1);
+            aucs[i]
+        };
+        let tail = (1.0 - level) / 2.0;
+        Some(AucInterval {
+            low: at(tail),
+            high: at(1.0 - tail),
+            level,
+            resamples: aucs.len(),
+            clusters: k,
+        })
+    }
+
+    /// The AUC with a weight per row (a row drawn twice counts twice), over rows in ascending
+    /// order of probability; ties count one half.
+    fn weighted_auc(&self, order: &[usize], weight: impl Fn(usize) -> f64) -> Option<f64> {
+        let (mut below_neg, mut sum, mut w_pos, mut w_neg) = (0.0, 0.0, 0.0, 0.0);
+        let mut start = 0;
+        while start < order.len() {
+            let score = self.probabilities[order[start]];
+            let (mut tie_pos, mut tie_neg) = (0.0, 0.0);
+            let mut end = start;
+            while end < order.len() && self.probabilities[order[end]] == score {
+                let i = order[end];
+                if self.labels[i] {
+                    tie_pos += weight(i);
+                } else {
+                    tie_neg += weight(i);
+                }
+                end += 1;
+            }
+            sum += tie_pos * (below_neg + tie_neg / 2.0);
+            below_neg += tie_neg;
+            w_pos += tie_pos;
+            w_neg += tie_neg;
+            start = end;
+        }
+        (w_pos > 0.0 && w_neg > 0.0).then(|| sum / (w_pos * w_neg))
     }
 
     /// The predictions of the rows at `indices` (in range, non-empty: the caller's duty).

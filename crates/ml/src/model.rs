@@ -127,6 +127,179 @@ pub enum Model {
     Logistic(LogisticModel),
     /// Gradient-boosted trees.
     GradientBoosting(BoostedTrees),
+    /// A model whose log-odds are recalibrated (Platt scaling, [`Calibration`]).
+    Calibrated(Calibrated),
+    /// A weighted sum of models' log-odds ([`Blend`]).
+    Blend(Blend),
+}
+
+/// A blend: the log-odds are `Σ weight · part's log-odds`, each part reading its own columns
+/// of the blend's features. Linear in the parts' log-odds, so each part's contributions scale
+/// by its weight and add up exactly.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Blend {
+    /// The features the blend reads: the union of its parts', in order.
+    pub features: Vec<String>,
+    /// The parts.
+    pub parts: Vec<BlendPart>,
+}
+
+/// One part of a [`Blend`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BlendPart {
+    /// Weight of its log-odds; `> 0`.
+    pub weight: f64,
+    /// For each of the part's features, its column among the blend's features.
+    pub columns: Vec<usize>,
+    /// The part (neither a blend nor calibrated).
+    pub model: Model,
+}
+
+impl Blend {
+    /// Blends `parts` (weight, model) over the union of their features (in the order first
+    /// met).
+    ///
+    /// # Errors
+    /// [`MlError::MalformedModel`] for no part, a weight that is not finite and positive, or
+    /// a part that is itself a blend or calibrated.
+    pub fn new(parts: Vec<(f64, Model)>) -> Result<Blend, MlError> {
+        let mut features: Vec<String> = Vec::new();
+        let mut out = Vec::with_capacity(parts.len());
+        for (weight, model) in parts {
+            let columns = model
+                .feature_names()
+                .iter()
+                .map(|n| match features.iter().position(|f| f == n) {
+                    Some(j) => j,
+                    None => {
+                        features.push(n.clone());
+                        features.len() - 1
+                    }
+                })
+                .collect();
+            out.push(BlendPart {
+                weight,
+                columns,
+                model,
+            });
+        }
+        let blend = Blend {
+            features,
+            parts: out,
+        };
+        blend.check_shape()?;
+        Ok(blend)
+    }
+
+    fn check_shape(&self) -> Result<(), MlError> {
+        if self.parts.is_empty() {
+            return Err(MlError::MalformedModel("a blend needs a part"));
+        }
+        for p in &self.parts {
+            if !(p.weight.is_finite() && p.weight > 0.0) {
+                return Err(MlError::MalformedModel(
+                    "a blend's weights must be finite and positive",
+                ));
+            }
+            if matches!(p.model, Model::Blend(_) | Model::Calibrated(_)) {
+                return Err(MlError::MalformedModel("a blend's parts are plain models"));
+            }
+            p.model.check_shape()?;
+            let names = p.model.feature_names();
+            if names.len() != p.columns.len()
+                || p.columns
+                    .iter()
+                    .zip(names)
+                    .any(|(&j, n)| self.features.get(j) != Some(n))
+            {
+                return Err(MlError::MalformedModel(
+                    "a blend part's columns do not name its features",
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    fn part_row(p: &BlendPart, row: &[f64]) -> Vec<f64> {
+        p.columns.iter().map(|&j| row[j]).collect()
+    }
+}
+
+/// Platt scaling: the calibrated log-odds are `slope · z + intercept` for the base model's
+/// log-odds `z`, fitted by logistic regression of held-out outcomes on held-out `z`
+/// ([`Calibration::fit`]). Monotone, so it keeps the ranking (AUC) and scales each feature's
+/// contribution by `slope`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibration {
+    /// Multiplies the base log-odds; `> 0`.
+    pub slope: f64,
+    /// Added after.
+    pub intercept: f64,
+}
+
+impl Calibration {
+    /// Fits the map on held-out `(base log-odds, outcome)` pairs by Newton's method on the
+    /// two-parameter log-likelihood (a tiny ridge keeps it solvable when the pairs separate).
+    /// `None` without both outcomes, or when the fitted slope is not positive (the base model
+    /// ranks held-out rows no better than chance: nothing to calibrate).
+    #[must_use]
+    pub fn fit(log_odds: &[f64], labels: &[bool]) -> Option<Calibration> {
+        let n = log_odds.len().min(labels.len());
+        let positives = labels.iter().take(n).filter(|&&y| y).count();
+        if positives == 0 || positives == n {
+            return None;
+        }
+        let (mut a, mut b) = (1.0_f64, 0.0_f64);
+        let ridge = 1e-6;
+        for _ in 0..100 {
+            let (mut ga, mut gb, mut haa, mut hab, mut hbb) =
+                (ridge * (a - 1.0), 0.0, ridge, 0.0, 0.0);
+            for (&z, &y) in log_odds.iter().zip(labels).take(n) {
+                let p = sigmoid(a * z + b);
+                let r = p - f64::from(u8::from(y));
+                let w = (p * (1.0 - p)).max(1e-12);
+                ga += r * z;
+                gb += r;
+                haa += w * z * z;
+                hab += w * z;
+                hbb += w;
+            }
+            let det = haa * hbb - hab * hab;
+            if !(det.is_finite() && det > 0.0) {
+                break;
+            }
+            let da = (hbb * ga - hab * gb) / det;
+            let db = (haa * gb - hab * ga) / det;
+            a -= da;
+            b -= db;
+            if da.abs().max(db.abs()) < 1e-10 {
+                break;
+            }
+        }
+        (a.is_finite() && b.is_finite() && a > 0.0).then_some(Calibration {
+            slope: a,
+            intercept: b,
+        })
+    }
+
+    /// The calibrated log-odds of base log-odds `z`.
+    #[must_use]
+    pub fn apply(&self, z: f64) -> f64 {
+        self.slope * z + self.intercept
+    }
+}
+
+/// A base model with its [`Calibration`].
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Calibrated {
+    /// The model trained on the features.
+    pub base: Box<Model>,
+    /// The map of its log-odds.
+    pub calibration: Calibration,
 }
 
 impl Model {
@@ -176,6 +349,38 @@ impl Model {
         match self {
             Model::Logistic(m) => m.feature_names(),
             Model::GradientBoosting(m) => m.feature_names(),
+            Model::Calibrated(c) => c.base.feature_names(),
+            Model::Blend(b) => &b.features,
+        }
+    }
+
+    /// This model with `calibration` applied to its log-odds (replacing any earlier one).
+    #[must_use]
+    pub fn calibrated(self, calibration: Calibration) -> Model {
+        let base = match self {
+            Model::Calibrated(c) => c.base,
+            other => Box::new(other),
+        };
+        Model::Calibrated(Calibrated { base, calibration })
+    }
+
+    /// The calibration, if the model has one.
+    #[must_use]
+    pub fn calibration(&self) -> Option<Calibration> {
+        match self {
+            Model::Calibrated(c) => Some(c.calibration),
+            _ => None,
+        }
+    }
+
+    /// `logistic`, `gradient_boosting` or `blend`, of the base model when calibrated.
+    #[must_use]
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Model::Logistic(_) => "logistic",
+            Model::GradientBoosting(_) => "gradient_boosting",
+            Model::Calibrated(c) => c.base.kind(),
+            Model::Blend(_) => "blend",
         }
     }
 
@@ -192,6 +397,12 @@ impl Model {
                 Ok(m.intercept())
             }
             Model::GradientBoosting(m) => m.baseline(),
+            Model::Calibrated(c) => Ok(c.calibration.apply(c.base.baseline()?)),
+            Model::Blend(b) => b
+                .parts
+                .iter()
+                .map(|p| Ok(p.weight * p.model.baseline()?))
+                .sum(),
         }
     }
 
@@ -205,6 +416,12 @@ impl Model {
         match self {
             Model::Logistic(m) => m.log_odds(row),
             Model::GradientBoosting(m) => m.log_odds(row),
+            Model::Calibrated(c) => Ok(c.calibration.apply(c.base.predict_log_odds(row)?)),
+            Model::Blend(b) => b
+                .parts
+                .iter()
+                .map(|p| Ok(p.weight * p.model.predict_log_odds(&Blend::part_row(p, row))?))
+                .sum(),
         }
     }
 
@@ -242,6 +459,22 @@ impl Model {
         match self {
             Model::Logistic(m) => m.contributions_into(row, &mut values)?,
             Model::GradientBoosting(m) => m.contributions_into(row, &mut values)?,
+            Model::Calibrated(c) => {
+                // The calibration is linear in the log-odds: each term scales by its slope.
+                return Ok(c
+                    .base
+                    .contributions(row)?
+                    .into_iter()
+                    .map(|(j, v)| (j, v * c.calibration.slope))
+                    .collect());
+            }
+            Model::Blend(b) => {
+                for p in &b.parts {
+                    for (k, v) in p.model.contributions(&Blend::part_row(p, row))? {
+                        values[p.columns[k]] += p.weight * v;
+                    }
+                }
+            }
         }
         Ok(values.into_iter().enumerate().collect())
     }
@@ -288,6 +521,19 @@ impl Model {
         match self {
             Model::Logistic(m) => m.check_shape(),
             Model::GradientBoosting(m) => m.check_shape(),
+            Model::Calibrated(c) => {
+                let k = c.calibration;
+                if !(k.slope.is_finite() && k.slope > 0.0 && k.intercept.is_finite()) {
+                    return Err(MlError::MalformedModel(
+                        "a calibration needs a finite positive slope and a finite intercept",
+                    ));
+                }
+                if matches!(*c.base, Model::Calibrated(_)) {
+                    return Err(MlError::MalformedModel("a calibration of a calibration"));
+                }
+                c.base.check_shape()
+            }
+            Model::Blend(b) => b.check_shape(),
         }
     }
 

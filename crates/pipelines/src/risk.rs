@@ -11,7 +11,8 @@ use mhp_app::{App, Caller, artifacts};
 use mhp_domain::pipeline::RISK_MODEL;
 use mhp_domain::{CalendarDate, ModelVersionId, OrgId, OrgScope, RunId, SubjectId};
 use mhp_ml::features::{self, FeatureSpec};
-use mhp_ml::{Dataset, Evaluation, Model, ModelConfig};
+use mhp_ml::search::{self, SearchSpace};
+use mhp_ml::{Dataset, Evaluation, Model, ModelConfig, Predictions};
 use mhp_storage::repo::models::{self, ModelVersion, NewVersion, Stage};
 use mhp_storage::repo::risk::{self as scores, Score};
 use mhp_storage::{Access, ObjectKey};
@@ -32,21 +33,18 @@ pub const DEFAULT_TRAIN_FRACTION: f64 = 0.7;
 /// Contributions kept with each score.
 pub const TOP_CONTRIBUTIONS: usize = 3;
 
-/// The pipeline's default model: slow, shallow boosting, which on the demo's truth comes
-/// within 0.011 AUC of the true hazard where the crate's faster defaults overfit a 2 % outcome
-/// (docs/design/pipelines.md).
-pub fn default_model_config() -> ModelConfig {
-    ModelConfig::GradientBoosting {
-        n_trees: 300,
-        learning_rate: 0.03,
-        max_depth: 3,
-        min_samples_leaf: 100,
-        subsample: 0.8,
-        n_bins: 64,
-        seed: 0,
-        l2: 10.0,
-    }
+/// The pipeline's default: no fixed model, but the search of `mhp_ml::search` over the
+/// platform's feature groups (logistic regression with its penalty, or slow and shallow
+/// boosting, whichever validates better on the latest training weeks), calibrated.
+pub fn default_search(seed: u64) -> SearchSpace {
+    SearchSpace::standard(risk_feature_spec().groups(), seed)
 }
+
+/// Bootstrap resamples of the test AUC's interval (athletes drawn with replacement).
+pub const AUC_RESAMPLES: usize = 1000;
+
+/// Below this many injuries in the test weeks the evaluation warns that its figures are rough.
+pub const FEW_POSITIVES: usize = 30;
 
 /// One training row: a subject-week, de-identified.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -79,6 +77,70 @@ pub struct DatasetFile {
 }
 
 impl DatasetFile {
+    /// The file of `rows` (values in the order of `features`) without the columns no row has a
+    /// value in: most of the engine's metrics are absent from an organisation's assessments
+    /// (a vendor's export, seeded data), and every step that reads the file would carry them.
+    /// A model reading a dropped column sees it missing ([`DatasetFile::to_dataset_with`]).
+    pub fn without_empty_columns(
+        features: Vec<String>,
+        horizon_days: i64,
+        mut rows: Vec<DatasetRow>,
+    ) -> Self {
+        let keep: Vec<usize> = (0..features.len())
+            .filter(|&j| {
+                rows.iter()
+                    .any(|r| r.values.get(j).is_some_and(Option::is_some))
+            })
+            .collect();
+        if keep.len() < features.len() {
+            for r in &mut rows {
+                r.values = keep
+                    .iter()
+                    .map(|&j| r.values.get(j).copied().flatten())
+                    .collect();
+            }
+        }
+        Self {
+            features: keep.iter().map(|&j| features[j].clone()).collect(),
+            horizon_days,
+            rows,
+        }
+    }
+
+    /// As [`DatasetFile::to_dataset`], with `extra` features the file lacks as missing
+    /// columns (a production model may read a feature no row of this dataset has).
+    ///
+    /// # Errors
+    /// When the file is inconsistent.
+    pub fn to_dataset_with(&self, extra: &[String]) -> Result<Dataset, StepError> {
+        let extra: Vec<&String> = extra
+            .iter()
+            .filter(|f| !self.features.contains(f))
+            .collect();
+        if extra.is_empty() {
+            return self.to_dataset();
+        }
+        let mut names = self.features.clone();
+        names.extend(extra.iter().map(|f| (*f).clone()));
+        let mut data = Dataset::new(names).map_err(ml_err)?;
+        for r in &self.rows {
+            let values: Vec<f64> = r
+                .values
+                .iter()
+                .map(|v| v.unwrap_or(f64::NAN))
+                .chain(extra.iter().map(|_| f64::NAN))
+                .collect();
+            data.push(
+                &values,
+                r.label,
+                r.day,
+                &[("sex", r.sex.as_str()), ("sport", r.sport.as_str())],
+            )
+            .map_err(ml_err)?;
+        }
+        Ok(data)
+    }
+
     /// The rows as an `mhp_ml` dataset with `sex` and `sport` groups.
     ///
     /// # Errors
@@ -355,11 +417,12 @@ pub async fn dataset(ctx: StepCtx) -> Result<Value, StepError> {
         .map(|r| r.subject.as_str())
         .collect::<std::collections::HashSet<_>>()
         .len();
-    let file = DatasetFile {
-        features: spec.names(),
-        horizon_days: spec.horizon_days,
-        rows,
-    };
+    let names = spec.names();
+    let file = tokio::task::spawn_blocking(move || {
+        DatasetFile::without_empty_columns(names, spec.horizon_days, rows)
+    })
+    .await
+    .map_err(|_| StepError::transient("building rows stopped"))?;
     ctx.log.info(&format!(
         "{} rows of {} subjects, {} positive, as of {as_of}",
         file.rows.len(),
@@ -426,16 +489,30 @@ fn split(ctx: &StepCtx) -> Result<Split, StepError> {
     }
 }
 
-/// The model configuration, with the run's `seed` when one is given. Returns the seed the
-/// training uses (the configuration's for boosting; logistic regression draws nothing, and
-/// records the given seed or 0).
-fn model_config(ctx: &StepCtx) -> Result<(ModelConfig, u64), StepError> {
-    let mut config = match ctx.params.get("model") {
-        None => default_model_config(),
-        Some(v) => serde_json::from_value(v.clone()).map_err(|e| {
-            StepError::permanent(format!("parameter model is not a model configuration: {e}"))
-        })?,
+/// The search space: the default search, or the run's `model` when one is given (scored and
+/// calibrated on the same folds, not searched), with the run's `seed` when one is given.
+/// Returns the seed the training uses (the given one, else a given boosting configuration's,
+/// else 0).
+fn search_space(ctx: &StepCtx) -> Result<(SearchSpace, u64), StepError> {
+    let (config, seed) = model_config(ctx)?;
+    let mut space = default_search(seed);
+    space.fixed = config;
+    Ok((space, seed))
+}
+
+fn model_config(ctx: &StepCtx) -> Result<(Option<ModelConfig>, u64), StepError> {
+    let Some(v) = ctx.params.get("model") else {
+        let seed = match ctx.params.get("seed") {
+            None => 0,
+            Some(v) => v.as_u64().ok_or_else(|| {
+                StepError::permanent("parameter seed must be a whole number >= 0")
+            })?,
+        };
+        return Ok((None, seed));
     };
+    let mut config: ModelConfig = serde_json::from_value(v.clone()).map_err(|e| {
+        StepError::permanent(format!("parameter model is not a model configuration: {e}"))
+    })?;
     let given =
         match ctx.params.get("seed") {
             None => None,
@@ -453,7 +530,7 @@ fn model_config(ctx: &StepCtx) -> Result<(ModelConfig, u64), StepError> {
         ModelConfig::Logistic { .. } => given.unwrap_or(0),
     };
     config.validate().map_err(ml_err)?;
-    Ok((config, seed))
+    Ok((Some(config), seed))
 }
 
 /// Step `train`: fits the configured model on the weeks before the cut-off.
@@ -461,10 +538,9 @@ pub async fn train(ctx: StepCtx) -> Result<Value, StepError> {
     let ds = ctx.output_of("dataset").await?;
     let key = ds["artifact"].as_str().unwrap_or_default().to_owned();
     let file: DatasetFile = get_json(&ctx.state, ctx.scope.org(), &key).await?;
-    let (config, seed) = model_config(&ctx)?;
+    let (space, seed) = search_space(&ctx)?;
     let split = split(&ctx)?;
-    let (model, cutoff, rows, positives, ms) = tokio::task::spawn_blocking({
-        let config = config.clone();
+    let (found, cutoff, rows, positives, ms) = tokio::task::spawn_blocking({
         move || -> Result<_, StepError> {
             let data = file.to_dataset()?;
             let cutoff = match split {
@@ -489,21 +565,44 @@ pub async fn train(ctx: StepCtx) -> Result<Value, StepError> {
                 }
             }
             let started = Instant::now();
-            let model = Model::fit(&config, &train).map_err(ml_err)?;
+            let found = search::search(&space, &train).map_err(ml_err)?;
             let ms = started.elapsed().as_millis();
-            Ok((model, cutoff, train.n_rows(), train.positives(), ms))
+            Ok((found, cutoff, train.n_rows(), train.positives(), ms))
         }
     })
     .await
     .map_err(|_| StepError::transient("training stopped"))??;
+    let record = &found.record;
+    let chosen_auc = record
+        .chosen
+        .and_then(|i| record.candidates.get(i))
+        .and_then(|c| c.auc);
     ctx.log.info(&format!(
-        "trained on {rows} rows ({positives} positive) before day {cutoff} in {ms} ms"
+        "trained on {rows} rows ({positives} positive) before day {cutoff} in {ms} ms: {} on \
+         {} of {} feature groups ({}), validation AUC {} over {} blocks, {} candidates tried{}",
+        found.model.kind(),
+        record.groups.len(),
+        record.groups.len() + record.no_data.len(),
+        record.groups.join(", "),
+        fmt_opt(chosen_auc),
+        record.folds.len(),
+        record.candidates.len(),
+        if record.calibration.is_some() {
+            ", calibrated"
+        } else {
+            ""
+        },
     ));
-    let (key, sha) = put_json(&ctx, "model.json", &model).await?;
+    if let Some(reason) = &record.skipped {
+        ctx.log.warn(&format!("no model search: {reason}"));
+    }
+    let (key, sha) = put_json(&ctx, "model.json", &found.model).await?;
     Ok(json!({
         "artifact": key.as_str(),
         "sha256": sha,
-        "config": config,
+        "config": record.config,
+        "model_features": record.features,
+        "search": record,
         "seed": seed,
         "split": match split {
             Split::From(day) => json!({ "test_from": CalendarDate::from_unix_millis(day * 86_400_000).to_string() }),
@@ -657,6 +756,10 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
     let cutoff = tr["cutoff_day"]
         .as_i64()
         .ok_or_else(|| StepError::permanent("train left no cut-off"))?;
+    let base_rate = match (tr["train_positives"].as_f64(), tr["train_rows"].as_f64()) {
+        (Some(k), Some(n)) if n > 0.0 => k / n,
+        _ => return Err(StepError::permanent("train left no base rate")),
+    };
     let min_positives = match ctx.params.get("gate_min_positives") {
         None => DEFAULT_GATE_MIN_POSITIVES,
         Some(v) => v.as_u64().filter(|n| *n >= 1).ok_or_else(|| {
@@ -667,10 +770,11 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         let mut tx = ctx.state.db.tenant(&ctx.scope, Access::Read).await?;
         models::production(&mut tx, RISK_MODEL).await?
     };
+    let platform = risk_feature_spec().names();
     // Production with the reason it cannot be compared, if it cannot.
     let production = match production {
         Some(v) => match load_model(&ctx.state, org, &v).await {
-            Ok(m) if m.feature_names() == candidate.feature_names() => {
+            Ok(m) if m.feature_names().iter().all(|f| platform.contains(f)) => {
                 let lineage: Value = serde_json::from_str(&v.lineage_json).unwrap_or(Value::Null);
                 match lineage["cutoff_day"].as_i64() {
                     Some(c) => Some((v, Some(m), Ok(c))),
@@ -688,7 +792,7 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
             Ok(_) => Some((
                 v,
                 None,
-                Err("the production model reads other features".to_owned()),
+                Err("the production model reads features this dataset does not have".to_owned()),
             )),
             Err(e) => Some((
                 v,
@@ -698,18 +802,32 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         },
         None => None,
     };
-    let (cand_eval, prod_eval, comparison) =
+    let (cand_eval, interval, bands, prod_eval, comparison) =
         tokio::task::spawn_blocking(move || -> Result<_, StepError> {
-            let data = file.to_dataset()?;
+            let extra: Vec<String> = production
+                .as_ref()
+                .and_then(|(_, m, _)| m.as_ref())
+                .map(|m| m.feature_names().to_vec())
+                .unwrap_or_default();
+            let data = file.to_dataset_with(&extra)?;
             let (_, test) = data.split_by_time(cutoff);
-            let cand = Evaluation::of(&candidate, &test).map_err(ml_err)?;
+            let on = |names: &[String]| test.select(names).map_err(ml_err);
+            let cand_test = on(candidate.feature_names())?;
+            let probabilities = candidate.predict_dataset(&cand_test).map_err(ml_err)?;
+            let interval = auc_interval(&file, cutoff, test.labels(), &probabilities)?;
+            let bands = risk_bands(base_rate, &probabilities, test.labels());
+            let cand = Evaluation::from_probabilities(&cand_test, probabilities).map_err(ml_err)?;
             let Some((v, model, prod_cutoff)) = production else {
-                return Ok((cand, None, None));
+                return Ok((cand, interval, bands, None, None));
             };
             let on_test = match &model {
                 Some(m) => {
-                    let rows: Vec<&[f64]> = test.rows().collect();
-                    Some(Evaluation::from_probabilities(&test, m.predict(&rows)?).map_err(ml_err)?)
+                    let prod_test = on(m.feature_names())?;
+                    let rows: Vec<&[f64]> = prod_test.rows().collect();
+                    Some(
+                        Evaluation::from_probabilities(&prod_test, m.predict(&rows)?)
+                            .map_err(ml_err)?,
+                    )
                 }
                 None => None,
             };
@@ -722,10 +840,14 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
                     json!({ "refused": "the production model cannot score these rows" })
                 }
             };
-            Ok((cand, Some((v, on_test)), Some(comparison)))
+            Ok((cand, interval, bands, Some((v, on_test)), Some(comparison)))
         })
         .await
         .map_err(|_| StepError::transient("evaluation stopped"))??;
+    let warnings = evaluation_warnings(&cand_eval, interval.as_ref());
+    for w in &warnings {
+        ctx.log.warn(w);
+    }
     if cand_eval.overall.roc_auc.is_none() {
         return Err(StepError::permanent(format!(
             "the test weeks hold {} rows and {} injuries: both outcomes are needed to judge \
@@ -734,12 +856,17 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         )));
     }
     ctx.log.info(&format!(
-        "test: {} rows, {} positive, ROC AUC {}, PR AUC {}, Brier {:.4}",
+        "test: {} rows, {} positive, ROC AUC {} (95 % interval by athlete {}), PR AUC {}, \
+         Brier {:.4}, calibration error {:.4}",
         cand_eval.overall.rows,
         cand_eval.overall.positives,
         fmt_opt(cand_eval.overall.roc_auc),
+        interval
+            .as_ref()
+            .map_or_else(|| "n/a".into(), |i| format!("{:.3}–{:.3}", i.low, i.high)),
         fmt_opt(cand_eval.overall.pr_auc),
-        cand_eval.overall.brier
+        cand_eval.overall.brier,
+        cand_eval.overall.calibration_error,
     ));
     let production = prod_eval.map(
         |(v, e)| json!({ "version_id": v.id.to_string(), "version": v.version, "evaluation": e }),
@@ -761,7 +888,109 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
             )),
         }
     }
-    Ok(json!({ "evaluation": cand_eval, "production": production, "comparison": comparison }))
+    Ok(json!({
+        "evaluation": cand_eval,
+        "roc_auc_interval": interval,
+        "bands": bands,
+        "warnings": warnings,
+        "production": production,
+        "comparison": comparison,
+    }))
+}
+
+/// Risk bands set from the calibrated model at promotion, relative to the training base rate:
+/// moderate from the base rate (average risk or more), high from twice it. Checked on the test
+/// rows: each band must hold rows and its observed injury rate must exceed the band below's;
+/// otherwise `rising` is false and `reason` says why (the gate then waits for a person).
+pub fn risk_bands(base_rate: f64, probabilities: &[f64], labels: &[bool]) -> Value {
+    let moderate = base_rate.clamp(1e-6, 0.5);
+    let high = (2.0 * base_rate).clamp(moderate * 1.000_001, 0.999);
+    let mut counts = [(0usize, 0usize); 3];
+    for (p, y) in probabilities.iter().zip(labels) {
+        let b = if *p >= high {
+            2
+        } else if *p >= moderate {
+            1
+        } else {
+            0
+        };
+        counts[b].0 += 1;
+        counts[b].1 += usize::from(*y);
+    }
+    let names = ["low", "moderate", "high"];
+    let rates: Vec<Option<f64>> = counts
+        .iter()
+        .map(|(n, k)| (*n > 0).then(|| *k as f64 / *n as f64))
+        .collect();
+    let reason = if let Some(i) = rates.iter().position(Option::is_none) {
+        Some(format!("no test row falls in the {} band", names[i]))
+    } else {
+        (0..2).find_map(|i| match (rates[i], rates[i + 1]) {
+            (Some(lo), Some(hi)) if hi <= lo => Some(format!(
+                "the observed injury rate does not rise from the {} band ({:.1} %) to the {} \
+                 band ({:.1} %) on the test rows",
+                names[i],
+                lo * 100.0,
+                names[i + 1],
+                hi * 100.0
+            )),
+            _ => None,
+        })
+    };
+    json!({
+        "method": "relative to the training base rate: moderate from 1×, high from 2×",
+        "base_rate": base_rate,
+        "moderate": moderate,
+        "high": high,
+        "test": names.iter().zip(counts).map(|(n, (rows, positives))| json!({
+            "band": n, "rows": rows, "positives": positives,
+            "rate": (rows > 0).then(|| positives as f64 / rows as f64),
+        })).collect::<Vec<_>>(),
+        "rising": reason.is_none(),
+        "reason": reason,
+    })
+}
+
+/// The test AUC's 95 % bootstrap interval, resampling athletes (the rows' pseudonyms), with a
+/// fixed seed so that the figure is reproducible.
+fn auc_interval(
+    file: &DatasetFile,
+    cutoff: i64,
+    labels: &[bool],
+    probabilities: &[f64],
+) -> Result<Option<mhp_ml::AucInterval>, StepError> {
+    let mut ids: HashMap<&str, u32> = HashMap::new();
+    let clusters: Vec<u32> = file
+        .rows
+        .iter()
+        .filter(|r| r.day >= cutoff)
+        .map(|r| {
+            let next = ids.len() as u32;
+            *ids.entry(r.subject.as_str()).or_insert(next)
+        })
+        .collect();
+    let p = Predictions::new(labels.to_vec(), probabilities.to_vec()).map_err(ml_err)?;
+    Ok(p.roc_auc_interval(&clusters, AUC_RESAMPLES, 0.95, 0))
+}
+
+/// What a reader of the evaluation must know before trusting its figures.
+pub fn evaluation_warnings(
+    evaluation: &Evaluation,
+    interval: Option<&mhp_ml::AucInterval>,
+) -> Vec<String> {
+    let mut out = Vec::new();
+    let positives = evaluation.overall.positives;
+    if positives < FEW_POSITIVES {
+        out.push(format!(
+            "only {positives} injuries in the test weeks (fewer than {FEW_POSITIVES}): the \
+             test AUC{} is a rough guide, not a measurement",
+            interval.map_or_else(String::new, |i| format!(
+                " could lie anywhere in {:.2}–{:.2}",
+                i.low, i.high
+            ))
+        ));
+    }
+    out
 }
 
 fn iso(day: i64) -> String {
@@ -802,9 +1031,12 @@ fn compare(
         ));
         return Ok(out);
     }
-    let cand = Evaluation::of(candidate, &rows).map_err(ml_err)?;
-    let refs: Vec<&[f64]> = rows.rows().collect();
-    let prod = Evaluation::from_probabilities(&rows, production.predict(&refs)?).map_err(ml_err)?;
+    let cand_rows = rows.select(candidate.feature_names()).map_err(ml_err)?;
+    let cand = Evaluation::of(candidate, &cand_rows).map_err(ml_err)?;
+    let prod_rows = rows.select(production.feature_names()).map_err(ml_err)?;
+    let refs: Vec<&[f64]> = prod_rows.rows().collect();
+    let prod =
+        Evaluation::from_probabilities(&prod_rows, production.predict(&refs)?).map_err(ml_err)?;
     out["candidate_roc_auc"] = json!(cand.overall.roc_auc);
     out["production_roc_auc"] = json!(prod.overall.roc_auc);
     Ok(out)
@@ -916,11 +1148,14 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
         "code_version": ctx.state.build.version,
         "analysis_version": mhp_biomech::ANALYSIS_VERSION,
         "parameters": tr["config"],
+        "model_features": tr["model_features"],
+        "search": tr["search"],
         "seed": tr["seed"],
         "split": tr["split"],
         "cutoff_day": tr["cutoff_day"],
         "training_run": ctx.run.to_string(),
         "training_ms": tr["training_ms"],
+        "bands": ev["bands"],
         "gate": {
             "comparison": ev["comparison"],
             "production_version": ev["production"]["version"],
@@ -930,7 +1165,15 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
     let metrics = &ev["evaluation"];
     let candidate_auc = metrics["overall"]["roc_auc"].as_f64();
     let against = Against::from_output(&ev["comparison"]);
-    let verdict = gate(candidate_auc, &against, tolerance);
+    let verdict = match (gate(candidate_auc, &against, tolerance), &ev["bands"]) {
+        (Gate::First | Gate::AsGood { .. }, bands) if bands["rising"] == false => {
+            Gate::NeedsApproval(format!(
+                "risk bands: {}",
+                bands["reason"].as_str().unwrap_or("they do not rise")
+            ))
+        }
+        (verdict, _) => verdict,
+    };
     let now = ctx.state.clock.now();
     let mut tx = ctx.state.db.tenant(&ctx.scope, Access::Write).await?;
     let version = models::register(
@@ -941,7 +1184,7 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
             kind: "native",
             artifact_key: tr["artifact"].as_str().unwrap_or_default(),
             artifact_sha256: tr["sha256"].as_str().unwrap_or_default(),
-            features_json: &ds["features"].to_string(),
+            features_json: &tr["model_features"].to_string(),
             lineage_json: &lineage.to_string(),
             metrics_json: &metrics.to_string(),
             training_run: Some(ctx.run),
@@ -971,6 +1214,10 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
             if change.nightly_scheduled {
                 ctx.log.info("score-all scheduled nightly at 03:00 UTC");
             }
+            if change.scoring_enqueued {
+                ctx.log
+                    .info("score-all enqueued: everyone is scored with the new model now");
+            }
             true
         }
         _ => version.stage == Stage::Production,
@@ -997,15 +1244,24 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
     }))
 }
 
-/// A contribution as stored with a score.
+/// A reason as stored with a score: for a native model a group of features
+/// (`mhp_ml::explain`), for an imported one a feature. Scores stored before reasons carry the
+/// first three fields only.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Contribution {
-    /// Feature name.
+    /// Feature name (of a reason: the feature its words read).
     pub feature: String,
     /// The subject's value (`None`: missing).
     pub value: Option<f64>,
-    /// Its share of the log-odds against the model's baseline.
+    /// Its share of the log-odds against the model's baseline (of a reason: its features'
+    /// sum).
     pub contribution: f64,
+    /// The reason's group, e.g. `load`, `jump_height_impulse_m:change`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// The reason in plain words, e.g. "load this week 1.6 × the last month's".
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// What scoring did.
@@ -1029,12 +1285,16 @@ pub async fn score_view(
     run: Option<RunId>,
 ) -> Result<ScoreReport, StepError> {
     let spec = risk_feature_spec();
+    let groups = spec.groups();
     let names = model.feature_names().to_vec();
-    if names != spec.names() {
-        return Err(StepError::permanent(
-            "the production model reads features this version does not build",
-        ));
-    }
+    let built = spec.names();
+    let columns: Vec<usize> = names
+        .iter()
+        .map(|n| built.iter().position(|b| b == n))
+        .collect::<Option<_>>()
+        .ok_or_else(|| {
+            StepError::permanent("the production model reads features this version does not build")
+        })?;
     let day = view.as_of_day;
     let as_of = CalendarDate::from_unix_millis(day * 86_400_000).to_string();
     let mut pending: Vec<(SubjectId, f64, Vec<Contribution>)> = Vec::new();
@@ -1051,7 +1311,11 @@ pub async fn score_view(
             skipped += 1;
             continue;
         };
-        let row = features::build(&spec, &s.history, day, day + 1);
+        let full = features::build(&spec, &s.history, day, day + 1);
+        let row = features::Row {
+            values: columns.iter().map(|&j| full.values[j]).collect(),
+            ..full
+        };
         let p = model
             .predict(&[&row.values])?
             .first()
@@ -1060,22 +1324,43 @@ pub async fn score_view(
         if !p.is_finite() {
             return Err(StepError::permanent("the model gave no probability"));
         }
-        let top = model
-            .top_contributions(&row.values, TOP_CONTRIBUTIONS)?
-            .into_iter()
-            .map(|(j, c)| Contribution {
-                feature: names[j].clone(),
-                value: row.values.get(j).copied().filter(|v| !v.is_nan()),
-                contribution: c,
-            })
-            .collect();
+        let top = match model {
+            Serving::Native(m) => {
+                mhp_ml::explain::reasons(m, &row.values, &groups, TOP_CONTRIBUTIONS)
+                    .map_err(ml_err)?
+                    .into_iter()
+                    .map(|r| Contribution {
+                        feature: r.feature,
+                        value: r.value,
+                        contribution: r.contribution,
+                        group: Some(r.group),
+                        reason: Some(r.text),
+                    })
+                    .collect()
+            }
+            #[allow(unreachable_patterns)]
+            _ => model
+                .top_contributions(&row.values, TOP_CONTRIBUTIONS)?
+                .into_iter()
+                .map(|(j, c)| Contribution {
+                    feature: names[j].clone(),
+                    value: row.values.get(j).copied().filter(|v| !v.is_nan()),
+                    contribution: c,
+                    group: None,
+                    reason: None,
+                })
+                .collect(),
+        };
         pending.push((subject, p, top));
     }
     let now = state.clock.now();
     let scored = pending.len();
     for chunk in pending.chunks(500) {
         let mut tx = state.db.tenant(scope, Access::Write).await?;
-        let thresholds = scores::thresholds(&mut tx).await?;
+        let thresholds = match version_bands(version) {
+            Some(t) => t,
+            None => scores::thresholds(&mut tx).await?,
+        };
         for (subject, p, top) in chunk {
             scores::put(
                 &mut tx,
@@ -1095,6 +1380,17 @@ pub async fn score_view(
         tx.commit().await?;
     }
     Ok(ScoreReport { scored, skipped })
+}
+
+/// The bands set at the version's promotion (its lineage's `bands`), when it has valid ones;
+/// versions without (imported, older) use the organisation's thresholds.
+fn version_bands(version: &ModelVersion) -> Option<scores::Thresholds> {
+    let lineage: Value = serde_json::from_str(&version.lineage_json).ok()?;
+    let t = scores::Thresholds {
+        moderate: lineage["bands"]["moderate"].as_f64()?,
+        high: lineage["bands"]["high"].as_f64()?,
+    };
+    t.is_valid().then_some(t)
 }
 
 /// Loaded models by version: artifacts never change, so a worker loads each once. Entries
@@ -1264,6 +1560,62 @@ mod tests {
         assert_eq!(Against::from_output(&Value::Null), Against::Nothing);
     }
 
+    #[test]
+    fn bands_are_relative_to_the_base_rate_and_must_rise_on_the_test_rows() {
+        // Base rate 5 %: low below 5 %, moderate from 5 %, high from 10 %.
+        let p = [0.01, 0.02, 0.06, 0.07, 0.2, 0.3];
+        let rising = risk_bands(0.05, &p, &[false, false, false, true, true, true]);
+        assert_eq!(rising["rising"], true, "{rising}");
+        assert_eq!(rising["moderate"], 0.05);
+        assert_eq!(rising["high"], 0.1);
+        assert_eq!(rising["test"][2]["positives"], 2);
+        let flat = risk_bands(0.05, &p, &[true, false, true, false, false, true]);
+        assert_eq!(flat["rising"], false);
+        assert!(
+            flat["reason"]
+                .as_str()
+                .unwrap()
+                .contains("does not rise from the low band (50.0 %) to the moderate band"),
+            "{flat}"
+        );
+        let empty = risk_bands(0.05, &[0.01, 0.2], &[false, true]);
+        assert_eq!(empty["reason"], "no test row falls in the moderate band");
+        // A version's bands are what its scores use.
+        let v = |lineage: Value| ModelVersion {
+            lineage_json: lineage.to_string(),
+            ..sample_version()
+        };
+        assert_eq!(
+            version_bands(&v(json!({ "bands": rising }))),
+            Some(scores::Thresholds {
+                moderate: 0.05,
+                high: 0.1
+            })
+        );
+        assert_eq!(version_bands(&v(json!({}))), None);
+    }
+
+    fn sample_version() -> ModelVersion {
+        let at = mhp_domain::Timestamp::from_millis(0);
+        ModelVersion {
+            id: ModelVersionId::new(),
+            model: RISK_MODEL.into(),
+            version: 1,
+            kind: "native".into(),
+            stage: Stage::Candidate,
+            artifact_key: String::new(),
+            artifact_sha256: String::new(),
+            features_json: "[]".into(),
+            lineage_json: "{}".into(),
+            metrics_json: "{}".into(),
+            training_run: None,
+            created_by: String::new(),
+            created_at: at,
+            promoted_at: None,
+            stage_changed_at: at,
+        }
+    }
+
     fn subject(id: &str, history: features::History) -> deid::DeidSubject {
         deid::DeidSubject {
             id: id.into(),
@@ -1313,6 +1665,36 @@ mod tests {
         assert_eq!(last, Some((last_test + 7, true)));
         assert!(is_followed_in(&view.subjects[0].history, 4, 11));
         assert!(!is_followed_in(&view.subjects[0].history, 5, 11));
+    }
+
+    #[test]
+    fn columns_without_a_value_are_left_out_and_read_as_missing() {
+        let row = |day: i64, values: Vec<Option<f64>>, label: bool| DatasetRow {
+            subject: "s".into(),
+            day,
+            sex: "unknown".into(),
+            sport: "unknown".into(),
+            age_years: None,
+            values,
+            label,
+        };
+        let names = vec!["a".to_owned(), "empty".to_owned(), "b".to_owned()];
+        let file = DatasetFile::without_empty_columns(
+            names,
+            7,
+            vec![
+                row(0, vec![Some(1.0), None, None], false),
+                row(7, vec![None, None, Some(2.0)], true),
+            ],
+        );
+        assert_eq!(file.features, ["a", "b"]);
+        assert_eq!(file.rows[1].values, [None, Some(2.0)]);
+        let data = file
+            .to_dataset_with(&["empty".to_owned(), "a".to_owned()])
+            .unwrap();
+        assert_eq!(data.feature_names(), ["a", "b", "empty"]);
+        assert!(data.row(0).unwrap()[2].is_nan());
+        assert_eq!(data.labels(), [false, true]);
     }
 
     #[test]

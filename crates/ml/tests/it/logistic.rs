@@ -15,7 +15,7 @@ fn logistic(l2: f64) -> ModelConfig {
 fn fitted(model: &Model) -> &mhp_ml::LogisticModel {
     match model {
         Model::Logistic(m) => m,
-        Model::GradientBoosting(_) => panic!("expected a logistic model"),
+        _ => panic!("expected a logistic model"),
     }
 }
 

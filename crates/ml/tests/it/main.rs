@@ -5,6 +5,7 @@ mod artifact;
 mod boosting;
 mod demo_histories;
 mod evaluation;
+mod explain;
 mod features;
 mod inputs;
 mod logistic;

@@ -116,7 +116,8 @@ async fn an_imported_model_is_checked_approved_and_scores(backend: Backend) {
         problem["detail"]
             .as_str()
             .unwrap()
-            .contains("platform's injury-risk features")
+            .contains("platform's injury-risk features"),
+        "{problem}"
     );
     let mut lying = upload(ONNX, &checks["features"]);
     lying["expected"][0] = json!(0.999);

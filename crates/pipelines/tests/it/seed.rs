@@ -20,6 +20,20 @@ pub const ASYMMETRY: &str = "asymmetry.propulsive_impulse_pct";
 
 /// Stores the plan; returns the subject ids in the plan's order.
 pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
+    store_with(env, plan, false).await
+}
+
+/// Stores the plan with one load entry per subject and week (the week's sessions summed,
+/// dated on its first session) instead of one per session: a fifth of the rows for the large
+/// truth test. The risk features read the same: training rows fall on Mondays, so the acute
+/// and chronic windows hold whole weeks, the first session's day is kept, and a week holds an
+/// entry exactly when it held a session.
+#[allow(dead_code)] // the pipeline bench includes this file and does not use it
+pub async fn store_weekly_loads(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
+    store_with(env, plan, true).await
+}
+
+async fn store_with(env: &Env, plan: &DemoOrg, weekly: bool) -> Vec<SubjectId> {
     let org = env.scope.org();
     let now = env.state.app.clock.now();
     let mut ids = Vec::new();
@@ -95,19 +109,56 @@ pub async fn store(env: &Env, plan: &DemoOrg) -> Vec<SubjectId> {
         tx.commit().await.unwrap();
     }
 
-    for chunk in plan.loads.chunks(5000) {
+    // (subject, first day, type, minutes, rpe, load)
+    let mut entries: Vec<(usize, i64, String, i64, i64, i64)> = plan
+        .loads
+        .iter()
+        .map(|l| {
+            (
+                l.subject,
+                l.day,
+                l.session_type.clone(),
+                i64::from(l.duration_min),
+                i64::from(l.rpe),
+                i64::from(l.load_au()),
+            )
+        })
+        .collect();
+    if weekly {
+        // Weeks run Monday to Sunday; 1970-01-01 was a Thursday.
+        let week = |day: i64| (day + 3).div_euclid(7);
+        let mut by_week: std::collections::BTreeMap<(usize, i64), (i64, i64, i64)> =
+            Default::default();
+        for (subject, day, _, minutes, _, load) in &entries {
+            let e = by_week
+                .entry((*subject, week(*day)))
+                .or_insert((*day, 0, 0));
+            e.0 = e.0.min(*day);
+            e.1 += minutes;
+            e.2 += load;
+        }
+        entries = by_week
+            .into_iter()
+            .map(|((subject, _), (day, minutes, load))| {
+                let minutes = minutes.clamp(1, 600);
+                let rpe = (load / minutes).clamp(0, 10);
+                (subject, day, "week".to_owned(), minutes, rpe, load)
+            })
+            .collect();
+    }
+    for chunk in entries.chunks(5000) {
         let mut tx = env.tx(Access::Write).await;
-        for l in chunk {
+        for (subject, day, session_type, minutes, rpe, load) in chunk {
             loads::create(
                 &mut tx,
                 &LoadEntry {
                     id: uuid::Uuid::now_v7().to_string(),
-                    subject: ids[l.subject],
-                    session_date: iso_date(l.day),
-                    session_type: l.session_type.clone(),
-                    duration_min: i64::from(l.duration_min),
-                    rpe: i64::from(l.rpe),
-                    load_au: i64::from(l.load_au()),
+                    subject: ids[*subject],
+                    session_date: iso_date(*day),
+                    session_type: session_type.clone(),
+                    duration_min: *minutes,
+                    rpe: *rpe,
+                    load_au: *load,
                     recorded_by: "seed".into(),
                     created_at: now,
                 },

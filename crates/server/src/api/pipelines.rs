@@ -487,6 +487,8 @@ pub async fn rollback(
             now,
         )
         .await?;
+    // The restored version scores everyone at once, as a promotion does.
+    mhp_app::scoring::enqueue_score_all(&mut tx, now).await?;
     tx.commit().await?;
     Ok(Json(restored.into()))
 }
@@ -647,8 +649,8 @@ pub struct OnnxUpload {
     /// The ONNX file, base64. Export with `zipmap=False` (skl2onnx) so the probabilities are a
     /// tensor; two classes, class 1 the injury.
     onnx_base64: String,
-    /// The feature schema: the names of the model's input columns, in order. They must be the
-    /// platform's injury-risk features, so the model can score.
+    /// The feature schema: the names of the model's input columns, in order. They must be some
+    /// of the platform's injury-risk features, in the platform's order, so the model can score.
     features: Vec<String>,
     /// Rows (1 to 1000) the model is run on before it is accepted; `null` for a missing value.
     samples: Vec<Vec<Option<f64>>>,
@@ -684,14 +686,24 @@ async fn check_onnx(body: OnnxUpload) -> Result<(Vec<u8>, Vec<String>, Vec<f64>,
     let bytes = base64::engine::general_purpose::STANDARD
         .decode(body.onnx_base64.as_bytes())
         .map_err(|_| ApiError::BadRequest("onnx_base64 is not base64".into()))?;
+    // A model reads some of the platform's injury-risk features, in the platform's order
+    // (scoring builds them all and gives the model its own).
     let platform = mhp_ml::features::FeatureSpec::injury_risk().names();
-    if body.features != platform {
+    let positions: Option<Vec<usize>> = body
+        .features
+        .iter()
+        .map(|f| platform.iter().position(|p| p == f))
+        .collect();
+    let in_order = positions.is_some_and(|p| !p.is_empty() && p.windows(2).all(|w| w[0] < w[1]));
+    if !in_order {
         return Err(invalid(format!(
-            "features must be the platform's injury-risk features, in order: {}",
+            "features must be some of the platform's injury-risk features, each once, in this \
+             order: {}",
             platform.join(", ")
         )));
     }
-    let width = platform.len();
+    let width = body.features.len();
+    let body_features = body.features.clone();
     if body.samples.is_empty() || body.samples.len() > 1000 {
         return Err(ApiError::BadRequest(
             "samples must hold 1 to 1000 rows".into(),
@@ -761,7 +773,7 @@ async fn check_onnx(body: OnnxUpload) -> Result<(Vec<u8>, Vec<String>, Vec<f64>,
     })
     .await
     .map_err(|_| ApiError::Internal("the model check stopped".into()))??;
-    Ok((bytes, platform, reference, report))
+    Ok((bytes, body_features, reference, report))
 }
 
 /// `POST /api/v1/orgs/{org}/models/{model}/onnx`: imports an ONNX model. It is checked (inputs
