@@ -418,10 +418,27 @@ struct ChannelStats {
 /// mean force is body weight), so that a flat quiet stance is not taken for
 /// saturation.
 fn channel_stats(x: &[f64], min_run: usize) -> ChannelStats {
-    let (sum, min, max) = crate::signal::sum_min_max(x);
+    // Extremes and sums per part: samples at the maximum can only be in
+    // the parts whose own maximum it is (for a jump, the landing), so only
+    // those are read again to count them.
+    let mut parts = [(0.0, f64::INFINITY, f64::NEG_INFINITY); MAX_PARTS];
+    let part_len = x.len().div_ceil(MAX_PARTS).max(STATS_PART);
+    let (mut sum, mut min, mut max) = (0.0, f64::INFINITY, f64::NEG_INFINITY);
+    for (part, stats) in x.chunks(part_len).zip(parts.iter_mut()) {
+        *stats = crate::signal::sum_min_max(part);
+        sum += stats.0;
+        min = if stats.1 < min { stats.1 } else { min };
+        max = if stats.2 > max { stats.2 } else { max };
+    }
     // Runs are looked for only when enough samples sit at the maximum
-    // (counting them is one vectorised pass; a clean signal has one).
-    let at_max = x.iter().filter(|&&v| v == max).count();
+    // (counting them is one vectorised pass over the parts that hold it;
+    // a clean signal has one).
+    let at_max: usize = x
+        .chunks(part_len)
+        .zip(parts.iter())
+        .filter(|(_, stats)| stats.2 == max)
+        .map(|(part, _)| part.iter().filter(|&&v| v == max).count())
+        .sum();
     let longest_run_at_max = if at_max < min_run {
         at_max
     } else {
@@ -439,6 +456,11 @@ fn channel_stats(x: &[f64], min_run: usize) -> ChannelStats {
         longest_run_at_max,
     }
 }
+
+/// Parts a channel's range is cut into by [`channel_stats`], at most.
+const MAX_PARTS: usize = 16;
+/// Shortest part, samples.
+const STATS_PART: usize = 128;
 
 /// The loaded side of a stretch of a single-leg test on two plates: the
 /// side carrying at least 80 % of the force over `range`.

@@ -427,6 +427,9 @@ struct Pass {
     v_takeoff: f64,
     lowest_displacement: f64,
     mass: f64,
+    /// Peak and mean force × velocity over the propulsion phase, W.
+    peak_power: f64,
+    mean_power: f64,
 }
 
 /// Integrates (F − BW)/m from onset (trapezoid rule, v = s = 0 at onset)
@@ -450,15 +453,30 @@ fn integrate(rep: &Rep<'_>, onset: usize, flight: Flight) -> Result<Pass, Flag> 
     let (mut v_min, mut i_min) = (0.0_f64, onset);
     let mut zero: Option<(usize, f64)> = None;
     let mut s_min = 0.0_f64;
+    // Force × velocity from the current zero-velocity candidate to
+    // take-off: the propulsive power, without integrating again.
+    let (mut power_peak, mut power_sum) = (f64::NEG_INFINITY, 0.0_f64);
     let h = 0.5 * dt;
-    let mut track = |i: usize, v: f64, s: f64| {
+    let mut track = |i: usize, x: f64, v: f64, s: f64| {
         s_min = if s < s_min { s } else { s_min };
         if v < v_min {
             v_min = v;
             i_min = i;
             zero = None;
-        } else if zero.is_none() && v >= 0.0 {
-            zero = Some((i, v));
+        } else if zero.is_none() {
+            if v >= 0.0 {
+                zero = Some((i, v));
+                power_peak = x * v;
+                power_sum = x * v;
+            }
+        } else if i < takeoff {
+            let power = x * v;
+            power_peak = if power > power_peak {
+                power
+            } else {
+                power_peak
+            };
+            power_sum += power;
         }
     };
     // Two samples per step: v₂ = v₀ + c(a₀ + 2a₁ + a₂) depends on v₀ only,
@@ -477,8 +495,8 @@ fn integrate(rep: &Rep<'_>, onset: usize, flight: Flight) -> Result<Pass, Flag> 
         let v2 = v + c * ((a_prev + a1) + (a1 + a2));
         let s1 = s + h * (v + v1);
         s = s1 + h * (v1 + v2);
-        track(i + 1, v1, s1);
-        track(i + 2, v2, s);
+        track(i + 1, x1, v1, s1);
+        track(i + 2, x2, v2, s);
         v = v2;
         a_prev = a2;
         i += 2;
@@ -490,9 +508,20 @@ fn integrate(rep: &Rep<'_>, onset: usize, flight: Flight) -> Result<Pass, Flag> 
         v = v_next;
         a_prev = a;
         i += 1;
-        track(i, v, s);
+        track(i, x, v, s);
     }
     let v_takeoff = v;
+    let propulsion_samples = zero.map_or(0, |(z, _)| takeoff.saturating_sub(z));
+    let peak_power = if propulsion_samples > 0 && power_peak.is_finite() {
+        power_peak
+    } else {
+        0.0
+    };
+    let mean_power = if propulsion_samples > 0 {
+        power_sum / propulsion_samples as f64
+    } else {
+        0.0
+    };
     if v_min >= 0.0 {
         return Err(failed(
             "no downward movement before take-off: not a countermovement jump",
@@ -556,32 +585,9 @@ fn integrate(rep: &Rep<'_>, onset: usize, flight: Flight) -> Result<Pass, Flag> 
         v_takeoff,
         lowest_displacement: s_min,
         mass,
+        peak_power,
+        mean_power,
     })
-}
-
-/// Peak and mean force × velocity over the propulsion phase, continuing
-/// the integration from zero velocity (the same arithmetic as the first
-/// pass's odd steps; the same velocities to the last bits).
-fn propulsive_power(rep: &Rep<'_>, p: &Pass) -> (f64, f64) {
-    let f = &rep.signal.total;
-    let bw = rep.weighing.mean;
-    let c = 0.5 * rep.signal.rate.dt() / p.mass;
-    let slice = f.get(p.zero_velocity..p.takeoff).unwrap_or_default();
-    let mut v = p.v_zero;
-    let mut a_prev = slice.first().map_or(0.0, |x| x - bw);
-    let (mut peak, mut total) = (f64::NEG_INFINITY, 0.0);
-    for (k, &x) in slice.iter().enumerate() {
-        if k > 0 {
-            let a = x - bw;
-            v += c * (a_prev + a);
-            a_prev = a;
-        }
-        let power = x * v;
-        peak = if power > peak { power } else { peak };
-        total += power;
-    }
-    let mean = total / slice.len().max(1) as f64;
-    (if peak.is_finite() { peak } else { 0.0 }, mean)
 }
 
 fn compute_metrics(rep: &Rep<'_>, p: &Pass) -> CmjMetrics {
@@ -600,7 +606,7 @@ fn compute_metrics(rep: &Rep<'_>, p: &Pass) -> CmjMetrics {
         peak_propulsive_force
     };
     let mean_propulsive_force = propulsive_sum / propulsion.len().max(1) as f64;
-    let (peak_power, mean_power) = propulsive_power(rep, p);
+    let (peak_power, mean_power) = (p.peak_power, p.mean_power);
     let (peak_braking_force, braking_rfd) = braking_peak_and_rfd(f, p, dt);
     let time_to_takeoff = (p.takeoff - p.onset) as f64 * dt;
     let landing_peak = max_of(f, p.landing..p.landing_end + 1);

@@ -156,7 +156,30 @@ fn block_stats(x: &[f64]) -> Block {
     block
 }
 
-/// Sum, minimum and maximum of a slice, in four lanes.
+/// Independent running sums (and minima, maxima) in the reductions over
+/// many samples: SSE2 holds two `f64` per register and an addition takes
+/// three to four cycles, so four lanes (two registers) wait on their own
+/// additions; eight keep the adder busy.
+const LANES: usize = 8;
+
+/// Sum of eight lanes, pairwise.
+fn lane_sum(s: [f64; LANES]) -> f64 {
+    let [a, b, c, d, e, f, g, h] = s;
+    ((a + e) + (c + g)) + ((b + f) + (d + h))
+}
+
+/// Smaller of two by the MINPD rule (NaN in `b` keeps `a`).
+fn lo(a: f64, b: f64) -> f64 {
+    if b < a { b } else { a }
+}
+
+/// Larger of two by the MAXPD rule (NaN in `b` keeps `a`).
+fn hi(a: f64, b: f64) -> f64 {
+    if b > a { b } else { a }
+}
+
+/// Sum, minimum and maximum of a slice, in four lanes (three running
+/// statistics of eight lanes would not fit SSE2's sixteen registers).
 #[allow(clippy::needless_range_loop)] // four lanes side by side vectorise
 pub(crate) fn sum_min_max(x: &[f64]) -> (f64, f64, f64) {
     let mut sum = [0.0; 4];
@@ -173,8 +196,6 @@ pub(crate) fn sum_min_max(x: &[f64]) -> (f64, f64, f64) {
             }
         }
     }
-    let lo = |a: f64, b: f64| if b < a { b } else { a };
-    let hi = |a: f64, b: f64| if b > a { b } else { a };
     let (mut s, mut mn, mut mx) = (
         (sum[0] + sum[1]) + (sum[2] + sum[3]),
         lo(lo(min[0], min[1]), lo(min[2], min[3])),
@@ -215,44 +236,52 @@ fn blocks_finite(blocks: &[Block], x: &[f64], block_len: usize) -> bool {
         .all(|(block, samples)| block.sum.is_finite() || samples.iter().all(|v| v.is_finite()))
 }
 
-/// Sum in four lanes (vectorised; the order of additions differs from a
-/// sequential sum only in the last bits).
+/// Sum in sixteen lanes (vectorised; the order of additions differs from
+/// a sequential sum only in the last bits).
+#[allow(clippy::needless_range_loop)] // lanes side by side vectorise
 pub(crate) fn sum(x: &[f64]) -> f64 {
-    let mut s = [0.0; 4];
-    let chunks = x.chunks_exact(4);
+    let mut s = [0.0; 2 * LANES];
+    let chunks = x.chunks_exact(2 * LANES);
     let rest = chunks.remainder();
     for c in chunks {
-        for (k, &v) in c.iter().enumerate().take(4) {
-            s[k] += v;
+        if let Ok(c) = <&[f64; 2 * LANES]>::try_from(c) {
+            for k in 0..2 * LANES {
+                s[k] += c[k];
+            }
         }
     }
-    for (k, &v) in rest.iter().enumerate().take(4) {
-        s[k] += v;
+    let mut half = [0.0; LANES];
+    for k in 0..LANES {
+        half[k] = s[k] + s[k + LANES];
     }
-    (s[0] + s[1]) + (s[2] + s[3])
+    let mut total = lane_sum(half);
+    for &v in rest {
+        total += v;
+    }
+    total
 }
 
 /// Mean and sample SD (n − 1) in one pass: sums of the samples less the
 /// first one (a value near the mean of a steady window, so that the sum
 /// of squares does not lose the variance to cancellation).
-#[allow(clippy::needless_range_loop)] // four lanes side by side vectorise
+#[allow(clippy::needless_range_loop)] // lanes side by side vectorise
 pub(crate) fn mean_sd_shifted(x: &[f64]) -> (f64, f64) {
     let Some(&shift) = x.first() else {
         return (0.0, 0.0);
     };
-    let (mut s, mut q) = ([0.0; 4], [0.0; 4]);
-    let chunks = x.chunks_exact(4);
+    let (mut s, mut q) = ([0.0; LANES], [0.0; LANES]);
+    let chunks = x.chunks_exact(LANES);
     let rest = chunks.remainder();
     for c in chunks {
-        if let Ok(c) = <&[f64; 4]>::try_from(c) {
-            for k in 0..4 {
+        if let Ok(c) = <&[f64; LANES]>::try_from(c) {
+            for k in 0..LANES {
                 let d = c[k] - shift;
                 s[k] += d;
                 q[k] += d * d;
             }
         }
     }
-    let (mut sum, mut sumsq) = ((s[0] + s[1]) + (s[2] + s[3]), (q[0] + q[1]) + (q[2] + q[3]));
+    let (mut sum, mut sumsq) = (lane_sum(s), lane_sum(q));
     for &v in rest {
         sum += v - shift;
         sumsq += (v - shift) * (v - shift);
@@ -267,6 +296,7 @@ pub(crate) fn mean_sd_shifted(x: &[f64]) -> (f64, f64) {
 }
 
 /// Mean and sample SD (n − 1), two passes.
+#[allow(clippy::needless_range_loop)] // lanes side by side vectorise
 pub(crate) fn mean_sd(x: &[f64]) -> (f64, f64) {
     if x.is_empty() {
         return (0.0, 0.0);
@@ -276,18 +306,20 @@ pub(crate) fn mean_sd(x: &[f64]) -> (f64, f64) {
     if x.len() < 2 {
         return (mean, 0.0);
     }
-    let mut q = [0.0; 4];
-    let chunks = x.chunks_exact(4);
+    let mut q = [0.0; LANES];
+    let chunks = x.chunks_exact(LANES);
     let rest = chunks.remainder();
     for c in chunks {
-        for (k, &v) in c.iter().enumerate().take(4) {
-            q[k] += (v - mean) * (v - mean);
+        if let Ok(c) = <&[f64; LANES]>::try_from(c) {
+            for k in 0..LANES {
+                q[k] += (c[k] - mean) * (c[k] - mean);
+            }
         }
     }
-    for (k, &v) in rest.iter().enumerate().take(4) {
-        q[k] += (v - mean) * (v - mean);
+    let mut ss = lane_sum(q);
+    for &v in rest {
+        ss += (v - mean) * (v - mean);
     }
-    let ss = (q[0] + q[1]) + (q[2] + q[3]);
     (mean, (ss / (n - 1.0)).sqrt())
 }
 
