@@ -10,7 +10,7 @@ use std::sync::OnceLock;
 use axum::http::{HeaderValue, header};
 use axum::response::{Html, IntoResponse, Response};
 use schemars::generate::{Contract, SchemaSettings};
-use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use schemars::{JsonSchema, Schema, SchemaGenerator};
 use serde_json::{Map, Value, json};
 
 use crate::api::{self, Requirement};
@@ -89,10 +89,6 @@ pub(crate) const fn with_body(mut d: Doc, body: Body) -> Doc {
 pub(crate) const fn with_query(mut d: Doc, q: SchemaFn) -> Doc {
     d.query = Some(q);
     d
-}
-
-pub(crate) fn any(_: &mut SchemaGenerator) -> Schema {
-    json_schema!({"type": "object"})
 }
 
 fn problem_schema() -> Value {

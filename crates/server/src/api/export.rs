@@ -119,6 +119,51 @@ pub async fn own_record(State(state): State<AppState>, grant: Grant) -> Result<R
     record_of(&state, &grant, id).await
 }
 
+/// A subject's whole record, as exported (`mhp-subject-record/1`).
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct RecordOut {
+    /// `mhp-subject-record/1`.
+    format: &'static str,
+    exported_at_ms: i64,
+    subject: super::subjects::SubjectOut,
+    /// Every assessment, with every analysis of it.
+    assessments: Vec<RecordAssessment>,
+    injuries: Vec<super::injuries::InjuryOut>,
+}
+
+/// An assessment in a record.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct RecordAssessment {
+    id: String,
+    /// The test (`cmj`, `balance`, …).
+    kind: String,
+    recorded_at_ms: i64,
+    /// Who uploaded it: `user` or `apikey` (a device or integration).
+    source: String,
+    current_analysis_version: String,
+    raw: RecordRaw,
+    /// Each analysis version's result, oldest first.
+    results: Vec<RecordResult>,
+}
+
+/// The raw file of an assessment: how it came, not what it holds.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct RecordRaw {
+    #[schemars(schema_with = "super::sets::one::<super::sets::RecordingFormat>")]
+    format: String,
+    bytes: i64,
+    sha256: String,
+}
+
+/// One analysis of an assessment.
+#[derive(Debug, serde::Serialize, schemars::JsonSchema)]
+pub struct RecordResult {
+    analysis_version: String,
+    computed_at_ms: i64,
+    /// The engine's report: trials, phases, metrics and quality flags (`mhp analyze`'s JSON).
+    report: Value,
+}
+
 /// The export of one subject's record, audited as `subject.export`.
 async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Response, ApiError> {
     let scope = grant.org()?;
@@ -142,26 +187,28 @@ async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Res
     );
     let mut list = Vec::new();
     for a in mhp_app::subjects::all_assessments(&mut tx, id).await? {
-        let results: Vec<Value> = assessments::results(&mut tx, a.id)
+        let results = assessments::results(&mut tx, a.id)
             .await?
             .into_iter()
-            .map(|r| {
-                json!({
-                    "analysis_version": r.analysis_version,
-                    "computed_at_ms": r.computed_at.as_millis(),
-                    "report": serde_json::from_str::<Value>(&r.report_json).unwrap_or(Value::Null),
-                })
+            .map(|r| RecordResult {
+                analysis_version: r.analysis_version,
+                computed_at_ms: r.computed_at.as_millis(),
+                report: serde_json::from_str::<Value>(&r.report_json).unwrap_or(Value::Null),
             })
             .collect();
-        list.push(json!({
-            "id": a.id.to_string(),
-            "kind": a.kind,
-            "recorded_at_ms": a.recorded_at.as_millis(),
-            "source": a.uploaded_by.split(':').next().unwrap_or(""),
-            "current_analysis_version": a.analysis_version,
-            "raw": {"format": a.format, "bytes": a.raw_bytes, "sha256": a.raw_sha256},
-            "results": results,
-        }));
+        list.push(RecordAssessment {
+            id: a.id.to_string(),
+            kind: a.kind,
+            recorded_at_ms: a.recorded_at.as_millis(),
+            source: a.uploaded_by.split(':').next().unwrap_or("").to_owned(),
+            current_analysis_version: a.analysis_version,
+            raw: RecordRaw {
+                format: a.format,
+                bytes: a.raw_bytes,
+                sha256: a.raw_sha256,
+            },
+            results,
+        });
     }
     let injuries = super::injuries::list_for(&mut tx, state, org, id).await?;
     grant
@@ -174,13 +221,13 @@ async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Res
         )
         .await?;
     tx.commit().await?;
-    let body = json!({
-        "format": "mhp-subject-record/1",
-        "exported_at_ms": now.as_millis(),
-        "subject": subject,
-        "assessments": list,
-        "injuries": injuries,
-    });
+    let body = RecordOut {
+        format: "mhp-subject-record/1",
+        exported_at_ms: now.as_millis(),
+        subject,
+        assessments: list,
+        injuries,
+    };
     let mut res = Json(body).into_response();
     res.headers_mut().insert(
         header::CONTENT_DISPOSITION,

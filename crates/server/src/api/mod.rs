@@ -97,7 +97,7 @@ pub struct RouteSpec {
 }
 
 use crate::openapi::Reply::{Csv, Empty, Fhir, Json, JsonLines};
-use crate::openapi::{Body, Doc, any, doc, list, page, s, with_body, with_query};
+use crate::openapi::{Body, Doc, doc, list, page, s, with_body, with_query};
 use Permission as P;
 use Requirement::{Authenticated, InOrg, PendingSession, Public, Session};
 
@@ -528,7 +528,7 @@ pub const ROUTES: &[RouteSpec] = &[
         doc: doc(
             "The subject's whole record (right of access)",
             &[200],
-            Json(any),
+            Json(s::<export::RecordOut>),
         ),
     },
     RouteSpec {
@@ -539,7 +539,7 @@ pub const ROUTES: &[RouteSpec] = &[
         doc: doc(
             "The caller's own record (an athlete's right of access); 404 when none is linked",
             &[200],
-            Json(any),
+            Json(s::<export::RecordOut>),
         ),
     },
     RouteSpec {
