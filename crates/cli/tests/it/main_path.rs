@@ -284,6 +284,9 @@ async fn main_path(env: Vec<(&str, String)>) {
     .await;
     assert_eq!(loads["entries"].as_array().unwrap().len(), 2);
     assert_eq!(loads["acwr"]["acute_7d_au"], 300 + 630);
+    // Without dates, a history older than four weeks still shows its latest sessions.
+    let recent = get_ok(&c, format!("{api}/subjects/{sid}/loads"), &admin).await;
+    assert_eq!(recent, loads, "the 28 days up to the latest session");
     let norms = get_ok(&c, format!("{api}/subjects/{sid}/norms"), &admin).await;
     let jump = norms["metrics"]
         .as_array()

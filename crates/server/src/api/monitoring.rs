@@ -164,8 +164,10 @@ pub struct LoadsOut {
     acwr: Acwr,
 }
 
-/// `GET /api/v1/orgs/{org}/subjects/{subject}/loads?from=&to=`: sessions (default: the 28
-/// days up to today) and the ratio on `to`.
+/// `GET /api/v1/orgs/{org}/subjects/{subject}/loads?from=&to=`: sessions and the ratio on
+/// `to`. Without dates: the 28 days up to today, or, when the subject has no session in them,
+/// the 28 days up to their latest session (a history loaded from an earlier season shows its
+/// recent sessions rather than nothing).
 pub async fn list_loads(
     State(state): State<AppState>,
     grant: Grant,
@@ -173,18 +175,32 @@ pub async fn list_loads(
     Query(q): Query<LoadQuery>,
 ) -> Result<Json<LoadsOut>, ApiError> {
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
-    let to = date_field("to", q.to.as_deref())?.unwrap_or_else(|| today(&state));
-    let from = date_field("from", q.from.as_deref())?.unwrap_or_else(|| {
-        CalendarDate::from_unix_millis((to.days_since_epoch() - 27) * 86_400_000)
-    });
+    let asked_to = date_field("to", q.to.as_deref())?;
+    let asked_from = date_field("from", q.from.as_deref())?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
+    subjects::get_including_archived(&mut tx, subject).await?;
+    let days_before = |d: CalendarDate, n: i64| {
+        CalendarDate::from_unix_millis((d.days_since_epoch() - n) * 86_400_000)
+    };
+    let to = match asked_to {
+        Some(to) => to,
+        None => {
+            let today = today(&state);
+            let last = loads::last_session_date(&mut tx, subject)
+                .await?
+                .and_then(|d| CalendarDate::parse(&d).ok());
+            match last {
+                Some(last) if asked_from.is_none() && last < days_before(today, 27) => last,
+                _ => today,
+            }
+        }
+    };
+    let from = asked_from.unwrap_or_else(|| days_before(to, 27));
     if from > to {
         return Err(ApiError::BadRequest("from is after to".into()));
     }
     // The ratio needs the 28 days before `to` whatever the listing shows.
-    let window =
-        CalendarDate::from_unix_millis((to.days_since_epoch() - 27) * 86_400_000).min(from);
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    subjects::get_including_archived(&mut tx, subject).await?;
+    let window = days_before(to, 27).min(from);
     let all =
         loads::list_for_subject(&mut tx, subject, &window.to_string(), &to.to_string()).await?;
     let first = loads::first_session_date(&mut tx, subject)

@@ -70,6 +70,22 @@ pub async fn first_session_date(
     Ok(row.try_get("first")?)
 }
 
+/// The day of a subject's latest recorded session, `YYYY-MM-DD` (`None` without any).
+pub async fn last_session_date(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+) -> Result<Option<String>, StorageError> {
+    let row = sqlx::query(
+        "SELECT MAX(session_date) AS last FROM training_loads \
+         WHERE org_id = $1 AND subject_id = $2",
+    )
+    .bind(tx.org_key())
+    .bind(subject.to_string())
+    .fetch_one(tx.conn())
+    .await?;
+    Ok(row.try_get("last")?)
+}
+
 /// A subject's sessions from `from` to `to` (inclusive, `YYYY-MM-DD`), in date order.
 pub async fn list_for_subject(
     tx: &mut TenantTx,
