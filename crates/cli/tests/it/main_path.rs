@@ -262,6 +262,37 @@ async fn main_path(env: Vec<(&str, String)>) {
         get_ok(&c, &s_url, &admin).await["availability"],
         "available"
     );
+    assert_eq!(injury["stale"], false, "a time loss ends: never stale");
+    // An injury with neither a time loss nor a decision stays open, and after 28 days it is
+    // flagged stale for the clinician rather than given a guessed end.
+    let other = json_of(
+        c.post(format!("{api}/subjects"))
+            .bearer_auth(&admin)
+            .json(&json!({ "name": "Sam Unresolved" }))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    let open = json_of(
+        c.post(format!(
+            "{api}/subjects/{}/injuries",
+            other["id"].as_str().unwrap()
+        ))
+        .bearer_auth(&admin)
+        .json(&json!({
+            "body_region": "ankle", "injury_type": "sprain", "side": "right",
+            "mechanism": "contact", "occurred_on": "2026-01-05", "severity": "mild",
+        }))
+        .send()
+        .await
+        .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await;
+    assert_eq!(open["stale"], true, "{open}");
+    assert_eq!(open["availability"], "unavailable", "{open}");
     let roster = get_ok(&c, format!("{api}/teams/{team_id}/subjects"), &admin).await;
     assert_eq!(roster["items"][0]["id"], sid.as_str());
 

@@ -110,6 +110,9 @@ pub struct InjuryOut {
     /// What the injury allows today.
     #[schemars(schema_with = "super::sets::one::<super::sets::Availability>")]
     availability: &'static str,
+    /// Open for more than 28 days with neither a time loss nor a decision: still counted as
+    /// time loss (no end is guessed), and waiting for a clinician to record one or the other.
+    stale: bool,
     decisions: Vec<DecisionOut>,
     created_at_ms: i64,
     updated_at_ms: i64,
@@ -179,6 +182,7 @@ pub(crate) async fn load(
             injury.notes.as_ref(),
         )?,
         availability: state.map_or("available", |s| s.availability().as_str()),
+        stale: state.is_some_and(|s| s.is_stale()),
         stage: current.unwrap_or_else(|| "reported".to_owned()),
         decisions: out_decisions,
         created_at_ms: injury.created_at.as_millis(),
