@@ -209,6 +209,10 @@ pub async fn upload(
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
     let scope = grant.org()?;
     let now = state.app.now();
+    // The body is read (within the body limit) before the query is checked: a client still
+    // sending its file when a 400 came back would see its connection reset instead of the
+    // answer that says what to fix.
+    let (declared, body) = read_upload(&state, req).await?;
     let options = UploadOptions {
         sample_rate_hz: q.sample_rate_hz,
         kind: q.kind.clone(),
@@ -241,7 +245,6 @@ pub async fn upload(
         None => now,
     };
     let idempotency_key = idempotency_key(&headers)?;
-    let (declared, body) = read_upload(&state, req).await?;
     let done = ingest(
         &state.app,
         &scope,
