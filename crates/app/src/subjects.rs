@@ -275,6 +275,21 @@ pub async fn availability_on(
     Ok(worst)
 }
 
+/// Opens one stored subject, with what their injuries allow today.
+pub async fn open_today(
+    app: &App,
+    tx: &mut TenantTx,
+    s: &Subject,
+    shown: Identifiers,
+) -> Result<SubjectView, AppError> {
+    let availability = availability_on(tx, app.today())
+        .await?
+        .get(&s.id)
+        .copied()
+        .unwrap_or(Availability::Available);
+    open(&app.phi, tx.org(), s, availability, shown).await
+}
+
 /// What a listing asks for.
 #[derive(Debug, Clone)]
 pub struct Listing {
@@ -405,18 +420,7 @@ pub async fn get(
     let now = app.now();
     let mut tx = app.db.tenant(scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
-    let availability = availability_on(&mut tx, app.today()).await?;
-    let out = open(
-        &app.phi,
-        scope.org(),
-        &s,
-        availability
-            .get(&id)
-            .copied()
-            .unwrap_or(Availability::Available),
-        Identifiers::All,
-    )
-    .await?;
+    let out = open_today(app, &mut tx, &s, Identifiers::All).await?;
     caller
         .record(
             &mut tx,
@@ -475,18 +479,7 @@ pub async fn update(
     let updated = subjects::update(&mut tx, id, new, now)
         .await
         .map_err(conflict_on_external_id)?;
-    let availability = availability_on(&mut tx, today).await?;
-    let out = open(
-        &app.phi,
-        org,
-        &updated,
-        availability
-            .get(&id)
-            .copied()
-            .unwrap_or(Availability::Available),
-        Identifiers::All,
-    )
-    .await?;
+    let out = open_today(app, &mut tx, &updated, Identifiers::All).await?;
     caller
         .record(&mut tx, "subject.update", "subject", Some(row), now)
         .await?;

@@ -171,19 +171,9 @@ async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Res
     let now = state.app.clock.now();
     let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
     let s = subjects::get_including_archived(&mut tx, id).await?;
-    let availability = mhp_app::subjects::availability_on(&mut tx, state.app.today()).await?;
     let subject = super::subjects::SubjectOut::from(
-        mhp_app::subjects::open(
-            &state.app.phi,
-            org,
-            &s,
-            availability
-                .get(&id)
-                .copied()
-                .unwrap_or(mhp_domain::availability::Availability::Available),
-            mhp_app::subjects::Identifiers::All,
-        )
-        .await?,
+        mhp_app::subjects::open_today(&state.app, &mut tx, &s, mhp_app::subjects::Identifiers::All)
+            .await?,
     );
     let mut list = Vec::new();
     for a in mhp_app::subjects::all_assessments(&mut tx, id).await? {

@@ -182,13 +182,14 @@ pub async fn list_loads(
     let days_before = |d: CalendarDate, n: i64| {
         CalendarDate::from_unix_millis((d.days_since_epoch() - n) * 86_400_000)
     };
+    let (first, last) = match loads::session_span(&mut tx, subject).await? {
+        Some((f, l)) => (CalendarDate::parse(&f).ok(), CalendarDate::parse(&l).ok()),
+        None => (None, None),
+    };
     let to = match asked_to {
         Some(to) => to,
         None => {
             let today = today(&state);
-            let last = loads::last_session_date(&mut tx, subject)
-                .await?
-                .and_then(|d| CalendarDate::parse(&d).ok());
             match last {
                 Some(last) if asked_from.is_none() && last < days_before(today, 27) => last,
                 _ => today,
@@ -203,9 +204,6 @@ pub async fn list_loads(
     let window = days_before(to, 27).min(from);
     let all =
         loads::list_for_subject(&mut tx, subject, &window.to_string(), &to.to_string()).await?;
-    let first = loads::first_session_date(&mut tx, subject)
-        .await?
-        .and_then(|d| CalendarDate::parse(&d).ok());
     let ratio = acwr(&all, to, first);
     let from = from.to_string();
     let entries = all

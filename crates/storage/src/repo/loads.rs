@@ -53,37 +53,24 @@ pub async fn create(tx: &mut TenantTx, e: &LoadEntry) -> Result<(), StorageError
     conflict_if_none(inserted, "training load entry")
 }
 
-/// The day of a subject's first recorded session, `YYYY-MM-DD` (`None` without any): where
-/// their load history begins, so that a ratio is given only once its chronic window is covered.
-pub async fn first_session_date(
+/// The days of a subject's first and latest recorded sessions, `YYYY-MM-DD` (`None` without
+/// any): where their load history begins (a ratio is given only once its chronic window is
+/// covered) and where it ends (a listing without dates shows the latest sessions).
+pub async fn session_span(
     tx: &mut TenantTx,
     subject: SubjectId,
-) -> Result<Option<String>, StorageError> {
+) -> Result<Option<(String, String)>, StorageError> {
     let row = sqlx::query(
-        "SELECT MIN(session_date) AS first FROM training_loads \
+        "SELECT MIN(session_date) AS first, MAX(session_date) AS last FROM training_loads \
          WHERE org_id = $1 AND subject_id = $2",
     )
     .bind(tx.org_key())
     .bind(subject.to_string())
     .fetch_one(tx.conn())
     .await?;
-    Ok(row.try_get("first")?)
-}
-
-/// The day of a subject's latest recorded session, `YYYY-MM-DD` (`None` without any).
-pub async fn last_session_date(
-    tx: &mut TenantTx,
-    subject: SubjectId,
-) -> Result<Option<String>, StorageError> {
-    let row = sqlx::query(
-        "SELECT MAX(session_date) AS last FROM training_loads \
-         WHERE org_id = $1 AND subject_id = $2",
-    )
-    .bind(tx.org_key())
-    .bind(subject.to_string())
-    .fetch_one(tx.conn())
-    .await?;
-    Ok(row.try_get("last")?)
+    let first: Option<String> = row.try_get("first")?;
+    let last: Option<String> = row.try_get("last")?;
+    Ok(first.zip(last))
 }
 
 /// A subject's sessions from `from` to `to` (inclusive, `YYYY-MM-DD`), in date order.
