@@ -12,6 +12,7 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-domain", 0),
     ("mhp-biomech", 0),
     ("mhp-ml", 0),
+    ("mhp-plot", 0),
     ("mhp-crypto", 1),
     ("mhp-demo", 1),
     // The egress guard: I/O, but beneath every crate that talks to tenant-chosen addresses.
@@ -31,7 +32,13 @@ const LAYERS: &[(&str, u8)] = &[
 ];
 
 /// Crates that must stay pure: no async runtime, database, HTTP or serialisation framework.
-const PURE: &[&str] = &["mhp-domain", "mhp-biomech", "mhp-demo", "mhp-ml"];
+const PURE: &[&str] = &[
+    "mhp-domain",
+    "mhp-biomech",
+    "mhp-demo",
+    "mhp-ml",
+    "mhp-plot",
+];
 const IMPURE: &[&str] = &["tokio", "sqlx", "axum", "hyper", "reqwest", "tower"];
 
 #[test]
