@@ -155,11 +155,14 @@ impl Chart {
     /// The chart as one `<svg>` element, ready to be placed inline in HTML.
     ///
     /// No `style` attribute and no `<style>` element: classes say what each element is
-    /// (`chart`, `legend`, `regions`, `region region-{kind}`, `region-label`, `band`,
-    /// `band-label`, `grid`, `axis axis-x`, `axis axis-y`, `axis-line`, `tick`, `tick-label`,
-    /// `axis-label`, `series` plus the series' class, `markers`, `swatch`, `legend-label`,
-    /// `no-data`), and presentation attributes give defaults that work in black on white:
-    /// everything is drawn in `currentColor`, each series with its own dash pattern.
+    /// (`chart`; `legend`, `swatch`, `legend-label`; `regions`, `region region-{kind}`,
+    /// `region-label region-label-{kind}`; `band`, `band-edge`, `band-label`; `grid`;
+    /// `series-group`, `series` plus the series' class on the path, `markers` plus the
+    /// series' class on its circles; `axis axis-x`, `axis axis-y`, `axis-line`, `tick`,
+    /// `tick-label`, `axis-label`; `frame` and `no-data` when there is nothing to draw), and
+    /// presentation attributes give defaults that work in black on white: everything is drawn
+    /// in `currentColor` (so CSS `color` on a class colours it), each series with its own dash
+    /// pattern.
     pub fn to_svg(&self) -> String {
         Layout::new(self).render(self)
     }
