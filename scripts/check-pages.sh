@@ -1,7 +1,11 @@
 #!/usr/bin/env bash
-# The pages in a real browser: headless Chromium (Debian's package, installed when missing)
-# loads /api/v1/docs from a live `mhp serve`; its script, allowed by hash in the page's content
-# security policy, must have rendered one entry per operation of the OpenAPI document.
+# The pages in a real browser, against a live `mhp serve` holding a demo organisation:
+#  1. headless Chromium (Debian's package, installed when missing) loads /api/v1/docs; its
+#     script, allowed by hash in the page's content security policy, must have rendered one
+#     entry per operation of the OpenAPI document;
+#  2. the web application's browser suite (tools/browser: Playwright driving the same Chromium,
+#     axe-core on every page, PDF printing read back with pdftotext). Screenshots, the printed
+#     PDF and Playwright's traces of failures go to target/browser/.
 #
 #   scripts/check-pages.sh [MHP_BINARY]   (default: target/release/mhp)
 set -euo pipefail
@@ -20,6 +24,18 @@ if [ -z "$CHROMIUM" ]; then
   fi
 fi
 
+if ! command -v pdftotext >/dev/null 2>&1; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "check-pages: installing Debian's poppler-utils (pdftotext)" >&2
+    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >&2
+  else
+    echo "check-pages: pdftotext not found (apt-get install poppler-utils)" >&2
+    exit 1
+  fi
+fi
+# Playwright from npm drives the system Chromium; it never downloads a browser of its own.
+PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --prefix tools/browser --no-audit --no-fund --loglevel=error
+
 WORK=$(mktemp -d)
 PID=
 cleanup() {
@@ -28,6 +44,8 @@ cleanup() {
 }
 trap cleanup EXIT
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+# A small demo organisation (3 teams of 20, 8 weekly sessions) with a sign-in for every role.
+MHP_LOG_LEVEL=warn "$BIN" demo --data-dir "$WORK/data" --subjects-per-team 20 --weeks 8 > "$WORK/demo.txt"
 MHP_LOG_LEVEL=warn "$BIN" serve --data-dir "$WORK/data" --listen "127.0.0.1:$PORT" 2>"$WORK/server.log" &
 PID=$!
 for _ in $(seq 1 100); do
@@ -48,3 +66,13 @@ if [ "$rendered" -ne "$expected" ]; then
   exit 1
 fi
 echo "check-pages: /api/v1/docs rendered all $expected operations in Chromium"
+
+OUT="$PWD/target/browser"
+rm -rf "$OUT" && mkdir -p "$OUT"
+if ! MHP_BASE_URL="$BASE" MHP_DEMO_OUT="$WORK/demo.txt" MHP_BROWSER_OUT="$OUT" CHROMIUM="$CHROMIUM" \
+  npm --prefix tools/browser test --silent; then
+  echo "check-pages: the browser suite failed; the server's log:" >&2
+  tail -n 20 "$WORK/server.log" >&2
+  exit 1
+fi
+echo "check-pages: browser suite passed; screenshots in target/browser/"

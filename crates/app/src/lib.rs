@@ -10,6 +10,7 @@
 pub mod artifacts;
 pub mod assessments;
 pub mod code;
+pub mod dashboard;
 pub mod indexing;
 pub mod injuries;
 pub mod keys;

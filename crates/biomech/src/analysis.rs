@@ -112,6 +112,8 @@ pub(crate) struct Trial {
     /// The samples the analysis read, `[start, end)`, for the checks on the
     /// raw signal (clipping, negative force); `None` checks the whole trial.
     pub checked: Option<(usize, usize)>,
+    /// Phase boundaries (sample indices) of a jump whose phases were found.
+    pub phases: Option<crate::report::PhaseIndices>,
 }
 
 impl Trial {
@@ -123,6 +125,7 @@ impl Trial {
             flags: vec![flag],
             metrics: None,
             checked: None,
+            phases: None,
         }
     }
 
@@ -135,6 +138,7 @@ impl Trial {
                 flags,
                 metrics: Some(metrics),
                 checked: None,
+                phases: None,
             },
             Err(flag) => Self::blocked(start, end, flag),
         }
@@ -348,6 +352,10 @@ fn finish(
                 start_s: trial.start as f64 * dt,
                 end_s: trial.end as f64 * dt,
                 flags: trial.flags,
+                phases: trial
+                    .phases
+                    .filter(|_| trial.metrics.is_some())
+                    .map(|p| p.seconds(dt)),
                 metrics: trial.metrics,
             }
         })

@@ -223,6 +223,8 @@ pub(crate) struct RepOutcome {
     pub onset: Option<usize>,
     /// End of the landing phase (velocity back to zero), when found.
     pub landing_end: Option<usize>,
+    /// Every phase boundary, when the integration found them.
+    pub phases: Option<crate::report::PhaseIndices>,
 }
 
 /// Take-off and landing of a rep, refined with this flight's own
@@ -371,6 +373,7 @@ pub(crate) fn analyze_rep(rep: &Rep<'_>, crossing: Option<Result<usize, Flag>>) 
         result: Err(Flag::new(FlagCode::NoFlight, "no flight")),
         onset: None,
         landing_end: None,
+        phases: None,
     };
     let flight = match refine_flight(rep.signal, rep.flight, rep.lo, rep.hi) {
         Ok(f) => f,
@@ -400,6 +403,14 @@ pub(crate) fn analyze_rep(rep: &Rep<'_>, crossing: Option<Result<usize, Flag>>) 
         }
     };
     outcome.landing_end = Some(pass.landing_end);
+    outcome.phases = Some(crate::report::PhaseIndices {
+        onset: pass.onset,
+        braking: pass.peak_negative_velocity,
+        propulsion: pass.zero_velocity,
+        takeoff: pass.takeoff,
+        landing: pass.landing,
+        landing_end: pass.landing_end,
+    });
     let metrics = compute_metrics(rep, &pass);
     let mut warnings = Vec::new();
     if (metrics.jump_height_impulse_m - metrics.jump_height_flight_m).abs() > HEIGHT_DISAGREEMENT_M
@@ -792,8 +803,8 @@ pub(crate) fn trials(ctx: &Context<'_>, single_leg: bool) -> Vec<Trial> {
             } else {
                 None
             };
-            let (outcome, onset, landing_end) = match weigh_rep(ctx, lo, first) {
-                Err(flag) => (Err(flag), None, None),
+            let (outcome, onset, landing_end, phases) = match weigh_rep(ctx, lo, first) {
+                Err(flag) => (Err(flag), None, None, None),
                 Ok(found) => {
                     flags.extend(found.flag);
                     let rep = Rep {
@@ -806,13 +817,19 @@ pub(crate) fn trials(ctx: &Context<'_>, single_leg: bool) -> Vec<Trial> {
                         side,
                     };
                     let outcome = analyze_rep(&rep, found.crossing);
-                    (outcome.result, outcome.onset, outcome.landing_end)
+                    (
+                        outcome.result,
+                        outcome.onset,
+                        outcome.landing_end,
+                        outcome.phases,
+                    )
                 }
             };
             let settle = (last.landing + rate.samples(0.3)).min(hi);
             let end = landing_end.unwrap_or(settle).clamp(last.landing, hi);
             let mut trial = Trial::of(0, end, outcome.map(|(m, w)| (Metrics::Cmj(Box::new(m)), w)));
             trial.flags.extend(flags);
+            trial.phases = phases;
             if let (Some(a), Some(b)) = (onset, landing_end) {
                 trial.checked = Some((a, b + 1));
             }

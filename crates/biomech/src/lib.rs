@@ -140,7 +140,7 @@ pub use parse::{
     ParseOptions, SNIFF_BYTES, detect_format, parse_recording, to_mhp_csv,
 };
 pub use recording::{Plates, Recording, SampleRate, Side, TrialKind};
-pub use report::{KindSource, Metrics, Report, Summary, TrialResult};
+pub use report::{KindSource, Metrics, Phases, Report, Summary, TrialResult};
 pub use weighing::WeighingSource;
 
 /// Version of the analysis methods, carried by every report: one part per

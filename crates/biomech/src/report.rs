@@ -155,6 +155,56 @@ pub struct TrialResult {
     pub flags: Vec<Flag>,
     /// Metrics, or `None` when a blocking flag is set.
     pub metrics: Option<Metrics>,
+    /// When each phase of a countermovement jump began, for drawing the force-time curve;
+    /// absent for other tests and for blocked trials.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub phases: Option<Phases>,
+}
+
+/// The phase boundaries of a countermovement jump, s from the start of the recording: the
+/// unweighting phase runs from `onset_s` to `braking_s` (peak downward velocity), braking to
+/// `propulsion_s` (zero velocity), propulsion to `takeoff_s`, flight to `landing_s`, landing
+/// to `landing_end_s` (velocity back to zero).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct Phases {
+    /// Onset of movement.
+    pub onset_s: f64,
+    /// Start of braking (peak downward velocity).
+    pub braking_s: f64,
+    /// Start of propulsion (zero velocity at the lowest point).
+    pub propulsion_s: f64,
+    /// Take-off.
+    pub takeoff_s: f64,
+    /// Touch-down.
+    pub landing_s: f64,
+    /// End of the landing (velocity back to zero).
+    pub landing_end_s: f64,
+}
+
+/// [`Phases`] as sample indices, while the analysis runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct PhaseIndices {
+    pub onset: usize,
+    pub braking: usize,
+    pub propulsion: usize,
+    pub takeoff: usize,
+    pub landing: usize,
+    pub landing_end: usize,
+}
+
+impl PhaseIndices {
+    /// In seconds, at `dt` s per sample.
+    pub(crate) fn seconds(self, dt: f64) -> Phases {
+        let s = |i: usize| i as f64 * dt;
+        Phases {
+            onset_s: s(self.onset),
+            braking_s: s(self.braking),
+            propulsion_s: s(self.propulsion),
+            takeoff_s: s(self.takeoff),
+            landing_s: s(self.landing),
+            landing_end_s: s(self.landing_end),
+        }
+    }
 }
 
 /// Metrics of one trial, by kind.

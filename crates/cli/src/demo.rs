@@ -238,6 +238,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
             .await?;
         }
     }
+    let people = sign_ins(&state, &org, &teams, &subjects).await?;
     state.app.db.close().await;
     println!("organisation: {} ({})", org.name, org.id);
     println!(
@@ -250,5 +251,152 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
         started.elapsed().as_secs_f64()
     );
     println!("administrator api key (shown once, expires in 30 days): {admin}");
+    println!("sign in at /sign-in (passwords shown once):");
+    for (role, email, password) in &people {
+        println!("  {role:<15} {email:<45} {}", password.expose());
+    }
     Ok(())
+}
+
+/// The demo's people, one per role, each with a generated password (not one-time: the demo is
+/// for looking around): an administrator, a clinician, a coach of the first team, an athlete
+/// linked to the first subject, an auditor and a data scientist. Their addresses are made from
+/// the organisation's name, so that demo organisations of other names do not collide.
+async fn sign_ins(
+    state: &mhp_server::AppState,
+    org: &orgs::Organization,
+    teams: &[String],
+    subjects: &[String],
+) -> Result<Vec<(&'static str, String, mhp_domain::Secret<String>)>, Failure> {
+    use mhp_auth::password;
+    use mhp_domain::{DisplayName, Email, SubjectId, TeamId};
+    use mhp_storage::repo::audit::{self, AuditEvent};
+    use mhp_storage::repo::users::{self, NewUser};
+    let slug: String = org
+        .name
+        .as_str()
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect::<String>()
+        .split('-')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let slug = if slug.is_empty() {
+        "demo".to_owned()
+    } else {
+        slug
+    };
+    let roles = [
+        ("org_admin", "admin", "Demo Administrator", Role::OrgAdmin),
+        ("clinician", "clinician", "Demo Clinician", Role::Clinician),
+        ("coach", "coach", "Demo Coach", Role::Coach),
+        ("athlete", "athlete", "Demo Athlete", Role::Athlete),
+        ("auditor", "auditor", "Demo Auditor", Role::Auditor),
+        (
+            "data_scientist",
+            "data-scientist",
+            "Demo Data Scientist",
+            Role::DataScientist,
+        ),
+    ];
+    let now = SystemClock.now();
+    let mut people = Vec::new();
+    let mut made = Vec::new();
+    let mut tx = state
+        .app
+        .db
+        .operator(Access::Write)
+        .await
+        .context("cannot start a transaction")?;
+    for (code, local, name, role) in roles {
+        let email = Email::parse(&format!("{local}@{slug}.example"))
+            .map_err(|e| Failure::Invalid(format!("demo address: {e}")))?;
+        let display = DisplayName::parse(name).map_err(|e| Failure::Invalid(e.to_string()))?;
+        let secret = password::one_time_secret();
+        let hash = password::hash(&secret).map_err(|e| Failure::Runtime(e.into()))?;
+        let user = users::create(
+            &mut tx,
+            &NewUser {
+                email: &email,
+                display_name: &display,
+                password_hash: Some(&hash),
+                password_change_required: false,
+                platform_role: None,
+            },
+            now,
+        )
+        .await
+        .context("cannot create a demo user (run the demo with another --name?)")?;
+        users::grant_as_operator(&mut tx, org.id, user.id, role, now)
+            .await
+            .context("cannot grant a demo role")?;
+        for (action, id) in [
+            ("user.create", user.id.to_string()),
+            ("membership.grant", user.id.to_string()),
+        ] {
+            let event = AuditEvent::outside_request("cli", action, "user", Some(id));
+            audit::append_as_operator(&mut tx, Some(org.id), &event, now)
+                .await
+                .context("cannot write the audit event")?;
+        }
+        made.push((role, user.id));
+        people.push((code, email.as_str().to_owned(), secret));
+    }
+    tx.commit().await.context("cannot commit")?;
+    let scope = OrgScope::for_command_line(org.id);
+    let mut tx = state
+        .app
+        .db
+        .tenant(&scope, Access::Write)
+        .await
+        .context("cannot start a transaction")?;
+    let caller = mhp_app::Caller::cli();
+    for (role, user) in made {
+        match role {
+            Role::Coach => {
+                if let Some(team) = teams.first().and_then(|t| TeamId::parse(t).ok()) {
+                    mhp_storage::repo::teams::add_staff(&mut tx, team, user, now)
+                        .await
+                        .context("cannot make the coach staff")?;
+                    caller
+                        .record(
+                            &mut tx,
+                            "team.staff_add",
+                            "team",
+                            Some(team.to_string()),
+                            now,
+                        )
+                        .await
+                        .context("cannot write the audit event")?;
+                }
+            }
+            Role::Athlete => {
+                if let Some(subject) = subjects.first().and_then(|s| SubjectId::parse(s).ok()) {
+                    mhp_storage::repo::subjects::link_user(&mut tx, subject, user, now)
+                        .await
+                        .context("cannot link the athlete")?;
+                    caller
+                        .record(
+                            &mut tx,
+                            "subject.link",
+                            "subject",
+                            Some(subject.to_string()),
+                            now,
+                        )
+                        .await
+                        .context("cannot write the audit event")?;
+                }
+            }
+            _ => {}
+        }
+    }
+    tx.commit().await.context("cannot commit")?;
+    Ok(people)
 }

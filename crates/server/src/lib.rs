@@ -16,6 +16,7 @@ pub mod openapi;
 mod problem;
 pub mod security;
 pub mod tokens;
+pub mod web;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -217,6 +218,7 @@ pub fn router(state: AppState, config: &HttpConfig) -> Router {
 pub fn routes(state: &AppState) -> Router<AppState> {
     Router::new()
         .merge(api::routes(state.clone()))
+        .merge(web::routes(state.clone()))
         .route("/api/v1/openapi.json", get(openapi::serve_document))
         .route("/api/v1/docs", get(openapi::docs_page))
         .route("/healthz", get(health::healthz))
@@ -243,6 +245,7 @@ pub fn with_layers(router: Router, state: AppState, config: &HttpConfig) -> Rout
             config.request_timeout,
         ))
         .layer(from_fn(middleware::problem_details))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(from_fn(middleware::security_headers))
         .layer(from_fn_with_state(state, middleware::observe))
         .layer(from_fn(middleware::request_id))

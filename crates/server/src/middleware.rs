@@ -120,6 +120,15 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
     if !(status.is_client_error() || status.is_server_error()) {
         return res;
     }
+    // Pages answer their own errors in HTML, for people.
+    if res
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+    {
+        return res;
+    }
     let mut res = render_problem(res, request_id);
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         // The body was refused unread: the connection cannot carry another request.

@@ -246,3 +246,53 @@ fn subject_stays_in_metadata_only() {
     assert!(!format!("{err} {err:?}").contains("Jane"));
     assert!(err.line().is_some());
 }
+
+#[test]
+fn every_jump_reports_its_phases_in_order_and_on_its_events() {
+    let s = synth::cmj(&CmjSpec {
+        jumps: 2,
+        ..CmjSpec::default()
+    })
+    .unwrap();
+    let report = analyze_recording(&s.recording);
+    let dt = 1.0 / s.recording.sample_rate.hz();
+    assert_eq!(report.trials.len(), 2);
+    for (trial, truth) in report.trials.iter().zip(&s.truth) {
+        let p = trial.phases.expect("a clean jump has phases");
+        let order = [
+            p.onset_s,
+            p.braking_s,
+            p.propulsion_s,
+            p.takeoff_s,
+            p.landing_s,
+            p.landing_end_s,
+        ];
+        assert!(order.windows(2).all(|w| w[0] < w[1]), "{p:?}");
+        // Take-off and touch-down within two samples of the truth; onset at or before it.
+        assert!(
+            (p.takeoff_s - truth.takeoff as f64 * dt).abs() <= 2.0 * dt,
+            "{p:?}"
+        );
+        assert!(
+            (p.landing_s - truth.landing as f64 * dt).abs() <= 2.0 * dt,
+            "{p:?}"
+        );
+        assert!(
+            p.onset_s <= truth.movement_start as f64 * dt + 0.05,
+            "{p:?}"
+        );
+        // The phases' durations are the metrics' own.
+        let Some(Metrics::Cmj(m)) = &trial.metrics else {
+            panic!("no CMJ metrics")
+        };
+        assert!((p.takeoff_s - p.onset_s - m.time_to_takeoff_s).abs() < 1e-9);
+        assert!((p.propulsion_s - p.braking_s - m.braking_duration_s).abs() < 1e-9);
+        assert!((p.landing_s - p.takeoff_s - m.flight_time_s).abs() < 1e-9);
+    }
+    // Other tests and blocked trials carry none.
+    let mut blocked = single(3, 0.005);
+    let start = blocked.truth[0].movement_start;
+    fz(&mut blocked.recording)[start..].fill(0.0);
+    let report = analyze_recording(&blocked.recording);
+    assert!(report.trials.iter().all(|t| t.phases.is_none()));
+}

@@ -80,6 +80,14 @@ fn json_report_snapshot() {
                 "unweighting_duration_s": 0.357,
                 "unweighting_impulse_n_s": -61.656797
               },
+              "phases": {
+                "braking_s": 2.355,
+                "landing_end_s": 3.783,
+                "landing_s": 3.464,
+                "onset_s": 1.998,
+                "propulsion_s": 2.542,
+                "takeoff_s": 2.93
+              },
               "start_s": 0.0
             }
           ]

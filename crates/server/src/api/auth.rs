@@ -104,8 +104,60 @@ pub async fn login(
     headers: HeaderMap,
     ApiJson(body): ApiJson<Login>,
 ) -> Result<Response, ApiError> {
+    let now = state.app.clock.now();
     let secret = Secret::new(body.password);
-    let Ok(email) = Email::parse(&body.email) else {
+    match sign_in_with_password(&state, &meta, &headers, &body.email, secret).await? {
+        PasswordSignIn::SsoRequired => Ok(crate::Problem::new(
+            StatusCode::FORBIDDEN,
+            mhp_app::Code::SsoRequired,
+            "Sign in through your organisation",
+        )
+        .with_detail("your organisation requires single sign-on: use /api/v1/auth/sso/{org}/start")
+        .into_response()),
+        PasswordSignIn::Started {
+            user,
+            started,
+            totp_on,
+        } => {
+            let body = SignedIn {
+                user: UserRef::of(&user),
+                csrf_token: started.csrf_token.clone(),
+                mfa_required: totp_on,
+                password_change_required: user.password_change_required_at.is_some(),
+                expires_at_ms: session::expires_at(now, now).as_millis(),
+            };
+            with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+        }
+    }
+}
+
+/// What a password sign-in came to, when the password was right.
+pub(crate) enum PasswordSignIn {
+    /// A session started; its second factor is due when `totp_on`.
+    Started {
+        /// Who signed in.
+        user: users::User,
+        /// The new session (its cookie and CSRF token).
+        started: session::NewSession,
+        /// Whether the person has an authenticator, so the session waits for its code.
+        totp_on: bool,
+    },
+    /// The person's organisation requires single sign-on (recorded as a refused sign-in).
+    SsoRequired,
+}
+
+/// Signs a person in with their e-mail address and password: throttled per account, address
+/// and account across addresses, verified outside any transaction, every outcome a security
+/// event. A wrong address or password is [`ApiError::Unauthenticated`], alike for both. The
+/// API's `login` and the sign-in page both call it.
+pub(crate) async fn sign_in_with_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    headers: &HeaderMap,
+    email: &str,
+    secret: Secret<String>,
+) -> Result<PasswordSignIn, ApiError> {
+    let Ok(email) = Email::parse(email) else {
         return Err(ApiError::Unauthenticated);
     };
     if secret.expose().chars().count() > password::MAX_LEN {
@@ -135,7 +187,7 @@ pub async fn login(
         let mut tx = state.app.db.operator(Access::Write).await?;
         let event = AuthEvent::SignInFailed { throttled: true };
         let user = found.as_ref().map(|(u, _)| u.id);
-        security::record_user_event(&mut tx, &Actor::Anonymous, user, &event, &meta, now).await?;
+        security::record_user_event(&mut tx, &Actor::Anonymous, user, &event, meta, now).await?;
         tx.commit().await?;
         let secs = ((until.as_millis() - now.as_millis() + 999) / 1000).max(1);
         return Err(ApiError::TooManyAttempts(u64::try_from(secs).unwrap_or(1)));
@@ -174,7 +226,7 @@ pub async fn login(
                 }
             }
             let event = AuthEvent::SignInFailed { throttled: false };
-            security::record_user_event(&mut tx, &Actor::Anonymous, user, &event, &meta, now)
+            security::record_user_event(&mut tx, &Actor::Anonymous, user, &event, meta, now)
                 .await?;
             if let Some(ms) = account_locked_ms {
                 // Unknown addresses are locked alike, but only an account's lock is an event.
@@ -187,7 +239,7 @@ pub async fn login(
                         &Actor::Anonymous,
                         user,
                         &event,
-                        &meta,
+                        meta,
                         now,
                     )
                     .await?;
@@ -210,24 +262,18 @@ pub async fn login(
         // Checked after the password, so that the answer tells nothing to who lacks it.
         let actor = Actor::User(user.id.to_string());
         let event = AuthEvent::PasswordSignInRefused;
-        security::record_user_event(&mut tx, &actor, Some(user.id), &event, &meta, now).await?;
+        security::record_user_event(&mut tx, &actor, Some(user.id), &event, meta, now).await?;
         tx.commit().await?;
-        return Ok(crate::Problem::new(
-            StatusCode::FORBIDDEN,
-            mhp_app::Code::SsoRequired,
-            "Sign in through your organisation",
-        )
-        .with_detail("your organisation requires single sign-on: use /api/v1/auth/sso/{org}/start")
-        .into_response());
+        return Ok(PasswordSignIn::SsoRequired);
     }
     let totp_on = mfa::totp(&mut tx, user.id)
         .await?
         .is_some_and(|t| t.enabled_at.is_some());
-    let previous = presented_session(&headers);
+    let previous = presented_session(headers);
     let started = start_session(
         &mut tx,
         &user,
-        &meta,
+        meta,
         totp_on,
         None,
         previous.as_deref(),
@@ -243,24 +289,20 @@ pub async fn login(
         &actor,
         Some(user.id),
         &AuthEvent::SignInSucceeded,
-        &meta,
+        meta,
         now,
     )
     .await?;
     tx.commit().await?;
-
-    let body = SignedIn {
-        user: UserRef::of(&user),
-        csrf_token: started.csrf_token.clone(),
-        mfa_required: totp_on,
-        password_change_required: user.password_change_required_at.is_some(),
-        expires_at_ms: session::expires_at(now, now).as_millis(),
-    };
-    with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+    Ok(PasswordSignIn::Started {
+        user,
+        started,
+        totp_on,
+    })
 }
 
 /// The hash of the session cookie a request presents, if any.
-pub(super) fn presented_session(headers: &HeaderMap) -> Option<String> {
+pub(crate) fn presented_session(headers: &HeaderMap) -> Option<String> {
     headers
         .get(header::COOKIE)
         .and_then(|v| v.to_str().ok())
@@ -270,7 +312,7 @@ pub(super) fn presented_session(headers: &HeaderMap) -> Option<String> {
 
 /// Starts a session with a fresh id, ending `previous` (no fixation: a session's id changes
 /// whenever its privileges do).
-pub(super) async fn start_session(
+pub(crate) async fn start_session(
     tx: &mut mhp_storage::OperatorTx,
     user: &users::User,
     meta: &RequestMeta,
@@ -301,7 +343,7 @@ pub(super) async fn start_session(
 }
 
 /// Adds the session cookie to a response.
-pub(super) fn with_cookie(
+pub(crate) fn with_cookie(
     mut res: Response,
     started: &session::NewSession,
 ) -> Result<Response, ApiError> {
@@ -334,6 +376,21 @@ pub async fn logout_all(State(state): State<AppState>, grant: Grant) -> Result<R
 }
 
 async fn sign_out(state: &AppState, grant: &Grant, everywhere: bool) -> Result<Response, ApiError> {
+    end_session(state, grant, everywhere).await?;
+    let mut res = StatusCode::NO_CONTENT.into_response();
+    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie()) {
+        res.headers_mut().insert(header::SET_COOKIE, v);
+    }
+    Ok(res)
+}
+
+/// Ends the caller's web session, or every session and refresh token of theirs
+/// (`everywhere`), recorded as a security event. The caller clears the cookie.
+pub(crate) async fn end_session(
+    state: &AppState,
+    grant: &Grant,
+    everywhere: bool,
+) -> Result<(), ApiError> {
     let (Principal::User { user, .. }, Some(s)) = (&grant.principal, grant.principal.session())
     else {
         return Err(ApiError::Forbidden);
@@ -350,11 +407,7 @@ async fn sign_out(state: &AppState, grant: &Grant, everywhere: bool) -> Result<R
     let actor = grant.principal.actor();
     security::record_user_event(&mut tx, &actor, Some(user.id), &event, &grant.meta, now).await?;
     tx.commit().await?;
-    let mut res = StatusCode::NO_CONTENT.into_response();
-    if let Ok(v) = HeaderValue::from_str(&session::clear_cookie()) {
-        res.headers_mut().insert(header::SET_COOKIE, v);
-    }
-    Ok(res)
+    Ok(())
 }
 
 /// Refresh tokens live this long.

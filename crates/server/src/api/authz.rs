@@ -64,6 +64,11 @@ impl Grant {
         widest_reach(&self.roles, permission).is_some()
     }
 
+    /// The caller's roles in the organisation (empty for routes without one).
+    pub fn roles(&self) -> &[Role] {
+        &self.roles
+    }
+
     /// Who acts, as use cases and the audit log name them.
     pub fn caller(&self) -> mhp_app::Caller {
         mhp_app::Caller::acting(
@@ -147,19 +152,43 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             "route missing from the route table".into(),
         ));
     };
-    if spec.requirement == Requirement::Public {
+    admit(state, parts, spec.requirement, meta, CsrfCheck::Header).await
+}
+
+/// How a cookie-authenticated write shows it came from MHP's own pages or scripts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum CsrfCheck {
+    /// The session's token in the `X-CSRF-Token` header (the API).
+    Header,
+    /// The caller checked the token already (the pages read it from the form they post).
+    Done,
+}
+
+/// The gate after the route's requirement is known: authenticates the caller, checks the
+/// requirement against the access policy and the grant's reach, and records every refusal.
+/// The API's gate and the pages' gate both end here.
+pub(crate) async fn admit(
+    state: &AppState,
+    parts: &mut Parts,
+    requirement: Requirement,
+    meta: RequestMeta,
+    csrf: CsrfCheck,
+) -> Result<Option<Grant>, ApiError> {
+    if requirement == Requirement::Public {
         return Ok(None);
     }
     let principal = authn::authenticate(state, &parts.headers, &meta).await?;
-    check_csrf(&principal, parts)?;
+    if csrf == CsrfCheck::Header {
+        check_csrf(&principal, parts)?;
+    }
     // A session whose second factor is due reaches only the routes that finish or end it.
     if let Some(s) = principal.session()
         && s.mfa_pending
-        && spec.requirement != Requirement::PendingSession
+        && requirement != Requirement::PendingSession
     {
         return Err(ApiError::MfaRequired);
     }
-    let permission = match spec.requirement {
+    let permission = match requirement {
         Requirement::Public => return Ok(None),
         Requirement::Authenticated => {
             return Ok(Some(Grant {
@@ -182,7 +211,8 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
                 roles: Vec::new(),
             }));
         }
-        Requirement::InOrg(p) => p,
+        Requirement::InOrg(p) => Some(p),
+        Requirement::Member => None,
     };
     let params = RawPathParams::from_request_parts(parts, state)
         .await
@@ -201,9 +231,17 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             let reach = resolve_reach(state, &principal, org, reach).await?;
             let named = named_ids(&params, parts.uri.query());
             if let Err(e) = check_reach(state, &principal, org, &reach, &named).await {
-                let event = AuthEvent::AccessDenied { org, permission };
-                security::record_standalone(state, &principal.actor(), Some(org), &event, &meta)
+                if let Some(permission) = permission {
+                    let event = AuthEvent::AccessDenied { org, permission };
+                    security::record_standalone(
+                        state,
+                        &principal.actor(),
+                        Some(org),
+                        &event,
+                        &meta,
+                    )
                     .await;
+                }
                 return Err(e);
             }
             Ok(Some(Grant {
@@ -215,6 +253,8 @@ async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiE
             }))
         }
         decision => {
+            // Membership alone is asked of pages every role has; a refusal is for a permission.
+            let permission = permission.unwrap_or(Permission::ReadOwnRecord);
             let event = AuthEvent::AccessDenied { org, permission };
             // Attributed to the caller's own organisation for keys; for people, to the one they
             // tried when they are a member there, else only to the security stream.
@@ -356,7 +396,7 @@ async fn decide(
     state: &AppState,
     principal: &Principal,
     org: OrgId,
-    permission: Permission,
+    permission: Option<Permission>,
 ) -> Result<(Decision, Vec<Role>), ApiError> {
     let roles: Vec<Role> = match principal {
         Principal::ApiKey(k) if k.org == org => vec![k.role],
@@ -373,9 +413,12 @@ async fn decide(
     if roles.is_empty() {
         return Ok((Decision::OtherOrg, roles));
     }
-    let decision = match widest_reach(&roles, permission) {
-        Some(reach) => Decision::Allow(reach),
-        None => Decision::NotPermitted,
+    let decision = match permission {
+        None => Decision::Allow(Reach::OwnRecord),
+        Some(permission) => match widest_reach(&roles, permission) {
+            Some(reach) => Decision::Allow(reach),
+            None => Decision::NotPermitted,
+        },
     };
     Ok((decision, roles))
 }

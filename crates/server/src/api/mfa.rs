@@ -204,7 +204,42 @@ pub async fn verify(
     grant: Grant,
     ApiJson(body): ApiJson<Code>,
 ) -> Result<Response, ApiError> {
-    let (user, session) = person(&grant)?;
+    let factor = match (body.code, body.recovery_code) {
+        (Some(code), None) => SecondFactor::Code(code),
+        (None, Some(recovery)) => SecondFactor::Recovery(recovery),
+        _ => {
+            return Err(ApiError::BadRequest(
+                "send either code or recovery_code".into(),
+            ));
+        }
+    };
+    let (started, left) = finish_second_factor(&state, &headers, &grant, factor).await?;
+    let body = Verified {
+        csrf_token: started.csrf_token.clone(),
+        recovery_codes_left: left,
+    };
+    with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+}
+
+/// What a person offers as their second factor.
+pub(crate) enum SecondFactor {
+    /// A code from their authenticator app.
+    Code(String),
+    /// One of their recovery codes.
+    Recovery(String),
+}
+
+/// Finishes a sign-in whose second factor is due: checks the factor (throttled, each attempt
+/// a security event) and on success starts a fresh session with the factor done. Answers the
+/// session and how many recovery codes are left. The API's `verify` and the sign-in page's
+/// code form both call it.
+pub(crate) async fn finish_second_factor(
+    state: &AppState,
+    headers: &HeaderMap,
+    grant: &Grant,
+    factor: SecondFactor,
+) -> Result<(mhp_auth::session::NewSession, i64), ApiError> {
+    let (user, session) = person(grant)?;
     if !session.mfa_pending {
         return Err(ApiError::BadRequest(
             "no second factor is due in this session".into(),
@@ -217,10 +252,10 @@ pub async fn verify(
         let secs = ((until.as_millis() - now.as_millis() + 999) / 1000).max(1);
         return Err(ApiError::TooManyAttempts(u64::try_from(secs).unwrap_or(1)));
     }
-    let accepted = match (body.code, body.recovery_code) {
-        (Some(code), None) => match mfa::totp(&mut tx, user.id).await? {
+    let accepted = match factor {
+        SecondFactor::Code(code) => match mfa::totp(&mut tx, user.id).await? {
             Some(t) if t.enabled_at.is_some() => {
-                let secret = open_secret(&state, user.id, &t)?;
+                let secret = open_secret(state, user.id, &t)?;
                 match totp::verify(secret.expose(), &code, now, t.last_step) {
                     Some(step) => mfa::accept_step(&mut tx, user.id, step, now).await?,
                     None => false,
@@ -228,15 +263,10 @@ pub async fn verify(
             }
             _ => false,
         },
-        (None, Some(recovery)) => match totp::recovery_code_hash(&recovery) {
+        SecondFactor::Recovery(recovery) => match totp::recovery_code_hash(&recovery) {
             Some(h) => mfa::use_recovery_code(&mut tx, user.id, &h, now).await?,
             None => false,
         },
-        _ => {
-            return Err(ApiError::BadRequest(
-                "send either code or recovery_code".into(),
-            ));
-        }
     };
     if !accepted {
         let failures = sessions::record_failure(&mut tx, &key, now, throttle::WINDOW_MS).await?;
@@ -245,7 +275,7 @@ pub async fn verify(
         }
         record(
             &mut tx,
-            &grant,
+            grant,
             user.id,
             AuthEvent::MfaChecked { passed: false },
             now,
@@ -261,13 +291,13 @@ pub async fn verify(
         &grant.meta,
         false,
         Some(now),
-        presented_session(&headers).as_deref(),
+        presented_session(headers).as_deref(),
         now,
     )
     .await?;
     record(
         &mut tx,
-        &grant,
+        grant,
         user.id,
         AuthEvent::MfaChecked { passed: true },
         now,
@@ -278,11 +308,7 @@ pub async fn verify(
         let mut tx = state.app.db.operator(Access::Read).await?;
         mfa::recovery_codes_left(&mut tx, user.id).await?
     };
-    let body = Verified {
-        csrf_token: started.csrf_token.clone(),
-        recovery_codes_left: left,
-    };
-    with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+    Ok((started, left))
 }
 
 async fn record(

@@ -80,6 +80,9 @@ pub enum Requirement {
     PendingSession,
     /// A permission in the organisation named by the path's `{org}`.
     InOrg(Permission),
+    /// Any role in the organisation named by the path's `{org}` (pages every member has);
+    /// the grant reaches nothing beyond the caller's own record.
+    Member,
 }
 
 /// One API route.

@@ -4,6 +4,7 @@
 mod keys;
 mod matrix;
 mod norms;
+mod pages;
 mod sign_in;
 
 use std::sync::Arc;

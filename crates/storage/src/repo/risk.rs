@@ -171,15 +171,23 @@ pub async fn history(
 
 /// Every subject's latest score (one per subject), highest probability first.
 pub async fn latest(tx: &mut TenantTx) -> Result<Vec<Score>, StorageError> {
+    latest_as_of(tx, "9999-12-31").await
+}
+
+/// Every subject's latest score for a day on or before `as_of` (`YYYY-MM-DD`), one per
+/// subject, highest probability first: what the band was then.
+pub async fn latest_as_of(tx: &mut TenantTx, as_of: &str) -> Result<Vec<Score>, StorageError> {
     let sql = format!(
-        "SELECT {COLUMNS} FROM risk_scores s WHERE org_id = $1 AND NOT EXISTS ( \
+        "SELECT {COLUMNS} FROM risk_scores s WHERE org_id = $1 AND as_of <= $2 AND NOT EXISTS ( \
            SELECT 1 FROM risk_scores n WHERE n.org_id = s.org_id AND n.subject_id = s.subject_id \
+             AND n.as_of <= $2 \
              AND (n.as_of > s.as_of OR (n.as_of = s.as_of AND n.scored_at_ms > s.scored_at_ms) \
                OR (n.as_of = s.as_of AND n.scored_at_ms = s.scored_at_ms AND n.id > s.id))) \
          ORDER BY probability DESC LIMIT 5000"
     );
     let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tx.org_key())
+        .bind(as_of)
         .fetch_all(tx.conn())
         .await?;
     rows.iter().map(from_row).collect()

@@ -504,6 +504,29 @@ pub async fn teams_of(tx: &mut TenantTx, subject: SubjectId) -> Result<Vec<TeamI
         .collect()
 }
 
+/// Links a subject record to a person's account, so that they see their own record.
+pub async fn link_user(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+    user: UserId,
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    let done = sqlx::query(
+        "UPDATE subjects SET user_id = $1, updated_at_ms = $2 \
+         WHERE org_id = $3 AND id = $4 AND erased_at_ms IS NULL",
+    )
+    .bind(user.to_string())
+    .bind(now.as_millis())
+    .bind(tx.org_key())
+    .bind(subject.to_string())
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound { entity: "subject" });
+    }
+    Ok(())
+}
+
 /// The subject record linked to a person's account in this organisation, if any: an athlete's
 /// own record.
 pub async fn of_user(tx: &mut TenantTx, user: UserId) -> Result<Option<Subject>, StorageError> {

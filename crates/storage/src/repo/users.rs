@@ -259,6 +259,34 @@ pub async fn set_roles_as_operator(
     Ok(())
 }
 
+/// The organisations a person belongs to, with their roles there, by organisation name: where
+/// the web application may take them after sign-in (operator function: no scope exists yet).
+pub async fn memberships_as_operator(
+    tx: &mut OperatorTx,
+    user: UserId,
+) -> Result<Vec<(OrgId, String, Vec<Role>)>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT m.org_id, o.name, m.role FROM memberships m JOIN organizations o ON o.id = m.org_id \
+         WHERE m.user_id = $1 ORDER BY o.name, m.org_id, m.role",
+    )
+    .bind(user.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    let mut out: Vec<(OrgId, String, Vec<Role>)> = Vec::new();
+    for row in &rows {
+        let org: String = row.try_get("org_id")?;
+        let org = parse_id(&org, "org id", OrgId::parse)?;
+        let name: String = row.try_get("name")?;
+        let role: String = row.try_get("role")?;
+        let role = Role::parse(&role).map_err(|_| StorageError::Corrupt { what: "role" })?;
+        match out.last_mut() {
+            Some((o, _, roles)) if *o == org => roles.push(role),
+            _ => out.push((org, name, vec![role])),
+        }
+    }
+    Ok(out)
+}
+
 /// The user's roles in the transaction's organisation (empty when not a member).
 pub async fn roles(tx: &mut TenantTx, user: UserId) -> Result<Vec<Role>, StorageError> {
     let names: Vec<String> = sqlx::query_scalar(

@@ -1,0 +1,492 @@
+//! What the web application's team dashboard and athlete page show, assembled from the same
+//! repositories the API reads and audited as the API's reads are: a roster that says who needs
+//! attention first, and one athlete's trends, latest force-time curve, injuries and risk.
+
+use std::collections::{BTreeMap, HashMap};
+
+use mhp_domain::availability::Availability;
+use mhp_domain::{CalendarDate, OrgScope, SubjectId, TeamId, Timestamp};
+use mhp_storage::repo::assessments::{self, Assessment, MetricValue};
+use mhp_storage::repo::injuries::{self, Decision, Injury};
+use mhp_storage::repo::risk::{self, Score};
+use mhp_storage::repo::subjects::{Archived, Filter};
+use mhp_storage::repo::teams::{self, Team};
+use mhp_storage::repo::{Page, subjects as subject_rows};
+use mhp_storage::{Access, ObjectKey};
+
+use crate::subjects::{self, Identifiers, Listing, SubjectView};
+use crate::{App, AppError, Caller};
+
+/// The metric the roster leads with: jump height by impulse-momentum, m.
+pub const JUMP_HEIGHT: &str = "jump_height_impulse_m";
+/// The asymmetry the roster shows: propulsive impulse, left against right, %.
+pub const ASYMMETRY: &str = "asymmetry.propulsive_impulse_pct";
+/// Earlier assessments that make a baseline (the norms endpoint's rule).
+pub const BASELINE_ASSESSMENTS: usize = 5;
+/// Asymmetry beyond this, in either direction, is worth a look (%).
+pub const ASYMMETRY_ATTENTION_PCT: f64 = 10.0;
+/// Largest roster shown on one page.
+const MAX_ROSTER: u32 = 500;
+
+/// One athlete's line on the team dashboard.
+#[derive(Debug, Clone)]
+pub struct RosterRow {
+    /// Who (identifiers as the caller may see them).
+    pub subject: SubjectView,
+    /// When their latest assessment was recorded.
+    pub last_test: Option<Timestamp>,
+    /// Latest jump height, m.
+    pub jump_height_m: Option<f64>,
+    /// Their own baseline: the mean of up to five earlier assessments, m.
+    pub baseline_m: Option<f64>,
+    /// Latest minus baseline, m.
+    pub change_m: Option<f64>,
+    /// Whether the change exceeds the team's smallest worthwhile change.
+    pub beyond_swc: bool,
+    /// Latest propulsive-impulse asymmetry, % (dual plates only).
+    pub asymmetry_pct: Option<f64>,
+    /// Latest risk band.
+    pub risk_band: Option<String>,
+    /// The band a week ago, to show its change.
+    pub risk_band_week_ago: Option<String>,
+    /// Why they need attention, most urgent first (empty: nothing to act on).
+    pub attention: Vec<Attention>,
+}
+
+/// A reason to look at an athlete first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Attention {
+    /// Injured and out.
+    Unavailable,
+    /// Injured, on modified duty or full training but not yet cleared.
+    Restricted,
+    /// In the high risk band.
+    HighRisk,
+    /// Jump height dropped beyond the smallest worthwhile change.
+    BelowBaseline,
+    /// Asymmetry beyond ±10 %.
+    Asymmetry,
+    /// No test in the last 14 days.
+    NotTested,
+}
+
+impl Attention {
+    /// In words, for the page.
+    pub fn words(self) -> &'static str {
+        match self {
+            Attention::Unavailable => "unavailable",
+            Attention::Restricted => "not cleared",
+            Attention::HighRisk => "high risk",
+            Attention::BelowBaseline => "jump height below baseline",
+            Attention::Asymmetry => "asymmetry over 10 %",
+            Attention::NotTested => "not tested for 14 days",
+        }
+    }
+}
+
+/// One week of the team's jump height: the mean and the 10th–90th percentile band of each
+/// athlete's latest value that week.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct TeamWeek {
+    /// Monday of the week.
+    pub week: CalendarDate,
+    /// Athletes tested.
+    pub athletes: usize,
+    /// Mean, m.
+    pub mean: f64,
+    /// 10th percentile, m.
+    pub p10: f64,
+    /// 90th percentile, m.
+    pub p90: f64,
+}
+
+/// The team dashboard.
+#[derive(Debug, Clone)]
+pub struct Roster {
+    /// The team shown.
+    pub team: Team,
+    /// Athletes, who needs attention first.
+    pub rows: Vec<RosterRow>,
+    /// The team's smallest worthwhile change in jump height (0.2 × between-athlete SD), m.
+    pub swc_m: Option<f64>,
+    /// Weekly jump height, oldest first.
+    pub weeks: Vec<TeamWeek>,
+}
+
+/// The teams `reach` lets the caller open, by name.
+pub async fn teams_in_reach(
+    app: &App,
+    scope: &OrgScope,
+    reach: Option<&[TeamId]>,
+) -> Result<Vec<Team>, AppError> {
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
+    let mut all = teams::list(&mut tx, Page::first(200)).await?;
+    if let Some(mine) = reach {
+        all.retain(|t| mine.contains(&t.id));
+    }
+    all.sort_by(|a, b| a.name.as_str().cmp(b.name.as_str()));
+    Ok(all)
+}
+
+/// The dashboard of `team`: its athletes with availability, risk band and its change since a
+/// week ago, latest jump height against their own baseline, asymmetry and last test, sorted
+/// by who needs attention first; and the team's weekly trend. Opening the names is recorded
+/// as the API's roster read is (`subject.list`).
+pub async fn team_roster(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    team: TeamId,
+    shown: Identifiers,
+) -> Result<Roster, AppError> {
+    let listing = Listing {
+        filter: Filter {
+            team: Some(team),
+            term: None,
+            sex: None,
+            sport: None,
+            archived: Archived::Exclude,
+        },
+        page: Page::first(MAX_ROSTER),
+        newest_first: false,
+        with_risk_bands: true,
+    };
+    let page = subjects::list(app, scope, caller, shown, &listing).await?;
+    let today = app.today();
+    let week_ago = date_of_day(today.days_since_epoch() - 7);
+    let (team_row, values, before) = {
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
+        let team_row = teams::get(&mut tx, team).await?;
+        let values = assessments::team_metric_values(&mut tx, team).await?;
+        let before: HashMap<SubjectId, String> = risk::latest_as_of(&mut tx, &week_ago.to_string())
+            .await?
+            .into_iter()
+            .map(|s| (s.subject, s.band))
+            .collect();
+        (team_row, values, before)
+    };
+    let mut by_subject: HashMap<SubjectId, Vec<&MetricValue>> = HashMap::new();
+    for v in &values {
+        by_subject.entry(v.subject).or_default().push(v);
+    }
+    let latest_heights: Vec<f64> = page
+        .items
+        .iter()
+        .filter_map(|s| latest(by_subject.get(&s.id), JUMP_HEIGHT).map(|m| m.value))
+        .collect();
+    let swc_m = (latest_heights.len() >= 5).then(|| 0.2 * sample_sd(&latest_heights));
+    let now = app.now();
+    let mut rows: Vec<RosterRow> = page
+        .items
+        .into_iter()
+        .map(|subject| {
+            let mine = by_subject.get(&subject.id);
+            let height = latest(mine, JUMP_HEIGHT);
+            let earlier: Vec<f64> = mine
+                .map(|m| {
+                    m.iter()
+                        .filter(|v| v.metric == JUMP_HEIGHT)
+                        .rev()
+                        .skip(1)
+                        .take(BASELINE_ASSESSMENTS)
+                        .map(|v| v.value)
+                        .collect()
+                })
+                .unwrap_or_default();
+            let baseline_m = (!earlier.is_empty()).then(|| mean(&earlier));
+            let change_m = height.map(|h| h.value).zip(baseline_m).map(|(h, b)| h - b);
+            let beyond_swc = change_m.zip(swc_m).is_some_and(|(c, w)| c.abs() > w);
+            let last_test = mine.and_then(|m| m.iter().map(|v| v.recorded_at).max());
+            let asymmetry_pct = latest(mine, ASYMMETRY).map(|m| m.value);
+            let mut attention = Vec::new();
+            match subject.availability {
+                Availability::Unavailable => attention.push(Attention::Unavailable),
+                Availability::ModifiedDuty | Availability::FullTraining => {
+                    attention.push(Attention::Restricted);
+                }
+                Availability::Available => {}
+            }
+            if subject.risk_band.as_deref() == Some("high") {
+                attention.push(Attention::HighRisk);
+            }
+            if beyond_swc && change_m.is_some_and(|c| c < 0.0) {
+                attention.push(Attention::BelowBaseline);
+            }
+            if asymmetry_pct.is_some_and(|a| a.abs() > ASYMMETRY_ATTENTION_PCT) {
+                attention.push(Attention::Asymmetry);
+            }
+            if last_test.is_none_or(|t| now.as_millis() - t.as_millis() > 14 * 86_400_000) {
+                attention.push(Attention::NotTested);
+            }
+            RosterRow {
+                risk_band_week_ago: before.get(&subject.id).cloned(),
+                risk_band: subject.risk_band.clone(),
+                subject,
+                last_test,
+                jump_height_m: height.map(|h| h.value),
+                baseline_m,
+                change_m,
+                beyond_swc,
+                asymmetry_pct,
+                attention,
+            }
+        })
+        .collect();
+    // Who needs attention first: the most urgent reason, then how many, then by name.
+    rows.sort_by(|a, b| {
+        let first = |r: &RosterRow| r.attention.first().copied();
+        match (first(a), first(b)) {
+            (Some(x), Some(y)) => x
+                .cmp(&y)
+                .then(b.attention.len().cmp(&a.attention.len()))
+                .then_with(|| a.subject.name.cmp(&b.subject.name)),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => a.subject.name.cmp(&b.subject.name),
+        }
+    });
+    Ok(Roster {
+        team: team_row,
+        rows,
+        swc_m,
+        weeks: weekly(&values),
+    })
+}
+
+fn latest<'a>(values: Option<&Vec<&'a MetricValue>>, metric: &str) -> Option<&'a MetricValue> {
+    values.and_then(|v| v.iter().rev().find(|m| m.metric == metric).copied())
+}
+
+fn mean(xs: &[f64]) -> f64 {
+    #[allow(clippy::cast_precision_loss)]
+    let n = xs.len().max(1) as f64;
+    xs.iter().sum::<f64>() / n
+}
+
+fn sample_sd(xs: &[f64]) -> f64 {
+    if xs.len() < 2 {
+        return 0.0;
+    }
+    let m = mean(xs);
+    #[allow(clippy::cast_precision_loss)]
+    let n = (xs.len() - 1) as f64;
+    (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n).sqrt()
+}
+
+/// Linear-interpolated percentile of sorted values, `q` in [0, 1].
+fn percentile(sorted: &[f64], q: f64) -> f64 {
+    if sorted.is_empty() {
+        return f64::NAN;
+    }
+    #[allow(clippy::cast_precision_loss)]
+    let pos = q * (sorted.len() - 1) as f64;
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(sorted.len() - 1);
+    let at = |i: usize| sorted.get(i).copied().unwrap_or(f64::NAN);
+    #[allow(clippy::cast_precision_loss)]
+    let frac = pos - lo as f64;
+    at(lo) + (at(hi) - at(lo)) * frac
+}
+
+/// The Monday of the week holding `t` (UTC).
+pub fn week_of(t: Timestamp) -> CalendarDate {
+    let day = CalendarDate::from_unix_millis(t.as_millis()).days_since_epoch();
+    // 1970-01-01 was a Thursday: Monday-based weekday is (day + 3) mod 7.
+    date_of_day(day - (day + 3).rem_euclid(7))
+}
+
+fn date_of_day(day: i64) -> CalendarDate {
+    CalendarDate::from_unix_millis(day * 86_400_000)
+}
+
+fn weekly(values: &[MetricValue]) -> Vec<TeamWeek> {
+    let mut weeks: BTreeMap<CalendarDate, BTreeMap<SubjectId, f64>> = BTreeMap::new();
+    for v in values.iter().filter(|v| v.metric == JUMP_HEIGHT) {
+        // Oldest first: the latest value of the week wins.
+        weeks
+            .entry(week_of(v.recorded_at))
+            .or_default()
+            .insert(v.subject, v.value);
+    }
+    weeks
+        .into_iter()
+        .map(|(week, by_athlete)| {
+            let mut xs: Vec<f64> = by_athlete.into_values().collect();
+            xs.sort_by(f64::total_cmp);
+            TeamWeek {
+                week,
+                athletes: xs.len(),
+                mean: mean(&xs),
+                p10: percentile(&xs, 0.1),
+                p90: percentile(&xs, 0.9),
+            }
+        })
+        .collect()
+}
+
+/// One metric over time for one athlete.
+#[derive(Debug, Clone)]
+pub struct MetricSeries {
+    /// The metric's name as stored.
+    pub metric: &'static str,
+    /// (when recorded, value), oldest first.
+    pub points: Vec<(Timestamp, f64)>,
+    /// Mean of up to five assessments before the latest.
+    pub baseline: Option<f64>,
+}
+
+/// An injury with its return-to-duty decisions, oldest decision first.
+#[derive(Debug, Clone)]
+pub struct InjuryCourse {
+    /// The injury.
+    pub injury: Injury,
+    /// Its decisions.
+    pub decisions: Vec<Decision>,
+}
+
+/// The force-time curve of an assessment, as the engine read its raw file.
+#[derive(Debug, Clone)]
+pub struct Trace {
+    /// Sample rate, Hz.
+    pub sample_rate_hz: f64,
+    /// Total vertical force, N.
+    pub total: Vec<f64>,
+    /// Left and right plates, when there were two.
+    pub sides: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+/// The athlete page.
+#[derive(Debug, Clone)]
+pub struct Athlete {
+    /// Who.
+    pub subject: SubjectView,
+    /// The key metrics over time.
+    pub series: Vec<MetricSeries>,
+    /// Assessments, newest first (at most 200).
+    pub assessments: Vec<Assessment>,
+    /// The engine's report of the latest assessment, as stored (JSON).
+    pub latest_report: Option<serde_json::Value>,
+    /// Injuries, newest first, with their decisions.
+    pub injuries: Vec<InjuryCourse>,
+    /// Risk scores, newest first (at most 60).
+    pub risk: Vec<Score>,
+}
+
+/// One athlete's page: identifiers, key metric trends, assessments and the latest report,
+/// injuries with their return-to-duty decisions and risk history; recorded as the API's
+/// subject read is (`subject.read`), in the transaction that read it.
+pub async fn athlete(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    id: SubjectId,
+    shown: Identifiers,
+    metrics: &[&'static str],
+) -> Result<Athlete, AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let s = subject_rows::get_including_archived(&mut tx, id).await?;
+    let subject = subjects::open_today(app, &mut tx, &s, shown).await?;
+    let values = assessments::subject_metric_values(&mut tx, id).await?;
+    let list = assessments::list_for_subject(&mut tx, id, Page::first(200)).await?;
+    let latest_report = match list.first() {
+        Some(a) => {
+            serde_json::from_str(&assessments::current_result(&mut tx, a).await?.report_json).ok()
+        }
+        None => None,
+    };
+    let mut courses = Vec::new();
+    for injury in injuries::list_for_subject(&mut tx, id).await? {
+        let decisions = injuries::decisions(&mut tx, injury.id).await?;
+        courses.push(InjuryCourse { injury, decisions });
+    }
+    let risk = risk::history(&mut tx, id, 60).await?;
+    caller
+        .record(
+            &mut tx,
+            "subject.read",
+            "subject",
+            Some(id.to_string()),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    let series = metrics
+        .iter()
+        .map(|metric| {
+            let points: Vec<(Timestamp, f64)> = values
+                .iter()
+                .filter(|v| v.metric == *metric)
+                .map(|v| (v.recorded_at, v.value))
+                .collect();
+            let earlier: Vec<f64> = points
+                .iter()
+                .rev()
+                .skip(1)
+                .take(BASELINE_ASSESSMENTS)
+                .map(|p| p.1)
+                .collect();
+            MetricSeries {
+                metric,
+                baseline: (!earlier.is_empty()).then(|| mean(&earlier)),
+                points,
+            }
+        })
+        .collect();
+    Ok(Athlete {
+        subject,
+        series,
+        assessments: list,
+        latest_report,
+        injuries: courses,
+        risk,
+    })
+}
+
+/// The force-time curve of one of the athlete's assessments, read from its sealed raw file as
+/// the engine reads it; recorded as the API's assessment read is (`assessment.read`).
+pub async fn trace(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    a: &Assessment,
+) -> Result<Trace, AppError> {
+    let org = scope.org();
+    let object = ObjectKey::parse(&a.raw_object_key).map_err(AppError::internal)?;
+    let sealed = app.objects.get(&object).await?;
+    let raw = app
+        .phi
+        .for_read(org, a.subject)
+        .await?
+        .open_raw(org, &a.id.to_string(), sealed)?;
+    let opts = crate::assessments::parse_options(&a.options)
+        .map_err(|e| AppError::internal(format!("stored upload options: {e}")))?;
+    let recording = tokio::task::spawn_blocking(move || {
+        mhp_biomech::parse_recording("upload", std::io::Cursor::new(raw), &opts)
+    })
+    .await
+    .map_err(AppError::internal)?
+    .map_err(|e| AppError::internal(format!("a stored raw file no longer parses: {e}")))?;
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    caller
+        .record(
+            &mut tx,
+            "assessment.read",
+            "assessment",
+            Some(a.id.to_string()),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    let sides = match &recording.plates {
+        mhp_biomech::Plates::Dual { left, right } => Some((left.clone(), right.clone())),
+        mhp_biomech::Plates::Single { .. } => None,
+    };
+    Ok(Trace {
+        sample_rate_hz: recording.sample_rate.hz(),
+        total: recording.plates.total(),
+        sides,
+    })
+}

@@ -1,0 +1,436 @@
+//! The web application's pages over HTTP: sign-in through the form, the pages' gate (team
+//! reach, CSRF on every form, sign-in for strangers), the audit event of a page that shows
+//! PHI, the content security policy, and uploads through the page. The browser suite
+//! (tools/browser) drives the same pages in Chromium.
+
+use std::time::Duration;
+
+use mhp_auth::password;
+use mhp_biomech::synth::{self, CmjSpec};
+use mhp_domain::{DisplayName, Email, Role, Secret, SubjectId, TeamId, TeamName};
+use mhp_server::HttpConfig;
+use mhp_storage::Access;
+use mhp_storage::repo::users::{self, NewUser};
+use mhp_storage::repo::{Page, assessments, audit, teams};
+use reqwest::StatusCode;
+use reqwest::redirect::Policy;
+
+use crate::{Server, spawn};
+
+const PASSWORD: &str = "a long and proper password";
+
+fn config() -> HttpConfig {
+    HttpConfig {
+        body_limit_bytes: 4 * 1024 * 1024,
+        request_timeout: Duration::from_secs(20),
+        drain_delay: Duration::from_millis(100),
+        shutdown_grace: Duration::from_secs(5),
+    }
+}
+
+struct World {
+    s: Server,
+    team_a: TeamId,
+    on_a: SubjectId,
+    on_b: SubjectId,
+}
+
+async fn person(s: &Server, email: &str, role: Role) -> mhp_domain::UserId {
+    let hash = password::hash(&Secret::new(PASSWORD.to_owned())).unwrap();
+    let mut tx = s.state.app.db.operator(Access::Write).await.unwrap();
+    let user = users::create(
+        &mut tx,
+        &NewUser {
+            email: &Email::parse(email).unwrap(),
+            display_name: &DisplayName::parse("Person").unwrap(),
+            password_hash: Some(&hash),
+            password_change_required: false,
+            platform_role: None,
+        },
+        s.state.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    users::grant_as_operator(&mut tx, s.org.org(), user.id, role, s.state.app.clock.now())
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    user.id
+}
+
+async fn world() -> World {
+    let s = spawn(config()).await;
+    let caller = mhp_app::Caller::cli();
+    let now = s.state.app.clock.now();
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Write).await.unwrap();
+    let a = teams::create(&mut tx, &TeamName::parse("Alpha").unwrap(), now)
+        .await
+        .unwrap();
+    let b = teams::create(&mut tx, &TeamName::parse("Bravo").unwrap(), now)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut made = Vec::new();
+    for (name, team) in [("Ada Alpha", a.id), ("Bo Bravo", b.id)] {
+        let fields = mhp_app::subjects::SubjectFields::check(
+            &mhp_app::subjects::SubjectDraft {
+                name: name.into(),
+                ..Default::default()
+            },
+            s.state.app.today(),
+        )
+        .unwrap();
+        let v = mhp_app::subjects::create(&s.state.app, &s.org, &caller, &fields, &[team])
+            .await
+            .unwrap();
+        made.push(v.id);
+    }
+    person(&s, "clinician@example.org", Role::Clinician).await;
+    let coach = person(&s, "coach@example.org", Role::Coach).await;
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Write).await.unwrap();
+    teams::add_staff(&mut tx, a.id, coach, now).await.unwrap();
+    tx.commit().await.unwrap();
+    World {
+        s,
+        team_a: a.id,
+        on_a: made[0],
+        on_b: made[1],
+    }
+}
+
+/// A browser of sorts: no redirects followed, cookies carried by hand.
+struct Browser {
+    c: reqwest::Client,
+    base: String,
+    cookies: Vec<(String, String)>,
+}
+
+impl Browser {
+    fn new(s: &Server) -> Self {
+        Self {
+            c: reqwest::Client::builder()
+                .redirect(Policy::none())
+                .build()
+                .unwrap(),
+            base: s.base.clone(),
+            cookies: Vec::new(),
+        }
+    }
+
+    fn cookie_header(&self) -> String {
+        self.cookies
+            .iter()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
+    fn keep(&mut self, res: &reqwest::Response) {
+        for v in res.headers().get_all("set-cookie") {
+            let pair = v.to_str().unwrap().split(';').next().unwrap();
+            let (k, v) = pair.split_once('=').unwrap();
+            self.cookies.retain(|(name, _)| name != k);
+            if !v.is_empty() {
+                self.cookies.push((k.to_owned(), v.to_owned()));
+            }
+        }
+    }
+
+    async fn get(&mut self, path: &str) -> (StatusCode, reqwest::header::HeaderMap, String) {
+        let res = self
+            .c
+            .get(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        let (status, headers) = (res.status(), res.headers().clone());
+        (status, headers, res.text().await.unwrap())
+    }
+
+    async fn post_form(
+        &mut self,
+        path: &str,
+        fields: &[(&str, &str)],
+    ) -> (StatusCode, String, String) {
+        let res = self
+            .c
+            .post(format!("{}{path}", self.base))
+            .header("cookie", self.cookie_header())
+            .form(fields)
+            .send()
+            .await
+            .unwrap();
+        self.keep(&res);
+        let status = res.status();
+        let location = res
+            .headers()
+            .get("location")
+            .map(|v| v.to_str().unwrap().to_owned())
+            .unwrap_or_default();
+        (status, location, res.text().await.unwrap())
+    }
+
+    /// Signs in through the form; answers the session's CSRF token (read off the next page).
+    async fn sign_in(&mut self, email: &str) {
+        let (status, _, body) = self.get("/sign-in").await;
+        assert_eq!(status, StatusCode::OK);
+        let token = csrf_of(&body);
+        let (status, location, _) = self
+            .post_form(
+                "/sign-in",
+                &[("_csrf", &token), ("email", email), ("password", PASSWORD)],
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        assert_eq!(location, "/");
+        assert!(self.cookies.iter().any(|(k, _)| k == "mhp_session"));
+    }
+}
+
+fn csrf_of(body: &str) -> String {
+    let at = body
+        .find("name=\"_csrf\" value=\"")
+        .expect("a form with a CSRF token");
+    let rest = &body[at + "name=\"_csrf\" value=\"".len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+fn title_of(body: &str) -> &str {
+    let start = body.find("<title>").unwrap() + "<title>".len();
+    &body[start..body[start..].find("</title>").unwrap() + start]
+}
+
+async fn reads_of(s: &Server, subject: SubjectId) -> usize {
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Read).await.unwrap();
+    let filter = audit::Filter {
+        action: Some("subject.read".into()),
+        resource_id: Some(subject.to_string()),
+        ..Default::default()
+    };
+    audit::search(&mut tx, &filter, None, 1000)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn strangers_are_sent_to_sign_in_and_pages_carry_the_strict_policy() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s);
+    let org = w.s.org.org();
+    for path in [
+        "/".to_owned(),
+        format!("/orgs/{org}"),
+        format!("/orgs/{org}/athletes/{}", w.on_a),
+    ] {
+        let (status, headers, _) = b.get(&path).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{path}");
+        assert_eq!(headers["location"], "/sign-in", "{path}");
+    }
+    let (status, headers, body) = b.get("/sign-in").await;
+    assert_eq!(status, StatusCode::OK);
+    let csp = headers["content-security-policy"].to_str().unwrap();
+    for part in [
+        "script-src 'self'",
+        "style-src 'self'",
+        "frame-ancestors 'none'",
+        "form-action 'self'",
+    ] {
+        assert!(csp.contains(part), "{csp}");
+    }
+    assert!(!csp.contains("unsafe-inline"), "{csp}");
+    assert!(
+        !body.contains("<script>") && !body.contains("style=\""),
+        "nothing inline"
+    );
+    for label in ["for=\"email\">Email<", "for=\"password\">Password<"] {
+        assert!(body.contains(label), "{label}");
+    }
+    // The form's token is bound to a cookie of this browser.
+    assert!(b.cookies.iter().any(|(k, _)| k == "mhp_form"));
+}
+
+#[tokio::test]
+async fn sign_in_refuses_a_wrong_password_in_words_and_a_form_without_its_token() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s);
+    let (_, _, body) = b.get("/sign-in").await;
+    let token = csrf_of(&body);
+    let (status, _, body) = b
+        .post_form(
+            "/sign-in",
+            &[
+                ("_csrf", &token),
+                ("email", "clinician@example.org"),
+                ("password", "wrong wrong wrong"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert!(body.contains("The e-mail address or the password is not right."));
+    assert!(!b.cookies.iter().any(|(k, _)| k == "mhp_session"));
+    // Without the token, or with another one, the right password does not sign in either.
+    for presented in ["", "forged-token-of-the-right-length-0000000000"] {
+        let (status, _, _) = b
+            .post_form(
+                "/sign-in",
+                &[
+                    ("_csrf", presented),
+                    ("email", "clinician@example.org"),
+                    ("password", PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::FORBIDDEN, "{presented:?}");
+        assert!(!b.cookies.iter().any(|(k, _)| k == "mhp_session"));
+    }
+}
+
+#[tokio::test]
+async fn a_coach_sees_their_team_and_cannot_open_another_teams_athlete_by_url() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let mut b = Browser::new(&w.s);
+    b.sign_in("coach@example.org").await;
+    let (status, headers, _) = b.get("/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("/orgs/{org}").as_str());
+    let (status, headers, _) = b.get(&format!("/orgs/{org}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(
+        headers["location"],
+        format!("/orgs/{org}/teams/{}", w.team_a).as_str()
+    );
+    let (status, _, body) = b.get(&format!("/orgs/{org}/teams/{}", w.team_a)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Ada Alpha"));
+    assert!(!body.contains("Bo Bravo"));
+    assert_eq!(body.matches("<h1").count(), 1);
+    assert_eq!(title_of(&body), "Dashboard · MHP");
+    // The navigation shows what a coach may use, no more.
+    assert!(body.contains(">Dashboard</a>"));
+    assert!(!body.contains(">Upload</a>"));
+
+    let before = reads_of(&w.s, w.on_a).await;
+    let (status, _, body) = b.get(&format!("/orgs/{org}/athletes/{}", w.on_a)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Ada Alpha"));
+    assert_eq!(title_of(&body), "Athlete · MHP", "no name in the title");
+    assert_eq!(
+        reads_of(&w.s, w.on_a).await,
+        before + 1,
+        "the page's read is audited"
+    );
+    // Readiness, not records: no injuries section for a coach.
+    assert!(!body.contains("Injuries and return to duty"));
+
+    let before = reads_of(&w.s, w.on_b).await;
+    let (status, _, body) = b.get(&format!("/orgs/{org}/athletes/{}", w.on_b)).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.contains("Bo Bravo"));
+    assert_eq!(reads_of(&w.s, w.on_b).await, before, "nothing read");
+    let (status, _, _) = b.get(&format!("/orgs/{org}/upload")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let mut b = Browser::new(&w.s);
+    b.sign_in("clinician@example.org").await;
+    let (_, _, body) = b.get(&format!("/orgs/{org}/upload")).await;
+    let token = csrf_of(&body);
+    let upload = format!("/orgs/{org}/upload");
+    for (path, fields) in [
+        ("/sign-out", vec![]),
+        (upload.as_str(), vec![("subject", w.on_a.to_string())]),
+    ] {
+        for presented in [None, Some("x".repeat(43))] {
+            let mut form: Vec<(&str, String)> = fields.clone();
+            if let Some(p) = &presented {
+                form.push(("_csrf", p.clone()));
+            }
+            let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+            let (status, _, body) = b.post_form(path, &form).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{path} {presented:?}");
+            assert!(body.contains("This form has expired"), "{body}");
+        }
+    }
+    // The session survived the forged sign-out; the real one ends it.
+    let (status, _, _) = b.get(&upload).await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, location, _) = b.post_form("/sign-out", &[("_csrf", &token)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/sign-in");
+    let (status, headers, _) = b.get(&upload).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/sign-in");
+}
+
+#[tokio::test]
+async fn a_clinician_uploads_files_and_sees_each_outcome_in_words() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let mut b = Browser::new(&w.s);
+    b.sign_in("clinician@example.org").await;
+    let (_, _, body) = b.get(&format!("/orgs/{org}/upload")).await;
+    assert!(body.contains("Ada Alpha") && body.contains("Bo Bravo"));
+    let token = csrf_of(&body);
+    let jump = synth::cmj(&CmjSpec::default()).unwrap();
+    let csv = mhp_biomech::to_mhp_csv(&jump.recording);
+    let form = reqwest::multipart::Form::new()
+        .text("_csrf", token.clone())
+        .text("subject", w.on_a.to_string())
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("jump.csv"),
+        )
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(b"not,a\nrecording\n".to_vec()).file_name("notes.csv"),
+        );
+    let res =
+        b.c.post(format!("{}/orgs/{org}/upload", b.base))
+            .header("cookie", b.cookie_header())
+            .multipart(form)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let body = res.text().await.unwrap();
+    assert!(
+        body.contains("jump.csv</strong>: analysed, 1 trial(s) of cmj, jump height 35."),
+        "{body}"
+    );
+    assert!(body.contains("notes.csv</strong>: not stored."), "{body}");
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    let stored = assessments::list_for_subject(&mut tx, w.on_a, Page::first(10))
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(stored.len(), 1, "only the good file is stored");
+
+    // The athlete page draws its force-time curve with the phases shaded.
+    let (status, _, body) = b.get(&format!("/orgs/{org}/athletes/{}", w.on_a)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<title id=\"force-latest-title\">Force-time curve</title>"),
+        "{body}"
+    );
+    for phase in ["Unweighting", "Braking", "Propulsion", "Flight", "Landing"] {
+        assert!(body.contains(phase), "{phase}");
+    }
+    assert!(
+        body.contains("Injuries and return to duty"),
+        "a clinician sees records"
+    );
+}
