@@ -34,6 +34,177 @@ pub struct NewInjury {
     pub notes: Option<String>,
 }
 
+/// Sides an injury may have.
+pub const SIDES: &[&str] = &["left", "right", "bilateral", "central"];
+/// Severity bands by days lost.
+pub const SEVERITIES: &[&str] = &["none", "minimal", "mild", "moderate", "severe"];
+/// How an injury happened.
+pub const MECHANISMS: &[&str] = &["contact", "non_contact", "overuse", "unknown"];
+/// Return-to-duty stages, in order.
+pub const STAGES: &[&str] = &[
+    "rest",
+    "rehabilitation",
+    "modified_duty",
+    "full_training",
+    "cleared",
+];
+/// Longest free text (notes, restrictions), in characters.
+pub const MAX_FREE_TEXT: usize = 4000;
+/// Longest time loss, days.
+pub const MAX_TIME_LOSS_DAYS: u32 = 3650;
+
+/// Severity by days of time loss, in the bands of the IOC consensus statement on recording
+/// injuries in sport (Bahr et al., Br J Sports Med 2020;54:372–389): 0, 1–3, 4–7, 8–28, >28.
+pub fn severity_for_time_loss(days: u32) -> &'static str {
+    match days {
+        0 => "none",
+        1..=3 => "minimal",
+        4..=7 => "mild",
+        8..=28 => "moderate",
+        _ => "severe",
+    }
+}
+
+fn one_of(field: &'static str, value: &str, allowed: &[&'static str]) -> Result<String, AppError> {
+    allowed
+        .iter()
+        .find(|a| **a == value)
+        .map(|a| (*a).to_owned())
+        .ok_or_else(|| {
+            AppError::malformed(format!("{field} must be one of {}", allowed.join(", ")))
+        })
+}
+
+/// A lowercase snake_case code (`knee`, `ligament_sprain`), 1 to 40 characters.
+fn code(field: &'static str, value: &str) -> Result<String, AppError> {
+    let ok = (1..=40).contains(&value.len())
+        && value.starts_with(|c: char| c.is_ascii_lowercase())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if ok {
+        Ok(value.to_owned())
+    } else {
+        Err(AppError::malformed(format!(
+            "{field} must be a lowercase snake_case code of at most 40 characters"
+        )))
+    }
+}
+
+fn free_text(field: &'static str, value: Option<String>) -> Result<Option<String>, AppError> {
+    match value {
+        Some(v) if v.chars().count() > MAX_FREE_TEXT => Err(AppError::malformed(format!(
+            "{field} must be at most {MAX_FREE_TEXT} characters"
+        ))),
+        v => Ok(v),
+    }
+}
+
+/// A day that is not in the future (`invalid-date` otherwise).
+fn past_day(
+    field: &'static str,
+    text: &str,
+    today: CalendarDate,
+) -> Result<CalendarDate, AppError> {
+    let day = CalendarDate::parse(text.trim())
+        .map_err(|e| AppError::invalid(crate::Code::InvalidDate, format!("{field} {e}")))?;
+    if day > today {
+        return Err(AppError::invalid(
+            crate::Code::InvalidDate,
+            format!("{field} is in the future"),
+        ));
+    }
+    Ok(day)
+}
+
+/// An injury as entered (an API body, a form), before its fields are checked.
+#[derive(Debug, Clone, Default)]
+pub struct InjuryDraft {
+    /// A snake_case code.
+    pub body_region: String,
+    /// A snake_case code.
+    pub injury_type: String,
+    /// One of [`SIDES`].
+    pub side: String,
+    /// One of [`SEVERITIES`]; derived from the time loss when absent.
+    pub severity: Option<String>,
+    /// One of [`MECHANISMS`].
+    pub mechanism: String,
+    /// `YYYY-MM-DD`.
+    pub occurred_on: String,
+    /// Days of time loss, when known.
+    pub time_loss_days: Option<u32>,
+    /// Free text.
+    pub notes: Option<String>,
+}
+
+impl NewInjury {
+    /// Checks a draft for `subject`: codes, sets, a day not after `today`, a severity given or
+    /// derived from the time loss, free text within its length. The one set of rules for
+    /// every edge.
+    pub fn check(
+        subject: SubjectId,
+        draft: InjuryDraft,
+        today: CalendarDate,
+    ) -> Result<Self, AppError> {
+        let occurred_on = past_day("occurred_on", &draft.occurred_on, today)?;
+        if draft.time_loss_days.is_some_and(|d| d > MAX_TIME_LOSS_DAYS) {
+            return Err(AppError::malformed(format!(
+                "time_loss_days must be at most {MAX_TIME_LOSS_DAYS}"
+            )));
+        }
+        let severity = match (&draft.severity, draft.time_loss_days) {
+            (Some(s), _) => one_of("severity", s, SEVERITIES)?,
+            (None, Some(days)) => severity_for_time_loss(days).to_owned(),
+            (None, None) => {
+                return Err(AppError::malformed(
+                    "give severity or time_loss_days (severity is then derived)",
+                ));
+            }
+        };
+        Ok(Self {
+            subject,
+            body_region: code("body_region", &draft.body_region)?,
+            injury_type: code("injury_type", &draft.injury_type)?,
+            side: one_of("side", &draft.side, SIDES)?,
+            severity,
+            mechanism: one_of("mechanism", &draft.mechanism, MECHANISMS)?,
+            occurred_on,
+            time_loss_days: draft.time_loss_days,
+            notes: free_text("notes", draft.notes)?,
+        })
+    }
+}
+
+/// A decision as entered, before its fields are checked.
+#[derive(Debug, Clone, Default)]
+pub struct DecisionDraft {
+    /// One of [`STAGES`].
+    pub stage: String,
+    /// `YYYY-MM-DD`.
+    pub decided_on: String,
+    /// Free text.
+    pub restrictions: Option<String>,
+}
+
+impl NewDecision {
+    /// Checks a draft for `injury`: a known stage, a day not after `today`, free text within
+    /// its length.
+    pub fn check(
+        injury: InjuryId,
+        draft: DecisionDraft,
+        today: CalendarDate,
+    ) -> Result<Self, AppError> {
+        let stage = one_of("stage", &draft.stage, STAGES)?;
+        Ok(Self {
+            injury,
+            stage,
+            decided_on: past_day("decided_on", &draft.decided_on, today)?,
+            restrictions: free_text("restrictions", draft.restrictions)?,
+        })
+    }
+}
+
 /// Records an injury; returns it as stored.
 pub async fn record(
     app: &App,

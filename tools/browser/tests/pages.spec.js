@@ -121,6 +121,46 @@ test("a clinician uploads a recording and reads its curve and metrics", async ({
   expect(Number(height)).toBeGreaterThan(5);
   await checkA11y(page, "athlete");
   await shot(page, "athlete");
+  // An injury takes the athlete out; return to duty brings them back, on the dashboard too.
+  const athleteUrl = page.url();
+  const rowOnDashboard = async () => {
+    await page.getByRole("link", { name: "Dashboard" }).click();
+    const teams = page.getByRole("navigation", { name: "Teams" }).getByRole("link");
+    for (let i = 0; i < (await teams.count()); i++) {
+      await teams.nth(i).click();
+      const row = page.locator("table#roster tbody tr", { has: page.getByRole("link", { name, exact: true }) });
+      if ((await row.count()) === 1) return row;
+    }
+    throw new Error(`${name} is on no team`);
+  };
+  await page.getByText("Record an injury").click();
+  await page.getByLabel("Body region").selectOption("hamstring");
+  await page.getByLabel("Injury type").selectOption("muscle_strain");
+  await page.getByLabel("Side", { exact: true }).selectOption("left");
+  await page.getByLabel("Mechanism").selectOption("non_contact");
+  const today = new Date().toISOString().slice(0, 10);
+  await page.getByLabel("Occurred on").fill(today);
+  // Neither severity nor time loss: refused in words, nothing recorded.
+  await page.getByRole("button", { name: "Record injury" }).click();
+  await expect(page.locator("#injury-error")).toContainText("Give severity or time loss days");
+  await expect(page.locator("p.lead .pill")).toHaveText("Available");
+  await page.getByLabel("Days of time loss (if known)").fill("10");
+  await page.getByRole("button", { name: "Record injury" }).click();
+  await expect(page.locator("p.lead .pill")).toHaveText("Unavailable");
+  await checkA11y(page, "athlete with an injury");
+  await expect((await rowOnDashboard()).locator("td").first()).toHaveText("Unavailable");
+  await page.goto(athleteUrl);
+  for (const [stage, expected] of [["rehabilitation", "Unavailable"], ["modified_duty", "Modified duty"], ["cleared", "Available"]]) {
+    await page.getByText("Record a decision").click();
+    await page.getByLabel("Stage").selectOption(stage);
+    await page.getByLabel("Decided on").fill(today);
+    await page.getByRole("button", { name: "Record decision" }).click();
+    await expect(page.locator("p.lead .pill")).toHaveText(expected);
+  }
+  await expect((await rowOnDashboard()).locator("td").first()).toHaveText("Available");
+  await page.goto(athleteUrl);
+  await shot(page, "athlete-injury");
+
   // The athlete page prints; the PDF's text holds the metric shown on the page.
   const pdf = path.join(OUT, "athlete.pdf");
   await page.emulateMedia({ media: "print" });

@@ -11,68 +11,11 @@ use mhp_storage::repo::subjects;
 use mhp_storage::{Access, TenantTx};
 use serde::{Deserialize, Serialize};
 
-use super::{Grant, date_field, path_id};
+use super::{Grant, path_id};
 use crate::{ApiError, ApiJson, AppState};
 use mhp_app::phi::{FieldAt, Phi};
 
-pub(crate) const SIDES: &[&str] = &["left", "right", "bilateral", "central"];
-pub(crate) const SEVERITIES: &[&str] = &["none", "minimal", "mild", "moderate", "severe"];
-pub(crate) const MECHANISMS: &[&str] = &["contact", "non_contact", "overuse", "unknown"];
-/// Return-to-duty stages, in order.
-pub const STAGES: &[&str] = &[
-    "rest",
-    "rehabilitation",
-    "modified_duty",
-    "full_training",
-    "cleared",
-];
-
-/// Severity by days of time loss, in the bands of the IOC consensus statement on recording
-/// injuries in sport (Bahr et al., Br J Sports Med 2020;54:372–389): 0, 1–3, 4–7, 8–28, >28.
-pub fn severity_for_time_loss(days: u32) -> &'static str {
-    match days {
-        0 => "none",
-        1..=3 => "minimal",
-        4..=7 => "mild",
-        8..=28 => "moderate",
-        _ => "severe",
-    }
-}
-
-fn one_of(field: &'static str, value: &str, allowed: &[&'static str]) -> Result<String, ApiError> {
-    allowed
-        .iter()
-        .find(|a| **a == value)
-        .map(|a| (*a).to_owned())
-        .ok_or_else(|| {
-            ApiError::BadRequest(format!("{field} must be one of {}", allowed.join(", ")))
-        })
-}
-
-/// A lowercase snake_case code (`knee`, `ligament_sprain`), 1 to 40 characters.
-fn code(field: &'static str, value: &str) -> Result<String, ApiError> {
-    let ok = (1..=40).contains(&value.len())
-        && value.starts_with(|c: char| c.is_ascii_lowercase())
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if ok {
-        Ok(value.to_owned())
-    } else {
-        Err(ApiError::BadRequest(format!(
-            "{field} must be a lowercase snake_case code of at most 40 characters"
-        )))
-    }
-}
-
-fn free_text(field: &'static str, value: &str) -> Result<(), ApiError> {
-    if value.chars().count() > 4000 {
-        return Err(ApiError::BadRequest(format!(
-            "{field} must be at most 4000 characters"
-        )));
-    }
-    Ok(())
-}
+pub(crate) use mhp_app::injuries::{MECHANISMS, SEVERITIES, SIDES, STAGES};
 
 fn today(state: &AppState) -> CalendarDate {
     CalendarDate::from_unix_millis(state.app.clock.now().as_millis())
@@ -215,43 +158,21 @@ pub async fn create(
     ApiJson(body): ApiJson<NewInjury>,
 ) -> Result<(StatusCode, Json<InjuryOut>), ApiError> {
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
-    let occurred = date_field("occurred_on", Some(&body.occurred_on))?
-        .ok_or_else(|| ApiError::BadRequest("occurred_on is required".into()))?;
     let today = today(&state);
-    if occurred > today {
-        return Err(ApiError::Invalid {
-            code: mhp_app::Code::InvalidDate,
-            detail: "occurred_on is in the future".into(),
-        });
-    }
-    if body.time_loss_days.is_some_and(|d| d > 3650) {
-        return Err(ApiError::BadRequest(
-            "time_loss_days must be at most 3650".into(),
-        ));
-    }
-    let severity = match (&body.severity, body.time_loss_days) {
-        (Some(s), _) => one_of("severity", s, SEVERITIES)?,
-        (None, Some(days)) => severity_for_time_loss(days).to_owned(),
-        (None, None) => {
-            return Err(ApiError::BadRequest(
-                "give severity or time_loss_days (severity is then derived)".into(),
-            ));
-        }
-    };
-    if let Some(n) = &body.notes {
-        free_text("notes", n)?;
-    }
-    let new = mhp_app::injuries::NewInjury {
+    let new = mhp_app::injuries::NewInjury::check(
         subject,
-        body_region: code("body_region", &body.body_region)?,
-        injury_type: code("injury_type", &body.injury_type)?,
-        side: one_of("side", &body.side, SIDES)?,
-        severity,
-        mechanism: one_of("mechanism", &body.mechanism, MECHANISMS)?,
-        occurred_on: occurred,
-        time_loss_days: body.time_loss_days,
-        notes: body.notes,
-    };
+        mhp_app::injuries::InjuryDraft {
+            body_region: body.body_region,
+            injury_type: body.injury_type,
+            side: body.side,
+            severity: body.severity,
+            mechanism: body.mechanism,
+            occurred_on: body.occurred_on,
+            time_loss_days: body.time_loss_days,
+            notes: body.notes,
+        },
+        today,
+    )?;
     let scope = grant.org()?;
     let injury = mhp_app::injuries::record(&state.app, &scope, &grant.caller(), new).await?;
     let mut tx = state.app.db.tenant(&scope, Access::Read).await?;
@@ -316,25 +237,16 @@ pub async fn decide(
     ApiJson(body): ApiJson<NewDecision>,
 ) -> Result<(StatusCode, Json<InjuryOut>), ApiError> {
     let injury_id = path_id(&injury, "injury", InjuryId::parse)?;
-    let stage = one_of("stage", &body.stage, STAGES)?;
-    let decided = date_field("decided_on", Some(&body.decided_on))?
-        .ok_or_else(|| ApiError::BadRequest("decided_on is required".into()))?;
     let today = today(&state);
-    if decided > today {
-        return Err(ApiError::Invalid {
-            code: mhp_app::Code::InvalidDate,
-            detail: "decided_on is in the future".into(),
-        });
-    }
-    if let Some(r) = &body.restrictions {
-        free_text("restrictions", r)?;
-    }
-    let new = mhp_app::injuries::NewDecision {
-        injury: injury_id,
-        stage,
-        decided_on: decided,
-        restrictions: body.restrictions,
-    };
+    let new = mhp_app::injuries::NewDecision::check(
+        injury_id,
+        mhp_app::injuries::DecisionDraft {
+            stage: body.stage,
+            decided_on: body.decided_on,
+            restrictions: body.restrictions,
+        },
+        today,
+    )?;
     let scope = grant.org()?;
     let injury = mhp_app::injuries::decide(&state.app, &scope, &grant.caller(), new).await?;
     let mut tx = state.app.db.tenant(&scope, Access::Read).await?;

@@ -17,6 +17,7 @@ use mhp_storage::Access;
 use mhp_storage::repo::subjects as subject_rows;
 
 use super::dashboard::{Context, availability, band, shown, signed};
+use super::injuries::{DecisionForm, InjuryForm, decision_form, injury_form};
 use super::layout::{self, Section, num};
 use super::{PageGrant, app_error, charts, error_page, render};
 use crate::AppState;
@@ -73,6 +74,7 @@ pub async fn page(
         shown(&grant),
         clinical,
         Section::Dashboard,
+        Forms::default(),
     )
     .await
 }
@@ -101,6 +103,7 @@ pub async fn own(State(state): State<AppState>, g: PageGrant) -> Response {
                 Identifiers::All,
                 true,
                 Section::Mine,
+                Forms::default(),
             )
             .await
         }
@@ -116,7 +119,18 @@ pub async fn own(State(state): State<AppState>, g: PageGrant) -> Response {
     }
 }
 
-async fn show(
+/// The injury and decision forms' state when the page is shown again after a refusal.
+#[derive(Debug, Default)]
+pub struct Forms {
+    /// The injury form as entered, and why it was refused.
+    pub injury: Option<(InjuryForm, String)>,
+    /// A decision form as entered (on which injury), and why it was refused.
+    pub decision: Option<(mhp_domain::InjuryId, DecisionForm, String)>,
+}
+
+/// Renders an athlete's page for the caller.
+#[allow(clippy::too_many_arguments)]
+pub async fn show(
     state: &AppState,
     cx: &Context,
     grant: &crate::api::authz::Grant,
@@ -124,6 +138,7 @@ async fn show(
     shown: Identifiers,
     clinical: bool,
     section: Section,
+    forms: Forms,
 ) -> Response {
     let caller = grant.caller();
     let names: Vec<&'static str> = METRICS.iter().map(|m| m.0).collect();
@@ -149,6 +164,13 @@ async fn show(
         };
     }
     let (a_text, a_class) = availability(athlete.subject.availability);
+    let writer = grant.allows(Permission::WriteClinical);
+    let write = Write {
+        base: format!("/orgs/{}/athletes/{id}/injuries", cx.scope.org()),
+        csrf: cx.csrf.clone(),
+        today: state.app.today().to_string(),
+        forms,
+    };
     let main = html! {
         h1 { (athlete.subject.name) }
         p.lead {
@@ -181,7 +203,7 @@ async fn show(
         @if clinical {
             section aria-labelledby="injuries-h" {
                 h2 id="injuries-h" { "Injuries and return to duty" }
-                (injuries(&athlete))
+                (injuries(&athlete, writer.then_some(&write)))
             }
         }
     };
@@ -268,29 +290,47 @@ fn words(code: &str) -> String {
     code.replace('_', " ")
 }
 
-fn injuries(a: &Athlete) -> Markup {
-    if a.injuries.is_empty() {
-        return html! { p { "No injuries recorded." } };
-    }
+/// What the injury forms need.
+struct Write {
+    /// `/orgs/{org}/athletes/{subject}/injuries`.
+    base: String,
+    csrf: String,
+    today: String,
+    forms: Forms,
+}
+
+fn injuries(a: &Athlete, write: Option<&Write>) -> Markup {
     html! {
-        table.injuries {
-            thead { tr {
-                th scope="col" { "Occurred" }
-                th scope="col" { "Injury" }
-                th scope="col" { "Severity" }
-                th scope="col" { "Return to duty" }
-            } }
-            tbody {
-                @for c in &a.injuries {
-                    tr {
-                        th scope="row" { (c.injury.occurred_on) }
-                        td { (words(&c.injury.body_region)) ", " (words(&c.injury.injury_type)) " (" (c.injury.side) ")" }
-                        td { (c.injury.severity) }
-                        td {
-                            @if c.decisions.is_empty() { "no decision yet" }
-                            ol.timeline {
-                                @for d in &c.decisions {
-                                    li { (d.decided_on) ": " (words(&d.stage)) }
+        @if let Some(w) = write {
+            (injury_form(&w.base, &w.csrf, w.forms.injury.as_ref(), &w.today))
+        }
+        @if a.injuries.is_empty() {
+            p { "No injuries recorded." }
+        } @else {
+            table.injuries {
+                thead { tr {
+                    th scope="col" { "Occurred" }
+                    th scope="col" { "Injury" }
+                    th scope="col" { "Severity" }
+                    th scope="col" { "Return to duty" }
+                } }
+                tbody {
+                    @for c in &a.injuries {
+                        tr {
+                            th scope="row" { (c.injury.occurred_on) }
+                            td { (words(&c.injury.body_region)) ", " (words(&c.injury.injury_type)) " (" (c.injury.side) ")" }
+                            td { (c.injury.severity) }
+                            td {
+                                @if c.decisions.is_empty() { "no decision yet" }
+                                ol.timeline {
+                                    @for d in &c.decisions {
+                                        li { (d.decided_on) ": " (words(&d.stage)) }
+                                    }
+                                }
+                                @if let Some(w) = write {
+                                    @if c.decisions.last().is_none_or(|d| d.stage != "cleared") {
+                                        (decision_form(&format!("{}/{}/decisions", w.base, c.injury.id), &w.csrf, c.injury.id, w.forms.decision.as_ref(), &w.today))
+                                    }
                                 }
                             }
                         }

@@ -13,6 +13,7 @@ mod assets;
 mod athlete;
 mod charts;
 mod dashboard;
+mod injuries;
 mod layout;
 mod signin;
 mod start;
@@ -88,6 +89,16 @@ pub const PAGES: &[PageSpec] = &[
         "/orgs/{org}/athletes/{subject}",
         InOrg(P::ReadTeamReadiness),
     ),
+    page(
+        "POST",
+        "/orgs/{org}/athletes/{subject}/injuries",
+        InOrg(P::WriteClinical),
+    ),
+    page(
+        "POST",
+        "/orgs/{org}/athletes/{subject}/injuries/{injury}/decisions",
+        InOrg(P::WriteClinical),
+    ),
     page("GET", "/orgs/{org}/me", InOrg(P::ReadOwnRecord)),
     page("GET", "/orgs/{org}/start", Member),
     page("GET", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
@@ -107,6 +118,14 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/orgs/{org}", get(dashboard::org_home))
         .route("/orgs/{org}/teams/{team}", get(dashboard::team))
         .route("/orgs/{org}/athletes/{subject}", get(athlete::page))
+        .route(
+            "/orgs/{org}/athletes/{subject}/injuries",
+            post(injuries::record),
+        )
+        .route(
+            "/orgs/{org}/athletes/{subject}/injuries/{injury}/decisions",
+            post(injuries::decide),
+        )
         .route("/orgs/{org}/me", get(athlete::own))
         .route("/orgs/{org}/start", get(start::page))
         .route("/orgs/{org}/upload", get(upload::form).post(upload::submit))

@@ -434,3 +434,118 @@ async fn a_clinician_uploads_files_and_sees_each_outcome_in_words() {
         "a clinician sees records"
     );
 }
+
+#[tokio::test]
+async fn a_clinician_records_an_injury_and_returns_the_athlete_to_duty() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let mut b = Browser::new(&w.s);
+    b.sign_in("clinician@example.org").await;
+    let page = format!("/orgs/{org}/athletes/{}", w.on_a);
+    let (_, _, body) = b.get(&page).await;
+    let token = csrf_of(&body);
+    let record = format!("{page}/injuries");
+    let today = w.s.state.app.today().to_string();
+    // A refused form says why, keeps what was entered and writes nothing.
+    let (status, _, body) = b
+        .post_form(
+            &record,
+            &[
+                ("_csrf", &token),
+                ("body_region", "knee"),
+                ("injury_type", "ligament_sprain"),
+                ("side", "sideways"),
+                ("mechanism", "contact"),
+                ("severity", "moderate"),
+                ("occurred_on", &today),
+                ("notes", "twisted in a tackle"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("Side must be one of left, right, bilateral, central."),
+        "{body}"
+    );
+    assert!(body.contains(">twisted in a tackle</textarea>"));
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    assert!(
+        mhp_storage::repo::injuries::list_for_subject(&mut tx, w.on_a)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    drop(tx);
+    let (status, location, _) = b
+        .post_form(
+            &record,
+            &[
+                ("_csrf", &token),
+                ("body_region", "knee"),
+                ("injury_type", "ligament_sprain"),
+                ("side", "left"),
+                ("mechanism", "contact"),
+                ("occurred_on", &today),
+                ("time_loss_days", ""),
+                ("severity", "moderate"),
+                ("notes", ""),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("{page}#injuries-h"));
+    let (_, _, body) = b.get(&page).await;
+    assert!(
+        body.contains("Unavailable"),
+        "an injury without a decision keeps them out"
+    );
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    let injury = mhp_storage::repo::injuries::list_for_subject(&mut tx, w.on_a)
+        .await
+        .unwrap()[0]
+        .id;
+    drop(tx);
+    let decide = format!("{page}/injuries/{injury}/decisions");
+    // Another athlete's path cannot carry this injury.
+    let (status, _, _) = b
+        .post_form(
+            &format!(
+                "/orgs/{org}/athletes/{}/injuries/{injury}/decisions",
+                w.on_b
+            ),
+            &[
+                ("_csrf", &token),
+                ("stage", "cleared"),
+                ("decided_on", &today),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, _) = b
+        .post_form(
+            &decide,
+            &[
+                ("_csrf", &token),
+                ("stage", "cleared"),
+                ("decided_on", &today),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = b.get(&format!("/orgs/{org}/teams/{}", w.team_a)).await;
+    let row = &body[body.find("Ada Alpha</a>").unwrap()..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(row.contains(">Available<"), "{row}");
+}
