@@ -29,7 +29,7 @@ for _ in $(seq 1 100); do
   sleep 0.1
 done
 python3 - "$PORT" "$WORK/demo.txt" "$N" <<'PY'
-import http.client, re, statistics, sys, time, urllib.parse
+import gzip, http.client, re, sys, time, urllib.parse
 
 port, demo, n = int(sys.argv[1]), open(sys.argv[2]).read(), int(sys.argv[3])
 email, password = re.search(r"^  clinician\s+(\S+)\s+(\S+)$", demo, re.M).groups()
@@ -41,11 +41,13 @@ def request(method, path, body=None, headers=None):
     h.update(headers or {})
     conn.request(method, path, body=body, headers=h)
     res = conn.getresponse()
-    data = res.read()
+    raw = res.read()
     for k, v in res.getheaders():
         if k.lower() == "set-cookie":
             name, _, value = v.split(";")[0].partition("=")
             cookies[name] = value
+    data = gzip.decompress(raw) if res.getheader("Content-Encoding") == "gzip" else raw
+    res.wire_bytes = len(raw)
     return res, data
 
 _, page = request("GET", "/sign-in")
@@ -56,9 +58,7 @@ assert res.status == 303, res.status
 res, _ = request("GET", "/")
 res, _ = request("GET", res.getheader("Location"))
 team = res.getheader("Location")
-res, body = request("GET", team)
-import gzip
-html = gzip.decompress(body)
+res, html = request("GET", team)
 athlete = re.search(rb'href="(/orgs/[^"]+/athletes/[^"]+)"', html).group(1).decode()
 
 def measure(name, path):
@@ -69,7 +69,8 @@ def measure(name, path):
         res, body = request("GET", path)
         times.append((time.perf_counter() - t) * 1000)
         assert res.status == 200, (name, res.status)
-        size = len(body)
+        assert res.getheader("Content-Encoding") == "gzip", name
+        size = res.wire_bytes
     times.sort()
     q = lambda p: times[min(len(times) - 1, int(p * len(times)))]
     print(f"{name:<28} p50 {q(0.5):6.1f} ms   p95 {q(0.95):6.1f} ms   p99 {q(0.99):6.1f} ms   "

@@ -4,8 +4,10 @@
 #     script, allowed by hash in the page's content security policy, must have rendered one
 #     entry per operation of the OpenAPI document;
 #  2. the web application's browser suite (tools/browser: Playwright driving the same Chromium,
-#     axe-core on every page, PDF printing read back with pdftotext). Screenshots, the printed
-#     PDF and Playwright's traces of failures go to target/browser/.
+#     axe-core on every page, PDF printing read back with pdftotext);
+#  3. Lighthouse 12 on sign-in, dashboard and athlete page (each category at least 95).
+# Screenshots, the printed PDF, Lighthouse's reports and Playwright's traces of failures go to
+# target/browser/.
 #
 #   scripts/check-pages.sh [MHP_BINARY]   (default: target/release/mhp)
 set -euo pipefail
@@ -76,3 +78,7 @@ if ! MHP_BASE_URL="$BASE" MHP_DEMO_OUT="$WORK/demo.txt" MHP_BROWSER_OUT="$OUT" C
   exit 1
 fi
 echo "check-pages: browser suite passed; screenshots in target/browser/"
+# Lighthouse 12 on sign-in, the dashboard and an athlete page: performance, accessibility and
+# best practices each at least 95 (tools/browser/lighthouse.mjs exits 1 below).
+MHP_BASE_URL="$BASE" MHP_DEMO_OUT="$WORK/demo.txt" MHP_BROWSER_OUT="$OUT" CHROMIUM="$CHROMIUM" \
+  node tools/browser/lighthouse.mjs

@@ -157,7 +157,7 @@ pub async fn team_roster(
     let (team_row, values, before) = {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
         let team_row = teams::get(&mut tx, team).await?;
-        let values = assessments::team_metric_values(&mut tx, team).await?;
+        let values = assessments::team_values_of(&mut tx, team, &[JUMP_HEIGHT, ASYMMETRY]).await?;
         let before: HashMap<SubjectId, String> = risk::latest_as_of(&mut tx, &week_ago.to_string())
             .await?
             .into_iter()

@@ -239,6 +239,13 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
         }
     }
     let people = sign_ins(&state, &org, &teams, &subjects).await?;
+    // A season of data at once: the planner's statistics are made for it before anyone reads.
+    state
+        .app
+        .db
+        .refresh_statistics()
+        .await
+        .context("cannot refresh the planner's statistics")?;
     state.app.db.close().await;
     println!("organisation: {} ({})", org.name, org.id);
     println!(

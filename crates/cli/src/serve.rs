@@ -53,6 +53,7 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         db.clone(),
         mhp_crypto::checkpoint::CheckpointKey::derive(&key),
     );
+    spawn_statistics(db.clone());
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers = start_workers(
         &state,
@@ -119,6 +120,20 @@ pub async fn stop_pipeline_workers(
     if tokio::time::timeout(grace, all).await.is_err() {
         tracing::warn!("pipeline jobs still running at shutdown; their leases will expire");
     }
+}
+
+/// Refreshes the query planner's statistics at start and every hour, as the data grows
+/// (`Db::refresh_statistics`).
+fn spawn_statistics(db: mhp_storage::Db) {
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
+        loop {
+            every.tick().await;
+            if let Err(e) = db.refresh_statistics().await {
+                tracing::warn!(error = %e, "refreshing the planner's statistics failed");
+            }
+        }
+    });
 }
 
 /// Signs the audit chains' heads every hour (and once at start), so that events cut from the end

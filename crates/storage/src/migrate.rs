@@ -115,6 +115,11 @@ const SQLITE: &[Migration] = &[
         name: "upload_columns",
         sql: include_str!("../migrations/sqlite/0017_upload_columns.sql"),
     },
+    Migration {
+        version: 18,
+        name: "metric_index_covers",
+        sql: include_str!("../migrations/sqlite/0018_metric_index_covers.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -202,6 +207,11 @@ const POSTGRES: &[Migration] = &[
         version: 17,
         name: "upload_columns",
         sql: include_str!("../migrations/postgres/0017_upload_columns.sql"),
+    },
+    Migration {
+        version: 18,
+        name: "metric_index_covers",
+        sql: include_str!("../migrations/postgres/0018_metric_index_covers.sql"),
     },
 ];
 

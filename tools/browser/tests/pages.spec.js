@@ -18,9 +18,9 @@ for (const m of demo.matchAll(/^ {2}(\w+)\s+(\S+@\S+)\s+(\S+)$/gm)) {
 
 // What each role's main navigation holds, exactly.
 const NAV = {
-  org_admin: ["Dashboard", "Upload", "Start"],
-  clinician: ["Dashboard", "Upload"],
-  coach: ["Dashboard"],
+  org_admin: ["Dashboard", "Upload", "Reports", "Start"],
+  clinician: ["Dashboard", "Upload", "Reports"],
+  coach: ["Dashboard", "Reports"],
   athlete: ["My results"],
   auditor: ["Start"],
   data_scientist: ["Start"],
@@ -161,14 +161,35 @@ test("a clinician uploads a recording and reads its curve and metrics", async ({
   await page.goto(athleteUrl);
   await shot(page, "athlete-injury");
 
-  // The athlete page prints; the PDF's text holds the metric shown on the page.
-  const pdf = path.join(OUT, "athlete.pdf");
-  await page.emulateMedia({ media: "print" });
-  await page.pdf({ path: pdf, format: "A4", printBackground: true });
-  const text = execFileSync("pdftotext", ["-layout", pdf, "-"]).toString();
-  expect(text).toContain(name);
-  expect(text).toContain(height);
+  // The athlete report prints on one or two pages of A4 and of Letter; its text holds the
+  // metric shown on the page.
+  await page.getByRole("link", { name: "Athlete report to print" }).click();
+  await expect(page.locator("h1")).toHaveText(`Athlete report: ${name}`);
+  await checkA11y(page, "athlete report");
+  await shot(page, "athlete-report");
+  await printed(page, "athlete-report", [name, height, "Jump height"]);
+  await page.getByRole("link", { name: "Reports" }).click();
+  await checkA11y(page, "reports");
+  await page.locator("main ul a").first().click();
+  await expect(page.locator("h1")).toContainText("Team report: ");
+  await checkA11y(page, "team report");
+  await shot(page, "team-report");
+  await printed(page, "team-report", ["Team report", name]);
 });
+
+// Prints the page on A4 and Letter: at most two pages each, holding every text of `holds`.
+async function printed(page, name, holds) {
+  await page.emulateMedia({ media: "print" });
+  for (const format of ["A4", "Letter"]) {
+    const pdf = path.join(OUT, `${name}-${format}.pdf`);
+    await page.pdf({ path: pdf, format, printBackground: true });
+    const text = execFileSync("pdftotext", ["-layout", pdf, "-"]).toString();
+    for (const h of holds) expect(text, `${name} ${format}`).toContain(h);
+    const pages = Number(/Pages:\s+(\d+)/.exec(execFileSync("pdfinfo", [pdf]).toString())[1]);
+    expect(pages, `${name} on ${format}`).toBeLessThanOrEqual(2);
+  }
+  await page.emulateMedia({ media: "screen" });
+}
 
 test("a coach sees only their team; another team's athlete is not found", async ({ page, browser }) => {
   // The clinician reaches every team: collect an athlete of each.

@@ -24,7 +24,7 @@ use crate::AppState;
 use crate::authn::Principal;
 
 /// The key metrics shown: name as stored, label, unit, scale to the unit, decimals.
-const METRICS: &[(&str, &str, &str, f64, usize)] = &[
+pub const METRICS: &[(&str, &str, &str, f64, usize)] = &[
     ("jump_height_impulse_m", "Jump height", "cm", 100.0, 1),
     ("rsi_modified", "RSI modified", "m/s", 1.0, 2),
     (
@@ -173,6 +173,11 @@ pub async fn show(
     };
     let main = html! {
         h1 { (athlete.subject.name) }
+        @if section != Section::Mine {
+            a.action href={"/orgs/" (cx.scope.org()) "/athletes/" (id) "/report"} { "Athlete report to print" }
+        } @else {
+            a.action href={"/api/v1/orgs/" (cx.scope.org()) "/me/record"} download="my-record.json" { "Download my record (JSON)" }
+        }
         p.lead {
             span class={"pill " (a_class)} { (a_text) }
             @if let Some(sport) = &athlete.subject.sport { " · " (sport) }
@@ -217,7 +222,7 @@ pub async fn show(
 
 /// The phases of the stored report's first jump with phases, and the span to draw: half a
 /// second before movement to a third of a second after the landing ends.
-fn jump_window(report: &Value) -> Option<(mhp_biomech::Phases, (f64, f64))> {
+pub fn jump_window(report: &Value) -> Option<(mhp_biomech::Phases, (f64, f64))> {
     let trials = report.get("trials")?.as_array()?;
     let p = trials.iter().find_map(|t| t.get("phases"))?;
     let f = |k: &str| p.get(k).and_then(Value::as_f64);
@@ -233,7 +238,7 @@ fn jump_window(report: &Value) -> Option<(mhp_biomech::Phases, (f64, f64))> {
     Some((phases, window))
 }
 
-fn metrics_table(a: &Athlete) -> Markup {
+pub fn metrics_table(a: &Athlete) -> Markup {
     html! {
         table.metrics {
             caption { "Latest value against the athlete's own baseline (mean of up to five earlier tests)." }

@@ -153,6 +153,7 @@ pub async fn team(
             }
         }
         (summary(&roster))
+        a.action href={"/orgs/" (org) "/teams/" (team) "/report"} { "Team report to print" }
         (table(org, &roster))
         section aria-labelledby="trend-h" {
             h2 id="trend-h" { "Team trend: jump height by week" }

@@ -16,6 +16,8 @@ pub enum Section {
     Dashboard,
     /// The upload page.
     Upload,
+    /// Reports to print.
+    Reports,
     /// An athlete's own results.
     Mine,
     /// The start page of roles whose pages are elsewhere.
@@ -82,6 +84,9 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
     }
     if may(shell.roles, Permission::UploadAssessments) {
         links.push(("Upload", format!("/orgs/{org}/upload"), Section::Upload));
+    }
+    if may(shell.roles, Permission::ReadTeamReadiness) {
+        links.push(("Reports", format!("/orgs/{org}/reports"), Section::Reports));
     }
     if may(shell.roles, Permission::ReadOwnRecord) {
         links.push(("My results", format!("/orgs/{org}/me"), Section::Mine));

@@ -15,6 +15,7 @@ mod charts;
 mod dashboard;
 mod injuries;
 mod layout;
+mod reports;
 mod signin;
 mod start;
 mod upload;
@@ -99,6 +100,17 @@ pub const PAGES: &[PageSpec] = &[
         "/orgs/{org}/athletes/{subject}/injuries/{injury}/decisions",
         InOrg(P::WriteClinical),
     ),
+    page("GET", "/orgs/{org}/reports", InOrg(P::ReadTeamReadiness)),
+    page(
+        "GET",
+        "/orgs/{org}/athletes/{subject}/report",
+        InOrg(P::ReadTeamReadiness),
+    ),
+    page(
+        "GET",
+        "/orgs/{org}/teams/{team}/report",
+        InOrg(P::ReadTeamReadiness),
+    ),
     page("GET", "/orgs/{org}/me", InOrg(P::ReadOwnRecord)),
     page("GET", "/orgs/{org}/start", Member),
     page("GET", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
@@ -126,6 +138,12 @@ pub fn routes(state: AppState) -> Router<AppState> {
             "/orgs/{org}/athletes/{subject}/injuries/{injury}/decisions",
             post(injuries::decide),
         )
+        .route("/orgs/{org}/reports", get(reports::index))
+        .route(
+            "/orgs/{org}/athletes/{subject}/report",
+            get(reports::athlete),
+        )
+        .route("/orgs/{org}/teams/{team}/report", get(reports::team))
         .route("/orgs/{org}/me", get(athlete::own))
         .route("/orgs/{org}/start", get(start::page))
         .route("/orgs/{org}/upload", get(upload::form).post(upload::submit))

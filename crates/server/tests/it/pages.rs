@@ -333,6 +333,34 @@ async fn a_coach_sees_their_team_and_cannot_open_another_teams_athlete_by_url() 
     assert_eq!(reads_of(&w.s, w.on_b).await, before, "nothing read");
     let (status, _, _) = b.get(&format!("/orgs/{org}/upload")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+    // Reports reach as far as the pages they summarise.
+    let (status, _, body) = b
+        .get(&format!("/orgs/{org}/teams/{}/report", w.team_a))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Team report: Alpha") && body.contains("Ada Alpha"));
+    let (status, _, body) = b
+        .get(&format!("/orgs/{org}/athletes/{}/report", w.on_b))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(!body.contains("Bo Bravo"));
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    let other = teams::list(&mut tx, Page::first(10))
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|t| t.id != w.team_a)
+        .unwrap()
+        .id;
+    drop(tx);
+    let (status, _, _) = b.get(&format!("/orgs/{org}/teams/{other}/report")).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
 }
 
 #[tokio::test]

@@ -415,9 +415,67 @@ async fn injuries_and_decisions(db: Db, _: String) {
     ));
 }
 
+async fn a_team_reads_the_current_values_of_named_metrics(db: Db, _: String) {
+    let org = new_org(&db, "Alpha Rugby").await;
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    let team = teams::create(&mut tx, &TeamName::parse("Forwards").unwrap(), NOW)
+        .await
+        .unwrap();
+    let on = seeded_subject(&mut tx).await;
+    let off = subjects::create(&mut tx, subject("Cy Young", None, "sprint"), NOW)
+        .await
+        .unwrap()
+        .id;
+    subjects::add_to_team(&mut tx, team.id, on, NOW)
+        .await
+        .unwrap();
+    let mut first = assessment(on, None);
+    first.recorded_at = Timestamp::from_millis(NOW.as_millis() - 86_400_000);
+    assessments::create(&mut tx, &first, &result("cmj-1/balance-1", 0.30))
+        .await
+        .unwrap();
+    // A second analysis replaces the first as the current one.
+    assessments::add_result(&mut tx, first.id, &result("cmj-2/balance-1", 0.31))
+        .await
+        .unwrap();
+    let second = assessment(on, None);
+    assessments::create(&mut tx, &second, &result("cmj-1/balance-1", 0.33))
+        .await
+        .unwrap();
+    assessments::create(
+        &mut tx,
+        &assessment(off, None),
+        &result("cmj-1/balance-1", 0.5),
+    )
+    .await
+    .unwrap();
+    let values = assessments::team_values_of(&mut tx, team.id, &["jump_height_impulse_m"])
+        .await
+        .unwrap();
+    let seen: Vec<(AssessmentId, f64)> = values.iter().map(|v| (v.assessment, v.value)).collect();
+    assert_eq!(
+        seen,
+        vec![(first.id, 0.31), (second.id, 0.33)],
+        "oldest first, current only"
+    );
+    let both =
+        assessments::team_values_of(&mut tx, team.id, &["jump_height_impulse_m", "body_mass_kg"])
+            .await
+            .unwrap();
+    assert_eq!(both.len(), 4);
+    assert!(both.iter().all(|v| v.subject == on));
+    assert!(
+        assessments::team_values_of(&mut tx, team.id, &[])
+            .await
+            .unwrap()
+            .is_empty()
+    );
+}
+
 crate::on_both_backends!(
     subjects_are_searched_filtered_and_paged,
     assessments_keep_every_analysis_version,
+    a_team_reads_the_current_values_of_named_metrics,
     injuries_and_decisions,
 );
 
