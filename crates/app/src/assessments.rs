@@ -356,6 +356,27 @@ where
     })
 }
 
+/// An assessment's raw file, read from the object store and opened with its subject's key,
+/// and the options it was read with at upload. Not audited here: the caller records the read
+/// it makes of it.
+pub async fn read_raw(
+    app: &App,
+    scope: &OrgScope,
+    a: &Assessment,
+) -> Result<(Vec<u8>, ParseOptions), AppError> {
+    let org = scope.org();
+    let object = ObjectKey::parse(&a.raw_object_key).map_err(AppError::internal)?;
+    let sealed = app.objects.get(&object).await?;
+    let raw = app
+        .phi
+        .for_read(org, a.subject)
+        .await?
+        .open_raw(org, &a.id.to_string(), sealed)?;
+    let opts = parse_options(&a.options)
+        .map_err(|e| AppError::internal(format!("stored upload options: {e}")))?;
+    Ok((raw, opts))
+}
+
 /// Re-analyses one stored assessment from its raw file with this build's engine, keeping the
 /// earlier result; read as the upload was (its sampling rate and kind). Returns whether a new
 /// result was stored (false: already current).
@@ -368,18 +389,9 @@ pub async fn reanalyse(
     if a.analysis_version == ANALYSIS_VERSION {
         return Ok(false);
     }
-    let org = scope.org();
-    let object = ObjectKey::parse(&a.raw_object_key).map_err(AppError::internal)?;
-    let sealed = app.objects.get(&object).await?;
-    let raw = app
-        .phi
-        .for_read(org, a.subject)
-        .await?
-        .open_raw(org, &a.id.to_string(), sealed)?;
     // The format is detected again, by the same rule as at upload (a row stored as `csv` by
     // an earlier version for a JSON file with a byte-order mark is read right this time).
-    let opts = parse_options(&a.options)
-        .map_err(|e| AppError::internal(format!("stored upload options: {e}")))?;
+    let (raw, opts) = read_raw(app, scope, a).await?;
     let report = analyse("upload", raw, opts).await?;
     let now = app.now();
     let (_, result) = result_of(&report, now);

@@ -6,13 +6,13 @@ use std::collections::{BTreeMap, HashMap};
 
 use mhp_domain::availability::Availability;
 use mhp_domain::{CalendarDate, OrgScope, SubjectId, TeamId, Timestamp};
+use mhp_storage::Access;
 use mhp_storage::repo::assessments::{self, Assessment, MetricValue};
 use mhp_storage::repo::injuries::{self, Decision, Injury};
 use mhp_storage::repo::risk::{self, Score};
 use mhp_storage::repo::subjects::{Archived, Filter};
 use mhp_storage::repo::teams::{self, Team};
 use mhp_storage::repo::{Page, subjects as subject_rows};
-use mhp_storage::{Access, ObjectKey};
 
 use crate::subjects::{self, Identifiers, Listing, SubjectView};
 use crate::{App, AppError, Caller};
@@ -452,16 +452,7 @@ pub async fn trace(
     caller: &Caller,
     a: &Assessment,
 ) -> Result<Trace, AppError> {
-    let org = scope.org();
-    let object = ObjectKey::parse(&a.raw_object_key).map_err(AppError::internal)?;
-    let sealed = app.objects.get(&object).await?;
-    let raw = app
-        .phi
-        .for_read(org, a.subject)
-        .await?
-        .open_raw(org, &a.id.to_string(), sealed)?;
-    let opts = crate::assessments::parse_options(&a.options)
-        .map_err(|e| AppError::internal(format!("stored upload options: {e}")))?;
+    let (raw, opts) = crate::assessments::read_raw(app, scope, a).await?;
     let recording = tokio::task::spawn_blocking(move || {
         mhp_biomech::parse_recording("upload", std::io::Cursor::new(raw), &opts)
     })

@@ -365,23 +365,12 @@ async fn sign_ins(
         .await
         .context("cannot start a transaction")?;
     let caller = mhp_app::Caller::cli();
+    let mut coach = None;
     for (role, user) in made {
         match role {
             Role::Coach => {
                 if let Some(team) = teams.first().and_then(|t| TeamId::parse(t).ok()) {
-                    mhp_storage::repo::teams::add_staff(&mut tx, team, user, now)
-                        .await
-                        .context("cannot make the coach staff")?;
-                    caller
-                        .record(
-                            &mut tx,
-                            "team.staff_add",
-                            "team",
-                            Some(team.to_string()),
-                            now,
-                        )
-                        .await
-                        .context("cannot write the audit event")?;
+                    coach = Some((team, user));
                 }
             }
             Role::Athlete => {
@@ -405,5 +394,10 @@ async fn sign_ins(
         }
     }
     tx.commit().await.context("cannot commit")?;
+    if let Some((team, user)) = coach {
+        mhp_app::teams::add_staff(&state.app, &scope, &caller, team, user)
+            .await
+            .context("cannot make the coach staff")?;
+    }
     Ok(people)
 }

@@ -58,10 +58,7 @@ pub async fn page(
     g: PageGrant,
     Path((_, subject)): Path<(String, String)>,
 ) -> Response {
-    let Ok(id) = SubjectId::parse(&subject) else {
-        return error_page(StatusCode::NOT_FOUND, None);
-    };
-    let (cx, grant) = match Context::of(&state, &g).await {
+    let (id, cx, grant) = match Context::for_subject(&state, &g, &subject).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };

@@ -9,7 +9,7 @@ use maud::{Markup, html};
 use mhp_app::dashboard::{self, Roster, RosterRow};
 use mhp_app::subjects::Identifiers;
 use mhp_domain::availability::Availability;
-use mhp_domain::{OrgScope, Permission, TeamId};
+use mhp_domain::{OrgScope, Permission, SubjectId, TeamId};
 use mhp_storage::Access;
 use mhp_storage::repo::orgs;
 
@@ -56,6 +56,34 @@ impl Context {
         ))
     }
 
+    /// The teams the grant reaches, by name (a coach's own, everyone's for the rest).
+    pub async fn teams(
+        &self,
+        state: &AppState,
+        grant: &Grant,
+    ) -> Result<Vec<mhp_storage::repo::teams::Team>, Refused> {
+        let reach = match &grant.reach {
+            GrantReach::Teams(mine) => Some(mine.as_slice()),
+            _ => None,
+        };
+        dashboard::teams_in_reach(&state.app, &self.scope, reach)
+            .await
+            .map_err(|e| Refused::from(app_error(e)))
+    }
+
+    /// The page of one subject named by the path: its id and the page's context (the gate
+    /// checked the subject against the caller's reach).
+    pub async fn for_subject(
+        state: &AppState,
+        g: &PageGrant,
+        subject: &str,
+    ) -> Result<(SubjectId, Self, Grant), Refused> {
+        let id = SubjectId::parse(subject)
+            .map_err(|_| Refused::from(error_page(StatusCode::NOT_FOUND, None)))?;
+        let (cx, grant) = Self::of(state, g).await?;
+        Ok((id, cx, grant))
+    }
+
     /// The shell of a page in `section`.
     pub fn shell(&self, section: Section) -> Shell<'_> {
         Shell {
@@ -83,13 +111,9 @@ pub async fn org_home(State(state): State<AppState>, g: PageGrant) -> Response {
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
-    let reach = match &grant.reach {
-        GrantReach::Teams(mine) => Some(mine.as_slice()),
-        _ => None,
-    };
-    let teams = match dashboard::teams_in_reach(&state.app, &cx.scope, reach).await {
+    let teams = match cx.teams(&state, &grant).await {
         Ok(t) => t,
-        Err(e) => return app_error(e),
+        Err(r) => return r.into_response(),
     };
     match teams.first() {
         Some(t) => {
@@ -119,13 +143,9 @@ pub async fn team(
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
-    let reach = match &grant.reach {
-        GrantReach::Teams(mine) => Some(mine.as_slice()),
-        _ => None,
-    };
-    let teams = match dashboard::teams_in_reach(&state.app, &cx.scope, reach).await {
+    let teams = match cx.teams(&state, &grant).await {
         Ok(t) => t,
-        Err(e) => return app_error(e),
+        Err(r) => return r.into_response(),
     };
     let roster =
         match dashboard::team_roster(&state.app, &cx.scope, &grant.caller(), team, shown(&grant))

@@ -19,7 +19,7 @@ use serde::Deserialize;
 use super::athlete::{self, Forms};
 use super::dashboard::{Context, shown};
 use super::layout::Section;
-use super::{CSRF_FIELD, PageGrant, app_error, error_page};
+use super::{CSRF_FIELD, PageGrant, Refused, app_error, error_page};
 use crate::AppState;
 
 /// Body regions offered, as code and words (the API takes any snake_case code).
@@ -128,6 +128,13 @@ fn parse_days(text: &str) -> Result<Option<u32>, AppError> {
     }
 }
 
+/// The grant of a form that writes, and its organisation.
+fn writer(g: &PageGrant) -> Result<(crate::api::authz::Grant, mhp_domain::OrgScope), Refused> {
+    let grant = g.grant()?.clone();
+    let scope = grant.org().map_err(|e| Refused::from(app_error(e)))?;
+    Ok((grant, scope))
+}
+
 async fn again(state: &AppState, g: &PageGrant, subject: SubjectId, forms: Forms) -> Response {
     let (cx, grant) = match Context::of(state, g).await {
         Ok(c) => c,
@@ -159,13 +166,9 @@ pub async fn record(
         return error_page(StatusCode::NOT_FOUND, None);
     };
     let form: InjuryForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let grant = match g.grant() {
-        Ok(grant) => grant.clone(),
+    let (grant, scope) = match writer(&g) {
+        Ok(w) => w,
         Err(r) => return r.into_response(),
-    };
-    let scope = match grant.org() {
-        Ok(s) => s,
-        Err(e) => return app_error(e),
     };
     let checked = parse_days(&form.time_loss_days).and_then(|days| {
         NewInjury::check(
@@ -216,13 +219,9 @@ pub async fn decide(
         return error_page(StatusCode::NOT_FOUND, None);
     };
     let form: DecisionForm = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let grant = match g.grant() {
-        Ok(grant) => grant.clone(),
+    let (grant, scope) = match writer(&g) {
+        Ok(w) => w,
         Err(r) => return r.into_response(),
-    };
-    let scope = match grant.org() {
-        Ok(s) => s,
-        Err(e) => return app_error(e),
     };
     let owner = async {
         let mut tx = state.app.db.tenant(&scope, Access::Read).await?;

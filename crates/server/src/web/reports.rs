@@ -7,14 +7,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use maud::{Markup, html};
 use mhp_app::dashboard;
-use mhp_domain::{Permission, SubjectId, TeamId};
+use mhp_domain::{Permission, TeamId};
 
 use super::athlete::{METRICS, jump_window, metrics_table};
 use super::dashboard::{Context, availability, band, shown, signed};
 use super::layout::{self, Section, num};
 use super::{PageGrant, app_error, charts, error_page, render};
 use crate::AppState;
-use crate::api::authz::GrantReach;
 
 fn heading(title: &str, who: &str, org: &str, today: &str) -> Markup {
     html! {
@@ -32,13 +31,9 @@ pub async fn index(State(state): State<AppState>, g: PageGrant) -> Response {
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
-    let reach = match &grant.reach {
-        GrantReach::Teams(mine) => Some(mine.as_slice()),
-        _ => None,
-    };
-    let teams = match dashboard::teams_in_reach(&state.app, &cx.scope, reach).await {
+    let teams = match cx.teams(&state, &grant).await {
         Ok(t) => t,
-        Err(e) => return app_error(e),
+        Err(r) => return r.into_response(),
     };
     let org = cx.scope.org();
     let main = html! {
@@ -68,10 +63,7 @@ pub async fn athlete(
     g: PageGrant,
     Path((_, subject)): Path<(String, String)>,
 ) -> Response {
-    let Ok(id) = SubjectId::parse(&subject) else {
-        return error_page(StatusCode::NOT_FOUND, None);
-    };
-    let (cx, grant) = match Context::of(&state, &g).await {
+    let (id, cx, grant) = match Context::for_subject(&state, &g, &subject).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
