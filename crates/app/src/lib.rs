@@ -9,6 +9,7 @@
 
 pub mod artifacts;
 pub mod assessments;
+pub mod audit_log;
 pub mod code;
 pub mod dashboard;
 pub mod indexing;

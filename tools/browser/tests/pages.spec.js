@@ -18,11 +18,11 @@ for (const m of demo.matchAll(/^ {2}(\w+)\s+(\S+@\S+)\s+(\S+)$/gm)) {
 
 // What each role's main navigation holds, exactly.
 const NAV = {
-  org_admin: ["Dashboard", "Upload", "Reports", "Start"],
+  org_admin: ["Dashboard", "Upload", "Reports", "Audit log", "Start"],
   clinician: ["Dashboard", "Upload", "Reports"],
   coach: ["Dashboard", "Reports"],
   athlete: ["My results"],
-  auditor: ["Start"],
+  auditor: ["Audit log", "Start"],
   data_scientist: ["Start"],
 };
 
@@ -238,6 +238,15 @@ test("an athlete sees only themself; an auditor and a data scientist see no name
 
   for (const role of ["auditor", "data_scientist"]) {
     await signIn(page, role);
+    if (role === "auditor") {
+      // The audit log: the clinician's reads are there, by account id, not by name.
+      await expect(page.locator("h1")).toHaveText("Audit log");
+      await page.getByLabel("Action").fill("subject.read");
+      await page.getByRole("button", { name: "Filter" }).click();
+      await expect(page.locator("table.audit tbody tr").first()).toContainText("subject.read");
+      await checkA11y(page, "audit log");
+      await shot(page, "audit-log");
+    }
     const text = await page.locator("body").innerText();
     for (const n of names.filter((n) => n !== me)) {
       expect(text, role).not.toContain(n);

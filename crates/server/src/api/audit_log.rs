@@ -74,24 +74,16 @@ pub struct EventsOut {
     next: Option<i64>,
 }
 
-fn text(field: &'static str, v: Option<&String>) -> Result<Option<String>, ApiError> {
-    match v {
-        Some(t) if t.is_empty() || t.len() > 200 || t.chars().any(char::is_control) => Err(
-            ApiError::BadRequest(format!("{field} must be 1 to 200 characters")),
-        ),
-        other => Ok(other.cloned()),
-    }
-}
-
 fn filter(q: &AuditQuery) -> Result<Filter, ApiError> {
-    Ok(Filter {
-        actor: text("actor", q.actor.as_ref())?,
-        action: text("action", q.action.as_ref())?,
-        resource_type: text("resource_type", q.resource_type.as_ref())?,
-        resource_id: text("resource_id", q.resource_id.as_ref())?,
+    Ok(mhp_app::audit_log::FilterDraft {
+        actor: q.actor.clone(),
+        action: q.action.clone(),
+        resource_type: q.resource_type.clone(),
+        resource_id: q.resource_id.clone(),
         from_ms: q.from_ms,
         to_ms: q.to_ms,
-    })
+    }
+    .check()?)
 }
 
 /// `GET /api/v1/orgs/{org}/audit`: the organisation's events, oldest first, a page at a time.
@@ -102,13 +94,15 @@ pub async fn list(
 ) -> Result<Json<EventsOut>, ApiError> {
     let f = filter(&q)?;
     let limit = q.limit.unwrap_or(100).clamp(1, 1000);
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    let found = audit::search(&mut tx, &f, q.after, limit).await?;
-    grant
-        .record(&mut tx, "audit.read", "audit_log", None, now)
-        .await?;
-    tx.commit().await?;
+    let found = mhp_app::audit_log::read(
+        &state.app,
+        &grant.org()?,
+        &grant.caller(),
+        &f,
+        q.after,
+        limit,
+    )
+    .await?;
     let next = (found.len() == limit as usize)
         .then(|| found.last().map(|e| e.seq))
         .flatten();

@@ -18,6 +18,8 @@ pub enum Section {
     Upload,
     /// Reports to print.
     Reports,
+    /// The audit log.
+    Audit,
     /// An athlete's own results.
     Mine,
     /// The start page of roles whose pages are elsewhere.
@@ -91,6 +93,9 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
     if may(shell.roles, Permission::ReadOwnRecord) {
         links.push(("My results", format!("/orgs/{org}/me"), Section::Mine));
     }
+    if may(shell.roles, Permission::ReadAudit) {
+        links.push(("Audit log", format!("/orgs/{org}/audit"), Section::Audit));
+    }
     if may(shell.roles, Permission::ReadAudit) || may(shell.roles, Permission::RunPipelines) {
         links.push(("Start", format!("/orgs/{org}/start"), Section::Start));
     }
@@ -144,6 +149,8 @@ pub fn start_page(org: OrgId, roles: &[Role]) -> String {
         format!("/orgs/{org}/upload")
     } else if may(roles, Permission::ReadOwnRecord) {
         format!("/orgs/{org}/me")
+    } else if may(roles, Permission::ReadAudit) {
+        format!("/orgs/{org}/audit")
     } else {
         format!("/orgs/{org}/start")
     }

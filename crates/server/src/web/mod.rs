@@ -11,6 +11,7 @@
 
 mod assets;
 mod athlete;
+mod audit;
 mod charts;
 mod dashboard;
 mod injuries;
@@ -111,6 +112,7 @@ pub const PAGES: &[PageSpec] = &[
         "/orgs/{org}/teams/{team}/report",
         InOrg(P::ReadTeamReadiness),
     ),
+    page("GET", "/orgs/{org}/audit", InOrg(P::ReadAudit)),
     page("GET", "/orgs/{org}/me", InOrg(P::ReadOwnRecord)),
     page("GET", "/orgs/{org}/start", Member),
     page("GET", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
@@ -144,6 +146,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(reports::athlete),
         )
         .route("/orgs/{org}/teams/{team}/report", get(reports::team))
+        .route("/orgs/{org}/audit", get(audit::page))
         .route("/orgs/{org}/me", get(athlete::own))
         .route("/orgs/{org}/start", get(start::page))
         .route("/orgs/{org}/upload", get(upload::form).post(upload::submit))

@@ -86,6 +86,7 @@ async fn world() -> World {
         made.push(v.id);
     }
     person(&s, "clinician@example.org", Role::Clinician).await;
+    person(&s, "auditor@example.org", Role::Auditor).await;
     let coach = person(&s, "coach@example.org", Role::Coach).await;
     let mut tx = s.state.app.db.tenant(&s.org, Access::Write).await.unwrap();
     teams::add_staff(&mut tx, a.id, coach, now).await.unwrap();
@@ -576,4 +577,57 @@ async fn a_clinician_records_an_injury_and_returns_the_athlete_to_duty() {
     let row = &body[body.find("Ada Alpha</a>").unwrap()..];
     let row = &row[..row.find("</tr>").unwrap()];
     assert!(row.contains(">Available<"), "{row}");
+}
+
+#[tokio::test]
+async fn an_auditor_reads_the_audit_log_with_filters_and_no_names() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let mut b = Browser::new(&w.s);
+    b.sign_in("auditor@example.org").await;
+    let (status, headers, _) = b.get("/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("/orgs/{org}/audit").as_str());
+    let (status, _, body) = b
+        .get(&format!("/orgs/{org}/audit?action=subject.create"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        body.matches("<th scope=\"row\">subject.create</th>")
+            .count(),
+        2,
+        "{body}"
+    );
+    assert!(!body.contains("Ada Alpha") && !body.contains("Bo Bravo"));
+    assert!(body.contains(&format!(
+        "/api/v1/orgs/{org}/audit/export?action=subject.create"
+    )));
+    // The read itself is recorded.
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    let filter = audit::Filter {
+        action: Some("audit.read".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        audit::search(&mut tx, &filter, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    drop(tx);
+    let (status, _, body) = b.get(&format!("/orgs/{org}/audit?from=2026-13-40")).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("role=\"alert\">from "), "{body}");
+    // A coach has no audit log.
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    let (status, _, _) = coach.get(&format!("/orgs/{org}/audit")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
 }

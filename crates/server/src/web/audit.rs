@@ -1,0 +1,171 @@
+//! The audit log page (auditors, administrators): the organisation's events with filters, a
+//! page at a time, and the export of what is filtered. Reading it is recorded (`audit.read`),
+//! as the API's read is. Events name people by account id, never by name.
+
+use axum::extract::{Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse as _, Response};
+use maud::html;
+use mhp_app::audit_log::FilterDraft;
+use mhp_domain::CalendarDate;
+use serde::Deserialize;
+
+use super::dashboard::Context;
+use super::layout::{self, Section};
+use super::{PageGrant, app_error, render};
+use crate::AppState;
+
+/// Events shown per page.
+const PAGE: u32 = 200;
+
+/// The page's filters, as the form sends them.
+#[derive(Debug, Default, Deserialize)]
+pub struct AuditFilters {
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    actor: String,
+    #[serde(default)]
+    from: String,
+    #[serde(default)]
+    to: String,
+    after: Option<i64>,
+}
+
+fn some(t: &str) -> Option<String> {
+    let t = t.trim();
+    (!t.is_empty()).then(|| t.to_owned())
+}
+
+fn day_ms(field: &str, t: &str, end: bool) -> Result<Option<i64>, String> {
+    match some(t) {
+        None => Ok(None),
+        Some(t) => CalendarDate::parse(&t)
+            .map(|d| Some((d.days_since_epoch() + i64::from(end)) * 86_400_000))
+            .map_err(|e| format!("{field} {e}")),
+    }
+}
+
+fn time(ms: i64) -> String {
+    let day = CalendarDate::from_unix_millis(ms);
+    let s = ms.rem_euclid(86_400_000) / 1000;
+    format!("{day} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// `GET /orgs/{org}/audit`.
+pub async fn page(
+    State(state): State<AppState>,
+    g: PageGrant,
+    Query(f): Query<AuditFilters>,
+) -> Response {
+    let (cx, grant) = match Context::of(&state, &g).await {
+        Ok(c) => c,
+        Err(r) => return r.into_response(),
+    };
+    let org = cx.scope.org();
+    let dates =
+        day_ms("from", &f.from, false).and_then(|from| Ok((from, day_ms("to", &f.to, true)?)));
+    let checked = dates.and_then(|(from_ms, to_ms)| {
+        FilterDraft {
+            actor: some(&f.actor),
+            action: some(&f.action),
+            resource_type: None,
+            resource_id: None,
+            from_ms,
+            to_ms,
+        }
+        .check()
+        .map_err(|e| e.to_string().trim_start_matches("malformed: ").to_owned())
+    });
+    let (status, events, error) = match checked {
+        Ok(filter) => {
+            match mhp_app::audit_log::read(
+                &state.app,
+                &cx.scope,
+                &grant.caller(),
+                &filter,
+                f.after,
+                PAGE,
+            )
+            .await
+            {
+                Ok(events) => (StatusCode::OK, events, None),
+                Err(e) => return app_error(e),
+            }
+        }
+        Err(e) => (StatusCode::UNPROCESSABLE_ENTITY, Vec::new(), Some(e)),
+    };
+    let mut export = format!("/api/v1/orgs/{org}/audit/export?");
+    let mut more = format!("/orgs/{org}/audit?");
+    for (k, v) in [("action", &f.action), ("actor", &f.actor)] {
+        if let Some(v) = some(v) {
+            let pair = serde_urlencoded::to_string([(k, v)]).unwrap_or_default();
+            export.push_str(&pair);
+            export.push('&');
+            more.push_str(&pair);
+            more.push('&');
+        }
+    }
+    if let Ok(Some(ms)) = day_ms("from", &f.from, false) {
+        export.push_str(&format!("from_ms={ms}&"));
+    }
+    if let Ok(Some(ms)) = day_ms("to", &f.to, true) {
+        export.push_str(&format!("to_ms={ms}&"));
+    }
+    for (k, v) in [("from", &f.from), ("to", &f.to)] {
+        if let Some(v) = some(v) {
+            more.push_str(&serde_urlencoded::to_string([(k, v)]).unwrap_or_default());
+            more.push('&');
+        }
+    }
+    let next = (events.len() == PAGE as usize)
+        .then(|| events.last().map(|e| e.seq))
+        .flatten();
+    let main = html! {
+        h1 { "Audit log" }
+        p { "Every read and change of the organisation's records, oldest first, times in UTC. People are named by account id." }
+        form.search method="get" action={"/orgs/" (org) "/audit"} {
+            label for="a-action" { "Action" }
+            input id="a-action" name="action" type="text" value=(f.action) placeholder="subject.read or subject.";
+            label for="a-actor" { "Actor" }
+            input id="a-actor" name="actor" type="text" value=(f.actor) placeholder="user:…";
+            label for="a-from" { "From" }
+            input id="a-from" name="from" type="date" value=(f.from);
+            label for="a-to" { "To" }
+            input id="a-to" name="to" type="date" value=(f.to);
+            button type="submit" { "Filter" }
+        }
+        @if let Some(e) = &error {
+            p.error role="alert" { (e) }
+        }
+        p { a href=(export.trim_end_matches(['&', '?'])) download="audit.jsonl" { "Export these events (JSON lines, with their hash chain)" } }
+        div.table-wrap {
+            table.audit {
+                caption { (events.len()) " event(s)" @if next.is_some() { " on this page" } "." }
+                thead { tr {
+                    th scope="col" { "Time (UTC)" } th scope="col" { "Actor" } th scope="col" { "Action" }
+                    th scope="col" { "Resource" } th scope="col" { "Outcome" }
+                } }
+                tbody {
+                    @for e in &events {
+                        tr {
+                            td { (time(e.at_ms)) }
+                            td { (e.actor) }
+                            th scope="row" { (e.action) }
+                            td { (e.resource_type) @if let Some(id) = &e.resource_id { " " (id) } }
+                            td { (e.outcome) }
+                        }
+                    }
+                }
+            }
+        }
+        @if let Some(seq) = next {
+            p { a href={(more) "after=" (seq)} { "Next page" } }
+        }
+    };
+    (
+        status,
+        render(layout::page(&cx.shell(Section::Audit), "Audit log", main)),
+    )
+        .into_response()
+}
