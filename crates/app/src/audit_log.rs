@@ -8,23 +8,6 @@ use mhp_storage::repo::audit::{self, Filter, StoredEvent};
 
 use crate::{App, AppError, Caller};
 
-/// Filters as given, before they are checked.
-#[derive(Debug, Clone, Default)]
-pub struct FilterDraft {
-    /// The actor, exactly.
-    pub actor: Option<String>,
-    /// An action, or a family ending with a dot.
-    pub action: Option<String>,
-    /// The kind of resource.
-    pub resource_type: Option<String>,
-    /// The resource's id.
-    pub resource_id: Option<String>,
-    /// From (inclusive), ms since the epoch.
-    pub from_ms: Option<i64>,
-    /// Before (exclusive), ms since the epoch.
-    pub to_ms: Option<i64>,
-}
-
 fn text(field: &'static str, v: Option<String>) -> Result<Option<String>, AppError> {
     match v {
         Some(t) if t.is_empty() || t.len() > 200 || t.chars().any(char::is_control) => Err(
@@ -34,18 +17,15 @@ fn text(field: &'static str, v: Option<String>) -> Result<Option<String>, AppErr
     }
 }
 
-impl FilterDraft {
-    /// Checks the filters: each text 1 to 200 characters without control characters.
-    pub fn check(self) -> Result<Filter, AppError> {
-        Ok(Filter {
-            actor: text("actor", self.actor)?,
-            action: text("action", self.action)?,
-            resource_type: text("resource_type", self.resource_type)?,
-            resource_id: text("resource_id", self.resource_id)?,
-            from_ms: self.from_ms,
-            to_ms: self.to_ms,
-        })
-    }
+/// Checks filters as given: each text 1 to 200 characters without control characters.
+pub fn check(filter: Filter) -> Result<Filter, AppError> {
+    Ok(Filter {
+        actor: text("actor", filter.actor)?,
+        action: text("action", filter.action)?,
+        resource_type: text("resource_type", filter.resource_type)?,
+        resource_id: text("resource_id", filter.resource_id)?,
+        ..filter
+    })
 }
 
 /// The events matching `filter`, oldest first, after the event `after`, at most `limit`

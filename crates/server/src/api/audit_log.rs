@@ -75,15 +75,14 @@ pub struct EventsOut {
 }
 
 fn filter(q: &AuditQuery) -> Result<Filter, ApiError> {
-    Ok(mhp_app::audit_log::FilterDraft {
+    Ok(mhp_app::audit_log::check(Filter {
         actor: q.actor.clone(),
         action: q.action.clone(),
         resource_type: q.resource_type.clone(),
         resource_id: q.resource_id.clone(),
         from_ms: q.from_ms,
         to_ms: q.to_ms,
-    }
-    .check()?)
+    })?)
 }
 
 /// `GET /api/v1/orgs/{org}/audit`: the organisation's events, oldest first, a page at a time.

@@ -130,18 +130,25 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
 /// The header that carries the CSRF token on cookie-authenticated writes.
 pub const CSRF_HEADER: &str = "x-csrf-token";
 
-async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiError> {
-    let meta = RequestMeta::from_parts(parts);
+/// The route template a request matched and its method as the route tables name it (axum
+/// answers HEAD with the GET handler): the key of the API's and the pages' declarations.
+pub(crate) fn route_key(parts: &Parts) -> (String, &str) {
     let path = parts
         .extensions
         .get::<MatchedPath>()
         .map(|p| p.as_str().to_owned())
         .unwrap_or_default();
-    // axum answers HEAD with the GET handler.
     let method = match parts.method.as_str() {
         "HEAD" => "GET",
         m => m,
     };
+    (path, method)
+}
+
+async fn gate(state: &AppState, parts: &mut Parts) -> Result<Option<Grant>, ApiError> {
+    let meta = RequestMeta::from_parts(parts);
+    let (path, method) = route_key(parts);
+    let method = method.to_owned();
     let Some(spec) = ROUTES.iter().find(|r| r.path == path && r.method == method) else {
         if ROUTES.iter().any(|r| r.path == path) {
             // The path exists with other methods: the router would answer 405 after us.

@@ -6,8 +6,8 @@ use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use maud::html;
-use mhp_app::audit_log::FilterDraft;
 use mhp_domain::CalendarDate;
+use mhp_storage::repo::audit::Filter;
 use serde::Deserialize;
 
 use super::dashboard::Context;
@@ -66,15 +66,14 @@ pub async fn page(
     let dates =
         day_ms("from", &f.from, false).and_then(|from| Ok((from, day_ms("to", &f.to, true)?)));
     let checked = dates.and_then(|(from_ms, to_ms)| {
-        FilterDraft {
+        mhp_app::audit_log::check(Filter {
             actor: some(&f.actor),
             action: some(&f.action),
             resource_type: None,
             resource_id: None,
             from_ms,
             to_ms,
-        }
-        .check()
+        })
         .map_err(|e| e.to_string().trim_start_matches("malformed: ").to_owned())
     });
     let (status, events, error) = match checked {

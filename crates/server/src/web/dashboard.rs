@@ -84,6 +84,19 @@ impl Context {
         Ok((id, cx, grant))
     }
 
+    /// The page of one team named by the path: its id and the page's context (the gate
+    /// checked the team against the caller's reach).
+    pub async fn for_team(
+        state: &AppState,
+        g: &PageGrant,
+        team: &str,
+    ) -> Result<(TeamId, Self, Grant), Refused> {
+        let id = TeamId::parse(team)
+            .map_err(|_| Refused::from(error_page(StatusCode::NOT_FOUND, None)))?;
+        let (cx, grant) = Self::of(state, g).await?;
+        Ok((id, cx, grant))
+    }
+
     /// The shell of a page in `section`.
     pub fn shell(&self, section: Section) -> Shell<'_> {
         Shell {
@@ -136,10 +149,7 @@ pub async fn team(
     g: PageGrant,
     Path((_, team)): Path<(String, String)>,
 ) -> Response {
-    let Ok(team) = TeamId::parse(&team) else {
-        return error_page(StatusCode::NOT_FOUND, None);
-    };
-    let (cx, grant) = match Context::of(&state, &g).await {
+    let (team, cx, grant) = match Context::for_team(&state, &g, &team).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };

@@ -23,7 +23,7 @@ mod upload;
 
 use axum::Router;
 use axum::body::{Body, Bytes};
-use axum::extract::{MatchedPath, Request, State};
+use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -203,15 +203,7 @@ impl IntoResponse for Refused {
 /// The pages' gate: the page's declaration, the CSRF token of a write, then the API's gate.
 async fn gate(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let (mut parts, body) = req.into_parts();
-    let path = parts
-        .extensions
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_default();
-    let method = match parts.method.as_str() {
-        "HEAD" => "GET",
-        m => m,
-    };
+    let (path, method) = authz::route_key(&parts);
     let Some(spec) = PAGES.iter().find(|p| p.path == path && p.method == method) else {
         return error_page(StatusCode::NOT_FOUND, None);
     };

@@ -3,16 +3,15 @@
 //! through the same use cases as the pages they summarise, audited alike.
 
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use maud::{Markup, html};
 use mhp_app::dashboard;
-use mhp_domain::{Permission, TeamId};
+use mhp_domain::Permission;
 
 use super::athlete::{METRICS, jump_window, metrics_table};
 use super::dashboard::{Context, availability, band, shown, signed};
 use super::layout::{self, Section, num};
-use super::{PageGrant, app_error, charts, error_page, render};
+use super::{PageGrant, app_error, charts, render};
 use crate::AppState;
 
 fn heading(title: &str, who: &str, org: &str, today: &str) -> Markup {
@@ -154,10 +153,7 @@ pub async fn team(
     g: PageGrant,
     Path((_, team)): Path<(String, String)>,
 ) -> Response {
-    let Ok(team) = TeamId::parse(&team) else {
-        return error_page(StatusCode::NOT_FOUND, None);
-    };
-    let (cx, grant) = match Context::of(&state, &g).await {
+    let (team, cx, grant) = match Context::for_team(&state, &g, &team).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
