@@ -71,7 +71,7 @@ echo "check-pages: /api/v1/docs rendered all $expected operations in Chromium"
 
 OUT="$PWD/target/browser"
 rm -rf "$OUT" && mkdir -p "$OUT"
-if ! MHP_BASE_URL="$BASE" MHP_DEMO_OUT="$WORK/demo.txt" MHP_BROWSER_OUT="$OUT" CHROMIUM="$CHROMIUM" \
+if ! MHP_BASE_URL="$BASE" MHP_DEMO_OUT="$WORK/demo.txt" MHP_DATA_DIR="$WORK/data" MHP_BROWSER_OUT="$OUT" CHROMIUM="$CHROMIUM" \
   npm --prefix tools/browser test --silent; then
   echo "check-pages: the browser suite failed; the server's log:" >&2
   tail -n 20 "$WORK/server.log" >&2

@@ -7,6 +7,8 @@ const crypto = require("node:crypto");
 const fs = require("node:fs");
 const path = require("node:path");
 const { execFileSync } = require("node:child_process");
+const jsQR = require("jsqr");
+const { PNG } = require("pngjs");
 
 const OUT = process.env.MHP_BROWSER_OUT || "test-results";
 const demo = fs.readFileSync(process.env.MHP_DEMO_OUT, "utf8");
@@ -48,6 +50,20 @@ async function signIn(page, role) {
   await page.getByLabel("Password").fill(who.password);
   await page.getByRole("button", { name: "Sign in" }).click();
   await page.waitForLoadState("load");
+}
+
+// The link to `page` in the newest message to `to` in the demo's outbox, or null.
+function linkIn(to, page) {
+  const dir = path.join(process.env.MHP_DATA_DIR, "outbox");
+  const files = fs.existsSync(dir) ? fs.readdirSync(dir).sort() : [];
+  let found = null;
+  for (const f of files) {
+    const m = JSON.parse(fs.readFileSync(path.join(dir, f), "utf8"));
+    if (m.to !== to) continue;
+    const line = m.body.split("\n").find((l) => l.includes(`${page}?token=`));
+    if (line) found = line.trim();
+  }
+  return found;
 }
 
 async function navNames(page) {
@@ -257,22 +273,104 @@ test("an athlete sees only themself; an auditor and a data scientist see no name
   }
 });
 
-test("a person with an authenticator signs in with their code", async ({ page, request }) => {
-  // Enrol the administrator's authenticator through the API, as the API's own client would.
-  const who = PEOPLE.org_admin;
-  const login = await request.post("/api/v1/auth/login", { data: { email: who.email, password: who.password } });
+test("a newcomer accepts an invitation and resets a forgotten password through the links in their messages", async ({ page, request }) => {
+  // The administrator invites through the API, as an integration would; the message goes to
+  // the outbox of the demo's data directory.
+  const admin = PEOPLE.org_admin;
+  const login = await request.post("/api/v1/auth/login", { data: { email: admin.email, password: admin.password } });
   expect(login.status()).toBe(200);
   const csrf = (await login.json()).csrf_token;
-  const begun = await request.post("/api/v1/auth/mfa/totp", { headers: { "x-csrf-token": csrf }, data: {} });
-  expect(begun.status()).toBe(200);
-  const secret = (await begun.json()).secret_base32;
+  const newcomer = "newcomer@" + admin.email.split("@")[1];
+  const invited = await request.post(`/api/v1/orgs/${ORG}/invitations`, {
+    headers: { "x-csrf-token": csrf },
+    data: { email: newcomer, role: "coach" },
+  });
+  expect(invited.status()).toBe(201);
+
+  await page.goto(await linkIn(newcomer, "/invitation"));
+  await expect(page.locator("h1")).toHaveText("Accept your invitation");
+  await expect(page.locator("p.lead")).toContainText("as a coach");
+  await checkA11y(page, "invitation");
+  await shot(page, "invitation");
+  const first = "a newcomer's first passphrase";
+  await page.getByLabel("Your name").fill("Nia Newcomer");
+  await page.getByLabel("Password", { exact: true }).fill(first);
+  await page.getByLabel("Repeat the password").fill(first);
+  await page.getByRole("button", { name: "Join" }).click();
+  await expect(page.locator("h1")).toContainText("Welcome to");
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByLabel("Email").fill(newcomer);
+  await page.getByLabel("Password").fill(first);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  expect(await navNames(page)).toEqual(NAV.coach);
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+
+  // Forgotten: the sign-in page leads to the reset, the message to the new password.
+  await page.goto("/sign-in");
+  await page.getByRole("link", { name: "Forgot your password?" }).click();
+  await expect(page.locator("h1")).toHaveText("Reset your password");
+  await checkA11y(page, "password reset");
+  await page.getByLabel("Email").fill(newcomer);
+  await page.getByRole("button", { name: "Send the link" }).click();
+  await expect(page.getByRole("status")).toContainText("on its way");
+  await shot(page, "password-reset-sent");
+  await expect.poll(() => linkIn(newcomer, "/password-reset/new"), { timeout: 10000 }).not.toBeNull();
+  await page.goto(linkIn(newcomer, "/password-reset/new"));
+  await expect(page.locator("h1")).toHaveText("Choose a new password");
+  await checkA11y(page, "new password");
+  await shot(page, "password-new");
+  const second = "a newcomer's second passphrase";
+  await page.getByLabel("New password").fill(second);
+  await page.getByLabel("Repeat the password").fill(second);
+  await page.getByRole("button", { name: "Set the password" }).click();
+  await expect(page.locator("h1")).toHaveText("Password changed");
+  await page.getByRole("link", { name: "Sign in" }).click();
+  await page.getByLabel("Email").fill(newcomer);
+  await page.getByLabel("Password").fill(second);
+  await page.getByRole("button", { name: "Sign in" }).click();
+  expect(await navNames(page)).toEqual(NAV.coach);
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
+
+  // Single sign-on is found from the address's domain; the demo organisation has none.
+  await page.getByRole("link", { name: "Sign in with your organisation" }).click();
+  await expect(page.locator("h1")).toHaveText("Sign in with your organisation");
+  await page.getByLabel("Email").fill(newcomer);
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect(page.getByRole("alert")).toContainText("No organisation signs in people of this e-mail domain");
+  await checkA11y(page, "sign in with your organisation");
+  await shot(page, "sign-in-sso");
+});
+
+test("a person sets up an authenticator by its QR code, then signs in with their code", async ({ page }) => {
+  await signIn(page, "org_admin");
+  await page.getByRole("link", { name: "Account" }).click();
+  await expect(page.locator("h1")).toHaveText("Your account");
+  await checkA11y(page, "account");
+  await shot(page, "account");
+  await page.getByRole("button", { name: "Set up an authenticator app" }).click();
+  await expect(page.locator("h1")).toHaveText("Set up an authenticator app");
+  await checkA11y(page, "authenticator");
+  await shot(page, "authenticator");
+  // The QR code is read by an independent decoder (jsQR) from Chromium's rendering of it.
+  const png = PNG.sync.read(await page.locator("svg.qr").screenshot());
+  const read = jsQR(new Uint8ClampedArray(png.data), png.width, png.height);
+  expect(read, "the QR code decodes").not.toBeNull();
+  const uri = new URL(read.data);
+  expect(uri.protocol).toBe("otpauth:");
+  expect(decodeURIComponent(uri.pathname)).toContain(PEOPLE.org_admin.email);
+  const secret = uri.searchParams.get("secret");
+  const typed = (await page.locator("code.key").innerText()).replace(/\s/g, "");
+  expect(secret).toBe(typed);
   // Confirmed with the previous step's code (the server allows one step of drift), so that
   // the current step's code is still fresh for the sign-in below: a code is good once.
-  const confirmed = await request.post("/api/v1/auth/mfa/totp/confirm", {
-    headers: { "x-csrf-token": csrf },
-    data: { code: totp(secret, Date.now() - 30000) },
-  });
-  expect(confirmed.status()).toBe(200);
+  await page.getByLabel("Authentication code").fill(totp(secret, Date.now() - 30000));
+  await page.getByRole("button", { name: "Turn on" }).click();
+  await expect(page.locator("h1")).toHaveText("Save your recovery codes");
+  await expect(page.locator("ul.codes li")).toHaveCount(10);
+  await checkA11y(page, "recovery codes");
+  await shot(page, "recovery-codes");
+  await page.getByRole("link", { name: "Continue to MHP" }).click();
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
 
   await signIn(page, "org_admin");
   await expect(page).toHaveURL(/\/sign-in\/code$/);

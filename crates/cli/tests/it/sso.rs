@@ -6,7 +6,7 @@
 use mhp_test_support::MhpProcess;
 use mhp_test_support::oidc::{CLIENT_ID, OidcProvider, authorize};
 use reqwest::StatusCode;
-use reqwest::header::{COOKIE, LOCATION, SET_COOKIE};
+use reqwest::header::{ACCEPT, COOKIE, LOCATION, SET_COOKIE};
 use serde_json::{Value, json};
 
 use crate::{MHP, OPS_PASSWORD, bootstrap_org};
@@ -36,8 +36,19 @@ struct Sso<'a> {
 }
 
 impl Sso<'_> {
-    /// Starts at MHP, signs in at the provider as `who`, comes back: MHP's answer.
+    /// Starts at MHP, signs in at the provider as `who`, comes back: MHP's answer to an API
+    /// client.
     async fn sign_in(&self, who: &str, p: &MhpProcess) -> (reqwest::Response, String) {
+        self.sign_in_accepting(who, p, "*/*").await
+    }
+
+    /// The same, as a client that accepts `accept` (a browser asks for HTML first).
+    async fn sign_in_accepting(
+        &self,
+        who: &str,
+        p: &MhpProcess,
+        accept: &str,
+    ) -> (reqwest::Response, String) {
         let http = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -58,6 +69,7 @@ impl Sso<'_> {
         let res = http
             .get(&url)
             .header(COOKIE, format!("mhp_sso={flight}"))
+            .header(ACCEPT, accept)
             .send()
             .await
             .unwrap_or_else(|e| panic!("{e}; server log:\n{}", p.log().join("\n")));
@@ -159,6 +171,36 @@ async fn sso_provisions_maps_roles_and_can_be_required() {
     let (res, _) = sso.sign_in("alice", &p).await;
     assert_eq!(res.status(), StatusCode::OK);
     assert_eq!(res.json::<Value>().await.unwrap()["provisioned"], false);
+
+    // A browser lands in the application, signed in; a refusal is a page that says why.
+    const BROWSER: &str = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    let (res, _) = sso.sign_in_accepting("alice", &p, BROWSER).await;
+    assert_eq!(res.status(), StatusCode::SEE_OTHER);
+    assert_eq!(res.headers()[LOCATION], "/");
+    let session = cookie(&res, mhp_auth::session::COOKIE).expect("session cookie");
+    let home = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap()
+        .get(format!("{base}/"))
+        .header(COOKIE, format!("{}={session}", mhp_auth::session::COOKIE))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(home.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        home.headers()[LOCATION].to_str().unwrap(),
+        format!("/orgs/{org}")
+    );
+    let (res, _) = sso.sign_in_accepting("bob", &p, BROWSER).await;
+    assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    assert!(
+        res.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("text/html")
+    );
+    assert!(res.text().await.unwrap().contains("sso_domain_not_allowed"));
 
     // Refusals: another domain, an unverified address, a replayed callback.
     for (who, reason) in [

@@ -13,10 +13,10 @@ use axum::extract::State;
 use axum::http::StatusCode;
 use mhp_auth::events::{Actor, AuthEvent};
 use mhp_auth::{password, session, throttle};
-use mhp_domain::{DisplayName, Email, Role, Secret, Timestamp};
+use mhp_domain::{DisplayName, Email, OrgId, Role, Secret, Timestamp, UserId};
 use mhp_storage::Access;
 use mhp_storage::repo::users::NewUser;
-use mhp_storage::repo::{invitations, mail, sessions, tokens, users};
+use mhp_storage::repo::{invitations, mail, orgs, sessions, tokens, users};
 use serde::{Deserialize, Serialize};
 
 use super::Grant;
@@ -213,7 +213,11 @@ pub async fn invite(
         subject: "You are invited to MHP",
         body: Secret::new(format!(
             "You are invited to join an organisation on MHP as {role}.\n\
-             Accept within 7 days: POST /api/v1/auth/invitations/accept with this token:\n{}\n",
+             Accept within 7 days by opening this link:\n{}/invitation?token={}\n\n\
+             An application of your own can accept with this token instead \
+             (POST /api/v1/auth/invitations/accept):\n{}\n",
+            state.identity.public_url,
+            token.expose(),
             token.expose()
         )),
     };
@@ -241,10 +245,89 @@ pub async fn accept(
     meta: RequestMeta,
     ApiJson(body): ApiJson<Accept>,
 ) -> Result<(StatusCode, Json<Joined>), ApiError> {
-    let hash = session::presented_id_hash(&body.token).ok_or_else(bad_token)?;
-    let display_name = DisplayName::parse(&body.display_name)
+    let joined = accept_invitation(
+        &state,
+        &meta,
+        &body.token,
+        &body.display_name,
+        body.password,
+    )
+    .await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(Joined {
+            user_id: joined.user.to_string(),
+            org: joined.org.to_string(),
+            role: joined.role.as_str(),
+        }),
+    ))
+}
+
+/// An invitation as its page shows it to the person holding its link.
+#[derive(Debug, Clone)]
+pub(crate) struct InvitationView {
+    /// The organisation's name.
+    pub org_name: String,
+    /// The role offered.
+    pub role: Role,
+    /// The invited address.
+    pub email: Email,
+    /// Whether the address has an account already (no password is asked then).
+    pub has_account: bool,
+}
+
+/// The invitation a token opens, while it can still be accepted; `None` for a token that is
+/// invalid, used or expired (alike).
+pub(crate) async fn invitation(
+    state: &AppState,
+    token: &str,
+) -> Result<Option<InvitationView>, ApiError> {
+    let Some(hash) = session::presented_id_hash(token) else {
+        return Ok(None);
+    };
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.operator(Access::Read).await?;
+    let Some(invitation) = invitations::find(&mut tx, &hash).await? else {
+        return Ok(None);
+    };
+    if invitation.accepted_at.is_some() || now >= invitation.expires_at {
+        return Ok(None);
+    }
+    let Some(org) = orgs::get_as_operator(&mut tx, invitation.org).await? else {
+        return Ok(None);
+    };
+    let has_account = users::find_by_email(&mut tx, &invitation.email)
+        .await?
+        .is_some();
+    Ok(Some(InvitationView {
+        org_name: org.name.as_str().to_owned(),
+        role: invitation.role,
+        email: invitation.email,
+        has_account,
+    }))
+}
+
+/// An invitation accepted: who joined what, as which role.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Membership {
+    pub user: UserId,
+    pub org: OrgId,
+    pub role: Role,
+}
+
+/// Accepts an invitation: joins the organisation, creating the account (with `password`) when
+/// the invited address has none. The API's `accept` and the invitation page both call it.
+pub(crate) async fn accept_invitation(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    display_name: &str,
+    password: Option<String>,
+) -> Result<Membership, ApiError> {
+    let hash = session::presented_id_hash(token).ok_or_else(bad_token)?;
+    let display_name = DisplayName::parse(display_name)
         .map_err(|e| ApiError::BadRequest(format!("display_name {e}")))?;
-    let password = body.password.map(new_password).transpose()?;
+    let password = password.map(new_password).transpose()?;
     let now = state.app.clock.now();
     let mut tx = state.app.db.operator(Access::Write).await?;
     let invitation = invitations::find(&mut tx, &hash)
@@ -285,19 +368,16 @@ pub async fn accept(
         &actor,
         Some(user.id),
         &AuthEvent::InvitationAccepted,
-        &meta,
+        meta,
         now,
     )
     .await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(Joined {
-            user_id: user.id.to_string(),
-            org: invitation.org.to_string(),
-            role: invitation.role.as_str(),
-        }),
-    ))
+    Ok(Membership {
+        user: user.id,
+        org: invitation.org,
+        role: invitation.role,
+    })
 }
 
 /// `POST /api/v1/auth/password-reset`: always 202 within the limit on mail, so the answer does
@@ -307,24 +387,36 @@ pub async fn request_reset(
     meta: RequestMeta,
     ApiJson(body): ApiJson<ResetRequest>,
 ) -> Result<StatusCode, ApiError> {
-    let Ok(email) = Email::parse(&body.email) else {
-        return Ok(StatusCode::ACCEPTED);
+    ask_reset(&state, meta, &body.email).await?;
+    Ok(StatusCode::ACCEPTED)
+}
+
+/// Asks for a password reset: within the limit on mail, answers alike whether the address has
+/// an account or not, and prepares the message after the answer. The API and the page call it.
+pub(crate) async fn ask_reset(
+    state: &AppState,
+    meta: RequestMeta,
+    email: &str,
+) -> Result<(), ApiError> {
+    let Ok(email) = Email::parse(email) else {
+        return Ok(());
     };
     within_mail_limits(
-        &state,
+        state,
         &[(
             throttle::mail_address_key(email.as_str()),
             state.identity.mail_limits.per_address_per_hour,
         )],
     )
     .await?;
+    let state = state.clone();
     tokio::spawn(async move {
         if let Err(e) = send_reset(&state, &meta, email).await {
             tracing::error!(error = %e, "a password reset could not be prepared");
         }
         state.metrics.reset_processed();
     });
-    Ok(StatusCode::ACCEPTED)
+    Ok(())
 }
 
 /// The work of a reset request after its answer: the lookup, the token, the audit event and
@@ -352,9 +444,13 @@ async fn send_reset(state: &AppState, meta: &RequestMeta, email: Email) -> Resul
         to: email,
         subject: "Reset your MHP password",
         body: Secret::new(format!(
-            "Someone asked to reset your MHP password. If it was you, within one hour POST \
-             /api/v1/auth/password-reset/complete with this token:\n{}\n\
-             If it was not you, ignore this message.\n",
+            "Someone asked to reset your MHP password. If it was you, choose a new one within \
+             one hour by opening this link:\n{}/password-reset/new?token={}\n\n\
+             An application of your own can set it with this token instead \
+             (POST /api/v1/auth/password-reset/complete):\n{}\n\n\
+             If it was not you, ignore this message: your password stays as it is.\n",
+            state.identity.public_url,
+            token.expose(),
             token.expose()
         )),
     };
@@ -375,8 +471,20 @@ pub async fn complete_reset(
     meta: RequestMeta,
     ApiJson(body): ApiJson<ResetComplete>,
 ) -> Result<StatusCode, ApiError> {
-    let hash = session::presented_id_hash(&body.token).ok_or_else(bad_token)?;
-    let (_, password_hash) = new_password(body.password)?;
+    reset_password(&state, &meta, &body.token, body.password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Sets a new password with a reset link's token, and ends every session and refresh token of
+/// the account. The API and the page call it.
+pub(crate) async fn reset_password(
+    state: &AppState,
+    meta: &RequestMeta,
+    token: &str,
+    password: String,
+) -> Result<(), ApiError> {
+    let hash = session::presented_id_hash(token).ok_or_else(bad_token)?;
+    let (_, password_hash) = new_password(password)?;
     let now = state.app.clock.now();
     let mut tx = state.app.db.operator(Access::Write).await?;
     let user = invitations::use_reset(&mut tx, &hash, now)
@@ -394,10 +502,10 @@ pub async fn complete_reset(
         &actor,
         Some(user),
         &AuthEvent::PasswordReset,
-        &meta,
+        meta,
         now,
     )
     .await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

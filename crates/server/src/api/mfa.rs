@@ -9,11 +9,11 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use mhp_auth::events::AuthEvent;
-use mhp_auth::{throttle, totp};
+use mhp_auth::{session, throttle, totp};
 use mhp_crypto::seal::Place;
-use mhp_domain::{MfaPolicy, Timestamp};
+use mhp_domain::{MfaPolicy, Secret, Timestamp, UserId};
 use mhp_storage::Access;
-use mhp_storage::repo::{mfa, sessions};
+use mhp_storage::repo::{mfa, sessions, users};
 use serde::{Deserialize, Serialize};
 
 use super::Grant;
@@ -121,7 +121,38 @@ pub async fn begin(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<TotpSecret>, ApiError> {
-    let (user, _) = person(&grant)?;
+    let new = begin_totp(&state, &grant).await?;
+    Ok(Json(TotpSecret {
+        secret_base32: new.secret_base32.expose().clone(),
+        otpauth_uri: new.otpauth_uri.expose().clone(),
+    }))
+}
+
+/// A new authenticator's key, to enter into the app (shown once, and again while pending).
+pub(crate) struct NewAuthenticator {
+    /// The key in base32, as apps take it typed.
+    pub secret_base32: Secret<String>,
+    /// The `otpauth://` URI, as apps take it scanned.
+    pub otpauth_uri: Secret<String>,
+}
+
+impl NewAuthenticator {
+    fn of(secret: &[u8], user: &users::User) -> Self {
+        Self {
+            secret_base32: Secret::new(totp::base32(secret)),
+            otpauth_uri: Secret::new(totp::otpauth_uri(secret, ISSUER, user.email.as_str())),
+        }
+    }
+}
+
+/// Begins enrolling an authenticator: a new secret, sealed and pending until a first code
+/// confirms it. A person who has one already gets a conflict. The API and the account page call
+/// it.
+pub(crate) async fn begin_totp(
+    state: &AppState,
+    grant: &Grant,
+) -> Result<NewAuthenticator, ApiError> {
+    let (user, _) = person(grant)?;
     let id = user.id.to_string();
     let mut tx = state.app.db.operator(Access::Write).await?;
     if mfa::totp(&mut tx, user.id)
@@ -138,10 +169,43 @@ pub async fn begin(
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     mfa::begin_totp(&mut tx, user.id, &sealed).await?;
     tx.commit().await?;
-    Ok(Json(TotpSecret {
-        secret_base32: totp::base32(secret.expose()),
-        otpauth_uri: totp::otpauth_uri(secret.expose(), ISSUER, user.email.as_str()),
-    }))
+    Ok(NewAuthenticator::of(secret.expose(), user))
+}
+
+/// The key of an enrolment begun and not yet confirmed, to show again after a wrong code.
+pub(crate) async fn pending_totp(
+    state: &AppState,
+    user: &users::User,
+) -> Result<Option<NewAuthenticator>, ApiError> {
+    let mut tx = state.app.db.operator(Access::Read).await?;
+    let Some(t) = mfa::totp(&mut tx, user.id).await? else {
+        return Ok(None);
+    };
+    if t.enabled_at.is_some() {
+        return Ok(None);
+    }
+    let secret = open_secret(state, user.id, &t)?;
+    Ok(Some(NewAuthenticator::of(secret.expose(), user)))
+}
+
+/// Whether a person's authenticator is on, and how many recovery codes they have left.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Status {
+    /// When the authenticator was confirmed; `None` when there is none (or it is pending).
+    pub enabled_at: Option<Timestamp>,
+    /// Recovery codes not used yet.
+    pub recovery_codes_left: i64,
+}
+
+/// A person's second-factor status.
+pub(crate) async fn status(state: &AppState, user: UserId) -> Result<Status, ApiError> {
+    let mut tx = state.app.db.operator(Access::Read).await?;
+    let enabled_at = mfa::totp(&mut tx, user).await?.and_then(|t| t.enabled_at);
+    let recovery_codes_left = mfa::recovery_codes_left(&mut tx, user).await?;
+    Ok(Status {
+        enabled_at,
+        recovery_codes_left,
+    })
 }
 
 /// `POST /api/v1/auth/mfa/totp/confirm`: the first code turns TOTP on, issues recovery codes
@@ -152,11 +216,28 @@ pub async fn confirm(
     grant: Grant,
     ApiJson(body): ApiJson<Code>,
 ) -> Result<Response, ApiError> {
-    let (user, _) = person(&grant)?;
-    let now = state.app.clock.now();
     let code = body
         .code
         .ok_or_else(|| ApiError::BadRequest("code is required".into()))?;
+    let (started, codes) = confirm_totp(&state, &headers, &grant, &code).await?;
+    let body = RecoveryCodes {
+        recovery_codes: codes.iter().map(|c| c.expose().clone()).collect(),
+        csrf_token: started.csrf_token.clone(),
+    };
+    with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+}
+
+/// Confirms an enrolment with its first code: turns the authenticator on, issues recovery codes
+/// (to show once) and starts the session again at second-factor strength under a new id (the
+/// caller sets its cookie). The API and the account page call it.
+pub(crate) async fn confirm_totp(
+    state: &AppState,
+    headers: &HeaderMap,
+    grant: &Grant,
+    code: &str,
+) -> Result<(session::NewSession, Vec<Secret<String>>), ApiError> {
+    let (user, _) = person(grant)?;
+    let now = state.app.clock.now();
     let mut tx = state.app.db.operator(Access::Write).await?;
     let Some(t) = mfa::totp(&mut tx, user.id).await? else {
         return Err(ApiError::BadRequest("begin enrolment first".into()));
@@ -164,8 +245,8 @@ pub async fn confirm(
     if t.enabled_at.is_some() {
         return Err(ApiError::Conflict("an authenticator"));
     }
-    let secret = open_secret(&state, user.id, &t)?;
-    let step = totp::verify(secret.expose(), &code, now, t.last_step).ok_or_else(|| {
+    let secret = open_secret(state, user.id, &t)?;
+    let step = totp::verify(secret.expose(), code, now, t.last_step).ok_or_else(|| {
         ApiError::BadRequest("the code does not match; check the device's clock".into())
     })?;
     if !mfa::accept_step(&mut tx, user.id, step, now).await? {
@@ -183,17 +264,13 @@ pub async fn confirm(
         &grant.meta,
         false,
         Some(now),
-        presented_session(&headers).as_deref(),
+        presented_session(headers).as_deref(),
         now,
     )
     .await?;
-    record(&mut tx, &grant, user.id, AuthEvent::MfaEnrolled, now).await?;
+    record(&mut tx, grant, user.id, AuthEvent::MfaEnrolled, now).await?;
     tx.commit().await?;
-    let body = RecoveryCodes {
-        recovery_codes: codes.iter().map(|c| c.expose().clone()).collect(),
-        csrf_token: started.csrf_token.clone(),
-    };
-    with_cookie((StatusCode::OK, Json(body)).into_response(), &started)
+    Ok((started, codes))
 }
 
 /// `POST /api/v1/auth/mfa/verify`: finishes a sign-in whose second factor is due, with a TOTP

@@ -262,8 +262,14 @@ pub async fn put(
         .clone()
         .unwrap_or_else(|| Secret::new("kept".to_owned()));
     provider(&state, &settings, check)?;
-    check_issuer(&state, &settings.issuer).await?;
     let org = grant.org()?;
+    if let Some(domain) = claimed_elsewhere(&state, org.org(), &settings.allowed_domains).await? {
+        return Err(invalid(format!(
+            "allowed_domains: {domain} signs in through another organisation's provider; \
+             a domain belongs to one organisation (ask the platform's operator if it is yours)"
+        )));
+    }
+    check_issuer(&state, &settings.issuer).await?;
     let org_text = org.org().to_string();
     let place = secret_place(org.org(), &org_text);
     let sealed = match &secret {
@@ -378,9 +384,19 @@ async fn refuse(
     meta: &RequestMeta,
     org: Option<OrgId>,
     reason: &'static str,
+    html: bool,
 ) -> Response {
     let event = AuthEvent::SsoSignInFailed { reason };
     security::record_standalone(state, &Actor::Anonymous, org, &event, meta).await;
+    if html {
+        return crate::web::error_page(
+            StatusCode::UNAUTHORIZED,
+            Some(&format!(
+                "Single sign-on did not sign you in (reason: {reason}). Try again from the \
+                 sign-in page, or tell your administrator the reason."
+            )),
+        );
+    }
     Problem::new(
         StatusCode::UNAUTHORIZED,
         mhp_app::Code::SsoFailed,
@@ -391,12 +407,98 @@ async fn refuse(
     .into_response()
 }
 
+/// The organisations whose provider signs in people of each e-mail domain, from every stored
+/// configuration with a client secret (the configurations are few: one per organisation).
+async fn domain_claims(state: &AppState) -> Result<Vec<(OrgId, Vec<String>)>, ApiError> {
+    let configs = {
+        let mut tx = state.app.db.operator(Access::Read).await?;
+        sso::configs_as_operator(&mut tx).await?
+    };
+    let mut claims = Vec::with_capacity(configs.len());
+    for config in configs {
+        let org = config.org;
+        let stored = stored(config)?;
+        if stored.secret.is_some() {
+            let domains = stored
+                .provider
+                .allowed_domains
+                .iter()
+                .map(|d| d.trim().to_lowercase())
+                .collect();
+            claims.push((org, domains));
+        }
+    }
+    Ok(claims)
+}
+
+/// A domain of `domains` that another organisation's provider already signs in, if any: a
+/// domain leads to one organisation, so that finding it from an address is never a guess and
+/// no tenant can draw another's people to its own provider.
+async fn claimed_elsewhere(
+    state: &AppState,
+    org: OrgId,
+    domains: &[String],
+) -> Result<Option<String>, ApiError> {
+    let claims = domain_claims(state).await?;
+    Ok(domains.iter().map(|d| d.trim().to_lowercase()).find(|d| {
+        claims
+            .iter()
+            .any(|(other, theirs)| *other != org && theirs.contains(d))
+    }))
+}
+
+/// What finding an organisation from an e-mail address came to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Discovered {
+    /// No organisation signs in people of the address's domain through a provider.
+    None,
+    /// This one does.
+    One(OrgId),
+    /// More than one claims the domain (configured before domains were kept to one): the
+    /// person needs their organisation's own sign-in link.
+    Many,
+}
+
+/// The organisation whose provider signs in people of `email`'s domain ("home realm
+/// discovery" for the sign-in page).
+pub(crate) async fn discover(state: &AppState, email: &str) -> Result<Discovered, ApiError> {
+    let Ok(email) = mhp_domain::Email::parse(email.trim()) else {
+        return Ok(Discovered::None);
+    };
+    let Some((_, domain)) = email.as_str().rsplit_once('@') else {
+        return Ok(Discovered::None);
+    };
+    let domain = domain.to_lowercase();
+    let orgs: Vec<OrgId> = domain_claims(state)
+        .await?
+        .into_iter()
+        .filter(|(_, domains)| domains.contains(&domain))
+        .map(|(org, _)| org)
+        .collect();
+    Ok(match orgs.as_slice() {
+        [] => Discovered::None,
+        [org] => Discovered::One(*org),
+        _ => Discovered::Many,
+    })
+}
+
+/// Whether the caller is a browser navigating (it asks for HTML first): the sign-in's ends are
+/// then pages of the application instead of JSON.
+fn wants_html(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("text/html"))
+}
+
 /// `GET /api/v1/auth/sso/{org}/start`: redirects the browser to the organisation's provider.
 pub async fn start(
     State(state): State<AppState>,
     meta: RequestMeta,
+    headers: HeaderMap,
     Path(org): Path<String>,
 ) -> Result<Response, ApiError> {
+    let html = wants_html(&headers);
     let org = path_id(&org, "organisation", OrgId::parse)?;
     let federation = federation(&state)?;
     let cfg = match sign_in_config(&state, org).await? {
@@ -404,11 +506,11 @@ pub async fn start(
         Err("sso_not_configured") => {
             return Err(ApiError::NotFound("single sign-on configuration"));
         }
-        Err(reason) => return Ok(refuse(&state, &meta, Some(org), reason).await),
+        Err(reason) => return Ok(refuse(&state, &meta, Some(org), reason, html).await),
     };
     let (url, pending) = match federation.begin(&cfg).await {
         Ok(v) => v,
-        Err(e) => return Ok(refuse(&state, &meta, Some(org), e.code()).await),
+        Err(e) => return Ok(refuse(&state, &meta, Some(org), e.code(), html).await),
     };
     let (cookie, id_sha256) = session::new_opaque();
     let json =
@@ -464,11 +566,12 @@ pub async fn callback(
     Query(q): Query<CallbackQuery>,
 ) -> Result<Response, ApiError> {
     let now = state.app.clock.now();
+    let html = wants_html(&headers);
     let Some(cookie) = sso_cookie(&headers) else {
-        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight").await);
+        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight", html).await);
     };
     let Some(id_sha256) = session::presented_id_hash(&cookie) else {
-        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight").await);
+        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight", html).await);
     };
     let taken = {
         let mut tx = state.app.db.operator(Access::Write).await?;
@@ -477,13 +580,13 @@ pub async fn callback(
         taken
     };
     let Some((org, sealed)) = taken else {
-        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight").await);
+        return Ok(refuse(&state, &meta, None, "sso_no_login_in_flight", html).await);
     };
     if q.error.is_some() {
-        return Ok(refuse(&state, &meta, Some(org), "sso_provider_refused").await);
+        return Ok(refuse(&state, &meta, Some(org), "sso_provider_refused", html).await);
     }
     let (Some(code), Some(returned_state)) = (q.code, q.state) else {
-        return Ok(refuse(&state, &meta, Some(org), "sso_callback_incomplete").await);
+        return Ok(refuse(&state, &meta, Some(org), "sso_callback_incomplete", html).await);
     };
     let opened = state
         .identity
@@ -494,7 +597,7 @@ pub async fn callback(
         serde_json::from_slice(opened.expose()).map_err(|e| ApiError::Internal(Box::new(e)))?;
     let cfg = match sign_in_config(&state, org).await? {
         Ok(cfg) => cfg,
-        Err(reason) => return Ok(refuse(&state, &meta, Some(org), reason).await),
+        Err(reason) => return Ok(refuse(&state, &meta, Some(org), reason, html).await),
     };
     let identity = match federation(&state)?
         .complete(&cfg, &pending, &code, &returned_state)
@@ -508,10 +611,10 @@ pub async fn callback(
                 }
                 e => e.code(),
             };
-            return Ok(refuse(&state, &meta, Some(org), reason).await);
+            return Ok(refuse(&state, &meta, Some(org), reason, html).await);
         }
     };
-    sign_in(&state, &meta, &headers, org, &identity, now).await
+    sign_in(&state, &meta, &headers, org, &identity, now, html).await
 }
 
 async fn sign_in(
@@ -521,6 +624,7 @@ async fn sign_in(
     org: OrgId,
     identity: &mhp_federation::FederatedIdentity,
     now: Timestamp,
+    html: bool,
 ) -> Result<Response, ApiError> {
     let mut tx = state.app.db.operator(Access::Write).await?;
     let linked = sso::identity(&mut tx, org, &identity.issuer, &identity.subject).await?;
@@ -534,7 +638,9 @@ async fn sign_in(
                     let members = users::member_emails_as_operator(&mut tx, org).await?;
                     if members.iter().any(|m| identity.email.is_confusable_with(m)) {
                         drop(tx);
-                        return Ok(refuse(state, meta, Some(org), "sso_email_confusable").await);
+                        return Ok(
+                            refuse(state, meta, Some(org), "sso_email_confusable", html).await
+                        );
                     }
                     let fallback = identity.email.as_str().split('@').next().unwrap_or("User");
                     let name = identity
@@ -596,7 +702,13 @@ async fn sign_in(
         provisioned,
         roles: identity.roles.iter().map(|r| r.as_str()).collect(),
     };
-    let mut res = with_cookie((StatusCode::OK, Json(body)).into_response(), &started)?;
+    // A browser lands in the application; an API client reads the answer.
+    let answer = if html {
+        (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response()
+    } else {
+        (StatusCode::OK, Json(body)).into_response()
+    };
+    let mut res = with_cookie(answer, &started)?;
     // The sign-in in flight is over: clear its cookie.
     res.headers_mut().append(
         header::SET_COOKIE,

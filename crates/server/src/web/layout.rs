@@ -121,6 +121,7 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
                             }
                         }
                     }
+                    a.account href="/account" { "Account" }
                     form.signout method="post" action="/sign-out" {
                         input type="hidden" name=(CSRF_FIELD) value=(shell.csrf);
                         button type="submit" { "Sign out" }

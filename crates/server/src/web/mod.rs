@@ -9,6 +9,19 @@
 //! Pages work without JavaScript; `app.js` only sorts tables. Nothing inline: the content
 //! security policy allows scripts and styles from this origin only.
 
+/// A `Debug` that names the type and nothing of its fields (forms carry passwords, codes and
+/// tokens).
+macro_rules! redacted_debug {
+    ($t:ty) => {
+        impl std::fmt::Debug for $t {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(concat!(stringify!($t), " { .. }"))
+            }
+        }
+    };
+}
+
+mod account;
 mod assets;
 mod athlete;
 mod audit;
@@ -16,6 +29,7 @@ mod charts;
 mod dashboard;
 mod injuries;
 mod layout;
+mod password;
 mod reports;
 mod signin;
 mod start;
@@ -80,6 +94,17 @@ pub const PAGES: &[PageSpec] = &[
     page("GET", "/sign-in/code", PendingSession),
     page("POST", "/sign-in/code", PendingSession),
     page("POST", "/sign-out", PendingSession),
+    page("GET", "/sign-in/sso", Public),
+    page("POST", "/sign-in/sso", Public),
+    page("GET", "/password-reset", Public),
+    page("POST", "/password-reset", Public),
+    page("GET", "/password-reset/new", Public),
+    page("POST", "/password-reset/new", Public),
+    page("GET", "/invitation", Public),
+    page("POST", "/invitation", Public),
+    page("GET", "/account", Session),
+    page("POST", "/account/authenticator", Session),
+    page("POST", "/account/authenticator/confirm", Session),
     page("GET", "/orgs/{org}", InOrg(P::ReadTeamReadiness)),
     page(
         "GET",
@@ -129,6 +154,25 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(signin::code_form).post(signin::code_submit),
         )
         .route("/sign-out", post(signin::sign_out))
+        .route(
+            "/sign-in/sso",
+            get(signin::sso_form).post(signin::sso_submit),
+        )
+        .route(
+            "/password-reset",
+            get(password::request_form).post(password::request_submit),
+        )
+        .route(
+            "/password-reset/new",
+            get(password::new_form).post(password::new_submit),
+        )
+        .route(
+            "/invitation",
+            get(password::invitation_form).post(password::invitation_submit),
+        )
+        .route("/account", get(account::page))
+        .route("/account/authenticator", post(account::begin))
+        .route("/account/authenticator/confirm", post(account::confirm))
         .route("/orgs/{org}", get(dashboard::org_home))
         .route("/orgs/{org}/teams/{team}", get(dashboard::team))
         .route("/orgs/{org}/athletes/{subject}", get(athlete::page))

@@ -14,6 +14,7 @@ use serde::Deserialize;
 use super::{CSRF_FIELD, PageGrant, app_error, layout, render};
 use crate::api::auth::{self, PasswordSignIn};
 use crate::api::mfa::{self, SecondFactor};
+use crate::api::sso::{self, Discovered};
 use crate::authn::RequestMeta;
 use crate::{ApiError, AppState};
 
@@ -25,11 +26,7 @@ struct SignInForm {
     password: String,
 }
 
-impl std::fmt::Debug for SignInForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SignInForm { .. }")
-    }
-}
+redacted_debug!(SignInForm);
 
 fn sign_in_page(csrf: &str, email: &str, error: Option<&str>) -> Markup {
     layout::bare(
@@ -53,6 +50,11 @@ fn sign_in_page(csrf: &str, email: &str, error: Option<&str>) -> Markup {
                             autocomplete="current-password" required;
                     }
                     button.primary type="submit" { "Sign in" }
+                }
+                p.links {
+                    a href="/password-reset" { "Forgot your password?" }
+                    " · "
+                    a href="/sign-in/sso" { "Sign in with your organisation" }
                 }
             }
         },
@@ -93,7 +95,8 @@ pub async fn submit(
         }
         Ok(PasswordSignIn::SsoRequired) => again(
             StatusCode::FORBIDDEN,
-            "Your organisation signs you in through its own identity provider.",
+            "Your organisation signs you in through its own identity provider: use \
+             \"Sign in with your organisation\" below.",
         ),
         Err(ApiError::Unauthenticated) => again(
             StatusCode::UNAUTHORIZED,
@@ -145,9 +148,84 @@ fn code_page(csrf: &str, error: Option<&str>) -> Markup {
     )
 }
 
-/// `GET /sign-in/code`.
+/// `GET /sign-in/code`. A session with no code due came here because its organisation requires
+/// an authenticator the person has not set up: the account page sets one up.
 pub async fn code_form(g: PageGrant) -> Response {
+    let pending = g
+        .grant
+        .as_ref()
+        .and_then(|grant| grant.principal.session())
+        .is_some_and(|s| s.mfa_pending);
+    if !pending {
+        return Redirect::to("/account?required=1").into_response();
+    }
     render(code_page(&g.csrf, None))
+}
+
+fn sso_page(csrf: &str, email: &str, error: Option<&str>) -> Markup {
+    layout::bare(
+        "Sign in with your organisation",
+        html! {
+            div.card.narrow {
+                h1 { "Sign in with your organisation" }
+                p { "Enter your work e-mail address: MHP sends you to your organisation's own sign-in." }
+                @if let Some(e) = error {
+                    p.error role="alert" { (e) }
+                }
+                form method="post" action="/sign-in/sso" {
+                    input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                    div.field {
+                        label for="email" { "Email" }
+                        input id="email" name="email" type="email" autocomplete="username"
+                            required value=(email) autofocus;
+                    }
+                    button.primary type="submit" { "Continue" }
+                }
+                p { a href="/sign-in" { "Sign in with a password instead" } }
+            }
+        },
+    )
+}
+
+/// `GET /sign-in/sso`.
+pub async fn sso_form(g: PageGrant) -> Response {
+    render(sso_page(&g.csrf, "", None))
+}
+
+#[derive(Deserialize)]
+struct SsoForm {
+    #[serde(default)]
+    email: String,
+}
+
+redacted_debug!(SsoForm);
+
+/// `POST /sign-in/sso`: the organisation found from the address's domain, then its provider.
+pub async fn sso_submit(State(state): State<AppState>, g: PageGrant, body: Bytes) -> Response {
+    let email = serde_urlencoded::from_bytes::<SsoForm>(&body)
+        .map(|f| f.email.trim().to_owned())
+        .unwrap_or_default();
+    let again = |text: &str| {
+        (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(sso_page(&g.csrf, &email, Some(text))),
+        )
+            .into_response()
+    };
+    match sso::discover(&state, &email).await {
+        Ok(Discovered::One(org)) => {
+            Redirect::to(&format!("/api/v1/auth/sso/{org}/start")).into_response()
+        }
+        Ok(Discovered::None) => again(
+            "No organisation signs in people of this e-mail domain through its own provider. \
+             Sign in with your password, or check the address.",
+        ),
+        Ok(Discovered::Many) => again(
+            "More than one organisation uses this e-mail domain. Ask your administrator for \
+             your organisation's sign-in link.",
+        ),
+        Err(e) => app_error(e),
+    }
 }
 
 #[derive(Deserialize)]
@@ -156,10 +234,13 @@ struct CodeForm {
     code: String,
 }
 
-impl std::fmt::Debug for CodeForm {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("CodeForm { .. }")
-    }
+redacted_debug!(CodeForm);
+
+/// The code a form carries, without the spaces people type into it.
+pub(super) fn typed_code(body: &[u8]) -> String {
+    serde_urlencoded::from_bytes::<CodeForm>(body)
+        .map(|f| f.code.trim().replace(' ', ""))
+        .unwrap_or_default()
 }
 
 /// `POST /sign-in/code`: a six-digit code is a TOTP code; anything longer a recovery code.
@@ -173,9 +254,7 @@ pub async fn code_submit(
         Ok(grant) => grant,
         Err(r) => return r.into_response(),
     };
-    let code = serde_urlencoded::from_bytes::<CodeForm>(&body)
-        .map(|f| f.code.trim().replace(' ', ""))
-        .unwrap_or_default();
+    let code = typed_code(&body);
     let factor = if code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()) {
         SecondFactor::Code(code)
     } else {

@@ -373,19 +373,29 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     let (_, _, body) = b.get(&format!("/orgs/{org}/upload")).await;
     let token = csrf_of(&body);
     let upload = format!("/orgs/{org}/upload");
-    for (path, fields) in [
-        ("/sign-out", vec![]),
-        (upload.as_str(), vec![("subject", w.on_a.to_string())]),
-    ] {
+    // Every form the application declares, public or not, with its parameters filled in.
+    let forms: Vec<String> = mhp_server::web::PAGES
+        .iter()
+        .filter(|p| p.method == "POST")
+        .map(|p| {
+            p.path
+                .replace("{org}", &org.to_string())
+                .replace("{subject}", &w.on_a.to_string())
+                .replace("{injury}", "00000000-0000-4000-8000-000000000000")
+        })
+        .collect();
+    assert!(forms.len() >= 12, "{forms:?}");
+    assert!(forms.contains(&"/sign-out".to_owned()) && forms.contains(&upload));
+    for path in &forms {
         for presented in [None, Some("x".repeat(43))] {
-            let mut form: Vec<(&str, String)> = fields.clone();
+            let mut form: Vec<(&str, String)> = vec![("subject", w.on_a.to_string())];
             if let Some(p) = &presented {
                 form.push(("_csrf", p.clone()));
             }
             let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
             let (status, _, body) = b.post_form(path, &form).await;
             assert_eq!(status, StatusCode::FORBIDDEN, "{path} {presented:?}");
-            assert!(body.contains("This form has expired"), "{body}");
+            assert!(body.contains("This form has expired"), "{path}: {body}");
         }
     }
     // The session survived the forged sign-out; the real one ends it.
@@ -630,4 +640,416 @@ async fn an_auditor_reads_the_audit_log_with_filters_and_no_names() {
     coach.sign_in("coach@example.org").await;
     let (status, _, _) = coach.get(&format!("/orgs/{org}/audit")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+}
+
+/// The link (path and query) in the newest message to `to` that leads to `page`, with the
+/// address MHP says it is reached at in front of it.
+fn emailed_link(s: &Server, to: &str, page: &str) -> String {
+    let mut files: Vec<_> = std::fs::read_dir(&s.outbox)
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .collect();
+    files.sort();
+    let line = files
+        .iter()
+        .rev()
+        .filter_map(|f| {
+            serde_json::from_slice::<serde_json::Value>(&std::fs::read(f).unwrap()).ok()
+        })
+        .filter(|v| v["to"] == to)
+        .filter_map(|v| {
+            v["body"]
+                .as_str()?
+                .lines()
+                .find(|l| l.contains(&format!("{page}?token=")))
+                .map(str::to_owned)
+        })
+        .next()
+        .unwrap_or_else(|| panic!("no message to {to} links to {page}"));
+    assert!(
+        line.starts_with("http://") || line.starts_with("https://"),
+        "{line}"
+    );
+    line[line.find(page).unwrap()..].to_owned()
+}
+
+fn hidden_of(body: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let at = body
+        .find(&marker)
+        .unwrap_or_else(|| panic!("no field {name}"));
+    let rest = &body[at + marker.len()..];
+    rest[..rest.find('"').unwrap()].to_owned()
+}
+
+async fn signs_in_with(b: &mut Browser, email: &str, password: &str) -> (StatusCode, String) {
+    let (_, _, body) = b.get("/sign-in").await;
+    let token = csrf_of(&body);
+    let (status, location, _) = b
+        .post_form(
+            "/sign-in",
+            &[("_csrf", &token), ("email", email), ("password", password)],
+        )
+        .await;
+    (status, location)
+}
+
+#[tokio::test]
+async fn a_forgotten_password_is_reset_through_the_pages_by_a_link_that_works_once() {
+    let w = world().await;
+    let mut b = Browser::new(&w.s);
+    let (_, _, body) = b.get("/sign-in").await;
+    assert!(
+        body.contains("href=\"/password-reset\""),
+        "the sign-in page links to it"
+    );
+    let (status, _, body) = b.get("/password-reset").await;
+    assert_eq!(status, StatusCode::OK);
+    let token = csrf_of(&body);
+    for (n, email) in [(1, "nobody@example.org"), (2, "clinician@example.org")] {
+        let (status, _, body) = b
+            .post_form("/password-reset", &[("_csrf", &token), ("email", email)])
+            .await;
+        assert_eq!(status, StatusCode::OK, "alike for both");
+        assert!(body.contains("on its way"), "{body}");
+        crate::sign_in::resets_processed(&w.s, n).await;
+    }
+    let link = emailed_link(&w.s, "clinician@example.org", "/password-reset/new");
+    let (status, _, body) = b.get(&link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Choose a new password"));
+    let csrf = csrf_of(&body);
+    let reset = hidden_of(&body, "token");
+    let new = "a brand new passphrase";
+    for (password, repeat, says) in [
+        (new, "something else entirely", "differ"),
+        ("short", "short", "at least 12 characters"),
+    ] {
+        let (status, _, body) = b
+            .post_form(
+                "/password-reset/new",
+                &[
+                    ("_csrf", &csrf),
+                    ("token", &reset),
+                    ("password", password),
+                    ("repeat", repeat),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains(says), "{says}: {body}");
+    }
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("token", reset.as_str()),
+        ("password", new),
+        ("repeat", new),
+    ];
+    let (status, _, body) = b.post_form("/password-reset/new", &form).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Password changed"), "{body}");
+    let (status, _, body) = b.post_form("/password-reset/new", &form).await;
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a link works once"
+    );
+    assert!(body.contains("invalid, used or expired"), "{body}");
+    let mut fresh = Browser::new(&w.s);
+    let (status, _) = signs_in_with(&mut fresh, "clinician@example.org", PASSWORD).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "the old password is gone");
+    let (status, location) = signs_in_with(&mut fresh, "clinician@example.org", new).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
+}
+
+#[tokio::test]
+async fn an_invitation_link_opens_a_page_that_makes_the_account_and_joins() {
+    let w = world().await;
+    let org = w.s.org.org();
+    person(&w.s, "admin@example.org", Role::OrgAdmin).await;
+    let mut admin = Browser::new(&w.s);
+    admin.sign_in("admin@example.org").await;
+    let (_, _, body) = admin.get("/account").await;
+    let csrf = csrf_of(&body);
+    let res = admin
+        .c
+        .post(format!("{}/api/v1/orgs/{org}/invitations", w.s.base))
+        .header("cookie", admin.cookie_header())
+        .header("x-csrf-token", &csrf)
+        .json(&serde_json::json!({"email": "newcoach@example.org", "role": "coach"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+
+    let mut b = Browser::new(&w.s);
+    let link = emailed_link(&w.s, "newcoach@example.org", "/invitation");
+    let (status, _, body) = b.get(&link).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("as a coach") && body.contains("newcoach@example.org"),
+        "{body}"
+    );
+    assert!(
+        body.contains("for=\"password\""),
+        "a new account needs a password"
+    );
+    let csrf = csrf_of(&body);
+    let token = hidden_of(&body, "token");
+    let password = "the coach's own passphrase";
+    for (name, repeat, says) in [
+        ("", password, "Your name must not be empty"),
+        ("Nia Coach", "not the same at all", "differ"),
+    ] {
+        let (status, _, body) = b
+            .post_form(
+                "/invitation",
+                &[
+                    ("_csrf", &csrf),
+                    ("token", &token),
+                    ("display_name", name),
+                    ("password", password),
+                    ("repeat", repeat),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(body.contains(says), "{says}: {body}");
+    }
+    let form = [
+        ("_csrf", csrf.as_str()),
+        ("token", token.as_str()),
+        ("display_name", "Nia Coach"),
+        ("password", password),
+        ("repeat", password),
+    ];
+    let (status, _, body) = b.post_form("/invitation", &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Welcome to"), "{body}");
+    let (status, _, body) = b.post_form("/invitation", &form).await;
+    assert_eq!(
+        status,
+        StatusCode::NOT_FOUND,
+        "an invitation is accepted once"
+    );
+    assert!(body.contains("invalid, used or expired"));
+    let (status, _, _) = b.get(&link).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+
+    let (status, location) = signs_in_with(&mut b, "newcoach@example.org", password).await;
+    assert_eq!((status, location.as_str()), (StatusCode::SEE_OTHER, "/"));
+    let (status, headers, _) = b.get("/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("/orgs/{org}").as_str());
+}
+
+#[tokio::test]
+async fn an_authenticator_is_set_up_from_the_account_page_when_the_organisation_requires_one() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Write)
+            .await
+            .unwrap();
+    mhp_storage::repo::mfa::set_policy(&mut tx, mhp_domain::MfaPolicy::Everyone)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    let mut b = Browser::new(&w.s);
+    b.sign_in("coach@example.org").await;
+    // The organisation's pages wait for a second factor the coach has not set up: the code
+    // form sends them to their account, which says why.
+    let (status, headers, _) = b.get(&format!("/orgs/{org}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/sign-in/code");
+    let (status, headers, _) = b.get("/sign-in/code").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/account?required=1");
+    let (status, _, body) = b.get("/account?required=1").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("requires an authenticator app"), "{body}");
+    let csrf = csrf_of(&body);
+
+    let (status, _, body) = b
+        .post_form("/account/authenticator", &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<svg class=\"qr\" role=\"img\""),
+        "a QR code to scan"
+    );
+    let at = body.find("<code class=\"key\"").unwrap();
+    let key: String = body[at..][body[at..].find('>').unwrap() + 1..]
+        .split('<')
+        .next()
+        .unwrap()
+        .replace(' ', "");
+    let secret = crate::sign_in::base32_decode(&key);
+    let code_at = |offset: i64| {
+        let step = mhp_auth::totp::step_of(w.s.state.app.clock.now()) + offset;
+        format!("{:06}", mhp_auth::totp::code_at(&secret, step))
+    };
+    let wrong = ["000000", "111111", "222222"]
+        .into_iter()
+        .find(|c| (-1..=1).all(|d| code_at(d) != *c))
+        .unwrap();
+    let (status, _, body) = b
+        .post_form(
+            "/account/authenticator/confirm",
+            &[("_csrf", &csrf), ("code", wrong)],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("does not match") && body.contains(&key[..4]),
+        "the same key again"
+    );
+    let before = b.cookies.clone();
+    let (status, _, body) = b
+        .post_form(
+            "/account/authenticator/confirm",
+            &[("_csrf", &csrf), ("code", &code_at(0))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body.contains("Save your recovery codes"));
+    assert_eq!(body.matches("<li><code>").count(), 10, "{body}");
+    let session = |c: &[(String, String)]| {
+        c.iter()
+            .find(|(k, _)| k == "mhp_session")
+            .map(|(_, v)| v.clone())
+    };
+    assert_ne!(session(&before), session(&b.cookies), "a new session id");
+    let (status, headers, _) = b.get(&format!("/orgs/{org}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let team = headers["location"].to_str().unwrap().to_owned();
+    assert_eq!(
+        team,
+        format!("/orgs/{org}/teams/{}", w.team_a),
+        "the policy is met now"
+    );
+    let (status, _, body) = b.get(&team).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, body_account) = b.get("/account").await;
+    assert!(body_account.contains("protects your sign-in since"));
+    assert!(
+        body.contains("href=\"/account\""),
+        "the shell links to the account"
+    );
+
+    // Signing out everywhere ends this session; the next sign-in asks for the code.
+    let csrf = csrf_of(&body_account);
+    let (status, location, _) = b
+        .post_form("/sign-out", &[("_csrf", &csrf), ("everywhere", "1")])
+        .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/sign-in")
+    );
+    let (status, location) = signs_in_with(&mut b, "coach@example.org", PASSWORD).await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, "/sign-in/code")
+    );
+}
+
+/// Stores an organisation's provider as the API would, straight into the system of record.
+async fn provider_for(s: &Server, org: mhp_domain::OrgId, domains: &[&str]) {
+    let scope = mhp_domain::OrgScope::for_operator(org, "test");
+    let json = serde_json::json!({
+        "issuer": "https://idp.example.net",
+        "client_id": "mhp",
+        "allowed_domains": domains,
+    })
+    .to_string();
+    let mut tx = s.state.app.db.tenant(&scope, Access::Write).await.unwrap();
+    let sealed = mhp_domain::SealedBytes::from_ciphertext(vec![1, 2, 3]);
+    mhp_storage::repo::sso::put_config(
+        &mut tx,
+        &json,
+        false,
+        Some(&sealed),
+        "test",
+        s.state.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+}
+
+async fn another_org(s: &Server, name: &str) -> mhp_domain::OrgId {
+    let mut tx = s.state.app.db.operator(Access::Write).await.unwrap();
+    let org = mhp_storage::repo::orgs::create(
+        &mut tx,
+        &mhp_domain::OrgName::parse(name).unwrap(),
+        s.state.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    org.id
+}
+
+#[tokio::test]
+async fn sign_in_with_your_organisation_finds_it_from_the_domain_and_a_domain_has_one_owner() {
+    let w = world().await;
+    let brook = another_org(&w.s, "Brook Clinic").await;
+    provider_for(&w.s, brook, &["brook.example"]).await;
+    let mut b = Browser::new(&w.s);
+    let (_, _, body) = b.get("/sign-in").await;
+    assert!(body.contains("href=\"/sign-in/sso\""));
+    let (status, _, body) = b.get("/sign-in/sso").await;
+    assert_eq!(status, StatusCode::OK);
+    let csrf = csrf_of(&body);
+    let ask = |email: &'static str| [("_csrf", csrf.clone()), ("email", email.to_owned())];
+    let form = ask("Ana@Brook.Example");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, location, _) = b.post_form("/sign-in/sso", &form).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("/api/v1/auth/sso/{brook}/start"));
+    let form = ask("someone@elsewhere.example");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = b.post_form("/sign-in/sso", &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("No organisation signs in people of this e-mail domain"));
+
+    // Another tenant cannot draw Brook's people to its own provider.
+    person(&w.s, "admin@example.org", Role::OrgAdmin).await;
+    let mut admin = Browser::new(&w.s);
+    admin.sign_in("admin@example.org").await;
+    let (_, _, body) = admin.get("/account").await;
+    let res = admin
+        .c
+        .put(format!("{}/api/v1/orgs/{}/sso", w.s.base, w.s.org.org()))
+        .header("cookie", admin.cookie_header())
+        .header("x-csrf-token", csrf_of(&body))
+        .json(&serde_json::json!({
+            "issuer": "https://idp.example.org", "client_id": "mhp",
+            "client_secret": "a secret of the tenant's", "allowed_domains": ["BROOK.example"],
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: serde_json::Value = res.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another organisation"),
+        "{problem}"
+    );
+
+    // Two owners stored before domains were kept to one: no guess, the person is told.
+    let cove = another_org(&w.s, "Cove Clinic").await;
+    provider_for(&w.s, cove, &["brook.example"]).await;
+    let form = ask("ana@brook.example");
+    let form: Vec<(&str, &str)> = form.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let (status, _, body) = b.post_form("/sign-in/sso", &form).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("More than one organisation"), "{body}");
 }

@@ -286,7 +286,7 @@ async fn sign_in_events_are_audited_without_secrets() {
     }
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
+pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
     const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
     let mut bits = 0u64;
     let mut n = 0;
@@ -618,7 +618,7 @@ async fn signing_out_everywhere_revokes_refresh_tokens() {
 }
 
 /// Waits until `n` password-reset requests have done their work after the answer.
-async fn resets_processed(s: &Server, n: u64) {
+pub(crate) async fn resets_processed(s: &Server, n: u64) {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
     while s.state.metrics.resets_processed() < n {
         assert!(

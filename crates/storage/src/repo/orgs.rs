@@ -65,6 +65,22 @@ pub async fn list_all(tx: &mut OperatorTx) -> Result<Vec<Organization>, StorageE
     rows.iter().map(from_row).collect()
 }
 
+/// An organisation by id, unless archived (operator function: pages shown before any scope,
+/// such as an invitation's).
+pub async fn get_as_operator(
+    tx: &mut OperatorTx,
+    org: OrgId,
+) -> Result<Option<Organization>, StorageError> {
+    let row = sqlx::query(
+        "SELECT id, name, created_at_ms FROM organizations \
+         WHERE id = $1 AND archived_at_ms IS NULL",
+    )
+    .bind(org.to_string())
+    .fetch_optional(tx.conn())
+    .await?;
+    row.as_ref().map(from_row).transpose()
+}
+
 /// The organisation the transaction serves.
 pub async fn current(tx: &mut TenantTx) -> Result<Organization, StorageError> {
     let row = sqlx::query("SELECT id, name, created_at_ms FROM organizations WHERE id = $1")

@@ -104,6 +104,15 @@ pub async fn config_as_operator(
     row.as_ref().map(config_from).transpose()
 }
 
+/// Every organisation's configuration (operator function: finding an organisation from an
+/// e-mail domain, and keeping domains to one organisation each).
+pub async fn configs_as_operator(tx: &mut OperatorTx) -> Result<Vec<SsoConfig>, StorageError> {
+    let rows = sqlx::query(sqlx::AssertSqlSafe(format!("{SELECT} ORDER BY org_id")))
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(config_from).collect()
+}
+
 /// Whether any organisation the user belongs to requires single sign-on.
 pub async fn required_for_user(tx: &mut OperatorTx, user: UserId) -> Result<bool, StorageError> {
     let row = sqlx::query(
