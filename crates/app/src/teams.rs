@@ -52,6 +52,12 @@ pub async fn list(
     })
 }
 
+/// Who is staff of which team (the settings page), as (team, member) pairs.
+pub async fn staff(app: &App, scope: &OrgScope) -> Result<Vec<(TeamId, UserId)>, AppError> {
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
+    Ok(teams::staff(&mut tx).await?)
+}
+
 /// Makes a team.
 pub async fn create(
     app: &App,

@@ -20,7 +20,7 @@ for (const m of demo.matchAll(/^ {2}(\w+)\s+(\S+@\S+)\s+(\S+)$/gm)) {
 
 // What each role's main navigation holds, exactly.
 const NAV = {
-  org_admin: ["Dashboard", "Upload", "Reports", "Audit log", "Start"],
+  org_admin: ["Dashboard", "Upload", "Reports", "Audit log", "Settings", "Start"],
   clinician: ["Dashboard", "Upload", "Reports"],
   coach: ["Dashboard", "Reports"],
   athlete: ["My results"],
@@ -96,7 +96,14 @@ test("every role signs in and sees exactly its pages, each accessible", async ({
     await expect(page.getByRole("button", { name: "Sign out" })).toBeVisible();
     await checkA11y(page, `${role} start`);
     await shot(page, `start-${role}`);
-    await page.getByRole("button", { name: "Sign out" }).click();
+    // Every page of the navigation opens, with one heading, and passes axe.
+    for (const name of NAV[role]) {
+      await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name, exact: true }).click();
+      await expect(page.locator("h1")).toHaveCount(1);
+      await checkA11y(page, `${role} ${name}`);
+      await shot(page, `${role}-${name.toLowerCase().replace(/ /g, "-")}`);
+    }
+    await page.getByRole("button", { name: "Sign out", exact: true }).click();
     await expect(page).toHaveURL(/\/sign-in$/);
   }
   await checkA11y(page, "sign-in");
@@ -271,6 +278,29 @@ test("an athlete sees only themself; an auditor and a data scientist see no name
     await page.goto("/");
     await page.getByRole("button", { name: "Sign out" }).click();
   }
+});
+
+test("an administrator issues an API key from Settings, and the token is shown once and works", async ({ page, request }) => {
+  await signIn(page, "org_admin");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Settings" }).click();
+  await expect(page.locator("h1")).toHaveText("Settings");
+  await page.getByLabel("Key name").fill("Plate in the gym");
+  await page.getByLabel("Role", { exact: true }).last().selectOption("clinician");
+  await page.getByLabel("Days until it expires").fill("7");
+  await page.getByRole("button", { name: "Issue the key" }).click();
+  await expect(page.locator("h1")).toHaveText("API key issued");
+  await checkA11y(page, "API key issued");
+  await shot(page, "api-key-issued");
+  const token = (await page.locator("code.key").innerText()).trim();
+  const listed = await request.get(`/api/v1/orgs/${ORG}/subjects`, { headers: { authorization: `Bearer ${token}` } });
+  expect(listed.status()).toBe(200);
+  await page.getByRole("link", { name: "Back to the settings" }).click();
+  await expect(page.locator("body")).not.toContainText(token);
+  await page.getByRole("button", { name: "Revoke Plate in the gym" }).click();
+  await expect(page.getByRole("status")).toHaveText("The API key is revoked.");
+  const refused = await request.get(`/api/v1/orgs/${ORG}/subjects`, { headers: { authorization: `Bearer ${token}` } });
+  expect(refused.status()).toBe(401);
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
 });
 
 test("a newcomer accepts an invitation and resets a forgotten password through the links in their messages", async ({ page, request }) => {

@@ -149,9 +149,36 @@ pub async fn invite(
     grant: Grant,
     ApiJson(body): ApiJson<NewInvitation>,
 ) -> Result<(StatusCode, Json<InvitationOut>), ApiError> {
-    let email =
-        Email::parse(&body.email).map_err(|e| ApiError::BadRequest(format!("email {e}")))?;
-    let role = Role::parse(&body.role).map_err(|e| ApiError::BadRequest(format!("role: {e}")))?;
+    let sent = send_invitation(&state, &grant, &body.email, &body.role).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(InvitationOut {
+            email: sent.email.as_str().to_owned(),
+            role: sent.role.as_str(),
+            expires_at_ms: sent.expires_at.as_millis(),
+        }),
+    ))
+}
+
+/// An invitation sent.
+#[derive(Debug, Clone)]
+pub(crate) struct Invited {
+    pub email: Email,
+    pub role: Role,
+    pub expires_at: Timestamp,
+}
+
+/// Invites a person into the grant's organisation: within the limits on mail, refused for an
+/// address that looks like an existing member's, the message queued before the commit, with
+/// its event. The API and the settings page call it.
+pub(crate) async fn send_invitation(
+    state: &AppState,
+    grant: &Grant,
+    email: &str,
+    role: &str,
+) -> Result<Invited, ApiError> {
+    let email = Email::parse(email).map_err(|e| ApiError::BadRequest(format!("email {e}")))?;
+    let role = Role::parse(role).map_err(|e| ApiError::BadRequest(format!("role: {e}")))?;
     if role == Role::Device {
         return Err(ApiError::BadRequest(
             "devices get API keys, not invitations".into(),
@@ -159,7 +186,7 @@ pub async fn invite(
     }
     let org = grant.org()?;
     within_mail_limits(
-        &state,
+        state,
         &[
             (
                 throttle::mail_address_key(email.as_str()),
@@ -228,14 +255,11 @@ pub async fn invite(
         .await
         .map_err(|e| ApiError::Internal(Box::new(e)))?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(InvitationOut {
-            email: email.as_str().to_owned(),
-            role: role.as_str(),
-            expires_at_ms: expires_at.as_millis(),
-        }),
-    ))
+    Ok(Invited {
+        email,
+        role,
+        expires_at,
+    })
 }
 
 /// `POST /api/v1/auth/invitations/accept`: joins the organisation; creates the account (with

@@ -5,7 +5,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use mhp_auth::api_key;
 use mhp_auth::events::AuthEvent;
-use mhp_domain::{KeyName, Role, Timestamp};
+use mhp_domain::{KeyName, Role, Secret, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, ApiKey, NewApiKey};
 use serde::{Deserialize, Serialize};
@@ -74,9 +74,14 @@ pub async fn list(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Vec<KeyOut>>, ApiError> {
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    let keys = api_keys::list(&mut tx).await?;
+    let keys = keys(&state, &grant).await?;
     Ok(Json(keys.into_iter().map(KeyOut::from).collect()))
+}
+
+/// The organisation's API keys (never their secrets).
+pub(crate) async fn keys(state: &AppState, grant: &Grant) -> Result<Vec<ApiKey>, ApiError> {
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
+    Ok(api_keys::list(&mut tx).await?)
 }
 
 pub async fn create(
@@ -84,9 +89,28 @@ pub async fn create(
     grant: Grant,
     ApiJson(body): ApiJson<NewKey>,
 ) -> Result<(StatusCode, Json<NewKeyOut>), ApiError> {
-    let name = KeyName::parse(&body.name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
-    let role = Role::parse(&body.role).map_err(|e| ApiError::BadRequest(format!("role: {e}")))?;
-    let days = body.expires_in_days.unwrap_or(90);
+    let (key, token) = issue(&state, &grant, &body.name, &body.role, body.expires_in_days).await?;
+    Ok((
+        StatusCode::CREATED,
+        Json(NewKeyOut {
+            key: KeyOut::from(key),
+            token: token.expose().clone(),
+        }),
+    ))
+}
+
+/// Issues an API key (90 days unless told), with its event; the token is returned once and
+/// only its hash is kept. The API and the settings page call it.
+pub(crate) async fn issue(
+    state: &AppState,
+    grant: &Grant,
+    name: &str,
+    role: &str,
+    expires_in_days: Option<u32>,
+) -> Result<(ApiKey, Secret<String>), ApiError> {
+    let name = KeyName::parse(name).map_err(|e| ApiError::BadRequest(format!("name {e}")))?;
+    let role = Role::parse(role).map_err(|e| ApiError::BadRequest(format!("role: {e}")))?;
+    let days = expires_in_days.unwrap_or(90);
     if !(1..=MAX_DAYS).contains(&days) {
         return Err(ApiError::BadRequest(format!(
             "expires_in_days must be between 1 and {MAX_DAYS}"
@@ -116,13 +140,7 @@ pub async fn create(
     };
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
     tx.commit().await?;
-    Ok((
-        StatusCode::CREATED,
-        Json(NewKeyOut {
-            key: KeyOut::from(key),
-            token: minted.token.expose().clone(),
-        }),
-    ))
+    Ok((key, minted.token))
 }
 
 pub async fn revoke(
@@ -130,6 +148,16 @@ pub async fn revoke(
     grant: Grant,
     Path((_, key_id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
+    revoke_key(&state, &grant, key_id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Revokes an API key, with its event. The API and the settings page call it.
+pub(crate) async fn revoke_key(
+    state: &AppState,
+    grant: &Grant,
+    key_id: String,
+) -> Result<(), ApiError> {
     let now = state.app.clock.now();
     let actor = grant.principal.actor();
     let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
@@ -137,5 +165,5 @@ pub async fn revoke(
     let event = AuthEvent::ApiKeyRevoked { key_id };
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -32,8 +32,7 @@ pub async fn list(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Vec<MemberOut>>, ApiError> {
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    let members = users::members(&mut tx).await?;
+    let members = members(&state, &grant).await?;
     Ok(Json(
         members
             .into_iter()
@@ -47,6 +46,15 @@ pub async fn list(
     ))
 }
 
+/// The organisation's members with their roles.
+pub(crate) async fn members(
+    state: &AppState,
+    grant: &Grant,
+) -> Result<Vec<users::Member>, ApiError> {
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
+    Ok(users::members(&mut tx).await?)
+}
+
 /// `PUT /api/v1/orgs/{org}/members/{user}/roles`: replaces a member's roles (an empty list removes
 /// the member). The member's sessions and refresh tokens end, so the privileges they sign in
 /// with next are the new ones, under new session ids.
@@ -57,8 +65,19 @@ pub async fn set_roles(
     ApiJson(body): ApiJson<Roles>,
 ) -> Result<StatusCode, ApiError> {
     let user = UserId::parse(&user).map_err(|_| ApiError::NotFound("member"))?;
-    let mut roles = body
-        .roles
+    change_roles(&state, &grant, user, &body.roles).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Replaces a member's roles (none removes the member) and ends their sessions and refresh
+/// tokens, with the event. The API and the settings page call it.
+pub(crate) async fn change_roles(
+    state: &AppState,
+    grant: &Grant,
+    user: UserId,
+    roles: &[String],
+) -> Result<(), ApiError> {
+    let mut roles = roles
         .iter()
         .map(|r| Role::parse(r).map_err(|e| ApiError::BadRequest(format!("roles: {e}"))))
         .collect::<Result<Vec<_>, _>>()?;
@@ -89,5 +108,5 @@ pub async fn set_roles(
     };
     security::record_in(&mut tx, &grant.principal.actor(), &event, &grant.meta, now).await?;
     tx.commit().await?;
-    Ok(StatusCode::NO_CONTENT)
+    Ok(())
 }

@@ -405,11 +405,16 @@ pub async fn get_policy(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<PolicyOut>, ApiError> {
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    let policy = mfa::policy(&mut tx).await?;
+    let policy = org_policy(&state, &grant).await?;
     Ok(Json(PolicyOut {
         policy: policy.as_str(),
     }))
+}
+
+/// The organisation's second-factor policy.
+pub(crate) async fn org_policy(state: &AppState, grant: &Grant) -> Result<MfaPolicy, ApiError> {
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
+    Ok(mfa::policy(&mut tx).await?)
 }
 
 /// `PUT /api/v1/orgs/{org}/mfa-policy`
@@ -418,7 +423,20 @@ pub async fn set_policy(
     grant: Grant,
     ApiJson(body): ApiJson<PolicyBody>,
 ) -> Result<Json<PolicyOut>, ApiError> {
-    let policy = MfaPolicy::parse(&body.policy).ok_or_else(|| {
+    let policy = set_org_policy(&state, &grant, &body.policy).await?;
+    Ok(Json(PolicyOut {
+        policy: policy.as_str(),
+    }))
+}
+
+/// Sets the organisation's second-factor policy, with its event. The API and the settings page
+/// call it.
+pub(crate) async fn set_org_policy(
+    state: &AppState,
+    grant: &Grant,
+    policy: &str,
+) -> Result<MfaPolicy, ApiError> {
+    let policy = MfaPolicy::parse(policy).ok_or_else(|| {
         ApiError::BadRequest("policy must be optional, privileged or everyone".into())
     })?;
     let now = state.app.clock.now();
@@ -429,7 +447,5 @@ pub async fn set_policy(
     };
     security::record_in(&mut tx, &grant.principal.actor(), &event, &grant.meta, now).await?;
     tx.commit().await?;
-    Ok(Json(PolicyOut {
-        policy: policy.as_str(),
-    }))
+    Ok(policy)
 }

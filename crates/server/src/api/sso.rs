@@ -242,6 +242,17 @@ pub async fn put(
     grant: Grant,
     ApiJson(body): ApiJson<SsoSettings>,
 ) -> Result<Json<SsoView>, ApiError> {
+    Ok(Json(configure(&state, &grant, body).await?))
+}
+
+/// Sets the organisation's provider: checked (the issuer against the egress rules, each domain
+/// kept to one organisation), the secret sealed with the organisation's key, with its event.
+/// The API and the settings page call it.
+pub(crate) async fn configure(
+    state: &AppState,
+    grant: &Grant,
+    body: SsoSettings,
+) -> Result<SsoView, ApiError> {
     if body.allowed_domains.is_empty() {
         return Err(invalid("allowed_domains must name at least one domain"));
     }
@@ -261,15 +272,15 @@ pub async fn put(
     let check = secret
         .clone()
         .unwrap_or_else(|| Secret::new("kept".to_owned()));
-    provider(&state, &settings, check)?;
+    provider(state, &settings, check)?;
     let org = grant.org()?;
-    if let Some(domain) = claimed_elsewhere(&state, org.org(), &settings.allowed_domains).await? {
+    if let Some(domain) = claimed_elsewhere(state, org.org(), &settings.allowed_domains).await? {
         return Err(invalid(format!(
             "allowed_domains: {domain} signs in through another organisation's provider; \
              a domain belongs to one organisation (ask the platform's operator if it is yours)"
         )));
     }
-    check_issuer(&state, &settings.issuer).await?;
+    check_issuer(state, &settings.issuer).await?;
     let org_text = org.org().to_string();
     let place = secret_place(org.org(), &org_text);
     let sealed = match &secret {
@@ -312,11 +323,11 @@ pub async fn put(
     };
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
     tx.commit().await?;
-    Ok(Json(SsoView {
+    Ok(SsoView {
         provider: settings,
         client_secret_set: true,
         client_secret_set_at_ms: secret_set_at.map(Timestamp::as_millis),
-    }))
+    })
 }
 
 /// `GET /api/v1/orgs/{org}/sso`: the provider, or `null` when none is set.
@@ -324,11 +335,16 @@ pub async fn get(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Option<SsoView>>, ApiError> {
+    Ok(Json(view(&state, &grant).await?))
+}
+
+/// The organisation's provider as shown (never its secret), or `None`.
+pub(crate) async fn view(state: &AppState, grant: &Grant) -> Result<Option<SsoView>, ApiError> {
     let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let Some(config) = sso::config(&mut tx).await? else {
-        return Ok(Json(None));
+        return Ok(None);
     };
-    Ok(Json(Some(stored(config)?.view())))
+    Ok(Some(stored(config)?.view()))
 }
 
 /// The provider configuration of an organisation, its secret opened; `Err(reason)` when it

@@ -22,6 +22,8 @@ pub enum Section {
     Audit,
     /// An athlete's own results.
     Mine,
+    /// The organisation's settings.
+    Settings,
     /// The start page of roles whose pages are elsewhere.
     Start,
 }
@@ -95,6 +97,13 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
     }
     if may(shell.roles, Permission::ReadAudit) {
         links.push(("Audit log", format!("/orgs/{org}/audit"), Section::Audit));
+    }
+    if may(shell.roles, Permission::ManageMembers) {
+        links.push((
+            "Settings",
+            format!("/orgs/{org}/settings"),
+            Section::Settings,
+        ));
     }
     if may(shell.roles, Permission::ReadAudit) || may(shell.roles, Permission::RunPipelines) {
         links.push(("Start", format!("/orgs/{org}/start"), Section::Start));

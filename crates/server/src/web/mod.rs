@@ -31,6 +31,7 @@ mod injuries;
 mod layout;
 mod password;
 mod reports;
+mod settings;
 mod signin;
 mod start;
 mod upload;
@@ -140,6 +141,39 @@ pub const PAGES: &[PageSpec] = &[
     page("GET", "/orgs/{org}/audit", InOrg(P::ReadAudit)),
     page("GET", "/orgs/{org}/me", InOrg(P::ReadOwnRecord)),
     page("GET", "/orgs/{org}/start", Member),
+    page("GET", "/orgs/{org}/settings", InOrg(P::ManageMembers)),
+    page(
+        "POST",
+        "/orgs/{org}/settings/invitations",
+        InOrg(P::ManageMembers),
+    ),
+    page(
+        "POST",
+        "/orgs/{org}/settings/members/{user}",
+        InOrg(P::ManageMembers),
+    ),
+    page("POST", "/orgs/{org}/settings/teams", InOrg(P::ManageTeams)),
+    page("POST", "/orgs/{org}/settings/staff", InOrg(P::ManageTeams)),
+    page(
+        "POST",
+        "/orgs/{org}/settings/api-keys",
+        InOrg(P::ManageMembers),
+    ),
+    page(
+        "POST",
+        "/orgs/{org}/settings/api-keys/{key}/revoke",
+        InOrg(P::ManageMembers),
+    ),
+    page(
+        "POST",
+        "/orgs/{org}/settings/mfa-policy",
+        InOrg(P::ManageOrganisation),
+    ),
+    page(
+        "POST",
+        "/orgs/{org}/settings/sso",
+        InOrg(P::ManageOrganisation),
+    ),
     page("GET", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
     page("POST", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
 ];
@@ -194,6 +228,24 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/orgs/{org}/me", get(athlete::own))
         .route("/orgs/{org}/start", get(start::page))
         .route("/orgs/{org}/upload", get(upload::form).post(upload::submit))
+        .route("/orgs/{org}/settings", get(settings::page))
+        .route("/orgs/{org}/settings/invitations", post(settings::invite))
+        .route(
+            "/orgs/{org}/settings/members/{user}",
+            post(settings::member),
+        )
+        .route("/orgs/{org}/settings/teams", post(settings::team))
+        .route("/orgs/{org}/settings/staff", post(settings::staff))
+        .route("/orgs/{org}/settings/api-keys", post(settings::issue_key))
+        .route(
+            "/orgs/{org}/settings/api-keys/{key}/revoke",
+            post(settings::revoke_key),
+        )
+        .route(
+            "/orgs/{org}/settings/mfa-policy",
+            post(settings::mfa_policy),
+        )
+        .route("/orgs/{org}/settings/sso", post(settings::sso_settings))
         .route_layer(axum::middleware::from_fn_with_state(state, gate));
     pages.merge(assets::routes())
 }

@@ -368,8 +368,10 @@ async fn a_coach_sees_their_team_and_cannot_open_another_teams_athlete_by_url() 
 async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     let w = world().await;
     let org = w.s.org.org();
+    // An administrator may use every form but the athlete's own, so the token decides.
+    person(&w.s, "admin@example.org", Role::OrgAdmin).await;
     let mut b = Browser::new(&w.s);
-    b.sign_in("clinician@example.org").await;
+    b.sign_in("admin@example.org").await;
     let (_, _, body) = b.get(&format!("/orgs/{org}/upload")).await;
     let token = csrf_of(&body);
     let upload = format!("/orgs/{org}/upload");
@@ -382,9 +384,11 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
                 .replace("{org}", &org.to_string())
                 .replace("{subject}", &w.on_a.to_string())
                 .replace("{injury}", "00000000-0000-4000-8000-000000000000")
+                .replace("{user}", "00000000-0000-4000-8000-000000000000")
+                .replace("{key}", "k0000000000000000")
         })
         .collect();
-    assert!(forms.len() >= 12, "{forms:?}");
+    assert!(forms.len() >= 20, "{forms:?}");
     assert!(forms.contains(&"/sign-out".to_owned()) && forms.contains(&upload));
     for path in &forms {
         for presented in [None, Some("x".repeat(43))] {
@@ -1052,4 +1056,201 @@ async fn sign_in_with_your_organisation_finds_it_from_the_domain_and_a_domain_ha
     let (status, _, body) = b.post_form("/sign-in/sso", &form).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body.contains("More than one organisation"), "{body}");
+}
+
+#[tokio::test]
+async fn an_administrator_runs_the_organisation_from_the_settings_page() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let settings = format!("/orgs/{org}/settings");
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    let (status, _, _) = coach.get(&settings).await;
+    assert_eq!(status, StatusCode::FORBIDDEN, "administrators only");
+
+    person(&w.s, "admin@example.org", Role::OrgAdmin).await;
+    let mut b = Browser::new(&w.s);
+    b.sign_in("admin@example.org").await;
+    let (status, _, body) = b.get(&settings).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains(&format!(
+        "href=\"{settings}\" aria-current=\"page\">Settings<"
+    )));
+    let csrf = csrf_of(&body);
+    let done = |key: &str| format!("{settings}?done={key}");
+
+    // Invitations: sent through the API's function (its message), refused in words.
+    let (status, location, _) = b
+        .post_form(
+            &format!("{settings}/invitations"),
+            &[
+                ("_csrf", &csrf),
+                ("email", "newbie@example.org"),
+                ("role", "coach"),
+            ],
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, done("invited")));
+    emailed_link(&w.s, "newbie@example.org", "/invitation");
+    let (_, _, body) = b.get(&done("invited")).await;
+    assert!(body.contains("The invitation is on its way."));
+    let (status, _, body) = b
+        .post_form(
+            &format!("{settings}/invitations"),
+            &[
+                ("_csrf", &csrf),
+                ("email", "not an address"),
+                ("role", "coach"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("role=\"alert\">Email"), "{body}");
+
+    // Roles: the clinician becomes clinician and auditor.
+    let clinician = {
+        let mut tx = w.s.state.app.db.operator(Access::Read).await.unwrap();
+        users::find_by_email(&mut tx, &Email::parse("clinician@example.org").unwrap())
+            .await
+            .unwrap()
+            .unwrap()
+            .0
+            .id
+    };
+    let (status, location, _) = b
+        .post_form(
+            &format!("{settings}/members/{clinician}"),
+            &[("_csrf", &csrf), ("role", "clinician"), ("role", "auditor")],
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, done("roles")));
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    assert_eq!(
+        users::roles(&mut tx, clinician).await.unwrap(),
+        vec![Role::Clinician, Role::Auditor]
+    );
+    drop(tx);
+
+    // Teams and staff.
+    let (status, location, _) = b
+        .post_form(
+            &format!("{settings}/teams"),
+            &[("_csrf", &csrf), ("name", "Charlie")],
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, done("team")));
+    let (status, location, _) = b
+        .post_form(
+            &format!("{settings}/staff"),
+            &[
+                ("_csrf", &csrf),
+                ("team", &w.team_a.to_string()),
+                ("user", &clinician.to_string()),
+            ],
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, done("staff")));
+
+    // An API key: the token shown once works, until it is revoked.
+    let (status, _, body) = b
+        .post_form(
+            &format!("{settings}/api-keys"),
+            &[
+                ("_csrf", &csrf),
+                ("name", "Front desk"),
+                ("role", "clinician"),
+                ("days", "30"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("shown only this once"));
+    let at = body.find("aria-label=\"Token\">").unwrap() + "aria-label=\"Token\">".len();
+    let token = body[at..body[at..].find('<').unwrap() + at].to_owned();
+    let subjects = format!("{}/api/v1/orgs/{org}/subjects", w.s.base);
+    let api = reqwest::Client::new();
+    let call = || api.get(&subjects).bearer_auth(&token).send();
+    assert_eq!(call().await.unwrap().status(), StatusCode::OK);
+    let (_, _, body) = b.get(&settings).await;
+    let marker = "/settings/api-keys/";
+    let at = body.find(marker).unwrap() + marker.len();
+    let key = body[at..at + body[at..].find('/').unwrap()].to_owned();
+    let (status, location, _) = b
+        .post_form(
+            &format!("{settings}/api-keys/{key}/revoke"),
+            &[("_csrf", &csrf)],
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, done("revoked")));
+    assert_eq!(call().await.unwrap().status(), StatusCode::UNAUTHORIZED);
+
+    let (_, _, body) = b.get(&settings).await;
+    for shown in ["Charlie", "Front desk", "<td>revoked</td>"] {
+        assert!(body.contains(shown), "{shown}: {body}");
+    }
+    // Single sign-on: the form's own checks, then the API's (a domain has one owner).
+    let brook = another_org(&w.s, "Brook Clinic").await;
+    provider_for(&w.s, brook, &["brook.example"]).await;
+    for (map, domains, says) in [
+        (
+            "mhp-staff clinician",
+            "clinic.example",
+            "write each line as group = role",
+        ),
+        (
+            "mhp-staff = clinician",
+            "brook.example",
+            "another organisation",
+        ),
+    ] {
+        let (status, _, body) = b
+            .post_form(
+                &format!("{settings}/sso"),
+                &[
+                    ("_csrf", &csrf),
+                    ("issuer", "https://login.example.org"),
+                    ("client_id", "mhp"),
+                    ("client_secret", "the tenant's secret"),
+                    ("allowed_domains", domains),
+                    ("role_claim", "groups"),
+                    ("role_map", map),
+                    ("default_role", ""),
+                ],
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{says}");
+        assert!(body.contains(says), "{says}: {body}");
+        assert!(!body.contains("the tenant&#39;s secret") && !body.contains("the tenant's secret"));
+    }
+
+    // The second-factor policy.
+    let (status, location, _) = b
+        .post_form(
+            &format!("{settings}/mfa-policy"),
+            &[("_csrf", &csrf), ("policy", "privileged")],
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, done("policy")));
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    assert_eq!(
+        mhp_storage::repo::mfa::policy(&mut tx).await.unwrap(),
+        mhp_domain::MfaPolicy::Privileged
+    );
+    drop(tx);
+    // The administrator has no authenticator yet: the organisation's pages wait for one.
+    let (status, headers, _) = b.get(&settings).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], "/sign-in/code");
 }

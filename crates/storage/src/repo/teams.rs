@@ -157,6 +157,24 @@ pub async fn staffed_by(tx: &mut TenantTx, user: UserId) -> Result<Vec<TeamId>, 
         .collect()
 }
 
+/// Every (team, staff member) pair of the transaction's organisation.
+pub async fn staff(tx: &mut TenantTx) -> Result<Vec<(TeamId, UserId)>, StorageError> {
+    let rows: Vec<(String, String)> = sqlx::query_as(
+        "SELECT team_id, user_id FROM team_staff WHERE org_id = $1 ORDER BY team_id, user_id",
+    )
+    .bind(tx.org_key())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|(t, u)| {
+            Ok((
+                parse_id(t, "team id", TeamId::parse)?,
+                parse_id(u, "user id", UserId::parse)?,
+            ))
+        })
+        .collect()
+}
+
 /// Maps a foreign-key violation (the referenced row is absent in this organisation) to
 /// not-found, so a caller learns nothing about other tenants' ids.
 pub(crate) fn not_found_on_fk(entity: &'static str) -> impl Fn(sqlx::Error) -> StorageError {
