@@ -255,6 +255,16 @@ test("an athlete sees only themself; an auditor and a data scientist see no name
   const me = await page.locator("h1").innerText();
   await checkA11y(page, "my results");
   await shot(page, "my-results");
+  // Their own record, as JSON and as a FHIR R4 Bundle, with their session.
+  for (const [name, check] of [
+    ["Download my record (JSON)", (d) => expect(d.format).toBe("mhp-subject-record/1")],
+    ["Download my record (FHIR)", (d) => expect(d.resourceType).toBe("Bundle")],
+  ]) {
+    const href = await page.getByRole("link", { name }).getAttribute("href");
+    const res = await page.request.get(href);
+    expect(res.status(), name).toBe(200);
+    check(await res.json());
+  }
   expect((await page.goto(`/orgs/${ORG}`)).status()).toBe(403);
   await page.goto("/");
   await page.getByRole("button", { name: "Sign out" }).click();

@@ -106,16 +106,7 @@ pub async fn record(
 /// `GET /api/v1/orgs/{org}/me/record`: the caller's own record (an athlete's or service
 /// member's), the same export as their clinician's; 404 when no record is linked to them.
 pub async fn own_record(State(state): State<AppState>, grant: Grant) -> Result<Response, ApiError> {
-    let crate::authn::Principal::User { user, .. } = &grant.principal else {
-        return Err(ApiError::NotFound("record"));
-    };
-    let id = {
-        let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-        subjects::of_user(&mut tx, user.id)
-            .await?
-            .ok_or(ApiError::NotFound("record"))?
-            .id
-    };
+    let id = own_subject(&state, &grant).await?;
     record_of(&state, &grant, id).await
 }
 
@@ -234,6 +225,30 @@ pub async fn fhir(
     Path((_, id)): Path<(String, String)>,
 ) -> Result<Response, ApiError> {
     let id = path_id(&id, "subject", SubjectId::parse)?;
+    fhir_of(&state, &grant, id).await
+}
+
+/// `GET /api/v1/orgs/{org}/me/fhir`: the caller's own record as the same FHIR R4 Bundle; 404
+/// when no record is linked to them.
+pub async fn own_fhir(State(state): State<AppState>, grant: Grant) -> Result<Response, ApiError> {
+    let id = own_subject(&state, &grant).await?;
+    fhir_of(&state, &grant, id).await
+}
+
+/// The subject record linked to the caller (an athlete's own), or 404.
+async fn own_subject(state: &AppState, grant: &Grant) -> Result<SubjectId, ApiError> {
+    let crate::authn::Principal::User { user, .. } = &grant.principal else {
+        return Err(ApiError::NotFound("record"));
+    };
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
+    Ok(subjects::of_user(&mut tx, user.id)
+        .await?
+        .ok_or(ApiError::NotFound("record"))?
+        .id)
+}
+
+/// A subject's jump metrics as a FHIR R4 `collection` Bundle.
+async fn fhir_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Response, ApiError> {
     let scope = grant.org()?;
     let org = scope.org();
     let now = state.app.clock.now();

@@ -547,6 +547,17 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/orgs/{org}/me/fhir",
+        requirement: InOrg(P::ReadOwnRecord),
+        handler: || get(export::own_fhir),
+        doc: doc(
+            "The caller's own jump metrics as a FHIR R4 Bundle; 404 when no record is linked",
+            &[200],
+            Fhir,
+        ),
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/orgs/{org}/subjects/{subject}/fhir",
         requirement: InOrg(P::ReadClinical),
         handler: || get(export::fhir),

@@ -174,6 +174,8 @@ pub async fn show(
             a.action href={"/orgs/" (cx.scope.org()) "/athletes/" (id) "/report"} { "Athlete report to print" }
         } @else {
             a.action href={"/api/v1/orgs/" (cx.scope.org()) "/me/record"} download="my-record.json" { "Download my record (JSON)" }
+            " "
+            a.action href={"/api/v1/orgs/" (cx.scope.org()) "/me/fhir"} download="my-record.fhir.json" { "Download my record (FHIR)" }
         }
         p.lead {
             span class={"pill " (a_class)} { (a_text) }

@@ -196,6 +196,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
     ),
     (
         "GET",
+        "/api/v1/orgs/{org}/me/fhir",
+        OwnRecord(&[Role::Athlete]),
+    ),
+    (
+        "GET",
         "/api/v1/orgs/{org}/subjects/{subject}/fhir",
         Roles(&[Role::OrgAdmin, Role::Clinician]),
     ),
@@ -856,7 +861,7 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
                             Some(TeamReach::Within) if is_own => user,
                             _ => None,
                         };
-                        if template.ends_with("/me/record")
+                        if (template.ends_with("/me/record") || template.ends_with("/me/fhir"))
                             && is_own
                             && let Some(user) = user
                         {
