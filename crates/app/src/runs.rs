@@ -306,3 +306,45 @@ mod tests {
         .unwrap();
     }
 }
+
+/// A run with its steps and its log, as the run's page and the API show it.
+#[derive(Debug)]
+pub struct RunDetail {
+    /// The run.
+    pub run: Run,
+    /// Its steps (jobs), in order.
+    pub steps: Vec<queue::Job>,
+    /// Its log lines, oldest first (at most `log_limit`).
+    pub log: Vec<queue::StoredLogLine>,
+}
+
+/// The organisation's runs, newest first (of one pipeline when named).
+pub async fn list(
+    app: &App,
+    scope: &OrgScope,
+    pipeline: Option<&str>,
+    page: mhp_storage::repo::Page<RunId>,
+) -> Result<Vec<Run>, AppError> {
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
+    Ok(queue::list(&mut tx, pipeline, page).await?)
+}
+
+/// One run of the organisation with its steps and log.
+pub async fn detail(
+    app: &App,
+    scope: &OrgScope,
+    id: RunId,
+    log_limit: i64,
+) -> Result<RunDetail, AppError> {
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
+    let run = queue::get(&mut tx, id).await?;
+    let steps = queue::jobs(&mut tx, id).await?;
+    let log = queue::logs(&mut tx, id, log_limit).await?;
+    Ok(RunDetail { run, steps, log })
+}
+
+/// The organisation's schedules.
+pub async fn schedules(app: &App, scope: &OrgScope) -> Result<Vec<Schedule>, AppError> {
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
+    Ok(queue::schedules(&mut tx).await?)
+}

@@ -173,3 +173,74 @@ pub async fn set_stage(
         scoring_enqueued,
     })
 }
+
+/// Every model of the organisation with its versions, newest first.
+pub async fn models(
+    app: &crate::App,
+    scope: &mhp_domain::OrgScope,
+) -> Result<Vec<(String, Vec<ModelVersion>)>, crate::AppError> {
+    let mut tx = app.db.tenant(scope, mhp_storage::Access::Read).await?;
+    let mut out = Vec::new();
+    for name in models::names(&mut tx).await? {
+        let versions = models::versions(&mut tx, &name).await?;
+        out.push((name, versions));
+    }
+    Ok(out)
+}
+
+/// Moves a version between stages in a transaction of its own (a person's decision through
+/// the API or a page); see [`set_stage`].
+pub async fn decide_stage(
+    app: &crate::App,
+    scope: &mhp_domain::OrgScope,
+    caller: &Caller,
+    id: ModelVersionId,
+    stage: Stage,
+) -> Result<StageChange, crate::AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, mhp_storage::Access::Write).await?;
+    let change = set_stage(&mut tx, caller, id, stage, now).await?;
+    tx.commit().await?;
+    Ok(change)
+}
+
+/// Rolls a model's production back to the version before it: the withdrawn one is archived
+/// (and cannot be rolled back to), the restored one scores everyone at once, as a promotion
+/// does; both changes are audited with it. A conflict when there is nothing to go back to.
+pub async fn rollback(
+    app: &crate::App,
+    scope: &mhp_domain::OrgScope,
+    caller: &Caller,
+    model: &str,
+) -> Result<ModelVersion, crate::AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, mhp_storage::Access::Write).await?;
+    let (restored, withdrawn) = match models::rollback(&mut tx, model, now).await {
+        Ok(pair) => pair,
+        Err(StorageError::NotFound { .. }) => {
+            return Err(crate::AppError::Conflict("nothing to roll back to"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    caller
+        .record(
+            &mut tx,
+            "model.rollback",
+            "model_version",
+            Some(withdrawn.id.to_string()),
+            now,
+        )
+        .await?;
+    caller
+        .record(
+            &mut tx,
+            "model.promote",
+            "model_version",
+            Some(restored.id.to_string()),
+            now,
+        )
+        .await?;
+    enqueue_score_all(&mut tx, now).await?;
+    tx.commit().await?;
+    Ok(restored)
+}

@@ -20,12 +20,12 @@ for (const m of demo.matchAll(/^ {2}(\w+)\s+(\S+@\S+)\s+(\S+)$/gm)) {
 
 // What each role's main navigation holds, exactly.
 const NAV = {
-  org_admin: ["Dashboard", "Upload", "Reports", "Audit log", "Settings", "Start"],
+  org_admin: ["Dashboard", "Upload", "Reports", "Models", "Pipelines", "Audit log", "Settings", "Start"],
   clinician: ["Dashboard", "Upload", "Reports"],
   coach: ["Dashboard", "Reports"],
   athlete: ["My results"],
   auditor: ["Audit log", "Start"],
-  data_scientist: ["Start"],
+  data_scientist: ["Models", "Pipelines", "Start"],
 };
 
 async function checkA11y(page, name) {
@@ -288,6 +288,31 @@ test("an athlete sees only themself; an auditor and a data scientist see no name
     await page.goto("/");
     await page.getByRole("button", { name: "Sign out" }).click();
   }
+});
+
+test("a data scientist trains the risk model from Pipelines and reads it under Models", async ({ page }) => {
+  await signIn(page, "data_scientist");
+  await expect(page).toHaveURL(new RegExp(`/orgs/${ORG}/models$`));
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Pipelines" }).click();
+  await page.getByRole("button", { name: "Start a run of train-injury-risk" }).click();
+  await expect(page.locator("h1")).toHaveText("Run of train-injury-risk");
+  // The embedded workers run it; the page shows where it is at each reload.
+  await expect.poll(async () => {
+    await page.reload();
+    return page.locator("p.lead .pill").innerText();
+  }, { timeout: 60000 }).toMatch(/succeeded|failed/);
+  await expect(page.locator("p.lead .pill")).toHaveText("succeeded");
+  await expect(page.getByRole("table").first()).toContainText("register");
+  await expect(page.locator("table.log")).toContainText("ROC AUC");
+  await checkA11y(page, "pipeline run");
+  await shot(page, "pipeline-run");
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Models" }).click();
+  await expect(page.locator("h2").first()).toBeVisible();
+  await expect(page.locator("figure.chart svg")).toHaveCount(1);
+  await expect(page.locator("table").first()).toContainText("v1");
+  await checkA11y(page, "models");
+  await shot(page, "models");
+  await page.getByRole("button", { name: "Sign out", exact: true }).click();
 });
 
 test("an administrator issues an API key from Settings, and the token is shown once and works", async ({ page, request }) => {

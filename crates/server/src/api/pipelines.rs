@@ -8,7 +8,7 @@ use mhp_domain::pipeline::{self, Trigger};
 use mhp_domain::{ModelVersionId, RunId, SubjectId};
 use mhp_storage::Access;
 use mhp_storage::repo::models::{self, ModelVersion, Stage};
-use mhp_storage::repo::pipelines::{self as queue, Run, Schedule};
+use mhp_storage::repo::pipelines::{Run, Schedule};
 use mhp_storage::repo::risk::{self, Score, Thresholds};
 use mhp_storage::repo::{Page, subjects};
 use serde::{Deserialize, Serialize};
@@ -75,8 +75,7 @@ pub async fn list(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Vec<PipelineOut>>, ApiError> {
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    let mut schedules = queue::schedules(&mut tx).await?;
+    let mut schedules = mhp_app::runs::schedules(&state.app, &grant.org()?).await?;
     Ok(Json(
         pipeline::CATALOGUE
             .iter()
@@ -231,9 +230,9 @@ pub async fn runs(
         .as_deref()
         .map(|a| RunId::parse(a).map_err(|_| ApiError::BadRequest("after must be a run id".into())))
         .transpose()?;
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    let runs = queue::list(
-        &mut tx,
+    let runs = mhp_app::runs::list(
+        &state.app,
+        &grant.org()?,
         q.pipeline.as_deref(),
         Page {
             after,
@@ -251,10 +250,11 @@ pub async fn run(
     Path((_, run)): Path<(String, String)>,
 ) -> Result<Json<RunOut>, ApiError> {
     let id = path_id(&run, "pipeline run", RunId::parse)?;
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    let r = queue::get(&mut tx, id).await?;
-    let jobs = queue::jobs(&mut tx, id).await?;
-    let logs = queue::logs(&mut tx, id, 1000).await?;
+    let mhp_app::runs::RunDetail {
+        run: r,
+        steps: jobs,
+        log: logs,
+    } = mhp_app::runs::detail(&state.app, &grant.org()?, id, 1000).await?;
     let mut out = RunOut::from(r);
     out.steps = Some(
         jobs.into_iter()
@@ -399,16 +399,16 @@ pub async fn models_list(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<Vec<ModelOut>>, ApiError> {
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    let mut out = Vec::new();
-    for name in models::names(&mut tx).await? {
-        let versions = models::versions(&mut tx, &name).await?;
-        out.push(ModelOut {
-            name,
-            versions: versions.into_iter().map(VersionOut::from).collect(),
-        });
-    }
-    Ok(Json(out))
+    let models = mhp_app::scoring::models(&state.app, &grant.org()?).await?;
+    Ok(Json(
+        models
+            .into_iter()
+            .map(|(name, versions)| ModelOut {
+                name,
+                versions: versions.into_iter().map(VersionOut::from).collect(),
+            })
+            .collect(),
+    ))
 }
 
 /// `GET /api/v1/orgs/{org}/model-versions/{version}`.
@@ -446,10 +446,9 @@ pub async fn set_stage(
         .ok_or_else(|| {
             ApiError::BadRequest("stage must be staging, production or archived".into())
         })?;
-    let now = state.app.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    let change = mhp_app::scoring::set_stage(&mut tx, &grant.caller(), id, stage, now).await?;
-    tx.commit().await?;
+    let change =
+        mhp_app::scoring::decide_stage(&state.app, &grant.org()?, &grant.caller(), id, stage)
+            .await?;
     Ok(Json(change.version.into()))
 }
 
@@ -460,36 +459,8 @@ pub async fn rollback(
     grant: Grant,
     Path((_, model)): Path<(String, String)>,
 ) -> Result<Json<VersionOut>, ApiError> {
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    let (restored, withdrawn) = match models::rollback(&mut tx, &model, now).await {
-        Ok(pair) => pair,
-        Err(mhp_storage::StorageError::NotFound { .. }) => {
-            return Err(ApiError::Conflict("nothing to roll back to"));
-        }
-        Err(e) => return Err(e.into()),
-    };
-    grant
-        .record(
-            &mut tx,
-            "model.rollback",
-            "model_version",
-            Some(withdrawn.id.to_string()),
-            now,
-        )
-        .await?;
-    grant
-        .record(
-            &mut tx,
-            "model.promote",
-            "model_version",
-            Some(restored.id.to_string()),
-            now,
-        )
-        .await?;
-    // The restored version scores everyone at once, as a promotion does.
-    mhp_app::scoring::enqueue_score_all(&mut tx, now).await?;
-    tx.commit().await?;
+    let restored =
+        mhp_app::scoring::rollback(&state.app, &grant.org()?, &grant.caller(), &model).await?;
     Ok(Json(restored.into()))
 }
 

@@ -22,6 +22,10 @@ pub enum Section {
     Audit,
     /// An athlete's own results.
     Mine,
+    /// Models and their versions.
+    Models,
+    /// Pipelines and their runs.
+    Pipelines,
     /// The organisation's settings.
     Settings,
     /// The start page of roles whose pages are elsewhere.
@@ -95,6 +99,14 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
     if may(shell.roles, Permission::ReadOwnRecord) {
         links.push(("My results", format!("/orgs/{org}/me"), Section::Mine));
     }
+    if may(shell.roles, Permission::RunPipelines) {
+        links.push(("Models", format!("/orgs/{org}/models"), Section::Models));
+        links.push((
+            "Pipelines",
+            format!("/orgs/{org}/pipelines"),
+            Section::Pipelines,
+        ));
+    }
     if may(shell.roles, Permission::ReadAudit) {
         links.push(("Audit log", format!("/orgs/{org}/audit"), Section::Audit));
     }
@@ -161,6 +173,8 @@ pub fn start_page(org: OrgId, roles: &[Role]) -> String {
         format!("/orgs/{org}/me")
     } else if may(roles, Permission::ReadAudit) {
         format!("/orgs/{org}/audit")
+    } else if may(roles, Permission::RunPipelines) {
+        format!("/orgs/{org}/models")
     } else {
         format!("/orgs/{org}/start")
     }

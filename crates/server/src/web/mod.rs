@@ -29,7 +29,9 @@ mod charts;
 mod dashboard;
 mod injuries;
 mod layout;
+mod models;
 mod password;
+mod pipelines;
 mod reports;
 mod settings;
 mod signin;
@@ -141,6 +143,34 @@ pub const PAGES: &[PageSpec] = &[
     page("GET", "/orgs/{org}/audit", InOrg(P::ReadAudit)),
     page("GET", "/orgs/{org}/me", InOrg(P::ReadOwnRecord)),
     page("GET", "/orgs/{org}/start", Member),
+    page("GET", "/orgs/{org}/models", InOrg(P::RunPipelines)),
+    page(
+        "POST",
+        "/orgs/{org}/models/versions/{version}/stage",
+        InOrg(P::ApproveModels),
+    ),
+    page(
+        "POST",
+        "/orgs/{org}/models/{model}/rollback",
+        InOrg(P::ApproveModels),
+    ),
+    page("GET", "/orgs/{org}/pipelines", InOrg(P::RunPipelines)),
+    page(
+        "POST",
+        "/orgs/{org}/pipelines/{pipeline}/runs",
+        InOrg(P::RunPipelines),
+    ),
+    page(
+        "POST",
+        "/orgs/{org}/pipelines/{pipeline}/schedule",
+        InOrg(P::RunPipelines),
+    ),
+    page("GET", "/orgs/{org}/runs/{run}", InOrg(P::RunPipelines)),
+    page(
+        "POST",
+        "/orgs/{org}/runs/{run}/cancel",
+        InOrg(P::RunPipelines),
+    ),
     page("GET", "/orgs/{org}/settings", InOrg(P::ManageMembers)),
     page(
         "POST",
@@ -228,6 +258,26 @@ pub fn routes(state: AppState) -> Router<AppState> {
         .route("/orgs/{org}/me", get(athlete::own))
         .route("/orgs/{org}/start", get(start::page))
         .route("/orgs/{org}/upload", get(upload::form).post(upload::submit))
+        .route("/orgs/{org}/models", get(models::page))
+        .route(
+            "/orgs/{org}/models/versions/{version}/stage",
+            post(models::stage),
+        )
+        .route(
+            "/orgs/{org}/models/{model}/rollback",
+            post(models::rollback),
+        )
+        .route("/orgs/{org}/pipelines", get(pipelines::page))
+        .route(
+            "/orgs/{org}/pipelines/{pipeline}/runs",
+            post(pipelines::start),
+        )
+        .route(
+            "/orgs/{org}/pipelines/{pipeline}/schedule",
+            post(pipelines::schedule),
+        )
+        .route("/orgs/{org}/runs/{run}", get(pipelines::run))
+        .route("/orgs/{org}/runs/{run}/cancel", post(pipelines::cancel))
         .route("/orgs/{org}/settings", get(settings::page))
         .route("/orgs/{org}/settings/invitations", post(settings::invite))
         .route(

@@ -386,6 +386,10 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
                 .replace("{injury}", "00000000-0000-4000-8000-000000000000")
                 .replace("{user}", "00000000-0000-4000-8000-000000000000")
                 .replace("{key}", "k0000000000000000")
+                .replace("{version}", "00000000-0000-4000-8000-000000000000")
+                .replace("{model}", "injury-risk")
+                .replace("{pipeline}", mhp_domain::pipeline::TRAIN)
+                .replace("{run}", "00000000-0000-4000-8000-000000000000")
         })
         .collect();
     assert!(forms.len() >= 20, "{forms:?}");
@@ -1253,4 +1257,191 @@ async fn an_administrator_runs_the_organisation_from_the_settings_page() {
     let (status, headers, _) = b.get(&settings).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(headers["location"], "/sign-in/code");
+}
+
+/// A version of the risk model registered as training would, with an evaluation's metrics.
+async fn model_version(s: &Server, auc: f64) -> mhp_domain::ModelVersionId {
+    let bin = |p: f64, o: f64| {
+        serde_json::json!({"count": 40, "min_predicted": p - 0.01, "max_predicted": p + 0.01,
+                            "mean_predicted": p, "observed_rate": o})
+    };
+    let metrics = serde_json::json!({
+        "rows": 400, "positives": 31, "roc_auc": auc, "pr_auc": 0.2, "brier": 0.0712,
+        "log_loss": 0.26, "calibration_error": 0.0123,
+        "calibration": [bin(0.02, 0.0), bin(0.05, 0.05), bin(0.12, 0.15), bin(0.3, 0.275)],
+    });
+    let evaluation = serde_json::json!({
+        "overall": metrics,
+        "groups": [{"key": "sex", "value": "F", "metrics": metrics}],
+    });
+    let id = mhp_domain::ModelVersionId::new();
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Write).await.unwrap();
+    mhp_storage::repo::models::register(
+        &mut tx,
+        &mhp_storage::repo::models::NewVersion {
+            id,
+            model: "injury-risk",
+            kind: "native",
+            artifact_key: "models/x",
+            artifact_sha256: "00",
+            features_json: "[]",
+            lineage_json: "{}",
+            metrics_json: &evaluation.to_string(),
+            training_run: None,
+            created_by: "test",
+        },
+        s.state.app.clock.now(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    id
+}
+
+#[tokio::test]
+async fn a_data_scientist_runs_pipelines_and_reads_models_and_an_administrator_decides() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let v1 = model_version(&w.s, 0.701).await;
+    mhp_app::scoring::decide_stage(
+        &w.s.state.app,
+        &w.s.org,
+        &mhp_app::Caller::cli(),
+        v1,
+        mhp_storage::repo::models::Stage::Production,
+    )
+    .await
+    .unwrap();
+    let v2 = model_version(&w.s, 0.734).await;
+    person(&w.s, "ds@example.org", Role::DataScientist).await;
+    let mut ds = Browser::new(&w.s);
+    ds.sign_in("ds@example.org").await;
+    let (status, headers, _) = ds.get("/").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(headers["location"], format!("/orgs/{org}/models").as_str());
+    let models = format!("/orgs/{org}/models");
+    let (status, _, body) = ds.get(&models).await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        "v1",
+        "v2",
+        "0.734",
+        "0.0712",
+        "candidate",
+        "production",
+        "sex = F",
+    ] {
+        assert!(body.contains(shown), "{shown}");
+    }
+    assert!(body.contains("<svg") && body.contains("Calibration of injury-risk v1"));
+    assert!(
+        !body.contains("Approve for production"),
+        "a data scientist does not decide"
+    );
+    let csrf = csrf_of(&body);
+    let stage = format!("{models}/versions/{v2}/stage");
+    let (status, _, _) = ds
+        .post_form(&stage, &[("_csrf", &csrf), ("stage", "production")])
+        .await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    assert_eq!(coach.get(&models).await.0, StatusCode::FORBIDDEN);
+
+    // The administrator approves v2, then rolls production back to v1.
+    person(&w.s, "admin@example.org", Role::OrgAdmin).await;
+    let mut admin = Browser::new(&w.s);
+    admin.sign_in("admin@example.org").await;
+    let (_, _, body) = admin.get(&models).await;
+    assert!(body.contains("Approve v2 for production"));
+    let csrf_admin = csrf_of(&body);
+    let (status, location, _) = admin
+        .post_form(&stage, &[("_csrf", &csrf_admin), ("stage", "production")])
+        .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, models.as_str())
+    );
+    let stage_of = |id| {
+        let s = &w.s;
+        async move {
+            let mut tx = s.state.app.db.tenant(&s.org, Access::Read).await.unwrap();
+            mhp_storage::repo::models::get(&mut tx, id)
+                .await
+                .unwrap()
+                .stage
+        }
+    };
+    use mhp_storage::repo::models::Stage;
+    assert_eq!(stage_of(v2).await, Stage::Production);
+    assert_eq!(stage_of(v1).await, Stage::Archived);
+    let rollback = format!("{models}/injury-risk/rollback");
+    let (status, _, _) = admin.post_form(&rollback, &[("_csrf", &csrf_admin)]).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(stage_of(v1).await, Stage::Production);
+    let (status, _, body) = admin.post_form(&rollback, &[("_csrf", &csrf_admin)]).await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert!(body.contains("no earlier version"));
+
+    // Pipelines: a run started from its button, followed on its page, cancelled.
+    let pipelines = format!("/orgs/{org}/pipelines");
+    let (status, _, body) = ds.get(&pipelines).await;
+    assert_eq!(status, StatusCode::OK);
+    // The promotions above enqueued their scoring runs.
+    assert!(body.contains(mhp_domain::pipeline::TRAIN) && body.contains(">score-all<"));
+    let train = mhp_domain::pipeline::TRAIN;
+    let (status, run, _) = ds
+        .post_form(&format!("{pipelines}/{train}/runs"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(run.starts_with(&format!("/orgs/{org}/runs/")), "{run}");
+    let (status, _, body) = ds.get(&run).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("queued") && body.contains("dataset") && body.contains("Cancel the run"));
+    let (status, location, _) = ds
+        .post_form(&format!("{run}/cancel"), &[("_csrf", &csrf)])
+        .await;
+    assert_eq!(
+        (status, location.as_str()),
+        (StatusCode::SEE_OTHER, run.as_str())
+    );
+    let (_, _, body) = ds.get(&run).await;
+    assert!(body.contains("cancelled"), "{body}");
+
+    // Schedules: set, refused in words, removed.
+    let schedule = format!("{pipelines}/{train}/schedule");
+    let (status, _, _) = ds
+        .post_form(
+            &schedule,
+            &[
+                ("_csrf", &csrf),
+                ("cron", "0 4 * * 1"),
+                ("timezone", "Europe/Oslo"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = ds.get(&pipelines).await;
+    assert!(
+        body.contains("<code>0 4 * * 1</code> (Europe/Oslo)"),
+        "{body}"
+    );
+    let (status, _, body) = ds
+        .post_form(
+            &schedule,
+            &[
+                ("_csrf", &csrf),
+                ("cron", "now and then"),
+                ("timezone", "UTC"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("not saved"), "{body}");
+    let (status, _, _) = ds
+        .post_form(&schedule, &[("_csrf", &csrf), ("remove", "1")])
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, _, body) = ds.get(&pipelines).await;
+    assert!(!body.contains("0 4 * * 1"));
 }
