@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, HashMap};
 use mhp_domain::availability::Availability;
 use mhp_domain::{CalendarDate, OrgScope, SubjectId, TeamId, Timestamp};
 use mhp_storage::Access;
-use mhp_storage::repo::assessments::{self, Assessment, MetricValue};
+use mhp_storage::repo::assessments::{self, Assessment, SubjectSeries};
 use mhp_storage::repo::injuries::{self, Decision, Injury};
 use mhp_storage::repo::risk::{self, Score};
 use mhp_storage::repo::subjects::{Archived, Filter};
@@ -151,28 +151,41 @@ pub async fn team_roster(
         newest_first: false,
         with_risk_bands: true,
     };
-    let page = subjects::list(app, scope, caller, shown, &listing).await?;
     let today = app.today();
     let week_ago = date_of_day(today.days_since_epoch() - 7);
-    let (team_row, values, before) = {
+    // Three reads on three connections at once (SQLite's readers do not wait for each other
+    // in WAL mode): the listing with its audit event, and each metric's season.
+    let season = |metric: &'static str| async move {
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
+        Ok::<_, AppError>(assessments::team_series_of(&mut tx, team, &[metric]).await?)
+    };
+    let others = async {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
         let team_row = teams::get(&mut tx, team).await?;
-        let values = assessments::team_values_of(&mut tx, team, &[JUMP_HEIGHT, ASYMMETRY]).await?;
+        let heights = assessments::team_series_of(&mut tx, team, &[JUMP_HEIGHT]).await?;
         let before: HashMap<SubjectId, String> = risk::latest_as_of(&mut tx, &week_ago.to_string())
             .await?
             .into_iter()
             .map(|s| (s.subject, s.band))
             .collect();
-        (team_row, values, before)
+        Ok::<_, AppError>((team_row, heights, before))
     };
-    let mut by_subject: HashMap<SubjectId, Vec<&MetricValue>> = HashMap::new();
+    let (page, others, asymmetries) = tokio::join!(
+        subjects::list(app, scope, caller, shown, &listing),
+        others,
+        season(ASYMMETRY)
+    );
+    let page = page?;
+    let (team_row, mut values, before) = others?;
+    values.extend(asymmetries?);
+    let mut by_subject: HashMap<SubjectId, Vec<&SubjectSeries>> = HashMap::new();
     for v in &values {
         by_subject.entry(v.subject).or_default().push(v);
     }
     let latest_heights: Vec<f64> = page
         .items
         .iter()
-        .filter_map(|s| latest(by_subject.get(&s.id), JUMP_HEIGHT).map(|m| m.value))
+        .filter_map(|s| latest(by_subject.get(&s.id), JUMP_HEIGHT).map(|(_, v)| v))
         .collect();
     let swc_m = (latest_heights.len() >= 5).then(|| 0.2 * sample_sd(&latest_heights));
     let now = app.now();
@@ -182,22 +195,22 @@ pub async fn team_roster(
         .map(|subject| {
             let mine = by_subject.get(&subject.id);
             let height = latest(mine, JUMP_HEIGHT);
-            let earlier: Vec<f64> = mine
-                .map(|m| {
-                    m.iter()
-                        .filter(|v| v.metric == JUMP_HEIGHT)
-                        .rev()
-                        .skip(1)
-                        .take(BASELINE_ASSESSMENTS)
-                        .map(|v| v.value)
-                        .collect()
-                })
-                .unwrap_or_default();
+            let earlier: Vec<f64> = series_of(mine, JUMP_HEIGHT)
+                .iter()
+                .rev()
+                .skip(1)
+                .take(BASELINE_ASSESSMENTS)
+                .map(|(_, v)| *v)
+                .collect();
             let baseline_m = (!earlier.is_empty()).then(|| mean(&earlier));
-            let change_m = height.map(|h| h.value).zip(baseline_m).map(|(h, b)| h - b);
+            let change_m = height.map(|(_, h)| h).zip(baseline_m).map(|(h, b)| h - b);
             let beyond_swc = change_m.zip(swc_m).is_some_and(|(c, w)| c.abs() > w);
-            let last_test = mine.and_then(|m| m.iter().map(|v| v.recorded_at).max());
-            let asymmetry_pct = latest(mine, ASYMMETRY).map(|m| m.value);
+            let last_test = mine.and_then(|m| {
+                m.iter()
+                    .filter_map(|s| s.points.last().map(|(t, _)| *t))
+                    .max()
+            });
+            let asymmetry_pct = latest(mine, ASYMMETRY).map(|(_, v)| v);
             let mut attention = Vec::new();
             match subject.availability {
                 Availability::Unavailable => attention.push(Attention::Unavailable),
@@ -223,7 +236,7 @@ pub async fn team_roster(
                 risk_band: subject.risk_band.clone(),
                 subject,
                 last_test,
-                jump_height_m: height.map(|h| h.value),
+                jump_height_m: height.map(|(_, h)| h),
                 baseline_m,
                 change_m,
                 beyond_swc,
@@ -253,8 +266,15 @@ pub async fn team_roster(
     })
 }
 
-fn latest<'a>(values: Option<&Vec<&'a MetricValue>>, metric: &str) -> Option<&'a MetricValue> {
-    values.and_then(|v| v.iter().rev().find(|m| m.metric == metric).copied())
+/// A subject's points of a metric, oldest first (none when it has none).
+fn series_of<'a>(mine: Option<&Vec<&'a SubjectSeries>>, metric: &str) -> &'a [(Timestamp, f64)] {
+    mine.and_then(|m| m.iter().find(|s| s.metric == metric))
+        .map_or(&[], |s| s.points.as_slice())
+}
+
+/// A subject's latest point of a metric.
+fn latest(mine: Option<&Vec<&SubjectSeries>>, metric: &str) -> Option<(Timestamp, f64)> {
+    series_of(mine, metric).last().copied()
 }
 
 fn mean(xs: &[f64]) -> f64 {
@@ -300,14 +320,13 @@ fn date_of_day(day: i64) -> CalendarDate {
     CalendarDate::from_unix_millis(day * 86_400_000)
 }
 
-fn weekly(values: &[MetricValue]) -> Vec<TeamWeek> {
+fn weekly(values: &[SubjectSeries]) -> Vec<TeamWeek> {
     let mut weeks: BTreeMap<CalendarDate, BTreeMap<SubjectId, f64>> = BTreeMap::new();
-    for v in values.iter().filter(|v| v.metric == JUMP_HEIGHT) {
+    for s in values.iter().filter(|s| s.metric == JUMP_HEIGHT) {
         // Oldest first: the latest value of the week wins.
-        weeks
-            .entry(week_of(v.recorded_at))
-            .or_default()
-            .insert(v.subject, v.value);
+        for (at, v) in &s.points {
+            weeks.entry(week_of(*at)).or_default().insert(s.subject, *v);
+        }
     }
     weeks
         .into_iter()
@@ -480,4 +499,59 @@ pub async fn trace(
         total: recording.plates.total(),
         sides,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DAY: i64 = 86_400_000;
+
+    fn series(subject: SubjectId, metric: &str, points: &[(i64, f64)]) -> SubjectSeries {
+        SubjectSeries {
+            subject,
+            metric: metric.to_owned(),
+            points: points
+                .iter()
+                .map(|(d, v)| (Timestamp::from_millis(d * DAY), *v))
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn a_week_counts_each_athletes_latest_jump_once() {
+        // Day 4 (1970-01-05) is a Monday.
+        let (a, b) = (SubjectId::new(), SubjectId::new());
+        let values = vec![
+            series(a, JUMP_HEIGHT, &[(4, 0.30), (6, 0.34), (12, 0.40)]),
+            series(b, JUMP_HEIGHT, &[(5, 0.20)]),
+            series(a, ASYMMETRY, &[(4, 50.0)]),
+        ];
+        let weeks = weekly(&values);
+        assert_eq!(weeks.len(), 2);
+        assert_eq!(weeks[0].week, date_of_day(4));
+        assert_eq!(weeks[0].athletes, 2, "a's two jumps of the week count once");
+        assert!(
+            (weeks[0].mean - 0.27).abs() < 1e-12,
+            "the latest of the week: 0.34"
+        );
+        assert!((weeks[0].p10 - 0.214).abs() < 1e-12);
+        assert!((weeks[0].p90 - 0.326).abs() < 1e-12);
+        assert_eq!((weeks[1].week, weeks[1].athletes), (date_of_day(11), 1));
+    }
+
+    #[test]
+    fn the_latest_point_and_the_earlier_ones_come_from_the_named_metric() {
+        let a = SubjectId::new();
+        let mine = [
+            series(a, ASYMMETRY, &[(1, 12.0), (9, 3.0)]),
+            series(a, JUMP_HEIGHT, &[(1, 0.30), (2, 0.31), (3, 0.35)]),
+        ];
+        let refs: Vec<&SubjectSeries> = mine.iter().collect();
+        let at = latest(Some(&refs), JUMP_HEIGHT).map(|(t, v)| (t.as_millis() / DAY, v));
+        assert_eq!(at, Some((3, 0.35)));
+        assert_eq!(latest(Some(&refs), ASYMMETRY).map(|(_, v)| v), Some(3.0));
+        assert_eq!(series_of(Some(&refs), "unknown_metric").len(), 0);
+        assert_eq!(latest(None, JUMP_HEIGHT), None);
+    }
 }

@@ -485,20 +485,35 @@ pub async fn subject_metric_values(
     rows.iter().map(metric_value).collect()
 }
 
-/// Current values of the given metrics of every assessment of a team's subjects, oldest
-/// first: the dashboard reads two metrics of a season from the covering metric index, not
-/// every metric. One query per metric: each walks one range of the index (one query with
-/// `metric IN (…)` was slower on SQLite, 64 ms against 45 ms for a 150-athlete dashboard).
-pub async fn team_values_of(
+/// One subject's values of one metric, each assessment's current value (the mean over its
+/// trials) with when it was recorded, oldest first.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SubjectSeries {
+    /// Whose.
+    pub subject: SubjectId,
+    /// The metric.
+    pub metric: String,
+    /// (recorded at, value), oldest first.
+    pub points: Vec<(Timestamp, f64)>,
+}
+
+/// The series of the given metrics of every subject of a team, a season of them: what the
+/// dashboard reads. Each subject's series comes as one row, its points aggregated in the query
+/// (`string_agg … ORDER BY`, in SQLite since 3.44 and in PostgreSQL): row by row, a team's
+/// season is thousands of rows, and each crossed from the database thread to the request's
+/// (sqlx's SQLite driver sends rows one at a time), which was most of a 150-athlete
+/// dashboard's time. One query per metric, so each walks one range of the covering index.
+pub async fn team_series_of(
     tx: &mut TenantTx,
     team: mhp_domain::TeamId,
     metrics: &[&str],
-) -> Result<Vec<MetricValue>, StorageError> {
+) -> Result<Vec<SubjectSeries>, StorageError> {
     let sql = format!(
-        "{CURRENT_METRICS} \
+        "SELECT subject_id, metric, string_agg(CAST(recorded_at_ms AS TEXT) || ':' || \
+         CAST(v AS TEXT), ',' ORDER BY recorded_at_ms, id) AS points FROM ({CURRENT_METRICS} \
          JOIN team_subjects t ON t.org_id = a.org_id AND t.subject_id = a.subject_id \
-         WHERE m.org_id = $1 AND t.team_id = $2 AND m.metric = $3 \
-         {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id"
+         WHERE m.org_id = $1 AND t.team_id = $2 AND m.metric = $3 {PER_ASSESSMENT}) per \
+         GROUP BY subject_id, metric ORDER BY subject_id"
     );
     let mut out = Vec::new();
     for metric in metrics {
@@ -509,12 +524,25 @@ pub async fn team_values_of(
             .fetch_all(tx.conn())
             .await?;
         for row in &rows {
-            out.push(metric_value(row)?);
+            let subject: String = row.try_get("subject_id")?;
+            let text: String = row.try_get("points")?;
+            let points = text
+                .split(',')
+                .map(|p| {
+                    let (at, v) = p.split_once(':')?;
+                    Some((Timestamp::from_millis(at.parse().ok()?), v.parse().ok()?))
+                })
+                .collect::<Option<Vec<(Timestamp, f64)>>>()
+                .ok_or(StorageError::Corrupt {
+                    what: "a metric series",
+                })?;
+            out.push(SubjectSeries {
+                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+                metric: row.try_get("metric")?,
+                points,
+            });
         }
     }
-    out.sort_by(|a, b| {
-        (a.recorded_at, a.assessment, &a.metric).cmp(&(b.recorded_at, b.assessment, &b.metric))
-    });
     Ok(out)
 }
 

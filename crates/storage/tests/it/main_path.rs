@@ -449,23 +449,32 @@ async fn a_team_reads_the_current_values_of_named_metrics(db: Db, _: String) {
     )
     .await
     .unwrap();
-    let values = assessments::team_values_of(&mut tx, team.id, &["jump_height_impulse_m"])
+    let series = assessments::team_series_of(&mut tx, team.id, &["jump_height_impulse_m"])
         .await
         .unwrap();
-    let seen: Vec<(AssessmentId, f64)> = values.iter().map(|v| (v.assessment, v.value)).collect();
+    assert_eq!(series.len(), 1, "the team's one subject");
+    assert_eq!(series[0].subject, on);
+    let seen: Vec<(i64, f64)> = series[0]
+        .points
+        .iter()
+        .map(|(t, v)| (t.as_millis(), *v))
+        .collect();
     assert_eq!(
         seen,
-        vec![(first.id, 0.31), (second.id, 0.33)],
+        vec![
+            (first.recorded_at.as_millis(), 0.31),
+            (second.recorded_at.as_millis(), 0.33)
+        ],
         "oldest first, current only"
     );
     let both =
-        assessments::team_values_of(&mut tx, team.id, &["jump_height_impulse_m", "body_mass_kg"])
+        assessments::team_series_of(&mut tx, team.id, &["jump_height_impulse_m", "body_mass_kg"])
             .await
             .unwrap();
-    assert_eq!(both.len(), 4);
-    assert!(both.iter().all(|v| v.subject == on));
+    assert_eq!(both.len(), 2);
+    assert!(both.iter().all(|s| s.subject == on && s.points.len() == 2));
     assert!(
-        assessments::team_values_of(&mut tx, team.id, &[])
+        assessments::team_series_of(&mut tx, team.id, &[])
             .await
             .unwrap()
             .is_empty()
