@@ -244,3 +244,35 @@ pub async fn rollback(
     tx.commit().await?;
     Ok(restored)
 }
+
+/// The organisation's risk bands.
+pub async fn thresholds(
+    app: &crate::App,
+    scope: &mhp_domain::OrgScope,
+) -> Result<mhp_storage::repo::risk::Thresholds, crate::AppError> {
+    let mut tx = app.db.tenant(scope, mhp_storage::Access::Read).await?;
+    Ok(mhp_storage::repo::risk::thresholds(&mut tx).await?)
+}
+
+/// Sets the organisation's risk bands (for scores made from now on), audited with the change;
+/// bands must satisfy 0 < moderate < high < 1.
+pub async fn set_thresholds(
+    app: &crate::App,
+    scope: &mhp_domain::OrgScope,
+    caller: &Caller,
+    t: mhp_storage::repo::risk::Thresholds,
+) -> Result<(), crate::AppError> {
+    if !t.is_valid() {
+        return Err(crate::AppError::malformed(
+            "thresholds must satisfy 0 < moderate < high < 1",
+        ));
+    }
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, mhp_storage::Access::Write).await?;
+    mhp_storage::repo::risk::set_thresholds(&mut tx, t, &caller.actor, now).await?;
+    caller
+        .record(&mut tx, "risk.thresholds", "organisation", None, now)
+        .await?;
+    tx.commit().await?;
+    Ok(())
+}

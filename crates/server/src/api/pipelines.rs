@@ -583,8 +583,11 @@ pub async fn thresholds(
     State(state): State<AppState>,
     grant: Grant,
 ) -> Result<Json<ThresholdsOut>, ApiError> {
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    Ok(Json(risk::thresholds(&mut tx).await?.into()))
+    Ok(Json(
+        mhp_app::scoring::thresholds(&state.app, &grant.org()?)
+            .await?
+            .into(),
+    ))
 }
 
 /// `PUT /api/v1/orgs/{org}/risk/thresholds`: new bands apply to scores made from now on.
@@ -597,18 +600,7 @@ pub async fn put_thresholds(
         moderate: body.moderate,
         high: body.high,
     };
-    if !t.is_valid() {
-        return Err(ApiError::BadRequest(
-            "thresholds must satisfy 0 < moderate < high < 1".into(),
-        ));
-    }
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
-    risk::set_thresholds(&mut tx, t, &grant.principal.actor().audit_name(), now).await?;
-    grant
-        .record(&mut tx, "risk.thresholds", "organisation", None, now)
-        .await?;
-    tx.commit().await?;
+    mhp_app::scoring::set_thresholds(&state.app, &grant.org()?, &grant.caller(), t).await?;
     Ok(Json(t.into()))
 }
 

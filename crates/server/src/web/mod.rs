@@ -204,6 +204,11 @@ pub const PAGES: &[PageSpec] = &[
         "/orgs/{org}/settings/sso",
         InOrg(P::ManageOrganisation),
     ),
+    page(
+        "POST",
+        "/orgs/{org}/settings/risk-thresholds",
+        InOrg(P::ManageOrganisation),
+    ),
     page("GET", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
     page("POST", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
 ];
@@ -296,6 +301,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(settings::mfa_policy),
         )
         .route("/orgs/{org}/settings/sso", post(settings::sso_settings))
+        .route(
+            "/orgs/{org}/settings/risk-thresholds",
+            post(settings::risk_thresholds),
+        )
         .route_layer(axum::middleware::from_fn_with_state(state, gate));
     pages.merge(assets::routes())
 }

@@ -44,6 +44,10 @@ const DONE: &[(&str, &str)] = &[
     ("revoked", "The API key is revoked."),
     ("policy", "The second-factor policy is changed."),
     ("sso", "Single sign-on is set."),
+    (
+        "thresholds",
+        "The risk bands are changed; they apply to scores made from now on.",
+    ),
 ];
 
 #[derive(Debug, Deserialize)]
@@ -108,13 +112,18 @@ async fn settings(
         .map_err(app_error)?;
     let keys = keys::keys(state, &grant).await.map_err(app_error)?;
     let manage_org = may(&cx.roles, Permission::ManageOrganisation);
-    let (policy, provider) = if manage_org {
+    let (policy, provider, bands) = if manage_org {
         (
             Some(mfa::org_policy(state, &grant).await.map_err(app_error)?),
             sso::view(state, &grant).await.map_err(app_error)?,
+            Some(
+                mhp_app::scoring::thresholds(&state.app, &cx.scope)
+                    .await
+                    .map_err(app_error)?,
+            ),
         )
     } else {
-        (None, None)
+        (None, None, None)
     };
     let names: BTreeMap<UserId, &str> = members
         .iter()
@@ -324,6 +333,27 @@ async fn settings(
                     button.primary type="submit" { "Save the policy" }
                 }
                 (sso_section(org, csrf, provider.as_ref()))
+            }
+        }
+        @if let Some(bands) = bands {
+            section aria-labelledby="bands" {
+                h2 id="bands" { "Risk bands" }
+                p {
+                    "A score's band comes from its probability of a time-loss injury in the next "
+                    "seven days. New bands apply to scores made from now on."
+                }
+                form.inline method="post" action={"/orgs/" (org) "/settings/risk-thresholds"} {
+                    input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                    div.field {
+                        label for="band-moderate" { "Moderate from (%)" }
+                        input id="band-moderate" name="moderate" type="number" min="0.1" max="99" step="0.1" required value=(percent(bands.moderate));
+                    }
+                    div.field {
+                        label for="band-high" { "High from (%)" }
+                        input id="band-high" name="high" type="number" min="0.1" max="99.9" step="0.1" required value=(percent(bands.high));
+                    }
+                    button.primary type="submit" { "Save the bands" }
+                }
             }
         }
     };
@@ -622,6 +652,49 @@ pub async fn mfa_policy(State(state): State<AppState>, g: PageGrant, body: Bytes
         Err(r) => return r.into_response(),
     };
     after(&state, &g, "policy", r).await
+}
+
+/// A probability as a percentage, for a form.
+fn percent(p: f64) -> String {
+    let text = format!("{:.2}", p * 100.0);
+    text.trim_end_matches('0').trim_end_matches('.').to_owned()
+}
+
+/// `POST /orgs/{org}/settings/risk-thresholds`: the bands, given in percent.
+pub async fn risk_thresholds(State(state): State<AppState>, g: PageGrant, body: Bytes) -> Response {
+    let f = fields(&body);
+    let pct = |name: &str| {
+        field(&f, name)
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|v| v.is_finite())
+    };
+    let r = match (pct("moderate"), pct("high"), g.grant()) {
+        (_, _, Err(r)) => return r.into_response(),
+        (Some(moderate), Some(high), Ok(grant)) => match grant.org() {
+            Ok(scope) => {
+                let t = mhp_storage::repo::risk::Thresholds {
+                    moderate: moderate / 100.0,
+                    high: high / 100.0,
+                };
+                mhp_app::scoring::set_thresholds(&state.app, &scope, &grant.caller(), t)
+                    .await
+                    .map_err(ApiError::from)
+                    .map_err(|e| match e {
+                        ApiError::BadRequest(_) => ApiError::BadRequest(
+                            "the bands must satisfy 0 % < moderate < high < 100 %".into(),
+                        ),
+                        e => e,
+                    })
+            }
+            Err(e) => Err(e),
+        },
+        _ => Err(ApiError::BadRequest(
+            "give both bands as percentages".into(),
+        )),
+    };
+    after(&state, &g, "thresholds", r).await
 }
 
 /// `POST /orgs/{org}/settings/sso`.

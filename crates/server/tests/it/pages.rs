@@ -392,7 +392,7 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
                 .replace("{run}", "00000000-0000-4000-8000-000000000000")
         })
         .collect();
-    assert!(forms.len() >= 20, "{forms:?}");
+    assert!(forms.len() >= 26, "{forms:?}");
     assert!(forms.contains(&"/sign-out".to_owned()) && forms.contains(&upload));
     for path in &forms {
         for presented in [None, Some("x".repeat(43))] {
@@ -1231,6 +1231,51 @@ async fn an_administrator_runs_the_organisation_from_the_settings_page() {
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{says}");
         assert!(body.contains(says), "{says}: {body}");
         assert!(!body.contains("the tenant&#39;s secret") && !body.contains("the tenant's secret"));
+    }
+
+    // Risk bands, in percent.
+    let bands = format!("{settings}/risk-thresholds");
+    let (status, location, _) = b
+        .post_form(
+            &bands,
+            &[("_csrf", &csrf), ("moderate", "4"), ("high", "9.5")],
+        )
+        .await;
+    assert_eq!(
+        (status, location),
+        (StatusCode::SEE_OTHER, done("thresholds"))
+    );
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    let t = mhp_storage::repo::risk::thresholds(&mut tx).await.unwrap();
+    assert!(
+        (t.moderate - 0.04).abs() < 1e-12 && (t.high - 0.095).abs() < 1e-12,
+        "{t:?}"
+    );
+    drop(tx);
+    let (_, _, body) = b.get(&settings).await;
+    assert!(
+        body.contains("name=\"high\"") && body.contains("value=\"9.5\""),
+        "{body}"
+    );
+    for (moderate, high) in [("9", "4"), ("x", "5")] {
+        let (status, _, body) = b
+            .post_form(
+                &bands,
+                &[("_csrf", &csrf), ("moderate", moderate), ("high", high)],
+            )
+            .await;
+        assert_eq!(
+            status,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "{moderate} {high}"
+        );
+        assert!(body.contains("role=\"alert\""), "{body}");
     }
 
     // The second-factor policy.
