@@ -47,3 +47,24 @@ pub async fn read(
     tx.commit().await?;
     Ok(found)
 }
+
+/// Recomputes the organisation's hash chain and checks its signed checkpoints (the check an
+/// auditor runs from the audit log page; `mhp audit verify` checks every chain). The check is
+/// recorded (`audit.verify`) with its outcome's size, in a transaction of its own after it.
+pub async fn verify(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+) -> Result<audit::Report, AppError> {
+    let report = {
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
+        audit::verify_own_chain(&mut tx, &app.audit_public_key).await?
+    };
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    caller
+        .record(&mut tx, "audit.verify", "audit_log", None, now)
+        .await?;
+    tx.commit().await?;
+    Ok(report)
+}

@@ -62,6 +62,9 @@ pub struct App {
     /// Notified after a pipeline run is enqueued, so workers in this process start at once
     /// instead of at their next poll.
     pub pipeline_wakeup: Arc<tokio::sync::Notify>,
+    /// The public half of the key that signs audit checkpoints (derived from the master key),
+    /// to verify an organisation's chain.
+    pub audit_public_key: [u8; 32],
 }
 
 /// What an [`App`] is made from.
@@ -108,6 +111,7 @@ impl App {
             pseudonyms: Arc::new(mhp_crypto::pseudonym::Pseudonymizer::derive(master)),
             notifier: Arc::new(notifier),
             pipeline_wakeup: Arc::default(),
+            audit_public_key: mhp_crypto::checkpoint::CheckpointKey::derive(master).public(),
         }
     }
 

@@ -279,6 +279,8 @@ test("an athlete sees only themself; an auditor and a data scientist see no name
       await expect(page.locator("table.audit tbody tr").first()).toContainText("subject.read");
       await checkA11y(page, "audit log");
       await shot(page, "audit-log");
+      await page.getByRole("button", { name: "Verify the chain" }).click();
+      await expect(page.getByRole("status")).toContainText("Verified:");
     }
     const text = await page.locator("body").innerText();
     for (const n of names.filter((n) => n !== me)) {

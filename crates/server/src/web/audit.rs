@@ -30,6 +30,9 @@ pub struct AuditFilters {
     #[serde(default)]
     to: String,
     after: Option<i64>,
+    /// Set by the "Verify the chain" button.
+    #[serde(default)]
+    verify: Option<String>,
 }
 
 fn some(t: &str) -> Option<String> {
@@ -117,6 +120,14 @@ pub async fn page(
             more.push('&');
         }
     }
+    let verified = if f.verify.is_some() {
+        match mhp_app::audit_log::verify(&state.app, &cx.scope, &grant.caller()).await {
+            Ok(r) => Some(r),
+            Err(e) => return app_error(e),
+        }
+    } else {
+        None
+    };
     let next = (events.len() == PAGE as usize)
         .then(|| events.last().map(|e| e.seq))
         .flatten();
@@ -138,6 +149,30 @@ pub async fn page(
             p.error role="alert" { (e) }
         }
         p { a href=(export.trim_end_matches(['&', '?'])) download="audit.jsonl" { "Export these events (JSON lines, with their hash chain)" } }
+        section aria-labelledby="integrity" {
+            h2 id="integrity" { "Integrity" }
+            p { "Each event commits to the one before it (a hash chain), and signed checkpoints vouch for the chain's head. Verifying recomputes the organisation's chain and checks every checkpoint." }
+            @match &verified {
+                Some(r) if r.findings.is_empty() => {
+                    p.notice role="status" {
+                        "Verified: " (r.events) " events and " (r.checkpoints) " signed checkpoints, no alteration, removal or reordering found."
+                        @if r.unchained > 0 { " " (r.unchained) " events from before chaining began are not covered." }
+                    }
+                }
+                Some(r) => {
+                    div.error role="alert" {
+                        p { "The chain does not verify:" }
+                        ul { @for finding in &r.findings { li { (finding.to_string()) } } }
+                    }
+                }
+                None => {
+                    form method="get" action={"/orgs/" (org) "/audit"} {
+                        input type="hidden" name="verify" value="1";
+                        button.primary type="submit" { "Verify the chain" }
+                    }
+                }
+            }
+        }
         div.table-wrap {
             table.audit {
                 caption { (events.len()) " event(s)" @if next.is_some() { " on this page" } "." }

@@ -648,6 +648,35 @@ async fn an_auditor_reads_the_audit_log_with_filters_and_no_names() {
     coach.sign_in("coach@example.org").await;
     let (status, _, _) = coach.get(&format!("/orgs/{org}/audit")).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
+
+    // The chain verifies, and stops verifying once an event is changed behind MHP's back.
+    let verify = format!("/orgs/{org}/audit?verify=1");
+    let (status, _, body) = b.get(&verify).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("role=\"status\">Verified: "), "{body}");
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&w.s.url)
+        .await
+        .unwrap();
+    for sql in [
+        "DROP TRIGGER audit_events_no_update".to_owned(),
+        format!(
+            "UPDATE audit_events SET action = 'subject.tampered' \
+             WHERE chain = '{org}' AND chain_index = 1"
+        ),
+    ] {
+        sqlx::raw_sql(sqlx::AssertSqlSafe(sql))
+            .execute(&mut conn)
+            .await
+            .unwrap();
+    }
+    let (status, _, body) = b.get(&verify).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("does not verify")
+            && body.contains("event 1")
+            && body.contains("was altered"),
+        "{body}"
+    );
 }
 
 /// The link (path and query) in the newest message to `to` that leads to `page`, with the

@@ -670,11 +670,34 @@ pub struct Report {
 
 /// Recomputes every chain and checks every checkpoint against `public_key`.
 pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report, StorageError> {
+    verify_chains(tx.conn(), public_key, None).await
+}
+
+/// Recomputes the transaction's organisation's chain and checks its checkpoints against
+/// `public_key` (what an auditor of one organisation may run; other chains are not read).
+pub async fn verify_own_chain(
+    tx: &mut TenantTx,
+    public_key: &[u8; 32],
+) -> Result<Report, StorageError> {
+    let org = tx.org_key();
+    verify_chains(tx.conn(), public_key, Some(&org)).await
+}
+
+/// Recomputes the chains (one when `only` names it, else all) and checks their checkpoints.
+async fn verify_chains(
+    conn: &mut sqlx::AnyConnection,
+    public_key: &[u8; 32],
+    only: Option<&str>,
+) -> Result<Report, StorageError> {
     let mut report = Report {
         unchained: usize::try_from(
-            sqlx::query_scalar::<_, i64>("SELECT count(*) FROM audit_events WHERE hash IS NULL")
-                .fetch_one(tx.conn())
-                .await?,
+            sqlx::query_scalar::<_, i64>(
+                "SELECT count(*) FROM audit_events WHERE hash IS NULL \
+                 AND (CAST($1 AS TEXT) IS NULL OR org_id = $1)",
+            )
+            .bind(only)
+            .fetch_one(&mut *conn)
+            .await?,
         )
         .unwrap_or(0),
         ..Report::default()
@@ -682,16 +705,21 @@ pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report
     let rows = sqlx::query(
         "SELECT id, at_ms, org_id, actor, action, resource_type, resource_id, outcome, \
          request_id, source_ip, user_agent, chain, chain_index, prev_hash, hash \
-         FROM audit_events WHERE hash IS NOT NULL ORDER BY chain, chain_index",
+         FROM audit_events WHERE hash IS NOT NULL \
+         AND (CAST($1 AS TEXT) IS NULL OR chain = $1) ORDER BY chain, chain_index",
     )
-    .fetch_all(tx.conn())
+    .bind(only)
+    .fetch_all(&mut *conn)
     .await?;
     // Where pruned chains resume: the newest anchor of each.
     let mut anchors: std::collections::BTreeMap<String, (i64, Vec<u8>)> = Default::default();
-    for row in
-        sqlx::query("SELECT chain, chain_index, hash FROM audit_anchors ORDER BY chain_index")
-            .fetch_all(tx.conn())
-            .await?
+    for row in sqlx::query(
+        "SELECT chain, chain_index, hash FROM audit_anchors \
+         WHERE CAST($1 AS TEXT) IS NULL OR chain = $1 ORDER BY chain_index",
+    )
+    .bind(only)
+    .fetch_all(&mut *conn)
+    .await?
     {
         anchors.insert(row.try_get(0)?, (row.try_get(1)?, row.try_get(2)?));
     }
@@ -744,9 +772,11 @@ pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report
         }
     }
     let checkpoints = sqlx::query(
-        "SELECT chain, chain_index, hash, signature FROM audit_checkpoints ORDER BY seq",
+        "SELECT chain, chain_index, hash, signature FROM audit_checkpoints \
+         WHERE CAST($1 AS TEXT) IS NULL OR chain = $1 ORDER BY seq",
     )
-    .fetch_all(tx.conn())
+    .bind(only)
+    .fetch_all(&mut *conn)
     .await?;
     let mut proven: std::collections::BTreeSet<String> = Default::default();
     for row in &checkpoints {
