@@ -128,11 +128,7 @@ pub async fn confirm(
             match mfa::pending_totp(&state, user).await {
                 Ok(Some(new)) => (
                     StatusCode::UNPROCESSABLE_ENTITY,
-                    render(enrol_page(
-                        &g.csrf,
-                        &new,
-                        Some(&super::password::sentence(&why)),
-                    )),
+                    render(enrol_page(&g.csrf, &new, Some(&super::sentence(&why)))),
                 )
                     .into_response(),
                 Ok(None) => axum::response::Redirect::to("/account").into_response(),
@@ -167,11 +163,7 @@ fn enrol_page(csrf: &str, new: &NewAuthenticator, error: Option<&str>) -> Markup
                         }
                         form method="post" action="/account/authenticator/confirm" {
                             input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                            div.field {
-                                label for="code" { "Authentication code" }
-                                input id="code" name="code" type="text" inputmode="numeric"
-                                    autocomplete="one-time-code" required maxlength="8" autofocus;
-                            }
+                            (signin::code_field(8))
                             button.primary type="submit" { "Turn on" }
                         }
                     }

@@ -49,12 +49,6 @@ fn day_ms(field: &str, t: &str, end: bool) -> Result<Option<i64>, String> {
     }
 }
 
-fn time(ms: i64) -> String {
-    let day = CalendarDate::from_unix_millis(ms);
-    let s = ms.rem_euclid(86_400_000) / 1000;
-    format!("{day} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
 /// `GET /orgs/{org}/audit`.
 pub async fn page(
     State(state): State<AppState>,
@@ -183,7 +177,7 @@ pub async fn page(
                 tbody {
                     @for e in &events {
                         tr {
-                            td { (time(e.at_ms)) }
+                            td { (layout::date_time(e.at_ms)) }
                             td { (e.actor) }
                             th scope="row" { (e.action) }
                             td { (e.resource_type) @if let Some(id) = &e.resource_id { " " (id) } }

@@ -496,6 +496,30 @@ fn cookie<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a str> {
         .map(|(_, v)| v)
 }
 
+/// An error's text as a sentence of the page.
+pub fn sentence(why: &str) -> String {
+    let mut s = why.to_owned();
+    if let Some(first) = s.get(..1) {
+        s.replace_range(..1, &first.to_uppercase());
+    }
+    if !s.ends_with('.') {
+        s.push('.');
+    }
+    s
+}
+
+/// The fields of a form, by name (a name may repeat: checkboxes).
+pub fn fields(body: &[u8]) -> Vec<(String, String)> {
+    serde_urlencoded::from_bytes(body).unwrap_or_default()
+}
+
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
 /// An error page: a status, a sentence, a way back. Nothing from the request is repeated.
 pub fn error_page(status: StatusCode, detail: Option<&str>) -> Response {
     let (title, text) = match status {

@@ -15,7 +15,7 @@ use maud::{Markup, html};
 use mhp_auth::password;
 use serde::Deserialize;
 
-use super::{CSRF_FIELD, PageGrant, app_error, layout, render};
+use super::{CSRF_FIELD, PageGrant, app_error, layout, render, sentence};
 use crate::api::invite;
 use crate::authn::RequestMeta;
 use crate::{ApiError, AppState};
@@ -198,18 +198,6 @@ pub async fn new_submit(
         Err(ApiError::BadRequest(why)) => again(&sentence(&why)),
         Err(e) => app_error(e),
     }
-}
-
-/// An error's text as a sentence of the page.
-pub fn sentence(why: &str) -> String {
-    let mut s = why.to_owned();
-    if let Some(first) = s.get(..1) {
-        s.replace_range(..1, &first.to_uppercase());
-    }
-    if !s.ends_with('.') {
-        s.push('.');
-    }
-    s
 }
 
 fn invitation_page(

@@ -20,14 +20,7 @@ use super::{CSRF_FIELD, PageGrant, app_error, render};
 use crate::{ApiError, AppState};
 
 fn when(t: mhp_domain::Timestamp) -> String {
-    let date = layout::date(t);
-    let secs = t.as_millis().rem_euclid(86_400_000) / 1000;
-    format!(
-        "{date} {:02}:{:02}:{:02} UTC",
-        secs / 3600,
-        secs / 60 % 60,
-        secs % 60
-    )
+    format!("{} UTC", layout::date_time(t.as_millis()))
 }
 
 fn status_pill(status: RunStatus) -> maud::Markup {
@@ -309,13 +302,8 @@ pub async fn schedule(
         Ok(grant) => grant,
         Err(r) => return r.into_response(),
     };
-    let fields: Vec<(String, String)> = serde_urlencoded::from_bytes(&body).unwrap_or_default();
-    let field = |n: &str| {
-        fields
-            .iter()
-            .find(|(k, _)| k == n)
-            .map_or("", |(_, v)| v.trim())
-    };
+    let f = super::fields(&body);
+    let field = |n: &str| super::field(&f, n).trim();
     let done = async {
         let def = pipeline_named(&name)?;
         let scope = grant.org()?;
@@ -343,7 +331,7 @@ pub async fn schedule(
                 axum::http::StatusCode::UNPROCESSABLE_ENTITY,
                 Some(&format!(
                     "The schedule was not saved: {}",
-                    super::password::sentence(&why)
+                    super::sentence(&why)
                 )),
             )
         }

@@ -19,7 +19,7 @@ use serde::Deserialize;
 
 use super::dashboard::Context;
 use super::layout::{self, Section};
-use super::{CSRF_FIELD, PageGrant, Refused, app_error, may, render};
+use super::{CSRF_FIELD, PageGrant, Refused, app_error, field, fields, may, render, sentence};
 use crate::api::{invite, keys, members, mfa, sso};
 use crate::{ApiError, AppState};
 
@@ -464,23 +464,11 @@ async fn after(
         ),
         Err(e) => return app_error(e),
     };
-    let text = super::password::sentence(&refusal);
+    let text = sentence(&refusal);
     match settings(state, g, Some(Notice::Refused(text))).await {
         Ok(r) => r,
         Err(r) => r.into_response(),
     }
-}
-
-/// The fields of a form, by name (a name may repeat: checkboxes).
-fn fields(body: &[u8]) -> Vec<(String, String)> {
-    serde_urlencoded::from_bytes(body).unwrap_or_default()
-}
-
-fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
-    fields
-        .iter()
-        .find(|(k, _)| k == name)
-        .map_or("", |(_, v)| v.as_str())
 }
 
 /// `POST /orgs/{org}/settings/invitations`.

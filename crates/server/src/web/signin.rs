@@ -132,11 +132,7 @@ fn code_page(csrf: &str, error: Option<&str>) -> Markup {
                 }
                 form method="post" action="/sign-in/code" {
                     input type="hidden" name=(CSRF_FIELD) value=(csrf);
-                    div.field {
-                        label for="code" { "Authentication code" }
-                        input id="code" name="code" type="text" inputmode="numeric"
-                            autocomplete="one-time-code" required autofocus maxlength="32";
-                    }
+                    (code_field(32))
                     button.primary type="submit" { "Continue" }
                 }
                 form method="post" action="/sign-out" {
@@ -235,6 +231,18 @@ struct CodeForm {
 }
 
 redacted_debug!(CodeForm);
+
+/// The field an authenticator's code is typed into (`max` characters: recovery codes are
+/// longer than the six digits).
+pub(super) fn code_field(max: u32) -> Markup {
+    html! {
+        div.field {
+            label for="code" { "Authentication code" }
+            input id="code" name="code" type="text" inputmode="numeric"
+                autocomplete="one-time-code" required autofocus maxlength=(max);
+        }
+    }
+}
 
 /// The code a form carries, without the spaces people type into it.
 pub(super) fn typed_code(body: &[u8]) -> String {
