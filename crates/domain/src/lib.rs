@@ -6,6 +6,7 @@
 
 pub mod availability;
 mod date;
+pub mod display;
 mod ids;
 pub mod pipeline;
 mod policy;

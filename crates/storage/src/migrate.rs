@@ -120,6 +120,11 @@ const SQLITE: &[Migration] = &[
         name: "metric_index_covers",
         sql: include_str!("../migrations/sqlite/0018_metric_index_covers.sql"),
     },
+    Migration {
+        version: 19,
+        name: "display_preferences",
+        sql: include_str!("../migrations/sqlite/0019_display_preferences.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -212,6 +217,11 @@ const POSTGRES: &[Migration] = &[
         version: 18,
         name: "metric_index_covers",
         sql: include_str!("../migrations/postgres/0018_metric_index_covers.sql"),
+    },
+    Migration {
+        version: 19,
+        name: "display_preferences",
+        sql: include_str!("../migrations/postgres/0019_display_preferences.sql"),
     },
 ];
 

@@ -286,6 +286,16 @@ pub const ROUTES: &[RouteSpec] = &[
         doc: doc("Who is calling", &[200], Json(s::<me::Me>)),
     },
     RouteSpec {
+        method: "PATCH",
+        path: "/api/v1/me",
+        requirement: Authenticated,
+        handler: || patch(me::update),
+        doc: with_body(
+            doc("Set the units you see values in", &[200], Json(s::<me::Me>)),
+            Body::Json(s::<me::UnitsPatch>),
+        ),
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/teams",
         requirement: InOrg(P::ReadTeamReadiness),
@@ -701,9 +711,13 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "PATCH",
         path: "/api/v1/orgs/{org}",
         requirement: InOrg(P::ManageOrganisation),
-        handler: || patch(orgs::rename),
+        handler: || patch(orgs::update),
         doc: with_body(
-            doc("Rename the organisation", &[200], Json(s::<orgs::OrgOut>)),
+            doc(
+                "Rename the organisation or set its time zone",
+                &[200],
+                Json(s::<orgs::OrgOut>),
+            ),
             Body::Json(s::<orgs::OrgPatch>),
         ),
     },

@@ -1,4 +1,4 @@
-//! A person's own account: their authenticator app (enrolment with a QR code, then recovery
+//! A person's own account: the units pages show them, their authenticator app (enrolment with a QR code, then recovery
 //! codes shown once) and signing out of every device. The API's own functions run underneath
 //! (`mfa::begin_totp`, `mfa::confirm_totp`, `auth::end_session`), with their events.
 //!
@@ -10,6 +10,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse as _, Response};
 use maud::{Markup, PreEscaped, html};
+use mhp_domain::display::{DisplayUnits, ForceUnit, LengthUnit, MassUnit};
 use serde::Deserialize;
 
 use super::{CSRF_FIELD, PageGrant, app_error, layout, render, signin};
@@ -23,6 +24,9 @@ pub struct AccountQuery {
     /// Set when the person came here because their organisation requires an authenticator.
     #[serde(default)]
     required: Option<String>,
+    /// Set after the units were saved.
+    #[serde(default)]
+    saved: Option<String>,
 }
 
 /// `GET /account`.
@@ -72,6 +76,7 @@ pub async fn page(
                 }
             }
         }
+        (units_form(&g.csrf, user.units, q.saved.is_some(), None))
         section aria-labelledby="sessions" {
             h2 id="sessions" { "Sessions" }
             p { "Lost a device, or signed in somewhere you should not have? End every session and API token of your account, here and everywhere else." }
@@ -84,6 +89,89 @@ pub async fn page(
         p { a href="/" { "Back to MHP" } }
     };
     render(layout::bare("Your account", main))
+}
+
+/// The units form: one group of choices per kind of value.
+fn units_form(csrf: &str, units: DisplayUnits, saved: bool, error: Option<&str>) -> Markup {
+    let length = [
+        (LengthUnit::Centimetre, "Centimetres (cm)"),
+        (LengthUnit::Inch, "Inches (in)"),
+    ];
+    let mass = [
+        (MassUnit::Kilogram, "Kilograms (kg)"),
+        (MassUnit::Pound, "Pounds (lb)"),
+    ];
+    let force = [
+        (
+            ForceUnit::PerKilogram,
+            "Per kilogram of body mass (N/kg, W/kg)",
+        ),
+        (ForceUnit::Absolute, "As measured (N, W)"),
+    ];
+    html! {
+        section aria-labelledby="units" {
+            h2 id="units" { "Units" }
+            p { "How pages show values to you. What is stored does not change." }
+            @if saved { p.notice role="status" { "Your units are saved." } }
+            @if let Some(e) = error { p.error role="alert" { (e) } }
+            form.units method="post" action="/account/units" {
+                input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                fieldset {
+                    legend { "Lengths such as jump height" }
+                    @for (u, text) in length {
+                        label.choice { input type="radio" name="length_unit" value=(u.as_str()) checked[u == units.length]; " " (text) }
+                    }
+                }
+                fieldset {
+                    legend { "Body mass" }
+                    @for (u, text) in mass {
+                        label.choice { input type="radio" name="mass_unit" value=(u.as_str()) checked[u == units.mass]; " " (text) }
+                    }
+                }
+                fieldset {
+                    legend { "Force and power" }
+                    @for (u, text) in force {
+                        label.choice { input type="radio" name="force_unit" value=(u.as_str()) checked[u == units.force]; " " (text) }
+                    }
+                }
+                button.primary type="submit" { "Save units" }
+            }
+        }
+    }
+}
+
+/// `POST /account/units`: the units pages show this person.
+pub async fn units(State(state): State<AppState>, g: PageGrant, body: Bytes) -> Response {
+    let grant = match g.grant() {
+        Ok(grant) => grant,
+        Err(r) => return r.into_response(),
+    };
+    let Principal::User { user, .. } = &grant.principal else {
+        return app_error(ApiError::Forbidden);
+    };
+    let fields = super::fields(&body);
+    let named = |name: &str| Some(super::field(&fields, name)).filter(|v| !v.is_empty());
+    let change = mhp_app::preferences::UnitsChange {
+        length: named("length_unit"),
+        mass: named("mass_unit"),
+        force: named("force_unit"),
+    };
+    match mhp_app::preferences::set_units(&state.app, user.id, &change).await {
+        Ok(_) => axum::response::Redirect::to("/account?saved=units#units").into_response(),
+        Err(mhp_app::AppError::Malformed(why)) => (
+            StatusCode::UNPROCESSABLE_ENTITY,
+            render(layout::bare(
+                "Your account",
+                html! {
+                    h1 { "Your account" }
+                    (units_form(&g.csrf, user.units, false, Some(&super::sentence(&why))))
+                    p { a href="/account" { "Back to your account" } }
+                },
+            )),
+        )
+            .into_response(),
+        Err(e) => app_error(e),
+    }
 }
 
 /// `POST /account/authenticator`: a new secret, pending until its first code confirms it.

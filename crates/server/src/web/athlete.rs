@@ -19,37 +19,10 @@ use mhp_storage::repo::subjects as subject_rows;
 use super::dashboard::{Context, availability, band, shown, signed};
 use super::injuries::{DecisionForm, InjuryForm, decision_form, injury_form};
 use super::layout::{self, Section, num};
+use super::show::KeyMetric;
 use super::{PageGrant, app_error, charts, error_page, render};
 use crate::AppState;
 use crate::authn::Principal;
-
-/// The key metrics shown: name as stored, label, unit, scale to the unit, decimals.
-pub const METRICS: &[(&str, &str, &str, f64, usize)] = &[
-    ("jump_height_impulse_m", "Jump height", "cm", 100.0, 1),
-    ("rsi_modified", "RSI modified", "m/s", 1.0, 2),
-    (
-        "peak_propulsive_power_w_per_kg",
-        "Peak propulsive power",
-        "W/kg",
-        1.0,
-        1,
-    ),
-    (
-        "mean_propulsive_force_n_per_kg",
-        "Mean propulsive force",
-        "N/kg",
-        1.0,
-        1,
-    ),
-    ("braking_rfd_n_s", "Braking RFD", "N/s", 1.0, 0),
-    (
-        "asymmetry.propulsive_impulse_pct",
-        "Propulsive impulse asymmetry",
-        "%",
-        1.0,
-        1,
-    ),
-];
 
 /// `GET /orgs/{org}/athletes/{subject}`: the gate has checked that the subject lies in the
 /// caller's reach (a coach's own teams).
@@ -138,7 +111,8 @@ pub async fn show(
     forms: Forms,
 ) -> Response {
     let caller = grant.caller();
-    let names: Vec<&'static str> = METRICS.iter().map(|m| m.0).collect();
+    let metrics = cx.show.key_metrics();
+    let names: Vec<&'static str> = metrics.iter().map(|m| m.name).collect();
     let athlete = match dashboard::athlete(&state.app, &cx.scope, &caller, id, shown, &names).await
     {
         Ok(a) => a,
@@ -153,8 +127,10 @@ pub async fn show(
     {
         curve = match dashboard::trace(&state.app, &cx.scope, &caller, a).await {
             Ok(trace) => html! {
-                p.meta { "Recorded " (layout::date(a.recorded_at)) ", " (trace.sample_rate_hz) " Hz, "
-                    (if trace.sides.is_some() { "two plates" } else { "one plate" }) "." }
+                p.meta { "Recorded " (cx.show.date(a.recorded_at)) ", " (trace.sample_rate_hz) " Hz, "
+                    (if trace.sides.is_some() { "two plates" } else { "one plate" })
+                    @if let Some(kg) = body_mass(report) { ", body mass " (cx.show.mass(Some(kg))) " " (cx.show.mass_unit()) }
+                    "." }
                 (charts::force_time("latest", &trace, Some(&phases), window))
             },
             Err(e) => return app_error(e),
@@ -165,7 +141,7 @@ pub async fn show(
     let write = Write {
         base: format!("/orgs/{}/athletes/{id}/injuries", cx.scope.org()),
         csrf: cx.csrf.clone(),
-        today: state.app.today().to_string(),
+        today: cx.show.local_date(state.app.now().as_millis()).to_string(),
         forms,
     };
     let main = html! {
@@ -190,13 +166,13 @@ pub async fn show(
         }
         section aria-labelledby="metrics-h" {
             h2 id="metrics-h" { "Key metrics" }
-            (metrics_table(&athlete))
+            (metrics_table(&athlete, &metrics))
         }
         section aria-labelledby="trends-h" {
             h2 id="trends-h" { "Trends" }
             div.grid {
-                @for (s, (_, label, unit, scale, places)) in athlete.series.iter().zip(METRICS) {
-                    (charts::metric_trend(&s.metric.replace('.', "-"), s, label, unit, *scale, *places))
+                @for (s, m) in athlete.series.iter().zip(&metrics) {
+                    (charts::metric_trend(&s.metric.replace('.', "-"), s, m, &cx.show))
                 }
             }
         }
@@ -237,20 +213,29 @@ pub fn jump_window(report: &Value) -> Option<(mhp_biomech::Phases, (f64, f64))> 
     Some((phases, window))
 }
 
-pub fn metrics_table(a: &Athlete) -> Markup {
+/// The body mass the stored report's first jump weighed, kg.
+fn body_mass(report: &Value) -> Option<f64> {
+    report
+        .get("trials")?
+        .as_array()?
+        .iter()
+        .find_map(|t| t.get("metrics")?.get("body_mass_kg")?.as_f64())
+}
+
+pub fn metrics_table(a: &Athlete, metrics: &[KeyMetric]) -> Markup {
     html! {
         table.metrics {
             caption { "Latest value against the athlete's own baseline (mean of up to five earlier tests)." }
             thead { tr { th scope="col" { "Metric" } th scope="col" class="num" { "Latest" } th scope="col" class="num" { "Baseline" } th scope="col" class="num" { "Change" } th scope="col" class="num" { "Tests" } } }
             tbody {
-                @for (s, (_, label, unit, scale, places)) in a.series.iter().zip(METRICS) {
-                    @let latest = s.points.last().map(|p| p.1 * scale);
-                    @let base = s.baseline.map(|b| b * scale);
+                @for (s, m) in a.series.iter().zip(metrics) {
+                    @let latest = s.points.last().map(|p| p.1 * m.scale);
+                    @let base = s.baseline.map(|b| b * m.scale);
                     tr {
-                        th scope="row" { (label) " (" (unit) ")" }
-                        td.num { (num(latest, *places)) }
-                        td.num { (num(base, *places)) }
-                        td.num { (signed(latest.zip(base).map(|(l, b)| l - b), *places)) }
+                        th scope="row" { (m.label) " (" (m.unit) ")" }
+                        td.num { (num(latest, m.places)) }
+                        td.num { (num(base, m.places)) }
+                        td.num { (signed(latest.zip(base).map(|(l, b)| l - b), m.places)) }
                         td.num { (s.points.len()) }
                     }
                 }

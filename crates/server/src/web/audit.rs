@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::dashboard::Context;
 use super::layout::{self, Section};
+use super::show::Show;
 use super::{PageGrant, app_error, render};
 use crate::AppState;
 
@@ -40,11 +41,17 @@ fn some(t: &str) -> Option<String> {
     (!t.is_empty()).then(|| t.to_owned())
 }
 
-fn day_ms(field: &str, t: &str, end: bool) -> Result<Option<i64>, String> {
+/// The moment a filter's day begins (`end`: the day after it), in the organisation's zone.
+fn day_ms(show: &Show, field: &str, t: &str, end: bool) -> Result<Option<i64>, String> {
     match some(t) {
         None => Ok(None),
         Some(t) => CalendarDate::parse(&t)
-            .map(|d| Some((d.days_since_epoch() + i64::from(end)) * 86_400_000))
+            .map(|d| {
+                Some(
+                    show.tz
+                        .start_of_day_ms(d.days_since_epoch() + i64::from(end)),
+                )
+            })
             .map_err(|e| format!("{field} {e}")),
     }
 }
@@ -60,8 +67,8 @@ pub async fn page(
         Err(r) => return r.into_response(),
     };
     let org = cx.scope.org();
-    let dates =
-        day_ms("from", &f.from, false).and_then(|from| Ok((from, day_ms("to", &f.to, true)?)));
+    let dates = day_ms(&cx.show, "from", &f.from, false)
+        .and_then(|from| Ok((from, day_ms(&cx.show, "to", &f.to, true)?)));
     let checked = dates.and_then(|(from_ms, to_ms)| {
         mhp_app::audit_log::check(Filter {
             actor: some(&f.actor),
@@ -102,10 +109,10 @@ pub async fn page(
             more.push('&');
         }
     }
-    if let Ok(Some(ms)) = day_ms("from", &f.from, false) {
+    if let Ok(Some(ms)) = day_ms(&cx.show, "from", &f.from, false) {
         export.push_str(&format!("from_ms={ms}&"));
     }
-    if let Ok(Some(ms)) = day_ms("to", &f.to, true) {
+    if let Ok(Some(ms)) = day_ms(&cx.show, "to", &f.to, true) {
         export.push_str(&format!("to_ms={ms}&"));
     }
     for (k, v) in [("from", &f.from), ("to", &f.to)] {
@@ -171,13 +178,13 @@ pub async fn page(
             table.audit {
                 caption { (events.len()) " event(s)" @if next.is_some() { " on this page" } "." }
                 thead { tr {
-                    th scope="col" { "Time (UTC)" } th scope="col" { "Actor" } th scope="col" { "Action" }
+                    th scope="col" { "Time (" (cx.show.tz) ")" } th scope="col" { "Actor" } th scope="col" { "Action" }
                     th scope="col" { "Resource" } th scope="col" { "Outcome" }
                 } }
                 tbody {
                     @for e in &events {
                         tr {
-                            td { (layout::date_time(e.at_ms)) }
+                            td { (cx.show.date_time(e.at_ms)) }
                             td { (e.actor) }
                             th scope="row" { (e.action) }
                             td { (e.resource_type) @if let Some(id) = &e.resource_id { " " (id) } }

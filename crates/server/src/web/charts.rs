@@ -7,19 +7,15 @@ use mhp_biomech::Phases;
 use mhp_plot::{Axis, Chart, HBand, Region, Series};
 
 use super::layout::num;
-
-fn days(t: mhp_domain::Timestamp) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let ms = t.as_millis() as f64;
-    ms / 86_400_000.0
-}
+use super::show::{KeyMetric, Show};
 
 fn svg(chart: &Chart) -> Markup {
     html! { figure.chart { (PreEscaped(chart.to_svg())) } }
 }
 
 /// The team's weekly jump height: mean, and the 10th and 90th percentiles.
-pub fn team_trend(weeks: &[TeamWeek]) -> Markup {
+pub fn team_trend(weeks: &[TeamWeek], show: &Show) -> Markup {
+    let (scale, unit) = (show.length_scale(), show.length_unit());
     if weeks.is_empty() {
         return html! { p { "No tests yet." } };
     }
@@ -29,7 +25,7 @@ pub fn team_trend(weeks: &[TeamWeek]) -> Markup {
             .map(|w| {
                 #[allow(clippy::cast_precision_loss)]
                 let d = w.week.days_since_epoch() as f64;
-                (d, f(w) * 100.0)
+                (d, f(w) * scale)
             })
             .collect()
     };
@@ -41,7 +37,10 @@ pub fn team_trend(weeks: &[TeamWeek]) -> Markup {
             weeks.len()
         ),
     )
-    .with_axes(Axis::dates("Week"), Axis::new("Jump height (cm)"))
+    .with_axes(
+        Axis::dates("Week"),
+        Axis::new(format!("Jump height ({unit})")),
+    )
     .with_series(Series::line("Mean", "series-1", at(|w| w.mean)).with_markers())
     .with_series(Series::line("10th percentile", "series-2", at(|w| w.p10)))
     .with_series(Series::line("90th percentile", "series-3", at(|w| w.p90)))
@@ -51,15 +50,15 @@ pub fn team_trend(weeks: &[TeamWeek]) -> Markup {
         details.data {
             summary { "Team trend as a table" }
             table {
-                thead { tr { th scope="col" { "Week of" } th scope="col" class="num" { "Athletes" } th scope="col" class="num" { "Mean (cm)" } th scope="col" class="num" { "10th pct (cm)" } th scope="col" class="num" { "90th pct (cm)" } } }
+                thead { tr { th scope="col" { "Week of" } th scope="col" class="num" { "Athletes" } th scope="col" class="num" { "Mean (" (unit) ")" } th scope="col" class="num" { "10th pct (" (unit) ")" } th scope="col" class="num" { "90th pct (" (unit) ")" } } }
                 tbody {
                     @for w in weeks {
                         tr {
                             th scope="row" { (w.week.to_string()) }
                             td.num { (w.athletes) }
-                            td.num { (num(Some(w.mean * 100.0), 1)) }
-                            td.num { (num(Some(w.p10 * 100.0), 1)) }
-                            td.num { (num(Some(w.p90 * 100.0), 1)) }
+                            td.num { (show.length(Some(w.mean))) }
+                            td.num { (show.length(Some(w.p10))) }
+                            td.num { (show.length(Some(w.p90))) }
                         }
                     }
                 }
@@ -69,22 +68,22 @@ pub fn team_trend(weeks: &[TeamWeek]) -> Markup {
 }
 
 /// One metric of one athlete over time, with their baseline band (the mean ± SD of up to five
-/// tests before the latest). `scale` turns the stored unit into the shown one.
-pub fn metric_trend(
-    id: &str,
-    s: &MetricSeries,
-    label: &str,
-    unit: &str,
-    scale: f64,
-    places: usize,
-) -> Markup {
+/// tests before the latest), in the reader's units and time zone.
+pub fn metric_trend(id: &str, s: &MetricSeries, metric: &KeyMetric, show: &Show) -> Markup {
+    let KeyMetric {
+        label,
+        unit,
+        scale,
+        places,
+        ..
+    } = *metric;
     if s.points.is_empty() {
         return html! {};
     }
     let points: Vec<(f64, f64)> = s
         .points
         .iter()
-        .map(|(t, v)| (days(*t), v * scale))
+        .map(|(t, v)| (show.chart_day(*t), v * scale))
         .collect();
     let earlier: Vec<f64> = s
         .points
@@ -123,7 +122,7 @@ pub fn metric_trend(
                     thead { tr { th scope="col" { "Date" } th scope="col" class="num" { (label) " (" (unit) ")" } } }
                     tbody {
                         @for (t, v) in &s.points {
-                            tr { th scope="row" { (super::layout::date(*t)) } td.num { (num(Some(v * scale), places)) } }
+                            tr { th scope="row" { (show.date(*t)) } td.num { (num(Some(v * scale), places)) } }
                         }
                     }
                 }

@@ -14,6 +14,7 @@ use mhp_storage::Access;
 use mhp_storage::repo::orgs;
 
 use super::layout::{self, Section, Shell, num};
+use super::show::Show;
 use super::{PageGrant, Refused, app_error, charts, error_page, render};
 use crate::AppState;
 use crate::api::authz::{Grant, GrantReach};
@@ -28,6 +29,8 @@ pub struct Context {
     pub roles: Vec<mhp_domain::Role>,
     /// The session's CSRF token.
     pub csrf: String,
+    /// The reader's units and the organisation's time zone.
+    pub show: Show,
 }
 
 impl Context {
@@ -51,6 +54,7 @@ impl Context {
                 org_name: org.name.as_str().to_owned(),
                 roles: grant.roles().to_vec(),
                 csrf: g.csrf.clone(),
+                show: Show::of(&grant, org.time_zone),
             },
             grant,
         ))
@@ -184,10 +188,10 @@ pub async fn team(
         }
         (summary(&roster))
         a.action href={"/orgs/" (org) "/teams/" (team) "/report"} { "Team report to print" }
-        (table(org, &roster))
+        (table(org, &roster, &cx.show))
         section aria-labelledby="trend-h" {
             h2 id="trend-h" { "Team trend: jump height by week" }
-            (charts::team_trend(&roster.weeks))
+            (charts::team_trend(&roster.weeks, &cx.show))
         }
     };
     render(layout::page(
@@ -264,7 +268,9 @@ fn band_change(row: &RosterRow) -> Markup {
     }
 }
 
-fn table(org: mhp_domain::OrgId, r: &Roster) -> Markup {
+fn table(org: mhp_domain::OrgId, r: &Roster, show: &Show) -> Markup {
+    let unit = show.length_unit();
+    let sort = |v: Option<f64>| num(v.map(|m| m * show.length_scale()), 2);
     html! {
         div.filter {
             label for="roster-filter" { "Filter athletes" }
@@ -272,8 +278,8 @@ fn table(org: mhp_domain::OrgId, r: &Roster) -> Markup {
         }
         div.table-wrap {
             table.roster.sortable id="roster" {
-                caption { "Athletes, who needs attention first. Jump height in cm; "
-                    @if let Some(w) = r.swc_m { "smallest worthwhile change " (num(Some(w * 100.0), 1)) " cm." }
+                caption { "Athletes, who needs attention first. Jump height in " (unit) "; "
+                    @if let Some(w) = r.swc_m { "smallest worthwhile change " (show.length(Some(w))) " " (unit) "." }
                     @else { "the smallest worthwhile change needs five athletes with tests." } }
                 thead {
                     tr {
@@ -298,21 +304,21 @@ fn table(org: mhp_domain::OrgId, r: &Roster) -> Markup {
                             }
                             td data-sort=(row.subject.availability as u8) { span class={"pill " (a_class)} { (a_text) } }
                             td data-sort=(band_rank(row.risk_band.as_deref())) { span class={"pill " (b_class)} { (b_text) } (band_change(row)) }
-                            td.num data-sort=(num(row.jump_height_m.map(|h| h * 100.0), 2)) { (num(row.jump_height_m.map(|h| h * 100.0), 1)) }
-                            td.num data-sort=(num(row.baseline_m.map(|h| h * 100.0), 2)) { (num(row.baseline_m.map(|h| h * 100.0), 1)) }
-                            td.num data-sort=(num(row.change_m.map(|h| h * 100.0), 2)) {
+                            td.num data-sort=(sort(row.jump_height_m)) { (show.length(row.jump_height_m)) }
+                            td.num data-sort=(sort(row.baseline_m)) { (show.length(row.baseline_m)) }
+                            td.num data-sort=(sort(row.change_m)) {
                                 @if row.beyond_swc {
                                     strong class={"change " (if row.change_m.unwrap_or(0.0) < 0.0 { "bad" } else { "ok" })} {
-                                        (signed(row.change_m.map(|c| c * 100.0), 1))
+                                        (show.length_change(row.change_m))
                                         span.visually-hidden { " beyond the smallest worthwhile change" }
                                     }
                                 } @else {
-                                    (signed(row.change_m.map(|c| c * 100.0), 1))
+                                    (show.length_change(row.change_m))
                                 }
                             }
                             td.num data-sort=(num(row.asymmetry_pct, 2)) { (signed(row.asymmetry_pct, 1)) }
                             td data-sort=(row.last_test.map_or(0, |t| t.as_millis())) {
-                                (row.last_test.map_or_else(|| "never".to_owned(), layout::date))
+                                (row.last_test.map_or_else(|| "never".to_owned(), |t| show.date(t)))
                             }
                             td data-sort=(row.attention.first().map_or(99, |a| *a as u8)) {
                                 @for (i, a) in row.attention.iter().enumerate() {

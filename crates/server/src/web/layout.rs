@@ -188,14 +188,8 @@ pub fn num(v: Option<f64>, places: usize) -> String {
     }
 }
 
-/// A moment (ms since the Unix epoch) as `2026-03-12 14:05:09`, UTC.
-pub fn date_time(ms: i64) -> String {
-    let day = mhp_domain::CalendarDate::from_unix_millis(ms);
-    let s = ms.rem_euclid(86_400_000) / 1000;
-    format!("{day} {:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
-}
-
-/// A date as `2026-03-12`.
+/// A date as `2026-03-12`, UTC (pages outside an organisation; inside one, [`super::show::Show`]
+/// shows dates in its time zone).
 pub fn date(t: mhp_domain::Timestamp) -> String {
     mhp_domain::CalendarDate::from_unix_millis(t.as_millis()).to_string()
 }

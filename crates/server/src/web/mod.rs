@@ -34,6 +34,7 @@ mod password;
 mod pipelines;
 mod reports;
 mod settings;
+mod show;
 mod signin;
 mod start;
 mod upload;
@@ -106,6 +107,7 @@ pub const PAGES: &[PageSpec] = &[
     page("GET", "/invitation", Public),
     page("POST", "/invitation", Public),
     page("GET", "/account", Session),
+    page("POST", "/account/units", Session),
     page("POST", "/account/authenticator", Session),
     page("POST", "/account/authenticator/confirm", Session),
     page("GET", "/orgs/{org}", InOrg(P::ReadTeamReadiness)),
@@ -209,6 +211,11 @@ pub const PAGES: &[PageSpec] = &[
         "/orgs/{org}/settings/risk-thresholds",
         InOrg(P::ManageOrganisation),
     ),
+    page(
+        "POST",
+        "/orgs/{org}/settings/organisation",
+        InOrg(P::ManageOrganisation),
+    ),
     page("GET", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
     page("POST", "/orgs/{org}/upload", InOrg(P::UploadAssessments)),
 ];
@@ -240,6 +247,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             get(password::invitation_form).post(password::invitation_submit),
         )
         .route("/account", get(account::page))
+        .route("/account/units", post(account::units))
         .route("/account/authenticator", post(account::begin))
         .route("/account/authenticator/confirm", post(account::confirm))
         .route("/orgs/{org}", get(dashboard::org_home))
@@ -301,6 +309,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(settings::mfa_policy),
         )
         .route("/orgs/{org}/settings/sso", post(settings::sso_settings))
+        .route(
+            "/orgs/{org}/settings/organisation",
+            post(settings::organisation),
+        )
         .route(
             "/orgs/{org}/settings/risk-thresholds",
             post(settings::risk_thresholds),

@@ -38,7 +38,7 @@ pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
         @for (name, versions) in &models {
             section aria-labelledby={"model-" (name)} {
                 h2 id={"model-" (name)} { (name) }
-                (versions_table(org, versions, decide, &cx.csrf))
+                (versions_table(org, versions, decide, &cx.csrf, &cx.show))
                 @if decide && versions.iter().any(|v| v.stage == Stage::Production) {
                     form method="post" action={"/orgs/" (org) "/models/" (name) "/rollback"} {
                         input type="hidden" name=(CSRF_FIELD) value=(cx.csrf);
@@ -72,6 +72,7 @@ fn versions_table(
     versions: &[ModelVersion],
     decide: bool,
     csrf: &str,
+    show: &super::show::Show,
 ) -> Markup {
     html! {
         div.table-wrap {
@@ -99,7 +100,7 @@ fn versions_table(
                             th scope="row" { "v" (v.version) }
                             td { (stage_text(v.stage)) }
                             td { (v.kind) }
-                            td { (layout::date(v.created_at)) }
+                            td { (show.date(v.created_at)) }
                             td.num { (m.map_or("–".into(), |m| m.rows.to_string())) }
                             td.num { (m.map_or("–".into(), |m| m.positives.to_string())) }
                             td.num { (num(m.and_then(|m| m.roc_auc), 3)) }

@@ -19,10 +19,6 @@ use super::layout::{self, Section};
 use super::{CSRF_FIELD, PageGrant, app_error, render};
 use crate::{ApiError, AppState};
 
-fn when(t: mhp_domain::Timestamp) -> String {
-    format!("{} UTC", layout::date_time(t.as_millis()))
-}
-
 fn status_pill(status: RunStatus) -> maud::Markup {
     let class = match status {
         RunStatus::Succeeded => "ok",
@@ -72,8 +68,8 @@ pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
                         p {
                             code { (s.cron) } " (" (s.timezone) ")"
                             @if !s.enabled { ", paused" }
-                            ". Next: " (when(s.next_fire))
-                            @if let Some(last) = s.last_fire { ". Last: " (when(last)) }
+                            ". Next: " (cx.show.date_time(s.next_fire.as_millis()))
+                            @if let Some(last) = s.last_fire { ". Last: " (cx.show.date_time(last.as_millis())) }
                             "."
                         }
                     }
@@ -117,7 +113,7 @@ pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
                                     th scope="row" { a href={"/orgs/" (org) "/runs/" (r.id)} { (r.id.to_string().get(..8).unwrap_or("run")) } }
                                     td { (r.pipeline) }
                                     td { (trigger_text(r.trigger)) }
-                                    td { (when(r.created_at)) }
+                                    td { (cx.show.date_time(r.created_at.as_millis())) }
                                     td { (status_pill(r.status)) }
                                 }
                             }
@@ -166,8 +162,8 @@ pub async fn run(
         h1 { "Run of " (d.run.pipeline) }
         p.lead {
             (status_pill(d.run.status))
-            " Asked for " (when(d.run.created_at)) " by " (trigger_text(d.run.trigger))
-            @if let Some(f) = d.run.finished_at { ", ended " (when(f)) }
+            " Asked for " (cx.show.date_time(d.run.created_at.as_millis())) " by " (trigger_text(d.run.trigger))
+            @if let Some(f) = d.run.finished_at { ", ended " (cx.show.date_time(f.as_millis())) }
             "."
         }
         @if let Some(e) = &d.run.error { p.error { (e) } }
@@ -193,8 +189,8 @@ pub async fn run(
                                 th scope="row" { (j.step) }
                                 td { (j.status) }
                                 td.num { (j.attempts) " of " (j.max_attempts) }
-                                td { (j.started_at.map(when).unwrap_or_default()) }
-                                td { (j.finished_at.map(when).unwrap_or_default()) }
+                                td { (j.started_at.map(|t| cx.show.date_time(t.as_millis())).unwrap_or_default()) }
+                                td { (j.finished_at.map(|t| cx.show.date_time(t.as_millis())).unwrap_or_default()) }
                                 td { (j.error.as_deref().unwrap_or("")) }
                             }
                         }
@@ -213,7 +209,7 @@ pub async fn run(
                         tbody {
                             @for l in &d.log {
                                 tr {
-                                    td { (when(l.at)) }
+                                    td { (cx.show.date_time(l.at.as_millis())) }
                                     td { (l.step) " #" (l.attempt) }
                                     td { (l.level) }
                                     td { (l.message) }

@@ -8,7 +8,7 @@ use maud::{Markup, html};
 use mhp_app::dashboard;
 use mhp_domain::Permission;
 
-use super::athlete::{METRICS, jump_window, metrics_table};
+use super::athlete::{jump_window, metrics_table};
 use super::dashboard::{Context, availability, band, shown, signed};
 use super::layout::{self, Section, num};
 use super::{PageGrant, app_error, charts, render};
@@ -68,7 +68,8 @@ pub async fn athlete(
     };
     let caller = grant.caller();
     let clinical = grant.allows(Permission::ReadClinical);
-    let names: Vec<&'static str> = METRICS.iter().map(|m| m.0).collect();
+    let metrics = cx.show.key_metrics();
+    let names: Vec<&'static str> = metrics.iter().map(|m| m.name).collect();
     let a =
         match dashboard::athlete(&state.app, &cx.scope, &caller, id, shown(&grant), &names).await {
             Ok(a) => a,
@@ -82,14 +83,14 @@ pub async fn athlete(
         curve = match dashboard::trace(&state.app, &cx.scope, &caller, latest).await {
             Ok(trace) => html! {
                 section.report-part aria-labelledby="r-curve" {
-                    h2 id="r-curve" { "Latest jump, " (layout::date(latest.recorded_at)) }
+                    h2 id="r-curve" { "Latest jump, " (cx.show.date(latest.recorded_at)) }
                     (charts::force_time("report", &trace, Some(&phases), window))
                 }
             },
             Err(e) => return app_error(e),
         };
     }
-    let today = state.app.today().to_string();
+    let today = cx.show.local_date(state.app.now().as_millis()).to_string();
     let (a_text, a_class) = availability(a.subject.availability);
     let open: Vec<_> = a
         .injuries
@@ -108,12 +109,12 @@ pub async fn athlete(
         }
         section.report-part aria-labelledby="r-metrics" {
             h2 id="r-metrics" { "Key metrics" }
-            (metrics_table(&a))
+            (metrics_table(&a, &metrics))
         }
         @if let Some(s) = jump {
             section.report-part aria-labelledby="r-trend" {
                 h2 id="r-trend" { "Jump height over time" }
-                (charts::metric_trend("report-jump", s, "Jump height", "cm", 100.0, 1))
+                (charts::metric_trend("report-jump", s, &metrics[0], &cx.show))
             }
         }
         (curve)
@@ -164,7 +165,7 @@ pub async fn team(
             Ok(r) => r,
             Err(e) => return app_error(e),
         };
-    let today = state.app.today().to_string();
+    let today = cx.show.local_date(state.app.now().as_millis()).to_string();
     let out = r
         .rows
         .iter()
@@ -177,7 +178,7 @@ pub async fn team(
             (r.rows.iter().filter(|x| !x.attention.is_empty()).count()) " needing attention."
         }
         table.report-roster {
-            caption { "Who needs attention first. Jump height in cm." }
+            caption { "Who needs attention first. Jump height in " (cx.show.length_unit()) "." }
             thead { tr {
                 th scope="col" { "Athlete" } th scope="col" { "Availability" } th scope="col" { "Risk" }
                 th scope="col" class="num" { "Jump height" } th scope="col" class="num" { "Change" }
@@ -189,20 +190,20 @@ pub async fn team(
                         th scope="row" { (row.subject.name) }
                         td { (availability(row.subject.availability).0) }
                         td { (band(row.risk_band.as_deref()).0) }
-                        td.num { (num(row.jump_height_m.map(|h| h * 100.0), 1)) }
-                        td.num { (signed(row.change_m.map(|c| c * 100.0), 1)) @if row.beyond_swc { " *" } }
+                        td.num { (cx.show.length(row.jump_height_m)) }
+                        td.num { (cx.show.length_change(row.change_m)) @if row.beyond_swc { " *" } }
                         td.num { (signed(row.asymmetry_pct, 1)) }
-                        td { (row.last_test.map_or_else(|| "never".to_owned(), layout::date)) }
+                        td { (row.last_test.map_or_else(|| "never".to_owned(), |t| cx.show.date(t))) }
                         td { @for (i, a) in row.attention.iter().enumerate() { @if i > 0 { ", " } (a.words()) } }
                     }
                 }
             }
         }
         p.meta { "* beyond the smallest worthwhile change"
-            @if let Some(w) = r.swc_m { " (" (num(Some(w * 100.0), 1)) " cm)" } "." }
+            @if let Some(w) = r.swc_m { " (" (cx.show.length(Some(w))) " " (cx.show.length_unit()) ")" } "." }
         section.report-part aria-labelledby="r-team-trend" {
             h2 id="r-team-trend" { "Jump height by week" }
-            (charts::team_trend(&r.weeks))
+            (charts::team_trend(&r.weeks, &cx.show))
         }
     };
     render(layout::page(

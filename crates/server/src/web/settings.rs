@@ -13,6 +13,7 @@ use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Redirect, Response};
 use maud::{Markup, html};
+use mhp_domain::display::TimeZone;
 use mhp_domain::{MfaPolicy, OrgId, Permission, Role, TeamId, TeamName, UserId};
 use mhp_storage::repo::Page;
 use serde::Deserialize;
@@ -47,6 +48,10 @@ const DONE: &[(&str, &str)] = &[
     (
         "thresholds",
         "The risk bands are changed; they apply to scores made from now on.",
+    ),
+    (
+        "organisation",
+        "The organisation is changed; its pages show dates in its time zone.",
     ),
 ];
 
@@ -137,6 +142,9 @@ async fn settings(
     };
     let main = html! {
         h1 { "Settings" }
+        @if manage_org {
+            (organisation_section(org, csrf, &cx))
+        }
         @match &notice {
             Some(Notice::Done(key)) => {
                 @if let Some((_, text)) = DONE.iter().find(|(k, _)| k == key) {
@@ -270,8 +278,8 @@ async fn settings(
                                 tr {
                                     th scope="row" { (k.name) }
                                     td { (role_label(k.role)) }
-                                    td { (layout::date(k.created_at)) }
-                                    td { (layout::date(k.expires_at)) }
+                                    td { (cx.show.date(k.created_at)) }
+                                    td { (cx.show.date(k.expires_at)) }
                                     td { (k.last_used_at.map(layout::date).unwrap_or_else(|| "never".into())) }
                                     td {
                                         @if k.revoked_at.is_some() {
@@ -359,6 +367,52 @@ async fn settings(
     };
     let page = layout::page(&cx.shell(Section::Settings), "Settings", main);
     Ok((status, render(page)).into_response())
+}
+
+/// The organisation's name and the time zone its pages show dates in.
+fn organisation_section(org: OrgId, csrf: &str, cx: &Context) -> Markup {
+    html! {
+        section aria-labelledby="organisation" {
+            h2 id="organisation" { "Organisation" }
+            form.inline method="post" action={"/orgs/" (org) "/settings/organisation"} {
+                input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                div.field {
+                    label for="org-name" { "Name" }
+                    input id="org-name" name="name" type="text" required maxlength="120" value=(cx.org_name);
+                }
+                div.field {
+                    label for="org-tz" { "Time zone" }
+                    input id="org-tz" name="time_zone" type="text" required list="time-zones"
+                        autocomplete="off" aria-describedby="org-tz-hint" value=(cx.show.tz.name());
+                    span.meta id="org-tz-hint" { "An IANA name such as Europe/Oslo or America/Chicago. Dates and times on every page of the organisation follow it." }
+                    datalist id="time-zones" {
+                        @for z in TimeZone::names() { option value=(z) {} }
+                    }
+                }
+                button.primary type="submit" { "Save" }
+            }
+        }
+    }
+}
+
+/// `POST /orgs/{org}/settings/organisation`: the name (when changed) and the time zone.
+pub async fn organisation(State(state): State<AppState>, g: PageGrant, body: Bytes) -> Response {
+    let f = fields(&body);
+    let r = match Context::of(&state, &g).await {
+        Ok((cx, grant)) => {
+            let name = field(&f, "name").trim();
+            let change = mhp_app::orgs::OrgChange {
+                name: (name != cx.org_name).then_some(name),
+                time_zone: Some(field(&f, "time_zone")),
+            };
+            mhp_app::orgs::update(&state.app, &cx.scope, &grant.caller(), &change)
+                .await
+                .map(|_| ())
+                .map_err(ApiError::from)
+        }
+        Err(r) => return r.into_response(),
+    };
+    after(&state, &g, "organisation", r).await
 }
 
 fn sso_section(org: OrgId, csrf: &str, provider: Option<&sso::SsoView>) -> Markup {
@@ -600,7 +654,7 @@ pub async fn issue_key(State(state): State<AppState>, g: PageGrant, body: Bytes)
             let main = html! {
                 h1 { "API key issued" }
                 section {
-                    p { "The key " strong { (key.name) } " (" (role_label(key.role)) ") works until " (layout::date(key.expires_at)) "." }
+                    p { "The key " strong { (key.name) } " (" (role_label(key.role)) ") works until " (cx.show.date(key.expires_at)) "." }
                     p { strong { "Copy its token now: it is shown only this once." } " MHP keeps only its hash." }
                     p { code.key aria-label="Token" { (token.expose()) } }
                     p { "Send it in the " code { "Authorization: Bearer" } " header." }

@@ -18,7 +18,7 @@ use mhp_storage::repo::subjects::{Archived, Filter};
 use serde::Deserialize;
 
 use super::dashboard::{Context, shown};
-use super::layout::{self, Section, num};
+use super::layout::{self, Section};
 use super::{CSRF_FIELD, PageGrant, app_error, render};
 use crate::AppState;
 use crate::api::authz::{Grant, GrantReach};
@@ -125,7 +125,7 @@ fn page(
                         @match &o.result {
                             Ok((kind, height, trials)) => li.ok {
                                 strong { (o.name) } ": analysed, " (trials) " trial(s) of " (kind)
-                                @if let Some(h) = height { ", jump height " (num(Some(h * 100.0), 1)) " cm" }
+                                @if let Some(h) = height { ", jump height " (cx.show.length(Some(*h))) " " (cx.show.length_unit()) }
                                 "."
                             },
                             Err(e) => li.bad { strong { (o.name) } ": not stored. " (e) },

@@ -78,6 +78,7 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin]),
     ),
     ("GET", "/api/v1/me", Anyone),
+    ("PATCH", "/api/v1/me", Anyone),
     (
         "GET",
         "/api/v1/orgs/{org}/teams",
@@ -494,6 +495,8 @@ async fn call(
     }
     if method == "PATCH" && path.contains("/subjects/") {
         req = req.json(&json!({ "sport": "rugby" }));
+    } else if method == "PATCH" && path == "/api/v1/me" {
+        req = req.json(&json!({ "length_unit": "in" }));
     } else if method == "PATCH" {
         req =
             req.json(&json!({ "name": format!("Renamed {n} {}", uuid::Uuid::new_v4().simple()) }));
@@ -1036,6 +1039,113 @@ async fn cookie_writes_need_the_csrf_token() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::CREATED);
+}
+
+/// `PATCH` of `path` with a JSON body.
+async fn patch_json(
+    s: &Server,
+    path: &str,
+    creds: &Credentials,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    let c = reqwest::Client::new();
+    let req = c.patch(format!("{}{path}", s.base)).json(&body);
+    match creds {
+        Credentials::Bearer(t) => req.bearer_auth(t),
+        Credentials::Cookie { id, csrf } => req
+            .header("cookie", format!("{}={id}", session::COOKIE))
+            .header(mhp_server::api::CSRF_HEADER, csrf),
+    }
+    .send()
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn units_are_a_persons_own_and_the_time_zone_is_the_organisations() {
+    let s = spawn(quick()).await;
+    let user = person(&s, &s.org, Role::Coach, 1).await;
+    let coach = signed_in(&s, user).await;
+    let res = patch_json(
+        &s,
+        "/api/v1/me",
+        &coach,
+        json!({ "mass_unit": "lb", "force_unit": "n" }),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let me: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(
+        me["units"],
+        json!({ "length_unit": "cm", "mass_unit": "lb", "force_unit": "n" })
+    );
+    let res = patch_json(
+        &s,
+        "/api/v1/me",
+        &coach,
+        json!({ "length_unit": "furlong" }),
+    )
+    .await;
+    let problem = crate::problem(res, StatusCode::BAD_REQUEST).await;
+    assert!(
+        problem["detail"].as_str().unwrap().contains("length unit"),
+        "{problem}"
+    );
+    let me: serde_json::Value = call(&s, "GET", "/api/v1/me", Some(&coach), 0)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        me["units"]["length_unit"], "cm",
+        "a refused change changes nothing"
+    );
+    assert_eq!(me["units"]["mass_unit"], "lb");
+    // A key is no person: it has no units.
+    let (_, admin) = key(&s, &s.org, Role::OrgAdmin, far_future(&s)).await;
+    let admin = Credentials::Bearer(admin);
+    let res = patch_json(&s, "/api/v1/me", &admin, json!({ "length_unit": "in" })).await;
+    crate::problem(res, StatusCode::BAD_REQUEST).await;
+
+    let org = format!("/api/v1/orgs/{}", s.org.org());
+    let before: serde_json::Value = call(&s, "GET", &org, Some(&admin), 0)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(before["time_zone"], "UTC");
+    for bad in [
+        json!({ "time_zone": "Europe/Atlantis" }),
+        json!({}),
+        json!({ "time_zone": "UTC", "name": " " }),
+    ] {
+        let res = patch_json(&s, &org, &admin, bad.clone()).await;
+        crate::problem(res, StatusCode::BAD_REQUEST).await;
+    }
+    let after: serde_json::Value = call(&s, "GET", &org, Some(&admin), 0)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(after, before, "refused changes change nothing");
+    let res = patch_json(&s, &org, &admin, json!({ "time_zone": "America/Chicago" })).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let changed: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(changed["time_zone"], "America/Chicago");
+    assert_eq!(changed["name"], before["name"]);
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Read).await.unwrap();
+    let events = mhp_storage::repo::audit::search(
+        &mut tx,
+        &mhp_storage::repo::audit::Filter {
+            action: Some("organisation.time_zone".into()),
+            ..Default::default()
+        },
+        None,
+        10,
+    )
+    .await
+    .unwrap();
+    assert_eq!(events.len(), 1, "one change, one event");
 }
 
 #[tokio::test]

@@ -417,6 +417,160 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
     assert_eq!(headers["location"], "/sign-in");
 }
 
+/// Uploads a synthetic jump for the first athlete through the upload form (and a file that is
+/// no recording, when `with_bad`).
+async fn upload_jump(b: &mut Browser, w: &World, token: &str, with_bad: bool) -> reqwest::Response {
+    let org = w.s.org.org();
+    let jump = synth::cmj(&CmjSpec::default()).unwrap();
+    let csv = mhp_biomech::to_mhp_csv(&jump.recording);
+    let mut form = reqwest::multipart::Form::new()
+        .text("_csrf", token.to_owned())
+        .text("subject", w.on_a.to_string())
+        .part(
+            "files",
+            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("jump.csv"),
+        );
+    if with_bad {
+        form = form.part(
+            "files",
+            reqwest::multipart::Part::bytes(b"not,a\nrecording\n".to_vec()).file_name("notes.csv"),
+        );
+    }
+    b.c.post(format!("{}/orgs/{org}/upload", b.base))
+        .header("cookie", b.cookie_header())
+        .multipart(form)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The number in the cell after the row heading `label` of a table.
+fn cell_after(body: &str, label: &str) -> f64 {
+    let head = format!("<th scope=\"row\">{label}</th><td class=\"num\">");
+    let at = body.find(&head).unwrap_or_else(|| panic!("no row {label}"));
+    let rest = &body[at + head.len()..];
+    rest[..rest.find('<').unwrap()].parse().unwrap()
+}
+
+#[tokio::test]
+async fn a_person_sees_values_in_their_units_and_dates_in_the_organisations_zone() {
+    let w = world().await;
+    let org = w.s.org.org();
+    person(&w.s, "admin@example.org", Role::OrgAdmin).await;
+    let mut b = Browser::new(&w.s);
+    b.sign_in("clinician@example.org").await;
+    let (_, _, body) = b.get(&format!("/orgs/{org}/upload")).await;
+    let res = upload_jump(&mut b, &w, &csrf_of(&body), false).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let athlete = format!("/orgs/{org}/athletes/{}", w.on_a);
+    let (_, _, body) = b.get(&athlete).await;
+    let cm = cell_after(&body, "Jump height (cm)");
+    let per_kg = cell_after(&body, "Mean propulsive force (N/kg)");
+
+    // Inches and absolute force, chosen on the account page.
+    let (_, _, body) = b.get("/account").await;
+    let token = csrf_of(&body);
+    let (status, location, _) = b
+        .post_form(
+            "/account/units",
+            &[
+                ("_csrf", &token),
+                ("length_unit", "in"),
+                ("mass_unit", "lb"),
+                ("force_unit", "n"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, "/account?saved=units#units");
+    let (_, _, body) = b.get(&athlete).await;
+    let inches = cell_after(&body, "Jump height (in)");
+    assert!(
+        (inches - cm / 2.54).abs() < 0.06,
+        "{inches} in against {cm} cm"
+    );
+    let newtons = cell_after(&body, "Mean propulsive force (N)");
+    assert!(newtons > per_kg * 40.0, "{newtons} N against {per_kg} N/kg");
+    assert!(!body.contains("(N/kg)") && !body.contains("(cm)"));
+    assert!(body.contains(" lb."), "body mass in pounds: {body}");
+    // A unit MHP does not know is refused in words and changes nothing.
+    let (status, _, body) = b
+        .post_form(
+            "/account/units",
+            &[("_csrf", &token), ("length_unit", "ft")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("Length unit must be one of cm, in."),
+        "{body}"
+    );
+    let (_, _, body) = b.get(&athlete).await;
+    assert!(body.contains("Jump height (in)"));
+    // Another reader keeps their own units.
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    let (_, _, body) = coach.get(&athlete).await;
+    assert!(body.contains("Jump height (cm)"), "{body}");
+
+    // The organisation's time zone, set in Settings, is the one its pages show times in.
+    let mut admin = Browser::new(&w.s);
+    admin.sign_in("admin@example.org").await;
+    let (_, _, body) = admin.get(&format!("/orgs/{org}/settings")).await;
+    assert!(body.contains("value=\"UTC\""));
+    let token = csrf_of(&body);
+    let name_at = body.find("id=\"org-name\"").unwrap();
+    let name = body[name_at..].split("value=\"").nth(1).unwrap();
+    let name = name[..name.find('"').unwrap()].to_owned();
+    let set = format!("/orgs/{org}/settings/organisation");
+    let (status, _, body) = admin
+        .post_form(
+            &set,
+            &[
+                ("_csrf", &token),
+                ("name", &name),
+                ("time_zone", "Mars/Olympus"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        body.contains("Time zone must be an IANA time zone name"),
+        "{body}"
+    );
+    let (status, location, _) = admin
+        .post_form(
+            &set,
+            &[
+                ("_csrf", &token),
+                ("name", &name),
+                ("time_zone", "Pacific/Auckland"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER, "{location}");
+    let (_, _, body) = admin
+        .get(&format!("/orgs/{org}/audit?action=organisation.time_zone"))
+        .await;
+    assert!(body.contains("Time (Pacific/Auckland)"), "{body}");
+    assert!(
+        body.contains(" NZDT</td>") || body.contains(" NZST</td>"),
+        "{body}"
+    );
+    assert_eq!(
+        body.matches("organisation.time_zone</th>").count(),
+        1,
+        "{body}"
+    );
+    let (_, _, body) = admin
+        .get(&format!("/orgs/{org}/audit?action=organisation.rename"))
+        .await;
+    assert!(
+        !body.contains("organisation.rename</th>"),
+        "the name did not change"
+    );
+}
+
 #[tokio::test]
 async fn a_clinician_uploads_files_and_sees_each_outcome_in_words() {
     let w = world().await;
@@ -425,27 +579,7 @@ async fn a_clinician_uploads_files_and_sees_each_outcome_in_words() {
     b.sign_in("clinician@example.org").await;
     let (_, _, body) = b.get(&format!("/orgs/{org}/upload")).await;
     assert!(body.contains("Ada Alpha") && body.contains("Bo Bravo"));
-    let token = csrf_of(&body);
-    let jump = synth::cmj(&CmjSpec::default()).unwrap();
-    let csv = mhp_biomech::to_mhp_csv(&jump.recording);
-    let form = reqwest::multipart::Form::new()
-        .text("_csrf", token.clone())
-        .text("subject", w.on_a.to_string())
-        .part(
-            "files",
-            reqwest::multipart::Part::bytes(csv.into_bytes()).file_name("jump.csv"),
-        )
-        .part(
-            "files",
-            reqwest::multipart::Part::bytes(b"not,a\nrecording\n".to_vec()).file_name("notes.csv"),
-        );
-    let res =
-        b.c.post(format!("{}/orgs/{org}/upload", b.base))
-            .header("cookie", b.cookie_header())
-            .multipart(form)
-            .send()
-            .await
-            .unwrap();
+    let res = upload_jump(&mut b, &w, &csrf_of(&body), true).await;
     assert_eq!(res.status(), StatusCode::OK);
     let body = res.text().await.unwrap();
     assert!(

@@ -1,5 +1,6 @@
 //! Organisations.
 
+use mhp_domain::display::TimeZone;
 use mhp_domain::{OrgId, OrgName, Timestamp};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -16,6 +17,8 @@ pub struct Organization {
     pub name: OrgName,
     /// When it was created.
     pub created_at: Timestamp,
+    /// The time zone its pages show dates in.
+    pub time_zone: TimeZone,
 }
 
 fn from_row(row: &AnyRow) -> Result<Organization, StorageError> {
@@ -27,6 +30,11 @@ fn from_row(row: &AnyRow) -> Result<Organization, StorageError> {
             what: "organisation name",
         })?,
         created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+        time_zone: TimeZone::parse(&row.try_get::<String, _>("time_zone")?).map_err(|_| {
+            StorageError::Corrupt {
+                what: "organisation time zone",
+            }
+        })?,
     })
 }
 
@@ -40,6 +48,7 @@ pub async fn create(
         id: OrgId::new(),
         name: name.clone(),
         created_at: now,
+        time_zone: TimeZone::default(),
     };
     let inserted = sqlx::query(
         "INSERT INTO organizations (id, name, created_at_ms) VALUES ($1, $2, $3) \
@@ -57,7 +66,7 @@ pub async fn create(
 /// Every organisation that is not archived, oldest first (operator function).
 pub async fn list_all(tx: &mut OperatorTx) -> Result<Vec<Organization>, StorageError> {
     let rows = sqlx::query(
-        "SELECT id, name, created_at_ms FROM organizations \
+        "SELECT id, name, created_at_ms, time_zone FROM organizations \
          WHERE archived_at_ms IS NULL ORDER BY id",
     )
     .fetch_all(tx.conn())
@@ -72,7 +81,7 @@ pub async fn get_as_operator(
     org: OrgId,
 ) -> Result<Option<Organization>, StorageError> {
     let row = sqlx::query(
-        "SELECT id, name, created_at_ms FROM organizations \
+        "SELECT id, name, created_at_ms, time_zone FROM organizations \
          WHERE id = $1 AND archived_at_ms IS NULL",
     )
     .bind(org.to_string())
@@ -83,12 +92,23 @@ pub async fn get_as_operator(
 
 /// The organisation the transaction serves.
 pub async fn current(tx: &mut TenantTx) -> Result<Organization, StorageError> {
-    let row = sqlx::query("SELECT id, name, created_at_ms FROM organizations WHERE id = $1")
-        .bind(tx.org_key())
-        .fetch_one(tx.conn())
-        .await
-        .map_err(StorageError::from_sqlx_as("organisation"))?;
+    let row =
+        sqlx::query("SELECT id, name, created_at_ms, time_zone FROM organizations WHERE id = $1")
+            .bind(tx.org_key())
+            .fetch_one(tx.conn())
+            .await
+            .map_err(StorageError::from_sqlx_as("organisation"))?;
     from_row(&row)
+}
+
+/// Sets the time zone the organisation's pages show dates in.
+pub async fn set_time_zone(tx: &mut TenantTx, zone: TimeZone) -> Result<(), StorageError> {
+    sqlx::query("UPDATE organizations SET time_zone = $1 WHERE id = $2")
+        .bind(zone.name())
+        .bind(tx.org_key())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
 }
 
 /// Renames the transaction's organisation; a name another organisation holds is a conflict.

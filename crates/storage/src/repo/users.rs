@@ -1,5 +1,6 @@
 //! Users (people and devices that sign in) and their memberships in organisations.
 
+use mhp_domain::display::{DisplayUnits, ForceUnit, LengthUnit, MassUnit};
 use mhp_domain::{DisplayName, Email, OrgId, PlatformRole, Role, Timestamp, UserId};
 use sqlx::Row;
 use sqlx::any::AnyRow;
@@ -22,6 +23,8 @@ pub struct User {
     pub password_change_required_at: Option<Timestamp>,
     /// When it was created.
     pub created_at: Timestamp,
+    /// The units pages show them.
+    pub units: DisplayUnits,
 }
 
 /// What it takes to create a user.
@@ -68,6 +71,21 @@ fn from_row(row: &AnyRow) -> Result<User, StorageError> {
             })?,
         password_change_required_at: change.map(Timestamp::from_millis),
         created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+        units: units_from_row(row)?,
+    })
+}
+
+fn units_from_row(row: &AnyRow) -> Result<DisplayUnits, StorageError> {
+    let corrupt = |_| StorageError::Corrupt {
+        what: "display units",
+    };
+    let length: String = row.try_get("length_unit")?;
+    let mass: String = row.try_get("mass_unit")?;
+    let force: String = row.try_get("force_unit")?;
+    Ok(DisplayUnits {
+        length: LengthUnit::parse(&length).map_err(corrupt)?,
+        mass: MassUnit::parse(&mass).map_err(corrupt)?,
+        force: ForceUnit::parse(&force).map_err(corrupt)?,
     })
 }
 
@@ -84,6 +102,7 @@ pub async fn create(
         platform_role: new.platform_role,
         password_change_required_at: new.password_change_required.then_some(now),
         created_at: now,
+        units: DisplayUnits::default(),
     };
     let inserted = sqlx::query(
         "INSERT INTO users (id, email, display_name, password_hash, \
@@ -120,7 +139,8 @@ pub async fn find_by_email(
 ) -> Result<Option<(User, Option<String>)>, StorageError> {
     let row = sqlx::query(
         "SELECT id, email, display_name, platform_role, password_change_required_at_ms, \
-         created_at_ms, password_hash FROM users WHERE email = $1 AND disabled_at_ms IS NULL",
+         created_at_ms, length_unit, mass_unit, force_unit, password_hash FROM users \
+         WHERE email = $1 AND disabled_at_ms IS NULL",
     )
     .bind(email.as_str())
     .fetch_optional(tx.conn())
@@ -133,7 +153,8 @@ pub async fn find_by_email(
 pub async fn get_as_operator(tx: &mut OperatorTx, id: UserId) -> Result<User, StorageError> {
     let row = sqlx::query(
         "SELECT id, email, display_name, platform_role, password_change_required_at_ms, \
-         created_at_ms FROM users WHERE id = $1 AND disabled_at_ms IS NULL",
+         created_at_ms, length_unit, mass_unit, force_unit FROM users \
+         WHERE id = $1 AND disabled_at_ms IS NULL",
     )
     .bind(id.to_string())
     .fetch_one(tx.conn())
@@ -151,6 +172,22 @@ pub async fn set_password_hash(
 ) -> Result<(), StorageError> {
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    Ok(())
+}
+
+/// Sets the units pages show a user (operator function: a person's own account).
+pub async fn set_units(
+    tx: &mut OperatorTx,
+    id: UserId,
+    units: DisplayUnits,
+) -> Result<(), StorageError> {
+    sqlx::query("UPDATE users SET length_unit = $1, mass_unit = $2, force_unit = $3 WHERE id = $4")
+        .bind(units.length.as_str())
+        .bind(units.mass.as_str())
+        .bind(units.force.as_str())
         .bind(id.to_string())
         .execute(tx.conn())
         .await?;
@@ -324,7 +361,8 @@ pub async fn member_emails_as_operator(
 pub async fn members(tx: &mut TenantTx) -> Result<Vec<Member>, StorageError> {
     let rows = sqlx::query(
         "SELECT u.id, u.email, u.display_name, u.platform_role, \
-         u.password_change_required_at_ms, u.created_at_ms, m.role \
+         u.password_change_required_at_ms, u.created_at_ms, u.length_unit, u.mass_unit, \
+         u.force_unit, m.role \
          FROM memberships m JOIN users u ON u.id = m.user_id \
          WHERE m.org_id = $1 AND u.disabled_at_ms IS NULL ORDER BY u.id, m.role",
     )
