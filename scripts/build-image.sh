@@ -10,7 +10,9 @@
 #                                    mount), wait for /readyz = 200, run `mhp healthcheck`
 #                                    inside it, then SIGTERM and expect a clean exit
 #
-# Uses target/release/mhp, building it (cargo build --release --locked -p mhp-cli --features aws,vault,onnx) if absent.
+# Uses target/release/mhp, building it (cargo build --release --locked -p mhp-cli --features aws,vault,onnx) if absent;
+# MHP_IMAGE_BIN names another build of the binary (the test script packs the debug build its tests
+# made, so CI does not spend ten minutes on a release build only to check the image's layout).
 # Writes: target/image/oci/ (OCI layout), target/image/mhp.sbom.cdx.json (CycloneDX),
 # target/image/mhp.tar (docker-archive, for `docker load`), target/image/summary.txt.
 set -euo pipefail
@@ -27,7 +29,7 @@ for a in "$@"; do
 done
 
 OUT="$ROOT/target/image"
-BIN="$ROOT/target/release/mhp"
+BIN="${MHP_IMAGE_BIN:-$ROOT/target/release/mhp}"
 UID_MHP=10001
 
 need_tools() {
