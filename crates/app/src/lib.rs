@@ -12,6 +12,7 @@ pub mod assessments;
 pub mod audit_log;
 pub mod code;
 pub mod dashboard;
+pub mod datasets;
 pub mod indexing;
 pub mod injuries;
 pub mod keys;

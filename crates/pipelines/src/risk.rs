@@ -46,160 +46,45 @@ pub const AUC_RESAMPLES: usize = 1000;
 /// Below this many injuries in the test weeks the evaluation warns that its figures are rough.
 pub const FEW_POSITIVES: usize = 30;
 
-/// One training row: a subject-week, de-identified.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetRow {
-    /// Keyed pseudonym.
-    pub subject: String,
-    /// The week's Monday (days since 1970-01-01).
-    pub day: i64,
-    /// Sex, or `unknown`.
-    pub sex: String,
-    /// Sport or unit role, or `unknown`.
-    pub sport: String,
-    /// Age in whole years at the view's date (capped at 90), when known.
-    pub age_years: Option<i64>,
-    /// Feature values in the order of the dataset's names (`null` for missing).
-    pub values: Vec<Option<f64>>,
-    /// Whether a time-loss injury began within the horizon.
-    pub label: bool,
+pub use mhp_app::datasets::{DatasetFile, DatasetRow};
+
+/// The rows of a dataset file as an `mhp_ml` dataset with `sex` and `sport` groups.
+///
+/// # Errors
+/// When the file is inconsistent.
+pub fn ml_dataset(file: &DatasetFile) -> Result<Dataset, StepError> {
+    ml_dataset_with(file, &[])
 }
 
-/// The dataset artifact.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct DatasetFile {
-    /// Feature names, in order.
-    pub features: Vec<String>,
-    /// Days ahead the label looks.
-    pub horizon_days: i64,
-    /// The rows in canonical order ([`sort_rows`]: by day, then content).
-    pub rows: Vec<DatasetRow>,
-}
-
-impl DatasetFile {
-    /// The file of `rows` (values in the order of `features`) without the columns no row has a
-    /// value in: most of the engine's metrics are absent from an organisation's assessments
-    /// (a vendor's export, seeded data), and every step that reads the file would carry them.
-    /// A model reading a dropped column sees it missing ([`DatasetFile::to_dataset_with`]).
-    pub fn without_empty_columns(
-        features: Vec<String>,
-        horizon_days: i64,
-        mut rows: Vec<DatasetRow>,
-    ) -> Self {
-        let keep: Vec<usize> = (0..features.len())
-            .filter(|&j| {
-                rows.iter()
-                    .any(|r| r.values.get(j).is_some_and(Option::is_some))
-            })
-            .collect();
-        if keep.len() < features.len() {
-            for r in &mut rows {
-                r.values = keep
-                    .iter()
-                    .map(|&j| r.values.get(j).copied().flatten())
-                    .collect();
-            }
-        }
-        Self {
-            features: keep.iter().map(|&j| features[j].clone()).collect(),
-            horizon_days,
-            rows,
-        }
-    }
-
-    /// As [`DatasetFile::to_dataset`], with `extra` features the file lacks as missing
-    /// columns (a production model may read a feature no row of this dataset has).
-    ///
-    /// # Errors
-    /// When the file is inconsistent.
-    pub fn to_dataset_with(&self, extra: &[String]) -> Result<Dataset, StepError> {
-        let extra: Vec<&String> = extra
+/// As [`ml_dataset`], with `extra` features the file lacks as missing columns (a production
+/// model may read a feature no row of this dataset has).
+///
+/// # Errors
+/// When the file is inconsistent.
+pub fn ml_dataset_with(file: &DatasetFile, extra: &[String]) -> Result<Dataset, StepError> {
+    let extra: Vec<&String> = extra
+        .iter()
+        .filter(|f| !file.features.contains(f))
+        .collect();
+    let mut names = file.features.clone();
+    names.extend(extra.iter().map(|f| (*f).clone()));
+    let mut data = Dataset::new(names).map_err(ml_err)?;
+    for r in &file.rows {
+        let values: Vec<f64> = r
+            .values
             .iter()
-            .filter(|f| !self.features.contains(f))
+            .map(|v| v.unwrap_or(f64::NAN))
+            .chain(extra.iter().map(|_| f64::NAN))
             .collect();
-        if extra.is_empty() {
-            return self.to_dataset();
-        }
-        let mut names = self.features.clone();
-        names.extend(extra.iter().map(|f| (*f).clone()));
-        let mut data = Dataset::new(names).map_err(ml_err)?;
-        for r in &self.rows {
-            let values: Vec<f64> = r
-                .values
-                .iter()
-                .map(|v| v.unwrap_or(f64::NAN))
-                .chain(extra.iter().map(|_| f64::NAN))
-                .collect();
-            data.push(
-                &values,
-                r.label,
-                r.day,
-                &[("sex", r.sex.as_str()), ("sport", r.sport.as_str())],
-            )
-            .map_err(ml_err)?;
-        }
-        Ok(data)
+        data.push(
+            &values,
+            r.label,
+            r.day,
+            &[("sex", r.sex.as_str()), ("sport", r.sport.as_str())],
+        )
+        .map_err(ml_err)?;
     }
-
-    /// The rows as an `mhp_ml` dataset with `sex` and `sport` groups.
-    ///
-    /// # Errors
-    /// When the file is inconsistent.
-    pub fn to_dataset(&self) -> Result<Dataset, StepError> {
-        let mut data = Dataset::new(self.features.clone()).map_err(ml_err)?;
-        for r in &self.rows {
-            let values: Vec<f64> = r.values.iter().map(|v| v.unwrap_or(f64::NAN)).collect();
-            data.push(
-                &values,
-                r.label,
-                r.day,
-                &[("sex", r.sex.as_str()), ("sport", r.sport.as_str())],
-            )
-            .map_err(ml_err)?;
-        }
-        Ok(data)
-    }
-
-    /// The rows as CSV for tools outside MHP (`tools/ml/sklearn_compare.py`): `subject, time,
-    /// sex, sport, label` and the features, empty cells for missing values. `time` is the week.
-    pub fn to_csv(&self) -> String {
-        let mut out = String::from("subject,time,sex,sport,label");
-        for f in &self.features {
-            out.push(',');
-            out.push_str(f);
-        }
-        out.push('\n');
-        for r in &self.rows {
-            out.push_str(&format!(
-                "{},{},{},{},{}",
-                r.subject,
-                r.day.div_euclid(7),
-                csv_safe(&r.sex),
-                csv_safe(&r.sport),
-                u8::from(r.label)
-            ));
-            for v in &r.values {
-                out.push(',');
-                if let Some(v) = v {
-                    out.push_str(&format!("{v}"));
-                }
-            }
-            out.push('\n');
-        }
-        out
-    }
-}
-
-fn csv_safe(s: &str) -> String {
-    s.chars()
-        .map(|c| {
-            if matches!(c, ',' | '"' | '\n' | '\r') {
-                ' '
-            } else {
-                c
-            }
-        })
-        .collect()
+    Ok(data)
 }
 
 fn ml_err(e: mhp_ml::MlError) -> StepError {
@@ -542,7 +427,7 @@ pub async fn train(ctx: StepCtx) -> Result<Value, StepError> {
     let split = split(&ctx)?;
     let (found, cutoff, rows, positives, ms) = tokio::task::spawn_blocking({
         move || -> Result<_, StepError> {
-            let data = file.to_dataset()?;
+            let data = ml_dataset(&file)?;
             let cutoff = match split {
                 Split::Fraction(fraction) => data.time_cutoff(fraction).map_err(ml_err)?,
                 Split::From(day) => day,
@@ -809,7 +694,7 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
                 .and_then(|(_, m, _)| m.as_ref())
                 .map(|m| m.feature_names().to_vec())
                 .unwrap_or_default();
-            let data = file.to_dataset_with(&extra)?;
+            let data = ml_dataset_with(&file, &extra)?;
             let (_, test) = data.split_by_time(cutoff);
             let on = |names: &[String]| test.select(names).map_err(ml_err);
             let cand_test = on(candidate.feature_names())?;
@@ -1689,9 +1574,7 @@ mod tests {
         );
         assert_eq!(file.features, ["a", "b"]);
         assert_eq!(file.rows[1].values, [None, Some(2.0)]);
-        let data = file
-            .to_dataset_with(&["empty".to_owned(), "a".to_owned()])
-            .unwrap();
+        let data = ml_dataset_with(&file, &["empty".to_owned(), "a".to_owned()]).unwrap();
         assert_eq!(data.feature_names(), ["a", "b", "empty"]);
         assert!(data.row(0).unwrap()[2].is_nan());
         assert_eq!(data.labels(), [false, true]);

@@ -20,12 +20,12 @@ for (const m of demo.matchAll(/^ {2}(\w+)\s+(\S+@\S+)\s+(\S+)$/gm)) {
 
 // What each role's main navigation holds, exactly.
 const NAV = {
-  org_admin: ["Dashboard", "Upload", "Reports", "Models", "Pipelines", "Audit log", "Settings", "Start"],
+  org_admin: ["Dashboard", "Upload", "Reports", "Datasets", "Models", "Pipelines", "Audit log", "Settings"],
   clinician: ["Dashboard", "Upload", "Reports"],
   coach: ["Dashboard", "Reports"],
   athlete: ["My results"],
   auditor: ["Audit log", "Start"],
-  data_scientist: ["Models", "Pipelines", "Start"],
+  data_scientist: ["Datasets", "Models", "Pipelines", "Start"],
 };
 
 async function checkA11y(page, name) {
@@ -292,7 +292,11 @@ test("an athlete sees only themself; an auditor and a data scientist see no name
   }
 });
 
-test("a data scientist trains the risk model from Pipelines and reads it under Models", async ({ page }) => {
+test("a data scientist trains the risk model from Pipelines and reads it under Models", async ({ page, browser }) => {
+  const clinician = await browser.newPage();
+  await signIn(clinician, "clinician");
+  const names = await clinician.locator("table#roster tbody tr th a").allInnerTexts();
+  await clinician.close();
   await signIn(page, "data_scientist");
   await expect(page).toHaveURL(new RegExp(`/orgs/${ORG}/models$`));
   await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Pipelines" }).click();
@@ -314,6 +318,22 @@ test("a data scientist trains the risk model from Pipelines and reads it under M
   await expect(page.locator("table").first()).toContainText("v1");
   await checkA11y(page, "models");
   await shot(page, "models");
+  // The run's dataset, with the model trained on it, and its rows as CSV (pseudonyms only).
+  await page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Datasets" }).click();
+  const newest = page.locator("table tbody tr").first();
+  await expect(newest).toContainText("injury-risk v1");
+  const [download] = await Promise.all([
+    page.waitForEvent("download"),
+    newest.getByRole("link", { name: /^Download/ }).click(),
+  ]);
+  const csv = fs.readFileSync(await download.path(), "utf8");
+  const [header, ...rows] = csv.trim().split("\n");
+  expect(header.startsWith("subject,time,sex,sport,label,")).toBe(true);
+  expect(rows.length).toBeGreaterThan(100);
+  expect(names.length).toBeGreaterThan(0);
+  for (const name of names) expect(csv).not.toContain(name);
+  await checkA11y(page, "datasets");
+  await shot(page, "datasets");
   await page.getByRole("button", { name: "Sign out", exact: true }).click();
 });
 

@@ -9,6 +9,7 @@ pub(crate) mod assessments;
 pub(crate) mod audit_log;
 pub(crate) mod auth;
 pub(crate) mod authz;
+pub(crate) mod datasets;
 pub(crate) mod export;
 pub(crate) mod injuries;
 pub(crate) mod invite;
@@ -842,6 +843,28 @@ pub const ROUTES: &[RouteSpec] = &[
             "Cancel a run (a running step stops at its next heartbeat)",
             &[200],
             Json(s::<pipelines::RunOut>),
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/datasets",
+        requirement: InOrg(P::ReadDeidentified),
+        handler: || get(datasets::list),
+        doc: doc(
+            "De-identified datasets the risk pipeline built, newest first",
+            &[200],
+            Json(s::<Vec<datasets::DatasetOut>>),
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/datasets/{run}/csv",
+        requirement: InOrg(P::ReadDeidentified),
+        handler: || get(datasets::csv),
+        doc: doc(
+            "A dataset's rows as CSV (pseudonyms only; the export is audited)",
+            &[200],
+            Csv,
         ),
     },
     RouteSpec {

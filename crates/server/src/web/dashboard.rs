@@ -317,7 +317,7 @@ fn table(org: mhp_domain::OrgId, r: &Roster, show: &Show) -> Markup {
                                 }
                             }
                             td.num data-sort=(num(row.asymmetry_pct, 2)) { (signed(row.asymmetry_pct, 1)) }
-                            td data-sort=(row.last_test.map_or(0, |t| t.as_millis())) {
+                            td.date data-sort=(row.last_test.map_or(0, |t| t.as_millis())) {
                                 (row.last_test.map_or_else(|| "never".to_owned(), |t| show.date(t)))
                             }
                             td data-sort=(row.attention.first().map_or(99, |a| *a as u8)) {

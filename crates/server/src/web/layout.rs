@@ -22,6 +22,8 @@ pub enum Section {
     Audit,
     /// An athlete's own results.
     Mine,
+    /// De-identified datasets.
+    Datasets,
     /// Models and their versions.
     Models,
     /// Pipelines and their runs.
@@ -99,6 +101,13 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
     if may(shell.roles, Permission::ReadOwnRecord) {
         links.push(("My results", format!("/orgs/{org}/me"), Section::Mine));
     }
+    if may(shell.roles, Permission::ReadDeidentified) {
+        links.push((
+            "Datasets",
+            format!("/orgs/{org}/datasets"),
+            Section::Datasets,
+        ));
+    }
     if may(shell.roles, Permission::RunPipelines) {
         links.push(("Models", format!("/orgs/{org}/models"), Section::Models));
         links.push((
@@ -117,7 +126,10 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
             Section::Settings,
         ));
     }
-    if may(shell.roles, Permission::ReadAudit) || may(shell.roles, Permission::RunPipelines) {
+    // The start page explains where things are to roles without a dashboard of their own.
+    if !may(shell.roles, Permission::ReadTeamReadiness)
+        && (may(shell.roles, Permission::ReadAudit) || may(shell.roles, Permission::RunPipelines))
+    {
         links.push(("Start", format!("/orgs/{org}/start"), Section::Start));
     }
     html! {

@@ -27,6 +27,7 @@ mod athlete;
 mod audit;
 mod charts;
 mod dashboard;
+mod datasets;
 mod injuries;
 mod layout;
 mod models;
@@ -168,6 +169,7 @@ pub const PAGES: &[PageSpec] = &[
         InOrg(P::RunPipelines),
     ),
     page("GET", "/orgs/{org}/runs/{run}", InOrg(P::RunPipelines)),
+    page("GET", "/orgs/{org}/datasets", InOrg(P::ReadDeidentified)),
     page(
         "POST",
         "/orgs/{org}/runs/{run}/cancel",
@@ -290,6 +292,7 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(pipelines::schedule),
         )
         .route("/orgs/{org}/runs/{run}", get(pipelines::run))
+        .route("/orgs/{org}/datasets", get(datasets::page))
         .route("/orgs/{org}/runs/{run}/cancel", post(pipelines::cancel))
         .route("/orgs/{org}/settings", get(settings::page))
         .route("/orgs/{org}/settings/invitations", post(settings::invite))

@@ -21,6 +21,73 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
+/// A training run of `org` whose `dataset` step succeeded with a small de-identified file
+/// (two pseudonyms, one feature), sealed in the object store as the step seals it.
+pub async fn fixture_dataset(s: &Server, org: &OrgScope) -> mhp_domain::RunId {
+    use mhp_app::datasets::{DatasetFile, DatasetRow};
+    let now = s.state.app.clock.now();
+    let mut tx = s.state.app.db.tenant(org, Access::Write).await.unwrap();
+    let run = mhp_storage::repo::pipelines::enqueue(
+        &mut tx,
+        &mhp_storage::repo::pipelines::NewRun {
+            pipeline: mhp_domain::pipeline::pipeline(mhp_domain::pipeline::TRAIN).unwrap(),
+            trigger: mhp_domain::pipeline::Trigger::Api,
+            requested_by: "test",
+            params_json: "{}",
+            not_before: now,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    let row = |subject: &str, day: i64, value: f64, label: bool| DatasetRow {
+        subject: subject.into(),
+        day,
+        sex: "female".into(),
+        sport: "rugby".into(),
+        age_years: Some(24),
+        values: vec![Some(value)],
+        label,
+    };
+    let file = DatasetFile::without_empty_columns(
+        vec!["jump_height_z".into()],
+        7,
+        vec![
+            row("p-one", 20_000, 0.5, false),
+            row("p-two", 20_007, -1.25, true),
+        ],
+    );
+    let key = format!("pipelines/{}/{run}/dataset.json", org.org());
+    mhp_app::artifacts::put(
+        s.state.app.phi.keys(),
+        &s.state.app.objects,
+        org.org(),
+        &mhp_storage::ObjectKey::parse(&key).unwrap(),
+        &serde_json::to_vec(&file).unwrap(),
+    )
+    .await
+    .unwrap();
+    let output = serde_json::json!({
+        "artifact": key, "fingerprint": "ab".repeat(32), "rows": 2, "positives": 1,
+        "subjects": 2, "stale_injuries": 0, "features": ["jump_height_z"], "as_of": "2024-10-20",
+    });
+    let mut conn = <sqlx::AnyConnection as sqlx::Connection>::connect(&s.url)
+        .await
+        .unwrap();
+    sqlx::query(
+        "UPDATE pipeline_jobs SET status = 'succeeded', output_json = $1, finished_at_ms = $2 \
+         WHERE run_id = $3 AND step = 'dataset'",
+    )
+    .bind(output.to_string())
+    .bind(now.as_millis())
+    .bind(run.to_string())
+    .execute(&mut conn)
+    .await
+    .unwrap();
+    run
+}
+
 #[allow(missing_debug_implementations)]
 pub struct Server {
     pub base: String,

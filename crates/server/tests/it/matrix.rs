@@ -78,6 +78,16 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin]),
     ),
     ("GET", "/api/v1/me", Anyone),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/datasets",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/datasets/{run}/csv",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
     ("PATCH", "/api/v1/me", Anyone),
     (
         "GET",
@@ -588,6 +598,10 @@ async fn concrete(
     }
     if path.contains("{model}") {
         path = path.replace("{model}", mhp_domain::pipeline::RISK_MODEL);
+    }
+    if path.contains("/datasets/{run}") {
+        let run = crate::fixture_dataset(s, target).await;
+        path = path.replace("{run}", &run.to_string());
     }
     if path.contains("{run}") {
         let mut tx = s.state.app.db.tenant(target, Access::Write).await.unwrap();

@@ -1469,6 +1469,11 @@ async fn an_administrator_runs_the_organisation_from_the_settings_page() {
 
 /// A version of the risk model registered as training would, with an evaluation's metrics.
 async fn model_version(s: &Server, auc: f64) -> mhp_domain::ModelVersionId {
+    model_version_with(s, auc, "{}").await
+}
+
+/// As [`model_version`], with its lineage.
+async fn model_version_with(s: &Server, auc: f64, lineage: &str) -> mhp_domain::ModelVersionId {
     let bin = |p: f64, o: f64| {
         serde_json::json!({"count": 40, "min_predicted": p - 0.01, "max_predicted": p + 0.01,
                             "mean_predicted": p, "observed_rate": o})
@@ -1493,7 +1498,7 @@ async fn model_version(s: &Server, auc: f64) -> mhp_domain::ModelVersionId {
             artifact_key: "models/x",
             artifact_sha256: "00",
             features_json: "[]",
-            lineage_json: "{}",
+            lineage_json: lineage,
             metrics_json: &evaluation.to_string(),
             training_run: None,
             created_by: "test",
@@ -1652,4 +1657,83 @@ async fn a_data_scientist_runs_pipelines_and_reads_models_and_an_administrator_d
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, _, body) = ds.get(&pipelines).await;
     assert!(!body.contains("0 4 * * 1"));
+}
+
+#[tokio::test]
+async fn a_data_scientist_finds_each_dataset_with_its_models_and_downloads_its_rows() {
+    let w = world().await;
+    let org = w.s.org.org();
+    person(&w.s, "ds@example.org", Role::DataScientist).await;
+    let mut ds = Browser::new(&w.s);
+    ds.sign_in("ds@example.org").await;
+    let page = format!("/orgs/{org}/datasets");
+    let (status, _, body) = ds.get(&page).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("No dataset yet."), "{body}");
+    assert!(body.contains(&format!(
+        "<a href=\"{page}\" aria-current=\"page\">Datasets</a>"
+    )));
+
+    let run = crate::fixture_dataset(&w.s, &w.s.org).await;
+    let lineage = serde_json::json!({ "dataset_fingerprint": "ab".repeat(32) }).to_string();
+    model_version_with(&w.s, 0.71, &lineage).await;
+    let (status, _, body) = ds.get(&page).await;
+    assert_eq!(status, StatusCode::OK);
+    for shown in [
+        "2024-10-20",
+        "1 (50.0 %)",
+        "injury-risk v1</a> (candidate)",
+        "<code>jump_height_z</code>",
+        &format!("/api/v1/orgs/{org}/datasets/{run}/csv"),
+    ] {
+        assert!(body.contains(shown), "{shown}: {body}");
+    }
+    assert!(
+        !body.contains("Ada Alpha") && !body.contains("p-one"),
+        "no names, no rows"
+    );
+
+    // The download is the API's export: the rows, pseudonyms only, and an audit event.
+    let (status, headers, csv) = ds
+        .get(&format!("/api/v1/orgs/{org}/datasets/{run}/csv"))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers["content-type"], "text/csv; charset=utf-8");
+    let lines: Vec<&str> = csv.lines().collect();
+    assert_eq!(lines[0], "subject,time,sex,sport,label,jump_height_z");
+    assert_eq!(lines.len(), 3, "{csv}");
+    assert!(
+        lines[2].starts_with("p-two,") && lines[2].ends_with(",1,-1.25"),
+        "{csv}"
+    );
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Read)
+            .await
+            .unwrap();
+    let filter = audit::Filter {
+        action: Some("dataset.export".into()),
+        resource_id: Some(run.to_string()),
+        ..Default::default()
+    };
+    assert_eq!(
+        audit::search(&mut tx, &filter, None, 10)
+            .await
+            .unwrap()
+            .len(),
+        1
+    );
+    drop(tx);
+    // A run without a dataset has none to export.
+    let other = mhp_domain::RunId::new();
+    let (status, _, _) = ds
+        .get(&format!("/api/v1/orgs/{org}/datasets/{other}/csv"))
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // Staff of teams see no datasets.
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    assert_eq!(coach.get(&page).await.0, StatusCode::FORBIDDEN);
 }

@@ -803,6 +803,66 @@ pub async fn step_output(
     .flatten())
 }
 
+/// A step that succeeded, with its run's pipeline and its output.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StepDone {
+    /// The run.
+    pub run: RunId,
+    /// The run's pipeline.
+    pub pipeline: String,
+    /// When the step finished.
+    pub finished_at: Timestamp,
+    /// Its output (JSON).
+    pub output_json: String,
+}
+
+const STEP_DONE_SQL: &str = "SELECT j.run_id, r.pipeline, j.finished_at_ms, j.output_json \
+     FROM pipeline_jobs j JOIN pipeline_runs r ON r.id = j.run_id AND r.org_id = j.org_id \
+     WHERE j.org_id = $1 AND j.step = $2 AND j.status = 'succeeded' \
+     AND j.output_json IS NOT NULL AND j.finished_at_ms IS NOT NULL";
+
+fn step_done_from_row(row: &AnyRow) -> Result<StepDone, StorageError> {
+    let run: String = row.try_get("run_id")?;
+    Ok(StepDone {
+        run: parse_id(&run, "run id", RunId::parse)?,
+        pipeline: row.try_get("pipeline")?,
+        finished_at: Timestamp::from_millis(row.try_get("finished_at_ms")?),
+        output_json: row.try_get("output_json")?,
+    })
+}
+
+/// The organisation's steps named `step` that succeeded, newest run first (at most `limit`).
+pub async fn succeeded_steps(
+    tx: &mut TenantTx,
+    step: &str,
+    limit: i64,
+) -> Result<Vec<StepDone>, StorageError> {
+    let sql = format!("{STEP_DONE_SQL} ORDER BY j.run_id DESC LIMIT $3");
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(step)
+        .bind(limit.clamp(1, 1000))
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(step_done_from_row).collect()
+}
+
+/// The step named `step` of one run of the organisation, if it succeeded.
+pub async fn succeeded_step(
+    tx: &mut TenantTx,
+    run: RunId,
+    step: &str,
+) -> Result<Option<StepDone>, StorageError> {
+    let sql = format!("{STEP_DONE_SQL} AND j.run_id = $3");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(step)
+        .bind(run.to_string())
+        .fetch_optional(tx.conn())
+        .await?;
+    row.as_ref().map(step_done_from_row).transpose()
+}
+
 /// A run of the organisation.
 pub async fn get(tx: &mut TenantTx, run: RunId) -> Result<Run, StorageError> {
     let sql = format!("SELECT {RUN_COLUMNS} FROM pipeline_runs WHERE org_id = $1 AND id = $2");
