@@ -154,10 +154,11 @@ pub async fn team_roster(
     let today = app.today();
     let week_ago = date_of_day(today.days_since_epoch() - 7);
     // Three reads on three connections at once (SQLite's readers do not wait for each other
-    // in WAL mode): the listing with its audit event, and each metric's season.
-    let season = |metric: &'static str| async move {
+    // in WAL mode): the listing with its audit event, the season of jump heights (for the
+    // baselines and the team trend), and the latest asymmetries.
+    let asymmetries = async {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
-        Ok::<_, AppError>(assessments::team_series_of(&mut tx, team, &[metric]).await?)
+        Ok::<_, AppError>(assessments::team_latest_of(&mut tx, team, ASYMMETRY).await?)
     };
     let others = async {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
@@ -173,7 +174,7 @@ pub async fn team_roster(
     let (page, others, asymmetries) = tokio::join!(
         subjects::list(app, scope, caller, shown, &listing),
         others,
-        season(ASYMMETRY)
+        asymmetries
     );
     let page = page?;
     let (team_row, mut values, before) = others?;

@@ -125,6 +125,11 @@ const SQLITE: &[Migration] = &[
         name: "display_preferences",
         sql: include_str!("../migrations/sqlite/0019_display_preferences.sql"),
     },
+    Migration {
+        version: 20,
+        name: "assessment_values",
+        sql: include_str!("../migrations/sqlite/0020_assessment_values.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -222,6 +227,11 @@ const POSTGRES: &[Migration] = &[
         version: 19,
         name: "display_preferences",
         sql: include_str!("../migrations/postgres/0019_display_preferences.sql"),
+    },
+    Migration {
+        version: 20,
+        name: "assessment_values",
+        sql: include_str!("../migrations/postgres/0020_assessment_values.sql"),
     },
 ];
 

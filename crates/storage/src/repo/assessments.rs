@@ -187,7 +187,8 @@ pub async fn create(
     .await
     .map_err(not_found_on_fk("subject"))?;
     conflict_if_none(inserted, "assessment")?;
-    insert_result(tx, assessment.id, result).await
+    insert_result(tx, assessment.id, result).await?;
+    refresh_values(tx, assessment.id).await
 }
 
 /// Adds a result of another analysis version and makes it current. A result of the same
@@ -204,6 +205,30 @@ pub async fn add_result(
         .bind(id.to_string())
         .execute(tx.conn())
         .await?;
+    refresh_values(tx, id).await
+}
+
+/// Rewrites the assessment's rows of the read model `assessment_values` from its current
+/// result (each metric's mean over the trials), in the transaction that changed the result.
+async fn refresh_values(tx: &mut TenantTx, id: AssessmentId) -> Result<(), StorageError> {
+    sqlx::query("DELETE FROM assessment_values WHERE org_id = $1 AND assessment_id = $2")
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    sqlx::query(
+        "INSERT INTO assessment_values (org_id, metric, subject_id, recorded_at_ms, \
+         assessment_id, value) \
+         SELECT a.org_id, m.metric, a.subject_id, a.recorded_at_ms, a.id, AVG(m.value) \
+         FROM assessments a JOIN assessment_metrics m ON m.org_id = a.org_id \
+         AND m.assessment_id = a.id AND m.analysis_version = a.analysis_version \
+         WHERE a.org_id = $1 AND a.id = $2 \
+         GROUP BY a.org_id, a.id, a.subject_id, a.recorded_at_ms, m.metric",
+    )
+    .bind(tx.org_key())
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
     Ok(())
 }
 
@@ -508,16 +533,17 @@ pub async fn team_series_of(
     team: mhp_domain::TeamId,
     metrics: &[&str],
 ) -> Result<Vec<SubjectSeries>, StorageError> {
-    let sql = format!(
-        "SELECT subject_id, metric, string_agg(CAST(recorded_at_ms AS TEXT) || ':' || \
-         CAST(v AS TEXT), ',' ORDER BY recorded_at_ms, id) AS points FROM ({CURRENT_METRICS} \
-         JOIN team_subjects t ON t.org_id = a.org_id AND t.subject_id = a.subject_id \
-         WHERE m.org_id = $1 AND t.team_id = $2 AND m.metric = $3 {PER_ASSESSMENT}) per \
-         GROUP BY subject_id, metric ORDER BY subject_id"
-    );
+    // The read model keeps a metric's values in subject and time order: the season is one
+    // range of its key, grouped without a sort.
+    let sql = "SELECT v.subject_id, v.metric, string_agg(CAST(v.recorded_at_ms AS TEXT) || ':' || \
+         CAST(v.value AS TEXT), ',' ORDER BY v.recorded_at_ms, v.assessment_id) AS points \
+         FROM assessment_values v \
+         JOIN team_subjects t ON t.org_id = v.org_id AND t.subject_id = v.subject_id \
+         WHERE v.org_id = $1 AND t.team_id = $2 AND v.metric = $3 \
+         GROUP BY v.subject_id, v.metric ORDER BY v.subject_id";
     let mut out = Vec::new();
     for metric in metrics {
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql.clone()))
+        let rows = sqlx::query(sql)
             .bind(tx.org_key())
             .bind(team.to_string())
             .bind(*metric)
@@ -544,6 +570,42 @@ pub async fn team_series_of(
         }
     }
     Ok(out)
+}
+
+/// The latest current value of `metric` of every subject of a team (a series of one point
+/// each): what the dashboard shows of a metric it draws no trend of.
+pub async fn team_latest_of(
+    tx: &mut TenantTx,
+    team: mhp_domain::TeamId,
+    metric: &str,
+) -> Result<Vec<SubjectSeries>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT subject_id, metric, recorded_at_ms, value FROM (\
+         SELECT v.subject_id, v.metric, v.recorded_at_ms, v.value, ROW_NUMBER() OVER (\
+         PARTITION BY v.subject_id ORDER BY v.recorded_at_ms DESC, v.assessment_id DESC) AS k \
+         FROM assessment_values v \
+         JOIN team_subjects t ON t.org_id = v.org_id AND t.subject_id = v.subject_id \
+         WHERE v.org_id = $1 AND t.team_id = $2 AND v.metric = $3) latest \
+         WHERE k = 1 ORDER BY subject_id",
+    )
+    .bind(tx.org_key())
+    .bind(team.to_string())
+    .bind(metric)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let subject: String = row.try_get("subject_id")?;
+            Ok(SubjectSeries {
+                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+                metric: row.try_get("metric")?,
+                points: vec![(
+                    Timestamp::from_millis(row.try_get("recorded_at_ms")?),
+                    row.try_get("value")?,
+                )],
+            })
+        })
+        .collect()
 }
 
 /// Current values of every metric of every assessment of a team's subjects, by assessment.

@@ -479,6 +479,15 @@ async fn a_team_reads_the_current_values_of_named_metrics(db: Db, _: String) {
             .unwrap()
             .is_empty()
     );
+    let latest = assessments::team_latest_of(&mut tx, team.id, "jump_height_impulse_m")
+        .await
+        .unwrap();
+    assert_eq!(latest.len(), 1);
+    assert_eq!(
+        latest[0].points,
+        vec![(second.recorded_at, 0.33)],
+        "the newest value only"
+    );
 }
 
 crate::on_both_backends!(

@@ -1,0 +1,34 @@
+-- A read model of the dashboards: each assessment's current value of each metric (the mean
+-- over its trials in its current analysis), one row per assessment and metric, keyed so that a
+-- team's season of one metric is one range of the key in subject and time order. Written with
+-- the result it is derived from (ingest and reanalysis, in their transaction), so it is never
+-- behind. Keep in step with the other backend's 0020_assessment_values.sql.
+CREATE TABLE assessment_values (
+    org_id         TEXT NOT NULL,
+    metric         TEXT NOT NULL,
+    subject_id     TEXT NOT NULL,
+    recorded_at_ms BIGINT NOT NULL,
+    assessment_id  TEXT NOT NULL,
+    value          DOUBLE PRECISION NOT NULL,
+    PRIMARY KEY (org_id, metric, subject_id, recorded_at_ms, assessment_id),
+    FOREIGN KEY (org_id, assessment_id) REFERENCES assessments (org_id, id)
+);
+CREATE INDEX assessment_values_assessment ON assessment_values (org_id, assessment_id);
+
+-- The backfill reads every organisation's rows: forced row-level security is lifted for it
+-- inside this migration's transaction (the table owner runs migrations) and restored before
+-- the transaction commits, so no other session ever sees it lifted.
+ALTER TABLE assessments NO FORCE ROW LEVEL SECURITY;
+ALTER TABLE assessment_metrics NO FORCE ROW LEVEL SECURITY;
+INSERT INTO assessment_values (org_id, metric, subject_id, recorded_at_ms, assessment_id, value)
+SELECT a.org_id, m.metric, a.subject_id, a.recorded_at_ms, a.id, AVG(m.value)
+FROM assessments a JOIN assessment_metrics m
+    ON m.org_id = a.org_id AND m.assessment_id = a.id AND m.analysis_version = a.analysis_version
+GROUP BY a.org_id, a.id, a.subject_id, a.recorded_at_ms, m.metric;
+ALTER TABLE assessments FORCE ROW LEVEL SECURITY;
+ALTER TABLE assessment_metrics FORCE ROW LEVEL SECURITY;
+
+ALTER TABLE assessment_values ENABLE ROW LEVEL SECURITY;
+ALTER TABLE assessment_values FORCE ROW LEVEL SECURITY;
+CREATE POLICY tenant_isolation ON assessment_values
+    USING (org_id = mhp_current_org()) WITH CHECK (org_id = mhp_current_org());
