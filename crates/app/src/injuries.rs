@@ -328,3 +328,20 @@ pub async fn decide(
     tx.commit().await?;
     Ok(injury)
 }
+
+/// The organisation's injuries not yet cleared, newest first, with their latest stage: the
+/// clinicians' list of who is still on the way back. Recorded as `injury.list`.
+pub async fn open(
+    app: &crate::App,
+    scope: &mhp_domain::OrgScope,
+    caller: &crate::Caller,
+) -> Result<Vec<mhp_storage::repo::injuries::OpenInjury>, crate::AppError> {
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, mhp_storage::Access::Write).await?;
+    let open = mhp_storage::repo::injuries::open(&mut tx).await?;
+    caller
+        .record(&mut tx, "injury.list", "injury", None, now)
+        .await?;
+    tx.commit().await?;
+    Ok(open)
+}

@@ -20,9 +20,9 @@ for (const m of demo.matchAll(/^ {2}(\w+)\s+(\S+@\S+)\s+(\S+)$/gm)) {
 
 // What each role's main navigation holds, exactly.
 const NAV = {
-  org_admin: ["Dashboard", "Upload", "Reports", "Datasets", "Models", "Pipelines", "Audit log", "Settings"],
-  clinician: ["Dashboard", "Upload", "Reports"],
-  coach: ["Dashboard", "Reports"],
+  org_admin: ["Dashboard", "Athletes", "Upload", "Injuries", "Reports", "Datasets", "Models", "Pipelines", "Audit log", "Settings"],
+  clinician: ["Dashboard", "Athletes", "Upload", "Injuries", "Reports"],
+  coach: ["Dashboard", "Athletes", "Reports"],
   athlete: ["My results"],
   auditor: ["Audit log", "Start"],
   data_scientist: ["Datasets", "Models", "Pipelines", "Start"],

@@ -14,8 +14,12 @@ use crate::{ApiError, AppState};
 pub enum Section {
     /// The team dashboard (and athlete pages reached from it).
     Dashboard,
+    /// Everyone the caller reaches.
+    Athletes,
     /// The upload page.
     Upload,
+    /// Injuries not yet cleared.
+    Injuries,
     /// Reports to print.
     Reports,
     /// The audit log.
@@ -92,8 +96,22 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
     if may(shell.roles, Permission::ReadTeamReadiness) {
         links.push(("Dashboard", format!("/orgs/{org}"), Section::Dashboard));
     }
+    if may(shell.roles, Permission::ReadTeamReadiness) {
+        links.push((
+            "Athletes",
+            format!("/orgs/{org}/athletes"),
+            Section::Athletes,
+        ));
+    }
     if may(shell.roles, Permission::UploadAssessments) {
         links.push(("Upload", format!("/orgs/{org}/upload"), Section::Upload));
+    }
+    if may(shell.roles, Permission::ReadClinical) {
+        links.push((
+            "Injuries",
+            format!("/orgs/{org}/injuries"),
+            Section::Injuries,
+        ));
     }
     if may(shell.roles, Permission::ReadTeamReadiness) {
         links.push(("Reports", format!("/orgs/{org}/reports"), Section::Reports));

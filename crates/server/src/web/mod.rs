@@ -24,11 +24,13 @@ macro_rules! redacted_debug {
 mod account;
 mod assets;
 mod athlete;
+mod athletes;
 mod audit;
 mod charts;
 mod dashboard;
 mod datasets;
 mod injuries;
+mod injuries_list;
 mod layout;
 mod models;
 mod password;
@@ -170,6 +172,8 @@ pub const PAGES: &[PageSpec] = &[
     ),
     page("GET", "/orgs/{org}/runs/{run}", InOrg(P::RunPipelines)),
     page("GET", "/orgs/{org}/datasets", InOrg(P::ReadDeidentified)),
+    page("GET", "/orgs/{org}/athletes", InOrg(P::ReadTeamReadiness)),
+    page("GET", "/orgs/{org}/injuries", InOrg(P::ReadClinical)),
     page(
         "POST",
         "/orgs/{org}/runs/{run}/cancel",
@@ -293,6 +297,8 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/orgs/{org}/runs/{run}", get(pipelines::run))
         .route("/orgs/{org}/datasets", get(datasets::page))
+        .route("/orgs/{org}/athletes", get(athletes::page))
+        .route("/orgs/{org}/injuries", get(injuries_list::page))
         .route("/orgs/{org}/runs/{run}/cancel", post(pipelines::cancel))
         .route("/orgs/{org}/settings", get(settings::page))
         .route("/orgs/{org}/settings/invitations", post(settings::invite))

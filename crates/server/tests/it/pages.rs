@@ -698,6 +698,20 @@ async fn a_clinician_records_an_injury_and_returns_the_athlete_to_duty() {
         .unwrap()[0]
         .id;
     drop(tx);
+    // The injuries list shows it, open, with no decision yet; coaches have no such list.
+    let list = format!("/orgs/{org}/injuries");
+    let (status, _, body) = b.get(&list).await;
+    assert_eq!(status, StatusCode::OK);
+    let row = &body[body.find("Ada Alpha</a>").expect("the open injury")..];
+    let row = &row[..row.find("</tr>").unwrap()];
+    assert!(
+        row.contains("knee, ligament sprain (left)") && row.contains("no decision yet"),
+        "{row}"
+    );
+    assert!(!body.contains("Bo Bravo"));
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    assert_eq!(coach.get(&list).await.0, StatusCode::FORBIDDEN);
     let decide = format!("{page}/injuries/{injury}/decisions");
     // Another athlete's path cannot carry this injury.
     let (status, _, _) = b
@@ -729,6 +743,51 @@ async fn a_clinician_records_an_injury_and_returns_the_athlete_to_duty() {
     let row = &body[body.find("Ada Alpha</a>").unwrap()..];
     let row = &row[..row.find("</tr>").unwrap()];
     assert!(row.contains(">Available<"), "{row}");
+    // Cleared, it leaves the list.
+    let (_, _, body) = b.get(&list).await;
+    assert!(
+        body.contains("No open injury.") && !body.contains("Ada Alpha"),
+        "{body}"
+    );
+}
+
+#[tokio::test]
+async fn athletes_are_listed_and_found_by_name_within_the_callers_reach() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let list = format!("/orgs/{org}/athletes");
+    let mut b = Browser::new(&w.s);
+    b.sign_in("clinician@example.org").await;
+    let (status, _, body) = b.get(&list).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Ada Alpha") && body.contains("Bo Bravo"),
+        "{body}"
+    );
+    assert!(body.contains(&format!("/orgs/{org}/athletes/{}", w.on_b)));
+    let (_, _, body) = b.get(&format!("{list}?q=ada+alpha")).await;
+    assert!(
+        body.contains("1 athlete(s) found.") && body.contains("Ada Alpha"),
+        "{body}"
+    );
+    assert!(!body.contains("Bo Bravo"));
+    let (_, _, body) = b.get(&format!("{list}?q=nobody")).await;
+    assert!(body.contains("0 athlete(s) found."), "{body}");
+    // A coach sees their own team only.
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    let (status, _, body) = coach.get(&list).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Ada Alpha") && !body.contains("Bo Bravo"),
+        "{body}"
+    );
+    assert!(body.contains("<h2>Alpha</h2>"), "{body}");
+    let (_, _, body) = coach.get(&format!("{list}?q=bo+bravo")).await;
+    assert!(
+        body.contains("0 athlete(s) found.") && !body.contains("Bo Bravo</a>"),
+        "{body}"
+    );
 }
 
 #[tokio::test]

@@ -308,6 +308,64 @@ pub async fn courses_on(tx: &mut TenantTx, today: &str) -> Result<Vec<CourseRow>
         .collect()
 }
 
+/// An injury not (yet) cleared: its coded fields and its latest return-to-duty stage.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OpenInjury {
+    /// The injury.
+    pub id: InjuryId,
+    /// Whose.
+    pub subject: SubjectId,
+    /// Body region code.
+    pub body_region: String,
+    /// Injury type code.
+    pub injury_type: String,
+    /// Side.
+    pub side: String,
+    /// Severity by days lost.
+    pub severity: String,
+    /// The day it happened, `YYYY-MM-DD`.
+    pub occurred_on: String,
+    /// The latest decision's stage and day, when one was taken.
+    pub stage: Option<(String, String)>,
+}
+
+/// The organisation's injuries whose latest return-to-duty decision is not `cleared` (or that
+/// have none), newest first.
+pub async fn open(tx: &mut TenantTx) -> Result<Vec<OpenInjury>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT * FROM (SELECT i.id, i.subject_id, i.body_region, i.injury_type, i.side, \
+         i.severity, i.occurred_on, \
+         (SELECT r.stage FROM return_to_duty r WHERE r.org_id = i.org_id AND r.injury_id = i.id \
+          ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS stage, \
+         (SELECT r.decided_on FROM return_to_duty r WHERE r.org_id = i.org_id \
+          AND r.injury_id = i.id \
+          ORDER BY r.decided_on DESC, r.created_at_ms DESC, r.id DESC LIMIT 1) AS stage_on \
+         FROM injuries i WHERE i.org_id = $1) o \
+         WHERE stage IS NULL OR stage <> 'cleared' ORDER BY occurred_on DESC, id",
+    )
+    .bind(tx.org_key())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let id: String = row.try_get("id")?;
+            let subject: String = row.try_get("subject_id")?;
+            let stage: Option<String> = row.try_get("stage")?;
+            let stage_on: Option<String> = row.try_get("stage_on")?;
+            Ok(OpenInjury {
+                id: parse_id(&id, "injury id", InjuryId::parse)?,
+                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+                body_region: row.try_get("body_region")?,
+                injury_type: row.try_get("injury_type")?,
+                side: row.try_get("side")?,
+                severity: row.try_get("severity")?,
+                occurred_on: row.try_get("occurred_on")?,
+                stage: stage.zip(stage_on),
+            })
+        })
+        .collect()
+}
+
 /// An injury as a label for the pipelines: coded fields and dates only, no notes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InjuryLabel {
