@@ -31,7 +31,20 @@ fn status_pill(status: RunStatus) -> maud::Markup {
 
 /// `GET /orgs/{org}/pipelines`.
 pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
-    let (cx, _) = match Context::of(&state, &g).await {
+    show(&state, &g, None).await
+}
+
+/// A schedule form refused: which pipeline's, what was entered, and why.
+struct RefusedSchedule<'a> {
+    pipeline: &'a str,
+    cron: &'a str,
+    timezone: &'a str,
+    why: String,
+}
+
+/// The page, with a refused schedule shown again beside its form (422) when there is one.
+async fn show(state: &AppState, g: &PageGrant, refused: Option<RefusedSchedule<'_>>) -> Response {
+    let (cx, _) = match Context::of(state, g).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
@@ -45,6 +58,7 @@ pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
         Err(e) => return app_error(e),
     };
     let csrf = cx.csrf.as_str();
+    let refused_here = |name: &str| refused.as_ref().filter(|r| r.pipeline == name);
     let main = html! {
         h1 { "Pipelines" }
         @for p in pipeline::CATALOGUE {
@@ -76,15 +90,22 @@ pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
                     None => { p { "None." } }
                 }
                 @if !p.params.iter().any(|d| d.required) {
+                    @let again = refused_here(p.name);
+                    @if let Some(r) = again {
+                        p.error role="alert" id={"schedule-error-" (p.name)} { "The schedule was not saved: " (r.why) }
+                    }
                     form.inline method="post" action={"/orgs/" (org) "/pipelines/" (p.name) "/schedule"} {
                         input type="hidden" name=(CSRF_FIELD) value=(csrf);
                         div.field {
                             label for={"cron-" (p.name)} { "Cron (minute hour day month weekday)" }
-                            input id={"cron-" (p.name)} name="cron" type="text" required placeholder="0 3 * * *" value=(schedule.map_or("", |s| s.cron.as_str()));
+                            input id={"cron-" (p.name)} name="cron" type="text" required placeholder="0 3 * * *"
+                                aria-invalid=[again.map(|_| "true")]
+                                value=(again.map_or_else(|| schedule.map_or("", |s| s.cron.as_str()), |r| r.cron));
                         }
                         div.field {
                             label for={"tz-" (p.name)} { "Time zone" }
-                            input id={"tz-" (p.name)} name="timezone" type="text" required value=(schedule.map_or("UTC", |s| s.timezone.as_str()));
+                            input id={"tz-" (p.name)} name="timezone" type="text" required
+                                value=(again.map_or_else(|| schedule.map_or(cx.show.tz.name(), |s| s.timezone.as_str()), |r| r.timezone));
                         }
                         button.primary type="submit" aria-label={"Save the schedule of " (p.name)} { "Save the schedule" }
                     }
@@ -123,11 +144,20 @@ pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
             }
         }
     };
-    render(layout::page(
-        &cx.shell(Section::Pipelines),
-        "Pipelines",
-        main,
-    ))
+    let status = if refused.is_some() {
+        axum::http::StatusCode::UNPROCESSABLE_ENTITY
+    } else {
+        axum::http::StatusCode::OK
+    };
+    (
+        status,
+        render(layout::page(
+            &cx.shell(Section::Pipelines),
+            "Pipelines",
+            main,
+        )),
+    )
+        .into_response()
 }
 
 fn trigger_text(t: Trigger) -> &'static str {
@@ -323,13 +353,13 @@ pub async fn schedule(
     match done {
         Ok(to) => Redirect::to(&to).into_response(),
         Err(ApiError::BadRequest(why) | ApiError::Invalid { detail: why, .. }) => {
-            super::error_page(
-                axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-                Some(&format!(
-                    "The schedule was not saved: {}",
-                    super::sentence(&why)
-                )),
-            )
+            let again = RefusedSchedule {
+                pipeline: &name,
+                cron: field("cron"),
+                timezone: field("timezone"),
+                why: super::sentence(&why),
+            };
+            show(&state, &g, Some(again)).await
         }
         Err(e) => app_error(e),
     }

@@ -1709,7 +1709,19 @@ async fn a_data_scientist_runs_pipelines_and_reads_models_and_an_administrator_d
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert!(body.contains("not saved"), "{body}");
+    // The page again, the refusal beside the form, what was typed kept, the saved one intact.
+    assert!(body.contains("<h1>Pipelines</h1>"), "{body}");
+    assert!(
+        body.contains(
+            "role=\"alert\" id=\"schedule-error-train-injury-risk\">The schedule was not saved: "
+        ),
+        "{body}"
+    );
+    assert!(body.contains("value=\"now and then\""), "{body}");
+    assert!(
+        body.contains("<code>0 4 * * 1</code> (Europe/Oslo)"),
+        "{body}"
+    );
     let (status, _, _) = ds
         .post_form(&schedule, &[("_csrf", &csrf), ("remove", "1")])
         .await;
