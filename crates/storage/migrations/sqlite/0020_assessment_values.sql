@@ -1,5 +1,6 @@
--- A read model of the dashboards: each assessment's current value of each metric (the mean
--- over its trials in its current analysis), one row per assessment and metric, keyed so that a
+-- A read model of the team dashboard: each assessment's current value of the metrics it reads
+-- for every athlete (jump height, propulsive impulse asymmetry: the mean over the trials in the
+-- current analysis), one row per assessment and metric, keyed so that a
 -- team's season of one metric is one range of the key in subject and time order. Written with
 -- the result it is derived from (ingest and reanalysis, in their transaction), so it is never
 -- behind. Before it, the dashboard grouped every trial of every assessment in each read:
@@ -23,4 +24,5 @@ INSERT INTO assessment_values (org_id, metric, subject_id, recorded_at_ms, asses
 SELECT a.org_id, m.metric, a.subject_id, a.recorded_at_ms, a.id, AVG(m.value)
 FROM assessments a CROSS JOIN assessment_metrics m
     ON m.org_id = a.org_id AND m.assessment_id = a.id AND m.analysis_version = a.analysis_version
+WHERE m.metric IN ('jump_height_impulse_m', 'asymmetry.propulsive_impulse_pct')
 GROUP BY a.org_id, a.id, a.subject_id, a.recorded_at_ms, m.metric;

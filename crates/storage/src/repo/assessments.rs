@@ -188,7 +188,14 @@ pub async fn create(
     .map_err(not_found_on_fk("subject"))?;
     conflict_if_none(inserted, "assessment")?;
     insert_result(tx, assessment.id, result).await?;
-    refresh_values(tx, assessment.id).await
+    write_values(
+        tx,
+        assessment.id,
+        assessment.subject,
+        assessment.recorded_at,
+        result,
+    )
+    .await
 }
 
 /// Adds a result of another analysis version and makes it current. A result of the same
@@ -205,30 +212,84 @@ pub async fn add_result(
         .bind(id.to_string())
         .execute(tx.conn())
         .await?;
-    refresh_values(tx, id).await
-}
-
-/// Rewrites the assessment's rows of the read model `assessment_values` from its current
-/// result (each metric's mean over the trials), in the transaction that changed the result.
-async fn refresh_values(tx: &mut TenantTx, id: AssessmentId) -> Result<(), StorageError> {
-    sqlx::query("DELETE FROM assessment_values WHERE org_id = $1 AND assessment_id = $2")
-        .bind(tx.org_key())
-        .bind(id.to_string())
-        .execute(tx.conn())
-        .await?;
-    sqlx::query(
-        "INSERT INTO assessment_values (org_id, metric, subject_id, recorded_at_ms, \
-         assessment_id, value) \
-         SELECT a.org_id, m.metric, a.subject_id, a.recorded_at_ms, a.id, AVG(m.value) \
-         FROM assessments a JOIN assessment_metrics m ON m.org_id = a.org_id \
-         AND m.assessment_id = a.id AND m.analysis_version = a.analysis_version \
-         WHERE a.org_id = $1 AND a.id = $2 \
-         GROUP BY a.org_id, a.id, a.subject_id, a.recorded_at_ms, m.metric",
+    let row = sqlx::query(
+        "SELECT subject_id, recorded_at_ms FROM assessments WHERE org_id = $1 AND id = $2",
     )
     .bind(tx.org_key())
     .bind(id.to_string())
-    .execute(tx.conn())
-    .await?;
+    .fetch_one(tx.conn())
+    .await
+    .map_err(StorageError::from_sqlx_as("assessment"))?;
+    let subject: String = row.try_get("subject_id")?;
+    let subject = parse_id(&subject, "subject id", SubjectId::parse)?;
+    let recorded_at = Timestamp::from_millis(row.try_get("recorded_at_ms")?);
+    write_values(tx, id, subject, recorded_at, result).await
+}
+
+/// The metrics the read model `assessment_values` keeps: what the team dashboard reads for
+/// every athlete of a season. Keep in step with migration 0020's backfill.
+pub const VALUE_METRICS: &[&str] = &["jump_height_impulse_m", "asymmetry.propulsive_impulse_pct"];
+
+/// Rewrites the assessment's rows of the read model `assessment_values` from its current
+/// result (each metric's mean over the trials), in the transaction that changed the result:
+/// one delete and one insert of every row, from the result in hand (a statement that read the
+/// metrics back would make SQLite walk the organisation's metric index on every upload).
+async fn write_values(
+    tx: &mut TenantTx,
+    id: AssessmentId,
+    subject: SubjectId,
+    recorded_at: Timestamp,
+    result: &AnalysisResult,
+) -> Result<(), StorageError> {
+    let org = tx.org_key().to_owned();
+    let id = id.to_string();
+    sqlx::query("DELETE FROM assessment_values WHERE org_id = $1 AND assessment_id = $2")
+        .bind(&org)
+        .bind(&id)
+        .execute(tx.conn())
+        .await?;
+    let mut sums: std::collections::BTreeMap<&str, (f64, u32)> = std::collections::BTreeMap::new();
+    for (_, metric, value) in &result.metrics {
+        if value.is_finite() && VALUE_METRICS.contains(&metric.as_str()) {
+            let e = sums.entry(metric.as_str()).or_insert((0.0, 0));
+            e.0 += value;
+            e.1 += 1;
+        }
+    }
+    if sums.is_empty() {
+        return Ok(());
+    }
+    let mut sql = String::from(
+        "INSERT INTO assessment_values (org_id, metric, subject_id, recorded_at_ms, \
+         assessment_id, value) VALUES ",
+    );
+    for i in 0..sums.len() {
+        let b = i * 6;
+        if i > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(&format!(
+            "(${}, ${}, ${}, ${}, ${}, ${})",
+            b + 1,
+            b + 2,
+            b + 3,
+            b + 4,
+            b + 5,
+            b + 6
+        ));
+    }
+    let subject = subject.to_string();
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+    for (metric, (sum, n)) in &sums {
+        q = q
+            .bind(&org)
+            .bind(*metric)
+            .bind(&subject)
+            .bind(recorded_at.as_millis())
+            .bind(&id)
+            .bind(sum / f64::from(*n));
+    }
+    q.execute(tx.conn()).await?;
     Ok(())
 }
 
@@ -533,17 +594,29 @@ pub async fn team_series_of(
     team: mhp_domain::TeamId,
     metrics: &[&str],
 ) -> Result<Vec<SubjectSeries>, StorageError> {
-    // The read model keeps a metric's values in subject and time order: the season is one
-    // range of its key, grouped without a sort.
-    let sql = "SELECT v.subject_id, v.metric, string_agg(CAST(v.recorded_at_ms AS TEXT) || ':' || \
+    // The read model keeps its metrics' values in subject and time order: the season is one
+    // range of its key, grouped without a sort. Other metrics are grouped from the trials.
+    let fast = "SELECT v.subject_id, v.metric, string_agg(CAST(v.recorded_at_ms AS TEXT) || ':' || \
          CAST(v.value AS TEXT), ',' ORDER BY v.recorded_at_ms, v.assessment_id) AS points \
          FROM assessment_values v \
          JOIN team_subjects t ON t.org_id = v.org_id AND t.subject_id = v.subject_id \
          WHERE v.org_id = $1 AND t.team_id = $2 AND v.metric = $3 \
          GROUP BY v.subject_id, v.metric ORDER BY v.subject_id";
+    let slow = format!(
+        "SELECT subject_id, metric, string_agg(CAST(recorded_at_ms AS TEXT) || ':' || \
+         CAST(v AS TEXT), ',' ORDER BY recorded_at_ms, id) AS points FROM ({CURRENT_METRICS} \
+         JOIN team_subjects t ON t.org_id = a.org_id AND t.subject_id = a.subject_id \
+         WHERE m.org_id = $1 AND t.team_id = $2 AND m.metric = $3 {PER_ASSESSMENT}) per \
+         GROUP BY subject_id, metric ORDER BY subject_id"
+    );
     let mut out = Vec::new();
     for metric in metrics {
-        let rows = sqlx::query(sql)
+        let sql = if VALUE_METRICS.contains(metric) {
+            fast.to_owned()
+        } else {
+            slow.clone()
+        };
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(tx.org_key())
             .bind(team.to_string())
             .bind(*metric)
@@ -572,8 +645,8 @@ pub async fn team_series_of(
     Ok(out)
 }
 
-/// The latest current value of `metric` of every subject of a team (a series of one point
-/// each): what the dashboard shows of a metric it draws no trend of.
+/// The latest current value of `metric` (one of [`VALUE_METRICS`]) of every subject of a team
+/// (a series of one point each): what the dashboard shows of a metric it draws no trend of.
 pub async fn team_latest_of(
     tx: &mut TenantTx,
     team: mhp_domain::TeamId,
