@@ -194,6 +194,7 @@ pub async fn create(
         assessment.subject,
         assessment.recorded_at,
         result,
+        false,
     )
     .await
 }
@@ -223,7 +224,7 @@ pub async fn add_result(
     let subject: String = row.try_get("subject_id")?;
     let subject = parse_id(&subject, "subject id", SubjectId::parse)?;
     let recorded_at = Timestamp::from_millis(row.try_get("recorded_at_ms")?);
-    write_values(tx, id, subject, recorded_at, result).await
+    write_values(tx, id, subject, recorded_at, result, true).await
 }
 
 /// The metrics the read model `assessment_values` keeps: what the team dashboard reads for
@@ -232,7 +233,8 @@ pub const VALUE_METRICS: &[&str] = &["jump_height_impulse_m", "asymmetry.propuls
 
 /// Rewrites the assessment's rows of the read model `assessment_values` from its current
 /// result (each metric's mean over the trials), in the transaction that changed the result:
-/// one delete and one insert of every row, from the result in hand (a statement that read the
+/// one insert of every row, from the result in hand, after a delete when `replacing` an earlier
+/// result (a statement that read the
 /// metrics back would make SQLite walk the organisation's metric index on every upload).
 async fn write_values(
     tx: &mut TenantTx,
@@ -240,14 +242,17 @@ async fn write_values(
     subject: SubjectId,
     recorded_at: Timestamp,
     result: &AnalysisResult,
+    replacing: bool,
 ) -> Result<(), StorageError> {
     let org = tx.org_key().to_owned();
     let id = id.to_string();
-    sqlx::query("DELETE FROM assessment_values WHERE org_id = $1 AND assessment_id = $2")
-        .bind(&org)
-        .bind(&id)
-        .execute(tx.conn())
-        .await?;
+    if replacing {
+        sqlx::query("DELETE FROM assessment_values WHERE org_id = $1 AND assessment_id = $2")
+            .bind(&org)
+            .bind(&id)
+            .execute(tx.conn())
+            .await?;
+    }
     let mut sums: std::collections::BTreeMap<&str, (f64, u32)> = std::collections::BTreeMap::new();
     for (_, metric, value) in &result.metrics {
         if value.is_finite() && VALUE_METRICS.contains(&metric.as_str()) {
