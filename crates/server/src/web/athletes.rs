@@ -37,10 +37,6 @@ pub async fn page(
         Ok(c) => c,
         Err(r) => return r.into_response(),
     };
-    let teams = match cx.teams(&state, &grant).await {
-        Ok(t) => t,
-        Err(r) => return r.into_response(),
-    };
     let q = query.q.trim();
     let term = (!q.is_empty())
         .then(|| state.app.phi.search_term(cx.scope.org(), q))
@@ -48,10 +44,13 @@ pub async fn page(
     // Staff of teams see their teams one by one; the rest see everyone at once (athletes on
     // no team too).
     let groups: Vec<(String, Option<mhp_domain::TeamId>)> = match &grant.reach {
-        GrantReach::Teams(_) => teams
-            .iter()
-            .map(|t| (t.name.as_str().to_owned(), Some(t.id)))
-            .collect(),
+        GrantReach::Teams(_) => match cx.teams(&state, &grant).await {
+            Ok(teams) => teams
+                .iter()
+                .map(|t| (t.name.as_str().to_owned(), Some(t.id)))
+                .collect(),
+            Err(r) => return r.into_response(),
+        },
         _ => vec![("Everyone".to_owned(), None)],
     };
     let mut by_team: Vec<(String, Vec<SubjectView>)> = Vec::new();

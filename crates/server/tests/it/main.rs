@@ -21,16 +21,14 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use tokio::sync::oneshot;
 
-/// A training run of `org` whose `dataset` step succeeded with a small de-identified file
-/// (two pseudonyms, one feature), sealed in the object store as the step seals it.
-pub async fn fixture_dataset(s: &Server, org: &OrgScope) -> mhp_domain::RunId {
-    use mhp_app::datasets::{DatasetFile, DatasetRow};
+/// A queued run of the pipeline `name` in `org`, asked for through the API.
+pub async fn fixture_run(s: &Server, org: &OrgScope, name: &str) -> mhp_domain::RunId {
     let now = s.state.app.clock.now();
     let mut tx = s.state.app.db.tenant(org, Access::Write).await.unwrap();
     let run = mhp_storage::repo::pipelines::enqueue(
         &mut tx,
         &mhp_storage::repo::pipelines::NewRun {
-            pipeline: mhp_domain::pipeline::pipeline(mhp_domain::pipeline::TRAIN).unwrap(),
+            pipeline: mhp_domain::pipeline::pipeline(name).unwrap(),
             trigger: mhp_domain::pipeline::Trigger::Api,
             requested_by: "test",
             params_json: "{}",
@@ -41,6 +39,15 @@ pub async fn fixture_dataset(s: &Server, org: &OrgScope) -> mhp_domain::RunId {
     .await
     .unwrap();
     tx.commit().await.unwrap();
+    run
+}
+
+/// A training run of `org` whose `dataset` step succeeded with a small de-identified file
+/// (two pseudonyms, one feature), sealed in the object store as the step seals it.
+pub async fn fixture_dataset(s: &Server, org: &OrgScope) -> mhp_domain::RunId {
+    use mhp_app::datasets::{DatasetFile, DatasetRow};
+    let now = s.state.app.clock.now();
+    let run = fixture_run(s, org, mhp_domain::pipeline::TRAIN).await;
     let row = |subject: &str, day: i64, value: f64, label: bool| DatasetRow {
         subject: subject.into(),
         day,

@@ -604,22 +604,7 @@ async fn concrete(
         path = path.replace("{run}", &run.to_string());
     }
     if path.contains("{run}") {
-        let mut tx = s.state.app.db.tenant(target, Access::Write).await.unwrap();
-        let now = s.state.app.clock.now();
-        let run = mhp_storage::repo::pipelines::enqueue(
-            &mut tx,
-            &mhp_storage::repo::pipelines::NewRun {
-                pipeline: mhp_domain::pipeline::pipeline(mhp_domain::pipeline::SCORE_ALL).unwrap(),
-                trigger: mhp_domain::pipeline::Trigger::Api,
-                requested_by: "test",
-                params_json: "{}",
-                not_before: now,
-            },
-            now,
-        )
-        .await
-        .unwrap();
-        tx.commit().await.unwrap();
+        let run = crate::fixture_run(s, target, mhp_domain::pipeline::SCORE_ALL).await;
         path = path.replace("{run}", &run.to_string());
     }
     if path.contains("{version}") {
