@@ -9,11 +9,13 @@ use mhp_domain::{CalendarDate, OrgScope, SubjectId, TeamId, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::assessments::{self, Assessment, SubjectSeries};
 use mhp_storage::repo::injuries::{self, Decision, Injury};
+use mhp_storage::repo::loads;
 use mhp_storage::repo::risk::{self, Score};
 use mhp_storage::repo::subjects::{Archived, Filter};
 use mhp_storage::repo::teams::{self, Team};
 use mhp_storage::repo::{Page, subjects as subject_rows};
 
+use crate::monitoring;
 use crate::subjects::{self, Identifiers, Listing, SubjectView};
 use crate::{App, AppError, Caller};
 
@@ -49,6 +51,9 @@ pub struct RosterRow {
     pub risk_band: Option<String>,
     /// The band a week ago, to show its change.
     pub risk_band_week_ago: Option<String>,
+    /// The acute:chronic workload ratio on the roster's `load_as_of` (`None` until 28 days of
+    /// load are recorded).
+    pub acwr: Option<f64>,
     /// Why they need attention, most urgent first (empty: nothing to act on).
     pub attention: Vec<Attention>,
 }
@@ -66,6 +71,8 @@ pub enum Attention {
     BelowBaseline,
     /// Asymmetry beyond ±10 %.
     Asymmetry,
+    /// The acute:chronic workload ratio above 1.5.
+    LoadSpike,
     /// No test in the last 14 days.
     NotTested,
 }
@@ -79,26 +86,30 @@ impl Attention {
             Attention::HighRisk => "high risk",
             Attention::BelowBaseline => "jump height below baseline",
             Attention::Asymmetry => "asymmetry over 10 %",
+            Attention::LoadSpike => "load spike (ACWR over 1.5)",
             Attention::NotTested => "not tested for 14 days",
         }
     }
 }
 
-/// One week of the team's jump height: the mean and the 10th–90th percentile band of each
-/// athlete's latest value that week.
+/// One week of the team: the mean and the 10th–90th percentile band over its athletes of each
+/// one's latest jump height that week (m), or of each one's load that week (AU).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct TeamWeek {
     /// Monday of the week.
     pub week: CalendarDate,
-    /// Athletes tested.
+    /// Athletes tested, or who trained.
     pub athletes: usize,
-    /// Mean, m.
+    /// Mean.
     pub mean: f64,
-    /// 10th percentile, m.
+    /// 10th percentile.
     pub p10: f64,
-    /// 90th percentile, m.
+    /// 90th percentile.
     pub p90: f64,
 }
+
+/// Weeks of training load the dashboard shows.
+pub const LOAD_WEEKS: i64 = 12;
 
 /// The team dashboard.
 #[derive(Debug, Clone)]
@@ -111,6 +122,12 @@ pub struct Roster {
     pub swc_m: Option<f64>,
     /// Weekly jump height, oldest first.
     pub weeks: Vec<TeamWeek>,
+    /// Weekly training load per athlete who trained, AU, oldest first (the last
+    /// [`LOAD_WEEKS`] weeks up to `load_as_of`).
+    pub load_weeks: Vec<TeamWeek>,
+    /// The day the ratios are of: today, or the team's latest session when none lies in the
+    /// last 28 days.
+    pub load_as_of: CalendarDate,
 }
 
 /// The teams `reach` lets the caller open, by name.
@@ -129,9 +146,9 @@ pub async fn teams_in_reach(
 }
 
 /// The dashboard of `team`: its athletes with availability, risk band and its change since a
-/// week ago, latest jump height against their own baseline, asymmetry and last test, sorted
-/// by who needs attention first; and the team's weekly trend. Opening the names is recorded
-/// as the API's roster read is (`subject.list`).
+/// week ago, latest jump height against their own baseline, asymmetry, workload ratio and last
+/// test, sorted by who needs attention first; and the team's weekly jump height and training
+/// load. Opening the names is recorded as the API's roster read is (`subject.list`).
 pub async fn team_roster(
     app: &App,
     scope: &OrgScope,
@@ -171,12 +188,43 @@ pub async fn team_roster(
             .collect();
         Ok::<_, AppError>((team_row, heights, before))
     };
-    let (page, others, asymmetries) = tokio::join!(
+    let team_loads = async {
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
+        let spans = loads::team_session_spans(&mut tx, team).await?;
+        let mut first = HashMap::new();
+        let mut last = None;
+        for (subject, f, l) in spans {
+            if let (Ok(f), Ok(l)) = (CalendarDate::parse(&f), CalendarDate::parse(&l)) {
+                first.insert(subject, f);
+                last = last.max(Some(l));
+            }
+        }
+        // A season loaded from the past shows its last weeks rather than nothing.
+        let as_of = monitoring::latest_day(today, last);
+        let from = date_of_day(
+            week_of(Timestamp::from_millis(
+                as_of.days_since_epoch() * 86_400_000,
+            ))
+            .days_since_epoch()
+                - 7 * (LOAD_WEEKS - 1),
+        );
+        let rows = loads::team_loads(&mut tx, team, &from.to_string(), &as_of.to_string()).await?;
+        Ok::<_, AppError>((rows, first, as_of))
+    };
+    let (page, others, asymmetries, team_loads) = tokio::join!(
         subjects::list(app, scope, caller, shown, &listing),
         others,
-        asymmetries
+        asymmetries,
+        team_loads
     );
     let page = page?;
+    let (team_loads, first_sessions, load_as_of) = team_loads?;
+    let mut loads_of: HashMap<SubjectId, Vec<(CalendarDate, i64)>> = HashMap::new();
+    for (subject, day, au) in &team_loads {
+        if let Ok(d) = CalendarDate::parse(day) {
+            loads_of.entry(*subject).or_default().push((d, *au));
+        }
+    }
     let (team_row, mut values, before) = others?;
     values.extend(asymmetries?);
     let mut by_subject: HashMap<SubjectId, Vec<&SubjectSeries>> = HashMap::new();
@@ -212,6 +260,12 @@ pub async fn team_roster(
                     .max()
             });
             let asymmetry_pct = latest(mine, ASYMMETRY).map(|(_, v)| v);
+            let acwr = monitoring::acwr_of(
+                loads_of.get(&subject.id).cloned().unwrap_or_default(),
+                load_as_of,
+                first_sessions.get(&subject.id).copied(),
+            )
+            .ratio;
             let mut attention = Vec::new();
             match subject.availability {
                 Availability::Unavailable => attention.push(Attention::Unavailable),
@@ -229,6 +283,9 @@ pub async fn team_roster(
             if asymmetry_pct.is_some_and(|a| a.abs() > ASYMMETRY_ATTENTION_PCT) {
                 attention.push(Attention::Asymmetry);
             }
+            if acwr.is_some_and(|r| r > monitoring::ACWR_SPIKE) {
+                attention.push(Attention::LoadSpike);
+            }
             if last_test.is_none_or(|t| now.as_millis() - t.as_millis() > 14 * 86_400_000) {
                 attention.push(Attention::NotTested);
             }
@@ -242,6 +299,7 @@ pub async fn team_roster(
                 change_m,
                 beyond_swc,
                 asymmetry_pct,
+                acwr,
                 attention,
             }
         })
@@ -264,6 +322,8 @@ pub async fn team_roster(
         rows,
         swc_m,
         weeks: weekly(&values),
+        load_weeks: weekly_load(&team_loads),
+        load_as_of,
     })
 }
 
@@ -321,14 +381,23 @@ fn date_of_day(day: i64) -> CalendarDate {
     CalendarDate::from_unix_millis(day * 86_400_000)
 }
 
-fn weekly(values: &[SubjectSeries]) -> Vec<TeamWeek> {
+/// Each week's load of each athlete who trained, summed, then spread over the athletes.
+fn weekly_load(loads: &[(SubjectId, String, i64)]) -> Vec<TeamWeek> {
     let mut weeks: BTreeMap<CalendarDate, BTreeMap<SubjectId, f64>> = BTreeMap::new();
-    for s in values.iter().filter(|s| s.metric == JUMP_HEIGHT) {
-        // Oldest first: the latest value of the week wins.
-        for (at, v) in &s.points {
-            weeks.entry(week_of(*at)).or_default().insert(s.subject, *v);
-        }
+    for (subject, day, au) in loads {
+        let Ok(d) = CalendarDate::parse(day) else {
+            continue;
+        };
+        let week = week_of(Timestamp::from_millis(d.days_since_epoch() * 86_400_000));
+        #[allow(clippy::cast_precision_loss)]
+        let au = *au as f64;
+        *weeks.entry(week).or_default().entry(*subject).or_default() += au;
     }
+    band_by_week(weeks)
+}
+
+/// Mean and 10th–90th percentile of each week's values, one per athlete.
+fn band_by_week(weeks: BTreeMap<CalendarDate, BTreeMap<SubjectId, f64>>) -> Vec<TeamWeek> {
     weeks
         .into_iter()
         .map(|(week, by_athlete)| {
@@ -343,6 +412,17 @@ fn weekly(values: &[SubjectSeries]) -> Vec<TeamWeek> {
             }
         })
         .collect()
+}
+
+fn weekly(values: &[SubjectSeries]) -> Vec<TeamWeek> {
+    let mut weeks: BTreeMap<CalendarDate, BTreeMap<SubjectId, f64>> = BTreeMap::new();
+    for s in values.iter().filter(|s| s.metric == JUMP_HEIGHT) {
+        // Oldest first: the latest value of the week wins.
+        for (at, v) in &s.points {
+            weeks.entry(week_of(*at)).or_default().insert(s.subject, *v);
+        }
+    }
+    band_by_week(weeks)
 }
 
 /// One metric over time for one athlete.
@@ -502,6 +582,18 @@ pub async fn trace(
     })
 }
 
+/// The engine's stored report of one of the athlete's assessments (its current result), as
+/// JSON: where the phases of its jumps are, to align two curves.
+pub async fn report(
+    app: &App,
+    scope: &OrgScope,
+    a: &Assessment,
+) -> Result<Option<serde_json::Value>, AppError> {
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
+    let result = assessments::current_result(&mut tx, a).await?;
+    Ok(serde_json::from_str(&result.report_json).ok())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -539,6 +631,26 @@ mod tests {
         assert!((weeks[0].p10 - 0.214).abs() < 1e-12);
         assert!((weeks[0].p90 - 0.326).abs() < 1e-12);
         assert_eq!((weeks[1].week, weeks[1].athletes), (date_of_day(11), 1));
+    }
+
+    #[test]
+    fn a_weeks_load_is_each_athletes_sum_spread_over_those_who_trained() {
+        let (a, b) = (SubjectId::new(), SubjectId::new());
+        let day = |d: i64| date_of_day(d).to_string();
+        let loads = vec![
+            (a, day(4), 300),
+            (a, day(6), 500),
+            (b, day(10), 200),
+            (a, day(11), 100),
+            (b, "not a day".to_owned(), 9_999),
+        ];
+        let weeks = weekly_load(&loads);
+        assert_eq!(weeks.len(), 2);
+        assert_eq!((weeks[0].week, weeks[0].athletes), (date_of_day(4), 2));
+        assert!((weeks[0].mean - 500.0).abs() < 1e-9, "a 800, b 200");
+        assert!((weeks[0].p90 - 740.0).abs() < 1e-9);
+        assert_eq!((weeks[1].week, weeks[1].athletes), (date_of_day(11), 1));
+        assert!((weeks[1].mean - 100.0).abs() < 1e-9);
     }
 
     #[test]

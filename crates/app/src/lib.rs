@@ -17,6 +17,7 @@ pub mod indexing;
 pub mod injuries;
 pub mod keys;
 pub mod loads;
+pub mod monitoring;
 pub mod notify;
 pub mod orgs;
 pub mod phi;

@@ -611,7 +611,7 @@ pub const ROUTES: &[RouteSpec] = &[
             doc(
                 "Percentiles, T-scores and change from baseline of the key metrics",
                 &[200],
-                Json(s::<monitoring::NormsOut>),
+                Json(s::<mhp_app::monitoring::Norms>),
             ),
             s::<monitoring::NormsQuery>,
         ),

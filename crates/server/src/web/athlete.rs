@@ -4,12 +4,14 @@
 //! trends, risk band), not clinical records: as in the API, the raw curve, injuries and the
 //! reasons behind a score are for clinical readers.
 
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse as _, Response};
 use maud::{Markup, html};
 use mhp_app::dashboard::{self, Athlete};
-use mhp_domain::{Permission, SubjectId};
+use mhp_app::monitoring::{self, Loads, Norms, Population};
+use mhp_domain::display::ForceUnit;
+use mhp_domain::{AssessmentId, Permission, SubjectId};
 use serde_json::Value;
 
 use mhp_app::subjects::Identifiers;
@@ -30,6 +32,7 @@ pub async fn page(
     State(state): State<AppState>,
     g: PageGrant,
     Path((_, subject)): Path<(String, String)>,
+    Query(view): Query<View>,
 ) -> Response {
     let (id, cx, grant) = match Context::for_subject(&state, &g, &subject).await {
         Ok(c) => c,
@@ -44,13 +47,20 @@ pub async fn page(
         shown(&grant),
         clinical,
         Section::Dashboard,
-        Forms::default(),
+        Forms {
+            view,
+            ..Forms::default()
+        },
     )
     .await
 }
 
 /// `GET /orgs/{org}/me`: an athlete's own record, everything in it.
-pub async fn own(State(state): State<AppState>, g: PageGrant) -> Response {
+pub async fn own(
+    State(state): State<AppState>,
+    g: PageGrant,
+    Query(view): Query<View>,
+) -> Response {
     let (cx, grant) = match Context::of(&state, &g).await {
         Ok(c) => c,
         Err(r) => return r.into_response(),
@@ -73,7 +83,10 @@ pub async fn own(State(state): State<AppState>, g: PageGrant) -> Response {
                 Identifiers::All,
                 true,
                 Section::Mine,
-                Forms::default(),
+                Forms {
+                    view,
+                    ..Forms::default()
+                },
             )
             .await
         }
@@ -89,9 +102,23 @@ pub async fn own(State(state): State<AppState>, g: PageGrant) -> Response {
     }
 }
 
-/// The injury and decision forms' state when the page is shown again after a refusal.
+/// What the reader asked the page to show: two jumps to compare, the population of the norms.
+#[derive(Debug, Default, serde::Deserialize)]
+pub struct View {
+    /// The first jump to compare (an assessment id).
+    a: Option<String>,
+    /// The second.
+    b: Option<String>,
+    /// `organisation`, `sex` or `sport`.
+    population: Option<String>,
+}
+
+/// The injury and decision forms' state when the page is shown again after a refusal, and
+/// what the reader asked the page to show.
 #[derive(Debug, Default)]
 pub struct Forms {
+    /// Jumps to compare, the norms' population.
+    pub view: View,
     /// The injury form as entered, and why it was refused.
     pub injury: Option<(InjuryForm, String)>,
     /// A decision form as entered (on which injury), and why it was refused.
@@ -120,6 +147,7 @@ pub async fn show(
     };
     // The latest jump whose phases the engine found: its curve is drawn (raw signals are
     // clinical records, as in the API).
+    let per_kg = cx.show.units.force == ForceUnit::PerKilogram;
     let mut curve = html! { p { "No countermovement jump yet." } };
     if clinical
         && let (Some(a), Some(report)) = (athlete.assessments.first(), &athlete.latest_report)
@@ -131,11 +159,41 @@ pub async fn show(
                     (if trace.sides.is_some() { "two plates" } else { "one plate" })
                     @if let Some(kg) = body_mass(report) { ", body mass " (cx.show.mass(Some(kg))) " " (cx.show.mass_unit()) }
                     "." }
-                (charts::force_time("latest", &trace, Some(&phases), window))
+                (charts::force_time("latest", &trace, Some(&phases), window, body_mass(report).filter(|_| per_kg)))
             },
             Err(e) => return app_error(e),
         };
     }
+    let loads =
+        match monitoring::subject_loads(&state.app, &cx.scope, id, (None, None), 7 * LOAD_WEEKS)
+            .await
+        {
+            Ok(l) => l,
+            Err(e) => return app_error(e),
+        };
+    // Norms and the comparison of two jumps read clinical records, as in the API.
+    let population = forms
+        .view
+        .population
+        .as_deref()
+        .and_then(|p| Population::parse(p).ok())
+        .unwrap_or_default();
+    let norms = if clinical {
+        match monitoring::norms(&state.app, &cx.scope, id, population, &names).await {
+            Ok(n) => Some(n),
+            Err(e) => return app_error(e),
+        }
+    } else {
+        None
+    };
+    let compared = if clinical {
+        match compare(state, cx, &caller, &athlete, &forms.view, per_kg).await {
+            Ok(m) => m,
+            Err(e) => return app_error(e),
+        }
+    } else {
+        html! {}
+    };
     let (a_text, a_class) = availability(athlete.subject.availability);
     let writer = grant.allows(Permission::WriteClinical);
     let write = Write {
@@ -143,6 +201,11 @@ pub async fn show(
         csrf: cx.csrf.clone(),
         today: cx.show.local_date(state.app.now().as_millis()).to_string(),
         forms,
+    };
+    let page_url = if section == Section::Mine {
+        format!("/orgs/{}/me", cx.scope.org())
+    } else {
+        format!("/orgs/{}/athletes/{id}", cx.scope.org())
     };
     let main = html! {
         h1 { (athlete.subject.name) }
@@ -176,6 +239,22 @@ pub async fn show(
                 }
             }
         }
+        @if let Some(n) = &norms {
+            section aria-labelledby="norms-h" {
+                h2 id="norms-h" { "Norms" }
+                (norms_table(n, &metrics, &page_url))
+            }
+        }
+        @if clinical {
+            section aria-labelledby="compare-h" {
+                h2 id="compare-h" { "Compare two jumps" }
+                (compared)
+            }
+        }
+        section aria-labelledby="load-h" {
+            h2 id="load-h" { "Training load" }
+            (load(&loads, clinical))
+        }
         section aria-labelledby="risk-h" {
             h2 id="risk-h" { "Injury risk" }
             (risk(&athlete, clinical))
@@ -193,6 +272,198 @@ pub async fn show(
         "Athlete"
     };
     render(layout::page(&cx.shell(section), title, main))
+}
+
+/// Weeks of training load the page shows.
+const LOAD_WEEKS: i64 = dashboard::LOAD_WEEKS;
+
+/// The form choosing two of the athlete's countermovement jumps, and their curves overlaid when
+/// two were chosen (each read recorded as the API's assessment read is).
+async fn compare(
+    state: &AppState,
+    cx: &Context,
+    caller: &mhp_app::Caller,
+    athlete: &Athlete,
+    view: &View,
+    per_kg: bool,
+) -> Result<Markup, mhp_app::AppError> {
+    let jumps: Vec<&mhp_storage::repo::assessments::Assessment> = athlete
+        .assessments
+        .iter()
+        .filter(|a| a.kind == "cmj")
+        .collect();
+    if jumps.len() < 2 {
+        return Ok(html! { p { "Two countermovement jumps are needed to compare." } });
+    }
+    let find = |v: &Option<String>| {
+        v.as_deref()
+            .and_then(|s| AssessmentId::parse(s).ok())
+            .and_then(|id| jumps.iter().copied().find(|a| a.id == id))
+    };
+    let asked = view.a.is_some() || view.b.is_some();
+    let chosen = find(&view.a).zip(find(&view.b));
+    // Unchosen, the form offers the latest and the one before.
+    let (sel_a, sel_b) = chosen.map_or((jumps[0].id, jumps[1].id), |(a, b)| (a.id, b.id));
+    let label = |a: &mhp_storage::repo::assessments::Assessment| {
+        cx.show.date_time(a.recorded_at.as_millis())
+    };
+    let mut drawn = html! {};
+    let mut problem = None;
+    if let Some((a, b)) = chosen {
+        if a.id == b.id {
+            problem = Some("Choose two different jumps.");
+        } else {
+            let mut shown = Vec::new();
+            for j in [a, b] {
+                let report = dashboard::report(&state.app, &cx.scope, j).await?;
+                let Some((phases, _)) = report.as_ref().and_then(jump_window) else {
+                    problem = Some("The engine found no complete jump in one of these recordings.");
+                    break;
+                };
+                let trace = dashboard::trace(&state.app, &cx.scope, caller, j).await?;
+                let kg = report.as_ref().and_then(body_mass).filter(|_| per_kg);
+                shown.push((label(j), trace, phases, kg));
+            }
+            if let [(la, ta, pa, ka), (lb, tb, pb, kb)] = shown.as_slice() {
+                let one = |label: &String,
+                           trace,
+                           phases: &mhp_biomech::Phases,
+                           kg: &Option<f64>| charts::Jump {
+                    label: label.clone(),
+                    trace,
+                    phases: *phases,
+                    per_kg: *kg,
+                };
+                drawn = charts::force_overlay(&one(la, ta, pa, ka), &one(lb, tb, pb, kb));
+            }
+        }
+    } else if asked {
+        problem = Some("Choose two of this athlete's jumps.");
+    }
+    Ok(html! {
+        form.inline method="get" action="#compare-h" {
+            @if let Some(p) = view.population.as_deref() { input type="hidden" name="population" value=(p); }
+            label for="jump-a" { "First jump" }
+            select id="jump-a" name="a" {
+                @for j in &jumps { option value=(j.id) selected[j.id == sel_a] { (label(j)) } }
+            }
+            label for="jump-b" { "Second jump" }
+            select id="jump-b" name="b" {
+                @for j in &jumps { option value=(j.id) selected[j.id == sel_b] { (label(j)) } }
+            }
+            button type="submit" { "Compare" }
+        }
+        @if let Some(p) = problem { p.error role="alert" { (p) } }
+        (drawn)
+    })
+}
+
+/// The latest value of each key metric against the population (percentile, T-score) and
+/// against the athlete's own baseline (change, smallest worthwhile change, whether it is beyond
+/// the minimal detectable change).
+fn norms_table(n: &Norms, metrics: &[KeyMetric], page_url: &str) -> Markup {
+    let population = match n.population {
+        "sex" => "athletes of the same sex",
+        "sport" => "athletes of the same sport",
+        _ => "the organisation's athletes",
+    };
+    html! {
+        form.inline method="get" action={(page_url) "#norms-h"} {
+            label for="population" { "Compare with" }
+            select id="population" name="population" {
+                option value="organisation" selected[n.population == "organisation"] { "the organisation" }
+                option value="sex" selected[n.population == "sex"] { "the same sex" }
+                option value="sport" selected[n.population == "sport"] { "the same sport" }
+            }
+            button type="submit" { "Show" }
+        }
+        div.table-wrap {
+            table.norms {
+                caption { "The latest test against " (population) " (each one's latest value; percentiles need five) and against the athlete's own baseline. T-score: 50 + 10 × standard scores. Change: from the baseline, in bold when beyond the smallest worthwhile change (SWC, 0.2 × the spread between athletes); MDC95: the change measurement error alone explains at 95 %." }
+                thead { tr {
+                    th scope="col" { "Metric" }
+                    th scope="col" class="num" { "Latest" }
+                    th scope="col" class="num" { "Percentile" }
+                    th scope="col" class="num" { "T-score" }
+                    th scope="col" class="num" { "Change" }
+                    th scope="col" class="num" { abbr title="smallest worthwhile change" { "SWC" } }
+                    th scope="col" { "Beyond " abbr title="the minimal detectable change at 95 %: what measurement error explains" { "MDC95" } }
+                } }
+                tbody {
+                    @for (m, k) in n.metrics.iter().zip(metrics) {
+                        @let KeyMetric { label, unit, scale, places, .. } = *k;
+                        tr {
+                            th scope="row" { (label) " (" (unit) ")" }
+                            td.num { (num(m.value.map(|v| v * scale), places)) }
+                            td.num { (num(m.percentile, 0)) }
+                            td.num { (num(m.t_score, 1)) }
+                            td.num {
+                                @if m.meaningful_change == Some(true) {
+                                    strong { (signed(m.change.map(|c| c * scale), places)) span.visually-hidden { " beyond the smallest worthwhile change" } }
+                                } @else {
+                                    (signed(m.change.map(|c| c * scale), places))
+                                }
+                            }
+                            td.num { (num(m.smallest_worthwhile_change.map(|w| w * scale), places)) }
+                            td { (match m.change_exceeds_mdc95 { Some(true) => "yes", Some(false) => "no", None => "–" }) }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The athlete's weekly load over the last weeks, the workload ratio today, and (for clinical
+/// readers, as in the API) the sessions of the last 28 days.
+fn load(l: &Loads, clinical: bool) -> Markup {
+    let mut weeks: std::collections::BTreeMap<mhp_domain::CalendarDate, i64> =
+        std::collections::BTreeMap::new();
+    for e in &l.entries {
+        if let Ok(d) = mhp_domain::CalendarDate::parse(&e.session_date) {
+            let monday = dashboard::week_of(mhp_domain::Timestamp::from_millis(
+                d.days_since_epoch() * 86_400_000,
+            ));
+            *weeks.entry(monday).or_default() += e.load_au;
+        }
+    }
+    let recent_from = monitoring::days_before(l.to, monitoring::CHRONIC_DAYS - 1).to_string();
+    let recent: Vec<_> = l
+        .entries
+        .iter()
+        .filter(|e| e.session_date >= recent_from)
+        .rev()
+        .collect();
+    let a = &l.acwr;
+    html! {
+        @if l.entries.is_empty() {
+            p { "No training load recorded." }
+        } @else {
+            p {
+                @if let Some(r) = a.ratio {
+                    "Acute:chronic workload ratio on " (a.as_of) ": "
+                    @if r > monitoring::ACWR_SPIKE { strong.change.bad { (num(Some(r), 2)) " (a spike)" } } @else { strong { (num(Some(r), 2)) } }
+                    " — " (a.acute_7d_au) " AU in the last 7 days against a weekly mean of " (num(Some(a.chronic_weekly_au), 0)) " AU over 28."
+                } @else {
+                    "No workload ratio yet: it needs 28 days of recorded load."
+                }
+            }
+            (charts::athlete_load(&weeks.into_iter().collect::<Vec<_>>()))
+            @if clinical && !recent.is_empty() {
+                details.data {
+                    summary { "Sessions of the last 28 days" }
+                    table {
+                        thead { tr { th scope="col" { "Day" } th scope="col" { "Session" } th scope="col" class="num" { "Minutes" } th scope="col" class="num" { "RPE" } th scope="col" class="num" { "Load (AU)" } } }
+                        tbody {
+                            @for e in &recent {
+                                tr { th scope="row" { (e.session_date) } td { (words(&e.session_type)) } td.num { (e.duration_min) } td.num { (e.rpe) } td.num { (e.load_au) } }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// The phases of the stored report's first jump with phases, and the span to draw: half a
@@ -214,7 +485,7 @@ pub fn jump_window(report: &Value) -> Option<(mhp_biomech::Phases, (f64, f64))> 
 }
 
 /// The body mass the stored report's first jump weighed, kg.
-fn body_mass(report: &Value) -> Option<f64> {
+pub fn body_mass(report: &Value) -> Option<f64> {
     report
         .get("trials")?
         .as_array()?

@@ -193,6 +193,11 @@ pub async fn team(
             h2 id="trend-h" { "Team trend: jump height by week" }
             (charts::team_trend(&roster.weeks, &cx.show))
         }
+        section aria-labelledby="load-h" {
+            h2 id="load-h" { "Training load by week" }
+            p.meta { "Session-RPE load (minutes × rating of exertion, in arbitrary units) summed per athlete and week, over " (dashboard::LOAD_WEEKS) " weeks up to " (roster.load_as_of) ". The roster's ACWR is the 7 days' load up to that day over the weekly mean of the 28; over " (mhp_app::monitoring::ACWR_SPIKE) " is flagged as a spike." }
+            (charts::team_load(&roster.load_weeks))
+        }
     };
     render(layout::page(
         &cx.shell(Section::Dashboard),
@@ -280,7 +285,8 @@ fn table(org: mhp_domain::OrgId, r: &Roster, show: &Show) -> Markup {
             table.roster.sortable id="roster" {
                 caption { "Athletes, who needs attention first. Jump height in " (unit) "; "
                     @if let Some(w) = r.swc_m { "smallest worthwhile change " (show.length(Some(w))) " " (unit) "." }
-                    @else { "the smallest worthwhile change needs five athletes with tests." } }
+                    @else { "the smallest worthwhile change needs five athletes with tests." }
+                    " ACWR on " (r.load_as_of) "." }
                 thead {
                     tr {
                         th scope="col" { "Athlete" }
@@ -290,6 +296,7 @@ fn table(org: mhp_domain::OrgId, r: &Roster, show: &Show) -> Markup {
                         th scope="col" class="num" { "Baseline" }
                         th scope="col" class="num" { "Change" }
                         th scope="col" class="num" { "Asymmetry %" }
+                        th scope="col" class="num" { abbr title="acute:chronic workload ratio" { "ACWR" } }
                         th scope="col" { "Last test" }
                         th scope="col" { "Needs attention" }
                     }
@@ -317,6 +324,13 @@ fn table(org: mhp_domain::OrgId, r: &Roster, show: &Show) -> Markup {
                                 }
                             }
                             td.num data-sort=(num(row.asymmetry_pct, 2)) { (signed(row.asymmetry_pct, 1)) }
+                            td.num data-sort=(num(row.acwr, 3)) {
+                                @if row.acwr.is_some_and(|r| r > mhp_app::monitoring::ACWR_SPIKE) {
+                                    strong.change.bad { (num(row.acwr, 2)) span.visually-hidden { " a load spike" } }
+                                } @else {
+                                    (num(row.acwr, 2))
+                                }
+                            }
                             td.date data-sort=(row.last_test.map_or(0, |t| t.as_millis())) {
                                 (row.last_test.map_or_else(|| "never".to_owned(), |t| show.date(t)))
                             }

@@ -7,8 +7,9 @@ use axum::response::{IntoResponse as _, Response};
 use maud::{Markup, html};
 use mhp_app::dashboard;
 use mhp_domain::Permission;
+use mhp_domain::display::ForceUnit;
 
-use super::athlete::{jump_window, metrics_table};
+use super::athlete::{body_mass, jump_window, metrics_table};
 use super::dashboard::{Context, availability, band, shown, signed};
 use super::layout::{self, Section, num};
 use super::{PageGrant, app_error, charts, render};
@@ -84,7 +85,7 @@ pub async fn athlete(
             Ok(trace) => html! {
                 section.report-part aria-labelledby="r-curve" {
                     h2 id="r-curve" { "Latest jump, " (cx.show.date(latest.recorded_at)) }
-                    (charts::force_time("report", &trace, Some(&phases), window))
+                    (charts::force_time("report", &trace, Some(&phases), window, body_mass(report).filter(|_| cx.show.units.force == ForceUnit::PerKilogram)))
                 }
             },
             Err(e) => return app_error(e),

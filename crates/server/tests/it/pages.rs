@@ -420,8 +420,19 @@ async fn every_form_refuses_a_missing_or_wrong_csrf_token() {
 /// Uploads a synthetic jump for the first athlete through the upload form (and a file that is
 /// no recording, when `with_bad`).
 async fn upload_jump(b: &mut Browser, w: &World, token: &str, with_bad: bool) -> reqwest::Response {
+    upload_spec(b, w, token, with_bad, &CmjSpec::default()).await
+}
+
+/// Uploads the jump `spec` describes for the first athlete through the upload form.
+async fn upload_spec(
+    b: &mut Browser,
+    w: &World,
+    token: &str,
+    with_bad: bool,
+    spec: &CmjSpec,
+) -> reqwest::Response {
     let org = w.s.org.org();
-    let jump = synth::cmj(&CmjSpec::default()).unwrap();
+    let jump = synth::cmj(spec).unwrap();
     let csv = mhp_biomech::to_mhp_csv(&jump.recording);
     let mut form = reqwest::multipart::Form::new()
         .text("_csrf", token.to_owned())
@@ -492,6 +503,7 @@ async fn a_person_sees_values_in_their_units_and_dates_in_the_organisations_zone
     let newtons = cell_after(&body, "Mean propulsive force (N)");
     assert!(newtons > per_kg * 40.0, "{newtons} N against {per_kg} N/kg");
     assert!(!body.contains("(N/kg)") && !body.contains("(cm)"));
+    assert!(body.contains(">Force (N)<"), "the curve in newtons too");
     assert!(body.contains(" lb."), "body mass in pounds: {body}");
     // A unit MHP does not know is refused in words and changes nothing.
     let (status, _, body) = b
@@ -614,6 +626,152 @@ async fn a_clinician_uploads_files_and_sees_each_outcome_in_words() {
         body.contains("Injuries and return to duty"),
         "a clinician sees records"
     );
+}
+
+/// Audit events of `action` on `resource`.
+async fn events_of(s: &Server, action: &str, resource: &str) -> usize {
+    let mut tx = s.state.app.db.tenant(&s.org, Access::Read).await.unwrap();
+    let filter = audit::Filter {
+        action: Some(action.into()),
+        resource_id: Some(resource.into()),
+        ..Default::default()
+    };
+    audit::search(&mut tx, &filter, None, 1000)
+        .await
+        .unwrap()
+        .len()
+}
+
+#[tokio::test]
+async fn a_clinician_compares_two_jumps_and_reads_norms_and_training_load() {
+    let w = world().await;
+    let org = w.s.org.org();
+    let mut b = Browser::new(&w.s);
+    b.sign_in("clinician@example.org").await;
+    for (i, velocity) in [2.4, 2.7].into_iter().enumerate() {
+        let (_, _, body) = b.get(&format!("/orgs/{org}/upload")).await;
+        let spec = CmjSpec {
+            takeoff_velocity_m_s: velocity,
+            seed: 10 + i as u64,
+            ..CmjSpec::default()
+        };
+        let res = upload_spec(&mut b, &w, &csrf_of(&body), false, &spec).await;
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    // Five weeks of sessions, the last week three times the earlier ones: a spike.
+    let today = w.s.state.app.today();
+    let mut tx =
+        w.s.state
+            .app
+            .db
+            .tenant(&w.s.org, Access::Write)
+            .await
+            .unwrap();
+    for back in 0..35 {
+        let day = mhp_app::monitoring::days_before(today, back);
+        let load_au = if back < 7 { 900 } else { 300 };
+        mhp_storage::repo::loads::create(
+            &mut tx,
+            &mhp_storage::repo::loads::LoadEntry {
+                id: uuid::Uuid::now_v7().to_string(),
+                subject: w.on_a,
+                session_date: day.to_string(),
+                session_type: "field_training".into(),
+                duration_min: 60,
+                rpe: 5,
+                load_au,
+                recorded_by: "test".into(),
+                created_at: w.s.state.app.now(),
+            },
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let athlete = format!("/orgs/{org}/athletes/{}", w.on_a);
+    let (status, _, body) = b.get(&athlete).await;
+    assert_eq!(status, StatusCode::OK);
+    // Load: 6,300 AU in 7 days against a weekly mean of (6,300 + 3 × 2,100) / 4 = 3,150.
+    assert!(
+        body.contains("Acute:chronic workload ratio on ")
+            && body.contains("<strong class=\"change bad\">2.00 (a spike)</strong>"),
+        "{body}"
+    );
+    assert!(body.contains("6300 AU in the last 7 days against a weekly mean of 3150 AU"));
+    assert!(body.contains("Sessions of the last 28 days") && body.contains("field training"));
+    // Norms: too few athletes for percentiles, a change from the one earlier jump.
+    assert!(body.contains("<h2 id=\"norms-h\">Norms</h2>"), "{body}");
+    assert!(body.contains("the minimal detectable change at 95 %"));
+    // The force-time curve in the reader's force unit (per kilogram unless chosen otherwise).
+    assert!(body.contains(">Force (N/kg)<"), "{body}");
+
+    // Two jumps overlaid: the form offers both, a choice draws them and records both reads.
+    let ids: Vec<String> = body
+        .split("<select id=\"jump-a\" name=\"a\">")
+        .nth(1)
+        .unwrap()
+        .split("</select>")
+        .next()
+        .unwrap()
+        .split("value=\"")
+        .skip(1)
+        .map(|v| v[..v.find('"').unwrap()].to_owned())
+        .collect();
+    assert_eq!(ids.len(), 2, "{body}");
+    let reads_before = events_of(&w.s, "assessment.read", &ids[1]).await;
+    let (status, _, body) = b.get(&format!("{athlete}?a={}&b={}", ids[0], ids[1])).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("<title id=\"force-overlay-title\">Two jumps compared</title>"),
+        "{body}"
+    );
+    assert!(body.contains("Phase durations of the two jumps"));
+    assert_eq!(
+        events_of(&w.s, "assessment.read", &ids[1]).await,
+        reads_before + 1,
+        "the second jump's curve was read and recorded"
+    );
+    // A jump that is not this athlete's is refused in words; nothing else is drawn.
+    let (status, _, body) = b
+        .get(&format!(
+            "{athlete}?a={}&b={}",
+            ids[0],
+            mhp_domain::AssessmentId::new()
+        ))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        body.contains("Choose two of this athlete&#39;s jumps.")
+            || body.contains("Choose two of this athlete's jumps."),
+        "{body}"
+    );
+    assert!(!body.contains("force-overlay-title"));
+    let (_, _, body) = b.get(&format!("{athlete}?a={}&b={}", ids[0], ids[0])).await;
+    assert!(body.contains("Choose two different jumps."));
+    // Another population for the norms.
+    let (_, _, body) = b.get(&format!("{athlete}?population=sport")).await;
+    assert!(body.contains("athletes of the same sport"));
+
+    // The dashboard flags the spike and draws the team's weekly load.
+    let (_, _, body) = b.get(&format!("/orgs/{org}/teams/{}", w.team_a)).await;
+    assert!(body.contains("load spike (ACWR over 1.5)"), "{body}");
+    assert!(body.contains("<h2 id=\"load-h\">Training load by week</h2>"));
+    assert!(body.contains("<title id=\"team-load-title\">Team training load by week</title>"));
+
+    // A coach reads the ratio and the weekly load, not the sessions, norms or curves.
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    let (status, _, body) = coach.get(&athlete).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Acute:chronic workload ratio on "));
+    assert!(!body.contains("Sessions of the last 28 days"));
+    assert!(!body.contains("norms-h") && !body.contains("compare-h"));
+    let reads = events_of(&w.s, "assessment.read", &ids[1]).await;
+    let (_, _, body) = coach
+        .get(&format!("{athlete}?a={}&b={}", ids[0], ids[1]))
+        .await;
+    assert!(!body.contains("force-overlay"));
+    assert_eq!(events_of(&w.s, "assessment.read", &ids[1]).await, reads);
 }
 
 #[tokio::test]

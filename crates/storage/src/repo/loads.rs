@@ -1,6 +1,6 @@
 //! Training load entries (session-RPE), the input of load ratios.
 
-use mhp_domain::{SubjectId, Timestamp};
+use mhp_domain::{SubjectId, TeamId, Timestamp};
 use sqlx::Row;
 
 use super::teams::not_found_on_fk;
@@ -133,6 +133,70 @@ pub async fn org_loads(
                 parse_id(&subject, "subject id", SubjectId::parse)?,
                 row.try_get("session_date")?,
                 row.try_get("load_au")?,
+            ))
+        })
+        .collect()
+}
+
+/// A team's sessions from `from` to `to` (inclusive, `YYYY-MM-DD`) as `(subject, day, load)`,
+/// by subject and day: the dashboard's weekly load and ratios.
+pub async fn team_loads(
+    tx: &mut TenantTx,
+    team: TeamId,
+    from: &str,
+    to: &str,
+) -> Result<Vec<(SubjectId, String, i64)>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT l.subject_id, l.session_date, l.load_au FROM training_loads l \
+         JOIN team_subjects t ON t.org_id = l.org_id AND t.subject_id = l.subject_id \
+         WHERE l.org_id = $1 AND t.team_id = $2 AND l.session_date >= $3 AND l.session_date <= $4 \
+         ORDER BY l.subject_id, l.session_date",
+    )
+    .bind(tx.org_key())
+    .bind(team.to_string())
+    .bind(from)
+    .bind(to)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let subject: String = row.try_get("subject_id")?;
+            Ok((
+                parse_id(&subject, "subject id", SubjectId::parse)?,
+                row.try_get("session_date")?,
+                row.try_get("load_au")?,
+            ))
+        })
+        .collect()
+}
+
+/// The days of each team member's first and latest recorded sessions (members without any are
+/// left out): where each one's load history begins and ends.
+pub async fn team_session_spans(
+    tx: &mut TenantTx,
+    team: TeamId,
+) -> Result<Vec<(SubjectId, String, String)>, StorageError> {
+    // Two index probes per member rather than a walk of the organisation's sessions.
+    let rows = sqlx::query(
+        "SELECT subject_id, first, last FROM (SELECT t.subject_id, \
+         (SELECT MIN(l.session_date) FROM training_loads l \
+          WHERE l.org_id = t.org_id AND l.subject_id = t.subject_id) AS first, \
+         (SELECT MAX(l.session_date) FROM training_loads l \
+          WHERE l.org_id = t.org_id AND l.subject_id = t.subject_id) AS last \
+         FROM team_subjects t WHERE t.org_id = $1 AND t.team_id = $2) spans \
+         WHERE first IS NOT NULL ORDER BY subject_id",
+    )
+    .bind(tx.org_key())
+    .bind(team.to_string())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let subject: String = row.try_get("subject_id")?;
+            Ok((
+                parse_id(&subject, "subject id", SubjectId::parse)?,
+                row.try_get("first")?,
+                row.try_get("last")?,
             ))
         })
         .collect()
