@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: format check, clippy with warnings denied, then every test of the workspace
-# against SQLite, a throwaway PostgreSQL cluster (scripts/with-postgres.sh) and a real OpenID
-# provider (tools/oidc-provider, Node.js).
+# against SQLite, a throwaway PostgreSQL cluster (scripts/with-postgres.sh), a real OpenID
+# provider (tools/oidc-provider, Node.js) and a real DNS server (tools/dns, dnslib).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -16,6 +16,12 @@ echo "==> node packages of the test OpenID provider (tools/oidc-provider)"
 # The SSO tests run a real OpenID provider (npm oidc-provider); without its packages they fail.
 npm ci --prefix tools/oidc-provider --no-audit --no-fund --loglevel=error
 export MHP_TEST_REQUIRE_OIDC=1
+
+echo "==> the test DNS server (tools/dns: dnslib in target/dns-venv)"
+# The proofs of SSO domain ownership are checked against a real DNS server.
+[ -x target/dns-venv/bin/python ] || python3 -m venv target/dns-venv
+target/dns-venv/bin/pip install --quiet --disable-pip-version-check -r tools/dns/requirements.txt
+export MHP_TEST_REQUIRE_DNS=1
 
 echo "==> tests (SQLite and PostgreSQL)"
 # MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.

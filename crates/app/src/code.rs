@@ -57,6 +57,8 @@ pub enum Code {
     EmailConfusable,
     /// A tenant-chosen address the platform does not connect to.
     EgressRefused,
+    /// A domain whose proof of ownership is not published (or another organisation's).
+    DomainNotProven,
     /// ONNX import is not built into this binary.
     OnnxUnavailable,
     /// Too many requests; try again later.
@@ -71,7 +73,7 @@ pub enum Code {
 
 impl Code {
     /// Every code, for documents that list them.
-    pub const ALL: [Code; 31] = [
+    pub const ALL: [Code; 32] = [
         Code::BadRequest,
         Code::Unauthenticated,
         Code::Forbidden,
@@ -98,6 +100,7 @@ impl Code {
         Code::IdempotencyKeyReused,
         Code::EmailConfusable,
         Code::EgressRefused,
+        Code::DomainNotProven,
         Code::OnnxUnavailable,
         Code::RateLimited,
         Code::Unavailable,
@@ -134,6 +137,7 @@ impl Code {
             Code::IdempotencyKeyReused => "idempotency-key-reused",
             Code::EmailConfusable => "email-confusable",
             Code::EgressRefused => "egress-refused",
+            Code::DomainNotProven => "domain-not-proven",
             Code::OnnxUnavailable => "onnx-unavailable",
             Code::RateLimited => "rate-limited",
             Code::Unavailable => "unavailable",

@@ -190,26 +190,32 @@ pub async fn team_roster(
     };
     let team_loads = async {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
-        let spans = loads::team_session_spans(&mut tx, team).await?;
-        let mut first = HashMap::new();
-        let mut last = None;
-        for (subject, f, l) in spans {
-            if let (Ok(f), Ok(l)) = (CalendarDate::parse(&f), CalendarDate::parse(&l)) {
-                first.insert(subject, f);
-                last = last.max(Some(l));
-            }
-        }
+        let last = loads::team_latest_day(&mut tx, team, &today.to_string())
+            .await?
+            .and_then(|d| CalendarDate::parse(&d).ok());
         // A season loaded from the past shows its last weeks rather than nothing.
         let as_of = monitoring::latest_day(today, last);
-        let from = date_of_day(
-            week_of(Timestamp::from_millis(
-                as_of.days_since_epoch() * 86_400_000,
-            ))
-            .days_since_epoch()
-                - 7 * (LOAD_WEEKS - 1),
-        );
-        let rows = loads::team_loads(&mut tx, team, &from.to_string(), &as_of.to_string()).await?;
-        Ok::<_, AppError>((rows, first, as_of))
+        let day = |n: i64| date_of_day(as_of.days_since_epoch() - n).to_string();
+        let monday = week_of(Timestamp::from_millis(
+            as_of.days_since_epoch() * 86_400_000,
+        ));
+        let weeks: Vec<String> = (0..LOAD_WEEKS)
+            .rev()
+            .map(|k| date_of_day(monday.days_since_epoch() - 7 * k).to_string())
+            .collect();
+        let summary = loads::team_load_summary(
+            &mut tx,
+            team,
+            &loads::LoadDays {
+                as_of: &as_of.to_string(),
+                acute_from: &day(6),
+                chronic_from: &day(monitoring::CHRONIC_DAYS - 1),
+                covered_by: &day(21),
+                weeks: &weeks,
+            },
+        )
+        .await?;
+        Ok::<_, AppError>((summary, weeks, as_of))
     };
     let (page, others, asymmetries, team_loads) = tokio::join!(
         subjects::list(app, scope, caller, shown, &listing),
@@ -218,13 +224,11 @@ pub async fn team_roster(
         team_loads
     );
     let page = page?;
-    let (team_loads, first_sessions, load_as_of) = team_loads?;
-    let mut loads_of: HashMap<SubjectId, Vec<(CalendarDate, i64)>> = HashMap::new();
-    for (subject, day, au) in &team_loads {
-        if let Ok(d) = CalendarDate::parse(day) {
-            loads_of.entry(*subject).or_default().push((d, *au));
-        }
-    }
+    let (team_loads, load_weeks, load_as_of) = team_loads?;
+    let ratios: HashMap<SubjectId, Option<f64>> = team_loads
+        .iter()
+        .map(|m| (m.subject, member_acwr(m, load_as_of)))
+        .collect();
     let (team_row, mut values, before) = others?;
     values.extend(asymmetries?);
     let mut by_subject: HashMap<SubjectId, Vec<&SubjectSeries>> = HashMap::new();
@@ -260,12 +264,7 @@ pub async fn team_roster(
                     .max()
             });
             let asymmetry_pct = latest(mine, ASYMMETRY).map(|(_, v)| v);
-            let acwr = monitoring::acwr_of(
-                loads_of.get(&subject.id).cloned().unwrap_or_default(),
-                load_as_of,
-                first_sessions.get(&subject.id).copied(),
-            )
-            .ratio;
+            let acwr = ratios.get(&subject.id).copied().flatten();
             let mut attention = Vec::new();
             match subject.availability {
                 Availability::Unavailable => attention.push(Attention::Unavailable),
@@ -322,7 +321,7 @@ pub async fn team_roster(
         rows,
         swc_m,
         weeks: weekly(&values),
-        load_weeks: weekly_load(&team_loads),
+        load_weeks: weekly_load(&team_loads, &load_weeks),
         load_as_of,
     })
 }
@@ -381,19 +380,40 @@ fn date_of_day(day: i64) -> CalendarDate {
     CalendarDate::from_unix_millis(day * 86_400_000)
 }
 
-/// Each week's load of each athlete who trained, summed, then spread over the athletes.
-fn weekly_load(loads: &[(SubjectId, String, i64)]) -> Vec<TeamWeek> {
-    let mut weeks: BTreeMap<CalendarDate, BTreeMap<SubjectId, f64>> = BTreeMap::new();
-    for (subject, day, au) in loads {
-        let Ok(d) = CalendarDate::parse(day) else {
-            continue;
-        };
-        let week = week_of(Timestamp::from_millis(d.days_since_epoch() * 86_400_000));
-        #[allow(clippy::cast_precision_loss)]
-        let au = *au as f64;
-        *weeks.entry(week).or_default().entry(*subject).or_default() += au;
+/// A member's workload ratio as of `as_of` from their window sums: the sums stand in for the
+/// sessions (the acute load on the day, the rest of the chronic load a week before), so the
+/// ratio is the one `monitoring::acwr_of` gives every reader.
+fn member_acwr(m: &loads::MemberLoad, as_of: CalendarDate) -> Option<f64> {
+    let earlier = date_of_day(as_of.days_since_epoch() - 7);
+    let covered_from = m
+        .covered
+        .then(|| date_of_day(as_of.days_since_epoch() - 21));
+    monitoring::acwr_of(
+        [(as_of, m.acute_au), (earlier, m.chronic_au - m.acute_au)],
+        as_of,
+        covered_from,
+    )
+    .ratio
+}
+
+/// Each week's load of each athlete who trained (a sum over zero), spread over the athletes.
+fn weekly_load(members: &[loads::MemberLoad], weeks: &[String]) -> Vec<TeamWeek> {
+    let mut by_week: BTreeMap<CalendarDate, BTreeMap<SubjectId, f64>> = BTreeMap::new();
+    for m in members {
+        for (monday, au) in weeks.iter().zip(&m.weeks_au) {
+            let Ok(week) = CalendarDate::parse(monday) else {
+                continue;
+            };
+            if *au > 0 {
+                #[allow(clippy::cast_precision_loss)]
+                by_week
+                    .entry(week)
+                    .or_default()
+                    .insert(m.subject, *au as f64);
+            }
+        }
     }
-    band_by_week(weeks)
+    band_by_week(by_week)
 }
 
 /// Mean and 10th–90th percentile of each week's values, one per athlete.
@@ -636,21 +656,50 @@ mod tests {
     #[test]
     fn a_weeks_load_is_each_athletes_sum_spread_over_those_who_trained() {
         let (a, b) = (SubjectId::new(), SubjectId::new());
-        let day = |d: i64| date_of_day(d).to_string();
-        let loads = vec![
-            (a, day(4), 300),
-            (a, day(6), 500),
-            (b, day(10), 200),
-            (a, day(11), 100),
-            (b, "not a day".to_owned(), 9_999),
-        ];
-        let weeks = weekly_load(&loads);
-        assert_eq!(weeks.len(), 2);
-        assert_eq!((weeks[0].week, weeks[0].athletes), (date_of_day(4), 2));
-        assert!((weeks[0].mean - 500.0).abs() < 1e-9, "a 800, b 200");
-        assert!((weeks[0].p90 - 740.0).abs() < 1e-9);
-        assert_eq!((weeks[1].week, weeks[1].athletes), (date_of_day(11), 1));
-        assert!((weeks[1].mean - 100.0).abs() < 1e-9);
+        let weeks = vec![date_of_day(4).to_string(), date_of_day(11).to_string()];
+        let member = |subject, weeks_au: Vec<i64>| loads::MemberLoad {
+            subject,
+            acute_au: 0,
+            chronic_au: 0,
+            covered: false,
+            weeks_au,
+        };
+        let w = weekly_load(
+            &[member(a, vec![800, 100]), member(b, vec![200, 0])],
+            &weeks,
+        );
+        assert_eq!(w.len(), 2);
+        assert_eq!((w[0].week, w[0].athletes), (date_of_day(4), 2));
+        assert!((w[0].mean - 500.0).abs() < 1e-9, "a 800, b 200");
+        assert!((w[0].p90 - 740.0).abs() < 1e-9);
+        assert_eq!(
+            (w[1].week, w[1].athletes),
+            (date_of_day(11), 1),
+            "b did not train"
+        );
+        assert!((w[1].mean - 100.0).abs() < 1e-9);
+    }
+
+    #[test]
+    fn a_members_ratio_from_window_sums_is_the_ratio_of_their_sessions() {
+        let as_of = date_of_day(100);
+        let m = loads::MemberLoad {
+            subject: SubjectId::new(),
+            acute_au: 900,
+            chronic_au: 1800,
+            covered: true,
+            weeks_au: vec![],
+        };
+        // 900 over a weekly mean of 1800 / 4 = 450.
+        assert_eq!(member_acwr(&m, as_of), Some(2.0));
+        let sessions = [(date_of_day(98), 900), (date_of_day(80), 900)];
+        let direct = monitoring::acwr_of(sessions, as_of, Some(date_of_day(75))).ratio;
+        assert_eq!(member_acwr(&m, as_of), direct);
+        let young = loads::MemberLoad {
+            covered: false,
+            ..m
+        };
+        assert_eq!(member_acwr(&young, as_of), None, "history too short");
     }
 
     #[test]

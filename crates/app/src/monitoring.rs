@@ -284,8 +284,8 @@ pub struct Norms {
 }
 
 /// For each of `metrics` (the API asks for [`KEY_METRICS`]) of the subject's latest
-/// assessment, the percentile and T-score
-/// (50 + 10·z) among the latest values of the reference population, and the change from the
+/// assessment, the percentile and T-score (50 + 10·z) among the reference population (the
+/// values of each one's latest countermovement jump), and the change from the
 /// subject's baseline (mean of up to 5 earlier assessments) against the smallest worthwhile
 /// change, 0.2 × the between-subject SD (Hopkins 2004, Sportscience 8:1), and beside each
 /// value its reliability (`mhp_ml::reliability`): the within-session CV of the latest
@@ -307,17 +307,18 @@ pub async fn norms(
     };
     let mine = assessments::subject_metric_values(&mut tx, subject).await?;
     let latest = mine.last().map(|m| (m.assessment, m.recorded_at));
+    // The latest value of each subject: one voice per person.
+    let mut reference: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+    for (_, metric, v) in
+        assessments::latest_metric_values(&mut tx, metrics, sex, sport.as_deref()).await?
+    {
+        reference.entry(metric).or_default().push(v);
+    }
     let mut out = Vec::new();
     for metric in metrics {
         let series: Vec<&MetricValue> = mine.iter().filter(|m| m.metric == *metric).collect();
-        let all = assessments::metric_values(&mut tx, metric, sex, sport.as_deref()).await?;
-        // The latest value of each subject: one voice per person.
-        let mut last: BTreeMap<SubjectId, f64> = BTreeMap::new();
-        for m in all {
-            last.insert(m.subject, m.value);
-        }
-        let reference: Vec<f64> = last.into_values().collect();
-        out.push(metric_norm(metric, &series, &reference));
+        let population = reference.get(*metric).map_or(&[][..], Vec::as_slice);
+        out.push(metric_norm(metric, &series, population));
     }
     Ok(Norms {
         population: population.as_str(),
@@ -433,9 +434,19 @@ mod tests {
         let today = day("2026-12-06");
         assert_eq!(latest_day(today, None), today);
         assert_eq!(latest_day(today, Some(day("2026-12-01"))), today);
-        assert_eq!(latest_day(today, Some(day("2026-11-09"))), today, "27 days back");
-        assert_eq!(latest_day(today, Some(day("2026-11-08"))), day("2026-11-08"));
-        assert_eq!(latest_day(today, Some(day("2025-10-20"))), day("2025-10-20"));
+        assert_eq!(
+            latest_day(today, Some(day("2026-11-09"))),
+            today,
+            "27 days back"
+        );
+        assert_eq!(
+            latest_day(today, Some(day("2026-11-08"))),
+            day("2026-11-08")
+        );
+        assert_eq!(
+            latest_day(today, Some(day("2025-10-20"))),
+            day("2025-10-20")
+        );
     }
 
     #[test]

@@ -227,6 +227,7 @@ pub async fn app_state(
         },
         sso: mhp_server::SsoOptions {
             public_url: settings.public_url(),
+            dns_server: settings.egress.dns_server()?,
         },
         egress: mhp_server::egress_client(settings.egress.policy()?)
             .map_err(|e| Failure::Runtime(anyhow::anyhow!("egress client: {e}")))?,

@@ -186,6 +186,9 @@ pub struct EgressSettings {
     pub allow_cidrs: Vec<String>,
     /// Allow plain http (tests and local development only; never on a deployed instance).
     pub allow_http: bool,
+    /// The DNS server (`ip:port`) asked for the TXT records that prove an organisation owns an
+    /// e-mail domain; empty: the system's resolvers (`/etc/resolv.conf`).
+    pub dns_server: String,
 }
 
 impl EgressSettings {
@@ -194,6 +197,20 @@ impl EgressSettings {
         let allowed = mhp_egress::parse_cidrs(&self.allow_cidrs.join(","))
             .map_err(|e| ConfigError::new("egress.allow_cidrs", e.to_string()))?;
         Ok(mhp_egress::EgressPolicy::new(allowed, self.allow_http))
+    }
+
+    /// The DNS server named, if any.
+    pub fn dns_server(&self) -> Result<Option<std::net::SocketAddr>, ConfigError> {
+        let text = self.dns_server.trim();
+        if text.is_empty() {
+            return Ok(None);
+        }
+        text.parse().map(Some).map_err(|_| {
+            ConfigError::new(
+                "egress.dns_server",
+                "must be an address and port, such as 10.0.0.2:53",
+            )
+        })
     }
 }
 
@@ -448,6 +465,7 @@ const ENV: &[(&str, &str, Kind)] = &[
     ),
     ("MHP_EGRESS_ALLOW_CIDRS", "egress.allow_cidrs", Kind::List),
     ("MHP_EGRESS_ALLOW_HTTP", "egress.allow_http", Kind::Boolean),
+    ("MHP_EGRESS_DNS_SERVER", "egress.dns_server", Kind::Text),
     (
         "MHP_HTTP_DRAIN_DELAY_MS",
         "http.drain_delay_ms",

@@ -84,6 +84,7 @@
 //! time (a [`mhp_domain::Clock`] comes in).
 
 mod config;
+pub mod domain_proof;
 mod error;
 mod id_token;
 mod jws;

@@ -103,6 +103,9 @@ pub struct Identity {
     pub mail_limits: api::invite::MailLimits,
     /// Where MHP is reached, without a trailing slash.
     pub public_url: String,
+    /// Looks for proofs of domain ownership in DNS (`None` when no resolver could be set up;
+    /// checking a domain then answers 503).
+    pub domain_prover: Option<mhp_federation::domain_proof::DomainProver>,
 }
 
 /// Single sign-on settings.
@@ -110,6 +113,8 @@ pub struct Identity {
 pub struct SsoOptions {
     /// The address people and identity providers reach MHP at, without a trailing slash.
     pub public_url: String,
+    /// The DNS server asked for proofs of domain ownership (`None`: the system's resolvers).
+    pub dns_server: Option<std::net::SocketAddr>,
 }
 
 /// Time limit of a request to a tenant-chosen address.
@@ -134,6 +139,13 @@ impl AppState {
                 None
             }
         };
+        let domain_prover = match mhp_federation::domain_proof::DomainProver::new(sso.dns_server) {
+            Ok(p) => Some(p),
+            Err(e) => {
+                tracing::error!(error = %e, "domain proofs cannot be checked");
+                None
+            }
+        };
         let identity = Identity {
             totp_sealer: mhp_crypto::seal::Sealer::derive(master, "users.totp_secret"),
             token_keys: tokens::TokenKeys::new(
@@ -145,6 +157,7 @@ impl AppState {
             egress,
             mail_limits,
             public_url: sso.public_url,
+            domain_prover,
         };
         let app = App::new(app);
         Self(Arc::new(SharedState {

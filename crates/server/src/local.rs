@@ -60,6 +60,7 @@ pub async fn local_state(
         mail_limits: Default::default(),
         sso: SsoOptions {
             public_url: "http://127.0.0.1:9".into(),
+            dns_server: None,
         },
     }))
 }

@@ -130,6 +130,11 @@ const SQLITE: &[Migration] = &[
         name: "assessment_values",
         sql: include_str!("../migrations/sqlite/0020_assessment_values.sql"),
     },
+    Migration {
+        version: 21,
+        name: "sso_domain_proofs",
+        sql: include_str!("../migrations/sqlite/0021_sso_domain_proofs.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -232,6 +237,11 @@ const POSTGRES: &[Migration] = &[
         version: 20,
         name: "assessment_values",
         sql: include_str!("../migrations/postgres/0020_assessment_values.sql"),
+    },
+    Migration {
+        version: 21,
+        name: "sso_domain_proofs",
+        sql: include_str!("../migrations/postgres/0021_sso_domain_proofs.sql"),
     },
 ];
 

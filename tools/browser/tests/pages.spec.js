@@ -200,6 +200,67 @@ test("a clinician uploads a recording and reads its curve and metrics", async ({
   await printed(page, "team-report", ["Team report", name]);
 });
 
+// What has the keyboard's focus: its element, id, accessible text and whether its focus ring
+// shows.
+async function focused(page) {
+  return page.evaluate(() => {
+    const e = document.activeElement;
+    const style = getComputedStyle(e);
+    return {
+      tag: e.tagName.toLowerCase(),
+      id: e.id,
+      text: (e.labels && e.labels[0] ? e.labels[0].innerText : e.innerText || "").trim(),
+      ring: style.outlineStyle !== "none" && parseFloat(style.outlineWidth) >= 2,
+    };
+  });
+}
+
+// Presses Tab until `wanted` holds for the focused element (at most `max` times); every stop on
+// the way shows its focus ring.
+async function tabTo(page, wanted, what, max = 80) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    const f = await focused(page);
+    if (f.tag !== "body") expect(f.ring, `focus ring on ${f.tag}#${f.id} "${f.text}"`).toBe(true);
+    if (wanted(f)) return f;
+  }
+  throw new Error(`Tab never reached ${what}`);
+}
+
+test("a clinician signs in, moves between pages and compares two jumps with the keyboard alone", async ({ page }) => {
+  const who = PEOPLE.clinician;
+  await page.goto("/sign-in");
+  await tabTo(page, (f) => f.text === "Email", "the Email field");
+  await page.keyboard.type(who.email);
+  await tabTo(page, (f) => f.text === "Password", "the Password field");
+  await page.keyboard.type(who.password);
+  await page.keyboard.press("Enter");
+  await expect(page).toHaveURL(new RegExp(`/orgs/${ORG}/teams/`));
+  // The skip link leads past the navigation to the page's content.
+  const skip = await tabTo(page, (f) => f.tag === "a" && /skip/i.test(f.text), "the skip link");
+  expect(skip.text).toBe("Skip to content");
+  await tabTo(page, (f) => f.tag === "a" && f.text === "Athletes", "the Athletes link");
+  await page.keyboard.press("Enter");
+  await expect(page.locator("h1")).toHaveText("Athletes");
+  await tabTo(page, (f) => f.tag === "a" && f.text === "Dashboard", "the Dashboard link");
+  await page.keyboard.press("Enter");
+  await expect(page.locator("h1")).toHaveText("Dashboard");
+  // The roster's first athlete, opened from the keyboard.
+  const name = (await page.locator("table#roster tbody tr").first().locator("th a").innerText()).trim();
+  await tabTo(page, (f) => f.tag === "a" && f.text === name, `the link to ${name}`, 200);
+  await page.keyboard.press("Enter");
+  await expect(page.locator("h1")).toHaveText(name);
+  // Two jumps chosen and compared: the second select moved one jump back with an arrow key.
+  await tabTo(page, (f) => f.id === "jump-a", "the first jump", 200);
+  await tabTo(page, (f) => f.id === "jump-b", "the second jump");
+  await page.keyboard.press("ArrowDown");
+  await tabTo(page, (f) => f.tag === "button" && f.text === "Compare", "the Compare button");
+  await page.keyboard.press("Enter");
+  await expect(page.locator("svg title", { hasText: "Two jumps compared" })).toHaveCount(1);
+  await checkA11y(page, "athlete with two jumps compared");
+  await shot(page, "athlete-compare");
+});
+
 // Prints the page on A4 and Letter: at most two pages each, holding every text of `holds`.
 async function printed(page, name, holds) {
   await page.emulateMedia({ media: "print" });

@@ -265,3 +265,224 @@ async fn sso_provisions_maps_roles_and_can_be_required() {
         );
     }
 }
+
+/// Finds an organisation from an address through the sign-in page's "Sign in with your
+/// organisation" form: the page's answer (status and `Location`).
+async fn discovered(base: &str, email: &str) -> (StatusCode, String) {
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = http
+        .get(format!("{base}/sign-in/sso"))
+        .send()
+        .await
+        .unwrap();
+    let jar: Vec<String> = page
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok()?.split(';').next().map(str::to_owned))
+        .collect();
+    let body = page.text().await.unwrap();
+    let token = body
+        .split("name=\"_csrf\" value=\"")
+        .nth(1)
+        .and_then(|t| t.split('"').next())
+        .expect("the form's token")
+        .to_owned();
+    let res = http
+        .post(format!("{base}/sign-in/sso"))
+        .header(COOKIE, jar.join("; "))
+        .form(&[("_csrf", token.as_str()), ("email", email)])
+        .send()
+        .await
+        .unwrap();
+    let location = res
+        .headers()
+        .get(LOCATION)
+        .map(|l| l.to_str().unwrap().to_owned())
+        .unwrap_or_default();
+    (res.status(), location)
+}
+
+#[tokio::test]
+async fn a_domain_leads_to_the_organisation_only_once_its_dns_proves_the_organisation_owns_it() {
+    let Some(mut dns) = mhp_test_support::dns::DnsServer::start() else {
+        return;
+    };
+    let public = format!("http://127.0.0.1:{}", free_port());
+    let callback = format!("{public}/api/v1/auth/sso/callback");
+    let Some(provider) = OidcProvider::start(0, "ES256", CLIENT_SECRET, &callback) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let crate::BootstrappedOrg { data, org, admin } = bootstrap_org(dir.path(), "Clinic", &[]);
+    let other = crate::mhp(
+        &[
+            "admin",
+            "org-create",
+            "--name",
+            "Squatters",
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        None,
+    );
+    let squatters = crate::printed_id(&other, "organisation:");
+    let squatter_admin = crate::printed_token(&crate::mhp(
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--org",
+            &squatters,
+            "--role",
+            "org_admin",
+            "--name",
+            "it",
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        None,
+    ));
+    let dns_server = dns.addr.to_string();
+    let p = MhpProcess::serve(
+        MHP,
+        &["--data-dir", &data],
+        &[
+            ("MHP_HTTP_PUBLIC_URL", public.as_str()),
+            ("MHP_EGRESS_ALLOW_CIDRS", "127.0.0.0/8"),
+            ("MHP_EGRESS_ALLOW_HTTP", "true"),
+            ("MHP_EGRESS_DNS_SERVER", dns_server.as_str()),
+        ],
+    );
+    let base = p.base.clone();
+    let c = reqwest::Client::new();
+    let configure = |token: &str, org: &str, domains: &[&str]| {
+        c.put(format!("{base}/api/v1/orgs/{org}/sso"))
+            .bearer_auth(token)
+            .json(&json!({
+                "issuer": provider.issuer, "client_id": CLIENT_ID,
+                "client_secret": CLIENT_SECRET, "allowed_domains": domains,
+                "default_role": "clinician",
+            }))
+            .send()
+    };
+    // A tenant lists a domain that is not theirs first: listing it proves nothing, and keeps
+    // nobody from it.
+    let res = configure(&squatter_admin, &squatters, &["clinic.example"])
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let res = configure(&admin, &org, &["Clinic.Example"]).await.unwrap();
+    assert_eq!(
+        res.status(),
+        StatusCode::OK,
+        "{}",
+        res.text().await.unwrap()
+    );
+    let view: Value = res.json().await.unwrap();
+    let domain = &view["domains"][0];
+    assert_eq!(domain["domain"], "clinic.example");
+    assert_eq!(domain["proven"], false);
+    assert_eq!(domain["txt_name"], "_mhp-verification.clinic.example");
+    let value = domain["txt_value"].as_str().unwrap().to_owned();
+    assert!(
+        value.starts_with("mhp-verification=") && value.len() > 40,
+        "{value}"
+    );
+    let (status, _) = discovered(&base, "ana@clinic.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "not proven yet");
+
+    // Checked before the record exists, then with a wrong value: refused in words.
+    let verify = |token: &str, org: &str| {
+        c.post(format!(
+            "{base}/api/v1/orgs/{org}/sso/domains/clinic.example/verify"
+        ))
+        .bearer_auth(token)
+        .send()
+    };
+    let res = verify(&admin, &org).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await.unwrap();
+    assert_eq!(problem["code"], "domain-not-proven", "{problem}");
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("_mhp-verification.clinic.example"),
+        "{problem}"
+    );
+    dns.set_txt(
+        "_mhp-verification.clinic.example",
+        &["v=spf1 -all", "mhp-verification=someone-elses-token"],
+    );
+    let res = verify(&admin, &org).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The squatter's own token is not published, so it cannot prove the domain either.
+    let res = verify(&squatter_admin, &squatters).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+
+    // The owner publishes the record (beside others): proven, and the domain leads to them.
+    dns.set_txt(
+        "_mhp-verification.clinic.example",
+        &["v=spf1 -all", value.as_str()],
+    );
+    let res = verify(&admin, &org).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let proven: Value = res.json().await.unwrap();
+    assert_eq!(proven["proven"], true, "{proven}");
+    assert!(proven["proven_at_ms"].as_i64().is_some());
+    let (status, location) = discovered(&base, "Ana@Clinic.Example").await;
+    assert_eq!(
+        (status, location.as_str()),
+        (
+            StatusCode::SEE_OTHER,
+            format!("/api/v1/auth/sso/{org}/start").as_str()
+        )
+    );
+    let view: Value = c
+        .get(format!("{base}/api/v1/orgs/{org}/sso"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(view["domains"][0]["proven"], true, "{view}");
+
+    // Now the domain is the owner's: another tenant can neither prove it nor list it anew.
+    dns.set_txt("_mhp-verification.clinic.example", &[value.as_str()]);
+    let res = verify(&squatter_admin, &squatters).await.unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    let problem: Value = res.json().await.unwrap();
+    assert!(
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("another organisation"),
+        "{problem}"
+    );
+    let res = configure(
+        &squatter_admin,
+        &squatters,
+        &["clinic.example", "squat.example"],
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // The owner re-saving its settings keeps the proof; dropping the domain loses it.
+    let res = configure(&admin, &org, &["clinic.example"]).await.unwrap();
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["domains"][0]["proven"], true, "{view}");
+    let res = configure(&admin, &org, &["other.example"]).await.unwrap();
+    let view: Value = res.json().await.unwrap();
+    assert_eq!(view["domains"][0]["domain"], "other.example");
+    assert_eq!(view["domains"][0]["proven"], false);
+    let (status, _) = discovered(&base, "ana@clinic.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+}

@@ -649,6 +649,17 @@ pub const ROUTES: &[RouteSpec] = &[
         ),
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/sso/domains/{domain}/verify",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || post(sso::verify_domain),
+        doc: doc(
+            "Check a domain's proof of ownership (its DNS TXT record) and record it when found",
+            &[200, 422, 503],
+            Json(s::<sso::DomainStatus>),
+        ),
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/auth/sso/{org}/start",
         requirement: Public,

@@ -13,7 +13,7 @@ use mhp_auth::session;
 use mhp_crypto::seal::Place;
 use mhp_crypto::secrets::SecretRef;
 use mhp_domain::{DisplayName, OrgId, Role, SealedBytes, Secret, Timestamp};
-use mhp_federation::{FederationError, PendingLogin, ProviderConfig};
+use mhp_federation::{FederationError, PendingLogin, ProviderConfig, domain_proof};
 use mhp_storage::Access;
 use mhp_storage::repo::{sso, users};
 use serde::{Deserialize, Serialize};
@@ -113,6 +113,38 @@ pub struct SsoView {
     pub client_secret_set: bool,
     /// When the client secret was last set (ms since the Unix epoch).
     pub client_secret_set_at_ms: Option<i64>,
+    /// Each allowed domain with its proof of ownership: people are found from a domain's
+    /// addresses only once the organisation has proven it owns the domain.
+    pub domains: Vec<DomainStatus>,
+}
+
+/// An allowed domain and its proof of ownership: a DNS TXT record `txt_name` holding
+/// `txt_value`, published by the domain's owner, then checked
+/// (`POST /api/v1/orgs/{org}/sso/domains/{domain}/verify`).
+#[derive(Debug, Clone, Serialize, schemars::JsonSchema)]
+pub struct DomainStatus {
+    /// The domain, lowercase.
+    pub domain: String,
+    /// Whether MHP found the record.
+    pub proven: bool,
+    /// When (ms since the Unix epoch).
+    pub proven_at_ms: Option<i64>,
+    /// The TXT record's name.
+    pub txt_name: String,
+    /// The value it must hold.
+    pub txt_value: String,
+}
+
+impl From<sso::DomainProof> for DomainStatus {
+    fn from(p: sso::DomainProof) -> Self {
+        Self {
+            txt_name: domain_proof::record_name(&p.domain),
+            txt_value: domain_proof::record_value(&p.token),
+            proven: p.verified_at.is_some(),
+            proven_at_ms: p.verified_at.map(Timestamp::as_millis),
+            domain: p.domain,
+        }
+    }
 }
 
 impl SsoSettings {
@@ -211,13 +243,26 @@ fn stored(config: sso::SsoConfig) -> Result<Stored, ApiError> {
 }
 
 impl Stored {
-    fn view(self) -> SsoView {
+    fn view(self, proofs: Vec<sso::DomainProof>) -> SsoView {
         SsoView {
             provider: self.provider,
             client_secret_set: self.secret.is_some(),
             client_secret_set_at_ms: self.secret_set_at.map(Timestamp::as_millis),
+            domains: proofs.into_iter().map(DomainStatus::from).collect(),
         }
     }
+}
+
+/// The allowed domains as kept: trimmed, lowercase, each once.
+fn domains_of(settings: &SsoProvider) -> Vec<String> {
+    let mut domains: Vec<String> = settings
+        .allowed_domains
+        .iter()
+        .map(|d| d.trim().to_lowercase())
+        .collect();
+    domains.sort();
+    domains.dedup();
+    domains
 }
 
 /// Refuses an issuer MHP must not connect to (the same egress rules every connection to it
@@ -274,10 +319,11 @@ pub(crate) async fn configure(
         .unwrap_or_else(|| Secret::new("kept".to_owned()));
     provider(state, &settings, check)?;
     let org = grant.org()?;
-    if let Some(domain) = claimed_elsewhere(state, org.org(), &settings.allowed_domains).await? {
+    let domains = domains_of(&settings);
+    if let Some(domain) = proven_elsewhere(state, org.org(), &domains).await? {
         return Err(invalid(format!(
-            "allowed_domains: {domain} signs in through another organisation's provider; \
-             a domain belongs to one organisation (ask the platform's operator if it is yours)"
+            "allowed_domains: {domain} is proven to belong to another organisation, whose \
+             provider signs its people in; a domain belongs to one organisation"
         )));
     }
     check_issuer(state, &settings.issuer).await?;
@@ -318,6 +364,15 @@ pub(crate) async fn configure(
         now,
     )
     .await?;
+    // Each domain kept keeps its proof; a new one waits for its owner's TXT record.
+    sso::keep_domains(
+        &mut tx,
+        &domains,
+        |_| uuid::Uuid::new_v4().simple().to_string(),
+        now,
+    )
+    .await?;
+    let proofs = sso::domain_proofs(&mut tx).await?;
     let event = AuthEvent::SsoConfigured {
         required: settings.required,
     };
@@ -327,6 +382,7 @@ pub(crate) async fn configure(
         provider: settings,
         client_secret_set: true,
         client_secret_set_at_ms: secret_set_at.map(Timestamp::as_millis),
+        domains: proofs.into_iter().map(DomainStatus::from).collect(),
     })
 }
 
@@ -344,7 +400,88 @@ pub(crate) async fn view(state: &AppState, grant: &Grant) -> Result<Option<SsoVi
     let Some(config) = sso::config(&mut tx).await? else {
         return Ok(None);
     };
-    Ok(Some(stored(config)?.view()))
+    let proofs = sso::domain_proofs(&mut tx).await?;
+    Ok(Some(stored(config)?.view(proofs)))
+}
+
+/// `POST /api/v1/orgs/{org}/sso/domains/{domain}/verify`: looks for the domain's proof in
+/// DNS; proven, the domain leads people of its addresses to the organisation's provider.
+pub async fn verify_domain(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, domain)): Path<(String, String)>,
+) -> Result<Json<DomainStatus>, ApiError> {
+    Ok(Json(prove_domain(&state, &grant, &domain).await?))
+}
+
+/// Checks the organisation's proof of `domain` in DNS and records it when found (with its
+/// event); a proof not found, or a domain proven by another organisation, is refused in words.
+/// The API and the settings page call it.
+pub(crate) async fn prove_domain(
+    state: &AppState,
+    grant: &Grant,
+    domain: &str,
+) -> Result<DomainStatus, ApiError> {
+    let domain = domain.trim().to_lowercase();
+    let org = grant.org()?;
+    let proof = {
+        let mut tx = state.app.db.tenant(&org, Access::Read).await?;
+        sso::domain_proofs(&mut tx)
+            .await?
+            .into_iter()
+            .find(|p| p.domain == domain)
+            .ok_or(ApiError::NotFound("single sign-on domain"))?
+    };
+    if proof.verified_at.is_some() {
+        return Ok(proof.into());
+    }
+    if proven_elsewhere(state, org.org(), std::slice::from_ref(&domain))
+        .await?
+        .is_some()
+    {
+        return Err(ApiError::Invalid {
+            code: mhp_app::Code::DomainNotProven,
+            detail: format!("{domain} is proven to belong to another organisation"),
+        });
+    }
+    let prover = state
+        .identity
+        .domain_prover
+        .as_ref()
+        .ok_or(ApiError::Unavailable)?;
+    let status = DomainStatus::from(proof.clone());
+    match prover.is_proven(&domain, &proof.token).await {
+        Ok(true) => {}
+        Ok(false) => {
+            return Err(ApiError::Invalid {
+                code: mhp_app::Code::DomainNotProven,
+                detail: format!(
+                    "no TXT record {} holding {} was found; publish it in the domain's DNS and \
+                     check again (a new record can take a while to reach resolvers)",
+                    status.txt_name, status.txt_value
+                ),
+            });
+        }
+        Err(_) => return Err(ApiError::Unavailable),
+    }
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&org, Access::Write).await?;
+    sso::mark_proven(&mut tx, &domain, now).await?;
+    grant
+        .record(
+            &mut tx,
+            "organisation.sso_domain_proven",
+            "sso_domain",
+            Some(domain.clone()),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(DomainStatus {
+        proven: true,
+        proven_at_ms: Some(now.as_millis()),
+        ..status
+    })
 }
 
 /// The provider configuration of an organisation, its secret opened; `Err(reason)` when it
@@ -423,55 +560,38 @@ async fn refuse(
     .into_response()
 }
 
-/// The organisations whose provider signs in people of each e-mail domain, from every stored
-/// configuration with a client secret (the configurations are few: one per organisation).
-async fn domain_claims(state: &AppState) -> Result<Vec<(OrgId, Vec<String>)>, ApiError> {
-    let configs = {
-        let mut tx = state.app.db.operator(Access::Read).await?;
-        sso::configs_as_operator(&mut tx).await?
-    };
-    let mut claims = Vec::with_capacity(configs.len());
-    for config in configs {
-        let org = config.org;
-        let stored = stored(config)?;
-        if stored.secret.is_some() {
-            let domains = stored
-                .provider
-                .allowed_domains
-                .iter()
-                .map(|d| d.trim().to_lowercase())
-                .collect();
-            claims.push((org, domains));
-        }
-    }
-    Ok(claims)
-}
-
-/// A domain of `domains` that another organisation's provider already signs in, if any: a
-/// domain leads to one organisation, so that finding it from an address is never a guess and
-/// no tenant can draw another's people to its own provider.
-async fn claimed_elsewhere(
+/// A domain of `domains` that another organisation has proven to own (its provider signs in
+/// people of that domain), if any: a proven domain leads to one organisation, so that finding
+/// it from an address is never a guess and no tenant can draw another's people to its own
+/// provider. A domain merely listed elsewhere keeps nobody from it.
+async fn proven_elsewhere(
     state: &AppState,
     org: OrgId,
     domains: &[String],
 ) -> Result<Option<String>, ApiError> {
-    let claims = domain_claims(state).await?;
-    Ok(domains.iter().map(|d| d.trim().to_lowercase()).find(|d| {
-        claims
-            .iter()
-            .any(|(other, theirs)| *other != org && theirs.contains(d))
-    }))
+    let proven = {
+        let mut tx = state.app.db.operator(Access::Read).await?;
+        sso::proven_domains_as_operator(&mut tx).await?
+    };
+    Ok(domains
+        .iter()
+        .find(|d| {
+            proven
+                .iter()
+                .any(|(other, theirs)| *other != org && theirs == *d)
+        })
+        .cloned())
 }
 
 /// What finding an organisation from an e-mail address came to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Discovered {
-    /// No organisation signs in people of the address's domain through a provider.
+    /// No organisation has proven the address's domain.
     None,
-    /// This one does.
+    /// This one has.
     One(OrgId),
-    /// More than one claims the domain (configured before domains were kept to one): the
-    /// person needs their organisation's own sign-in link.
+    /// More than one has (an operator's records disagree): the person needs their
+    /// organisation's own sign-in link.
     Many,
 }
 
@@ -485,10 +605,13 @@ pub(crate) async fn discover(state: &AppState, email: &str) -> Result<Discovered
         return Ok(Discovered::None);
     };
     let domain = domain.to_lowercase();
-    let orgs: Vec<OrgId> = domain_claims(state)
-        .await?
+    let proven = {
+        let mut tx = state.app.db.operator(Access::Read).await?;
+        sso::proven_domains_as_operator(&mut tx).await?
+    };
+    let orgs: Vec<OrgId> = proven
         .into_iter()
-        .filter(|(_, domains)| domains.contains(&domain))
+        .filter(|(_, d)| *d == domain)
         .map(|(org, _)| org)
         .collect();
     Ok(match orgs.as_slice() {

@@ -140,10 +140,32 @@ pub async fn show(
     let caller = grant.caller();
     let metrics = cx.show.key_metrics();
     let names: Vec<&'static str> = metrics.iter().map(|m| m.name).collect();
-    let athlete = match dashboard::athlete(&state.app, &cx.scope, &caller, id, shown, &names).await
-    {
-        Ok(a) => a,
-        Err(e) => return app_error(e),
+    // Norms and the comparison of two jumps read clinical records, as in the API.
+    let population = forms
+        .view
+        .population
+        .as_deref()
+        .and_then(|p| Population::parse(p).ok())
+        .unwrap_or_default();
+    // Three reads at once on their own connections: the athlete (with its audit event), their
+    // load, and the norms' population.
+    let norms = async {
+        if clinical {
+            monitoring::norms(&state.app, &cx.scope, id, population, &names)
+                .await
+                .map(Some)
+        } else {
+            Ok(None)
+        }
+    };
+    let (athlete, loads, norms) = tokio::join!(
+        dashboard::athlete(&state.app, &cx.scope, &caller, id, shown, &names),
+        monitoring::subject_loads(&state.app, &cx.scope, id, (None, None), 7 * LOAD_WEEKS),
+        norms
+    );
+    let (athlete, loads, norms) = match (athlete, loads, norms) {
+        (Ok(a), Ok(l), Ok(n)) => (a, l, n),
+        (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return app_error(e),
     };
     // The latest jump whose phases the engine found: its curve is drawn (raw signals are
     // clinical records, as in the API).
@@ -164,28 +186,6 @@ pub async fn show(
             Err(e) => return app_error(e),
         };
     }
-    let loads =
-        match monitoring::subject_loads(&state.app, &cx.scope, id, (None, None), 7 * LOAD_WEEKS)
-            .await
-        {
-            Ok(l) => l,
-            Err(e) => return app_error(e),
-        };
-    // Norms and the comparison of two jumps read clinical records, as in the API.
-    let population = forms
-        .view
-        .population
-        .as_deref()
-        .and_then(|p| Population::parse(p).ok())
-        .unwrap_or_default();
-    let norms = if clinical {
-        match monitoring::norms(&state.app, &cx.scope, id, population, &names).await {
-            Ok(n) => Some(n),
-            Err(e) => return app_error(e),
-        }
-    } else {
-        None
-    };
     let compared = if clinical {
         match compare(state, cx, &caller, &athlete, &forms.view, per_kg).await {
             Ok(m) => m,

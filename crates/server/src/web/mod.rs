@@ -214,6 +214,11 @@ pub const PAGES: &[PageSpec] = &[
     ),
     page(
         "POST",
+        "/orgs/{org}/settings/sso/domains",
+        InOrg(P::ManageOrganisation),
+    ),
+    page(
+        "POST",
         "/orgs/{org}/settings/risk-thresholds",
         InOrg(P::ManageOrganisation),
     ),
@@ -318,6 +323,10 @@ pub fn routes(state: AppState) -> Router<AppState> {
             post(settings::mfa_policy),
         )
         .route("/orgs/{org}/settings/sso", post(settings::sso_settings))
+        .route(
+            "/orgs/{org}/settings/sso/domains",
+            post(settings::sso_domain),
+        )
         .route(
             "/orgs/{org}/settings/organisation",
             post(settings::organisation),

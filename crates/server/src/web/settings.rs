@@ -46,6 +46,10 @@ const DONE: &[(&str, &str)] = &[
     ("policy", "The second-factor policy is changed."),
     ("sso", "Single sign-on is set."),
     (
+        "domain",
+        "The domain is proven: people of its addresses are led to your provider.",
+    ),
+    (
         "thresholds",
         "The risk bands are changed; they apply to scores made from now on.",
     ),
@@ -439,6 +443,30 @@ fn sso_section(org: OrgId, csrf: &str, provider: Option<&sso::SsoView>) -> Marku
             }
             None => { p { "Not set: members sign in with their password." } }
         }
+        @if let Some(v) = provider.filter(|v| !v.domains.is_empty()) {
+            table.domains {
+                caption { "Each domain leads its people to your provider once you prove the organisation owns it: publish the TXT record in the domain's DNS, then check it." }
+                thead { tr { th scope="col" { "Domain" } th scope="col" { "Proof" } th scope="col" { "TXT record" } } }
+                tbody {
+                    @for d in &v.domains {
+                        tr {
+                            th scope="row" { (d.domain) }
+                            td {
+                                @if d.proven { span.pill.ok { "Proven" } } @else {
+                                    span.pill.warn { "Not proven" }
+                                    form.inline method="post" action={"/orgs/" (org) "/settings/sso/domains"} {
+                                        input type="hidden" name=(CSRF_FIELD) value=(csrf);
+                                        input type="hidden" name="domain" value=(d.domain);
+                                        button type="submit" aria-label={"Check the DNS of " (d.domain)} { "Check DNS" }
+                                    }
+                                }
+                            }
+                            td { code { (d.txt_name) } " " code { (d.txt_value) } }
+                        }
+                    }
+                }
+            }
+        }
         details {
             summary { @if provider.is_some() { "Change single sign-on" } @else { "Set up single sign-on" } }
             form method="post" action={"/orgs/" (org) "/settings/sso"} {
@@ -459,7 +487,7 @@ fn sso_section(org: OrgId, csrf: &str, provider: Option<&sso::SsoView>) -> Marku
                 div.field {
                     label for="sso-domains" { "E-mail domains" }
                     input id="sso-domains" name="allowed_domains" type="text" required aria-describedby="sso-domains-hint" value=(p.map(|p| p.allowed_domains.join(", ")).unwrap_or_default());
-                    span.meta id="sso-domains-hint" { "Separated by commas. A domain belongs to one organisation." }
+                    span.meta id="sso-domains-hint" { "Separated by commas. Each is proven by a DNS record before it leads people here; a domain proven by another organisation is refused." }
                 }
                 div.field {
                     label for="sso-claim" { "Claim holding groups or roles" }
@@ -783,4 +811,17 @@ pub async fn sso_settings(State(state): State<AppState>, g: PageGrant, body: Byt
     };
     let r = sso::configure(&state, grant, settings).await.map(|_| ());
     after(&state, &g, "sso", r).await
+}
+
+/// `POST /orgs/{org}/settings/sso/domains`: checks a domain's proof in DNS.
+pub async fn sso_domain(State(state): State<AppState>, g: PageGrant, body: Bytes) -> Response {
+    let f = fields(&body);
+    let grant = match g.grant() {
+        Ok(grant) => grant,
+        Err(r) => return r.into_response(),
+    };
+    let r = sso::prove_domain(&state, grant, field(&f, "domain"))
+        .await
+        .map(|_| ());
+    after(&state, &g, "domain", r).await
 }

@@ -1345,7 +1345,9 @@ async fn an_authenticator_is_set_up_from_the_account_page_when_the_organisation_
     );
 }
 
-/// Stores an organisation's provider as the API would, straight into the system of record.
+/// Stores an organisation's provider as the API would, straight into the system of record,
+/// with its domains proven as a DNS check records them (the check itself, against a real DNS
+/// server, is in the command line's SSO tests).
 async fn provider_for(s: &Server, org: mhp_domain::OrgId, domains: &[&str]) {
     let scope = mhp_domain::OrgScope::for_operator(org, "test");
     let json = serde_json::json!({
@@ -1366,6 +1368,16 @@ async fn provider_for(s: &Server, org: mhp_domain::OrgId, domains: &[&str]) {
     )
     .await
     .unwrap();
+    let owned: Vec<String> = domains.iter().map(|d| d.to_lowercase()).collect();
+    let now = s.state.app.clock.now();
+    mhp_storage::repo::sso::keep_domains(&mut tx, &owned, |d| format!("token-of-{d}"), now)
+        .await
+        .unwrap();
+    for d in &owned {
+        mhp_storage::repo::sso::mark_proven(&mut tx, d, now)
+            .await
+            .unwrap();
+    }
     tx.commit().await.unwrap();
 }
 
@@ -1432,7 +1444,7 @@ async fn sign_in_with_your_organisation_finds_it_from_the_domain_and_a_domain_ha
         "{problem}"
     );
 
-    // Two owners stored before domains were kept to one: no guess, the person is told.
+    // Two proven owners (records an operator made disagree): no guess, the person is told.
     let cove = another_org(&w.s, "Cove Clinic").await;
     provider_for(&w.s, cove, &["brook.example"]).await;
     let form = ask("ana@brook.example");
@@ -1612,6 +1624,31 @@ async fn an_administrator_runs_the_organisation_from_the_settings_page() {
         assert!(body.contains(says), "{says}: {body}");
         assert!(!body.contains("the tenant&#39;s secret") && !body.contains("the tenant's secret"));
     }
+    // Saved, each domain waits for its owner's DNS record, which the page names.
+    let (status, location, _) = b
+        .post_form(
+            &format!("{settings}/sso"),
+            &[
+                ("_csrf", &csrf),
+                ("issuer", "https://login.example.org"),
+                ("client_id", "mhp"),
+                ("client_secret", "the tenant's secret"),
+                ("allowed_domains", "clinic.example"),
+                ("role_claim", "groups"),
+                ("role_map", "mhp-staff = clinician"),
+                ("default_role", ""),
+            ],
+        )
+        .await;
+    assert_eq!((status, location), (StatusCode::SEE_OTHER, done("sso")));
+    let (_, _, body) = b.get(&settings).await;
+    assert!(
+        body.contains("<code>_mhp-verification.clinic.example</code>")
+            && body.contains("Not proven")
+            && body.contains("Check the DNS of clinic.example"),
+        "{body}"
+    );
+    assert!(!body.contains("the tenant&#39;s secret") && !body.contains("the tenant's secret"));
 
     // Risk bands, in percent.
     let bands = format!("{settings}/risk-thresholds");

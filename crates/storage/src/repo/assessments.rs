@@ -545,29 +545,54 @@ fn metric_value(row: &AnyRow) -> Result<MetricValue, StorageError> {
     })
 }
 
-/// Every current value of `metric` in the organisation, of subjects in use and (when given)
-/// of one sex and sport: the reference population of norms. Oldest first.
-pub async fn metric_values(
+/// The current values of `metrics` in the latest countermovement jump of every subject in use
+/// in the organisation (and, when given, of one sex and sport), as `(subject, metric, value)`:
+/// the reference population of norms, one voice per person. Each subject's latest jump is one
+/// index probe, and only its values leave the database.
+pub async fn latest_metric_values(
     tx: &mut TenantTx,
-    metric: &str,
+    metrics: &[&str],
     sex: Option<&str>,
     sport: Option<&str>,
-) -> Result<Vec<MetricValue>, StorageError> {
+) -> Result<Vec<(SubjectId, String, f64)>, StorageError> {
+    if metrics.is_empty() {
+        return Ok(Vec::new());
+    }
+    // $1 the organisation, $2 and $3 sex and sport, then the metrics.
+    let names = (0..metrics.len())
+        .map(|i| format!("${}", i + 4))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "{CURRENT_METRICS} JOIN subjects s ON s.org_id = a.org_id AND s.id = a.subject_id \
-         WHERE m.org_id = $1 AND m.metric = $2 AND s.archived_at_ms IS NULL \
-           AND (CAST($3 AS TEXT) IS NULL OR s.sex = $3) \
-           AND (CAST($4 AS TEXT) IS NULL OR s.sport = $4) \
-         {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id"
+        "SELECT l.subject_id, m.metric, AVG(m.value) AS v FROM (SELECT s.id AS subject_id, \
+         (SELECT a.id FROM assessments a WHERE a.org_id = s.org_id AND a.subject_id = s.id \
+          AND a.kind = 'cmj' ORDER BY a.recorded_at_ms DESC, a.id DESC LIMIT 1) AS latest \
+         FROM subjects s WHERE s.org_id = $1 AND s.archived_at_ms IS NULL \
+           AND (CAST($2 AS TEXT) IS NULL OR s.sex = $2) \
+           AND (CAST($3 AS TEXT) IS NULL OR s.sport = $3)) l \
+         JOIN assessments a ON a.org_id = $1 AND a.id = l.latest \
+         JOIN assessment_metrics m ON m.org_id = a.org_id AND m.assessment_id = a.id \
+          AND m.analysis_version = a.analysis_version \
+         WHERE m.metric IN ({names}) GROUP BY l.subject_id, m.metric ORDER BY l.subject_id, m.metric"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tx.org_key())
-        .bind(metric)
         .bind(sex)
-        .bind(sport)
-        .fetch_all(tx.conn())
-        .await?;
-    rows.iter().map(metric_value).collect()
+        .bind(sport);
+    for m in metrics {
+        q = q.bind(*m);
+    }
+    let rows = q.fetch_all(tx.conn()).await?;
+    rows.iter()
+        .map(|row| {
+            let subject: String = row.try_get("subject_id")?;
+            Ok((
+                parse_id(&subject, "subject id", SubjectId::parse)?,
+                row.try_get("metric")?,
+                row.try_get("v")?,
+            ))
+        })
+        .collect()
 }
 
 /// A subject's current values of the given metrics, oldest first.

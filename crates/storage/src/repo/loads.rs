@@ -138,66 +138,126 @@ pub async fn org_loads(
         .collect()
 }
 
-/// A team's sessions from `from` to `to` (inclusive, `YYYY-MM-DD`) as `(subject, day, load)`,
-/// by subject and day: the dashboard's weekly load and ratios.
-pub async fn team_loads(
+/// The latest session day of a team's members on or before `until` (`None` without any).
+pub async fn team_latest_day(
     tx: &mut TenantTx,
     team: TeamId,
-    from: &str,
-    to: &str,
-) -> Result<Vec<(SubjectId, String, i64)>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT l.subject_id, l.session_date, l.load_au FROM training_loads l \
-         JOIN team_subjects t ON t.org_id = l.org_id AND t.subject_id = l.subject_id \
-         WHERE l.org_id = $1 AND t.team_id = $2 AND l.session_date >= $3 AND l.session_date <= $4 \
-         ORDER BY l.subject_id, l.session_date",
+    until: &str,
+) -> Result<Option<String>, StorageError> {
+    // One index probe per member rather than a walk of the organisation's sessions.
+    let row = sqlx::query(
+        "SELECT MAX(last) AS last FROM (SELECT (SELECT MAX(l.session_date) \
+         FROM training_loads l WHERE l.org_id = t.org_id AND l.subject_id = t.subject_id \
+         AND l.session_date <= $3) AS last \
+         FROM team_subjects t WHERE t.org_id = $1 AND t.team_id = $2) lasts",
     )
     .bind(tx.org_key())
     .bind(team.to_string())
-    .bind(from)
-    .bind(to)
-    .fetch_all(tx.conn())
+    .bind(until)
+    .fetch_one(tx.conn())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let subject: String = row.try_get("subject_id")?;
-            Ok((
-                parse_id(&subject, "subject id", SubjectId::parse)?,
-                row.try_get("session_date")?,
-                row.try_get("load_au")?,
-            ))
-        })
-        .collect()
+    Ok(row.try_get("last")?)
 }
 
-/// The days of each team member's first and latest recorded sessions (members without any are
-/// left out): where each one's load history begins and ends.
-pub async fn team_session_spans(
+/// What the dashboard needs of a team's load, as of a day.
+#[derive(Debug, Clone, Copy)]
+pub struct LoadDays<'a> {
+    /// The last day counted.
+    pub as_of: &'a str,
+    /// The first day of the acute window (as of − 6).
+    pub acute_from: &'a str,
+    /// The first day of the chronic window (as of − 27).
+    pub chronic_from: &'a str,
+    /// A member whose history reaches back to this day (as of − 21) has a covered chronic
+    /// window.
+    pub covered_by: &'a str,
+    /// The Monday of each week summed, oldest first (the last week ends on `as_of`).
+    pub weeks: &'a [String],
+}
+
+/// One member's load as of a day: acute and chronic sums, whether their history covers the
+/// chronic window, and each week's sum.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberLoad {
+    /// Who.
+    pub subject: SubjectId,
+    /// Load of the acute window, AU.
+    pub acute_au: i64,
+    /// Load of the chronic window, AU.
+    pub chronic_au: i64,
+    /// Whether a session lies on or before `covered_by`.
+    pub covered: bool,
+    /// The sum of each week of `weeks`, AU.
+    pub weeks_au: Vec<i64>,
+}
+
+/// Each team member's load as of `days.as_of` (members without a session in the weeks are
+/// left out): summed in the query, one row per member.
+pub async fn team_load_summary(
     tx: &mut TenantTx,
     team: TeamId,
-) -> Result<Vec<(SubjectId, String, String)>, StorageError> {
-    // Two index probes per member rather than a walk of the organisation's sessions.
-    let rows = sqlx::query(
-        "SELECT subject_id, first, last FROM (SELECT t.subject_id, \
-         (SELECT MIN(l.session_date) FROM training_loads l \
-          WHERE l.org_id = t.org_id AND l.subject_id = t.subject_id) AS first, \
-         (SELECT MAX(l.session_date) FROM training_loads l \
-          WHERE l.org_id = t.org_id AND l.subject_id = t.subject_id) AS last \
-         FROM team_subjects t WHERE t.org_id = $1 AND t.team_id = $2) spans \
-         WHERE first IS NOT NULL ORDER BY subject_id",
-    )
-    .bind(tx.org_key())
-    .bind(team.to_string())
-    .fetch_all(tx.conn())
-    .await?;
+    days: &LoadDays<'_>,
+) -> Result<Vec<MemberLoad>, StorageError> {
+    let Some(first_week) = days.weeks.first() else {
+        return Ok(Vec::new());
+    };
+    // $1 organisation, $2 team, $3 the first Monday, $4 as of, $5 acute from, $6 chronic
+    // from, $7 covered by, then the Mondays after the first.
+    let sum =
+        |cond: String| format!("CAST(SUM(CASE WHEN {cond} THEN l.load_au ELSE 0 END) AS BIGINT)");
+    let mut columns = vec![
+        format!("{} AS acute", sum("l.session_date >= $5".into())),
+        format!("{} AS chronic", sum("l.session_date >= $6".into())),
+    ];
+    let n = days.weeks.len();
+    for k in 0..n {
+        let lower = if k == 0 {
+            "$3".to_owned()
+        } else {
+            format!("${}", 7 + k)
+        };
+        let cond = if k + 1 < n {
+            format!("l.session_date >= {lower} AND l.session_date < ${}", 8 + k)
+        } else {
+            format!("l.session_date >= {lower}")
+        };
+        columns.push(format!("{} AS w{k}", sum(cond)));
+    }
+    let sql = format!(
+        "SELECT t.subject_id, {}, CASE WHEN EXISTS (SELECT 1 FROM training_loads x \
+         WHERE x.org_id = t.org_id AND x.subject_id = t.subject_id AND x.session_date <= $7) \
+         THEN 1 ELSE 0 END AS covered \
+         FROM team_subjects t JOIN training_loads l ON l.org_id = t.org_id \
+         AND l.subject_id = t.subject_id AND l.session_date >= $3 AND l.session_date <= $4 \
+         WHERE t.org_id = $1 AND t.team_id = $2 \
+         GROUP BY t.org_id, t.subject_id ORDER BY t.subject_id",
+        columns.join(", ")
+    );
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(team.to_string())
+        .bind(first_week.as_str())
+        .bind(days.as_of)
+        .bind(days.acute_from)
+        .bind(days.chronic_from)
+        .bind(days.covered_by);
+    for monday in &days.weeks[1..] {
+        q = q.bind(monday.as_str());
+    }
+    let rows = q.fetch_all(tx.conn()).await?;
     rows.iter()
         .map(|row| {
             let subject: String = row.try_get("subject_id")?;
-            Ok((
-                parse_id(&subject, "subject id", SubjectId::parse)?,
-                row.try_get("first")?,
-                row.try_get("last")?,
-            ))
+            let covered: i64 = row.try_get("covered")?;
+            Ok(MemberLoad {
+                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+                acute_au: row.try_get("acute")?,
+                chronic_au: row.try_get("chronic")?,
+                covered: covered != 0,
+                weeks_au: (0..n)
+                    .map(|k| row.try_get(format!("w{k}").as_str()))
+                    .collect::<Result<_, _>>()?,
+            })
         })
         .collect()
 }

@@ -223,3 +223,119 @@ pub async fn link_identity(
     .await?;
     conflict_if_none(inserted, "identity")
 }
+
+/// A domain an organisation's provider signs people in for, and the proof that the
+/// organisation owns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DomainProof {
+    /// The domain, lowercase.
+    pub domain: String,
+    /// The random value the domain's DNS must publish.
+    pub token: String,
+    /// When the proof was asked for.
+    pub created_at: Timestamp,
+    /// When MHP found it published (`None`: not yet).
+    pub verified_at: Option<Timestamp>,
+}
+
+fn proof_from(row: &sqlx::any::AnyRow) -> Result<DomainProof, StorageError> {
+    Ok(DomainProof {
+        domain: row.try_get("domain")?,
+        token: row.try_get("token")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+        verified_at: row
+            .try_get::<Option<i64>, _>("verified_at_ms")?
+            .map(Timestamp::from_millis),
+    })
+}
+
+/// The organisation's domains with their proofs, by domain.
+pub async fn domain_proofs(tx: &mut TenantTx) -> Result<Vec<DomainProof>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT domain, token, created_at_ms, verified_at_ms FROM sso_domain_proofs \
+         WHERE org_id = $1 ORDER BY domain",
+    )
+    .bind(tx.org_key())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(proof_from).collect()
+}
+
+/// Keeps the organisation's proofs to `domains` (lowercase): a domain kept keeps its token and
+/// its proof, a new one gets `token_for(domain)`, a removed one loses its proof.
+pub async fn keep_domains(
+    tx: &mut TenantTx,
+    domains: &[String],
+    token_for: impl Fn(&str) -> String,
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    for old in domain_proofs(tx).await? {
+        if !domains.contains(&old.domain) {
+            sqlx::query("DELETE FROM sso_domain_proofs WHERE org_id = $1 AND domain = $2")
+                .bind(tx.org_key())
+                .bind(&old.domain)
+                .execute(tx.conn())
+                .await?;
+        }
+    }
+    for domain in domains {
+        sqlx::query(
+            "INSERT INTO sso_domain_proofs (org_id, domain, token, created_at_ms) \
+             VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, domain) DO NOTHING",
+        )
+        .bind(tx.org_key())
+        .bind(domain)
+        .bind(token_for(domain))
+        .bind(now.as_millis())
+        .execute(tx.conn())
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records that the organisation's proof of `domain` was found published.
+pub async fn mark_proven(
+    tx: &mut TenantTx,
+    domain: &str,
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    let done = sqlx::query(
+        "UPDATE sso_domain_proofs SET verified_at_ms = $3 WHERE org_id = $1 AND domain = $2",
+    )
+    .bind(tx.org_key())
+    .bind(domain)
+    .bind(now.as_millis())
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound {
+            entity: "single sign-on domain",
+        });
+    }
+    Ok(())
+}
+
+/// Every proven domain of every organisation whose provider has a client secret, as
+/// `(organisation, domain)` (operator function: finding an organisation from an e-mail
+/// address, and keeping a proven domain to its owner).
+pub async fn proven_domains_as_operator(
+    tx: &mut OperatorTx,
+) -> Result<Vec<(OrgId, String)>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT p.org_id, p.domain FROM sso_domain_proofs p \
+         JOIN org_sso s ON s.org_id = p.org_id \
+         WHERE p.verified_at_ms IS NOT NULL AND s.client_secret_sealed IS NOT NULL \
+         ORDER BY p.domain, p.org_id",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let org: String = row.try_get("org_id")?;
+            Ok((
+                parse_id(&org, "organisation id", OrgId::parse)?,
+                row.try_get("domain")?,
+            ))
+        })
+        .collect()
+}

@@ -613,6 +613,120 @@ async fn mail_is_counted_per_key_in_windows(db: Db, _: String) {
     tx.commit().await.unwrap();
 }
 
+async fn a_teams_load_is_summed_per_member_and_week(db: Db, _: String) {
+    use mhp_storage::repo::loads::{self, LoadDays, LoadEntry};
+    let org = new_org(&db, "Load Club").await;
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    let team = teams::create(&mut tx, &TeamName::parse("Squad").unwrap(), NOW)
+        .await
+        .unwrap();
+    let mut members = Vec::new();
+    for i in 0..3 {
+        let s = subjects::create(&mut tx, new_subject(&format!("Member {i}")), NOW)
+            .await
+            .unwrap();
+        if i < 2 {
+            subjects::add_to_team(&mut tx, team.id, s.id, NOW)
+                .await
+                .unwrap();
+        }
+        members.push(s.id);
+    }
+    let session = |subject: SubjectId, day: &str, load_au: i64| LoadEntry {
+        id: uuid::Uuid::now_v7().to_string(),
+        subject,
+        session_date: day.into(),
+        session_type: "training".into(),
+        duration_min: 60,
+        rpe: 5,
+        load_au,
+        recorded_by: "test".into(),
+        created_at: NOW,
+    };
+    for (who, day, au) in [
+        (0, "2026-01-01", 100), // before the weeks: covers the chronic window only
+        (0, "2026-02-02", 300), // week 1 (Monday), chronic
+        (0, "2026-02-10", 200), // week 2, acute
+        (0, "2026-02-15", 400), // week 2, acute (the day itself)
+        (1, "2026-02-14", 50),  // a member whose history begins inside the window
+        (2, "2026-02-14", 999), // not on the team
+        (0, "2026-02-16", 777), // after the day: not counted
+    ] {
+        loads::create(&mut tx, &session(members[who], day, au))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let mut tx = db.tenant(&org, Access::Read).await.unwrap();
+    assert_eq!(
+        loads::team_latest_day(&mut tx, team.id, "2026-02-15")
+            .await
+            .unwrap()
+            .as_deref(),
+        Some("2026-02-15")
+    );
+    let weeks = [
+        "2026-01-26".to_owned(),
+        "2026-02-02".into(),
+        "2026-02-09".into(),
+    ];
+    let summary = loads::team_load_summary(
+        &mut tx,
+        team.id,
+        &LoadDays {
+            as_of: "2026-02-15",
+            acute_from: "2026-02-09",
+            chronic_from: "2026-01-19",
+            covered_by: "2026-01-25",
+            weeks: &weeks,
+        },
+    )
+    .await
+    .unwrap();
+    assert_eq!(summary.len(), 2, "{summary:?}");
+    let first = summary.iter().find(|m| m.subject == members[0]).unwrap();
+    assert_eq!((first.acute_au, first.chronic_au), (600, 900));
+    assert!(first.covered);
+    assert_eq!(first.weeks_au, vec![0, 300, 600]);
+    let second = summary.iter().find(|m| m.subject == members[1]).unwrap();
+    assert_eq!(
+        (second.acute_au, second.chronic_au, second.covered),
+        (50, 50, false)
+    );
+    assert_eq!(second.weeks_au, vec![0, 0, 50]);
+}
+
+async fn a_domain_proof_is_kept_proven_and_found_by_the_operator(db: Db, _: String) {
+    use mhp_storage::repo::sso;
+    let org = new_org(&db, "Proof Clinic").await;
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    sso::put_config(&mut tx, "{}", false, Some(&sealed("secret")), "test", NOW)
+        .await
+        .unwrap();
+    let domains = vec!["a.example".to_owned(), "b.example".to_owned()];
+    sso::keep_domains(&mut tx, &domains, |d| format!("token-{d}"), NOW)
+        .await
+        .unwrap();
+    sso::mark_proven(&mut tx, "a.example", NOW).await.unwrap();
+    assert!(matches!(
+        sso::mark_proven(&mut tx, "c.example", NOW).await,
+        Err(StorageError::NotFound { .. })
+    ));
+    // Kept domains keep their token and proof; a dropped one goes.
+    sso::keep_domains(&mut tx, &domains[..1], |_| "new".into(), NOW)
+        .await
+        .unwrap();
+    let proofs = sso::domain_proofs(&mut tx).await.unwrap();
+    assert_eq!(proofs.len(), 1);
+    assert_eq!(proofs[0].token, "token-a.example");
+    assert_eq!(proofs[0].verified_at, Some(NOW));
+    tx.commit().await.unwrap();
+    let mut tx = db.operator(Access::Read).await.unwrap();
+    let proven = sso::proven_domains_as_operator(&mut tx).await.unwrap();
+    assert_eq!(proven, vec![(org.org(), "a.example".to_owned())]);
+}
+
 crate::on_both_backends!(
     organisations_are_created_listed_and_unique,
     users_and_memberships,
@@ -624,6 +738,8 @@ crate::on_both_backends!(
     second_factors_and_policies,
     signing_keys_and_refresh_tokens,
     mail_is_counted_per_key_in_windows,
+    a_teams_load_is_summed_per_member_and_week,
+    a_domain_proof_is_kept_proven_and_found_by_the_operator,
 );
 
 mod audit_chain {
