@@ -508,7 +508,7 @@ pub async fn athlete(
     let mut tx = app.db.tenant(scope, Access::Write).await?;
     let s = subject_rows::get_including_archived(&mut tx, id).await?;
     let subject = subjects::open_today(app, &mut tx, &s, shown).await?;
-    let values = assessments::subject_metric_values(&mut tx, id).await?;
+    let values = assessments::subject_metric_values(&mut tx, id, metrics).await?;
     let list = assessments::list_for_subject(&mut tx, id, Page::first(200)).await?;
     let latest_report = match list.first() {
         Some(a) => {

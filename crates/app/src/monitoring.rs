@@ -305,7 +305,7 @@ pub async fn norms(
         Population::Sex => (Some(s.sex.unwrap_or(Sex::Unknown).as_str()), None),
         Population::Sport => (None, Some(s.sport.clone().unwrap_or_default())),
     };
-    let mine = assessments::subject_metric_values(&mut tx, subject).await?;
+    let mine = assessments::subject_metric_values(&mut tx, subject, metrics).await?;
     let latest = mine.last().map(|m| (m.assessment, m.recorded_at));
     // The latest value of each subject: one voice per person.
     let mut reference: BTreeMap<String, Vec<f64>> = BTreeMap::new();

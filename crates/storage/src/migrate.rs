@@ -135,6 +135,11 @@ const SQLITE: &[Migration] = &[
         name: "sso_domain_proofs",
         sql: include_str!("../migrations/sqlite/0021_sso_domain_proofs.sql"),
     },
+    Migration {
+        version: 22,
+        name: "training_load_weeks",
+        sql: include_str!("../migrations/sqlite/0022_training_load_weeks.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -242,6 +247,11 @@ const POSTGRES: &[Migration] = &[
         version: 21,
         name: "sso_domain_proofs",
         sql: include_str!("../migrations/postgres/0021_sso_domain_proofs.sql"),
+    },
+    Migration {
+        version: 22,
+        name: "training_load_weeks",
+        sql: include_str!("../migrations/postgres/0022_training_load_weeks.sql"),
     },
 ];
 

@@ -158,32 +158,46 @@ pub async fn show(
             Ok(None)
         }
     };
+    // The athlete and then their latest curve (raw signals are clinical records, as in the
+    // API), beside the load and the norms.
+    let athlete_and_curve = async {
+        let athlete = dashboard::athlete(&state.app, &cx.scope, &caller, id, shown, &names).await?;
+        let latest = athlete
+            .assessments
+            .first()
+            .zip(athlete.latest_report.as_ref());
+        let trace = match latest {
+            Some((a, report)) if clinical && jump_window(report).is_some() => {
+                Some(dashboard::trace(&state.app, &cx.scope, &caller, a).await?)
+            }
+            _ => None,
+        };
+        Ok::<_, mhp_app::AppError>((athlete, trace))
+    };
     let (athlete, loads, norms) = tokio::join!(
-        dashboard::athlete(&state.app, &cx.scope, &caller, id, shown, &names),
+        athlete_and_curve,
         monitoring::subject_loads(&state.app, &cx.scope, id, (None, None), 7 * LOAD_WEEKS),
         norms
     );
-    let (athlete, loads, norms) = match (athlete, loads, norms) {
+    let ((athlete, trace), loads, norms) = match (athlete, loads, norms) {
         (Ok(a), Ok(l), Ok(n)) => (a, l, n),
         (Err(e), _, _) | (_, Err(e), _) | (_, _, Err(e)) => return app_error(e),
     };
-    // The latest jump whose phases the engine found: its curve is drawn (raw signals are
-    // clinical records, as in the API).
+    // The latest jump whose phases the engine found, its phases shaded.
     let per_kg = cx.show.units.force == ForceUnit::PerKilogram;
     let mut curve = html! { p { "No countermovement jump yet." } };
-    if clinical
-        && let (Some(a), Some(report)) = (athlete.assessments.first(), &athlete.latest_report)
-        && let Some((phases, window)) = jump_window(report)
+    if let (Some(trace), Some(a), Some(report)) = (
+        &trace,
+        athlete.assessments.first(),
+        athlete.latest_report.as_ref(),
+    ) && let Some((phases, window)) = jump_window(report)
     {
-        curve = match dashboard::trace(&state.app, &cx.scope, &caller, a).await {
-            Ok(trace) => html! {
-                p.meta { "Recorded " (cx.show.date(a.recorded_at)) ", " (trace.sample_rate_hz) " Hz, "
-                    (if trace.sides.is_some() { "two plates" } else { "one plate" })
-                    @if let Some(kg) = body_mass(report) { ", body mass " (cx.show.mass(Some(kg))) " " (cx.show.mass_unit()) }
-                    "." }
-                (charts::force_time("latest", &trace, Some(&phases), window, body_mass(report).filter(|_| per_kg)))
-            },
-            Err(e) => return app_error(e),
+        curve = html! {
+            p.meta { "Recorded " (cx.show.date(a.recorded_at)) ", " (trace.sample_rate_hz) " Hz, "
+                (if trace.sides.is_some() { "two plates" } else { "one plate" })
+                @if let Some(kg) = body_mass(report) { ", body mass " (cx.show.mass(Some(kg))) " " (cx.show.mass_unit()) }
+                "." }
+            (charts::force_time("latest", trace, Some(&phases), window, body_mass(report).filter(|_| per_kg)))
         };
     }
     let compared = if clinical {
@@ -379,7 +393,7 @@ fn norms_table(n: &Norms, metrics: &[KeyMetric], page_url: &str) -> Markup {
         }
         div.table-wrap {
             table.norms {
-                caption { "The latest test against " (population) " (each one's latest value; percentiles need five) and against the athlete's own baseline. T-score: 50 + 10 × standard scores. Change: from the baseline, in bold when beyond the smallest worthwhile change (SWC, 0.2 × the spread between athletes); MDC95: the change measurement error alone explains at 95 %." }
+                caption { "The latest test against " (population) " (each one's latest countermovement jump; percentiles need five) and against the athlete's own baseline. T-score: 50 + 10 × standard scores. Change: from the baseline, in bold when beyond the smallest worthwhile change (SWC, 0.2 × the spread between athletes); MDC95: the change measurement error alone explains at 95 %." }
                 thead { tr {
                     th scope="col" { "Metric" }
                     th scope="col" class="num" { "Latest" }

@@ -204,16 +204,7 @@ fn title_of(body: &str) -> &str {
 }
 
 async fn reads_of(s: &Server, subject: SubjectId) -> usize {
-    let mut tx = s.state.app.db.tenant(&s.org, Access::Read).await.unwrap();
-    let filter = audit::Filter {
-        action: Some("subject.read".into()),
-        resource_id: Some(subject.to_string()),
-        ..Default::default()
-    };
-    audit::search(&mut tx, &filter, None, 1000)
-        .await
-        .unwrap()
-        .len()
+    events_of(s, "subject.read", &subject.to_string()).await
 }
 
 #[tokio::test]

@@ -548,7 +548,9 @@ fn metric_value(row: &AnyRow) -> Result<MetricValue, StorageError> {
 /// The current values of `metrics` in the latest countermovement jump of every subject in use
 /// in the organisation (and, when given, of one sex and sport), as `(subject, metric, value)`:
 /// the reference population of norms, one voice per person. Each subject's latest jump is one
-/// index probe, and only its values leave the database.
+/// walk back along their assessments by time (ordered by time alone, so the index gives the
+/// order; sorting by id as well cost a sort per subject), and only its values leave the
+/// database.
 pub async fn latest_metric_values(
     tx: &mut TenantTx,
     metrics: &[&str],
@@ -566,7 +568,7 @@ pub async fn latest_metric_values(
     let sql = format!(
         "SELECT l.subject_id, m.metric, AVG(m.value) AS v FROM (SELECT s.id AS subject_id, \
          (SELECT a.id FROM assessments a WHERE a.org_id = s.org_id AND a.subject_id = s.id \
-          AND a.kind = 'cmj' ORDER BY a.recorded_at_ms DESC, a.id DESC LIMIT 1) AS latest \
+          AND a.kind = 'cmj' ORDER BY a.recorded_at_ms DESC LIMIT 1) AS latest \
          FROM subjects s WHERE s.org_id = $1 AND s.archived_at_ms IS NULL \
            AND (CAST($2 AS TEXT) IS NULL OR s.sex = $2) \
            AND (CAST($3 AS TEXT) IS NULL OR s.sport = $3)) l \
@@ -599,16 +601,28 @@ pub async fn latest_metric_values(
 pub async fn subject_metric_values(
     tx: &mut TenantTx,
     subject: SubjectId,
+    metrics: &[&str],
 ) -> Result<Vec<MetricValue>, StorageError> {
+    if metrics.is_empty() {
+        return Ok(Vec::new());
+    }
+    // $1 the organisation, $2 the subject, then the metrics: only their rows are read (an
+    // assessment holds a hundred metrics per trial).
+    let names = (0..metrics.len())
+        .map(|i| format!("${}", i + 3))
+        .collect::<Vec<_>>()
+        .join(", ");
     let sql = format!(
-        "{CURRENT_METRICS} WHERE m.org_id = $1 AND a.subject_id = $2 \
+        "{CURRENT_METRICS} WHERE m.org_id = $1 AND a.subject_id = $2 AND m.metric IN ({names}) \
          {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id, m.metric"
     );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(tx.org_key())
-        .bind(subject.to_string())
-        .fetch_all(tx.conn())
-        .await?;
+        .bind(subject.to_string());
+    for m in metrics {
+        q = q.bind(*m);
+    }
+    let rows = q.fetch_all(tx.conn()).await?;
     rows.iter().map(metric_value).collect()
 }
 

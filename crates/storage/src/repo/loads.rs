@@ -1,6 +1,6 @@
 //! Training load entries (session-RPE), the input of load ratios.
 
-use mhp_domain::{SubjectId, TeamId, Timestamp};
+use mhp_domain::{CalendarDate, SubjectId, TeamId, Timestamp};
 use sqlx::Row;
 
 use super::teams::not_found_on_fk;
@@ -50,7 +50,26 @@ pub async fn create(tx: &mut TenantTx, e: &LoadEntry) -> Result<(), StorageError
     .fetch_optional(tx.conn())
     .await
     .map_err(not_found_on_fk("subject"))?;
-    conflict_if_none(inserted, "training load entry")
+    conflict_if_none(inserted, "training load entry")?;
+    // The week's sum, in the same transaction (loads are never changed or removed).
+    let day = CalendarDate::parse(&e.session_date).map_err(|_| StorageError::Corrupt {
+        what: "a session's day",
+    })?;
+    let days = day.days_since_epoch();
+    // 1970-01-01 was a Thursday: the Monday on or before is (days + 3) mod 7 days back.
+    let monday = CalendarDate::from_unix_millis((days - (days + 3).rem_euclid(7)) * 86_400_000);
+    sqlx::query(
+        "INSERT INTO training_load_weeks (org_id, subject_id, week_start, load_au) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, subject_id, week_start) \
+         DO UPDATE SET load_au = training_load_weeks.load_au + excluded.load_au",
+    )
+    .bind(tx.org_key())
+    .bind(e.subject.to_string())
+    .bind(monday.to_string())
+    .bind(e.load_au)
+    .execute(tx.conn())
+    .await?;
+    Ok(())
 }
 
 /// The days of a subject's first and latest recorded sessions, `YYYY-MM-DD` (`None` without
@@ -192,72 +211,80 @@ pub struct MemberLoad {
 }
 
 /// Each team member's load as of `days.as_of` (members without a session in the weeks are
-/// left out): summed in the query, one row per member.
+/// left out): the windows summed from the sessions of the last 28 days, the weeks read from
+/// the weekly read model; one row per member each.
 pub async fn team_load_summary(
     tx: &mut TenantTx,
     team: TeamId,
     days: &LoadDays<'_>,
 ) -> Result<Vec<MemberLoad>, StorageError> {
-    let Some(first_week) = days.weeks.first() else {
+    let (Some(first_week), Some(last_week)) = (days.weeks.first(), days.weeks.last()) else {
         return Ok(Vec::new());
     };
-    // $1 organisation, $2 team, $3 the first Monday, $4 as of, $5 acute from, $6 chronic
-    // from, $7 covered by, then the Mondays after the first.
-    let sum =
-        |cond: String| format!("CAST(SUM(CASE WHEN {cond} THEN l.load_au ELSE 0 END) AS BIGINT)");
-    let mut columns = vec![
-        format!("{} AS acute", sum("l.session_date >= $5".into())),
-        format!("{} AS chronic", sum("l.session_date >= $6".into())),
-    ];
-    let n = days.weeks.len();
-    for k in 0..n {
-        let lower = if k == 0 {
-            "$3".to_owned()
-        } else {
-            format!("${}", 7 + k)
-        };
-        let cond = if k + 1 < n {
-            format!("l.session_date >= {lower} AND l.session_date < ${}", 8 + k)
-        } else {
-            format!("l.session_date >= {lower}")
-        };
-        columns.push(format!("{} AS w{k}", sum(cond)));
-    }
-    let sql = format!(
-        "SELECT t.subject_id, {}, CASE WHEN EXISTS (SELECT 1 FROM training_loads x \
-         WHERE x.org_id = t.org_id AND x.subject_id = t.subject_id AND x.session_date <= $7) \
-         THEN 1 ELSE 0 END AS covered \
+    let windows = sqlx::query(
+        "SELECT t.subject_id, \
+         CAST(SUM(CASE WHEN l.session_date >= $4 THEN l.load_au ELSE 0 END) AS BIGINT) AS acute, \
+         CAST(SUM(l.load_au) AS BIGINT) AS chronic, \
+         CASE WHEN EXISTS (SELECT 1 FROM training_loads x WHERE x.org_id = t.org_id \
+           AND x.subject_id = t.subject_id AND x.session_date <= $6) THEN 1 ELSE 0 END AS covered \
          FROM team_subjects t JOIN training_loads l ON l.org_id = t.org_id \
-         AND l.subject_id = t.subject_id AND l.session_date >= $3 AND l.session_date <= $4 \
-         WHERE t.org_id = $1 AND t.team_id = $2 \
-         GROUP BY t.org_id, t.subject_id ORDER BY t.subject_id",
-        columns.join(", ")
-    );
-    let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_key())
-        .bind(team.to_string())
-        .bind(first_week.as_str())
-        .bind(days.as_of)
-        .bind(days.acute_from)
-        .bind(days.chronic_from)
-        .bind(days.covered_by);
-    for monday in &days.weeks[1..] {
-        q = q.bind(monday.as_str());
+         AND l.subject_id = t.subject_id AND l.session_date >= $5 AND l.session_date <= $3 \
+         WHERE t.org_id = $1 AND t.team_id = $2 GROUP BY t.org_id, t.subject_id",
+    )
+    .bind(tx.org_key())
+    .bind(team.to_string())
+    .bind(days.as_of)
+    .bind(days.acute_from)
+    .bind(days.chronic_from)
+    .bind(days.covered_by)
+    .fetch_all(tx.conn())
+    .await?;
+    let weekly = sqlx::query(
+        "SELECT w.subject_id, string_agg(w.week_start || ':' || CAST(w.load_au AS TEXT), ',') \
+         AS weeks FROM team_subjects t JOIN training_load_weeks w ON w.org_id = t.org_id \
+         AND w.subject_id = t.subject_id AND w.week_start >= $3 AND w.week_start <= $4 \
+         WHERE t.org_id = $1 AND t.team_id = $2 GROUP BY w.subject_id",
+    )
+    .bind(tx.org_key())
+    .bind(team.to_string())
+    .bind(first_week.as_str())
+    .bind(last_week.as_str())
+    .fetch_all(tx.conn())
+    .await?;
+    let mut members: std::collections::BTreeMap<SubjectId, MemberLoad> =
+        std::collections::BTreeMap::new();
+    let blank = |subject| MemberLoad {
+        subject,
+        acute_au: 0,
+        chronic_au: 0,
+        covered: false,
+        weeks_au: vec![0; days.weeks.len()],
+    };
+    for row in &windows {
+        let subject: String = row.try_get("subject_id")?;
+        let subject = parse_id(&subject, "subject id", SubjectId::parse)?;
+        let covered: i64 = row.try_get("covered")?;
+        let m = members.entry(subject).or_insert_with(|| blank(subject));
+        m.acute_au = row.try_get("acute")?;
+        m.chronic_au = row.try_get("chronic")?;
+        m.covered = covered != 0;
     }
-    let rows = q.fetch_all(tx.conn()).await?;
-    rows.iter()
-        .map(|row| {
-            let subject: String = row.try_get("subject_id")?;
-            let covered: i64 = row.try_get("covered")?;
-            Ok(MemberLoad {
-                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
-                acute_au: row.try_get("acute")?,
-                chronic_au: row.try_get("chronic")?,
-                covered: covered != 0,
-                weeks_au: (0..n)
-                    .map(|k| row.try_get(format!("w{k}").as_str()))
-                    .collect::<Result<_, _>>()?,
-            })
-        })
-        .collect()
+    for row in &weekly {
+        let subject: String = row.try_get("subject_id")?;
+        let subject = parse_id(&subject, "subject id", SubjectId::parse)?;
+        let text: String = row.try_get("weeks")?;
+        let m = members.entry(subject).or_insert_with(|| blank(subject));
+        for part in text.split(',') {
+            let parsed = part
+                .split_once(':')
+                .and_then(|(w, au)| Some((w, au.parse::<i64>().ok()?)));
+            let (week, au) = parsed.ok_or(StorageError::Corrupt {
+                what: "a week's load",
+            })?;
+            if let Some(k) = days.weeks.iter().position(|w| w == week) {
+                m.weeks_au[k] = au;
+            }
+        }
+    }
+    Ok(members.into_values().collect())
 }
