@@ -169,7 +169,7 @@ pub async fn team_roster(
         with_risk_bands: true,
     };
     let today = app.today();
-    let week_ago = date_of_day(today.days_since_epoch() - 7);
+    let week_ago = today.plus_days(-7);
     // Three reads on three connections at once (SQLite's readers do not wait for each other
     // in WAL mode): the listing with its audit event, the season of jump heights (for the
     // baselines and the team trend), and the latest asymmetries.
@@ -195,13 +195,11 @@ pub async fn team_roster(
             .and_then(|d| CalendarDate::parse(&d).ok());
         // A season loaded from the past shows its last weeks rather than nothing.
         let as_of = monitoring::latest_day(today, last);
-        let day = |n: i64| date_of_day(as_of.days_since_epoch() - n).to_string();
-        let monday = week_of(Timestamp::from_millis(
-            as_of.days_since_epoch() * 86_400_000,
-        ));
+        let day = |n: i64| as_of.plus_days(-n).to_string();
+        let monday = as_of.week_start();
         let weeks: Vec<String> = (0..LOAD_WEEKS)
             .rev()
-            .map(|k| date_of_day(monday.days_since_epoch() - 7 * k).to_string())
+            .map(|k| monday.plus_days(-7 * k).to_string())
             .collect();
         let summary = loads::team_load_summary(
             &mut tx,
@@ -240,7 +238,7 @@ pub async fn team_roster(
         .iter()
         .filter_map(|s| latest(by_subject.get(&s.id), JUMP_HEIGHT).map(|(_, v)| v))
         .collect();
-    let swc_m = (latest_heights.len() >= 5).then(|| 0.2 * sample_sd(&latest_heights));
+    let swc_m = (latest_heights.len() >= 5).then(|| 0.2 * monitoring::mean_sd(&latest_heights).1);
     let now = app.now();
     let mut rows: Vec<RosterRow> = page
         .items
@@ -255,7 +253,7 @@ pub async fn team_roster(
                 .take(BASELINE_ASSESSMENTS)
                 .map(|(_, v)| *v)
                 .collect();
-            let baseline_m = (!earlier.is_empty()).then(|| mean(&earlier));
+            let baseline_m = (!earlier.is_empty()).then(|| monitoring::mean_sd(&earlier).0);
             let change_m = height.map(|(_, h)| h).zip(baseline_m).map(|(h, b)| h - b);
             let beyond_swc = change_m.zip(swc_m).is_some_and(|(c, w)| c.abs() > w);
             let last_test = mine.and_then(|m| {
@@ -337,22 +335,6 @@ fn latest(mine: Option<&Vec<&SubjectSeries>>, metric: &str) -> Option<(Timestamp
     series_of(mine, metric).last().copied()
 }
 
-fn mean(xs: &[f64]) -> f64 {
-    #[allow(clippy::cast_precision_loss)]
-    let n = xs.len().max(1) as f64;
-    xs.iter().sum::<f64>() / n
-}
-
-fn sample_sd(xs: &[f64]) -> f64 {
-    if xs.len() < 2 {
-        return 0.0;
-    }
-    let m = mean(xs);
-    #[allow(clippy::cast_precision_loss)]
-    let n = (xs.len() - 1) as f64;
-    (xs.iter().map(|x| (x - m) * (x - m)).sum::<f64>() / n).sqrt()
-}
-
 /// Linear-interpolated percentile of sorted values, `q` in [0, 1].
 fn percentile(sorted: &[f64], q: f64) -> f64 {
     if sorted.is_empty() {
@@ -371,23 +353,15 @@ fn percentile(sorted: &[f64], q: f64) -> f64 {
 
 /// The Monday of the week holding `t` (UTC).
 pub fn week_of(t: Timestamp) -> CalendarDate {
-    let day = CalendarDate::from_unix_millis(t.as_millis()).days_since_epoch();
-    // 1970-01-01 was a Thursday: Monday-based weekday is (day + 3) mod 7.
-    date_of_day(day - (day + 3).rem_euclid(7))
-}
-
-fn date_of_day(day: i64) -> CalendarDate {
-    CalendarDate::from_unix_millis(day * 86_400_000)
+    CalendarDate::from_unix_millis(t.as_millis()).week_start()
 }
 
 /// A member's workload ratio as of `as_of` from their window sums: the sums stand in for the
 /// sessions (the acute load on the day, the rest of the chronic load a week before), so the
 /// ratio is the one `monitoring::acwr_of` gives every reader.
 fn member_acwr(m: &loads::MemberLoad, as_of: CalendarDate) -> Option<f64> {
-    let earlier = date_of_day(as_of.days_since_epoch() - 7);
-    let covered_from = m
-        .covered
-        .then(|| date_of_day(as_of.days_since_epoch() - 21));
+    let earlier = as_of.plus_days(-7);
+    let covered_from = m.covered.then(|| as_of.plus_days(-21));
     monitoring::acwr_of(
         [(as_of, m.acute_au), (earlier, m.chronic_au - m.acute_au)],
         as_of,
@@ -426,7 +400,7 @@ fn band_by_week(weeks: BTreeMap<CalendarDate, BTreeMap<SubjectId, f64>>) -> Vec<
             TeamWeek {
                 week,
                 athletes: xs.len(),
-                mean: mean(&xs),
+                mean: monitoring::mean_sd(&xs).0,
                 p10: percentile(&xs, 0.1),
                 p90: percentile(&xs, 0.9),
             }
@@ -549,7 +523,7 @@ pub async fn athlete(
                 .collect();
             MetricSeries {
                 metric,
-                baseline: (!earlier.is_empty()).then(|| mean(&earlier)),
+                baseline: (!earlier.is_empty()).then(|| monitoring::mean_sd(&earlier).0),
                 points,
             }
         })
@@ -619,6 +593,10 @@ mod tests {
     use super::*;
 
     const DAY: i64 = 86_400_000;
+
+    fn date_of_day(day: i64) -> CalendarDate {
+        CalendarDate::from_unix_millis(day * DAY)
+    }
 
     fn series(subject: SubjectId, metric: &str, points: &[(i64, f64)]) -> SubjectSeries {
         SubjectSeries {

@@ -5,7 +5,7 @@
 
 use std::collections::BTreeMap;
 
-use mhp_domain::{AssessmentId, CalendarDate, OrgScope, Sex, SubjectId, Timestamp};
+use mhp_domain::{CalendarDate, OrgScope, Sex, SubjectId};
 use mhp_ml::features::LoadWindows;
 use mhp_ml::reliability::{Session, reliability};
 use mhp_storage::Access;
@@ -87,11 +87,6 @@ pub fn acwr(
     )
 }
 
-/// The day `n` days before `d`.
-pub fn days_before(d: CalendarDate, n: i64) -> CalendarDate {
-    CalendarDate::from_unix_millis((d.days_since_epoch() - n) * 86_400_000)
-}
-
 /// A subject's sessions in a span and the ratio on its last day.
 #[derive(Debug, Clone)]
 pub struct Loads {
@@ -122,22 +117,13 @@ pub async fn subject_loads(
         Some((f, l)) => (CalendarDate::parse(&f).ok(), CalendarDate::parse(&l).ok()),
         None => (None, None),
     };
-    let to = match to {
-        Some(to) => to,
-        None => {
-            let today = app.today();
-            match last {
-                Some(last) if from.is_none() && last < days_before(today, CHRONIC_DAYS - 1) => last,
-                _ => today,
-            }
-        }
-    };
-    let from = from.unwrap_or_else(|| days_before(to, days.max(1) - 1));
+    let to = to.unwrap_or_else(|| latest_day(app.today(), last.filter(|_| from.is_none())));
+    let from = from.unwrap_or_else(|| to.plus_days(-(days.max(1) - 1)));
     if from > to {
         return Err(AppError::malformed("from is after to"));
     }
     // The ratio needs the 28 days before `to` whatever the listing shows.
-    let window = days_before(to, CHRONIC_DAYS - 1).min(from);
+    let window = to.plus_days(-(CHRONIC_DAYS - 1)).min(from);
     let all =
         loads::list_for_subject(&mut tx, subject, &window.to_string(), &to.to_string()).await?;
     let ratio = acwr(&all, to, first);
@@ -158,7 +144,7 @@ pub async fn subject_loads(
 /// days.
 pub fn latest_day(today: CalendarDate, last_session: Option<CalendarDate>) -> CalendarDate {
     match last_session {
-        Some(last) if last < days_before(today, CHRONIC_DAYS - 1) => last,
+        Some(last) if last < today.plus_days(-(CHRONIC_DAYS - 1)) => last,
         _ => today,
     }
 }
@@ -277,10 +263,6 @@ pub struct Norms {
     pub recorded_at_ms: Option<i64>,
     /// One per metric asked for.
     pub metrics: Vec<MetricNorm>,
-    /// The latest assessment, typed.
-    #[serde(skip)]
-    #[schemars(skip)]
-    pub latest: Option<(AssessmentId, Timestamp)>,
 }
 
 /// For each of `metrics` (the API asks for [`KEY_METRICS`]) of the subject's latest
@@ -325,7 +307,6 @@ pub async fn norms(
         assessment_id: latest.map(|(a, _)| a.to_string()),
         recorded_at_ms: latest.map(|(_, t)| t.as_millis()),
         metrics: out,
-        latest,
     })
 }
 
@@ -387,6 +368,8 @@ fn metric_norm(metric: &'static str, series: &[&MetricValue], reference: &[f64])
 
 #[cfg(test)]
 mod tests {
+    use mhp_domain::{AssessmentId, Timestamp};
+
     use super::*;
 
     fn entry(day: &str, load: i64) -> LoadEntry {

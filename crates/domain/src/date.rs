@@ -92,6 +92,18 @@ impl CalendarDate {
         era * 146_097 + doe - 719_468
     }
 
+    /// The date `days` days later (earlier when negative).
+    pub fn plus_days(self, days: i64) -> Self {
+        Self::from_unix_millis((self.days_since_epoch() + days) * 86_400_000)
+    }
+
+    /// The Monday of this date's week (weeks run Monday to Sunday).
+    pub fn week_start(self) -> Self {
+        // 1970-01-01 was a Thursday: the Monday on or before is (days + 3) mod 7 days back.
+        let days = self.days_since_epoch();
+        self.plus_days(-(days + 3).rem_euclid(7))
+    }
+
     /// Whole years from this date to `on` (an age).
     pub fn years_until(self, on: CalendarDate) -> i64 {
         let mut years = i64::from(on.year) - i64::from(self.year);
@@ -112,6 +124,15 @@ impl fmt::Display for CalendarDate {
 mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
+
+    #[test]
+    fn a_week_starts_on_its_monday() {
+        let d = |s: &str| CalendarDate::parse(s).unwrap();
+        assert_eq!(d("2026-02-15").week_start(), d("2026-02-09"), "a Sunday");
+        assert_eq!(d("2026-02-16").week_start(), d("2026-02-16"), "a Monday");
+        assert_eq!(d("1970-01-01").week_start(), d("1969-12-29"));
+        assert_eq!(d("2026-03-01").plus_days(-1), d("2026-02-28"));
+    }
 
     #[test]
     fn parses_real_days_only() {

@@ -354,17 +354,19 @@ async fn compare(
     } else if asked {
         problem = Some("Choose two of this athlete's jumps.");
     }
+    let choice = |name: &str, text: &str, chosen: AssessmentId| {
+        html! {
+            label for={"jump-" (name)} { (text) }
+            select id={"jump-" (name)} name=(name) {
+                @for j in &jumps { option value=(j.id) selected[j.id == chosen] { (label(j)) } }
+            }
+        }
+    };
     Ok(html! {
         form.inline method="get" action="#compare-h" {
             @if let Some(p) = view.population.as_deref() { input type="hidden" name="population" value=(p); }
-            label for="jump-a" { "First jump" }
-            select id="jump-a" name="a" {
-                @for j in &jumps { option value=(j.id) selected[j.id == sel_a] { (label(j)) } }
-            }
-            label for="jump-b" { "Second jump" }
-            select id="jump-b" name="b" {
-                @for j in &jumps { option value=(j.id) selected[j.id == sel_b] { (label(j)) } }
-            }
+            (choice("a", "First jump", sel_a))
+            (choice("b", "Second jump", sel_b))
             button type="submit" { "Compare" }
         }
         @if let Some(p) = problem { p.error role="alert" { (p) } }
@@ -435,13 +437,11 @@ fn load(l: &Loads, clinical: bool) -> Markup {
         std::collections::BTreeMap::new();
     for e in &l.entries {
         if let Ok(d) = mhp_domain::CalendarDate::parse(&e.session_date) {
-            let monday = dashboard::week_of(mhp_domain::Timestamp::from_millis(
-                d.days_since_epoch() * 86_400_000,
-            ));
+            let monday = d.week_start();
             *weeks.entry(monday).or_default() += e.load_au;
         }
     }
-    let recent_from = monitoring::days_before(l.to, monitoring::CHRONIC_DAYS - 1).to_string();
+    let recent_from = l.to.plus_days(-(monitoring::CHRONIC_DAYS - 1)).to_string();
     let recent: Vec<_> = l
         .entries
         .iter()

@@ -159,10 +159,7 @@ pub fn metric_trend(id: &str, s: &MetricSeries, metric: &KeyMetric, show: &Show)
     .with_series(Series::line(label, "series-1", points.clone()).with_markers())
     .with_size(440, 280);
     if earlier.len() >= 2 {
-        #[allow(clippy::cast_precision_loss)]
-        let n = earlier.len() as f64;
-        let mean = earlier.iter().sum::<f64>() / n;
-        let sd = (earlier.iter().map(|x| (x - mean) * (x - mean)).sum::<f64>() / (n - 1.0)).sqrt();
+        let (mean, sd) = mhp_app::monitoring::mean_sd(&earlier);
         chart = chart.with_band(HBand::new(mean - sd, mean + sd, "Baseline ± SD"));
     }
     html! {

@@ -659,7 +659,7 @@ async fn a_clinician_compares_two_jumps_and_reads_norms_and_training_load() {
             .await
             .unwrap();
     for back in 0..35 {
-        let day = mhp_app::monitoring::days_before(today, back);
+        let day = today.plus_days(-back);
         let load_au = if back < 7 { 900 } else { 300 };
         mhp_storage::repo::loads::create(
             &mut tx,

@@ -545,6 +545,14 @@ fn metric_value(row: &AnyRow) -> Result<MetricValue, StorageError> {
     })
 }
 
+/// `n` bind placeholders from `$first` on, comma-separated (an `IN (…)` list).
+fn placeholders(first: usize, n: usize) -> String {
+    (first..first + n)
+        .map(|i| format!("${i}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The current values of `metrics` in the latest countermovement jump of every subject in use
 /// in the organisation (and, when given, of one sex and sport), as `(subject, metric, value)`:
 /// the reference population of norms, one voice per person. Each subject's latest jump is one
@@ -561,10 +569,7 @@ pub async fn latest_metric_values(
         return Ok(Vec::new());
     }
     // $1 the organisation, $2 and $3 sex and sport, then the metrics.
-    let names = (0..metrics.len())
-        .map(|i| format!("${}", i + 4))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = placeholders(4, metrics.len());
     let sql = format!(
         "SELECT l.subject_id, m.metric, AVG(m.value) AS v FROM (SELECT s.id AS subject_id, \
          (SELECT a.id FROM assessments a WHERE a.org_id = s.org_id AND a.subject_id = s.id \
@@ -608,10 +613,7 @@ pub async fn subject_metric_values(
     }
     // $1 the organisation, $2 the subject, then the metrics: only their rows are read (an
     // assessment holds a hundred metrics per trial).
-    let names = (0..metrics.len())
-        .map(|i| format!("${}", i + 3))
-        .collect::<Vec<_>>()
-        .join(", ");
+    let names = placeholders(3, metrics.len());
     let sql = format!(
         "{CURRENT_METRICS} WHERE m.org_id = $1 AND a.subject_id = $2 AND m.metric IN ({names}) \
          {PER_ASSESSMENT} ORDER BY a.recorded_at_ms, a.id, m.metric"

@@ -55,9 +55,7 @@ pub async fn create(tx: &mut TenantTx, e: &LoadEntry) -> Result<(), StorageError
     let day = CalendarDate::parse(&e.session_date).map_err(|_| StorageError::Corrupt {
         what: "a session's day",
     })?;
-    let days = day.days_since_epoch();
-    // 1970-01-01 was a Thursday: the Monday on or before is (days + 3) mod 7 days back.
-    let monday = CalendarDate::from_unix_millis((days - (days + 3).rem_euclid(7)) * 86_400_000);
+    let monday = day.week_start();
     sqlx::query(
         "INSERT INTO training_load_weeks (org_id, subject_id, week_start, load_au) \
          VALUES ($1, $2, $3, $4) ON CONFLICT (org_id, subject_id, week_start) \
