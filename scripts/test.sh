@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The test command: format check, clippy with warnings denied, then every test of the workspace
 # against SQLite, a throwaway PostgreSQL cluster (scripts/with-postgres.sh), a real OpenID
-# provider (tools/oidc-provider, Node.js) and a real DNS server (tools/dns, dnslib).
+# provider (tools/oidc-provider, Node.js), a real DNS server (tools/dns, dnslib) and moto for
+# AWS (tools/aws).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -22,6 +23,12 @@ echo "==> the test DNS server (tools/dns: dnslib in target/dns-venv)"
 [ -x target/dns-venv/bin/python ] || python3 -m venv target/dns-venv
 target/dns-venv/bin/pip install --quiet --disable-pip-version-check -r tools/dns/requirements.txt
 export MHP_TEST_REQUIRE_DNS=1
+
+echo "==> moto, AWS's APIs for the tests (tools/aws: moto[server] in target/aws-venv)"
+# The installation root is tested with two servers and a worker against KMS in moto.
+[ -x target/aws-venv/bin/python ] || python3 -m venv target/aws-venv
+target/aws-venv/bin/pip install --quiet --disable-pip-version-check -r tools/aws/requirements.txt
+export MHP_TEST_REQUIRE_AWS=1
 
 echo "==> tests (SQLite and PostgreSQL)"
 # MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.

@@ -55,6 +55,36 @@ pub fn subject_key_id(org: OrgId, subject: SubjectId) -> String {
 
 const MASTER: &str = "master";
 
+/// Name of the installation root in the key store.
+pub const ROOT_KEY_ID: &str = "root";
+/// The `org_id` column of the root's rows: it belongs to no organisation, so no erasure of one
+/// reaches it.
+const INSTALLATION: &str = "installation";
+
+/// Where the installation root came from at this start.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootOrigin {
+    /// The key store held it.
+    Stored,
+    /// It was made now (a new installation).
+    Generated,
+    /// A root file of an older installation was moved into the key store now, or had been
+    /// moved by an earlier start that did not finish.
+    Imported,
+}
+
+/// The installation root, unwrapped: every instance unwraps the same one, so tokens, blind
+/// indexes, pseudonyms and audit checkpoints agree across instances.
+#[derive(Debug)]
+pub struct InstallationRoot {
+    /// The root.
+    pub key: mhp_crypto::MasterKey,
+    /// Its version in the key store.
+    pub version: u32,
+    /// Where it came from at this start.
+    pub origin: RootOrigin,
+}
+
 /// What one re-wrap pass did.
 #[derive(Debug, Default, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RewrapReport {
@@ -62,6 +92,8 @@ pub struct RewrapReport {
     pub org_keys_rewrapped: u64,
     /// Subject keys moved onto their organisation's current key version.
     pub subject_keys_rewrapped: u64,
+    /// Versions of the installation root moved onto the current master key version.
+    pub root_versions_rewrapped: u64,
     /// Master key versions retired because nothing used them any more.
     pub master_versions_retired: Vec<u32>,
 }
@@ -75,6 +107,8 @@ pub struct KeyStatus {
     pub master_current: u32,
     /// Master key versions that can still unwrap.
     pub master_live: Vec<u32>,
+    /// The installation root's version in the key store (`None`: not made yet).
+    pub root_version: Option<u32>,
     /// `(wrapping key, version, keys wrapped)`.
     pub wrapped: Vec<(String, u32, i64)>,
 }
@@ -367,6 +401,94 @@ impl Keys {
         Ok(n)
     }
 
+    /// The installation root held by the key store, or `None` when it holds none. Creates
+    /// nothing.
+    pub async fn root(&self) -> Result<Option<InstallationRoot>, KeysError> {
+        let Some(row) = self.store.current(ROOT_KEY_ID).await? else {
+            return Ok(None);
+        };
+        let key = self.unwrap_row(&row).await?;
+        Ok(Some(InstallationRoot {
+            key: mhp_crypto::MasterKey::from_bytes(key.expose()),
+            version: row.version,
+            origin: RootOrigin::Stored,
+        }))
+    }
+
+    /// The installation root, made when the key store holds none: from `file` (the root file of
+    /// an installation older than the key store's root, moved without changing any derived
+    /// key) or from fresh random bytes. Wrapped by the master-key provider, so every instance
+    /// that shares the key store and the provider unwraps the same root. Two instances starting
+    /// at once agree: the second one's insert conflicts and it takes the first one's root.
+    ///
+    /// A `file` that is not the stored root is refused: two roots would split the installation.
+    pub async fn root_or_create(
+        &self,
+        file: Option<&mhp_crypto::MasterKey>,
+    ) -> Result<InstallationRoot, KeysError> {
+        if let Some(stored) = self.root().await? {
+            return Self::agree(stored, file);
+        }
+        let (key, origin) = match file {
+            Some(f) => (
+                mhp_crypto::MasterKey::from_bytes(f.expose()),
+                RootOrigin::Imported,
+            ),
+            None => (
+                mhp_crypto::MasterKey::generate().map_err(|_| KeyError::Random)?,
+                RootOrigin::Generated,
+            ),
+        };
+        let bytes = DataKey::from_slice(key.expose()).ok_or(KeyError::Random)?;
+        let context = WrapContext {
+            key_id: ROOT_KEY_ID.to_owned(),
+            version: 1,
+        };
+        self.master.refresh().await?;
+        let w = self.master.wrap(&bytes, &context).await?;
+        let row = WrappedRow {
+            key_id: ROOT_KEY_ID.to_owned(),
+            version: 1,
+            org_id: INSTALLATION.to_owned(),
+            wrapped_by: MASTER.to_owned(),
+            wrapper_version: w.wrapper_version,
+            wrapped: w.bytes,
+            retired_at_ms: None,
+            created_at_ms: self.clock.now().as_millis(),
+        };
+        match self.store.insert(&row).await {
+            Ok(()) => Ok(InstallationRoot {
+                key,
+                version: 1,
+                origin,
+            }),
+            // Another instance made it first: theirs is the installation's.
+            Err(StorageError::Conflict { .. }) => match self.root().await? {
+                Some(theirs) => Self::agree(theirs, file),
+                None => Err(KeysError::Store(StorageError::NotFound { entity: "key" })),
+            },
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// The stored root, checked against a root file that claims to be it.
+    fn agree(
+        mut stored: InstallationRoot,
+        file: Option<&mhp_crypto::MasterKey>,
+    ) -> Result<InstallationRoot, KeysError> {
+        if let Some(file) = file {
+            if !file.same_as(&stored.key) {
+                return Err(KeysError::Provider(KeyError::Missing(
+                    "the root key file differs from the installation root in the key store: two \
+                     roots would split the installation; move the file away"
+                        .into(),
+                )));
+            }
+            stored.origin = RootOrigin::Imported;
+        }
+        Ok(stored)
+    }
+
     /// A new master key version; new organisation keys are wrapped with it at once, existing
     /// ones by the next re-wrap pass.
     pub async fn rotate_master(&self) -> Result<u32, KeysError> {
@@ -405,7 +527,11 @@ impl Keys {
             };
             let w = self.master.wrap(&key, &context).await?;
             if self.store.rewrap(&row, w.wrapper_version, &w.bytes).await? {
-                report.org_keys_rewrapped += 1;
+                if row.key_id == ROOT_KEY_ID {
+                    report.root_versions_rewrapped += 1;
+                } else {
+                    report.org_keys_rewrapped += 1;
+                }
             }
         }
         for org_row in self.store.org_keys().await? {
@@ -457,6 +583,7 @@ impl Keys {
             provider: self.master.name(),
             master_current: self.master.current_version(),
             master_live: self.master.live_versions(),
+            root_version: self.store.current(ROOT_KEY_ID).await?.map(|r| r.version),
             wrapped: self
                 .store
                 .wrapper_use()
@@ -512,6 +639,7 @@ pub async fn run_upkeep(
             Ok(r) if r == RewrapReport::default() => {}
             Ok(r) => tracing::info!(
                 org_keys = r.org_keys_rewrapped,
+                root_versions = r.root_versions_rewrapped,
                 subject_keys = r.subject_keys_rewrapped,
                 retired = ?r.master_versions_retired,
                 "keys re-wrapped"

@@ -49,19 +49,25 @@ pub async fn run(
         _ => None,
     };
     logging::init(&settings.log, &notes);
-    let master_key = || {
-        mhp_crypto::MasterKey::load_or_create(&settings.master_key_path())
-            .map(|m| CheckpointKey::derive(&m))
-            .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))
-    };
     if let AuditCommand::PublicKey = command {
-        println!("{}", hex(&master_key()?.public()));
+        println!("{}", hex(&checkpoint_key(&settings).await?.public()));
         return Ok(());
     }
-    let db = crate::serve::open_database(&settings).await?;
+    // Verifying reads the root (never makes it); a public key given on the line needs none.
+    let key = match (&command, given) {
+        (AuditCommand::Verify { .. }, None) => Some(checkpoint_key(&settings).await?),
+        _ => None,
+    };
+    let db = crate::serve::open_existing_database(&settings).await?;
     match command {
         AuditCommand::Checkpoint => {
-            let key = master_key()?;
+            // Signing is the root's first use on an installation that has not served yet: it
+            // is made then (recorded), as `mhp serve` would.
+            let keys = crate::root::open_keys(&settings, crate::root::RootUse::Create).await?;
+            let held =
+                crate::root::open_root(&keys, &settings, crate::root::RootUse::Create).await?;
+            held.record(&db).await?;
+            let key = CheckpointKey::derive(&held.root.key);
             let mut tx = db
                 .operator(Access::Write)
                 .await
@@ -73,10 +79,9 @@ pub async fn run(
             println!("{n} checkpoint(s) written");
         }
         AuditCommand::Verify { .. } => {
-            let public = match given {
-                Some(k) => k,
-                None => master_key()?.public(),
-            };
+            let public = given
+                .or_else(|| key.as_ref().map(CheckpointKey::public))
+                .ok_or_else(|| Failure::Invalid("no checkpoint key: pass --public-key".into()))?;
             let mut tx = db
                 .operator(Access::Read)
                 .await
@@ -207,4 +212,11 @@ fn archive_lines(events: &[audit::ArchivedEvent]) -> String {
         out.push('\n');
     }
     out
+}
+
+/// The key that signs checkpoints, from the installation root (read, never made).
+async fn checkpoint_key(settings: &Settings) -> Result<CheckpointKey, Failure> {
+    let keys = crate::root::open_keys(settings, crate::root::RootUse::Existing).await?;
+    let held = crate::root::open_root(&keys, settings, crate::root::RootUse::Existing).await?;
+    Ok(CheckpointKey::derive(&held.root.key))
 }

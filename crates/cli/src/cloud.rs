@@ -96,16 +96,23 @@ fn vault_maker(settings: &Settings, env: &Env) -> Result<Option<MakeVault>, Stri
     Ok(Some(Box::new(make)))
 }
 
-/// The master-key provider the settings name.
+/// The master-key provider the settings name; the local key ring is made when missing only
+/// when `create` says so.
 pub fn master_provider(
     settings: &Settings,
     env: &Env,
+    create: bool,
 ) -> Result<Arc<dyn MasterKeyProvider>, Failure> {
     let _ = env;
     match settings.keys.provider.as_str() {
         "local" => {
-            let ring = LocalKeyring::open(&settings.keyring_dir())
-                .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+            let dir = settings.keyring_dir();
+            let ring = if create {
+                LocalKeyring::open(&dir)
+            } else {
+                LocalKeyring::open_existing(&dir)
+            }
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
             Ok(Arc::new(ring))
         }
         #[cfg(feature = "aws")]

@@ -144,10 +144,7 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
     let name = OrgName::parse(&args.name).map_err(|e| Failure::Invalid(format!("--name {e}")))?;
 
     crate::serve::create_private_dir(&settings.data_dir)?;
-    let master = mhp_crypto::MasterKey::load_or_create(&settings.master_key_path())
-        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
-    drop(master);
-    let state = crate::serve::open_state(&settings).await?;
+    let state = crate::serve::open_state_for(&settings, crate::root::RootUse::Create).await?;
     let started = Instant::now();
     let org = {
         let mut tx = state

@@ -54,6 +54,10 @@ pub async fn run(
                 "master key: version {} (live: {:?})",
                 s.master_current, s.master_live
             );
+            match s.root_version {
+                Some(v) => println!("installation root: version {v}, in the key store"),
+                None => println!("installation root: not in the key store"),
+            }
             for (by, version, n) in &s.wrapped {
                 println!("wrapped by {by} v{version}: {n} key version(s)");
             }
@@ -102,6 +106,7 @@ pub async fn run(
                     break;
                 }
                 total.org_keys_rewrapped += r.org_keys_rewrapped;
+                total.root_versions_rewrapped += r.root_versions_rewrapped;
                 total.subject_keys_rewrapped += r.subject_keys_rewrapped;
                 total
                     .master_versions_retired
@@ -112,10 +117,12 @@ pub async fn run(
                 .map_err(runtime_err)?;
             println!(
                 "re-wrapped {} organisation key(s) and {} subject key(s); retired master \
-                 version(s) {:?}; destroyed {swept} key(s) of erased subjects",
+                 version(s) {:?}; destroyed {swept} key(s) of erased subjects; re-wrapped {} \
+                 version(s) of the installation root",
                 total.org_keys_rewrapped,
                 total.subject_keys_rewrapped,
-                total.master_versions_retired
+                total.master_versions_retired,
+                total.root_versions_rewrapped
             );
         }
     }

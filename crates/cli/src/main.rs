@@ -14,6 +14,7 @@ mod keys_cmd;
 mod logging;
 mod pipeline_cmd;
 mod reanalyze;
+mod root;
 mod serve;
 mod settings;
 

@@ -63,7 +63,9 @@ fn runtime_err(e: impl std::fmt::Display) -> Failure {
 /// hand get the HTTP shutdown grace to finish.
 pub async fn worker(settings: Settings, notes: LoadNotes, count: u32) -> Result<(), Failure> {
     logging::init(&settings.log, &notes);
-    let state = crate::serve::open_state(&settings).await?;
+    settings.check_environment().map_err(Failure::Invalid)?;
+    crate::serve::create_private_dir(&settings.data_dir)?;
+    let state = crate::serve::open_state_for(&settings, crate::root::RootUse::Create).await?;
     let (stop, stopped) = tokio::sync::watch::channel(false);
     let workers = crate::serve::start_workers(&state, &settings, count.max(1), &stopped)?;
     tracing::info!(

@@ -11,23 +11,24 @@ use mhp_storage::{Db, ObjectStore, migrate};
 
 use crate::Failure;
 use crate::logging;
+use crate::root::{self, RootUse};
 use crate::settings::{LoadNotes, Settings};
 
 pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     logging::init(&settings.log, &notes);
     let listen = settings.listen_addr()?;
 
+    settings.check_environment().map_err(Failure::Invalid)?;
+    root::check_file(&settings)?;
     create_private_dir(&settings.data_dir)?;
-    let key_path = settings.master_key_path();
-    let key = mhp_crypto::MasterKey::load_or_create(&key_path)
-        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
-    if key.was_created() {
-        tracing::info!(path = %key_path.display(), "created a new master key file (mode 0600)");
-    }
+    let db = open_database(&settings).await?;
+    let keys = root::open_keys(&settings, RootUse::Create).await?;
+    let held = root::open_root(&keys, &settings, RootUse::Create).await?;
+    held.record(&db).await?;
+    let key = held.root.key;
     let objects = ObjectStore::local(settings.object_store_path())
         .await
         .context("cannot open the object store")?;
-    let db = open_database(&settings).await?;
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -38,7 +39,7 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         // The address actually bound (a port of 0 becomes the real one).
         settings.http.public_url = Some(format!("http://{addr}"));
     }
-    let state = app_state(&settings, db.clone(), objects, &key).await?;
+    let state = app_state(&settings, db.clone(), objects, keys, &key).await?;
     tokio::spawn(mhp_app::keys::run_upkeep(
         state.app.clone(),
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),
@@ -203,15 +204,15 @@ pub async fn open_index(settings: &Settings) -> Result<mhp_index::DocumentIndex,
     Ok(index)
 }
 
-/// The application state over an open database, object store and master key.
+/// The application state over an open database, object store, key store and root.
 pub async fn app_state(
     settings: &Settings,
     db: Db,
     objects: ObjectStore,
+    keys: Arc<mhp_app::keys::Keys>,
     key: &mhp_crypto::MasterKey,
 ) -> Result<AppState, Failure> {
     let index = open_index(settings).await?;
-    let keys = open_keys(settings).await?;
     Ok(AppState::new(AppParts {
         app: mhp_app::AppParts {
             db,
@@ -238,51 +239,26 @@ pub async fn app_state(
     }))
 }
 
-/// Opens the key store and the master-key provider.
-pub async fn open_keys(settings: &Settings) -> Result<Arc<mhp_app::keys::Keys>, Failure> {
-    let master = crate::cloud::master_provider(settings, &crate::cloud::process_env())?;
-    let url = crate::cloud::secrets(
-        settings,
-        std::time::Duration::ZERO,
-        crate::cloud::process_env(),
-    )
-    .map_err(Failure::Invalid)?
-    .resolve(&settings.key_store_url())
-    .map_err(|e| Failure::Invalid(format!("keys.store_url: {e}")))?;
-    let store = mhp_storage::keystore::KeyStore::open(url.expose())
-        .await
-        .context("cannot open the key store")?;
-    if settings.keys.store_url.is_none() && settings.database.url.is_some() {
-        tracing::warn!(
-            "keys.store_url is not set: wrapped keys are kept in the data directory; several \
-             instances must share one key store (a database of its own)"
-        );
-    }
-    Ok(Arc::new(mhp_app::keys::Keys::new(
-        store,
-        master,
-        Arc::new(SystemClock),
-        std::time::Duration::from_secs(settings.keys.cache_ttl_s),
-    )))
+/// Opens everything a command that works on the data needs, without serving: the key store and
+/// the installation root (which must exist: such commands create no key material), the object
+/// store and the database.
+pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
+    open_state_for(settings, RootUse::Existing).await
 }
 
-/// Opens everything a command that works on the data needs, without serving: the master key
-/// (which must exist: such commands never create one), the object store and the database.
-pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
-    let key_path = settings.master_key_path();
-    if !key_path.exists() {
-        return Err(Failure::Runtime(anyhow::anyhow!(
-            "no master key at {}: run `mhp serve` or `mhp migrate` on this data directory first",
-            key_path.display()
-        )));
-    }
-    let key = mhp_crypto::MasterKey::load_or_create(&key_path)
-        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+/// [`open_state`], making the root when `usage` allows (`mhp worker`, `mhp demo`).
+pub async fn open_state_for(settings: &Settings, usage: RootUse) -> Result<AppState, Failure> {
+    let keys = root::open_keys(settings, usage).await?;
+    let held = root::open_root(&keys, settings, usage).await?;
+    let db = match usage {
+        RootUse::Create => open_database(settings).await?,
+        RootUse::Existing => open_existing_database(settings).await?,
+    };
+    held.record(&db).await?;
     let objects = ObjectStore::local(settings.object_store_path())
         .await
         .context("cannot open the object store")?;
-    let db = open_database(settings).await?;
-    app_state(settings, db, objects, &key).await
+    app_state(settings, db, objects, keys, &held.root.key).await
 }
 
 /// Every organisation in use (for commands that work across them).
@@ -324,6 +300,21 @@ pub async fn open_database(settings: &Settings) -> Result<Db, Failure> {
         }
     }
     Ok(db)
+}
+
+/// [`open_database`] for commands that must not create one: the embedded SQLite file must
+/// exist already.
+pub async fn open_existing_database(settings: &Settings) -> Result<Db, Failure> {
+    if settings.database.url.is_none() {
+        let file = settings.data_dir.join("mhp.sqlite");
+        if !file.exists() {
+            return Err(Failure::Runtime(anyhow::anyhow!(
+                "no database at {}: `mhp serve` creates it (or set database.url)",
+                file.display()
+            )));
+        }
+    }
+    open_database(settings).await
 }
 
 /// Creates the data directory with mode 0700 when missing.

@@ -32,6 +32,10 @@ impl ConfigError {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Settings {
+    /// `development` (the default) or `production`: in production `mhp serve` and `mhp worker`
+    /// refuse to start on parts that live in one machine's data directory (the local key
+    /// ring, the embedded key store, SQLite, the local object store).
+    pub environment: String,
     /// Where the embedded defaults keep their files.
     pub data_dir: PathBuf,
     /// The HTTP listen address.
@@ -339,6 +343,7 @@ pub struct VaultSettings {
 impl Default for Settings {
     fn default() -> Self {
         Self {
+            environment: "development".to_owned(),
             data_dir: PathBuf::from("./mhp-data"),
             listen: "127.0.0.1:8080".to_owned(),
             database: DatabaseSettings::default(),
@@ -404,6 +409,7 @@ enum Kind {
 
 /// The environment variables MHP reads, and the key each one sets. `MHP_CONFIG` names the file.
 const ENV: &[(&str, &str, Kind)] = &[
+    ("MHP_ENVIRONMENT", "environment", Kind::Text),
     ("MHP_DATA_DIR", "data_dir", Kind::Text),
     ("MHP_LISTEN", "listen", Kind::Text),
     ("DATABASE_URL", "database.url", Kind::Text),
@@ -617,6 +623,12 @@ impl Settings {
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
+        if !matches!(self.environment.as_str(), "development" | "production") {
+            return Err(ConfigError::new(
+                "environment",
+                "must be development or production",
+            ));
+        }
         if self.data_dir.as_os_str().is_empty() {
             return Err(ConfigError::new("data_dir", "must not be empty"));
         }
@@ -784,6 +796,62 @@ impl Settings {
             }
         }
         Ok(())
+    }
+
+    /// What `environment = production` needs and these settings lack, each naming its setting
+    /// (empty in development). Every instance of a production installation must share the root,
+    /// the keys and the data: nothing may live in one machine's data directory.
+    pub fn production_gaps(&self) -> Vec<String> {
+        if self.environment != "production" {
+            return Vec::new();
+        }
+        let mut gaps = Vec::new();
+        if self.keys.provider == "local" {
+            gaps.push(
+                "keys.provider is local (key files in this machine's data directory): set \
+                 aws-kms or vault-transit"
+                    .to_owned(),
+            );
+        }
+        if self.keys.store_url.is_none() {
+            gaps.push(
+                "keys.store_url is not set (a key store in this machine's data directory): \
+                 name a database every instance shares"
+                    .to_owned(),
+            );
+        }
+        if self.database.url.is_none() {
+            gaps.push(
+                "database.url is not set (SQLite in this machine's data directory): name the \
+                 PostgreSQL database"
+                    .to_owned(),
+            );
+        }
+        if self.keys.master_key_file.is_some() {
+            gaps.push(
+                "keys.master_key_file is set: the installation root comes from the key store, \
+                 not from a file (start once in development to move it there)"
+                    .to_owned(),
+            );
+        }
+        gaps.push(
+            "object_store is a local directory: this build has no object store that instances \
+             share (S3 is not built yet), so production cannot start"
+                .to_owned(),
+        );
+        gaps
+    }
+
+    /// Refuses production settings with local parts, naming every setting that is missing.
+    pub fn check_environment(&self) -> Result<(), String> {
+        let gaps = self.production_gaps();
+        if gaps.is_empty() {
+            return Ok(());
+        }
+        Err(format!(
+            "environment = production refuses to start on parts local to one machine:\n  - {}",
+            gaps.join("\n  - ")
+        ))
     }
 
     /// The key store URL in effect.

@@ -136,6 +136,9 @@ pub enum KeyError {
     /// The system's random source failed.
     #[error("random source unavailable")]
     Random,
+    /// Key material that must exist does not (and this caller may not create it).
+    #[error("{0}")]
+    Missing(String),
 }
 
 /// A boxed future, so providers can be trait objects.
@@ -262,6 +265,25 @@ impl LocalKeyring {
         ring.reload()?;
         if ring.live_versions().is_empty() && ring.retired_versions()?.is_empty() {
             ring.create_version(1)?;
+        }
+        Ok(ring)
+    }
+
+    /// Opens a ring that must exist already: creates neither the directory nor a key (for
+    /// commands that only read, such as `mhp keys status` and `mhp audit verify`).
+    pub fn open_existing(dir: &Path) -> Result<Self, KeyError> {
+        let ring = Self {
+            dir: dir.to_owned(),
+            keys: RwLock::new(BTreeMap::new()),
+        };
+        if dir.exists() {
+            ring.reload()?;
+        }
+        if ring.live_versions().is_empty() {
+            return Err(KeyError::Missing(format!(
+                "no local key ring at {} (`mhp serve` creates it)",
+                dir.display()
+            )));
         }
         Ok(ring)
     }

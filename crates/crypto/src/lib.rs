@@ -1,6 +1,9 @@
-//! Key material and sealing. The local master key file is the root of keys derived per
-//! purpose; [`envelope`] holds the data keys of organisations and subjects and the master-key
-//! providers that wrap them; [`seal`] encrypts values with either.
+//! Key material and sealing. The installation root ([`MasterKey`]) is the root of keys derived
+//! per purpose (token-key sealing, blind indexes, pseudonyms, audit checkpoints); it lives in the
+//! key store, wrapped by the master-key provider (`mhp_app::keys::Keys::root`), and a root file
+//! of an older installation is read once to move it there. [`envelope`] holds the data keys of
+//! organisations and subjects and the master-key providers that wrap them; [`seal`] encrypts
+//! values with either.
 
 pub mod blind;
 pub mod checkpoint;
@@ -74,9 +77,52 @@ impl MasterKey {
         }
     }
 
-    /// Whether this call created the file.
+    /// Reads the key file at `path`, or `None` when there is none (never creates one).
+    pub fn load_existing(path: &Path) -> Result<Option<Self>, KeyFileError> {
+        match fs::metadata(path) {
+            Ok(_) => Self::load(path).map(Some),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(source) => Err(KeyFileError::Io {
+                path: path.to_owned(),
+                source,
+            }),
+        }
+    }
+
+    /// A root from its bytes (as unwrapped from the key store).
+    pub fn from_bytes(bytes: &[u8; MASTER_KEY_LEN]) -> Self {
+        Self {
+            bytes: Secret::new(*bytes),
+            created: false,
+        }
+    }
+
+    /// Fresh random bytes from the operating system.
+    pub fn generate() -> Result<Self, KeyFileError> {
+        let mut bytes = [0u8; MASTER_KEY_LEN];
+        rand::rngs::OsRng
+            .try_fill_bytes(&mut bytes)
+            .map_err(|e| KeyFileError::Io {
+                path: PathBuf::new(),
+                source: io::Error::other(e),
+            })?;
+        let key = Self::from_bytes(&bytes);
+        zeroize::Zeroize::zeroize(&mut bytes);
+        Ok(Self {
+            created: true,
+            ..key
+        })
+    }
+
+    /// Whether this call created the key (a new file, or fresh bytes).
     pub fn was_created(&self) -> bool {
         self.created
+    }
+
+    /// Whether two roots are the same, compared in constant time.
+    pub fn same_as(&self, other: &Self) -> bool {
+        use subtle::ConstantTimeEq as _;
+        self.expose().ct_eq(other.expose()).into()
     }
 
     /// The key bytes, for the crypto layer only.

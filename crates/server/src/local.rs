@@ -25,7 +25,6 @@ pub async fn local_state(
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, LocalError> {
     let objects = ObjectStore::local(dir.join("objects")).await?;
-    let master = mhp_crypto::MasterKey::load_or_create(&dir.join("master.key"))?;
     let ring = mhp_crypto::envelope::LocalKeyring::open(&dir.join("keyring"))?;
     let store = mhp_storage::keystore::KeyStore::open(&format!(
         "sqlite://{}?mode=rwc",
@@ -38,6 +37,7 @@ pub async fn local_state(
         clock.clone(),
         Duration::from_secs(60),
     ));
+    let master = keys.root_or_create(None).await?.key;
     let index = mhp_index::DocumentIndex::Embedded(
         mhp_index::EmbeddedIndex::open(dir.join("index.sqlite")).await?,
     );

@@ -290,7 +290,7 @@ impl KeyStore {
     pub async fn org_keys(&self) -> Result<Vec<WrappedRow>, StorageError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
             "SELECT {COLUMNS} FROM wrapped_keys WHERE wrapped_by = 'master' \
-             ORDER BY key_id, version"
+             AND key_id LIKE 'org/%' ORDER BY key_id, version"
         )))
         .fetch_all(&self.pool)
         .await?;

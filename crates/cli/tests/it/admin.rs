@@ -156,7 +156,9 @@ fn audit_verify_passes_then_names_an_edited_event() {
     let ok = mhp(&["audit", "verify", "--data-dir", d], &[], None);
     assert_eq!(ok.status.code(), Some(0), "{}{}", stdout(&ok), stderr(&ok));
     assert!(
-        stdout(&ok).contains("2 chain(s), 3 event(s), 2 checkpoint(s)"),
+        // The operator's sign-up, the organisation's creation, and the root the first
+        // checkpoint made (keys.root_created).
+        stdout(&ok).contains("2 chain(s), 4 event(s), 2 checkpoint(s)"),
         "{}",
         stdout(&ok)
     );

@@ -108,8 +108,13 @@ async fn aws_kms_wraps_the_keys_and_secrets_manager_holds_the_database_url() {
     );
     assert_eq!(
         standin.request_count("TrentService.Encrypt"),
-        1,
-        "one org key"
+        2,
+        "the installation root and one org key"
+    );
+    assert!(
+        !std::path::Path::new(&data).join("master.key").exists()
+            && !std::path::Path::new(&data).join("keyring").exists(),
+        "no key file in the data directory: KMS wraps the root"
     );
     let decrypts = standin.request_count("TrentService.Decrypt");
     // A new process unwraps the organisation key through KMS again.

@@ -207,7 +207,7 @@ async fn a_tenant_cannot_make_the_server_read_its_secrets() {
     // client secret and received the resolved value at a token endpoint of their own.
     let dir = tempfile::tempdir().unwrap();
     let o = bootstrap(dir.path(), &[]);
-    let master = format!("{}/master.key", o.data);
+    let master = format!("{}/keyring/kek-v1.key", o.data);
     let serve = MhpProcess::serve(
         MHP,
         &["--data-dir", &o.data],

@@ -197,12 +197,11 @@ async fn an_erased_subject_stays_unreadable_in_a_backup_taken_before() {
     p.terminate();
     drop(p);
 
-    // Restore the backup beside the live keys (master key, key ring, key store).
+    // Restore the backup beside the live keys (key ring, and the key store with the root).
     let restored = dir.path().join("restored");
     std::fs::create_dir_all(&restored).unwrap();
     std::fs::copy(backup.join("mhp.sqlite"), restored.join("mhp.sqlite")).unwrap();
     copy_dir(&backup.join("objects"), &restored.join("objects"));
-    std::fs::copy(data.join("master.key"), restored.join("master.key")).unwrap();
     copy_dir(&data.join("keyring"), &restored.join("keyring"));
     std::fs::copy(data.join("keys.sqlite"), restored.join("keys.sqlite")).unwrap();
     let restored_s = restored.display().to_string();

@@ -13,6 +13,7 @@ mod erasure;
 mod layers;
 mod main_path;
 mod pipelines;
+mod root;
 mod serve;
 mod sso;
 mod uploads;

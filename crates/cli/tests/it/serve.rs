@@ -68,12 +68,15 @@ async fn serves_until_sigterm(env: &[(&str, &str)], backend: &str) {
     );
     assert!(metrics.contains(&format!(r#"backend="{backend}""#)));
 
-    // The embedded defaults are in place, the key file private.
-    let key = data.join("master.key");
+    // The embedded defaults are in place, the key ring private; the installation root lives
+    // in the key store, wrapped by the ring, not in a file of its own.
+    let key = data.join("keyring/kek-v1.key");
     assert_eq!(
         std::fs::metadata(&key).unwrap().permissions().mode() & 0o777,
         0o600
     );
+    assert!(data.join("keys.sqlite").is_file());
+    assert!(!data.join("master.key").exists());
     assert!(data.join("objects").is_dir());
     if backend == "sqlite" {
         assert!(data.join("mhp.sqlite").is_file());

@@ -117,6 +117,9 @@ pub struct RecordOut {
     format: &'static str,
     exported_at_ms: i64,
     subject: super::subjects::SubjectOut,
+    /// The keyed pseudonym under which this person appears in de-identified training datasets
+    /// (the `subject` column of a dataset's CSV), so a request for access can find them there.
+    deidentified_id: String,
     /// Every assessment, with every analysis of it.
     assessments: Vec<RecordAssessment>,
     injuries: Vec<super::injuries::InjuryOut>,
@@ -206,6 +209,7 @@ async fn record_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Res
         format: "mhp-subject-record/1",
         exported_at_ms: now.as_millis(),
         subject,
+        deidentified_id: state.app.pseudonyms.of(org, id),
         assessments: list,
         injuries,
     };

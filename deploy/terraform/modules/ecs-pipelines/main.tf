@@ -68,7 +68,7 @@ data "aws_iam_policy_document" "worker" {
   }
   statement {
     sid       = "EnvelopeKeys"
-    actions   = ["kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
+    actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     resources = [var.app_kms_key_arn, var.kms_key_arn]
   }
 }
@@ -137,6 +137,11 @@ resource "aws_ecs_task_definition" "worker" {
     environment = [for k, v in merge({
       MHP_DATA_DIR   = "/data"
       MHP_LOG_FORMAT = "json"
+      # The installation root and the wrapped keys come from the key store (MHP_KEYS_STORE_URL,
+      # a secret), unwrapped by the app's KMS key, as in the app's tasks: no key file per task.
+      MHP_KEYS_PROVIDER   = "aws-kms"
+      MHP_KEYS_KMS_KEY_ID = var.app_kms_key_arn
+      MHP_AWS_REGION      = data.aws_region.current.name
     }, var.environment_variables) : { name = k, value = v }]
     secrets         = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
     mountPoints     = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]

@@ -50,6 +50,10 @@ variable "secrets_kms_key_arn" {
 variable "secret_env" {
   description = "Environment variables from Secrets Manager (name => ARN)."
   type        = map(string)
+  validation {
+    condition     = contains(keys(var.secret_env), "DATABASE_URL") && contains(keys(var.secret_env), "MHP_KEYS_STORE_URL")
+    error_message = "secret_env must name DATABASE_URL and MHP_KEYS_STORE_URL: every task unwraps the installation root from the one shared key store (docs/design/root.md)."
+  }
 }
 
 variable "environment_variables" {

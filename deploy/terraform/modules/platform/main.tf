@@ -163,13 +163,16 @@ module "pipelines" {
   kms_key_arn         = module.kms.key_arns["data"]
   app_kms_key_arn     = module.kms.key_arns["app"]
   secrets_kms_key_arn = module.kms.key_arns["secrets"]
-  secret_env          = { DATABASE_URL = module.secrets.secret_arns["database-url"] }
-  data_bucket_arn     = module.object_store.data_bucket_arn
-  log_group_name      = module.observability.log_group_names["worker"]
-  worker_count        = var.worker_count
-  schedules           = var.pipeline_schedules
-  schedules_enabled   = var.pipeline_schedules_enabled
-  tags                = local.tags
+  secret_env = {
+    DATABASE_URL       = module.secrets.secret_arns["database-url"]
+    MHP_KEYS_STORE_URL = module.secrets.secret_arns["key-store-url"]
+  }
+  data_bucket_arn   = module.object_store.data_bucket_arn
+  log_group_name    = module.observability.log_group_names["worker"]
+  worker_count      = var.worker_count
+  schedules         = var.pipeline_schedules
+  schedules_enabled = var.pipeline_schedules_enabled
+  tags              = local.tags
 }
 
 module "aurora" {

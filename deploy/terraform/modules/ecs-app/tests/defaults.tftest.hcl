@@ -27,7 +27,7 @@ variables {
   kms_key_arn              = "arn:aws:kms:us-east-1:123456789012:key/data"
   app_kms_key_arn          = "arn:aws:kms:us-east-1:123456789012:key/app"
   secrets_kms_key_arn      = "arn:aws:kms:us-east-1:123456789012:key/secrets"
-  secret_env               = { DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/database-url" }
+  secret_env               = { DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/database-url", MHP_KEYS_STORE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/key-store-url" }
   data_bucket_arn          = "arn:aws:s3:::mhp-test-123456789012-data"
   audit_exports_bucket_arn = "arn:aws:s3:::mhp-test-123456789012-audit-exports"
   opensearch_domain_arns   = ["arn:aws:es:us-east-1:123456789012:domain/mhp-test-docs"]

@@ -30,7 +30,7 @@ variables {
   kms_key_arn         = "arn:aws:kms:us-east-1:123456789012:key/data"
   app_kms_key_arn     = "arn:aws:kms:us-east-1:123456789012:key/app"
   secrets_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/secrets"
-  secret_env          = { DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/database-url" }
+  secret_env          = { DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/database-url", MHP_KEYS_STORE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/key-store-url" }
   data_bucket_arn     = "arn:aws:s3:::mhp-test-123456789012-data"
   log_group_name      = "/mhp/mhp-test/worker"
   schedules           = { nightly-risk = "cron(0 2 * * ? *)" }
@@ -62,5 +62,14 @@ run "fargate_private_planned_off" {
   assert {
     condition     = one([for s in data.aws_iam_policy_document.scheduler.statement : s.actions if s.sid == "PassWorkerRoles"]) == toset(["iam:PassRole"])
     error_message = "the scheduler passes only the worker's roles"
+  }
+  assert {
+    condition = alltrue([
+      contains(jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment, { name = "MHP_KEYS_PROVIDER", value = "aws-kms" }),
+      contains(jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment, { name = "MHP_KEYS_KMS_KEY_ID", value = var.app_kms_key_arn }),
+      contains([for s in jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].secrets : s.name], "MHP_KEYS_STORE_URL"),
+      length([for e in jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment : e if e.name == "MHP_KEYS_MASTER_KEY_FILE"]) == 0,
+    ])
+    error_message = "the worker unwraps the installation root from the shared key store through KMS, as the app does; no key file"
   }
 }

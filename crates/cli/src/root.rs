@@ -1,0 +1,171 @@
+//! The installation root at start-up: the key store and the master-key provider the settings
+//! name, and the root they hold. `mhp serve`, `mhp worker` and `mhp demo` make the root when the
+//! key store holds none (moving the root file of an older installation there, once, audited);
+//! every other command only reads what exists and creates no key material.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::Context as _;
+use mhp_app::keys::{InstallationRoot, Keys, RootOrigin};
+use mhp_domain::{Clock as _, SystemClock};
+use mhp_storage::Access;
+use mhp_storage::repo::audit::{self, AuditEvent};
+
+use crate::Failure;
+use crate::settings::Settings;
+
+/// Whether a command may create key material.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RootUse {
+    /// Long-running processes and `mhp demo`: the local key ring, the embedded key store and the
+    /// root are made when missing.
+    Create,
+    /// Every other command: what is missing is an error that names it, and nothing is made.
+    Existing,
+}
+
+fn runtime(e: impl std::fmt::Display) -> Failure {
+    Failure::Runtime(anyhow::anyhow!("{e}"))
+}
+
+/// Opens the key store and the master-key provider the settings name.
+pub async fn open_keys(settings: &Settings, usage: RootUse) -> Result<Arc<Keys>, Failure> {
+    let master = crate::cloud::master_provider(
+        settings,
+        &crate::cloud::process_env(),
+        usage == RootUse::Create,
+    )?;
+    if usage == RootUse::Existing && settings.keys.store_url.is_none() {
+        let file = settings.data_dir.join("keys.sqlite");
+        if !file.exists() {
+            return Err(runtime(format_args!(
+                "no key store at {}: `mhp serve` creates it (or set keys.store_url)",
+                file.display()
+            )));
+        }
+    }
+    let url = crate::cloud::secrets(
+        settings,
+        std::time::Duration::ZERO,
+        crate::cloud::process_env(),
+    )
+    .map_err(Failure::Invalid)?
+    .resolve(&settings.key_store_url())
+    .map_err(|e| Failure::Invalid(format!("keys.store_url: {e}")))?;
+    let store = mhp_storage::keystore::KeyStore::open(url.expose())
+        .await
+        .context("cannot open the key store")?;
+    if settings.keys.store_url.is_none() && settings.database.url.is_some() {
+        tracing::warn!(
+            "keys.store_url is not set: wrapped keys are kept in the data directory; several \
+             instances must share one key store (a database of its own)"
+        );
+    }
+    Ok(Arc::new(Keys::new(
+        store,
+        master,
+        Arc::new(SystemClock),
+        std::time::Duration::from_secs(settings.keys.cache_ttl_s),
+    )))
+}
+
+/// Reads the root file of an older installation, if there is one, so that a file others may
+/// read stops the start before anything is made.
+pub fn check_file(settings: &Settings) -> Result<(), Failure> {
+    mhp_crypto::MasterKey::load_existing(&settings.master_key_path())
+        .map(drop)
+        .map_err(runtime)
+}
+
+/// The installation root. With [`RootUse::Create`] it is made when the key store holds none: from
+/// the root file of an older installation (`keys.master_key_file`, `master.key` in the data
+/// directory) when there is one, so no derived key changes, else from fresh random bytes.
+/// With [`RootUse::Existing`] a root file not yet moved is read where it is.
+pub async fn open_root(keys: &Keys, settings: &Settings, usage: RootUse) -> Result<Held, Failure> {
+    let path = settings.master_key_path();
+    let file = mhp_crypto::MasterKey::load_existing(&path).map_err(runtime)?;
+    let root = match usage {
+        RootUse::Create => keys.root_or_create(file.as_ref()).await.map_err(runtime)?,
+        RootUse::Existing => match (keys.root().await.map_err(runtime)?, file) {
+            (Some(root), _) => root,
+            (None, Some(file)) => InstallationRoot {
+                key: file,
+                version: 1,
+                origin: RootOrigin::Stored,
+            },
+            (None, None) => {
+                return Err(runtime(
+                    "the key store holds no installation root: `mhp serve` (or `mhp worker`) \
+                     creates it",
+                ));
+            }
+        },
+    };
+    Ok(Held {
+        root,
+        file: path.exists().then_some(path),
+    })
+}
+
+/// The root in hand, and the root file it may have been moved from.
+#[derive(Debug)]
+pub struct Held {
+    /// The root.
+    pub root: InstallationRoot,
+    file: Option<PathBuf>,
+}
+
+impl Held {
+    /// Writes the platform's audit event of a root made or moved at this start, then sets the
+    /// moved file aside (`….moved`), so later starts read the key store only. An interrupted
+    /// move is finished by the next start: the file still agrees with the stored root.
+    pub async fn record(&self, db: &mhp_storage::Db) -> Result<(), Failure> {
+        let action = match self.root.origin {
+            RootOrigin::Stored => return Ok(()),
+            RootOrigin::Generated => "keys.root_created",
+            RootOrigin::Imported => "keys.root_moved_to_key_store",
+        };
+        let mut tx = db
+            .operator(Access::Write)
+            .await
+            .context("cannot start a transaction")?;
+        let event = AuditEvent::outside_request(
+            "system",
+            action,
+            "key",
+            Some(format!("root v{}", self.root.version)),
+        );
+        audit::append_as_operator(&mut tx, None, &event, SystemClock.now())
+            .await
+            .context("cannot write the audit event")?;
+        tx.commit().await.context("cannot commit")?;
+        if let (RootOrigin::Imported, Some(file)) = (self.root.origin, &self.file) {
+            let aside = moved_name(file);
+            std::fs::rename(file, &aside).with_context(|| {
+                format!(
+                    "the root is in the key store; cannot move {}",
+                    file.display()
+                )
+            })?;
+            tracing::warn!(
+                from = %file.display(),
+                to = %aside.display(),
+                "the installation root was moved into the key store; the old file is no longer \
+                 read: delete it once the key store's backups hold the root"
+            );
+        } else {
+            tracing::info!(
+                version = self.root.version,
+                "installation root created in the key store"
+            );
+        }
+        Ok(())
+    }
+}
+
+fn moved_name(file: &Path) -> PathBuf {
+    let mut name = file.as_os_str().to_owned();
+    name.push(".moved");
+    PathBuf::from(name)
+}

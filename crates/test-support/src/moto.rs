@@ -1,0 +1,121 @@
+//! AWS for tests: moto's server (`moto[server]`, an independent implementation of the AWS APIs)
+//! under the Python of `target/aws-venv` (or `MHP_TEST_AWS_PYTHON`), installed by
+//! `scripts/test.sh` from `tools/aws/requirements.txt`. Keys are made with boto3, AWS's own SDK,
+//! so MHP's signer and clients meet implementations that are not MHP's.
+
+use std::io::Write as _;
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+/// The credentials moto is called with (it accepts any).
+pub const ACCESS_KEY_ID: &str = "AKIDMOTOTEST";
+/// The secret key moto is called with.
+pub const SECRET_ACCESS_KEY: &str = "moto-test-secret-access-key";
+/// The region the tests use.
+pub const REGION: &str = "eu-west-1";
+
+/// A running moto server; stopped on drop.
+#[derive(Debug)]
+pub struct Moto {
+    child: Child,
+    python: PathBuf,
+    /// `http://127.0.0.1:PORT`.
+    pub endpoint: String,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Moto {
+    /// Starts moto, or returns `None` (after a notice) when its Python environment is not
+    /// installed and `MHP_TEST_REQUIRE_AWS=1` is not set.
+    pub fn start() -> Option<Self> {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let python = std::env::var_os("MHP_TEST_AWS_PYTHON")
+            .map_or_else(|| root.join("target/aws-venv/bin/python"), PathBuf::from);
+        if !python.exists() {
+            let msg = "moto is not installed: run `python3 -m venv target/aws-venv && \
+                       target/aws-venv/bin/pip install -r tools/aws/requirements.txt`";
+            if std::env::var("MHP_TEST_REQUIRE_AWS").as_deref() == Ok("1") {
+                panic!("{msg} (MHP_TEST_REQUIRE_AWS=1)");
+            }
+            let _ = writeln!(std::io::stderr(), "SKIPPED (AWS tests): {msg}");
+            return None;
+        }
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(&python)
+            .args([
+                "-m",
+                "moto.server",
+                "-H",
+                "127.0.0.1",
+                "-p",
+                &port.to_string(),
+            ])
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("run moto");
+        let mut moto = Self {
+            child,
+            python,
+            endpoint: format!("http://127.0.0.1:{port}"),
+        };
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = moto.child.try_wait() {
+                panic!("moto exited at start: {status}");
+            }
+            assert!(Instant::now() < deadline, "moto did not start in 60 s");
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Some(moto)
+    }
+
+    /// The environment that points MHP's AWS clients at this server.
+    pub fn env(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("AWS_ACCESS_KEY_ID", ACCESS_KEY_ID.to_owned()),
+            ("AWS_SECRET_ACCESS_KEY", SECRET_ACCESS_KEY.to_owned()),
+            ("MHP_AWS_REGION", REGION.to_owned()),
+            ("MHP_AWS_ENDPOINT", self.endpoint.clone()),
+        ]
+    }
+
+    /// Runs a boto3 snippet against this server (`aws(service)` makes a client) and returns
+    /// what it prints.
+    pub fn boto3(&self, code: &str) -> String {
+        let script = format!(
+            "import boto3\n\
+             def aws(service):\n    return boto3.client(service, endpoint_url={endpoint:?}, \
+             region_name={REGION:?}, aws_access_key_id={ACCESS_KEY_ID:?}, \
+             aws_secret_access_key={SECRET_ACCESS_KEY:?})\n{code}\n",
+            endpoint = self.endpoint,
+        );
+        let out = Command::new(&self.python)
+            .args(["-c", &script])
+            .output()
+            .expect("run boto3");
+        assert!(
+            out.status.success(),
+            "boto3 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    }
+
+    /// A new symmetric KMS key; returns its id.
+    pub fn create_kms_key(&self) -> String {
+        self.boto3("print(aws('kms').create_key(Description='mhp test')['KeyMetadata']['KeyId'])")
+    }
+}
