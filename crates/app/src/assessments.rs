@@ -326,6 +326,9 @@ where
         Ok::<_, StorageError>(scoring)
     }
     .await;
+    if stored.is_ok() {
+        app.populations.forget(scope.org());
+    }
     match stored {
         Ok(scoring) => {
             if scoring {
@@ -407,6 +410,7 @@ pub async fn reanalyse(
         )
         .await?;
     tx.commit().await?;
+    app.populations.forget(scope.org());
     let mut current = a.clone();
     current
         .analysis_version

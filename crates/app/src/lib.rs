@@ -69,6 +69,8 @@ pub struct App {
     /// The public half of the key that signs audit checkpoints (derived from the master key),
     /// to verify an organisation's chain.
     pub audit_public_key: [u8; 32],
+    /// Norms populations read lately (`monitoring::norms`).
+    pub populations: Arc<monitoring::PopulationCache>,
 }
 
 /// What an [`App`] is made from.
@@ -116,6 +118,7 @@ impl App {
             notifier: Arc::new(notifier),
             pipeline_wakeup: Arc::default(),
             audit_public_key: mhp_crypto::checkpoint::CheckpointKey::derive(master).public(),
+            populations: Arc::default(),
         }
     }
 

@@ -3,9 +3,11 @@
 //! the smallest worthwhile change, with the reliability of each value). The API's monitoring
 //! endpoints, the dashboard and the athlete page read them here.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-use mhp_domain::{CalendarDate, OrgScope, Sex, SubjectId};
+use mhp_domain::{CalendarDate, OrgId, OrgScope, Sex, SubjectId};
 use mhp_ml::features::LoadWindows;
 use mhp_ml::reliability::{Session, reliability};
 use mhp_storage::Access;
@@ -18,6 +20,51 @@ use serde::Serialize;
 use crate::assessments::KEY_METRICS;
 use crate::dashboard::BASELINE_ASSESSMENTS;
 use crate::{App, AppError};
+
+/// How long a norms population is reused. The pages of a team's athletes read the same one,
+/// and it changes only with uploads: this process forgets an organisation's populations at each
+/// upload and re-analysis ([`PopulationCache::forget`]); another instance's upload, or a change
+/// of an athlete's sex or sport, shows within this time.
+pub const POPULATION_TTL: Duration = Duration::from_secs(30);
+
+/// Who a population is: the organisation, its filters and the metrics read.
+type PopulationKey = (OrgId, Option<String>, Option<String>, Vec<&'static str>);
+/// Each metric's reference values (every subject's latest).
+type Reference = Arc<BTreeMap<String, Vec<f64>>>;
+
+/// Norms populations read lately, per organisation and filter (values of no one in particular:
+/// each is a list of numbers per metric).
+#[derive(Debug, Default)]
+pub struct PopulationCache {
+    entries: Mutex<HashMap<PopulationKey, (Instant, Reference)>>,
+}
+
+/// Most populations held; beyond it the cache starts afresh.
+const POPULATIONS_HELD: usize = 1000;
+
+impl PopulationCache {
+    fn get(&self, key: &PopulationKey) -> Option<Reference> {
+        let entries = self.entries.lock().ok()?;
+        let (at, reference) = entries.get(key)?;
+        (at.elapsed() < POPULATION_TTL).then(|| reference.clone())
+    }
+
+    fn put(&self, key: PopulationKey, reference: Reference) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= POPULATIONS_HELD {
+                entries.clear();
+            }
+            entries.insert(key, (Instant::now(), reference));
+        }
+    }
+
+    /// Forgets an organisation's populations: an upload or a re-analysis changed them.
+    pub fn forget(&self, org: OrgId) {
+        if let Ok(mut entries) = self.entries.lock() {
+            entries.retain(|(o, ..), _| *o != org);
+        }
+    }
+}
 
 /// Fewest reference values for percentiles and T-scores to be shown.
 pub const MIN_POPULATION: usize = 5;
@@ -289,13 +336,27 @@ pub async fn norms(
     };
     let mine = assessments::subject_metric_values(&mut tx, subject, metrics).await?;
     let latest = mine.last().map(|m| (m.assessment, m.recorded_at));
-    // The latest value of each subject: one voice per person.
-    let mut reference: BTreeMap<String, Vec<f64>> = BTreeMap::new();
-    for (_, metric, v) in
-        assessments::latest_metric_values(&mut tx, metrics, sex, sport.as_deref()).await?
-    {
-        reference.entry(metric).or_default().push(v);
-    }
+    let key: PopulationKey = (
+        scope.org(),
+        sex.map(str::to_owned),
+        sport.clone(),
+        metrics.to_vec(),
+    );
+    let reference = match app.populations.get(&key) {
+        Some(reference) => reference,
+        None => {
+            // The latest value of each subject: one voice per person.
+            let mut reference: BTreeMap<String, Vec<f64>> = BTreeMap::new();
+            for (_, metric, v) in
+                assessments::latest_metric_values(&mut tx, metrics, sex, sport.as_deref()).await?
+            {
+                reference.entry(metric).or_default().push(v);
+            }
+            let reference = Arc::new(reference);
+            app.populations.put(key, reference.clone());
+            reference
+        }
+    };
     let mut out = Vec::new();
     for metric in metrics {
         let series: Vec<&MetricValue> = mine.iter().filter(|m| m.metric == *metric).collect();

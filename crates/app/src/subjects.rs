@@ -484,6 +484,8 @@ pub async fn update(
         .record(&mut tx, "subject.update", "subject", Some(row), now)
         .await?;
     tx.commit().await?;
+    // Sex and sport choose norms populations.
+    app.populations.forget(org);
     Ok(out)
 }
 
@@ -507,6 +509,7 @@ pub async fn archive(
         )
         .await?;
     tx.commit().await?;
+    app.populations.forget(scope.org());
     Ok(())
 }
 
@@ -592,6 +595,7 @@ pub async fn erase(
         )
         .await?;
     tx.commit().await?;
+    app.populations.forget(org);
     // Committed: from here the subject reads as erased. Should destroying the key fail, the
     // background sweep ([`crate::keys::sweep_erased`]) destroys it on its next pass.
     let keys_destroyed = app.phi.keys().shred_subject(org, id).await?;

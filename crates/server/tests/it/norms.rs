@@ -85,10 +85,12 @@ async fn percentiles_t_scores_and_change_from_baseline() {
     let s = spawn(quick()).await;
     let (_, admin) = key(&s, &s.org, Role::Clinician, far_future(&s)).await;
     // Five others at 0.30, 0.32, 0.34, 0.36, 0.38 (their latest; earlier values do not count).
+    let mut others = Vec::new();
     for (i, h) in [0.30, 0.32, 0.34, 0.36, 0.38].into_iter().enumerate() {
         let other = subject(&s, if i % 2 == 0 { Sex::Male } else { Sex::Female }).await;
         assessment(&s, other, 0, 0.10).await;
         assessment(&s, other, 1, h).await;
+        others.push(other);
     }
     // The subject: a baseline of 0.40 over three sessions, then 0.35.
     let me = subject(&s, Sex::Female).await;
@@ -149,6 +151,36 @@ async fn percentiles_t_scores_and_change_from_baseline() {
         m["baseline"].as_f64().is_some(),
         "the baseline does not depend on the population"
     );
+
+    // An athlete archived leaves the population at once, though populations are reused.
+    let res = reqwest::Client::new()
+        .delete(format!(
+            "{}/api/v1/orgs/{}/subjects/{}",
+            s.base,
+            s.org.org(),
+            others[0]
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let body: Value = reqwest::Client::new()
+        .get(&url)
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let m = body["metrics"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["metric"] == "jump_height_impulse_m")
+        .unwrap();
+    assert_eq!(m["population_size"], 5, "{m}");
 }
 
 /// Reliability beside the value, computed by hand: the latest assessment's two reps differ by
