@@ -58,7 +58,7 @@ pub async fn verify(
 ) -> Result<audit::Report, AppError> {
     let report = {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
-        audit::verify_own_chain(&mut tx, &app.audit_public_key).await?
+        audit::verify_own_chain(&mut tx, &app.audit_public_keys).await?
     };
     let now = app.now();
     let mut tx = app.db.tenant(scope, Access::Write).await?;

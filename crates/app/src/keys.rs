@@ -77,10 +77,8 @@ pub enum RootOrigin {
 /// indexes, pseudonyms and audit checkpoints agree across instances.
 #[derive(Debug)]
 pub struct InstallationRoot {
-    /// The root.
-    pub key: mhp_crypto::MasterKey,
-    /// Its version in the key store.
-    pub version: u32,
+    /// Every version of the root the key store holds.
+    pub roots: mhp_crypto::Roots,
     /// Where it came from at this start.
     pub origin: RootOrigin,
 }
@@ -401,16 +399,29 @@ impl Keys {
         Ok(n)
     }
 
-    /// The installation root held by the key store, or `None` when it holds none. Creates
-    /// nothing.
+    /// The installation root held by the key store (every version), or `None` when it holds
+    /// none. Creates nothing.
     pub async fn root(&self) -> Result<Option<InstallationRoot>, KeysError> {
-        let Some(row) = self.store.current(ROOT_KEY_ID).await? else {
+        let rows = self.store.versions(ROOT_KEY_ID).await?;
+        // Blind indexes and pseudonyms: the oldest version not retired (`mhp keys reindex`
+        // retires the versions below the one it moved them to).
+        let Some(index) = rows
+            .iter()
+            .find(|r| r.retired_at_ms.is_none())
+            .or(rows.last())
+            .map(|r| r.version)
+        else {
             return Ok(None);
         };
-        let key = self.unwrap_row(&row).await?;
+        let mut versions = std::collections::BTreeMap::new();
+        for row in &rows {
+            let key = self.unwrap_row(row).await?;
+            versions.insert(row.version, mhp_crypto::MasterKey::from_bytes(key.expose()));
+        }
+        let roots = mhp_crypto::Roots::new(versions, index)
+            .ok_or(KeysError::Store(StorageError::NotFound { entity: "key" }))?;
         Ok(Some(InstallationRoot {
-            key: mhp_crypto::MasterKey::from_bytes(key.expose()),
-            version: row.version,
+            roots,
             origin: RootOrigin::Stored,
         }))
     }
@@ -421,7 +432,8 @@ impl Keys {
     /// that shares the key store and the provider unwraps the same root. Two instances starting
     /// at once agree: the second one's insert conflicts and it takes the first one's root.
     ///
-    /// A `file` that is not the stored root is refused: two roots would split the installation.
+    /// A `file` that is not the stored root's first version is refused: two roots would split
+    /// the installation.
     pub async fn root_or_create(
         &self,
         file: Option<&mhp_crypto::MasterKey>,
@@ -439,16 +451,37 @@ impl Keys {
                 RootOrigin::Generated,
             ),
         };
+        match self.insert_root(&key, 1).await {
+            Ok(()) => Ok(InstallationRoot {
+                roots: mhp_crypto::Roots::single(key),
+                origin,
+            }),
+            // Another instance made it first: theirs is the installation's.
+            Err(KeysError::Store(StorageError::Conflict { .. })) => match self.root().await? {
+                Some(theirs) => Self::agree(theirs, file),
+                None => Err(KeysError::Store(StorageError::NotFound { entity: "key" })),
+            },
+            Err(e) => Err(e),
+        }
+    }
+
+    /// Wraps `key` as version `version` of the root and stores it (a conflict when that version
+    /// exists).
+    async fn insert_root(
+        &self,
+        key: &mhp_crypto::MasterKey,
+        version: u32,
+    ) -> Result<(), KeysError> {
         let bytes = DataKey::from_slice(key.expose()).ok_or(KeyError::Random)?;
         let context = WrapContext {
             key_id: ROOT_KEY_ID.to_owned(),
-            version: 1,
+            version,
         };
         self.master.refresh().await?;
         let w = self.master.wrap(&bytes, &context).await?;
         let row = WrappedRow {
             key_id: ROOT_KEY_ID.to_owned(),
-            version: 1,
+            version,
             org_id: INSTALLATION.to_owned(),
             wrapped_by: MASTER.to_owned(),
             wrapper_version: w.wrapper_version,
@@ -456,28 +489,40 @@ impl Keys {
             retired_at_ms: None,
             created_at_ms: self.clock.now().as_millis(),
         };
-        match self.store.insert(&row).await {
-            Ok(()) => Ok(InstallationRoot {
-                key,
-                version: 1,
-                origin,
-            }),
-            // Another instance made it first: theirs is the installation's.
-            Err(StorageError::Conflict { .. }) => match self.root().await? {
-                Some(theirs) => Self::agree(theirs, file),
-                None => Err(KeysError::Store(StorageError::NotFound { entity: "key" })),
-            },
-            Err(e) => Err(e.into()),
-        }
+        Ok(self.store.insert(&row).await?)
     }
 
-    /// The stored root, checked against a root file that claims to be it.
+    /// A new version of the installation root, from fresh random bytes: instances started from
+    /// now on seal and sign with it; blind indexes and pseudonyms stay on their version until
+    /// [`Keys::retire_roots_below`] (after `mhp keys reindex` recomputed the blind indexes).
+    pub async fn rotate_root(&self) -> Result<u32, KeysError> {
+        let next = self.store.highest_version(ROOT_KEY_ID).await? + 1;
+        let key = mhp_crypto::MasterKey::generate().map_err(|_| KeyError::Random)?;
+        self.insert_root(&key, next).await?;
+        Ok(next)
+    }
+
+    /// Retires the root's versions below `version` for blind indexes and pseudonyms (they
+    /// still open what they sealed and verify what they signed).
+    pub async fn retire_roots_below(&self, version: u32) -> Result<(), KeysError> {
+        self.store
+            .retire_below(ROOT_KEY_ID, version, self.clock.now().as_millis())
+            .await?;
+        Ok(())
+    }
+
+    /// The stored root, checked against a root file that claims to be its first version.
     fn agree(
         mut stored: InstallationRoot,
         file: Option<&mhp_crypto::MasterKey>,
     ) -> Result<InstallationRoot, KeysError> {
         if let Some(file) = file {
-            if !file.same_as(&stored.key) {
+            let first = stored
+                .roots
+                .versions()
+                .find(|(v, _)| *v == 1)
+                .map(|(_, k)| k);
+            if !first.is_some_and(|k| file.same_as(k)) {
                 return Err(KeysError::Provider(KeyError::Missing(
                     "the root key file differs from the installation root in the key store: two \
                      roots would split the installation; move the file away"

@@ -66,9 +66,9 @@ pub struct App {
     /// Notified after a pipeline run is enqueued, so workers in this process start at once
     /// instead of at their next poll.
     pub pipeline_wakeup: Arc<tokio::sync::Notify>,
-    /// The public half of the key that signs audit checkpoints (derived from the master key),
-    /// to verify an organisation's chain.
-    pub audit_public_key: [u8; 32],
+    /// The public halves of the keys that sign audit checkpoints (one per version of the
+    /// installation root), to verify an organisation's chain.
+    pub audit_public_keys: Vec<[u8; 32]>,
     /// Norms populations read lately (`monitoring::norms`).
     pub populations: Arc<monitoring::PopulationCache>,
 }
@@ -82,8 +82,9 @@ pub struct AppParts<'a> {
     pub objects: ObjectStore,
     /// The time source.
     pub clock: Arc<dyn Clock>,
-    /// The master key, from which the blind-index, legacy sealing and pseudonym keys derive.
-    pub master: &'a mhp_crypto::MasterKey,
+    /// The installation root, from which the blind-index, legacy sealing, pseudonym and
+    /// checkpoint keys derive.
+    pub roots: &'a mhp_crypto::Roots,
     /// Where messages to people go.
     pub notifier: notify::Notifier,
     /// Build information.
@@ -101,7 +102,7 @@ impl App {
             db,
             objects,
             clock,
-            master,
+            roots,
             notifier,
             build,
             index,
@@ -112,12 +113,17 @@ impl App {
             objects,
             clock,
             build,
-            phi: Arc::new(phi::Phi::new(master, keys)),
+            phi: Arc::new(phi::Phi::new(roots, keys)),
             index: Arc::new(index),
-            pseudonyms: Arc::new(mhp_crypto::pseudonym::Pseudonymizer::derive(master)),
+            pseudonyms: Arc::new(mhp_crypto::pseudonym::Pseudonymizer::derive(
+                roots.index().1,
+            )),
             notifier: Arc::new(notifier),
             pipeline_wakeup: Arc::default(),
-            audit_public_key: mhp_crypto::checkpoint::CheckpointKey::derive(master).public(),
+            audit_public_keys: roots
+                .versions()
+                .map(|(_, k)| mhp_crypto::checkpoint::CheckpointKey::derive(k).public())
+                .collect(),
             populations: Arc::default(),
         }
     }

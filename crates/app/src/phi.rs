@@ -9,7 +9,7 @@
 
 use std::sync::Arc;
 
-use mhp_crypto::MasterKey;
+use mhp_crypto::Roots;
 use mhp_crypto::blind::{BlindIndexer, Field};
 use mhp_crypto::seal::{self, FORMAT_DATA_KEY, FORMAT_DERIVED, Place, Sealer};
 use mhp_domain::{OrgId, SealedBytes, SubjectId};
@@ -63,13 +63,28 @@ pub struct SubjectPhi<'p> {
     key: Option<(u32, Sealer)>,
 }
 
+/// The blind indexes of a subject's name and external id under `blind`.
+pub fn search_keys(
+    blind: &BlindIndexer,
+    org: OrgId,
+    name: &str,
+    external_id: Option<&str>,
+) -> SearchKeys {
+    SearchKeys {
+        external_id: external_id.and_then(|e| blind.index(org, Field::ExternalId, e)),
+        name: blind.index(org, Field::Name, name),
+        name_words: blind.name_words(org, name),
+    }
+}
+
 impl Phi {
-    /// PHI sealing with keys from `keys`; legacy values open with keys derived from the master.
-    pub fn new(master: &MasterKey, keys: Arc<Keys>) -> Self {
+    /// PHI sealing with keys from `keys`; legacy values open with keys derived from the
+    /// installation root; blind indexes are keyed by the root's index version.
+    pub fn new(roots: &Roots, keys: Arc<Keys>) -> Self {
         Self {
-            legacy_fields: Sealer::derive(master, "phi.fields"),
-            legacy_raw: Sealer::derive(master, "phi.raw_signals"),
-            blind: BlindIndexer::derive(master),
+            legacy_fields: Sealer::derive_versions(roots, "phi.fields"),
+            legacy_raw: Sealer::derive_versions(roots, "phi.raw_signals"),
+            blind: BlindIndexer::derive(roots.index().1),
             keys,
         }
     }
@@ -108,11 +123,7 @@ impl Phi {
 
     /// The blind indexes of a subject's name and external id.
     pub fn subject_keys(&self, org: OrgId, name: &str, external_id: Option<&str>) -> SearchKeys {
-        SearchKeys {
-            external_id: external_id.and_then(|e| self.blind.index(org, Field::ExternalId, e)),
-            name: self.blind.index(org, Field::Name, name),
-            name_words: self.blind.name_words(org, name),
-        }
+        search_keys(&self.blind, org, name, external_id)
     }
 
     /// The indexes a search term is compared with: as an external id, a whole name and a word.

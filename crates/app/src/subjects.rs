@@ -616,3 +616,36 @@ pub async fn erase(
         raw_objects_deleted,
     })
 }
+
+/// Recomputes the blind indexes of every subject of the organisation (archived ones too; erased
+/// ones have none) under `blind`, the indexer of a newer version of the installation root, in
+/// one transaction with the organisation's audit event (`subjects.reindex`). Returns how many
+/// subjects were indexed.
+pub async fn reindex(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    blind: &mhp_crypto::blind::BlindIndexer,
+    root_version: u32,
+) -> Result<u64, AppError> {
+    let org = scope.org();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let mut n = 0;
+    for s in subjects::all_not_erased(&mut tx).await? {
+        let view = open(&app.phi, org, &s, Availability::Available, Identifiers::All).await?;
+        let keys = crate::phi::search_keys(blind, org, &view.name, view.external_id.as_deref());
+        subjects::replace_search_keys(&mut tx, s.id, &keys).await?;
+        n += 1;
+    }
+    caller
+        .record(
+            &mut tx,
+            "subjects.reindex",
+            "organisation",
+            Some(format!("root v{root_version}")),
+            app.now(),
+        )
+        .await?;
+    tx.commit().await?;
+    Ok(n)
+}

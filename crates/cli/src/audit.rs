@@ -50,13 +50,22 @@ pub async fn run(
     };
     logging::init(&settings.log, &notes);
     if let AuditCommand::PublicKey = command {
-        println!("{}", hex(&checkpoint_key(&settings).await?.public()));
+        let roots = read_roots(&settings).await?;
+        println!(
+            "{}",
+            hex(&CheckpointKey::derive(roots.current().1).public())
+        );
         return Ok(());
     }
     // Verifying reads the root (never makes it); a public key given on the line needs none.
-    let key = match (&command, given) {
-        (AuditCommand::Verify { .. }, None) => Some(checkpoint_key(&settings).await?),
-        _ => None,
+    let trusted: Vec<[u8; 32]> = match (&command, given) {
+        (AuditCommand::Verify { .. }, None) => read_roots(&settings)
+            .await?
+            .versions()
+            .map(|(_, k)| CheckpointKey::derive(k).public())
+            .collect(),
+        (_, Some(given)) => vec![given],
+        _ => Vec::new(),
     };
     let db = crate::serve::open_existing_database(&settings).await?;
     match command {
@@ -67,21 +76,20 @@ pub async fn run(
             let held =
                 crate::root::open_root(&keys, &settings, crate::root::RootUse::Create).await?;
             held.record(&db).await?;
-            let key = CheckpointKey::derive(&held.root.key);
+            let (version, current) = held.root.roots.current();
+            let key = CheckpointKey::derive(current);
             let mut tx = db
                 .operator(Access::Write)
                 .await
                 .context("cannot start a transaction")?;
-            let n = audit::checkpoint(&mut tx, &key, SystemClock.now())
+            let n = audit::checkpoint(&mut tx, &key, version, SystemClock.now())
                 .await
                 .context("cannot write checkpoints")?;
             tx.commit().await.context("cannot commit")?;
             println!("{n} checkpoint(s) written");
         }
         AuditCommand::Verify { .. } => {
-            let public = given
-                .or_else(|| key.as_ref().map(CheckpointKey::public))
-                .ok_or_else(|| Failure::Invalid("no checkpoint key: pass --public-key".into()))?;
+            let public = trusted;
             let mut tx = db
                 .operator(Access::Read)
                 .await
@@ -214,9 +222,9 @@ fn archive_lines(events: &[audit::ArchivedEvent]) -> String {
     out
 }
 
-/// The key that signs checkpoints, from the installation root (read, never made).
-async fn checkpoint_key(settings: &Settings) -> Result<CheckpointKey, Failure> {
+/// Every version of the installation root (read, never made).
+async fn read_roots(settings: &Settings) -> Result<mhp_crypto::Roots, Failure> {
     let keys = crate::root::open_keys(settings, crate::root::RootUse::Existing).await?;
     let held = crate::root::open_root(&keys, settings, crate::root::RootUse::Existing).await?;
-    Ok(CheckpointKey::derive(&held.root.key))
+    Ok(held.root.roots)
 }

@@ -4,7 +4,7 @@
 //! its key) before it is reported done.
 
 use anyhow::Context as _;
-use mhp_domain::{Clock as _, OrgId, SystemClock};
+use mhp_domain::{Clock as _, OrgId, OrgScope, SystemClock};
 use mhp_storage::Access;
 use mhp_storage::repo::audit::{self, AuditEvent};
 
@@ -21,8 +21,13 @@ pub enum KeysCommand {
     /// the background job (or `mhp keys rewrap`), and old versions retire when unused.
     Rotate {
         /// Rotate the master key.
-        #[arg(long, conflicts_with_all = ["org", "all_orgs"])]
+        #[arg(long, conflicts_with_all = ["org", "all_orgs", "root"])]
         master: bool,
+        /// Add a version of the installation root: instances started from now on seal and sign
+        /// audit checkpoints with it, and every version still opens and verifies; blind indexes
+        /// and pseudonyms move to it with `mhp keys reindex`.
+        #[arg(long, conflicts_with_all = ["org", "all_orgs"])]
+        root: bool,
         /// Rotate this organisation's key.
         #[arg(long, value_name = "ORG_ID", conflicts_with = "all_orgs")]
         org: Option<String>,
@@ -32,6 +37,10 @@ pub enum KeysCommand {
     },
     /// Re-wrap every key onto the newest versions now, and retire versions nothing uses.
     Rewrap,
+    /// Recompute every subject's blind indexes under the newest version of the installation
+    /// root, then move the pseudonyms of de-identified views to it (restart every instance
+    /// afterwards, so that they search and pseudonymise with it).
+    Reindex,
 }
 
 fn runtime_err(e: impl std::fmt::Display) -> Failure {
@@ -58,14 +67,65 @@ pub async fn run(
                 Some(v) => println!("installation root: version {v}, in the key store"),
                 None => println!("installation root: not in the key store"),
             }
+            if let Some(held) = keys.root().await.map_err(runtime_err)? {
+                println!(
+                    "blind indexes and pseudonyms: root version {}",
+                    held.roots.index().0
+                );
+            }
             for (by, version, n) in &s.wrapped {
                 println!("wrapped by {by} v{version}: {n} key version(s)");
+            }
+        }
+        KeysCommand::Rotate { root: true, .. } => {
+            let v = keys.rotate_root().await.map_err(runtime_err)?;
+            record(&state, None, "keys.rotate_root", format!("root v{v}")).await?;
+            println!(
+                "installation root: now version {v}; restart every instance to seal and sign with \
+                 it; blind indexes and pseudonyms move to it with `mhp keys reindex`"
+            );
+        }
+        KeysCommand::Reindex => {
+            let roots = keys
+                .root()
+                .await
+                .map_err(runtime_err)?
+                .ok_or_else(|| runtime_err("the key store holds no installation root"))?
+                .roots;
+            let (current, key) = roots.current();
+            if roots.index().0 == current {
+                println!(
+                    "blind indexes and pseudonyms already use root version {current}: nothing to do"
+                );
+            } else {
+                let blind = mhp_crypto::blind::BlindIndexer::derive(key);
+                let caller = mhp_app::Caller::cli();
+                let orgs = crate::serve::organisations(&state).await?;
+                let mut subjects = 0;
+                for org in &orgs {
+                    let scope = OrgScope::for_command_line(org.id);
+                    subjects +=
+                        mhp_app::subjects::reindex(&state.app, &scope, &caller, &blind, current)
+                            .await
+                            .map_err(runtime_err)?;
+                }
+                keys.retire_roots_below(current)
+                    .await
+                    .map_err(runtime_err)?;
+                record(&state, None, "keys.reindex", format!("root v{current}")).await?;
+                println!(
+                    "recomputed the blind indexes of {subjects} subject(s) in {} organisation(s) \
+                     with root version {current}; pseudonyms use it from now on; restart every \
+                     instance",
+                    orgs.len()
+                );
             }
         }
         KeysCommand::Rotate {
             master,
             org,
             all_orgs,
+            root: false,
         } => {
             let targets: Vec<OrgId> = if all_orgs {
                 crate::serve::organisations(&state)

@@ -90,8 +90,7 @@ pub async fn open_root(keys: &Keys, settings: &Settings, usage: RootUse) -> Resu
         RootUse::Existing => match (keys.root().await.map_err(runtime)?, file) {
             (Some(root), _) => root,
             (None, Some(file)) => InstallationRoot {
-                key: file,
-                version: 1,
+                roots: mhp_crypto::Roots::single(file),
                 origin: RootOrigin::Stored,
             },
             (None, None) => {
@@ -134,7 +133,7 @@ impl Held {
             "system",
             action,
             "key",
-            Some(format!("root v{}", self.root.version)),
+            Some(format!("root v{}", self.root.roots.current().0)),
         );
         audit::append_as_operator(&mut tx, None, &event, SystemClock.now())
             .await
@@ -156,7 +155,7 @@ impl Held {
             );
         } else {
             tracing::info!(
-                version = self.root.version,
+                version = self.root.roots.current().0,
                 "installation root created in the key store"
             );
         }

@@ -25,7 +25,7 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     let keys = root::open_keys(&settings, RootUse::Create).await?;
     let held = root::open_root(&keys, &settings, RootUse::Create).await?;
     held.record(&db).await?;
-    let key = held.root.key;
+    let roots = held.root.roots;
     let objects = ObjectStore::local(settings.object_store_path())
         .await
         .context("cannot open the object store")?;
@@ -39,7 +39,7 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         // The address actually bound (a port of 0 becomes the real one).
         settings.http.public_url = Some(format!("http://{addr}"));
     }
-    let state = app_state(&settings, db.clone(), objects, keys, &key).await?;
+    let state = app_state(&settings, db.clone(), objects, keys, &roots).await?;
     tokio::spawn(mhp_app::keys::run_upkeep(
         state.app.clone(),
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),
@@ -50,9 +50,11 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         std::time::Duration::from_secs(3600),
         std::future::pending(),
     ));
+    let (version, current) = roots.current();
     spawn_checkpoints(
         db.clone(),
-        mhp_crypto::checkpoint::CheckpointKey::derive(&key),
+        mhp_crypto::checkpoint::CheckpointKey::derive(current),
+        version,
     );
     spawn_statistics(db.clone());
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
@@ -139,7 +141,11 @@ fn spawn_statistics(db: mhp_storage::Db) {
 
 /// Signs the audit chains' heads every hour (and once at start), so that events cut from the end
 /// of a chain are detectable.
-fn spawn_checkpoints(db: mhp_storage::Db, key: mhp_crypto::checkpoint::CheckpointKey) {
+fn spawn_checkpoints(
+    db: mhp_storage::Db,
+    key: mhp_crypto::checkpoint::CheckpointKey,
+    key_version: u32,
+) {
     tokio::spawn(async move {
         let mut every = tokio::time::interval(std::time::Duration::from_secs(3600));
         loop {
@@ -147,8 +153,13 @@ fn spawn_checkpoints(db: mhp_storage::Db, key: mhp_crypto::checkpoint::Checkpoin
             let result = async {
                 use mhp_domain::Clock as _;
                 let mut tx = db.operator(mhp_storage::Access::Write).await?;
-                let n =
-                    mhp_storage::repo::audit::checkpoint(&mut tx, &key, SystemClock.now()).await?;
+                let n = mhp_storage::repo::audit::checkpoint(
+                    &mut tx,
+                    &key,
+                    key_version,
+                    SystemClock.now(),
+                )
+                .await?;
                 tx.commit().await?;
                 Ok::<_, mhp_storage::StorageError>(n)
             };
@@ -210,7 +221,7 @@ pub async fn app_state(
     db: Db,
     objects: ObjectStore,
     keys: Arc<mhp_app::keys::Keys>,
-    key: &mhp_crypto::MasterKey,
+    roots: &mhp_crypto::Roots,
 ) -> Result<AppState, Failure> {
     let index = open_index(settings).await?;
     Ok(AppState::new(AppParts {
@@ -218,7 +229,7 @@ pub async fn app_state(
             db,
             objects,
             clock: Arc::new(SystemClock),
-            master: key,
+            roots,
             notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
             build: BuildInfo {
                 version: env!("CARGO_PKG_VERSION"),
@@ -258,7 +269,7 @@ pub async fn open_state_for(settings: &Settings, usage: RootUse) -> Result<AppSt
     let objects = ObjectStore::local(settings.object_store_path())
         .await
         .context("cannot open the object store")?;
-    app_state(settings, db, objects, keys, &held.root.key).await
+    app_state(settings, db, objects, keys, &held.root.roots).await
 }
 
 /// Every organisation in use (for commands that work across them).

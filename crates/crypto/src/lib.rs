@@ -186,6 +186,64 @@ impl MasterKey {
     }
 }
 
+/// Every version of the installation root this process holds. New seals and checkpoint
+/// signatures use the newest ([`Roots::current`]); values sealed or signed under an older
+/// version still open and verify while it is held. Blind indexes and pseudonyms are keyed by
+/// one version ([`Roots::index`], the oldest not retired) until `mhp keys reindex` moves them to
+/// the newest (docs/design/root.md).
+#[derive(Debug)]
+pub struct Roots {
+    older: std::collections::BTreeMap<u32, MasterKey>,
+    newest: (u32, MasterKey),
+    index: u32,
+}
+
+impl Roots {
+    /// The versions held and the one blind indexes and pseudonyms use; `None` when there is
+    /// no version or `index` is not one of them.
+    pub fn new(
+        mut versions: std::collections::BTreeMap<u32, MasterKey>,
+        index: u32,
+    ) -> Option<Self> {
+        let newest = versions.pop_last()?;
+        (newest.0 == index || versions.contains_key(&index)).then_some(Self {
+            older: versions,
+            newest,
+            index,
+        })
+    }
+
+    /// One root as version 1 (tests, tools).
+    pub fn single(key: MasterKey) -> Self {
+        Self {
+            older: std::collections::BTreeMap::new(),
+            newest: (1, key),
+            index: 1,
+        }
+    }
+
+    /// The newest version: new seals and checkpoint signatures.
+    pub fn current(&self) -> (u32, &MasterKey) {
+        (self.newest.0, &self.newest.1)
+    }
+
+    /// The version blind indexes and pseudonyms are keyed by.
+    pub fn index(&self) -> (u32, &MasterKey) {
+        match self.older.get(&self.index) {
+            Some(k) => (self.index, k),
+            None => self.current(),
+        }
+    }
+
+    /// Every version held, oldest first.
+    pub fn versions(&self) -> impl Iterator<Item = (u32, &MasterKey)> {
+        self.older
+            .iter()
+            .map(|(v, k)| (*v, k))
+            .chain(std::iter::once(self.current()))
+    }
+}
+
 fn encode_hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

@@ -16,8 +16,8 @@ use rand::TryRngCore as _;
 use sha2::Sha256;
 use zeroize::Zeroize as _;
 
-use crate::MasterKey;
 use crate::envelope::DataKey;
+use crate::{MasterKey, Roots};
 
 /// Format byte of values sealed with a key derived from the master key.
 pub const FORMAT_DERIVED: u8 = 1;
@@ -81,6 +81,8 @@ pub struct Sealer {
     cipher: Aes256Gcm,
     format: u8,
     version: u32,
+    /// Older versions of a derived sealer: they open what they sealed, and seal nothing.
+    older: Vec<(u32, Aes256Gcm)>,
 }
 
 impl std::fmt::Debug for Sealer {
@@ -92,16 +94,27 @@ impl std::fmt::Debug for Sealer {
 impl Sealer {
     /// The sealer for `purpose` ("users.totp", ...), derived from the master key.
     pub fn derive(master: &MasterKey, purpose: &str) -> Self {
-        let hk = Hkdf::<Sha256>::new(Some(b"mhp seal v1"), master.expose());
-        let mut key = [0u8; 32];
-        // 32 bytes is far below HKDF-SHA256's output limit, so expand cannot fail.
-        let _ = hk.expand(purpose.as_bytes(), &mut key);
-        let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key));
-        key.zeroize();
         Self {
-            cipher,
+            cipher: derived_cipher(master, purpose),
             format: FORMAT_DERIVED,
             version: DERIVED_VERSION,
+            older: Vec::new(),
+        }
+    }
+
+    /// The sealer for `purpose` under every version of the installation root: it seals with
+    /// the newest (the header names the version) and opens what any version held sealed.
+    pub fn derive_versions(roots: &Roots, purpose: &str) -> Self {
+        let (version, current) = roots.current();
+        Self {
+            cipher: derived_cipher(current, purpose),
+            format: FORMAT_DERIVED,
+            version,
+            older: roots
+                .versions()
+                .filter(|(v, _)| *v != version)
+                .map(|(v, k)| (v, derived_cipher(k, purpose)))
+                .collect(),
         }
     }
 
@@ -111,6 +124,7 @@ impl Sealer {
             cipher: Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(key.expose())),
             format: FORMAT_DATA_KEY,
             version,
+            older: Vec::new(),
         }
     }
 
@@ -146,11 +160,17 @@ impl Sealer {
         place: &Place<'_>,
     ) -> Result<Secret<Vec<u8>>, SealError> {
         let b = sealed.as_bytes();
-        if header(sealed) != Some((self.format, self.version)) {
-            return Err(SealError::Format);
-        }
+        let cipher = match header(sealed) {
+            Some((f, v)) if f == self.format && v == self.version => &self.cipher,
+            Some((f, v)) if f == self.format => self
+                .older
+                .iter()
+                .find_map(|(o, c)| (*o == v).then_some(c))
+                .ok_or(SealError::Format)?,
+            _ => return Err(SealError::Format),
+        };
         let aad = place.encode();
-        self.cipher
+        cipher
             .decrypt(
                 Nonce::from_slice(&b[5..17]),
                 Payload {
@@ -161,6 +181,17 @@ impl Sealer {
             .map(Secret::new)
             .map_err(|_| SealError::Open)
     }
+}
+
+/// The AES-256-GCM key of `purpose` under `master` (HKDF-SHA256).
+fn derived_cipher(master: &MasterKey, purpose: &str) -> Aes256Gcm {
+    let hk = Hkdf::<Sha256>::new(Some(b"mhp seal v1"), master.expose());
+    let mut key = [0u8; 32];
+    // 32 bytes is far below HKDF-SHA256's output limit, so expand cannot fail.
+    let _ = hk.expand(purpose.as_bytes(), &mut key);
+    let cipher = Aes256Gcm::new(Key::<Aes256Gcm>::from_slice(&key));
+    key.zeroize();
+    cipher
 }
 
 #[cfg(test)]
@@ -180,6 +211,42 @@ mod tests {
             column: "totp_secret_sealed",
             row,
         }
+    }
+
+    #[test]
+    fn a_rotated_root_seals_with_its_newest_version_and_opens_every_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let key = |n: &str| MasterKey::load_or_create(&dir.path().join(n)).unwrap();
+        let v1 = Roots::single(key("a"));
+        let both = Roots::new(
+            std::collections::BTreeMap::from([(1, key("a")), (2, key("b"))]),
+            1,
+        )
+        .unwrap();
+        let (old, new) = (
+            Sealer::derive_versions(&v1, "users.totp"),
+            Sealer::derive_versions(&both, "users.totp"),
+        );
+        let sealed_v1 = old.seal(b"one", &place("u1")).unwrap();
+        let sealed_v2 = new.seal(b"two", &place("u1")).unwrap();
+        assert_eq!(header(&sealed_v1), Some((FORMAT_DERIVED, 1)));
+        assert_eq!(header(&sealed_v2), Some((FORMAT_DERIVED, 2)));
+        assert_eq!(new.open(&sealed_v1, &place("u1")).unwrap().expose(), b"one");
+        assert_eq!(new.open(&sealed_v2, &place("u1")).unwrap().expose(), b"two");
+        assert_eq!(
+            old.open(&sealed_v2, &place("u1")).unwrap_err(),
+            SealError::Format,
+            "a process that holds only version 1 cannot open version 2"
+        );
+        // A file's root, and the first version in the key store, seal alike.
+        let plain = Sealer::derive(&key("a"), "users.totp");
+        assert_eq!(
+            plain.open(&sealed_v1, &place("u1")).unwrap().expose(),
+            b"one"
+        );
+        assert_eq!(both.index().0, 1);
+        assert_eq!(both.current().0, 2);
+        assert!(Roots::new(std::collections::BTreeMap::from([(2, key("b"))]), 1).is_none());
     }
 
     #[test]

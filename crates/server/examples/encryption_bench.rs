@@ -40,7 +40,9 @@ async fn main() {
     );
     let db = Db::connect(&url, &DbOptions::default()).await.unwrap();
     migrate::run(&db).await.unwrap();
-    let master = mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+    let master = mhp_crypto::Roots::single(
+        mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap(),
+    );
     let ring = LocalKeyring::open(&dir.path().join("keyring")).unwrap();
     let store = KeyStore::open(&format!(
         "sqlite://{}?mode=rwc",

@@ -123,7 +123,8 @@ const EGRESS_TIMEOUT: Duration = Duration::from_secs(10);
 const EGRESS_MAX_BODY: usize = 1024 * 1024;
 
 impl AppState {
-    /// A state with fresh readiness and metrics; sealing keys are derived from the master key.
+    /// A state with fresh readiness and metrics; sealing keys are derived from the installation
+    /// root (the newest version seals, every version opens).
     pub fn new(parts: AppParts<'_>) -> Self {
         let AppParts {
             app,
@@ -131,7 +132,7 @@ impl AppState {
             egress,
             mail_limits,
         } = parts;
-        let master = app.master;
+        let roots = app.roots;
         let federation = match mhp_federation::Federation::new(egress.clone(), app.clock.clone()) {
             Ok(f) => Some(f),
             Err(e) => {
@@ -147,13 +148,13 @@ impl AppState {
             }
         };
         let identity = Identity {
-            totp_sealer: mhp_crypto::seal::Sealer::derive(master, "users.totp_secret"),
+            totp_sealer: mhp_crypto::seal::Sealer::derive_versions(roots, "users.totp_secret"),
             token_keys: tokens::TokenKeys::new(
                 "urn:mhp".to_owned(),
-                mhp_crypto::seal::Sealer::derive(master, "signing_keys.private"),
+                mhp_crypto::seal::Sealer::derive_versions(roots, "signing_keys.private"),
             ),
             federation,
-            sso_sealer: mhp_crypto::seal::Sealer::derive(master, "sso_pending.login"),
+            sso_sealer: mhp_crypto::seal::Sealer::derive_versions(roots, "sso_pending.login"),
             egress,
             mail_limits,
             public_url: sso.public_url,

@@ -37,7 +37,7 @@ pub async fn local_state(
         clock.clone(),
         Duration::from_secs(60),
     ));
-    let master = keys.root_or_create(None).await?.key;
+    let roots = keys.root_or_create(None).await?.roots;
     let index = mhp_index::DocumentIndex::Embedded(
         mhp_index::EmbeddedIndex::open(dir.join("index.sqlite")).await?,
     );
@@ -51,7 +51,7 @@ pub async fn local_state(
             db,
             objects,
             clock,
-            master: &master,
+            roots: &roots,
             notifier: Notifier::Outbox(dir.join("outbox")),
             build: BuildInfo { version: "local" },
             index,

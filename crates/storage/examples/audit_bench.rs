@@ -94,7 +94,7 @@ async fn main() {
 
     let mut tx = db.operator(Access::Read).await.unwrap();
     let start = Instant::now();
-    let report = audit::verify(&mut tx, &[0u8; 32]).await.unwrap();
+    let report = audit::verify(&mut tx, &[[0u8; 32]]).await.unwrap();
     let secs = start.elapsed().as_secs_f64();
     drop(tx);
     let verified = report.events as f64 / secs;

@@ -194,6 +194,17 @@ impl KeyStore {
         row.as_ref().map(row_of).transpose()
     }
 
+    /// Every version of a key (retired or not), oldest first.
+    pub async fn versions(&self, key_id: &str) -> Result<Vec<WrappedRow>, StorageError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM wrapped_keys WHERE key_id = $1 ORDER BY version"
+        )))
+        .bind(key_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_of).collect()
+    }
+
     /// The highest version a key ever had (retired or not), 0 for none.
     pub async fn highest_version(&self, key_id: &str) -> Result<u32, StorageError> {
         let v: Option<i64> =

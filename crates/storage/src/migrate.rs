@@ -140,6 +140,11 @@ const SQLITE: &[Migration] = &[
         name: "training_load_weeks",
         sql: include_str!("../migrations/sqlite/0022_training_load_weeks.sql"),
     },
+    Migration {
+        version: 23,
+        name: "checkpoint_key_version",
+        sql: include_str!("../migrations/sqlite/0023_checkpoint_key_version.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -252,6 +257,11 @@ const POSTGRES: &[Migration] = &[
         version: 22,
         name: "training_load_weeks",
         sql: include_str!("../migrations/postgres/0022_training_load_weeks.sql"),
+    },
+    Migration {
+        version: 23,
+        name: "checkpoint_key_version",
+        sql: include_str!("../migrations/postgres/0023_checkpoint_key_version.sql"),
     },
 ];
 

@@ -11,8 +11,10 @@ use std::time::Duration;
 
 use mhp_crypto::checkpoint::CheckpointKey;
 use mhp_test_support::MhpProcess;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
 
-use crate::{MHP, bootstrap_org, mhp, stderr, stdout};
+use crate::{MHP, OPS_PASSWORD, bootstrap_org, mhp, stderr, stdout};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -232,6 +234,241 @@ fn production_refuses_parts_local_to_one_machine_and_names_each_setting() {
     );
 }
 
+/// `(cookie, csrf)` of a password sign-in, and whether it waits for the second factor.
+async fn sign_in(base: &str) -> (String, String, bool) {
+    let res = reqwest::Client::new()
+        .post(format!("{base}/api/v1/auth/login"))
+        .json(&json!({"email": "ops@example.org", "password": OPS_PASSWORD}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let cookie = cookie_of(&res);
+    let body: Value = res.json().await.unwrap();
+    (
+        cookie,
+        body["csrf_token"].as_str().unwrap().to_owned(),
+        body["mfa_required"] == true,
+    )
+}
+
+fn cookie_of(res: &reqwest::Response) -> String {
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn post(base: &str, path: &str, cookie: &str, csrf: &str, body: Value) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+async fn get(base: &str, path: &str, bearer: &str) -> (StatusCode, String) {
+    let res = reqwest::Client::new()
+        .get(format!("{base}{path}"))
+        .bearer_auth(bearer)
+        .send()
+        .await
+        .unwrap();
+    (res.status(), res.text().await.unwrap())
+}
+
+fn base32_decode(s: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut bits, mut n) = (0u64, 0u32);
+    for c in s.bytes() {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'2'..=b'7' => c - b'2' + 26,
+            _ => continue,
+        };
+        bits = (bits << 5) | u64::from(v);
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
+fn code_at(secret: &[u8], step: i64) -> String {
+    format!("{:06}", mhp_auth::totp::code_at(secret, step))
+}
+
+async fn checkpoints_signed(p: &MhpProcess) {
+    p.wait_for_log(&["audit checkpoints signed"], Duration::from_secs(30))
+        .await;
+}
+
+/// Signs in on `base` with the second factor at `step`, then asks for an access token.
+async fn access_token_after_mfa(base: &str, secret: &[u8], step: i64) -> String {
+    let (pending, csrf, mfa) = sign_in(base).await;
+    assert!(mfa, "the second factor enrolled on A applies on B");
+    let res = post(
+        base,
+        "/api/v1/auth/mfa/verify",
+        &pending,
+        &csrf,
+        json!({"code": code_at(secret, step)}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK, "B opens the secret A sealed");
+    let cookie = cookie_of(&res);
+    let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = post(base, "/api/v1/auth/token", &cookie, &csrf, json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    res.json::<Value>().await.unwrap()["access_token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rotated_root_keeps_opening_and_verifying_and_reindex_moves_the_blind_indexes() {
+    use mhp_domain::Clock as _;
+    let dir = tempfile::tempdir().unwrap();
+    let o = bootstrap_org(dir.path(), "Rotating", &[]);
+    let run = |args: &[&str]| {
+        let mut full = args.to_vec();
+        full.extend(["--data-dir", &o.data]);
+        mhp(&full, &[], None)
+    };
+    let org = &o.org;
+    let export = |base: &str, id: &str| {
+        let path = format!("/api/v1/orgs/{org}/subjects/{id}/export");
+        let (base, key) = (base.to_owned(), o.admin.clone());
+        async move {
+            let (status, body) = get(&base, &path, &key).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            serde_json::from_str::<Value>(&body).unwrap()["deidentified_id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let found = |base: &str| {
+        let (base, key) = (base.to_owned(), o.admin.clone());
+        let path = format!("/api/v1/orgs/{org}/subjects?q=ROT-1");
+        async move {
+            let (status, body) = get(&base, &path, &key).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            serde_json::from_str::<Value>(&body).unwrap()["items"][0]["id"]
+                .as_str()
+                .map(str::to_owned)
+        }
+    };
+
+    // Version 1: a subject found by its external id, a TOTP secret sealed, checkpoints signed.
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    checkpoints_signed(&p).await;
+    let res = reqwest::Client::new()
+        .post(format!("{}/api/v1/orgs/{org}/subjects", p.base))
+        .bearer_auth(&o.admin)
+        .json(&json!({"name": "Kim Rotation", "external_id": "ROT-1"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let kim = res.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let pseudonym_v1 = export(&p.base, &kim).await;
+    let (cookie, csrf, _) = sign_in(&p.base).await;
+    let res = post(&p.base, "/api/v1/auth/mfa/totp", &cookie, &csrf, json!({})).await;
+    let secret = base32_decode(
+        res.json::<Value>().await.unwrap()["secret_base32"]
+            .as_str()
+            .unwrap(),
+    );
+    let step = mhp_auth::totp::step_of(mhp_domain::SystemClock.now());
+    let res = post(
+        &p.base,
+        "/api/v1/auth/mfa/totp/confirm",
+        &cookie,
+        &csrf,
+        json!({"code": code_at(&secret, step)}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let public_v1 = stdout(&run(&["audit", "public-key"]));
+    drop(p);
+
+    let out = run(&["keys", "rotate", "--root"]);
+    assert!(
+        stdout(&out).starts_with("installation root: now version 2"),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let status = stdout(&run(&["keys", "status"]));
+    assert!(status.contains("installation root: version 2"), "{status}");
+    assert!(
+        status.contains("blind indexes and pseudonyms: root version 1"),
+        "{status}"
+    );
+
+    // Version 2 seals and signs; what version 1 sealed still opens, its indexes still find.
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    checkpoints_signed(&p).await;
+    access_token_after_mfa(&p.base, &secret, step + 1).await;
+    assert_eq!(found(&p.base).await.as_deref(), Some(kim.as_str()));
+    assert_eq!(export(&p.base, &kim).await, pseudonym_v1);
+    drop(p);
+    let public_v2 = stdout(&run(&["audit", "public-key"]));
+    assert_ne!(
+        public_v1, public_v2,
+        "checkpoints are signed by the new version"
+    );
+    let verify = run(&["audit", "verify"]);
+    assert!(verify.status.success(), "{}", stdout(&verify));
+    // Offline, with version 1's public key alone, the newer checkpoints do not verify.
+    let old_only = run(&["audit", "verify", "--public-key", public_v1.trim()]);
+    assert_eq!(old_only.status.code(), Some(1), "{}", stdout(&old_only));
+
+    // Reindex: the blind indexes are recomputed under version 2, pseudonyms follow it.
+    let out = run(&["keys", "reindex"]);
+    assert!(
+        stdout(&out).starts_with(
+            "recomputed the blind indexes of 1 subject(s) in 1 organisation(s) with root version 2"
+        ),
+        "{}{}",
+        stdout(&out),
+        stderr(&out)
+    );
+    let status = stdout(&run(&["keys", "status"]));
+    assert!(
+        status.contains("blind indexes and pseudonyms: root version 2"),
+        "{status}"
+    );
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    assert_eq!(found(&p.base).await.as_deref(), Some(kim.as_str()));
+    assert_ne!(export(&p.base, &kim).await, pseudonym_v1);
+    drop(p);
+    assert!(run(&["audit", "verify"]).status.success());
+    let again = run(&["keys", "reindex"]);
+    assert!(
+        stdout(&again).contains("nothing to do"),
+        "{}",
+        stdout(&again)
+    );
+}
+
 #[cfg(feature = "aws")]
 mod shared {
     //! Two `mhp serve` and one `mhp worker`, each with a data directory of its own, on one
@@ -251,7 +488,10 @@ mod shared {
     use reqwest::StatusCode;
     use serde_json::{Value, json};
 
-    use crate::{MHP, OPS_PASSWORD, bootstrap_org, mhp, printed_id, stdout};
+    use super::{
+        access_token_after_mfa, base32_decode, checkpoints_signed, code_at, get, post, sign_in,
+    };
+    use crate::{MHP, bootstrap_org, mhp, printed_id, stdout};
 
     struct Worker(std::process::Child);
 
@@ -282,61 +522,6 @@ mod shared {
         found
     }
 
-    /// `(cookie, csrf)` of a password sign-in, and whether it waits for the second factor.
-    async fn sign_in(base: &str) -> (String, String, bool) {
-        let res = reqwest::Client::new()
-            .post(format!("{base}/api/v1/auth/login"))
-            .json(&json!({"email": "ops@example.org", "password": OPS_PASSWORD}))
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::OK);
-        let cookie = cookie_of(&res);
-        let body: Value = res.json().await.unwrap();
-        (
-            cookie,
-            body["csrf_token"].as_str().unwrap().to_owned(),
-            body["mfa_required"] == true,
-        )
-    }
-
-    fn cookie_of(res: &reqwest::Response) -> String {
-        res.headers()["set-cookie"]
-            .to_str()
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned()
-    }
-
-    async fn post(
-        base: &str,
-        path: &str,
-        cookie: &str,
-        csrf: &str,
-        body: Value,
-    ) -> reqwest::Response {
-        reqwest::Client::new()
-            .post(format!("{base}{path}"))
-            .header("cookie", cookie)
-            .header("x-csrf-token", csrf)
-            .json(&body)
-            .send()
-            .await
-            .unwrap()
-    }
-
-    async fn get(base: &str, path: &str, bearer: &str) -> (StatusCode, String) {
-        let res = reqwest::Client::new()
-            .get(format!("{base}{path}"))
-            .bearer_auth(bearer)
-            .send()
-            .await
-            .unwrap();
-        (res.status(), res.text().await.unwrap())
-    }
-
     async fn access_token(base: &str) -> String {
         let (cookie, csrf, _) = sign_in(base).await;
         let res = post(base, "/api/v1/auth/token", &cookie, &csrf, json!({})).await;
@@ -345,35 +530,6 @@ mod shared {
             .as_str()
             .unwrap()
             .to_owned()
-    }
-
-    fn base32_decode(s: &str) -> Vec<u8> {
-        let mut out = Vec::new();
-        let (mut bits, mut n) = (0u64, 0u32);
-        for c in s.bytes() {
-            let v = match c {
-                b'A'..=b'Z' => c - b'A',
-                b'2'..=b'7' => c - b'2' + 26,
-                _ => continue,
-            };
-            bits = (bits << 5) | u64::from(v);
-            n += 5;
-            if n >= 8 {
-                n -= 8;
-                out.push((bits >> n) as u8);
-                bits &= (1 << n) - 1;
-            }
-        }
-        out
-    }
-
-    fn code_at(secret: &[u8], step: i64) -> String {
-        format!("{:06}", mhp_auth::totp::code_at(secret, step))
-    }
-
-    async fn checkpoints_signed(p: &MhpProcess) {
-        p.wait_for_log(&["audit checkpoints signed"], Duration::from_secs(30))
-            .await;
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -574,31 +730,5 @@ mod shared {
             "{:?}",
             key_files(dir.path())
         );
-    }
-
-    /// Signs in on `base` with the second factor at `step`, then asks for an access token.
-    async fn access_token_after_mfa(base: &str, secret: &[u8], step: i64) -> String {
-        let (pending, csrf, mfa) = sign_in(base).await;
-        assert!(mfa, "the second factor enrolled on A applies on B");
-        let res = post(
-            base,
-            "/api/v1/auth/mfa/verify",
-            &pending,
-            &csrf,
-            json!({"code": code_at(secret, step)}),
-        )
-        .await;
-        assert_eq!(res.status(), StatusCode::OK, "B opens the secret A sealed");
-        let cookie = cookie_of(&res);
-        let csrf = res.json::<Value>().await.unwrap()["csrf_token"]
-            .as_str()
-            .unwrap()
-            .to_owned();
-        let res = post(base, "/api/v1/auth/token", &cookie, &csrf, json!({})).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        res.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
     }
 }

@@ -35,7 +35,9 @@ async fn keys_in(dir: &std::path::Path, ttl: Duration) -> Arc<Keys> {
 #[tokio::test]
 async fn destroying_a_subject_key_makes_its_fields_and_raw_signals_unreadable() {
     let dir = tempfile::tempdir().unwrap();
-    let master = mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+    let master = mhp_crypto::Roots::single(
+        mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap(),
+    );
     let keys = keys_in(dir.path(), Duration::from_secs(60)).await;
     let phi = Phi::new(&master, keys.clone());
     let org = OrgId::new();
@@ -105,11 +107,13 @@ async fn destroying_a_subject_key_makes_its_fields_and_raw_signals_unreadable() 
 #[tokio::test]
 async fn values_sealed_before_envelope_encryption_still_open() {
     let dir = tempfile::tempdir().unwrap();
-    let master = mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+    let master = mhp_crypto::Roots::single(
+        mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap(),
+    );
     let phi = Phi::new(&master, keys_in(dir.path(), Duration::from_secs(60)).await);
     let (org, subject) = (OrgId::new(), SubjectId::new());
     let row = subject.to_string();
-    let legacy = Sealer::derive(&master, "phi.fields")
+    let legacy = Sealer::derive(master.current().1, "phi.fields")
         .seal(
             b"Old Timer",
             &Place {
@@ -135,7 +139,9 @@ async fn values_sealed_before_envelope_encryption_still_open() {
 #[tokio::test]
 async fn rotation_rewraps_every_key_and_retires_what_nothing_uses() {
     let dir = tempfile::tempdir().unwrap();
-    let master = mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap();
+    let master = mhp_crypto::Roots::single(
+        mhp_crypto::MasterKey::load_or_create(&dir.path().join("master.key")).unwrap(),
+    );
     let keys = keys_in(dir.path(), Duration::from_secs(60)).await;
     let phi = Phi::new(&master, keys.clone());
     let org = OrgId::new();

@@ -378,6 +378,7 @@ fn checkpoint_message(chain: &str, index: i64, hash: &[u8]) -> Vec<u8> {
 pub async fn checkpoint(
     tx: &mut OperatorTx,
     key: &CheckpointKey,
+    key_version: u32,
     now: Timestamp,
 ) -> Result<usize, StorageError> {
     let heads = sqlx::query(
@@ -397,7 +398,7 @@ pub async fn checkpoint(
         let signature = key.sign(&checkpoint_message(&chain, index, &hash));
         sqlx::query(
             "INSERT INTO audit_checkpoints (chain, chain_index, hash, signed_at_ms, public_key, \
-             signature) VALUES ($1, $2, $3, $4, $5, $6)",
+             signature, key_version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(chain.as_str())
         .bind(index)
@@ -405,6 +406,7 @@ pub async fn checkpoint(
         .bind(now.as_millis())
         .bind(key.public().to_vec())
         .bind(signature.to_vec())
+        .bind(i64::from(key_version))
         .execute(tx.conn())
         .await?;
     }
@@ -668,25 +670,26 @@ pub struct Report {
     pub findings: Vec<Finding>,
 }
 
-/// Recomputes every chain and checks every checkpoint against `public_key`.
-pub async fn verify(tx: &mut OperatorTx, public_key: &[u8; 32]) -> Result<Report, StorageError> {
-    verify_chains(tx.conn(), public_key, None).await
+/// Recomputes every chain and checks every checkpoint against `public_keys` (one per version
+/// of the installation root: a checkpoint verifies under any of them).
+pub async fn verify(tx: &mut OperatorTx, public_keys: &[[u8; 32]]) -> Result<Report, StorageError> {
+    verify_chains(tx.conn(), public_keys, None).await
 }
 
 /// Recomputes the transaction's organisation's chain and checks its checkpoints against
-/// `public_key` (what an auditor of one organisation may run; other chains are not read).
+/// `public_keys` (what an auditor of one organisation may run; other chains are not read).
 pub async fn verify_own_chain(
     tx: &mut TenantTx,
-    public_key: &[u8; 32],
+    public_keys: &[[u8; 32]],
 ) -> Result<Report, StorageError> {
     let org = tx.org_key();
-    verify_chains(tx.conn(), public_key, Some(&org)).await
+    verify_chains(tx.conn(), public_keys, Some(&org)).await
 }
 
 /// Recomputes the chains (one when `only` names it, else all) and checks their checkpoints.
 async fn verify_chains(
     conn: &mut sqlx::AnyConnection,
-    public_key: &[u8; 32],
+    public_keys: &[[u8; 32]],
     only: Option<&str>,
 ) -> Result<Report, StorageError> {
     let mut report = Report {
@@ -785,11 +788,10 @@ async fn verify_chains(
         let index: i64 = row.try_get(1)?;
         let hash: Vec<u8> = row.try_get(2)?;
         let signature: Vec<u8> = row.try_get(3)?;
-        let signed = checkpoint::verify(
-            public_key,
-            &checkpoint_message(&chain, index, &hash),
-            &signature,
-        );
+        let message = checkpoint_message(&chain, index, &hash);
+        let signed = public_keys
+            .iter()
+            .any(|key| checkpoint::verify(key, &message, &signature));
         let event_hash = rows
             .iter()
             .find(|r| {

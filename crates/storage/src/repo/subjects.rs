@@ -259,6 +259,31 @@ pub async fn update(
     })
 }
 
+/// Replaces a subject's blind indexes (after the key they are computed with changed), archived
+/// or not.
+pub async fn replace_search_keys(
+    tx: &mut TenantTx,
+    id: SubjectId,
+    keys: &SearchKeys,
+) -> Result<(), StorageError> {
+    sqlx::query(
+        "UPDATE subjects SET external_id_bidx = $1, name_bidx = $2 \
+         WHERE org_id = $3 AND id = $4 AND erased_at_ms IS NULL",
+    )
+    .bind(keys.external_id.clone())
+    .bind(keys.name.clone())
+    .bind(tx.org_key())
+    .bind(id.to_string())
+    .execute(tx.conn())
+    .await?;
+    sqlx::query("DELETE FROM subject_name_words WHERE org_id = $1 AND subject_id = $2")
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .execute(tx.conn())
+        .await?;
+    write_words(tx, id, &keys.name_words).await
+}
+
 async fn write_words(
     tx: &mut TenantTx,
     id: SubjectId,

@@ -30,7 +30,7 @@ async fn old_and_young_events_prune_to_an_anchor(db: Db, url: String) {
     let dir = tempfile::tempdir().unwrap();
     let key = CheckpointKey::derive(&MasterKey::load_or_create(&dir.path().join("k")).unwrap());
     let mut tx = db.operator(Access::Write).await.unwrap();
-    audit::checkpoint(&mut tx, &key, now).await.unwrap();
+    audit::checkpoint(&mut tx, &key, 1, now).await.unwrap();
     tx.commit().await.unwrap();
     let mut tx = db.tenant(&org, Access::Write).await.unwrap();
     for _ in 0..3 {
@@ -41,7 +41,10 @@ async fn old_and_young_events_prune_to_an_anchor(db: Db, url: String) {
     tx.commit().await.unwrap();
 
     let mut tx = db.operator(Access::Read).await.unwrap();
-    let before = audit::verify(&mut tx, &key.public()).await.unwrap().events;
+    let before = audit::verify(&mut tx, &[key.public()])
+        .await
+        .unwrap()
+        .events;
     drop(tx);
 
     // The cut-off asks for less than six years: six years it is.
@@ -61,7 +64,7 @@ async fn old_and_young_events_prune_to_an_anchor(db: Db, url: String) {
     tx.commit().await.unwrap();
 
     let mut tx = db.operator(Access::Read).await.unwrap();
-    let report = audit::verify(&mut tx, &key.public()).await.unwrap();
+    let report = audit::verify(&mut tx, &[key.public()]).await.unwrap();
     drop(tx);
     assert!(report.findings.is_empty(), "{:?}", report.findings);
     assert_eq!(report.events, before - 5);
@@ -109,7 +112,7 @@ async fn old_and_young_events_prune_to_an_anchor(db: Db, url: String) {
     .await
     .unwrap();
     let mut tx = db.operator(Access::Read).await.unwrap();
-    let report = audit::verify(&mut tx, &key.public()).await.unwrap();
+    let report = audit::verify(&mut tx, &[key.public()]).await.unwrap();
     assert!(
         report.findings.contains(&Finding::UnprovenAnchor {
             chain: "forged-chain".into(),

@@ -800,7 +800,7 @@ mod audit_chain {
 
     async fn findings(db: &Db, key: &CheckpointKey) -> Vec<Finding> {
         let mut tx = db.operator(Access::Read).await.unwrap();
-        audit::verify(&mut tx, &key.public())
+        audit::verify(&mut tx, &[key.public()])
             .await
             .unwrap()
             .findings
@@ -809,15 +809,15 @@ mod audit_chain {
     async fn an_intact_log_verifies(db: Db, _: String) {
         let (key, _d) = seed(&db).await;
         let mut tx = db.operator(Access::Write).await.unwrap();
-        assert!(audit::checkpoint(&mut tx, &key, NOW).await.unwrap() >= 1);
+        assert!(audit::checkpoint(&mut tx, &key, 1, NOW).await.unwrap() >= 1);
         assert_eq!(
-            audit::checkpoint(&mut tx, &key, NOW).await.unwrap(),
+            audit::checkpoint(&mut tx, &key, 1, NOW).await.unwrap(),
             0,
             "nothing new"
         );
         tx.commit().await.unwrap();
         let mut tx = db.operator(Access::Read).await.unwrap();
-        let report = audit::verify(&mut tx, &key.public()).await.unwrap();
+        let report = audit::verify(&mut tx, &[key.public()]).await.unwrap();
         assert!(report.findings.is_empty(), "{:?}", report.findings);
         assert_eq!(
             (report.chains, report.events, report.checkpoints),
@@ -828,7 +828,7 @@ mod audit_chain {
         let dir = tempfile::tempdir().unwrap();
         let other =
             CheckpointKey::derive(&MasterKey::load_or_create(&dir.path().join("o")).unwrap());
-        let report = audit::verify(&mut tx, &other.public()).await.unwrap();
+        let report = audit::verify(&mut tx, &[other.public()]).await.unwrap();
         assert!(
             matches!(report.findings[0], Finding::BadCheckpoint { .. }),
             "{report:?}"
@@ -887,7 +887,7 @@ mod audit_chain {
     async fn events_cut_after_a_checkpoint_are_found(db: Db, url: String) {
         let (key, _d) = seed(&db).await;
         let mut tx = db.operator(Access::Write).await.unwrap();
-        audit::checkpoint(&mut tx, &key, NOW).await.unwrap();
+        audit::checkpoint(&mut tx, &key, 1, NOW).await.unwrap();
         tx.commit().await.unwrap();
         tamper(
             &db,
