@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The test command: format check, clippy with warnings denied, then every test of the workspace
 # against SQLite, a throwaway PostgreSQL cluster (scripts/with-postgres.sh), a real OpenID
-# provider (tools/oidc-provider, Node.js), a real DNS server (tools/dns, dnslib) and moto for
-# AWS (tools/aws).
+# provider (tools/oidc-provider, Node.js), a real DNS server (tools/dns, dnslib), moto for
+# AWS (tools/aws) and fhir.resources for FHIR (tools/fhir).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 # Each step is announced with the seconds elapsed so far, so the slow ones are plain to see.
@@ -31,6 +31,12 @@ step "moto, AWS's APIs for the tests (tools/aws: moto[server] in target/aws-venv
 [ -x target/aws-venv/bin/python ] || python3 -m venv target/aws-venv
 target/aws-venv/bin/pip install --quiet --disable-pip-version-check -r tools/aws/requirements.txt
 export MHP_TEST_REQUIRE_AWS=1
+
+step "fhir.resources, FHIR's models for the tests (tools/fhir in target/fhir-venv)"
+# FHIR exports are validated by an implementation that is not MHP's.
+[ -x target/fhir-venv/bin/python ] || python3 -m venv target/fhir-venv
+target/fhir-venv/bin/pip install --quiet --disable-pip-version-check -r tools/fhir/requirements.txt
+export MHP_TEST_REQUIRE_FHIR=1
 
 step "tests (SQLite and PostgreSQL)"
 # MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.

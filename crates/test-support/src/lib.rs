@@ -8,6 +8,7 @@
 
 pub mod clock;
 pub mod dns;
+pub mod fhir;
 pub mod moto;
 pub mod oidc;
 

@@ -370,6 +370,19 @@ async fn main_path(env: Vec<(&str, String)>) {
         .collect();
     assert!(codes.contains(&"29463-7"), "{codes:?}");
     assert!(codes.contains(&"cmj-jump-height-impulse"), "{codes:?}");
+    // Checked by FHIR's own models, twice exported: the same Observation ids both times.
+    let again = c
+        .get(format!("{api}/subjects/{sid}/fhir"))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    if let Some(report) = mhp_test_support::fhir::validate(&[&bundle.to_string(), &again]) {
+        assert!(report.starts_with("ok: 2 export(s)"), "{report}");
+    }
     let record = get_ok(&c, format!("{api}/subjects/{sid}/export"), &admin).await;
     assert_eq!(record["assessments"].as_array().unwrap().len(), 1);
     assert_eq!(

@@ -14,8 +14,31 @@ use super::{Grant, path_id};
 use crate::{ApiError, AppState};
 use mhp_app::assessments::summary;
 
-/// The FHIR code system of MHP's own metric codes (no LOINC code exists for them).
-pub const MHP_METRIC_SYSTEM: &str = "urn:mhp:fhir:CodeSystem:force-plate-metric";
+/// The FHIR code system of MHP's own metric codes (no LOINC code exists for them): an https
+/// canonical URL, as FHIR asks of code systems, naming the system the way HL7's URLs name theirs.
+pub const MHP_METRIC_SYSTEM: &str = "https://fhir.mhp.health/CodeSystem/force-plate-metric";
+
+/// The vital-signs profile of body weight (FHIR R4 Observation-bodyweight).
+const BODYWEIGHT_PROFILE: &str = "http://hl7.org/fhir/StructureDefinition/bodyweight";
+
+/// An Observation's id: the same for an assessment's metric in every export (a UUID of
+/// version 8, from SHA-256 of the assessment and the metric), so a receiving record system
+/// updates it in place rather than adding a copy.
+fn observation_id(assessment: &str, metric: &str) -> uuid::Uuid {
+    use sha2::Digest as _;
+    let digest = sha2::Sha256::new()
+        .chain_update(b"mhp-fhir-observation\0")
+        .chain_update(assessment.as_bytes())
+        .chain_update(b"\0")
+        .chain_update(metric.as_bytes())
+        .finalize();
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    // Version 8 (RFC 9562: custom), RFC variant.
+    bytes[6] = (bytes[6] & 0x0f) | 0x80;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    uuid::Uuid::from_bytes(bytes)
+}
 
 /// What a metric is in FHIR: its code (LOINC where one exists), display and UCUM unit.
 struct Coding {
@@ -296,17 +319,21 @@ async fn fhir_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Respo
                 .map(|(_, m, v)| (m.clone(), *v)),
         ) {
             let Some(c) = coding(&metric) else { continue };
-            let obs_id = uuid::Uuid::new_v4();
-            entries.push(json!({
-                "fullUrl": format!("urn:uuid:{obs_id}"),
-                "resource": {
+            let obs_id = observation_id(&a.id.to_string(), &metric);
+            let vital = metric == "body_mass_kg";
+            let (category, category_display) = if vital {
+                ("vital-signs", "Vital Signs")
+            } else {
+                ("exam", "Exam")
+            };
+            let mut observation = json!({
                     "resourceType": "Observation",
                     "id": obs_id.to_string(),
                     "status": "final",
                     "category": [{"coding": [{
                         "system": "http://terminology.hl7.org/CodeSystem/observation-category",
-                        "code": "exam",
-                        "display": "Exam",
+                        "code": category,
+                        "display": category_display,
                     }]}],
                     "code": {"coding": [{"system": c.system, "code": c.code, "display": c.display}],
                              "text": c.display},
@@ -316,7 +343,13 @@ async fn fhir_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Respo
                                       "system": "http://unitsofmeasure.org", "code": c.unit},
                     "method": {"text": format!("MHP force-plate analysis {}", a.analysis_version)},
                     "identifier": [{"system": "urn:mhp:assessment", "value": format!("{}#{metric}", a.id)}],
-                },
+            });
+            if vital {
+                observation["meta"] = json!({"profile": [BODYWEIGHT_PROFILE]});
+            }
+            entries.push(json!({
+                "fullUrl": format!("urn:uuid:{obs_id}"),
+                "resource": observation,
             }));
         }
     }
