@@ -11,32 +11,34 @@ step() { echo "==> $* [${SECONDS}s]"; }
 step "cargo fmt --check"
 cargo fmt --all -- --check
 
+# The tests' own tools are installed in the background while clippy compiles (downloads more
+# than work for the cores): the test OpenID provider's node packages (the SSO tests run a real
+# OpenID provider, npm oidc-provider), a real DNS server (dnslib: proofs of SSO domain
+# ownership), moto (the installation root is tested with two servers and a worker against KMS
+# in moto), fhir.resources (FHIR exports validated by an implementation that is not MHP's), and
+# the deploy checks' Python tools.
+install_test_tools() {
+  set -e
+  npm ci --prefix tools/oidc-provider --no-audit --no-fund --loglevel=error
+  local tool
+  for tool in dns aws fhir; do
+    [ -x "target/$tool-venv/bin/python" ] || python3 -m venv "target/$tool-venv"
+    "target/$tool-venv/bin/pip" install --quiet --disable-pip-version-check -r "tools/$tool/requirements.txt"
+  done
+  scripts/check-deploy.sh --only tools
+}
+mkdir -p target
+step "test tools: tools/oidc-provider, tools/dns, tools/aws, tools/fhir, the deploy tools (in the background, log in target/test-tools.log)"
+install_test_tools >target/test-tools.log 2>&1 &
+TOOLS_PID=$!
+
 step "cargo clippy --all-targets -- -D warnings (default features, then all: aws, vault, stand-ins)"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
-step "node packages of the test OpenID provider (tools/oidc-provider)"
-# The SSO tests run a real OpenID provider (npm oidc-provider); without its packages they fail.
-npm ci --prefix tools/oidc-provider --no-audit --no-fund --loglevel=error
-export MHP_TEST_REQUIRE_OIDC=1
-
-step "the test DNS server (tools/dns: dnslib in target/dns-venv)"
-# The proofs of SSO domain ownership are checked against a real DNS server.
-[ -x target/dns-venv/bin/python ] || python3 -m venv target/dns-venv
-target/dns-venv/bin/pip install --quiet --disable-pip-version-check -r tools/dns/requirements.txt
-export MHP_TEST_REQUIRE_DNS=1
-
-step "moto, AWS's APIs for the tests (tools/aws: moto[server] in target/aws-venv)"
-# The installation root is tested with two servers and a worker against KMS in moto.
-[ -x target/aws-venv/bin/python ] || python3 -m venv target/aws-venv
-target/aws-venv/bin/pip install --quiet --disable-pip-version-check -r tools/aws/requirements.txt
-export MHP_TEST_REQUIRE_AWS=1
-
-step "fhir.resources, FHIR's models for the tests (tools/fhir in target/fhir-venv)"
-# FHIR exports are validated by an implementation that is not MHP's.
-[ -x target/fhir-venv/bin/python ] || python3 -m venv target/fhir-venv
-target/fhir-venv/bin/pip install --quiet --disable-pip-version-check -r tools/fhir/requirements.txt
-export MHP_TEST_REQUIRE_FHIR=1
+step "waiting for the test tools"
+wait "$TOOLS_PID" || { cat target/test-tools.log; echo "test.sh: the test tools did not install" >&2; exit 1; }
+export MHP_TEST_REQUIRE_OIDC=1 MHP_TEST_REQUIRE_DNS=1 MHP_TEST_REQUIRE_AWS=1 MHP_TEST_REQUIRE_FHIR=1
 
 step "tests (SQLite and PostgreSQL)"
 # MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.

@@ -312,6 +312,31 @@ async fn checkpoints_signed(p: &MhpProcess) {
         .await;
 }
 
+/// Enrols the operator's authenticator on `base`; returns the secret and the step its
+/// confirmation used.
+async fn enrol_totp(base: &str) -> (Vec<u8>, i64) {
+    use mhp_domain::Clock as _;
+    let (cookie, csrf, _) = sign_in(base).await;
+    let res = post(base, "/api/v1/auth/mfa/totp", &cookie, &csrf, json!({})).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let secret = base32_decode(
+        res.json::<Value>().await.unwrap()["secret_base32"]
+            .as_str()
+            .unwrap(),
+    );
+    let step = mhp_auth::totp::step_of(mhp_domain::SystemClock.now());
+    let res = post(
+        base,
+        "/api/v1/auth/mfa/totp/confirm",
+        &cookie,
+        &csrf,
+        json!({"code": code_at(&secret, step)}),
+    )
+    .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    (secret, step)
+}
+
 /// Signs in on `base` with the second factor at `step`, then asks for an access token.
 async fn access_token_after_mfa(base: &str, secret: &[u8], step: i64) -> String {
     let (pending, csrf, mfa) = sign_in(base).await;
@@ -340,7 +365,6 @@ async fn access_token_after_mfa(base: &str, secret: &[u8], step: i64) -> String 
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_rotated_root_keeps_opening_and_verifying_and_reindex_moves_the_blind_indexes() {
-    use mhp_domain::Clock as _;
     let dir = tempfile::tempdir().unwrap();
     let o = bootstrap_org(dir.path(), "Rotating", &[]);
     let run = |args: &[&str]| {
@@ -389,23 +413,7 @@ async fn a_rotated_root_keeps_opening_and_verifying_and_reindex_moves_the_blind_
         .unwrap()
         .to_owned();
     let pseudonym_v1 = export(&p.base, &kim).await;
-    let (cookie, csrf, _) = sign_in(&p.base).await;
-    let res = post(&p.base, "/api/v1/auth/mfa/totp", &cookie, &csrf, json!({})).await;
-    let secret = base32_decode(
-        res.json::<Value>().await.unwrap()["secret_base32"]
-            .as_str()
-            .unwrap(),
-    );
-    let step = mhp_auth::totp::step_of(mhp_domain::SystemClock.now());
-    let res = post(
-        &p.base,
-        "/api/v1/auth/mfa/totp/confirm",
-        &cookie,
-        &csrf,
-        json!({"code": code_at(&secret, step)}),
-    )
-    .await;
-    assert_eq!(res.status(), StatusCode::OK);
+    let (secret, step) = enrol_totp(&p.base).await;
     let public_v1 = stdout(&run(&["audit", "public-key"]));
     drop(p);
 
@@ -482,15 +490,12 @@ mod shared {
     use std::path::Path;
     use std::time::{Duration, Instant};
 
-    use mhp_domain::Clock as _;
     use mhp_test_support::MhpProcess;
     use mhp_test_support::moto::Moto;
     use reqwest::StatusCode;
     use serde_json::{Value, json};
 
-    use super::{
-        access_token_after_mfa, base32_decode, checkpoints_signed, code_at, get, post, sign_in,
-    };
+    use super::{access_token_after_mfa, checkpoints_signed, enrol_totp, get, post, sign_in};
     use crate::{MHP, bootstrap_org, mhp, printed_id, stdout};
 
     struct Worker(std::process::Child);
@@ -591,24 +596,7 @@ mod shared {
 
         // A token issued by A, and the TOTP secret A sealed, before B exists.
         let from_a = access_token(&a.base).await;
-        let (cookie, csrf, _) = sign_in(&a.base).await;
-        let res = post(&a.base, "/api/v1/auth/mfa/totp", &cookie, &csrf, json!({})).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        let secret = base32_decode(
-            res.json::<Value>().await.unwrap()["secret_base32"]
-                .as_str()
-                .unwrap(),
-        );
-        let step = mhp_auth::totp::step_of(mhp_domain::SystemClock.now());
-        let res = post(
-            &a.base,
-            "/api/v1/auth/mfa/totp/confirm",
-            &cookie,
-            &csrf,
-            json!({"code": code_at(&secret, step)}),
-        )
-        .await;
-        assert_eq!(res.status(), StatusCode::OK);
+        let (secret, step) = enrol_totp(&a.base).await;
         // A subject found by a blind index of its external id.
         let res = reqwest::Client::new()
             .post(format!("{}/api/v1/orgs/{org}/subjects", a.base))

@@ -242,12 +242,7 @@ pub async fn update(
     .bind(id.to_string())
     .execute(tx.conn())
     .await?;
-    sqlx::query("DELETE FROM subject_name_words WHERE org_id = $1 AND subject_id = $2")
-        .bind(tx.org_key())
-        .bind(id.to_string())
-        .execute(tx.conn())
-        .await?;
-    write_words(tx, id, &new.search.name_words).await?;
+    replace_words(tx, id, &new.search.name_words).await?;
     Ok(Subject {
         name: new.name,
         birth_date: new.birth_date,
@@ -276,12 +271,21 @@ pub async fn replace_search_keys(
     .bind(id.to_string())
     .execute(tx.conn())
     .await?;
+    replace_words(tx, id, &keys.name_words).await
+}
+
+/// Replaces the blind indexes of a subject's name words.
+async fn replace_words(
+    tx: &mut TenantTx,
+    id: SubjectId,
+    words: &[String],
+) -> Result<(), StorageError> {
     sqlx::query("DELETE FROM subject_name_words WHERE org_id = $1 AND subject_id = $2")
         .bind(tx.org_key())
         .bind(id.to_string())
         .execute(tx.conn())
         .await?;
-    write_words(tx, id, &keys.name_words).await
+    write_words(tx, id, words).await
 }
 
 async fn write_words(
