@@ -25,6 +25,7 @@ pub mod preferences;
 pub mod runs;
 pub mod schedule;
 pub mod scoring;
+pub mod sso_domains;
 pub mod subjects;
 pub mod sweep;
 pub mod teams;

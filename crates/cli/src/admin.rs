@@ -377,3 +377,28 @@ fn read_password_stdin() -> Result<Secret<String>, Failure> {
         .to_owned();
     Ok(Secret::new(trimmed))
 }
+
+/// `mhp admin sso-recheck`: every proven SSO domain looked up again now.
+pub async fn sso_recheck(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
+    logging::init(&settings.log, &notes);
+    let state = crate::serve::open_state(&settings).await?;
+    let prover = state.identity.domain_prover.clone().ok_or_else(|| {
+        Failure::Runtime(anyhow::anyhow!(
+            "the DNS resolver could not be set up (egress.dns_server, /etc/resolv.conf)"
+        ))
+    })?;
+    let report = mhp_app::sso_domains::recheck(&state.app, &prover)
+        .await
+        .map_err(|e| Failure::Runtime(anyhow::anyhow!("{e}")))?;
+    println!(
+        "{} proven domain(s) checked; {} withdrawn; {} without an answer from DNS (kept)",
+        report.checked,
+        report.withdrawn.len(),
+        report.unanswered
+    );
+    for (org, domain) in &report.withdrawn {
+        println!("withdrawn: {domain} (organisation {org}): its TXT record is no longer published");
+    }
+    state.app.db.close().await;
+    Ok(())
+}

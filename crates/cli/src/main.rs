@@ -148,6 +148,9 @@ enum AdminCommand {
         #[command(subcommand)]
         command: admin::ApiKeyCommand,
     },
+    /// Look every proven single sign-on domain up in DNS again now and withdraw the proofs no
+    /// longer published (`mhp serve` does it daily).
+    SsoRecheck,
 }
 
 /// Why a command failed, and so its exit code.
@@ -238,6 +241,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Admin {
             command: AdminCommand::ApiKey { command },
         } => runtime()?.block_on(admin::api_key(settings, notes, command)),
+        Command::Admin {
+            command: AdminCommand::SsoRecheck,
+        } => runtime()?.block_on(admin::sso_recheck(settings, notes)),
     }
 }
 

@@ -45,6 +45,14 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),
         std::future::pending(),
     ));
+    if let Some(prover) = state.identity.domain_prover.clone() {
+        tokio::spawn(mhp_app::sso_domains::run_rechecks(
+            state.app.clone(),
+            prover,
+            mhp_app::sso_domains::RECHECK_EVERY,
+            std::future::pending(),
+        ));
+    }
     tokio::spawn(mhp_app::sweep::run_sweeps(
         state.app.clone(),
         std::time::Duration::from_secs(3600),

@@ -475,6 +475,56 @@ async fn a_domain_leads_to_the_organisation_only_once_its_dns_proves_the_organis
     .await
     .unwrap();
     assert_eq!(res.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    // Checked again while the record stays: the proof stays.
+    let recheck = || {
+        crate::mhp(
+            &["admin", "sso-recheck", "--data-dir", &data],
+            &[("MHP_EGRESS_DNS_SERVER", dns_server.as_str())],
+            None,
+        )
+    };
+    let out = recheck();
+    assert!(
+        crate::stdout(&out).starts_with("1 proven domain(s) checked; 0 withdrawn"),
+        "{}{}",
+        crate::stdout(&out),
+        crate::stderr(&out)
+    );
+    // The domain changes hands and its new DNS has no proof: withdrawn, audited, and the domain
+    // leads nowhere until the organisation proves it again.
+    dns.set_txt("_mhp-verification.clinic.example", &["v=spf1 -all"]);
+    let out = recheck();
+    let said = crate::stdout(&out);
+    assert!(
+        said.starts_with("1 proven domain(s) checked; 1 withdrawn")
+            && said.contains(&format!("withdrawn: clinic.example (organisation {org})")),
+        "{said}"
+    );
+    let (status, _) = discovered(&base, "ana@clinic.example").await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let events: Value = c
+        .get(format!(
+            "{base}/api/v1/orgs/{org}/audit?action=organisation.sso_domain_unproven"
+        ))
+        .bearer_auth(&admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        events["items"][0]["resource_id"], "clinic.example",
+        "{events}"
+    );
+    assert_eq!(
+        events["items"][0]["actor"], "system:sso-domains",
+        "{events}"
+    );
+    dns.set_txt("_mhp-verification.clinic.example", &[value.as_str()]);
+    let res = verify(&admin, &org).await.unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+
     // The owner re-saving its settings keeps the proof; dropping the domain loses it.
     let res = configure(&admin, &org, &["clinic.example"]).await.unwrap();
     let view: Value = res.json().await.unwrap();

@@ -315,6 +315,42 @@ pub async fn mark_proven(
     Ok(())
 }
 
+/// Withdraws the proof of the organisation's `domain` (its DNS no longer publishes it): the
+/// domain leads nowhere until it is proven again. Whether there was a proof to withdraw.
+pub async fn unprove(tx: &mut TenantTx, domain: &str) -> Result<bool, StorageError> {
+    let done = sqlx::query(
+        "UPDATE sso_domain_proofs SET verified_at_ms = NULL \
+         WHERE org_id = $1 AND domain = $2 AND verified_at_ms IS NOT NULL",
+    )
+    .bind(tx.org_key())
+    .bind(domain)
+    .execute(tx.conn())
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+/// Every proven domain of every organisation with its proof (operator function: checking that
+/// the proofs are still published).
+pub async fn proven_proofs_as_operator(
+    tx: &mut OperatorTx,
+) -> Result<Vec<(OrgId, DomainProof)>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT org_id, domain, token, created_at_ms, verified_at_ms FROM sso_domain_proofs \
+         WHERE verified_at_ms IS NOT NULL ORDER BY domain, org_id",
+    )
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|row| {
+            let org: String = row.try_get("org_id")?;
+            Ok((
+                parse_id(&org, "organisation id", OrgId::parse)?,
+                proof_from(row)?,
+            ))
+        })
+        .collect()
+}
+
 /// Every proven domain of every organisation whose provider has a client secret, as
 /// `(organisation, domain)` (operator function: finding an organisation from an e-mail
 /// address, and keeping a proven domain to its owner).
