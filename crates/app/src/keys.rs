@@ -36,6 +36,12 @@ pub enum KeysError {
     /// The key store failed.
     #[error("key store: {0}")]
     Store(#[from] StorageError),
+    /// A root key file disagrees with the installation root the key store holds.
+    #[error(
+        "the root key file differs from the installation root in the key store: two roots \
+         would split the installation; move the file away"
+    )]
+    RootFileDiffers,
     /// A value could not be sealed, or did not open under the key its header names (altered,
     /// moved to another place, or not sealed by an organisation key).
     #[error("a value sealed with an organisation key did not seal or open")]
@@ -60,6 +66,15 @@ pub const ROOT_KEY_ID: &str = "root";
 /// The `org_id` column of the root's rows: it belongs to no organisation, so no erasure of one
 /// reaches it.
 const INSTALLATION: &str = "installation";
+
+/// The root version blind indexes and pseudonyms use, from the root's rows (oldest first): the
+/// oldest not retired (`mhp keys reindex` retires the versions below the one it moved them to).
+fn index_version(rows: &[WrappedRow]) -> Option<u32> {
+    rows.iter()
+        .find(|r| r.retired_at_ms.is_none())
+        .or(rows.last())
+        .map(|r| r.version)
+}
 
 /// Where the installation root came from at this start.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,8 +120,9 @@ pub struct KeyStatus {
     pub master_current: u32,
     /// Master key versions that can still unwrap.
     pub master_live: Vec<u32>,
-    /// The installation root's version in the key store (`None`: not made yet).
-    pub root_version: Option<u32>,
+    /// The installation root's newest version and the one blind indexes and pseudonyms use
+    /// (`None`: not made yet).
+    pub root: Option<(u32, u32)>,
     /// `(wrapping key, version, keys wrapped)`.
     pub wrapped: Vec<(String, u32, i64)>,
 }
@@ -403,14 +419,7 @@ impl Keys {
     /// none. Creates nothing.
     pub async fn root(&self) -> Result<Option<InstallationRoot>, KeysError> {
         let rows = self.store.versions(ROOT_KEY_ID).await?;
-        // Blind indexes and pseudonyms: the oldest version not retired (`mhp keys reindex`
-        // retires the versions below the one it moved them to).
-        let Some(index) = rows
-            .iter()
-            .find(|r| r.retired_at_ms.is_none())
-            .or(rows.last())
-            .map(|r| r.version)
-        else {
+        let Some(index) = index_version(&rows) else {
             return Ok(None);
         };
         let mut versions = std::collections::BTreeMap::new();
@@ -523,11 +532,7 @@ impl Keys {
                 .find(|(v, _)| *v == 1)
                 .map(|(_, k)| k);
             if !first.is_some_and(|k| file.same_as(k)) {
-                return Err(KeysError::Provider(KeyError::Missing(
-                    "the root key file differs from the installation root in the key store: two \
-                     roots would split the installation; move the file away"
-                        .into(),
-                )));
+                return Err(KeysError::RootFileDiffers);
             }
             stored.origin = RootOrigin::Imported;
         }
@@ -628,7 +633,12 @@ impl Keys {
             provider: self.master.name(),
             master_current: self.master.current_version(),
             master_live: self.master.live_versions(),
-            root_version: self.store.current(ROOT_KEY_ID).await?.map(|r| r.version),
+            root: {
+                let rows = self.store.versions(ROOT_KEY_ID).await?;
+                rows.last()
+                    .zip(index_version(&rows))
+                    .map(|(newest, index)| (newest.version, index))
+            },
             wrapped: self
                 .store
                 .wrapper_use()

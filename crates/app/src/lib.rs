@@ -298,9 +298,9 @@ impl From<keys::KeysError> for AppError {
         match e {
             keys::KeysError::Shredded => AppError::Gone("subject"),
             keys::KeysError::Store(e) => e.into(),
-            e @ (keys::KeysError::Provider(_) | keys::KeysError::Seal) => {
-                AppError::Internal(Box::new(e))
-            }
+            e @ (keys::KeysError::Provider(_)
+            | keys::KeysError::Seal
+            | keys::KeysError::RootFileDiffers) => AppError::Internal(Box::new(e)),
         }
     }
 }

@@ -72,9 +72,9 @@ pub async fn run(
         AuditCommand::Checkpoint => {
             // Signing is the root's first use on an installation that has not served yet: it
             // is made then (recorded), as `mhp serve` would.
-            let keys = crate::root::open_keys(&settings, crate::root::RootUse::Create).await?;
-            let held =
-                crate::root::open_root(&keys, &settings, crate::root::RootUse::Create).await?;
+            let file = crate::root::read_file(&settings)?;
+            let (_, held) =
+                crate::root::open(&settings, crate::root::RootUse::Create, file).await?;
             held.record(&db).await?;
             let (version, current) = held.root.roots.current();
             let key = CheckpointKey::derive(current);
@@ -224,7 +224,7 @@ fn archive_lines(events: &[audit::ArchivedEvent]) -> String {
 
 /// Every version of the installation root (read, never made).
 async fn read_roots(settings: &Settings) -> Result<mhp_crypto::Roots, Failure> {
-    let keys = crate::root::open_keys(settings, crate::root::RootUse::Existing).await?;
-    let held = crate::root::open_root(&keys, settings, crate::root::RootUse::Existing).await?;
+    let file = crate::root::read_file(settings)?;
+    let (_, held) = crate::root::open(settings, crate::root::RootUse::Existing, file).await?;
     Ok(held.root.roots)
 }

@@ -63,15 +63,12 @@ pub async fn run(
                 "master key: version {} (live: {:?})",
                 s.master_current, s.master_live
             );
-            match s.root_version {
-                Some(v) => println!("installation root: version {v}, in the key store"),
+            match s.root {
+                Some((newest, index)) => {
+                    println!("installation root: version {newest}, in the key store");
+                    println!("blind indexes and pseudonyms: root version {index}");
+                }
                 None => println!("installation root: not in the key store"),
-            }
-            if let Some(held) = keys.root().await.map_err(runtime_err)? {
-                println!(
-                    "blind indexes and pseudonyms: root version {}",
-                    held.roots.index().0
-                );
             }
             for (by, version, n) in &s.wrapped {
                 println!("wrapped by {by} v{version}: {n} key version(s)");

@@ -30,7 +30,7 @@ fn runtime(e: impl std::fmt::Display) -> Failure {
 }
 
 /// Opens the key store and the master-key provider the settings name.
-pub async fn open_keys(settings: &Settings, usage: RootUse) -> Result<Arc<Keys>, Failure> {
+async fn open_keys(settings: &Settings, usage: RootUse) -> Result<Arc<Keys>, Failure> {
     let master = crate::cloud::master_provider(
         settings,
         &crate::cloud::process_env(),
@@ -70,27 +70,42 @@ pub async fn open_keys(settings: &Settings, usage: RootUse) -> Result<Arc<Keys>,
     )))
 }
 
-/// Reads the root file of an older installation, if there is one, so that a file others may
-/// read stops the start before anything is made.
-pub fn check_file(settings: &Settings) -> Result<(), Failure> {
-    mhp_crypto::MasterKey::load_existing(&settings.master_key_path())
-        .map(drop)
-        .map_err(runtime)
+/// The root file of an older installation (`keys.master_key_file`, `master.key` in the data
+/// directory), if there is one.
+#[derive(Debug)]
+pub struct RootFile {
+    key: Option<mhp_crypto::MasterKey>,
+    path: PathBuf,
 }
 
-/// The installation root. With [`RootUse::Create`] it is made when the key store holds none: from
-/// the root file of an older installation (`keys.master_key_file`, `master.key` in the data
-/// directory) when there is one, so no derived key changes, else from fresh random bytes.
-/// With [`RootUse::Existing`] a root file not yet moved is read where it is.
-pub async fn open_root(keys: &Keys, settings: &Settings, usage: RootUse) -> Result<Held, Failure> {
+/// Reads the root file, if there is one. Read before anything else at start-up, so that a file
+/// others may read stops the start before anything is made.
+pub fn read_file(settings: &Settings) -> Result<RootFile, Failure> {
     let path = settings.master_key_path();
-    let file = mhp_crypto::MasterKey::load_existing(&path).map_err(runtime)?;
+    let key = mhp_crypto::MasterKey::load_existing(&path).map_err(runtime)?;
+    Ok(RootFile { key, path })
+}
+
+/// The key store, the master-key provider and the installation root. With [`RootUse::Create`]
+/// the root is made when the key store holds none: from the root `file` of an older
+/// installation when there is one, so no derived key changes, else from fresh random bytes.
+/// With [`RootUse::Existing`] a root file not yet moved is read where it is.
+pub async fn open(
+    settings: &Settings,
+    usage: RootUse,
+    file: RootFile,
+) -> Result<(Arc<Keys>, Held), Failure> {
+    let keys = open_keys(settings, usage).await?;
+    let moved_from = file.key.is_some().then_some(file.path);
     let root = match usage {
-        RootUse::Create => keys.root_or_create(file.as_ref()).await.map_err(runtime)?,
-        RootUse::Existing => match (keys.root().await.map_err(runtime)?, file) {
+        RootUse::Create => keys
+            .root_or_create(file.key.as_ref())
+            .await
+            .map_err(runtime)?,
+        RootUse::Existing => match (keys.root().await.map_err(runtime)?, file.key) {
             (Some(root), _) => root,
-            (None, Some(file)) => InstallationRoot {
-                roots: mhp_crypto::Roots::single(file),
+            (None, Some(key)) => InstallationRoot {
+                roots: mhp_crypto::Roots::single(key),
                 origin: RootOrigin::Stored,
             },
             (None, None) => {
@@ -101,10 +116,7 @@ pub async fn open_root(keys: &Keys, settings: &Settings, usage: RootUse) -> Resu
             }
         },
     };
-    Ok(Held {
-        root,
-        file: path.exists().then_some(path),
-    })
+    Ok((keys, Held { root, moved_from }))
 }
 
 /// The root in hand, and the root file it may have been moved from.
@@ -112,7 +124,8 @@ pub async fn open_root(keys: &Keys, settings: &Settings, usage: RootUse) -> Resu
 pub struct Held {
     /// The root.
     pub root: InstallationRoot,
-    file: Option<PathBuf>,
+    /// The root file read at this start, if any.
+    moved_from: Option<PathBuf>,
 }
 
 impl Held {
@@ -129,17 +142,13 @@ impl Held {
             .operator(Access::Write)
             .await
             .context("cannot start a transaction")?;
-        let event = AuditEvent::outside_request(
-            "system",
-            action,
-            "key",
-            Some(format!("root v{}", self.root.roots.current().0)),
-        );
+        // A root is only ever made or moved as version 1.
+        let event = AuditEvent::outside_request("system", action, "key", Some("root v1".into()));
         audit::append_as_operator(&mut tx, None, &event, SystemClock.now())
             .await
             .context("cannot write the audit event")?;
         tx.commit().await.context("cannot commit")?;
-        if let (RootOrigin::Imported, Some(file)) = (self.root.origin, &self.file) {
+        if let (RootOrigin::Imported, Some(file)) = (self.root.origin, &self.moved_from) {
             let aside = moved_name(file);
             std::fs::rename(file, &aside).with_context(|| {
                 format!(
@@ -154,10 +163,7 @@ impl Held {
                  read: delete it once the key store's backups hold the root"
             );
         } else {
-            tracing::info!(
-                version = self.root.roots.current().0,
-                "installation root created in the key store"
-            );
+            tracing::info!("installation root created in the key store");
         }
         Ok(())
     }

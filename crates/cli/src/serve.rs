@@ -19,16 +19,9 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     let listen = settings.listen_addr()?;
 
     settings.check_environment().map_err(Failure::Invalid)?;
-    root::check_file(&settings)?;
+    let file = root::read_file(&settings)?;
     create_private_dir(&settings.data_dir)?;
-    let db = open_database(&settings).await?;
-    let keys = root::open_keys(&settings, RootUse::Create).await?;
-    let held = root::open_root(&keys, &settings, RootUse::Create).await?;
-    held.record(&db).await?;
-    let roots = held.root.roots;
-    let objects = ObjectStore::local(settings.object_store_path())
-        .await
-        .context("cannot open the object store")?;
+    let opened = open_parts(&settings, RootUse::Create, file).await?;
 
     let listener = tokio::net::TcpListener::bind(listen)
         .await
@@ -39,7 +32,9 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         // The address actually bound (a port of 0 becomes the real one).
         settings.http.public_url = Some(format!("http://{addr}"));
     }
-    let state = app_state(&settings, db.clone(), objects, keys, &roots).await?;
+    let db = opened.db.clone();
+    let roots = opened.roots;
+    let state = app_state(&settings, opened.db, opened.objects, opened.keys, &roots).await?;
     tokio::spawn(mhp_app::keys::run_upkeep(
         state.app.clone(),
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),
@@ -267,8 +262,26 @@ pub async fn open_state(settings: &Settings) -> Result<AppState, Failure> {
 
 /// [`open_state`], making the root when `usage` allows (`mhp worker`, `mhp demo`).
 pub async fn open_state_for(settings: &Settings, usage: RootUse) -> Result<AppState, Failure> {
-    let keys = root::open_keys(settings, usage).await?;
-    let held = root::open_root(&keys, settings, usage).await?;
+    let o = open_parts(settings, usage, root::read_file(settings)?).await?;
+    app_state(settings, o.db, o.objects, o.keys, &o.roots).await
+}
+
+/// What the state is made over.
+struct Opened {
+    db: Db,
+    objects: ObjectStore,
+    keys: Arc<mhp_app::keys::Keys>,
+    roots: mhp_crypto::Roots,
+}
+
+/// The key store and the root, the database (a root made or moved is recorded there) and the
+/// object store.
+async fn open_parts(
+    settings: &Settings,
+    usage: RootUse,
+    file: root::RootFile,
+) -> Result<Opened, Failure> {
+    let (keys, held) = root::open(settings, usage, file).await?;
     let db = match usage {
         RootUse::Create => open_database(settings).await?,
         RootUse::Existing => open_existing_database(settings).await?,
@@ -277,7 +290,12 @@ pub async fn open_state_for(settings: &Settings, usage: RootUse) -> Result<AppSt
     let objects = ObjectStore::local(settings.object_store_path())
         .await
         .context("cannot open the object store")?;
-    app_state(settings, db, objects, keys, &held.root.roots).await
+    Ok(Opened {
+        db,
+        objects,
+        keys,
+        roots: held.root.roots,
+    })
 }
 
 /// Every organisation in use (for commands that work across them).

@@ -16,6 +16,25 @@ use std::path::PathBuf;
 
 use sqlx::Connection as _;
 
+/// Decodes RFC 4648 base32 without padding (an authenticator secret as MHP shows it).
+pub fn base32_decode(s: &str) -> Vec<u8> {
+    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
+    let mut bits = 0u64;
+    let mut n = 0;
+    let mut out = Vec::new();
+    for c in s.bytes() {
+        let v = A.iter().position(|a| *a == c).unwrap() as u64;
+        bits = (bits << 5) | v;
+        n += 5;
+        if n >= 8 {
+            n -= 8;
+            out.push((bits >> n) as u8);
+            bits &= (1 << n) - 1;
+        }
+    }
+    out
+}
+
 /// A fresh SQLite database in a temporary directory, removed when dropped.
 #[derive(Debug)]
 pub struct SqliteDb {

@@ -283,26 +283,6 @@ async fn get(base: &str, path: &str, bearer: &str) -> (StatusCode, String) {
     (res.status(), res.text().await.unwrap())
 }
 
-fn base32_decode(s: &str) -> Vec<u8> {
-    let mut out = Vec::new();
-    let (mut bits, mut n) = (0u64, 0u32);
-    for c in s.bytes() {
-        let v = match c {
-            b'A'..=b'Z' => c - b'A',
-            b'2'..=b'7' => c - b'2' + 26,
-            _ => continue,
-        };
-        bits = (bits << 5) | u64::from(v);
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    out
-}
-
 fn code_at(secret: &[u8], step: i64) -> String {
     format!("{:06}", mhp_auth::totp::code_at(secret, step))
 }
@@ -319,7 +299,7 @@ async fn enrol_totp(base: &str) -> (Vec<u8>, i64) {
     let (cookie, csrf, _) = sign_in(base).await;
     let res = post(base, "/api/v1/auth/mfa/totp", &cookie, &csrf, json!({})).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let secret = base32_decode(
+    let secret = mhp_test_support::base32_decode(
         res.json::<Value>().await.unwrap()["secret_base32"]
             .as_str()
             .unwrap(),
@@ -355,7 +335,12 @@ async fn access_token_after_mfa(base: &str, secret: &[u8], step: i64) -> String 
         .as_str()
         .unwrap()
         .to_owned();
-    let res = post(base, "/api/v1/auth/token", &cookie, &csrf, json!({})).await;
+    token_of_session(base, &cookie, &csrf).await
+}
+
+/// An access token for a signed-in session.
+async fn token_of_session(base: &str, cookie: &str, csrf: &str) -> String {
+    let res = post(base, "/api/v1/auth/token", cookie, csrf, json!({})).await;
     assert_eq!(res.status(), StatusCode::OK);
     res.json::<Value>().await.unwrap()["access_token"]
         .as_str()
@@ -495,7 +480,9 @@ mod shared {
     use reqwest::StatusCode;
     use serde_json::{Value, json};
 
-    use super::{access_token_after_mfa, checkpoints_signed, enrol_totp, get, post, sign_in};
+    use super::{
+        access_token_after_mfa, checkpoints_signed, enrol_totp, get, sign_in, token_of_session,
+    };
     use crate::{MHP, bootstrap_org, mhp, printed_id, stdout};
 
     struct Worker(std::process::Child);
@@ -529,12 +516,7 @@ mod shared {
 
     async fn access_token(base: &str) -> String {
         let (cookie, csrf, _) = sign_in(base).await;
-        let res = post(base, "/api/v1/auth/token", &cookie, &csrf, json!({})).await;
-        assert_eq!(res.status(), StatusCode::OK);
-        res.json::<Value>().await.unwrap()["access_token"]
-            .as_str()
-            .unwrap()
-            .to_owned()
+        token_of_session(base, &cookie, &csrf).await
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -165,22 +165,28 @@ async fn percentiles_t_scores_and_change_from_baseline() {
         .await
         .unwrap();
     assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let m = jump_height_norm(&url, &admin).await;
+    assert_eq!(m["population_size"], 5, "{m}");
+}
+
+/// The norm of jump height in the answer of `url`.
+async fn jump_height_norm(url: &str, key: &str) -> Value {
     let body: Value = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(&admin)
+        .get(url)
+        .bearer_auth(key)
         .send()
         .await
         .unwrap()
         .json()
         .await
         .unwrap();
-    let m = body["metrics"]
+    body["metrics"]
         .as_array()
         .unwrap()
         .iter()
         .find(|m| m["metric"] == "jump_height_impulse_m")
-        .unwrap();
-    assert_eq!(m["population_size"], 5, "{m}");
+        .unwrap()
+        .clone()
 }
 
 /// Reliability beside the value, computed by hand: the latest assessment's two reps differ by
@@ -197,21 +203,7 @@ async fn reliability_beside_the_value() {
     }
     assessment(&s, me, 9, 0.35).await;
     let url = format!("{}/api/v1/orgs/{}/subjects/{me}/norms", s.base, s.org.org());
-    let body: Value = reqwest::Client::new()
-        .get(&url)
-        .bearer_auth(&clinician)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let m = body["metrics"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|m| m["metric"] == "jump_height_impulse_m")
-        .unwrap();
+    let m = &jump_height_norm(&url, &clinician).await;
     let f = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} in {m}"));
     assert!((f("within_session_cv_pct") - 4.04).abs() < 1e-9, "{m}");
     assert_eq!(m["latest_reps"], 2);

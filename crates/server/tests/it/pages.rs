@@ -1267,7 +1267,7 @@ async fn an_authenticator_is_set_up_from_the_account_page_when_the_organisation_
         .next()
         .unwrap()
         .replace(' ', "");
-    let secret = crate::sign_in::base32_decode(&key);
+    let secret = mhp_test_support::base32_decode(&key);
     let code_at = |offset: i64| {
         let step = mhp_auth::totp::step_of(w.s.state.app.clock.now()) + offset;
         format!("{:06}", mhp_auth::totp::code_at(&secret, step))

@@ -286,24 +286,6 @@ async fn sign_in_events_are_audited_without_secrets() {
     }
 }
 
-pub(crate) fn base32_decode(s: &str) -> Vec<u8> {
-    const A: &[u8; 32] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ234567";
-    let mut bits = 0u64;
-    let mut n = 0;
-    let mut out = Vec::new();
-    for c in s.bytes() {
-        let v = A.iter().position(|a| *a == c).unwrap() as u64;
-        bits = (bits << 5) | v;
-        n += 5;
-        if n >= 8 {
-            n -= 8;
-            out.push((bits >> n) as u8);
-            bits &= (1 << n) - 1;
-        }
-    }
-    out
-}
-
 fn code_now(secret: &[u8], clock: &TestClock) -> String {
     let step = mhp_auth::totp::step_of(clock.now());
     format!("{:06}", mhp_auth::totp::code_at(secret, step))
@@ -342,7 +324,7 @@ async fn enrol(s: &Server, clock: &TestClock) -> (Vec<u8>, Vec<String>, String, 
             .unwrap()
             .starts_with("otpauth://totp/MHP:")
     );
-    let secret = base32_decode(begun["secret_base32"].as_str().unwrap());
+    let secret = mhp_test_support::base32_decode(begun["secret_base32"].as_str().unwrap());
     let bad = post(
         s,
         "/api/v1/auth/mfa/totp/confirm",
