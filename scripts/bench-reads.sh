@@ -45,26 +45,7 @@ for i in $(seq 1 50); do
     "$API/subjects" > "$DIR/subject.json"
 done
 SUBJECT=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["id"])' "$DIR/subject.json")
-python3 - "$DIR/jump.csv" <<'PY'
-# A 10 s dual-plate recording at 1000 Hz: quiet standing, a countermovement, flight, landing.
-import math, sys
-rate, bw = 1000, 75 * 9.81
-rows = ["time_s,fz_left_n,fz_right_n"]
-for i in range(10 * rate):
-    t = i / rate
-    if 4.0 <= t < 4.5:
-        f = bw * (1 - 0.6 * math.sin(math.pi * (t - 4.0) / 0.5))
-    elif 4.5 <= t < 4.8:
-        f = bw * (1 + 1.4 * math.sin(math.pi * (t - 4.5) / 0.3))
-    elif 4.8 <= t < 5.3:
-        f = 0.0
-    elif 5.3 <= t < 5.5:
-        f = bw * (1 + 2.5 * math.sin(math.pi * (t - 5.3) / 0.2))
-    else:
-        f = bw
-    rows.append(f"{t:.3f},{f * 0.51:.2f},{f * 0.49:.2f}")
-open(sys.argv[1], "w").write("\n".join(rows) + "\n")
-PY
+scripts/jump-recording.py "$DIR/jump.csv"
 curl -sf -o /dev/null -H "Authorization: Bearer $KEY" -H 'content-type: text/csv' \
   --data-binary "@$DIR/jump.csv" "$API/subjects/$SUBJECT/assessments" \
   || { echo "bench-reads: the jump recording was refused"; exit 1; }

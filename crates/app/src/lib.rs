@@ -7,6 +7,7 @@
 //! handlers parse, call and map; the pipelines' workers and the command line call the same
 //! functions, so a rule (an audit event, a scoring run enqueued with an upload) lives once.
 
+pub mod alerts;
 pub mod artifacts;
 pub mod assessments;
 pub mod audit_log;
@@ -25,6 +26,7 @@ pub mod preferences;
 pub mod runs;
 pub mod schedule;
 pub mod scoring;
+pub mod siem;
 pub mod sso_domains;
 pub mod subjects;
 pub mod sweep;
@@ -72,6 +74,8 @@ pub struct App {
     pub audit_public_keys: Vec<[u8; 32]>,
     /// Norms populations read lately (`monitoring::norms`).
     pub populations: Arc<monitoring::PopulationCache>,
+    /// Security monitoring's figures (`siem::Monitor` updates them, `/metrics` shows them).
+    pub security: Arc<siem::Status>,
 }
 
 /// What an [`App`] is made from.
@@ -126,6 +130,7 @@ impl App {
                 .map(|(_, k)| mhp_crypto::checkpoint::CheckpointKey::derive(k).public())
                 .collect(),
             populations: Arc::default(),
+            security: Arc::default(),
         }
     }
 
@@ -206,6 +211,7 @@ impl Caller {
             request_id: self.request_id.clone(),
             source_ip: self.source_ip.clone(),
             user_agent: self.user_agent.clone(),
+            detail: None,
         }
     }
 

@@ -38,6 +38,8 @@ pub enum AuthFailure {
     Invalid,
     /// Expired or revoked.
     Expired,
+    /// A forged bearer token (its code from `token::TokenError::forgery`).
+    Forged(&'static str),
 }
 
 impl AuthFailure {
@@ -47,6 +49,7 @@ impl AuthFailure {
             AuthFailure::Missing => "missing",
             AuthFailure::Invalid => "invalid",
             AuthFailure::Expired => "expired_or_revoked",
+            AuthFailure::Forged(code) => code,
         }
     }
 }
@@ -97,6 +100,8 @@ pub enum AuthEvent {
     MfaPolicyChanged {
         /// The new policy's name.
         policy: &'static str,
+        /// Whether it asks less than the one it replaced.
+        weakened: bool,
     },
     /// An access token (and refresh token) was issued.
     TokenIssued {
@@ -120,6 +125,10 @@ pub enum AuthEvent {
     RolesChanged {
         /// The member.
         user: String,
+        /// The roles given.
+        added: Vec<Role>,
+        /// The roles taken away.
+        removed: Vec<Role>,
     },
     /// An API key was created.
     ApiKeyIssued {
@@ -137,6 +146,8 @@ pub enum AuthEvent {
     SsoConfigured {
         /// Whether members must sign in through it (local passwords refused).
         required: bool,
+        /// Whether it was required before and is no longer.
+        weakened: bool,
     },
     /// A user signed in through their organisation's identity provider.
     SsoSignInSucceeded {
@@ -153,6 +164,64 @@ pub enum AuthEvent {
 }
 
 impl AuthEvent {
+    /// What the event says beyond its action, as a short code for the audit log and the
+    /// security stream (monitoring's rules match on it); `None` when the action says it all.
+    pub fn detail(&self) -> Option<String> {
+        let code = |c: &str| Some(c.to_owned());
+        match self {
+            AuthEvent::AuthenticationFailed { failure, .. } => code(failure.code()),
+            AuthEvent::AccessDenied { permission, .. } => code(permission.as_str()),
+            AuthEvent::ApiKeyIssued { role, .. } | AuthEvent::InvitationSent { role } => {
+                code(role.as_str())
+            }
+            AuthEvent::MfaChecked { passed } => code(if *passed { "passed" } else { "failed" }),
+            AuthEvent::MfaPolicyChanged { policy, weakened } => Some(if *weakened {
+                format!("{policy} weakened")
+            } else {
+                (*policy).to_owned()
+            }),
+            AuthEvent::TokenIssued { refreshed } => {
+                code(if *refreshed { "refresh" } else { "session" })
+            }
+            AuthEvent::TokenReuseDetected => code("refresh_token_reused"),
+            AuthEvent::RolesChanged { added, removed, .. } => {
+                Some(mhp_security::event::roles_detail(
+                    added.iter().map(|r| r.as_str()),
+                    removed.iter().map(|r| r.as_str()),
+                ))
+            }
+            AuthEvent::SignInFailed { throttled } => code(if *throttled {
+                "throttled"
+            } else {
+                "bad_credentials"
+            }),
+            AuthEvent::SsoConfigured { required, weakened } => code(match (required, weakened) {
+                (true, _) => "sso_required",
+                (false, true) => "sso_optional weakened",
+                (false, false) => "sso_optional",
+            }),
+            AuthEvent::SsoSignInSucceeded { provisioned } => code(if *provisioned {
+                "sso_provisioned"
+            } else {
+                "sso"
+            }),
+            AuthEvent::SsoSignInFailed { reason } => code(reason),
+            AuthEvent::PasswordSignInRefused => code("sso_required"),
+            AuthEvent::AccountLocked { seconds } => Some(format!("locked_{seconds}s")),
+            AuthEvent::SignedOut { everywhere } => code(if *everywhere {
+                "everywhere"
+            } else {
+                "this_session"
+            }),
+            AuthEvent::ApiKeyRevoked { .. }
+            | AuthEvent::SignInSucceeded
+            | AuthEvent::MfaEnrolled
+            | AuthEvent::InvitationAccepted
+            | AuthEvent::PasswordResetRequested
+            | AuthEvent::PasswordReset => None,
+        }
+    }
+
     /// The audit action name.
     pub const fn action(&self) -> &'static str {
         match self {

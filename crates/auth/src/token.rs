@@ -61,6 +61,9 @@ pub enum TokenError {
     /// Another algorithm than EdDSA, or a critical header we do not understand.
     #[error("algorithm not accepted")]
     Algorithm,
+    /// `alg: none`: an unsigned token.
+    #[error("unsigned token")]
+    AlgNone,
     /// No published key has that id.
     #[error("unknown key")]
     UnknownKey,
@@ -73,6 +76,23 @@ pub enum TokenError {
     /// Expired, or not valid yet.
     #[error("expired or not yet valid")]
     Time,
+}
+
+impl TokenError {
+    /// Whether the token was forged rather than merely stale or garbled: unsigned, signed with
+    /// another algorithm, or with a signature that does not verify. Monitoring counts these per
+    /// address (`token_forgery`).
+    pub const fn forgery(&self) -> Option<&'static str> {
+        match self {
+            TokenError::AlgNone => Some("token_alg_none"),
+            TokenError::Algorithm => Some("token_foreign_alg"),
+            TokenError::Signature => Some("token_bad_signature"),
+            TokenError::Malformed
+            | TokenError::UnknownKey
+            | TokenError::Audience
+            | TokenError::Time => None,
+        }
+    }
 }
 
 /// Fresh Ed25519 key material: the private seed (to seal) and the public key (to publish).
@@ -150,6 +170,9 @@ fn split(token: &str) -> Result<(Header, &str, Signature), TokenError> {
     let header_bytes = B64.decode(h).map_err(|_| TokenError::Malformed)?;
     let header: Header =
         serde_json::from_slice(&header_bytes).map_err(|_| TokenError::Malformed)?;
+    if header.alg.eq_ignore_ascii_case("none") {
+        return Err(TokenError::AlgNone);
+    }
     if header.alg != "EdDSA" || header.crit.is_some() {
         return Err(TokenError::Algorithm);
     }
@@ -241,8 +264,16 @@ mod tests {
         let t = sign(&claims(1_000), "k1", seed.expose()).unwrap();
         let parts: Vec<&str> = t.split('.').collect();
         let forge_header = |h: &str| format!("{}.{}.{}", B64.encode(h), parts[1], parts[2]);
+        assert_eq!(
+            verify(
+                &forge_header(r#"{"alg":"none","kid":"k1"}"#),
+                &public,
+                "https://mhp.example",
+                1_000
+            ),
+            Err(TokenError::AlgNone)
+        );
         for header in [
-            r#"{"alg":"none","kid":"k1"}"#,
             r#"{"alg":"HS256","kid":"k1"}"#,
             r#"{"alg":"ES256","kid":"k1"}"#,
             r#"{"alg":"EdDSA","kid":"k1","crit":["exp"]}"#,

@@ -211,6 +211,7 @@ fn archive_lines(events: &[audit::ArchivedEvent]) -> String {
             "request_id": e.request_id,
             "source_ip": e.source_ip,
             "user_agent": e.user_agent,
+            "detail": e.detail,
             "chain": e.chain,
             "chain_index": e.chain_index,
             "prev_hash": e.prev_hash,

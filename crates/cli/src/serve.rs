@@ -60,6 +60,30 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         version,
     );
     spawn_statistics(db.clone());
+    // Security monitoring stops before the database closes. A pass in hand is abandoned at its
+    // next step: only a commit moves a cursor, so the next start resumes where it stood.
+    let (stop_monitoring, monitoring_stopped) = tokio::sync::watch::channel(false);
+    let until_stopped = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+        let _ = rx.wait_for(|stop| *stop).await;
+    };
+    let monitor = Arc::new(security_monitor(&settings)?);
+    let mut monitoring = Vec::new();
+    if settings.security.monitor {
+        monitoring.push(tokio::spawn(mhp_app::siem::run(
+            state.app.clone(),
+            monitor,
+            std::time::Duration::from_millis(settings.security.interval_ms),
+            until_stopped(monitoring_stopped.clone()),
+        )));
+    } else {
+        tracing::warn!(target: "mhp::security",
+            "security monitoring is off (security.monitor = false): events wait in the outbox");
+    }
+    monitoring.push(tokio::spawn(mhp_app::siem::run_verifications(
+        state.app.clone(),
+        std::time::Duration::from_secs(settings.security.verify_interval_s),
+        until_stopped(monitoring_stopped),
+    )));
     let (stop_workers, workers_stopped) = tokio::sync::watch::channel(false);
     let workers = start_workers(
         &state,
@@ -85,9 +109,35 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     .await
     .context("server failed")?;
     stop_pipeline_workers(&stop_workers, workers, config.shutdown_grace).await;
+    let _ = stop_monitoring.send(true);
+    let all = async {
+        for task in monitoring {
+            let _ = task.await;
+        }
+    };
+    if tokio::time::timeout(config.shutdown_grace, all)
+        .await
+        .is_err()
+    {
+        tracing::warn!(target: "mhp::security", "security monitoring still busy at shutdown");
+    }
     db.close().await;
     tracing::info!("stopped");
     Ok(())
+}
+
+/// The security monitor the settings describe: the JSON-lines sink and the rule pack.
+pub fn security_monitor(settings: &Settings) -> Result<mhp_app::siem::Monitor, Failure> {
+    let pack = settings.security.rule_pack()?;
+    let sink = mhp_app::siem::Sink::JsonLines(mhp_app::siem::JsonLines::new(
+        settings.security.events_dir(&settings.data_dir),
+        settings.security.events_max_mb.saturating_mul(1024 * 1024),
+    ));
+    Ok(mhp_app::siem::Monitor::new(
+        vec![sink],
+        pack,
+        env!("CARGO_PKG_VERSION"),
+    ))
 }
 
 /// Starts `count` pipeline workers and the scheduler (none when `count` is 0).

@@ -64,6 +64,8 @@ pub struct Settings {
     pub index: IndexSettings,
     /// Pipeline workers.
     pub pipelines: PipelineSettings,
+    /// Security monitoring: the SIEM sinks and the detection rules.
+    pub security: SecuritySettings,
     /// `database.url` resolved, when it is a `secret://` reference.
     #[serde(skip)]
     pub resolved_database_url: Option<mhp_domain::Secret<String>>,
@@ -104,6 +106,10 @@ pub struct HttpSettings {
     /// unset means `http://` and the listen address. SSO redirect URIs are built from it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub public_url: Option<String>,
+    /// Load balancers and proxies in front of MHP, as CIDRs (the VPC's range behind an AWS
+    /// load balancer): their `X-Forwarded-For` names the client. None by default, so a client
+    /// cannot choose the address that throttling, the audit log and monitoring record.
+    pub trusted_proxies: Vec<String>,
 }
 
 /// `[index]`
@@ -312,6 +318,74 @@ impl Default for AuditSettings {
     }
 }
 
+/// `[security]`: security monitoring (C8). Every security event is written in OCSF to the
+/// JSON-lines sink and evaluated by the detection rules.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SecuritySettings {
+    /// Whether `mhp serve` ships security events and runs the detection rules. Only for
+    /// measuring what monitoring costs (`scripts/bench-siem.sh`): the compliance checks
+    /// report it off as a failure; events stay in the outbox meanwhile.
+    pub monitor: bool,
+    /// Where the JSON-lines sink writes `security-events.jsonl`; empty: `<data_dir>/security`.
+    pub events_dir: String,
+    /// The size at which the sink's file is rotated, in MiB (it is rotated daily as well).
+    pub events_max_mb: u64,
+    /// A rule pack replacing the shipped one (TOML, `[[rule]]` tables); empty: the shipped
+    /// pack.
+    pub rules_file: String,
+    /// Tuning of single rules by id: `enabled`, `window_s`, `threshold`, `distinct`, `idle_s`.
+    pub rules: std::collections::BTreeMap<String, mhp_security::rules::Tuning>,
+    /// How often the monitor ships and evaluates, in milliseconds.
+    pub interval_ms: u64,
+    /// How often the whole audit log is verified (and an alert raised when it fails), in
+    /// seconds; also once at start.
+    pub verify_interval_s: u64,
+}
+
+impl Default for SecuritySettings {
+    fn default() -> Self {
+        Self {
+            monitor: true,
+            events_dir: String::new(),
+            events_max_mb: 100,
+            rules_file: String::new(),
+            rules: std::collections::BTreeMap::new(),
+            interval_ms: 1000,
+            verify_interval_s: 86_400,
+        }
+    }
+}
+
+impl SecuritySettings {
+    /// The rule pack: the shipped one or the operator's file, with the tuning applied.
+    pub fn rule_pack(&self) -> Result<mhp_security::rules::RulePack, ConfigError> {
+        let pack = if self.rules_file.is_empty() {
+            mhp_security::rules::RulePack::parse(mhp_security::rules::SHIPPED)
+        } else {
+            let text = std::fs::read_to_string(&self.rules_file).map_err(|e| {
+                ConfigError::new(
+                    "security.rules_file",
+                    format!("cannot read it: {}", e.kind()),
+                )
+            })?;
+            mhp_security::rules::RulePack::parse(&text)
+        }
+        .map_err(|e| ConfigError::new("security.rules_file", e.to_string()))?;
+        pack.tune(&self.rules)
+            .map_err(|e| ConfigError::new("security.rules", e.to_string()))
+    }
+
+    /// The JSON-lines sink's directory.
+    pub fn events_dir(&self, data_dir: &std::path::Path) -> PathBuf {
+        if self.events_dir.is_empty() {
+            data_dir.join("security")
+        } else {
+            PathBuf::from(&self.events_dir)
+        }
+    }
+}
+
 /// `[aws]`: the AWS services of builds with the `aws` feature (KMS, Secrets Manager, SSM).
 /// Credentials come from `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -358,6 +432,7 @@ impl Default for Settings {
             egress: EgressSettings::default(),
             index: IndexSettings::default(),
             pipelines: PipelineSettings::default(),
+            security: SecuritySettings::default(),
             resolved_database_url: None,
         }
     }
@@ -384,6 +459,7 @@ impl Default for HttpSettings {
             drain_delay_ms: 2_000,
             shutdown_grace_s: 20,
             public_url: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -472,6 +548,24 @@ const ENV: &[(&str, &str, Kind)] = &[
     ("MHP_EGRESS_ALLOW_CIDRS", "egress.allow_cidrs", Kind::List),
     ("MHP_EGRESS_ALLOW_HTTP", "egress.allow_http", Kind::Boolean),
     ("MHP_EGRESS_DNS_SERVER", "egress.dns_server", Kind::Text),
+    ("MHP_SECURITY_MONITOR", "security.monitor", Kind::Boolean),
+    ("MHP_SECURITY_EVENTS_DIR", "security.events_dir", Kind::Text),
+    (
+        "MHP_HTTP_TRUSTED_PROXIES",
+        "http.trusted_proxies",
+        Kind::List,
+    ),
+    ("MHP_SECURITY_RULES_FILE", "security.rules_file", Kind::Text),
+    (
+        "MHP_SECURITY_INTERVAL_MS",
+        "security.interval_ms",
+        Kind::Integer,
+    ),
+    (
+        "MHP_SECURITY_VERIFY_INTERVAL_S",
+        "security.verify_interval_s",
+        Kind::Integer,
+    ),
     (
         "MHP_HTTP_DRAIN_DELAY_MS",
         "http.drain_delay_ms",
@@ -693,6 +787,27 @@ impl Settings {
         }
         self.validate_keys()?;
         self.egress.policy()?;
+        mhp_egress::parse_cidrs(&self.http.trusted_proxies.join(","))
+            .map_err(|e| ConfigError::new("http.trusted_proxies", e.to_string()))?;
+        self.security.rule_pack()?;
+        if !(100..=60_000).contains(&self.security.interval_ms) {
+            return Err(ConfigError::new(
+                "security.interval_ms",
+                "must be between 100 and 60000",
+            ));
+        }
+        if !(1..=10_240).contains(&self.security.events_max_mb) {
+            return Err(ConfigError::new(
+                "security.events_max_mb",
+                "must be between 1 and 10240",
+            ));
+        }
+        if !(60..=604_800).contains(&self.security.verify_interval_s) {
+            return Err(ConfigError::new(
+                "security.verify_interval_s",
+                "must be between 60 and 604800",
+            ));
+        }
         for (key, v) in [
             (
                 "auth.mail_per_address_per_hour",
@@ -936,6 +1051,9 @@ impl Settings {
             request_timeout: Duration::from_secs(h.request_timeout_s),
             drain_delay: Duration::from_millis(h.drain_delay_ms),
             shutdown_grace: Duration::from_secs(h.shutdown_grace_s),
+            // Checked by `validate`; an entry that does not parse is never trusted.
+            trusted_proxies: mhp_egress::parse_cidrs(&h.trusted_proxies.join(","))
+                .unwrap_or_default(),
         }
     }
 

@@ -52,6 +52,20 @@ impl Pseudonymizer {
         }
         format!("P{}", mhp_domain::to_hex(&tag[..12]))
     }
+
+    /// A stand-in for an account name that matches no account (a failed sign-in with an
+    /// unknown e-mail address): `unknown:` and 24 hex characters, the same for the same
+    /// (normalised) name, so monitoring can count the distinct accounts an address tries
+    /// without the names entering any log.
+    pub fn unknown_account(&self, name: &str) -> String {
+        let mut tag = [0u8; 32];
+        if let Ok(mut mac) = <Hmac<Sha256>>::new_from_slice(&self.key) {
+            mac.update(b"mhp unknown sign-in account v1\0");
+            mac.update(name.trim().to_lowercase().as_bytes());
+            tag.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        format!("unknown:{}", mhp_domain::to_hex(&tag[..12]))
+    }
 }
 
 #[cfg(test)]

@@ -79,8 +79,8 @@ impl Role {
     }
 }
 
-/// An organisation's demand for a second factor.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An organisation's demand for a second factor, ordered from the weakest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum MfaPolicy {
     /// Each user decides.
     Optional,

@@ -109,8 +109,15 @@ impl RequestMeta {
             request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
             source_ip: parts
                 .extensions
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|c| c.0.ip().to_string()),
+                .get::<crate::middleware::ClientIp>()
+                .map(|c| c.0)
+                .or_else(|| {
+                    parts
+                        .extensions
+                        .get::<ConnectInfo<SocketAddr>>()
+                        .map(|c| c.0.ip())
+                })
+                .map(|ip| ip.to_string()),
             user_agent: parts
                 .headers
                 .get(header::USER_AGENT)
@@ -204,12 +211,20 @@ async fn access_token_principal(
     meta: &RequestMeta,
 ) -> Result<Principal, ApiError> {
     let now = state.app.clock.now();
-    let refused = || async {
-        refuse(state, meta, AuthFailure::Invalid, None).await;
+    let refused_for = |failure: AuthFailure| async move {
+        refuse(state, meta, failure, None).await;
         Err(ApiError::Unauthenticated)
     };
-    let Ok(kid) = mhp_auth::token::key_id(token) else {
-        return refused().await;
+    let refused = || refused_for(AuthFailure::Invalid);
+    // A forged token (unsigned, another algorithm, a signature that fails) is told apart for
+    // monitoring; the caller gets the same answer as for any other.
+    let failure_of = |e: mhp_auth::token::TokenError| {
+        e.forgery()
+            .map_or(AuthFailure::Invalid, AuthFailure::Forged)
+    };
+    let kid = match mhp_auth::token::key_id(token) {
+        Ok(kid) => kid,
+        Err(e) => return refused_for(failure_of(e)).await,
     };
     let Some(public) = state
         .identity
@@ -222,7 +237,7 @@ async fn access_token_principal(
     let issuer = &state.identity.token_keys.issuer;
     let claims = match mhp_auth::token::verify(token, &public, issuer, now.as_millis() / 1000) {
         Ok(c) => c,
-        Err(_) => return refused().await,
+        Err(e) => return refused_for(failure_of(e)).await,
     };
     let Ok(user_id) = mhp_domain::UserId::parse(&claims.sub) else {
         return refused().await;

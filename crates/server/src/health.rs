@@ -71,8 +71,23 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let queues = queue_stats(&state).await;
+    let alerts = async {
+        let mut tx = state
+            .app
+            .db
+            .operator(mhp_storage::Access::Read)
+            .await
+            .ok()?;
+        mhp_storage::repo::security::alert_counts(&mut tx)
+            .await
+            .ok()
+    }
+    .await;
     let body = state.metrics.render(&Snapshot {
         queues,
+        security_sinks: state.app.security.sinks(),
+        security_progress: state.app.security.progress(),
+        alerts,
         pool: state.app.db.pool_stats(),
         backend: state.app.db.backend().as_str(),
         version: state.app.build.version,

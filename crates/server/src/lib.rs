@@ -210,6 +210,9 @@ pub struct HttpConfig {
     pub drain_delay: Duration,
     /// At shutdown, how long in-flight requests get to finish.
     pub shutdown_grace: Duration,
+    /// Proxies (load balancers) whose `X-Forwarded-For` is believed: the client's address is
+    /// the rightmost one not among them. None by default: the peer is the client.
+    pub trusted_proxies: Vec<mhp_egress::IpNet>,
 }
 
 impl Default for HttpConfig {
@@ -219,6 +222,7 @@ impl Default for HttpConfig {
             request_timeout: Duration::from_secs(30),
             drain_delay: Duration::from_secs(2),
             shutdown_grace: Duration::from_secs(20),
+            trusted_proxies: Vec::new(),
         }
     }
 }
@@ -262,6 +266,10 @@ pub fn with_layers(router: Router, state: AppState, config: &HttpConfig) -> Rout
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
         .layer(from_fn(middleware::security_headers))
         .layer(from_fn_with_state(state, middleware::observe))
+        .layer(from_fn_with_state(
+            Arc::new(config.trusted_proxies.clone()),
+            middleware::client_address,
+        ))
         .layer(from_fn(middleware::request_id))
 }
 

@@ -65,6 +65,12 @@ pub struct Snapshot<'a> {
     pub ready: bool,
     /// The pipeline queue per pipeline (`None` when it could not be read).
     pub queues: Option<Vec<mhp_storage::repo::pipelines::QueueStat>>,
+    /// Security monitoring's sinks: delivered, refused batches, backlog.
+    pub security_sinks: std::collections::BTreeMap<&'static str, mhp_app::siem::SinkFigures>,
+    /// Alerts by rule, severity and status (`None` when they could not be read).
+    pub alerts: Option<Vec<(String, String, String, i64)>>,
+    /// The monitor's passes and the events its rules evaluated.
+    pub security_progress: (u64, u64),
 }
 
 impl HttpMetrics {
@@ -202,6 +208,81 @@ impl HttpMetrics {
             }
         }
 
+        if !snap.security_sinks.is_empty() {
+            writeln!(
+                out,
+                "# HELP mhp_security_events_delivered_total Security events delivered to a SIEM sink."
+            )?;
+            writeln!(out, "# TYPE mhp_security_events_delivered_total counter")?;
+            for (sink, f) in &snap.security_sinks {
+                writeln!(
+                    out,
+                    "mhp_security_events_delivered_total{{sink=\"{sink}\"}} {}",
+                    f.delivered
+                )?;
+            }
+            writeln!(
+                out,
+                "# HELP mhp_security_delivery_errors_total Batches a SIEM sink refused (kept for later)."
+            )?;
+            writeln!(out, "# TYPE mhp_security_delivery_errors_total counter")?;
+            for (sink, f) in &snap.security_sinks {
+                writeln!(
+                    out,
+                    "mhp_security_delivery_errors_total{{sink=\"{sink}\"}} {}",
+                    f.errors
+                )?;
+            }
+            writeln!(
+                out,
+                "# HELP mhp_security_backlog_events Security events waiting for a SIEM sink."
+            )?;
+            writeln!(out, "# TYPE mhp_security_backlog_events gauge")?;
+            for (sink, f) in &snap.security_sinks {
+                writeln!(
+                    out,
+                    "mhp_security_backlog_events{{sink=\"{sink}\"}} {}",
+                    f.backlog
+                )?;
+            }
+        }
+        writeln!(
+            out,
+            "# HELP mhp_security_monitor_passes_total Passes of the security monitor (ship, evaluate)."
+        )?;
+        writeln!(out, "# TYPE mhp_security_monitor_passes_total counter")?;
+        writeln!(
+            out,
+            "mhp_security_monitor_passes_total {}",
+            snap.security_progress.0
+        )?;
+        writeln!(
+            out,
+            "# HELP mhp_security_events_evaluated_total Security events the detection rules evaluated."
+        )?;
+        writeln!(out, "# TYPE mhp_security_events_evaluated_total counter")?;
+        writeln!(
+            out,
+            "mhp_security_events_evaluated_total {}",
+            snap.security_progress.1
+        )?;
+        if let Some(alerts) = &snap.alerts {
+            writeln!(
+                out,
+                "# HELP mhp_security_alerts Security alerts by rule, severity and status."
+            )?;
+            writeln!(out, "# TYPE mhp_security_alerts gauge")?;
+            for (rule, severity, status, n) in alerts {
+                writeln!(
+                    out,
+                    "mhp_security_alerts{{rule=\"{}\",severity=\"{}\",status=\"{}\"}} {n}",
+                    escape(rule),
+                    escape(severity),
+                    escape(status)
+                )?;
+            }
+        }
+
         let Ok(s) = self.series.lock() else {
             return Ok(());
         };
@@ -269,6 +350,9 @@ mod tests {
         m.record("GET", "/healthz", 503, Duration::from_secs(20));
         let text = m.render(&Snapshot {
             queues: None,
+            security_sinks: Default::default(),
+            alerts: None,
+            security_progress: (0, 0),
             pool: PoolStats {
                 size: 3,
                 idle: 1,

@@ -16,6 +16,60 @@ use crate::problem::Problem;
 /// The header carrying the request id, in and out.
 pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
+/// The client's address: the peer's, or behind a trusted proxy the one it forwarded.
+#[derive(Debug, Clone, Copy)]
+pub struct ClientIp(pub std::net::IpAddr);
+
+/// Finds the client's address: the TCP peer's, unless the peer is a trusted proxy, in which
+/// case the rightmost address of `X-Forwarded-For` that is not a trusted proxy (addresses to
+/// its left were written by the client and prove nothing). Throttling, audit events and
+/// security monitoring all use it.
+pub async fn client_address(
+    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<Vec<mhp_egress::IpNet>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let client = forwarded_client(peer, req.headers(), &trusted);
+        req.extensions_mut().insert(ClientIp(client));
+    }
+    next.run(req).await
+}
+
+/// The client behind `peer` as [`client_address`] decides it.
+pub fn forwarded_client(
+    peer: std::net::IpAddr,
+    headers: &axum::http::HeaderMap,
+    trusted: &[mhp_egress::IpNet],
+) -> std::net::IpAddr {
+    let is_trusted = |ip: &std::net::IpAddr| trusted.iter().any(|n| n.contains(ip));
+    if !is_trusted(&peer) {
+        return peer;
+    }
+    let mut client = peer;
+    // Every X-Forwarded-For header, in order, as one list; walked from the right.
+    let hops: Vec<std::net::IpAddr> = headers
+        .get_all("x-forwarded-for")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .map(|h| h.parse::<std::net::IpAddr>())
+        .collect::<Result<_, _>>()
+        .unwrap_or_default();
+    for hop in hops.iter().rev() {
+        client = *hop;
+        if !is_trusted(hop) {
+            break;
+        }
+    }
+    client
+}
+
 /// The request id, as stored in request extensions.
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);

@@ -1,5 +1,6 @@
-//! The one interface for authentication and authorization events: each goes to the security
-//! stream (log target `mhp::security`, which monitoring ships to the SIEM) and to the audit log.
+//! The one interface for authentication and authorization events: each goes to the log (target
+//! `mhp::security`) and to the audit log, or, when no organisation is concerned, to the
+//! security signals; monitoring (`mhp_app::siem`) ships both to the SIEM and runs its rules.
 
 use mhp_auth::events::{Actor, AuthEvent};
 use mhp_domain::OrgId;
@@ -35,7 +36,7 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         AuthEvent::MfaPolicyChanged { .. } | AuthEvent::SsoConfigured { .. } => {
             ("organisation", None)
         }
-        AuthEvent::RolesChanged { user } => ("user", Some(user.clone())),
+        AuthEvent::RolesChanged { user, .. } => ("user", Some(user.clone())),
     };
     AuditEvent {
         actor: actor.audit_name(),
@@ -50,56 +51,12 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
         request_id: meta.request_id.clone(),
         source_ip: meta.source_ip.clone(),
         user_agent: meta.user_agent.clone(),
+        detail: event.detail(),
     }
 }
 
 fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta) {
-    let detail = match event {
-        AuthEvent::AuthenticationFailed { failure, .. } => failure.code().to_owned(),
-        AuthEvent::AccessDenied { permission, .. } => format!("{permission:?}"),
-        AuthEvent::ApiKeyIssued { role, .. } => role.as_str().to_owned(),
-        AuthEvent::ApiKeyRevoked { .. } | AuthEvent::SignInSucceeded | AuthEvent::MfaEnrolled => {
-            String::new()
-        }
-        AuthEvent::MfaChecked { passed } => if *passed { "passed" } else { "failed" }.to_owned(),
-        AuthEvent::MfaPolicyChanged { policy } => (*policy).to_owned(),
-        AuthEvent::TokenIssued { refreshed } => {
-            if *refreshed { "refresh" } else { "session" }.to_owned()
-        }
-        AuthEvent::TokenReuseDetected => "refresh_token_reused".to_owned(),
-        AuthEvent::InvitationSent { role } => role.as_str().to_owned(),
-        AuthEvent::RolesChanged { .. } => String::new(),
-        AuthEvent::InvitationAccepted
-        | AuthEvent::PasswordResetRequested
-        | AuthEvent::PasswordReset => String::new(),
-        AuthEvent::SignInFailed { throttled } => if *throttled {
-            "throttled"
-        } else {
-            "bad_credentials"
-        }
-        .to_owned(),
-        AuthEvent::SsoConfigured { required } => if *required {
-            "sso_required"
-        } else {
-            "sso_optional"
-        }
-        .to_owned(),
-        AuthEvent::SsoSignInSucceeded { provisioned } => if *provisioned {
-            "sso_provisioned"
-        } else {
-            "sso"
-        }
-        .to_owned(),
-        AuthEvent::SsoSignInFailed { reason } => (*reason).to_owned(),
-        AuthEvent::PasswordSignInRefused => "sso_required".to_owned(),
-        AuthEvent::AccountLocked { seconds } => format!("locked_{seconds}s"),
-        AuthEvent::SignedOut { everywhere } => if *everywhere {
-            "everywhere"
-        } else {
-            "this_session"
-        }
-        .to_owned(),
-    };
+    let detail = event.detail().unwrap_or_default();
     let org = org.map(|o| o.to_string()).unwrap_or_default();
     let request_id = meta.request_id.as_deref().unwrap_or_default();
     let source_ip = meta.source_ip.as_deref().unwrap_or_default();
@@ -138,8 +95,21 @@ pub async fn record_user_event(
     meta: &RequestMeta,
     now: mhp_domain::Timestamp,
 ) -> Result<(), StorageError> {
+    record_account_event(tx, actor, user.map(|u| u.to_string()), event, meta, now).await
+}
+
+/// [`record_user_event`] with the account named by a string: a user id, or the stand-in for a
+/// name that matches no account (`Pseudonymizer::unknown_account`).
+pub async fn record_account_event(
+    tx: &mut OperatorTx,
+    actor: &Actor,
+    account: Option<String>,
+    event: &AuthEvent,
+    meta: &RequestMeta,
+    now: mhp_domain::Timestamp,
+) -> Result<(), StorageError> {
     let mut record = audit_event(actor, event, meta);
-    record.resource_id = user.map(|u| u.to_string());
+    record.resource_id = account;
     audit::append_as_operator(tx, None, &record, now).await?;
     emit(actor, None, event, meta);
     Ok(())
@@ -155,7 +125,11 @@ pub async fn record_standalone(
     meta: &RequestMeta,
 ) {
     emit(actor, org, event, meta);
-    let Some(org) = org else { return };
+    let Some(org) = org else {
+        // No organisation to attribute it to: a signal for monitoring, outside every audit log.
+        mhp_app::siem::record_signal(&state.app, None, &audit_event(actor, event, meta)).await;
+        return;
+    };
     let now = state.app.clock.now();
     let write = async {
         let mut tx: OperatorTx = state.app.db.operator(Access::Write).await?;

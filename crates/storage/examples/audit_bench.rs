@@ -24,6 +24,7 @@ fn event(i: usize) -> AuditEvent {
         request_id: Some(format!("01a2b3c4-1111-7000-8000-{i:012}")),
         source_ip: Some("10.0.0.7".into()),
         user_agent: Some("Mozilla/5.0 (X11; Linux x86_64) bench".into()),
+        detail: None,
     }
 }
 

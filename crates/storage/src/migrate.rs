@@ -145,6 +145,11 @@ const SQLITE: &[Migration] = &[
         name: "checkpoint_key_version",
         sql: include_str!("../migrations/sqlite/0023_checkpoint_key_version.sql"),
     },
+    Migration {
+        version: 24,
+        name: "security_monitoring",
+        sql: include_str!("../migrations/sqlite/0024_security_monitoring.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -262,6 +267,11 @@ const POSTGRES: &[Migration] = &[
         version: 23,
         name: "checkpoint_key_version",
         sql: include_str!("../migrations/postgres/0023_checkpoint_key_version.sql"),
+    },
+    Migration {
+        version: 24,
+        name: "security_monitoring",
+        sql: include_str!("../migrations/postgres/0024_security_monitoring.sql"),
     },
 ];
 

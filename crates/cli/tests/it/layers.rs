@@ -15,6 +15,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-plot", 0),
     ("mhp-crypto", 1),
     ("mhp-demo", 1),
+    // Security events in OCSF and the detection rules: pure, but with serde (rule files, state).
+    ("mhp-security", 1),
     // The egress guard: I/O, but beneath every crate that talks to tenant-chosen addresses.
     ("mhp-egress", 1),
     ("mhp-storage", 2),

@@ -15,6 +15,7 @@ mod main_path;
 mod pipelines;
 mod root;
 mod serve;
+mod siem;
 mod sso;
 mod uploads;
 

@@ -47,7 +47,8 @@ fn serve_once(data: &str) {
     conn.read_to_string(&mut answer).unwrap();
     assert!(answer.starts_with("HTTP/1.1 200"), "{answer}");
     p.terminate();
-    assert_eq!(p.wait(Duration::from_secs(20)), Some(0));
+    let code = p.wait(Duration::from_secs(20));
+    assert_eq!(code, Some(0), "{}", p.log().join("\n"));
 }
 
 #[test]

@@ -43,6 +43,8 @@ pub struct EventOut {
     request_id: Option<String>,
     source_ip: Option<String>,
     user_agent: Option<String>,
+    /// A short code beyond the action (a failure's reason, a policy, roles given).
+    detail: Option<String>,
     chain_index: Option<i64>,
     hash: Option<String>,
 }
@@ -61,6 +63,7 @@ impl From<StoredEvent> for EventOut {
             request_id: e.request_id,
             source_ip: e.source_ip,
             user_agent: e.user_agent,
+            detail: e.detail,
             chain_index: e.chain_index,
             hash: e.hash,
         }

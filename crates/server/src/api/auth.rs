@@ -146,6 +146,15 @@ pub(crate) enum PasswordSignIn {
     SsoRequired,
 }
 
+/// The account a failed sign-in names: the user's id, or a keyed stand-in for an address that
+/// matches nobody (so monitoring counts distinct accounts without the addresses).
+fn attempted_account(state: &AppState, user: Option<mhp_domain::UserId>, email: &Email) -> String {
+    user.map_or_else(
+        || state.app.pseudonyms.unknown_account(email.as_str()),
+        |u| u.to_string(),
+    )
+}
+
 /// Signs a person in with their e-mail address and password: throttled per account, address
 /// and account across addresses, verified outside any transaction, every outcome a security
 /// event. A wrong address or password is [`ApiError::Unauthenticated`], alike for both. The
@@ -186,8 +195,16 @@ pub(crate) async fn sign_in_with_password(
     if let Some(until) = locked_until {
         let mut tx = state.app.db.operator(Access::Write).await?;
         let event = AuthEvent::SignInFailed { throttled: true };
-        let user = found.as_ref().map(|(u, _)| u.id);
-        security::record_user_event(&mut tx, &Actor::Anonymous, user, &event, meta, now).await?;
+        let account = attempted_account(state, found.as_ref().map(|(u, _)| u.id), &email);
+        security::record_account_event(
+            &mut tx,
+            &Actor::Anonymous,
+            Some(account),
+            &event,
+            meta,
+            now,
+        )
+        .await?;
         tx.commit().await?;
         let secs = ((until.as_millis() - now.as_millis() + 999) / 1000).max(1);
         return Err(ApiError::TooManyAttempts(u64::try_from(secs).unwrap_or(1)));
@@ -226,8 +243,16 @@ pub(crate) async fn sign_in_with_password(
                 }
             }
             let event = AuthEvent::SignInFailed { throttled: false };
-            security::record_user_event(&mut tx, &Actor::Anonymous, user, &event, meta, now)
-                .await?;
+            let account = attempted_account(state, user, &email);
+            security::record_account_event(
+                &mut tx,
+                &Actor::Anonymous,
+                Some(account),
+                &event,
+                meta,
+                now,
+            )
+            .await?;
             if let Some(ms) = account_locked_ms {
                 // Unknown addresses are locked alike, but only an account's lock is an event.
                 if user.is_some() {

@@ -118,10 +118,36 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
     let (mut parts, body) = req.into_parts();
     match gate(&state, &mut parts).await {
         Ok(grant) => {
+            // Who asked inside an organisation, should the answer be "not found".
+            let asker = grant.as_ref().and_then(|g| {
+                g.scope
+                    .as_ref()
+                    .map(|s| (s.org(), g.principal.actor(), g.meta.clone()))
+            });
+            let (route, _) = route_key(&parts);
             if let Some(grant) = grant {
                 parts.extensions.insert(grant);
             }
-            next.run(Request::from_parts(parts, body)).await
+            let response = next.run(Request::from_parts(parts, body)).await;
+            if response.status() == axum::http::StatusCode::NOT_FOUND
+                && let Some((org, actor, meta)) = asker
+            {
+                // Ids that are not the organisation's: what probing for other tenants' records
+                // looks like (`cross_tenant_probing`). The route template names what was asked.
+                let event = mhp_storage::repo::audit::AuditEvent {
+                    actor: actor.audit_name(),
+                    action: "http.not_found",
+                    resource_type: "route",
+                    resource_id: Some(route),
+                    outcome: mhp_storage::repo::audit::Outcome::Failure,
+                    request_id: meta.request_id,
+                    source_ip: meta.source_ip,
+                    user_agent: meta.user_agent,
+                    detail: None,
+                };
+                mhp_app::siem::record_signal(&state.app, Some(org), &event).await;
+            }
+            response
         }
         Err(e) => e.into_response(),
     }
@@ -208,6 +234,24 @@ pub(crate) async fn admit(
         }
         Requirement::Session | Requirement::PendingSession => {
             if principal.session().is_none() {
+                return Err(ApiError::Forbidden);
+            }
+            return Ok(Some(Grant {
+                principal,
+                scope: None,
+                reach: GrantReach::Organisation,
+                meta,
+                roles: Vec::new(),
+            }));
+        }
+        Requirement::PlatformOperator => {
+            let operator = match &principal {
+                crate::authn::Principal::User { user, .. } => {
+                    user.platform_role == Some(mhp_domain::PlatformRole::Operator)
+                }
+                crate::authn::Principal::ApiKey(_) => false,
+            };
+            if !operator {
                 return Err(ApiError::Forbidden);
             }
             return Ok(Some(Grant {

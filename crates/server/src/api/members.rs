@@ -93,7 +93,8 @@ pub(crate) async fn change_roles(
     // first; should the role change then fail, the member only has to sign in again.
     let scope = grant.org()?;
     let mut check = state.app.db.tenant(&scope, Access::Read).await?;
-    if users::roles(&mut check, user).await?.is_empty() {
+    let before = users::roles(&mut check, user).await?;
+    if before.is_empty() {
         return Err(ApiError::NotFound("member"));
     }
     drop(check);
@@ -105,6 +106,16 @@ pub(crate) async fn change_roles(
     users::set_roles(&mut tx, user, &roles, now).await?;
     let event = AuthEvent::RolesChanged {
         user: user.to_string(),
+        added: roles
+            .iter()
+            .filter(|r| !before.contains(r))
+            .copied()
+            .collect(),
+        removed: before
+            .iter()
+            .filter(|r| !roles.contains(r))
+            .copied()
+            .collect(),
     };
     security::record_in(&mut tx, &grant.principal.actor(), &event, &grant.meta, now).await?;
     tx.commit().await?;

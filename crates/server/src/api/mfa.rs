@@ -326,6 +326,16 @@ pub(crate) async fn finish_second_factor(
     let key = format!("mfa:{}", user.id);
     let mut tx = state.app.db.operator(Access::Write).await?;
     if let Some(until) = sessions::locked_until(&mut tx, &key, now).await? {
+        // Refused unchecked, and still an attempt monitoring counts (`mfa_failure_burst`).
+        record(
+            &mut tx,
+            grant,
+            user.id,
+            AuthEvent::MfaChecked { passed: false },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         let secs = ((until.as_millis() - now.as_millis() + 999) / 1000).max(1);
         return Err(ApiError::TooManyAttempts(u64::try_from(secs).unwrap_or(1)));
     }
@@ -441,9 +451,11 @@ pub(crate) async fn set_org_policy(
     })?;
     let now = state.app.clock.now();
     let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
+    let before = mfa::policy(&mut tx).await?;
     mfa::set_policy(&mut tx, policy).await?;
     let event = AuthEvent::MfaPolicyChanged {
         policy: policy.as_str(),
+        weakened: policy < before,
     };
     security::record_in(&mut tx, &grant.principal.actor(), &event, &grant.meta, now).await?;
     tx.commit().await?;

@@ -20,6 +20,7 @@ pub(crate) mod mfa;
 pub(crate) mod monitoring;
 pub(crate) mod orgs;
 pub mod pipelines;
+pub(crate) mod security_alerts;
 pub(crate) mod sets;
 pub(crate) mod sso;
 pub(crate) mod subjects;
@@ -84,6 +85,9 @@ pub enum Requirement {
     /// Any role in the organisation named by the path's `{org}` (pages every member has);
     /// the grant reaches nothing beyond the caller's own record.
     Member,
+    /// A platform operator signed in as a person (never an API key): platform-wide views
+    /// such as every security alert.
+    PlatformOperator,
 }
 
 /// One API route.
@@ -103,7 +107,7 @@ pub struct RouteSpec {
 use crate::openapi::Reply::{Csv, Empty, Fhir, Json, JsonLines};
 use crate::openapi::{Body, Doc, doc, list, page, s, with_body, with_query};
 use Permission as P;
-use Requirement::{Authenticated, InOrg, PendingSession, Public, Session};
+use Requirement::{Authenticated, InOrg, PendingSession, PlatformOperator, Public, Session};
 
 /// Every API route.
 pub const ROUTES: &[RouteSpec] = &[
@@ -772,6 +776,62 @@ pub const ROUTES: &[RouteSpec] = &[
         doc: with_query(
             doc("The audit events as JSON lines", &[200], JsonLines),
             s::<audit_log::AuditQuery>,
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/security/alerts",
+        requirement: InOrg(P::ReadSecurityReports),
+        handler: || get(security_alerts::list),
+        doc: with_query(
+            doc(
+                "The organisation's security alerts, newest first",
+                &[200],
+                Json(s::<security_alerts::AlertsOut>),
+            ),
+            s::<security_alerts::AlertQuery>,
+        ),
+    },
+    RouteSpec {
+        method: "PATCH",
+        path: "/api/v1/orgs/{org}/security/alerts/{alert}",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || patch(security_alerts::set_status),
+        doc: with_body(
+            doc(
+                "Acknowledge, resolve or reopen an alert (resolving needs a reason)",
+                &[200, 404],
+                Json(s::<security_alerts::AlertOut>),
+            ),
+            Body::Json(s::<security_alerts::StatusBody>),
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/security/alerts",
+        requirement: PlatformOperator,
+        handler: || get(security_alerts::list_all),
+        doc: with_query(
+            doc(
+                "Every security alert, the platform's and every organisation's (platform operator)",
+                &[200],
+                Json(s::<security_alerts::AlertsOut>),
+            ),
+            s::<security_alerts::AlertQuery>,
+        ),
+    },
+    RouteSpec {
+        method: "PATCH",
+        path: "/api/v1/security/alerts/{alert}",
+        requirement: PlatformOperator,
+        handler: || patch(security_alerts::set_status_any),
+        doc: with_body(
+            doc(
+                "Acknowledge, resolve or reopen any alert (platform operator)",
+                &[200, 404],
+                Json(s::<security_alerts::AlertOut>),
+            ),
+            Body::Json(s::<security_alerts::StatusBody>),
         ),
     },
     RouteSpec {

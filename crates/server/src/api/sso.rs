@@ -344,11 +344,12 @@ pub(crate) async fn configure(
     let now = state.app.clock.now();
     let actor = grant.principal.actor();
     let mut tx = state.app.db.tenant(&org, Access::Write).await?;
+    let before = sso::config(&mut tx).await?;
+    let was_required = before.as_ref().is_some_and(|c| c.required);
     // The secret shown as set: the one just given, else the one kept.
     let secret_set_at = match &sealed {
         Some(_) => Some(now),
-        None => sso::config(&mut tx)
-            .await?
+        None => before
             .filter(|c| c.client_secret_sealed.is_some())
             .and_then(|c| c.client_secret_set_at),
     };
@@ -375,6 +376,7 @@ pub(crate) async fn configure(
     let proofs = sso::domain_proofs(&mut tx).await?;
     let event = AuthEvent::SsoConfigured {
         required: settings.required,
+        weakened: was_required && !settings.required,
     };
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
     tx.commit().await?;

@@ -245,6 +245,7 @@ pub fn quick() -> HttpConfig {
         request_timeout: Duration::from_secs(5),
         drain_delay: Duration::from_millis(300),
         shutdown_grace: Duration::from_secs(5),
+        trusted_proxies: Vec::new(),
     }
 }
 

@@ -31,9 +31,12 @@ enum Allowed {
     /// People with these roles, about the record linked to their own account (an API key has
     /// none: 404).
     OwnRecord(&'static [Role]),
+    /// Platform operators only (no organisation role reaches it; the operator's own pass is
+    /// tested in `security.rs`).
+    Operator,
 }
 
-use Allowed::{Anyone, OwnRecord, People, Public, Roles};
+use Allowed::{Anyone, Operator, OwnRecord, People, Public, Roles};
 
 const MATRIX: &[(&str, &str, Allowed)] = &[
     ("POST", "/api/v1/auth/login", Public),
@@ -65,6 +68,18 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         "/api/v1/orgs/{org}/invitations",
         Roles(&[Role::OrgAdmin]),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/security/alerts",
+        Roles(&[Role::OrgAdmin, Role::Auditor]),
+    ),
+    (
+        "PATCH",
+        "/api/v1/orgs/{org}/security/alerts/{alert}",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    ("GET", "/api/v1/security/alerts", Operator),
+    ("PATCH", "/api/v1/security/alerts/{alert}", Operator),
     ("POST", "/api/v1/auth/token", People),
     ("GET", "/api/v1/auth/session", People),
     ("POST", "/api/v1/auth/logout", People),
@@ -510,6 +525,8 @@ async fn call(
     }
     if method == "PATCH" && path.contains("/subjects/") {
         req = req.json(&json!({ "sport": "rugby" }));
+    } else if method == "PATCH" && path.contains("/security/alerts/") {
+        req = req.json(&json!({ "status": "acknowledged" }));
     } else if method == "PATCH" && path == "/api/v1/me" {
         req = req.json(&json!({ "length_unit": "in" }));
     } else if method == "PATCH" {
@@ -638,6 +655,28 @@ async fn concrete(
     if path.contains("{key}") {
         let (id, _) = key(s, target, Role::Device, far_future(s)).await;
         path = path.replace("{key}", &id);
+    }
+    if path.contains("{alert}") {
+        let mut tx = s.state.app.db.operator(Access::Write).await.unwrap();
+        let org = target.org().to_string();
+        let id = mhp_storage::repo::security::insert_alert(
+            &mut tx,
+            &mhp_storage::repo::security::NewAlert {
+                rule_id: "brute_force_account",
+                org: Some(&org),
+                entity: &format!("user.uid={}", uuid::Uuid::new_v4()),
+                severity: "high",
+                technique: Some("T1110.001"),
+                title: "Brute force against one account",
+                first_at: s.state.app.clock.now(),
+                event_count: 10,
+            },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        tx.commit().await.unwrap();
+        path = path.replace("{alert}", &id);
     }
     path
 }
@@ -914,6 +953,7 @@ async fn every_route_every_role_both_callers_own_and_other_organisation() {
                             People if kind == Kind::Person => None,
                             People if kind == Kind::PersonToken => Some(StatusCode::FORBIDDEN),
                             People => Some(StatusCode::FORBIDDEN),
+                            Operator => Some(StatusCode::FORBIDDEN),
                             Roles(_) | OwnRecord(_) if !is_own => Some(StatusCode::NOT_FOUND),
                             OwnRecord(roles) if roles.contains(&role) && user.is_none() => {
                                 Some(StatusCode::NOT_FOUND)

@@ -25,6 +25,7 @@ fn config() -> HttpConfig {
         request_timeout: Duration::from_secs(20),
         drain_delay: Duration::from_millis(100),
         shutdown_grace: Duration::from_secs(5),
+        trusted_proxies: Vec::new(),
     }
 }
 

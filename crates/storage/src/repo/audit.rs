@@ -60,6 +60,9 @@ pub struct AuditEvent {
     pub source_ip: Option<String>,
     /// The client's user agent (truncated).
     pub user_agent: Option<String>,
+    /// What the event says beyond its action, as a short code (a policy's name, a role, a
+    /// reason): never PHI or a secret. Hashed into the chain when present.
+    pub detail: Option<String>,
 }
 
 impl AuditEvent {
@@ -80,7 +83,15 @@ impl AuditEvent {
             request_id: None,
             source_ip: None,
             user_agent: None,
+            detail: None,
         }
+    }
+
+    /// The same event with a detail code.
+    #[must_use]
+    pub fn with_detail(mut self, detail: impl Into<String>) -> Self {
+        self.detail = Some(detail.into());
+        self
     }
 }
 
@@ -158,6 +169,8 @@ pub struct StoredEvent {
     pub source_ip: Option<String>,
     /// The client's user agent.
     pub user_agent: Option<String>,
+    /// Its detail code.
+    pub detail: Option<String>,
     /// Position in the organisation's hash chain.
     pub chain_index: Option<i64>,
     /// The event's chain hash, hex.
@@ -179,7 +192,7 @@ pub async fn search(
     };
     let rows = sqlx::query(
         "SELECT seq, id, at_ms, actor, action, resource_type, resource_id, outcome, request_id, \
-         source_ip, user_agent, chain_index, hash FROM audit_events \
+         source_ip, user_agent, detail, chain_index, hash FROM audit_events \
          WHERE org_id = $1 AND seq > $2 \
            AND (CAST($3 AS TEXT) IS NULL OR actor = $3) \
            AND (CAST($4 AS TEXT) IS NULL OR action = $4) \
@@ -216,6 +229,7 @@ pub async fn search(
                 request_id: row.try_get("request_id")?,
                 source_ip: row.try_get("source_ip")?,
                 user_agent: row.try_get("user_agent")?,
+                detail: row.try_get("detail")?,
                 chain_index: row.try_get("chain_index")?,
                 hash: hash.as_deref().map(mhp_domain::to_hex),
             })
@@ -265,6 +279,7 @@ async fn insert(
         request_id: event.request_id.clone(),
         source_ip: event.source_ip.clone(),
         user_agent,
+        detail: event.detail.clone(),
         chain,
         chain_index: index,
     };
@@ -272,8 +287,8 @@ async fn insert(
     sqlx::query(
         "INSERT INTO audit_events (id, at_ms, org_id, actor, action, resource_type, \
          resource_id, outcome, request_id, source_ip, user_agent, chain, chain_index, \
-         prev_hash, hash) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)",
+         prev_hash, hash, detail) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)",
     )
     .bind(record.id.as_str())
     .bind(record.at_ms)
@@ -290,6 +305,7 @@ async fn insert(
     .bind(record.chain_index)
     .bind(prev)
     .bind(hash.to_vec())
+    .bind(record.detail.as_deref())
     .execute(conn)
     .await?;
     Ok(())
@@ -309,6 +325,7 @@ struct Record {
     request_id: Option<String>,
     source_ip: Option<String>,
     user_agent: Option<String>,
+    detail: Option<String>,
     chain: String,
     chain_index: i64,
 }
@@ -342,6 +359,11 @@ impl Record {
         field(self.request_id.as_deref());
         field(self.source_ip.as_deref());
         field(self.user_agent.as_deref());
+        // Added with security monitoring: events without a detail hash as they always did.
+        if let Some(detail) = self.detail.as_deref() {
+            field(Some("detail"));
+            field(Some(detail));
+        }
         h.finalize().into()
     }
 
@@ -358,6 +380,7 @@ impl Record {
             request_id: row.try_get("request_id")?,
             source_ip: row.try_get("source_ip")?,
             user_agent: row.try_get("user_agent")?,
+            detail: row.try_get("detail")?,
             chain: row.try_get("chain")?,
             chain_index: row.try_get("chain_index")?,
         })
@@ -443,6 +466,8 @@ pub struct ArchivedEvent {
     pub source_ip: Option<String>,
     /// The client's user agent.
     pub user_agent: Option<String>,
+    /// Its detail code.
+    pub detail: Option<String>,
     /// Its chain.
     pub chain: String,
     /// Its position in the chain.
@@ -513,7 +538,7 @@ pub async fn prune_plan(
         let anchor_hash: Vec<u8> = anchor.try_get(1)?;
         let rows = sqlx::query(
             "SELECT id, at_ms, org_id, actor, action, resource_type, resource_id, outcome, \
-             request_id, source_ip, user_agent, chain, chain_index, prev_hash, hash \
+             request_id, source_ip, user_agent, detail, chain, chain_index, prev_hash, hash \
              FROM audit_events WHERE chain = $1 AND chain_index <= $2 ORDER BY chain_index",
         )
         .bind(chain.as_str())
@@ -537,6 +562,7 @@ pub async fn prune_plan(
                 request_id: rec.request_id,
                 source_ip: rec.source_ip,
                 user_agent: rec.user_agent,
+                detail: rec.detail,
                 chain: rec.chain,
                 chain_index: rec.chain_index,
                 prev_hash: mhp_domain::to_hex(&prev),
@@ -707,7 +733,7 @@ async fn verify_chains(
     };
     let rows = sqlx::query(
         "SELECT id, at_ms, org_id, actor, action, resource_type, resource_id, outcome, \
-         request_id, source_ip, user_agent, chain, chain_index, prev_hash, hash \
+         request_id, source_ip, user_agent, detail, chain, chain_index, prev_hash, hash \
          FROM audit_events WHERE hash IS NOT NULL \
          AND (CAST($1 AS TEXT) IS NULL OR chain = $1) ORDER BY chain, chain_index",
     )

@@ -15,6 +15,7 @@ pub mod models;
 pub mod orgs;
 pub mod pipelines;
 pub mod risk;
+pub mod security;
 pub mod sessions;
 pub mod sso;
 pub mod subjects;

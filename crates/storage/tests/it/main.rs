@@ -8,6 +8,7 @@ mod migrations;
 mod pipelines;
 mod repos;
 mod resilience;
+mod security;
 mod tenancy;
 
 use mhp_domain::{FixedClock, OrgId, OrgName, OrgScope, Timestamp};

@@ -579,6 +579,7 @@ pub fn event(action: &'static str) -> AuditEvent {
         request_id: Some("req-1".into()),
         source_ip: None,
         user_agent: Some("x".repeat(1000)),
+        detail: None,
     }
 }
 

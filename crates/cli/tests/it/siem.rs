@@ -1,0 +1,781 @@
+//! Security monitoring through the real binary: a working session on the demo organisation
+//! raises no alert; then each shipped rule's attack is enacted and exactly the expected alerts
+//! appear; every event the JSON-lines sink wrote validates against the OCSF 1.8.0 schema
+//! (`tools/ocsf/validate.py`); a tampered audit log raises its alert after a restart.
+//!
+//! Attackers' addresses are varied with `X-Forwarded-For`, which the server believes because
+//! the test names 127.0.0.1 a trusted proxy. Two rules need time to pass (an account unused for
+//! 90 days, an API key older than a day): their history is written into the database with old
+//! times, as the months would have written it.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::time::Duration;
+
+use mhp_domain::{Clock as _, Email, SystemClock, Timestamp};
+use mhp_storage::Access;
+use mhp_storage::repo::audit::{self, AuditEvent};
+use mhp_test_support::MhpProcess;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+
+use crate::{MHP, OPS_PASSWORD, bootstrap_org, mhp, printed_id, printed_token, stderr, stdout};
+
+const DAY_MS: i64 = 86_400_000;
+
+struct Server {
+    p: MhpProcess,
+    c: reqwest::Client,
+}
+
+impl Server {
+    fn start(data: &str) -> Self {
+        let p = MhpProcess::serve(
+            MHP,
+            &["--data-dir", data],
+            &[
+                ("MHP_HTTP_TRUSTED_PROXIES", "127.0.0.1/32"),
+                ("MHP_SECURITY_INTERVAL_MS", "200"),
+            ],
+        );
+        Self {
+            p,
+            c: reqwest::Client::new(),
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.p.base)
+    }
+
+    /// A request from `ip` (through the trusted proxy).
+    fn from(&self, method: reqwest::Method, path: &str, ip: &str) -> reqwest::RequestBuilder {
+        self.c
+            .request(method, self.url(path))
+            .header("x-forwarded-for", ip)
+    }
+
+    async fn login(&self, email: &str, password: &str, ip: &str) -> reqwest::Response {
+        self.from(reqwest::Method::POST, "/api/v1/auth/login", ip)
+            .json(&json!({ "email": email, "password": password }))
+            .send()
+            .await
+            .unwrap()
+    }
+
+    async fn metric(&self, name: &str) -> f64 {
+        let text = self
+            .c
+            .get(self.url("/metrics"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        text.lines()
+            .find(|l| l.starts_with(name))
+            .and_then(|l| l.rsplit(' ').next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Waits until the monitor has made two passes after now: everything written before has
+    /// been shipped and evaluated.
+    async fn caught_up(&self) {
+        let start = self.metric("mhp_security_monitor_passes_total").await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self.metric("mhp_security_monitor_passes_total").await < start + 2.0 {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the security monitor made no progress"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// `(cookie, csrf)` of a response that started a session.
+fn session_of(res: &reqwest::Response) -> String {
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
+}
+
+async fn json_of(res: reqwest::Response, want: StatusCode) -> Value {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, want, "{text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+async fn db(data: &str) -> mhp_storage::Db {
+    mhp_storage::Db::connect(
+        &format!("sqlite://{}", Path::new(data).join("mhp.sqlite").display()),
+        &mhp_storage::DbOptions::default(),
+    )
+    .await
+    .unwrap()
+}
+
+async fn user_id(db: &mhp_storage::Db, email: &str) -> String {
+    let mut tx = db.operator(Access::Read).await.unwrap();
+    let (user, _) = mhp_storage::repo::users::find_by_email(&mut tx, &Email::parse(email).unwrap())
+        .await
+        .unwrap()
+        .unwrap();
+    user.id.to_string()
+}
+
+/// Writes a platform event as it would have been written `ago_ms` ago.
+async fn write_past(db: &mhp_storage::Db, event: &AuditEvent, ago_ms: i64) {
+    let mut tx = db.operator(Access::Write).await.unwrap();
+    let at = Timestamp::from_millis(SystemClock.now().as_millis() - ago_ms);
+    audit::append_as_operator(&mut tx, None, event, at)
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+}
+
+/// Every alert the platform operator sees: (rule, entity) → count.
+async fn alerts(s: &Server, operator: &str) -> (BTreeMap<(String, String), usize>, Vec<Value>) {
+    let body = json_of(
+        s.c.get(s.url("/api/v1/security/alerts?limit=1000"))
+            .header("cookie", operator)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let items = body["items"].as_array().unwrap().clone();
+    let mut seen = BTreeMap::new();
+    for a in &items {
+        *seen
+            .entry((
+                a["rule_id"].as_str().unwrap().to_owned(),
+                a["entity"].as_str().unwrap().to_owned(),
+            ))
+            .or_insert(0) += 1;
+    }
+    (seen, items)
+}
+
+#[tokio::test]
+async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
+    let dir = tempfile::tempdir().unwrap();
+    let alpha = bootstrap_org(dir.path(), "Alpha", &[]);
+    let data = alpha.data.clone();
+    // The demo organisation, in the same installation.
+    let demo = mhp(
+        &[
+            "demo",
+            "--data-dir",
+            &data,
+            "--teams",
+            "1",
+            "--subjects-per-team",
+            "4",
+            "--weeks",
+            "2",
+        ],
+        &[],
+        None,
+    );
+    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
+    let demo_org = printed_id(&demo, "organisation:");
+    let demo_text = stdout(&demo);
+    let demo_key = demo_text
+        .lines()
+        .find_map(|l| {
+            l.split_once("(shown once, expires in 30 days): ")
+                .map(|(_, k)| k.to_owned())
+        })
+        .unwrap();
+    let person = |role: &str| -> (String, String) {
+        let line = demo_text
+            .lines()
+            .find(|l| l.trim_start().starts_with(&format!("{role} ")))
+            .unwrap();
+        let parts: Vec<&str> = line.split_whitespace().collect();
+        (parts[1].to_owned(), parts[2].to_owned())
+    };
+    let (coach_email, coach_password) = person("coach");
+    let (athlete_email, _) = person("athlete");
+    let (clinician_email, _) = person("clinician");
+
+    // An API key made three days ago, known to the monitor from its issue event.
+    let old_key = printed_token(&mhp(
+        &[
+            "admin",
+            "api-key",
+            "create",
+            "--org",
+            &alpha.org,
+            "--role",
+            "clinician",
+            "--name",
+            "old",
+            "--data-dir",
+            &data,
+        ],
+        &[],
+        None,
+    ));
+    let old_key_id = old_key.split('_').nth(1).unwrap().to_owned();
+    let store = db(&data).await;
+    write_past(
+        &store,
+        &AuditEvent::outside_request("cli", "apikey.issue", "api_key", Some(old_key_id.clone())),
+        3 * DAY_MS,
+    )
+    .await;
+    // The coach last signed in 100 days ago.
+    let coach = user_id(&store, &coach_email).await;
+    let athlete = user_id(&store, &athlete_email).await;
+    let clinician = user_id(&store, &clinician_email).await;
+    let mut past_sign_in = AuditEvent::outside_request(
+        &format!("user:{coach}"),
+        "auth.sign_in",
+        "user",
+        Some(coach.clone()),
+    );
+    past_sign_in.source_ip = Some("127.0.0.1".into());
+    write_past(&store, &past_sign_in, 100 * DAY_MS).await;
+    store.close().await;
+
+    let s = Server::start(&data);
+    let local = "127.0.0.1";
+
+    // A working session: the operator signs in; the demo's administrator reads the roster,
+    // every athlete, their assessments and norms; a clinician signs in and out.
+    let res = s.login("ops@example.org", OPS_PASSWORD, local).await;
+    assert_eq!(res.status(), StatusCode::OK);
+    let operator = session_of(&res);
+    let demo_api = format!("/api/v1/orgs/{demo_org}");
+    let list = json_of(
+        s.c.get(s.url(&format!("{demo_api}/subjects?limit=100")))
+            .bearer_auth(&demo_key)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    for subject in list["items"].as_array().unwrap() {
+        let id = subject["id"].as_str().unwrap();
+        for path in [
+            format!("{demo_api}/subjects/{id}"),
+            format!("{demo_api}/subjects/{id}/assessments"),
+        ] {
+            let res =
+                s.c.get(s.url(&path))
+                    .bearer_auth(&demo_key)
+                    .send()
+                    .await
+                    .unwrap();
+            assert_eq!(res.status(), StatusCode::OK, "{path}");
+        }
+    }
+    s.caught_up().await;
+    let (seen, _) = alerts(&s, &operator).await;
+    assert!(seen.is_empty(), "a working session raised alerts: {seen:?}");
+
+    // The attacks, one address each.
+    let mut expected: BTreeMap<(String, String), usize> = BTreeMap::new();
+    let mut expect = |rule: &str, entity: String| {
+        *expected.entry((rule.to_owned(), entity)).or_insert(0) += 1;
+    };
+
+    // brute_force_account: ten wrong passwords for one account.
+    for _ in 0..10 {
+        let res = s
+            .login(&athlete_email, "not the password", "198.51.100.10")
+            .await;
+        assert!(
+            matches!(res.status().as_u16(), 401 | 429),
+            "{}",
+            res.status()
+        );
+    }
+    expect("brute_force_account", format!("user.uid={athlete}"));
+
+    // password_spraying: one address, ten accounts.
+    for i in 0..10 {
+        s.login(
+            &format!("spray{i}@example.net"),
+            "Winter2026!",
+            "198.51.100.20",
+        )
+        .await;
+    }
+    expect("password_spraying", "src_endpoint.ip=198.51.100.20".into());
+
+    // credential_stuffing: twenty accounts from five addresses.
+    for i in 0..20 {
+        let ip = format!("198.51.100.{}", 31 + i % 5);
+        s.login(&format!("leaked{i}@example.net"), "hunter2hunter2", &ip)
+            .await;
+    }
+    expect("credential_stuffing", "all".into());
+
+    // dormant_account_use: the coach, silent for 100 days, signs in.
+    let res = s
+        .login(&coach_email, &coach_password, "198.51.100.45")
+        .await;
+    assert_eq!(res.status(), StatusCode::OK);
+    expect("dormant_account_use", format!("user.uid={coach}"));
+
+    // mfa_failure_burst: the operator enrols an authenticator; a second sign-in gets five
+    // wrong codes.
+    let csrf = |body: &Value| body["csrf_token"].as_str().unwrap().to_owned();
+    let res = s.login("ops@example.org", OPS_PASSWORD, local).await;
+    let enrolling = session_of(&res);
+    let token = csrf(&json_of(res, StatusCode::OK).await);
+    let post = |path: &str, cookie: &str, csrf: &str, ip: &str, body: Value| {
+        s.from(reqwest::Method::POST, path, ip)
+            .header("cookie", cookie.to_owned())
+            .header("x-csrf-token", csrf.to_owned())
+            .json(&body)
+            .send()
+    };
+    let enrol = json_of(
+        post(
+            "/api/v1/auth/mfa/totp",
+            &enrolling,
+            &token,
+            local,
+            json!({}),
+        )
+        .await
+        .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let secret = mhp_test_support::base32_decode(enrol["secret_base32"].as_str().unwrap());
+    let code = |step: i64| format!("{:06}", mhp_auth::totp::code_at(&secret, step));
+    let step = mhp_auth::totp::step_of(SystemClock.now());
+    let res = post(
+        "/api/v1/auth/mfa/totp/confirm",
+        &enrolling,
+        &token,
+        local,
+        json!({ "code": code(step) }),
+    )
+    .await
+    .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // Turning the factor on starts a new session (the others end): the operator's from now.
+    let operator = session_of(&res);
+    let token = csrf(&json_of(res, StatusCode::OK).await);
+    let res = s
+        .login("ops@example.org", OPS_PASSWORD, "198.51.100.50")
+        .await;
+    let pending = session_of(&res);
+    let pending_csrf = csrf(&json_of(res, StatusCode::OK).await);
+    let wrong = if code(step + 5) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
+    for _ in 0..5 {
+        let res = post(
+            "/api/v1/auth/mfa/verify",
+            &pending,
+            &pending_csrf,
+            "198.51.100.50",
+            json!({ "code": wrong }),
+        )
+        .await
+        .unwrap();
+        assert!(!res.status().is_success());
+    }
+    let operator_id = {
+        let store = db(&data).await;
+        let id = user_id(&store, "ops@example.org").await;
+        store.close().await;
+        id
+    };
+    expect("mfa_failure_burst", format!("user.uid={operator_id}"));
+
+    // refresh_token_reuse: a rotated refresh token presented again.
+    let pair = json_of(
+        post("/api/v1/auth/token", &operator, &token, local, json!({}))
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+    let access = pair["access_token"].as_str().unwrap().to_owned();
+    for want in [StatusCode::OK, StatusCode::UNAUTHORIZED] {
+        let res = s
+            .from(
+                reqwest::Method::POST,
+                "/api/v1/auth/token/refresh",
+                "198.51.100.55",
+            )
+            .json(&json!({ "refresh_token": refresh }))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), want);
+    }
+    expect("refresh_token_reuse", format!("user.uid={operator_id}"));
+
+    // token_forgery: a tampered signature, an unsigned token and another algorithm.
+    let parts: Vec<&str> = access.split('.').collect();
+    // The signature with its first character changed; headers naming `none` and HS256
+    // (base64url of `{"alg":"none","kid":"x"}` and `{"alg":"HS256","kid":"x"}`).
+    let flipped = if parts[2].starts_with('A') { "B" } else { "A" };
+    let forged = [
+        format!("{}.{}.{flipped}{}", parts[0], parts[1], &parts[2][1..]),
+        format!("eyJhbGciOiJub25lIiwia2lkIjoieCJ9.{}.", parts[1]),
+        format!(
+            "eyJhbGciOiJIUzI1NiIsImtpZCI6IngifQ.{}.{}",
+            parts[1], parts[2]
+        ),
+    ];
+    for t in &forged {
+        let res = s
+            .from(reqwest::Method::GET, "/api/v1/me", "198.51.100.60")
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+    }
+    expect("token_forgery", "src_endpoint.ip=198.51.100.60".into());
+
+    // privilege_escalation: the demo's clinician is made an administrator.
+    let res = s
+        .from(
+            reqwest::Method::PUT,
+            &format!("{demo_api}/members/{clinician}/roles"),
+            local,
+        )
+        .bearer_auth(&demo_key)
+        .json(&json!({ "roles": ["org_admin"] }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NO_CONTENT);
+    let privilege_entity = "privilege_escalation";
+
+    // mass_phi_access: one key reads fifty subjects' records.
+    let api = format!("/api/v1/orgs/{}", alpha.org);
+    let mut ids = Vec::new();
+    for i in 0..50 {
+        let created = json_of(
+            s.c.post(s.url(&format!("{api}/subjects")))
+                .bearer_auth(&alpha.admin)
+                .json(&json!({ "name": format!("Person {i}"), "external_id": format!("P-{i:03}") }))
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
+        ids.push(created["id"].as_str().unwrap().to_owned());
+    }
+    for id in &ids {
+        let res = s
+            .from(
+                reqwest::Method::GET,
+                &format!("{api}/subjects/{id}"),
+                "198.51.100.70",
+            )
+            .bearer_auth(&alpha.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    let admin_key_id = alpha.admin.split('_').nth(1).unwrap().to_owned();
+    expect("mass_phi_access", format!("actor.user.uid={admin_key_id}"));
+
+    // cross_tenant_probing: twenty guesses at ids that are not the organisation's.
+    for _ in 0..20 {
+        let res = s
+            .from(
+                reqwest::Method::GET,
+                &format!("{api}/subjects/{}", mhp_domain::SubjectId::new()),
+                "198.51.100.70",
+            )
+            .bearer_auth(&alpha.admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    }
+    expect(
+        "cross_tenant_probing",
+        format!("actor.user.uid={admin_key_id}"),
+    );
+
+    // erasure_burst: five erasures within the hour.
+    for id in &ids[..5] {
+        let res =
+            s.c.post(s.url(&format!("{api}/subjects/{id}/erase")))
+                .bearer_auth(&alpha.admin)
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    expect(
+        "erasure_burst",
+        format!("metadata.tenant_uid={}", alpha.org),
+    );
+
+    // security_setting_weakened: the MFA policy raised, then lowered.
+    for policy in ["everyone", "optional"] {
+        let res =
+            s.c.put(s.url(&format!("{api}/mfa-policy")))
+                .bearer_auth(&alpha.admin)
+                .json(&json!({ "policy": policy }))
+                .send()
+                .await
+                .unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+    }
+    expect(
+        "security_setting_weakened",
+        format!(
+            "metadata.tenant_uid={},metadata.event_code=organisation.mfa_policy",
+            alpha.org
+        ),
+    );
+
+    // api_key_new_address: the three-day-old key, from an address never seen for it.
+    let res = s
+        .from(
+            reqwest::Method::GET,
+            &format!("{api}/subjects?limit=1"),
+            "203.0.113.80",
+        )
+        .bearer_auth(&old_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    // A list is not a subject's record, so only the key's use is news.
+    let res = s
+        .from(
+            reqwest::Method::GET,
+            &format!("{api}/subjects/{}", ids[10]),
+            "203.0.113.80",
+        )
+        .bearer_auth(&old_key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    expect(
+        "api_key_new_address",
+        format!("actor.user.uid={old_key_id}"),
+    );
+
+    s.caught_up().await;
+    let (seen, items) = alerts(&s, &operator).await;
+    let mut seen_rest = seen.clone();
+    let escalations: Vec<_> = seen
+        .keys()
+        .filter(|(rule, _)| rule == privilege_entity)
+        .cloned()
+        .collect();
+    assert_eq!(escalations.len(), 1, "one grant of org_admin: {seen:?}");
+    seen_rest.remove(&escalations[0]);
+    assert_eq!(
+        seen_rest, expected,
+        "alerts raised (left) against expected (right)"
+    );
+    assert_eq!(
+        items.len(),
+        expected.len() + 1,
+        "each alert once: {items:#?}"
+    );
+
+    // The organisation's administrator sees their organisation's alerts only.
+    let own = json_of(
+        s.c.get(s.url(&format!("{api}/security/alerts")))
+            .bearer_auth(&alpha.admin)
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    let mut own_rules: Vec<&str> = own["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["rule_id"].as_str().unwrap())
+        .collect();
+    own_rules.sort_unstable();
+    assert_eq!(
+        own_rules,
+        vec![
+            "api_key_new_address",
+            "cross_tenant_probing",
+            "erasure_burst",
+            "mass_phi_access",
+            "security_setting_weakened"
+        ]
+    );
+    // Resolving needs a reason; acknowledging is audited.
+    let first = own["items"][0]["id"].as_str().unwrap();
+    let res =
+        s.c.patch(s.url(&format!("{api}/security/alerts/{first}")))
+            .bearer_auth(&alpha.admin)
+            .json(&json!({ "status": "resolved" }))
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), StatusCode::BAD_REQUEST);
+    let done = json_of(
+        s.c.patch(s.url(&format!("{api}/security/alerts/{first}")))
+            .bearer_auth(&alpha.admin)
+            .json(&json!({ "status": "resolved", "reason": "drill" }))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(done["status"], "resolved");
+    // Another organisation's alert is not there for them.
+    let escalation = items
+        .iter()
+        .find(|a| a["rule_id"] == privilege_entity)
+        .unwrap();
+    assert_eq!(escalation["org_id"], demo_org.as_str());
+    let res =
+        s.c.patch(s.url(&format!(
+            "{api}/security/alerts/{}",
+            escalation["id"].as_str().unwrap()
+        )))
+        .bearer_auth(&alpha.admin)
+        .json(&json!({ "status": "acknowledged" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::NOT_FOUND);
+    // An API key never reaches the platform's view.
+    let res =
+        s.c.get(s.url("/api/v1/security/alerts"))
+            .bearer_auth(&alpha.admin)
+            .send()
+            .await
+            .unwrap();
+    assert_eq!(res.status(), StatusCode::FORBIDDEN);
+
+    // Alert counts are in /metrics.
+    assert_eq!(
+        s.metric("mhp_security_alerts{rule=\"erasure_burst\",severity=\"high\",status=\"open\"}")
+            .await,
+        1.0
+    );
+
+    // The audit log altered behind the application's back: verification at the next start
+    // raises the alarm.
+    s.p.terminate();
+    drop(s);
+    {
+        use sqlx::Connection as _;
+        let mut conn = sqlx::SqliteConnection::connect(&format!(
+            "sqlite://{}",
+            Path::new(&data).join("mhp.sqlite").display()
+        ))
+        .await
+        .unwrap();
+        sqlx::query("DROP TRIGGER audit_events_no_update")
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        sqlx::query(
+            "UPDATE audit_events SET actor = 'user:someone-else' \
+             WHERE seq = (SELECT min(seq) FROM audit_events WHERE action = 'subject.erase')",
+        )
+        .execute(&mut conn)
+        .await
+        .unwrap();
+        conn.close().await.unwrap();
+    }
+    // The operator's session outlives the restart.
+    let s = Server::start(&data);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    loop {
+        let (seen, _) = alerts(&s, &operator).await;
+        if seen.contains_key(&("audit_chain_broken".to_owned(), "all".to_owned())) {
+            // Nothing else new: the rules resumed from their saved state.
+            assert_eq!(seen.len(), expected.len() + 2, "{seen:?}");
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no audit_chain_broken alert: {seen:?}"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    s.caught_up().await;
+
+    // Every event the sink wrote is valid OCSF, ids unique, and no secret or address book
+    // entry leaked into it.
+    let file = Path::new(&data)
+        .join("security")
+        .join("security-events.jsonl");
+    let text = std::fs::read_to_string(&file).unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+    let lines: Vec<Value> = text
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    let findings = lines.iter().filter(|e| e["class_uid"] == 2004).count();
+    assert_eq!(
+        findings,
+        expected.len() + 2,
+        "one Detection Finding per alert"
+    );
+    for secret in [
+        OPS_PASSWORD,
+        coach_password.as_str(),
+        old_key.as_str(),
+        alpha.admin.as_str(),
+        refresh.as_str(),
+        access.as_str(),
+    ] {
+        assert!(!text.contains(secret), "a secret reached the SIEM");
+    }
+    for email in [
+        athlete_email.as_str(),
+        coach_email.as_str(),
+        "spray0@example.net",
+        "ops@example.org",
+    ] {
+        assert!(!text.contains(email), "an address reached the SIEM");
+    }
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tools/ocsf/validate.py");
+    let out = std::process::Command::new("python3")
+        .arg(&script)
+        .arg("--min-events")
+        .arg(lines.len().to_string())
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
