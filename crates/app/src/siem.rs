@@ -58,15 +58,29 @@ impl Sink {
         }
     }
 
-    /// Delivers a batch; nothing is acknowledged unless all of it is stored.
-    async fn deliver(&self, batch: &Batch, now: Timestamp) -> Result<(), SinkError> {
-        match self {
+    /// Delivers a batch (nothing is acknowledged unless all of it is stored) and counts it in
+    /// `status`, or counts and logs the refusal; true when delivered.
+    async fn deliver(&self, batch: &Batch, now: Timestamp, status: &Status) -> bool {
+        let result = match self {
             Sink::JsonLines(j) => {
                 let j = j.clone();
                 let text = batch.lines.clone();
                 tokio::task::spawn_blocking(move || j.append_lines(&text, now))
                     .await
-                    .map_err(|e| SinkError(format!("writer stopped: {e}")))?
+                    .map_err(|e| SinkError(format!("writer stopped: {e}")))
+                    .and_then(|r| r)
+            }
+        };
+        match result {
+            Ok(()) => {
+                status.update(self.name(), |f| f.delivered += batch.count);
+                true
+            }
+            Err(e) => {
+                tracing::warn!(target: "mhp::security", sink = self.name(), error = %e,
+                    "security events not delivered; they wait in the outbox");
+                status.update(self.name(), |f| f.errors += 1);
+                false
             }
         }
     }
@@ -77,6 +91,8 @@ impl Sink {
 struct Batch {
     /// One OCSF event per line.
     lines: Arc<String>,
+    /// How many events.
+    count: u64,
 }
 
 impl Batch {
@@ -91,6 +107,7 @@ impl Batch {
         }
         Self {
             lines: Arc::new(String::from_utf8(text).unwrap_or_default()),
+            count: events.len() as u64,
         }
     }
 }
@@ -374,10 +391,10 @@ impl Monitor {
                 let last = *last;
                 let n = batch.len() as u64;
                 let lines: Vec<Value> = batch.iter().map(|(_, e)| self.ocsf(e)).collect();
-                if let Err(e) = sink.deliver(&Batch::of(&lines), app.now()).await {
-                    tracing::warn!(target: "mhp::security", sink = sink.name(), error = %e,
-                        "security events not delivered; they wait in the outbox");
-                    app.security.update(sink.name(), |f| f.errors += 1);
+                if !sink
+                    .deliver(&Batch::of(&lines), app.now(), &app.security)
+                    .await
+                {
                     self.count_backlog(app, sink.name()).await;
                     return Ok(delivered);
                 }
@@ -385,7 +402,6 @@ impl Monitor {
                 repo::set_cursor(&mut tx, sink.name(), stream, last, app.now()).await?;
                 tx.commit().await?;
                 delivered += n;
-                app.security.update(sink.name(), |f| f.delivered += n);
                 if n < u64::from(self.batch) {
                     break;
                 }
@@ -471,17 +487,8 @@ impl Monitor {
         let lines = (!in_step.is_empty()).then(|| Batch::of(&events));
         for sink in in_step {
             let Some(lines) = &lines else { break };
-            match sink.deliver(lines, app.now()).await {
-                Ok(()) => {
-                    app.security
-                        .update(sink.name(), |f| f.delivered += events.len() as u64);
-                    delivered_to.push(sink.name());
-                }
-                Err(e) => {
-                    tracing::warn!(target: "mhp::security", sink = sink.name(), error = %e,
-                        "security events not delivered; they wait in the outbox");
-                    app.security.update(sink.name(), |f| f.errors += 1);
-                }
+            if sink.deliver(lines, app.now(), &app.security).await {
+                delivered_to.push(sink.name());
             }
         }
         let now = app.now();

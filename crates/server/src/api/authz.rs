@@ -118,19 +118,24 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
     let (mut parts, body) = req.into_parts();
     match gate(&state, &mut parts).await {
         Ok(grant) => {
-            // Who asked inside an organisation, should the answer be "not found".
+            // Who asked inside an organisation, and where, should the answer be "not found"
+            // (the route template is shared, so keeping it costs a reference count).
             let asker = grant.as_ref().and_then(|g| {
-                g.scope
-                    .as_ref()
-                    .map(|s| (s.org(), g.principal.actor(), g.meta.clone()))
+                g.scope.as_ref().map(|s| {
+                    (
+                        s.org(),
+                        g.principal.actor(),
+                        g.meta.clone(),
+                        parts.extensions.get::<MatchedPath>().cloned(),
+                    )
+                })
             });
-            let (route, _) = route_key(&parts);
             if let Some(grant) = grant {
                 parts.extensions.insert(grant);
             }
             let response = next.run(Request::from_parts(parts, body)).await;
             if response.status() == axum::http::StatusCode::NOT_FOUND
-                && let Some((org, actor, meta)) = asker
+                && let Some((org, actor, meta, route)) = asker
             {
                 // Ids that are not the organisation's: what probing for other tenants' records
                 // looks like (`cross_tenant_probing`). The route template names what was asked.
@@ -138,7 +143,7 @@ pub async fn authorize(State(state): State<AppState>, req: Request, next: Next) 
                     actor: actor.audit_name(),
                     action: "http.not_found",
                     resource_type: "route",
-                    resource_id: Some(route),
+                    resource_id: route.map(|r| r.as_str().to_owned()),
                     outcome: mhp_storage::repo::audit::Outcome::Failure,
                     request_id: meta.request_id,
                     source_ip: meta.source_ip,
