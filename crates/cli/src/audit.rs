@@ -121,9 +121,8 @@ pub async fn run(
                 - i64::try_from(settings.audit.retention_days)
                     .unwrap_or(i64::MAX / 86_400_000)
                     .saturating_mul(86_400_000);
-            let objects = mhp_storage::ObjectStore::local(settings.object_store_path())
-                .await
-                .context("cannot open the object store")?;
+            let objects =
+                crate::cloud::object_store(&settings, &crate::cloud::process_env()).await?;
             let mut tx = db
                 .operator(Access::Write)
                 .await

@@ -1,6 +1,7 @@
 //! The cloud parts the settings name, in builds with the `aws` and `vault` features: the
-//! master-key provider (local key ring, AWS KMS, Vault Transit) and the secrets chain
-//! (environment and files, plus AWS Secrets Manager, SSM Parameter Store and Vault KV).
+//! master-key provider (local key ring, AWS KMS, Vault Transit), the secrets chain
+//! (environment and files, plus AWS Secrets Manager, SSM Parameter Store and Vault KV) and the
+//! object store (a local directory, or S3).
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -43,8 +44,11 @@ pub fn secrets(settings: &Settings, ttl: Duration, env: Env) -> Result<Secrets, 
     }
 }
 
-/// Makes AWS clients from the settings and the standard credential variables; `None` when no
-/// region is known (AWS is then not in use).
+/// Makes AWS clients from the settings and the standard credential chain
+/// (`mhp_cloud::aws::CredentialSource`: environment, web identity, container endpoint,
+/// instance metadata); `None` when no region is known (AWS is then not in use). The clients
+/// one maker makes share one credential provider, so temporary credentials are fetched once
+/// for all of them.
 #[cfg(feature = "aws")]
 type MakeAws =
     Box<dyn Fn() -> Result<mhp_cloud::aws::AwsClient, mhp_cloud::CloudError> + Send + Sync>;
@@ -63,12 +67,16 @@ fn aws_maker(settings: &Settings, env: &Env) -> Result<Option<MakeAws>, String> 
                 .map_err(|_| "aws.endpoint: not a URL".to_owned())
         })
         .transpose()?;
-    let env = env.clone();
+    // Fail at start-up, not at the first call, when the settings cannot work.
+    let source = mhp_cloud::aws::CredentialSource::from_lookup(|n| env(n))
+        .map_err(|e| format!("aws: {e}"))?;
+    let provider = Arc::new(
+        mhp_cloud::aws::CredentialProvider::new(source, &region, endpoint.as_ref())
+            .map_err(|e| format!("aws: {e}"))?,
+    );
     let make = move || {
-        let credentials = mhp_cloud::aws::AwsCredentials::from_lookup(|n| env(n))?;
-        mhp_cloud::aws::AwsClient::new(&region, credentials, endpoint.clone())
+        mhp_cloud::aws::AwsClient::with_provider(&region, provider.clone(), endpoint.clone())
     };
-    // Fail at start-up, not at the first read, when the settings cannot work.
     make().map_err(|e| format!("aws: {e}"))?;
     Ok(Some(Box::new(make)))
 }
@@ -148,5 +156,125 @@ pub fn master_provider(
             "keys.provider: {other} is not built into this binary (build with the cargo feature \
              aws or vault)"
         ))),
+    }
+}
+
+/// The object store the settings name: the local directory (made when missing), or S3 in a
+/// build with the `aws` feature.
+pub async fn object_store(
+    settings: &Settings,
+    env: &Env,
+) -> Result<mhp_storage::ObjectStore, Failure> {
+    use crate::settings::ObjectBackend;
+    match settings.object_store.backend {
+        ObjectBackend::Local => {
+            let _ = env;
+            mhp_storage::ObjectStore::local(settings.object_store_path())
+                .await
+                .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot open the object store: {e}")))
+        }
+        #[cfg(feature = "aws")]
+        ObjectBackend::S3 => {
+            let make = aws_maker(settings, env)
+                .map_err(Failure::Invalid)?
+                .ok_or_else(|| {
+                    Failure::Invalid(
+                        "aws.region: is required for object_store.backend = s3 (or AWS_REGION)"
+                            .into(),
+                    )
+                })?;
+            let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
+            let o = &settings.object_store;
+            Ok(mhp_storage::ObjectStore::Remote(Arc::new(S3Objects {
+                s3: mhp_cloud::aws::S3::new(client),
+                bucket: o.bucket.clone().unwrap_or_default(),
+                prefix: o
+                    .prefix
+                    .as_ref()
+                    .map(|p| format!("{p}/"))
+                    .unwrap_or_default(),
+                encryption: mhp_cloud::aws::ServerSideEncryption::Kms(o.kms_key_id.clone()),
+            })))
+        }
+        #[cfg(not(feature = "aws"))]
+        ObjectBackend::S3 => Err(Failure::Invalid(
+            "object_store.backend: s3 is not built into this binary (build with the cargo \
+             feature aws)"
+                .into(),
+        )),
+    }
+}
+
+/// S3 as MHP's remote object store: every key under the configured prefix, every object
+/// encrypted by S3 with SSE-KMS (the objects are sealed by MHP already; this is the second,
+/// at-rest layer the bucket's policy can insist on).
+#[cfg(feature = "aws")]
+#[derive(Debug)]
+struct S3Objects {
+    s3: mhp_cloud::aws::S3,
+    bucket: String,
+    /// `""`, or folders ending in `/`.
+    prefix: String,
+    encryption: mhp_cloud::aws::ServerSideEncryption,
+}
+
+#[cfg(feature = "aws")]
+impl mhp_storage::RemoteObjects for S3Objects {
+    fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> mhp_storage::RemoteFuture<'a, ()> {
+        Box::pin(async move {
+            let key = format!("{}{key}", self.prefix);
+            self.s3
+                .put_object(&self.bucket, &key, bytes.to_vec(), &self.encryption)
+                .await
+                .map_err(Into::into)
+        })
+    }
+
+    fn get<'a>(&'a self, key: &'a str) -> mhp_storage::RemoteFuture<'a, Option<Vec<u8>>> {
+        Box::pin(async move {
+            let key = format!("{}{key}", self.prefix);
+            match self.s3.get_object(&self.bucket, &key).await {
+                Ok(bytes) => Ok(Some(bytes)),
+                Err(e) if e.is_not_found() => Ok(None),
+                Err(e) => Err(e.into()),
+            }
+        })
+    }
+
+    fn delete<'a>(&'a self, key: &'a str) -> mhp_storage::RemoteFuture<'a, ()> {
+        Box::pin(async move {
+            let key = format!("{}{key}", self.prefix);
+            self.s3
+                .delete_object(&self.bucket, &key)
+                .await
+                .map_err(Into::into)
+        })
+    }
+
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> mhp_storage::RemoteFuture<'a, Vec<(String, std::time::SystemTime)>> {
+        Box::pin(async move {
+            let full = format!("{}{prefix}", self.prefix);
+            let listed = self.s3.list_objects(&self.bucket, &full).await?;
+            Ok(listed
+                .into_iter()
+                .filter_map(|o| {
+                    let key = o.key.strip_prefix(&self.prefix)?.to_owned();
+                    let at = std::time::UNIX_EPOCH
+                        + Duration::from_millis(u64::try_from(o.last_modified_ms).ok()?);
+                    Some((key, at))
+                })
+                .collect())
+        })
+    }
+
+    fn check(&self) -> mhp_storage::RemoteFuture<'_, ()> {
+        Box::pin(async move { self.s3.head_bucket(&self.bucket).await.map_err(Into::into) })
+    }
+
+    fn describe(&self) -> String {
+        format!("s3://{}/{}", self.bucket, self.prefix)
     }
 }

@@ -337,9 +337,7 @@ async fn open_parts(
         RootUse::Existing => open_existing_database(settings).await?,
     };
     held.record(&db).await?;
-    let objects = ObjectStore::local(settings.object_store_path())
-        .await
-        .context("cannot open the object store")?;
+    let objects = crate::cloud::object_store(settings, &crate::cloud::process_env()).await?;
     Ok(Opened {
         db,
         objects,

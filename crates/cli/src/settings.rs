@@ -244,13 +244,38 @@ pub enum LogFormat {
     Pretty,
 }
 
-/// `[object_store]`
+/// `[object_store]`: raw recordings, model artifacts, audit archives.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ObjectStoreSettings {
+    /// `local` (a directory: the embedded default) or `s3` (builds with the `aws` feature; the
+    /// region, endpoint and credentials are those of `[aws]`).
+    pub backend: ObjectBackend,
     /// The local directory; unset means `objects` in the data directory.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub path: Option<PathBuf>,
+    /// The S3 bucket.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bucket: Option<String>,
+    /// A folder in the bucket under which every key goes (`mhp/eu-west-1`), so installations
+    /// can share a bucket; unset means the bucket's top.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// The KMS key S3 encrypts objects under (id, ARN or alias); unset means the account's
+    /// `aws/s3` key. Objects are always stored with SSE-KMS, on top of MHP's own sealing.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kms_key_id: Option<String>,
+}
+
+/// Where objects live.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ObjectBackend {
+    /// A directory of this machine.
+    #[default]
+    Local,
+    /// An S3 bucket every instance shares.
+    S3,
 }
 
 /// `[keys]`
@@ -578,7 +603,19 @@ const ENV: &[(&str, &str, Kind)] = &[
     ),
     ("MHP_LOG_LEVEL", "log.level", Kind::Text),
     ("MHP_LOG_FORMAT", "log.format", Kind::Text),
+    (
+        "MHP_OBJECT_STORE_BACKEND",
+        "object_store.backend",
+        Kind::Text,
+    ),
     ("MHP_OBJECT_STORE_PATH", "object_store.path", Kind::Text),
+    ("MHP_OBJECT_STORE_BUCKET", "object_store.bucket", Kind::Text),
+    ("MHP_OBJECT_STORE_PREFIX", "object_store.prefix", Kind::Text),
+    (
+        "MHP_OBJECT_STORE_KMS_KEY_ID",
+        "object_store.kms_key_id",
+        Kind::Text,
+    ),
     ("MHP_KEYS_PROVIDER", "keys.provider", Kind::Text),
     ("MHP_KEYS_STORE_URL", "keys.store_url", Kind::Text),
     ("MHP_KEYS_KEYRING_DIR", "keys.keyring_dir", Kind::Text),
@@ -786,6 +823,7 @@ impl Settings {
             }
         }
         self.validate_keys()?;
+        self.validate_object_store()?;
         self.egress.policy()?;
         mhp_egress::parse_cidrs(&self.http.trusted_proxies.join(","))
             .map_err(|e| ConfigError::new("http.trusted_proxies", e.to_string()))?;
@@ -913,6 +951,53 @@ impl Settings {
         Ok(())
     }
 
+    fn validate_object_store(&self) -> Result<(), ConfigError> {
+        let o = &self.object_store;
+        if o.backend == ObjectBackend::S3 {
+            let bucket = o.bucket.as_deref().unwrap_or_default();
+            let ok = (3..=63).contains(&bucket.len())
+                && !bucket.starts_with('-')
+                && !bucket.ends_with('-')
+                && bucket
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            if !ok {
+                return Err(ConfigError::new(
+                    "object_store.bucket",
+                    "is required when object_store.backend is s3: 3 to 63 lower-case letters, \
+                     digits and dashes",
+                ));
+            }
+        }
+        if let Some(prefix) = &o.prefix {
+            let ok = prefix.len() <= 200
+                && prefix.split('/').all(|seg| {
+                    !seg.is_empty()
+                        && seg != "."
+                        && seg != ".."
+                        && seg
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+                });
+            if !ok {
+                return Err(ConfigError::new(
+                    "object_store.prefix",
+                    "must be folders of letters, digits, '.', '_' and '-' joined by '/', \
+                     without a leading or trailing '/'",
+                ));
+            }
+        }
+        if o.kms_key_id.as_deref().is_some_and(|k| {
+            k.is_empty() || k.len() > 2048 || k.bytes().any(|b| !b.is_ascii_graphic())
+        }) {
+            return Err(ConfigError::new(
+                "object_store.kms_key_id",
+                "must be a KMS key id, ARN or alias",
+            ));
+        }
+        Ok(())
+    }
+
     /// What `environment = production` needs and these settings lack, each naming its setting
     /// (empty in development). Every instance of a production installation must share the root,
     /// the keys and the data: nothing may live in one machine's data directory.
@@ -949,11 +1034,13 @@ impl Settings {
                     .to_owned(),
             );
         }
-        gaps.push(
-            "object_store is a local directory: this build has no object store that instances \
-             share (S3 is not built yet), so production cannot start"
-                .to_owned(),
-        );
+        if self.object_store.backend == ObjectBackend::Local {
+            gaps.push(
+                "object_store.backend is local (objects in this machine's data directory): set \
+                 s3 and object_store.bucket"
+                    .to_owned(),
+            );
+        }
         gaps
     }
 
@@ -1065,7 +1152,9 @@ impl Settings {
             Some(_) => self.database.url.clone().unwrap_or_default(),
             None => redact_url(&self.database_url()),
         });
-        shown.object_store.path = Some(self.object_store_path());
+        if self.object_store.backend == ObjectBackend::Local {
+            shown.object_store.path = Some(self.object_store_path());
+        }
         shown.keys.master_key_file = Some(self.master_key_path());
         shown.keys.keyring_dir = Some(self.keyring_dir());
         shown.keys.store_url = Some(redact_url(&self.key_store_url()));
@@ -1187,6 +1276,57 @@ mod tests {
         assert_eq!(s, Settings::default());
         assert_eq!(s.database_url(), "sqlite://./mhp-data/mhp.sqlite?mode=rwc");
         assert_eq!(s.listen_addr().unwrap().to_string(), "127.0.0.1:8080");
+    }
+
+    #[test]
+    fn the_s3_object_store_needs_a_bucket_and_fits_production() {
+        let err = load(None, &[("MHP_OBJECT_STORE_BACKEND", "s3")]).unwrap_err();
+        assert_eq!(err.key, "object_store.bucket");
+        let err = load(None, &[("MHP_OBJECT_STORE_BACKEND", "gcs")]).unwrap_err();
+        assert_eq!(err.key, "object_store.backend");
+        assert!(
+            err.problem.contains("local") && err.problem.contains("s3"),
+            "{err:?}"
+        );
+        for prefix in ["/abs", "trailing/", "a//b", "a/../b", "sp ace"] {
+            let err = load(
+                None,
+                &[
+                    ("MHP_OBJECT_STORE_BACKEND", "s3"),
+                    ("MHP_OBJECT_STORE_BUCKET", "mhp-data"),
+                    ("MHP_OBJECT_STORE_PREFIX", prefix),
+                ],
+            )
+            .unwrap_err();
+            assert_eq!(err.key, "object_store.prefix", "{prefix}");
+        }
+        let production = [
+            ("MHP_ENVIRONMENT", "production"),
+            ("MHP_KEYS_PROVIDER", "aws-kms"),
+            ("MHP_KEYS_KMS_KEY_ID", "alias/mhp"),
+            ("MHP_KEYS_STORE_URL", "postgres://keys.internal/keys"),
+            ("DATABASE_URL", "postgres://db.internal/mhp"),
+        ];
+        let local = load(None, &production).unwrap();
+        let gaps = local.production_gaps();
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
+        assert!(
+            gaps[0].starts_with("object_store.backend is local"),
+            "{gaps:?}"
+        );
+        let mut shared = production.to_vec();
+        shared.extend([
+            ("MHP_OBJECT_STORE_BACKEND", "s3"),
+            ("MHP_OBJECT_STORE_BUCKET", "mhp-data"),
+            ("MHP_OBJECT_STORE_PREFIX", "eu-west-1/mhp"),
+        ]);
+        let s3 = load(None, &shared).unwrap();
+        assert!(
+            s3.production_gaps().is_empty(),
+            "{:?}",
+            s3.production_gaps()
+        );
+        assert!(s3.check_environment().is_ok());
     }
 
     #[test]

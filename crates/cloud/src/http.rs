@@ -56,20 +56,38 @@ fn is_loopback(url: &Url) -> bool {
 /// Reads an answer's body, refusing one larger than [`MAX_BODY`]. The buffer is wiped when
 /// dropped, since answers carry plaintexts and secret values.
 pub(crate) async fn read_body(
+    response: reqwest::Response,
+    service: &str,
+) -> Result<Zeroizing<Vec<u8>>, CloudError> {
+    read_limited(response, service, MAX_BODY).await
+}
+
+/// Reads an answer that carries no secret (an object, a listing) of at most `limit` bytes.
+pub(crate) async fn read_body_up_to(
+    response: reqwest::Response,
+    service: &str,
+    limit: usize,
+) -> Result<Vec<u8>, CloudError> {
+    let mut body = read_limited(response, service, limit).await?;
+    Ok(std::mem::take(&mut *body))
+}
+
+async fn read_limited(
     mut response: reqwest::Response,
     service: &str,
+    limit: usize,
 ) -> Result<Zeroizing<Vec<u8>>, CloudError> {
     let expected = response
         .content_length()
         .and_then(|n| usize::try_from(n).ok())
         .unwrap_or(0);
-    if expected > MAX_BODY {
+    if expected > limit {
         return Err(too_large(service));
     }
     // Reserving up front keeps the secret in one allocation when the length is announced.
     let mut body = Zeroizing::new(Vec::with_capacity(expected));
     while let Some(chunk) = response.chunk().await.map_err(|e| transport(service, e))? {
-        if body.len() + chunk.len() > MAX_BODY {
+        if body.len() + chunk.len() > limit {
             return Err(too_large(service));
         }
         body.extend_from_slice(&chunk);
@@ -80,7 +98,7 @@ pub(crate) async fn read_body(
 fn too_large(service: &str) -> CloudError {
     CloudError::Malformed {
         service: service.to_owned(),
-        what: "the answer is larger than 1 MiB",
+        what: "the answer is larger than allowed",
     }
 }
 

@@ -18,5 +18,7 @@ mod tx;
 
 pub use db::{Backend, Db, DbOptions, PoolStats};
 pub use error::StorageError;
-pub use object_store::{ObjectInfo, ObjectKey, ObjectStore};
+pub use object_store::{
+    ObjectInfo, ObjectKey, ObjectStore, RemoteError, RemoteFuture, RemoteObjects,
+};
 pub use tx::{Access, OperatorTx, TenantTx};

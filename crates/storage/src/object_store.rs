@@ -1,9 +1,15 @@
 //! The object store: raw signals, model artifacts and backups. The embedded default is a local
-//! directory; S3 joins behind a cargo feature. Objects are written atomically (temporary file,
-//! fsync, rename), so a reader never sees half an object.
+//! directory, whose objects are written atomically (temporary file, fsync, rename), so a reader
+//! never sees half an object. A store that instances share (S3) is a [`RemoteObjects`] given
+//! by the binary, which builds it from the settings (`mhp-cloud` behind the `aws` feature);
+//! this crate knows only the trait.
 
+use std::fmt;
+use std::future::Future;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::pin::Pin;
+use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt as _;
 
@@ -46,6 +52,41 @@ impl ObjectKey {
 pub enum ObjectStore {
     /// A directory on the local file system.
     Local(LocalDir),
+    /// A store other processes share (S3), made by the binary.
+    Remote(Arc<dyn RemoteObjects>),
+}
+
+/// What a remote store's calls return: a boxed future, so the trait can be used as an object.
+pub type RemoteFuture<'a, T> = Pin<Box<dyn Future<Output = Result<T, RemoteError>> + Send + 'a>>;
+
+/// A remote store's failure. Its message names the service and its error code, never an
+/// object's content or a credential.
+pub type RemoteError = Box<dyn std::error::Error + Send + Sync>;
+
+/// An object store in a service (S3): the five calls [`ObjectStore`] needs, keys already
+/// checked ([`ObjectKey`]). Writes must be atomic: a reader sees the old object or the new
+/// one, never part of one (S3's `PutObject` is).
+pub trait RemoteObjects: fmt::Debug + Send + Sync {
+    /// Stores `bytes` under `key`, replacing any object there.
+    fn put<'a>(&'a self, key: &'a str, bytes: &'a [u8]) -> RemoteFuture<'a, ()>;
+    /// The object, or `None` when there is none.
+    fn get<'a>(&'a self, key: &'a str) -> RemoteFuture<'a, Option<Vec<u8>>>;
+    /// Removes the object; an absent one is not an error.
+    fn delete<'a>(&'a self, key: &'a str) -> RemoteFuture<'a, ()>;
+    /// The objects under `prefix` with their keys as given to `put` and when each was
+    /// written.
+    fn list<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> RemoteFuture<'a, Vec<(String, std::time::SystemTime)>>;
+    /// Succeeds when the store answers and may be used (readiness).
+    fn check(&self) -> RemoteFuture<'_, ()>;
+    /// Where it is, for logs and `config check` (`s3://bucket/prefix/`); no credential.
+    fn describe(&self) -> String;
+}
+
+fn remote(error: RemoteError) -> StorageError {
+    StorageError::ObjectStore(io::Error::other(error))
 }
 
 impl ObjectStore {
@@ -54,10 +95,19 @@ impl ObjectStore {
         Ok(ObjectStore::Local(LocalDir::open(root.into()).await?))
     }
 
+    /// Where objects are, for logs (`local directory`, `s3://bucket/prefix/`).
+    pub fn describe(&self) -> String {
+        match self {
+            ObjectStore::Local(_) => "local directory".to_owned(),
+            ObjectStore::Remote(r) => r.describe(),
+        }
+    }
+
     /// Stores an object, replacing any object with the same key.
     pub async fn put(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), StorageError> {
         match self {
             ObjectStore::Local(dir) => dir.put(key, bytes).await,
+            ObjectStore::Remote(r) => r.put(key.as_str(), bytes).await.map_err(remote),
         }
     }
 
@@ -65,6 +115,11 @@ impl ObjectStore {
     pub async fn get(&self, key: &ObjectKey) -> Result<Vec<u8>, StorageError> {
         match self {
             ObjectStore::Local(dir) => dir.get(key).await,
+            ObjectStore::Remote(r) => r
+                .get(key.as_str())
+                .await
+                .map_err(remote)?
+                .ok_or(StorageError::NotFound { entity: "object" }),
         }
     }
 
@@ -72,6 +127,7 @@ impl ObjectStore {
     pub async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
         match self {
             ObjectStore::Local(dir) => dir.delete(key).await,
+            ObjectStore::Remote(r) => r.delete(key.as_str()).await.map_err(remote),
         }
     }
 
@@ -79,15 +135,31 @@ impl ObjectStore {
     pub async fn check(&self) -> Result<(), StorageError> {
         match self {
             ObjectStore::Local(dir) => dir.check().await,
+            ObjectStore::Remote(r) => r.check().await.map_err(remote),
         }
     }
 
     /// The objects whose keys start with `prefix` (a folder such as `orgs/{org}/raw/`), with
-    /// when each was last written. Files that are not objects (temporaries of a write in
-    /// progress) are left out.
+    /// when each was last written, in key order. Files that are not objects (temporaries of a
+    /// write in progress, names that are not keys) are left out.
     pub async fn list(&self, prefix: &str) -> Result<Vec<ObjectInfo>, StorageError> {
         match self {
             ObjectStore::Local(dir) => dir.list(prefix).await,
+            ObjectStore::Remote(r) => {
+                let mut found: Vec<ObjectInfo> = r
+                    .list(prefix)
+                    .await
+                    .map_err(remote)?
+                    .into_iter()
+                    .filter_map(|(key, modified)| {
+                        ObjectKey::parse(&key)
+                            .ok()
+                            .map(|key| ObjectInfo { key, modified })
+                    })
+                    .collect();
+                found.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+                Ok(found)
+            }
         }
     }
 }

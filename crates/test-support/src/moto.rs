@@ -36,6 +36,13 @@ impl Moto {
     /// Starts moto, or returns `None` (after a notice) when its Python environment is not
     /// installed and `MHP_TEST_REQUIRE_AWS=1` is not set.
     pub fn start() -> Option<Self> {
+        Self::start_with(&[])
+    }
+
+    /// Starts moto with its server's environment extended by `vars`: with
+    /// `INITIAL_NO_AUTH_ACTION_COUNT=n`, the first `n` requests go unchecked and every later
+    /// one must be signed, correctly, by credentials moto's IAM knows and allows.
+    pub fn start_with(vars: &[(&str, &str)]) -> Option<Self> {
         let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
         let python = std::env::var_os("MHP_TEST_AWS_PYTHON")
             .map_or_else(|| root.join("target/aws-venv/bin/python"), PathBuf::from);
@@ -61,6 +68,7 @@ impl Moto {
                 "-p",
                 &port.to_string(),
             ])
+            .envs(vars.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -95,11 +103,17 @@ impl Moto {
     /// Runs a boto3 snippet against this server (`aws(service)` makes a client) and returns
     /// what it prints.
     pub fn boto3(&self, code: &str) -> String {
+        self.boto3_as(ACCESS_KEY_ID, SECRET_ACCESS_KEY, code)
+    }
+
+    /// Runs a boto3 snippet as the access key pair given (moto's IAM checks it when started
+    /// with `INITIAL_NO_AUTH_ACTION_COUNT`).
+    pub fn boto3_as(&self, access_key_id: &str, secret_access_key: &str, code: &str) -> String {
         let script = format!(
             "import boto3\n\
              def aws(service):\n    return boto3.client(service, endpoint_url={endpoint:?}, \
-             region_name={REGION:?}, aws_access_key_id={ACCESS_KEY_ID:?}, \
-             aws_secret_access_key={SECRET_ACCESS_KEY:?})\n{code}\n",
+             region_name={REGION:?}, aws_access_key_id={access_key_id:?}, \
+             aws_secret_access_key={secret_access_key:?})\n{code}\n",
             endpoint = self.endpoint,
         );
         let out = Command::new(&self.python)

@@ -196,13 +196,13 @@ fn production_refuses_parts_local_to_one_machine_and_names_each_setting() {
             "keys.provider is local",
             "keys.store_url is not set",
             "database.url is not set",
-            "object_store is a local directory",
+            "object_store.backend is local",
         ] {
             assert!(err.contains(setting), "{command}: {setting} in {err}");
         }
     }
-    // A production with the key provider and shared stores named still lacks a shared object
-    // store in this build, and says only that.
+    // A production with the key provider and shared databases named still lacks a shared
+    // object store, and says only that.
     let out = mhp(
         &["serve", "--data-dir", &d],
         &[
@@ -218,7 +218,7 @@ fn production_refuses_parts_local_to_one_machine_and_names_each_setting() {
     );
     assert_eq!(out.status.code(), Some(2));
     let err = stderr(&out);
-    assert!(err.contains("object_store is a local directory"), "{err}");
+    assert!(err.contains("object_store.backend is local"), "{err}");
     assert!(!err.contains("keys.provider"), "{err}");
     assert!(!data.exists(), "nothing made before the refusal");
 
@@ -467,10 +467,9 @@ async fn a_rotated_root_keeps_opening_and_verifying_and_reindex_moves_the_blind_
 mod shared {
     //! Two `mhp serve` and one `mhp worker`, each with a data directory of its own, on one
     //! PostgreSQL (system of record) and a second database as the key store, with the master
-    //! key in KMS (moto). No key material is shared through files: the root reaches each process
-    //! from the key store, unwrapped by KMS. The object store is one directory all of them use,
-    //! since this build has no object store that instances share otherwise (S3 is not built
-    //! yet); it holds sealed objects only, no key.
+    //! key in KMS and the objects in S3 (both moto), in `environment = production`. Nothing is
+    //! shared through files or directories: the root reaches each process from the key store,
+    //! unwrapped by KMS.
 
     use std::collections::BTreeSet;
     use std::path::Path;
@@ -532,15 +531,23 @@ mod shared {
             return;
         };
         let kms_key = moto.create_kms_key();
+        moto.boto3(&format!(
+            "aws('s3').create_bucket(Bucket='mhp-shared', \
+             CreateBucketConfiguration={{'LocationConstraint': {:?}}})",
+            mhp_test_support::moto::REGION
+        ));
         let dir = tempfile::tempdir().unwrap();
-        let objects = dir.path().join("objects").display().to_string();
         let mut owned = moto.env();
         owned.extend([
+            ("MHP_ENVIRONMENT", "production".to_owned()),
             ("DATABASE_URL", db.clone()),
             ("MHP_KEYS_STORE_URL", key_store),
             ("MHP_KEYS_PROVIDER", "aws-kms".to_owned()),
-            ("MHP_KEYS_KMS_KEY_ID", kms_key),
-            ("MHP_OBJECT_STORE_PATH", objects),
+            ("MHP_KEYS_KMS_KEY_ID", kms_key.clone()),
+            ("MHP_OBJECT_STORE_BACKEND", "s3".to_owned()),
+            ("MHP_OBJECT_STORE_BUCKET", "mhp-shared".to_owned()),
+            ("MHP_OBJECT_STORE_PREFIX", "installation".to_owned()),
+            ("MHP_OBJECT_STORE_KMS_KEY_ID", kms_key),
             ("MHP_PIPELINES_WORKERS", "0".to_owned()),
             ("MHP_PIPELINES_POLL_MS", "100".to_owned()),
         ]);
@@ -695,11 +702,44 @@ mod shared {
             .unwrap_or_else(|| panic!("{checked}"));
         assert!(n >= 2, "checkpoints of both servers: {checked}");
 
-        // And no process left key material in a file.
+        // And no process left key material in a file, nor an object in a directory: the
+        // recordings and the worker's dataset are in the bucket, under the prefix, encrypted by
+        // S3 under the KMS key on top of MHP's sealing.
         assert!(
             key_files(dir.path()).is_empty(),
             "{:?}",
             key_files(dir.path())
         );
+        let local_objects: Vec<_> = ["a", "b", "w", "demo", "v"]
+            .iter()
+            .map(|d| dir.path().join(d).join("objects"))
+            .filter(|p| p.exists())
+            .collect();
+        assert!(local_objects.is_empty(), "{local_objects:?}");
+        let in_bucket: Value = serde_json::from_str(&moto.boto3(
+            "import json\n\
+             s3 = aws('s3')\n\
+             keys = [o['Key'] for p in s3.get_paginator('list_objects_v2').paginate(\
+             Bucket='mhp-shared') for o in p.get('Contents', [])]\n\
+             sse = {s3.head_object(Bucket='mhp-shared', Key=k).get('ServerSideEncryption') \
+             for k in keys}\n\
+             print(json.dumps({'keys': keys, 'sse': sorted(sse)}))",
+        ))
+        .unwrap();
+        let keys: Vec<&str> = in_bucket["keys"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k.as_str().unwrap())
+            .collect();
+        assert!(
+            keys.iter().any(|k| k.contains("/raw/")),
+            "recordings in S3: {keys:?}"
+        );
+        assert!(
+            keys.iter().all(|k| k.starts_with("installation/")),
+            "{keys:?}"
+        );
+        assert_eq!(in_bucket["sse"], json!(["aws:kms"]), "{in_bucket}");
     }
 }

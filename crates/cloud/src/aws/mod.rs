@@ -8,13 +8,16 @@
 
 pub mod sigv4;
 
+mod credentials;
 mod kms;
+mod s3;
 mod secrets;
+mod xml;
 
 use std::sync::Arc;
 
-use mhp_domain::{Clock, Secret, SystemClock};
-use reqwest::header::{CONTENT_TYPE, HeaderMap, HeaderValue};
+use mhp_domain::{Clock, SystemClock};
+use reqwest::header::{HeaderMap, HeaderValue};
 use serde_json::Value;
 use url::Url;
 use zeroize::Zeroizing;
@@ -22,47 +25,13 @@ use zeroize::Zeroizing;
 use crate::CloudError;
 use crate::http;
 
+pub use credentials::{AwsCredentials, ContainerToken, CredentialProvider, CredentialSource};
 pub use kms::{EncryptionContext, Kms};
+pub use s3::{S3, S3Object, ServerSideEncryption};
 pub use secrets::{SecretsManager, Ssm};
 
 /// The content type of the AWS JSON 1.1 protocol.
 pub const JSON_1_1: &str = "application/x-amz-json-1.1";
-
-/// An access key pair, with the session token of temporary credentials.
-#[derive(Debug, Clone)]
-pub struct AwsCredentials {
-    /// The access key id (`AKIA…`, `ASIA…`); an identifier, not a secret.
-    pub access_key_id: String,
-    /// The secret access key.
-    pub secret_access_key: Secret<String>,
-    /// The session token of temporary credentials (STS, instance roles).
-    pub session_token: Option<Secret<String>>,
-}
-
-impl AwsCredentials {
-    /// Reads `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN` (optional)
-    /// from the process environment. Meant for the binary, which reads settings once; libraries
-    /// take credentials as arguments.
-    pub fn from_env() -> Result<Self, CloudError> {
-        Self::from_lookup(|name| std::env::var(name).ok())
-    }
-
-    /// Reads the same variables through `lookup`. An empty value counts as absent.
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, CloudError> {
-        let get = |name: &str| lookup(name).filter(|v| !v.is_empty());
-        let access_key_id =
-            get("AWS_ACCESS_KEY_ID").ok_or(CloudError::Config("AWS_ACCESS_KEY_ID is not set"))?;
-        let secret_access_key = get("AWS_SECRET_ACCESS_KEY")
-            .map(Secret::new)
-            .ok_or(CloudError::Config("AWS_SECRET_ACCESS_KEY is not set"))?;
-        let session_token = get("AWS_SESSION_TOKEN").map(Secret::new);
-        Ok(Self {
-            access_key_id,
-            secret_access_key,
-            session_token,
-        })
-    }
-}
 
 /// Signs and sends AWS JSON 1.1 calls for one region. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -74,34 +43,35 @@ pub struct AwsClient {
 struct Inner {
     http: reqwest::Client,
     region: String,
-    credentials: AwsCredentials,
+    credentials: Arc<CredentialProvider>,
     endpoint: Option<Url>,
     clock: Arc<dyn Clock>,
 }
 
 impl AwsClient {
-    /// A client for `region`. `endpoint` replaces `https://{service}.{region}.amazonaws.com`
-    /// for every service (a VPC endpoint, a stand-in in tests); it must be https, or http to a
-    /// loopback address, with the path `/`. Requests are signed at the machine's time; see
-    /// [`AwsClient::with_clock`].
+    /// A client for `region` signing with fixed credentials. `endpoint` replaces
+    /// `https://{service}.{region}.amazonaws.com` for every service (a VPC endpoint, a
+    /// stand-in in tests); it must be https, or http to a loopback address, with the path `/`.
+    /// Requests are signed at the machine's time; see [`AwsClient::with_clock`].
     pub fn new(
         region: &str,
         credentials: AwsCredentials,
         endpoint: Option<Url>,
     ) -> Result<Self, CloudError> {
+        let provider = CredentialProvider::fixed(credentials)?;
+        Self::with_provider(region, Arc::new(provider), endpoint)
+    }
+
+    /// A client for `region` signing with the credentials `provider` holds (shared by every
+    /// client of the process, so temporary credentials are fetched once for all).
+    pub fn with_provider(
+        region: &str,
+        credentials: Arc<CredentialProvider>,
+        endpoint: Option<Url>,
+    ) -> Result<Self, CloudError> {
         if !is_dns_label_text(region) {
             return Err(CloudError::Config(
                 "the AWS region must be lower-case letters, digits and dashes",
-            ));
-        }
-        if credentials.access_key_id.is_empty()
-            || !credentials
-                .access_key_id
-                .bytes()
-                .all(|b| b.is_ascii_alphanumeric())
-        {
-            return Err(CloudError::Config(
-                "the AWS access key id must be letters and digits",
             ));
         }
         if let Some(url) = &endpoint {
@@ -143,6 +113,11 @@ impl AwsClient {
         &self.inner.region
     }
 
+    /// The endpoint every service is reached at, when one is configured.
+    pub fn endpoint(&self) -> Option<&Url> {
+        self.inner.endpoint.as_ref()
+    }
+
     /// Calls operation `target` (`TrentService.Encrypt`) of `service` (its signing name,
     /// `kms`) with a JSON body, and returns the JSON answer. An error answer becomes
     /// [`CloudError::Http`] with the error's class (`AccessDeniedException`), or
@@ -171,73 +146,22 @@ impl AwsClient {
                 "the AWS service name must be lower-case letters, digits and dashes",
             ));
         }
-        let url = self.url(service)?;
-        let host = host_header(&url)?;
-        let date = sigv4::AmzDate::from_timestamp(self.inner.clock.now()).ok_or(
-            CloudError::Config("the clock is outside the years 1 to 9999"),
-        )?;
-        let payload = sigv4::payload_hash(body);
-        let credentials = &self.inner.credentials;
-
-        let mut signed: Vec<(&str, &str)> = vec![
-            ("content-type", JSON_1_1),
-            ("host", &host),
-            ("x-amz-date", date.as_str()),
-            ("x-amz-target", target),
-        ];
-        if let Some(token) = &credentials.session_token {
-            signed.push(("x-amz-security-token", token.expose()));
-        }
-        let request = sigv4::Request {
-            method: "POST",
-            path: "/",
-            query: &[],
-            headers: &signed,
-            payload_sha256: &payload,
-        };
-        let scope = sigv4::Scope {
-            date: &date,
-            region: &self.inner.region,
-            service,
-        };
-        let signature = sigv4::sign(
-            &request,
-            &scope,
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-        );
-
-        let mut headers = HeaderMap::new();
-        headers.insert(CONTENT_TYPE, HeaderValue::from_static(JSON_1_1));
-        headers.insert(reqwest::header::HOST, plain_header(&host)?);
-        headers.insert("x-amz-date", plain_header(date.as_str())?);
-        headers.insert("x-amz-target", plain_header(target)?);
-        if let Some(token) = &credentials.session_token {
-            headers.insert(
-                "x-amz-security-token",
-                http::secret_header(
-                    token.expose(),
-                    "the AWS session token cannot be sent in a header",
-                )?,
-            );
-        }
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            http::secret_header(
-                &signature.authorization,
-                "the AWS signature cannot be sent in a header",
-            )?,
-        );
-
         let response = self
-            .inner
-            .http
-            .post(url)
-            .headers(headers)
-            .body(body.to_vec())
-            .send()
-            .await
-            .map_err(|e| http::transport(service, e))?;
+            .send(Signed {
+                service,
+                method: reqwest::Method::POST,
+                url: self.url(service)?,
+                path: "/",
+                query: &[],
+                headers: vec![
+                    ("content-type", JSON_1_1.to_owned()),
+                    ("x-amz-target", target.to_owned()),
+                ],
+                body: body.to_vec(),
+                payload_sha256: sigv4::payload_hash(body),
+                timeout: None,
+            })
+            .await?;
         let status = response.status();
         let header_type = response
             .headers()
@@ -256,6 +180,74 @@ impl AwsClient {
         ))
     }
 
+    /// Signs `request` with the provider's credentials at the clock's time and sends it; the
+    /// response whatever its status (the caller reads and maps it).
+    pub(crate) async fn send(&self, request: Signed<'_>) -> Result<reqwest::Response, CloudError> {
+        let credentials = self.inner.credentials.get().await?;
+        let host = host_header(&request.url)?;
+        let date = sigv4::AmzDate::from_timestamp(self.inner.clock.now()).ok_or(
+            CloudError::Config("the clock is outside the years 1 to 9999"),
+        )?;
+        let mut signed: Vec<(&str, &str)> = vec![("host", &host), ("x-amz-date", date.as_str())];
+        signed.extend(request.headers.iter().map(|(n, v)| (*n, v.as_str())));
+        if let Some(token) = &credentials.session_token {
+            signed.push(("x-amz-security-token", token.expose()));
+        }
+        let scope = sigv4::Scope {
+            date: &date,
+            region: &self.inner.region,
+            service: request.service,
+        };
+        let signature = sigv4::sign(
+            &sigv4::Request {
+                method: request.method.as_str(),
+                path: request.path,
+                query: request.query,
+                headers: &signed,
+                payload_sha256: &request.payload_sha256,
+            },
+            &scope,
+            &credentials.access_key_id,
+            &credentials.secret_access_key,
+        );
+
+        let mut headers = HeaderMap::new();
+        headers.insert(reqwest::header::HOST, plain_header(&host)?);
+        headers.insert("x-amz-date", plain_header(date.as_str())?);
+        for (name, value) in &request.headers {
+            headers.insert(*name, plain_header(value)?);
+        }
+        if let Some(token) = &credentials.session_token {
+            headers.insert(
+                "x-amz-security-token",
+                http::secret_header(
+                    token.expose(),
+                    "the AWS session token cannot be sent in a header",
+                )?,
+            );
+        }
+        headers.insert(
+            reqwest::header::AUTHORIZATION,
+            http::secret_header(
+                &signature.authorization,
+                "the AWS signature cannot be sent in a header",
+            )?,
+        );
+        let mut builder = self
+            .inner
+            .http
+            .request(request.method, request.url)
+            .headers(headers)
+            .body(request.body);
+        if let Some(timeout) = request.timeout {
+            builder = builder.timeout(timeout);
+        }
+        builder
+            .send()
+            .await
+            .map_err(|e| http::transport(request.service, e))
+    }
+
     fn url(&self, service: &str) -> Result<Url, CloudError> {
         match &self.inner.endpoint {
             Some(url) => Ok(url.clone()),
@@ -266,6 +258,27 @@ impl AwsClient {
             .map_err(|_| CloudError::Config("the AWS endpoint cannot be built")),
         }
     }
+}
+
+/// One request to sign and send ([`AwsClient::send`]).
+pub(crate) struct Signed<'a> {
+    /// The signing name of the service (`kms`, `s3`).
+    pub service: &'a str,
+    pub method: reqwest::Method,
+    /// Where it goes, path and query percent-encoded as [`sigv4::uri_encode`] does.
+    pub url: Url,
+    /// The same path, not encoded, as the signer takes it.
+    pub path: &'a str,
+    /// The same query, not encoded.
+    pub query: &'a [(&'a str, &'a str)],
+    /// Headers sent and signed besides `host`, `x-amz-date` and the session token; no
+    /// secret among them.
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    /// [`sigv4::payload_hash`] of the body.
+    pub payload_sha256: String,
+    /// A time-out other than the client's (large objects).
+    pub timeout: Option<std::time::Duration>,
 }
 
 /// Parses a success answer; an empty body is an empty object (some operations answer so).
@@ -370,6 +383,8 @@ fn plain_header(value: &str) -> Result<HeaderValue, CloudError> {
 
 #[cfg(test)]
 mod tests {
+    use mhp_domain::Secret;
+
     use super::*;
 
     #[test]
@@ -401,7 +416,13 @@ mod tests {
 
     #[test]
     fn session_token_is_read_when_present() {
-        let c = AwsCredentials::from_lookup(|name| Some(format!("{name}-value"))).unwrap();
+        let c = AwsCredentials::from_lookup(|name| {
+            Some(match name {
+                "AWS_ACCESS_KEY_ID" => "ASIAEXAMPLE".to_owned(),
+                _ => format!("{name}-value"),
+            })
+        })
+        .unwrap();
         assert_eq!(
             c.session_token.as_ref().map(|t| t.expose().as_str()),
             Some("AWS_SESSION_TOKEN-value")

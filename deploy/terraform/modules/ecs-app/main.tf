@@ -14,7 +14,11 @@ locals {
   port              = 8080
   partition         = data.aws_partition.current.partition
   container_secrets = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
+  data_bucket       = split(":::", var.data_bucket_arn)[1]
   container_env = [for k, v in merge({
+    # Production refuses to start on anything kept in one task's volume (a local key ring, a
+    # local object store, SQLite), naming what is missing.
+    MHP_ENVIRONMENT           = "production"
     MHP_LISTEN                = "0.0.0.0:${local.port}"
     MHP_DATA_DIR              = "/data"
     MHP_LOG_FORMAT            = "json"
@@ -24,6 +28,15 @@ locals {
     MHP_KEYS_PROVIDER   = "aws-kms"
     MHP_KEYS_KMS_KEY_ID = var.app_kms_key_arn
     MHP_AWS_REGION      = data.aws_region.current.name
+    # Raw recordings, artifacts and archives in the data bucket every task shares, encrypted by
+    # S3 under the data key (SSE-KMS) on top of MHP's sealing. Credentials: the task role, from
+    # the container credentials endpoint.
+    MHP_OBJECT_STORE_BACKEND    = "s3"
+    MHP_OBJECT_STORE_BUCKET     = local.data_bucket
+    MHP_OBJECT_STORE_KMS_KEY_ID = var.kms_key_arn
+    # Client addresses (sign-in throttling, security events) are read from X-Forwarded-For only
+    # when the connection comes from the load balancer, inside the VPC.
+    MHP_HTTP_TRUSTED_PROXIES = var.vpc_cidr
   }, var.environment_variables) : { name = k, value = v }]
 }
 

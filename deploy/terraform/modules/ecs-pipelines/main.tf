@@ -135,13 +135,18 @@ resource "aws_ecs_task_definition" "worker" {
     user                   = "10001:10001"
     readonlyRootFilesystem = true
     environment = [for k, v in merge({
-      MHP_DATA_DIR   = "/data"
-      MHP_LOG_FORMAT = "json"
+      MHP_ENVIRONMENT = "production"
+      MHP_DATA_DIR    = "/data"
+      MHP_LOG_FORMAT  = "json"
       # The installation root and the wrapped keys come from the key store (MHP_KEYS_STORE_URL,
       # a secret), unwrapped by the app's KMS key, as in the app's tasks: no key file per task.
       MHP_KEYS_PROVIDER   = "aws-kms"
       MHP_KEYS_KMS_KEY_ID = var.app_kms_key_arn
       MHP_AWS_REGION      = data.aws_region.current.name
+      # The objects the app's tasks write, in the shared data bucket (SSE-KMS, data key).
+      MHP_OBJECT_STORE_BACKEND    = "s3"
+      MHP_OBJECT_STORE_BUCKET     = split(":::", var.data_bucket_arn)[1]
+      MHP_OBJECT_STORE_KMS_KEY_ID = var.kms_key_arn
     }, var.environment_variables) : { name = k, value = v }]
     secrets         = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
     mountPoints     = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]

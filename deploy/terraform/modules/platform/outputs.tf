@@ -21,7 +21,7 @@ output "database_master_secret_arn" {
 }
 
 output "data_bucket" {
-  description = "Planned key object_store.s3_bucket / MHP_OBJECT_STORE_S3_BUCKET."
+  description = "The data bucket: object_store.bucket / MHP_OBJECT_STORE_BUCKET."
   value       = module.object_store.data_bucket
 }
 

@@ -78,6 +78,16 @@ run "hardened_task_and_service" {
     condition     = aws_iam_role.app.name != aws_iam_role.execution.name
     error_message = "task and execution roles are separate"
   }
+  assert {
+    condition = alltrue([
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_ENVIRONMENT", value = "production" }),
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_OBJECT_STORE_BACKEND", value = "s3" }),
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_OBJECT_STORE_BUCKET", value = "mhp-test-123456789012-data" }),
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_OBJECT_STORE_KMS_KEY_ID", value = var.kms_key_arn }),
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_HTTP_TRUSTED_PROXIES", value = var.vpc_cidr }),
+    ])
+    error_message = "the app runs as production on the shared data bucket and trusts forwarded addresses only from inside the VPC"
+  }
 }
 
 run "tags_are_refused" {

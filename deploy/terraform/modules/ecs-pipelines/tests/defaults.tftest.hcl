@@ -72,4 +72,13 @@ run "fargate_private_planned_off" {
     ])
     error_message = "the worker unwraps the installation root from the shared key store through KMS, as the app does; no key file"
   }
+  assert {
+    condition = alltrue([
+      contains(jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment, { name = "MHP_ENVIRONMENT", value = "production" }),
+      contains(jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment, { name = "MHP_OBJECT_STORE_BACKEND", value = "s3" }),
+      contains(jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment, { name = "MHP_OBJECT_STORE_BUCKET", value = split(":::", var.data_bucket_arn)[1] }),
+      contains(jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment, { name = "MHP_OBJECT_STORE_KMS_KEY_ID", value = var.kms_key_arn }),
+    ])
+    error_message = "the worker runs as production on the shared data bucket, as the app does"
+  }
 }

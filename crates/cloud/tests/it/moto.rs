@@ -1,0 +1,422 @@
+//! S3 and the credential chain against moto (`moto[server]`, an independent implementation of
+//! AWS's APIs), whose IAM mode recomputes every signature with botocore and checks that the
+//! access key exists and is allowed: a request signed wrongly, or with credentials that were
+//! not fetched again after a rotation, is refused.
+//!
+//! The container credentials endpoint and the EC2 instance metadata service cannot run here;
+//! each is a small server in this file that answers as the real one documents (the metadata
+//! one only to IMDSv2 requests). The credentials they hand out are real IAM keys in moto.
+
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::{get, put};
+use mhp_cloud::aws::{
+    AwsClient, AwsCredentials, CredentialProvider, CredentialSource, S3, ServerSideEncryption,
+};
+use mhp_domain::{Clock, Secret, Timestamp};
+use mhp_test_support::clock::TestClock;
+use mhp_test_support::moto::{self, Moto};
+use serde_json::{Value, json};
+
+const BUCKET: &str = "mhp-objects";
+
+fn endpoint(moto: &Moto) -> url::Url {
+    format!("{}/", moto.endpoint).parse().unwrap()
+}
+
+fn s3_with(moto: &Moto, provider: CredentialProvider, clock: Arc<dyn Clock>) -> S3 {
+    let provider = Arc::new(provider.with_clock(clock.clone()));
+    let client = AwsClient::with_provider(moto::REGION, provider, Some(endpoint(moto)))
+        .unwrap()
+        .with_clock(clock);
+    S3::new(client)
+}
+
+fn fixed(access_key_id: &str, secret: &str) -> AwsCredentials {
+    AwsCredentials {
+        access_key_id: access_key_id.to_owned(),
+        secret_access_key: Secret::new(secret.to_owned()),
+        session_token: None,
+    }
+}
+
+fn now_clock() -> Arc<TestClock> {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_millis();
+    Arc::new(TestClock::starting_at(Timestamp::from_millis(
+        i64::try_from(now).unwrap(),
+    )))
+}
+
+fn iso(ms: i64) -> String {
+    let seconds = ms / 1000;
+    let date = mhp_cloud::aws::sigv4::AmzDate::from_unix_seconds(seconds).unwrap();
+    let s = date.as_str();
+    format!(
+        "{}-{}-{}T{}:{}:{}Z",
+        &s[0..4],
+        &s[4..6],
+        &s[6..8],
+        &s[9..11],
+        &s[11..13],
+        &s[13..15]
+    )
+}
+
+async fn serve(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move { axum::serve(listener, router).await });
+    addr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn objects_are_stored_encrypted_read_back_and_listed_page_by_page() {
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let key_id = moto.boto3(&format!(
+        "aws('s3').create_bucket(Bucket={BUCKET:?}, \
+         CreateBucketConfiguration={{'LocationConstraint': {region:?}}})\n\
+         print(aws('kms').create_key()['KeyMetadata']['KeyId'])",
+        region = moto::REGION
+    ));
+    let s3 = s3_with(
+        &moto,
+        CredentialProvider::fixed(fixed(moto::ACCESS_KEY_ID, moto::SECRET_ACCESS_KEY)).unwrap(),
+        now_clock(),
+    );
+    let body: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+    s3.put_object(
+        BUCKET,
+        "orgs/a/raw/1.bin",
+        body.clone(),
+        &ServerSideEncryption::Kms(Some(key_id.clone())),
+    )
+    .await
+    .unwrap();
+
+    // boto3 reads what MHP wrote: the same bytes, encrypted under the key named.
+    let seen: Value = serde_json::from_str(&moto.boto3(&format!(
+        "import hashlib, json\n\
+         o = aws('s3').get_object(Bucket={BUCKET:?}, Key='orgs/a/raw/1.bin')\n\
+         print(json.dumps({{'sse': o.get('ServerSideEncryption'), 'kms': o.get('SSEKMSKeyId'), \
+         'sha': hashlib.sha256(o['Body'].read()).hexdigest()}}))"
+    )))
+    .unwrap();
+    assert_eq!(seen["sse"], "aws:kms", "{seen}");
+    assert!(seen["kms"].as_str().unwrap().contains(&key_id), "{seen}");
+    let sha = mhp_cloud::aws::sigv4::payload_hash(&body);
+    assert_eq!(seen["sha"], sha.as_str());
+    assert_eq!(
+        s3.get_object(BUCKET, "orgs/a/raw/1.bin").await.unwrap(),
+        body
+    );
+
+    // What boto3 wrote, MHP lists: more than a page (S3 answers 1,000 keys a page).
+    moto.boto3(&format!(
+        "s3 = aws('s3')\n\
+         for i in range(1003):\n    s3.put_object(Bucket={BUCKET:?}, Key=f'many/{{i:05}}', Body=b'x' * (i % 5))"
+    ));
+    let listed = s3.list_objects(BUCKET, "many/").await.unwrap();
+    assert_eq!(listed.len(), 1003);
+    assert_eq!(listed[0].key, "many/00000");
+    assert_eq!(listed[1002].key, "many/01002");
+    assert_eq!(listed[4].size, 4);
+    let age = now_clock().now().as_millis() - listed[0].last_modified_ms;
+    assert!((0..600_000).contains(&age), "listed time {age} ms ago");
+    let under_a = s3.list_objects(BUCKET, "orgs/a/").await.unwrap();
+    assert_eq!(under_a.len(), 1);
+    assert_eq!(under_a[0].size, 200_000);
+
+    // Absent things are NotFound; deleting twice is no error.
+    s3.delete_object(BUCKET, "orgs/a/raw/1.bin").await.unwrap();
+    s3.delete_object(BUCKET, "orgs/a/raw/1.bin").await.unwrap();
+    let gone = s3.get_object(BUCKET, "orgs/a/raw/1.bin").await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+    s3.head_bucket(BUCKET).await.unwrap();
+    let missing = s3.head_bucket("no-such-bucket").await.unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+    let refused = s3
+        .put_object("Bad.Bucket", "k", vec![], &ServerSideEncryption::S3)
+        .await
+        .unwrap_err();
+    assert!(refused.to_string().contains("bucket name"), "{refused}");
+}
+
+/// What the container endpoint and the metadata service hand out, and how often they were
+/// asked.
+#[derive(Clone, Default)]
+struct Handed {
+    credentials: Arc<Mutex<Value>>,
+    hits: Arc<Mutex<u32>>,
+}
+
+async fn container_endpoint(State(h): State<Handed>, headers: HeaderMap) -> (StatusCode, String) {
+    if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some("container-token") {
+        return (StatusCode::UNAUTHORIZED, String::new());
+    }
+    *h.hits.lock().unwrap() += 1;
+    (StatusCode::OK, h.credentials.lock().unwrap().to_string())
+}
+
+async fn imds_token(headers: HeaderMap) -> (StatusCode, String) {
+    if headers.contains_key("x-aws-ec2-metadata-token-ttl-seconds") {
+        (StatusCode::OK, "imds-session".to_owned())
+    } else {
+        (StatusCode::BAD_REQUEST, String::new())
+    }
+}
+
+fn imds_session(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-aws-ec2-metadata-token")
+        .and_then(|v| v.to_str().ok())
+        == Some("imds-session")
+}
+
+async fn imds_roles(headers: HeaderMap) -> (StatusCode, String) {
+    if imds_session(&headers) {
+        (StatusCode::OK, "mhp-instance-role".to_owned())
+    } else {
+        // An IMDSv2-only instance refuses requests without a session token.
+        (StatusCode::UNAUTHORIZED, String::new())
+    }
+}
+
+async fn imds_role(State(h): State<Handed>, headers: HeaderMap) -> (StatusCode, String) {
+    if !imds_session(&headers) {
+        return (StatusCode::UNAUTHORIZED, String::new());
+    }
+    *h.hits.lock().unwrap() += 1;
+    let mut answer = h.credentials.lock().unwrap().clone();
+    answer["Code"] = json!("Success");
+    answer["Type"] = json!("AWS-HMAC");
+    (StatusCode::OK, answer.to_string())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moto_checks_the_signatures_of_credentials_from_every_source_of_the_chain() {
+    // Seven requests go unchecked: six to set IAM up, then the web identity exchange, which
+    // AWS takes unsigned and moto's IAM mode would otherwise refuse.
+    let Some(moto) = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "7")]) else {
+        return;
+    };
+    let iam: Value = serde_json::from_str(&moto.boto3(
+        "import json\n\
+         iam = aws('iam')\n\
+         allow = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', \
+         'Action': '*', 'Resource': '*'}]})\n\
+         iam.create_user(UserName='mhp')\n\
+         iam.put_user_policy(UserName='mhp', PolicyName='all', PolicyDocument=allow)\n\
+         k1 = iam.create_access_key(UserName='mhp')['AccessKey']\n\
+         k2 = iam.create_access_key(UserName='mhp')['AccessKey']\n\
+         trust = json.dumps({'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', \
+         'Principal': {'Federated': 'arn:aws:iam::123456789012:oidc-provider/oidc.eks'}, \
+         'Action': 'sts:AssumeRoleWithWebIdentity'}]})\n\
+         role = iam.create_role(RoleName='mhp-task', AssumeRolePolicyDocument=trust)['Role']\n\
+         iam.put_role_policy(RoleName='mhp-task', PolicyName='all', PolicyDocument=allow)\n\
+         print(json.dumps({'k1': [k1['AccessKeyId'], k1['SecretAccessKey']], \
+         'k2': [k2['AccessKeyId'], k2['SecretAccessKey']], 'role': role['Arn']}))",
+    ))
+    .unwrap();
+    let pair = |k: &str| {
+        (
+            iam[k][0].as_str().unwrap().to_owned(),
+            iam[k][1].as_str().unwrap().to_owned(),
+        )
+    };
+    let (k1, s1) = pair("k1");
+    let (k2, s2) = pair("k2");
+    let clock = now_clock();
+
+    // 1. Web identity: a token file exchanged with STS for the role's temporary credentials
+    //    (the seventh request, unchecked); every later request is checked.
+    let dir = tempfile::tempdir().unwrap();
+    let token_file = dir.path().join("token");
+    std::fs::write(
+        &token_file,
+        "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJtaHAifQ.c2ln\n",
+    )
+    .unwrap();
+    let role = iam["role"].as_str().unwrap().to_owned();
+    let source = CredentialSource::from_lookup(|name| match name {
+        "AWS_WEB_IDENTITY_TOKEN_FILE" => Some(token_file.display().to_string()),
+        "AWS_ROLE_ARN" => Some(role.clone()),
+        "AWS_ROLE_SESSION_NAME" => Some("mhp-test".to_owned()),
+        _ => None,
+    })
+    .unwrap();
+    assert_eq!(source.describe(), "web identity token");
+    let provider = CredentialProvider::new(source, moto::REGION, Some(&endpoint(&moto)))
+        .unwrap()
+        .with_clock(clock.clone());
+    let assumed = provider.get().await.unwrap();
+    assert!(assumed.access_key_id.starts_with("ASIA"), "{assumed:?}");
+    assert!(assumed.session_token.is_some());
+    moto.boto3_as(
+        &k1,
+        &s1,
+        &format!(
+            "aws('s3').create_bucket(Bucket={BUCKET:?}, \
+             CreateBucketConfiguration={{'LocationConstraint': {region:?}}})",
+            region = moto::REGION
+        ),
+    );
+    let web = s3_with(&moto, provider, clock.clone());
+    // A key with characters that must be percent-encoded the same way on both sides.
+    let odd = "orgs/web identity/a+b=c,é.bin";
+    web.put_object(
+        BUCKET,
+        odd,
+        b"from the role".to_vec(),
+        &ServerSideEncryption::Kms(None),
+    )
+    .await
+    .unwrap();
+    assert_eq!(web.get_object(BUCKET, odd).await.unwrap(), b"from the role");
+
+    // A wrong secret is refused: moto really checks signatures.
+    let forged = s3_with(
+        &moto,
+        CredentialProvider::fixed(fixed(&k1, "not-the-secret")).unwrap(),
+        clock.clone(),
+    );
+    let refused = forged.get_object(BUCKET, odd).await.unwrap_err();
+    assert!(
+        refused.to_string().contains("SignatureDoesNotMatch"),
+        "{refused}"
+    );
+    crate::assert_reveals_nothing(&refused, &["not-the-secret", &s1]);
+
+    // 2. The container endpoint (an ECS task role), with its authorisation token in a file:
+    //    first the key k1, expiring in six minutes.
+    let handed = Handed::default();
+    let expires = clock.now().as_millis() + 6 * 60 * 1000;
+    *handed.credentials.lock().unwrap() = json!({
+        "AccessKeyId": k1, "SecretAccessKey": s1, "Token": null,
+        "Expiration": iso(expires), "RoleArn": "arn:aws:iam::123456789012:role/mhp-task",
+    });
+    let addr = serve(
+        Router::new()
+            .route("/v2/credentials/task", get(container_endpoint))
+            .with_state(handed.clone()),
+    )
+    .await;
+    let token_path = dir.path().join("container-token");
+    std::fs::write(&token_path, "container-token\n").unwrap();
+    let full_uri = format!("http://{addr}/v2/credentials/task");
+    let lookup = |token: &str| {
+        let token = token.to_owned();
+        let full_uri = full_uri.clone();
+        move |name: &str| match name {
+            "AWS_CONTAINER_CREDENTIALS_FULL_URI" => Some(full_uri.clone()),
+            "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE" => Some(token.clone()),
+            _ => None,
+        }
+    };
+    let source = CredentialSource::from_lookup(lookup(&token_path.display().to_string())).unwrap();
+    assert_eq!(source.describe(), "container credentials endpoint");
+    let container = s3_with(
+        &moto,
+        CredentialProvider::new(source, moto::REGION, None).unwrap(),
+        clock.clone(),
+    );
+    assert_eq!(
+        container.get_object(BUCKET, odd).await.unwrap(),
+        b"from the role"
+    );
+    assert_eq!(
+        container.get_object(BUCKET, odd).await.unwrap(),
+        b"from the role"
+    );
+    assert_eq!(*handed.hits.lock().unwrap(), 1, "held between calls");
+
+    // The task's credentials rotate: the endpoint now hands out k2, and k1 is deleted. Four
+    // minutes on, within five minutes of k1's expiry, the provider fetches again; with k1
+    // still held, moto would refuse the call.
+    *handed.credentials.lock().unwrap() = json!({
+        "AccessKeyId": k2, "SecretAccessKey": s2, "Token": null,
+        "Expiration": iso(expires + 60 * 60 * 1000),
+    });
+    moto.boto3_as(
+        &k2,
+        &s2,
+        &format!("aws('iam').delete_access_key(UserName='mhp', AccessKeyId={k1:?})"),
+    );
+    let stale = container.get_object(BUCKET, odd).await.unwrap_err();
+    assert!(stale.to_string().contains("403"), "k1 is gone: {stale}");
+    clock.advance(Duration::from_secs(4 * 60));
+    assert_eq!(
+        container.get_object(BUCKET, odd).await.unwrap(),
+        b"from the role"
+    );
+    assert_eq!(*handed.hits.lock().unwrap(), 2);
+
+    // A wrong token is refused by the endpoint, and said so without the token.
+    let bad_token = dir.path().join("bad-token");
+    std::fs::write(&bad_token, "guess").unwrap();
+    let source = CredentialSource::from_lookup(lookup(&bad_token.display().to_string())).unwrap();
+    let unauthorised = CredentialProvider::new(source, moto::REGION, None)
+        .unwrap()
+        .get()
+        .await
+        .unwrap_err();
+    assert!(unauthorised.to_string().contains("401"), "{unauthorised}");
+    crate::assert_reveals_nothing(&unauthorised, &["guess"]);
+
+    // 3. The instance metadata service, IMDSv2: a session token, the role's name, then its
+    //    credentials (k2).
+    let imds = Handed::default();
+    *imds.credentials.lock().unwrap() = json!({
+        "AccessKeyId": k2, "SecretAccessKey": s2, "Token": null,
+        "Expiration": iso(clock.now().as_millis() + 60 * 60 * 1000),
+        "LastUpdated": iso(clock.now().as_millis()),
+    });
+    let addr = serve(
+        Router::new()
+            .route("/latest/api/token", put(imds_token))
+            .route(
+                "/latest/meta-data/iam/security-credentials/",
+                get(imds_roles),
+            )
+            .route(
+                "/latest/meta-data/iam/security-credentials/mhp-instance-role",
+                get(imds_role),
+            )
+            .with_state(imds.clone()),
+    )
+    .await;
+    let metadata = format!("http://{addr}");
+    let source = CredentialSource::from_lookup(|name| {
+        (name == "AWS_EC2_METADATA_SERVICE_ENDPOINT").then(|| metadata.clone())
+    })
+    .unwrap();
+    assert_eq!(source.describe(), "instance metadata service");
+    let instance = s3_with(
+        &moto,
+        CredentialProvider::new(source, moto::REGION, None).unwrap(),
+        clock.clone(),
+    );
+    instance
+        .put_object(
+            BUCKET,
+            "orgs/imds",
+            b"v2".to_vec(),
+            &ServerSideEncryption::S3,
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        instance.get_object(BUCKET, "orgs/imds").await.unwrap(),
+        b"v2"
+    );
+    assert_eq!(*imds.hits.lock().unwrap(), 1);
+}
