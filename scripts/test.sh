@@ -63,6 +63,9 @@ MHP_IMAGE_BIN="$PWD/$BIN" scripts/check-deploy.sh --image
 step "schemathesis against the live server (scripts/schemathesis.sh)"
 scripts/schemathesis.sh "$BIN"
 
+step "PostgreSQL point-in-time recovery with pgBackRest, drilled (scripts/pitr-drill.sh)"
+scripts/pitr-drill.sh "$BIN"
+
 step "C3D against ezc3d, an independent implementation (scripts/check-c3d.sh)"
 scripts/check-c3d.sh "$BIN"
 

@@ -7,40 +7,8 @@
 #   scripts/with-postgres.sh COMMAND [ARGS...]
 set -euo pipefail
 
-find_pg_bin() {
-  if command -v initdb >/dev/null 2>&1 && command -v pg_ctl >/dev/null 2>&1; then
-    dirname "$(readlink -f "$(command -v initdb)")"
-    return
-  fi
-  local d
-  for d in /usr/lib/postgresql/*/bin; do
-    if [ -x "$d/initdb" ]; then echo "$d"; return; fi
-  done
-  return 1
-}
-
-if ! PG_BIN=$(find_pg_bin); then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "with-postgres: PostgreSQL server binaries not found; installing them with apt-get" >&2
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql >&2
-    PG_BIN=$(find_pg_bin) || { echo "with-postgres: initdb still not found" >&2; exit 1; }
-  else
-    echo "with-postgres: initdb and pg_ctl not found (install PostgreSQL 15 server binaries)" >&2
-    exit 1
-  fi
-fi
-
-# As root, the cluster runs as the `postgres` user (PostgreSQL refuses to run as root).
-if [ "$(id -u)" = 0 ]; then
-  id postgres >/dev/null 2>&1 || useradd --system --home /nonexistent --shell /usr/sbin/nologin postgres
-  as_pg() { runuser -u postgres -- "$@"; }
-else
-  as_pg() { "$@"; }
-fi
-
-free_port() {
-  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
-}
+# shellcheck source=scripts/lib/postgres.sh
+. "$(dirname "$0")/lib/postgres.sh"
 
 PG_DIR=$(mktemp -d /tmp/mhp-pg.XXXXXX)
 chmod 0755 "$PG_DIR"

@@ -169,6 +169,11 @@ impl Keys {
         }
     }
 
+    /// The master-key provider that wraps the keys (backups wrap theirs with it too).
+    pub fn provider(&self) -> &Arc<dyn MasterKeyProvider> {
+        &self.master
+    }
+
     /// The key store.
     pub fn store(&self) -> &KeyStore {
         &self.store

@@ -11,6 +11,7 @@ pub mod alerts;
 pub mod artifacts;
 pub mod assessments;
 pub mod audit_log;
+pub mod backup;
 pub mod code;
 pub mod dashboard;
 pub mod datasets;

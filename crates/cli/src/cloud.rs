@@ -173,35 +173,76 @@ pub async fn object_store(
                 .await
                 .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot open the object store: {e}")))
         }
-        #[cfg(feature = "aws")]
         ObjectBackend::S3 => {
-            let make = aws_maker(settings, env)
-                .map_err(Failure::Invalid)?
-                .ok_or_else(|| {
-                    Failure::Invalid(
-                        "aws.region: is required for object_store.backend = s3 (or AWS_REGION)"
-                            .into(),
-                    )
-                })?;
-            let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
             let o = &settings.object_store;
-            Ok(mhp_storage::ObjectStore::Remote(Arc::new(S3Objects {
-                s3: mhp_cloud::aws::S3::new(client),
-                bucket: o.bucket.clone().unwrap_or_default(),
-                prefix: o
-                    .prefix
-                    .as_ref()
-                    .map(|p| format!("{p}/"))
-                    .unwrap_or_default(),
-                encryption: mhp_cloud::aws::ServerSideEncryption::Kms(o.kms_key_id.clone()),
-            })))
+            s3_store(
+                settings,
+                env,
+                o.bucket.clone().unwrap_or_default(),
+                o.prefix.clone().unwrap_or_default(),
+            )
         }
-        #[cfg(not(feature = "aws"))]
-        ObjectBackend::S3 => Err(Failure::Invalid(
-            "object_store.backend: s3 is not built into this binary (build with the cargo \
-             feature aws)"
-                .into(),
-        )),
+    }
+}
+
+/// The store backups go to (`backup.to`, or `backup.keys_to` when `keys`).
+pub async fn backup_store(
+    settings: &Settings,
+    env: &Env,
+    keys: bool,
+) -> Result<(mhp_storage::ObjectStore, String), Failure> {
+    use crate::settings::BackupDestination;
+    let destination = if keys {
+        settings.key_backup_destination()
+    } else {
+        settings.backup_destination()
+    };
+    let label = destination.label();
+    let store = match destination {
+        BackupDestination::Dir(dir) => mhp_storage::ObjectStore::local(dir)
+            .await
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("cannot open {label}: {e}")))?,
+        BackupDestination::S3 { bucket, prefix } => s3_store(settings, env, bucket, prefix)?,
+    };
+    Ok((store, label))
+}
+
+/// An S3 bucket (under `prefix`, which may be empty) as an object store, with the `[aws]`
+/// settings and credentials; objects encrypted with SSE-KMS (`object_store.kms_key_id`, else
+/// the account's `aws/s3` key).
+fn s3_store(
+    settings: &Settings,
+    env: &Env,
+    bucket: String,
+    prefix: String,
+) -> Result<mhp_storage::ObjectStore, Failure> {
+    #[cfg(feature = "aws")]
+    {
+        let make = aws_maker(settings, env)
+            .map_err(Failure::Invalid)?
+            .ok_or_else(|| {
+                Failure::Invalid("aws.region: is required for S3 (or AWS_REGION)".into())
+            })?;
+        let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
+        Ok(mhp_storage::ObjectStore::Remote(Arc::new(S3Objects {
+            s3: mhp_cloud::aws::S3::new(client),
+            bucket,
+            prefix: if prefix.is_empty() {
+                prefix
+            } else {
+                format!("{prefix}/")
+            },
+            encryption: mhp_cloud::aws::ServerSideEncryption::Kms(
+                settings.object_store.kms_key_id.clone(),
+            ),
+        })))
+    }
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = (settings, env, bucket, prefix);
+        Err(Failure::Invalid(
+            "S3 is not built into this binary (build with the cargo feature aws)".into(),
+        ))
     }
 }
 

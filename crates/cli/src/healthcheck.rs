@@ -52,7 +52,8 @@ fn parse_url(url: &str) -> Result<(SocketAddr, String, String), Failure> {
     Ok((addr, host.to_owned(), path))
 }
 
-fn get(addr: SocketAddr, host: &str, path: &str, timeout: Duration) -> std::io::Result<u16> {
+/// Sends one `GET path` to `addr` and returns the answer's status.
+pub fn get(addr: SocketAddr, host: &str, path: &str, timeout: Duration) -> std::io::Result<u16> {
     let mut stream = TcpStream::connect_timeout(&addr, timeout)?;
     stream.set_read_timeout(Some(timeout))?;
     stream.set_write_timeout(Some(timeout))?;

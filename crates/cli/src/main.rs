@@ -6,6 +6,7 @@
 mod admin;
 mod analyze;
 mod audit;
+mod backup_cmd;
 mod cloud;
 mod demo;
 mod healthcheck;
@@ -97,6 +98,11 @@ enum Command {
     Audit {
         #[command(subcommand)]
         command: audit::AuditCommand,
+    },
+    /// Backups: create, list, verify, restore, prune, and the restore drill (RTO and RPO).
+    Backup {
+        #[command(subcommand)]
+        command: backup_cmd::BackupCommand,
     },
     /// Envelope-encryption keys: status, rotation, re-wrapping.
     Keys {
@@ -221,6 +227,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Audit { command } => runtime()?.block_on(audit::run(settings, notes, command)),
         Command::Keys { command } => runtime()?.block_on(keys_cmd::run(settings, notes, command)),
+        Command::Backup { command } => {
+            runtime()?.block_on(backup_cmd::run(settings, notes, command))
+        }
         Command::Worker { workers } => {
             runtime()?.block_on(pipeline_cmd::worker(settings, notes, workers))
         }

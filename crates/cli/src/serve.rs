@@ -33,8 +33,17 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         settings.http.public_url = Some(format!("http://{addr}"));
     }
     let db = opened.db.clone();
-    let roots = opened.roots;
+    let roots = Arc::new(opened.roots);
+    let backups =
+        crate::backup_cmd::scheduled(&settings, &opened.db, &opened.objects, &opened.keys, &roots)
+            .await?;
     let state = app_state(&settings, opened.db, opened.objects, opened.keys, &roots).await?;
+    if let Some(backups) = backups {
+        tokio::spawn(mhp_app::backup::run_schedule(
+            backups,
+            std::future::pending(),
+        ));
+    }
     tokio::spawn(mhp_app::keys::run_upkeep(
         state.app.clone(),
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),

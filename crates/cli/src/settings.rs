@@ -48,6 +48,7 @@ pub struct Settings {
     pub log: LogSettings,
     /// The object store.
     pub object_store: ObjectStoreSettings,
+    pub backup: BackupSettings,
     /// Key providers.
     pub keys: KeySettings,
     /// The audit log.
@@ -267,6 +268,72 @@ pub struct ObjectStoreSettings {
     pub kms_key_id: Option<String>,
 }
 
+/// Where backups go: a directory, or an S3 bucket and prefix.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BackupDestination {
+    /// A local (or mounted) directory.
+    Dir(PathBuf),
+    /// `s3://bucket/prefix`.
+    S3 {
+        /// The bucket.
+        bucket: String,
+        /// Folders under which everything goes; may be empty.
+        prefix: String,
+    },
+}
+
+impl BackupDestination {
+    /// Reads `s3://BUCKET[/PREFIX]` or a directory path.
+    pub fn parse(text: &str) -> Result<Self, String> {
+        if let Some(rest) = text.strip_prefix("s3://") {
+            let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
+            let prefix = prefix.trim_end_matches('/');
+            let bucket_ok = (3..=63).contains(&bucket.len())
+                && !bucket.starts_with('-')
+                && !bucket.ends_with('-')
+                && bucket
+                    .bytes()
+                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
+            let prefix_ok = prefix.is_empty()
+                || prefix.split('/').all(|seg| {
+                    !seg.is_empty()
+                        && seg != "."
+                        && seg != ".."
+                        && seg
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+                });
+            if !bucket_ok || !prefix_ok {
+                return Err(
+                    "must be s3://BUCKET/PREFIX (a bucket of lower-case letters, digits and \
+                     dashes; folders of letters, digits, '.', '_' and '-') or a directory"
+                        .to_owned(),
+                );
+            }
+            return Ok(Self::S3 {
+                bucket: bucket.to_owned(),
+                prefix: prefix.to_owned(),
+            });
+        }
+        if text.contains("://") {
+            return Err("must be a directory or s3://BUCKET/PREFIX".to_owned());
+        }
+        if text.is_empty() {
+            return Err("must not be empty".to_owned());
+        }
+        Ok(Self::Dir(PathBuf::from(text)))
+    }
+
+    /// As written in logs and records.
+    pub fn label(&self) -> String {
+        match self {
+            Self::Dir(dir) => dir.display().to_string(),
+            Self::S3 { bucket, prefix } if prefix.is_empty() => format!("s3://{bucket}/"),
+            Self::S3 { bucket, prefix } => format!("s3://{bucket}/{prefix}/"),
+        }
+    }
+}
+
 /// Where objects live.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -276,6 +343,43 @@ pub enum ObjectBackend {
     Local,
     /// An S3 bucket every instance shares.
     S3,
+}
+
+/// `[backup]`: where `mhp backup` writes and how many backups it keeps.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BackupSettings {
+    /// Where backups of the system of record and the objects go: a directory, or
+    /// `s3://BUCKET/PREFIX` (builds with the `aws` feature); unset means `backups` in the data
+    /// directory, which survives no loss of the machine.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub to: Option<String>,
+    /// Where backups of the key store go, apart from the data's; unset means `key-backups`
+    /// in the data directory.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys_to: Option<String>,
+    /// When `mhp serve` backs up the embedded database, the objects and the key store, then
+    /// prunes: a 5-field cron expression in UTC, or `off`. One instance takes each time.
+    pub schedule: String,
+    /// Keep the newest backup of each of this many days…
+    pub daily: u32,
+    /// …weeks…
+    pub weekly: u32,
+    /// …and months.
+    pub monthly: u32,
+}
+
+impl Default for BackupSettings {
+    fn default() -> Self {
+        Self {
+            to: None,
+            keys_to: None,
+            schedule: "30 2 * * *".to_owned(),
+            daily: 7,
+            weekly: 4,
+            monthly: 12,
+        }
+    }
 }
 
 /// `[keys]`
@@ -449,6 +553,7 @@ impl Default for Settings {
             http: HttpSettings::default(),
             log: LogSettings::default(),
             object_store: ObjectStoreSettings::default(),
+            backup: BackupSettings::default(),
             keys: KeySettings::default(),
             audit: AuditSettings::default(),
             aws: AwsSettings::default(),
@@ -603,6 +708,12 @@ const ENV: &[(&str, &str, Kind)] = &[
     ),
     ("MHP_LOG_LEVEL", "log.level", Kind::Text),
     ("MHP_LOG_FORMAT", "log.format", Kind::Text),
+    ("MHP_BACKUP_TO", "backup.to", Kind::Text),
+    ("MHP_BACKUP_KEYS_TO", "backup.keys_to", Kind::Text),
+    ("MHP_BACKUP_SCHEDULE", "backup.schedule", Kind::Text),
+    ("MHP_BACKUP_DAILY", "backup.daily", Kind::Integer),
+    ("MHP_BACKUP_WEEKLY", "backup.weekly", Kind::Integer),
+    ("MHP_BACKUP_MONTHLY", "backup.monthly", Kind::Integer),
     (
         "MHP_OBJECT_STORE_BACKEND",
         "object_store.backend",
@@ -824,6 +935,7 @@ impl Settings {
         }
         self.validate_keys()?;
         self.validate_object_store()?;
+        self.validate_backup()?;
         self.egress.policy()?;
         mhp_egress::parse_cidrs(&self.http.trusted_proxies.join(","))
             .map_err(|e| ConfigError::new("http.trusted_proxies", e.to_string()))?;
@@ -998,6 +1110,55 @@ impl Settings {
         Ok(())
     }
 
+    fn validate_backup(&self) -> Result<(), ConfigError> {
+        let b = &self.backup;
+        for (key, dest) in [("backup.to", &b.to), ("backup.keys_to", &b.keys_to)] {
+            if let Some(dest) = dest
+                && let Err(problem) = BackupDestination::parse(dest)
+            {
+                return Err(ConfigError::new(key, problem));
+            }
+        }
+        if b.schedule != "off" {
+            mhp_app::schedule::CronSchedule::parse(&b.schedule, "UTC")
+                .map_err(|e| ConfigError::new("backup.schedule", format!("{e}, or off")))?;
+        }
+        if b.to.is_some() && b.to == b.keys_to {
+            return Err(ConfigError::new(
+                "backup.keys_to",
+                "must differ from backup.to: the keys are kept apart from the data they open",
+            ));
+        }
+        for (key, v, most) in [
+            ("backup.daily", b.daily, 366),
+            ("backup.weekly", b.weekly, 520),
+            ("backup.monthly", b.monthly, 1200),
+        ] {
+            if v > most {
+                return Err(ConfigError::new(key, format!("must be at most {most}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// Where data backups go.
+    pub fn backup_destination(&self) -> BackupDestination {
+        self.backup
+            .to
+            .as_deref()
+            .and_then(|d| BackupDestination::parse(d).ok())
+            .unwrap_or_else(|| BackupDestination::Dir(self.data_dir.join("backups")))
+    }
+
+    /// Where key-store backups go.
+    pub fn key_backup_destination(&self) -> BackupDestination {
+        self.backup
+            .keys_to
+            .as_deref()
+            .and_then(|d| BackupDestination::parse(d).ok())
+            .unwrap_or_else(|| BackupDestination::Dir(self.data_dir.join("key-backups")))
+    }
+
     /// What `environment = production` needs and these settings lack, each naming its setting
     /// (empty in development). Every instance of a production installation must share the root,
     /// the keys and the data: nothing may live in one machine's data directory.
@@ -1155,6 +1316,8 @@ impl Settings {
         if self.object_store.backend == ObjectBackend::Local {
             shown.object_store.path = Some(self.object_store_path());
         }
+        shown.backup.to = Some(self.backup_destination().label());
+        shown.backup.keys_to = Some(self.key_backup_destination().label());
         shown.keys.master_key_file = Some(self.master_key_path());
         shown.keys.keyring_dir = Some(self.keyring_dir());
         shown.keys.store_url = Some(redact_url(&self.key_store_url()));

@@ -22,7 +22,17 @@ impl std::fmt::Debug for CheckpointKey {
 impl CheckpointKey {
     /// The key of this master key.
     pub fn derive(master: &MasterKey) -> Self {
-        let hk = Hkdf::<Sha256>::new(Some(b"mhp audit checkpoint v1"), master.expose());
+        Self::derive_salted(master, b"mhp audit checkpoint v1")
+    }
+
+    /// The key that signs backup manifests: a purpose of its own, so that no checkpoint
+    /// signature can pass for a manifest's, nor the reverse.
+    pub fn derive_for_backups(master: &MasterKey) -> Self {
+        Self::derive_salted(master, b"mhp backup manifest v1")
+    }
+
+    fn derive_salted(master: &MasterKey, salt: &[u8]) -> Self {
+        let hk = Hkdf::<Sha256>::new(Some(salt), master.expose());
         let mut seed = [0u8; 32];
         // 32 bytes is far below HKDF-SHA256's limit, so expand cannot fail.
         let _ = hk.expand(b"ed25519", &mut seed);
@@ -56,6 +66,22 @@ pub fn verify(public: &[u8], message: &[u8], signature: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn backup_manifests_and_checkpoints_are_signed_by_different_keys() {
+        let master = crate::MasterKey::from_bytes(&[7u8; 32]);
+        let checkpoints = CheckpointKey::derive(&master);
+        let backups = CheckpointKey::derive_for_backups(&master);
+        assert_ne!(checkpoints.public(), backups.public());
+        let signature = backups.sign(b"manifest");
+        assert!(verify(&backups.public(), b"manifest", &signature));
+        assert!(!verify(&checkpoints.public(), b"manifest", &signature));
+        assert_eq!(
+            backups.public(),
+            CheckpointKey::derive_for_backups(&master).public(),
+            "derived, so every instance holding the root has the same key"
+        );
+    }
 
     #[test]
     fn the_key_is_stable_and_signatures_verify() {

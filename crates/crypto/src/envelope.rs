@@ -51,6 +51,30 @@ impl DataKey {
     pub fn expose(&self) -> &[u8; DATA_KEY_LEN] {
         self.0.expose()
     }
+
+    /// HMAC-SHA256 of `message` under a key derived from this one for `purpose` (HKDF), so
+    /// the tag never reuses the encryption key itself.
+    pub fn mac(&self, purpose: &str, message: &[u8]) -> [u8; 32] {
+        use hmac::Mac as _;
+        let hk = hkdf::Hkdf::<sha2::Sha256>::new(Some(b"mhp mac v1"), self.expose());
+        // HMAC pads a short key with zeros to the hash's block: deriving 32 bytes into a
+        // 64-byte block is that padding, and takes the constructor that cannot fail.
+        let mut block = [0u8; 64];
+        // 32 bytes is far below HKDF-SHA256's limit, so expand cannot fail.
+        let _ = hk.expand(purpose.as_bytes(), &mut block[..32]);
+        let mut mac = <hmac::Hmac<sha2::Sha256> as hmac::digest::KeyInit>::new(&block.into());
+        block.zeroize();
+        mac.update(message);
+        mac.finalize().into_bytes().into()
+    }
+
+    /// Whether `tag` is [`DataKey::mac`] of `message` for `purpose` (compared in constant
+    /// time).
+    pub fn verify_mac(&self, purpose: &str, message: &[u8], tag: &[u8]) -> bool {
+        use subtle::ConstantTimeEq as _;
+        let expected = self.mac(purpose, message);
+        tag.len() == expected.len() && bool::from(expected.ct_eq(tag))
+    }
 }
 
 /// A data key wrapped by another key: the wrapping key's version and the ciphertext.
@@ -497,6 +521,19 @@ impl MasterKeyProvider for LocalKeyring {
 #[allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn macs_depend_on_key_purpose_and_message() {
+        let key = DataKey::generate().unwrap();
+        let other = DataKey::generate().unwrap();
+        let tag = key.mac("backup manifest", b"manifest");
+        assert!(key.verify_mac("backup manifest", b"manifest", &tag));
+        assert!(!key.verify_mac("backup manifest", b"manifesT", &tag));
+        assert!(!key.verify_mac("other purpose", b"manifest", &tag));
+        assert!(!other.verify_mac("backup manifest", b"manifest", &tag));
+        assert!(!key.verify_mac("backup manifest", b"manifest", &tag[..31]));
+        assert_ne!(tag, key.mac("backup manifest", b"manifest2"));
+    }
 
     fn ctx(id: &str, version: u32) -> WrapContext {
         WrapContext {

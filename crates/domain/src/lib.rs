@@ -27,6 +27,23 @@ pub use secret::{SealedBytes, Secret};
 pub use time::{Clock, FixedClock, SystemClock, Timestamp};
 pub use values::{DisplayName, Email, KeyName, NameError, OrgName, Sex, TeamName, ValueError};
 
+/// Bytes of hexadecimal text (either case); `None` for an odd length or a non-hex digit.
+pub fn from_hex(text: &str) -> Option<Vec<u8>> {
+    let digits = text.as_bytes();
+    if !digits.len().is_multiple_of(2) {
+        return None;
+    }
+    let value = |c: u8| {
+        char::from(c)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    };
+    digits
+        .chunks_exact(2)
+        .map(|pair| Some(value(pair[0])? << 4 | value(pair[1])?))
+        .collect()
+}
+
 /// Lower-case hexadecimal of bytes (hashes, digests, key fingerprints).
 pub fn to_hex(bytes: &[u8]) -> String {
     use std::fmt::Write as _;
@@ -36,4 +53,21 @@ pub fn to_hex(bytes: &[u8]) -> String {
             let _ = write!(s, "{b:02x}");
             s
         })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hex_round_trips_and_refuses_what_is_not_hex() {
+        let bytes = [0u8, 1, 0x7f, 0x80, 0xab, 0xff];
+        assert_eq!(to_hex(&bytes), "00017f80abff");
+        assert_eq!(from_hex("00017f80abff").unwrap(), bytes);
+        assert_eq!(from_hex("00017F80ABFF").unwrap(), bytes);
+        assert_eq!(from_hex("").unwrap(), Vec::<u8>::new());
+        assert!(from_hex("abc").is_none());
+        assert!(from_hex("zz").is_none());
+        assert!(from_hex("+1").is_none());
+    }
 }

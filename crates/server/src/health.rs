@@ -71,19 +71,20 @@ pub async fn readyz(State(state): State<AppState>) -> Response {
 /// Prometheus metrics.
 pub async fn metrics(State(state): State<AppState>) -> Response {
     let queues = queue_stats(&state).await;
-    let alerts = async {
-        let mut tx = state
-            .app
-            .db
-            .operator(mhp_storage::Access::Read)
+    let (alerts, backups) = async {
+        let Ok(mut tx) = state.app.db.operator(mhp_storage::Access::Read).await else {
+            return (None, None);
+        };
+        let alerts = mhp_storage::repo::security::alert_counts(&mut tx)
             .await
-            .ok()?;
-        mhp_storage::repo::security::alert_counts(&mut tx)
-            .await
-            .ok()
+            .ok();
+        let backups = mhp_storage::repo::backups::latest_good(&mut tx).await.ok();
+        (alerts, backups)
     }
     .await;
     let body = state.metrics.render(&Snapshot {
+        backups,
+        now_ms: state.app.clock.now().as_millis(),
         queues,
         security_sinks: state.app.security.sinks(),
         security_progress: state.app.security.progress(),

@@ -71,6 +71,11 @@ pub struct Snapshot<'a> {
     pub alerts: Option<Vec<(String, String, String, i64)>>,
     /// The monitor's passes and the events its rules evaluated.
     pub security_progress: (u64, u64),
+    /// The newest good backup of each kind (`data`, `key-store`, `drill`): when, and a
+    /// drill's RTO and RPO in ms (`None` when they could not be read).
+    pub backups: Option<Vec<mhp_storage::repo::backups::LatestGood>>,
+    /// The time of the scrape (ms since the epoch), for ages.
+    pub now_ms: i64,
 }
 
 impl HttpMetrics {
@@ -283,6 +288,63 @@ impl HttpMetrics {
             }
         }
 
+        if let Some(backups) = &snap.backups {
+            writeln!(
+                out,
+                "# HELP mhp_backup_last_success_timestamp_seconds When the newest good backup \
+                 (kind data, key-store) or restore drill (kind drill) ended."
+            )?;
+            writeln!(
+                out,
+                "# TYPE mhp_backup_last_success_timestamp_seconds gauge"
+            )?;
+            for b in backups {
+                writeln!(
+                    out,
+                    "mhp_backup_last_success_timestamp_seconds{{kind=\"{}\"}} {}",
+                    escape(&b.kind),
+                    b.at_ms as f64 / 1000.0
+                )?;
+            }
+            writeln!(
+                out,
+                "# HELP mhp_backup_age_seconds Age of the newest good backup or restore drill."
+            )?;
+            writeln!(out, "# TYPE mhp_backup_age_seconds gauge")?;
+            for b in backups {
+                writeln!(
+                    out,
+                    "mhp_backup_age_seconds{{kind=\"{}\"}} {}",
+                    escape(&b.kind),
+                    (snap.now_ms - b.at_ms).max(0) as f64 / 1000.0
+                )?;
+            }
+            if let Some(drill) = backups.iter().find(|b| b.kind == "drill") {
+                writeln!(
+                    out,
+                    "# HELP mhp_backup_drill_rto_seconds Seconds from the newest passed drill's \
+                     start to a server ready on the restored copy."
+                )?;
+                writeln!(out, "# TYPE mhp_backup_drill_rto_seconds gauge")?;
+                writeln!(
+                    out,
+                    "mhp_backup_drill_rto_seconds {}",
+                    drill.rto_ms.unwrap_or_default() as f64 / 1000.0
+                )?;
+                writeln!(
+                    out,
+                    "# HELP mhp_backup_drill_rpo_seconds Age of the newest write the newest \
+                     passed drill restored."
+                )?;
+                writeln!(out, "# TYPE mhp_backup_drill_rpo_seconds gauge")?;
+                writeln!(
+                    out,
+                    "mhp_backup_drill_rpo_seconds {}",
+                    drill.rpo_ms.unwrap_or_default() as f64 / 1000.0
+                )?;
+            }
+        }
+
         let Ok(s) = self.series.lock() else {
             return Ok(());
         };
@@ -340,6 +402,8 @@ fn escape(label: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use mhp_storage::repo::backups::LatestGood;
+
     use super::*;
 
     #[test]
@@ -349,6 +413,21 @@ mod tests {
         m.record("GET", "/healthz", 200, Duration::from_millis(30));
         m.record("GET", "/healthz", 503, Duration::from_secs(20));
         let text = m.render(&Snapshot {
+            backups: Some(vec![
+                LatestGood {
+                    kind: "data".to_owned(),
+                    at_ms: 1_796_000_000_000,
+                    rto_ms: None,
+                    rpo_ms: None,
+                },
+                LatestGood {
+                    kind: "drill".to_owned(),
+                    at_ms: 1_796_000_100_000,
+                    rto_ms: Some(1_800),
+                    rpo_ms: Some(6_500),
+                },
+            ]),
+            now_ms: 1_796_000_200_000,
             queues: None,
             security_sinks: Default::default(),
             alerts: None,
@@ -372,6 +451,11 @@ mod tests {
             r#"mhp_http_request_duration_seconds_count{method="GET",route="/healthz"} 3"#,
             r#"mhp_db_pool_connections{state="in_use"} 2"#,
             r#"mhp_build_info{version="0.1.0",backend="sqlite"} 1"#,
+            r#"mhp_backup_last_success_timestamp_seconds{kind="data"} 1796000000"#,
+            r#"mhp_backup_age_seconds{kind="data"} 200"#,
+            r#"mhp_backup_age_seconds{kind="drill"} 100"#,
+            "mhp_backup_drill_rto_seconds 1.8",
+            "mhp_backup_drill_rpo_seconds 6.5",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
         }

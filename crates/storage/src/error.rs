@@ -63,6 +63,9 @@ pub enum StorageError {
     /// An object key that breaks the key rules.
     #[error("invalid object key")]
     InvalidObjectKey,
+    /// What was asked is not done on this backend.
+    #[error("not supported: {0}")]
+    Unsupported(&'static str),
 }
 
 impl StorageError {

@@ -135,6 +135,15 @@ impl KeyStore {
         Ok(Self { pool, backend })
     }
 
+    /// The backend it is on.
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    pub(crate) fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
     /// Checks that the store answers.
     pub async fn ping(&self) -> Result<(), StorageError> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;

@@ -14,6 +14,7 @@ pub mod keystore;
 pub mod migrate;
 pub mod object_store;
 pub mod repo;
+pub mod snapshot;
 mod tx;
 
 pub use db::{Backend, Db, DbOptions, PoolStats};

@@ -150,6 +150,11 @@ const SQLITE: &[Migration] = &[
         name: "security_monitoring",
         sql: include_str!("../migrations/sqlite/0024_security_monitoring.sql"),
     },
+    Migration {
+        version: 25,
+        name: "backup_runs",
+        sql: include_str!("../migrations/sqlite/0025_backup_runs.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -272,6 +277,11 @@ const POSTGRES: &[Migration] = &[
         version: 24,
         name: "security_monitoring",
         sql: include_str!("../migrations/postgres/0024_security_monitoring.sql"),
+    },
+    Migration {
+        version: 25,
+        name: "backup_runs",
+        sql: include_str!("../migrations/postgres/0025_backup_runs.sql"),
     },
 ];
 

@@ -4,6 +4,7 @@
 mod admin;
 mod analyze;
 mod api;
+mod backup;
 #[cfg(all(feature = "aws", feature = "vault"))]
 mod cloud;
 mod config;
