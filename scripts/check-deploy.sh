@@ -2,7 +2,7 @@
 # Offline checks of deploy/ and .github/ (capability C11): Dockerfile lint, Terraform
 # fmt/init/validate for every root, `terraform test` (mock_provider) for every module, checkov,
 # the GitHub workflows (actionlint, zizmor, the workflow JSON schema), the compose file against
-# the compose specification, and - with --image - the engine-less image build and a run of the
+# the compose specification, the Prometheus rules (promtool) and dashboard, and - with --image - the engine-less image build and a run of the
 # binary from the unpacked image (scripts/build-image.sh --test).
 #
 #   scripts/check-deploy.sh            static checks (no cargo)
@@ -239,8 +239,24 @@ check_scripts() {
     echo "shellcheck not installed (Debian: apt-get install shellcheck): syntax checked only"
   fi
   python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
-    "$ROOT/deploy/image/sbom.py" "$ROOT/deploy/compose/check_compose.py" || rc=1
+    "$ROOT/deploy/image/sbom.py" "$ROOT/deploy/compose/check_compose.py" \
+    "$ROOT/deploy/prometheus/check_metrics.py" || rc=1
   return $rc
+}
+
+# The Prometheus rules (promtool check and unit tests; Debian package prometheus, installed as
+# root when missing) and the agreement of rules and dashboard with what /metrics exports.
+check_prometheus() {
+  if ! command -v promtool >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus || return 1
+    else
+      echo "promtool not found (Debian: apt-get install prometheus)"
+      return 1
+    fi
+  fi
+  (cd "$ROOT/deploy/prometheus" && promtool check rules mhp-rules.yml && promtool test rules mhp-rules.test.yml) &&
+    python3 "$ROOT/deploy/prometheus/check_metrics.py"
 }
 
 check_image() { "$ROOT/scripts/build-image.sh" --test; }
@@ -265,6 +281,7 @@ want actionlint && run_check actionlint check_actionlint
 want zizmor && run_check zizmor check_zizmor
 want workflow-schema && run_check workflow-schema check_workflow_schema
 want compose && run_check compose check_compose
+want prometheus && run_check prometheus check_prometheus
 if [ $WITH_IMAGE -eq 1 ] && want image; then
   run_check image check_image
 fi

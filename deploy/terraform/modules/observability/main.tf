@@ -277,3 +277,69 @@ resource "aws_cloudwatch_metric_alarm" "opensearch_red" {
   alarm_actions       = local.actions
   tags                = var.tags
 }
+
+# --- Service level objectives: the burn-rate alerts of deploy/prometheus/mhp-rules.yml ----------
+# Availability 99.9 % (budget 0.1 %) measured at the load balancer: the share of requests the
+# targets answered with a 5xx. A page when the budget burns 14.4 times too fast over an hour and
+# still over the last five minutes, or 6 times over six hours and the last thirty minutes
+# (docs/design/observability.md).
+
+# Thresholds are burn rate x budget (0.1 %), written out: 14.4 x 0.001 and 6 x 0.001.
+locals {
+  burn_windows = {
+    "1h"  = { period = 3600, burn = 14.4, threshold = 0.0144 }
+    "5m"  = { period = 300, burn = 14.4, threshold = 0.0144 }
+    "6h"  = { period = 21600, burn = 6, threshold = 0.006 }
+    "30m" = { period = 1800, burn = 6, threshold = 0.006 }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "availability_burn" {
+  for_each            = local.burn_windows
+  alarm_name          = "${var.name}-slo-availability-burn-${each.key}"
+  alarm_description   = "5xx share over ${each.key} above ${each.value.burn} x the 0.1 % budget (part of the burn-rate page)."
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  tags                = var.tags
+
+  metric_query {
+    id          = "ratio"
+    expression  = "IF(requests > 0, errors / requests, 0)"
+    label       = "5xx share"
+    return_data = true
+  }
+  metric_query {
+    id = "errors"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "HTTPCode_Target_5XX_Count"
+      dimensions  = { LoadBalancer = var.alb_arn_suffix }
+      stat        = "Sum"
+      period      = each.value.period
+    }
+  }
+  metric_query {
+    id = "requests"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "RequestCount"
+      dimensions  = { LoadBalancer = var.alb_arn_suffix }
+      stat        = "Sum"
+      period      = each.value.period
+    }
+  }
+}
+
+resource "aws_cloudwatch_composite_alarm" "availability_burn_fast" {
+  alarm_name        = "${var.name}-slo-availability-burn-fast"
+  alarm_description = "The availability error budget burns fast (MHPAvailabilityBudgetBurnFast): 14.4x over 1 h and 5 m, or 6x over 6 h and 30 m."
+  alarm_rule = join(" OR ", [
+    "(ALARM(\"${aws_cloudwatch_metric_alarm.availability_burn["1h"].alarm_name}\") AND ALARM(\"${aws_cloudwatch_metric_alarm.availability_burn["5m"].alarm_name}\"))",
+    "(ALARM(\"${aws_cloudwatch_metric_alarm.availability_burn["6h"].alarm_name}\") AND ALARM(\"${aws_cloudwatch_metric_alarm.availability_burn["30m"].alarm_name}\"))",
+  ])
+  alarm_actions = local.actions
+  ok_actions    = local.actions
+  tags          = var.tags
+}

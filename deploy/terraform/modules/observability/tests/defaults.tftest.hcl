@@ -49,4 +49,14 @@ run "alarms_on_mhp_metrics_and_encrypted_logs" {
     condition     = length(aws_cloudwatch_metric_alarm.opensearch_red) == 2
     error_message = "both OpenSearch domains are watched"
   }
+  assert {
+    condition = alltrue([
+      aws_cloudwatch_metric_alarm.availability_burn["1h"].threshold == 0.0144,
+      aws_cloudwatch_metric_alarm.availability_burn["5m"].threshold == 0.0144,
+      aws_cloudwatch_metric_alarm.availability_burn["6h"].threshold == 0.006,
+      aws_cloudwatch_metric_alarm.availability_burn["30m"].threshold == 0.006,
+      strcontains(aws_cloudwatch_composite_alarm.availability_burn_fast.alarm_rule, " AND "),
+    ])
+    error_message = "the availability burn-rate page has the thresholds of deploy/prometheus/mhp-rules.yml (14.4x over 1 h and 5 m, 6x over 6 h and 30 m, of a 0.1 % budget)"
+  }
 }
