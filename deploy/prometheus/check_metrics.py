@@ -2,8 +2,8 @@
 """Checks that the Prometheus rules and the Grafana dashboard use only what MHP exports.
 
 The exporter's code is the truth (crates/server/src/metrics.rs): every `# TYPE mhp_… kind` it
-writes (a histogram also as _bucket, _count and _sum) and the bucket bounds of its latency
-histogram. Every mhp_* name in deploy/prometheus/mhp-rules.yml and in the dashboard's queries
+writes (a histogram also as _bucket, _count and _sum), the names it gives its `counter` helper,
+and the bucket bounds of its latency histogram. Every mhp_* and process_* name in deploy/prometheus/mhp-rules.yml and in the dashboard's queries
 must be one of them, every le="…" one of the bounds, and every mhp:* name a recording of the
 rules. Exit 1 naming what is unknown.
 
@@ -23,10 +23,12 @@ DASHBOARD = ROOT / "deploy/grafana/mhp-dashboard.json"
 def exported():
     code = EXPORTER.read_text()
     names = set()
-    for name, kind in re.findall(r"# TYPE (mhp_[a-z0-9_]+) ([a-z]+)", code):
+    for name, kind in re.findall(r"# TYPE ((?:mhp|process)_[a-z0-9_]+) ([a-z]+)", code):
         names.add(name)
         if kind == "histogram":
             names.update({name + "_bucket", name + "_count", name + "_sum"})
+    # Counters written through the exporter's `counter(out, "name", …)` helper.
+    names.update(re.findall(r'counter\(\s*out,\s*"((?:mhp|process)_[a-z0-9_]+)"', code))
     bounds = re.search(r"const BUCKETS: \[f64; \d+\] = \[([^\]]*)\]", code)
     if not bounds:
         sys.exit("check_metrics: the exporter's BUCKETS were not found")
@@ -42,7 +44,7 @@ def exprs_of_rules(text):
 
 def check(source, text, names, les, records):
     problems = []
-    for name in sorted(set(re.findall(r"\bmhp_[a-z0-9_]+", text))):
+    for name in sorted(set(re.findall(r"\b(?:mhp|process)_[a-z0-9_]+", text))):
         if name not in names:
             problems.append(f"{source}: {name} is not exported")
     for le in sorted(set(re.findall(r'le="([0-9.]+)"', text))):

@@ -73,6 +73,28 @@ pub async fn worker(settings: Settings, notes: LoadNotes, count: u32) -> Result<
         backend = state.app.db.backend().as_str(),
         "pipeline workers running"
     );
+    // /metrics: a port taken (a second worker on this machine) costs the metrics, not the
+    // pipelines, and says so.
+    let listen = &settings.pipelines.metrics_listen;
+    if listen != "off" {
+        match tokio::net::TcpListener::bind(listen).await {
+            Ok(listener) => {
+                let addr = listener.local_addr().context("listener address")?;
+                tracing::info!(addr = %addr, "metrics listening");
+                let router = mhp_server::metrics_router(state.clone());
+                let mut until = stopped.clone();
+                tokio::spawn(async move {
+                    let _ = axum::serve(listener, router)
+                        .with_graceful_shutdown(async move {
+                            let _ = until.wait_for(|stop| *stop).await;
+                        })
+                        .await;
+                });
+            }
+            Err(e) => tracing::error!(listen = %listen, error = %e,
+                "cannot serve /metrics (set pipelines.metrics_listen to a free address, or off)"),
+        }
+    }
     crate::serve::shutdown_signal().await;
     crate::serve::stop_pipeline_workers(&stop, workers, settings.http_config().shutdown_grace)
         .await;

@@ -154,6 +154,8 @@ pub struct PipelineSettings {
     pub lease_s: u64,
     /// Poll interval of an idle worker, in milliseconds.
     pub poll_ms: u64,
+    /// Where `mhp worker` serves `/metrics` (and `/healthz`), or `off`.
+    pub metrics_listen: String,
 }
 
 impl Default for PipelineSettings {
@@ -162,6 +164,7 @@ impl Default for PipelineSettings {
             workers: 2,
             lease_s: 30,
             poll_ms: 1000,
+            metrics_listen: "127.0.0.1:9464".to_owned(),
         }
     }
 }
@@ -708,6 +711,11 @@ const ENV: &[(&str, &str, Kind)] = &[
     ),
     ("MHP_LOG_LEVEL", "log.level", Kind::Text),
     ("MHP_LOG_FORMAT", "log.format", Kind::Text),
+    (
+        "MHP_PIPELINES_METRICS_LISTEN",
+        "pipelines.metrics_listen",
+        Kind::Text,
+    ),
     ("MHP_BACKUP_TO", "backup.to", Kind::Text),
     ("MHP_BACKUP_KEYS_TO", "backup.keys_to", Kind::Text),
     ("MHP_BACKUP_SCHEDULE", "backup.schedule", Kind::Text),
@@ -910,6 +918,18 @@ impl Settings {
             return Err(ConfigError::new(
                 "pipelines.lease_s",
                 "must be between 3 and 3600",
+            ));
+        }
+        if self.pipelines.metrics_listen != "off"
+            && self
+                .pipelines
+                .metrics_listen
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            return Err(ConfigError::new(
+                "pipelines.metrics_listen",
+                "must be an address such as 127.0.0.1:9464, or off",
             ));
         }
         if !(10..=60_000).contains(&self.pipelines.poll_ms) {

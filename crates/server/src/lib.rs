@@ -227,6 +227,15 @@ impl Default for HttpConfig {
     }
 }
 
+/// What `mhp worker` serves: `/metrics` (the pipeline queues, the database pool, the process)
+/// and `/healthz`, nothing of the API.
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(health::metrics))
+        .route("/healthz", get(health::healthz))
+        .with_state(state)
+}
+
 /// The application's routes with every layer applied.
 pub fn router(state: AppState, config: &HttpConfig) -> Router {
     with_layers(routes(&state).with_state(state.clone()), state, config)

@@ -10,6 +10,191 @@ use std::time::Duration;
 
 use mhp_storage::PoolStats;
 
+/// Authentication outcomes of this process, counted where they are recorded
+/// (`security::emit`): a process-wide tally, like the process figures, not a per-router one.
+#[derive(Debug, Default)]
+pub struct AuthCounts {
+    sign_in_failed: AtomicU64,
+    sign_in_throttled: AtomicU64,
+    account_locked: AtomicU64,
+    mfa_failed: AtomicU64,
+    token_reuse: AtomicU64,
+    credentials_refused: AtomicU64,
+}
+
+/// The process's authentication tally.
+pub static AUTH: AuthCounts = AuthCounts {
+    sign_in_failed: AtomicU64::new(0),
+    sign_in_throttled: AtomicU64::new(0),
+    account_locked: AtomicU64::new(0),
+    mfa_failed: AtomicU64::new(0),
+    token_reuse: AtomicU64::new(0),
+    credentials_refused: AtomicU64::new(0),
+};
+
+impl AuthCounts {
+    /// Counts `event` if it is one of the refusals tallied.
+    pub fn count(&self, event: &mhp_auth::events::AuthEvent) {
+        use mhp_auth::events::AuthEvent as E;
+        let counter = match event {
+            E::SignInFailed { throttled: false } => &self.sign_in_failed,
+            E::SignInFailed { throttled: true } => &self.sign_in_throttled,
+            E::AccountLocked { .. } => &self.account_locked,
+            E::MfaChecked { passed: false } => &self.mfa_failed,
+            E::TokenReuseDetected => &self.token_reuse,
+            E::AuthenticationFailed { .. } => &self.credentials_refused,
+            _ => return,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+
+    fn write(&self, out: &mut String) -> std::fmt::Result {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        writeln!(
+            out,
+            "# HELP mhp_auth_sign_in_failures_total Password sign-ins refused: wrong \
+             credentials, or refused unchecked while the account or address was throttled."
+        )?;
+        writeln!(out, "# TYPE mhp_auth_sign_in_failures_total counter")?;
+        writeln!(
+            out,
+            "mhp_auth_sign_in_failures_total{{throttled=\"false\"}} {}",
+            get(&self.sign_in_failed)
+        )?;
+        writeln!(
+            out,
+            "mhp_auth_sign_in_failures_total{{throttled=\"true\"}} {}",
+            get(&self.sign_in_throttled)
+        )?;
+        counter(
+            out,
+            "mhp_auth_account_locks_total",
+            "Accounts locked for every address after too many failed sign-ins.",
+            get(&self.account_locked),
+        )?;
+        counter(
+            out,
+            "mhp_auth_mfa_failures_total",
+            "Second factors that did not match.",
+            get(&self.mfa_failed),
+        )?;
+        counter(
+            out,
+            "mhp_auth_refresh_token_reuse_total",
+            "Refresh tokens presented twice (their family revoked).",
+            get(&self.token_reuse),
+        )?;
+        counter(
+            out,
+            "mhp_auth_credentials_refused_total",
+            "API requests whose credentials did not authenticate (missing, invalid, expired, \
+             forged).",
+            get(&self.credentials_refused),
+        )?;
+        Ok(())
+    }
+}
+
+/// Writes one unlabelled counter with its help and type lines. (deploy/prometheus/
+/// check_metrics.py reads the names given to it as exported.)
+fn counter(out: &mut String, name: &str, help: &str, value: u64) -> std::fmt::Result {
+    writeln!(out, "# HELP {name} {help}")?;
+    writeln!(out, "# TYPE {name} counter")?;
+    writeln!(out, "{name} {value}")
+}
+
+/// The process's own figures from `/proc/self` (Linux), in the names Prometheus's client
+/// libraries use: CPU seconds, resident memory, open and allowed file descriptors, start time.
+/// Read by hand: four small files, where a procfs crate would bring a dependency tree.
+pub fn write_process(out: &mut String) -> std::fmt::Result {
+    // USER_HZ, the unit of /proc's CPU times, is 100 on every Linux architecture's user ABI.
+    const TICKS_PER_SECOND: f64 = 100.0;
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    // Fields after the command name (which is in parentheses and may hold spaces).
+    let fields: Vec<&str> = stat
+        .rsplit_once(") ")
+        .map(|(_, rest)| rest.split_whitespace().collect())
+        .unwrap_or_default();
+    let field = |n: usize| -> Option<f64> { fields.get(n - 3)?.parse().ok() };
+    if let (Some(utime), Some(stime)) = (field(14), field(15)) {
+        writeln!(
+            out,
+            "# HELP process_cpu_seconds_total User and system CPU time spent."
+        )?;
+        writeln!(out, "# TYPE process_cpu_seconds_total counter")?;
+        writeln!(
+            out,
+            "process_cpu_seconds_total {}",
+            (utime + stime) / TICKS_PER_SECOND
+        )?;
+    }
+    let boot_time: Option<f64> = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
+        s.lines()
+            .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
+    });
+    if let (Some(start), Some(boot)) = (field(22), boot_time) {
+        writeln!(
+            out,
+            "# HELP process_start_time_seconds Start time of the process since the epoch."
+        )?;
+        writeln!(out, "# TYPE process_start_time_seconds gauge")?;
+        writeln!(
+            out,
+            "process_start_time_seconds {}",
+            boot + start / TICKS_PER_SECOND
+        )?;
+    }
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let kib = |key: &str| -> Option<f64> {
+        status.lines().find_map(|l| {
+            l.strip_prefix(key)?
+                .trim()
+                .strip_suffix("kB")?
+                .trim()
+                .parse::<f64>()
+                .ok()
+        })
+    };
+    if let Some(rss) = kib("VmRSS:") {
+        writeln!(
+            out,
+            "# HELP process_resident_memory_bytes Resident memory size."
+        )?;
+        writeln!(out, "# TYPE process_resident_memory_bytes gauge")?;
+        writeln!(out, "process_resident_memory_bytes {}", rss * 1024.0)?;
+    }
+    if let Some(virt) = kib("VmSize:") {
+        writeln!(
+            out,
+            "# HELP process_virtual_memory_bytes Virtual memory size."
+        )?;
+        writeln!(out, "# TYPE process_virtual_memory_bytes gauge")?;
+        writeln!(out, "process_virtual_memory_bytes {}", virt * 1024.0)?;
+    }
+    if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+        writeln!(out, "# HELP process_open_fds Open file descriptors.")?;
+        writeln!(out, "# TYPE process_open_fds gauge")?;
+        writeln!(out, "process_open_fds {}", fds.count())?;
+    }
+    let max_fds = std::fs::read_to_string("/proc/self/limits")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("Max open files"))
+                .and_then(|l| l.split_whitespace().nth(3))
+                .and_then(|v| v.parse::<u64>().ok())
+        });
+    if let Some(max) = max_fds {
+        writeln!(
+            out,
+            "# HELP process_max_fds Most open file descriptors allowed."
+        )?;
+        writeln!(out, "# TYPE process_max_fds gauge")?;
+        writeln!(out, "process_max_fds {max}")?;
+    }
+    Ok(())
+}
+
 /// Upper bounds of the latency buckets, in seconds. 0.3 is the read-latency objective's bound
 /// (docs/design/observability.md): the share of reads within it is a bucket, not an estimate.
 const BUCKETS: [f64; 15] = [
@@ -289,6 +474,8 @@ impl HttpMetrics {
             }
         }
 
+        AUTH.write(out)?;
+        write_process(out)?;
         if let Some(backups) = &snap.backups {
             writeln!(
                 out,
@@ -459,6 +646,29 @@ mod tests {
             "mhp_backup_drill_rpo_seconds 6.5",
         ] {
             assert!(text.lines().any(|l| l == line), "missing {line}\n{text}");
+        }
+        assert!(
+            text.contains("# TYPE mhp_auth_sign_in_failures_total counter"),
+            "{text}"
+        );
+        // The process's figures are real readings of /proc.
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_open_fds",
+            "process_max_fds",
+            "process_start_time_seconds",
+        ] {
+            let value: f64 = text
+                .lines()
+                .find_map(|l| l.strip_prefix(&format!("{name} ")))
+                .unwrap_or_else(|| panic!("missing {name}\n{text}"))
+                .parse()
+                .unwrap();
+            assert!(
+                value > 0.0 || name == "process_cpu_seconds_total",
+                "{name} {value}"
+            );
         }
     }
 

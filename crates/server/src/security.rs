@@ -56,6 +56,7 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
 }
 
 fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta) {
+    crate::metrics::AUTH.count(event);
     let detail = event.detail().unwrap_or_default();
     let org = org.map(|o| o.to_string()).unwrap_or_default();
     let request_id = meta.request_id.as_deref().unwrap_or_default();

@@ -392,3 +392,55 @@ fn pipeline_parameters_are_listed_and_checked() {
         );
     }
 }
+
+/// `mhp worker` serves `/metrics` (its queues, pool and process) and nothing of the API.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_serves_its_metrics_and_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let org = crate::bootstrap_org(dir.path(), "Worker Metrics", &[]);
+    let log = dir.path().join("worker.log");
+    let mut cmd = Command::new(MHP);
+    cmd.args(["worker", "--workers", "1", "--data-dir", &org.data]);
+    mhp_test_support::clean_env(&mut cmd);
+    let file = std::fs::File::create(&log).unwrap();
+    cmd.env("MHP_PIPELINES_METRICS_LISTEN", "127.0.0.1:0")
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().unwrap())
+        .stderr(file);
+    let _w = Worker(cmd.spawn().unwrap());
+    let started = Instant::now();
+    let addr = loop {
+        let text = std::fs::read_to_string(&log).unwrap_or_default();
+        let found = text.lines().find_map(|l| {
+            let v: Value = serde_json::from_str(l).ok()?;
+            (v["message"] == "metrics listening").then(|| v["addr"].as_str().map(str::to_owned))?
+        });
+        if let Some(addr) = found {
+            break addr;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the worker did not serve /metrics:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let text = reqwest::get(format!("http://{addr}/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    for series in [
+        "mhp_pipeline_jobs{pipeline=\"train-injury-risk\",state=\"due\"}",
+        "mhp_db_pool_max_connections",
+        "process_resident_memory_bytes",
+        "process_open_fds",
+        "mhp_build_info",
+    ] {
+        assert!(text.contains(series), "{series} in\n{text}");
+    }
+    let api = reqwest::get(format!("http://{addr}/api/v1/me"))
+        .await
+        .unwrap();
+    assert_eq!(api.status(), reqwest::StatusCode::NOT_FOUND);
+}

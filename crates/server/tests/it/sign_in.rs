@@ -197,9 +197,27 @@ async fn idle_sessions_expire() {
     );
 }
 
+/// A counter of `/metrics` (the tests of this binary share the process's tally, so callers
+/// compare increases, never values).
+async fn counted(s: &Server, series: &str) -> u64 {
+    let text = reqwest::get(format!("{}/metrics", s.base))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    text.lines()
+        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+        .unwrap_or_else(|| panic!("no {series} in\n{text}"))
+}
+
 #[tokio::test]
 async fn failures_lock_the_address_not_the_owner() {
     let (s, clock) = setup().await;
+    let failed = "mhp_auth_sign_in_failures_total{throttled=\"false\"}";
+    let throttled = "mhp_auth_sign_in_failures_total{throttled=\"true\"}";
+    let (failed_before, throttled_before) =
+        (counted(&s, failed).await, counted(&s, throttled).await);
     let attacker = client_from("127.0.0.1");
     for _ in 0..5 {
         let res = login(&s, &attacker, "jane@example.org", "guess guess guess").await;
@@ -247,6 +265,9 @@ async fn failures_lock_the_address_not_the_owner() {
             .status(),
         StatusCode::OK
     );
+    // Six wrong passwords and two refusals while locked, in the process's metrics.
+    assert!(counted(&s, failed).await >= failed_before + 6);
+    assert!(counted(&s, throttled).await >= throttled_before + 2);
 }
 
 #[tokio::test]
