@@ -228,7 +228,8 @@ check_compose() {
     "$VENV/bin/python" "$ROOT/deploy/compose/check_compose.py" "$ROOT/deploy/compose/compose.yaml"
 }
 
-SHELL_SCRIPTS=(scripts/check-deploy.sh scripts/build-image.sh deploy/bin/mhp-env
+SHELL_SCRIPTS=(scripts/check-deploy.sh scripts/build-image.sh scripts/pitr-drill.sh
+  scripts/ha-drill.sh scripts/lib/postgres.sh scripts/with-postgres.sh deploy/bin/mhp-env
   deploy/compose/make-dev-cert.sh deploy/compose/postgres-init/01-mhp-app-role.sh)
 check_scripts() {
   local f rc=0
@@ -240,7 +241,7 @@ check_scripts() {
   fi
   python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
     "$ROOT/deploy/image/sbom.py" "$ROOT/deploy/compose/check_compose.py" \
-    "$ROOT/deploy/prometheus/check_metrics.py" || rc=1
+    "$ROOT/deploy/prometheus/check_metrics.py" "$ROOT/tools/ha/drill.py" || rc=1
   return $rc
 }
 

@@ -66,6 +66,9 @@ scripts/schemathesis.sh "$BIN"
 step "PostgreSQL point-in-time recovery with pgBackRest, drilled (scripts/pitr-drill.sh)"
 scripts/pitr-drill.sh "$BIN"
 
+step "high availability under faults: two servers and two workers behind HAProxy (scripts/ha-drill.sh)"
+scripts/ha-drill.sh "$BIN"
+
 step "C3D against ezc3d, an independent implementation (scripts/check-c3d.sh)"
 scripts/check-c3d.sh "$BIN"
 
