@@ -9,19 +9,10 @@
 #   scripts/ha-drill.sh [MHP_BINARY]     (default target/debug/mhp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MHP=$(readlink -f "${1:-target/debug/mhp}")
-[ -x "$MHP" ] || { echo "ha-drill: $MHP not built" >&2; exit 1; }
 # shellcheck source=scripts/lib/postgres.sh
 . scripts/lib/postgres.sh
-if ! command -v haproxy >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "ha-drill: installing haproxy with apt-get" >&2
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq haproxy >&2
-  else
-    echo "ha-drill: haproxy not found (Debian package haproxy)" >&2
-    exit 1
-  fi
-fi
+MHP=$(mhp_binary "${1:-}")
+need_tool haproxy haproxy
 
 WORK=$(mktemp -d /tmp/mhp-ha.XXXXXX)
 chmod 0755 "$WORK"

@@ -10,20 +10,11 @@
 #   scripts/pitr-drill.sh [MHP_BINARY]     (default target/debug/mhp)
 set -euo pipefail
 cd "$(dirname "$0")/.."
-MHP=$(readlink -f "${1:-target/debug/mhp}")
-[ -x "$MHP" ] || { echo "pitr-drill: $MHP not built" >&2; exit 1; }
 # shellcheck source=scripts/lib/postgres.sh
 . scripts/lib/postgres.sh
+MHP=$(mhp_binary "${1:-}")
 
-if ! command -v pgbackrest >/dev/null 2>&1; then
-  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "pitr-drill: installing pgbackrest with apt-get" >&2
-    apt-get update -qq >&2 && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq pgbackrest >&2
-  else
-    echo "pitr-drill: pgbackrest not found (Debian package pgbackrest)" >&2
-    exit 1
-  fi
-fi
+need_tool pgbackrest pgbackrest
 
 WORK=$(mktemp -d /tmp/mhp-pitr.XXXXXX)
 chmod 0755 "$WORK"

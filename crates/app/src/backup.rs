@@ -1089,6 +1089,40 @@ impl Backups {
     }
 }
 
+/// The record of a backup made (or not): its id, size and a summary, or the error.
+pub fn run_of(
+    kind: Kind,
+    destination: &str,
+    made: &Result<Created, BackupError>,
+    at_ms: i64,
+) -> mhp_storage::repo::backups::BackupRun {
+    mhp_storage::repo::backups::BackupRun {
+        kind: match kind {
+            Kind::Data => "data",
+            Kind::KeyStore => "key-store",
+        },
+        backup_id: made.as_ref().ok().map(|c| c.manifest.id.clone()),
+        destination: destination.to_owned(),
+        at_ms,
+        ok: made.is_ok(),
+        bytes: made
+            .as_ref()
+            .ok()
+            .map(|c| i64::try_from(c.bytes_written).unwrap_or(i64::MAX)),
+        rto_ms: None,
+        rpo_ms: None,
+        detail: match made {
+            Ok(c) => format!(
+                "{} part(s), {} object(s) copied, {} reused",
+                c.manifest.parts.len(),
+                c.objects_copied,
+                c.objects_reused
+            ),
+            Err(e) => e.to_string(),
+        },
+    }
+}
+
 /// Records a backup or a drill in the system of record (`backup_runs`) with its audit event,
 /// in one transaction: `action` is `backup.created`, `backup.key_store_created`,
 /// `backup.restored`, `backup.pruned` or `backup.drilled`.
@@ -1180,38 +1214,19 @@ async fn take_turn(s: &Scheduled) -> Result<bool, StorageError> {
 /// One scheduled run: each step recorded (and audited) as it ends, good or failed.
 pub async fn run_scheduled(s: &Scheduled) {
     let clock = s.data.0.clock.clone();
-    let run = |kind: &'static str, label: &str, made: &Result<Created, BackupError>| {
-        mhp_storage::repo::backups::BackupRun {
-            kind,
-            backup_id: made.as_ref().ok().map(|c| c.manifest.id.clone()),
-            destination: label.to_owned(),
-            at_ms: clock.now().as_millis(),
-            ok: made.is_ok(),
-            bytes: made
-                .as_ref()
-                .ok()
-                .map(|c| i64::try_from(c.bytes_written).unwrap_or(i64::MAX)),
-            rto_ms: None,
-            rpo_ms: None,
-            detail: match made {
-                Ok(c) => format!(
-                    "scheduled: {} part(s), {} object(s) copied, {} reused",
-                    c.manifest.parts.len(),
-                    c.objects_copied,
-                    c.objects_reused
-                ),
-                Err(e) => format!("scheduled: {e}"),
-            },
-        }
-    };
     let made = s.data.0.create_data(&s.db, &s.objects, &s.scratch).await;
-    let data_run = run("data", &s.data.1, &made);
+    let data_run = run_of(Kind::Data, &s.data.1, &made, clock.now().as_millis());
     let made_keys = s
         .keys
         .0
         .create_key_store(s.key_store.store(), &s.scratch)
         .await;
-    let key_run = run("key-store", &s.keys.1, &made_keys);
+    let key_run = run_of(
+        Kind::KeyStore,
+        &s.keys.1,
+        &made_keys,
+        clock.now().as_millis(),
+    );
     for (action, r) in [
         ("backup.created", &data_run),
         ("backup.key_store_created", &key_run),

@@ -211,21 +211,17 @@ pub async fn run(
                 &db,
                 &SystemClock,
                 "backup.pruned",
-                &BackupRun {
-                    kind: if key_store { "key-store" } else { "data" },
-                    backup_id: None,
-                    destination: label,
-                    at_ms: SystemClock.now().as_millis(),
-                    ok: true,
-                    bytes: None,
-                    rto_ms: None,
-                    rpo_ms: None,
-                    detail: format!(
+                &BackupRun::done(
+                    if key_store { "key-store" } else { "data" },
+                    None,
+                    label,
+                    SystemClock.now().as_millis(),
+                    format!(
                         "pruned: kept {}, removed {}",
                         pruned.kept.len(),
                         pruned.removed.len()
                     ),
-                },
+                ),
             )
             .await;
             db.close().await;
@@ -267,28 +263,12 @@ async fn create(settings: &Settings, key_store: bool) -> Result<(), Failure> {
         let objects = crate::cloud::object_store(settings, &crate::cloud::process_env()).await?;
         b.create_data(&db, &objects, &scratch).await
     };
-    let run = BackupRun {
-        kind: if key_store { "key-store" } else { "data" },
-        backup_id: made.as_ref().ok().map(|c| c.manifest.id.clone()),
-        destination: label,
-        at_ms: SystemClock.now().as_millis(),
-        ok: made.is_ok(),
-        bytes: made
-            .as_ref()
-            .ok()
-            .map(|c| i64::try_from(c.bytes_written).unwrap_or(i64::MAX)),
-        rto_ms: None,
-        rpo_ms: None,
-        detail: match &made {
-            Ok(c) => format!(
-                "{} part(s), {} object(s) copied, {} reused",
-                c.manifest.parts.len(),
-                c.objects_copied,
-                c.objects_reused
-            ),
-            Err(e) => e.to_string(),
-        },
-    };
+    let run = backup::run_of(
+        kind(key_store),
+        &label,
+        &made,
+        SystemClock.now().as_millis(),
+    );
     let action = if key_store {
         "backup.key_store_created"
     } else {
@@ -368,17 +348,13 @@ async fn restore(settings: &Settings, id: &str, key_store: bool) -> Result<(), F
             &db,
             &SystemClock,
             "backup.restored",
-            &BackupRun {
-                kind: "data",
-                backup_id: Some(id.to_owned()),
-                destination: label,
-                at_ms: SystemClock.now().as_millis(),
-                ok: true,
-                bytes: None,
-                rto_ms: None,
-                rpo_ms: None,
-                detail: format!("{} rows, {} objects", restored.rows, restored.objects),
-            },
+            &BackupRun::done(
+                "data",
+                Some(id.to_owned()),
+                label,
+                SystemClock.now().as_millis(),
+                format!("{} rows, {} objects", restored.rows, restored.objects),
+            ),
         )
         .await;
         db.close().await;

@@ -32,13 +32,7 @@ impl Db {
     /// Writes a consistent copy of this SQLite database to `path` (which must not exist).
     /// PostgreSQL is backed up by its own tools (`pg_dump`, pgBackRest), not by this.
     pub async fn snapshot_to(&self, path: &Path) -> Result<(), StorageError> {
-        if self.backend() != Backend::Sqlite {
-            return Err(StorageError::Unsupported(
-                "an online copy through VACUUM INTO is for SQLite only",
-            ));
-        }
-        let mut conn = self.pool().acquire().await?;
-        vacuum_into(&mut conn, path).await
+        vacuum_into(self.backend(), self.pool(), path).await
     }
 
     /// The rows of every table, the audit chains' heads and the newest write.
@@ -109,13 +103,7 @@ impl Db {
 impl KeyStore {
     /// Writes a consistent copy of this SQLite key store to `path` (which must not exist).
     pub async fn snapshot_to(&self, path: &Path) -> Result<(), StorageError> {
-        if self.backend() != Backend::Sqlite {
-            return Err(StorageError::Unsupported(
-                "an online copy through VACUUM INTO is for SQLite only",
-            ));
-        }
-        let mut conn = self.pool().acquire().await?;
-        vacuum_into(&mut conn, path).await
+        vacuum_into(self.backend(), self.pool(), path).await
     }
 
     /// The wrapped keys it holds (rows of its one table).
@@ -130,8 +118,18 @@ impl KeyStore {
     }
 }
 
-async fn vacuum_into(conn: &mut sqlx::AnyConnection, path: &Path) -> Result<(), StorageError> {
+async fn vacuum_into(
+    backend: Backend,
+    pool: &sqlx::AnyPool,
+    path: &Path,
+) -> Result<(), StorageError> {
     use std::os::unix::fs::OpenOptionsExt as _;
+    if backend != Backend::Sqlite {
+        return Err(StorageError::Unsupported(
+            "an online copy through VACUUM INTO is for SQLite only",
+        ));
+    }
+    let mut conn = pool.acquire().await?;
     let text = path
         .to_str()
         .ok_or(StorageError::Unsupported("a snapshot path must be UTF-8"))?;

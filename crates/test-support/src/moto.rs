@@ -128,6 +128,21 @@ impl Moto {
         String::from_utf8_lossy(&out.stdout).trim().to_owned()
     }
 
+    /// Every key in `bucket` (boto3's paginator), and the distinct server-side encryptions
+    /// the objects carry (`aws:kms`, `AES256`).
+    pub fn bucket_contents(&self, bucket: &str) -> (Vec<String>, Vec<String>) {
+        let out = self.boto3(&format!(
+            "import json\n\
+             s3 = aws('s3')\n\
+             keys = [o['Key'] for p in s3.get_paginator('list_objects_v2').paginate(\
+             Bucket={bucket:?}) for o in p.get('Contents', [])]\n\
+             sse = sorted({{str(s3.head_object(Bucket={bucket:?}, Key=k).get(\
+             'ServerSideEncryption')) for k in keys}})\n\
+             print(json.dumps([keys, sse]))"
+        ));
+        serde_json::from_str(&out).expect("boto3's listing")
+    }
+
     /// A new symmetric KMS key; returns its id.
     pub fn create_kms_key(&self) -> String {
         self.boto3("print(aws('kms').create_key(Description='mhp test')['KeyMetadata']['KeyId'])")

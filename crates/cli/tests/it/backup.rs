@@ -9,7 +9,7 @@ use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
 use serde_json::Value;
 
-use crate::{MHP, mhp, printed_id, stderr, stdout};
+use crate::{MHP, mhp, stderr, stdout};
 
 /// Something done to a copy of the destination.
 type Damage<'a> = Box<dyn Fn(&Path) + 'a>;
@@ -76,29 +76,8 @@ async fn backups_restore_from_the_key_ring_alone_and_refuse_what_was_altered() {
         ("MHP_BACKUP_KEYS_TO", keys_dest_s.as_str()),
         ("MHP_KEYS_KEYRING_DIR", keyring.as_str()),
     ];
-    let demo = mhp(
-        &[
-            "demo",
-            "--data-dir",
-            &data,
-            "--teams",
-            "1",
-            "--subjects-per-team",
-            "4",
-            "--weeks",
-            "2",
-        ],
-        &env,
-        None,
-    );
-    let org = printed_id(&demo, "organisation:");
-    let admin = stdout(&demo)
-        .lines()
-        .find_map(|l| {
-            l.split_once("(shown once, expires in 30 days): ")
-                .map(|(_, k)| k.to_owned())
-        })
-        .unwrap();
+    let demo = crate::demo_org(&data, &env, 1, 4, 2);
+    let (org, admin) = (demo.org, demo.admin);
 
     // A first backup copies every object; a second copies none of them again.
     let first = json_line(&mhp(&["backup", "create", "--data-dir", &data], &env, None));
@@ -391,22 +370,7 @@ async fn backups_go_to_s3_and_are_drilled_from_there() {
         ),
     ]);
     let env: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
-    let demo = mhp(
-        &[
-            "demo",
-            "--data-dir",
-            &data,
-            "--teams",
-            "1",
-            "--subjects-per-team",
-            "2",
-            "--weeks",
-            "1",
-        ],
-        &env,
-        None,
-    );
-    assert!(demo.status.success(), "{}", stderr(&demo));
+    crate::demo_org(&data, &env, 1, 2, 1);
     let made = json_line(&mhp(&["backup", "create", "--data-dir", &data], &env, None));
     assert!(made["objects"].as_u64().unwrap() > 0, "{made}");
     let id = made["id"].as_str().unwrap();
@@ -424,24 +388,9 @@ async fn backups_go_to_s3_and_are_drilled_from_there() {
     assert_eq!(drilled["ready"], true, "{drilled}");
     assert!(drilled["key_store_backup"].is_string(), "{drilled}");
 
-    let stored: Value = serde_json::from_str(&moto.boto3(
-        "import json\n\
-         s3 = aws('s3')\n\
-         keys = [o['Key'] for p in s3.get_paginator('list_objects_v2').paginate(\
-         Bucket='mhp-backups') for o in p.get('Contents', [])]\n\
-         sse = {s3.head_object(Bucket='mhp-backups', Key=k).get('ServerSideEncryption') \
-         for k in keys}\n\
-         print(json.dumps({'keys': keys, 'sse': sorted(sse)}))",
-    ))
-    .unwrap();
-    let keys: Vec<&str> = stored["keys"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|k| k.as_str().unwrap())
-        .collect();
+    let (keys, sse) = moto.bucket_contents("mhp-backups");
     assert!(
-        keys.contains(&format!("site-a/backups/{id}/manifest.json").as_str()),
+        keys.contains(&format!("site-a/backups/{id}/manifest.json")),
         "{keys:?}"
     );
     assert!(
@@ -452,7 +401,7 @@ async fn backups_go_to_s3_and_are_drilled_from_there() {
         keys.iter().any(|k| k.starts_with("site-a-keys/backups/")),
         "{keys:?}"
     );
-    assert_eq!(stored["sse"], serde_json::json!(["aws:kms"]), "{stored}");
+    assert_eq!(sse, ["aws:kms"], "{keys:?}");
 }
 
 /// `mhp serve` backs up on `backup.schedule` (every minute here): data and key store, recorded,

@@ -83,6 +83,58 @@ pub fn printed_token(out: &Output) -> String {
         .to_owned()
 }
 
+/// An organisation `mhp demo` made: its id, the administrator key it printed once, and all it
+/// printed (the people's addresses and passwords).
+#[derive(Debug)]
+pub struct DemoOrg {
+    /// The organisation's id.
+    pub org: String,
+    /// The org-admin API key.
+    pub admin: String,
+    /// What the command printed.
+    pub printed: String,
+}
+
+/// Runs `mhp demo` in `data` with `teams` teams of `per_team` athletes over `weeks` weeks.
+pub fn demo_org(
+    data: &str,
+    env: &[(&str, &str)],
+    teams: u32,
+    per_team: u32,
+    weeks: u32,
+) -> DemoOrg {
+    let (teams, per_team, weeks) = (teams.to_string(), per_team.to_string(), weeks.to_string());
+    let out = mhp(
+        &[
+            "demo",
+            "--data-dir",
+            data,
+            "--teams",
+            &teams,
+            "--subjects-per-team",
+            &per_team,
+            "--weeks",
+            &weeks,
+        ],
+        env,
+        None,
+    );
+    let org = printed_id(&out, "organisation:");
+    let printed = stdout(&out);
+    let admin = printed
+        .lines()
+        .find_map(|l| {
+            l.split_once("(shown once, expires in 30 days): ")
+                .map(|(_, k)| k.to_owned())
+        })
+        .expect("the administrator key printed");
+    DemoOrg {
+        org,
+        admin,
+        printed,
+    }
+}
+
 /// The password `bootstrap_org` gives its operator.
 pub const OPS_PASSWORD: &str = "correct horse battery staple";
 

@@ -71,29 +71,8 @@ async fn a_killed_worker_is_taken_over_and_serve_scores_uploads_in_real_time() {
         ("MHP_PIPELINES_LEASE_S", "3"),
         ("MHP_PIPELINES_POLL_MS", "100"),
     ];
-    let out = mhp(
-        &[
-            "demo",
-            "--data-dir",
-            &data,
-            "--teams",
-            "2",
-            "--subjects-per-team",
-            "15",
-            "--weeks",
-            "12",
-        ],
-        &env,
-        None,
-    );
-    let org = printed_id(&out, "organisation:");
-    let key = stdout(&out)
-        .lines()
-        .find_map(|l| {
-            l.split_once("(shown once, expires in 30 days): ")
-                .map(|(_, k)| k.to_owned())
-        })
-        .unwrap();
+    let demo = crate::demo_org(&data, &env, 2, 15, 12);
+    let (org, key) = (demo.org.clone(), demo.admin.clone());
 
     // Training long enough to be caught in the act: many small trees.
     let mut a = worker(&data, &env);

@@ -483,7 +483,7 @@ mod shared {
     use super::{
         access_token_after_mfa, checkpoints_signed, enrol_totp, get, sign_in, token_of_session,
     };
-    use crate::{MHP, bootstrap_org, mhp, printed_id, stdout};
+    use crate::{MHP, bootstrap_org, mhp, stdout};
 
     struct Worker(std::process::Child);
 
@@ -557,29 +557,8 @@ mod shared {
         // An operator to sign in with, and a small demo organisation made by an instance of
         // its own (the demo makes the installation's root on the way).
         let ops = bootstrap_org(dir.path(), "Shared Root", &env);
-        let out = mhp(
-            &[
-                "demo",
-                "--data-dir",
-                &data("demo"),
-                "--teams",
-                "1",
-                "--subjects-per-team",
-                "8",
-                "--weeks",
-                "10",
-            ],
-            &env,
-            None,
-        );
-        let org = printed_id(&out, "organisation:");
-        let admin = stdout(&out)
-            .lines()
-            .find_map(|l| {
-                l.split_once("(shown once, expires in 30 days): ")
-                    .map(|(_, k)| k.to_owned())
-            })
-            .unwrap();
+        let demo = crate::demo_org(&data("demo"), &env, 1, 8, 10);
+        let (org, admin) = (demo.org, demo.admin);
 
         let a = MhpProcess::serve(MHP, &["--data-dir", &data("a")], &env);
         checkpoints_signed(&a).await;
@@ -716,22 +695,7 @@ mod shared {
             .filter(|p| p.exists())
             .collect();
         assert!(local_objects.is_empty(), "{local_objects:?}");
-        let in_bucket: Value = serde_json::from_str(&moto.boto3(
-            "import json\n\
-             s3 = aws('s3')\n\
-             keys = [o['Key'] for p in s3.get_paginator('list_objects_v2').paginate(\
-             Bucket='mhp-shared') for o in p.get('Contents', [])]\n\
-             sse = {s3.head_object(Bucket='mhp-shared', Key=k).get('ServerSideEncryption') \
-             for k in keys}\n\
-             print(json.dumps({'keys': keys, 'sse': sorted(sse)}))",
-        ))
-        .unwrap();
-        let keys: Vec<&str> = in_bucket["keys"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|k| k.as_str().unwrap())
-            .collect();
+        let (keys, sse) = moto.bucket_contents("mhp-shared");
         assert!(
             keys.iter().any(|k| k.contains("/raw/")),
             "recordings in S3: {keys:?}"
@@ -740,6 +704,6 @@ mod shared {
             keys.iter().all(|k| k.starts_with("installation/")),
             "{keys:?}"
         );
-        assert_eq!(in_bucket["sse"], json!(["aws:kms"]), "{in_bucket}");
+        assert_eq!(sse, ["aws:kms"], "{keys:?}");
     }
 }

@@ -19,7 +19,7 @@ use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, OPS_PASSWORD, bootstrap_org, mhp, printed_id, printed_token, stderr, stdout};
+use crate::{MHP, OPS_PASSWORD, bootstrap_org, mhp, printed_token};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -171,31 +171,9 @@ async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
     let alpha = bootstrap_org(dir.path(), "Alpha", &[]);
     let data = alpha.data.clone();
     // The demo organisation, in the same installation.
-    let demo = mhp(
-        &[
-            "demo",
-            "--data-dir",
-            &data,
-            "--teams",
-            "1",
-            "--subjects-per-team",
-            "4",
-            "--weeks",
-            "2",
-        ],
-        &[],
-        None,
-    );
-    assert_eq!(demo.status.code(), Some(0), "{}", stderr(&demo));
-    let demo_org = printed_id(&demo, "organisation:");
-    let demo_text = stdout(&demo);
-    let demo_key = demo_text
-        .lines()
-        .find_map(|l| {
-            l.split_once("(shown once, expires in 30 days): ")
-                .map(|(_, k)| k.to_owned())
-        })
-        .unwrap();
+    let demo = crate::demo_org(&data, &[], 1, 4, 2);
+    let (demo_org, demo_key) = (demo.org.clone(), demo.admin.clone());
+    let demo_text = demo.printed.clone();
     let person = |role: &str| -> (String, String) {
         let line = demo_text
             .lines()

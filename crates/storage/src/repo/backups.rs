@@ -28,6 +28,29 @@ pub struct BackupRun {
     pub detail: String,
 }
 
+impl BackupRun {
+    /// A good run with nothing but a summary (a restore, a pruning).
+    pub fn done(
+        kind: &'static str,
+        backup_id: Option<String>,
+        destination: String,
+        at_ms: i64,
+        detail: String,
+    ) -> Self {
+        Self {
+            kind,
+            backup_id,
+            destination,
+            at_ms,
+            ok: true,
+            bytes: None,
+            rto_ms: None,
+            rpo_ms: None,
+            detail,
+        }
+    }
+}
+
 /// Records `run`.
 pub async fn record(tx: &mut OperatorTx, run: &BackupRun) -> Result<(), StorageError> {
     sqlx::query(
