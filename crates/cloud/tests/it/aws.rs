@@ -1,4 +1,7 @@
-//! `AwsClient`, `Kms`, `SecretsManager` and `Ssm` against `AwsStandIn`.
+//! `AwsClient`, `Kms`, `SecretsManager` and `Ssm` against `AwsStandIn`, for what moto does not
+//! check (moto.rs covers the services' answers with signatures checked by moto): signatures
+//! stale or for another region, session tokens left out, requests forged by hand, KMS's own
+//! error names, transport errors.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -86,35 +89,6 @@ fn assert_code(result: Result<impl std::fmt::Debug, CloudError>, code: &str) -> 
 }
 
 #[tokio::test]
-async fn kms_encrypts_and_decrypts_with_the_same_context() {
-    let standin = standin().await;
-    let kms = Kms::new(client(&standin));
-    let ctx = context(&[("org", "org-1"), ("purpose", "subject-identifiers")]);
-
-    let blob = kms.encrypt("key-1", PLAINTEXT, &ctx).await.unwrap();
-    assert!(!blob.windows(8).any(|w| w == PLAINTEXT_TEXT.as_bytes()));
-
-    let plain = kms.decrypt(&blob, &ctx, None).await.unwrap();
-    assert_eq!(plain.expose(), PLAINTEXT);
-    let plain = kms.decrypt(&blob, &ctx, Some("key-1")).await.unwrap();
-    assert_eq!(plain.expose(), PLAINTEXT);
-    let by_arn = kms
-        .decrypt(&blob, &ctx, Some(&standin.key_arn("key-1")))
-        .await
-        .unwrap();
-    assert_eq!(by_arn.expose(), PLAINTEXT);
-    assert_eq!(standin.request_count("TrentService.Encrypt"), 1);
-    assert_eq!(standin.request_count("TrentService.Decrypt"), 3);
-
-    let no_context = kms.encrypt("key-2", b"x", &BTreeMap::new()).await.unwrap();
-    let plain = kms
-        .decrypt(&no_context, &BTreeMap::new(), None)
-        .await
-        .unwrap();
-    assert_eq!(plain.expose(), b"x");
-}
-
-#[tokio::test]
 async fn kms_refuses_another_context_key_or_tampered_blob() {
     let standin = standin().await;
     let kms = Kms::new(client(&standin));
@@ -147,50 +121,6 @@ async fn kms_refuses_another_context_key_or_tampered_blob() {
         kms.decrypt(&tampered, &ctx, None).await,
         "InvalidCiphertextException",
     );
-}
-
-#[tokio::test]
-async fn kms_generates_data_keys_bound_to_their_context() {
-    let standin = standin().await;
-    let kms = Kms::new(client(&standin));
-    let ctx = context(&[("org", "org-1"), ("purpose", "dek")]);
-
-    let (key, blob) = kms.generate_data_key("key-1", &ctx).await.unwrap();
-    assert_eq!(key.expose().len(), 32);
-    assert!(!format!("{key:?}").contains(&format!("{:?}", key.expose())));
-    let again = kms.decrypt(&blob, &ctx, Some("key-1")).await.unwrap();
-    assert_eq!(again.expose(), key.expose());
-
-    let (other, _) = kms.generate_data_key("key-1", &ctx).await.unwrap();
-    assert_ne!(other.expose(), key.expose());
-
-    assert_code(
-        kms.decrypt(&blob, &context(&[("org", "org-2")]), None)
-            .await,
-        "InvalidCiphertextException",
-    );
-    assert_eq!(standin.request_count("TrentService.GenerateDataKey"), 2);
-}
-
-#[tokio::test]
-async fn kms_unknown_key_is_not_found() {
-    let standin = standin().await;
-    let kms = Kms::new(client(&standin));
-    let e = kms
-        .encrypt("no-such-key", PLAINTEXT, &BTreeMap::new())
-        .await
-        .unwrap_err();
-    assert!(e.is_not_found(), "{e}");
-    assert_eq!(e.code(), Some("NotFoundException"));
-    assert_eq!(
-        e.to_string(),
-        "kms has no such resource (NotFoundException)"
-    );
-    let e = kms
-        .generate_data_key("no-such-key", &BTreeMap::new())
-        .await
-        .unwrap_err();
-    assert!(e.is_not_found(), "{e}");
 }
 
 #[tokio::test]
@@ -443,78 +373,6 @@ async fn the_standin_verifies_what_the_client_never_gets_wrong() {
         );
         assert!(!answer.to_string().contains("pepper-value"));
     }
-}
-
-#[tokio::test]
-async fn secrets_manager_reads_current_and_previous_versions() {
-    let standin = standin().await;
-    let sm = SecretsManager::new(client(&standin));
-    standin.put_secret("mhp/db", "db-password-v1");
-    assert_eq!(
-        sm.get_secret_value("mhp/db", None).await.unwrap().expose(),
-        "db-password-v1"
-    );
-
-    // Rotation: the new value is current, the old one previous.
-    standin.put_secret("mhp/db", "db-password-v2");
-    assert_eq!(
-        sm.get_secret_value("mhp/db", None).await.unwrap().expose(),
-        "db-password-v2"
-    );
-    assert_eq!(
-        sm.get_secret_value("mhp/db", Some("AWSPREVIOUS"))
-            .await
-            .unwrap()
-            .expose(),
-        "db-password-v1"
-    );
-    assert_eq!(standin.request_count("secretsmanager.GetSecretValue"), 3);
-
-    let e = sm.get_secret_value("mhp/none", None).await.unwrap_err();
-    assert!(e.is_not_found(), "{e}");
-    assert_eq!(e.code(), Some("ResourceNotFoundException"));
-    let e = sm
-        .get_secret_value("mhp/db", Some("AWSPENDING"))
-        .await
-        .unwrap_err();
-    assert!(e.is_not_found(), "{e}");
-
-    standin.delete_secret("mhp/db");
-    let e = sm.get_secret_value("mhp/db", None).await.unwrap_err();
-    assert!(e.is_not_found(), "{e}");
-    assert_reveals_nothing(&e, &["db-password-v1", "db-password-v2"]);
-}
-
-#[tokio::test]
-async fn ssm_reads_decrypted_parameters() {
-    let standin = standin().await;
-    let ssm = Ssm::new(client(&standin));
-    standin.put_parameter("/mhp/pepper", "pepper-v1");
-    // The stand-in answers ciphertext unless WithDecryption is true.
-    assert_eq!(
-        ssm.get_parameter("/mhp/pepper").await.unwrap().expose(),
-        "pepper-v1"
-    );
-    standin.put_parameter("/mhp/pepper", "pepper-v2");
-    assert_eq!(
-        ssm.get_parameter("/mhp/pepper").await.unwrap().expose(),
-        "pepper-v2"
-    );
-    assert_eq!(standin.request_count("AmazonSSM.GetParameter"), 2);
-
-    let e = ssm.get_parameter("/mhp/missing").await.unwrap_err();
-    assert!(e.is_not_found(), "{e}");
-    assert_eq!(
-        e.to_string(),
-        "ssm has no such resource (ParameterNotFound)"
-    );
-    standin.delete_parameter("/mhp/pepper");
-    assert!(
-        ssm.get_parameter("/mhp/pepper")
-            .await
-            .unwrap_err()
-            .is_not_found()
-    );
 }
 
 #[tokio::test]

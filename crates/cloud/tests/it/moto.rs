@@ -420,3 +420,118 @@ async fn moto_checks_the_signatures_of_credentials_from_every_source_of_the_chai
     );
     assert_eq!(*imds.hits.lock().unwrap(), 1);
 }
+
+/// KMS, Secrets Manager and SSM Parameter Store against moto, signatures checked by its IAM
+/// mode: what was sealed opens with its context only, rotated secrets read by stage, secure
+/// parameters decrypted; absent things are NotFound, and no error carries a value.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kms_secrets_and_parameters_answer_as_aws_does() {
+    use std::collections::BTreeMap;
+
+    use mhp_cloud::aws::{Kms, SecretsManager, Ssm};
+
+    // Three requests go unchecked: the IAM user, its policy and its access key.
+    let Some(moto) = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]) else {
+        return;
+    };
+    let user: Value = serde_json::from_str(&moto.boto3(
+        "import json\n\
+         iam = aws('iam')\n\
+         iam.create_user(UserName='mhp')\n\
+         iam.put_user_policy(UserName='mhp', PolicyName='all', PolicyDocument=json.dumps(\
+         {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', \
+         'Resource': '*'}]}))\n\
+         k = iam.create_access_key(UserName='mhp')['AccessKey']\n\
+         print(json.dumps([k['AccessKeyId'], k['SecretAccessKey']]))",
+    ))
+    .unwrap();
+    let (id, secret) = (user[0].as_str().unwrap(), user[1].as_str().unwrap());
+    let setup: Value = serde_json::from_str(&moto.boto3_as(
+        id,
+        secret,
+        "import json\n\
+         kms = aws('kms')\n\
+         a = kms.create_key()['KeyMetadata']['KeyId']\n\
+         b = kms.create_key()['KeyMetadata']['KeyId']\n\
+         sm = aws('secretsmanager')\n\
+         sm.create_secret(Name='mhp/db', SecretString='db-password-v1')\n\
+         sm.put_secret_value(SecretId='mhp/db', SecretString='db-password-v2')\n\
+         aws('ssm').put_parameter(Name='/mhp/pepper', Value='pepper-v1', Type='SecureString')\n\
+         print(json.dumps([a, b]))",
+    ))
+    .unwrap();
+    let (key_a, key_b) = (setup[0].as_str().unwrap(), setup[1].as_str().unwrap());
+    let client = AwsClient::new(moto::REGION, fixed(id, secret), Some(endpoint(&moto))).unwrap();
+    let kms = Kms::new(client.clone());
+    let ctx: BTreeMap<String, String> = BTreeMap::from([
+        ("mhp_key".into(), "org/1".into()),
+        ("mhp_key_version".into(), "1".into()),
+    ]);
+
+    let plaintext = b"a data key of thirty-two bytes..";
+    let blob = kms.encrypt(key_a, plaintext, &ctx).await.unwrap();
+    assert!(!blob.windows(8).any(|w| w == &plaintext[..8]));
+    assert_eq!(
+        kms.decrypt(&blob, &ctx, None).await.unwrap().expose(),
+        plaintext
+    );
+    assert_eq!(
+        kms.decrypt(&blob, &ctx, Some(key_a))
+            .await
+            .unwrap()
+            .expose(),
+        plaintext
+    );
+    let other = BTreeMap::from([("mhp_key".to_owned(), "org/2".to_owned())]);
+    let refused = kms.decrypt(&blob, &other, None).await.unwrap_err();
+    assert_eq!(
+        refused.code(),
+        Some("InvalidCiphertextException"),
+        "{refused}"
+    );
+    let mut tampered = blob.clone();
+    let last = tampered.len() - 1;
+    tampered[last] ^= 1;
+    assert!(kms.decrypt(&tampered, &ctx, None).await.is_err());
+    // A blob of another key is refused (moto names it AccessDeniedException where KMS says
+    // IncorrectKeyException; the stand-in test holds the client to KMS's name).
+    let wrong_key = kms.decrypt(&blob, &ctx, Some(key_b)).await.unwrap_err();
+    assert_eq!(wrong_key.status(), Some(400), "{wrong_key}");
+    crate::assert_reveals_nothing(&wrong_key, &["a data key"]);
+
+    let (data_key, wrapped) = kms.generate_data_key(key_a, &ctx).await.unwrap();
+    assert_eq!(data_key.expose().len(), 32);
+    assert_eq!(
+        kms.decrypt(&wrapped, &ctx, None).await.unwrap().expose(),
+        data_key.expose()
+    );
+    let missing = kms
+        .encrypt("00000000-0000-0000-0000-000000000000", b"x", &ctx)
+        .await
+        .unwrap_err();
+    assert!(missing.is_not_found(), "{missing}");
+
+    let sm = SecretsManager::new(client.clone());
+    assert_eq!(
+        sm.get_secret_value("mhp/db", None).await.unwrap().expose(),
+        "db-password-v2"
+    );
+    assert_eq!(
+        sm.get_secret_value("mhp/db", Some("AWSPREVIOUS"))
+            .await
+            .unwrap()
+            .expose(),
+        "db-password-v1"
+    );
+    let none = sm.get_secret_value("mhp/none", None).await.unwrap_err();
+    assert!(none.is_not_found(), "{none}");
+    crate::assert_reveals_nothing(&none, &["db-password"]);
+
+    let ssm = Ssm::new(client);
+    assert_eq!(
+        ssm.get_parameter("/mhp/pepper").await.unwrap().expose(),
+        "pepper-v1"
+    );
+    let gone = ssm.get_parameter("/mhp/missing").await.unwrap_err();
+    assert!(gone.is_not_found(), "{gone}");
+}
