@@ -2,7 +2,7 @@
 """Checks that the Prometheus rules and the Grafana dashboard use only what MHP exports.
 
 The exporter's code is the truth (crates/server/src/metrics.rs): every `# TYPE mhp_… kind` it
-writes (a histogram also as _bucket, _count and _sum), the names it gives its `counter` helper,
+writes (a histogram also as _bucket, _count and _sum), the names it gives its `counter`, `gauge` and `series` helpers,
 and the bucket bounds of its latency histogram. Every mhp_* and process_* name in deploy/prometheus/mhp-rules.yml and in the dashboard's queries
 must be one of them, every le="…" one of the bounds, and every mhp:* name a recording of the
 rules. Exit 1 naming what is unknown.
@@ -27,8 +27,8 @@ def exported():
         names.add(name)
         if kind == "histogram":
             names.update({name + "_bucket", name + "_count", name + "_sum"})
-    # Counters written through the exporter's `counter(out, "name", …)` helper.
-    names.update(re.findall(r'counter\(\s*out,\s*"((?:mhp|process)_[a-z0-9_]+)"', code))
+    # Series written through the exporter's `counter`, `gauge` and `series` helpers.
+    names.update(re.findall(r'(?:counter|gauge|series)\(\s*out,\s*"((?:mhp|process)_[a-z0-9_]+)"', code))
     bounds = re.search(r"const BUCKETS: \[f64; \d+\] = \[([^\]]*)\]", code)
     if not bounds:
         sys.exit("check_metrics: the exporter's BUCKETS were not found")

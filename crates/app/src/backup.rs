@@ -1064,9 +1064,10 @@ impl Backups {
             }
         }
         // Blobs that no remaining data backup lists.
-        let remaining = self.list().await?;
-        let referenced: BTreeSet<&str> = remaining
+        let removed: BTreeSet<&str> = pruned.removed.iter().map(String::as_str).collect();
+        let referenced: BTreeSet<&str> = all
             .iter()
+            .filter(|m| !removed.contains(m.id.as_str()))
             .flat_map(|m| m.objects.iter().map(|o| o.sha256.as_str()))
             .collect();
         for info in self.destination.list("blobs/").await? {

@@ -271,6 +271,30 @@ pub struct ObjectStoreSettings {
     pub kms_key_id: Option<String>,
 }
 
+/// An S3 bucket name that works virtual-hosted over TLS and path-style: 3 to 63 lower-case
+/// letters, digits and inner dashes.
+fn is_bucket_name(bucket: &str) -> bool {
+    (3..=63).contains(&bucket.len())
+        && !bucket.starts_with('-')
+        && !bucket.ends_with('-')
+        && bucket
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
+/// Folders of letters, digits, `.`, `_` and `-` joined by `/` (no empty, `.` or `..` one).
+fn is_prefix(prefix: &str) -> bool {
+    prefix.len() <= 200
+        && prefix.split('/').all(|seg| {
+            !seg.is_empty()
+                && seg != "."
+                && seg != ".."
+                && seg
+                    .bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
+        })
+}
+
 /// Where backups go: a directory, or an S3 bucket and prefix.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BackupDestination {
@@ -291,22 +315,7 @@ impl BackupDestination {
         if let Some(rest) = text.strip_prefix("s3://") {
             let (bucket, prefix) = rest.split_once('/').unwrap_or((rest, ""));
             let prefix = prefix.trim_end_matches('/');
-            let bucket_ok = (3..=63).contains(&bucket.len())
-                && !bucket.starts_with('-')
-                && !bucket.ends_with('-')
-                && bucket
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            let prefix_ok = prefix.is_empty()
-                || prefix.split('/').all(|seg| {
-                    !seg.is_empty()
-                        && seg != "."
-                        && seg != ".."
-                        && seg
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-                });
-            if !bucket_ok || !prefix_ok {
+            if !is_bucket_name(bucket) || !(prefix.is_empty() || is_prefix(prefix)) {
                 return Err(
                     "must be s3://BUCKET/PREFIX (a bucket of lower-case letters, digits and \
                      dashes; folders of letters, digits, '.', '_' and '-') or a directory"
@@ -1085,39 +1094,23 @@ impl Settings {
 
     fn validate_object_store(&self) -> Result<(), ConfigError> {
         let o = &self.object_store;
-        if o.backend == ObjectBackend::S3 {
-            let bucket = o.bucket.as_deref().unwrap_or_default();
-            let ok = (3..=63).contains(&bucket.len())
-                && !bucket.starts_with('-')
-                && !bucket.ends_with('-')
-                && bucket
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-            if !ok {
-                return Err(ConfigError::new(
-                    "object_store.bucket",
-                    "is required when object_store.backend is s3: 3 to 63 lower-case letters, \
-                     digits and dashes",
-                ));
-            }
+        if o.backend == ObjectBackend::S3
+            && !is_bucket_name(o.bucket.as_deref().unwrap_or_default())
+        {
+            return Err(ConfigError::new(
+                "object_store.bucket",
+                "is required when object_store.backend is s3: 3 to 63 lower-case letters, \
+                 digits and dashes",
+            ));
         }
-        if let Some(prefix) = &o.prefix {
-            let ok = prefix.len() <= 200
-                && prefix.split('/').all(|seg| {
-                    !seg.is_empty()
-                        && seg != "."
-                        && seg != ".."
-                        && seg
-                            .bytes()
-                            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
-                });
-            if !ok {
-                return Err(ConfigError::new(
-                    "object_store.prefix",
-                    "must be folders of letters, digits, '.', '_' and '-' joined by '/', \
-                     without a leading or trailing '/'",
-                ));
-            }
+        if let Some(prefix) = &o.prefix
+            && !is_prefix(prefix)
+        {
+            return Err(ConfigError::new(
+                "object_store.prefix",
+                "must be folders of letters, digits, '.', '_' and '-' joined by '/', \
+                 without a leading or trailing '/'",
+            ));
         }
         if o.kms_key_id.as_deref().is_some_and(|k| {
             k.is_empty() || k.len() > 2048 || k.bytes().any(|b| !b.is_ascii_graphic())

@@ -96,10 +96,30 @@ impl AuthCounts {
 }
 
 /// Writes one unlabelled counter with its help and type lines. (deploy/prometheus/
-/// check_metrics.py reads the names given to it as exported.)
+/// check_metrics.py reads the names given to it and to [`gauge`] as exported.)
 fn counter(out: &mut String, name: &str, help: &str, value: u64) -> std::fmt::Result {
+    series(out, name, help, "counter", value)
+}
+
+/// Writes one unlabelled gauge with its help and type lines.
+fn gauge(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    value: impl std::fmt::Display,
+) -> std::fmt::Result {
+    series(out, name, help, "gauge", value)
+}
+
+fn series(
+    out: &mut String,
+    name: &str,
+    help: &str,
+    kind: &str,
+    value: impl std::fmt::Display,
+) -> std::fmt::Result {
     writeln!(out, "# HELP {name} {help}")?;
-    writeln!(out, "# TYPE {name} counter")?;
+    writeln!(out, "# TYPE {name} {kind}")?;
     writeln!(out, "{name} {value}")
 }
 
@@ -117,15 +137,12 @@ pub fn write_process(out: &mut String) -> std::fmt::Result {
         .unwrap_or_default();
     let field = |n: usize| -> Option<f64> { fields.get(n - 3)?.parse().ok() };
     if let (Some(utime), Some(stime)) = (field(14), field(15)) {
-        writeln!(
+        series(
             out,
-            "# HELP process_cpu_seconds_total User and system CPU time spent."
-        )?;
-        writeln!(out, "# TYPE process_cpu_seconds_total counter")?;
-        writeln!(
-            out,
-            "process_cpu_seconds_total {}",
-            (utime + stime) / TICKS_PER_SECOND
+            "process_cpu_seconds_total",
+            "User and system CPU time spent.",
+            "counter",
+            (utime + stime) / TICKS_PER_SECOND,
         )?;
     }
     let boot_time: Option<f64> = std::fs::read_to_string("/proc/stat").ok().and_then(|s| {
@@ -133,15 +150,11 @@ pub fn write_process(out: &mut String) -> std::fmt::Result {
             .find_map(|l| l.strip_prefix("btime ").and_then(|v| v.trim().parse().ok()))
     });
     if let (Some(start), Some(boot)) = (field(22), boot_time) {
-        writeln!(
+        gauge(
             out,
-            "# HELP process_start_time_seconds Start time of the process since the epoch."
-        )?;
-        writeln!(out, "# TYPE process_start_time_seconds gauge")?;
-        writeln!(
-            out,
-            "process_start_time_seconds {}",
-            boot + start / TICKS_PER_SECOND
+            "process_start_time_seconds",
+            "Start time of the process since the epoch.",
+            boot + start / TICKS_PER_SECOND,
         )?;
     }
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -156,25 +169,28 @@ pub fn write_process(out: &mut String) -> std::fmt::Result {
         })
     };
     if let Some(rss) = kib("VmRSS:") {
-        writeln!(
+        gauge(
             out,
-            "# HELP process_resident_memory_bytes Resident memory size."
+            "process_resident_memory_bytes",
+            "Resident memory size.",
+            rss * 1024.0,
         )?;
-        writeln!(out, "# TYPE process_resident_memory_bytes gauge")?;
-        writeln!(out, "process_resident_memory_bytes {}", rss * 1024.0)?;
     }
     if let Some(virt) = kib("VmSize:") {
-        writeln!(
+        gauge(
             out,
-            "# HELP process_virtual_memory_bytes Virtual memory size."
+            "process_virtual_memory_bytes",
+            "Virtual memory size.",
+            virt * 1024.0,
         )?;
-        writeln!(out, "# TYPE process_virtual_memory_bytes gauge")?;
-        writeln!(out, "process_virtual_memory_bytes {}", virt * 1024.0)?;
     }
     if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
-        writeln!(out, "# HELP process_open_fds Open file descriptors.")?;
-        writeln!(out, "# TYPE process_open_fds gauge")?;
-        writeln!(out, "process_open_fds {}", fds.count())?;
+        gauge(
+            out,
+            "process_open_fds",
+            "Open file descriptors.",
+            fds.count(),
+        )?;
     }
     let max_fds = std::fs::read_to_string("/proc/self/limits")
         .ok()
@@ -185,12 +201,12 @@ pub fn write_process(out: &mut String) -> std::fmt::Result {
                 .and_then(|v| v.parse::<u64>().ok())
         });
     if let Some(max) = max_fds {
-        writeln!(
+        gauge(
             out,
-            "# HELP process_max_fds Most open file descriptors allowed."
+            "process_max_fds",
+            "Most open file descriptors allowed.",
+            max,
         )?;
-        writeln!(out, "# TYPE process_max_fds gauge")?;
-        writeln!(out, "process_max_fds {max}")?;
     }
     Ok(())
 }
