@@ -1,9 +1,9 @@
 #!/usr/bin/env python3
 """Checks that the Prometheus rules and the Grafana dashboard use only what MHP exports.
 
-The exporter's code is the truth (crates/server/src/metrics.rs): every `# TYPE mhp_… kind` it
+The exporter's code is the truth (crates/server/src/metrics.rs and crates/app/src/metrics.rs): every `# TYPE mhp_… kind` it
 writes (a histogram also as _bucket, _count and _sum), the names it gives its `counter`, `gauge` and `series` helpers,
-and the bucket bounds of its latency histogram. Every mhp_* and process_* name in deploy/prometheus/mhp-rules.yml and in the dashboard's queries
+and the bucket bounds of its histograms. Every mhp_* and process_* name in deploy/prometheus/mhp-rules.yml and in the dashboard's queries
 must be one of them, every le="…" one of the bounds, and every mhp:* name a recording of the
 rules. Exit 1 naming what is unknown.
 
@@ -15,13 +15,13 @@ import re
 import sys
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-EXPORTER = ROOT / "crates/server/src/metrics.rs"
+EXPORTERS = [ROOT / "crates/server/src/metrics.rs", ROOT / "crates/app/src/metrics.rs"]
 RULES = ROOT / "deploy/prometheus/mhp-rules.yml"
 DASHBOARD = ROOT / "deploy/grafana/mhp-dashboard.json"
 
 
 def exported():
-    code = EXPORTER.read_text()
+    code = "\n".join(e.read_text() for e in EXPORTERS)
     names = set()
     for name, kind in re.findall(r"# TYPE ((?:mhp|process)_[a-z0-9_]+) ([a-z]+)", code):
         names.add(name)
@@ -29,10 +29,10 @@ def exported():
             names.update({name + "_bucket", name + "_count", name + "_sum"})
     # Series written through the exporter's `counter`, `gauge` and `series` helpers.
     names.update(re.findall(r'(?:counter|gauge|series)\(\s*out,\s*"((?:mhp|process)_[a-z0-9_]+)"', code))
-    bounds = re.search(r"const BUCKETS: \[f64; \d+\] = \[([^\]]*)\]", code)
+    bounds = re.findall(r"const [A-Z_]*BUCKETS: \[f64; \d+\] = \[([^\]]*)\]", code)
     if not bounds:
         sys.exit("check_metrics: the exporter's BUCKETS were not found")
-    les = {float(b) for b in bounds.group(1).replace("\n", " ").split(",") if b.strip()}
+    les = {float(b) for group in bounds for b in group.replace("\n", " ").split(",") if b.strip()}
     return names, les
 
 

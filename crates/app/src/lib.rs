@@ -19,6 +19,7 @@ pub mod indexing;
 pub mod injuries;
 pub mod keys;
 pub mod loads;
+pub mod metrics;
 pub mod monitoring;
 pub mod notify;
 pub mod orgs;

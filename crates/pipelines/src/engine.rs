@@ -11,6 +11,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use mhp_app::App;
+use mhp_app::metrics::{PIPELINES, StepOutcome};
 use mhp_domain::pipeline::PipelineDef;
 use mhp_domain::{OrgScope, RunId, Timestamp};
 use mhp_storage::repo::pipelines::{self as queue, Beat, Claimed, LogLine, Outcome, RunStatus};
@@ -407,11 +408,13 @@ pub async fn run_job(state: &App, registry: &Registry, config: &WorkerConfig, jo
                         work.abort();
                         log.warn("stopped: the run was cancelled");
                         let _ = finish(state, config, &job, &log, Finish::Cancelled).await;
+                        PIPELINES.step(&job.pipeline, &job.step, StepOutcome::Cancelled, started.elapsed());
                         tracing::info!(worker = %config.name, run = %job.run_id, step = %job.step, "pipeline step cancelled");
                         return;
                     }
                     Ok(Beat::Lost) => {
                         work.abort();
+                        PIPELINES.step(&job.pipeline, &job.step, StepOutcome::Abandoned, started.elapsed());
                         tracing::warn!(worker = %config.name, run = %job.run_id, step = %job.step, "lease lost; dropping the step's result");
                         return;
                     }
@@ -421,7 +424,9 @@ pub async fn run_job(state: &App, registry: &Registry, config: &WorkerConfig, jo
             }
         }
     };
-    let elapsed_ms = started.elapsed().as_millis();
+    let elapsed = started.elapsed();
+    let elapsed_ms = elapsed.as_millis();
+    let succeeded = result.is_ok();
     let outcome = match result {
         Ok(output) => {
             log.info(&format!("succeeded in {elapsed_ms} ms"));
@@ -440,6 +445,7 @@ pub async fn run_job(state: &App, registry: &Registry, config: &WorkerConfig, jo
             finish(state, config, &job, &log, Finish::Failed(e.message, retry)).await
         }
     };
+    record_figures(state, &job, succeeded, elapsed, &outcome);
     match outcome {
         Ok(Outcome::Done(RunStatus::Failed)) => {
             // The alert: monitoring pages on `mhp::alerts` (no organisation data but ids).
@@ -466,6 +472,36 @@ pub async fn run_job(state: &App, registry: &Registry, config: &WorkerConfig, jo
             worker = %config.name, run = %job.run_id, step = %job.step, error = %e,
             "could not record the step's result; its lease will expire and it runs again"
         ),
+    }
+}
+
+/// Counts the attempt, the run if it ended, and a scoring run's latency (the upload's commit
+/// to its score stored) in the process's figures.
+fn record_figures(
+    state: &App,
+    job: &Claimed,
+    succeeded: bool,
+    elapsed: Duration,
+    outcome: &Result<Outcome, StorageError>,
+) {
+    let step = match outcome {
+        Ok(Outcome::Done(_)) if succeeded => StepOutcome::Succeeded,
+        Ok(Outcome::Done(_)) => StepOutcome::Failed,
+        Ok(Outcome::Retrying(_)) => StepOutcome::Retrying,
+        Ok(Outcome::LeaseLost) | Err(_) => StepOutcome::Abandoned,
+    };
+    PIPELINES.step(&job.pipeline, &job.step, step, elapsed);
+    if let Ok(Outcome::Done(status)) = outcome {
+        if matches!(
+            status,
+            RunStatus::Succeeded | RunStatus::Failed | RunStatus::Cancelled
+        ) {
+            PIPELINES.run_finished(&job.pipeline, status.as_str());
+        }
+        if *status == RunStatus::Succeeded && job.pipeline == mhp_domain::pipeline::SCORE_SUBJECT {
+            let ms = state.clock.now().as_millis() - job.run_created.as_millis();
+            PIPELINES.scored(Duration::from_millis(u64::try_from(ms).unwrap_or(0)));
+        }
     }
 }
 

@@ -8,6 +8,7 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
+use mhp_app::metrics::Histogram;
 use mhp_storage::PoolStats;
 
 /// Authentication outcomes of this process, counted where they are recorded
@@ -218,13 +219,6 @@ const BUCKETS: [f64; 15] = [
 ];
 
 #[derive(Debug, Default)]
-struct Histogram {
-    counts: [u64; BUCKETS.len()],
-    count: u64,
-    sum: f64,
-}
-
-#[derive(Debug, Default)]
 struct Series {
     requests: BTreeMap<(&'static str, &'static str, u16), u64>,
     latency: BTreeMap<(&'static str, &'static str), Histogram>,
@@ -304,15 +298,10 @@ impl HttpMetrics {
         };
         let route = s.route(route);
         *s.requests.entry((method, route, status)).or_default() += 1;
-        let h = s.latency.entry((method, route)).or_default();
-        let secs = elapsed.as_secs_f64();
-        for (i, bound) in BUCKETS.iter().enumerate() {
-            if secs <= *bound {
-                h.counts[i] += 1;
-            }
-        }
-        h.count += 1;
-        h.sum += secs;
+        s.latency
+            .entry((method, route))
+            .or_insert_with(|| Histogram::new(&BUCKETS))
+            .observe(elapsed);
     }
 
     /// Renders every series in the Prometheus text format.
@@ -492,6 +481,7 @@ impl HttpMetrics {
 
         AUTH.write(out)?;
         write_process(out)?;
+        mhp_app::metrics::PIPELINES.write(out)?;
         if let Some(backups) = &snap.backups {
             writeln!(
                 out,
@@ -571,27 +561,7 @@ impl HttpMetrics {
         writeln!(out, "# TYPE mhp_http_request_duration_seconds histogram")?;
         for ((method, route), h) in &s.latency {
             let labels = format!("method=\"{method}\",route=\"{}\"", escape(route));
-            for (bound, count) in BUCKETS.iter().zip(h.counts) {
-                writeln!(
-                    out,
-                    "mhp_http_request_duration_seconds_bucket{{{labels},le=\"{bound}\"}} {count}"
-                )?;
-            }
-            writeln!(
-                out,
-                "mhp_http_request_duration_seconds_bucket{{{labels},le=\"+Inf\"}} {}",
-                h.count
-            )?;
-            writeln!(
-                out,
-                "mhp_http_request_duration_seconds_sum{{{labels}}} {}",
-                h.sum
-            )?;
-            writeln!(
-                out,
-                "mhp_http_request_duration_seconds_count{{{labels}}} {}",
-                h.count
-            )?;
+            h.write(out, "mhp_http_request_duration_seconds", &labels)?;
         }
         Ok(())
     }

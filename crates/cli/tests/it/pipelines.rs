@@ -252,6 +252,24 @@ async fn a_killed_worker_is_taken_over_and_serve_scores_uploads_in_real_time() {
         .unwrap();
     assert!(metrics.contains("mhp_pipeline_jobs{pipeline=\"train-injury-risk\",state=\"due\"}"));
     assert!(metrics.contains("mhp_pipeline_oldest_due_seconds{pipeline=\"score-subject\"}"));
+    // The work done: the scoring step's duration, the run counted as finished, and the time
+    // from the upload's commit to its score.
+    let value = |series: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no {series} in\n{metrics}"))
+    };
+    assert!(
+        value(
+            "mhp_pipeline_step_duration_seconds_count{pipeline=\"score-subject\",step=\"score\",outcome=\"succeeded\"}"
+        ) >= 1.0
+    );
+    assert!(
+        value("mhp_pipeline_runs_finished_total{pipeline=\"score-subject\",status=\"succeeded\"}")
+            >= 1.0
+    );
+    assert!(value("mhp_scoring_latency_seconds_count") >= 1.0);
     p.terminate();
 }
 

@@ -154,6 +154,8 @@ pub struct Claimed {
     pub timeout_ms: i64,
     /// The run's parameters.
     pub params_json: String,
+    /// When the run was created (for a scoring run, when its upload committed).
+    pub run_created: Timestamp,
     /// When the lease ends unless renewed.
     pub lease_expires: Timestamp,
 }
@@ -435,11 +437,10 @@ pub async fn claim(
     .bind(now.as_millis())
     .execute(tx.conn())
     .await?;
-    let params_json: String =
-        sqlx::query_scalar("SELECT params_json FROM pipeline_runs WHERE id = $1")
-            .bind(run_id.as_str())
-            .fetch_one(tx.conn())
-            .await?;
+    let run = sqlx::query("SELECT params_json, created_at_ms FROM pipeline_runs WHERE id = $1")
+        .bind(run_id.as_str())
+        .fetch_one(tx.conn())
+        .await?;
     Ok(Some(Claimed {
         job_id,
         run_id: parse_id(&run_id, "run id", RunId::parse)?,
@@ -449,7 +450,8 @@ pub async fn claim(
         attempt: row.try_get("attempts")?,
         max_attempts: row.try_get("max_attempts")?,
         timeout_ms: row.try_get("timeout_ms")?,
-        params_json,
+        params_json: run.try_get("params_json")?,
+        run_created: Timestamp::from_millis(run.try_get("created_at_ms")?),
         lease_expires: Timestamp::from_millis(lease_expires),
     }))
 }

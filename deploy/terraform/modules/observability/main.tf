@@ -343,3 +343,57 @@ resource "aws_cloudwatch_composite_alarm" "availability_burn_fast" {
   ok_actions    = local.actions
   tags          = var.tags
 }
+
+# Read latency 99 % within 300 ms (budget 1 %), measured at the load balancer: the share of
+# requests the targets took longer than 300 ms to answer, from the percentile-rank statistic
+# PR(:0.3) (the percentage of responses within 0.3 s). The load balancer does not tell GET from
+# the rest, so writes count here too: the alarm is the stricter of the two; the Prometheus rules
+# measure GETs alone. Same windows and burn rates as availability: 14.4 x 0.01 and 6 x 0.01.
+locals {
+  read_latency_windows = {
+    "1h"  = { period = 3600, burn = 14.4, threshold = 0.144 }
+    "5m"  = { period = 300, burn = 14.4, threshold = 0.144 }
+    "6h"  = { period = 21600, burn = 6, threshold = 0.06 }
+    "30m" = { period = 1800, burn = 6, threshold = 0.06 }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "read_latency_burn" {
+  for_each            = local.read_latency_windows
+  alarm_name          = "${var.name}-slo-read-latency-burn-${each.key}"
+  alarm_description   = "Share of responses slower than 300 ms over ${each.key} above ${each.value.burn} x the 1 % budget (part of the burn-rate page)."
+  comparison_operator = "GreaterThanThreshold"
+  evaluation_periods  = 1
+  threshold           = each.value.threshold
+  treat_missing_data  = "notBreaching"
+  tags                = var.tags
+
+  metric_query {
+    id          = "slow"
+    expression  = "(100 - within) / 100"
+    label       = "share slower than 300 ms"
+    return_data = true
+  }
+  metric_query {
+    id = "within"
+    metric {
+      namespace   = "AWS/ApplicationELB"
+      metric_name = "TargetResponseTime"
+      dimensions  = { LoadBalancer = var.alb_arn_suffix }
+      stat        = "PR(:0.3)"
+      period      = each.value.period
+    }
+  }
+}
+
+resource "aws_cloudwatch_composite_alarm" "read_latency_burn_fast" {
+  alarm_name        = "${var.name}-slo-read-latency-burn-fast"
+  alarm_description = "The read-latency error budget burns fast (MHPReadLatencyBudgetBurnFast): 14.4x over 1 h and 5 m, or 6x over 6 h and 30 m."
+  alarm_rule = join(" OR ", [
+    "(ALARM(\"${aws_cloudwatch_metric_alarm.read_latency_burn["1h"].alarm_name}\") AND ALARM(\"${aws_cloudwatch_metric_alarm.read_latency_burn["5m"].alarm_name}\"))",
+    "(ALARM(\"${aws_cloudwatch_metric_alarm.read_latency_burn["6h"].alarm_name}\") AND ALARM(\"${aws_cloudwatch_metric_alarm.read_latency_burn["30m"].alarm_name}\"))",
+  ])
+  alarm_actions = local.actions
+  ok_actions    = local.actions
+  tags          = var.tags
+}

@@ -59,4 +59,14 @@ run "alarms_on_mhp_metrics_and_encrypted_logs" {
     ])
     error_message = "the availability burn-rate page has the thresholds of deploy/prometheus/mhp-rules.yml (14.4x over 1 h and 5 m, 6x over 6 h and 30 m, of a 0.1 % budget)"
   }
+  assert {
+    condition = alltrue([
+      aws_cloudwatch_metric_alarm.read_latency_burn["1h"].threshold == 0.144,
+      aws_cloudwatch_metric_alarm.read_latency_burn["5m"].threshold == 0.144,
+      aws_cloudwatch_metric_alarm.read_latency_burn["6h"].threshold == 0.06,
+      aws_cloudwatch_metric_alarm.read_latency_burn["30m"].threshold == 0.06,
+      strcontains(aws_cloudwatch_composite_alarm.read_latency_burn_fast.alarm_rule, " AND "),
+    ])
+    error_message = "the read-latency burn-rate page has the thresholds of deploy/prometheus/mhp-rules.yml (14.4x over 1 h and 5 m, 6x over 6 h and 30 m, of a 1 % budget)"
+  }
 }
