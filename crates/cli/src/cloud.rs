@@ -159,6 +159,81 @@ pub fn master_provider(
     }
 }
 
+/// How the OpenSearch index authenticates: HTTP Basic with the password resolved from its
+/// reference, or each request signed with AWS SigV4 (service `es`) by the `[aws]` credential
+/// chain in a build with the `aws` feature.
+pub fn opensearch_auth(
+    settings: &Settings,
+    env: &Env,
+) -> Result<mhp_index::OpenSearchAuth, Failure> {
+    use crate::settings::OpenSearchAuthKind;
+    let index = &settings.index;
+    match index.auth().map_err(|e| Failure::Invalid(e.to_string()))? {
+        OpenSearchAuthKind::None => Ok(mhp_index::OpenSearchAuth::None),
+        OpenSearchAuthKind::Basic => {
+            let (Some(user), Some(reference)) =
+                (&index.opensearch_username, &index.opensearch_password)
+            else {
+                return Err(Failure::Invalid(
+                    "index.opensearch_auth: basic needs a user and a password".into(),
+                ));
+            };
+            let password = secrets(settings, Duration::ZERO, env.clone())
+                .map_err(Failure::Invalid)?
+                .resolve(reference)
+                .map_err(|e| Failure::Invalid(format!("index.opensearch_password: {e}")))?;
+            Ok(mhp_index::OpenSearchAuth::Basic {
+                user: user.clone(),
+                password,
+            })
+        }
+        OpenSearchAuthKind::AwsSigV4 => {
+            #[cfg(feature = "aws")]
+            {
+                let make = aws_maker(settings, env)
+                    .map_err(Failure::Invalid)?
+                    .ok_or_else(|| {
+                        Failure::Invalid(
+                            "aws.region: is required for index.opensearch_auth = aws-sigv4 \
+                             (or AWS_REGION)"
+                                .into(),
+                        )
+                    })?;
+                let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
+                Ok(mhp_index::OpenSearchAuth::Signed(Arc::new(
+                    OpenSearchSigner(client),
+                )))
+            }
+            #[cfg(not(feature = "aws"))]
+            Err(Failure::Invalid(
+                "index.opensearch_auth: aws-sigv4 needs a build with the aws feature".into(),
+            ))
+        }
+    }
+}
+
+/// Signs OpenSearch's requests for an IAM-only Amazon OpenSearch Service domain.
+#[cfg(feature = "aws")]
+#[derive(Debug)]
+struct OpenSearchSigner(mhp_cloud::aws::AwsClient);
+
+#[cfg(feature = "aws")]
+impl mhp_index::RequestSigner for OpenSearchSigner {
+    fn sign<'a>(
+        &'a self,
+        method: &'a str,
+        url: &'a url::Url,
+        body: &'a [u8],
+    ) -> mhp_index::SignFuture<'a> {
+        Box::pin(async move {
+            self.0
+                .signed_headers("es", method, url, body)
+                .await
+                .map_err(|e| e.to_string())
+        })
+    }
+}
+
 /// The object store the settings name: the local directory (made when missing), or S3 in a
 /// build with the `aws` feature.
 pub async fn object_store(

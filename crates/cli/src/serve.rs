@@ -238,30 +238,10 @@ pub async fn open_index(settings: &Settings) -> Result<mhp_index::DocumentIndex,
     let index = match settings.index.backend.as_str() {
         "opensearch" => {
             let url = settings.index.opensearch_url.clone().unwrap_or_default();
-            let credentials = match (
-                &settings.index.opensearch_username,
-                &settings.index.opensearch_password,
-            ) {
-                (Some(user), Some(reference)) => {
-                    let secret = crate::cloud::secrets(
-                        settings,
-                        std::time::Duration::ZERO,
-                        crate::cloud::process_env(),
-                    )
-                    .map_err(Failure::Invalid)?
-                    .resolve(reference)
-                    .map_err(|e| Failure::Invalid(format!("index.opensearch_password: {e}")))?;
-                    Some((user.clone(), secret))
-                }
-                _ => None,
-            };
+            let auth = crate::cloud::opensearch_auth(settings, &crate::cloud::process_env())?;
             mhp_index::DocumentIndex::OpenSearch(
-                mhp_index::OpenSearchIndex::new(
-                    &url,
-                    &settings.index.opensearch_prefix,
-                    credentials,
-                )
-                .map_err(|e| Failure::Invalid(format!("index: {e}")))?,
+                mhp_index::OpenSearchIndex::new(&url, &settings.index.opensearch_prefix, auth)
+                    .map_err(|e| Failure::Invalid(format!("index: {e}")))?,
             )
         }
         _ => mhp_index::DocumentIndex::Embedded(

@@ -130,6 +130,12 @@ pub struct IndexSettings {
     /// Its password, as a `secret://` reference.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub opensearch_password: Option<String>,
+    /// How requests authenticate: `none`, `basic` (the user and password above) or
+    /// `aws-sigv4` (each request signed for service `es` with the `[aws]` credential chain: an
+    /// IAM-only Amazon OpenSearch Service domain). Unset: `basic` when a user is set, else
+    /// `none`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opensearch_auth: Option<String>,
 }
 
 impl Default for IndexSettings {
@@ -140,6 +146,47 @@ impl Default for IndexSettings {
             opensearch_prefix: "mhp".to_owned(),
             opensearch_username: None,
             opensearch_password: None,
+            opensearch_auth: None,
+        }
+    }
+}
+
+/// How requests to OpenSearch authenticate (`index.opensearch_auth`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenSearchAuthKind {
+    /// Not at all.
+    None,
+    /// HTTP Basic with `opensearch_username` and `opensearch_password`.
+    Basic,
+    /// AWS Signature Version 4, service `es`.
+    AwsSigV4,
+}
+
+impl IndexSettings {
+    /// The authentication the settings ask for, checked against the user and password given.
+    pub fn auth(&self) -> Result<OpenSearchAuthKind, ConfigError> {
+        let key = "index.opensearch_auth";
+        let kind = match self.opensearch_auth.as_deref() {
+            None if self.opensearch_username.is_some() => OpenSearchAuthKind::Basic,
+            None | Some("none") => OpenSearchAuthKind::None,
+            Some("basic") => OpenSearchAuthKind::Basic,
+            Some("aws-sigv4") => OpenSearchAuthKind::AwsSigV4,
+            Some(_) => return Err(ConfigError::new(key, "must be none, basic or aws-sigv4")),
+        };
+        let user = self.opensearch_username.is_some();
+        let password = self.opensearch_password.is_some();
+        match kind {
+            OpenSearchAuthKind::Basic if !(user && password) => Err(ConfigError::new(
+                key,
+                "basic needs index.opensearch_username and index.opensearch_password",
+            )),
+            OpenSearchAuthKind::None | OpenSearchAuthKind::AwsSigV4 if user || password => {
+                Err(ConfigError::new(
+                    key,
+                    "index.opensearch_username and _password are for basic authentication only",
+                ))
+            }
+            _ => Ok(kind),
         }
     }
 }
@@ -678,6 +725,11 @@ const ENV: &[(&str, &str, Kind)] = &[
         Kind::Text,
     ),
     (
+        "MHP_INDEX_OPENSEARCH_AUTH",
+        "index.opensearch_auth",
+        Kind::Text,
+    ),
+    (
         "MHP_AUTH_MAIL_PER_ADDRESS_PER_HOUR",
         "auth.mail_per_address_per_hour",
         Kind::Integer,
@@ -962,6 +1014,7 @@ impl Settings {
                 ));
             }
         }
+        self.index.auth()?;
         self.validate_keys()?;
         self.validate_object_store()?;
         self.validate_backup()?;

@@ -46,6 +46,14 @@ pub enum IndexError {
         #[source]
         source: reqwest::Error,
     },
+    /// A request could not be signed (no credentials could be had).
+    #[error("the request to {operation} could not be signed: {reason}")]
+    Signing {
+        /// What was being done.
+        operation: &'static str,
+        /// Why, without a secret.
+        reason: String,
+    },
     /// The index service answered with an HTTP error.
     #[error("the index service answered HTTP {status} to {operation}{}", error_type.as_deref().map(|t| format!(" ({t})")).unwrap_or_default())]
     Http {

@@ -39,7 +39,7 @@ use mhp_domain::{AssessmentId, OrgId, SubjectId, TeamId};
 
 pub use embedded::EmbeddedIndex;
 pub use error::IndexError;
-pub use opensearch::OpenSearchIndex;
+pub use opensearch::{OpenSearchAuth, OpenSearchIndex, RequestSigner, SignFuture};
 pub use stats::{percentile, week_start_ms};
 
 /// The most documents one search returns.

@@ -23,9 +23,13 @@
 //! Writes use `_bulk` (NDJSON) with `refresh=wait_for`, so a search after a write sees it, as
 //! on the embedded backend.
 
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
 use std::time::Duration;
 
 use mhp_domain::{AssessmentId, OrgId, Secret};
+use reqwest::header::HeaderMap;
 use reqwest::{Method, StatusCode, Url};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,6 +44,41 @@ const TIMEOUT: Duration = Duration::from_secs(60);
 /// Longest accepted index prefix.
 const MAX_PREFIX: usize = 100;
 
+/// A future that signs a request: the headers to add, or why it cannot be signed.
+pub type SignFuture<'a> = Pin<Box<dyn Future<Output = Result<HeaderMap, String>> + Send + 'a>>;
+
+/// Signs requests to the cluster: AWS Signature Version 4 for an IAM-only Amazon OpenSearch
+/// Service domain (service `es`), made by the caller from its credential chain, so this crate
+/// needs no cloud client. Given the method, the full URL and the exact body sent, it returns
+/// the headers to add.
+pub trait RequestSigner: Send + Sync + std::fmt::Debug {
+    /// The headers that authenticate this request.
+    fn sign<'a>(&'a self, method: &'a str, url: &'a Url, body: &'a [u8]) -> SignFuture<'a>;
+}
+
+/// How requests to the cluster authenticate.
+#[derive(Debug, Clone, Default)]
+pub enum OpenSearchAuth {
+    /// Not at all (a cluster on a private network without security, development).
+    #[default]
+    None,
+    /// HTTP Basic authentication (OpenSearch's security plugin with internal users).
+    Basic {
+        /// The user.
+        user: String,
+        /// Its password.
+        password: Secret<String>,
+    },
+    /// Each request signed by the signer (AWS SigV4 for an IAM-only domain).
+    Signed(Arc<dyn RequestSigner>),
+}
+
+impl OpenSearchAuth {
+    fn sends_credentials(&self) -> bool {
+        !matches!(self, Self::None)
+    }
+}
+
 /// The index in an OpenSearch cluster.
 #[derive(Debug)]
 pub struct OpenSearchIndex {
@@ -48,25 +87,25 @@ pub struct OpenSearchIndex {
     base: Url,
     /// `<prefix>-assessments`, the index and its template's name.
     index: String,
-    credentials: Option<(String, Secret<String>)>,
+    auth: OpenSearchAuth,
 }
 
 impl OpenSearchIndex {
     /// A client for the cluster at `base_url` (e.g. `https://search.internal:9200`), using the
-    /// index `<index_prefix>-assessments`. `credentials` are sent as HTTP Basic authentication,
-    /// and only over https (or to a loopback address, for development), never in clear over a
-    /// network. The prefix is lowercase letters, digits, `-` and `_`, starting with a letter or
+    /// index `<index_prefix>-assessments`, authenticating as `auth` says: credentials and
+    /// signatures go only over https (or to a loopback address, for development), never in
+    /// clear over a network. The prefix is lowercase letters, digits, `-` and `_`, starting with a letter or
     /// digit.
     pub fn new(
         base_url: &str,
         index_prefix: &str,
-        credentials: Option<(String, Secret<String>)>,
+        auth: OpenSearchAuth,
     ) -> Result<Self, IndexError> {
         let mut base =
             Url::parse(base_url).map_err(|_| IndexError::Config("the base URL is not valid"))?;
         match base.scheme() {
             "https" => {}
-            "http" if credentials.is_none() || is_loopback(&base) => {}
+            "http" if !auth.sends_credentials() || is_loopback(&base) => {}
             "http" => {
                 return Err(IndexError::Config(
                     "credentials are sent only over https (or to a loopback address)",
@@ -103,7 +142,7 @@ impl OpenSearchIndex {
             http,
             base,
             index: format!("{index_prefix}-assessments"),
-            credentials,
+            auth,
         })
     }
 
@@ -336,17 +375,34 @@ impl OpenSearchIndex {
             .base
             .join(path)
             .map_err(|_| IndexError::Config("the base URL cannot take a path"))?;
-        let mut request = self.http.request(method, url);
-        if let Some((user, password)) = &self.credentials {
-            request = request.basic_auth(user, Some(password.expose()));
-        }
-        request = match payload {
-            Payload::None => request,
-            Payload::Json(body) => request.json(body),
-            Payload::Ndjson(lines) => request
-                .header(reqwest::header::CONTENT_TYPE, "application/x-ndjson")
-                .body(lines),
+        let (content_type, body) = match payload {
+            Payload::None => (None, Vec::new()),
+            Payload::Json(body) => (
+                Some("application/json"),
+                serde_json::to_vec(body).map_err(|_| IndexError::BadResponse(operation))?,
+            ),
+            Payload::Ndjson(lines) => (Some("application/x-ndjson"), lines.into_bytes()),
         };
+        let mut request = self.http.request(method.clone(), url.clone());
+        if let Some(content_type) = content_type {
+            request = request.header(reqwest::header::CONTENT_TYPE, content_type);
+        }
+        match &self.auth {
+            OpenSearchAuth::None => {}
+            OpenSearchAuth::Basic { user, password } => {
+                request = request.basic_auth(user, Some(password.expose()));
+            }
+            OpenSearchAuth::Signed(signer) => {
+                let headers = signer
+                    .sign(method.as_str(), &url, &body)
+                    .await
+                    .map_err(|reason| IndexError::Signing { operation, reason })?;
+                request = request.headers(headers);
+            }
+        }
+        if !body.is_empty() {
+            request = request.body(body);
+        }
         let unavailable = |source| IndexError::Unavailable { operation, source };
         let response = request.send().await.map_err(unavailable)?;
         let status = response.status();

@@ -32,6 +32,24 @@ impl Drop for Moto {
     }
 }
 
+/// The Python of the AWS test environment (moto, boto3, botocore), or `None` (after a notice)
+/// when it is not installed and `MHP_TEST_REQUIRE_AWS=1` is not set.
+pub fn python() -> Option<PathBuf> {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let python = std::env::var_os("MHP_TEST_AWS_PYTHON")
+        .map_or_else(|| root.join("target/aws-venv/bin/python"), PathBuf::from);
+    if !python.exists() {
+        let msg = "moto is not installed: run `python3 -m venv target/aws-venv && \
+                   target/aws-venv/bin/pip install -r tools/aws/requirements.txt`";
+        if std::env::var("MHP_TEST_REQUIRE_AWS").as_deref() == Ok("1") {
+            panic!("{msg} (MHP_TEST_REQUIRE_AWS=1)");
+        }
+        let _ = writeln!(std::io::stderr(), "SKIPPED (AWS tests): {msg}");
+        return None;
+    }
+    Some(python)
+}
+
 impl Moto {
     /// Starts moto, or returns `None` (after a notice) when its Python environment is not
     /// installed and `MHP_TEST_REQUIRE_AWS=1` is not set.
@@ -43,18 +61,7 @@ impl Moto {
     /// `INITIAL_NO_AUTH_ACTION_COUNT=n`, the first `n` requests go unchecked and every later
     /// one must be signed, correctly, by credentials moto's IAM knows and allows.
     pub fn start_with(vars: &[(&str, &str)]) -> Option<Self> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let python = std::env::var_os("MHP_TEST_AWS_PYTHON")
-            .map_or_else(|| root.join("target/aws-venv/bin/python"), PathBuf::from);
-        if !python.exists() {
-            let msg = "moto is not installed: run `python3 -m venv target/aws-venv && \
-                       target/aws-venv/bin/pip install -r tools/aws/requirements.txt`";
-            if std::env::var("MHP_TEST_REQUIRE_AWS").as_deref() == Ok("1") {
-                panic!("{msg} (MHP_TEST_REQUIRE_AWS=1)");
-            }
-            let _ = writeln!(std::io::stderr(), "SKIPPED (AWS tests): {msg}");
-            return None;
-        }
+        let python = python()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")

@@ -200,3 +200,119 @@ async fn vault_transit_wraps_the_keys_and_rotates_with_a_rewrap() {
         "Kim Cloudwright"
     );
 }
+
+/// What an OpenSearch stand-in received: method, path and query, headers, body.
+type Received = Arc<std::sync::Mutex<Vec<(String, String, axum::http::HeaderMap, Vec<u8>)>>>;
+
+/// `index.opensearch_auth = "aws-sigv4"`: `mhp serve` signs every request to an IAM-only
+/// OpenSearch domain with the credential chain's keys for service `es`, over the exact body
+/// sent, and sends no password. The cluster is a stand-in that records what it receives and
+/// recomputes each signature with mhp-cloud's signer (which botocore and moto check in
+/// mhp-cloud's tests).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_signs_its_requests_to_an_iam_only_opensearch_domain() {
+    use axum::http::{HeaderMap, Method, Uri};
+    use mhp_cloud::aws::sigv4;
+    let received: Received = Arc::default();
+    let app = axum::Router::new()
+        .fallback(
+            |axum::extract::State(r): axum::extract::State<Received>,
+             method: Method,
+             uri: Uri,
+             headers: HeaderMap,
+             body: axum::body::Bytes| async move {
+                let target = uri.path_and_query().unwrap().to_string();
+                let health = target.starts_with("/_cluster/health");
+                r.lock()
+                    .unwrap()
+                    .push((method.to_string(), target, headers, body.to_vec()));
+                if health {
+                    axum::Json(json!({ "status": "green" }))
+                } else {
+                    axum::Json(json!({ "acknowledged": true }))
+                }
+            },
+        )
+        .with_state(received.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let env = [
+        ("AWS_ACCESS_KEY_ID", "AKIDSEARCH"),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("MHP_AWS_REGION", "eu-west-1"),
+        ("MHP_INDEX_BACKEND", "opensearch"),
+        ("MHP_INDEX_OPENSEARCH_URL", url.as_str()),
+        ("MHP_INDEX_OPENSEARCH_AUTH", "aws-sigv4"),
+    ];
+    let p = MhpProcess::serve(MHP, &["--data-dir", &data], &env);
+    let ready = reqwest::get(format!("{}/readyz", p.base)).await.unwrap();
+    assert_eq!(
+        ready.status(),
+        StatusCode::OK,
+        "{}",
+        ready.text().await.unwrap()
+    );
+    p.terminate();
+
+    let received = received.lock().unwrap().clone();
+    assert!(
+        received
+            .iter()
+            .any(|r| r.1.starts_with("/_index_template/"))
+            && received.iter().any(|r| r.1 == "/mhp-assessments"),
+        "the template and the index at start: {:?}",
+        received.iter().map(|r| &r.1).collect::<Vec<_>>()
+    );
+    let secret = Secret::new(SECRET_KEY.to_owned());
+    for (method, target, headers, body) in &received {
+        let header = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
+        let authorization = sigv4::Authorization::parse(&header("authorization")).unwrap();
+        assert_eq!(authorization.access_key_id, "AKIDSEARCH");
+        assert_eq!(
+            (
+                authorization.region.as_str(),
+                authorization.service.as_str()
+            ),
+            ("eu-west-1", "es")
+        );
+        assert_eq!(header("x-amz-content-sha256"), sigv4::payload_hash(body));
+        let (path, query) = target.split_once('?').unwrap_or((target, ""));
+        let query: Vec<(&str, &str)> = query
+            .split('&')
+            .filter(|q| !q.is_empty())
+            .map(|q| q.split_once('=').unwrap_or((q, "")))
+            .collect();
+        let names: Vec<String> = authorization.signed_headers.clone();
+        let values: Vec<(String, String)> = names.iter().map(|n| (n.clone(), header(n))).collect();
+        let signed: Vec<(&str, &str)> = values
+            .iter()
+            .map(|(n, v)| (n.as_str(), v.as_str()))
+            .collect();
+        let date = sigv4::AmzDate::parse(&header("x-amz-date")).unwrap();
+        let expected = sigv4::sign(
+            &sigv4::Request {
+                method,
+                path,
+                query: &query,
+                headers: &signed,
+                payload_sha256: &sigv4::payload_hash(body),
+            },
+            &sigv4::Scope {
+                date: &date,
+                region: "eu-west-1",
+                service: "es",
+            },
+            "AKIDSEARCH",
+            &secret,
+        );
+        assert_eq!(
+            expected.authorization,
+            header("authorization"),
+            "{method} {target}"
+        );
+    }
+}

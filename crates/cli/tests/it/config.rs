@@ -40,6 +40,18 @@ fn invalid_configuration_exits_2_with_one_line_naming_the_key() {
         ("[http]\nbody_limit = 5\n", "http"),
         ("listen = \"nowhere\"\n", "listen"),
         ("[database\n", "line 1"),
+        (
+            "[index]\nbackend = \"opensearch\"\nopensearch_url = \"https://s\"\nopensearch_auth = \"iam\"\n",
+            "index.opensearch_auth",
+        ),
+        (
+            "[index]\nopensearch_auth = \"aws-sigv4\"\nopensearch_username = \"mhp\"\n",
+            "index.opensearch_auth",
+        ),
+        (
+            "[index]\nopensearch_auth = \"basic\"\nopensearch_username = \"mhp\"\n",
+            "index.opensearch_auth",
+        ),
     ];
     for (text, key) in cases {
         std::fs::write(&file, text).unwrap();

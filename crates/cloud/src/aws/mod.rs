@@ -183,56 +183,17 @@ impl AwsClient {
     /// Signs `request` with the provider's credentials at the clock's time and sends it; the
     /// response whatever its status (the caller reads and maps it).
     pub(crate) async fn send(&self, request: Signed<'_>) -> Result<reqwest::Response, CloudError> {
-        let credentials = self.inner.credentials.get().await?;
-        let host = host_header(&request.url)?;
-        let date = sigv4::AmzDate::from_timestamp(self.inner.clock.now()).ok_or(
-            CloudError::Config("the clock is outside the years 1 to 9999"),
-        )?;
-        let mut signed: Vec<(&str, &str)> = vec![("host", &host), ("x-amz-date", date.as_str())];
-        signed.extend(request.headers.iter().map(|(n, v)| (*n, v.as_str())));
-        if let Some(token) = &credentials.session_token {
-            signed.push(("x-amz-security-token", token.expose()));
-        }
-        let scope = sigv4::Scope {
-            date: &date,
-            region: &self.inner.region,
-            service: request.service,
-        };
-        let signature = sigv4::sign(
-            &sigv4::Request {
+        let headers = self
+            .sign(ToSign {
+                service: request.service,
                 method: request.method.as_str(),
+                url: &request.url,
                 path: request.path,
                 query: request.query,
-                headers: &signed,
+                headers: &request.headers,
                 payload_sha256: &request.payload_sha256,
-            },
-            &scope,
-            &credentials.access_key_id,
-            &credentials.secret_access_key,
-        );
-
-        let mut headers = HeaderMap::new();
-        headers.insert(reqwest::header::HOST, plain_header(&host)?);
-        headers.insert("x-amz-date", plain_header(date.as_str())?);
-        for (name, value) in &request.headers {
-            headers.insert(*name, plain_header(value)?);
-        }
-        if let Some(token) = &credentials.session_token {
-            headers.insert(
-                "x-amz-security-token",
-                http::secret_header(
-                    token.expose(),
-                    "the AWS session token cannot be sent in a header",
-                )?,
-            );
-        }
-        headers.insert(
-            reqwest::header::AUTHORIZATION,
-            http::secret_header(
-                &signature.authorization,
-                "the AWS signature cannot be sent in a header",
-            )?,
-        );
+            })
+            .await?;
         let mut builder = self
             .inner
             .http
@@ -248,6 +209,108 @@ impl AwsClient {
             .map_err(|e| http::transport(request.service, e))
     }
 
+    /// Signs a request that another client sends (OpenSearch's REST calls, service `es`):
+    /// the headers to add to it, `host`, `x-amz-date`, `x-amz-content-sha256`, the session
+    /// token with temporary credentials, and `authorization`. The path and query are signed as
+    /// `url` holds them; the request must be sent to that URL with that body unchanged.
+    pub async fn signed_headers(
+        &self,
+        service: &str,
+        method: &str,
+        url: &Url,
+        body: &[u8],
+    ) -> Result<HeaderMap, CloudError> {
+        if !is_dns_label_text(service) {
+            return Err(CloudError::Config(
+                "the AWS service name must be lower-case letters, digits and dashes",
+            ));
+        }
+        let path = percent_encoding::percent_decode_str(url.path())
+            .decode_utf8()
+            .map_err(|_| CloudError::Config("the request's path is not UTF-8"))?;
+        let pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+        let query: Vec<(&str, &str)> = pairs
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let payload_sha256 = sigv4::payload_hash(body);
+        self.sign(ToSign {
+            service,
+            method,
+            url,
+            path: &path,
+            query: &query,
+            headers: &[("x-amz-content-sha256", payload_sha256.clone())],
+            payload_sha256: &payload_sha256,
+        })
+        .await
+    }
+
+    /// The headers of a request signed with the provider's credentials at the clock's time:
+    /// `host`, `x-amz-date`, `headers`, the session token and `authorization`.
+    async fn sign(&self, request: ToSign<'_>) -> Result<HeaderMap, CloudError> {
+        let ToSign {
+            service,
+            method,
+            url,
+            path,
+            query,
+            headers,
+            payload_sha256,
+        } = request;
+        let credentials = self.inner.credentials.get().await?;
+        let host = host_header(url)?;
+        let date = sigv4::AmzDate::from_timestamp(self.inner.clock.now()).ok_or(
+            CloudError::Config("the clock is outside the years 1 to 9999"),
+        )?;
+        let mut signed: Vec<(&str, &str)> = vec![("host", &host), ("x-amz-date", date.as_str())];
+        signed.extend(headers.iter().map(|(n, v)| (*n, v.as_str())));
+        if let Some(token) = &credentials.session_token {
+            signed.push(("x-amz-security-token", token.expose()));
+        }
+        let scope = sigv4::Scope {
+            date: &date,
+            region: &self.inner.region,
+            service,
+        };
+        let signature = sigv4::sign(
+            &sigv4::Request {
+                method,
+                path,
+                query,
+                headers: &signed,
+                payload_sha256,
+            },
+            &scope,
+            &credentials.access_key_id,
+            &credentials.secret_access_key,
+        );
+
+        let mut out = HeaderMap::new();
+        out.insert(reqwest::header::HOST, plain_header(&host)?);
+        out.insert("x-amz-date", plain_header(date.as_str())?);
+        for (name, value) in headers {
+            out.insert(*name, plain_header(value)?);
+        }
+        if let Some(token) = &credentials.session_token {
+            out.insert(
+                "x-amz-security-token",
+                http::secret_header(
+                    token.expose(),
+                    "the AWS session token cannot be sent in a header",
+                )?,
+            );
+        }
+        out.insert(
+            reqwest::header::AUTHORIZATION,
+            http::secret_header(
+                &signature.authorization,
+                "the AWS signature cannot be sent in a header",
+            )?,
+        );
+        Ok(out)
+    }
+
     fn url(&self, service: &str) -> Result<Url, CloudError> {
         match &self.inner.endpoint {
             Some(url) => Ok(url.clone()),
@@ -258,6 +321,17 @@ impl AwsClient {
             .map_err(|_| CloudError::Config("the AWS endpoint cannot be built")),
         }
     }
+}
+
+/// What [`AwsClient::sign`] signs: the parts of [`Signed`] without the body.
+struct ToSign<'a> {
+    service: &'a str,
+    method: &'a str,
+    url: &'a Url,
+    path: &'a str,
+    query: &'a [(&'a str, &'a str)],
+    headers: &'a [(&'static str, String)],
+    payload_sha256: &'a str,
 }
 
 /// One request to sign and send ([`AwsClient::send`]).

@@ -535,3 +535,173 @@ async fn kms_secrets_and_parameters_answer_as_aws_does() {
     let gone = ssm.get_parameter("/mhp/missing").await.unwrap_err();
     assert!(gone.is_not_found(), "{gone}");
 }
+
+/// Requests signed for another client (OpenSearch's REST calls, service `es`): botocore's
+/// `SigV4Auth`, an independent signer, computes the same signature for each (a GET with a
+/// query, a HEAD, a PUT, an NDJSON POST under a path prefix, with temporary credentials), and
+/// moto's IAM mode accepts a signed call to its OpenSearch API and refuses one signed with a
+/// wrong secret.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn requests_signed_for_opensearch_verify_with_botocore_and_moto() {
+    let Some(python) = moto::python() else {
+        return;
+    };
+    let clock = now_clock();
+    let temporary = AwsCredentials {
+        access_key_id: "ASIAEXAMPLETEMP".to_owned(),
+        secret_access_key: Secret::new("wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY".to_owned()),
+        session_token: Some(Secret::new("FwoGZXIvYXdzEXAMPLE+/token=".to_owned())),
+    };
+    let client = AwsClient::new("eu-west-1", temporary, None)
+        .unwrap()
+        .with_clock(clock.clone());
+    let base = "https://search-mhp-abc.eu-west-1.es.amazonaws.com";
+    let cases: Vec<(&str, String, Vec<u8>)> = vec![
+        ("GET", format!("{base}/_cluster/health"), Vec::new()),
+        ("HEAD", format!("{base}/mhp-assessments"), Vec::new()),
+        (
+            "PUT",
+            format!("{base}/_index_template/mhp-assessments"),
+            br#"{"index_patterns":["mhp-assessments"]}"#.to_vec(),
+        ),
+        (
+            "POST",
+            format!("{base}/proxy/os/mhp-assessments/_bulk?refresh=wait_for"),
+            b"{\"index\":{\"_id\":\"a:b\"}}\n{\"org\":\"a\"}\n".to_vec(),
+        ),
+        (
+            "POST",
+            format!("{base}/mhp-assessments/_delete_by_query?refresh=true&conflicts=proceed"),
+            br#"{"query":{"term":{"org":"a"}}}"#.to_vec(),
+        ),
+    ];
+    let mut signed = Vec::new();
+    for (method, url, body) in &cases {
+        let headers = client
+            .signed_headers("es", method, &url.parse().unwrap(), body)
+            .await
+            .unwrap();
+        let text = |name: &str| headers.get(name).unwrap().to_str().unwrap().to_owned();
+        assert_eq!(
+            text("x-amz-content-sha256"),
+            mhp_cloud::aws::sigv4::payload_hash(body)
+        );
+        signed.push(json!({
+            "method": method,
+            "url": url,
+            "body": String::from_utf8(body.clone()).unwrap(),
+            "date": text("x-amz-date"),
+            "headers": {
+                "host": text("host"),
+                "x-amz-date": text("x-amz-date"),
+                "x-amz-content-sha256": text("x-amz-content-sha256"),
+                "x-amz-security-token": text("x-amz-security-token"),
+            },
+            "authorization": text("authorization"),
+        }));
+    }
+    let script = r#"
+import json, sys
+from botocore.auth import SigV4Auth
+from botocore.awsrequest import AWSRequest
+from botocore.credentials import Credentials
+creds = Credentials('ASIAEXAMPLETEMP', 'wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY', 'FwoGZXIvYXdzEXAMPLE+/token=')
+out = []
+for case in json.load(sys.stdin):
+    request = AWSRequest(method=case['method'], url=case['url'], data=case['body'].encode(), headers=case['headers'])
+    request.context['timestamp'] = case['date']
+    auth = SigV4Auth(creds, 'es', 'eu-west-1')
+    canonical = auth.canonical_request(request)
+    signature = auth.signature(auth.string_to_sign(request, canonical), request)
+    out.append(signature)
+print(json.dumps(out))
+"#;
+    let mut child = std::process::Command::new(&python)
+        .args(["-c", script])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    {
+        use std::io::Write as _;
+        let mut stdin = child.stdin.take().unwrap();
+        stdin
+            .write_all(serde_json::to_string(&signed).unwrap().as_bytes())
+            .unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    let expected: Vec<String> = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(expected.len(), cases.len());
+    for (case, signature) in signed.iter().zip(&expected) {
+        let authorization = case["authorization"].as_str().unwrap();
+        assert!(
+            authorization.ends_with(&format!("Signature={signature}")),
+            "{} {}: botocore signs {signature}, MHP sent {authorization}",
+            case["method"],
+            case["url"]
+        );
+        assert!(authorization.contains("/eu-west-1/es/aws4_request"));
+    }
+
+    // moto, in IAM mode, checks the signature of a call to its OpenSearch API (signing name
+    // `es`) with an IAM user's keys.
+    let Some(moto) = Moto::start_with(&[("INITIAL_NO_AUTH_ACTION_COUNT", "3")]) else {
+        return;
+    };
+    let keys: Value = serde_json::from_str(&moto.boto3(
+        "import json\n\
+         iam = aws('iam')\n\
+         iam.create_user(UserName='search')\n\
+         iam.put_user_policy(UserName='search', PolicyName='all', PolicyDocument=json.dumps(\
+         {'Version': '2012-10-17', 'Statement': [{'Effect': 'Allow', 'Action': '*', \
+         'Resource': '*'}]}))\n\
+         k = iam.create_access_key(UserName='search')['AccessKey']\n\
+         print(json.dumps([k['AccessKeyId'], k['SecretAccessKey']]))",
+    ))
+    .unwrap();
+    let client = AwsClient::new(
+        moto::REGION,
+        fixed(keys[0].as_str().unwrap(), keys[1].as_str().unwrap()),
+        Some(endpoint(&moto)),
+    )
+    .unwrap();
+    let url: url::Url = format!("{}/2021-01-01/opensearch/domain", moto.endpoint)
+        .parse()
+        .unwrap();
+    let http = reqwest::Client::new();
+    let create = |name: &str| json!({ "DomainName": name }).to_string().into_bytes();
+    let headers = client
+        .signed_headers("es", "POST", &url, &create("mhp-search"))
+        .await
+        .unwrap();
+    let answer = http
+        .post(url.clone())
+        .headers(headers.clone())
+        .body(create("mhp-search"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(answer.status(), 200, "{}", answer.text().await.unwrap());
+    let answer: Value = answer.json().await.unwrap();
+    assert_eq!(answer["DomainStatus"]["DomainName"], "mhp-search");
+    // The same call signed with a wrong secret is refused. (moto does not compare the body
+    // with its signed hash; botocore's recomputation above covers the body.)
+    let forged = AwsClient::new(
+        moto::REGION,
+        fixed(keys[0].as_str().unwrap(), "not-the-secret"),
+        Some(endpoint(&moto)),
+    )
+    .unwrap()
+    .signed_headers("es", "POST", &url, &create("mhp-other"))
+    .await
+    .unwrap();
+    let refused = http
+        .post(url)
+        .headers(forged)
+        .body(create("mhp-other"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(refused.status(), 403);
+}

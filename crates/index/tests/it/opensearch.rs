@@ -15,7 +15,10 @@ use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{HeaderMap, Method, StatusCode, Uri};
 use mhp_domain::{AssessmentId, OrgId, Secret, SubjectId, TeamId};
-use mhp_index::{DocumentIndex, IndexError, OpenSearchIndex, Query, WeekBucket};
+use mhp_index::{
+    DocumentIndex, IndexError, OpenSearchAuth, OpenSearchIndex, Query, RequestSigner, SignFuture,
+    WeekBucket,
+};
 use serde_json::{Value, json};
 
 use crate::{MONDAY, WEEK, doc, full_doc, metrics};
@@ -28,6 +31,8 @@ struct Recorded {
     target: String,
     content_type: Option<String>,
     authorization: Option<String>,
+    /// The test signer's header (see [`TestSigner`]).
+    signed: Option<String>,
     body: String,
 }
 
@@ -71,7 +76,9 @@ impl StandIn {
     }
 
     fn index(&self) -> DocumentIndex {
-        DocumentIndex::OpenSearch(OpenSearchIndex::new(&self.url, "mhp-test", None).unwrap())
+        DocumentIndex::OpenSearch(
+            OpenSearchIndex::new(&self.url, "mhp-test", OpenSearchAuth::None).unwrap(),
+        )
     }
 
     fn requests(&self) -> Vec<Recorded> {
@@ -99,6 +106,7 @@ async fn answer(
         target: uri.path_and_query().unwrap().to_string(),
         content_type: header("content-type"),
         authorization: header("authorization"),
+        signed: header("x-test-signature"),
         body: String::from_utf8(body.to_vec()).unwrap(),
     });
     let (status, body) = script.answers.pop_front().unwrap_or((
@@ -184,7 +192,10 @@ async fn upsert_sends_bulk_ndjson_with_org_scoped_ids_and_credentials() {
         OpenSearchIndex::new(
             &os.url,
             "mhp-test",
-            Some(("mhp-writer".into(), Secret::new("s3cret".to_owned()))),
+            OpenSearchAuth::Basic {
+                user: "mhp-writer".into(),
+                password: Secret::new("s3cret".to_owned()),
+            },
         )
         .unwrap(),
     );
@@ -716,7 +727,8 @@ async fn an_unreachable_cluster_is_unavailable() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let url = format!("http://{}", listener.local_addr().unwrap());
     drop(listener);
-    let index = DocumentIndex::OpenSearch(OpenSearchIndex::new(&url, "mhp", None).unwrap());
+    let index =
+        DocumentIndex::OpenSearch(OpenSearchIndex::new(&url, "mhp", OpenSearchAuth::None).unwrap());
     let err = index.count(OrgId::new()).await.unwrap_err();
     assert!(
         matches!(
@@ -732,17 +744,21 @@ async fn an_unreachable_cluster_is_unavailable() {
 
 #[test]
 fn settings_are_checked_when_the_client_is_made() {
-    let secret = || Some(("u".to_owned(), Secret::new("p".to_owned())));
+    let secret = || OpenSearchAuth::Basic {
+        user: "u".to_owned(),
+        password: Secret::new("p".to_owned()),
+    };
+    let none = || OpenSearchAuth::None;
     let refused = [
         ("http://search.internal:9200", "mhp", secret()),
-        ("ftp://search.internal", "mhp", None),
-        ("https://u:p@search.internal", "mhp", None),
-        ("https://search.internal/?x=1", "mhp", None),
-        ("not a url", "mhp", None),
-        ("https://search.internal", "MHP", None),
-        ("https://search.internal", "-mhp", None),
-        ("https://search.internal", "mhp/other", None),
-        ("https://search.internal", "", None),
+        ("ftp://search.internal", "mhp", none()),
+        ("https://u:p@search.internal", "mhp", none()),
+        ("https://search.internal/?x=1", "mhp", none()),
+        ("not a url", "mhp", none()),
+        ("https://search.internal", "MHP", none()),
+        ("https://search.internal", "-mhp", none()),
+        ("https://search.internal", "mhp/other", none()),
+        ("https://search.internal", "", none()),
     ];
     for (url, prefix, credentials) in refused {
         let err = OpenSearchIndex::new(url, prefix, credentials).unwrap_err();
@@ -754,7 +770,7 @@ fn settings_are_checked_when_the_client_is_made() {
     }
     let accepted = [
         ("https://search.internal:9200", secret()),
-        ("http://search.internal:9200", None),
+        ("http://search.internal:9200", none()),
         ("http://127.0.0.1:9200", secret()),
         ("http://localhost:9200", secret()),
         ("http://[::1]:9200", secret()),
@@ -769,10 +785,112 @@ fn settings_are_checked_when_the_client_is_made() {
     }
 }
 
+/// A signer for the stand-in: its header names the method, the path and query, and the body's
+/// length and checksum it was given, so the test can check that what was signed is what was
+/// sent. (The AWS signer itself is checked against botocore and moto in mhp-cloud.)
+#[derive(Debug, Default)]
+struct TestSigner {
+    fail: bool,
+}
+
+fn signature_of(method: &str, target: &str, body: &[u8]) -> String {
+    let sum = body.iter().fold(0u64, |acc, b| {
+        acc.wrapping_mul(31).wrapping_add(u64::from(*b))
+    });
+    format!("{method} {target} {} {sum}", body.len())
+}
+
+impl RequestSigner for TestSigner {
+    fn sign<'a>(
+        &'a self,
+        method: &'a str,
+        url: &'a reqwest::Url,
+        body: &'a [u8],
+    ) -> SignFuture<'a> {
+        Box::pin(async move {
+            if self.fail {
+                return Err("no credentials".to_owned());
+            }
+            let target = match url.query() {
+                Some(q) => format!("{}?{q}", url.path()),
+                None => url.path().to_owned(),
+            };
+            let mut headers = reqwest::header::HeaderMap::new();
+            headers.insert(
+                "x-test-signature",
+                signature_of(method, &target, body).parse().unwrap(),
+            );
+            Ok(headers)
+        })
+    }
+}
+
+/// With a signer, every request (reads, bulk writes, the template, health) carries the headers
+/// it made over exactly the method, URL and body sent; when it cannot sign, nothing is sent.
+#[tokio::test]
+async fn signed_requests_carry_a_signature_of_what_is_sent() {
+    let os = StandIn::start(vec![
+        (200, json!({ "status": "green" })),
+        (200, json!({})),
+        (200, bulk_ok(&[("index", 201)])),
+        (200, json!({ "count": 1 })),
+    ])
+    .await;
+    let signed = |signer: TestSigner| {
+        OpenSearchIndex::new(
+            &format!("{}/proxy/os", os.url),
+            "mhp",
+            OpenSearchAuth::Signed(Arc::new(signer)),
+        )
+        .unwrap()
+    };
+    let index = signed(TestSigner::default());
+    let org = OrgId::new();
+    index.check().await.unwrap();
+    index
+        .upsert(&[doc(org, SubjectId::new(), MONDAY)])
+        .await
+        .unwrap();
+    assert_eq!(index.count(org).await.unwrap(), 1);
+    let requests = os.requests();
+    assert_eq!(requests.len(), 4);
+    for r in &requests {
+        assert_eq!(
+            r.signed.as_deref(),
+            Some(signature_of(r.method.as_str(), &r.target, r.body.as_bytes()).as_str()),
+            "{} {}",
+            r.method,
+            r.target
+        );
+        assert_eq!(r.authorization, None);
+    }
+    assert_eq!(
+        requests[2].target,
+        "/proxy/os/mhp-assessments/_bulk?refresh=wait_for"
+    );
+
+    let err = signed(TestSigner { fail: true })
+        .count(org)
+        .await
+        .unwrap_err();
+    assert!(matches!(err, IndexError::Signing { .. }), "{err:?}");
+    assert_eq!(os.requests().len(), 4, "nothing sent unsigned");
+
+    // Signatures, like passwords, go over https or to a loopback address only.
+    let err = OpenSearchIndex::new(
+        "http://search.internal:9200",
+        "mhp",
+        OpenSearchAuth::Signed(Arc::new(TestSigner::default())),
+    )
+    .unwrap_err();
+    assert!(matches!(err, IndexError::Config(_)), "{err:?}");
+}
+
 #[tokio::test]
 async fn a_base_url_with_a_path_keeps_it() {
     let os = StandIn::start(vec![(200, json!({ "count": 1 }))]).await;
-    let index = OpenSearchIndex::new(&format!("{}/proxy/os", os.url), "mhp", None).unwrap();
+    let index =
+        OpenSearchIndex::new(&format!("{}/proxy/os", os.url), "mhp", OpenSearchAuth::None).unwrap();
     assert_eq!(index.count(OrgId::new()).await.unwrap(), 1);
     assert_eq!(os.requests()[0].target, "/proxy/os/mhp-assessments/_count");
 }

@@ -37,6 +37,11 @@ locals {
     # Client addresses (sign-in throttling, security events) are read from X-Forwarded-For only
     # when the connection comes from the load balancer, inside the VPC.
     MHP_HTTP_TRUSTED_PROXIES = var.vpc_cidr
+    }, var.search_opensearch_url == null ? {} : {
+    # The document index on the IAM-only domain: requests signed with the task role.
+    MHP_INDEX_BACKEND         = "opensearch"
+    MHP_INDEX_OPENSEARCH_URL  = var.search_opensearch_url
+    MHP_INDEX_OPENSEARCH_AUTH = "aws-sigv4"
   }, var.environment_variables) : { name = k, value = v }]
 }
 

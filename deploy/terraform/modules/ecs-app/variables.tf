@@ -114,6 +114,12 @@ variable "opensearch_domain_arns" {
   type        = list(string)
 }
 
+variable "search_opensearch_url" {
+  description = "HTTPS endpoint of the documents OpenSearch domain (IAM-only): the document index, each request signed with the task role (SigV4, service es). Null keeps the embedded index."
+  type        = string
+  default     = null
+}
+
 variable "log_group_name" {
   description = "Log group of the app."
   type        = string

@@ -139,6 +139,7 @@ module "app" {
   data_bucket_arn               = module.object_store.data_bucket_arn
   audit_exports_bucket_arn      = module.object_store.audit_exports_bucket_arn
   opensearch_domain_arns        = [module.documents.arn, module.siem.arn]
+  search_opensearch_url         = module.documents.endpoint
   log_group_name                = module.observability.log_group_names["app"]
   collector_log_group_arn       = module.observability.log_group_arns["collector"]
   pipeline_task_definition_arns = [module.pipelines.task_definition_arn]

@@ -88,6 +88,25 @@ run "hardened_task_and_service" {
     ])
     error_message = "the app runs as production on the shared data bucket and trusts forwarded addresses only from inside the VPC"
   }
+  assert {
+    condition     = !contains([for e in jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment : e.name], "MHP_INDEX_BACKEND")
+    error_message = "without a documents domain the app keeps the embedded index"
+  }
+}
+
+run "documents_domain_signed_with_the_task_role" {
+  command = plan
+  variables {
+    search_opensearch_url = "https://vpc-mhp-docs-abc.eu-west-1.es.amazonaws.com"
+  }
+  assert {
+    condition = alltrue([
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_INDEX_BACKEND", value = "opensearch" }),
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_INDEX_OPENSEARCH_URL", value = "https://vpc-mhp-docs-abc.eu-west-1.es.amazonaws.com" }),
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_INDEX_OPENSEARCH_AUTH", value = "aws-sigv4" }),
+    ])
+    error_message = "the document index is the IAM-only domain, each request signed (SigV4) with the task role"
+  }
 }
 
 run "tags_are_refused" {
