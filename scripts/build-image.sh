@@ -10,7 +10,7 @@
 #                                    mount), wait for /readyz = 200, run `mhp healthcheck`
 #                                    inside it, then SIGTERM and expect a clean exit
 #
-# Uses target/release/mhp, building it (cargo build --release --locked -p mhp-cli --features aws,vault,onnx) if absent;
+# Uses target/release/mhp, building it (cargo build --release --locked -p mhp-cli --features aws,vault,onnx,otel) if absent;
 # MHP_IMAGE_BIN names another build of the binary (the test script packs the debug build its tests
 # made, so CI does not spend ten minutes on a release build only to check the image's layout).
 # Writes: target/image/oci/ (OCI layout), target/image/mhp.sbom.cdx.json (CycloneDX),
@@ -47,8 +47,8 @@ need_tools() {
 need_tools
 
 if [ ! -x "$BIN" ]; then
-  echo "build-image: $BIN missing; cargo build --release --locked -p mhp-cli --features aws,vault,onnx"
-  cargo build --release --locked -p mhp-cli --features aws,vault,onnx
+  echo "build-image: $BIN missing; cargo build --release --locked -p mhp-cli --features aws,vault,onnx,otel"
+  cargo build --release --locked -p mhp-cli --features aws,vault,onnx,otel
 fi
 
 VERSION=$("$BIN" --version | awk '{print $2}')

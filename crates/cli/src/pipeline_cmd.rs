@@ -62,7 +62,7 @@ fn runtime_err(e: impl std::fmt::Display) -> Failure {
 /// `mhp worker`: runs pipeline workers and the scheduler until SIGTERM or Ctrl-C; the jobs in
 /// hand get the HTTP shutdown grace to finish.
 pub async fn worker(settings: Settings, notes: LoadNotes, count: u32) -> Result<(), Failure> {
-    logging::init(&settings.log, &notes);
+    let _traces = logging::init_with_traces(&settings, &notes, "mhp-worker")?;
     settings.check_environment().map_err(Failure::Invalid)?;
     crate::serve::create_private_dir(&settings.data_dir)?;
     let state = crate::serve::open_state_for(&settings, crate::root::RootUse::Create).await?;

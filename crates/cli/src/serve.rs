@@ -15,7 +15,7 @@ use crate::root::{self, RootUse};
 use crate::settings::{LoadNotes, Settings};
 
 pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
-    logging::init(&settings.log, &notes);
+    let _traces = logging::init_with_traces(&settings, &notes, "mhp-server")?;
     let listen = settings.listen_addr()?;
 
     settings.check_environment().map_err(Failure::Invalid)?;

@@ -46,6 +46,8 @@ pub struct Settings {
     pub http: HttpSettings,
     /// Logging.
     pub log: LogSettings,
+    /// Traces.
+    pub telemetry: TelemetrySettings,
     /// The object store.
     pub object_store: ObjectStoreSettings,
     pub backup: BackupSettings,
@@ -283,6 +285,62 @@ pub struct LogSettings {
     pub level: String,
     /// `json` (one object a line) or `pretty`.
     pub format: LogFormat,
+}
+
+/// `[telemetry]`: OpenTelemetry traces.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct TelemetrySettings {
+    /// A collector's OTLP/HTTP traces URL, used as given (`http://127.0.0.1:4318/v1/traces`):
+    /// spans of requests, database transactions, object-store calls and pipeline steps are
+    /// sent there. Unset: none are. Needs a build with the `otel` feature.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub otlp_endpoint: Option<String>,
+    /// Share of new traces sampled, 0 to 1; a request that brings a `traceparent` keeps its
+    /// caller's decision.
+    pub sample_ratio: f64,
+}
+
+impl Default for TelemetrySettings {
+    fn default() -> Self {
+        Self {
+            otlp_endpoint: None,
+            sample_ratio: 1.0,
+        }
+    }
+}
+
+impl TelemetrySettings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        if !(0.0..=1.0).contains(&self.sample_ratio) {
+            return Err(ConfigError::new(
+                "telemetry.sample_ratio",
+                "must be between 0 and 1",
+            ));
+        }
+        let Some(endpoint) = &self.otlp_endpoint else {
+            return Ok(());
+        };
+        if !mhp_telemetry::ENABLED {
+            return Err(ConfigError::new(
+                "telemetry.otlp_endpoint",
+                "needs a build with the otel feature",
+            ));
+        }
+        let authority = endpoint
+            .strip_prefix("http://")
+            .or_else(|| endpoint.strip_prefix("https://"))
+            .map(|rest| rest.split('/').next().unwrap_or_default());
+        let valid = authority.is_some_and(|a| !a.is_empty() && !a.contains('@'))
+            && !endpoint.contains(char::is_whitespace);
+        if !valid {
+            return Err(ConfigError::new(
+                "telemetry.otlp_endpoint",
+                "must be an http or https URL such as http://127.0.0.1:4318/v1/traces",
+            ));
+        }
+        Ok(())
+    }
 }
 
 /// How log lines look.
@@ -611,6 +669,7 @@ impl Default for Settings {
             database: DatabaseSettings::default(),
             http: HttpSettings::default(),
             log: LogSettings::default(),
+            telemetry: TelemetrySettings::default(),
             object_store: ObjectStoreSettings::default(),
             backup: BackupSettings::default(),
             keys: KeySettings::default(),
@@ -667,6 +726,8 @@ impl Default for LogSettings {
 enum Kind {
     Text,
     Integer,
+    /// A decimal number.
+    Number,
     Boolean,
     /// Comma-separated values.
     List,
@@ -772,6 +833,16 @@ const ENV: &[(&str, &str, Kind)] = &[
     ),
     ("MHP_LOG_LEVEL", "log.level", Kind::Text),
     ("MHP_LOG_FORMAT", "log.format", Kind::Text),
+    (
+        "MHP_TELEMETRY_OTLP_ENDPOINT",
+        "telemetry.otlp_endpoint",
+        Kind::Text,
+    ),
+    (
+        "MHP_TELEMETRY_SAMPLE_RATIO",
+        "telemetry.sample_ratio",
+        Kind::Number,
+    ),
     (
         "MHP_PIPELINES_METRICS_LISTEN",
         "pipelines.metrics_listen",
@@ -1015,6 +1086,7 @@ impl Settings {
             }
         }
         self.index.auth()?;
+        self.telemetry.validate()?;
         self.validate_keys()?;
         self.validate_object_store()?;
         self.validate_backup()?;
@@ -1414,6 +1486,13 @@ fn to_value(var: &str, text: &str, kind: Kind) -> Result<toml::Value, ConfigErro
             .parse::<i64>()
             .map(toml::Value::Integer)
             .map_err(|_| ConfigError::new(var, "must be a whole number")),
+        Kind::Number => text
+            .trim()
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite())
+            .map(toml::Value::Float)
+            .ok_or_else(|| ConfigError::new(var, "must be a number")),
         Kind::List => Ok(toml::Value::Array(
             text.split(',')
                 .map(str::trim)

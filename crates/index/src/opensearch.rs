@@ -384,6 +384,10 @@ impl OpenSearchIndex {
             Payload::Ndjson(lines) => (Some("application/x-ndjson"), lines.into_bytes()),
         };
         let mut request = self.http.request(method.clone(), url.clone());
+        // The caller's trace goes on to the cluster (not signed: only the signer's headers are).
+        let mut trace = HeaderMap::new();
+        mhp_telemetry::inject(&mut trace);
+        request = request.headers(trace);
         if let Some(content_type) = content_type {
             request = request.header(reqwest::header::CONTENT_TYPE, content_type);
         }

@@ -19,6 +19,7 @@ use mhp_storage::{Access, StorageError};
 use rand::Rng as _;
 use serde_json::Value;
 use tokio::sync::watch;
+use tracing::Instrument as _;
 
 /// Most log lines kept per attempt, and longest line; the rest is dropped with a note.
 const MAX_LOG_LINES: usize = 200;
@@ -353,8 +354,25 @@ async fn claim_one(state: &App, config: &WorkerConfig) -> Result<Option<Claimed>
         .await
 }
 
-/// Runs one claimed job to its end (or until its lease is lost).
+/// Runs one claimed job to its end (or until its lease is lost), in a span linked to the trace
+/// that enqueued its run (an upload's request, for a scoring run).
 pub async fn run_job(state: &App, registry: &Registry, config: &WorkerConfig, job: Claimed) {
+    let span = tracing::info_span!(
+        "pipeline.step",
+        otel.name = %format_args!("{} {}", job.pipeline, job.step),
+        otel.kind = "consumer",
+        pipeline = %job.pipeline,
+        step = %job.step,
+        run = %job.run_id,
+        attempt = job.attempt,
+    );
+    if let Some(traceparent) = &job.traceparent {
+        mhp_telemetry::add_link(&span, traceparent);
+    }
+    attempt(state, registry, config, job).instrument(span).await;
+}
+
+async fn attempt(state: &App, registry: &Registry, config: &WorkerConfig, job: Claimed) {
     let log = StepLog::new(state.clock.clone());
     let Some(step) = registry.step(&job.pipeline, &job.step) else {
         // A newer version enqueued a pipeline this worker does not know: leave the job to a
@@ -381,7 +399,7 @@ pub async fn run_job(state: &App, registry: &Registry, config: &WorkerConfig, jo
     );
     let started = std::time::Instant::now();
     let timeout = Duration::from_millis(u64::try_from(job.timeout_ms).unwrap_or(u64::MAX));
-    let mut work = tokio::spawn(step(ctx));
+    let mut work = tokio::spawn(step(ctx).instrument(tracing::Span::current()));
     let deadline = tokio::time::sleep(timeout);
     tokio::pin!(deadline);
     let mut beat = tokio::time::interval(config.heartbeat);

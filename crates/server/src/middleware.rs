@@ -108,10 +108,21 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
         .get::<RequestId>()
         .map(|r| r.0.clone())
         .unwrap_or_default();
-    let span = tracing::info_span!("request", request_id = %request_id, method, route = %route);
+    // A server span named by the route template; a caller's `traceparent` becomes its parent.
+    let span = tracing::info_span!(
+        "request",
+        otel.name = %format_args!("{method} {route}"),
+        otel.kind = "server",
+        request_id = %request_id,
+        method,
+        route = %route,
+        http.response.status_code = tracing::field::Empty,
+    );
+    mhp_telemetry::set_parent(&span, req.headers());
     let res = next.run(req).instrument(span.clone()).await;
     let elapsed = started.elapsed();
     let status = res.status().as_u16();
+    span.record("http.response.status_code", status);
     state.metrics.record(method, route, status, elapsed);
     span.in_scope(|| {
         tracing::info!(

@@ -155,6 +155,11 @@ const SQLITE: &[Migration] = &[
         name: "backup_runs",
         sql: include_str!("../migrations/sqlite/0025_backup_runs.sql"),
     },
+    Migration {
+        version: 26,
+        name: "run_traceparent",
+        sql: include_str!("../migrations/sqlite/0026_run_traceparent.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -282,6 +287,11 @@ const POSTGRES: &[Migration] = &[
         version: 25,
         name: "backup_runs",
         sql: include_str!("../migrations/postgres/0025_backup_runs.sql"),
+    },
+    Migration {
+        version: 26,
+        name: "run_traceparent",
+        sql: include_str!("../migrations/postgres/0026_run_traceparent.sql"),
     },
 ];
 

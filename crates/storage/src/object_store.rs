@@ -12,6 +12,7 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use tokio::io::AsyncWriteExt as _;
+use tracing::Instrument as _;
 
 use crate::StorageError;
 
@@ -105,30 +106,50 @@ impl ObjectStore {
 
     /// Stores an object, replacing any object with the same key.
     pub async fn put(&self, key: &ObjectKey, bytes: &[u8]) -> Result<(), StorageError> {
-        match self {
-            ObjectStore::Local(dir) => dir.put(key, bytes).await,
-            ObjectStore::Remote(r) => r.put(key.as_str(), bytes).await.map_err(remote),
-        }
+        let work = async {
+            match self {
+                ObjectStore::Local(dir) => dir.put(key, bytes).await,
+                ObjectStore::Remote(r) => r.put(key.as_str(), bytes).await.map_err(remote),
+            }
+        };
+        work.instrument(self.span("object_store.put")).await
     }
 
     /// Reads an object; `NotFound` when absent.
     pub async fn get(&self, key: &ObjectKey) -> Result<Vec<u8>, StorageError> {
-        match self {
-            ObjectStore::Local(dir) => dir.get(key).await,
-            ObjectStore::Remote(r) => r
-                .get(key.as_str())
-                .await
-                .map_err(remote)?
-                .ok_or(StorageError::NotFound { entity: "object" }),
-        }
+        let work = async {
+            match self {
+                ObjectStore::Local(dir) => dir.get(key).await,
+                ObjectStore::Remote(r) => r
+                    .get(key.as_str())
+                    .await
+                    .map_err(remote)?
+                    .ok_or(StorageError::NotFound { entity: "object" }),
+            }
+        };
+        work.instrument(self.span("object_store.get")).await
     }
 
     /// Removes an object; removing an absent object is not an error.
     pub async fn delete(&self, key: &ObjectKey) -> Result<(), StorageError> {
-        match self {
-            ObjectStore::Local(dir) => dir.delete(key).await,
-            ObjectStore::Remote(r) => r.delete(key.as_str()).await.map_err(remote),
-        }
+        let work = async {
+            match self {
+                ObjectStore::Local(dir) => dir.delete(key).await,
+                ObjectStore::Remote(r) => r.delete(key.as_str()).await.map_err(remote),
+            }
+        };
+        work.instrument(self.span("object_store.delete")).await
+    }
+
+    /// The span of one call, for traces (debug level: made only when spans are exported). It
+    /// names the operation and the backend, never the key.
+    fn span(&self, operation: &'static str) -> tracing::Span {
+        let backend = match self {
+            ObjectStore::Local(_) => "local",
+            ObjectStore::Remote(_) => "remote",
+        };
+        tracing::debug_span!(target: "mhp::trace", "object_store", otel.name = operation,
+            otel.kind = "client", backend)
     }
 
     /// Checks that the store answers (for readiness).

@@ -40,6 +40,23 @@ async fn commit(mut tx: Transaction<'static, Any>, backend: Backend) -> Result<(
     Ok(tx.commit().await?)
 }
 
+/// The span of one transaction, from asking the pool for a connection to the end (commit or
+/// drop), for traces: debug level, so it is made only when spans are exported, and only under
+/// another span.
+fn span(backend: Backend, access: Access, scope: &'static str) -> tracing::Span {
+    // Only inside a traced piece of work (a request, a pipeline step): the queue's polls and
+    // the background loops would otherwise each make a trace of one span.
+    if tracing::Span::current().is_none() {
+        return tracing::Span::none();
+    }
+    let access = match access {
+        Access::Read => "read",
+        Access::Write => "write",
+    };
+    tracing::debug_span!(target: "mhp::trace", "db.transaction", otel.kind = "client",
+        db.system.name = backend.as_str(), access, scope)
+}
+
 /// A transaction serving one organisation. Tenant repositories take it and filter by its
 /// organisation; on PostgreSQL it also sets `mhp.org_id` for row-level security.
 #[derive(Debug)]
@@ -49,6 +66,7 @@ pub struct TenantTx {
     backend: Backend,
     // Held until the transaction ends (SQLite writes only); dropped after `tx`.
     _writer: Option<tokio::sync::OwnedSemaphorePermit>,
+    _span: tracing::Span,
 }
 
 impl TenantTx {
@@ -59,6 +77,7 @@ impl TenantTx {
         access: Access,
         writer: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<Self, StorageError> {
+        let span = span(backend, access, "tenant");
         let mut tx = begin(pool, backend, access).await?;
         if backend == Backend::Postgres {
             sqlx::query("SELECT set_config('mhp.org_id', $1, true)")
@@ -71,6 +90,7 @@ impl TenantTx {
             scope,
             backend,
             _writer: writer,
+            _span: span,
         })
     }
 
@@ -106,6 +126,7 @@ pub struct OperatorTx {
     held: Held,
     backend: Backend,
     _writer: Option<tokio::sync::OwnedSemaphorePermit>,
+    _span: tracing::Span,
 }
 
 /// What an [`OperatorTx`] runs its statements on.
@@ -130,6 +151,7 @@ impl OperatorTx {
         access: Access,
         writer: Option<tokio::sync::OwnedSemaphorePermit>,
     ) -> Result<Self, StorageError> {
+        let span = span(backend, access, "operator");
         let mut tx = begin(pool, backend, access).await?;
         if backend == Backend::Postgres {
             sqlx::query("SELECT set_config('mhp.operator', 'on', true)")
@@ -140,6 +162,7 @@ impl OperatorTx {
             held: Held::Tx(tx),
             backend,
             _writer: writer,
+            _span: span,
         })
     }
 
@@ -152,6 +175,7 @@ impl OperatorTx {
     ) -> Result<Self, StorageError> {
         match backend {
             Backend::Sqlite => Ok(Self {
+                _span: span(backend, Access::Read, "operator"),
                 held: Held::Single(pool.acquire().await?),
                 backend,
                 _writer: None,

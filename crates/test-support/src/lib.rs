@@ -11,6 +11,7 @@ pub mod dns;
 pub mod fhir;
 pub mod moto;
 pub mod oidc;
+pub mod otlp;
 
 use std::path::PathBuf;
 

@@ -19,6 +19,8 @@ const LAYERS: &[(&str, u8)] = &[
     ("mhp-security", 1),
     // The egress guard: I/O, but beneath every crate that talks to tenant-chosen addresses.
     ("mhp-egress", 1),
+    // Trace context (and, with `otel`, the OTLP exporter): beneath every crate that makes spans.
+    ("mhp-telemetry", 1),
     ("mhp-storage", 2),
     ("mhp-auth", 2),
     ("mhp-federation", 2),

@@ -18,6 +18,8 @@ mod root;
 mod serve;
 mod siem;
 mod sso;
+#[cfg(feature = "otel")]
+mod traces;
 mod uploads;
 
 use std::process::{Command, Output, Stdio};

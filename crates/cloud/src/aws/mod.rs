@@ -183,7 +183,7 @@ impl AwsClient {
     /// Signs `request` with the provider's credentials at the clock's time and sends it; the
     /// response whatever its status (the caller reads and maps it).
     pub(crate) async fn send(&self, request: Signed<'_>) -> Result<reqwest::Response, CloudError> {
-        let headers = self
+        let mut headers = self
             .sign(ToSign {
                 service: request.service,
                 method: request.method.as_str(),
@@ -194,6 +194,8 @@ impl AwsClient {
                 payload_sha256: &request.payload_sha256,
             })
             .await?;
+        // The caller's trace, passed on (unsigned, as AWS's own SDKs send X-Amzn-Trace-Id).
+        mhp_telemetry::inject(&mut headers);
         let mut builder = self
             .inner
             .http

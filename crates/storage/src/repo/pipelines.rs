@@ -156,6 +156,8 @@ pub struct Claimed {
     pub params_json: String,
     /// When the run was created (for a scoring run, when its upload committed).
     pub run_created: Timestamp,
+    /// The trace that enqueued the run (W3C `traceparent`), when spans were exported.
+    pub traceparent: Option<String>,
     /// When the lease ends unless renewed.
     pub lease_expires: Timestamp,
 }
@@ -273,8 +275,8 @@ async fn enqueue_on(
     let def = run.pipeline;
     sqlx::query(
         "INSERT INTO pipeline_runs (id, org_id, pipeline, trigger_kind, requested_by, \
-         params_json, status, cancel_requested, created_at_ms) \
-         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7)",
+         params_json, status, cancel_requested, created_at_ms, traceparent) \
+         VALUES ($1, $2, $3, $4, $5, $6, 'queued', 0, $7, $8)",
     )
     .bind(id.to_string())
     .bind(org.to_string())
@@ -283,6 +285,8 @@ async fn enqueue_on(
     .bind(run.requested_by)
     .bind(run.params_json)
     .bind(now.as_millis())
+    // The trace of whoever enqueues (the request of an upload), when spans are exported.
+    .bind(mhp_telemetry::current_traceparent())
     .execute(&mut *conn)
     .await?;
     for step in def.steps {
@@ -437,10 +441,12 @@ pub async fn claim(
     .bind(now.as_millis())
     .execute(tx.conn())
     .await?;
-    let run = sqlx::query("SELECT params_json, created_at_ms FROM pipeline_runs WHERE id = $1")
-        .bind(run_id.as_str())
-        .fetch_one(tx.conn())
-        .await?;
+    let run = sqlx::query(
+        "SELECT params_json, created_at_ms, traceparent FROM pipeline_runs WHERE id = $1",
+    )
+    .bind(run_id.as_str())
+    .fetch_one(tx.conn())
+    .await?;
     Ok(Some(Claimed {
         job_id,
         run_id: parse_id(&run_id, "run id", RunId::parse)?,
@@ -452,6 +458,7 @@ pub async fn claim(
         timeout_ms: row.try_get("timeout_ms")?,
         params_json: run.try_get("params_json")?,
         run_created: Timestamp::from_millis(run.try_get("created_at_ms")?),
+        traceparent: run.try_get("traceparent")?,
         lease_expires: Timestamp::from_millis(lease_expires),
     }))
 }

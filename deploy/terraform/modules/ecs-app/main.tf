@@ -37,6 +37,9 @@ locals {
     # Client addresses (sign-in throttling, security events) are read from X-Forwarded-For only
     # when the connection comes from the load balancer, inside the VPC.
     MHP_HTTP_TRUSTED_PROXIES = var.vpc_cidr
+    # Spans to the collector sidecar (OTLP/HTTP on the task's loopback), which sends them on
+    # to X-Ray.
+    MHP_TELEMETRY_OTLP_ENDPOINT = "http://127.0.0.1:4318/v1/traces"
     }, var.search_opensearch_url == null ? {} : {
     # The document index on the IAM-only domain: requests signed with the task role.
     MHP_INDEX_BACKEND         = "opensearch"
@@ -371,6 +374,12 @@ data "aws_iam_policy_document" "app" {
     sid       = "MetricsSidecar"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${var.collector_log_group_arn}:*"]
+  }
+  statement {
+    # X-Ray's write actions take no resource ARN.
+    sid       = "TracesSidecar"
+    actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
+    resources = ["*"]
   }
   dynamic "statement" {
     for_each = length(var.pipeline_task_definition_arns) > 0 ? [1] : []

@@ -9,9 +9,16 @@ locals {
   log_groups = toset(["app", "worker", "scheduler", "collector"])
 
   # AWS Distro for OpenTelemetry, as a sidecar of each app task (AOT_CONFIG_CONTENT): scrapes
-  # http://127.0.0.1:8080/metrics and writes embedded-metric-format logs into CloudWatch.
+  # http://127.0.0.1:8080/metrics and writes embedded-metric-format logs into CloudWatch, and
+  # receives MHP's spans over OTLP/HTTP on the task's loopback (telemetry.otlp_endpoint) and
+  # sends them to X-Ray, which keeps W3C trace ids.
   collector_config = yamlencode({
     receivers = {
+      otlp = {
+        protocols = {
+          http = { endpoint = "127.0.0.1:4318" }
+        }
+      }
       prometheus = {
         config = {
           scrape_configs = [{
@@ -30,6 +37,9 @@ locals {
       batch = {}
     }
     exporters = {
+      awsxray = {
+        region = data.aws_region.current.name
+      }
       awsemf = {
         namespace                        = local.namespace
         log_group_name                   = aws_cloudwatch_log_group.this["collector"].name
@@ -58,6 +68,11 @@ locals {
           receivers  = ["prometheus"]
           processors = ["resource/environment", "batch"]
           exporters  = ["awsemf"]
+        }
+        traces = {
+          receivers  = ["otlp"]
+          processors = ["resource/environment", "batch"]
+          exporters  = ["awsxray"]
         }
       }
     }

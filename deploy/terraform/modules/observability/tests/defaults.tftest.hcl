@@ -46,6 +46,13 @@ run "alarms_on_mhp_metrics_and_encrypted_logs" {
     error_message = "the collector scrapes MHP's /metrics"
   }
   assert {
+    condition = alltrue([
+      yamldecode(output.collector_config).receivers.otlp.protocols.http.endpoint == "127.0.0.1:4318",
+      yamldecode(output.collector_config).service.pipelines.traces.exporters == ["awsxray"],
+    ])
+    error_message = "the collector takes MHP's spans on the task's loopback and sends them to X-Ray"
+  }
+  assert {
     condition     = length(aws_cloudwatch_metric_alarm.opensearch_red) == 2
     error_message = "both OpenSearch domains are watched"
   }
