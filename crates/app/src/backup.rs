@@ -926,6 +926,74 @@ impl Backups {
         result
     }
 
+    /// Restores data backup `id` into `db` (PostgreSQL, or a SQLite database elsewhere than the
+    /// data directory), which must be at this version's migration and hold no data: the
+    /// backup's database is restored and checked as [`Backups::restore`] does into
+    /// `target.database` (a scratch file, removed after), then every row is copied into `db`
+    /// in one transaction, then `db`'s rows are counted against the manifest and its audit
+    /// chains verified. On any failure `db` holds nothing of it and the objects are removed.
+    pub async fn restore_to_database(
+        &self,
+        id: &str,
+        db: &Db,
+        target: &RestoreTarget,
+    ) -> Result<Restored, BackupError> {
+        let restored = self.restore(id, target).await?;
+        let copied = async {
+            let (manifest, _) = self.open_manifest(id).await?;
+            if manifest.kind != Kind::Data {
+                return Err(BackupError::Invalid(
+                    "only a data backup restores into a database".to_owned(),
+                ));
+            }
+            let file = open_file(&target.database).await?;
+            let copied = mhp_storage::copy::copy_database(&file, db).await;
+            file.close().await;
+            let copied = copied?;
+            for (table, n) in &manifest.rows {
+                if mhp_storage::copy::is_bookkeeping(table) {
+                    continue;
+                }
+                if copied.rows.get(table) != Some(n) {
+                    return Err(BackupError::damaged(
+                        id,
+                        format!("{table}: {n} rows in the backup, not as many copied"),
+                    ));
+                }
+            }
+            let mut tx = db.operator(mhp_storage::Access::Read).await?;
+            let report =
+                mhp_storage::repo::audit::verify(&mut tx, &target.audit_public_keys).await?;
+            drop(tx);
+            if let Some(finding) = report.findings.first() {
+                return Err(BackupError::damaged(
+                    id,
+                    format!("the copied audit log does not verify: {finding}"),
+                ));
+            }
+            Ok(())
+        }
+        .await;
+        for suffix in ["", "-wal", "-shm"] {
+            let mut path = target.database.clone().into_os_string();
+            path.push(suffix);
+            let _ = tokio::fs::remove_file(PathBuf::from(path)).await;
+        }
+        if let Err(e) = copied {
+            if let (Some(store), Ok((manifest, _))) =
+                (&target.objects, self.open_manifest(id).await)
+            {
+                for object in &manifest.objects {
+                    if let Ok(k) = ObjectKey::parse(&object.key) {
+                        let _ = store.delete(&k).await;
+                    }
+                }
+            }
+            return Err(e);
+        }
+        Ok(restored)
+    }
+
     async fn restore_into(
         &self,
         manifest: &Manifest,

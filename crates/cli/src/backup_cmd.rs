@@ -314,13 +314,6 @@ async fn restore(settings: &Settings, id: &str, key_store: bool) -> Result<(), F
             audit_public_keys: Vec::new(),
         }
     } else {
-        if settings.database.url.is_some() {
-            return Err(Failure::Invalid(
-                "database.url: a backup of the embedded database restores into the data \
-                 directory; unset database.url (PostgreSQL is restored with its own tools)"
-                    .into(),
-            ));
-        }
         let objects = crate::cloud::object_store(settings, &crate::cloud::process_env()).await?;
         if !objects
             .list("")
@@ -333,7 +326,16 @@ async fn restore(settings: &Settings, id: &str, key_store: bool) -> Result<(), F
             ));
         }
         RestoreTarget {
-            database: settings.data_dir.join("mhp.sqlite"),
+            // With database.url, the backup's database is restored into a scratch file first
+            // and copied from there into the configured database.
+            database: if settings.database.url.is_some() {
+                settings
+                    .data_dir
+                    .join("tmp")
+                    .join(format!("restore-{id}.sqlite"))
+            } else {
+                settings.data_dir.join("mhp.sqlite")
+            },
             objects: Some(objects),
             audit_public_keys: audit_keys(&b),
         }
@@ -341,7 +343,24 @@ async fn restore(settings: &Settings, id: &str, key_store: bool) -> Result<(), F
     if let Some(parent) = target.database.parent() {
         std::fs::create_dir_all(parent).context("cannot make the data directory")?;
     }
-    let restored = b.restore(id, &target).await.map_err(runtime)?;
+    let restored = if !key_store && settings.database.url.is_some() {
+        // Into the configured database (PostgreSQL): migrated here, and refused by the copy
+        // unless it holds no data.
+        let db = crate::serve::open_database(settings).await?;
+        let done = async {
+            mhp_storage::migrate::run(&db)
+                .await
+                .context("cannot migrate the target database")?;
+            b.restore_to_database(id, &db, &target)
+                .await
+                .map_err(anyhow::Error::from)
+        }
+        .await;
+        db.close().await;
+        done.map_err(Failure::Runtime)?
+    } else {
+        b.restore(id, &target).await.map_err(runtime)?
+    };
     if !key_store {
         let db = crate::serve::open_existing_database(settings).await?;
         let recorded = backup::record(

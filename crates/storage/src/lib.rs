@@ -8,6 +8,7 @@
 //! [`OrgScope`](mhp_domain::OrgScope) and filters by its organisation; named cross-organisation
 //! functions take an [`OperatorTx`] instead.
 
+pub mod copy;
 mod db;
 mod error;
 pub mod keystore;

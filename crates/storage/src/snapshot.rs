@@ -29,10 +29,25 @@ pub struct Inventory {
 }
 
 impl Db {
-    /// Writes a consistent copy of this SQLite database to `path` (which must not exist).
-    /// PostgreSQL is backed up by its own tools (`pg_dump`, pgBackRest), not by this.
+    /// Writes a consistent copy of this database to `path` (which must not exist) as a SQLite
+    /// file: SQLite's own online copy, or for PostgreSQL a logical copy of every row read in one
+    /// snapshot ([`crate::copy::copy_database`]) into a new file at the same migration, so a
+    /// backup of either backend has one portable form and restores into either.
     pub async fn snapshot_to(&self, path: &Path) -> Result<(), StorageError> {
-        vacuum_into(self.backend(), self.pool(), path).await
+        match self.backend() {
+            Backend::Sqlite => vacuum_into(self.backend(), self.pool(), path).await,
+            Backend::Postgres => {
+                let made = logical_copy(self, path).await;
+                if made.is_err() {
+                    for suffix in ["", "-wal", "-shm"] {
+                        let mut p = path.as_os_str().to_owned();
+                        p.push(suffix);
+                        let _ = std::fs::remove_file(p);
+                    }
+                }
+                made
+            }
+        }
     }
 
     /// The rows of every table, the audit chains' heads and the newest write.
@@ -116,6 +131,42 @@ impl KeyStore {
             ..Inventory::default()
         })
     }
+}
+
+/// A new SQLite file at `path`, migrated to `db`'s migration, holding every row of `db`.
+async fn logical_copy(db: &Db, path: &Path) -> Result<(), StorageError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
+    let text = path
+        .to_str()
+        .ok_or(StorageError::Unsupported("a snapshot path must be UTF-8"))?;
+    // Private from the first byte, and never over an existing file.
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+        .map_err(StorageError::DatabaseFile)?;
+    let copy = Db::connect(
+        &format!("sqlite://{text}"),
+        &crate::DbOptions {
+            max_connections: 2,
+            ..crate::DbOptions::default()
+        },
+    )
+    .await?;
+    let done = async {
+        if !crate::migrate::status(db).await?.is_current() {
+            return Err(StorageError::Unsupported(
+                "the database is not at this version's migration: run `mhp migrate` first",
+            ));
+        }
+        crate::migrate::run(&copy).await?;
+        crate::copy::copy_database(db, &copy).await?;
+        Ok(())
+    }
+    .await;
+    copy.close().await;
+    done
 }
 
 async fn vacuum_into(

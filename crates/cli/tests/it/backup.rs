@@ -345,6 +345,176 @@ async fn backups_restore_from_the_key_ring_alone_and_refuse_what_was_altered() {
     assert!(audit.status.success(), "{}", stdout(&audit));
 }
 
+/// `base` with the log level and, when given, the database URL.
+fn env_on<'a>(
+    base: &[(&'a str, &'a str)],
+    db: Option<&'a str>,
+    log: &'a str,
+) -> Vec<(&'a str, &'a str)> {
+    let mut env = base.to_vec();
+    env.push(("MHP_LOG_LEVEL", log));
+    if let Some(db) = db {
+        env.push(("MHP_DATABASE_URL", db));
+    }
+    env
+}
+
+/// PostgreSQL backed up through MHP: a logical copy of every row (read in one snapshot, as the
+/// application's role through row-level security) in the same portable form as the embedded
+/// database's, restored into another PostgreSQL database and into a SQLite data directory; both
+/// serve the same records as the original. A restore into a database that holds data is refused
+/// and leaves it as it was.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgresql_is_backed_up_logically_and_restored_into_either_backend() {
+    let Some(url) = mhp_test_support::fresh_postgres().await else {
+        return;
+    };
+    let Some(other) = mhp_test_support::fresh_postgres().await else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let path = |name: &str| dir.path().join(name).display().to_string();
+    let (data, dest, keyring) = (path("data"), path("backups"), path("keyring"));
+    let keys_dest = path("key-backups");
+    let base = [
+        ("MHP_BACKUP_TO", dest.as_str()),
+        ("MHP_BACKUP_KEYS_TO", keys_dest.as_str()),
+        ("MHP_KEYS_KEYRING_DIR", keyring.as_str()),
+    ];
+    let original_env = env_on(&base, Some(&url), "warn");
+    let demo = crate::demo_org(&data, &original_env, 1, 4, 2);
+    let (org, admin) = (demo.org, demo.admin);
+    let made = json_line(&mhp(
+        &["backup", "create", "--data-dir", &data],
+        &original_env,
+        None,
+    ));
+    let id = made["id"].as_str().unwrap().to_owned();
+    assert!(made["objects"].as_u64().unwrap() > 0, "{made}");
+    let keys = json_line(&mhp(
+        &["backup", "create", "--key-store", "--data-dir", &data],
+        &original_env,
+        None,
+    ));
+    let key_id = keys["id"].as_str().unwrap().to_owned();
+
+    // Into another PostgreSQL database, and into a SQLite data directory: each on a new
+    // machine with the key ring alone (the key store restored first).
+    let restore_into = |data: &str, db: Option<&str>| {
+        let env = env_on(&base, db, "warn");
+        json_line(&mhp(
+            &[
+                "backup",
+                "restore",
+                &key_id,
+                "--key-store",
+                "--data-dir",
+                data,
+            ],
+            &env,
+            None,
+        ));
+        json_line(&mhp(
+            &["backup", "restore", &id, "--data-dir", data],
+            &env,
+            None,
+        ))
+    };
+    let (pg_data, sqlite_data) = (path("on-postgres"), path("on-sqlite"));
+    let into_pg = restore_into(&pg_data, Some(&other));
+    let into_sqlite = restore_into(&sqlite_data, None);
+    for restored in [&into_pg, &into_sqlite] {
+        assert_eq!(restored["objects"], made["objects"], "{restored}");
+        assert!(restored["audit_events"].as_u64().unwrap() > 0, "{restored}");
+    }
+    assert!(!Path::new(&pg_data).join("mhp.sqlite").exists());
+    assert!(Path::new(&sqlite_data).join("mhp.sqlite").exists());
+
+    // A database that holds data is not restored into: the copy is refused before a row is
+    // written, and the objects the restore had put down are removed again.
+    let again = path("again");
+    let again_env = env_on(&base, Some(&url), "warn");
+    json_line(&mhp(
+        &[
+            "backup",
+            "restore",
+            &key_id,
+            "--key-store",
+            "--data-dir",
+            &again,
+        ],
+        &again_env,
+        None,
+    ));
+    let refused = mhp(
+        &["backup", "restore", &id, "--data-dir", &again],
+        &again_env,
+        None,
+    );
+    assert_eq!(refused.status.code(), Some(1), "{}", stderr(&refused));
+    assert!(
+        stderr(&refused).contains("holds data already"),
+        "{}",
+        stderr(&refused)
+    );
+    assert!(walk(&Path::new(&again).join("objects")).is_empty());
+
+    // The three serve the same records.
+    let serve = |data: &str, db: Option<&str>| {
+        MhpProcess::serve(MHP, &["--data-dir", data], &env_on(&base, db, "info")[..])
+    };
+    let servers = [
+        serve(&data, Some(&url)),
+        serve(&pg_data, Some(&other)),
+        serve(&sqlite_data, None),
+    ];
+    let mut seen = Vec::new();
+    for server in &servers {
+        let (status, subjects) = get(
+            &server.base,
+            &format!("/api/v1/orgs/{org}/subjects?limit=100"),
+            &admin,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{subjects}");
+        let subjects: Value = serde_json::from_str(&subjects).unwrap();
+        let first = subjects["items"][0]["id"].as_str().unwrap().to_owned();
+        let (status, export) = get(
+            &server.base,
+            &format!("/api/v1/orgs/{org}/subjects/{first}/export"),
+            &admin,
+        )
+        .await;
+        assert_eq!(status, StatusCode::OK, "{export}");
+        let mut export: Value = serde_json::from_str(&export).unwrap();
+        export["exported_at_ms"] = Value::Null;
+        seen.push((subjects, export));
+    }
+    assert!(
+        seen[0].0["items"].as_array().unwrap().len() == 4,
+        "{}",
+        seen[0].0
+    );
+    assert_eq!(seen[0], seen[1], "restored into PostgreSQL");
+    assert_eq!(seen[0], seen[2], "restored into SQLite");
+    drop(servers);
+    // The drill restores the PostgreSQL installation's backup and serves it until ready.
+    let drilled = json_line(&mhp(
+        &["backup", "drill", "--data-dir", &data],
+        &original_env,
+        None,
+    ));
+    assert_eq!(drilled["ready"], true, "{drilled}");
+    assert_eq!(drilled["backup"], id.as_str());
+    eprintln!("drill of a PostgreSQL installation's backup: {drilled}");
+    let audit = mhp(
+        &["audit", "verify", "--data-dir", &pg_data],
+        &env_on(&base, Some(&other), "warn"),
+        None,
+    );
+    assert!(audit.status.success(), "{}", stdout(&audit));
+}
+
 /// Backups in S3 (moto): made, verified and drilled from the bucket, every piece stored with
 /// SSE-KMS.
 #[cfg(feature = "aws")]

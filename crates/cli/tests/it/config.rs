@@ -52,7 +52,10 @@ fn invalid_configuration_exits_2_with_one_line_naming_the_key() {
             "[index]\nopensearch_auth = \"basic\"\nopensearch_username = \"mhp\"\n",
             "index.opensearch_auth",
         ),
-        ("[telemetry]\nsample_ratio = 2.0\n", "telemetry.sample_ratio"),
+        (
+            "[telemetry]\nsample_ratio = 2.0\n",
+            "telemetry.sample_ratio",
+        ),
         (
             "[telemetry]\notlp_endpoint = \"collector:4318\"\n",
             "telemetry.otlp_endpoint",
