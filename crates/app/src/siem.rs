@@ -48,6 +48,24 @@ pub const SIGNAL_RETENTION_MS: i64 = 90 * 86_400_000;
 pub enum Sink {
     /// JSON lines in a local directory, the embedded default.
     JsonLines(JsonLines),
+    /// A sink outside the process (CloudWatch Logs), made by the command line from its
+    /// settings.
+    Remote(Arc<dyn RemoteSink>),
+}
+
+/// A future that delivers a batch to a remote sink.
+pub type Delivery<'a> =
+    std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), SinkError>> + Send + 'a>>;
+
+/// A sink outside the process: given one OCSF event per line (JSON), it stores all of them or
+/// fails (the batch is then delivered again later, with the same `metadata.uid`s).
+pub trait RemoteSink: Send + Sync + std::fmt::Debug {
+    /// The consumer name: its cursors in the database and its `sink` label in `/metrics`.
+    /// Stable: renaming it makes the sink start from the beginning.
+    fn name(&self) -> &'static str;
+
+    /// Delivers `lines` at `now`.
+    fn deliver<'a>(&'a self, lines: &'a [String], now: Timestamp) -> Delivery<'a>;
 }
 
 impl Sink {
@@ -55,6 +73,7 @@ impl Sink {
     pub fn name(&self) -> &'static str {
         match self {
             Sink::JsonLines(_) => "jsonl",
+            Sink::Remote(r) => r.name(),
         }
     }
 
@@ -69,6 +88,10 @@ impl Sink {
                     .await
                     .map_err(|e| SinkError(format!("writer stopped: {e}")))
                     .and_then(|r| r)
+            }
+            Sink::Remote(r) => {
+                let lines: Vec<String> = batch.lines.lines().map(str::to_owned).collect();
+                r.deliver(&lines, now).await
             }
         };
         match result {
@@ -116,6 +139,13 @@ impl Batch {
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 pub struct SinkError(String);
+
+impl SinkError {
+    /// A refusal saying `what` (no event, secret or credential in it).
+    pub fn new(what: impl Into<String>) -> Self {
+        Self(what.into())
+    }
+}
 
 /// The JSON-lines sink: `security-events.jsonl` in its directory (0600), rotated to
 /// `security-events-<day>.<n>.jsonl` when it passes its size or the day (UTC) changes.

@@ -212,6 +212,75 @@ pub fn opensearch_auth(
     }
 }
 
+/// The CloudWatch Logs sink of security events (`security.cloudwatch_log_group`): a stream of
+/// this instance (host and process) in the group, with the `[aws]` credential chain.
+pub fn cloudwatch_sink(settings: &Settings, env: &Env) -> Result<mhp_app::siem::Sink, Failure> {
+    #[cfg(feature = "aws")]
+    {
+        let make = aws_maker(settings, env)
+            .map_err(Failure::Invalid)?
+            .ok_or_else(|| {
+                Failure::Invalid(
+                    "aws.region: is required for security.cloudwatch_log_group (or AWS_REGION)"
+                        .into(),
+                )
+            })?;
+        let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .map(|h| h.trim().to_owned())
+            .unwrap_or_else(|_| "mhp".to_owned());
+        let stream: String = format!("mhp/{host}/{}", std::process::id())
+            .chars()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "_-/.#".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
+            .collect();
+        let logs = mhp_cloud::aws::LogStream::new(
+            client,
+            &settings.security.cloudwatch_log_group,
+            &stream,
+        )
+        .map_err(|e| Failure::Invalid(format!("security.cloudwatch_log_group: {e}")))?;
+        Ok(mhp_app::siem::Sink::Remote(Arc::new(CloudWatchSink(logs))))
+    }
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = (settings, env);
+        Err(Failure::Invalid(
+            "security.cloudwatch_log_group: needs a build with the aws feature".into(),
+        ))
+    }
+}
+
+/// Security events into CloudWatch Logs, one OCSF event per log event.
+#[cfg(feature = "aws")]
+#[derive(Debug)]
+struct CloudWatchSink(mhp_cloud::aws::LogStream);
+
+#[cfg(feature = "aws")]
+impl mhp_app::siem::RemoteSink for CloudWatchSink {
+    fn name(&self) -> &'static str {
+        "cloudwatch"
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        lines: &'a [String],
+        now: mhp_domain::Timestamp,
+    ) -> mhp_app::siem::Delivery<'a> {
+        Box::pin(async move {
+            self.0
+                .put(lines, now.as_millis())
+                .await
+                .map_err(|e| mhp_app::siem::SinkError::new(format!("CloudWatch Logs: {e}")))
+        })
+    }
+}
+
 /// Signs OpenSearch's requests for an IAM-only Amazon OpenSearch Service domain.
 #[cfg(feature = "aws")]
 #[derive(Debug)]

@@ -135,15 +135,24 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The security monitor the settings describe: the JSON-lines sink and the rule pack.
+/// The security monitor the settings describe: the JSON-lines sink, CloudWatch Logs when a
+/// group is named, and the rule pack.
 pub fn security_monitor(settings: &Settings) -> Result<mhp_app::siem::Monitor, Failure> {
     let pack = settings.security.rule_pack()?;
-    let sink = mhp_app::siem::Sink::JsonLines(mhp_app::siem::JsonLines::new(
-        settings.security.events_dir(&settings.data_dir),
-        settings.security.events_max_mb.saturating_mul(1024 * 1024),
-    ));
+    let mut sinks = vec![mhp_app::siem::Sink::JsonLines(
+        mhp_app::siem::JsonLines::new(
+            settings.security.events_dir(&settings.data_dir),
+            settings.security.events_max_mb.saturating_mul(1024 * 1024),
+        ),
+    )];
+    if !settings.security.cloudwatch_log_group.is_empty() {
+        sinks.push(crate::cloud::cloudwatch_sink(
+            settings,
+            &crate::cloud::process_env(),
+        )?);
+    }
     Ok(mhp_app::siem::Monitor::new(
-        vec![sink],
+        sinks,
         pack,
         env!("CARGO_PKG_VERSION"),
     ))

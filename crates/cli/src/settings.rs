@@ -584,6 +584,10 @@ pub struct SecuritySettings {
     pub rules: std::collections::BTreeMap<String, mhp_security::rules::Tuning>,
     /// How often the monitor ships and evaluates, in milliseconds.
     pub interval_ms: u64,
+    /// A CloudWatch Logs group that also receives every security event (one OCSF event per log
+    /// event; builds with the `aws` feature, the `[aws]` region and credentials). The group is
+    /// the deployment's; each instance writes its own stream. Empty: none.
+    pub cloudwatch_log_group: String,
     /// How often the whole audit log is verified (and an alert raised when it fails), in
     /// seconds; also once at start.
     pub verify_interval_s: u64,
@@ -598,6 +602,7 @@ impl Default for SecuritySettings {
             rules_file: String::new(),
             rules: std::collections::BTreeMap::new(),
             interval_ms: 1000,
+            cloudwatch_log_group: String::new(),
             verify_interval_s: 86_400,
         }
     }
@@ -805,6 +810,11 @@ const ENV: &[(&str, &str, Kind)] = &[
     ("MHP_EGRESS_DNS_SERVER", "egress.dns_server", Kind::Text),
     ("MHP_SECURITY_MONITOR", "security.monitor", Kind::Boolean),
     ("MHP_SECURITY_EVENTS_DIR", "security.events_dir", Kind::Text),
+    (
+        "MHP_SECURITY_CLOUDWATCH_LOG_GROUP",
+        "security.cloudwatch_log_group",
+        Kind::Text,
+    ),
     (
         "MHP_HTTP_TRUSTED_PROXIES",
         "http.trusted_proxies",

@@ -61,11 +61,16 @@ impl Moto {
     /// `INITIAL_NO_AUTH_ACTION_COUNT=n`, the first `n` requests go unchecked and every later
     /// one must be signed, correctly, by credentials moto's IAM knows and allows.
     pub fn start_with(vars: &[(&str, &str)]) -> Option<Self> {
-        let python = python()?;
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
+        Self::start_on(port, vars)
+    }
+
+    /// Starts moto on `port` (again, after a test stopped the one there: its state is gone).
+    pub fn start_on(port: u16, vars: &[(&str, &str)]) -> Option<Self> {
+        let python = python()?;
         let child = Command::new(&python)
             .args([
                 "-m",
@@ -95,6 +100,15 @@ impl Moto {
             std::thread::sleep(Duration::from_millis(100));
         }
         Some(moto)
+    }
+
+    /// The port it listens on.
+    pub fn port(&self) -> u16 {
+        self.endpoint
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("moto's endpoint has a port")
     }
 
     /// The environment that points MHP's AWS clients at this server.

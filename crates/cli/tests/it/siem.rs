@@ -757,3 +757,134 @@ async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The uids (`metadata.uid`) of the events in the JSON-lines sink's file.
+#[cfg(feature = "aws")]
+fn jsonl_uids(data: &str) -> std::collections::BTreeSet<String> {
+    let text =
+        std::fs::read_to_string(Path::new(data).join("security/security-events.jsonl")).unwrap();
+    text.lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["metadata"]["uid"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// The uids of the events CloudWatch Logs holds in `group` (boto3, every stream).
+#[cfg(feature = "aws")]
+fn cloudwatch_uids(
+    moto: &mhp_test_support::moto::Moto,
+    group: &str,
+) -> std::collections::BTreeSet<String> {
+    let out = moto.boto3(&format!(
+        "import json\n\
+         logs = aws('logs')\n\
+         uids = []\n\
+         for page in logs.get_paginator('filter_log_events').paginate(logGroupName={group:?}):\n    \
+         uids += [json.loads(e['message'])['metadata']['uid'] for e in page['events']]\n\
+         print(json.dumps(uids))"
+    ));
+    serde_json::from_str::<Vec<String>>(&out)
+        .unwrap()
+        .into_iter()
+        .collect()
+}
+
+/// CloudWatch Logs as a second sink (moto): every event the JSON-lines sink has reaches it;
+/// while it is down the events wait (delivery errors and a backlog in `/metrics`, the file sink
+/// unaffected), and once it is back every one of them arrives.
+#[cfg(feature = "aws")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cloudwatch_logs_receives_every_event_and_a_sink_down_loses_none() {
+    use mhp_test_support::moto::Moto;
+    const GROUP: &str = "mhp-security-events";
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    let make_group = |moto: &Moto| {
+        moto.boto3(&format!(
+            "aws('logs').create_log_group(logGroupName={GROUP:?})"
+        ));
+    };
+    make_group(&moto);
+    let dir = tempfile::tempdir().unwrap();
+    let org = bootstrap_org(dir.path(), "Cloud Watchers", &[]);
+    let mut env: Vec<(&str, String)> = moto.env();
+    env.extend([
+        ("MHP_SECURITY_CLOUDWATCH_LOG_GROUP", GROUP.to_owned()),
+        ("MHP_SECURITY_INTERVAL_MS", "200".to_owned()),
+    ]);
+    let env_ref: Vec<(&str, &str)> = env.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let s = Server {
+        p: MhpProcess::serve(MHP, &["--data-dir", &org.data], &env_ref),
+        c: reqwest::Client::new(),
+    };
+    let server = &s;
+    let refusals = |n: usize| async move {
+        let s = server;
+        for _ in 0..n {
+            let res =
+                s.c.get(s.url("/api/v1/me"))
+                    .bearer_auth("mhp_not-a-real-key")
+                    .send()
+                    .await
+                    .unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+    };
+    refusals(3).await;
+    s.caught_up().await;
+    let before = jsonl_uids(&org.data);
+    assert!(before.len() >= 3, "{before:?}");
+    let arrived = cloudwatch_uids(&moto, GROUP);
+    assert!(
+        before.is_subset(&arrived),
+        "missing in CloudWatch: {:?}",
+        before.difference(&arrived)
+    );
+
+    // CloudWatch down: the events wait, counted; the file sink goes on.
+    let port = moto.port();
+    drop(moto);
+    refusals(4).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s
+        .metric("mhp_security_delivery_errors_total{sink=\"cloudwatch\"}")
+        .await
+        < 1.0
+        || s.metric("mhp_security_backlog_events{sink=\"cloudwatch\"}")
+            .await
+            < 4.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery error or backlog counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(jsonl_uids(&org.data).len() >= before.len() + 4);
+
+    // Back (a new moto on the same port, the group made again): every event arrives.
+    let moto = Moto::start_on(port, &[]).unwrap();
+    make_group(&moto);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s
+        .metric("mhp_security_backlog_events{sink=\"cloudwatch\"}")
+        .await
+        > 0.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backlog was not delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let all = jsonl_uids(&org.data);
+    let arrived = cloudwatch_uids(&moto, GROUP);
+    let waited: Vec<&String> = all.difference(&before).collect();
+    assert!(waited.len() >= 4, "{waited:?}");
+    for uid in waited {
+        assert!(arrived.contains(uid), "{uid} was lost");
+    }
+}

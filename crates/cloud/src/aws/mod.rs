@@ -10,6 +10,7 @@ pub mod sigv4;
 
 mod credentials;
 mod kms;
+mod logs;
 mod s3;
 mod secrets;
 mod xml;
@@ -27,6 +28,7 @@ use crate::http;
 
 pub use credentials::{AwsCredentials, ContainerToken, CredentialProvider, CredentialSource};
 pub use kms::{EncryptionContext, Kms};
+pub use logs::LogStream;
 pub use s3::{S3, S3Object, ServerSideEncryption};
 pub use secrets::{SecretsManager, Ssm};
 

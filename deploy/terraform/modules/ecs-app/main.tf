@@ -40,6 +40,9 @@ locals {
     # Spans to the collector sidecar (OTLP/HTTP on the task's loopback), which sends them on
     # to X-Ray.
     MHP_TELEMETRY_OTLP_ENDPOINT = "http://127.0.0.1:4318/v1/traces"
+    }, var.security_log_group_name == null ? {} : {
+    # Security events to CloudWatch Logs as well, one stream per task.
+    MHP_SECURITY_CLOUDWATCH_LOG_GROUP = var.security_log_group_name
     }, var.search_opensearch_url == null ? {} : {
     # The document index on the IAM-only domain: requests signed with the task role.
     MHP_INDEX_BACKEND         = "opensearch"
@@ -374,6 +377,14 @@ data "aws_iam_policy_document" "app" {
     sid       = "MetricsSidecar"
     actions   = ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"]
     resources = ["${var.collector_log_group_arn}:*"]
+  }
+  dynamic "statement" {
+    for_each = var.security_log_group_arn == null ? [] : [1]
+    content {
+      sid       = "SecurityEvents"
+      actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      resources = ["${var.security_log_group_arn}:*"]
+    }
   }
   statement {
     # X-Ray's write actions take no resource ARN.

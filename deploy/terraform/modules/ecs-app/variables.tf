@@ -125,6 +125,18 @@ variable "log_group_name" {
   type        = string
 }
 
+variable "security_log_group_name" {
+  description = "Log group that receives MHP's security events in OCSF (security.cloudwatch_log_group). Null: the JSON-lines file only."
+  type        = string
+  default     = null
+}
+
+variable "security_log_group_arn" {
+  description = "ARN of security_log_group_name (the task role may write streams into it)."
+  type        = string
+  default     = null
+}
+
 variable "collector_log_group_arn" {
   description = "Log group the metrics sidecar writes embedded metrics into."
   type        = string

@@ -5,8 +5,10 @@
 data "aws_region" "current" {}
 
 locals {
-  namespace  = "MHP"
-  log_groups = toset(["app", "worker", "scheduler", "collector"])
+  namespace = "MHP"
+  # "security": MHP's security events in OCSF (security.cloudwatch_log_group), one stream per
+  # app task, beside the SIEM domain.
+  log_groups = toset(["app", "worker", "scheduler", "collector", "security"])
 
   # AWS Distro for OpenTelemetry, as a sidecar of each app task (AOT_CONFIG_CONTENT): scrapes
   # http://127.0.0.1:8080/metrics and writes embedded-metric-format logs into CloudWatch, and

@@ -142,6 +142,8 @@ module "app" {
   search_opensearch_url         = module.documents.endpoint
   log_group_name                = module.observability.log_group_names["app"]
   collector_log_group_arn       = module.observability.log_group_arns["collector"]
+  security_log_group_name       = module.observability.log_group_names["security"]
+  security_log_group_arn        = module.observability.log_group_arns["security"]
   pipeline_task_definition_arns = [module.pipelines.task_definition_arn]
   pipeline_pass_role_arns       = [module.pipelines.worker_role_arn, module.pipelines.execution_role_arn]
   instance_type                 = local.sizes.ec2_type
