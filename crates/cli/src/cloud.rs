@@ -159,31 +159,51 @@ pub fn master_provider(
     }
 }
 
-/// How the OpenSearch index authenticates: HTTP Basic with the password resolved from its
-/// reference, or each request signed with AWS SigV4 (service `es`) by the `[aws]` credential
-/// chain in a build with the `aws` feature.
+/// How the OpenSearch document index authenticates (`index.opensearch_*`).
 pub fn opensearch_auth(
     settings: &Settings,
     env: &Env,
 ) -> Result<mhp_index::OpenSearchAuth, Failure> {
+    let i = &settings.index;
+    opensearch_auth_of(
+        settings,
+        env,
+        "index",
+        i.opensearch_auth.as_deref(),
+        i.opensearch_username.as_deref(),
+        i.opensearch_password.as_deref(),
+    )
+}
+
+/// How an OpenSearch cluster of `<section>` authenticates: HTTP Basic with the password
+/// resolved from its reference, or each request signed with AWS SigV4 (service `es`) by the
+/// `[aws]` credential chain in a build with the `aws` feature.
+fn opensearch_auth_of(
+    settings: &Settings,
+    env: &Env,
+    section: &str,
+    auth: Option<&str>,
+    user: Option<&str>,
+    password: Option<&str>,
+) -> Result<mhp_index::OpenSearchAuth, Failure> {
     use crate::settings::OpenSearchAuthKind;
-    let index = &settings.index;
-    match index.auth().map_err(|e| Failure::Invalid(e.to_string()))? {
+    let kind =
+        crate::settings::opensearch_auth_kind(section, auth, user.is_some(), password.is_some())
+            .map_err(|e| Failure::Invalid(e.to_string()))?;
+    match kind {
         OpenSearchAuthKind::None => Ok(mhp_index::OpenSearchAuth::None),
         OpenSearchAuthKind::Basic => {
-            let (Some(user), Some(reference)) =
-                (&index.opensearch_username, &index.opensearch_password)
-            else {
-                return Err(Failure::Invalid(
-                    "index.opensearch_auth: basic needs a user and a password".into(),
-                ));
+            let (Some(user), Some(reference)) = (user, password) else {
+                return Err(Failure::Invalid(format!(
+                    "{section}.opensearch_auth: basic needs a user and a password"
+                )));
             };
             let password = secrets(settings, Duration::ZERO, env.clone())
                 .map_err(Failure::Invalid)?
                 .resolve(reference)
-                .map_err(|e| Failure::Invalid(format!("index.opensearch_password: {e}")))?;
+                .map_err(|e| Failure::Invalid(format!("{section}.opensearch_password: {e}")))?;
             Ok(mhp_index::OpenSearchAuth::Basic {
-                user: user.clone(),
+                user: user.to_owned(),
                 password,
             })
         }
@@ -193,11 +213,10 @@ pub fn opensearch_auth(
                 let make = aws_maker(settings, env)
                     .map_err(Failure::Invalid)?
                     .ok_or_else(|| {
-                        Failure::Invalid(
-                            "aws.region: is required for index.opensearch_auth = aws-sigv4 \
+                        Failure::Invalid(format!(
+                            "aws.region: is required for {section}.opensearch_auth = aws-sigv4 \
                              (or AWS_REGION)"
-                                .into(),
-                        )
+                        ))
                     })?;
                 let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
                 Ok(mhp_index::OpenSearchAuth::Signed(Arc::new(
@@ -205,10 +224,60 @@ pub fn opensearch_auth(
                 )))
             }
             #[cfg(not(feature = "aws"))]
-            Err(Failure::Invalid(
-                "index.opensearch_auth: aws-sigv4 needs a build with the aws feature".into(),
-            ))
+            Err(Failure::Invalid(format!(
+                "{section}.opensearch_auth: aws-sigv4 needs a build with the aws feature"
+            )))
         }
+    }
+}
+
+/// The OpenSearch SIEM sink of security events (`security.opensearch_url`).
+pub fn opensearch_sink(settings: &Settings, env: &Env) -> Result<mhp_app::siem::Sink, Failure> {
+    let s = &settings.security;
+    let auth = opensearch_auth_of(
+        settings,
+        env,
+        "security",
+        s.opensearch_auth.as_deref(),
+        s.opensearch_username.as_deref(),
+        s.opensearch_password.as_deref(),
+    )?;
+    let index = mhp_index::SecurityEventIndex::new(&s.opensearch_url, &s.opensearch_prefix, auth)
+        .map_err(|e| Failure::Invalid(format!("security.opensearch_url: {e}")))?;
+    Ok(mhp_app::siem::Sink::Remote(Arc::new(OpenSearchSink {
+        index,
+        schema: tokio::sync::OnceCell::new(),
+    })))
+}
+
+/// Security events into an OpenSearch cluster; the template is installed before the first
+/// delivery (and again after a failed attempt).
+#[derive(Debug)]
+struct OpenSearchSink {
+    index: mhp_index::SecurityEventIndex,
+    schema: tokio::sync::OnceCell<()>,
+}
+
+impl mhp_app::siem::RemoteSink for OpenSearchSink {
+    fn name(&self) -> &'static str {
+        "opensearch"
+    }
+
+    fn deliver<'a>(
+        &'a self,
+        lines: &'a [String],
+        _now: mhp_domain::Timestamp,
+    ) -> mhp_app::siem::Delivery<'a> {
+        Box::pin(async move {
+            let refused = |e: mhp_index::IndexError| {
+                mhp_app::siem::SinkError::new(format!("OpenSearch: {e}"))
+            };
+            self.schema
+                .get_or_try_init(|| self.index.ensure_schema())
+                .await
+                .map_err(refused)?;
+            self.index.store(lines).await.map_err(refused)
+        })
     }
 }
 

@@ -135,8 +135,8 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
     Ok(())
 }
 
-/// The security monitor the settings describe: the JSON-lines sink, CloudWatch Logs when a
-/// group is named, and the rule pack.
+/// The security monitor the settings describe: the JSON-lines sink, OpenSearch and CloudWatch
+/// Logs when named, and the rule pack.
 pub fn security_monitor(settings: &Settings) -> Result<mhp_app::siem::Monitor, Failure> {
     let pack = settings.security.rule_pack()?;
     let mut sinks = vec![mhp_app::siem::Sink::JsonLines(
@@ -145,6 +145,12 @@ pub fn security_monitor(settings: &Settings) -> Result<mhp_app::siem::Monitor, F
             settings.security.events_max_mb.saturating_mul(1024 * 1024),
         ),
     )];
+    if !settings.security.opensearch_url.is_empty() {
+        sinks.push(crate::cloud::opensearch_sink(
+            settings,
+            &crate::cloud::process_env(),
+        )?);
+    }
     if !settings.security.cloudwatch_log_group.is_empty() {
         sinks.push(crate::cloud::cloudwatch_sink(
             settings,

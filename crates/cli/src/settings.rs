@@ -167,29 +167,45 @@ pub enum OpenSearchAuthKind {
 impl IndexSettings {
     /// The authentication the settings ask for, checked against the user and password given.
     pub fn auth(&self) -> Result<OpenSearchAuthKind, ConfigError> {
-        let key = "index.opensearch_auth";
-        let kind = match self.opensearch_auth.as_deref() {
-            None if self.opensearch_username.is_some() => OpenSearchAuthKind::Basic,
-            None | Some("none") => OpenSearchAuthKind::None,
-            Some("basic") => OpenSearchAuthKind::Basic,
-            Some("aws-sigv4") => OpenSearchAuthKind::AwsSigV4,
-            Some(_) => return Err(ConfigError::new(key, "must be none, basic or aws-sigv4")),
-        };
-        let user = self.opensearch_username.is_some();
-        let password = self.opensearch_password.is_some();
-        match kind {
-            OpenSearchAuthKind::Basic if !(user && password) => Err(ConfigError::new(
+        opensearch_auth_kind(
+            "index",
+            self.opensearch_auth.as_deref(),
+            self.opensearch_username.is_some(),
+            self.opensearch_password.is_some(),
+        )
+    }
+}
+
+/// The authentication `<section>.opensearch_auth` asks for: unset means `basic` when a user is
+/// set, else `none`; `basic` needs a user and a password, the others neither.
+pub fn opensearch_auth_kind(
+    section: &str,
+    auth: Option<&str>,
+    user: bool,
+    password: bool,
+) -> Result<OpenSearchAuthKind, ConfigError> {
+    let key = format!("{section}.opensearch_auth");
+    let kind = match auth {
+        None if user => OpenSearchAuthKind::Basic,
+        None | Some("none") => OpenSearchAuthKind::None,
+        Some("basic") => OpenSearchAuthKind::Basic,
+        Some("aws-sigv4") => OpenSearchAuthKind::AwsSigV4,
+        Some(_) => return Err(ConfigError::new(key, "must be none, basic or aws-sigv4")),
+    };
+    match kind {
+        OpenSearchAuthKind::Basic if !(user && password) => Err(ConfigError::new(
+            key,
+            format!("basic needs {section}.opensearch_username and {section}.opensearch_password"),
+        )),
+        OpenSearchAuthKind::None | OpenSearchAuthKind::AwsSigV4 if user || password => {
+            Err(ConfigError::new(
                 key,
-                "basic needs index.opensearch_username and index.opensearch_password",
-            )),
-            OpenSearchAuthKind::None | OpenSearchAuthKind::AwsSigV4 if user || password => {
-                Err(ConfigError::new(
-                    key,
-                    "index.opensearch_username and _password are for basic authentication only",
-                ))
-            }
-            _ => Ok(kind),
+                format!(
+                    "{section}.opensearch_username and _password are for basic authentication only"
+                ),
+            ))
         }
+        _ => Ok(kind),
     }
 }
 
@@ -584,6 +600,21 @@ pub struct SecuritySettings {
     pub rules: std::collections::BTreeMap<String, mhp_security::rules::Tuning>,
     /// How often the monitor ships and evaluates, in milliseconds.
     pub interval_ms: u64,
+    /// An OpenSearch cluster that also receives every security event (the SIEM; index
+    /// `<opensearch_prefix>-security-events`, one document per event, id = its uid). Empty:
+    /// none.
+    pub opensearch_url: String,
+    /// Prefix of the security-event index.
+    pub opensearch_prefix: String,
+    /// `none`, `basic` or `aws-sigv4`, as `index.opensearch_auth`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opensearch_auth: Option<String>,
+    /// The user for basic authentication.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opensearch_username: Option<String>,
+    /// Its password, as a `secret://` reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub opensearch_password: Option<String>,
     /// A CloudWatch Logs group that also receives every security event (one OCSF event per log
     /// event; builds with the `aws` feature, the `[aws]` region and credentials). The group is
     /// the deployment's; each instance writes its own stream. Empty: none.
@@ -602,6 +633,11 @@ impl Default for SecuritySettings {
             rules_file: String::new(),
             rules: std::collections::BTreeMap::new(),
             interval_ms: 1000,
+            opensearch_url: String::new(),
+            opensearch_prefix: "mhp".to_owned(),
+            opensearch_auth: None,
+            opensearch_username: None,
+            opensearch_password: None,
             cloudwatch_log_group: String::new(),
             verify_interval_s: 86_400,
         }
@@ -810,6 +846,16 @@ const ENV: &[(&str, &str, Kind)] = &[
     ("MHP_EGRESS_DNS_SERVER", "egress.dns_server", Kind::Text),
     ("MHP_SECURITY_MONITOR", "security.monitor", Kind::Boolean),
     ("MHP_SECURITY_EVENTS_DIR", "security.events_dir", Kind::Text),
+    (
+        "MHP_SECURITY_OPENSEARCH_URL",
+        "security.opensearch_url",
+        Kind::Text,
+    ),
+    (
+        "MHP_SECURITY_OPENSEARCH_AUTH",
+        "security.opensearch_auth",
+        Kind::Text,
+    ),
     (
         "MHP_SECURITY_CLOUDWATCH_LOG_GROUP",
         "security.cloudwatch_log_group",
@@ -1096,6 +1142,12 @@ impl Settings {
             }
         }
         self.index.auth()?;
+        opensearch_auth_kind(
+            "security",
+            self.security.opensearch_auth.as_deref(),
+            self.security.opensearch_username.is_some(),
+            self.security.opensearch_password.is_some(),
+        )?;
         self.telemetry.validate()?;
         self.validate_keys()?;
         self.validate_object_store()?;

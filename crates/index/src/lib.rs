@@ -30,6 +30,7 @@
 mod doc;
 mod embedded;
 mod error;
+mod events;
 mod opensearch;
 mod stats;
 
@@ -39,6 +40,7 @@ use mhp_domain::{AssessmentId, OrgId, SubjectId, TeamId};
 
 pub use embedded::EmbeddedIndex;
 pub use error::IndexError;
+pub use events::SecurityEventIndex;
 pub use opensearch::{OpenSearchAuth, OpenSearchIndex, RequestSigner, SignFuture};
 pub use stats::{percentile, week_start_ms};
 

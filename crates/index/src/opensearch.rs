@@ -101,6 +101,19 @@ impl OpenSearchIndex {
         index_prefix: &str,
         auth: OpenSearchAuth,
     ) -> Result<Self, IndexError> {
+        if !valid_prefix(index_prefix) {
+            return Err(IndexError::Config("the index prefix is not valid"));
+        }
+        Self::with_index(base_url, format!("{index_prefix}-assessments"), auth)
+    }
+
+    /// A client of the cluster at `base_url` for the index `index` (a valid name: checked by
+    /// the caller's prefix).
+    pub(crate) fn with_index(
+        base_url: &str,
+        index: String,
+        auth: OpenSearchAuth,
+    ) -> Result<Self, IndexError> {
         let mut base =
             Url::parse(base_url).map_err(|_| IndexError::Config("the base URL is not valid"))?;
         match base.scheme() {
@@ -127,9 +140,6 @@ impl OpenSearchIndex {
             let path = format!("{}/", base.path());
             base.set_path(&path);
         }
-        if !valid_prefix(index_prefix) {
-            return Err(IndexError::Config("the index prefix is not valid"));
-        }
         let http = reqwest::Client::builder()
             .timeout(TIMEOUT)
             .connect_timeout(Duration::from_secs(10))
@@ -141,7 +151,7 @@ impl OpenSearchIndex {
         Ok(Self {
             http,
             base,
-            index: format!("{index_prefix}-assessments"),
+            index,
             auth,
         })
     }
@@ -304,7 +314,7 @@ impl OpenSearchIndex {
     }
 
     /// Sends one `_bulk` request of `items` actions and fails if any item failed.
-    async fn bulk(
+    pub(crate) async fn bulk(
         &self,
         what: &'static str,
         lines: String,
@@ -364,7 +374,7 @@ impl OpenSearchIndex {
         Ok(answer)
     }
 
-    async fn send(
+    pub(crate) async fn send(
         &self,
         operation: &'static str,
         method: Method,
@@ -415,7 +425,7 @@ impl OpenSearchIndex {
     }
 }
 
-enum Payload<'a> {
+pub(crate) enum Payload<'a> {
     None,
     Json(&'a Value),
     Ndjson(String),
@@ -558,7 +568,10 @@ fn template_body(index: &str) -> Value {
     })
 }
 
-fn push_line(lines: &mut String, value: &impl serde::Serialize) -> Result<(), IndexError> {
+pub(crate) fn push_line(
+    lines: &mut String,
+    value: &impl serde::Serialize,
+) -> Result<(), IndexError> {
     let line = serde_json::to_string(value)
         .map_err(|_| IndexError::Config("a document cannot be written as JSON"))?;
     lines.push_str(&line);
@@ -566,7 +579,7 @@ fn push_line(lines: &mut String, value: &impl serde::Serialize) -> Result<(), In
     Ok(())
 }
 
-fn expect_success(
+pub(crate) fn expect_success(
     operation: &'static str,
     status: StatusCode,
     answer: &[u8],
@@ -584,7 +597,7 @@ fn expect_success(
 
 /// `error.type` of an OpenSearch error answer; the `reason` is never read because it can quote
 /// document content.
-fn error_type(answer: &[u8]) -> Option<String> {
+pub(crate) fn error_type(answer: &[u8]) -> Option<String> {
     let value: Value = serde_json::from_slice(answer).ok()?;
     let kind = value.get("error")?.get("type")?.as_str()?;
     // Error classes are short identifiers; anything else is not passed on.
@@ -602,7 +615,7 @@ fn parse<'a, T: Deserialize<'a>>(
     serde_json::from_slice(answer).map_err(|_| IndexError::BadResponse(operation))
 }
 
-fn valid_prefix(prefix: &str) -> bool {
+pub(crate) fn valid_prefix(prefix: &str) -> bool {
     let mut bytes = prefix.bytes();
     let first_ok = bytes
         .next()

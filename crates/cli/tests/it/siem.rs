@@ -759,7 +759,6 @@ async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
 }
 
 /// The uids (`metadata.uid`) of the events in the JSON-lines sink's file.
-#[cfg(feature = "aws")]
 fn jsonl_uids(data: &str) -> std::collections::BTreeSet<String> {
     let text =
         std::fs::read_to_string(Path::new(data).join("security/security-events.jsonl")).unwrap();
@@ -887,4 +886,148 @@ async fn cloudwatch_logs_receives_every_event_and_a_sink_down_loses_none() {
     for uid in waited {
         assert!(arrived.contains(uid), "{uid} was lost");
     }
+}
+
+/// What an OpenSearch stand-in holds: documents by `_id`, the template, and whether it is down.
+#[derive(Default)]
+struct Siem {
+    docs: std::sync::Mutex<BTreeMap<String, Value>>,
+    template: std::sync::Mutex<Option<Value>>,
+    down: std::sync::atomic::AtomicBool,
+}
+
+/// An OpenSearch stand-in (OpenSearch cannot run here): it answers the index template and
+/// `_bulk` as OpenSearch documents them, keeps the documents by `_id`, and answers 503 while
+/// down.
+async fn siem_stand_in() -> (String, std::sync::Arc<Siem>) {
+    use axum::http::{StatusCode as Status, Uri};
+    let siem = std::sync::Arc::new(Siem::default());
+    let app = axum::Router::new()
+        .fallback(
+            |axum::extract::State(siem): axum::extract::State<std::sync::Arc<Siem>>,
+             uri: Uri,
+             body: String| async move {
+                if siem.down.load(std::sync::atomic::Ordering::SeqCst) {
+                    return (
+                        Status::SERVICE_UNAVAILABLE,
+                        axum::Json(json!({ "error": { "type": "unavailable" } })),
+                    );
+                }
+                if uri.path().starts_with("/_index_template/") {
+                    *siem.template.lock().unwrap() = serde_json::from_str(&body).ok();
+                    return (Status::OK, axum::Json(json!({ "acknowledged": true })));
+                }
+                assert_eq!(uri.path(), "/mhp-security-events/_bulk");
+                let lines: Vec<Value> = body
+                    .lines()
+                    .map(|l| serde_json::from_str(l).unwrap())
+                    .collect();
+                let mut items = Vec::new();
+                for pair in lines.chunks(2) {
+                    let id = pair[0]["index"]["_id"].as_str().unwrap().to_owned();
+                    siem.docs.lock().unwrap().insert(id, pair[1].clone());
+                    items.push(json!({ "index": { "status": 201 } }));
+                }
+                (
+                    Status::OK,
+                    axum::Json(json!({ "errors": false, "items": items })),
+                )
+            },
+        )
+        .with_state(siem.clone());
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    (url, siem)
+}
+
+/// OpenSearch as the SIEM sink: every event of the file reaches it as one document whose id is
+/// the event's uid (so a repeated delivery overwrites rather than duplicates), under a template
+/// that maps only the fields a SIEM searches; while it is down the events wait, and once back
+/// every one of them arrives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn opensearch_receives_every_event_by_uid_and_a_sink_down_loses_none() {
+    let (url, siem) = siem_stand_in().await;
+    let dir = tempfile::tempdir().unwrap();
+    let org = bootstrap_org(dir.path(), "Open Searchers", &[]);
+    let s = Server {
+        p: MhpProcess::serve(
+            MHP,
+            &["--data-dir", &org.data],
+            &[
+                ("MHP_SECURITY_OPENSEARCH_URL", url.as_str()),
+                ("MHP_SECURITY_INTERVAL_MS", "200"),
+            ],
+        ),
+        c: reqwest::Client::new(),
+    };
+    let server = &s;
+    let refusals = |n: usize| async move {
+        for _ in 0..n {
+            let res = server
+                .c
+                .get(server.url("/api/v1/me"))
+                .bearer_auth("mhp_not-a-real-key")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+    };
+    let stored = |siem: &Siem| -> std::collections::BTreeSet<String> {
+        siem.docs.lock().unwrap().keys().cloned().collect()
+    };
+    refusals(3).await;
+    s.caught_up().await;
+    let before = jsonl_uids(&org.data);
+    assert!(before.len() >= 3);
+    assert!(
+        before.is_subset(&stored(&siem)),
+        "{:?}",
+        before.difference(&stored(&siem))
+    );
+    for (id, doc) in siem.docs.lock().unwrap().iter() {
+        assert_eq!(doc["metadata"]["uid"], id.as_str());
+    }
+    let template = siem.template.lock().unwrap().clone().expect("the template");
+    assert_eq!(template["index_patterns"], json!(["mhp-security-events"]));
+    assert_eq!(template["template"]["mappings"]["dynamic"], false);
+
+    siem.down.store(true, std::sync::atomic::Ordering::SeqCst);
+    refusals(3).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s
+        .metric("mhp_security_delivery_errors_total{sink=\"opensearch\"}")
+        .await
+        < 1.0
+        || s.metric("mhp_security_backlog_events{sink=\"opensearch\"}")
+            .await
+            < 3.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery error or backlog counted"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    siem.down.store(false, std::sync::atomic::Ordering::SeqCst);
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while s
+        .metric("mhp_security_backlog_events{sink=\"opensearch\"}")
+        .await
+        > 0.0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the backlog was not delivered"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let all = jsonl_uids(&org.data);
+    assert!(all.len() >= before.len() + 3);
+    assert!(
+        all.is_subset(&stored(&siem)),
+        "lost: {:?}",
+        all.difference(&stored(&siem))
+    );
 }

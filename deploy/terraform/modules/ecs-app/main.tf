@@ -40,6 +40,10 @@ locals {
     # Spans to the collector sidecar (OTLP/HTTP on the task's loopback), which sends them on
     # to X-Ray.
     MHP_TELEMETRY_OTLP_ENDPOINT = "http://127.0.0.1:4318/v1/traces"
+    }, var.siem_opensearch_url == null ? {} : {
+    # Security events to the SIEM domain as well, signed with the task role.
+    MHP_SECURITY_OPENSEARCH_URL  = var.siem_opensearch_url
+    MHP_SECURITY_OPENSEARCH_AUTH = "aws-sigv4"
     }, var.security_log_group_name == null ? {} : {
     # Security events to CloudWatch Logs as well, one stream per task.
     MHP_SECURITY_CLOUDWATCH_LOG_GROUP = var.security_log_group_name

@@ -125,6 +125,12 @@ variable "log_group_name" {
   type        = string
 }
 
+variable "siem_opensearch_url" {
+  description = "HTTPS endpoint of the SIEM OpenSearch domain (IAM-only): every security event is stored there too, each request signed with the task role. Null: none."
+  type        = string
+  default     = null
+}
+
 variable "security_log_group_name" {
   description = "Log group that receives MHP's security events in OCSF (security.cloudwatch_log_group). Null: the JSON-lines file only."
   type        = string

@@ -140,6 +140,7 @@ module "app" {
   audit_exports_bucket_arn      = module.object_store.audit_exports_bucket_arn
   opensearch_domain_arns        = [module.documents.arn, module.siem.arn]
   search_opensearch_url         = module.documents.endpoint
+  siem_opensearch_url           = module.siem.endpoint
   log_group_name                = module.observability.log_group_names["app"]
   collector_log_group_arn       = module.observability.log_group_arns["collector"]
   security_log_group_name       = module.observability.log_group_names["security"]

@@ -98,12 +98,20 @@ run "documents_domain_signed_with_the_task_role" {
   command = plan
   variables {
     search_opensearch_url   = "https://vpc-mhp-docs-abc.eu-west-1.es.amazonaws.com"
+    siem_opensearch_url     = "https://vpc-mhp-siem-abc.eu-west-1.es.amazonaws.com"
     security_log_group_name = "/mhp/mhp-test/security"
     security_log_group_arn  = "arn:aws:logs:eu-west-1:123456789012:log-group:/mhp/mhp-test/security"
   }
   assert {
     condition     = contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_SECURITY_CLOUDWATCH_LOG_GROUP", value = "/mhp/mhp-test/security" })
     error_message = "security events go to the security log group as well"
+  }
+  assert {
+    condition = alltrue([
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_SECURITY_OPENSEARCH_URL", value = "https://vpc-mhp-siem-abc.eu-west-1.es.amazonaws.com" }),
+      contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_SECURITY_OPENSEARCH_AUTH", value = "aws-sigv4" }),
+    ])
+    error_message = "security events go to the SIEM domain, signed with the task role"
   }
   assert {
     condition = alltrue([
