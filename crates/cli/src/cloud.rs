@@ -81,6 +81,23 @@ fn aws_maker(settings: &Settings, env: &Env) -> Result<Option<MakeAws>, String> 
     Ok(Some(Box::new(make)))
 }
 
+/// One AWS client from the settings for `what` (named in the error when no region is known).
+#[cfg(feature = "aws")]
+fn aws_client(
+    settings: &Settings,
+    env: &Env,
+    what: &str,
+) -> Result<mhp_cloud::aws::AwsClient, Failure> {
+    let make = aws_maker(settings, env)
+        .map_err(Failure::Invalid)?
+        .ok_or_else(|| {
+            Failure::Invalid(format!(
+                "aws.region: is required for {what} (or AWS_REGION)"
+            ))
+        })?;
+    make().map_err(|e| Failure::Invalid(format!("aws: {e}")))
+}
+
 #[cfg(feature = "vault")]
 type MakeVault =
     Box<dyn Fn() -> Result<mhp_cloud::vault::VaultClient, mhp_cloud::CloudError> + Send + Sync>;
@@ -125,12 +142,7 @@ pub fn master_provider(
         }
         #[cfg(feature = "aws")]
         "aws-kms" => {
-            let make = aws_maker(settings, env)
-                .map_err(Failure::Invalid)?
-                .ok_or_else(|| {
-                    Failure::Invalid("aws.region: is required for aws-kms (or AWS_REGION)".into())
-                })?;
-            let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
+            let client = aws_client(settings, env, "aws-kms")?;
             let key_id = settings.keys.kms_key_id.clone().unwrap_or_default();
             Ok(Arc::new(mhp_cloud::adapters::KmsMasterKey::new(
                 mhp_cloud::aws::Kms::new(client),
@@ -210,15 +222,11 @@ fn opensearch_auth_of(
         OpenSearchAuthKind::AwsSigV4 => {
             #[cfg(feature = "aws")]
             {
-                let make = aws_maker(settings, env)
-                    .map_err(Failure::Invalid)?
-                    .ok_or_else(|| {
-                        Failure::Invalid(format!(
-                            "aws.region: is required for {section}.opensearch_auth = aws-sigv4 \
-                             (or AWS_REGION)"
-                        ))
-                    })?;
-                let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
+                let client = aws_client(
+                    settings,
+                    env,
+                    &format!("{section}.opensearch_auth = aws-sigv4"),
+                )?;
                 Ok(mhp_index::OpenSearchAuth::Signed(Arc::new(
                     OpenSearchSigner(client),
                 )))
@@ -286,15 +294,7 @@ impl mhp_app::siem::RemoteSink for OpenSearchSink {
 pub fn cloudwatch_sink(settings: &Settings, env: &Env) -> Result<mhp_app::siem::Sink, Failure> {
     #[cfg(feature = "aws")]
     {
-        let make = aws_maker(settings, env)
-            .map_err(Failure::Invalid)?
-            .ok_or_else(|| {
-                Failure::Invalid(
-                    "aws.region: is required for security.cloudwatch_log_group (or AWS_REGION)"
-                        .into(),
-                )
-            })?;
-        let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
+        let client = aws_client(settings, env, "security.cloudwatch_log_group")?;
         let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
             .map(|h| h.trim().to_owned())
             .unwrap_or_else(|_| "mhp".to_owned());
@@ -431,12 +431,7 @@ fn s3_store(
 ) -> Result<mhp_storage::ObjectStore, Failure> {
     #[cfg(feature = "aws")]
     {
-        let make = aws_maker(settings, env)
-            .map_err(Failure::Invalid)?
-            .ok_or_else(|| {
-                Failure::Invalid("aws.region: is required for S3 (or AWS_REGION)".into())
-            })?;
-        let client = make().map_err(|e| Failure::Invalid(format!("aws: {e}")))?;
+        let client = aws_client(settings, env, "S3")?;
         Ok(mhp_storage::ObjectStore::Remote(Arc::new(S3Objects {
             s3: mhp_cloud::aws::S3::new(client),
             bucket,

@@ -3,12 +3,10 @@
 //! queries from records a test publishes while it runs.
 
 use std::collections::BTreeMap;
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::net::SocketAddr;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Child, Command};
 
 /// A running DNS server; stopped on drop.
 #[derive(Debug)]
@@ -39,28 +37,9 @@ impl DnsServer {
         let dir = tempfile::tempdir().expect("a temporary directory");
         let file = dir.path().join("records.json");
         std::fs::write(&file, "{}").expect("the records file");
-        let mut child = Command::new(python)
-            .arg(root.join("tools/dns/serve.py"))
-            .arg(&file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run the test DNS server");
-        let stdout = child.stdout.take().expect("its standard output");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(port) = line.strip_prefix("listening ") {
-                    let _ = tx.send(port.trim().parse::<u16>());
-                }
-            }
-        });
-        let Ok(Ok(port)) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the test DNS server did not start");
-        };
+        let mut command = Command::new(python);
+        command.arg(root.join("tools/dns/serve.py")).arg(&file);
+        let (child, port) = crate::spawn_listening(command, "the test DNS server");
         Some(Self {
             child,
             dir,

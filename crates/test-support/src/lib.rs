@@ -242,3 +242,36 @@ pub fn clean_env(cmd: &mut std::process::Command) {
         }
     }
 }
+
+/// Starts `command` (a tool's server that prints `listening PORT` on standard output once it
+/// answers) and returns it with that port; panics naming `what` when it does not start in 30 s.
+pub(crate) fn spawn_listening(
+    mut command: std::process::Command,
+    what: &str,
+) -> (std::process::Child, u16) {
+    use std::io::BufRead as _;
+    let mut child = command
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .unwrap_or_else(|e| panic!("run {what}: {e}"));
+    let stdout = child.stdout.take().expect("its standard output");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if let Some(port) = line.strip_prefix("listening ") {
+                let _ = tx.send(port.trim().parse::<u16>());
+            }
+        }
+    });
+    let Ok(Ok(port)) = rx.recv_timeout(std::time::Duration::from_secs(30)) else {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("{what} did not start");
+    };
+    (child, port)
+}

@@ -2,11 +2,9 @@
 //! with OpenTelemetry's own protobuf messages (`opentelemetry-proto` from PyPI) under the Python
 //! of `target/otlp-venv` (or `MHP_TEST_OTLP_PYTHON`), and hands back the spans it received.
 
-use std::io::{BufRead as _, BufReader, Write as _};
+use std::io::Write as _;
 use std::path::PathBuf;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
-use std::time::Duration;
+use std::process::{Child, Command};
 
 /// A running receiver; stopped on drop.
 #[derive(Debug)]
@@ -39,27 +37,9 @@ impl OtlpReceiver {
             let _ = writeln!(std::io::stderr(), "SKIPPED (trace tests): {msg}");
             return None;
         }
-        let mut child = Command::new(python)
-            .arg(root.join("tools/otlp/receive.py"))
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("run the OTLP receiver");
-        let stdout = child.stdout.take().expect("its standard output");
-        let (tx, rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-                if let Some(port) = line.strip_prefix("listening ") {
-                    let _ = tx.send(port.trim().parse::<u16>());
-                }
-            }
-        });
-        let Ok(Ok(port)) = rx.recv_timeout(Duration::from_secs(30)) else {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("the OTLP receiver did not start");
-        };
+        let mut command = Command::new(python);
+        command.arg(root.join("tools/otlp/receive.py"));
+        let (child, port) = crate::spawn_listening(command, "the OTLP receiver");
         Some(Self {
             child,
             base: format!("http://127.0.0.1:{port}"),

@@ -80,6 +80,59 @@ impl Server {
             .unwrap_or(0.0)
     }
 
+    /// Sends `n` requests with a made-up API key: `n` refusals, each a security event.
+    async fn refusals(&self, n: usize) {
+        for _ in 0..n {
+            let res = self
+                .c
+                .get(self.url("/api/v1/me"))
+                .bearer_auth("mhp_not-a-real-key")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
+        }
+    }
+
+    /// Waits until `/metrics` shows `sink` refusing batches with at least `waiting` events in
+    /// its backlog.
+    async fn sink_stalled(&self, sink: &str, waiting: f64) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self
+            .metric(&format!(
+                "mhp_security_delivery_errors_total{{sink=\"{sink}\"}}"
+            ))
+            .await
+            < 1.0
+            || self
+                .metric(&format!("mhp_security_backlog_events{{sink=\"{sink}\"}}"))
+                .await
+                < waiting
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no delivery error or backlog counted for {sink}"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Waits until `sink`'s backlog is empty.
+    async fn sink_drained(&self, sink: &str) {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        while self
+            .metric(&format!("mhp_security_backlog_events{{sink=\"{sink}\"}}"))
+            .await
+            > 0.0
+        {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the backlog of {sink} was not delivered"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     /// Waits until the monitor has made two passes after now: everything written before has
     /// been shipped and evaluated.
     async fn caught_up(&self) {
@@ -819,20 +872,7 @@ async fn cloudwatch_logs_receives_every_event_and_a_sink_down_loses_none() {
         p: MhpProcess::serve(MHP, &["--data-dir", &org.data], &env_ref),
         c: reqwest::Client::new(),
     };
-    let server = &s;
-    let refusals = |n: usize| async move {
-        let s = server;
-        for _ in 0..n {
-            let res =
-                s.c.get(s.url("/api/v1/me"))
-                    .bearer_auth("mhp_not-a-real-key")
-                    .send()
-                    .await
-                    .unwrap();
-            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        }
-    };
-    refusals(3).await;
+    s.refusals(3).await;
     s.caught_up().await;
     let before = jsonl_uids(&org.data);
     assert!(before.len() >= 3, "{before:?}");
@@ -846,39 +886,14 @@ async fn cloudwatch_logs_receives_every_event_and_a_sink_down_loses_none() {
     // CloudWatch down: the events wait, counted; the file sink goes on.
     let port = moto.port();
     drop(moto);
-    refusals(4).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while s
-        .metric("mhp_security_delivery_errors_total{sink=\"cloudwatch\"}")
-        .await
-        < 1.0
-        || s.metric("mhp_security_backlog_events{sink=\"cloudwatch\"}")
-            .await
-            < 4.0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no delivery error or backlog counted"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    s.refusals(4).await;
+    s.sink_stalled("cloudwatch", 4.0).await;
     assert!(jsonl_uids(&org.data).len() >= before.len() + 4);
 
     // Back (a new moto on the same port, the group made again): every event arrives.
     let moto = Moto::start_on(port, &[]).unwrap();
     make_group(&moto);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while s
-        .metric("mhp_security_backlog_events{sink=\"cloudwatch\"}")
-        .await
-        > 0.0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the backlog was not delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    s.sink_drained("cloudwatch").await;
     let all = jsonl_uids(&org.data);
     let arrived = cloudwatch_uids(&moto, GROUP);
     let waited: Vec<&String> = all.difference(&before).collect();
@@ -961,23 +976,10 @@ async fn opensearch_receives_every_event_by_uid_and_a_sink_down_loses_none() {
         ),
         c: reqwest::Client::new(),
     };
-    let server = &s;
-    let refusals = |n: usize| async move {
-        for _ in 0..n {
-            let res = server
-                .c
-                .get(server.url("/api/v1/me"))
-                .bearer_auth("mhp_not-a-real-key")
-                .send()
-                .await
-                .unwrap();
-            assert_eq!(res.status(), StatusCode::UNAUTHORIZED);
-        }
-    };
     let stored = |siem: &Siem| -> std::collections::BTreeSet<String> {
         siem.docs.lock().unwrap().keys().cloned().collect()
     };
-    refusals(3).await;
+    s.refusals(3).await;
     s.caught_up().await;
     let before = jsonl_uids(&org.data);
     assert!(before.len() >= 3);
@@ -994,35 +996,10 @@ async fn opensearch_receives_every_event_by_uid_and_a_sink_down_loses_none() {
     assert_eq!(template["template"]["mappings"]["dynamic"], false);
 
     siem.down.store(true, std::sync::atomic::Ordering::SeqCst);
-    refusals(3).await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while s
-        .metric("mhp_security_delivery_errors_total{sink=\"opensearch\"}")
-        .await
-        < 1.0
-        || s.metric("mhp_security_backlog_events{sink=\"opensearch\"}")
-            .await
-            < 3.0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no delivery error or backlog counted"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    s.refusals(3).await;
+    s.sink_stalled("opensearch", 3.0).await;
     siem.down.store(false, std::sync::atomic::Ordering::SeqCst);
-    let deadline = std::time::Instant::now() + Duration::from_secs(60);
-    while s
-        .metric("mhp_security_backlog_events{sink=\"opensearch\"}")
-        .await
-        > 0.0
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the backlog was not delivered"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    s.sink_drained("opensearch").await;
     let all = jsonl_uids(&org.data);
     assert!(all.len() >= before.len() + 3);
     assert!(
