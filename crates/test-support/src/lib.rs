@@ -179,6 +179,12 @@ impl MhpProcess {
         assert!(status.success(), "kill -TERM failed");
     }
 
+    /// Sends SIGKILL (no goodbye: nothing is flushed, no lease released) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
     /// Waits for the process to exit (at most `limit`) and returns its exit code.
     pub fn wait(&mut self, limit: std::time::Duration) -> Option<i32> {
         let deadline = std::time::Instant::now() + limit;
