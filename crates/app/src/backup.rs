@@ -898,6 +898,16 @@ impl Backups {
     /// end where they ended, and that they verify. On any failure what it wrote is removed.
     pub async fn restore(&self, id: &str, target: &RestoreTarget) -> Result<Restored, BackupError> {
         let (manifest, key) = self.open_manifest(id).await?;
+        self.restore_opened(&manifest, &key, target).await
+    }
+
+    /// [`Backups::restore`] of a manifest already opened.
+    async fn restore_opened(
+        &self,
+        manifest: &Manifest,
+        key: &DataKey,
+        target: &RestoreTarget,
+    ) -> Result<Restored, BackupError> {
         if tokio::fs::try_exists(&target.database)
             .await
             .unwrap_or(true)
@@ -907,21 +917,10 @@ impl Backups {
                 target.database.display()
             )));
         }
-        let result = self.restore_into(&manifest, &key, target).await;
+        let result = self.restore_into(manifest, key, target).await;
         if result.is_err() {
-            for suffix in ["", "-wal", "-shm"] {
-                let mut path = target.database.clone().into_os_string();
-                path.push(suffix);
-                let _ = tokio::fs::remove_file(PathBuf::from(path)).await;
-            }
-            // The objects it wrote (the store held none before: the caller checks).
-            if let Some(store) = &target.objects {
-                for object in &manifest.objects {
-                    if let Ok(k) = ObjectKey::parse(&object.key) {
-                        let _ = store.delete(&k).await;
-                    }
-                }
-            }
+            remove_database_file(&target.database).await;
+            remove_objects(manifest, target).await;
         }
         result
     }
@@ -938,14 +937,14 @@ impl Backups {
         db: &Db,
         target: &RestoreTarget,
     ) -> Result<Restored, BackupError> {
-        let restored = self.restore(id, target).await?;
+        let (manifest, key) = self.open_manifest(id).await?;
+        if manifest.kind != Kind::Data {
+            return Err(BackupError::Invalid(
+                "only a data backup restores into a database".to_owned(),
+            ));
+        }
+        let restored = self.restore_opened(&manifest, &key, target).await?;
         let copied = async {
-            let (manifest, _) = self.open_manifest(id).await?;
-            if manifest.kind != Kind::Data {
-                return Err(BackupError::Invalid(
-                    "only a data backup restores into a database".to_owned(),
-                ));
-            }
             let file = open_file(&target.database).await?;
             let copied = mhp_storage::copy::copy_database(&file, db).await;
             file.close().await;
@@ -974,21 +973,9 @@ impl Backups {
             Ok(())
         }
         .await;
-        for suffix in ["", "-wal", "-shm"] {
-            let mut path = target.database.clone().into_os_string();
-            path.push(suffix);
-            let _ = tokio::fs::remove_file(PathBuf::from(path)).await;
-        }
+        remove_database_file(&target.database).await;
         if let Err(e) = copied {
-            if let (Some(store), Ok((manifest, _))) =
-                (&target.objects, self.open_manifest(id).await)
-            {
-                for object in &manifest.objects {
-                    if let Ok(k) = ObjectKey::parse(&object.key) {
-                        let _ = store.delete(&k).await;
-                    }
-                }
-            }
+            remove_objects(&manifest, target).await;
             return Err(e);
         }
         Ok(restored)
@@ -1377,6 +1364,26 @@ async fn open_file(path: &Path) -> Result<Db, StorageError> {
         },
     )
     .await
+}
+
+/// Removes a restored database file and its SQLite companions.
+async fn remove_database_file(database: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut path = database.as_os_str().to_owned();
+        path.push(suffix);
+        let _ = tokio::fs::remove_file(PathBuf::from(path)).await;
+    }
+}
+
+/// Removes the objects a failed restore wrote (the store held none before: the caller checks).
+async fn remove_objects(manifest: &Manifest, target: &RestoreTarget) {
+    if let Some(store) = &target.objects {
+        for object in &manifest.objects {
+            if let Ok(k) = ObjectKey::parse(&object.key) {
+                let _ = store.delete(&k).await;
+            }
+        }
+    }
 }
 
 /// What a copy of the system of record holds.

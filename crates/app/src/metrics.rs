@@ -118,18 +118,22 @@ struct Tally {
 /// The pipelines' figures of this process.
 #[derive(Debug, Default)]
 pub struct PipelineFigures {
-    tally: Mutex<Option<Tally>>,
+    tally: Mutex<Tally>,
 }
 
 /// The process's pipeline figures.
 pub static PIPELINES: PipelineFigures = PipelineFigures {
-    tally: Mutex::new(None),
+    tally: Mutex::new(Tally {
+        steps: BTreeMap::new(),
+        runs: BTreeMap::new(),
+        scoring: None,
+    }),
 };
 
 impl PipelineFigures {
     fn with<R>(&self, f: impl FnOnce(&mut Tally) -> R) -> Option<R> {
         let mut guard = self.tally.lock().ok()?;
-        Some(f(guard.get_or_insert_with(Tally::default)))
+        Some(f(&mut guard))
     }
 
     /// Records one attempt of `pipeline`'s `step`: how long it ran and how it ended.

@@ -212,33 +212,20 @@ async fn copy_tables(
             if let Some(org) = org {
                 query = query.bind(org.as_str());
             }
-            // Read a batch, write it, read on: memory stays bounded by the batch, not the table.
+            // Streamed: one row in memory at a time, whatever the table's size.
             let mut rows = query.fetch(&mut *src);
-            let mut batch: Vec<Vec<Value>> = Vec::with_capacity(BATCH);
-            loop {
-                let row = rows.try_next().await?;
-                if let Some(row) = &row {
-                    batch.push(read_row(row, &table.columns)?);
+            while let Some(row) = rows.try_next().await? {
+                let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.as_str()));
+                for v in read_row(&row, &table.columns)? {
+                    q = match v {
+                        Value::Int(x) => q.bind(x),
+                        Value::Real(x) => q.bind(x),
+                        Value::Text(x) => q.bind(x),
+                        Value::Bytes(x) => q.bind(x),
+                    };
                 }
-                if batch.len() == BATCH || (row.is_none() && !batch.is_empty()) {
-                    // The source's stream borrows its connection, not the target's.
-                    for values in batch.drain(..) {
-                        let mut q = sqlx::query(sqlx::AssertSqlSafe(insert.clone()));
-                        for v in values {
-                            q = match v {
-                                Value::Int(x) => q.bind(x),
-                                Value::Real(x) => q.bind(x),
-                                Value::Text(x) => q.bind(x),
-                                Value::Bytes(x) => q.bind(x),
-                            };
-                        }
-                        q.execute(&mut *dst).await?;
-                        n += 1;
-                    }
-                }
-                if row.is_none() {
-                    break;
-                }
+                q.execute(&mut *dst).await?;
+                n += 1;
             }
         }
         if dst_backend == Backend::Postgres {
@@ -260,9 +247,6 @@ async fn copy_tables(
     }
     Ok(copied)
 }
-
-/// Rows read before they are written.
-const BATCH: usize = 500;
 
 fn read_row(
     row: &sqlx::any::AnyRow,

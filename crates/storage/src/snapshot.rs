@@ -135,17 +135,7 @@ impl KeyStore {
 
 /// A new SQLite file at `path`, migrated to `db`'s migration, holding every row of `db`.
 async fn logical_copy(db: &Db, path: &Path) -> Result<(), StorageError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
-    let text = path
-        .to_str()
-        .ok_or(StorageError::Unsupported("a snapshot path must be UTF-8"))?;
-    // Private from the first byte, and never over an existing file.
-    std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-        .map_err(StorageError::DatabaseFile)?;
+    let text = create_private(path)?;
     let copy = Db::connect(
         &format!("sqlite://{text}"),
         &crate::DbOptions {
@@ -174,27 +164,34 @@ async fn vacuum_into(
     pool: &sqlx::AnyPool,
     path: &Path,
 ) -> Result<(), StorageError> {
-    use std::os::unix::fs::OpenOptionsExt as _;
     if backend != Backend::Sqlite {
         return Err(StorageError::Unsupported(
             "an online copy through VACUUM INTO is for SQLite only",
         ));
     }
     let mut conn = pool.acquire().await?;
+    // VACUUM INTO accepts an existing empty file.
+    let text = create_private(path)?;
+    sqlx::query("VACUUM INTO $1")
+        .bind(text)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}
+
+/// Creates `path` empty with mode 0600 (never over an existing file) and returns it as text
+/// for a SQLite URL or statement: SQLite would create it with the process's umask, and a copy
+/// must be private from its first byte.
+fn create_private(path: &Path) -> Result<&str, StorageError> {
+    use std::os::unix::fs::OpenOptionsExt as _;
     let text = path
         .to_str()
         .ok_or(StorageError::Unsupported("a snapshot path must be UTF-8"))?;
-    // SQLite creates the file with the process's umask; making it first (empty, 0600) keeps
-    // it private from the first byte. VACUUM INTO accepts an existing empty file.
     std::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
         .mode(0o600)
         .open(path)
         .map_err(StorageError::DatabaseFile)?;
-    sqlx::query("VACUUM INTO $1")
-        .bind(text)
-        .execute(&mut *conn)
-        .await?;
-    Ok(())
+    Ok(text)
 }

@@ -194,3 +194,28 @@ pub fn bootstrap_org(dir: &std::path::Path, name: &str, env: &[(&str, &str)]) ->
         admin: printed_token(&key),
     }
 }
+
+/// The first subject of the organisation at `api` (`…/api/v1/orgs/{org}`), as `key` sees it.
+pub async fn first_subject(c: &reqwest::Client, api: &str, key: &str) -> String {
+    let subjects: serde_json::Value = c
+        .get(format!("{api}/subjects?limit=1"))
+        .bearer_auth(key)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    subjects["items"][0]["id"].as_str().unwrap().to_owned()
+}
+
+/// A countermovement-jump recording as a force plate's CSV (the demo's first).
+pub fn cmj_csv() -> String {
+    let spec = mhp_demo::DemoSpec {
+        teams: 1,
+        subjects_per_team: 1,
+        weeks: 1,
+        ..mhp_demo::DemoSpec::default()
+    };
+    mhp_demo::recording_csv(&mhp_demo::plan(&spec).unwrap(), 0).unwrap()
+}

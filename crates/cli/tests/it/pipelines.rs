@@ -183,23 +183,8 @@ async fn a_killed_worker_is_taken_over_and_serve_scores_uploads_in_real_time() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
-    let subjects: Value = c
-        .get(format!("{api}/subjects?limit=1"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let subject = subjects["items"][0]["id"].as_str().unwrap().to_owned();
-    let spec = mhp_demo::DemoSpec {
-        teams: 1,
-        subjects_per_team: 1,
-        weeks: 1,
-        ..mhp_demo::DemoSpec::default()
-    };
-    let csv = mhp_demo::recording_csv(&mhp_demo::plan(&spec).unwrap(), 0).unwrap();
+    let subject = crate::first_subject(&c, &api, &key).await;
+    let csv = crate::cmj_csv();
     let uploaded = Instant::now();
     let res = c
         .post(format!("{api}/subjects/{subject}/assessments"))
@@ -243,13 +228,26 @@ async fn a_killed_worker_is_taken_over_and_serve_scores_uploads_in_real_time() {
         .await
         .unwrap();
     assert_eq!(runs[0]["trigger"], "event");
-    // Queue figures for an autoscaler.
-    let metrics = reqwest::get(format!("{}/metrics", p.base))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    // Queue figures for an autoscaler. The score is visible as soon as the step stores it; the
+    // worker counts the step once it has recorded the result, a moment later: wait for that.
+    let counted = "mhp_pipeline_step_duration_seconds_count{pipeline=\"score-subject\"";
+    let started = Instant::now();
+    let metrics = loop {
+        let text = reqwest::get(format!("{}/metrics", p.base))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        if text.contains(counted) {
+            break text;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(30),
+            "the scoring step was never counted:\n{text}"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
     assert!(metrics.contains("mhp_pipeline_jobs{pipeline=\"train-injury-risk\",state=\"due\"}"));
     assert!(metrics.contains("mhp_pipeline_oldest_due_seconds{pipeline=\"score-subject\"}"));
     // The work done: the scoring step's duration, the run counted as finished, and the time

@@ -180,23 +180,8 @@ async fn spans_reach_an_otlp_receiver_with_their_parents_and_links() {
     }
 
     // An upload inside another trace, and its score.
-    let subjects: Value = c
-        .get(format!("{api}/subjects?limit=1"))
-        .bearer_auth(&key)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
-    let subject = subjects["items"][0]["id"].as_str().unwrap().to_owned();
-    let spec = mhp_demo::DemoSpec {
-        teams: 1,
-        subjects_per_team: 1,
-        weeks: 1,
-        ..mhp_demo::DemoSpec::default()
-    };
-    let csv = mhp_demo::recording_csv(&mhp_demo::plan(&spec).unwrap(), 0).unwrap();
+    let subject = crate::first_subject(&c, &api, &key).await;
+    let csv = crate::cmj_csv();
     let res = c
         .post(format!("{api}/subjects/{subject}/assessments"))
         .bearer_auth(&key)
