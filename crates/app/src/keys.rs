@@ -127,6 +127,15 @@ pub struct KeyStatus {
     pub wrapped: Vec<(String, u32, i64)>,
 }
 
+/// An organisation's keys on their way to another installation ([`Keys::export_org`]).
+#[derive(Debug, Default)]
+pub struct OrgKeys {
+    /// Every version of the organisation's key, unwrapped, with its row (dates, retirement).
+    pub org: Vec<(WrappedRow, DataKey)>,
+    /// Its subjects' keys, wrapped by versions of the organisation's key.
+    pub subjects: Vec<WrappedRow>,
+}
+
 /// Data keys: creation, unwrapping (cached), rotation, re-wrapping and destruction.
 pub struct Keys {
     store: KeyStore,
@@ -411,13 +420,103 @@ impl Keys {
     /// Destroys every key of an organisation (the customer has left).
     pub async fn shred_org(&self, org: OrgId) -> Result<u64, KeysError> {
         let n = self.store.destroy_org(&org.to_string()).await?;
+        self.forget_all();
+        Ok(n)
+    }
+
+    /// One organisation's keys, to move it to another installation ([`crate::org_move`]):
+    /// every version of its own key unwrapped, its subjects' keys as they are wrapped by them.
+    pub async fn export_org(&self, org: OrgId) -> Result<OrgKeys, KeysError> {
+        let own = org_key_id(org);
+        let subjects = format!("subject/{org}/");
+        let mut out = OrgKeys::default();
+        for row in self.store.of_org(&org.to_string()).await? {
+            if row.key_id == own && row.wrapped_by == MASTER {
+                let key = self.unwrap_row(&row).await?;
+                out.org.push((row, key));
+            } else if row.key_id.starts_with(&subjects) && row.wrapped_by == own {
+                out.subjects.push(row);
+            } else {
+                return Err(KeysError::Store(StorageError::Corrupt {
+                    what: "a key of the organisation that is neither its own nor a subject's",
+                }));
+            }
+        }
+        Ok(out)
+    }
+
+    /// Stores an organisation's keys brought from another installation: its own versions
+    /// wrapped by this installation's master key, its subjects' as they came (their wrapping
+    /// key came with them). Refused when the key store holds any key of the organisation; on
+    /// failure, what was stored is destroyed again.
+    pub async fn import_org(&self, org: OrgId, keys: &OrgKeys) -> Result<(), KeysError> {
+        let org_text = org.to_string();
+        if !self.store.of_org(&org_text).await?.is_empty() {
+            return Err(KeysError::Store(StorageError::Conflict {
+                entity: "organisation key",
+            }));
+        }
+        let own = org_key_id(org);
+        let subjects = format!("subject/{org}/");
+        let stored = async {
+            self.master.refresh().await?;
+            for (row, key) in &keys.org {
+                if row.key_id != own {
+                    return Err(KeysError::Seal);
+                }
+                let context = WrapContext {
+                    key_id: own.clone(),
+                    version: row.version,
+                };
+                let w = self.master.wrap(key, &context).await?;
+                self.store
+                    .insert(&WrappedRow {
+                        key_id: own.clone(),
+                        version: row.version,
+                        org_id: org_text.clone(),
+                        wrapped_by: MASTER.to_owned(),
+                        wrapper_version: w.wrapper_version,
+                        wrapped: w.bytes,
+                        retired_at_ms: row.retired_at_ms,
+                        created_at_ms: row.created_at_ms,
+                    })
+                    .await?;
+            }
+            for row in &keys.subjects {
+                if !row.key_id.starts_with(&subjects) || row.wrapped_by != own {
+                    return Err(KeysError::Seal);
+                }
+                self.store
+                    .insert(&WrappedRow {
+                        org_id: org_text.clone(),
+                        ..row.clone()
+                    })
+                    .await?;
+            }
+            Ok(())
+        }
+        .await;
+        if stored.is_err() {
+            self.store.destroy_org(&org_text).await?;
+            self.forget_all();
+        }
+        stored
+    }
+
+    /// Destroys the keys of an organisation whose import did not finish.
+    pub async fn abandon_import(&self, org: OrgId) -> Result<(), KeysError> {
+        self.store.destroy_org(&org.to_string()).await?;
+        self.forget_all();
+        Ok(())
+    }
+
+    fn forget_all(&self) {
         if let Ok(mut cache) = self.cache.lock() {
             cache.clear();
         }
         if let Ok(mut current) = self.current.lock() {
             current.clear();
         }
-        Ok(n)
     }
 
     /// The installation root held by the key store (every version), or `None` when it holds

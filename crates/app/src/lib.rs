@@ -22,6 +22,7 @@ pub mod loads;
 pub mod metrics;
 pub mod monitoring;
 pub mod notify;
+pub mod org_move;
 pub mod orgs;
 pub mod phi;
 pub mod preferences;

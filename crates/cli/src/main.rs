@@ -13,6 +13,7 @@ mod healthcheck;
 mod index_cmd;
 mod keys_cmd;
 mod logging;
+mod org_cmd;
 mod pipeline_cmd;
 mod reanalyze;
 mod root;
@@ -114,6 +115,11 @@ enum Command {
         /// Workers in this process.
         #[arg(long, value_name = "N", default_value_t = 2)]
         workers: u32,
+    },
+    /// Organisations: moving one to another installation (export, import).
+    Org {
+        #[command(subcommand)]
+        command: org_cmd::OrgCommand,
     },
     /// Pipelines: the catalogue, starting a run, a run's status.
     Pipeline {
@@ -233,6 +239,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         Command::Worker { workers } => {
             runtime()?.block_on(pipeline_cmd::worker(settings, notes, workers))
         }
+        Command::Org { command } => runtime()?.block_on(org_cmd::run(settings, notes, command)),
         Command::Pipeline { command } => {
             runtime()?.block_on(pipeline_cmd::run(settings, notes, command))
         }

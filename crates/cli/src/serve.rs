@@ -320,6 +320,17 @@ pub async fn open_state_for(settings: &Settings, usage: RootUse) -> Result<AppSt
     app_state(settings, o.db, o.objects, o.keys, &o.roots).await
 }
 
+/// [`open_state_for`], with the installation root beside it (for commands that derive keys
+/// from it: `mhp org export` and `import`).
+pub async fn open_state_with_roots(
+    settings: &Settings,
+    usage: RootUse,
+) -> Result<(AppState, mhp_crypto::Roots), Failure> {
+    let o = open_parts(settings, usage, root::read_file(settings)?).await?;
+    let state = app_state(settings, o.db, o.objects, o.keys, &o.roots).await?;
+    Ok((state, o.roots))
+}
+
 /// What the state is made over.
 struct Opened {
     db: Db,

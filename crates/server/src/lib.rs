@@ -148,7 +148,10 @@ impl AppState {
             }
         };
         let identity = Identity {
-            totp_sealer: mhp_crypto::seal::Sealer::derive_versions(roots, "users.totp_secret"),
+            totp_sealer: mhp_crypto::seal::Sealer::derive_versions(
+                roots,
+                mhp_app::org_move::TOTP_SEALING,
+            ),
             token_keys: tokens::TokenKeys::new(
                 "urn:mhp".to_owned(),
                 mhp_crypto::seal::Sealer::derive_versions(roots, "signing_keys.private"),

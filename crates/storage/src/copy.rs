@@ -33,7 +33,7 @@ pub fn is_bookkeeping(table: &str) -> bool {
 
 /// The kind of a column's values.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-enum Kind {
+pub(crate) enum Kind {
     Int,
     Real,
     Text,
@@ -42,22 +42,22 @@ enum Kind {
 
 /// A table as a catalogue describes it.
 #[derive(Debug, Clone, PartialEq, Eq)]
-struct Table {
-    name: String,
-    columns: Vec<(String, Kind)>,
+pub(crate) struct Table {
+    pub(crate) name: String,
+    pub(crate) columns: Vec<(String, Kind)>,
     /// Tables its foreign keys point to.
     parents: BTreeSet<String>,
     /// PostgreSQL identity columns (`GENERATED ALWAYS AS IDENTITY`) of the target.
-    identity: Vec<String>,
+    pub(crate) identity: Vec<String>,
 }
 
 impl Table {
-    fn has_org(&self) -> bool {
+    pub(crate) fn has_org(&self) -> bool {
         self.columns.iter().any(|(c, _)| c == "org_id")
     }
 
     /// The schema's shape, for comparing two databases: names and kinds.
-    fn shape(&self) -> (String, Vec<(String, Kind)>) {
+    pub(crate) fn shape(&self) -> (String, Vec<(String, Kind)>) {
         (self.name.clone(), self.columns.clone())
     }
 }
@@ -70,7 +70,7 @@ pub struct Copied {
 }
 
 /// One value read from a row.
-enum Value {
+pub(crate) enum Value {
     Int(Option<i64>),
     Real(Option<f64>),
     Text(Option<String>),
@@ -123,6 +123,16 @@ pub async fn copy_database(from: &Db, to: &Db) -> Result<Copied, StorageError> {
     };
     sqlx::query(begin).execute(&mut *dst).await?;
     let result = copy_tables(&mut src, from.backend(), &mut dst, to.backend(), &tables).await;
+    finish(&mut src, &mut dst, result).await
+}
+
+/// Ends a copy: the source's read transaction is let go; the target's commits when the copy
+/// succeeded, else rolls back.
+pub(crate) async fn finish(
+    src: &mut AnyConnection,
+    dst: &mut AnyConnection,
+    result: Result<Copied, StorageError>,
+) -> Result<Copied, StorageError> {
     let _ = sqlx::query("ROLLBACK").execute(&mut *src).await;
     match result {
         Ok(copied) => {
@@ -248,7 +258,7 @@ async fn copy_tables(
     Ok(copied)
 }
 
-fn read_row(
+pub(crate) fn read_row(
     row: &sqlx::any::AnyRow,
     columns: &[(String, Kind)],
 ) -> Result<Vec<Value>, StorageError> {
@@ -266,7 +276,7 @@ fn read_row(
         .collect()
 }
 
-async fn migration(conn: &mut AnyConnection) -> Result<Option<i64>, StorageError> {
+pub(crate) async fn migration(conn: &mut AnyConnection) -> Result<Option<i64>, StorageError> {
     Ok(
         sqlx::query_scalar("SELECT max(version) FROM schema_migrations")
             .fetch_one(conn)
@@ -275,7 +285,10 @@ async fn migration(conn: &mut AnyConnection) -> Result<Option<i64>, StorageError
 }
 
 /// The tables of a database with their columns, foreign keys and identity columns.
-async fn catalogue(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<Table>, StorageError> {
+pub(crate) async fn catalogue(
+    conn: &mut AnyConnection,
+    backend: Backend,
+) -> Result<Vec<Table>, StorageError> {
     let names: Vec<String> = match backend {
         Backend::Sqlite => {
             sqlx::query_scalar("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
@@ -293,7 +306,9 @@ async fn catalogue(conn: &mut AnyConnection, backend: Backend) -> Result<Vec<Tab
     };
     let mut tables = Vec::new();
     for name in names {
-        if SKIPPED.contains(&name.as_str()) {
+        // SQLite's own tables (`sqlite_sequence`, the planner's `sqlite_stat1`…) are the
+        // engine's, not data.
+        if SKIPPED.contains(&name.as_str()) || name.starts_with("sqlite_") {
             continue;
         }
         if !name.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_') {
@@ -394,7 +409,7 @@ fn kind(declared: &str) -> Result<Kind, StorageError> {
 }
 
 /// The tables ordered so that every table comes after the tables its foreign keys point to.
-fn parents_first(tables: Vec<Table>) -> Result<Vec<Table>, StorageError> {
+pub(crate) fn parents_first(tables: Vec<Table>) -> Result<Vec<Table>, StorageError> {
     let names: BTreeSet<String> = tables.iter().map(|t| t.name.clone()).collect();
     let mut remaining: BTreeMap<String, Table> = tables
         .into_iter()
@@ -426,7 +441,7 @@ fn parents_first(tables: Vec<Table>) -> Result<Vec<Table>, StorageError> {
     Ok(ordered)
 }
 
-fn quoted(name: &str) -> String {
+pub(crate) fn quoted(name: &str) -> String {
     format!("\"{name}\"")
 }
 

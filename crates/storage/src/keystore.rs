@@ -306,6 +306,19 @@ impl KeyStore {
             .collect()
     }
 
+    /// Every key version of one organisation (its own and its subjects'), organisation keys
+    /// first.
+    pub async fn of_org(&self, org_id: &str) -> Result<Vec<WrappedRow>, StorageError> {
+        let rows = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM wrapped_keys WHERE org_id = $1 \
+             ORDER BY wrapped_by = 'master' DESC, key_id, version"
+        )))
+        .bind(org_id)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter().map(row_of).collect()
+    }
+
     /// Every version of the organisation keys (not subject keys).
     pub async fn org_keys(&self) -> Result<Vec<WrappedRow>, StorageError> {
         let rows = sqlx::query(sqlx::AssertSqlSafe(format!(

@@ -14,6 +14,7 @@ mod error;
 pub mod keystore;
 pub mod migrate;
 pub mod object_store;
+pub mod org_copy;
 pub mod repo;
 pub mod snapshot;
 mod tx;

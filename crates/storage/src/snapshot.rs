@@ -39,11 +39,7 @@ impl Db {
             Backend::Postgres => {
                 let made = logical_copy(self, path).await;
                 if made.is_err() {
-                    for suffix in ["", "-wal", "-shm"] {
-                        let mut p = path.as_os_str().to_owned();
-                        p.push(suffix);
-                        let _ = std::fs::remove_file(p);
-                    }
+                    remove_sqlite(path);
                 }
                 made
             }
@@ -182,7 +178,7 @@ async fn vacuum_into(
 /// Creates `path` empty with mode 0600 (never over an existing file) and returns it as text
 /// for a SQLite URL or statement: SQLite would create it with the process's umask, and a copy
 /// must be private from its first byte.
-fn create_private(path: &Path) -> Result<&str, StorageError> {
+pub(crate) fn create_private(path: &Path) -> Result<&str, StorageError> {
     use std::os::unix::fs::OpenOptionsExt as _;
     let text = path
         .to_str()
@@ -194,4 +190,14 @@ fn create_private(path: &Path) -> Result<&str, StorageError> {
         .open(path)
         .map_err(StorageError::DatabaseFile)?;
     Ok(text)
+}
+
+/// Removes a SQLite file and its write-ahead log, as far as they exist (after a copy into it
+/// failed).
+pub(crate) fn remove_sqlite(path: &Path) {
+    for suffix in ["", "-wal", "-shm"] {
+        let mut p = path.as_os_str().to_owned();
+        p.push(suffix);
+        let _ = std::fs::remove_file(p);
+    }
 }

@@ -13,6 +13,7 @@ mod edges;
 mod erasure;
 mod layers;
 mod main_path;
+mod org_move;
 mod pipelines;
 mod root;
 mod serve;
@@ -218,4 +219,33 @@ pub fn cmj_csv() -> String {
         ..mhp_demo::DemoSpec::default()
     };
     mhp_demo::recording_csv(&mhp_demo::plan(&spec).unwrap(), 0).unwrap()
+}
+
+/// A cookie-authenticated POST with the session's CSRF token.
+pub async fn post(
+    base: &str,
+    path: &str,
+    cookie: &str,
+    csrf: &str,
+    body: serde_json::Value,
+) -> reqwest::Response {
+    reqwest::Client::new()
+        .post(format!("{base}{path}"))
+        .header("cookie", cookie)
+        .header("x-csrf-token", csrf)
+        .json(&body)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// The session cookie a response sets (`name=value`).
+pub fn cookie_of(res: &reqwest::Response) -> String {
+    res.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .split(';')
+        .next()
+        .unwrap()
+        .to_owned()
 }

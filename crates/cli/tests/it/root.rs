@@ -14,7 +14,7 @@ use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, OPS_PASSWORD, bootstrap_org, mhp, stderr, stdout};
+use crate::{MHP, OPS_PASSWORD, bootstrap_org, cookie_of, mhp, post, stderr, stdout};
 
 fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
@@ -251,27 +251,6 @@ async fn sign_in(base: &str) -> (String, String, bool) {
         body["csrf_token"].as_str().unwrap().to_owned(),
         body["mfa_required"] == true,
     )
-}
-
-fn cookie_of(res: &reqwest::Response) -> String {
-    res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
-}
-
-async fn post(base: &str, path: &str, cookie: &str, csrf: &str, body: Value) -> reqwest::Response {
-    reqwest::Client::new()
-        .post(format!("{base}{path}"))
-        .header("cookie", cookie)
-        .header("x-csrf-token", csrf)
-        .json(&body)
-        .send()
-        .await
-        .unwrap()
 }
 
 async fn get(base: &str, path: &str, bearer: &str) -> (StatusCode, String) {

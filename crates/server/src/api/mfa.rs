@@ -85,12 +85,7 @@ impl std::fmt::Debug for RecoveryCodes {
 }
 
 fn place(user: &str) -> Place<'_> {
-    Place {
-        org: None,
-        table: "users",
-        column: "totp_secret_sealed",
-        row: user,
-    }
+    mhp_app::org_move::totp_place(user)
 }
 
 /// Opens a user's sealed TOTP secret.

@@ -418,22 +418,70 @@ pub async fn checkpoint(
         let chain: String = row.try_get(0)?;
         let index: i64 = row.try_get(1)?;
         let hash: Vec<u8> = row.try_get(2)?;
-        let signature = key.sign(&checkpoint_message(&chain, index, &hash));
-        sqlx::query(
-            "INSERT INTO audit_checkpoints (chain, chain_index, hash, signed_at_ms, public_key, \
-             signature, key_version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
-        )
-        .bind(chain.as_str())
-        .bind(index)
-        .bind(hash)
-        .bind(now.as_millis())
-        .bind(key.public().to_vec())
-        .bind(signature.to_vec())
-        .bind(i64::from(key_version))
-        .execute(tx.conn())
-        .await?;
+        sign_at(tx, &chain, index, hash, key, key_version, now).await?;
     }
     Ok(heads.len())
+}
+
+/// Writes the checkpoint that signs `chain` at `index`, whose event (or anchor) has `hash`.
+async fn sign_at(
+    tx: &mut OperatorTx,
+    chain: &str,
+    index: i64,
+    hash: Vec<u8>,
+    key: &CheckpointKey,
+    key_version: u32,
+    now: Timestamp,
+) -> Result<(), StorageError> {
+    let signature = key.sign(&checkpoint_message(chain, index, &hash));
+    sqlx::query(
+        "INSERT INTO audit_checkpoints (chain, chain_index, hash, signed_at_ms, public_key, \
+         signature, key_version) VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(chain)
+    .bind(index)
+    .bind(hash)
+    .bind(now.as_millis())
+    .bind(key.public().to_vec())
+    .bind(signature.to_vec())
+    .bind(i64::from(key_version))
+    .execute(tx.conn())
+    .await?;
+    Ok(())
+}
+
+/// Signs the newest anchor of `chain` (where it resumes after pruning), when it has one and no
+/// checkpoint of this installation's signs it yet: an organisation imported from another
+/// installation brings its anchor, which the source's checkpoints vouched for; after checking
+/// them, this installation vouches for it in its own name. Returns whether it signed.
+pub async fn checkpoint_anchor(
+    tx: &mut OperatorTx,
+    chain: &str,
+    key: &CheckpointKey,
+    key_version: u32,
+    now: Timestamp,
+) -> Result<bool, StorageError> {
+    let anchor = sqlx::query(
+        "SELECT chain_index, hash FROM audit_anchors WHERE chain = $1 \
+         ORDER BY chain_index DESC LIMIT 1",
+    )
+    .bind(chain)
+    .fetch_optional(tx.conn())
+    .await?;
+    let Some(anchor) = anchor else {
+        return Ok(false);
+    };
+    sign_at(
+        tx,
+        chain,
+        anchor.try_get(0)?,
+        anchor.try_get(1)?,
+        key,
+        key_version,
+        now,
+    )
+    .await?;
+    Ok(true)
 }
 
 /// The minimum retention the database enforces: six years, in milliseconds (2190 days). The

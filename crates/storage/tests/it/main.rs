@@ -5,6 +5,7 @@ mod audit_retention;
 mod keystore;
 mod main_path;
 mod migrations;
+mod org_copy;
 mod pipelines;
 mod repos;
 mod resilience;
