@@ -13,6 +13,7 @@ pub mod assessments;
 pub mod audit_log;
 pub mod backup;
 pub mod code;
+pub mod compliance;
 pub mod dashboard;
 pub mod datasets;
 pub mod indexing;

@@ -157,7 +157,7 @@ pub async fn scheduled(
         objects: objects.clone(),
         key_store: keys.clone(),
         scratch,
-        holder: format!("{}:{}", hostname(), std::process::id()),
+        holder: holder(),
     }))
 }
 
@@ -165,6 +165,11 @@ fn hostname() -> String {
     std::fs::read_to_string("/proc/sys/kernel/hostname")
         .map(|h| h.trim().to_owned())
         .unwrap_or_else(|_| "mhp".to_owned())
+}
+
+/// This process as the holder of a lease on scheduled work: host and process id.
+pub fn holder() -> String {
+    format!("{}:{}", hostname(), std::process::id())
 }
 
 /// Runs a `mhp backup` command.

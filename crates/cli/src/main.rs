@@ -8,6 +8,7 @@ mod analyze;
 mod audit;
 mod backup_cmd;
 mod cloud;
+mod compliance_cmd;
 mod demo;
 mod healthcheck;
 mod index_cmd;
@@ -115,6 +116,11 @@ enum Command {
         /// Workers in this process.
         #[arg(long, value_name = "N", default_value_t = 2)]
         workers: u32,
+    },
+    /// Compliance self-checks of this deployment (HIPAA, SOC 2): JSON, HTML, OSCAL, ASFF.
+    Compliance {
+        #[command(subcommand)]
+        command: compliance_cmd::ComplianceCommand,
     },
     /// Organisations: moving one to another installation (export, import).
     Org {
@@ -238,6 +244,9 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Worker { workers } => {
             runtime()?.block_on(pipeline_cmd::worker(settings, notes, workers))
+        }
+        Command::Compliance { command } => {
+            runtime()?.block_on(compliance_cmd::run(settings, notes, command))
         }
         Command::Org { command } => runtime()?.block_on(org_cmd::run(settings, notes, command)),
         Command::Pipeline { command } => {

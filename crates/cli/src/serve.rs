@@ -44,6 +44,13 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
             std::future::pending(),
         ));
     }
+    tokio::spawn(mhp_app::compliance::run_schedule(
+        state.app.clone(),
+        crate::compliance_cmd::deployment(&settings)?,
+        std::time::Duration::from_secs(86_400),
+        crate::backup_cmd::holder(),
+        std::future::pending(),
+    ));
     tokio::spawn(mhp_app::keys::run_upkeep(
         state.app.clone(),
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),

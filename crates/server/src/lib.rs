@@ -11,7 +11,7 @@ mod extract;
 mod health;
 mod local;
 mod metrics;
-mod middleware;
+pub mod middleware;
 pub mod openapi;
 mod problem;
 pub mod security;

@@ -160,6 +160,11 @@ const SQLITE: &[Migration] = &[
         name: "run_traceparent",
         sql: include_str!("../migrations/sqlite/0026_run_traceparent.sql"),
     },
+    Migration {
+        version: 27,
+        name: "compliance_runs",
+        sql: include_str!("../migrations/sqlite/0027_compliance_runs.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -292,6 +297,11 @@ const POSTGRES: &[Migration] = &[
         version: 26,
         name: "run_traceparent",
         sql: include_str!("../migrations/postgres/0026_run_traceparent.sql"),
+    },
+    Migration {
+        version: 27,
+        name: "compliance_runs",
+        sql: include_str!("../migrations/postgres/0027_compliance_runs.sql"),
     },
 ];
 

@@ -64,7 +64,7 @@ pub fn rule(table: &str, has_org: bool) -> Option<Rows> {
         }
         "sign_in_throttle" | "mail_counters" => Rows::Stays("counters of this installation"),
         "signing_keys" => Rows::Stays("each installation signs with its own keys"),
-        "backup_runs" => Rows::Stays("backups are the installation's"),
+        "backup_runs" | "compliance_runs" => Rows::Stays("the installation's own records"),
         "security_signals"
         | "security_cursors"
         | "security_leases"

@@ -7,6 +7,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 pub mod clock;
+pub mod compliance;
 pub mod dns;
 pub mod fhir;
 pub mod moto;

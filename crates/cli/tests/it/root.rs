@@ -274,7 +274,7 @@ async fn checkpoints_signed(p: &MhpProcess) {
 
 /// Enrols the operator's authenticator on `base`; returns the secret and the step its
 /// confirmation used.
-async fn enrol_totp(base: &str) -> (Vec<u8>, i64) {
+pub(crate) async fn enrol_totp(base: &str) -> (Vec<u8>, i64) {
     use mhp_domain::Clock as _;
     let (cookie, csrf, _) = sign_in(base).await;
     let res = post(base, "/api/v1/auth/mfa/totp", &cookie, &csrf, json!({})).await;

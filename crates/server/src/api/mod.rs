@@ -9,6 +9,7 @@ pub(crate) mod assessments;
 pub(crate) mod audit_log;
 pub(crate) mod auth;
 pub(crate) mod authz;
+pub(crate) mod compliance;
 pub(crate) mod datasets;
 pub(crate) mod export;
 pub(crate) mod injuries;
@@ -804,6 +805,34 @@ pub const ROUTES: &[RouteSpec] = &[
                 Json(s::<security_alerts::AlertOut>),
             ),
             Body::Json(s::<security_alerts::StatusBody>),
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/compliance/report",
+        requirement: InOrg(P::ReadSecurityReports),
+        handler: || get(compliance::org),
+        doc: with_query(
+            doc(
+                "The newest compliance self-check of the deployment (HIPAA, SOC 2) and its history",
+                &[200, 404],
+                Json(s::<compliance::ReportOut>),
+            ),
+            s::<compliance::ReportQuery>,
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/compliance/report",
+        requirement: PlatformOperator,
+        handler: || get(compliance::platform),
+        doc: with_query(
+            doc(
+                "The newest compliance self-check of the deployment and its history (platform operator)",
+                &[200, 404],
+                Json(s::<compliance::ReportOut>),
+            ),
+            s::<compliance::ReportQuery>,
         ),
     },
     RouteSpec {

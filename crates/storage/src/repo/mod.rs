@@ -7,6 +7,7 @@ pub mod api_keys;
 pub mod assessments;
 pub mod audit;
 pub mod backups;
+pub mod compliance;
 pub mod injuries;
 pub mod invitations;
 pub mod loads;

@@ -1,0 +1,17 @@
+-- The compliance self-checks as they ran (`mhp compliance check`, the daily run of `mhp serve`):
+-- when, the counts by result, and the whole report (JSON; evidence holds values, never
+-- secrets). The API serves the newest; the history shows controls holding over time. Operator
+-- data: no organisation's.
+CREATE TABLE compliance_runs (
+    id              TEXT PRIMARY KEY,
+    at_ms           BIGINT NOT NULL,
+    passed          INTEGER NOT NULL,
+    failed          INTEGER NOT NULL,
+    not_applicable  INTEGER NOT NULL,
+    report          TEXT NOT NULL
+);
+CREATE INDEX compliance_runs_at ON compliance_runs (at_ms);
+
+ALTER TABLE compliance_runs ENABLE ROW LEVEL SECURITY;
+ALTER TABLE compliance_runs FORCE ROW LEVEL SECURITY;
+CREATE POLICY operator_only ON compliance_runs USING (mhp_operator()) WITH CHECK (mhp_operator());
