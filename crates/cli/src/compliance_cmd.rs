@@ -58,6 +58,12 @@ pub fn deployment(settings: &Settings) -> Result<Deployment, Failure> {
     if !settings.security.cloudwatch_log_group.is_empty() {
         sinks.push("cloudwatch".to_owned());
     }
+    if !settings.security.webhook_url.is_empty() {
+        sinks.push("webhook".to_owned());
+    }
+    if !settings.security.alert_emails.is_empty() {
+        sinks.push("email".to_owned());
+    }
     let url = settings
         .resolved_database_url
         .as_ref()

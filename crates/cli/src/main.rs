@@ -4,6 +4,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)]
 
 mod admin;
+mod alert_sinks;
 mod analyze;
 mod audit;
 mod backup_cmd;

@@ -619,6 +619,15 @@ pub struct SecuritySettings {
     /// event; builds with the `aws` feature, the `[aws]` region and credentials). The group is
     /// the deployment's; each instance writes its own stream. Empty: none.
     pub cloudwatch_log_group: String,
+    /// Where alerts are posted as they are raised, signed in the Standard Webhooks form (one
+    /// POST per alert, its OCSF Detection Finding as the body; through the egress policy).
+    /// Empty: none.
+    pub webhook_url: String,
+    /// The webhook's signing secret (`whsec_…`), as a `secret://` reference.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub webhook_secret: Option<String>,
+    /// Addresses every alert is mailed to through the notifier (the outbox by default).
+    pub alert_emails: Vec<String>,
     /// How often the whole audit log is verified (and an alert raised when it fails), in
     /// seconds; also once at start.
     pub verify_interval_s: u64,
@@ -639,6 +648,9 @@ impl Default for SecuritySettings {
             opensearch_username: None,
             opensearch_password: None,
             cloudwatch_log_group: String::new(),
+            webhook_url: String::new(),
+            webhook_secret: None,
+            alert_emails: Vec::new(),
             verify_interval_s: 86_400,
         }
     }
@@ -860,6 +872,21 @@ const ENV: &[(&str, &str, Kind)] = &[
         "MHP_SECURITY_CLOUDWATCH_LOG_GROUP",
         "security.cloudwatch_log_group",
         Kind::Text,
+    ),
+    (
+        "MHP_SECURITY_WEBHOOK_URL",
+        "security.webhook_url",
+        Kind::Text,
+    ),
+    (
+        "MHP_SECURITY_WEBHOOK_SECRET",
+        "security.webhook_secret",
+        Kind::Text,
+    ),
+    (
+        "MHP_SECURITY_ALERT_EMAILS",
+        "security.alert_emails",
+        Kind::List,
     ),
     (
         "MHP_HTTP_TRUSTED_PROXIES",
@@ -1521,6 +1548,19 @@ impl Settings {
         shown.keys.master_key_file = Some(self.master_key_path());
         shown.keys.keyring_dir = Some(self.keyring_dir());
         shown.keys.store_url = Some(redact_url(&self.key_store_url()));
+        // A `secret://` reference names the secret and is shown; a value given as it is is not.
+        let hide = |v: &Option<String>| {
+            v.as_ref().map(|s| {
+                if mhp_crypto::secrets::SecretRef::is_reference(s) {
+                    s.clone()
+                } else {
+                    "[redacted]".to_owned()
+                }
+            })
+        };
+        shown.security.webhook_secret = hide(&self.security.webhook_secret);
+        shown.security.opensearch_password = hide(&self.security.opensearch_password);
+        shown.index.opensearch_password = hide(&self.index.opensearch_password);
         toml::to_string(&shown).unwrap_or_else(|e| format!("# could not render: {e}\n"))
     }
 }

@@ -66,6 +66,7 @@ mod client;
 mod error;
 mod policy;
 mod rules;
+pub mod webhook;
 
 pub use client::{Egress, EgressOptions, GuardedRequest, Redirects, ensure_success};
 pub use error::{EgressError, Refused, Where};

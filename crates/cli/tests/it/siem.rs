@@ -1059,3 +1059,102 @@ async fn opensearch_receives_every_event_by_uid_and_a_sink_down_loses_none() {
         in_flight.difference(&stored(&siem))
     );
 }
+
+/// Alerts are posted to a webhook, signed as Standard Webhooks says (verified by the reference
+/// library, not MHP's code), and mailed through the notifier; a refused delivery is tried again
+/// later with the same `webhook-id`, so the receiver can drop the duplicate.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn alerts_reach_a_signed_webhook_and_the_mail_retried_after_a_refusal() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let Some(receiver) = mhp_test_support::webhooks::WebhookReceiver::start(secret, 1) else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let org = bootstrap_org(dir.path(), "Notified", &[]);
+    let s = Server {
+        p: MhpProcess::serve(
+            MHP,
+            &["--data-dir", &org.data],
+            &[
+                ("MHP_HTTP_TRUSTED_PROXIES", "127.0.0.1/32"),
+                ("MHP_SECURITY_INTERVAL_MS", "200"),
+                ("MHP_SECURITY_WEBHOOK_URL", receiver.url.as_str()),
+                (
+                    "MHP_SECURITY_WEBHOOK_SECRET",
+                    "secret://env/ALERT_HOOK_SECRET",
+                ),
+                ("ALERT_HOOK_SECRET", secret),
+                ("MHP_SECURITY_ALERT_EMAILS", "secops@example.org"),
+                // The receiver is on this machine: the operator allows it.
+                ("MHP_EGRESS_ALLOW_CIDRS", "127.0.0.1/32"),
+                ("MHP_EGRESS_ALLOW_HTTP", "true"),
+            ],
+        ),
+        c: reqwest::Client::new(),
+    };
+    for _ in 0..10 {
+        let res = s
+            .login("ops@example.org", "not the password", "198.51.100.7")
+            .await;
+        assert!(
+            matches!(res.status().as_u16(), 401 | 429),
+            "{}",
+            res.status()
+        );
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(60);
+    while receiver
+        .attempts()
+        .iter()
+        .filter(|a| a["refused"] == false)
+        .count()
+        == 0
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no delivery accepted: {:?}",
+            receiver.attempts()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let attempts = receiver.attempts();
+    assert!(
+        attempts.len() >= 2,
+        "refused once, then delivered: {attempts:?}"
+    );
+    assert!(attempts[0]["refused"] == true);
+    for a in &attempts {
+        assert_eq!(a["verified"], true, "{a}");
+        assert_eq!(
+            a["id"], attempts[0]["id"],
+            "one alert, the same id on every attempt"
+        );
+        assert_eq!(a["body"]["class_uid"], 2004);
+        assert_eq!(
+            a["body"]["finding_info"]["analytic"]["uid"],
+            "brute_force_account"
+        );
+        assert_eq!(a["body"]["metadata"]["uid"], a["id"]);
+    }
+    // The same alert, mailed.
+    let outbox = Path::new(&org.data).join("outbox");
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let mail = loop {
+        let found = std::fs::read_dir(&outbox)
+            .into_iter()
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path()).ok())
+            .filter_map(|t| serde_json::from_str::<Value>(&t).ok())
+            .find(|m| m["subject"] == "MHP security alert");
+        if let Some(m) = found {
+            break m;
+        }
+        assert!(std::time::Instant::now() < deadline, "no alert mail");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert_eq!(mail["to"], "secops@example.org");
+    let body = mail["body"].as_str().unwrap();
+    assert!(body.contains("brute_force_account"), "{body}");
+    assert!(body.contains(attempts[0]["id"].as_str().unwrap()), "{body}");
+    assert!(!body.contains("not the password"));
+}
