@@ -58,6 +58,9 @@ pub fn deployment(settings: &Settings) -> Result<Deployment, Failure> {
     if !settings.security.cloudwatch_log_group.is_empty() {
         sinks.push("cloudwatch".to_owned());
     }
+    if !settings.security.syslog_address.is_empty() {
+        sinks.push("syslog".to_owned());
+    }
     if !settings.security.webhook_url.is_empty() {
         sinks.push("webhook".to_owned());
     }

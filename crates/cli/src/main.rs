@@ -21,6 +21,7 @@ mod reanalyze;
 mod root;
 mod serve;
 mod settings;
+mod syslog_sink;
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;

@@ -164,6 +164,7 @@ pub fn security_monitor(settings: &Settings) -> Result<mhp_app::siem::Monitor, F
             &crate::cloud::process_env(),
         )?);
     }
+    sinks.extend(crate::syslog_sink::sink(settings)?);
     sinks.extend(crate::alert_sinks::sinks(settings)?);
     Ok(mhp_app::siem::Monitor::new(
         sinks,

@@ -619,6 +619,13 @@ pub struct SecuritySettings {
     /// event; builds with the `aws` feature, the `[aws]` region and credentials). The group is
     /// the deployment's; each instance writes its own stream. Empty: none.
     pub cloudwatch_log_group: String,
+    /// A syslog receiver (`host:port`) that also receives every security event: RFC 5424
+    /// messages over TLS (RFC 5425), for Wazuh managers and other SIEMs. Empty: none.
+    pub syslog_address: String,
+    /// A PEM file of the CA that signed the syslog receiver's certificate, trusted beside the
+    /// public roots (a private CA).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub syslog_ca_file: Option<PathBuf>,
     /// Where alerts are posted as they are raised, signed in the Standard Webhooks form (one
     /// POST per alert, its OCSF Detection Finding as the body; through the egress policy).
     /// Empty: none.
@@ -648,6 +655,8 @@ impl Default for SecuritySettings {
             opensearch_username: None,
             opensearch_password: None,
             cloudwatch_log_group: String::new(),
+            syslog_address: String::new(),
+            syslog_ca_file: None,
             webhook_url: String::new(),
             webhook_secret: None,
             alert_emails: Vec::new(),
@@ -871,6 +880,16 @@ const ENV: &[(&str, &str, Kind)] = &[
     (
         "MHP_SECURITY_CLOUDWATCH_LOG_GROUP",
         "security.cloudwatch_log_group",
+        Kind::Text,
+    ),
+    (
+        "MHP_SECURITY_SYSLOG_ADDRESS",
+        "security.syslog_address",
+        Kind::Text,
+    ),
+    (
+        "MHP_SECURITY_SYSLOG_CA_FILE",
+        "security.syslog_ca_file",
         Kind::Text,
     ),
     (

@@ -1158,3 +1158,77 @@ async fn alerts_reach_a_signed_webhook_and_the_mail_retried_after_a_refusal() {
     assert!(body.contains(attempts[0]["id"].as_str().unwrap()), "{body}");
     assert!(!body.contains("not the password"));
 }
+
+/// The uids of the events the syslog receiver in `dir` parsed, checking every message on the
+/// way: it parses as RFC 5424 (a parser that is not MHP's), facility log audit, from `mhp`,
+/// its MSGID the OCSF class, its message the OCSF event.
+fn syslog_uids(dir: &Path) -> std::collections::BTreeSet<String> {
+    mhp_test_support::syslog::SyslogReceiver::messages(dir)
+        .iter()
+        .map(|m| {
+            assert_eq!(m["ok"], true, "{m}");
+            assert_eq!(m["facility"], "audit", "{m}");
+            assert_eq!(m["appname"], "mhp", "{m}");
+            let event: Value = serde_json::from_str(m["msg"].as_str().unwrap()).unwrap();
+            assert_eq!(
+                m["msgid"].as_str().unwrap(),
+                event["class_name"].as_str().unwrap().replace(' ', "")
+            );
+            event["metadata"]["uid"].as_str().unwrap().to_owned()
+        })
+        .collect()
+}
+
+/// Syslog over TLS (RFC 5425) receives every event; with the receiver down the events wait,
+/// and a receiver started again on the same port gets them all.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn syslog_over_tls_receives_every_event_and_a_receiver_down_loses_none() {
+    use mhp_test_support::syslog::SyslogReceiver;
+    let logs = tempfile::tempdir().unwrap();
+    let Some(first) = SyslogReceiver::start(logs.path(), 0) else {
+        return;
+    };
+    let port = first.port;
+    let address = format!("127.0.0.1:{port}");
+    let ca = SyslogReceiver::ca_file(logs.path()).display().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let org = bootstrap_org(dir.path(), "Syslogged", &[]);
+    let s = Server {
+        p: MhpProcess::serve(
+            MHP,
+            &["--data-dir", &org.data],
+            &[
+                ("MHP_SECURITY_SYSLOG_ADDRESS", address.as_str()),
+                ("MHP_SECURITY_SYSLOG_CA_FILE", ca.as_str()),
+                ("MHP_SECURITY_INTERVAL_MS", "200"),
+            ],
+        ),
+        c: reqwest::Client::new(),
+    };
+    let all_received = |what: &str| {
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let (wanted, got) = (jsonl_uids(&org.data), syslog_uids(logs.path()));
+            if !wanted.is_empty() && wanted.is_subset(&got) {
+                return wanted.len();
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "{what}: {} of {} events received",
+                got.len(),
+                wanted.len()
+            );
+            std::thread::sleep(Duration::from_millis(200));
+        }
+    };
+    s.refusals(3).await;
+    s.caught_up().await;
+    let before = all_received("with the receiver up");
+    drop(first);
+    s.refusals(3).await;
+    s.sink_stalled("syslog", 3.0).await;
+    let _second = SyslogReceiver::start(logs.path(), port).unwrap();
+    s.sink_drained("syslog").await;
+    let after = all_received("after the receiver came back");
+    assert!(after >= before + 3, "{before} then {after}");
+}
