@@ -20,11 +20,11 @@ for (const m of demo.matchAll(/^ {2}(\w+)\s+(\S+@\S+)\s+(\S+)$/gm)) {
 
 // What each role's main navigation holds, exactly.
 const NAV = {
-  org_admin: ["Dashboard", "Athletes", "Upload", "Injuries", "Reports", "Datasets", "Models", "Pipelines", "Audit log", "Settings"],
+  org_admin: ["Dashboard", "Athletes", "Upload", "Injuries", "Reports", "Datasets", "Models", "Pipelines", "Audit log", "Security", "Settings"],
   clinician: ["Dashboard", "Athletes", "Upload", "Injuries", "Reports"],
   coach: ["Dashboard", "Athletes", "Reports"],
   athlete: ["My results"],
-  auditor: ["Audit log", "Start"],
+  auditor: ["Audit log", "Security", "Start"],
   data_scientist: ["Datasets", "Models", "Pipelines", "Start"],
 };
 

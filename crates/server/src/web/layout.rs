@@ -24,6 +24,8 @@ pub enum Section {
     Reports,
     /// The audit log.
     Audit,
+    /// Security alerts and the compliance self-check.
+    Security,
     /// An athlete's own results.
     Mine,
     /// De-identified datasets.
@@ -136,6 +138,13 @@ pub fn page(shell: &Shell<'_>, title: &str, main: Markup) -> Markup {
     }
     if may(shell.roles, Permission::ReadAudit) {
         links.push(("Audit log", format!("/orgs/{org}/audit"), Section::Audit));
+    }
+    if may(shell.roles, Permission::ReadSecurityReports) {
+        links.push((
+            "Security",
+            format!("/orgs/{org}/security"),
+            Section::Security,
+        ));
     }
     if may(shell.roles, Permission::ManageMembers) {
         links.push((

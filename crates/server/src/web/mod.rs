@@ -36,6 +36,7 @@ mod models;
 mod password;
 mod pipelines;
 mod reports;
+mod security;
 mod settings;
 mod show;
 mod signin;
@@ -146,6 +147,12 @@ pub const PAGES: &[PageSpec] = &[
         InOrg(P::ReadTeamReadiness),
     ),
     page("GET", "/orgs/{org}/audit", InOrg(P::ReadAudit)),
+    page("GET", "/orgs/{org}/security", InOrg(P::ReadSecurityReports)),
+    page(
+        "POST",
+        "/orgs/{org}/security/alerts/{alert}",
+        InOrg(P::ManageOrganisation),
+    ),
     page("GET", "/orgs/{org}/me", InOrg(P::ReadOwnRecord)),
     page("GET", "/orgs/{org}/start", Member),
     page("GET", "/orgs/{org}/models", InOrg(P::RunPipelines)),
@@ -279,6 +286,11 @@ pub fn routes(state: AppState) -> Router<AppState> {
         )
         .route("/orgs/{org}/teams/{team}/report", get(reports::team))
         .route("/orgs/{org}/audit", get(audit::page))
+        .route("/orgs/{org}/security", get(security::page))
+        .route(
+            "/orgs/{org}/security/alerts/{alert}",
+            post(security::decide),
+        )
         .route("/orgs/{org}/me", get(athlete::own))
         .route("/orgs/{org}/start", get(start::page))
         .route("/orgs/{org}/upload", get(upload::form).post(upload::submit))

@@ -1995,3 +1995,86 @@ async fn a_data_scientist_finds_each_dataset_with_its_models_and_downloads_its_r
     coach.sign_in("coach@example.org").await;
     assert_eq!(coach.get(&page).await.0, StatusCode::FORBIDDEN);
 }
+
+/// The security page: administrators and auditors read the organisation's alerts and the
+/// newest compliance self-check; an administrator acknowledges and resolves (with a reason);
+/// an auditor has no decision to make, and a coach no page.
+#[tokio::test]
+async fn the_security_page_lists_alerts_and_an_administrator_resolves_one() {
+    let w = world().await;
+    person(&w.s, "admin@example.org", Role::OrgAdmin).await;
+    let org = w.s.org.org();
+    let app = &w.s.state.app;
+    let mut tx = app.db.operator(Access::Write).await.unwrap();
+    let org_text = org.to_string();
+    let id = mhp_storage::repo::security::insert_alert(
+        &mut tx,
+        &mhp_storage::repo::security::NewAlert {
+            rule_id: "erasure_burst",
+            org: Some(&org_text),
+            entity: "org.uid=x",
+            severity: "high",
+            technique: Some("T1485"),
+            title: "Many subjects erased at once",
+            first_at: app.clock.now(),
+            event_count: 5,
+        },
+    )
+    .await
+    .unwrap()
+    .unwrap();
+    tx.commit().await.unwrap();
+    let observed = mhp_app::compliance::Observed {
+        at_ms: app.clock.now().as_millis(),
+        ..Default::default()
+    };
+    let report =
+        mhp_app::compliance::report(app, &mhp_app::compliance::Deployment::default(), &observed);
+    mhp_app::compliance::record(app, &report).await.unwrap();
+
+    let mut auditor = Browser::new(&w.s);
+    auditor.sign_in("auditor@example.org").await;
+    let (status, _, body) = auditor.get(&format!("/orgs/{org}/security")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("Many subjects erased at once"), "{body}");
+    assert!(body.contains("Compliance self-check"));
+    assert!(!body.contains("Acknowledge"), "auditors decide nothing");
+    let mut coach = Browser::new(&w.s);
+    coach.sign_in("coach@example.org").await;
+    let (status, _, _) = coach.get(&format!("/orgs/{org}/security")).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+
+    let mut admin = Browser::new(&w.s);
+    admin.sign_in("admin@example.org").await;
+    let (status, _, body) = admin.get(&format!("/orgs/{org}/security")).await;
+    assert_eq!(status, StatusCode::OK);
+    let token = csrf_of(&body);
+    let action = format!("/orgs/{org}/security/alerts/{id}");
+    assert!(body.contains(&action), "{body}");
+    // Resolving needs a reason: refused without one, nothing changed.
+    let (status, _, _) = admin
+        .post_form(&action, &[("_csrf", &token), ("status", "resolved")])
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    let (status, location, _) = admin
+        .post_form(
+            &action,
+            &[
+                ("_csrf", &token),
+                ("status", "resolved"),
+                ("reason", "a planned clean-up of test records"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location, format!("/orgs/{org}/security"));
+    let (_, _, body) = admin.get(&format!("/orgs/{org}/security")).await;
+    assert!(body.contains("No open alert."), "{body}");
+    let (_, _, body) = admin
+        .get(&format!("/orgs/{org}/security?status=resolved"))
+        .await;
+    assert!(
+        body.contains("a planned clean-up of test records"),
+        "{body}"
+    );
+}
