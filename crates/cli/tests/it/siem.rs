@@ -19,7 +19,7 @@ use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, OPS_PASSWORD, bootstrap_org, mhp, printed_token};
+use crate::{MHP, OPS_PASSWORD, bootstrap_org, cookie_of, mhp, printed_token};
 
 const DAY_MS: i64 = 86_400_000;
 
@@ -146,17 +146,6 @@ impl Server {
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
     }
-}
-
-/// `(cookie, csrf)` of a response that started a session.
-fn session_of(res: &reqwest::Response) -> String {
-    res.headers()["set-cookie"]
-        .to_str()
-        .unwrap()
-        .split(';')
-        .next()
-        .unwrap()
-        .to_owned()
 }
 
 async fn json_of(res: reqwest::Response, want: StatusCode) -> Value {
@@ -286,7 +275,7 @@ async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
     // every athlete, their assessments and norms; a clinician signs in and out.
     let res = s.login("ops@example.org", OPS_PASSWORD, local).await;
     assert_eq!(res.status(), StatusCode::OK);
-    let operator = session_of(&res);
+    let operator = cookie_of(&res);
     let demo_api = format!("/api/v1/orgs/{demo_org}");
     let list = json_of(
         s.c.get(s.url(&format!("{demo_api}/subjects?limit=100")))
@@ -365,7 +354,7 @@ async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
     // wrong codes.
     let csrf = |body: &Value| body["csrf_token"].as_str().unwrap().to_owned();
     let res = s.login("ops@example.org", OPS_PASSWORD, local).await;
-    let enrolling = session_of(&res);
+    let enrolling = cookie_of(&res);
     let token = csrf(&json_of(res, StatusCode::OK).await);
     let post = |path: &str, cookie: &str, csrf: &str, ip: &str, body: Value| {
         s.from(reqwest::Method::POST, path, ip)
@@ -401,12 +390,12 @@ async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
     .unwrap();
     assert_eq!(res.status(), StatusCode::OK);
     // Turning the factor on starts a new session (the others end): the operator's from now.
-    let operator = session_of(&res);
+    let operator = cookie_of(&res);
     let token = csrf(&json_of(res, StatusCode::OK).await);
     let res = s
         .login("ops@example.org", OPS_PASSWORD, "198.51.100.50")
         .await;
-    let pending = session_of(&res);
+    let pending = cookie_of(&res);
     let pending_csrf = csrf(&json_of(res, StatusCode::OK).await);
     let wrong = if code(step + 5) == "000000" {
         "111111"
