@@ -5,8 +5,8 @@
 //!
 //! [`observe`] reads the facts (system of record, key store, object store) and [`evaluate`]
 //! judges them with the facts of the deployment the edge gives ([`Deployment`]: what the
-//! settings say). `mhp compliance check` prints a report in JSON, HTML, OSCAL Assessment Results
-//! or AWS Security Hub findings ([`formats`]); `mhp serve` runs the checks daily and keeps the
+//! settings say). `mhp compliance check` prints a report in JSON, OSCAL Assessment Results or AWS
+//! Security Hub findings ([`formats`]), or as a printable page (`mhp_server::web`); `mhp serve` runs the checks daily and keeps the
 //! history ([`run_schedule`]); the API serves the newest run.
 
 pub mod formats;
@@ -46,6 +46,17 @@ pub enum Outcome {
     Fail,
     /// It does not apply to this deployment (the evidence says why).
     NotApplicable,
+}
+
+impl Outcome {
+    /// The result in words.
+    pub const fn label(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::NotApplicable => "not applicable",
+        }
+    }
 }
 
 /// A control the deployment is checked against.

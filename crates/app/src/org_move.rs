@@ -33,7 +33,7 @@ use std::path::{Path, PathBuf};
 use mhp_crypto::Roots;
 use mhp_crypto::checkpoint::CheckpointKey;
 use mhp_crypto::envelope::DataKey;
-use mhp_crypto::seal::{self, FORMAT_DERIVED, Place, Sealer};
+use mhp_crypto::seal::{FORMAT_DERIVED, Place, Sealer};
 use mhp_domain::{OrgId, OrgScope, SealedBytes, Secret, SubjectId, from_hex, to_hex};
 use mhp_storage::keystore::WrappedRow;
 use mhp_storage::org_copy::{self, SealedField};
@@ -281,9 +281,9 @@ pub struct Imported {
 struct Scratch(PathBuf);
 
 impl Scratch {
-    fn new(dir: &Path, what: &str) -> Result<Self, MoveError> {
+    fn new(dir: &Path, what: &str) -> Self {
         let nonce = to_hex(&uuid::Uuid::now_v7().as_bytes()[10..]);
-        Ok(Self(dir.join(format!("org-{what}-{nonce}.sqlite"))))
+        Self(dir.join(format!("org-{what}-{nonce}.sqlite")))
     }
 
     async fn open(&self) -> Result<Db, MoveError> {
@@ -304,11 +304,7 @@ impl Scratch {
 
 impl Drop for Scratch {
     fn drop(&mut self) {
-        for suffix in ["", "-wal", "-shm"] {
-            let mut p = self.0.as_os_str().to_owned();
-            p.push(suffix);
-            let _ = std::fs::remove_file(p);
-        }
+        mhp_storage::snapshot::remove_sqlite(&self.0);
     }
 }
 
@@ -440,12 +436,12 @@ pub async fn export(
         tx.commit().await?;
     }
     let exported_at_ms = app.now().as_millis();
-    let copy = Scratch::new(scratch, "export")?;
+    let copy = Scratch::new(scratch, "export");
     let rows = org_copy::export_org(&app.db, org, &copy.0).await?.rows;
     let db = copy.open().await?;
     let prepared = prepare_export(app, roots, org, &db).await;
     db.close().await;
-    let (totp_secrets, resealed_raw) = prepared?;
+    let (totp_secrets, raw_owners) = prepared?;
     let keys = app.phi.keys().export_org(org).await?;
 
     let key = TransferKey::generate()?;
@@ -478,10 +474,13 @@ pub async fn export(
         for prefix in object_prefixes(org) {
             for info in app.objects.list(&prefix).await? {
                 let name = info.key.as_str().to_owned();
-                let bytes = match resealed_raw.get(&name) {
-                    Some(b) => b.clone(),
-                    None => app.objects.get(&info.key).await?,
-                };
+                let mut bytes = app.objects.get(&info.key).await?;
+                if let Some(owner) = raw_owners.get(&name).filter(|_| is_legacy(&bytes)) {
+                    match reseal_raw(app, org, owner, bytes).await? {
+                        Some(sealed) => bytes = sealed,
+                        None => continue,
+                    }
+                }
                 let key_len = u16::try_from(name.len())
                     .map_err(|_| MoveError::Malformed("an object key too long"))?;
                 out.frame(OBJECT, &[&key_len.to_be_bytes(), name.as_bytes(), &bytes])
@@ -538,16 +537,20 @@ pub async fn export(
     }
 }
 
+/// The raw recordings of the transfer database by object key: assessment and subject.
+type RawOwners = BTreeMap<String, (String, String)>;
+
 /// Makes the transfer database independent of this installation's root: authenticator
-/// secrets come out opened (returned, by person, hex), PHI sealed before envelope encryption
-/// is re-sealed under its subject's key (raw recordings among it are returned re-sealed, by
-/// object key). Values of erased subjects that only the root still opens are dropped.
+/// secrets come out opened (returned, by person, hex), identifiers and notes sealed before
+/// envelope encryption are re-sealed under their subject's key (those of erased subjects,
+/// which only the root still opens, are dropped). Returns the secrets and the raw recordings'
+/// owners, whose files are re-sealed as they are written ([`reseal_raw`]).
 async fn prepare_export(
     app: &App,
     roots: &Roots,
     org: OrgId,
     db: &Db,
-) -> Result<(BTreeMap<String, String>, BTreeMap<String, Vec<u8>>), MoveError> {
+) -> Result<(BTreeMap<String, String>, RawOwners), MoveError> {
     let totp = Sealer::derive_versions(roots, TOTP_SEALING);
     let mut secrets = BTreeMap::new();
     for user in org_copy::moved_users(db).await? {
@@ -566,38 +569,36 @@ async fn prepare_export(
         let resealed = reseal_field(app, org, &field).await?;
         org_copy::replace_sealed(db, &field, resealed.as_ref().map(SealedBytes::as_bytes)).await?;
     }
-    let mut raw = BTreeMap::new();
-    for (key, assessment, subject) in org_copy::raw_objects(db).await? {
-        let Ok(object) = ObjectKey::parse(&key) else {
-            continue;
-        };
-        let bytes = match app.objects.get(&object).await {
-            Ok(b) => b,
-            // A recording whose file is gone (an erased subject's) travels without it.
-            Err(StorageError::NotFound { .. }) => continue,
-            Err(e) => return Err(e.into()),
-        };
-        if !is_legacy(&bytes) {
-            continue;
-        }
-        let subject = SubjectId::parse(&subject)
-            .map_err(|_| MoveError::Malformed("a subject id in the database"))?;
-        let phi = app.phi.for_read(org, subject).await?;
-        let plain = phi.open_raw(org, &assessment, bytes)?;
-        match phi.seal_raw(org, &assessment, &plain) {
-            Ok(sealed) => {
-                raw.insert(key, sealed);
-            }
-            Err(AppError::Gone(_)) => {}
-            Err(e) => return Err(e.into()),
-        }
-    }
+    let raw = org_copy::raw_objects(db)
+        .await?
+        .into_iter()
+        .map(|(key, assessment, subject)| (key, (assessment, subject)))
+        .collect();
     Ok((secrets, raw))
 }
 
+/// A raw recording sealed before envelope encryption, sealed again under its subject's key, or
+/// `None` when the subject has no key any more (erased: the recording stays behind).
+async fn reseal_raw(
+    app: &App,
+    org: OrgId,
+    (assessment, subject): &(String, String),
+    bytes: Vec<u8>,
+) -> Result<Option<Vec<u8>>, MoveError> {
+    let subject = SubjectId::parse(subject)
+        .map_err(|_| MoveError::Malformed("a subject id in the database"))?;
+    let phi = app.phi.for_read(org, subject).await?;
+    let plain = phi.open_raw(org, assessment, bytes)?;
+    match phi.seal_raw(org, assessment, &plain) {
+        Ok(sealed) => Ok(Some(sealed)),
+        Err(AppError::Gone(_)) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Whether a sealed value's header says it was sealed with a root-derived key (format 1).
 fn is_legacy(bytes: &[u8]) -> bool {
     bytes.first() == Some(&FORMAT_DERIVED)
-        && seal::header(&SealedBytes::from_ciphertext(bytes.to_vec())).is_some()
 }
 
 /// A legacy value sealed again under its subject's key, or `None` when the subject has no key
@@ -677,7 +678,7 @@ async fn open_file(
             return Err(MoveError::Exists(org));
         }
     }
-    let database = Scratch::new(scratch, "import")?;
+    let database = Scratch::new(scratch, "import");
     let mut db_file = tokio::fs::OpenOptions::new()
         .write(true)
         .create_new(true)
@@ -712,7 +713,7 @@ async fn open_file(
                 let object_key =
                     ObjectKey::parse(name).map_err(|_| MoveError::Malformed("an object's key"))?;
                 let bytes = &body[2 + key_len..];
-                let file = Scratch::new(scratch, "object")?;
+                let file = Scratch::new(scratch, "object");
                 tokio::fs::OpenOptions::new()
                     .write(true)
                     .create_new(true)

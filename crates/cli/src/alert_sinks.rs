@@ -32,8 +32,12 @@ const HISTORY_MS: i64 = 86_400_000;
 
 /// The alerts among `lines`: (event uid, the line, the finding).
 fn alerts(lines: &[String], now: Timestamp) -> Vec<(String, &String, Value)> {
+    // Most events are not alerts: only lines that can be are parsed (the monitor writes compact
+    // JSON, so an alert's line holds `"class_uid":2004` as it is).
+    let alert = format!("\"class_uid\":{DETECTION_FINDING}");
     lines
         .iter()
+        .filter(|line| line.contains(&alert))
         .filter_map(|line| {
             let v: Value = serde_json::from_str(line).ok()?;
             if v["class_uid"].as_u64() != Some(DETECTION_FINDING) {

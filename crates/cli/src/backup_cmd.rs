@@ -161,15 +161,9 @@ pub async fn scheduled(
     }))
 }
 
-fn hostname() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .unwrap_or_else(|_| "mhp".to_owned())
-}
-
 /// This process as the holder of a lease on scheduled work: host and process id.
 pub fn holder() -> String {
-    format!("{}:{}", hostname(), std::process::id())
+    format!("{}:{}", crate::hostname(), std::process::id())
 }
 
 /// Runs a `mhp backup` command.

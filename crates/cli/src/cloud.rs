@@ -295,9 +295,7 @@ pub fn cloudwatch_sink(settings: &Settings, env: &Env) -> Result<mhp_app::siem::
     #[cfg(feature = "aws")]
     {
         let client = aws_client(settings, env, "security.cloudwatch_log_group")?;
-        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-            .map(|h| h.trim().to_owned())
-            .unwrap_or_else(|_| "mhp".to_owned());
+        let host = crate::hostname();
         let stream: String = format!("mhp/{host}/{}", std::process::id())
             .chars()
             .map(|c| {

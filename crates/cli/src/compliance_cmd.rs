@@ -43,30 +43,14 @@ pub enum ComplianceCommand {
     },
 }
 
-/// The deployment as the settings describe it, for the checks.
-pub fn deployment(settings: &Settings) -> Result<Deployment, Failure> {
+/// The deployment as the settings describe it, for the checks; `sinks` are the security
+/// sinks' consumer names (`mhp_app::siem::Monitor::sink_names`).
+pub fn deployment(settings: &Settings, sinks: &[&str]) -> Result<Deployment, Failure> {
     let pack = settings
         .security
         .rule_pack()
         .map_err(|e| Failure::Invalid(e.to_string()))?;
     let rules = pack.rules();
-    // The sinks' consumer names (`mhp_app::siem::Sink::name`), as `mhp serve` configures them.
-    let mut sinks = vec!["jsonl".to_owned()];
-    if !settings.security.opensearch_url.is_empty() {
-        sinks.push("opensearch".to_owned());
-    }
-    if !settings.security.cloudwatch_log_group.is_empty() {
-        sinks.push("cloudwatch".to_owned());
-    }
-    if !settings.security.syslog_address.is_empty() {
-        sinks.push("syslog".to_owned());
-    }
-    if !settings.security.webhook_url.is_empty() {
-        sinks.push("webhook".to_owned());
-    }
-    if !settings.security.alert_emails.is_empty() {
-        sinks.push("email".to_owned());
-    }
     let url = settings
         .resolved_database_url
         .as_ref()
@@ -92,7 +76,7 @@ pub fn deployment(settings: &Settings) -> Result<Deployment, Failure> {
         egress_private_allowed: settings.egress.allow_cidrs.clone(),
         egress_allow_http: settings.egress.allow_http,
         monitor: settings.security.monitor,
-        sinks,
+        sinks: sinks.iter().map(|s| (*s).to_owned()).collect(),
         rules_disabled: rules
             .iter()
             .filter(|r| !r.enabled)
@@ -142,7 +126,8 @@ pub async fn run(
         }
         _ => None,
     };
-    let deployment = deployment(&settings)?;
+    let monitor = crate::serve::security_monitor(&settings)?;
+    let deployment = deployment(&settings, &monitor.sink_names())?;
     let state = crate::serve::open_state(&settings).await?;
     let checked = async {
         let report = compliance::check(&state.app, &deployment).await?;
@@ -154,7 +139,7 @@ pub async fn run(
     let report = checked.context("cannot run the checks")?;
     let text = match (format, &target) {
         (Format::Json, _) => formats::json(&report),
-        (Format::Html, _) => formats::html(&report),
+        (Format::Html, _) => mhp_server::web::compliance_report::page(&report),
         (Format::Oscal, _) => {
             serde_json::to_string_pretty(&formats::oscal(&report)).unwrap_or_default()
         }

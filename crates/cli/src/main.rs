@@ -291,6 +291,16 @@ fn load_settings(
     )
 }
 
+/// This machine's host name (`mhp` when it cannot be read): lease holders, log streams and
+/// syslog messages name the instance by it.
+pub(crate) fn hostname() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/hostname")
+        .map(|h| h.trim().to_owned())
+        .ok()
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "mhp".to_owned())
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()

@@ -44,13 +44,6 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
             std::future::pending(),
         ));
     }
-    tokio::spawn(mhp_app::compliance::run_schedule(
-        state.app.clone(),
-        crate::compliance_cmd::deployment(&settings)?,
-        std::time::Duration::from_secs(86_400),
-        crate::backup_cmd::holder(),
-        std::future::pending(),
-    ));
     tokio::spawn(mhp_app::keys::run_upkeep(
         state.app.clone(),
         std::time::Duration::from_secs(settings.keys.rewrap_interval_s),
@@ -83,6 +76,13 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         let _ = rx.wait_for(|stop| *stop).await;
     };
     let monitor = Arc::new(security_monitor(&settings)?);
+    tokio::spawn(mhp_app::compliance::run_schedule(
+        state.app.clone(),
+        crate::compliance_cmd::deployment(&settings, &monitor.sink_names())?,
+        std::time::Duration::from_secs(86_400),
+        crate::backup_cmd::holder(),
+        std::future::pending(),
+    ));
     let mut monitoring = Vec::new();
     if settings.security.monitor {
         monitoring.push(tokio::spawn(mhp_app::siem::run(

@@ -178,10 +178,9 @@ pub fn sink(settings: &Settings) -> Result<Option<Sink>, Failure> {
     .map_err(|e| Failure::Runtime(anyhow::anyhow!("TLS: {e}")))?
     .with_root_certificates(roots)
     .with_no_client_auth();
-    let this_host = std::fs::read_to_string("/proc/sys/kernel/hostname")
-        .map(|h| h.trim().to_owned())
-        .ok()
-        .filter(|h| !h.is_empty() && h.is_ascii() && !h.contains(' '))
+    // RFC 5424's HOSTNAME is printable ASCII without spaces.
+    let this_host = Some(crate::hostname())
+        .filter(|h| h.is_ascii() && !h.contains(' '))
         .unwrap_or_else(|| "mhp".to_owned());
     Ok(Some(Sink::Remote(Arc::new(SyslogSink {
         address: format!("{host}:{port}"),

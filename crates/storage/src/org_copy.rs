@@ -39,15 +39,18 @@ pub enum Rows {
 }
 
 /// The organisation's people: members, staff, linked identities and subjects with accounts.
-const USERS: &str = "id IN (SELECT user_id FROM memberships WHERE org_id = $1 \
-     UNION SELECT user_id FROM team_staff WHERE org_id = $1 \
-     UNION SELECT user_id FROM user_identities WHERE org_id = $1 \
-     UNION SELECT user_id FROM subjects WHERE org_id = $1 AND user_id IS NOT NULL)";
+macro_rules! people {
+    () => {
+        "SELECT user_id FROM memberships WHERE org_id = $1 \
+         UNION SELECT user_id FROM team_staff WHERE org_id = $1 \
+         UNION SELECT user_id FROM user_identities WHERE org_id = $1 \
+         UNION SELECT user_id FROM subjects WHERE org_id = $1 AND user_id IS NOT NULL"
+    };
+}
+/// Their accounts.
+const USERS: &str = concat!("id IN (", people!(), ")");
 /// Their recovery codes.
-const RECOVERY_CODES: &str = "user_id IN (SELECT user_id FROM memberships WHERE org_id = $1 \
-     UNION SELECT user_id FROM team_staff WHERE org_id = $1 \
-     UNION SELECT user_id FROM user_identities WHERE org_id = $1 \
-     UNION SELECT user_id FROM subjects WHERE org_id = $1 AND user_id IS NOT NULL)";
+const RECOVERY_CODES: &str = concat!("user_id IN (", people!(), ")");
 
 /// The rule of `table` (`has_org`: it has an `org_id` column), or `None` when it has none.
 pub fn rule(table: &str, has_org: bool) -> Option<Rows> {

@@ -192,9 +192,9 @@ pub(crate) fn create_private(path: &Path) -> Result<&str, StorageError> {
     Ok(text)
 }
 
-/// Removes a SQLite file and its write-ahead log, as far as they exist (after a copy into it
-/// failed).
-pub(crate) fn remove_sqlite(path: &Path) {
+/// Removes a SQLite file and its write-ahead log, as far as they exist (a copy that failed, a
+/// scratch file done with).
+pub fn remove_sqlite(path: &Path) {
     for suffix in ["", "-wal", "-shm"] {
         let mut p = path.as_os_str().to_owned();
         p.push(suffix);

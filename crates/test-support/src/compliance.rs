@@ -3,31 +3,22 @@
 //! `target/compliance-venv`, installed by `scripts/test.sh` from
 //! `tools/compliance/requirements.txt`.
 
-use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::Command;
 
 /// Validates `text` as `kind` (`oscal` or `asff`); returns the validator's summary line, or
 /// `None` (after a notice) when it is not installed and `MHP_TEST_REQUIRE_COMPLIANCE=1` is not
 /// set. Panics with the validator's findings when the document does not validate.
 pub fn validate(kind: &str, text: &str) -> Option<String> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let python = root.join("target/compliance-venv/bin/python");
-    if !python.exists() {
-        let msg = "the compliance validators are not installed: run `python3 -m venv \
-                   target/compliance-venv && target/compliance-venv/bin/pip install -r \
-                   tools/compliance/requirements.txt`";
-        if std::env::var("MHP_TEST_REQUIRE_COMPLIANCE").as_deref() == Ok("1") {
-            panic!("{msg} (MHP_TEST_REQUIRE_COMPLIANCE=1)");
-        }
-        let _ = writeln!(std::io::stderr(), "SKIPPED (compliance validation): {msg}");
-        return None;
-    }
+    let python = crate::tool_python(
+        "compliance",
+        "MHP_TEST_REQUIRE_COMPLIANCE",
+        "compliance validation",
+    )?;
     let dir = tempfile::tempdir().expect("a temporary directory");
     let file = dir.path().join(format!("report.{kind}.json"));
     std::fs::write(&file, text).expect("the report file");
     let out = Command::new(python)
-        .arg(root.join("tools/compliance/validate.py"))
+        .arg(crate::repo_root().join("tools/compliance/validate.py"))
         .arg(kind)
         .arg(&file)
         .output()

@@ -252,6 +252,31 @@ pub fn clean_env(cmd: &mut std::process::Command) {
     }
 }
 
+/// The repository's root.
+pub(crate) fn repo_root() -> std::path::PathBuf {
+    std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// The Python of `target/<tool>-venv`, which `scripts/test.sh` installs from
+/// `tools/<tool>/requirements.txt`; when it is missing, a panic if `require` (an
+/// `MHP_TEST_REQUIRE_*` variable) is `1`, else `None` after a notice naming `what` is skipped.
+pub(crate) fn tool_python(tool: &str, require: &str, what: &str) -> Option<std::path::PathBuf> {
+    use std::io::Write as _;
+    let python = repo_root().join(format!("target/{tool}-venv/bin/python"));
+    if python.exists() {
+        return Some(python);
+    }
+    let msg = format!(
+        "target/{tool}-venv is not installed: run `python3 -m venv target/{tool}-venv && \
+         target/{tool}-venv/bin/pip install -r tools/{tool}/requirements.txt`"
+    );
+    if std::env::var(require).as_deref() == Ok("1") {
+        panic!("{msg} ({require}=1)");
+    }
+    let _ = writeln!(std::io::stderr(), "SKIPPED ({what}): {msg}");
+    None
+}
+
 /// Starts `command` (a tool's server that prints `listening PORT` on standard output once it
 /// answers) and returns it with that port; panics naming `what` when it does not start in 30 s.
 pub(crate) fn spawn_listening(

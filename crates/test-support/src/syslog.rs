@@ -4,7 +4,6 @@
 //! (made by trustme) stays in its directory, so a receiver restarted on the same port is
 //! trusted alike.
 
-use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command};
 
@@ -28,21 +27,10 @@ impl SyslogReceiver {
     /// `None` (after a notice) when its Python environment is not installed and
     /// `MHP_TEST_REQUIRE_SYSLOG=1` is not set.
     pub fn start(dir: &Path, port: u16) -> Option<Self> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let python = root.join("target/syslog-venv/bin/python");
-        if !python.exists() {
-            let msg = "the syslog receiver is not installed: run `python3 -m venv \
-                       target/syslog-venv && target/syslog-venv/bin/pip install -r \
-                       tools/syslog/requirements.txt`";
-            if std::env::var("MHP_TEST_REQUIRE_SYSLOG").as_deref() == Ok("1") {
-                panic!("{msg} (MHP_TEST_REQUIRE_SYSLOG=1)");
-            }
-            let _ = writeln!(std::io::stderr(), "SKIPPED (syslog tests): {msg}");
-            return None;
-        }
+        let python = crate::tool_python("syslog", "MHP_TEST_REQUIRE_SYSLOG", "syslog tests")?;
         let mut command = Command::new(python);
         command
-            .arg(root.join("tools/syslog/receive.py"))
+            .arg(crate::repo_root().join("tools/syslog/receive.py"))
             .arg(dir)
             .arg(port.to_string());
         let (child, port) = crate::spawn_listening(command, "the syslog receiver");

@@ -2,8 +2,6 @@
 //! with the Standard Webhooks reference library (`standardwebhooks` from PyPI, not MHP's code)
 //! under the Python of `target/webhooks-venv`, installed by `scripts/test.sh`.
 
-use std::io::Write as _;
-use std::path::PathBuf;
 use std::process::{Child, Command};
 
 /// A running receiver; stopped on drop.
@@ -27,22 +25,11 @@ impl WebhookReceiver {
     /// `refuse_first` attempts; `None` (after a notice) when its Python environment is not
     /// installed and `MHP_TEST_REQUIRE_WEBHOOKS=1` is not set.
     pub fn start(secret: &str, refuse_first: u32) -> Option<Self> {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let python = root.join("target/webhooks-venv/bin/python");
-        if !python.exists() {
-            let msg = "the webhook receiver is not installed: run `python3 -m venv \
-                       target/webhooks-venv && target/webhooks-venv/bin/pip install -r \
-                       tools/webhooks/requirements.txt`";
-            if std::env::var("MHP_TEST_REQUIRE_WEBHOOKS").as_deref() == Ok("1") {
-                panic!("{msg} (MHP_TEST_REQUIRE_WEBHOOKS=1)");
-            }
-            let _ = writeln!(std::io::stderr(), "SKIPPED (webhook tests): {msg}");
-            return None;
-        }
+        let python = crate::tool_python("webhooks", "MHP_TEST_REQUIRE_WEBHOOKS", "webhook tests")?;
         let dir = tempfile::tempdir().expect("a temporary directory");
         let mut command = Command::new(python);
         command
-            .arg(root.join("tools/webhooks/receive.py"))
+            .arg(crate::repo_root().join("tools/webhooks/receive.py"))
             .arg(secret)
             .arg(dir.path().join("attempts.jsonl"))
             .arg("--refuse-first")

@@ -1,6 +1,6 @@
-//! A report in the forms auditors' tools read: JSON (MHP's own), HTML (printable), NIST OSCAL
-//! 1.1 Assessment Results, and AWS Security Hub findings (ASFF, the input of
-//! `BatchImportFindings`).
+//! A report in the forms auditors' tools read: JSON (MHP's own), NIST OSCAL 1.1 Assessment
+//! Results, and AWS Security Hub findings (ASFF, the input of `BatchImportFindings`). The
+//! printable HTML form is a page of the web application's (`mhp_server::web::compliance_report`).
 
 use serde_json::{Value, json};
 
@@ -9,7 +9,8 @@ use super::{Outcome, Report};
 /// The OSCAL version the Assessment Results follow.
 pub const OSCAL_VERSION: &str = "1.1.3";
 
-fn rfc3339(ms: i64) -> String {
+/// An instant as RFC 3339 in UTC with milliseconds, as the reports write times.
+pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)
         .unwrap_or_default()
         .to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
@@ -18,78 +19,6 @@ fn rfc3339(ms: i64) -> String {
 /// The report as MHP's JSON.
 pub fn json(report: &Report) -> String {
     serde_json::to_string_pretty(report).unwrap_or_default()
-}
-
-fn escape(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    for c in text.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            c => out.push(c),
-        }
-    }
-    out
-}
-
-fn label(o: Outcome) -> &'static str {
-    match o {
-        Outcome::Pass => "pass",
-        Outcome::Fail => "fail",
-        Outcome::NotApplicable => "not applicable",
-    }
-}
-
-/// The report as a self-contained HTML page that prints cleanly (no script, no external
-/// resource).
-pub fn html(report: &Report) -> String {
-    let s = &report.summary;
-    let mut rows = String::new();
-    for f in &report.findings {
-        rows.push_str(&format!(
-            "<tr class=\"{class}\"><td><code>{id}</code></td><td>{title}</td><td>{hipaa}</td>\
-             <td>{soc2}</td><td class=\"result\">{result}</td><td>{evidence}</td></tr>\n",
-            class = label(f.outcome).replace(' ', "-"),
-            id = escape(&f.id),
-            title = escape(&f.title),
-            hipaa = escape(&f.hipaa.join("; ")),
-            soc2 = escape(&f.soc2.join(", ")),
-            result = label(f.outcome),
-            evidence = escape(&f.evidence),
-        ));
-    }
-    format!(
-        "<!doctype html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
-         <title>MHP compliance self-check {at}</title>\n<style>\
-         body{{font:11pt/1.4 system-ui,sans-serif;margin:2em;color:#111}}\
-         table{{border-collapse:collapse;width:100%}}\
-         th,td{{border:1px solid #999;padding:4px 6px;text-align:left;vertical-align:top}}\
-         th{{background:#eee}} tr{{break-inside:avoid}} thead{{display:table-header-group}}\
-         .fail .result{{font-weight:bold;color:#a00}} .pass .result{{color:#060}}\
-         @media print{{body{{margin:0}} a{{color:inherit}}}}\
-         </style></head><body>\n\
-         <h1>MHP compliance self-check</h1>\n\
-         <p>Run <code>{id}</code> at {at} (UTC) by MHP {version}, environment {env}, \
-         {url}.</p>\n\
-         <p><strong>{passed} passed, {failed} failed, {na} not applicable</strong> of {total} \
-         checks. Citations: HIPAA Security Rule (45 CFR Part 164 Subpart C), SOC 2 trust \
-         services criteria (2017, revised 2022).</p>\n\
-         <table><thead><tr><th>Check</th><th>Control</th><th>HIPAA</th><th>SOC 2</th>\
-         <th>Result</th><th>Evidence</th></tr></thead><tbody>\n{rows}</tbody></table>\n\
-         </body></html>\n",
-        at = escape(&rfc3339(report.generated_at_ms)),
-        id = escape(&report.id),
-        version = escape(&report.mhp_version),
-        env = escape(&report.environment),
-        url = escape(&report.public_url),
-        passed = s.passed,
-        failed = s.failed,
-        na = s.not_applicable,
-        total = report.findings.len(),
-    )
 }
 
 fn uuid4() -> String {
@@ -111,7 +40,7 @@ pub fn oscal(report: &Report) -> Value {
             "description": f.evidence,
             "props": [
                 {"name": "check-id", "ns": "https://mhp.example/ns/oscal", "value": f.id},
-                {"name": "result", "ns": "https://mhp.example/ns/oscal", "value": label(f.outcome).replace(' ', "-")},
+                {"name": "result", "ns": "https://mhp.example/ns/oscal", "value": f.outcome.label().replace(' ', "-")},
             ],
             "methods": ["TEST"],
             "types": ["control-objective"],
@@ -225,17 +154,4 @@ pub fn asff(report: &Report, target: &AsffTarget) -> Value {
         })
         .collect();
     json!({ "Findings": findings })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn html_escapes_what_it_shows() {
-        assert_eq!(
-            escape("<a href='x'>&</a>"),
-            "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"
-        );
-    }
 }

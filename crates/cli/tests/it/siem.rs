@@ -30,16 +30,19 @@ struct Server {
 
 impl Server {
     fn start(data: &str) -> Self {
-        let p = MhpProcess::serve(
-            MHP,
-            &["--data-dir", data],
+        Self::with(
+            data,
             &[
                 ("MHP_HTTP_TRUSTED_PROXIES", "127.0.0.1/32"),
                 ("MHP_SECURITY_INTERVAL_MS", "200"),
             ],
-        );
+        )
+    }
+
+    /// `mhp serve` on `data` with `env`.
+    fn with(data: &str, env: &[(&str, &str)]) -> Self {
         Self {
-            p,
+            p: MhpProcess::serve(MHP, &["--data-dir", data], env),
             c: reqwest::Client::new(),
         }
     }
@@ -1060,27 +1063,23 @@ async fn alerts_reach_a_signed_webhook_and_the_mail_retried_after_a_refusal() {
     };
     let dir = tempfile::tempdir().unwrap();
     let org = bootstrap_org(dir.path(), "Notified", &[]);
-    let s = Server {
-        p: MhpProcess::serve(
-            MHP,
-            &["--data-dir", &org.data],
-            &[
-                ("MHP_HTTP_TRUSTED_PROXIES", "127.0.0.1/32"),
-                ("MHP_SECURITY_INTERVAL_MS", "200"),
-                ("MHP_SECURITY_WEBHOOK_URL", receiver.url.as_str()),
-                (
-                    "MHP_SECURITY_WEBHOOK_SECRET",
-                    "secret://env/ALERT_HOOK_SECRET",
-                ),
-                ("ALERT_HOOK_SECRET", secret),
-                ("MHP_SECURITY_ALERT_EMAILS", "secops@example.org"),
-                // The receiver is on this machine: the operator allows it.
-                ("MHP_EGRESS_ALLOW_CIDRS", "127.0.0.1/32"),
-                ("MHP_EGRESS_ALLOW_HTTP", "true"),
-            ],
-        ),
-        c: reqwest::Client::new(),
-    };
+    let s = Server::with(
+        &org.data,
+        &[
+            ("MHP_HTTP_TRUSTED_PROXIES", "127.0.0.1/32"),
+            ("MHP_SECURITY_INTERVAL_MS", "200"),
+            ("MHP_SECURITY_WEBHOOK_URL", receiver.url.as_str()),
+            (
+                "MHP_SECURITY_WEBHOOK_SECRET",
+                "secret://env/ALERT_HOOK_SECRET",
+            ),
+            ("ALERT_HOOK_SECRET", secret),
+            ("MHP_SECURITY_ALERT_EMAILS", "secops@example.org"),
+            // The receiver is on this machine: the operator allows it.
+            ("MHP_EGRESS_ALLOW_CIDRS", "127.0.0.1/32"),
+            ("MHP_EGRESS_ALLOW_HTTP", "true"),
+        ],
+    );
     for _ in 0..10 {
         let res = s
             .login("ops@example.org", "not the password", "198.51.100.7")
@@ -1182,19 +1181,16 @@ async fn syslog_over_tls_receives_every_event_and_a_receiver_down_loses_none() {
     let ca = SyslogReceiver::ca_file(logs.path()).display().to_string();
     let dir = tempfile::tempdir().unwrap();
     let org = bootstrap_org(dir.path(), "Syslogged", &[]);
-    let s = Server {
-        p: MhpProcess::serve(
-            MHP,
-            &["--data-dir", &org.data],
-            &[
-                ("MHP_SECURITY_SYSLOG_ADDRESS", address.as_str()),
-                ("MHP_SECURITY_SYSLOG_CA_FILE", ca.as_str()),
-                ("MHP_SECURITY_INTERVAL_MS", "200"),
-            ],
-        ),
-        c: reqwest::Client::new(),
-    };
-    let all_received = |what: &str| {
+    let s = Server::with(
+        &org.data,
+        &[
+            ("MHP_SECURITY_SYSLOG_ADDRESS", address.as_str()),
+            ("MHP_SECURITY_SYSLOG_CA_FILE", ca.as_str()),
+            ("MHP_SECURITY_INTERVAL_MS", "200"),
+        ],
+    );
+    // Waits until every event of the JSON-lines file has reached the receiver; their count.
+    let all_received = async |what: &str| {
         let deadline = std::time::Instant::now() + Duration::from_secs(60);
         loop {
             let (wanted, got) = (jsonl_uids(&org.data), syslog_uids(logs.path()));
@@ -1207,17 +1203,17 @@ async fn syslog_over_tls_receives_every_event_and_a_receiver_down_loses_none() {
                 got.len(),
                 wanted.len()
             );
-            std::thread::sleep(Duration::from_millis(200));
+            tokio::time::sleep(Duration::from_millis(200)).await;
         }
     };
     s.refusals(3).await;
     s.caught_up().await;
-    let before = all_received("with the receiver up");
+    let before = all_received("with the receiver up").await;
     drop(first);
     s.refusals(3).await;
     s.sink_stalled("syslog", 3.0).await;
     let _second = SyslogReceiver::start(logs.path(), port).unwrap();
     s.sink_drained("syslog").await;
-    let after = all_received("after the receiver came back");
+    let after = all_received("after the receiver came back").await;
     assert!(after >= before + 3, "{before} then {after}");
 }

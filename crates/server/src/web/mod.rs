@@ -27,6 +27,7 @@ mod athlete;
 mod athletes;
 mod audit;
 mod charts;
+pub mod compliance_report;
 mod dashboard;
 mod datasets;
 mod injuries;
