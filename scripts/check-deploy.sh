@@ -121,10 +121,13 @@ tf_modules() {
   done
 }
 # terraform working data goes to target/ (TF_DATA_DIR), never into the source tree.
+tf_id() {
+  local id=${1#"$TF_DIR"/}
+  echo "${id//\//_}"
+}
 tf_in() {
   local dir=$1; shift
-  local id=${dir#"$TF_DIR"/}
-  TF_DATA_DIR="$TF_WORK/data/${id//\//_}" terraform -chdir="$dir" "$@"
+  TF_DATA_DIR="$TF_WORK/data/$(tf_id "$dir")" terraform -chdir="$dir" "$@"
 }
 
 check_tf_fmt() { terraform fmt -check -recursive -diff "$TF_DIR"; }
@@ -149,7 +152,10 @@ tf_test_module() {
   if ! ls "$d"/tests/*.tftest.hcl >/dev/null 2>&1; then
     echo "no tests in ${d#"$ROOT"/}/tests"; return 1
   fi
-  tf_in "$d" init -backend=false -input=false -no-color >/dev/null || return 1
+  # The plugin cache is not safe for concurrent installs: inits take turns (tests overlap).
+  flock "$TF_WORK/plugin-cache.lock" \
+    env TF_DATA_DIR="$TF_WORK/data/$(tf_id "$d")" terraform -chdir="$d" \
+    init -backend=false -input=false -no-color >/dev/null || return 1
   # terraform test would leave a lock file in the module; modules take the root's lock.
   local out trc
   out=$(tf_in "$d" test -no-color 2>&1); trc=$?
@@ -158,8 +164,8 @@ tf_test_module() {
 }
 
 # Runs FUNCTION DIR for each DIR, two at a time: terraform spends most of its time starting the
-# provider, so two overlap well on two cores. The first runs alone, so that the plugin cache
-# (not safe for concurrent installs) is filled before two inits read it. Each writes its own
+# provider, so two overlap well on two cores. The first runs alone, so that the plugin cache is
+# filled before the others start (their inits also take turns on a lock). Each writes its own
 # log; they are printed in order.
 two_at_a_time() {
   local fn=$1 d rc=0 running=0 i=0 logs
