@@ -148,7 +148,58 @@ pub fn parse_options(options: &UploadOptions) -> Result<ParseOptions, UploadOpti
     if let Some(m) = options.box_height_m {
         opts = opts.with_box_height_m(m);
     }
+    if let Some(kg) = options.earlier_body_mass_kg {
+        opts = opts.with_earlier_body_mass_kg(kg);
+    }
     Ok(opts)
+}
+
+/// How far back an earlier assessment's body mass may weigh a recording.
+pub const EARLIER_WEIGH_IN_DAYS: i64 = 30;
+
+/// The body mass a report measured on the plate: the first trial with a body mass that was not
+/// itself taken from a weigh-in or an earlier assessment (those are not measurements, and a
+/// guess must not be carried forward).
+pub fn measured_body_mass(report_json: &str) -> Option<f64> {
+    let report: Value = serde_json::from_str(report_json).ok()?;
+    report.get("trials")?.as_array()?.iter().find_map(|t| {
+        let borrowed = t
+            .get("flags")
+            .and_then(Value::as_array)
+            .is_some_and(|flags| {
+                flags.iter().any(|f| {
+                    matches!(
+                        f.get("code").and_then(Value::as_str),
+                        Some("body_weight_from_weigh_in" | "body_weight_from_earlier_assessment")
+                    )
+                })
+            });
+        let kg = t.get("metrics")?.get("body_mass_kg")?.as_f64()?;
+        (!borrowed && kg.is_finite()).then_some(kg)
+    })
+}
+
+/// The athlete's body mass as measured by their latest assessment recorded in the
+/// [`EARLIER_WEIGH_IN_DAYS`] up to `at` that weighed them on the plate.
+async fn earlier_body_mass(
+    app: &App,
+    scope: &OrgScope,
+    subject: SubjectId,
+    at: Timestamp,
+) -> Result<Option<f64>, AppError> {
+    let from = Timestamp::from_millis(at.as_millis() - EARLIER_WEIGH_IN_DAYS * 86_400_000);
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
+    let reports = assessments::recent_reports(&mut tx, subject, from, at, 10).await?;
+    Ok(reports.iter().find_map(|r| measured_body_mass(r)))
+}
+
+/// True when a rep was refused only because nothing could weigh the athlete.
+fn needs_weighing(report: &mhp_biomech::Report) -> bool {
+    report.trials.iter().any(|t| {
+        t.flags
+            .iter()
+            .any(|f| f.code == mhp_biomech::FlagCode::NoStableWeighing)
+    })
 }
 
 /// Runs the engine on a blocking thread; an unreadable file is the caller's
@@ -277,7 +328,18 @@ where
         Some(format) => opts.with_format(format),
         None => opts,
     };
-    let report = analyse("upload", body.clone(), opts).await?;
+    let mut options = options;
+    let mut report = analyse("upload", body.clone(), opts.clone()).await?;
+    // A rep nothing could weigh (no steady standing, no weigh-in given or in the file) is
+    // weighed with the athlete's latest measured body mass, if a recent assessment has one;
+    // the value is kept with the assessment so that a reanalysis reads the file alike.
+    if needs_weighing(&report)
+        && options.body_mass_kg.is_none()
+        && let Some(kg) = earlier_body_mass(app, scope, subject, recorded_at).await?
+    {
+        report = analyse("upload", body.clone(), opts.with_earlier_body_mass_kg(kg)).await?;
+        options.earlier_body_mass_kg = Some(kg);
+    }
     let format = report.recording.format.map_or("csv", Format::as_str);
     let (kind, result) = result_of(&report, now);
 

@@ -29,6 +29,12 @@ pub struct AnalysisOptions {
     /// Box height of a drop jump or landing test, m, reported beside the
     /// drop height estimated from the signal.
     pub box_height_m: Option<f64>,
+    /// The body mass an earlier assessment of the athlete measured, kg: the
+    /// last resort when neither the recording nor a weigh-in (the caller's
+    /// or the file's) can weigh a rep (flagged
+    /// `body_weight_from_earlier_assessment`). Outside 10–400 kg it is
+    /// ignored.
+    pub earlier_body_mass_kg: Option<f64>,
 }
 
 impl AnalysisOptions {
@@ -42,6 +48,58 @@ impl AnalysisOptions {
     pub fn with_box_height_m(mut self, m: f64) -> Self {
         self.box_height_m = Some(m);
         self
+    }
+
+    /// Options with the body mass an earlier assessment measured, kg.
+    pub fn with_earlier_body_mass_kg(mut self, kg: f64) -> Self {
+        self.earlier_body_mass_kg = Some(kg);
+        self
+    }
+}
+
+/// A body mass from outside the recording, and where it came from.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct WeighIn {
+    /// kg.
+    pub kg: f64,
+    /// True when it is an earlier assessment's, not a weigh-in given with
+    /// the recording.
+    pub earlier: bool,
+}
+
+impl WeighIn {
+    /// The caller's weigh-in, else the file's, else an earlier assessment's;
+    /// each only within 10–400 kg.
+    fn of(options: &AnalysisOptions, recording: &Recording) -> Option<Self> {
+        let valid =
+            |kg: &f64| kg.is_finite() && (WEIGH_IN_RANGE_KG.0..=WEIGH_IN_RANGE_KG.1).contains(kg);
+        options
+            .body_mass_kg
+            .filter(valid)
+            .or(recording.metadata.body_mass_kg.filter(valid))
+            .map(|kg| WeighIn { kg, earlier: false })
+            .or(options
+                .earlier_body_mass_kg
+                .filter(valid)
+                .map(|kg| WeighIn { kg, earlier: true }))
+    }
+
+    /// The flag of a body weight taken from it: `missing` says what the
+    /// recording lacked ("no steady second of standing before the pull").
+    pub fn flag(self, missing: &str) -> Flag {
+        if self.earlier {
+            Flag::new(
+                FlagCode::BodyWeightFromEarlierAssessment,
+                format!(
+                    "{missing} and no weigh-in given: body weight from the athlete's latest earlier assessment that weighed them"
+                ),
+            )
+        } else {
+            Flag::new(
+                FlagCode::BodyWeightFromWeighIn,
+                format!("{missing}: body weight from the weigh-in given with it"),
+            )
+        }
     }
 }
 
@@ -92,8 +150,8 @@ pub(crate) struct Context<'a> {
     pub segments: Segments,
     /// The steadiest second of the whole recording, if steady.
     pub recording_weighing: Option<Weighing>,
-    /// The caller's (or the file's) weigh-in, kg.
-    pub weigh_in_kg: Option<f64>,
+    /// The caller's (or the file's, or an earlier assessment's) weigh-in.
+    pub weigh_in: Option<WeighIn>,
     /// The caller's options.
     pub options: &'a AnalysisOptions,
 }
@@ -163,17 +221,15 @@ impl Context<'_> {
                 ),
             ));
         }
-        if let Some(kg) = self.weigh_in_kg {
+        if let Some(weigh_in) = self.weigh_in {
+            let kg = weigh_in.kg;
             let short = weighing::short_window_blocks(&self.signal);
             let quiet = weighing::steadiest(&self.signal, lo, hi, short, self.threshold)
                 .filter(|w| w.sd <= 0.03 * kg * GRAVITY);
             let sd = quiet.map_or(0.01 * kg * GRAVITY, |w| w.sd);
             return Ok((
                 Weighing::weigh_in(kg, sd, quiet.map(|w| w.mean)),
-                Flag::new(
-                    FlagCode::BodyWeightFromWeighIn,
-                    "no steady second of standing in the recording: body weight from the weigh-in given with it",
-                ),
+                weigh_in.flag("no steady second of standing in the recording"),
             ));
         }
         Err(Flag::new(
@@ -232,13 +288,10 @@ fn analyze_signal(
         );
     }
     let recording_weighing = weighing::recording_weighing(&signal, threshold);
-    let weigh_in_kg = options
-        .body_mass_kg
-        .or(recording.metadata.body_mass_kg)
-        .filter(|kg| kg.is_finite() && (WEIGH_IN_RANGE_KG.0..=WEIGH_IN_RANGE_KG.1).contains(kg));
+    let weigh_in = WeighIn::of(options, recording);
     let level = recording_weighing
         .map(|w| w.mean)
-        .or(weigh_in_kg.map(|kg| kg * GRAVITY))
+        .or(weigh_in.map(|w| w.kg * GRAVITY))
         .unwrap_or_else(|| loaded_median(&signal, threshold));
     let segments = segment(&signal, threshold, level);
     let ctx = Context {
@@ -248,7 +301,7 @@ fn analyze_signal(
         level,
         segments,
         recording_weighing,
-        weigh_in_kg,
+        weigh_in,
         options,
     };
     let detection = match given {

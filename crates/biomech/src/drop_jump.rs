@@ -245,10 +245,16 @@ fn drop_estimate(
             weighing: w,
         });
     }
-    let weighing = ctx.recording_weighing.or_else(|| {
-        ctx.weigh_in_kg
-            .map(|kg| Weighing::weigh_in(kg, 0.01 * kg * GRAVITY, None))
-    })?;
+    let weighing = match ctx.recording_weighing {
+        Some(w) => w,
+        None => {
+            let w = ctx.weigh_in?;
+            flags.push(w.flag(
+                "the athlete did not stand still after landing nor steadily anywhere in the recording",
+            ));
+            Weighing::weigh_in(w.kg, 0.01 * w.kg * GRAVITY, None)
+        }
+    };
     let flight_time = (flight.landing - flight.takeoff) as f64 * signal.rate.dt();
     let v_to = GRAVITY * flight_time / 2.0;
     flags.push(Flag::new(

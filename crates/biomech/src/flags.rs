@@ -48,6 +48,10 @@ pub enum FlagCode {
     /// Warning: no steady second anywhere in the recording; body weight is
     /// the weigh-in the caller gave (or the file stated).
     BodyWeightFromWeighIn,
+    /// Warning: no steady second anywhere in the recording and no weigh-in
+    /// given; body weight is the athlete's latest earlier assessment that
+    /// weighed them (the caller looks it up, within a few weeks).
+    BodyWeightFromEarlierAssessment,
     /// Warning: the test kind was detected from the signal and another kind
     /// fits almost as well; pass the kind to be sure.
     KindUncertain,
@@ -73,6 +77,7 @@ impl FlagCode {
                 | FlagCode::HeightMethodsDisagree
                 | FlagCode::BodyWeightFromRecording
                 | FlagCode::BodyWeightFromWeighIn
+                | FlagCode::BodyWeightFromEarlierAssessment
                 | FlagCode::KindUncertain
                 | FlagCode::Countermovement
                 | FlagCode::DropHeightFromFlightTime
@@ -90,6 +95,7 @@ impl FlagCode {
             FlagCode::HeightMethodsDisagree
                 | FlagCode::BodyWeightFromRecording
                 | FlagCode::BodyWeightFromWeighIn
+                | FlagCode::BodyWeightFromEarlierAssessment
                 | FlagCode::Countermovement
                 | FlagCode::DropHeightFromFlightTime
                 | FlagCode::NotStabilised
@@ -114,6 +120,7 @@ impl FlagCode {
             FlagCode::HeightMethodsDisagree => "height_methods_disagree",
             FlagCode::BodyWeightFromRecording => "body_weight_from_recording",
             FlagCode::BodyWeightFromWeighIn => "body_weight_from_weigh_in",
+            FlagCode::BodyWeightFromEarlierAssessment => "body_weight_from_earlier_assessment",
             FlagCode::KindUncertain => "kind_uncertain",
             FlagCode::Countermovement => "countermovement",
             FlagCode::DropHeightFromFlightTime => "drop_height_from_flight_time",
@@ -123,7 +130,7 @@ impl FlagCode {
     }
 
     /// Every code, in a stable order (for documentation and tests).
-    pub const ALL: [FlagCode; 20] = [
+    pub const ALL: [FlagCode; 21] = [
         FlagCode::EmptyPlate,
         FlagCode::NonFiniteForce,
         FlagCode::NegativeForce,
@@ -139,6 +146,7 @@ impl FlagCode {
         FlagCode::HeightMethodsDisagree,
         FlagCode::BodyWeightFromRecording,
         FlagCode::BodyWeightFromWeighIn,
+        FlagCode::BodyWeightFromEarlierAssessment,
         FlagCode::KindUncertain,
         FlagCode::Countermovement,
         FlagCode::DropHeightFromFlightTime,

@@ -63,7 +63,7 @@ pub(crate) fn trials(ctx: &Context<'_>, single_leg: bool) -> Vec<Trial> {
     let bw = ctx
         .recording_weighing
         .map(|w| w.mean)
-        .or(ctx.weigh_in_kg.map(|kg| kg * GRAVITY));
+        .or(ctx.weigh_in.map(|w| w.kg * GRAVITY));
     let mut out = Vec::new();
     for stretch in &ctx.segments.stretches {
         // Flights refined with their own thresholds, in order.

@@ -131,13 +131,11 @@ fn next_pull(ctx: &Context<'_>, from: usize, to: usize) -> Option<(Trial, usize)
     let mut flags = Vec::new();
     // The recording's steadiest second is no fallback here: in an IMTP
     // recording it may be a held pull. The weigh-in is.
-    let w = match (local, ctx.weigh_in_kg) {
+    let w = match (local, ctx.weigh_in) {
         (Some(w), _) => w,
-        (None, Some(kg)) => {
-            flags.push(Flag::new(
-                FlagCode::BodyWeightFromWeighIn,
-                "no steady second of standing before the pull: body weight from the weigh-in given with it",
-            ));
+        (None, Some(weigh_in)) => {
+            flags.push(weigh_in.flag("no steady second of standing before the pull"));
+            let kg = weigh_in.kg;
             Weighing::weigh_in(kg, 0.01 * kg * GRAVITY, None)
         }
         (None, None) => {

@@ -165,6 +165,11 @@ const SQLITE: &[Migration] = &[
         name: "compliance_runs",
         sql: include_str!("../migrations/sqlite/0027_compliance_runs.sql"),
     },
+    Migration {
+        version: 28,
+        name: "earlier_weigh_in",
+        sql: include_str!("../migrations/sqlite/0028_earlier_weigh_in.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -302,6 +307,11 @@ const POSTGRES: &[Migration] = &[
         version: 27,
         name: "compliance_runs",
         sql: include_str!("../migrations/postgres/0027_compliance_runs.sql"),
+    },
+    Migration {
+        version: 28,
+        name: "earlier_weigh_in",
+        sql: include_str!("../migrations/postgres/0028_earlier_weigh_in.sql"),
     },
 ];
 

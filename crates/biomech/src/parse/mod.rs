@@ -366,6 +366,10 @@ pub struct ParseOptions {
     /// Box height of a drop jump or landing test, m, for
     /// [`crate::analyze_bytes`].
     pub box_height_m: Option<f64>,
+    /// The body mass an earlier assessment of the athlete measured, kg, for
+    /// [`crate::analyze_bytes`] (see
+    /// [`crate::AnalysisOptions::earlier_body_mass_kg`]).
+    pub earlier_body_mass_kg: Option<f64>,
 }
 
 impl Default for ParseOptions {
@@ -378,6 +382,7 @@ impl Default for ParseOptions {
             columns: None,
             body_mass_kg: None,
             box_height_m: None,
+            earlier_body_mass_kg: None,
         }
     }
 }
@@ -413,8 +418,7 @@ impl ParseOptions {
         self
     }
 
-    /// Options with the athlete's recent weigh-in, kg (the server passes
-    /// the athlete's last recorded body mass).
+    /// Options with the athlete's recent weigh-in, kg.
     pub fn with_body_mass_kg(mut self, kg: f64) -> Self {
         self.body_mass_kg = Some(kg);
         self
@@ -426,11 +430,20 @@ impl ParseOptions {
         self
     }
 
+    /// Options with the body mass an earlier assessment measured, kg (the
+    /// server passes the athlete's latest within a few weeks when a
+    /// recording cannot be weighed otherwise).
+    pub fn with_earlier_body_mass_kg(mut self, kg: f64) -> Self {
+        self.earlier_body_mass_kg = Some(kg);
+        self
+    }
+
     /// The analysis half of these options.
     pub fn analysis_options(&self) -> crate::AnalysisOptions {
         crate::AnalysisOptions {
             body_mass_kg: self.body_mass_kg,
             box_height_m: self.box_height_m,
+            earlier_body_mass_kg: self.earlier_body_mass_kg,
         }
     }
 }

@@ -205,6 +205,50 @@ fn without_a_steady_second_the_weigh_in_weighs_and_without_it_nothing_is_guessed
 }
 
 #[test]
+fn an_earlier_assessments_body_mass_is_the_last_resort_and_says_so() {
+    let spec = SessionSpec::jumps_without_a_steady_second();
+    let s = session(&spec).unwrap();
+    let earlier = analyze_recording_with(
+        &s.recording,
+        &AnalysisOptions::default().with_earlier_body_mass_kg(80.0),
+    );
+    for (i, truth) in s.events.iter().enumerate() {
+        assert_eq!(
+            codes(&earlier, i),
+            vec![FlagCode::BodyWeightFromEarlierAssessment]
+        );
+        assert!(
+            earlier.trials[i].flags[0]
+                .message
+                .contains("earlier assessment")
+        );
+        assert_rep(&earlier, i, truth, 1000.0).unwrap();
+    }
+    // A weigh-in given with the recording comes first; an earlier assessment's out of range
+    // is no weigh-in at all.
+    let both = analyze_recording_with(
+        &s.recording,
+        &AnalysisOptions::default()
+            .with_body_mass_kg(80.0)
+            .with_earlier_body_mass_kg(60.0),
+    );
+    assert_eq!(codes(&both, 0), vec![FlagCode::BodyWeightFromWeighIn]);
+    assert_eq!(cmj(&both, 0).body_mass_kg, cmj(&earlier, 0).body_mass_kg);
+    let absurd = analyze_recording_with(
+        &s.recording,
+        &AnalysisOptions::default().with_earlier_body_mass_kg(4000.0),
+    );
+    assert_eq!(codes(&absurd, 0), vec![FlagCode::NoStableWeighing]);
+    // The recording's own weighing comes before any of them.
+    let steady = session(&reps_spec(1000.0, PlateSetup::Single, &[0.3], &[1.0])).unwrap();
+    let report = analyze_recording_with(
+        &steady.recording,
+        &AnalysisOptions::default().with_earlier_body_mass_kg(95.0),
+    );
+    assert!(codes(&report, 0).is_empty());
+}
+
+#[test]
 fn a_weigh_in_is_not_used_when_the_recording_can_weigh() {
     let s = session(&reps_spec(1000.0, PlateSetup::Single, &[0.3], &[1.0])).unwrap();
     let report = analyze_recording_with(

@@ -380,3 +380,150 @@ async fn a_weigh_in_at_upload_weighs_and_is_kept_for_reanalysis() {
         "{again_height} against {height}"
     );
 }
+
+/// Without a steady second and without a weigh-in, the athlete's latest assessment of the last
+/// 30 days that weighed them on the plate weighs the recording (flagged, and stored so that a
+/// reanalysis weighs it alike). An older assessment, another athlete's, or a body mass that was
+/// itself a weigh-in is never used: then nothing is guessed.
+#[tokio::test]
+async fn an_earlier_assessment_weighs_a_recording_nothing_else_can() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = bootstrap_org(dir.path(), "Earlier", &[]);
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    let api = format!("{}/api/v1/orgs/{}", p.base, o.org);
+    let c = reqwest::Client::new();
+    let new_subject = |name: &'static str| {
+        let c = c.clone();
+        let api = api.clone();
+        let admin = o.admin.clone();
+        async move {
+            created(
+                c.post(format!("{api}/subjects"))
+                    .bearer_auth(&admin)
+                    .json(&json!({ "name": name }))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let upload = |subject: &str, file: String, query: String| {
+        c.post(format!("{api}/subjects/{subject}/assessments{query}"))
+            .bearer_auth(&o.admin)
+            .header("content-type", "text/csv")
+            .body(file)
+            .send()
+    };
+    let flags = |a: &Value| -> Vec<String> {
+        a["report"]["trials"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|t| t["flags"].as_array().cloned().unwrap_or_default())
+            .filter_map(|f| f["code"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let day = 86_400_000_i64;
+    let now = i64::try_from(
+        SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap()
+            .as_millis(),
+    )
+    .unwrap();
+    let at = |days_ago: i64| format!("?recorded_at_ms={}", now - days_ago * day);
+    let steady = to_mhp_csv(&synth::cmj(&CmjSpec::default()).unwrap().recording);
+
+    // Sam jumped on a steady plate 10 days ago (80 kg measured), and 40 days ago.
+    let sam = new_subject("Sam Example").await;
+    let measured = created(upload(&sam, steady.clone(), at(10)).await.unwrap()).await;
+    assert_eq!(measured["blocked_trials"], 0, "{measured}");
+    created(upload(&sam, steady.clone(), at(40)).await.unwrap()).await;
+    let weighed = created(
+        upload(&sam, jumps_without_a_steady_second(), at(0))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(weighed["blocked_trials"], 0, "{weighed}");
+    let codes = flags(&weighed);
+    assert!(
+        codes
+            .iter()
+            .all(|f| f == "body_weight_from_earlier_assessment")
+            && codes.len() == 2,
+        "{weighed}"
+    );
+    let height = weighed["summary"]["jump_height_impulse_m"]
+        .as_f64()
+        .unwrap();
+    assert!((height - 0.29).abs() < 0.02, "{height}");
+    let id = weighed["id"].as_str().unwrap().to_owned();
+
+    // Alex's only steady assessment is 40 days old, and Sam's is not Alex's: nothing weighs.
+    let alex = new_subject("Alex Example").await;
+    created(upload(&alex, steady.clone(), at(40)).await.unwrap()).await;
+    let refused = created(
+        upload(&alex, jumps_without_a_steady_second(), at(0))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused["blocked_trials"], 2, "{refused}");
+    assert!(flags(&refused).iter().all(|f| f == "no_stable_weighing"));
+
+    // Kim's recent assessment was weighed by a weigh-in, not on the plate: not a measurement.
+    let kim = new_subject("Kim Example").await;
+    let guessed = created(
+        upload(
+            &kim,
+            jumps_without_a_steady_second(),
+            format!("{}&body_mass_kg=80", at(5)),
+        )
+        .await
+        .unwrap(),
+    )
+    .await;
+    assert_eq!(guessed["blocked_trials"], 0, "{guessed}");
+    let refused = created(
+        upload(&kim, jumps_without_a_steady_second(), at(0))
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused["blocked_trials"], 2, "{refused}");
+    drop(p);
+
+    // An older engine's result is recomputed with the stored earlier body mass.
+    let db = format!("sqlite://{}/mhp.sqlite", o.data);
+    crate::main_path::age_assessment(&db, &o.org, &id).await;
+    let again = mhp(&["reanalyze", "--data-dir", &o.data], &[], None);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    let read: Value = c
+        .get(format!("{}/api/v1/orgs/{}/assessments/{id}", p.base, o.org))
+        .bearer_auth(&o.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(read["analysis_version"], mhp_biomech::ANALYSIS_VERSION);
+    assert_eq!(read["blocked_trials"], 0, "{read}");
+    assert!(
+        flags(&read)
+            .iter()
+            .all(|f| f == "body_weight_from_earlier_assessment"),
+        "{read}"
+    );
+    let again_height = read["summary"]["jump_height_impulse_m"].as_f64().unwrap();
+    assert!(
+        (again_height - height).abs() < 1e-9,
+        "{again_height} against {height}"
+    );
+}

@@ -219,6 +219,7 @@ pub async fn upload(
         body_mass_kg: q.body_mass_kg,
         box_height_m: q.box_height_m,
         columns: q.columns.clone(),
+        earlier_body_mass_kg: None,
     };
     parse_options(&options).map_err(|e| ApiError::BadRequest(e.to_string()))?;
     if options

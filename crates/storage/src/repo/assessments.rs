@@ -83,6 +83,9 @@ pub struct UploadOptions {
     /// The columns of a delimited file by position (`mhp_biomech::ColumnMap`'s text form),
     /// for a header MHP does not recognise.
     pub columns: Option<String>,
+    /// The body mass of the athlete's earlier assessment that weighed a recording with no quiet
+    /// standing and no weigh-in (looked up at upload, not given by the uploader).
+    pub earlier_body_mass_kg: Option<f64>,
 }
 
 /// One analysis of an assessment.
@@ -105,8 +108,8 @@ pub struct AnalysisResult {
 const SELECT: &str = "SELECT id, subject_id, kind, recorded_at_ms, source, uploaded_by, format, \
                       raw_object_key, raw_sha256, raw_bytes, idempotency_key, analysis_version, \
                       created_at_ms, declared_sample_rate_hz, declared_kind, \
-                      declared_body_mass_kg, declared_box_height_m, declared_columns \
-                      FROM assessments";
+                      declared_body_mass_kg, declared_box_height_m, declared_columns, \
+                      earlier_body_mass_kg FROM assessments";
 
 fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
     let id: String = row.try_get("id")?;
@@ -134,6 +137,7 @@ fn from_row(row: &AnyRow) -> Result<Assessment, StorageError> {
             body_mass_kg: row.try_get("declared_body_mass_kg")?,
             box_height_m: row.try_get("declared_box_height_m")?,
             columns: row.try_get("declared_columns")?,
+            earlier_body_mass_kg: row.try_get("earlier_body_mass_kg")?,
         },
     })
 }
@@ -159,9 +163,9 @@ pub async fn create(
         "INSERT INTO assessments (id, org_id, subject_id, kind, recorded_at_ms, source, \
          uploaded_by, format, raw_object_key, raw_sha256, raw_bytes, idempotency_key, \
          analysis_version, created_at_ms, declared_sample_rate_hz, declared_kind, \
-         declared_body_mass_kg, declared_box_height_m, declared_columns) \
+         declared_body_mass_kg, declared_box_height_m, declared_columns, earlier_body_mass_kg) \
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, \
-         $19) \
+         $19, $20) \
          ON CONFLICT DO NOTHING RETURNING id",
     )
     .bind(assessment.id.to_string())
@@ -183,6 +187,7 @@ pub async fn create(
     .bind(assessment.options.body_mass_kg)
     .bind(assessment.options.box_height_m)
     .bind(assessment.options.columns.clone())
+    .bind(assessment.options.earlier_body_mass_kg)
     .fetch_optional(tx.conn())
     .await
     .map_err(not_found_on_fk("subject"))?;
@@ -394,6 +399,32 @@ pub async fn list_for_subject(
         .fetch_all(tx.conn())
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The current reports (JSON text) of a subject's assessments recorded in `[from, to]`, the
+/// latest recorded first, at most `limit`: where the athlete's earlier body mass is looked up.
+pub async fn recent_reports(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+    from: Timestamp,
+    to: Timestamp,
+    limit: i64,
+) -> Result<Vec<String>, StorageError> {
+    let reports = sqlx::query_scalar(
+        "SELECT r.report_json FROM assessments a \
+         JOIN assessment_results r ON r.org_id = a.org_id AND r.assessment_id = a.id \
+         AND r.analysis_version = a.analysis_version \
+         WHERE a.org_id = $1 AND a.subject_id = $2 AND a.recorded_at_ms >= $3 \
+         AND a.recorded_at_ms <= $4 ORDER BY a.recorded_at_ms DESC, a.id DESC LIMIT $5",
+    )
+    .bind(tx.org_key())
+    .bind(subject.to_string())
+    .bind(from.as_millis())
+    .bind(to.as_millis())
+    .bind(limit)
+    .fetch_all(tx.conn())
+    .await?;
+    Ok(reports)
 }
 
 /// Every assessment of the organisation, oldest first, a page at a time (index rebuilds).
