@@ -148,11 +148,12 @@ pub use weighing::WeighingSource;
 /// value changes; results with different versions are not comparable.
 ///
 /// `cmj-1.1.0`: every rep of a multi-rep recording with its own onset,
-/// weighing fallbacks, block-based weighing windows. `balance-1.1.0`: the
+/// weighing fallbacks, block-based weighing windows. `balance-1.2.0`: the
 /// unloaded threshold from 50 ms block means (stretch ends may move by a
-/// sample). The other parts are the first versions of their tests.
+/// sample); centre of pressure read from C3D and combined from two plates'
+/// own (recordings stored without one are analysed again). The other parts are the first versions of their tests.
 pub const ANALYSIS_VERSION: &str =
-    "cmj-1.1.0/balance-1.1.0/squat_jump-1.0.0/drop_jump-1.0.0/hops-1.0.0/imtp-1.0.0/landing-1.0.0";
+    "cmj-1.1.0/balance-1.2.0/squat_jump-1.0.0/drop_jump-1.0.0/hops-1.0.0/imtp-1.0.0/landing-1.0.0";
 
 /// Parses and analyses one file: the command line's and the server's entry
 /// point. `name_hint` (the file name) becomes the report's `file`; the

@@ -356,6 +356,77 @@ pub struct CentreOfPressure {
     pub y: Vec<f64>,
 }
 
+/// Below this share of the plates' total force, a plate's own centre of
+/// pressure is noise (an unloaded plate's moments over a near-zero force)
+/// and does not count.
+const MIN_PLATE_SHARE: f64 = 0.02;
+/// Below this force a plate's centre of pressure is not defined (motion
+/// capture systems use the same 20 N threshold).
+pub const MIN_COP_FORCE_N: f64 = 20.0;
+
+impl CentreOfPressure {
+    /// The centre of pressure of two plates from each plate's own, in one
+    /// frame (both plates' coordinates must share their origin and axes):
+    /// see [`CentreOfPressure::of_plates`].
+    pub fn combined(
+        left_fz: &[f64],
+        right_fz: &[f64],
+        left: &CentreOfPressure,
+        right: &CentreOfPressure,
+    ) -> CentreOfPressure {
+        Self::of_plates(&[(left_fz, left), (right_fz, right)])
+    }
+
+    /// The centre of pressure of one or more plates from each plate's own
+    /// and its vertical force, all in one frame: the mean weighted by
+    /// force. A plate counts where it carries at least 20 N and 2 % of the
+    /// total. Where no plate counts the centre of pressure is undefined;
+    /// those samples repeat the nearest defined one before them (the first
+    /// defined one at the start, 0 when none is), so that a flight or a step
+    /// off does not read as movement.
+    pub fn of_plates(plates: &[(&[f64], &CentreOfPressure)]) -> CentreOfPressure {
+        let n = plates
+            .iter()
+            .map(|(fz, c)| fz.len().min(c.x.len()).min(c.y.len()))
+            .min()
+            .unwrap_or(0);
+        let mut x = Vec::with_capacity(n);
+        let mut y = Vec::with_capacity(n);
+        let mut first_defined = None;
+        let mut last: Option<(f64, f64)> = None;
+        for i in 0..n {
+            // A non-finite force counts as none here (the analysis flags the force itself);
+            // a counted plate's non-finite coordinate makes the point non-finite, and flagged.
+            let weight = |fz: &[f64]| fz[i].max(0.0);
+            let total: f64 = plates.iter().map(|(fz, _)| weight(fz)).sum();
+            let (mut w_sum, mut sx, mut sy) = (0.0, 0.0, 0.0);
+            for (fz, c) in plates {
+                let w = weight(fz);
+                if w >= MIN_COP_FORCE_N && w >= MIN_PLATE_SHARE * total {
+                    w_sum += w;
+                    sx += w * c.x[i];
+                    sy += w * c.y[i];
+                }
+            }
+            let point = (w_sum > 0.0).then(|| (sx / w_sum, sy / w_sum));
+            let (px, py) = point.or(last).unwrap_or((f64::NAN, f64::NAN));
+            if first_defined.is_none() && point.is_some() {
+                first_defined = Some(i);
+            }
+            x.push(px);
+            y.push(py);
+            if point.is_some() {
+                last = point;
+            }
+        }
+        let (fx, fy) = first_defined.map_or((0.0, 0.0), |first| (x[first], y[first]));
+        let lead = first_defined.unwrap_or(n);
+        x[..lead].fill(fx);
+        y[..lead].fill(fy);
+        CentreOfPressure { x, y }
+    }
+}
+
 /// How regular the time column was, when the file had one.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Timing {

@@ -32,7 +32,17 @@
 //!   (files differ in whether they store the action or the reaction).
 //!   One plate is a single plate; two are left (the first) and right (the
 //!   second), unless their Fz labels name the sides the other way round.
-//!   Centre of pressure is not read from C3D.
+//! * **Centre of pressure**, in the lab's horizontal axes (x, y) and in
+//!   metres (`POINT:UNITS` `mm`, `cm` or `m`; millimetres when absent), as
+//!   ezc3d computes it: type 1 gives it in its channels; types 2 and 4 from
+//!   the moments about the transducer origin moved to the plate's surface
+//!   (`ORIGIN`, the vector from the surface centre to the origin, its sign
+//!   turned when its z points up), x = −My/Fz and y = Mx/Fz; type 3 from the
+//!   load cells' positions (`ORIGIN` x and y) with the `FPCOPPOLY`
+//!   correction when given. Each plate's point is placed with its axes and
+//!   the centre of its `CORNERS`; two plates are combined by force, and a
+//!   plate under 20 N counts for nothing (see
+//!   [`crate::recording::CentreOfPressure::of_plates`]).
 //!
 //! Every offset, count and size is checked against the file: arbitrary
 //! bytes give an error, never a panic.
@@ -40,7 +50,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::ParseError;
-use crate::recording::{Metadata, Plates, Recording, SampleRate};
+use crate::recording::{CentreOfPressure, Metadata, Plates, Recording, SampleRate};
 
 use super::{Format, ParseOptions};
 
@@ -240,7 +250,7 @@ pub(crate) fn parse_c3d(data: &[u8], opts: &ParseOptions) -> Result<Recording, P
         .and_then(|p| p.strings().into_iter().next())
         .is_some_and(|f| f.trim().eq_ignore_ascii_case("UNSIGNED"));
     let channels = read_analog(&bytes, &layout, unsigned)?;
-    let plates = force_plates(&params, &channels, layout.channels)?;
+    let (plates, cop) = force_plates(&params, &channels, layout.channels)?;
     let rate = opts.sample_rate_hz.unwrap_or(layout.analog_rate);
     let sample_rate = SampleRate::new(rate).ok_or(ParseError::InvalidSampleRate {
         source_name: if opts.sample_rate_hz.is_some() {
@@ -262,7 +272,7 @@ pub(crate) fn parse_c3d(data: &[u8], opts: &ParseOptions) -> Result<Recording, P
     Ok(Recording {
         sample_rate,
         plates,
-        cop: None,
+        cop: Some(cop),
         timing: None,
         metadata: Metadata {
             device: Some("c3d".to_owned()),
@@ -566,12 +576,13 @@ fn scaling(params: &Parameters, channels: usize) -> Result<Vec<Scaling>, ParseEr
         .collect())
 }
 
-/// The vertical force of each used plate, as one or two plates.
+/// The vertical force of each used plate, as one or two plates, and the
+/// centre of pressure of them all.
 fn force_plates(
     params: &Parameters,
     raw: &[Vec<f64>],
     channels: usize,
-) -> Result<Plates, ParseError> {
+) -> Result<(Plates, CentreOfPressure), ParseError> {
     let used = params
         .get("FORCE_PLATFORM:USED")
         .and_then(Parameter::first_int)
@@ -611,7 +622,8 @@ fn force_plates(
         .flat_map(Parameter::strings)
         .collect();
     let samples = raw.first().map_or(0, Vec::len);
-    let mut plates: Vec<(Vec<f64>, String)> = Vec::new();
+    let metres = position_unit(params);
+    let mut plates: Vec<(Vec<f64>, String, CentreOfPressure)> = Vec::new();
     for p in 0..used as usize {
         let kind = types.get(p).copied().unwrap_or(0);
         let needed = match kind {
@@ -656,20 +668,49 @@ fn force_plates(
             }
         }
         let cal = calibration(params, p, kind)?;
-        let axis_z = vertical_axis(params, p);
+        let frame = PlateFrame::of(params, p);
+        let origin = plate_origin(params, p, kind);
+        let poly = cop_polynomial(params, p, kind);
         let mut fz = Vec::with_capacity(samples);
+        let mut cop = CentreOfPressure {
+            x: Vec::with_capacity(samples),
+            y: Vec::with_capacity(samples),
+        };
         for i in 0..samples {
             let ch = |k: usize| chans.get(k).map_or(0.0, |&c| value(c, i));
-            let force = match kind {
-                3 => [ch(0) + ch(1), ch(2) + ch(3), ch(4) + ch(5) + ch(6) + ch(7)],
-                4 => {
-                    let data: [f64; 6] = [ch(0), ch(1), ch(2), ch(3), ch(4), ch(5)];
-                    let row = |r: usize| (0..6).map(|j| cal[r][j] * data[j]).sum::<f64>();
-                    [row(0), row(1), row(2)]
+            let (force, on_plate) = match kind {
+                1 => {
+                    let force = [ch(0), ch(1), ch(2)];
+                    (force, [ch(3), ch(4)])
                 }
-                _ => [ch(0), ch(1), ch(2)],
+                3 => {
+                    let cells = [ch(4), ch(5), ch(6), ch(7)];
+                    let force = [ch(0) + ch(1), ch(2) + ch(3), cells.iter().sum()];
+                    let moment = add(
+                        [
+                            origin[1] * (cells[0] + cells[1] - cells[2] - cells[3]),
+                            origin[0] * (cells[1] + cells[2] - cells[0] - cells[3]),
+                            0.0,
+                        ],
+                        cross(force, [0.0, 0.0, origin[2]]),
+                    );
+                    (force, poly.correct(cop_from_moment(force, moment)))
+                }
+                _ => {
+                    let mut data: [f64; 6] = [ch(0), ch(1), ch(2), ch(3), ch(4), ch(5)];
+                    if kind == 4 {
+                        let row = |r: usize| (0..6).map(|j| cal[r][j] * data[j]).sum::<f64>();
+                        data = [row(0), row(1), row(2), row(3), row(4), row(5)];
+                    }
+                    let force = [data[0], data[1], data[2]];
+                    let moment = add([data[3], data[4], data[5]], cross(force, origin));
+                    (force, cop_from_moment(force, moment))
+                }
             };
-            fz.push(axis_z[0] * force[0] + axis_z[1] * force[1] + axis_z[2] * force[2]);
+            fz.push(frame.vertical(force));
+            let [x, y] = frame.place(on_plate);
+            cop.x.push(x * metres);
+            cop.y.push(y * metres);
         }
         // A loaded plate reads positive, whichever force the file stores.
         let total: f64 = fz.iter().filter(|v| v.is_finite()).sum();
@@ -679,20 +720,184 @@ fn force_plates(
             }
         }
         let label = labels.get(fz_channel).cloned().unwrap_or_default();
-        plates.push((fz, label));
+        plates.push((fz, label, cop));
     }
+    let cop = CentreOfPressure::of_plates(
+        &plates
+            .iter()
+            .map(|(fz, _, cop)| (fz.as_slice(), cop))
+            .collect::<Vec<_>>(),
+    );
     let mut plates = plates.into_iter();
-    match (plates.next(), plates.next()) {
-        (Some((fz, _)), None) => Ok(Plates::Single { fz }),
-        (Some((a, la)), Some((b, lb))) => {
+    let plates = match (plates.next(), plates.next()) {
+        (Some((fz, _, _)), None) => Plates::Single { fz },
+        (Some((a, la, _)), Some((b, lb, _))) => {
             let says = |l: &str, side: &str| l.to_ascii_lowercase().contains(side);
             if says(&la, "right") && says(&lb, "left") {
-                Ok(Plates::Dual { left: b, right: a })
+                Plates::Dual { left: b, right: a }
             } else {
-                Ok(Plates::Dual { left: a, right: b })
+                Plates::Dual { left: a, right: b }
             }
         }
-        _ => Err(ParseError::Empty),
+        _ => return Err(ParseError::Empty),
+    };
+    Ok((plates, cop))
+}
+
+fn add(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] + b[0], a[1] + b[1], a[2] + b[2]]
+}
+
+fn sub(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [a[0] - b[0], a[1] - b[1], a[2] - b[2]]
+}
+
+fn cross(a: [f64; 3], b: [f64; 3]) -> [f64; 3] {
+    [
+        a[1] * b[2] - a[2] * b[1],
+        a[2] * b[0] - a[0] * b[2],
+        a[0] * b[1] - a[1] * b[0],
+    ]
+}
+
+/// The centre of pressure on the plate's surface, in the plate's axes, from
+/// the force and the moment about the surface centre: the point where the
+/// force meets the surface leaves no horizontal moment.
+fn cop_from_moment(force: [f64; 3], moment: [f64; 3]) -> [f64; 2] {
+    [-moment[1] / force[2], moment[0] / force[2]]
+}
+
+/// Metres per unit of the file's positions (`POINT:UNITS`).
+fn position_unit(params: &Parameters) -> f64 {
+    let unit = params
+        .get("POINT:UNITS")
+        .and_then(|p| p.strings().into_iter().next())
+        .map(|u| u.trim().to_ascii_lowercase());
+    match unit.as_deref() {
+        Some("m") => 1.0,
+        Some("cm") => 0.01,
+        _ => 0.001,
+    }
+}
+
+/// The plate's transducer origin relative to its surface centre, in the
+/// plate's axes (`FORCE_PLATFORM:ORIGIN`): below the surface, so a z that
+/// points up means the file stores the opposite vector; type 1 has only
+/// the depth.
+fn plate_origin(params: &Parameters, plate: usize, kind: i64) -> [f64; 3] {
+    let values = params
+        .get("FORCE_PLATFORM:ORIGIN")
+        .map(Parameter::floats)
+        .unwrap_or_default();
+    let at = |k: usize| values.get(plate * 3 + k).copied().unwrap_or(0.0);
+    let mut origin = [at(0), at(1), at(2)];
+    if kind == 1 {
+        origin[0] = 0.0;
+        origin[1] = 0.0;
+    }
+    if origin[2] > 0.0 {
+        origin = origin.map(|v| -v);
+    }
+    origin
+}
+
+/// A type-3 plate's centre-of-pressure correction (`FORCE_PLATFORM:FPCOPPOLY`,
+/// twelve coefficients a plate, Kistler's): none for other types or without
+/// the parameter.
+#[derive(Debug, Clone, Copy)]
+struct CopPolynomial([f64; 12]);
+
+fn cop_polynomial(params: &Parameters, plate: usize, kind: i64) -> CopPolynomial {
+    let mut c = [0.0; 12];
+    if kind == 3
+        && let Some(values) = params
+            .get("FORCE_PLATFORM:FPCOPPOLY")
+            .map(Parameter::floats)
+    {
+        for (k, v) in c.iter_mut().enumerate() {
+            *v = values.get(plate * 12 + k).copied().unwrap_or(0.0);
+        }
+    }
+    CopPolynomial(c)
+}
+
+impl CopPolynomial {
+    fn correct(self, [x, y]: [f64; 2]) -> [f64; 2] {
+        let c = self.0;
+        let dx = (c[0] * y.powi(4) + c[1] * y * y + c[2]) * x.powi(3)
+            + (c[3] * y.powi(4) + c[4] * y * y + c[5]) * x;
+        let dy = (c[6] * x.powi(4) + c[7] * x * x + c[8]) * y.powi(3)
+            + (c[9] * x.powi(4) + c[10] * x * x + c[11]) * y;
+        [x - dx, y - dy]
+    }
+}
+
+/// A plate's axes in the lab (columns x, y, z: x along corner 1 − corner 2,
+/// y along corner 1 − corner 4 made square to x, z = x × y, as ezc3d builds
+/// them) and the centre of its corners; the lab's own axes without corners.
+#[derive(Debug, Clone, Copy)]
+struct PlateFrame {
+    /// `axes[r][c]`: lab component r of plate axis c.
+    axes: [[f64; 3]; 3],
+    centre: [f64; 3],
+}
+
+impl PlateFrame {
+    fn of(params: &Parameters, plate: usize) -> Self {
+        let lab = Self {
+            axes: [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]],
+            centre: [0.0; 3],
+        };
+        let corners = params
+            .get("FORCE_PLATFORM:CORNERS")
+            .map(Parameter::floats)
+            .unwrap_or_default();
+        let corner = |k: usize| -> Option<[f64; 3]> {
+            let at = plate * 12 + k * 3;
+            Some([
+                *corners.get(at)?,
+                *corners.get(at + 1)?,
+                *corners.get(at + 2)?,
+            ])
+        };
+        let (Some(c0), Some(c1), Some(c2), Some(c3)) = (corner(0), corner(1), corner(2), corner(3))
+        else {
+            return lab;
+        };
+        let norm = |a: [f64; 3]| {
+            let n = (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt();
+            if n > 0.0 && n.is_finite() {
+                Some([a[0] / n, a[1] / n, a[2] / n])
+            } else {
+                None
+            }
+        };
+        let x = sub(c0, c1);
+        let z = cross(x, sub(c0, c3));
+        let y = cross(z, x);
+        let (Some(x), Some(y), Some(z)) = (norm(x), norm(y), norm(z)) else {
+            return lab;
+        };
+        let centre = add(add(c0, c1), add(c2, c3)).map(|v| v / 4.0);
+        if !centre.iter().all(|v| v.is_finite()) {
+            return lab;
+        }
+        Self {
+            axes: [[x[0], y[0], z[0]], [x[1], y[1], z[1]], [x[2], y[2], z[2]]],
+            centre,
+        }
+    }
+
+    /// The lab's vertical component of a force in the plate's axes.
+    fn vertical(&self, force: [f64; 3]) -> f64 {
+        let r = self.axes[2];
+        r[0] * force[0] + r[1] * force[1] + r[2] * force[2]
+    }
+
+    /// A point on the plate's surface (plate axes) in the lab's x and y.
+    fn place(&self, [px, py]: [f64; 2]) -> [f64; 2] {
+        let at = |r: usize| self.axes[r][0] * px + self.axes[r][1] * py + self.centre[r];
+        [at(0), at(1)]
     }
 }
 
@@ -732,51 +937,6 @@ fn calibration(params: &Parameters, plate: usize, kind: i64) -> Result<[[f64; 6]
         }
     }
     Ok(cal)
-}
-
-/// The lab's vertical (z) components of the plate's x, y and z axes, from
-/// its corners (x along corner 1 − corner 2, y along corner 1 − corner 4,
-/// z = x × y, as ezc3d builds them); the plate's own z without corners.
-fn vertical_axis(params: &Parameters, plate: usize) -> [f64; 3] {
-    let corners = params
-        .get("FORCE_PLATFORM:CORNERS")
-        .map(Parameter::floats)
-        .unwrap_or_default();
-    let corner = |k: usize| -> Option<[f64; 3]> {
-        let at = plate * 12 + k * 3;
-        Some([
-            *corners.get(at)?,
-            *corners.get(at + 1)?,
-            *corners.get(at + 2)?,
-        ])
-    };
-    let (Some(c0), Some(c1), Some(c3)) = (corner(0), corner(1), corner(3)) else {
-        return [0.0, 0.0, 1.0];
-    };
-    let sub = |a: [f64; 3], b: [f64; 3]| [a[0] - b[0], a[1] - b[1], a[2] - b[2]];
-    let cross = |a: [f64; 3], b: [f64; 3]| {
-        [
-            a[1] * b[2] - a[2] * b[1],
-            a[2] * b[0] - a[0] * b[2],
-            a[0] * b[1] - a[1] * b[0],
-        ]
-    };
-    let norm = |a: [f64; 3]| {
-        let n = (a[0] * a[0] + a[1] * a[1] + a[2] * a[2]).sqrt();
-        if n > 0.0 && n.is_finite() {
-            Some([a[0] / n, a[1] / n, a[2] / n])
-        } else {
-            None
-        }
-    };
-    let x = sub(c0, c1);
-    let y0 = sub(c0, c3);
-    let z = cross(x, y0);
-    let y = cross(z, x);
-    match (norm(x), norm(y), norm(z)) {
-        (Some(x), Some(y), Some(z)) => [x[2], y[2], z[2]],
-        _ => [0.0, 0.0, 1.0],
-    }
 }
 
 #[cfg(test)]

@@ -500,6 +500,9 @@ enum Channel {
     Right,
     CopX,
     CopY,
+    /// A side's plate's own centre of pressure (combined by force).
+    PlateCopX(Plate),
+    PlateCopY(Plate),
     /// Load cell 1–4 of the single plate (`Total`) or of a side's plate.
     Cell(Plate, u8),
 }
@@ -548,6 +551,8 @@ enum ColumnClass {
     Cop {
         axis: Channel,
         scale: f64,
+        /// The plate whose own centre of pressure it is, for two plates.
+        side: Option<Plate>,
     },
     Ignored,
     Unknown,
@@ -669,6 +674,10 @@ impl Layout {
                 ColumnRole::ForceRight => Channel::Right,
                 ColumnRole::CopX => Channel::CopX,
                 ColumnRole::CopY => Channel::CopY,
+                ColumnRole::LeftCopX => Channel::PlateCopX(Plate::Left),
+                ColumnRole::LeftCopY => Channel::PlateCopY(Plate::Left),
+                ColumnRole::RightCopX => Channel::PlateCopX(Plate::Right),
+                ColumnRole::RightCopY => Channel::PlateCopY(Plate::Right),
                 ColumnRole::LoadCell(k) => Channel::Cell(Plate::Total, *k),
                 ColumnRole::LeftLoadCell(k) => Channel::Cell(Plate::Left, *k),
                 ColumnRole::RightLoadCell(k) => Channel::Cell(Plate::Right, *k),
@@ -741,9 +750,13 @@ impl Layout {
                         (None, side) => side,
                     }
                 }
-                ColumnClass::Cop { axis, scale } => {
+                ColumnClass::Cop { axis, scale, side } => {
                     self.cop_scale = scale;
-                    axis
+                    match (side, axis) {
+                        (Some(plate), Channel::CopX) => Channel::PlateCopX(plate),
+                        (Some(plate), _) => Channel::PlateCopY(plate),
+                        (None, axis) => axis,
+                    }
                 }
                 ColumnClass::Ignored | ColumnClass::Unknown => Channel::Skip,
             };
@@ -852,7 +865,49 @@ impl Layout {
         if !dual && !has_plate(&self.channels, Plate::Total) {
             return Err(ParseError::NoForceColumn { line });
         }
+        self.check_plate_cop(dual, line)
+    }
+
+    /// Each plate's own centre of pressure needs both plates and all four
+    /// coordinates; beside a combined one it is not read.
+    fn check_plate_cop(&mut self, dual: bool, line: usize) -> Result<(), ParseError> {
+        let sided: Vec<usize> = (0..self.channels.len())
+            .filter(|&i| {
+                matches!(
+                    self.channels.get(i),
+                    Some(Channel::PlateCopX(_) | Channel::PlateCopY(_))
+                )
+            })
+            .collect();
+        let Some(&first) = sided.first() else {
+            return Ok(());
+        };
+        if self.has(Channel::CopX) {
+            for i in sided {
+                if let Some(c) = self.channels.get_mut(i) {
+                    *c = Channel::Skip;
+                }
+            }
+            return Ok(());
+        }
+        let all = [
+            Channel::PlateCopX(Plate::Left),
+            Channel::PlateCopY(Plate::Left),
+            Channel::PlateCopX(Plate::Right),
+            Channel::PlateCopY(Plate::Right),
+        ];
+        if !dual || all.iter().any(|c| !self.has(*c)) || sided.len() != all.len() {
+            return Err(ParseError::UnpairedColumn {
+                line,
+                column: self.name(first),
+            });
+        }
         Ok(())
+    }
+
+    /// True when each plate's own centre of pressure is read (and combined).
+    fn has_plate_cop(&self) -> bool {
+        self.has(Channel::PlateCopX(Plate::Left))
     }
 
     fn name(&self, i: usize) -> String {
@@ -912,7 +967,20 @@ fn classify_column(raw: &str) -> ColumnClass {
         } else {
             1.0
         };
-        return ColumnClass::Cop { axis, scale };
+        let side = if words
+            .iter()
+            .any(|w| matches!(*w, "left" | "l" | "lt" | "links"))
+        {
+            Some(Plate::Left)
+        } else if words
+            .iter()
+            .any(|w| matches!(*w, "right" | "r" | "rt" | "rechts"))
+        {
+            Some(Plate::Right)
+        } else {
+            None
+        };
+        return ColumnClass::Cop { axis, scale, side };
     }
     let horizontal = has("x") || has("y") || has("fx") || has("fy");
     let moment = words
@@ -1033,6 +1101,8 @@ struct Body {
     right: Vec<f64>,
     cop_x: Vec<f64>,
     cop_y: Vec<f64>,
+    /// Each plate's own centre of pressure (left, right), when exported so.
+    plate_cop: [CentreOfPressure; 2],
     time: TimeTrack,
 }
 
@@ -1099,6 +1169,16 @@ impl Body {
             right: Vec::new(),
             cop_x: Vec::new(),
             cop_y: Vec::new(),
+            plate_cop: [
+                CentreOfPressure {
+                    x: Vec::new(),
+                    y: Vec::new(),
+                },
+                CentreOfPressure {
+                    x: Vec::new(),
+                    y: Vec::new(),
+                },
+            ],
             time: TimeTrack::default(),
         }
     }
@@ -1171,6 +1251,17 @@ impl Body {
             Channel::Right => self.right.push(value * self.layout.force_scale),
             Channel::CopX => self.cop_x.push(value * self.layout.cop_scale),
             Channel::CopY => self.cop_y.push(value * self.layout.cop_scale),
+            Channel::PlateCopX(plate) | Channel::PlateCopY(plate) => {
+                let side = usize::from(plate == Plate::Right);
+                if let Some(cop) = self.plate_cop.get_mut(side) {
+                    let v = value * self.layout.cop_scale;
+                    if matches!(channel, Channel::PlateCopX(_)) {
+                        cop.x.push(v);
+                    } else {
+                        cop.y.push(v);
+                    }
+                }
+            }
             Channel::Cell(plate, _) => {
                 if let Some(sum) = self.cells.get_mut(plate.index()) {
                     *sum += value * self.layout.force_scale;
@@ -1204,6 +1295,20 @@ impl Body {
             preamble.rate_hz,
             summary.map(|(_, hz)| hz),
         )?;
+        let cop = if self.layout.has_plate_cop() {
+            let [left, right] = &self.plate_cop;
+            Some(CentreOfPressure::combined(
+                &self.left,
+                &self.right,
+                left,
+                right,
+            ))
+        } else {
+            self.layout.has(Channel::CopX).then_some(CentreOfPressure {
+                x: self.cop_x,
+                y: self.cop_y,
+            })
+        };
         let plates = if dual {
             Plates::Dual {
                 left: self.left,
@@ -1212,10 +1317,6 @@ impl Body {
         } else {
             Plates::Single { fz: self.total }
         };
-        let cop = self.layout.has(Channel::CopX).then_some(CentreOfPressure {
-            x: self.cop_x,
-            y: self.cop_y,
-        });
         Ok(Recording {
             sample_rate,
             plates,

@@ -172,6 +172,16 @@ pub enum ColumnRole {
     CopX,
     /// Centre of pressure, anterior-posterior, metres (needs [`ColumnRole::CopX`]).
     CopY,
+    /// The left plate's own centre of pressure, medial-lateral, metres (with
+    /// the other three plate coordinates: the two plates' are combined by
+    /// force; both in one frame).
+    LeftCopX,
+    /// The left plate's own centre of pressure, anterior-posterior, metres.
+    LeftCopY,
+    /// The right plate's own centre of pressure, medial-lateral, metres.
+    RightCopX,
+    /// The right plate's own centre of pressure, anterior-posterior, metres.
+    RightCopY,
     /// Load cell 1–4 of a single plate whose four cells are exported
     /// separately; the plate's force is their sum (all four needed).
     LoadCell(u8),
@@ -223,7 +233,7 @@ impl ColumnMap {
 
     /// The names [`ColumnMap::parse`] takes, for messages.
     pub const NAMES: &'static str = "time_s, time_ms, force, left, right, cop_x, cop_y, \
-         cell1-cell4, left_cell1-left_cell4, right_cell1-right_cell4, ignore";
+         left_cop_x, left_cop_y, right_cop_x, right_cop_y, cell1-cell4, left_cell1-left_cell4, right_cell1-right_cell4, ignore";
 
     /// Reads a map from its text form: one role name a column, comma-separated, first column
     /// first (`time_s,force`; `time_ms,left,right,ignore`); names in [`ColumnMap::NAMES`].
@@ -308,6 +318,10 @@ impl ColumnRole {
             "right" => ColumnRole::ForceRight,
             "cop_x" => ColumnRole::CopX,
             "cop_y" => ColumnRole::CopY,
+            "left_cop_x" => ColumnRole::LeftCopX,
+            "left_cop_y" => ColumnRole::LeftCopY,
+            "right_cop_x" => ColumnRole::RightCopX,
+            "right_cop_y" => ColumnRole::RightCopY,
             "ignore" => ColumnRole::Ignore,
             _ => {
                 if let Some(rest) = name.strip_prefix("left_cell") {
@@ -333,6 +347,10 @@ impl ColumnRole {
             ColumnRole::ForceRight => "right",
             ColumnRole::CopX => "cop_x",
             ColumnRole::CopY => "cop_y",
+            ColumnRole::LeftCopX => "left_cop_x",
+            ColumnRole::LeftCopY => "left_cop_y",
+            ColumnRole::RightCopX => "right_cop_x",
+            ColumnRole::RightCopY => "right_cop_y",
             ColumnRole::LoadCell(_)
             | ColumnRole::LeftLoadCell(_)
             | ColumnRole::RightLoadCell(_) => "cell",

@@ -23,7 +23,7 @@ fn json_report_snapshot() {
     let json = serde_json::to_string_pretty(&report().to_json()).unwrap();
     expect![[r#"
         {
-          "analysis_version": "cmj-1.1.0/balance-1.1.0/squat_jump-1.0.0/drop_jump-1.0.0/hops-1.0.0/imtp-1.0.0/landing-1.0.0",
+          "analysis_version": "cmj-1.1.0/balance-1.2.0/squat_jump-1.0.0/drop_jump-1.0.0/hops-1.0.0/imtp-1.0.0/landing-1.0.0",
           "file": "synthetic.csv",
           "recording": {
             "centre_of_pressure": false,
@@ -99,7 +99,7 @@ fn json_report_snapshot() {
 fn table_snapshot() {
     expect![[r#"
         file: synthetic.csv
-        analysis version: cmj-1.1.0/balance-1.1.0/squat_jump-1.0.0/drop_jump-1.0.0/hops-1.0.0/imtp-1.0.0/landing-1.0.0
+        analysis version: cmj-1.1.0/balance-1.2.0/squat_jump-1.0.0/drop_jump-1.0.0/hops-1.0.0/imtp-1.0.0/landing-1.0.0
         recording: dual plate, 1000 Hz, 5864 samples, 5.86 s
 
         trial 0 (cmj) 0.000-5.864 s
