@@ -395,7 +395,7 @@ fn norms_table(n: &Norms, metrics: &[KeyMetric], page_url: &str) -> Markup {
         }
         div.table-wrap {
             table.norms {
-                caption { "The latest test against " (population) " (each one's latest countermovement jump; percentiles need five) and against the athlete's own baseline. T-score: 50 + 10 × standard scores. Change: from the baseline, in bold when beyond the smallest worthwhile change (SWC, 0.2 × the spread between athletes); MDC95: the change measurement error alone explains at 95 %." }
+                caption { "The latest test against " (population) " (each one's latest countermovement jump; percentiles need five) and against the athlete's own baseline. T-score: 50 + 10 × standard scores. Change: from the baseline, in bold when beyond the smallest worthwhile change (SWC, 0.2 × the spread between athletes). Reliability: CV, the spread of the latest test's reps; MDC95, the change measurement error alone explains at 95 % (from the typical error between the baseline tests)." }
                 thead { tr {
                     th scope="col" { "Metric" }
                     th scope="col" class="num" { "Latest" }
@@ -403,7 +403,9 @@ fn norms_table(n: &Norms, metrics: &[KeyMetric], page_url: &str) -> Markup {
                     th scope="col" class="num" { "T-score" }
                     th scope="col" class="num" { "Change" }
                     th scope="col" class="num" { abbr title="smallest worthwhile change" { "SWC" } }
-                    th scope="col" { "Beyond " abbr title="the minimal detectable change at 95 %: what measurement error explains" { "MDC95" } }
+                    th scope="col" class="num" { abbr title="coefficient of variation over the latest test's reps" { "CV" } " (%)" }
+                    th scope="col" class="num" { abbr title="the minimal detectable change at 95 %: what measurement error explains" { "MDC95" } }
+                    th scope="col" { "Beyond MDC95" }
                 } }
                 tbody {
                     @for (m, k) in n.metrics.iter().zip(metrics) {
@@ -421,6 +423,8 @@ fn norms_table(n: &Norms, metrics: &[KeyMetric], page_url: &str) -> Markup {
                                 }
                             }
                             td.num { (num(m.smallest_worthwhile_change.map(|w| w * scale), places)) }
+                            td.num { (num(m.within_session_cv_pct, 1)) }
+                            td.num { (num(m.mdc95.map(|w| w * scale), places)) }
                             td { (match m.change_exceeds_mdc95 { Some(true) => "yes", Some(false) => "no", None => "–" }) }
                         }
                     }

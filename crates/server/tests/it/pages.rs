@@ -694,6 +694,11 @@ async fn a_clinician_compares_two_jumps_and_reads_norms_and_training_load() {
     // Norms: too few athletes for percentiles, a change from the one earlier jump.
     assert!(body.contains("<h2 id=\"norms-h\">Norms</h2>"), "{body}");
     assert!(body.contains("the minimal detectable change at 95 %"));
+    assert!(
+        body.contains("coefficient of variation over the latest test&#39;s reps")
+            || body.contains("coefficient of variation over the latest test's reps"),
+        "{body}"
+    );
     // The force-time curve in the reader's force unit (per kilogram unless chosen otherwise).
     assert!(body.contains(">Force (N/kg)<"), "{body}");
 
