@@ -21,12 +21,12 @@ use std::time::Duration;
 use mhp_domain::{OrgId, Timestamp};
 use mhp_security::SecurityEvent;
 use mhp_security::event::Stream;
+use mhp_security::fields::Fields as _;
 use mhp_security::ocsf::{self, Product};
 use mhp_security::rules::{Engine, Raised, RulePack, Seen, SeenAt, SeenKey, State};
 use mhp_storage::repo::audit::AuditEvent;
 use mhp_storage::repo::security::{self as repo, Cursor, NewAlert, SeenRow};
 use mhp_storage::{Access, StorageError};
-use serde_json::Value;
 
 use crate::App;
 
@@ -119,11 +119,11 @@ struct Batch {
 }
 
 impl Batch {
-    fn of(events: &[Value]) -> Self {
+    fn of<T: serde::Serialize>(events: &[T]) -> Self {
         let mut text = Vec::with_capacity(events.len() * 1024);
         for e in events {
-            // A value always serialises (its keys are strings); to_writer skips the formatter
-            // that Display goes through.
+            // An OCSF event always serialises (its keys are strings); to_writer skips the
+            // formatter that Display goes through.
             if serde_json::to_writer(&mut text, e).is_ok() {
                 text.push(b'\n');
             }
@@ -177,7 +177,11 @@ impl JsonLines {
 
     /// Appends events as lines and syncs the file, rotating it first when it is full or of
     /// another day.
-    pub fn append(&self, events: &[Value], now: Timestamp) -> Result<(), SinkError> {
+    pub fn append<T: serde::Serialize>(
+        &self,
+        events: &[T],
+        now: Timestamp,
+    ) -> Result<(), SinkError> {
         self.append_lines(&Batch::of(events).lines, now)
     }
 
@@ -344,8 +348,8 @@ impl Monitor {
     }
 
     /// One event in OCSF.
-    pub fn ocsf(&self, event: &SecurityEvent) -> Value {
-        ocsf::to_ocsf(event, &self.product, &self.pack)
+    pub fn ocsf<'a>(&'a self, event: &'a SecurityEvent) -> ocsf::Event<'a> {
+        ocsf::Event::of(event, &self.product, &self.pack)
     }
 
     /// Ships and evaluates until each consumer has caught up (or a sink refuses), if this
@@ -420,7 +424,7 @@ impl Monitor {
                 let Some((last, _)) = batch.last() else { break };
                 let last = *last;
                 let n = batch.len() as u64;
-                let lines: Vec<Value> = batch.iter().map(|(_, e)| self.ocsf(e)).collect();
+                let lines: Vec<ocsf::Event<'_>> = batch.iter().map(|(_, e)| self.ocsf(e)).collect();
                 if !sink
                     .deliver(&Batch::of(&lines), app.now(), &app.security)
                     .await
@@ -472,7 +476,7 @@ impl Monitor {
             }),
             None => State::default(),
         };
-        let mut batch: Vec<(i64, Value)> = Vec::new();
+        let mut read: Vec<Vec<(Cursor, SecurityEvent)>> = Vec::new();
         let mut moved: Vec<(Stream, Cursor)> = Vec::new();
         let mut in_step: Vec<&Sink> = self.sinks.iter().collect();
         let mut full = false;
@@ -496,13 +500,15 @@ impl Monitor {
             if let Some((last, _)) = events.last() {
                 moved.push((stream, *last));
             }
-            batch.extend(events.iter().map(|(_, e)| (e.at_ms, self.ocsf(e))));
+            read.push(events);
         }
-        if batch.is_empty() {
+        // The streams merged by time (a stable sort keeps each stream's order).
+        let mut events: Vec<ocsf::Event<'_>> =
+            read.iter().flatten().map(|(_, e)| self.ocsf(e)).collect();
+        if events.is_empty() {
             return Ok(Step::default());
         }
-        batch.sort_by_key(|(at, _)| *at);
-        let events: Vec<Value> = batch.into_iter().map(|(_, e)| e).collect();
+        events.sort_by_key(|e| e.time_ms());
         let mut engine = Engine::new(self.pack.clone(), state);
         let mut seen = Seen::default();
         for key in engine.seen_keys(&events) {

@@ -14,6 +14,7 @@
 //! them and stores what the rules raise.
 
 pub mod event;
+pub mod fields;
 pub mod ocsf;
 pub mod rules;
 

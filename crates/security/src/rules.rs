@@ -17,6 +17,8 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::fields::{Field, Fields};
+
 /// A rule pack that does not read.
 #[derive(Debug, thiserror::Error)]
 pub enum RuleError {
@@ -143,62 +145,36 @@ impl Condition {
         }
     }
 
-    fn holds(&self, event: &Value) -> bool {
-        let v = field(event, &self.field);
+    fn holds<E: Fields + ?Sized>(&self, event: &E) -> bool {
+        let v = event.field(&self.field);
         if let Some(want) = &self.equals {
-            return v.is_some_and(|v| same(v, want));
+            return v.is_some_and(|v| v.is(want));
         }
         if let Some(options) = &self.one_of {
             return v.is_some_and(|v| match v {
-                Value::Array(items) => items.iter().any(|i| options.iter().any(|o| same(i, o))),
-                v => options.iter().any(|o| same(v, o)),
+                Field::List(items) => items.iter().any(|i| options.iter().any(|o| i.is(o))),
+                v => options.iter().any(|o| v.is(o)),
             });
         }
         if let Some(want) = &self.contains {
-            return matches!(v, Some(Value::Array(items)) if items.iter().any(|i| same(i, want)));
+            return matches!(v, Some(Field::List(items)) if items.iter().any(|i| i.is(want)));
         }
         if let Some(other) = &self.same_as {
-            return match (v, field(event, other)) {
-                (Some(a), Some(b)) => !a.is_null() && same(a, b),
+            return match (v, event.field(other)) {
+                (Some(a), Some(b)) => a != Field::Null && a.same(&b),
                 _ => false,
             };
         }
         if let Some(present) = self.exists {
-            return v.is_some_and(|v| !v.is_null()) == present;
+            return v.is_some_and(|v| v != Field::Null) == present;
         }
         false
     }
 }
 
-/// Equal as values, with numbers compared as numbers.
-fn same(a: &Value, b: &Value) -> bool {
-    match (a, b) {
-        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
-        _ => a == b,
-    }
-}
-
-/// The value at a dotted path.
-pub fn field<'a>(event: &'a Value, path: &str) -> Option<&'a Value> {
-    let mut v = event;
-    for step in path.split('.') {
-        v = match v {
-            Value::Object(m) => m.get(step)?,
-            Value::Array(items) => items.get(step.parse::<usize>().ok()?)?,
-            _ => return None,
-        };
-    }
-    Some(v)
-}
-
 /// A field's value as text, for entities and distinct counts.
-fn text(event: &Value, path: &str) -> Option<String> {
-    match field(event, path)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }
+fn text<E: Fields + ?Sized>(event: &E, path: &str) -> Option<String> {
+    event.field(path)?.text()
 }
 
 /// How many, of what, raise a threshold rule.
@@ -282,7 +258,7 @@ fn yes() -> bool {
 }
 
 impl Rule {
-    fn matches(&self, event: &Value) -> bool {
+    fn matches<E: Fields + ?Sized>(&self, event: &E) -> bool {
         self.when.iter().all(|c| c.holds(event))
             && (self.any.is_empty()
                 || self
@@ -693,7 +669,7 @@ impl Engine {
     }
 
     /// The remembered rows `events` need.
-    pub fn seen_keys(&self, events: &[Value]) -> Vec<SeenKey> {
+    pub fn seen_keys<E: Fields>(&self, events: &[E]) -> Vec<SeenKey> {
         let mut keys = std::collections::BTreeSet::new();
         for rule in self.pack.rules.iter().filter(|r| r.enabled) {
             for event in events {
@@ -734,10 +710,15 @@ impl Engine {
     }
 
     /// Evaluates events in order at `now_ms`, reading and updating `seen`.
-    pub fn evaluate(&mut self, events: &[Value], seen: &mut Seen, now_ms: i64) -> Vec<Raised> {
+    pub fn evaluate<E: Fields>(
+        &mut self,
+        events: &[E],
+        seen: &mut Seen,
+        now_ms: i64,
+    ) -> Vec<Raised> {
         let mut raised = Vec::new();
         for event in events {
-            let Some(at) = field(event, "time").and_then(Value::as_i64) else {
+            let Some(at) = event.time_ms() else {
                 continue;
             };
             let org = text(event, "metadata.tenant_uid");
@@ -889,10 +870,10 @@ impl Engine {
 
 /// Adds an event to its group's window; the entity and the event count when the threshold is
 /// reached.
-fn threshold_hit(
+fn threshold_hit<E: Fields + ?Sized>(
     state: &mut State,
     rule: &Rule,
-    event: &Value,
+    event: &E,
     at: i64,
     group_by: &[String],
     window_s: u64,

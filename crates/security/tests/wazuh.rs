@@ -7,8 +7,9 @@
 use std::path::Path;
 
 use mhp_security::event::{Outcome, SecurityEvent, Stream};
+use mhp_security::fields::value_at as field;
 use mhp_security::ocsf::{Product, to_ocsf};
-use mhp_security::rules::{RulePack, Severity, field};
+use mhp_security::rules::{RulePack, Severity};
 
 fn read(rel: &str) -> String {
     std::fs::read_to_string(
