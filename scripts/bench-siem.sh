@@ -2,13 +2,13 @@
 # What security monitoring costs, measured in one run on this machine (SQLite, release build):
 #  1. the p50 latency of a hot authenticated read (GET one subject with its identifiers: a PHI
 #     read, so an audit event each) on two instances that differ only in `security.monitor`,
-#     the one without measured before and after the one with, as a ratio;
+#     taking turns (which goes first alternates by round), as a ratio of the medians;
 #  2. the monitor's backlog (events waiting for the JSON-lines sink), sampled every 0.5 s during
 #     the upload benchmark (10 s dual-plate recordings, 4 connections), and after it;
 #  3. the outbox's drain rates (crates/server/examples/siem_bench.rs: the JSON-lines sink alone,
 #     shipping, the detection rules).
 #
-#   [ROUNDS=5] scripts/bench-siem.sh [DURATION_S] [CONNECTIONS]
+#   [ROUNDS=15] scripts/bench-siem.sh [DURATION_S] [CONNECTIONS]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-5}
@@ -55,22 +55,31 @@ p50() { # URL KEY -> p50 in ms
     | awk '$1 == "50%" { v = $2; if (v ~ /us$/) { sub(/us$/, "", v); v /= 1000 } else if (v ~ /ms$/) { sub(/ms$/, "", v) } else if (v ~ /s$/) { sub(/s$/, "", v); v *= 1000 }; print v }'
 }
 
-ROUNDS=${ROUNDS:-5}
+ROUNDS=${ROUNDS:-15}
 echo "== hot read GET …/subjects/{id} (PHI read, audited), wrk -t2 -c$CONNS -d${DURATION}s, $(nproc) cores, $ROUNDS rounds"
-# The two instances take turns, so a change in the machine's load moves both sides.
+# The two instances take turns, so a change in the machine's load moves both sides; which one
+# goes first alternates from round to round, so that neither always meets the machine as the
+# other left it.
 OFFS=() ONS=()
-for _ in $(seq 1 "$ROUNDS"); do
-  OFFS+=("$(p50 "$OFF_API/subjects/$OFF_SUBJECT" "$OFF_KEY")")
-  ONS+=("$(p50 "$ON_API/subjects/$ON_SUBJECT" "$ON_KEY")")
+for round in $(seq 1 "$ROUNDS"); do
+  if [ $((round % 2)) -eq 1 ]; then
+    OFFS+=("$(p50 "$OFF_API/subjects/$OFF_SUBJECT" "$OFF_KEY")")
+    ONS+=("$(p50 "$ON_API/subjects/$ON_SUBJECT" "$ON_KEY")")
+  else
+    ONS+=("$(p50 "$ON_API/subjects/$ON_SUBJECT" "$ON_KEY")")
+    OFFS+=("$(p50 "$OFF_API/subjects/$OFF_SUBJECT" "$OFF_KEY")")
+  fi
 done
 python3 - "${OFFS[*]}" "${ONS[*]}" <<'PY'
 import statistics, sys
 off = [float(v) for v in sys.argv[1].split()]
 on = [float(v) for v in sys.argv[2].split()]
 mo, mn = statistics.median(off), statistics.median(on)
+paired = [b / a for a, b in zip(off, on)]
 print("p50 without monitoring (ms):", " ".join(f"{v:.3f}" for v in off), f"median {mo:.3f}")
 print("p50 with monitoring (ms):   ", " ".join(f"{v:.3f}" for v in on), f"median {mn:.3f}")
-print(f"ratio of medians: {mn / mo:.3f} (target: at most 1.05)")
+print("ratio per round:            ", " ".join(f"{v:.3f}" for v in paired))
+print(f"ratio of medians: {mn / mo:.3f} (target: at most 1.05); median of the rounds' ratios: {statistics.median(paired):.3f}")
 PY
 
 echo "== backlog during the upload benchmark (wrk -t2 -c4 -d${DURATION}s)"
