@@ -119,6 +119,15 @@ enum Command {
         #[arg(long, value_name = "N", default_value_t = 2)]
         workers: u32,
     },
+    /// Print the shell completion script for bash, zsh or fish.
+    ///
+    /// bash: `mhp completions bash > /etc/bash_completion.d/mhp`; zsh: into a directory on
+    /// `$fpath` as `_mhp`; fish: `mhp completions fish > ~/.config/fish/completions/mhp.fish`.
+    Completions {
+        /// The shell.
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
     /// Compliance self-checks of this deployment (HIPAA, SOC 2): JSON, HTML, OSCAL, ASFF.
     Compliance {
         #[command(subcommand)]
@@ -214,6 +223,19 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Analyze(args) = &cli.command {
         return analyze::run(args);
     }
+    // Neither do completions: they are written from the command definitions.
+    if let Command::Completions { shell } = cli.command {
+        let mut command = <Cli as clap::CommandFactory>::command();
+        let mut script = Vec::new();
+        clap_complete::generate(shell, &mut command, "mhp", &mut script);
+        // A reader that stops early (`| head`) is not a failure.
+        return match std::io::Write::write_all(&mut std::io::stdout().lock(), &script) {
+            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(Failure::Runtime(
+                anyhow::anyhow!("cannot write the script: {e}"),
+            )),
+            _ => Ok(()),
+        };
+    }
     let listen = match &cli.command {
         Command::Serve { listen } => listen.clone(),
         _ => None,
@@ -231,6 +253,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
         }
         Command::Serve { .. } => runtime()?.block_on(serve::run(settings, notes)),
         Command::Analyze(args) => analyze::run(&args),
+        Command::Completions { .. } => Ok(()),
         Command::Migrate => runtime()?.block_on(admin::migrate(settings, notes)),
         Command::Demo(args) => runtime()?.block_on(demo::run(settings, notes, args)),
         Command::Index {

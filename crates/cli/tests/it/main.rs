@@ -7,6 +7,7 @@ mod api;
 mod backup;
 #[cfg(all(feature = "aws", feature = "vault"))]
 mod cloud;
+mod completions;
 mod compliance;
 mod config;
 mod demo;
