@@ -15,6 +15,7 @@ mod healthcheck;
 mod index_cmd;
 mod keys_cmd;
 mod logging;
+mod model_cmd;
 mod org_cmd;
 mod pipeline_cmd;
 mod reanalyze;
@@ -137,6 +138,11 @@ enum Command {
     Org {
         #[command(subcommand)]
         command: org_cmd::OrgCommand,
+    },
+    /// Model versions: their stage and their evaluation on the test weeks (list, show).
+    Model {
+        #[command(subcommand)]
+        command: model_cmd::ModelCommand,
     },
     /// Pipelines: the catalogue, starting a run, a run's status.
     Pipeline {
@@ -274,6 +280,7 @@ fn run(cli: Cli) -> Result<(), Failure> {
             runtime()?.block_on(compliance_cmd::run(settings, notes, command))
         }
         Command::Org { command } => runtime()?.block_on(org_cmd::run(settings, notes, command)),
+        Command::Model { command } => runtime()?.block_on(model_cmd::run(settings, notes, command)),
         Command::Pipeline { command } => {
             runtime()?.block_on(pipeline_cmd::run(settings, notes, command))
         }

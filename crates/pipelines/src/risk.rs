@@ -1047,7 +1047,14 @@ pub async fn register(ctx: StepCtx) -> Result<Value, StepError> {
             "tolerance": tolerance,
         },
     });
-    let metrics = &ev["evaluation"];
+    // The evaluation on the test weeks, with the AUC's interval by athlete and the warnings
+    // beside it (what `mhp model show` and the pages read back).
+    let mut metrics = ev["evaluation"].clone();
+    if let Some(m) = metrics.as_object_mut() {
+        m.insert("roc_auc_interval".into(), ev["roc_auc_interval"].clone());
+        m.insert("warnings".into(), ev["warnings"].clone());
+    }
+    let metrics = &metrics;
     let candidate_auc = metrics["overall"]["roc_auc"].as_f64();
     let against = Against::from_output(&ev["comparison"]);
     let verdict = match (gate(candidate_auc, &against, tolerance), &ev["bands"]) {

@@ -170,6 +170,79 @@ async fn a_killed_worker_is_taken_over_and_serve_scores_uploads_in_real_time() {
     assert!(!owner.is_empty());
     drop(b);
 
+    // The data scientist's view at a terminal: the version, its stage and its evaluation.
+    let listed = mhp(
+        &["model", "list", "--org", &org, "--data-dir", &data],
+        &env,
+        None,
+    );
+    assert_eq!(listed.status.code(), Some(0), "{}", crate::stderr(&listed));
+    let line = stdout(&listed)
+        .lines()
+        .find(|l| l.starts_with(&versions[0]))
+        .unwrap_or_else(|| panic!("{}", stdout(&listed)))
+        .to_owned();
+    assert!(
+        line.contains("injury-risk") && line.contains("candidate"),
+        "{line}"
+    );
+    let stored: String =
+        sqlx::query_scalar("SELECT metrics_json FROM model_versions WHERE id = $1")
+            .bind(&versions[0])
+            .fetch_one(&mut conn)
+            .await
+            .unwrap();
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    let auc = stored["overall"]["roc_auc"].as_f64().unwrap();
+    assert!(line.contains(&format!("{auc:.3}")), "{line} lacks {auc:.3}");
+    let interval = &stored["roc_auc_interval"];
+    assert!(
+        interval["low"].as_f64().unwrap() <= auc && auc <= interval["high"].as_f64().unwrap(),
+        "{stored}"
+    );
+    let shown = mhp(
+        &[
+            "model",
+            "show",
+            &versions[0],
+            "--org",
+            &org,
+            "--data-dir",
+            &data,
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(shown.status.code(), Some(0), "{}", crate::stderr(&shown));
+    let text = stdout(&shown);
+    for part in [
+        "model injury-risk version 1",
+        &format!("training run: {run}"),
+        "seed: ",
+        "95 % interval by athlete",
+        "calibration (predicted → observed, rows):",
+        "by group:",
+        "risk bands: moderate from",
+        "features (",
+    ] {
+        assert!(text.contains(part), "{part} missing from:\n{text}");
+    }
+    let unknown = mhp(
+        &[
+            "model",
+            "show",
+            &mhp_domain::ModelVersionId::new().to_string(),
+            "--org",
+            &org,
+            "--data-dir",
+            &data,
+        ],
+        &env,
+        None,
+    );
+    assert_eq!(unknown.status.code(), Some(2), "{}", stdout(&unknown));
+    assert!(crate::stderr(&unknown).contains("no model version"));
+
     // `mhp serve` with its embedded workers: approve the model, upload a jump test, and the
     // subject's score follows without anyone asking.
     let p = MhpProcess::serve(MHP, &["--data-dir", &data], &env);
