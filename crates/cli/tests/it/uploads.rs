@@ -293,6 +293,36 @@ fn jumps_without_a_steady_second() -> String {
     )
 }
 
+/// The flag codes of every trial of an assessment as the API shows it.
+fn flag_codes(a: &Value) -> Vec<String> {
+    a["report"]["trials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|t| t["flags"].as_array().cloned().unwrap_or_default())
+        .filter_map(|f| f["code"].as_str().map(str::to_owned))
+        .collect()
+}
+
+/// The assessment `id` after its result was made an older engine's and `mhp reanalyze` ran
+/// (the server stopped meanwhile), read back through a server started again.
+async fn reanalysed(o: &crate::BootstrappedOrg, id: &str) -> Value {
+    let db = format!("sqlite://{}/mhp.sqlite", o.data);
+    crate::main_path::age_assessment(&db, &o.org, id).await;
+    let again = mhp(&["reanalyze", "--data-dir", &o.data], &[], None);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
+    reqwest::Client::new()
+        .get(format!("{}/api/v1/orgs/{}/assessments/{id}", p.base, o.org))
+        .bearer_auth(&o.admin)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 /// An upload's weigh-in weighs the athlete when the recording cannot (flagged), is stored with
 /// the assessment, and a reanalysis reads the file with it again; without it nothing is guessed.
 #[tokio::test]
@@ -323,19 +353,14 @@ async fn a_weigh_in_at_upload_weighs_and_is_kept_for_reanalysis() {
             .body(file.clone())
             .send()
     };
-    let flags = |a: &Value| -> Vec<String> {
-        a["report"]["trials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|t| t["flags"].as_array().cloned().unwrap_or_default())
-            .filter_map(|f| f["code"].as_str().map(str::to_owned))
-            .collect()
-    };
 
     let unweighed = created(upload("").await.unwrap()).await;
     assert_eq!(unweighed["blocked_trials"], 2, "{unweighed}");
-    assert!(flags(&unweighed).iter().all(|f| f == "no_stable_weighing"));
+    assert!(
+        flag_codes(&unweighed)
+            .iter()
+            .all(|f| f == "no_stable_weighing")
+    );
 
     for bad in ["?body_mass_kg=5", "?body_mass_kg=NaN", "?box_height_m=9"] {
         let res = upload(bad).await.unwrap();
@@ -345,7 +370,7 @@ async fn a_weigh_in_at_upload_weighs_and_is_kept_for_reanalysis() {
     let weighed = created(upload("?body_mass_kg=80").await.unwrap()).await;
     assert_eq!(weighed["blocked_trials"], 0, "{weighed}");
     assert!(
-        flags(&weighed)
+        flag_codes(&weighed)
             .iter()
             .any(|f| f == "body_weight_from_weigh_in"),
         "{weighed}"
@@ -358,20 +383,7 @@ async fn a_weigh_in_at_upload_weighs_and_is_kept_for_reanalysis() {
     drop(p);
 
     // An older engine's result is recomputed from the raw file with the stored weigh-in.
-    let db = format!("sqlite://{}/mhp.sqlite", o.data);
-    crate::main_path::age_assessment(&db, &o.org, &id).await;
-    let again = mhp(&["reanalyze", "--data-dir", &o.data], &[], None);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
-    let read: Value = c
-        .get(format!("{}/api/v1/orgs/{}/assessments/{id}", p.base, o.org))
-        .bearer_auth(&o.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = reanalysed(&o, &id).await;
     assert_eq!(read["analysis_version"], mhp_biomech::ANALYSIS_VERSION);
     assert_eq!(read["blocked_trials"], 0, "{read}");
     let again_height = read["summary"]["jump_height_impulse_m"].as_f64().unwrap();
@@ -418,15 +430,6 @@ async fn an_earlier_assessment_weighs_a_recording_nothing_else_can() {
             .body(file)
             .send()
     };
-    let flags = |a: &Value| -> Vec<String> {
-        a["report"]["trials"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .flat_map(|t| t["flags"].as_array().cloned().unwrap_or_default())
-            .filter_map(|f| f["code"].as_str().map(str::to_owned))
-            .collect()
-    };
     let day = 86_400_000_i64;
     let now = i64::try_from(
         SystemTime::now()
@@ -450,7 +453,7 @@ async fn an_earlier_assessment_weighs_a_recording_nothing_else_can() {
     )
     .await;
     assert_eq!(weighed["blocked_trials"], 0, "{weighed}");
-    let codes = flags(&weighed);
+    let codes = flag_codes(&weighed);
     assert!(
         codes
             .iter()
@@ -474,7 +477,11 @@ async fn an_earlier_assessment_weighs_a_recording_nothing_else_can() {
     )
     .await;
     assert_eq!(refused["blocked_trials"], 2, "{refused}");
-    assert!(flags(&refused).iter().all(|f| f == "no_stable_weighing"));
+    assert!(
+        flag_codes(&refused)
+            .iter()
+            .all(|f| f == "no_stable_weighing")
+    );
 
     // Kim's recent assessment was weighed by a weigh-in, not on the plate: not a measurement.
     let kim = new_subject("Kim Example").await;
@@ -499,24 +506,11 @@ async fn an_earlier_assessment_weighs_a_recording_nothing_else_can() {
     drop(p);
 
     // An older engine's result is recomputed with the stored earlier body mass.
-    let db = format!("sqlite://{}/mhp.sqlite", o.data);
-    crate::main_path::age_assessment(&db, &o.org, &id).await;
-    let again = mhp(&["reanalyze", "--data-dir", &o.data], &[], None);
-    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
-    let p = MhpProcess::serve(MHP, &["--data-dir", &o.data], &[]);
-    let read: Value = c
-        .get(format!("{}/api/v1/orgs/{}/assessments/{id}", p.base, o.org))
-        .bearer_auth(&o.admin)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let read = reanalysed(&o, &id).await;
     assert_eq!(read["analysis_version"], mhp_biomech::ANALYSIS_VERSION);
     assert_eq!(read["blocked_trials"], 0, "{read}");
     assert!(
-        flags(&read)
+        flag_codes(&read)
             .iter()
             .all(|f| f == "body_weight_from_earlier_assessment"),
         "{read}"
