@@ -165,7 +165,15 @@ enum IndexCommand {
 #[derive(Debug, Subcommand)]
 enum ConfigCommand {
     /// Print the effective configuration, secrets redacted; exit 2 if it is invalid.
-    Check,
+    Check {
+        /// Also exit 2 on an `MHP_*` variable MHP does not read and, in production, on any
+        /// setting production needs left unset (what `mhp serve` would refuse): for deployment
+        /// checks.
+        #[arg(long)]
+        strict: bool,
+    },
+    /// List the environment variables MHP reads, each with the setting it sets.
+    Vars,
 }
 
 #[derive(Debug, Subcommand)]
@@ -229,6 +237,16 @@ fn run(cli: Cli) -> Result<(), Failure> {
     if let Command::Analyze(args) = &cli.command {
         return analyze::run(args);
     }
+    // Nor does the list of the variables MHP reads.
+    if let Command::Config {
+        command: ConfigCommand::Vars,
+    } = &cli.command
+    {
+        for (var, key) in settings::env_vars() {
+            println!("{var}\t{key}");
+        }
+        return Ok(());
+    }
     // Neither do completions: they are written from the command definitions.
     if let Command::Completions { shell } = cli.command {
         let mut command = <Cli as clap::CommandFactory>::command();
@@ -249,14 +267,31 @@ fn run(cli: Cli) -> Result<(), Failure> {
     let (settings, notes) = load_settings(&cli.common, listen)?;
     match cli.command {
         Command::Config {
-            command: ConfigCommand::Check,
+            command: ConfigCommand::Check { strict },
         } => {
             print!("{}", settings.to_redacted_toml());
             for var in &notes.unknown_env {
                 eprintln!("mhp: warning: unknown environment variable {var} ignored");
             }
+            if strict {
+                let mut problems: Vec<String> = notes
+                    .unknown_env
+                    .iter()
+                    .map(|var| format!("{var} is not a variable MHP reads (mhp config vars)"))
+                    .collect();
+                problems.extend(settings.production_gaps());
+                if !problems.is_empty() {
+                    return Err(Failure::Invalid(format!(
+                        "the configuration is not complete:\n  - {}",
+                        problems.join("\n  - ")
+                    )));
+                }
+            }
             Ok(())
         }
+        Command::Config {
+            command: ConfigCommand::Vars,
+        } => Ok(()),
         Command::Serve { .. } => runtime()?.block_on(serve::run(settings, notes)),
         Command::Analyze(args) => analyze::run(&args),
         Command::Completions { .. } => Ok(()),

@@ -1004,6 +1004,13 @@ const ENV: &[(&str, &str, Kind)] = &[
 /// Variables with the `MHP_` prefix that are not settings but are known.
 const OTHER_KNOWN: &[&str] = &["MHP_CONFIG"];
 
+/// Every environment variable MHP reads, with the setting it sets (`MHP_CONFIG` names the file).
+pub fn env_vars() -> impl Iterator<Item = (&'static str, &'static str)> {
+    ENV.iter()
+        .map(|(var, key, _)| (*var, *key))
+        .chain(OTHER_KNOWN.iter().map(|var| (*var, "(the settings file)")))
+}
+
 /// Flags given on the command line; they win over everything else.
 #[derive(Debug, Clone, Default)]
 pub struct Overrides {
@@ -1448,6 +1455,32 @@ impl Settings {
                     .to_owned(),
             );
         }
+        if self.http.public_url.is_none() {
+            gaps.push(
+                "http.public_url is not set (sign-in links and SSO redirects would name the \
+                 listen address): set the address users reach MHP at"
+                    .to_owned(),
+            );
+        }
+        if self.backup.schedule != "off" {
+            for (key, dest) in [
+                ("backup.to", &self.backup.to),
+                ("backup.keys_to", &self.backup.keys_to),
+            ] {
+                let local = match dest.as_deref().map(BackupDestination::parse) {
+                    None => true,
+                    Some(Ok(BackupDestination::Dir(dir))) => dir.starts_with(&self.data_dir),
+                    Some(_) => false,
+                };
+                if local {
+                    gaps.push(format!(
+                        "{key} is in this machine's data directory while backup.schedule is \
+                         on: name an s3:// destination or a shared mount, or set \
+                         backup.schedule = off"
+                    ));
+                }
+            }
+        }
         gaps
     }
 
@@ -1735,6 +1768,9 @@ mod tests {
             ("MHP_KEYS_KMS_KEY_ID", "alias/mhp"),
             ("MHP_KEYS_STORE_URL", "postgres://keys.internal/keys"),
             ("DATABASE_URL", "postgres://db.internal/mhp"),
+            ("MHP_HTTP_PUBLIC_URL", "https://mhp.example.org"),
+            ("MHP_BACKUP_TO", "s3://mhp-backups/mhp"),
+            ("MHP_BACKUP_KEYS_TO", "s3://mhp-key-backups/mhp"),
         ];
         let local = load(None, &production).unwrap();
         let gaps = local.production_gaps();
@@ -1756,6 +1792,52 @@ mod tests {
             s3.production_gaps()
         );
         assert!(s3.check_environment().is_ok());
+    }
+
+    #[test]
+    fn production_names_its_public_address_and_keeps_backups_off_the_machine() {
+        let shared = [
+            ("MHP_ENVIRONMENT", "production"),
+            ("MHP_DATA_DIR", "/data"),
+            ("MHP_KEYS_PROVIDER", "aws-kms"),
+            ("MHP_KEYS_KMS_KEY_ID", "alias/mhp"),
+            ("MHP_KEYS_STORE_URL", "postgres://keys.internal/keys"),
+            ("DATABASE_URL", "postgres://db.internal/mhp"),
+            ("MHP_OBJECT_STORE_BACKEND", "s3"),
+            ("MHP_OBJECT_STORE_BUCKET", "mhp-data"),
+        ];
+        let gaps = |extra: &[(&'static str, &'static str)]| {
+            let mut env = shared.to_vec();
+            env.extend_from_slice(extra);
+            load(None, &env).unwrap().production_gaps()
+        };
+        let bare = gaps(&[]);
+        assert_eq!(bare.len(), 3, "{bare:?}");
+        assert!(
+            bare[0].starts_with("http.public_url is not set"),
+            "{bare:?}"
+        );
+        assert!(bare[1].starts_with("backup.to is in this machine's data directory"));
+        assert!(bare[2].starts_with("backup.keys_to is in this machine's data directory"));
+        let url = ("MHP_HTTP_PUBLIC_URL", "https://mhp.example.org");
+        // A directory inside the data directory is as local as the default; a mount elsewhere
+        // is the operator's to share; no schedule, no backups to place.
+        let inside = gaps(&[
+            url,
+            ("MHP_BACKUP_TO", "/data/b"),
+            ("MHP_BACKUP_KEYS_TO", "s3://mhp-keys/m"),
+        ]);
+        assert_eq!(inside.len(), 1, "{inside:?}");
+        assert!(inside[0].starts_with("backup.to is in"), "{inside:?}");
+        let mounted = gaps(&[
+            url,
+            ("MHP_BACKUP_TO", "/mnt/b"),
+            ("MHP_BACKUP_KEYS_TO", "s3://mhp-keys/m"),
+        ]);
+        assert!(mounted.is_empty(), "{mounted:?}");
+        assert!(gaps(&[url, ("MHP_BACKUP_SCHEDULE", "off")]).is_empty());
+        // Development needs none of it.
+        assert!(load(None, &[]).unwrap().production_gaps().is_empty());
     }
 
     #[test]

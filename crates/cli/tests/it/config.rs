@@ -143,3 +143,74 @@ fn unwrapped(help: &str) -> String {
     }
     out
 }
+
+/// `--strict` is what a deployment check runs: a misspelt or invented variable and a production
+/// setting left unset fail it, naming each; the same settings pass without it (warnings only).
+#[test]
+fn strict_config_check_refuses_unknown_variables_and_production_gaps() {
+    let production = [
+        ("MHP_ENVIRONMENT", "production"),
+        ("MHP_KEYS_PROVIDER", "aws-kms"),
+        ("MHP_KEYS_KMS_KEY_ID", "alias/mhp"),
+        ("MHP_AWS_REGION", "eu-west-1"),
+        ("MHP_KEYS_STORE_URL", "postgres://keys.internal/keys"),
+        ("DATABASE_URL", "postgres://db.internal/mhp"),
+        ("MHP_OBJECT_STORE_BACKEND", "s3"),
+        ("MHP_OBJECT_STORE_BUCKET", "mhp-data"),
+        ("MHP_BACKUP_TO", "s3://mhp-backups/mhp"),
+        ("MHP_BACKUP_KEYS_TO", "s3://mhp-key-backups/mhp"),
+    ];
+    let mut wrong = production.to_vec();
+    wrong.push(("MHP_SEARCH_OPENSEARCH_URL", "https://search.internal"));
+    let lax = mhp(&["config", "check", "--data-dir", "/data"], &wrong, None);
+    assert_eq!(lax.status.code(), Some(0), "{}", stderr(&lax));
+    assert!(stderr(&lax).contains("unknown environment variable MHP_SEARCH_OPENSEARCH_URL"));
+
+    let strict = mhp(
+        &["config", "check", "--strict", "--data-dir", "/data"],
+        &wrong,
+        None,
+    );
+    assert_eq!(strict.status.code(), Some(2));
+    let err = stderr(&strict);
+    assert!(
+        err.contains("MHP_SEARCH_OPENSEARCH_URL is not a variable MHP reads"),
+        "{err}"
+    );
+    assert!(err.contains("http.public_url is not set"), "{err}");
+
+    let mut complete = production.to_vec();
+    complete.push(("MHP_HTTP_PUBLIC_URL", "https://mhp.example.org"));
+    let ok = mhp(
+        &["config", "check", "--strict", "--data-dir", "/data"],
+        &complete,
+        None,
+    );
+    assert_eq!(ok.status.code(), Some(0), "{}", stderr(&ok));
+}
+
+#[test]
+fn config_vars_lists_every_variable_with_its_setting() {
+    let out = mhp(&["config", "vars"], &[("MHP_LISTEN", "nowhere")], None);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "needs no valid settings: {}",
+        stderr(&out)
+    );
+    let text = stdout(&out);
+    let vars: Vec<(&str, &str)> = text.lines().filter_map(|l| l.split_once('\t')).collect();
+    assert_eq!(
+        vars.len(),
+        text.lines().count(),
+        "VAR<TAB>key lines: {text}"
+    );
+    for (var, key) in [
+        ("MHP_HTTP_PUBLIC_URL", "http.public_url"),
+        ("DATABASE_URL", "database.url"),
+        ("MHP_KEYS_STORE_URL", "keys.store_url"),
+        ("MHP_CONFIG", "(the settings file)"),
+    ] {
+        assert!(vars.contains(&(var, key)), "{var} in {text}");
+    }
+}

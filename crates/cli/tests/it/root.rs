@@ -197,6 +197,9 @@ fn production_refuses_parts_local_to_one_machine_and_names_each_setting() {
             "keys.store_url is not set",
             "database.url is not set",
             "object_store.backend is local",
+            "http.public_url is not set",
+            "backup.to is in this machine's data directory",
+            "backup.keys_to is in this machine's data directory",
         ] {
             assert!(err.contains(setting), "{command}: {setting} in {err}");
         }
@@ -529,6 +532,8 @@ mod shared {
             ("MHP_OBJECT_STORE_KMS_KEY_ID", kms_key),
             ("MHP_PIPELINES_WORKERS", "0".to_owned()),
             ("MHP_PIPELINES_POLL_MS", "100".to_owned()),
+            ("MHP_HTTP_PUBLIC_URL", "https://mhp.example.org".to_owned()),
+            ("MHP_BACKUP_SCHEDULE", "off".to_owned()),
         ]);
         let env: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let data = |name: &str| dir.path().join(name).display().to_string();
