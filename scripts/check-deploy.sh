@@ -8,6 +8,8 @@
 #   scripts/check-deploy.sh            static checks (no cargo)
 #   scripts/check-deploy.sh --image    also build the OCI image and run it (needs the release build)
 #   scripts/check-deploy.sh --only terraform,checkov   a subset (names as in the summary)
+#   scripts/check-deploy.sh --bin target/debug/mhp     also check that the deployment and that
+#                                                      binary agree (app-config; --image does too)
 #
 # Needs: python3 with venv and pip (PyPI reachable on first run), the terraform CLI and the
 # filesystem mirror of the AWS provider (a directory named tf-plugins, or TF_PLUGIN_MIRROR).
@@ -20,10 +22,12 @@ ROOT=$PWD
 
 WITH_IMAGE=0
 ONLY=""
+BIN="${MHP_IMAGE_BIN:-}"
 while [ $# -gt 0 ]; do
   case "$1" in
     --image) WITH_IMAGE=1 ;;
     --only) ONLY=",$2,"; shift ;;
+    --bin) BIN="$2"; shift ;;
     -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
     *) echo "check-deploy: unknown argument $1" >&2; exit 2 ;;
   esac
@@ -229,6 +233,13 @@ check_workflow_schema() {
     "$VENV/bin/check-jsonschema" --builtin-schema vendor.dependabot "$ROOT/.github/dependabot.yml"
 }
 
+# GitHub environments and rulesets as code (.github/environments.yml) against the workflows, the
+# AWS roles' trusted refs and the Terraform roots; every module IAM role takes the permissions
+# boundary (.github/ci_policy.py; `ci_policy.py apply` makes GitHub match the file).
+check_ci_policy() {
+  "$VENV/bin/python" "$ROOT/.github/ci_policy.py" check
+}
+
 check_compose() {
   "$VENV/bin/check-jsonschema" --builtin-schema vendor.compose-spec "$ROOT/deploy/compose/compose.yaml" &&
     "$VENV/bin/python" "$ROOT/deploy/compose/check_compose.py" "$ROOT/deploy/compose/compose.yaml"
@@ -247,7 +258,8 @@ check_scripts() {
   fi
   python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
     "$ROOT/deploy/image/sbom.py" "$ROOT/deploy/compose/check_compose.py" \
-    "$ROOT/deploy/prometheus/check_metrics.py" "$ROOT/tools/ha/drill.py" || rc=1
+    "$ROOT/deploy/prometheus/check_metrics.py" "$ROOT/tools/ha/drill.py" \
+    "$ROOT/deploy/check_app_config.py" "$ROOT/deploy/terraform/check_architecture.py" || rc=1
   return $rc
 }
 
@@ -268,13 +280,35 @@ check_prometheus() {
 
 check_image() { "$ROOT/scripts/build-image.sh" --test; }
 
+# One CPU architecture from the image (scripts/build-image.sh --architecture) to the ECS hosts'
+# AMI and instance types and the Fargate workers (deploy/terraform/check_architecture.py).
+check_architecture() { python3 "$ROOT/deploy/terraform/check_architecture.py"; }
+
+# The application and its deployment agree (deploy/check_app_config.py): the task definitions
+# of every flavour as Terraform plans them (modules/platform/tests/contract.tftest.hcl), the
+# compose stack and the docs, against the binary's own settings and commands.
+check_app_config() {
+  local d="$TF_DIR/modules/platform" plans="$TOOLS/logs/platform-contract.jsonl"
+  flock "$TF_WORK/plugin-cache.lock" \
+    env TF_DATA_DIR="$TF_WORK/data/$(tf_id "$d")" terraform -chdir="$d" \
+    init -backend=false -input=false -no-color >/dev/null || return 1
+  if ! tf_in "$d" test -json -verbose -no-color -filter=tests/contract.tftest.hcl >"$plans"; then
+    grep '"@level":"error"' "$plans" | head -n 20
+    return 1
+  fi
+  "$VENV/bin/python" "$ROOT/deploy/check_app_config.py" --mhp "$BIN" --plans "$plans"
+}
+
 # ---------------------------------------------------------------------------------------------
 T0=$(date +%s)
-if want tools || want hadolint || want checkov || want actionlint || want zizmor || want workflow-schema || want compose; then
+if want tools || want hadolint || want checkov || want actionlint || want zizmor || want workflow-schema || want ci-policy || want compose || want app-config; then
   run_check tools install_tools || { echo "cannot install the Python tools"; }
 fi
 want scripts && run_check scripts check_scripts
 want hadolint && run_check hadolint check_hadolint
+if want terraform || want architecture; then
+  run_check architecture check_architecture
+fi
 if want terraform; then
   if run_check terraform-setup setup_terraform; then
     setup_terraform >/dev/null
@@ -287,10 +321,25 @@ want checkov && run_check checkov check_checkov
 want actionlint && run_check actionlint check_actionlint
 want zizmor && run_check zizmor check_zizmor
 want workflow-schema && run_check workflow-schema check_workflow_schema
+want ci-policy && run_check ci-policy check_ci_policy
 want compose && run_check compose check_compose
 want prometheus && run_check prometheus check_prometheus
 if [ $WITH_IMAGE -eq 1 ] && want image; then
   run_check image check_image
+fi
+if want app-config; then
+  if [ -z "$BIN" ] && [ $WITH_IMAGE -eq 1 ] && [ -x "$ROOT/target/release/mhp" ]; then
+    BIN="$ROOT/target/release/mhp"
+  fi
+  if [ -n "$BIN" ]; then
+    if setup_terraform >/dev/null; then
+      run_check app-config check_app_config
+    else
+      FAILED=1; RESULTS+=("FAIL  app-config (terraform could not be set up: see terraform-setup)")
+    fi
+  else
+    RESULTS+=("SKIP  app-config (needs the binary: --bin PATH, MHP_IMAGE_BIN or --image)")
+  fi
 fi
 T1=$(date +%s)
 

@@ -3,6 +3,11 @@ data "aws_caller_identity" "current" {}
 locals {
   account      = data.aws_caller_identity.current.account_id
   state_bucket = "mhp-tfstate-${local.account}-${var.region}"
+
+  # Where the environments of this account and region put their resources: the region itself and
+  # the region their backups are copied to (deploy/README.md, Environments).
+  copy_region    = { "us-east-1" = "us-west-1", "us-west-1" = "us-east-1", "ap-southeast-2" = "ap-southeast-4" }
+  deploy_regions = var.deploy_regions != null ? var.deploy_regions : distinct(compact([var.region, lookup(local.copy_region, var.region, "")]))
 }
 
 module "kms" {
@@ -35,6 +40,7 @@ module "github_oidc" {
   repository          = var.github_repository
   environments        = var.environments
   create_provider     = var.create_oidc_provider
+  regions             = local.deploy_regions
   ecr_repository_arns = var.release_account ? [aws_ecr_repository.mhp[0].arn] : []
 }
 

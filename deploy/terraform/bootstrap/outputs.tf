@@ -8,6 +8,11 @@ output "deploy_role_arns" {
   value       = module.github_oidc.deploy_role_arns
 }
 
+output "permissions_boundary_arns" {
+  description = "Permissions boundary mhp-<env>-boundary by environment (envs/<env> derives the same ARN from the account id)."
+  value       = module.github_oidc.permissions_boundary_arns
+}
+
 output "release_role_arn" {
   description = "GitHub variable AWS_RELEASE_ROLE_ARN (release account only)."
   value       = module.github_oidc.release_role_arn

@@ -41,3 +41,9 @@ variable "replication_regions" {
   type        = list(string)
   default     = []
 }
+
+variable "deploy_regions" {
+  description = "Regions the deploy roles may change resources in (null: this region and its backup copy region)."
+  type        = list(string)
+  default     = null
+}

@@ -1,6 +1,7 @@
 # Run once per AWS account and region, before any environment root: the Terraform state bucket
-# (KMS, versioning, TLS only; S3 native locking needs nothing else), the GitHub OIDC provider
-# and deploy roles, and - in the release account - the ECR repository with its replication.
+# (KMS, versioning, TLS only; S3 native locking needs nothing else), the GitHub OIDC provider,
+# the deploy and plan roles and each environment's permissions boundary (modules/github-oidc),
+# and - in the release account - the ECR repository with its replication.
 # Its own state starts local and is then moved into the bucket it made
 # (docs/runbooks/first-deployment.md, step 1).
 terraform {

@@ -24,4 +24,8 @@ module "platform" {
   security_baseline          = var.security_baseline
   hipaa_pack_template_s3_uri = var.hipaa_pack_template_s3_uri
   tags                       = local.tags
+
+  # The boundary deploy/terraform/bootstrap made for this environment: the deploy role may
+  # create roles only with it.
+  permissions_boundary_arn = "arn:aws:iam::${var.allowed_account_ids[0]}:policy/mhp-${local.environment}-boundary"
 }

@@ -92,9 +92,10 @@ data "aws_iam_policy_document" "assume" {
 }
 
 resource "aws_iam_role" "backup" {
-  name               = "${var.name}-backup"
-  assume_role_policy = data.aws_iam_policy_document.assume.json
-  tags               = var.tags
+  name                 = "${var.name}-backup"
+  assume_role_policy   = data.aws_iam_policy_document.assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "backup" {

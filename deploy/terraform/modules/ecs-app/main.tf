@@ -22,7 +22,7 @@ locals {
     MHP_LISTEN                = "0.0.0.0:${local.port}"
     MHP_DATA_DIR              = "/data"
     MHP_LOG_FORMAT            = "json"
-    MHP_DATABASE_AUTO_MIGRATE = "false" # the deploy workflow runs `mhp migrate` as a one-off task first
+    MHP_DATABASE_AUTO_MIGRATE = "false" # the task's migrate container runs `mhp migrate` before serve starts
     # Envelope encryption: organisation keys wrapped by the app's KMS key; the wrapped keys live
     # in the key store (MHP_KEYS_STORE_URL, a database apart from the system of record).
     MHP_KEYS_PROVIDER   = "aws-kms"
@@ -40,6 +40,18 @@ locals {
     # Spans to the collector sidecar (OTLP/HTTP on the task's loopback), which sends them on
     # to X-Ray.
     MHP_TELEMETRY_OTLP_ENDPOINT = "http://127.0.0.1:4318/v1/traces"
+  }, local.shared_env, var.environment_variables) : { name = k, value = v }]
+
+  # What every MHP task of the installation shares with the app's (the pipeline workers take it
+  # as it is): the public address, the backups' destinations, the index and the security sinks.
+  shared_env = merge({
+    # Sign-in links, SSO redirects and the token issuer name the public address, never the
+    # listen address.
+    MHP_HTTP_PUBLIC_URL = var.public_url
+    # Backups (taken on backup.schedule under a lease by whichever task holds it) to S3: the
+    # data and the key store to buckets apart.
+    MHP_BACKUP_TO      = var.backup_to
+    MHP_BACKUP_KEYS_TO = var.backup_keys_to
     }, var.siem_opensearch_url == null ? {} : {
     # Security events to the SIEM domain as well, signed with the task role.
     MHP_SECURITY_OPENSEARCH_URL  = var.siem_opensearch_url
@@ -52,7 +64,7 @@ locals {
     MHP_INDEX_BACKEND         = "opensearch"
     MHP_INDEX_OPENSEARCH_URL  = var.search_opensearch_url
     MHP_INDEX_OPENSEARCH_AUTH = "aws-sigv4"
-  }, var.environment_variables) : { name = k, value = v }]
+  })
 }
 
 # --- Cluster and EC2 capacity -------------------------------------------------------------------
@@ -66,8 +78,13 @@ resource "aws_ecs_cluster" "this" {
   }
 }
 
+# The ECS-optimized Amazon Linux 2023 AMI of the hosts' architecture, which must be the image's
+# (scripts/build-image.sh, checked by deploy/terraform/check_architecture.py).
 data "aws_ssm_parameter" "ecs_ami" {
-  name = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+  name = {
+    x86_64 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+    arm64  = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
+  }[var.architecture]
 }
 
 data "aws_iam_policy_document" "ec2_assume" {
@@ -81,9 +98,10 @@ data "aws_iam_policy_document" "ec2_assume" {
 }
 
 resource "aws_iam_role" "instance" {
-  name               = "${var.name}-ecs-instance"
-  assume_role_policy = data.aws_iam_policy_document.ec2_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-ecs-instance"
+  assume_role_policy   = data.aws_iam_policy_document.ec2_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "instance" {
@@ -166,19 +184,34 @@ resource "aws_launch_template" "this" {
     resource_type = "instance"
     tags          = merge(var.tags, { Name = "${var.name}-ecs" })
   }
+
+  lifecycle {
+    precondition {
+      # Graviton (arm64) families have a "g" right after the generation digit (m7g, c6gn,
+      # r7gd, t4g, x2gd, im4gn, is4gen, hpc7g); a1 is the first Graviton.
+      condition     = can(regex("^([a-z]+[0-9]+g[a-z0-9-]*|a1)\\.", var.instance_type)) == (var.architecture == "arm64")
+      error_message = "instance_type ${var.instance_type} is ${can(regex("^([a-z]+[0-9]+g[a-z0-9-]*|a1)\\.", var.instance_type)) ? "arm64 (Graviton)" : "x86_64"} but architecture is ${var.architecture}: the AMI and the image would not run on it."
+    }
+  }
 }
 
 resource "aws_autoscaling_group" "this" {
-  name_prefix           = "${var.name}-ecs-"
-  vpc_zone_identifier   = var.private_subnet_ids
-  min_size              = var.asg_min_size
-  max_size              = var.asg_max_size
-  protect_from_scale_in = true
-  health_check_type     = "EC2"
+  name_prefix         = "${var.name}-ecs-"
+  vpc_zone_identifier = var.private_subnet_ids
+  min_size            = var.asg_min_size
+  max_size            = var.asg_max_size
+  health_check_type   = "EC2"
+  # Instances running tasks are protected from scale-in (the capacity provider's managed
+  # termination protection unprotects idle ones). force_delete (demo environments): destroy
+  # terminates the instances instead of waiting for protected ones that never go.
+  protect_from_scale_in = !var.force_delete
+  force_delete          = var.force_delete
 
+  # A version number, not "$Latest": a new launch template version (AMI, instance type, user
+  # data) changes the group's launch_template and so starts the instance refresh below.
   launch_template {
     id      = aws_launch_template.this.id
-    version = "$Latest"
+    version = aws_launch_template.this.latest_version
   }
 
   instance_refresh {
@@ -204,7 +237,7 @@ resource "aws_ecs_capacity_provider" "this" {
   tags = var.tags
   auto_scaling_group_provider {
     auto_scaling_group_arn         = aws_autoscaling_group.this.arn
-    managed_termination_protection = "ENABLED"
+    managed_termination_protection = var.force_delete ? "DISABLED" : "ENABLED" # ENABLED needs protect_from_scale_in
     managed_draining               = "ENABLED"
     managed_scaling {
       status          = "ENABLED"
@@ -303,6 +336,29 @@ resource "aws_lb_listener" "https" {
   }
 }
 
+# /metrics is for the collector sidecar on the task's loopback (and Prometheus inside the VPC),
+# never for the internet: the public listener answers it 404 before it reaches a task.
+resource "aws_lb_listener_rule" "metrics_stay_inside" {
+  listener_arn = aws_lb_listener.https.arn
+  priority     = 1
+  tags         = var.tags
+
+  condition {
+    path_pattern {
+      values = ["/metrics", "/metrics/*"]
+    }
+  }
+
+  action {
+    type = "fixed-response"
+    fixed_response {
+      content_type = "text/plain"
+      message_body = "not found"
+      status_code  = "404"
+    }
+  }
+}
+
 # --- Roles -------------------------------------------------------------------------------------
 
 data "aws_iam_policy_document" "tasks_assume" {
@@ -316,9 +372,10 @@ data "aws_iam_policy_document" "tasks_assume" {
 }
 
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-app-execution"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-app-execution"
+  assume_role_policy   = data.aws_iam_policy_document.tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "execution" {
@@ -346,9 +403,10 @@ resource "aws_iam_role_policy" "execution_secrets" {
 }
 
 resource "aws_iam_role" "app" {
-  name               = "${var.name}-app"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-app"
+  assume_role_policy   = data.aws_iam_policy_document.tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "app" {
@@ -361,6 +419,16 @@ data "aws_iam_policy_document" "app" {
     sid       = "DataBucketList"
     actions   = ["s3:ListBucket"]
     resources = [var.data_bucket_arn]
+  }
+  statement {
+    sid       = "BackupObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [for b in var.backup_bucket_arns : "${b}/*"]
+  }
+  statement {
+    sid       = "BackupList"
+    actions   = ["s3:ListBucket"]
+    resources = var.backup_bucket_arns
   }
   statement {
     sid       = "AuditExportsWriteOnly"
@@ -481,6 +549,7 @@ resource "aws_ecs_task_definition" "app" {
       image                  = var.image
       essential              = true
       command                = ["serve"]
+      dependsOn              = [{ containerName = "migrate", condition = "SUCCESS" }]
       user                   = "10001:10001"
       readonlyRootFilesystem = true
       privileged             = false
@@ -503,6 +572,31 @@ resource "aws_ecs_task_definition" "app" {
           awslogs-group         = var.log_group_name
           awslogs-region        = data.aws_region.current.name
           awslogs-stream-prefix = "mhp"
+        }
+      }
+    },
+    {
+      # Migrations before the new code takes traffic: every new task runs `mhp migrate` to the
+      # end (PostgreSQL's advisory lock makes concurrent runs take turns) and `mhp serve` starts
+      # only when it succeeded. Migrations are additive (docs/design/storage.md), so the tasks
+      # of the previous release keep serving on the newer schema while the rollout proceeds.
+      name                   = "migrate"
+      image                  = var.image
+      essential              = false
+      command                = ["migrate"]
+      user                   = "10001:10001"
+      readonlyRootFilesystem = true
+      privileged             = false
+      environment            = local.container_env
+      secrets                = local.container_secrets
+      mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
+      linuxParameters        = { capabilities = { drop = ["ALL"] }, initProcessEnabled = false }
+      logConfiguration = {
+        logDriver = "awslogs"
+        options = {
+          awslogs-group         = var.log_group_name
+          awslogs-region        = data.aws_region.current.name
+          awslogs-stream-prefix = "migrate"
         }
       }
     },

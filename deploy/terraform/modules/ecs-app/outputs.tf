@@ -14,7 +14,7 @@ output "service_name" {
 }
 
 output "task_definition_family" {
-  description = "Task definition family (the deploy workflow runs `mhp migrate` from it)."
+  description = "Task definition family of the app (its migrate container runs `mhp migrate` before serve)."
   value       = aws_ecs_task_definition.app.family
 }
 
@@ -61,4 +61,20 @@ output "private_subnet_ids" {
 output "load_balancer_deletion_protection" {
   description = "Whether the load balancer refuses deletion."
   value       = aws_lb.this.enable_deletion_protection
+}
+
+output "shared_environment" {
+  description = "The MHP settings every task of the installation shares with the app (public URL, backups, index, security sinks): the pipeline workers take them."
+  value       = local.shared_env
+}
+
+output "hosts" {
+  description = "The container instances as planned: architecture, instance type, AMI parameter, teardown behaviour (asserted by modules/platform's tests)."
+  value = {
+    architecture          = var.architecture
+    instance_type         = aws_launch_template.this.instance_type
+    ami_parameter         = data.aws_ssm_parameter.ecs_ami.name
+    force_delete          = aws_autoscaling_group.this.force_delete
+    protect_from_scale_in = aws_autoscaling_group.this.protect_from_scale_in
+  }
 }

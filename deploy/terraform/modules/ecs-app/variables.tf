@@ -99,6 +99,38 @@ variable "environment_variables" {
   default     = {}
 }
 
+variable "public_url" {
+  description = "The address users reach MHP at (http.public_url): https://HOST, no trailing slash. Sign-in links, SSO redirects and the token issuer name it."
+  type        = string
+  validation {
+    condition     = can(regex("^https://[a-z0-9.-]+(:[0-9]+)?$", var.public_url))
+    error_message = "public_url must be https://HOST[:PORT] without a path or trailing slash."
+  }
+}
+
+variable "backup_to" {
+  description = "Where MHP's backups go (backup.to): s3://BUCKET/PREFIX."
+  type        = string
+  validation {
+    condition     = startswith(var.backup_to, "s3://")
+    error_message = "backup_to must be an s3:// destination: a task's volume is lost on every deploy."
+  }
+}
+
+variable "backup_keys_to" {
+  description = "Where the key store's backups go (backup.keys_to): s3://BUCKET/PREFIX in a bucket apart from backup_to's."
+  type        = string
+  validation {
+    condition     = startswith(var.backup_keys_to, "s3://")
+    error_message = "backup_keys_to must be an s3:// destination."
+  }
+}
+
+variable "backup_bucket_arns" {
+  description = "The buckets of backup_to and backup_keys_to (the task role reads, writes and prunes them)."
+  type        = list(string)
+}
+
 variable "data_bucket_arn" {
   description = "Data bucket."
   type        = string
@@ -161,9 +193,25 @@ variable "pipeline_pass_role_arns" {
 }
 
 variable "instance_type" {
-  description = "Container instance type."
+  description = "Container instance type, of the family of `architecture` (Graviton types, with a g after the generation digit, are arm64)."
   type        = string
-  default     = "m7g.large"
+  default     = "m7i.large"
+}
+
+variable "architecture" {
+  description = "CPU architecture of the container instances: x86_64 or arm64. Picks the ECS-optimized AMI and must match instance_type and the image (scripts/build-image.sh --architecture amd64 is x86_64)."
+  type        = string
+  default     = "x86_64"
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be x86_64 or arm64."
+  }
+}
+
+variable "force_delete" {
+  description = "Demo environments: destroy terminates the container instances without waiting (no scale-in protection, managed termination protection off)."
+  type        = bool
+  default     = false
 }
 
 variable "asg_min_size" {
@@ -210,4 +258,10 @@ variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every IAM role this module creates (bootstrap's mhp-<env>-boundary, passed by modules/platform; null: none)."
+  type        = string
+  default     = null
 }

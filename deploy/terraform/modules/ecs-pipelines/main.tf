@@ -1,19 +1,42 @@
-# Pipelines (C4) as ECS Fargate tasks in the app's cluster: a worker service that takes
-# on-demand runs from the PostgreSQL queue, and scheduled runs started by EventBridge Scheduler.
+# Pipelines (C4) as ECS Fargate tasks in the app's cluster: a worker service (`mhp worker`:
+# pipeline workers and MHP's own scheduler, which starts the organisations' scheduled runs and
+# the backups under leases), and operational jobs started by EventBridge Scheduler as one-off
+# tasks of the worker's task definition running an `mhp` command (by default the weekly restore
+# drill, `mhp backup drill`).
 #
-# PLANNED: `mhp worker` does not exist in the binary yet (DESIGN.md: pipelines run inside
-# `mhp serve` until then). The worker service therefore defaults to 0 tasks and the schedules
-# to DISABLED; switch them on once the subcommand ships.
-#
-# Roles, each its own: worker (task role: data bucket read/write on pipeline prefixes, the app
-# key), worker execution (image, secrets, logs), scheduler (EventBridge Scheduler may run
-# only this task definition in this cluster and pass only the worker's roles).
+# Roles, each its own: worker (task role: the data and backup buckets, the app key, the
+# OpenSearch domains and the security log group), worker execution (image, secrets, logs),
+# scheduler (EventBridge Scheduler may run only this task definition in this cluster and pass
+# only the worker's roles).
 
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
+  # The settings the app's tasks share (public URL, backups, index, security sinks) under the
+  # worker's own.
+  container_env = [for k, v in merge({
+    MHP_ENVIRONMENT           = "production"
+    MHP_DATA_DIR              = "/data"
+    MHP_LOG_FORMAT            = "json"
+    MHP_DATABASE_AUTO_MIGRATE = "false" # the task's migrate container runs first
+    # The installation root and the wrapped keys come from the key store (MHP_KEYS_STORE_URL,
+    # a secret), unwrapped by the app's KMS key, as in the app's tasks: no key file per task.
+    MHP_KEYS_PROVIDER   = "aws-kms"
+    MHP_KEYS_KMS_KEY_ID = var.app_kms_key_arn
+    MHP_AWS_REGION      = data.aws_region.current.name
+    # The objects the app's tasks write, in the shared data bucket (SSE-KMS, data key).
+    MHP_OBJECT_STORE_BACKEND    = "s3"
+    MHP_OBJECT_STORE_BUCKET     = split(":::", var.data_bucket_arn)[1]
+    MHP_OBJECT_STORE_KMS_KEY_ID = var.kms_key_arn
+  }, var.environment_variables) : { name = k, value = v }]
+  container_secrets = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
+  log_options = {
+    awslogs-group         = var.log_group_name
+    awslogs-region        = data.aws_region.current.name
+    awslogs-stream-prefix = "worker"
+  }
 }
 
 data "aws_iam_policy_document" "tasks_assume" {
@@ -27,9 +50,10 @@ data "aws_iam_policy_document" "tasks_assume" {
 }
 
 resource "aws_iam_role" "execution" {
-  name               = "${var.name}-worker-execution"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-worker-execution"
+  assume_role_policy   = data.aws_iam_policy_document.tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "execution" {
@@ -55,9 +79,10 @@ resource "aws_iam_role_policy" "execution_secrets" {
 }
 
 resource "aws_iam_role" "worker" {
-  name               = "${var.name}-worker"
-  assume_role_policy = data.aws_iam_policy_document.tasks_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-worker"
+  assume_role_policy   = data.aws_iam_policy_document.tasks_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "worker" {
@@ -67,9 +92,36 @@ data "aws_iam_policy_document" "worker" {
     resources = ["${var.data_bucket_arn}/*"]
   }
   statement {
+    # Backups (the in-product schedule may run them here) and the restore drill's reads.
+    sid       = "BackupObjects"
+    actions   = ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"]
+    resources = [for b in var.backup_bucket_arns : "${b}/*"]
+  }
+  statement {
+    sid       = "BucketLists"
+    actions   = ["s3:ListBucket"]
+    resources = concat([var.data_bucket_arn], var.backup_bucket_arns)
+  }
+  statement {
     sid       = "EnvelopeKeys"
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
     resources = [var.app_kms_key_arn, var.kms_key_arn]
+  }
+  dynamic "statement" {
+    for_each = length(var.opensearch_domain_arns) > 0 ? [1] : []
+    content {
+      sid       = "OpenSearch"
+      actions   = ["es:ESHttpGet", "es:ESHttpHead", "es:ESHttpPost", "es:ESHttpPut", "es:ESHttpDelete"]
+      resources = [for d in var.opensearch_domain_arns : "${d}/*"]
+    }
+  }
+  dynamic "statement" {
+    for_each = var.security_log_group_arn == null ? [] : [1]
+    content {
+      sid       = "SecurityEvents"
+      actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
+      resources = ["${var.security_log_group_arn}:*"]
+    }
   }
 }
 
@@ -127,39 +179,37 @@ resource "aws_ecs_task_definition" "worker" {
     name = "data"
   }
 
-  container_definitions = jsonencode([{
-    name                   = "worker"
-    image                  = var.image
-    essential              = true
-    command                = ["worker"]
-    user                   = "10001:10001"
-    readonlyRootFilesystem = true
-    environment = [for k, v in merge({
-      MHP_ENVIRONMENT = "production"
-      MHP_DATA_DIR    = "/data"
-      MHP_LOG_FORMAT  = "json"
-      # The installation root and the wrapped keys come from the key store (MHP_KEYS_STORE_URL,
-      # a secret), unwrapped by the app's KMS key, as in the app's tasks: no key file per task.
-      MHP_KEYS_PROVIDER   = "aws-kms"
-      MHP_KEYS_KMS_KEY_ID = var.app_kms_key_arn
-      MHP_AWS_REGION      = data.aws_region.current.name
-      # The objects the app's tasks write, in the shared data bucket (SSE-KMS, data key).
-      MHP_OBJECT_STORE_BACKEND    = "s3"
-      MHP_OBJECT_STORE_BUCKET     = split(":::", var.data_bucket_arn)[1]
-      MHP_OBJECT_STORE_KMS_KEY_ID = var.kms_key_arn
-    }, var.environment_variables) : { name = k, value = v }]
-    secrets         = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
-    mountPoints     = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
-    linuxParameters = { capabilities = { drop = ["ALL"] } }
-    logConfiguration = {
-      logDriver = "awslogs"
-      options = {
-        awslogs-group         = var.log_group_name
-        awslogs-region        = data.aws_region.current.name
-        awslogs-stream-prefix = "worker"
-      }
-    }
-  }])
+  container_definitions = jsonencode([
+    {
+      name                   = "worker"
+      image                  = var.image
+      essential              = true
+      command                = ["worker"]
+      dependsOn              = [{ containerName = "migrate", condition = "SUCCESS" }]
+      user                   = "10001:10001"
+      readonlyRootFilesystem = true
+      environment            = local.container_env
+      secrets                = local.container_secrets
+      mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
+      linuxParameters        = { capabilities = { drop = ["ALL"] } }
+      logConfiguration       = { logDriver = "awslogs", options = local.log_options }
+    },
+    {
+      # Migrations before the new code starts (as in the app's tasks; the advisory lock makes
+      # concurrent runs take turns).
+      name                   = "migrate"
+      image                  = var.image
+      essential              = false
+      command                = ["migrate"]
+      user                   = "10001:10001"
+      readonlyRootFilesystem = true
+      environment            = local.container_env
+      secrets                = local.container_secrets
+      mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
+      linuxParameters        = { capabilities = { drop = ["ALL"] } }
+      logConfiguration       = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = "migrate" }) }
+    },
+  ])
 }
 
 resource "aws_ecs_service" "worker" {
@@ -198,9 +248,10 @@ data "aws_iam_policy_document" "scheduler_assume" {
 }
 
 resource "aws_iam_role" "scheduler" {
-  name               = "${var.name}-scheduler"
-  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-scheduler"
+  assume_role_policy   = data.aws_iam_policy_document.scheduler_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "scheduler" {
@@ -232,12 +283,12 @@ resource "aws_scheduler_schedule_group" "this" {
   tags = var.tags
 }
 
-resource "aws_scheduler_schedule" "pipeline" {
+resource "aws_scheduler_schedule" "job" {
   for_each = var.schedules
 
   name                         = each.key
   group_name                   = aws_scheduler_schedule_group.this.name
-  schedule_expression          = each.value
+  schedule_expression          = each.value.expression
   schedule_expression_timezone = "UTC"
   state                        = var.schedules_enabled ? "ENABLED" : "DISABLED"
   kms_key_arn                  = var.kms_key_arn
@@ -250,7 +301,7 @@ resource "aws_scheduler_schedule" "pipeline" {
     arn      = var.cluster_arn
     role_arn = aws_iam_role.scheduler.arn
     input = jsonencode({
-      containerOverrides = [{ name = "worker", command = ["worker", "--once", "--pipeline", each.key] }]
+      containerOverrides = [{ name = "worker", command = each.value.command }]
     })
     retry_policy {
       maximum_retry_attempts       = 2

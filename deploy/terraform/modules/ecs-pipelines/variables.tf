@@ -57,7 +57,7 @@ variable "secret_env" {
 }
 
 variable "environment_variables" {
-  description = "Further plain environment variables."
+  description = "Further plain environment variables: the settings the app's tasks share (modules/ecs-app output shared_environment)."
   type        = map(string)
   default     = {}
 }
@@ -91,25 +91,61 @@ variable "cpu_architecture" {
 }
 
 variable "worker_count" {
-  description = "Worker tasks. 0 until `mhp worker` exists (planned)."
+  description = "Worker tasks (`mhp worker`: pipeline runs and MHP's own scheduler)."
   type        = number
-  default     = 0
+  default     = 1
 }
 
 variable "schedules" {
-  description = "Scheduled pipelines: name => schedule expression, e.g. { nightly-risk = \"cron(0 2 * * ? *)\" }."
-  type        = map(string)
-  default     = {}
+  description = "Operational jobs as one-off tasks: name => { expression (EventBridge Scheduler), command (the mhp arguments) }. The organisations' pipeline schedules are MHP's own (run by the workers), not these."
+  type = map(object({
+    expression = string
+    command    = list(string)
+  }))
+  nullable = false
+  default = {
+    # Restore the newest backups into the task's scratch space, verify them and start a server
+    # on them: RTO and RPO measured weekly (docs/runbooks/backup-and-restore.md).
+    backup-drill = { expression = "cron(0 4 ? * SUN *)", command = ["backup", "drill"] }
+  }
+  validation {
+    condition     = alltrue([for s in values(var.schedules) : length(s.command) > 0 && !contains(["serve", "worker"], s.command[0])])
+    error_message = "a schedule runs a one-off mhp command (not serve or worker, which never end)."
+  }
 }
 
 variable "schedules_enabled" {
-  description = "Enable the schedules (false until `mhp worker` exists)."
+  description = "Enable the schedules."
   type        = bool
-  default     = false
+  default     = true
+}
+
+variable "backup_bucket_arns" {
+  description = "The backup buckets (backup.to, backup.keys_to) the workers read, write and prune."
+  type        = list(string)
+  default     = []
+}
+
+variable "opensearch_domain_arns" {
+  description = "OpenSearch domains the workers call (the document index, the SIEM)."
+  type        = list(string)
+  default     = []
+}
+
+variable "security_log_group_arn" {
+  description = "Log group of MHP's security events (security.cloudwatch_log_group), or null."
+  type        = string
+  default     = null
 }
 
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every IAM role this module creates (bootstrap's mhp-<env>-boundary, passed by modules/platform; null: none)."
+  type        = string
+  default     = null
 }

@@ -1,11 +1,22 @@
 # GitHub Actions reaches AWS through OpenID Connect: no long-lived access keys anywhere.
-#   mhp-deploy-<env>  assumable only by a job of this repository running in the GitHub
-#                     environment <env> (whose protection rules demand approval for production);
-#                     applies Terraform and updates ECS
-#   mhp-deploy-<env>-plan  the same for the environment <env>-plan: read-only (ReadOnlyAccess,
-#                     KMS decryption only through S3 and SSM, never the PHI buckets' objects);
-#                     runs `terraform plan -lock=false`
-#   mhp-release       assumable only from the main branch (and v* tags); pushes images to ECR
+#   mhp-deploy-<env>       assumable only by deploy-env.yml's apply job of this repository, in the
+#                          GitHub environment <env> (required reviewers on production), on a
+#                          protected ref (main, v* tags). Applies Terraform and watches ECS. It has
+#                          no PowerUserAccess: reads everything (ReadOnlyAccess, PHI objects
+#                          denied), writes only the services the platform uses, in the
+#                          environment's regions, and IAM only on mhp-<env>-* roles that carry the
+#                          boundary mhp-<env>-boundary (see "CI/CD: least privilege" in
+#                          deploy/README.md).
+#   mhp-deploy-<env>-plan  the same trust for the environment <env>-plan, on the same protected
+#                          refs and workflow: read-only (ReadOnlyAccess, KMS decryption only
+#                          through S3 and SSM, never the PHI buckets' objects); `terraform plan
+#                          -lock=false`.
+#   mhp-release            assumable only by release.yml in the GitHub environment `release` on
+#                          main (the weekly rebuild) or a v* tag; pushes images to ECR and reads
+#                          their scan findings.
+#   mhp-<env>-boundary     the permissions boundary every role the deploy role creates must carry:
+#                          the services MHP's own roles use, no IAM writes, no Organizations, no
+#                          account changes, no boundary removal.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
@@ -16,6 +27,32 @@ locals {
   account    = data.aws_caller_identity.current.account_id
   partition  = data.aws_partition.current.partition
   provider   = var.create_provider ? aws_iam_openid_connect_provider.github[0].arn : "arn:${local.partition}:iam::${local.account}:oidc-provider/token.actions.githubusercontent.com"
+  iam        = "arn:${local.partition}:iam::${local.account}"
+
+  # The boundary's ARN is known before it exists (IAM names are the ARN), so that the deploy
+  # role's conditions and the environment roots (envs/<env>/main.tf) can name it.
+  boundary_arns = { for e in local.apply_envs : e => "${local.iam}:policy/mhp-${e}-boundary" }
+
+  # Roles and instance profiles of one environment: modules/platform names them mhp-<env>-*.
+  env_roles    = { for e in local.apply_envs : e => "${local.iam}:role/mhp-${e}-*" }
+  env_profiles = { for e in local.apply_envs : e => "${local.iam}:instance-profile/mhp-${e}-*" }
+
+  # What a job's OIDC token must say besides its environment: a protected ref, and the workflow
+  # file that runs the job, taken from that same protected ref.
+  deploy_workflow_refs  = [for r in var.protected_refs : "${var.repository}/${var.deploy_workflow}@${r}"]
+  release_workflow_refs = [for r in var.protected_refs : "${var.repository}/${var.release_workflow}@${r}"]
+
+  # The IAM actions that give a role its permissions: allowed only with the boundary.
+  boundary_guarded_actions = [
+    "iam:CreateRole", "iam:PutRolePolicy", "iam:DeleteRolePolicy", "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy", "iam:PutRolePermissionsBoundary",
+  ]
+  # IAM writes, for the deny statements (the boundary's, and the CI roles' own protection).
+  iam_writes = [
+    "iam:Add*", "iam:Attach*", "iam:Change*", "iam:Create*", "iam:Deactivate*", "iam:Delete*",
+    "iam:Detach*", "iam:Enable*", "iam:Put*", "iam:Remove*", "iam:Reset*", "iam:Resync*",
+    "iam:Set*", "iam:Tag*", "iam:Untag*", "iam:Update*", "iam:Upload*",
+  ]
 }
 
 resource "aws_iam_openid_connect_provider" "github" {
@@ -28,6 +65,11 @@ resource "aws_iam_openid_connect_provider" "github" {
   thumbprint_list = ["6938fd4d98bab03faadb97b34396831e3780aea1"]
   tags            = var.tags
 }
+
+# --- Trust: environment, protected ref, and the deploy workflow from that ref ---------------------
+# GitHub sends sub = repo:<owner>/<repo>:environment:<env> for a job in an environment, whatever
+# its branch: the ref and job_workflow_ref claims (STS validates GitHub's claims since 2026-01)
+# keep a job on any other branch out, even where the environment's branch policy were loosened.
 
 data "aws_iam_policy_document" "deploy_trust" {
   for_each = toset(var.environments)
@@ -48,6 +90,16 @@ data "aws_iam_policy_document" "deploy_trust" {
       variable = "token.actions.githubusercontent.com:sub"
       values   = ["repo:${var.repository}:environment:${each.key}"]
     }
+    condition {
+      test     = "StringLike"
+      variable = "token.actions.githubusercontent.com:ref"
+      values   = var.protected_refs
+    }
+    condition {
+      test     = "StringLike"
+      variable = "token.actions.githubusercontent.com:job_workflow_ref"
+      values   = local.deploy_workflow_refs
+    }
   }
 }
 
@@ -55,62 +107,33 @@ resource "aws_iam_role" "deploy" {
   for_each = toset(var.environments)
 
   name                 = "mhp-deploy-${each.key}"
-  description          = "GitHub Actions deploy of MHP to ${each.key} (environment-scoped OIDC)"
+  description          = "GitHub Actions deploy of MHP to ${each.key} (environment-scoped OIDC, protected refs)"
   assume_role_policy   = data.aws_iam_policy_document.deploy_trust[each.key].json
   max_session_duration = 3600
   tags                 = var.tags
 }
 
-# Terraform manages most services of the platform, so the deploy role has PowerUserAccess
-# (everything but IAM and Organizations), plus IAM only on MHP's own roles and policies.
-resource "aws_iam_role_policy_attachment" "deploy_power_user" {
-  for_each = local.apply_envs
-
-  role       = aws_iam_role.deploy[each.key].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/PowerUserAccess"
+# --- Managed policies: reading only (both roles) ---------------------------------------------------
+# One attachment resource for every managed policy of the CI roles, so that the tests see them all:
+# ReadOnlyAccess for plan and apply (Terraform refreshes every resource), nothing broader.
+locals {
+  managed_policy_attachments = merge(
+    { for e in local.apply_envs : "${e}/ReadOnlyAccess" => { role = e, policy = "ReadOnlyAccess" } },
+    { for e in local.plan_envs : "${e}/ReadOnlyAccess" => { role = e, policy = "ReadOnlyAccess" } },
+  )
 }
 
-data "aws_iam_policy_document" "deploy_iam" {
+resource "aws_iam_role_policy_attachment" "managed" {
+  for_each = local.managed_policy_attachments
+
+  role       = aws_iam_role.deploy[each.value.role].name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/${each.value.policy}"
+}
+
+# Both roles: KMS decryption for the state and parameters, and never the PHI buckets' objects.
+data "aws_iam_policy_document" "read_guard" {
   statement {
-    sid = "ManageMhpRolesOnly"
-    actions = [
-      "iam:CreateRole", "iam:DeleteRole", "iam:GetRole", "iam:UpdateRole", "iam:UpdateAssumeRolePolicy",
-      "iam:TagRole", "iam:UntagRole", "iam:ListRolePolicies", "iam:ListAttachedRolePolicies",
-      "iam:PutRolePolicy", "iam:GetRolePolicy", "iam:DeleteRolePolicy",
-      "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:PassRole", "iam:ListInstanceProfilesForRole",
-      "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:GetInstanceProfile",
-      "iam:AddRoleToInstanceProfile", "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile",
-    ]
-    resources = [
-      "arn:${local.partition}:iam::${local.account}:role/mhp-*",
-      "arn:${local.partition}:iam::${local.account}:instance-profile/mhp-*",
-    ]
-  }
-  statement {
-    sid       = "ServiceLinkedRoles"
-    actions   = ["iam:CreateServiceLinkedRole"]
-    resources = ["arn:${local.partition}:iam::${local.account}:role/aws-service-role/*"]
-  }
-}
-
-resource "aws_iam_role_policy" "deploy_iam" {
-  for_each = local.apply_envs
-
-  name   = "manage-mhp-roles"
-  role   = aws_iam_role.deploy[each.key].id
-  policy = data.aws_iam_policy_document.deploy_iam.json
-}
-
-resource "aws_iam_role_policy_attachment" "plan_read_only" {
-  for_each = local.plan_envs
-
-  role       = aws_iam_role.deploy[each.key].name
-  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
-}
-
-data "aws_iam_policy_document" "plan" {
-  statement {
-    sid       = "DecryptStateAndParametersOnly"
+    sid       = "DecryptStateAndParameters"
     actions   = ["kms:Decrypt"]
     resources = ["arn:${local.partition}:kms:*:${local.account}:key/*"]
     condition {
@@ -126,7 +149,15 @@ data "aws_iam_policy_document" "plan" {
     resources = [
       "arn:${local.partition}:s3:::mhp-*-data/*",
       "arn:${local.partition}:s3:::mhp-*-audit-exports/*",
+      "arn:${local.partition}:s3:::mhp-*-backups/*",
+      "arn:${local.partition}:s3:::mhp-*-key-backups/*",
     ]
+  }
+  statement {
+    sid       = "NeverSecretValues"
+    effect    = "Deny"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["*"]
   }
 }
 
@@ -135,9 +166,283 @@ resource "aws_iam_role_policy" "plan" {
 
   name   = "plan-only"
   role   = aws_iam_role.deploy[each.key].id
-  policy = data.aws_iam_policy_document.plan.json
+  policy = data.aws_iam_policy_document.read_guard.json
 }
 
+resource "aws_iam_role_policy" "deploy_read_guard" {
+  for_each = local.apply_envs
+
+  name   = "read-guard"
+  role   = aws_iam_role.deploy[each.key].id
+  policy = data.aws_iam_policy_document.read_guard.json
+}
+
+# --- Apply role: the services the platform uses, in the environment's regions ---------------------
+# modules/*/main.tf create: VPC, subnets, routes, NAT, endpoints, flow logs, security groups, launch
+# template (ec2); the ASG (autoscaling); ECS cluster, capacity provider, task definitions, services
+# (ecs); ALB, listener, rules, target group (elasticloadbalancing); app auto scaling; Aurora (rds);
+# AWS Backup vaults, plans, selections, vault lock (backup, backup-storage); KMS keys and aliases;
+# CloudWatch alarms and log groups, EventBridge rules, SNS topics, EventBridge Scheduler; CloudTrail,
+# AWS Config, GuardDuty, Security Hub, IAM Access Analyzer, WAF; Cognito; S3 buckets (mhp-*);
+# OpenSearch domains (mhp-*); Secrets Manager secrets (mhp/*, and the RDS-managed rds!*), SSM
+# parameters (/mhp/*). Nothing else: no Lambda, no CloudFormation, no STS role chaining.
+data "aws_iam_policy_document" "deploy_services" {
+  for_each = local.apply_envs
+
+  statement {
+    sid = "PlatformServicesInItsRegions"
+    actions = [
+      "ec2:*", "autoscaling:*", "ecs:*", "elasticloadbalancing:*", "application-autoscaling:*",
+      "rds:*", "backup:*", "backup-storage:*", "kms:*", "cloudwatch:*", "logs:*", "events:*",
+      "sns:*", "scheduler:*", "cloudtrail:*", "config:*", "guardduty:*", "securityhub:*",
+      "access-analyzer:*", "wafv2:*", "cognito-idp:*",
+    ]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = var.regions
+    }
+  }
+  statement {
+    sid     = "MhpBucketsOnly"
+    actions = ["s3:*"]
+    resources = [
+      "arn:${local.partition}:s3:::mhp-*",
+      "arn:${local.partition}:s3:::mhp-*/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = var.regions
+    }
+  }
+  statement {
+    sid       = "MhpSearchDomainsOnly"
+    actions   = ["es:*"]
+    resources = ["arn:${local.partition}:es:*:${local.account}:domain/mhp-*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = var.regions
+    }
+  }
+  statement {
+    sid     = "MhpSecretsAndParametersOnly"
+    actions = ["secretsmanager:*", "ssm:*"]
+    resources = [
+      "arn:${local.partition}:secretsmanager:*:${local.account}:secret:mhp/*",
+      "arn:${local.partition}:secretsmanager:*:${local.account}:secret:rds!*",
+      "arn:${local.partition}:ssm:*:${local.account}:parameter/mhp/*",
+    ]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = var.regions
+    }
+  }
+  statement {
+    # Listing and random passwords take no resource ARN.
+    sid       = "SecretsWithoutResource"
+    actions   = ["secretsmanager:ListSecrets", "secretsmanager:GetRandomPassword"]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = var.regions
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "deploy_services" {
+  for_each = local.apply_envs
+
+  name   = "platform-services"
+  role   = aws_iam_role.deploy[each.key].id
+  policy = data.aws_iam_policy_document.deploy_services[each.key].json
+}
+
+# --- Apply role: IAM only on mhp-<env>-* roles, only with the boundary ------------------------------
+data "aws_iam_policy_document" "deploy_iam" {
+  for_each = local.apply_envs
+
+  statement {
+    sid       = "RolePermissionsOnlyWithTheBoundary"
+    actions   = local.boundary_guarded_actions
+    resources = [local.env_roles[each.key]]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arns[each.key]]
+    }
+  }
+  statement {
+    # These actions take no iam:PermissionsBoundary key; none of them adds a permission (a trust
+    # policy names who may assume the role, whose permissions stay within the boundary).
+    sid = "RoleLifecycle"
+    actions = [
+      "iam:DeleteRole", "iam:UpdateRole", "iam:UpdateRoleDescription", "iam:UpdateAssumeRolePolicy",
+      "iam:TagRole", "iam:UntagRole",
+    ]
+    resources = [local.env_roles[each.key]]
+  }
+  statement {
+    sid = "InstanceProfiles"
+    actions = [
+      "iam:CreateInstanceProfile", "iam:DeleteInstanceProfile", "iam:AddRoleToInstanceProfile",
+      "iam:RemoveRoleFromInstanceProfile", "iam:TagInstanceProfile", "iam:UntagInstanceProfile",
+    ]
+    resources = [local.env_profiles[each.key]]
+  }
+  statement {
+    sid       = "PassMhpRolesToTheirServicesOnly"
+    actions   = ["iam:PassRole"]
+    resources = [local.env_roles[each.key]]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = var.pass_role_services
+    }
+  }
+  statement {
+    sid       = "ServiceLinkedRoles"
+    actions   = ["iam:CreateServiceLinkedRole"]
+    resources = ["${local.iam}:role/aws-service-role/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:AWSServiceName"
+      values   = var.service_linked_role_services
+    }
+  }
+
+  # Explicit denies: they hold whatever an allow above (or a policy added later) says.
+  statement {
+    sid       = "DenyRolePermissionsWithoutTheBoundary"
+    effect    = "Deny"
+    actions   = local.boundary_guarded_actions
+    resources = ["*"]
+    condition {
+      test     = "StringNotEquals"
+      variable = "iam:PermissionsBoundary"
+      values   = [local.boundary_arns[each.key]]
+    }
+  }
+  statement {
+    sid       = "DenyBoundaryRemoval"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary", "iam:DeleteUserPermissionsBoundary"]
+    resources = ["*"]
+  }
+  statement {
+    sid    = "DenyChangingTheBoundaries"
+    effect = "Deny"
+    actions = [
+      "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
+      "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
+    ]
+    resources = ["${local.iam}:policy/mhp-*-boundary"]
+  }
+  statement {
+    sid     = "DenyChangingTheCiRolesAndProvider"
+    effect  = "Deny"
+    actions = concat(local.iam_writes, ["iam:PassRole"])
+    resources = [
+      "${local.iam}:role/mhp-deploy-*",
+      "${local.iam}:role/mhp-release",
+      "${local.iam}:oidc-provider/*",
+    ]
+  }
+  statement {
+    sid    = "DenyUsersKeysOrganizationsAccount"
+    effect = "Deny"
+    actions = [
+      "iam:CreateUser", "iam:CreateAccessKey", "iam:CreateLoginProfile", "iam:UpdateLoginProfile",
+      "iam:CreateGroup", "iam:AddUserToGroup", "organizations:*", "account:*", "sts:AssumeRole",
+    ]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_role_policy" "deploy_iam" {
+  for_each = local.apply_envs
+
+  name   = "manage-mhp-roles"
+  role   = aws_iam_role.deploy[each.key].id
+  policy = data.aws_iam_policy_document.deploy_iam[each.key].json
+}
+
+# --- The permissions boundary of every role the deploy role creates ---------------------------------
+# The union of what MHP's roles use: task roles (S3, KMS, OpenSearch over HTTPS, logs, X-Ray, ECS
+# RunTask of the pipeline task), execution roles (ECR pulls, logs, secrets), the container
+# instances (ECS agent, SSM Session Manager), EventBridge Scheduler (ECS RunTask), AWS Backup
+# (backups and restores of Aurora and S3), RDS enhanced monitoring, VPC flow logs and CloudTrail
+# (CloudWatch Logs), AWS Config (reads of what it records, delivery to S3), the OpenSearch
+# break-glass role. Never IAM writes, Organizations or account changes, and never its own removal.
+data "aws_iam_policy_document" "boundary" {
+  for_each = local.apply_envs
+
+  statement {
+    sid = "ServicesMhpRolesUse"
+    actions = [
+      "s3:*", "kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey*", "kms:ReEncrypt*", "kms:DescribeKey",
+      "kms:CreateGrant", "kms:ListGrants", "kms:RetireGrant", "es:ESHttp*", "logs:*",
+      "cloudwatch:PutMetricData", "cloudwatch:GetMetricData", "xray:PutTraceSegments",
+      "xray:PutTelemetryRecords", "xray:GetSampling*", "ecs:*", "ecr:GetAuthorizationToken",
+      "ecr:BatchCheckLayerAvailability", "ecr:GetDownloadUrlForLayer", "ecr:BatchGetImage",
+      "ssm:UpdateInstanceInformation", "ssm:UpdateInstanceAssociationStatus",
+      "ssm:UpdateAssociationStatus", "ssm:PutInventory", "ssm:PutComplianceItems",
+      "ssm:PutConfigurePackageResult", "ssmmessages:*", "ec2messages:*",
+      "secretsmanager:GetSecretValue", "backup:*", "backup-storage:*", "rds:*", "sns:Publish",
+      "events:*Rule*", "events:*Targets*", "tag:GetResources", "config:*",
+    ]
+    resources = ["*"]
+  }
+  statement {
+    # AWS Config records the account's resources through its role: reading them is its job.
+    sid       = "ReadsForTheRecorderAndAgents"
+    actions   = flatten([for s in var.boundary_read_services : ["${s}:Describe*", "${s}:Get*", "${s}:List*"]])
+    resources = ["*"]
+  }
+  statement {
+    sid       = "PassOnlyThisEnvironmentsRoles"
+    actions   = ["iam:PassRole"]
+    resources = [local.env_roles[each.key]]
+    condition {
+      test     = "StringEquals"
+      variable = "iam:PassedToService"
+      values   = var.pass_role_services
+    }
+  }
+  statement {
+    sid       = "NoIamWrites"
+    effect    = "Deny"
+    actions   = local.iam_writes
+    resources = ["*"]
+  }
+  statement {
+    sid       = "NoBoundaryRemoval"
+    effect    = "Deny"
+    actions   = ["iam:DeleteRolePermissionsBoundary", "iam:PutRolePermissionsBoundary", "iam:CreatePolicyVersion", "iam:SetDefaultPolicyVersion"]
+    resources = ["*"]
+  }
+  statement {
+    sid       = "NoOrganizationsOrAccount"
+    effect    = "Deny"
+    actions   = ["organizations:*", "account:*"]
+    resources = ["*"]
+  }
+}
+
+resource "aws_iam_policy" "boundary" {
+  for_each = local.apply_envs
+
+  name        = "mhp-${each.key}-boundary"
+  description = "Permissions boundary of every IAM role of the MHP environment ${each.key} (no IAM writes, no boundary removal)"
+  policy      = data.aws_iam_policy_document.boundary[each.key].json
+  tags        = var.tags
+}
+
+# --- Release role: environment `release`, protected refs, release.yml ------------------------------
 data "aws_iam_policy_document" "release_trust" {
   statement {
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -151,9 +456,19 @@ data "aws_iam_policy_document" "release_trust" {
       values   = ["sts.amazonaws.com"]
     }
     condition {
-      test     = "StringLike"
+      test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = ["repo:${var.repository}:ref:refs/heads/main", "repo:${var.repository}:ref:refs/tags/v*", "repo:${var.repository}:environment:release"]
+      values   = ["repo:${var.repository}:environment:release"]
+    }
+    condition {
+      test     = "StringLike"
+      variable = "token.actions.githubusercontent.com:ref"
+      values   = var.protected_refs
+    }
+    condition {
+      test     = "StringLike"
+      variable = "token.actions.githubusercontent.com:job_workflow_ref"
+      values   = local.release_workflow_refs
     }
   }
 }
@@ -162,7 +477,7 @@ resource "aws_iam_role" "release" {
   count = length(var.ecr_repository_arns) > 0 ? 1 : 0
 
   name                 = "mhp-release"
-  description          = "GitHub Actions push of MHP images to ECR"
+  description          = "GitHub Actions push of MHP images to ECR (release.yml, protected refs)"
   assume_role_policy   = data.aws_iam_policy_document.release_trust.json
   max_session_duration = 3600
   tags                 = var.tags
@@ -179,9 +494,16 @@ data "aws_iam_policy_document" "release" {
     actions = [
       "ecr:BatchCheckLayerAvailability", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart",
       "ecr:CompleteLayerUpload", "ecr:PutImage", "ecr:BatchGetImage", "ecr:DescribeImages",
-      "ecr:GetDownloadUrlForLayer",
+      "ecr:GetDownloadUrlForLayer", "ecr:DescribeImageScanFindings",
     ]
     resources = var.ecr_repository_arns
+  }
+  statement {
+    # The vulnerability gate reads the enhanced scan (Amazon Inspector) of the pushed image; these
+    # Inspector reads take no resource ARN.
+    sid       = "ReadScanFindings"
+    actions   = ["inspector2:ListFindings", "inspector2:ListCoverage"]
+    resources = ["*"]
   }
 }
 

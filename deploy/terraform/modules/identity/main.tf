@@ -1,7 +1,8 @@
 # Cognito user pool: one OpenID Connect identity provider that MHP federates with (planned MHP
 # keys auth.oidc.<name>.issuer / client_id / client_secret), beside MHP's built-in identity.
-# MFA required in production, advanced security in enforced mode, 14-character passwords, no
-# self sign-up, user-existence errors hidden, deletion protection.
+# MFA required in production, advanced security in enforced mode (on the Plus feature plan,
+# which it needs), 14-character passwords, no self sign-up, user-existence errors hidden,
+# deletion protection.
 
 data "aws_region" "current" {}
 
@@ -11,7 +12,10 @@ resource "aws_cognito_user_pool" "this" {
   mfa_configuration        = var.mfa_required ? "ON" : "OPTIONAL"
   username_attributes      = ["email"]
   auto_verified_attributes = ["email"]
-  tags                     = var.tags
+  # Threat protection (advanced security, AUDIT or ENFORCED) is a feature of the Plus plan:
+  # on another plan AWS refuses the pool.
+  user_pool_tier = var.feature_plan
+  tags           = var.tags
 
   software_token_mfa_configuration {
     enabled = true
@@ -32,13 +36,20 @@ resource "aws_cognito_user_pool" "this" {
   }
 
   user_pool_add_ons {
-    advanced_security_mode = "ENFORCED"
+    advanced_security_mode = var.advanced_security_mode
   }
 
   account_recovery_setting {
     recovery_mechanism {
       name     = "verified_email"
       priority = 1
+    }
+  }
+
+  lifecycle {
+    precondition {
+      condition     = var.advanced_security_mode == "OFF" || var.feature_plan == "PLUS"
+      error_message = "advanced_security_mode ${var.advanced_security_mode} (threat protection) needs feature_plan PLUS; Cognito refuses it on ${var.feature_plan}."
     }
   }
 }

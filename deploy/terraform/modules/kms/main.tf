@@ -1,7 +1,9 @@
 # Customer-managed KMS keys, one per purpose, so that a key policy can name exactly the
 # services that may use it and a compromise or rotation of one purpose does not touch another.
-#   data    - Aurora, S3 buckets, AWS Backup vault, EBS volumes of the ECS hosts
+#   data    - Aurora, S3 buckets, AWS Backup vault, EBS volumes of the ECS hosts (launched by
+#             EC2 Auto Scaling's service-linked role), CloudTrail log files
 #   logs    - CloudWatch log groups (application, flow logs, WAF, OpenSearch), SNS topics
+#             (alarms, findings, CloudTrail notifications)
 #   search  - both OpenSearch domains
 #   secrets - Secrets Manager secrets and SSM SecureString parameters
 #   app     - MHP's envelope-encryption master key (planned key `keys.kms_key_id`)
@@ -11,9 +13,15 @@ data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  purposes = toset(["data", "logs", "search", "secrets", "app"])
-  account  = data.aws_caller_identity.current.account_id
-  root_arn = "arn:${data.aws_partition.current.partition}:iam::${local.account}:root"
+  purposes  = toset(["data", "logs", "search", "secrets", "app"])
+  account   = data.aws_caller_identity.current.account_id
+  partition = data.aws_partition.current.partition
+  root_arn  = "arn:${local.partition}:iam::${local.account}:root"
+  # Any trail of this account (modules/security-baseline names it <name>-trail; multi-region
+  # trails deliver from every region).
+  trail_arns = "arn:${local.partition}:cloudtrail:*:${local.account}:trail/*"
+  # EC2 Auto Scaling's service-linked role, which launches the ECS hosts.
+  autoscaling_role_arn = "arn:${local.partition}:iam::${local.account}:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
 }
 
 data "aws_iam_policy_document" "key" {
@@ -72,6 +80,31 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # CloudTrail's SNS topic (modules/security-baseline) is encrypted with this key: CloudTrail
+  # needs a data key to publish to it (AWS: "encrypted topics and AWS service event sources").
+  dynamic "statement" {
+    for_each = each.key == "logs" ? [1] : []
+    content {
+      sid       = "CloudTrailPublishesToEncryptedTopic"
+      actions   = ["kms:GenerateDataKey*", "kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [local.account]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = [local.trail_arns]
+      }
+    }
+  }
+
   dynamic "statement" {
     for_each = each.key == "data" ? [1] : []
     content {
@@ -80,12 +113,115 @@ data "aws_iam_policy_document" "key" {
       resources = ["*"]
       principals {
         type        = "Service"
-        identifiers = ["delivery.logs.amazonaws.com", "config.amazonaws.com", "cloudtrail.amazonaws.com"]
+        identifiers = ["delivery.logs.amazonaws.com", "config.amazonaws.com"]
       }
       condition {
         test     = "StringEquals"
         variable = "aws:SourceAccount"
         values   = [local.account]
+      }
+    }
+  }
+
+  # CloudTrail encrypts the trail's log files with this key (aws_cloudtrail.kms_key_id): the
+  # statements of AWS's "Configure AWS KMS key policies for CloudTrail" - encrypt with the
+  # trail's encryption context, describe the key, and decrypt, which CreateTrail needs when the
+  # bucket uses an S3 Bucket Key (modules/s3-bucket turns it on with SSE-KMS).
+  dynamic "statement" {
+    for_each = each.key == "data" ? [1] : []
+    content {
+      sid       = "CloudTrailEncryptsLogFiles"
+      actions   = ["kms:GenerateDataKey*"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = [local.trail_arns]
+      }
+      condition {
+        test     = "StringLike"
+        variable = "kms:EncryptionContext:aws:cloudtrail:arn"
+        values   = ["arn:${local.partition}:cloudtrail:*:${local.account}:trail/*"]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "data" ? [1] : []
+    content {
+      sid       = "CloudTrailDescribesKeyAndDecrypts"
+      actions   = ["kms:DescribeKey", "kms:Decrypt"]
+      resources = ["*"]
+      principals {
+        type        = "Service"
+        identifiers = ["cloudtrail.amazonaws.com"]
+      }
+      condition {
+        test     = "ArnLike"
+        variable = "aws:SourceArn"
+        values   = [local.trail_arns]
+      }
+    }
+  }
+
+  # The ECS hosts' EBS volumes are encrypted with this key (modules/ecs-app launch template), and
+  # EC2 Auto Scaling launches them as its service-linked role: without these two statements
+  # (AWS: "Required KMS key policy for use with encrypted volumes") instances fail to launch.
+  # The role is named by aws:PrincipalArn under a wildcard principal rather than as the
+  # principal itself: KMS refuses a key policy naming a role that does not exist yet, and
+  # AWSServiceRoleForAutoScaling only appears with the account's first Auto Scaling group, which
+  # needs this key first.
+  dynamic "statement" {
+    for_each = each.key == "data" ? [1] : []
+    content {
+      sid       = "AutoScalingUsesKeyForEbs"
+      actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:PrincipalArn"
+        values   = [local.autoscaling_role_arn]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "kms:CallerAccount"
+        values   = [local.account]
+      }
+    }
+  }
+
+  dynamic "statement" {
+    for_each = each.key == "data" ? [1] : []
+    content {
+      sid       = "AutoScalingAttachesEbs"
+      actions   = ["kms:CreateGrant"]
+      resources = ["*"]
+      principals {
+        type        = "AWS"
+        identifiers = ["*"]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:PrincipalArn"
+        values   = [local.autoscaling_role_arn]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "kms:CallerAccount"
+        values   = [local.account]
+      }
+      condition {
+        test     = "Bool"
+        variable = "kms:GrantIsForAWSResource"
+        values   = ["true"]
       }
     }
   }

@@ -1,5 +1,7 @@
 # MHP's buckets:
-#   data          raw signals, model artifacts, application backups (planned key object_store.s3_bucket)
+#   data          raw signals and model artifacts (object_store.bucket)
+#   backups       MHP's backups of the system of record and its objects (backup.to)
+#   key-backups   MHP's backups of the key store (backup.keys_to), apart from the data they open
 #   audit-exports audit-log exports under S3 object lock (COMPLIANCE in production)
 #   logs          S3 server access logs and load-balancer access logs (SSE-S3: the only
 #                 encryption AWS log delivery accepts), expiring after log_retention_days
@@ -69,4 +71,27 @@ module "audit_exports" {
   object_lock_days  = var.audit_lock_days
   force_destroy     = var.force_destroy
   tags              = merge(var.tags, { "mhp:backup" = "true" })
+}
+
+# MHP's own backups (`mhp backup`, taken on backup.schedule): versioned, so that a pruned or
+# overwritten backup stays recoverable for noncurrent_version_days; MHP's retention
+# (backup.daily/weekly/monthly) decides what is current.
+module "backups" {
+  source = "../s3-bucket"
+
+  name              = "${local.prefix}-backups"
+  kms_key_arn       = var.kms_key_arn
+  access_log_bucket = module.logs.id
+  force_destroy     = var.force_destroy
+  tags              = var.tags
+}
+
+module "key_backups" {
+  source = "../s3-bucket"
+
+  name              = "${local.prefix}-key-backups"
+  kms_key_arn       = var.kms_key_arn
+  access_log_bucket = module.logs.id
+  force_destroy     = var.force_destroy
+  tags              = var.tags
 }

@@ -1,5 +1,5 @@
 output "data_bucket" {
-  description = "Bucket for raw signals, artifacts and backups (planned MHP key object_store.s3_bucket)."
+  description = "Bucket for raw signals and artifacts (object_store.bucket)."
   value       = module.data.id
 }
 
@@ -26,4 +26,19 @@ output "logs_bucket" {
 output "audit_exports_lock" {
   description = "Object-lock retention applied to audit exports."
   value       = module.audit_exports.object_lock
+}
+
+output "backup_to" {
+  description = "backup.to: MHP's backups."
+  value       = "s3://${module.backups.id}/mhp"
+}
+
+output "backup_keys_to" {
+  description = "backup.keys_to: the key store's backups, in a bucket apart."
+  value       = "s3://${module.key_backups.id}/mhp"
+}
+
+output "backup_bucket_arns" {
+  description = "ARNs of the backups and key-backups buckets."
+  value       = [module.backups.arn, module.key_backups.arn]
 }

@@ -86,7 +86,7 @@ resource "aws_opensearch_domain" "this" {
     dedicated_master_type    = var.dedicated_master ? var.instance_type : null
     dedicated_master_count   = var.dedicated_master ? 3 : null
     zone_awareness_config {
-      availability_zone_count = local.zones >= 3 ? 3 : 2
+      availability_zone_count = local.zones # 2 or 3, and divides instance_count (variables.tf)
     }
   }
 

@@ -13,21 +13,26 @@ locals {
     "mhp:flavour"     = var.flavour
   })
 
+  # ec2_arch: the ECS hosts run the one image, built for linux/amd64 (scripts/build-image.sh,
+  # checked by deploy/terraform/check_architecture.py), so x86_64 instance types (m7i, t3), never
+  # Graviton (m7g, t4g); modules/ecs-app refuses a type of the other architecture.
+  # OpenSearch: os_per_zone data nodes in each of os_zones zones (fewer where the VPC has fewer:
+  # us-west-1 has two), so that the data nodes always divide over the zones.
   sizes = merge({
     production = {
       azs      = 3, single_nat = false, aurora_class = "db.r6g.large", aurora_instances = 2
-      os_type  = "r6g.large.search", os_count = 3, os_masters = true, os_volume = 100
-      ec2_type = "m7g.large", asg_min = 3, asg_max = 9, app_min = 3, app_max = 12
+      os_type  = "r6g.large.search", os_zones = 3, os_per_zone = 1, os_masters = true, os_volume = 100
+      ec2_arch = "x86_64", ec2_type = "m7i.large", asg_min = 3, asg_max = 9, app_min = 3, app_max = 12
     }
     non-production = {
       azs      = 3, single_nat = true, aurora_class = "db.r6g.large", aurora_instances = 2
-      os_type  = "m6g.large.search", os_count = 2, os_masters = false, os_volume = 50
-      ec2_type = "m7g.large", asg_min = 2, asg_max = 4, app_min = 2, app_max = 4
+      os_type  = "m6g.large.search", os_zones = 2, os_per_zone = 1, os_masters = false, os_volume = 50
+      ec2_arch = "x86_64", ec2_type = "m7i.large", asg_min = 2, asg_max = 4, app_min = 2, app_max = 4
     }
     demo = {
       azs      = 2, single_nat = true, aurora_class = "db.t4g.medium", aurora_instances = 2
-      os_type  = "t3.medium.search", os_count = 2, os_masters = false, os_volume = 20
-      ec2_type = "t3.large", asg_min = 2, asg_max = 2, app_min = 2, app_max = 2
+      os_type  = "t3.medium.search", os_zones = 2, os_per_zone = 1, os_masters = false, os_volume = 20
+      ec2_arch = "x86_64", ec2_type = "t3.large", asg_min = 2, asg_max = 2, app_min = 2, app_max = 2
     }
   }, {})[var.flavour]
 
@@ -69,6 +74,8 @@ module "network" {
   logs_kms_key_arn   = module.kms.key_arns["logs"]
   log_retention_days = local.retention.logs_days
   tags               = local.tags
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 module "object_store" {
@@ -107,10 +114,10 @@ module "secrets" {
   kms_key_arn             = module.kms.key_arns["secrets"]
   recovery_window_in_days = local.demo ? 0 : 30
   parameters = {
-    "object_store.s3_bucket" = module.object_store.data_bucket
-    "search.opensearch_url"  = module.documents.endpoint
-    "siem.opensearch_url"    = module.siem.endpoint
-    "keys.kms_key_id"        = module.kms.key_arns["app"]
+    "object_store.bucket"     = module.object_store.data_bucket
+    "index.opensearch_url"    = module.documents.endpoint
+    "security.opensearch_url" = module.siem.endpoint
+    "keys.kms_key_id"         = module.kms.key_arns["app"]
   }
   tags = local.tags
 }
@@ -136,6 +143,10 @@ module "app" {
     MHP_KEYS_STORE_URL = module.secrets.secret_arns["key-store-url"]
   }
   environment_variables         = var.app_environment
+  public_url                    = "https://${var.public_host}"
+  backup_to                     = module.object_store.backup_to
+  backup_keys_to                = module.object_store.backup_keys_to
+  backup_bucket_arns            = module.object_store.backup_bucket_arns
   data_bucket_arn               = module.object_store.data_bucket_arn
   audit_exports_bucket_arn      = module.object_store.audit_exports_bucket_arn
   opensearch_domain_arns        = [module.documents.arn, module.siem.arn]
@@ -147,12 +158,16 @@ module "app" {
   security_log_group_arn        = module.observability.log_group_arns["security"]
   pipeline_task_definition_arns = [module.pipelines.task_definition_arn]
   pipeline_pass_role_arns       = [module.pipelines.worker_role_arn, module.pipelines.execution_role_arn]
+  architecture                  = local.sizes.ec2_arch
   instance_type                 = local.sizes.ec2_type
+  force_delete                  = local.demo # teardown does not wait for scale-in-protected hosts
   asg_min_size                  = local.sizes.asg_min
   asg_max_size                  = local.sizes.asg_max
   desired_count                 = local.sizes.app_min
   max_count                     = local.sizes.app_max
   tags                          = local.tags
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 module "pipelines" {
@@ -164,6 +179,7 @@ module "pipelines" {
   vpc_id              = module.network.vpc_id
   vpc_cidr            = module.network.vpc_cidr
   private_subnet_ids  = module.network.private_subnet_ids
+  cpu_architecture    = upper(local.sizes.ec2_arch) # X86_64 or ARM64: the image's, as the app hosts'
   kms_key_arn         = module.kms.key_arns["data"]
   app_kms_key_arn     = module.kms.key_arns["app"]
   secrets_kms_key_arn = module.kms.key_arns["secrets"]
@@ -171,12 +187,20 @@ module "pipelines" {
     DATABASE_URL       = module.secrets.secret_arns["database-url"]
     MHP_KEYS_STORE_URL = module.secrets.secret_arns["key-store-url"]
   }
-  data_bucket_arn   = module.object_store.data_bucket_arn
-  log_group_name    = module.observability.log_group_names["worker"]
-  worker_count      = var.worker_count
-  schedules         = var.pipeline_schedules
-  schedules_enabled = var.pipeline_schedules_enabled
-  tags              = local.tags
+  # The settings the app's tasks share (public URL, backups, index, security sinks), and the
+  # rights they need.
+  environment_variables  = module.app.shared_environment
+  backup_bucket_arns     = module.object_store.backup_bucket_arns
+  opensearch_domain_arns = [module.documents.arn, module.siem.arn]
+  security_log_group_arn = module.observability.log_group_arns["security"]
+  data_bucket_arn        = module.object_store.data_bucket_arn
+  log_group_name         = module.observability.log_group_names["worker"]
+  worker_count           = var.worker_count
+  schedules              = var.pipeline_schedules
+  schedules_enabled      = var.pipeline_schedules_enabled
+  tags                   = local.tags
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 module "aurora" {
@@ -197,13 +221,16 @@ module "aurora" {
   deletion_protection   = !local.demo
   final_snapshot        = !local.demo
   tags                  = local.tags
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 resource "aws_iam_role" "opensearch_admin" {
-  name               = "${local.name}-opensearch-admin"
-  description        = "Break-glass administration of the OpenSearch security plugin (assumed by operators)"
-  assume_role_policy = data.aws_iam_policy_document.operators.json
-  tags               = local.tags
+  name                 = "${local.name}-opensearch-admin"
+  description          = "Break-glass administration of the OpenSearch security plugin (assumed by operators)"
+  assume_role_policy   = data.aws_iam_policy_document.operators.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = local.tags
 }
 
 data "aws_iam_policy_document" "operators" {
@@ -226,7 +253,7 @@ module "documents" {
 
   name                      = "${local.name}-docs"
   vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.data_subnet_ids
+  subnet_ids                = slice(module.network.data_subnet_ids, 0, min(local.sizes.os_zones, length(module.network.data_subnet_ids)))
   client_security_group_ids = { app = module.app.app_security_group_id, worker = module.pipelines.security_group_id }
   client_role_arns          = [module.app.app_role_arn, module.pipelines.worker_role_arn]
   master_role_arn           = aws_iam_role.opensearch_admin.arn
@@ -234,7 +261,7 @@ module "documents" {
   logs_kms_key_arn          = module.kms.key_arns["logs"]
   log_retention_days        = local.retention.logs_days
   instance_type             = local.sizes.os_type
-  instance_count            = local.sizes.os_count
+  instance_count            = local.sizes.os_per_zone * min(local.sizes.os_zones, length(module.network.data_subnet_ids))
   dedicated_master          = local.sizes.os_masters
   volume_size_gb            = local.sizes.os_volume
   tags                      = local.tags
@@ -245,7 +272,7 @@ module "siem" {
 
   name                      = "${local.name}-siem"
   vpc_id                    = module.network.vpc_id
-  subnet_ids                = module.network.data_subnet_ids
+  subnet_ids                = slice(module.network.data_subnet_ids, 0, min(local.sizes.os_zones, length(module.network.data_subnet_ids)))
   client_security_group_ids = { app = module.app.app_security_group_id }
   client_role_arns          = [module.app.app_role_arn]
   master_role_arn           = aws_iam_role.opensearch_admin.arn
@@ -253,7 +280,7 @@ module "siem" {
   logs_kms_key_arn          = module.kms.key_arns["logs"]
   log_retention_days        = local.retention.logs_days
   instance_type             = local.sizes.os_type
-  instance_count            = local.sizes.os_count
+  instance_count            = local.sizes.os_per_zone * min(local.sizes.os_zones, length(module.network.data_subnet_ids))
   dedicated_master          = local.sizes.os_masters
   volume_size_gb            = local.sizes.os_volume
   alert_emails              = var.security_alert_emails
@@ -298,6 +325,8 @@ module "backup" {
   vault_lock             = local.production
   force_destroy          = local.demo
   tags                   = local.tags
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 module "security_baseline" {
@@ -316,4 +345,6 @@ module "security_baseline" {
   hipaa_pack_template_s3_uri = var.hipaa_pack_template_s3_uri
   force_destroy              = local.demo
   tags                       = local.tags
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }

@@ -31,12 +31,12 @@ output "audit_exports_bucket" {
 }
 
 output "documents_opensearch_url" {
-  description = "Planned key search.opensearch_url / MHP_SEARCH_OPENSEARCH_URL."
+  description = "The document index (index.opensearch_url / MHP_INDEX_OPENSEARCH_URL)."
   value       = module.documents.endpoint
 }
 
 output "siem_opensearch_url" {
-  description = "Planned key siem.opensearch_url / MHP_SIEM_OPENSEARCH_URL."
+  description = "The SIEM domain (security.opensearch_url / MHP_SECURITY_OPENSEARCH_URL)."
   value       = module.siem.endpoint
 }
 
@@ -107,4 +107,9 @@ output "controls" {
     audit_exports_lock         = module.object_store.audit_exports_lock
     security_baseline          = length(module.security_baseline) == 1
   }
+}
+
+output "shared_settings" {
+  description = "The MHP settings every task of this environment shares (public URL, backups, index, security sinks)."
+  value       = module.app.shared_environment
 }

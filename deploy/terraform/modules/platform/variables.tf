@@ -55,21 +55,24 @@ variable "app_environment" {
 }
 
 variable "worker_count" {
-  description = "Pipeline workers (0 until `mhp worker` exists)."
+  description = "Pipeline worker tasks (`mhp worker`)."
   type        = number
-  default     = 0
+  default     = 1
 }
 
 variable "pipeline_schedules" {
-  description = "Scheduled pipelines: name => schedule expression."
-  type        = map(string)
-  default     = {}
+  description = "Operational jobs as one-off tasks (name => { expression, command }); null: modules/ecs-pipelines' default (the weekly restore drill)."
+  type = map(object({
+    expression = string
+    command    = list(string)
+  }))
+  default = null
 }
 
 variable "pipeline_schedules_enabled" {
-  description = "Enable the pipeline schedules (false until `mhp worker` exists)."
+  description = "Enable the operational jobs' schedules."
   type        = bool
-  default     = false
+  default     = true
 }
 
 variable "security_baseline" {
@@ -94,4 +97,14 @@ variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)
   default     = {}
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary (bootstrap's mhp-<env>-boundary) of every IAM role of the environment; the deploy role may create roles only with it. null: none (a workstation apply into an account without the bootstrap's boundary)."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.permissions_boundary_arn == null || can(regex("^arn:aws[a-z-]*:iam::[0-9]{12}:policy/mhp-[a-z0-9-]+-boundary$", var.permissions_boundary_arn))
+    error_message = "permissions_boundary_arn: the ARN of a policy named mhp-<env>-boundary."
+  }
 }

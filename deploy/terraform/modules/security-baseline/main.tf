@@ -92,9 +92,10 @@ data "aws_iam_policy_document" "trail_assume" {
 }
 
 resource "aws_iam_role" "trail" {
-  name               = "${var.name}-cloudtrail-logs"
-  assume_role_policy = data.aws_iam_policy_document.trail_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-cloudtrail-logs"
+  assume_role_policy   = data.aws_iam_policy_document.trail_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 data "aws_iam_policy_document" "trail_logs" {
@@ -114,6 +115,31 @@ resource "aws_sns_topic" "trail" {
   name              = "${var.name}-cloudtrail"
   kms_master_key_id = var.logs_kms_key_arn
   tags              = var.tags
+}
+
+# CloudTrail publishes a notification per delivered log file; CreateTrail refuses a topic whose
+# policy does not let this trail publish (InsufficientSnsTopicPolicyException). The topic's key
+# (logs) lets CloudTrail generate data keys (modules/kms).
+data "aws_iam_policy_document" "trail_topic" {
+  statement {
+    sid       = "CloudTrailPublishes"
+    actions   = ["SNS:Publish"]
+    resources = [aws_sns_topic.trail.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudtrail.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceArn"
+      values   = [local.trail_arn]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "trail" {
+  arn    = aws_sns_topic.trail.arn
+  policy = data.aws_iam_policy_document.trail_topic.json
 }
 
 resource "aws_cloudtrail" "this" {
@@ -138,7 +164,8 @@ resource "aws_cloudtrail" "this" {
     }
   }
 
-  depends_on = [module.trail_bucket]
+  # The bucket and topic policies must exist first: CreateTrail checks both.
+  depends_on = [module.trail_bucket, aws_sns_topic_policy.trail]
 }
 
 # --- AWS Config ---------------------------------------------------------------------------------
@@ -154,14 +181,47 @@ data "aws_iam_policy_document" "config_assume" {
 }
 
 resource "aws_iam_role" "config" {
-  name               = "${var.name}-config"
-  assume_role_policy = data.aws_iam_policy_document.config_assume.json
-  tags               = var.tags
+  name                 = "${var.name}-config"
+  assume_role_policy   = data.aws_iam_policy_document.config_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
 }
 
 resource "aws_iam_role_policy_attachment" "config" {
   role       = aws_iam_role.config.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/service-role/AWS_ConfigRole"
+}
+
+# AWS_ConfigRole only reads the resources Config records: delivering snapshots and history
+# into the audit-trail bucket, encrypted with the data key, is the role's own right (AWS:
+# "Permissions for the Amazon S3 bucket" and "... for the KMS key" of an AWS Config role).
+data "aws_iam_policy_document" "config_delivery" {
+  statement {
+    sid       = "DeliverToAuditTrailBucket"
+    actions   = ["s3:PutObject"]
+    resources = ["${module.trail_bucket.arn}/AWSLogs/${local.account}/Config/*"]
+    condition {
+      test     = "StringEquals"
+      variable = "s3:x-amz-acl"
+      values   = ["bucket-owner-full-control"]
+    }
+  }
+  statement {
+    sid       = "CheckAuditTrailBucketAcl"
+    actions   = ["s3:GetBucketAcl"]
+    resources = [module.trail_bucket.arn]
+  }
+  statement {
+    sid       = "EncryptDeliveries"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "config_delivery" {
+  name   = "deliver-to-audit-trail-bucket"
+  role   = aws_iam_role.config.id
+  policy = data.aws_iam_policy_document.config_delivery.json
 }
 
 resource "aws_config_configuration_recorder" "this" {
@@ -180,7 +240,8 @@ resource "aws_config_delivery_channel" "this" {
   snapshot_delivery_properties {
     delivery_frequency = "TwentyFour_Hours"
   }
-  depends_on = [aws_config_configuration_recorder.this]
+  # PutDeliveryChannel checks that the role can write to the bucket.
+  depends_on = [aws_config_configuration_recorder.this, aws_iam_role_policy.config_delivery]
 }
 
 resource "aws_config_configuration_recorder_status" "this" {

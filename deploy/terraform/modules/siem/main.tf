@@ -1,4 +1,4 @@
-# The SIEM: a second OpenSearch domain for security events (MHP's planned siem.opensearch_url),
+# The SIEM: a second OpenSearch domain for security events (MHP's security.opensearch_url),
 # kept apart from the documents domain so that operators and auditors can read it without any
 # access to PHI, plus the routing of AWS's own findings (GuardDuty, Security Hub) to the
 # security alert topic.

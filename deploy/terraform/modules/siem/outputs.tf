@@ -1,5 +1,5 @@
 output "endpoint" {
-  description = "SIEM endpoint inside the VPC (planned MHP key siem.opensearch_url)."
+  description = "SIEM endpoint inside the VPC (security.opensearch_url)."
   value       = module.domain.endpoint
 }
 
@@ -16,4 +16,9 @@ output "security_alert_topic_arn" {
 output "arn" {
   description = "Domain ARN."
   value       = module.domain.arn
+}
+
+output "nodes" {
+  description = "Data nodes, zones and dedicated masters of the SIEM domain, as planned."
+  value       = module.domain.nodes
 }

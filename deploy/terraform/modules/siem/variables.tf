@@ -13,11 +13,11 @@ variable "vpc_id" {
 }
 
 variable "subnet_ids" {
-  description = "Isolated data subnets, one per zone (two or three)."
+  description = "Isolated data subnets, one per zone (two or three): the domain's zone count."
   type        = list(string)
   validation {
-    condition     = length(var.subnet_ids) >= 2
-    error_message = "OpenSearch spans at least two zones."
+    condition     = contains([2, 3], length(var.subnet_ids))
+    error_message = "OpenSearch zone awareness spans two or three zones: give two or three subnets, one per zone."
   }
 }
 
@@ -59,9 +59,14 @@ variable "instance_type" {
 }
 
 variable "instance_count" {
-  description = "Data nodes (a multiple of the zone count)."
+  description = "Data nodes: a multiple of the zone count (the number of subnet_ids)."
   type        = number
   default     = 3
+  validation {
+    # AWS refuses a zone-aware domain whose data nodes do not divide evenly over its zones.
+    condition     = var.instance_count >= length(var.subnet_ids) && var.instance_count % length(var.subnet_ids) == 0
+    error_message = "instance_count (${var.instance_count}) must be a multiple of the zone count (${length(var.subnet_ids)} subnets): zone awareness spreads data nodes evenly."
+  }
 }
 
 variable "dedicated_master" {

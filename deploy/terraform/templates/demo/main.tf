@@ -16,4 +16,8 @@ module "platform" {
   # zone); set true for the first environment of an account and region.
   security_baseline = var.security_baseline
   tags              = local.tags
+
+  # The account's boundary for this environment, when the bootstrap made one (environments
+  # listed in its `environments`); null for a workstation apply without one.
+  permissions_boundary_arn = var.permissions_boundary_arn
 }

@@ -55,3 +55,9 @@ variable "security_baseline" {
   type        = bool
   default     = false
 }
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of the environment's IAM roles (bootstrap output permissions_boundary_arns, when the environment is listed there); null: none."
+  type        = string
+  default     = null
+}

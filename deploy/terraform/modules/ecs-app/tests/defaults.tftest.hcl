@@ -33,6 +33,10 @@ variables {
   opensearch_domain_arns   = ["arn:aws:es:us-east-1:123456789012:domain/mhp-test-docs"]
   log_group_name           = "/mhp/mhp-test/app"
   collector_log_group_arn  = "arn:aws:logs:us-east-1:123456789012:log-group:/mhp/mhp-test/collector"
+  public_url               = "https://mhp.example.org"
+  backup_to                = "s3://mhp-test-123456789012-backups/mhp"
+  backup_keys_to           = "s3://mhp-test-123456789012-key-backups/mhp"
+  backup_bucket_arns       = ["arn:aws:s3:::mhp-test-123456789012-backups", "arn:aws:s3:::mhp-test-123456789012-key-backups"]
 }
 
 run "hardened_task_and_service" {

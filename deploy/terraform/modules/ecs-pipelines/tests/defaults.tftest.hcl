@@ -33,10 +33,14 @@ variables {
   secret_env          = { DATABASE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/database-url", MHP_KEYS_STORE_URL = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/test/key-store-url" }
   data_bucket_arn     = "arn:aws:s3:::mhp-test-123456789012-data"
   log_group_name      = "/mhp/mhp-test/worker"
-  schedules           = { nightly-risk = "cron(0 2 * * ? *)" }
+  backup_bucket_arns  = ["arn:aws:s3:::mhp-test-123456789012-backups", "arn:aws:s3:::mhp-test-123456789012-key-backups"]
+  environment_variables = {
+    MHP_HTTP_PUBLIC_URL = "https://mhp.example.org"
+    MHP_BACKUP_TO       = "s3://mhp-test-123456789012-backups/mhp"
+  }
 }
 
-run "fargate_private_planned_off" {
+run "fargate_private_workers_and_jobs" {
   command = plan
 
   assert {
@@ -44,7 +48,7 @@ run "fargate_private_planned_off" {
     error_message = "pipelines run on Fargate"
   }
   assert {
-    condition     = jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].readonlyRootFilesystem && jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].user == "10001:10001"
+    condition     = alltrue([for c in jsondecode(aws_ecs_task_definition.worker.container_definitions) : c.readonlyRootFilesystem && c.user == "10001:10001"])
     error_message = "workers run as uid 10001 on a read-only root file system"
   }
   assert {
@@ -52,8 +56,28 @@ run "fargate_private_planned_off" {
     error_message = "no public IP"
   }
   assert {
-    condition     = aws_ecs_service.worker.desired_count == 0 && aws_scheduler_schedule.pipeline["nightly-risk"].state == "DISABLED"
-    error_message = "off until `mhp worker` exists"
+    condition     = aws_ecs_service.worker.desired_count >= 1 && aws_scheduler_schedule.job["backup-drill"].state == "ENABLED"
+    error_message = "a worker runs and the weekly restore drill is scheduled by default"
+  }
+  assert {
+    condition     = jsondecode(aws_scheduler_schedule.job["backup-drill"].target[0].input).containerOverrides == [{ name = "worker", command = ["backup", "drill"] }]
+    error_message = "the restore drill runs `mhp backup drill` in the worker container"
+  }
+  assert {
+    condition = alltrue([
+      jsondecode(aws_ecs_task_definition.worker.container_definitions)[1].name == "migrate",
+      jsondecode(aws_ecs_task_definition.worker.container_definitions)[1].command == ["migrate"],
+      !jsondecode(aws_ecs_task_definition.worker.container_definitions)[1].essential,
+      jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].dependsOn == [{ containerName = "migrate", condition = "SUCCESS" }],
+    ])
+    error_message = "the worker starts only after `mhp migrate` succeeded in its task"
+  }
+  assert {
+    condition = alltrue([
+      contains(jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment, { name = "MHP_HTTP_PUBLIC_URL", value = "https://mhp.example.org" }),
+      contains(jsondecode(aws_ecs_task_definition.worker.container_definitions)[0].environment, { name = "MHP_BACKUP_TO", value = "s3://mhp-test-123456789012-backups/mhp" }),
+    ])
+    error_message = "the worker takes the settings the app's tasks share"
   }
   assert {
     condition     = length(toset([aws_iam_role.worker.name, aws_iam_role.execution.name, aws_iam_role.scheduler.name])) == 3
@@ -81,4 +105,12 @@ run "fargate_private_planned_off" {
     ])
     error_message = "the worker runs as production on the shared data bucket, as the app does"
   }
+}
+
+run "a_schedule_never_runs_a_server" {
+  command = plan
+  variables {
+    schedules = { forever = { expression = "rate(1 day)", command = ["worker"] } }
+  }
+  expect_failures = [var.schedules]
 }

@@ -14,6 +14,7 @@ mock_provider "aws" {
 variables {
   repository          = "mhp-org/mhp"
   environments        = ["prod-use1", "prod-use1-plan"]
+  regions             = ["us-east-1", "us-west-1"]
   ecr_repository_arns = ["arn:aws:ecr:us-east-1:123456789012:repository/mhp"]
 }
 
@@ -29,16 +30,20 @@ run "roles_are_bound_to_repository_and_environment" {
     error_message = "the token audience is STS"
   }
   assert {
-    condition     = alltrue([for s in data.aws_iam_policy_document.deploy_iam.statement : alltrue([for r in s.resources : strcontains(r, ":role/mhp-") || strcontains(r, ":instance-profile/mhp-") || strcontains(r, "aws-service-role")])])
-    error_message = "IAM rights only on MHP's own roles"
+    condition     = alltrue([for s in data.aws_iam_policy_document.deploy_iam["prod-use1"].statement : s.effect == "Deny" || alltrue([for r in s.resources : startswith(r, "arn:aws:iam::123456789012:role/mhp-prod-use1-") || startswith(r, "arn:aws:iam::123456789012:instance-profile/mhp-prod-use1-") || startswith(r, "arn:aws:iam::123456789012:role/aws-service-role/")])])
+    error_message = "IAM rights only on this environment's own roles and instance profiles (mhp-<env>-*)"
   }
   assert {
-    condition     = keys(aws_iam_role_policy_attachment.deploy_power_user) == ["prod-use1"] && keys(aws_iam_role_policy_attachment.plan_read_only) == ["prod-use1-plan"]
+    condition     = keys(aws_iam_role_policy.deploy_iam) == ["prod-use1"] && keys(aws_iam_role_policy.deploy_services) == ["prod-use1"] && keys(aws_iam_role_policy.plan) == ["prod-use1-plan"]
     error_message = "only the apply role may change things; the plan role is read-only"
   }
   assert {
     condition     = aws_iam_role.deploy["prod-use1"].max_session_duration == 3600
     error_message = "sessions last at most an hour"
+  }
+  assert {
+    condition     = keys(aws_iam_policy.boundary) == ["prod-use1"] && aws_iam_policy.boundary["prod-use1"].name == "mhp-prod-use1-boundary"
+    error_message = "one boundary per environment the account deploys, named mhp-<env>-boundary"
   }
 }
 
@@ -48,4 +53,20 @@ run "repository_is_validated" {
     repository = "not a repo"
   }
   expect_failures = [var.repository]
+}
+
+run "pass_role_services_take_no_wildcard" {
+  command = plan
+  variables {
+    pass_role_services = ["*"]
+  }
+  expect_failures = [var.pass_role_services]
+}
+
+run "only_protected_refs" {
+  command = plan
+  variables {
+    protected_refs = ["refs/heads/*"]
+  }
+  expect_failures = [var.protected_refs]
 }

@@ -39,3 +39,35 @@ run "mfa_advanced_security_no_self_signup" {
     error_message = "authorization code flow only, user existence hidden"
   }
 }
+
+# Apply-time (deploy/README.md, "Apply-time checks"): Cognito refuses advanced security outside
+# the Plus feature plan; the mock does not.
+
+run "enforced_advanced_security_is_on_the_plus_plan" {
+  command = plan
+
+  assert {
+    condition     = aws_cognito_user_pool.this.user_pool_add_ons[0].advanced_security_mode == "ENFORCED" && aws_cognito_user_pool.this.user_pool_tier == "PLUS"
+    error_message = "advanced security ENFORCED runs on the PLUS feature plan (user_pool_tier)"
+  }
+}
+
+run "advanced_security_without_plus_is_refused" {
+  command = plan
+  variables {
+    feature_plan = "ESSENTIALS"
+  }
+  expect_failures = [aws_cognito_user_pool.this]
+}
+
+run "essentials_plan_without_advanced_security" {
+  command = plan
+  variables {
+    feature_plan           = "ESSENTIALS"
+    advanced_security_mode = "OFF"
+  }
+  assert {
+    condition     = aws_cognito_user_pool.this.user_pool_tier == "ESSENTIALS" && aws_cognito_user_pool.this.user_pool_add_ons[0].advanced_security_mode == "OFF"
+    error_message = "a pool without threat protection may use a smaller plan"
+  }
+}

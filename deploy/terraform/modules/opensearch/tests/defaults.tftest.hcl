@@ -62,3 +62,36 @@ run "two_zone_region" {
     error_message = "us-west-1 has two zones"
   }
 }
+
+# Apply-time (deploy/README.md, "Apply-time checks"): AWS refuses a zone-aware domain whose data
+# nodes do not divide over its zones; the mock does not.
+
+run "data_nodes_divide_over_the_zones" {
+  command = plan
+  assert {
+    condition     = output.nodes.data_nodes % output.nodes.zones == 0 && output.nodes.zones == output.nodes.subnets
+    error_message = "data nodes divide evenly over the zones, one subnet per zone"
+  }
+  assert {
+    condition     = output.nodes.masters == 3
+    error_message = "dedicated masters are three"
+  }
+}
+
+run "two_data_nodes_over_three_zones_are_refused" {
+  command = plan
+  variables {
+    instance_count   = 2
+    dedicated_master = false
+  }
+  expect_failures = [var.instance_count]
+}
+
+run "four_zones_are_refused" {
+  command = plan
+  variables {
+    subnet_ids     = ["subnet-a", "subnet-b", "subnet-c", "subnet-d"]
+    instance_count = 4
+  }
+  expect_failures = [var.subnet_ids]
+}

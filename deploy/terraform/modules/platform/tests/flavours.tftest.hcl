@@ -97,3 +97,100 @@ run "flavour_is_validated" {
   }
   expect_failures = [var.flavour]
 }
+
+# Apply-time (deploy/README.md, "Apply-time checks"): in every flavour the ECS hosts are of the
+# image's architecture (x86_64: scripts/build-image.sh builds linux/amd64), the OpenSearch data
+# nodes divide over the domain's zones, and only demo hosts are force-deleted on teardown.
+# Graviton (arm64) families have a "g" right after the generation digit (m7g, r7gd, t4g).
+
+run "production_hosts_and_domains_plan_as_aws_runs_them" {
+  command = plan
+  variables {
+    environment = "prod-use1"
+    flavour     = "production"
+  }
+
+  assert {
+    condition     = module.app.hosts.architecture == "x86_64" && !can(regex("^([a-z]+[0-9]+g[a-z0-9-]*|a1)\\.", module.app.hosts.instance_type))
+    error_message = "production hosts are x86_64 (the image's architecture), of an x86_64 instance type"
+  }
+  assert {
+    condition     = module.app.hosts.ami_parameter == "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+    error_message = "production hosts boot the x86_64 ECS-optimized AMI"
+  }
+  assert {
+    condition = alltrue([for n in [module.documents.nodes, module.siem.nodes] :
+    contains([2, 3], n.zones) && n.data_nodes % n.zones == 0 && n.zones == n.subnets && n.masters == 3])
+    error_message = "production domains: data nodes divide over two or three zones, three dedicated masters"
+  }
+  assert {
+    condition     = module.documents.nodes.data_nodes == 3 && module.documents.nodes.zones == 3
+    error_message = "production domains: one data node in each of three zones"
+  }
+  assert {
+    condition     = !module.app.hosts.force_delete && module.app.hosts.protect_from_scale_in
+    error_message = "production hosts running tasks stay protected; teardown is not forced"
+  }
+}
+
+run "production_in_a_two_zone_region" {
+  command = plan
+  variables {
+    environment = "prod-usw1"
+    flavour     = "production"
+  }
+  override_data {
+    target = module.network.data.aws_availability_zones.available
+    values = { names = ["us-west-1a", "us-west-1c"] }
+  }
+
+  assert {
+    condition = alltrue([for n in [module.documents.nodes, module.siem.nodes] :
+    n.zones == 2 && n.data_nodes % n.zones == 0 && n.masters == 3])
+    error_message = "in us-west-1 (two zones) the data nodes divide over the two zones"
+  }
+}
+
+run "non_production_hosts_and_domains_plan_as_aws_runs_them" {
+  command = plan
+  variables {
+    environment = "staging"
+    flavour     = "non-production"
+  }
+
+  assert {
+    condition     = module.app.hosts.architecture == "x86_64" && !can(regex("^([a-z]+[0-9]+g[a-z0-9-]*|a1)\\.", module.app.hosts.instance_type))
+    error_message = "non-production hosts are x86_64, of an x86_64 instance type"
+  }
+  assert {
+    condition = alltrue([for n in [module.documents.nodes, module.siem.nodes] :
+    contains([2, 3], n.zones) && n.data_nodes % n.zones == 0 && n.zones == n.subnets])
+    error_message = "non-production domains: data nodes divide over their zones (two data nodes in three zones would not)"
+  }
+  assert {
+    condition     = !module.app.hosts.force_delete && module.app.hosts.protect_from_scale_in
+    error_message = "non-production hosts running tasks stay protected; teardown is not forced"
+  }
+}
+
+run "demo_hosts_and_domains_plan_as_aws_runs_them" {
+  command = plan
+  variables {
+    environment = "demo-acme"
+    flavour     = "demo"
+  }
+
+  assert {
+    condition     = module.app.hosts.architecture == "x86_64" && !can(regex("^([a-z]+[0-9]+g[a-z0-9-]*|a1)\\.", module.app.hosts.instance_type))
+    error_message = "demo hosts are x86_64, of an x86_64 instance type"
+  }
+  assert {
+    condition = alltrue([for n in [module.documents.nodes, module.siem.nodes] :
+    contains([2, 3], n.zones) && n.data_nodes % n.zones == 0 && n.zones == n.subnets])
+    error_message = "demo domains: data nodes divide over their zones"
+  }
+  assert {
+    condition     = module.app.hosts.force_delete
+    error_message = "demo teardown force-deletes the hosts instead of waiting for scale-in-protected ones"
+  }
+}

@@ -5,7 +5,7 @@ mock_provider "aws" {
 variables {
   prefix      = "mhp/test"
   kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/secrets"
-  parameters  = { "object_store.s3_bucket" = "mhp-test-data" }
+  parameters  = { "object_store.bucket" = "mhp-test-data" }
 }
 
 run "customer_key_and_no_values" {

@@ -60,3 +60,83 @@ run "aws_hipaa_pack_when_uploaded" {
     error_message = "the AWS pack replaces MHP's subset"
   }
 }
+
+# Apply-time (deploy/README.md, "Apply-time checks"): CreateTrail and PutDeliveryChannel check
+# these rights against real AWS; the mock returns a fixed JSON policy, so the runs read the
+# statements the policy documents are built from.
+
+run "cloudtrail_may_publish_to_its_topic" {
+  command = plan
+
+  override_resource {
+    target          = aws_sns_topic.trail
+    override_during = plan
+    values          = { arn = "arn:aws:sns:us-east-1:123456789012:mhp-test-cloudtrail" }
+  }
+
+  assert {
+    condition     = aws_cloudtrail.this.sns_topic_name == aws_sns_topic.trail.name && aws_sns_topic.trail.kms_master_key_id == var.logs_kms_key_arn
+    error_message = "the trail notifies its own topic, encrypted with the logs key (whose policy lets CloudTrail use it: modules/kms)"
+  }
+  assert {
+    condition     = aws_sns_topic_policy.trail.arn == aws_sns_topic.trail.arn
+    error_message = "the trail's topic has a topic policy of its own"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.trail_topic.statement :
+      s.effect != "Deny"
+      && contains([for a in s.actions : lower(a)], "sns:publish")
+      && toset(s.resources) == toset([aws_sns_topic.trail.arn])
+      && anytrue([for p in s.principals : p.type == "Service" && toset(p.identifiers) == toset(["cloudtrail.amazonaws.com"])])
+      && anytrue([for c in s.condition : c.variable == "aws:SourceArn" && toset(c.values) == toset(["arn:aws:cloudtrail:us-east-1:123456789012:trail/${aws_cloudtrail.this.name}"])])
+    ])
+    error_message = "the topic policy lets cloudtrail.amazonaws.com publish, for this trail only (aws:SourceArn)"
+  }
+}
+
+run "config_role_may_deliver" {
+  command = plan
+
+  override_resource {
+    target          = aws_iam_role.config
+    override_during = plan
+    values          = { id = "mhp-test-config", arn = "arn:aws:iam::123456789012:role/mhp-test-config" }
+  }
+  override_resource {
+    target          = module.trail_bucket.aws_s3_bucket.this
+    override_during = plan
+    values          = { id = "mhp-test-123456789012-audit-trail", bucket = "mhp-test-123456789012-audit-trail", arn = "arn:aws:s3:::mhp-test-123456789012-audit-trail" }
+  }
+
+  assert {
+    condition     = aws_iam_role_policy.config_delivery.role == aws_iam_role.config.id && aws_config_configuration_recorder.this.role_arn == aws_iam_role.config.arn
+    error_message = "the delivery rights belong to the role the recorder uses"
+  }
+  assert {
+    condition     = aws_config_delivery_channel.this.s3_bucket_name == module.trail_bucket.id && aws_config_delivery_channel.this.s3_kms_key_arn == var.kms_key_arn
+    error_message = "Config delivers to the audit-trail bucket, encrypted with the data key"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.config_delivery.statement :
+      s.effect != "Deny"
+      && contains(s.actions, "s3:PutObject")
+      && toset(s.resources) == toset(["${module.trail_bucket.arn}/AWSLogs/123456789012/Config/*"])
+      && anytrue([for c in s.condition : c.variable == "s3:x-amz-acl" && toset(c.values) == toset(["bucket-owner-full-control"])])
+    ])
+    error_message = "the Config role may put objects under AWSLogs/<account>/Config/ of the audit-trail bucket, with bucket-owner-full-control"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.config_delivery.statement :
+      s.effect != "Deny" && contains(s.actions, "s3:GetBucketAcl") && toset(s.resources) == toset([module.trail_bucket.arn])
+    ])
+    error_message = "the Config role may read the audit-trail bucket's ACL"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.config_delivery.statement :
+      s.effect != "Deny"
+      && length(setsubtract(["kms:GenerateDataKey", "kms:Decrypt"], s.actions)) == 0
+      && toset(s.resources) == toset([var.kms_key_arn])
+    ])
+    error_message = "the Config role may generate data keys with and decrypt by the data key (the bucket's and the delivery channel's key)"
+  }
+}

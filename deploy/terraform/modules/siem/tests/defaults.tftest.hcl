@@ -38,3 +38,23 @@ run "findings_reach_the_alert_topic" {
     error_message = "the SIEM keeps its own logs six years"
   }
 }
+
+# Apply-time (deploy/README.md, "Apply-time checks"): the SIEM domain's data nodes divide over
+# its zones.
+
+run "data_nodes_divide_over_the_zones" {
+  command = plan
+  assert {
+    condition     = output.nodes.data_nodes % output.nodes.zones == 0 && output.nodes.zones == length(var.subnet_ids)
+    error_message = "data nodes divide evenly over the zones"
+  }
+}
+
+run "two_data_nodes_over_three_zones_are_refused" {
+  command = plan
+  variables {
+    instance_count   = 2
+    dedicated_master = false
+  }
+  expect_failures = [var.instance_count]
+}

@@ -1,0 +1,101 @@
+# The plans that deploy/check_app_config.py reads (scripts/check-deploy.sh runs this file with
+# -json -verbose): for every flavour, each MHP container's environment, secrets and command, and
+# each scheduled job's command, which the check hands to the built `mhp` binary
+# (`mhp config check --strict`, and the commands' own parsers). The assertions here are the
+# parts Terraform can check alone.
+
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1" }
+  }
+  mock_data "aws_caller_identity" {
+    defaults = { account_id = "123456789012" }
+  }
+  mock_data "aws_partition" {
+    defaults = { partition = "aws" }
+  }
+  mock_data "aws_ssm_parameter" {
+    defaults = { value = "ami-0123456789abcdef0" }
+  }
+  mock_data "aws_elb_service_account" {
+    defaults = { arn = "arn:aws:iam::127311923021:root" }
+  }
+  mock_data "aws_availability_zones" {
+    defaults = { names = ["us-east-1a", "us-east-1b", "us-east-1c"] }
+  }
+  # Known values for what the tasks' settings are made of, so that the planned container
+  # definitions are known too (their shape is what is checked, not these values).
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
+  }
+  mock_resource "aws_s3_bucket" {
+    defaults = { arn = "arn:aws:s3:::mhp-mock-123456789012-data" }
+  }
+  mock_resource "aws_opensearch_domain" {
+    defaults = {
+      arn      = "arn:aws:es:us-east-1:123456789012:domain/mhp-mock"
+      endpoint = "vpc-mhp-mock-abcdefghijklmnop.us-east-1.es.amazonaws.com"
+    }
+  }
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = { arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mhp/mock-AbCdEf" }
+  }
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:/mhp/mock" }
+  }
+}
+
+mock_provider "aws" {
+  alias           = "copy"
+  override_during = plan
+}
+
+variables {
+  image           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mhp@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  public_host     = "mhp.example.org"
+  certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  vpc_cidr        = "10.40.0.0/16"
+}
+
+run "production_tasks" {
+  command = plan
+  variables {
+    environment = "prod-use1"
+    flavour     = "production"
+  }
+
+  assert {
+    condition     = output.shared_settings["MHP_HTTP_PUBLIC_URL"] == "https://mhp.example.org"
+    error_message = "the tasks are told the public address"
+  }
+}
+
+run "non_production_tasks" {
+  command = plan
+  variables {
+    environment = "staging"
+    flavour     = "non-production"
+  }
+
+  assert {
+    condition     = output.shared_settings["MHP_HTTP_PUBLIC_URL"] == "https://mhp.example.org"
+    error_message = "the tasks are told the public address"
+  }
+}
+
+run "demo_tasks" {
+  command = plan
+  variables {
+    environment = "demo-x"
+    flavour     = "demo"
+  }
+
+  assert {
+    condition     = output.shared_settings["MHP_HTTP_PUBLIC_URL"] == "https://mhp.example.org"
+    error_message = "the tasks are told the public address"
+  }
+}
