@@ -173,6 +173,18 @@ pub async fn run(
     command: BackupCommand,
 ) -> Result<(), Failure> {
     crate::logging::init(&settings.log, &notes);
+    // In production a backup kept in the data directory is lost with the machine: creating one
+    // there, or drilling from there, is refused before anything is written.
+    let writes_or_drills = match &command {
+        BackupCommand::Create { key_store } => vec![*key_store],
+        BackupCommand::Drill => vec![false, true],
+        _ => Vec::new(),
+    };
+    for keys in writes_or_drills {
+        if let Some(why) = settings.local_backup_destination(keys) {
+            return Err(Failure::Invalid(why));
+        }
+    }
     match command {
         BackupCommand::Create { key_store } => create(&settings, key_store).await,
         BackupCommand::List { key_store } => {

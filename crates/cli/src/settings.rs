@@ -1462,26 +1462,29 @@ impl Settings {
                     .to_owned(),
             );
         }
-        if self.backup.schedule != "off" {
-            for (key, dest) in [
-                ("backup.to", &self.backup.to),
-                ("backup.keys_to", &self.backup.keys_to),
-            ] {
-                let local = match dest.as_deref().map(BackupDestination::parse) {
-                    None => true,
-                    Some(Ok(BackupDestination::Dir(dir))) => dir.starts_with(&self.data_dir),
-                    Some(_) => false,
-                };
-                if local {
-                    gaps.push(format!(
-                        "{key} is in this machine's data directory while backup.schedule is \
-                         on: name an s3:// destination or a shared mount, or set \
-                         backup.schedule = off"
-                    ));
-                }
-            }
-        }
         gaps
+    }
+
+    /// In production, why `mhp backup` must not write to (or drill from) the destination of
+    /// `backup.keys_to` (`keys`) or `backup.to`: it is this machine's data directory, which a
+    /// replaced machine or container loses with the backups. `None` when it may.
+    pub fn local_backup_destination(&self, keys: bool) -> Option<String> {
+        if self.environment != "production" {
+            return None;
+        }
+        let (key, destination) = if keys {
+            ("backup.keys_to", self.key_backup_destination())
+        } else {
+            ("backup.to", self.backup_destination())
+        };
+        match destination {
+            BackupDestination::Dir(dir) if dir.starts_with(&self.data_dir) => Some(format!(
+                "{key} is in this machine's data directory ({}): in production name an s3:// \
+                 destination or a shared mount",
+                dir.display()
+            )),
+            _ => None,
+        }
     }
 
     /// Refuses production settings with local parts, naming every setting that is missing.
@@ -1806,38 +1809,36 @@ mod tests {
             ("MHP_OBJECT_STORE_BACKEND", "s3"),
             ("MHP_OBJECT_STORE_BUCKET", "mhp-data"),
         ];
-        let gaps = |extra: &[(&'static str, &'static str)]| {
+        let settings = |extra: &[(&'static str, &'static str)]| {
             let mut env = shared.to_vec();
             env.extend_from_slice(extra);
-            load(None, &env).unwrap().production_gaps()
+            load(None, &env).unwrap()
         };
-        let bare = gaps(&[]);
-        assert_eq!(bare.len(), 3, "{bare:?}");
+        let bare = settings(&[]);
+        let gaps = bare.production_gaps();
+        assert_eq!(gaps.len(), 1, "{gaps:?}");
         assert!(
-            bare[0].starts_with("http.public_url is not set"),
-            "{bare:?}"
+            gaps[0].starts_with("http.public_url is not set"),
+            "{gaps:?}"
         );
-        assert!(bare[1].starts_with("backup.to is in this machine's data directory"));
-        assert!(bare[2].starts_with("backup.keys_to is in this machine's data directory"));
-        let url = ("MHP_HTTP_PUBLIC_URL", "https://mhp.example.org");
-        // A directory inside the data directory is as local as the default; a mount elsewhere
-        // is the operator's to share; no schedule, no backups to place.
-        let inside = gaps(&[
-            url,
+        // Backups: the defaults, and a directory inside the data directory, stay on the machine;
+        // a mount elsewhere is the operator's to share.
+        for keys in [false, true] {
+            let why = bare.local_backup_destination(keys).unwrap_or_default();
+            assert!(why.contains("this machine's data directory"), "{why}");
+        }
+        let placed = settings(&[
             ("MHP_BACKUP_TO", "/data/b"),
-            ("MHP_BACKUP_KEYS_TO", "s3://mhp-keys/m"),
+            ("MHP_BACKUP_KEYS_TO", "/mnt/key-backups"),
         ]);
-        assert_eq!(inside.len(), 1, "{inside:?}");
-        assert!(inside[0].starts_with("backup.to is in"), "{inside:?}");
-        let mounted = gaps(&[
-            url,
-            ("MHP_BACKUP_TO", "/mnt/b"),
-            ("MHP_BACKUP_KEYS_TO", "s3://mhp-keys/m"),
-        ]);
-        assert!(mounted.is_empty(), "{mounted:?}");
-        assert!(gaps(&[url, ("MHP_BACKUP_SCHEDULE", "off")]).is_empty());
+        assert!(placed.local_backup_destination(false).is_some());
+        assert!(placed.local_backup_destination(true).is_none());
+        let s3 = settings(&[("MHP_BACKUP_TO", "s3://mhp-backups/m")]);
+        assert!(s3.local_backup_destination(false).is_none());
         // Development needs none of it.
-        assert!(load(None, &[]).unwrap().production_gaps().is_empty());
+        let dev = load(None, &[]).unwrap();
+        assert!(dev.production_gaps().is_empty());
+        assert!(dev.local_backup_destination(false).is_none());
     }
 
     #[test]

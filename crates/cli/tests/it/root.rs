@@ -198,8 +198,6 @@ fn production_refuses_parts_local_to_one_machine_and_names_each_setting() {
             "database.url is not set",
             "object_store.backend is local",
             "http.public_url is not set",
-            "backup.to is in this machine's data directory",
-            "backup.keys_to is in this machine's data directory",
         ] {
             assert!(err.contains(setting), "{command}: {setting} in {err}");
         }
@@ -224,6 +222,25 @@ fn production_refuses_parts_local_to_one_machine_and_names_each_setting() {
     assert!(err.contains("object_store.backend is local"), "{err}");
     assert!(!err.contains("keys.provider"), "{err}");
     assert!(!data.exists(), "nothing made before the refusal");
+
+    // A backup kept in the data directory is lost with the machine: production refuses to make
+    // one there (or to drill from there), before anything is written.
+    for args in [
+        &["backup", "create"][..],
+        &["backup", "create", "--key-store"],
+        &["backup", "drill"],
+    ] {
+        let mut args = args.to_vec();
+        args.extend(["--data-dir", &d]);
+        let out = mhp(&args, &[("MHP_ENVIRONMENT", "production")], None);
+        assert_eq!(out.status.code(), Some(2), "{args:?}");
+        assert!(
+            stderr(&out).contains("is in this machine's data directory"),
+            "{args:?}: {}",
+            stderr(&out)
+        );
+        assert!(!data.exists(), "{args:?}: nothing made before the refusal");
+    }
 
     let out = mhp(
         &["serve", "--data-dir", &d],
@@ -533,7 +550,6 @@ mod shared {
             ("MHP_PIPELINES_WORKERS", "0".to_owned()),
             ("MHP_PIPELINES_POLL_MS", "100".to_owned()),
             ("MHP_HTTP_PUBLIC_URL", "https://mhp.example.org".to_owned()),
-            ("MHP_BACKUP_SCHEDULE", "off".to_owned()),
         ]);
         let env: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let data = |name: &str| dir.path().join(name).display().to_string();

@@ -48,8 +48,9 @@ locals {
     # Sign-in links, SSO redirects and the token issuer name the public address, never the
     # listen address.
     MHP_HTTP_PUBLIC_URL = var.public_url
-    # Backups (taken on backup.schedule under a lease by whichever task holds it) to S3: the
-    # data and the key store to buckets apart.
+    # Where `mhp backup` writes (the scheduled jobs of modules/ecs-pipelines; on PostgreSQL
+    # backup.schedule does not run in the tasks): S3, the data and the key store in buckets
+    # apart. Production refuses a backup into a task's data directory.
     MHP_BACKUP_TO      = var.backup_to
     MHP_BACKUP_KEYS_TO = var.backup_keys_to
     }, var.siem_opensearch_url == null ? {} : {

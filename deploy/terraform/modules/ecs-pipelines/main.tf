@@ -1,8 +1,8 @@
 # Pipelines (C4) as ECS Fargate tasks in the app's cluster: a worker service (`mhp worker`:
-# pipeline workers and MHP's own scheduler, which starts the organisations' scheduled runs and
-# the backups under leases), and operational jobs started by EventBridge Scheduler as one-off
-# tasks of the worker's task definition running an `mhp` command (by default the weekly restore
-# drill, `mhp backup drill`).
+# pipeline workers and MHP's own scheduler, which starts the organisations' scheduled runs under
+# leases), and operational jobs started by EventBridge Scheduler as one-off tasks of the worker's
+# task definition running an `mhp` command (by default the daily backups of the system of record
+# and of the key store, their pruning, and the weekly restore drill).
 #
 # Roles, each its own: worker (task role: the data and backup buckets, the app key, the
 # OpenSearch domains and the security log group), worker execution (image, secrets, logs),

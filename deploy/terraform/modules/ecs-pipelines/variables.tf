@@ -104,9 +104,17 @@ variable "schedules" {
   }))
   nullable = false
   default = {
+    # MHP's logical backups (docs/design/backup.md: on PostgreSQL backup.schedule stays off in
+    # the tasks and `mhp backup create` runs from a scheduled task), sealed and signed by the
+    # installation's own keys, beside Aurora's point-in-time recovery and AWS Backup: the system
+    # of record and its objects, and the key store apart, daily; the retention pruned after.
+    backup-create     = { expression = "cron(15 2 * * ? *)", command = ["backup", "create"] }
+    backup-key-store  = { expression = "cron(45 2 * * ? *)", command = ["backup", "create", "--key-store"] }
+    backup-prune      = { expression = "cron(15 4 * * ? *)", command = ["backup", "prune"] }
+    backup-prune-keys = { expression = "cron(30 4 * * ? *)", command = ["backup", "prune", "--key-store"] }
     # Restore the newest backups into the task's scratch space, verify them and start a server
-    # on them: RTO and RPO measured weekly (docs/runbooks/backup-and-restore.md).
-    backup-drill = { expression = "cron(0 4 ? * SUN *)", command = ["backup", "drill"] }
+    # on them: RTO and RPO measured weekly.
+    backup-drill = { expression = "cron(0 5 ? * SUN *)", command = ["backup", "drill"] }
   }
   validation {
     condition     = alltrue([for s in values(var.schedules) : length(s.command) > 0 && !contains(["serve", "worker"], s.command[0])])

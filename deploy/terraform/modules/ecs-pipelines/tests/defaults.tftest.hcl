@@ -56,8 +56,8 @@ run "fargate_private_workers_and_jobs" {
     error_message = "no public IP"
   }
   assert {
-    condition     = aws_ecs_service.worker.desired_count >= 1 && aws_scheduler_schedule.job["backup-drill"].state == "ENABLED"
-    error_message = "a worker runs and the weekly restore drill is scheduled by default"
+    condition     = aws_ecs_service.worker.desired_count >= 1 && alltrue([for j in ["backup-create", "backup-key-store", "backup-prune", "backup-prune-keys", "backup-drill"] : aws_scheduler_schedule.job[j].state == "ENABLED"])
+    error_message = "a worker runs; the daily backups (data and key store), their pruning and the weekly restore drill are scheduled by default"
   }
   assert {
     condition     = jsondecode(aws_scheduler_schedule.job["backup-drill"].target[0].input).containerOverrides == [{ name = "worker", command = ["backup", "drill"] }]
