@@ -550,6 +550,9 @@ mod shared {
             ("MHP_PIPELINES_WORKERS", "0".to_owned()),
             ("MHP_PIPELINES_POLL_MS", "100".to_owned()),
             ("MHP_HTTP_PUBLIC_URL", "https://mhp.example.org".to_owned()),
+            // As docs/design/backup.md has it on PostgreSQL. With the log filter per layer, the
+            // servers lost their "listening" line this way (crates/cli/src/logging.rs).
+            ("MHP_BACKUP_SCHEDULE", "off".to_owned()),
         ]);
         let env: Vec<(&str, &str)> = owned.iter().map(|(k, v)| (*k, v.as_str())).collect();
         let data = |name: &str| dir.path().join(name).display().to_string();
