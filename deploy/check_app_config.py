@@ -16,7 +16,10 @@ Checked against the built binary, never against a list kept here:
   .env.example) the same way;
 - every MHP_* name the documentation, the Terraform and the compose files mention is one
   `mhp config vars` lists, or one of the deployment tools' own variables below (each checked to
-  be read where it says).
+  be read where it says);
+- every `mhp ...` command the README, the runbooks and the design notes show (in code blocks
+  and in inline code) is parsed by the binary, so a runbook never names a command or an option
+  that does not exist.
 
   check_app_config.py --mhp BIN --plans PLAN.jsonl [--root REPO]
 """
@@ -69,6 +72,9 @@ def check_command(mhp, where, args, errors):
     if not args:
         return
     out = run([mhp, *args, "--help"], base_env())
+    if out.returncode != 0 and "a value is required" in out.stderr:
+        # Prose names an option without its value (`--param`): give it one.
+        out = run([mhp, *args, "1", "--help"], base_env())
     if out.returncode != 0:
         first = (out.stderr.strip().splitlines() or ["(no message)"])[0]
         errors.append(f"{where}: `mhp {' '.join(args)}` is not a command of this binary: {first}")
@@ -199,6 +205,65 @@ def check_names(mhp, root, errors):
     return len(names)
 
 
+SHELL_STOPS = {"|", "||", "&&", ";", ">", ">>", "<", "2>&1", "&", "\\"}
+
+
+def doc_commands(root):
+    """(file, the arguments after `mhp`) of every mhp command shown in the docs."""
+    import shlex
+
+    files = [os.path.join(root, "README.md"), os.path.join(root, "deploy", "README.md")]
+    for top in ("docs",):
+        for d, _, fs in os.walk(os.path.join(root, top)):
+            files += [os.path.join(d, f) for f in fs if f.endswith(".md")]
+    for file in files:
+        with open(file) as f:
+            text = f.read()
+        candidates = re.findall(r"`([^`\n]*\bmhp [a-z][^`\n]*)`", text)
+        fenced = False
+        for line in text.splitlines():
+            if line.lstrip().startswith("```"):
+                fenced = not fenced
+                continue
+            if fenced:
+                candidates.append(line)
+        for text_cmd in candidates:
+            # Usage notation: a <placeholder> of several words is one value, [optional] parts
+            # are shown as given, and of alternatives a|b|c the first is taken.
+            text_cmd = re.sub(r"<[^<>]*>", "1", text_cmd)
+            text_cmd = text_cmd.replace("[", " ").replace("]", " ")
+            text_cmd = re.sub(r"(?<=[\w-])\|[\w|-]+", "", text_cmd)
+            try:
+                tokens = shlex.split(text_cmd, comments=True)
+            except ValueError:
+                continue
+            # Leading VAR=value assignments, then the binary itself.
+            while tokens and re.match(r"^[A-Z_][A-Z0-9_]*=", tokens[0]):
+                tokens = tokens[1:]
+            if not tokens or not (tokens[0] == "mhp" or tokens[0].endswith("/mhp")):
+                continue
+            args = []
+            for t in tokens[1:]:
+                if t in SHELL_STOPS or t.startswith(("|", ">", "$(")):
+                    break
+                args.append(t)
+            if args and not args[0].startswith("-"):
+                yield os.path.relpath(file, root), args
+
+
+def check_doc_commands(mhp, root, errors):
+    n = 0
+    seen = set()
+    for file, args in doc_commands(root):
+        key = (file, tuple(args))
+        if key in seen:
+            continue
+        seen.add(key)
+        n += 1
+        check_command(mhp, file, args, errors)
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mhp", required=True, help="the built mhp binary")
@@ -209,10 +274,12 @@ def main():
     runs, tasks = check_plans(args.mhp, args.plans, errors)
     services = check_compose(args.mhp, args.root, errors)
     names = check_names(args.mhp, args.root, errors)
+    commands = check_doc_commands(args.mhp, args.root, errors)
     for e in errors:
         print("FAIL", e)
     print(f"app-config: {runs} planned flavours, {tasks} MHP containers, {services} compose "
-          f"services, {names} MHP_* names in the docs and deployment files; "
+          f"services, {names} MHP_* names in the docs and deployment files, {commands} mhp "
+          f"commands in the docs; "
           f"{len(errors)} problem(s)")
     return 1 if errors else 0
 
