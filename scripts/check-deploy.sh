@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of deploy/ and .github/ (capability C11): Dockerfile lint, Terraform
-# fmt/init/validate for every root, `terraform test` (mock_provider) for every module, checkov,
+# fmt/init/validate for every root, `terraform test` (mock_provider) for every module, the dev
+# environment's modules that moto implements applied against a local moto server and read back
+# (moto-apply: deploy/terraform/tests/moto, PyPI moto[server] on first run), checkov,
 # the GitHub workflows (actionlint, zizmor, the workflow JSON schema), the compose file against
 # the compose specification, the Prometheus rules (promtool) and dashboard, and - with --image - the engine-less image build and a run of the
 # binary from the unpacked image (scripts/build-image.sh --test).
@@ -28,7 +30,7 @@ while [ $# -gt 0 ]; do
     --image) WITH_IMAGE=1 ;;
     --only) ONLY=",$2,"; shift ;;
     --bin) BIN="$2"; shift ;;
-    -h|--help) sed -n '2,16p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) echo "check-deploy: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -259,7 +261,8 @@ check_scripts() {
   python3 -c 'import ast, sys; [ast.parse(open(f).read(), f) for f in sys.argv[1:]]' \
     "$ROOT/deploy/image/sbom.py" "$ROOT/deploy/compose/check_compose.py" \
     "$ROOT/deploy/prometheus/check_metrics.py" "$ROOT/tools/ha/drill.py" \
-    "$ROOT/deploy/check_app_config.py" "$ROOT/deploy/terraform/check_architecture.py" || rc=1
+    "$ROOT/deploy/check_app_config.py" "$ROOT/deploy/terraform/check_architecture.py" \
+    "$ROOT/deploy/terraform/tests/moto/moto_server.py" "$ROOT/deploy/terraform/tests/moto/assert_moto.py" || rc=1
   return $rc
 }
 
@@ -299,6 +302,74 @@ check_app_config() {
   "$VENV/bin/python" "$ROOT/deploy/check_app_config.py" --mhp "$BIN" --plans "$plans"
 }
 
+# The dev environment's modules that moto implements, applied against moto's server mode
+# (deploy/terraform/tests/moto; deploy/README.md "Applied against moto"): apply, assertions
+# through boto3 on what was made (assert_moto.py), destroy. moto runs from its own venv
+# (deploy/terraform/tests/moto/requirements.txt) on a free port, with fake credentials; state and
+# working data under target/deploy-tools/moto, removed with the server at the end.
+MOTO_DIR="$TF_DIR/tests/moto"
+MOTO_VENV="$TOOLS/moto-venv"
+install_moto() {
+  local req="$MOTO_DIR/requirements.txt" stamp="$MOTO_VENV/.requirements.sha256" want_sum
+  want_sum=$(sha256sum "$req" | cut -d' ' -f1)
+  if [ -x "$MOTO_VENV/bin/python" ] && [ "$(cat "$stamp" 2>/dev/null)" = "$want_sum" ]; then
+    return 0
+  fi
+  python3 -m venv "$MOTO_VENV" || return 1
+  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check -r "$req" || return 1
+  echo "$want_sum" >"$stamp"
+}
+
+MOTO_PID=""
+trap 'stop_moto' EXIT # also when the script is interrupted
+stop_moto() {
+  if [ -n "$MOTO_PID" ]; then kill "$MOTO_PID" 2>/dev/null; wait "$MOTO_PID" 2>/dev/null; fi
+  MOTO_PID=""
+}
+
+check_moto_apply() {
+  install_moto || { echo "cannot install moto (deploy/terraform/tests/moto/requirements.txt)"; return 1; }
+  local work="$TOOLS/moto" port endpoint rc=0
+  rm -rf "$work" && mkdir -p "$work"
+  port=$("$MOTO_VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+  endpoint="http://127.0.0.1:$port"
+  "$MOTO_VENV/bin/python" "$MOTO_DIR/moto_server.py" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
+  MOTO_PID=$!
+  local i
+  for i in $(seq 1 50); do
+    "$MOTO_VENV/bin/python" -c 'import sys, urllib.request; urllib.request.urlopen(sys.argv[1], timeout=2)' \
+      "$endpoint/moto-api/" 2>/dev/null && break
+    kill -0 "$MOTO_PID" 2>/dev/null || { cat "$work/moto.log"; return 1; }
+    sleep 0.2
+  done
+  echo "moto $("$MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)') at $endpoint"
+  # Fake credentials for moto only; nothing here reaches AWS (every service the root uses has
+  # its endpoint set to moto, and AWS_* from the caller's environment are replaced).
+  local -a env_moto=(env -u AWS_SESSION_TOKEN -u AWS_PROFILE -u AWS_ENDPOINT_URL
+    AWS_ACCESS_KEY_ID=moto-testing AWS_SECRET_ACCESS_KEY=moto-testing AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null TF_VAR_moto_endpoint="$endpoint"
+    TF_DATA_DIR="$work/tf-data")
+  local -a tf=("${env_moto[@]}" terraform -chdir="$MOTO_DIR")
+  local -a apply=(-auto-approve -input=false -no-color -parallelism=20)
+  "${tf[@]}" init -input=false -no-color -lockfile=readonly \
+    -backend-config="path=$work/terraform.tfstate" >/dev/null || { stop_moto; return 1; }
+  # The log bucket's policy first: modules/s3-bucket orders a bucket's access logging after the
+  # log bucket but not after its policy, and moto (unlike AWS) refuses logging to a bucket
+  # whose policy does not yet let logging.s3.amazonaws.com write.
+  "${tf[@]}" apply "${apply[@]}" -target=module.object_store.module.logs.aws_s3_bucket_policy.this >/dev/null &&
+    "${tf[@]}" apply "${apply[@]}" | grep -vE '(Creating|Still creating|Reading|Read complete|Creation complete)' ||
+    rc=1
+  if [ $rc -eq 0 ]; then
+    "${tf[@]}" output -json applied >"$work/applied.json" &&
+      "${env_moto[@]}" "$MOTO_VENV/bin/python" "$MOTO_DIR/assert_moto.py" "$work/applied.json" "$endpoint" || rc=1
+  fi
+  # Destroy what was applied (also after a failure): the modules must come down again.
+  "${tf[@]}" destroy "${apply[@]}" -refresh=false | grep -E '^(Destroy complete|Error)' || rc=1
+  stop_moto
+  rm -rf "$work"
+  return $rc
+}
+
 # ---------------------------------------------------------------------------------------------
 T0=$(date +%s)
 if want tools || want hadolint || want checkov || want actionlint || want zizmor || want workflow-schema || want ci-policy || want compose || want app-config; then
@@ -309,12 +380,23 @@ want hadolint && run_check hadolint check_hadolint
 if want terraform || want architecture; then
   run_check architecture check_architecture
 fi
-if want terraform; then
+if want terraform || want terraform-fmt; then
   if run_check terraform-setup setup_terraform; then
     setup_terraform >/dev/null
     run_check terraform-fmt check_tf_fmt
+  fi
+fi
+if want terraform; then
+  if setup_terraform >/dev/null; then
     run_check terraform-validate check_tf_validate
     run_check terraform-test check_tf_test
+  fi
+fi
+if want moto-apply; then
+  if setup_terraform >/dev/null; then
+    run_check moto-apply check_moto_apply
+  else
+    FAILED=1; RESULTS+=("FAIL  moto-apply (terraform could not be set up: see terraform-setup)")
   fi
 fi
 want checkov && run_check checkov check_checkov

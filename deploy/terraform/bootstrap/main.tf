@@ -12,6 +12,11 @@ locals {
 
 module "kms" {
   source = "../modules/kms"
+  # No replicated purposes here: the replica provider is unused.
+  providers = {
+    aws         = aws
+    aws.replica = aws
+  }
 
   name = "mhp-bootstrap-${var.region}"
 }

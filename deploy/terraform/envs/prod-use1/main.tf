@@ -25,6 +25,11 @@ module "platform" {
   hipaa_pack_template_s3_uri = var.hipaa_pack_template_s3_uri
   tags                       = local.tags
 
+  # Recovery (deploy/README.md "RTO and RPO"): the recovery region is the copy provider's region;
+  # Route 53 failover of public_host when its hosted zone is given.
+  hosted_zone_id     = var.hosted_zone_id
+  failover_secondary = var.failover_secondary
+
   # The boundary deploy/terraform/bootstrap made for this environment: the deploy role may
   # create roles only with it.
   permissions_boundary_arn = "arn:aws:iam::${var.allowed_account_ids[0]}:policy/mhp-${local.environment}-boundary"

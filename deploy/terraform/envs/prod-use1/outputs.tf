@@ -34,3 +34,8 @@ output "controls" {
   description = "Secure defaults of this environment."
   value       = module.platform.controls
 }
+
+output "recovery" {
+  description = "Recovery in the copy region: replicated keys and buckets, global database, restore testing, failover (deploy/README.md \"RTO and RPO\")."
+  value       = module.platform.recovery
+}

@@ -7,7 +7,8 @@ provider "aws" {
   }
 }
 
-# Region of the backup copy vault.
+# Recovery region (deploy/README.md "RTO and RPO"): backup copy vault; in production also the
+# replica keys, replicated buckets and the global database's secondary.
 provider "aws" {
   alias               = "copy"
   region              = "us-west-1"

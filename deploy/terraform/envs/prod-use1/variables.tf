@@ -44,3 +44,18 @@ variable "hipaa_pack_template_s3_uri" {
   type        = string
   default     = null
 }
+
+variable "hosted_zone_id" {
+  description = "Route 53 hosted zone of public_host: /readyz health check and failover records; null: DNS managed elsewhere."
+  type        = string
+  default     = null
+}
+
+variable "failover_secondary" {
+  description = "The recovery region's load balancer (dns_name, zone_id) once a recovery environment serves there; null: none."
+  type = object({
+    dns_name = string
+    zone_id  = string
+  })
+  default = null
+}

@@ -111,6 +111,11 @@ resource "aws_rds_cluster" "this" {
   enabled_cloudwatch_logs_exports     = ["postgresql"]
   apply_immediately                   = false
   tags                                = merge(var.tags, { "mhp:backup" = "true" })
+
+  # Joined to the global cluster (global.tf) by the global cluster's source_db_cluster_identifier.
+  lifecycle {
+    ignore_changes = [global_cluster_identifier]
+  }
 }
 
 resource "aws_rds_cluster_instance" "this" {

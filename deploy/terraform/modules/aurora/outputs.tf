@@ -42,3 +42,13 @@ output "backup_retention_days" {
   description = "Point-in-time recovery window."
   value       = aws_rds_cluster.this.backup_retention_period
 }
+
+output "global_cluster_identifier" {
+  description = "Global database identifier, or null."
+  value       = one(aws_rds_global_cluster.this[*].global_cluster_identifier)
+}
+
+output "secondary_cluster_identifier" {
+  description = "Secondary cluster in the recovery region, or null."
+  value       = one(aws_rds_cluster.secondary[*].cluster_identifier)
+}

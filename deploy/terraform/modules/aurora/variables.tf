@@ -87,3 +87,24 @@ variable "permissions_boundary_arn" {
   type        = string
   default     = null
 }
+
+variable "global_cluster" {
+  description = "Make the cluster the primary of an Aurora global database (production): a secondary in the recovery region can then join it."
+  type        = bool
+  default     = false
+}
+
+variable "secondary" {
+  description = "Secondary cluster of the global database in the recovery region (aws.replica): its VPC, isolated subnets (two zones or more), the replica of the data key, and reader instances; null: none."
+  type = object({
+    vpc_id         = string
+    subnet_ids     = list(string)
+    kms_key_arn    = string
+    instance_count = optional(number, 1)
+  })
+  default = null
+  validation {
+    condition     = var.secondary == null ? true : var.global_cluster && length(var.secondary.subnet_ids) >= 2 && var.secondary.instance_count >= 1
+    error_message = "secondary: global_cluster = true, subnets in two zones or more and at least one instance."
+  }
+}

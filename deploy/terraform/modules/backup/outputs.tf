@@ -17,3 +17,13 @@ output "monthly_retention_days" {
   description = "Retention of monthly recovery points."
   value       = var.monthly_retention_days
 }
+
+output "notifications_topic_arn" {
+  description = "SNS topic of the vault's job notifications."
+  value       = aws_sns_topic.notifications.arn
+}
+
+output "restore_testing_plan" {
+  description = "Name of the restore testing plan, or null."
+  value       = one(aws_backup_restore_testing_plan.this[*].name)
+}

@@ -53,3 +53,36 @@ variable "permissions_boundary_arn" {
   type        = string
   default     = null
 }
+
+variable "notifications_kms_key_arn" {
+  description = "Customer key of the backup notifications topic (the logs key, whose policy lets AWS Backup publish to topics it encrypts)."
+  type        = string
+}
+
+variable "notification_emails" {
+  description = "Operators notified of backup, copy and restore jobs (restore tests included)."
+  type        = list(string)
+  default     = []
+}
+
+variable "restore_test_resources" {
+  description = "Restore testing: protected resource ARNs by AWS Backup resource type (Aurora, S3), restored weekly from the newest recovery point; {}: no restore testing."
+  type        = map(list(string))
+  default     = {}
+  validation {
+    condition     = alltrue([for t in keys(var.restore_test_resources) : contains(["Aurora", "S3", "RDS", "EBS", "EC2", "EFS", "FSx", "DocumentDB", "Neptune"], t)])
+    error_message = "restore_test_resources: keys are AWS Backup resource types (Aurora, S3, ...)."
+  }
+}
+
+variable "restore_metadata_overrides" {
+  description = "Restore metadata by resource type for restore testing (Aurora: dbsubnetgroupname, vpcsecuritygroupids), so that the test restores into the environment's network."
+  type        = map(map(string))
+  default     = {}
+}
+
+variable "restore_test_schedule" {
+  description = "When restore testing runs (UTC)."
+  type        = string
+  default     = "cron(0 6 ? * SAT *)"
+}

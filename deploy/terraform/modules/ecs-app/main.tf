@@ -81,11 +81,13 @@ resource "aws_ecs_cluster" "this" {
 
 # The ECS-optimized Amazon Linux 2023 AMI of the hosts' architecture, which must be the image's
 # (scripts/build-image.sh, checked by deploy/terraform/check_architecture.py).
+# ami_parameter_name: the hardened AMI of modules/host-image (/mhp/<env>/ecs-host-ami, x86_64),
+# else AWS's public parameter. A new AMI in the parameter is a new launch template version.
 data "aws_ssm_parameter" "ecs_ami" {
-  name = {
+  name = coalesce(var.ami_parameter_name, {
     x86_64 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
     arm64  = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
-  }[var.architecture]
+  }[var.architecture])
 }
 
 data "aws_iam_policy_document" "ec2_assume" {

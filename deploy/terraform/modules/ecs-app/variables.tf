@@ -265,3 +265,9 @@ variable "permissions_boundary_arn" {
   type        = string
   default     = null
 }
+
+variable "ami_parameter_name" {
+  description = "SSM parameter of the hosts' AMI id: modules/host-image's hardened AMI (/mhp/<env>/ecs-host-ami, built for x86_64); null: AWS's public ECS-optimized AMI parameter of the architecture."
+  type        = string
+  default     = null
+}

@@ -195,7 +195,7 @@ data "aws_iam_policy_document" "deploy_services" {
       "ec2:*", "autoscaling:*", "ecs:*", "elasticloadbalancing:*", "application-autoscaling:*",
       "rds:*", "backup:*", "backup-storage:*", "kms:*", "cloudwatch:*", "logs:*", "events:*",
       "sns:*", "scheduler:*", "cloudtrail:*", "config:*", "guardduty:*", "securityhub:*",
-      "access-analyzer:*", "wafv2:*", "cognito-idp:*",
+      "access-analyzer:*", "wafv2:*", "cognito-idp:*", "imagebuilder:*", "firehose:*",
     ]
     resources = ["*"]
     condition {
@@ -239,6 +239,24 @@ data "aws_iam_policy_document" "deploy_services" {
       test     = "StringEquals"
       variable = "aws:RequestedRegion"
       values   = var.regions
+    }
+  }
+  statement {
+    # The failover health check and records (modules/failover). Route 53 is global: its requests
+    # name us-east-1 (the global endpoint's region) whatever the environment's region.
+    sid = "FailoverHealthChecksAndRecords"
+    actions = [
+      "route53:CreateHealthCheck", "route53:UpdateHealthCheck", "route53:DeleteHealthCheck",
+      "route53:GetHealthCheck", "route53:GetHealthCheckStatus", "route53:ListHealthChecks",
+      "route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange",
+      "route53:GetHostedZone", "route53:ListHostedZones", "route53:ChangeTagsForResource",
+      "route53:ListTagsForResource",
+    ]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = ["us-east-1"]
     }
   }
   statement {
@@ -394,6 +412,11 @@ data "aws_iam_policy_document" "boundary" {
       "ssm:PutConfigurePackageResult", "ssmmessages:*", "ec2messages:*",
       "secretsmanager:GetSecretValue", "backup:*", "backup-storage:*", "rds:*", "sns:Publish",
       "events:*Rule*", "events:*Targets*", "tag:GetResources", "config:*",
+      # The host-image build instance reads its components; Firehose writes into the SIEM from
+      # inside the VPC, and CloudWatch Logs subscriptions put records into Firehose.
+      "imagebuilder:GetComponent", "imagebuilder:GetContainerRecipe", "firehose:PutRecord",
+      "firehose:PutRecordBatch", "ec2:CreateNetworkInterface",
+      "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
     ]
     resources = ["*"]
   }

@@ -76,6 +76,10 @@ variable "pass_role_services" {
     "vpc-flow-logs.amazonaws.com",  # VPC flow logs
     "es.amazonaws.com",             # OpenSearch
     "opensearchservice.amazonaws.com",
+    "firehose.amazonaws.com",                          # the SIEM's delivery streams
+    "logs.amazonaws.com",                              # log subscriptions into Firehose
+    "malware-protection-plan.guardduty.amazonaws.com", # GuardDuty's scan of the upload bucket
+    "s3.amazonaws.com",                                # cross-region replication's role
   ]
   validation {
     condition     = length(var.pass_role_services) > 0 && alltrue([for s in var.pass_role_services : can(regex("^[a-z0-9-]+(\\.[a-z0-9-]+)*\\.amazonaws\\.com$", s))])
@@ -92,7 +96,7 @@ variable "service_linked_role_services" {
     "opensearchservice.amazonaws.com", "backup.amazonaws.com", "config.amazonaws.com",
     "config-conforms.amazonaws.com", "guardduty.amazonaws.com",
     "malware-protection.guardduty.amazonaws.com", "securityhub.amazonaws.com",
-    "access-analyzer.amazonaws.com",
+    "access-analyzer.amazonaws.com", "imagebuilder.amazonaws.com",
   ]
 }
 

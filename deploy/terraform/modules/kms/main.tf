@@ -70,7 +70,7 @@ data "aws_iam_policy_document" "key" {
       resources = ["*"]
       principals {
         type        = "Service"
-        identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com"]
+        identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com"]
       }
       condition {
         test     = "StringEquals"
@@ -230,12 +230,39 @@ data "aws_iam_policy_document" "key" {
 resource "aws_kms_key" "this" {
   for_each = local.purposes
 
-  description             = "${var.name} ${each.key}"
+  description = "${var.name} ${each.key}"
+  # Multi-Region primaries for the purposes that must open data in the recovery region (the
+  # app key unwraps the key store's organisation keys and root; the data key opens replicated
+  # objects and backups). multi_region forces a new key: an environment already applied with
+  # single-Region keys re-wraps into the new app key (docs/runbooks/restore-to-new-region.md).
+  multi_region            = contains(var.replicated_purposes, each.key)
   enable_key_rotation     = true
   rotation_period_in_days = var.rotation_period_in_days
   deletion_window_in_days = var.deletion_window_in_days
   policy                  = data.aws_iam_policy_document.key[each.key].json
   tags                    = merge(var.tags, { "mhp:key-purpose" = each.key })
+}
+
+# Replicas in the recovery region (aws.replica): the same key material and key id, so a
+# ciphertext made with the primary (an organisation key wrapped by the app key, an object
+# encrypted with the data key) decrypts there with the primary's region down.
+resource "aws_kms_replica_key" "this" {
+  for_each = toset(var.replicated_purposes)
+  provider = aws.replica
+
+  description             = "${var.name} ${each.key} (replica)"
+  primary_key_arn         = aws_kms_key.this[each.key].arn
+  deletion_window_in_days = var.deletion_window_in_days
+  policy                  = data.aws_iam_policy_document.key[each.key].json
+  tags                    = merge(var.tags, { "mhp:key-purpose" = each.key, "mhp:replica-of" = aws_kms_key.this[each.key].key_id })
+}
+
+resource "aws_kms_alias" "replica" {
+  for_each = toset(var.replicated_purposes)
+  provider = aws.replica
+
+  name          = "alias/${var.name}-${each.key}"
+  target_key_id = aws_kms_replica_key.this[each.key].key_id
 }
 
 resource "aws_kms_alias" "this" {

@@ -12,3 +12,8 @@ output "aliases" {
   description = "Alias name by purpose."
   value       = { for k, v in aws_kms_alias.this : k => v.name }
 }
+
+output "replica_key_arns" {
+  description = "Replica key ARN in the recovery region by purpose (only the replicated purposes)."
+  value       = { for k, v in aws_kms_replica_key.this : k => v.arn }
+}

@@ -24,3 +24,13 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "replicated_purposes" {
+  description = "Purposes whose key is a multi-Region primary with a replica in the recovery region (aws.replica): [\"data\", \"app\"] in production, [] elsewhere."
+  type        = list(string)
+  default     = []
+  validation {
+    condition     = alltrue([for p in var.replicated_purposes : contains(["data", "logs", "search", "secrets", "app"], p)])
+    error_message = "replicated_purposes: data, logs, search, secrets or app."
+  }
+}

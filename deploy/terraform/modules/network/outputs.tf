@@ -27,3 +27,8 @@ output "data_subnet_ids" {
   description = "Isolated subnets (Aurora, OpenSearch)."
   value       = aws_subnet.data[*].id
 }
+
+output "flow_log_group_name" {
+  description = "Log group of the VPC flow logs (subscribed to the SIEM by modules/platform)."
+  value       = aws_cloudwatch_log_group.flow.name
+}

@@ -42,3 +42,13 @@ output "backup_bucket_arns" {
   description = "ARNs of the backups and key-backups buckets."
   value       = [module.backups.arn, module.key_backups.arn]
 }
+
+output "replica_buckets" {
+  description = "Replica bucket in the recovery region by source (data, backups, key-backups); empty without replication."
+  value       = { for k, v in module.replica : k => v.id }
+}
+
+output "replication_role_arn" {
+  description = "Role S3 replicates with, or null."
+  value       = one(aws_iam_role.replication[*].arn)
+}

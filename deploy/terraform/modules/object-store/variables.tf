@@ -37,3 +37,21 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "replication" {
+  description = "Replicate the data, backups and key-backups buckets to buckets in the recovery region (aws.replica), with S3 Replication Time Control (15 minutes): production."
+  type        = bool
+  default     = false
+}
+
+variable "replica_kms_key_arn" {
+  description = "Key of the replica buckets, in the recovery region: the replica of the data key (modules/kms replica_key_arns[\"data\"]); needed when replication is on."
+  type        = string
+  default     = null
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every IAM role this module creates (bootstrap's mhp-<env>-boundary, passed by modules/platform; null: none)."
+  type        = string
+  default     = null
+}

@@ -47,8 +47,13 @@ locals {
 
 module "kms" {
   source = "../kms"
+  providers = {
+    aws         = aws
+    aws.replica = aws.copy
+  }
 
   name                    = local.name
+  replicated_purposes     = local.production ? ["data", "app"] : [] # recovery region = copy region
   deletion_window_in_days = local.demo ? 7 : 30
   tags                    = local.tags
 }
@@ -80,6 +85,10 @@ module "network" {
 
 module "object_store" {
   source = "../object-store"
+  providers = {
+    aws         = aws
+    aws.replica = aws.copy
+  }
 
   name            = local.name
   kms_key_arn     = module.kms.key_arns["data"]
@@ -87,6 +96,11 @@ module "object_store" {
   audit_lock_days = local.retention.audit_lock_days
   force_destroy   = local.demo
   tags            = local.tags
+  # Production: data and MHP's backups replicated to the recovery region (deploy/README.md "RTO and RPO").
+  replication         = local.production
+  replica_kms_key_arn = local.production ? module.kms.replica_key_arns["data"] : null
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 module "observability" {
@@ -159,6 +173,7 @@ module "app" {
   pipeline_task_definition_arns = [module.pipelines.task_definition_arn]
   pipeline_pass_role_arns       = [module.pipelines.worker_role_arn, module.pipelines.execution_role_arn]
   architecture                  = local.sizes.ec2_arch
+  ami_parameter_name            = local.sizes.ec2_arch == "x86_64" ? module.host_image.ami_parameter_name : null # the pipeline builds x86_64
   instance_type                 = local.sizes.ec2_type
   force_delete                  = local.demo # teardown does not wait for scale-in-protected hosts
   asg_min_size                  = local.sizes.asg_min
@@ -166,6 +181,20 @@ module "app" {
   desired_count                 = local.sizes.app_min
   max_count                     = local.sizes.app_max
   tags                          = local.tags
+
+  permissions_boundary_arn = var.permissions_boundary_arn
+}
+
+# Hardened ECS host AMI, rebuilt weekly by EC2 Image Builder (deploy/README.md, "Hardened host images").
+module "host_image" {
+  source = "../host-image"
+
+  name        = local.name
+  environment = var.environment
+  vpc_id      = module.network.vpc_id
+  subnet_id   = module.network.private_subnet_ids[0]
+  kms_key_arn = module.kms.key_arns["data"]
+  tags        = local.tags
 
   permissions_boundary_arn = var.permissions_boundary_arn
 }
@@ -205,6 +234,10 @@ module "pipelines" {
 
 module "aurora" {
   source = "../aurora"
+  providers = {
+    aws         = aws
+    aws.replica = aws.copy
+  }
 
   name       = local.name
   vpc_id     = module.network.vpc_id
@@ -220,6 +253,7 @@ module "aurora" {
   backup_retention_days = local.retention.aurora_days
   deletion_protection   = !local.demo
   final_snapshot        = !local.demo
+  global_cluster        = local.production # a secondary in the recovery region can join (deploy/README.md "RTO and RPO")
   tags                  = local.tags
 
   permissions_boundary_arn = var.permissions_boundary_arn
@@ -285,6 +319,19 @@ module "siem" {
   volume_size_gb            = local.sizes.os_volume
   alert_emails              = var.security_alert_emails
   tags                      = local.tags
+
+  # Detection that receives data: the platform's logs into the SIEM (Firehose in the VPC).
+  vpc_cidr          = module.network.vpc_cidr
+  ingest_subnet_ids = module.network.private_subnet_ids
+  access_log_bucket = module.object_store.logs_bucket
+  force_destroy     = local.demo
+  event_log_groups = merge(
+    { for k in ["app", "worker", "security"] : k => module.observability.log_group_names[k] },
+    var.security_baseline ? { cloudtrail = module.security_baseline[0].trail_log_group_name } : {},
+  )
+  flow_log_groups = { vpc = module.network.flow_log_group_name }
+
+  permissions_boundary_arn = var.permissions_boundary_arn
 }
 
 module "identity" {
@@ -316,10 +363,20 @@ module "backup" {
     aws.copy = aws.copy
   }
 
-  name                   = local.name
-  kms_key_arn            = module.kms.key_arns["data"]
-  copy_kms_key_arn       = aws_kms_key.copy.arn
-  resource_arns          = [module.aurora.cluster_arn, module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn]
+  name             = local.name
+  kms_key_arn      = module.kms.key_arns["data"]
+  copy_kms_key_arn = aws_kms_key.copy.arn
+  resource_arns    = [module.aurora.cluster_arn, module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn]
+  # Vault notifications and weekly restore testing (deploy/README.md "RTO and RPO").
+  notifications_kms_key_arn = module.kms.key_arns["logs"]
+  notification_emails       = var.alarm_emails
+  restore_test_resources = {
+    Aurora = [module.aurora.cluster_arn]
+    S3     = [module.object_store.data_bucket_arn]
+  }
+  restore_metadata_overrides = {
+    Aurora = { dbsubnetgroupname = local.name, vpcsecuritygroupids = jsonencode([module.aurora.security_group_id]) }
+  }
   daily_retention_days   = local.retention.backup_daily
   monthly_retention_days = local.retention.backup_monthly
   vault_lock             = local.production
@@ -338,6 +395,7 @@ module "security_baseline" {
   logs_kms_key_arn           = module.kms.key_arns["logs"]
   access_log_bucket          = module.object_store.logs_bucket
   data_event_bucket_arns     = [module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn]
+  malware_protection_bucket  = module.object_store.data_bucket
   trail_lock_mode            = local.production ? "COMPLIANCE" : "GOVERNANCE"
   trail_retention_days       = local.production ? 2190 : 365
   log_retention_days         = local.retention.logs_days
@@ -347,4 +405,17 @@ module "security_baseline" {
   tags                       = local.tags
 
   permissions_boundary_arn = var.permissions_boundary_arn
+}
+
+# Route 53 failover of public_host (issue 21): when the environment names its hosted zone.
+module "failover" {
+  source = "../failover"
+  count  = var.hosted_zone_id == null ? 0 : 1
+
+  name              = local.name
+  hosted_zone_id    = var.hosted_zone_id
+  public_host       = var.public_host
+  load_balancer_arn = module.app.load_balancer_arn
+  secondary         = var.failover_secondary
+  tags              = local.tags
 }

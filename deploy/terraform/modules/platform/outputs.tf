@@ -113,3 +113,15 @@ output "shared_settings" {
   description = "The MHP settings every task of this environment shares (public URL, backups, index, security sinks)."
   value       = module.app.shared_environment
 }
+
+output "recovery" {
+  description = "What the environment has for recovery in another region (deploy/README.md \"RTO and RPO\")."
+  value = {
+    replicated_keys       = sort(keys(module.kms.replica_key_arns))
+    replica_buckets       = module.object_store.replica_buckets
+    global_cluster        = module.aurora.global_cluster_identifier
+    restore_testing_plan  = module.backup.restore_testing_plan
+    backup_notifications  = module.backup.notifications_topic_arn
+    failover_health_check = one(module.failover[*].health_check_id)
+  }
+}

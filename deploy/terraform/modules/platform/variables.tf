@@ -93,6 +93,21 @@ variable "hipaa_pack_template_s3_uri" {
   default     = null
 }
 
+variable "hosted_zone_id" {
+  description = "Route 53 hosted zone of public_host: a /readyz health check and failover records (modules/failover); null: DNS is managed elsewhere (CNAME to the load balancer)."
+  type        = string
+  default     = null
+}
+
+variable "failover_secondary" {
+  description = "The recovery region's load balancer (dns_name, zone_id) that Route 53 answers while the primary is unhealthy; null: none yet."
+  type = object({
+    dns_name = string
+    zone_id  = string
+  })
+  default = null
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

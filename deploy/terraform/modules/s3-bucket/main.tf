@@ -4,7 +4,7 @@
 # lifecycle for old versions, EventBridge notifications and, for audit exports, object lock.
 
 resource "aws_s3_bucket" "this" {
-  #checkov:skip=CKV_AWS_144:Cross-region copies are made by AWS Backup (modules/backup copy_action), not by replication.
+  #checkov:skip=CKV_AWS_144:Cross-region replication is configured in modules/object-store (replication.tf) for the data, backups and key-backups buckets in production; the other buckets are copied by AWS Backup (modules/backup copy_action) or are replicas or logs themselves.
   #checkov:skip=CKV_AWS_18:Access logging is configured in aws_s3_bucket_logging below when a log bucket is given; the log bucket itself cannot log into itself.
   #checkov:skip=CKV_AWS_145:SSE-KMS with a customer key is the default (aws_s3_bucket_server_side_encryption_configuration); only log buckets written by AWS log delivery use SSE-S3, which is all ELB and S3 access logging accept.
   bucket              = var.name

@@ -3,8 +3,11 @@
 #   - CloudTrail: multi-region trail, log-file validation, KMS, delivered to S3 and CloudWatch Logs
 #   - AWS Config: recorder of all resources, delivery to S3, and a HIPAA conformance pack
 #     (Security Hub has no HIPAA or SOC 2 standard of its own)
-#   - Security Hub with AWS Foundational Security Best Practices and NIST SP 800-53 rev. 5
-#   - GuardDuty with S3, RDS login, EBS malware and ECS runtime monitoring
+#   - Security Hub with AWS Foundational Security Best Practices, NIST SP 800-53 rev. 5 and the
+#     CIS AWS Foundations Benchmark v3.0.0
+#   - GuardDuty with S3, RDS login, EBS malware, runtime monitoring of the ECS Fargate tasks and
+#     the EC2 hosts (GuardDuty manages both agents), and Malware Protection for S3 on the data
+#     bucket (uploads scanned and tagged)
 #   - IAM Access Analyzer
 
 data "aws_caller_identity" "current" {}
@@ -316,6 +319,7 @@ resource "aws_securityhub_standards_subscription" "this" {
   for_each = toset([
     "arn:${local.partition}:securityhub:${local.region}::standards/aws-foundational-security-best-practices/v/1.0.0",
     "arn:${local.partition}:securityhub:${local.region}::standards/nist-800-53/v/5.0.0",
+    "arn:${local.partition}:securityhub:${local.region}::standards/cis-aws-foundations-benchmark/v/3.0.0",
   ])
 
   standards_arn = each.value
@@ -341,10 +345,119 @@ resource "aws_guardduty_detector_feature" "runtime" {
   detector_id = aws_guardduty_detector.this.id
   name        = "RUNTIME_MONITORING"
   status      = "ENABLED"
-  additional_configuration {
-    name   = "ECS_FARGATE_AGENT_MANAGEMENT"
-    status = "ENABLED"
+  # GuardDuty installs and updates its security agent itself: as a sidecar of the Fargate tasks
+  # (the worker) and on the EC2 container instances (through SSM, which the hosts run).
+  dynamic "additional_configuration" {
+    for_each = ["ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT"]
+    content {
+      name   = additional_configuration.value
+      status = "ENABLED"
+    }
   }
+}
+
+# --- GuardDuty Malware Protection for S3: every new object of the data bucket is scanned --------
+
+data "aws_iam_policy_document" "malware_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+    principals {
+      type        = "Service"
+      identifiers = ["malware-protection-plan.guardduty.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account]
+    }
+  }
+}
+
+resource "aws_iam_role" "malware_protection" {
+  count = var.malware_protection_bucket == null ? 0 : 1
+
+  name                 = "${var.name}-guardduty-malware-s3"
+  assume_role_policy   = data.aws_iam_policy_document.malware_assume.json
+  permissions_boundary = var.permissions_boundary_arn
+  tags                 = var.tags
+}
+
+# The rights AWS documents for a Malware Protection for S3 role, on the one bucket and key: its
+# EventBridge rule (managed rules named DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*), the
+# bucket's notification, reading and tagging objects, and the data key to decrypt them.
+data "aws_iam_policy_document" "malware_protection" {
+  statement {
+    sid       = "ManagedEventBridgeRule"
+    actions   = ["events:PutRule", "events:DeleteRule", "events:PutTargets", "events:RemoveTargets"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account}:rule/DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*"]
+    condition {
+      test     = "StringLike"
+      variable = "events:ManagedBy"
+      values   = ["malware-protection-plan.guardduty.amazonaws.com"]
+    }
+  }
+  statement {
+    sid       = "ReadManagedEventBridgeRule"
+    actions   = ["events:DescribeRule", "events:ListTargetsByRule"]
+    resources = ["arn:${local.partition}:events:${local.region}:${local.account}:rule/DO-NOT-DELETE-AmazonGuardDutyMalwareProtectionS3*"]
+  }
+  statement {
+    sid       = "BucketNotification"
+    actions   = ["s3:PutBucketNotification", "s3:GetBucketNotification", "s3:GetBucketLocation", "s3:ListBucket"]
+    resources = ["arn:${local.partition}:s3:::${coalesce(var.malware_protection_bucket, "-")}"]
+  }
+  statement {
+    sid       = "ValidationObject"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:${local.partition}:s3:::${coalesce(var.malware_protection_bucket, "-")}/malware-protection-resource-validation-object"]
+  }
+  statement {
+    sid = "ScanAndTagObjects"
+    actions = ["s3:GetObject", "s3:GetObjectVersion", "s3:GetObjectTagging", "s3:GetObjectVersionTagging",
+    "s3:PutObjectTagging", "s3:PutObjectVersionTagging"]
+    resources = ["arn:${local.partition}:s3:::${coalesce(var.malware_protection_bucket, "-")}/*"]
+  }
+  statement {
+    sid       = "DecryptObjects"
+    actions   = ["kms:GenerateDataKey", "kms:Decrypt"]
+    resources = [var.kms_key_arn]
+    condition {
+      test     = "StringLike"
+      variable = "kms:ViaService"
+      values   = ["s3.*.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "malware_protection" {
+  count = var.malware_protection_bucket == null ? 0 : 1
+
+  name   = "scan-data-bucket"
+  role   = aws_iam_role.malware_protection[0].id
+  policy = data.aws_iam_policy_document.malware_protection.json
+}
+
+resource "aws_guardduty_malware_protection_plan" "data" {
+  count = var.malware_protection_bucket == null ? 0 : 1
+
+  role = aws_iam_role.malware_protection[0].arn
+  tags = var.tags
+
+  protected_resource {
+    s3_bucket {
+      bucket_name = var.malware_protection_bucket
+    }
+  }
+
+  # Scan results as object tags (GuardDutyMalwareScanStatus): THREATS_FOUND objects can be
+  # refused by a bucket policy on the tag and are reported as GuardDuty findings (modules/siem).
+  actions {
+    tagging {
+      status = "ENABLED"
+    }
+  }
+
+  depends_on = [aws_iam_role_policy.malware_protection]
 }
 
 resource "aws_accessanalyzer_analyzer" "this" {

@@ -17,3 +17,13 @@ output "security_hub_standards" {
   description = "Enabled Security Hub standards."
   value       = keys(aws_securityhub_standards_subscription.this)
 }
+
+output "malware_protection_plan_arn" {
+  description = "GuardDuty Malware Protection for S3 plan of the data bucket (null without one)."
+  value       = one(aws_guardduty_malware_protection_plan.data[*].arn)
+}
+
+output "trail_log_group_name" {
+  description = "CloudTrail's log group (subscribed to the SIEM by modules/platform)."
+  value       = aws_cloudwatch_log_group.trail.name
+}

@@ -70,3 +70,9 @@ variable "permissions_boundary_arn" {
   type        = string
   default     = null
 }
+
+variable "malware_protection_bucket" {
+  description = "Bucket whose new objects GuardDuty Malware Protection for S3 scans and tags (the data bucket, where uploads land); null: none."
+  type        = string
+  default     = null
+}

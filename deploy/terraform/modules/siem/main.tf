@@ -1,7 +1,7 @@
 # The SIEM: a second OpenSearch domain for security events (MHP's security.opensearch_url),
 # kept apart from the documents domain so that operators and auditors can read it without any
 # access to PHI, plus the routing of AWS's own findings (GuardDuty, Security Hub) to the
-# security alert topic.
+# security alert topic, and the ingestion of the platform's logs (ingest.tf).
 
 module "domain" {
   source = "../opensearch"
@@ -9,8 +9,8 @@ module "domain" {
   name                      = var.name
   vpc_id                    = var.vpc_id
   subnet_ids                = var.subnet_ids
-  client_security_group_ids = var.client_security_group_ids
-  client_role_arns          = var.client_role_arns
+  client_security_group_ids = merge(var.client_security_group_ids, { firehose = aws_security_group.firehose.id })
+  client_role_arns          = concat(var.client_role_arns, [aws_iam_role.firehose.arn])
   master_role_arn           = var.master_role_arn
   kms_key_arn               = var.kms_key_arn
   logs_kms_key_arn          = var.logs_kms_key_arn

@@ -92,3 +92,42 @@ variable "alert_emails" {
   type        = list(string)
   default     = []
 }
+
+variable "vpc_cidr" {
+  description = "CIDR of the VPC (Firehose's network interfaces reach the domain inside it)."
+  type        = string
+}
+
+variable "ingest_subnet_ids" {
+  description = "Private subnets of Firehose's network interfaces (one per zone)."
+  type        = list(string)
+}
+
+variable "access_log_bucket" {
+  description = "Bucket that receives the ingest-failures bucket's access logs."
+  type        = string
+}
+
+variable "event_log_groups" {
+  description = "Log groups of JSON events sent to the SIEM (index cwl-events), by a static key: app, worker, security (MHP's OCSF events), cloudtrail."
+  type        = map(string)
+  default     = {}
+}
+
+variable "flow_log_groups" {
+  description = "Log groups of VPC flow logs sent to the SIEM (index cwl-vpc-flow), by a static key."
+  type        = map(string)
+  default     = {}
+}
+
+variable "force_destroy" {
+  description = "Demo environments only: let teardown empty the ingest-failures bucket."
+  type        = bool
+  default     = false
+}
+
+variable "permissions_boundary_arn" {
+  description = "Permissions boundary of every IAM role this module creates (bootstrap's mhp-<env>-boundary, passed by modules/platform; null: none)."
+  type        = string
+  default     = null
+}

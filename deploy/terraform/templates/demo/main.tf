@@ -20,4 +20,7 @@ module "platform" {
   # The account's boundary for this environment, when the bootstrap made one (environments
   # listed in its `environments`); null for a workstation apply without one.
   permissions_boundary_arn = var.permissions_boundary_arn
+
+  # Route 53 failover of public_host when its hosted zone is given (MHP_HOSTED_ZONE_ID).
+  hosted_zone_id = var.hosted_zone_id
 }

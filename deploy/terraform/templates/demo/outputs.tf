@@ -34,3 +34,13 @@ output "controls" {
   description = "Secure defaults of this environment."
   value       = module.platform.controls
 }
+
+output "recovery_region" {
+  description = "The recovery region of this environment's region."
+  value       = local.copy_region[var.region]
+}
+
+output "recovery" {
+  description = "Recovery in the recovery region (deploy/README.md \"RTO and RPO\")."
+  value       = module.platform.recovery
+}

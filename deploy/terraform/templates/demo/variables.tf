@@ -61,3 +61,9 @@ variable "permissions_boundary_arn" {
   type        = string
   default     = null
 }
+
+variable "hosted_zone_id" {
+  description = "Route 53 hosted zone of public_host (/readyz health check and failover records); null: none."
+  type        = string
+  default     = null
+}

@@ -5,6 +5,11 @@ mock_provider "aws" {
   }
 }
 
+mock_provider "aws" {
+  alias           = "replica"
+  override_during = plan
+}
+
 variables {
   name                      = "mhp-test"
   vpc_id                    = "vpc-0123456789abcdef0"

@@ -138,7 +138,11 @@ run "services_in_their_regions_without_iam" {
       for s in data.aws_iam_policy_document.deploy_services[e].statement : s.effect == "Deny" || (
         (s.not_actions == null ? 0 : length(s.not_actions)) == 0 &&
         alltrue([for a in s.actions : a != "*" && !startswith(lower(a), "iam:") && !startswith(lower(a), "sts:") && !startswith(lower(a), "organizations:") && !startswith(lower(a), "account:") && !startswith(lower(a), "lambda:") && !startswith(lower(a), "cloudformation:")]) &&
-        anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:RequestedRegion" && toset(c.values) == toset(["us-east-1", "us-west-1"])])
+        anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:RequestedRegion" && (
+          toset(c.values) == toset(["us-east-1", "us-west-1"]) ||
+          # Route 53 is global: its requests name us-east-1 in every environment.
+          (toset(c.values) == toset(["us-east-1"]) && alltrue([for a in s.actions : startswith(a, "route53:")]))
+        )])
       )
     ]]))
     error_message = "the deploy role's service statements: no IAM/STS/Organizations/account/Lambda/CloudFormation, and only in the environment's regions"

@@ -14,6 +14,11 @@ mock_provider "aws" {
   }
 }
 
+mock_provider "aws" {
+  alias           = "replica"
+  override_during = plan
+}
+
 variables {
   name = "mhp-test"
 }

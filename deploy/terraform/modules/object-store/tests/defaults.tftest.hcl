@@ -11,6 +11,11 @@ mock_provider "aws" {
   }
 }
 
+mock_provider "aws" {
+  alias           = "replica"
+  override_during = plan
+}
+
 variables {
   name        = "mhp-test"
   kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/data"

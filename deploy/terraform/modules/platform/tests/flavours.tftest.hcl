@@ -115,8 +115,8 @@ run "production_hosts_and_domains_plan_as_aws_runs_them" {
     error_message = "production hosts are x86_64 (the image's architecture), of an x86_64 instance type"
   }
   assert {
-    condition     = module.app.hosts.ami_parameter == "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
-    error_message = "production hosts boot the x86_64 ECS-optimized AMI"
+    condition     = module.app.hosts.ami_parameter == "/mhp/prod-use1/ecs-host-ami" && module.host_image.ami_parameter_name == "/mhp/prod-use1/ecs-host-ami"
+    error_message = "production hosts boot the hardened x86_64 AMI of the environment's Image Builder pipeline (modules/host-image, built on the ECS-optimized AMI)"
   }
   assert {
     condition = alltrue([for n in [module.documents.nodes, module.siem.nodes] :
@@ -130,6 +130,10 @@ run "production_hosts_and_domains_plan_as_aws_runs_them" {
   assert {
     condition     = !module.app.hosts.force_delete && module.app.hosts.protect_from_scale_in
     error_message = "production hosts running tasks stay protected; teardown is not forced"
+  }
+  assert {
+    condition     = toset(keys(module.siem.subscribed_log_groups)) == toset(["events/app", "events/worker", "events/security", "events/cloudtrail", "flows/vpc"])
+    error_message = "the app, worker, security (MHP's OCSF events), CloudTrail and VPC flow logs feed the SIEM (deploy/README.md, \"Detection that receives data\")"
   }
 }
 

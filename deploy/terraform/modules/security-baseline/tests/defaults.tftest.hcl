@@ -29,8 +29,9 @@ run "auditor_controls_are_on" {
     condition = toset(output.security_hub_standards) == toset([
       "arn:aws:securityhub:us-east-1::standards/aws-foundational-security-best-practices/v/1.0.0",
       "arn:aws:securityhub:us-east-1::standards/nist-800-53/v/5.0.0",
+      "arn:aws:securityhub:us-east-1::standards/cis-aws-foundations-benchmark/v/3.0.0",
     ])
-    error_message = "Security Hub runs AWS FSBP and NIST 800-53 rev. 5"
+    error_message = "Security Hub runs AWS FSBP, NIST 800-53 rev. 5 and CIS AWS Foundations v3.0.0"
   }
   assert {
     condition     = strcontains(aws_config_conformance_pack.hipaa.template_body, "RDS_STORAGE_ENCRYPTED") && strcontains(aws_config_conformance_pack.hipaa.name, "hipaa")
@@ -138,5 +139,62 @@ run "config_role_may_deliver" {
       && toset(s.resources) == toset([var.kms_key_arn])
     ])
     error_message = "the Config role may generate data keys with and decrypt by the data key (the bucket's and the delivery channel's key)"
+  }
+}
+
+# Detection that receives data (deploy/README.md): runtime monitoring on both kinds of compute,
+# and the uploads scanned for malware.
+
+run "runtime_monitoring_covers_fargate_tasks_and_ec2_hosts" {
+  command = plan
+
+  assert {
+    condition = toset([for c in aws_guardduty_detector_feature.runtime.additional_configuration : c.name if c.status == "ENABLED"]) == toset([
+      "ECS_FARGATE_AGENT_MANAGEMENT", "EC2_AGENT_MANAGEMENT",
+    ])
+    error_message = "GuardDuty manages its runtime agent on the Fargate tasks and on the EC2 container instances"
+  }
+  assert {
+    condition     = length(aws_guardduty_malware_protection_plan.data) == 0 && length(aws_iam_role.malware_protection) == 0
+    error_message = "no Malware Protection plan (nor its role) without a bucket"
+  }
+}
+
+run "uploads_are_scanned_for_malware" {
+  command = plan
+  variables {
+    malware_protection_bucket = "mhp-test-123456789012-data"
+    permissions_boundary_arn  = "arn:aws:iam::123456789012:policy/mhp-test-boundary"
+  }
+  override_resource {
+    target          = aws_iam_role.malware_protection
+    override_during = plan
+    values          = { id = "mhp-test-guardduty-malware-s3", arn = "arn:aws:iam::123456789012:role/mhp-test-guardduty-malware-s3" }
+  }
+
+  assert {
+    condition     = one(one(aws_guardduty_malware_protection_plan.data[0].protected_resource).s3_bucket).bucket_name == "mhp-test-123456789012-data"
+    error_message = "GuardDuty Malware Protection for S3 protects the data bucket"
+  }
+  assert {
+    condition     = one(one(aws_guardduty_malware_protection_plan.data[0].actions).tagging).status == "ENABLED"
+    error_message = "scan results are tagged on the objects"
+  }
+  assert {
+    condition     = aws_guardduty_malware_protection_plan.data[0].role == aws_iam_role.malware_protection[0].arn && aws_iam_role.malware_protection[0].permissions_boundary == var.permissions_boundary_arn
+    error_message = "the plan's role carries the permissions boundary"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.malware_protection.statement :
+      contains(s.actions, "s3:GetObject") && contains(s.actions, "s3:PutObjectTagging")
+      && toset(s.resources) == toset(["arn:aws:s3:::mhp-test-123456789012-data/*"])
+    ])
+    error_message = "the role may read and tag the data bucket's objects, and no other bucket's"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.malware_protection.statement :
+      contains(s.actions, "kms:Decrypt") && toset(s.resources) == toset([var.kms_key_arn])
+    ])
+    error_message = "the role may decrypt with the data key (the bucket's SSE-KMS key)"
   }
 }

@@ -1,0 +1,109 @@
+# Issue 21, cross-region RPO and RTO of the database (production): an Aurora global database.
+# The cluster of main.tf becomes the primary of a global cluster (storage-level replication,
+# typically under a second of lag); with `secondary` given, a secondary cluster
+# (one reader instance) in the recovery region (aws.replica) that a managed failover or a
+# detach-and-promote makes the writer (docs/runbooks/restore-to-new-region.md). The key store
+# (`mhp_keys`) lives on the same cluster, so it is replicated with the system of record.
+
+resource "aws_rds_global_cluster" "this" {
+  count = var.global_cluster ? 1 : 0
+
+  global_cluster_identifier    = "${var.name}-global"
+  source_db_cluster_identifier = aws_rds_cluster.this.arn
+  deletion_protection          = var.deletion_protection
+  force_destroy                = true
+}
+
+resource "aws_db_subnet_group" "secondary" {
+  count    = var.secondary == null ? 0 : 1
+  provider = aws.replica
+
+  name       = var.name
+  subnet_ids = var.secondary.subnet_ids
+  tags       = var.tags
+}
+
+# No ingress until the recovery region runs MHP's tasks: the recovery environment adds its
+# clients' rules (as client_security_group_ids does here).
+resource "aws_security_group" "secondary" {
+  count    = var.secondary == null ? 0 : 1
+  provider = aws.replica
+
+  name        = "${var.name}-aurora"
+  description = "PostgreSQL secondary of the global database: no clients until failover"
+  vpc_id      = var.secondary.vpc_id
+  tags        = var.tags
+}
+
+resource "aws_rds_cluster_parameter_group" "secondary" {
+  count    = var.secondary == null ? 0 : 1
+  provider = aws.replica
+
+  name        = "${var.name}-aurora-pg16"
+  family      = "aurora-postgresql16"
+  description = "MHP: TLS only, connection and DDL logging"
+  tags        = var.tags
+
+  dynamic "parameter" {
+    for_each = { for p in aws_rds_cluster_parameter_group.this.parameter : p.name => p.value }
+    content {
+      name  = parameter.key
+      value = parameter.value
+    }
+  }
+}
+
+resource "aws_rds_cluster" "secondary" {
+  count    = var.secondary == null ? 0 : 1
+  provider = aws.replica
+
+  #checkov:skip=CKV2_AWS_8:A global database secondary has no backups of its own to select; AWS Backup copies the primary's recovery points to this region (modules/backup copy vault).
+  cluster_identifier                  = "${var.name}-secondary"
+  engine                              = aws_rds_cluster.this.engine
+  engine_version                      = aws_rds_cluster.this.engine_version
+  global_cluster_identifier           = aws_rds_global_cluster.this[0].id
+  port                                = local.port
+  db_subnet_group_name                = aws_db_subnet_group.secondary[0].name
+  vpc_security_group_ids              = [aws_security_group.secondary[0].id]
+  db_cluster_parameter_group_name     = aws_rds_cluster_parameter_group.secondary[0].name
+  storage_encrypted                   = true
+  kms_key_id                          = var.secondary.kms_key_arn
+  iam_database_authentication_enabled = true
+  backup_retention_period             = var.backup_retention_days
+  preferred_backup_window             = "03:00-04:00"
+  preferred_maintenance_window        = "sun:05:00-sun:06:00"
+  copy_tags_to_snapshot               = true
+  deletion_protection                 = var.deletion_protection
+  skip_final_snapshot                 = true # a secondary cannot take one; the primary's final snapshot and the copies stay
+  enabled_cloudwatch_logs_exports     = ["postgresql"]
+  apply_immediately                   = false
+  tags                                = var.tags
+
+  lifecycle {
+    ignore_changes = [replication_source_identifier, global_cluster_identifier]
+  }
+
+  depends_on = [aws_rds_cluster_instance.this]
+}
+
+resource "aws_rds_cluster_instance" "secondary" {
+  count    = var.secondary == null ? 0 : var.secondary.instance_count
+  provider = aws.replica
+
+  identifier                            = "${var.name}-secondary-${count.index}"
+  cluster_identifier                    = aws_rds_cluster.secondary[0].id
+  engine                                = aws_rds_cluster.this.engine
+  engine_version                        = aws_rds_cluster.this.engine_version
+  instance_class                        = var.instance_class
+  db_subnet_group_name                  = aws_db_subnet_group.secondary[0].name
+  publicly_accessible                   = false
+  auto_minor_version_upgrade            = true
+  monitoring_interval                   = 30
+  monitoring_role_arn                   = aws_iam_role.monitoring.arn
+  performance_insights_enabled          = true
+  performance_insights_kms_key_id       = var.secondary.kms_key_arn
+  performance_insights_retention_period = 7
+  ca_cert_identifier                    = "rds-ca-rsa2048-g1"
+  copy_tags_to_snapshot                 = true
+  tags                                  = var.tags
+}

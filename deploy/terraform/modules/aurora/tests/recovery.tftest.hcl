@@ -1,0 +1,106 @@
+# Issue 21: production's database is an Aurora global database, with a secondary cluster in the
+# recovery region when its network is given.
+mock_provider "aws" {
+  override_during = plan
+  mock_data "aws_iam_policy_document" {
+    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
+  }
+  mock_resource "aws_rds_cluster" {
+    defaults = { arn = "arn:aws:rds:us-east-1:123456789012:cluster:mhp-test", engine = "aurora-postgresql", engine_version = "16.6" }
+  }
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mhp-test-rds-monitoring" }
+  }
+  mock_resource "aws_rds_global_cluster" {
+    defaults = { id = "mhp-test-global" }
+  }
+}
+
+mock_provider "aws" {
+  alias           = "replica"
+  override_during = plan
+}
+
+variables {
+  name                      = "mhp-test"
+  vpc_id                    = "vpc-0123456789abcdef0"
+  subnet_ids                = ["subnet-a", "subnet-b", "subnet-c"]
+  client_security_group_ids = { app = "sg-app", worker = "sg-worker" }
+  kms_key_arn               = "arn:aws:kms:us-east-1:123456789012:key/mrk-data"
+  secrets_kms_key_arn       = "arn:aws:kms:us-east-1:123456789012:key/secrets"
+  global_cluster            = true
+}
+
+run "production_cluster_is_the_primary_of_a_global_database" {
+  command = plan
+
+  assert {
+    condition     = length(aws_rds_global_cluster.this) == 1 && aws_rds_global_cluster.this[0].source_db_cluster_identifier == aws_rds_cluster.this.arn
+    error_message = "the cluster is the primary of a global database"
+  }
+  assert {
+    condition     = aws_rds_global_cluster.this[0].deletion_protection
+    error_message = "the global database is deletion-protected as the cluster is"
+  }
+  assert {
+    condition     = length(aws_rds_cluster.secondary) == 0
+    error_message = "no secondary without its network"
+  }
+}
+
+run "secondary_in_the_recovery_region" {
+  command = plan
+
+  variables {
+    secondary = {
+      vpc_id      = "vpc-recovery"
+      subnet_ids  = ["subnet-r1", "subnet-r2"]
+      kms_key_arn = "arn:aws:kms:us-west-1:123456789012:key/mrk-data"
+    }
+  }
+
+  assert {
+    condition     = aws_rds_cluster.secondary[0].global_cluster_identifier == aws_rds_global_cluster.this[0].id
+    error_message = "the secondary joins the global database"
+  }
+  assert {
+    condition     = aws_rds_cluster.secondary[0].storage_encrypted && aws_rds_cluster.secondary[0].kms_key_id == var.secondary.kms_key_arn
+    error_message = "the secondary is encrypted with the replica of the data key"
+  }
+  assert {
+    condition     = length(aws_rds_cluster_instance.secondary) == 1 && !aws_rds_cluster_instance.secondary[0].publicly_accessible
+    error_message = "one private reader in the recovery region to promote"
+  }
+  assert {
+    condition     = length([for p in aws_rds_cluster_parameter_group.secondary[0].parameter : p if p.name == "rds.force_ssl" && p.value == "1"]) == 1
+    error_message = "TLS is forced in the recovery region too"
+  }
+}
+
+run "non_production_stays_regional" {
+  command = plan
+
+  variables {
+    global_cluster = false
+  }
+
+  assert {
+    condition     = length(aws_rds_global_cluster.this) == 0
+    error_message = "no global database unless asked"
+  }
+}
+
+run "secondary_without_global_cluster_is_refused" {
+  command = plan
+
+  variables {
+    global_cluster = false
+    secondary = {
+      vpc_id      = "vpc-recovery"
+      subnet_ids  = ["subnet-r1", "subnet-r2"]
+      kms_key_arn = "arn:aws:kms:us-west-1:123456789012:key/mrk-data"
+    }
+  }
+
+  expect_failures = [var.secondary]
+}

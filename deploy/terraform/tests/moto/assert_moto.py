@@ -1,0 +1,120 @@
+"""Assertions on what `terraform apply` of this root made in moto (check moto-apply).
+
+Reads `terraform output -json applied` (argv[1]) and asks moto (argv[2], the endpoint) through
+boto3 whether the resources exist with the controls the modules promise. Exits 1 on any failure,
+naming each.
+"""
+
+import json
+import sys
+
+import boto3
+
+out = json.load(open(sys.argv[1]))
+endpoint = sys.argv[2]
+failures = []
+
+
+def check(ok, what):
+    print(("ok    " if ok else "FAIL  ") + what)
+    if not ok:
+        failures.append(what)
+
+
+def client(service):
+    return boto3.client(service, endpoint_url=endpoint, region_name="us-east-1")
+
+
+kms, s3, ec2, logs = client("kms"), client("s3"), client("ec2"), client("logs")
+sm, ssm, iam = client("secretsmanager"), client("ssm"), client("iam")
+applied = out
+account = applied["account_id"]
+
+# KMS: one customer key per purpose, enabled, rotation on, the account administers it.
+purposes = {"data", "logs", "search", "secrets", "app"}
+check(set(applied["key_arns"]) == purposes, f"kms: one key per purpose {sorted(purposes)}")
+for purpose, arn in sorted(applied["key_arns"].items()):
+    meta = kms.describe_key(KeyId=arn)["KeyMetadata"]
+    check(meta["KeyState"] == "Enabled" and meta["KeyManager"] == "CUSTOMER",
+          f"kms {purpose}: enabled customer key")
+    check(kms.get_key_rotation_status(KeyId=arn)["KeyRotationEnabled"], f"kms {purpose}: rotation on")
+    policy = json.loads(kms.get_key_policy(KeyId=arn, PolicyName="default")["Policy"])
+    check(any(s.get("Principal", {}).get("AWS") == f"arn:aws:iam::{account}:root"
+              for s in policy["Statement"]), f"kms {purpose}: account administers the key")
+aliases = {a["AliasName"] for a in kms.list_aliases()["Aliases"]}
+check({f"alias/mhp-dev-{p}" for p in purposes} <= aliases, "kms: aliases alias/mhp-dev-<purpose>")
+
+# S3: every bucket private, versioned, encrypted, TLS only, lifecycle; KMS where promised;
+# access-logged into the log bucket; object lock on audit exports.
+buckets = applied["buckets"]
+names = [buckets["data"], buckets["audit_exports"], buckets["logs"]] + [
+    a.split(":::")[1] for a in applied["backup_bucket_arns"]]
+for name in names:
+    pab = s3.get_public_access_block(Bucket=name)["PublicAccessBlockConfiguration"]
+    check(all(pab.values()) and len(pab) == 4, f"s3 {name}: all public access blocked")
+    check(s3.get_bucket_versioning(Bucket=name).get("Status") == "Enabled", f"s3 {name}: versioned")
+    rule = s3.get_bucket_encryption(Bucket=name)["ServerSideEncryptionConfiguration"]["Rules"][0]
+    sse = rule["ApplyServerSideEncryptionByDefault"]
+    if name == buckets["logs"]:
+        check(sse["SSEAlgorithm"] == "AES256", f"s3 {name}: SSE-S3 (log delivery)")
+    else:
+        check(sse["SSEAlgorithm"] == "aws:kms" and sse.get("KMSMasterKeyID") == applied["key_arns"]["data"],
+              f"s3 {name}: SSE-KMS with the data key")
+        logging = s3.get_bucket_logging(Bucket=name).get("LoggingEnabled", {})
+        check(logging.get("TargetBucket") == buckets["logs"], f"s3 {name}: access-logged to the log bucket")
+    policy = json.loads(s3.get_bucket_policy(Bucket=name)["Policy"])
+    check(any(s["Effect"] == "Deny" and s.get("Condition", {}).get("Bool", {}).get("aws:SecureTransport") == "false"
+              for s in policy["Statement"]), f"s3 {name}: TLS only (deny aws:SecureTransport false)")
+    owner = s3.get_bucket_ownership_controls(Bucket=name)["OwnershipControls"]["Rules"][0]["ObjectOwnership"]
+    check(owner == "BucketOwnerEnforced", f"s3 {name}: ACLs disabled (BucketOwnerEnforced)")
+    rules = s3.get_bucket_lifecycle_configuration(Bucket=name)["Rules"]
+    check(any(r["Status"] == "Enabled" and "NoncurrentVersionExpiration" in r for r in rules),
+          f"s3 {name}: lifecycle expires old versions")
+lock = s3.get_object_lock_configuration(Bucket=buckets["audit_exports"])["ObjectLockConfiguration"]
+retention = lock.get("Rule", {}).get("DefaultRetention", {})
+check(lock.get("ObjectLockEnabled") == "Enabled" and retention.get("Mode") == "GOVERNANCE"
+      and retention.get("Days") == 30, "s3 audit-exports: object lock GOVERNANCE 30 days (non-production)")
+
+# Network: VPC, three zones of public/private/data subnets, one NAT (non-production), flow logs
+# of all traffic into the KMS log group, default security group without rules, endpoints.
+vpc = applied["vpc_id"]
+flt = [{"Name": "vpc-id", "Values": [vpc]}]
+check(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlock"] == "10.10.0.0/16", "vpc: 10.10.0.0/16")
+subnets = ec2.describe_subnets(Filters=flt)["Subnets"]
+tiers = {}
+for sn in subnets:
+    tier = {t["Key"]: t["Value"] for t in sn.get("Tags", [])}.get("mhp:tier")
+    tiers.setdefault(tier, set()).add(sn["AvailabilityZone"])
+check({k: len(v) for k, v in tiers.items()} == {"public": 3, "private": 3, "data": 3},
+      "vpc: public, private and data subnets in 3 zones")
+check(not any(sn["MapPublicIpOnLaunch"] for sn in subnets), "vpc: no subnet maps public addresses")
+nats = [n for n in ec2.describe_nat_gateways(Filters=flt)["NatGateways"] if n["State"] != "deleted"]
+check(len(nats) == 1, "vpc: one NAT gateway (non-production)")
+flows = ec2.describe_flow_logs(Filters=[{"Name": "resource-id", "Values": [vpc]}])["FlowLogs"]
+check(len(flows) == 1 and flows[0]["TrafficType"] == "ALL"
+      and flows[0].get("LogDestination", "").endswith(":log-group:/mhp/mhp-dev/vpc-flow-logs"),
+      "vpc: flow logs of ALL traffic into /mhp/mhp-dev/vpc-flow-logs")
+groups = logs.describe_log_groups(logGroupNamePrefix="/mhp/mhp-dev/vpc-flow-logs")["logGroups"]
+check(len(groups) == 1 and groups[0].get("kmsKeyId") == applied["key_arns"]["logs"]
+      and groups[0].get("retentionInDays") == 365, "vpc: flow log group KMS-encrypted (logs key), 365 days")
+default_sg = ec2.describe_security_groups(Filters=flt + [{"Name": "group-name", "Values": ["default"]}])["SecurityGroups"][0]
+check(not default_sg["IpPermissions"] and not default_sg["IpPermissionsEgress"], "vpc: default security group has no rules")
+endpoints = ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
+services = {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints}
+check({"s3", "kms", "secretsmanager", "ssm", "logs", "sts"} <= services, "vpc: endpoints for S3, KMS, Secrets Manager, SSM, logs, STS")
+check(iam.get_role(RoleName="mhp-dev-vpc-flow-logs")["Role"]["RoleName"] == "mhp-dev-vpc-flow-logs", "vpc: flow log role")
+
+# Secrets: containers only, encrypted with the secrets key, no value in Terraform; parameters
+# are SecureStrings with the secrets key.
+for name, arn in sorted(applied["secret_arns"].items()):
+    desc = sm.describe_secret(SecretId=arn)
+    check(desc.get("KmsKeyId") == applied["key_arns"]["secrets"], f"secret {name}: secrets key")
+    check(not desc.get("VersionIdsToStages"), f"secret {name}: no value (put out of band)")
+for name, arn in sorted(applied["parameter_arns"].items()):
+    p = ssm.get_parameter(Name=f"/mhp/dev/{name}")["Parameter"]
+    check(p["Type"] == "SecureString", f"parameter {name}: SecureString")
+meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Path", "Values": ["/mhp/dev"]}])["Parameters"]
+check(meta and all(m.get("KeyId") == applied["key_arns"]["secrets"] for m in meta), "parameters: the secrets key")
+
+print(f"\n{len(failures)} failed" if failures else "\nall assertions hold")
+sys.exit(1 if failures else 0)
