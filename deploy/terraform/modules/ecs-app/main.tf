@@ -42,6 +42,23 @@ locals {
     MHP_TELEMETRY_OTLP_ENDPOINT = "http://127.0.0.1:4318/v1/traces"
   }, local.shared_env, var.environment_variables) : { name = k, value = v }]
 
+  # What both MHP containers of a task share: the image, the hardening (uid 10001, read-only
+  # root, no capabilities), the settings and the data volume.
+  mhp_container = {
+    image                  = var.image
+    user                   = "10001:10001"
+    readonlyRootFilesystem = true
+    privileged             = false
+    environment            = local.container_env
+    secrets                = local.container_secrets
+    mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
+    linuxParameters        = { capabilities = { drop = ["ALL"] }, initProcessEnabled = false }
+  }
+  log_options = {
+    awslogs-group  = var.log_group_name
+    awslogs-region = data.aws_region.current.name
+  }
+
   # What every MHP task of the installation shares with the app's (the pipeline workers take it
   # as it is): the public address, the backups' destinations, the index and the security sinks.
   shared_env = merge({
@@ -547,21 +564,13 @@ resource "aws_ecs_task_definition" "app" {
   }
 
   container_definitions = jsonencode([
-    {
-      name                   = "mhp"
-      image                  = var.image
-      essential              = true
-      command                = ["serve"]
-      dependsOn              = [{ containerName = "migrate", condition = "SUCCESS" }]
-      user                   = "10001:10001"
-      readonlyRootFilesystem = true
-      privileged             = false
-      stopTimeout            = 30
-      portMappings           = [{ containerPort = local.port, protocol = "tcp" }]
-      environment            = local.container_env
-      secrets                = local.container_secrets
-      mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
-      linuxParameters        = { capabilities = { drop = ["ALL"] }, initProcessEnabled = false }
+    merge(local.mhp_container, {
+      name         = "mhp"
+      essential    = true
+      command      = ["serve"]
+      dependsOn    = [{ containerName = "migrate", condition = "SUCCESS" }]
+      stopTimeout  = 30
+      portMappings = [{ containerPort = local.port, protocol = "tcp" }]
       healthCheck = {
         command     = ["CMD", "/usr/local/bin/mhp", "healthcheck"]
         interval    = 15
@@ -569,40 +578,18 @@ resource "aws_ecs_task_definition" "app" {
         retries     = 3
         startPeriod = 30
       }
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = var.log_group_name
-          awslogs-region        = data.aws_region.current.name
-          awslogs-stream-prefix = "mhp"
-        }
-      }
-    },
-    {
-      # Migrations before the new code takes traffic: every new task runs `mhp migrate` to the
-      # end (PostgreSQL's advisory lock makes concurrent runs take turns) and `mhp serve` starts
-      # only when it succeeded. Migrations are additive (docs/design/storage.md), so the tasks
-      # of the previous release keep serving on the newer schema while the rollout proceeds.
-      name                   = "migrate"
-      image                  = var.image
-      essential              = false
-      command                = ["migrate"]
-      user                   = "10001:10001"
-      readonlyRootFilesystem = true
-      privileged             = false
-      environment            = local.container_env
-      secrets                = local.container_secrets
-      mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
-      linuxParameters        = { capabilities = { drop = ["ALL"] }, initProcessEnabled = false }
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = var.log_group_name
-          awslogs-region        = data.aws_region.current.name
-          awslogs-stream-prefix = "migrate"
-        }
-      }
-    },
+      logConfiguration = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = "mhp" }) }
+    }),
+    # Migrations before the new code takes traffic: every new task runs `mhp migrate` to the end
+    # (PostgreSQL's advisory lock makes concurrent runs take turns) and `mhp serve` starts only
+    # when it succeeded. Migrations are additive (docs/design/storage.md), so the tasks of the
+    # previous release keep serving on the newer schema while the rollout proceeds.
+    merge(local.mhp_container, {
+      name             = "migrate"
+      essential        = false
+      command          = ["migrate"]
+      logConfiguration = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = "migrate" }) }
+    }),
     {
       name                   = "metrics"
       image                  = var.collector_image
@@ -611,14 +598,7 @@ resource "aws_ecs_task_definition" "app" {
       user                   = "10001:10001"
       environment            = [{ name = "AOT_CONFIG_CONTENT", value = var.collector_config }]
       linuxParameters        = { capabilities = { drop = ["ALL"] } }
-      logConfiguration = {
-        logDriver = "awslogs"
-        options = {
-          awslogs-group         = var.log_group_name
-          awslogs-region        = data.aws_region.current.name
-          awslogs-stream-prefix = "metrics"
-        }
-      }
+      logConfiguration       = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = "metrics" }) }
     },
   ])
 }

@@ -32,6 +32,17 @@ locals {
     MHP_OBJECT_STORE_KMS_KEY_ID = var.kms_key_arn
   }, var.environment_variables) : { name = k, value = v }]
   container_secrets = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
+  # What both containers of a worker task share: the image, the hardening, the settings, the
+  # data volume.
+  worker_container = {
+    image                  = var.image
+    user                   = "10001:10001"
+    readonlyRootFilesystem = true
+    environment            = local.container_env
+    secrets                = local.container_secrets
+    mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
+    linuxParameters        = { capabilities = { drop = ["ALL"] } }
+  }
   log_options = {
     awslogs-group         = var.log_group_name
     awslogs-region        = data.aws_region.current.name
@@ -180,35 +191,21 @@ resource "aws_ecs_task_definition" "worker" {
   }
 
   container_definitions = jsonencode([
-    {
-      name                   = "worker"
-      image                  = var.image
-      essential              = true
-      command                = ["worker"]
-      dependsOn              = [{ containerName = "migrate", condition = "SUCCESS" }]
-      user                   = "10001:10001"
-      readonlyRootFilesystem = true
-      environment            = local.container_env
-      secrets                = local.container_secrets
-      mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
-      linuxParameters        = { capabilities = { drop = ["ALL"] } }
-      logConfiguration       = { logDriver = "awslogs", options = local.log_options }
-    },
-    {
-      # Migrations before the new code starts (as in the app's tasks; the advisory lock makes
-      # concurrent runs take turns).
-      name                   = "migrate"
-      image                  = var.image
-      essential              = false
-      command                = ["migrate"]
-      user                   = "10001:10001"
-      readonlyRootFilesystem = true
-      environment            = local.container_env
-      secrets                = local.container_secrets
-      mountPoints            = [{ sourceVolume = "data", containerPath = "/data", readOnly = false }]
-      linuxParameters        = { capabilities = { drop = ["ALL"] } }
-      logConfiguration       = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = "migrate" }) }
-    },
+    merge(local.worker_container, {
+      name             = "worker"
+      essential        = true
+      command          = ["worker"]
+      dependsOn        = [{ containerName = "migrate", condition = "SUCCESS" }]
+      logConfiguration = { logDriver = "awslogs", options = local.log_options }
+    }),
+    # Migrations before the new code starts (as in the app's tasks; the advisory lock makes
+    # concurrent runs take turns).
+    merge(local.worker_container, {
+      name             = "migrate"
+      essential        = false
+      command          = ["migrate"]
+      logConfiguration = { logDriver = "awslogs", options = merge(local.log_options, { awslogs-stream-prefix = "migrate" }) }
+    }),
   ])
 }
 

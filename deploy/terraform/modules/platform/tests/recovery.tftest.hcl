@@ -3,27 +3,7 @@
 
 mock_provider "aws" {
   override_during = plan
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "us-east-1" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_ssm_parameter" {
-    defaults = { value = "ami-0123456789abcdef0" }
-  }
-  mock_data "aws_elb_service_account" {
-    defaults = { arn = "arn:aws:iam::127311923021:root" }
-  }
-  mock_data "aws_availability_zones" {
-    defaults = { names = ["us-east-1a", "us-east-1b", "us-east-1c"] }
-  }
+  source          = "./tests/mocks"
 }
 
 mock_provider "aws" {
@@ -32,13 +12,6 @@ mock_provider "aws" {
   mock_data "aws_region" {
     defaults = { name = "us-west-1" }
   }
-}
-
-variables {
-  image           = "123456789012.dkr.ecr.us-east-1.amazonaws.com/mhp@sha256:0000000000000000000000000000000000000000000000000000000000000000"
-  public_host     = "mhp.example.org"
-  certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
-  vpc_cidr        = "10.40.0.0/16"
 }
 
 run "production_recovers_in_its_recovery_region" {
