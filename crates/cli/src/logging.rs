@@ -117,11 +117,11 @@ where
 /// span only as the context of an event the level lets through).
 ///
 /// A filter of the subscriber rather than a per-layer filter on the log lines: with
-/// tracing-subscriber 0.3's per-layer filtering, an event that another layer's or the log
-/// bridge's filtering turned down left state behind that made the lines' filter drop the next
-/// event on that thread (tokio-rs/tracing#2704): `mhp serve` on PostgreSQL with
-/// `backup.schedule = off` never logged its "listening" line (the shared-root test in
-/// `crates/cli/tests/it/root.rs` runs that way and waits for the line; it failed before).
+/// tracing-subscriber 0.3's per-layer filtering the log lines lost events (`mhp serve` on
+/// PostgreSQL with `backup.schedule = off` never logged its "listening" line; the shared-root
+/// test in `crates/cli/tests/it/root.rs` runs that way and waits for the line, and failed
+/// before). The exact trigger was not isolated: per-layer filters keep per-thread state between
+/// a callsite's `enabled` and its event, which is known to go wrong (tokio-rs/tracing#2704).
 struct LogFilter {
     filter: EnvFilter,
     spans_for_traces: bool,
