@@ -52,6 +52,7 @@ run_check() {
   local log="$TOOLS/logs/$name.log" start end rc
   start=$(date +%s)
   echo "==> $name"
+  rm -f "$TOOLS/logs/$name.why"
   "$@" >"$log" 2>&1
   rc=$?
   end=$(date +%s)
@@ -60,6 +61,11 @@ run_check() {
   else
     FAILED=1
     RESULTS+=("FAIL  $name ($((end - start)) s) - see $log")
+    # What failed, in a few lines, for the summary at the very end (a CI log is often read
+    # from its tail only).
+    if [ -s "$TOOLS/logs/$name.why" ]; then
+      while IFS= read -r line; do RESULTS+=("        $line"); done < <(head -n 20 "$TOOLS/logs/$name.why")
+    fi
     sed 's/^/    /' "$log" | tail -n 80
   fi
   return $rc
@@ -165,8 +171,24 @@ tf_test_module() {
   # terraform test would leave a lock file in the module; modules take the root's lock.
   local out trc
   out=$(tf_in "$d" test -no-color 2>&1); trc=$?
+  if [ $trc -ne 0 ] && ! grep -q "Test assertion failed" <<<"$out"; then
+    # Not an assertion: the provider or terraform itself failed (a plugin that did not start
+    # in time on a loaded machine). Said, kept, and tried once more.
+    echo "--- ${d#"$ROOT"/}: terraform test failed without a failed assertion; its output:"
+    echo "$out" | tail -n 40
+    echo "--- ${d#"$ROOT"/}: trying once more"
+    out=$(tf_in "$d" test -no-color 2>&1); trc=$?
+  fi
   echo "$out" | grep -E "^(  run |Success|Failure|Error)" || true
-  [ $trc -eq 0 ] || { echo "$out"; return 1; }
+  if [ $trc -ne 0 ]; then
+    echo "$out"
+    # For the summary: the module, its failed runs and the first error lines.
+    {
+      echo "${d#"$ROOT"/}: $(grep -E '^  run .*\.\.\. fail' <<<"$out" | sed -E 's/^  run "([^"]+)".*/\1/' | tr '\n' ' ')"
+      grep -E -A3 '^(Error|│ Error|╷)' <<<"$out" | grep -vE '^(--|╷|│ *$)' | head -n 4 | sed 's/^/  /'
+    } >>"$TOOLS/logs/terraform-test.why"
+    return 1
+  fi
 }
 
 # Runs FUNCTION DIR for each DIR, two at a time: terraform spends most of its time starting the

@@ -469,7 +469,7 @@ pub struct Athlete {
 
 /// One athlete's page: identifiers, key metric trends, assessments and the latest report,
 /// injuries with their return-to-duty decisions and risk history; recorded as the API's
-/// subject read is (`subject.read`), in the transaction that read it.
+/// subject read is (`subject.read`), committed before the page is answered.
 pub async fn athlete(
     app: &App,
     scope: &OrgScope,
@@ -479,7 +479,7 @@ pub async fn athlete(
     metrics: &[&'static str],
 ) -> Result<Athlete, AppError> {
     let now = app.now();
-    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
     let s = subject_rows::get_including_archived(&mut tx, id).await?;
     let subject = subjects::open_today(app, &mut tx, &s, shown).await?;
     let values = assessments::subject_metric_values(&mut tx, id, metrics).await?;
@@ -496,16 +496,17 @@ pub async fn athlete(
         courses.push(InjuryCourse { injury, decisions });
     }
     let risk = risk::history(&mut tx, id, 60).await?;
+    drop(tx);
     caller
-        .record(
-            &mut tx,
+        .record_read(
+            app,
+            scope,
             "subject.read",
             "subject",
             Some(id.to_string()),
             now,
         )
         .await?;
-    tx.commit().await?;
     let series = metrics
         .iter()
         .map(|metric| {
@@ -554,17 +555,16 @@ pub async fn trace(
     .map_err(AppError::internal)?
     .map_err(|e| AppError::internal(format!("a stored raw file no longer parses: {e}")))?;
     let now = app.now();
-    let mut tx = app.db.tenant(scope, Access::Write).await?;
     caller
-        .record(
-            &mut tx,
+        .record_read(
+            app,
+            scope,
             "assessment.read",
             "assessment",
             Some(a.id.to_string()),
             now,
         )
         .await?;
-    tx.commit().await?;
     let sides = match &recording.plates {
         mhp_biomech::Plates::Dual { left, right } => Some((left.clone(), right.clone())),
         mhp_biomech::Plates::Single { .. } => None,

@@ -337,11 +337,12 @@ pub async fn open(
     caller: &crate::Caller,
 ) -> Result<Vec<mhp_storage::repo::injuries::OpenInjury>, crate::AppError> {
     let now = app.now();
-    let mut tx = app.db.tenant(scope, mhp_storage::Access::Write).await?;
-    let open = mhp_storage::repo::injuries::open(&mut tx).await?;
+    let open = {
+        let mut tx = app.db.tenant(scope, mhp_storage::Access::Read).await?;
+        mhp_storage::repo::injuries::open(&mut tx).await?
+    };
     caller
-        .record(&mut tx, "injury.list", "injury", None, now)
+        .record_read(app, scope, "injury.list", "injury", None, now)
         .await?;
-    tx.commit().await?;
     Ok(open)
 }

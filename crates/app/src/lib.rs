@@ -80,6 +80,8 @@ pub struct App {
     pub populations: Arc<monitoring::PopulationCache>,
     /// Security monitoring's figures (`siem::Monitor` updates them, `/metrics` shows them).
     pub security: Arc<siem::Status>,
+    /// The audit events of reads, committed together with concurrent reads' events.
+    pub read_events: Arc<mhp_storage::GroupCommit>,
 }
 
 /// What an [`App`] is made from.
@@ -118,6 +120,7 @@ impl App {
             keys,
         } = parts;
         Self {
+            read_events: Arc::new(mhp_storage::GroupCommit::new(db.clone())),
             db,
             objects,
             clock,
@@ -230,6 +233,24 @@ impl Caller {
         now: Timestamp,
     ) -> Result<(), StorageError> {
         audit::append(tx, &self.event(action, resource_type, resource_id), now).await
+    }
+
+    /// Appends the audit event of a read by this caller and returns once it has committed.
+    /// The read's own transaction has ended by then (it reads beside other readers); the
+    /// events of concurrent reads commit together ([`mhp_storage::GroupCommit`]). A change is
+    /// recorded with [`Caller::record`], in its own transaction, instead.
+    pub async fn record_read(
+        &self,
+        app: &App,
+        scope: &mhp_domain::OrgScope,
+        action: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<String>,
+        now: Timestamp,
+    ) -> Result<(), StorageError> {
+        app.read_events
+            .append(scope, self.event(action, resource_type, resource_id), now)
+            .await
     }
 }
 

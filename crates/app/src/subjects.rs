@@ -357,7 +357,7 @@ pub async fn create(
 }
 
 /// A page of subjects with the identifiers `shown`. The rows are read (beside other readers)
-/// and opened, then the read is recorded in a write transaction of its own that commits
+/// and opened, then the read is recorded ([`Caller::record_read`]) and its event commits
 /// before anything is returned: every answer that carries identifiers has its audit event,
 /// and the single writer's lock is not held while rows are read and opened.
 pub async fn list(
@@ -401,16 +401,14 @@ pub async fn list(
     let full = found.len() == usize::try_from(listing.page.limit.clamp(1, 500)).unwrap_or(0);
     let next = full.then(|| found.last().map(|s| s.id)).flatten();
     // Opening identifiers is a PHI read: one event per listing.
-    let mut tx = app.db.tenant(scope, Access::Write).await?;
     caller
-        .record(&mut tx, "subject.list", "subject", None, now)
+        .record_read(app, scope, "subject.list", "subject", None, now)
         .await?;
-    tx.commit().await?;
     Ok(SubjectPage { items, next })
 }
 
 /// One subject, archived or not (history stays readable), with every identifier; the read is
-/// recorded in the same transaction.
+/// recorded ([`Caller::record_read`]) before it is answered.
 pub async fn get(
     app: &App,
     scope: &OrgScope,
@@ -418,19 +416,21 @@ pub async fn get(
     id: SubjectId,
 ) -> Result<SubjectView, AppError> {
     let now = app.now();
-    let mut tx = app.db.tenant(scope, Access::Write).await?;
-    let s = subjects::get_including_archived(&mut tx, id).await?;
-    let out = open_today(app, &mut tx, &s, Identifiers::All).await?;
+    let out = {
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
+        let s = subjects::get_including_archived(&mut tx, id).await?;
+        open_today(app, &mut tx, &s, Identifiers::All).await?
+    };
     caller
-        .record(
-            &mut tx,
+        .record_read(
+            app,
+            scope,
             "subject.read",
             "subject",
             Some(id.to_string()),
             now,
         )
         .await?;
-    tx.commit().await?;
     Ok(out)
 }
 

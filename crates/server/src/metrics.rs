@@ -267,6 +267,8 @@ pub struct Snapshot<'a> {
     pub alerts: Option<Vec<(String, String, String, i64)>>,
     /// The monitor's passes and the events its rules evaluated.
     pub security_progress: (u64, u64),
+    /// Group commit of read events: transactions and the events they committed.
+    pub read_events: mhp_storage::group_commit::Figures,
     /// The newest good backup of each kind (`data`, `key-store`, `drill`): when, and a
     /// drill's RTO and RPO in ms (`None` when they could not be read).
     pub backups: Option<Vec<mhp_storage::repo::backups::LatestGood>>,
@@ -462,6 +464,26 @@ impl HttpMetrics {
             "mhp_security_events_evaluated_total {}",
             snap.security_progress.1
         )?;
+        writeln!(
+            out,
+            "# HELP mhp_audit_read_batches_total Transactions that committed read events together (group commit)."
+        )?;
+        writeln!(out, "# TYPE mhp_audit_read_batches_total counter")?;
+        writeln!(
+            out,
+            "mhp_audit_read_batches_total {}",
+            snap.read_events.batches
+        )?;
+        writeln!(
+            out,
+            "# HELP mhp_audit_read_events_total Audit events of reads committed by group commit."
+        )?;
+        writeln!(out, "# TYPE mhp_audit_read_events_total counter")?;
+        writeln!(
+            out,
+            "mhp_audit_read_events_total {}",
+            snap.read_events.events
+        )?;
         if let Some(alerts) = &snap.alerts {
             writeln!(
                 out,
@@ -606,6 +628,10 @@ mod tests {
             security_sinks: Default::default(),
             alerts: None,
             security_progress: (0, 0),
+            read_events: mhp_storage::group_commit::Figures {
+                batches: 0,
+                events: 0,
+            },
             pool: PoolStats {
                 size: 3,
                 idle: 1,

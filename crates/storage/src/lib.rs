@@ -11,6 +11,7 @@
 pub mod copy;
 mod db;
 mod error;
+pub mod group_commit;
 pub mod keystore;
 pub mod migrate;
 pub mod object_store;
@@ -21,6 +22,7 @@ mod tx;
 
 pub use db::{Backend, Db, DbOptions, PoolStats};
 pub use error::StorageError;
+pub use group_commit::GroupCommit;
 pub use object_store::{
     ObjectInfo, ObjectKey, ObjectStore, RemoteError, RemoteFuture, RemoteObjects,
 };

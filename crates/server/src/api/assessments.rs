@@ -297,7 +297,7 @@ pub async fn list(
         limit: q.limit.unwrap_or(50).clamp(1, 500),
     };
     let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     subjects::get_including_archived(&mut tx, subject).await?;
     let found = assessments::list_for_subject(&mut tx, subject, page).await?;
     let mut items = Vec::with_capacity(found.len());
@@ -308,16 +308,16 @@ pub async fn list(
     let next = (found.len() == page.limit as usize)
         .then(|| found.last().map(|a| a.id.to_string()))
         .flatten();
+    drop(tx);
     grant
-        .record(
-            &mut tx,
+        .record_read(
+            &state.app,
             "assessment.list",
             "subject",
             Some(subject.to_string()),
             now,
         )
         .await?;
-    tx.commit().await?;
     Ok(Json(PageOut { items, next }))
 }
 
@@ -330,7 +330,7 @@ pub async fn get(
 ) -> Result<Json<AssessmentOut>, ApiError> {
     let id = path_id(&id, "assessment", AssessmentId::parse)?;
     let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let a = assessments::get(&mut tx, id).await?;
     let results = assessments::results(&mut tx, id).await?;
     let current = results
@@ -347,15 +347,15 @@ pub async fn get(
         })
         .collect();
     let body = out(&a, current, true, Some(versions));
+    drop(tx);
     grant
-        .record(
-            &mut tx,
+        .record_read(
+            &state.app,
             "assessment.read",
             "assessment",
             Some(id.to_string()),
             now,
         )
         .await?;
-    tx.commit().await?;
     Ok(Json(body))
 }

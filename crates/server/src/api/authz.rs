@@ -94,6 +94,24 @@ impl Grant {
             .await
     }
 
+    /// Appends the audit event of the caller's read and returns once it has committed, beside
+    /// concurrent reads' events ([`mhp_app::Caller::record_read`]); the read's transaction has
+    /// ended.
+    pub async fn record_read(
+        &self,
+        app: &mhp_app::App,
+        action: &'static str,
+        resource_type: &'static str,
+        resource_id: Option<String>,
+        now: mhp_domain::Timestamp,
+    ) -> Result<(), ApiError> {
+        let scope = self.org()?;
+        self.caller()
+            .record_read(app, &scope, action, resource_type, resource_id, now)
+            .await?;
+        Ok(())
+    }
+
     /// The organisation scope; routes with `{org}` always have one.
     pub fn org(&self) -> Result<OrgScope, ApiError> {
         self.scope

@@ -189,19 +189,19 @@ pub async fn list(
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
     let scope = grant.org()?;
     let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&scope, Access::Read).await?;
     subjects::get_including_archived(&mut tx, subject).await?;
     let out = list_for(&mut tx, &state, scope.org(), subject).await?;
+    drop(tx);
     grant
-        .record(
-            &mut tx,
+        .record_read(
+            &state.app,
             "injury.list",
             "subject",
             Some(subject.to_string()),
             now,
         )
         .await?;
-    tx.commit().await?;
     Ok(Json(out))
 }
 

@@ -512,23 +512,23 @@ pub async fn subject_risk(
 ) -> Result<Json<Vec<ScoreOut>>, ApiError> {
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
     let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let s = subjects::get(&mut tx, subject).await?;
     if s.erased_at.is_some() {
         return Err(ApiError::Gone("subject"));
     }
     let history = risk::history(&mut tx, subject, q.limit.unwrap_or(100)).await?;
-    // Reading a subject's scores is a clinical read: audited in the same transaction.
+    drop(tx);
+    // Reading a subject's scores is a clinical read: audited before it is answered.
     grant
-        .record(
-            &mut tx,
+        .record_read(
+            &state.app,
             "risk.read",
             "subject",
             Some(subject.to_string()),
             now,
         )
         .await?;
-    tx.commit().await?;
     Ok(Json(history.into_iter().map(ScoreOut::from).collect()))
 }
 
@@ -546,13 +546,13 @@ pub async fn latest(
     grant: Grant,
 ) -> Result<Json<RiskOut>, ApiError> {
     let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     let t = risk::thresholds(&mut tx).await?;
     let scores = risk::latest(&mut tx).await?;
+    drop(tx);
     grant
-        .record(&mut tx, "risk.list", "organisation", None, now)
+        .record_read(&state.app, "risk.list", "organisation", None, now)
         .await?;
-    tx.commit().await?;
     Ok(Json(RiskOut {
         thresholds: t.into(),
         scores: scores.into_iter().map(ScoreOut::from).collect(),

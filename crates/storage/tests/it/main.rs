@@ -2,6 +2,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
 
 mod audit_retention;
+mod group_commit;
 mod keystore;
 mod main_path;
 mod migrations;
