@@ -4,10 +4,13 @@
 # of 50 subjects with their names (…/subjects?limit=50), and uploads of a 10 s dual-plate
 # jump recording at 1000 Hz. SQLite (the embedded default), release build. Prints the figures.
 #
-#   scripts/bench-reads.sh [DURATION_S] [CONNECTIONS]
+#   [ROUNDS=5] scripts/bench-reads.sh [DURATION_S] [CONNECTIONS]
+#
+# Each figure is measured between two runs of the yardstick, in ROUNDS rounds of DURATION_S
+# seconds each; the medians of the rounds' ratios are printed (uploads: one run of 10 s).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${1:-10}
+DURATION=${1:-3}
 CONNS=${2:-32}
 command -v wrk >/dev/null || { echo "bench-reads: wrk not found (apt-get install wrk)" >&2; exit 1; }
 cargo build --release --locked -p mhp-cli >&2
@@ -66,24 +69,43 @@ rate() { # URL [wrk args...] -> requests per second, and non-2xx count on stderr
   echo "$out" | awk '/Requests\/sec/ {print $2}'
 }
 
-echo "== wrk -t2 -c$CONNS -d${DURATION}s on $(nproc) cores, SQLite, release build"
-# The yardstick is measured before and after the others and averaged, so that a change in the
-# machine's load during the run (another build, say) moves both sides of each ratio.
-B1=$(rate "http://$BASE_ADDR/")
-H=$(rate "http://$ADDR/healthz")
-M=$(rate "http://$ADDR/api/v1/me" -H "Authorization: Bearer $KEY")
-L=$(rate "$API/subjects?limit=50" -H "Authorization: Bearer $KEY")
-B2=$(rate "http://$BASE_ADDR/")
-U=$(wrk -t2 -c4 -d"${DURATION}s" -s "$DIR/upload.lua" "$API/subjects/$SUBJECT/assessments" \
+ROUNDS=${ROUNDS:-5}
+echo "== wrk -t2 -c$CONNS -d${DURATION}s on $(nproc) cores, SQLite, release build, $ROUNDS rounds"
+# The machine's speed moves from minute to minute (other work on the cores, frequency): each
+# figure is measured beside the yardstick, which runs just before and just after it, and each
+# round gives a ratio to the mean of those two. The median of the rounds' ratios is printed.
+: > "$DIR/rounds"
+for round in $(seq 1 "$ROUNDS"); do
+  B0=$(rate "http://$BASE_ADDR/")
+  H=$(rate "http://$ADDR/healthz")
+  B1=$(rate "http://$BASE_ADDR/")
+  M=$(rate "http://$ADDR/api/v1/me" -H "Authorization: Bearer $KEY")
+  B2=$(rate "http://$BASE_ADDR/")
+  L=$(rate "$API/subjects?limit=50" -H "Authorization: Bearer $KEY")
+  B3=$(rate "http://$BASE_ADDR/")
+  echo "$round $B0 $H $B1 $M $B2 $L $B3" >> "$DIR/rounds"
+done
+U=$(wrk -t2 -c4 -d10s -s "$DIR/upload.lua" "$API/subjects/$SUBJECT/assessments" \
   | awk '/Requests\/sec/ {print $2}')
-python3 - "$B1" "$B2" "$H" "$M" "$L" "$U" <<'PY'
-import sys
-b1, b2, h, m, l, u = map(float, sys.argv[1:])
-b = (b1 + b2) / 2
-print(f"{'':40} {'req/s':>10} {'of bare axum':>13} {'target':>8}")
-print(f"{'bare axum GET / (baseline, mean)':40} {b:10.0f} {'100 %':>13}   before {b1:.0f}, after {b2:.0f}")
-for name, v, target in [("GET /healthz", h, "70 %"), ("GET /api/v1/me (API key)", m, "40 %"),
-                        ("GET …/subjects?limit=50 (names)", l, "15 %")]:
-    print(f"{name:40} {v:10.0f} {100 * v / b:12.1f} % {target:>8}")
+python3 - "$DIR/rounds" "$U" <<'PY'
+import statistics, sys
+rows = [list(map(float, line.split()[1:])) for line in open(sys.argv[1])]
+u = float(sys.argv[2])
+figures = {"h": [], "m": [], "l": []}
+base = []
+for b0, h, b1, m, b2, l, b3 in rows:
+    base += [b0, b1, b2, b3]
+    figures["h"].append((h, h / ((b0 + b1) / 2)))
+    figures["m"].append((m, m / ((b1 + b2) / 2)))
+    figures["l"].append((l, l / ((b2 + b3) / 2)))
+print(f"{'':40} {'req/s':>10} {'of bare axum':>13} {'target':>8}   rounds' ratios")
+print(f"{'bare axum GET / (baseline, median)':40} {statistics.median(base):10.0f} {'100 %':>13}            "
+      f"from {min(base):.0f} to {max(base):.0f}")
+for key, name, target in [("h", "GET /healthz", "70 %"), ("m", "GET /api/v1/me (API key)", "40 %"),
+                          ("l", "GET …/subjects?limit=50 (names)", "15 %")]:
+    rates = [r for r, _ in figures[key]]
+    ratios = [q for _, q in figures[key]]
+    spread = " ".join(f"{100 * q:.1f}" for q in ratios)
+    print(f"{name:40} {statistics.median(rates):10.0f} {100 * statistics.median(ratios):12.1f} % {target:>8}   {spread}")
 print(f"{'POST …/assessments (10 s dual plate, -c4)':40} {u:10.0f} {'':>13} {'300/s':>8}")
 PY

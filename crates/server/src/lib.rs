@@ -258,8 +258,9 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .fallback(|| async { ApiError::NotFound("route") })
 }
 
-/// Wraps every route of `router` (and its fallback) in the middleware, outermost first: request
-/// id, observation, security headers, problem details, time-out, body limit.
+/// Wraps every route of `router` (and its fallback) in the middleware, outermost first: the
+/// frame (request id, client address, security headers), observation, compression, problem
+/// details, time-out, body limit.
 pub fn with_layers(router: Router, state: AppState, config: &HttpConfig) -> Router {
     use axum::middleware::{from_fn, from_fn_with_state};
     // Router::layer wraps the routes as they are; the last layer added runs first.
@@ -276,13 +277,11 @@ pub fn with_layers(router: Router, state: AppState, config: &HttpConfig) -> Rout
         ))
         .layer(from_fn(middleware::problem_details))
         .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .layer(from_fn(middleware::security_headers))
         .layer(from_fn_with_state(state, middleware::observe))
         .layer(from_fn_with_state(
             Arc::new(config.trusted_proxies.clone()),
-            middleware::client_address,
+            middleware::frame,
         ))
-        .layer(from_fn(middleware::request_id))
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then: readiness off, wait

@@ -1,6 +1,6 @@
-//! The middleware every request passes through, outermost first: request id, observation (log
-//! line and metrics), security headers, and the normalising of error responses into problem
-//! details.
+//! The middleware every request passes through, outermost first: the frame (request id, client
+//! address, security headers), observation (log line and metrics), and the normalising of error
+//! responses into problem details.
 
 use std::time::Instant;
 
@@ -20,27 +20,10 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 #[derive(Debug, Clone, Copy)]
 pub struct ClientIp(pub std::net::IpAddr);
 
-/// Finds the client's address: the TCP peer's, unless the peer is a trusted proxy, in which
-/// case the rightmost address of `X-Forwarded-For` that is not a trusted proxy (addresses to
-/// its left were written by the client and prove nothing). Throttling, audit events and
+/// The client behind `peer`: the TCP peer's address, unless the peer is a trusted proxy, in
+/// which case the rightmost address of `X-Forwarded-For` that is not a trusted proxy (addresses
+/// to its left were written by the client and prove nothing). Throttling, audit events and
 /// security monitoring all use it.
-pub async fn client_address(
-    axum::extract::State(trusted): axum::extract::State<std::sync::Arc<Vec<mhp_egress::IpNet>>>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let peer = req
-        .extensions()
-        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-        .map(|c| c.0.ip());
-    if let Some(peer) = peer {
-        let client = forwarded_client(peer, req.headers(), &trusted);
-        req.extensions_mut().insert(ClientIp(client));
-    }
-    next.run(req).await
-}
-
-/// The client behind `peer` as [`client_address`] decides it.
 pub fn forwarded_client(
     peer: std::net::IpAddr,
     headers: &axum::http::HeaderMap,
@@ -74,9 +57,16 @@ pub fn forwarded_client(
 #[derive(Debug, Clone)]
 pub struct RequestId(pub String);
 
-/// Takes the caller's `x-request-id` when it is short and plain (at most 64 of
-/// `[A-Za-z0-9._-]`), otherwise mints one; stores it for handlers and returns it on the response.
-pub async fn request_id(mut req: Request, next: Next) -> Response {
+/// The outermost layer, framing every request and response: takes the caller's `x-request-id`
+/// when it is short and plain (at most 64 of `[A-Za-z0-9._-]`), otherwise mints one, and
+/// stores it for handlers; finds the client's address ([`forwarded_client`]); on the way out,
+/// returns the request id and sets [`HARDENING`]. One layer rather than three: each layer is
+/// a boxed future and a clone of the stack below it on every request.
+pub async fn frame(
+    State(trusted): State<std::sync::Arc<Vec<mhp_egress::IpNet>>>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let id = req
         .headers()
         .get(&REQUEST_ID)
@@ -87,11 +77,27 @@ pub async fn request_id(mut req: Request, next: Next) -> Response {
                 && s.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'_' | b'-'))
         })
-        .map_or_else(|| uuid::Uuid::now_v7().to_string(), str::to_owned);
+        // A random id (version 4, from a thread-local generator): a time-ordered one takes a
+        // process-wide lock for its counter on every request.
+        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+    let peer = req
+        .extensions()
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip());
+    if let Some(peer) = peer {
+        let client = forwarded_client(peer, req.headers(), &trusted);
+        req.extensions_mut().insert(ClientIp(client));
+    }
     req.extensions_mut().insert(RequestId(id.clone()));
     let mut res = next.run(req).await;
+    let h = res.headers_mut();
+    for (name, value) in HARDENING_HEADERS.iter() {
+        if !h.contains_key(name) {
+            h.insert(name.clone(), value.clone());
+        }
+    }
     if let Ok(v) = HeaderValue::from_str(&id) {
-        res.headers_mut().insert(REQUEST_ID, v);
+        h.insert(REQUEST_ID, v);
     }
     res
 }
@@ -135,7 +141,8 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     res
 }
 
-/// Headers that harden every response (a header a handler set already is kept). The API
+/// Headers that harden every response (a header a handler set already is kept), set by
+/// [`frame`]. The API
 /// serves no HTML, so the content security policy forbids everything; pages set their own. The
 /// compliance checks read this list.
 pub const HARDENING: &[(&str, &str)] = &[
@@ -159,16 +166,19 @@ pub const HARDENING: &[(&str, &str)] = &[
     ),
 ];
 
-/// Sets [`HARDENING`] on every response.
-pub async fn security_headers(req: Request, next: Next) -> Response {
-    let mut res = next.run(req).await;
-    let h = res.headers_mut();
-    for (name, value) in HARDENING {
-        h.entry(HeaderName::from_static(name))
-            .or_insert(HeaderValue::from_static(value));
-    }
-    res
-}
+/// [`HARDENING`] as header names and values, made once.
+static HARDENING_HEADERS: std::sync::LazyLock<Vec<(HeaderName, HeaderValue)>> =
+    std::sync::LazyLock::new(|| {
+        HARDENING
+            .iter()
+            .map(|(name, value)| {
+                (
+                    HeaderName::from_static(name),
+                    HeaderValue::from_static(value),
+                )
+            })
+            .collect()
+    });
 
 /// Turns every error response that is not already problem details (unknown route, refused
 /// method, body over the limit, time-out, framework rejections) into problem details, dropping
