@@ -279,7 +279,8 @@ pub const TRAIN_PARAMS: &[ParamDef] = &[
         name: "model",
         kind: ParamKind::ModelConfig,
         required: false,
-        description: "the model to train (default: slow, shallow gradient boosting)",
+        description: "the model to train (default: chosen by a time-ordered search over \
+                      logistic regression and boosting within the training weeks)",
     },
     ParamDef {
         name: "seed",

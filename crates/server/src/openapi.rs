@@ -260,7 +260,19 @@ fn build(version: &str) -> Value {
             .path
             .split('/')
             .filter_map(|seg| seg.strip_prefix('{').and_then(|s| s.strip_suffix('}')))
-            .map(|name| json!({"name": name, "in": "path", "required": true, "schema": {"type": "string"}}))
+            .map(|name| {
+                let schema = if name == "pipeline" {
+                    // The catalogue's pipelines, the only ones a run or a schedule can name.
+                    let names: Vec<&str> = mhp_domain::pipeline::CATALOGUE
+                        .iter()
+                        .map(|p| p.name)
+                        .collect();
+                    json!({"type": "string", "enum": names})
+                } else {
+                    json!({"type": "string"})
+                };
+                json!({"name": name, "in": "path", "required": true, "schema": schema})
+            })
             .collect();
         if let Some(q) = d.query {
             params.extend(query_parameters(q));
@@ -475,6 +487,48 @@ mod tests {
         assert_eq!(upload["security"][0]["bearer"], json!([]));
         let login = &doc["paths"]["/api/v1/auth/login"]["post"];
         assert_eq!(login["security"], json!([]));
+    }
+
+    /// A run's and a schedule's `params` say what the catalogue declares: every parameter of
+    /// every pipeline with its type, range and the pipelines that take it, nothing else; the
+    /// `{pipeline}` path parameter lists the catalogue's pipelines.
+    #[test]
+    fn run_parameters_are_the_catalogues() {
+        let doc = build("test");
+        for component in ["NewRunIn", "ScheduleIn"] {
+            let params = &doc["components"]["schemas"][component]["properties"]["params"];
+            assert_eq!(params["additionalProperties"], json!(false), "{component}");
+            let documented = params["properties"]
+                .as_object()
+                .unwrap_or_else(|| panic!("{component} params without properties"));
+            let mut declared = std::collections::BTreeMap::<&str, Vec<&str>>::new();
+            for def in mhp_domain::pipeline::CATALOGUE {
+                for p in def.params {
+                    declared.entry(p.name).or_default().push(def.name);
+                }
+            }
+            assert_eq!(
+                documented.keys().map(String::as_str).collect::<Vec<_>>(),
+                declared.keys().copied().collect::<Vec<_>>(),
+                "{component}"
+            );
+            for (name, pipelines) in &declared {
+                assert_eq!(documented[*name]["x-pipelines"], json!(pipelines), "{name}");
+            }
+            assert_eq!(documented["train_fraction"]["exclusiveMaximum"], json!(1.0));
+            assert_eq!(documented["subject"]["format"], json!("uuid"));
+            let description = params["description"].as_str().unwrap_or_default();
+            assert!(description.contains("(required: subject)"), "{description}");
+        }
+        let runs = &doc["paths"]["/api/v1/orgs/{org}/pipelines/{pipeline}/runs"]["post"];
+        let pipeline = runs["parameters"]
+            .as_array()
+            .and_then(|ps| ps.iter().find(|p| p["name"] == "pipeline"))
+            .unwrap_or_else(|| panic!("no pipeline parameter"));
+        assert_eq!(
+            pipeline["schema"]["enum"],
+            json!(["train-injury-risk", "score-all", "score-subject"])
+        );
     }
 
     /// The whole document, as a client generator reads it. A change to the API shows up here

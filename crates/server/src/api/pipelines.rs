@@ -107,10 +107,82 @@ pub async fn list(
 #[derive(Debug, Default, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewRunIn {
-    /// Parameters of the steps (`as_of`, `season_start`, `train_fraction`, `model`,
-    /// `tolerance`, `subject`): a JSON object of at most 8 KiB.
     #[serde(default)]
+    #[schemars(schema_with = "params_schema")]
     params: Option<serde_json::Map<String, Value>>,
+}
+
+/// The schema of a run's (or a schedule's) `params`, from the pipeline catalogue: every
+/// parameter any pipeline declares, with its type and range, and in the description which
+/// pipeline takes which (the pipeline is named by the path, so the body's schema cannot choose
+/// among them; a parameter the named pipeline does not take is refused with 422
+/// `invalid-params`).
+pub(crate) fn params_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    use mhp_domain::pipeline::ParamKind;
+    let mut properties = serde_json::Map::new();
+    for def in pipeline::CATALOGUE {
+        for p in def.params {
+            let entry = properties.entry(p.name).or_insert_with(|| {
+                let mut schema = match p.kind {
+                    ParamKind::Date => serde_json::json!({"type": "string", "format": "date"}),
+                    ParamKind::Number {
+                        min,
+                        max,
+                        exclusive: true,
+                    } => serde_json::json!({"type": "number", "exclusiveMinimum": min,
+                        "exclusiveMaximum": max}),
+                    ParamKind::Number { min, max, .. } => {
+                        serde_json::json!({"type": "number", "minimum": min, "maximum": max})
+                    }
+                    ParamKind::Integer { min, max } => {
+                        serde_json::json!({"type": "integer", "minimum": min, "maximum": max})
+                    }
+                    ParamKind::SubjectId => serde_json::json!({"type": "string", "format": "uuid"}),
+                    ParamKind::ModelConfig => serde_json::json!({"type": "object"}),
+                };
+                schema["description"] = Value::String(p.description.to_owned());
+                schema["x-pipelines"] = Value::Array(Vec::new());
+                schema
+            });
+            if let Some(Value::Array(names)) = entry.get_mut("x-pipelines") {
+                names.push(Value::String(def.name.to_owned()));
+            }
+        }
+    }
+    let per_pipeline: Vec<String> = pipeline::CATALOGUE
+        .iter()
+        .map(|def| {
+            let required: Vec<&str> = def
+                .params
+                .iter()
+                .filter(|p| p.required)
+                .map(|p| p.name)
+                .collect();
+            let names: Vec<&str> = def.params.iter().map(|p| p.name).collect();
+            if required.is_empty() {
+                format!("`{}`: {}", def.name, names.join(", "))
+            } else {
+                format!(
+                    "`{}`: {} (required: {})",
+                    def.name,
+                    names.join(", "),
+                    required.join(", ")
+                )
+            }
+        })
+        .collect();
+    let mut schema = serde_json::json!({
+        "type": ["object", "null"],
+        "description": format!(
+            "The pipeline's parameters, a JSON object of at most 8 KiB. Each pipeline takes its \
+             own (`x-pipelines` on each property names them): {}. Any other is refused (422 \
+             `invalid-params`, naming the accepted ones).",
+            per_pipeline.join("; ")
+        ),
+        "additionalProperties": false,
+    });
+    schema["properties"] = Value::Object(properties);
+    schemars::Schema::try_from(schema).unwrap_or_default()
 }
 
 /// A run as the API shows it.
@@ -304,7 +376,8 @@ pub struct ScheduleIn {
     cron: String,
     /// IANA time zone the expression is read in (`Europe/Oslo`); default `UTC`.
     timezone: Option<String>,
-    /// Parameters of the runs it starts.
+    // Parameters of the runs it starts (described by the schema, as a run's).
+    #[schemars(schema_with = "params_schema")]
     params: Option<serde_json::Map<String, Value>>,
     /// Whether it fires (default true).
     enabled: Option<bool>,
