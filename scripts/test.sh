@@ -67,6 +67,9 @@ MHP_IMAGE_BIN="$PWD/$BIN" scripts/check-deploy.sh --image
 step "schemathesis against the live server (scripts/schemathesis.sh)"
 scripts/schemathesis.sh "$BIN"
 
+step "a client generated from the served OpenAPI document runs the main path (scripts/check-openapi-client.sh)"
+scripts/check-openapi-client.sh "$BIN"
+
 step "PostgreSQL point-in-time recovery with pgBackRest, drilled (scripts/pitr-drill.sh)"
 scripts/pitr-drill.sh "$BIN"
 

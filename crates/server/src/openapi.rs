@@ -250,6 +250,45 @@ fn annotate_units(v: &mut Value) {
     }
 }
 
+/// Writes the schema `true` (any value: what a `serde_json::Value` field gets) as `{}`, which
+/// means the same. JSON Schema 2020-12 allows both, but client generators read only the object
+/// form (openapi-python-client refuses the whole document on a boolean schema).
+fn no_boolean_schemas(v: &mut Value) {
+    match v {
+        Value::Object(obj) => {
+            for (key, child) in obj.iter_mut() {
+                match key.as_str() {
+                    "properties" | "patternProperties" | "$defs" => {
+                        if let Value::Object(members) = child {
+                            for schema in members.values_mut() {
+                                if *schema == Value::Bool(true) {
+                                    *schema = json!({});
+                                }
+                            }
+                        }
+                    }
+                    "items" | "schema" | "not" if *child == Value::Bool(true) => {
+                        *child = json!({});
+                    }
+                    "oneOf" | "anyOf" | "allOf" | "prefixItems" => {
+                        if let Value::Array(items) = child {
+                            for schema in items.iter_mut() {
+                                if *schema == Value::Bool(true) {
+                                    *schema = json!({});
+                                }
+                            }
+                        }
+                    }
+                    _ => {}
+                }
+                no_boolean_schemas(child);
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(no_boolean_schemas),
+        _ => {}
+    }
+}
+
 fn build(version: &str) -> Value {
     let mut outg = generator(Contract::Serialize, false);
     let mut ing = generator(Contract::Deserialize, false);
@@ -351,6 +390,8 @@ fn build(version: &str) -> Value {
     annotate_units(&mut paths);
     let mut schemas = Value::Object(schemas);
     annotate_units(&mut schemas);
+    no_boolean_schemas(&mut paths);
+    no_boolean_schemas(&mut schemas);
     json!({
         "openapi": "3.1.0",
         "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
