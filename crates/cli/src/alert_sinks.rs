@@ -210,7 +210,7 @@ pub fn sinks(settings: &Settings) -> Result<Vec<Sink>, Failure> {
             })
             .collect::<Result<Vec<_>, _>>()?;
         out.push(Sink::Remote(Arc::new(EmailSink {
-            notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
+            notifier: crate::cloud::notifier(settings, &crate::cloud::process_env())?,
             to,
         })));
     }

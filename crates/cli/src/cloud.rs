@@ -525,3 +525,45 @@ impl mhp_storage::RemoteObjects for S3Objects {
         format!("s3://{}/{}", self.bucket, self.prefix)
     }
 }
+
+/// Where messages to people go: the SMTP relay `[mail]` names (its password resolved from its
+/// reference), else the outbox in the data directory.
+pub fn notifier(settings: &Settings, env: &Env) -> Result<mhp_app::notify::Notifier, Failure> {
+    use mhp_app::notify::{Notifier, Smtp, SmtpSettings};
+    let m = &settings.mail;
+    let Some(host) = m.smtp_host.as_deref() else {
+        return Ok(Notifier::Outbox(settings.data_dir.join("outbox")));
+    };
+    let tls = m.tls().map_err(|e| Failure::Invalid(e.to_string()))?;
+    let credentials = match (m.smtp_username.as_deref(), m.smtp_password.as_deref()) {
+        (Some(user), Some(reference)) => {
+            let password = secrets(settings, Duration::ZERO, env.clone())
+                .map_err(Failure::Invalid)?
+                .resolve(reference)
+                .map_err(|e| Failure::Invalid(format!("mail.smtp_password: {e}")))?;
+            Some((user.to_owned(), password))
+        }
+        (None, None) => None,
+        _ => {
+            return Err(Failure::Invalid(
+                "mail.smtp_password: mail.smtp_username and mail.smtp_password go together".into(),
+            ));
+        }
+    };
+    let extra_ca_pem = match &m.smtp_ca_file {
+        Some(path) => Some(std::fs::read(path).map_err(|e| {
+            Failure::Invalid(format!("mail.smtp_ca_file: {}: {e}", path.display()))
+        })?),
+        None => None,
+    };
+    let smtp = Smtp::new(SmtpSettings {
+        host,
+        port: m.smtp_port,
+        tls,
+        credentials,
+        extra_ca_pem,
+        from: m.from.as_deref().unwrap_or_default(),
+    })
+    .map_err(|e| Failure::Invalid(format!("mail: {e}")))?;
+    Ok(Notifier::Smtp(Box::new(smtp)))
+}

@@ -4,7 +4,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use anyhow::Context as _;
-use mhp_app::notify::Notifier;
 use mhp_domain::SystemClock;
 use mhp_server::{AppParts, AppState, BuildInfo};
 use mhp_storage::{Db, ObjectStore, migrate};
@@ -296,7 +295,7 @@ pub async fn app_state(
             objects,
             clock: Arc::new(SystemClock),
             roots,
-            notifier: Notifier::Outbox(settings.data_dir.join("outbox")),
+            notifier: crate::cloud::notifier(settings, &crate::cloud::process_env())?,
             build: BuildInfo {
                 version: env!("CARGO_PKG_VERSION"),
             },

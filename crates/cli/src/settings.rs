@@ -69,6 +69,8 @@ pub struct Settings {
     pub pipelines: PipelineSettings,
     /// Security monitoring: the SIEM sinks and the detection rules.
     pub security: SecuritySettings,
+    /// Messages to people: the outbox, or an SMTP relay.
+    pub mail: MailSettings,
     /// `database.url` resolved, when it is a `secret://` reference.
     #[serde(skip)]
     pub resolved_database_url: Option<mhp_domain::Secret<String>>,
@@ -290,6 +292,90 @@ impl EgressSettings {
                 "must be an address and port, such as 10.0.0.2:53",
             )
         })
+    }
+}
+
+/// `[mail]`: where invitations, password resets and alerts go. Without `smtp_host`, to the
+/// outbox (`<data_dir>/outbox`, one file per message); with it, to that SMTP relay.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MailSettings {
+    /// The relay's host name (Amazon SES: `email-smtp.<region>.amazonaws.com`).
+    pub smtp_host: Option<String>,
+    /// Its port; default 465 for `implicit`, 587 for `starttls`, 25 for `none`.
+    pub smtp_port: Option<u16>,
+    /// `starttls` (required, the default), `implicit` (TLS from the first byte), or `none`
+    /// (a relay on the same host or tests; refused in production).
+    pub smtp_tls: String,
+    /// The user the relay wants, if any.
+    pub smtp_username: Option<String>,
+    /// Its password, as a `secret://` reference.
+    pub smtp_password: Option<String>,
+    /// A certificate authority (PEM file) to trust besides the Mozilla roots, for a relay
+    /// with a certificate of the organisation's own authority.
+    pub smtp_ca_file: Option<PathBuf>,
+    /// The sender: `MHP <no-reply@example.org>` or a bare address (required with `smtp_host`).
+    pub from: Option<String>,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        Self {
+            smtp_host: None,
+            smtp_port: None,
+            smtp_tls: "starttls".to_owned(),
+            smtp_username: None,
+            smtp_password: None,
+            smtp_ca_file: None,
+            from: None,
+        }
+    }
+}
+
+impl MailSettings {
+    /// How the relay is reached, as the settings say.
+    pub fn tls(&self) -> Result<mhp_app::notify::SmtpTls, ConfigError> {
+        match self.smtp_tls.as_str() {
+            "starttls" => Ok(mhp_app::notify::SmtpTls::StartTls),
+            "implicit" => Ok(mhp_app::notify::SmtpTls::Implicit),
+            "none" => Ok(mhp_app::notify::SmtpTls::None),
+            _ => Err(ConfigError::new(
+                "mail.smtp_tls",
+                "must be starttls, implicit or none",
+            )),
+        }
+    }
+
+    fn validate(&self, production: bool) -> Result<(), ConfigError> {
+        let tls = self.tls()?;
+        let Some(host) = self.smtp_host.as_deref() else {
+            return Ok(());
+        };
+        if host.trim().is_empty() || host.contains(['/', ' ', '@']) {
+            return Err(ConfigError::new(
+                "mail.smtp_host",
+                "must be a host name or address",
+            ));
+        }
+        if self.from.as_deref().is_none_or(|f| f.trim().is_empty()) {
+            return Err(ConfigError::new(
+                "mail.from",
+                "is needed with mail.smtp_host (the sender's address)",
+            ));
+        }
+        if self.smtp_username.is_some() != self.smtp_password.is_some() {
+            return Err(ConfigError::new(
+                "mail.smtp_password",
+                "mail.smtp_username and mail.smtp_password go together",
+            ));
+        }
+        if production && tls == mhp_app::notify::SmtpTls::None {
+            return Err(ConfigError::new(
+                "mail.smtp_tls",
+                "none is refused in production (messages carry sign-in links)",
+            ));
+        }
+        Ok(())
     }
 }
 
@@ -743,6 +829,7 @@ impl Default for Settings {
             index: IndexSettings::default(),
             pipelines: PipelineSettings::default(),
             security: SecuritySettings::default(),
+            mail: MailSettings::default(),
             resolved_database_url: None,
         }
     }
@@ -902,6 +989,13 @@ const ENV: &[(&str, &str, Kind)] = &[
         "security.webhook_secret",
         Kind::Text,
     ),
+    ("MHP_MAIL_SMTP_HOST", "mail.smtp_host", Kind::Text),
+    ("MHP_MAIL_SMTP_PORT", "mail.smtp_port", Kind::Integer),
+    ("MHP_MAIL_SMTP_TLS", "mail.smtp_tls", Kind::Text),
+    ("MHP_MAIL_SMTP_USERNAME", "mail.smtp_username", Kind::Text),
+    ("MHP_MAIL_SMTP_PASSWORD", "mail.smtp_password", Kind::Text),
+    ("MHP_MAIL_SMTP_CA_FILE", "mail.smtp_ca_file", Kind::Text),
+    ("MHP_MAIL_FROM", "mail.from", Kind::Text),
     (
         "MHP_SECURITY_ALERT_EMAILS",
         "security.alert_emails",
@@ -1206,6 +1300,7 @@ impl Settings {
         self.validate_object_store()?;
         self.validate_backup()?;
         self.egress.policy()?;
+        self.mail.validate(self.environment == "production")?;
         mhp_egress::parse_cidrs(&self.http.trusted_proxies.join(","))
             .map_err(|e| ConfigError::new("http.trusted_proxies", e.to_string()))?;
         self.security.rule_pack()?;
@@ -1616,6 +1711,7 @@ impl Settings {
         shown.security.webhook_secret = hide(&self.security.webhook_secret);
         shown.security.opensearch_password = hide(&self.security.opensearch_password);
         shown.index.opensearch_password = hide(&self.index.opensearch_password);
+        shown.mail.smtp_password = hide(&self.mail.smtp_password);
         toml::to_string(&shown).unwrap_or_else(|e| format!("# could not render: {e}\n"))
     }
 }

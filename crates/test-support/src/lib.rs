@@ -13,6 +13,7 @@ pub mod fhir;
 pub mod moto;
 pub mod oidc;
 pub mod otlp;
+pub mod smtp;
 pub mod syslog;
 pub mod webhooks;
 

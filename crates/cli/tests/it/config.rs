@@ -60,6 +60,16 @@ fn invalid_configuration_exits_2_with_one_line_naming_the_key() {
             "[telemetry]\notlp_endpoint = \"collector:4318\"\n",
             "telemetry.otlp_endpoint",
         ),
+        ("[mail]\nsmtp_tls = \"sometimes\"\n", "mail.smtp_tls"),
+        ("[mail]\nsmtp_host = \"smtp.example.org\"\n", "mail.from"),
+        (
+            "[mail]\nsmtp_host = \"smtp.example.org\"\nfrom = \"a@example.org\"\nsmtp_username = \"u\"\n",
+            "mail.smtp_password",
+        ),
+        (
+            "environment = \"production\"\n[mail]\nsmtp_host = \"relay\"\nfrom = \"a@example.org\"\nsmtp_tls = \"none\"\n",
+            "mail.smtp_tls",
+        ),
     ];
     for (text, key) in cases {
         std::fs::write(&file, text).unwrap();

@@ -14,6 +14,7 @@ mod demo;
 mod edges;
 mod erasure;
 mod layers;
+mod mail;
 mod main_path;
 mod org_move;
 mod pipelines;
