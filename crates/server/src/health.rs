@@ -140,6 +140,30 @@ async fn queue_stats(state: &AppState) -> Option<Vec<mhp_storage::repo::pipeline
     Some(stats)
 }
 
+/// Discovery of MHP's own issuer (OpenID Connect Discovery 1.0 §3, RFC 8414): the issuer of
+/// the access tokens (the public URL), where its keys are (the JWKS) and its token endpoint, so
+/// that another service can verify MHP's tokens with an off-the-shelf library. MHP signs access
+/// tokens for its API (audience `mhp-api`, EdDSA); it is not an OpenID provider for other
+/// applications, so there is no authorization endpoint and no ID token: the fields say so.
+pub async fn openid_configuration(State(state): State<AppState>) -> Response {
+    let issuer = &state.identity.token_keys.issuer;
+    let document = json!({
+        "issuer": issuer,
+        "jwks_uri": format!("{issuer}/.well-known/jwks.json"),
+        // Tokens come from a signed-in session (`POST /api/v1/auth/token`), not from an
+        // authorization endpoint: no response type issues one.
+        "response_types_supported": ["none"],
+        "subject_types_supported": ["public"],
+        "id_token_signing_alg_values_supported": ["EdDSA"],
+        "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "amr"],
+    });
+    (
+        [(header::CACHE_CONTROL, "public, max-age=300")],
+        Json(document),
+    )
+        .into_response()
+}
+
 /// The public keys that verify access tokens (RFC 7517).
 pub async fn jwks(State(state): State<AppState>) -> Result<Response, crate::ApiError> {
     let set = state

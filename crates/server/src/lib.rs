@@ -32,7 +32,7 @@ use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
 pub use extract::ApiJson;
-pub use local::{LocalError, local_state};
+pub use local::{LocalError, local_state, local_state_at};
 pub use metrics::HttpMetrics;
 pub use mhp_app::BuildInfo;
 pub use middleware::{REQUEST_ID, RequestId};
@@ -152,8 +152,10 @@ impl AppState {
                 roots,
                 mhp_app::org_move::TOTP_SEALING,
             ),
+            // The issuer is where the instance is reached: other services find its keys from
+            // there (`/.well-known/openid-configuration`, then the JWKS).
             token_keys: tokens::TokenKeys::new(
-                "urn:mhp".to_owned(),
+                sso.public_url.trim_end_matches('/').to_owned(),
                 mhp_crypto::seal::Sealer::derive_versions(roots, "signing_keys.private"),
             ),
             federation,
@@ -255,6 +257,10 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/.well-known/jwks.json", get(health::jwks))
+        .route(
+            "/.well-known/openid-configuration",
+            get(health::openid_configuration),
+        )
         .fallback(|| async { ApiError::NotFound("route") })
 }
 

@@ -24,6 +24,17 @@ pub async fn local_state(
     db: Db,
     clock: Arc<dyn Clock>,
 ) -> Result<AppState, LocalError> {
+    local_state_at(dir, db, clock, "http://127.0.0.1:9").await
+}
+
+/// [`local_state`] for an instance reached at `public_url` (the issuer of its tokens, the base
+/// of its links), for callers that bind their listener first.
+pub async fn local_state_at(
+    dir: &Path,
+    db: Db,
+    clock: Arc<dyn Clock>,
+    public_url: &str,
+) -> Result<AppState, LocalError> {
     let objects = ObjectStore::local(dir.join("objects")).await?;
     let ring = mhp_crypto::envelope::LocalKeyring::open(&dir.join("keyring"))?;
     let store = mhp_storage::keystore::KeyStore::open(&format!(
@@ -59,7 +70,7 @@ pub async fn local_state(
         egress,
         mail_limits: Default::default(),
         sso: SsoOptions {
-            public_url: "http://127.0.0.1:9".into(),
+            public_url: public_url.to_owned(),
             dns_server: None,
         },
     }))

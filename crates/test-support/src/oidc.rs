@@ -155,3 +155,46 @@ pub async fn authorize(authorization_url: &str, login_hint: &str, redirect_uri: 
     }
     panic!("too many redirects");
 }
+
+/// Verifies `token` as a service beside MHP would, with panva's jose under Node
+/// (`tools/oidc-provider/verify-token.mjs`): from the discovery document at `discovery_url`
+/// alone, at `at_s` (seconds since the epoch). The verified claims (with the header's `alg`);
+/// `None` (after a notice) when the node packages are not installed and
+/// `MHP_TEST_REQUIRE_OIDC=1` is not set. Panics when the token does not verify.
+pub async fn verify_with_jose(
+    discovery_url: &str,
+    token: &str,
+    at_s: i64,
+) -> Option<serde_json::Value> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tools/oidc-provider");
+    if !dir.join("node_modules/jose").is_dir() {
+        let msg = "jose is not installed: run `npm ci --prefix tools/oidc-provider`";
+        if std::env::var("MHP_TEST_REQUIRE_OIDC").as_deref() == Ok("1") {
+            panic!("{msg} (MHP_TEST_REQUIRE_OIDC=1)");
+        }
+        let _ = writeln!(
+            std::io::stderr(),
+            "SKIPPED (token verification by jose): {msg}"
+        );
+        return None;
+    }
+    let (url, token) = (discovery_url.to_owned(), token.to_owned());
+    // On a blocking thread: the server that answers the script may run on this test's runtime.
+    let out = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg(dir.join("verify-token.mjs"))
+            .arg(url)
+            .arg(token)
+            .arg(at_s.to_string())
+            .output()
+    })
+    .await
+    .expect("the verifying thread")
+    .expect("run node (is Node.js 20.19+ installed?)");
+    assert!(
+        out.status.success(),
+        "jose did not verify the token: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    Some(serde_json::from_slice(&out.stdout).expect("the claims as JSON"))
+}

@@ -183,7 +183,9 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         .await
         .unwrap();
     migrate::run(&db).await.unwrap();
-    let state = mhp_server::local_state(fresh.dir.path(), db.clone(), clock)
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    let state = mhp_server::local_state_at(fresh.dir.path(), db.clone(), clock, &base)
         .await
         .unwrap();
     let mut tx = db.operator(Access::Write).await.unwrap();
@@ -211,8 +213,6 @@ pub async fn spawn_with_clock(config: HttpConfig, clock: Arc<dyn mhp_domain::Clo
         .merge(held_route);
     let app = mhp_server::with_layers(app, state.clone(), &config);
 
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
     let (stop, stopped) = oneshot::channel::<()>();
     let readiness: Arc<Readiness> = state.readiness.clone();
     let done = tokio::spawn(async move {

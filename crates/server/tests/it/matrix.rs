@@ -374,6 +374,7 @@ const PUBLIC: &[&str] = &[
     "/readyz",
     "/metrics",
     "/.well-known/jwks.json",
+    "/.well-known/openid-configuration",
     "/api/v1/openapi.json",
     "/api/v1/docs",
 ];

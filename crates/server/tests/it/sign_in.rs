@@ -565,7 +565,35 @@ async fn access_tokens_refresh_once_and_expire() {
         .unwrap();
     let public: [u8; 32] = x.try_into().unwrap();
     let now_s = clock.now().as_millis() / 1000;
-    assert!(mhp_auth::token::verify(&access, &public, "urn:mhp", now_s).is_ok());
+    // The issuer is the instance's public URL, as its discovery document says, and that
+    // document leads to the same keys.
+    let discovery: Value = c
+        .get(format!("{}/.well-known/openid-configuration", s.base))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let issuer = discovery["issuer"].as_str().unwrap();
+    assert!(issuer.starts_with("http"), "{discovery}");
+    assert_eq!(
+        discovery["jwks_uri"],
+        format!("{issuer}/.well-known/jwks.json"),
+        "{discovery}"
+    );
+    assert!(mhp_auth::token::verify(&access, &public, issuer, now_s).is_ok());
+    assert!(mhp_auth::token::verify(&access, &public, "urn:mhp", now_s).is_err());
+    // Another implementation (panva's jose, under Node) verifies the token from the discovery
+    // document alone, as a service beside MHP would.
+    let discovery_url = format!("{}/.well-known/openid-configuration", s.base);
+    if let Some(claims) =
+        mhp_test_support::oidc::verify_with_jose(&discovery_url, &access, now_s).await
+    {
+        assert_eq!(claims["iss"], issuer, "{claims}");
+        assert_eq!(claims["aud"], "mhp-api", "{claims}");
+        assert_eq!(claims["alg"], "EdDSA", "{claims}");
+    }
 
     // Refresh works once; a second use revokes the whole family, the new token too.
     let refreshed = |t: String| {
