@@ -40,6 +40,36 @@ pub struct DemoArgs {
     pub weeks: usize,
 }
 
+/// Progress bars on standard error while the demo is sent through the API: drawn only on a
+/// terminal (indicatif hides them otherwise, and the log's lines say how far it got).
+struct Progress {
+    bars: indicatif::MultiProgress,
+}
+
+impl Progress {
+    fn new() -> Self {
+        Self {
+            bars: indicatif::MultiProgress::with_draw_target(
+                indicatif::ProgressDrawTarget::stderr(),
+            ),
+        }
+    }
+
+    /// A bar of `total` steps named `what`, under the earlier ones.
+    fn bar(&self, what: &'static str, total: usize) -> indicatif::ProgressBar {
+        let bar = self.bars.add(indicatif::ProgressBar::new(
+            u64::try_from(total).unwrap_or(u64::MAX),
+        ));
+        if let Ok(style) = indicatif::ProgressStyle::with_template(
+            "{prefix:>18} [{bar:40}] {pos}/{len}, {elapsed} (about {eta} left)",
+        ) {
+            bar.set_style(style.progress_chars("=> "));
+        }
+        bar.set_prefix(what);
+        bar
+    }
+}
+
 async fn key(
     state: &mhp_server::AppState,
     scope: &OrgScope,
@@ -173,6 +203,8 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
             .json("POST", "/teams", &admin, &json!({"name": t.name}))
             .await?)?);
     }
+    let progress = Progress::new();
+    let bar = progress.bar("subjects", plan.subjects.len());
     let mut subjects = Vec::new();
     for s in &plan.subjects {
         let body = json!({
@@ -181,7 +213,10 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
             "team_ids": [teams[s.team]],
         });
         subjects.push(id(&api.json("POST", "/subjects", &admin, &body).await?)?);
+        bar.inc(1);
     }
+    bar.finish();
+    let bar = progress.bar("jump recordings", plan.assessments.len());
     let plan = Arc::new(plan);
     let mut uploaded = 0usize;
     for (i, a) in plan.assessments.iter().enumerate() {
@@ -198,10 +233,13 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
         api.call("POST", &path, &device, "text/csv", csv.into_bytes(), idem)
             .await?;
         uploaded += 1;
-        if uploaded.is_multiple_of(250) {
+        bar.inc(1);
+        if uploaded.is_multiple_of(250) && bar.is_hidden() {
             tracing::info!(uploaded, total = plan.assessments.len(), "demo uploads");
         }
     }
+    bar.finish();
+    let bar = progress.bar("training sessions", plan.loads.len());
     for l in &plan.loads {
         let body = json!({
             "session_date": mhp_demo::iso_date(l.day), "session_type": l.session_type,
@@ -214,7 +252,10 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
             &body,
         )
         .await?;
+        bar.inc(1);
     }
+    bar.finish();
+    let bar = progress.bar("injuries", plan.injuries.len());
     for inj in &plan.injuries {
         let body = json!({
             "body_region": inj.body_region, "injury_type": inj.injury_type, "side": inj.side,
@@ -234,7 +275,9 @@ pub async fn run(settings: Settings, notes: LoadNotes, args: DemoArgs) -> Result
             )
             .await?;
         }
+        bar.inc(1);
     }
+    bar.finish();
     let people = sign_ins(&state, &org, &teams, &subjects).await?;
     // A season of data at once: the planner's statistics are made for it before anyone reads.
     state

@@ -93,8 +93,15 @@ where
     W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
 {
     let filter = EnvFilter::try_new(&settings.level).unwrap_or_else(|_| EnvFilter::new("info"));
-    let lines: BoxedLayer = match settings.format {
-        LogFormat::Json => tracing_subscriber::fmt::layer()
+    let format = match settings.format {
+        LogFormat::Auto if std::io::IsTerminal::is_terminal(&std::io::stderr()) => {
+            LogFormat::Pretty
+        }
+        LogFormat::Auto => LogFormat::Json,
+        chosen => chosen,
+    };
+    let lines: BoxedLayer = match format {
+        LogFormat::Auto | LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
             .flatten_event(true)
             .with_current_span(true)

@@ -385,7 +385,8 @@ impl MailSettings {
 pub struct LogSettings {
     /// A tracing filter: `info`, `debug`, `info,mhp=debug`.
     pub level: String,
-    /// `json` (one object a line) or `pretty`.
+    /// `auto` (the default: `pretty` when standard error is a terminal, else `json`), `json`
+    /// (one object a line) or `pretty`.
     pub format: LogFormat,
 }
 
@@ -449,6 +450,8 @@ impl TelemetrySettings {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
+    /// Human-readable on a terminal, JSON otherwise (a container, a file, a pipe).
+    Auto,
     /// One JSON object a line, for machines.
     Json,
     /// Human-readable.
@@ -865,7 +868,7 @@ impl Default for LogSettings {
     fn default() -> Self {
         Self {
             level: "info,sqlx=warn".to_owned(),
-            format: LogFormat::Json,
+            format: LogFormat::Auto,
         }
     }
 }
