@@ -325,6 +325,13 @@ pub fn check_id(id: &str) -> Result<(), BackupError> {
     }
 }
 
+/// Orders backups by when they were taken: ids name the second only, and two backups of one
+/// second (a scheduled one beside a command, or two commands) would sort by their random
+/// suffix, making "the latest" a coin toss.
+fn oldest_first(backups: &mut [Manifest]) {
+    backups.sort_by_key(|m| (m.taken_at_ms, m.completed_at_ms, m.id.clone()));
+}
+
 fn new_id(now_ms: i64) -> String {
     let at = chrono::DateTime::from_timestamp_millis(now_ms).unwrap_or_default();
     let random = uuid::Uuid::new_v4().simple().to_string();
@@ -678,7 +685,7 @@ impl Backups {
                 found.push(m);
             }
         }
-        found.sort_by(|a, b| a.id.cmp(&b.id));
+        oldest_first(&mut found);
         Ok(found)
     }
 
@@ -1435,6 +1442,20 @@ mod tests {
         assert!(check_id("../../etc").is_err());
         assert!(check_id("20261206T183005Z-0a1b2c3").is_err());
         assert!(new_id(1_000) < new_id(2_000_000));
+    }
+
+    #[test]
+    fn backups_of_one_second_are_ordered_by_when_they_were_taken() {
+        // The later backup's random suffix sorts first.
+        let mut both = vec![
+            manifest("20261207T085239Z-a8fc0565", 1_796_633_559_400),
+            manifest("20261207T085239Z-6a13c8b5", 1_796_633_559_900),
+        ];
+        oldest_first(&mut both);
+        assert_eq!(both[1].id, "20261207T085239Z-6a13c8b5");
+        both.reverse();
+        oldest_first(&mut both);
+        assert_eq!(both[1].id, "20261207T085239Z-6a13c8b5");
     }
 
     #[test]
