@@ -21,26 +21,9 @@ if [ ! -x "$VENV/bin/openapi-python-client" ] || [ "$(cat "$STAMP" 2>/dev/null)"
   echo "$WANT" > "$STAMP"
 fi
 
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-export MHP_DATA_DIR="$WORK/data" MHP_LOG_LEVEL=warn
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" admin bootstrap --org "Client Org" --email ops@example.org > "$WORK/boot.txt"
-ORG=$(sed -n 's/^organisation: .*(\(.*\))$/\1/p' "$WORK/boot.txt")
-KEY=$("$BIN" admin api-key create --org "$ORG" --role org_admin --name client | sed -n 's/^token (shown once): //p')
-"$BIN" serve --listen "127.0.0.1:$PORT" 2> "$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  if "$BIN" healthcheck --url "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
-BASE="http://127.0.0.1:$PORT"
+# shellcheck source=scripts/lib/live-server.sh
+. scripts/lib/live-server.sh
+start_live_server "$BIN" "Client Org"
 curl -sf "$BASE/api/v1/openapi.json" -o "$WORK/openapi.json"
 
 "$VENV/bin/openapi-python-client" generate --path "$WORK/openapi.json" \

@@ -15,26 +15,9 @@ if [ ! -x "$VENV/bin/schemathesis" ] || ! "$VENV/bin/schemathesis" --version | g
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "schemathesis==$VERSION"
 fi
 
-WORK=$(mktemp -d)
-SERVER_PID=
-cleanup() {
-  if [ -n "$SERVER_PID" ]; then kill "$SERVER_PID" 2>/dev/null || true; wait "$SERVER_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-export MHP_DATA_DIR="$WORK/data" MHP_LOG_LEVEL=warn
-PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
-"$BIN" admin bootstrap --org "Fuzz Org" --email ops@example.org > "$WORK/boot.txt"
-ORG=$(sed -n 's/^organisation: .*(\(.*\))$/\1/p' "$WORK/boot.txt")
-KEY=$("$BIN" admin api-key create --org "$ORG" --role org_admin --name fuzz | sed -n 's/^token (shown once): //p')
-"$BIN" serve --listen "127.0.0.1:$PORT" 2> "$WORK/server.log" &
-SERVER_PID=$!
-for _ in $(seq 1 100); do
-  if "$BIN" healthcheck --url "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1; then break; fi
-  sleep 0.1
-done
-BASE="http://127.0.0.1:$PORT"
+# shellcheck source=scripts/lib/live-server.sh
+. scripts/lib/live-server.sh
+start_live_server "$BIN" "Fuzz Org"
 # Real rows for the generated requests to reach: a team, a subject on it, an assessment and an
 # injury; their ids go to schemathesis as parameter values.
 api() { curl -sf -H "Authorization: Bearer $KEY" "$@"; }

@@ -278,6 +278,16 @@ pub(crate) fn tool_python(tool: &str, require: &str, what: &str) -> Option<std::
     None
 }
 
+/// The JSON values of a file of JSON lines (a tool's record of what it received); none when
+/// the file is not there yet, and lines that do not parse are skipped.
+pub(crate) fn json_lines(path: &std::path::Path) -> Vec<serde_json::Value> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .filter_map(|l| serde_json::from_str(l).ok())
+        .collect()
+}
+
 /// Starts `command` (a tool's server that prints `listening PORT` on standard output once it
 /// answers) and returns it with that port; panics naming `what` when it does not start in 30 s.
 pub(crate) fn spawn_listening(

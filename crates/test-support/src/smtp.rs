@@ -41,10 +41,6 @@ impl SmtpReceiver {
 
     /// Every message received in `dir` so far, as Python's parser read it.
     pub fn messages(dir: &Path) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(dir.join("messages.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        crate::json_lines(&dir.join("messages.jsonl"))
     }
 }

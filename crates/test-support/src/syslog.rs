@@ -45,10 +45,6 @@ impl SyslogReceiver {
     /// Every message received in `dir` so far, as the parser read it (`ok` false with the raw
     /// text when it did not parse).
     pub fn messages(dir: &Path) -> Vec<serde_json::Value> {
-        std::fs::read_to_string(dir.join("messages.jsonl"))
-            .unwrap_or_default()
-            .lines()
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
+        crate::json_lines(&dir.join("messages.jsonl"))
     }
 }
