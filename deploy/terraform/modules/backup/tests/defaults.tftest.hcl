@@ -1,8 +1,6 @@
 mock_provider "aws" {
   override_during = plan
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
+  source          = "./tests/mocks"
   mock_resource "aws_backup_vault" {
     defaults = { arn = "arn:aws:backup:us-west-1:123456789012:backup-vault:mhp-test-copy" }
   }
@@ -11,17 +9,7 @@ mock_provider "aws" {
 mock_provider "aws" {
   alias           = "copy"
   override_during = plan
-  mock_resource "aws_backup_vault" {
-    defaults = { arn = "arn:aws:backup:us-west-1:123456789012:backup-vault:mhp-test-copy" }
-  }
-}
-
-variables {
-  name                      = "mhp-test"
-  kms_key_arn               = "arn:aws:kms:us-east-1:123456789012:key/data"
-  copy_kms_key_arn          = "arn:aws:kms:us-west-1:123456789012:key/copy"
-  notifications_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/logs"
-  resource_arns             = ["arn:aws:rds:us-east-1:123456789012:cluster:mhp-test", "arn:aws:s3:::mhp-test-data"]
+  source          = "./tests/copy-mocks"
 }
 
 run "production_backups" {

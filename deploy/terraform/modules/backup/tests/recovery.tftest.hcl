@@ -1,12 +1,7 @@
 # Issue 21: every backup, copy and restore job is reported, and a restore is tested weekly.
 mock_provider "aws" {
   override_during = plan
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
+  source          = "./tests/mocks"
   mock_resource "aws_backup_vault" {
     defaults = { arn = "arn:aws:backup:us-east-1:123456789012:backup-vault:mhp-test" }
   }
@@ -21,18 +16,11 @@ mock_provider "aws" {
 mock_provider "aws" {
   alias           = "copy"
   override_during = plan
-  mock_resource "aws_backup_vault" {
-    defaults = { arn = "arn:aws:backup:us-west-1:123456789012:backup-vault:mhp-test-copy" }
-  }
+  source          = "./tests/copy-mocks"
 }
 
 variables {
-  name                      = "mhp-test"
-  kms_key_arn               = "arn:aws:kms:us-east-1:123456789012:key/data"
-  copy_kms_key_arn          = "arn:aws:kms:us-west-1:123456789012:key/copy"
-  notifications_kms_key_arn = "arn:aws:kms:us-east-1:123456789012:key/logs"
-  notification_emails       = ["ops@example.org"]
-  resource_arns             = ["arn:aws:rds:us-east-1:123456789012:cluster:mhp-test", "arn:aws:s3:::mhp-test-data"]
+  notification_emails = ["ops@example.org"]
   restore_test_resources = {
     Aurora = ["arn:aws:rds:us-east-1:123456789012:cluster:mhp-test"]
     S3     = ["arn:aws:s3:::mhp-test-data"]
