@@ -35,6 +35,7 @@ pub mod sso_domains;
 pub mod subjects;
 pub mod sweep;
 pub mod teams;
+pub mod webhooks;
 
 use std::sync::Arc;
 

@@ -94,6 +94,17 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         tracing::warn!(target: "mhp::security",
             "security monitoring is off (security.monitor = false): events wait in the outbox");
     }
+    // Organisations' webhooks: made from the audit log and the signals, sent with retries.
+    let dispatcher = mhp_app::webhooks::Dispatcher::new(
+        mhp_server::egress_client(settings.egress.policy()?)
+            .map_err(|e| Failure::Runtime(anyhow::anyhow!("egress client: {e}")))?,
+    );
+    monitoring.push(tokio::spawn(mhp_app::webhooks::run(
+        state.app.clone(),
+        Arc::new(dispatcher),
+        mhp_app::webhooks::INTERVAL,
+        until_stopped(monitoring_stopped.clone()),
+    )));
     monitoring.push(tokio::spawn(mhp_app::siem::run_verifications(
         state.app.clone(),
         std::time::Duration::from_secs(settings.security.verify_interval_s),

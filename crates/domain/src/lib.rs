@@ -15,6 +15,7 @@ mod scope;
 mod secret;
 mod time;
 mod values;
+pub mod webhook;
 
 pub use date::{CalendarDate, DateError};
 pub use ids::{

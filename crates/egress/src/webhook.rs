@@ -11,7 +11,7 @@ use hmac::{Hmac, Mac as _};
 use reqwest::header::{CONTENT_TYPE, HeaderName, HeaderValue};
 use sha2::Sha256;
 
-use crate::{Egress, EgressError, Url, ensure_success};
+use crate::{Egress, EgressError, Url};
 
 const PREFIX: &str = "whsec_";
 
@@ -46,6 +46,18 @@ impl WebhookSecret {
         mac.map(Self).ok_or(BadSecret)
     }
 
+    /// A new random secret (32 bytes) and its text, `whsec_…`, to show its owner once.
+    pub fn generate() -> (String, Self) {
+        use rand::Rng as _;
+        let mut bytes = [0u8; 32];
+        rand::rng().fill(&mut bytes);
+        let text = format!("{PREFIX}{}", STANDARD.encode(bytes));
+        bytes.iter_mut().for_each(|b| *b = 0);
+        // 32 bytes of base64 always parse.
+        let secret = Self::parse(&text).unwrap_or_else(|_| unreachable!("a generated secret"));
+        (text, secret)
+    }
+
     /// The `webhook-signature` value of a message.
     pub fn sign(&self, id: &str, timestamp_s: i64, body: &[u8]) -> String {
         let mut mac = self.0.clone();
@@ -78,26 +90,60 @@ impl Webhook {
 
     /// Posts one JSON message; a 2xx answer is success.
     pub async fn send(&self, id: &str, timestamp_s: i64, body: Vec<u8>) -> Result<(), EgressError> {
-        let signature = self.secret.sign(id, timestamp_s, &body);
-        let header =
-            |v: &str| HeaderValue::from_str(v).map_err(|_| EgressError::InvalidUrl("a header"));
-        let request = self
-            .egress
-            .post(self.url.clone())?
-            .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
-            .header(HeaderName::from_static("webhook-id"), header(id)?)
-            .header(
-                HeaderName::from_static("webhook-timestamp"),
-                header(&timestamp_s.to_string())?,
-            )
-            .header(
-                HeaderName::from_static("webhook-signature"),
-                header(&signature)?,
-            )
-            .body(body);
-        ensure_success(self.egress.send(request).await?)?;
-        Ok(())
+        let status = post_signed(
+            &self.egress,
+            &self.url,
+            &[&self.secret],
+            id,
+            timestamp_s,
+            body,
+        )
+        .await?;
+        ensure_status(status)
     }
+}
+
+/// Whether a status is a success; any other is [`EgressError::Status`].
+pub fn ensure_status(status: u16) -> Result<(), EgressError> {
+    if (200..300).contains(&status) {
+        Ok(())
+    } else {
+        Err(EgressError::Status(status))
+    }
+}
+
+/// Posts one JSON message to `url` signed by each of `secrets` (while a rotated secret overlaps
+/// the new one, both sign: `webhook-signature` lists one `v1,` signature per secret, separated
+/// by spaces, and a receiver that knows either accepts it). Returns the answer's status,
+/// whatever it is; the answer's body is not read.
+pub async fn post_signed(
+    egress: &Egress,
+    url: &Url,
+    secrets: &[&WebhookSecret],
+    id: &str,
+    timestamp_s: i64,
+    body: Vec<u8>,
+) -> Result<u16, EgressError> {
+    let signature = secrets
+        .iter()
+        .map(|s| s.sign(id, timestamp_s, &body))
+        .collect::<Vec<_>>()
+        .join(" ");
+    let header = |v: &str| HeaderValue::from_str(v).map_err(|_| EgressError::InvalidRequest);
+    let request = egress
+        .post(url.clone())?
+        .header(CONTENT_TYPE, HeaderValue::from_static("application/json"))
+        .header(HeaderName::from_static("webhook-id"), header(id)?)
+        .header(
+            HeaderName::from_static("webhook-timestamp"),
+            header(&timestamp_s.to_string())?,
+        )
+        .header(
+            HeaderName::from_static("webhook-signature"),
+            header(&signature)?,
+        )
+        .body(body);
+    Ok(egress.send(request).await?.status().as_u16())
 }
 
 #[cfg(test)]
@@ -113,6 +159,16 @@ mod tests {
             secret.sign("msg_p5jXN8AQM9LWM0D4loKWxJek", 1614265330, body),
             "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
         );
+    }
+
+    #[test]
+    fn generated_secrets_are_distinct_and_read_back() {
+        let (a, sa) = WebhookSecret::generate();
+        let (b, _) = WebhookSecret::generate();
+        assert_ne!(a, b);
+        assert!(a.starts_with("whsec_"));
+        let again = WebhookSecret::parse(&a).unwrap();
+        assert_eq!(again.sign("msg_1", 1, b"{}"), sa.sign("msg_1", 1, b"{}"));
     }
 
     #[test]

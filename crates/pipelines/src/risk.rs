@@ -1253,7 +1253,15 @@ pub async fn score_view(
             Some(t) => t,
             None => scores::thresholds(&mut tx).await?,
         };
+        // Each subject's band before this scoring: a change is an event (webhooks tell of it).
+        let before: HashMap<SubjectId, (String, String)> = scores::latest(&mut tx)
+            .await?
+            .into_iter()
+            .map(|s| (s.subject, (s.as_of, s.band)))
+            .collect();
+        let caller = Caller::system(PIPELINES_ACTOR);
         for (subject, p, top) in chunk {
+            let band = thresholds.band(*p);
             scores::put(
                 &mut tx,
                 &Score {
@@ -1261,13 +1269,25 @@ pub async fn score_view(
                     as_of: as_of.clone(),
                     model_version: version.id,
                     probability: p.clamp(0.0, 1.0),
-                    band: thresholds.band(*p).to_owned(),
+                    band: band.to_owned(),
                     contributions_json: serde_json::to_string(top).unwrap_or_else(|_| "[]".into()),
                     run,
                     scored_at: now,
                 },
             )
             .await?;
+            if let Some((was_as_of, was)) = before.get(subject)
+                && *was_as_of <= as_of
+                && was != band
+            {
+                let event = caller
+                    .event("risk.band_change", "subject", Some(subject.to_string()))
+                    .with_detail(format!(
+                        "from={was} to={band} model_version={} as_of={as_of}",
+                        version.id
+                    ));
+                mhp_storage::repo::audit::append(&mut tx, &event, now).await?;
+            }
         }
         tx.commit().await?;
     }

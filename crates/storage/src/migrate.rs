@@ -170,6 +170,11 @@ const SQLITE: &[Migration] = &[
         name: "earlier_weigh_in",
         sql: include_str!("../migrations/sqlite/0028_earlier_weigh_in.sql"),
     },
+    Migration {
+        version: 29,
+        name: "webhooks",
+        sql: include_str!("../migrations/sqlite/0029_webhooks.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -312,6 +317,11 @@ const POSTGRES: &[Migration] = &[
         version: 28,
         name: "earlier_weigh_in",
         sql: include_str!("../migrations/postgres/0028_earlier_weigh_in.sql"),
+    },
+    Migration {
+        version: 29,
+        name: "webhooks",
+        sql: include_str!("../migrations/postgres/0029_webhooks.sql"),
     },
 ];
 

@@ -21,7 +21,8 @@ impl Drop for WebhookReceiver {
 }
 
 impl WebhookReceiver {
-    /// Starts a receiver that verifies with `secret` (`whsec_…`) and answers 503 to its first
+    /// Starts a receiver that verifies with `secret` (`whsec_…`, several separated by commas,
+    /// or `@FILE` to read them from a file at every request) and answers 503 to its first
     /// `refuse_first` attempts; `None` (after a notice) when its Python environment is not
     /// installed and `MHP_TEST_REQUIRE_WEBHOOKS=1` is not set.
     pub fn start(secret: &str, refuse_first: u32) -> Option<Self> {
@@ -42,8 +43,9 @@ impl WebhookReceiver {
         })
     }
 
-    /// Every attempt so far: `{"id", "verified" (true, or the library's refusal), "refused",
-    /// "body"}`.
+    /// Every attempt so far: `{"id", "verified" (true when a secret verifies it, else the
+    /// library's refusal), "verified_by" (one boolean per secret), "signatures" (how many the
+    /// message carried), "refused", "body"}`.
     pub fn attempts(&self) -> Vec<serde_json::Value> {
         std::fs::read_to_string(self.dir.path().join("attempts.jsonl"))
             .unwrap_or_default()

@@ -25,6 +25,7 @@ mod sso;
 #[cfg(feature = "otel")]
 mod traces;
 mod uploads;
+mod webhooks;
 
 use std::process::{Command, Output, Stdio};
 

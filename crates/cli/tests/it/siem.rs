@@ -271,8 +271,38 @@ async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
     write_past(&store, &past_sign_in, 100 * DAY_MS).await;
     store.close().await;
 
-    let s = Server::start(&data);
+    let s = Server::with(
+        &data,
+        &[
+            ("MHP_HTTP_TRUSTED_PROXIES", "127.0.0.1/32"),
+            ("MHP_SECURITY_INTERVAL_MS", "200"),
+            // Alpha's webhook receiver is on this machine: the operator allows it.
+            ("MHP_EGRESS_ALLOW_CIDRS", "127.0.0.1/32"),
+            ("MHP_EGRESS_ALLOW_HTTP", "true"),
+        ],
+    );
     let local = "127.0.0.1";
+    // Alpha's own webhook for its alerts, received as its auditors would.
+    let hook_secret = dir.path().join("alpha-hook-secret");
+    let alpha_hook = mhp_test_support::webhooks::WebhookReceiver::start(
+        &format!("@{}", hook_secret.display()),
+        0,
+    );
+    if let Some(receiver) = &alpha_hook {
+        let hook = json_of(
+            s.c.post(s.url(&format!("/api/v1/orgs/{}/webhooks", alpha.org)))
+                .bearer_auth(&alpha.admin)
+                .json(
+                    &json!({ "url": receiver.url, "role": "auditor", "events": ["alert.raised"] }),
+                )
+                .send()
+                .await
+                .unwrap(),
+            StatusCode::CREATED,
+        )
+        .await;
+        std::fs::write(&hook_secret, hook["secret"].as_str().unwrap()).unwrap();
+    }
 
     // A working session: the operator signs in; the demo's administrator reads the roster,
     // every athlete, their assessments and norms; a clinician signs in and out.
@@ -650,6 +680,28 @@ async fn each_attack_raises_exactly_its_alert_and_a_working_session_none() {
             "security_setting_weakened"
         ]
     );
+    // Alpha's webhook was told of each of its alerts (and of no other organisation's).
+    if let Some(receiver) = &alpha_hook {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        let told = loop {
+            let mut told: Vec<String> = receiver
+                .attempts()
+                .iter()
+                .map(|a| {
+                    assert_eq!(a["verified"], true, "{a}");
+                    assert_eq!(a["body"]["type"], "alert.raised", "{a}");
+                    assert_eq!(a["body"]["data"]["organisation_id"], alpha.org.as_str());
+                    a["body"]["data"]["rule_id"].as_str().unwrap().to_owned()
+                })
+                .collect();
+            told.sort_unstable();
+            if told.len() >= own_rules.len() || std::time::Instant::now() > deadline {
+                break told;
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        };
+        assert_eq!(told, own_rules, "alert.raised messages");
+    }
     // Resolving needs a reason; acknowledging is audited.
     let first = own["items"][0]["id"].as_str().unwrap();
     let res =

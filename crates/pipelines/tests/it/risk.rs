@@ -323,6 +323,27 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
     tx.commit().await.unwrap();
 
     // Batch scoring: every active subject at risk today, with production's version.
+    // Every latest score's band is turned over first, so that the batch changes bands for
+    // certain: each change must be told once, and nothing else.
+    let mut tx = env.tx(Access::Write).await;
+    let mut before: HashMap<String, String> = HashMap::new();
+    for mut s in risk::latest(&mut tx).await.unwrap() {
+        s.band = if s.band == "high" { "low" } else { "high" }.to_owned();
+        risk::put(&mut tx, &s).await.unwrap();
+        before.insert(s.subject.to_string(), s.band);
+    }
+    tx.commit().await.unwrap();
+    let band_changes = mhp_storage::repo::audit::Filter {
+        action: Some("risk.band_change".into()),
+        ..Default::default()
+    };
+    let mut tx = env.tx(Access::Read).await;
+    let seen = mhp_storage::repo::audit::search(&mut tx, &band_changes, None, 1000)
+        .await
+        .unwrap()
+        .last()
+        .map(|e| e.seq);
+    drop(tx);
     let (batch, _) = run(&d, SCORE_ALL, json!({ "as_of": iso_date(d.end_day) })).await;
     let out = output(&d, batch, "score").await;
     let scored = out["scored"].as_u64().unwrap() as usize;
@@ -345,6 +366,40 @@ async fn the_gate_promotes_or_waits_and_scores_follow_production(backend: Backen
         high: bands["high"].as_f64().unwrap(),
     };
     assert_ne!(t, risk::thresholds(&mut tx).await.unwrap());
+    // Each band that changed is an audit event (webhooks tell of it), and only those.
+    let changes = mhp_storage::repo::audit::search(&mut tx, &band_changes, seen, 1000)
+        .await
+        .unwrap();
+    let expected: Vec<(String, String)> = latest
+        .iter()
+        .filter_map(|s| {
+            let was = before.get(&s.subject.to_string())?;
+            (was != &s.band).then(|| {
+                (
+                    s.subject.to_string(),
+                    format!("from={was} to={} model_version={}", s.band, s.model_version),
+                )
+            })
+        })
+        .collect();
+    assert!(
+        expected.len() > latest.len() / 2,
+        "{} of {}",
+        expected.len(),
+        latest.len()
+    );
+    let mut told: Vec<(String, String)> = changes
+        .iter()
+        .map(|e| {
+            let detail = e.detail.clone().unwrap();
+            let (head, _) = detail.split_once(" as_of=").unwrap();
+            (e.resource_id.clone().unwrap(), head.to_owned())
+        })
+        .collect();
+    let mut expected = expected;
+    told.sort();
+    expected.sort();
+    assert_eq!(told, expected);
     for s in &latest {
         assert_eq!(s.model_version, production.id);
         assert_eq!(s.band, t.band(s.probability));

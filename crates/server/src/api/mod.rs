@@ -26,6 +26,7 @@ pub(crate) mod sets;
 pub(crate) mod sso;
 pub(crate) mod subjects;
 pub(crate) mod teams;
+pub(crate) mod webhooks;
 
 use axum::Router;
 use axum::routing::{MethodRouter, delete, get, patch, post, put};
@@ -376,6 +377,110 @@ pub const ROUTES: &[RouteSpec] = &[
         requirement: InOrg(P::ManageMembers),
         handler: || delete(keys::revoke),
         doc: doc("Revoke an API key", &[204], Empty),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/webhooks",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || get(webhooks::list),
+        doc: doc(
+            "List the organisation's webhooks",
+            &[200],
+            Json(list::<webhooks::WebhookOut>),
+        ),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/webhooks",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || post(webhooks::create),
+        doc: with_body(
+            doc(
+                "Create a webhook (its signing secret is shown once)",
+                &[201, 422],
+                Json(s::<webhooks::WebhookWithSecret>),
+            ),
+            Body::Json(s::<webhooks::NewWebhookIn>),
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/webhooks/{webhook}",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || get(webhooks::get),
+        doc: doc("A webhook", &[200], Json(s::<webhooks::WebhookOut>)),
+    },
+    RouteSpec {
+        method: "PATCH",
+        path: "/api/v1/orgs/{org}/webhooks/{webhook}",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || patch(webhooks::update),
+        doc: with_body(
+            doc(
+                "Change a webhook (disabling it cancels its pending deliveries)",
+                &[200, 422],
+                Json(s::<webhooks::WebhookOut>),
+            ),
+            Body::Json(s::<webhooks::WebhookPatch>),
+        ),
+    },
+    RouteSpec {
+        method: "DELETE",
+        path: "/api/v1/orgs/{org}/webhooks/{webhook}",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || delete(webhooks::delete),
+        doc: doc("Delete a webhook", &[204], Empty),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/webhooks/{webhook}/rotate-secret",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || post(webhooks::rotate_secret),
+        doc: with_body(
+            doc(
+                "Give a webhook a new secret (shown once); the old one signs beside it for the \
+                 overlap",
+                &[200, 409],
+                Json(s::<webhooks::WebhookWithSecret>),
+            ),
+            Body::Json(s::<webhooks::RotateIn>),
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/webhooks/{webhook}/deliveries",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || get(webhooks::deliveries),
+        doc: with_query(
+            doc(
+                "A webhook's delivery log, newest first",
+                &[200],
+                Json(list::<webhooks::DeliveryOut>),
+            ),
+            s::<webhooks::DeliveriesQuery>,
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/webhooks/{webhook}/deliveries/{delivery}",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || get(webhooks::delivery),
+        doc: doc(
+            "A delivery with its attempts",
+            &[200],
+            Json(s::<webhooks::DeliveryDetail>),
+        ),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/webhooks/{webhook}/deliveries/{delivery}/redeliver",
+        requirement: InOrg(P::ManageOrganisation),
+        handler: || post(webhooks::redeliver),
+        doc: doc(
+            "Send a delivery again now, with the same message id",
+            &[202, 409],
+            Json(s::<webhooks::DeliveryOut>),
+        ),
     },
     RouteSpec {
         method: "POST",

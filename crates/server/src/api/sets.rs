@@ -37,6 +37,11 @@ pub(crate) fn many<T: ClosedSet>(_: &mut SchemaGenerator) -> Schema {
     json_schema!({"type": "array", "items": {"type": "string", "enum": T::values()}})
 }
 
+/// A list of values of the set, or null.
+pub(crate) fn maybe_many<T: ClosedSet>(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({"type": ["array", "null"], "items": {"type": "string", "enum": T::values()}})
+}
+
 macro_rules! set {
     ($(#[$doc:meta])* $name:ident => $values:expr) => {
         $(#[$doc])*
@@ -54,6 +59,14 @@ macro_rules! set {
 set!(
     /// A role in an organisation.
     RoleSet => Role::ALL.iter().map(|r| r.as_str()).collect()
+);
+set!(
+    /// An event an organisation's webhook may receive.
+    WebhookEventSet => mhp_domain::webhook::EventType::ALL.iter().map(|e| e.as_str()).collect()
+);
+set!(
+    /// Where a webhook delivery stands.
+    DeliveryStatusSet => vec!["pending", "delivered", "failed", "cancelled"]
 );
 set!(
     /// Sex as recorded for norms and group fairness.
@@ -176,6 +189,10 @@ mod tests {
                 mhp_biomech::Format::from_name(&format!("x.{v}")).is_some(),
                 "{v}"
             );
+        }
+        for v in DeliveryStatusSet::values() {
+            let status = mhp_storage::repo::webhooks::Status::parse(v);
+            assert_eq!(status.map(|s| s.as_str()), Some(v));
         }
         for v in ["nonsense", "", "FEMALE"] {
             assert!(Sex::parse(v).is_none());

@@ -152,6 +152,51 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin]),
     ),
     (
+        "GET",
+        "/api/v1/orgs/{org}/webhooks",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/webhooks",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/webhooks/{webhook}",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "PATCH",
+        "/api/v1/orgs/{org}/webhooks/{webhook}",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/webhooks/{webhook}",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/webhooks/{webhook}/rotate-secret",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/webhooks/{webhook}/deliveries",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/webhooks/{webhook}/deliveries/{delivery}",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/webhooks/{webhook}/deliveries/{delivery}/redeliver",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
         "POST",
         "/api/v1/orgs/{org}/subjects",
         Roles(&[Role::OrgAdmin, Role::Clinician]),
@@ -534,6 +579,8 @@ async fn call(
         req = req.json(&json!({ "sport": "rugby" }));
     } else if method == "PATCH" && path.contains("/security/alerts/") {
         req = req.json(&json!({ "status": "acknowledged" }));
+    } else if method == "PATCH" && path.contains("/webhooks/") {
+        req = req.json(&json!({ "description": format!("Renamed {n}") }));
     } else if method == "PATCH" && path == "/api/v1/me" {
         req = req.json(&json!({ "length_unit": "in" }));
     } else if method == "PATCH" {
@@ -556,6 +603,9 @@ async fn call(
             json!({ "email": format!("invitee{n}@example.org"), "role": "coach" })
         } else if path.ends_with("/subjects") {
             json!({ "name": format!("Subject {n}") })
+        } else if path.ends_with("/webhooks") {
+            json!({ "url": "https://93.184.216.34/hook", "events": ["assessment.created"],
+                "role": "org_admin" })
         } else if path.ends_with("/api-keys") {
             json!({ "name": format!("Key {n}"), "role": "device" })
         } else if path.contains("/mfa/") && !path.ends_with("/totp") {
@@ -658,6 +708,45 @@ async fn concrete(
     if path.contains("{version}") {
         let v = fixture_model_version(s, target).await;
         path = path.replace("{version}", &v.to_string());
+    }
+    if path.contains("{webhook}") {
+        // An endpoint and one message for it, made in storage (nothing sends them here).
+        let mut tx = s.state.app.db.tenant(target, Access::Write).await.unwrap();
+        let now = s.state.app.clock.now();
+        let id = format!("whe_{}", uuid::Uuid::now_v7().simple());
+        mhp_storage::repo::webhooks::create(
+            &mut tx,
+            &mhp_storage::repo::webhooks::NewEndpoint {
+                id: &id,
+                url: "https://93.184.216.34/hook",
+                events: &["assessment.created".to_owned()],
+                role: Role::OrgAdmin,
+                description: "fixture",
+                secret: &mhp_domain::SealedBytes::from_ciphertext(vec![1, 2, 3]),
+                created_by: "test",
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        let delivery = format!("msg_{}", uuid::Uuid::now_v7().simple());
+        mhp_storage::repo::webhooks::enqueue(
+            &mut tx,
+            &mhp_storage::repo::webhooks::NewDelivery {
+                id: &delivery,
+                endpoint: &id,
+                event_type: "assessment.created",
+                event_id: &uuid::Uuid::now_v7().to_string(),
+                payload: "{}",
+            },
+            now,
+        )
+        .await
+        .unwrap();
+        tx.commit().await.unwrap();
+        path = path
+            .replace("{webhook}", &id)
+            .replace("{delivery}", &delivery);
     }
     if path.contains("{key}") {
         let (id, _) = key(s, target, Role::Device, far_future(s)).await;

@@ -24,6 +24,7 @@ pub mod subjects;
 pub mod teams;
 pub mod tokens;
 pub mod users;
+pub mod webhooks;
 
 use mhp_domain::IdError;
 
