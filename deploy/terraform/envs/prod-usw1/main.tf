@@ -30,6 +30,11 @@ module "platform" {
   hosted_zone_id     = var.hosted_zone_id
   failover_secondary = var.failover_secondary
 
+  # A Wazuh manager in the VPC receiving every security event by syslog over TLS (deploy/README.md
+  # "Wazuh manager"); its ACM certificate names wazuh.<public_host>.
+  wazuh_enabled         = true
+  wazuh_certificate_arn = var.wazuh_certificate_arn
+
   # The boundary deploy/terraform/bootstrap made for this environment: the deploy role may
   # create roles only with it.
   permissions_boundary_arn = "arn:aws:iam::${var.allowed_account_ids[0]}:policy/mhp-${local.environment}-boundary"

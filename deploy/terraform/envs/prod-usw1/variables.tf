@@ -59,3 +59,9 @@ variable "failover_secondary" {
   })
   default = null
 }
+
+variable "wazuh_certificate_arn" {
+  description = "ACM certificate of wazuh.<public_host> in this region (DNS-validated, like certificate_arn): the Wazuh manager's internal load balancer ends syslog's TLS with it."
+  type        = string
+  default     = null
+}

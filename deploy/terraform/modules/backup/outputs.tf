@@ -27,3 +27,8 @@ output "restore_testing_plan" {
   description = "Name of the restore testing plan, or null."
   value       = one(aws_backup_restore_testing_plan.this[*].name)
 }
+
+output "resource_arns" {
+  description = "What the daily plan backs up (asserted by modules/platform's tests)."
+  value       = aws_backup_selection.tagged.resources
+}

@@ -77,6 +77,10 @@ locals {
     }, var.security_log_group_name == null ? {} : {
     # Security events to CloudWatch Logs as well, one stream per task.
     MHP_SECURITY_CLOUDWATCH_LOG_GROUP = var.security_log_group_name
+    }, var.syslog_address == null ? {} : {
+    # Security events to the Wazuh manager as well (modules/wazuh), RFC 5424 over TLS; its
+    # certificate is ACM's, which MHP trusts without security.syslog_ca_file.
+    MHP_SECURITY_SYSLOG_ADDRESS = var.syslog_address
     }, var.search_opensearch_url == null ? {} : {
     # The document index on the IAM-only domain: requests signed with the task role.
     MHP_INDEX_BACKEND         = "opensearch"

@@ -169,6 +169,16 @@ variable "security_log_group_name" {
   default     = null
 }
 
+variable "syslog_address" {
+  description = "host:port of a syslog receiver over TLS that receives every security event too (security.syslog_address; modules/wazuh's syslog_address). Null: none."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.syslog_address == null || can(regex("^[a-z0-9.-]+:[0-9]{1,5}$", var.syslog_address))
+    error_message = "syslog_address: host:port (the receiver's certificate names the host)."
+  }
+}
+
 variable "security_log_group_arn" {
   description = "ARN of security_log_group_name (the task role may write streams into it)."
   type        = string

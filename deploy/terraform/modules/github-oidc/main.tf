@@ -183,7 +183,8 @@ resource "aws_iam_role_policy" "deploy_read_guard" {
 # (ecs); ALB, listener, rules, target group (elasticloadbalancing); app auto scaling; Aurora (rds);
 # AWS Backup vaults, plans, selections, vault lock (backup, backup-storage); KMS keys and aliases;
 # CloudWatch alarms and log groups, EventBridge rules, SNS topics, EventBridge Scheduler; CloudTrail,
-# AWS Config, GuardDuty, Security Hub, IAM Access Analyzer, WAF; Cognito; S3 buckets (mhp-*);
+# AWS Config, GuardDuty, Security Hub, IAM Access Analyzer, WAF; Cognito; EFS (the Wazuh manager's
+# state) and its private Route 53 zone; S3 buckets (mhp-*);
 # OpenSearch domains (mhp-*); Secrets Manager secrets (mhp/*, and the RDS-managed rds!*), SSM
 # parameters (/mhp/*). Nothing else: no Lambda, no CloudFormation, no STS role chaining.
 data "aws_iam_policy_document" "deploy_services" {
@@ -196,6 +197,7 @@ data "aws_iam_policy_document" "deploy_services" {
       "rds:*", "backup:*", "backup-storage:*", "kms:*", "cloudwatch:*", "logs:*", "events:*",
       "sns:*", "scheduler:*", "cloudtrail:*", "config:*", "guardduty:*", "securityhub:*",
       "access-analyzer:*", "wafv2:*", "cognito-idp:*", "imagebuilder:*", "firehose:*",
+      "elasticfilesystem:*",
     ]
     resources = ["*"]
     condition {
@@ -251,6 +253,21 @@ data "aws_iam_policy_document" "deploy_services" {
       "route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange",
       "route53:GetHostedZone", "route53:ListHostedZones", "route53:ChangeTagsForResource",
       "route53:ListTagsForResource",
+    ]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = ["us-east-1"]
+    }
+  }
+  statement {
+    # The Wazuh manager's private zone (modules/wazuh): one name inside the environment's VPC.
+    # Route 53 is global: its requests name us-east-1 whatever the environment's region.
+    sid = "WazuhPrivateZone"
+    actions = [
+      "route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:UpdateHostedZoneComment",
+      "route53:AssociateVPCWithHostedZone", "route53:DisassociateVPCFromHostedZone",
     ]
     resources = ["*"]
     condition {
@@ -417,6 +434,9 @@ data "aws_iam_policy_document" "boundary" {
       "imagebuilder:GetComponent", "imagebuilder:GetContainerRecipe", "firehose:PutRecord",
       "firehose:PutRecordBatch", "ec2:CreateNetworkInterface",
       "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface",
+      # The Wazuh manager's task mounts its state (EFS, IAM authorization).
+      "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite",
+      "elasticfilesystem:ClientRootAccess",
     ]
     resources = ["*"]
   }

@@ -3,7 +3,8 @@
 #   backups       MHP's backups of the system of record and its objects (backup.to)
 #   key-backups   MHP's backups of the key store (backup.keys_to), apart from the data they open
 #   audit-exports audit-log exports under S3 object lock (COMPLIANCE in production)
-#   logs          S3 server access logs and load-balancer access logs (SSE-S3: the only
+#   logs          S3 server access logs and load-balancer access logs (the ALB's under alb/, the
+#                 Wazuh manager's NLB under nlb/; SSE-S3: the only
 #                 encryption AWS log delivery accepts), expiring after log_retention_days
 
 data "aws_caller_identity" "current" {}
@@ -21,6 +22,36 @@ data "aws_iam_policy_document" "log_delivery" {
     principals {
       type        = "AWS"
       identifiers = [data.aws_elb_service_account.current.arn]
+    }
+  }
+  statement {
+    # Network load balancers (the Wazuh manager's, modules/wazuh) deliver through CloudWatch
+    # Logs' delivery service, not the ELB account.
+    sid       = "NetworkLoadBalancerAccessLogs"
+    actions   = ["s3:PutObject"]
+    resources = ["arn:aws:s3:::${local.prefix}-logs/nlb/AWSLogs/${data.aws_caller_identity.current.account_id}/*"]
+    principals {
+      type        = "Service"
+      identifiers = ["delivery.logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+  statement {
+    sid       = "NetworkLoadBalancerAccessLogsAclCheck"
+    actions   = ["s3:GetBucketAcl"]
+    resources = ["arn:aws:s3:::${local.prefix}-logs"]
+    principals {
+      type        = "Service"
+      identifiers = ["delivery.logs.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
     }
   }
   statement {

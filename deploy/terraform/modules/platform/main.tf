@@ -36,6 +36,9 @@ locals {
     }
   }, {})[var.flavour]
 
+  # Wazuh manager (modules/wazuh): the name MHP connects to, inside the VPC.
+  wazuh_host = coalesce(var.wazuh_host, "wazuh.${var.public_host}")
+
   retention = {
     aurora_days     = local.production ? 35 : (local.demo ? 7 : 14)
     backup_daily    = local.production ? 35 : 7
@@ -170,6 +173,7 @@ module "app" {
   collector_log_group_arn       = module.observability.log_group_arns["collector"]
   security_log_group_name       = module.observability.log_group_names["security"]
   security_log_group_arn        = module.observability.log_group_arns["security"]
+  syslog_address                = one(module.wazuh[*].syslog_address) # null without a manager
   pipeline_task_definition_arns = [module.pipelines.task_definition_arn]
   pipeline_pass_role_arns       = [module.pipelines.worker_role_arn, module.pipelines.execution_role_arn]
   architecture                  = local.sizes.ec2_arch
@@ -328,8 +332,36 @@ module "siem" {
   event_log_groups = merge(
     { for k in ["app", "worker", "security"] : k => module.observability.log_group_names[k] },
     var.security_baseline ? { cloudtrail = module.security_baseline[0].trail_log_group_name } : {},
+    var.wazuh_enabled ? { wazuh = module.wazuh[0].alerts_log_group_name } : {},
   )
   flow_log_groups = { vpc = module.network.flow_log_group_name }
+
+  permissions_boundary_arn = var.permissions_boundary_arn
+}
+
+# A Wazuh manager in the VPC receiving MHP's security events by syslog over TLS, running MHP's
+# decoder and rules (deploy/README.md, "Wazuh manager"); on in the production roots.
+module "wazuh" {
+  source = "../wazuh"
+  count  = var.wazuh_enabled ? 1 : 0
+
+  name                      = "${local.name}-wazuh"
+  cluster_arn               = module.app.cluster_arn
+  vpc_id                    = module.network.vpc_id
+  vpc_cidr                  = module.network.vpc_cidr
+  private_subnet_ids        = module.network.private_subnet_ids
+  client_security_group_ids = { app = module.app.app_security_group_id } # `mhp serve` ships the events
+  host_name                 = local.wazuh_host
+  certificate_arn           = var.wazuh_certificate_arn
+  kms_key_arn               = module.kms.key_arns["data"]
+  logs_kms_key_arn          = module.kms.key_arns["logs"]
+  secrets_kms_key_arn       = module.kms.key_arns["secrets"]
+  api_secret_name           = "mhp/${var.environment}/wazuh-api"
+  log_retention_days        = local.retention.logs_days
+  access_log_bucket         = module.object_store.logs_bucket
+  deletion_protection       = !local.demo
+  force_destroy             = local.demo
+  tags                      = local.tags
 
   permissions_boundary_arn = var.permissions_boundary_arn
 }
@@ -366,7 +398,10 @@ module "backup" {
   name             = local.name
   kms_key_arn      = module.kms.key_arns["data"]
   copy_kms_key_arn = aws_kms_key.copy.arn
-  resource_arns    = [module.aurora.cluster_arn, module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn]
+  resource_arns = concat(
+    [module.aurora.cluster_arn, module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn],
+    module.wazuh[*].file_system_arn, # the Wazuh manager's state
+  )
   # Vault notifications and weekly restore testing (deploy/README.md "RTO and RPO").
   notifications_kms_key_arn = module.kms.key_arns["logs"]
   notification_emails       = var.alarm_emails

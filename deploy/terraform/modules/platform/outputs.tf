@@ -106,6 +106,7 @@ output "controls" {
     backup_monthly_days        = module.backup.monthly_retention_days
     audit_exports_lock         = module.object_store.audit_exports_lock
     security_baseline          = length(module.security_baseline) == 1
+    wazuh_manager              = length(module.wazuh) == 1
   }
 }
 
@@ -124,4 +125,15 @@ output "recovery" {
     backup_notifications  = module.backup.notifications_topic_arn
     failover_health_check = one(module.failover[*].health_check_id)
   }
+}
+
+output "wazuh" {
+  description = "The Wazuh manager (deploy/README.md \"Wazuh manager\"): where MHP sends its events (security.syslog_address), the API password's secret, the alerts' log group; null when wazuh_enabled is off."
+  value = one([for w in module.wazuh : {
+    syslog_address   = w.syslog_address
+    api_secret_arn   = w.api_secret_arn
+    alerts_log_group = w.alerts_log_group_name
+    service          = w.service_name
+    config_bucket    = w.config_bucket
+  }])
 }

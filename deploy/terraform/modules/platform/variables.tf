@@ -108,6 +108,28 @@ variable "failover_secondary" {
   default = null
 }
 
+variable "wazuh_enabled" {
+  description = "A Wazuh manager in the VPC (modules/wazuh) that receives every security event by syslog over TLS and runs MHP's rules; the tasks are told its address (MHP_SECURITY_SYSLOG_ADDRESS). It costs a Fargate task (1 vCPU, 4 GiB), an internal load balancer and EFS: on in the production roots, off by default elsewhere."
+  type        = bool
+  default     = false
+}
+
+variable "wazuh_host" {
+  description = "Name the tasks reach the Wazuh manager at, inside the VPC (a private zone of that name); null: wazuh.<public_host>."
+  type        = string
+  default     = null
+}
+
+variable "wazuh_certificate_arn" {
+  description = "ACM certificate of the Wazuh manager's name (wazuh_host, by default wazuh.<public_host>) in the environment's region: the internal load balancer ends TLS with it. Needed when wazuh_enabled."
+  type        = string
+  default     = null
+  validation {
+    condition     = !var.wazuh_enabled || var.wazuh_certificate_arn != null
+    error_message = "wazuh_enabled needs wazuh_certificate_arn: an ACM certificate (DNS-validated, like certificate_arn) of wazuh_host (by default wazuh.<public_host>)."
+  }
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -72,3 +72,44 @@ run "the_public_url_is_https_without_a_path" {
   }
   expect_failures = [var.public_url]
 }
+
+# Detection that receives data (deploy/README.md, "Wazuh manager"): given the manager's address,
+# every task sends its security events there too (the workers share it through
+# shared_environment); without it, no syslog sink.
+
+run "security_events_reach_the_wazuh_manager_by_syslog" {
+  command = plan
+  variables {
+    syslog_address = "wazuh.mhp.example.org:6514"
+  }
+
+  assert {
+    condition     = contains(jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment, { name = "MHP_SECURITY_SYSLOG_ADDRESS", value = "wazuh.mhp.example.org:6514" })
+    error_message = "the app sends its security events to the Wazuh manager's syslog over TLS"
+  }
+  assert {
+    condition     = output.shared_environment["MHP_SECURITY_SYSLOG_ADDRESS"] == "wazuh.mhp.example.org:6514"
+    error_message = "the setting is shared with every MHP task of the installation"
+  }
+  assert {
+    condition     = !contains([for e in jsondecode(aws_ecs_task_definition.app.container_definitions)[0].environment : e.name], "MHP_SECURITY_SYSLOG_CA_FILE")
+    error_message = "no CA file: the load balancer's certificate is ACM's, under roots MHP already trusts"
+  }
+}
+
+run "no_syslog_sink_without_a_manager" {
+  command = plan
+
+  assert {
+    condition     = !contains(keys(output.shared_environment), "MHP_SECURITY_SYSLOG_ADDRESS")
+    error_message = "without a Wazuh manager the tasks have no syslog sink"
+  }
+}
+
+run "a_syslog_address_without_a_port_is_refused" {
+  command = plan
+  variables {
+    syslog_address = "wazuh.mhp.example.org"
+  }
+  expect_failures = [var.syslog_address]
+}

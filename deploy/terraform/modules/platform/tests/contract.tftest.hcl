@@ -34,16 +34,24 @@ mock_provider "aws" {
   override_during = plan
 }
 
+# Production as its roots plan it: with the Wazuh manager, so that its syslog setting
+# (MHP_SECURITY_SYSLOG_ADDRESS) is checked against the binary too.
 run "production_tasks" {
   command = plan
   variables {
-    environment = "prod-use1"
-    flavour     = "production"
+    environment           = "prod-use1"
+    flavour               = "production"
+    wazuh_enabled         = true
+    wazuh_certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111"
   }
 
   assert {
     condition     = output.shared_settings["MHP_HTTP_PUBLIC_URL"] == "https://mhp.example.org"
     error_message = "the tasks are told the public address"
+  }
+  assert {
+    condition     = output.shared_settings["MHP_SECURITY_SYSLOG_ADDRESS"] == "wazuh.mhp.example.org:6514"
+    error_message = "the tasks are told the Wazuh manager's syslog address"
   }
 }
 
