@@ -19,20 +19,21 @@ cargo fmt --all -- --check
 # opentelemetry-proto (a real OTLP receiver for the trace test), compliance-trestle and botocore
 # (the compliance reports' OSCAL and Security Hub forms validated), standardwebhooks (alert
 # webhooks verified by the reference library), trustme and syslog-rfc5424-parser (a TLS syslog
-# receiver), aiosmtpd (an SMTP server requiring STARTTLS, for mail), and
+# receiver), aiosmtpd (an SMTP server requiring STARTTLS, for mail), oauthlib (a machine client
+# of the client credentials grant), and
 # the deploy checks' Python tools.
 install_test_tools() {
   set -e
   npm ci --prefix tools/oidc-provider --no-audit --no-fund --loglevel=error
   local tool
-  for tool in dns aws fhir otlp compliance webhooks syslog smtp; do
+  for tool in dns aws fhir otlp compliance webhooks syslog smtp oauth; do
     [ -x "target/$tool-venv/bin/python" ] || python3 -m venv "target/$tool-venv"
     "target/$tool-venv/bin/pip" install --quiet --disable-pip-version-check -r "tools/$tool/requirements.txt"
   done
   scripts/check-deploy.sh --only tools
 }
 mkdir -p target
-step "test tools: tools/oidc-provider, tools/dns, tools/aws, tools/fhir, tools/otlp, tools/compliance, tools/webhooks, tools/syslog, tools/smtp, the deploy tools (in the background, log in target/test-tools.log)"
+step "test tools: tools/oidc-provider, tools/dns, tools/aws, tools/fhir, tools/otlp, tools/compliance, tools/webhooks, tools/syslog, tools/smtp, tools/oauth, the deploy tools (in the background, log in target/test-tools.log)"
 install_test_tools >target/test-tools.log 2>&1 &
 TOOLS_PID=$!
 
@@ -42,7 +43,7 @@ cargo clippy --workspace --all-targets --all-features --locked -- -D warnings
 
 step "waiting for the test tools"
 wait "$TOOLS_PID" || { cat target/test-tools.log; echo "test.sh: the test tools did not install" >&2; exit 1; }
-export MHP_TEST_REQUIRE_OIDC=1 MHP_TEST_REQUIRE_DNS=1 MHP_TEST_REQUIRE_AWS=1 MHP_TEST_REQUIRE_FHIR=1 MHP_TEST_REQUIRE_OTLP=1 MHP_TEST_REQUIRE_COMPLIANCE=1 MHP_TEST_REQUIRE_WEBHOOKS=1 MHP_TEST_REQUIRE_SYSLOG=1 MHP_TEST_REQUIRE_SMTP=1
+export MHP_TEST_REQUIRE_OIDC=1 MHP_TEST_REQUIRE_DNS=1 MHP_TEST_REQUIRE_AWS=1 MHP_TEST_REQUIRE_FHIR=1 MHP_TEST_REQUIRE_OTLP=1 MHP_TEST_REQUIRE_COMPLIANCE=1 MHP_TEST_REQUIRE_WEBHOOKS=1 MHP_TEST_REQUIRE_SYSLOG=1 MHP_TEST_REQUIRE_SMTP=1 MHP_TEST_REQUIRE_OAUTH=1
 
 step "tests (SQLite and PostgreSQL)"
 # MHP_TEST_REQUIRE_PG makes every PostgreSQL test fail rather than skip without a server.

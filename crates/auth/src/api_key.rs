@@ -65,6 +65,13 @@ pub fn mint() -> NewApiKey {
     let id: String = (0..ID_LEN)
         .map(|_| char::from(ID_ALPHABET[rng.random_range(0..ID_ALPHABET.len())]))
         .collect();
+    mint_secret(id)
+}
+
+/// A new secret for the key `id` (a rotation keeps the id: listings and audit events go on
+/// naming the same key).
+pub fn mint_secret(id: String) -> NewApiKey {
+    let mut rng = rand::rng();
     let mut secret_bytes = [0u8; SECRET_BYTES];
     rng.fill(&mut secret_bytes);
     let secret = Secret::new(base64url(&secret_bytes));

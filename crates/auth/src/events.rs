@@ -142,6 +142,17 @@ pub enum AuthEvent {
         /// Its public id.
         key_id: String,
     },
+    /// An API key was given a new secret (the previous one still works for the overlap).
+    ApiKeyRotated {
+        /// Its public id.
+        key_id: String,
+    },
+    /// An access token was issued to an API key acting as an OAuth client (the client
+    /// credentials grant).
+    ClientTokenIssued {
+        /// The key's public id (the client id).
+        key_id: String,
+    },
     /// An organisation set or changed its single sign-on configuration.
     SsoConfigured {
         /// Whether members must sign in through it (local passwords refused).
@@ -184,6 +195,7 @@ impl AuthEvent {
                 code(if *refreshed { "refresh" } else { "session" })
             }
             AuthEvent::TokenReuseDetected => code("refresh_token_reused"),
+            AuthEvent::ClientTokenIssued { .. } => code("client_credentials"),
             AuthEvent::RolesChanged { added, removed, .. } => {
                 Some(mhp_security::event::roles_detail(
                     added.iter().map(|r| r.as_str()),
@@ -214,6 +226,7 @@ impl AuthEvent {
                 "this_session"
             }),
             AuthEvent::ApiKeyRevoked { .. }
+            | AuthEvent::ApiKeyRotated { .. }
             | AuthEvent::SignInSucceeded
             | AuthEvent::MfaEnrolled
             | AuthEvent::InvitationAccepted
@@ -231,7 +244,7 @@ impl AuthEvent {
             AuthEvent::AccountLocked { .. } => "auth.account_lock",
             AuthEvent::SignedOut { .. } => "auth.sign_out",
             AuthEvent::MfaEnrolled => "mfa.enrol",
-            AuthEvent::TokenIssued { .. } => "token.issue",
+            AuthEvent::TokenIssued { .. } | AuthEvent::ClientTokenIssued { .. } => "token.issue",
             AuthEvent::InvitationSent { .. } => "invitation.send",
             AuthEvent::RolesChanged { .. } => "membership.roles",
             AuthEvent::InvitationAccepted => "invitation.accept",
@@ -242,6 +255,7 @@ impl AuthEvent {
             AuthEvent::MfaPolicyChanged { .. } => "organisation.mfa_policy",
             AuthEvent::ApiKeyIssued { .. } => "apikey.issue",
             AuthEvent::ApiKeyRevoked { .. } => "apikey.revoke",
+            AuthEvent::ApiKeyRotated { .. } => "apikey.rotate",
             AuthEvent::SsoConfigured { .. } => "organisation.sso",
             AuthEvent::SsoSignInSucceeded { .. }
             | AuthEvent::SsoSignInFailed { .. }

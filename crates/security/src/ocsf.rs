@@ -168,6 +168,8 @@ pub fn classify(action: &str, detail: Option<&str>) -> (Class, u32) {
         "token.issue" => (Class::AuthorizeSession, 1),
         "user.create" | "apikey.issue" => (Class::AccountChange, 1),
         "apikey.revoke" => (Class::AccountChange, 6),
+        // A credential's secret replaced: OCSF's nearest activity is a password change.
+        "apikey.rotate" => (Class::AccountChange, 3),
         "password.reset" => (Class::AccountChange, 4),
         "password.reset_request" => (Class::AccountChange, OTHER),
         "auth.account_lock" => (Class::AccountChange, 9),
@@ -194,13 +196,13 @@ fn api_activity(action: &str) -> u32 {
     let verb = action.rsplit('.').next().unwrap_or(action);
     let first = verb.split('_').next().unwrap_or(verb);
     match first {
-        "create" | "record" | "register" | "import" | "send" | "link" | "add" | "issue"
-        | "enrol" | "run" | "schedule" | "bootstrap" | "grant" | "staff" | "subject" => 1,
+        "create" | "record" | "register" | "import" | "send" | "redeliver" | "link" | "add"
+        | "issue" | "enrol" | "run" | "schedule" | "bootstrap" | "grant" | "staff" | "subject" => 1,
         "read" | "list" | "export" | "verify" | "jsonl" => 2,
         "archive" | "erase" | "delete" | "revoke" | "cancel" | "unschedule" | "unproven" => 4,
         "update" | "rename" | "roles" | "stage" | "promote" | "rollback" | "reanalyze"
         | "decision" | "time" | "mfa" | "sso" | "rotate" | "reindex" | "thresholds"
-        | "retention" | "root" | "proven" => 3,
+        | "retention" | "root" | "proven" | "band" => 3,
         _ => OTHER,
     }
 }

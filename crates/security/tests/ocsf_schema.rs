@@ -16,6 +16,7 @@ use mhp_security::rules::RulePack;
 const ACTIONS: &[&str] = &[
     "apikey.issue",
     "apikey.revoke",
+    "apikey.rotate",
     "assessment.create",
     "assessment.list",
     "assessment.read",
@@ -68,6 +69,7 @@ const ACTIONS: &[&str] = &[
     "pipeline.unschedule",
     "platform.bootstrap",
     "risk.list",
+    "risk.band_change",
     "risk.read",
     "risk.thresholds",
     "security.alert_status",
@@ -90,6 +92,11 @@ const ACTIONS: &[&str] = &[
     "token.issue",
     "token.revoke",
     "user.create",
+    "webhook.create",
+    "webhook.delete",
+    "webhook.redeliver",
+    "webhook.rotate_secret",
+    "webhook.update",
 ];
 
 fn event(action: &str, actor: &str, outcome: Outcome, n: usize) -> SecurityEvent {
@@ -108,7 +115,7 @@ fn event(action: &str, actor: &str, outcome: Outcome, n: usize) -> SecurityEvent
         "auth.sign_in" | "auth.sign_out" | "mfa.verify" | "mfa.enrol" | "token.issue" => {
             ("user", Some("0190a0a0-0000-7000-8000-000000000002"), None)
         }
-        "apikey.issue" | "apikey.revoke" => ("api_key", Some("k7xq2"), None),
+        "apikey.issue" | "apikey.revoke" | "apikey.rotate" => ("api_key", Some("k7xq2"), None),
         "organisation.mfa_policy" => ("organisation", None, Some("optional weakened".to_owned())),
         "http.not_found" => (
             "subject",

@@ -181,12 +181,19 @@ async fn api_key_principal(
     let now = state.app.clock.now();
     let mut tx = state.app.db.operator_lookup().await?;
     let found = api_keys::find_for_authentication(&mut tx, &presented.id).await?;
-    drop(tx);
     let Some((key, stored_hash)) = found else {
+        drop(tx);
         refuse(state, meta, AuthFailure::Invalid, None).await;
         return Err(ApiError::Unauthenticated);
     };
-    if !presented.matches(&stored_hash) {
+    // After a rotation the previous secret works until its overlap ends.
+    let matches = presented.matches(&stored_hash)
+        || (key.previous_expires_at.is_some_and(|t| now < t)
+            && api_keys::previous_secret(&mut tx, &key.id, now)
+                .await?
+                .is_some_and(|h| presented.matches(&h)));
+    drop(tx);
+    if !matches {
         refuse(state, meta, AuthFailure::Invalid, Some(&key)).await;
         return Err(ApiError::Unauthenticated);
     }
@@ -239,6 +246,20 @@ async fn access_token_principal(
         Ok(c) => c,
         Err(e) => return refused_for(failure_of(e)).await,
     };
+    if let Some(key_id) = claims.sub.strip_prefix("apikey:") {
+        // A client's token (the client credentials grant): the key as it stands now.
+        let mut tx = state.app.db.operator_lookup().await?;
+        let found = api_keys::find_for_authentication(&mut tx, key_id).await?;
+        drop(tx);
+        return match found {
+            Some((key, _)) if key.is_active(now) => Ok(Principal::ApiKey(key)),
+            Some((key, _)) => {
+                refuse(state, meta, AuthFailure::Expired, Some(&key)).await;
+                Err(ApiError::Unauthenticated)
+            }
+            None => refused().await,
+        };
+    }
     let Ok(user_id) = mhp_domain::UserId::parse(&claims.sub) else {
         return refused().await;
     };

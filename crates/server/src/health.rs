@@ -156,6 +156,10 @@ pub async fn openid_configuration(State(state): State<AppState>) -> Response {
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": ["EdDSA"],
         "claims_supported": ["iss", "sub", "aud", "exp", "iat", "nbf", "amr"],
+        // Machine clients (an API key is the client): RFC 6749 §4.4.
+        "token_endpoint": format!("{issuer}{}", crate::oauth::TOKEN_PATH),
+        "grant_types_supported": ["client_credentials"],
+        "token_endpoint_auth_methods_supported": ["client_secret_basic", "client_secret_post"],
     });
     (
         [(header::CACHE_CONTROL, "public, max-age=300")],

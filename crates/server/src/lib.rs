@@ -12,6 +12,7 @@ mod health;
 mod local;
 mod metrics;
 pub mod middleware;
+pub mod oauth;
 pub mod openapi;
 mod problem;
 pub mod security;
@@ -257,6 +258,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(health::metrics))
         .route("/.well-known/jwks.json", get(health::jwks))
+        .route(oauth::TOKEN_PATH, axum::routing::post(oauth::token))
         .route(
             "/.well-known/openid-configuration",
             get(health::openid_configuration),

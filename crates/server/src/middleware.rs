@@ -180,6 +180,11 @@ static HARDENING_HEADERS: std::sync::LazyLock<Vec<(HeaderName, HeaderValue)>> =
             .collect()
     });
 
+/// Marks an error response whose body a protocol defines (OAuth 2.0's token errors): problem
+/// details leave it as it is.
+#[derive(Debug, Clone, Copy)]
+pub struct OwnErrorBody;
+
 /// Turns every error response that is not already problem details (unknown route, refused
 /// method, body over the limit, time-out, framework rejections) into problem details, dropping
 /// the framework's text, which may quote the request.
@@ -188,6 +193,10 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
+        return res;
+    }
+    // A protocol that has its own error bodies (OAuth's token endpoint) keeps them.
+    if res.extensions().get::<OwnErrorBody>().is_some() {
         return res;
     }
     // Pages answer their own errors in HTML, for people.

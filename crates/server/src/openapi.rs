@@ -360,7 +360,7 @@ fn build(version: &str) -> Value {
         op["security"] = match route.requirement {
             Requirement::Public => json!([]),
             Requirement::Session | Requirement::PendingSession => json!([{"session": []}]),
-            _ => json!([{"bearer": []}, {"session": []}]),
+            _ => json!([{"bearer": []}, {"oauth2": []}, {"session": []}]),
         };
         match d.body {
             Body::None => {}
@@ -400,7 +400,8 @@ fn build(version: &str) -> Value {
             "version": version,
             "description": "Force-plate assessments, biomechanics, injuries and return to duty. \
                 Errors are RFC 9457 problem details. Authenticate with `Authorization: Bearer` \
-                (an API key `mhp_…` or an access token) or the session cookie (writes then need \
+                (an API key `mhp_…` or an access token; machines may exchange their API key for one at \
+                `/oauth/token`, the client credentials grant) or the session cookie (writes then need \
                 the `X-CSRF-Token` header).",
         },
         "servers": [{"url": "/"}],
@@ -409,6 +410,9 @@ fn build(version: &str) -> Value {
             "schemas": schemas,
             "securitySchemes": {
                 "bearer": {"type": "http", "scheme": "bearer"},
+                // An API key is also an OAuth client: its id the client id, the key the secret.
+                "oauth2": {"type": "oauth2", "flows": {"clientCredentials": {
+                    "tokenUrl": crate::oauth::TOKEN_PATH, "scopes": {}}}},
                 "session": {"type": "apiKey", "in": "cookie", "name": mhp_auth::session::COOKIE},
             },
         },

@@ -15,9 +15,10 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
     let (resource_type, resource_id) = match event {
         AuthEvent::AuthenticationFailed { key_id, .. } => ("api_key", key_id.clone()),
         AuthEvent::AccessDenied { org, .. } => ("organisation", Some(org.to_string())),
-        AuthEvent::ApiKeyIssued { key_id, .. } | AuthEvent::ApiKeyRevoked { key_id } => {
-            ("api_key", Some(key_id.clone()))
-        }
+        AuthEvent::ApiKeyIssued { key_id, .. }
+        | AuthEvent::ApiKeyRevoked { key_id }
+        | AuthEvent::ApiKeyRotated { key_id }
+        | AuthEvent::ClientTokenIssued { key_id } => ("api_key", Some(key_id.clone())),
         AuthEvent::SignInSucceeded
         | AuthEvent::SignInFailed { .. }
         | AuthEvent::AccountLocked { .. }
@@ -55,7 +56,8 @@ pub fn audit_event(actor: &Actor, event: &AuthEvent, meta: &RequestMeta) -> Audi
     }
 }
 
-fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta) {
+/// Logs the event and counts it in `/metrics` (the recording functions do it too).
+pub(crate) fn emit(actor: &Actor, org: Option<OrgId>, event: &AuthEvent, meta: &RequestMeta) {
     crate::metrics::AUTH.count(event);
     let detail = event.detail().unwrap_or_default();
     let org = org.map(|o| o.to_string()).unwrap_or_default();

@@ -175,6 +175,11 @@ const SQLITE: &[Migration] = &[
         name: "webhooks",
         sql: include_str!("../migrations/sqlite/0029_webhooks.sql"),
     },
+    Migration {
+        version: 30,
+        name: "api_key_rotation",
+        sql: include_str!("../migrations/sqlite/0030_api_key_rotation.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -322,6 +327,11 @@ const POSTGRES: &[Migration] = &[
         version: 29,
         name: "webhooks",
         sql: include_str!("../migrations/postgres/0029_webhooks.sql"),
+    },
+    Migration {
+        version: 30,
+        name: "api_key_rotation",
+        sql: include_str!("../migrations/postgres/0030_api_key_rotation.sql"),
     },
 ];
 

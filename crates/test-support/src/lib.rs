@@ -11,6 +11,7 @@ pub mod compliance;
 pub mod dns;
 pub mod fhir;
 pub mod moto;
+pub mod oauth;
 pub mod oidc;
 pub mod otlp;
 pub mod smtp;

@@ -27,6 +27,8 @@ pub struct KeyOut {
     expires_at_ms: i64,
     revoked_at_ms: Option<i64>,
     last_used_at_ms: Option<i64>,
+    /// Until when the secret before the last rotation still authenticates.
+    previous_secret_expires_at_ms: Option<i64>,
 }
 
 impl From<ApiKey> for KeyOut {
@@ -40,6 +42,7 @@ impl From<ApiKey> for KeyOut {
             expires_at_ms: k.expires_at.as_millis(),
             revoked_at_ms: k.revoked_at.map(Timestamp::as_millis),
             last_used_at_ms: k.last_used_at.map(Timestamp::as_millis),
+            previous_secret_expires_at_ms: k.previous_expires_at.map(Timestamp::as_millis),
         }
     }
 }
@@ -166,4 +169,44 @@ pub(crate) async fn revoke_key(
     security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// Longest overlap a rotated key's previous secret may be given.
+const MAX_OVERLAP_HOURS: u32 = 7 * 24;
+
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RotateKey {
+    /// How long the replaced secret still authenticates beside the new one (hours, 0 to 168;
+    /// 24 when not given). A rotation during an overlap ends the older secret at once.
+    overlap_hours: Option<u32>,
+}
+
+/// `POST /api/v1/orgs/{org}/api-keys/{key}/rotate`: a new secret for the key (the same id,
+/// role and expiry), shown once; the old one works for the overlap.
+pub async fn rotate(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, key_id)): Path<(String, String)>,
+    ApiJson(body): ApiJson<RotateKey>,
+) -> Result<Json<NewKeyOut>, ApiError> {
+    let hours = body.overlap_hours.unwrap_or(24);
+    if hours > MAX_OVERLAP_HOURS {
+        return Err(ApiError::BadRequest(format!(
+            "overlap_hours must be between 0 and {MAX_OVERLAP_HOURS}"
+        )));
+    }
+    let now = state.app.clock.now();
+    let until = Timestamp::from_millis(now.as_millis() + i64::from(hours) * 3_600_000);
+    let minted = api_key::mint_secret(key_id.clone());
+    let actor = grant.principal.actor();
+    let mut tx = state.app.db.tenant(&grant.org()?, Access::Write).await?;
+    let key = api_keys::rotate(&mut tx, &key_id, &minted.secret_sha256, until, now).await?;
+    let event = AuthEvent::ApiKeyRotated { key_id };
+    security::record_in(&mut tx, &actor, &event, &grant.meta, now).await?;
+    tx.commit().await?;
+    Ok(Json(NewKeyOut {
+        key: KeyOut::from(key),
+        token: minted.token.expose().clone(),
+    }))
 }

@@ -372,6 +372,20 @@ pub const ROUTES: &[RouteSpec] = &[
         ),
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/api-keys/{key}/rotate",
+        requirement: InOrg(P::ManageMembers),
+        handler: || post(keys::rotate),
+        doc: with_body(
+            doc(
+                "Give an API key a new secret (shown once); the old one works for the overlap",
+                &[200],
+                Json(s::<keys::NewKeyOut>),
+            ),
+            Body::Json(s::<keys::RotateKey>),
+        ),
+    },
+    RouteSpec {
         method: "DELETE",
         path: "/api/v1/orgs/{org}/api-keys/{key}",
         requirement: InOrg(P::ManageMembers),

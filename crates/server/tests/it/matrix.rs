@@ -147,6 +147,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin]),
     ),
     (
+        "POST",
+        "/api/v1/orgs/{org}/api-keys/{key}/rotate",
+        Roles(&[Role::OrgAdmin]),
+    ),
+    (
         "DELETE",
         "/api/v1/orgs/{org}/api-keys/{key}",
         Roles(&[Role::OrgAdmin]),

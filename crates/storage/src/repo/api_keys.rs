@@ -30,6 +30,8 @@ pub struct ApiKey {
     pub revoked_at: Option<Timestamp>,
     /// When it was last used (to the minute).
     pub last_used_at: Option<Timestamp>,
+    /// Until when the secret before its last rotation still authenticates.
+    pub previous_expires_at: Option<Timestamp>,
 }
 
 impl ApiKey {
@@ -57,7 +59,7 @@ pub struct NewApiKey<'a> {
 }
 
 const COLUMNS: &str = "id, org_id, name, role, created_by, created_at_ms, expires_at_ms, \
-                       revoked_at_ms, last_used_at_ms";
+                       revoked_at_ms, last_used_at_ms, previous_expires_at_ms";
 
 fn from_row(row: &AnyRow) -> Result<ApiKey, StorageError> {
     let org: String = row.try_get("org_id")?;
@@ -77,6 +79,7 @@ fn from_row(row: &AnyRow) -> Result<ApiKey, StorageError> {
         expires_at: Timestamp::from_millis(row.try_get("expires_at_ms")?),
         revoked_at: opt_ts("revoked_at_ms")?,
         last_used_at: opt_ts("last_used_at_ms")?,
+        previous_expires_at: opt_ts("previous_expires_at_ms")?,
     })
 }
 
@@ -112,6 +115,7 @@ pub async fn create(
         expires_at: new.expires_at,
         revoked_at: None,
         last_used_at: None,
+        previous_expires_at: None,
     })
 }
 
@@ -156,6 +160,61 @@ pub async fn find_for_authentication(
         .await?;
     row.map(|r| Ok((from_row(&r)?, r.try_get("secret_sha256")?)))
         .transpose()
+}
+
+/// The hash of a key's previous secret, while it still authenticates at `now` (after a
+/// rotation, for the overlap).
+pub async fn previous_secret(
+    tx: &mut OperatorTx,
+    id: &str,
+    now: Timestamp,
+) -> Result<Option<Vec<u8>>, StorageError> {
+    let row = sqlx::query(
+        "SELECT previous_secret_sha256 FROM api_keys \
+         WHERE id = $1 AND previous_expires_at_ms > $2",
+    )
+    .bind(id)
+    .bind(now.as_millis())
+    .fetch_optional(tx.conn())
+    .await?;
+    Ok(row
+        .map(|r| r.try_get::<Option<Vec<u8>>, _>(0))
+        .transpose()?
+        .flatten())
+}
+
+/// Gives a key of the transaction's organisation a new secret (`secret_sha256`); the one it
+/// replaces still authenticates until `previous_until` (a rotation during an overlap ends the
+/// older secret at once). A revoked or expired key is not found.
+pub async fn rotate(
+    tx: &mut TenantTx,
+    id: &str,
+    secret_sha256: &[u8; 32],
+    previous_until: Timestamp,
+    now: Timestamp,
+) -> Result<ApiKey, StorageError> {
+    let done = sqlx::query(
+        "UPDATE api_keys SET previous_secret_sha256 = secret_sha256, \
+         previous_expires_at_ms = $1, secret_sha256 = $2 \
+         WHERE org_id = $3 AND id = $4 AND revoked_at_ms IS NULL AND expires_at_ms > $5",
+    )
+    .bind(previous_until.as_millis())
+    .bind(secret_sha256.to_vec())
+    .bind(tx.org_key())
+    .bind(id)
+    .bind(now.as_millis())
+    .execute(tx.conn())
+    .await?;
+    if done.rows_affected() == 0 {
+        return Err(StorageError::NotFound { entity: "api key" });
+    }
+    let sql = format!("SELECT {COLUMNS} FROM api_keys WHERE org_id = $1 AND id = $2");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .bind(id)
+        .fetch_one(tx.conn())
+        .await?;
+    from_row(&row)
 }
 
 /// Records use, at most once a minute per key so that busy devices do not write on every
