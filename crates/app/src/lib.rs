@@ -12,6 +12,7 @@ pub mod artifacts;
 pub mod assessments;
 pub mod audit_log;
 pub mod backup;
+pub mod changes;
 pub mod code;
 pub mod compliance;
 pub mod dashboard;

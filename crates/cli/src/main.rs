@@ -60,6 +60,10 @@ struct Common {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    #[command(after_help = "Examples:
+  mhp serve
+  mhp serve --listen 0.0.0.0:8080 --data-dir /var/lib/mhp
+  DATABASE_URL=postgres://mhp@db/mhp mhp serve --config /etc/mhp/mhp.toml")]
     /// Serve the API (creates the data directory, database and master key on first start).
     Serve {
         /// Listen address [env: MHP_LISTEN].
@@ -67,9 +71,16 @@ enum Command {
         listen: Option<String>,
     },
     /// Analyse a force-plate recording (CSV, JSON or C3D; jumps, drop jumps, hops, IMTP, landing, balance, plank) and print every trial's metrics and flags.
+    #[command(after_help = "Examples:
+  mhp analyze jump.csv
+  mhp analyze session.c3d --format table
+  mhp analyze plate.csv --kind cmj --sample-rate 1000 --body-mass-kg 82")]
     Analyze(analyze::AnalyzeArgs),
     /// Create a realistic synthetic organisation through the API (teams, subjects, a season of
     /// jump sessions, training load, injuries from the documented hazard model).
+    #[command(after_help = "Examples:
+  mhp demo
+  mhp demo --teams 1 --subjects-per-team 20 --weeks 8 --seed 7")]
     Demo(demo::DemoArgs),
     /// The document index (search and analytics).
     Index {
@@ -85,6 +96,10 @@ enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    #[command(after_help = "Examples:
+  mhp config check
+  mhp config check --strict
+  mhp config vars")]
     /// Inspect the configuration.
     Config {
         #[command(subcommand)]
@@ -104,6 +119,11 @@ enum Command {
         #[command(subcommand)]
         command: audit::AuditCommand,
     },
+    #[command(after_help = "Examples:
+  mhp backup create
+  mhp backup list
+  mhp backup verify BACKUP_ID
+  mhp backup drill")]
     /// Backups: create, list, verify, restore, prune, and the restore drill (RTO and RPO).
     Backup {
         #[command(subcommand)]
@@ -144,11 +164,19 @@ enum Command {
         #[command(subcommand)]
         command: model_cmd::ModelCommand,
     },
+    #[command(after_help = "Examples:
+  mhp pipeline list
+  mhp pipeline run train-injury-risk --org ORG_ID --wait
+  mhp pipeline run score-all --org ORG_ID --param as_of=2026-11-30
+  mhp pipeline status RUN_ID")]
     /// Pipelines: the catalogue, starting a run, a run's status.
     Pipeline {
         #[command(subcommand)]
         command: pipeline_cmd::PipelineCommand,
     },
+    #[command(after_help = "Examples:
+  mhp admin bootstrap --org Acme --email ops@example.org --password-stdin
+  mhp admin api-key create --org ORG_ID --role device --name plate-1")]
     /// Administration.
     Admin {
         #[command(subcommand)]
@@ -371,4 +399,40 @@ fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
         .enable_all()
         .build()
         .map_err(|e| Failure::Runtime(e.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::{CommandFactory as _, Parser as _};
+
+    use super::Cli;
+
+    /// Every example in a command's help is a command line that parses (the environment
+    /// variables before it and the placeholders in capitals aside, which are values).
+    #[test]
+    fn every_example_in_the_help_parses() {
+        let mut seen = 0;
+        let root = Cli::command();
+        let mut stack = vec![root];
+        while let Some(cmd) = stack.pop() {
+            if let Some(help) = cmd.get_after_help() {
+                for line in help.to_string().lines() {
+                    // The command line from the word `mhp` on (after any VAR=value).
+                    let words: Vec<&str> = line
+                        .split_whitespace()
+                        .skip_while(|w| *w != "mhp")
+                        .collect();
+                    if words.is_empty() {
+                        continue;
+                    }
+                    if let Err(e) = Cli::try_parse_from(&words) {
+                        panic!("the example `{}` does not parse: {e}", line.trim());
+                    }
+                    seen += 1;
+                }
+            }
+            stack.extend(cmd.get_subcommands().cloned());
+        }
+        assert!(seen >= 20, "{seen} examples");
+    }
 }

@@ -55,6 +55,29 @@ pub enum PipelineCommand {
     },
 }
 
+/// One step as `mhp pipeline run --wait` and `status` show it: status, attempt, time taken,
+/// error.
+fn step_line(j: &queue::Job) -> String {
+    let took = match (j.started_at, j.finished_at) {
+        (Some(s), Some(f)) => format!(
+            " in {:.1} s",
+            (f.as_millis() - s.as_millis()) as f64 / 1000.0
+        ),
+        _ => String::new(),
+    };
+    format!(
+        "  {}: {} (attempt {}/{}){took}{}",
+        j.step,
+        j.status,
+        j.attempts,
+        j.max_attempts,
+        j.error
+            .as_ref()
+            .map(|e| format!(": {e}"))
+            .unwrap_or_default()
+    )
+}
+
 fn runtime_err(e: impl std::fmt::Display) -> Failure {
     Failure::Runtime(anyhow::anyhow!("{e}"))
 }
@@ -212,6 +235,9 @@ pub async fn run(
                 return Ok(());
             }
             let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout_s);
+            // Each step's line is printed as it is first seen and again when it moves on.
+            let mut shown: std::collections::HashMap<String, (String, i64)> =
+                std::collections::HashMap::new();
             loop {
                 let mut tx = state
                     .app
@@ -221,6 +247,24 @@ pub async fn run(
                     .context("cannot start a transaction")?;
                 let r = queue::get_any(&mut tx, id).await.map_err(runtime_err)?;
                 drop(tx);
+                let mut tx = state
+                    .app
+                    .db
+                    .tenant(&scope, Access::Read)
+                    .await
+                    .context("cannot start a transaction")?;
+                let jobs = queue::jobs(&mut tx, id).await.map_err(runtime_err)?;
+                drop(tx);
+                for j in jobs {
+                    let now = (j.status.clone(), j.attempts);
+                    if shown.get(&j.step) == Some(&now)
+                        || (j.status == "pending" && j.attempts == 0)
+                    {
+                        continue;
+                    }
+                    println!("{}", step_line(&j));
+                    shown.insert(j.step.clone(), now);
+                }
                 if r.status.is_terminal() {
                     println!("run {id} {}", r.status.as_str());
                     if let Some(e) = r.error {
@@ -321,14 +365,7 @@ pub async fn run(
                 .await
                 .context("cannot start a transaction")?;
             for j in queue::jobs(&mut tx, id).await.map_err(runtime_err)? {
-                println!(
-                    "  {}: {} (attempt {}/{}){}",
-                    j.step,
-                    j.status,
-                    j.attempts,
-                    j.max_attempts,
-                    j.error.map(|e| format!(": {e}")).unwrap_or_default()
-                );
+                println!("{}", step_line(&j));
             }
             Ok(())
         }

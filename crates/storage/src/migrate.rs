@@ -180,6 +180,11 @@ const SQLITE: &[Migration] = &[
         name: "api_key_rotation",
         sql: include_str!("../migrations/sqlite/0030_api_key_rotation.sql"),
     },
+    Migration {
+        version: 31,
+        name: "change_feed",
+        sql: include_str!("../migrations/sqlite/0031_change_feed.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -332,6 +337,11 @@ const POSTGRES: &[Migration] = &[
         version: 30,
         name: "api_key_rotation",
         sql: include_str!("../migrations/postgres/0030_api_key_rotation.sql"),
+    },
+    Migration {
+        version: 31,
+        name: "change_feed",
+        sql: include_str!("../migrations/postgres/0031_change_feed.sql"),
     },
 ];
 

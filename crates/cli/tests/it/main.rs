@@ -5,6 +5,7 @@ mod admin;
 mod analyze;
 mod api;
 mod backup;
+mod changes;
 mod clients;
 #[cfg(all(feature = "aws", feature = "vault"))]
 mod cloud;

@@ -391,6 +391,15 @@ async fn a_run_that_fails_for_good_is_reported_and_alerts() {
         text.contains("error: step dataset: the dataset has 0 rows and 0 injuries"),
         "{text}"
     );
+    // The steps are shown as they move, before the run's verdict.
+    let step = text
+        .lines()
+        .position(|l| l.starts_with("  dataset: failed (attempt "))
+        .unwrap_or_else(|| panic!("the dataset step's line in {text}"));
+    let verdict = text
+        .lines()
+        .position(|l| l.ends_with(" failed") && l.starts_with("run "));
+    assert!(verdict.is_some_and(|v| v > step), "{text}");
     let started = Instant::now();
     while !p
         .log()

@@ -9,6 +9,7 @@ pub(crate) mod assessments;
 pub(crate) mod audit_log;
 pub(crate) mod auth;
 pub(crate) mod authz;
+pub(crate) mod changes;
 pub(crate) mod compliance;
 pub(crate) mod datasets;
 pub(crate) mod export;
@@ -391,6 +392,21 @@ pub const ROUTES: &[RouteSpec] = &[
         requirement: InOrg(P::ManageMembers),
         handler: || delete(keys::revoke),
         doc: doc("Revoke an API key", &[204], Empty),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/changes",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(changes::list),
+        doc: with_query(
+            doc(
+                "What changed since a cursor, in commit order, erasures as tombstones (for \
+                 mirrors: incremental sync)",
+                &[200],
+                Json(s::<changes::ChangesOut>),
+            ),
+            s::<changes::ChangesQuery>,
+        ),
     },
     RouteSpec {
         method: "GET",

@@ -69,6 +69,14 @@ set!(
     DeliveryStatusSet => vec!["pending", "delivered", "failed", "cancelled"]
 );
 set!(
+    /// A resource kind of the change feed.
+    ChangeKindSet => mhp_app::changes::KINDS.to_vec()
+);
+set!(
+    /// What a change did.
+    ChangeSet => vec!["created", "updated", "archived", "erased"]
+);
+set!(
     /// Sex as recorded for norms and group fairness.
     SexSet => vec![
         Sex::Female.as_str(),
@@ -190,6 +198,16 @@ mod tests {
                 "{v}"
             );
         }
+        let kinds = [
+            mhp_app::changes::ChangeKind::Created,
+            mhp_app::changes::ChangeKind::Updated,
+            mhp_app::changes::ChangeKind::Archived,
+            mhp_app::changes::ChangeKind::Erased,
+        ];
+        assert_eq!(
+            ChangeSet::values(),
+            kinds.iter().map(|k| k.as_str()).collect::<Vec<_>>()
+        );
         for v in DeliveryStatusSet::values() {
             let status = mhp_storage::repo::webhooks::Status::parse(v);
             assert_eq!(status.map(|s| s.as_str()), Some(v));

@@ -158,6 +158,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
     ),
     (
         "GET",
+        "/api/v1/orgs/{org}/changes",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
         "/api/v1/orgs/{org}/webhooks",
         Roles(&[Role::OrgAdmin]),
     ),

@@ -237,6 +237,83 @@ pub async fn search(
         .collect()
 }
 
+/// One change in an organisation's feed: the audit event that recorded it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Change {
+    /// Its position: the writing transaction (0 on SQLite) and the row.
+    pub position: (i64, i64),
+    /// When.
+    pub at_ms: i64,
+    /// The action (`subject.update`).
+    pub action: String,
+    /// The kind of resource.
+    pub resource_type: String,
+    /// Which one.
+    pub resource_id: Option<String>,
+}
+
+/// The organisation's successful events of `actions` after `after` (a position from an
+/// earlier call, `(0, 0)` for the beginning), in delivery order, at most `limit` (capped at
+/// 1000). As the security monitor's cursors (`repo::security::read_after`), only transactions
+/// older than every one still running are read on PostgreSQL, so a change that commits late
+/// is still ahead of a client's cursor when it becomes visible.
+pub async fn changes_after(
+    tx: &mut TenantTx,
+    after: (i64, i64),
+    actions: &[&str],
+    limit: u32,
+) -> Result<Vec<Change>, StorageError> {
+    let horizon = if tx.backend() == Backend::Postgres {
+        let row = sqlx::query("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT)")
+            .fetch_one(tx.conn())
+            .await?;
+        let xmin: String = row.try_get(0)?;
+        xmin.parse::<i64>().map_err(|_| StorageError::Corrupt {
+            what: "snapshot xmin",
+        })?
+    } else {
+        i64::MAX
+    };
+    let limit = i64::from(limit.clamp(1, 1000));
+    // The actions are bound; only their placeholders are formatted in.
+    let placeholders: Vec<String> = (0..actions.len()).map(|i| format!("${}", i + 5)).collect();
+    let columns = "tx_id, seq, at_ms, action, resource_type, resource_id";
+    let mut out = Vec::new();
+    let ranges = [
+        (after.1, "tx_id = $2 AND seq > $3 ORDER BY seq"),
+        (horizon, "tx_id > $2 AND tx_id < $3 ORDER BY tx_id, seq"),
+    ];
+    for (i, (third, range)) in ranges.into_iter().enumerate() {
+        if (i == 0 && after.0 >= horizon) || out.len() as i64 >= limit {
+            continue;
+        }
+        let (range, order) = range.split_once(" ORDER BY ").unwrap_or((range, "seq"));
+        let sql = format!(
+            "SELECT {columns} FROM audit_events WHERE org_id = $1 AND {range} \
+             AND outcome = 'success' AND action IN ({}) ORDER BY {order} LIMIT $4",
+            placeholders.join(", ")
+        );
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(tx.org_key())
+            .bind(after.0)
+            .bind(third)
+            .bind(limit - out.len() as i64);
+        for a in actions {
+            q = q.bind(*a);
+        }
+        for row in q.fetch_all(tx.conn()).await? {
+            out.push(Change {
+                position: (row.try_get("tx_id")?, row.try_get("seq")?),
+                at_ms: row.try_get("at_ms")?,
+                action: row.try_get("action")?,
+                resource_type: row.try_get("resource_type")?,
+                resource_id: row.try_get("resource_id")?,
+            });
+        }
+    }
+    Ok(out)
+}
+
 async fn insert(
     conn: &mut sqlx::AnyConnection,
     backend: Backend,
