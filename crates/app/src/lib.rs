@@ -84,6 +84,8 @@ pub struct App {
     pub security: Arc<siem::Status>,
     /// The audit events of reads, committed together with concurrent reads' events.
     pub read_events: Arc<mhp_storage::GroupCommit>,
+    /// What the webhook dispatcher did (`/metrics`).
+    pub webhooks: Arc<webhooks::Status>,
 }
 
 /// What an [`App`] is made from.
@@ -123,6 +125,7 @@ impl App {
         } = parts;
         Self {
             read_events: Arc::new(mhp_storage::GroupCommit::new(db.clone())),
+            webhooks: Arc::default(),
             db,
             objects,
             clock,

@@ -44,6 +44,8 @@ const LEASE: &str = "webhooks";
 const LEASE_MS: i64 = 60_000;
 /// Events read per batch.
 const BATCH: u32 = 500;
+/// Most batches of each stream read in one pass.
+const BATCHES_PER_PASS: usize = 20;
 /// Deliveries sent per pass, and at once.
 const SENDS_PER_PASS: u32 = 200;
 const SENDS_AT_ONCE: usize = 8;
@@ -523,6 +525,32 @@ fn flag_codes(report_json: &str) -> Vec<Value> {
     codes
 }
 
+/// What this process's dispatcher did, for `/metrics`.
+#[derive(Debug, Default)]
+pub struct Status {
+    /// Messages made.
+    pub made: std::sync::atomic::AtomicU64,
+    /// Attempts answered with a success.
+    pub delivered: std::sync::atomic::AtomicU64,
+    /// Attempts that failed (an answer that is not 2xx, or no answer).
+    pub failed: std::sync::atomic::AtomicU64,
+    /// Deliveries given up after three days.
+    pub gave_up: std::sync::atomic::AtomicU64,
+}
+
+impl Status {
+    /// (made, delivered, failed, gave up).
+    pub fn figures(&self) -> (u64, u64, u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (
+            self.made.load(Relaxed),
+            self.delivered.load(Relaxed),
+            self.failed.load(Relaxed),
+            self.gave_up.load(Relaxed),
+        )
+    }
+}
+
 /// What a dispatcher pass did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Pass {
@@ -576,8 +604,10 @@ impl Dispatcher {
         if !leader {
             return Ok(pass);
         }
+        // A backlog (the history before the first start) is read a bounded number of batches
+        // a pass, so that a pass stays well inside the lease.
         for stream in [Stream::Audit, Stream::Signals] {
-            loop {
+            for _ in 0..BATCHES_PER_PASS {
                 let (read, made, full) = self.dispatch(app, stream).await?;
                 pass.read += read;
                 pass.made += made;
@@ -589,6 +619,12 @@ impl Dispatcher {
         let (attempted, delivered) = self.send_due(app).await?;
         pass.attempted = attempted;
         pass.delivered = delivered;
+        use std::sync::atomic::Ordering::Relaxed;
+        app.webhooks.made.fetch_add(pass.made, Relaxed);
+        app.webhooks.delivered.fetch_add(delivered, Relaxed);
+        app.webhooks
+            .failed
+            .fetch_add(attempted.saturating_sub(delivered), Relaxed);
         Ok(pass)
     }
 
@@ -761,6 +797,11 @@ impl Dispatcher {
         let mut tx = app.db.operator(Access::Write).await?;
         webhooks::record_attempt(&mut tx, delivery, &outcome).await?;
         tx.commit().await?;
+        if error.is_some() && retry_at.is_none() {
+            app.webhooks
+                .gave_up
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         if let Some(code) = &error {
             tracing::info!(target: "mhp::webhooks", delivery = %delivery.id, webhook = %endpoint.id,
                 error = %code, gave_up = retry_at.is_none(), "a webhook delivery failed");

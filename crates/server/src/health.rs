@@ -95,6 +95,7 @@ pub async fn metrics(State(state): State<AppState>) -> Response {
         queues,
         security_sinks: state.app.security.sinks(),
         security_progress: state.app.security.progress(),
+        webhooks: state.app.webhooks.figures(),
         read_events: state.app.read_events.figures(),
         alerts,
         pool: state.app.db.pool_stats(),

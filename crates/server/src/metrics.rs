@@ -269,6 +269,8 @@ pub struct Snapshot<'a> {
     pub security_progress: (u64, u64),
     /// Group commit of read events: transactions and the events they committed.
     pub read_events: mhp_storage::group_commit::Figures,
+    /// Webhooks: messages made, attempts delivered, attempts failed, deliveries given up.
+    pub webhooks: (u64, u64, u64, u64),
     /// The newest good backup of each kind (`data`, `key-store`, `drill`): when, and a
     /// drill's RTO and RPO in ms (`None` when they could not be read).
     pub backups: Option<Vec<mhp_storage::repo::backups::LatestGood>>,
@@ -464,6 +466,32 @@ impl HttpMetrics {
             "mhp_security_events_evaluated_total {}",
             snap.security_progress.1
         )?;
+        let (made, delivered, failed, gave_up) = snap.webhooks;
+        counter(
+            out,
+            "mhp_webhook_messages_total",
+            "Webhook messages made for organisations' endpoints.",
+            made,
+        )?;
+        writeln!(
+            out,
+            "# HELP mhp_webhook_attempts_total Webhook delivery attempts by result (failed: an answer that is not 2xx, or none)."
+        )?;
+        writeln!(out, "# TYPE mhp_webhook_attempts_total counter")?;
+        writeln!(
+            out,
+            "mhp_webhook_attempts_total{{result=\"delivered\"}} {delivered}"
+        )?;
+        writeln!(
+            out,
+            "mhp_webhook_attempts_total{{result=\"failed\"}} {failed}"
+        )?;
+        counter(
+            out,
+            "mhp_webhook_deliveries_given_up_total",
+            "Webhook deliveries that failed for three days and were given up.",
+            gave_up,
+        )?;
         writeln!(
             out,
             "# HELP mhp_audit_read_batches_total Transactions that committed read events together (group commit)."
@@ -628,6 +656,7 @@ mod tests {
             security_sinks: Default::default(),
             alerts: None,
             security_progress: (0, 0),
+            webhooks: (0, 0, 0, 0),
             read_events: mhp_storage::group_commit::Figures {
                 batches: 0,
                 events: 0,

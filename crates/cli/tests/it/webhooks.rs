@@ -405,6 +405,24 @@ async fn signed_webhooks_retry_log_redeliver_and_rotate(database_url: Option<Str
     assert_eq!(cleared["verified_by"], json!([false, true]), "{cleared}");
     assert!(receiver.attempts().len() > n);
 
+    // The attempts are counted in /metrics: the refused one and those delivered.
+    let metrics = c
+        .get(format!("{}/metrics", p.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let figure = |name: &str| -> f64 {
+        metrics
+            .lines()
+            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+            .unwrap_or_else(|| panic!("{name} in {metrics}"))
+    };
+    assert!(figure("mhp_webhook_attempts_total{result=\"failed\"}") >= 1.0);
+    assert!(figure("mhp_webhook_attempts_total{result=\"delivered\"}") >= 5.0);
+    assert!(figure("mhp_webhook_messages_total") >= 5.0);
     // Deleted: gone from the API, and nothing more is made for it.
     let res = c
         .delete(format!("{api}/webhooks/{hook}"))
