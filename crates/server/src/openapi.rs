@@ -54,6 +54,10 @@ pub enum Reply {
     JsonLines,
     /// A FHIR R4 resource.
     Fhir,
+    /// FHIR resources, one JSON object a line (bulk data files).
+    FhirNdjson,
+    /// A FHIR Bulk Data status: 202 while the export runs, its manifest (JSON) when done.
+    BulkStatus,
 }
 
 /// One route's description.
@@ -333,6 +337,23 @@ fn build(version: &str) -> Value {
                 Reply::JsonLines => {
                     Some(json!({"application/x-ndjson": {"schema": {"type": "string"}}}))
                 }
+                Reply::FhirNdjson => {
+                    Some(json!({"application/fhir+ndjson": {"schema": {"type": "string"}}}))
+                }
+                Reply::BulkStatus if code == &200 => Some(json!({"application/json": {"schema": {
+                "type": "object",
+                "required": ["transactionTime", "request", "requiresAccessToken", "output", "error"],
+                "properties": {
+                    "transactionTime": {"type": "string"},
+                    "request": {"type": "string"},
+                    "requiresAccessToken": {"type": "boolean"},
+                    "output": {"type": "array", "items": {"type": "object",
+                        "required": ["type", "url"],
+                        "properties": {"type": {"type": "string"}, "url": {"type": "string"},
+                                       "count": {"type": "integer"}}}},
+                    "error": {"type": "array"},
+                }}}})),
+                Reply::BulkStatus => None,
                 Reply::Fhir => Some(
                     json!({"application/fhir+json": {"schema": {"type": "object",
                     "required": ["resourceType"], "properties": {"resourceType": {"const": "Bundle"}}}}}),

@@ -185,6 +185,11 @@ const SQLITE: &[Migration] = &[
         name: "change_feed",
         sql: include_str!("../migrations/sqlite/0031_change_feed.sql"),
     },
+    Migration {
+        version: 32,
+        name: "fhir_exports",
+        sql: include_str!("../migrations/sqlite/0032_fhir_exports.sql"),
+    },
 ];
 
 const POSTGRES: &[Migration] = &[
@@ -342,6 +347,11 @@ const POSTGRES: &[Migration] = &[
         version: 31,
         name: "change_feed",
         sql: include_str!("../migrations/postgres/0031_change_feed.sql"),
+    },
+    Migration {
+        version: 32,
+        name: "fhir_exports",
+        sql: include_str!("../migrations/postgres/0032_fhir_exports.sql"),
     },
 ];
 

@@ -114,7 +114,7 @@ fn migrate_applies_then_reports_up_to_date() {
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert!(
         stdout(&first).starts_with(
-            "applied 31 migration(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31;"
+            "applied 32 migration(s): 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32;"
         ),
         "{}",
         stdout(&first)
@@ -122,7 +122,7 @@ fn migrate_applies_then_reports_up_to_date() {
     let second = mhp(&args, &[], None);
     assert_eq!(
         stdout(&second).trim(),
-        "database is up to date (31 migrations)"
+        "database is up to date (32 migrations)"
     );
 }
 

@@ -15,6 +15,7 @@ mod config;
 mod demo;
 mod edges;
 mod erasure;
+mod fhir_bulk;
 mod layers;
 mod mail;
 mod main_path;

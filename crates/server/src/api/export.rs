@@ -103,7 +103,7 @@ fn coding(metric: &str) -> Option<Coding> {
     })
 }
 
-fn iso_instant(t: Timestamp) -> String {
+pub(crate) fn iso_instant(t: Timestamp) -> String {
     let ms = t.as_millis();
     let date = mhp_domain::CalendarDate::from_unix_millis(ms);
     let in_day = ms.rem_euclid(86_400_000);
@@ -274,22 +274,35 @@ async fn own_subject(state: &AppState, grant: &Grant) -> Result<SubjectId, ApiEr
         .id)
 }
 
-/// A subject's jump metrics as a FHIR R4 `collection` Bundle.
-async fn fhir_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Response, ApiError> {
-    let scope = grant.org()?;
-    let org = scope.org();
-    let now = state.app.clock.now();
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
-    let s = subjects::get_including_archived(&mut tx, id).await?;
+/// One subject as FHIR resources: the Patient and an Observation per key jump metric of each
+/// assessment (and body weight), each Observation with its stable id.
+pub(crate) struct SubjectFhir {
+    /// The Patient.
+    pub patient: Value,
+    /// The Observations, by id.
+    pub observations: Vec<(uuid::Uuid, Value)>,
+}
+
+/// The FHIR resources of the subject `s` of `org`, its Observations referring to the Patient
+/// as `reference` (`urn:uuid:…` inside a Bundle, `Patient/…` in bulk files); with `since`,
+/// only Observations of assessments recorded in MHP from then on.
+pub(crate) async fn subject_fhir(
+    state: &AppState,
+    tx: &mut mhp_storage::TenantTx,
+    s: &subjects::Subject,
+    reference: &str,
+    since: Option<Timestamp>,
+) -> Result<SubjectFhir, ApiError> {
+    let org = tx.org();
+    let id = s.id;
     let subject = mhp_app::subjects::open(
         &state.app.phi,
         org,
-        &s,
+        s,
         mhp_domain::availability::Availability::Available,
         mhp_app::subjects::Identifiers::All,
     )
     .await?;
-    let patient_url = format!("urn:uuid:{id}");
     let mut patient = json!({
         "resourceType": "Patient",
         "id": id.to_string(),
@@ -308,9 +321,12 @@ async fn fhir_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Respo
         patient["identifier"] =
             json!([{"system": format!("urn:mhp:org:{org}:external-id"), "value": e}]);
     }
-    let mut entries = vec![json!({"fullUrl": patient_url, "resource": patient})];
-    for a in mhp_app::subjects::all_assessments(&mut tx, id).await? {
-        let result = assessments::current_result(&mut tx, &a).await?;
+    let mut observations = Vec::new();
+    for a in mhp_app::subjects::all_assessments(tx, id).await? {
+        if since.is_some_and(|t| a.created_at < t) {
+            continue;
+        }
+        let result = assessments::current_result(tx, &a).await?;
         for (metric, value) in summary(&result).into_iter().chain(
             result
                 .metrics
@@ -337,7 +353,7 @@ async fn fhir_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Respo
                     }]}],
                     "code": {"coding": [{"system": c.system, "code": c.code, "display": c.display}],
                              "text": c.display},
-                    "subject": {"reference": patient_url},
+                    "subject": {"reference": reference},
                     "effectiveDateTime": iso_instant(a.recorded_at),
                     "valueQuantity": {"value": value, "unit": c.unit,
                                       "system": "http://unitsofmeasure.org", "code": c.unit},
@@ -347,11 +363,29 @@ async fn fhir_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Respo
             if vital {
                 observation["meta"] = json!({"profile": [BODYWEIGHT_PROFILE]});
             }
-            entries.push(json!({
-                "fullUrl": format!("urn:uuid:{obs_id}"),
-                "resource": observation,
-            }));
+            observations.push((obs_id, observation));
         }
+    }
+    Ok(SubjectFhir {
+        patient,
+        observations,
+    })
+}
+
+/// A subject's jump metrics as a FHIR R4 `collection` Bundle.
+async fn fhir_of(state: &AppState, grant: &Grant, id: SubjectId) -> Result<Response, ApiError> {
+    let scope = grant.org()?;
+    let now = state.app.clock.now();
+    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
+    let s = subjects::get_including_archived(&mut tx, id).await?;
+    let patient_url = format!("urn:uuid:{id}");
+    let fhir = subject_fhir(state, &mut tx, &s, &patient_url, None).await?;
+    let mut entries = vec![json!({"fullUrl": patient_url, "resource": fhir.patient})];
+    for (obs_id, observation) in fhir.observations {
+        entries.push(json!({
+            "fullUrl": format!("urn:uuid:{obs_id}"),
+            "resource": observation,
+        }));
     }
     grant
         .record(

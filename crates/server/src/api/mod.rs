@@ -13,6 +13,7 @@ pub(crate) mod changes;
 pub(crate) mod compliance;
 pub(crate) mod datasets;
 pub(crate) mod export;
+pub(crate) mod fhir_bulk;
 pub(crate) mod injuries;
 pub(crate) mod invite;
 pub(crate) mod keys;
@@ -107,7 +108,7 @@ pub struct RouteSpec {
     pub doc: Doc,
 }
 
-use crate::openapi::Reply::{Csv, Empty, Fhir, Json, JsonLines};
+use crate::openapi::Reply::{BulkStatus, Csv, Empty, Fhir, FhirNdjson, Json, JsonLines};
 use crate::openapi::{Body, Doc, doc, list, page, s, with_body, with_query};
 use Permission as P;
 use Requirement::{Authenticated, InOrg, PendingSession, PlatformOperator, Public, Session};
@@ -392,6 +393,65 @@ pub const ROUTES: &[RouteSpec] = &[
         requirement: InOrg(P::ManageMembers),
         handler: || delete(keys::revoke),
         doc: doc("Revoke an API key", &[204], Empty),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/fhir/Patient/$export",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(fhir_bulk::kick_off_patients),
+        doc: with_query(
+            doc(
+                "FHIR Bulk Data export of the organisation's patients (202, Content-Location: \
+                 the status URL)",
+                &[202],
+                Empty,
+            ),
+            s::<fhir_bulk::KickOff>,
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/fhir/Group/{team}/$export",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(fhir_bulk::kick_off_group),
+        doc: with_query(
+            doc(
+                "FHIR Bulk Data export of a group's patients (a team; 202, Content-Location: \
+                 the status URL)",
+                &[202],
+                Empty,
+            ),
+            s::<fhir_bulk::KickOff>,
+        ),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/fhir/bulk/{job}",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(fhir_bulk::status),
+        doc: doc(
+            "A bulk export's status: 202 while it runs, its manifest when done",
+            &[200, 202],
+            BulkStatus,
+        ),
+    },
+    RouteSpec {
+        method: "DELETE",
+        path: "/api/v1/orgs/{org}/fhir/bulk/{job}",
+        requirement: InOrg(P::ReadClinical),
+        handler: || delete(fhir_bulk::delete),
+        doc: doc("Cancel a bulk export or delete its files", &[202], Empty),
+    },
+    RouteSpec {
+        method: "GET",
+        path: "/api/v1/orgs/{org}/fhir/bulk/{job}/{file}",
+        requirement: InOrg(P::ReadClinical),
+        handler: || get(fhir_bulk::file),
+        doc: doc(
+            "One file of a bulk export (`Patient.ndjson`, `Observation.ndjson`) until it expires",
+            &[200],
+            FhirNdjson,
+        ),
     },
     RouteSpec {
         method: "GET",

@@ -158,6 +158,31 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
     ),
     (
         "GET",
+        "/api/v1/orgs/{org}/fhir/Patient/$export",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/fhir/Group/{team}/$export",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/fhir/bulk/{job}",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "DELETE",
+        "/api/v1/orgs/{org}/fhir/bulk/{job}",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/fhir/bulk/{job}/{file}",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "GET",
         "/api/v1/orgs/{org}/changes",
         Roles(&[Role::OrgAdmin, Role::Clinician]),
     ),
@@ -757,6 +782,50 @@ async fn concrete(
         path = path
             .replace("{webhook}", &id)
             .replace("{delivery}", &delivery);
+    }
+    if path.contains("{job}") {
+        // A complete bulk export with its Patient file, made in storage.
+        let app = &s.state.app;
+        let now = app.clock.now();
+        let job = uuid::Uuid::now_v7().simple().to_string();
+        let key = mhp_storage::ObjectKey::parse(&format!(
+            "exports/{}/fhir/{job}/Patient.ndjson",
+            target.org()
+        ))
+        .unwrap();
+        mhp_app::artifacts::put(app.phi.keys(), &app.objects, target.org(), &key, b"{}\n")
+            .await
+            .unwrap();
+        let mut tx = app.db.tenant(target, Access::Write).await.unwrap();
+        let export = mhp_storage::repo::fhir_exports::Export {
+            id: job.clone(),
+            request_url: "http://mhp.test/fixture".into(),
+            team: None,
+            types: vec!["Patient".into()],
+            since: None,
+            status: mhp_storage::repo::fhir_exports::Status::InProgress,
+            requested_by: "test".into(),
+            created_at: now,
+            completed_at: None,
+            expires_at: None,
+            outputs: None,
+            error: None,
+        };
+        mhp_storage::repo::fhir_exports::create(&mut tx, &export)
+            .await
+            .unwrap();
+        let outputs = format!(
+            r#"[{{"type":"Patient","key":"{}","count":1}}]"#,
+            key.as_str()
+        );
+        let expires = Timestamp::from_millis(far_future(s).as_millis());
+        mhp_storage::repo::fhir_exports::complete(&mut tx, &job, &outputs, now, expires)
+            .await
+            .unwrap();
+        tx.commit().await.unwrap();
+        path = path
+            .replace("{job}", &job)
+            .replace("{file}", "Patient.ndjson");
     }
     if path.contains("{key}") {
         let (id, _) = key(s, target, Role::Device, far_future(s)).await;

@@ -8,6 +8,7 @@ pub mod assessments;
 pub mod audit;
 pub mod backups;
 pub mod compliance;
+pub mod fhir_exports;
 pub mod injuries;
 pub mod invitations;
 pub mod loads;
