@@ -17,6 +17,7 @@ pub mod code;
 pub mod compliance;
 pub mod dashboard;
 pub mod datasets;
+pub mod import;
 pub mod indexing;
 pub mod injuries;
 pub mod keys;

@@ -39,6 +39,8 @@ pub enum Body {
     Json(SchemaFn),
     /// A force-plate file: CSV or JSON as the body, or a multipart form with a `file` field.
     Upload,
+    /// Rows to import: CSV with a header line, or NDJSON.
+    Rows,
 }
 
 /// What a successful answer carries.
@@ -106,7 +108,10 @@ fn problem_schema() -> Value {
             "detail": {"type": "string"},
             "code": {"type": "string", "enum": codes,
                 "description": "Why the request failed, stable: branch on this, not on the text"},
-            "request_id": {"type": "string"}, "checks": {"type": "object"}
+            "request_id": {"type": "string"}, "checks": {"type": "object"},
+            "errors": {"type": "array", "description": "An import's rows that cannot be taken",
+                "items": {"type": "object", "required": ["row", "error"], "properties": {
+                    "row": {"type": "integer"}, "error": {"type": "string"}}}}
         }
     })
 }
@@ -388,6 +393,12 @@ fn build(version: &str) -> Value {
             Body::Json(f) => {
                 op["requestBody"] = json!({"required": true, "content":
                     {"application/json": {"schema": f(&mut ing).to_value()}}});
+            }
+            Body::Rows => {
+                op["requestBody"] = json!({"required": true, "content": {
+                    "text/csv": {"schema": {"type": "string"}},
+                    "application/x-ndjson": {"schema": {"type": "string"}},
+                }});
             }
             Body::Upload => {
                 op["requestBody"] = json!({"required": true, "content": {

@@ -25,6 +25,9 @@ pub struct Problem {
     request_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     checks: Option<serde_json::Value>,
+    /// The rows of an import that cannot be taken (`[{row, error}]`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    errors: Option<serde_json::Value>,
 }
 
 impl Problem {
@@ -38,6 +41,7 @@ impl Problem {
             code,
             request_id: None,
             checks: None,
+            errors: None,
         }
     }
 
@@ -76,6 +80,12 @@ impl Problem {
     /// Adds the request id, so a user can quote it to support.
     pub fn with_request_id(mut self, id: Option<String>) -> Self {
         self.request_id = id;
+        self
+    }
+
+    /// Adds the rows of an import that cannot be taken.
+    pub fn with_errors(mut self, errors: serde_json::Value) -> Self {
+        self.errors = Some(errors);
         self
     }
 
@@ -157,6 +167,9 @@ pub enum ApiError {
         /// What was wrong.
         detail: String,
     },
+    /// Rows of an import cannot be taken (nothing was stored): each by number and why.
+    #[error("unprocessable rows")]
+    InvalidRows(Vec<mhp_app::import::RowError>),
     /// A dependency is down; try again later.
     #[error("service unavailable")]
     Unavailable,
@@ -262,6 +275,16 @@ impl IntoResponse for ApiError {
                 "The request's content cannot be accepted",
             )
             .with_detail(detail.clone()),
+            ApiError::InvalidRows(rows) => Problem::new(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Code::Invalid,
+                "The request's content cannot be accepted",
+            )
+            .with_detail(format!(
+                "{} row(s) cannot be taken; nothing was stored",
+                rows.len()
+            ))
+            .with_errors(serde_json::to_value(rows).unwrap_or_default()),
             ApiError::Unavailable => Problem::for_status(StatusCode::SERVICE_UNAVAILABLE),
             ApiError::Internal(cause) => {
                 tracing::error!(error = %cause, "internal error");

@@ -16,6 +16,7 @@ mod demo;
 mod edges;
 mod erasure;
 mod fhir_bulk;
+mod imports;
 mod layers;
 mod mail;
 mod main_path;

@@ -454,6 +454,21 @@ pub const ROUTES: &[RouteSpec] = &[
         ),
     },
     RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/import/subjects",
+        requirement: InOrg(P::ManageSubjects),
+        handler: || post(subjects::import),
+        doc: with_body(
+            doc(
+                "Import subjects from CSV or NDJSON: all or none, every row that cannot be \
+                 taken reported by number (422, `errors`)",
+                &[201, 422],
+                Json(s::<subjects::ImportedOut>),
+            ),
+            Body::Rows,
+        ),
+    },
+    RouteSpec {
         method: "GET",
         path: "/api/v1/orgs/{org}/changes",
         requirement: InOrg(P::ReadClinical),

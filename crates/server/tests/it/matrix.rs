@@ -182,6 +182,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin, Role::Clinician]),
     ),
     (
+        "POST",
+        "/api/v1/orgs/{org}/import/subjects",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
         "GET",
         "/api/v1/orgs/{org}/changes",
         Roles(&[Role::OrgAdmin, Role::Clinician]),
