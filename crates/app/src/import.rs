@@ -53,11 +53,7 @@ pub type Rows = (Vec<(usize, Row)>, Vec<RowError>);
 /// The rows of `body`, each with its number; `columns` are the names a row may have. An
 /// unknown column, a file that does not parse as its format, no rows or too many are refused
 /// whole; a row that does not parse is a row error.
-pub fn rows(
-    format: Format,
-    body: &[u8],
-    columns: &[&str],
-) -> Result<Rows, AppError> {
+pub fn rows(format: Format, body: &[u8], columns: &[&str]) -> Result<Rows, AppError> {
     let unknown = |name: &str| {
         AppError::malformed(format!(
             "column {name:?} is not one of {}",
