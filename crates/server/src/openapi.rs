@@ -356,7 +356,7 @@ fn build(version: &str) -> Value {
                         "required": ["type", "url"],
                         "properties": {"type": {"type": "string"}, "url": {"type": "string"},
                                        "count": {"type": "integer"}}}},
-                    "error": {"type": "array"},
+                    "error": {"type": "array", "items": {"type": "object"}},
                 }}}})),
                 Reply::BulkStatus => None,
                 Reply::Fhir => Some(
