@@ -5,16 +5,9 @@
 
 use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{MHP, bootstrap_org, cmj_csv, mhp, printed_id, printed_token};
-
-async fn json_of(res: reqwest::Response, expected: StatusCode) -> Value {
-    let status = res.status();
-    let body = res.text().await.unwrap();
-    assert_eq!(status, expected, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
+use crate::{MHP, bootstrap_org, cmj_csv, json_of, mhp, printed_id, printed_token};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_mirror_follows_the_change_feed_on_sqlite() {

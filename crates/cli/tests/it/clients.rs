@@ -9,14 +9,7 @@ use mhp_test_support::oauth::{ClientAuth, client_credentials};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, bootstrap_org};
-
-async fn json_of(res: reqwest::Response, expected: StatusCode) -> Value {
-    let status = res.status();
-    let body = res.text().await.unwrap();
-    assert_eq!(status, expected, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
+use crate::{MHP, bootstrap_org, json_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_api_key_is_an_oauth_client_scoped_rotated_and_revoked_as_the_key() {

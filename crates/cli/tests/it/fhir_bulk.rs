@@ -10,14 +10,7 @@ use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, bootstrap_org, cmj_csv};
-
-async fn json_of(res: reqwest::Response, expected: StatusCode) -> Value {
-    let status = res.status();
-    let body = res.text().await.unwrap();
-    assert_eq!(status, expected, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
+use crate::{MHP, bootstrap_org, cmj_csv, json_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_bulk_export_of_patients_and_of_a_group() {

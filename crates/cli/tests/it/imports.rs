@@ -3,16 +3,9 @@
 
 use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
-use serde_json::{Value, json};
+use serde_json::json;
 
-use crate::{MHP, bootstrap_org};
-
-async fn json_of(res: reqwest::Response, expected: StatusCode) -> Value {
-    let status = res.status();
-    let body = res.text().await.unwrap();
-    assert_eq!(status, expected, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
+use crate::{MHP, bootstrap_org, json_of};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_roster_is_imported_whole_or_not_at_all_on_sqlite() {

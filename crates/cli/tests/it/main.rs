@@ -35,6 +35,14 @@ use std::process::{Command, Output, Stdio};
 
 pub const MHP: &str = env!("CARGO_BIN_EXE_mhp");
 
+/// The JSON body of `res`, which must have answered `want` (the body is shown when not).
+pub async fn json_of(res: reqwest::Response, want: reqwest::StatusCode) -> serde_json::Value {
+    let status = res.status();
+    let text = res.text().await.unwrap();
+    assert_eq!(status, want, "{text}");
+    serde_json::from_str(&text).unwrap()
+}
+
 /// Runs `mhp ARGS` with a clean environment plus `env`, feeding `stdin`.
 pub fn mhp(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Output {
     use std::io::Write as _;

@@ -8,14 +8,7 @@ use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, mhp, printed_id, printed_token, stderr, stdout};
-
-async fn json_of(res: reqwest::Response, want: StatusCode) -> Value {
-    let status = res.status();
-    let text = res.text().await.unwrap();
-    assert_eq!(status, want, "{text}");
-    serde_json::from_str(&text).unwrap()
-}
+use crate::{MHP, json_of, mhp, printed_id, printed_token, stderr, stdout};
 
 /// GETs `url` with `key` and expects 200 with JSON.
 async fn get_ok(c: &reqwest::Client, url: impl reqwest::IntoUrl, key: &str) -> Value {

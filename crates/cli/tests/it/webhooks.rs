@@ -11,14 +11,7 @@ use mhp_test_support::webhooks::WebhookReceiver;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 
-use crate::{MHP, bootstrap_org, cmj_csv};
-
-async fn json_of(res: reqwest::Response, expected: StatusCode) -> Value {
-    let status = res.status();
-    let body = res.text().await.unwrap();
-    assert_eq!(status, expected, "{body}");
-    serde_json::from_str(&body).unwrap()
-}
+use crate::{MHP, bootstrap_org, cmj_csv, json_of};
 
 /// Waits up to a minute for an attempt that `pick` accepts.
 async fn wait_for(receiver: &WebhookReceiver, what: &str, pick: impl Fn(&Value) -> bool) -> Value {

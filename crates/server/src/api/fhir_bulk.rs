@@ -311,12 +311,16 @@ async fn forget_expired(state: &AppState, grant: &Grant) -> Result<(), ApiError>
     Ok(())
 }
 
-async fn remove_files(state: &AppState, e: &Export) -> Result<(), ApiError> {
-    let outputs: Vec<Value> = e
-        .outputs
+/// An export's files as recorded: `[{"type", "key", "count"}]`.
+fn outputs_of(e: &Export) -> Vec<Value> {
+    e.outputs
         .as_deref()
         .and_then(|o| serde_json::from_str(o).ok())
-        .unwrap_or_default();
+        .unwrap_or_default()
+}
+
+async fn remove_files(state: &AppState, e: &Export) -> Result<(), ApiError> {
+    let outputs = outputs_of(e);
     for o in outputs {
         if let Some(key) = o["key"].as_str().and_then(|k| ObjectKey::parse(k).ok()) {
             state.app.objects.delete(&key).await?;
@@ -356,11 +360,7 @@ pub async fn status(
         Status::Failed => Err(ApiError::Internal("a FHIR bulk export failed".into())),
         Status::Complete => {
             let base = state.identity.public_url.trim_end_matches('/');
-            let outputs: Vec<Value> = e
-                .outputs
-                .as_deref()
-                .and_then(|o| serde_json::from_str(o).ok())
-                .unwrap_or_default();
+            let outputs = outputs_of(&e);
             let output: Vec<Value> = outputs
                 .iter()
                 .map(|o| {
@@ -421,11 +421,7 @@ pub async fn file(
         .strip_suffix(".ndjson")
         .filter(|k| TYPES.contains(k))
         .ok_or(ApiError::NotFound("file"))?;
-    let outputs: Vec<Value> = e
-        .outputs
-        .as_deref()
-        .and_then(|o| serde_json::from_str(o).ok())
-        .unwrap_or_default();
+    let outputs = outputs_of(&e);
     if e.status != Status::Complete || !outputs.iter().any(|o| o["type"] == kind) {
         return Err(ApiError::NotFound("file"));
     }

@@ -263,17 +263,8 @@ pub async fn changes_after(
     actions: &[&str],
     limit: u32,
 ) -> Result<Vec<Change>, StorageError> {
-    let horizon = if tx.backend() == Backend::Postgres {
-        let row = sqlx::query("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT)")
-            .fetch_one(tx.conn())
-            .await?;
-        let xmin: String = row.try_get(0)?;
-        xmin.parse::<i64>().map_err(|_| StorageError::Corrupt {
-            what: "snapshot xmin",
-        })?
-    } else {
-        i64::MAX
-    };
+    let backend = tx.backend();
+    let horizon = crate::repo::security::snapshot_horizon(tx.conn(), backend).await?;
     let limit = i64::from(limit.clamp(1, 1000));
     // The actions are bound; only their placeholders are formatted in.
     let placeholders: Vec<String> = (0..actions.len()).map(|i| format!("${}", i + 5)).collect();

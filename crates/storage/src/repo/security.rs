@@ -27,11 +27,20 @@ pub struct Cursor {
 
 /// The newest transaction id whose events are final: every one below it has ended.
 async fn horizon(tx: &mut OperatorTx) -> Result<i64, StorageError> {
-    if tx.backend() != Backend::Postgres {
+    let backend = tx.backend();
+    snapshot_horizon(tx.conn(), backend).await
+}
+
+/// [`horizon`] on any connection (an organisation's change feed reads its own events by it).
+pub(crate) async fn snapshot_horizon(
+    conn: &mut sqlx::AnyConnection,
+    backend: Backend,
+) -> Result<i64, StorageError> {
+    if backend != Backend::Postgres {
         return Ok(i64::MAX);
     }
     let row = sqlx::query("SELECT CAST(pg_snapshot_xmin(pg_current_snapshot()) AS TEXT)")
-        .fetch_one(tx.conn())
+        .fetch_one(conn)
         .await?;
     let xmin: String = row.try_get(0)?;
     xmin.parse::<i64>().map_err(|_| StorageError::Corrupt {
