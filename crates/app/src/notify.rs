@@ -1,10 +1,14 @@
 //! Messages to people (invitations, password resets, alerts). The embedded default is an
 //! outbox: one JSON file per message in a private directory, which an operator or a mail relay
 //! picks up. With an SMTP relay configured they are sent there instead (lettre; TLS required
-//! unless the settings say otherwise outside production). Messages hold single-use secrets, so
-//! they never go to a log; the log records only that a message was queued or sent.
+//! unless the settings say otherwise outside production), or to a mail service's API (Amazon
+//! SES, given by the command line as a [`MailApi`]). Messages hold single-use secrets, so they
+//! never go to a log; the log records only that a message was queued or sent.
 
+use std::future::Future;
 use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
 
 use mhp_domain::{Email, Secret};
 use serde_json::json;
@@ -27,6 +31,68 @@ pub enum Notifier {
     Outbox(PathBuf),
     /// An SMTP relay.
     Smtp(Box<Smtp>),
+    /// A mail service's API.
+    Api(Box<ApiMail>),
+}
+
+/// A mail service reached by its API (Amazon SES's `SendEmail`), which takes a whole MIME
+/// message: the edge that knows the service implements it.
+pub trait MailApi: Send + Sync + std::fmt::Debug {
+    /// The service's name for the log (`ses`).
+    fn name(&self) -> &'static str;
+    /// Sends `raw` (headers and body) from `from` to `to`. The error names what went wrong
+    /// without the message or the recipient.
+    fn send_raw<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+        raw: &'a [u8],
+    ) -> Pin<Box<dyn Future<Output = Result<(), String>> + Send + 'a>>;
+}
+
+/// Messages built here and handed to a [`MailApi`].
+#[derive(Debug, Clone)]
+pub struct ApiMail {
+    api: Arc<dyn MailApi>,
+    from: lettre::message::Mailbox,
+}
+
+impl ApiMail {
+    /// Sends through `api` from `from` (`MHP <no-reply@example.org>` or a bare address).
+    pub fn new(api: Arc<dyn MailApi>, from: &str) -> Result<Self, String> {
+        let from = from
+            .parse()
+            .map_err(|_| "the sender is not an e-mail address".to_owned())?;
+        Ok(Self { api, from })
+    }
+
+    async fn send(&self, message: &Message) -> std::io::Result<()> {
+        let email = build(&self.from, message)?;
+        // The formatted message holds the link: its buffer is wiped once sent.
+        let raw = zeroize::Zeroizing::new(email.formatted());
+        self.api
+            .send_raw(self.from.email.as_ref(), message.to.as_str(), &raw)
+            .await
+            .map_err(std::io::Error::other)?;
+        tracing::info!(service = self.api.name(), "notification sent");
+        Ok(())
+    }
+}
+
+/// The MIME message: plain text, from the sender to the recipient.
+fn build(from: &lettre::message::Mailbox, message: &Message) -> std::io::Result<lettre::Message> {
+    let to: lettre::message::Mailbox = message
+        .to
+        .as_str()
+        .parse()
+        .map_err(|_| std::io::Error::other("the recipient is not an e-mail address"))?;
+    lettre::Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(message.subject)
+        .header(lettre::message::header::ContentType::TEXT_PLAIN)
+        .body(message.body.expose().clone())
+        .map_err(|e| std::io::Error::other(format!("the message could not be built: {e}")))
 }
 
 /// How the relay is reached.
@@ -128,18 +194,7 @@ impl Smtp {
 
     async fn send(&self, message: &Message) -> std::io::Result<()> {
         use lettre::AsyncTransport as _;
-        let to: lettre::message::Mailbox = message
-            .to
-            .as_str()
-            .parse()
-            .map_err(|_| std::io::Error::other("the recipient is not an e-mail address"))?;
-        let email = lettre::Message::builder()
-            .from(self.from.clone())
-            .to(to)
-            .subject(message.subject)
-            .header(lettre::message::header::ContentType::TEXT_PLAIN)
-            .body(message.body.expose().clone())
-            .map_err(|e| std::io::Error::other(format!("the message could not be built: {e}")))?;
+        let email = build(&self.from, message)?;
         self.transport
             .send(email)
             .await
@@ -170,6 +225,7 @@ impl Notifier {
                 Ok(())
             }
             Notifier::Smtp(smtp) => smtp.send(message).await,
+            Notifier::Api(api) => api.send(message).await,
         }
     }
 }

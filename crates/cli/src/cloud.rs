@@ -527,12 +527,22 @@ impl mhp_storage::RemoteObjects for S3Objects {
 }
 
 /// Where messages to people go: the SMTP relay `[mail]` names (its password resolved from its
-/// reference), else the outbox in the data directory.
+/// reference), Amazon SES, or the outbox in the data directory.
 pub fn notifier(settings: &Settings, env: &Env) -> Result<mhp_app::notify::Notifier, Failure> {
+    use crate::settings::MailTransport;
     use mhp_app::notify::{Notifier, Smtp, SmtpSettings};
     let m = &settings.mail;
-    let Some(host) = m.smtp_host.as_deref() else {
-        return Ok(Notifier::Outbox(settings.data_dir.join("outbox")));
+    let host = match (m.transport(), m.smtp_host.as_deref()) {
+        (MailTransport::Outbox, _) => {
+            return Ok(Notifier::Outbox(settings.data_dir.join("outbox")));
+        }
+        (MailTransport::Ses, _) => return ses_notifier(settings, env),
+        (MailTransport::Smtp, Some(host)) => host,
+        (MailTransport::Smtp, None) => {
+            return Err(Failure::Invalid(
+                "mail.smtp_host: is needed with mail.transport = \"smtp\"".into(),
+            ));
+        }
     };
     let tls = m.tls().map_err(|e| Failure::Invalid(e.to_string()))?;
     let credentials = match (m.smtp_username.as_deref(), m.smtp_password.as_deref()) {
@@ -566,4 +576,57 @@ pub fn notifier(settings: &Settings, env: &Env) -> Result<mhp_app::notify::Notif
     })
     .map_err(|e| Failure::Invalid(format!("mail: {e}")))?;
     Ok(Notifier::Smtp(Box::new(smtp)))
+}
+
+/// Messages through Amazon SES's API with the `[aws]` credential chain (the task role on ECS).
+fn ses_notifier(settings: &Settings, env: &Env) -> Result<mhp_app::notify::Notifier, Failure> {
+    #[cfg(feature = "aws")]
+    {
+        let m = &settings.mail;
+        let client = aws_client(settings, env, "mail.transport = \"ses\"")?;
+        let ses = mhp_cloud::aws::Ses::new(client, m.ses_configuration_set.as_deref())
+            .map_err(|e| Failure::Invalid(format!("mail.ses_configuration_set: {e}")))?;
+        let mail = mhp_app::notify::ApiMail::new(
+            Arc::new(SesMail(ses)),
+            m.from.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| Failure::Invalid(format!("mail.from: {e}")))?;
+        Ok(mhp_app::notify::Notifier::Api(Box::new(mail)))
+    }
+    #[cfg(not(feature = "aws"))]
+    {
+        let _ = (settings, env);
+        Err(Failure::Invalid(
+            "mail.transport: ses needs a build with the aws feature".into(),
+        ))
+    }
+}
+
+/// Amazon SES as the notifier's mail API.
+#[cfg(feature = "aws")]
+#[derive(Debug)]
+struct SesMail(mhp_cloud::aws::Ses);
+
+#[cfg(feature = "aws")]
+impl mhp_app::notify::MailApi for SesMail {
+    fn name(&self) -> &'static str {
+        "ses"
+    }
+
+    fn send_raw<'a>(
+        &'a self,
+        from: &'a str,
+        to: &'a str,
+        raw: &'a [u8],
+    ) -> std::pin::Pin<Box<dyn std::future::Future<Output = Result<(), String>> + Send + 'a>> {
+        Box::pin(async move {
+            // The error keeps SES's class and status, never its message (which may quote
+            // the recipient).
+            self.0
+                .send_raw(from, to, raw)
+                .await
+                .map(drop)
+                .map_err(|e| format!("Amazon SES: {e}"))
+        })
+    }
 }

@@ -295,11 +295,21 @@ impl EgressSettings {
     }
 }
 
-/// `[mail]`: where invitations, password resets and alerts go. Without `smtp_host`, to the
-/// outbox (`<data_dir>/outbox`, one file per message); with it, to that SMTP relay.
+/// `[mail]`: where invitations, password resets and alerts go: the outbox (`<data_dir>/outbox`,
+/// one file per message; the default without `smtp_host`), an SMTP relay (the default with
+/// `smtp_host`), or Amazon SES's API (`transport = "ses"`).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct MailSettings {
+    /// `outbox`, `smtp` or `ses` (SES API version 2, with the `[aws]` region, endpoint and
+    /// credentials; builds with the `aws` feature). Unset: `smtp` when `smtp_host` is set,
+    /// else `outbox`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub transport: Option<MailTransport>,
+    /// The SES configuration set messages are sent with (its TLS policy, suppression list and
+    /// event destinations), for `ses`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ses_configuration_set: Option<String>,
     /// The relay's host name (Amazon SES: `email-smtp.<region>.amazonaws.com`).
     pub smtp_host: Option<String>,
     /// Its port; default 465 for `implicit`, 587 for `starttls`, 25 for `none`.
@@ -318,9 +328,23 @@ pub struct MailSettings {
     pub from: Option<String>,
 }
 
+/// How messages to people leave.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MailTransport {
+    /// Files in `<data_dir>/outbox`.
+    Outbox,
+    /// The relay of `smtp_host`.
+    Smtp,
+    /// Amazon SES's `SendEmail`.
+    Ses,
+}
+
 impl Default for MailSettings {
     fn default() -> Self {
         Self {
+            transport: None,
+            ses_configuration_set: None,
             smtp_host: None,
             smtp_port: None,
             smtp_tls: "starttls".to_owned(),
@@ -346,10 +370,63 @@ impl MailSettings {
         }
     }
 
+    /// The transport the settings choose.
+    pub fn transport(&self) -> MailTransport {
+        self.transport.unwrap_or(if self.smtp_host.is_some() {
+            MailTransport::Smtp
+        } else {
+            MailTransport::Outbox
+        })
+    }
+
     fn validate(&self, production: bool) -> Result<(), ConfigError> {
         let tls = self.tls()?;
+        let transport = self.transport();
+        if transport != MailTransport::Ses && self.ses_configuration_set.is_some() {
+            return Err(ConfigError::new(
+                "mail.ses_configuration_set",
+                "is for mail.transport = \"ses\"",
+            ));
+        }
+        match transport {
+            MailTransport::Outbox => {
+                return if self.smtp_host.is_some() {
+                    Err(ConfigError::new(
+                        "mail.smtp_host",
+                        "is for mail.transport = \"smtp\" (the outbox was chosen)",
+                    ))
+                } else {
+                    Ok(())
+                };
+            }
+            MailTransport::Ses => {
+                if self.smtp_host.is_some() || self.smtp_username.is_some() {
+                    return Err(ConfigError::new(
+                        "mail.smtp_host",
+                        "is for mail.transport = \"smtp\" (SES is reached by its API, with the [aws] credentials)",
+                    ));
+                }
+                if let Some(set) = &self.ses_configuration_set
+                    && (set.is_empty()
+                        || set.len() > 64
+                        || !set
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+                {
+                    return Err(ConfigError::new(
+                        "mail.ses_configuration_set",
+                        "must be 1-64 letters, digits, - and _",
+                    ));
+                }
+                return self.need_sender("ses");
+            }
+            MailTransport::Smtp => {}
+        }
         let Some(host) = self.smtp_host.as_deref() else {
-            return Ok(());
+            return Err(ConfigError::new(
+                "mail.smtp_host",
+                "is needed with mail.transport = \"smtp\"",
+            ));
         };
         if host.trim().is_empty() || host.contains(['/', ' ', '@']) {
             return Err(ConfigError::new(
@@ -357,12 +434,7 @@ impl MailSettings {
                 "must be a host name or address",
             ));
         }
-        if self.from.as_deref().is_none_or(|f| f.trim().is_empty()) {
-            return Err(ConfigError::new(
-                "mail.from",
-                "is needed with mail.smtp_host (the sender's address)",
-            ));
-        }
+        self.need_sender("smtp")?;
         if self.smtp_username.is_some() != self.smtp_password.is_some() {
             return Err(ConfigError::new(
                 "mail.smtp_password",
@@ -373,6 +445,16 @@ impl MailSettings {
             return Err(ConfigError::new(
                 "mail.smtp_tls",
                 "none is refused in production (messages carry sign-in links)",
+            ));
+        }
+        Ok(())
+    }
+
+    fn need_sender(&self, transport: &str) -> Result<(), ConfigError> {
+        if self.from.as_deref().is_none_or(|f| f.trim().is_empty()) {
+            return Err(ConfigError::new(
+                "mail.from",
+                format!("is needed with mail.transport = \"{transport}\" (the sender's address)"),
             ));
         }
         Ok(())
@@ -990,6 +1072,12 @@ const ENV: &[(&str, &str, Kind)] = &[
     (
         "MHP_SECURITY_WEBHOOK_SECRET",
         "security.webhook_secret",
+        Kind::Text,
+    ),
+    ("MHP_MAIL_TRANSPORT", "mail.transport", Kind::Text),
+    (
+        "MHP_MAIL_SES_CONFIGURATION_SET",
+        "mail.ses_configuration_set",
         Kind::Text,
     ),
     ("MHP_MAIL_SMTP_HOST", "mail.smtp_host", Kind::Text),

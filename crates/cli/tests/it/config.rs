@@ -70,6 +70,28 @@ fn invalid_configuration_exits_2_with_one_line_naming_the_key() {
             "environment = \"production\"\n[mail]\nsmtp_host = \"relay\"\nfrom = \"a@example.org\"\nsmtp_tls = \"none\"\n",
             "mail.smtp_tls",
         ),
+        ("[mail]\ntransport = \"pigeon\"\n", "mail"),
+        ("[mail]\ntransport = \"ses\"\n", "mail.from"),
+        (
+            "[mail]\ntransport = \"smtp\"\nfrom = \"a@example.org\"\n",
+            "mail.smtp_host",
+        ),
+        (
+            "[mail]\ntransport = \"ses\"\nfrom = \"a@example.org\"\nsmtp_host = \"relay\"\n",
+            "mail.smtp_host",
+        ),
+        (
+            "[mail]\ntransport = \"outbox\"\nsmtp_host = \"relay\"\nfrom = \"a@example.org\"\n",
+            "mail.smtp_host",
+        ),
+        (
+            "[mail]\nses_configuration_set = \"mhp\"\n",
+            "mail.ses_configuration_set",
+        ),
+        (
+            "[mail]\ntransport = \"ses\"\nfrom = \"a@example.org\"\nses_configuration_set = \"a/b\"\n",
+            "mail.ses_configuration_set",
+        ),
     ];
     for (text, key) in cases {
         std::fs::write(&file, text).unwrap();

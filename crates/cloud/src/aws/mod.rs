@@ -13,6 +13,7 @@ mod kms;
 mod logs;
 mod s3;
 mod secrets;
+mod ses;
 mod xml;
 
 use std::sync::Arc;
@@ -31,6 +32,7 @@ pub use kms::{EncryptionContext, Kms};
 pub use logs::LogStream;
 pub use s3::{S3, S3Object, ServerSideEncryption};
 pub use secrets::{SecretsManager, Ssm};
+pub use ses::Ses;
 
 /// The content type of the AWS JSON 1.1 protocol.
 pub const JSON_1_1: &str = "application/x-amz-json-1.1";

@@ -705,3 +705,82 @@ print(json.dumps(out))
         .unwrap();
     assert_eq!(refused.status(), 403);
 }
+
+/// Amazon SES v2 `SendEmail` with raw content: moto keeps the message as SES received it, and
+/// Python's e-mail parser reads back the sender, recipient, subject and body MHP built. A
+/// sender without a verified identity is refused with SES's class, and the error quotes
+/// neither the message nor the addresses.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ses_sends_the_raw_message_and_refuses_an_unverified_sender() {
+    use mhp_cloud::aws::Ses;
+
+    let Some(moto) = Moto::start() else {
+        return;
+    };
+    moto.boto3(
+        "aws('sesv2').create_email_identity(EmailIdentity='mhp.example')\n\
+         aws('sesv2').create_configuration_set(ConfigurationSetName='mhp-mail')",
+    );
+    let client = AwsClient::new(
+        moto::REGION,
+        fixed(moto::ACCESS_KEY_ID, moto::SECRET_ACCESS_KEY),
+        Some(endpoint(&moto)),
+    )
+    .unwrap();
+    let ses = Ses::new(client.clone(), Some("mhp-mail")).unwrap();
+    let raw = "From: MHP <no-reply@mhp.example>\r\nTo: kim@example.org\r\n\
+               Subject: Reset your password\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n\
+               Follow https://mhp.example/reset#token-123\r\n";
+    let id = ses
+        .send_raw("no-reply@mhp.example", "kim@example.org", raw.as_bytes())
+        .await
+        .unwrap();
+    assert!(!id.is_empty());
+    let seen: Value = serde_json::from_str(&moto.boto3(&format!(
+        "import email, json, urllib.request\n\
+         data = json.load(urllib.request.urlopen({url:?}))\n\
+         out = []\n\
+         for m in data['ses']['RawMessage']:\n    \
+             p = email.message_from_string(m['raw_data'])\n    \
+             out.append({{'id': m['id'], 'source': m['source'], 'to': sorted(set(m['destinations'])), \
+             'from': p['From'], 'subject': p['Subject'], 'body': p.get_payload()}})\n\
+         print(json.dumps(out))",
+        url = format!("{}/moto-api/data.json", moto.endpoint),
+    )))
+    .unwrap();
+    assert_eq!(seen.as_array().unwrap().len(), 1, "{seen}");
+    let m = &seen[0];
+    assert_eq!(m["id"], id.as_str(), "{seen}");
+    assert_eq!(m["source"], "no-reply@mhp.example", "{seen}");
+    assert_eq!(m["to"], json!(["kim@example.org"]), "{seen}");
+    assert_eq!(m["from"], "MHP <no-reply@mhp.example>", "{seen}");
+    assert_eq!(m["subject"], "Reset your password", "{seen}");
+    assert!(
+        m["body"].as_str().unwrap().contains("reset#token-123"),
+        "{seen}"
+    );
+
+    let refused = Ses::new(client, None)
+        .unwrap()
+        .send_raw(
+            "someone@elsewhere.example",
+            "kim@example.org",
+            raw.as_bytes(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(refused.code(), Some("MessageRejected"), "{refused}");
+    crate::assert_reveals_nothing(&refused, &["kim@", "elsewhere", "token-123"]);
+    assert!(
+        Ses::new(
+            AwsClient::new(
+                moto::REGION,
+                fixed(moto::ACCESS_KEY_ID, moto::SECRET_ACCESS_KEY),
+                None
+            )
+            .unwrap(),
+            Some("a set/with a slash")
+        )
+        .is_err()
+    );
+}
