@@ -34,10 +34,10 @@ curl -sf "$BASE/api/v1/openapi.json" -o "$WORK/openapi.json"
 #    multipart/form-data, which the client has);
 #  - the audit export's application/x-ndjson answer (read as bytes by the client);
 #  - a FHIR bulk file's application/fhir+ndjson answer (the same);
-#  - the roster import, whose bodies are CSV or NDJSON only (the generator writes JSON,
+#  - the imports (subjects, loads, injuries, decisions), whose bodies are CSV or NDJSON only (the generator writes JSON,
 #    form and multipart bodies; an import is a file, sent as such).
 UNEXPECTED=$(grep -E '^(WARNING|Unsupported|Cannot)' "$WORK/generate.log" \
-  | grep -vE 'audit/export|fhir/bulk/\{job\}/\{file\}|Unsupported content_type application/(x-ndjson|fhir\+ndjson)|POST /api/v1/orgs/\{org\}/(subjects/\{subject\}/assessments|import/subjects)|^Unsupported content type (text/csv|application/x-ndjson)$' || true)
+  | grep -vE 'audit/export|fhir/bulk/\{job\}/\{file\}|Unsupported content_type application/(x-ndjson|fhir\+ndjson)|POST /api/v1/orgs/\{org\}/(subjects/\{subject\}/assessments|import/(subjects|loads|injuries|decisions))|^Unsupported content type (text/csv|application/x-ndjson)$' || true)
 if [ -n "$UNEXPECTED" ]; then
   cat "$WORK/generate.log"
   echo "check-openapi-client: the generator left out more than the known parts:"

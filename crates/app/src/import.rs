@@ -147,6 +147,79 @@ pub fn rows(format: Format, body: &[u8], columns: &[&str]) -> Result<Rows, AppEr
     Ok((out, errors))
 }
 
+/// The subject a row of loads or injuries names: by MHP's id (`subject`) or by the
+/// organisation's own external id (`external_id`), exactly one of the two.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SubjectRef {
+    /// MHP's id.
+    Id(mhp_domain::SubjectId),
+    /// The external id (service number, club id), found through its blind index.
+    External(String),
+}
+
+impl SubjectRef {
+    /// The reference `row` holds, or why it holds none.
+    pub fn of(row: &Row) -> Result<Self, String> {
+        match (row.get("subject"), row.get("external_id")) {
+            (Some(id), None) => mhp_domain::SubjectId::parse(id)
+                .map(SubjectRef::Id)
+                .map_err(|_| "subject is not a subject id".to_owned()),
+            (None, Some(e)) => Ok(SubjectRef::External(e.clone())),
+            (Some(_), Some(_)) => Err("give subject or external_id, not both".to_owned()),
+            (None, None) => Err("subject or external_id is required".to_owned()),
+        }
+    }
+
+    /// The subject of the transaction's organisation it names, if there is one that records
+    /// may be added to (not archived, not erased).
+    pub async fn resolve(
+        &self,
+        tx: &mut mhp_storage::TenantTx,
+        phi: &crate::phi::Phi,
+        org: mhp_domain::OrgId,
+    ) -> Result<Option<mhp_domain::SubjectId>, AppError> {
+        use mhp_storage::StorageError;
+        use mhp_storage::repo::subjects;
+        let id = match self {
+            SubjectRef::Id(id) => *id,
+            SubjectRef::External(e) => {
+                let Some(index) = phi.subject_keys(org, "", Some(e)).external_id else {
+                    return Ok(None);
+                };
+                match subjects::id_by_external_index(tx, &index).await? {
+                    Some(id) => id,
+                    None => return Ok(None),
+                }
+            }
+        };
+        match subjects::get(tx, id).await {
+            Ok(_) => Ok(Some(id)),
+            Err(StorageError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// The field `name` of `row` as a whole number, when present.
+pub fn whole_number(row: &Row, name: &str) -> Result<Option<u32>, String> {
+    row.get(name)
+        .map(|v| {
+            v.parse::<u32>()
+                .map_err(|_| format!("{name} must be a whole number"))
+        })
+        .transpose()
+}
+
+/// The detail of a checking error, for a row's report; other errors are not the row's.
+pub fn row_error(row: usize, e: AppError) -> Result<RowError, AppError> {
+    match e {
+        AppError::Malformed(detail) | AppError::Invalid { detail, .. } => {
+            Ok(RowError { row, error: detail })
+        }
+        e => Err(e),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -3,11 +3,12 @@
 //! (the subject exists, a decision is not dated before its injury), seal the free text with the
 //! subject's key and write the change with its audit event in one transaction.
 
-use mhp_domain::{CalendarDate, InjuryId, OrgScope, SubjectId};
-use mhp_storage::Access;
+use mhp_domain::{CalendarDate, InjuryId, OrgId, OrgScope, SubjectId, Timestamp};
 use mhp_storage::repo::injuries::{self, Decision, Injury};
 use mhp_storage::repo::subjects;
+use mhp_storage::{Access, TenantTx};
 
+use crate::import::{self, RowError, SubjectRef};
 use crate::phi::FieldAt;
 use crate::{App, AppError, Caller};
 
@@ -76,7 +77,7 @@ fn one_of(field: &'static str, value: &str, allowed: &[&'static str]) -> Result<
 }
 
 /// A lowercase snake_case code (`knee`, `ligament_sprain`), 1 to 40 characters.
-fn code(field: &'static str, value: &str) -> Result<String, AppError> {
+pub(crate) fn code(field: &'static str, value: &str) -> Result<String, AppError> {
     let ok = (1..=40).contains(&value.len())
         && value.starts_with(|c: char| c.is_ascii_lowercase())
         && value
@@ -101,7 +102,7 @@ fn free_text(field: &'static str, value: Option<String>) -> Result<Option<String
 }
 
 /// A day that is not in the future (`invalid-date` otherwise).
-fn past_day(
+pub(crate) fn past_day(
     field: &'static str,
     text: &str,
     today: CalendarDate,
@@ -212,12 +213,26 @@ pub async fn record(
     caller: &Caller,
     new: NewInjury,
 ) -> Result<Injury, AppError> {
-    let org = scope.org();
-    let id = InjuryId::new();
-    let row = id.to_string();
     let now = app.now();
     let mut tx = app.db.tenant(scope, Access::Write).await?;
     subjects::get(&mut tx, new.subject).await?;
+    let injury = write_injury(app, &mut tx, scope.org(), caller, new, now).await?;
+    tx.commit().await?;
+    Ok(injury)
+}
+
+/// Stores one checked injury of an existing subject, its notes sealed with the subject's key,
+/// and its audit event.
+async fn write_injury(
+    app: &App,
+    tx: &mut TenantTx,
+    org: OrgId,
+    caller: &Caller,
+    new: NewInjury,
+    now: Timestamp,
+) -> Result<Injury, AppError> {
+    let id = InjuryId::new();
+    let row = id.to_string();
     let sealer = app.phi.for_write(org, new.subject).await?;
     let notes = new
         .notes
@@ -249,11 +264,10 @@ pub async fn record(
         created_at: now,
         updated_at: now,
     };
-    injuries::create(&mut tx, &injury).await?;
+    injuries::create(tx, &injury).await?;
     caller
-        .record(&mut tx, "injury.create", "injury", Some(row), now)
+        .record(tx, "injury.create", "injury", Some(row), now)
         .await?;
-    tx.commit().await?;
     Ok(injury)
 }
 
@@ -278,17 +292,34 @@ pub async fn decide(
     caller: &Caller,
     new: NewDecision,
 ) -> Result<Injury, AppError> {
-    let org = scope.org();
     let now = app.now();
-    let id = uuid::Uuid::now_v7().to_string();
     let mut tx = app.db.tenant(scope, Access::Write).await?;
     let injury = injuries::get(&mut tx, new.injury).await?;
+    let injury_id = new.injury;
+    write_decision(app, &mut tx, scope.org(), caller, &injury, new, now).await?;
+    let injury = injuries::get(&mut tx, injury_id).await?;
+    tx.commit().await?;
+    Ok(injury)
+}
+
+/// Stores one checked decision on `injury` (refused when dated before it), its restrictions
+/// sealed with the subject's key, and its audit event; returns the decision's id.
+async fn write_decision(
+    app: &App,
+    tx: &mut TenantTx,
+    org: OrgId,
+    caller: &Caller,
+    injury: &Injury,
+    new: NewDecision,
+    now: Timestamp,
+) -> Result<String, AppError> {
     if new.decided_on.to_string() < injury.occurred_on {
         return Err(AppError::invalid(
             crate::Code::InvalidDate,
             "decided_on is before the injury occurred",
         ));
     }
+    let id = uuid::Uuid::now_v7().to_string();
     let sealer = app.phi.for_write(org, injury.subject).await?;
     let restrictions = new
         .restrictions
@@ -307,26 +338,178 @@ pub async fn decide(
         .transpose()?;
     let decision = Decision {
         restrictions,
-        id,
+        id: id.clone(),
         injury: new.injury,
         stage: new.stage,
         decided_on: new.decided_on.to_string(),
         decided_by: caller.actor.clone(),
         created_at: now,
     };
-    injuries::add_decision(&mut tx, &decision).await?;
+    injuries::add_decision(tx, &decision).await?;
     caller
         .record(
-            &mut tx,
+            tx,
             "injury.decision",
             "injury",
             Some(new.injury.to_string()),
             now,
         )
         .await?;
-    let injury = injuries::get(&mut tx, new.injury).await?;
+    Ok(id)
+}
+
+/// The columns of an injuries import: the subject (`subject`, MHP's id, or `external_id`)
+/// and the injury's fields as the single-injury form has them.
+pub const IMPORT_INJURY_COLUMNS: &[&str] = &[
+    "subject",
+    "external_id",
+    "body_region",
+    "injury_type",
+    "side",
+    "severity",
+    "mechanism",
+    "occurred_on",
+    "time_loss_days",
+    "notes",
+];
+
+/// Imports injuries (CSV or NDJSON, [`IMPORT_INJURY_COLUMNS`]): every row is checked as a
+/// single injury is, and its subject must be one of the organisation's (not archived); when
+/// any row cannot be taken, nothing is stored and every such row is reported by number;
+/// otherwise all are stored with their audit events in one transaction. Returns the injuries'
+/// ids in row order (a decisions import names them).
+pub async fn import_injuries(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    format: import::Format,
+    body: &[u8],
+) -> Result<Result<Vec<InjuryId>, Vec<RowError>>, AppError> {
+    let (rows, mut errors) = import::rows(format, body, IMPORT_INJURY_COLUMNS)?;
+    let today = app.today();
+    let mut checked = Vec::with_capacity(rows.len());
+    for (row, mut f) in rows {
+        let parsed =
+            SubjectRef::of(&f).and_then(|s| Ok((s, import::whole_number(&f, "time_loss_days")?)));
+        let (subject, time_loss_days) = match parsed {
+            Ok(p) => p,
+            Err(error) => {
+                errors.push(RowError { row, error });
+                continue;
+            }
+        };
+        let mut take = |name: &str| f.remove(name).unwrap_or_default();
+        let draft = InjuryDraft {
+            body_region: take("body_region"),
+            injury_type: take("injury_type"),
+            side: take("side"),
+            mechanism: take("mechanism"),
+            occurred_on: take("occurred_on"),
+            severity: f.remove("severity"),
+            notes: f.remove("notes"),
+            time_loss_days,
+        };
+        // The subject is resolved below; the fields are checked now.
+        match NewInjury::check(SubjectId::new(), draft, today) {
+            Ok(new) => checked.push((row, subject, new)),
+            Err(e) => errors.push(import::row_error(row, e)?),
+        }
+    }
+    let org = scope.org();
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let mut ready = Vec::with_capacity(checked.len());
+    for (row, subject, mut new) in checked {
+        match subject.resolve(&mut tx, &app.phi, org).await? {
+            Some(id) => {
+                new.subject = id;
+                ready.push(new);
+            }
+            None => errors.push(RowError {
+                row,
+                error: "the subject is not one of the organisation's (or is archived)".into(),
+            }),
+        }
+    }
+    if !errors.is_empty() {
+        // Nothing is stored: the transaction is dropped unwritten.
+        errors.sort_by_key(|e| e.row);
+        return Ok(Err(errors));
+    }
+    let mut ids = Vec::with_capacity(ready.len());
+    for new in ready {
+        ids.push(write_injury(app, &mut tx, org, caller, new, now).await?.id);
+    }
     tx.commit().await?;
-    Ok(injury)
+    Ok(Ok(ids))
+}
+
+/// The columns of a decisions import: the injury's id (as an injuries import returned it)
+/// and the decision's fields.
+pub const IMPORT_DECISION_COLUMNS: &[&str] = &["injury", "stage", "decided_on", "restrictions"];
+
+/// Imports return-to-duty decisions (CSV or NDJSON, [`IMPORT_DECISION_COLUMNS`]), in row
+/// order: every row is checked as a single decision is, its injury must be the
+/// organisation's and the decision not dated before it; all or none, every row that cannot be
+/// taken reported by number. Returns the decisions' ids in row order.
+pub async fn import_decisions(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    format: import::Format,
+    body: &[u8],
+) -> Result<Result<Vec<String>, Vec<RowError>>, AppError> {
+    let (rows, mut errors) = import::rows(format, body, IMPORT_DECISION_COLUMNS)?;
+    let today = app.today();
+    let mut checked = Vec::with_capacity(rows.len());
+    for (row, mut f) in rows {
+        let Some(Ok(injury)) = f.get("injury").map(|i| InjuryId::parse(i)) else {
+            errors.push(RowError {
+                row,
+                error: "injury must be an injury id".into(),
+            });
+            continue;
+        };
+        let draft = DecisionDraft {
+            stage: f.remove("stage").unwrap_or_default(),
+            decided_on: f.remove("decided_on").unwrap_or_default(),
+            restrictions: f.remove("restrictions"),
+        };
+        match NewDecision::check(injury, draft, today) {
+            Ok(new) => checked.push((row, new)),
+            Err(e) => errors.push(import::row_error(row, e)?),
+        }
+    }
+    let org = scope.org();
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    let mut ready = Vec::with_capacity(checked.len());
+    for (row, new) in checked {
+        match injuries::get(&mut tx, new.injury).await {
+            Ok(injury) if new.decided_on.to_string() < injury.occurred_on => {
+                errors.push(RowError {
+                    row,
+                    error: "decided_on is before the injury occurred".into(),
+                });
+            }
+            Ok(injury) => ready.push((injury, new)),
+            Err(mhp_storage::StorageError::NotFound { .. }) => errors.push(RowError {
+                row,
+                error: "injury is not one of the organisation's".into(),
+            }),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.row);
+        return Ok(Err(errors));
+    }
+    let mut ids = Vec::with_capacity(ready.len());
+    for (injury, new) in ready {
+        ids.push(write_decision(app, &mut tx, org, caller, &injury, new, now).await?);
+    }
+    tx.commit().await?;
+    Ok(Ok(ids))
 }
 
 /// The organisation's injuries not yet cleared, newest first, with their latest stage: the

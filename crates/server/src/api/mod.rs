@@ -14,6 +14,7 @@ pub(crate) mod compliance;
 pub(crate) mod datasets;
 pub(crate) mod export;
 pub(crate) mod fhir_bulk;
+pub(crate) mod imports;
 pub(crate) mod injuries;
 pub(crate) mod invite;
 pub(crate) mod keys;
@@ -457,13 +458,58 @@ pub const ROUTES: &[RouteSpec] = &[
         method: "POST",
         path: "/api/v1/orgs/{org}/import/subjects",
         requirement: InOrg(P::ManageSubjects),
-        handler: || post(subjects::import),
+        handler: || post(imports::subjects),
         doc: with_body(
             doc(
                 "Import subjects from CSV or NDJSON: all or none, every row that cannot be \
                  taken reported by number (422, `errors`)",
                 &[201, 422],
-                Json(s::<subjects::ImportedOut>),
+                Json(s::<imports::ImportedOut>),
+            ),
+            Body::Rows,
+        ),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/import/loads",
+        requirement: InOrg(P::WriteClinical),
+        handler: || post(imports::loads),
+        doc: with_body(
+            doc(
+                "Import training sessions (session-RPE) from CSV or NDJSON, each naming its subject by `subject` or `external_id`: all or none, every row that cannot be \
+                 taken reported by number (422, `errors`)",
+                &[201, 422],
+                Json(s::<imports::ImportedOut>),
+            ),
+            Body::Rows,
+        ),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/import/injuries",
+        requirement: InOrg(P::WriteClinical),
+        handler: || post(imports::injuries),
+        doc: with_body(
+            doc(
+                "Import injuries from CSV or NDJSON, each naming its subject by `subject` or `external_id`; the ids come back in row order: all or none, every row that cannot be \
+                 taken reported by number (422, `errors`)",
+                &[201, 422],
+                Json(s::<imports::ImportedOut>),
+            ),
+            Body::Rows,
+        ),
+    },
+    RouteSpec {
+        method: "POST",
+        path: "/api/v1/orgs/{org}/import/decisions",
+        requirement: InOrg(P::WriteClinical),
+        handler: || post(imports::decisions),
+        doc: with_body(
+            doc(
+                "Import return-to-duty decisions from CSV or NDJSON, each naming its `injury`, in row order: all or none, every row that cannot be \
+                 taken reported by number (422, `errors`)",
+                &[201, 422],
+                Json(s::<imports::ImportedOut>),
             ),
             Body::Rows,
         ),

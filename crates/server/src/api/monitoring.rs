@@ -66,40 +66,16 @@ pub async fn add_load(
     ApiJson(body): ApiJson<NewLoad>,
 ) -> Result<(StatusCode, Json<LoadOut>), ApiError> {
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
-    let day = date_field("session_date", Some(&body.session_date))?
-        .ok_or_else(|| ApiError::BadRequest("session_date is required".into()))?;
-    if day > today(&state) {
-        return Err(ApiError::Invalid {
-            code: mhp_app::Code::InvalidDate,
-            detail: "session_date is in the future".into(),
-        });
-    }
-    let t = body.session_type.as_str();
-    if t.is_empty()
-        || t.len() > 40
-        || !t
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-    {
-        return Err(ApiError::BadRequest(
-            "session_type must be a lowercase snake_case code of at most 40 characters".into(),
-        ));
-    }
-    if !(1..=600).contains(&body.duration_min) {
-        return Err(ApiError::BadRequest("duration_min must be 1 to 600".into()));
-    }
-    if body.rpe > 10 {
-        return Err(ApiError::BadRequest(
-            "rpe must be 0 to 10 (CR-10 scale)".into(),
-        ));
-    }
-    let new = mhp_app::loads::NewLoad {
+    let new = mhp_app::loads::NewLoad::check(
         subject,
-        session_date: day,
-        session_type: t.to_owned(),
-        duration_min: body.duration_min,
-        rpe: u32::from(body.rpe),
-    };
+        mhp_app::loads::LoadDraft {
+            session_date: body.session_date,
+            session_type: body.session_type,
+            duration_min: body.duration_min,
+            rpe: u32::from(body.rpe),
+        },
+        today(&state),
+    )?;
     let entry = mhp_app::loads::record(&state.app, &grant.org()?, &grant.caller(), new).await?;
     Ok((StatusCode::CREATED, Json(entry.into())))
 }

@@ -350,39 +350,3 @@ pub async fn erase(
         raw_objects_deleted,
     }))
 }
-
-/// What an import made.
-#[derive(Debug, Serialize, schemars::JsonSchema)]
-pub struct ImportedOut {
-    /// How many subjects were made.
-    imported: usize,
-    /// Their ids, in the order of the rows.
-    ids: Vec<String>,
-}
-
-/// `POST /api/v1/orgs/{org}/import/subjects`: subjects from CSV (a header line: `name`,
-/// `external_id`, `birth_date`, `sex`, `sport`, `teams` with team ids separated by `;`) or
-/// NDJSON (the same names, `teams` a list); all or none, every row that cannot be taken
-/// reported by number.
-pub async fn import(
-    State(state): State<AppState>,
-    grant: Grant,
-    headers: axum::http::HeaderMap,
-    body: axum::body::Bytes,
-) -> Result<(StatusCode, Json<ImportedOut>), ApiError> {
-    let format = headers
-        .get(axum::http::header::CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .and_then(mhp_app::import::Format::of_media_type)
-        .ok_or(ApiError::UnsupportedMediaType)?;
-    match app::import(&state.app, &grant.org()?, &grant.caller(), format, &body).await? {
-        Ok(ids) => Ok((
-            StatusCode::CREATED,
-            Json(ImportedOut {
-                imported: ids.len(),
-                ids: ids.iter().map(ToString::to_string).collect(),
-            }),
-        )),
-        Err(rows) => Err(ApiError::InvalidRows(rows)),
-    }
-}

@@ -187,6 +187,21 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         Roles(&[Role::OrgAdmin, Role::Clinician]),
     ),
     (
+        "POST",
+        "/api/v1/orgs/{org}/import/loads",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/import/injuries",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
+        "POST",
+        "/api/v1/orgs/{org}/import/decisions",
+        Roles(&[Role::OrgAdmin, Role::Clinician]),
+    ),
+    (
         "GET",
         "/api/v1/orgs/{org}/changes",
         Roles(&[Role::OrgAdmin, Role::Clinician]),

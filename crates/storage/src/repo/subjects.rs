@@ -319,6 +319,25 @@ pub async fn get(tx: &mut TenantTx, id: SubjectId) -> Result<Subject, StorageErr
     from_row(&row)
 }
 
+/// The subject of the transaction's organisation whose external id has the blind index
+/// `external_id_bidx`, archived or not; `None` when no subject has it (erased subjects have
+/// none).
+pub async fn id_by_external_index(
+    tx: &mut TenantTx,
+    external_id_bidx: &str,
+) -> Result<Option<SubjectId>, StorageError> {
+    let row = sqlx::query("SELECT id FROM subjects WHERE org_id = $1 AND external_id_bidx = $2")
+        .bind(tx.org_key())
+        .bind(external_id_bidx)
+        .fetch_optional(tx.conn())
+        .await?;
+    row.map(|r| {
+        let id: String = r.try_get("id")?;
+        parse_id(&id, "subject id", SubjectId::parse)
+    })
+    .transpose()
+}
+
 /// A subject of the transaction's organisation, archived or not (history stays readable).
 pub async fn get_including_archived(
     tx: &mut TenantTx,
