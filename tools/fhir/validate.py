@@ -9,6 +9,9 @@ Each file is one export of the same subject. Checks, each failure printed and co
   category is vital-signs, the code LOINC 29463-7, the value a UCUM kg quantity;
 - MHP's own code systems are https canonical URLs (HL7's and LOINC's are theirs);
 - Observation ids and full URLs are the same in every export (another system can update in place).
+A file holding an OperationOutcome (an error answer) is validated as one instead: it parses as
+FHIR R4B, and every issue's code is of FHIR's IssueType value set (which fhir.resources does not
+check) and its details' code systems are https canonical URLs.
 Exits 0 when everything holds, 1 otherwise.
 """
 
@@ -56,8 +59,40 @@ def check(path, problems):
     return observations
 
 
+# FHIR R4's IssueType value set (http://hl7.org/fhir/ValueSet/issue-type).
+ISSUE_TYPES = {
+    "invalid", "structure", "required", "value", "invariant", "security", "login", "unknown",
+    "expired", "forbidden", "suppressed", "processing", "not-supported", "duplicate",
+    "multiple-matches", "not-found", "deleted", "too-long", "code-invalid", "extension",
+    "too-costly", "business-rule", "conflict", "transient", "lock-error", "no-store",
+    "exception", "timeout", "incomplete", "throttled", "informational",
+}
+
+
+def check_outcome(path, problems):
+    text = open(path, encoding="utf-8").read()
+    get_fhir_model_class("OperationOutcome").model_validate_json(text)
+    for issue in json.loads(text)["issue"]:
+        if issue["code"] not in ISSUE_TYPES:
+            problems.append(f"{path}: issue code {issue['code']} is not an IssueType")
+        for coding in issue.get("details", {}).get("coding", []):
+            if not coding["system"].startswith("https://"):
+                problems.append(f"{path}: code system {coding['system']} is not https")
+
+
 def main(paths):
     problems = []
+    outcomes = [p for p in paths if json.load(open(p, encoding="utf-8")).get("resourceType") == "OperationOutcome"]
+    for p in outcomes:
+        check_outcome(p, problems)
+    paths = [p for p in paths if p not in outcomes]
+    if not paths:
+        for p in problems:
+            print("FAIL", p)
+        if problems:
+            return 1
+        print(f"ok: {len(outcomes)} OperationOutcome(s), valid FHIR R4B")
+        return 0
     exports = [check(p, problems) for p in paths]
     for other, path in zip(exports[1:], paths[1:]):
         if other != exports[0]:

@@ -190,6 +190,7 @@ pub struct OwnErrorBody;
 /// the framework's text, which may quote the request.
 pub async fn problem_details(req: Request, next: Next) -> Response {
     let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone());
+    let fhir = is_fhir_bulk(req.uri().path());
     let res = next.run(req).await;
     let status = res.status();
     if !(status.is_client_error() || status.is_server_error()) {
@@ -208,7 +209,7 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
     {
         return res;
     }
-    let mut res = render_problem(res, request_id);
+    let mut res = render_problem(res, request_id, fhir);
     if status == StatusCode::PAYLOAD_TOO_LARGE {
         // The body was refused unread: the connection cannot carry another request.
         res.headers_mut()
@@ -217,15 +218,31 @@ pub async fn problem_details(req: Request, next: Next) -> Response {
     res
 }
 
-fn render_problem(res: Response, request_id: Option<String>) -> Response {
+/// Whether `path` is one of the FHIR Bulk Data routes (kick-off, status, files), whose errors
+/// are OperationOutcomes as the IG asks.
+pub(crate) fn is_fhir_bulk(path: &str) -> bool {
+    let Some(rest) = path.strip_prefix("/api/v1/orgs/") else {
+        return false;
+    };
+    let kick_off = path.ends_with("/$export") || path.ends_with("/%24export");
+    rest.contains("/fhir/bulk/")
+        || (kick_off && (rest.contains("/fhir/Patient/") || rest.contains("/fhir/Group/")))
+}
+
+fn render_problem(res: Response, request_id: Option<String>, fhir: bool) -> Response {
     // A handler's problem is rendered again with the request id; anything else becomes the
-    // generic problem for its status.
+    // generic problem for its status. FHIR clients get it as an OperationOutcome.
     let problem = res
         .extensions()
         .get::<Problem>()
         .cloned()
-        .unwrap_or_else(|| Problem::for_status(res.status()));
-    let mut out = problem.with_request_id(request_id).into_response();
+        .unwrap_or_else(|| Problem::for_status(res.status()))
+        .with_request_id(request_id);
+    let mut out = if fhir {
+        problem.operation_outcome()
+    } else {
+        problem.into_response()
+    };
     for keep in [header::ALLOW, header::RETRY_AFTER, header::WWW_AUTHENTICATE] {
         if let Some(v) = res.headers().get(&keep) {
             out.headers_mut().insert(keep, v.clone());

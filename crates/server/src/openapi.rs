@@ -97,6 +97,29 @@ pub(crate) const fn with_query(mut d: Doc, q: SchemaFn) -> Doc {
     d
 }
 
+/// The OperationOutcome the FHIR Bulk Data routes answer errors with (the part MHP writes).
+fn operation_outcome_schema() -> Value {
+    json!({
+        "type": "object",
+        "description": "A FHIR R4 OperationOutcome: one issue, its `code` FHIR's issue type, \
+            its `details` MHP's problem code (system `https://fhir.mhp.health/CodeSystem/problem`)",
+        "required": ["resourceType", "issue"],
+        "properties": {
+            "resourceType": {"type": "string", "const": "OperationOutcome"},
+            "issue": {"type": "array", "items": {
+                "type": "object",
+                "required": ["severity", "code"],
+                "properties": {
+                    "severity": {"type": "string", "enum": ["fatal", "error"]},
+                    "code": {"type": "string"},
+                    "details": {"type": "object"},
+                    "diagnostics": {"type": "string"},
+                },
+            }},
+        },
+    })
+}
+
 fn problem_schema() -> Value {
     let codes: Vec<&str> = mhp_app::Code::ALL.iter().map(|c| c.as_str()).collect();
     json!({
@@ -370,11 +393,18 @@ fn build(version: &str) -> Value {
             }
             responses.insert(code.to_string(), r);
         }
+        let fhir = crate::middleware::is_fhir_bulk(route.path);
         for (code, what) in ERRORS {
+            let content = if fhir {
+                json!({"application/fhir+json":
+                    {"schema": {"$ref": "#/components/schemas/OperationOutcome"}}})
+            } else {
+                json!({"application/problem+json":
+                    {"schema": {"$ref": "#/components/schemas/Problem"}}})
+            };
             responses.insert(
                 (*code).to_owned(),
-                json!({"description": what, "content": {"application/problem+json":
-                    {"schema": {"$ref": "#/components/schemas/Problem"}}}}),
+                json!({"description": what, "content": content}),
             );
         }
         let mut op = json!({
@@ -418,6 +448,7 @@ fn build(version: &str) -> Value {
     let mut schemas = outg.take_definitions(true);
     schemas.extend(ing.take_definitions(true));
     schemas.insert("Problem".into(), problem_schema());
+    schemas.insert("OperationOutcome".into(), operation_outcome_schema());
     let mut paths = Value::Object(paths);
     annotate_units(&mut paths);
     let mut schemas = Value::Object(schemas);

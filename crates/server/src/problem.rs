@@ -101,6 +101,57 @@ impl Problem {
     }
 }
 
+/// The code system of MHP's problem codes in an OperationOutcome (the `code` of problem
+/// details).
+pub const PROBLEM_CODE_SYSTEM: &str = "https://fhir.mhp.health/CodeSystem/problem";
+
+impl Problem {
+    /// The same problem as a FHIR OperationOutcome, for FHIR clients (the Bulk Data IG answers
+    /// errors so): one issue whose `code` is FHIR's issue type for the status, whose `details`
+    /// carry MHP's problem code and title, and whose `diagnostics` the detail and request id.
+    pub fn operation_outcome(&self) -> Response {
+        let status = self.status();
+        let issue_type = match status {
+            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => "invalid",
+            StatusCode::UNAUTHORIZED => "login",
+            StatusCode::FORBIDDEN => "forbidden",
+            StatusCode::NOT_FOUND => "not-found",
+            StatusCode::GONE => "deleted",
+            StatusCode::CONFLICT => "conflict",
+            StatusCode::PAYLOAD_TOO_LARGE => "too-costly",
+            StatusCode::METHOD_NOT_ALLOWED
+            | StatusCode::NOT_ACCEPTABLE
+            | StatusCode::UNSUPPORTED_MEDIA_TYPE => "not-supported",
+            StatusCode::TOO_MANY_REQUESTS => "throttled",
+            StatusCode::REQUEST_TIMEOUT | StatusCode::GATEWAY_TIMEOUT => "timeout",
+            StatusCode::SERVICE_UNAVAILABLE => "transient",
+            _ => "exception",
+        };
+        let mut diagnostics = self.detail.clone().unwrap_or_else(|| self.title.to_owned());
+        if let Some(id) = &self.request_id {
+            diagnostics.push_str(&format!(" (request id {id})"));
+        }
+        let body = serde_json::json!({
+            "resourceType": "OperationOutcome",
+            "issue": [{
+                "severity": if status.is_server_error() { "fatal" } else { "error" },
+                "code": issue_type,
+                "details": {
+                    "coding": [{ "system": PROBLEM_CODE_SYSTEM, "code": self.code.to_string() }],
+                    "text": self.title,
+                },
+                "diagnostics": diagnostics,
+            }],
+        });
+        let mut res = (status, body.to_string()).into_response();
+        res.headers_mut().insert(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("application/fhir+json"),
+        );
+        res
+    }
+}
+
 impl IntoResponse for Problem {
     fn into_response(self) -> Response {
         let status = self.status();

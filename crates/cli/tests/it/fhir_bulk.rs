@@ -192,20 +192,63 @@ async fn a_bulk_export_of_patients_and_of_a_group() {
     ))
     .await;
     assert_eq!(later["output"], json!([]));
-    // Refusals are clear.
-    for bad in [
-        "_type=Condition",
-        "_since=yesterday",
-        "_outputFormat=text/csv",
+    // Refusals are clear, and FHIR's: OperationOutcomes (fhir.resources validates them, and
+    // their issue types against FHIR's value set), for the handler's own refusals, the gate's
+    // and the router's.
+    let mut outcomes = Vec::new();
+    for (bad, token, status, issue) in [
+        (
+            "_type=Condition",
+            Some(admin),
+            StatusCode::BAD_REQUEST,
+            "invalid",
+        ),
+        (
+            "_since=yesterday",
+            Some(admin),
+            StatusCode::BAD_REQUEST,
+            "invalid",
+        ),
+        (
+            "_outputFormat=text/csv",
+            Some(admin),
+            StatusCode::BAD_REQUEST,
+            "invalid",
+        ),
+        ("", None, StatusCode::UNAUTHORIZED, "login"),
     ] {
-        let res = c
-            .get(format!("{api}/fhir/Patient/$export?{bad}"))
-            .bearer_auth(admin)
-            .send()
-            .await
-            .unwrap();
-        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{bad}");
+        let mut req = c.get(format!("{api}/fhir/Patient/$export?{bad}"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        let res = req.send().await.unwrap();
+        assert_eq!(res.status(), status, "{bad}");
+        assert_eq!(
+            res.headers()["content-type"],
+            "application/fhir+json",
+            "{bad}"
+        );
+        let outcome: serde_json::Value = res.json().await.unwrap();
+        assert_eq!(outcome["resourceType"], "OperationOutcome", "{outcome}");
+        assert_eq!(outcome["issue"][0]["code"], issue, "{outcome}");
+        outcomes.push(outcome.to_string());
     }
+    let unknown = c
+        .get(format!("{api}/fhir/bulk/0123456789abcdef0123456789abcdef"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(unknown.status(), StatusCode::NOT_FOUND);
+    let outcome: serde_json::Value = unknown.json().await.unwrap();
+    assert_eq!(outcome["issue"][0]["code"], "not-found", "{outcome}");
+    assert_eq!(
+        outcome["issue"][0]["details"]["coding"][0]["code"], "not-found",
+        "MHP's problem code: {outcome}"
+    );
+    outcomes.push(outcome.to_string());
+    let outcomes: Vec<&str> = outcomes.iter().map(String::as_str).collect();
+    mhp_test_support::fhir::validate(&outcomes);
 
     // Deleted: the status and the files are gone.
     let file = group["output"][0]["url"].as_str().unwrap().to_owned();

@@ -6,8 +6,9 @@
 //!   `_since`, `_outputFormat`) answers 202 with `Content-Location`, the status URL.
 //! - Status: 202 with `X-Progress` and `Retry-After` while it is written; 200 with the manifest
 //!   (`transactionTime`, `request`, `requiresAccessToken`, `output[]`, `error[]`) when done; 500
-//!   when it failed. `DELETE` cancels or removes it. Errors are problem details, as every MHP
-//!   error (the IG asks for an OperationOutcome: not done).
+//!   when it failed. `DELETE` cancels or removes it. Errors on these routes (the handlers',
+//!   the gate's and the router's) are OperationOutcomes, as the IG asks, rendered from the
+//!   problem details every other route answers (`middleware::problem_details`).
 //! - Files: `…/fhir/bulk/{job}/{Type}.ndjson`, `application/fhir+ndjson`, for the same callers
 //!   (a token is required), sealed with the organisation's key in the object store, and gone
 //!   an hour after the export completed (the download links expire).
