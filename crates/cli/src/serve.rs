@@ -105,6 +105,13 @@ pub async fn run(settings: Settings, notes: LoadNotes) -> Result<(), Failure> {
         mhp_app::webhooks::INTERVAL,
         until_stopped(monitoring_stopped.clone()),
     )));
+    // FHIR Bulk Data exports: written by the instance holding their lease, resumed after a
+    // restart; expired files removed.
+    monitoring.push(tokio::spawn(mhp_server::run_fhir_exports(
+        state.clone(),
+        std::time::Duration::from_secs(5),
+        until_stopped(monitoring_stopped.clone()),
+    )));
     monitoring.push(tokio::spawn(mhp_app::siem::run_verifications(
         state.app.clone(),
         std::time::Duration::from_secs(settings.security.verify_interval_s),

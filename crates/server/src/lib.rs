@@ -32,6 +32,7 @@ use tokio::net::TcpListener;
 use tower_http::limit::RequestBodyLimitLayer;
 use tower_http::timeout::TimeoutLayer;
 
+pub use api::fhir_bulk::run as run_fhir_exports;
 pub use extract::ApiJson;
 pub use local::{LocalError, local_state, local_state_at};
 pub use metrics::HttpMetrics;

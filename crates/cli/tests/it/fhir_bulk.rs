@@ -285,3 +285,133 @@ async fn a_bulk_export_of_patients_and_of_a_group() {
     .await;
     assert!(audit["items"].as_array().unwrap().len() >= 4, "{audit}");
 }
+
+/// An export outlives the instance that was asked: while another instance holds the export
+/// lease (one that then stops, its lease left to run out), the export waits in the database;
+/// this instance is killed; the next one, once the lease is free, writes it, attributed to
+/// the person who asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_export_asked_before_a_kill_is_written_by_the_next_instance() {
+    use sqlx::Connection as _;
+
+    let dir = tempfile::tempdir().unwrap();
+    let org = bootstrap_org(dir.path(), "Durable bulk", &[]);
+    let db = format!(
+        "sqlite://{}",
+        std::path::Path::new(&org.data).join("mhp.sqlite").display()
+    );
+    let lease = |until_ms: i64| {
+        let db = db.clone();
+        async move {
+            let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+            sqlx::query(
+                "INSERT INTO security_leases (name, holder, until_ms) \
+                 VALUES ('fhir-exports', 'an-instance-that-stopped', $1) \
+                 ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, \
+                 until_ms = excluded.until_ms",
+            )
+            .bind(until_ms)
+            .execute(&mut conn)
+            .await
+            .unwrap();
+        }
+    };
+    lease(i64::MAX / 2).await;
+
+    let c = reqwest::Client::new();
+    let admin = org.admin.as_str();
+    let mut first = MhpProcess::serve(MHP, &["--data-dir", &org.data], &[]);
+    let api = format!("{}/api/v1/orgs/{}", first.base, org.org);
+    let subject = json_of(
+        c.post(format!("{api}/subjects"))
+            .bearer_auth(admin)
+            .json(&json!({"name": "Cy Durable", "sex": "male"}))
+            .send()
+            .await
+            .unwrap(),
+        StatusCode::CREATED,
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let res = c
+        .get(format!("{api}/fhir/Patient/$export"))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::ACCEPTED);
+    let job = res.headers()["content-location"]
+        .to_str()
+        .unwrap()
+        .rsplit('/')
+        .next()
+        .unwrap()
+        .to_owned();
+    first.kill();
+    // The killed instance never held the lease: the export waits in the database.
+    let mut conn = sqlx::SqliteConnection::connect(&db).await.unwrap();
+    let (status,): (String,) = sqlx::query_as("SELECT status FROM fhir_exports WHERE id = $1")
+        .bind(&job)
+        .fetch_one(&mut conn)
+        .await
+        .unwrap();
+    assert_eq!(status, "in_progress");
+    drop(conn);
+
+    lease(0).await;
+    let second = MhpProcess::serve(MHP, &["--data-dir", &org.data], &[]);
+    let api = format!("{}/api/v1/orgs/{}", second.base, org.org);
+    let status_url = format!("{api}/fhir/bulk/{job}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let manifest = loop {
+        let res = c.get(&status_url).bearer_auth(admin).send().await.unwrap();
+        if res.status() == StatusCode::OK {
+            break res.json::<Value>().await.unwrap();
+        }
+        assert_eq!(res.status(), StatusCode::ACCEPTED, "still in progress");
+        assert!(
+            Instant::now() < deadline,
+            "the next instance never wrote the export"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(manifest["output"][0]["type"], "Patient", "{manifest}");
+    let file = manifest["output"][0]["url"]
+        .as_str()
+        .unwrap()
+        .replace(&first.base, &second.base);
+    let ndjson = c
+        .get(file)
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let patient: Value = serde_json::from_str(ndjson.lines().next().unwrap()).unwrap();
+    assert_eq!(patient["id"], subject.as_str());
+    // The read is the asker's, recorded by the instance that wrote it.
+    let actors = |action: &'static str| {
+        let c = c.clone();
+        let url = format!("{api}/audit?action={action}&limit=10");
+        async move {
+            let audit = json_of(
+                c.get(url).bearer_auth(admin).send().await.unwrap(),
+                StatusCode::OK,
+            )
+            .await;
+            audit["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|e| e["actor"].as_str().unwrap().to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    let asked = actors("fhir.bulk_export").await;
+    assert_eq!(asked.len(), 1);
+    assert_eq!(actors("subject.export_fhir").await, asked);
+}

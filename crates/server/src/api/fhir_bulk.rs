@@ -13,9 +13,17 @@
 //!   (a token is required), sealed with the organisation's key in the object store, and gone
 //!   an hour after the export completed (the download links expire).
 //!
-//! Every subject exported is an audited read (`subject.export_fhir`), as one export of them
-//! by the per-subject endpoint would be. Jobs run in the process that was asked; one that did
-//! not end within [`STALE_MS`] (its process stopped) is reported failed and may be asked again.
+//! Every subject exported is an audited read (`subject.export_fhir`), attributed to whoever
+//! asked, as one export of them by the per-subject endpoint would be.
+//!
+//! Jobs are rows (`fhir_exports`), written by one worker of the installation ([`run`], started
+//! by `mhp serve`): the instance that holds the `fhir-exports` lease writes every export in
+//! progress, oldest first, renewing the lease as it goes. An instance that stops (even killed)
+//! leaves its exports in progress; whichever instance takes the lease next writes them again
+//! from the start, so an export survives restarts and deploys. A transient fault (the database
+//! busy or away) leaves the export for the next pass; any other fails it. The same worker
+//! removes expired exports with their files in every organisation, and forgets one still not
+//! written after [`STALE_MS`] (its status then answers 404; it may be asked again).
 
 use axum::Json;
 use axum::extract::{OriginalUri, Path, Query, State};
@@ -34,7 +42,7 @@ use crate::{ApiError, AppState};
 
 /// How long files stay after an export completed.
 pub const FILES_FOR_MS: i64 = 3_600_000;
-/// An export not ended after this long is reported failed (its process stopped).
+/// An export not written after this long is forgotten (the worker kept failing on it).
 pub const STALE_MS: i64 = 3_600_000;
 /// The resource types an export may hold.
 const TYPES: [&str; 2] = ["Patient", "Observation"];
@@ -141,7 +149,7 @@ async fn kick_off(
     let scope = grant.org()?;
     let org = scope.org();
     let now = state.app.clock.now();
-    forget_expired(&state, &grant).await?;
+    forget_expired(&state, &scope).await?;
     let job = uuid::Uuid::now_v7().simple().to_string();
     let base = state.identity.public_url.trim_end_matches('/');
     let export = Export {
@@ -170,32 +178,8 @@ async fn kick_off(
         )
         .await?;
     tx.commit().await?;
-    let caller = grant.caller();
-    let worker_state = state.clone();
-    let worker_export = export.clone();
-    tokio::spawn(async move {
-        let written = write_files(&worker_state, &scope, &caller, &worker_export).await;
-        let now = worker_state.app.clock.now();
-        let end = async {
-            let mut tx = worker_state.app.db.tenant(&scope, Access::Write).await?;
-            match &written {
-                Ok(outputs) => {
-                    let expires = Timestamp::from_millis(now.as_millis() + FILES_FOR_MS);
-                    fhir_exports::complete(&mut tx, &worker_export.id, outputs, now, expires)
-                        .await?;
-                }
-                Err(e) => {
-                    tracing::warn!(target: "mhp::export", error = %e, "a FHIR bulk export failed");
-                    fhir_exports::fail(&mut tx, &worker_export.id, "the export failed", now)
-                        .await?;
-                }
-            }
-            tx.commit().await
-        };
-        if let Err(e) = end.await {
-            tracing::error!(target: "mhp::export", error = %e, "could not record a FHIR export's end");
-        }
-    });
+    // The worker writes it (this instance's at once; another's at its next pass).
+    ASKED.notify_one();
     let mut res = StatusCode::ACCEPTED.into_response();
     let status_url = format!("{base}/api/v1/orgs/{org}/fhir/bulk/{job}");
     if let Ok(v) = HeaderValue::from_str(&status_url) {
@@ -204,13 +188,146 @@ async fn kick_off(
     Ok(res)
 }
 
-/// Writes the export's files; returns its outputs as JSON.
+/// The lease of the instance that writes exports.
+const LEASE: &str = "fhir-exports";
+/// How long the lease lasts without renewal; the worker renews it between subjects.
+const LEASE_MS: i64 = 60_000;
+/// Wakes this instance's worker when an export is asked for here (other instances' exports are
+/// seen at the next pass).
+static ASKED: std::sync::LazyLock<tokio::sync::Notify> =
+    std::sync::LazyLock::new(tokio::sync::Notify::new);
+
+/// The export worker of `mhp serve`: a pass at start, after every export asked for in this
+/// instance, and every `every`, until `stop` resolves. Failures are logged and retried.
+pub async fn run(state: AppState, every: std::time::Duration, stop: impl Future<Output = ()>) {
+    let worker = Worker {
+        holder: uuid::Uuid::now_v7().to_string(),
+    };
+    let work = async {
+        loop {
+            if let Err(e) = worker.pass(&state).await {
+                tracing::warn!(target: "mhp::export", error = %e, "a pass of the FHIR export worker failed");
+            }
+            tokio::select! {
+                () = ASKED.notified() => {}
+                () = tokio::time::sleep(every) => {}
+            }
+        }
+    };
+    tokio::select! {
+        () = work => {}
+        () = stop => {}
+    }
+}
+
+/// One instance's export worker, named in the lease.
+struct Worker {
+    holder: String,
+}
+
+impl Worker {
+    /// Takes or renews the lease; whether this instance holds it.
+    async fn hold(&self, state: &AppState) -> Result<bool, ApiError> {
+        let now = state.app.clock.now();
+        let mut tx = state.app.db.operator(Access::Write).await?;
+        let leader = mhp_storage::repo::security::take_lease(
+            &mut tx,
+            LEASE,
+            &self.holder,
+            now,
+            Timestamp::from_millis(now.as_millis() + LEASE_MS),
+        )
+        .await?;
+        tx.commit().await?;
+        Ok(leader)
+    }
+
+    /// If this instance holds the lease: forgets expired exports and writes those in
+    /// progress, organisation by organisation.
+    async fn pass(&self, state: &AppState) -> Result<(), ApiError> {
+        if !self.hold(state).await? {
+            return Ok(());
+        }
+        let now = state.app.clock.now();
+        let stale = Timestamp::from_millis(now.as_millis() - STALE_MS);
+        let orgs = {
+            let mut tx = state.app.db.operator(Access::Read).await?;
+            fhir_exports::orgs_with_work(&mut tx, now, stale).await?
+        };
+        for org in orgs {
+            let scope = mhp_domain::OrgScope::for_operator(org, "FHIR bulk export worker");
+            forget_expired(state, &scope).await?;
+            let pending = {
+                let mut tx = state.app.db.tenant(&scope, Access::Read).await?;
+                fhir_exports::in_progress(&mut tx).await?
+            };
+            for export in pending {
+                if !self.write(state, &scope, &export).await? {
+                    // The lease went to another instance, which writes the rest.
+                    return Ok(());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes one export and records its end; `false` when the lease was lost on the way
+    /// (the export stays in progress for the new holder).
+    async fn write(
+        &self,
+        state: &AppState,
+        scope: &mhp_domain::OrgScope,
+        export: &Export,
+    ) -> Result<bool, ApiError> {
+        // The reads are the requester's, as they would be by the per-subject endpoint.
+        let caller = mhp_app::Caller {
+            actor: export.requested_by.clone(),
+            api_key: export.requested_by.starts_with("apikey:"),
+            request_id: None,
+            source_ip: None,
+            user_agent: None,
+        };
+        let written = match write_files(state, scope, &caller, export, self).await {
+            Ok(Some(outputs)) => Ok(outputs),
+            Ok(None) => return Ok(false),
+            // Left in progress: the next pass writes it again.
+            Err(e @ ApiError::Unavailable) => return Err(e),
+            Err(e) => Err(e),
+        };
+        let now = state.app.clock.now();
+        let mut tx = state.app.db.tenant(scope, Access::Write).await?;
+        match written {
+            Ok(outputs) => {
+                let expires = Timestamp::from_millis(now.as_millis() + FILES_FOR_MS);
+                let recorded =
+                    fhir_exports::complete(&mut tx, &export.id, &outputs, now, expires).await?;
+                tx.commit().await?;
+                if !recorded {
+                    // Cancelled while it was written: its files go too.
+                    let mut gone = export.clone();
+                    gone.outputs = Some(outputs);
+                    remove_files(state, &gone).await?;
+                }
+            }
+            Err(e) => {
+                tracing::warn!(target: "mhp::export", error = %e, "a FHIR bulk export failed");
+                fhir_exports::fail(&mut tx, &export.id, "the export failed", now).await?;
+                tx.commit().await?;
+            }
+        }
+        Ok(true)
+    }
+}
+
+/// Writes the export's files; returns its outputs as JSON, or `None` when `worker` lost its
+/// lease meanwhile (nothing is recorded then; the new holder starts again).
 async fn write_files(
     state: &AppState,
     scope: &mhp_domain::OrgScope,
     caller: &mhp_app::Caller,
     export: &Export,
-) -> Result<String, ApiError> {
+    worker: &Worker,
+) -> Result<Option<String>, ApiError> {
     let org = scope.org();
     // Every subject in scope (archived ones too; erased ones are gone), a page at a time.
     let mut ids: Vec<SubjectId> = Vec::new();
@@ -236,7 +353,14 @@ async fn write_files(
     let mut patients = String::new();
     let (mut patient_count, mut observation_count) = (0_u64, 0_u64);
     let mut observations = String::new();
+    let mut renewed = std::time::Instant::now();
     for id in ids {
+        if renewed.elapsed() > std::time::Duration::from_millis((LEASE_MS / 3).unsigned_abs()) {
+            if !worker.hold(state).await? {
+                return Ok(None);
+            }
+            renewed = std::time::Instant::now();
+        }
         let now = state.app.clock.now();
         let mut tx = state.app.db.tenant(scope, Access::Write).await?;
         let s = match subjects::get_including_archived(&mut tx, id).await {
@@ -294,16 +418,15 @@ async fn write_files(
         .await?;
         outputs.push(json!({"type": kind, "key": key.as_str(), "count": count}));
     }
-    Ok(Value::Array(outputs).to_string())
+    Ok(Some(Value::Array(outputs).to_string()))
 }
 
 /// Deletes the organisation's exports whose files expired, with their files, and those that
 /// never ended.
-async fn forget_expired(state: &AppState, grant: &Grant) -> Result<(), ApiError> {
-    let scope = grant.org()?;
+async fn forget_expired(state: &AppState, scope: &mhp_domain::OrgScope) -> Result<(), ApiError> {
     let now = state.app.clock.now();
     let stale = Timestamp::from_millis(now.as_millis() - STALE_MS);
-    let mut tx = state.app.db.tenant(&scope, Access::Write).await?;
+    let mut tx = state.app.db.tenant(scope, Access::Write).await?;
     for e in fhir_exports::expired(&mut tx, now, stale).await? {
         remove_files(state, &e).await?;
         fhir_exports::delete(&mut tx, &e.id).await?;
@@ -332,7 +455,7 @@ async fn remove_files(state: &AppState, e: &Export) -> Result<(), ApiError> {
 
 /// The organisation's export `job`, unless its files expired.
 async fn current(state: &AppState, grant: &Grant, job: &str) -> Result<Export, ApiError> {
-    forget_expired(state, grant).await?;
+    forget_expired(state, &grant.org()?).await?;
     let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     match fhir_exports::get(&mut tx, job).await {
         Ok(e) => Ok(e),

@@ -1,12 +1,12 @@
 //! FHIR Bulk Data exports of an organisation: the request, where it stands, and its files
 //! (objects sealed with the organisation's key) until they expire.
 
-use mhp_domain::{TeamId, Timestamp};
+use mhp_domain::{OrgId, TeamId, Timestamp};
 use sqlx::Row as _;
 use sqlx::any::AnyRow;
 
 use super::parse_id;
-use crate::{StorageError, TenantTx};
+use crate::{OperatorTx, StorageError, TenantTx};
 
 /// Where an export stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -202,4 +202,40 @@ pub async fn expired(
         .fetch_all(tx.conn())
         .await?;
     rows.iter().map(from_row).collect()
+}
+
+/// The organisation's exports in progress, oldest first (the worker writes them in turn).
+pub async fn in_progress(tx: &mut TenantTx) -> Result<Vec<Export>, StorageError> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM fhir_exports WHERE org_id = $1 AND status = 'in_progress' \
+         ORDER BY created_at_ms, id"
+    );
+    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(tx.org_key())
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// The organisations with exports to write (in progress) or to forget (files expired before
+/// `now`, or asked for before `stale_before` and never ended): the worker's round.
+pub async fn orgs_with_work(
+    tx: &mut OperatorTx,
+    now: Timestamp,
+    stale_before: Timestamp,
+) -> Result<Vec<OrgId>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT DISTINCT org_id FROM fhir_exports WHERE status = 'in_progress' \
+         OR expires_at_ms < $1 OR (status <> 'complete' AND created_at_ms < $2)",
+    )
+    .bind(now.as_millis())
+    .bind(stale_before.as_millis())
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter()
+        .map(|r| {
+            let org: String = r.try_get(0)?;
+            parse_id(&org, "organisation id", OrgId::parse)
+        })
+        .collect()
 }
