@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Offline checks of deploy/ and .github/ (capability C11): Dockerfile lint, Terraform
-# fmt/init/validate for every root, `terraform test` (mock_provider) for every module, the dev
-# environment's modules that moto implements applied against a local moto server and read back
-# (moto-apply: deploy/terraform/tests/moto, PyPI moto[server] on first run), checkov,
+# fmt/init/validate for every root, `terraform test` (mock_provider) for every module and every
+# root with tests (production), the dev environment's modules that moto implements applied against
+# a local moto server and read back (moto-apply: deploy/terraform/tests/moto, PyPI moto[server] on first run), checkov,
 # the GitHub workflows (actionlint, zizmor, the workflow JSON schema), the compose file against
 # the compose specification, the Prometheus rules (promtool) and dashboard, and - with --image - the engine-less image build and a run of the
 # binary from the unpacked image (scripts/build-image.sh --test).
@@ -159,15 +159,17 @@ check_tf_validate() {
 }
 
 tf_test_module() {
-  local d=$1
+  local d=$1 lockfile=()
   echo "--- ${d#"$ROOT"/}"
   if ! ls "$d"/tests/*.tftest.hcl >/dev/null 2>&1; then
     echo "no tests in ${d#"$ROOT"/}/tests"; return 1
   fi
+  # A root's committed .terraform.lock.hcl must already name the provider (as in validate).
+  [ -f "$d/.terraform.lock.hcl" ] && [[ "$d" != "$TF_DIR"/modules/* ]] && lockfile=(-lockfile=readonly)
   # The plugin cache is not safe for concurrent installs: inits take turns (tests overlap).
   flock "$TF_WORK/plugin-cache.lock" \
     env TF_DATA_DIR="$TF_WORK/data/$(tf_id "$d")" terraform -chdir="$d" \
-    init -backend=false -input=false -no-color >/dev/null || return 1
+    init -backend=false -input=false -no-color "${lockfile[@]}" >/dev/null || return 1
   # terraform test would leave a lock file in the module; modules take the root's lock.
   local out trc
   out=$(tf_in "$d" test -no-color 2>&1); trc=$?
@@ -218,9 +220,17 @@ two_at_a_time() {
   return $rc
 }
 
+# Roots with tests of their own (the production roots refuse to plan without a mail domain).
+tf_tested_roots() {
+  local d
+  for d in $(tf_roots); do
+    if ls "$d"/tests/*.tftest.hcl >/dev/null 2>&1; then echo "$d"; fi
+  done
+}
+
 check_tf_test() {
   # shellcheck disable=SC2046 # one directory per word
-  two_at_a_time tf_test_module $(tf_modules)
+  two_at_a_time tf_test_module $(tf_modules) $(tf_tested_roots)
 }
 
 # ---------------------------------------------------------------------------------------------

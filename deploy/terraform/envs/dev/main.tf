@@ -25,6 +25,11 @@ module "platform" {
   hipaa_pack_template_s3_uri = var.hipaa_pack_template_s3_uri
   tags                       = local.tags
 
+  # E-mail through Amazon SES (deploy/README.md "E-mail"); none without mail_domain.
+  mail_domain         = var.mail_domain
+  mail_from           = var.mail_from
+  mail_hosted_zone_id = var.mail_hosted_zone_id
+
   # The boundary deploy/terraform/bootstrap made for this environment: the deploy role may
   # create roles only with it.
   permissions_boundary_arn = "arn:aws:iam::${var.allowed_account_ids[0]}:policy/mhp-${local.environment}-boundary"

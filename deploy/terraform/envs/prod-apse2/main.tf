@@ -25,6 +25,11 @@ module "platform" {
   hipaa_pack_template_s3_uri = var.hipaa_pack_template_s3_uri
   tags                       = local.tags
 
+  # E-mail through Amazon SES (deploy/README.md "E-mail"); required here (variables.tf).
+  mail_domain         = var.mail_domain
+  mail_from           = var.mail_from
+  mail_hosted_zone_id = var.mail_hosted_zone_id
+
   # Recovery (deploy/README.md "RTO and RPO"): the recovery region is the copy provider's region;
   # Route 53 failover of public_host when its hosted zone is given.
   hosted_zone_id     = var.hosted_zone_id

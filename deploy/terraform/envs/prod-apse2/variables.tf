@@ -65,3 +65,25 @@ variable "wazuh_certificate_arn" {
   type        = string
   default     = null
 }
+
+variable "mail_domain" {
+  description = "Domain MHP sends e-mail from through Amazon SES, e.g. mail.example.org (invitations, password resets, alerts; deploy/README.md \"E-mail\"). Required: production must deliver its mail."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.mail_domain != null && trimspace(coalesce(var.mail_domain, " ")) != ""
+    error_message = "mail_domain is required in production (GitHub variable MAIL_DOMAIN, TF_VAR_mail_domain): without it MHP's invitations, password resets and alerts would stay in the tasks' outbox directory."
+  }
+}
+
+variable "mail_from" {
+  description = "Sender of MHP's mail (MHP_MAIL_FROM), \"Name <local@MAIL_DOMAIN>\" or \"local@MAIL_DOMAIN\"; null or empty: \"MHP <no-reply@MAIL_DOMAIN>\"."
+  type        = string
+  default     = null
+}
+
+variable "mail_hosted_zone_id" {
+  description = "Route 53 hosted zone of mail_domain: the DKIM and MAIL FROM records are made there; null or empty: publish the output mail.dns_records where the domain's DNS is."
+  type        = string
+  default     = null
+}

@@ -39,3 +39,8 @@ output "recovery" {
   description = "Recovery in the copy region: replicated keys and buckets, global database, restore testing, failover (deploy/README.md \"RTO and RPO\")."
   value       = module.platform.recovery
 }
+
+output "mail" {
+  description = "E-mail through SES: sender, identity, configuration set, the MHP_MAIL_* settings and the DNS records the mail domain needs; null without mail_domain."
+  value       = module.platform.mail
+}

@@ -34,3 +34,8 @@ output "controls" {
   description = "Secure defaults of this environment."
   value       = module.platform.controls
 }
+
+output "mail" {
+  description = "E-mail through SES: sender, identity, configuration set, the MHP_MAIL_* settings and the DNS records the mail domain needs; null without mail_domain."
+  value       = module.platform.mail
+}

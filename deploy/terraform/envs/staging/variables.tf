@@ -44,3 +44,21 @@ variable "hipaa_pack_template_s3_uri" {
   type        = string
   default     = null
 }
+
+variable "mail_domain" {
+  description = "Domain MHP sends e-mail from through Amazon SES, e.g. mail.example.org (deploy/README.md \"E-mail\"); null or empty: no SES, MHP keeps its mail in the tasks' outbox directory (none leaves)."
+  type        = string
+  default     = null
+}
+
+variable "mail_from" {
+  description = "Sender of MHP's mail (MHP_MAIL_FROM), \"Name <local@MAIL_DOMAIN>\" or \"local@MAIL_DOMAIN\"; null or empty: \"MHP <no-reply@MAIL_DOMAIN>\"."
+  type        = string
+  default     = null
+}
+
+variable "mail_hosted_zone_id" {
+  description = "Route 53 hosted zone of mail_domain: the DKIM and MAIL FROM records are made there; null or empty: publish the output mail.dns_records where the domain's DNS is."
+  type        = string
+  default     = null
+}

@@ -5,7 +5,8 @@
 # system, are pinned to an image digest, answer the ECS health check with `mhp healthcheck`, and
 # are replaced by rolling deployments whose circuit breaker rolls back a failing release.
 # Roles: the execution role may pull the image, read the app's secrets and write its logs; the
-# task role (app) may use the data bucket, the app key and the OpenSearch domains - nothing else.
+# task role (app) may use the data bucket, the app key and the OpenSearch domains, and send e-mail
+# through the environment's SES identity as its one sender (with var.mail) - nothing else.
 
 data "aws_region" "current" {}
 data "aws_partition" "current" {}
@@ -40,7 +41,16 @@ locals {
     # Spans to the collector sidecar (OTLP/HTTP on the task's loopback), which sends them on
     # to X-Ray.
     MHP_TELEMETRY_OTLP_ENDPOINT = "http://127.0.0.1:4318/v1/traces"
-  }, local.shared_env, var.environment_variables) : { name = k, value = v }]
+  }, local.shared_env, local.mail_env, var.environment_variables) : { name = k, value = v }]
+
+  # E-mail (invitations, password resets, alerts) through Amazon SES (modules/mail), signed with
+  # the task role, which may send only as this sender (statement SendMailThroughSes). Without
+  # it MHP keeps its default transport: the outbox directory in the task's volume.
+  mail_env = var.mail == null ? {} : {
+    MHP_MAIL_TRANSPORT             = "ses"
+    MHP_MAIL_FROM                  = var.mail.from
+    MHP_MAIL_SES_CONFIGURATION_SET = var.mail.configuration_set_name
+  }
 
   # What both MHP containers of a task share: the image, the hardening (uid 10001, read-only
   # root, no capabilities), the settings and the data volume.
@@ -487,6 +497,21 @@ data "aws_iam_policy_document" "app" {
     sid       = "TracesSidecar"
     actions   = ["xray:PutTraceSegments", "xray:PutTelemetryRecords"]
     resources = ["*"]
+  }
+  dynamic "statement" {
+    # SES v2 SendEmail (raw MIME) and v1 SendRawEmail, only through the environment's identity
+    # and configuration set, only as the one sender.
+    for_each = var.mail == null ? [] : [var.mail]
+    content {
+      sid       = "SendMailThroughSes"
+      actions   = ["ses:SendEmail", "ses:SendRawEmail"]
+      resources = [statement.value.identity_arn, statement.value.configuration_set_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "ses:FromAddress"
+        values   = [statement.value.from_address]
+      }
+    }
   }
   dynamic "statement" {
     for_each = length(var.pipeline_task_definition_arns) > 0 ? [1] : []

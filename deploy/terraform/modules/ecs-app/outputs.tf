@@ -68,6 +68,11 @@ output "shared_environment" {
   value       = local.shared_env
 }
 
+output "container_environment" {
+  description = "The plain environment of the app's MHP containers (serve and migrate), as planned (asserted by modules/platform's tests)."
+  value       = { for e in local.container_env : e.name => e.value }
+}
+
 output "hosts" {
   description = "The container instances as planned: architecture, instance type, AMI parameter, teardown behaviour (asserted by modules/platform's tests)."
   value = {

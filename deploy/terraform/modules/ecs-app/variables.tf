@@ -179,6 +179,18 @@ variable "syslog_address" {
   }
 }
 
+variable "mail" {
+  description = "E-mail through Amazon SES (modules/mail output sending): the sender (MHP_MAIL_FROM), its bare address, the identity and the configuration set the task role may send through. Null: no SES; MHP keeps its default transport (the outbox directory in the task's volume)."
+  type = object({
+    from                   = string
+    from_address           = string
+    identity_arn           = string
+    configuration_set_name = string
+    configuration_set_arn  = string
+  })
+  default = null
+}
+
 variable "security_log_group_arn" {
   description = "ARN of security_log_group_name (the task role may write streams into it)."
   type        = string

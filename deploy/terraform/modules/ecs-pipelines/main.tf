@@ -5,7 +5,8 @@
 # and of the key store, their pruning, and the weekly restore drill).
 #
 # Roles, each its own: worker (task role: the data and backup buckets, the app key, the
-# OpenSearch domains and the security log group), worker execution (image, secrets, logs),
+# OpenSearch domains, the security log group and, with var.mail, sending e-mail through the
+# environment's SES identity as its one sender), worker execution (image, secrets, logs),
 # scheduler (EventBridge Scheduler may run only this task definition in this cluster and pass
 # only the worker's roles).
 
@@ -30,7 +31,15 @@ locals {
     MHP_OBJECT_STORE_BACKEND    = "s3"
     MHP_OBJECT_STORE_BUCKET     = split(":::", var.data_bucket_arn)[1]
     MHP_OBJECT_STORE_KMS_KEY_ID = var.kms_key_arn
-  }, var.environment_variables) : { name = k, value = v }]
+  }, local.mail_env, var.environment_variables) : { name = k, value = v }]
+  # E-mail (the alerts pipelines raise, and any mail a job sends) through Amazon SES
+  # (modules/mail), as in the app's tasks; the worker role may send only as this sender.
+  # Without it MHP keeps its default transport (the outbox directory in the task's volume).
+  mail_env = var.mail == null ? {} : {
+    MHP_MAIL_TRANSPORT             = "ses"
+    MHP_MAIL_FROM                  = var.mail.from
+    MHP_MAIL_SES_CONFIGURATION_SET = var.mail.configuration_set_name
+  }
   container_secrets = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
   # What both containers of a worker task share: the image, the hardening, the settings, the
   # data volume.
@@ -132,6 +141,21 @@ data "aws_iam_policy_document" "worker" {
       sid       = "SecurityEvents"
       actions   = ["logs:CreateLogStream", "logs:PutLogEvents"]
       resources = ["${var.security_log_group_arn}:*"]
+    }
+  }
+  dynamic "statement" {
+    # SES v2 SendEmail (raw MIME) and v1 SendRawEmail, only through the environment's identity
+    # and configuration set, only as the one sender.
+    for_each = var.mail == null ? [] : [var.mail]
+    content {
+      sid       = "SendMailThroughSes"
+      actions   = ["ses:SendEmail", "ses:SendRawEmail"]
+      resources = [statement.value.identity_arn, statement.value.configuration_set_arn]
+      condition {
+        test     = "StringEquals"
+        variable = "ses:FromAddress"
+        values   = [statement.value.from_address]
+      }
     }
   }
 }

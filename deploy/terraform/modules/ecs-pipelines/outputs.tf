@@ -22,3 +22,8 @@ output "security_group_id" {
   description = "Security group of the workers."
   value       = aws_security_group.worker.id
 }
+
+output "container_environment" {
+  description = "The plain environment of the worker's MHP containers (worker and migrate; the scheduled jobs run in the worker container), as planned (asserted by modules/platform's tests)."
+  value       = { for e in local.container_env : e.name => e.value }
+}

@@ -146,6 +146,18 @@ variable "security_log_group_arn" {
   default     = null
 }
 
+variable "mail" {
+  description = "E-mail through Amazon SES (modules/mail output sending, the same as the app's): the sender (MHP_MAIL_FROM), its bare address, the identity and the configuration set the worker role may send through. Null: no SES; MHP keeps its default transport (the outbox directory in the task's volume)."
+  type = object({
+    from                   = string
+    from_address           = string
+    identity_arn           = string
+    configuration_set_name = string
+    configuration_set_arn  = string
+  })
+  default = null
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

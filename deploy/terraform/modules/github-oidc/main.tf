@@ -184,7 +184,9 @@ resource "aws_iam_role_policy" "deploy_read_guard" {
 # AWS Backup vaults, plans, selections, vault lock (backup, backup-storage); KMS keys and aliases;
 # CloudWatch alarms and log groups, EventBridge rules, SNS topics, EventBridge Scheduler; CloudTrail,
 # AWS Config, GuardDuty, Security Hub, IAM Access Analyzer, WAF; Cognito; EFS (the Wazuh manager's
-# state) and its private Route 53 zone; S3 buckets (mhp-*);
+# state) and its private Route 53 zone; SES (modules/mail: the domain identity, configuration set,
+# event destination; its DKIM and MAIL FROM records go through the Route 53 record statement);
+# S3 buckets (mhp-*);
 # OpenSearch domains (mhp-*); Secrets Manager secrets (mhp/*, and the RDS-managed rds!*), SSM
 # parameters (/mhp/*). Nothing else: no Lambda, no CloudFormation, no STS role chaining.
 data "aws_iam_policy_document" "deploy_services" {
@@ -197,7 +199,7 @@ data "aws_iam_policy_document" "deploy_services" {
       "rds:*", "backup:*", "backup-storage:*", "kms:*", "cloudwatch:*", "logs:*", "events:*",
       "sns:*", "scheduler:*", "cloudtrail:*", "config:*", "guardduty:*", "securityhub:*",
       "access-analyzer:*", "wafv2:*", "cognito-idp:*", "imagebuilder:*", "firehose:*",
-      "elasticfilesystem:*",
+      "elasticfilesystem:*", "ses:*",
     ]
     resources = ["*"]
     condition {
@@ -244,8 +246,9 @@ data "aws_iam_policy_document" "deploy_services" {
     }
   }
   statement {
-    # The failover health check and records (modules/failover). Route 53 is global: its requests
-    # name us-east-1 (the global endpoint's region) whatever the environment's region.
+    # The failover health check and records (modules/failover), and the mail domain's DKIM and
+    # MAIL FROM records (modules/mail). Route 53 is global: its requests name us-east-1 (the
+    # global endpoint's region) whatever the environment's region.
     sid = "FailoverHealthChecksAndRecords"
     actions = [
       "route53:CreateHealthCheck", "route53:UpdateHealthCheck", "route53:DeleteHealthCheck",
@@ -412,7 +415,8 @@ resource "aws_iam_role_policy" "deploy_iam" {
 # instances (ECS agent, SSM Session Manager), EventBridge Scheduler (ECS RunTask), AWS Backup
 # (backups and restores of Aurora and S3), RDS enhanced monitoring, VPC flow logs and CloudTrail
 # (CloudWatch Logs), AWS Config (reads of what it records, delivery to S3), the OpenSearch
-# break-glass role. Never IAM writes, Organizations or account changes, and never its own removal.
+# break-glass role, the tasks' e-mail through SES (send only). Never IAM writes, Organizations or
+# account changes, and never its own removal.
 data "aws_iam_policy_document" "boundary" {
   for_each = local.apply_envs
 
@@ -437,6 +441,9 @@ data "aws_iam_policy_document" "boundary" {
       # The Wazuh manager's task mounts its state (EFS, IAM authorization).
       "elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite",
       "elasticfilesystem:ClientRootAccess",
+      # The app and worker tasks send e-mail through SES (modules/mail; their own policies name
+      # the identity, the configuration set and the sender).
+      "ses:SendEmail", "ses:SendRawEmail",
     ]
     resources = ["*"]
   }

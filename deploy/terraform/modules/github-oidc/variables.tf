@@ -108,8 +108,8 @@ variable "boundary_read_services" {
     "cloudformation", "cloudfront", "cloudtrail", "cloudwatch", "cognito-idp", "config",
     "dynamodb", "ec2", "ecr", "ecs", "eks", "elasticache", "elasticfilesystem",
     "elasticloadbalancing", "es", "events", "guardduty", "iam", "kinesis", "kms", "lambda", "logs",
-    "rds", "redshift", "route53", "s3", "scheduler", "secretsmanager", "securityhub", "sns", "sqs",
-    "ssm", "waf-regional", "wafv2",
+    "rds", "redshift", "route53", "s3", "scheduler", "secretsmanager", "securityhub", "ses", "sns",
+    "sqs", "ssm", "waf-regional", "wafv2",
   ]
   validation {
     condition     = !contains(var.boundary_read_services, "organizations") && !contains(var.boundary_read_services, "account")

@@ -3,7 +3,7 @@
 #   data    - Aurora, S3 buckets, AWS Backup vault, EBS volumes of the ECS hosts (launched by
 #             EC2 Auto Scaling's service-linked role), CloudTrail log files
 #   logs    - CloudWatch log groups (application, flow logs, WAF, OpenSearch), SNS topics
-#             (alarms, findings, CloudTrail notifications)
+#             (alarms, with SES's bounce and complaint events; findings, CloudTrail notifications)
 #   search  - both OpenSearch domains
 #   secrets - Secrets Manager secrets and SSM SecureString parameters
 #   app     - MHP's envelope-encryption master key (planned key `keys.kms_key_id`)
@@ -68,9 +68,10 @@ data "aws_iam_policy_document" "key" {
       sid       = "AlarmAndFindingTopics"
       actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
       resources = ["*"]
+      # SES: bounce and complaint events of modules/mail's configuration set to the alarm topic.
       principals {
         type        = "Service"
-        identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com"]
+        identifiers = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "backup.amazonaws.com", "ses.amazonaws.com"]
       }
       condition {
         test     = "StringEquals"

@@ -96,6 +96,53 @@ resource "aws_sns_topic" "alarms" {
   tags              = var.tags
 }
 
+# Who publishes to the alarm topic: CloudWatch alarms of this account, and SES's bounce and
+# complaint events of the environment's configuration set (modules/mail) when it sends mail.
+# Both need the logs key too (modules/kms, statement AlarmAndFindingTopics).
+data "aws_iam_policy_document" "alarm_topic" {
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.alarms.arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [var.account_id]
+    }
+  }
+  dynamic "statement" {
+    for_each = length(var.ses_configuration_set_arns) > 0 ? [1] : []
+    content {
+      sid       = "SesBouncesAndComplaints"
+      actions   = ["sns:Publish"]
+      resources = [aws_sns_topic.alarms.arn]
+      principals {
+        type        = "Service"
+        identifiers = ["ses.amazonaws.com"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:SourceAccount"
+        values   = [var.account_id]
+      }
+      condition {
+        test     = "ArnEquals"
+        variable = "aws:SourceArn"
+        values   = var.ses_configuration_set_arns
+      }
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "alarms" {
+  arn    = aws_sns_topic.alarms.arn
+  policy = data.aws_iam_policy_document.alarm_topic.json
+}
+
 resource "aws_sns_topic_subscription" "email" {
   for_each = toset(var.alarm_emails)
 

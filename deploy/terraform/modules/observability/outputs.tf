@@ -17,3 +17,8 @@ output "alarm_topic_arn" {
   description = "SNS topic of every alarm."
   value       = aws_sns_topic.alarms.arn
 }
+
+output "alarm_topic_ses_configuration_sets" {
+  description = "SES configuration sets whose bounce and complaint events the alarm topic's policy admits."
+  value       = var.ses_configuration_set_arns
+}

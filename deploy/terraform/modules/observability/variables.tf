@@ -73,6 +73,12 @@ variable "latency_p99_seconds" {
   default     = 1
 }
 
+variable "ses_configuration_set_arns" {
+  description = "SES configuration sets whose bounce and complaint events SES may publish to the alarm topic (modules/mail); empty: none."
+  type        = list(string)
+  default     = []
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -39,6 +39,15 @@ locals {
   # Wazuh manager (modules/wazuh): the name MHP connects to, inside the VPC.
   wazuh_host = coalesce(var.wazuh_host, "wazuh.${var.public_host}")
 
+  # E-mail through SES (modules/mail) when the environment names its mail domain; an empty value
+  # (an unset GitHub variable in the deploy workflow) counts as none.
+  mail_domain  = var.mail_domain == null ? "" : lower(trimspace(var.mail_domain))
+  mail_enabled = local.mail_domain != ""
+  mail_zone    = var.mail_hosted_zone_id == null ? null : (trimspace(var.mail_hosted_zone_id) == "" ? null : trimspace(var.mail_hosted_zone_id))
+  # The sending identity, configuration set and sender the app's and the workers' task roles may
+  # send through (null: no SES).
+  mail = one(module.mail[*].sending)
+
   retention = {
     aurora_days     = local.production ? 35 : (local.demo ? 7 : 14)
     backup_daily    = local.production ? 35 : 7
@@ -121,7 +130,24 @@ module "observability" {
   ecs_service_name        = module.app.service_name
   db_cluster_identifier   = module.aurora.cluster_identifier
   opensearch_domain_names = ["${local.name}-docs", "${local.name}-siem"]
-  tags                    = local.tags
+  # SES publishes the bounces and complaints of the mail configuration set to the alarm topic.
+  ses_configuration_set_arns = module.mail[*].configuration_set_arn
+  tags                       = local.tags
+}
+
+# E-mail through Amazon SES (deploy/README.md, "E-mail"): invitations, password resets and alerts
+# from the app's and the workers' tasks; bounces and complaints to the alarm topic; DKIM and MAIL
+# FROM records when the domain's hosted zone is given.
+module "mail" {
+  source = "../mail"
+  count  = local.mail_enabled ? 1 : 0
+
+  name            = local.name
+  domain          = local.mail_domain
+  from            = var.mail_from
+  hosted_zone_id  = local.mail_zone
+  event_topic_arn = module.observability.alarm_topic_arn
+  tags            = local.tags
 }
 
 module "secrets" {
@@ -174,6 +200,7 @@ module "app" {
   security_log_group_name       = module.observability.log_group_names["security"]
   security_log_group_arn        = module.observability.log_group_arns["security"]
   syslog_address                = one(module.wazuh[*].syslog_address) # null without a manager
+  mail                          = local.mail                          # null without a mail domain
   pipeline_task_definition_arns = [module.pipelines.task_definition_arn]
   pipeline_pass_role_arns       = [module.pipelines.worker_role_arn, module.pipelines.execution_role_arn]
   architecture                  = local.sizes.ec2_arch
@@ -227,6 +254,7 @@ module "pipelines" {
   opensearch_domain_arns = [module.documents.arn, module.siem.arn]
   security_log_group_arn = module.observability.log_group_arns["security"]
   data_bucket_arn        = module.object_store.data_bucket_arn
+  mail                   = local.mail # the alerts pipelines raise go out as the app's mail does
   log_group_name         = module.observability.log_group_names["worker"]
   worker_count           = var.worker_count
   schedules              = var.pipeline_schedules

@@ -115,6 +115,27 @@ output "shared_settings" {
   value       = module.app.shared_environment
 }
 
+output "mail" {
+  description = "E-mail through SES (deploy/README.md \"E-mail\"): the sender, the identity, the configuration set, the settings every MHP task gets (MHP_MAIL_*), the DNS records the domain needs (made in mail_hosted_zone_id when given) and the environment variables of the app's and the workers' containers as planned; null without mail_domain."
+  value = one([for m in module.mail : {
+    from                  = m.sending.from
+    identity_arn          = m.identity_arn
+    configuration_set     = m.sending.configuration_set_name
+    configuration_set_arn = m.configuration_set_arn
+    settings              = m.settings
+    dns_records           = m.dns_records
+    controls              = m.controls
+  }])
+}
+
+output "task_environments" {
+  description = "The plain environment of the app's and the workers' MHP containers, as planned (asserted by the tests; modules/platform/tests/contract.tftest.hcl hands the task definitions to the binary)."
+  value = {
+    app    = module.app.container_environment
+    worker = module.pipelines.container_environment
+  }
+}
+
 output "recovery" {
   description = "What the environment has for recovery in another region (deploy/README.md \"RTO and RPO\")."
   value = {

@@ -130,6 +130,28 @@ variable "wazuh_certificate_arn" {
   }
 }
 
+variable "mail_domain" {
+  description = "Domain MHP sends e-mail from (invitations, password resets, alerts) through Amazon SES (modules/mail: a DKIM identity, a configuration set requiring TLS; the tasks get MHP_MAIL_TRANSPORT=ses and may send only as mail_from). Null or empty: no SES; the tasks keep MHP's default transport (the outbox directory of the task's volume, which nobody reads: no mail leaves). The production roots require it."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.mail_domain == null || trimspace(coalesce(var.mail_domain, " ")) == "" || can(regex("^([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\\.)+[a-z]{2,63}$", lower(trimspace(coalesce(var.mail_domain, " ")))))
+    error_message = "mail_domain: a DNS name such as mail.example.org (no scheme, no path, no address)."
+  }
+}
+
+variable "mail_from" {
+  description = "The sender (MHP_MAIL_FROM): \"Name <local@MAIL_DOMAIN>\" or \"local@MAIL_DOMAIN\"; the task roles may send only as its address. Null or empty: \"MHP <no-reply@MAIL_DOMAIN>\"."
+  type        = string
+  default     = null
+}
+
+variable "mail_hosted_zone_id" {
+  description = "Route 53 hosted zone holding mail_domain: its three DKIM CNAME records and the MAIL FROM domain (bounce.<mail_domain>: MX and SPF) are made there. Null or empty: DNS is managed elsewhere (publish output mail.dns_records; SES sends only once the DKIM records exist)."
+  type        = string
+  default     = null
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

@@ -23,4 +23,9 @@ module "platform" {
 
   # Route 53 failover of public_host when its hosted zone is given (MHP_HOSTED_ZONE_ID).
   hosted_zone_id = var.hosted_zone_id
+
+  # E-mail through Amazon SES when TF_VAR_mail_domain is given (deploy/README.md "E-mail").
+  mail_domain         = var.mail_domain
+  mail_from           = var.mail_from
+  mail_hosted_zone_id = var.mail_hosted_zone_id
 }

@@ -44,3 +44,8 @@ output "recovery" {
   description = "Recovery in the recovery region (deploy/README.md \"RTO and RPO\")."
   value       = module.platform.recovery
 }
+
+output "mail" {
+  description = "E-mail through SES: sender, identity, configuration set, the MHP_MAIL_* settings and the DNS records the mail domain needs; null without mail_domain."
+  value       = module.platform.mail
+}

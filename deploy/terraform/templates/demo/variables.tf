@@ -67,3 +67,21 @@ variable "hosted_zone_id" {
   type        = string
   default     = null
 }
+
+variable "mail_domain" {
+  description = "Domain the environment sends e-mail from through Amazon SES (TF_VAR_mail_domain; deploy/README.md \"E-mail\"); null or empty: no SES, mail stays in the tasks' outbox directory. A recovery environment of production gives production's."
+  type        = string
+  default     = null
+}
+
+variable "mail_from" {
+  description = "Sender (MHP_MAIL_FROM) at mail_domain; null or empty: \"MHP <no-reply@MAIL_DOMAIN>\"."
+  type        = string
+  default     = null
+}
+
+variable "mail_hosted_zone_id" {
+  description = "Route 53 hosted zone of mail_domain (DKIM and MAIL FROM records); null or empty: none made."
+  type        = string
+  default     = null
+}

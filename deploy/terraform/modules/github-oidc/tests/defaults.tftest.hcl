@@ -70,3 +70,23 @@ run "only_protected_refs" {
   }
   expect_failures = [var.protected_refs]
 }
+
+# E-mail (modules/mail): the boundary of the environment's roles lets the tasks send through SES
+# (their own policies narrow it to the identity, the configuration set and the sender) and
+# nothing else of SES; the deploy role may manage SES in the environment's regions.
+run "tasks_may_send_mail_within_the_boundary" {
+  command = plan
+
+  assert {
+    condition = toset(flatten([for s in data.aws_iam_policy_document.boundary["prod-use1"].statement :
+      [for a in s.actions : a if startswith(lower(a), "ses:") && !can(regex("^ses:(Describe|Get|List)\\*$", a))] if s.effect != "Deny"
+    ])) == toset(["ses:SendEmail", "ses:SendRawEmail"])
+    error_message = "the boundary allows SES sending (ses:SendEmail, ses:SendRawEmail) and no other SES write"
+  }
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.deploy_services["prod-use1"].statement :
+      contains(s.actions, "ses:*") && anytrue([for c in s.condition : c.variable == "aws:RequestedRegion" && toset(c.values) == toset(["us-east-1", "us-west-1"])])
+    ])
+    error_message = "the deploy role manages SES (identity, configuration set, event destination) in the environment's regions only"
+  }
+}

@@ -130,3 +130,25 @@ run "cloudtrail_may_use_its_keys" {
     error_message = "the data key lets AWS Config encrypt its deliveries"
   }
 }
+
+# E-mail (modules/mail): SES publishes bounce and complaint events to the alarm topic, which is
+# encrypted with the logs key.
+run "ses_may_publish_to_the_encrypted_alarm_topic" {
+  command = plan
+
+  assert {
+    condition = anytrue([for s in data.aws_iam_policy_document.key["logs"].statement :
+      s.sid == "AlarmAndFindingTopics"
+      && anytrue([for p in s.principals : contains(p.identifiers, "ses.amazonaws.com")])
+      && toset(s.actions) == toset(["kms:Decrypt", "kms:GenerateDataKey*"])
+      && anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && toset(c.values) == toset(["123456789012"])])
+    ])
+    error_message = "the logs key lets this account's SES publish to the encrypted alarm topic, and nothing more"
+  }
+  assert {
+    condition = !anytrue([for k in ["data", "search", "secrets", "app"] : anytrue([for s in data.aws_iam_policy_document.key[k].statement :
+      anytrue([for p in s.principals : contains(p.identifiers, "ses.amazonaws.com")])
+    ])])
+    error_message = "no other key names SES"
+  }
+}

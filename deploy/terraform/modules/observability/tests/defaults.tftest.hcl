@@ -77,3 +77,31 @@ run "alarms_on_mhp_metrics_and_encrypted_logs" {
     error_message = "the read-latency burn-rate page has the thresholds of deploy/prometheus/mhp-rules.yml (14.4x over 1 h and 5 m, 6x over 6 h and 30 m, of a 1 % budget)"
   }
 }
+
+# Who may publish to the alarm topic: CloudWatch alarms of this account and, when the environment
+# sends e-mail (modules/mail), SES's bounce and complaint events of its configuration set only.
+run "only_alarms_publish_without_mail" {
+  command = plan
+
+  assert {
+    condition     = [for s in data.aws_iam_policy_document.alarm_topic.statement : s.sid] == ["CloudWatchAlarmsPublish"] && one(one(data.aws_iam_policy_document.alarm_topic.statement).principals).identifiers == toset(["cloudwatch.amazonaws.com"])
+    error_message = "without mail only this account's CloudWatch alarms publish to the alarm topic"
+  }
+}
+
+run "ses_publishes_bounces_and_complaints_of_its_configuration_set" {
+  command = plan
+  variables {
+    ses_configuration_set_arns = ["arn:aws:ses:us-east-1:123456789012:configuration-set/mhp-test"]
+  }
+
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.alarm_topic.statement : alltrue([
+      s.actions == toset(["sns:Publish"]),
+      one(s.principals).identifiers == toset(["ses.amazonaws.com"]),
+      anytrue([for c in s.condition : c.variable == "aws:SourceAccount" && c.values == tolist(["123456789012"])]),
+      anytrue([for c in s.condition : c.test == "ArnEquals" && c.variable == "aws:SourceArn" && c.values == tolist(["arn:aws:ses:us-east-1:123456789012:configuration-set/mhp-test"])]),
+    ]) if s.sid == "SesBouncesAndComplaints"]) && length([for s in data.aws_iam_policy_document.alarm_topic.statement : s if s.sid == "SesBouncesAndComplaints"]) == 1
+    error_message = "SES may publish to the alarm topic only for this account's configuration set"
+  }
+}

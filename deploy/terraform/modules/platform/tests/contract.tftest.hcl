@@ -34,8 +34,10 @@ mock_provider "aws" {
   override_during = plan
 }
 
-# Production as its roots plan it: with the Wazuh manager, so that its syslog setting
-# (MHP_SECURITY_SYSLOG_ADDRESS) is checked against the binary too.
+# Production as its roots plan it: with the Wazuh manager and a mail domain (the production
+# roots require one), so that the syslog setting (MHP_SECURITY_SYSLOG_ADDRESS) and the SES mail
+# settings (MHP_MAIL_TRANSPORT, MHP_MAIL_FROM, MHP_MAIL_SES_CONFIGURATION_SET) are checked against
+# the binary too. The other flavours plan without a mail domain (MHP's default transport).
 run "production_tasks" {
   command = plan
   variables {
@@ -43,6 +45,7 @@ run "production_tasks" {
     flavour               = "production"
     wazuh_enabled         = true
     wazuh_certificate_arn = "arn:aws:acm:us-east-1:123456789012:certificate/11111111-1111-1111-1111-111111111111"
+    mail_domain           = "mail.example.org"
   }
 
   assert {
@@ -52,6 +55,10 @@ run "production_tasks" {
   assert {
     condition     = output.shared_settings["MHP_SECURITY_SYSLOG_ADDRESS"] == "wazuh.mhp.example.org:6514"
     error_message = "the tasks are told the Wazuh manager's syslog address"
+  }
+  assert {
+    condition     = alltrue([for t in ["app", "worker"] : output.task_environments[t]["MHP_MAIL_TRANSPORT"] == "ses"])
+    error_message = "the tasks send mail through SES"
   }
 }
 
