@@ -74,15 +74,66 @@ pub fn cursor_text(position: (i64, i64)) -> String {
     format!("{}.{}", position.0, position.1)
 }
 
-/// Reads a cursor given back by a client; `None` is the beginning.
+/// Reads a cursor given back by a client as `after`; `None` is the beginning.
 pub fn parse_cursor(text: Option<&str>) -> Result<(i64, i64), AppError> {
+    cursor_named("after", text)
+}
+
+/// Reads a cursor given back by a client in the parameter `field`; `None` is the beginning.
+fn cursor_named(field: &str, text: Option<&str>) -> Result<(i64, i64), AppError> {
     let Some(text) = text else {
         return Ok((0, 0));
     };
     text.split_once('.')
         .and_then(|(a, b)| Some((a.parse::<i64>().ok()?, b.parse::<i64>().ok()?)))
         .filter(|(a, b)| *a >= 0 && *b >= 0)
-        .ok_or_else(|| AppError::malformed("after must be a cursor from an earlier page"))
+        .ok_or_else(|| {
+            AppError::malformed(format!(
+                "{field} must be a cursor from the change feed or an earlier listing (or 0.0)"
+            ))
+        })
+}
+
+/// What changed of one kind since a cursor: a listing's `updated_since`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Since {
+    /// The resources made, changed or archived since the cursor (still there: list them), in
+    /// the order of their latest change.
+    pub changed: Vec<String>,
+    /// The resources erased since the cursor, with when: tombstones.
+    pub erased: Vec<(String, i64)>,
+    /// The cursor to pass as `updated_since` next time (the same as given when nothing
+    /// changed: poll again later with it).
+    pub next: String,
+}
+
+/// The `kind` resources that changed after the cursor `updated_since` (`0.0`: since the
+/// beginning), reading at most `limit` changes of the feed; a listing shows the changed ones
+/// and the tombstones, and its next call passes [`Since::next`].
+pub async fn since(
+    app: &App,
+    scope: &OrgScope,
+    updated_since: &str,
+    kind: &'static str,
+    limit: u32,
+) -> Result<Since, AppError> {
+    let after = cursor_named("updated_since", Some(updated_since))?;
+    let (items, next) = feed(app, scope, after, &[kind.to_owned()], limit).await?;
+    let mut changed: Vec<String> = Vec::new();
+    let mut erased: Vec<(String, i64)> = Vec::new();
+    for item in items {
+        changed.retain(|id| *id != item.id);
+        if item.change == ChangeKind::Erased {
+            erased.push((item.id, item.at_ms));
+        } else {
+            changed.push(item.id);
+        }
+    }
+    Ok(Since {
+        changed,
+        erased,
+        next,
+    })
 }
 
 /// The changes after `after` of the kinds asked for (all when `kinds` is empty), at most

@@ -163,6 +163,7 @@ pub async fn team_roster(
             sex: None,
             sport: None,
             archived: Archived::Exclude,
+            ids: None,
         },
         page: Page::first(MAX_ROSTER),
         newest_first: false,

@@ -1,7 +1,9 @@
 //! Incremental sync through the real binary: a mirror reads the change feed page by page with
 //! the cursor it was given, sees every change in commit order (archivals and erasures as
 //! tombstones), never the same change twice, nothing of another organisation, and a cursor read
-//! again gives the same page.
+//! again gives the same page. The listings take the same cursors as `updated_since`: the
+//! subjects changed since, the erased ones as tombstones, the subject's assessments changed
+//! since.
 
 use mhp_test_support::MhpProcess;
 use reqwest::StatusCode;
@@ -253,6 +255,95 @@ async fn change_feed(database_url: Option<String>) {
     for query in ["after=yesterday", "kinds=patients", "limit=0"] {
         let res = c
             .get(format!("{api}/changes?{query}"))
+            .bearer_auth(admin)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(res.status(), StatusCode::BAD_REQUEST, "{query}");
+    }
+
+    // The subject listing by `updated_since`: the cursor before everything gives Kept (made,
+    // then changed) as an item and Gone as a tombstone, never the other organisation's.
+    let list = |path: String| {
+        let c = c.clone();
+        let url = format!("{api}{path}");
+        async move {
+            json_of(
+                c.get(url).bearer_auth(admin).send().await.unwrap(),
+                StatusCode::OK,
+            )
+            .await
+        }
+    };
+    let changed = list("/subjects?updated_since=0.0".to_owned()).await;
+    let names: Vec<&str> = changed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["id"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, [kept.as_str()], "{changed}");
+    assert_eq!(
+        changed["items"][0]["sport"], "rugby",
+        "the current state: {changed}"
+    );
+    assert_eq!(changed["tombstones"][0]["id"], gone.as_str(), "{changed}");
+    assert_eq!(
+        changed["tombstones"].as_array().unwrap().len(),
+        1,
+        "{changed}"
+    );
+    assert_eq!(changed["next"], serde_json::Value::Null);
+    let next_since = changed["next_since"].as_str().unwrap().to_owned();
+    // From the cursor of Kept's update on: nothing of Kept's making, only what came after.
+    let after_update = &cursors[2];
+    let later = list(format!("/subjects?updated_since={after_update}")).await;
+    assert_eq!(later["items"], json!([]), "{later}");
+    assert_eq!(later["tombstones"][0]["id"], gone.as_str(), "{later}");
+    // Nothing since the last cursor: nothing listed, the same cursor back.
+    let nothing = list(format!("/subjects?updated_since={next_since}")).await;
+    assert_eq!(nothing["items"], json!([]));
+    assert_eq!(nothing["tombstones"], json!([]));
+    assert_eq!(nothing["next_since"], next_since.as_str());
+    // A change after it shows, and only it.
+    let res = c
+        .patch(format!("{api}/subjects/{kept}"))
+        .bearer_auth(admin)
+        .json(&json!({ "sport": "sevens" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let fresh = loop {
+        let page = list(format!("/subjects?updated_since={next_since}")).await;
+        if !page["items"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+            break page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(fresh["items"][0]["sport"], "sevens", "{fresh}");
+    assert_eq!(fresh["tombstones"], json!([]));
+    // The subject's assessments since the cursor before the assessment, and since after it.
+    let made = list(format!(
+        "/subjects/{kept}/assessments?updated_since={}",
+        cursors[2]
+    ))
+    .await;
+    assert_eq!(made["items"][0]["id"], assessment.as_str(), "{made}");
+    let none = list(format!(
+        "/subjects/{kept}/assessments?updated_since={}",
+        cursors[3]
+    ))
+    .await;
+    assert_eq!(none["items"], json!([]), "{none}");
+    // A cursor and a page at once, or a cursor that is not one, are refused.
+    for query in [
+        "updated_since=soon",
+        "updated_since=0.0&after=01890000-0000-7000-8000-000000000000",
+    ] {
+        let res = c
+            .get(format!("{api}/subjects?{query}"))
             .bearer_auth(admin)
             .send()
             .await

@@ -276,9 +276,13 @@ pub async fn upload(
 pub struct ListQuery {
     after: Option<String>,
     limit: Option<u32>,
+    /// A cursor of the change feed or of an earlier listing's `next_since` (`0.0`: from the
+    /// beginning): only the subject's assessments made or reanalysed since.
+    updated_since: Option<String>,
 }
 
-/// `GET /api/v1/orgs/{org}/subjects/{subject}/assessments`: newest first, with summaries.
+/// `GET /api/v1/orgs/{org}/subjects/{subject}/assessments`: newest first, with summaries; or
+/// with `updated_since`, those made or reanalysed since the cursor.
 pub async fn list(
     State(state): State<AppState>,
     grant: Grant,
@@ -297,9 +301,41 @@ pub async fn list(
         limit: q.limit.unwrap_or(50).clamp(1, 500),
     };
     let now = state.app.clock.now();
+    let since = match q.updated_since.as_deref() {
+        Some(cursor) => Some(
+            super::subjects::changes_since(
+                &state,
+                &grant,
+                cursor,
+                "assessment",
+                page.limit,
+                after.is_some(),
+            )
+            .await?,
+        ),
+        None => None,
+    };
     let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
     subjects::get_including_archived(&mut tx, subject).await?;
-    let found = assessments::list_for_subject(&mut tx, subject, page).await?;
+    let found = match &since {
+        None => assessments::list_for_subject(&mut tx, subject, page).await?,
+        Some(since) => {
+            // The organisation's changed assessments, of this subject.
+            let mut found = Vec::new();
+            for id in since
+                .changed
+                .iter()
+                .filter_map(|i| AssessmentId::parse(i).ok())
+            {
+                match assessments::get(&mut tx, id).await {
+                    Ok(a) if a.subject == subject => found.push(a),
+                    Ok(_) | Err(mhp_storage::StorageError::NotFound { .. }) => {}
+                    Err(e) => return Err(e.into()),
+                }
+            }
+            found
+        }
+    };
     let mut items = Vec::with_capacity(found.len());
     for a in &found {
         let result = assessments::current_result(&mut tx, a).await?;
@@ -318,7 +354,18 @@ pub async fn list(
             now,
         )
         .await?;
-    Ok(Json(PageOut { items, next }))
+    Ok(Json(match since {
+        // An assessment goes only with its subject, whose erasure the subjects listing
+        // reports: the tombstones here stay empty.
+        Some(since) => PageOut::changes(
+            items,
+            mhp_app::changes::Since {
+                erased: Vec::new(),
+                ..since
+            },
+        ),
+        None => PageOut::page(items, next),
+    }))
 }
 
 /// `GET /api/v1/orgs/{org}/assessments/{assessment}`: the current report and every analysis

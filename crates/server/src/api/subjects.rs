@@ -60,7 +60,70 @@ impl From<SubjectView> for SubjectOut {
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct PageOut<T> {
     pub items: Vec<T>,
+    /// The next page's `after` (none on the last page, and with `updated_since`).
     pub next: Option<String>,
+    /// With `updated_since`: what was erased since the cursor (delete it from a mirror).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub tombstones: Option<Vec<Tombstone>>,
+    /// With `updated_since`: the cursor to pass as `updated_since` next time (the same one
+    /// when nothing changed: poll again later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub next_since: Option<String>,
+}
+
+impl<T> PageOut<T> {
+    /// A page of a listing by `after`.
+    pub fn page(items: Vec<T>, next: Option<String>) -> Self {
+        Self {
+            items,
+            next,
+            tombstones: None,
+            next_since: None,
+        }
+    }
+
+    /// The changes of a listing by `updated_since`.
+    pub fn changes(items: Vec<T>, since: mhp_app::changes::Since) -> Self {
+        Self {
+            items,
+            next: None,
+            tombstones: Some(
+                since
+                    .erased
+                    .into_iter()
+                    .map(|(id, at_ms)| Tombstone {
+                        id,
+                        erased_at_ms: at_ms,
+                    })
+                    .collect(),
+            ),
+            next_since: Some(since.next),
+        }
+    }
+}
+
+/// A resource erased (with everything recorded of it) since the listing's cursor.
+#[derive(Debug, Serialize, schemars::JsonSchema)]
+pub struct Tombstone {
+    pub id: String,
+    pub erased_at_ms: i64,
+}
+
+/// The changes a listing by `updated_since` covers: at most `limit` of the feed.
+pub(crate) async fn changes_since(
+    state: &AppState,
+    grant: &Grant,
+    updated_since: &str,
+    kind: &'static str,
+    limit: u32,
+    after_too: bool,
+) -> Result<mhp_app::changes::Since, ApiError> {
+    if after_too {
+        return Err(ApiError::BadRequest(
+            "give after (pages) or updated_since (changes), not both".into(),
+        ));
+    }
+    Ok(mhp_app::changes::since(&state.app, &grant.org()?, updated_since, kind, limit).await?)
 }
 
 /// Which identifiers `grant` may see: all of them with the clinical-read permission, the name
@@ -125,6 +188,10 @@ pub async fn create(
 pub struct ListQuery {
     after: Option<String>,
     limit: Option<u32>,
+    /// A cursor of the change feed or of an earlier listing's `next_since` (`0.0`: from the
+    /// beginning): only the subjects made, changed or archived since, and the erased ones as
+    /// `tombstones` (archived subjects included unless `archived` says otherwise).
+    updated_since: Option<String>,
     team: Option<String>,
     q: Option<String>,
     #[serde(default)]
@@ -183,6 +250,7 @@ pub async fn list(
         sex: q.sex.as_deref().map(app::check_sex).transpose()?,
         sport: q.sport.as_deref().map(app::check_sport).transpose()?,
         archived: match q.archived.as_deref() {
+            None if q.updated_since.is_some() => Archived::Include,
             None | Some("exclude") => Archived::Exclude,
             Some("only") => Archived::Only,
             Some("include") => Archived::Include,
@@ -192,6 +260,7 @@ pub async fn list(
                 ));
             }
         },
+        ids: None,
     };
     let listing = Listing {
         filter,
@@ -202,7 +271,47 @@ pub async fn list(
         newest_first,
         with_risk_bands: false,
     };
-    render_page(&state, &grant, &listing).await
+    render_listing(&state, &grant, listing, q.updated_since.as_deref()).await
+}
+
+/// A page of `listing`, or with `updated_since` the subjects of it that changed since.
+async fn render_listing(
+    state: &AppState,
+    grant: &Grant,
+    mut listing: Listing,
+    updated_since: Option<&str>,
+) -> Result<Json<PageOut<SubjectOut>>, ApiError> {
+    let Some(cursor) = updated_since else {
+        return render_page(state, grant, &listing).await;
+    };
+    // At most a page's worth of changes, so that every changed subject fits the page.
+    let since = changes_since(
+        state,
+        grant,
+        cursor,
+        "subject",
+        listing.page.limit,
+        listing.page.after.is_some(),
+    )
+    .await?;
+    let ids = since
+        .changed
+        .iter()
+        .filter_map(|id| SubjectId::parse(id).ok())
+        .collect();
+    listing.filter.ids = Some(ids);
+    let page = app::list(
+        &state.app,
+        &grant.org()?,
+        &grant.caller(),
+        identifiers_for(grant),
+        &listing,
+    )
+    .await?;
+    Ok(Json(PageOut::changes(
+        page.items.into_iter().map(SubjectOut::from).collect(),
+        since,
+    )))
 }
 
 /// `GET /api/v1/orgs/{org}/teams/{team}/subjects`: a team's roster with availability and each
@@ -227,7 +336,7 @@ pub async fn list_team(
         newest_first: false,
         with_risk_bands: true,
     };
-    render_page(&state, &grant, &listing).await
+    render_listing(&state, &grant, listing, q.updated_since.as_deref()).await
 }
 
 async fn render_page(
@@ -243,10 +352,10 @@ async fn render_page(
         listing,
     )
     .await?;
-    Ok(Json(PageOut {
-        items: page.items.into_iter().map(SubjectOut::from).collect(),
-        next: page.next.map(|s| s.to_string()),
-    }))
+    Ok(Json(PageOut::page(
+        page.items.into_iter().map(SubjectOut::from).collect(),
+        page.next.map(|s| s.to_string()),
+    )))
 }
 
 /// `GET /api/v1/orgs/{org}/subjects/{subject}` (archived subjects too: history stays).

@@ -64,6 +64,7 @@ pub async fn page(
                     sex: None,
                     sport: None,
                     archived: Archived::Exclude,
+                    ids: None,
                 },
                 page: Page::first(PER_TEAM),
                 newest_first: false,

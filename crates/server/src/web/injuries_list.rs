@@ -38,6 +38,7 @@ pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
                 sex: None,
                 sport: None,
                 archived: Archived::Include,
+                ids: None,
             },
             page: Page::first(10_000),
             newest_first: false,

@@ -56,6 +56,7 @@ async fn athletes(
             sex: None,
             sport: None,
             archived: Archived::Exclude,
+            ids: None,
         },
         page: Page::first(500),
         newest_first: false,

@@ -95,6 +95,8 @@ pub struct Filter {
     pub sport: Option<String>,
     /// Archived or not.
     pub archived: Archived,
+    /// Only these subjects (a listing of what changed since a cursor).
+    pub ids: Option<Vec<SubjectId>>,
 }
 
 const SELECT: &str = "SELECT id, pseudonym, name_sealed, birth_date_sealed, external_id_sealed, \
@@ -398,6 +400,14 @@ pub async fn search(
     if let Some(sport) = &filter.sport {
         let p = param(sport.clone());
         sql.push_str(&format!(" AND sport = {p}"));
+    }
+    if let Some(ids) = &filter.ids {
+        if ids.is_empty() {
+            sql.push_str(" AND 1 = 0");
+        } else {
+            let list: Vec<String> = ids.iter().map(|id| param(id.to_string())).collect();
+            sql.push_str(&format!(" AND id IN ({})", list.join(", ")));
+        }
     }
     match filter.archived {
         Archived::Exclude => sql.push_str(" AND archived_at_ms IS NULL"),
