@@ -102,6 +102,9 @@ pub struct Since {
     pub changed: Vec<String>,
     /// The resources erased since the cursor, with when: tombstones.
     pub erased: Vec<(String, i64)>,
+    /// When each changed resource first changed after the cursor, ms since the epoch (for
+    /// records kept per resource, such as a subject's sessions: those made from then on).
+    pub first_changed_ms: std::collections::BTreeMap<String, i64>,
     /// The cursor to pass as `updated_since` next time (the same as given when nothing
     /// changed: poll again later with it).
     pub next: String,
@@ -121,7 +124,11 @@ pub async fn since(
     let (items, next) = feed(app, scope, after, &[kind.to_owned()], limit).await?;
     let mut changed: Vec<String> = Vec::new();
     let mut erased: Vec<(String, i64)> = Vec::new();
+    let mut first_changed_ms = std::collections::BTreeMap::new();
     for item in items {
+        first_changed_ms
+            .entry(item.id.clone())
+            .or_insert(item.at_ms);
         changed.retain(|id| *id != item.id);
         if item.change == ChangeKind::Erased {
             erased.push((item.id, item.at_ms));
@@ -129,9 +136,11 @@ pub async fn since(
             changed.push(item.id);
         }
     }
+    first_changed_ms.retain(|id, _| changed.contains(id));
     Ok(Since {
         changed,
         erased,
+        first_changed_ms,
         next,
     })
 }

@@ -187,6 +187,19 @@ pub async fn subject_loads(
     })
 }
 
+/// The subject's sessions recorded at or after `since_ms` (a listing by `updated_since`: the
+/// feed says when the subject's load first changed after the cursor).
+pub async fn loads_recorded_since(
+    app: &App,
+    scope: &OrgScope,
+    subject: SubjectId,
+    since_ms: i64,
+) -> Result<Vec<LoadEntry>, AppError> {
+    let mut tx = app.db.tenant(scope, Access::Read).await?;
+    subjects::get_including_archived(&mut tx, subject).await?;
+    Ok(loads::recorded_since(&mut tx, subject, since_ms).await?)
+}
+
 /// The day load is shown up to: today, or the latest session when none lies in the last 28
 /// days.
 pub fn latest_day(today: CalendarDate, last_session: Option<CalendarDate>) -> CalendarDate {

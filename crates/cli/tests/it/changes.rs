@@ -337,6 +337,62 @@ async fn change_feed(database_url: Option<String>) {
     ))
     .await;
     assert_eq!(none["items"], json!([]), "{none}");
+    // The subject's injuries since the cursor before the injury: it, with the cursor for next
+    // time in the Link header; since after its decision: none.
+    let res = c
+        .get(format!(
+            "{api}/subjects/{kept}/injuries?updated_since={}",
+            cursors[3]
+        ))
+        .bearer_auth(admin)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::OK);
+    let link = res.headers()["link"].to_str().unwrap().to_owned();
+    assert!(link.ends_with("rel=\"next\""), "{link}");
+    assert!(
+        link.contains(&format!("/subjects/{kept}/injuries?updated_since=")),
+        "{link}"
+    );
+    let listed: serde_json::Value = res.json().await.unwrap();
+    assert_eq!(listed.as_array().unwrap().len(), 1, "{listed}");
+    assert_eq!(listed[0]["id"], injury.as_str());
+    let none = list(format!(
+        "/subjects/{kept}/injuries?updated_since={}",
+        cursors[5]
+    ))
+    .await;
+    assert_eq!(none, json!([]));
+    // Sessions: one recorded after a cursor shows, and only it; the ratio is today's.
+    let before = fresh["next_since"].as_str().unwrap().to_owned();
+    let res = c
+        .post(format!("{api}/subjects/{kept}/loads"))
+        .bearer_auth(admin)
+        .json(&json!({"session_date": "2026-11-30", "session_type": "training", "duration_min": 60, "rpe": 5}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), StatusCode::CREATED);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let sessions = loop {
+        let page = list(format!("/subjects/{kept}/loads?updated_since={before}")).await;
+        if !page["entries"].as_array().unwrap().is_empty() || std::time::Instant::now() > deadline {
+            break page;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    };
+    assert_eq!(
+        sessions["entries"].as_array().unwrap().len(),
+        1,
+        "{sessions}"
+    );
+    assert_eq!(sessions["entries"][0]["load_au"], 300);
+    assert!(sessions["acwr"].is_object(), "{sessions}");
+    let after_load = sessions["next_since"].as_str().unwrap();
+    let nothing = list(format!("/subjects/{kept}/loads?updated_since={after_load}")).await;
+    assert_eq!(nothing["entries"], json!([]), "{nothing}");
+
     // A cursor and a page at once, or a cursor that is not one, are refused.
     for query in [
         "updated_since=soon",

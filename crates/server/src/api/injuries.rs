@@ -3,7 +3,7 @@
 //! its decisions, else its expected return (occurred + time loss).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use mhp_domain::{CalendarDate, InjuryId, OrgId, SubjectId};
 use mhp_storage::repo::injuries::{self, Injury};
@@ -180,19 +180,40 @@ pub async fn create(
     Ok((StatusCode::CREATED, Json(out)))
 }
 
-/// `GET /api/v1/orgs/{org}/subjects/{subject}/injuries`: most recent first, with decisions.
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// A cursor of the change feed or of an earlier listing (`0.0`: from the beginning): only
+    /// the subject's injuries recorded or decided on since; the cursor for next time is in the
+    /// `Link` header (`rel="next"`).
+    updated_since: Option<String>,
+}
+
+/// `GET /api/v1/orgs/{org}/subjects/{subject}/injuries`: most recent first, with decisions;
+/// or with `updated_since`, those recorded or decided on since the cursor.
 pub async fn list(
     State(state): State<AppState>,
     grant: Grant,
-    Path((_, subject)): Path<(String, String)>,
-) -> Result<Json<Vec<InjuryOut>>, ApiError> {
-    let subject = path_id(&subject, "subject", SubjectId::parse)?;
+    Path((_, subject_text)): Path<(String, String)>,
+    Query(q): Query<ListQuery>,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse as _;
+    let subject = path_id(&subject_text, "subject", SubjectId::parse)?;
     let scope = grant.org()?;
     let now = state.app.clock.now();
+    let since = match q.updated_since.as_deref() {
+        Some(cursor) => Some(
+            super::subjects::changes_since(&state, &grant, cursor, "injury", 1000, false).await?,
+        ),
+        None => None,
+    };
     let mut tx = state.app.db.tenant(&scope, Access::Read).await?;
     subjects::get_including_archived(&mut tx, subject).await?;
-    let out = list_for(&mut tx, &state, scope.org(), subject).await?;
+    let mut out = list_for(&mut tx, &state, scope.org(), subject).await?;
     drop(tx);
+    if let Some(since) = &since {
+        out.retain(|i| since.changed.contains(&i.id));
+    }
     grant
         .record_read(
             &state.app,
@@ -202,7 +223,18 @@ pub async fn list(
             now,
         )
         .await?;
-    Ok(Json(out))
+    let mut res = Json(out).into_response();
+    if let Some(since) = since {
+        let link = format!(
+            "</api/v1/orgs/{}/subjects/{subject}/injuries?updated_since={}>; rel=\"next\"",
+            scope.org(),
+            since.next
+        );
+        if let Ok(v) = axum::http::HeaderValue::from_str(&link) {
+            res.headers_mut().insert(axum::http::header::LINK, v);
+        }
+    }
+    Ok(res)
 }
 
 pub(crate) async fn list_for(

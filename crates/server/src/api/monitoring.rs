@@ -85,12 +85,18 @@ pub async fn add_load(
 pub struct LoadQuery {
     from: Option<String>,
     to: Option<String>,
+    /// A cursor of the change feed or of an earlier listing's `next_since` (`0.0`: from the
+    /// beginning): only the sessions recorded since (the ratio is today's as always).
+    updated_since: Option<String>,
 }
 
 #[derive(Debug, Serialize, schemars::JsonSchema)]
 pub struct LoadsOut {
     entries: Vec<LoadOut>,
     acwr: Acwr,
+    /// With `updated_since`: the cursor to pass next time.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_since: Option<String>,
 }
 
 /// `GET /api/v1/orgs/{org}/subjects/{subject}/loads?from=&to=`: sessions and the ratio on
@@ -104,17 +110,40 @@ pub async fn list_loads(
     let subject = path_id(&subject, "subject", SubjectId::parse)?;
     let to = date_field("to", q.to.as_deref())?;
     let from = date_field("from", q.from.as_deref())?;
+    let scope = grant.org()?;
     let loads = monitoring::subject_loads(
         &state.app,
-        &grant.org()?,
+        &scope,
         subject,
         (from, to),
         monitoring::CHRONIC_DAYS,
     )
     .await?;
+    let Some(cursor) = q.updated_since.as_deref() else {
+        return Ok(Json(LoadsOut {
+            entries: loads.entries.into_iter().map(LoadOut::from).collect(),
+            acwr: loads.acwr,
+            next_since: None,
+        }));
+    };
+    if from.is_some() || to.is_some() {
+        return Err(ApiError::BadRequest(
+            "give from and to (days) or updated_since (changes), not both".into(),
+        ));
+    }
+    let since =
+        super::subjects::changes_since(&state, &grant, cursor, "subject_loads", 1000, false)
+            .await?;
+    let entries = match since.first_changed_ms.get(&subject.to_string()) {
+        Some(first) => {
+            monitoring::loads_recorded_since(&state.app, &scope, subject, *first).await?
+        }
+        None => Vec::new(),
+    };
     Ok(Json(LoadsOut {
-        entries: loads.entries.into_iter().map(LoadOut::from).collect(),
+        entries: entries.into_iter().map(LoadOut::from).collect(),
         acwr: loads.acwr,
+        next_since: Some(since.next),
     }))
 }
 

@@ -90,6 +90,27 @@ pub async fn session_span(
     Ok(first.zip(last))
 }
 
+/// The subject's sessions recorded at or after `since_ms`, in the order they were recorded
+/// (a listing of what changed since a cursor).
+pub async fn recorded_since(
+    tx: &mut TenantTx,
+    subject: SubjectId,
+    since_ms: i64,
+) -> Result<Vec<LoadEntry>, StorageError> {
+    let rows = sqlx::query(
+        "SELECT id, subject_id, session_date, session_type, duration_min, rpe, load_au, \
+         recorded_by, created_at_ms FROM training_loads \
+         WHERE org_id = $1 AND subject_id = $2 AND created_at_ms >= $3 \
+         ORDER BY created_at_ms, id",
+    )
+    .bind(tx.org_key())
+    .bind(subject.to_string())
+    .bind(since_ms)
+    .fetch_all(tx.conn())
+    .await?;
+    rows.iter().map(from_row).collect()
+}
+
 /// A subject's sessions from `from` to `to` (inclusive, `YYYY-MM-DD`), in date order.
 pub async fn list_for_subject(
     tx: &mut TenantTx,
@@ -109,22 +130,22 @@ pub async fn list_for_subject(
     .bind(to)
     .fetch_all(tx.conn())
     .await?;
-    rows.iter()
-        .map(|row| {
-            let subject: String = row.try_get("subject_id")?;
-            Ok(LoadEntry {
-                id: row.try_get("id")?,
-                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
-                session_date: row.try_get("session_date")?,
-                session_type: row.try_get("session_type")?,
-                duration_min: row.try_get("duration_min")?,
-                rpe: row.try_get("rpe")?,
-                load_au: row.try_get("load_au")?,
-                recorded_by: row.try_get("recorded_by")?,
-                created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
-            })
-        })
-        .collect()
+    rows.iter().map(from_row).collect()
+}
+
+fn from_row(row: &sqlx::any::AnyRow) -> Result<LoadEntry, StorageError> {
+    let subject: String = row.try_get("subject_id")?;
+    Ok(LoadEntry {
+        id: row.try_get("id")?,
+        subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+        session_date: row.try_get("session_date")?,
+        session_type: row.try_get("session_type")?,
+        duration_min: row.try_get("duration_min")?,
+        rpe: row.try_get("rpe")?,
+        load_au: row.try_get("load_au")?,
+        recorded_by: row.try_get("recorded_by")?,
+        created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+    })
 }
 
 /// Every session of the organisation's subjects that are not erased, as `(subject, day,
