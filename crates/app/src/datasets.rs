@@ -103,6 +103,101 @@ impl DatasetFile {
     }
 }
 
+/// One test row as the evaluated model scored it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionRow {
+    /// Keyed pseudonym (the dataset's).
+    pub subject: String,
+    /// The week's Monday (days since 1970-01-01).
+    pub day: i64,
+    /// Whether a time-loss injury began within the horizon.
+    pub label: bool,
+    /// The calibrated probability the model gave.
+    pub probability: f64,
+}
+
+/// The evaluation's per-row predictions on the test weeks (de-identified: the dataset's
+/// pseudonyms and weeks), with the bands set at evaluation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PredictionsFile {
+    /// The first test day (days since 1970-01-01): the training cut-off.
+    pub cutoff_day: i64,
+    /// Probability from which a row is in the moderate band.
+    pub moderate: f64,
+    /// Probability from which a row is in the high band.
+    pub high: f64,
+    /// In the dataset's order.
+    pub rows: Vec<PredictionRow>,
+}
+
+impl PredictionsFile {
+    /// The CSV a data scientist loads beside the dataset's: `subject,time,label,probability,
+    /// band`, `subject` and `time` as the dataset CSV has them (so the two join).
+    pub fn to_csv(&self) -> String {
+        let mut out = String::from("subject,time,label,probability,band\n");
+        for r in &self.rows {
+            let band = if r.probability >= self.high {
+                "high"
+            } else if r.probability >= self.moderate {
+                "moderate"
+            } else {
+                "low"
+            };
+            out.push_str(&format!(
+                "{},{},{},{},{band}\n",
+                r.subject,
+                r.day.div_euclid(7),
+                u8::from(r.label),
+                r.probability
+            ));
+        }
+        out
+    }
+}
+
+/// The step whose output names the predictions artifact.
+pub const EVALUATE_STEP: &str = "evaluate";
+
+/// One run's per-row test predictions as CSV ([`PredictionsFile::to_csv`]), the export
+/// audited (`predictions.export`) before the file is opened.
+pub async fn export_predictions_csv(
+    app: &App,
+    scope: &OrgScope,
+    caller: &Caller,
+    run: RunId,
+) -> Result<String, AppError> {
+    let key = {
+        let mut tx = app.db.tenant(scope, Access::Read).await?;
+        let step = pipelines::succeeded_step(&mut tx, run, EVALUATE_STEP)
+            .await?
+            .ok_or(AppError::NotFound("predictions"))?;
+        let output: Value = serde_json::from_str(&step.output_json)
+            .map_err(|_| AppError::internal("an evaluation's output is unreadable"))?;
+        // Runs evaluated before predictions were kept have none.
+        let key = output["predictions"]["artifact"]
+            .as_str()
+            .ok_or(AppError::NotFound("predictions"))?;
+        ObjectKey::parse(key)
+            .map_err(|_| AppError::internal("a predictions artifact key is malformed"))?
+    };
+    let now = app.now();
+    let mut tx = app.db.tenant(scope, Access::Write).await?;
+    caller
+        .record(
+            &mut tx,
+            "predictions.export",
+            "pipeline_run",
+            Some(run.to_string()),
+            now,
+        )
+        .await?;
+    tx.commit().await?;
+    let bytes = artifacts::get(app.phi.keys(), &app.objects, scope.org(), &key).await?;
+    let file: PredictionsFile = serde_json::from_slice(&bytes)
+        .map_err(|_| AppError::internal("a predictions artifact is unreadable"))?;
+    Ok(file.to_csv())
+}
+
 fn csv_safe(s: &str) -> String {
     s.chars()
         .map(|c| {

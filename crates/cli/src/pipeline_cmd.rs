@@ -53,6 +53,37 @@ pub enum PipelineCommand {
         #[arg(long, value_name = "FILE")]
         out: Option<std::path::PathBuf>,
     },
+    /// Write a training run's evaluation per test row, as CSV (pseudonymous subject and week
+    /// as in export-dataset, label, probability, band), to study its errors outside MHP.
+    ExportPredictions {
+        /// The training run.
+        run: String,
+        /// Where to write (default: standard output).
+        #[arg(long, value_name = "FILE")]
+        out: Option<std::path::PathBuf>,
+    },
+}
+
+/// Writes an export to `out` (a private file) or standard output.
+fn write_csv(csv: &str, rows: usize, out: Option<&std::path::Path>) -> Result<(), Failure> {
+    match out {
+        Some(path) => {
+            use std::io::Write as _;
+            use std::os::unix::fs::OpenOptionsExt as _;
+            let mut f = std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(true)
+                .mode(0o600)
+                .open(path)
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            f.write_all(csv.as_bytes())
+                .with_context(|| format!("cannot write {}", path.display()))?;
+            eprintln!("{rows} rows written to {}", path.display());
+        }
+        None => print!("{csv}"),
+    }
+    Ok(())
 }
 
 /// One step as `mhp pipeline run --wait` and `status` show it: status, attempt, time taken,
@@ -315,26 +346,38 @@ pub async fn run(
                     .map_err(runtime_err)?;
             let file: mhp_pipelines::risk::DatasetFile =
                 serde_json::from_slice(&bytes).map_err(runtime_err)?;
-            let csv = file.to_csv();
-            match out {
-                Some(path) => {
-                    use std::io::Write as _;
-                    use std::os::unix::fs::OpenOptionsExt as _;
-                    let mut f = std::fs::OpenOptions::new()
-                        .write(true)
-                        .create(true)
-                        .truncate(true)
-                        .mode(0o600)
-                        .open(&path)
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    f.write_all(csv.as_bytes())
-                        .with_context(|| format!("cannot write {}", path.display()))?;
-                    eprintln!("{} rows written to {}", file.rows.len(), path.display());
-                }
-                None => print!("{csv}"),
-            }
+            write_csv(&file.to_csv(), file.rows.len(), out.as_deref())?;
             audit_export(&state, r.org, id).await?;
             Ok(())
+        }
+        PipelineCommand::ExportPredictions { run, out } => {
+            let id = RunId::parse(&run)
+                .map_err(|_| Failure::Invalid("the run must be a run id".into()))?;
+            let state = crate::serve::open_state(&settings).await?;
+            let mut tx = state
+                .app
+                .db
+                .operator(Access::Read)
+                .await
+                .context("cannot start a transaction")?;
+            let r = queue::get_any(&mut tx, id).await.map_err(runtime_err)?;
+            drop(tx);
+            // The export is audited as the command line's, as the API audits its caller's.
+            let csv = mhp_app::datasets::export_predictions_csv(
+                &state.app,
+                &mhp_domain::OrgScope::for_command_line(r.org),
+                &mhp_app::Caller::cli(),
+                id,
+            )
+            .await
+            .map_err(|e| match e {
+                mhp_app::AppError::NotFound(_) => {
+                    Failure::Invalid(format!("run {id} has no evaluation with predictions"))
+                }
+                e => runtime_err(e),
+            })?;
+            let rows = csv.lines().count().saturating_sub(1);
+            write_csv(&csv, rows, out.as_deref())
         }
         PipelineCommand::Status { run } => {
             let id = RunId::parse(&run)

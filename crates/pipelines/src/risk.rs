@@ -687,7 +687,7 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
         },
         None => None,
     };
-    let (cand_eval, interval, bands, prod_eval, comparison) =
+    let (cand_eval, interval, bands, predictions, prod_eval, comparison) =
         tokio::task::spawn_blocking(move || -> Result<_, StepError> {
             let extra: Vec<String> = production
                 .as_ref()
@@ -701,9 +701,27 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
             let probabilities = candidate.predict_dataset(&cand_test).map_err(ml_err)?;
             let interval = auc_interval(&file, cutoff, test.labels(), &probabilities)?;
             let bands = risk_bands(base_rate, &probabilities, test.labels());
+            // The test rows are the file's from the cut-off on, in its order.
+            let predictions = mhp_app::datasets::PredictionsFile {
+                cutoff_day: cutoff,
+                moderate: bands["moderate"].as_f64().unwrap_or(f64::NAN),
+                high: bands["high"].as_f64().unwrap_or(f64::NAN),
+                rows: file
+                    .rows
+                    .iter()
+                    .filter(|r| r.day >= cutoff)
+                    .zip(&probabilities)
+                    .map(|(r, p)| mhp_app::datasets::PredictionRow {
+                        subject: r.subject.clone(),
+                        day: r.day,
+                        label: r.label,
+                        probability: *p,
+                    })
+                    .collect(),
+            };
             let cand = Evaluation::from_probabilities(&cand_test, probabilities).map_err(ml_err)?;
             let Some((v, model, prod_cutoff)) = production else {
-                return Ok((cand, interval, bands, None, None));
+                return Ok((cand, interval, bands, predictions, None, None));
             };
             let on_test = match &model {
                 Some(m) => {
@@ -725,7 +743,14 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
                     json!({ "refused": "the production model cannot score these rows" })
                 }
             };
-            Ok((cand, interval, bands, Some((v, on_test)), Some(comparison)))
+            Ok((
+                cand,
+                interval,
+                bands,
+                predictions,
+                Some((v, on_test)),
+                Some(comparison),
+            ))
         })
         .await
         .map_err(|_| StepError::transient("evaluation stopped"))??;
@@ -773,9 +798,12 @@ pub async fn evaluate(ctx: StepCtx) -> Result<Value, StepError> {
             )),
         }
     }
+    // The per-row predictions, de-identified, for the data scientist (`…/predictions.csv`).
+    let (predictions_key, _) = put_json(&ctx, "predictions.json", &predictions).await?;
     Ok(json!({
         "evaluation": cand_eval,
         "roc_auc_interval": interval,
+        "predictions": { "artifact": predictions_key.as_str(), "rows": predictions.rows.len() },
         "bands": bands,
         "warnings": warnings,
         "production": production,

@@ -256,7 +256,70 @@ async fn a_killed_worker_is_taken_over_and_serve_scores_uploads_in_real_time() {
         .await
         .unwrap();
     assert_eq!(res.status(), 200);
+    // The evaluation's per-row predictions, de-identified: one line per test row, pseudonyms
+    // and weeks as the dataset CSV has them, probabilities and bands as evaluated.
+    let predictions = c
+        .get(format!("{api}/datasets/{run}/predictions.csv"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(predictions.status(), 200);
+    assert_eq!(
+        predictions.headers()["content-type"],
+        "text/csv; charset=utf-8"
+    );
+    let predictions = predictions.text().await.unwrap();
+    let dataset = c
+        .get(format!("{api}/datasets/{run}/csv"))
+        .bearer_auth(&key)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let mut lines = predictions.lines();
+    assert_eq!(lines.next(), Some("subject,time,label,probability,band"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(
+        rows.len() as u64,
+        stored["overall"]["rows"].as_u64().unwrap()
+    );
+    let positives = rows.iter().filter(|r| r[2] == "1").count() as u64;
+    assert_eq!(positives, stored["overall"]["positives"].as_u64().unwrap());
+    let in_dataset: std::collections::HashSet<(String, String, String)> = dataset
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[0].to_owned(), f[1].to_owned(), f[4].to_owned())
+        })
+        .collect();
+    for r in &rows {
+        let p: f64 = r[3].parse().unwrap();
+        assert!((0.0..=1.0).contains(&p), "{r:?}");
+        assert!(["low", "moderate", "high"].contains(&r[4]), "{r:?}");
+        assert!(
+            in_dataset.contains(&(r[0].to_owned(), r[1].to_owned(), r[2].to_owned())),
+            "a prediction row that is not a dataset row: {r:?}"
+        );
+    }
     let subject = crate::first_subject(&c, &api, &key).await;
+    assert!(!predictions.contains(&subject), "pseudonyms only");
+    // The command line writes the same file.
+    let exported = mhp(
+        &["pipeline", "export-predictions", &run, "--data-dir", &data],
+        &env,
+        None,
+    );
+    assert_eq!(
+        exported.status.code(),
+        Some(0),
+        "{}",
+        crate::stderr(&exported)
+    );
+    assert_eq!(stdout(&exported), predictions);
     let csv = crate::cmj_csv();
     let uploaded = Instant::now();
     let res = c

@@ -85,3 +85,26 @@ pub async fn csv(
     }
     Ok(res)
 }
+
+/// `GET /api/v1/orgs/{org}/datasets/{run}/predictions.csv`: the evaluated model's probability
+/// for each test row, de-identified as the dataset is.
+pub async fn predictions_csv(
+    State(state): State<AppState>,
+    grant: Grant,
+    Path((_, run)): Path<(String, String)>,
+) -> Result<Response, ApiError> {
+    let run = RunId::parse(&run).map_err(|_| ApiError::NotFound("predictions"))?;
+    let csv =
+        mhp_app::datasets::export_predictions_csv(&state.app, &grant.org()?, &grant.caller(), run)
+            .await?;
+    let mut res = csv.into_response();
+    res.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/csv; charset=utf-8"),
+    );
+    let disposition = format!("attachment; filename=\"predictions-{run}.csv\"");
+    if let Ok(v) = HeaderValue::from_str(&disposition) {
+        res.headers_mut().insert(header::CONTENT_DISPOSITION, v);
+    }
+    Ok(res)
+}

@@ -1225,6 +1225,18 @@ pub const ROUTES: &[RouteSpec] = &[
     },
     RouteSpec {
         method: "GET",
+        path: "/api/v1/orgs/{org}/datasets/{run}/predictions.csv",
+        requirement: InOrg(P::ReadDeidentified),
+        handler: || get(datasets::predictions_csv),
+        doc: doc(
+            "The run's evaluation per test row (`subject,time,label,probability,band`, \
+             pseudonyms and weeks as in the dataset CSV; the export is audited)",
+            &[200],
+            Csv,
+        ),
+    },
+    RouteSpec {
+        method: "GET",
         path: "/api/v1/orgs/{org}/models",
         requirement: InOrg(P::RunPipelines),
         handler: || get(pipelines::models_list),

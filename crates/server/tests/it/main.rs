@@ -92,6 +92,38 @@ pub async fn fixture_dataset(s: &Server, org: &OrgScope) -> mhp_domain::RunId {
     .execute(&mut conn)
     .await
     .unwrap();
+    // Its evaluation's per-row predictions.
+    let predictions = mhp_app::datasets::PredictionsFile {
+        cutoff_day: 20_007,
+        moderate: 0.05,
+        high: 0.1,
+        rows: vec![mhp_app::datasets::PredictionRow {
+            subject: "p-two".into(),
+            day: 20_007,
+            label: true,
+            probability: 0.2,
+        }],
+    };
+    let key = format!("pipelines/{}/{run}/predictions.json", org.org());
+    mhp_app::artifacts::put(
+        s.state.app.phi.keys(),
+        &s.state.app.objects,
+        org.org(),
+        &mhp_storage::ObjectKey::parse(&key).unwrap(),
+        &serde_json::to_vec(&predictions).unwrap(),
+    )
+    .await
+    .unwrap();
+    sqlx::query(
+        "UPDATE pipeline_jobs SET status = 'succeeded', output_json = $1, finished_at_ms = $2 \
+         WHERE run_id = $3 AND step = 'evaluate'",
+    )
+    .bind(serde_json::json!({ "predictions": { "artifact": key, "rows": 1 } }).to_string())
+    .bind(now.as_millis())
+    .bind(run.to_string())
+    .execute(&mut conn)
+    .await
+    .unwrap();
     run
 }
 

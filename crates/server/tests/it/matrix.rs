@@ -114,6 +114,11 @@ const MATRIX: &[(&str, &str, Allowed)] = &[
         "/api/v1/orgs/{org}/datasets/{run}/csv",
         Roles(&[Role::OrgAdmin, Role::DataScientist]),
     ),
+    (
+        "GET",
+        "/api/v1/orgs/{org}/datasets/{run}/predictions.csv",
+        Roles(&[Role::OrgAdmin, Role::DataScientist]),
+    ),
     ("PATCH", "/api/v1/me", Anyone),
     (
         "GET",
