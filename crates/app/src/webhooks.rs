@@ -619,12 +619,6 @@ impl Dispatcher {
         let (attempted, delivered) = self.send_due(app).await?;
         pass.attempted = attempted;
         pass.delivered = delivered;
-        use std::sync::atomic::Ordering::Relaxed;
-        app.webhooks.made.fetch_add(pass.made, Relaxed);
-        app.webhooks.delivered.fetch_add(delivered, Relaxed);
-        app.webhooks
-            .failed
-            .fetch_add(attempted.saturating_sub(delivered), Relaxed);
         Ok(pass)
     }
 
@@ -718,6 +712,10 @@ impl Dispatcher {
             }
         }
         tx.commit().await?;
+        // Counted once committed: a pass that fails later has still made these.
+        app.webhooks
+            .made
+            .fetch_add(made, std::sync::atomic::Ordering::Relaxed);
         Ok(made)
     }
 
@@ -735,12 +733,20 @@ impl Dispatcher {
                 set.spawn(async move { this.attempt(&app, &delivery, &endpoint).await });
             }
             while let Some(done) = set.join_next().await {
+                use std::sync::atomic::Ordering::Relaxed;
                 attempted += 1;
+                // Counted as each attempt ends, so that a pass that fails later keeps them.
                 match done {
-                    Ok(Ok(true)) => delivered += 1,
-                    Ok(Ok(false)) => {}
+                    Ok(Ok(true)) => {
+                        delivered += 1;
+                        app.webhooks.delivered.fetch_add(1, Relaxed);
+                    }
+                    Ok(Ok(false)) => {
+                        app.webhooks.failed.fetch_add(1, Relaxed);
+                    }
                     Ok(Err(e)) => return Err(e),
                     Err(e) => {
+                        app.webhooks.failed.fetch_add(1, Relaxed);
                         tracing::error!(target: "mhp::webhooks", error = %e, "a send failed");
                     }
                 }

@@ -398,24 +398,36 @@ async fn signed_webhooks_retry_log_redeliver_and_rotate(database_url: Option<Str
     assert_eq!(cleared["verified_by"], json!([false, true]), "{cleared}");
     assert!(receiver.attempts().len() > n);
 
-    // The attempts are counted in /metrics: the refused one and those delivered.
-    let metrics = c
-        .get(format!("{}/metrics", p.base))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let figure = |name: &str| -> f64 {
-        metrics
-            .lines()
-            .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
-            .unwrap_or_else(|| panic!("{name} in {metrics}"))
-    };
-    assert!(figure("mhp_webhook_attempts_total{result=\"failed\"}") >= 1.0);
-    assert!(figure("mhp_webhook_attempts_total{result=\"delivered\"}") >= 5.0);
-    assert!(figure("mhp_webhook_messages_total") >= 5.0);
+    // The attempts are counted in /metrics: the refused one and those delivered (an attempt
+    // is counted once recorded, just after the receiver answered: read until it shows).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let metrics = c
+            .get(format!("{}/metrics", p.base))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let figure = |name: &str| -> f64 {
+            metrics
+                .lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} in {metrics}"))
+        };
+        let counted = figure("mhp_webhook_attempts_total{result=\"failed\"}") >= 1.0
+            && figure("mhp_webhook_attempts_total{result=\"delivered\"}") >= 5.0
+            && figure("mhp_webhook_messages_total") >= 5.0;
+        if counted {
+            break;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the webhook figures never reached what was sent: {metrics}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
     // Deleted: gone from the API, and nothing more is made for it.
     let res = c
         .delete(format!("{api}/webhooks/{hook}"))
