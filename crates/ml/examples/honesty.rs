@@ -12,8 +12,9 @@
 //! their paired difference (with its standard error), and the pooled AUCs. `--check` exits
 //! with status 1 when a mean difference exceeds its limit (0.03 at 80 athletes, 0.02 at 240).
 //! `--export DIR` writes each cohort's rows (`DIR/{scenario}_{athletes}_{seed}.csv`, with a
-//! `test` column and the true hazard) and the groups (`DIR/groups.json`) for
-//! `tools/ml/honesty_sklearn.py`, which runs the same search with scikit-learn.
+//! `test` column and the true hazard), the groups (`DIR/groups.json`) and each evaluated
+//! cohort's AUCs (`DIR/results.json`) for `tools/ml/honesty_sklearn.py`, which runs the same
+//! search with scikit-learn on the same rows.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::print_stdout)]
 
 use std::io::Write;
@@ -256,10 +257,16 @@ fn main() {
     );
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
     let mut failed = false;
+    // Per evaluated cohort, for tools/ml/honesty_sklearn.py: mhp-ml's and the truth's AUC.
+    let mut exported = Vec::new();
     for (hazard, teams, per_team, weeks, limit) in scenarios {
         let mut results = Vec::new();
         for seed in 1..=cohorts {
             if let Some(c) = cohort(hazard, teams, per_team, weeks, seed, export.as_deref()) {
+                exported.push(serde_json::json!({
+                    "hazard": hazard.name(), "athletes": teams * per_team, "seed": seed,
+                    "model_auc": c.model_auc, "truth_auc": c.truth_auc, "model": c.kind,
+                }));
                 results.push(c);
             }
         }
@@ -310,6 +317,10 @@ fn main() {
             "  {} cohorts, {rows} rows in all, searched in {secs:.1} s",
             results.len()
         );
+    }
+    if let Some(dir) = &export {
+        let text = serde_json::to_string_pretty(&exported).unwrap();
+        std::fs::write(format!("{dir}/results.json"), text).unwrap();
     }
     if check && failed {
         eprintln!("a limit was missed");
