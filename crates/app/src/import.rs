@@ -200,6 +200,37 @@ impl SubjectRef {
     }
 }
 
+/// A checked record whose subject an import row names.
+pub trait ForSubject {
+    /// Gives the record its subject, once resolved.
+    fn set_subject(&mut self, subject: mhp_domain::SubjectId);
+}
+
+/// Resolves each checked row's subject in the transaction: the records whose subject is one
+/// of the organisation's (not archived), and a row error for each other.
+pub async fn resolve_subjects<T: ForSubject>(
+    tx: &mut mhp_storage::TenantTx,
+    phi: &crate::phi::Phi,
+    org: mhp_domain::OrgId,
+    checked: Vec<(usize, SubjectRef, T)>,
+    errors: &mut Vec<RowError>,
+) -> Result<Vec<T>, AppError> {
+    let mut ready = Vec::with_capacity(checked.len());
+    for (row, subject, mut record) in checked {
+        match subject.resolve(tx, phi, org).await? {
+            Some(id) => {
+                record.set_subject(id);
+                ready.push(record);
+            }
+            None => errors.push(RowError {
+                row,
+                error: "the subject is not one of the organisation's (or is archived)".into(),
+            }),
+        }
+    }
+    Ok(ready)
+}
+
 /// The field `name` of `row` as a whole number, when present.
 pub fn whole_number(row: &Row, name: &str) -> Result<Option<u32>, String> {
     row.get(name)

@@ -206,6 +206,12 @@ impl NewDecision {
     }
 }
 
+impl import::ForSubject for NewInjury {
+    fn set_subject(&mut self, subject: SubjectId) {
+        self.subject = subject;
+    }
+}
+
 /// Records an injury; returns it as stored.
 pub async fn record(
     app: &App,
@@ -418,19 +424,7 @@ pub async fn import_injuries(
     let org = scope.org();
     let now = app.now();
     let mut tx = app.db.tenant(scope, Access::Write).await?;
-    let mut ready = Vec::with_capacity(checked.len());
-    for (row, subject, mut new) in checked {
-        match subject.resolve(&mut tx, &app.phi, org).await? {
-            Some(id) => {
-                new.subject = id;
-                ready.push(new);
-            }
-            None => errors.push(RowError {
-                row,
-                error: "the subject is not one of the organisation's (or is archived)".into(),
-            }),
-        }
-    }
+    let ready = import::resolve_subjects(&mut tx, &app.phi, org, checked, &mut errors).await?;
     if !errors.is_empty() {
         // Nothing is stored: the transaction is dropped unwritten.
         errors.sort_by_key(|e| e.row);

@@ -70,6 +70,12 @@ impl NewLoad {
     }
 }
 
+impl import::ForSubject for NewLoad {
+    fn set_subject(&mut self, subject: SubjectId) {
+        self.subject = subject;
+    }
+}
+
 /// Records a session's load (duration × RPE) with its audit event; returns it as stored.
 pub async fn record(
     app: &App,
@@ -171,19 +177,8 @@ pub async fn import(
     }
     let now = app.now();
     let mut tx = app.db.tenant(scope, Access::Write).await?;
-    let mut ready = Vec::with_capacity(checked.len());
-    for (row, subject, mut new) in checked {
-        match subject.resolve(&mut tx, &app.phi, scope.org()).await? {
-            Some(id) => {
-                new.subject = id;
-                ready.push(new);
-            }
-            None => errors.push(RowError {
-                row,
-                error: "the subject is not one of the organisation's (or is archived)".into(),
-            }),
-        }
-    }
+    let ready =
+        import::resolve_subjects(&mut tx, &app.phi, scope.org(), checked, &mut errors).await?;
     if !errors.is_empty() {
         // Nothing is stored: the transaction is dropped unwritten.
         errors.sort_by_key(|e| e.row);

@@ -354,14 +354,15 @@ pub async fn run(
             let id = RunId::parse(&run)
                 .map_err(|_| Failure::Invalid("the run must be a run id".into()))?;
             let state = crate::serve::open_state(&settings).await?;
-            let mut tx = state
-                .app
-                .db
-                .operator(Access::Read)
-                .await
-                .context("cannot start a transaction")?;
-            let r = queue::get_any(&mut tx, id).await.map_err(runtime_err)?;
-            drop(tx);
+            let r = {
+                let mut tx = state
+                    .app
+                    .db
+                    .operator(Access::Read)
+                    .await
+                    .context("cannot start a transaction")?;
+                queue::get_any(&mut tx, id).await.map_err(runtime_err)?
+            };
             // The export is audited as the command line's, as the API audits its caller's.
             let csv = mhp_app::datasets::export_predictions_csv(
                 &state.app,
