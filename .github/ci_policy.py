@@ -163,7 +163,8 @@ def check_boundaries(errors: Errors) -> None:
         module = main.parent.name
         if module == "github-oidc":
             continue  # the CI roles themselves: made by an administrator in the bootstrap
-        text = main.read_text(encoding="utf-8")
+        # Every file of the module (object-store's replication role is in replication.tf).
+        text = "\n".join(f.read_text(encoding="utf-8") for f in sorted(main.parent.glob("*.tf")))
         roles = [(n, b) for n, b in hcl_blocks(text, "resource") if b.startswith('resource "aws_iam_role" ')]
         if not roles:
             continue
@@ -175,7 +176,8 @@ def check_boundaries(errors: Errors) -> None:
         variables = (main.parent / "variables.tf").read_text(encoding="utf-8")
         if 'variable "permissions_boundary_arn"' not in variables:
             errors.add(f"modules/{module}: no variable permissions_boundary_arn")
-    platform = (TF / "modules" / "platform" / "main.tf").read_text(encoding="utf-8")
+    # Every module call of the platform (recovery.tf's recovery network has a role too).
+    platform = "\n".join(f.read_text(encoding="utf-8") for f in sorted((TF / "modules" / "platform").glob("*.tf")))
     for name, body in hcl_blocks(platform, "module"):
         source = re.search(r'source\s*=\s*"\.\./([^"]+)"', body)
         if source and source.group(1) in modules_with_roles and not re.search(

@@ -220,7 +220,8 @@ two_at_a_time() {
   return $rc
 }
 
-# Roots with tests of their own (the production roots refuse to plan without a mail domain).
+# Roots with tests of their own (the production roots: mail domain, recovery region; the demo
+# template: a recovery environment).
 tf_tested_roots() {
   local d
   for d in $(tf_roots); do

@@ -36,7 +36,7 @@ output "controls" {
 }
 
 output "recovery" {
-  description = "Recovery in the copy region: replicated keys and buckets, global database, restore testing, failover (deploy/README.md \"RTO and RPO\")."
+  description = "Recovery in the copy region (deploy/README.md \"RTO and RPO\"): replicated keys, buckets and secrets, the global database and its secondary, the recovery network, restore testing, failover; `settings` are the SSM parameters /mhp/<env>/... written there for a recovery environment (docs/runbooks/restore-to-new-region.md)."
   value       = module.platform.recovery
 }
 

@@ -30,8 +30,10 @@ module "platform" {
   mail_from           = var.mail_from
   mail_hosted_zone_id = var.mail_hosted_zone_id
 
-  # Recovery (deploy/README.md "RTO and RPO"): the recovery region is the copy provider's region;
+  # Recovery (deploy/README.md "RTO and RPO"): the recovery region is the copy provider's region,
+  # where the network of the Aurora secondary and of a recovery environment has this CIDR;
   # Route 53 failover of public_host when its hosted zone is given.
+  recovery_vpc_cidr  = "10.131.0.0/16"
   hosted_zone_id     = var.hosted_zone_id
   failover_secondary = var.failover_secondary
 

@@ -1,9 +1,16 @@
 # Issue 21, cross-region RPO and RTO of the database (production): an Aurora global database.
 # The cluster of main.tf becomes the primary of a global cluster (storage-level replication,
-# typically under a second of lag); with `secondary` given, a secondary cluster
-# (one reader instance) in the recovery region (aws.replica) that a managed failover or a
-# detach-and-promote makes the writer (docs/runbooks/restore-to-new-region.md). The key store
-# (`mhp_keys`) lives on the same cluster, so it is replicated with the system of record.
+# typically under a second of lag); with `secondary` given, a secondary cluster in the recovery
+# region (aws.replica) that a managed failover or a detach-and-promote makes the writer
+# (docs/runbooks/restore-to-new-region.md). The key store (`mhp_keys`) lives on the same
+# cluster, so it is replicated with the system of record.
+#
+# The secondary is headless by default (secondary.instance_count = 0): Aurora keeps a headless
+# secondary's storage volume in sync with the primary (the RPO does not depend on instances),
+# and an instance added at recovery time (a few minutes to tens of minutes) fits the 4 h
+# cross-region RTO, which the recovery environment's apply dominates. It saves a reader of the
+# writer's class in every production environment. Give instance_count = 1 for a reader that is
+# ready at once (and for reads there).
 
 resource "aws_rds_global_cluster" "this" {
   count = var.global_cluster ? 1 : 0
@@ -24,7 +31,7 @@ resource "aws_db_subnet_group" "secondary" {
 }
 
 # No ingress until the recovery region runs MHP's tasks: the recovery environment adds its
-# clients' rules (as client_security_group_ids does here).
+# clients' rules (modules/platform with recovery_of, as client_security_group_ids does here).
 resource "aws_security_group" "secondary" {
   count    = var.secondary == null ? 0 : 1
   provider = aws.replica

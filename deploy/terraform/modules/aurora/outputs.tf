@@ -52,3 +52,21 @@ output "secondary_cluster_identifier" {
   description = "Secondary cluster in the recovery region, or null."
   value       = one(aws_rds_cluster.secondary[*].cluster_identifier)
 }
+
+output "global_endpoint" {
+  description = "Global database writer endpoint (follows the writer through a managed failover or switchover), or null."
+  value       = one(aws_rds_global_cluster.this[*].endpoint)
+}
+
+output "secondary" {
+  description = "The secondary cluster in the recovery region, or null: identifier, ARN, cluster endpoint (the writer's once promoted), security group (no clients until the recovery environment adds them), instances (0: headless)."
+  value = one([for c in aws_rds_cluster.secondary : {
+    cluster_identifier = c.cluster_identifier
+    arn                = c.arn
+    endpoint           = c.endpoint
+    security_group_id  = aws_security_group.secondary[0].id
+    subnet_group       = aws_db_subnet_group.secondary[0].name
+    instance_count     = length(aws_rds_cluster_instance.secondary)
+    kms_key_arn        = c.kms_key_id
+  }])
+}

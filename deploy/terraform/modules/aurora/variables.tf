@@ -95,16 +95,16 @@ variable "global_cluster" {
 }
 
 variable "secondary" {
-  description = "Secondary cluster of the global database in the recovery region (aws.replica): its VPC, isolated subnets (two zones or more), the replica of the data key, and reader instances; null: none."
+  description = "Secondary cluster of the global database in the recovery region (aws.replica): its VPC, isolated subnets (two zones or more), the replica of the data key, and reader instances (0: headless, an instance is added at recovery; see global.tf); null: none."
   type = object({
     vpc_id         = string
     subnet_ids     = list(string)
     kms_key_arn    = string
-    instance_count = optional(number, 1)
+    instance_count = optional(number, 0)
   })
   default = null
   validation {
-    condition     = var.secondary == null ? true : var.global_cluster && length(var.secondary.subnet_ids) >= 2 && var.secondary.instance_count >= 1
-    error_message = "secondary: global_cluster = true, subnets in two zones or more and at least one instance."
+    condition     = var.secondary == null ? true : var.global_cluster && length(var.secondary.subnet_ids) >= 2 && var.secondary.instance_count >= 0
+    error_message = "secondary: global_cluster = true, subnets in two zones or more, and zero (headless) or more instances."
   }
 }

@@ -7,13 +7,20 @@
 #   search  - both OpenSearch domains
 #   secrets - Secrets Manager secrets and SSM SecureString parameters
 #   app     - MHP's envelope-encryption master key (planned key `keys.kms_key_id`)
+#
+# Multi-Region keys (deploy/README.md "Multi-Region keys: the migration"): the purposes in
+# replicated_purposes get a multi-Region primary with a replica in the recovery region
+# (aws.replica). multi_region cannot change on an existing key (AWS replaces it, and with it
+# every ciphertext it opens), so a key is never replaced over it: an environment whose key of
+# such a purpose was made single-Region keeps that key for what it encrypts already, and gets a
+# multi-Region key beside it (aws_kms_key.multi_region) whose replica the recovery region uses.
 
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 data "aws_region" "current" {}
 
 locals {
-  purposes  = toset(["data", "logs", "search", "secrets", "app"])
+  purposes  = toset(var.purposes)
   account   = data.aws_caller_identity.current.account_id
   partition = data.aws_partition.current.partition
   root_arn  = "arn:${local.partition}:iam::${local.account}:root"
@@ -234,14 +241,54 @@ resource "aws_kms_key" "this" {
   description = "${var.name} ${each.key}"
   # Multi-Region primaries for the purposes that must open data in the recovery region (the
   # app key unwraps the key store's organisation keys and root; the data key opens replicated
-  # objects and backups). multi_region forces a new key: an environment already applied with
-  # single-Region keys re-wraps into the new app key (docs/runbooks/restore-to-new-region.md).
+  # objects and backups), when the key is made. An existing key keeps its type (lifecycle).
   multi_region            = contains(var.replicated_purposes, each.key)
   enable_key_rotation     = true
   rotation_period_in_days = var.rotation_period_in_days
   deletion_window_in_days = var.deletion_window_in_days
   policy                  = data.aws_iam_policy_document.key[each.key].json
   tags                    = merge(var.tags, { "mhp:key-purpose" = each.key })
+
+  lifecycle {
+    # multi_region forces a new key: turning replication on for an environment whose key was
+    # made single-Region would destroy the key that wraps its organisation keys (app) or
+    # encrypts its database and buckets (data). Its type is therefore only set when the key is
+    # made; an existing single-Region key stays, and aws_kms_key.multi_region is added beside it
+    # (tests/migration.tftest.hcl fails on a plan that replaces a key).
+    ignore_changes = [multi_region]
+  }
+}
+
+# Beside an existing single-Region key of a replicated purpose (an environment applied before
+# replication): a multi-Region primary for what the recovery region must open from now on (the
+# replica buckets, the Aurora secondary, a key store re-wrapped into it). The planned
+# multi_region of aws_kms_key.this is the key's own when it exists (ignore_changes), the
+# configuration's when it is made, so a new environment gets no key beside its own.
+resource "aws_kms_key" "multi_region" {
+  for_each = toset([for p in var.replicated_purposes : p if !aws_kms_key.this[p].multi_region])
+
+  description             = "${var.name} ${each.key} (multi-Region, beside the single-Region key)"
+  multi_region            = true
+  enable_key_rotation     = true
+  rotation_period_in_days = var.rotation_period_in_days
+  deletion_window_in_days = var.deletion_window_in_days
+  policy                  = data.aws_iam_policy_document.key[each.key].json
+  tags                    = merge(var.tags, { "mhp:key-purpose" = each.key, "mhp:beside" = aws_kms_key.this[each.key].key_id })
+}
+
+resource "aws_kms_alias" "multi_region" {
+  for_each = aws_kms_key.multi_region
+
+  name          = "alias/${var.name}-${each.key}-multi-region"
+  target_key_id = each.value.key_id
+}
+
+locals {
+  # The multi-Region primary of each replicated purpose: the key itself when it was made
+  # multi-Region, else the one beside it.
+  multi_region_primaries = {
+    for p in var.replicated_purposes : p => contains(keys(aws_kms_key.multi_region), p) ? aws_kms_key.multi_region[p] : aws_kms_key.this[p]
+  }
 }
 
 # Replicas in the recovery region (aws.replica): the same key material and key id, so a
@@ -252,10 +299,17 @@ resource "aws_kms_replica_key" "this" {
   provider = aws.replica
 
   description             = "${var.name} ${each.key} (replica)"
-  primary_key_arn         = aws_kms_key.this[each.key].arn
+  primary_key_arn         = local.multi_region_primaries[each.key].arn
   deletion_window_in_days = var.deletion_window_in_days
   policy                  = data.aws_iam_policy_document.key[each.key].json
-  tags                    = merge(var.tags, { "mhp:key-purpose" = each.key, "mhp:replica-of" = aws_kms_key.this[each.key].key_id })
+  tags                    = merge(var.tags, { "mhp:key-purpose" = each.key, "mhp:replica-of" = local.multi_region_primaries[each.key].key_id })
+
+  lifecycle {
+    precondition {
+      condition     = local.multi_region_primaries[each.key].multi_region
+      error_message = "Only a multi-Region key has replicas: the ${each.key} primary of the replica must be multi-Region."
+    }
+  }
 }
 
 resource "aws_kms_alias" "replica" {

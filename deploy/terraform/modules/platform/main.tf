@@ -65,9 +65,15 @@ module "kms" {
   }
 
   name                    = local.name
-  replicated_purposes     = local.production ? ["data", "app"] : [] # recovery region = copy region
+  replicated_purposes     = local.cross_region ? ["data", "app"] : [] # recovery region = copy region
   deletion_window_in_days = local.demo ? 7 : 30
   tags                    = local.tags
+}
+
+# The network became optional (recovery_of): the environments applied before keep theirs.
+moved {
+  from = module.network
+  to   = module.network[0]
 }
 
 # The copy region's key for the backup copy vault.
@@ -83,6 +89,7 @@ resource "aws_kms_key" "copy" {
 
 module "network" {
   source = "../network"
+  count  = var.recovery_of == null ? 1 : 0 # a recovery environment runs in its source's recovery network (recovery.tf)
 
   name               = local.name
   cidr               = var.vpc_cidr
@@ -109,8 +116,8 @@ module "object_store" {
   force_destroy   = local.demo
   tags            = local.tags
   # Production: data and MHP's backups replicated to the recovery region (deploy/README.md "RTO and RPO").
-  replication         = local.production
-  replica_kms_key_arn = local.production ? module.kms.replica_key_arns["data"] : null
+  replication         = local.cross_region
+  replica_kms_key_arn = local.cross_region ? module.kms.replica_key_arns["data"] : null
 
   permissions_boundary_arn = var.permissions_boundary_arn
 }
@@ -128,7 +135,7 @@ module "observability" {
   target_group_arn_suffix = module.app.target_group_arn_suffix
   ecs_cluster_name        = module.app.cluster_name
   ecs_service_name        = module.app.service_name
-  db_cluster_identifier   = module.aurora.cluster_identifier
+  db_cluster_identifier   = local.database_cluster # recovery_of: the promoted secondary
   opensearch_domain_names = ["${local.name}-docs", "${local.name}-siem"]
   # SES publishes the bounces and complaints of the mail configuration set to the alarm topic.
   ses_configuration_set_arns = module.mail[*].configuration_set_arn
@@ -156,12 +163,24 @@ module "secrets" {
   prefix                  = "mhp/${var.environment}"
   kms_key_arn             = module.kms.key_arns["secrets"]
   recovery_window_in_days = local.demo ? 0 : 30
+  # The settings the tasks get, by their names; the recovery region has the same names for its
+  # replicas (recovery.tf).
   parameters = {
-    "object_store.bucket"     = module.object_store.data_bucket
+    "object_store.bucket"     = local.app_data.bucket
+    "object_store.kms_key_id" = local.app_data.kms_key_arn
+    "backup.to"               = local.app_data.backup_to
+    "backup.keys_to"          = local.app_data.backup_keys_to
     "index.opensearch_url"    = module.documents.endpoint
     "security.opensearch_url" = module.siem.endpoint
-    "keys.kms_key_id"         = module.kms.key_arns["app"]
+    "keys.kms_key_id"         = local.app_data.app_kms_key_arn
   }
+  # Production: the database's and the key store's URLs (with the mhp_app role's password) are
+  # readable in the recovery region with this region down.
+  replica = local.cross_region ? {
+    region      = data.aws_region.copy.name
+    kms_key_arn = module.recovery_kms[0].key_arns["secrets"]
+    secrets     = ["database-url", "key-store-url"]
+  } : null
   tags = local.tags
 }
 
@@ -171,15 +190,15 @@ module "app" {
   name                = local.name
   image               = var.image
   collector_config    = module.observability.collector_config
-  vpc_id              = module.network.vpc_id
-  vpc_cidr            = module.network.vpc_cidr
-  public_subnet_ids   = module.network.public_subnet_ids
-  private_subnet_ids  = module.network.private_subnet_ids
+  vpc_id              = local.network.vpc_id
+  vpc_cidr            = local.network.vpc_cidr
+  public_subnet_ids   = local.network.public_subnet_ids
+  private_subnet_ids  = local.network.private_subnet_ids
   certificate_arn     = var.certificate_arn
   access_log_bucket   = module.object_store.logs_bucket
   deletion_protection = !local.demo
-  kms_key_arn         = module.kms.key_arns["data"]
-  app_kms_key_arn     = module.kms.key_arns["app"]
+  kms_key_arn         = local.app_data.kms_key_arn
+  app_kms_key_arn     = local.app_data.app_kms_key_arn
   secrets_kms_key_arn = module.kms.key_arns["secrets"]
   secret_env = {
     DATABASE_URL       = module.secrets.secret_arns["database-url"]
@@ -187,10 +206,10 @@ module "app" {
   }
   environment_variables         = var.app_environment
   public_url                    = "https://${var.public_host}"
-  backup_to                     = module.object_store.backup_to
-  backup_keys_to                = module.object_store.backup_keys_to
-  backup_bucket_arns            = module.object_store.backup_bucket_arns
-  data_bucket_arn               = module.object_store.data_bucket_arn
+  backup_to                     = local.app_data.backup_to
+  backup_keys_to                = local.app_data.backup_keys_to
+  backup_bucket_arns            = local.app_data.backup_bucket_arns
+  data_bucket_arn               = local.app_data.bucket_arn
   audit_exports_bucket_arn      = module.object_store.audit_exports_bucket_arn
   opensearch_domain_arns        = [module.documents.arn, module.siem.arn]
   search_opensearch_url         = module.documents.endpoint
@@ -222,8 +241,8 @@ module "host_image" {
 
   name        = local.name
   environment = var.environment
-  vpc_id      = module.network.vpc_id
-  subnet_id   = module.network.private_subnet_ids[0]
+  vpc_id      = local.network.vpc_id
+  subnet_id   = local.network.private_subnet_ids[0]
   kms_key_arn = module.kms.key_arns["data"]
   tags        = local.tags
 
@@ -236,12 +255,12 @@ module "pipelines" {
   name                = local.name
   image               = var.image
   cluster_arn         = module.app.cluster_arn
-  vpc_id              = module.network.vpc_id
-  vpc_cidr            = module.network.vpc_cidr
-  private_subnet_ids  = module.network.private_subnet_ids
+  vpc_id              = local.network.vpc_id
+  vpc_cidr            = local.network.vpc_cidr
+  private_subnet_ids  = local.network.private_subnet_ids
   cpu_architecture    = upper(local.sizes.ec2_arch) # X86_64 or ARM64: the image's, as the app hosts'
-  kms_key_arn         = module.kms.key_arns["data"]
-  app_kms_key_arn     = module.kms.key_arns["app"]
+  kms_key_arn         = local.app_data.kms_key_arn
+  app_kms_key_arn     = local.app_data.app_kms_key_arn
   secrets_kms_key_arn = module.kms.key_arns["secrets"]
   secret_env = {
     DATABASE_URL       = module.secrets.secret_arns["database-url"]
@@ -250,10 +269,10 @@ module "pipelines" {
   # The settings the app's tasks share (public URL, backups, index, security sinks), and the
   # rights they need.
   environment_variables  = module.app.shared_environment
-  backup_bucket_arns     = module.object_store.backup_bucket_arns
+  backup_bucket_arns     = local.app_data.backup_bucket_arns
   opensearch_domain_arns = [module.documents.arn, module.siem.arn]
   security_log_group_arn = module.observability.log_group_arns["security"]
-  data_bucket_arn        = module.object_store.data_bucket_arn
+  data_bucket_arn        = local.app_data.bucket_arn
   mail                   = local.mail # the alerts pipelines raise go out as the app's mail does
   log_group_name         = module.observability.log_group_names["worker"]
   worker_count           = var.worker_count
@@ -272,8 +291,8 @@ module "aurora" {
   }
 
   name       = local.name
-  vpc_id     = module.network.vpc_id
-  subnet_ids = module.network.data_subnet_ids
+  vpc_id     = local.network.vpc_id
+  subnet_ids = local.network.data_subnet_ids
   client_security_group_ids = {
     app    = module.app.app_security_group_id
     worker = module.pipelines.security_group_id
@@ -285,8 +304,16 @@ module "aurora" {
   backup_retention_days = local.retention.aurora_days
   deletion_protection   = !local.demo
   final_snapshot        = !local.demo
-  global_cluster        = local.production # a secondary in the recovery region can join (deploy/README.md "RTO and RPO")
-  tags                  = local.tags
+  global_cluster        = local.cross_region # deploy/README.md "RTO and RPO"
+  # The secondary in the recovery region, in the network kept there (recovery.tf), encrypted
+  # with the replica of the data key; headless (modules/aurora global.tf says why).
+  secondary = local.cross_region ? {
+    vpc_id         = module.recovery_network[0].vpc_id
+    subnet_ids     = module.recovery_network[0].data_subnet_ids
+    kms_key_arn    = module.kms.replica_key_arns["data"]
+    instance_count = 0
+  } : null
+  tags = local.tags
 
   permissions_boundary_arn = var.permissions_boundary_arn
 }
@@ -318,8 +345,8 @@ module "documents" {
   source = "../opensearch"
 
   name                      = "${local.name}-docs"
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = slice(module.network.data_subnet_ids, 0, min(local.sizes.os_zones, length(module.network.data_subnet_ids)))
+  vpc_id                    = local.network.vpc_id
+  subnet_ids                = slice(local.network.data_subnet_ids, 0, min(local.sizes.os_zones, length(local.network.data_subnet_ids)))
   client_security_group_ids = { app = module.app.app_security_group_id, worker = module.pipelines.security_group_id }
   client_role_arns          = [module.app.app_role_arn, module.pipelines.worker_role_arn]
   master_role_arn           = aws_iam_role.opensearch_admin.arn
@@ -327,7 +354,7 @@ module "documents" {
   logs_kms_key_arn          = module.kms.key_arns["logs"]
   log_retention_days        = local.retention.logs_days
   instance_type             = local.sizes.os_type
-  instance_count            = local.sizes.os_per_zone * min(local.sizes.os_zones, length(module.network.data_subnet_ids))
+  instance_count            = local.sizes.os_per_zone * min(local.sizes.os_zones, length(local.network.data_subnet_ids))
   dedicated_master          = local.sizes.os_masters
   volume_size_gb            = local.sizes.os_volume
   tags                      = local.tags
@@ -337,8 +364,8 @@ module "siem" {
   source = "../siem"
 
   name                      = "${local.name}-siem"
-  vpc_id                    = module.network.vpc_id
-  subnet_ids                = slice(module.network.data_subnet_ids, 0, min(local.sizes.os_zones, length(module.network.data_subnet_ids)))
+  vpc_id                    = local.network.vpc_id
+  subnet_ids                = slice(local.network.data_subnet_ids, 0, min(local.sizes.os_zones, length(local.network.data_subnet_ids)))
   client_security_group_ids = { app = module.app.app_security_group_id }
   client_role_arns          = [module.app.app_role_arn]
   master_role_arn           = aws_iam_role.opensearch_admin.arn
@@ -346,15 +373,15 @@ module "siem" {
   logs_kms_key_arn          = module.kms.key_arns["logs"]
   log_retention_days        = local.retention.logs_days
   instance_type             = local.sizes.os_type
-  instance_count            = local.sizes.os_per_zone * min(local.sizes.os_zones, length(module.network.data_subnet_ids))
+  instance_count            = local.sizes.os_per_zone * min(local.sizes.os_zones, length(local.network.data_subnet_ids))
   dedicated_master          = local.sizes.os_masters
   volume_size_gb            = local.sizes.os_volume
   alert_emails              = var.security_alert_emails
   tags                      = local.tags
 
   # Detection that receives data: the platform's logs into the SIEM (Firehose in the VPC).
-  vpc_cidr          = module.network.vpc_cidr
-  ingest_subnet_ids = module.network.private_subnet_ids
+  vpc_cidr          = local.network.vpc_cidr
+  ingest_subnet_ids = local.network.private_subnet_ids
   access_log_bucket = module.object_store.logs_bucket
   force_destroy     = local.demo
   event_log_groups = merge(
@@ -362,7 +389,7 @@ module "siem" {
     var.security_baseline ? { cloudtrail = module.security_baseline[0].trail_log_group_name } : {},
     var.wazuh_enabled ? { wazuh = module.wazuh[0].alerts_log_group_name } : {},
   )
-  flow_log_groups = { vpc = module.network.flow_log_group_name }
+  flow_log_groups = { vpc = local.network.flow_log_group_name }
 
   permissions_boundary_arn = var.permissions_boundary_arn
 }
@@ -375,9 +402,9 @@ module "wazuh" {
 
   name                      = "${local.name}-wazuh"
   cluster_arn               = module.app.cluster_arn
-  vpc_id                    = module.network.vpc_id
-  vpc_cidr                  = module.network.vpc_cidr
-  private_subnet_ids        = module.network.private_subnet_ids
+  vpc_id                    = local.network.vpc_id
+  vpc_cidr                  = local.network.vpc_cidr
+  private_subnet_ids        = local.network.private_subnet_ids
   client_security_group_ids = { app = module.app.app_security_group_id } # `mhp serve` ships the events
   host_name                 = local.wazuh_host
   certificate_arn           = var.wazuh_certificate_arn
@@ -457,8 +484,8 @@ module "security_baseline" {
   kms_key_arn                = module.kms.key_arns["data"]
   logs_kms_key_arn           = module.kms.key_arns["logs"]
   access_log_bucket          = module.object_store.logs_bucket
-  data_event_bucket_arns     = [module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn]
-  malware_protection_bucket  = module.object_store.data_bucket
+  data_event_bucket_arns     = [local.app_data.bucket_arn, module.object_store.audit_exports_bucket_arn]
+  malware_protection_bucket  = local.app_data.bucket # where uploads land
   trail_lock_mode            = local.production ? "COMPLIANCE" : "GOVERNANCE"
   trail_retention_days       = local.production ? 2190 : 365
   log_retention_days         = local.retention.logs_days

@@ -6,8 +6,8 @@ output "load_balancer_dns_name" {
 }
 
 output "database_endpoint" {
-  description = "Host of DATABASE_URL (the value itself is the Secrets Manager secret database-url)."
-  value       = module.aurora.endpoint
+  description = "Host of DATABASE_URL (the value itself is the Secrets Manager secret database-url); a recovery environment's: its source's secondary (writer once promoted)."
+  value       = var.recovery_of == null ? module.aurora.endpoint : local.recovered["recovery.database_endpoint"]
 }
 
 output "database_url_secret_arn" {
@@ -21,8 +21,8 @@ output "database_master_secret_arn" {
 }
 
 output "data_bucket" {
-  description = "The data bucket: object_store.bucket / MHP_OBJECT_STORE_BUCKET."
-  value       = module.object_store.data_bucket
+  description = "The data bucket: object_store.bucket / MHP_OBJECT_STORE_BUCKET (a recovery environment's: its source's replica)."
+  value       = local.app_data.bucket
 }
 
 output "audit_exports_bucket" {
@@ -41,8 +41,8 @@ output "siem_opensearch_url" {
 }
 
 output "app_kms_key_arn" {
-  description = "Planned key keys.kms_key_id / MHP_KEYS_KMS_KEY_ID."
-  value       = module.kms.key_arns["app"]
+  description = "Planned key keys.kms_key_id / MHP_KEYS_KMS_KEY_ID (a recovery environment's: the replica of its source's app key)."
+  value       = local.app_data.app_kms_key_arn
 }
 
 output "oidc_issuer" {
@@ -98,7 +98,7 @@ output "backup_vault" {
 output "controls" {
   description = "The secure defaults of this environment, as planned (asserted by the tests)."
   value = {
-    zones                      = length(module.network.azs)
+    zones                      = length(local.network.azs)
     aurora_deletion_protection = module.aurora.deletion_protection
     aurora_backup_days         = module.aurora.backup_retention_days
     lb_deletion_protection     = module.app.load_balancer_deletion_protection
@@ -137,7 +137,7 @@ output "task_environments" {
 }
 
 output "recovery" {
-  description = "What the environment has for recovery in another region (deploy/README.md \"RTO and RPO\")."
+  description = "What the environment has for recovery in another region (deploy/README.md \"RTO and RPO\"): in production what it keeps in its recovery region, and the settings (by parameter name) a recovery environment there reads from /mhp/<env>/...; in a recovery environment (recovery_of), what it recovers."
   value = {
     replicated_keys       = sort(keys(module.kms.replica_key_arns))
     replica_buckets       = module.object_store.replica_buckets
@@ -145,6 +145,30 @@ output "recovery" {
     restore_testing_plan  = module.backup.restore_testing_plan
     backup_notifications  = module.backup.notifications_topic_arn
     failover_health_check = one(module.failover[*].health_check_id)
+
+    # Production: the recovery region and what is kept there.
+    region             = local.cross_region ? data.aws_region.copy.name : null
+    replica_key_arns   = module.kms.replica_key_arns
+    global_endpoint    = module.aurora.global_endpoint
+    secondary          = module.aurora.secondary
+    replicated_secrets = local.cross_region ? ["database-url", "key-store-url"] : []
+    network = one([for n in module.recovery_network : {
+      vpc_id             = n.vpc_id
+      vpc_cidr           = n.vpc_cidr
+      azs                = n.azs
+      private_subnet_ids = n.private_subnet_ids
+      data_subnet_ids    = n.data_subnet_ids
+    }])
+    # The keys in use that were made single-Region (kept; a multi-Region key beside each): what
+    # they encrypt does not open in the recovery region.
+    single_region_keys_in_use = module.kms.single_region_in_use
+    parameter_prefix          = local.cross_region ? "/mhp/${var.environment}/" : null
+    settings                  = local.cross_region ? local.recovery_parameters : null
+    parameter_arns            = one(module.recovery_parameters[*].parameter_arns)
+
+    # A recovery environment: the environment it recovers and the database it uses.
+    recovering = var.recovery_of
+    database   = var.recovery_of == null ? null : { cluster = local.database_cluster, endpoint = local.recovered["recovery.database_endpoint"] }
   }
 }
 

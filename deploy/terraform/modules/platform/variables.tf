@@ -167,3 +167,31 @@ variable "permissions_boundary_arn" {
     error_message = "permissions_boundary_arn: the ARN of a policy named mhp-<env>-boundary."
   }
 }
+
+variable "recovery_vpc_cidr" {
+  description = "CIDR of the network a production environment keeps in its recovery region (the copy region): its Aurora global database's secondary, and a recovery environment's tasks (recovery.tf). Distinct from every VPC (deploy/README.md \"Environments\"). Required for production, unused elsewhere."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.recovery_vpc_cidr == null || can(cidrnetmask(var.recovery_vpc_cidr))
+    error_message = "recovery_vpc_cidr: an IPv4 CIDR block, e.g. 10.130.0.0/16."
+  }
+  validation {
+    condition     = var.flavour != "production" || var.recovery_of != null || var.recovery_vpc_cidr != null
+    error_message = "production needs recovery_vpc_cidr: the network of its Aurora secondary and of a recovery environment in its recovery region."
+  }
+  validation {
+    condition     = var.recovery_vpc_cidr == null || var.recovery_vpc_cidr != var.vpc_cidr
+    error_message = "recovery_vpc_cidr must differ from vpc_cidr (the networks may be peered)."
+  }
+}
+
+variable "recovery_of" {
+  description = "Recovery mode (docs/runbooks/restore-to-new-region.md B): the production environment this one recovers, applied in that environment's recovery region. Its parameters there (/mhp/<recovery_of>/...) are read: the tasks run in its recovery network, on its replica buckets and keys, and may reach its Aurora secondary; nothing is made in this environment's own recovery region but the backup copy vault. null: an environment of its own."
+  type        = string
+  default     = null
+  validation {
+    condition     = var.recovery_of == null || (can(regex("^[a-z][a-z0-9-]{1,15}$", coalesce(var.recovery_of, "x"))) && var.recovery_of != var.environment)
+    error_message = "recovery_of: the name of another environment (2-16 characters, lower-case letters, digits and dashes)."
+  }
+}

@@ -35,3 +35,17 @@ variable "tags" {
   type        = map(string)
   default     = {}
 }
+
+variable "replica" {
+  description = "Replicate the named secrets (Secrets Manager replication) to another region, encrypted there with kms_key_arn (a key of that region): production's database-url and key-store-url to the recovery region. null: no replicas."
+  type = object({
+    region      = string
+    kms_key_arn = string
+    secrets     = list(string)
+  })
+  default = null
+  validation {
+    condition     = var.replica == null || alltrue([for s in try(var.replica.secrets, []) : contains(keys(var.secrets), s)])
+    error_message = "replica.secrets: names of secrets this module makes."
+  }
+}

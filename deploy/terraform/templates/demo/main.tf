@@ -24,6 +24,12 @@ module "platform" {
   # Route 53 failover of public_host when its hosted zone is given (MHP_HOSTED_ZONE_ID).
   hosted_zone_id = var.hosted_zone_id
 
+  # --production: the network kept in the recovery region (Aurora secondary). MHP_RECOVERY_OF:
+  # this environment recovers that production environment in its recovery region, on what it
+  # left there (docs/runbooks/restore-to-new-region.md B).
+  recovery_vpc_cidr = var.recovery_vpc_cidr
+  recovery_of       = var.recovery_of
+
   # E-mail through Amazon SES when TF_VAR_mail_domain is given (deploy/README.md "E-mail").
   mail_domain         = var.mail_domain
   mail_from           = var.mail_from

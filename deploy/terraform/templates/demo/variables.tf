@@ -85,3 +85,15 @@ variable "mail_hosted_zone_id" {
   type        = string
   default     = null
 }
+
+variable "recovery_vpc_cidr" {
+  description = "With flavour production: the CIDR of the network kept in the recovery region (the Aurora global database's secondary, a recovery environment); distinct from vpc_cidr and from every other VPC it may be peered with."
+  type        = string
+  default     = "10.101.0.0/16"
+}
+
+variable "recovery_of" {
+  description = "Recovery (MHP_RECOVERY_OF; docs/runbooks/restore-to-new-region.md B): the production environment this one recovers. Apply in that environment's recovery region: its parameters there (/mhp/<recovery_of>/...) give the network, the replica buckets and keys and the Aurora secondary the tasks use. null: an environment of its own."
+  type        = string
+  default     = null
+}

@@ -116,5 +116,63 @@ for name, arn in sorted(applied["parameter_arns"].items()):
 meta = ssm.describe_parameters(ParameterFilters=[{"Key": "Path", "Values": ["/mhp/dev"]}])["Parameters"]
 check(meta and all(m.get("KeyId") == applied["key_arns"]["secrets"] for m in meta), "parameters: the secrets key")
 
+# Observability: the process log groups under the logs key, the KMS-encrypted alarm topic that
+# only this account's CloudWatch alarms may publish to (SES: no mail domain in dev), each alarm on
+# the metric and the names modules/platform would give, notifying the topic.
+cw, sns = client("cloudwatch"), client("sns")
+groups = applied["log_group_names"]
+check(set(groups) == {"app", "worker", "scheduler", "collector", "security"},
+      "observability: log groups of app, worker, scheduler, collector, security")
+for process, name in sorted(groups.items()):
+    found = logs.describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    check(len(found) == 1 and found[0]["logGroupName"] == f"/mhp/mhp-dev/{process}"
+          and found[0].get("kmsKeyId") == applied["key_arns"]["logs"] and found[0].get("retentionInDays") == 365,
+          f"observability {name}: logs key, 365 days")
+topic = applied["alarm_topic_arn"]
+attrs = sns.get_topic_attributes(TopicArn=topic)["Attributes"]
+check(topic.endswith(":mhp-dev-alarms") and attrs.get("KmsMasterKeyId") == applied["key_arns"]["logs"],
+      "observability: alarm topic mhp-dev-alarms encrypted with the logs key")
+statements = json.loads(attrs["Policy"])["Statement"]
+check(len(statements) == 1 and statements[0]["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+      and statements[0]["Action"] in ("sns:Publish", ["sns:Publish"])
+      and statements[0]["Condition"] == {"StringEquals": {"aws:SourceAccount": account}},
+      "observability: only this account's CloudWatch alarms publish to the topic (no SES without mail)")
+subs = sns.list_subscriptions_by_topic(TopicArn=topic)["Subscriptions"]
+check([(x["Protocol"], x["Endpoint"]) for x in subs] == [("email", "operators@example.org")],
+      "observability: operators subscribed by e-mail")
+alarms = cw.describe_alarms(AlarmNamePrefix="mhp-dev-")
+metric_alarms = {a["AlarmName"]: a for a in alarms["MetricAlarms"]}
+composite = {a["AlarmName"]: a for a in alarms["CompositeAlarms"]}
+expected = {
+    "mhp-dev-mhp-not-ready": ("MHP", "mhp_ready", {"Environment": "dev"}),
+    "mhp-dev-mhp-http-500": ("MHP", "mhp_http_requests_total", {"Environment": "dev", "status": "500"}),
+    "mhp-dev-alb-target-5xx": ("AWS/ApplicationELB", "HTTPCode_Target_5XX_Count", {"LoadBalancer": "app/mhp-dev/0123456789abcdef"}),
+    "mhp-dev-alb-latency-p99": ("AWS/ApplicationELB", "TargetResponseTime", {"LoadBalancer": "app/mhp-dev/0123456789abcdef"}),
+    "mhp-dev-alb-unhealthy-targets": ("AWS/ApplicationELB", "UnHealthyHostCount",
+                                      {"LoadBalancer": "app/mhp-dev/0123456789abcdef", "TargetGroup": "targetgroup/mhp-dev/0123456789abcdef"}),
+    "mhp-dev-ecs-app-cpu": ("AWS/ECS", "CPUUtilization", {"ClusterName": "mhp-dev", "ServiceName": "mhp-app"}),
+    "mhp-dev-aurora-cpu": ("AWS/RDS", "CPUUtilization", {"DBClusterIdentifier": "mhp-dev"}),
+    "mhp-dev-aurora-freeable-memory": ("AWS/RDS", "FreeableMemory", {"DBClusterIdentifier": "mhp-dev"}),
+    "mhp-dev-opensearch-mhp-dev-docs-red": ("AWS/ES", "ClusterStatus.red", {"DomainName": "mhp-dev-docs", "ClientId": account}),
+    "mhp-dev-opensearch-mhp-dev-siem-red": ("AWS/ES", "ClusterStatus.red", {"DomainName": "mhp-dev-siem", "ClientId": account}),
+}
+for name, (namespace, metric, dims) in sorted(expected.items()):
+    a = metric_alarms.get(name)
+    check(a is not None and a.get("Namespace") == namespace and a.get("MetricName") == metric
+          and {d["Name"]: d["Value"] for d in a.get("Dimensions", [])} == dims
+          and a.get("AlarmActions") == [topic],
+          f"alarm {name}: {namespace} {metric} {dims}, notifies the alarm topic")
+check(metric_alarms.get("mhp-dev-mhp-not-ready", {}).get("TreatMissingData") == "breaching",
+      "alarm mhp-dev-mhp-not-ready: no MHP reporting is an alarm")
+pool = metric_alarms.get("mhp-dev-mhp-db-pool-saturated", {})
+check({m.get("Id") for m in pool.get("Metrics", [])} == {"saturation", "in_use", "max_conn"}
+      and pool.get("AlarmActions") == [topic], "alarm mhp-dev-mhp-db-pool-saturated: in use / max connections")
+for slo in ("availability", "read-latency"):
+    windows = {f"mhp-dev-slo-{slo}-burn-{w}" for w in ("1h", "5m", "6h", "30m")}
+    check(windows <= set(metric_alarms), f"alarms: {slo} burn rate over 1 h, 5 m, 6 h and 30 m")
+    fast = composite.get(f"mhp-dev-slo-{slo}-burn-fast", {})
+    check(all(w in fast.get("AlarmRule", "") for w in windows) and fast.get("AlarmActions") == [topic],
+          f"composite alarm mhp-dev-slo-{slo}-burn-fast: the four windows, notifies the alarm topic")
+
 print(f"\n{len(failures)} failed" if failures else "\nall assertions hold")
 sys.exit(1 if failures else 0)

@@ -63,8 +63,33 @@ module "secrets" {
   kms_key_arn             = module.kms.key_arns["secrets"]
   recovery_window_in_days = 30
   parameters = {
-    "object_store.bucket" = module.object_store.data_bucket
-    "keys.kms_key_id"     = module.kms.key_arns["app"]
+    "object_store.bucket"     = module.object_store.data_bucket
+    "object_store.kms_key_id" = module.kms.key_arns["data"]
+    "backup.to"               = module.object_store.backup_to
+    "backup.keys_to"          = module.object_store.backup_keys_to
+    "keys.kms_key_id"         = module.kms.key_arns["app"]
   }
   tags = local.tags
+}
+
+# modules/platform gives observability the names of ecs-app's cluster, service, load balancer
+# and target group, of the Aurora cluster and of the OpenSearch domains, none of which moto can
+# make here (README's table): its alarms only name them, so the names modules/platform would
+# give for dev stand in for them (the ARN suffixes in their AWS form).
+module "observability" {
+  source = "../../modules/observability"
+
+  name                    = local.name
+  environment             = local.environment
+  account_id              = data.aws_caller_identity.current.account_id
+  logs_kms_key_arn        = module.kms.key_arns["logs"]
+  log_retention_days      = local.logs_days
+  alarm_emails            = ["operators@example.org"]
+  alb_arn_suffix          = "app/${local.name}/0123456789abcdef"
+  target_group_arn_suffix = "targetgroup/${local.name}/0123456789abcdef"
+  ecs_cluster_name        = local.name
+  ecs_service_name        = "mhp-app"
+  db_cluster_identifier   = local.name
+  opensearch_domain_names = ["${local.name}-docs", "${local.name}-siem"]
+  tags                    = local.tags
 }

@@ -13,5 +13,7 @@ output "applied" {
     backup_bucket_arns = module.object_store.backup_bucket_arns
     secret_arns        = module.secrets.secret_arns
     parameter_arns     = module.secrets.parameter_arns
+    log_group_names    = module.observability.log_group_names
+    alarm_topic_arn    = module.observability.alarm_topic_arn
   }
 }

@@ -11,6 +11,7 @@ mock_provider "aws" {
 mock_provider "aws" {
   alias           = "copy"
   override_during = plan
+  source          = "../../modules/platform/tests/mocks-copy"
 }
 
 variables {

@@ -68,12 +68,38 @@ run "secondary_in_the_recovery_region" {
     error_message = "the secondary is encrypted with the replica of the data key"
   }
   assert {
-    condition     = length(aws_rds_cluster_instance.secondary) == 1 && !aws_rds_cluster_instance.secondary[0].publicly_accessible
-    error_message = "one private reader in the recovery region to promote"
+    condition     = length(aws_rds_cluster_instance.secondary) == 0
+    error_message = "the secondary is headless by default: storage replicated, no instance until recovery (global.tf)"
+  }
+  assert {
+    condition     = aws_rds_cluster.secondary[0].db_subnet_group_name == aws_db_subnet_group.secondary[0].name && toset(aws_db_subnet_group.secondary[0].subnet_ids) == toset(["subnet-r1", "subnet-r2"])
+    error_message = "the secondary is in the recovery region's isolated subnets"
+  }
+  assert {
+    condition     = aws_rds_cluster.secondary[0].deletion_protection && aws_rds_cluster.secondary[0].iam_database_authentication_enabled
+    error_message = "the secondary is deletion-protected and takes IAM authentication as the primary does"
   }
   assert {
     condition     = length([for p in aws_rds_cluster_parameter_group.secondary[0].parameter : p if p.name == "rds.force_ssl" && p.value == "1"]) == 1
     error_message = "TLS is forced in the recovery region too"
+  }
+}
+
+run "a_secondary_with_a_reader" {
+  command = plan
+
+  variables {
+    secondary = {
+      vpc_id         = "vpc-recovery"
+      subnet_ids     = ["subnet-r1", "subnet-r2"]
+      kms_key_arn    = "arn:aws:kms:us-west-1:123456789012:key/mrk-data"
+      instance_count = 1
+    }
+  }
+
+  assert {
+    condition     = length(aws_rds_cluster_instance.secondary) == 1 && !aws_rds_cluster_instance.secondary[0].publicly_accessible && aws_rds_cluster_instance.secondary[0].performance_insights_kms_key_id == var.secondary.kms_key_arn
+    error_message = "instance_count = 1: one private reader, its Performance Insights under the replica key"
   }
 }
 

@@ -49,6 +49,10 @@ run "app_and_data_keys_have_replicas_in_the_recovery_region" {
     error_message = "the app replica is a replica of the app key"
   }
   assert {
+    condition     = length(aws_kms_key.multi_region) == 0 && length(output.single_region_in_use) == 0
+    error_message = "a new environment's keys are the multi-Region primaries: nothing beside them (tests/migration.tftest.hcl: an earlier environment's)"
+  }
+  assert {
     condition     = aws_kms_alias.replica["app"].name == "alias/mhp-test-app"
     error_message = "the replica has the primary's alias, so configuration by alias works in both regions"
   }

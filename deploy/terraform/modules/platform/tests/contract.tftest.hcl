@@ -1,8 +1,8 @@
 # The plans that deploy/check_app_config.py reads (scripts/check-deploy.sh runs this file with
-# -json -verbose): for every flavour, each MHP container's environment, secrets and command, and
-# each scheduled job's command, which the check hands to the built `mhp` binary
-# (`mhp config check --strict`, and the commands' own parsers). The assertions here are the
-# parts Terraform can check alone.
+# -json -verbose): for every flavour and a recovery environment, each MHP container's
+# environment, secrets and command, and each scheduled job's command, which the check hands to
+# the built `mhp` binary (`mhp config check --strict`, and the commands' own parsers). The
+# assertions here are the parts Terraform can check alone.
 
 mock_provider "aws" {
   override_during = plan
@@ -32,6 +32,7 @@ mock_provider "aws" {
 mock_provider "aws" {
   alias           = "copy"
   override_during = plan
+  source          = "./tests/mocks-copy"
 }
 
 # Production as its roots plan it: with the Wazuh manager and a mail domain (the production
@@ -85,5 +86,84 @@ run "demo_tasks" {
   assert {
     condition     = output.shared_settings["MHP_HTTP_PUBLIC_URL"] == "https://mhp.example.org"
     error_message = "the tasks are told the public address"
+  }
+}
+
+# A recovery environment (recovery_of, runbook B): its tasks' settings are the replicas its
+# source left in the recovery region (the parameters as modules/platform/tests/recovery.tftest.hcl
+# gives them).
+run "recovery_tasks" {
+  command = plan
+  variables {
+    environment = "dr-use1"
+    flavour     = "production"
+    recovery_of = "prod-use1"
+    mail_domain = "mail.example.org"
+  }
+
+  override_data {
+    target = data.aws_ssm_parameter.recovered["object_store.bucket"]
+    values = { value = "mhp-prod-use1-123456789012-data-replica" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["object_store.kms_key_id"]
+    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-data" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["keys.kms_key_id"]
+    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-app" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["backup.to"]
+    values = { value = "s3://mhp-prod-use1-123456789012-backups-replica/mhp" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["backup.keys_to"]
+    values = { value = "s3://mhp-prod-use1-123456789012-key-backups-replica/mhp" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.vpc_id"]
+    values = { value = "vpc-recovery" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.vpc_cidr"]
+    values = { value = "10.130.0.0/16" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.azs"]
+    values = { value = "us-west-1a,us-west-1c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.public_subnet_ids"]
+    values = { value = "subnet-pub-a,subnet-pub-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.private_subnet_ids"]
+    values = { value = "subnet-priv-a,subnet-priv-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.data_subnet_ids"]
+    values = { value = "subnet-data-a,subnet-data-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.flow_log_group"]
+    values = { value = "/mhp/mhp-prod-use1-recovery/vpc-flow-logs" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_cluster"]
+    values = { value = "mhp-prod-use1-secondary" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_endpoint"]
+    values = { value = "mhp-prod-use1-secondary.cluster-abcdefghijkl.us-west-1.rds.amazonaws.com" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_security_group_id"]
+    values = { value = "sg-secondary" }
+  }
+
+  assert {
+    condition     = output.task_environments["app"]["MHP_OBJECT_STORE_BUCKET"] == "mhp-prod-use1-123456789012-data-replica"
+    error_message = "the recovery environment's tasks use the data replica"
   }
 }

@@ -10,6 +10,7 @@ mock_provider "aws" {
 mock_provider "aws" {
   alias           = "copy"
   override_during = plan
+  source          = "./tests/mocks-copy"
 }
 
 run "production_keeps_its_data" {
@@ -117,7 +118,7 @@ run "production_in_a_two_zone_region" {
     flavour     = "production"
   }
   override_data {
-    target = module.network.data.aws_availability_zones.available
+    target = module.network[0].data.aws_availability_zones.available
     values = { names = ["us-west-1a", "us-west-1c"] }
   }
 

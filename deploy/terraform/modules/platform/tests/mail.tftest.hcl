@@ -24,6 +24,7 @@ mock_provider "aws" {
 mock_provider "aws" {
   alias           = "copy"
   override_during = plan
+  source          = "./tests/mocks-copy"
 }
 
 run "production_sends_mail_through_ses_from_every_task" {

@@ -1,5 +1,6 @@
 # Issue 21: production has what recovery in its recovery region (the copy region) needs; the
-# other flavours keep AWS Backup's copies only.
+# other flavours keep AWS Backup's copies only; a recovery environment runs on what production
+# left there (recovery.tf).
 
 mock_provider "aws" {
   override_during = plan
@@ -9,9 +10,7 @@ mock_provider "aws" {
 mock_provider "aws" {
   alias           = "copy"
   override_during = plan
-  mock_data "aws_region" {
-    defaults = { name = "us-west-1" }
-  }
+  source          = "./tests/mocks-copy"
 }
 
 run "production_recovers_in_its_recovery_region" {
@@ -42,6 +41,115 @@ run "production_recovers_in_its_recovery_region" {
     condition     = length(module.failover) == 1
     error_message = "with a hosted zone, the public host fails over on /readyz"
   }
+  assert {
+    condition     = output.recovery.region == "us-west-1" && output.recovery.parameter_prefix == "/mhp/prod-use1/"
+    error_message = "the recovery region is the copy region, its parameters under the environment's prefix"
+  }
+}
+
+# The database's cross-region RPO: a secondary of the global database in a network of the
+# recovery region, encrypted with the replica of the data key.
+run "production_keeps_a_secondary_in_a_network_of_its_recovery_region" {
+  command = plan
+  variables {
+    environment = "prod-use1"
+    flavour     = "production"
+  }
+
+  # Known ARNs for the replica keys, so that the plan can tell where each one goes.
+  override_resource {
+    target          = module.kms.aws_kms_replica_key.this["app"]
+    values          = { arn = "arn:aws:kms:us-west-1:123456789012:key/mrk-app" }
+    override_during = plan
+  }
+  override_resource {
+    target          = module.kms.aws_kms_replica_key.this["data"]
+    values          = { arn = "arn:aws:kms:us-west-1:123456789012:key/mrk-data" }
+    override_during = plan
+  }
+
+  assert {
+    condition     = length(module.recovery_network) == 1 && output.recovery.network.vpc_cidr == "10.140.0.0/16"
+    error_message = "production builds a network in its recovery region, in recovery_vpc_cidr"
+  }
+  assert {
+    condition     = output.recovery.network.azs == tolist(["us-west-1a", "us-west-1c"]) && length(output.recovery.network.data_subnet_ids) == 2
+    error_message = "the recovery network spans the recovery region's zones (us-west-1: two) with isolated data subnets"
+  }
+  assert {
+    condition     = output.recovery.secondary.cluster_identifier == "mhp-prod-use1-secondary" && output.recovery.secondary.instance_count == 0
+    error_message = "the global database has a headless secondary in the recovery region (modules/aurora global.tf)"
+  }
+  assert {
+    condition     = output.recovery.secondary.kms_key_arn == module.kms.replica_key_arns["data"]
+    error_message = "the secondary is encrypted with the replica of the data key"
+  }
+  assert {
+    condition     = toset(output.recovery.replicated_secrets) == toset(["database-url", "key-store-url"])
+    error_message = "the database's and the key store's URLs are readable in the recovery region"
+  }
+  assert {
+    condition     = length(module.recovery_kms) == 1 && toset(keys(module.recovery_kms[0].key_arns)) == toset(["logs", "secrets"])
+    error_message = "the recovery region has its own logs key (flow logs) and secrets key (replicated secrets, parameters)"
+  }
+}
+
+# What a recovery environment reads: the settings by the names this region's parameters have, the
+# network and the database.
+run "production_writes_the_recovery_settings_in_its_recovery_region" {
+  command = plan
+  variables {
+    environment = "prod-use1"
+    flavour     = "production"
+  }
+
+  # Known ARNs for the replica keys, so that the plan can tell where each one goes.
+  override_resource {
+    target          = module.kms.aws_kms_replica_key.this["app"]
+    values          = { arn = "arn:aws:kms:us-west-1:123456789012:key/mrk-app" }
+    override_during = plan
+  }
+  override_resource {
+    target          = module.kms.aws_kms_replica_key.this["data"]
+    values          = { arn = "arn:aws:kms:us-west-1:123456789012:key/mrk-data" }
+    override_during = plan
+  }
+
+  assert {
+    condition = toset(keys(output.recovery.settings)) == toset([
+      "object_store.bucket", "object_store.kms_key_id", "keys.kms_key_id", "backup.to", "backup.keys_to",
+      "recovery.vpc_id", "recovery.vpc_cidr", "recovery.azs", "recovery.public_subnet_ids",
+      "recovery.private_subnet_ids", "recovery.data_subnet_ids", "recovery.flow_log_group",
+      "recovery.database_cluster", "recovery.database_endpoint", "recovery.database_security_group_id",
+    ])
+    error_message = "the recovery region has every parameter a recovery environment reads (recovery.tf local.recovered_names)"
+  }
+  assert {
+    condition     = alltrue([for n in ["object_store.bucket", "object_store.kms_key_id", "keys.kms_key_id", "backup.to", "backup.keys_to"] : contains(keys(module.secrets.parameter_arns), n)])
+    error_message = "the settings have the names of the environment's own parameters"
+  }
+  assert {
+    condition     = output.recovery.settings["object_store.bucket"] == module.object_store.replica_buckets["data"] && output.recovery.settings["backup.to"] == "s3://${module.object_store.replica_buckets["backups"]}/mhp" && output.recovery.settings["backup.keys_to"] == "s3://${module.object_store.replica_buckets["key-backups"]}/mhp"
+    error_message = "the recovery region's buckets are the replicas"
+  }
+  assert {
+    condition     = output.recovery.settings["keys.kms_key_id"] == module.kms.replica_key_arns["app"] && output.recovery.settings["object_store.kms_key_id"] == module.kms.replica_key_arns["data"]
+    error_message = "the recovery region's keys are the replicas of the app and data keys"
+  }
+  assert {
+    condition     = toset(keys(output.recovery.parameter_arns)) == toset(keys(output.recovery.settings))
+    error_message = "each setting is an SSM parameter in the recovery region"
+  }
+}
+
+run "production_without_a_recovery_network_is_refused" {
+  command = plan
+  variables {
+    environment       = "prod-use1"
+    flavour           = "production"
+    recovery_vpc_cidr = null
+  }
+  expect_failures = [var.recovery_vpc_cidr]
 }
 
 run "non_production_keeps_backup_copies_only" {
@@ -56,6 +164,10 @@ run "non_production_keeps_backup_copies_only" {
     error_message = "no replicas, replication or global database outside production"
   }
   assert {
+    condition     = length(module.recovery_network) == 0 && output.recovery.secondary == null && output.recovery.settings == null && length(output.recovery.replicated_secrets) == 0
+    error_message = "no network, secondary, replicated secrets or recovery parameters outside production"
+  }
+  assert {
     condition     = output.recovery.restore_testing_plan != null
     error_message = "restores are tested in every flavour"
   }
@@ -63,4 +175,130 @@ run "non_production_keeps_backup_copies_only" {
     condition     = length(module.failover) == 0
     error_message = "no failover records without a hosted zone"
   }
+}
+
+# The recovery environment of prod-use1 in us-west-1 (runbook B): the parameters prod-use1 wrote
+# there, as the template root reads them.
+run "a_recovery_environment_runs_on_what_production_left_in_its_recovery_region" {
+  command = plan
+  variables {
+    environment = "dr-use1"
+    flavour     = "production"
+    recovery_of = "prod-use1"
+  }
+
+  override_data {
+    target = data.aws_ssm_parameter.recovered["object_store.bucket"]
+    values = { value = "mhp-prod-use1-123456789012-data-replica" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["object_store.kms_key_id"]
+    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-data" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["keys.kms_key_id"]
+    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-app" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["backup.to"]
+    values = { value = "s3://mhp-prod-use1-123456789012-backups-replica/mhp" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["backup.keys_to"]
+    values = { value = "s3://mhp-prod-use1-123456789012-key-backups-replica/mhp" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.vpc_id"]
+    values = { value = "vpc-recovery" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.vpc_cidr"]
+    values = { value = "10.130.0.0/16" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.azs"]
+    values = { value = "us-west-1a,us-west-1c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.public_subnet_ids"]
+    values = { value = "subnet-pub-a,subnet-pub-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.private_subnet_ids"]
+    values = { value = "subnet-priv-a,subnet-priv-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.data_subnet_ids"]
+    values = { value = "subnet-data-a,subnet-data-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.flow_log_group"]
+    values = { value = "/mhp/mhp-prod-use1-recovery/vpc-flow-logs" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_cluster"]
+    values = { value = "mhp-prod-use1-secondary" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_endpoint"]
+    values = { value = "mhp-prod-use1-secondary.cluster-abcdefghijkl.us-west-1.rds.amazonaws.com" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_security_group_id"]
+    values = { value = "sg-secondary" }
+  }
+
+  # It runs in the recovery network, on the replicas, with the replica keys.
+  assert {
+    condition     = length(module.network) == 0 && local.network.vpc_id == "vpc-recovery" && local.network.data_subnet_ids == tolist(["subnet-data-a", "subnet-data-c"])
+    error_message = "a recovery environment makes no network: it runs in its source's recovery network"
+  }
+  assert {
+    condition = alltrue([for t in ["app", "worker"] :
+      output.task_environments[t]["MHP_OBJECT_STORE_BUCKET"] == "mhp-prod-use1-123456789012-data-replica"
+      && output.task_environments[t]["MHP_OBJECT_STORE_KMS_KEY_ID"] == "arn:aws:kms:us-west-1:123456789012:key/mrk-data"
+      && output.task_environments[t]["MHP_KEYS_KMS_KEY_ID"] == "arn:aws:kms:us-west-1:123456789012:key/mrk-app"
+    ])
+    error_message = "the tasks read and write the data replica and unwrap with the replica of the app key"
+  }
+  assert {
+    condition     = output.shared_settings["MHP_BACKUP_TO"] == "s3://mhp-prod-use1-123456789012-backups-replica/mhp" && output.shared_settings["MHP_BACKUP_KEYS_TO"] == "s3://mhp-prod-use1-123456789012-key-backups-replica/mhp"
+    error_message = "MHP's backups (and the key store's) are the replicated ones"
+  }
+  assert {
+    condition     = output.task_environments["app"]["MHP_HTTP_TRUSTED_PROXIES"] == "10.130.0.0/16"
+    error_message = "the load balancer is trusted in the recovery network"
+  }
+  assert {
+    condition     = tolist(local.app_data.backup_bucket_arns) == tolist(["arn:aws:s3:::mhp-prod-use1-123456789012-backups-replica", "arn:aws:s3:::mhp-prod-use1-123456789012-key-backups-replica"])
+    error_message = "the task roles may use the replica backup buckets"
+  }
+  # It may reach the secondary, and watches it.
+  assert {
+    condition     = toset(keys(aws_vpc_security_group_ingress_rule.recovered_database)) == toset(["app", "worker"]) && alltrue([for r in aws_vpc_security_group_ingress_rule.recovered_database : r.security_group_id == "sg-secondary" && r.from_port == 5432 && r.to_port == 5432])
+    error_message = "the secondary admits the recovery environment's app and workers on 5432"
+  }
+  assert {
+    condition     = output.recovery.database.cluster == "mhp-prod-use1-secondary" && output.recovery.recovering == "prod-use1"
+    error_message = "the recovery environment's database is the secondary it recovers"
+  }
+  assert {
+    condition     = output.database_endpoint == "mhp-prod-use1-secondary.cluster-abcdefghijkl.us-west-1.rds.amazonaws.com" && output.data_bucket == "mhp-prod-use1-123456789012-data-replica" && output.app_kms_key_arn == "arn:aws:kms:us-west-1:123456789012:key/mrk-app"
+    error_message = "the environment's outputs name what its tasks use: the secondary's endpoint, the data replica, the replica app key"
+  }
+  # It keeps nothing in its own recovery region (maybe the lost one) but the backup copies.
+  assert {
+    condition     = length(output.recovery.replicated_keys) == 0 && length(output.recovery.replica_buckets) == 0 && output.recovery.global_cluster == null && length(module.recovery_network) == 0 && length(module.recovery_parameters) == 0
+    error_message = "a recovery environment makes nothing cross-region but the backup copy vault"
+  }
+}
+
+run "an_environment_cannot_recover_itself" {
+  command = plan
+  variables {
+    environment = "dr-use1"
+    flavour     = "production"
+    recovery_of = "dr-use1"
+  }
+  expect_failures = [var.recovery_of]
 }

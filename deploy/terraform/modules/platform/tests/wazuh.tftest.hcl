@@ -17,6 +17,7 @@ mock_provider "aws" {
 mock_provider "aws" {
   alias           = "copy"
   override_during = plan
+  source          = "./tests/mocks-copy"
 }
 
 run "production_sends_its_security_events_to_its_wazuh_manager" {

@@ -28,3 +28,53 @@ run "customer_key_and_no_values" {
     error_message = "deleted secrets can be restored for 30 days"
   }
 }
+
+run "no_replicas_unless_asked" {
+  command = plan
+
+  assert {
+    condition     = alltrue([for s in aws_secretsmanager_secret.this : length(s.replica) == 0])
+    error_message = "secrets stay in their region by default"
+  }
+}
+
+# Production (issue 21): the database's and the key store's URLs are readable in the recovery
+# region with the primary region down, encrypted there with that region's key.
+run "database_and_key_store_urls_are_replicated_to_the_recovery_region" {
+  command = plan
+
+  variables {
+    replica = {
+      region      = "us-west-1"
+      kms_key_arn = "arn:aws:kms:us-west-1:123456789012:key/recovery-secrets"
+      secrets     = ["database-url", "key-store-url"]
+    }
+  }
+
+  assert {
+    condition = alltrue([for k in ["database-url", "key-store-url"] :
+      length(aws_secretsmanager_secret.this[k].replica) == 1
+      && try(one(aws_secretsmanager_secret.this[k].replica).region, null) == "us-west-1"
+      && try(one(aws_secretsmanager_secret.this[k].replica).kms_key_id, null) == "arn:aws:kms:us-west-1:123456789012:key/recovery-secrets"
+    ])
+    error_message = "database-url and key-store-url have a replica in the recovery region under that region's key"
+  }
+  assert {
+    condition     = length(aws_secretsmanager_secret.this["oidc-client-secret"].replica) == 0
+    error_message = "only the named secrets are replicated (the recovery environment has its own Cognito client)"
+  }
+}
+
+run "a_replica_of_an_unknown_secret_is_refused" {
+  command = plan
+
+  variables {
+    replica = {
+      region      = "us-west-1"
+      kms_key_arn = "arn:aws:kms:us-west-1:123456789012:key/recovery-secrets"
+      secrets     = ["database-password"]
+    }
+  }
+
+  expect_failures = [var.replica]
+}

@@ -1,0 +1,192 @@
+# Recovery in another region (issue 21; deploy/README.md "RTO and RPO",
+# docs/runbooks/restore-to-new-region.md). Two sides:
+#
+# - A production environment (cross_region) keeps in its recovery region (aws.copy, the backup
+#   copy region): the replicas of its app and data keys (modules/kms), of its data and backup
+#   buckets (modules/object-store), of its database and key-store URLs (modules/secrets), a
+#   network (modules/network, recovery_vpc_cidr) holding its Aurora global database's headless
+#   secondary (modules/aurora), a logs and a secrets key of that region, and, as SSM parameters
+#   under its own /mhp/<env>/ prefix, everything a recovery environment needs: the settings by
+#   the names the tasks' parameters have here (object_store.bucket, object_store.kms_key_id,
+#   keys.kms_key_id, backup.to, backup.keys_to), and the network and database as recovery.*.
+# - A recovery environment (recovery_of = that environment's name, applied in that region by the
+#   template root) reads those parameters: its tasks run in that network, on the replica buckets
+#   and keys, and may reach the secondary once promoted; it makes nothing cross-region itself
+#   but AWS Backup's copy vault.
+
+data "aws_region" "copy" {
+  provider = aws.copy
+}
+
+data "aws_partition" "current" {}
+
+locals {
+  # What a production environment keeps in its recovery region; a recovery environment keeps
+  # nothing there (its recovery region may be the lost one).
+  cross_region = local.production && var.recovery_of == null
+
+  # The parameters a recovery environment reads (written by the source below).
+  recovered_names = [
+    "object_store.bucket", "object_store.kms_key_id", "keys.kms_key_id", "backup.to", "backup.keys_to",
+    "recovery.vpc_id", "recovery.vpc_cidr", "recovery.azs", "recovery.public_subnet_ids",
+    "recovery.private_subnet_ids", "recovery.data_subnet_ids", "recovery.flow_log_group",
+    "recovery.database_cluster", "recovery.database_endpoint", "recovery.database_security_group_id",
+  ]
+}
+
+# ---------------------------------------------------------------------------------------------
+# The source side: production.
+
+# The recovery region's own keys: its flow logs (logs), the replicated secrets and these
+# parameters (secrets). The app and data keys there are the replicas of modules/kms.
+module "recovery_kms" {
+  source = "../kms"
+  count  = local.cross_region ? 1 : 0
+  providers = {
+    aws         = aws.copy
+    aws.replica = aws.copy # unused: nothing replicated
+  }
+
+  name                    = local.name
+  purposes                = ["logs", "secrets"]
+  deletion_window_in_days = 30
+  tags                    = local.tags
+}
+
+# The network the secondary lives in, and a recovery environment runs in: the same tiers,
+# endpoints and flow logs as the environment's own, in a CIDR of its own. One NAT gateway until a
+# recovery environment runs there (the AWS APIs go through the VPC endpoints).
+module "recovery_network" {
+  source = "../network"
+  count  = local.cross_region ? 1 : 0
+  providers = {
+    aws = aws.copy
+  }
+
+  name               = "${local.name}-recovery"
+  cidr               = var.recovery_vpc_cidr
+  max_azs            = local.sizes.azs
+  single_nat_gateway = true
+  logs_kms_key_arn   = module.recovery_kms[0].key_arns["logs"]
+  log_retention_days = local.retention.logs_days
+  tags               = local.tags
+
+  permissions_boundary_arn = var.permissions_boundary_arn
+}
+
+locals {
+  # The settings of a recovery environment's tasks there, by the names of this region's
+  # parameters (module.secrets). keys.kms_key_id only when the app key in use is multi-Region:
+  # an app key made single-Region (before replication) wraps organisation keys that its
+  # replica-less key cannot open there (deploy/README.md "Multi-Region keys: the migration").
+  recovery_parameters = local.cross_region ? merge({
+    "object_store.bucket"     = module.object_store.replica_buckets["data"]
+    "object_store.kms_key_id" = module.kms.replica_key_arns["data"]
+    "backup.to"               = "s3://${module.object_store.replica_buckets["backups"]}/mhp"
+    "backup.keys_to"          = "s3://${module.object_store.replica_buckets["key-backups"]}/mhp"
+
+    "recovery.vpc_id"             = module.recovery_network[0].vpc_id
+    "recovery.vpc_cidr"           = module.recovery_network[0].vpc_cidr
+    "recovery.azs"                = join(",", module.recovery_network[0].azs)
+    "recovery.public_subnet_ids"  = join(",", module.recovery_network[0].public_subnet_ids)
+    "recovery.private_subnet_ids" = join(",", module.recovery_network[0].private_subnet_ids)
+    "recovery.data_subnet_ids"    = join(",", module.recovery_network[0].data_subnet_ids)
+    "recovery.flow_log_group"     = module.recovery_network[0].flow_log_group_name
+
+    "recovery.database_cluster"           = module.aurora.secondary.cluster_identifier
+    "recovery.database_endpoint"          = module.aurora.secondary.endpoint
+    "recovery.database_security_group_id" = module.aurora.secondary.security_group_id
+    }, contains(module.kms.single_region_in_use, "app") ? {} : {
+    "keys.kms_key_id" = module.kms.replica_key_arns["app"]
+  }) : {}
+}
+
+module "recovery_parameters" {
+  source = "../secrets"
+  count  = local.cross_region ? 1 : 0
+  providers = {
+    aws = aws.copy
+  }
+
+  prefix      = "mhp/${var.environment}"
+  kms_key_arn = module.recovery_kms[0].key_arns["secrets"]
+  secrets     = {} # database-url and key-store-url are replicas of this region's (module.secrets)
+  parameters  = local.recovery_parameters
+  tags        = local.tags
+}
+
+# ---------------------------------------------------------------------------------------------
+# The recovery side: an environment that recovers recovery_of in its recovery region.
+
+data "aws_ssm_parameter" "recovered" {
+  for_each = var.recovery_of == null ? toset([]) : toset(local.recovered_names)
+
+  name = "/mhp/${var.recovery_of}/${each.key}"
+}
+
+locals {
+  # Names and identifiers, not secrets: the parameters are SecureStrings for their key only.
+  recovered = { for k, p in data.aws_ssm_parameter.recovered : k => nonsensitive(p.value) }
+
+  # The network every module of the environment uses.
+  network = var.recovery_of == null ? {
+    vpc_id              = module.network[0].vpc_id
+    vpc_cidr            = module.network[0].vpc_cidr
+    azs                 = tolist(module.network[0].azs)
+    public_subnet_ids   = tolist(module.network[0].public_subnet_ids)
+    private_subnet_ids  = tolist(module.network[0].private_subnet_ids)
+    data_subnet_ids     = tolist(module.network[0].data_subnet_ids)
+    flow_log_group_name = module.network[0].flow_log_group_name
+    } : {
+    vpc_id              = local.recovered["recovery.vpc_id"]
+    vpc_cidr            = local.recovered["recovery.vpc_cidr"]
+    azs                 = split(",", local.recovered["recovery.azs"])
+    public_subnet_ids   = split(",", local.recovered["recovery.public_subnet_ids"])
+    private_subnet_ids  = split(",", local.recovered["recovery.private_subnet_ids"])
+    data_subnet_ids     = split(",", local.recovered["recovery.data_subnet_ids"])
+    flow_log_group_name = local.recovered["recovery.flow_log_group"]
+  }
+
+  # What the app's and the workers' tasks read and write, and their roles may use: the
+  # environment's own, or the replicas of the environment it recovers.
+  app_data_settings = var.recovery_of == null ? {
+    bucket          = module.object_store.data_bucket
+    kms_key_arn     = module.kms.key_arns["data"]
+    app_kms_key_arn = module.kms.key_arns["app"]
+    backup_to       = module.object_store.backup_to
+    backup_keys_to  = module.object_store.backup_keys_to
+    } : {
+    bucket          = local.recovered["object_store.bucket"]
+    kms_key_arn     = local.recovered["object_store.kms_key_id"]
+    app_kms_key_arn = local.recovered["keys.kms_key_id"]
+    backup_to       = local.recovered["backup.to"]
+    backup_keys_to  = local.recovered["backup.keys_to"]
+  }
+  app_data = merge(local.app_data_settings, {
+    bucket_arn = "arn:${data.aws_partition.current.partition}:s3:::${local.app_data_settings.bucket}"
+    backup_bucket_arns = var.recovery_of == null ? module.object_store.backup_bucket_arns : [
+      for u in [local.app_data_settings.backup_to, local.app_data_settings.backup_keys_to] :
+      "arn:${data.aws_partition.current.partition}:s3:::${regex("^s3://([^/]+)", u)[0]}"
+    ]
+  })
+
+  # The database the tasks use (alarms name it): the environment's own cluster, or the
+  # secondary it recovers (promoted by runbook B step 2).
+  database_cluster = var.recovery_of == null ? module.aurora.cluster_identifier : local.recovered["recovery.database_cluster"]
+}
+
+# The secondary admits the recovery environment's app and workers (its own group admits no one).
+resource "aws_vpc_security_group_ingress_rule" "recovered_database" {
+  for_each = var.recovery_of == null ? {} : {
+    app    = module.app.app_security_group_id
+    worker = module.pipelines.security_group_id
+  }
+
+  security_group_id            = local.recovered["recovery.database_security_group_id"]
+  description                  = "PostgreSQL from ${local.name} ${each.key} (recovery of ${var.recovery_of})"
+  referenced_security_group_id = each.value
+  from_port                    = 5432
+  to_port                      = 5432
+  ip_protocol                  = "tcp"
+  tags                         = local.tags
+}

@@ -1,0 +1,117 @@
+# The template root hands a recovery environment's source (MHP_RECOVERY_OF) and a production
+# environment's recovery network to modules/platform (which tests/recovery.tftest.hcl there
+# asserts in full). Run by scripts/check-deploy.sh (terraform-test) against a mock AWS.
+
+mock_provider "aws" {
+  override_during = plan
+  source          = "../../modules/platform/tests/mocks"
+}
+
+mock_provider "aws" {
+  alias           = "copy"
+  override_during = plan
+  source          = "../../modules/platform/tests/mocks-copy"
+}
+
+variables {
+  allowed_account_ids = ["123456789012"]
+  image               = "123456789012.dkr.ecr.us-west-1.amazonaws.com/mhp@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+  certificate_arn     = "arn:aws:acm:us-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  public_host         = "dr.example.org"
+}
+
+# mhp-env up demo-x us-east-1 --production: the recovery network in the recovery region.
+run "a_production_environment_keeps_a_network_in_its_recovery_region" {
+  command = plan
+  variables {
+    name    = "demo-x"
+    region  = "us-east-1"
+    flavour = "production"
+  }
+
+  assert {
+    condition     = output.recovery_region == "us-west-1" && output.recovery.network.vpc_cidr == "10.101.0.0/16"
+    error_message = "a production-flavoured environment of the template keeps its recovery network (10.101.0.0/16 by default) in its recovery region"
+  }
+}
+
+# MHP_RECOVERY_OF=prod-use1 mhp-env up dr-use1 us-west-1 --production (runbook B, step 3).
+run "a_recovery_environment_runs_on_what_its_source_left" {
+  command = plan
+  variables {
+    name        = "dr-use1"
+    region      = "us-west-1"
+    flavour     = "production"
+    recovery_of = "prod-use1"
+  }
+
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["object_store.bucket"]
+    values = { value = "mhp-prod-use1-123456789012-data-replica" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["object_store.kms_key_id"]
+    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-data" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["keys.kms_key_id"]
+    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-app" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["backup.to"]
+    values = { value = "s3://mhp-prod-use1-123456789012-backups-replica/mhp" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["backup.keys_to"]
+    values = { value = "s3://mhp-prod-use1-123456789012-key-backups-replica/mhp" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.vpc_id"]
+    values = { value = "vpc-recovery" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.vpc_cidr"]
+    values = { value = "10.130.0.0/16" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.azs"]
+    values = { value = "us-west-1a,us-west-1c" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.public_subnet_ids"]
+    values = { value = "subnet-pub-a,subnet-pub-c" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.private_subnet_ids"]
+    values = { value = "subnet-priv-a,subnet-priv-c" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.data_subnet_ids"]
+    values = { value = "subnet-data-a,subnet-data-c" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.flow_log_group"]
+    values = { value = "/mhp/mhp-prod-use1-recovery/vpc-flow-logs" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_cluster"]
+    values = { value = "mhp-prod-use1-secondary" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_endpoint"]
+    values = { value = "mhp-prod-use1-secondary.cluster-abcdefghijkl.us-west-1.rds.amazonaws.com" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_security_group_id"]
+    values = { value = "sg-secondary" }
+  }
+
+  assert {
+    condition     = output.recovery.recovering == "prod-use1" && output.recovery.database.cluster == "mhp-prod-use1-secondary"
+    error_message = "the template hands recovery_of to the platform: the environment uses its source's secondary"
+  }
+  assert {
+    condition     = output.recovery.network == null && length(output.recovery.replicated_keys) == 0
+    error_message = "a recovery environment keeps nothing in its own recovery region (perhaps the lost one)"
+  }
+}
