@@ -356,14 +356,8 @@ pub async fn list(
         .await?;
     Ok(Json(match since {
         // An assessment goes only with its subject, whose erasure the subjects listing
-        // reports: the tombstones here stay empty.
-        Some(since) => PageOut::changes(
-            items,
-            mhp_app::changes::Since {
-                erased: Vec::new(),
-                ..since
-            },
-        ),
+        // reports: the feed has no erasure of one, so the tombstones here stay empty.
+        Some(since) => PageOut::changes(items, since),
         None => PageOut::page(items, next),
     }))
 }

@@ -149,7 +149,6 @@ async fn kick_off(
     let scope = grant.org()?;
     let org = scope.org();
     let now = state.app.clock.now();
-    forget_expired(&state, &scope).await?;
     let job = uuid::Uuid::now_v7().simple().to_string();
     let base = state.identity.public_url.trim_end_matches('/');
     let export = Export {
@@ -453,15 +452,24 @@ async fn remove_files(state: &AppState, e: &Export) -> Result<(), ApiError> {
     Ok(())
 }
 
-/// The organisation's export `job`, unless its files expired.
+/// The organisation's export `job`, unless its files expired or it went stale: a read only
+/// (the worker removes such exports and their files; a poll writes nothing).
 async fn current(state: &AppState, grant: &Grant, job: &str) -> Result<Export, ApiError> {
-    forget_expired(state, &grant.org()?).await?;
     let mut tx = state.app.db.tenant(&grant.org()?, Access::Read).await?;
-    match fhir_exports::get(&mut tx, job).await {
-        Ok(e) => Ok(e),
-        Err(mhp_storage::StorageError::NotFound { .. }) => Err(ApiError::NotFound("export")),
-        Err(e) => Err(e.into()),
+    let e = match fhir_exports::get(&mut tx, job).await {
+        Ok(e) => e,
+        Err(mhp_storage::StorageError::NotFound { .. }) => {
+            return Err(ApiError::NotFound("export"));
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let now = state.app.clock.now().as_millis();
+    let expired = e.expires_at.is_some_and(|t| t.as_millis() < now);
+    let stale = e.status != Status::Complete && e.created_at.as_millis() < now - STALE_MS;
+    if expired || stale {
+        return Err(ApiError::NotFound("export"));
     }
+    Ok(e)
 }
 
 /// `GET /api/v1/orgs/{org}/fhir/bulk/{job}`
