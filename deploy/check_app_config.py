@@ -46,6 +46,7 @@ TOOL_VARIABLES = {
     "MHP_ALARM_EMAILS": "deploy/bin/mhp-env",
     "MHP_HOSTED_ZONE_ID": "deploy/bin/mhp-env",
     "MHP_RECOVERY_OF": "deploy/bin/mhp-env",
+    "MHP_STANDBY_APP_COUNT": "deploy/bin/mhp-env",
     "MHP_APP_DB_PASSWORD": "deploy/compose/postgres-init/01-mhp-app-role.sh",
     "MHP_IMAGE_BIN": "scripts/build-image.sh",
 }

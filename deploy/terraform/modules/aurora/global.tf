@@ -114,3 +114,55 @@ resource "aws_rds_cluster_instance" "secondary" {
   copy_tags_to_snapshot                 = true
   tags                                  = var.tags
 }
+
+# The secondary's lag, alarmed in the recovery region (issue 21, cross-region RPO): Aurora
+# publishes the global database's lag metrics only in secondary Regions, under the secondary
+# cluster's identifier (AWS/RDS, dimension DBClusterIdentifier), so they live where a recovery
+# happens and outlast the primary Region. Both are in milliseconds; the threshold is the RPO.
+#
+# - AuroraGlobalDBRPOLag: how far the secondary is behind the primary for user transactions
+#   (what a failover would lose; the metric AWS names for Aurora PostgreSQL before a switchover
+#   or failover). It is a property of the storage volume, reported with or without instances
+#   (headless). Missing data is breaching: with the global database intact the secondary
+#   reports it, so silence means the lag is no longer measured (the secondary was detached or
+#   promoted, replication broke, or the primary Region is gone) and the RPO is unknown.
+# - AuroraGlobalDBReplicationLag: the transport lag between the two Regions' replication
+#   servers; missing data not breaching (the RPO alarm already says that nothing is measured).
+#
+# 5-minute periods, 2 of 3: a lag past the RPO alarms within about ten minutes of crossing it,
+# and a late datapoint does not.
+locals {
+  secondary_lag_alarms = var.secondary == null ? {} : {
+    rpo = {
+      metric      = "AuroraGlobalDBRPOLag"
+      missing     = "breaching"
+      description = "the secondary is behind the primary for user transactions (what a failover would lose), or the lag is not reported (detached, promoted, replication broken, primary Region lost)"
+    }
+    replication = {
+      metric      = "AuroraGlobalDBReplicationLag"
+      missing     = "notBreaching"
+      description = "replicating updates from the primary Region lags"
+    }
+  }
+}
+
+resource "aws_cloudwatch_metric_alarm" "secondary_lag" {
+  for_each = local.secondary_lag_alarms
+  provider = aws.replica
+
+  alarm_name          = "${var.name}-secondary-${each.key}-lag"
+  alarm_description   = "Aurora global database ${aws_rds_global_cluster.this[0].global_cluster_identifier}, secondary ${aws_rds_cluster.secondary[0].cluster_identifier}: ${each.value.metric} at or above the cross-region RPO (${var.secondary.rpo_seconds} s): ${each.value.description}. Runbook: docs/runbooks/restore-to-new-region.md."
+  namespace           = "AWS/RDS"
+  metric_name         = each.value.metric
+  dimensions          = { DBClusterIdentifier = aws_rds_cluster.secondary[0].cluster_identifier }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  threshold           = var.secondary.rpo_seconds * 1000 # milliseconds
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = each.value.missing
+  alarm_actions       = var.secondary.alarm_topic_arns
+  ok_actions          = var.secondary.alarm_topic_arns
+  tags                = var.tags
+}

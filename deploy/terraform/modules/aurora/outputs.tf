@@ -70,3 +70,16 @@ output "secondary" {
     kms_key_arn        = c.kms_key_id
   }])
 }
+
+output "secondary_lag_alarms" {
+  description = "The secondary's lag alarms in the recovery region (rpo: AuroraGlobalDBRPOLag, replication: AuroraGlobalDBReplicationLag), by kind: name, metric, threshold (ms), missing-data treatment, topics; empty without a secondary."
+  value = { for k, a in aws_cloudwatch_metric_alarm.secondary_lag : k => {
+    name               = a.alarm_name
+    metric             = a.metric_name
+    threshold_ms       = a.threshold
+    treat_missing_data = a.treat_missing_data
+    alarm_actions      = a.alarm_actions
+    dimensions         = a.dimensions
+    arn                = a.arn
+  } }
+}

@@ -95,16 +95,22 @@ variable "global_cluster" {
 }
 
 variable "secondary" {
-  description = "Secondary cluster of the global database in the recovery region (aws.replica): its VPC, isolated subnets (two zones or more), the replica of the data key, and reader instances (0: headless, an instance is added at recovery; see global.tf); null: none."
+  description = "Secondary cluster of the global database in the recovery region (aws.replica): its VPC, isolated subnets (two zones or more), the replica of the data key, reader instances (0: headless, an instance is added at recovery; see global.tf), the SNS topics of the recovery region its lag alarms notify, and the cross-region RPO the alarms hold it to (seconds); null: none."
   type = object({
-    vpc_id         = string
-    subnet_ids     = list(string)
-    kms_key_arn    = string
-    instance_count = optional(number, 0)
+    vpc_id           = string
+    subnet_ids       = list(string)
+    kms_key_arn      = string
+    instance_count   = optional(number, 0)
+    alarm_topic_arns = optional(list(string), [])
+    rpo_seconds      = optional(number, 900)
   })
   default = null
   validation {
     condition     = var.secondary == null ? true : var.global_cluster && length(var.secondary.subnet_ids) >= 2 && var.secondary.instance_count >= 0
     error_message = "secondary: global_cluster = true, subnets in two zones or more, and zero (headless) or more instances."
+  }
+  validation {
+    condition     = var.secondary == null ? true : var.secondary.rpo_seconds >= 60 && var.secondary.rpo_seconds <= 86400
+    error_message = "secondary.rpo_seconds: the cross-region RPO the lag alarms hold the secondary to, between 60 seconds and a day (deploy/README.md \"RTO and RPO\": 900)."
   }
 }

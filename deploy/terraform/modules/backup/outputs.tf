@@ -32,3 +32,8 @@ output "resource_arns" {
   description = "What the daily plan backs up (asserted by modules/platform's tests)."
   value       = aws_backup_selection.tagged.resources
 }
+
+output "restore_test_resource_types" {
+  description = "The AWS Backup resource types whose restores are tested weekly (Aurora, S3)."
+  value       = sort(keys(aws_backup_restore_testing_selection.this))
+}

@@ -12,7 +12,11 @@ data "aws_region" "current" {}
 data "aws_partition" "current" {}
 
 locals {
-  port              = 8080
+  port = 8080
+  # A recovery environment standing by (standby_count): 0 tasks (pilot light) or a few (warm),
+  # no container host kept running but what placed tasks need.
+  standing_by       = var.standby_count != null
+  app_min_count     = local.standing_by ? var.standby_count : var.desired_count
   partition         = data.aws_partition.current.partition
   container_secrets = [for k, arn in var.secret_env : { name = k, valueFrom = arn }]
   data_bucket       = split(":::", var.data_bucket_arn)[1]
@@ -232,7 +236,7 @@ resource "aws_launch_template" "this" {
 resource "aws_autoscaling_group" "this" {
   name_prefix         = "${var.name}-ecs-"
   vpc_zone_identifier = var.private_subnet_ids
-  min_size            = var.asg_min_size
+  min_size            = local.standing_by ? 0 : var.asg_min_size # standing by: hosts only for placed tasks
   max_size            = var.asg_max_size
   health_check_type   = "EC2"
   # Instances running tasks are protected from scale-in (the capacity provider's managed
@@ -636,7 +640,7 @@ resource "aws_ecs_service" "app" {
   name                               = "mhp-app"
   cluster                            = aws_ecs_cluster.this.id
   task_definition                    = aws_ecs_task_definition.app.arn
-  desired_count                      = var.desired_count
+  desired_count                      = local.app_min_count
   deployment_minimum_healthy_percent = 100
   deployment_maximum_percent         = 200
   health_check_grace_period_seconds  = 60
@@ -686,7 +690,7 @@ resource "aws_appautoscaling_target" "app" {
   service_namespace  = "ecs"
   resource_id        = "service/${aws_ecs_cluster.this.name}/${aws_ecs_service.app.name}"
   scalable_dimension = "ecs:service:DesiredCount"
-  min_capacity       = var.desired_count
+  min_capacity       = local.app_min_count # standing by: raising it to desired_count scales the service up
   max_capacity       = var.max_count
 }
 

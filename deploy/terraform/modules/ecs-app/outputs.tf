@@ -81,5 +81,18 @@ output "hosts" {
     ami_parameter         = data.aws_ssm_parameter.ecs_ami.name
     force_delete          = aws_autoscaling_group.this.force_delete
     protect_from_scale_in = aws_autoscaling_group.this.protect_from_scale_in
+    min_size              = aws_autoscaling_group.this.min_size
+    max_size              = aws_autoscaling_group.this.max_size
+  }
+}
+
+output "service_scaling" {
+  description = "The app service's size as planned: desired count at creation, the auto scaling minimum and maximum, and whether it stands by (standby_count; asserted by modules/platform's tests)."
+  value = {
+    desired_count = aws_ecs_service.app.desired_count
+    min_capacity  = aws_appautoscaling_target.app.min_capacity
+    max_capacity  = aws_appautoscaling_target.app.max_capacity
+    resource_id   = aws_appautoscaling_target.app.resource_id
+    standing_by   = local.standing_by
   }
 }

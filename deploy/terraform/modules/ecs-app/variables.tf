@@ -270,6 +270,16 @@ variable "desired_count" {
   }
 }
 
+variable "standby_count" {
+  description = "A recovery environment standing by ahead of a disaster (modules/platform standby_app_count): the app tasks it runs and the auto scaling minimum, 0 (pilot light) or more (warm standby), instead of desired_count; the container hosts' minimum is then 0 (the capacity provider launches what placed tasks need). Raising the scalable target's minimum to desired_count scales it up (docs/runbooks/restore-to-new-region.md B). null: the service runs desired_count (serving)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.standby_count == null || try(var.standby_count >= 0 && floor(var.standby_count) == var.standby_count, false)
+    error_message = "standby_count: null, or a whole number of tasks, 0 (pilot light) or more (warm standby)."
+  }
+}
+
 variable "max_count" {
   description = "Maximum app tasks under auto scaling."
   type        = number

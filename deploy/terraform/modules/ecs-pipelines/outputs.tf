@@ -27,3 +27,18 @@ output "container_environment" {
   description = "The plain environment of the worker's MHP containers (worker and migrate; the scheduled jobs run in the worker container), as planned (asserted by modules/platform's tests)."
   value       = { for e in local.container_env : e.name => e.value }
 }
+
+output "service_name" {
+  description = "The worker service (`mhp worker`)."
+  value       = aws_ecs_service.worker.name
+}
+
+output "worker_count" {
+  description = "Worker tasks the service runs, as planned."
+  value       = aws_ecs_service.worker.desired_count
+}
+
+output "schedule_states" {
+  description = "State of each operational job's schedule (ENABLED or DISABLED), by name."
+  value       = { for k, j in aws_scheduler_schedule.job : k => j.state }
+}

@@ -52,3 +52,13 @@ output "replication_role_arn" {
   description = "Role S3 replicates with, or null."
   value       = one(aws_iam_role.replication[*].arn)
 }
+
+output "replication_rules" {
+  description = "Each replicated bucket's replication rule by source (data, backups, key-backups): source_bucket, destination_bucket, rule_id (the dimensions of S3's replication metrics, with Replication Time Control and metrics on), rtc_minutes; empty without replication."
+  value = { for k, c in aws_s3_bucket_replication_configuration.this : k => {
+    source_bucket      = local.replicated[k].id
+    destination_bucket = module.replica[k].id
+    rule_id            = local.replication_rule_id
+    rtc_minutes        = c.rule[0].destination[0].replication_time[0].time[0].minutes
+  } }
+}

@@ -19,6 +19,9 @@ locals {
     backups       = module.backups
     "key-backups" = module.key_backups
   } : {}
+  # The one rule of each replicated bucket; its id is the RuleId dimension of the replication
+  # metrics (output replication_rules, alarmed by modules/observability).
+  replication_rule_id = "recovery-region"
   # Bucket ARNs from the names (known at plan time, as the log bucket's in main.tf).
   source_arns  = [for k in keys(local.replicated) : "arn:aws:s3:::${local.prefix}-${k}"]
   replica_arns = [for k in keys(local.replicated) : "arn:aws:s3:::${local.prefix}-${k}-replica"]
@@ -151,8 +154,12 @@ resource "aws_s3_bucket_replication_configuration" "this" {
   bucket = each.value.id
   role   = aws_iam_role.replication[0].arn
 
+  # Replication Time Control and replication metrics on the rule: S3 then publishes
+  # ReplicationLatency, OperationsPendingReplication, OperationsFailedReplication (AWS/S3,
+  # dimensions SourceBucket, DestinationBucket, RuleId) in this region, and an
+  # OperationMissedThreshold event past 15 minutes.
   rule {
-    id     = "recovery-region"
+    id     = local.replication_rule_id
     status = "Enabled"
     filter {}
 

@@ -168,10 +168,12 @@ resource "aws_cloudwatch_metric_alarm" "not_ready" {
   evaluation_periods  = 3
   threshold           = 1
   comparison_operator = "LessThanThreshold"
-  treat_missing_data  = "breaching"
-  alarm_actions       = local.actions
-  ok_actions          = local.actions
-  tags                = var.tags
+  # No task reporting is an outage, unless the service stands by (a recovery environment's
+  # pilot light runs no task until it is scaled up).
+  treat_missing_data = var.app_standing_by ? "missing" : "breaching"
+  alarm_actions      = local.actions
+  ok_actions         = local.actions
+  tags               = var.tags
 }
 
 resource "aws_cloudwatch_metric_alarm" "db_pool_saturated" {
@@ -339,6 +341,53 @@ resource "aws_cloudwatch_metric_alarm" "opensearch_red" {
   threshold           = 1
   comparison_operator = "GreaterThanOrEqualToThreshold"
   alarm_actions       = local.actions
+  tags                = var.tags
+}
+
+# --- S3 replication to the recovery region (issue 21, cross-region RPO) --------------------------
+# Replication metrics (on, with Replication Time Control, in modules/object-store) are published
+# in the source bucket's region, by SourceBucket, DestinationBucket and RuleId. ReplicationLatency
+# (seconds) is how far the destination is behind for the rule: at the RPO, objects written since
+# are not yet in the recovery region. OperationsFailedReplication counts objects that will not
+# replicate at all (a key or permission problem), which no latency shows. No replication
+# activity publishes nothing: missing data is not breaching.
+
+resource "aws_cloudwatch_metric_alarm" "s3_replication_latency" {
+  for_each = var.s3_replication_rules
+
+  alarm_name          = "${var.name}-s3-replication-${each.key}-latency"
+  alarm_description   = "S3 replication of ${each.value.source_bucket} to ${each.value.destination_bucket} (rule ${each.value.rule_id}) is ${var.replication_latency_seconds} s or more behind: the cross-region RPO of objects is not met."
+  namespace           = "AWS/S3"
+  metric_name         = "ReplicationLatency"
+  dimensions          = { SourceBucket = each.value.source_bucket, DestinationBucket = each.value.destination_bucket, RuleId = each.value.rule_id }
+  statistic           = "Maximum"
+  period              = 300
+  evaluation_periods  = 3
+  datapoints_to_alarm = 2
+  threshold           = var.replication_latency_seconds
+  comparison_operator = "GreaterThanOrEqualToThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
+  tags                = var.tags
+}
+
+resource "aws_cloudwatch_metric_alarm" "s3_replication_failed" {
+  for_each = var.s3_replication_rules
+
+  alarm_name          = "${var.name}-s3-replication-${each.key}-failed"
+  alarm_description   = "S3 replication of ${each.value.source_bucket} to ${each.value.destination_bucket} (rule ${each.value.rule_id}) failed for some objects: they will not reach the recovery region without S3 Batch Replication."
+  namespace           = "AWS/S3"
+  metric_name         = "OperationsFailedReplication"
+  dimensions          = { SourceBucket = each.value.source_bucket, DestinationBucket = each.value.destination_bucket, RuleId = each.value.rule_id }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 0
+  comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = local.actions
+  ok_actions          = local.actions
   tags                = var.tags
 }
 

@@ -79,6 +79,28 @@ variable "ses_configuration_set_arns" {
   default     = []
 }
 
+variable "s3_replication_rules" {
+  description = "S3 replication rules to watch in this (the source) region, by name: source_bucket, destination_bucket, rule_id (the dimensions of S3's replication metrics; modules/object-store output replication_rules, with Replication Time Control and metrics on). Two alarms each: ReplicationLatency at or above replication_latency_seconds, and any OperationsFailedReplication. Empty: none (no replication)."
+  type = map(object({
+    source_bucket      = string
+    destination_bucket = string
+    rule_id            = string
+  }))
+  default = {}
+}
+
+variable "replication_latency_seconds" {
+  description = "ReplicationLatency (seconds) at which an S3 replication rule alarms: the cross-region RPO of deploy/README.md (15 minutes, Replication Time Control's bound)."
+  type        = number
+  default     = 900
+}
+
+variable "app_standing_by" {
+  description = "The app service stands by with no task that must report (a recovery environment's pilot light, modules/platform standby_app_count): the mhp_ready alarm treats missing data as missing (INSUFFICIENT_DATA) rather than breaching, so that an environment with nothing running does not sit in ALARM; tasks that report 0 still alarm."
+  type        = bool
+  default     = false
+}
+
 variable "tags" {
   description = "Tags added to every resource."
   type        = map(string)

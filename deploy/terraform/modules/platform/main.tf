@@ -76,6 +76,13 @@ moved {
   to   = module.network[0]
 }
 
+# The database became optional too (recovery_of: a recovery environment uses its source's
+# secondary): the environments applied before keep their cluster.
+moved {
+  from = module.aurora
+  to   = module.aurora[0]
+}
+
 # The copy region's key for the backup copy vault.
 resource "aws_kms_key" "copy" {
   provider = aws.copy
@@ -137,6 +144,11 @@ module "observability" {
   ecs_service_name        = module.app.service_name
   db_cluster_identifier   = local.database_cluster # recovery_of: the promoted secondary
   opensearch_domain_names = ["${local.name}-docs", "${local.name}-siem"]
+  # Production: the replication of the data and backup buckets to the recovery region, watched
+  # here (the source region, where S3 publishes the metrics).
+  s3_replication_rules = module.object_store.replication_rules
+  # A recovery environment standing by runs no task that could report ready.
+  app_standing_by = local.standby
   # SES publishes the bounces and complaints of the mail configuration set to the alarm topic.
   ses_configuration_set_arns = module.mail[*].configuration_set_arn
   tags                       = local.tags
@@ -230,6 +242,7 @@ module "app" {
   asg_max_size                  = local.sizes.asg_max
   desired_count                 = local.sizes.app_min
   max_count                     = local.sizes.app_max
+  standby_count                 = local.standby ? var.standby_app_count : null # recovery.tf: pilot light or warm standby
   tags                          = local.tags
 
   permissions_boundary_arn = var.permissions_boundary_arn
@@ -275,16 +288,21 @@ module "pipelines" {
   data_bucket_arn        = local.app_data.bucket_arn
   mail                   = local.mail # the alerts pipelines raise go out as the app's mail does
   log_group_name         = module.observability.log_group_names["worker"]
-  worker_count           = var.worker_count
-  schedules              = var.pipeline_schedules
-  schedules_enabled      = var.pipeline_schedules_enabled
-  tags                   = local.tags
+  # Standing by (recovery.tf): no worker and no scheduled job until the database they need is
+  # promoted and the service scaled up.
+  worker_count      = local.standby ? 0 : var.worker_count
+  schedules         = var.pipeline_schedules
+  schedules_enabled = local.standby ? false : var.pipeline_schedules_enabled
+  tags              = local.tags
 
   permissions_boundary_arn = var.permissions_boundary_arn
 }
 
+# The environment's own database; a recovery environment makes none: it uses the secondary of
+# the environment it recovers, promoted by runbook B (recovery.tf local.database_cluster).
 module "aurora" {
   source = "../aurora"
+  count  = var.recovery_of == null ? 1 : 0
   providers = {
     aws         = aws
     aws.replica = aws.copy
@@ -312,6 +330,9 @@ module "aurora" {
     subnet_ids     = module.recovery_network[0].data_subnet_ids
     kms_key_arn    = module.kms.replica_key_arns["data"]
     instance_count = 0
+    # Its lag, alarmed in the recovery region at the cross-region RPO (recovery.tf).
+    alarm_topic_arns = aws_sns_topic.recovery_alarms[*].arn
+    rpo_seconds      = local.cross_region_rpo_seconds
   } : null
   tags = local.tags
 
@@ -454,18 +475,19 @@ module "backup" {
   kms_key_arn      = module.kms.key_arns["data"]
   copy_kms_key_arn = aws_kms_key.copy.arn
   resource_arns = concat(
-    [module.aurora.cluster_arn, module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn],
+    module.aurora[*].cluster_arn, # none in a recovery environment: the promoted secondary keeps its own automated backups
+    [module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn],
     module.wazuh[*].file_system_arn, # the Wazuh manager's state
   )
   # Vault notifications and weekly restore testing (deploy/README.md "RTO and RPO").
   notifications_kms_key_arn = module.kms.key_arns["logs"]
   notification_emails       = var.alarm_emails
-  restore_test_resources = {
-    Aurora = [module.aurora.cluster_arn]
-    S3     = [module.object_store.data_bucket_arn]
-  }
+  restore_test_resources = merge(
+    { for a in module.aurora : "Aurora" => [a.cluster_arn] },
+    { S3 = [module.object_store.data_bucket_arn] },
+  )
   restore_metadata_overrides = {
-    Aurora = { dbsubnetgroupname = local.name, vpcsecuritygroupids = jsonencode([module.aurora.security_group_id]) }
+    for a in module.aurora : "Aurora" => { dbsubnetgroupname = local.name, vpcsecuritygroupids = jsonencode([a.security_group_id]) }
   }
   daily_retention_days   = local.retention.backup_daily
   monthly_retention_days = local.retention.backup_monthly
@@ -497,10 +519,13 @@ module "security_baseline" {
   permissions_boundary_arn = var.permissions_boundary_arn
 }
 
-# Route 53 failover of public_host (issue 21): when the environment names its hosted zone.
+# Route 53 failover of public_host (issue 21): when the environment names its hosted zone. A
+# recovery environment makes no records: the environment it recovers owns public_host's
+# PRIMARY and SECONDARY records, its SECONDARY naming this environment's load balancer
+# (failover_secondary), and Route 53 refuses a second PRIMARY record of the same name.
 module "failover" {
   source = "../failover"
-  count  = var.hosted_zone_id == null ? 0 : 1
+  count  = var.hosted_zone_id == null || var.recovery_of != null ? 0 : 1
 
   name              = local.name
   hosted_zone_id    = var.hosted_zone_id

@@ -7,7 +7,7 @@ output "load_balancer_dns_name" {
 
 output "database_endpoint" {
   description = "Host of DATABASE_URL (the value itself is the Secrets Manager secret database-url); a recovery environment's: its source's secondary (writer once promoted)."
-  value       = var.recovery_of == null ? module.aurora.endpoint : local.recovered["recovery.database_endpoint"]
+  value       = var.recovery_of == null ? module.aurora[0].endpoint : local.recovered["recovery.database_endpoint"]
 }
 
 output "database_url_secret_arn" {
@@ -16,8 +16,8 @@ output "database_url_secret_arn" {
 }
 
 output "database_master_secret_arn" {
-  description = "RDS-managed master user secret (break-glass only; never given to the app)."
-  value       = module.aurora.master_user_secret_arn
+  description = "RDS-managed master user secret (break-glass only; never given to the app); null in a recovery environment (the promoted secondary's master user is its source's, whose secret stays in the source's region)."
+  value       = one(module.aurora[*].master_user_secret_arn)
 }
 
 output "data_bucket" {
@@ -99,8 +99,8 @@ output "controls" {
   description = "The secure defaults of this environment, as planned (asserted by the tests)."
   value = {
     zones                      = length(local.network.azs)
-    aurora_deletion_protection = module.aurora.deletion_protection
-    aurora_backup_days         = module.aurora.backup_retention_days
+    aurora_deletion_protection = one(module.aurora[*].deletion_protection) # null: a recovery environment, no cluster of its own
+    aurora_backup_days         = one(module.aurora[*].backup_retention_days)
     lb_deletion_protection     = module.app.load_balancer_deletion_protection
     backup_vault_locked        = module.backup.vault_locked
     backup_monthly_days        = module.backup.monthly_retention_days
@@ -141,7 +141,7 @@ output "recovery" {
   value = {
     replicated_keys       = sort(keys(module.kms.replica_key_arns))
     replica_buckets       = module.object_store.replica_buckets
-    global_cluster        = module.aurora.global_cluster_identifier
+    global_cluster        = one(module.aurora[*].global_cluster_identifier)
     restore_testing_plan  = module.backup.restore_testing_plan
     backup_notifications  = module.backup.notifications_topic_arn
     failover_health_check = one(module.failover[*].health_check_id)
@@ -149,8 +149,8 @@ output "recovery" {
     # Production: the recovery region and what is kept there.
     region             = local.cross_region ? data.aws_region.copy.name : null
     replica_key_arns   = module.kms.replica_key_arns
-    global_endpoint    = module.aurora.global_endpoint
-    secondary          = module.aurora.secondary
+    global_endpoint    = one(module.aurora[*].global_endpoint)
+    secondary          = one(module.aurora[*].secondary)
     replicated_secrets = local.cross_region ? ["database-url", "key-store-url"] : []
     network = one([for n in module.recovery_network : {
       vpc_id             = n.vpc_id
@@ -166,9 +166,31 @@ output "recovery" {
     settings                  = local.cross_region ? local.recovery_parameters : null
     parameter_arns            = one(module.recovery_parameters[*].parameter_arns)
 
-    # A recovery environment: the environment it recovers and the database it uses.
-    recovering = var.recovery_of
-    database   = var.recovery_of == null ? null : { cluster = local.database_cluster, endpoint = local.recovered["recovery.database_endpoint"] }
+    # The replication alarms (cross-region RPO): the secondary's lag in the recovery region, to
+    # that region's alarm topic; the buckets' replication here, to the alarm topic.
+    alarm_topic             = one(aws_sns_topic.recovery_alarms[*].arn)
+    secondary_lag_alarms    = one(module.aurora[*].secondary_lag_alarms)
+    s3_replication_alarms   = module.observability.s3_replication_alarms
+    replication_rpo_seconds = local.cross_region ? local.cross_region_rpo_seconds : null
+
+    # A recovery environment: the environment it recovers and the database it uses (its
+    # source's secondary: it makes none of its own).
+    recovering   = var.recovery_of
+    database     = var.recovery_of == null ? null : { cluster = local.database_cluster, endpoint = local.recovered["recovery.database_endpoint"] }
+    own_database = length(module.aurora) == 1
+    # Standing by ahead of a disaster (standby_app_count; null once serving): what runs now, and
+    # the serving sizes runbook B scales the services up to.
+    standby = local.standby ? {
+      app_tasks       = var.standby_app_count
+      worker_tasks    = 0
+      schedules       = "DISABLED"
+      cluster         = module.app.cluster_name
+      app_service     = module.app.service_name
+      worker_service  = module.pipelines.service_name
+      serving_app_min = local.sizes.app_min
+      serving_app_max = local.sizes.app_max
+      serving_workers = var.worker_count
+    } : null
   }
 }
 

@@ -11,8 +11,16 @@
 #   keys.kms_key_id, backup.to, backup.keys_to), and the network and database as recovery.*.
 # - A recovery environment (recovery_of = that environment's name, applied in that region by the
 #   template root) reads those parameters: its tasks run in that network, on the replica buckets
-#   and keys, and may reach the secondary once promoted; it makes nothing cross-region itself
-#   but AWS Backup's copy vault.
+#   and keys, and may reach the secondary once promoted; it makes no database of its own and
+#   nothing cross-region but AWS Backup's copy vault. Applied ahead of a disaster it stands by
+#   (standby_app_count): the app service at 0 tasks (pilot light) or a few (warm standby), no
+#   worker, no scheduled job, no container host but what placed tasks need; the runbook's
+#   recovery scales it up rather than applying it for the first time.
+#
+# The cross-region RPO (15 minutes, deploy/README.md "RTO and RPO") is alarmed where each
+# replication publishes its metrics: the secondary's lag in the recovery region (modules/aurora,
+# to this file's recovery alarm topic), the buckets' replication in this region
+# (modules/observability, to the alarm topic).
 
 data "aws_region" "copy" {
   provider = aws.copy
@@ -24,6 +32,14 @@ locals {
   # What a production environment keeps in its recovery region; a recovery environment keeps
   # nothing there (its recovery region may be the lost one).
   cross_region = local.production && var.recovery_of == null
+
+  # The cross-region RPO the replication alarms hold the secondary and the buckets to (S3
+  # Replication Time Control's bound, the same 15 minutes).
+  cross_region_rpo_seconds = 900
+
+  # A recovery environment applied ahead of a disaster stands by until it is scaled up
+  # (standby_app_count null: serving, as any environment).
+  standby = var.recovery_of != null && var.standby_app_count != null
 
   # The parameters a recovery environment reads (written by the source below).
   recovered_names = [
@@ -93,12 +109,67 @@ locals {
     "recovery.data_subnet_ids"    = join(",", module.recovery_network[0].data_subnet_ids)
     "recovery.flow_log_group"     = module.recovery_network[0].flow_log_group_name
 
-    "recovery.database_cluster"           = module.aurora.secondary.cluster_identifier
-    "recovery.database_endpoint"          = module.aurora.secondary.endpoint
-    "recovery.database_security_group_id" = module.aurora.secondary.security_group_id
+    "recovery.database_cluster"           = module.aurora[0].secondary.cluster_identifier
+    "recovery.database_endpoint"          = module.aurora[0].secondary.endpoint
+    "recovery.database_security_group_id" = module.aurora[0].secondary.security_group_id
     }, contains(module.kms.single_region_in_use, "app") ? {} : {
     "keys.kms_key_id" = module.kms.replica_key_arns["app"]
   }) : {}
+}
+
+# The recovery region's alarm topic: the secondary's lag alarms live there (Aurora publishes a
+# global database's lag only in secondary Regions) and must reach people with this region down.
+# Encrypted like the alarm topic of modules/observability, with the region's own logs key (its
+# policy lets CloudWatch use it for alarm topics, modules/kms AlarmAndFindingTopics).
+resource "aws_sns_topic" "recovery_alarms" {
+  count    = local.cross_region ? 1 : 0
+  provider = aws.copy
+
+  name              = "${local.name}-recovery-alarms"
+  kms_master_key_id = module.recovery_kms[0].key_arns["logs"]
+  tags              = local.tags
+}
+
+# Only this account's CloudWatch alarms of this environment, in the recovery region, publish.
+data "aws_iam_policy_document" "recovery_alarm_topic" {
+  count = local.cross_region ? 1 : 0
+
+  statement {
+    sid       = "CloudWatchAlarmsPublish"
+    actions   = ["sns:Publish"]
+    resources = [aws_sns_topic.recovery_alarms[0].arn]
+    principals {
+      type        = "Service"
+      identifiers = ["cloudwatch.amazonaws.com"]
+    }
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+    condition {
+      test     = "ArnLike"
+      variable = "aws:SourceArn"
+      values   = ["arn:${data.aws_partition.current.partition}:cloudwatch:${data.aws_region.copy.name}:${data.aws_caller_identity.current.account_id}:alarm:${local.name}-*"]
+    }
+  }
+}
+
+resource "aws_sns_topic_policy" "recovery_alarms" {
+  count    = local.cross_region ? 1 : 0
+  provider = aws.copy
+
+  arn    = aws_sns_topic.recovery_alarms[0].arn
+  policy = data.aws_iam_policy_document.recovery_alarm_topic[0].json
+}
+
+resource "aws_sns_topic_subscription" "recovery_alarm_email" {
+  for_each = local.cross_region ? toset(var.alarm_emails) : toset([])
+  provider = aws.copy
+
+  topic_arn = aws_sns_topic.recovery_alarms[0].arn
+  protocol  = "email"
+  endpoint  = each.value
 }
 
 module "recovery_parameters" {
@@ -171,8 +242,8 @@ locals {
   })
 
   # The database the tasks use (alarms name it): the environment's own cluster, or the
-  # secondary it recovers (promoted by runbook B step 2).
-  database_cluster = var.recovery_of == null ? module.aurora.cluster_identifier : local.recovered["recovery.database_cluster"]
+  # secondary it recovers (promoted by runbook B step 2); a recovery environment makes none.
+  database_cluster = var.recovery_of == null ? module.aurora[0].cluster_identifier : local.recovered["recovery.database_cluster"]
 }
 
 # The secondary admits the recovery environment's app and workers (its own group admits no one).

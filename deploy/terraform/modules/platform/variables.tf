@@ -94,7 +94,7 @@ variable "hipaa_pack_template_s3_uri" {
 }
 
 variable "hosted_zone_id" {
-  description = "Route 53 hosted zone of public_host: a /readyz health check and failover records (modules/failover); null: DNS is managed elsewhere (CNAME to the load balancer)."
+  description = "Route 53 hosted zone of public_host: a /readyz health check and failover records (modules/failover); null: DNS is managed elsewhere (CNAME to the load balancer). Unused with recovery_of: the recovered environment's root owns the records, its SECONDARY naming the recovery environment's load balancer (failover_secondary)."
   type        = string
   default     = null
 }
@@ -187,11 +187,21 @@ variable "recovery_vpc_cidr" {
 }
 
 variable "recovery_of" {
-  description = "Recovery mode (docs/runbooks/restore-to-new-region.md B): the production environment this one recovers, applied in that environment's recovery region. Its parameters there (/mhp/<recovery_of>/...) are read: the tasks run in its recovery network, on its replica buckets and keys, and may reach its Aurora secondary; nothing is made in this environment's own recovery region but the backup copy vault. null: an environment of its own."
+  description = "Recovery mode (docs/runbooks/restore-to-new-region.md B): the production environment this one recovers, applied in that environment's recovery region. Its parameters there (/mhp/<recovery_of>/...) are read: the tasks run in its recovery network, on its replica buckets and keys, and may reach its Aurora secondary, which is its database (it makes no Aurora cluster, and no Route 53 record, of its own); nothing is made in this environment's own recovery region but the backup copy vault; standby_app_count says whether it stands by or serves. null: an environment of its own."
   type        = string
   default     = null
   validation {
     condition     = var.recovery_of == null || (can(regex("^[a-z][a-z0-9-]{1,15}$", coalesce(var.recovery_of, "x"))) && var.recovery_of != var.environment)
     error_message = "recovery_of: the name of another environment (2-16 characters, lower-case letters, digits and dashes)."
+  }
+}
+
+variable "standby_app_count" {
+  description = "A recovery environment (recovery_of) applied ahead of a disaster stands by (docs/runbooks/restore-to-new-region.md B): its app service runs this many tasks - 0, pilot light (the default), or 1 and more, warm standby - with no worker, no scheduled job and no container host but what placed tasks need, and the recovery scales it up instead of applying it for the first time. Warm tasks serve only once their database answers writes: before the failover the secondary is read-only and each task stops at `mhp migrate` (deploy/README.md \"RTO and RPO\"). null: serving, with the flavour's sizes, the workers and the schedules (give it once the environment serves, so that an apply keeps the scaled-up service). Unused without recovery_of."
+  type        = number
+  default     = 0
+  validation {
+    condition     = var.standby_app_count == null || try(var.standby_app_count >= 0 && floor(var.standby_app_count) == var.standby_app_count, false)
+    error_message = "standby_app_count: null (serving), or a whole number of app tasks, 0 (pilot light) or more (warm standby)."
   }
 }

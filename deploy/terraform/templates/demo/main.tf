@@ -29,6 +29,9 @@ module "platform" {
   # left there (docs/runbooks/restore-to-new-region.md B).
   recovery_vpc_cidr = var.recovery_vpc_cidr
   recovery_of       = var.recovery_of
+  # MHP_STANDBY_APP_COUNT: a recovery environment applied ahead of a disaster stands by (0: pilot
+  # light, 1+: warm standby) until runbook B scales it up; null (`serving`) once it serves.
+  standby_app_count = var.standby_app_count
 
   # E-mail through Amazon SES when TF_VAR_mail_domain is given (deploy/README.md "E-mail").
   mail_domain         = var.mail_domain

@@ -63,7 +63,7 @@ variable "permissions_boundary_arn" {
 }
 
 variable "hosted_zone_id" {
-  description = "Route 53 hosted zone of public_host (/readyz health check and failover records); null: none."
+  description = "Route 53 hosted zone of public_host (/readyz health check and failover records); null: none. A recovery environment (recovery_of) makes no records: its source's root points its SECONDARY record at this environment's load balancer (failover_secondary)."
   type        = string
   default     = null
 }
@@ -96,4 +96,10 @@ variable "recovery_of" {
   description = "Recovery (MHP_RECOVERY_OF; docs/runbooks/restore-to-new-region.md B): the production environment this one recovers. Apply in that environment's recovery region: its parameters there (/mhp/<recovery_of>/...) give the network, the replica buckets and keys and the Aurora secondary the tasks use. null: an environment of its own."
   type        = string
   default     = null
+}
+
+variable "standby_app_count" {
+  description = "With recovery_of (MHP_STANDBY_APP_COUNT): the app tasks the recovery environment runs while it stands by ahead of a disaster, 0 (pilot light, the default) or more (warm standby), with no worker and no scheduled job; null (MHP_STANDBY_APP_COUNT=serving) once it serves, after runbook B's scale-up. Unused without recovery_of."
+  type        = number
+  default     = 0
 }

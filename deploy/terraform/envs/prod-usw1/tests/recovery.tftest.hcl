@@ -50,4 +50,8 @@ run "the_recovery_region_holds_a_secondary_and_the_settings_to_recover" {
     condition     = output.recovery.parameter_prefix == "/mhp/prod-usw1/" && toset(output.recovery.replicated_secrets) == toset(["database-url", "key-store-url"])
     error_message = "the parameters are under this environment's prefix; the database and key-store URLs are replicated"
   }
+  assert {
+    condition     = output.recovery.alarm_topic != null && toset(keys(output.recovery.secondary_lag_alarms)) == toset(["rpo", "replication"]) && output.recovery.secondary_lag_alarms["rpo"].threshold_ms == 900000 && toset(keys(output.recovery.s3_replication_alarms)) == toset(["data", "backups", "key-backups"])
+    error_message = "the replication to the recovery region is alarmed at the 15-minute RPO: the secondary's lag there, the buckets' replication here"
+  }
 }

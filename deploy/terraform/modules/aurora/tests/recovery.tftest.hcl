@@ -46,6 +46,10 @@ run "production_cluster_is_the_primary_of_a_global_database" {
     condition     = length(aws_rds_cluster.secondary) == 0
     error_message = "no secondary without its network"
   }
+  assert {
+    condition     = length(aws_cloudwatch_metric_alarm.secondary_lag) == 0 && length(output.secondary_lag_alarms) == 0
+    error_message = "no lag alarm without a secondary"
+  }
 }
 
 run "secondary_in_the_recovery_region" {
@@ -82,6 +86,53 @@ run "secondary_in_the_recovery_region" {
   assert {
     condition     = length([for p in aws_rds_cluster_parameter_group.secondary[0].parameter : p if p.name == "rds.force_ssl" && p.value == "1"]) == 1
     error_message = "TLS is forced in the recovery region too"
+  }
+}
+
+# The cross-region RPO is watched where a recovery happens: the secondary's lag metrics exist only
+# in the recovery region, under the secondary's identifier.
+run "the_secondarys_lag_is_alarmed_in_the_recovery_region" {
+  command = plan
+
+  variables {
+    secondary = {
+      vpc_id           = "vpc-recovery"
+      subnet_ids       = ["subnet-r1", "subnet-r2"]
+      kms_key_arn      = "arn:aws:kms:us-west-1:123456789012:key/mrk-data"
+      alarm_topic_arns = ["arn:aws:sns:us-west-1:123456789012:mhp-test-recovery-alarms"]
+    }
+  }
+
+  assert {
+    condition     = toset(keys(aws_cloudwatch_metric_alarm.secondary_lag)) == toset(["rpo", "replication"])
+    error_message = "both lag metrics of the secondary are alarmed"
+  }
+  assert {
+    condition = alltrue([for k, m in { rpo = "AuroraGlobalDBRPOLag", replication = "AuroraGlobalDBReplicationLag" } :
+      aws_cloudwatch_metric_alarm.secondary_lag[k].namespace == "AWS/RDS" && aws_cloudwatch_metric_alarm.secondary_lag[k].metric_name == m
+      && aws_cloudwatch_metric_alarm.secondary_lag[k].dimensions == tomap({ DBClusterIdentifier = "mhp-test-secondary" })
+    ])
+    error_message = "AWS/RDS AuroraGlobalDBRPOLag and AuroraGlobalDBReplicationLag of the secondary cluster (DBClusterIdentifier)"
+  }
+  assert {
+    condition = alltrue([for a in aws_cloudwatch_metric_alarm.secondary_lag :
+      a.threshold == 900000 && a.comparison_operator == "GreaterThanOrEqualToThreshold" && a.statistic == "Maximum"
+    ])
+    error_message = "the threshold is the cross-region RPO of deploy/README.md, 15 minutes (the metrics are in milliseconds)"
+  }
+  assert {
+    condition     = aws_cloudwatch_metric_alarm.secondary_lag["rpo"].treat_missing_data == "breaching" && aws_cloudwatch_metric_alarm.secondary_lag["replication"].treat_missing_data == "notBreaching"
+    error_message = "an RPO lag no longer reported (detached, broken, primary Region gone) alarms; the transport lag does not alarm twice for it"
+  }
+  assert {
+    condition = alltrue([for a in aws_cloudwatch_metric_alarm.secondary_lag :
+      a.alarm_actions == toset(var.secondary.alarm_topic_arns) && a.ok_actions == toset(var.secondary.alarm_topic_arns)
+    ])
+    error_message = "the lag alarms notify the recovery region's alarm topic"
+  }
+  assert {
+    condition     = output.secondary_lag_alarms["rpo"].name == "mhp-test-secondary-rpo-lag"
+    error_message = "the output names the RPO alarm"
   }
 }
 

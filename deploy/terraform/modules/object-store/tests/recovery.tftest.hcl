@@ -54,6 +54,20 @@ run "data_and_backups_replicate_to_the_recovery_region" {
   }
   assert {
     condition = alltrue([for k, c in aws_s3_bucket_replication_configuration.this :
+      c.rule[0].destination[0].metrics[0].status == "Enabled" && c.rule[0].destination[0].metrics[0].event_threshold[0].minutes == 15
+    ])
+    error_message = "replication metrics are on (ReplicationLatency, OperationsFailedReplication: what the alarms of modules/observability watch)"
+  }
+  assert {
+    condition = output.replication_rules == {
+      data          = { source_bucket = "mhp-test-123456789012-data", destination_bucket = "mhp-test-123456789012-data-replica", rule_id = "recovery-region", rtc_minutes = 15 }
+      backups       = { source_bucket = "mhp-test-123456789012-backups", destination_bucket = "mhp-test-123456789012-backups-replica", rule_id = "recovery-region", rtc_minutes = 15 }
+      "key-backups" = { source_bucket = "mhp-test-123456789012-key-backups", destination_bucket = "mhp-test-123456789012-key-backups-replica", rule_id = "recovery-region", rtc_minutes = 15 }
+    } && alltrue([for k, c in aws_s3_bucket_replication_configuration.this : c.rule[0].id == output.replication_rules[k].rule_id])
+    error_message = "the output names each rule by the dimensions of its replication metrics (SourceBucket, DestinationBucket, RuleId)"
+  }
+  assert {
+    condition = alltrue([for k, c in aws_s3_bucket_replication_configuration.this :
       c.rule[0].destination[0].encryption_configuration[0].replica_kms_key_id == var.replica_kms_key_arn &&
       c.rule[0].source_selection_criteria[0].sse_kms_encrypted_objects[0].status == "Enabled"
     ])
@@ -87,7 +101,7 @@ run "no_replication_by_default" {
   }
 
   assert {
-    condition     = length(aws_s3_bucket_replication_configuration.this) == 0 && length(aws_iam_role.replication) == 0 && length(module.replica) == 0
+    condition     = length(aws_s3_bucket_replication_configuration.this) == 0 && length(aws_iam_role.replication) == 0 && length(module.replica) == 0 && length(output.replication_rules) == 0
     error_message = "non-production environments keep AWS Backup copies only"
   }
 }

@@ -45,6 +45,10 @@ run "production_recovers_in_its_recovery_region" {
     condition     = output.recovery.region == "us-west-1" && output.recovery.parameter_prefix == "/mhp/prod-use1/"
     error_message = "the recovery region is the copy region, its parameters under the environment's prefix"
   }
+  assert {
+    condition     = !module.app.service_scaling.standing_by && module.app.service_scaling.desired_count == 3 && module.pipelines.worker_count == 1 && module.observability.not_ready_missing_data == "breaching"
+    error_message = "an environment of its own serves: standby_app_count concerns recovery environments only"
+  }
 }
 
 # The database's cross-region RPO: a secondary of the global database in a network of the
@@ -91,6 +95,92 @@ run "production_keeps_a_secondary_in_a_network_of_its_recovery_region" {
   assert {
     condition     = length(module.recovery_kms) == 1 && toset(keys(module.recovery_kms[0].key_arns)) == toset(["logs", "secrets"])
     error_message = "the recovery region has its own logs key (flow logs) and secrets key (replicated secrets, parameters)"
+  }
+}
+
+# The cross-region RPO is alarmed where each replication publishes its metrics: the secondary's
+# lag in the recovery region, to an alarm topic of that region (encrypted with its logs key, only
+# this environment's alarms may publish); the buckets' replication in the environment's region,
+# to the alarm topic.
+run "production_alarms_on_replication_lag_at_the_rpo" {
+  command = plan
+  variables {
+    environment  = "prod-use1"
+    flavour      = "production"
+    alarm_emails = ["ops@example.org"]
+  }
+
+  # Known ARNs for the keys and the alarm topic, so that the plan can tell which is used where.
+  override_resource {
+    target          = module.recovery_kms[0].aws_kms_key.this["logs"]
+    values          = { arn = "arn:aws:kms:us-west-1:123456789012:key/recovery-logs" }
+    override_during = plan
+  }
+  override_resource {
+    target          = module.observability.aws_sns_topic.alarms
+    values          = { arn = "arn:aws:sns:us-east-1:123456789012:mhp-prod-use1-alarms" }
+    override_during = plan
+  }
+  override_resource {
+    target          = module.kms.aws_kms_key.this["logs"]
+    values          = { arn = "arn:aws:kms:us-east-1:123456789012:key/logs" }
+    override_during = plan
+  }
+
+  assert {
+    condition     = length(aws_sns_topic.recovery_alarms) == 1 && startswith(aws_sns_topic.recovery_alarms[0].arn, "arn:aws:sns:us-west-1:") && aws_sns_topic.recovery_alarms[0].name == "mhp-prod-use1-recovery-alarms"
+    error_message = "production has an alarm topic in its recovery region"
+  }
+  assert {
+    condition     = aws_sns_topic.recovery_alarms[0].kms_master_key_id == "arn:aws:kms:us-west-1:123456789012:key/recovery-logs"
+    error_message = "the recovery region's alarm topic is encrypted with that region's logs key (as the alarm topic is with the logs key)"
+  }
+  assert {
+    condition = (
+      aws_sns_topic_policy.recovery_alarms[0].arn == aws_sns_topic.recovery_alarms[0].arn
+      && length(data.aws_iam_policy_document.recovery_alarm_topic[0].statement) == 1
+      && one(data.aws_iam_policy_document.recovery_alarm_topic[0].statement).actions == toset(["sns:Publish"])
+      && one(one(data.aws_iam_policy_document.recovery_alarm_topic[0].statement).principals).identifiers == toset(["cloudwatch.amazonaws.com"])
+      && toset([for c in one(data.aws_iam_policy_document.recovery_alarm_topic[0].statement).condition : "${c.test} ${c.variable} ${join(",", c.values)}"]) == toset([
+        "StringEquals aws:SourceAccount 123456789012",
+        "ArnLike aws:SourceArn arn:aws:cloudwatch:us-west-1:123456789012:alarm:mhp-prod-use1-*",
+      ])
+    )
+    error_message = "the topic policy lets only this account's CloudWatch alarms of this environment in the recovery region publish"
+  }
+  assert {
+    condition     = [for s in aws_sns_topic_subscription.recovery_alarm_email : s.endpoint] == ["ops@example.org"] && alltrue([for s in aws_sns_topic_subscription.recovery_alarm_email : s.topic_arn == aws_sns_topic.recovery_alarms[0].arn && s.protocol == "email"])
+    error_message = "the operators are subscribed to the recovery region's alarm topic"
+  }
+  assert {
+    condition = alltrue([for k, a in module.aurora[0].secondary_lag_alarms :
+      a.alarm_actions == toset([aws_sns_topic.recovery_alarms[0].arn]) && a.threshold_ms == 900000
+    ]) && toset(keys(module.aurora[0].secondary_lag_alarms)) == toset(["rpo", "replication"])
+    error_message = "the secondary's lag (AuroraGlobalDBRPOLag, AuroraGlobalDBReplicationLag) alarms at 15 minutes to the recovery region's topic"
+  }
+  assert {
+    condition     = alltrue([for a in module.aurora[0].secondary_lag_alarms : startswith(a.arn, "arn:aws:cloudwatch:us-west-1:") && a.dimensions["DBClusterIdentifier"] == "mhp-prod-use1-secondary"])
+    error_message = "the lag alarms are in the recovery region, on the secondary cluster (where Aurora publishes a global database's lag)"
+  }
+  assert {
+    condition     = toset(keys(module.observability.s3_replication_alarms)) == toset(["data", "backups", "key-backups"])
+    error_message = "the replication of the data, backups and key-backups buckets is alarmed"
+  }
+  assert {
+    condition = alltrue([for k, r in module.object_store.replication_rules :
+      module.observability.s3_replication_alarms[k].dimensions == tomap({ SourceBucket = r.source_bucket, DestinationBucket = r.destination_bucket, RuleId = r.rule_id })
+      && module.observability.s3_replication_alarms[k].failed_dimensions == module.observability.s3_replication_alarms[k].dimensions
+      && module.observability.s3_replication_alarms[k].alarm_actions == toset(["arn:aws:sns:us-east-1:123456789012:mhp-prod-use1-alarms"])
+    ])
+    error_message = "each bucket's replication alarms watch its rule (SourceBucket, DestinationBucket, RuleId), in the environment's region, to the alarm topic"
+  }
+  assert {
+    condition     = alltrue([for a in module.observability.s3_replication_alarms : a.latency_seconds == 900]) && output.recovery.replication_rpo_seconds == 900
+    error_message = "objects alarm at the same 15-minute RPO (Replication Time Control's bound)"
+  }
+  assert {
+    condition     = output.recovery.alarm_topic == aws_sns_topic.recovery_alarms[0].arn && output.recovery.secondary_lag_alarms["rpo"].name == "mhp-prod-use1-secondary-rpo-lag" && output.recovery.s3_replication_alarms["data"].latency == "mhp-prod-use1-s3-replication-data-latency"
+    error_message = "the output names the recovery region's topic and the replication alarms"
   }
 }
 
@@ -166,6 +256,14 @@ run "non_production_keeps_backup_copies_only" {
   assert {
     condition     = length(module.recovery_network) == 0 && output.recovery.secondary == null && output.recovery.settings == null && length(output.recovery.replicated_secrets) == 0
     error_message = "no network, secondary, replicated secrets or recovery parameters outside production"
+  }
+  assert {
+    condition     = length(aws_sns_topic.recovery_alarms) == 0 && length(output.recovery.secondary_lag_alarms) == 0 && length(output.recovery.s3_replication_alarms) == 0 && output.recovery.alarm_topic == null
+    error_message = "no replication, no replication alarm (and no topic in the copy region)"
+  }
+  assert {
+    condition     = length(module.aurora) == 1 && output.recovery.own_database && output.recovery.standby == null
+    error_message = "an environment of its own has its own database and serves (standby_app_count is for recovery environments)"
   }
   assert {
     condition     = output.recovery.restore_testing_plan != null

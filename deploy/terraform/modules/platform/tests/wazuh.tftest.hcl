@@ -34,7 +34,7 @@ run "production_sends_its_security_events_to_its_wazuh_manager" {
     values          = { id = "sg-app" }
   }
   override_resource {
-    target          = module.aurora.aws_rds_cluster.this
+    target          = module.aurora[0].aws_rds_cluster.this
     override_during = plan
     values          = { arn = "arn:aws:rds:us-east-1:123456789012:cluster:mhp-prod-use1" }
   }

@@ -35,6 +35,69 @@ run "a_production_environment_keeps_a_network_in_its_recovery_region" {
   }
 }
 
+# The parameters prod-use1 wrote in us-west-1 (modules/platform recovery.tf), for the recovery
+# environment's runs.
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["object_store.bucket"]
+  values = { value = "mhp-prod-use1-123456789012-data-replica" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["object_store.kms_key_id"]
+  values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-data" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["keys.kms_key_id"]
+  values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-app" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["backup.to"]
+  values = { value = "s3://mhp-prod-use1-123456789012-backups-replica/mhp" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["backup.keys_to"]
+  values = { value = "s3://mhp-prod-use1-123456789012-key-backups-replica/mhp" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.vpc_id"]
+  values = { value = "vpc-recovery" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.vpc_cidr"]
+  values = { value = "10.130.0.0/16" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.azs"]
+  values = { value = "us-west-1a,us-west-1c" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.public_subnet_ids"]
+  values = { value = "subnet-pub-a,subnet-pub-c" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.private_subnet_ids"]
+  values = { value = "subnet-priv-a,subnet-priv-c" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.data_subnet_ids"]
+  values = { value = "subnet-data-a,subnet-data-c" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.flow_log_group"]
+  values = { value = "/mhp/mhp-prod-use1-recovery/vpc-flow-logs" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_cluster"]
+  values = { value = "mhp-prod-use1-secondary" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_endpoint"]
+  values = { value = "mhp-prod-use1-secondary.cluster-abcdefghijkl.us-west-1.rds.amazonaws.com" }
+}
+override_data {
+  target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_security_group_id"]
+  values = { value = "sg-secondary" }
+}
+
 # MHP_RECOVERY_OF=prod-use1 mhp-env up dr-use1 us-west-1 --production (runbook B, step 3).
 run "a_recovery_environment_runs_on_what_its_source_left" {
   command = plan
@@ -45,67 +108,6 @@ run "a_recovery_environment_runs_on_what_its_source_left" {
     recovery_of = "prod-use1"
   }
 
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["object_store.bucket"]
-    values = { value = "mhp-prod-use1-123456789012-data-replica" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["object_store.kms_key_id"]
-    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-data" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["keys.kms_key_id"]
-    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-app" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["backup.to"]
-    values = { value = "s3://mhp-prod-use1-123456789012-backups-replica/mhp" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["backup.keys_to"]
-    values = { value = "s3://mhp-prod-use1-123456789012-key-backups-replica/mhp" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.vpc_id"]
-    values = { value = "vpc-recovery" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.vpc_cidr"]
-    values = { value = "10.130.0.0/16" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.azs"]
-    values = { value = "us-west-1a,us-west-1c" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.public_subnet_ids"]
-    values = { value = "subnet-pub-a,subnet-pub-c" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.private_subnet_ids"]
-    values = { value = "subnet-priv-a,subnet-priv-c" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.data_subnet_ids"]
-    values = { value = "subnet-data-a,subnet-data-c" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.flow_log_group"]
-    values = { value = "/mhp/mhp-prod-use1-recovery/vpc-flow-logs" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_cluster"]
-    values = { value = "mhp-prod-use1-secondary" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_endpoint"]
-    values = { value = "mhp-prod-use1-secondary.cluster-abcdefghijkl.us-west-1.rds.amazonaws.com" }
-  }
-  override_data {
-    target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_security_group_id"]
-    values = { value = "sg-secondary" }
-  }
-
   assert {
     condition     = output.recovery.recovering == "prod-use1" && output.recovery.database.cluster == "mhp-prod-use1-secondary"
     error_message = "the template hands recovery_of to the platform: the environment uses its source's secondary"
@@ -113,5 +115,46 @@ run "a_recovery_environment_runs_on_what_its_source_left" {
   assert {
     condition     = output.recovery.network == null && length(output.recovery.replicated_keys) == 0
     error_message = "a recovery environment keeps nothing in its own recovery region (perhaps the lost one)"
+  }
+  assert {
+    condition     = !output.recovery.own_database && output.controls.aurora_deletion_protection == null
+    error_message = "a recovery environment makes no database of its own: it uses its source's secondary"
+  }
+  assert {
+    condition     = output.recovery.standby.app_tasks == 0 && output.recovery.standby.worker_tasks == 0 && output.recovery.standby.serving_app_min == 3
+    error_message = "applied ahead of a disaster, it stands by as a pilot light (MHP_STANDBY_APP_COUNT unset)"
+  }
+}
+
+# MHP_STANDBY_APP_COUNT=2: warm standby; =serving (null) once it serves.
+run "a_recovery_environment_stands_by_warm_or_serves" {
+  command = plan
+  variables {
+    name              = "dr-use1"
+    region            = "us-west-1"
+    flavour           = "production"
+    recovery_of       = "prod-use1"
+    standby_app_count = 2
+  }
+
+  assert {
+    condition     = output.recovery.standby.app_tasks == 2
+    error_message = "the template hands standby_app_count to the platform"
+  }
+}
+
+run "a_recovered_environment_serves" {
+  command = plan
+  variables {
+    name              = "dr-use1"
+    region            = "us-west-1"
+    flavour           = "production"
+    recovery_of       = "prod-use1"
+    standby_app_count = null
+  }
+
+  assert {
+    condition     = output.recovery.standby == null && output.recovery.recovering == "prod-use1"
+    error_message = "standby_app_count = null: the recovery environment serves"
   }
 }

@@ -15,3 +15,12 @@ mock_data "aws_partition" {
 mock_data "aws_availability_zones" {
   defaults = { names = ["us-west-1a", "us-west-1c"] }
 }
+# What is made in the recovery region says so in its ARN (the default provider's mocks give
+# random ones): the tests can tell a resource of the recovery region from one of the
+# environment's region.
+mock_resource "aws_sns_topic" {
+  defaults = { arn = "arn:aws:sns:us-west-1:123456789012:mhp-recovery-alarms" }
+}
+mock_resource "aws_cloudwatch_metric_alarm" {
+  defaults = { arn = "arn:aws:cloudwatch:us-west-1:123456789012:alarm:mhp-recovery" }
+}

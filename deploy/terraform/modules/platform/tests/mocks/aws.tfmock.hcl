@@ -20,3 +20,8 @@ mock_data "aws_elb_service_account" {
 mock_data "aws_availability_zones" {
   defaults = { names = ["us-east-1a", "us-east-1b", "us-east-1c"] }
 }
+# An alarm of the environment's region says so in its ARN (tests/mocks-copy's are the recovery
+# region's).
+mock_resource "aws_cloudwatch_metric_alarm" {
+  defaults = { arn = "arn:aws:cloudwatch:us-east-1:123456789012:alarm:mhp" }
+}
