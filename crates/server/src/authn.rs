@@ -7,7 +7,7 @@ use axum::http::{HeaderMap, header, request::Parts};
 use mhp_auth::api_key::PresentedKey;
 use mhp_auth::events::{Actor, AuthEvent, AuthFailure};
 use mhp_auth::session;
-use mhp_domain::OrgId;
+use mhp_domain::{OrgId, Timestamp};
 use mhp_storage::Access;
 use mhp_storage::repo::api_keys::{self, ApiKey};
 use mhp_storage::repo::sessions::{self, Session};
@@ -179,6 +179,15 @@ async fn api_key_principal(
         return Err(ApiError::Unauthenticated);
     };
     let now = state.app.clock.now();
+    let cache = &state.identity.credentials;
+    // From memory only to accept: any other answer is looked up again below.
+    if let Some((key, hash)) = cache.key(&presented.id)
+        && presented.matches(&hash)
+        && key.is_active(now)
+    {
+        return Ok(Principal::ApiKey(note_key_use(state, key, now).await?));
+    }
+    let stamp = cache.stamp();
     let mut tx = state.app.db.operator_lookup().await?;
     let found = api_keys::find_for_authentication(&mut tx, &presented.id).await?;
     let Some((key, stored_hash)) = found else {
@@ -187,7 +196,8 @@ async fn api_key_principal(
         return Err(ApiError::Unauthenticated);
     };
     // After a rotation the previous secret works until its overlap ends.
-    let matches = presented.matches(&stored_hash)
+    let current = presented.matches(&stored_hash);
+    let matches = current
         || (key.previous_expires_at.is_some_and(|t| now < t)
             && api_keys::previous_secret(&mut tx, &key.id, now)
                 .await?
@@ -201,6 +211,18 @@ async fn api_key_principal(
         refuse(state, meta, AuthFailure::Expired, Some(&key)).await;
         return Err(ApiError::Unauthenticated);
     }
+    if current {
+        cache.put_key(stamp, &key, &stored_hash);
+    }
+    Ok(Principal::ApiKey(note_key_use(state, key, now).await?))
+}
+
+/// Records a key's use when the last record is over a minute old.
+async fn note_key_use(
+    state: &AppState,
+    mut key: ApiKey,
+    now: Timestamp,
+) -> Result<ApiKey, ApiError> {
     let stale = key
         .last_used_at
         .is_none_or(|t| t.as_millis() < now.as_millis() - 60_000);
@@ -208,8 +230,10 @@ async fn api_key_principal(
         let mut tx = state.app.db.operator(Access::Write).await?;
         api_keys::touch(&mut tx, &key.id, now).await?;
         tx.commit().await?;
+        state.identity.credentials.key_used(&key.id, now);
+        key.last_used_at = Some(now);
     }
-    Ok(Principal::ApiKey(key))
+    Ok(key)
 }
 
 async fn access_token_principal(
@@ -246,11 +270,23 @@ async fn access_token_principal(
         Ok(c) => c,
         Err(e) => return refused_for(failure_of(e)).await,
     };
+    let cache = &state.identity.credentials;
     if let Some(key_id) = claims.sub.strip_prefix("apikey:") {
         // A client's token (the client credentials grant): the key as it stands now.
+        if let Some((key, _)) = cache.key(key_id)
+            && key.is_active(now)
+        {
+            return Ok(Principal::ApiKey(key));
+        }
+        let stamp = cache.stamp();
         let mut tx = state.app.db.operator_lookup().await?;
         let found = api_keys::find_for_authentication(&mut tx, key_id).await?;
         drop(tx);
+        if let Some((key, hash)) = &found
+            && key.is_active(now)
+        {
+            cache.put_key(stamp, key, hash);
+        }
         return match found {
             Some((key, _)) if key.is_active(now) => Ok(Principal::ApiKey(key)),
             Some((key, _)) => {
@@ -263,11 +299,19 @@ async fn access_token_principal(
     let Ok(user_id) = mhp_domain::UserId::parse(&claims.sub) else {
         return refused().await;
     };
-    let mut tx = state.app.db.operator_lookup().await?;
-    let user = match users::get_as_operator(&mut tx, user_id).await {
-        Ok(u) => u,
-        Err(mhp_storage::StorageError::NotFound { .. }) => return refused().await,
-        Err(e) => return Err(e.into()),
+    let user = match cache.user(user_id) {
+        Some(user) => user,
+        None => {
+            let stamp = cache.stamp();
+            let mut tx = state.app.db.operator_lookup().await?;
+            let user = match users::get_as_operator(&mut tx, user_id).await {
+                Ok(u) => u,
+                Err(mhp_storage::StorageError::NotFound { .. }) => return refused().await,
+                Err(e) => return Err(e.into()),
+            };
+            cache.put_user(stamp, &user);
+            user
+        }
     };
     Ok(Principal::User {
         user,
@@ -287,6 +331,18 @@ async fn session_principal(
         return Err(ApiError::Unauthenticated);
     };
     let now = state.app.clock.now();
+    let cache = &state.identity.credentials;
+    let live = |s: &Session| {
+        s.revoked_at.is_none() && now < session::expires_at(s.created_at, s.last_seen_at)
+    };
+    // From memory only to accept: a session that looks over is looked up again (another
+    // instance may have kept it alive).
+    if let Some((found, user)) = cache.session(&id_sha256)
+        && live(&found)
+    {
+        return session_in_use(state, found, user, now).await;
+    }
+    let stamp = cache.stamp();
     // Two lookups, each of the current state: the session, then its user. They need no
     // common snapshot (a revocation between them is the same as one just after).
     let mut tx = state.app.db.operator_lookup().await?;
@@ -296,8 +352,7 @@ async fn session_principal(
         refuse(state, meta, AuthFailure::Invalid, None).await;
         return Err(ApiError::Unauthenticated);
     };
-    let expired = now >= session::expires_at(found.created_at, found.last_seen_at);
-    if found.revoked_at.is_some() || expired {
+    if !live(&found) {
         drop(tx);
         refuse(state, meta, AuthFailure::Expired, None).await;
         return Err(ApiError::Unauthenticated);
@@ -312,10 +367,26 @@ async fn session_principal(
         Err(e) => return Err(e.into()),
     };
     drop(tx);
+    cache.put_session(stamp, &found, &user);
+    session_in_use(state, found, user, now).await
+}
+
+/// Records a session's last request when the last record is over a minute old.
+async fn session_in_use(
+    state: &AppState,
+    mut found: Session,
+    user: User,
+    now: Timestamp,
+) -> Result<Principal, ApiError> {
     if now.as_millis() - found.last_seen_at.as_millis() > 60_000 {
         let mut tx = state.app.db.operator(Access::Write).await?;
         sessions::touch(&mut tx, &found.id_sha256, now).await?;
         tx.commit().await?;
+        state
+            .identity
+            .credentials
+            .session_seen(&found.id_sha256, now);
+        found.last_seen_at = now;
     }
     Ok(Principal::User {
         user,

@@ -7,6 +7,7 @@
 
 pub mod api;
 pub mod authn;
+pub mod credential_cache;
 mod extract;
 mod health;
 mod local;
@@ -108,6 +109,8 @@ pub struct Identity {
     /// Looks for proofs of domain ownership in DNS (`None` when no resolver could be set up;
     /// checking a domain then answers 503).
     pub domain_prover: Option<mhp_federation::domain_proof::DomainProver>,
+    /// API keys, sessions and people as authentication last looked them up.
+    pub credentials: credential_cache::CredentialCache,
 }
 
 /// Single sign-on settings.
@@ -149,6 +152,8 @@ impl AppState {
                 None
             }
         };
+        let credentials =
+            credential_cache::CredentialCache::new(app.db.credential_changes().clone());
         let identity = Identity {
             totp_sealer: mhp_crypto::seal::Sealer::derive_versions(
                 roots,
@@ -166,6 +171,7 @@ impl AppState {
             mail_limits,
             public_url: sso.public_url,
             domain_prover,
+            credentials,
         };
         let app = App::new(app);
         Self(Arc::new(SharedState {

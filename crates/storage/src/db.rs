@@ -4,6 +4,7 @@ use mhp_domain::OrgScope;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection as _};
 
+use crate::credentials::CredentialChanges;
 use crate::error::{StorageError, is_transient_sqlx};
 use crate::tx::{Access, OperatorTx, TenantTx};
 
@@ -81,6 +82,8 @@ pub struct Db {
     /// SQLite has one writer: writes of this process queue here, in order, instead of
     /// polling the file lock (whose back-off sleeps made long latency tails under load).
     writer: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Where committed credential changes are announced ([`crate::credentials`]).
+    credentials: std::sync::Arc<CredentialChanges>,
 }
 
 impl Db {
@@ -89,9 +92,13 @@ impl Db {
     pub async fn connect(url: &str, options: &DbOptions) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        if backend == Backend::Sqlite {
-            private_sqlite_file(url)?;
-        }
+        let credentials = std::sync::Arc::new(match backend {
+            Backend::Sqlite => match private_sqlite_file(url)? {
+                Some(path) => CredentialChanges::sqlite_file(&path),
+                None => CredentialChanges::in_process(),
+            },
+            Backend::Postgres => CredentialChanges::postgres(),
+        });
         let connect_options: AnyConnectOptions = url.parse().map_err(StorageError::Database)?;
         let statement_timeout_ms = options.statement_timeout.as_millis();
         let max_connections = match backend {
@@ -112,7 +119,7 @@ impl Db {
                         Backend::Sqlite => {
                             sqlx::raw_sql(
                                 "PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000; \
-                                 PRAGMA synchronous = NORMAL;",
+                                 PRAGMA synchronous = NORMAL; PRAGMA temp_store = MEMORY;",
                             )
                             .execute(&mut *conn)
                             .await?;
@@ -133,6 +140,7 @@ impl Db {
             backend,
             max_connections,
             writer: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
+            credentials,
         };
         db.wait_until_reachable(&connect_options, options.startup_timeout)
             .await?;
@@ -210,7 +218,9 @@ impl Db {
     /// Opens a transaction that serves one organisation. Every tenant query runs in one.
     pub async fn tenant(&self, scope: &OrgScope, access: Access) -> Result<TenantTx, StorageError> {
         let permit = self.write_permit(access).await?;
-        TenantTx::begin(&self.pool, self.backend, *scope, access, permit).await
+        TenantTx::begin(&self.pool, self.backend, *scope, access, permit)
+            .await
+            .map(|tx| tx.announcing(&self.credentials))
     }
 
     /// On SQLite, a write waits its turn here before it takes a connection. The wait is bounded
@@ -242,7 +252,15 @@ impl Db {
     /// organisation listing). It never reaches subject data.
     pub async fn operator(&self, access: Access) -> Result<OperatorTx, StorageError> {
         let permit = self.write_permit(access).await?;
-        OperatorTx::begin(&self.pool, self.backend, access, permit).await
+        OperatorTx::begin(&self.pool, self.backend, access, permit)
+            .await
+            .map(|tx| tx.announcing(&self.credentials))
+    }
+
+    /// Where committed credential changes are announced: the authentication cache stamps its
+    /// entries with it.
+    pub fn credential_changes(&self) -> &std::sync::Arc<CredentialChanges> {
+        &self.credentials
     }
 
     /// Runs `work` and runs it again, with back-off, while it fails with a transient error
@@ -306,8 +324,8 @@ impl Db {
 /// Creates the SQLite file of `url` readable and writable by its owner only (0600) before
 /// SQLite opens it, and tightens an existing one to 0600. SQLite creates the `-wal` and `-shm`
 /// files with the database file's permissions, so they follow. In-memory databases are left
-/// alone.
-pub(crate) fn private_sqlite_file(url: &str) -> Result<(), StorageError> {
+/// alone. Answers the file's path (`None` in memory).
+pub(crate) fn private_sqlite_file(url: &str) -> Result<Option<std::path::PathBuf>, StorageError> {
     use std::os::unix::fs::{OpenOptionsExt as _, PermissionsExt as _};
     use std::str::FromStr as _;
     let options =
@@ -315,7 +333,7 @@ pub(crate) fn private_sqlite_file(url: &str) -> Result<(), StorageError> {
     let path = options.get_filename();
     if path.as_os_str().is_empty() || path.as_os_str() == ":memory:" || url.contains("mode=memory")
     {
-        return Ok(());
+        return Ok(None);
     }
     let io = StorageError::DatabaseFile;
     match std::fs::OpenOptions::new()
@@ -324,17 +342,17 @@ pub(crate) fn private_sqlite_file(url: &str) -> Result<(), StorageError> {
         .mode(0o600)
         .open(path)
     {
-        Ok(_) => Ok(()),
+        Ok(_) => Ok(Some(path.to_path_buf())),
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
             let meta = std::fs::metadata(path).map_err(io)?;
             if meta.permissions().mode() & 0o077 != 0 {
                 std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
                     .map_err(io)?;
             }
-            Ok(())
+            Ok(Some(path.to_path_buf()))
         }
         // A directory that does not exist: SQLite reports it as it always did.
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Some(path.to_path_buf())),
         Err(e) => Err(io(e)),
     }
 }

@@ -9,6 +9,7 @@
 //! functions take an [`OperatorTx`] instead.
 
 pub mod copy;
+pub mod credentials;
 mod db;
 mod error;
 pub mod group_commit;

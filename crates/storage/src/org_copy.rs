@@ -405,6 +405,7 @@ pub async fn set_totp_secret(
         .bind(user)
         .execute(db.pool())
         .await?;
+    db.credential_changes().committed();
     Ok(())
 }
 
@@ -414,6 +415,7 @@ pub async fn clear_platform_roles(db: &Db) -> Result<(), StorageError> {
     sqlx::query("UPDATE users SET platform_role = NULL")
         .execute(db.pool())
         .await?;
+    db.credential_changes().committed();
     Ok(())
 }
 
@@ -469,6 +471,7 @@ pub async fn merge_user(db: &Db, from: &str, into: &str) -> Result<(), StorageEr
     match done {
         Ok(()) => {
             sqlx::query("COMMIT").execute(&mut *conn).await?;
+            db.credential_changes().committed();
             Ok(())
         }
         Err(e) => {

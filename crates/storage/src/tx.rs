@@ -1,6 +1,9 @@
 use mhp_domain::{OrgId, OrgScope};
 use sqlx::{Any, AnyConnection, AnyPool, Transaction};
 
+use std::sync::Arc;
+
+use crate::credentials::CredentialChanges;
 use crate::db::Backend;
 use crate::error::StorageError;
 
@@ -30,14 +33,38 @@ async fn begin(
 }
 
 /// Commits, refusing a PostgreSQL transaction that an earlier statement aborted: there, COMMIT
-/// would quietly roll back and the caller would believe its change was saved.
-async fn commit(mut tx: Transaction<'static, Any>, backend: Backend) -> Result<(), StorageError> {
+/// would quietly roll back and the caller would believe its change was saved. A transaction
+/// that changed credentials announces it once the commit is done ([`crate::credentials`]).
+async fn commit(
+    mut tx: Transaction<'static, Any>,
+    backend: Backend,
+    announce: Option<&CredentialChanges>,
+) -> Result<(), StorageError> {
     if backend == Backend::Postgres
         && let Err(e) = sqlx::query("SELECT 1").execute(&mut *tx).await
     {
         return Err(StorageError::Aborted(e));
     }
-    Ok(tx.commit().await?)
+    tx.commit().await?;
+    if let Some(changes) = announce {
+        changes.committed();
+    }
+    Ok(())
+}
+
+/// A transaction's link to the credential-change announcements, and whether it has changed
+/// credentials.
+#[derive(Debug, Default)]
+struct Announce {
+    changes: Option<Arc<CredentialChanges>>,
+    changed: bool,
+}
+
+impl Announce {
+    /// What the commit announces: the changes, if credentials changed.
+    fn due(&self) -> Option<&CredentialChanges> {
+        self.changed.then_some(self.changes.as_deref()).flatten()
+    }
 }
 
 /// The span of one transaction, from asking the pool for a connection to the end (commit or
@@ -64,6 +91,7 @@ pub struct TenantTx {
     tx: Transaction<'static, Any>,
     scope: OrgScope,
     backend: Backend,
+    announce: Announce,
     // Held until the transaction ends (SQLite writes only); dropped after `tx`.
     _writer: Option<tokio::sync::OwnedSemaphorePermit>,
     _span: tracing::Span,
@@ -89,9 +117,21 @@ impl TenantTx {
             tx,
             scope,
             backend,
+            announce: Announce::default(),
             _writer: writer,
             _span: span,
         })
+    }
+
+    pub(crate) fn announcing(mut self, changes: &Arc<CredentialChanges>) -> Self {
+        self.announce.changes = Some(Arc::clone(changes));
+        self
+    }
+
+    /// Records that this transaction changes what authentication looks up (a key revoked or
+    /// rotated): its commit tells every cache ([`crate::credentials`]).
+    pub(crate) fn credentials_changed(&mut self) {
+        self.announce.changed = true;
     }
 
     /// The organisation this transaction serves.
@@ -114,7 +154,7 @@ impl TenantTx {
 
     /// Makes the transaction's changes permanent. Dropping it instead rolls them back.
     pub async fn commit(self) -> Result<(), StorageError> {
-        commit(self.tx, self.backend).await
+        commit(self.tx, self.backend, self.announce.due()).await
     }
 }
 
@@ -125,6 +165,7 @@ impl TenantTx {
 pub struct OperatorTx {
     held: Held,
     backend: Backend,
+    announce: Announce,
     _writer: Option<tokio::sync::OwnedSemaphorePermit>,
     _span: tracing::Span,
 }
@@ -161,9 +202,22 @@ impl OperatorTx {
         Ok(Self {
             held: Held::Tx(tx),
             backend,
+            announce: Announce::default(),
             _writer: writer,
             _span: span,
         })
+    }
+
+    pub(crate) fn announcing(mut self, changes: &Arc<CredentialChanges>) -> Self {
+        self.announce.changes = Some(Arc::clone(changes));
+        self
+    }
+
+    /// Records that this transaction changes what authentication looks up (a session revoked,
+    /// a user's password or second factor changed): its commit tells every cache
+    /// ([`crate::credentials`]).
+    pub(crate) fn credentials_changed(&mut self) {
+        self.announce.changed = true;
     }
 
     /// A lookup of one statement: on SQLite, a connection in autocommit mode; on PostgreSQL,
@@ -178,6 +232,7 @@ impl OperatorTx {
                 _span: span(backend, Access::Read, "operator"),
                 held: Held::Single(pool.acquire().await?),
                 backend,
+                announce: Announce::default(),
                 _writer: None,
             }),
             Backend::Postgres => Self::begin(pool, backend, Access::Read, None).await,
@@ -194,7 +249,7 @@ impl OperatorTx {
     /// Makes the transaction's changes permanent. Dropping it instead rolls them back.
     pub async fn commit(self) -> Result<(), StorageError> {
         match self.held {
-            Held::Tx(tx) => commit(tx, self.backend).await,
+            Held::Tx(tx) => commit(tx, self.backend, self.announce.due()).await,
             Held::Single(_) => Ok(()),
         }
     }

@@ -132,6 +132,7 @@ pub async fn list(tx: &mut TenantTx) -> Result<Vec<ApiKey>, StorageError> {
 
 /// Revokes a key of the transaction's organisation; revoking twice is not found.
 pub async fn revoke(tx: &mut TenantTx, id: &str, now: Timestamp) -> Result<(), StorageError> {
+    tx.credentials_changed();
     let done = sqlx::query(
         "UPDATE api_keys SET revoked_at_ms = $1 \
          WHERE org_id = $2 AND id = $3 AND revoked_at_ms IS NULL",
@@ -193,6 +194,7 @@ pub async fn rotate(
     previous_until: Timestamp,
     now: Timestamp,
 ) -> Result<ApiKey, StorageError> {
+    tx.credentials_changed();
     let done = sqlx::query(
         "UPDATE api_keys SET previous_secret_sha256 = secret_sha256, \
          previous_expires_at_ms = $1, secret_sha256 = $2 \

@@ -411,20 +411,7 @@ async fn insert_rows(
          resource_id, outcome, request_id, source_ip, user_agent, chain, chain_index, \
          prev_hash, hash, detail) VALUES ",
     );
-    for i in 0..rows.len() {
-        if i > 0 {
-            sql.push_str(", ");
-        }
-        sql.push('(');
-        for c in 0..COLUMNS {
-            if c > 0 {
-                sql.push_str(", ");
-            }
-            sql.push('$');
-            sql.push_str(&(i * COLUMNS + c + 1).to_string());
-        }
-        sql.push(')');
-    }
+    sql.push_str(&super::value_rows(rows.len(), COLUMNS, 1));
     // Only placeholders are built into the text; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (record, prev, hash) in rows {

@@ -23,6 +23,7 @@ pub async fn begin_totp(
     user: UserId,
     secret: &SealedBytes,
 ) -> Result<(), StorageError> {
+    tx.credentials_changed();
     sqlx::query(
         "UPDATE users SET totp_secret_sealed = $1, totp_enabled_at_ms = NULL, \
          totp_last_step = NULL WHERE id = $2",
@@ -64,6 +65,7 @@ pub async fn accept_step(
     step: i64,
     now: Timestamp,
 ) -> Result<bool, StorageError> {
+    tx.credentials_changed();
     let done = sqlx::query(
         "UPDATE users SET totp_last_step = $1, \
          totp_enabled_at_ms = coalesce(totp_enabled_at_ms, $2) \

@@ -122,6 +122,7 @@ pub async fn revoke(
     id_sha256: &str,
     now: Timestamp,
 ) -> Result<(), StorageError> {
+    tx.credentials_changed();
     sqlx::query(
         "UPDATE sessions SET revoked_at_ms = $1 WHERE id_sha256 = $2 AND revoked_at_ms IS NULL",
     )
@@ -138,6 +139,7 @@ pub async fn revoke_all(
     user: UserId,
     now: Timestamp,
 ) -> Result<u64, StorageError> {
+    tx.credentials_changed();
     let done = sqlx::query(
         "UPDATE sessions SET revoked_at_ms = $1 WHERE user_id = $2 AND revoked_at_ms IS NULL",
     )

@@ -170,6 +170,7 @@ pub async fn set_password_hash(
     id: UserId,
     hash: &str,
 ) -> Result<(), StorageError> {
+    tx.credentials_changed();
     sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
         .bind(hash)
         .bind(id.to_string())
@@ -184,6 +185,7 @@ pub async fn set_units(
     id: UserId,
     units: DisplayUnits,
 ) -> Result<(), StorageError> {
+    tx.credentials_changed();
     sqlx::query("UPDATE users SET length_unit = $1, mass_unit = $2, force_unit = $3 WHERE id = $4")
         .bind(units.length.as_str())
         .bind(units.mass.as_str())
@@ -200,6 +202,7 @@ pub async fn change_password(
     id: UserId,
     hash: &str,
 ) -> Result<(), StorageError> {
+    tx.credentials_changed();
     sqlx::query(
         "UPDATE users SET password_hash = $1, password_change_required_at_ms = NULL WHERE id = $2",
     )
