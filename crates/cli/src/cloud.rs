@@ -144,10 +144,18 @@ pub fn master_provider(
         "aws-kms" => {
             let client = aws_client(settings, env, "aws-kms")?;
             let key_id = settings.keys.kms_key_id.clone().unwrap_or_default();
-            Ok(Arc::new(mhp_cloud::adapters::KmsMasterKey::new(
-                mhp_cloud::aws::Kms::new(client),
-                key_id,
-            )))
+            let previous = settings
+                .kms_previous_keys()
+                .map_err(|e| Failure::Invalid(e.to_string()))?;
+            Ok(Arc::new(
+                mhp_cloud::adapters::KmsMasterKey::with_previous(
+                    mhp_cloud::aws::Kms::new(client),
+                    settings.keys.kms_key_version,
+                    key_id,
+                    previous,
+                )
+                .map_err(|e| Failure::Invalid(format!("keys: {e}")))?,
+            ))
         }
         #[cfg(feature = "vault")]
         "vault-transit" => {

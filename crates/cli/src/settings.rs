@@ -713,6 +713,13 @@ pub struct KeySettings {
     /// AWS KMS key (id, ARN or alias) for `aws-kms`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kms_key_id: Option<String>,
+    /// The master version `kms_key_id` wraps as (`aws-kms`): 1 unless the installation moved
+    /// to another KMS key, which then wraps as the next version.
+    pub kms_key_version: u32,
+    /// Earlier KMS keys that still unwrap what they wrapped, as `VERSION=KEY` (`aws-kms`):
+    /// kept until `mhp keys rewrap` has moved everything onto `kms_key_id` (and as long as a
+    /// backup wrapped by them may be restored).
+    pub kms_previous_key_ids: Vec<String>,
     /// Transit key name for `vault-transit`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub vault_transit_key: Option<String>,
@@ -728,6 +735,8 @@ impl Default for KeySettings {
             cache_ttl_s: 300,
             rewrap_interval_s: 600,
             kms_key_id: None,
+            kms_key_version: 1,
+            kms_previous_key_ids: Vec::new(),
             vault_transit_key: None,
         }
     }
@@ -1165,6 +1174,16 @@ const ENV: &[(&str, &str, Kind)] = &[
     ),
     ("MHP_KEYS_KMS_KEY_ID", "keys.kms_key_id", Kind::Text),
     (
+        "MHP_KEYS_KMS_KEY_VERSION",
+        "keys.kms_key_version",
+        Kind::Integer,
+    ),
+    (
+        "MHP_KEYS_KMS_PREVIOUS_KEY_IDS",
+        "keys.kms_previous_key_ids",
+        Kind::List,
+    ),
+    (
         "MHP_AUDIT_RETENTION_DAYS",
         "audit.retention_days",
         Kind::Integer,
@@ -1459,6 +1478,42 @@ impl Settings {
         Ok(())
     }
 
+    /// `keys.kms_previous_key_ids` as (version, key): each `VERSION=KEY`, every version below
+    /// `keys.kms_key_version` and named once.
+    pub fn kms_previous_keys(&self) -> Result<Vec<(u32, String)>, ConfigError> {
+        let k = &self.keys;
+        let mut out: Vec<(u32, String)> = Vec::new();
+        for entry in &k.kms_previous_key_ids {
+            let parsed = entry
+                .split_once('=')
+                .and_then(|(v, key)| Some((v.trim().parse::<u32>().ok()?, key.trim())))
+                .filter(|(v, key)| *v >= 1 && !key.is_empty());
+            let Some((version, key)) = parsed else {
+                return Err(ConfigError::new(
+                    "keys.kms_previous_key_ids",
+                    "each entry must be VERSION=KEY (a version from 1, a KMS key id, ARN or alias)",
+                ));
+            };
+            if version >= k.kms_key_version {
+                return Err(ConfigError::new(
+                    "keys.kms_previous_key_ids",
+                    format!(
+                        "version {version} must be below keys.kms_key_version ({})",
+                        k.kms_key_version
+                    ),
+                ));
+            }
+            if out.iter().any(|(v, _)| *v == version) {
+                return Err(ConfigError::new(
+                    "keys.kms_previous_key_ids",
+                    format!("version {version} is named twice"),
+                ));
+            }
+            out.push((version, key.to_owned()));
+        }
+        Ok(out)
+    }
+
     fn validate_keys(&self) -> Result<(), ConfigError> {
         let k = &self.keys;
         let need = |key: &str, value: &Option<String>| match value {
@@ -1483,6 +1538,20 @@ impl Settings {
                 ));
             }
         }
+        if k.provider != "aws-kms" && (k.kms_key_version != 1 || !k.kms_previous_key_ids.is_empty())
+        {
+            return Err(ConfigError::new(
+                "keys.kms_key_version",
+                "and keys.kms_previous_key_ids apply only with keys.provider = aws-kms",
+            ));
+        }
+        if k.kms_key_version == 0 {
+            return Err(ConfigError::new(
+                "keys.kms_key_version",
+                "must be 1 or more",
+            ));
+        }
+        self.kms_previous_keys()?;
         if let Some(t) = &self.vault.token
             && !mhp_crypto::secrets::SecretRef::is_reference(t)
         {

@@ -17,22 +17,65 @@ fn provider_error(e: CloudError) -> KeyError {
 
 /// AWS KMS as the master key: organisation keys are wrapped with `Encrypt` under one KMS key,
 /// bound to their name and version by the encryption context. KMS keeps every backing version
-/// of a key it rotates (automatic rotation), so MHP sees one version and rotates nothing itself.
+/// of a key it rotates (automatic rotation), so rotating within a key is KMS's business.
+///
+/// Moving to another KMS key (a multi-Region key, so that the key store opens in the recovery
+/// Region too) is a new master version: the new key wraps as version N + 1 while the key it
+/// replaces, named with its version, still unwraps what it wrapped, until `mhp keys rewrap`
+/// has moved everything onto the new one and the old one is dropped from the settings.
 #[cfg(feature = "aws")]
 #[derive(Debug)]
 pub struct KmsMasterKey {
     kms: crate::aws::Kms,
-    key_id: String,
+    /// Each version's KMS key (id, ARN or alias).
+    keys: std::collections::BTreeMap<u32, String>,
+    /// The version that wraps.
+    current: u32,
 }
 
 #[cfg(feature = "aws")]
 impl KmsMasterKey {
-    /// The KMS key `key_id` (id, ARN or alias) through `kms`.
+    /// The KMS key `key_id` (id, ARN or alias) through `kms`, as master version 1.
     pub fn new(kms: crate::aws::Kms, key_id: impl Into<String>) -> Self {
         Self {
             kms,
-            key_id: key_id.into(),
+            keys: std::collections::BTreeMap::from([(1, key_id.into())]),
+            current: 1,
         }
+    }
+
+    /// The KMS key `key_id` wrapping as master version `version`, and earlier keys that still
+    /// unwrap what they wrapped, by version. Refused when a previous version is not below
+    /// `version`, or a version is 0.
+    pub fn with_previous(
+        kms: crate::aws::Kms,
+        version: u32,
+        key_id: impl Into<String>,
+        previous: impl IntoIterator<Item = (u32, String)>,
+    ) -> Result<Self, KeyError> {
+        let mut keys = std::collections::BTreeMap::new();
+        for (v, key) in previous {
+            if v == 0 || v >= version {
+                return Err(KeyError::Provider(format!(
+                    "a previous KMS key's version ({v}) must be between 1 and {}",
+                    version.saturating_sub(1)
+                )));
+            }
+            keys.insert(v, key);
+        }
+        keys.insert(version, key_id.into());
+        Ok(Self {
+            kms,
+            keys,
+            current: version,
+        })
+    }
+
+    fn key_of(&self, version: u32) -> Result<&str, KeyError> {
+        self.keys
+            .get(&version)
+            .map(String::as_str)
+            .ok_or(KeyError::UnknownVersion(version))
     }
 }
 
@@ -43,18 +86,18 @@ impl MasterKeyProvider for KmsMasterKey {
     }
 
     fn current_version(&self) -> u32 {
-        1
+        self.current
     }
 
     fn wrap<'a>(&'a self, key: &'a DataKey, context: &'a WrapContext) -> KeyFuture<'a, WrappedKey> {
         Box::pin(async move {
             let bytes = self
                 .kms
-                .encrypt(&self.key_id, key.expose(), &context.to_map())
+                .encrypt(self.key_of(self.current)?, key.expose(), &context.to_map())
                 .await
                 .map_err(provider_error)?;
             Ok(WrappedKey {
-                wrapper_version: 1,
+                wrapper_version: self.current,
                 bytes,
             })
         })
@@ -66,9 +109,10 @@ impl MasterKeyProvider for KmsMasterKey {
         context: &'a WrapContext,
     ) -> KeyFuture<'a, DataKey> {
         Box::pin(async move {
+            let key_id = self.key_of(wrapped.wrapper_version)?;
             let plain = self
                 .kms
-                .decrypt(&wrapped.bytes, &context.to_map(), Some(&self.key_id))
+                .decrypt(&wrapped.bytes, &context.to_map(), Some(key_id))
                 .await
                 .map_err(|e| match e.code() {
                     Some("InvalidCiphertextException" | "IncorrectKeyException") => {
@@ -84,8 +128,10 @@ impl MasterKeyProvider for KmsMasterKey {
         Box::pin(async {
             Err(KeyError::Unsupported(
                 "AWS KMS rotates its key material itself: enable automatic rotation of the KMS \
-                 key (old material keeps decrypting); `mhp keys rotate --org` rotates MHP's \
-                 organisation keys"
+                 key (old material keeps decrypting); to move to another KMS key, set \
+                 keys.kms_key_id to it with keys.kms_key_version one higher and the old key in \
+                 keys.kms_previous_key_ids, then run `mhp keys rewrap`; `mhp keys rotate --org` \
+                 rotates MHP's organisation keys"
                     .into(),
             ))
         })
@@ -94,13 +140,15 @@ impl MasterKeyProvider for KmsMasterKey {
     fn retire(&self, _version: u32) -> KeyFuture<'_, ()> {
         Box::pin(async {
             Err(KeyError::Unsupported(
-                "AWS KMS retires key material itself".into(),
+                "a previous KMS key is retired by removing it from keys.kms_previous_key_ids \
+                 once `mhp keys status` shows nothing wrapped by it"
+                    .into(),
             ))
         })
     }
 
     fn live_versions(&self) -> Vec<u32> {
-        vec![1]
+        self.keys.keys().copied().collect()
     }
 }
 

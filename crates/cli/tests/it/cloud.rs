@@ -158,6 +158,99 @@ async fn aws_kms_wraps_the_keys_and_secrets_manager_holds_the_database_url() {
     assert!(!stderr(&out).contains("WrongSecret"), "{}", stderr(&out));
 }
 
+/// Moving to another KMS key (a single-Region key replaced by a multi-Region one): the new key
+/// wraps as version 2 while the old one, named as version 1, still unwraps; `mhp keys rewrap`
+/// moves the installation root and the organisation keys onto the new key, after which the
+/// old one is no longer needed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn aws_kms_moves_to_another_key_with_a_rewrap() {
+    let standin = AwsStandIn::start(
+        "eu-west-1",
+        AwsCredentials {
+            access_key_id: "AKIDCLI".into(),
+            secret_access_key: Secret::new(SECRET_KEY.into()),
+            session_token: None,
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap();
+    standin.create_key("mhp-single-region");
+    standin.create_key("mhp-multi-region");
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("data").display().to_string();
+    let endpoint = standin.endpoint().to_string();
+    let base = vec![
+        ("AWS_ACCESS_KEY_ID", "AKIDCLI"),
+        ("AWS_SECRET_ACCESS_KEY", SECRET_KEY),
+        ("MHP_AWS_REGION", "eu-west-1"),
+        ("MHP_AWS_ENDPOINT", endpoint.as_str()),
+        ("MHP_KEYS_PROVIDER", "aws-kms"),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        let mut env = base.clone();
+        env.extend_from_slice(extra);
+        env
+    };
+    let old = with(&[("MHP_KEYS_KMS_KEY_ID", "mhp-single-region")]);
+    let new_only = with(&[
+        ("MHP_KEYS_KMS_KEY_ID", "mhp-multi-region"),
+        ("MHP_KEYS_KMS_KEY_VERSION", "2"),
+    ]);
+    let moving = with(&[
+        ("MHP_KEYS_KMS_KEY_ID", "mhp-multi-region"),
+        ("MHP_KEYS_KMS_KEY_VERSION", "2"),
+        ("MHP_KEYS_KMS_PREVIOUS_KEY_IDS", "1=mhp-single-region"),
+    ]);
+    let (org, admin, id) = subject_round_trip(&old, &data).await;
+
+    // The new key alone opens nothing wrapped by the old one, and says which version it lacks.
+    let refused = mhp(&["keys", "rewrap", "--data-dir", &data], &new_only, None);
+    assert_ne!(refused.status.code(), Some(0));
+    assert!(
+        stderr(&refused).contains("master key version 1 is not available"),
+        "{}",
+        stderr(&refused)
+    );
+
+    // Both named: the re-wrap moves the root and the organisation key onto version 2.
+    let encrypts = standin.request_count("TrentService.Encrypt");
+    let rewrap = mhp(&["keys", "rewrap", "--data-dir", &data], &moving, None);
+    assert_eq!(rewrap.status.code(), Some(0), "{}", stderr(&rewrap));
+    assert_eq!(
+        standin.request_count("TrentService.Encrypt") - encrypts,
+        2,
+        "the installation root and one organisation key wrapped by the new key: {}",
+        stdout(&rewrap)
+    );
+    let status = mhp(&["keys", "status", "--data-dir", &data], &moving, None);
+    assert_eq!(status.status.code(), Some(0), "{}", stderr(&status));
+
+    // From now on the new key alone serves the installation: the subject's name opens.
+    assert_eq!(
+        read_name(&new_only, &data, &org, &admin, &id).await,
+        "Kim Cloudwright"
+    );
+    let again = mhp(&["keys", "rewrap", "--data-dir", &data], &new_only, None);
+    assert_eq!(again.status.code(), Some(0), "{}", stderr(&again));
+
+    // Versions that do not fit are refused before anything starts, naming the setting.
+    for (previous, version) in [("2=mhp-single-region", "2"), ("one=mhp-single-region", "2")] {
+        let bad = with(&[
+            ("MHP_KEYS_KMS_KEY_ID", "mhp-multi-region"),
+            ("MHP_KEYS_KMS_KEY_VERSION", version),
+            ("MHP_KEYS_KMS_PREVIOUS_KEY_IDS", previous),
+        ]);
+        let out = mhp(&["config", "check", "--data-dir", &data], &bad, None);
+        assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+        assert!(
+            stderr(&out).contains("keys.kms_previous_key_ids"),
+            "{}",
+            stderr(&out)
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn vault_transit_wraps_the_keys_and_rotates_with_a_rewrap() {
     let token = "hvs.cli-standin-token";
