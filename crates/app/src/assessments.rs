@@ -317,10 +317,13 @@ where
     {
         return Ok(done);
     }
-    {
+    // The subject, and its teams for the search index's document (one read, not a second
+    // one after the commit).
+    let (pseudonym, teams) = {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
-        subjects::get(&mut tx, subject).await?;
-    }
+        let found = subjects::get(&mut tx, subject).await?;
+        (found.pseudonym, subjects::teams_of(&mut tx, subject).await?)
+    };
 
     // The engine decides the format (a declared one, else by content: a BOM and blank space
     // before `{` still make JSON) and says which it read; that is what is stored.
@@ -413,7 +416,8 @@ where
             return Err(e.into());
         }
     }
-    indexing::index_one(app, scope, &assessment, &result).await;
+    let doc = indexing::document_of(org, pseudonym, teams, &assessment, &result);
+    indexing::index_document(app, doc).await;
     Ok(Ingested {
         assessment,
         result,

@@ -3,7 +3,7 @@
 //! repaired by `mhp index rebuild`, never fails the upload), and a rebuild reindexes an
 //! organisation from SQL. Documents carry the subject's pseudonym, never identifiers.
 
-use mhp_domain::OrgScope;
+use mhp_domain::{OrgId, OrgScope, TeamId};
 use mhp_index::AssessmentDoc;
 use mhp_storage::repo::assessments::{self, AnalysisResult, Assessment};
 use mhp_storage::repo::{Page, subjects};
@@ -19,6 +19,17 @@ pub async fn document(
 ) -> Result<AssessmentDoc, AppError> {
     let subject = subjects::get_including_archived(tx, a.subject).await?;
     let teams = subjects::teams_of(tx, a.subject).await?;
+    Ok(document_of(tx.org(), subject.pseudonym, teams, a, result))
+}
+
+/// An assessment's document from what is known of its subject (pseudonym, teams).
+pub fn document_of(
+    org: OrgId,
+    pseudonym: String,
+    teams: Vec<TeamId>,
+    a: &Assessment,
+    result: &AnalysisResult,
+) -> AssessmentDoc {
     let metrics = crate::assessments::metric_means(result);
     let report: serde_json::Value = serde_json::from_str(&result.report_json).unwrap_or_default();
     let mut flags: Vec<String> = report["trials"]
@@ -30,11 +41,11 @@ pub async fn document(
         .collect();
     flags.sort();
     flags.dedup();
-    Ok(AssessmentDoc {
-        org: tx.org(),
+    AssessmentDoc {
+        org,
         id: a.id,
         subject: a.subject,
-        pseudonym: subject.pseudonym,
+        pseudonym,
         teams,
         recorded_at_ms: a.recorded_at.as_millis(),
         kind: a.kind.clone(),
@@ -45,7 +56,7 @@ pub async fn document(
             a.uploaded_by.split(':').next().unwrap_or("")
         )],
         metrics,
-    })
+    }
 }
 
 /// Indexes one assessment after its change committed; failures are logged (ids only).
@@ -54,16 +65,26 @@ pub async fn index_one(app: &App, scope: &OrgScope, a: &Assessment, result: &Ana
         let mut tx = app.db.tenant(scope, Access::Read).await?;
         let doc = document(&mut tx, a, result).await?;
         drop(tx);
-        app.index
-            .upsert(&[doc])
-            .await
-            .map_err(|e| AppError::Internal(Box::new(e)))
+        Ok::<_, AppError>(doc)
     }
     .await;
-    if let Err(e) = outcome {
-        tracing::warn!(assessment = %a.id, error = %e,
-            "assessment not indexed; `mhp index rebuild` repairs the index");
+    match outcome {
+        Ok(doc) => index_document(app, doc).await,
+        Err(e) => not_indexed(a.id, &e),
     }
+}
+
+/// Indexes a document made after its assessment's change committed; failures are logged.
+pub async fn index_document(app: &App, doc: AssessmentDoc) {
+    let id = doc.id;
+    if let Err(e) = app.index.upsert(&[doc]).await {
+        not_indexed(id, &e);
+    }
+}
+
+fn not_indexed(id: mhp_domain::AssessmentId, e: &dyn std::fmt::Display) {
+    tracing::warn!(assessment = %id, error = %e,
+        "assessment not indexed; `mhp index rebuild` repairs the index");
 }
 
 /// Rebuilds an organisation's documents from SQL; returns how many were indexed.

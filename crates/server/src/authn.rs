@@ -106,7 +106,7 @@ impl RequestMeta {
     /// Reads the facts from a request's parts.
     pub fn from_parts(parts: &Parts) -> Self {
         Self {
-            request_id: parts.extensions.get::<RequestId>().map(|r| r.0.clone()),
+            request_id: parts.extensions.get::<RequestId>().map(|r| r.0.to_string()),
             source_ip: parts
                 .extensions
                 .get::<crate::middleware::ClientIp>()

@@ -53,9 +53,10 @@ pub fn forwarded_client(
     client
 }
 
-/// The request id, as stored in request extensions.
+/// The request id, as stored in request extensions (shared: the layers that keep it past the
+/// handler clone a reference, not the text).
 #[derive(Debug, Clone)]
-pub struct RequestId(pub String);
+pub struct RequestId(pub std::sync::Arc<str>);
 
 /// The outermost layer, framing every request and response: takes the caller's `x-request-id`
 /// when it is short and plain (at most 64 of `[A-Za-z0-9._-]`), otherwise mints one, and
@@ -79,7 +80,13 @@ pub async fn frame(
         })
         // A random id (version 4, from a thread-local generator): a time-ordered one takes a
         // process-wide lock for its counter on every request.
-        .map_or_else(|| uuid::Uuid::new_v4().to_string(), str::to_owned);
+        .map_or_else(
+            || {
+                let mut text = [0u8; uuid::fmt::Hyphenated::LENGTH];
+                std::sync::Arc::from(&*uuid::Uuid::new_v4().hyphenated().encode_lower(&mut text))
+            },
+            std::sync::Arc::from,
+        );
     let peer = req
         .extensions()
         .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
@@ -88,15 +95,14 @@ pub async fn frame(
         let client = forwarded_client(peer, req.headers(), &trusted);
         req.extensions_mut().insert(ClientIp(client));
     }
-    req.extensions_mut().insert(RequestId(id.clone()));
+    let header = HeaderValue::from_str(&id).ok();
+    req.extensions_mut().insert(RequestId(id));
     let mut res = next.run(req).await;
     let h = res.headers_mut();
     for (name, value) in HARDENING_HEADERS.iter() {
-        if !h.contains_key(name) {
-            h.insert(name.clone(), value.clone());
-        }
+        h.entry(name).or_insert_with(|| value.clone());
     }
-    if let Ok(v) = HeaderValue::from_str(&id) {
+    if let Some(v) = header {
         h.insert(REQUEST_ID, v);
     }
     res
@@ -109,11 +115,7 @@ pub async fn observe(State(state): State<AppState>, req: Request, next: Next) ->
     let method = method_label(req.method());
     let matched = req.extensions().get::<MatchedPath>().cloned();
     let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
-    let request_id = req
-        .extensions()
-        .get::<RequestId>()
-        .map(|r| r.0.clone())
-        .unwrap_or_default();
+    let request_id = req.extensions().get::<RequestId>().map_or("", |r| &*r.0);
     // A server span named by the route template; a caller's `traceparent` becomes its parent.
     let span = tracing::info_span!(
         "request",
@@ -229,7 +231,7 @@ pub(crate) fn is_fhir_bulk(path: &str) -> bool {
         || (kick_off && (rest.contains("/fhir/Patient/") || rest.contains("/fhir/Group/")))
 }
 
-fn render_problem(res: Response, request_id: Option<String>, fhir: bool) -> Response {
+fn render_problem(res: Response, request_id: Option<std::sync::Arc<str>>, fhir: bool) -> Response {
     // A handler's problem is rendered again with the request id; anything else becomes the
     // generic problem for its status. FHIR clients get it as an OperationOutcome.
     let problem = res
@@ -237,7 +239,7 @@ fn render_problem(res: Response, request_id: Option<String>, fhir: bool) -> Resp
         .get::<Problem>()
         .cloned()
         .unwrap_or_else(|| Problem::for_status(res.status()))
-        .with_request_id(request_id);
+        .with_request_id(request_id.map(|id| id.to_string()));
     let mut out = if fhir {
         problem.operation_outcome()
     } else {
