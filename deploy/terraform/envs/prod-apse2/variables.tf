@@ -87,3 +87,10 @@ variable "mail_hosted_zone_id" {
   type        = string
   default     = null
 }
+
+variable "app_key_moved_to_multi_region" {
+  description = "MHP's master key moved from the single-Region app key this environment was applied with to the multi-Region app key beside it (deploy/README.md \"Multi-Region keys: the migration\"; modules/platform): the tasks wrap with it as version 2, the old key still unwrapping version 1, and the recovery region is told the replica. Only where output recovery.single_region_keys_in_use names app (refused elsewhere). The deploy workflow passes no TF_VAR_ for it: set it in this root's terraform.tfvars, committed, so that every plan keeps it; once true, keep it true. false: nothing changes."
+  type        = bool
+  default     = false
+  nullable    = false
+}

@@ -42,6 +42,10 @@ module "platform" {
   wazuh_enabled         = true
   wazuh_certificate_arn = var.wazuh_certificate_arn
 
+  # MHP's master key moved to the multi-Region app key beside a single-Region one
+  # (deploy/README.md "Multi-Region keys: the migration"); false: as applied.
+  app_key_moved_to_multi_region = var.app_key_moved_to_multi_region
+
   # The boundary deploy/terraform/bootstrap made for this environment: the deploy role may
   # create roles only with it.
   permissions_boundary_arn = "arn:aws:iam::${var.allowed_account_ids[0]}:policy/mhp-${local.environment}-boundary"

@@ -30,6 +30,10 @@ module "platform" {
   mail_from           = var.mail_from
   mail_hosted_zone_id = var.mail_hosted_zone_id
 
+  # MHP's master key moved to the multi-Region app key beside a single-Region one
+  # (deploy/README.md "Multi-Region keys: the migration"); false: as applied.
+  app_key_moved_to_multi_region = var.app_key_moved_to_multi_region
+
   # The boundary deploy/terraform/bootstrap made for this environment: the deploy role may
   # create roles only with it.
   permissions_boundary_arn = "arn:aws:iam::${var.allowed_account_ids[0]}:policy/mhp-${local.environment}-boundary"

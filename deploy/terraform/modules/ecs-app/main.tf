@@ -5,7 +5,8 @@
 # system, are pinned to an image digest, answer the ECS health check with `mhp healthcheck`, and
 # are replaced by rolling deployments whose circuit breaker rolls back a failing release.
 # Roles: the execution role may pull the image, read the app's secrets and write its logs; the
-# task role (app) may use the data bucket, the app key and the OpenSearch domains, and send e-mail
+# task role (app) may use the data bucket, the app key (and the earlier app keys that still
+# unwrap, app_kms_previous_key_arns) and the OpenSearch domains, and send e-mail
 # through the environment's SES identity as its one sender (with var.mail) - nothing else.
 
 data "aws_region" "current" {}
@@ -45,7 +46,16 @@ locals {
     # Spans to the collector sidecar (OTLP/HTTP on the task's loopback), which sends them on
     # to X-Ray.
     MHP_TELEMETRY_OTLP_ENDPOINT = "http://127.0.0.1:4318/v1/traces"
-  }, local.shared_env, local.mail_env, var.environment_variables) : { name = k, value = v }]
+  }, local.key_env, local.shared_env, local.mail_env, var.environment_variables) : { name = k, value = v }]
+
+  # Moved to another KMS key (deploy/README.md "Multi-Region keys: the migration"): the master
+  # version app_kms_key_arn wraps as, and the earlier keys that still unwrap what they wrapped
+  # (VERSION=KEY). Neither is set without them: MHP's default is version 1 and no earlier key.
+  key_env = merge(var.app_kms_key_version == null ? {} : {
+    MHP_KEYS_KMS_KEY_VERSION = tostring(var.app_kms_key_version)
+    }, length(var.app_kms_previous_key_arns) == 0 ? {} : {
+    MHP_KEYS_KMS_PREVIOUS_KEY_IDS = join(",", [for v, k in var.app_kms_previous_key_arns : "${v}=${k}"])
+  })
 
   # E-mail (invitations, password resets, alerts) through Amazon SES (modules/mail), signed with
   # the task role, which may send only as this sender (statement SendMailThroughSes). Without
@@ -474,9 +484,11 @@ data "aws_iam_policy_document" "app" {
     resources = ["${var.audit_exports_bucket_arn}/*"]
   }
   statement {
+    # The app key (and the earlier ones that still unwrap until `mhp keys rewrap` has moved
+    # everything off them), and the data key.
     sid       = "EnvelopeKeys"
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-    resources = [var.app_kms_key_arn, var.kms_key_arn]
+    resources = concat([var.app_kms_key_arn, var.kms_key_arn], values(var.app_kms_previous_key_arns))
   }
   statement {
     sid       = "OpenSearch"

@@ -96,3 +96,8 @@ output "service_scaling" {
     standing_by   = local.standing_by
   }
 }
+
+output "envelope_keys" {
+  description = "The app task role's statement on the KMS keys (EnvelopeKeys: the app key, the earlier app keys that still unwrap, the data key), its actions and resources as planned (asserted by modules/platform's tests)."
+  value       = one([for s in data.aws_iam_policy_document.app.statement : { actions = s.actions, resources = s.resources } if s.sid == "EnvelopeKeys"])
+}

@@ -79,6 +79,29 @@ variable "app_kms_key_arn" {
   type        = string
 }
 
+variable "app_kms_key_version" {
+  description = "The master version app_kms_key_arn wraps as (keys.kms_key_version, MHP_KEYS_KMS_KEY_VERSION): above 1 once MHP has moved to this key from the earlier ones in app_kms_previous_key_arns (deploy/README.md \"Multi-Region keys: the migration\"). null: not set (MHP's default, 1)."
+  type        = number
+  default     = null
+  validation {
+    condition     = var.app_kms_key_version == null || try(var.app_kms_key_version >= 1 && floor(var.app_kms_key_version) == var.app_kms_key_version, false)
+    error_message = "app_kms_key_version: null (MHP's default, 1) or a whole number from 1."
+  }
+}
+
+variable "app_kms_previous_key_arns" {
+  description = "Earlier KMS keys that still unwrap what they wrapped, by master version, each below app_kms_key_version (keys.kms_previous_key_ids, MHP_KEYS_KMS_PREVIOUS_KEY_IDS: VERSION=KEY, comma-separated); the task role may use them as it does app_kms_key_arn. {}: none, not set."
+  type        = map(string)
+  default     = {}
+  nullable    = false
+  validation {
+    condition = alltrue([for v, k in var.app_kms_previous_key_arns :
+      can(regex("^[1-9][0-9]*$", v)) && try(tonumber(v) < coalesce(var.app_kms_key_version, 1), false) && can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+$", k))
+    ])
+    error_message = "app_kms_previous_key_arns: VERSION => key ARN (the task role is granted the key by its ARN), every version a whole number below app_kms_key_version."
+  }
+}
+
 variable "secrets_kms_key_arn" {
   description = "Key of the secrets the tasks read."
   type        = string

@@ -4,8 +4,8 @@
 # task definition running an `mhp` command (by default the daily backups of the system of record
 # and of the key store, their pruning, and the weekly restore drill).
 #
-# Roles, each its own: worker (task role: the data and backup buckets, the app key, the
-# OpenSearch domains, the security log group and, with var.mail, sending e-mail through the
+# Roles, each its own: worker (task role: the data and backup buckets, the app key and the
+# earlier app keys that still unwrap, the OpenSearch domains, the security log group and, with var.mail, sending e-mail through the
 # environment's SES identity as its one sender), worker execution (image, secrets, logs),
 # scheduler (EventBridge Scheduler may run only this task definition in this cluster and pass
 # only the worker's roles).
@@ -31,7 +31,15 @@ locals {
     MHP_OBJECT_STORE_BACKEND    = "s3"
     MHP_OBJECT_STORE_BUCKET     = split(":::", var.data_bucket_arn)[1]
     MHP_OBJECT_STORE_KMS_KEY_ID = var.kms_key_arn
-  }, local.mail_env, var.environment_variables) : { name = k, value = v }]
+  }, local.key_env, local.mail_env, var.environment_variables) : { name = k, value = v }]
+  # Moved to another KMS key (deploy/README.md "Multi-Region keys: the migration"), as in the
+  # app's tasks: the master version app_kms_key_arn wraps as, and the earlier keys that still
+  # unwrap (VERSION=KEY); neither set without them (MHP's default: version 1, no earlier key).
+  key_env = merge(var.app_kms_key_version == null ? {} : {
+    MHP_KEYS_KMS_KEY_VERSION = tostring(var.app_kms_key_version)
+    }, length(var.app_kms_previous_key_arns) == 0 ? {} : {
+    MHP_KEYS_KMS_PREVIOUS_KEY_IDS = join(",", [for v, k in var.app_kms_previous_key_arns : "${v}=${k}"])
+  })
   # E-mail (the alerts pipelines raise, and any mail a job sends) through Amazon SES
   # (modules/mail), as in the app's tasks; the worker role may send only as this sender.
   # Without it MHP keeps its default transport (the outbox directory in the task's volume).
@@ -123,9 +131,11 @@ data "aws_iam_policy_document" "worker" {
     resources = concat([var.data_bucket_arn], var.backup_bucket_arns)
   }
   statement {
+    # The app key (and the earlier ones that still unwrap until `mhp keys rewrap` has moved
+    # everything off them), and the data key.
     sid       = "EnvelopeKeys"
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:GenerateDataKey", "kms:DescribeKey"]
-    resources = [var.app_kms_key_arn, var.kms_key_arn]
+    resources = concat([var.app_kms_key_arn, var.kms_key_arn], values(var.app_kms_previous_key_arns))
   }
   dynamic "statement" {
     for_each = length(var.opensearch_domain_arns) > 0 ? [1] : []

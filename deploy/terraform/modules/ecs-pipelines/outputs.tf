@@ -42,3 +42,8 @@ output "schedule_states" {
   description = "State of each operational job's schedule (ENABLED or DISABLED), by name."
   value       = { for k, j in aws_scheduler_schedule.job : k => j.state }
 }
+
+output "envelope_keys" {
+  description = "The worker task role's statement on the KMS keys (EnvelopeKeys: the app key, the earlier app keys that still unwrap, the data key), its actions and resources as planned (asserted by modules/platform's tests)."
+  value       = one([for s in data.aws_iam_policy_document.worker.statement : { actions = s.actions, resources = s.resources } if s.sid == "EnvelopeKeys"])
+}

@@ -70,6 +70,20 @@ module "kms" {
   tags                    = local.tags
 }
 
+# MHP's master key in the environment's own region (deploy/README.md "Multi-Region keys: the
+# migration"): the app key; or, once an environment whose app key was made single-Region has
+# moved (app_key_moved_to_multi_region), the multi-Region key beside it as master version 2,
+# with the single-Region key still unwrapping version 1 until `mhp keys rewrap` has moved the
+# root and the organisation keys onto the new one (and for restores of older key-store backups).
+# Without the move the tasks' settings are those of before: no version, no earlier key.
+locals {
+  own_app_key_arn     = var.app_key_moved_to_multi_region ? module.kms.multi_region_key_arns["app"] : module.kms.key_arns["app"]
+  own_app_key_version = var.app_key_moved_to_multi_region ? 2 : null
+  own_app_previous_key_arns = {
+    for v, k in { "1" = module.kms.key_arns["app"] } : v => k if var.app_key_moved_to_multi_region
+  }
+}
+
 # The network became optional (recovery_of): the environments applied before keep theirs.
 moved {
   from = module.network
@@ -176,8 +190,8 @@ module "secrets" {
   kms_key_arn             = module.kms.key_arns["secrets"]
   recovery_window_in_days = local.demo ? 0 : 30
   # The settings the tasks get, by their names; the recovery region has the same names for its
-  # replicas (recovery.tf).
-  parameters = {
+  # replicas (recovery.tf). The master key's version and earlier keys only once it has moved.
+  parameters = merge({
     "object_store.bucket"     = local.app_data.bucket
     "object_store.kms_key_id" = local.app_data.kms_key_arn
     "backup.to"               = local.app_data.backup_to
@@ -185,7 +199,11 @@ module "secrets" {
     "index.opensearch_url"    = module.documents.endpoint
     "security.opensearch_url" = module.siem.endpoint
     "keys.kms_key_id"         = local.app_data.app_kms_key_arn
-  }
+    }, local.app_key.version == null ? {} : {
+    "keys.kms_key_version" = tostring(local.app_key.version)
+    }, length(local.app_key.previous_ids) == 0 ? {} : {
+    "keys.kms_previous_key_ids" = join(",", [for v, k in local.app_key.previous_ids : "${v}=${k}"])
+  })
   # Production: the database's and the key store's URLs (with the mhp_app role's password) are
   # readable in the recovery region with this region down.
   replica = local.cross_region ? {
@@ -212,6 +230,10 @@ module "app" {
   kms_key_arn         = local.app_data.kms_key_arn
   app_kms_key_arn     = local.app_data.app_kms_key_arn
   secrets_kms_key_arn = module.kms.key_arns["secrets"]
+  # The version the app key wraps as and the earlier keys that still unwrap (null and {}: none
+  # set), and the task role may use (recovery.tf local.app_key).
+  app_kms_key_version       = local.app_key.version
+  app_kms_previous_key_arns = local.app_key.previous_ids
   secret_env = {
     DATABASE_URL       = module.secrets.secret_arns["database-url"]
     MHP_KEYS_STORE_URL = module.secrets.secret_arns["key-store-url"]
@@ -275,6 +297,10 @@ module "pipelines" {
   kms_key_arn         = local.app_data.kms_key_arn
   app_kms_key_arn     = local.app_data.app_kms_key_arn
   secrets_kms_key_arn = module.kms.key_arns["secrets"]
+  # The version the app key wraps as and the earlier keys that still unwrap (null and {}: none
+  # set), and the task role may use (recovery.tf local.app_key).
+  app_kms_key_version       = local.app_key.version
+  app_kms_previous_key_arns = local.app_key.previous_ids
   secret_env = {
     DATABASE_URL       = module.secrets.secret_arns["database-url"]
     MHP_KEYS_STORE_URL = module.secrets.secret_arns["key-store-url"]

@@ -41,7 +41,7 @@ output "siem_opensearch_url" {
 }
 
 output "app_kms_key_arn" {
-  description = "Planned key keys.kms_key_id / MHP_KEYS_KMS_KEY_ID (a recovery environment's: the replica of its source's app key)."
+  description = "Planned key keys.kms_key_id / MHP_KEYS_KMS_KEY_ID: the app key, or once an environment whose app key was made single-Region has moved (app_key_moved_to_multi_region) the multi-Region app key beside it (keys.kms_key_version 2; task_environments shows the version and the earlier key); a recovery environment's: the replica of its source's app key."
   value       = local.app_data.app_kms_key_arn
 }
 

@@ -8,7 +8,9 @@
 #   secondary (modules/aurora), a logs and a secrets key of that region, and, as SSM parameters
 #   under its own /mhp/<env>/ prefix, everything a recovery environment needs: the settings by
 #   the names the tasks' parameters have here (object_store.bucket, object_store.kms_key_id,
-#   keys.kms_key_id, backup.to, backup.keys_to), and the network and database as recovery.*.
+#   keys.kms_key_id, backup.to, backup.keys_to; keys.kms_key_version once the app key has moved
+#   to a multi-Region key, app_key_moved_to_multi_region), and the network and database as
+#   recovery.*.
 # - A recovery environment (recovery_of = that environment's name, applied in that region by the
 #   template root) reads those parameters: its tasks run in that network, on the replica buckets
 #   and keys, and may reach the secondary once promoted; it makes no database of its own and
@@ -95,6 +97,15 @@ locals {
   # parameters (module.secrets). keys.kms_key_id only when the app key in use is multi-Region:
   # an app key made single-Region (before replication) wraps organisation keys that its
   # replica-less key cannot open there (deploy/README.md "Multi-Region keys: the migration").
+  # Once the environment has moved to the multi-Region key beside it
+  # (app_key_moved_to_multi_region), keys.kms_key_id names that key's replica and
+  # keys.kms_key_version the version it wraps as (2); no earlier key: the single-Region key has
+  # no replica, so the recovery region opens only what `mhp keys rewrap` has moved.
+  recovery_app_key = !local.cross_region || (contains(module.kms.single_region_in_use, "app") && !var.app_key_moved_to_multi_region) ? {} : merge({
+    "keys.kms_key_id" = module.kms.replica_key_arns["app"]
+    }, local.own_app_key_version == null ? {} : {
+    "keys.kms_key_version" = tostring(local.own_app_key_version)
+  })
   recovery_parameters = local.cross_region ? merge({
     "object_store.bucket"     = module.object_store.replica_buckets["data"]
     "object_store.kms_key_id" = module.kms.replica_key_arns["data"]
@@ -112,9 +123,7 @@ locals {
     "recovery.database_cluster"           = module.aurora[0].secondary.cluster_identifier
     "recovery.database_endpoint"          = module.aurora[0].secondary.endpoint
     "recovery.database_security_group_id" = module.aurora[0].secondary.security_group_id
-    }, contains(module.kms.single_region_in_use, "app") ? {} : {
-    "keys.kms_key_id" = module.kms.replica_key_arns["app"]
-  }) : {}
+  }, local.recovery_app_key) : {}
 }
 
 # The recovery region's alarm topic: the secondary's lag alarms live there (Aurora publishes a
@@ -195,9 +204,36 @@ data "aws_ssm_parameter" "recovered" {
   name = "/mhp/${var.recovery_of}/${each.key}"
 }
 
+# keys.kms_key_version exists only where the source's app key has moved to a multi-Region key
+# (app_key_moved_to_multi_region): read with the parameters of the path, where its absence is
+# no error (a source whose app key was made multi-Region wraps as version 1, MHP's default).
+data "aws_ssm_parameters_by_path" "recovered" {
+  count = var.recovery_of == null ? 0 : 1
+
+  path            = "/mhp/${var.recovery_of}"
+  recursive       = false
+  with_decryption = true
+}
+
 locals {
   # Names and identifiers, not secrets: the parameters are SecureStrings for their key only.
   recovered = { for k, p in data.aws_ssm_parameter.recovered : k => nonsensitive(p.value) }
+
+  # The master version the recovered key wraps as (null: not written, MHP's default 1).
+  recovered_app_key_version = one(flatten([
+    for p in data.aws_ssm_parameters_by_path.recovered : [
+      for i, n in p.names : tonumber(nonsensitive(p.values[i])) if n == "/mhp/${var.recovery_of}/keys.kms_key_version"
+    ]
+  ]))
+
+  # MHP's master key as the app's and the workers' tasks get it and their roles may use it: the
+  # environment's own (main.tf local.own_app_key_*), or the replica its source left in this
+  # region with the version the source wraps as and no earlier key (the single-Region key the
+  # source moved from has no replica: `mhp keys rewrap` must have finished before the recovery).
+  app_key = {
+    version      = var.recovery_of == null ? local.own_app_key_version : local.recovered_app_key_version
+    previous_ids = { for v, k in local.own_app_previous_key_arns : v => k if var.recovery_of == null }
+  }
 
   # The network every module of the environment uses.
   network = var.recovery_of == null ? {
@@ -223,7 +259,7 @@ locals {
   app_data_settings = var.recovery_of == null ? {
     bucket          = module.object_store.data_bucket
     kms_key_arn     = module.kms.key_arns["data"]
-    app_kms_key_arn = module.kms.key_arns["app"]
+    app_kms_key_arn = local.own_app_key_arn
     backup_to       = module.object_store.backup_to
     backup_keys_to  = module.object_store.backup_keys_to
     } : {

@@ -205,3 +205,14 @@ variable "standby_app_count" {
     error_message = "standby_app_count: null (serving), or a whole number of app tasks, 0 (pilot light) or more (warm standby)."
   }
 }
+
+variable "app_key_moved_to_multi_region" {
+  description = "An environment whose app key was made single-Region (applied before its keys were multi-Region: output recovery.single_region_keys_in_use names app) moves MHP's master key to the multi-Region app key beside it (alias/mhp-<env>-app-multi-region, whose replica is in the recovery region): the app's and the workers' tasks (and the scheduled jobs) get MHP_KEYS_KMS_KEY_ID = that key's ARN, MHP_KEYS_KMS_KEY_VERSION = 2 and MHP_KEYS_KMS_PREVIOUS_KEY_IDS = 1=<the single-Region key's ARN>, their roles may use both keys, and the recovery region gets keys.kms_key_id (the replica) and keys.kms_key_version = 2. Then `mhp keys rewrap` moves the root and the organisation keys onto it (deploy/README.md \"Multi-Region keys: the migration\"). Once true, keep it true: the key store is then wrapped by version 2. Refused where the app key is not such a single-Region key (a multi-Region one needs no move; a recovery environment reads the version from its source's parameters). false: nothing changes."
+  type        = bool
+  default     = false
+  nullable    = false
+  validation {
+    condition     = !var.app_key_moved_to_multi_region || contains(module.kms.single_region_in_use, "app")
+    error_message = "app_key_moved_to_multi_region: only for an environment whose app key in use is single-Region with a multi-Region key beside it (output recovery.single_region_keys_in_use names app: production applied before its keys were multi-Region). A key made multi-Region needs no move, other flavours have no multi-Region key, and a recovery environment takes the version from its source's parameters (keys.kms_key_version)."
+  }
+}

@@ -33,6 +33,10 @@ module "platform" {
   # light, 1+: warm standby) until runbook B scales it up; null (`serving`) once it serves.
   standby_app_count = var.standby_app_count
 
+  # TF_VAR_app_key_moved_to_multi_region: MHP's master key moved to the multi-Region app key
+  # beside a single-Region one (deploy/README.md "Multi-Region keys: the migration").
+  app_key_moved_to_multi_region = var.app_key_moved_to_multi_region
+
   # E-mail through Amazon SES when TF_VAR_mail_domain is given (deploy/README.md "E-mail").
   mail_domain         = var.mail_domain
   mail_from           = var.mail_from

@@ -103,3 +103,10 @@ variable "standby_app_count" {
   type        = number
   default     = 0
 }
+
+variable "app_key_moved_to_multi_region" {
+  description = "With flavour production (TF_VAR_app_key_moved_to_multi_region): MHP's master key moved from the single-Region app key the environment was applied with to the multi-Region app key beside it (deploy/README.md \"Multi-Region keys: the migration\"; modules/platform): the tasks wrap with it as version 2, the old key still unwrapping version 1, and the recovery region is told the replica. Only where output recovery.single_region_keys_in_use names app (refused elsewhere, and with recovery_of: a recovery environment takes the version from its source's parameters). Once true, give it at every later plan and up. false: nothing changes."
+  type        = bool
+  default     = false
+  nullable    = false
+}

@@ -47,11 +47,57 @@ run "the_recovery_region_holds_a_secondary_and_the_settings_to_recover" {
     error_message = "the root writes the replica keys and buckets, the secondary's endpoint and the recovery network as parameters in the recovery region, and outputs them"
   }
   assert {
+    condition     = !contains(keys(output.recovery.settings), "keys.kms_key_version") && !contains(keys(output.recovery.settings), "keys.kms_previous_key_ids")
+    error_message = "by default (app_key_moved_to_multi_region false) the app key wraps as MHP's default version: no version parameter"
+  }
+  assert {
     condition     = output.recovery.parameter_prefix == "/mhp/prod-use1/" && toset(output.recovery.replicated_secrets) == toset(["database-url", "key-store-url"])
     error_message = "the parameters are under this environment's prefix; the database and key-store URLs are replicated"
   }
   assert {
     condition     = output.recovery.alarm_topic != null && toset(keys(output.recovery.secondary_lag_alarms)) == toset(["rpo", "replication"]) && output.recovery.secondary_lag_alarms["rpo"].threshold_ms == 900000 && toset(keys(output.recovery.s3_replication_alarms)) == toset(["data", "backups", "key-backups"])
     error_message = "the replication to the recovery region is alarmed at the 15-minute RPO: the secondary's lag there, the buckets' replication here"
+  }
+}
+
+# MHP's master key moved to the multi-Region app key beside a single-Region one
+# (app_key_moved_to_multi_region, deploy/README.md "Multi-Region keys: the migration"): the root
+# hands the switch to modules/platform (tests/app_key_move.tftest.hcl there asserts it in full),
+# here on the keys of an environment applied before its keys were multi-Region.
+run "the_app_key_moves_when_the_root_says_so" {
+  command = plan
+  variables {
+    app_key_moved_to_multi_region = true
+  }
+
+  override_module {
+    target = module.platform.module.kms
+    outputs = {
+      key_arns = {
+        app     = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+        data    = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+        logs    = "arn:aws:kms:us-east-1:123456789012:key/33333333-3333-3333-3333-333333333333"
+        search  = "arn:aws:kms:us-east-1:123456789012:key/44444444-4444-4444-4444-444444444444"
+        secrets = "arn:aws:kms:us-east-1:123456789012:key/55555555-5555-5555-5555-555555555555"
+      }
+      multi_region_key_arns = {
+        app  = "arn:aws:kms:us-east-1:123456789012:key/mrk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        data = "arn:aws:kms:us-east-1:123456789012:key/mrk-dddddddddddddddddddddddddddddddd"
+      }
+      replica_key_arns = {
+        app  = "arn:aws:kms:us-west-1:123456789012:key/mrk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        data = "arn:aws:kms:us-west-1:123456789012:key/mrk-dddddddddddddddddddddddddddddddd"
+      }
+      single_region_in_use = ["app", "data"]
+    }
+  }
+
+  assert {
+    condition     = output.platform.app_kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/mrk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    error_message = "the tasks wrap with the multi-Region app key"
+  }
+  assert {
+    condition     = lookup(output.recovery.settings, "keys.kms_key_id", null) == "arn:aws:kms:us-west-1:123456789012:key/mrk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && lookup(output.recovery.settings, "keys.kms_key_version", null) == "2"
+    error_message = "the recovery region is told the replica of the multi-Region app key and the version it wraps as"
   }
 }

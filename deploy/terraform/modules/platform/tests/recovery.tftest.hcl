@@ -360,6 +360,12 @@ run "a_recovery_environment_runs_on_what_production_left_in_its_recovery_region"
     error_message = "the tasks read and write the data replica and unwrap with the replica of the app key"
   }
   assert {
+    condition = alltrue([for t in ["app", "worker"] :
+      !contains(keys(output.task_environments[t]), "MHP_KEYS_KMS_KEY_VERSION") && !contains(keys(output.task_environments[t]), "MHP_KEYS_KMS_PREVIOUS_KEY_IDS")
+    ])
+    error_message = "a source that wrote no keys.kms_key_version wraps as MHP's default version (1): the tasks are given none, and no earlier key"
+  }
+  assert {
     condition     = output.shared_settings["MHP_BACKUP_TO"] == "s3://mhp-prod-use1-123456789012-backups-replica/mhp" && output.shared_settings["MHP_BACKUP_KEYS_TO"] == "s3://mhp-prod-use1-123456789012-key-backups-replica/mhp"
     error_message = "MHP's backups (and the key store's) are the replicated ones"
   }
@@ -388,6 +394,104 @@ run "a_recovery_environment_runs_on_what_production_left_in_its_recovery_region"
   assert {
     condition     = length(output.recovery.replicated_keys) == 0 && length(output.recovery.replica_buckets) == 0 && output.recovery.global_cluster == null && length(module.recovery_network) == 0 && length(module.recovery_parameters) == 0
     error_message = "a recovery environment makes nothing cross-region but the backup copy vault"
+  }
+}
+
+# The recovery environment of a source whose app key moved to the multi-Region key beside its
+# single-Region one (app_key_moved_to_multi_region, tests/app_key_move.tftest.hcl): the source
+# wrote keys.kms_key_version (2) beside keys.kms_key_id (the replica), and the tasks wrap and
+# unwrap as that version with the replica, naming no earlier key (it has no replica there).
+run "a_recovery_environment_wraps_as_the_version_its_source_moved_to" {
+  command = plan
+  variables {
+    environment = "dr-use1"
+    flavour     = "production"
+    recovery_of = "prod-use1"
+  }
+
+  override_data {
+    target = data.aws_ssm_parameter.recovered["object_store.bucket"]
+    values = { value = "mhp-prod-use1-123456789012-data-replica" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["object_store.kms_key_id"]
+    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-data" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["keys.kms_key_id"]
+    values = { value = "arn:aws:kms:us-west-1:123456789012:key/mrk-app" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["backup.to"]
+    values = { value = "s3://mhp-prod-use1-123456789012-backups-replica/mhp" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["backup.keys_to"]
+    values = { value = "s3://mhp-prod-use1-123456789012-key-backups-replica/mhp" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.vpc_id"]
+    values = { value = "vpc-recovery" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.vpc_cidr"]
+    values = { value = "10.130.0.0/16" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.azs"]
+    values = { value = "us-west-1a,us-west-1c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.public_subnet_ids"]
+    values = { value = "subnet-pub-a,subnet-pub-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.private_subnet_ids"]
+    values = { value = "subnet-priv-a,subnet-priv-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.data_subnet_ids"]
+    values = { value = "subnet-data-a,subnet-data-c" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.flow_log_group"]
+    values = { value = "/mhp/mhp-prod-use1-recovery/vpc-flow-logs" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_cluster"]
+    values = { value = "mhp-prod-use1-secondary" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_endpoint"]
+    values = { value = "mhp-prod-use1-secondary.cluster-abcdefghijkl.us-west-1.rds.amazonaws.com" }
+  }
+  override_data {
+    target = data.aws_ssm_parameter.recovered["recovery.database_security_group_id"]
+    values = { value = "sg-secondary" }
+  }
+  override_data {
+    target = data.aws_ssm_parameters_by_path.recovered[0]
+    values = {
+      names  = ["/mhp/prod-use1/backup.to", "/mhp/prod-use1/keys.kms_key_id", "/mhp/prod-use1/keys.kms_key_version"]
+      values = ["s3://mhp-prod-use1-123456789012-backups-replica/mhp", "arn:aws:kms:us-west-1:123456789012:key/mrk-app", "2"]
+    }
+  }
+
+  assert {
+    condition = alltrue([for t in ["app", "worker"] :
+      output.task_environments[t]["MHP_KEYS_KMS_KEY_ID"] == "arn:aws:kms:us-west-1:123456789012:key/mrk-app"
+      && lookup(output.task_environments[t], "MHP_KEYS_KMS_KEY_VERSION", null) == "2"
+      && !contains(keys(output.task_environments[t]), "MHP_KEYS_KMS_PREVIOUS_KEY_IDS")
+    ])
+    error_message = "the recovery environment's tasks wrap and unwrap as version 2 with the replica app key, with no earlier key"
+  }
+  assert {
+    condition     = contains(keys(module.secrets.parameter_arns), "keys.kms_key_version") && !contains(keys(module.secrets.parameter_arns), "keys.kms_previous_key_ids")
+    error_message = "the recovery environment's own parameters hold the version its tasks wrap as"
+  }
+  assert {
+    condition     = length(module.recovery_parameters) == 0 && output.app_kms_key_arn == "arn:aws:kms:us-west-1:123456789012:key/mrk-app"
+    error_message = "a recovery environment names the replica it wraps with, and writes nothing in its own recovery region"
   }
 }
 

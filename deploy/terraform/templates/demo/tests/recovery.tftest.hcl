@@ -33,6 +33,10 @@ run "a_production_environment_keeps_a_network_in_its_recovery_region" {
     condition     = output.recovery_region == "us-west-1" && output.recovery.network.vpc_cidr == "10.101.0.0/16"
     error_message = "a production-flavoured environment of the template keeps its recovery network (10.101.0.0/16 by default) in its recovery region"
   }
+  assert {
+    condition     = !contains(keys(output.recovery.settings), "keys.kms_key_version")
+    error_message = "by default (app_key_moved_to_multi_region false) the app key wraps as MHP's default version: no version parameter"
+  }
 }
 
 # The parameters prod-use1 wrote in us-west-1 (modules/platform recovery.tf), for the recovery
@@ -156,5 +160,49 @@ run "a_recovered_environment_serves" {
   assert {
     condition     = output.recovery.standby == null && output.recovery.recovering == "prod-use1"
     error_message = "standby_app_count = null: the recovery environment serves"
+  }
+}
+
+# TF_VAR_app_key_moved_to_multi_region=true mhp-env up demo-x us-east-1 --production, for an
+# environment applied before its keys were multi-Region: the template hands the switch to
+# modules/platform (tests/app_key_move.tftest.hcl there asserts it in full).
+run "the_app_key_moves_when_the_template_is_told_so" {
+  command = plan
+  variables {
+    name                          = "demo-x"
+    region                        = "us-east-1"
+    flavour                       = "production"
+    app_key_moved_to_multi_region = true
+  }
+
+  override_module {
+    target = module.platform.module.kms
+    outputs = {
+      key_arns = {
+        app     = "arn:aws:kms:us-east-1:123456789012:key/11111111-1111-1111-1111-111111111111"
+        data    = "arn:aws:kms:us-east-1:123456789012:key/22222222-2222-2222-2222-222222222222"
+        logs    = "arn:aws:kms:us-east-1:123456789012:key/33333333-3333-3333-3333-333333333333"
+        search  = "arn:aws:kms:us-east-1:123456789012:key/44444444-4444-4444-4444-444444444444"
+        secrets = "arn:aws:kms:us-east-1:123456789012:key/55555555-5555-5555-5555-555555555555"
+      }
+      multi_region_key_arns = {
+        app  = "arn:aws:kms:us-east-1:123456789012:key/mrk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        data = "arn:aws:kms:us-east-1:123456789012:key/mrk-dddddddddddddddddddddddddddddddd"
+      }
+      replica_key_arns = {
+        app  = "arn:aws:kms:us-west-1:123456789012:key/mrk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+        data = "arn:aws:kms:us-west-1:123456789012:key/mrk-dddddddddddddddddddddddddddddddd"
+      }
+      single_region_in_use = ["app", "data"]
+    }
+  }
+
+  assert {
+    condition     = output.platform.app_kms_key_arn == "arn:aws:kms:us-east-1:123456789012:key/mrk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+    error_message = "the tasks wrap with the multi-Region app key"
+  }
+  assert {
+    condition     = lookup(output.recovery.settings, "keys.kms_key_id", null) == "arn:aws:kms:us-west-1:123456789012:key/mrk-aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa" && lookup(output.recovery.settings, "keys.kms_key_version", null) == "2"
+    error_message = "the recovery region is told the replica of the multi-Region app key and the version it wraps as"
   }
 }
