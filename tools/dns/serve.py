@@ -42,9 +42,20 @@ def main():
     port = int(sys.argv[2]) if len(sys.argv) > 2 else 0
     resolver = FileResolver(path)
     quiet = DNSLogger(log="-request,-reply,-truncated,-error,-recv,-send,-data")
-    udp = DNSServer(resolver, address="127.0.0.1", port=port, logger=quiet)
-    port = udp.server.server_address[1]
-    tcp = DNSServer(resolver, address="127.0.0.1", port=port, tcp=True, logger=quiet)
+    # UDP takes a free port and TCP the same number, which another process may hold over TCP
+    # (tests run side by side): then try another port, a bounded number of times.
+    for attempt in range(50):
+        udp = DNSServer(resolver, address="127.0.0.1", port=port, logger=quiet)
+        chosen = udp.server.server_address[1]
+        try:
+            tcp = DNSServer(resolver, address="127.0.0.1", port=chosen, tcp=True, logger=quiet)
+        except OSError:
+            udp.server.server_close()
+            if port != 0 or attempt == 49:
+                raise
+            continue
+        port = chosen
+        break
     udp.start_thread()
     tcp.start_thread()
     print(f"listening {port}", flush=True)
