@@ -15,6 +15,21 @@ use crate::{MHP, mhp, printed_id, printed_token, stderr, stdout};
 
 const SECRET_KEY: &str = "CliStandInSecretAccessKey/0123456789abcd";
 
+/// The AWS stand-in, in eu-west-1, accepting the test's credentials.
+async fn aws_standin() -> AwsStandIn {
+    AwsStandIn::start(
+        "eu-west-1",
+        AwsCredentials {
+            access_key_id: "AKIDCLI".into(),
+            secret_access_key: Secret::new(SECRET_KEY.into()),
+            session_token: None,
+        },
+        Arc::new(SystemClock),
+    )
+    .await
+    .unwrap()
+}
+
 async fn subject_round_trip(env: &[(&str, &str)], data: &str) -> (String, String, String) {
     let run = |args: &[&str]| {
         let mut full: Vec<&str> = args.to_vec();
@@ -72,17 +87,7 @@ async fn read_name(env: &[(&str, &str)], data: &str, org: &str, key: &str, id: &
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_kms_wraps_the_keys_and_secrets_manager_holds_the_database_url() {
-    let standin = AwsStandIn::start(
-        "eu-west-1",
-        AwsCredentials {
-            access_key_id: "AKIDCLI".into(),
-            secret_access_key: Secret::new(SECRET_KEY.into()),
-            session_token: None,
-        },
-        Arc::new(SystemClock),
-    )
-    .await
-    .unwrap();
+    let standin = aws_standin().await;
     standin.create_key("mhp-master");
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("data").display().to_string();
@@ -164,17 +169,7 @@ async fn aws_kms_wraps_the_keys_and_secrets_manager_holds_the_database_url() {
 /// old one is no longer needed.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn aws_kms_moves_to_another_key_with_a_rewrap() {
-    let standin = AwsStandIn::start(
-        "eu-west-1",
-        AwsCredentials {
-            access_key_id: "AKIDCLI".into(),
-            secret_access_key: Secret::new(SECRET_KEY.into()),
-            session_token: None,
-        },
-        Arc::new(SystemClock),
-    )
-    .await
-    .unwrap();
+    let standin = aws_standin().await;
     standin.create_key("mhp-single-region");
     standin.create_key("mhp-multi-region");
     let dir = tempfile::tempdir().unwrap();

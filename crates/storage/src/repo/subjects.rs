@@ -104,34 +104,64 @@ const SELECT: &str = "SELECT id, pseudonym, name_sealed, birth_date_sealed, exte
                       FROM subjects";
 
 fn from_row(row: &AnyRow) -> Result<Subject, StorageError> {
-    let id: String = row.try_get("id")?;
-    let sex: Option<String> = row.try_get("sex")?;
-    let user: Option<String> = row.try_get("user_id")?;
-    let archived: Option<i64> = row.try_get("archived_at_ms")?;
-    let erased: Option<i64> = row.try_get("erased_at_ms")?;
     let sealed = |col: &str| -> Result<Option<SealedBytes>, StorageError> {
         let b: Option<Vec<u8>> = row.try_get(col)?;
         Ok(b.map(SealedBytes::from_ciphertext))
     };
-    Ok(Subject {
-        id: parse_id(&id, "subject id", SubjectId::parse)?,
+    subject_of(Stored {
+        id: row.try_get("id")?,
         pseudonym: row.try_get("pseudonym")?,
-        name: sealed("name_sealed")?.ok_or(StorageError::Corrupt {
-            what: "subject name",
-        })?,
+        name: sealed("name_sealed")?,
         birth_date: sealed("birth_date_sealed")?,
         external_id: sealed("external_id_sealed")?,
-        sex: sex
+        sex: row.try_get("sex")?,
+        sport: row.try_get("sport")?,
+        user: row.try_get("user_id")?,
+        created: row.try_get("created_at_ms")?,
+        updated: row.try_get("updated_at_ms")?,
+        archived: row.try_get("archived_at_ms")?,
+        erased: row.try_get("erased_at_ms")?,
+    })
+}
+
+/// A subject's columns as stored, whichever way they were read.
+struct Stored {
+    id: String,
+    pseudonym: String,
+    name: Option<SealedBytes>,
+    birth_date: Option<SealedBytes>,
+    external_id: Option<SealedBytes>,
+    sex: Option<String>,
+    sport: Option<String>,
+    user: Option<String>,
+    created: i64,
+    updated: i64,
+    archived: Option<i64>,
+    erased: Option<i64>,
+}
+
+fn subject_of(c: Stored) -> Result<Subject, StorageError> {
+    Ok(Subject {
+        id: parse_id(&c.id, "subject id", SubjectId::parse)?,
+        pseudonym: c.pseudonym,
+        name: c.name.ok_or(StorageError::Corrupt {
+            what: "subject name",
+        })?,
+        birth_date: c.birth_date,
+        external_id: c.external_id,
+        sex: c
+            .sex
             .map(|s| Sex::parse(&s).ok_or(StorageError::Corrupt { what: "sex" }))
             .transpose()?,
-        sport: row.try_get("sport")?,
-        user: user
+        sport: c.sport,
+        user: c
+            .user
             .map(|u| parse_id(&u, "user id", UserId::parse))
             .transpose()?,
-        created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
-        updated_at: Timestamp::from_millis(row.try_get("updated_at_ms")?),
-        archived_at: archived.map(Timestamp::from_millis),
-        erased_at: erased.map(Timestamp::from_millis),
+        created_at: Timestamp::from_millis(c.created),
+        updated_at: Timestamp::from_millis(c.updated),
+        archived_at: c.archived.map(Timestamp::from_millis),
+        erased_at: c.erased.map(Timestamp::from_millis),
     })
 }
 
@@ -512,25 +542,19 @@ fn page_row(row: PageRow) -> Result<Subject, StorageError> {
             .map(|b| Some(SealedBytes::from_ciphertext(b)))
             .ok_or(StorageError::Corrupt { what }),
     };
-    Ok(Subject {
-        id: parse_id(&id, "subject id", SubjectId::parse)?,
+    subject_of(Stored {
+        id,
         pseudonym,
-        name: sealed(name, "subject name")?.ok_or(StorageError::Corrupt {
-            what: "subject name",
-        })?,
+        name: sealed(name, "subject name")?,
         birth_date: sealed(birth_date, "subject birth date")?,
         external_id: sealed(external_id, "subject external id")?,
-        sex: sex
-            .map(|s| Sex::parse(&s).ok_or(StorageError::Corrupt { what: "sex" }))
-            .transpose()?,
+        sex,
         sport,
-        user: user
-            .map(|u| parse_id(&u, "user id", UserId::parse))
-            .transpose()?,
-        created_at: Timestamp::from_millis(created),
-        updated_at: Timestamp::from_millis(updated),
-        archived_at: archived.map(Timestamp::from_millis),
-        erased_at: erased.map(Timestamp::from_millis),
+        user,
+        created,
+        updated,
+        archived,
+        erased,
     })
 }
 
