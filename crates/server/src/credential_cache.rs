@@ -40,7 +40,11 @@ impl<K: Eq + Hash, T: Clone> Shelf<K, T> {
         Self(Mutex::new(HashMap::new()))
     }
 
-    fn get(&self, changes: &CredentialChanges, key: &K) -> Option<T> {
+    fn get<Q>(&self, changes: &CredentialChanges, key: &Q) -> Option<T>
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         let mut map = self.0.lock().ok()?;
         let entry = map.get(key)?;
         if entry.at.elapsed() < MAX_AGE && changes.is_current(&entry.stamp) {
@@ -66,7 +70,11 @@ impl<K: Eq + Hash, T: Clone> Shelf<K, T> {
         }
     }
 
-    fn update(&self, key: &K, change: impl FnOnce(&mut T)) {
+    fn update<Q>(&self, key: &Q, change: impl FnOnce(&mut T))
+    where
+        K: std::borrow::Borrow<Q>,
+        Q: Eq + Hash + ?Sized,
+    {
         if let Ok(mut map) = self.0.lock()
             && let Some(entry) = map.get_mut(key)
         {
@@ -103,7 +111,7 @@ impl CredentialCache {
 
     /// An API key and its secret's hash, by the key's id.
     pub fn key(&self, id: &str) -> Option<(ApiKey, Vec<u8>)> {
-        self.keys.get(&self.changes, &id.to_owned())
+        self.keys.get(&self.changes, id)
     }
 
     /// Keeps an API key looked up under `stamp`.
@@ -116,13 +124,12 @@ impl CredentialCache {
 
     /// Notes that a key's last use was recorded at `at`.
     pub fn key_used(&self, id: &str, at: Timestamp) {
-        self.keys
-            .update(&id.to_owned(), |(key, _)| key.last_used_at = Some(at));
+        self.keys.update(id, |(key, _)| key.last_used_at = Some(at));
     }
 
     /// A session and its person, by the hash of the session's cookie.
     pub fn session(&self, id_sha256: &str) -> Option<(Session, User)> {
-        self.sessions.get(&self.changes, &id_sha256.to_owned())
+        self.sessions.get(&self.changes, id_sha256)
     }
 
     /// Keeps a session and its person looked up under `stamp`.
@@ -139,7 +146,7 @@ impl CredentialCache {
     /// Notes that a session's last request was recorded at `at`.
     pub fn session_seen(&self, id_sha256: &str, at: Timestamp) {
         self.sessions
-            .update(&id_sha256.to_owned(), |(s, _)| s.last_seen_at = at);
+            .update(id_sha256, |(s, _)| s.last_seen_at = at);
     }
 
     /// A person, by id.
