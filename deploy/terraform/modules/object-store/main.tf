@@ -6,6 +6,10 @@
 #   logs          S3 server access logs and load-balancer access logs (the ALB's under alb/, the
 #                 Wazuh manager's NLB under nlb/; SSE-S3: the only
 #                 encryption AWS log delivery accepts), expiring after log_retention_days
+#
+# data, backups and key-backups only with data_buckets: a recovery environment (modules/platform
+# recovery_of) makes none, its tasks using the replicas its source keeps in its region
+# (replication.tf); audit-exports and logs it has, as every environment.
 
 data "aws_caller_identity" "current" {}
 data "aws_elb_service_account" "current" {}
@@ -82,8 +86,26 @@ module "logs" {
   tags              = var.tags
 }
 
+# The data, backups and key-backups buckets became optional (data_buckets): the environments
+# applied before keep theirs.
+moved {
+  from = module.data
+  to   = module.data[0]
+}
+
+moved {
+  from = module.backups
+  to   = module.backups[0]
+}
+
+moved {
+  from = module.key_backups
+  to   = module.key_backups[0]
+}
+
 module "data" {
   source = "../s3-bucket"
+  count  = var.data_buckets ? 1 : 0
 
   name              = "${local.prefix}-data"
   kms_key_arn       = var.kms_key_arn
@@ -109,6 +131,7 @@ module "audit_exports" {
 # (backup.daily/weekly/monthly) decides what is current.
 module "backups" {
   source = "../s3-bucket"
+  count  = var.data_buckets ? 1 : 0
 
   name              = "${local.prefix}-backups"
   kms_key_arn       = var.kms_key_arn
@@ -119,6 +142,7 @@ module "backups" {
 
 module "key_backups" {
   source = "../s3-bucket"
+  count  = var.data_buckets ? 1 : 0
 
   name              = "${local.prefix}-key-backups"
   kms_key_arn       = var.kms_key_arn

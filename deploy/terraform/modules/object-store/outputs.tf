@@ -1,11 +1,11 @@
 output "data_bucket" {
-  description = "Bucket for raw signals and artifacts (object_store.bucket)."
-  value       = module.data.id
+  description = "Bucket for raw signals and artifacts (object_store.bucket); null without data_buckets."
+  value       = one(module.data[*].id)
 }
 
 output "data_bucket_arn" {
-  description = "ARN of the data bucket."
-  value       = module.data.arn
+  description = "ARN of the data bucket; null without data_buckets."
+  value       = one(module.data[*].arn)
 }
 
 output "audit_exports_bucket" {
@@ -29,18 +29,28 @@ output "audit_exports_lock" {
 }
 
 output "backup_to" {
-  description = "backup.to: MHP's backups."
-  value       = "s3://${module.backups.id}/mhp"
+  description = "backup.to: MHP's backups; null without data_buckets."
+  value       = one([for b in module.backups : "s3://${b.id}/mhp"])
 }
 
 output "backup_keys_to" {
-  description = "backup.keys_to: the key store's backups, in a bucket apart."
-  value       = "s3://${module.key_backups.id}/mhp"
+  description = "backup.keys_to: the key store's backups, in a bucket apart; null without data_buckets."
+  value       = one([for b in module.key_backups : "s3://${b.id}/mhp"])
 }
 
 output "backup_bucket_arns" {
-  description = "ARNs of the backups and key-backups buckets."
-  value       = [module.backups.arn, module.key_backups.arn]
+  description = "ARNs of the backups and key-backups buckets; empty without data_buckets."
+  value       = concat(module.backups[*].arn, module.key_backups[*].arn)
+}
+
+output "buckets" {
+  description = "Every bucket the module makes in the environment's region, by purpose (logs, audit-exports; with data_buckets data, backups, key-backups): a recovery environment's tests assert what it does not make."
+  value = merge(
+    { logs = module.logs.id, "audit-exports" = module.audit_exports.id },
+    { for b in module.data : "data" => b.id },
+    { for b in module.backups : "backups" => b.id },
+    { for b in module.key_backups : "key-backups" => b.id },
+  )
 }
 
 output "replica_buckets" {

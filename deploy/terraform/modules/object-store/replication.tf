@@ -15,9 +15,9 @@ data "aws_region" "replica" {
 
 locals {
   replicated = var.replication ? {
-    data          = module.data
-    backups       = module.backups
-    "key-backups" = module.key_backups
+    data          = module.data[0]
+    backups       = module.backups[0]
+    "key-backups" = module.key_backups[0]
   } : {}
   # The one rule of each replicated bucket; its id is the RuleId dimension of the replication
   # metrics (output replication_rules, alarmed by modules/observability).

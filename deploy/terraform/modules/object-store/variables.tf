@@ -42,6 +42,16 @@ variable "replication" {
   description = "Replicate the data, backups and key-backups buckets to buckets in the recovery region (aws.replica), with S3 Replication Time Control (15 minutes): production."
   type        = bool
   default     = false
+  validation {
+    condition     = !var.replication || var.data_buckets
+    error_message = "replication: the data, backups and key-backups buckets it replicates need data_buckets."
+  }
+}
+
+variable "data_buckets" {
+  description = "Make the data, backups and key-backups buckets (the tasks' object_store.bucket, backup.to, backup.keys_to). false: a recovery environment (modules/platform recovery_of), whose tasks use the replicas its source keeps in this region; the audit-exports and logs buckets it makes all the same."
+  type        = bool
+  default     = true
 }
 
 variable "replica_kms_key_arn" {

@@ -136,6 +136,9 @@ module "object_store" {
   audit_lock_days = local.retention.audit_lock_days
   force_destroy   = local.demo
   tags            = local.tags
+  # A recovery environment makes no data, backups or key-backups bucket: its tasks use the
+  # replicas its source keeps in this region (recovery.tf local.app_data).
+  data_buckets = var.recovery_of == null
   # Production: data and MHP's backups replicated to the recovery region (deploy/README.md "RTO and RPO").
   replication         = local.cross_region
   replica_kms_key_arn = local.cross_region ? module.kms.replica_key_arns["data"] : null
@@ -502,7 +505,9 @@ module "backup" {
   copy_kms_key_arn = aws_kms_key.copy.arn
   resource_arns = concat(
     module.aurora[*].cluster_arn, # none in a recovery environment: the promoted secondary keeps its own automated backups
-    [module.object_store.data_bucket_arn, module.object_store.audit_exports_bucket_arn],
+    # The data bucket the tasks use (a recovery environment's: its source's replica, recovery.tf
+    # local.app_data; it makes none of its own) and the audit exports.
+    [local.app_data.bucket_arn, module.object_store.audit_exports_bucket_arn],
     module.wazuh[*].file_system_arn, # the Wazuh manager's state
   )
   # Vault notifications and weekly restore testing (deploy/README.md "RTO and RPO").
@@ -510,7 +515,7 @@ module "backup" {
   notification_emails       = var.alarm_emails
   restore_test_resources = merge(
     { for a in module.aurora : "Aurora" => [a.cluster_arn] },
-    { S3 = [module.object_store.data_bucket_arn] },
+    { S3 = [local.app_data.bucket_arn] },
   )
   restore_metadata_overrides = {
     for a in module.aurora : "Aurora" => { dbsubnetgroupname = local.name, vpcsecuritygroupids = jsonencode([a.security_group_id]) }

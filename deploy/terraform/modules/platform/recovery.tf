@@ -13,11 +13,13 @@
 #   recovery.*.
 # - A recovery environment (recovery_of = that environment's name, applied in that region by the
 #   template root) reads those parameters: its tasks run in that network, on the replica buckets
-#   and keys, and may reach the secondary once promoted; it makes no database of its own and
-#   nothing cross-region but AWS Backup's copy vault. Applied ahead of a disaster it stands by
-#   (standby_app_count): the app service at 0 tasks (pilot light) or a few (warm standby), no
-#   worker, no scheduled job, no container host but what placed tasks need; the runbook's
-#   recovery scales it up rather than applying it for the first time.
+#   and keys, and may reach the secondary once promoted; it makes no database, and no data,
+#   backups or key-backups bucket, of its own (modules/object-store data_buckets; AWS Backup
+#   selects the data replica its tasks use), and nothing cross-region but AWS Backup's copy
+#   vault. Applied ahead of a disaster it stands by (standby_app_count): the app service at 0
+#   tasks (pilot light) or a few (warm standby), no worker, no scheduled job, no container host
+#   but what placed tasks need; the runbook's recovery scales it up rather than applying it for
+#   the first time.
 #
 # The cross-region RPO (15 minutes, deploy/README.md "RTO and RPO") is alarmed where each
 # replication publishes its metrics: the secondary's lag in the recovery region (modules/aurora,

@@ -187,7 +187,7 @@ variable "recovery_vpc_cidr" {
 }
 
 variable "recovery_of" {
-  description = "Recovery mode (docs/runbooks/restore-to-new-region.md B): the production environment this one recovers, applied in that environment's recovery region. Its parameters there (/mhp/<recovery_of>/...) are read: the tasks run in its recovery network, on its replica buckets and keys, and may reach its Aurora secondary, which is its database (it makes no Aurora cluster, and no Route 53 record, of its own); nothing is made in this environment's own recovery region but the backup copy vault; standby_app_count says whether it stands by or serves. null: an environment of its own."
+  description = "Recovery mode (docs/runbooks/restore-to-new-region.md B): the production environment this one recovers, applied in that environment's recovery region. Its parameters there (/mhp/<recovery_of>/...) are read: the tasks run in its recovery network, on its replica buckets and keys, and may reach its Aurora secondary, which is its database (it makes no Aurora cluster, no data, backups or key-backups bucket, and no Route 53 record, of its own); nothing is made in this environment's own recovery region but the backup copy vault; standby_app_count says whether it stands by or serves. null: an environment of its own."
   type        = string
   default     = null
   validation {

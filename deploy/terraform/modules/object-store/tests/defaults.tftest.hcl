@@ -36,6 +36,10 @@ run "production_buckets" {
     condition     = !var.force_destroy
     error_message = "buckets are never force-destroyed by default"
   }
+  assert {
+    condition     = toset(keys(output.buckets)) == toset(["logs", "audit-exports", "data", "backups", "key-backups"]) && output.data_bucket == "mhp-test-123456789012-data" && output.backup_to == "s3://mhp-test-123456789012-backups/mhp" && output.backup_keys_to == "s3://mhp-test-123456789012-key-backups/mhp"
+    error_message = "an environment makes its data, backups and key-backups buckets by default, and its settings name them"
+  }
 }
 
 run "lock_mode_reaches_the_bucket" {

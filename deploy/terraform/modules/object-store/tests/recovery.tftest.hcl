@@ -105,3 +105,37 @@ run "no_replication_by_default" {
     error_message = "non-production environments keep AWS Backup copies only"
   }
 }
+
+# A recovery environment (modules/platform recovery_of) uses the replicas its source keeps in its
+# region: it makes no data, backups or key-backups bucket, and replicates nothing.
+run "a_recovery_environment_makes_no_data_buckets" {
+  command = plan
+
+  variables {
+    replication         = false
+    replica_kms_key_arn = null
+    data_buckets        = false
+  }
+
+  assert {
+    condition     = length(module.data) == 0 && length(module.backups) == 0 && length(module.key_backups) == 0
+    error_message = "no data, backups or key-backups bucket without data_buckets"
+  }
+  assert {
+    condition     = output.buckets == { logs = "mhp-test-123456789012-logs", "audit-exports" = "mhp-test-123456789012-audit-exports" }
+    error_message = "the audit-exports and logs buckets are made all the same"
+  }
+  assert {
+    condition     = output.data_bucket == null && output.data_bucket_arn == null && output.backup_to == null && output.backup_keys_to == null && length(output.backup_bucket_arns) == 0
+    error_message = "no setting names a bucket that is not made"
+  }
+}
+
+run "replication_needs_the_data_buckets" {
+  command = plan
+
+  variables {
+    data_buckets = false
+  }
+  expect_failures = [var.replication]
+}

@@ -13,11 +13,16 @@ mock_provider "aws" {
   source          = "./tests/mocks-copy"
 }
 
+# prod-use1 in production, as most runs plan it; a run overrides what it needs (staging, the
+# recovery environment dr-use1).
+variables {
+  environment = "prod-use1"
+  flavour     = "production"
+}
+
 run "production_recovers_in_its_recovery_region" {
   command = plan
   variables {
-    environment    = "prod-use1"
-    flavour        = "production"
     hosted_zone_id = "Z0123456789"
   }
 
@@ -28,6 +33,10 @@ run "production_recovers_in_its_recovery_region" {
   assert {
     condition     = toset(keys(output.recovery.replica_buckets)) == toset(["data", "backups", "key-backups"])
     error_message = "objects and MHP's backups (and the key store's) are replicated"
+  }
+  assert {
+    condition     = toset(keys(module.object_store.buckets)) == toset(["logs", "audit-exports", "data", "backups", "key-backups"])
+    error_message = "an environment of its own makes its data, backups and key-backups buckets (the replicated ones)"
   }
   assert {
     condition     = output.recovery.global_cluster == "mhp-prod-use1-global"
@@ -55,10 +64,6 @@ run "production_recovers_in_its_recovery_region" {
 # recovery region, encrypted with the replica of the data key.
 run "production_keeps_a_secondary_in_a_network_of_its_recovery_region" {
   command = plan
-  variables {
-    environment = "prod-use1"
-    flavour     = "production"
-  }
 
   # Known ARNs for the replica keys, so that the plan can tell where each one goes.
   override_resource {
@@ -105,8 +110,6 @@ run "production_keeps_a_secondary_in_a_network_of_its_recovery_region" {
 run "production_alarms_on_replication_lag_at_the_rpo" {
   command = plan
   variables {
-    environment  = "prod-use1"
-    flavour      = "production"
     alarm_emails = ["ops@example.org"]
   }
 
@@ -188,10 +191,6 @@ run "production_alarms_on_replication_lag_at_the_rpo" {
 # network and the database.
 run "production_writes_the_recovery_settings_in_its_recovery_region" {
   command = plan
-  variables {
-    environment = "prod-use1"
-    flavour     = "production"
-  }
 
   # Known ARNs for the replica keys, so that the plan can tell where each one goes.
   override_resource {
@@ -235,8 +234,6 @@ run "production_writes_the_recovery_settings_in_its_recovery_region" {
 run "production_without_a_recovery_network_is_refused" {
   command = plan
   variables {
-    environment       = "prod-use1"
-    flavour           = "production"
     recovery_vpc_cidr = null
   }
   expect_failures = [var.recovery_vpc_cidr]
@@ -266,6 +263,10 @@ run "non_production_keeps_backup_copies_only" {
     error_message = "an environment of its own has its own database and serves (standby_app_count is for recovery environments)"
   }
   assert {
+    condition     = toset(keys(module.object_store.buckets)) == toset(["logs", "audit-exports", "data", "backups", "key-backups"]) && local.app_data.bucket == module.object_store.data_bucket
+    error_message = "an environment of its own makes its data, backups and key-backups buckets, and its tasks use them"
+  }
+  assert {
     condition     = output.recovery.restore_testing_plan != null
     error_message = "restores are tested in every flavour"
   }
@@ -281,7 +282,6 @@ run "a_recovery_environment_runs_on_what_production_left_in_its_recovery_region"
   command = plan
   variables {
     environment = "dr-use1"
-    flavour     = "production"
     recovery_of = "prod-use1"
   }
 
@@ -405,7 +405,6 @@ run "a_recovery_environment_wraps_as_the_version_its_source_moved_to" {
   command = plan
   variables {
     environment = "dr-use1"
-    flavour     = "production"
     recovery_of = "prod-use1"
   }
 
@@ -499,7 +498,6 @@ run "an_environment_cannot_recover_itself" {
   command = plan
   variables {
     environment = "dr-use1"
-    flavour     = "production"
     recovery_of = "dr-use1"
   }
   expect_failures = [var.recovery_of]

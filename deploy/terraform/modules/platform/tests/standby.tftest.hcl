@@ -23,12 +23,8 @@ variables {
   hosted_zone_id = "Z0123456789"
 }
 
-# Known ARNs of its own buckets, so that the plan can tell what AWS Backup selects.
-override_resource {
-  target          = module.object_store.module.data.aws_s3_bucket.this
-  values          = { arn = "arn:aws:s3:::mhp-dr-use1-123456789012-data" }
-  override_during = plan
-}
+# The known ARN of its own audit-export bucket, so that the plan can tell what AWS Backup
+# selects (its data bucket is its source's replica, named by the parameters below).
 override_resource {
   target          = module.object_store.module.audit_exports.aws_s3_bucket.this
   values          = { arn = "arn:aws:s3:::mhp-dr-use1-123456789012-audit-exports" }
@@ -113,8 +109,12 @@ run "a_recovery_environment_uses_its_sources_secondary_and_makes_no_database" {
     error_message = "the secondary admits its app and workers"
   }
   assert {
-    condition     = sort(module.backup.resource_arns) == tolist(["arn:aws:s3:::mhp-dr-use1-123456789012-audit-exports", "arn:aws:s3:::mhp-dr-use1-123456789012-data"]) && module.backup.restore_test_resource_types == tolist(["S3"])
-    error_message = "AWS Backup selects the buckets only: no cluster of its own to back up (the promoted secondary keeps its automated backups and point-in-time recovery)"
+    condition     = toset(keys(module.object_store.buckets)) == toset(["logs", "audit-exports"]) && module.object_store.data_bucket == null && module.object_store.backup_to == null && module.object_store.backup_keys_to == null && length(module.object_store.backup_bucket_arns) == 0
+    error_message = "a recovery environment makes no data, backups or key-backups bucket of its own: its tasks use its source's replicas (only its audit exports and access logs are its own)"
+  }
+  assert {
+    condition     = sort(module.backup.resource_arns) == tolist(["arn:aws:s3:::mhp-dr-use1-123456789012-audit-exports", "arn:aws:s3:::mhp-prod-use1-123456789012-data-replica"]) && module.backup.restore_test_resource_types == tolist(["S3"])
+    error_message = "AWS Backup selects the buckets only - the data replica its tasks use and its audit exports: no cluster of its own to back up (the promoted secondary keeps its automated backups and point-in-time recovery)"
   }
   assert {
     condition     = output.recovery.restore_testing_plan != null

@@ -13,20 +13,24 @@ mock_provider "aws" {
   source          = "../../modules/platform/tests/mocks-copy"
 }
 
+# Production (every run here); the recovery environment dr-use1 in us-west-1 unless a run names
+# demo-x in us-east-1.
 variables {
   allowed_account_ids = ["123456789012"]
   image               = "123456789012.dkr.ecr.us-west-1.amazonaws.com/mhp@sha256:0000000000000000000000000000000000000000000000000000000000000000"
   certificate_arn     = "arn:aws:acm:us-west-1:123456789012:certificate/00000000-0000-0000-0000-000000000000"
   public_host         = "dr.example.org"
+  flavour             = "production"
+  name                = "dr-use1"
+  region              = "us-west-1"
 }
 
 # mhp-env up demo-x us-east-1 --production: the recovery network in the recovery region.
 run "a_production_environment_keeps_a_network_in_its_recovery_region" {
   command = plan
   variables {
-    name    = "demo-x"
-    region  = "us-east-1"
-    flavour = "production"
+    name   = "demo-x"
+    region = "us-east-1"
   }
 
   assert {
@@ -106,9 +110,6 @@ override_data {
 run "a_recovery_environment_runs_on_what_its_source_left" {
   command = plan
   variables {
-    name        = "dr-use1"
-    region      = "us-west-1"
-    flavour     = "production"
     recovery_of = "prod-use1"
   }
 
@@ -134,9 +135,6 @@ run "a_recovery_environment_runs_on_what_its_source_left" {
 run "a_recovery_environment_stands_by_warm_or_serves" {
   command = plan
   variables {
-    name              = "dr-use1"
-    region            = "us-west-1"
-    flavour           = "production"
     recovery_of       = "prod-use1"
     standby_app_count = 2
   }
@@ -150,9 +148,6 @@ run "a_recovery_environment_stands_by_warm_or_serves" {
 run "a_recovered_environment_serves" {
   command = plan
   variables {
-    name              = "dr-use1"
-    region            = "us-west-1"
-    flavour           = "production"
     recovery_of       = "prod-use1"
     standby_app_count = null
   }
@@ -171,7 +166,6 @@ run "the_app_key_moves_when_the_template_is_told_so" {
   variables {
     name                          = "demo-x"
     region                        = "us-east-1"
-    flavour                       = "production"
     app_key_moved_to_multi_region = true
   }
 
