@@ -80,7 +80,7 @@ pub use dataset::{Dataset, Group};
 pub use error::MlError;
 pub use evaluation::{Evaluation, GroupMetrics};
 pub use gbt::BoostedTrees;
-pub use logistic::LogisticModel;
+pub use logistic::{Hinge, LogisticModel};
 pub use metrics::{
     AucInterval, CalibrationBin, LOG_LOSS_EPS, Metrics, Predictions, expected_calibration_error,
 };

@@ -29,6 +29,21 @@ pub enum ModelConfig {
         /// Stop when the largest gradient component per row is at most this; `> 0`.
         tol: f64,
     },
+    /// Logistic regression on a linear-spline basis ([`LogisticModel`]): each feature with more
+    /// than two distinct training values also enters as hinges `max(0, x − c)` at the training
+    /// quantiles `knots`, so its effect can bend (a threshold, a U) and stays additive.
+    SplineLogistic {
+        /// Penalty on the standardised weights of every basis column; `> 0` (the hinges of a
+        /// feature are correlated with it).
+        l2: f64,
+        /// Quantiles of each feature's training values where it may bend; 1 to 9 of them, each
+        /// in (0, 1), increasing.
+        knots: Vec<f64>,
+        /// Most Newton steps; `>= 1`.
+        max_iter: u32,
+        /// As for [`ModelConfig::Logistic`]; `> 0`.
+        tol: f64,
+    },
     /// Gradient-boosted trees for log-loss ([`BoostedTrees`]).
     GradientBoosting {
         /// Boosting rounds; `1..=100_000`.
@@ -61,6 +76,18 @@ impl ModelConfig {
         }
     }
 
+    /// Linear splines with knots at the 10th, 50th and 90th percentiles, `l2 = 10`,
+    /// `max_iter = 100`, `tol = 1e-8`.
+    #[must_use]
+    pub fn spline_logistic() -> Self {
+        Self::SplineLogistic {
+            l2: 10.0,
+            knots: vec![0.1, 0.5, 0.9],
+            max_iter: 100,
+            tol: 1e-8,
+        }
+    }
+
     /// Boosting with 200 trees, learning rate 0.1, depth 4, 20 rows per leaf, subsample
     /// 0.8, 64 bins, seed 0, λ = 1.
     #[must_use]
@@ -85,6 +112,23 @@ impl ModelConfig {
         match *self {
             Self::Logistic { l2, max_iter, tol } => {
                 require(l2.is_finite() && l2 >= 0.0, "l2", "a finite number >= 0")?;
+                require(max_iter >= 1, "max_iter", "at least 1")?;
+                require(tol.is_finite() && tol > 0.0, "tol", "a finite number > 0")
+            }
+            Self::SplineLogistic {
+                l2,
+                ref knots,
+                max_iter,
+                tol,
+            } => {
+                require(l2.is_finite() && l2 > 0.0, "l2", "a finite number > 0")?;
+                require(
+                    (1..=9).contains(&knots.len())
+                        && knots.iter().all(|q| *q > 0.0 && *q < 1.0)
+                        && knots.windows(2).all(|w| w[0] < w[1]),
+                    "knots",
+                    "1 to 9 increasing quantiles in (0, 1)",
+                )?;
                 require(max_iter >= 1, "max_iter", "at least 1")?;
                 require(tol.is_finite() && tol > 0.0, "tol", "a finite number > 0")
             }
@@ -316,6 +360,12 @@ impl Model {
             ModelConfig::Logistic { l2, max_iter, tol } => {
                 LogisticModel::fit(train, l2, max_iter, tol).map(Model::Logistic)
             }
+            ModelConfig::SplineLogistic {
+                l2,
+                ref knots,
+                max_iter,
+                tol,
+            } => LogisticModel::fit_spline(train, knots, l2, max_iter, tol).map(Model::Logistic),
             ModelConfig::GradientBoosting {
                 n_trees,
                 learning_rate,
@@ -373,11 +423,13 @@ impl Model {
         }
     }
 
-    /// `logistic`, `gradient_boosting` or `blend`, of the base model when calibrated.
+    /// `logistic`, `spline_logistic`, `gradient_boosting` or `blend`, of the base model when
+    /// calibrated.
     #[must_use]
     pub fn kind(&self) -> &'static str {
         match self {
-            Model::Logistic(_) => "logistic",
+            Model::Logistic(m) if m.knots().is_empty() => "logistic",
+            Model::Logistic(_) => "spline_logistic",
             Model::GradientBoosting(_) => "gradient_boosting",
             Model::Calibrated(c) => c.base.kind(),
             Model::Blend(_) => "blend",

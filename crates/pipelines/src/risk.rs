@@ -412,7 +412,7 @@ fn model_config(ctx: &StepCtx) -> Result<(Option<ModelConfig>, u64), StepError> 
             }
             *seed
         }
-        ModelConfig::Logistic { .. } => given.unwrap_or(0),
+        ModelConfig::Logistic { .. } | ModelConfig::SplineLogistic { .. } => given.unwrap_or(0),
     };
     config.validate().map_err(ml_err)?;
     Ok((Some(config), seed))

@@ -683,6 +683,23 @@ async fn one_cohort_in_two_organisations_gives_the_same_model(backend: Backend) 
         support_output(&b_env, run_b, "evaluate").await,
     );
     assert_eq!(ev_a["evaluation"], ev_b["evaluation"]);
+    // The gate decides alike in both; on so small a cohort it may wait for a person (its risk
+    // bands), who approves as one would.
+    let (reg_a, reg_b) = (
+        support_output(&a.env, run_a, "register").await,
+        support_output(&b_env, run_b, "register").await,
+    );
+    assert_eq!(reg_a["decision"], reg_b["decision"]);
+    for (env, reg) in [(&a.env, &reg_a), (&b_env, &reg_b)] {
+        if reg["promoted"] != true {
+            let id = reg["version_id"].as_str().unwrap().parse().unwrap();
+            let mut tx = env.tx(Access::Write).await;
+            models::set_stage(&mut tx, id, Stage::Production, env.state.app.clock.now())
+                .await
+                .unwrap();
+            tx.commit().await.unwrap();
+        }
+    }
     assert_eq!(lineage(&a.env).await["seed"], 7);
     assert_eq!(lineage(&b_env).await["seed"], 7);
 
