@@ -19,17 +19,32 @@ Checked against the built binary, never against a list kept here:
   be read where it says);
 - every `mhp ...` command the README, the runbooks and the design notes show (in code blocks
   and in inline code) is parsed by the binary, so a runbook never names a command or an option
-  that does not exist.
+  that does not exist;
+- every URL registered with the planned Cognito app client(s) is one MHP answers: each callback
+  URL is the tasks' public URL (MHP_HTTP_PUBLIC_URL) followed by a path of the OpenAPI document
+  the binary serves (`mhp serve` on a temporary SQLite installation, GET /api/v1/openapi.json)
+  whose GET takes the OpenID Connect `code` and `state`, i.e. the redirect URI MHP sends; each
+  sign-out URL is a path that server answers (not 404);
+- every secret the platform's `secrets` module makes (as planned) is handed to a task by a
+  `secret_env` of modules/platform, and each `secret_env` name reaches the planned MHP
+  containers: no secret that nothing reads.
 
   check_app_config.py --mhp BIN --plans PLAN.jsonl [--root REPO]
 """
 
 import argparse
+import contextlib
+import http.client
 import json
 import os
 import re
+import shutil
+import socket
 import subprocess
 import sys
+import tempfile
+import time
+import urllib.parse
 
 # Secrets reach the tasks from Secrets Manager; the check gives each a value of its shape.
 SECRET_PLACEHOLDERS = {
@@ -92,16 +107,38 @@ def plans(path):
                 yield msg["@testrun"], msg["test_plan"]
 
 
-def check_plans(mhp, path, errors):
+class PlanFacts:
+    """What the other checks need from the plans besides the task definitions."""
+
+    def __init__(self):
+        self.cognito_clients = []  # (run, address, after, after_unknown)
+        self.public_urls = {}  # run -> {MHP_HTTP_PUBLIC_URL of its MHP containers}
+        self.made_secrets = {}  # run -> {key of module.secrets.aws_secretsmanager_secret.this}
+        self.container_secrets = {}  # run -> {name of a secret an MHP container gets}
+
+
+MADE_SECRET = re.compile(r'^module\.secrets\.aws_secretsmanager_secret\.this\["([^"]+)"\]$')
+
+
+def check_plans(mhp, path, errors, facts):
     seen_tasks = 0
     seen_runs = 0
     for run_name, plan in plans(path):
         seen_runs += 1
+        facts.public_urls.setdefault(run_name, set())
+        facts.made_secrets.setdefault(run_name, set())
+        facts.container_secrets.setdefault(run_name, set())
         for rc in plan.get("resource_changes", []):
             after = rc["change"].get("after") or {}
             unknown = rc["change"].get("after_unknown") or {}
             where = f"{run_name}: {rc['address']}"
-            if rc["type"] == "aws_ecs_task_definition":
+            if rc["type"] == "aws_cognito_user_pool_client":
+                facts.cognito_clients.append((run_name, rc["address"], after, unknown))
+            elif rc["type"] == "aws_secretsmanager_secret":
+                m = MADE_SECRET.match(rc["address"])
+                if m:
+                    facts.made_secrets[run_name].add(m.group(1))
+            elif rc["type"] == "aws_ecs_task_definition":
                 if unknown.get("container_definitions"):
                     errors.append(f"{where}: container definitions unknown at plan (give the "
                                   "contract test's mocks the values they are made of)")
@@ -111,7 +148,10 @@ def check_plans(mhp, path, errors):
                         continue
                     seen_tasks += 1
                     env = {e["name"]: e["value"] for e in c.get("environment", [])}
+                    if "MHP_HTTP_PUBLIC_URL" in env:
+                        facts.public_urls[run_name].add(env["MHP_HTTP_PUBLIC_URL"])
                     for s in c.get("secrets", []):
+                        facts.container_secrets[run_name].add(s["name"])
                         if s["name"] not in SECRET_PLACEHOLDERS:
                             errors.append(f"{where} [{c['name']}]: secret {s['name']} has no "
                                           "placeholder in deploy/check_app_config.py")
@@ -267,6 +307,190 @@ def check_doc_commands(mhp, root, errors):
     return n
 
 
+# ---------------------------------------------------------------------------------------------
+# The URLs registered with Cognito against the routes the binary serves.
+
+@contextlib.contextmanager
+def live_server(mhp):
+    """`mhp serve` on a temporary SQLite installation on a free loopback port: yields its base
+    URL once it answers, stops it and removes the directory afterwards."""
+    work = tempfile.mkdtemp(prefix="mhp-app-config-")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    log_path = os.path.join(work, "serve.log")
+    log = open(log_path, "w")
+    proc = subprocess.Popen(
+        [mhp, "serve", "--data-dir", os.path.join(work, "data"), "--listen", f"127.0.0.1:{port}"],
+        env={**base_env(), "MHP_LOG_LEVEL": "warn"}, stdout=log, stderr=subprocess.STDOUT)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            if proc.poll() is not None:
+                log.flush()
+                raise RuntimeError(f"`mhp serve` exited {proc.returncode}: "
+                                   + open(log_path).read()[-2000:])
+            try:
+                if http_get(f"127.0.0.1:{port}", "/readyz")[0] == 200:
+                    break
+            except OSError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("`mhp serve` did not become ready in 90 s: "
+                                   + open(log_path).read()[-2000:])
+            time.sleep(0.2)
+        yield f"127.0.0.1:{port}"
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        log.close()
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def http_get(hostport, path):
+    """(status, body) of a GET, redirects not followed."""
+    conn = http.client.HTTPConnection(hostport, timeout=10)
+    try:
+        conn.request("GET", path)
+        resp = conn.getresponse()
+        return resp.status, resp.read()
+    finally:
+        conn.close()
+
+
+def any_unknown(value):
+    """Whether an after_unknown value marks anything unknown (lists and maps hold a flag per
+    element)."""
+    if isinstance(value, list):
+        return any(any_unknown(v) for v in value)
+    if isinstance(value, dict):
+        return any(any_unknown(v) for v in value.values())
+    return value is True
+
+
+def origin(url):
+    u = urllib.parse.urlsplit(url)
+    return f"{u.scheme}://{u.netloc}"
+
+
+def check_cognito_urls(mhp, facts, errors):
+    """Every callback URL of the planned Cognito app clients is the redirect URI MHP sends (the
+    public URL + a GET route of the served OpenAPI document taking `code` and `state`); every
+    sign-out URL a path the server answers. Returns the number of URLs checked."""
+    if not facts.cognito_clients:
+        errors.append("no aws_cognito_user_pool_client in the plans: the contract test must plan "
+                      "modules/identity (the SSO callback cannot be checked)")
+        return 0
+    for run_name in facts.public_urls:
+        if not any(r == run_name for r, *_ in facts.cognito_clients):
+            errors.append(f"{run_name}: no Cognito app client planned")
+    try:
+        with live_server(mhp) as server:
+            status, body = http_get(server, "/api/v1/openapi.json")
+            if status != 200:
+                errors.append(f"`mhp serve`: GET /api/v1/openapi.json answered {status}")
+                return 0
+            paths = json.loads(body).get("paths") or {}
+            # A path no route has must be 404 here, or a sign-out URL's answer proves nothing.
+            probe = "/no-such-page-of-mhp/app-config-probe"
+            if http_get(server, probe)[0] != 404:
+                errors.append(f"`mhp serve` answers {probe} with no 404: cannot tell a route "
+                              "from a missing one")
+                return 0
+            n = 0
+            for run_name, address, after, unknown in facts.cognito_clients:
+                where = f"{run_name}: {address}"
+                publics = facts.public_urls.get(run_name) or set()
+                if len(publics) != 1:
+                    errors.append(f"{where}: expected one MHP_HTTP_PUBLIC_URL among the run's MHP "
+                                  f"containers (the redirect URI's base), found {sorted(publics)}")
+                    continue
+                public = next(iter(publics)).rstrip("/")
+                for attr in ("callback_urls", "logout_urls"):
+                    if any_unknown(unknown.get(attr)):
+                        errors.append(f"{where}: {attr} unknown at plan")
+                if not after.get("callback_urls"):
+                    errors.append(f"{where}: no callback URL: MHP's SSO redirect cannot come back")
+                for url in after.get("callback_urls") or []:
+                    n += 1
+                    u = urllib.parse.urlsplit(url)
+                    op = (paths.get(u.path) or {}).get("get")
+                    if u.scheme != "https" or u.query or u.fragment:
+                        errors.append(f"{where}: callback URL {url} must be https, with no query "
+                                      "or fragment")
+                    if op is None:
+                        sso = sorted(p for p in paths if "sso" in p or "callback" in p)
+                        errors.append(f"{where}: callback URL {url}: {u.path} is no GET route of "
+                                      f"the binary's OpenAPI document (its SSO routes: {sso})")
+                        continue
+                    query = {q.get("name") for q in op.get("parameters") or []
+                             if q.get("in") == "query"}
+                    if not {"code", "state"} <= query:
+                        errors.append(f"{where}: callback URL {url}: GET {u.path} takes no OpenID "
+                                      "Connect `code` and `state`: it is not MHP's SSO callback")
+                    if origin(url) != origin(public) or url != public + u.path:
+                        errors.append(f"{where}: callback URL {url} is not the redirect URI MHP "
+                                      f"sends: its public URL {public} + {u.path}")
+                for url in after.get("logout_urls") or []:
+                    n += 1
+                    u = urllib.parse.urlsplit(url)
+                    if u.scheme != "https" or origin(url) != origin(public):
+                        errors.append(f"{where}: sign-out URL {url} is not on MHP's public URL "
+                                      f"{public}")
+                    status = http_get(server, (u.path or "/") + (f"?{u.query}" if u.query else ""))[0]
+                    if status in (404, 405):
+                        errors.append(f"{where}: sign-out URL {url}: `mhp serve` answers "
+                                      f"GET {u.path or '/'} with {status}")
+            return n
+    except RuntimeError as e:
+        errors.append(str(e))
+        return 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Every secret made is read.
+
+SECRET_ENV = re.compile(r"^\s*secret_env\s*=\s*\{(.*?)^\s*\}", re.M | re.S)
+SECRET_ENV_ENTRY = re.compile(
+    r'^\s*([A-Z][A-Z0-9_]*)\s*=\s*module\.secrets\.secret_arns\["([^"]+)"\]', re.M)
+
+
+def check_secrets_read(root, facts, errors):
+    """Every secret modules/platform's `secrets` module makes (as planned) is handed to a task by
+    a `secret_env` of modules/platform, and every such variable reaches the planned MHP
+    containers. Returns the number of secrets made."""
+    platform = os.path.join(root, "deploy", "terraform", "modules", "platform")
+    handed = {}  # secret key -> {variable}
+    for name in sorted(os.listdir(platform)):
+        if not name.endswith(".tf"):
+            continue
+        with open(os.path.join(platform, name)) as f:
+            text = f.read()
+        for block in SECRET_ENV.findall(text):
+            for var, key in SECRET_ENV_ENTRY.findall(block):
+                handed.setdefault(key, set()).add(var)
+    made = set().union(*facts.made_secrets.values()) if facts.made_secrets else set()
+    if not made:
+        errors.append("no module.secrets.aws_secretsmanager_secret in the plans")
+    for run_name, keys in sorted(facts.made_secrets.items()):
+        got = facts.container_secrets.get(run_name, set())
+        for key in sorted(keys):
+            if key not in handed:
+                errors.append(f"{run_name}: secret {key} (module.secrets) is made but no task reads "
+                              "it: no secret_env of modules/platform hands "
+                              f'module.secrets.secret_arns["{key}"] to a container (remove it, '
+                              "or give it to the task that needs it)")
+                continue
+            for var in sorted(handed[key] - got):
+                errors.append(f"{run_name}: secret {key} is handed over as {var}, which no planned "
+                              "MHP container gets")
+    return len(made)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mhp", required=True, help="the built mhp binary")
@@ -274,15 +498,19 @@ def main():
     ap.add_argument("--root", default=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     args = ap.parse_args()
     errors = []
-    runs, tasks = check_plans(args.mhp, args.plans, errors)
+    facts = PlanFacts()
+    runs, tasks = check_plans(args.mhp, args.plans, errors, facts)
+    urls = check_cognito_urls(args.mhp, facts, errors)
+    secrets = check_secrets_read(args.root, facts, errors)
     services = check_compose(args.mhp, args.root, errors)
     names = check_names(args.mhp, args.root, errors)
     commands = check_doc_commands(args.mhp, args.root, errors)
     for e in errors:
         print("FAIL", e)
-    print(f"app-config: {runs} planned flavours, {tasks} MHP containers, {services} compose "
-          f"services, {names} MHP_* names in the docs and deployment files, {commands} mhp "
-          f"commands in the docs; "
+    print(f"app-config: {runs} planned flavours, {tasks} MHP containers, {urls} Cognito "
+          f"callback and sign-out URLs against the served routes, {secrets} secrets made "
+          f"(each read by a task), {services} compose services, {names} MHP_* names in the docs "
+          f"and deployment files, {commands} mhp commands in the docs; "
           f"{len(errors)} problem(s)")
     return 1 if errors else 0
 

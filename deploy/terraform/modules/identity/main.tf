@@ -1,5 +1,8 @@
-# Cognito user pool: one OpenID Connect identity provider that MHP federates with (planned MHP
-# keys auth.oidc.<name>.issuer / client_id / client_secret), beside MHP's built-in identity.
+# Cognito user pool: one OpenID Connect identity provider that MHP federates with, beside MHP's
+# built-in identity. MHP reads nothing of it from the environment: an organisation's admin
+# names it as the organisation's SSO provider (PUT /api/v1/orgs/{org}/sso: the issuer and
+# client_id outputs, and the app client's secret, which MHP keeps sealed with the
+# organisation's key; docs/runbooks/rotate-keys-and-secrets.md).
 # MFA required in production, advanced security in enforced mode (on the Plus feature plan,
 # which it needs), 14-character passwords, no self sign-up, user-existence errors hidden,
 # deletion protection.

@@ -9,7 +9,7 @@ variable "domain_prefix" {
 }
 
 variable "callback_urls" {
-  description = "MHP's OIDC redirect URIs."
+  description = "MHP's OIDC redirect URIs: MHP's public URL followed by its SSO callback route (/api/v1/auth/sso/callback)."
   type        = list(string)
 }
 

@@ -471,12 +471,17 @@ module "wazuh" {
   permissions_boundary_arn = var.permissions_boundary_arn
 }
 
+# The Cognito pool an organisation may name as its SSO provider (PUT /api/v1/orgs/{org}/sso
+# with the pool's issuer and the app client's id and secret). The redirect URI is the one MHP
+# sends: its public URL (the tasks' http.public_url) and its SSO callback route; after a
+# Cognito sign-out people land on MHP's start page. deploy/check_app_config.py (check
+# app-config) compares both with the routes the binary serves.
 module "identity" {
   source = "../identity"
 
   name                = local.name
   domain_prefix       = "${local.name}-${data.aws_caller_identity.current.account_id}"
-  callback_urls       = ["https://${var.public_host}/auth/oidc/cognito/callback"]
+  callback_urls       = ["https://${var.public_host}/api/v1/auth/sso/callback"]
   logout_urls         = ["https://${var.public_host}/"]
   mfa_required        = local.production
   deletion_protection = !local.demo

@@ -46,12 +46,12 @@ output "app_kms_key_arn" {
 }
 
 output "oidc_issuer" {
-  description = "Planned key auth.oidc.cognito.issuer."
+  description = "The Cognito pool's issuer, for an organisation's SSO settings (PUT /api/v1/orgs/{org}/sso issuer)."
   value       = module.identity.issuer
 }
 
 output "oidc_client_id" {
-  description = "Planned key auth.oidc.cognito.client_id."
+  description = "The Cognito app client's id, for an organisation's SSO settings (PUT /api/v1/orgs/{org}/sso client_id)."
   value       = module.identity.client_id
 }
 

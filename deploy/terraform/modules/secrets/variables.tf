@@ -8,13 +8,16 @@ variable "kms_key_arn" {
   type        = string
 }
 
+# Only secrets a task reads (modules/platform secret_env; deploy/check_app_config.py fails on
+# one that nothing reads). The Cognito app client's secret is none of them: an organisation's
+# admin gives it to MHP through PUT /api/v1/orgs/{org}/sso, which keeps it sealed with the
+# organisation's key (docs/runbooks/rotate-keys-and-secrets.md, "Cognito client secret").
 variable "secrets" {
   description = "Secrets to create (name => description); their values are put out of band."
   type        = map(string)
   default = {
-    "database-url"       = "DATABASE_URL of the mhp_app role (NOSUPERUSER NOBYPASSRLS), with sslmode=require"
-    "oidc-client-secret" = "Client secret of the Cognito app client (planned key auth.oidc.<name>.client_secret)"
-    "key-store-url"      = "keys.store_url: the key store's own database (wrapped data keys), apart from the system of record and backed up on its own schedule"
+    "database-url"  = "DATABASE_URL of the mhp_app role (NOSUPERUSER NOBYPASSRLS), with sslmode=require"
+    "key-store-url" = "keys.store_url: the key store's own database (wrapped data keys), apart from the system of record and backed up on its own schedule"
   }
 }
 

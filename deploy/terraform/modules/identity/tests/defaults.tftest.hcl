@@ -8,7 +8,7 @@ mock_provider "aws" {
 variables {
   name          = "mhp-test"
   domain_prefix = "mhp-test-123456789012"
-  callback_urls = ["https://mhp.example.org/auth/oidc/cognito/callback"]
+  callback_urls = ["https://mhp.example.org/api/v1/auth/sso/callback"]
 }
 
 run "mfa_advanced_security_no_self_signup" {

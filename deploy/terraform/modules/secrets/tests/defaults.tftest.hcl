@@ -44,6 +44,11 @@ run "database_and_key_store_urls_are_replicated_to_the_recovery_region" {
   command = plan
 
   variables {
+    secrets = {
+      "database-url"  = "DATABASE_URL"
+      "key-store-url" = "keys.store_url"
+      "regional"      = "a secret of this region only"
+    }
     replica = {
       region      = "us-west-1"
       kms_key_arn = "arn:aws:kms:us-west-1:123456789012:key/recovery-secrets"
@@ -60,8 +65,8 @@ run "database_and_key_store_urls_are_replicated_to_the_recovery_region" {
     error_message = "database-url and key-store-url have a replica in the recovery region under that region's key"
   }
   assert {
-    condition     = length(aws_secretsmanager_secret.this["oidc-client-secret"].replica) == 0
-    error_message = "only the named secrets are replicated (the recovery environment has its own Cognito client)"
+    condition     = length(aws_secretsmanager_secret.this["regional"].replica) == 0
+    error_message = "only the named secrets are replicated"
   }
 }
 
