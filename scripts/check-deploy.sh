@@ -295,6 +295,7 @@ check_scripts() {
     "$ROOT/deploy/image/sbom.py" "$ROOT/deploy/compose/check_compose.py" \
     "$ROOT/deploy/prometheus/check_metrics.py" "$ROOT/tools/ha/drill.py" \
     "$ROOT/deploy/check_app_config.py" "$ROOT/deploy/terraform/check_architecture.py" \
+    "$ROOT/deploy/terraform/check_recovery_regions.py" \
     "$ROOT/deploy/terraform/tests/moto/moto_server.py" "$ROOT/deploy/terraform/tests/moto/assert_moto.py" || rc=1
   return $rc
 }
@@ -316,9 +317,17 @@ check_prometheus() {
 
 check_image() { "$ROOT/scripts/build-image.sh" --test; }
 
-# One CPU architecture from the image (scripts/build-image.sh --architecture) to the ECS hosts'
-# AMI and instance types and the Fargate workers (deploy/terraform/check_architecture.py).
-check_architecture() { python3 "$ROOT/deploy/terraform/check_architecture.py"; }
+# One CPU architecture from the image (scripts/build-image.sh --architecture and every image
+# build in .github/workflows) to the ECS hosts' AMI and instance types and the Fargate workers
+# (deploy/terraform/check_architecture.py); one map of regions to recovery regions in mhp-env,
+# templates/demo, bootstrap, the roots' providers and deploy/README.md
+# (deploy/terraform/check_recovery_regions.py).
+check_architecture() {
+  local rc=0
+  python3 "$ROOT/deploy/terraform/check_architecture.py" || rc=1
+  python3 "$ROOT/deploy/terraform/check_recovery_regions.py" || rc=1
+  return $rc
+}
 
 # The application and its deployment agree (deploy/check_app_config.py): the task definitions
 # of every flavour as Terraform plans them (modules/platform/tests/contract.tftest.hcl), the

@@ -8,6 +8,11 @@ arm64 (Graviton) host with an amd64 image plans fine and fails only when the tas
 
 Checks, without Terraform (python3 standard library only):
   - scripts/build-image.sh names exactly one --architecture;
+  - every image build in .github/workflows (`docker build`, `docker buildx build`, `docker image
+    build`, `podman build`, `buildah bud|build`, the docker/build-push-action) names exactly that
+    platform (`--platform linux/amd64`, `platforms: linux/amd64`): without one, buildx builds
+    for the runner's architecture, and an arm64 runner would release an arm64 image; and at
+    least one workflow builds the image (release.yml);
   - modules/ecs-app: the default `architecture` is that one, and the default `instance_type` is
     of that architecture;
   - modules/ecs-pipelines: the default `cpu_architecture` is that one (X86_64 / ARM64);
@@ -55,6 +60,71 @@ def default_of(variables_tf, name):
     return m.group(1) if m else None
 
 
+BUILD_COMMAND = re.compile(
+    r"\b(docker\s+(?:buildx\s+|image\s+)?build|podman\s+(?:image\s+)?build|buildah\s+(?:bud|build)"
+    r"|docker\s+buildx\s+bake)\b")
+PLATFORM_FLAG = re.compile(r"--platform(?:=|\s+)(\S+)")
+BUILD_ACTION = re.compile(r"^\s*(?:-\s+)?uses:\s*['\"]?docker/build-push-action@", re.M)
+
+
+def platforms_of(value):
+    return [p.strip() for p in value.strip().strip("'\"").split(",") if p.strip()]
+
+
+def indent_of(line):
+    return len(line) - len(line.lstrip())
+
+
+def step_lines(lines, at):
+    """The lines of the workflow step (a `- ` list item) that holds line `at`."""
+    start = at
+    while start >= 0 and not (lines[start].lstrip().startswith("- ")
+                              and indent_of(lines[start]) < indent_of(lines[at]) + (
+                                  2 if lines[at].lstrip().startswith("- ") else 0)):
+        start -= 1
+    if start < 0:
+        return [lines[at]]
+    dash = indent_of(lines[start])
+    end = start + 1
+    while end < len(lines) and (not lines[end].strip() or indent_of(lines[end]) > dash):
+        end += 1
+    return lines[start:end]
+
+
+def workflow_builds(root):
+    """(where, what, [platforms]) of every image build in the workflows, and the count of calls
+    of scripts/build-image.sh (which the --architecture check covers)."""
+    builds, script_calls = [], 0
+    for wf in sorted((root / ".github/workflows").glob("*.y*ml")):
+        text = wf.read_text()
+        rel = wf.relative_to(root)
+        lines = text.splitlines()
+        # Shell commands: continuation lines joined, comments dropped.
+        i = 0
+        while i < len(lines):
+            start, cmd = i + 1, lines[i]
+            while cmd.rstrip().endswith("\\") and i + 1 < len(lines):
+                i += 1
+                cmd = cmd.rstrip()[:-1] + " " + lines[i].strip()
+            i += 1
+            code = cmd.split(" #", 1)[0]
+            if code.lstrip().startswith("#"):
+                continue
+            if "scripts/build-image.sh" in code:
+                script_calls += 1
+            m = BUILD_COMMAND.search(code)
+            if m:
+                found = [p for v in PLATFORM_FLAG.findall(code[m.end():]) for p in platforms_of(v)]
+                builds.append((f"{rel}:{start}", m.group(1), found))
+        # The build-push action: its `platforms` input, in the step's own lines.
+        for m in BUILD_ACTION.finditer(text):
+            at = text.count("\n", 0, m.start())
+            found = [p for line in step_lines(lines, at)
+                     for v in re.findall(r"^\s*-?\s*platforms:\s*(.+)$", line) for p in platforms_of(v)]
+            builds.append((f"{rel}:{at + 1}", "docker/build-push-action", found))
+    return builds, script_calls
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--root", default=str(Path(__file__).resolve().parents[2]))
@@ -73,6 +143,20 @@ def main():
         return 1
     want = IMAGE_TO_EC2[archs[0]]
     print(f"image: --architecture {archs[0]} -> hosts and workers must be {want}")
+
+    # The images the workflows build (the release): the same platform, said explicitly.
+    platform = f"linux/{archs[0]}"
+    builds, script_calls = workflow_builds(root)
+    if not builds and not script_calls:
+        errors.append(".github/workflows: no image build found (release.yml builds the image): "
+                      "this check no longer sees it")
+    for where, what, found in builds:
+        if found != [platform]:
+            errors.append(f"{where}: `{what}` builds for {found or 'the runner architecture (no --platform)'}; "
+                          f"the image must be built for {platform} only "
+                          f"(--platform {platform}; the build-push action: platforms: {platform})")
+        else:
+            print(f"workflow {where}: {what} --platform {platform}")
 
     # modules/ecs-app defaults.
     app_vars = (modules / "ecs-app/variables.tf").read_text()
