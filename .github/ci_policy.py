@@ -16,7 +16,16 @@ privilege").
       - every aws_iam_role in deploy/terraform/modules (the CI roles of github-oidc aside) sets
         permissions_boundary = var.permissions_boundary_arn, its module declares that variable,
         modules/platform passes it to every such module, and every environment root passes it
-        to modules/platform.
+        to modules/platform;
+      - the supply chain (deploy/README.md "Supply-chain gates"): every FROM of every Dockerfile
+        under deploy/ (and every one a workflow builds with --file) is pinned by @sha256 (or
+        names an earlier stage, or scratch); the job of release.yml that builds the image
+        pushes it, runs the vulnerability gate (ECR scan findings, failing the step) after the
+        push and before anything signs or attests it, signs it and attests its CycloneDX SBOM
+        and its SLSA provenance, none of these steps conditional or allowed to fail, and the
+        job that promotes it (deploy.yml) needs that job; deploy-env.yml verifies the
+        signature and both attestations before any AWS credentials or terraform, and every job
+        that plans or applies is that job or needs it.
   ci_policy.py apply [--dry-run] [--repo OWNER/NAME]
       makes the repository's environments and rulesets match the file, with `gh api` (a token of
       a repository admin: `gh auth login`). Deployment branch policies not in the file are
@@ -274,10 +283,177 @@ def check_rulesets(rulesets: list, errors: Errors) -> None:
                 errors.add(f"rulesets: {r.get('name')!r} lets an app or deploy key bypass")
 
 
+# --- Supply chain: pinned bases, the release's gate before signing, deploy's verification ----------
+
+DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
+IMAGE_BUILD = re.compile(r"\b(docker\s+(?:buildx\s+|image\s+)?build|podman\s+(?:image\s+)?build|buildah\s+(?:bud|build))\b")
+
+
+def dockerfiles() -> list[Path]:
+    files = {p for p in (ROOT / "deploy").rglob("Dockerfile*")
+             if p.is_file() and not p.name.endswith(".dockerignore")}
+    for wf in sorted(WORKFLOWS.glob("*.yml")):
+        for m in re.finditer(r"(?:--file|-f)[= ]+\"?([^\s\"]+)", wf.read_text(encoding="utf-8")):
+            if "Dockerfile" in m.group(1):
+                files.add(ROOT / m.group(1))
+    return sorted(files)
+
+
+def check_dockerfile_pins(errors: Errors) -> int:
+    files = dockerfiles()
+    if not files:
+        errors.add("supply chain: no Dockerfile found under deploy/")
+    for path in files:
+        rel = path.relative_to(ROOT)
+        if not path.is_file():
+            errors.add(f"supply chain: a workflow builds {rel}, which does not exist")
+            continue
+        stages: set[str] = set()
+        text = re.sub(r"\\\n", " ", path.read_text(encoding="utf-8"))
+        for n, line in enumerate(text.splitlines(), 1):
+            m = re.match(r"^\s*FROM\s+(.*)$", line, re.I)
+            if not m:
+                continue
+            words = [w for w in m.group(1).split() if not w.startswith("--")]
+            if not words:
+                errors.add(f"{rel}:{n}: FROM without an image")
+                continue
+            image = words[0]
+            if len(words) >= 3 and words[1].lower() == "as":
+                stages.add(words[2].lower())
+            if image.lower() in stages or image == "scratch":
+                continue
+            if not DIGEST.search(image):
+                errors.add(f"{rel}:{n}: FROM {image} is not pinned by digest (image@sha256:<64 hex>)")
+    return len(files)
+
+
+def step_text(step: dict) -> str:
+    return str(step.get("run") or step.get("uses") or "")
+
+
+def unconditional(step: dict) -> bool:
+    return "if" not in step and not step.get("continue-on-error")
+
+
+def check_release(errors: Errors) -> None:
+    wf = load_yaml(WORKFLOWS / "release.yml")
+    jobs = wf.get("jobs") or {}
+    builders = [j for j, job in jobs.items()
+                if any(IMAGE_BUILD.search(step_text(s)) for s in job.get("steps") or [])]
+    if len(builders) != 1:
+        errors.add(f"release.yml: expected one job that builds the image, found {builders}")
+        return
+    job_id = builders[0]
+    steps = jobs[job_id].get("steps") or []
+
+    def where(pred) -> list[int]:
+        return [i for i, s in enumerate(steps) if pred(step_text(s))]
+
+    found = {
+        "build": where(lambda t: bool(IMAGE_BUILD.search(t))),
+        "push": where(lambda t: bool(re.search(r"\bdocker\s+(?:image\s+)?push\b", t))),
+        "vulnerability gate": where(lambda t: "describe-image-scan-findings" in t and "exit 1" in t),
+        "sign": where(lambda t: bool(re.search(r"\bcosign\s+sign\b", t))),
+        "SBOM attestation": where(lambda t: bool(re.search(r"\bcosign\s+attest\b[^\n]*--type\s+cyclonedx\b", t))),
+        "provenance attestation": where(lambda t: bool(re.search(r"\bcosign\s+attest\b[^\n]*--type\s+slsaprovenance", t))),
+    }
+    for name, idx in found.items():
+        if not idx:
+            errors.add(f"release.yml job {job_id}: no {name} step")
+        for i in idx:
+            if name != "build" and not unconditional(steps[i]):
+                errors.add(f"release.yml job {job_id}: the {name} step ({steps[i].get('name', i)}) is "
+                           "conditional or may fail (if / continue-on-error)")
+    if not all(found.values()):
+        return
+    gate = min(found["vulnerability gate"])
+    if not min(found["build"]) < min(found["push"]) < gate:
+        errors.add(f"release.yml job {job_id}: the vulnerability gate must follow the build and the push "
+                   "(it reads the registry's scan of the pushed digest)")
+    for name in ("sign", "SBOM attestation", "provenance attestation"):
+        if min(found[name]) < gate:
+            errors.add(f"release.yml job {job_id}: {name} comes before the vulnerability gate: an image "
+                       "that fails the gate must never be signed or attested")
+    # Signing anything anywhere else in the job before the gate.
+    for i, s in enumerate(steps[:gate]):
+        if re.search(r"\bcosign\s+(sign|attest)\b", step_text(s)):
+            errors.add(f"release.yml job {job_id}: step {s.get('name', i)} signs before the vulnerability gate")
+    # Promotion: only after the job that gates.
+    promoters = [j for j, job in jobs.items() if str(job.get("uses", "")).endswith("/deploy.yml")]
+    if not promoters:
+        errors.add("release.yml: no job promotes the image (uses ./.github/workflows/deploy.yml)")
+    for j in promoters:
+        needs = jobs[j].get("needs") or []
+        needs = [needs] if isinstance(needs, str) else needs
+        if job_id not in needs:
+            errors.add(f"release.yml: job {j} promotes the image without needing {job_id} (its gate and signature)")
+    for name, other in ((p.name, load_yaml(p)) for p in sorted(WORKFLOWS.glob("*.yml")) if p.name != "release.yml"):
+        for j, job in (other.get("jobs") or {}).items():
+            if any(re.search(r"\bcosign\s+(sign|attest)\b", step_text(s)) for s in job.get("steps") or []):
+                errors.add(f"{name} job {j}: signs or attests images; only release.yml's gated job may")
+
+
+def check_deploy_verifies(errors: Errors) -> None:
+    wf = load_yaml(WORKFLOWS / "deploy-env.yml")
+    jobs = wf.get("jobs") or {}
+
+    def verifies(t: str) -> bool:
+        return ("cosign" in t and bool(re.search(r"(?:cosign|verify)\s+verify(?:\s|$)", t, re.M))
+                and bool(re.search(r"verify-attestation\s+--type\s+cyclonedx\b", t))
+                and bool(re.search(r"verify-attestation\s+--type\s+slsaprovenance", t)))
+
+    def uses_aws_or_terraform(step: dict) -> bool:
+        t = step_text(step)
+        return "configure-aws-credentials" in t or bool(re.search(r"\bterraform\b[^\n]*\b(plan|apply|init)\b", t)) \
+            or bool(re.search(r"^\s*aws\s", t, re.M))
+
+    verifiers = []
+    for j, job in jobs.items():
+        steps = job.get("steps") or []
+        idx = [i for i, s in enumerate(steps) if verifies(step_text(s))]
+        if not idx:
+            continue
+        verifiers.append(j)
+        if not unconditional(steps[idx[0]]):
+            errors.add(f"deploy-env.yml job {j}: the verification step is conditional or may fail")
+        first_aws = next((i for i, s in enumerate(steps) if uses_aws_or_terraform(s)), len(steps))
+        if idx[0] > first_aws:
+            errors.add(f"deploy-env.yml job {j}: the image is verified after AWS credentials or terraform "
+                       f"(step {steps[first_aws].get('name') or steps[first_aws].get('uses')})")
+    if not verifiers:
+        errors.add("deploy-env.yml: no step verifies the image's signature, SBOM (cyclonedx) and provenance "
+                   "(slsaprovenance1) attestations")
+        return
+
+    def ancestors(j: str, seen=None) -> set[str]:
+        seen = set() if seen is None else seen
+        needs = jobs.get(j, {}).get("needs") or []
+        for n in [needs] if isinstance(needs, str) else needs:
+            if n not in seen:
+                seen.add(n)
+                ancestors(n, seen)
+        return seen
+
+    for j, job in jobs.items():
+        if any(re.search(r"\bterraform\b[^\n]*\b(plan|apply)\b", step_text(s)) for s in job.get("steps") or []):
+            if j not in verifiers and not (ancestors(j) & set(verifiers)):
+                errors.add(f"deploy-env.yml job {j} plans or applies without verifying the image "
+                           f"(neither verifies nor needs {verifiers})")
+
+
+def check_supply_chain(errors: Errors) -> int:
+    n = check_dockerfile_pins(errors)
+    check_release(errors)
+    check_deploy_verifies(errors)
+    return n
+
+
 def cmd_check(_args) -> int:
     errors = Errors()
     check_settings(load_yaml(SETTINGS), errors)
     check_boundaries(errors)
+    dockerfiles_checked = check_supply_chain(errors)
     for e in errors:
         print(f"ci-policy: {e}")
     if errors:
@@ -285,7 +461,9 @@ def cmd_check(_args) -> int:
     envs = load_yaml(SETTINGS)["environments"]
     print(f"ci-policy: {len(envs)} environments described and used "
           f"({sum(1 for s in envs.values() if (s or {}).get('production'))} production, with reviewers); "
-          "rulesets protect main and v* tags; every module IAM role takes the permissions boundary")
+          "rulesets protect main and v* tags; every module IAM role takes the permissions boundary; "
+          f"{dockerfiles_checked} Dockerfile(s) pinned by digest, release.yml gates on vulnerabilities "
+          "before signing and attesting (SBOM, provenance) and promoting, deploy-env.yml verifies first")
     return 0
 
 
