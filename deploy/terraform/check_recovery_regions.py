@@ -16,14 +16,32 @@ use. They must agree:
     region is in the map must copy to that region's recovery region;
   - deploy/README.md "Environments": each root's region and recovery region as the table says.
 
+A recovery environment (MHP_RECOVERY_OF, templates/demo `recovery_of`; runbook
+restore-to-new-region.md B) runs in the recovery region of the environment it recovers, which
+need be no region of its own (ap-southeast-4), and copies its backups back to that environment's
+region: the map inverted. So also:
+
+  - the map is one to one (no region is the recovery region of two);
+  - deploy/bin/mhp-env `source_region` is the map inverted and refuses all but the recovery
+    regions; templates/demo's and bootstrap's `local.source_region` invert `local.copy_region`;
+  - templates/demo's variable `region` accepts, with `recovery_of`, exactly the recovery regions
+    (and without it exactly the map's regions), and its `copy` provider goes to
+    `local.backup_copy_region`, the source region for a recovery environment;
+  - run with a stub `aws` (nothing reaches AWS), `mhp-env plan` gets past its region checks for
+    every region of the map without MHP_RECOVERY_OF and every recovery region with it, and
+    stops before AWS for every other region; `mhp-env recovery-region` prints the map.
+
     deploy/terraform/check_recovery_regions.py [--root DIR]   (DIR: the repository, default ../..)
 
 Python 3 standard library only.
 """
 
 import argparse
+import os
 import re
+import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 REGION = r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]"
@@ -52,22 +70,68 @@ def hcl_map(text, name, where, errors):
     return dict(pairs)
 
 
+def shell_case(text, fn_name, where, errors):
+    """(arms, the regions its refusal names) of a `fn() { case "$1" in REGION) echo REGION ;; ...`."""
+    fn = re.search(r"^%s\(\)\s*\{(.*?)^\}" % fn_name, text, re.M | re.S)
+    if not fn:
+        errors.append(f"{where}: no {fn_name}() function")
+        return {}, set()
+    arms = dict(re.findall(r"^\s*(%s)\)\s*echo\s+(%s)\s*;;" % (REGION, REGION), fn.group(1), re.M))
+    if not arms:
+        errors.append(f"{where}: {fn_name}() maps no region")
+    refused = re.search(r"^\s*\*\).*?must be ([^\"]*)\"", fn.group(1), re.M)
+    accepted = set(re.findall(REGION, refused.group(1).split(":")[-1])) if refused else set()
+    return arms, accepted
+
+
 def mhp_env(root, errors):
     path = root / "deploy/bin/mhp-env"
     text = path.read_text()
-    fn = re.search(r"^recovery_region\(\)\s*\{(.*?)^\}", text, re.M | re.S)
-    if not fn:
-        errors.append(f"{path.relative_to(root)}: no recovery_region() function")
-        return {}, {}, set()
-    arms = dict(re.findall(r"^\s*(%s)\)\s*echo\s+(%s)\s*;;" % (REGION, REGION), fn.group(1), re.M))
-    if not arms:
-        errors.append(f"{path.relative_to(root)}: recovery_region() maps no region")
-    refused = re.search(r"^\s*\*\).*?must be ([^\"]*)\"", fn.group(1), re.M)
-    accepted = set(re.findall(REGION, refused.group(1))) if refused else set()
+    arms, accepted = shell_case(text, "recovery_region", path.relative_to(root), errors)
     usage = " ".join(line.lstrip("#").strip() for line in text.splitlines()
                      if line.startswith("#") and not line.startswith("#!"))
     named = dict(re.findall(r"(%s)\s*->\s*(%s)" % (REGION, REGION), usage))
     return arms, named, accepted
+
+
+def run_mhp_env(root, args, recovery_of):
+    """Runs deploy/bin/mhp-env with a stub `aws` first on PATH: (got past its region checks to
+    the first AWS call, stdout, stderr). Nothing reaches AWS or terraform."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stub = Path(tmp) / "aws"
+        stub.write_text("#!/bin/sh\necho mhp-env-reached-aws >&2\nexit 7\n")
+        stub.chmod(0o755)
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("MHP_", "TF_", "AWS_"))}
+        env["PATH"] = f"{tmp}:{env.get('PATH', '/usr/bin:/bin')}"
+        if recovery_of:
+            env["MHP_RECOVERY_OF"] = recovery_of
+        p = subprocess.run(["bash", str(root / "deploy/bin/mhp-env"), *args], env=env,
+                           capture_output=True, text=True, timeout=60)
+        return "mhp-env-reached-aws" in p.stderr, p.stdout.strip(), p.stderr.strip()
+
+
+def mhp_env_behaviour(root, want, errors):
+    """What mhp-env accepts, run: every region of the map as an environment's region, every
+    recovery region as a recovery environment's, nothing else."""
+    production, recovery = set(want), set(want.values())
+    for region in sorted(production | recovery | {"eu-west-1"}):
+        for recovery_of in (None, "prod-x"):
+            ok = region in (recovery if recovery_of else production)
+            reached, _, err = run_mhp_env(root, ["plan", "dr-x", region, "--production"], recovery_of)
+            if reached != ok:
+                what = f"MHP_RECOVERY_OF={recovery_of} mhp-env plan dr-x {region}" if recovery_of \
+                    else f"mhp-env plan dr-x {region}"
+                errors.append(f"deploy/bin/mhp-env: `{what}` {'is refused' if ok else 'is accepted'}"
+                              f" ({'a recovery environment' if recovery_of else 'an environment'} "
+                              f"{'must be' if ok else 'cannot be'} made there; stderr: {err[-200:]!r})")
+    for region, copy in sorted(want.items()):
+        _, out, err = run_mhp_env(root, ["recovery-region", region], None)
+        if out != copy:
+            errors.append(f"deploy/bin/mhp-env: `recovery-region {region}` prints {out!r} "
+                          f"({err[-200:]!r}), the map says {copy}")
+
+
+INVERSION = r"\bsource_region\s*=\s*\{\s*for\s+(\w+)\s*,\s*(\w+)\s+in\s+local\.copy_region\s*:\s*\2\s*=>\s*\1\s*\}"
 
 
 def providers(path):
@@ -133,11 +197,51 @@ def main():
                       f"its map has {sorted(want)}")
     variables = (tf / "templates/demo/variables.tf").read_text()
     region_var = block(variables, r'variable\s+"region"') or ""
-    condition = re.search(r"condition\s*=\s*contains\(\[([^\]]*)\]", region_var)
+    condition = re.search(r"condition\s*=\s*var\.recovery_of\s*==\s*null\s*\?\s*contains\(\[([^\]]*)\]"
+                          r"\s*,\s*var\.region\s*\)\s*:\s*contains\(\[([^\]]*)\]\s*,\s*var\.region\s*\)",
+                          region_var)
     allowed = set(re.findall(REGION, condition.group(1))) if condition else set()
-    if allowed != set(want):
+    recovery_allowed = set(re.findall(REGION, condition.group(2))) if condition else set()
+    if not condition:
+        errors.append("templates/demo/variables.tf: variable region's condition is not `var.recovery_of "
+                      "== null ? contains([REGIONS], var.region) : contains([RECOVERY REGIONS], var.region)`")
+    elif allowed != set(want):
         errors.append(f"templates/demo/variables.tf: variable region accepts {sorted(allowed)}, "
                       f"the map has {sorted(want)}")
+
+    # A recovery environment: in every recovery region, copying back to its source's region.
+    inverse = {v: k for k, v in want.items()}
+    if len(inverse) != len(want):
+        errors.append(f"the map {dict(sorted(want.items()))} is not one to one: a recovery "
+                      "environment's source region (the map inverted) would be ambiguous")
+    if condition and recovery_allowed != set(inverse):
+        errors.append(f"templates/demo/variables.tf: variable region accepts with recovery_of "
+                      f"{sorted(recovery_allowed)}, the recovery regions are {sorted(inverse)}: a "
+                      "recovery environment must be creatable in the recovery region of every region")
+    text = (root / "deploy/bin/mhp-env").read_text()
+    source, source_accepted = shell_case(text, "source_region", "deploy/bin/mhp-env", errors)
+    if source != inverse:
+        errors.append(f"deploy/bin/mhp-env source_region() maps {dict(sorted(source.items()))}, "
+                      f"the map inverted is {dict(sorted(inverse.items()))}")
+    if source_accepted != set(inverse):
+        errors.append(f"deploy/bin/mhp-env: source_region() refuses all but {sorted(source_accepted)}, "
+                      f"the recovery regions are {sorted(inverse)}")
+    for where in ("templates/demo/providers.tf", "bootstrap/main.tf"):
+        if not re.search(INVERSION, (tf / where).read_text()):
+            errors.append(f"{where}: no `source_region = {{ for region, recovery in "
+                          "local.copy_region : recovery => region }` (the map inverted)")
+    demo_providers = (tf / "templates/demo/providers.tf").read_text()
+    if not re.search(r"\bbackup_copy_region\s*=\s*var\.recovery_of\s*==\s*null\s*\?\s*"
+                     r"local\.copy_region\[var\.region\]\s*:\s*local\.source_region\[var\.region\]",
+                     demo_providers):
+        errors.append("templates/demo/providers.tf: no `backup_copy_region = var.recovery_of == null ? "
+                      "local.copy_region[var.region] : local.source_region[var.region]`")
+    copy_provider = re.search(r'provider\s+"aws"\s*\{[^}]*alias\s*=\s*"copy"[^}]*?region\s*=\s*([^\n#]+)',
+                              demo_providers)
+    if not copy_provider or copy_provider.group(1).strip() != "local.backup_copy_region":
+        errors.append("templates/demo/providers.tf: the `copy` provider's region is not "
+                      "local.backup_copy_region")
+    mhp_env_behaviour(root, want, errors)
 
     # Every root's own pair.
     table = readme_environments(root)
@@ -170,7 +274,8 @@ def main():
         print("FAIL " + e)
     if not errors:
         print(f"recovery regions: {dict(sorted(want.items()))} in mhp-env, templates/demo, "
-              f"bootstrap, the {len(roots)} roots and deploy/README.md")
+              f"bootstrap, the {len(roots)} roots and deploy/README.md; recovery environments in "
+              f"{sorted(set(want.values()))}, copying back to their source's region")
     return 1 if errors else 0
 
 

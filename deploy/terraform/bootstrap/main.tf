@@ -5,9 +5,12 @@ locals {
   state_bucket = "mhp-tfstate-${local.account}-${var.region}"
 
   # Where the environments of this account and region put their resources: the region itself and
-  # the region their backups are copied to (deploy/README.md, Environments).
+  # the region their backups are copied to (deploy/README.md, Environments). In a region that is
+  # only a recovery region (ap-southeast-4), the recovery environments there copy back to their
+  # source's region (templates/demo source_region: copy_region inverted).
   copy_region    = { "us-east-1" = "us-west-1", "us-west-1" = "us-east-1", "ap-southeast-2" = "ap-southeast-4" }
-  deploy_regions = var.deploy_regions != null ? var.deploy_regions : distinct(compact([var.region, lookup(local.copy_region, var.region, "")]))
+  source_region  = { for region, recovery in local.copy_region : recovery => region }
+  deploy_regions = var.deploy_regions != null ? var.deploy_regions : distinct(compact([var.region, lookup(local.copy_region, var.region, lookup(local.source_region, var.region, ""))]))
 }
 
 module "kms" {

@@ -36,8 +36,8 @@ output "controls" {
 }
 
 output "recovery_region" {
-  description = "The recovery region of this environment's region."
-  value       = local.copy_region[var.region]
+  description = "Where this environment's backups are copied: the recovery region of its region; for a recovery environment (recovery_of), its source's region."
+  value       = local.backup_copy_region
 }
 
 output "recovery" {

@@ -4,11 +4,11 @@ variable "name" {
 }
 
 variable "region" {
-  description = "us-east-1, us-west-1 or ap-southeast-2."
+  description = "us-east-1, us-west-1 or ap-southeast-2 (providers.tf copy_region); with recovery_of, the recovery region of the environment it recovers: us-west-1, us-east-1 or ap-southeast-4 (source_region)."
   type        = string
   validation {
-    condition     = contains(["us-east-1", "us-west-1", "ap-southeast-2"], var.region)
-    error_message = "region must be one of us-east-1, us-west-1, ap-southeast-2."
+    condition     = var.recovery_of == null ? contains(["us-east-1", "us-west-1", "ap-southeast-2"], var.region) : contains(["us-west-1", "us-east-1", "ap-southeast-4"], var.region)
+    error_message = "region must be one of us-east-1, us-west-1, ap-southeast-2; with recovery_of (a recovery environment), the recovery region of the environment it recovers: us-west-1, us-east-1 or ap-southeast-4."
   }
 }
 

@@ -200,3 +200,65 @@ run "the_app_key_moves_when_the_template_is_told_so" {
     error_message = "the recovery region is told the replica of the multi-Region app key and the version it wraps as"
   }
 }
+
+# MHP_RECOVERY_OF=prod-apse2 mhp-env up dr-apse2 ap-southeast-4 --production (runbook B for
+# prod-apse2): ap-southeast-4 is no production region of its own, but it is prod-apse2's
+# recovery region, so a recovery environment may be made there; its backups are copied back to
+# its source's region, ap-southeast-2 (Australian health data stays in Australia).
+run "a_recovery_environment_of_prod_apse2_plans_in_ap_southeast_4" {
+  command = plan
+  variables {
+    name            = "dr-apse2"
+    region          = "ap-southeast-4"
+    recovery_of     = "prod-apse2"
+    image           = "123456789012.dkr.ecr.ap-southeast-4.amazonaws.com/mhp@sha256:0000000000000000000000000000000000000000000000000000000000000000"
+    certificate_arn = "arn:aws:acm:ap-southeast-4:123456789012:certificate/00000000-0000-0000-0000-000000000000"
+  }
+
+  # The parameters prod-apse2 wrote in ap-southeast-4.
+  override_data {
+    target = module.platform.data.aws_region.copy
+    values = { name = "ap-southeast-2" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.database_cluster"]
+    values = { value = "mhp-prod-apse2-secondary" }
+  }
+  override_data {
+    target = module.platform.data.aws_ssm_parameter.recovered["recovery.azs"]
+    values = { value = "ap-southeast-4a,ap-southeast-4b" }
+  }
+
+  assert {
+    condition     = output.recovery_region == "ap-southeast-2"
+    error_message = "a recovery environment copies its backups back to its source's region: ap-southeast-4's source region is ap-southeast-2"
+  }
+  assert {
+    condition     = output.recovery.recovering == "prod-apse2" && output.recovery.database.cluster == "mhp-prod-apse2-secondary"
+    error_message = "the recovery environment of prod-apse2 uses prod-apse2's secondary in ap-southeast-4"
+  }
+  assert {
+    condition     = output.recovery.network == null && !output.recovery.own_database && output.recovery.standby.app_tasks == 0
+    error_message = "a recovery environment keeps nothing in its copy region, makes no database and stands by as a pilot light"
+  }
+}
+
+# ap-southeast-4 is only a recovery region: an environment of its own is refused there, and a
+# recovery environment is refused where no production region recovers (ap-southeast-2).
+run "ap_southeast_4_takes_only_a_recovery_environment" {
+  command = plan
+  variables {
+    name   = "demo-x"
+    region = "ap-southeast-4"
+  }
+  expect_failures = [var.region]
+}
+
+run "no_recovery_environment_where_no_region_recovers" {
+  command = plan
+  variables {
+    region      = "ap-southeast-2"
+    recovery_of = "prod-use1"
+  }
+  expect_failures = [var.region]
+}
