@@ -21,7 +21,7 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
   s3_use_path_style           = true
-  max_retries                 = 1 # moto answers at once; an error is not worth 25 retries
+  max_retries                 = 5 # only retryable errors are retried (a 4xx fails at once); moto's threaded server now and then closes a kept-alive connection under a request (seen in CI: "use of closed network connection" on GetResourcePolicy)
 
   endpoints {
     autoscaling    = var.moto_endpoint
@@ -55,7 +55,7 @@ provider "aws" {
   skip_metadata_api_check     = true
   skip_region_validation      = true
   s3_use_path_style           = true
-  max_retries                 = 1 # moto answers at once; an error is not worth 25 retries
+  max_retries                 = 5 # only retryable errors are retried (a 4xx fails at once); moto's threaded server now and then closes a kept-alive connection under a request (seen in CI: "use of closed network connection" on GetResourcePolicy)
 
   endpoints {
     iam = var.moto_endpoint
