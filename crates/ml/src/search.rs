@@ -402,16 +402,18 @@ fn run_search(
     } else {
         best_of("spline", &spline, tried)?
     };
-    // The linear model: splines when they score at least as well as the plain fit.
-    let Some(mut best_linear) = plain.or(bent) else {
-        return Err(MlError::InvalidParameter {
-            name: "l2_grid",
-            expected: "at least one penalty",
-        });
+    // The linear model: the splines unless the plain fit scores more than `min_gain` above.
+    let best_linear = match (plain, bent) {
+        (Some(p), Some(b)) if p.1 > b.1 + space.min_gain => p,
+        (_, Some(b)) => b,
+        (Some(p), None) => p,
+        (None, None) => {
+            return Err(MlError::InvalidParameter {
+                name: "l2_grid",
+                expected: "at least one penalty",
+            });
+        }
     };
-    if let (Some(p), Some(b)) = (plain, bent) {
-        best_linear = if b.1 + space.min_gain >= p.1 { b } else { p };
-    }
 
     // Boosting on every group (trees choose their own splits).
     let mut best_boosting: Option<(usize, f64)> = None;
