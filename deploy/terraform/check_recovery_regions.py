@@ -44,19 +44,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from check_architecture import block  # noqa: E402  (the HCL block reader both checks use)
+
 REGION = r"[a-z]{2}(?:-gov)?-[a-z]+-[0-9]"
-
-
-def block(text, header):
-    """The body of the first HCL block whose opening matches `header` (a regex), or None."""
-    m = re.search(header + r"\s*\{", text)
-    if not m:
-        return None
-    depth, i = 1, m.end()
-    while i < len(text) and depth:
-        depth += {"{": 1, "}": -1}.get(text[i], 0)
-        i += 1
-    return text[m.end():i - 1]
 
 
 def hcl_map(text, name, where, errors):
