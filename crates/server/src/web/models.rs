@@ -33,7 +33,7 @@ pub async fn page(State(state): State<AppState>, g: PageGrant) -> Response {
     let main = html! {
         h1 { "Models" }
         @if models.is_empty() {
-            p { "No model yet. Train one from " a href={"/orgs/" (org) "/pipelines"} { "Pipelines" } " (train-risk-model)." }
+            p { "No model yet. Train one from " a href={"/orgs/" (org) "/pipelines"} { "Pipelines" } " (" (mhp_domain::pipeline::TRAIN) ")." }
         }
         @for (name, versions) in &models {
             section aria-labelledby={"model-" (name)} {
