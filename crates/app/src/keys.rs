@@ -142,7 +142,9 @@ pub struct Keys {
     master: Arc<dyn MasterKeyProvider>,
     clock: Arc<dyn Clock>,
     ttl: Duration,
-    cache: Mutex<HashMap<(String, u32), (Instant, DataKey)>>,
+    /// Unwrapped keys, each with its cipher ready (the AES key schedule and GHASH key made
+    /// once, not on every field opened; wiped on drop like the key).
+    cache: Mutex<HashMap<(String, u32), Unwrapped>>,
     /// Current version of each key, so a read needs no key store query while it is fresh.
     current: Mutex<HashMap<String, (Instant, u32)>>,
 }
@@ -154,6 +156,13 @@ impl std::fmt::Debug for Keys {
             .field("ttl", &self.ttl)
             .finish_non_exhaustive()
     }
+}
+
+/// An unwrapped key in the cache.
+struct Unwrapped {
+    at: Instant,
+    key: DataKey,
+    sealer: Arc<Sealer>,
 }
 
 /// Most unwrapped keys held at once; beyond it the cache starts afresh.
@@ -190,8 +199,14 @@ impl Keys {
 
     fn cached(&self, key_id: &str, version: u32) -> Option<DataKey> {
         let cache = self.cache.lock().ok()?;
-        let (at, key) = cache.get(&(key_id.to_owned(), version))?;
-        (at.elapsed() < self.ttl).then(|| key.clone())
+        let u = cache.get(&(key_id.to_owned(), version))?;
+        (u.at.elapsed() < self.ttl).then(|| u.key.clone())
+    }
+
+    fn cached_sealer(&self, key_id: &str, version: u32) -> Option<Arc<Sealer>> {
+        let cache = self.cache.lock().ok()?;
+        let u = cache.get(&(key_id.to_owned(), version))?;
+        (u.at.elapsed() < self.ttl).then(|| Arc::clone(&u.sealer))
     }
 
     fn remember(&self, key_id: &str, version: u32, key: &DataKey) {
@@ -199,7 +214,14 @@ impl Keys {
             if cache.len() >= CACHE_LIMIT {
                 cache.clear();
             }
-            cache.insert((key_id.to_owned(), version), (Instant::now(), key.clone()));
+            cache.insert(
+                (key_id.to_owned(), version),
+                Unwrapped {
+                    at: Instant::now(),
+                    key: key.clone(),
+                    sealer: Arc::new(Sealer::with_data_key(key, version)),
+                },
+            );
         }
     }
 
@@ -389,21 +411,24 @@ impl Keys {
         }
     }
 
-    /// The subject's current key, or `None` when it has none: it was destroyed, or the
-    /// subject's data predates envelope encryption.
-    pub async fn subject_for_read(
+    /// The subject's current key as a ready cipher (shared while the key is cached), or `None`
+    /// when it has none: it was destroyed, or the subject's data predates envelope encryption.
+    pub async fn subject_sealer_for_read(
         &self,
         org: OrgId,
         subject: SubjectId,
-    ) -> Result<Option<(u32, DataKey)>, KeysError> {
+    ) -> Result<Option<(u32, Arc<Sealer>)>, KeysError> {
         let id = subject_key_id(org, subject);
-        match self.current_version(&id).await? {
-            Some(v) => match self.version_of(&id, v).await {
-                Ok(k) => Ok(Some((v, k))),
-                Err(KeysError::Shredded) => Ok(None),
-                Err(e) => Err(e),
-            },
-            None => Ok(None),
+        let Some(v) = self.current_version(&id).await? else {
+            return Ok(None);
+        };
+        if let Some(sealer) = self.cached_sealer(&id, v) {
+            return Ok(Some((v, sealer)));
+        }
+        match self.version_of(&id, v).await {
+            Ok(k) => Ok(Some((v, Arc::new(Sealer::with_data_key(&k, v))))),
+            Err(KeysError::Shredded) => Ok(None),
+            Err(e) => Err(e),
         }
     }
 

@@ -60,7 +60,7 @@ fn sealing_failed() -> AppError {
 #[derive(Debug)]
 pub struct SubjectPhi<'p> {
     phi: &'p Phi,
-    key: Option<(u32, Sealer)>,
+    key: Option<(u32, Arc<Sealer>)>,
 }
 
 /// The blind indexes of a subject's name and external id under `blind`.
@@ -103,7 +103,7 @@ impl Phi {
         let (version, key) = self.keys.subject_for_write(org, subject).await?;
         Ok(SubjectPhi {
             phi: self,
-            key: Some((version, Sealer::with_data_key(&key, version))),
+            key: Some((version, Arc::new(Sealer::with_data_key(&key, version)))),
         })
     }
 
@@ -113,11 +113,7 @@ impl Phi {
         org: OrgId,
         subject: SubjectId,
     ) -> Result<SubjectPhi<'_>, AppError> {
-        let key = self
-            .keys
-            .subject_for_read(org, subject)
-            .await?
-            .map(|(v, k)| (v, Sealer::with_data_key(&k, v)));
+        let key = self.keys.subject_sealer_for_read(org, subject).await?;
         Ok(SubjectPhi { phi: self, key })
     }
 
@@ -155,7 +151,7 @@ impl SubjectPhi<'_> {
     fn sealer(&self) -> Result<&Sealer, AppError> {
         self.key
             .as_ref()
-            .map(|(_, s)| s)
+            .map(|(_, s)| s.as_ref())
             .ok_or(AppError::Gone("subject"))
     }
 

@@ -261,9 +261,17 @@ pub async fn availability_on(
     today: CalendarDate,
 ) -> Result<HashMap<SubjectId, Availability>, AppError> {
     let courses = injuries::courses_on(tx, &today.to_string()).await?;
+    Ok(availability_of(&courses, today))
+}
+
+/// What the injuries' courses leave each subject today: only those not available.
+fn availability_of(
+    courses: &[injuries::CourseRow],
+    today: CalendarDate,
+) -> HashMap<SubjectId, Availability> {
     let day = today.days_since_epoch();
     let mut worst: HashMap<SubjectId, Availability> = HashMap::new();
-    for row in &courses {
+    for row in courses {
         let Some(course) = row.course() else {
             continue;
         };
@@ -272,7 +280,7 @@ pub async fn availability_on(
         *e = (*e).max(a);
     }
     worst.retain(|_, a| *a != Availability::Available);
-    Ok(worst)
+    worst
 }
 
 /// Opens one stored subject, with what their injuries allow today.
@@ -486,7 +494,32 @@ pub async fn list(
 ) -> Result<SubjectPage, AppError> {
     let org = scope.org();
     let now = app.now();
-    let (found, availability, bands) = {
+    let (found, availability, bands) = if let Some(mut read) = app.db.direct_read(scope)? {
+        // SQLite: the same reads on this thread, in one snapshot (mhp_storage::direct).
+        if let Some(team) = listing.filter.team {
+            teams::get_direct(&mut read, team)?;
+        }
+        let found = subjects::search_direct(
+            &mut read,
+            &listing.filter,
+            listing.page,
+            listing.newest_first,
+        )?;
+        let today = app.today();
+        let availability = availability_of(
+            &injuries::courses_on_direct(&mut read, &today.to_string())?,
+            today,
+        );
+        let bands: HashMap<SubjectId, String> = if listing.with_risk_bands {
+            risk::latest_direct(&mut read)?
+                .into_iter()
+                .map(|score| (score.subject, score.band))
+                .collect()
+        } else {
+            HashMap::new()
+        };
+        (found, availability, bands)
+    } else {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
         if let Some(team) = listing.filter.team {
             teams::get(&mut tx, team).await?;

@@ -5,6 +5,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::{AnyPool, Connection as _};
 
 use crate::credentials::CredentialChanges;
+use crate::direct::{DirectRead, DirectReads};
 use crate::error::{StorageError, is_transient_sqlx};
 use crate::tx::{Access, OperatorTx, TenantTx};
 
@@ -84,6 +85,8 @@ pub struct Db {
     writer: std::sync::Arc<tokio::sync::Semaphore>,
     /// Where committed credential changes are announced ([`crate::credentials`]).
     credentials: std::sync::Arc<CredentialChanges>,
+    /// One-hop reads of a SQLite file ([`crate::direct`]); none on PostgreSQL or in memory.
+    direct: Option<std::sync::Arc<DirectReads>>,
 }
 
 impl Db {
@@ -92,13 +95,16 @@ impl Db {
     pub async fn connect(url: &str, options: &DbOptions) -> Result<Self, StorageError> {
         sqlx::any::install_default_drivers();
         let backend = Backend::from_url(url)?;
-        let credentials = std::sync::Arc::new(match backend {
-            Backend::Sqlite => match private_sqlite_file(url)? {
-                Some(path) => CredentialChanges::sqlite_file(&path),
-                None => CredentialChanges::in_process(),
-            },
-            Backend::Postgres => CredentialChanges::postgres(),
+        let file = match backend {
+            Backend::Sqlite => private_sqlite_file(url)?,
+            Backend::Postgres => None,
+        };
+        let credentials = std::sync::Arc::new(match (backend, &file) {
+            (Backend::Sqlite, Some(path)) => CredentialChanges::sqlite_file(path),
+            (Backend::Sqlite, None) => CredentialChanges::in_process(),
+            (Backend::Postgres, _) => CredentialChanges::postgres(),
         });
+        let direct = file.map(|path| std::sync::Arc::new(DirectReads::new(&path)));
         let connect_options: AnyConnectOptions = url.parse().map_err(StorageError::Database)?;
         let statement_timeout_ms = options.statement_timeout.as_millis();
         let max_connections = match backend {
@@ -141,6 +147,7 @@ impl Db {
             max_connections,
             writer: std::sync::Arc::new(tokio::sync::Semaphore::new(1)),
             credentials,
+            direct,
         };
         db.wait_until_reachable(&connect_options, options.startup_timeout)
             .await?;
@@ -221,6 +228,13 @@ impl Db {
         TenantTx::begin(&self.pool, self.backend, *scope, access, permit)
             .await
             .map(|tx| tx.announcing(&self.credentials))
+    }
+
+    /// Opens a one-hop read for one organisation on a SQLite file ([`crate::direct`]): its
+    /// statements run on the caller's thread. `None` on PostgreSQL and in memory, where the
+    /// caller reads through [`Db::tenant`] instead.
+    pub fn direct_read(&self, scope: &OrgScope) -> Result<Option<DirectRead<'_>>, StorageError> {
+        self.direct.as_deref().map(|d| d.begin(scope)).transpose()
     }
 
     /// On SQLite, a write waits its turn here before it takes a connection. The wait is bounded
@@ -308,6 +322,9 @@ impl Db {
     /// Closes the pool, waiting up to 10 s for connections in use to come back (a transaction
     /// still held by the caller would otherwise keep it waiting forever).
     pub async fn close(&self) {
+        if let Some(direct) = &self.direct {
+            direct.close();
+        }
         if tokio::time::timeout(Duration::from_secs(10), self.pool.close())
             .await
             .is_err()

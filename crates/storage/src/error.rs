@@ -63,6 +63,9 @@ pub enum StorageError {
     /// An object key that breaks the key rules.
     #[error("invalid object key")]
     InvalidObjectKey,
+    /// A direct read of the SQLite file ([`crate::direct`]) failed.
+    #[error("database error: {0}")]
+    Sqlite(#[source] rusqlite::Error),
     /// What was asked is not done on this backend.
     #[error("not supported: {0}")]
     Unsupported(&'static str),
@@ -74,6 +77,10 @@ impl StorageError {
     pub fn is_transient(&self) -> bool {
         match self {
             StorageError::Database(e) => is_transient_sqlx(e),
+            StorageError::Sqlite(e) => matches!(
+                e.sqlite_error_code(),
+                Some(rusqlite::ErrorCode::DatabaseBusy | rusqlite::ErrorCode::DatabaseLocked)
+            ),
             _ => false,
         }
     }
@@ -86,6 +93,12 @@ impl StorageError {
             }
             _ => StorageError::Database(e),
         }
+    }
+}
+
+impl From<rusqlite::Error> for StorageError {
+    fn from(e: rusqlite::Error) -> Self {
+        StorageError::Sqlite(e)
     }
 }
 

@@ -11,6 +11,7 @@
 pub mod copy;
 pub mod credentials;
 mod db;
+pub mod direct;
 mod error;
 pub mod group_commit;
 pub mod keystore;

@@ -285,7 +285,7 @@ async fn write_values(
         "INSERT INTO assessment_values (org_id, metric, subject_id, recorded_at_ms, \
          assessment_id, value) VALUES ",
     );
-    sql.push_str(&super::value_rows(sums.len(), 6, 1));
+    sql.push_str(&super::value_rows(tx.backend(), sums.len(), 6));
     let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (metric, (sum, n)) in &sums {
         q = q
@@ -332,7 +332,7 @@ async fn insert_result(
         let sql = format!(
             "INSERT INTO assessment_metrics (org_id, assessment_id, analysis_version, \
              trial_index, metric, value) VALUES {}",
-            super::value_rows(chunk.len(), 6, 1)
+            super::value_rows(tx.backend(), chunk.len(), 6)
         );
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         for (trial, metric, value) in chunk {

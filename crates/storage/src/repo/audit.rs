@@ -319,7 +319,7 @@ async fn insert(
     let (index, prev) = chain_head(conn, &chain).await?;
     let record = Record::new(org, event, now, chain, index);
     let hash = record.hash(&prev);
-    insert_rows(conn, &[(record, prev, hash)]).await
+    insert_rows(conn, backend, &[(record, prev, hash)]).await
 }
 
 /// Appends events from an operator transaction, each to its chain (its organisation's, or the
@@ -360,7 +360,7 @@ pub async fn append_batch(
         rows.push((record, link, hash));
     }
     for chunk in rows.chunks(INSERT_ROWS) {
-        insert_rows(conn, chunk).await?;
+        insert_rows(conn, backend, chunk).await?;
     }
     Ok(())
 }
@@ -403,6 +403,7 @@ async fn chain_head(
 /// Inserts records with their links and hashes, in one statement.
 async fn insert_rows(
     conn: &mut sqlx::AnyConnection,
+    backend: Backend,
     rows: &[(Record, Vec<u8>, [u8; 32])],
 ) -> Result<(), StorageError> {
     const COLUMNS: usize = 16;
@@ -411,7 +412,7 @@ async fn insert_rows(
          resource_id, outcome, request_id, source_ip, user_agent, chain, chain_index, \
          prev_hash, hash, detail) VALUES ",
     );
-    sql.push_str(&super::value_rows(rows.len(), COLUMNS, 1));
+    sql.push_str(&super::value_rows(backend, rows.len(), COLUMNS));
     // Only placeholders are built into the text; every value is bound.
     let mut query = sqlx::query(sqlx::AssertSqlSafe(sql));
     for (record, prev, hash) in rows {

@@ -12,6 +12,9 @@ use sqlx::any::AnyRow;
 
 use super::teams::not_found_on_fk;
 use super::{conflict_if_none, parse_id};
+use rusqlite::types::Value;
+
+use crate::direct::{Columns, DirectRead};
 use crate::{StorageError, TenantTx};
 
 /// An injury as stored. Values of the coded fields are checked by the caller and the schema.
@@ -259,53 +262,91 @@ async fn decisions_by_injury(
     until: Option<&str>,
     only: Option<SubjectId>,
 ) -> Result<HashMap<String, Vec<(String, String)>>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT r.injury_id, r.decided_on, r.stage FROM return_to_duty r \
-         JOIN injuries i ON i.org_id = r.org_id AND i.id = r.injury_id \
-         WHERE r.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR r.decided_on <= $2) \
-           AND (CAST($3 AS TEXT) IS NULL OR i.subject_id = $3) \
-         ORDER BY r.injury_id, r.decided_on, r.created_at_ms, r.id",
-    )
-    .bind(tx.org_key())
-    .bind(until)
-    .bind(only.map(|s| s.to_string()))
-    .fetch_all(tx.conn())
-    .await?;
+    let rows = sqlx::query(DECISIONS)
+        .bind(tx.org_key())
+        .bind(until)
+        .bind(only.map(|s| s.to_string()))
+        .fetch_all(tx.conn())
+        .await?;
+    Ok(group_decisions(
+        rows.iter()
+            .map(decision_of)
+            .collect::<Result<Vec<_>, _>>()?,
+    ))
+}
+
+const DECISIONS: &str = "SELECT r.injury_id, r.decided_on, r.stage FROM return_to_duty r \
+     JOIN injuries i ON i.org_id = r.org_id AND i.id = r.injury_id \
+     WHERE r.org_id = $1 AND (CAST($2 AS TEXT) IS NULL OR r.decided_on <= $2) \
+       AND (CAST($3 AS TEXT) IS NULL OR i.subject_id = $3) \
+     ORDER BY r.injury_id, r.decided_on, r.created_at_ms, r.id";
+
+const COURSES: &str = "SELECT id, subject_id, occurred_on, time_loss_days FROM injuries \
+     WHERE org_id = $1 AND occurred_on <= $2";
+
+/// A decision's injury, day and stage.
+fn decision_of<R: Columns + ?Sized>(row: &R) -> Result<(String, String, String), StorageError> {
+    Ok((
+        row.text("injury_id")?,
+        row.text("decided_on")?,
+        row.text("stage")?,
+    ))
+}
+
+/// Decisions by injury, in the order given.
+fn group_decisions(
+    decided: Vec<(String, String, String)>,
+) -> HashMap<String, Vec<(String, String)>> {
     let mut out: HashMap<String, Vec<(String, String)>> = HashMap::new();
-    for row in &rows {
-        let injury: String = row.try_get("injury_id")?;
-        out.entry(injury)
-            .or_default()
-            .push((row.try_get("decided_on")?, row.try_get("stage")?));
+    for (injury, on, stage) in decided {
+        out.entry(injury).or_default().push((on, stage));
     }
-    Ok(out)
+    out
+}
+
+fn course_of_row<R: Columns + ?Sized>(
+    row: &R,
+    decisions: &mut HashMap<String, Vec<(String, String)>>,
+) -> Result<CourseRow, StorageError> {
+    let id = row.text("id")?;
+    let subject = row.text("subject_id")?;
+    Ok(CourseRow {
+        injury: parse_id(&id, "injury id", InjuryId::parse)?,
+        subject: parse_id(&subject, "subject id", SubjectId::parse)?,
+        occurred_on: row.text("occurred_on")?,
+        time_loss_days: row.opt_int("time_loss_days")?,
+        decisions: decisions.remove(&id).unwrap_or_default(),
+    })
 }
 
 /// The courses of the organisation's injuries that occurred by `today` (`YYYY-MM-DD`), with
 /// the decisions taking effect by then: what a subject's availability today is derived from.
 pub async fn courses_on(tx: &mut TenantTx, today: &str) -> Result<Vec<CourseRow>, StorageError> {
-    let rows = sqlx::query(
-        "SELECT id, subject_id, occurred_on, time_loss_days FROM injuries \
-         WHERE org_id = $1 AND occurred_on <= $2",
-    )
-    .bind(tx.org_key())
-    .bind(today)
-    .fetch_all(tx.conn())
-    .await?;
+    let rows = sqlx::query(COURSES)
+        .bind(tx.org_key())
+        .bind(today)
+        .fetch_all(tx.conn())
+        .await?;
     let mut decisions = decisions_by_injury(tx, Some(today), None).await?;
     rows.iter()
-        .map(|row| {
-            let id: String = row.try_get("id")?;
-            let subject: String = row.try_get("subject_id")?;
-            Ok(CourseRow {
-                injury: parse_id(&id, "injury id", InjuryId::parse)?,
-                subject: parse_id(&subject, "subject id", SubjectId::parse)?,
-                occurred_on: row.try_get("occurred_on")?,
-                time_loss_days: row.try_get("time_loss_days")?,
-                decisions: decisions.remove(&id).unwrap_or_default(),
-            })
-        })
+        .map(|row| course_of_row(row, &mut decisions))
         .collect()
+}
+
+/// [`courses_on`] in a one-hop read.
+pub fn courses_on_direct(
+    read: &mut DirectRead<'_>,
+    today: &str,
+) -> Result<Vec<CourseRow>, StorageError> {
+    let org = Value::Text(read.org_key().to_owned());
+    let day = Value::Text(today.to_owned());
+    let decided = read.rows(DECISIONS, &[org.clone(), day.clone(), Value::Null], |row| {
+        decision_of(row)
+    })?;
+    let mut decisions = group_decisions(decided);
+    read.rows(COURSES, &[org, day], |row| {
+        course_of_row(row, &mut decisions)
+    })
 }
 
 /// An injury not (yet) cleared: its coded fields and its latest return-to-duty stage.

@@ -2,10 +2,12 @@
 
 use mhp_domain::{ModelVersionId, RunId, SubjectId, Timestamp};
 use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::parse_id;
 use super::teams::not_found_on_fk;
+use rusqlite::types::Value;
+
+use crate::direct::{Columns, DirectRead};
 use crate::{StorageError, TenantTx};
 
 /// Where probabilities turn into bands: at or above `moderate` is moderate, at or above `high`
@@ -102,21 +104,21 @@ pub struct Score {
     pub scored_at: Timestamp,
 }
 
-fn from_row(row: &AnyRow) -> Result<Score, StorageError> {
-    let subject: String = row.try_get("subject_id")?;
-    let version: String = row.try_get("model_version_id")?;
-    let run: Option<String> = row.try_get("run_id")?;
+fn from_row<R: Columns + ?Sized>(row: &R) -> Result<Score, StorageError> {
+    let subject = row.text("subject_id")?;
+    let version = row.text("model_version_id")?;
+    let run = row.opt_text("run_id")?;
     Ok(Score {
         subject: parse_id(&subject, "subject id", SubjectId::parse)?,
-        as_of: row.try_get("as_of")?,
+        as_of: row.text("as_of")?,
         model_version: parse_id(&version, "model version id", ModelVersionId::parse)?,
-        probability: row.try_get("probability")?,
-        band: row.try_get("band")?,
-        contributions_json: row.try_get("contributions_json")?,
+        probability: row.real("probability")?,
+        band: row.text("band")?,
+        contributions_json: row.text("contributions_json")?,
         run: run
             .map(|r| parse_id(&r, "run id", RunId::parse))
             .transpose()?,
-        scored_at: Timestamp::from_millis(row.try_get("scored_at_ms")?),
+        scored_at: Timestamp::from_millis(row.int("scored_at_ms")?),
     })
 }
 
@@ -177,18 +179,30 @@ pub async fn latest(tx: &mut TenantTx) -> Result<Vec<Score>, StorageError> {
 /// Every subject's latest score for a day on or before `as_of` (`YYYY-MM-DD`), one per
 /// subject, highest probability first: what the band was then.
 pub async fn latest_as_of(tx: &mut TenantTx, as_of: &str) -> Result<Vec<Score>, StorageError> {
-    let sql = format!(
+    let rows = sqlx::query(sqlx::AssertSqlSafe(latest_as_of_sql()))
+        .bind(tx.org_key())
+        .bind(as_of)
+        .fetch_all(tx.conn())
+        .await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// [`latest`] in a one-hop read.
+pub fn latest_direct(read: &mut DirectRead<'_>) -> Result<Vec<Score>, StorageError> {
+    let binds = [
+        Value::Text(read.org_key().to_owned()),
+        Value::Text("9999-12-31".to_owned()),
+    ];
+    read.rows(&latest_as_of_sql(), &binds, |row| from_row(row))
+}
+
+fn latest_as_of_sql() -> String {
+    format!(
         "SELECT {COLUMNS} FROM risk_scores s WHERE org_id = $1 AND as_of <= $2 AND NOT EXISTS ( \
            SELECT 1 FROM risk_scores n WHERE n.org_id = s.org_id AND n.subject_id = s.subject_id \
              AND n.as_of <= $2 \
              AND (n.as_of > s.as_of OR (n.as_of = s.as_of AND n.scored_at_ms > s.scored_at_ms) \
                OR (n.as_of = s.as_of AND n.scored_at_ms = s.scored_at_ms AND n.id > s.id))) \
          ORDER BY probability DESC LIMIT 5000"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-        .bind(tx.org_key())
-        .bind(as_of)
-        .fetch_all(tx.conn())
-        .await?;
-    rows.iter().map(from_row).collect()
+    )
 }

@@ -1,10 +1,11 @@
 //! Teams (squads, units, clinics' groups) of an organisation.
 
 use mhp_domain::{TeamId, TeamName, Timestamp, UserId};
-use sqlx::Row;
-use sqlx::any::AnyRow;
 
 use super::{Page, conflict_if_none, parse_id};
+use rusqlite::types::Value;
+
+use crate::direct::{Columns, DirectRead};
 use crate::{StorageError, TenantTx};
 
 /// A team.
@@ -18,13 +19,13 @@ pub struct Team {
     pub created_at: Timestamp,
 }
 
-fn from_row(row: &AnyRow) -> Result<Team, StorageError> {
-    let id: String = row.try_get("id")?;
-    let name: String = row.try_get("name")?;
+fn from_row<R: Columns + ?Sized>(row: &R) -> Result<Team, StorageError> {
+    let id = row.text("id")?;
+    let name = row.text("name")?;
     Ok(Team {
         id: parse_id(&id, "team id", TeamId::parse)?,
         name: TeamName::parse(&name).map_err(|_| StorageError::Corrupt { what: "team name" })?,
-        created_at: Timestamp::from_millis(row.try_get("created_at_ms")?),
+        created_at: Timestamp::from_millis(row.int("created_at_ms")?),
     })
 }
 
@@ -55,16 +56,26 @@ pub async fn create(
 
 /// A team of the transaction's organisation.
 pub async fn get(tx: &mut TenantTx, id: TeamId) -> Result<Team, StorageError> {
-    let row = sqlx::query(
-        "SELECT id, name, created_at_ms FROM teams \
-         WHERE org_id = $1 AND id = $2 AND archived_at_ms IS NULL",
-    )
-    .bind(tx.org_key())
-    .bind(id.to_string())
-    .fetch_one(tx.conn())
-    .await
-    .map_err(StorageError::from_sqlx_as("team"))?;
+    let row = sqlx::query(GET)
+        .bind(tx.org_key())
+        .bind(id.to_string())
+        .fetch_one(tx.conn())
+        .await
+        .map_err(StorageError::from_sqlx_as("team"))?;
     from_row(&row)
+}
+
+const GET: &str = "SELECT id, name, created_at_ms FROM teams \
+                   WHERE org_id = $1 AND id = $2 AND archived_at_ms IS NULL";
+
+/// [`get`] in a one-hop read.
+pub fn get_direct(read: &mut DirectRead<'_>, id: TeamId) -> Result<Team, StorageError> {
+    let org = Value::Text(read.org_key().to_owned());
+    read.rows(GET, &[org, Value::Text(id.to_string())], |row| {
+        from_row(row)
+    })?
+    .pop()
+    .ok_or(StorageError::NotFound { entity: "team" })
 }
 
 /// The organisation's teams that are not archived, oldest first.

@@ -490,7 +490,130 @@ async fn a_team_reads_the_current_values_of_named_metrics(db: Db, _: String) {
     );
 }
 
+/// The roster's one-hop reads (SQLite files, `mhp_storage::direct`) answer exactly what the
+/// same reads answer in a transaction, within one organisation only; PostgreSQL has none.
+async fn direct_reads_answer_as_transactions_do(db: Db, url: String) {
+    let org = new_org(&db, "Alpha Rugby").await;
+    let other = new_org(&db, "Bravo Company").await;
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
+    let team = teams::create(&mut tx, &TeamName::parse("Forwards").unwrap(), NOW)
+        .await
+        .unwrap();
+    let ada = subjects::create(&mut tx, subject("Ada Byron", Some("SN1"), "rugby"), NOW)
+        .await
+        .unwrap();
+    let bob = subjects::create(&mut tx, subject("Bob Byron", None, "sprint"), NOW)
+        .await
+        .unwrap();
+    subjects::add_to_team(&mut tx, team.id, ada.id, NOW)
+        .await
+        .unwrap();
+    let injury = Injury {
+        id: InjuryId::new(),
+        subject: bob.id,
+        body_region: "knee".into(),
+        injury_type: "ligament_sprain".into(),
+        side: "left".into(),
+        severity: "moderate".into(),
+        mechanism: "non_contact".into(),
+        occurred_on: "2026-10-01".into(),
+        time_loss_days: Some(21),
+        notes: None,
+        recorded_by: "user:x".into(),
+        created_at: NOW,
+        updated_at: NOW,
+    };
+    injuries::create(&mut tx, &injury).await.unwrap();
+    injuries::add_decision(
+        &mut tx,
+        &Decision {
+            id: AssessmentId::new().to_string(),
+            injury: injury.id,
+            stage: "rehabilitation".into(),
+            restrictions: None,
+            decided_on: "2026-10-02".into(),
+            decided_by: "user:x".into(),
+            created_at: NOW,
+        },
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let Some(mut read) = db.direct_read(&org).unwrap() else {
+        assert!(url.starts_with("postgres"), "SQLite files read directly");
+        return;
+    };
+    let mut tx = db.tenant(&org, Access::Read).await.unwrap();
+    let filters = [
+        Filter::default(),
+        term("Byron"),
+        term("SN1"),
+        Filter {
+            team: Some(team.id),
+            ..Filter::default()
+        },
+        Filter {
+            sex: Some(Sex::Male),
+            sport: Some("sprint".into()),
+            ..Filter::default()
+        },
+        Filter {
+            archived: Archived::Only,
+            ..Filter::default()
+        },
+    ];
+    for filter in &filters {
+        for (page, newest) in [(Page::first(50), true), (Page::first(1), false)] {
+            let pooled = subjects::search(&mut tx, filter, page, newest)
+                .await
+                .unwrap();
+            let direct = subjects::search_direct(&mut read, filter, page, newest).unwrap();
+            assert_eq!(direct, pooled, "{filter:?}");
+        }
+    }
+    assert_eq!(
+        subjects::search_direct(&mut read, &Filter::default(), Page::first(50), true)
+            .unwrap()
+            .len(),
+        2
+    );
+    for day in ["2026-09-30", "2026-10-05"] {
+        assert_eq!(
+            injuries::courses_on_direct(&mut read, day).unwrap(),
+            injuries::courses_on(&mut tx, day).await.unwrap()
+        );
+    }
+    assert_eq!(
+        injuries::courses_on_direct(&mut read, "2026-10-05").unwrap()[0].decisions,
+        vec![("2026-10-02".to_owned(), "rehabilitation".to_owned())]
+    );
+    assert_eq!(
+        teams::get_direct(&mut read, team.id).unwrap(),
+        teams::get(&mut tx, team.id).await.unwrap()
+    );
+    drop(read);
+
+    // Another organisation's read sees none of it.
+    let mut theirs = db.direct_read(&other).unwrap().expect("SQLite");
+    assert!(
+        subjects::search_direct(&mut theirs, &Filter::default(), Page::first(50), true)
+            .unwrap()
+            .is_empty()
+    );
+    assert!(
+        injuries::courses_on_direct(&mut theirs, "2026-10-05")
+            .unwrap()
+            .is_empty()
+    );
+    assert!(matches!(
+        teams::get_direct(&mut theirs, team.id),
+        Err(StorageError::NotFound { .. })
+    ));
+}
+
 crate::on_both_backends!(
+    direct_reads_answer_as_transactions_do,
     subjects_are_searched_filtered_and_paged,
     assessments_keep_every_analysis_version,
     a_team_reads_the_current_values_of_named_metrics,

@@ -641,6 +641,12 @@ async fn scores_have_bands_history_and_replace_on_rescoring(db: Db, _: String) {
     let latest = risk::latest(&mut tx).await.unwrap();
     assert_eq!(latest.len(), 1);
     assert_eq!(latest[0].probability, 0.25);
+    tx.commit().await.unwrap();
+    // A one-hop read (SQLite files) answers what the transaction answered.
+    if let Some(mut read) = db.direct_read(&org).unwrap() {
+        assert_eq!(risk::latest_direct(&mut read).unwrap(), latest);
+    }
+    let mut tx = db.tenant(&org, Access::Write).await.unwrap();
     // A score of an unknown subject is refused.
     let unknown = Score {
         subject: SubjectId::new(),
