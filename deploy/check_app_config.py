@@ -27,7 +27,15 @@ Checked against the built binary, never against a list kept here:
   sign-out URL is a path that server answers (not 404);
 - every secret the platform's `secrets` module makes (as planned) is handed to a task by a
   `secret_env` of modules/platform, and each `secret_env` name reaches the planned MHP
-  containers: no secret that nothing reads.
+  containers: no secret that nothing reads;
+- every SSM parameter the plans make under /mhp/<env>/ is named by a setting of `mhp config
+  vars` (its key, e.g. object_store.bucket), a `recovery.*` name a recovery environment reads
+  (modules/platform recovery.tf `recovered_names`), or one of the few other parameters below,
+  each with its reader; the environment's own parameters (module.secrets) hold what its MHP
+  containers are given for that setting; every setting the binary requires of those containers
+  (dropped one at a time, `mhp config check --strict` fails) comes from a parameter, a secret,
+  or is one of the few the same in every environment (below); and a production plan writes in
+  its recovery region every parameter a recovery environment reads.
 
   check_app_config.py --mhp BIN --plans PLAN.jsonl [--root REPO]
 """
@@ -68,6 +76,31 @@ TOOL_VARIABLES = {
 TOOL_PREFIXES = ("MHP_TEST_",)  # the test suites' switches
 
 MHP_CONTAINERS = {"mhp", "migrate", "worker"}
+
+# SSM parameters under /mhp/<env>/ that hold no MHP setting: name -> (the file that reads it, the
+# text there that reads it, why). Checked, so an entry cannot outlive its reader.
+NON_SETTING_PARAMETERS = {
+    "ecs-host-ami": ("deploy/terraform/modules/ecs-app/main.tf", 'data "aws_ssm_parameter" "ecs_ami"',
+                     "written by modules/host-image's pipeline, read by the hosts' launch template"),
+}
+
+# Settings the binary requires of the tasks that need no parameter: setting -> why. Each must
+# still be required (else the entry goes) and, for the fixed ones, the same in every planned
+# environment (else it is the environment's and needs its parameter).
+SETTINGS_WITHOUT_PARAMETER = {
+    "keys.provider": ("fixed", "aws-kms in every environment (the image is built with --features aws)"),
+    "object_store.backend": ("fixed", "s3 in every environment"),
+    "http.public_url": ("input", "https://<public_host>: the root's own input (public_host, "
+                                 "MHP_PUBLIC_HOST of mhp-env), never a resource of the environment"),
+    "mail.transport": ("fixed", "ses wherever the root names a mail domain"),
+    "mail.from": ("input", "the root's own input (mail_from, or no-reply@<mail_domain>)"),
+}
+
+# A parameter of the environment's own settings (as opposed to those its source writes for a
+# recovery environment in the recovery region: module.recovery_parameters).
+OWN_PARAMETER = re.compile(r'^module\.secrets\.aws_ssm_parameter\.this\["([^"]+)"\]$')
+RECOVERY_PARAMETER = re.compile(r'^module\.recovery_parameters\[0\]\.aws_ssm_parameter\.this\["([^"]+)"\]$')
+PARAMETER_NAME = re.compile(r"^/mhp/([^/]+)/(.+)$")
 
 
 def run(cmd, env):
@@ -115,6 +148,8 @@ class PlanFacts:
         self.public_urls = {}  # run -> {MHP_HTTP_PUBLIC_URL of its MHP containers}
         self.made_secrets = {}  # run -> {key of module.secrets.aws_secretsmanager_secret.this}
         self.container_secrets = {}  # run -> {name of a secret an MHP container gets}
+        self.parameters = {}  # run -> [(address, name, value or None when unknown at plan)]
+        self.task_envs = {}  # run -> [(where, {name: value}, {secret name})] of MHP containers
 
 
 MADE_SECRET = re.compile(r'^module\.secrets\.aws_secretsmanager_secret\.this\["([^"]+)"\]$')
@@ -128,11 +163,16 @@ def check_plans(mhp, path, errors, facts):
         facts.public_urls.setdefault(run_name, set())
         facts.made_secrets.setdefault(run_name, set())
         facts.container_secrets.setdefault(run_name, set())
+        facts.parameters.setdefault(run_name, [])
+        facts.task_envs.setdefault(run_name, [])
         for rc in plan.get("resource_changes", []):
             after = rc["change"].get("after") or {}
             unknown = rc["change"].get("after_unknown") or {}
             where = f"{run_name}: {rc['address']}"
-            if rc["type"] == "aws_cognito_user_pool_client":
+            if rc["type"] == "aws_ssm_parameter":
+                facts.parameters[run_name].append(
+                    (rc["address"], after.get("name"), None if unknown.get("value") else after.get("value")))
+            elif rc["type"] == "aws_cognito_user_pool_client":
                 facts.cognito_clients.append((run_name, rc["address"], after, unknown))
             elif rc["type"] == "aws_secretsmanager_secret":
                 m = MADE_SECRET.match(rc["address"])
@@ -148,6 +188,8 @@ def check_plans(mhp, path, errors, facts):
                         continue
                     seen_tasks += 1
                     env = {e["name"]: e["value"] for e in c.get("environment", [])}
+                    facts.task_envs[run_name].append(
+                        (f"{where} [{c['name']}]", dict(env), {x["name"] for x in c.get("secrets", [])}))
                     if "MHP_HTTP_PUBLIC_URL" in env:
                         facts.public_urls[run_name].add(env["MHP_HTTP_PUBLIC_URL"])
                     for s in c.get("secrets", []):
@@ -491,6 +533,131 @@ def check_secrets_read(root, facts, errors):
     return len(made)
 
 
+# ---------------------------------------------------------------------------------------------
+# The SSM parameters against the settings the binary reads.
+
+def setting_names(mhp):
+    """{environment variable: setting key} of `mhp config vars` (the settings file aside)."""
+    out = run([mhp, "config", "vars"], base_env())
+    pairs = (line.split("\t") for line in out.stdout.splitlines() if "\t" in line)
+    return {var: key for var, key in pairs if not key.startswith("(")}
+
+
+def recovered_names(root):
+    """The parameters a recovery environment reads (modules/platform recovery.tf)."""
+    path = os.path.join(root, "deploy", "terraform", "modules", "platform", "recovery.tf")
+    with open(path) as f:
+        m = re.search(r"^\s*recovered_names\s*=\s*\[(.*?)\]", f.read(), re.M | re.S)
+    return set(re.findall(r'"([^"]+)"', m.group(1))) if m else set()
+
+
+def required_settings(mhp, env, secrets, var_to_key):
+    """The settings `mhp config check --strict` cannot do without in this container's
+    environment: each variable dropped in turn (the binary decides, not a list kept here)."""
+    full = {**env, **{n: SECRET_PLACEHOLDERS.get(n, "") for n in secrets}}
+    required = set()
+    for name in full:
+        rest = {k: v for k, v in full.items() if k != name}
+        if run([mhp, "config", "check", "--strict"], {**base_env(), **rest}).returncode != 0:
+            required.add((name, var_to_key.get(name, name)))
+    return required
+
+
+def check_parameters(mhp, root, facts, errors):
+    """Every SSM parameter is a setting's (or read otherwise), holds what the tasks get, and
+    every required setting has one. Returns the number of parameters checked."""
+    var_to_key = setting_names(mhp)
+    keys = set(var_to_key.values())
+    key_to_vars = {}
+    for var, key in var_to_key.items():
+        key_to_vars.setdefault(key, set()).add(var)
+    recovered = recovered_names(root)
+    if not recovered:
+        errors.append("modules/platform/recovery.tf: no recovered_names list found")
+    for name in sorted(recovered):
+        if not name.startswith("recovery.") and name not in keys:
+            errors.append(f"modules/platform/recovery.tf: recovered_names has {name}, which is no "
+                          "setting of `mhp config vars` (nor a recovery.* name)")
+    for name, (reader, text, _why) in NON_SETTING_PARAMETERS.items():
+        with open(os.path.join(root, reader)) as f:
+            if text not in f.read():
+                errors.append(f"parameter {name} is listed as read by {reader} ({text}), which "
+                              "does not read it")
+    n = 0
+    fixed_values = {}  # setting -> {value in some run}
+    required_seen = set()
+    production_runs = 0
+    for run_name, params in sorted(facts.parameters.items()):
+        own = {}  # setting -> value (None: unknown at plan)
+        recovery_written = set()
+        for address, name, value in params:
+            m = PARAMETER_NAME.match(name or "")
+            if not m:
+                continue  # not one of MHP's parameters (none today)
+            n += 1
+            key = m.group(2)
+            where = f"{run_name}: {address} ({name})"
+            if OWN_PARAMETER.match(address):
+                own[key] = value
+                if key not in keys:
+                    errors.append(f"{where}: no setting reads it: `mhp config vars` has no setting "
+                                  f"{key} (name the parameter after the setting it holds, or remove it)")
+            elif RECOVERY_PARAMETER.match(address):
+                recovery_written.add(key)
+                if key not in keys and key not in recovered:
+                    errors.append(f"{where}: neither a setting nor a name a recovery environment "
+                                  "reads (recovery.tf recovered_names)")
+            elif key not in NON_SETTING_PARAMETERS:
+                errors.append(f"{where}: no setting reads it (`mhp config vars` has no {key}) and "
+                              "it is not in NON_SETTING_PARAMETERS of deploy/check_app_config.py")
+        if recovery_written:
+            # A production plan: the recovery environment finds everything it reads.
+            production_runs += 1
+            for name in sorted(recovered - recovery_written):
+                errors.append(f"{run_name}: a recovery environment reads /mhp/<env>/{name} in the "
+                              "recovery region (recovery.tf recovered_names), but "
+                              "module.recovery_parameters does not write it")
+        envs = facts.task_envs.get(run_name, [])
+        if not own and envs:
+            errors.append(f"{run_name}: no parameter of module.secrets planned")
+        seen_envs = set()
+        for where, env, secrets in envs:
+            # The parameters hold what the tasks are given.
+            for key, value in sorted(own.items()):
+                given = {env[v] for v in key_to_vars.get(key, ()) if v in env}
+                if value is not None and given and value not in given:
+                    errors.append(f"{where}: parameter {key} holds {value!r}, the container is "
+                                  f"given {sorted(given)}")
+            if not any(env.get(v) is not None for k in own for v in key_to_vars.get(k, ())):
+                continue  # a container that gets none of the settings (e.g. a collector)
+            sig = (frozenset(env.items()), frozenset(secrets))
+            if sig in seen_envs:
+                continue
+            seen_envs.add(sig)
+            for var, key in sorted(required_settings(mhp, env, secrets, var_to_key)):
+                required_seen.add(key)
+                if key in own or var in secrets:
+                    continue
+                kind = SETTINGS_WITHOUT_PARAMETER.get(key, (None,))[0]
+                if kind == "fixed":
+                    fixed_values.setdefault(key, set()).add(env.get(var))
+                elif kind is None:
+                    errors.append(f"{where}: {var} ({key}) is required by the binary but no "
+                                  f"parameter /mhp/<env>/{key} holds it and no secret gives it")
+    for key, values in sorted(fixed_values.items()):
+        if len(values) > 1:
+            errors.append(f"setting {key} differs between the planned environments ({sorted(values)}): "
+                          "it is the environment's own and needs its parameter "
+                          "(SETTINGS_WITHOUT_PARAMETER says it is fixed)")
+    for key in sorted(set(SETTINGS_WITHOUT_PARAMETER) - required_seen):
+        errors.append(f"SETTINGS_WITHOUT_PARAMETER lists {key}, which the binary does not require "
+                      "of any planned container: remove the entry")
+    if not production_runs:
+        errors.append("no plan writes module.recovery_parameters: the contract test must plan "
+                      "production (the recovery region's parameters cannot be checked)")
+    return n
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mhp", required=True, help="the built mhp binary")
@@ -502,6 +669,7 @@ def main():
     runs, tasks = check_plans(args.mhp, args.plans, errors, facts)
     urls = check_cognito_urls(args.mhp, facts, errors)
     secrets = check_secrets_read(args.root, facts, errors)
+    parameters = check_parameters(args.mhp, args.root, facts, errors)
     services = check_compose(args.mhp, args.root, errors)
     names = check_names(args.mhp, args.root, errors)
     commands = check_doc_commands(args.mhp, args.root, errors)
@@ -509,7 +677,8 @@ def main():
         print("FAIL", e)
     print(f"app-config: {runs} planned flavours, {tasks} MHP containers, {urls} Cognito "
           f"callback and sign-out URLs against the served routes, {secrets} secrets made "
-          f"(each read by a task), {services} compose services, {names} MHP_* names in the docs "
+          f"(each read by a task), {parameters} SSM parameters against the settings, "
+          f"{services} compose services, {names} MHP_* names in the docs "
           f"and deployment files, {commands} mhp commands in the docs; "
           f"{len(errors)} problem(s)")
     return 1 if errors else 0

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Offline checks of deploy/ and .github/ (capability C11): Dockerfile lint, Terraform
 # fmt/init/validate for every root, `terraform test` (mock_provider) for every module and every
-# root with tests (production), the dev environment's modules that moto implements applied against
-# a local moto server and read back (moto-apply: deploy/terraform/tests/moto, PyPI moto[server] on first run), checkov,
+# root with tests (production), the dev root applied against a local moto server and read back
+# (moto-apply: envs/dev itself with the override files of deploy/terraform/tests/moto, PyPI
+# moto[server] on first run), the runbooks' aws and terraform
+# commands against botocore's models and terraform -help (runbook-commands), checkov,
 # the GitHub workflows (actionlint, zizmor, the workflow JSON schema), the compose file against
 # the compose specification, the Prometheus rules (promtool) and dashboard, and - with --image - the engine-less image build and a run of the
 # binary from the unpacked image (scripts/build-image.sh --test).
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     --image) WITH_IMAGE=1 ;;
     --only) ONLY=",$2,"; shift ;;
     --bin) BIN="$2"; shift ;;
-    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "check-deploy: unknown argument $1" >&2; exit 2 ;;
   esac
   shift
@@ -296,7 +298,8 @@ check_scripts() {
     "$ROOT/deploy/prometheus/check_metrics.py" "$ROOT/tools/ha/drill.py" \
     "$ROOT/deploy/check_app_config.py" "$ROOT/deploy/terraform/check_architecture.py" \
     "$ROOT/deploy/terraform/check_recovery_regions.py" \
-    "$ROOT/deploy/terraform/tests/moto/moto_server.py" "$ROOT/deploy/terraform/tests/moto/assert_moto.py" || rc=1
+    "$ROOT/deploy/terraform/tests/moto/moto_server.py" "$ROOT/deploy/terraform/tests/moto/assert_moto.py" \
+    "$ROOT/deploy/terraform/tests/moto/empty_buckets.py" "$ROOT/deploy/check_runbook_commands.py" || rc=1
   return $rc
 }
 
@@ -344,11 +347,15 @@ check_app_config() {
   "$VENV/bin/python" "$ROOT/deploy/check_app_config.py" --mhp "$BIN" --plans "$plans"
 }
 
-# The dev environment's modules that moto implements, applied against moto's server mode
-# (deploy/terraform/tests/moto; deploy/README.md "Applied against moto"): apply, assertions
-# through boto3 on what was made (assert_moto.py), destroy. moto runs from its own venv
-# (deploy/terraform/tests/moto/requirements.txt) on a free port, with fake credentials; state and
-# working data under target/deploy-tools/moto, removed with the server at the end.
+# The dev root itself (envs/dev, modules/platform and every module it calls) applied against
+# moto's server mode (deploy/README.md "Applied against moto"): the check copies envs/dev, the
+# modules and deploy/wazuh into target/deploy-tools/moto/tree and adds the override files of
+# deploy/terraform/tests/moto: envs-dev/ points the providers at moto and the state under
+# target/; platform/ gives the module calls whose services moto does not emulate a stand-in
+# (tests/moto/stubs/<module>: the real module's variables.tf and versions.tf, copied here, and
+# outputs of the same names). Then apply, assertions through boto3 on what was made
+# (assert_moto.py), destroy. moto runs from its own venv (tests/moto/requirements.txt) on a
+# free port, with fake credentials; everything goes with the server at the end.
 MOTO_DIR="$TF_DIR/tests/moto"
 MOTO_VENV="$TOOLS/moto-venv"
 install_moto() {
@@ -369,10 +376,35 @@ stop_moto() {
   MOTO_PID=""
 }
 
+# moto_tree WORK: the temporary copy of the dev root with the override files and the stand-ins.
+moto_tree() {
+  local work=$1 tree="$1/tree/terraform" stub real rc=0
+  mkdir -p "$tree/envs" "$tree/tests/moto"
+  cp -r "$TF_DIR/envs/dev" "$tree/envs/dev" && cp -r "$TF_DIR/modules" "$tree/modules" &&
+    cp -r "$ROOT/deploy/wazuh" "$work/tree/wazuh" && cp -r "$MOTO_DIR/stubs" "$tree/tests/moto/stubs" &&
+    cp "$MOTO_DIR"/envs-dev/*.tf "$MOTO_DIR"/envs-dev/*.tfvars "$tree/envs/dev/" &&
+    cp "$MOTO_DIR"/platform/*.tf "$tree/modules/platform/" || return 1
+  rm -rf "$tree"/modules/*/tests
+  for stub in "$tree"/tests/moto/stubs/*; do
+    real="$tree/modules/$(basename "$stub")"
+    [ -d "$real" ] || { echo "tests/moto/stubs/$(basename "$stub"): no module of that name"; rc=1; continue; }
+    cp "$real/variables.tf" "$real/versions.tf" "$stub/" || rc=1
+    # A stand-in has exactly the real module's outputs: an output added there (and used by
+    # modules/platform) fails here, not as a surprise in AWS.
+    if ! diff <(grep -ho '^output "[^"]*"' "$real"/*.tf | sort) <(grep -ho '^output "[^"]*"' "$stub/outputs.tf" | sort); then
+      echo "tests/moto/stubs/$(basename "$stub")/outputs.tf: outputs differ from modules/$(basename "$stub") (< the module, > the stand-in)"
+      rc=1
+    fi
+  done
+  return $rc
+}
+
 check_moto_apply() {
   install_moto || { echo "cannot install moto (deploy/terraform/tests/moto/requirements.txt)"; return 1; }
-  local work="$TOOLS/moto" port endpoint rc=0
+  local work="$TOOLS/moto" port endpoint rc=0 dev
   rm -rf "$work" && mkdir -p "$work"
+  moto_tree "$work" || return 1
+  dev="$work/tree/terraform/envs/dev"
   port=$("$MOTO_VENV/bin/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
   endpoint="http://127.0.0.1:$port"
   "$MOTO_VENV/bin/python" "$MOTO_DIR/moto_server.py" -H 127.0.0.1 -p "$port" >"$work/moto.log" 2>&1 &
@@ -384,32 +416,51 @@ check_moto_apply() {
     kill -0 "$MOTO_PID" 2>/dev/null || { cat "$work/moto.log"; return 1; }
     sleep 0.2
   done
-  echo "moto $("$MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)') at $endpoint"
+  echo "moto $("$MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)') at $endpoint; envs/dev copied to ${dev#"$ROOT"/}"
   # Fake credentials for moto only; nothing here reaches AWS (every service the root uses has
   # its endpoint set to moto, and AWS_* from the caller's environment are replaced).
   local -a env_moto=(env -u AWS_SESSION_TOKEN -u AWS_PROFILE -u AWS_ENDPOINT_URL
     AWS_ACCESS_KEY_ID=moto-testing AWS_SECRET_ACCESS_KEY=moto-testing AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
     AWS_SHARED_CREDENTIALS_FILE=/dev/null TF_VAR_moto_endpoint="$endpoint"
     TF_DATA_DIR="$work/tf-data")
-  local -a tf=("${env_moto[@]}" terraform -chdir="$MOTO_DIR")
+  local -a tf=("${env_moto[@]}" terraform -chdir="$dev")
   local -a apply=(-auto-approve -input=false -no-color -parallelism=20)
+  # -lockfile=readonly: envs/dev's own committed lock file.
   "${tf[@]}" init -input=false -no-color -lockfile=readonly \
     -backend-config="path=$work/terraform.tfstate" >/dev/null || { stop_moto; return 1; }
   # The log bucket's policy first: modules/s3-bucket orders a bucket's access logging after the
   # log bucket but not after its policy, and moto (unlike AWS) refuses logging to a bucket
   # whose policy does not yet let logging.s3.amazonaws.com write.
-  "${tf[@]}" apply "${apply[@]}" -target=module.object_store.module.logs.aws_s3_bucket_policy.this >/dev/null &&
+  "${tf[@]}" apply "${apply[@]}" -target=module.platform.module.object_store.module.logs.aws_s3_bucket_policy.this >"$work/first.log" 2>&1 ||
+    { grep -A12 -E 'Error' "$work/first.log"; rc=1; }
+  [ $rc -eq 0 ] &&
     "${tf[@]}" apply "${apply[@]}" | grep -vE '(Creating|Still creating|Reading|Read complete|Creation complete)' ||
     rc=1
   if [ $rc -eq 0 ]; then
     "${tf[@]}" output -json applied >"$work/applied.json" &&
       "${env_moto[@]}" "$MOTO_VENV/bin/python" "$MOTO_DIR/assert_moto.py" "$work/applied.json" "$endpoint" || rc=1
   fi
-  # Destroy what was applied (also after a failure): the modules must come down again.
+  # Destroy what was applied (also after a failure): the root must come down again. dev's
+  # buckets are not force_destroy: they are emptied first (empty_buckets.py), as by an operator.
+  if "${tf[@]}" output -json applied >"$work/applied.json" 2>/dev/null; then
+    "${env_moto[@]}" "$MOTO_VENV/bin/python" "$MOTO_DIR/empty_buckets.py" "$work/applied.json" "$endpoint" || rc=1
+  fi
   "${tf[@]}" destroy "${apply[@]}" -refresh=false | grep -E '^(Destroy complete|Error)' || rc=1
   stop_moto
   rm -rf "$work"
   return $rc
+}
+
+# The runbooks' commands exist (deploy/check_runbook_commands.py): every `aws ...` of
+# deploy/README.md, the other .md files under deploy/ and docs/runbooks/ against botocore's
+# service models (service, operation or waiter, parameters, required parameters), every
+# `terraform ...` against the terraform binary's own -help. botocore comes from the moto venv
+# (tests/moto/requirements.txt pins boto3, so botocore, recent enough for the CLI operators run;
+# the check tools' venv holds the older one checkov needs).
+check_runbook_commands() {
+  install_moto || { echo "cannot install boto3/botocore (deploy/terraform/tests/moto/requirements.txt)"; return 1; }
+  command -v terraform >/dev/null 2>&1 || { echo "terraform CLI not found on PATH: the terraform commands cannot be checked"; return 1; }
+  "$MOTO_VENV/bin/python" "$ROOT/deploy/check_runbook_commands.py" --root "$ROOT" --terraform "$(command -v terraform)"
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -441,6 +492,7 @@ if want moto-apply; then
     FAILED=1; RESULTS+=("FAIL  moto-apply (terraform could not be set up: see terraform-setup)")
   fi
 fi
+want runbook-commands && run_check runbook-commands check_runbook_commands
 want checkov && run_check checkov check_checkov
 want actionlint && run_check actionlint check_actionlint
 want zizmor && run_check zizmor check_zizmor

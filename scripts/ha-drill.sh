@@ -39,7 +39,7 @@ python3 scripts/jump-recording.py "$WORK/jump.csv"
 
 AS=""
 [ "$(id -u)" = 0 ] && AS="runuser -u postgres --"
-MHP="$MHP" WORK="$WORK" PG_BIN="$PG_BIN" PG_DATA="$WORK/pg" PG_SOCKET="$WORK" PG_PORT="$PORT" \
+env MHP="$MHP" WORK="$WORK" PG_BIN="$PG_BIN" PG_DATA="$WORK/pg" PG_SOCKET="$WORK" PG_PORT="$PORT" \
   AS_PG="$AS" \
   DATABASE_URL="postgres://mhp:$APP_PASSWORD@127.0.0.1:$PORT/mhp" \
   KEYS_URL="postgres://mhp:$APP_PASSWORD@127.0.0.1:$PORT/mhp_keys" \

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by the scripts that run throwaway PostgreSQL clusters (with-postgres.sh, pitr-drill.sh,
 # ha-drill.sh): finds the server binaries (installing them with apt-get as root when missing),
 # runs commands as the `postgres` user when root (PostgreSQL refuses to run as root), picks free
@@ -15,6 +16,7 @@ find_pg_bin() {
   return 1
 }
 
+# shellcheck disable=SC2034 # PG_BIN is read by the scripts that source this file
 if ! PG_BIN=$(find_pg_bin); then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "PostgreSQL server binaries not found; installing them with apt-get" >&2

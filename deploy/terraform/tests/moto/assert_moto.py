@@ -1,8 +1,8 @@
-"""Assertions on what `terraform apply` of this root made in moto (check moto-apply).
+"""Assertions on what `terraform apply` of the dev root (envs/dev) made in moto (check moto-apply).
 
-Reads `terraform output -json applied` (argv[1]) and asks moto (argv[2], the endpoint) through
-boto3 whether the resources exist with the controls the modules promise. Exits 1 on any failure,
-naming each.
+Reads `terraform output -json applied` (argv[1]: the output tests/moto/envs-dev/moto.tf adds to
+the copy of envs/dev) and asks moto (argv[2], the endpoint) through boto3 whether the resources
+exist with the controls the modules promise. Exits 1 on any failure, naming each.
 """
 
 import json
@@ -79,7 +79,13 @@ check(lock.get("ObjectLockEnabled") == "Enabled" and retention.get("Mode") == "G
 # of all traffic into the KMS log group, default security group without rules, endpoints.
 vpc = applied["vpc_id"]
 flt = [{"Name": "vpc-id", "Values": [vpc]}]
-check(ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]["CidrBlock"] == "10.10.0.0/16", "vpc: 10.10.0.0/16")
+vpc_desc = ec2.describe_vpcs(VpcIds=[vpc])["Vpcs"][0]
+check(vpc_desc["CidrBlock"] == "10.10.0.0/16", "vpc: 10.10.0.0/16")
+# envs/dev's provider default tags and modules/platform's: what was applied is the dev root.
+tags = {t["Key"]: t["Value"] for t in vpc_desc.get("Tags", [])}
+check(tags.get("mhp:root") == "deploy/terraform/envs/dev" and tags.get("mhp:environment") == "dev"
+      and tags.get("mhp:flavour") == "non-production",
+      "vpc: tagged by the dev root (mhp:root envs/dev, environment dev, flavour non-production)")
 subnets = ec2.describe_subnets(Filters=flt)["Subnets"]
 tiers = {}
 for sn in subnets:
@@ -102,7 +108,36 @@ check(not default_sg["IpPermissions"] and not default_sg["IpPermissionsEgress"],
 endpoints = ec2.describe_vpc_endpoints(Filters=flt)["VpcEndpoints"]
 services = {e["ServiceName"].rsplit(".", 1)[-1] for e in endpoints}
 check({"s3", "kms", "secretsmanager", "ssm", "logs", "sts"} <= services, "vpc: endpoints for S3, KMS, Secrets Manager, SSM, logs, STS")
-check(iam.get_role(RoleName="mhp-dev-vpc-flow-logs")["Role"]["RoleName"] == "mhp-dev-vpc-flow-logs", "vpc: flow log role")
+# Every role carries the boundary envs/dev names (made by bootstrap; moto stores, never evaluates it).
+boundary = f"arn:aws:iam::{account}:policy/mhp-dev-boundary"
+role = iam.get_role(RoleName="mhp-dev-vpc-flow-logs")["Role"]
+check(role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary,
+      "vpc: flow log role, with the permissions boundary mhp-dev-boundary")
+
+# modules/platform's own resources: the break-glass OpenSearch admin role (operators of this
+# account, with MFA) and the backup copy key in the recovery region (us-west-1).
+role = iam.get_role(RoleName=applied["opensearch_admin"])["Role"]
+trust = role["AssumeRolePolicyDocument"]
+trust = json.loads(trust) if isinstance(trust, str) else trust
+check(role.get("PermissionsBoundary", {}).get("PermissionsBoundaryArn") == boundary
+      and trust["Statement"][0]["Principal"] == {"AWS": f"arn:aws:iam::{account}:root"}
+      and trust["Statement"][0]["Condition"] == {"Bool": {"aws:MultiFactorAuthPresent": "true"}},
+      "platform: OpenSearch admin role, this account's operators with MFA, boundary")
+copy_arn = applied["copy_key_arn"]
+kms_copy = boto3.client("kms", endpoint_url=endpoint, region_name="us-west-1")
+check(copy_arn.startswith("arn:aws:kms:us-west-1:")
+      and kms_copy.describe_key(KeyId=copy_arn)["KeyMetadata"]["KeyState"] == "Enabled"
+      and kms_copy.get_key_rotation_status(KeyId=copy_arn)["KeyRotationEnabled"],
+      "platform: backup copy key in us-west-1, enabled, rotation on")
+platform = applied["platform"]
+check(platform["data_bucket"] == buckets["data"]
+      and platform["database_url_secret_arn"] == applied["secret_arns"].get("database-url")
+      and platform["alarm_topic_arn"] == applied["alarm_topic_arn"],
+      "envs/dev outputs: the data bucket, the database-url secret and the alarm topic applied")
+controls = platform["controls"]
+check(controls["zones"] == 3 and controls["audit_exports_lock"] == {"mode": "GOVERNANCE", "days": 30}
+      and controls["security_baseline"] and not controls["wazuh_manager"],
+      f"envs/dev controls: 3 zones, GOVERNANCE 30-day audit lock, baseline on, no Wazuh ({controls})")
 
 # Secrets: containers only, encrypted with the secrets key, no value in Terraform; parameters
 # are SecureStrings with the secrets key.

@@ -1,10 +1,10 @@
-# Read back by deploy/terraform/tests/moto/assert_moto.py, which also asks moto itself.
-output "applied" {
-  description = "What the check asserts on."
+# Check moto-apply: added to the temporary copy of modules/platform beside stubs_override.tf. It
+# changes nothing that is applied; it only hands tests/moto/assert_moto.py the ids of what the
+# applied modules made (modules/platform's own outputs name only some of them).
+output "moto_applied" {
   value = {
-    account_id = data.aws_caller_identity.current.account_id
-    key_arns   = module.kms.key_arns
-    vpc_id     = module.network.vpc_id
+    key_arns = module.kms.key_arns
+    vpc_id   = local.network.vpc_id
     buckets = {
       data          = module.object_store.data_bucket
       audit_exports = module.object_store.audit_exports_bucket
@@ -15,5 +15,7 @@ output "applied" {
     parameter_arns     = module.secrets.parameter_arns
     log_group_names    = module.observability.log_group_names
     alarm_topic_arn    = module.observability.alarm_topic_arn
+    opensearch_admin   = aws_iam_role.opensearch_admin.name
+    copy_key_arn       = aws_kms_key.copy.arn
   }
 }
