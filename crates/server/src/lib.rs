@@ -278,25 +278,31 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 /// details, time-out, body limit.
 pub fn with_layers(router: Router, state: AppState, config: &HttpConfig) -> Router {
     use axum::middleware::{from_fn, from_fn_with_state};
-    // Router::layer wraps the routes as they are; the last layer added runs first.
-    router
-        // axum's body extractors (JSON, bytes, multipart) stop at 2 MiB by default; the
-        // configured limit is the limit, enforced once by the layer below.
-        .layer(axum::extract::DefaultBodyLimit::max(
-            config.body_limit_bytes,
-        ))
-        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            StatusCode::REQUEST_TIMEOUT,
-            config.request_timeout,
-        ))
-        .layer(from_fn(middleware::problem_details))
-        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
-        .layer(from_fn_with_state(state, middleware::observe))
+    // One stack, applied once: Router::layer wraps every route in what it is given, and each
+    // wrapping is a boxed service cloned (and a boxed future made) on every request, so seven
+    // layers added one by one were seven clones per request. ServiceBuilder's first layer runs
+    // first.
+    let stack = tower::ServiceBuilder::new()
         .layer(from_fn_with_state(
             Arc::new(config.trusted_proxies.clone()),
             middleware::frame,
         ))
+        .layer(from_fn_with_state(state, middleware::observe))
+        .layer(tower_http::compression::CompressionLayer::new().gzip(true))
+        .layer(from_fn(middleware::problem_details))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            config.request_timeout,
+        ))
+        // The time-out's own answer needs a body type with a default: axum's.
+        .map_response(axum::response::IntoResponse::into_response)
+        .layer(RequestBodyLimitLayer::new(config.body_limit_bytes))
+        // axum's body extractors (JSON, bytes, multipart) stop at 2 MiB by default; the
+        // configured limit is the limit, enforced once by the layer above.
+        .layer(axum::extract::DefaultBodyLimit::max(
+            config.body_limit_bytes,
+        ));
+    router.layer(stack)
 }
 
 /// Serves `router` on `listener` until `shutdown` resolves, then: readiness off, wait

@@ -581,6 +581,29 @@ async fn the_configured_body_limit_is_the_limit() {
 }
 
 #[tokio::test]
+async fn answers_are_compressed_when_asked_and_keep_their_headers() {
+    let s = spawn(quick()).await;
+    let c = reqwest::Client::new();
+    for path in ["/metrics", "/no/such/route"] {
+        let res = c
+            .get(format!("{}{path}", s.base))
+            .header("accept-encoding", "gzip")
+            .send()
+            .await
+            .unwrap();
+        let headers = res.headers().clone();
+        assert_eq!(headers["content-encoding"], "gzip", "{path}");
+        assert_eq!(headers["x-content-type-options"], "nosniff", "{path}");
+        assert!(headers.contains_key("x-request-id"), "{path}");
+        let body = res.bytes().await.unwrap();
+        assert_eq!(&body[..2], &[0x1f, 0x8b], "{path}: a gzip stream");
+    }
+    // Not asked: not compressed.
+    let res = c.get(format!("{}/metrics", s.base)).send().await.unwrap();
+    assert!(!res.headers().contains_key("content-encoding"));
+}
+
+#[tokio::test]
 async fn slow_requests_time_out_with_problem_details() {
     let s = spawn(HttpConfig {
         request_timeout: Duration::from_millis(100),
