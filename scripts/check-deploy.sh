@@ -6,7 +6,8 @@
 # moto[server] on first run), the runbooks' aws and terraform
 # commands against botocore's models and terraform -help (runbook-commands), checkov,
 # the GitHub workflows (actionlint, zizmor, the workflow JSON schema), the compose file against
-# the compose specification, the Prometheus rules (promtool) and dashboard, and - with --image - the engine-less image build and a run of the
+# the compose specification, the Prometheus rules (promtool) and dashboard, the deploy role's
+# actions against the roots' resource types (deploy-actions), and - with --image - the engine-less image build and a run of the
 # binary from the unpacked image (scripts/build-image.sh --test).
 #
 #   scripts/check-deploy.sh            static checks (no cargo)
@@ -297,7 +298,7 @@ check_scripts() {
     "$ROOT/deploy/image/sbom.py" "$ROOT/deploy/compose/check_compose.py" \
     "$ROOT/deploy/prometheus/check_metrics.py" "$ROOT/tools/ha/drill.py" \
     "$ROOT/deploy/check_app_config.py" "$ROOT/deploy/terraform/check_architecture.py" \
-    "$ROOT/deploy/terraform/check_recovery_regions.py" \
+    "$ROOT/deploy/terraform/check_recovery_regions.py" "$ROOT/deploy/terraform/check_deploy_actions.py" \
     "$ROOT/deploy/terraform/tests/moto/moto_server.py" "$ROOT/deploy/terraform/tests/moto/assert_moto.py" \
     "$ROOT/deploy/terraform/tests/moto/empty_buckets.py" "$ROOT/deploy/check_runbook_commands.py" || rc=1
   return $rc
@@ -329,6 +330,23 @@ check_architecture() {
   local rc=0
   python3 "$ROOT/deploy/terraform/check_architecture.py" || rc=1
   python3 "$ROOT/deploy/terraform/check_recovery_regions.py" || rc=1
+  return $rc
+}
+
+# The deploy role's actions are derived from the roots (deploy/terraform/check_deploy_actions.py):
+# every AWS resource type of envs/* (and the modules they call) has its actions in
+# modules/github-oidc/deploy_actions.json, no entry is stale, no allow is service-wide (`svc:*`)
+# outside the file's wildcard_allow; and the rendered statements are exactly the file's actions,
+# the escalating KMS ones conditioned (modules/github-oidc/tests/deploy_actions.tftest.hcl).
+check_deploy_actions() {
+  local rc=0 d="$TF_DIR/modules/github-oidc" out
+  python3 "$ROOT/deploy/terraform/check_deploy_actions.py" --root "$ROOT" || rc=1
+  setup_terraform >/dev/null || { echo "terraform could not be set up: tests/deploy_actions.tftest.hcl not run"; return 1; }
+  flock "$TF_WORK/plugin-cache.lock" \
+    env TF_DATA_DIR="$TF_WORK/data/$(tf_id "$d")" terraform -chdir="$d" \
+    init -backend=false -input=false -no-color >/dev/null || return 1
+  out=$(tf_in "$d" test -no-color -filter=tests/deploy_actions.tftest.hcl 2>&1) || { echo "$out"; rc=1; }
+  echo "$out" | grep -E "^(  run |Success|Failure)" || true
   return $rc
 }
 
@@ -500,6 +518,7 @@ want workflow-schema && run_check workflow-schema check_workflow_schema
 want ci-policy && run_check ci-policy check_ci_policy
 want compose && run_check compose check_compose
 want prometheus && run_check prometheus check_prometheus
+want deploy-actions && run_check deploy-actions check_deploy_actions
 if [ $WITH_IMAGE -eq 1 ] && want image; then
   run_check image check_image
 fi

@@ -3,10 +3,11 @@
 #                          GitHub environment <env> (required reviewers on production), on a
 #                          protected ref (main, v* tags). Applies Terraform and watches ECS. It has
 #                          no PowerUserAccess: reads everything (ReadOnlyAccess, PHI objects
-#                          denied), writes only the services the platform uses, in the
-#                          environment's regions, and IAM only on mhp-<env>-* roles that carry the
-#                          boundary mhp-<env>-boundary (see "CI/CD: least privilege" in
-#                          deploy/README.md).
+#                          denied), writes only the actions deploy_actions.json derives from the
+#                          resource types envs/* manage (no `service:*`), in the environment's
+#                          regions, KMS only on keys tagged as the environment's, and IAM only on
+#                          mhp-<env>-* roles that carry the boundary mhp-<env>-boundary (see
+#                          "CI/CD: least privilege" in deploy/README.md).
 #   mhp-deploy-<env>-plan  the same trust for the environment <env>-plan, on the same protected
 #                          refs and workflow: read-only (ReadOnlyAccess, KMS decryption only
 #                          through S3 and SSM, never the PHI buckets' objects); `terraform plan
@@ -177,117 +178,261 @@ resource "aws_iam_role_policy" "deploy_read_guard" {
   policy = data.aws_iam_policy_document.read_guard.json
 }
 
-# --- Apply role: the services the platform uses, in the environment's regions ---------------------
-# modules/*/main.tf create: VPC, subnets, routes, NAT, endpoints, flow logs, security groups, launch
-# template (ec2); the ASG (autoscaling); ECS cluster, capacity provider, task definitions, services
-# (ecs); ALB, listener, rules, target group (elasticloadbalancing); app auto scaling; Aurora (rds);
-# AWS Backup vaults, plans, selections, vault lock (backup, backup-storage); KMS keys and aliases;
-# CloudWatch alarms and log groups, EventBridge rules, SNS topics, EventBridge Scheduler; CloudTrail,
-# AWS Config, GuardDuty, Security Hub, IAM Access Analyzer, WAF; Cognito; EFS (the Wazuh manager's
-# state) and its private Route 53 zone; SES (modules/mail: the domain identity, configuration set,
-# event destination; its DKIM and MAIL FROM records go through the Route 53 record statement);
-# S3 buckets (mhp-*);
-# OpenSearch domains (mhp-*); Secrets Manager secrets (mhp/*, and the RDS-managed rds!*), SSM
-# parameters (/mhp/*). Nothing else: no Lambda, no CloudFormation, no STS role chaining.
+# --- Apply role: the actions the roots' resources need, in the environment's regions -------------
+# deploy_actions.json maps every AWS resource type that envs/* manage (through modules/platform) to
+# the write actions Terraform needs for it (create, update, delete, tag; reads come from
+# ReadOnlyAccess), and names each action's scope: which statement below grants it, on which
+# resources and under which conditions. No statement grants a whole service (`service:*`):
+# deploy/terraform/check_deploy_actions.py (check deploy-actions) fails on a resource type of a root
+# without an entry, an entry (or a service) that no root needs any more, and a service-wide
+# wildcard outside the file's wildcard_allow; tests/deploy_actions.tftest.hcl asserts that the
+# statements grant exactly the file's actions and that the escalating ones keep their conditions.
+# Nothing else: no Lambda, no CloudFormation, no STS role chaining.
+locals {
+  deploy_actions = jsondecode(file("${path.module}/deploy_actions.json"))
+  deploy_action_list = sort(distinct(flatten(concat(
+    values(local.deploy_actions.resource_types), values(local.deploy_actions.data_sources),
+    values(local.deploy_actions.backend),
+  ))))
+  # An action's scopes: its own entry in `scopes`, else its service's.
+  deploy_action_scopes = { for a in local.deploy_action_list :
+    a => lookup(local.deploy_actions.scopes, a, lookup(local.deploy_actions.scopes, split(":", a)[0], ["unscoped"]))
+  }
+  deploy_scoped = { for scope in distinct(flatten(values(local.deploy_action_scopes))) :
+    scope => [for a in local.deploy_action_list : a if contains(local.deploy_action_scopes[a], scope)]
+  }
+  # The regional scopes are too many actions for the inline policies (10,240 characters in all):
+  # each is a managed policy mhp-deploy-<env>-<name> of its own (at most 6,144 characters).
+  deploy_regional_scopes = { infra = "regional-infra", ops = "regional-ops" }
+  deploy_regional = { for p in setproduct(sort(local.apply_envs), keys(local.deploy_regional_scopes)) :
+    "${p[0]}/${p[1]}" => { env = p[0], name = p[1], scope = local.deploy_regional_scopes[p[1]] }
+  }
+  # AWS services that act on the caller's behalf with the environment's keys (data keys only).
+  kms_via_services = ["s3", "ssm", "secretsmanager", "backup"]
+}
+
+data "aws_iam_policy_document" "deploy_regional" {
+  for_each = local.deploy_regional
+
+  statement {
+    sid       = "PlatformResourcesInItsRegions"
+    actions   = local.deploy_scoped[each.value.scope]
+    resources = ["*"]
+    condition {
+      test     = "StringEquals"
+      variable = "aws:RequestedRegion"
+      values   = var.regions
+    }
+  }
+}
+
+resource "aws_iam_policy" "deploy_regional" {
+  for_each = local.deploy_regional
+
+  name        = "mhp-deploy-${each.value.env}-${each.value.name}"
+  description = "Deploy role mhp-deploy-${each.value.env}: ${each.value.scope} actions of deploy_actions.json (modules/github-oidc)"
+  policy      = data.aws_iam_policy_document.deploy_regional[each.key].json
+  tags        = var.tags
+
+  lifecycle {
+    precondition {
+      condition     = length(replace(data.aws_iam_policy_document.deploy_regional[each.key].json, "/\\s/", "")) <= 6144
+      error_message = "A managed policy holds at most 6,144 characters: move services of deploy_actions.json to another regional scope."
+    }
+  }
+}
+
+resource "aws_iam_role_policy_attachment" "deploy_regional" {
+  for_each = local.deploy_regional
+
+  role       = aws_iam_role.deploy[each.value.env].name
+  policy_arn = aws_iam_policy.deploy_regional[each.key].arn
+}
+
 data "aws_iam_policy_document" "deploy_services" {
   for_each = local.apply_envs
 
-  statement {
-    sid = "PlatformServicesInItsRegions"
-    actions = [
-      "ec2:*", "autoscaling:*", "ecs:*", "elasticloadbalancing:*", "application-autoscaling:*",
-      "rds:*", "backup:*", "backup-storage:*", "kms:*", "cloudwatch:*", "logs:*", "events:*",
-      "sns:*", "scheduler:*", "cloudtrail:*", "config:*", "guardduty:*", "securityhub:*",
-      "access-analyzer:*", "wafv2:*", "cognito-idp:*", "imagebuilder:*", "firehose:*",
-      "elasticfilesystem:*", "ses:*",
-    ]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = var.regions
+  dynamic "statement" {
+    for_each = length(lookup(local.deploy_scoped, "mhp-buckets", [])) > 0 ? [1] : []
+    content {
+      sid     = "MhpBucketsOnly"
+      actions = local.deploy_scoped["mhp-buckets"]
+      resources = [
+        "arn:${local.partition}:s3:::mhp-*",
+        "arn:${local.partition}:s3:::mhp-*/*",
+      ]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
     }
   }
-  statement {
-    sid     = "MhpBucketsOnly"
-    actions = ["s3:*"]
-    resources = [
-      "arn:${local.partition}:s3:::mhp-*",
-      "arn:${local.partition}:s3:::mhp-*/*",
-    ]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = var.regions
+  dynamic "statement" {
+    for_each = length(lookup(local.deploy_scoped, "mhp-domains", [])) > 0 ? [1] : []
+    content {
+      sid       = "MhpSearchDomainsOnly"
+      actions   = local.deploy_scoped["mhp-domains"]
+      resources = ["arn:${local.partition}:es:*:${local.account}:domain/mhp-*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
     }
   }
-  statement {
-    sid       = "MhpSearchDomainsOnly"
-    actions   = ["es:*"]
-    resources = ["arn:${local.partition}:es:*:${local.account}:domain/mhp-*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = var.regions
+  dynamic "statement" {
+    for_each = length(lookup(local.deploy_scoped, "mhp-secrets", [])) > 0 ? [1] : []
+    content {
+      sid     = "MhpSecretsAndParametersOnly"
+      actions = local.deploy_scoped["mhp-secrets"]
+      resources = [
+        "arn:${local.partition}:secretsmanager:*:${local.account}:secret:mhp/*",
+        "arn:${local.partition}:secretsmanager:*:${local.account}:secret:rds!*",
+        "arn:${local.partition}:ssm:*:${local.account}:parameter/mhp/*",
+      ]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
     }
   }
-  statement {
-    sid     = "MhpSecretsAndParametersOnly"
-    actions = ["secretsmanager:*", "ssm:*"]
-    resources = [
-      "arn:${local.partition}:secretsmanager:*:${local.account}:secret:mhp/*",
-      "arn:${local.partition}:secretsmanager:*:${local.account}:secret:rds!*",
-      "arn:${local.partition}:ssm:*:${local.account}:parameter/mhp/*",
-    ]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = var.regions
+  dynamic "statement" {
+    # Random passwords take no resource ARN.
+    for_each = length(lookup(local.deploy_scoped, "no-resource", [])) > 0 ? [1] : []
+    content {
+      sid       = "WithoutResource"
+      actions   = local.deploy_scoped["no-resource"]
+      resources = ["*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
     }
   }
-  statement {
-    # The failover health check and records (modules/failover), and the mail domain's DKIM and
-    # MAIL FROM records (modules/mail). Route 53 is global: its requests name us-east-1 (the
-    # global endpoint's region) whatever the environment's region.
-    sid = "FailoverHealthChecksAndRecords"
-    actions = [
-      "route53:CreateHealthCheck", "route53:UpdateHealthCheck", "route53:DeleteHealthCheck",
-      "route53:GetHealthCheck", "route53:GetHealthCheckStatus", "route53:ListHealthChecks",
-      "route53:ChangeResourceRecordSets", "route53:ListResourceRecordSets", "route53:GetChange",
-      "route53:GetHostedZone", "route53:ListHostedZones", "route53:ChangeTagsForResource",
-      "route53:ListTagsForResource",
-    ]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = ["us-east-1"]
+  dynamic "statement" {
+    # The failover health check and records (modules/failover), the mail domain's DKIM and MAIL
+    # FROM records (modules/mail), the Wazuh manager's private zone (modules/wazuh). Route 53 is
+    # global: its requests name us-east-1 (the global endpoint's region) whatever the
+    # environment's region.
+    for_each = length(lookup(local.deploy_scoped, "route53", [])) > 0 ? [1] : []
+    content {
+      sid       = "Route53Global"
+      actions   = local.deploy_scoped["route53"]
+      resources = ["*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = ["us-east-1"]
+      }
     }
   }
-  statement {
-    # The Wazuh manager's private zone (modules/wazuh): one name inside the environment's VPC.
-    # Route 53 is global: its requests name us-east-1 whatever the environment's region.
-    sid = "WazuhPrivateZone"
-    actions = [
-      "route53:CreateHostedZone", "route53:DeleteHostedZone", "route53:UpdateHostedZoneComment",
-      "route53:AssociateVPCWithHostedZone", "route53:DisassociateVPCFromHostedZone",
-    ]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = ["us-east-1"]
+
+  # KMS: keys are made only tagged as this environment's, administered (key policy, rotation,
+  # deletion, aliases) only when so tagged, granted only to AWS services acting for a resource,
+  # and used for data keys only through the services that store with them.
+  dynamic "statement" {
+    for_each = length(lookup(local.deploy_scoped, "kms-create", [])) > 0 ? [1] : []
+    content {
+      sid       = "KmsKeysMadeAsThisEnvironments"
+      actions   = local.deploy_scoped["kms-create"]
+      resources = ["*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestTag/mhp:environment"
+        values   = [each.key]
+      }
+      condition {
+        test     = "BoolIfExists"
+        variable = "kms:BypassPolicyLockoutSafetyCheck"
+        values   = ["false"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
     }
   }
-  statement {
-    # Listing and random passwords take no resource ARN.
-    sid       = "SecretsWithoutResource"
-    actions   = ["secretsmanager:ListSecrets", "secretsmanager:GetRandomPassword"]
-    resources = ["*"]
-    condition {
-      test     = "StringEquals"
-      variable = "aws:RequestedRegion"
-      values   = var.regions
+  dynamic "statement" {
+    for_each = length(lookup(local.deploy_scoped, "kms-key", [])) > 0 ? [1] : []
+    content {
+      sid       = "KmsKeysOfThisEnvironmentOnly"
+      actions   = local.deploy_scoped["kms-key"]
+      resources = ["arn:${local.partition}:kms:*:${local.account}:key/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/mhp:environment"
+        values   = [each.key]
+      }
+      condition {
+        test     = "BoolIfExists"
+        variable = "kms:BypassPolicyLockoutSafetyCheck"
+        values   = ["false"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
+    }
+  }
+  dynamic "statement" {
+    # An alias change is authorised on the alias and on its key (the statement above).
+    for_each = length(lookup(local.deploy_scoped, "kms-alias", [])) > 0 ? [1] : []
+    content {
+      sid       = "KmsAliasesOfThisEnvironmentOnly"
+      actions   = local.deploy_scoped["kms-alias"]
+      resources = ["arn:${local.partition}:kms:*:${local.account}:alias/mhp-${each.key}-*"]
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
+    }
+  }
+  dynamic "statement" {
+    for_each = length(lookup(local.deploy_scoped, "kms-grant", [])) > 0 ? [1] : []
+    content {
+      sid       = "KmsGrantsOnlyForAwsResources"
+      actions   = local.deploy_scoped["kms-grant"]
+      resources = ["arn:${local.partition}:kms:*:${local.account}:key/*"]
+      condition {
+        test     = "Bool"
+        variable = "kms:GrantIsForAWSResource"
+        values   = ["true"]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:ResourceTag/mhp:environment"
+        values   = [each.key]
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
+    }
+  }
+  dynamic "statement" {
+    # The state (bootstrap's key), SecureString parameters, secret values and backup vaults.
+    for_each = length(lookup(local.deploy_scoped, "kms-via-service", [])) > 0 ? [1] : []
+    content {
+      sid       = "KmsDataKeysThroughStorageServices"
+      actions   = local.deploy_scoped["kms-via-service"]
+      resources = ["arn:${local.partition}:kms:*:${local.account}:key/*"]
+      condition {
+        test     = "StringEquals"
+        variable = "kms:ViaService"
+        values   = sort([for p in setproduct(local.kms_via_services, var.regions) : "${p[0]}.${p[1]}.amazonaws.com"])
+      }
+      condition {
+        test     = "StringEquals"
+        variable = "aws:RequestedRegion"
+        values   = var.regions
+      }
     }
   }
 }
@@ -298,6 +443,18 @@ resource "aws_iam_role_policy" "deploy_services" {
   name   = "platform-services"
   role   = aws_iam_role.deploy[each.key].id
   policy = data.aws_iam_policy_document.deploy_services[each.key].json
+
+  lifecycle {
+    precondition {
+      # IAM's limit on a role's inline policies together (whitespace not counted).
+      condition = sum([for j in [
+        data.aws_iam_policy_document.deploy_services[each.key].json,
+        data.aws_iam_policy_document.deploy_iam[each.key].json,
+        data.aws_iam_policy_document.read_guard.json,
+      ] : length(replace(j, "/\\s/", ""))]) <= 10240
+      error_message = "The deploy role's inline policies exceed 10,240 characters: move a scope of deploy_actions.json to a managed policy (deploy_regional_scopes)."
+    }
+  }
 }
 
 # --- Apply role: IAM only on mhp-<env>-* roles, only with the boundary ------------------------------
@@ -378,7 +535,7 @@ data "aws_iam_policy_document" "deploy_iam" {
       "iam:CreatePolicy", "iam:CreatePolicyVersion", "iam:DeletePolicy", "iam:DeletePolicyVersion",
       "iam:SetDefaultPolicyVersion", "iam:TagPolicy", "iam:UntagPolicy",
     ]
-    resources = ["${local.iam}:policy/mhp-*-boundary"]
+    resources = ["${local.iam}:policy/mhp-*-boundary", "${local.iam}:policy/mhp-deploy-*"]
   }
   statement {
     sid     = "DenyChangingTheCiRolesAndProvider"

@@ -97,6 +97,7 @@ variable "service_linked_role_services" {
     "config-conforms.amazonaws.com", "guardduty.amazonaws.com",
     "malware-protection.guardduty.amazonaws.com", "securityhub.amazonaws.com",
     "access-analyzer.amazonaws.com", "imagebuilder.amazonaws.com",
+    "elasticfilesystem.amazonaws.com", # the first EFS file system (modules/wazuh)
   ]
 }
 

@@ -73,7 +73,8 @@ run "only_protected_refs" {
 
 # E-mail (modules/mail): the boundary of the environment's roles lets the tasks send through SES
 # (their own policies narrow it to the identity, the configuration set and the sender) and
-# nothing else of SES; the deploy role may manage SES in the environment's regions.
+# nothing else of SES; the deploy role may manage SES (deploy_actions.json) in the environment's
+# regions.
 run "tasks_may_send_mail_within_the_boundary" {
   command = plan
 
@@ -84,9 +85,10 @@ run "tasks_may_send_mail_within_the_boundary" {
     error_message = "the boundary allows SES sending (ses:SendEmail, ses:SendRawEmail) and no other SES write"
   }
   assert {
-    condition = anytrue([for s in data.aws_iam_policy_document.deploy_services["prod-use1"].statement :
-      contains(s.actions, "ses:*") && anytrue([for c in s.condition : c.variable == "aws:RequestedRegion" && toset(c.values) == toset(["us-east-1", "us-west-1"])])
+    condition = anytrue([for s in data.aws_iam_policy_document.deploy_regional["prod-use1/ops"].statement :
+      length(setsubtract(["ses:CreateEmailIdentity", "ses:CreateConfigurationSet", "ses:CreateConfigurationSetEventDestination"], s.actions)) == 0 && !contains(s.actions, "ses:*") &&
+      anytrue([for c in s.condition : c.variable == "aws:RequestedRegion" && toset(c.values) == toset(["us-east-1", "us-west-1"])])
     ])
-    error_message = "the deploy role manages SES (identity, configuration set, event destination) in the environment's regions only"
+    error_message = "the deploy role manages SES (identity, configuration set, event destination) in the environment's regions only, action by action"
   }
 }

@@ -40,6 +40,13 @@ run "no_broad_managed_policy" {
     condition     = toset(keys(aws_iam_role_policy_attachment.managed)) == toset(["prod-use1/ReadOnlyAccess", "prod-use1-plan/ReadOnlyAccess", "staging/ReadOnlyAccess", "staging-plan/ReadOnlyAccess"])
     error_message = "a managed policy was added to a CI role"
   }
+  assert {
+    condition = toset([for k, a in aws_iam_role_policy_attachment.deploy_regional : "${a.role}:${aws_iam_policy.deploy_regional[k].name}"]) == toset([
+      "mhp-deploy-prod-use1:mhp-deploy-prod-use1-infra", "mhp-deploy-prod-use1:mhp-deploy-prod-use1-ops",
+      "mhp-deploy-staging:mhp-deploy-staging-infra", "mhp-deploy-staging:mhp-deploy-staging-ops",
+    ])
+    error_message = "besides ReadOnlyAccess, an apply role has only its own deploy_actions.json policies (mhp-deploy-<env>-infra and -ops); a plan role none"
+  }
 }
 
 run "role_permissions_only_with_the_boundary" {
@@ -49,7 +56,7 @@ run "role_permissions_only_with_the_boundary" {
   # NotAction allow) carries iam:PermissionsBoundary = that environment's boundary.
   assert {
     condition = alltrue(flatten([for e in ["prod-use1", "staging"] : [
-      for d in [data.aws_iam_policy_document.deploy_iam[e], data.aws_iam_policy_document.deploy_services[e], data.aws_iam_policy_document.read_guard] : [
+      for d in [data.aws_iam_policy_document.deploy_iam[e], data.aws_iam_policy_document.deploy_services[e], data.aws_iam_policy_document.deploy_regional["${e}/infra"], data.aws_iam_policy_document.deploy_regional["${e}/ops"], data.aws_iam_policy_document.read_guard] : [
         for s in d.statement : s.effect == "Deny" || (
           (s.not_actions == null ? 0 : length(s.not_actions)) == 0 &&
           (!anytrue([for a in(s.actions != null ? s.actions : toset([])) : anytrue([for g in ["iam:CreateRole", "iam:PutRolePolicy", "iam:AttachRolePolicy", "iam:DetachRolePolicy", "iam:DeleteRolePolicy", "iam:PutRolePermissionsBoundary"] : lower(a) == lower(g) || a == "*" || (endswith(a, "*") && startswith(lower(g), lower(trimsuffix(a, "*"))))])]) ||
@@ -91,7 +98,7 @@ run "pass_role_only_to_mhp_services" {
 
   assert {
     condition = alltrue(flatten([for e in ["prod-use1", "staging"] : [
-      for d in [data.aws_iam_policy_document.deploy_iam[e], data.aws_iam_policy_document.boundary[e], data.aws_iam_policy_document.deploy_services[e]] : [
+      for d in [data.aws_iam_policy_document.deploy_iam[e], data.aws_iam_policy_document.boundary[e], data.aws_iam_policy_document.deploy_services[e], data.aws_iam_policy_document.deploy_regional["${e}/infra"], data.aws_iam_policy_document.deploy_regional["${e}/ops"]] : [
         for s in d.statement : s.effect == "Deny" || !anytrue([for a in(s.actions != null ? s.actions : toset([])) : contains(["iam:passrole", "iam:pass*", "iam:*", "*"], lower(a))]) || (
           alltrue([for r in s.resources : startswith(r, "arn:aws:iam::123456789012:role/mhp-${e}-")]) &&
           anytrue([for c in(s.condition != null ? s.condition : toset([])) : c.test == "StringEquals" && c.variable == "iam:PassedToService" && length(c.values) > 0 && alltrue([for v in c.values : !strcontains(v, "*")])])
@@ -135,7 +142,7 @@ run "services_in_their_regions_without_iam" {
 
   assert {
     condition = alltrue(flatten([for e in ["prod-use1", "staging"] : [
-      for s in data.aws_iam_policy_document.deploy_services[e].statement : s.effect == "Deny" || (
+      for s in concat(data.aws_iam_policy_document.deploy_services[e].statement, data.aws_iam_policy_document.deploy_regional["${e}/infra"].statement, data.aws_iam_policy_document.deploy_regional["${e}/ops"].statement) : s.effect == "Deny" || (
         (s.not_actions == null ? 0 : length(s.not_actions)) == 0 &&
         alltrue([for a in s.actions : a != "*" && !startswith(lower(a), "iam:") && !startswith(lower(a), "sts:") && !startswith(lower(a), "organizations:") && !startswith(lower(a), "account:") && !startswith(lower(a), "lambda:") && !startswith(lower(a), "cloudformation:")]) &&
         anytrue([for c in s.condition : c.test == "StringEquals" && c.variable == "aws:RequestedRegion" && (
