@@ -140,7 +140,8 @@ data "aws_iam_policy_document" "read_guard" {
     condition {
       test     = "StringLike"
       variable = "kms:ViaService"
-      values   = ["s3.*.amazonaws.com", "ssm.*.amazonaws.com"]
+      # Secrets Manager: for the one secret value the roles may read (below).
+      values = ["s3.*.amazonaws.com", "ssm.*.amazonaws.com", "secretsmanager.*.amazonaws.com"]
     }
   }
   statement {
@@ -154,12 +155,26 @@ data "aws_iam_policy_document" "read_guard" {
       "arn:${local.partition}:s3:::mhp-*-key-backups/*",
     ]
   }
+  # Refreshing an aws_secretsmanager_secret_version reads its value (GetSecretValue). The one
+  # version a root manages is the Wazuh manager API's password (modules/wazuh), which Terraform
+  # made itself and keeps in the state both roles read already: that secret alone is readable,
+  # so that plan and apply can refresh it. Every other secret's value stays out of reach.
   statement {
-    sid       = "NeverSecretValues"
-    effect    = "Deny"
+    sid       = "RefreshTheWazuhApiSecret"
     actions   = ["secretsmanager:GetSecretValue"]
-    resources = ["*"]
+    resources = [local.wazuh_api_secret]
   }
+  statement {
+    sid           = "NeverSecretValues"
+    effect        = "Deny"
+    actions       = ["secretsmanager:GetSecretValue"]
+    not_resources = [local.wazuh_api_secret]
+  }
+}
+
+locals {
+  # modules/platform names it mhp/<environment>/wazuh-api; Secrets Manager appends 6 characters.
+  wazuh_api_secret = "arn:${local.partition}:secretsmanager:*:${local.account}:secret:mhp/*/wazuh-api-??????"
 }
 
 resource "aws_iam_role_policy" "plan" {

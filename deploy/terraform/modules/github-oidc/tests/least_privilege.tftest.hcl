@@ -156,12 +156,21 @@ run "services_in_their_regions_without_iam" {
   }
   assert {
     condition     = alltrue([for s in data.aws_iam_policy_document.read_guard.statement : s.effect == "Deny" || !anytrue([for a in s.actions : a == "*" || startswith(lower(a), "iam:")])])
-    error_message = "the read guard grants nothing beyond KMS decryption through S3 and SSM"
+    error_message = "the read guard grants nothing beyond KMS decryption through S3, SSM and Secrets Manager and the one secret value"
   }
   assert {
-    condition     = anytrue([for s in data.aws_iam_policy_document.read_guard.statement : s.effect == "Deny" && contains(s.actions, "s3:GetObject") && contains(s.resources, "arn:aws:s3:::mhp-*-data/*")])
+    condition     = anytrue([for s in data.aws_iam_policy_document.read_guard.statement : s.effect == "Deny" && contains(s.actions, "s3:GetObject") && try(contains(s.resources, "arn:aws:s3:::mhp-*-data/*"), false)])
     error_message = "neither CI role reads PHI objects"
   }
+  assert {
+    condition = alltrue([for s in data.aws_iam_policy_document.read_guard.statement :
+      !contains(s.actions, "secretsmanager:GetSecretValue") || (
+        s.effect == "Deny" ? try(length(s.resources), 0) == 0 && try(length(s.not_resources), 0) == 1 :
+      try(length(s.resources), 0) == 1 && alltrue([for r in try(s.resources, []) : endswith(r, ":secret:mhp/*/wazuh-api-??????")]))
+    ])
+    error_message = "secret values: the Wazuh API's secret alone is readable (Terraform refreshes its version); every other one is denied"
+  }
+
 }
 
 run "every_role_only_from_protected_refs" {
