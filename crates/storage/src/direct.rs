@@ -3,12 +3,12 @@
 //!
 //! sqlx runs each SQLite connection on a thread of its own and hands every statement to it
 //! over a channel: a statement is two thread switches, a row a message. A roster's read (begin,
-//! the page, injuries, decisions, risk bands, end) was a dozen switches, a fifth of its CPU
-//! (docs/design/performance.md). Here a read opens a transaction on a connection kept in this
-//! process, runs its statements where it is called and gives the connection back: no hand-over
-//! at all. A read of a page takes tens of microseconds, and WAL readers never wait for the
-//! writer, so running it on an async worker thread blocks that thread no longer than the
-//! hand-over itself took; a page is bounded (500 rows at most).
+//! the page, injuries, decisions, risk bands, end) cost ten context switches and about a third
+//! of its CPU (docs/design/performance.md). Here a read opens a transaction on a connection kept
+//! in this process, runs its statements where it is called and gives the connection back: no
+//! hand-over at all. Running it on an async worker thread blocks that thread for as long as
+//! SQLite reads the page, tens of microseconds: WAL readers do not wait for the writer, and a
+//! page is bounded (500 rows at most).
 //!
 //! Only reads: the connections are `query_only`, and every statement is the same SQL text that
 //! the sqlx path runs (each repository keeps one constant for both). Writes, and every read on
