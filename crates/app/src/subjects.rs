@@ -511,7 +511,8 @@ pub async fn list(
             today,
         );
         let bands: HashMap<SubjectId, String> = if listing.with_risk_bands {
-            risk::latest_direct(&mut read)?
+            let ids: Vec<SubjectId> = found.iter().map(|s| s.id).collect();
+            risk::latest_of_direct(&mut read, &ids)?
                 .into_iter()
                 .map(|score| (score.subject, score.band))
                 .collect()
@@ -528,7 +529,8 @@ pub async fn list(
             subjects::search(&mut tx, &listing.filter, listing.page, listing.newest_first).await?;
         let availability = availability_on(&mut tx, app.today()).await?;
         let bands: HashMap<SubjectId, String> = if listing.with_risk_bands {
-            risk::latest(&mut tx)
+            let ids: Vec<SubjectId> = found.iter().map(|s| s.id).collect();
+            risk::latest_of(&mut tx, &ids)
                 .await?
                 .into_iter()
                 .map(|score| (score.subject, score.band))

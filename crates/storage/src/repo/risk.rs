@@ -187,13 +187,57 @@ pub async fn latest_as_of(tx: &mut TenantTx, as_of: &str) -> Result<Vec<Score>, 
     rows.iter().map(from_row).collect()
 }
 
-/// [`latest`] in a one-hop read.
-pub fn latest_direct(read: &mut DirectRead<'_>) -> Result<Vec<Score>, StorageError> {
-    let binds = [
-        Value::Text(read.org_key().to_owned()),
-        Value::Text("9999-12-31".to_owned()),
-    ];
-    read.rows(&latest_as_of_sql(), &binds, |row| from_row(row))
+/// The latest score of each of `subjects` that has one (highest probability first): what a
+/// page of a roster shows as bands. One index probe per subject, however long their history;
+/// [`latest`] reads every score of the organisation.
+pub async fn latest_of(
+    tx: &mut TenantTx,
+    subjects: &[SubjectId],
+) -> Result<Vec<Score>, StorageError> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let sql = latest_of_sql(subjects.len());
+    let mut query = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(tx.org_key());
+    for s in subjects {
+        query = query.bind(s.to_string());
+    }
+    let rows = query.fetch_all(tx.conn()).await?;
+    rows.iter().map(from_row).collect()
+}
+
+/// [`latest_of`] in a one-hop read.
+pub fn latest_of_direct(
+    read: &mut DirectRead<'_>,
+    subjects: &[SubjectId],
+) -> Result<Vec<Score>, StorageError> {
+    if subjects.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut binds = vec![Value::Text(read.org_key().to_owned())];
+    binds.extend(subjects.iter().map(|s| Value::Text(s.to_string())));
+    read.rows(&latest_of_sql(subjects.len()), &binds, |row| from_row(row))
+}
+
+/// For each subject of `$2…` (at most 500: a page), its newest score by day, scoring time and
+/// id: one probe of the `(org_id, subject_id, as_of)` index per subject, then the score by its
+/// key. (Written as `id IN (…)` instead, SQLite scanned the organisation's scores by day.)
+fn latest_of_sql(subjects: usize) -> String {
+    let ids: Vec<String> = (0..subjects).map(|i| format!("${}", i + 2)).collect();
+    let columns = COLUMNS
+        .split(',')
+        .map(|c| format!("s.{}", c.trim()))
+        .collect::<Vec<_>>()
+        .join(", ");
+    format!(
+        "SELECT {columns} FROM ( \
+           SELECT (SELECT n.id FROM risk_scores n WHERE n.org_id = $1 AND n.subject_id = p.id \
+                   ORDER BY n.as_of DESC, n.scored_at_ms DESC, n.id DESC LIMIT 1) AS score_id \
+           FROM subjects p WHERE p.org_id = $1 AND p.id IN ({})) AS latest \
+         JOIN risk_scores s ON s.id = latest.score_id \
+         WHERE s.org_id = $1 ORDER BY s.probability DESC",
+        ids.join(", ")
+    )
 }
 
 fn latest_as_of_sql() -> String {

@@ -641,10 +641,54 @@ async fn scores_have_bands_history_and_replace_on_rescoring(db: Db, _: String) {
     let latest = risk::latest(&mut tx).await.unwrap();
     assert_eq!(latest.len(), 1);
     assert_eq!(latest[0].probability, 0.25);
+    // A page's bands: the newest score of each subject asked for, and only of those.
+    let other = subjects::create(
+        &mut tx,
+        NewSubject {
+            name: SealedBytes::from_ciphertext(vec![2]),
+            birth_date: None,
+            external_id: None,
+            sex: None,
+            sport: None,
+            user: None,
+            search: Default::default(),
+        },
+        NOW,
+    )
+    .await
+    .unwrap()
+    .id;
+    let unscored = SubjectId::new();
+    for (day, p) in [("2026-11-03", 0.3), ("2026-11-01", 0.01)] {
+        risk::put(
+            &mut tx,
+            &Score {
+                subject: other,
+                ..score(day, p)
+            },
+        )
+        .await
+        .unwrap();
+    }
+    assert_eq!(risk::latest_of(&mut tx, &[subject]).await.unwrap(), latest);
+    let both = risk::latest_of(&mut tx, &[subject, other, unscored])
+        .await
+        .unwrap();
+    assert_eq!(both, risk::latest(&mut tx).await.unwrap());
+    assert_eq!(
+        both.iter()
+            .map(|s| (s.subject, s.as_of.as_str()))
+            .collect::<Vec<_>>(),
+        vec![(other, "2026-11-03"), (subject, "2026-11-02")]
+    );
+    assert!(risk::latest_of(&mut tx, &[]).await.unwrap().is_empty());
     tx.commit().await.unwrap();
     // A one-hop read (SQLite files) answers what the transaction answered.
     if let Some(mut read) = db.direct_read(&org).unwrap() {
-        assert_eq!(risk::latest_direct(&mut read).unwrap(), latest);
+        assert_eq!(
+            risk::latest_of_direct(&mut read, &[subject, other, unscored]).unwrap(),
+            both
+        );
     }
     let mut tx = db.tenant(&org, Access::Write).await.unwrap();
     // A score of an unknown subject is refused.
