@@ -197,16 +197,24 @@ impl Keys {
         &self.store
     }
 
-    fn cached(&self, key_id: &str, version: u32) -> Option<DataKey> {
+    /// What `take` picks from a fresh cache entry of the key version.
+    fn cached_with<T>(
+        &self,
+        key_id: &str,
+        version: u32,
+        take: impl FnOnce(&Unwrapped) -> T,
+    ) -> Option<T> {
         let cache = self.cache.lock().ok()?;
         let u = cache.get(&(key_id.to_owned(), version))?;
-        (u.at.elapsed() < self.ttl).then(|| u.key.clone())
+        (u.at.elapsed() < self.ttl).then(|| take(u))
+    }
+
+    fn cached(&self, key_id: &str, version: u32) -> Option<DataKey> {
+        self.cached_with(key_id, version, |u| u.key.clone())
     }
 
     fn cached_sealer(&self, key_id: &str, version: u32) -> Option<Arc<Sealer>> {
-        let cache = self.cache.lock().ok()?;
-        let u = cache.get(&(key_id.to_owned(), version))?;
-        (u.at.elapsed() < self.ttl).then(|| Arc::clone(&u.sealer))
+        self.cached_with(key_id, version, |u| Arc::clone(&u.sealer))
     }
 
     fn remember(&self, key_id: &str, version: u32, key: &DataKey) {

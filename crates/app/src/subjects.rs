@@ -253,6 +253,10 @@ fn conflict_on_external_id(e: StorageError) -> AppError {
     }
 }
 
+fn ids_of(found: &[Subject]) -> Vec<SubjectId> {
+    found.iter().map(|s| s.id).collect()
+}
+
 /// Availability of the organisation's subjects on `today`: the worst of what their injuries
 /// allow (`mhp_domain::availability`, the rule the risk pipelines use too). Subjects without
 /// a restriction are left out.
@@ -494,8 +498,11 @@ pub async fn list(
 ) -> Result<SubjectPage, AppError> {
     let org = scope.org();
     let now = app.now();
-    let (found, availability, bands) = if let Some(mut read) = app.db.direct_read(scope)? {
-        // SQLite: the same reads on this thread, in one snapshot (mhp_storage::direct).
+    let today = app.today();
+    let day = today.to_string();
+    // The page, the injuries' courses and (when asked) the page's newest scores, in one snapshot.
+    let (found, courses, scores) = if let Some(mut read) = app.db.direct_read(scope)? {
+        // SQLite: the same reads on this thread (mhp_storage::direct).
         if let Some(team) = listing.filter.team {
             teams::get_direct(&mut read, team)?;
         }
@@ -505,21 +512,13 @@ pub async fn list(
             listing.page,
             listing.newest_first,
         )?;
-        let today = app.today();
-        let availability = availability_of(
-            &injuries::courses_on_direct(&mut read, &today.to_string())?,
-            today,
-        );
-        let bands: HashMap<SubjectId, String> = if listing.with_risk_bands {
-            let ids: Vec<SubjectId> = found.iter().map(|s| s.id).collect();
-            risk::latest_of_direct(&mut read, &ids)?
-                .into_iter()
-                .map(|score| (score.subject, score.band))
-                .collect()
+        let courses = injuries::courses_on_direct(&mut read, &day)?;
+        let scores = if listing.with_risk_bands {
+            risk::latest_of_direct(&mut read, &ids_of(&found))?
         } else {
-            HashMap::new()
+            Vec::new()
         };
-        (found, availability, bands)
+        (found, courses, scores)
     } else {
         let mut tx = app.db.tenant(scope, Access::Read).await?;
         if let Some(team) = listing.filter.team {
@@ -527,19 +526,19 @@ pub async fn list(
         }
         let found =
             subjects::search(&mut tx, &listing.filter, listing.page, listing.newest_first).await?;
-        let availability = availability_on(&mut tx, app.today()).await?;
-        let bands: HashMap<SubjectId, String> = if listing.with_risk_bands {
-            let ids: Vec<SubjectId> = found.iter().map(|s| s.id).collect();
-            risk::latest_of(&mut tx, &ids)
-                .await?
-                .into_iter()
-                .map(|score| (score.subject, score.band))
-                .collect()
+        let courses = injuries::courses_on(&mut tx, &day).await?;
+        let scores = if listing.with_risk_bands {
+            risk::latest_of(&mut tx, &ids_of(&found)).await?
         } else {
-            HashMap::new()
+            Vec::new()
         };
-        (found, availability, bands)
+        (found, courses, scores)
     };
+    let availability = availability_of(&courses, today);
+    let bands: HashMap<SubjectId, String> = scores
+        .into_iter()
+        .map(|score| (score.subject, score.band))
+        .collect();
     let mut items = Vec::with_capacity(found.len());
     for s in &found {
         let a = availability

@@ -55,6 +55,19 @@ pub async fn postgres_db() -> Option<(Db, String)> {
     Some((db, url))
 }
 
+/// A subject with only a (stand-in) sealed name: for tests that need a row to point at.
+pub fn bare_subject(name: &[u8]) -> repo::subjects::NewSubject {
+    repo::subjects::NewSubject {
+        name: mhp_domain::SealedBytes::from_ciphertext(name.to_vec()),
+        birth_date: None,
+        external_id: None,
+        sex: None,
+        sport: None,
+        user: None,
+        search: Default::default(),
+    }
+}
+
 pub const NOW: Timestamp = Timestamp::from_millis(1_790_000_000_000);
 pub const CLOCK: FixedClock = FixedClock(NOW);
 

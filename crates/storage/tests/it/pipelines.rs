@@ -1,12 +1,12 @@
 //! The pipeline queue, the model registry and risk scores, on both backends.
 
 use mhp_domain::pipeline::{PipelineDef, StepDef, Trigger};
-use mhp_domain::{ModelVersionId, OrgScope, SealedBytes, SubjectId, Timestamp};
+use mhp_domain::{ModelVersionId, OrgScope, SubjectId, Timestamp};
 use mhp_storage::repo::Page;
 use mhp_storage::repo::models::{self, NewVersion, Stage};
 use mhp_storage::repo::pipelines::{self as q, Beat, NewRun, Outcome, RunStatus, Schedule};
 use mhp_storage::repo::risk::{self, Score, Thresholds};
-use mhp_storage::repo::subjects::{self, NewSubject};
+use mhp_storage::repo::subjects;
 use mhp_storage::{Access, Db, StorageError};
 
 use crate::{NOW, new_org};
@@ -594,22 +594,10 @@ async fn scores_have_bands_history_and_replace_on_rescoring(db: Db, _: String) {
     assert_eq!(t.band(0.05), "low");
     assert_eq!(t.band(0.1), "moderate");
     assert_eq!(t.band(0.25), "high");
-    let subject = subjects::create(
-        &mut tx,
-        NewSubject {
-            name: SealedBytes::from_ciphertext(vec![1]),
-            birth_date: None,
-            external_id: None,
-            sex: None,
-            sport: None,
-            user: None,
-            search: Default::default(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap()
-    .id;
+    let subject = subjects::create(&mut tx, crate::bare_subject(&[1]), NOW)
+        .await
+        .unwrap()
+        .id;
     let v = models::register(&mut tx, &version(ModelVersionId::new(), None), NOW)
         .await
         .unwrap();
@@ -642,22 +630,10 @@ async fn scores_have_bands_history_and_replace_on_rescoring(db: Db, _: String) {
     assert_eq!(latest.len(), 1);
     assert_eq!(latest[0].probability, 0.25);
     // A page's bands: the newest score of each subject asked for, and only of those.
-    let other = subjects::create(
-        &mut tx,
-        NewSubject {
-            name: SealedBytes::from_ciphertext(vec![2]),
-            birth_date: None,
-            external_id: None,
-            sex: None,
-            sport: None,
-            user: None,
-            search: Default::default(),
-        },
-        NOW,
-    )
-    .await
-    .unwrap()
-    .id;
+    let other = subjects::create(&mut tx, crate::bare_subject(&[2]), NOW)
+        .await
+        .unwrap()
+        .id;
     let unscored = SubjectId::new();
     for (day, p) in [("2026-11-03", 0.3), ("2026-11-01", 0.01)] {
         risk::put(

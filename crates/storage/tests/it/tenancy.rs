@@ -1,8 +1,7 @@
 //! Tenant isolation: the storage layer's own filters (both backends), and PostgreSQL's
 //! row-level security as the second wall, tested by queries that forget their filter.
 
-use mhp_domain::{OrgScope, SealedBytes, TeamName};
-use mhp_storage::repo::subjects::NewSubject;
+use mhp_domain::{OrgScope, TeamName};
 use mhp_storage::repo::{Page, subjects, teams};
 use mhp_storage::{Access, Backend, Db, StorageError};
 use sqlx::{Connection as _, Row as _};
@@ -13,21 +12,9 @@ async fn seed(db: &Db, org: &OrgScope, n: usize) -> Vec<mhp_domain::SubjectId> {
     let mut tx = db.tenant(org, Access::Write).await.unwrap();
     let mut ids = Vec::new();
     for _ in 0..n {
-        let s = subjects::create(
-            &mut tx,
-            NewSubject {
-                name: SealedBytes::from_ciphertext(vec![1, 2, 3]),
-                birth_date: None,
-                external_id: None,
-                sex: None,
-                sport: None,
-                user: None,
-                search: Default::default(),
-            },
-            NOW,
-        )
-        .await
-        .unwrap();
+        let s = subjects::create(&mut tx, crate::bare_subject(&[1, 2, 3]), NOW)
+            .await
+            .unwrap();
         ids.push(s.id);
     }
     tx.commit().await.unwrap();
