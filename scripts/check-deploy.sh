@@ -435,11 +435,11 @@ check_moto_apply() {
     sleep 0.2
   done
   echo "moto $("$MOTO_VENV/bin/python" -c 'import moto; print(moto.__version__)') at $endpoint; envs/dev copied to ${dev#"$ROOT"/}"
-  # Fake credentials for moto only; nothing here reaches AWS (every service the root uses has
-  # its endpoint set to moto, and AWS_* from the caller's environment are replaced).
-  local -a env_moto=(env -u AWS_SESSION_TOKEN -u AWS_PROFILE -u AWS_ENDPOINT_URL
+  # Fake credentials for moto only; nothing here reaches AWS (AWS_ENDPOINT_URL sends every
+  # service's requests to moto, and AWS_* from the caller's environment are replaced).
+  local -a env_moto=(env -u AWS_SESSION_TOKEN -u AWS_PROFILE AWS_ENDPOINT_URL="$endpoint"
     AWS_ACCESS_KEY_ID=moto-testing AWS_SECRET_ACCESS_KEY=moto-testing AWS_REGION=us-east-1 AWS_CONFIG_FILE=/dev/null
-    AWS_SHARED_CREDENTIALS_FILE=/dev/null TF_VAR_moto_endpoint="$endpoint"
+    AWS_SHARED_CREDENTIALS_FILE=/dev/null
     TF_DATA_DIR="$work/tf-data")
   local -a tf=("${env_moto[@]}" terraform -chdir="$dev")
   local -a apply=(-auto-approve -input=false -no-color -parallelism=20)

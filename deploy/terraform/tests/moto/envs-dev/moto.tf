@@ -1,10 +1,5 @@
-# Check moto-apply: added to the temporary copy of envs/dev beside moto_override.tf: the moto
-# server's address, and what tests/moto/assert_moto.py reads back.
-
-variable "moto_endpoint" {
-  description = "URL of the moto server (http://127.0.0.1:<port>)."
-  type        = string
-}
+# Check moto-apply: added to the temporary copy of envs/dev beside moto_override.tf: what
+# tests/moto/assert_moto.py reads back.
 
 data "aws_caller_identity" "moto" {}
 
